@@ -1,0 +1,107 @@
+/*
+ * The x86-64 guest CPU state.  This struct is the only coupling between the
+ * guest and the host layers: IR globals are named slots in it (offsets from
+ * env), the backend keeps env in a host register, and helpers take it as their
+ * first argument.  Invariant: every field that generated code reaches through
+ * an IR global is a uint64_t, so the backend can treat all globals alike.
+ */
+#ifndef LOOM_GUEST_X86_CPU_H
+#define LOOM_GUEST_X86_CPU_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "exec/exec.h"
+
+enum x86_reg {
+	R_RAX, R_RCX, R_RDX, R_RBX, R_RSP, R_RBP, R_RSI, R_RDI,
+	R_R8, R_R9, R_R10, R_R11, R_R12, R_R13, R_R14, R_R15,
+};
+
+/* Lazy flags: cc_op says how to compute RFLAGS' arithmetic bits from
+ * cc_dst/cc_src/cc_src2.  The size is the low two bits (B, W, L, Q). */
+enum cc_op {
+	CC_OP_EFLAGS = 0,	/* cc_src holds the flags themselves */
+#define CC_FAMILY(x) CC_OP_##x##B, CC_OP_##x##W, CC_OP_##x##L, CC_OP_##x##Q
+	CC_OP_BASE_ = 3,
+	CC_FAMILY(ADD),		/* dst = src2 + src */
+	CC_FAMILY(ADC),		/* dst = src2 + src + CF(cc_src3 in src2's high?) see flags.c */
+	CC_FAMILY(SUB),		/* dst = src2 - src */
+	CC_FAMILY(SBB),
+	CC_FAMILY(LOGIC),	/* dst only; CF = OF = 0 */
+	CC_FAMILY(INC),		/* dst; src = CF before */
+	CC_FAMILY(DEC),
+	CC_FAMILY(SHL),		/* dst; src = value shifted by count-1 */
+	CC_FAMILY(SAR),		/* dst; src = value shifted by count-1 (SHR too) */
+	CC_FAMILY(MUL),		/* dst; src != 0 means CF = OF = 1 */
+	CC_FAMILY(BMI),		/* dst; CF = (src == 0) */
+#undef CC_FAMILY
+	CC_OP_POPCNT,		/* ZF = (src == 0), others 0 */
+	CC_OP_NB,
+};
+
+/* RFLAGS bits */
+#define X86_CF 0x0001
+#define X86_PF 0x0004
+#define X86_AF 0x0010
+#define X86_ZF 0x0040
+#define X86_SF 0x0080
+#define X86_TF 0x0100
+#define X86_IF 0x0200
+#define X86_DF 0x0400
+#define X86_OF 0x0800
+#define X86_AC 0x40000
+#define X86_ID 0x200000
+#define X86_ARITH_FLAGS (X86_CF | X86_PF | X86_AF | X86_ZF | X86_SF | X86_OF)
+
+typedef union {
+	uint8_t b[16];
+	uint16_t w[8];
+	uint32_t l[4];
+	uint64_t q[2];
+	float s[4];
+	double d[2];
+} __attribute__((aligned(16))) x86_xmm;
+
+struct x87_state {
+	long double st[8];	/* physical registers, st[(top + i) & 7] is ST(i) */
+	uint16_t fcw, fsw, ftw;	/* ftw: abridged, 1 bit per register = valid */
+	uint8_t top;
+	uint64_t fpip, fpdp;
+	uint16_t fop;
+};
+
+struct cpu {
+	/* --- IR globals: uint64_t each --- */
+	uint64_t regs[16];
+	uint64_t rip;
+	uint64_t cc_op;
+	uint64_t cc_dst, cc_src, cc_src2;
+	uint64_t df;		/* 1 or -1 */
+	uint64_t fs_base, gs_base;
+
+	/* --- reached by helpers and ld_env/st_env --- */
+	uint64_t eflags;	/* non-arithmetic bits: IF, AC, ID, bit 1 */
+	uint32_t mxcsr;
+	uint32_t pad0;
+	x86_xmm xmm[16];
+	x86_xmm xmm_hi[16];	/* upper halves of ymm (AVX, later) */
+	x86_xmm xtmp;		/* memory operand staging for SSE helpers */
+	uint64_t mmx_pad;
+	struct x87_state fpu;
+
+	/* --- execution state shared with the exec layer --- */
+	struct cpu_exec x;
+};
+
+#define CPU_OFF(field) ((int32_t)offsetof(struct cpu, field))
+
+/* Full RFLAGS from the lazy state (guest/x86/flags.c). */
+uint64_t x86_get_rflags(struct cpu *cpu);
+void x86_set_rflags(struct cpu *cpu, uint64_t rflags);
+uint64_t helper_cc_compute_all(uint64_t dst, uint64_t src, uint64_t src2, uint64_t op);
+uint64_t helper_cc_compute_c(uint64_t dst, uint64_t src, uint64_t src2, uint64_t op);
+
+void x86_cpu_reset(struct cpu *cpu);
+void x86_cpu_dump(struct cpu *cpu, FILE *f);
+
+#endif

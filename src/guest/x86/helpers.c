@@ -1,0 +1,251 @@
+/*
+ * Integer and system helpers of the x86 guest, and the helper table the IR
+ * calls through.  A helper that raises a guest exception calls exec_raise,
+ * which unwinds to the exec loop; the lifter has stored rip before the call.
+ * Helpers flagged as touching globals read and write them in struct cpu.
+ */
+#include <signal.h>
+#include <string.h>
+#include <x86intrin.h>
+#include "exec/exec.h"
+#include "guest/x86/cpu.h"
+#include "guest/x86/cpuid.h"
+#include "guest/x86/helpers.h"
+
+uint64_t helper_lookup_tb_ptr_x86(uint64_t env)
+{
+	return (uintptr_t)helper_lookup_tb_ptr((void *)(uintptr_t)env);
+}
+
+static void helper_raise(uint64_t env, uint64_t signo, uint64_t code, uint64_t addr)
+{
+	exec_raise((void *)(uintptr_t)env, signo, code, addr);
+}
+
+static _Noreturn void divide_error(struct cpu *cpu)
+{
+	exec_raise(cpu, SIGFPE, FPE_INTDIV, cpu->rip);
+}
+
+/* Unsigned and signed division of rdx:rax (at each width) by the divisor;
+ * quotient overflow raises #DE like division by zero. */
+static void helper_divb(uint64_t env, uint64_t d)
+{
+	struct cpu *cpu = (void *)(uintptr_t)env;
+	uint16_t n = cpu->regs[R_RAX];
+	uint8_t dv = d;
+	if (!dv || n / dv > 0xff)
+		divide_error(cpu);
+	cpu->regs[R_RAX] = (cpu->regs[R_RAX] & ~0xffffull) | ((n % dv) << 8) | (n / dv);
+}
+
+static void helper_idivb(uint64_t env, uint64_t d)
+{
+	struct cpu *cpu = (void *)(uintptr_t)env;
+	int16_t n = cpu->regs[R_RAX];
+	int8_t dv = d;
+	if (!dv)
+		divide_error(cpu);
+	int q = n / dv, r = n % dv;
+	if (q != (int8_t)q)
+		divide_error(cpu);
+	cpu->regs[R_RAX] = (cpu->regs[R_RAX] & ~0xffffull) | ((uint8_t)r << 8) | (uint8_t)q;
+}
+
+static void helper_divw(uint64_t env, uint64_t d)
+{
+	struct cpu *cpu = (void *)(uintptr_t)env;
+	uint32_t n = (uint16_t)cpu->regs[R_RAX] | ((uint32_t)(uint16_t)cpu->regs[R_RDX] << 16);
+	uint16_t dv = d;
+	if (!dv || n / dv > 0xffff)
+		divide_error(cpu);
+	cpu->regs[R_RAX] = (cpu->regs[R_RAX] & ~0xffffull) | (uint16_t)(n / dv);
+	cpu->regs[R_RDX] = (cpu->regs[R_RDX] & ~0xffffull) | (uint16_t)(n % dv);
+}
+
+static void helper_idivw(uint64_t env, uint64_t d)
+{
+	struct cpu *cpu = (void *)(uintptr_t)env;
+	int32_t n = (int32_t)((uint16_t)cpu->regs[R_RAX] | ((uint32_t)(uint16_t)cpu->regs[R_RDX] << 16));
+	int16_t dv = d;
+	if (!dv)
+		divide_error(cpu);
+	int32_t q = n / dv, r = n % dv;
+	if (q != (int16_t)q)
+		divide_error(cpu);
+	cpu->regs[R_RAX] = (cpu->regs[R_RAX] & ~0xffffull) | (uint16_t)q;
+	cpu->regs[R_RDX] = (cpu->regs[R_RDX] & ~0xffffull) | (uint16_t)r;
+}
+
+static void helper_divl(uint64_t env, uint64_t d)
+{
+	struct cpu *cpu = (void *)(uintptr_t)env;
+	uint64_t n = (uint32_t)cpu->regs[R_RAX] | ((uint64_t)(uint32_t)cpu->regs[R_RDX] << 32);
+	uint32_t dv = d;
+	if (!dv || n / dv > 0xffffffffu)
+		divide_error(cpu);
+	cpu->regs[R_RAX] = (uint32_t)(n / dv);
+	cpu->regs[R_RDX] = (uint32_t)(n % dv);
+}
+
+static void helper_idivl(uint64_t env, uint64_t d)
+{
+	struct cpu *cpu = (void *)(uintptr_t)env;
+	int64_t n = (int64_t)((uint32_t)cpu->regs[R_RAX] | ((uint64_t)(uint32_t)cpu->regs[R_RDX] << 32));
+	int32_t dv = d;
+	if (!dv || (n == INT64_MIN && dv == -1))
+		divide_error(cpu);
+	int64_t q = n / dv, r = n % dv;
+	if (q != (int32_t)q)
+		divide_error(cpu);
+	cpu->regs[R_RAX] = (uint32_t)q;
+	cpu->regs[R_RDX] = (uint32_t)r;
+}
+
+static void helper_divq(uint64_t env, uint64_t d)
+{
+	struct cpu *cpu = (void *)(uintptr_t)env;
+	unsigned __int128 n = cpu->regs[R_RAX] | ((unsigned __int128)cpu->regs[R_RDX] << 64);
+	if (!d || n / d > UINT64_MAX)
+		divide_error(cpu);
+	cpu->regs[R_RAX] = n / d;
+	cpu->regs[R_RDX] = n % d;
+}
+
+static void helper_idivq(uint64_t env, uint64_t d)
+{
+	struct cpu *cpu = (void *)(uintptr_t)env;
+	__int128 n = (__int128)(cpu->regs[R_RAX] | ((unsigned __int128)cpu->regs[R_RDX] << 64));
+	int64_t dv = d;
+	if (!dv || (dv == -1 && n == (__int128)((unsigned __int128)1 << 127)))
+		divide_error(cpu);
+	__int128 q = n / dv, r = n % dv;
+	if (q != (int64_t)q)
+		divide_error(cpu);
+	cpu->regs[R_RAX] = (uint64_t)q;
+	cpu->regs[R_RDX] = (uint64_t)r;
+}
+
+static void helper_cpuid(uint64_t env)
+{
+	struct cpu *cpu = (void *)(uintptr_t)env;
+	uint32_t r[4];
+	x86_cpuid((uint32_t)cpu->regs[R_RAX], (uint32_t)cpu->regs[R_RCX], r);
+	cpu->regs[R_RAX] = r[0];
+	cpu->regs[R_RBX] = r[1];
+	cpu->regs[R_RCX] = r[2];
+	cpu->regs[R_RDX] = r[3];
+}
+
+static void helper_rdtsc(uint64_t env)
+{
+	struct cpu *cpu = (void *)(uintptr_t)env;
+	uint64_t t = __rdtsc();
+	cpu->regs[R_RAX] = (uint32_t)t;
+	cpu->regs[R_RDX] = t >> 32;
+}
+
+/* Rotate through carry: a (N bits) and CF form an N+1-bit ring. */
+static uint64_t rotate_carry(uint64_t env, uint64_t a, uint64_t count, uint64_t size, bool left)
+{
+	struct cpu *cpu = (void *)(uintptr_t)env;
+	int bits = 8 << size;
+	unsigned n = count & (size == 3 ? 63 : 31);
+	if (bits < 32)
+		n %= bits + 1;
+	if (!n)
+		return a;
+	uint64_t flags = x86_get_rflags(cpu) & X86_ARITH_FLAGS;
+	uint64_t mask = bits == 64 ? ~0ull : (1ull << bits) - 1;
+	uint64_t cf = flags & X86_CF;
+	a &= mask;
+	for (unsigned i = 0; i < n; i++) {
+		uint64_t out;
+		if (left) {
+			out = (a >> (bits - 1)) & 1;
+			a = ((a << 1) | cf) & mask;
+		} else {
+			out = a & 1;
+			a = (a >> 1) | (cf << (bits - 1));
+		}
+		cf = out;
+	}
+	uint64_t msb = (a >> (bits - 1)) & 1;
+	uint64_t of = left ? msb ^ cf : msb ^ ((a >> (bits - 2)) & 1);
+	flags = (flags & ~(X86_CF | X86_OF)) | cf | (of << 11);
+	cpu->cc_src = flags;
+	cpu->cc_op = CC_OP_EFLAGS;
+	return a;
+}
+
+static uint64_t helper_rcl(uint64_t env, uint64_t a, uint64_t n, uint64_t size)
+{
+	return rotate_carry(env, a, n, size, true);
+}
+
+static uint64_t helper_rcr(uint64_t env, uint64_t a, uint64_t n, uint64_t size)
+{
+	return rotate_carry(env, a, n, size, false);
+}
+
+static uint64_t helper_read_rflags(uint64_t env)
+{
+	return x86_get_rflags((void *)(uintptr_t)env);
+}
+
+static void helper_write_rflags(uint64_t env, uint64_t v, uint64_t mask)
+{
+	struct cpu *cpu = (void *)(uintptr_t)env;
+	uint64_t old = x86_get_rflags(cpu);
+	x86_set_rflags(cpu, (old & ~mask) | (v & mask));
+}
+
+static void helper_cmpxchg16b(uint64_t env, uint64_t addr)
+{
+	struct cpu *cpu = (void *)(uintptr_t)env;
+	if (addr & 15)
+		exec_raise(cpu, SIGSEGV, SI_KERNEL, 0);
+	unsigned __int128 cmp = cpu->regs[R_RAX] | ((unsigned __int128)cpu->regs[R_RDX] << 64);
+	unsigned __int128 nv = cpu->regs[R_RBX] | ((unsigned __int128)cpu->regs[R_RCX] << 64);
+	unsigned __int128 *p = (void *)(uintptr_t)addr;
+	bool ok = __atomic_compare_exchange_n(p, &cmp, nv, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+	uint64_t flags = x86_get_rflags(cpu) & X86_ARITH_FLAGS & ~X86_ZF;
+	if (ok) {
+		flags |= X86_ZF;
+	} else {
+		cpu->regs[R_RAX] = (uint64_t)cmp;
+		cpu->regs[R_RDX] = (uint64_t)(cmp >> 64);
+	}
+	cpu->cc_src = flags;
+	cpu->cc_op = CC_OP_EFLAGS;
+}
+
+/* Placeholders resolved by the SSE and x87 files when they land. */
+__attribute__((weak)) void helper_sse_op(uint64_t env, uint64_t op, uint64_t d, uint64_t sr)
+{
+	exec_raise((void *)(uintptr_t)env, SIGILL, ILL_ILLOPN, ((struct cpu *)(uintptr_t)env)->rip);
+}
+__attribute__((weak)) void helper_sse_op_imm(uint64_t env, uint64_t op, uint64_t d, uint64_t sr, uint64_t imm)
+{
+	helper_sse_op(env, op, d, sr);
+}
+__attribute__((weak)) uint64_t helper_sse_movmsk(uint64_t env, uint64_t op, uint64_t sr)
+{
+	helper_sse_op(env, op, 0, sr);
+	return 0;
+}
+__attribute__((weak)) void helper_sse_pcmpstr(uint64_t env, uint64_t op, uint64_t d, uint64_t sr, uint64_t imm)
+{
+	helper_sse_op(env, op, d, sr);
+}
+__attribute__((weak)) void helper_fpu_op(uint64_t env, uint64_t op, uint64_t a, uint64_t b)
+{
+	helper_sse_op(env, op, a, b);
+}
+
+#define helper_lookup_tb_ptr helper_lookup_tb_ptr_x86
+const struct ir_helper x86_helpers[HELPER_NB] = {
+#define H(name, fl, n, r) [HELPER_##name] = { #name, (void *)helper_##name, fl, n, r },
+	X86_HELPERS(H)
+#undef H
+};

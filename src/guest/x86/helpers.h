@@ -1,0 +1,54 @@
+/*
+ * The x86 guest's helper table: one row per helper (name, flags, arity,
+ * whether it returns a value).  The enum and ir_helper table are both
+ * derived from the X-macro list below; helpers are plain C functions taking
+ * and returning uint64_t, first argument env where they need the CPU.
+ */
+#ifndef LOOM_GUEST_X86_HELPERS_H
+#define LOOM_GUEST_X86_HELPERS_H
+
+#include <stdint.h>
+#include "ir/ir.h"
+
+#define NG IR_CALL_NO_GLOBALS
+#define PURE (IR_CALL_NO_GLOBALS | IR_CALL_PURE)
+#define MF IR_CALL_MAY_FAULT
+/*       name                 flags        nargs ret */
+#define X86_HELPERS(H) \
+	H(cc_compute_all,      PURE,          4, 1) \
+	H(cc_compute_c,        PURE,          4, 1) \
+	H(lookup_tb_ptr,       IR_CALL_NO_WRITE_GLOBALS, 1, 1) \
+	H(raise,               MF,            4, 0) \
+	H(divb,                MF,            2, 0) \
+	H(idivb,               MF,            2, 0) \
+	H(divw,                MF,            2, 0) \
+	H(idivw,               MF,            2, 0) \
+	H(divl,                MF,            2, 0) \
+	H(idivl,               MF,            2, 0) \
+	H(divq,                MF,            2, 0) \
+	H(idivq,               MF,            2, 0) \
+	H(cpuid,               0,             1, 0) \
+	H(rdtsc,               0,             1, 0) \
+	H(rcl,                 NG,            4, 1) \
+	H(rcr,                 NG,            4, 1) \
+	H(read_rflags,         IR_CALL_NO_WRITE_GLOBALS, 1, 1) \
+	H(write_rflags,        0,             3, 0) \
+	H(cmpxchg16b,          MF,            2, 0) \
+	H(sse_op,              NG | MF,       4, 0) \
+	H(sse_op_imm,          NG | MF,       5, 0) \
+	H(sse_movmsk,          NG,            3, 1) \
+	H(sse_pcmpstr,         0,             5, 0) \
+	H(fpu_op,              MF,            4, 0)
+
+enum x86_helper {
+#define H(name, fl, n, r) HELPER_##name,
+	X86_HELPERS(H)
+#undef H
+	HELPER_NB
+};
+
+extern const struct ir_helper x86_helpers[HELPER_NB];
+
+uint64_t helper_lookup_tb_ptr_x86(uint64_t env);
+
+#endif

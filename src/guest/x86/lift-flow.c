@@ -1,0 +1,164 @@
+/*
+ * Control flow and system instructions: jumps, calls, returns, loops,
+ * syscall, and the instructions that trap in user mode.  Every lifter here
+ * ends the TB (s->state = DISAS_EXITED) except the ones that merely raise.
+ * Direct targets chain through goto_tb; indirect ones look up their target
+ * in generated code (gen_jmp_indirect) without leaving the code cache.
+ */
+#include <signal.h>
+#include "guest/x86/translate.h"
+
+static uint64_t branch_target(struct dc *s)
+{
+	uint64_t t = s->next_pc + s->op[0].imm.value.s;
+	if (s->insn.operand_width == 16)
+		t &= 0xffff;
+	return t;
+}
+
+static bool gen_JMP(struct dc *s)
+{
+	if (s->op[0].type == ZYDIS_OPERAND_TYPE_IMMEDIATE) {
+		gen_jmp_to(s, 0, branch_target(s));
+	} else {
+		if (s->op[0].type == ZYDIS_OPERAND_TYPE_POINTER)
+			return false;
+		gen_jmp_indirect(s, gen_ld_op(s, 0));
+	}
+	s->state = DISAS_EXITED;
+	return true;
+}
+
+/* Two-way exit: taken to `target`, else to next_pc. */
+static void gen_branch(struct dc *s, enum ir_cond c, ir_ref a, ir_ref b, uint64_t target)
+{
+	uint32_t taken = ir_new_label(s->ir);
+	ir_brc(s, c, a, b, taken);
+	gen_jmp_to(s, 0, s->next_pc);
+	set_label(s, taken);
+	gen_jmp_to(s, 1, target);
+	s->state = DISAS_EXITED;
+}
+
+static bool gen_Jcc(struct dc *s)
+{
+	struct cc_test t = gen_prepare_cc(s, jcc_of_mnemonic(s->insn.mnemonic));
+	gen_branch(s, t.cond, t.a, t.b, branch_target(s));
+	return true;
+}
+
+static bool gen_JRCXZ(struct dc *s)
+{
+	ir_ref c = s->insn.address_width == 32 ? gen_ld_reg(s, R_RCX, 2) : G.regs[R_RCX];
+	gen_branch(s, IR_EQ, c, cst(s, 0), branch_target(s));
+	return true;
+}
+
+static bool gen_loop(struct dc *s, int zf_cond)
+{
+	if (s->insn.address_width != 64)
+		return false;
+	ir_ref rcx = ir_bin(s, IR_sub, G.regs[R_RCX], cst(s, 1));
+	ir_mov(s, G.regs[R_RCX], rcx);
+	ir_ref go = ir_setc(s, IR_NE, rcx, cst(s, 0));
+	if (zf_cond >= 0) {
+		/* loope: ZF=1 (jcc 4), loopne: ZF=0 (jcc 5) */
+		struct cc_test t = gen_prepare_cc(s, zf_cond);
+		go = ir_bin(s, IR_and, go, ir_setc(s, t.cond, t.a, t.b));
+	}
+	gen_branch(s, IR_NE, go, cst(s, 0), branch_target(s));
+	return true;
+}
+
+static bool gen_LOOP(struct dc *s) { return gen_loop(s, -1); }
+static bool gen_LOOPE(struct dc *s) { return gen_loop(s, 4); }
+static bool gen_LOOPNE(struct dc *s) { return gen_loop(s, 5); }
+
+static bool gen_CALL(struct dc *s)
+{
+	if (s->op[0].type == ZYDIS_OPERAND_TYPE_IMMEDIATE) {
+		gen_push(s, cst(s, s->next_pc), 3);
+		gen_jmp_to(s, 0, branch_target(s));
+	} else {
+		if (s->op[0].type == ZYDIS_OPERAND_TYPE_POINTER)
+			return false;
+		ir_ref target = tmp64(s);
+		ir_mov(s, target, gen_ld_op(s, 0));	/* read before rsp moves */
+		gen_push(s, cst(s, s->next_pc), 3);
+		gen_jmp_indirect(s, target);
+	}
+	s->state = DISAS_EXITED;
+	return true;
+}
+
+static bool gen_RET(struct dc *s)
+{
+	ir_ref nsp;
+	ir_ref target = gen_pop_value(s, 3, &nsp);
+	if (s->insn.operand_count_visible && s->op[0].type == ZYDIS_OPERAND_TYPE_IMMEDIATE)
+		nsp = ir_bin(s, IR_add, nsp, cst(s, s->op[0].imm.value.u & 0xffff));
+	ir_mov(s, G.regs[R_RSP], nsp);
+	gen_jmp_indirect(s, target);
+	s->state = DISAS_EXITED;
+	return true;
+}
+
+static bool gen_SYSCALL(struct dc *s)
+{
+	gen_sync_pc(s, s->next_pc);
+	ir_stenv(s, cst(s, EXEC_SYSCALL), CPU_OFF(x.pending_exit), IR_MO_32);
+	ir_emit(s->ir, IR_exit_tb, IR_I64, NULL, (int64_t[]){ 0 });
+	s->state = DISAS_EXITED;
+	return true;
+}
+
+/* A trap reported after the instruction (int3): the signal frame's pc is
+ * the next instruction, as the kernel delivers it. */
+static bool gen_INT3(struct dc *s)
+{
+	gen_sync_pc(s, s->next_pc);
+	gen_helper(s, HELPER_raise, 4, s->ir->env, cst(s, SIGTRAP), cst(s, SI_KERNEL), cst(s, 0));
+	ir_emit(s->ir, IR_exit_tb, IR_I64, NULL, (int64_t[]){ 0 });
+	s->state = DISAS_EXITED;
+	return true;
+}
+
+static bool gen_UD(struct dc *s)
+{
+	gen_exception(s, SIGILL, ILL_ILLOPN, s->pc);
+	return true;
+}
+
+/* Privileged in user mode: #GP, which Linux reports as SIGSEGV/SI_KERNEL. */
+static bool gen_privileged(struct dc *s)
+{
+	gen_exception(s, SIGSEGV, SI_KERNEL, 0);
+	return true;
+}
+
+const struct lift_entry lift_flow_table[] = {
+	{ ZYDIS_MNEMONIC_JMP, gen_JMP },
+	{ ZYDIS_MNEMONIC_JO, gen_Jcc }, { ZYDIS_MNEMONIC_JNO, gen_Jcc },
+	{ ZYDIS_MNEMONIC_JB, gen_Jcc }, { ZYDIS_MNEMONIC_JNB, gen_Jcc },
+	{ ZYDIS_MNEMONIC_JZ, gen_Jcc }, { ZYDIS_MNEMONIC_JNZ, gen_Jcc },
+	{ ZYDIS_MNEMONIC_JBE, gen_Jcc }, { ZYDIS_MNEMONIC_JNBE, gen_Jcc },
+	{ ZYDIS_MNEMONIC_JS, gen_Jcc }, { ZYDIS_MNEMONIC_JNS, gen_Jcc },
+	{ ZYDIS_MNEMONIC_JP, gen_Jcc }, { ZYDIS_MNEMONIC_JNP, gen_Jcc },
+	{ ZYDIS_MNEMONIC_JL, gen_Jcc }, { ZYDIS_MNEMONIC_JNL, gen_Jcc },
+	{ ZYDIS_MNEMONIC_JLE, gen_Jcc }, { ZYDIS_MNEMONIC_JNLE, gen_Jcc },
+	{ ZYDIS_MNEMONIC_JRCXZ, gen_JRCXZ }, { ZYDIS_MNEMONIC_JECXZ, gen_JRCXZ },
+	{ ZYDIS_MNEMONIC_LOOP, gen_LOOP }, { ZYDIS_MNEMONIC_LOOPE, gen_LOOPE },
+	{ ZYDIS_MNEMONIC_LOOPNE, gen_LOOPNE },
+	{ ZYDIS_MNEMONIC_CALL, gen_CALL },
+	{ ZYDIS_MNEMONIC_RET, gen_RET },
+	{ ZYDIS_MNEMONIC_SYSCALL, gen_SYSCALL },
+	{ ZYDIS_MNEMONIC_INT3, gen_INT3 },
+	{ ZYDIS_MNEMONIC_UD0, gen_UD }, { ZYDIS_MNEMONIC_UD1, gen_UD }, { ZYDIS_MNEMONIC_UD2, gen_UD },
+	{ ZYDIS_MNEMONIC_HLT, gen_privileged }, { ZYDIS_MNEMONIC_CLI, gen_privileged },
+	{ ZYDIS_MNEMONIC_STI, gen_privileged }, { ZYDIS_MNEMONIC_IN, gen_privileged },
+	{ ZYDIS_MNEMONIC_OUT, gen_privileged }, { ZYDIS_MNEMONIC_INSB, gen_privileged },
+	{ ZYDIS_MNEMONIC_INSW, gen_privileged }, { ZYDIS_MNEMONIC_INSD, gen_privileged },
+	{ ZYDIS_MNEMONIC_OUTSB, gen_privileged }, { ZYDIS_MNEMONIC_OUTSW, gen_privileged },
+	{ ZYDIS_MNEMONIC_OUTSD, gen_privileged }, { ZYDIS_MNEMONIC_INT, gen_privileged },
+	{ ZYDIS_MNEMONIC_INVALID, NULL },
+};

@@ -1,0 +1,985 @@
+/*
+ * Integer instructions: moves, ALU, shifts and rotates, multiply and divide,
+ * bit operations, exchanges and atomics, flag manipulation, stack ops.
+ *
+ * Each gen_<MNEMONIC> reads its operands, computes into temps, performs its
+ * memory writes, and only then writes registers and the cc_* globals, so a
+ * fault leaves the guest at the start of the instruction.  Locked memory
+ * forms become atomic IR ops (xadd/xchg/cmpxchg, or a cmpxchg loop).
+ */
+#include "guest/x86/translate.h"
+
+#define SZ(s) op_size(s, 0)
+#define CC(fam, size) (CC_OP_##fam##B + (size))
+
+static bool has_lock(struct dc *s)
+{
+	return s->insn.attributes & ZYDIS_ATTRIB_HAS_LOCK;
+}
+
+static ir_ref mask_of(struct dc *s, int size)
+{
+	return cst(s, size == 3 ? ~0ull : (1ull << (8 << size)) - 1);
+}
+
+/* ---- moves ---- */
+
+static bool gen_MOV(struct dc *s)
+{
+	ir_ref v = gen_ld_op(s, 1);
+	if (!v || (s->op[0].type == ZYDIS_OPERAND_TYPE_REGISTER && reg_index(s->op[0].reg.value) < 0))
+		return false;
+	gen_st_op(s, 0, v);
+	return true;
+}
+
+static bool gen_MOVZX(struct dc *s)
+{
+	gen_st_op(s, 0, gen_ld_op(s, 1));
+	return true;
+}
+
+static bool gen_MOVSX(struct dc *s)
+{
+	gen_st_op(s, 0, gen_ld_op_sext(s, 1));
+	return true;
+}
+
+static bool gen_LEA(struct dc *s)
+{
+	ZydisDecodedOperand m = s->op[1];
+	m.mem.segment = ZYDIS_REGISTER_NONE;	/* lea computes the offset only */
+	gen_st_op(s, 0, gen_ea(s, &m));
+	return true;
+}
+
+/* ---- ALU ---- */
+
+enum alu { ALU_ADD, ALU_OR, ALU_ADC, ALU_SBB, ALU_AND, ALU_SUB, ALU_XOR, ALU_CMP, ALU_TEST };
+
+static ir_ref alu_compute(struct dc *s, enum alu k, ir_ref a, ir_ref b, ir_ref cf)
+{
+	switch (k) {
+	case ALU_ADD: return ir_bin(s, IR_add, a, b);
+	case ALU_ADC: return ir_bin(s, IR_add, ir_bin(s, IR_add, a, b), cf);
+	case ALU_SUB: case ALU_CMP: return ir_bin(s, IR_sub, a, b);
+	case ALU_SBB: return ir_bin(s, IR_sub, ir_bin(s, IR_sub, a, b), cf);
+	case ALU_AND: case ALU_TEST: return ir_bin(s, IR_and, a, b);
+	case ALU_OR: return ir_bin(s, IR_or, a, b);
+	case ALU_XOR: return ir_bin(s, IR_xor, a, b);
+	}
+	return 0;
+}
+
+static void alu_flags(struct dc *s, enum alu k, int size, ir_ref a, ir_ref b, ir_ref r, ir_ref cf)
+{
+	switch (k) {
+	case ALU_ADD: gen_set_cc(s, CC(ADD, size), r, b, 0); break;
+	case ALU_ADC: gen_set_cc(s, CC(ADC, size), r, b, cf); break;
+	case ALU_SBB: gen_set_cc(s, CC(SBB, size), r, b, cf); break;
+	case ALU_SUB: case ALU_CMP:
+		gen_set_cc(s, CC(SUB, size), r, b, 0);
+		s->cc_srcT = a;
+		break;
+	default: gen_set_cc(s, CC(LOGIC, size), r, 0, 0); break;
+	}
+}
+
+/* Atomic read-modify-write of [addr] with a cmpxchg loop; returns the old
+ * value and the new one through *newv. */
+static ir_ref atomic_rmw(struct dc *s, enum alu k, ir_ref addr, ir_ref b, ir_ref cf, int size,
+			 ir_ref *newv)
+{
+	uint32_t again = ir_new_label(s->ir);
+	ir_ref old = tmp64(s), nv = tmp64(s);
+	set_label(s, again);
+	ir_mov(s, old, ir_ld(s, addr, size));
+	ir_mov(s, nv, alu_compute(s, k, old, b, cf));
+	ir_ref seen = tmp64(s);
+	ir_emit(s->ir, IR_cmpxchg, IR_I64, (ir_ref[]){ seen, addr, old, nv }, (int64_t[]){ size });
+	ir_brc(s, IR_NE, seen, old, again);
+	*newv = nv;
+	return old;
+}
+
+static bool gen_alu(struct dc *s, enum alu k)
+{
+	int size = SZ(s);
+	ir_ref cf = (k == ALU_ADC || k == ALU_SBB) ? gen_compute_cf(s) : 0;
+	ir_ref b = gen_ld_op(s, 1);
+	ir_ref a, r;
+
+	if (has_lock(s) && op_is_mem(s, 0) && k != ALU_CMP && k != ALU_TEST) {
+		ir_ref addr = gen_ea(s, &s->op[0]);
+		if (k == ALU_ADD || k == ALU_SUB) {
+			ir_ref delta = k == ALU_ADD ? b : ir_un(s, IR_neg, b);
+			a = tmp64(s);
+			ir_emit(s->ir, IR_xadd, IR_I64, (ir_ref[]){ a, addr, delta }, (int64_t[]){ size });
+			r = alu_compute(s, k, a, b, cf);
+		} else {
+			a = atomic_rmw(s, k, addr, b, cf, size, &r);
+		}
+		alu_flags(s, k, size, a, b, r, cf);
+		return true;
+	}
+	a = gen_ld_op(s, 0);
+	r = alu_compute(s, k, a, b, cf);
+	if (k != ALU_CMP && k != ALU_TEST)
+		gen_st_op(s, 0, r);
+	alu_flags(s, k, size, a, b, r, cf);
+	return true;
+}
+
+static bool gen_ADD(struct dc *s) { return gen_alu(s, ALU_ADD); }
+static bool gen_OR(struct dc *s) { return gen_alu(s, ALU_OR); }
+static bool gen_ADC(struct dc *s) { return gen_alu(s, ALU_ADC); }
+static bool gen_SBB(struct dc *s) { return gen_alu(s, ALU_SBB); }
+static bool gen_AND(struct dc *s) { return gen_alu(s, ALU_AND); }
+static bool gen_SUB(struct dc *s) { return gen_alu(s, ALU_SUB); }
+static bool gen_XOR(struct dc *s) { return gen_alu(s, ALU_XOR); }
+static bool gen_CMP(struct dc *s) { return gen_alu(s, ALU_CMP); }
+static bool gen_TEST(struct dc *s) { return gen_alu(s, ALU_TEST); }
+
+static bool gen_incdec(struct dc *s, bool inc)
+{
+	int size = SZ(s);
+	ir_ref cf = gen_compute_cf(s);
+	ir_ref one = cst(s, 1), r;
+
+	if (has_lock(s) && op_is_mem(s, 0)) {
+		ir_ref old = tmp64(s);
+		ir_emit(s->ir, IR_xadd, IR_I64,
+			(ir_ref[]){ old, gen_ea(s, &s->op[0]), cst(s, inc ? 1 : -1ull) },
+			(int64_t[]){ size });
+		r = ir_bin(s, inc ? IR_add : IR_sub, old, one);
+	} else {
+		r = ir_bin(s, inc ? IR_add : IR_sub, gen_ld_op(s, 0), one);
+		gen_st_op(s, 0, r);
+	}
+	gen_set_cc(s, inc ? CC(INC, size) : CC(DEC, size), r, cf, 0);
+	return true;
+}
+
+static bool gen_INC(struct dc *s) { return gen_incdec(s, true); }
+static bool gen_DEC(struct dc *s) { return gen_incdec(s, false); }
+
+static bool gen_NEG(struct dc *s)
+{
+	int size = SZ(s);
+	ir_ref a, r;
+	if (has_lock(s) && op_is_mem(s, 0)) {
+		ir_ref addr = gen_ea(s, &s->op[0]);
+		/* 0 - old through the SUB rmw: compute with a = 0 */
+		uint32_t again = ir_new_label(s->ir);
+		a = tmp64(s);
+		r = tmp64(s);
+		set_label(s, again);
+		ir_mov(s, a, ir_ld(s, addr, size));
+		ir_mov(s, r, ir_un(s, IR_neg, a));
+		ir_ref seen = tmp64(s);
+		ir_emit(s->ir, IR_cmpxchg, IR_I64, (ir_ref[]){ seen, addr, a, r }, (int64_t[]){ size });
+		ir_brc(s, IR_NE, seen, a, again);
+	} else {
+		a = gen_ld_op(s, 0);
+		r = ir_un(s, IR_neg, a);
+		gen_st_op(s, 0, r);
+	}
+	gen_set_cc(s, CC(SUB, size), r, a, 0);
+	s->cc_srcT = cst(s, 0);
+	return true;
+}
+
+static bool gen_NOT(struct dc *s)
+{
+	if (has_lock(s) && op_is_mem(s, 0)) {
+		ir_ref r;
+		atomic_rmw(s, ALU_XOR, gen_ea(s, &s->op[0]), mask_of(s, SZ(s)), 0, SZ(s), &r);
+		return true;
+	}
+	gen_st_op(s, 0, ir_un(s, IR_not, gen_ld_op(s, 0)));
+	return true;
+}
+
+/* ---- multiply and divide ---- */
+
+static bool gen_MUL(struct dc *s)
+{
+	int size = SZ(s);
+	ir_ref b = gen_ld_op(s, 0);
+	ir_ref a = gen_ld_reg(s, R_RAX, size);
+
+	if (size == 3) {
+		ir_ref lo = tmp64(s), hi = tmp64(s);
+		ir_emit(s->ir, IR_mulu2, IR_I64, (ir_ref[]){ lo, hi, a, b }, NULL);
+		ir_mov(s, G.regs[R_RAX], lo);
+		ir_mov(s, G.regs[R_RDX], hi);
+		gen_set_cc(s, CC(MUL, 3), lo, hi, 0);
+		return true;
+	}
+	ir_ref r = ir_bin(s, IR_mul, a, b);
+	int bits = 8 << size;
+	ir_ref hi = ir_bin(s, IR_shr, r, cst(s, bits));
+	if (size == 0) {
+		gen_st_reg(s, R_RAX, 1, r);
+	} else {
+		gen_st_reg(s, R_RAX, size, r);
+		gen_st_reg(s, R_RDX, size, hi);
+	}
+	gen_set_cc(s, CC(MUL, size), r, hi, 0);
+	return true;
+}
+
+/* Overflow word for a signed product r of N-bit operands: r != sext_N(r). */
+static ir_ref imul_overflow(struct dc *s, ir_ref r, int size)
+{
+	return ir_bin(s, IR_sub, r, gen_ext(s, r, size, true));
+}
+
+static bool gen_IMUL(struct dc *s)
+{
+	int size = SZ(s);
+	int nvis = s->insn.operand_count_visible;
+	ir_ref a, b, r;
+
+	if (nvis == 1) {
+		b = gen_ld_op_sext(s, 0);
+		a = gen_ext(s, gen_ld_reg(s, R_RAX, size), size, true);
+		if (size == 3) {
+			ir_ref lo = tmp64(s), hi = tmp64(s);
+			ir_emit(s->ir, IR_muls2, IR_I64, (ir_ref[]){ lo, hi, a, b }, NULL);
+			ir_mov(s, G.regs[R_RAX], lo);
+			ir_mov(s, G.regs[R_RDX], hi);
+			gen_set_cc(s, CC(MUL, 3), lo,
+				   ir_bin(s, IR_sub, hi, ir_bin(s, IR_sar, lo, cst(s, 63))), 0);
+			return true;
+		}
+		r = ir_bin(s, IR_mul, a, b);
+		if (size == 0) {
+			gen_st_reg(s, R_RAX, 1, r);
+		} else {
+			gen_st_reg(s, R_RAX, size, r);
+			gen_st_reg(s, R_RDX, size, ir_bin(s, IR_shr, r, cst(s, 8 << size)));
+		}
+		gen_set_cc(s, CC(MUL, size), r, imul_overflow(s, r, size), 0);
+		return true;
+	}
+	a = gen_ld_op_sext(s, nvis == 2 ? 0 : 1);
+	b = gen_ld_op_sext(s, nvis == 2 ? 1 : 2);
+	if (size == 3) {
+		ir_ref lo = tmp64(s), hi = tmp64(s);
+		ir_emit(s->ir, IR_muls2, IR_I64, (ir_ref[]){ lo, hi, a, b }, NULL);
+		gen_st_op(s, 0, lo);
+		gen_set_cc(s, CC(MUL, 3), lo, ir_bin(s, IR_sub, hi, ir_bin(s, IR_sar, lo, cst(s, 63))), 0);
+		return true;
+	}
+	r = ir_bin(s, IR_mul, a, b);
+	gen_st_op(s, 0, r);
+	gen_set_cc(s, CC(MUL, size), r, imul_overflow(s, r, size), 0);
+	return true;
+}
+
+static bool gen_div(struct dc *s, bool sign)
+{
+	static const enum x86_helper h[2][4] = {
+		{ HELPER_divb, HELPER_divw, HELPER_divl, HELPER_divq },
+		{ HELPER_idivb, HELPER_idivw, HELPER_idivl, HELPER_idivq },
+	};
+	ir_ref b = gen_ld_op(s, 0);
+	gen_sync_pc(s, s->pc);
+	gen_helper(s, h[sign][SZ(s)], 2, s->ir->env, b);
+	return true;
+}
+
+static bool gen_DIV(struct dc *s) { return gen_div(s, false); }
+static bool gen_IDIV(struct dc *s) { return gen_div(s, true); }
+
+/* ---- shifts and rotates ---- */
+
+static ir_ref count_mask(struct dc *s, int size)
+{
+	return cst(s, size == 3 ? 63 : 31);
+}
+
+enum shift { SH_SHL, SH_SHR, SH_SAR };
+
+static bool gen_shift(struct dc *s, enum shift k)
+{
+	int size = SZ(s);
+	bool sign = k == SH_SAR;
+	ir_ref a = sign ? gen_ld_op_sext(s, 0) : gen_ld_op(s, 0);
+	enum ir_opc opc = k == SH_SHL ? IR_shl : k == SH_SHR ? IR_shr : IR_sar;
+	int cc = k == SH_SHL ? CC(SHL, size) : CC(SAR, size);
+
+	if (s->op[1].type == ZYDIS_OPERAND_TYPE_IMMEDIATE) {
+		int c = s->op[1].imm.value.u & (size == 3 ? 63 : 31);
+		if (c == 0) {
+			if (!op_is_mem(s, 0) && size == 2)
+				gen_st_op(s, 0, a);	/* the 32-bit write still zero-extends */
+			return true;
+		}
+		ir_ref r = ir_bin(s, opc, a, cst(s, c));
+		ir_ref last = ir_bin(s, opc, a, cst(s, c - 1));
+		gen_st_op(s, 0, r);
+		gen_set_cc(s, cc, r, last, 0);
+		return true;
+	}
+	/* count in cl: a zero count changes neither the operand nor the flags */
+	ir_ref n = ir_bin(s, IR_and, gen_ld_reg(s, R_RCX, 0), count_mask(s, size));
+	ir_ref r = ir_bin(s, opc, a, n);
+	ir_ref last = ir_bin(s, opc, a, ir_bin(s, IR_and, ir_bin(s, IR_sub, n, cst(s, 1)), cst(s, 63)));
+	ir_ref zero = cst(s, 0);
+	gen_st_op(s, 0, ir_movc(s, IR_EQ, n, zero, a, r));
+	ir_mov(s, G.cc_dst, ir_movc(s, IR_EQ, n, zero, G.cc_dst, r));
+	ir_mov(s, G.cc_src, ir_movc(s, IR_EQ, n, zero, G.cc_src, last));
+	ir_mov(s, G.cc_op, ir_movc(s, IR_EQ, n, zero, G.cc_op, cst(s, cc)));
+	s->cc_op = CC_OP_DYNAMIC;
+	s->cc_srcT = 0;
+	return true;
+}
+
+static bool gen_SHL(struct dc *s) { return gen_shift(s, SH_SHL); }
+static bool gen_SHR(struct dc *s) { return gen_shift(s, SH_SHR); }
+static bool gen_SAR(struct dc *s) { return gen_shift(s, SH_SAR); }
+
+/* Rotate a (zero-extended, N bits) left by n (0..N-1, may be a temp). */
+static ir_ref rotl_n(struct dc *s, ir_ref a, ir_ref n, int size)
+{
+	if (size >= 2) {
+		ir_ref d = tmp64(s);
+		ir_op2(s->ir, IR_rotl, size == 3 ? IR_I64 : IR_I32, d, a, n);
+		return d;
+	}
+	int bits = 8 << size;
+	/* (a << n) | (a >> (N - n)), both within 64 bits, then mask */
+	ir_ref hi = ir_bin(s, IR_shl, a, n);
+	ir_ref lo = ir_bin(s, IR_shr, a, ir_bin(s, IR_sub, cst(s, bits), n));
+	return ir_bin(s, IR_and, ir_bin(s, IR_or, hi, lo), mask_of(s, size));
+}
+
+/* Flags after a rotate: CF and OF replaced, the rest kept. */
+static void rotate_flags(struct dc *s, ir_ref r, int size, bool left, ir_ref nonzero)
+{
+	int top = (8 << size) - 1;
+	ir_ref f = gen_compute_eflags(s);
+	ir_ref cf, of;
+	if (left) {
+		cf = ir_bin(s, IR_and, r, cst(s, 1));
+		of = ir_bin(s, IR_xor, ir_extr(s, r, top, 1, false), cf);
+	} else {
+		cf = ir_extr(s, r, top, 1, false);
+		of = ir_bin(s, IR_xor, cf, ir_extr(s, r, top - 1, 1, false));
+	}
+	ir_ref nf = ir_bin(s, IR_andc, f, cst(s, X86_CF | X86_OF));
+	nf = ir_bin(s, IR_or, nf, ir_bin(s, IR_or, cf, ir_bin(s, IR_shl, of, cst(s, 11))));
+	if (nonzero) {
+		/* count 0: flags unchanged */
+		nf = ir_movc(s, IR_EQ, nonzero, cst(s, 0), f, nf);
+	}
+	gen_set_cc(s, CC_OP_EFLAGS, 0, nf, 0);
+}
+
+static bool gen_rot(struct dc *s, bool left)
+{
+	int size = SZ(s);
+	int bits = 8 << size;
+	ir_ref a = gen_ld_op(s, 0);
+
+	if (s->op[1].type == ZYDIS_OPERAND_TYPE_IMMEDIATE) {
+		int c = s->op[1].imm.value.u & (size == 3 ? 63 : 31);
+		if (c == 0) {
+			if (!op_is_mem(s, 0) && size == 2)
+				gen_st_op(s, 0, a);
+			return true;
+		}
+		int e = c % bits;
+		ir_ref r = e ? rotl_n(s, a, cst(s, left ? e : bits - e), size) : a;
+		gen_st_op(s, 0, r);
+		rotate_flags(s, r, size, left, 0);
+		return true;
+	}
+	ir_ref n = ir_bin(s, IR_and, gen_ld_reg(s, R_RCX, 0), count_mask(s, size));
+	ir_ref e = size >= 2 ? n : ir_bin(s, IR_and, n, cst(s, bits - 1));
+	if (!left)
+		e = ir_bin(s, IR_and, ir_bin(s, IR_sub, cst(s, bits), e), cst(s, bits - 1));
+	ir_ref r = rotl_n(s, a, e, size);
+	if (size < 2)
+		r = ir_movc(s, IR_EQ, e, cst(s, 0), a, r);	/* rotate by N: unchanged */
+	gen_st_op(s, 0, ir_movc(s, IR_EQ, n, cst(s, 0), a, r));
+	rotate_flags(s, r, size, left, n);
+	return true;
+}
+
+static bool gen_ROL(struct dc *s) { return gen_rot(s, true); }
+static bool gen_ROR(struct dc *s) { return gen_rot(s, false); }
+
+static bool gen_rc(struct dc *s, bool left)
+{
+	int size = SZ(s);
+	ir_ref a = gen_ld_op(s, 0);
+	ir_ref n = s->op[1].type == ZYDIS_OPERAND_TYPE_IMMEDIATE
+		   ? cst(s, s->op[1].imm.value.u) : gen_ld_reg(s, R_RCX, 0);
+	ir_ref r = gen_helper(s, left ? HELPER_rcl : HELPER_rcr, 4, s->ir->env, a, n, cst(s, size));
+	gen_st_op(s, 0, r);
+	s->cc_op = CC_OP_DYNAMIC;	/* the helper stored flags as EFLAGS or left them */
+	s->cc_srcT = 0;
+	return true;
+}
+
+static bool gen_RCL(struct dc *s) { return gen_rc(s, true); }
+static bool gen_RCR(struct dc *s) { return gen_rc(s, false); }
+
+static bool gen_shd(struct dc *s, bool left)
+{
+	int size = SZ(s);
+	int bits = 8 << size;
+	if (size == 0)
+		return false;
+	ir_ref a = gen_ld_op(s, 0), b = gen_ld_op(s, 1);
+	ir_ref n = s->op[2].type == ZYDIS_OPERAND_TYPE_IMMEDIATE
+		   ? cst(s, s->op[2].imm.value.u) : gen_ld_reg(s, R_RCX, 0);
+	n = ir_bin(s, IR_and, n, count_mask(s, size));
+	ir_ref r, last;
+	ir_ref nm1 = ir_bin(s, IR_and, ir_bin(s, IR_sub, n, cst(s, 1)), cst(s, 63));
+
+	if (size == 3) {
+		/* a << n | b >> (64 - n), n in 1..63 */
+		ir_ref inv = ir_bin(s, IR_and, ir_bin(s, IR_sub, cst(s, 64), n), cst(s, 63));
+		if (left)
+			r = ir_bin(s, IR_or, ir_bin(s, IR_shl, a, n), ir_bin(s, IR_shr, b, inv));
+		else
+			r = ir_bin(s, IR_or, ir_bin(s, IR_shr, a, n), ir_bin(s, IR_shl, b, inv));
+	} else {
+		/* concatenate into 64 bits and shift once */
+		ir_ref x;
+		if (left) {
+			x = ir_bin(s, IR_or, ir_bin(s, IR_shl, a, cst(s, 64 - bits)),
+				   ir_bin(s, IR_shl, b, cst(s, 64 - 2 * bits)));
+			r = ir_bin(s, IR_shr, ir_bin(s, IR_shl, x, n), cst(s, 64 - bits));
+		} else {
+			x = ir_bin(s, IR_or, a, ir_bin(s, IR_shl, b, cst(s, bits)));
+			r = ir_bin(s, IR_and, ir_bin(s, IR_shr, x, n), mask_of(s, size));
+		}
+	}
+	last = ir_bin(s, left ? IR_shl : IR_shr, a, nm1);
+	int cc = left ? CC(SHL, size) : CC(SAR, size);
+	ir_ref zero = cst(s, 0);
+	gen_st_op(s, 0, ir_movc(s, IR_EQ, n, zero, a, r));
+	ir_mov(s, G.cc_dst, ir_movc(s, IR_EQ, n, zero, G.cc_dst, r));
+	ir_mov(s, G.cc_src, ir_movc(s, IR_EQ, n, zero, G.cc_src, last));
+	ir_mov(s, G.cc_op, ir_movc(s, IR_EQ, n, zero, G.cc_op, cst(s, cc)));
+	s->cc_op = CC_OP_DYNAMIC;
+	s->cc_srcT = 0;
+	return true;
+}
+
+static bool gen_SHLD(struct dc *s) { return gen_shd(s, true); }
+static bool gen_SHRD(struct dc *s) { return gen_shd(s, false); }
+
+/* ---- bit operations ---- */
+
+enum bt { BT_TEST, BT_SET, BT_RESET, BT_COMPLEMENT };
+
+static bool gen_bt(struct dc *s, enum bt k)
+{
+	int size = SZ(s);
+	int bits = 8 << size;
+	ir_ref off, bit, addr = 0, a;
+
+	if (s->op[1].type == ZYDIS_OPERAND_TYPE_IMMEDIATE) {
+		off = cst(s, s->op[1].imm.value.u & (bits - 1));
+		bit = off;
+		if (op_is_mem(s, 0))
+			addr = gen_ea(s, &s->op[0]);
+	} else {
+		off = gen_ld_op_sext(s, 1);
+		bit = ir_bin(s, IR_and, off, cst(s, bits - 1));
+		if (op_is_mem(s, 0)) {
+			/* bit-string addressing: the offset selects the word too */
+			ir_ref words = ir_bin(s, IR_sar, off, cst(s, 3 + size));
+			addr = ir_bin(s, IR_add, gen_ea(s, &s->op[0]),
+				      ir_bin(s, IR_shl, words, cst(s, size)));
+		}
+	}
+	ir_ref m = ir_bin(s, IR_shl, cst(s, 1), bit);
+	ir_ref nv = 0;
+	if (addr && has_lock(s) && k != BT_TEST) {
+		uint32_t again = ir_new_label(s->ir);
+		a = tmp64(s);
+		nv = tmp64(s);
+		set_label(s, again);
+		ir_mov(s, a, ir_ld(s, addr, size));
+		ir_mov(s, nv, k == BT_SET ? ir_bin(s, IR_or, a, m) : k == BT_RESET ? ir_bin(s, IR_andc, a, m)
+			      : ir_bin(s, IR_xor, a, m));
+		ir_ref seen = tmp64(s);
+		ir_emit(s->ir, IR_cmpxchg, IR_I64, (ir_ref[]){ seen, addr, a, nv }, (int64_t[]){ size });
+		ir_brc(s, IR_NE, seen, a, again);
+	} else {
+		a = addr ? ir_ld(s, addr, size) : gen_ld_op(s, 0);
+		if (k != BT_TEST) {
+			nv = k == BT_SET ? ir_bin(s, IR_or, a, m) : k == BT_RESET ? ir_bin(s, IR_andc, a, m)
+			     : ir_bin(s, IR_xor, a, m);
+			if (addr)
+				ir_st(s, nv, addr, size);
+			else
+				gen_st_op(s, 0, nv);
+		}
+	}
+	ir_ref cf = ir_bin(s, IR_and, ir_bin(s, IR_shr, a, bit), cst(s, 1));
+	ir_ref f = gen_compute_eflags(s);
+	gen_set_cc(s, CC_OP_EFLAGS, 0, ir_bin(s, IR_or, ir_bin(s, IR_andc, f, cst(s, X86_CF)), cf), 0);
+	return true;
+}
+
+static bool gen_BT(struct dc *s) { return gen_bt(s, BT_TEST); }
+static bool gen_BTS(struct dc *s) { return gen_bt(s, BT_SET); }
+static bool gen_BTR(struct dc *s) { return gen_bt(s, BT_RESET); }
+static bool gen_BTC(struct dc *s) { return gen_bt(s, BT_COMPLEMENT); }
+
+static bool gen_bsx(struct dc *s, bool reverse)
+{
+	int size = SZ(s);
+	int bits = 8 << size;
+	ir_ref a = gen_ld_op(s, 1);
+	int r = reg_index(s->op[0].reg.value);
+	ir_ref old = tmp64(s);
+	ir_mov(s, old, G.regs[r]);
+	ir_ref idx = tmp64(s);
+	if (reverse) {
+		ir_ref lz = tmp64(s);
+		ir_op2(s->ir, IR_clz, IR_I64, lz, a, cst(s, 64));
+		ir_mov(s, idx, ir_bin(s, IR_sub, cst(s, 63), lz));
+	} else {
+		ir_op2(s->ir, IR_ctz, IR_I64, idx, a, cst(s, 64));
+	}
+	(void)bits;
+	/* a zero source leaves the destination unchanged */
+	ir_ref v = ir_movc(s, IR_EQ, a, cst(s, 0), old, idx);
+	if (size == 1)
+		gen_st_reg(s, r, 1, v);
+	else
+		ir_mov(s, G.regs[r], v);	/* idx < 64: already zero-extended */
+	gen_set_cc(s, CC(LOGIC, size), a, 0, 0);
+	return true;
+}
+
+static bool gen_BSF(struct dc *s) { return gen_bsx(s, false); }
+static bool gen_BSR(struct dc *s) { return gen_bsx(s, true); }
+
+static bool gen_xzcnt(struct dc *s, bool leading)
+{
+	int size = SZ(s);
+	int bits = 8 << size;
+	ir_ref a = gen_ld_op(s, 1);
+	ir_ref r = tmp64(s);
+	if (leading) {
+		ir_ref lz = tmp64(s);
+		ir_op2(s->ir, IR_clz, IR_I64, lz, a, cst(s, 64));
+		ir_mov(s, r, ir_bin(s, IR_sub, lz, cst(s, 64 - bits)));
+	} else {
+		ir_op2(s->ir, IR_ctz, IR_I64, r, a, cst(s, bits));
+	}
+	gen_st_op(s, 0, r);
+	gen_set_cc(s, CC(BMI, size), r, ir_setc(s, IR_EQ, a, cst(s, 0)), 0);
+	return true;
+}
+
+static bool gen_LZCNT(struct dc *s) { return gen_xzcnt(s, true); }
+static bool gen_TZCNT(struct dc *s) { return gen_xzcnt(s, false); }
+
+static bool gen_POPCNT(struct dc *s)
+{
+	ir_ref a = gen_ld_op(s, 1);
+	gen_st_op(s, 0, ir_un(s, IR_ctpop, a));
+	gen_set_cc(s, CC_OP_POPCNT, 0, a, 0);
+	return true;
+}
+
+static bool gen_BSWAP(struct dc *s)
+{
+	int size = SZ(s);
+	ir_ref a = gen_ld_op(s, 0);
+	if (size == 1)
+		gen_st_op(s, 0, cst(s, 0));	/* undefined; hardware gives zero */
+	else
+		gen_st_op(s, 0, ir_un(s, size == 3 ? IR_bswap64 : IR_bswap32, a));
+	return true;
+}
+
+/* ---- exchanges ---- */
+
+static bool gen_XCHG(struct dc *s)
+{
+	int size = SZ(s);
+	if (op_is_mem(s, 0) || op_is_mem(s, 1)) {
+		int m = op_is_mem(s, 0) ? 0 : 1;
+		ir_ref v = gen_ld_op(s, 1 - m);
+		ir_ref old = tmp64(s);
+		ir_emit(s->ir, IR_xchg, IR_I64, (ir_ref[]){ old, gen_ea(s, &s->op[m]), v },
+			(int64_t[]){ size });
+		gen_st_op(s, 1 - m, old);
+		return true;
+	}
+	ir_ref a = gen_ld_op(s, 0), b = gen_ld_op(s, 1);
+	gen_st_op(s, 0, b);
+	gen_st_op(s, 1, a);
+	return true;
+}
+
+static bool gen_XADD(struct dc *s)
+{
+	int size = SZ(s);
+	ir_ref b = gen_ld_op(s, 1), a, r;
+	if (op_is_mem(s, 0)) {
+		a = tmp64(s);
+		ir_emit(s->ir, IR_xadd, IR_I64, (ir_ref[]){ a, gen_ea(s, &s->op[0]), b },
+			(int64_t[]){ size });
+		r = ir_bin(s, IR_add, a, b);
+		gen_st_op(s, 1, a);
+	} else {
+		a = gen_ld_op(s, 0);
+		r = ir_bin(s, IR_add, a, b);
+		gen_st_op(s, 1, a);
+		gen_st_op(s, 0, r);
+	}
+	gen_set_cc(s, CC(ADD, size), r, b, 0);
+	return true;
+}
+
+static bool gen_CMPXCHG(struct dc *s)
+{
+	int size = SZ(s);
+	ir_ref cmp = gen_ld_reg(s, R_RAX, size);
+	ir_ref nv = gen_ld_op(s, 1);
+	ir_ref old;
+
+	if (op_is_mem(s, 0)) {
+		old = tmp64(s);
+		ir_emit(s->ir, IR_cmpxchg, IR_I64, (ir_ref[]){ old, gen_ea(s, &s->op[0]), cmp, nv },
+			(int64_t[]){ size });
+	} else {
+		old = gen_ld_op(s, 0);
+		gen_st_op(s, 0, ir_movc(s, IR_EQ, old, cmp, nv, old));
+	}
+	/* on failure the accumulator receives the old value */
+	ir_ref rax = tmp64(s);
+	ir_mov(s, rax, G.regs[R_RAX]);
+	ir_ref failed_rax;
+	if (size == 3)
+		failed_rax = old;
+	else if (size == 2)
+		failed_rax = old;	/* zero-extended by the 32-bit write */
+	else
+		failed_rax = ir_dep(s, rax, old, 0, 8 << size);
+	ir_mov(s, G.regs[R_RAX], ir_movc(s, IR_EQ, old, cmp, rax, failed_rax));
+	gen_set_cc(s, CC(SUB, size), ir_bin(s, IR_sub, cmp, old), old, 0);
+	s->cc_srcT = cmp;
+	return true;
+}
+
+static bool gen_CMPXCHG8B(struct dc *s)
+{
+	ir_ref addr = gen_ea(s, &s->op[0]);
+	ir_ref cmp = ir_bin(s, IR_or, ir_bin(s, IR_shl, G.regs[R_RDX], cst(s, 32)),
+			    gen_ld_reg(s, R_RAX, 2));
+	ir_ref nv = ir_bin(s, IR_or, ir_bin(s, IR_shl, G.regs[R_RCX], cst(s, 32)),
+			   gen_ld_reg(s, R_RBX, 2));
+	ir_ref old = tmp64(s);
+	ir_emit(s->ir, IR_cmpxchg, IR_I64, (ir_ref[]){ old, addr, cmp, nv }, (int64_t[]){ IR_MO_64 });
+	ir_ref eq = ir_setc(s, IR_EQ, old, cmp);
+	ir_ref rax = tmp64(s), rdx = tmp64(s);
+	ir_mov(s, rax, G.regs[R_RAX]);
+	ir_mov(s, rdx, G.regs[R_RDX]);
+	ir_mov(s, G.regs[R_RAX], ir_movc(s, IR_NE, eq, cst(s, 0), rax, gen_ext(s, old, 2, false)));
+	ir_mov(s, G.regs[R_RDX], ir_movc(s, IR_NE, eq, cst(s, 0), rdx, ir_bin(s, IR_shr, old, cst(s, 32))));
+	ir_ref f = gen_compute_eflags(s);
+	gen_set_cc(s, CC_OP_EFLAGS, 0,
+		   ir_bin(s, IR_or, ir_bin(s, IR_andc, f, cst(s, X86_ZF)),
+			  ir_bin(s, IR_shl, eq, cst(s, 6))), 0);
+	return true;
+}
+
+static bool gen_CMPXCHG16B(struct dc *s)
+{
+	ir_ref addr = gen_ea(s, &s->op[0]);
+	gen_sync_pc(s, s->pc);
+	gen_helper(s, HELPER_cmpxchg16b, 2, s->ir->env, addr);
+	s->cc_op = CC_OP_EFLAGS;
+	s->cc_srcT = 0;
+	return true;
+}
+
+/* ---- conversions ---- */
+
+static bool gen_CBW(struct dc *s) { gen_st_reg(s, R_RAX, 1, gen_ext(s, gen_ld_reg(s, R_RAX, 0), 0, true)); return true; }
+static bool gen_CWDE(struct dc *s) { gen_st_reg(s, R_RAX, 2, gen_ext(s, gen_ld_reg(s, R_RAX, 1), 1, true)); return true; }
+static bool gen_CDQE(struct dc *s) { gen_st_reg(s, R_RAX, 3, gen_ext(s, gen_ld_reg(s, R_RAX, 2), 2, true)); return true; }
+
+static bool gen_cwd(struct dc *s, int size)
+{
+	int bits = 8 << size;
+	ir_ref a = gen_ext(s, gen_ld_reg(s, R_RAX, size), size, true);
+	(void)bits;
+	gen_st_reg(s, R_RDX, size, ir_bin(s, IR_sar, a, cst(s, 63)));
+	return true;
+}
+
+static bool gen_CWD(struct dc *s) { return gen_cwd(s, 1); }
+static bool gen_CDQ(struct dc *s) { return gen_cwd(s, 2); }
+static bool gen_CQO(struct dc *s) { return gen_cwd(s, 3); }
+
+/* ---- conditional ---- */
+
+static bool gen_SETcc(struct dc *s)
+{
+	struct cc_test t = gen_prepare_cc(s, jcc_of_mnemonic(s->insn.mnemonic));
+	gen_st_op(s, 0, ir_setc(s, t.cond, t.a, t.b));
+	return true;
+}
+
+static bool gen_CMOVcc(struct dc *s)
+{
+	int size = SZ(s);
+	ir_ref src = gen_ld_op(s, 1);
+	int r = reg_index(s->op[0].reg.value);
+	struct cc_test t = gen_prepare_cc(s, jcc_of_mnemonic(s->insn.mnemonic));
+	ir_ref old = gen_ld_reg(s, r, size);
+	gen_st_reg(s, r, size, ir_movc(s, t.cond, t.a, t.b, src, old));
+	return true;
+}
+
+/* ---- stack ---- */
+
+static bool gen_PUSH(struct dc *s)
+{
+	int size = SZ(s);
+	if (s->op[0].type == ZYDIS_OPERAND_TYPE_REGISTER && reg_index(s->op[0].reg.value) < 0)
+		return false;	/* push fs/gs */
+	gen_push(s, gen_ld_op_sext(s, 0), size);
+	return true;
+}
+
+static bool gen_POP(struct dc *s)
+{
+	int size = SZ(s);
+	ir_ref nsp;
+	if (s->op[0].type == ZYDIS_OPERAND_TYPE_REGISTER && reg_index(s->op[0].reg.value) < 0)
+		return false;
+	ir_ref v = gen_pop_value(s, size, &nsp);
+	if (op_is_mem(s, 0)) {
+		/* the address is computed with rsp already incremented */
+		ZydisDecodedOperand m = s->op[0];
+		ir_ref ea = gen_ea(s, &m);
+		if (reg_index(m.mem.base) == R_RSP)
+			ea = ir_bin(s, IR_add, ea, cst(s, 1 << size));
+		ir_st(s, v, ea, size);
+		ir_mov(s, G.regs[R_RSP], nsp);
+		return true;
+	}
+	ir_mov(s, G.regs[R_RSP], nsp);
+	gen_st_op(s, 0, v);
+	return true;
+}
+
+static bool gen_LEAVE(struct dc *s)
+{
+	ir_ref v = ir_ld(s, G.regs[R_RBP], IR_MO_64);
+	ir_mov(s, G.regs[R_RSP], ir_bin(s, IR_add, G.regs[R_RBP], cst(s, 8)));
+	ir_mov(s, G.regs[R_RBP], v);
+	return true;
+}
+
+static bool gen_ENTER(struct dc *s)
+{
+	uint64_t alloc = s->op[0].imm.value.u & 0xffff;
+	int level = s->op[1].imm.value.u & 31;
+	ir_ref sp = ir_bin(s, IR_sub, G.regs[R_RSP], cst(s, 8));
+	ir_st(s, G.regs[R_RBP], sp, IR_MO_64);
+	ir_ref frame = sp;
+	ir_ref bp = G.regs[R_RBP];
+	for (int i = 1; i < level; i++) {
+		bp = ir_bin(s, IR_sub, bp, cst(s, 8));
+		sp = ir_bin(s, IR_sub, sp, cst(s, 8));
+		ir_st(s, ir_ld(s, bp, IR_MO_64), sp, IR_MO_64);
+	}
+	if (level) {
+		sp = ir_bin(s, IR_sub, sp, cst(s, 8));
+		ir_st(s, frame, sp, IR_MO_64);
+	}
+	ir_mov(s, G.regs[R_RBP], frame);
+	ir_mov(s, G.regs[R_RSP], ir_bin(s, IR_sub, sp, cst(s, alloc)));
+	return true;
+}
+
+/* ---- flags ---- */
+
+static void set_flag_bits(struct dc *s, uint64_t clear, uint64_t set, uint64_t flip)
+{
+	ir_ref f = gen_compute_eflags(s);
+	if (clear)
+		f = ir_bin(s, IR_andc, f, cst(s, clear));
+	if (set)
+		f = ir_bin(s, IR_or, f, cst(s, set));
+	if (flip)
+		f = ir_bin(s, IR_xor, f, cst(s, flip));
+	gen_set_cc(s, CC_OP_EFLAGS, 0, f, 0);
+}
+
+static bool gen_CLC(struct dc *s) { set_flag_bits(s, X86_CF, 0, 0); return true; }
+static bool gen_STC(struct dc *s) { set_flag_bits(s, 0, X86_CF, 0); return true; }
+static bool gen_CMC(struct dc *s) { set_flag_bits(s, 0, 0, X86_CF); return true; }
+static bool gen_CLD(struct dc *s) { ir_mov(s, G.df, cst(s, 1)); return true; }
+static bool gen_STD(struct dc *s) { ir_mov(s, G.df, cst(s, -1ull)); return true; }
+
+static bool gen_LAHF(struct dc *s)
+{
+	ir_ref f = ir_bin(s, IR_or, ir_bin(s, IR_and, gen_compute_eflags(s), cst(s, 0xd5)), cst(s, 2));
+	ir_emit(s->ir, IR_deposit, IR_I64, (ir_ref[]){ G.regs[R_RAX], G.regs[R_RAX], f },
+		(int64_t[]){ 8, 8 });
+	return true;
+}
+
+static bool gen_SAHF(struct dc *s)
+{
+	ir_ref ah = ir_extr(s, G.regs[R_RAX], 8, 8, false);
+	ir_ref f = ir_bin(s, IR_and, gen_compute_eflags(s), cst(s, X86_OF));
+	gen_set_cc(s, CC_OP_EFLAGS, 0, ir_bin(s, IR_or, f, ir_bin(s, IR_and, ah, cst(s, 0xd5))), 0);
+	return true;
+}
+
+static bool gen_PUSHFQ(struct dc *s)
+{
+	ir_ref f = gen_helper(s, HELPER_read_rflags, 1, s->ir->env);
+	gen_push(s, f, SZ(s) == 1 ? 1 : 3);
+	return true;
+}
+
+static bool gen_POPFQ(struct dc *s)
+{
+	int size = SZ(s) == 1 ? 1 : 3;
+	ir_ref nsp;
+	ir_ref v = gen_pop_value(s, size, &nsp);
+	ir_mov(s, G.regs[R_RSP], nsp);
+	gen_helper(s, HELPER_write_rflags, 3, s->ir->env, v, cst(s, size == 1 ? 0xffff : ~0ull));
+	s->cc_op = CC_OP_EFLAGS;
+	s->cc_srcT = 0;
+	return true;
+}
+
+static bool gen_XLAT(struct dc *s)
+{
+	ir_ref addr = ir_bin(s, IR_add, G.regs[R_RBX], gen_ld_reg(s, R_RAX, 0));
+	gen_st_reg(s, R_RAX, 0, ir_ld(s, addr, IR_MO_8));
+	return true;
+}
+
+static bool gen_NOP(struct dc *s) { return true; }
+
+static bool gen_CPUID(struct dc *s)
+{
+	gen_helper(s, HELPER_cpuid, 1, s->ir->env);
+	return true;
+}
+
+static bool gen_RDTSC(struct dc *s)
+{
+	gen_helper(s, HELPER_rdtsc, 1, s->ir->env);
+	return true;
+}
+
+const struct lift_entry lift_int_table[] = {
+	{ ZYDIS_MNEMONIC_MOV, gen_MOV },
+	{ ZYDIS_MNEMONIC_MOVZX, gen_MOVZX },
+	{ ZYDIS_MNEMONIC_MOVSX, gen_MOVSX },
+	{ ZYDIS_MNEMONIC_MOVSXD, gen_MOVSX },
+	{ ZYDIS_MNEMONIC_LEA, gen_LEA },
+	{ ZYDIS_MNEMONIC_ADD, gen_ADD },
+	{ ZYDIS_MNEMONIC_OR, gen_OR },
+	{ ZYDIS_MNEMONIC_ADC, gen_ADC },
+	{ ZYDIS_MNEMONIC_SBB, gen_SBB },
+	{ ZYDIS_MNEMONIC_AND, gen_AND },
+	{ ZYDIS_MNEMONIC_SUB, gen_SUB },
+	{ ZYDIS_MNEMONIC_XOR, gen_XOR },
+	{ ZYDIS_MNEMONIC_CMP, gen_CMP },
+	{ ZYDIS_MNEMONIC_TEST, gen_TEST },
+	{ ZYDIS_MNEMONIC_INC, gen_INC },
+	{ ZYDIS_MNEMONIC_DEC, gen_DEC },
+	{ ZYDIS_MNEMONIC_NEG, gen_NEG },
+	{ ZYDIS_MNEMONIC_NOT, gen_NOT },
+	{ ZYDIS_MNEMONIC_MUL, gen_MUL },
+	{ ZYDIS_MNEMONIC_IMUL, gen_IMUL },
+	{ ZYDIS_MNEMONIC_DIV, gen_DIV },
+	{ ZYDIS_MNEMONIC_IDIV, gen_IDIV },
+	{ ZYDIS_MNEMONIC_SHL, gen_SHL },
+	{ ZYDIS_MNEMONIC_SHR, gen_SHR },
+	{ ZYDIS_MNEMONIC_SAR, gen_SAR },
+	{ ZYDIS_MNEMONIC_ROL, gen_ROL },
+	{ ZYDIS_MNEMONIC_ROR, gen_ROR },
+	{ ZYDIS_MNEMONIC_RCL, gen_RCL },
+	{ ZYDIS_MNEMONIC_RCR, gen_RCR },
+	{ ZYDIS_MNEMONIC_SHLD, gen_SHLD },
+	{ ZYDIS_MNEMONIC_SHRD, gen_SHRD },
+	{ ZYDIS_MNEMONIC_BT, gen_BT },
+	{ ZYDIS_MNEMONIC_BTS, gen_BTS },
+	{ ZYDIS_MNEMONIC_BTR, gen_BTR },
+	{ ZYDIS_MNEMONIC_BTC, gen_BTC },
+	{ ZYDIS_MNEMONIC_BSF, gen_BSF },
+	{ ZYDIS_MNEMONIC_BSR, gen_BSR },
+	{ ZYDIS_MNEMONIC_LZCNT, gen_LZCNT },
+	{ ZYDIS_MNEMONIC_TZCNT, gen_TZCNT },
+	{ ZYDIS_MNEMONIC_POPCNT, gen_POPCNT },
+	{ ZYDIS_MNEMONIC_BSWAP, gen_BSWAP },
+	{ ZYDIS_MNEMONIC_XCHG, gen_XCHG },
+	{ ZYDIS_MNEMONIC_XADD, gen_XADD },
+	{ ZYDIS_MNEMONIC_CMPXCHG, gen_CMPXCHG },
+	{ ZYDIS_MNEMONIC_CMPXCHG8B, gen_CMPXCHG8B },
+	{ ZYDIS_MNEMONIC_CMPXCHG16B, gen_CMPXCHG16B },
+	{ ZYDIS_MNEMONIC_CBW, gen_CBW },
+	{ ZYDIS_MNEMONIC_CWDE, gen_CWDE },
+	{ ZYDIS_MNEMONIC_CDQE, gen_CDQE },
+	{ ZYDIS_MNEMONIC_CWD, gen_CWD },
+	{ ZYDIS_MNEMONIC_CDQ, gen_CDQ },
+	{ ZYDIS_MNEMONIC_CQO, gen_CQO },
+	{ ZYDIS_MNEMONIC_SETO, gen_SETcc }, { ZYDIS_MNEMONIC_CMOVO, gen_CMOVcc },
+	{ ZYDIS_MNEMONIC_SETNO, gen_SETcc }, { ZYDIS_MNEMONIC_CMOVNO, gen_CMOVcc },
+	{ ZYDIS_MNEMONIC_SETB, gen_SETcc }, { ZYDIS_MNEMONIC_CMOVB, gen_CMOVcc },
+	{ ZYDIS_MNEMONIC_SETNB, gen_SETcc }, { ZYDIS_MNEMONIC_CMOVNB, gen_CMOVcc },
+	{ ZYDIS_MNEMONIC_SETZ, gen_SETcc }, { ZYDIS_MNEMONIC_CMOVZ, gen_CMOVcc },
+	{ ZYDIS_MNEMONIC_SETNZ, gen_SETcc }, { ZYDIS_MNEMONIC_CMOVNZ, gen_CMOVcc },
+	{ ZYDIS_MNEMONIC_SETBE, gen_SETcc }, { ZYDIS_MNEMONIC_CMOVBE, gen_CMOVcc },
+	{ ZYDIS_MNEMONIC_SETNBE, gen_SETcc }, { ZYDIS_MNEMONIC_CMOVNBE, gen_CMOVcc },
+	{ ZYDIS_MNEMONIC_SETS, gen_SETcc }, { ZYDIS_MNEMONIC_CMOVS, gen_CMOVcc },
+	{ ZYDIS_MNEMONIC_SETNS, gen_SETcc }, { ZYDIS_MNEMONIC_CMOVNS, gen_CMOVcc },
+	{ ZYDIS_MNEMONIC_SETP, gen_SETcc }, { ZYDIS_MNEMONIC_CMOVP, gen_CMOVcc },
+	{ ZYDIS_MNEMONIC_SETNP, gen_SETcc }, { ZYDIS_MNEMONIC_CMOVNP, gen_CMOVcc },
+	{ ZYDIS_MNEMONIC_SETL, gen_SETcc }, { ZYDIS_MNEMONIC_CMOVL, gen_CMOVcc },
+	{ ZYDIS_MNEMONIC_SETNL, gen_SETcc }, { ZYDIS_MNEMONIC_CMOVNL, gen_CMOVcc },
+	{ ZYDIS_MNEMONIC_SETLE, gen_SETcc }, { ZYDIS_MNEMONIC_CMOVLE, gen_CMOVcc },
+	{ ZYDIS_MNEMONIC_SETNLE, gen_SETcc }, { ZYDIS_MNEMONIC_CMOVNLE, gen_CMOVcc },
+	{ ZYDIS_MNEMONIC_PUSH, gen_PUSH },
+	{ ZYDIS_MNEMONIC_POP, gen_POP },
+	{ ZYDIS_MNEMONIC_LEAVE, gen_LEAVE },
+	{ ZYDIS_MNEMONIC_ENTER, gen_ENTER },
+	{ ZYDIS_MNEMONIC_CLC, gen_CLC },
+	{ ZYDIS_MNEMONIC_STC, gen_STC },
+	{ ZYDIS_MNEMONIC_CMC, gen_CMC },
+	{ ZYDIS_MNEMONIC_CLD, gen_CLD },
+	{ ZYDIS_MNEMONIC_STD, gen_STD },
+	{ ZYDIS_MNEMONIC_LAHF, gen_LAHF },
+	{ ZYDIS_MNEMONIC_SAHF, gen_SAHF },
+	{ ZYDIS_MNEMONIC_PUSHFQ, gen_PUSHFQ },
+	{ ZYDIS_MNEMONIC_PUSHF, gen_PUSHFQ },
+	{ ZYDIS_MNEMONIC_POPFQ, gen_POPFQ },
+	{ ZYDIS_MNEMONIC_POPF, gen_POPFQ },
+	{ ZYDIS_MNEMONIC_XLAT, gen_XLAT },
+	{ ZYDIS_MNEMONIC_NOP, gen_NOP },
+	{ ZYDIS_MNEMONIC_ENDBR64, gen_NOP },
+	{ ZYDIS_MNEMONIC_PAUSE, gen_NOP },
+	{ ZYDIS_MNEMONIC_PREFETCHNTA, gen_NOP },
+	{ ZYDIS_MNEMONIC_PREFETCHT0, gen_NOP },
+	{ ZYDIS_MNEMONIC_PREFETCHT1, gen_NOP },
+	{ ZYDIS_MNEMONIC_PREFETCHT2, gen_NOP },
+	{ ZYDIS_MNEMONIC_PREFETCHW, gen_NOP },
+	{ ZYDIS_MNEMONIC_CPUID, gen_CPUID },
+	{ ZYDIS_MNEMONIC_RDTSC, gen_RDTSC },
+	{ ZYDIS_MNEMONIC_INVALID, NULL },
+};

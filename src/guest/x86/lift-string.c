@@ -1,0 +1,129 @@
+/*
+ * String instructions (movs, stos, lods, cmps, scas) with and without rep
+ * prefixes.  A rep form is an IR loop inside the TB: each iteration does its
+ * memory accesses first and then updates rcx/rsi/rdi, so a fault in
+ * iteration k leaves the registers as the CPU would (k iterations done).
+ * The step is df << size, df being +1 or -1.
+ */
+#include "guest/x86/translate.h"
+
+enum str_kind { STR_MOVS, STR_STOS, STR_LODS, STR_CMPS, STR_SCAS };
+
+static int str_size(struct dc *s)
+{
+	return size_of_bits(s->insn.operand_width);
+}
+
+static ir_ref seg_base(struct dc *s, ir_ref addr)
+{
+	/* Only the source (rsi) side honours a segment override. */
+	for (int i = 0; i < s->insn.operand_count; i++) {
+		if (s->op[i].type != ZYDIS_OPERAND_TYPE_MEMORY || reg_index(s->op[i].mem.base) != R_RSI)
+			continue;
+		if (s->op[i].mem.segment == ZYDIS_REGISTER_FS)
+			return ir_bin(s, IR_add, addr, G.fs_base);
+		if (s->op[i].mem.segment == ZYDIS_REGISTER_GS)
+			return ir_bin(s, IR_add, addr, G.gs_base);
+	}
+	return addr;
+}
+
+/* One iteration; returns the compare operands for cmps/scas. */
+static void str_step(struct dc *s, enum str_kind k, int size, ir_ref *a, ir_ref *b)
+{
+	ir_ref step = ir_bin(s, IR_shl, G.df, cst(s, size));
+	ir_ref v;
+	switch (k) {
+	case STR_MOVS:
+		v = ir_ld(s, seg_base(s, G.regs[R_RSI]), size);
+		ir_st(s, v, G.regs[R_RDI], size);
+		ir_mov(s, G.regs[R_RSI], ir_bin(s, IR_add, G.regs[R_RSI], step));
+		ir_mov(s, G.regs[R_RDI], ir_bin(s, IR_add, G.regs[R_RDI], step));
+		break;
+	case STR_STOS:
+		ir_st(s, gen_ld_reg(s, R_RAX, size), G.regs[R_RDI], size);
+		ir_mov(s, G.regs[R_RDI], ir_bin(s, IR_add, G.regs[R_RDI], step));
+		break;
+	case STR_LODS:
+		v = ir_ld(s, seg_base(s, G.regs[R_RSI]), size);
+		gen_st_reg(s, R_RAX, size, v);
+		ir_mov(s, G.regs[R_RSI], ir_bin(s, IR_add, G.regs[R_RSI], step));
+		break;
+	case STR_CMPS:
+		*a = ir_ld(s, seg_base(s, G.regs[R_RSI]), size);
+		*b = ir_ld(s, G.regs[R_RDI], size);
+		ir_mov(s, G.regs[R_RSI], ir_bin(s, IR_add, G.regs[R_RSI], step));
+		ir_mov(s, G.regs[R_RDI], ir_bin(s, IR_add, G.regs[R_RDI], step));
+		break;
+	case STR_SCAS:
+		*a = gen_ld_reg(s, R_RAX, size);
+		*b = ir_ld(s, G.regs[R_RDI], size);
+		ir_mov(s, G.regs[R_RDI], ir_bin(s, IR_add, G.regs[R_RDI], step));
+		break;
+	}
+}
+
+static void cmp_flags(struct dc *s, int size, ir_ref a, ir_ref b)
+{
+	/* written explicitly: inside a loop the static cc_op is meaningless */
+	ir_mov(s, G.cc_dst, ir_bin(s, IR_sub, a, b));
+	ir_mov(s, G.cc_src, b);
+	ir_mov(s, G.cc_op, cst(s, CC_OP_SUBB + size));
+}
+
+static bool gen_string(struct dc *s, enum str_kind k)
+{
+	int size = str_size(s);
+	bool rep = s->insn.attributes & (ZYDIS_ATTRIB_HAS_REP | ZYDIS_ATTRIB_HAS_REPE |
+					 ZYDIS_ATTRIB_HAS_REPNE);
+	bool cmp = k == STR_CMPS || k == STR_SCAS;
+	ir_ref a = 0, b = 0;
+
+	if (s->insn.address_width != 64)
+		return false;
+	if (!rep) {
+		str_step(s, k, size, &a, &b);
+		if (cmp) {
+			gen_set_cc(s, CC_OP_SUBB + size, ir_bin(s, IR_sub, a, b), b, 0);
+			s->cc_srcT = a;
+		}
+		return true;
+	}
+	uint32_t loop = ir_new_label(s->ir), done = ir_new_label(s->ir);
+	set_label(s, loop);
+	ir_brc(s, IR_EQ, G.regs[R_RCX], cst(s, 0), done);
+	str_step(s, k, size, &a, &b);
+	ir_mov(s, G.regs[R_RCX], ir_bin(s, IR_sub, G.regs[R_RCX], cst(s, 1)));
+	if (cmp) {
+		cmp_flags(s, size, a, b);
+		bool repne = s->insn.attributes & ZYDIS_ATTRIB_HAS_REPNE;
+		ir_brc(s, repne ? IR_EQ : IR_NE, gen_ext(s, a, size, false), gen_ext(s, b, size, false), done);
+	}
+	ir_emit(s->ir, IR_br, IR_I64, NULL, (int64_t[]){ loop });
+	set_label(s, done);
+	if (cmp) {
+		s->cc_op = CC_OP_DYNAMIC;
+		s->cc_srcT = 0;
+	}
+	return true;
+}
+
+static bool gen_MOVS(struct dc *s) { return gen_string(s, STR_MOVS); }
+static bool gen_STOS(struct dc *s) { return gen_string(s, STR_STOS); }
+static bool gen_LODS(struct dc *s) { return gen_string(s, STR_LODS); }
+static bool gen_CMPS(struct dc *s) { return gen_string(s, STR_CMPS); }
+static bool gen_SCAS(struct dc *s) { return gen_string(s, STR_SCAS); }
+
+const struct lift_entry lift_string_table[] = {
+	{ ZYDIS_MNEMONIC_MOVSB, gen_MOVS }, { ZYDIS_MNEMONIC_MOVSW, gen_MOVS },
+	{ ZYDIS_MNEMONIC_MOVSD, gen_MOVS }, { ZYDIS_MNEMONIC_MOVSQ, gen_MOVS },
+	{ ZYDIS_MNEMONIC_STOSB, gen_STOS }, { ZYDIS_MNEMONIC_STOSW, gen_STOS },
+	{ ZYDIS_MNEMONIC_STOSD, gen_STOS }, { ZYDIS_MNEMONIC_STOSQ, gen_STOS },
+	{ ZYDIS_MNEMONIC_LODSB, gen_LODS }, { ZYDIS_MNEMONIC_LODSW, gen_LODS },
+	{ ZYDIS_MNEMONIC_LODSD, gen_LODS }, { ZYDIS_MNEMONIC_LODSQ, gen_LODS },
+	{ ZYDIS_MNEMONIC_CMPSB, gen_CMPS }, { ZYDIS_MNEMONIC_CMPSW, gen_CMPS },
+	{ ZYDIS_MNEMONIC_CMPSD, gen_CMPS }, { ZYDIS_MNEMONIC_CMPSQ, gen_CMPS },
+	{ ZYDIS_MNEMONIC_SCASB, gen_SCAS }, { ZYDIS_MNEMONIC_SCASW, gen_SCAS },
+	{ ZYDIS_MNEMONIC_SCASD, gen_SCAS }, { ZYDIS_MNEMONIC_SCASQ, gen_SCAS },
+	{ ZYDIS_MNEMONIC_INVALID, NULL },
+};

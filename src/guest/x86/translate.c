@@ -1,0 +1,640 @@
+/*
+ * x86-64 frontend core: decodes guest instructions with Zydis and lifts each
+ * through the per-mnemonic lifters (lift-*.c) into IR, ending the TB at
+ * control flow, at exceptions or after max_insns.  Owns operand access,
+ * lazy-flag conditions and TB exits; the lifters own instruction semantics.
+ *
+ * Invariant: at TB entry nothing is known about cc_op (CC_OP_DYNAMIC); every
+ * flag-setting instruction writes the cc_* globals it defines, and the
+ * optimizer removes the writes a later instruction makes dead.
+ */
+#include <stdarg.h>
+#include <string.h>
+#include <sys/uio.h>
+#include <unistd.h>
+#include "exec/exec.h"
+#include "guest/guest.h"
+#include "guest/x86/translate.h"
+#include "util/log.h"
+
+struct x86_globals G;
+static ZydisDecoder decoder;
+static lift_fn *lifters[ZYDIS_MNEMONIC_MAX_VALUE + 1];
+/* Weak so the core links while an instruction family is being written. */
+extern const struct lift_entry lift_sse_table[] __attribute__((weak));
+
+static const char *const reg_names[16] = {
+	"rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi",
+	"r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15",
+};
+
+static void add_table(const struct lift_entry *t)
+{
+	for (; t->fn; t++)
+		lifters[t->mnemonic] = t->fn;
+}
+
+void guest_ir_init(struct ir_ctx *ir)
+{
+	for (int i = 0; i < 16; i++)
+		G.regs[i] = ir_new_global(ir, CPU_OFF(regs[i]), reg_names[i]);
+	G.rip = ir_new_global(ir, CPU_OFF(rip), "rip");
+	G.cc_op = ir_new_global(ir, CPU_OFF(cc_op), "cc_op");
+	G.cc_dst = ir_new_global(ir, CPU_OFF(cc_dst), "cc_dst");
+	G.cc_src = ir_new_global(ir, CPU_OFF(cc_src), "cc_src");
+	G.cc_src2 = ir_new_global(ir, CPU_OFF(cc_src2), "cc_src2");
+	G.df = ir_new_global(ir, CPU_OFF(df), "df");
+	G.fs_base = ir_new_global(ir, CPU_OFF(fs_base), "fs_base");
+	G.gs_base = ir_new_global(ir, CPU_OFF(gs_base), "gs_base");
+	ir->helpers = x86_helpers;
+	ir->nhelpers = HELPER_NB;
+	ZydisDecoderInit(&decoder, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64);
+	add_table(lift_int_table);
+	add_table(lift_flow_table);
+	add_table(lift_string_table);
+	if (lift_sse_table)
+		add_table(lift_sse_table);
+}
+
+uint64_t guest_pc(void *cpu) { return ((struct cpu *)cpu)->rip; }
+void guest_set_pc(void *cpu, uint64_t pc) { ((struct cpu *)cpu)->rip = pc; }
+struct cpu_exec *guest_exec_state(void *cpu) { return &((struct cpu *)cpu)->x; }
+
+/* ---- builder vocabulary ---- */
+
+ir_ref ir_bin(struct dc *s, enum ir_opc opc, ir_ref a, ir_ref b)
+{
+	ir_ref d = tmp64(s);
+	ir_op2(s->ir, opc, IR_I64, d, a, b);
+	return d;
+}
+
+ir_ref ir_un(struct dc *s, enum ir_opc opc, ir_ref a)
+{
+	ir_ref d = tmp64(s);
+	ir_op1(s->ir, opc, IR_I64, d, a);
+	return d;
+}
+
+ir_ref ir_setc(struct dc *s, enum ir_cond c, ir_ref a, ir_ref b)
+{
+	ir_ref d = tmp64(s);
+	ir_emit(s->ir, IR_setcond, IR_I64, (ir_ref[]){ d, a, b }, (int64_t[]){ c });
+	return d;
+}
+
+ir_ref ir_movc(struct dc *s, enum ir_cond c, ir_ref a, ir_ref b, ir_ref t, ir_ref f)
+{
+	ir_ref d = tmp64(s);
+	ir_emit(s->ir, IR_movcond, IR_I64, (ir_ref[]){ d, a, b, t, f }, (int64_t[]){ c });
+	return d;
+}
+
+ir_ref ir_ld(struct dc *s, ir_ref addr, int memop)
+{
+	ir_ref d = tmp64(s);
+	ir_emit(s->ir, IR_load, IR_I64, (ir_ref[]){ d, addr }, (int64_t[]){ memop });
+	return d;
+}
+
+void ir_st(struct dc *s, ir_ref val, ir_ref addr, int memop)
+{
+	ir_emit(s->ir, IR_store, IR_I64, (ir_ref[]){ val, addr }, (int64_t[]){ memop });
+}
+
+ir_ref ir_ldenv(struct dc *s, int32_t off, int memop)
+{
+	ir_ref d = tmp64(s);
+	ir_emit(s->ir, IR_ld_env, IR_I64, (ir_ref[]){ d }, (int64_t[]){ off, memop });
+	return d;
+}
+
+void ir_stenv(struct dc *s, ir_ref v, int32_t off, int memop)
+{
+	ir_emit(s->ir, IR_st_env, IR_I64, (ir_ref[]){ v }, (int64_t[]){ off, memop });
+}
+
+ir_ref ir_dep(struct dc *s, ir_ref a, ir_ref b, int pos, int len)
+{
+	ir_ref d = tmp64(s);
+	ir_emit(s->ir, IR_deposit, IR_I64, (ir_ref[]){ d, a, b }, (int64_t[]){ pos, len });
+	return d;
+}
+
+ir_ref ir_extr(struct dc *s, ir_ref a, int pos, int len, bool sign)
+{
+	ir_ref d = tmp64(s);
+	ir_emit(s->ir, sign ? IR_sextract : IR_extract, IR_I64, (ir_ref[]){ d, a },
+		(int64_t[]){ pos, len });
+	return d;
+}
+
+ir_ref gen_helper(struct dc *s, enum x86_helper h, int n, ...)
+{
+	ir_ref args[IR_MAX_CALL_ARGS];
+	va_list ap;
+	va_start(ap, n);
+	for (int i = 0; i < n; i++)
+		args[i] = va_arg(ap, ir_ref);
+	va_end(ap);
+	ir_ref ret = x86_helpers[h].has_ret ? tmp64(s) : 0;
+	ir_call(s->ir, h, ret, args, n);
+	return ret;
+}
+
+void set_label(struct dc *s, uint32_t l)
+{
+	ir_emit(s->ir, IR_set_label, IR_I64, NULL, (int64_t[]){ l });
+}
+
+void ir_brc(struct dc *s, enum ir_cond c, ir_ref a, ir_ref b, uint32_t l)
+{
+	ir_emit(s->ir, IR_brcond, IR_I64, (ir_ref[]){ a, b }, (int64_t[]){ c, l });
+}
+
+/* ---- operands ---- */
+
+int size_of_bits(int bits)
+{
+	switch (bits) {
+	case 8: return 0;
+	case 16: return 1;
+	case 32: return 2;
+	default: return 3;
+	}
+}
+
+ir_ref gen_ext(struct dc *s, ir_ref v, int size, bool sign)
+{
+	static const enum ir_opc ext[2][3] = {
+		{ IR_ext8u, IR_ext16u, IR_ext32u },
+		{ IR_ext8s, IR_ext16s, IR_ext32s },
+	};
+	if (size == 3)
+		return v;
+	return ir_un(s, ext[sign][size], v);
+}
+
+int reg_index(ZydisRegister r)
+{
+	ZydisRegister big = ZydisRegisterGetLargestEnclosing(ZYDIS_MACHINE_MODE_LONG_64, r);
+	if (big >= ZYDIS_REGISTER_RAX && big <= ZYDIS_REGISTER_R15)
+		return big - ZYDIS_REGISTER_RAX;
+	return -1;
+}
+
+static bool is_high8(ZydisRegister r)
+{
+	return r == ZYDIS_REGISTER_AH || r == ZYDIS_REGISTER_CH || r == ZYDIS_REGISTER_DH ||
+	       r == ZYDIS_REGISTER_BH;
+}
+
+int op_size(struct dc *s, int i)
+{
+	return size_of_bits(s->op[i].size);
+}
+
+bool op_is_mem(struct dc *s, int i)
+{
+	return s->op[i].type == ZYDIS_OPERAND_TYPE_MEMORY;
+}
+
+ir_ref gen_ld_reg(struct dc *s, int reg, int size)
+{
+	ir_ref v = tmp64(s);
+	ir_mov(s, v, G.regs[reg]);
+	return gen_ext(s, v, size, false);
+}
+
+void gen_st_reg(struct dc *s, int reg, int size, ir_ref v)
+{
+	ir_ref g = G.regs[reg];
+	switch (size) {
+	case 0: ir_emit(s->ir, IR_deposit, IR_I64, (ir_ref[]){ g, g, v }, (int64_t[]){ 0, 8 }); break;
+	case 1: ir_emit(s->ir, IR_deposit, IR_I64, (ir_ref[]){ g, g, v }, (int64_t[]){ 0, 16 }); break;
+	case 2: ir_op1(s->ir, IR_ext32u, IR_I64, g, v); break;	/* 32-bit writes zero-extend */
+	default: ir_mov(s, g, v); break;
+	}
+}
+
+ir_ref gen_ea(struct dc *s, const ZydisDecodedOperand *op)
+{
+	const ZydisDecodedOperandMem *m = &op->mem;
+	ir_ref ea;
+	uint64_t disp = m->disp.has_displacement ? (uint64_t)m->disp.value : 0;
+
+	if (m->base == ZYDIS_REGISTER_RIP) {
+		ea = cst(s, s->next_pc + disp);
+	} else {
+		ea = 0;
+		if (m->base != ZYDIS_REGISTER_NONE) {
+			int b = reg_index(m->base);
+			ea = tmp64(s);
+			ir_mov(s, ea, G.regs[b]);
+		}
+		if (m->index != ZYDIS_REGISTER_NONE) {
+			int x = reg_index(m->index);
+			ir_ref idx = G.regs[x];
+			if (m->scale > 1)
+				idx = ir_bin(s, IR_shl, idx, cst(s, __builtin_ctz(m->scale)));
+			ea = ea ? ir_bin(s, IR_add, ea, idx) : ir_bin(s, IR_add, idx, cst(s, 0));
+		}
+		if (!ea)
+			ea = cst(s, disp);
+		else if (disp)
+			ea = ir_bin(s, IR_add, ea, cst(s, disp));
+	}
+	if (s->insn.address_width == 32)
+		ea = gen_ext(s, ea, 2, false);
+	if (m->segment == ZYDIS_REGISTER_FS)
+		ea = ir_bin(s, IR_add, ea, G.fs_base);
+	else if (m->segment == ZYDIS_REGISTER_GS)
+		ea = ir_bin(s, IR_add, ea, G.gs_base);
+	return ea;
+}
+
+static ir_ref ld_op(struct dc *s, int i, bool sign)
+{
+	const ZydisDecodedOperand *op = &s->op[i];
+	int size = op_size(s, i);
+	switch (op->type) {
+	case ZYDIS_OPERAND_TYPE_REGISTER: {
+		int r = reg_index(op->reg.value);
+		if (r < 0)
+			return 0;
+		if (is_high8(op->reg.value))
+			return ir_extr(s, G.regs[r], 8, 8, sign);
+		ir_ref v = tmp64(s);
+		ir_mov(s, v, G.regs[r]);
+		return gen_ext(s, v, size, sign);
+	}
+	case ZYDIS_OPERAND_TYPE_MEMORY:
+		return ir_ld(s, gen_ea(s, op), size | (sign ? IR_MO_SIGN : 0));
+	case ZYDIS_OPERAND_TYPE_IMMEDIATE: {
+		uint64_t v = op->imm.value.u;
+		if (!sign && size < 3)
+			v &= (1ull << (8 << size)) - 1;
+		return cst(s, v);
+	}
+	default:
+		return 0;
+	}
+}
+
+ir_ref gen_ld_op(struct dc *s, int i) { return ld_op(s, i, false); }
+ir_ref gen_ld_op_sext(struct dc *s, int i) { return ld_op(s, i, true); }
+
+void gen_st_op(struct dc *s, int i, ir_ref v)
+{
+	const ZydisDecodedOperand *op = &s->op[i];
+	int size = op_size(s, i);
+	if (op->type == ZYDIS_OPERAND_TYPE_MEMORY) {
+		ir_st(s, v, gen_ea(s, op), size);
+		return;
+	}
+	int r = reg_index(op->reg.value);
+	if (is_high8(op->reg.value))
+		ir_emit(s->ir, IR_deposit, IR_I64, (ir_ref[]){ G.regs[r], G.regs[r], v },
+			(int64_t[]){ 8, 8 });
+	else
+		gen_st_reg(s, r, size, v);
+}
+
+/* ---- flags ---- */
+
+void gen_set_cc_op(struct dc *s, int cc_op)
+{
+	if (s->cc_op != cc_op)
+		ir_mov(s, G.cc_op, cst(s, cc_op));
+	s->cc_op = cc_op;
+	s->cc_srcT = 0;
+}
+
+void gen_set_cc(struct dc *s, int cc_op, ir_ref dst, ir_ref src, ir_ref src2)
+{
+	if (dst)
+		ir_mov(s, G.cc_dst, dst);
+	if (src)
+		ir_mov(s, G.cc_src, src);
+	if (src2)
+		ir_mov(s, G.cc_src2, src2);
+	/* cc_op last: a dynamic read of it must see the operands it describes */
+	gen_set_cc_op(s, cc_op);
+}
+
+ir_ref gen_compute_eflags(struct dc *s)
+{
+	if (s->cc_op == CC_OP_EFLAGS) {
+		ir_ref v = tmp64(s);
+		ir_mov(s, v, G.cc_src);
+		return v;
+	}
+	return gen_helper(s, HELPER_cc_compute_all, 4, G.cc_dst, G.cc_src, G.cc_src2, G.cc_op);
+}
+
+ir_ref gen_compute_cf(struct dc *s)
+{
+	int op = s->cc_op;
+	if (op >= CC_OP_SUBB && op <= CC_OP_SUBQ && s->cc_srcT) {
+		int size = op - CC_OP_SUBB;
+		return ir_setc(s, IR_LTU, gen_ext(s, s->cc_srcT, size, false),
+			       gen_ext(s, G.cc_src, size, false));
+	}
+	if (op >= CC_OP_ADDB && op <= CC_OP_ADDQ) {
+		int size = op - CC_OP_ADDB;
+		return ir_setc(s, IR_LTU, gen_ext(s, G.cc_dst, size, false),
+			       gen_ext(s, G.cc_src, size, false));
+	}
+	if (op >= CC_OP_LOGICB && op <= CC_OP_LOGICQ)
+		return cst(s, 0);
+	if ((op >= CC_OP_INCB && op <= CC_OP_DECQ) || op == CC_OP_EFLAGS)
+		return ir_bin(s, IR_and, G.cc_src, cst(s, 1));
+	return gen_helper(s, HELPER_cc_compute_c, 4, G.cc_dst, G.cc_src, G.cc_src2, G.cc_op);
+}
+
+int jcc_of_mnemonic(ZydisMnemonic m)
+{
+	switch (m) {
+	case ZYDIS_MNEMONIC_JO: case ZYDIS_MNEMONIC_SETO: case ZYDIS_MNEMONIC_CMOVO: return 0;
+	case ZYDIS_MNEMONIC_JNO: case ZYDIS_MNEMONIC_SETNO: case ZYDIS_MNEMONIC_CMOVNO: return 1;
+	case ZYDIS_MNEMONIC_JB: case ZYDIS_MNEMONIC_SETB: case ZYDIS_MNEMONIC_CMOVB: return 2;
+	case ZYDIS_MNEMONIC_JNB: case ZYDIS_MNEMONIC_SETNB: case ZYDIS_MNEMONIC_CMOVNB: return 3;
+	case ZYDIS_MNEMONIC_JZ: case ZYDIS_MNEMONIC_SETZ: case ZYDIS_MNEMONIC_CMOVZ: return 4;
+	case ZYDIS_MNEMONIC_JNZ: case ZYDIS_MNEMONIC_SETNZ: case ZYDIS_MNEMONIC_CMOVNZ: return 5;
+	case ZYDIS_MNEMONIC_JBE: case ZYDIS_MNEMONIC_SETBE: case ZYDIS_MNEMONIC_CMOVBE: return 6;
+	case ZYDIS_MNEMONIC_JNBE: case ZYDIS_MNEMONIC_SETNBE: case ZYDIS_MNEMONIC_CMOVNBE: return 7;
+	case ZYDIS_MNEMONIC_JS: case ZYDIS_MNEMONIC_SETS: case ZYDIS_MNEMONIC_CMOVS: return 8;
+	case ZYDIS_MNEMONIC_JNS: case ZYDIS_MNEMONIC_SETNS: case ZYDIS_MNEMONIC_CMOVNS: return 9;
+	case ZYDIS_MNEMONIC_JP: case ZYDIS_MNEMONIC_SETP: case ZYDIS_MNEMONIC_CMOVP: return 10;
+	case ZYDIS_MNEMONIC_JNP: case ZYDIS_MNEMONIC_SETNP: case ZYDIS_MNEMONIC_CMOVNP: return 11;
+	case ZYDIS_MNEMONIC_JL: case ZYDIS_MNEMONIC_SETL: case ZYDIS_MNEMONIC_CMOVL: return 12;
+	case ZYDIS_MNEMONIC_JNL: case ZYDIS_MNEMONIC_SETNL: case ZYDIS_MNEMONIC_CMOVNL: return 13;
+	case ZYDIS_MNEMONIC_JLE: case ZYDIS_MNEMONIC_SETLE: case ZYDIS_MNEMONIC_CMOVLE: return 14;
+	case ZYDIS_MNEMONIC_JNLE: case ZYDIS_MNEMONIC_SETNLE: case ZYDIS_MNEMONIC_CMOVNLE: return 15;
+	default: return -1;
+	}
+}
+
+/* Fast paths when cc_op is known in this TB; NULL cond means "no fast path". */
+static bool prepare_cc_known(struct dc *s, int base, struct cc_test *t)
+{
+	int op = s->cc_op;
+	enum { B = 1, Z = 2, BE = 3, S = 4, L = 6, LE = 7 };
+	int size;
+
+	if (op >= CC_OP_SUBB && op <= CC_OP_SUBQ && s->cc_srcT) {
+		size = op - CC_OP_SUBB;
+		bool sign = base == L || base == LE;
+		ir_ref a = gen_ext(s, s->cc_srcT, size, sign);
+		ir_ref b = gen_ext(s, G.cc_src, size, sign);
+		switch (base) {
+		case B: *t = (struct cc_test){ IR_LTU, a, b }; return true;
+		case BE: *t = (struct cc_test){ IR_LEU, a, b }; return true;
+		case L: *t = (struct cc_test){ IR_LT, a, b }; return true;
+		case LE: *t = (struct cc_test){ IR_LE, a, b }; return true;
+		}
+	}
+	if (op >= CC_OP_LOGICB && op <= CC_OP_LOGICQ) {
+		size = op - CC_OP_LOGICB;
+		switch (base) {
+		case B: *t = (struct cc_test){ IR_NEVER, cst(s, 0), cst(s, 0) }; return true;
+		case BE: base = Z; break;
+		case L: base = S; break;
+		case LE: {
+			ir_ref d = gen_ext(s, G.cc_dst, size, true);
+			*t = (struct cc_test){ IR_LE, d, cst(s, 0) };
+			return true;
+		}
+		}
+	}
+	if (op >= CC_OP_ADDB && op <= CC_OP_POPCNT - 1 && op != CC_OP_EFLAGS) {
+		/* every family but EFLAGS/POPCNT: ZF and SF come from dst */
+		size = (op - CC_OP_ADDB) & 3;
+		if (op >= CC_OP_MULB && op <= CC_OP_MULQ)
+			return false;	/* SF/ZF undefined there, but hosts compute from dst too */
+		if (base == Z) {
+			*t = (struct cc_test){ IR_EQ, gen_ext(s, G.cc_dst, size, false), cst(s, 0) };
+			return true;
+		}
+		if (base == S) {
+			*t = (struct cc_test){ IR_LT, gen_ext(s, G.cc_dst, size, true), cst(s, 0) };
+			return true;
+		}
+		if (base == B && op >= CC_OP_ADDB && op <= CC_OP_ADDQ) {
+			*t = (struct cc_test){ IR_LTU, gen_ext(s, G.cc_dst, size, false),
+					       gen_ext(s, G.cc_src, size, false) };
+			return true;
+		}
+	}
+	return false;
+}
+
+struct cc_test gen_prepare_cc(struct dc *s, int jcc)
+{
+	int base = jcc >> 1;
+	bool inv = jcc & 1;
+	struct cc_test t;
+
+	if (!prepare_cc_known(s, base, &t)) {
+		ir_ref f;
+		if (base == 1) {	/* CF alone is cheaper */
+			t = (struct cc_test){ IR_NE, gen_compute_cf(s), cst(s, 0) };
+			goto out;
+		}
+		f = gen_compute_eflags(s);
+		switch (base) {
+		case 0: t = (struct cc_test){ IR_TSTNE, f, cst(s, X86_OF) }; break;
+		case 2: t = (struct cc_test){ IR_TSTNE, f, cst(s, X86_ZF) }; break;
+		case 3: t = (struct cc_test){ IR_TSTNE, f, cst(s, X86_CF | X86_ZF) }; break;
+		case 4: t = (struct cc_test){ IR_TSTNE, f, cst(s, X86_SF) }; break;
+		case 5: t = (struct cc_test){ IR_TSTNE, f, cst(s, X86_PF) }; break;
+		case 6:
+		case 7: {
+			/* (f >> 4) ^ f puts OF^SF in bit 7 and keeps ZF in bit 6 */
+			ir_ref x = ir_bin(s, IR_xor, ir_bin(s, IR_shr, f, cst(s, 4)), f);
+			t = (struct cc_test){ IR_TSTNE, x, cst(s, base == 6 ? 0x80 : 0xc0) };
+			break;
+		}
+		}
+	}
+out:
+	if (inv)
+		t.cond = ir_cond_invert(t.cond);
+	return t;
+}
+
+/* ---- TB exits ---- */
+
+void gen_sync_pc(struct dc *s, uint64_t pc)
+{
+	ir_mov(s, G.rip, cst(s, pc));
+}
+
+void gen_jmp_to(struct dc *s, int n, uint64_t target)
+{
+	if (s->nochain) {
+		gen_sync_pc(s, target);
+		ir_emit(s->ir, IR_exit_tb, IR_I64, NULL, (int64_t[]){ 0 });
+		return;
+	}
+	ir_emit(s->ir, IR_goto_tb, IR_I64, NULL, (int64_t[]){ n });
+	gen_sync_pc(s, target);
+	ir_emit(s->ir, IR_exit_tb, IR_I64, NULL, (int64_t[]){ (uintptr_t)s->tb | n });
+}
+
+void gen_jmp_indirect(struct dc *s, ir_ref target)
+{
+	ir_mov(s, G.rip, target);
+	if (s->nochain) {
+		ir_emit(s->ir, IR_exit_tb, IR_I64, NULL, (int64_t[]){ 0 });
+		return;
+	}
+	ir_ref p = gen_helper(s, HELPER_lookup_tb_ptr, 1, s->ir->env);
+	ir_emit(s->ir, IR_goto_ptr, IR_I64, (ir_ref[]){ p }, NULL);
+}
+
+void gen_exception(struct dc *s, int signo, int code, uint64_t addr)
+{
+	gen_sync_pc(s, s->pc);
+	gen_helper(s, HELPER_raise, 4, s->ir->env, cst(s, signo), cst(s, code), cst(s, addr));
+	ir_emit(s->ir, IR_exit_tb, IR_I64, NULL, (int64_t[]){ 0 });
+	s->state = DISAS_EXITED;
+}
+
+bool gen_illegal(struct dc *s)
+{
+	if (log_enabled(LOG_UNIMP)) {
+		char text[96];
+		ZydisFormatter fmt;
+		ZydisFormatterInit(&fmt, ZYDIS_FORMATTER_STYLE_ATT);
+		ZydisFormatterFormatInstruction(&fmt, &s->insn, s->op, s->insn.operand_count_visible,
+						text, sizeof(text), s->pc, NULL);
+		log_printf("loom: unimplemented instruction at 0x%lx: ", (unsigned long)s->pc);
+		for (int i = 0; i < s->insn.length; i++)
+			log_printf("%02x ", ((const uint8_t *)(uintptr_t)s->pc)[i]);
+		log_printf("(%s)\n", text);
+	}
+	gen_exception(s, SIGILL, ILL_ILLOPN, s->pc);
+	return true;
+}
+
+/* ---- stack ---- */
+
+void gen_push(struct dc *s, ir_ref v, int size)
+{
+	ir_ref sp = ir_bin(s, IR_sub, G.regs[R_RSP], cst(s, 1 << size));
+	ir_st(s, v, sp, size);
+	ir_mov(s, G.regs[R_RSP], sp);
+}
+
+ir_ref gen_pop_value(struct dc *s, int size, ir_ref *new_rsp)
+{
+	ir_ref v = ir_ld(s, G.regs[R_RSP], size);
+	*new_rsp = ir_bin(s, IR_add, G.regs[R_RSP], cst(s, 1 << size));
+	return v;
+}
+
+/* ---- the translation loop ---- */
+
+/* Copy up to 15 code bytes at pc without faulting; returns bytes readable. */
+static size_t fetch_code(uint64_t pc, uint8_t *buf)
+{
+	struct iovec local = { buf, 15 }, remote = { (void *)(uintptr_t)pc, 15 };
+	ssize_t n = process_vm_readv(getpid(), &local, 1, &remote, 1, 0);
+	if (n == 15)
+		return 15;
+	/* A partial read stops at the first unreadable page. */
+	size_t got = 0;
+	uint64_t page_end = (pc | 4095) + 1;
+	local.iov_len = remote.iov_len = page_end - pc < 15 ? page_end - pc : 15;
+	n = process_vm_readv(getpid(), &local, 1, &remote, 1, 0);
+	if (n > 0)
+		got = n;
+	return got;
+}
+
+int guest_translate(struct ir_ctx *ir, struct tb *tb, unsigned max_insns)
+{
+	struct dc dc = { .ir = ir, .tb = tb, .pc = tb->pc, .cc_op = CC_OP_DYNAMIC,
+			 .nochain = tb->flags & CF_NOCHAIN };
+	struct dc *s = &dc;
+	uint64_t checked_page = ~0ull;
+	unsigned n = 0;
+
+	/* Exit requests are seen at TB entry with one compare. */
+	uint32_t exit_label = ir_new_label(ir);
+	ir_ref req = ir_ldenv(s, CPU_OFF(x.exit_request), IR_MO_32);
+	ir_brc(s, IR_NE, req, cst(s, 0), exit_label);
+
+	while (s->state == DISAS_NEXT) {
+		uint8_t buf[15];
+		const void *code = (const void *)(uintptr_t)s->pc;
+		size_t avail = 15;
+
+		/* Pages are probed once per TB; the tail of a page always. */
+		if ((s->pc >> 12) != checked_page || ((s->pc + 14) >> 12) != checked_page) {
+			avail = fetch_code(s->pc, buf);
+			if (avail == 0) {
+				if (n == 0)
+					return -1;
+				s->next_pc = s->pc;
+				s->state = DISAS_TOO_MANY;
+				break;
+			}
+			if (avail == 15)
+				checked_page = s->pc >> 12;
+			code = buf;
+		}
+		if (!ZYAN_SUCCESS(ZydisDecoderDecodeFull(&decoder, code, avail, &s->insn, s->op))) {
+			s->next_pc = s->pc + 1;
+			ir_emit(ir, IR_insn_start, IR_I64, NULL, (int64_t[]){ s->pc, 1 });
+			n++;
+			if (avail < 15 && (s->pc + avail) % 4096 == 0) {
+				/* the instruction runs into an unmapped page */
+				gen_exception(s, SIGSEGV, SEGV_MAPERR, s->pc + avail);
+			} else {
+				gen_exception(s, SIGILL, ILL_ILLOPN, s->pc);
+			}
+			break;
+		}
+		s->next_pc = s->pc + s->insn.length;
+		ir_emit(ir, IR_insn_start, IR_I64, NULL, (int64_t[]){ s->pc, s->insn.length });
+		n++;
+		lift_fn *fn = lifters[s->insn.mnemonic];
+		if (!fn || !fn(s))
+			gen_illegal(s);
+		if (s->state == DISAS_NEXT) {
+			s->pc = s->next_pc;
+			if (n >= max_insns)
+				s->state = DISAS_TOO_MANY;
+		}
+	}
+	if (s->state == DISAS_TOO_MANY)
+		gen_jmp_to(s, 0, s->next_pc);
+	set_label(s, exit_label);
+	ir_emit(ir, IR_exit_tb, IR_I64, NULL, (int64_t[]){ (uintptr_t)tb | TB_EXIT_REQUESTED });
+
+	uint64_t end = s->state == DISAS_EXITED ? s->next_pc : s->pc;
+	if (s->state == DISAS_TOO_MANY)
+		end = s->next_pc;
+	tb->guest_size = end > tb->pc ? end - tb->pc : 1;
+	tb->ninsns = n;
+	return 0;
+}
+
+void guest_disas(FILE *f, uint64_t pc, uint32_t size)
+{
+	ZydisDisassembledInstruction insn;
+	uint64_t end = pc + size;
+	while (pc < end) {
+		uint8_t buf[15];
+		size_t avail = fetch_code(pc, buf);
+		if (!avail || !ZYAN_SUCCESS(ZydisDisassembleATT(ZYDIS_MACHINE_MODE_LONG_64, pc, buf,
+								avail, &insn))) {
+			fprintf(f, "0x%016lx:  (bad)\n", (unsigned long)pc);
+			return;
+		}
+		fprintf(f, "0x%016lx:  %s\n", (unsigned long)pc, insn.text);
+		pc += insn.info.length;
+	}
+}

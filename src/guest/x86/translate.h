@@ -1,0 +1,109 @@
+/*
+ * Shared by the x86 lifting files: the disassembly context, operand access,
+ * flag recording and TB exits.  A lifter is `bool gen_<MNEMONIC>(struct dc *)`
+ * returning false when it cannot translate the instruction form (the caller
+ * then raises SIGILL, as the CPU would for an undefined opcode).
+ *
+ * Invariant every lifter keeps: guest-visible state (globals) is written only
+ * after the instruction's last memory access that may fault, so a fault
+ * leaves the guest exactly at the start of the instruction.
+ */
+#ifndef LOOM_GUEST_X86_TRANSLATE_H
+#define LOOM_GUEST_X86_TRANSLATE_H
+
+#include <Zydis/Zydis.h>
+#include "guest/x86/cpu.h"
+#include "guest/x86/helpers.h"
+#include "ir/ir.h"
+
+/* Static knowledge of cc_op inside a TB. */
+#define CC_OP_DYNAMIC (-1)
+
+enum dc_state {
+	DISAS_NEXT,		/* continue with the next instruction */
+	DISAS_TOO_MANY,		/* TB ends: fall through to next_pc */
+	DISAS_EXITED,		/* the lifter emitted the TB's exit */
+};
+
+struct dc {
+	struct ir_ctx *ir;
+	struct tb *tb;
+	uint64_t pc, next_pc;
+	ZydisDecodedInstruction insn;
+	ZydisDecodedOperand op[ZYDIS_MAX_OPERAND_COUNT];
+	int cc_op;		/* CC_OP_DYNAMIC or the value in the cc_op global */
+	ir_ref cc_srcT;		/* SUB's first operand when cc_op is a known SUB */
+	enum dc_state state;
+	bool nochain;
+};
+
+/* IR globals for the guest state (guest_ir_init fills them). */
+struct x86_globals {
+	ir_ref regs[16];
+	ir_ref rip, cc_op, cc_dst, cc_src, cc_src2, df, fs_base, gs_base;
+};
+extern struct x86_globals G;
+
+typedef bool lift_fn(struct dc *s);
+struct lift_entry {
+	ZydisMnemonic mnemonic;
+	lift_fn *fn;
+};
+extern const struct lift_entry lift_int_table[], lift_flow_table[], lift_string_table[],
+	lift_sse_table[];
+
+/* Short builder vocabulary (64-bit unless the name says otherwise). */
+static inline ir_ref tmp64(struct dc *s) { return ir_new_temp(s->ir, IR_I64); }
+static inline ir_ref cst(struct dc *s, uint64_t v) { return ir_const(s->ir, IR_I64, v); }
+static inline void ir_mov(struct dc *s, ir_ref d, ir_ref a) { ir_op1(s->ir, IR_mov, IR_I64, d, a); }
+ir_ref ir_bin(struct dc *s, enum ir_opc opc, ir_ref a, ir_ref b);	/* new temp */
+ir_ref ir_un(struct dc *s, enum ir_opc opc, ir_ref a);
+ir_ref ir_setc(struct dc *s, enum ir_cond c, ir_ref a, ir_ref b);
+ir_ref ir_movc(struct dc *s, enum ir_cond c, ir_ref a, ir_ref b, ir_ref t, ir_ref f);
+ir_ref ir_ld(struct dc *s, ir_ref addr, int memop);
+void ir_st(struct dc *s, ir_ref val, ir_ref addr, int memop);
+ir_ref ir_ldenv(struct dc *s, int32_t off, int memop);
+void ir_stenv(struct dc *s, ir_ref v, int32_t off, int memop);
+ir_ref ir_dep(struct dc *s, ir_ref a, ir_ref b, int pos, int len);
+ir_ref ir_extr(struct dc *s, ir_ref a, int pos, int len, bool sign);
+ir_ref gen_helper(struct dc *s, enum x86_helper h, int n, ...);	/* returns result or 0 */
+void set_label(struct dc *s, uint32_t l);
+void ir_brc(struct dc *s, enum ir_cond c, ir_ref a, ir_ref b, uint32_t l);
+
+/* Operand sizes: log2 bytes (0..3) <-> bits. */
+int size_of_bits(int bits);
+ir_ref gen_ext(struct dc *s, ir_ref v, int size, bool sign);	/* to 64 bits */
+
+/* Operands (index into s->op). Values are zero-extended to 64 bits. */
+ir_ref gen_ea(struct dc *s, const ZydisDecodedOperand *op);
+ir_ref gen_ld_op(struct dc *s, int i);
+ir_ref gen_ld_op_sext(struct dc *s, int i);
+void gen_st_op(struct dc *s, int i, ir_ref v);
+int op_size(struct dc *s, int i);		/* log2 bytes of operand i */
+bool op_is_mem(struct dc *s, int i);
+int reg_index(ZydisRegister r);			/* 0-15 for GPRs of any width, -1 else */
+ir_ref gen_ld_reg(struct dc *s, int reg, int size);	/* low bytes of a GPR */
+void gen_st_reg(struct dc *s, int reg, int size, ir_ref v);	/* x86 partial-write rules */
+
+/* Flags. */
+void gen_set_cc(struct dc *s, int cc_op, ir_ref dst, ir_ref src, ir_ref src2);
+void gen_set_cc_op(struct dc *s, int cc_op);
+ir_ref gen_compute_eflags(struct dc *s);	/* arithmetic flags as a value */
+ir_ref gen_compute_cf(struct dc *s);		/* 0 or 1 */
+/* Condition `jcc` (x86 encoding 0..15) as (a cond b). */
+struct cc_test { enum ir_cond cond; ir_ref a, b; };
+struct cc_test gen_prepare_cc(struct dc *s, int jcc);
+int jcc_of_mnemonic(ZydisMnemonic m);	/* Jcc/SETcc/CMOVcc -> 0..15, -1 */
+
+/* TB exits. */
+void gen_jmp_to(struct dc *s, int n, uint64_t target);	/* direct, chainable */
+void gen_jmp_indirect(struct dc *s, ir_ref target);
+void gen_exception(struct dc *s, int signo, int code, uint64_t addr);
+void gen_sync_pc(struct dc *s, uint64_t pc);
+bool gen_illegal(struct dc *s);		/* SIGILL at this instruction; logs under unimp */
+
+/* Stack. */
+void gen_push(struct dc *s, ir_ref v, int size);
+ir_ref gen_pop_value(struct dc *s, int size, ir_ref *new_rsp);
+
+#endif

@@ -1,0 +1,1078 @@
+/*
+ * IR -> x86-64 host code: a one-pass local register allocator and the
+ * per-op emitters.
+ *
+ * Register state follows each temp: in a host register, in its memory home
+ * (globals: env+offset; TB-wide locals: a stack slot), a constant, or nowhere.
+ * Invariants the rest of loom relies on:
+ *  - at TB entry every global is in env; every exit writes dirty globals back;
+ *  - before an op that may fault (guest loads/stores, helpers that may raise)
+ *    every dirty global is written back, so a fault sees the exact guest state
+ *    of the faulting instruction (guest pc comes from the insn_start table);
+ *  - at a basic-block end (label, branch) globals and TB-wide locals are in
+ *    memory; after a label no register holds anything;
+ *  - env lives in rbp for the whole TB; rsp points at a 16-byte aligned spill
+ *    frame set up by the prologue.
+ */
+#include <assert.h>
+#include <stdlib.h>
+#include <string.h>
+#include <Zydis/Zydis.h>
+#include "host/host.h"
+#include "host/x86/emit.h"
+#include "util/log.h"
+
+#define ENV_REG H_RBP
+#define FRAME_SLOTS 512
+#define FRAME_SIZE (FRAME_SLOTS * 8 + 8)	/* keeps rsp 16-byte aligned */
+#define MAX_FIXUPS 256
+
+/* Allocation order: callee-saved first so values survive helper calls. */
+static const int8_t alloc_order[] = {
+	H_RBX, H_R12, H_R13, H_R14, H_R15, H_RSI, H_RDI, H_R8, H_R9,
+	H_R10, H_R11, H_RAX, H_RDX, H_RCX,
+};
+#define CALLER_SAVED ((1u << H_RAX) | (1u << H_RCX) | (1u << H_RDX) | (1u << H_RSI) | \
+		      (1u << H_RDI) | (1u << H_R8) | (1u << H_R9) | (1u << H_R10) | (1u << H_R11))
+#define ALL_REGS (0xffffu & ~((1u << H_RSP) | (1u << H_RBP)))
+static const int8_t call_arg_regs[] = { H_RDI, H_RSI, H_RDX, H_RCX, H_R8, H_R9 };
+
+struct ra_temp {
+	int8_t reg;		/* H_NONE if not in a register */
+	uint8_t in_mem;		/* memory home holds the current value */
+	int16_t slot;		/* locals: spill slot, -1 if none */
+};
+
+struct fixup {
+	uint32_t label;
+	uint8_t *field;
+};
+
+struct cg {
+	struct emit e;
+	struct ir_ctx *s;
+	struct tb *tb;
+	struct ra_temp *t;
+	ir_ref reg_temp[16];
+	uint32_t locked;	/* registers the current op must not lose */
+	uint32_t nslots;
+	uint32_t ninsn;
+	uint8_t **label_at;
+	struct fixup fixups[MAX_FIXUPS];
+	uint32_t nfixups;
+	bool overflow;
+};
+
+/* Prologue/epilogue addresses, set once by host_gen_prologue. */
+static uintptr_t epilogue_exit0_rx, epilogue_ret_rx;
+static bool host_has_lzcnt, host_has_bmi1, host_has_popcnt;
+
+static const uint8_t host_cc_of[] = {
+	[IR_EQ] = CC_E, [IR_NE] = CC_NE, [IR_LT] = CC_L, [IR_GE] = CC_GE,
+	[IR_LE] = CC_LE, [IR_GT] = CC_G, [IR_LTU] = CC_B, [IR_GEU] = CC_AE,
+	[IR_LEU] = CC_BE, [IR_GTU] = CC_A, [IR_TSTEQ] = CC_E, [IR_TSTNE] = CC_NE,
+};
+/* The condition that holds with the operands swapped. */
+static const uint8_t cond_swap[] = {
+	[IR_EQ] = IR_EQ, [IR_NE] = IR_NE, [IR_LT] = IR_GT, [IR_GE] = IR_LE,
+	[IR_LE] = IR_GE, [IR_GT] = IR_LT, [IR_LTU] = IR_GTU, [IR_GEU] = IR_LEU,
+	[IR_LEU] = IR_GEU, [IR_GTU] = IR_LTU, [IR_TSTEQ] = IR_TSTEQ, [IR_TSTNE] = IR_TSTNE,
+};
+
+static struct ir_temp *T(struct cg *c, ir_ref r) { return &c->s->temps[r]; }
+static bool is_const(struct cg *c, ir_ref r) { return T(c, r)->kind == IR_TEMP_CONST; }
+static bool is_global(struct cg *c, ir_ref r) { return T(c, r)->kind == IR_TEMP_GLOBAL; }
+static uint64_t cval(struct cg *c, ir_ref r) { return T(c, r)->val; }
+
+/* A constant usable as a sign-extended imm32 in an op of type ty. */
+static bool fits_imm(struct cg *c, ir_ref r, enum ir_type ty)
+{
+	if (!is_const(c, r))
+		return false;
+	uint64_t v = cval(c, r);
+	return ty == IR_I32 || (int64_t)v == (int32_t)v;
+}
+
+/* ---- memory homes ---- */
+
+static int32_t slot_off(struct cg *c, ir_ref r)
+{
+	struct ra_temp *rt = &c->t[r];
+	if (rt->slot < 0) {
+		if (c->nslots >= FRAME_SLOTS)
+			internal_error("TB at 0x%lx needs more than %d spill slots",
+				       (unsigned long)c->tb->pc, FRAME_SLOTS);
+		rt->slot = c->nslots++;
+	}
+	return rt->slot * 8;
+}
+
+static void store_home(struct cg *c, ir_ref r, int reg)
+{
+	if (is_global(c, r))
+		emit_store(&c->e, 3, reg, ENV_REG, T(c, r)->env_off);
+	else
+		emit_store(&c->e, 3, reg, H_RSP, slot_off(c, r));
+}
+
+static void load_home(struct cg *c, ir_ref r, int reg)
+{
+	if (is_global(c, r))
+		emit_load(&c->e, 3, false, reg, ENV_REG, T(c, r)->env_off);
+	else
+		emit_load(&c->e, 3, false, reg, H_RSP, slot_off(c, r));
+}
+
+/* ---- register bookkeeping ---- */
+
+static void set_reg(struct cg *c, ir_ref r, int reg)
+{
+	c->t[r].reg = reg;
+	c->reg_temp[reg] = r;
+}
+
+static void free_reg(struct cg *c, int reg)
+{
+	ir_ref r = c->reg_temp[reg];
+	if (r) {
+		c->t[r].reg = H_NONE;
+		c->reg_temp[reg] = 0;
+	}
+}
+
+/* Write r's register copy to its home if the home is stale. */
+static void sync_temp(struct cg *c, ir_ref r)
+{
+	struct ra_temp *rt = &c->t[r];
+	if (rt->reg != H_NONE && !rt->in_mem && !is_const(c, r)) {
+		store_home(c, r, rt->reg);
+		rt->in_mem = 1;
+	}
+}
+
+/* Empty a register, keeping the value it holds reachable. */
+static void spill_reg(struct cg *c, int reg)
+{
+	ir_ref r = c->reg_temp[reg];
+	if (!r)
+		return;
+	sync_temp(c, r);
+	free_reg(c, reg);
+}
+
+static int alloc_reg(struct cg *c, uint32_t allowed)
+{
+	allowed &= ~c->locked;
+	for (unsigned i = 0; i < sizeof(alloc_order); i++) {
+		int reg = alloc_order[i];
+		if ((allowed & (1u << reg)) && !c->reg_temp[reg])
+			return reg;
+	}
+	/* No free register: spill the last one in allocation order (the
+	 * caller-saved ones, which a call would lose anyway). */
+	for (int i = sizeof(alloc_order) - 1; i >= 0; i--) {
+		int reg = alloc_order[i];
+		if (allowed & (1u << reg)) {
+			spill_reg(c, reg);
+			return reg;
+		}
+	}
+	internal_error("register allocator: no register available");
+}
+
+static void lock(struct cg *c, int reg) { c->locked |= 1u << reg; }
+
+/* Put temp r in a register from `allowed`, moving or loading it. */
+static int load_temp(struct cg *c, ir_ref r, uint32_t allowed)
+{
+	struct ra_temp *rt = &c->t[r];
+	int reg;
+
+	if (T(c, r)->kind == IR_TEMP_ENV) {
+		if (allowed & (1u << ENV_REG))
+			return ENV_REG;
+		reg = alloc_reg(c, allowed);
+		emit_mov_rr(&c->e, true, reg, ENV_REG);
+		return reg;
+	}
+	if (rt->reg != H_NONE) {
+		if (allowed & (1u << rt->reg))
+			return rt->reg;
+		reg = alloc_reg(c, allowed);
+		emit_mov_rr(&c->e, true, reg, rt->reg);
+		c->reg_temp[rt->reg] = 0;
+		set_reg(c, r, reg);
+		return reg;
+	}
+	reg = alloc_reg(c, allowed);
+	if (is_const(c, r)) {
+		emit_movi(&c->e, reg, cval(c, r));
+	} else if (rt->in_mem) {
+		load_home(c, r, reg);
+	} else {
+		internal_error("TB 0x%lx: temp %u read before written",
+			       (unsigned long)c->tb->pc, r);
+	}
+	set_reg(c, r, reg);
+	return reg;
+}
+
+/* Move whatever is in `reg` elsewhere so the op can use it as a fixed
+ * register.  The temp stays in a register if one is free. */
+static void evict(struct cg *c, int reg)
+{
+	ir_ref r = c->reg_temp[reg];
+	if (!r)
+		return;
+	uint32_t allowed = ALL_REGS & ~(1u << reg) & ~c->locked;
+	for (unsigned i = 0; i < sizeof(alloc_order); i++) {
+		int n = alloc_order[i];
+		if ((allowed & (1u << n)) && !c->reg_temp[n]) {
+			emit_mov_rr(&c->e, true, n, reg);
+			c->reg_temp[reg] = 0;
+			set_reg(c, r, n);
+			return;
+		}
+	}
+	spill_reg(c, reg);
+}
+
+/* A register the op may overwrite with its result, holding input a's
+ * value.  Reuses a's register when a dies here (dead bit `adead`). */
+static int dest_from(struct cg *c, ir_ref a, bool adead, ir_ref d, uint32_t allowed)
+{
+	struct ra_temp *ra = &c->t[a];
+	int reg;
+
+	if (ra->reg != H_NONE && (allowed & (1u << ra->reg)) && !(c->locked & (1u << ra->reg)) &&
+	    ((adead && T(c, a)->kind == IR_TEMP_LOCAL) || a == d)) {
+		reg = ra->reg;
+		free_reg(c, reg);
+		return reg;
+	}
+	reg = alloc_reg(c, allowed);
+	if (is_const(c, a))
+		emit_movi(&c->e, reg, cval(c, a));
+	else if (T(c, a)->kind == IR_TEMP_ENV)
+		emit_mov_rr(&c->e, true, reg, ENV_REG);
+	else if (ra->reg != H_NONE)
+		emit_mov_rr(&c->e, true, reg, ra->reg);
+	else
+		load_home(c, a, reg);
+	return reg;
+}
+
+/* Bind output d to reg after the op. */
+static void set_output(struct cg *c, ir_ref d, int reg)
+{
+	struct ra_temp *rd = &c->t[d];
+	if (rd->reg != H_NONE && rd->reg != reg)
+		free_reg(c, rd->reg);
+	if (c->reg_temp[reg] && c->reg_temp[reg] != d)
+		free_reg(c, reg);
+	set_reg(c, d, reg);
+	rd->in_mem = 0;
+}
+
+/* After the op: free registers of inputs that died and outputs nobody reads. */
+static void free_dead(struct cg *c, struct ir_op *op)
+{
+	for (int a = 0; a < op->nout + op->nin; a++) {
+		if (!(op->dead & (1 << a)))
+			continue;
+		ir_ref r = op->args[a];
+		if (c->t[r].reg != H_NONE)
+			free_reg(c, c->t[r].reg);
+	}
+}
+
+static void sync_globals(struct cg *c)
+{
+	for (ir_ref r = 2; r < c->s->nglobals + 2; r++)
+		sync_temp(c, r);
+}
+
+static void drop_globals(struct cg *c)
+{
+	for (ir_ref r = 2; r < c->s->nglobals + 2; r++)
+		if (c->t[r].reg != H_NONE)
+			free_reg(c, c->t[r].reg);
+}
+
+/* Block end: globals and TB-wide locals to memory; optionally forget all. */
+static void sync_all(struct cg *c, bool forget)
+{
+	for (int reg = 0; reg < 16; reg++) {
+		ir_ref r = c->reg_temp[reg];
+		if (!r)
+			continue;
+		if (is_global(c, r) || T(c, r)->tb_wide)
+			sync_temp(c, r);
+		if (forget)
+			free_reg(c, reg);
+	}
+}
+
+/* After a label every global and TB-wide local is in memory. */
+static void reset_after_label(struct cg *c)
+{
+	for (ir_ref r = 2; r < c->s->ntemps; r++) {
+		if (is_global(c, r) || T(c, r)->tb_wide)
+			c->t[r].in_mem = 1;
+	}
+}
+
+/* ---- per-op emitters ---- */
+
+static bool w64(struct ir_op *op) { return op->type == IR_I64; }
+static bool dead_arg(struct ir_op *op, int a) { return op->dead & (1 << a); }
+
+static void gen_mov(struct cg *c, struct ir_op *op)
+{
+	ir_ref d = op->args[0], a = op->args[1];
+	struct ra_temp *rd = &c->t[d];
+
+	if (is_const(c, a) && is_global(c, d) && fits_imm(c, a, IR_I64) &&
+	    (w64(op) || (uint32_t)cval(c, a) == cval(c, a))) {
+		if (rd->reg != H_NONE)
+			free_reg(c, rd->reg);
+		emit_store_imm(&c->e, 3, cval(c, a), ENV_REG, T(c, d)->env_off);
+		rd->in_mem = 1;
+		return;
+	}
+	/* Hand the register over when the source dies here. */
+	if (T(c, a)->kind == IR_TEMP_LOCAL && dead_arg(op, 1) && c->t[a].reg != H_NONE &&
+	    (w64(op) || T(c, a)->type == IR_I32)) {
+		int reg = c->t[a].reg;
+		free_reg(c, reg);
+		set_output(c, d, reg);
+		return;
+	}
+	if (d == a)
+		return;
+	int reg;
+	if (is_const(c, a)) {
+		reg = rd->reg != H_NONE ? rd->reg : alloc_reg(c, ALL_REGS);
+		emit_movi(&c->e, reg, w64(op) ? cval(c, a) : (uint32_t)cval(c, a));
+	} else {
+		int ra = load_temp(c, a, ALL_REGS);
+		lock(c, ra);
+		reg = rd->reg != H_NONE && rd->reg != ra ? rd->reg : alloc_reg(c, ALL_REGS);
+		emit_mov_rr(&c->e, w64(op), reg, ra);
+	}
+	set_output(c, d, reg);
+	free_dead(c, op);
+}
+
+static bool commutative(int opc)
+{
+	return opc == IR_add || opc == IR_mul || opc == IR_and || opc == IR_or || opc == IR_xor;
+}
+
+static void gen_binop(struct cg *c, struct ir_op *op)
+{
+	static const int8_t arith[IR_NB_OPS] = {
+		[IR_add] = ARITH_ADD, [IR_sub] = ARITH_SUB, [IR_and] = ARITH_AND,
+		[IR_or] = ARITH_OR, [IR_xor] = ARITH_XOR,
+	};
+	ir_ref d = op->args[0], a = op->args[1], b = op->args[2];
+	bool adead = dead_arg(op, 1), bdead = dead_arg(op, 2);
+	bool w = w64(op);
+
+	/* Prefer overwriting the input that dies, and keep constants on the right. */
+	if (commutative(op->opc) && (is_const(c, a) ||
+	    (!adead && bdead && a != d && T(c, b)->kind == IR_TEMP_LOCAL) || b == d)) {
+		ir_ref t = a; a = b; b = t;
+		bool tb = adead; adead = bdead; bdead = tb;
+	}
+	int rb = -1;
+	if (!fits_imm(c, b, op->type) || op->opc == IR_andc) {
+		rb = load_temp(c, b, ALL_REGS);
+		lock(c, rb);
+	}
+	if (op->opc == IR_andc) {
+		/* d = a & ~b: build ~b in the destination, then and a in. */
+		int rd = dest_from(c, b, bdead, d, ALL_REGS);
+		lock(c, rd);
+		emit_unary(&c->e, EXT3_NOT, w, rd);
+		if (fits_imm(c, a, op->type)) {
+			emit_arith_ri(&c->e, ARITH_AND, w, rd, cval(c, a));
+		} else {
+			int ra = load_temp(c, a, ALL_REGS);
+			emit_arith_rr(&c->e, ARITH_AND, w, rd, ra);
+		}
+		free_dead(c, op);
+		set_output(c, d, rd);
+		return;
+	}
+	int rd = dest_from(c, a, adead, d, ALL_REGS);
+	if (rb >= 0 && rd == rb && a != b) {
+		/* b lived in the register we took over (d == b): copy it aside. */
+		int t = alloc_reg(c, ALL_REGS & ~(1u << rd));
+		emit_mov_rr(&c->e, true, t, rb);
+		rb = t;
+	}
+	if (op->opc == IR_mul) {
+		if (rb < 0)
+			emit_imul_rri(&c->e, w, rd, rd, cval(c, b));
+		else
+			emit_imul_rr(&c->e, w, rd, rb);
+	} else if (rb < 0) {
+		emit_arith_ri(&c->e, arith[op->opc], w, rd, cval(c, b));
+	} else {
+		emit_arith_rr(&c->e, arith[op->opc], w, rd, rb);
+	}
+	free_dead(c, op);
+	set_output(c, d, rd);
+}
+
+static void gen_unop(struct cg *c, struct ir_op *op)
+{
+	ir_ref d = op->args[0], a = op->args[1];
+	bool w = w64(op);
+	int rd = dest_from(c, a, dead_arg(op, 1), d, ALL_REGS);
+
+	switch (op->opc) {
+	case IR_neg: emit_unary(&c->e, EXT3_NEG, w, rd); break;
+	case IR_not: emit_unary(&c->e, EXT3_NOT, w, rd); break;
+	case IR_bswap64: emit_bswap(&c->e, true, rd); break;
+	case IR_bswap32: emit_bswap(&c->e, false, rd); break;
+	case IR_bswap16:
+		emit_bswap(&c->e, false, rd);
+		emit_shift_ri(&c->e, SHIFT_SHR, false, rd, 16);
+		break;
+	default: abort();
+	}
+	free_dead(c, op);
+	set_output(c, d, rd);
+}
+
+static void gen_ext(struct cg *c, struct ir_op *op)
+{
+	static const struct { int8_t size; bool sign; } ext[IR_NB_OPS] = {
+		[IR_ext8s] = { 0, true }, [IR_ext8u] = { 0, false },
+		[IR_ext16s] = { 1, true }, [IR_ext16u] = { 1, false },
+		[IR_ext32s] = { 2, true }, [IR_ext32u] = { 2, false },
+	};
+	ir_ref d = op->args[0], a = op->args[1];
+	int size = ext[op->opc].size;
+	bool sign = ext[op->opc].sign;
+	int ra;
+
+	if (is_const(c, a)) {
+		ra = alloc_reg(c, ALL_REGS);
+		emit_movi(&c->e, ra, cval(c, a));
+		set_reg(c, a, ra);
+	} else {
+		ra = load_temp(c, a, ALL_REGS);
+	}
+	lock(c, ra);
+	int rd = (dead_arg(op, 1) && T(c, a)->kind == IR_TEMP_LOCAL) || is_const(c, a) ? ra
+		 : alloc_reg(c, ALL_REGS);
+	if (sign && op->type == IR_I32) {
+		/* sign-extend within 32 bits; the 32-bit write zero-extends */
+		if (size == 2)
+			emit_mov_rr(&c->e, false, rd, ra);
+		else
+			emit_modrm(&c->e, size ? OPC_MOVSWL : (OPC_MOVSBL | P_REXB_RM), rd, ra);
+	} else {
+		emit_ext(&c->e, size, sign, rd, ra);
+	}
+	if (is_const(c, a))
+		free_reg(c, ra);
+	free_dead(c, op);
+	set_output(c, d, rd);
+}
+
+static void gen_shift(struct cg *c, struct ir_op *op)
+{
+	static const int8_t kind[IR_NB_OPS] = {
+		[IR_shl] = SHIFT_SHL, [IR_shr] = SHIFT_SHR, [IR_sar] = SHIFT_SAR,
+		[IR_rotl] = SHIFT_ROL, [IR_rotr] = SHIFT_ROR,
+	};
+	ir_ref d = op->args[0], a = op->args[1], b = op->args[2];
+	bool w = w64(op);
+	int width = w ? 64 : 32;
+
+	if (is_const(c, b)) {
+		int rd = dest_from(c, a, dead_arg(op, 1), d, ALL_REGS);
+		int n = cval(c, b) & (width - 1);
+		if (n)
+			emit_shift_ri(&c->e, kind[op->opc], w, rd, n);
+		free_dead(c, op);
+		set_output(c, d, rd);
+		return;
+	}
+	evict(c, H_RCX);
+	lock(c, H_RCX);
+	if (c->t[b].reg != H_NONE) {
+		emit_mov_rr(&c->e, true, H_RCX, c->t[b].reg);
+	} else {
+		int rb = load_temp(c, b, 1u << H_RCX);
+		(void)rb;
+		free_reg(c, H_RCX);	/* rcx is scratch for this op only */
+	}
+	int rd = dest_from(c, a, dead_arg(op, 1), d, ALL_REGS & ~(1u << H_RCX));
+	emit_shift_cl(&c->e, kind[op->opc], w, rd);
+	free_dead(c, op);
+	set_output(c, d, rd);
+}
+
+static void gen_mul2(struct cg *c, struct ir_op *op)
+{
+	ir_ref lo = op->args[0], hi = op->args[1], a = op->args[2], b = op->args[3];
+	bool w = w64(op);
+
+	evict(c, H_RAX);
+	evict(c, H_RDX);
+	lock(c, H_RAX);
+	lock(c, H_RDX);
+	int rb = load_temp(c, b, ALL_REGS & ~((1u << H_RAX) | (1u << H_RDX)));
+	lock(c, rb);
+	if (is_const(c, a))
+		emit_movi(&c->e, H_RAX, cval(c, a));
+	else if (c->t[a].reg != H_NONE)
+		emit_mov_rr(&c->e, true, H_RAX, c->t[a].reg);
+	else
+		load_home(c, a, H_RAX);
+	emit_unary(&c->e, op->opc == IR_mulu2 ? EXT3_MUL : EXT3_IMUL, w, rb);
+	free_dead(c, op);
+	set_output(c, lo, H_RAX);
+	set_output(c, hi, H_RDX);
+}
+
+/* Emit a compare of a and b setting host flags for cond; returns the host cc. */
+static int gen_compare(struct cg *c, enum ir_cond cond, ir_ref a, ir_ref b, bool w)
+{
+	if (is_const(c, a) && !is_const(c, b)) {
+		ir_ref t = a; a = b; b = t;
+		cond = cond_swap[cond];
+	}
+	int ra = load_temp(c, a, ALL_REGS);
+	lock(c, ra);
+	bool tst = cond == IR_TSTEQ || cond == IR_TSTNE;
+	if (is_const(c, b) && fits_imm(c, b, w ? IR_I64 : IR_I32)) {
+		if (tst)
+			emit_test_ri(&c->e, w, ra, cval(c, b));
+		else if (cval(c, b) == 0 && (cond == IR_EQ || cond == IR_NE))
+			emit_test_rr(&c->e, w, ra, ra);
+		else
+			emit_arith_ri(&c->e, ARITH_CMP, w, ra, cval(c, b));
+	} else {
+		int rb = load_temp(c, b, ALL_REGS);
+		lock(c, rb);
+		if (tst)
+			emit_test_rr(&c->e, w, ra, rb);
+		else
+			emit_arith_rr(&c->e, ARITH_CMP, w, ra, rb);
+	}
+	return host_cc_of[cond];
+}
+
+static void gen_setcond(struct cg *c, struct ir_op *op)
+{
+	ir_ref d = op->args[0];
+	enum ir_cond cond = op->cargs[0];
+	/* Compute the destination first: movi of zero would clobber flags. */
+	int rd = alloc_reg(c, ALL_REGS);
+	lock(c, rd);
+	int cc = gen_compare(c, cond, op->args[1], op->args[2], w64(op));
+	emit_setcc(&c->e, cc, rd);
+	emit_ext(&c->e, 0, false, rd, rd);
+	free_dead(c, op);
+	set_output(c, d, rd);
+}
+
+static void gen_movcond(struct cg *c, struct ir_op *op)
+{
+	ir_ref d = op->args[0], a = op->args[1], b = op->args[2];
+	ir_ref tv = op->args[3], fv = op->args[4];
+	bool w = w64(op);
+
+	int rt = load_temp(c, tv, ALL_REGS);
+	lock(c, rt);
+	int rd = dest_from(c, fv, dead_arg(op, 4), d, ALL_REGS);
+	lock(c, rd);
+	if (rd == rt) {
+		/* fv's register was tv's too (same temp): result is that value */
+		free_dead(c, op);
+		set_output(c, d, rd);
+		return;
+	}
+	int cc = gen_compare(c, op->cargs[0], a, b, w);
+	emit_cmov(&c->e, cc, w, rd, rt);
+	free_dead(c, op);
+	set_output(c, d, rd);
+}
+
+static void gen_bitfield(struct cg *c, struct ir_op *op)
+{
+	ir_ref d = op->args[0], a = op->args[1];
+	bool w = w64(op);
+	int width = w ? 64 : 32;
+	int pos = op->cargs[0], len = op->cargs[1];
+
+	if (op->opc == IR_deposit) {
+		ir_ref b = op->args[2];
+		int rb = load_temp(c, b, ALL_REGS);
+		lock(c, rb);
+		int rd = dest_from(c, a, dead_arg(op, 1), d, ALL_REGS);
+		lock(c, rd);
+		if (pos == 0 && (len == 8 || len == 16)) {
+			emit_modrm(&c->e, len == 8 ? (OPC_MOVB_EvGv | P_REXB_R | P_REXB_RM)
+					  : (OPC_MOVL_EvGv | P_DATA16), rb, rd);
+		} else {
+			int rt = alloc_reg(c, ALL_REGS);
+			uint64_t mask = (len == 64 ? ~0ull : ((1ull << len) - 1)) << pos;
+			emit_mov_rr(&c->e, true, rt, rb);
+			if (pos + len < 64) {
+				emit_shift_ri(&c->e, SHIFT_SHL, true, rt, 64 - len);
+				emit_shift_ri(&c->e, SHIFT_SHR, true, rt, 64 - len - pos);
+			} else if (pos) {
+				emit_shift_ri(&c->e, SHIFT_SHL, true, rt, pos);
+			}
+			if ((int64_t)~mask == (int32_t)~mask) {
+				emit_arith_ri(&c->e, ARITH_AND, true, rd, (int32_t)~mask);
+			} else {
+				lock(c, rt);
+				int rm = alloc_reg(c, ALL_REGS);
+				emit_movi(&c->e, rm, ~mask);
+				emit_arith_rr(&c->e, ARITH_AND, true, rd, rm);
+			}
+			emit_arith_rr(&c->e, ARITH_OR, true, rd, rt);
+			if (!w)
+				emit_mov_rr(&c->e, false, rd, rd);
+		}
+		free_dead(c, op);
+		set_output(c, d, rd);
+		return;
+	}
+	int rd = dest_from(c, a, dead_arg(op, 1), d, ALL_REGS);
+	if (op->opc == IR_extract) {
+		if (pos)
+			emit_shift_ri(&c->e, SHIFT_SHR, w, rd, pos);
+		if (len == 8 || len == 16)
+			emit_ext(&c->e, len == 8 ? 0 : 1, false, rd, rd);
+		else if (len == 32)
+			emit_mov_rr(&c->e, false, rd, rd);
+		else if (len < width) {
+			emit_shift_ri(&c->e, SHIFT_SHL, w, rd, width - len);
+			emit_shift_ri(&c->e, SHIFT_SHR, w, rd, width - len);
+		}
+	} else {
+		if (width - pos - len)
+			emit_shift_ri(&c->e, SHIFT_SHL, w, rd, width - pos - len);
+		if (width - len)
+			emit_shift_ri(&c->e, SHIFT_SAR, w, rd, width - len);
+	}
+	free_dead(c, op);
+	set_output(c, d, rd);
+}
+
+static void gen_count(struct cg *c, struct ir_op *op)
+{
+	ir_ref d = op->args[0], a = op->args[1];
+	bool w = w64(op);
+	int width = w ? 64 : 32;
+	int rw = w ? P_REXW : 0;
+
+	int ra = load_temp(c, a, ALL_REGS);
+	lock(c, ra);
+	if (op->opc == IR_ctpop) {
+		int rd = alloc_reg(c, ALL_REGS);
+		if (!host_has_popcnt)
+			internal_error("host CPU lacks popcnt");
+		emit_modrm(&c->e, OPC_POPCNT | rw, rd, ra);
+		free_dead(c, op);
+		set_output(c, d, rd);
+		return;
+	}
+	ir_ref b = op->args[2];
+	bool clz = op->opc == IR_clz;
+	bool fast = clz ? host_has_lzcnt : host_has_bmi1;
+	int rd;
+	if (fast && is_const(c, b) && cval(c, b) == (uint64_t)width) {
+		rd = alloc_reg(c, ALL_REGS);
+		emit_modrm(&c->e, (clz ? OPC_LZCNT : OPC_TZCNT) | rw, rd, ra);
+	} else {
+		/* bsr/bsf leave ZF set for a zero input; then take b */
+		rd = dest_from(c, b, dead_arg(op, 2), d, ALL_REGS);
+		lock(c, rd);
+		int rt = alloc_reg(c, ALL_REGS);
+		emit_modrm(&c->e, (clz ? OPC_BSR : OPC_BSF) | rw, rt, ra);
+		if (clz)
+			emit_arith_ri(&c->e, ARITH_XOR, w, rt, width - 1);
+		/* xor changed ZF: re-test the input */
+		emit_test_rr(&c->e, w, ra, ra);
+		emit_cmov(&c->e, CC_NE, w, rd, rt);
+	}
+	free_dead(c, op);
+	set_output(c, d, rd);
+}
+
+static void gen_ld_env(struct cg *c, struct ir_op *op)
+{
+	int memop = op->cargs[1];
+	int rd = alloc_reg(c, ALL_REGS);
+	int size = memop & IR_MO_SIZE;
+	bool sign = memop & IR_MO_SIGN;
+	if (sign && op->type == IR_I32 && size < 2)
+		emit_modrm_offset(&c->e, size ? OPC_MOVSWL : OPC_MOVSBL, rd, ENV_REG, op->cargs[0]);
+	else
+		emit_load(&c->e, size, sign && !(op->type == IR_I32 && size == 2), rd, ENV_REG,
+			  op->cargs[0]);
+	set_output(c, op->args[0], rd);
+}
+
+static void store_to(struct cg *c, struct ir_op *op, ir_ref v, int base, int32_t disp, int size)
+{
+	if (is_const(c, v) && (size < 3 || fits_imm(c, v, IR_I64))) {
+		emit_store_imm(&c->e, size, cval(c, v), base, disp);
+	} else {
+		int rv = load_temp(c, v, ALL_REGS);
+		emit_store(&c->e, size, rv, base, disp);
+	}
+}
+
+static void gen_st_env(struct cg *c, struct ir_op *op)
+{
+	store_to(c, op, op->args[0], ENV_REG, op->cargs[0], op->cargs[1] & IR_MO_SIZE);
+	free_dead(c, op);
+}
+
+static void gen_load(struct cg *c, struct ir_op *op)
+{
+	int memop = op->cargs[0];
+	int size = memop & IR_MO_SIZE;
+	bool sign = memop & IR_MO_SIGN;
+
+	sync_globals(c);
+	int ra = load_temp(c, op->args[1], ALL_REGS);
+	lock(c, ra);
+	int rd = dead_arg(op, 1) && T(c, op->args[1])->kind == IR_TEMP_LOCAL ? ra
+		 : alloc_reg(c, ALL_REGS);
+	if (sign && op->type == IR_I32 && size < 2)
+		emit_modrm_offset(&c->e, size ? OPC_MOVSWL : OPC_MOVSBL, rd, ra, 0);
+	else
+		emit_load(&c->e, size, sign && !(op->type == IR_I32 && size == 2), rd, ra, 0);
+	free_dead(c, op);
+	set_output(c, op->args[0], rd);
+}
+
+static void gen_store(struct cg *c, struct ir_op *op)
+{
+	sync_globals(c);
+	int ra = load_temp(c, op->args[1], ALL_REGS);
+	lock(c, ra);
+	store_to(c, op, op->args[0], ra, 0, op->cargs[0] & IR_MO_SIZE);
+	free_dead(c, op);
+}
+
+static void gen_atomic(struct cg *c, struct ir_op *op)
+{
+	int size = op->cargs[0] & IR_MO_SIZE;
+	ir_ref old = op->args[0];
+	int rd;
+
+	sync_globals(c);
+	if (op->opc == IR_cmpxchg) {
+		evict(c, H_RAX);
+		lock(c, H_RAX);
+		int raddr = load_temp(c, op->args[1], ALL_REGS & ~(1u << H_RAX));
+		lock(c, raddr);
+		int rnew = load_temp(c, op->args[3], ALL_REGS & ~(1u << H_RAX));
+		lock(c, rnew);
+		ir_ref cmp = op->args[2];
+		if (is_const(c, cmp))
+			emit_movi(&c->e, H_RAX, cval(c, cmp));
+		else if (c->t[cmp].reg != H_NONE)
+			emit_mov_rr(&c->e, true, H_RAX, c->t[cmp].reg);
+		else
+			load_home(c, cmp, H_RAX);
+		emit_atomic(&c->e, OPC_CMPXCHG_EvGv, size, rnew, raddr);
+		rd = H_RAX;
+	} else {
+		int raddr = load_temp(c, op->args[1], ALL_REGS);
+		lock(c, raddr);
+		rd = dest_from(c, op->args[2], dead_arg(op, 2), old, ALL_REGS);
+		emit_atomic(&c->e, op->opc == IR_xchg ? OPC_XCHG_EvGv : OPC_XADD_EvGv, size, rd, raddr);
+	}
+	if (size < 3)
+		emit_ext(&c->e, size, false, rd, rd);
+	free_dead(c, op);
+	set_output(c, old, rd);
+}
+
+static void gen_call(struct cg *c, struct ir_op *op)
+{
+	const struct ir_helper *h = &c->s->helpers[op->cargs[0]];
+	int flags = op->cargs[1];
+	int nargs = op->nin;
+
+	if ((flags & IR_CALL_NO_GLOBALS) != IR_CALL_NO_GLOBALS || (flags & IR_CALL_MAY_FAULT))
+		sync_globals(c);
+	/* Empty the caller-saved registers, keeping live values in memory. */
+	for (int reg = 0; reg < 16; reg++) {
+		if (!(CALLER_SAVED & (1u << reg)) || !c->reg_temp[reg])
+			continue;
+		ir_ref r = c->reg_temp[reg];
+		bool needed = is_global(c, r) || T(c, r)->tb_wide;
+		for (int a = op->nout; a < op->nout + nargs; a++)
+			if (op->args[a] == r)
+				needed = true;
+		if (!needed) {
+			/* A block-local that is not an argument: live only if it
+			 * is used later, which we can't tell here; keep it. */
+			needed = true;
+		}
+		spill_reg(c, reg);
+	}
+	for (int i = 0; i < nargs; i++) {
+		ir_ref r = op->args[op->nout + i];
+		int dst = call_arg_regs[i];
+		if (T(c, r)->kind == IR_TEMP_ENV)
+			emit_mov_rr(&c->e, true, dst, ENV_REG);
+		else if (is_const(c, r))
+			emit_movi(&c->e, dst, cval(c, r));
+		else if (c->t[r].reg != H_NONE)
+			emit_mov_rr(&c->e, true, dst, c->t[r].reg);
+		else
+			load_home(c, r, dst);
+	}
+	emit_call_to(&c->e, (uintptr_t)h->fn);
+	if (!(flags & IR_CALL_NO_WRITE_GLOBALS)) {
+		drop_globals(c);
+		for (ir_ref r = 2; r < c->s->nglobals + 2; r++)
+			c->t[r].in_mem = 1;
+	}
+	free_dead(c, op);
+	if (op->nout)
+		set_output(c, op->args[0], H_RAX);
+}
+
+static void add_fixup(struct cg *c, uint32_t label, uint8_t *field)
+{
+	if (c->nfixups >= MAX_FIXUPS)
+		internal_error("TB 0x%lx: too many branches", (unsigned long)c->tb->pc);
+	c->fixups[c->nfixups++] = (struct fixup){ label, field };
+}
+
+static void gen_brcond(struct cg *c, struct ir_op *op)
+{
+	ir_ref a = op->args[0], b = op->args[1];
+	/* Load operands, write back block state (plain stores keep flags
+	 * intact, but loading may spill, so load first), compare, branch. */
+	int ra = load_temp(c, a, ALL_REGS);
+	lock(c, ra);
+	if (!is_const(c, b) || !fits_imm(c, b, op->type))
+		lock(c, load_temp(c, b, ALL_REGS));
+	sync_all(c, false);
+	int cc = gen_compare(c, op->cargs[0], a, b, w64(op));
+	add_fixup(c, op->cargs[1], emit_jcc32(&c->e, cc));
+	/* The fall-through path keeps clean register copies; block-local
+	 * temps are dead at block ends by construction. */
+	for (int reg = 0; reg < 16; reg++) {
+		ir_ref r = c->reg_temp[reg];
+		if (r && !is_global(c, r) && !T(c, r)->tb_wide)
+			free_reg(c, reg);
+	}
+}
+
+static void gen_goto_tb(struct cg *c, struct ir_op *op)
+{
+	int n = op->cargs[0];
+	sync_all(c, false);
+	/* Align the rel32 so that patching it is one atomic 4-byte store. */
+	int mis = (emit_rx(&c->e, c->e.p) + 1) & 3;
+	if (mis)
+		emit_nops(&c->e, 4 - mis);
+	c->tb->jmp_insn[n] = c->e.p - c->e.start;
+	emit_jmp32(&c->e);
+	c->tb->jmp_reset[n] = c->e.p - c->e.start;
+}
+
+static void gen_exit_tb(struct cg *c, struct ir_op *op)
+{
+	sync_all(c, true);
+	uint64_t v = op->cargs[0];
+	if (v == 0) {
+		emit_jmp_to(&c->e, epilogue_exit0_rx);
+	} else {
+		emit_movi(&c->e, H_RAX, v);
+		emit_jmp_to(&c->e, epilogue_ret_rx);
+	}
+}
+
+static void gen_goto_ptr(struct cg *c, struct ir_op *op)
+{
+	int ra = load_temp(c, op->args[0], ALL_REGS);
+	lock(c, ra);
+	sync_all(c, false);
+	emit_jmp_reg(&c->e, ra);
+	sync_all(c, true);
+}
+
+static void gen_op(struct cg *c, struct ir_op *op)
+{
+	c->locked = 0;
+	switch (op->opc) {
+	case IR_nop:
+		break;
+	case IR_mov: gen_mov(c, op); break;
+	case IR_add: case IR_sub: case IR_mul: case IR_and: case IR_or:
+	case IR_xor: case IR_andc:
+		gen_binop(c, op);
+		break;
+	case IR_neg: case IR_not: case IR_bswap16: case IR_bswap32: case IR_bswap64:
+		gen_unop(c, op);
+		break;
+	case IR_shl: case IR_shr: case IR_sar: case IR_rotl: case IR_rotr:
+		gen_shift(c, op);
+		break;
+	case IR_mulu2: case IR_muls2: gen_mul2(c, op); break;
+	case IR_ext8s: case IR_ext8u: case IR_ext16s: case IR_ext16u:
+	case IR_ext32s: case IR_ext32u:
+		gen_ext(c, op);
+		break;
+	case IR_deposit: case IR_extract: case IR_sextract: gen_bitfield(c, op); break;
+	case IR_clz: case IR_ctz: case IR_ctpop: gen_count(c, op); break;
+	case IR_setcond: gen_setcond(c, op); break;
+	case IR_movcond: gen_movcond(c, op); break;
+	case IR_set_label:
+		sync_all(c, true);
+		reset_after_label(c);
+		c->label_at[op->cargs[0]] = c->e.p;
+		break;
+	case IR_br:
+		sync_all(c, true);
+		add_fixup(c, op->cargs[0], emit_jmp32(&c->e));
+		break;
+	case IR_brcond: gen_brcond(c, op); break;
+	case IR_ld_env: gen_ld_env(c, op); break;
+	case IR_st_env: gen_st_env(c, op); break;
+	case IR_load: gen_load(c, op); break;
+	case IR_store: gen_store(c, op); break;
+	case IR_cmpxchg: case IR_xchg: case IR_xadd: gen_atomic(c, op); break;
+	case IR_mb: emit_mfence(&c->e); break;
+	case IR_call: gen_call(c, op); break;
+	case IR_insn_start:
+		c->tb->insn_host_off[c->ninsn] = c->e.p - c->e.start;
+		c->tb->insn_pc[c->ninsn] = op->cargs[0];
+		c->ninsn++;
+		break;
+	case IR_goto_tb: gen_goto_tb(c, op); break;
+	case IR_exit_tb: gen_exit_tb(c, op); break;
+	case IR_goto_ptr: gen_goto_ptr(c, op); break;
+	default:
+		internal_error("backend: no emitter for op %s", ir_opdefs[op->opc].name);
+	}
+}
+
+/* Worst-case bytes one op can emit, with its syncs (16 globals * 7). */
+#define OP_MAX_BYTES 512
+
+size_t host_gen_code(struct ir_ctx *s, struct tb *tb, uint8_t *rw, uint8_t *rx, size_t avail)
+{
+	static struct ra_temp *temps;
+	static uint32_t cap;
+	static uint8_t **labels;
+	static uint32_t label_cap;
+	struct cg c = { .s = s, .tb = tb };
+
+	if (s->ntemps > cap) {
+		cap = s->ntemps * 2;
+		temps = realloc(temps, cap * sizeof(*temps));
+	}
+	if (s->nlabels + 1 > label_cap) {
+		label_cap = s->nlabels * 2 + 16;
+		labels = realloc(labels, label_cap * sizeof(*labels));
+	}
+	if (!temps || !labels)
+		internal_error("out of memory in the backend");
+	c.t = temps;
+	c.label_at = labels;
+	for (uint32_t r = 0; r < s->ntemps; r++) {
+		c.t[r].reg = H_NONE;
+		c.t[r].in_mem = s->temps[r].kind == IR_TEMP_GLOBAL;
+		c.t[r].slot = -1;
+	}
+	memset(labels, 0, label_cap * sizeof(*labels));
+	c.e = (struct emit){ .p = rw, .start = rw, .end = rw + avail, .rx_start = rx };
+
+	ir_liveness(s);
+	for (uint32_t i = 0; i < s->nops; i++) {
+		if (!emit_room(&c.e, OP_MAX_BYTES) || c.e.p - c.e.start > 60000)
+			return 0;
+		gen_op(&c, &s->ops[i]);
+	}
+	for (uint32_t i = 0; i < c.nfixups; i++) {
+		uint8_t *at = c.label_at[c.fixups[i].label];
+		if (!at)
+			internal_error("TB 0x%lx: label L%u never set",
+				       (unsigned long)tb->pc, c.fixups[i].label);
+		emit_patch_rel32(c.fixups[i].field, &c.e, emit_rx(&c.e, at));
+	}
+	tb->ninsns = c.ninsn;
+	return c.e.p - c.e.start;
+}
+
+void host_patch_jump(uint8_t *jmp_rw, const uint8_t *jmp_rx, const void *dest)
+{
+	int32_t rel = (int32_t)((uintptr_t)dest - ((uintptr_t)jmp_rx + 5));
+	__atomic_store_n((uint32_t *)(jmp_rw + 1), (uint32_t)rel, __ATOMIC_RELEASE);
+}
+
+static void detect_host_features(void)
+{
+	unsigned a, b, cc, d;
+	__asm__("cpuid" : "=a"(a), "=b"(b), "=c"(cc), "=d"(d) : "a"(1), "c"(0));
+	host_has_popcnt = cc & (1u << 23);
+	__asm__("cpuid" : "=a"(a), "=b"(b), "=c"(cc), "=d"(d) : "a"(7), "c"(0));
+	host_has_bmi1 = b & (1u << 3);
+	__asm__("cpuid" : "=a"(a), "=b"(b), "=c"(cc), "=d"(d) : "a"(0x80000001), "c"(0));
+	host_has_lzcnt = cc & (1u << 5);
+}
+
+size_t host_gen_prologue(uint8_t *rw, uint8_t *rx, size_t avail, host_enter_fn *enter,
+			 const void **epilogue_exit)
+{
+	static const int8_t saved[] = { H_RBP, H_RBX, H_R12, H_R13, H_R14, H_R15 };
+	struct emit e = { .p = rw, .start = rw, .end = rw + avail, .rx_start = rx };
+
+	detect_host_features();
+	/* host_enter(env, code): save callee-saved registers, env in rbp,
+	 * reserve the spill frame, jump into the TB. */
+	*enter = (host_enter_fn)(uintptr_t)emit_rx(&e, e.p);
+	for (unsigned i = 0; i < sizeof(saved); i++)
+		emit_push(&e, saved[i]);
+	emit_mov_rr(&e, true, ENV_REG, H_RDI);
+	emit_arith_ri(&e, ARITH_SUB, true, H_RSP, FRAME_SIZE);
+	emit_jmp_reg(&e, H_RSI);
+
+	epilogue_exit0_rx = emit_rx(&e, e.p);
+	*epilogue_exit = (const void *)epilogue_exit0_rx;
+	emit_arith_rr(&e, ARITH_XOR, false, H_RAX, H_RAX);
+	epilogue_ret_rx = emit_rx(&e, e.p);
+	emit_arith_ri(&e, ARITH_ADD, true, H_RSP, FRAME_SIZE);
+	for (int i = sizeof(saved) - 1; i >= 0; i--)
+		emit_pop(&e, saved[i]);
+	emit_ret(&e);
+	return e.p - e.start;
+}
+
+void host_disas(FILE *f, const uint8_t *code, size_t size)
+{
+	ZydisDisassembledInstruction insn;
+	size_t off = 0;
+	while (off < size) {
+		if (!ZYAN_SUCCESS(ZydisDisassembleATT(ZYDIS_MACHINE_MODE_LONG_64,
+						      (uintptr_t)code + off, code + off,
+						      size - off, &insn))) {
+			fprintf(f, "0x%lx: .byte 0x%02x\n", (unsigned long)(uintptr_t)code + off, code[off]);
+			off++;
+			continue;
+		}
+		fprintf(f, "0x%lx:  %s\n", (unsigned long)(uintptr_t)code + off, insn.text);
+		off += insn.info.length;
+	}
+}

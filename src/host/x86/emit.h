@@ -1,0 +1,168 @@
+/*
+ * The x86-64 host encoder: tiny layered functions, prefixes and REX first,
+ * then opcode, then ModRM/SIB/displacement.  Opcodes are named by their Intel
+ * operand form (OPC_MOVL_GvEv) with prefix bits folded into the constant, so
+ * call sites never spell raw bytes.  No global state: every function takes
+ * the emit context.  Invariant: `p` only moves forward and never past `end`
+ * (the caller reserves room per op; emit_room() checks).
+ */
+#ifndef LOOM_HOST_X86_EMIT_H
+#define LOOM_HOST_X86_EMIT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+
+enum host_reg {
+	H_RAX, H_RCX, H_RDX, H_RBX, H_RSP, H_RBP, H_RSI, H_RDI,
+	H_R8, H_R9, H_R10, H_R11, H_R12, H_R13, H_R14, H_R15,
+	H_NONE = -1,
+};
+
+struct emit {
+	uint8_t *p;		/* next byte, in the writable view */
+	uint8_t *start;		/* writable view of this buffer's start */
+	uint8_t *end;
+	uint8_t *rx_start;	/* executable address of start */
+};
+
+static inline uintptr_t emit_rx(const struct emit *e, const uint8_t *rw)
+{
+	return (uintptr_t)e->rx_start + (rw - e->start);
+}
+static inline bool emit_room(const struct emit *e, unsigned n)
+{
+	return e->p + n <= e->end;
+}
+
+/* Prefix bits folded into opcode constants. */
+#define P_EXT		0x100		/* 0x0f */
+#define P_EXT38		0x200		/* 0x0f 0x38 */
+#define P_EXT3A		0x400		/* 0x0f 0x3a */
+#define P_DATA16	0x800		/* 0x66 */
+#define P_REXW		0x1000		/* REX.W */
+#define P_REXB_R	0x2000		/* byte register in reg: force REX */
+#define P_REXB_RM	0x4000		/* byte register in rm: force REX */
+#define P_SIMDF3	0x8000		/* 0xf3 */
+#define P_SIMDF2	0x10000		/* 0xf2 */
+#define P_LOCK		0x20000		/* 0xf0 */
+
+#define OPC_ARITH_EbIb	0x80
+#define OPC_ARITH_EvIz	0x81
+#define OPC_ARITH_EvIb	0x83
+#define OPC_ARITH_GvEv	0x03		/* + (ARITH_x << 3) */
+#define OPC_ARITH_EvGv	0x01
+#define OPC_BSF		(0xbc | P_EXT)
+#define OPC_BSR		(0xbd | P_EXT)
+#define OPC_BSWAP	(0xc8 | P_EXT)
+#define OPC_CALL_Jz	0xe8
+#define OPC_CMOVCC	(0x40 | P_EXT)	/* + cc */
+#define OPC_CMPXCHG_EvGv (0xb1 | P_EXT)
+#define OPC_GRP3_Ev	0xf7
+#define OPC_GRP5	0xff
+#define OPC_IMUL_GvEv	(0xaf | P_EXT)
+#define OPC_IMUL_GvEvIb	0x6b
+#define OPC_IMUL_GvEvIz	0x69
+#define OPC_JCC_long	(0x80 | P_EXT)	/* + cc */
+#define OPC_JCC_short	0x70
+#define OPC_JMP_long	0xe9
+#define OPC_JMP_short	0xeb
+#define OPC_LEA		0x8d
+#define OPC_LZCNT	(0xbd | P_EXT | P_SIMDF3)
+#define OPC_MFENCE	(0xae | P_EXT)	/* /6 with mod 3 */
+#define OPC_MOVB_EvGv	0x88
+#define OPC_MOVL_EvGv	0x89
+#define OPC_MOVL_GvEv	0x8b
+#define OPC_MOVB_EvIb	0xc6
+#define OPC_MOVL_EvIz	0xc7
+#define OPC_MOVL_Iv	0xb8
+#define OPC_MOVSBL	(0xbe | P_EXT)
+#define OPC_MOVSWL	(0xbf | P_EXT)
+#define OPC_MOVSLQ	(0x63 | P_REXW)
+#define OPC_MOVZBL	(0xb6 | P_EXT)
+#define OPC_MOVZWL	(0xb7 | P_EXT)
+#define OPC_POP_r32	0x58
+#define OPC_POPCNT	(0xb8 | P_EXT | P_SIMDF3)
+#define OPC_PUSH_r32	0x50
+#define OPC_RET		0xc3
+#define OPC_SETCC	(0x90 | P_EXT | P_REXB_RM)	/* + cc */
+#define OPC_SHIFT_1	0xd1
+#define OPC_SHIFT_Ib	0xc1
+#define OPC_SHIFT_cl	0xd3
+#define OPC_TESTL	0x85
+#define OPC_TZCNT	(0xbc | P_EXT | P_SIMDF3)
+#define OPC_XADD_EvGv	(0xc1 | P_EXT)
+#define OPC_XCHG_EvGv	0x87
+#define OPC_UD2		(0x0b | P_EXT)
+
+/* Group 1 (ARITH) /r extensions */
+enum { ARITH_ADD, ARITH_OR, ARITH_ADC, ARITH_SBB, ARITH_AND, ARITH_SUB, ARITH_XOR, ARITH_CMP };
+/* Group 2 (SHIFT) */
+enum { SHIFT_ROL, SHIFT_ROR, SHIFT_RCL, SHIFT_RCR, SHIFT_SHL, SHIFT_SHR, SHIFT_SAL, SHIFT_SAR };
+/* Group 3 */
+enum { EXT3_TESTi, EXT3_NOT = 2, EXT3_NEG, EXT3_MUL, EXT3_IMUL, EXT3_DIV, EXT3_IDIV };
+/* Group 5 */
+enum { EXT5_CALLN_Ev = 2, EXT5_JMPN_Ev = 4 };
+
+/* Condition codes, as in Jcc/SETcc/CMOVcc. */
+enum host_cc {
+	CC_O, CC_NO, CC_B, CC_AE, CC_E, CC_NE, CC_BE, CC_A,
+	CC_S, CC_NS, CC_P, CC_NP, CC_L, CC_GE, CC_LE, CC_G,
+};
+
+/* Layer 0: raw bytes */
+static inline void emit8(struct emit *e, uint8_t v) { *e->p++ = v; }
+static inline void emit16(struct emit *e, uint16_t v) { memcpy(e->p, &v, 2); e->p += 2; }
+static inline void emit32(struct emit *e, uint32_t v) { memcpy(e->p, &v, 4); e->p += 4; }
+static inline void emit64(struct emit *e, uint64_t v) { memcpy(e->p, &v, 8); e->p += 8; }
+
+/* Layer 1: prefixes, REX and opcode bytes.  r/rm/x are register numbers
+ * (0-15) contributing REX.R/B/X; pass 0 where unused. */
+void emit_opc(struct emit *e, int opc, int r, int rm, int x);
+/* Layer 2: ModRM forms */
+void emit_modrm(struct emit *e, int opc, int r, int rm);			/* reg, reg */
+void emit_modrm_ext(struct emit *e, int opc, int ext, int rm);		/* /ext, reg */
+/* [base + index*2^shift + disp]; base or index may be H_NONE */
+void emit_modrm_sib(struct emit *e, int opc, int r, int base, int index, int shift, int32_t disp);
+static inline void emit_modrm_offset(struct emit *e, int opc, int r, int base, int32_t disp)
+{
+	emit_modrm_sib(e, opc, r, base, H_NONE, 0, disp);
+}
+
+/* Layer 3: instructions.  `w` selects 64-bit operation (REX.W). */
+void emit_mov_rr(struct emit *e, bool w, int dst, int src);
+void emit_movi(struct emit *e, int dst, uint64_t val);		/* shortest form */
+void emit_arith_rr(struct emit *e, int arith, bool w, int dst, int src);
+void emit_arith_ri(struct emit *e, int arith, bool w, int dst, int32_t imm);
+void emit_shift_ri(struct emit *e, int kind, bool w, int dst, int count);
+void emit_shift_cl(struct emit *e, int kind, bool w, int dst);
+void emit_unary(struct emit *e, int ext3, bool w, int reg);	/* not/neg/mul/imul */
+void emit_imul_rr(struct emit *e, bool w, int dst, int src);
+void emit_imul_rri(struct emit *e, bool w, int dst, int src, int32_t imm);
+void emit_test_rr(struct emit *e, bool w, int a, int b);
+void emit_test_ri(struct emit *e, bool w, int a, int32_t imm);
+void emit_lea(struct emit *e, bool w, int dst, int base, int index, int shift, int32_t disp);
+/* Loads: size is log2 bytes (0..3); sign-extends into 64 bits when sign. */
+void emit_load(struct emit *e, int size, bool sign, int dst, int base, int32_t disp);
+void emit_store(struct emit *e, int size, int src, int base, int32_t disp);
+void emit_store_imm(struct emit *e, int size, int32_t imm, int base, int32_t disp);
+void emit_ext(struct emit *e, int size, bool sign, int dst, int src);	/* ext to 64 */
+void emit_bswap(struct emit *e, bool w, int reg);
+void emit_setcc(struct emit *e, int cc, int dst);		/* byte set only */
+void emit_cmov(struct emit *e, int cc, bool w, int dst, int src);
+/* Branches: return the address of the rel32 field to patch later. */
+uint8_t *emit_jcc32(struct emit *e, int cc);
+uint8_t *emit_jmp32(struct emit *e);
+void emit_patch_rel32(uint8_t *field, const struct emit *e, uintptr_t target_rx);
+void emit_jmp_to(struct emit *e, uintptr_t target_rx);
+void emit_call_to(struct emit *e, uintptr_t target_rx);	/* clobbers r11 if far */
+void emit_jmp_reg(struct emit *e, int reg);
+void emit_push(struct emit *e, int reg);
+void emit_pop(struct emit *e, int reg);
+void emit_ret(struct emit *e);
+void emit_mfence(struct emit *e);
+void emit_nops(struct emit *e, int n);
+/* lock cmpxchg/xchg/xadd [base], reg at operand size 1<<size */
+void emit_atomic(struct emit *e, int opc, int size, int reg, int base);
+
+#endif

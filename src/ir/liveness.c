@@ -1,0 +1,76 @@
+/*
+ * Liveness for the backend.  Classifies locals as block-local or TB-wide
+ * (read or written in more than one basic block) and sets, on every op, the
+ * bit of each block-local argument that is dead after the op: an input's
+ * last use, or an output nobody reads.  Globals and TB-wide locals get no
+ * dead bits: the backend keeps their memory home coherent at block ends.
+ * Assumes the IR verifies; changes nothing but op->dead and temp->tb_wide.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include "ir/ir.h"
+
+static bool is_local(const struct ir_ctx *s, ir_ref r)
+{
+	return s->temps[r].kind == IR_TEMP_LOCAL;
+}
+
+static void classify(struct ir_ctx *s, uint32_t *bb_of)
+{
+	uint32_t bb = 1;
+
+	for (uint32_t i = 0; i < s->nops; i++) {
+		struct ir_op *op = &s->ops[i];
+		if (op->opc == IR_nop)
+			continue;
+		/* a label starts a new block: it belongs to the one after it */
+		if (op->opc == IR_set_label)
+			bb++;
+		for (int a = 0; a < op->nout + op->nin; a++) {
+			ir_ref r = op->args[a];
+			if (!is_local(s, r))
+				continue;
+			if (!bb_of[r])
+				bb_of[r] = bb;
+			else if (bb_of[r] != bb)
+				s->temps[r].tb_wide = 1;
+		}
+		if (ir_opdefs[op->opc].flags & IR_OPF_BB_END && op->opc != IR_set_label)
+			bb++;
+	}
+}
+
+void ir_liveness(struct ir_ctx *s)
+{
+	uint32_t *bb_of = calloc(s->ntemps, sizeof(*bb_of));
+	uint8_t *live = calloc(s->ntemps, 1);
+
+	for (uint32_t r = 0; r < s->ntemps; r++)
+		s->temps[r].tb_wide = 0;
+	classify(s, bb_of);
+
+	for (uint32_t i = s->nops; i-- > 0;) {
+		struct ir_op *op = &s->ops[i];
+		op->dead = 0;
+		if (op->opc == IR_nop)
+			continue;
+		for (int a = 0; a < op->nout; a++) {
+			ir_ref r = op->args[a];
+			if (!is_local(s, r) || s->temps[r].tb_wide)
+				continue;
+			if (!live[r])
+				op->dead |= 1 << a;
+			live[r] = 0;
+		}
+		for (int a = op->nout; a < op->nout + op->nin; a++) {
+			ir_ref r = op->args[a];
+			if (!is_local(s, r) || s->temps[r].tb_wide)
+				continue;
+			if (!live[r])
+				op->dead |= 1 << a;
+			live[r] = 1;
+		}
+	}
+	free(bb_of);
+	free(live);
+}

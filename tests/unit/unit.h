@@ -1,0 +1,23 @@
+/*
+ * A minimal unit-test framework: CHECK() records a failure with its location
+ * and keeps going; each test binary prints "N passed, N failed" and exits
+ * non-zero on any failure.  tests/run-all.sh adds the counts up.
+ */
+#ifndef LOOM_TESTS_UNIT_H
+#define LOOM_TESTS_UNIT_H
+#include <stdio.h>
+
+extern int unit_passed, unit_failed;
+#define CHECK(cond) do { \
+	if (cond) unit_passed++; \
+	else { unit_failed++; fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); } \
+} while (0)
+#define CHECK_EQ(a, b) do { \
+	unsigned long long a_ = (unsigned long long)(a), b_ = (unsigned long long)(b); \
+	if (a_ == b_) unit_passed++; \
+	else { unit_failed++; fprintf(stderr, "%s:%d: CHECK_EQ failed: %s == %s (0x%llx vs 0x%llx)\n", \
+		__FILE__, __LINE__, #a, #b, a_, b_); } \
+} while (0)
+/* Each test file defines this; main() in unit.c calls it. */
+void unit_main(void);
+#endif
