@@ -85,6 +85,11 @@ extern struct exec_options exec_opts;
 void exec_init(void);
 /* Run translated code until the OS layer must act. */
 enum exec_exit exec_run(void *cpu);
+/* Around a host fork: the code cache is a shared mapping, so the child
+ * must get its own copy before either process writes to it again. */
+void exec_fork_prepare(void);
+void exec_fork_parent(void);
+void exec_fork_child(void);
 /* Drop every translation (code cache full, SMC, instrumentation change). */
 void exec_flush_all(void);
 /* Invalidate translations overlapping guest [start, end). */

@@ -77,6 +77,35 @@ void exec_init(void)
 	guest_ir_init(&ir);
 }
 
+/* The copy the next fork's child will map; -1 when no fork is in progress. */
+static int fork_cache_fd = -1;
+
+void exec_fork_prepare(void)
+{
+	fork_cache_fd = memfd_create("loom-code-cache", MFD_CLOEXEC);
+	if (fork_cache_fd < 0 || ftruncate(fork_cache_fd, CODE_CACHE_SIZE) < 0 ||
+	    pwrite(fork_cache_fd, cache_rw, code_used, 0) != (ssize_t)code_used)
+		fatal(LOOM_EXIT_INTERNAL, "cannot copy the code cache for fork: %m");
+}
+
+void exec_fork_parent(void)
+{
+	close(fork_cache_fd);
+	fork_cache_fd = -1;
+}
+
+void exec_fork_child(void)
+{
+	/* Same addresses, private contents: TB pointers stay valid. */
+	if (mmap(cache_rx, CODE_CACHE_SIZE, PROT_READ | PROT_EXEC, MAP_SHARED | MAP_FIXED,
+		 fork_cache_fd, 0) == MAP_FAILED ||
+	    mmap(cache_rw, CODE_CACHE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED,
+		 fork_cache_fd, 0) == MAP_FAILED)
+		internal_error("cannot remap the code cache after fork: %m");
+	close(fork_cache_fd);
+	fork_cache_fd = -1;
+}
+
 void exec_register_cpu(struct cpu_exec *x)
 {
 	if (!x->jmp_cache) {

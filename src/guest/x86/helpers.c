@@ -207,8 +207,14 @@ static void helper_cmpxchg16b(uint64_t env, uint64_t addr)
 		exec_raise(cpu, SIGSEGV, SI_KERNEL, 0);
 	unsigned __int128 cmp = cpu->regs[R_RAX] | ((unsigned __int128)cpu->regs[R_RDX] << 64);
 	unsigned __int128 nv = cpu->regs[R_RBX] | ((unsigned __int128)cpu->regs[R_RCX] << 64);
-	unsigned __int128 *p = (void *)(uintptr_t)addr;
-	bool ok = __atomic_compare_exchange_n(p, &cmp, nv, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+	uint64_t lo = (uint64_t)cmp, hi = (uint64_t)(cmp >> 64);
+	bool ok;
+	/* the host instruction itself: atomic against other guest threads */
+	__asm__ volatile("lock cmpxchg16b %1"
+			 : "=@ccz"(ok), "+m"(*(unsigned __int128 *)(uintptr_t)addr), "+a"(lo), "+d"(hi)
+			 : "b"((uint64_t)nv), "c"((uint64_t)(nv >> 64))
+			 : "memory");
+	cmp = lo | ((unsigned __int128)hi << 64);
 	uint64_t flags = x86_get_rflags(cpu) & X86_ARITH_FLAGS & ~X86_ZF;
 	if (ok) {
 		flags |= X86_ZF;
@@ -220,29 +226,7 @@ static void helper_cmpxchg16b(uint64_t env, uint64_t addr)
 	cpu->cc_op = CC_OP_EFLAGS;
 }
 
-/* Placeholders resolved by the SSE and x87 files when they land. */
-__attribute__((weak)) void helper_sse_op(uint64_t env, uint64_t op, uint64_t d, uint64_t sr)
-{
-	exec_raise((void *)(uintptr_t)env, SIGILL, ILL_ILLOPN, ((struct cpu *)(uintptr_t)env)->rip);
-}
-__attribute__((weak)) void helper_sse_op_imm(uint64_t env, uint64_t op, uint64_t d, uint64_t sr, uint64_t imm)
-{
-	helper_sse_op(env, op, d, sr);
-}
-__attribute__((weak)) uint64_t helper_sse_movmsk(uint64_t env, uint64_t op, uint64_t sr)
-{
-	helper_sse_op(env, op, 0, sr);
-	return 0;
-}
-__attribute__((weak)) void helper_sse_pcmpstr(uint64_t env, uint64_t op, uint64_t d, uint64_t sr, uint64_t imm)
-{
-	helper_sse_op(env, op, d, sr);
-}
-__attribute__((weak)) void helper_fpu_op(uint64_t env, uint64_t op, uint64_t a, uint64_t b)
-{
-	helper_sse_op(env, op, a, b);
-}
-
+/* x87 lands with the full-ISA work; until then its lifter never calls it. */
 #define helper_lookup_tb_ptr helper_lookup_tb_ptr_x86
 const struct ir_helper x86_helpers[HELPER_NB] = {
 #define H(name, fl, n, r) [HELPER_##name] = { #name, (void *)helper_##name, fl, n, r },

@@ -34,11 +34,11 @@
 	H(read_rflags,         IR_CALL_NO_WRITE_GLOBALS, 1, 1) \
 	H(write_rflags,        0,             3, 0) \
 	H(cmpxchg16b,          MF,            2, 0) \
-	H(sse_op,              NG | MF,       4, 0) \
-	H(sse_op_imm,          NG | MF,       5, 0) \
-	H(sse_movmsk,          NG,            3, 1) \
-	H(sse_pcmpstr,         0,             5, 0) \
-	H(fpu_op,              MF,            4, 0)
+	H(sse_op,              NG,            5, 1) \
+	H(sse_fp,              NG | MF,       5, 1) \
+	H(sse_pcmpstr,         IR_CALL_NO_WRITE_GLOBALS, 5, 1) \
+	H(sse_maskmov,         NG | MF,       4, 0) \
+	H(x87,                 IR_CALL_NO_WRITE_GLOBALS | MF, 3, 1)
 
 enum x86_helper {
 #define H(name, fl, n, r) HELPER_##name,
@@ -49,6 +49,12 @@ enum x86_helper {
 
 extern const struct ir_helper x86_helpers[HELPER_NB];
 
+/* Helpers defined outside helpers.c (the table takes their addresses). */
 uint64_t helper_lookup_tb_ptr_x86(uint64_t env);
+uint64_t helper_sse_op(uint64_t env, uint64_t op, uint64_t dst, uint64_t src, uint64_t imm);
+uint64_t helper_sse_pcmpstr(uint64_t env, uint64_t op, uint64_t dst, uint64_t src, uint64_t imm);
+uint64_t helper_sse_fp(uint64_t env, uint64_t op, uint64_t dst, uint64_t src, uint64_t imm);
+void helper_sse_maskmov(uint64_t env, uint64_t src, uint64_t mask, uint64_t addr);
+uint64_t helper_x87(uint64_t env, uint64_t op, uint64_t arg);
 
 #endif

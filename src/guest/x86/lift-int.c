@@ -122,8 +122,15 @@ static bool gen_alu(struct dc *s, enum alu k)
 		alu_flags(s, k, size, a, b, r, cf);
 		return true;
 	}
-	a = gen_ld_op(s, 0);
-	r = alu_compute(s, k, a, b, cf);
+	if ((k == ALU_XOR || k == ALU_SUB) && !op_is_mem(s, 0) &&
+	    s->op[1].type == ZYDIS_OPERAND_TYPE_REGISTER && s->op[0].reg.value == s->op[1].reg.value) {
+		/* zeroing idiom: the result does not depend on the register */
+		a = b = cst(s, 0);
+		r = cst(s, 0);
+	} else {
+		a = gen_ld_op(s, 0);
+		r = alu_compute(s, k, a, b, cf);
+	}
 	if (k != ALU_CMP && k != ALU_TEST)
 		gen_st_op(s, 0, r);
 	alu_flags(s, k, size, a, b, r, cf);
@@ -751,7 +758,8 @@ static bool gen_CMOVcc(struct dc *s)
 
 static bool gen_PUSH(struct dc *s)
 {
-	int size = SZ(s);
+	/* the operand may be an imm8; the push width is the instruction's */
+	int size = size_of_bits(s->insn.operand_width);
 	if (s->op[0].type == ZYDIS_OPERAND_TYPE_REGISTER && reg_index(s->op[0].reg.value) < 0)
 		return false;	/* push fs/gs */
 	gen_push(s, gen_ld_op_sext(s, 0), size);

@@ -20,8 +20,7 @@
 struct x86_globals G;
 static ZydisDecoder decoder;
 static lift_fn *lifters[ZYDIS_MNEMONIC_MAX_VALUE + 1];
-/* Weak so the core links while an instruction family is being written. */
-extern const struct lift_entry lift_sse_table[] __attribute__((weak));
+
 
 static const char *const reg_names[16] = {
 	"rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi",
@@ -52,8 +51,8 @@ void guest_ir_init(struct ir_ctx *ir)
 	add_table(lift_int_table);
 	add_table(lift_flow_table);
 	add_table(lift_string_table);
-	if (lift_sse_table)
-		add_table(lift_sse_table);
+	add_table(lift_sse_table);
+	add_table(lift_x87_table);
 }
 
 uint64_t guest_pc(void *cpu) { return ((struct cpu *)cpu)->rip; }
@@ -271,9 +270,14 @@ static ir_ref ld_op(struct dc *s, int i, bool sign)
 	case ZYDIS_OPERAND_TYPE_MEMORY:
 		return ir_ld(s, gen_ea(s, op), size | (sign ? IR_MO_SIGN : 0));
 	case ZYDIS_OPERAND_TYPE_IMMEDIATE: {
+		/* Zydis sign-extends imm8/imm32 already; the value takes the
+		 * instruction's operand width, not the encoded width. */
 		uint64_t v = op->imm.value.u;
-		if (!sign && size < 3)
-			v &= (1ull << (8 << size)) - 1;
+		int width = size_of_bits(s->insn.operand_width);
+		if (!op->imm.is_signed && op->size < 64)
+			v &= (1ull << op->size) - 1;
+		if (!sign && width < 3)
+			v &= (1ull << (8 << width)) - 1;
 		return cst(s, v);
 	}
 	default:

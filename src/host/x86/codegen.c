@@ -274,10 +274,11 @@ static void set_output(struct cg *c, ir_ref d, int reg)
 	rd->in_mem = 0;
 }
 
-/* After the op: free registers of inputs that died and outputs nobody reads. */
+/* After the op's code: free registers of inputs that died here.  Outputs
+ * nobody reads are freed by gen_op once they are bound. */
 static void free_dead(struct cg *c, struct ir_op *op)
 {
-	for (int a = 0; a < op->nout + op->nin; a++) {
+	for (int a = op->nout; a < op->nout + op->nin; a++) {
 		if (!(op->dead & (1 << a)))
 			continue;
 		ir_ref r = op->args[a];
@@ -505,13 +506,13 @@ static void gen_shift(struct cg *c, struct ir_op *op)
 	}
 	evict(c, H_RCX);
 	lock(c, H_RCX);
-	if (c->t[b].reg != H_NONE) {
+	/* rcx is scratch for this op only: copy the count in, own nothing */
+	if (c->t[b].reg != H_NONE)
 		emit_mov_rr(&c->e, true, H_RCX, c->t[b].reg);
-	} else {
-		int rb = load_temp(c, b, 1u << H_RCX);
-		(void)rb;
-		free_reg(c, H_RCX);	/* rcx is scratch for this op only */
-	}
+	else if (is_const(c, b))
+		emit_movi(&c->e, H_RCX, cval(c, b));
+	else
+		load_home(c, b, H_RCX);
 	int rd = dest_from(c, a, dead_arg(op, 1), d, ALL_REGS & ~(1u << H_RCX));
 	emit_shift_cl(&c->e, kind[op->opc], w, rd);
 	free_dead(c, op);
@@ -550,6 +551,10 @@ static int gen_compare(struct cg *c, enum ir_cond cond, ir_ref a, ir_ref b, bool
 	}
 	int ra = load_temp(c, a, ALL_REGS);
 	lock(c, ra);
+	if (cond == IR_ALWAYS || cond == IR_NEVER) {
+		emit_arith_rr(&c->e, ARITH_CMP, w, ra, ra);
+		return cond == IR_ALWAYS ? CC_E : CC_NE;
+	}
 	bool tst = cond == IR_TSTEQ || cond == IR_TSTNE;
 	if (is_const(c, b) && fits_imm(c, b, w ? IR_I64 : IR_I32)) {
 		if (tst)
@@ -815,16 +820,6 @@ static void gen_call(struct cg *c, struct ir_op *op)
 	for (int reg = 0; reg < 16; reg++) {
 		if (!(CALLER_SAVED & (1u << reg)) || !c->reg_temp[reg])
 			continue;
-		ir_ref r = c->reg_temp[reg];
-		bool needed = is_global(c, r) || T(c, r)->tb_wide;
-		for (int a = op->nout; a < op->nout + nargs; a++)
-			if (op->args[a] == r)
-				needed = true;
-		if (!needed) {
-			/* A block-local that is not an argument: live only if it
-			 * is used later, which we can't tell here; keep it. */
-			needed = true;
-		}
 		spill_reg(c, reg);
 	}
 	for (int i = 0; i < nargs; i++) {
@@ -912,9 +907,21 @@ static void gen_goto_ptr(struct cg *c, struct ir_op *op)
 	sync_all(c, true);
 }
 
+static void gen_op_body(struct cg *c, struct ir_op *op);
+
 static void gen_op(struct cg *c, struct ir_op *op)
 {
 	c->locked = 0;
+	gen_op_body(c, op);
+	for (int a = 0; a < op->nout; a++) {
+		ir_ref r = op->args[a];
+		if ((op->dead & (1 << a)) && c->t[r].reg != H_NONE)
+			free_reg(c, c->t[r].reg);
+	}
+}
+
+static void gen_op_body(struct cg *c, struct ir_op *op)
+{
 	switch (op->opc) {
 	case IR_nop:
 		break;

@@ -1,0 +1,57 @@
+/*
+ * Linux user mode: loading the program, the stack a kernel would build, the
+ * syscall layer and guest signals.  It drives the exec loop and handles what
+ * the loop hands back; it never looks inside translation.
+ */
+#ifndef LOOM_LINUX_LINUX_H
+#define LOOM_LINUX_LINUX_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdnoreturn.h>
+#include "guest/x86/cpu.h"
+
+struct linux_options {
+	bool strace;		/* -strace */
+	bool follow_exec;	/* execve runs the new program under loom */
+	const char *loom_path;	/* our own binary, for execve */
+	/* loom's argv[0], then the options a re-exec passes again (-d, -D as an
+	 * absolute path with -log-append, -strace, ...; not -E/-U/-0, which
+	 * described the first program only).  NULL-terminated. */
+	int loom_argc;
+	char **loom_argv;
+	uint64_t reserved_va;	/* unused yet */
+};
+extern struct linux_options linux_opts;
+
+/* What the loader learned; kept for /proc/self/auxv, AT_* and plugins. */
+struct linux_image {
+	const char *path;	/* as given */
+	char *exe_path;		/* absolute, for /proc/self/exe */
+	uint64_t load_bias;
+	uint64_t entry;		/* program entry (after bias) */
+	uint64_t start_code, end_code, start_data, end_data;
+	uint64_t brk_start, brk;
+	uint64_t phdr, phnum, phent;
+	uint64_t interp_base;	/* 0 for static programs */
+	uint64_t stack_top, stack_limit;
+	uint64_t auxv_addr, auxv_len;
+};
+extern struct linux_image linux_image;
+
+/* Map the ELF at path and build the initial stack; sets cpu's rsp/rip/rdx.
+ * On failure prints one line "loom: PATH: reason" and exits non-zero. */
+void linux_load(const char *path, char **argv, char **envp, struct cpu *cpu);
+/* Execute the syscall described by cpu's registers; result in rax. */
+void linux_syscall(struct cpu *cpu);
+/* Install loom's host signal handlers (fault mapping, async signals). */
+void linux_signal_init(void);
+/* Deliver pending guest signals (at a TB boundary). */
+void linux_deliver_signals(struct cpu *cpu);
+/* Run the guest until it exits; never returns. */
+noreturn void linux_cpu_loop(struct cpu *cpu);
+/* Flush traces/coverage, then exit like the guest (status or signal). */
+noreturn void linux_exit_group(int status);
+noreturn void linux_die_by_signal(int signo);
+
+#endif

@@ -1,0 +1,35 @@
+/*
+ * The guest's main loop: run translated code until the exec layer hands
+ * control back, act on why, deliver signals, repeat.  It owns nothing but
+ * the order of those steps; it never returns (the guest leaves through
+ * exit_group, execve or a fatal signal).
+ */
+#include <sys/syscall.h>
+#include <unistd.h>
+#include "exec/exec.h"
+#include "linux/linux.h"
+#include "linux/syscall.h"
+#include "util/log.h"
+
+noreturn void linux_cpu_loop(struct cpu *cpu)
+{
+	exec_current_cpu = cpu;
+	cpu->x.tid = (int)raw_syscall(__NR_gettid, 0, 0, 0, 0, 0, 0);
+	for (;;) {
+		enum exec_exit r = exec_run(cpu);
+		switch (r) {
+		case EXEC_SYSCALL:
+			linux_syscall(cpu);
+			break;
+		case EXEC_FAULT:
+			sig_deliver_fault(cpu);
+			break;
+		case EXEC_REQUEST:
+			break;
+		default:
+			internal_error("exec_run returned %d at pc 0x%llx", (int)r,
+				       (unsigned long long)cpu->rip);
+		}
+		linux_deliver_signals(cpu);
+	}
+}

@@ -1,0 +1,896 @@
+/*
+ * Guest signals on top of host signals.
+ *
+ * loom keeps the guest's view (actions, blocked mask, sigaltstack, pending
+ * set) and makes the host kernel do the queueing:
+ *  - The host's blocked mask is the guest's, minus the synchronous signals
+ *    loom must always receive (SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP).  A
+ *    signal the guest blocks therefore stays pending in the kernel, exactly
+ *    as it would natively.
+ *  - Host dispositions mirror the guest's where that is exact: SIG_IGN, and
+ *    SIG_DFL for signals whose default is to ignore, stop or continue.  Guest
+ *    handlers and default-terminate signals get host_async_handler, which
+ *    records the signal as pending and asks the exec loop to stop at the next
+ *    block boundary (cpu->x.exit_request).  Terminating through loom lets it
+ *    flush its logs and then die of the same signal.
+ *  - Host handlers have no SA_RESTART, so a blocking syscall returns EINTR
+ *    and the guest handler runs promptly; for syscalls the kernel would
+ *    restart (SC_RESTART rows) the guest's own SA_RESTART decides, as in the
+ *    kernel, by rewinding rip over the syscall instruction.
+ *  - linux_deliver_signals() builds the kernel's rt_sigframe on the guest
+ *    stack; rt_sigreturn unwinds it.  Faults in translated code arrive as
+ *    EXEC_FAULT and go through the same frame code (sig_deliver_fault).
+ *
+ * Invariants: the host never blocks a synchronous signal (a blocked SIGSEGV
+ * from a real fault kills the process outright); host-side actions are set
+ * with the raw syscall so glibc's reserved signals 32 and 33 behave like the
+ * others.  State is per process: there is one guest thread for now.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/ucontext.h>
+#include <unistd.h>
+#include "exec/exec.h"
+#include "linux/linux.h"
+#include "linux/syscall.h"
+#include "util/log.h"
+
+#define GUEST_NSIG 64
+#define SIGBIT(s) (1ull << ((s) - 1))
+#define SIG_SYNC (SIGBIT(SIGSEGV) | SIGBIT(SIGBUS) | SIGBIT(SIGFPE) | SIGBIT(SIGILL) | SIGBIT(SIGTRAP))
+#define SIG_UNBLOCKABLE (SIGBIT(SIGKILL) | SIGBIT(SIGSTOP))
+
+#define G_SIG_DFL 0ull
+#define G_SIG_IGN 1ull
+
+#ifndef SS_AUTODISARM
+#define SS_AUTODISARM (1u << 31)
+#endif
+#define GUEST_MINSIGSTKSZ 2048
+#ifndef SA_RESTORER
+#define SA_RESTORER 0x04000000	/* x86-64 uapi; glibc keeps it private */
+#endif
+
+/* ---- kernel layouts (x86-64 uapi) ---- */
+
+/* struct sigaction as the rt_sigaction syscall sees it */
+struct ksigaction {
+	uint64_t handler;
+	uint64_t flags;
+	uint64_t restorer;
+	uint64_t mask;
+};
+
+struct gsigcontext {
+	uint64_t r8, r9, r10, r11, r12, r13, r14, r15;
+	uint64_t rdi, rsi, rbp, rbx, rdx, rax, rcx, rsp, rip, eflags;
+	uint16_t cs, gs, fs, ss;
+	uint64_t err, trapno, oldmask, cr2;
+	uint64_t fpstate;	/* guest address of the fxsave area, 0 if none */
+	uint64_t reserved1[8];
+};
+
+struct gstack {
+	uint64_t ss_sp;
+	int32_t ss_flags;
+	int32_t pad;
+	uint64_t ss_size;
+};
+
+struct gucontext {
+	uint64_t uc_flags;
+	uint64_t uc_link;
+	struct gstack uc_stack;
+	struct gsigcontext uc_mcontext;
+	uint64_t uc_sigmask;	/* the kernel's sigset: 64 bits */
+};
+
+struct rt_sigframe {
+	uint64_t pretcode;	/* the handler returns here: sa_restorer */
+	struct gucontext uc;
+	siginfo_t info;
+};
+
+/* The legacy fxsave image the kernel uses for the fpstate without xsave. */
+struct gfxsave {
+	uint16_t fcw, fsw;
+	uint8_t ftw, rsvd0;
+	uint16_t fop;
+	uint64_t fip, fdp;
+	uint32_t mxcsr, mxcsr_mask;
+	uint8_t st[8][16];
+	uint8_t xmm[16][16];
+	uint8_t rsvd1[96];
+};
+
+_Static_assert(sizeof(struct gsigcontext) == 256, "sigcontext layout");
+_Static_assert(offsetof(struct gucontext, uc_mcontext) == 40, "ucontext layout");
+_Static_assert(offsetof(struct gucontext, uc_sigmask) == 296, "ucontext layout");
+_Static_assert(offsetof(struct rt_sigframe, info) == 312, "rt_sigframe layout");
+_Static_assert(sizeof(siginfo_t) == 128, "siginfo size");
+_Static_assert(sizeof(struct gfxsave) == 512, "fxsave layout");
+_Static_assert(offsetof(struct gfxsave, xmm) == 160, "fxsave layout");
+
+#define UC_FP_XSTATE 0x1
+#define UC_SIGCONTEXT_SS 0x2
+#define UC_STRICT_RESTORE_SS 0x4
+/* rflags bits a signal handler may change through the frame */
+#define FIX_EFLAGS (X86_CF | X86_PF | X86_AF | X86_ZF | X86_SF | X86_TF | X86_DF | X86_OF | \
+		    X86_AC | 0x4000 /* NT */ | 0x10000 /* RF */)
+
+/* ---- state ---- */
+
+static struct ksigaction sig_act[GUEST_NSIG + 1];
+static uint64_t sig_blocked;			/* guest's mask */
+static volatile uint64_t sig_pending;		/* set by host_async_handler */
+static siginfo_t sig_info[GUEST_NSIG + 1];
+static struct gstack sig_altstack = { .ss_flags = SS_DISABLE };
+
+/* sigsuspend and the p* calls with a temporary mask: the mask to put back
+ * once the handler the temporary mask let through has run. */
+static bool sig_mask_saved;
+static uint64_t sig_saved_mask;
+
+/* A SC_RESTART syscall returned EINTR because of a pending signal. */
+static struct { bool on; long nr; } sig_restart;
+
+/* ---- host side ---- */
+
+extern void sig_host_restorer(void);
+/* The classic __restore_rt bytes (mov $15,%rax; syscall), which debuggers
+ * recognise as a signal trampoline. */
+__asm__(".text\n"
+	".type sig_host_restorer,@function\n"
+	"sig_host_restorer:\n"
+	"\tmovq $15, %rax\n"
+	"\tsyscall\n"
+	"\thlt\n"
+	".size sig_host_restorer, .-sig_host_restorer\n");
+
+static int host_sigaction(int signo, uint64_t handler, uint64_t flags)
+{
+	struct ksigaction ka = {
+		.handler = handler,
+		.flags = flags | SA_RESTORER | (handler > 1 ? SA_SIGINFO | SA_ONSTACK : 0),
+		.restorer = (uint64_t)sig_host_restorer,
+		.mask = ~0ull,	/* loom's handlers never nest */
+	};
+	return (int)raw_syscall(__NR_rt_sigaction, signo, &ka, NULL, 8, 0, 0);
+}
+
+static void host_setmask(uint64_t mask)
+{
+	raw_syscall(__NR_rt_sigprocmask, SIG_SETMASK, &mask, NULL, 8, 0, 0);
+}
+
+static uint64_t host_mask_for(uint64_t guest_mask)
+{
+	return guest_mask & ~(SIG_SYNC | SIG_UNBLOCKABLE);
+}
+
+static void sig_set_blocked(uint64_t mask)
+{
+	sig_blocked = mask & ~SIG_UNBLOCKABLE;
+	host_setmask(host_mask_for(sig_blocked));
+}
+
+enum sig_default { SIGD_TERM, SIGD_CORE, SIGD_IGN, SIGD_STOP, SIGD_CONT };
+
+static enum sig_default sig_default_action(int signo)
+{
+	switch (signo) {
+	case SIGCHLD: case SIGURG: case SIGWINCH:
+		return SIGD_IGN;
+	case SIGCONT:
+		return SIGD_CONT;
+	case SIGSTOP: case SIGTSTP: case SIGTTIN: case SIGTTOU:
+		return SIGD_STOP;
+	case SIGQUIT: case SIGILL: case SIGTRAP: case SIGABRT: case SIGBUS: case SIGFPE:
+	case SIGSEGV: case SIGXCPU: case SIGXFSZ: case SIGSYS:
+		return SIGD_CORE;
+	}
+	return SIGD_TERM;
+}
+
+static void sig_record(int signo, const siginfo_t *si)
+{
+	sig_info[signo] = *si;
+	__atomic_fetch_or(&sig_pending, SIGBIT(signo), __ATOMIC_SEQ_CST);
+	struct cpu *cpu = exec_current_cpu;
+	if (cpu)
+		cpu->x.exit_request = 1;
+}
+
+static void host_async_handler(int signo, siginfo_t *si, void *uc)
+{
+	int saved = errno;
+	sig_record(signo, si);
+	errno = saved;
+}
+
+static void host_fault_handler(int signo, siginfo_t *si, void *uc)
+{
+	static volatile sig_atomic_t crashing;
+	char msg[160];
+
+	if (si->si_code <= 0) {	/* sent by kill/tgkill/sigqueue, not a fault */
+		host_async_handler(signo, si, uc);
+		return;
+	}
+	if (crashing)
+		_exit(LOOM_EXIT_INTERNAL);
+	exec_host_fault(si, uc);	/* does not return if the fault is the guest's */
+	crashing = 1;
+	ucontext_t *ctx = uc;
+	int n = snprintf(msg, sizeof(msg), "loom: internal error: host %s at pc 0x%llx addr 0x%llx\n",
+			 strace_signame(signo), (unsigned long long)ctx->uc_mcontext.gregs[REG_RIP],
+			 (unsigned long long)(uintptr_t)si->si_addr);
+	if (n > 0)
+		(void)!write(2, msg, (size_t)n < sizeof(msg) ? (size_t)n : sizeof(msg) - 1);
+	log_flush();
+	_exit(LOOM_EXIT_INTERNAL);
+}
+
+/* Make the host's action for signo match the guest's (see the top). */
+static void sig_update_host(int signo)
+{
+	const struct ksigaction *a = &sig_act[signo];
+	uint64_t chld = signo == SIGCHLD ? a->flags & (SA_NOCLDSTOP | SA_NOCLDWAIT) : 0;
+
+	if (SIG_SYNC & SIGBIT(signo))
+		return;		/* always loom's fault handler */
+	if (a->handler == G_SIG_IGN)
+		host_sigaction(signo, (uint64_t)SIG_IGN, chld);
+	else if (a->handler == G_SIG_DFL && sig_default_action(signo) >= SIGD_IGN)
+		host_sigaction(signo, (uint64_t)SIG_DFL, chld);
+	else
+		host_sigaction(signo, (uint64_t)host_async_handler, chld);
+}
+
+void linux_signal_init(void)
+{
+	static bool done;
+	size_t alt_size = 64 * 1024;
+	void *alt;
+
+	if (done)
+		return;
+	done = true;
+	alt = mmap(NULL, alt_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (alt != MAP_FAILED) {
+		stack_t ss = { .ss_sp = alt, .ss_size = alt_size };
+		sigaltstack(&ss, NULL);
+	}
+
+	/* The guest starts with what exec left us: ignored signals stay
+	 * ignored, everything else is default; the mask is inherited. */
+	for (int s = 1; s <= GUEST_NSIG; s++) {
+		struct ksigaction old;
+		if (s == SIGKILL || s == SIGSTOP)
+			continue;
+		if (raw_syscall(__NR_rt_sigaction, s, NULL, &old, 8, 0, 0) != 0)
+			continue;
+		sig_act[s].handler = old.handler == (uint64_t)SIG_IGN ? G_SIG_IGN : G_SIG_DFL;
+		if (SIG_SYNC & SIGBIT(s))
+			host_sigaction(s, (uint64_t)host_fault_handler, SA_NODEFER);
+		else
+			sig_update_host(s);
+	}
+	uint64_t mask = 0;
+	raw_syscall(__NR_rt_sigprocmask, SIG_SETMASK, NULL, &mask, 8, 0, 0);
+	sig_set_blocked(mask);
+}
+
+/* ---- dying ---- */
+
+noreturn void linux_die_by_signal(int signo)
+{
+	uint64_t bit = SIGBIT(signo);
+
+	log_flush();
+	if (sig_default_action(signo) == SIGD_CORE) {
+		/* A core of loom is not the guest's core, and writing one (or
+		 * piping it to a crash collector) only delays the death the
+		 * parent is waiting for. */
+		struct rlimit rl = { 0, 0 };
+		setrlimit(RLIMIT_CORE, &rl);
+		prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	}
+	host_sigaction(signo, (uint64_t)SIG_DFL, 0);
+	raw_syscall(__NR_rt_sigprocmask, SIG_UNBLOCK, &bit, NULL, 8, 0, 0);
+	raw_syscall(__NR_tgkill, getpid(), raw_syscall(__NR_gettid, 0, 0, 0, 0, 0, 0), signo, 0, 0, 0);
+	_exit(128 + signo);	/* only for signals whose default is not fatal */
+}
+
+/* ---- frames ---- */
+
+static bool on_altstack(uint64_t sp)
+{
+	return !(sig_altstack.ss_flags & SS_DISABLE) && sig_altstack.ss_size &&
+	       sp > sig_altstack.ss_sp && sp - sig_altstack.ss_sp <= sig_altstack.ss_size;
+}
+
+static int altstack_flags(uint64_t sp)
+{
+	if (!sig_altstack.ss_size || (sig_altstack.ss_flags & SS_DISABLE))
+		return SS_DISABLE;
+	return (on_altstack(sp) ? SS_ONSTACK : 0) | (sig_altstack.ss_flags & SS_AUTODISARM);
+}
+
+static void fpu_save(struct cpu *cpu, struct gfxsave *fx)
+{
+	memset(fx, 0, sizeof(*fx));
+	fx->fcw = cpu->fpu.fcw;
+	fx->fsw = (uint16_t)((cpu->fpu.fsw & ~0x3800) | ((cpu->fpu.top & 7) << 11));
+	fx->ftw = (uint8_t)cpu->fpu.ftw;
+	fx->fop = cpu->fpu.fop;
+	fx->fip = cpu->fpu.fpip;
+	fx->fdp = cpu->fpu.fpdp;
+	fx->mxcsr = cpu->mxcsr;
+	fx->mxcsr_mask = 0xffff;
+	for (int i = 0; i < 8; i++)	/* fxsave stores ST(i), not physical registers */
+		memcpy(fx->st[i], &cpu->fpu.st[(cpu->fpu.top + i) & 7], 10);
+	for (int i = 0; i < 16; i++)
+		memcpy(fx->xmm[i], &cpu->xmm[i], 16);
+}
+
+static void fpu_restore(struct cpu *cpu, const struct gfxsave *fx)
+{
+	cpu->fpu.fcw = fx->fcw;
+	cpu->fpu.top = (fx->fsw >> 11) & 7;
+	cpu->fpu.fsw = fx->fsw & ~0x3800;
+	cpu->fpu.ftw = fx->ftw;
+	cpu->fpu.fop = fx->fop;
+	cpu->fpu.fpip = fx->fip;
+	cpu->fpu.fpdp = fx->fdp;
+	cpu->mxcsr = fx->mxcsr & 0xffff;
+	for (int i = 0; i < 8; i++) {
+		long double *st = &cpu->fpu.st[(cpu->fpu.top + i) & 7];
+		memset(st, 0, sizeof(*st));
+		memcpy(st, fx->st[i], 10);
+	}
+	for (int i = 0; i < 16; i++)
+		memcpy(&cpu->xmm[i], fx->xmm[i], 16);
+}
+
+/* What the kernel gives a handler: a freshly initialised FPU. */
+static void fpu_reset(struct cpu *cpu)
+{
+	cpu->fpu.fcw = 0x37f;
+	cpu->fpu.fsw = 0;
+	cpu->fpu.ftw = 0;
+	cpu->fpu.top = 0;
+	cpu->mxcsr = 0x1f80;
+	memset(cpu->xmm, 0, sizeof(cpu->xmm));
+}
+
+static void sig_trap_info(int signo, int code, uint64_t *trapno, uint64_t *err)
+{
+	*trapno = 0;
+	*err = 0;
+	switch (signo) {
+	case SIGSEGV:
+		if (code == SI_KERNEL) {	/* general protection */
+			*trapno = 13;
+		} else {
+			*trapno = 14;		/* page fault; user mode, present if ACCERR */
+			*err = 4 | (code == SEGV_ACCERR ? 1 : 0);
+		}
+		break;
+	case SIGBUS: *trapno = 14; *err = 4; break;
+	case SIGILL: *trapno = 6; break;
+	case SIGFPE: *trapno = code == FPE_INTDIV || code == FPE_INTOVF ? 0 : 19; break;
+	case SIGTRAP: *trapno = 3; break;
+	}
+}
+
+/* Put the frame for signo on the guest stack and enter the handler.
+ * Returns false if the frame cannot be written (the caller forces SIGSEGV). */
+static bool sig_setup_frame(struct cpu *cpu, int signo, const siginfo_t *si, bool fault)
+{
+	struct ksigaction *a = &sig_act[signo];
+	struct rt_sigframe frame;
+	struct gfxsave fx;
+	uint64_t sp, fx_addr, frame_addr, rflags;
+	uint64_t old_mask = sig_mask_saved ? sig_saved_mask : sig_blocked;
+
+	if (!(a->flags & SA_RESTORER))
+		return false;	/* x86-64 has no kernel-provided trampoline */
+	if (sig_restart.on) {
+		if (a->flags & SA_RESTART) {
+			cpu->regs[R_RAX] = sig_restart.nr;
+			cpu->rip -= 2;
+		}
+		sig_restart.on = false;
+	}
+
+	sp = cpu->regs[R_RSP] - 128;	/* the red zone */
+	if ((a->flags & SA_ONSTACK) && altstack_flags(sp) == 0)
+		sp = sig_altstack.ss_sp + sig_altstack.ss_size;
+	fx_addr = (sp - sizeof(fx)) & ~63ull;
+	frame_addr = ((fx_addr - sizeof(frame)) & ~15ull) - 8;
+
+	memset(&frame, 0, sizeof(frame));
+	frame.pretcode = a->restorer;
+	frame.uc.uc_flags = UC_SIGCONTEXT_SS | UC_STRICT_RESTORE_SS;
+	frame.uc.uc_stack.ss_sp = sig_altstack.ss_sp;
+	frame.uc.uc_stack.ss_flags = altstack_flags(cpu->regs[R_RSP]);
+	frame.uc.uc_stack.ss_size = sig_altstack.ss_size;
+	struct gsigcontext *sc = &frame.uc.uc_mcontext;
+	sc->r8 = cpu->regs[R_R8];
+	sc->r9 = cpu->regs[R_R9];
+	sc->r10 = cpu->regs[R_R10];
+	sc->r11 = cpu->regs[R_R11];
+	sc->r12 = cpu->regs[R_R12];
+	sc->r13 = cpu->regs[R_R13];
+	sc->r14 = cpu->regs[R_R14];
+	sc->r15 = cpu->regs[R_R15];
+	sc->rdi = cpu->regs[R_RDI];
+	sc->rsi = cpu->regs[R_RSI];
+	sc->rbp = cpu->regs[R_RBP];
+	sc->rbx = cpu->regs[R_RBX];
+	sc->rdx = cpu->regs[R_RDX];
+	sc->rax = cpu->regs[R_RAX];
+	sc->rcx = cpu->regs[R_RCX];
+	sc->rsp = cpu->regs[R_RSP];
+	sc->rip = cpu->rip;
+	rflags = x86_get_rflags(cpu);
+	sc->eflags = rflags;
+	sc->cs = 0x33;
+	sc->ss = 0x2b;
+	if (fault) {
+		sig_trap_info(signo, si->si_code, &sc->trapno, &sc->err);
+		if (signo == SIGSEGV || signo == SIGBUS)
+			sc->cr2 = (uint64_t)(uintptr_t)si->si_addr;
+	}
+	sc->oldmask = old_mask;
+	sc->fpstate = fx_addr;
+	frame.uc.uc_sigmask = old_mask;
+	frame.info = *si;
+
+	fpu_save(cpu, &fx);
+	if (guest_write(fx_addr, &fx, sizeof(fx)) < 0 ||
+	    guest_write(frame_addr, &frame, sizeof(frame)) < 0)
+		return false;
+
+	if (log_enabled(LOG_STRACE))
+		strace_signal(signo, si);
+	cpu->regs[R_RDI] = signo;
+	cpu->regs[R_RSI] = frame_addr + offsetof(struct rt_sigframe, info);
+	cpu->regs[R_RDX] = frame_addr + offsetof(struct rt_sigframe, uc);
+	cpu->regs[R_RAX] = 0;
+	cpu->regs[R_RSP] = frame_addr;
+	cpu->rip = a->handler;
+	x86_set_rflags(cpu, rflags & ~(X86_DF | X86_TF | 0x10000));
+	fpu_reset(cpu);
+
+	if ((a->flags & SA_ONSTACK) && (sig_altstack.ss_flags & SS_AUTODISARM)) {
+		sig_altstack.ss_sp = 0;
+		sig_altstack.ss_size = 0;
+		sig_altstack.ss_flags = SS_DISABLE;
+	}
+	uint64_t mask = sig_blocked | a->mask;
+	if (!(a->flags & SA_NODEFER))
+		mask |= SIGBIT(signo);
+	sig_mask_saved = false;
+	sig_set_blocked(mask);
+	if (a->flags & SA_RESETHAND) {
+		a->handler = G_SIG_DFL;
+		a->flags &= ~SA_SIGINFO;
+		sig_update_host(signo);
+	}
+	return true;
+}
+
+static void sig_log_death(struct cpu *cpu, int signo, const siginfo_t *si)
+{
+	if (log_enabled(LOG_STRACE))
+		strace_signal(signo, si);
+	if (log_enabled(LOG_GUEST_ERRORS))
+		log_printf("loom: guest killed by %s at pc 0x%llx\n", strace_signame(signo),
+			   (unsigned long long)cpu->rip);
+}
+
+/* The kernel's force_sigsegv: the frame for signo could not be built. */
+static noreturn void sig_force_segv(struct cpu *cpu, int signo)
+{
+	siginfo_t si = { .si_signo = SIGSEGV, .si_code = SI_KERNEL };
+	if (log_enabled(LOG_GUEST_ERRORS))
+		log_printf("loom: cannot build the %s frame at sp 0x%llx\n", strace_signame(signo),
+			   (unsigned long long)cpu->regs[R_RSP]);
+	sig_log_death(cpu, SIGSEGV, &si);
+	linux_die_by_signal(SIGSEGV);
+}
+
+/* Act on one asynchronous signal taken off the pending set. */
+static void sig_handle(struct cpu *cpu, int signo, const siginfo_t *si)
+{
+	const struct ksigaction *a = &sig_act[signo];
+
+	if (a->handler == G_SIG_IGN)
+		return;
+	if (a->handler == G_SIG_DFL) {
+		switch (sig_default_action(signo)) {
+		case SIGD_IGN:
+		case SIGD_CONT:
+			return;
+		case SIGD_STOP:
+			/* The host action is SIG_DFL too: stop for real. */
+			raw_syscall(__NR_kill, getpid(), signo, 0, 0, 0, 0);
+			return;
+		default:
+			sig_log_death(cpu, signo, si);
+			linux_die_by_signal(signo);
+		}
+	}
+	if (!sig_setup_frame(cpu, signo, si, false))
+		sig_force_segv(cpu, signo);
+}
+
+bool sig_deliverable(void)
+{
+	return (sig_pending & ~sig_blocked) != 0;
+}
+
+void sig_note_interrupted(struct cpu *cpu, long nr)
+{
+	if (sig_deliverable()) {
+		sig_restart.on = true;
+		sig_restart.nr = nr;
+	}
+}
+
+void linux_deliver_signals(struct cpu *cpu)
+{
+	uint64_t ready;
+
+	while ((ready = sig_pending & ~sig_blocked) != 0) {
+		int signo = __builtin_ctzll(ready) + 1;
+		__atomic_fetch_and(&sig_pending, ~SIGBIT(signo), __ATOMIC_SEQ_CST);
+		siginfo_t si = sig_info[signo];
+		sig_handle(cpu, signo, &si);
+	}
+	/* No handler ran for the interrupting signal: the kernel would have
+	 * restarted the call transparently. */
+	if (sig_restart.on) {
+		cpu->regs[R_RAX] = sig_restart.nr;
+		cpu->rip -= 2;
+		sig_restart.on = false;
+	}
+	if (sig_mask_saved) {
+		sig_mask_saved = false;
+		sig_set_blocked(sig_saved_mask);
+	}
+}
+
+void sig_deliver_fault(struct cpu *cpu)
+{
+	const struct guest_fault *f = &cpu->x.fault;
+	int signo = f->signo;
+	siginfo_t si;
+
+	memset(&si, 0, sizeof(si));
+	si.si_signo = signo;
+	si.si_code = f->code;
+	si.si_addr = (void *)(uintptr_t)f->addr;
+	if (signo < 1 || signo > GUEST_NSIG)
+		internal_error("exec layer reported fault with signal %d at pc 0x%llx", signo,
+			       (unsigned long long)cpu->rip);
+	if (log_enabled(LOG_GUEST_ERRORS))
+		log_printf("loom: guest %s (code %d) at pc 0x%llx addr 0x%llx\n",
+			   strace_signame(signo), f->code, (unsigned long long)cpu->rip,
+			   (unsigned long long)f->addr);
+	/* Like the kernel's force_sig: a blocked or ignored synchronous signal
+	 * takes its default action. */
+	if (sig_act[signo].handler <= G_SIG_IGN || (sig_blocked & SIGBIT(signo))) {
+		sig_log_death(cpu, signo, &si);
+		linux_die_by_signal(signo);
+	}
+	if (!sig_setup_frame(cpu, signo, &si, true))
+		sig_force_segv(cpu, signo);
+}
+
+/* ---- execve ---- */
+
+void sig_before_exec(void)
+{
+	/* The new program inherits the guest's mask and ignored signals. */
+	for (int s = 1; s <= GUEST_NSIG; s++)
+		if ((SIG_SYNC & SIGBIT(s)) && sig_act[s].handler == G_SIG_IGN)
+			host_sigaction(s, (uint64_t)SIG_IGN, 0);
+	host_setmask(sig_blocked);
+}
+
+void sig_after_failed_exec(void)
+{
+	for (int s = 1; s <= GUEST_NSIG; s++)
+		if (SIG_SYNC & SIGBIT(s))
+			host_sigaction(s, (uint64_t)host_fault_handler, SA_NODEFER);
+	host_setmask(host_mask_for(sig_blocked));
+}
+
+void sig_after_fork_child(void)
+{
+	/* Like the kernel, a new process has no pending signals: what loom
+	 * had taken from the kernel belonged to the parent. */
+	__atomic_store_n(&sig_pending, 0, __ATOMIC_SEQ_CST);
+}
+
+/* ---- syscalls ---- */
+
+int64_t sys_rt_sigaction(struct cpu *cpu, struct sys_call *c)
+{
+	int signo = (int)c->a[0];
+	struct ksigaction act, old;
+
+	if (c->a[3] != 8 || signo < 1 || signo > GUEST_NSIG)
+		return -EINVAL;
+	if (c->a[1] && (signo == SIGKILL || signo == SIGSTOP))
+		return -EINVAL;
+	old = sig_act[signo];
+	if (c->a[1]) {
+		if (guest_read(&act, c->a[1], sizeof(act)) < 0)
+			return -EFAULT;
+		act.mask &= ~SIG_UNBLOCKABLE;
+		sig_act[signo] = act;
+		sig_update_host(signo);
+		/* Setting SIG_IGN (or a default that ignores) discards what
+		 * is pending, as POSIX asks. */
+		if (act.handler == G_SIG_IGN ||
+		    (act.handler == G_SIG_DFL && sig_default_action(signo) == SIGD_IGN))
+			__atomic_fetch_and(&sig_pending, ~SIGBIT(signo), __ATOMIC_SEQ_CST);
+	}
+	if (c->a[2] && guest_write(c->a[2], &old, sizeof(old)) < 0)
+		return -EFAULT;
+	return 0;
+}
+
+int64_t sys_rt_sigprocmask(struct cpu *cpu, struct sys_call *c)
+{
+	uint64_t set, old = sig_blocked;
+
+	if (c->a[3] != 8)
+		return -EINVAL;
+	if (c->a[1]) {
+		if (guest_read(&set, c->a[1], 8) < 0)
+			return -EFAULT;
+		switch ((int)c->a[0]) {
+		case SIG_BLOCK: set = sig_blocked | set; break;
+		case SIG_UNBLOCK: set = sig_blocked & ~set; break;
+		case SIG_SETMASK: break;
+		default: return -EINVAL;
+		}
+		sig_set_blocked(set);
+	}
+	if (c->a[2] && guest_write(c->a[2], &old, 8) < 0)
+		return -EFAULT;
+	return 0;
+}
+
+int64_t sys_rt_sigpending(struct cpu *cpu, struct sys_call *c)
+{
+	uint64_t host = 0, set;
+
+	if (c->a[1] > 8)
+		return -EINVAL;
+	raw_syscall(__NR_rt_sigpending, &host, 8, 0, 0, 0, 0);
+	set = (sig_pending | host) & sig_blocked;
+	return guest_write(c->a[0], &set, c->a[1]);
+}
+
+int64_t sys_rt_sigreturn(struct cpu *cpu, struct sys_call *c)
+{
+	uint64_t frame_addr = cpu->regs[R_RSP] - 8;
+	struct gucontext uc;
+	struct gfxsave fx;
+
+	if (guest_read(&uc, frame_addr + offsetof(struct rt_sigframe, uc), sizeof(uc)) < 0)
+		goto bad;
+	const struct gsigcontext *sc = &uc.uc_mcontext;
+	if (sc->fpstate && guest_read(&fx, sc->fpstate, sizeof(fx)) < 0)
+		goto bad;
+
+	sig_set_blocked(uc.uc_sigmask);
+	cpu->regs[R_R8] = sc->r8;
+	cpu->regs[R_R9] = sc->r9;
+	cpu->regs[R_R10] = sc->r10;
+	cpu->regs[R_R11] = sc->r11;
+	cpu->regs[R_R12] = sc->r12;
+	cpu->regs[R_R13] = sc->r13;
+	cpu->regs[R_R14] = sc->r14;
+	cpu->regs[R_R15] = sc->r15;
+	cpu->regs[R_RDI] = sc->rdi;
+	cpu->regs[R_RSI] = sc->rsi;
+	cpu->regs[R_RBP] = sc->rbp;
+	cpu->regs[R_RBX] = sc->rbx;
+	cpu->regs[R_RDX] = sc->rdx;
+	cpu->regs[R_RCX] = sc->rcx;
+	cpu->regs[R_RSP] = sc->rsp;
+	cpu->rip = sc->rip;
+	x86_set_rflags(cpu, (x86_get_rflags(cpu) & ~FIX_EFLAGS) | (sc->eflags & FIX_EFLAGS));
+	if (sc->fpstate)
+		fpu_restore(cpu, &fx);
+	else
+		fpu_reset(cpu);
+
+	/* The kernel restores the sigaltstack from uc_stack, ignoring errors. */
+	if (!on_altstack(cpu->regs[R_RSP])) {
+		if ((uc.uc_stack.ss_flags & SS_DISABLE) || !uc.uc_stack.ss_size) {
+			sig_altstack = (struct gstack){ .ss_flags = SS_DISABLE };
+		} else if (uc.uc_stack.ss_size >= GUEST_MINSIGSTKSZ) {
+			sig_altstack.ss_sp = uc.uc_stack.ss_sp;
+			sig_altstack.ss_size = uc.uc_stack.ss_size;
+			sig_altstack.ss_flags = uc.uc_stack.ss_flags & SS_AUTODISARM;
+		}
+	}
+	sig_restart.on = false;
+	return (int64_t)sc->rax;
+
+bad:
+	if (log_enabled(LOG_GUEST_ERRORS))
+		log_printf("loom: rt_sigreturn with an unreadable frame at 0x%llx\n",
+			   (unsigned long long)frame_addr);
+	sig_force_segv(cpu, SIGSEGV);
+}
+
+int64_t sys_sigaltstack(struct cpu *cpu, struct sys_call *c)
+{
+	uint64_t sp = cpu->regs[R_RSP];
+	struct gstack ss, old = sig_altstack;
+
+	old.ss_flags = altstack_flags(sp);
+	if (old.ss_flags & SS_DISABLE) {
+		old.ss_sp = 0;
+		old.ss_size = 0;
+	}
+	if (c->a[0]) {
+		if (guest_read(&ss, c->a[0], sizeof(ss)) < 0)
+			return -EFAULT;
+		if (on_altstack(sp))
+			return -EPERM;
+		int mode = ss.ss_flags & ~(int32_t)SS_AUTODISARM;
+		if (mode != SS_DISABLE && mode != SS_ONSTACK && mode != 0)
+			return -EINVAL;
+		if (mode == SS_DISABLE) {
+			sig_altstack = (struct gstack){ .ss_flags = SS_DISABLE };
+		} else {
+			if (ss.ss_size < GUEST_MINSIGSTKSZ)
+				return -ENOMEM;
+			sig_altstack.ss_sp = ss.ss_sp;
+			sig_altstack.ss_size = ss.ss_size;
+			sig_altstack.ss_flags = ss.ss_flags & SS_AUTODISARM;
+		}
+	}
+	if (c->a[1] && guest_write(c->a[1], &old, sizeof(old)) < 0)
+		return -EFAULT;
+	return 0;
+}
+
+/* The temporary mask of sigsuspend, ppoll, pselect6 and epoll_pwait: the
+ * host waits with it (sync signals left unblocked); if a signal it let
+ * through interrupted the wait, the guest runs that handler under it and
+ * gets its old mask back at rt_sigreturn. */
+static void sig_after_temp_mask(uint64_t temp, int64_t ret)
+{
+	if (ret == -EINTR && (sig_pending & ~temp & ~SIG_UNBLOCKABLE)) {
+		sig_saved_mask = sig_blocked;
+		sig_mask_saved = true;
+		sig_set_blocked(temp);
+	}
+}
+
+int64_t sys_rt_sigsuspend(struct cpu *cpu, struct sys_call *c)
+{
+	uint64_t temp, host;
+	int64_t ret = -EINTR;
+
+	if (c->a[1] != 8)
+		return -EINVAL;
+	if (guest_read(&temp, c->a[0], 8) < 0)
+		return -EFAULT;
+	temp &= ~SIG_UNBLOCKABLE;
+	host = host_mask_for(temp);
+	if (!(sig_pending & ~temp))
+		ret = raw_syscall(__NR_rt_sigsuspend, &host, 8, 0, 0, 0, 0);
+	sig_after_temp_mask(temp, ret);
+	return ret;
+}
+
+int64_t sys_rt_sigtimedwait(struct cpu *cpu, struct sys_call *c)
+{
+	uint64_t set, take;
+
+	if (c->a[3] != 8)
+		return -EINVAL;
+	if (guest_read(&set, c->a[0], 8) < 0)
+		return -EFAULT;
+	/* A signal loom already took from the kernel is answered here. */
+	take = sig_pending & set;
+	if (take) {
+		int signo = __builtin_ctzll(take) + 1;
+		__atomic_fetch_and(&sig_pending, ~SIGBIT(signo), __ATOMIC_SEQ_CST);
+		if (c->a[1] && guest_write(c->a[1], &sig_info[signo], sizeof(siginfo_t)) < 0)
+			return -EFAULT;
+		return signo;
+	}
+	return raw_syscall(__NR_rt_sigtimedwait, c->a[0], c->a[1], c->a[2], 8, 0, 0);
+}
+
+/* Read the guest's temporary mask; returns 0, 1 if there is none, or -errno. */
+static int read_temp_mask(uint64_t ptr, uint64_t size, uint64_t *temp)
+{
+	if (!ptr)
+		return 1;
+	if (size != 8)
+		return -EINVAL;
+	if (guest_read(temp, ptr, 8) < 0)
+		return -EFAULT;
+	*temp &= ~SIG_UNBLOCKABLE;
+	return 0;
+}
+
+int64_t sys_ppoll(struct cpu *cpu, struct sys_call *c)
+{
+	uint64_t temp, host;
+	int r = read_temp_mask(c->a[3], c->a[4], &temp);
+	if (r < 0)
+		return r;
+	if (r)
+		return raw_syscall(__NR_ppoll, c->a[0], c->a[1], c->a[2], 0, c->a[4], 0);
+	host = host_mask_for(temp);
+	int64_t ret = raw_syscall(__NR_ppoll, c->a[0], c->a[1], c->a[2], &host, 8, 0);
+	sig_after_temp_mask(temp, ret);
+	return ret;
+}
+
+int64_t sys_pselect6(struct cpu *cpu, struct sys_call *c)
+{
+	struct { uint64_t ss, ss_len; } arg;
+	uint64_t temp, host;
+
+	if (!c->a[5])
+		return raw_syscall(__NR_pselect6, c->a[0], c->a[1], c->a[2], c->a[3], c->a[4], 0);
+	if (guest_read(&arg, c->a[5], sizeof(arg)) < 0)
+		return -EFAULT;
+	int r = read_temp_mask(arg.ss, arg.ss_len, &temp);
+	if (r < 0)
+		return r;
+	if (r)
+		return raw_syscall(__NR_pselect6, c->a[0], c->a[1], c->a[2], c->a[3], c->a[4], c->a[5]);
+	host = host_mask_for(temp);
+	arg.ss = (uint64_t)&host;
+	int64_t ret = raw_syscall(__NR_pselect6, c->a[0], c->a[1], c->a[2], c->a[3], c->a[4], &arg);
+	sig_after_temp_mask(temp, ret);
+	return ret;
+}
+
+static int64_t epoll_pwait_common(struct sys_call *c, long nr)
+{
+	uint64_t temp, host;
+	int r = read_temp_mask(c->a[4], c->a[5], &temp);
+	if (r < 0)
+		return r;
+	if (r)
+		return raw_syscall(nr, c->a[0], c->a[1], c->a[2], c->a[3], 0, c->a[5]);
+	host = host_mask_for(temp);
+	int64_t ret = raw_syscall(nr, c->a[0], c->a[1], c->a[2], c->a[3], &host, 8);
+	sig_after_temp_mask(temp, ret);
+	return ret;
+}
+
+int64_t sys_epoll_pwait(struct cpu *cpu, struct sys_call *c)
+{
+	return epoll_pwait_common(c, __NR_epoll_pwait);
+}
+
+int64_t sys_epoll_pwait2(struct cpu *cpu, struct sys_call *c)
+{
+	return epoll_pwait_common(c, __NR_epoll_pwait2);
+}

@@ -1,0 +1,104 @@
+/*
+ * Private to src/linux/: the syscall table's row type, the handlers each
+ * subsystem file provides (memory, process, signals, files), guest memory
+ * access that cannot crash loom, and the strace printer.
+ *
+ * Invariant: a handler returns the value the kernel would leave in rax (a
+ * result or a negative errno) and never touches cpu->regs[R_RAX] itself,
+ * except rt_sigreturn, which returns the restored rax.
+ */
+#ifndef LOOM_LINUX_SYSCALL_H
+#define LOOM_LINUX_SYSCALL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <signal.h>
+#include "guest/x86/cpu.h"
+
+/* One guest syscall as the dispatcher decoded it. */
+struct sys_call {
+	long nr;
+	uint64_t a[6];		/* rdi rsi rdx r10 r8 r9 */
+	bool traced;		/* the handler already printed the strace line */
+};
+
+typedef int64_t sys_handler(struct cpu *cpu, struct sys_call *c);
+
+/* Row flags. */
+enum {
+	SC_RESTART = 1 << 0,	/* restarted after a SA_RESTART handler (ERESTARTSYS) */
+	SC_NORETURN = 1 << 1,	/* strace prints the call before running it */
+	SC_RETHEX = 1 << 2,	/* strace prints the result in hex (addresses) */
+};
+
+struct sys_row {
+	const char *name;
+	sys_handler *fn;	/* NULL: pass through to the host unchanged */
+	const char *fmt;	/* one letter per argument, see strace.c */
+	unsigned flags;
+};
+
+/* The row for nr, or NULL if loom does not know this syscall number. */
+const struct sys_row *sys_row_for(long nr);
+
+/* The host syscall, returning what the kernel returned (no errno). */
+static inline long raw_syscall6(long nr, long a, long b, long c, long d, long e, long f)
+{
+	register long r10 __asm__("r10") = d;
+	register long r8 __asm__("r8") = e;
+	register long r9 __asm__("r9") = f;
+	long ret;
+	__asm__ volatile("syscall"
+			 : "=a"(ret)
+			 : "a"(nr), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8), "r"(r9)
+			 : "rcx", "r11", "memory");
+	return ret;
+}
+#define raw_syscall(nr, a, b, c, d, e, f) \
+	raw_syscall6((nr), (long)(a), (long)(b), (long)(c), (long)(d), (long)(e), (long)(f))
+
+static inline bool sys_is_error(int64_t r) { return r < 0 && r >= -4095; }
+
+/* Guest memory seen through the kernel: a bad guest pointer gives -EFAULT
+ * instead of a SIGSEGV inside loom (syscall.c). */
+int guest_read(void *dst, uint64_t src, size_t n);
+int guest_write(uint64_t dst, const void *src, size_t n);
+/* Copies at most size-1 bytes and a NUL.  Returns the length, -EFAULT if the
+ * first byte is unreadable, -ENAMETOOLONG if no NUL was found in time. */
+long guest_read_str(char *dst, uint64_t src, size_t size);
+
+/* stack.c: the initial stack (argv, envp, auxv) for the image in
+ * linux_image; sets rsp. */
+void linux_build_stack(struct cpu *cpu, char **argv, char **envp, const char *execfn,
+		       bool exec_stack);
+
+/* Handlers, by subsystem. */
+/* mmap.c */
+void mem_init_brk(uint64_t start);
+sys_handler sys_brk, sys_mmap, sys_munmap, sys_mprotect, sys_pkey_mprotect,
+	sys_mremap, sys_madvise, sys_remap_file_pages, sys_shmat, sys_shmdt;
+/* process.c */
+sys_handler sys_exit, sys_exit_group, sys_clone, sys_clone3, sys_fork, sys_vfork,
+	sys_execve, sys_execveat, sys_arch_prctl, sys_prctl, sys_readlink,
+	sys_readlinkat, sys_open, sys_openat, sys_rseq, sys_enosys;
+/* signal.c */
+sys_handler sys_rt_sigaction, sys_rt_sigprocmask, sys_rt_sigreturn, sys_sigaltstack,
+	sys_rt_sigpending, sys_rt_sigsuspend, sys_rt_sigtimedwait, sys_ppoll,
+	sys_pselect6, sys_epoll_pwait, sys_epoll_pwait2;
+
+/* signal.c, for the dispatcher and process.c */
+bool sig_deliverable(void);			/* a pending signal is unblocked */
+void sig_note_interrupted(struct cpu *cpu, long nr);	/* syscall nr got -EINTR */
+void sig_before_exec(void);			/* host mask/dispositions = guest's */
+void sig_after_failed_exec(void);
+void sig_after_fork_child(void);		/* the child starts with nothing pending */
+void sig_deliver_fault(struct cpu *cpu);	/* EXEC_FAULT */
+
+/* strace.c */
+void strace_call(const struct sys_row *row, const struct sys_call *c, int64_t ret,
+		 bool has_ret);
+void strace_signal(int signo, const siginfo_t *si);
+const char *strace_signame(int signo);
+
+#endif

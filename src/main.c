@@ -1,0 +1,290 @@
+/*
+ * loom's command line, in qemu-user's conventions:
+ *
+ *   loom [options] program [arguments...]
+ *
+ * Options are single-dash words (two dashes are accepted too) and stop at the
+ * first argument that is not an option, so the guest's own options are never
+ * ours.  Every usage error is one line "loom: ..." and exit status 1.
+ *
+ * main() parses, sets up logging and the guest environment, records the
+ * options a re-exec must repeat (linux_opts.loom_argv: execve in the guest
+ * starts a new loom), then hands over to the linux layer, which never
+ * returns.  One table lists the options; -help is printed from it.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+#include "exec/exec.h"
+#include "guest/x86/cpu.h"
+#include "linux/linux.h"
+#include "util/log.h"
+
+#define LOOM_VERSION "0.1.0"
+
+extern char **environ;
+
+/* Everything the options decide, before it is applied. */
+static struct {
+	const char *log_path;
+	bool log_append;
+	const char *argv0;
+	char **env;		/* the guest environment being edited */
+	size_t nenv;
+	char **pass;		/* options a re-exec repeats */
+	int npass;
+} cl;
+
+static void pass_on(const char *a, const char *b)
+{
+	cl.pass[cl.npass++] = (char *)a;
+	if (b)
+		cl.pass[cl.npass++] = (char *)b;
+}
+
+static noreturn void usage(void);
+
+static void opt_help(const char *arg) { usage(); }
+
+static void opt_version(const char *arg)
+{
+	printf("loom version " LOOM_VERSION "\n");
+	exit(0);
+}
+
+static void opt_d(const char *arg)
+{
+	unsigned mask;
+	int r = log_parse_items(arg, &mask);
+	if (r < 0)
+		exit(LOOM_EXIT_USAGE);	/* log_parse_items printed the line */
+	if (r > 0) {
+		log_print_items(stdout);
+		exit(0);
+	}
+	log_mask |= mask;
+	pass_on("-d", arg);
+}
+
+static void opt_D(const char *arg) { cl.log_path = arg; }
+static void opt_log_append(const char *arg) { cl.log_append = true; }
+
+static void opt_strace(const char *arg)
+{
+	linux_opts.strace = true;
+	log_mask |= LOG_STRACE;
+	pass_on("-strace", NULL);
+}
+
+static void opt_one_insn(const char *arg)
+{
+	exec_opts.single_insn = true;
+	pass_on("-one-insn-per-tb", NULL);
+}
+
+static void opt_nochain(const char *arg)
+{
+	exec_opts.nochain = true;
+	pass_on("-nochain", NULL);
+}
+
+static void env_unset(const char *name, size_t len)
+{
+	size_t j = 0;
+	for (size_t i = 0; i < cl.nenv; i++)
+		if (strncmp(cl.env[i], name, len) || cl.env[i][len] != '=')
+			cl.env[j++] = cl.env[i];
+	cl.nenv = j;
+	cl.env[j] = NULL;
+}
+
+static void opt_E(const char *arg)
+{
+	const char *eq = strchr(arg, '=');
+	if (!eq || eq == arg)
+		fatal(LOOM_EXIT_USAGE, "-E expects var=value, not '%s'", arg);
+	env_unset(arg, (size_t)(eq - arg));
+	cl.env[cl.nenv++] = (char *)arg;
+	cl.env[cl.nenv] = NULL;
+}
+
+static void opt_U(const char *arg)
+{
+	if (!*arg || strchr(arg, '='))
+		fatal(LOOM_EXIT_USAGE, "-U expects a variable name, not '%s'", arg);
+	env_unset(arg, strlen(arg));
+}
+
+static void opt_0(const char *arg) { cl.argv0 = arg; }
+
+static const struct loom_option {
+	const char *name, *alias;
+	const char *arg;	/* NULL: takes no argument */
+	void (*fn)(const char *arg);
+	const char *help;
+} options[] = {
+	{ "h", "help", NULL, opt_help, "print this help and exit" },
+	{ "version", NULL, NULL, opt_version, "print loom's version and exit" },
+	{ "d", NULL, "item[,...]", opt_d, "log the given items (-d help lists them)" },
+	{ "D", NULL, "logfile", opt_D, "write the log to logfile instead of stderr" },
+	{ "log-append", NULL, NULL, opt_log_append,
+	  "append to the -D logfile instead of truncating it (used on execve)" },
+	{ "strace", NULL, NULL, opt_strace, "log the guest's system calls (-d strace)" },
+	{ "one-insn-per-tb", "singlestep", NULL, opt_one_insn,
+	  "translate one guest instruction per block (also -singlestep)" },
+	{ "nochain", NULL, NULL, opt_nochain, "do not chain translated blocks together" },
+	{ "E", NULL, "var=value", opt_E, "set var in the guest's environment (repeatable)" },
+	{ "U", NULL, "var", opt_U, "remove var from the guest's environment (repeatable)" },
+	{ "0", NULL, "argv0", opt_0, "give the guest argv0 as argv[0] instead of the program path" },
+};
+#define NOPTIONS (sizeof(options) / sizeof(options[0]))
+
+static noreturn void usage(void)
+{
+	printf("usage: loom [options] program [arguments...]\n"
+	       "Run a static x86-64 Linux program through loom's binary translator.\n\n"
+	       "Options:\n");
+	for (size_t i = 0; i < NOPTIONS; i++) {
+		char left[64];
+		const struct loom_option *o = &options[i];
+		/* -h's alias is listed beside it; others say so in their help. */
+		bool show_alias = o->alias && strlen(o->alias) < 6;
+		snprintf(left, sizeof(left), "-%s%s%s%s%s", o->name, show_alias ? ", -" : "",
+			 show_alias ? o->alias : "", o->arg ? " " : "", o->arg ? o->arg : "");
+		printf("  %-24s %s\n", left, o->help);
+	}
+	printf("\nOptions may also be written with two dashes (--strace).  They end at the\n"
+	       "first argument that is not an option, or after \"--\".\n");
+	exit(0);
+}
+
+static const struct loom_option *find_option(const char *name)
+{
+	for (size_t i = 0; i < NOPTIONS; i++)
+		if (!strcmp(name, options[i].name) ||
+		    (options[i].alias && !strcmp(name, options[i].alias)))
+			return &options[i];
+	return NULL;
+}
+
+/* The log goes to an absolute path opened for appending, so that a guest's
+ * chdir cannot send a re-exec'd loom elsewhere and loom processes sharing
+ * the file (fork, execve) never write over each other.  Its descriptor is
+ * moved up out of the way: the guest's first open() must still get 3. */
+static void open_log(void)
+{
+	char *abs;
+	FILE *f;
+	int fd;
+	struct rlimit rl;
+
+	if (!cl.log_path)
+		return;
+	if (cl.log_path[0] == '/') {
+		abs = strdup(cl.log_path);
+	} else {
+		char cwd[PATH_MAX];
+		if (!getcwd(cwd, sizeof(cwd)))
+			fatal(LOOM_EXIT_USAGE, "-D %s: %s", cl.log_path, strerror(errno));
+		size_t n = strlen(cwd) + strlen(cl.log_path) + 2;
+		abs = malloc(n);
+		if (abs)
+			snprintf(abs, n, "%s/%s", cwd, cl.log_path);
+	}
+	if (!abs)
+		fatal(LOOM_EXIT_USAGE, "out of memory");
+	if (!cl.log_append) {
+		int fd = open(abs, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+		if (fd < 0)
+			fatal(LOOM_EXIT_USAGE, "-D %s: %s", cl.log_path, strerror(errno));
+		close(fd);
+	}
+	fd = open(abs, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0666);
+	if (fd < 0)
+		fatal(LOOM_EXIT_USAGE, "-D %s: %s", cl.log_path, strerror(errno));
+	int high = 1000;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < 1000 + 16)
+		high = rl.rlim_cur > 64 ? (int)rl.rlim_cur - 16 : 0;
+	if (high > fd) {
+		int moved = fcntl(fd, F_DUPFD_CLOEXEC, high);
+		if (moved >= 0) {
+			close(fd);
+			fd = moved;
+		}
+	}
+	f = fdopen(fd, "a");
+	if (!f)
+		fatal(LOOM_EXIT_USAGE, "-D %s: %s", cl.log_path, strerror(errno));
+	setvbuf(f, NULL, _IOFBF, 1 << 16);
+	log_file = f;
+	pass_on("-log-append", NULL);
+	pass_on("-D", abs);
+}
+
+int main(int argc, char **argv)
+{
+	int i;
+
+	size_t n = 0;
+	while (environ && environ[n])
+		n++;
+	cl.env = malloc((n + (size_t)argc + 1) * sizeof(*cl.env));
+	cl.pass = malloc(((size_t)argc + 4) * sizeof(*cl.pass));
+	if (!cl.env || !cl.pass)
+		fatal(LOOM_EXIT_USAGE, "out of memory");
+	memcpy(cl.env, environ, n * sizeof(*cl.env));
+	cl.nenv = n;
+	cl.env[n] = NULL;
+	cl.pass[cl.npass++] = argv[0] ? argv[0] : "loom";
+
+	for (i = 1; i < argc && argv[i][0] == '-' && argv[i][1]; i++) {
+		const char *name = argv[i] + 1;
+		if (!strcmp(argv[i], "--")) {
+			i++;
+			break;
+		}
+		if (name[0] == '-')
+			name++;
+		const struct loom_option *o = find_option(name);
+		if (!o)
+			fatal(LOOM_EXIT_USAGE, "unknown option '%s' (try -help)", argv[i]);
+		const char *arg = NULL;
+		if (o->arg) {
+			if (i + 1 >= argc)
+				fatal(LOOM_EXIT_USAGE, "option '%s' needs an argument (%s)", argv[i],
+				      o->arg);
+			arg = argv[++i];
+		}
+		o->fn(arg);
+	}
+	if (i >= argc)
+		fatal(LOOM_EXIT_USAGE, "no program given (try -help)");
+
+	open_log();
+	cl.pass[cl.npass] = NULL;
+	linux_opts.loom_argc = cl.npass;
+	linux_opts.loom_argv = cl.pass;
+	linux_opts.loom_path = realpath("/proc/self/exe", NULL);
+	linux_opts.follow_exec = true;
+
+	const char *path = argv[i];
+	char **guest_argv = &argv[i];
+	if (cl.argv0)
+		guest_argv[0] = (char *)cl.argv0;
+
+	struct cpu *cpu = aligned_alloc(64, (sizeof(struct cpu) + 63) & ~(size_t)63);
+	if (!cpu)
+		fatal(LOOM_EXIT_USAGE, "out of memory");
+	memset(cpu, 0, sizeof(*cpu));
+	x86_cpu_reset(cpu);
+	exec_init();
+	linux_signal_init();
+	linux_load(path, guest_argv, cl.env, cpu);
+	linux_cpu_loop(cpu);
+}

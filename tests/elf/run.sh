@@ -1,0 +1,145 @@
+#!/bin/bash
+# Malformed programs and bad command lines: loom must refuse each one with a
+# single "loom: ..." line on stderr that names the problem, and a non-zero
+# exit status of its own (below 128, so never mistaken for a signal death).
+#
+# usage: tests/elf/run.sh path/to/loom
+# The inputs are generated into a temporary directory from tiny.S (built with
+# gcc -static -nostdlib) by patching header fields with python3.
+set -u
+LOOM=${1:?usage: $0 path/to/loom}
+LOOM=$(cd "$(dirname "$LOOM")" && pwd)/$(basename "$LOOM")
+HERE=$(cd "$(dirname "$0")" && pwd)
+T=$(mktemp -d /tmp/loom-elf-test.XXXXXX)
+trap 'rm -rf "$T"' EXIT
+passed=0
+failed=0
+
+pass() { echo "PASS $1"; passed=$((passed + 1)); }
+fail() { echo "FAIL $1: $2"; failed=$((failed + 1)); }
+
+# expect NAME PATTERN ARGS...: run loom ARGS and check status and stderr.
+expect() {
+	local name=$1 pattern=$2
+	shift 2
+	"$LOOM" "$@" >"$T/out" 2>"$T/err" </dev/null
+	local rc=$?
+	local lines
+	lines=$(wc -l <"$T/err")
+	if [ "$rc" -eq 0 ]; then
+		fail "$name" "exit status 0"
+	elif [ "$rc" -ge 128 ]; then
+		fail "$name" "exit status $rc (killed by a signal?): $(head -c 300 "$T/err")"
+	elif [ "$lines" -ne 1 ]; then
+		fail "$name" "expected one line on stderr, got $lines: $(head -c 300 "$T/err")"
+	elif ! grep -q '^loom: ' "$T/err"; then
+		fail "$name" "stderr does not start with 'loom: ': $(cat "$T/err")"
+	elif ! grep -qi -- "$pattern" "$T/err"; then
+		fail "$name" "message does not mention '$pattern': $(cat "$T/err")"
+	else
+		pass "$name"
+	fi
+}
+
+# expect_ok NAME ARGS...: run loom ARGS, expect status 0 and some stdout.
+expect_ok() {
+	local name=$1
+	shift
+	"$LOOM" "$@" >"$T/out" 2>"$T/err" </dev/null
+	local rc=$?
+	if [ "$rc" -ne 0 ]; then
+		fail "$name" "exit status $rc: $(head -c 300 "$T/err")"
+	elif [ ! -s "$T/out" ]; then
+		fail "$name" "no output"
+	else
+		pass "$name"
+	fi
+}
+
+# patch FILE EDIT: apply a python edit to the ELF file.  The edit sees the
+# bytes as `b` (bytearray), helpers put(fmt, off, val) and get(fmt, off), and
+# `loads`, the offsets of the PT_LOAD program headers.
+patch() {
+	python3 - "$1" "$2" <<'EOF'
+import struct, sys
+path, edit = sys.argv[1], sys.argv[2]
+b = bytearray(open(path, 'rb').read())
+def put(fmt, off, val): struct.pack_into('<' + fmt, b, off, val)
+def get(fmt, off): return struct.unpack_from('<' + fmt, b, off)[0]
+phoff, phnum = get('Q', 32), get('H', 56)
+loads = [phoff + 56 * i for i in range(phnum) if get('I', phoff + 56 * i) == 1]
+exec(edit)
+open(path, 'wb').write(b)
+EOF
+}
+
+# variant NAME EDIT: a patched copy of the tiny program, executable.
+variant() {
+	cp "$T/tiny" "$T/$1"
+	patch "$T/$1" "$2"
+	chmod +x "$T/$1"
+	echo "$T/$1"
+}
+
+if ! gcc -static -nostdlib -no-pie -o "$T/tiny" "$HERE/tiny.S"; then
+	echo "FAIL build: cannot build tiny.S"
+	echo "0 passed, 1 failed"
+	exit 1
+fi
+
+# --- files that are not programs ---
+expect missing-file "No such file" "$T/does-not-exist"
+mkdir "$T/dir"
+expect directory "directory" "$T/dir"
+: >"$T/empty"
+chmod +x "$T/empty"
+expect empty-file "not an ELF" "$T/empty"
+printf 'hello, world\n' >"$T/text"
+chmod +x "$T/text"
+expect text-file "not an ELF" "$T/text"
+cp "$T/tiny" "$T/noexec"
+chmod -x "$T/noexec"
+expect not-executable "Permission denied" "$T/noexec"
+
+# --- bad ELF headers ---
+head -c 20 "$T/tiny" >"$T/trunc-ehdr"
+chmod +x "$T/trunc-ehdr"
+expect truncated-header "truncated" "$T/trunc-ehdr"
+expect elf32 "64-bit" "$(variant elf32 'b[4] = 1')"
+expect big-endian "little-endian" "$(variant bigendian 'b[5] = 2')"
+expect wrong-machine "x86-64" "$(variant aarch64 'put("H", 18, 183)')"
+expect et-rel "executable" "$(variant etrel 'put("H", 16, 1)')"
+expect phentsize "program headers" "$(variant phentsize 'put("H", 54, 32)')"
+
+# --- bad program headers ---
+expect phoff-past-eof "program headers out of range" \
+	"$(variant phoff 'put("Q", 32, len(b) + 100)')"
+expect phnum-absurd "too many program headers" "$(variant phnum 'put("H", 56, 60000)')"
+expect phnum-past-eof "program headers out of range" "$(variant phnum2 'put("H", 56, 1000)')"
+expect filesz-gt-memsz "p_filesz" \
+	"$(variant filesz 'put("Q", loads[1] + 32, get("Q", loads[1] + 40) + 0x1000)')"
+expect load-past-eof "beyond the end of the file" \
+	"$(variant loadeof 'put("Q", loads[1] + 8, get("Q", loads[1] + 8) + 0x100000)')"
+expect misaligned-load "page size" \
+	"$(variant misalign 'put("Q", loads[1] + 16, get("Q", loads[1] + 16) + 8)')"
+expect overlapping-loads "overlapping" \
+	"$(variant overlap 'put("Q", loads[2] + 16, get("Q", loads[1] + 16) + (get("Q", loads[2] + 8) - get("Q", loads[1] + 8)) % 4096)')"
+expect load-outside-user-space "address space" \
+	"$(variant highaddr 'put("Q", loads[1] + 16, 0xffff800000000000 + get("Q", loads[1] + 8) % 4096)')"
+expect no-pt-load "no loadable" "$(variant noload 'for o in loads: put("I", o, 4)')"
+if [ -e /bin/true ] && readelf -l /bin/true 2>/dev/null | grep -q INTERP; then
+	expect dynamic "dynamically linked" /bin/true
+fi
+
+# --- the command line ---
+expect unknown-option "unknown option" -bogus "$T/tiny"
+expect bad-log-item "bogus" -d bogus "$T/tiny"
+expect no-program "no program"
+expect D-without-argument "needs an argument" -D
+expect E-without-equals "var=value" -E FOO "$T/tiny"
+expect_ok version -version
+expect_ok help -help
+expect_ok log-help -d help
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
