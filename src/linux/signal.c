@@ -131,6 +131,38 @@ static struct ksigaction sig_act[GUEST_NSIG + 1];
 static uint64_t sig_blocked;			/* guest's mask */
 static volatile uint64_t sig_pending;		/* set by host_async_handler */
 static siginfo_t sig_info[GUEST_NSIG + 1];
+
+/* Realtime signals queue: each is a single-producer (the host handler, which
+ * the kernel never nests for one signal) single-consumer (the cpu loop) ring
+ * of siginfo.  The pending bit stays set while the ring is not empty. */
+#define RT_QUEUE_LEN 64
+struct rt_queue {
+	volatile uint32_t head, tail;
+	siginfo_t si[RT_QUEUE_LEN];
+};
+static struct rt_queue rt_queue[GUEST_NSIG + 1];
+
+static bool is_rt(int signo) { return signo >= 32; }
+
+/* Take the siginfo of one pending instance of signo; the pending bit must
+ * already be cleared by the caller. */
+static void sig_take(int signo, siginfo_t *out)
+{
+	if (!is_rt(signo)) {
+		*out = sig_info[signo];
+		return;
+	}
+	struct rt_queue *q = &rt_queue[signo];
+	uint32_t h = q->head;
+	if (h == __atomic_load_n(&q->tail, __ATOMIC_ACQUIRE)) {
+		*out = sig_info[signo];
+		return;
+	}
+	*out = q->si[h % RT_QUEUE_LEN];
+	__atomic_store_n(&q->head, h + 1, __ATOMIC_RELEASE);
+	if (h + 1 != __atomic_load_n(&q->tail, __ATOMIC_ACQUIRE))
+		__atomic_fetch_or(&sig_pending, 1ull << (signo - 1), __ATOMIC_SEQ_CST);
+}
 static struct gstack sig_altstack = { .ss_flags = SS_DISABLE };
 
 /* sigsuspend and the p* calls with a temporary mask: the mask to put back
@@ -202,6 +234,14 @@ static enum sig_default sig_default_action(int signo)
 static void sig_record(int signo, const siginfo_t *si)
 {
 	sig_info[signo] = *si;
+	if (is_rt(signo)) {
+		struct rt_queue *q = &rt_queue[signo];
+		uint32_t t = q->tail;
+		if (t - __atomic_load_n(&q->head, __ATOMIC_ACQUIRE) < RT_QUEUE_LEN) {
+			q->si[t % RT_QUEUE_LEN] = *si;
+			__atomic_store_n(&q->tail, t + 1, __ATOMIC_RELEASE);
+		}
+	}
 	__atomic_fetch_or(&sig_pending, SIGBIT(signo), __ATOMIC_SEQ_CST);
 	struct cpu *cpu = exec_current_cpu;
 	if (cpu)
@@ -554,7 +594,8 @@ void linux_deliver_signals(struct cpu *cpu)
 	while ((ready = sig_pending & ~sig_blocked) != 0) {
 		int signo = __builtin_ctzll(ready) + 1;
 		__atomic_fetch_and(&sig_pending, ~SIGBIT(signo), __ATOMIC_SEQ_CST);
-		siginfo_t si = sig_info[signo];
+		siginfo_t si;
+		sig_take(signo, &si);
 		sig_handle(cpu, signo, &si);
 	}
 	/* No handler ran for the interrupting signal: the kernel would have
@@ -621,6 +662,8 @@ void sig_after_fork_child(void)
 	/* Like the kernel, a new process has no pending signals: what loom
 	 * had taken from the kernel belonged to the parent. */
 	__atomic_store_n(&sig_pending, 0, __ATOMIC_SEQ_CST);
+	for (int i = 0; i <= GUEST_NSIG; i++)
+		rt_queue[i].head = rt_queue[i].tail;
 }
 
 /* ---- syscalls ---- */
@@ -816,7 +859,9 @@ int64_t sys_rt_sigtimedwait(struct cpu *cpu, struct sys_call *c)
 	if (take) {
 		int signo = __builtin_ctzll(take) + 1;
 		__atomic_fetch_and(&sig_pending, ~SIGBIT(signo), __ATOMIC_SEQ_CST);
-		if (c->a[1] && guest_write(c->a[1], &sig_info[signo], sizeof(siginfo_t)) < 0)
+		siginfo_t si;
+		sig_take(signo, &si);
+		if (c->a[1] && guest_write(c->a[1], &si, sizeof(siginfo_t)) < 0)
 			return -EFAULT;
 		return signo;
 	}

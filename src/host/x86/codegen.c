@@ -504,8 +504,8 @@ static void gen_shift(struct cg *c, struct ir_op *op)
 		set_output(c, d, rd);
 		return;
 	}
-	evict(c, H_RCX);
 	lock(c, H_RCX);
+	evict(c, H_RCX);
 	/* rcx is scratch for this op only: copy the count in, own nothing */
 	if (c->t[b].reg != H_NONE)
 		emit_mov_rr(&c->e, true, H_RCX, c->t[b].reg);
@@ -524,10 +524,11 @@ static void gen_mul2(struct cg *c, struct ir_op *op)
 	ir_ref lo = op->args[0], hi = op->args[1], a = op->args[2], b = op->args[3];
 	bool w = w64(op);
 
-	evict(c, H_RAX);
-	evict(c, H_RDX);
+	/* Lock both first: evicting one must not move a value into the other. */
 	lock(c, H_RAX);
 	lock(c, H_RDX);
+	evict(c, H_RAX);
+	evict(c, H_RDX);
 	int rb = load_temp(c, b, ALL_REGS & ~((1u << H_RAX) | (1u << H_RDX)));
 	lock(c, rb);
 	if (is_const(c, a))
@@ -781,8 +782,8 @@ static void gen_atomic(struct cg *c, struct ir_op *op)
 
 	sync_globals(c);
 	if (op->opc == IR_cmpxchg) {
-		evict(c, H_RAX);
 		lock(c, H_RAX);
+		evict(c, H_RAX);
 		int raddr = load_temp(c, op->args[1], ALL_REGS & ~(1u << H_RAX));
 		lock(c, raddr);
 		int rnew = load_temp(c, op->args[3], ALL_REGS & ~(1u << H_RAX));
