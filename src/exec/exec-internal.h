@@ -7,6 +7,7 @@
 extern host_enter_fn exec_enter;
 extern const void *exec_epilogue_exit;
 void exec_register_cpu(struct cpu_exec *x);
+void exec_set_jc_layout(void *cpu);
 struct tb *tb_lookup(struct cpu_exec *x, uint64_t pc, uint32_t flags);
 struct tb *tb_gen_code(uint64_t pc, uint32_t flags);
 struct tb *tb_find_by_host_pc(uintptr_t hpc);

@@ -105,9 +105,6 @@ _Noreturn void exec_raise(void *cpu, int signo, int code, uint64_t addr);
 /* The CPU of the calling thread (helpers, signal handlers). */
 extern __thread void *exec_current_cpu;
 
-/* Lookup used by generated code for indirect jumps: returns host code to jump
- * to, or the epilogue's exit path. */
-const void *helper_lookup_tb_ptr(void *cpu);
 
 /* Counters for -d exec and the issue notes. */
 struct exec_stats {

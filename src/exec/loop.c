@@ -30,16 +30,6 @@ static struct tb *find_tb(struct cpu_exec *x, uint64_t pc, uint32_t flags)
 	return tb;
 }
 
-const void *helper_lookup_tb_ptr(void *cpu)
-{
-	struct cpu_exec *x = guest_exec_state(cpu);
-	uint64_t pc = guest_pc(cpu);
-	struct tb *tb = tb_lookup(x, pc, tb_flags());
-	if (!tb || (tb->flags & CF_NOCHAIN) || log_mask & (LOG_EXEC | LOG_CPU))
-		return exec_epilogue_exit;
-	return tb->code;
-}
-
 enum exec_exit exec_run(void *cpu)
 {
 	struct cpu_exec *x = guest_exec_state(cpu);
@@ -49,6 +39,7 @@ enum exec_exit exec_run(void *cpu)
 
 	exec_current_cpu = cpu;
 	exec_register_cpu(x);
+	exec_set_jc_layout(cpu);
 	if (sigsetjmp(x->jmp_env, 0)) {
 		/* A helper or a host fault unwound here with pending_exit set. */
 		x->in_guest = 0;

@@ -50,6 +50,7 @@ static inline uint32_t tb_hash_of(uint64_t pc, uint32_t flags)
 	return h >> (64 - TB_HASH_BITS);
 }
 
+/* Generated code computes the same index (host gen_goto_lookup). */
 static inline uint32_t jc_index(uint64_t pc)
 {
 	return (pc ^ (pc >> JMP_CACHE_BITS)) & (JMP_CACHE_SIZE - 1);
@@ -75,6 +76,18 @@ void exec_init(void)
 		fatal(LOOM_EXIT_INTERNAL, "out of memory");
 	ir_init(&ir);
 	guest_ir_init(&ir);
+}
+
+/* The jump cache as generated code probes it (see goto_lookup). */
+void exec_set_jc_layout(void *cpu)
+{
+	struct host_jc_layout l = {
+		.jmp_cache_off = (int32_t)((char *)&guest_exec_state(cpu)->jmp_cache - (char *)cpu),
+		.bits = JMP_CACHE_BITS,
+		.tb_pc_off = offsetof(struct tb, pc),
+		.tb_code_off = offsetof(struct tb, code),
+	};
+	host_set_jc_layout(&l);
 }
 
 /* The copy the next fork's child will map; -1 when no fork is in progress. */

@@ -23,6 +23,14 @@ size_t host_gen_prologue(uint8_t *rw, uint8_t *rx, size_t avail,
  * (tb->insn_host_off must have room for tb->ninsns entries). */
 size_t host_gen_code(struct ir_ctx *ir, struct tb *tb, uint8_t *rw, uint8_t *rx,
 		     size_t avail);
+/* Where the exec layer keeps what goto_lookup probes inline: the env
+ * offset of the jump-cache pointer, its size, and the struct tb fields. */
+struct host_jc_layout {
+	int32_t jmp_cache_off;
+	int bits;
+	int32_t tb_pc_off, tb_code_off;
+};
+void host_set_jc_layout(const struct host_jc_layout *l);
 /* Point the goto_tb n jump of tb at host address dest (rw is the writable
  * view of tb's code). */
 void host_patch_jump(uint8_t *jmp_rw, const uint8_t *jmp_rx, const void *dest);

@@ -78,6 +78,7 @@ DEF(insn_start, 0, 0, 2, IR_OPF_SIDE_EFFECTS)
 DEF(goto_tb,   0, 0, 1, IR_OPF_SIDE_EFFECTS)
 DEF(exit_tb,   0, 0, 1, IR_OPF_BB_END | IR_OPF_TB_END | IR_OPF_SIDE_EFFECTS)
 DEF(goto_ptr,  0, 1, 0, IR_OPF_BB_END | IR_OPF_TB_END | IR_OPF_SIDE_EFFECTS)
+DEF(goto_lookup, 0, 1, 0, IR_OPF_BB_END | IR_OPF_TB_END | IR_OPF_SIDE_EFFECTS)
 
 /* Removed by a pass; skipped by everything */
 DEF(nop,       0, 0, 0, 0)

@@ -55,6 +55,10 @@
  *                       through to the unchained path when not patched
  *   exit_tb [v]         return v to the exec loop
  *   goto_ptr a          jump to host code at a (from a lookup helper)
+ *   goto_lookup a       jump to the translation of guest pc a if the jump
+ *                       cache has it, else return to the exec loop (which
+ *                       finds or translates it); a must already be in the
+ *                       pc global
  *
  * memop: size (1,2,4,8 as log2 in bits 0-1) | IR_MO_SIGN.  A load's result is
  * zero- or sign-extended to the op type.
@@ -164,7 +168,7 @@ struct ir_op {
 struct ir_ctx {
 	struct ir_temp *temps;
 	uint32_t ntemps, cap_temps;
-	uint32_t nglobals;	/* temps 1..nglobals are the globals */
+	uint32_t nglobals;	/* temps 2..nglobals+1 are the globals (1 is env) */
 	struct ir_op *ops;
 	uint32_t nops, cap_ops;
 	uint32_t nlabels;

@@ -12,11 +12,6 @@
 #include "guest/x86/cpuid.h"
 #include "guest/x86/helpers.h"
 
-uint64_t helper_lookup_tb_ptr_x86(uint64_t env)
-{
-	return (uintptr_t)helper_lookup_tb_ptr((void *)(uintptr_t)env);
-}
-
 static void helper_raise(uint64_t env, uint64_t signo, uint64_t code, uint64_t addr)
 {
 	exec_raise((void *)(uintptr_t)env, signo, code, addr);
@@ -227,7 +222,6 @@ static void helper_cmpxchg16b(uint64_t env, uint64_t addr)
 }
 
 /* x87 lands with the full-ISA work; until then its lifter never calls it. */
-#define helper_lookup_tb_ptr helper_lookup_tb_ptr_x86
 const struct ir_helper x86_helpers[HELPER_NB] = {
 #define H(name, fl, n, r) [HELPER_##name] = { #name, (void *)helper_##name, fl, n, r },
 	X86_HELPERS(H)

@@ -17,7 +17,6 @@
 #define X86_HELPERS(H) \
 	H(cc_compute_all,      PURE,          4, 1) \
 	H(cc_compute_c,        PURE,          4, 1) \
-	H(lookup_tb_ptr,       IR_CALL_NO_WRITE_GLOBALS, 1, 1) \
 	H(raise,               MF,            4, 0) \
 	H(divb,                MF,            2, 0) \
 	H(idivb,               MF,            2, 0) \
@@ -50,7 +49,6 @@ enum x86_helper {
 extern const struct ir_helper x86_helpers[HELPER_NB];
 
 /* Helpers defined outside helpers.c (the table takes their addresses). */
-uint64_t helper_lookup_tb_ptr_x86(uint64_t env);
 uint64_t helper_sse_op(uint64_t env, uint64_t op, uint64_t dst, uint64_t src, uint64_t imm);
 uint64_t helper_sse_pcmpstr(uint64_t env, uint64_t op, uint64_t dst, uint64_t src, uint64_t imm);
 uint64_t helper_sse_fp(uint64_t env, uint64_t op, uint64_t dst, uint64_t src, uint64_t imm);

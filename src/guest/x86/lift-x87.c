@@ -29,8 +29,14 @@ _Static_assert(offsetof(struct x87_state, ftw) == offsetof(struct x87_state, fsw
 
 /* ---- operands ---- */
 
+/* The i of ST(i) in visible operand k, or in the last visible operand for
+ * k < 0 (Zydis shows FUCOMP as "st0, st(i)" but FCOMP as "st(i)"). */
 static int st_index(struct dc *s, int k)
 {
+	if (k < 0)
+		k = s->insn.operand_count_visible - 1;
+	if (k < 0)
+		return -1;
 	const ZydisDecodedOperand *o = &s->op[k];
 	if (o->type != ZYDIS_OPERAND_TYPE_REGISTER || o->reg.value < ZYDIS_REGISTER_ST0 ||
 	    o->reg.value > ZYDIS_REGISTER_ST7)
@@ -137,7 +143,7 @@ static bool gen_x87_sized(struct dc *s, int b0, enum x87_op o0, int b1, enum x87
 	return false;
 }
 
-/* A row with an ST(i) operand in visible operand k. */
+/* A row with an ST(i) operand in visible operand k (see st_index). */
 static bool gen_x87_st(struct dc *s, enum x87_op op, int k)
 {
 	int i = st_index(s, k);
@@ -150,8 +156,8 @@ static bool gen_x87_st(struct dc *s, enum x87_op op, int k)
 
 static bool gen_FLD(struct dc *s)
 {
-	if (st_index(s, 0) >= 0)
-		return gen_x87_st(s, X87_FLD_STI, 0);
+	if (st_index(s, -1) >= 0)
+		return gen_x87_st(s, X87_FLD_STI, -1);
 	return gen_x87_sized(s, 32, X87_FLD_M32, 64, X87_FLD_M64, 80, X87_FLD_M80);
 }
 
@@ -171,20 +177,21 @@ static bool gen_FLDLN2(struct dc *s) { return gen_x87(s, X87_FLDLN2); }
 
 static bool gen_FST(struct dc *s)
 {
-	if (st_index(s, 0) >= 0)
-		return gen_x87_st(s, X87_FST_STI, 0);
+	if (st_index(s, -1) >= 0)
+		return gen_x87_st(s, X87_FST_STI, -1);
 	return gen_x87_sized(s, 32, X87_FST_M32, 64, X87_FST_M64, -1, 0);
 }
 
 static bool gen_FSTP(struct dc *s)
 {
-	if (st_index(s, 0) >= 0)
-		return gen_x87_st(s, X87_FSTP_STI, 0);
+	if (st_index(s, -1) >= 0)
+		return gen_x87_st(s, X87_FSTP_STI, -1);
 	return gen_x87_sized(s, 32, X87_FSTP_M32, 64, X87_FSTP_M64, 80, X87_FSTP_M80);
 }
 
-/* D9 D8+i, an alias of FSTP ST(i). */
-static bool gen_FSTPNCE(struct dc *s) { return gen_x87_st(s, X87_FSTP_STI, 0); }
+/* D9 D8+i: FSTP ST(i) without the stack-underflow check (an empty ST(0)
+ * just pops, as the host shows): a row of its own. */
+static bool gen_FSTPNCE(struct dc *s) { return gen_x87_st(s, X87_FSTPNCE_STI, -1); }
 
 static bool gen_FIST(struct dc *s)
 {
@@ -275,15 +282,15 @@ static bool gen_FPREM1(struct dc *s) { return gen_x87(s, X87_FPREM1); }
 
 static bool gen_FCOM(struct dc *s)
 {
-	if (st_index(s, 0) >= 0)
-		return gen_x87_st(s, X87_FCOM_STI, 0);
+	if (st_index(s, -1) >= 0)
+		return gen_x87_st(s, X87_FCOM_STI, -1);
 	return gen_x87_sized(s, 32, X87_FCOM_M32, 64, X87_FCOM_M64, -1, 0);
 }
 
 static bool gen_FCOMP(struct dc *s)
 {
-	if (st_index(s, 0) >= 0)
-		return gen_x87_st(s, X87_FCOMP_STI, 0);
+	if (st_index(s, -1) >= 0)
+		return gen_x87_st(s, X87_FCOMP_STI, -1);
 	return gen_x87_sized(s, 32, X87_FCOMP_M32, 64, X87_FCOMP_M64, -1, 0);
 }
 
@@ -299,8 +306,8 @@ static bool gen_FICOMP(struct dc *s)
 
 static bool gen_FCOMPP(struct dc *s) { return gen_x87(s, X87_FCOMPP); }
 static bool gen_FUCOMPP(struct dc *s) { return gen_x87(s, X87_FUCOMPP); }
-static bool gen_FUCOM(struct dc *s) { return gen_x87_st(s, X87_FUCOM_STI, 0); }
-static bool gen_FUCOMP(struct dc *s) { return gen_x87_st(s, X87_FUCOMP_STI, 0); }
+static bool gen_FUCOM(struct dc *s) { return gen_x87_st(s, X87_FUCOM_STI, -1); }
+static bool gen_FUCOMP(struct dc *s) { return gen_x87_st(s, X87_FUCOMP_STI, -1); }
 static bool gen_FTST(struct dc *s) { return gen_x87(s, X87_FTST); }
 static bool gen_FXAM(struct dc *s) { return gen_x87(s, X87_FXAM); }
 
@@ -335,12 +342,16 @@ static bool gen_FCMOVNU(struct dc *s) { return gen_fcmov(s, 11); }
 
 /* ---- stack and control ---- */
 
-static bool gen_FXCH(struct dc *s) { return gen_x87_st(s, X87_FXCH_STI, 0); }
-static bool gen_FFREE(struct dc *s) { return gen_x87_st(s, X87_FFREE_STI, 0); }
-static bool gen_FFREEP(struct dc *s) { return gen_x87_st(s, X87_FFREEP_STI, 0); }
+static bool gen_FXCH(struct dc *s) { return gen_x87_st(s, X87_FXCH_STI, -1); }
+static bool gen_FFREE(struct dc *s) { return gen_x87_st(s, X87_FFREE_STI, -1); }
+static bool gen_FFREEP(struct dc *s) { return gen_x87_st(s, X87_FFREEP_STI, -1); }
 static bool gen_FINCSTP(struct dc *s) { return gen_x87(s, X87_FINCSTP); }
 static bool gen_FDECSTP(struct dc *s) { return gen_x87(s, X87_FDECSTP); }
 static bool gen_FNOP(struct dc *s) { return gen_x87(s, X87_FNOP); }
+
+/* FNENI, FNDISI, FNSETPM: 8087/287 controls that later FPUs ignore without
+ * touching any state or waiting. */
+static bool gen_x87_nothing(struct dc *s) { return true; }
 static bool gen_FWAIT(struct dc *s) { return gen_x87(s, X87_FWAIT); }
 static bool gen_FNCLEX(struct dc *s) { return gen_x87(s, X87_FNCLEX); }
 static bool gen_FNINIT(struct dc *s) { return gen_x87(s, X87_FNINIT); }
@@ -405,6 +416,9 @@ const struct lift_entry lift_x87_table[] = {
 	E(FCMOVB) E(FCMOVNB) E(FCMOVE) E(FCMOVNE) E(FCMOVBE) E(FCMOVNBE) E(FCMOVU) E(FCMOVNU)
 	E(FXCH) E(FFREE) E(FFREEP) E(FINCSTP) E(FDECSTP) E(FNOP) E(FWAIT)
 	E(FNSTSW) E(FNSTCW) E(FLDCW) E(FNCLEX) E(FNINIT)
+	{ ZYDIS_MNEMONIC_FENI8087_NOP, gen_x87_nothing },
+	{ ZYDIS_MNEMONIC_FDISI8087_NOP, gen_x87_nothing },
+	{ ZYDIS_MNEMONIC_FSETPM287_NOP, gen_x87_nothing },
 	E(FNSTENV) E(FLDENV) E(FNSAVE) E(FRSTOR) E(FXSAVE) E(FXSAVE64) E(FXRSTOR) E(FXRSTOR64)
 	{ ZYDIS_MNEMONIC_INVALID, NULL }
 };

@@ -493,8 +493,7 @@ void gen_jmp_indirect(struct dc *s, ir_ref target)
 		ir_emit(s->ir, IR_exit_tb, IR_I64, NULL, (int64_t[]){ 0 });
 		return;
 	}
-	ir_ref p = gen_helper(s, HELPER_lookup_tb_ptr, 1, s->ir->env);
-	ir_emit(s->ir, IR_goto_ptr, IR_I64, (ir_ref[]){ p }, NULL);
+	ir_emit(s->ir, IR_goto_lookup, IR_I64, (ir_ref[]){ G.rip }, NULL);
 }
 
 void gen_exception(struct dc *s, int signo, int code, uint64_t addr)
@@ -559,8 +558,9 @@ static size_t fetch_code(uint64_t pc, uint8_t *buf)
 
 int guest_translate(struct ir_ctx *ir, struct tb *tb, unsigned max_insns)
 {
+	/* -d exec/cpu log every TB entry, so no TB may jump to another */
 	struct dc dc = { .ir = ir, .tb = tb, .pc = tb->pc, .cc_op = CC_OP_DYNAMIC,
-			 .nochain = tb->flags & CF_NOCHAIN };
+			 .nochain = (tb->flags & CF_NOCHAIN) || log_enabled(LOG_EXEC | LOG_CPU) };
 	struct dc *s = &dc;
 	uint64_t checked_page = ~0ull;
 	unsigned n = 0;

@@ -22,8 +22,9 @@
  *    ST(1)), and the results are stored back with FSTPT.  The exception
  *    flags it raises are sticky, so the host's flags need clearing (FNCLEX,
  *    slow on some hosts) only when the host holds one the guest lacks; the
- *    condition codes the row defines (struct fast .cc) come from the host,
- *    the others stay the guest's.
+ *    condition codes the row writes on this host (probed once per row, see
+ *    probe_cc) come from the host, the others stay the guest's.  Moves
+ *    between registers and changes of TOP are done in C (S_MOVE).
  *
  * The guest control word is loaded only around the instruction and loom's
  * (0x37f: the Linux default, which loom's own code runs under) restored
@@ -153,7 +154,9 @@ static void to_image(const struct x87_state *f, struct fsave_image *img)
 		if (f->ftw >> p & 1)
 			img->ftw &= ~(3u << 2 * p);
 	img->fip = (uint32_t)f->fpip;
-	img->fcs = 0;
+	/* FCS: the host records Linux's user CS at a non-control
+	 * instruction; FNINIT clears it with FIP */
+	img->fcs = f->fpip ? 0x33 : 0;
 	img->fop = f->fop & 0x7ff;
 	img->fdp = (uint32_t)f->fpdp;
 	img->fds = 0xffff0000;
@@ -207,17 +210,15 @@ enum shape {
 	S_STI_ST0,	/* ST(i) = ST(i) op ST(0), .pops (i != 0 when popping) */
 	S_ST01,		/* ST(0) = f(ST(0), ST(1)) */
 	S_ST1P,		/* ST(1) = f(ST(0), ST(1)), pop */
+	S_MOVE,		/* done in C: moves between registers, TOP changes */
 };
 
 struct fast {
 	uint8_t shape, pops;
-	uint16_t cc;		/* condition codes the row defines */
 };
 
-#define CC FSW_CC
-#define C1 FSW_C1
-#define PUSH { S_PUSH, 0, C1 }
-#define UNARY { S_UNARY, 0, C1 }
+#define PUSH { S_PUSH, 0 }
+#define UNARY { S_UNARY, 0 }
 #define ARITH_MEM(OP) [X87_F##OP##_M32] = UNARY, [X87_F##OP##_M64] = UNARY, \
 	[X87_FI##OP##_M16] = UNARY, [X87_FI##OP##_M32] = UNARY,
 
@@ -226,42 +227,113 @@ static const struct fast fast[X87_NB_OPS] = {
 	[X87_FILD_M16] = PUSH, [X87_FILD_M32] = PUSH, [X87_FILD_M64] = PUSH,
 	[X87_FBLD] = PUSH, [X87_FLD1] = PUSH, [X87_FLDZ] = PUSH, [X87_FLDPI] = PUSH,
 	[X87_FLDL2E] = PUSH, [X87_FLDL2T] = PUSH, [X87_FLDLG2] = PUSH, [X87_FLDLN2] = PUSH,
-	[X87_FST_M32] = { S_STORE, 0, C1 }, [X87_FST_M64] = { S_STORE, 0, C1 },
-	[X87_FIST_M16] = { S_STORE, 0, C1 }, [X87_FIST_M32] = { S_STORE, 0, C1 },
-	[X87_FSTP_M32] = { S_STORE, 1, C1 }, [X87_FSTP_M64] = { S_STORE, 1, C1 },
-	[X87_FSTP_M80] = { S_STORE, 1, C1 }, [X87_FISTP_M16] = { S_STORE, 1, C1 },
-	[X87_FISTP_M32] = { S_STORE, 1, C1 }, [X87_FISTP_M64] = { S_STORE, 1, C1 },
-	[X87_FISTTP_M16] = { S_STORE, 1, C1 }, [X87_FISTTP_M32] = { S_STORE, 1, C1 },
-	[X87_FISTTP_M64] = { S_STORE, 1, C1 }, [X87_FBSTP] = { S_STORE, 1, C1 },
+	[X87_FST_M32] = { S_STORE, 0 }, [X87_FST_M64] = { S_STORE, 0 },
+	[X87_FIST_M16] = { S_STORE, 0 }, [X87_FIST_M32] = { S_STORE, 0 },
+	[X87_FSTP_M32] = { S_STORE, 1 }, [X87_FSTP_M64] = { S_STORE, 1 },
+	[X87_FSTP_M80] = { S_STORE, 1 }, [X87_FISTP_M16] = { S_STORE, 1 },
+	[X87_FISTP_M32] = { S_STORE, 1 }, [X87_FISTP_M64] = { S_STORE, 1 },
+	[X87_FISTTP_M16] = { S_STORE, 1 }, [X87_FISTTP_M32] = { S_STORE, 1 },
+	[X87_FISTTP_M64] = { S_STORE, 1 }, [X87_FBSTP] = { S_STORE, 1 },
 	ARITH_MEM(ADD) ARITH_MEM(MUL) ARITH_MEM(SUB) ARITH_MEM(SUBR)
 	ARITH_MEM(DIV) ARITH_MEM(DIVR)
-	[X87_FCOM_M32] = { S_CMP, 0, CC }, [X87_FCOM_M64] = { S_CMP, 0, CC },
-	[X87_FCOMP_M32] = { S_CMP, 1, CC }, [X87_FCOMP_M64] = { S_CMP, 1, CC },
-	[X87_FICOM_M16] = { S_CMP, 0, CC }, [X87_FICOM_M32] = { S_CMP, 0, CC },
-	[X87_FICOMP_M16] = { S_CMP, 1, CC }, [X87_FICOMP_M32] = { S_CMP, 1, CC },
-	[X87_FCOMPP] = { S_CMP, 2, CC }, [X87_FUCOMPP] = { S_CMP, 2, CC },
-	[X87_FTST] = { S_CMP, 0, CC }, [X87_FXAM] = { S_CMP, 0, CC },
+	[X87_FCOM_M32] = { S_CMP, 0 }, [X87_FCOM_M64] = { S_CMP, 0 },
+	[X87_FCOMP_M32] = { S_CMP, 1 }, [X87_FCOMP_M64] = { S_CMP, 1 },
+	[X87_FICOM_M16] = { S_CMP, 0 }, [X87_FICOM_M32] = { S_CMP, 0 },
+	[X87_FICOMP_M16] = { S_CMP, 1 }, [X87_FICOMP_M32] = { S_CMP, 1 },
+	[X87_FCOMPP] = { S_CMP, 2 }, [X87_FUCOMPP] = { S_CMP, 2 },
+	[X87_FTST] = { S_CMP, 0 }, [X87_FXAM] = { S_CMP, 0 },
 	[X87_FCHS] = UNARY, [X87_FABS] = UNARY, [X87_FSQRT] = UNARY,
-	[X87_FRNDINT] = UNARY, [X87_F2XM1] = UNARY,
-	[X87_FSIN] = { S_UNARY, 0, C1 | FSW_C2 }, [X87_FCOS] = { S_UNARY, 0, C1 | FSW_C2 },
-	[X87_FPATAN] = { S_ST1P, 1, C1 }, [X87_FYL2X] = { S_ST1P, 1, C1 },
-	[X87_FYL2XP1] = { S_ST1P, 1, C1 },
-	[X87_FSCALE] = { S_ST01, 0, C1 }, [X87_FPREM] = { S_ST01, 0, CC },
-	[X87_FPREM1] = { S_ST01, 0, CC },
-	[X87_FADD_ST0_STI] = { S_ST0_STI, 0, C1 }, [X87_FMUL_ST0_STI] = { S_ST0_STI, 0, C1 },
-	[X87_FSUB_ST0_STI] = { S_ST0_STI, 0, C1 }, [X87_FSUBR_ST0_STI] = { S_ST0_STI, 0, C1 },
-	[X87_FDIV_ST0_STI] = { S_ST0_STI, 0, C1 }, [X87_FDIVR_ST0_STI] = { S_ST0_STI, 0, C1 },
-	[X87_FADD_STI_ST0] = { S_STI_ST0, 0, C1 }, [X87_FMUL_STI_ST0] = { S_STI_ST0, 0, C1 },
-	[X87_FSUB_STI_ST0] = { S_STI_ST0, 0, C1 }, [X87_FSUBR_STI_ST0] = { S_STI_ST0, 0, C1 },
-	[X87_FDIV_STI_ST0] = { S_STI_ST0, 0, C1 }, [X87_FDIVR_STI_ST0] = { S_STI_ST0, 0, C1 },
-	[X87_FADDP_STI] = { S_STI_ST0, 1, C1 }, [X87_FMULP_STI] = { S_STI_ST0, 1, C1 },
-	[X87_FSUBP_STI] = { S_STI_ST0, 1, C1 }, [X87_FSUBRP_STI] = { S_STI_ST0, 1, C1 },
-	[X87_FDIVP_STI] = { S_STI_ST0, 1, C1 }, [X87_FDIVRP_STI] = { S_STI_ST0, 1, C1 },
-	[X87_FCOM_STI] = { S_CMPI, 0, CC }, [X87_FUCOM_STI] = { S_CMPI, 0, CC },
-	[X87_FCOMP_STI] = { S_CMPI, 1, CC }, [X87_FUCOMP_STI] = { S_CMPI, 1, CC },
-	[X87_FCOMI_STI] = { S_CMPI, 0, C1 }, [X87_FUCOMI_STI] = { S_CMPI, 0, C1 },
-	[X87_FCOMIP_STI] = { S_CMPI, 1, C1 }, [X87_FUCOMIP_STI] = { S_CMPI, 1, C1 },
+	[X87_FRNDINT] = UNARY, [X87_F2XM1] = UNARY, [X87_FSIN] = UNARY, [X87_FCOS] = UNARY,
+	[X87_FPATAN] = { S_ST1P, 1 }, [X87_FYL2X] = { S_ST1P, 1 }, [X87_FYL2XP1] = { S_ST1P, 1 },
+	[X87_FSCALE] = { S_ST01, 0 }, [X87_FPREM] = { S_ST01, 0 }, [X87_FPREM1] = { S_ST01, 0 },
+	[X87_FADD_ST0_STI] = { S_ST0_STI, 0 }, [X87_FMUL_ST0_STI] = { S_ST0_STI, 0 },
+	[X87_FSUB_ST0_STI] = { S_ST0_STI, 0 }, [X87_FSUBR_ST0_STI] = { S_ST0_STI, 0 },
+	[X87_FDIV_ST0_STI] = { S_ST0_STI, 0 }, [X87_FDIVR_ST0_STI] = { S_ST0_STI, 0 },
+	[X87_FADD_STI_ST0] = { S_STI_ST0, 0 }, [X87_FMUL_STI_ST0] = { S_STI_ST0, 0 },
+	[X87_FSUB_STI_ST0] = { S_STI_ST0, 0 }, [X87_FSUBR_STI_ST0] = { S_STI_ST0, 0 },
+	[X87_FDIV_STI_ST0] = { S_STI_ST0, 0 }, [X87_FDIVR_STI_ST0] = { S_STI_ST0, 0 },
+	[X87_FADDP_STI] = { S_STI_ST0, 1 }, [X87_FMULP_STI] = { S_STI_ST0, 1 },
+	[X87_FSUBP_STI] = { S_STI_ST0, 1 }, [X87_FSUBRP_STI] = { S_STI_ST0, 1 },
+	[X87_FDIVP_STI] = { S_STI_ST0, 1 }, [X87_FDIVRP_STI] = { S_STI_ST0, 1 },
+	[X87_FCOM_STI] = { S_CMPI, 0 }, [X87_FUCOM_STI] = { S_CMPI, 0 },
+	[X87_FCOMP_STI] = { S_CMPI, 1 }, [X87_FUCOMP_STI] = { S_CMPI, 1 },
+	[X87_FCOMI_STI] = { S_CMPI, 0 }, [X87_FUCOMI_STI] = { S_CMPI, 0 },
+	[X87_FCOMIP_STI] = { S_CMPI, 1 }, [X87_FUCOMIP_STI] = { S_CMPI, 1 },
+	[X87_FLD_STI] = { S_MOVE, 0 }, [X87_FST_STI] = { S_MOVE, 0 },
+	[X87_FSTP_STI] = { S_MOVE, 1 }, [X87_FSTPNCE_STI] = { S_MOVE, 1 },
+	[X87_FXCH_STI] = { S_MOVE, 0 },
+	[X87_FCMOV_STI] = { S_MOVE, 0 }, [X87_FINCSTP] = { S_MOVE, 0 },
+	[X87_FDECSTP] = { S_MOVE, 0 },
 };
+
+/*
+ * Which condition codes a row writes differs between rows and between
+ * vendors where the manual calls them undefined (AMD's FCOMI keeps C1,
+ * Intel documents clearing it).  So it is asked of the host, once per row:
+ * the general path runs the row on valid, ordinary operands with C0-C3
+ * preset to ones and then to zeros; a code that keeps its preset both
+ * times is left alone by the row.  For the rows done in C (S_MOVE) the
+ * value written is recorded too (it does not depend on the operands).
+ */
+static uint16_t cc_written[X87_NB_OPS], cc_value[X87_NB_OPS];
+static uint8_t cc_probed[X87_NB_OPS];
+
+static uint64_t run_general(const struct x87_state *in, struct x87_state *out, unsigned op,
+			    unsigned i, void *m, uint64_t efl, bool pointers);
+
+static void probe_cc(unsigned op)
+{
+	static const uint64_t mant[8] = {
+		0xc000000000000000ull, 0xa000000000000000ull, 0x9000000000000000ull,
+		0xe000000000000000ull, 0xb000000000000000ull, 0xd000000000000000ull,
+		0x8800000000000000ull, 0xf000000000000000ull,
+	};
+	struct x87_state s, out[2];
+	uint8_t m[108] = { 0 };
+	memset(&s, 0, sizeof(s));
+	s.fcw = FCW_DEFAULT;
+	s.top = 3;
+	for (int p = 0; p < 8; p++) {
+		uint16_t se = 0x3fff + (p & 1);
+		memcpy(&s.st[p], &mant[p], 8);
+		memcpy((uint8_t *)&s.st[p] + 8, &se, 2);
+	}
+	s.ftw = 0xff & ~(1 << ((s.top - 1) & 7));	/* room for a push */
+	switch (x87_op_flags[op] & XF_SZ_MASK) {	/* 1.5 in each format */
+	case XF_SZ16: m[0] = 1; break;
+	case XF_SZ32: memcpy(m, &(uint32_t){ 0x3fc00000 }, 4); break;
+	case XF_SZ64: memcpy(m, &(uint64_t){ 0x3ff8000000000000ull }, 8); break;
+	case XF_SZ80: memcpy(m, &s.st[0], 10); break;
+	}
+	if (op == X87_FBLD || (op >= X87_FILD_M16 && op <= X87_FILD_M64))
+		memset(m, 0, 10), m[0] = 0x12;
+	for (int k = 0; k < 2; k++) {
+		s.fsw = k ? 0 : FSW_CC;
+		run_general(&s, &out[k], op, 1, m, X86_ZF, false);
+	}
+	uint16_t kept = out[0].fsw & ~out[1].fsw & FSW_CC;
+	cc_written[op] = FSW_CC & ~kept;
+	cc_value[op] = out[1].fsw & cc_written[op];
+	__atomic_store_n(&cc_probed[op], 1, __ATOMIC_RELEASE);
+}
+
+static inline uint16_t written(unsigned op)
+{
+	if (!__atomic_load_n(&cc_probed[op], __ATOMIC_ACQUIRE))
+		probe_cc(op);
+	return cc_written[op];
+}
+
+/* A finite, nonzero, normalised value (not denormal, unnormal or special). */
+static bool normal(const void *p)
+{
+	uint64_t m;
+	uint16_t se;
+	memcpy(&m, p, 8);
+	memcpy(&se, (const uint8_t *)p + 8, 2);
+	se &= 0x7fff;
+	return se != 0 && se != 0x7fff && (m >> 63);
+}
 
 static inline void ld80(const void *p) { asm volatile("fldt %0" : : "m"(*(const long double *)p) : "memory"); }
 static inline void st80(void *p) { asm volatile("fstpt %0" : "=m"(*(long double *)p) : : "memory"); }
@@ -301,7 +373,7 @@ static bool run_fast(struct x87_state *f, unsigned op, unsigned i, void *m, uint
 	unsigned j = i ? 1 : 0;		/* ST(i) on the host */
 	uint16_t hsw;
 
-	if (d->shape == S_GENERAL || (f->fcw & FSW_EXC) != FSW_EXC)
+	if (d->shape == S_GENERAL || d->shape == S_MOVE || (f->fcw & FSW_EXC) != FSW_EXC)
 		return false;
 	switch (d->shape) {
 	case S_PUSH:
@@ -329,6 +401,12 @@ static bool run_fast(struct x87_state *f, unsigned op, unsigned i, void *m, uint
 	case S_ST01:
 	case S_ST1P:
 		if (!valid(f, 0) || !valid(f, 1))
+			return false;
+		/* FPREM's quotient bits C0 C1 C3 are written only for
+		 * finite nonzero operands; otherwise C0 and C3 keep values
+		 * the host does not have */
+		if ((op == X87_FPREM || op == X87_FPREM1) &&
+		    (!normal(streg(f, 0)) || !normal(streg(f, 1))))
 			return false;
 		break;
 	}
@@ -415,7 +493,8 @@ static bool run_fast(struct x87_state *f, unsigned op, unsigned i, void *m, uint
 		__builtin_unreachable();
 	}
 	host_leave(f);
-	*sw = (f->fsw & ~d->cc) | (hsw & (d->cc | FSW_EXC));
+	uint16_t cc = written(op);
+	*sw = (f->fsw & ~cc) | (hsw & (cc | FSW_EXC));
 	return true;
 }
 
@@ -435,11 +514,12 @@ static bool run_move(struct x87_state *f, unsigned op, unsigned i, uint64_t arg)
 		break;
 	case X87_FST_STI:
 	case X87_FSTP_STI:
+	case X87_FSTPNCE_STI:
 		if (!valid(f, 0))
 			return false;
 		memcpy(streg(f, i), streg(f, 0), 10);
 		f->ftw |= 1 << phys(f, i);
-		if (op == X87_FSTP_STI)
+		if (op != X87_FST_STI)
 			pop(f, 1);
 		break;
 	case X87_FXCH_STI: {
@@ -456,7 +536,7 @@ static bool run_move(struct x87_state *f, unsigned op, unsigned i, uint64_t arg)
 			return false;
 		if (arg)
 			memcpy(streg(f, 0), streg(f, i), 10);
-		return true;	/* C1 as it was */
+		break;
 	case X87_FINCSTP:
 		f->top = (f->top + 1) & 7;
 		break;
@@ -466,7 +546,7 @@ static bool run_move(struct x87_state *f, unsigned op, unsigned i, uint64_t arg)
 	default:
 		return false;
 	}
-	f->fsw &= ~FSW_C1;
+	f->fsw = (f->fsw & ~written(op)) | cc_value[op];
 	return true;
 }
 
@@ -483,15 +563,22 @@ static size_t env_size(unsigned op)
 }
 
 static uint32_t host_mxcsr_mask;
+/* AMD's FXSAVE stores FIP, FDP and FOP only while an exception is pending
+ * (ES), zeros otherwise; Intel's always.  The guest sees the host's way. */
+static bool host_fxsave_ptrs_if_es;
 
 __attribute__((constructor)) static void x87_probe_host(void)
 {
 	uint8_t area[512] __attribute__((aligned(16)));
+	uint64_t fip;
 	memset(area, 0, sizeof(area));
 	asm volatile("fxsave %0" : "=m"(area));
 	memcpy(&host_mxcsr_mask, area + 28, 4);
 	if (!host_mxcsr_mask)
 		host_mxcsr_mask = 0xffbf;	/* the architectural default */
+	asm volatile("fninit\n\tfld1\n\tfxsave64 %0\n\tfninit" : "=m"(area) : : "memory");
+	memcpy(&fip, area + 8, 8);
+	host_fxsave_ptrs_if_es = fip == 0;
 }
 
 bool x87_host_has_fisttp(void)
@@ -518,10 +605,13 @@ static void fxsave_to(struct cpu *cpu, struct fxsave_image *a, bool rex_w)
 	a->fcw = f->fcw;
 	a->fsw = f->fsw | f->top << 11;
 	a->ftw = f->ftw;
-	a->fop = f->fop & 0x7ff;
-	/* Without REX.W the pointers are 32-bit offsets with a zero selector. */
-	a->fip = rex_w ? f->fpip : (uint32_t)f->fpip;
-	a->fdp = rex_w ? f->fpdp : (uint32_t)f->fpdp;
+	if (!host_fxsave_ptrs_if_es || (f->fsw & FSW_ES)) {
+		a->fop = f->fop & 0x7ff;
+		/* Without REX.W: 32-bit offsets, and FCS as FNSTENV has it
+		 * (FDS is Linux's user DS, 0). */
+		a->fip = rex_w ? f->fpip : (uint32_t)f->fpip | (f->fpip ? 0x33ull << 32 : 0);
+		a->fdp = rex_w ? f->fpdp : (uint32_t)f->fpdp;
+	}
 	a->mxcsr = cpu->mxcsr;
 	a->mxcsr_mask = host_mxcsr_mask;
 	for (int i = 0; i < 8; i++)

@@ -66,6 +66,12 @@ struct cg {
 /* Prologue/epilogue addresses, set once by host_gen_prologue. */
 static uintptr_t epilogue_exit0_rx, epilogue_ret_rx;
 static bool host_has_lzcnt, host_has_bmi1, host_has_popcnt;
+static struct host_jc_layout jc;
+
+void host_set_jc_layout(const struct host_jc_layout *l)
+{
+	jc = *l;
+}
 
 static const uint8_t host_cc_of[] = {
 	[IR_EQ] = CC_E, [IR_NE] = CC_NE, [IR_LT] = CC_L, [IR_GE] = CC_GE,
@@ -217,6 +223,19 @@ static int load_temp(struct cg *c, ir_ref r, uint32_t allowed)
 	return reg;
 }
 
+/* Copy temp r's value into the fixed register reg (r stays where it is). */
+static void copy_to_reg(struct cg *c, ir_ref r, int reg)
+{
+	if (T(c, r)->kind == IR_TEMP_ENV)
+		emit_mov_rr(&c->e, true, reg, ENV_REG);
+	else if (is_const(c, r))
+		emit_movi(&c->e, reg, cval(c, r));
+	else if (c->t[r].reg != H_NONE)
+		emit_mov_rr(&c->e, true, reg, c->t[r].reg);
+	else
+		load_home(c, r, reg);
+}
+
 /* Move whatever is in `reg` elsewhere so the op can use it as a fixed
  * register.  The temp stays in a register if one is free. */
 static void evict(struct cg *c, int reg)
@@ -349,8 +368,8 @@ static void gen_mov(struct cg *c, struct ir_op *op)
 		set_output(c, d, reg);
 		return;
 	}
-	if (d == a)
-		return;
+	if (d == a && w64(op))
+		return;		/* mov_i32 d,d still zero-extends */
 	int reg;
 	if (is_const(c, a)) {
 		reg = rd->reg != H_NONE ? rd->reg : alloc_reg(c, ALL_REGS);
@@ -361,8 +380,8 @@ static void gen_mov(struct cg *c, struct ir_op *op)
 		reg = rd->reg != H_NONE && rd->reg != ra ? rd->reg : alloc_reg(c, ALL_REGS);
 		emit_mov_rr(&c->e, w64(op), reg, ra);
 	}
+	free_dead(c, op);	/* before binding d: the input that dies may be d */
 	set_output(c, d, reg);
-	free_dead(c, op);
 }
 
 static bool commutative(int opc)
@@ -507,12 +526,7 @@ static void gen_shift(struct cg *c, struct ir_op *op)
 	lock(c, H_RCX);
 	evict(c, H_RCX);
 	/* rcx is scratch for this op only: copy the count in, own nothing */
-	if (c->t[b].reg != H_NONE)
-		emit_mov_rr(&c->e, true, H_RCX, c->t[b].reg);
-	else if (is_const(c, b))
-		emit_movi(&c->e, H_RCX, cval(c, b));
-	else
-		load_home(c, b, H_RCX);
+	copy_to_reg(c, b, H_RCX);
 	int rd = dest_from(c, a, dead_arg(op, 1), d, ALL_REGS & ~(1u << H_RCX));
 	emit_shift_cl(&c->e, kind[op->opc], w, rd);
 	free_dead(c, op);
@@ -531,12 +545,7 @@ static void gen_mul2(struct cg *c, struct ir_op *op)
 	evict(c, H_RDX);
 	int rb = load_temp(c, b, ALL_REGS & ~((1u << H_RAX) | (1u << H_RDX)));
 	lock(c, rb);
-	if (is_const(c, a))
-		emit_movi(&c->e, H_RAX, cval(c, a));
-	else if (c->t[a].reg != H_NONE)
-		emit_mov_rr(&c->e, true, H_RAX, c->t[a].reg);
-	else
-		load_home(c, a, H_RAX);
+	copy_to_reg(c, a, H_RAX);
 	emit_unary(&c->e, op->opc == IR_mulu2 ? EXT3_MUL : EXT3_IMUL, w, rb);
 	free_dead(c, op);
 	set_output(c, lo, H_RAX);
@@ -597,14 +606,14 @@ static void gen_movcond(struct cg *c, struct ir_op *op)
 
 	int rt = load_temp(c, tv, ALL_REGS);
 	lock(c, rt);
+	/* Load the compared values before dest_from: it may take d's
+	 * register, and a or b may be d. */
+	if (!is_const(c, a))
+		lock(c, load_temp(c, a, ALL_REGS));
+	if (!is_const(c, b))
+		lock(c, load_temp(c, b, ALL_REGS));
 	int rd = dest_from(c, fv, dead_arg(op, 4), d, ALL_REGS);
 	lock(c, rd);
-	if (rd == rt) {
-		/* fv's register was tv's too (same temp): result is that value */
-		free_dead(c, op);
-		set_output(c, d, rd);
-		return;
-	}
 	int cc = gen_compare(c, op->cargs[0], a, b, w);
 	emit_cmov(&c->e, cc, w, rd, rt);
 	free_dead(c, op);
@@ -627,6 +636,8 @@ static void gen_bitfield(struct cg *c, struct ir_op *op)
 		if (pos == 0 && (len == 8 || len == 16)) {
 			emit_modrm(&c->e, len == 8 ? (OPC_MOVB_EvGv | P_REXB_R | P_REXB_RM)
 					  : (OPC_MOVL_EvGv | P_DATA16), rb, rd);
+			if (!w)
+				emit_mov_rr(&c->e, false, rd, rd);	/* i32: clear bits 32-63 */
 		} else {
 			int rt = alloc_reg(c, ALL_REGS);
 			uint64_t mask = (len == 64 ? ~0ull : ((1ull << len) - 1)) << pos;
@@ -670,6 +681,8 @@ static void gen_bitfield(struct cg *c, struct ir_op *op)
 			emit_shift_ri(&c->e, SHIFT_SHL, w, rd, width - pos - len);
 		if (width - len)
 			emit_shift_ri(&c->e, SHIFT_SAR, w, rd, width - len);
+		else if (!w)
+			emit_mov_rr(&c->e, false, rd, rd);	/* [0,32] of an i32: zero-extend */
 	}
 	free_dead(c, op);
 	set_output(c, d, rd);
@@ -788,13 +801,7 @@ static void gen_atomic(struct cg *c, struct ir_op *op)
 		lock(c, raddr);
 		int rnew = load_temp(c, op->args[3], ALL_REGS & ~(1u << H_RAX));
 		lock(c, rnew);
-		ir_ref cmp = op->args[2];
-		if (is_const(c, cmp))
-			emit_movi(&c->e, H_RAX, cval(c, cmp));
-		else if (c->t[cmp].reg != H_NONE)
-			emit_mov_rr(&c->e, true, H_RAX, c->t[cmp].reg);
-		else
-			load_home(c, cmp, H_RAX);
+		copy_to_reg(c, op->args[2], H_RAX);
 		emit_atomic(&c->e, OPC_CMPXCHG_EvGv, size, rnew, raddr);
 		rd = H_RAX;
 	} else {
@@ -824,16 +831,7 @@ static void gen_call(struct cg *c, struct ir_op *op)
 		spill_reg(c, reg);
 	}
 	for (int i = 0; i < nargs; i++) {
-		ir_ref r = op->args[op->nout + i];
-		int dst = call_arg_regs[i];
-		if (T(c, r)->kind == IR_TEMP_ENV)
-			emit_mov_rr(&c->e, true, dst, ENV_REG);
-		else if (is_const(c, r))
-			emit_movi(&c->e, dst, cval(c, r));
-		else if (c->t[r].reg != H_NONE)
-			emit_mov_rr(&c->e, true, dst, c->t[r].reg);
-		else
-			load_home(c, r, dst);
+		copy_to_reg(c, op->args[op->nout + i], call_arg_regs[i]);
 	}
 	emit_call_to(&c->e, (uintptr_t)h->fn);
 	if (!(flags & IR_CALL_NO_WRITE_GLOBALS)) {
@@ -908,6 +906,32 @@ static void gen_goto_ptr(struct cg *c, struct ir_op *op)
 	sync_all(c, true);
 }
 
+/* Inline jump-cache probe: tb = cache[(pc ^ pc >> bits) & mask]; if it is
+ * the TB for pc, jump into its code, else leave to the exec loop. */
+static void gen_goto_lookup(struct cg *c, struct ir_op *op)
+{
+	int rpc = load_temp(c, op->args[0], ALL_REGS);
+	lock(c, rpc);
+	sync_all(c, false);
+	int ri = alloc_reg(c, ALL_REGS);
+	lock(c, ri);
+	int rt = alloc_reg(c, ALL_REGS);
+	emit_mov_rr(&c->e, true, ri, rpc);
+	emit_shift_ri(&c->e, SHIFT_SHR, true, ri, jc.bits);
+	emit_arith_rr(&c->e, ARITH_XOR, true, ri, rpc);
+	emit_arith_ri(&c->e, ARITH_AND, false, ri, (1 << jc.bits) - 1);
+	emit_load(&c->e, 3, false, rt, ENV_REG, jc.jmp_cache_off);
+	emit_modrm_sib(&c->e, OPC_MOVL_GvEv | P_REXW, rt, rt, ri, 3, 0);
+	emit_test_rr(&c->e, true, rt, rt);
+	uint8_t *miss1 = emit_jcc32(&c->e, CC_E);
+	emit_modrm_offset(&c->e, (OPC_ARITH_GvEv + (ARITH_CMP << 3)) | P_REXW, rpc, rt, jc.tb_pc_off);
+	uint8_t *miss2 = emit_jcc32(&c->e, CC_NE);
+	emit_modrm_offset(&c->e, OPC_GRP5, EXT5_JMPN_Ev, rt, jc.tb_code_off);
+	emit_patch_rel32(miss1, &c->e, epilogue_exit0_rx);
+	emit_patch_rel32(miss2, &c->e, epilogue_exit0_rx);
+	sync_all(c, true);
+}
+
 static void gen_op_body(struct cg *c, struct ir_op *op);
 
 static void gen_op(struct cg *c, struct ir_op *op)
@@ -971,6 +995,7 @@ static void gen_op_body(struct cg *c, struct ir_op *op)
 	case IR_goto_tb: gen_goto_tb(c, op); break;
 	case IR_exit_tb: gen_exit_tb(c, op); break;
 	case IR_goto_ptr: gen_goto_ptr(c, op); break;
+	case IR_goto_lookup: gen_goto_lookup(c, op); break;
 	default:
 		internal_error("backend: no emitter for op %s", ir_opdefs[op->opc].name);
 	}
