@@ -82,6 +82,12 @@ struct copy {
 
 #define CONST_CACHE 64
 
+/* "Bits 32-63 of this temp are zero", valid in block bb and, for globals,
+ * until the next call that may write globals.  bb 0 means unknown. */
+struct zx {
+	uint32_t bb, calls;
+};
+
 struct fold {
 	struct ir_ctx *s;
 	uint32_t n;		/* temps at entry; constants made later have no slot */
@@ -90,6 +96,7 @@ struct fold {
 	uint32_t bb;		/* bumped at every basic block end */
 	uint32_t calls;		/* bumped at every call that may write globals */
 	ir_ref const_cache[CONST_CACHE];
+	struct zx *zx;		/* per temp: known to have bits 32-63 clear */
 	ir_ref second_out;	/* mulu2/muls2 folded: `mov second_out,second_val` */
 	ir_ref second_val;	/* goes after the op */
 };
@@ -486,6 +493,25 @@ static void fold_brcond(struct fold *f, struct ir_op *op)
 		to_nop(op);
 }
 
+static bool known_zext(const struct fold *f, ir_ref r)
+{
+	const struct ir_ctx *s = f->s;
+	if (ir_is_const(s, r))
+		return s->temps[r].val <= UINT32_MAX;
+	if (r >= f->n || f->zx[r].bb != f->bb)
+		return false;
+	return !ir_is_global(s, r) || f->zx[r].calls == f->calls;
+}
+
+/* ext32u d,a where a's high half is known zero ==> mov d,a */
+static void fold_ext32u(struct fold *f, struct ir_op *op)
+{
+	if (fold_consts(f, op))
+		return;
+	if (known_zext(f, in(op, 0)))
+		to_mov(op, in(op, 0));
+}
+
 static void fold_op(struct fold *f, struct ir_op *op)
 {
 	switch (op->opc) {
@@ -510,8 +536,8 @@ static void fold_op(struct fold *f, struct ir_op *op)
 	case IR_ext8u:
 	case IR_ext16s:
 	case IR_ext16u:
-	case IR_ext32s:
-	case IR_ext32u: fold_unary(f, op); break;
+	case IR_ext32s: fold_unary(f, op); break;
+	case IR_ext32u: fold_ext32u(f, op); break;
 	case IR_deposit:
 	case IR_extract:
 	case IR_sextract: fold_field(f, op); break;
@@ -607,10 +633,50 @@ static void note_copy(struct fold *f, const struct ir_op *op)
 	};
 }
 
+/* Whether the op's (first) result is known to have bits 32-63 clear. */
+static bool result_zext(const struct fold *f, const struct ir_op *op)
+{
+	const struct ir_ctx *s = f->s;
+	if (op->nout == 0)
+		return false;
+	if (op->type == IR_I32 && op->opc != IR_call)
+		return true;	/* i32 results are zero-extended by definition */
+	switch (op->opc) {
+	case IR_ext8u: case IR_ext16u: case IR_ext32u:
+	case IR_setcond: case IR_ctpop:
+		return true;
+	case IR_clz: case IR_ctz:	/* a count, or the fallback b */
+		return known_zext(f, in(op, 1));
+	case IR_load: case IR_ld_env: {
+		int memop = op->opc == IR_load ? op->cargs[0] : op->cargs[1];
+		return (memop & IR_MO_SIZE) <= IR_MO_32 && !(memop & IR_MO_SIGN);
+	}
+	case IR_extract:
+		return op->cargs[0] + op->cargs[1] <= 32;
+	case IR_mov:
+		return known_zext(f, in(op, 0));
+	case IR_and:
+		return known_zext(f, in(op, 0)) || known_zext(f, in(op, 1));
+	case IR_or: case IR_xor:
+		return known_zext(f, in(op, 0)) && known_zext(f, in(op, 1));
+	case IR_shr:
+		return known_zext(f, in(op, 0)) ||
+		       (ir_is_const(s, in(op, 1)) && (s->temps[in(op, 1)].val & 63) >= 32);
+	default:
+		return false;
+	}
+}
+
 static void note_outputs(struct fold *f, const struct ir_op *op)
 {
+	bool zext = result_zext(f, op);
 	for (int k = 0; k < op->nout; k++)
 		note_write(f, op->args[k]);
+	if (op->nout && op->args[0] < f->n)
+		f->zx[op->args[0]] = zext ? (struct zx){ f->bb, f->calls } : (struct zx){ 0, 0 };
+	for (int k = 1; k < op->nout; k++)
+		if (op->args[k] < f->n)
+			f->zx[op->args[k]] = (struct zx){ 0, 0 };
 	if (op->opc == IR_mov)
 		note_copy(f, op);
 	if (op->opc == IR_call && !(op->cargs[1] & IR_CALL_NO_WRITE_GLOBALS))
@@ -626,6 +692,7 @@ void opt_fold(struct ir_ctx *s)
 		.n = s->ntemps,
 		.copy = zalloc(s->ntemps, sizeof(struct copy)),
 		.ver = zalloc(s->ntemps, sizeof(uint32_t)),
+		.zx = zalloc(s->ntemps, sizeof(struct zx)),
 		.bb = 1,
 	};
 
@@ -649,6 +716,7 @@ void opt_fold(struct ir_ctx *s)
 	}
 	free(f.copy);
 	free(f.ver);
+	free(f.zx);
 }
 
 /* ---- opt_dce ------------------------------------------------------------- */

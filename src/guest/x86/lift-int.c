@@ -57,16 +57,17 @@ static bool gen_LEA(struct dc *s)
 
 enum alu { ALU_ADD, ALU_OR, ALU_ADC, ALU_SBB, ALU_AND, ALU_SUB, ALU_XOR, ALU_CMP, ALU_TEST };
 
-static ir_ref alu_compute(struct dc *s, enum alu k, ir_ref a, ir_ref b, ir_ref cf)
+/* 32-bit operations are i32 ops: the host's 32-bit forms zero-extend. */
+static ir_ref alu_compute(struct dc *s, enum alu k, int size, ir_ref a, ir_ref b, ir_ref cf)
 {
 	switch (k) {
-	case ALU_ADD: return ir_bin(s, IR_add, a, b);
-	case ALU_ADC: return ir_bin(s, IR_add, ir_bin(s, IR_add, a, b), cf);
-	case ALU_SUB: case ALU_CMP: return ir_bin(s, IR_sub, a, b);
-	case ALU_SBB: return ir_bin(s, IR_sub, ir_bin(s, IR_sub, a, b), cf);
-	case ALU_AND: case ALU_TEST: return ir_bin(s, IR_and, a, b);
-	case ALU_OR: return ir_bin(s, IR_or, a, b);
-	case ALU_XOR: return ir_bin(s, IR_xor, a, b);
+	case ALU_ADD: return ir_bin_sz(s, IR_add, size, a, b);
+	case ALU_ADC: return ir_bin_sz(s, IR_add, size, ir_bin_sz(s, IR_add, size, a, b), cf);
+	case ALU_SUB: case ALU_CMP: return ir_bin_sz(s, IR_sub, size, a, b);
+	case ALU_SBB: return ir_bin_sz(s, IR_sub, size, ir_bin_sz(s, IR_sub, size, a, b), cf);
+	case ALU_AND: case ALU_TEST: return ir_bin_sz(s, IR_and, size, a, b);
+	case ALU_OR: return ir_bin_sz(s, IR_or, size, a, b);
+	case ALU_XOR: return ir_bin_sz(s, IR_xor, size, a, b);
 	}
 	return 0;
 }
@@ -94,7 +95,7 @@ static ir_ref atomic_rmw(struct dc *s, enum alu k, ir_ref addr, ir_ref b, ir_ref
 	ir_ref old = tmp64(s), nv = tmp64(s);
 	set_label(s, again);
 	ir_mov(s, old, ir_ld(s, addr, size));
-	ir_mov(s, nv, alu_compute(s, k, old, b, cf));
+	ir_mov(s, nv, alu_compute(s, k, 3, old, b, cf));
 	ir_ref seen = tmp64(s);
 	ir_emit(s->ir, IR_cmpxchg, IR_I64, (ir_ref[]){ seen, addr, old, nv }, (int64_t[]){ size });
 	ir_brc(s, IR_NE, seen, old, again);
@@ -106,16 +107,17 @@ static bool gen_alu(struct dc *s, enum alu k)
 {
 	int size = SZ(s);
 	ir_ref cf = (k == ALU_ADC || k == ALU_SBB) ? gen_compute_cf(s) : 0;
-	ir_ref b = gen_ld_op(s, 1);
+	ir_ref b = size == 2 ? gen_ld_op_low(s, 1) : gen_ld_op(s, 1);
 	ir_ref a, r;
 
 	if (has_lock(s) && op_is_mem(s, 0) && k != ALU_CMP && k != ALU_TEST) {
+		b = gen_ld_op(s, 1);
 		ir_ref addr = gen_ea(s, &s->op[0]);
 		if (k == ALU_ADD || k == ALU_SUB) {
 			ir_ref delta = k == ALU_ADD ? b : ir_un(s, IR_neg, b);
 			a = tmp64(s);
 			ir_emit(s->ir, IR_xadd, IR_I64, (ir_ref[]){ a, addr, delta }, (int64_t[]){ size });
-			r = alu_compute(s, k, a, b, cf);
+			r = alu_compute(s, k, 3, a, b, cf);
 		} else {
 			a = atomic_rmw(s, k, addr, b, cf, size, &r);
 		}
@@ -128,8 +130,8 @@ static bool gen_alu(struct dc *s, enum alu k)
 		a = b = cst(s, 0);
 		r = cst(s, 0);
 	} else {
-		a = gen_ld_op(s, 0);
-		r = alu_compute(s, k, a, b, cf);
+		a = size == 2 ? gen_ld_op_low(s, 0) : gen_ld_op(s, 0);
+		r = alu_compute(s, k, size, a, b, cf);
 	}
 	if (k != ALU_CMP && k != ALU_TEST)
 		gen_st_op(s, 0, r);
@@ -160,7 +162,7 @@ static bool gen_incdec(struct dc *s, bool inc)
 			(int64_t[]){ size });
 		r = ir_bin(s, inc ? IR_add : IR_sub, old, one);
 	} else {
-		r = ir_bin(s, inc ? IR_add : IR_sub, gen_ld_op(s, 0), one);
+		r = ir_bin_sz(s, inc ? IR_add : IR_sub, size, gen_ld_op_low(s, 0), one);
 		gen_st_op(s, 0, r);
 	}
 	gen_set_cc(s, inc ? CC(INC, size) : CC(DEC, size), r, cf, 0);
@@ -313,7 +315,8 @@ static bool gen_shift(struct dc *s, enum shift k)
 {
 	int size = SZ(s);
 	bool sign = k == SH_SAR;
-	ir_ref a = sign ? gen_ld_op_sext(s, 0) : gen_ld_op(s, 0);
+	/* 32-bit shifts are i32 ops on the raw register */
+	ir_ref a = size == 2 ? gen_ld_op_low(s, 0) : sign ? gen_ld_op_sext(s, 0) : gen_ld_op(s, 0);
 	enum ir_opc opc = k == SH_SHL ? IR_shl : k == SH_SHR ? IR_shr : IR_sar;
 	int cc = k == SH_SHL ? CC(SHL, size) : CC(SAR, size);
 
@@ -324,16 +327,17 @@ static bool gen_shift(struct dc *s, enum shift k)
 				gen_st_op(s, 0, a);	/* the 32-bit write still zero-extends */
 			return true;
 		}
-		ir_ref r = ir_bin(s, opc, a, cst(s, c));
-		ir_ref last = ir_bin(s, opc, a, cst(s, c - 1));
+		ir_ref r = ir_bin_sz(s, opc, size, a, cst(s, c));
+		ir_ref last = ir_bin_sz(s, opc, size, a, cst(s, c - 1));
 		gen_st_op(s, 0, r);
 		gen_set_cc(s, cc, r, last, 0);
 		return true;
 	}
 	/* count in cl: a zero count changes neither the operand nor the flags */
 	ir_ref n = ir_bin(s, IR_and, gen_ld_reg(s, R_RCX, 0), count_mask(s, size));
-	ir_ref r = ir_bin(s, opc, a, n);
-	ir_ref last = ir_bin(s, opc, a, ir_bin(s, IR_and, ir_bin(s, IR_sub, n, cst(s, 1)), cst(s, 63)));
+	ir_ref r = ir_bin_sz(s, opc, size, a, n);
+	ir_ref last = ir_bin_sz(s, opc, size, a,
+				ir_bin(s, IR_and, ir_bin(s, IR_sub, n, cst(s, 1)), count_mask(s, size)));
 	ir_ref zero = cst(s, 0);
 	gen_st_op(s, 0, ir_movc(s, IR_EQ, n, zero, a, r));
 	ir_mov(s, G.cc_dst, ir_movc(s, IR_EQ, n, zero, G.cc_dst, r));

@@ -68,6 +68,14 @@ ir_ref ir_bin(struct dc *s, enum ir_opc opc, ir_ref a, ir_ref b)
 	return d;
 }
 
+ir_ref ir_bin_sz(struct dc *s, enum ir_opc opc, int size, ir_ref a, ir_ref b)
+{
+	enum ir_type t = size == 2 ? IR_I32 : IR_I64;
+	ir_ref d = ir_new_temp(s->ir, t);
+	ir_op2(s->ir, opc, t, d, a, b);
+	return d;
+}
+
 ir_ref ir_un(struct dc *s, enum ir_opc opc, ir_ref a)
 {
 	ir_ref d = tmp64(s);
@@ -286,6 +294,20 @@ static ir_ref ld_op(struct dc *s, int i, bool sign)
 }
 
 ir_ref gen_ld_op(struct dc *s, int i) { return ld_op(s, i, false); }
+
+ir_ref gen_ld_op_low(struct dc *s, int i)
+{
+	const ZydisDecodedOperand *op = &s->op[i];
+	if (op->type == ZYDIS_OPERAND_TYPE_REGISTER && op->size == 32) {
+		int r = reg_index(op->reg.value);
+		if (r >= 0) {
+			ir_ref v = tmp64(s);
+			ir_mov(s, v, G.regs[r]);
+			return v;
+		}
+	}
+	return ld_op(s, i, false);
+}
 ir_ref gen_ld_op_sext(struct dc *s, int i) { return ld_op(s, i, true); }
 
 void gen_st_op(struct dc *s, int i, ir_ref v)

@@ -57,6 +57,8 @@ static inline ir_ref tmp64(struct dc *s) { return ir_new_temp(s->ir, IR_I64); }
 static inline ir_ref cst(struct dc *s, uint64_t v) { return ir_const(s->ir, IR_I64, v); }
 static inline void ir_mov(struct dc *s, ir_ref d, ir_ref a) { ir_op1(s->ir, IR_mov, IR_I64, d, a); }
 ir_ref ir_bin(struct dc *s, enum ir_opc opc, ir_ref a, ir_ref b);	/* new temp */
+/* The same on the operand size: 32-bit operations become i32 ops. */
+ir_ref ir_bin_sz(struct dc *s, enum ir_opc opc, int size, ir_ref a, ir_ref b);
 ir_ref ir_un(struct dc *s, enum ir_opc opc, ir_ref a);
 ir_ref ir_setc(struct dc *s, enum ir_cond c, ir_ref a, ir_ref b);
 ir_ref ir_movc(struct dc *s, enum ir_cond c, ir_ref a, ir_ref b, ir_ref t, ir_ref f);
@@ -78,6 +80,9 @@ ir_ref gen_ext(struct dc *s, ir_ref v, int size, bool sign);	/* to 64 bits */
 ir_ref gen_ea(struct dc *s, const ZydisDecodedOperand *op);
 ir_ref gen_ld_op(struct dc *s, int i);
 ir_ref gen_ld_op_sext(struct dc *s, int i);
+/* For consumers that read only the operand's low bits (i32 ops): a 32-bit
+ * register operand comes without the zero-extension. */
+ir_ref gen_ld_op_low(struct dc *s, int i);
 void gen_st_op(struct dc *s, int i, ir_ref v);
 int op_size(struct dc *s, int i);		/* log2 bytes of operand i */
 bool op_is_mem(struct dc *s, int i);

@@ -370,6 +370,16 @@ static void gen_mov(struct cg *c, struct ir_op *op)
 	}
 	if (d == a && w64(op))
 		return;		/* mov_i32 d,d still zero-extends */
+	/* A global taking the value of a temp that lives on: write it home
+	 * now rather than keep a second register copy (later reads of the
+	 * global were redirected to the temp by copy propagation). */
+	if (is_global(c, d) && w64(op) && T(c, a)->kind == IR_TEMP_LOCAL && c->t[a].reg != H_NONE) {
+		if (rd->reg != H_NONE)
+			free_reg(c, rd->reg);
+		emit_store(&c->e, 3, c->t[a].reg, ENV_REG, T(c, d)->env_off);
+		rd->in_mem = 1;
+		return;
+	}
 	int reg;
 	if (is_const(c, a)) {
 		reg = rd->reg != H_NONE ? rd->reg : alloc_reg(c, ALL_REGS);
