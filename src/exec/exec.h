@@ -90,6 +90,9 @@ enum exec_exit exec_run(void *cpu);
 void exec_fork_prepare(void);
 void exec_fork_parent(void);
 void exec_fork_child(void);
+/* The guest is ending (exit or fatal signal): print statistics under
+ * -d stats and flush what the exec layer owns.  Called once per process. */
+void exec_finish(void);
 /* Drop every translation (code cache full, SMC, instrumentation change). */
 void exec_flush_all(void);
 /* Invalidate translations overlapping guest [start, end). */

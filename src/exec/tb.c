@@ -137,6 +137,22 @@ static void tb_free(struct tb *tb)
 	free(tb);
 }
 
+void exec_finish(void)
+{
+	const struct exec_stats *st = &exec_stats;
+	if (!log_enabled(LOG_STATS))
+		return;
+	double us = st->translate_ns / 1e3;
+	log_printf("loom: stats: %lu TBs translated (%lu guest insns, %lu host bytes, "
+		   "%.1f host bytes/guest insn), %.0f us translating, %.2f us/TB, "
+		   "%.0f TBs/s of translation time, %lu flushes\n",
+		   (unsigned long)st->tbs_translated, (unsigned long)st->guest_insns_translated,
+		   (unsigned long)st->host_bytes,
+		   st->guest_insns_translated ? (double)st->host_bytes / st->guest_insns_translated : 0.0,
+		   us, st->tbs_translated ? us / st->tbs_translated : 0.0,
+		   us ? st->tbs_translated / (us / 1e6) : 0.0, (unsigned long)st->flushes);
+}
+
 void exec_flush_all(void)
 {
 	for (uint32_t i = 0; i < ntbs; i++)

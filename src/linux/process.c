@@ -46,6 +46,7 @@
 
 noreturn void linux_exit_group(int status)
 {
+	exec_finish();
 	log_flush();
 	for (;;)
 		raw_syscall(__NR_exit_group, status, 0, 0, 0, 0, 0);

@@ -334,6 +334,7 @@ noreturn void linux_die_by_signal(int signo)
 {
 	uint64_t bit = SIGBIT(signo);
 
+	exec_finish();
 	log_flush();
 	if (sig_default_action(signo) == SIGD_CORE) {
 		/* A core of loom is not the guest's core, and writing one (or

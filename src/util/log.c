@@ -22,6 +22,7 @@ static const struct { const char *name; unsigned mask; const char *help; } log_i
 	{ "strace", LOG_STRACE, "log system calls (same as -strace)" },
 	{ "plugin", LOG_PLUGIN, "output of plugins (qemu_plugin_outs)" },
 	{ "guest_errors", LOG_GUEST_ERRORS, "log guest faults and signals" },
+	{ "stats", LOG_STATS, "print translation statistics when the guest exits" },
 };
 
 void log_print_items(FILE *f)

@@ -20,6 +20,7 @@ enum log_item {
 	LOG_STRACE = 1 << 7,
 	LOG_PLUGIN = 1 << 8,
 	LOG_GUEST_ERRORS = 1 << 9,
+	LOG_STATS = 1 << 10,
 };
 
 extern unsigned log_mask;
