@@ -80,12 +80,11 @@ static bool gen_x87_call(struct dc *s, enum x87_op op, int i, ir_ref cond)
 	unsigned fl = x87_op_flags[op];
 	ir_ref ea = 0, arg;
 
+	if ((fl & (XF_IN | XF_OUT | XF_MEM)) && !mem_bits(s))
+		return false;
 	gen_sync_pc(s, s->pc);
-	if (fl & (XF_IN | XF_OUT | XF_MEM)) {
-		if (!mem_bits(s))
-			return false;
+	if (fl & (XF_IN | XF_OUT | XF_MEM))
 		ea = gen_ea(s, &s->op[0]);
-	}
 	if (fl & XF_IN) {
 		if ((fl & XF_SZ_MASK) == XF_SZ80) {
 			ir_ref lo = ir_ld(s, ea, IR_MO_64);

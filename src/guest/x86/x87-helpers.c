@@ -102,33 +102,65 @@ static _Noreturn void x87_raise(struct cpu *cpu)
 	exec_raise(cpu, SIGFPE, code, cpu->rip);
 }
 
+/*
+ * A superset of the exception flags set in this thread's host FPU.  Only
+ * these helpers touch the host FPU (loom's own code uses no x87), so it is
+ * exact after each of them: the fast path reads the flags, the general
+ * path's FNSAVE clears them.  A new thread starts with "all" (its FPU is a
+ * copy of its creator's).  Reading it saves an FNSTSW, which waits for
+ * the FPU to drain.
+ */
+static __thread uint16_t host_exc = FSW_EXC;
+
 /* ---- running one host instruction ---- */
 
 #define REP8(M, a, b) M(a, b, 0) M(a, b, 1) M(a, b, 2) M(a, b, 3) \
 	M(a, b, 4) M(a, b, 5) M(a, b, 6) M(a, b, 7)
 
-/* Register rows run with RFLAGS' arithmetic bits seeded from *efl and read
- * back into it: FCOMI writes ZF, PF and CF (or nothing, when an unmasked
- * exception stops it), FCMOVE reads ZF.  The red zone is skipped before
- * pushing. */
-#define REG_CASE(b0, b1, n)						\
+/* Register rows run in one of three ways: on the general path with
+ * RFLAGS' arithmetic bits seeded from *efl and read back into it (FCOMI
+ * writes ZF, PF and CF, or nothing when an unmasked exception stops it;
+ * FCMOVE reads ZF; the red zone is skipped before pushing); on the fast
+ * path plainly, or, for the FCOMI rows, reading ZF, PF and CF (no popf:
+ * it costs more than the instruction). */
+enum { EFL_SEED, EFL_NONE };	/* how: FCOMI rows read ZF PF CF with either */
+
+#define REG_SEED(b0, b1, n)						\
 	case n:								\
 		asm volatile("sub $128, %%rsp\n\tpushq %[f]\n\tpopfq\n\t"	\
 			     ".byte " #b0 ", " #b1 " + " #n "\n\t"		\
 			     "pushfq\n\tpopq %[f]\n\tadd $128, %%rsp"	\
 			     : [f] "+r"(*efl) : : "memory", "cc");		\
 		break;
+#define REG_PLAIN(b0, b1, n)						\
+	case n: asm volatile(".byte " #b0 ", " #b1 " + " #n : : : "memory"); break;
+#define REG_READ(b0, b1, n)						\
+	case n:								\
+		asm volatile(".byte " #b0 ", " #b1 " + " #n			\
+			     : "=@ccz"(z), "=@ccp"(p), "=@ccc"(c) : : "memory");	\
+		break;
 
 /* Run row `op` on the host FPU as it is, with ST(i) = i and memory operand
  * m (a buffer of at least 108 bytes for the environment rows). */
-static void host_exec(unsigned op, unsigned i, void *m, uint64_t *efl)
+static inline void host_exec(unsigned op, unsigned i, void *m, uint64_t *efl, int how)
 {
 	struct { uint8_t b[108]; } *mp = m;
+	bool z = false, p = false, c = false;
 	switch (op) {
 #define X(name, fl, text) case X87_##name: asm volatile(text : [m] "+m"(*mp) : : "memory"); break;
 	X87_MEM_OPS(X)
 #undef X
-#define X(name, fl, b0, b1) case X87_##name: switch (i) { REP8(REG_CASE, b0, b1) } break;
+#define X(name, fl, b0, b1)						\
+	case X87_##name:						\
+		if (how == EFL_SEED) {					\
+			switch (i) { REP8(REG_SEED, b0, b1) }		\
+		} else if ((fl) & XF_EFL) {				\
+			switch (i) { REP8(REG_READ, b0, b1) }		\
+			*efl = (z ? X86_ZF : 0) | (p ? X86_PF : 0) | (c ? X86_CF : 0); \
+		} else {						\
+			switch (i) { REP8(REG_PLAIN, b0, b1) }		\
+		}							\
+		break;
 	X87_REG_OPS(X)
 #undef X
 	}
@@ -190,8 +222,9 @@ static uint64_t run_general(const struct x87_state *in, struct x87_state *out, u
 	struct fsave_image img;
 	to_image(in, &img);
 	asm volatile("frstor %0" : : "m"(img) : "memory");
-	host_exec(op, i, m, &efl);
+	host_exec(op, i, m, &efl, EFL_SEED);
 	asm volatile("fnsave %0" : "=m"(img) : : "memory");
+	host_exc = 0;
 	*out = *in;
 	from_image(out, &img, pointers);
 	return efl;
@@ -278,9 +311,6 @@ static const struct fast fast[X87_NB_OPS] = {
 static uint16_t cc_written[X87_NB_OPS], cc_value[X87_NB_OPS];
 static uint8_t cc_probed[X87_NB_OPS];
 
-static uint64_t run_general(const struct x87_state *in, struct x87_state *out, unsigned op,
-			    unsigned i, void *m, uint64_t efl, bool pointers);
-
 static void probe_cc(unsigned op)
 {
 	static const uint64_t mant[8] = {
@@ -311,17 +341,26 @@ static void probe_cc(unsigned op)
 		s.fsw = k ? 0 : FSW_CC;
 		run_general(&s, &out[k], op, 1, m, X86_ZF, false);
 	}
+	/* threads may probe a row at once: they store the same values */
 	uint16_t kept = out[0].fsw & ~out[1].fsw & FSW_CC;
-	cc_written[op] = FSW_CC & ~kept;
-	cc_value[op] = out[1].fsw & cc_written[op];
+	__atomic_store_n(&cc_written[op], FSW_CC & ~kept, __ATOMIC_RELAXED);
+	__atomic_store_n(&cc_value[op], out[1].fsw & FSW_CC & ~kept, __ATOMIC_RELAXED);
 	__atomic_store_n(&cc_probed[op], 1, __ATOMIC_RELEASE);
 }
 
+/* The condition codes row op writes. */
 static inline uint16_t written(unsigned op)
 {
 	if (!__atomic_load_n(&cc_probed[op], __ATOMIC_ACQUIRE))
 		probe_cc(op);
-	return cc_written[op];
+	return __atomic_load_n(&cc_written[op], __ATOMIC_RELAXED);
+}
+
+/* The values a row done in C (S_MOVE) gives them. */
+static inline uint16_t written_value(unsigned op)
+{
+	written(op);
+	return __atomic_load_n(&cc_value[op], __ATOMIC_RELAXED);
 }
 
 /* A finite, nonzero, normalised value (not denormal, unnormal or special). */
@@ -351,16 +390,19 @@ static const uint16_t loom_fcw = FCW_DEFAULT;
  * host shows afterwards are exactly the guest's new ones. */
 static inline void host_enter(const struct x87_state *f)
 {
-	if (host_sw() & FSW_EXC & ~f->fsw)
+	if (host_exc & ~f->fsw) {
 		asm volatile("fnclex" : : : "memory");
+		host_exc = 0;
+	}
 	if (f->fcw != FCW_DEFAULT)
 		asm volatile("fldcw %0" : : "m"(f->fcw) : "memory");
 }
 
-static inline void host_leave(const struct x87_state *f)
+static inline void host_leave(const struct x87_state *f, uint16_t hsw)
 {
 	if (f->fcw != FCW_DEFAULT)
 		asm volatile("fldcw %0" : : "m"(loom_fcw) : "memory");
+	host_exc = hsw & FSW_EXC;
 }
 
 /* Runs row op on the fast path if it applies, leaving the outcome in *f
@@ -414,20 +456,20 @@ static bool run_fast(struct x87_state *f, unsigned op, unsigned i, void *m, uint
 	host_enter(f);
 	switch (d->shape) {
 	case S_PUSH:
-		host_exec(op, 0, m, efl);
+		host_exec(op, 0, m, efl, EFL_NONE);
 		hsw = host_sw();
 		push(f);
 		st80(streg(f, 0));
 		break;
 	case S_UNARY:
 		ld80(streg(f, 0));
-		host_exec(op, 0, m, efl);
+		host_exec(op, 0, m, efl, EFL_NONE);
 		hsw = host_sw();
 		st80(streg(f, 0));
 		break;
 	case S_STORE:
 		ld80(streg(f, 0));
-		host_exec(op, 0, m, efl);
+		host_exec(op, 0, m, efl, EFL_NONE);
 		hsw = host_sw();
 		if (!d->pops)
 			drop();
@@ -436,7 +478,7 @@ static bool run_fast(struct x87_state *f, unsigned op, unsigned i, void *m, uint
 		if (d->pops == 2)
 			ld80(streg(f, 1));
 		ld80(streg(f, 0));
-		host_exec(op, 0, m, efl);
+		host_exec(op, 0, m, efl, EFL_NONE);
 		hsw = host_sw();
 		if (!d->pops)
 			drop();
@@ -446,7 +488,7 @@ static bool run_fast(struct x87_state *f, unsigned op, unsigned i, void *m, uint
 		if (j)
 			ld80(streg(f, i));
 		ld80(streg(f, 0));
-		host_exec(op, j, m, efl);
+		host_exec(op, j, m, efl, EFL_NONE);
 		hsw = host_sw();
 		for (int k = j + 1 - d->pops; k > 0; k--)
 			drop();
@@ -456,7 +498,7 @@ static bool run_fast(struct x87_state *f, unsigned op, unsigned i, void *m, uint
 		if (j)
 			ld80(streg(f, i));
 		ld80(streg(f, 0));
-		host_exec(op, j, m, efl);
+		host_exec(op, j, m, efl, EFL_NONE);
 		hsw = host_sw();
 		st80(streg(f, 0));
 		if (j)
@@ -466,7 +508,7 @@ static bool run_fast(struct x87_state *f, unsigned op, unsigned i, void *m, uint
 		if (j)
 			ld80(streg(f, i));
 		ld80(streg(f, 0));
-		host_exec(op, j, m, efl);
+		host_exec(op, j, m, efl, EFL_NONE);
 		hsw = host_sw();
 		if (j && !d->pops)
 			drop();		/* ST(0) */
@@ -476,7 +518,7 @@ static bool run_fast(struct x87_state *f, unsigned op, unsigned i, void *m, uint
 	case S_ST01:
 		ld80(streg(f, 1));
 		ld80(streg(f, 0));
-		host_exec(op, 0, m, efl);
+		host_exec(op, 0, m, efl, EFL_NONE);
 		hsw = host_sw();
 		st80(streg(f, 0));
 		drop();
@@ -484,7 +526,7 @@ static bool run_fast(struct x87_state *f, unsigned op, unsigned i, void *m, uint
 	case S_ST1P:
 		ld80(streg(f, 1));
 		ld80(streg(f, 0));
-		host_exec(op, 0, m, efl);
+		host_exec(op, 0, m, efl, EFL_NONE);
 		hsw = host_sw();
 		st80(streg(f, 1));
 		pop(f, 1);
@@ -492,7 +534,7 @@ static bool run_fast(struct x87_state *f, unsigned op, unsigned i, void *m, uint
 	default:
 		__builtin_unreachable();
 	}
-	host_leave(f);
+	host_leave(f, hsw);
 	uint16_t cc = written(op);
 	*sw = (f->fsw & ~cc) | (hsw & (cc | FSW_EXC));
 	return true;
@@ -546,7 +588,7 @@ static bool run_move(struct x87_state *f, unsigned op, unsigned i, uint64_t arg)
 	default:
 		return false;
 	}
-	f->fsw = (f->fsw & ~written(op)) | cc_value[op];
+	f->fsw = (f->fsw & ~written(op)) | written_value(op);
 	return true;
 }
 
@@ -733,7 +775,7 @@ uint64_t helper_x87(uint64_t envp, uint64_t opw, uint64_t arg)
 	unsigned op = opw & 0xff, i = opw >> 8 & 7;
 	unsigned fl = x87_op_flags[op];
 	void *m = &cpu->xtmp;
-	uint64_t efl = 0, ret = 0;
+	uint64_t efl = 0;
 	uint16_t sw;
 
 	if ((fl & XF_WAIT) && (f->fsw & FSW_ES))
@@ -767,18 +809,16 @@ uint64_t helper_x87(uint64_t envp, uint64_t opw, uint64_t arg)
 		return 0;
 	}
 
-	if (fl & XF_EFL)
-		efl = helper_cc_compute_all(cpu->cc_dst, cpu->cc_src, cpu->cc_src2, cpu->cc_op);
 	if (fl & XF_OUT) {
-		struct x87_state n = *f;
-		if (run_fast(&n, op, i, m, &efl, &sw)) {
-			n.fsw = sw;
-			pop(&n, fast[op].pops);
-			ret = pack(&n, true);
-		} else {
-			ret = store_general(cpu, op);
-		}
-		return ret;	/* FIP/FOP/FDP: the lifter's commit */
+		/* (a store's fast path reads *f and changes nothing) */
+		if (!run_fast(f, op, i, m, &efl, &sw))
+			return store_general(cpu, op);
+		struct x87_state n;
+		n.fsw = sw;
+		n.ftw = f->ftw;
+		n.top = f->top;
+		pop(&n, fast[op].pops);
+		return pack(&n, true);	/* FIP/FOP/FDP: the lifter's commit */
 	}
 
 	if (run_move(f, op, i, arg)) {
@@ -786,6 +826,8 @@ uint64_t helper_x87(uint64_t envp, uint64_t opw, uint64_t arg)
 	} else if (run_fast(f, op, i, m, &efl, &sw)) {
 		f->fsw = sw;
 	} else {
+		if (fl & XF_EFL)	/* kept when an unmasked exception stops FCOMI */
+			efl = helper_cc_compute_all(cpu->cc_dst, cpu->cc_src, cpu->cc_src2, cpu->cc_op);
 		if (op == X87_FCMOV_STI)
 			efl = arg ? X86_ZF : 0;
 		efl = run_general(f, f, op, i, m, efl, false);
