@@ -33,7 +33,27 @@ build/$(1)/unit/%: build/$(1)/obj/tests/unit/%.o build/$(1)/obj/tests/unit/unit.
 endef
 $(foreach m,debug release asan,$(eval $(call mode_rules,$(m))))
 
-.PHONY: all loom test test-unit test-guest test-programs demo bench clean deps
+# Self-checking guest programs (tests/guest): each C test is built against
+# glibc and against musl, each assembly test without a libc; run.sh runs
+# them natively and under loom and compares.
+GUEST_C := $(sort $(wildcard tests/guest/*.c))
+GUEST_ASM := $(filter-out tests/guest/asm/lib.S,$(sort $(wildcard tests/guest/asm/*.S)))
+GUEST_BINS := $(patsubst tests/guest/%.c,build/tests/guest/%.glibc,$(GUEST_C)) \
+	$(patsubst tests/guest/%.c,build/tests/guest/%.musl,$(GUEST_C)) \
+	$(patsubst tests/guest/asm/%.S,build/tests/guest/%.asm,$(GUEST_ASM))
+GUEST_CFLAGS := -static -O2 -Wall -Wno-unused-result -Wno-format-truncation -pthread
+build/tests/guest/%.glibc: tests/guest/%.c tests/guest/guest.h
+	@mkdir -p $(@D)
+	gcc $(GUEST_CFLAGS) -o $@ $< -lm
+build/tests/guest/%.musl: tests/guest/%.c tests/guest/guest.h
+	@mkdir -p $(@D)
+	musl-gcc $(GUEST_CFLAGS) -o $@ $< -lm
+build/tests/guest/%.asm: tests/guest/asm/%.S tests/guest/asm/lib.S tests/guest/asm/lib.h
+	@mkdir -p $(@D)
+	gcc -static -nostdlib -o $@ $< tests/guest/asm/lib.S
+guest-tests: $(GUEST_BINS)
+
+.PHONY: all loom test test-unit test-guest test-programs demo bench clean deps guest-tests
 all: build/$(MODE)/loom
 
 deps:
@@ -44,14 +64,17 @@ TMODE ?= debug
 
 # The whole suite; the last line is "N passed, N failed".
 test: deps
-	$(MAKE) --no-print-directory build/$(TMODE)/loom $(UNIT_BINS)
+	$(MAKE) --no-print-directory build/$(TMODE)/loom $(UNIT_BINS) guest-tests
 	tests/run-all.sh build/$(TMODE)
 
 test-unit: build/$(TMODE)/loom $(UNIT_BINS)
 	tests/run-all.sh build/$(TMODE) unit
 
-test-guest: build/$(TMODE)/loom
+test-guest: build/$(TMODE)/loom guest-tests
 	tests/run-all.sh build/$(TMODE) guest
+
+test-programs: build/$(TMODE)/loom
+	tests/run-all.sh build/$(TMODE) busybox
 
 demo: deps
 	$(MAKE) --no-print-directory MODE=release build/release/loom

@@ -1,0 +1,33 @@
+#!/bin/sh
+# Install the Debian 12 packages that loom's build, tests and benchmarks need.
+# Idempotent: asks dpkg which are missing and installs only those, so a
+# machine that already has everything prints nothing and touches nothing.
+set -eu
+
+PACKAGES="build-essential libzydis-dev musl-tools busybox-static qemu-user nasm
+python3 hyperfine libglib2.0-dev file"
+
+missing=""
+for p in $PACKAGES; do
+	if ! dpkg -s "$p" 2>/dev/null | grep -q '^Status: install ok installed'; then
+		missing="$missing $p"
+	fi
+done
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" -eq 0 ]; then
+	SUDO=""
+elif command -v sudo >/dev/null 2>&1; then
+	SUDO="sudo"
+else
+	echo "install-deps: missing packages:$missing" >&2
+	echo "install-deps: not root and no sudo; install them by hand" >&2
+	exit 1
+fi
+
+echo "install-deps: installing:$missing"
+# env(1) rather than export: sudo may drop the caller's environment.
+$SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -q
+# shellcheck disable=SC2086  # word splitting of the package list is wanted
+$SUDO env DEBIAN_FRONTEND=noninteractive \
+	apt-get install -y -q --no-install-recommends $missing

@@ -1,0 +1,84 @@
+# shellcheck shell=bash disable=SC2154  # harness_* are set by the caller
+# Helpers shared by tests/guest/run.sh and tests/programs/busybox.sh, which
+# source this file: run a program with a fixed environment and a time limit,
+# and compare a run under loom with the native one.  The native run is the
+# oracle; a loom run passes when stdout is byte-identical and the process
+# ended the same way (same exit status, or death by the same signal).
+#
+# Callers set: harness_limit (seconds per run), harness_cwd (working
+# directory), harness_env (array of NAME=value for env -i).
+
+harness_perl=$(command -v perl) || { echo "harness: perl not found" >&2; exit 1; }
+harness_timeout=$(command -v timeout) || { echo "harness: timeout not found" >&2; exit 1; }
+
+# harness_run OUT PROG [ARGS...]   (stdin: the file $harness_stdin, or /dev/null)
+# Writes OUT.out, OUT.err and OUT.status ("exit N" or "signal N").  perl does
+# the waiting because bash folds a death by signal N into status 128+N;
+# timeout re-raises its child's signal on itself, so deaths pass through.
+# The subshell keeps bash's "Aborted" notices off the terminal.
+harness_run() {
+	local out=$1
+	shift
+	# shellcheck disable=SC2016  # a perl program
+	(
+		cd "$harness_cwd" &&
+			env -i "${harness_env[@]}" \
+				"$harness_perl" -e '
+					my $status_file = shift @ARGV;
+					my $pid = fork // die "fork: $!";
+					if (!$pid) { exec { $ARGV[0] } @ARGV; exit 127 }
+					waitpid($pid, 0);
+					my $s = $?;
+					open(my $f, ">", $status_file) or die "$status_file: $!";
+					print $f ($s & 127 ? "signal " . ($s & 127) : "exit " . ($s >> 8)), "\n";
+				' "$out.status" "$harness_timeout" -k 5 "$harness_limit" "$@" \
+				<"${harness_stdin:-/dev/null}" >"$out.out" 2>"$out.err"
+	) 2>/dev/null
+}
+
+harness_describe() {
+	case $1 in
+	"exit 124") echo "timed out after ${harness_limit}s" ;;
+	"signal "*) echo "$1 ($(kill -l "${1#signal }" 2>/dev/null))" ;;
+	"") echo "no status (could not run)" ;;
+	*) echo "$1" ;;
+	esac
+}
+
+# harness_compare LABEL NATIVE LOOM REPRO
+# NATIVE and LOOM are OUT prefixes given to harness_run.  Prints "PASS LABEL"
+# or "FAIL LABEL: why" followed by a short diff, loom's last stderr lines and
+# the REPRO command line.  Returns non-zero on failure.
+harness_compare() {
+	local label=$1 native=$2 loom=$3 repro=$4 ns ls why=""
+	ns=$(cat "$native.status" 2>/dev/null)
+	ls=$(cat "$loom.status" 2>/dev/null)
+	if [ "$ns" = "exit 124" ] || [ -z "$ns" ]; then
+		why="the native run timed out or did not run (a test bug)"
+	elif [ "$ls" = "exit 124" ] || [ "$ls" = "signal 9" ]; then
+		why="timed out after ${harness_limit}s"
+	elif [ "$ls" != "$ns" ]; then
+		why="native: $(harness_describe "$ns"), loom: $(harness_describe "$ls")"
+	fi
+	local same_out=1
+	cmp -s "$native.out" "$loom.out" || same_out=0
+	[ $same_out = 1 ] || why="${why:+$why; }stdout differs"
+	if [ -z "$why" ]; then
+		echo "PASS $label"
+		return 0
+	fi
+	echo "FAIL $label: $why"
+	if [ $same_out = 0 ]; then
+		if grep -qI . "$native.out" "$loom.out" 2>/dev/null; then
+			diff -a "$native.out" "$loom.out" | head -n 12 | cut -c1-200 | sed 's/^/    /'
+		else
+			echo "    (binary output: $(wc -c <"$native.out") bytes native, $(wc -c <"$loom.out") under loom)"
+		fi
+	fi
+	if [ -s "$loom.err" ]; then
+		echo "    loom stderr (last lines):"
+		tail -n 5 "$loom.err" | cut -c1-200 | sed 's/^/      /'
+	fi
+	echo "    repro: $repro"
+	return 1
+}

@@ -1,0 +1,114 @@
+#!/usr/bin/env bash
+# Runs the self-checking guest programs natively and under loom and compares.
+#
+#   tests/guest/run.sh LOOM [NAME...]
+#
+# For every binary in build/tests/guest (built by `make guest-tests`; NAMEs
+# select by prefix, e.g. "string" or "string.musl"), the native run is the
+# oracle: each of the modes below must give the same stdout and the same way
+# of ending: the same exit status, or death by the same signal (an exit with
+# status 134 is not a death by SIGABRT).  stderr is not compared; it is shown
+# when a test fails.  A run that exceeds the timeout fails.  Prints one
+# PASS/FAIL line per binary and mode and ends with "N passed, N failed".
+#
+# Environment: JOBS (parallel binaries, default nproc), GUEST_TIMEOUT
+# (seconds per run, default 30), GUEST_BINDIR (default build/tests/guest).
+set -uo pipefail
+
+if [ $# -lt 1 ]; then
+	echo "usage: $0 LOOM [NAME...]" >&2
+	exit 2
+fi
+root=$(cd "$(dirname "$0")/../.." && pwd)
+loom=$1
+shift
+case $loom in /*) ;; *) [ -e "$loom" ] && loom=$(cd "$(dirname "$loom")" && pwd)/$(basename "$loom") ;; esac
+bindir=${GUEST_BINDIR:-$root/build/tests/guest}
+jobs=${JOBS:-$(nproc 2>/dev/null || echo 2)}
+limit=${GUEST_TIMEOUT:-30}
+
+# Mode name and the loom options that select it.
+modes=("default" "one-insn-per-tb" "nochain")
+declare -A mode_flags=([default]="" [one-insn-per-tb]="-one-insn-per-tb" [nochain]="-nochain")
+
+# Every test gets the same arguments and environment, natively and under
+# loom: spaces, an empty argument and UTF-8 bytes exercise the loader.
+args=(alpha "two words" "" $'caf\xc3\xa9' --flag=1)
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/loom-guest.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+mkdir -p "$work/cwd" "$work/tmp"
+umask 022
+ulimit -c 0
+
+bins=()
+for b in "$bindir"/*.glibc "$bindir"/*.musl "$bindir"/*.asm; do
+	[ -f "$b" ] || continue
+	name=$(basename "$b")
+	if [ $# -gt 0 ]; then
+		keep=0
+		for want in "$@"; do
+			case $name in "$want"|"$want".*) keep=1 ;; esac
+		done
+		[ $keep = 1 ] || continue
+	fi
+	bins+=("$b")
+done
+if [ ${#bins[@]} -eq 0 ]; then
+	echo "FAIL guest: no test binaries in $bindir (run: make guest-tests)"
+	echo "0 passed, 1 failed"
+	exit 1
+fi
+if [ ! -x "$loom" ]; then
+	echo "note: $loom is not an executable; every loom run will fail" >&2
+fi
+
+. "$root/tests/guest/harness.sh"
+harness_limit=$limit
+harness_cwd=$work/cwd
+harness_env=(PATH=/usr/bin:/bin HOME=/nonexistent LANG=C LC_ALL=C TMPDIR="$work/tmp"
+	LOOM_GUEST_TEST=1)
+
+# check_binary BIN: prints the PASS/FAIL lines for all modes of one binary.
+check_binary() {
+	local bin=$1 name mode
+	name=$(basename "$bin")
+	harness_run "$work/$name.native" "$bin" "${args[@]}"
+	for mode in "${modes[@]}"; do
+		local flags=${mode_flags[$mode]} repro
+		# shellcheck disable=SC2086  # flags is empty or one word
+		harness_run "$work/$name.$mode" "$loom" $flags "$bin" "${args[@]}"
+		repro=$(printf '%q' "$loom"; [ -n "$flags" ] && printf ' %s' "$flags"
+			printf ' %q' "$bin" "${args[@]}")
+		harness_compare "$name $mode" "$work/$name.native" "$work/$name.$mode" "$repro"
+	done
+}
+
+# Run binaries JOBS at a time, printing results in order as they finish.
+pids=()
+next=0
+for i in "${!bins[@]}"; do
+	check_binary "${bins[$i]}" >"$work/result.$i" 2>&1 &
+	pids[i]=$!
+	while [ $((i - next + 1)) -ge "$jobs" ]; do
+		wait "${pids[next]}"
+		cat "$work/result.$next"
+		next=$((next + 1))
+	done
+done
+while [ $next -lt ${#bins[@]} ]; do
+	wait "${pids[next]}"
+	cat "$work/result.$next"
+	next=$((next + 1))
+done
+
+passed=$(cat "$work"/result.* | grep -c '^PASS ')
+failed=$(cat "$work"/result.* | grep -c '^FAIL ')
+# A binary whose checker died without reporting all modes counts as failed.
+expected=$((${#bins[@]} * ${#modes[@]}))
+if [ $((passed + failed)) -ne $expected ]; then
+	echo "FAIL guest: only $((passed + failed)) of $expected results were reported"
+	failed=$((failed + expected - passed - failed))
+fi
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,153 @@
+#!/usr/bin/env bash
+# The suite driver behind `make test`.
+#
+#   tests/run-all.sh BUILDDIR [unit|guest|busybox|elf|all]
+#
+# Runs the chosen subsuites against BUILDDIR/loom:
+#   unit     every test binary in BUILDDIR/unit/ (each ends "N passed, N failed")
+#   guest    tests/guest/run.sh: guest programs, native vs loom in three modes
+#   busybox  tests/programs/busybox.sh: busybox applets, native vs loom
+#   elf      tests/elf/run.sh, if present and executable
+# Each subsuite's full output goes to BUILDDIR/test-logs/<suite>.log; this
+# prints one line per failing test (with how to reproduce it), a summary per
+# subsuite, and last the totals as "N passed, N failed".  A subsuite that
+# crashes or prints no count line counts as one failure.  Exit status is
+# non-zero iff anything failed.
+set -uo pipefail
+
+if [ $# -lt 1 ] || [ $# -gt 2 ]; then
+	echo "usage: $0 BUILDDIR [unit|guest|busybox|elf|all]" >&2
+	exit 2
+fi
+root=$(cd "$(dirname "$0")/.." && pwd)
+builddir=$(cd "$1" 2>/dev/null && pwd) || {
+	echo "$0: no build directory $1" >&2
+	echo "0 passed, 1 failed"
+	exit 1
+}
+subset=${2:-all}
+case $subset in
+unit | guest | busybox | elf | all) ;;
+*)
+	echo "$0: unknown subset '$subset' (unit, guest, busybox, elf or all)" >&2
+	exit 2
+	;;
+esac
+loom=$builddir/loom
+logs=$builddir/test-logs
+mkdir -p "$logs"
+
+total_passed=0
+total_failed=0
+
+# count_line FILE: prints "P F" from the last "N passed, N failed" line (one
+# word and a colon may precede it, ", N skipped" may follow), or nothing.
+count_line() {
+	grep -aE '^([A-Za-z_-]+: )?[0-9]+ passed, [0-9]+ failed(, [0-9]+ skipped)?$' "$1" |
+		tail -n 1 | sed -E 's/^([A-Za-z_-]+: )?([0-9]+) passed, ([0-9]+) failed.*/\2 \3/'
+}
+
+# add SUITE PASSED FAILED: adds to the totals and prints the summary line.
+add() {
+	total_passed=$((total_passed + $2))
+	total_failed=$((total_failed + $3))
+	printf '%-8s %d passed, %d failed\n' "$1:" "$2" "$3"
+}
+
+# run_suite SUITE REPRO CMD...: runs a driver that prints PASS/FAIL lines and
+# a final count; shows its FAIL lines (and their indented details, briefly).
+run_suite() {
+	local suite=$1 repro=$2
+	shift 2
+	local log=$logs/$suite.log status counts
+	"$@" >"$log" 2>&1
+	status=$?
+	# FAIL lines with the first lines of their details and the repro line.
+	awk -v suite="$suite" '
+		/^FAIL / { print "  " suite ": " substr($0, 6); n = 0; show = 1; next }
+		/^    repro: / && show { print "  " $0; next }
+		/^    / && show { if (n++ < 5) print "  " $0; next }
+		{ show = 0 }
+	' "$log"
+	counts=$(count_line "$log")
+	if [ -z "$counts" ]; then
+		echo "  $suite: the driver printed no count line (exit status $status); see $log"
+		echo "  $suite: reproduce with: $repro"
+		add "$suite" 0 1
+		return
+	fi
+	local p f
+	read -r p f <<<"$counts"
+	if [ "$status" -ne 0 ] && [ "$f" -eq 0 ]; then
+		echo "  $suite: the driver exited with status $status but reported no failure; see $log"
+		f=1
+	fi
+	[ "$f" -gt 0 ] && echo "  $suite: full log in $log; rerun with: $repro"
+	add "$suite" "$p" "$f"
+}
+
+run_unit() {
+	local log=$logs/unit.log p=0 f=0 bin counts status
+	: >"$log"
+	local bins=("$builddir"/unit/test_*)
+	if [ ! -e "${bins[0]}" ]; then
+		echo "  unit: no unit test binaries in $builddir/unit (run: make test)"
+		add unit 0 1
+		return
+	fi
+	for bin in "${bins[@]}"; do
+		[ -x "$bin" ] || continue
+		local out
+		out=$logs/unit.$(basename "$bin").out
+		# The outer subshell keeps bash's "Segmentation fault" notice quiet.
+		( (cd "$root" && timeout -k 5 300 "$bin") >"$out" 2>&1; echo $? >"$out.status") 2>/dev/null
+		status=$(cat "$out.status")
+		{
+			echo "== $bin (exit $status)"
+			cat "$out"
+		} >>"$log"
+		counts=$(tail -n 1 "$out" | grep -E '^[0-9]+ passed, [0-9]+ failed$' | sed -E 's/([0-9]+) passed, ([0-9]+) failed/\1 \2/')
+		if [ -z "$counts" ]; then
+			echo "  unit: $(basename "$bin") crashed or printed no count (exit status $status); reproduce: $bin"
+			tail -n 3 "$out" | sed 's/^/    /'
+			f=$((f + 1))
+			rm -f "$out" "$out.status"
+			continue
+		fi
+		local up uf
+		read -r up uf <<<"$counts"
+		p=$((p + up))
+		if [ "$uf" -gt 0 ] || [ "$status" -ne 0 ]; then
+			f=$((f + (uf > 0 ? uf : 1)))
+			echo "  unit: $(basename "$bin"): $uf failed (exit status $status); reproduce: $bin"
+			grep -a 'CHECK.*failed' "$out" | head -n 5 | sed 's/^/    /'
+		fi
+		rm -f "$out" "$out.status"
+	done
+	add unit "$p" "$f"
+}
+
+want() { [ "$subset" = all ] || [ "$subset" = "$1" ]; }
+
+if want guest || want busybox || want elf; then
+	[ -x "$loom" ] || echo "note: $loom does not exist or is not executable: its tests will fail"
+fi
+
+want unit && run_unit
+want guest && run_suite guest "tests/guest/run.sh $loom [NAME...]" \
+	"$root/tests/guest/run.sh" "$loom"
+want busybox && run_suite busybox "tests/programs/busybox.sh $loom [NAME...]" \
+	"$root/tests/programs/busybox.sh" "$loom"
+if want elf; then
+	if [ -x "$root/tests/elf/run.sh" ]; then
+		run_suite elf "tests/elf/run.sh $loom" "$root/tests/elf/run.sh" "$loom"
+	elif [ "$subset" = elf ]; then
+		echo "  elf: tests/elf/run.sh is missing or not executable"
+		add elf 0 1
+	else
+		echo "note: tests/elf/run.sh not present yet; elf subsuite not run"
+	fi
+fi
+
+echo "$total_passed passed, $total_failed failed"
+[ "$total_failed" -eq 0 ]
