@@ -40,6 +40,13 @@ struct cpu_exec {
 	struct tb **jmp_cache;		/* direct-mapped by guest pc */
 	sigjmp_buf jmp_env;		/* helpers and the fault handler unwind here */
 	volatile int in_guest;		/* set while translated code or helpers run */
+	/* Set while exec_run may hold TB pointers or run translated code
+	 * (cleared while it waits for tb_lock); exec_flush_all waits until
+	 * every other cpu's busy is clear (see loop.c). */
+	volatile int busy;
+	/* SMC_* (smc.c): the loop must take tb_smc_lookup before its next
+	 * lookup.  Set by the fault handler and by a hot page's stale exit. */
+	volatile uint32_t smc_work;
 	int tid;
 };
 
@@ -60,12 +67,23 @@ struct tb {
 	/* host code offset -> guest pc: insn_start table, ninsns entries */
 	uint16_t *insn_host_off;
 	uint64_t *insn_pc;
+	/* Guest pages the code lies on ([1] only when the one instruction of
+	 * the TB crosses into the next page, else TB_NO_PAGE), and the next TB
+	 * on page_addr[n] tagged with its slot: smc.c's page lists. */
+	uint64_t page_addr[2];
+	uintptr_t page_next[2];
+	/* On a hot page: the guest bytes it was translated from (smc.c). */
+	uint8_t *code_copy;
 };
+#define TB_NO_PAGE (~0ull)
 
 /* Translation flags: part of the TB key. */
 enum {
 	CF_SINGLE_INSN = 1 << 0,	/* -one-insn-per-tb */
 	CF_NOCHAIN = 1 << 1,
+	/* Not translation flags: a TB carrying either never matches a lookup. */
+	CF_INVALID = 1 << 30,	/* invalidated: out of hash, caches, chains, pages */
+	CF_ONESHOT = 1 << 29,	/* restarts a store after an SMC fault: runs once */
 };
 
 /* Exit values returned by translated code (exit_tb's constant):
@@ -83,8 +101,12 @@ struct exec_options {
 extern struct exec_options exec_opts;
 
 void exec_init(void);
-/* Run translated code until the OS layer must act. */
+/* Run translated code until the OS layer must act.  Each guest thread
+ * calls it on its own host thread with its own cpu. */
 enum exec_exit exec_run(void *cpu);
+/* A guest thread is ending: forget its cpu (jump cache, flush bookkeeping).
+ * The cpu must not be passed to exec_run again. */
+void exec_exit_cpu(void *cpu);
 /* Around a host fork: the code cache is a shared mapping, so the child
  * must get its own copy before either process writes to it again. */
 void exec_fork_prepare(void);
@@ -93,14 +115,39 @@ void exec_fork_child(void);
 /* The guest is ending (exit or fatal signal): print statistics under
  * -d stats and flush what the exec layer owns.  Called once per process. */
 void exec_finish(void);
-/* Drop every translation (code cache full, SMC, instrumentation change). */
+/* Drop every translation (code cache full, SMC, instrumentation change).
+ * Safe while other threads run translated code: it stops them first. */
 void exec_flush_all(void);
-/* Invalidate translations overlapping guest [start, end). */
+
+/* The guest's memory map and self-modifying code (smc.c).  linux/ reports
+ * every change of a guest mapping: under exec_mem_lock(), first
+ * exec_invalidate_range() for pages whose translations cannot survive
+ * (unmapped, replaced, made writable or non-executable), while the old
+ * mapping still exists; then the host call; then exec_mem_set() with the
+ * outcome.  The lock is recursive and keeps translation out meanwhile. */
+void exec_mem_lock(void);
+void exec_mem_unlock(void);
+/* Drop the translations on the pages of guest [start, end), exactly. */
 void exec_invalidate_range(uint64_t start, uint64_t end);
+/* The guest's protection of [start, end) is now prot (PROT_*), or -1 for
+ * unmapped. */
+void exec_mem_set(uint64_t start, uint64_t end, int prot);
+/* The guest's protection at addr, -1 if unmapped or unknown. */
+int exec_mem_prot(uint64_t addr);
+/* The kernel or loom is about to write guest [start, end): lift loom's write
+ * protection there (dropping those pages' translations), so the write does
+ * not fail with EFAULT.  True if some page was protected.  Cheap when no
+ * page is. */
+bool exec_unprotect_range(uint64_t start, uint64_t end);
+/* Whether loom write-protects any guest page at all right now. */
+bool exec_smc_protecting(void);
 
 /* A host SIGSEGV/SIGBUS: if it came from translated code or a helper acting
  * for the guest, record the guest fault and longjmp to the exec loop (does not
- * return).  Returns false if the fault is loom's own. */
+ * return).  A write into a page loom write-protected for SMC is loom's to
+ * handle: it either restarts the guest instruction from the exec loop (does
+ * not return) or returns true, and the handler returns to retry the access.
+ * Returns false if the fault is loom's own. */
 bool exec_host_fault(siginfo_t *si, void *uc);
 
 /* Called by helpers to leave generated code with a guest exception. */
@@ -116,6 +163,12 @@ struct exec_stats {
 	uint64_t host_bytes;
 	uint64_t translate_ns;
 	uint64_t flushes;
+	uint64_t tbs_invalidated;
+	uint64_t smc_protects;		/* pages loom write-protected */
+	uint64_t smc_write_faults;	/* writes into them (faults, kernel writes) */
+	uint64_t smc_restarts;		/* stores restarted as one-shot TBs */
+	uint64_t smc_hot_pages;		/* pages turned to self-checking TBs */
+	uint64_t smc_stale;		/* self-checking TBs found changed */
 };
 extern struct exec_stats exec_stats;
 

@@ -5,7 +5,16 @@
  * raising a guest exception (exec_raise) and host faults in translated code
  * (exec_host_fault).  Both unwind with siglongjmp to exec_run, whose frame
  * is the only one alive below translated code.
+ *
+ * Threads: every guest thread runs exec_run on its own host thread with its
+ * own cpu and jump cache.  Lookups take no lock; translation and chaining
+ * take tb_lock (tb.c).  A flush frees TBs, so it first stops every other cpu
+ * outside translated code: a cpu is busy from before its first lookup until
+ * exec_run returns, except while it waits for tb_lock.  The invariant: no
+ * cpu holds a TB pointer or runs translated code while another flushes.
  */
+#include <sched.h>
+#include <stdlib.h>
 #include <string.h>
 #include <ucontext.h>
 #include "exec/exec-internal.h"
@@ -14,20 +23,163 @@
 
 __thread void *exec_current_cpu;
 
+/* ---- cpus and flushes ----
+ * cpus[] lists every cpu with a jump cache; it changes under tb_lock.  The
+ * flusher sets `stopping`, then waits for each other cpu's busy to clear; a
+ * cpu sets busy, then checks `stopping` and backs off if it is set.  Both
+ * sides use sequentially consistent accesses, so either the flusher sees
+ * the cpu busy and waits, or the cpu sees the flush and waits for tb_lock,
+ * which the flusher holds until it is done. */
+static struct cpu_exec **cpus;
+static uint32_t ncpus;
+static int stop_depth;		/* exec_stop_cpus nesting, under tb_lock */
+static volatile int stopping;
+static uint64_t flush_gen;	/* incremented by every stop */
+
+static void register_cpu(void *cpu)
+{
+	static bool layout_set;
+	struct cpu_exec *x = guest_exec_state(cpu);
+
+	if (x->jmp_cache)
+		return;
+	tb_lock();
+	x->jmp_cache = calloc(JMP_CACHE_SIZE, sizeof(struct tb *));
+	struct cpu_exec **n = realloc(cpus, (ncpus + 1) * sizeof(*cpus));
+	if (!x->jmp_cache || !n)
+		fatal(LOOM_EXIT_INTERNAL, "out of memory");
+	cpus = n;
+	cpus[ncpus++] = x;
+	if (!layout_set) {	/* the same for every cpu */
+		exec_set_jc_layout(cpu);
+		layout_set = true;
+	}
+	tb_unlock();
+}
+
+void exec_exit_cpu(void *cpu)
+{
+	struct cpu_exec *x = guest_exec_state(cpu);
+
+	tb_lock();
+	for (uint32_t i = 0; i < ncpus; i++) {
+		if (cpus[i] == x) {
+			cpus[i] = cpus[--ncpus];
+			break;
+		}
+	}
+	free(x->jmp_cache);
+	x->jmp_cache = NULL;
+	tb_unlock();
+	if (exec_current_cpu == cpu)
+		exec_current_cpu = NULL;
+}
+
+void exec_forget_other_cpus(void)
+{
+	struct cpu_exec *self = exec_current_cpu ? guest_exec_state(exec_current_cpu) : NULL;
+
+	ncpus = 0;
+	if (self && self->jmp_cache)
+		cpus[ncpus++] = self;
+	stop_depth = 0;
+	stopping = 0;
+}
+
+void exec_stop_cpus(void)
+{
+	struct cpu_exec *self = exec_current_cpu ? guest_exec_state(exec_current_cpu) : NULL;
+
+	if (stop_depth++)
+		return;
+	__atomic_store_n(&stopping, 1, __ATOMIC_SEQ_CST);
+	for (uint32_t i = 0; i < ncpus; i++)
+		if (cpus[i] != self)
+			cpus[i]->exit_request = 1;
+	for (uint32_t i = 0; i < ncpus; i++)
+		while (cpus[i] != self && __atomic_load_n(&cpus[i]->busy, __ATOMIC_SEQ_CST))
+			sched_yield();
+	__atomic_store_n(&flush_gen, flush_gen + 1, __ATOMIC_RELEASE);
+}
+
+void exec_resume_cpus(void)
+{
+	if (--stop_depth == 0)
+		__atomic_store_n(&stopping, 0, __ATOMIC_SEQ_CST);
+}
+
+void exec_clear_jmp_caches(void)
+{
+	for (uint32_t i = 0; i < ncpus; i++)
+		memset(cpus[i]->jmp_cache, 0, JMP_CACHE_SIZE * sizeof(struct tb *));
+}
+
+void exec_jc_forget(struct tb *tb)
+{
+	uint32_t j = (tb->pc ^ (tb->pc >> JMP_CACHE_BITS)) & (JMP_CACHE_SIZE - 1);
+	for (uint32_t i = 0; i < ncpus; i++)
+		__atomic_compare_exchange_n(&cpus[i]->jmp_cache[j], &(struct tb *){ tb }, NULL,
+					    false, __ATOMIC_SEQ_CST, __ATOMIC_RELAXED);
+}
+
+uint64_t exec_flush_gen(void)
+{
+	return __atomic_load_n(&flush_gen, __ATOMIC_ACQUIRE);
+}
+
+static void set_busy(struct cpu_exec *x)
+{
+	for (;;) {
+		__atomic_store_n(&x->busy, 1, __ATOMIC_SEQ_CST);
+		if (!__atomic_load_n(&stopping, __ATOMIC_SEQ_CST))
+			return;
+		__atomic_store_n(&x->busy, 0, __ATOMIC_SEQ_CST);
+		tb_lock();	/* held by the flusher until it is done */
+		tb_unlock();
+	}
+}
+
+static enum exec_exit leave(struct cpu_exec *x, enum exec_exit e)
+{
+	__atomic_store_n(&x->busy, 0, __ATOMIC_SEQ_CST);
+	return e;
+}
+
+/* ---- the loop ---- */
+
 static uint32_t tb_flags(void)
 {
 	return (exec_opts.single_insn ? CF_SINGLE_INSN : 0) | (exec_opts.nochain ? CF_NOCHAIN : 0);
 }
 
-static struct tb *find_tb(struct cpu_exec *x, uint64_t pc, uint32_t flags)
+/* The slow path of a lookup, and chaining last's exit last_n to the TB
+ * found: both under tb_lock.  Returns false if a flush ran while this cpu
+ * waited for the lock (tb and last were freed: look up again).  *tb is
+ * NULL afterwards if the pc cannot be translated. */
+static bool find_and_chain(struct cpu_exec *x, uint64_t pc, uint32_t flags, struct tb **tb,
+			   struct tb *last, int last_n)
 {
-	struct tb *tb = tb_lookup(x, pc, flags);
-	if (!tb) {
-		tb = tb_gen_code(pc, flags);
-		if (tb)
-			x->jmp_cache[(pc ^ (pc >> JMP_CACHE_BITS)) & (JMP_CACHE_SIZE - 1)] = tb;
+	uint64_t gen = exec_flush_gen();
+
+	tb_lock();
+	if (exec_flush_gen() != gen) {
+		tb_unlock();
+		return false;
 	}
-	return tb;
+	if (!*tb) {
+		*tb = tb_lookup(x, pc, flags);	/* another thread may have made it */
+		if (!*tb) {
+			*tb = tb_gen_code(pc, flags);
+			if (*tb)
+				x->jmp_cache[(pc ^ (pc >> JMP_CACHE_BITS)) & (JMP_CACHE_SIZE - 1)] = *tb;
+			if (exec_flush_gen() != gen)
+				last = NULL;	/* translating flushed the cache */
+		}
+	}
+	if (*tb && last)
+		tb_add_jump(last, last_n, *tb);
+	tb_unlock();
+	return true;
 }
 
 enum exec_exit exec_run(void *cpu)
@@ -38,29 +190,39 @@ enum exec_exit exec_run(void *cpu)
 	int last_n = 0;
 
 	exec_current_cpu = cpu;
-	exec_register_cpu(x);
-	exec_set_jc_layout(cpu);
+	register_cpu(cpu);
 	if (sigsetjmp(x->jmp_env, 0)) {
 		/* A helper or a host fault unwound here with pending_exit set. */
 		x->in_guest = 0;
 		enum exec_exit e = x->pending_exit;
 		x->pending_exit = 0;
-		return e;
+		return leave(x, e);
 	}
+	set_busy(x);
 	for (;;) {
 		if (x->exit_request) {
 			x->exit_request = 0;
-			return EXEC_REQUEST;
+			return leave(x, EXEC_REQUEST);
 		}
 		uint64_t pc = guest_pc(cpu);
-		struct tb *tb = find_tb(x, pc, flags);
+		struct tb *tb;
+		if (x->smc_work) {	/* SMC restart, stale self-check (smc.c) */
+			tb = tb_smc_lookup(x, pc, flags);
+			last = NULL;
+		} else {
+			tb = tb_lookup(x, pc, flags);
+		}
+		if (flags & CF_NOCHAIN)
+			last = NULL;
+		if ((!tb || last) && !find_and_chain(x, pc, flags, &tb, last, last_n)) {
+			last = NULL;
+			continue;
+		}
 		if (!tb) {
 			/* The first instruction is not readable: fetch fault. */
 			x->fault = (struct guest_fault){ .signo = SIGSEGV, .code = SEGV_MAPERR, .addr = pc };
-			return EXEC_FAULT;
+			return leave(x, EXEC_FAULT);
 		}
-		if (last && !(flags & CF_NOCHAIN))
-			tb_add_jump(last, last_n, tb);
 		if (log_enabled(LOG_CPU))
 			guest_dump_state(cpu, log_file ? log_file : stderr);
 		if (log_enabled(LOG_EXEC))
@@ -74,7 +236,7 @@ enum exec_exit exec_run(void *cpu)
 		if (x->pending_exit) {
 			enum exec_exit e = x->pending_exit;
 			x->pending_exit = 0;
-			return e;
+			return leave(x, e);
 		}
 		if (!ret)
 			continue;
@@ -102,10 +264,45 @@ void exec_raise(void *cpu, int signo, int code, uint64_t addr)
 	siglongjmp(x->jmp_env, 1);
 }
 
+/* A write fault on a page loom write-protected (smc.c).  No lock here: a
+ * flush may be waiting for this cpu to leave translated code.  A store in
+ * translated code is restarted from the loop as a one-shot TB once the page
+ * is unprotected; anything else (a helper, loom itself) retries at once on a
+ * page smc_write_fault made writable, and the loop drops the stale TBs. */
+static bool smc_host_fault(siginfo_t *si, ucontext_t *uc, void *cpu)
+{
+	struct cpu_exec *x = cpu ? guest_exec_state(cpu) : NULL;
+	uintptr_t hpc = uc->uc_mcontext.gregs[REG_RIP];
+	struct tb *tb = x && x->in_guest ? tb_find_by_host_pc(hpc) : NULL;
+
+	switch (smc_write_fault((uintptr_t)si->si_addr, tb)) {
+	case SMC_NOT_OURS:
+		return false;
+	case SMC_RETRY:
+		if (x) {
+			x->smc_work |= SMC_WORK_DRAIN;
+			if (x->in_guest)
+				x->exit_request = 1;
+		}
+		return true;
+	case SMC_RESTART:
+		break;
+	}
+	guest_set_pc(cpu, tb_guest_pc_of(tb, hpc));
+	x->smc_work |= SMC_WORK_RESTART;
+	x->pending_exit = EXEC_REQUEST;
+	x->in_guest = 0;
+	sigprocmask(SIG_SETMASK, &uc->uc_sigmask, NULL);
+	siglongjmp(x->jmp_env, 1);
+}
+
 bool exec_host_fault(siginfo_t *si, void *ucv)
 {
 	ucontext_t *uc = ucv;
 	void *cpu = exec_current_cpu;
+	if (si->si_signo == SIGSEGV && si->si_code == SEGV_ACCERR &&
+	    (uc->uc_mcontext.gregs[REG_ERR] & 2) && smc_host_fault(si, uc, cpu))
+		return true;
 	if (!cpu)
 		return false;
 	struct cpu_exec *x = guest_exec_state(cpu);

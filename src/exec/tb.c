@@ -4,7 +4,15 @@
  * writable and executable, so generated code is never writable and
  * executable at one address (W^X).  Invariant: TBs are laid out in the cache
  * in allocation order, so a host pc maps to its TB by binary search.
+ *
+ * Invalidation (for self-modifying code, see smc.c) takes one TB out of
+ * everything that can lead to it: the hash, every jump cache, the chained
+ * jumps into it (each TB keeps the list of its incoming jumps, so they are
+ * patched back to their unchained path exactly) and its pages' lists.  Its
+ * code and struct stay until the next flush: a thread may still be running
+ * it, and a fault in it must still map to a guest pc.
  */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -19,7 +27,7 @@
 #define TB_HASH_BITS 16
 #define TB_HASH_SIZE (1u << TB_HASH_BITS)
 #define MAX_TBS (1u << 20)
-#define CODE_PAGE_SET_SIZE (1u << 16)
+#define PAGE_OF(a) ((a) & ~4095ull)
 
 struct exec_options exec_opts;
 struct exec_stats exec_stats;
@@ -35,14 +43,31 @@ static struct tb **tbs;		/* in code-cache order */
 static uint32_t ntbs;
 static struct ir_ctx ir;
 
-/* Guest pages holding translated code, for cheap invalidation checks. */
-static uint64_t code_pages[CODE_PAGE_SET_SIZE];
-static uint32_t ncode_pages;
-static uint64_t code_lo = UINT64_MAX, code_hi;
+/* Threads: translation, insertion, chaining, invalidation and flushes run
+ * under tb_mutex; lookups do not take it.  A TB is complete before it is
+ * published (release stores into tb_hash and ntbs, acquire loads in
+ * readers), and TBs are freed only by exec_flush_all, which first stops
+ * every other cpu outside translated code (exec_stop_cpus, loop.c). */
+static pthread_mutex_t tb_mutex = PTHREAD_RECURSIVE_MUTEX_INITIALIZER_NP;
 
-/* All jump caches, so a flush can clear them. */
-static struct tb ***jmp_caches;
-static uint32_t njmp_caches;
+void tb_lock(void)
+{
+	if (pthread_mutex_trylock(&tb_mutex) == 0)
+		return;
+	/* Blocked: let a flush by the holder go on without us. */
+	struct cpu_exec *x = exec_current_cpu ? guest_exec_state(exec_current_cpu) : NULL;
+	int busy = x ? x->busy : 0;
+	if (busy)
+		__atomic_store_n(&x->busy, 0, __ATOMIC_SEQ_CST);
+	pthread_mutex_lock(&tb_mutex);
+	if (busy)
+		x->busy = 1;	/* no flush can start while we hold the lock */
+}
+
+void tb_unlock(void)
+{
+	pthread_mutex_unlock(&tb_mutex);
+}
 
 static inline uint32_t tb_hash_of(uint64_t pc, uint32_t flags)
 {
@@ -93,8 +118,11 @@ void exec_set_jc_layout(void *cpu)
 /* The copy the next fork's child will map; -1 when no fork is in progress. */
 static int fork_cache_fd = -1;
 
+/* The lock is held from prepare to parent/child, so the copy is of a
+ * consistent cache and no other thread is inside the lock at the fork. */
 void exec_fork_prepare(void)
 {
+	tb_lock();
 	fork_cache_fd = memfd_create("loom-code-cache", MFD_CLOEXEC);
 	if (fork_cache_fd < 0 || ftruncate(fork_cache_fd, CODE_CACHE_SIZE) < 0 ||
 	    pwrite(fork_cache_fd, cache_rw, code_used, 0) != (ssize_t)code_used)
@@ -105,6 +133,7 @@ void exec_fork_parent(void)
 {
 	close(fork_cache_fd);
 	fork_cache_fd = -1;
+	tb_unlock();
 }
 
 void exec_fork_child(void)
@@ -117,23 +146,20 @@ void exec_fork_child(void)
 		internal_error("cannot remap the code cache after fork: %m");
 	close(fork_cache_fd);
 	fork_cache_fd = -1;
-}
-
-void exec_register_cpu(struct cpu_exec *x)
-{
-	if (!x->jmp_cache) {
-		x->jmp_cache = calloc(JMP_CACHE_SIZE, sizeof(struct tb *));
-		jmp_caches = realloc(jmp_caches, (njmp_caches + 1) * sizeof(*jmp_caches));
-		if (!x->jmp_cache || !jmp_caches)
-			fatal(LOOM_EXIT_INTERNAL, "out of memory");
-		jmp_caches[njmp_caches++] = x->jmp_cache;
-	}
+	/* The lock's owner is the parent's thread: start over with a new one. */
+	pthread_mutexattr_t a;
+	pthread_mutexattr_init(&a);
+	pthread_mutexattr_settype(&a, PTHREAD_MUTEX_RECURSIVE);
+	pthread_mutex_init(&tb_mutex, &a);
+	pthread_mutexattr_destroy(&a);
+	exec_forget_other_cpus();
 }
 
 static void tb_free(struct tb *tb)
 {
 	free(tb->insn_host_off);
 	free(tb->insn_pc);
+	free(tb->code_copy);
 	free(tb);
 }
 
@@ -151,63 +177,28 @@ void exec_finish(void)
 		   st->guest_insns_translated ? (double)st->host_bytes / st->guest_insns_translated : 0.0,
 		   us, st->tbs_translated ? us / st->tbs_translated : 0.0,
 		   us ? st->tbs_translated / (us / 1e6) : 0.0, (unsigned long)st->flushes);
+	log_printf("loom: stats: %lu TBs invalidated; SMC: %lu pages write-protected, "
+		   "%lu writes into them, %lu stores restarted, %lu hot pages, "
+		   "%lu stale self-checking TBs\n",
+		   (unsigned long)st->tbs_invalidated, (unsigned long)st->smc_protects,
+		   (unsigned long)st->smc_write_faults, (unsigned long)st->smc_restarts,
+		   (unsigned long)st->smc_hot_pages, (unsigned long)st->smc_stale);
 }
 
 void exec_flush_all(void)
 {
+	tb_lock();
+	exec_stop_cpus();
 	for (uint32_t i = 0; i < ntbs; i++)
 		tb_free(tbs[i]);
 	ntbs = 0;
 	memset(tb_hash, 0, sizeof(tb_hash));
-	for (uint32_t i = 0; i < njmp_caches; i++)
-		memset(jmp_caches[i], 0, JMP_CACHE_SIZE * sizeof(struct tb *));
-	memset(code_pages, 0, sizeof(code_pages));
-	ncode_pages = 0;
-	code_lo = UINT64_MAX;
-	code_hi = 0;
+	exec_clear_jmp_caches();
+	smc_flush();
 	code_used = prologue_size;
 	exec_stats.flushes++;
-}
-
-static bool page_set_has(uint64_t page)
-{
-	uint32_t i = (page * 0x9e3779b97f4a7c15ull) >> 48;
-	for (;; i = (i + 1) & (CODE_PAGE_SET_SIZE - 1)) {
-		if (code_pages[i] == page + 1)
-			return true;
-		if (!code_pages[i])
-			return false;
-	}
-}
-
-static void page_set_add(uint64_t page)
-{
-	uint32_t i = (page * 0x9e3779b97f4a7c15ull) >> 48;
-	if (ncode_pages > CODE_PAGE_SET_SIZE / 2)
-		return;		/* saturated: ranges fall back to code_lo/hi */
-	for (;; i = (i + 1) & (CODE_PAGE_SET_SIZE - 1)) {
-		if (code_pages[i] == page + 1)
-			return;
-		if (!code_pages[i]) {
-			code_pages[i] = page + 1;
-			ncode_pages++;
-			return;
-		}
-	}
-}
-
-void exec_invalidate_range(uint64_t start, uint64_t end)
-{
-	if (end <= code_lo || start >= code_hi)
-		return;
-	bool hit = ncode_pages > CODE_PAGE_SET_SIZE / 2;
-	for (uint64_t p = start >> 12; !hit && p <= (end - 1) >> 12; p++) {
-		if (p > (code_hi >> 12))
-			break;
-		hit = page_set_has(p);
-	}
-	if (hit)
-		exec_flush_all();
+	exec_resume_cpus();
+	tb_unlock();
 }
 
 struct tb *tb_lookup(struct cpu_exec *x, uint64_t pc, uint32_t flags)
@@ -216,9 +207,16 @@ struct tb *tb_lookup(struct cpu_exec *x, uint64_t pc, uint32_t flags)
 	struct tb *tb = x->jmp_cache[j];
 	if (tb && tb->pc == pc && tb->flags == flags)
 		return tb;
-	for (tb = tb_hash[tb_hash_of(pc, flags)]; tb; tb = tb->hash_next) {
+	tb = __atomic_load_n(&tb_hash[tb_hash_of(pc, flags)], __ATOMIC_ACQUIRE);
+	for (; tb; tb = tb->hash_next) {
 		if (tb->pc == pc && tb->flags == flags) {
-			x->jmp_cache[j] = tb;
+			__atomic_store_n(&x->jmp_cache[j], tb, __ATOMIC_SEQ_CST);
+			/* tb_invalidate sets CF_INVALID before it clears the jump
+			 * caches: either it cleared this entry or we see the flag. */
+			if (__atomic_load_n(&tb->flags, __ATOMIC_SEQ_CST) & CF_INVALID) {
+				x->jmp_cache[j] = NULL;
+				return NULL;
+			}
 			return tb;
 		}
 	}
@@ -227,8 +225,8 @@ struct tb *tb_lookup(struct cpu_exec *x, uint64_t pc, uint32_t flags)
 
 struct tb *tb_find_by_host_pc(uintptr_t hpc)
 {
-	uint32_t lo = 0, hi = ntbs;
-	if (!ntbs || hpc < (uintptr_t)tbs[0]->code)
+	uint32_t lo = 0, hi = __atomic_load_n(&ntbs, __ATOMIC_ACQUIRE);
+	if (!hi || hpc < (uintptr_t)tbs[0]->code)
 		return NULL;
 	while (hi - lo > 1) {
 		uint32_t mid = (lo + hi) / 2;
@@ -267,10 +265,59 @@ static void log_tb(struct tb *tb)
 	}
 }
 
-struct tb *tb_gen_code(uint64_t pc, uint32_t flags)
+/* A TB on a hot page guards itself: on entry it compares its guest bytes
+ * with the copy it was translated from (overlapping loads of 8, 4, 2 or 1
+ * bytes), and if they differ it sets SMC_WORK_STALE and leaves as if an
+ * exit had been requested, so the loop's tb_smc_lookup drops it.  The check
+ * goes in front of the lifted code; nothing before it can have run. */
+static void tb_emit_guard(struct tb *tb)
+{
+	static int32_t work_off = -1;
+	uint32_t len = tb->guest_size, first = ir.nops, stale = ir_new_label(&ir);
+	unsigned size = len >= 8 ? 8 : len >= 4 ? 4 : len >= 2 ? 2 : 1;
+	int memop = size == 8 ? IR_MO_64 : size == 4 ? IR_MO_32 : size == 2 ? IR_MO_16 : IR_MO_8;
+
+	if (work_off < 0)
+		work_off = (int32_t)((char *)&guest_exec_state(exec_current_cpu)->smc_work -
+				     (char *)exec_current_cpu);
+	tb->code_copy = malloc(len);
+	if (!tb->code_copy)
+		internal_error("out of memory for a TB");
+	memcpy(tb->code_copy, (const void *)(uintptr_t)tb->pc, len);
+	for (uint32_t off = 0;; off += size) {
+		if (off + size > len)
+			off = len - size;
+		uint64_t want = 0;
+		memcpy(&want, tb->code_copy + off, size);
+		ir_ref v = ir_new_temp(&ir, IR_I64);
+		ir_emit(&ir, IR_load, IR_I64, (ir_ref[]){ v, ir_const(&ir, IR_I64, tb->pc + off) },
+			(int64_t[]){ memop });
+		ir_emit(&ir, IR_brcond, IR_I64, (ir_ref[]){ v, ir_const(&ir, IR_I64, want) },
+			(int64_t[]){ IR_NE, stale });
+		if (off + size >= len)
+			break;
+	}
+	/* Rotate the check in front of the lifted code. */
+	uint32_t n = ir.nops - first;
+	struct ir_op check[n];
+	memcpy(check, &ir.ops[first], n * sizeof(*check));
+	memmove(&ir.ops[n], &ir.ops[0], first * sizeof(*check));
+	memcpy(&ir.ops[0], check, n * sizeof(*check));
+	ir_emit(&ir, IR_set_label, IR_I64, NULL, (int64_t[]){ stale });
+	ir_emit(&ir, IR_st_env, IR_I64, (ir_ref[]){ ir_const(&ir, IR_I64, SMC_WORK_STALE) },
+		(int64_t[]){ work_off, IR_MO_32 });
+	ir_emit(&ir, IR_exit_tb, IR_I64, NULL, (int64_t[]){ (uintptr_t)tb | TB_EXIT_REQUESTED });
+}
+
+/* Lift, optimize and emit the TB at pc and publish it in tbs[] (so faults
+ * in it map to guest pcs), but not in the hash or on its pages.  The caller
+ * holds tb_lock.  A TB starting on a hot page is one self-checking
+ * instruction; so is one whose instruction crosses into a hot page. */
+static struct tb *tb_translate(uint64_t pc, uint32_t flags, bool oneshot)
 {
 	uint64_t t0 = now_ns();
-	unsigned max_insns = (flags & CF_SINGLE_INSN) ? 1 : 512;
+	bool guard = !oneshot && smc_page_hot(pc);
+	unsigned max_insns = (flags & CF_SINGLE_INSN) || oneshot || guard ? 1 : 512;
 	FILE *f = log_file ? log_file : stderr;
 
 	if (ntbs >= MAX_TBS)
@@ -280,11 +327,27 @@ struct tb *tb_gen_code(uint64_t pc, uint32_t flags)
 		internal_error("out of memory for a TB");
 	tb->pc = pc;
 	tb->flags = flags;
-	ir_reset(&ir);
-	if (guest_translate(&ir, tb, max_insns) < 0) {
-		free(tb);
-		return NULL;
+	for (;;) {
+		ir_reset(&ir);
+		if (guest_translate(&ir, tb, max_insns) < 0) {
+			free(tb);
+			return NULL;
+		}
+		/* Only a TB of one instruction may cross a page (translate.c). */
+		uint64_t last = PAGE_OF(pc + tb->guest_size - 1);
+		tb->page_addr[0] = PAGE_OF(pc);
+		tb->page_addr[1] = last != PAGE_OF(pc) ? last : TB_NO_PAGE;
+		if (last - PAGE_OF(pc) > 4096)
+			internal_error("TB at 0x%lx spans more than two pages", (unsigned long)pc);
+		if (guard || oneshot || last == PAGE_OF(pc) || !smc_page_hot(last))
+			break;
+		guard = true;
+		if (tb->ninsns == 1)
+			break;
+		max_insns = 1;
 	}
+	if (guard)
+		tb_emit_guard(tb);
 	if (log_enabled(LOG_IN_ASM)) {
 		fprintf(f, "----------------\nIN: \n");
 		guest_disas(f, pc, tb->guest_size);
@@ -326,16 +389,9 @@ struct tb *tb_gen_code(uint64_t pc, uint32_t flags)
 	code_used = (code_used + size + 15) & ~15ul;
 	tb->ninsns = guest_insns;
 
-	tbs[ntbs++] = tb;
-	uint32_t h = tb_hash_of(pc, flags);
-	tb->hash_next = tb_hash[h];
-	tb_hash[h] = tb;
-	for (uint64_t p = pc >> 12; p <= (pc + tb->guest_size - 1) >> 12; p++)
-		page_set_add(p);
-	if (pc < code_lo)
-		code_lo = pc;
-	if (pc + tb->guest_size > code_hi)
-		code_hi = pc + tb->guest_size;
+	/* Publish only now that the TB is complete: lookups run unlocked. */
+	tbs[ntbs] = tb;
+	__atomic_store_n(&ntbs, ntbs + 1, __ATOMIC_RELEASE);
 
 	exec_stats.tbs_translated++;
 	exec_stats.guest_insns_translated += tb->ninsns;
@@ -345,11 +401,131 @@ struct tb *tb_gen_code(uint64_t pc, uint32_t flags)
 	return tb;
 }
 
+/* The caller holds tb_lock.  The TB's pages are protected before the hash
+ * publishes it, so no thread runs it while its page is still writable. */
+struct tb *tb_gen_code(uint64_t pc, uint32_t flags)
+{
+	smc_drain();
+	struct tb *tb = tb_translate(pc, flags, false);
+	if (!tb)
+		return NULL;
+	smc_tb_link(tb);
+	uint32_t h = tb_hash_of(pc, flags);
+	tb->hash_next = tb_hash[h];
+	__atomic_store_n(&tb_hash[h], tb, __ATOMIC_RELEASE);
+	return tb;
+}
+
+/* The instruction at pc, to run once after an SMC fault restarted it: its
+ * store lands on a page the drain just unprotected, and no hash, jump cache,
+ * chain or page list will ever lead to it again (it is born invalid). */
+static struct tb *tb_gen_oneshot(uint64_t pc, uint32_t flags)
+{
+	struct tb *tb = tb_translate(pc, flags | CF_NOCHAIN | CF_ONESHOT | CF_INVALID, true);
+	if (tb) {
+		tb->page_addr[0] = tb->page_addr[1] = TB_NO_PAGE;
+		exec_stats.smc_restarts++;
+	}
+	return tb;
+}
+
+/* Self-checking TBs for (pc, flags) whose guest bytes changed.  Under
+ * tb_lock the bytes are mapped: unmapping invalidates first. */
+static void tb_drop_stale(uint64_t pc, uint32_t flags)
+{
+	struct tb *tb = tb_hash[tb_hash_of(pc, flags)];
+	while (tb) {
+		struct tb *next = tb->hash_next;
+		if (tb->pc == pc && tb->flags == flags && tb->code_copy &&
+		    memcmp((const void *)(uintptr_t)pc, tb->code_copy, tb->guest_size)) {
+			tb_invalidate(tb);
+			exec_stats.smc_stale++;
+		}
+		tb = next;
+	}
+}
+
+struct tb *tb_smc_lookup(struct cpu_exec *x, uint64_t pc, uint32_t flags)
+{
+	struct tb *tb;
+
+	tb_lock();
+	uint32_t work = __atomic_exchange_n(&x->smc_work, 0, __ATOMIC_SEQ_CST);
+	smc_drain();
+	if (work & SMC_WORK_RESTART) {
+		tb = tb_gen_oneshot(pc, flags);
+	} else {
+		if (work & SMC_WORK_STALE)
+			tb_drop_stale(pc, flags);
+		tb = tb_lookup(x, pc, flags);
+		if (!tb) {
+			tb = tb_gen_code(pc, flags);
+			if (tb)
+				x->jmp_cache[jc_index(pc)] = tb;
+		}
+	}
+	tb_unlock();
+	return tb;
+}
+
+/* Point goto_tb n of tb back at its unchained path. */
+static void tb_reset_jump(struct tb *tb, int n)
+{
+	uint8_t *jmp_rx = tb->code + tb->jmp_insn[n];
+	host_patch_jump(cache_rw + (jmp_rx - cache_rx), jmp_rx, tb->code + tb->jmp_reset[n]);
+	tb->jmp_dest[n] = 0;
+}
+
+void tb_invalidate(struct tb *tb)
+{
+	uint32_t flags = tb->flags;
+
+	if (flags & CF_INVALID)
+		return;
+	__atomic_store_n(&tb->flags, flags | CF_INVALID, __ATOMIC_SEQ_CST);
+	/* Readers walking the bucket step over it: its hash_next stays. */
+	for (struct tb **pp = &tb_hash[tb_hash_of(tb->pc, flags)]; *pp; pp = &(*pp)->hash_next) {
+		if (*pp == tb) {
+			__atomic_store_n(pp, tb->hash_next, __ATOMIC_RELEASE);
+			break;
+		}
+	}
+	exec_jc_forget(tb);
+	for (uintptr_t e = tb->jmp_list; e;) {
+		struct tb *from = (struct tb *)(e & ~(uintptr_t)TB_EXIT_MASK);
+		int n = e & TB_EXIT_MASK;
+		e = from->jmp_next[n];
+		tb_reset_jump(from, n);
+	}
+	tb->jmp_list = 0;
+	/* Out of the incoming lists of the TBs it jumps to. */
+	for (int n = 0; n < 2; n++) {
+		struct tb *to = (struct tb *)tb->jmp_dest[n];
+		if (!to)
+			continue;
+		uintptr_t *pp = &to->jmp_list, me = (uintptr_t)tb | n;
+		while (*pp && *pp != me) {
+			struct tb *t = (struct tb *)(*pp & ~(uintptr_t)TB_EXIT_MASK);
+			pp = &t->jmp_next[*pp & TB_EXIT_MASK];
+		}
+		if (*pp)
+			*pp = tb->jmp_next[n];
+		tb_reset_jump(tb, n);
+	}
+	smc_tb_unlink(tb);
+	exec_stats.tbs_invalidated++;
+}
+
+/* The caller holds tb_lock; the patch is one atomic 4-byte store, so a
+ * thread running from's code sees the old or the new jump. */
 void tb_add_jump(struct tb *from, int n, struct tb *to)
 {
-	if (from->jmp_dest[n])
+	/* to first: from may be stale when to is a one-shot (tb_smc_lookup). */
+	if ((to->flags & CF_INVALID) || (from->flags & CF_INVALID) || from->jmp_dest[n])
 		return;
 	from->jmp_dest[n] = (uintptr_t)to;
+	from->jmp_next[n] = to->jmp_list;
+	to->jmp_list = (uintptr_t)from | n;
 	uint8_t *jmp_rx = from->code + from->jmp_insn[n];
 	host_patch_jump(cache_rw + (jmp_rx - cache_rx), jmp_rx, to->code);
 }

@@ -409,6 +409,7 @@ void linux_load(const char *path, char **argv, char **envp, struct cpu *cpu)
 	mem_init_brk(linux_image.brk_start);
 
 	linux_build_stack(cpu, argv, envp, path, img.exec_stack);
+	mem_init_map();
 	cpu->rip = linux_image.entry;
 	cpu->regs[R_RDX] = 0;	/* no rtld_fini for a static program */
 }

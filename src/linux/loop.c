@@ -2,7 +2,9 @@
  * The guest's main loop: run translated code until the exec layer hands
  * control back, act on why, deliver signals, repeat.  It owns nothing but
  * the order of those steps; it never returns (the guest leaves through
- * exit_group, execve or a fatal signal).
+ * exit_group, execve or a fatal signal, and one thread of several through
+ * exit, which unwinds past it: see thread.c).  Every guest thread runs it
+ * on its own host thread.
  */
 #include <sys/syscall.h>
 #include <unistd.h>

@@ -7,7 +7,9 @@
  * fork is a host fork plus the guest-visible extras of clone (new stack, TLS,
  * tid stores).  vfork and CLONE_VM|CLONE_VFORK become a plain fork, as in
  * qemu-user: the child gets its own copy of loom's state instead of sharing
- * the parent's memory.  Threads (CLONE_VM alone) are not supported yet.
+ * the parent's memory.  Only the calling thread lives on in the child.
+ * CLONE_THREAD makes a guest thread (thread.c); CLONE_VM without it (a
+ * process sharing our memory) is not supported.
  *
  * execve: with linux_opts.follow_exec the new program runs under a fresh loom
  * started with the same options.  Everything the kernel would reject is
@@ -54,8 +56,7 @@ noreturn void linux_exit_group(int status)
 
 int64_t sys_exit(struct cpu *cpu, struct sys_call *c)
 {
-	/* One guest thread: leaving it ends the process. */
-	linux_exit_group((int)c->a[0]);
+	thread_exit(cpu, (int)c->a[0]);	/* the last thread ends the process */
 }
 
 int64_t sys_exit_group(struct cpu *cpu, struct sys_call *c)
@@ -64,14 +65,6 @@ int64_t sys_exit_group(struct cpu *cpu, struct sys_call *c)
 }
 
 /* ---- fork and clone ---- */
-
-struct clone_req {
-	uint64_t flags;
-	uint64_t exit_signal;
-	uint64_t stack;		/* new rsp, 0 = same */
-	uint64_t parent_tid, child_tid, tls;
-	uint64_t pidfd;		/* where CLONE_PIDFD stores the fd */
-};
 
 /* Flags that loom implements itself around the host fork. */
 #define CLONE_OURS (CLONE_VM | CLONE_VFORK | CLONE_SETTLS | CLONE_PARENT_SETTID | \
@@ -82,19 +75,29 @@ static int64_t do_clone(struct cpu *cpu, const struct clone_req *r)
 	uint64_t flags = r->flags;
 	int64_t pid;
 
+	if (flags & CLONE_THREAD) {
+		/* The kernel's rules: a thread shares signal handlers, which
+		 * needs shared memory. */
+		if (!(flags & CLONE_SIGHAND) || !(flags & CLONE_VM))
+			return -EINVAL;
+		return thread_clone(cpu, r);
+	}
 	if ((flags & CLONE_VM) && !(flags & CLONE_VFORK)) {
 		if (log_enabled(LOG_UNIMP))
-			log_printf("loom: clone with CLONE_VM (threads) is not supported yet "
+			log_printf("loom: clone with CLONE_VM but not CLONE_THREAD is not supported "
 				   "(flags 0x%llx)\n", (unsigned long long)flags);
 		return -ENOSYS;
 	}
-	if (flags & (CLONE_THREAD | CLONE_SIGHAND))
-		return -EINVAL;	/* the kernel requires CLONE_VM for these */
+	if ((flags & CLONE_SIGHAND) && !(flags & CLONE_VM))
+		return -EINVAL;	/* as the kernel */
 	if ((flags & CLONE_PIDFD) && !r->pidfd)
 		return -EINVAL;
 
-	/* The log's buffer would otherwise be written by both processes. */
+	/* The log's buffer would otherwise be written by both processes.  Other
+	 * threads do not exist in the child: no lock of loom's may be held by
+	 * one of them at the fork. */
 	log_flush();
+	thread_fork_prepare();
 	exec_fork_prepare();
 	uint64_t rest = flags & ~(CLONE_OURS | 0xffull);
 	if (rest == 0 && r->exit_signal == SIGCHLD) {
@@ -104,16 +107,18 @@ static int64_t do_clone(struct cpu *cpu, const struct clone_req *r)
 	} else {
 		pid = raw_syscall(__NR_clone, rest | r->exit_signal, 0, 0, 0, 0, 0);
 	}
-	if (pid != 0)
+	if (pid != 0) {
 		exec_fork_parent();
+		thread_fork_parent();
+	}
 	if (pid < 0)
 		return pid;
 
 	if (pid == 0) {
 		exec_fork_child();
+		thread_fork_child();
 		int32_t tid = (int32_t)raw_syscall(__NR_gettid, 0, 0, 0, 0, 0, 0);
 		cpu->x.tid = tid;
-		sig_after_fork_child();
 		if (r->stack)
 			cpu->regs[R_RSP] = r->stack;
 		if (flags & CLONE_SETTLS)
@@ -121,7 +126,7 @@ static int64_t do_clone(struct cpu *cpu, const struct clone_req *r)
 		if (flags & CLONE_CHILD_SETTID)
 			guest_write(r->child_tid, &tid, sizeof(tid));
 		if (flags & CLONE_CHILD_CLEARTID)
-			raw_syscall(__NR_set_tid_address, r->child_tid, 0, 0, 0, 0, 0);
+			thread_set_clear_tid(r->child_tid);
 		return 0;
 	}
 	if (flags & CLONE_PIDFD) {

@@ -20,13 +20,21 @@
  *  - linux_deliver_signals() builds the kernel's rt_sigframe on the guest
  *    stack; rt_sigreturn unwinds it.  Faults in translated code arrive as
  *    EXEC_FAULT and go through the same frame code (sig_deliver_fault).
+ *  - Threads: each guest thread is a host thread, so the kernel routes each
+ *    signal as it would natively: a thread-directed one (tgkill) to its
+ *    thread, a process-wide one to some thread whose host mask does not
+ *    block it.  The handler records it in that thread's own pending set and
+ *    stops that thread's cpu.  Actions are shared (CLONE_SIGHAND); masks,
+ *    pending sets and sigaltstacks are per thread (see "state").
  *
  * Invariants: the host never blocks a synchronous signal (a blocked SIGSEGV
  * from a real fault kills the process outright); host-side actions are set
  * with the raw syscall so glibc's reserved signals 32 and 33 behave like the
- * others.  State is per process: there is one guest thread for now.
+ * others; a thread's host mask is host_mask_for(blocked | pending), where
+ * pending is what loom took from the kernel for that thread.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -125,53 +133,45 @@ _Static_assert(offsetof(struct gfxsave, xmm) == 160, "fxsave layout");
 #define FIX_EFLAGS (X86_CF | X86_PF | X86_AF | X86_ZF | X86_SF | X86_TF | X86_DF | X86_OF | \
 		    X86_AC | 0x4000 /* NT */ | 0x10000 /* RF */)
 
-/* ---- state ---- */
-
+/* ---- state ----
+ *
+ * Actions are process-wide: sig_act, changed under sig_act_lock.  The rest
+ * is per thread, in sig_self: thread-local, so the host handler reaches its
+ * own thread's state without a lock.
+ *
+ * A signal the kernel gave this thread waits in sig_self.pending until the
+ * loop delivers it, and while it waits the host mask blocks it: further
+ * instances stay in the kernel, queued the way the kernel queues them
+ * (realtime signals one by one), so info[] needs one siginfo per signal.
+ * A process-wide signal this thread took but then blocks, or still holds
+ * when it exits, goes back to the kernel (sig_requeue), which gives it to a
+ * thread that does not block it.
+ */
 static struct ksigaction sig_act[GUEST_NSIG + 1];
-static uint64_t sig_blocked;			/* guest's mask */
-static volatile uint64_t sig_pending;		/* set by host_async_handler */
-static siginfo_t sig_info[GUEST_NSIG + 1];
+static pthread_mutex_t sig_act_lock = PTHREAD_MUTEX_INITIALIZER;
 
-/* Realtime signals queue: each is a single-producer (the host handler, which
- * the kernel never nests for one signal) single-consumer (the cpu loop) ring
- * of siginfo.  The pending bit stays set while the ring is not empty. */
-#define RT_QUEUE_LEN 64
-struct rt_queue {
-	volatile uint32_t head, tail;
-	siginfo_t si[RT_QUEUE_LEN];
+struct sig_thread {
+	uint64_t blocked;		/* the guest's mask */
+	volatile uint64_t pending;	/* taken from the kernel, not delivered yet */
+	siginfo_t info[GUEST_NSIG + 1];	/* of each pending signal */
+	struct gstack altstack;		/* the guest's sigaltstack */
+	/* sigsuspend and the p* calls with a temporary mask: the mask to put
+	 * back once the handler the temporary mask let through has run. */
+	bool mask_saved;
+	uint64_t saved_mask;
+	/* A SC_RESTART syscall returned EINTR because of a pending signal. */
+	bool restart;
+	long restart_nr;
+	void *host_altstack;		/* where loom's own handlers run */
 };
-static struct rt_queue rt_queue[GUEST_NSIG + 1];
+static __thread struct sig_thread sig_self;
+
+#define HOST_ALTSTACK_SIZE (64 * 1024)
 
 static bool is_rt(int signo) { return signo >= 32; }
 
-/* Take the siginfo of one pending instance of signo; the pending bit must
- * already be cleared by the caller. */
-static void sig_take(int signo, siginfo_t *out)
-{
-	if (!is_rt(signo)) {
-		*out = sig_info[signo];
-		return;
-	}
-	struct rt_queue *q = &rt_queue[signo];
-	uint32_t h = q->head;
-	if (h == __atomic_load_n(&q->tail, __ATOMIC_ACQUIRE)) {
-		*out = sig_info[signo];
-		return;
-	}
-	*out = q->si[h % RT_QUEUE_LEN];
-	__atomic_store_n(&q->head, h + 1, __ATOMIC_RELEASE);
-	if (h + 1 != __atomic_load_n(&q->tail, __ATOMIC_ACQUIRE))
-		__atomic_fetch_or(&sig_pending, 1ull << (signo - 1), __ATOMIC_SEQ_CST);
-}
-static struct gstack sig_altstack = { .ss_flags = SS_DISABLE };
-
-/* sigsuspend and the p* calls with a temporary mask: the mask to put back
- * once the handler the temporary mask let through has run. */
-static bool sig_mask_saved;
-static uint64_t sig_saved_mask;
-
-/* A SC_RESTART syscall returned EINTR because of a pending signal. */
-static struct { bool on; long nr; } sig_restart;
+/* tgkill and tkill: meant for the thread that received it. */
+static bool thread_directed(const siginfo_t *si) { return si->si_code == SI_TKILL; }
 
 /* ---- host side ---- */
 
@@ -207,10 +207,49 @@ static uint64_t host_mask_for(uint64_t guest_mask)
 	return guest_mask & ~(SIG_SYNC | SIG_UNBLOCKABLE);
 }
 
+/* The host mask from the guest's and what is pending here.  The handler
+ * may add to pending (and block it in the mask it returns to) at any
+ * moment: loop until the mask set covers what is pending. */
+static void host_mask_sync(void)
+{
+	uint64_t p;
+	do {
+		p = __atomic_load_n(&sig_self.pending, __ATOMIC_SEQ_CST);
+		host_setmask(host_mask_for(sig_self.blocked | p));
+	} while (p != __atomic_load_n(&sig_self.pending, __ATOMIC_SEQ_CST));
+}
+
+/* Give a process-wide signal back to the kernel.  Only the thread group
+ * leader may queue one with a kill() si_code to its own process; the other
+ * threads fall back to SI_QUEUE (the rest of the siginfo is kept). */
+static void sig_requeue(int signo, const siginfo_t *si)
+{
+	long pid = raw_syscall(__NR_getpid, 0, 0, 0, 0, 0, 0);
+	if (raw_syscall(__NR_rt_sigqueueinfo, pid, signo, si, 0, 0, 0) == -EPERM) {
+		siginfo_t q = *si;
+		q.si_code = SI_QUEUE;
+		raw_syscall(__NR_rt_sigqueueinfo, pid, signo, &q, 0, 0, 0);
+	}
+}
+
 static void sig_set_blocked(uint64_t mask)
 {
-	sig_blocked = mask & ~SIG_UNBLOCKABLE;
-	host_setmask(host_mask_for(sig_blocked));
+	struct sig_thread *t = &sig_self;
+
+	t->blocked = mask & ~SIG_UNBLOCKABLE;
+	host_mask_sync();
+	/* Process-wide signals taken here and now blocked: another thread
+	 * may take them (the host mask already keeps them from us). */
+	uint64_t back = t->pending & t->blocked & ~SIG_SYNC;
+	while (back) {
+		int signo = __builtin_ctzll(back) + 1;
+		back &= ~SIGBIT(signo);
+		if (thread_directed(&t->info[signo]))
+			continue;	/* it waits here until unblocked */
+		siginfo_t si = t->info[signo];
+		__atomic_fetch_and(&t->pending, ~SIGBIT(signo), __ATOMIC_SEQ_CST);
+		sig_requeue(signo, &si);
+	}
 }
 
 enum sig_default { SIGD_TERM, SIGD_CORE, SIGD_IGN, SIGD_STOP, SIGD_CONT };
@@ -231,28 +270,28 @@ static enum sig_default sig_default_action(int signo)
 	return SIGD_TERM;
 }
 
-static void sig_record(int signo, const siginfo_t *si)
+static void host_async_handler(int signo, siginfo_t *si, void *ucv)
 {
-	sig_info[signo] = *si;
-	if (is_rt(signo)) {
-		struct rt_queue *q = &rt_queue[signo];
-		uint32_t t = q->tail;
-		if (t - __atomic_load_n(&q->head, __ATOMIC_ACQUIRE) < RT_QUEUE_LEN) {
-			q->si[t % RT_QUEUE_LEN] = *si;
-			__atomic_store_n(&q->tail, t + 1, __ATOMIC_RELEASE);
-		}
+	struct sig_thread *t = &sig_self;
+	ucontext_t *uc = ucv;
+
+	if (!(t->pending & SIGBIT(signo))) {
+		t->info[signo] = *si;
+		__atomic_fetch_or(&t->pending, SIGBIT(signo), __ATOMIC_SEQ_CST);
+	} else if (is_rt(signo)) {
+		/* A second instance got in while the host mask was being
+		 * changed: the kernel keeps it for this thread (queueing
+		 * to oneself is allowed with any si_code). */
+		raw_syscall(__NR_rt_tgsigqueueinfo, raw_syscall(__NR_getpid, 0, 0, 0, 0, 0, 0),
+			    raw_syscall(__NR_gettid, 0, 0, 0, 0, 0, 0), signo, si, 0, 0);
 	}
-	__atomic_fetch_or(&sig_pending, SIGBIT(signo), __ATOMIC_SEQ_CST);
+	/* Blocked from the handler's return until delivered (see "state");
+	 * by hand, as glibc's sigaddset refuses its reserved signals. */
+	if (!(SIG_SYNC & SIGBIT(signo)))
+		*(uint64_t *)&uc->uc_sigmask |= SIGBIT(signo);
 	struct cpu *cpu = exec_current_cpu;
 	if (cpu)
 		cpu->x.exit_request = 1;
-}
-
-static void host_async_handler(int signo, siginfo_t *si, void *uc)
-{
-	int saved = errno;
-	sig_record(signo, si);
-	errno = saved;
 }
 
 static void host_fault_handler(int signo, siginfo_t *si, void *uc)
@@ -266,7 +305,10 @@ static void host_fault_handler(int signo, siginfo_t *si, void *uc)
 	}
 	if (crashing)
 		_exit(LOOM_EXIT_INTERNAL);
-	exec_host_fault(si, uc);	/* does not return if the fault is the guest's */
+	/* Does not return if the fault is the guest's; true: an SMC write
+	 * fault loom handled, retry the access. */
+	if (exec_host_fault(si, uc))
+		return;
 	crashing = 1;
 	ucontext_t *ctx = uc;
 	int n = snprintf(msg, sizeof(msg), "loom: internal error: host %s at pc 0x%llx addr 0x%llx\n",
@@ -294,20 +336,68 @@ static void sig_update_host(int signo)
 		host_sigaction(signo, (uint64_t)host_async_handler, chld);
 }
 
+void sig_thread_start(uint64_t blocked)
+{
+	struct sig_thread *t = &sig_self;
+	void *alt = mmap(NULL, HOST_ALTSTACK_SIZE, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (alt != MAP_FAILED) {
+		stack_t ss = { .ss_sp = alt, .ss_size = HOST_ALTSTACK_SIZE };
+		sigaltstack(&ss, NULL);
+		t->host_altstack = alt;
+	}
+	/* A new thread has no sigaltstack and nothing pending. */
+	t->altstack = (struct gstack){ .ss_flags = SS_DISABLE };
+	t->pending = 0;
+	t->mask_saved = false;
+	t->restart = false;
+	sig_set_blocked(blocked);
+}
+
+void sig_thread_exit(void)
+{
+	struct sig_thread *t = &sig_self;
+
+	host_setmask(host_mask_for(~0ull));
+	uint64_t p = __atomic_exchange_n(&t->pending, 0, __ATOMIC_SEQ_CST);
+	while (p) {
+		int signo = __builtin_ctzll(p) + 1;
+		p &= ~SIGBIT(signo);
+		/* A signal sent to this thread dies with it, as in the kernel. */
+		if (!thread_directed(&t->info[signo]) && !(SIG_SYNC & SIGBIT(signo)))
+			sig_requeue(signo, &t->info[signo]);
+	}
+	if (t->host_altstack) {
+		stack_t ss = { .ss_flags = SS_DISABLE };
+		sigaltstack(&ss, NULL);
+		munmap(t->host_altstack, HOST_ALTSTACK_SIZE);
+		t->host_altstack = NULL;
+	}
+}
+
+uint64_t sig_blocked_mask(void)
+{
+	return sig_self.blocked;
+}
+
+void sig_block_host(void)
+{
+	host_setmask(host_mask_for(~0ull));
+}
+
+void sig_restore_host(void)
+{
+	host_mask_sync();
+}
+
 void linux_signal_init(void)
 {
 	static bool done;
-	size_t alt_size = 64 * 1024;
-	void *alt;
 
 	if (done)
 		return;
 	done = true;
-	alt = mmap(NULL, alt_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (alt != MAP_FAILED) {
-		stack_t ss = { .ss_sp = alt, .ss_size = alt_size };
-		sigaltstack(&ss, NULL);
-	}
 
 	/* The guest starts with what exec left us: ignored signals stay
 	 * ignored, everything else is default; the mask is inherited. */
@@ -325,7 +415,7 @@ void linux_signal_init(void)
 	}
 	uint64_t mask = 0;
 	raw_syscall(__NR_rt_sigprocmask, SIG_SETMASK, NULL, &mask, 8, 0, 0);
-	sig_set_blocked(mask);
+	sig_thread_start(mask);
 }
 
 /* ---- dying ---- */
@@ -354,15 +444,17 @@ noreturn void linux_die_by_signal(int signo)
 
 static bool on_altstack(uint64_t sp)
 {
-	return !(sig_altstack.ss_flags & SS_DISABLE) && sig_altstack.ss_size &&
-	       sp > sig_altstack.ss_sp && sp - sig_altstack.ss_sp <= sig_altstack.ss_size;
+	const struct gstack *a = &sig_self.altstack;
+	return !(a->ss_flags & SS_DISABLE) && a->ss_size && sp > a->ss_sp &&
+	       sp - a->ss_sp <= a->ss_size;
 }
 
 static int altstack_flags(uint64_t sp)
 {
-	if (!sig_altstack.ss_size || (sig_altstack.ss_flags & SS_DISABLE))
+	const struct gstack *a = &sig_self.altstack;
+	if (!a->ss_size || (a->ss_flags & SS_DISABLE))
 		return SS_DISABLE;
-	return (on_altstack(sp) ? SS_ONSTACK : 0) | (sig_altstack.ss_flags & SS_AUTODISARM);
+	return (on_altstack(sp) ? SS_ONSTACK : 0) | (a->ss_flags & SS_AUTODISARM);
 }
 
 static void fpu_save(struct cpu *cpu, struct gfxsave *fx)
@@ -432,38 +524,53 @@ static void sig_trap_info(int signo, int code, uint64_t *trapno, uint64_t *err)
 	}
 }
 
-/* Put the frame for signo on the guest stack and enter the handler.
- * Returns false if the frame cannot be written (the caller forces SIGSEGV). */
-static bool sig_setup_frame(struct cpu *cpu, int signo, const siginfo_t *si, bool fault)
+/* The action to deliver signo with, now.  SA_RESETHAND takes effect here,
+ * at delivery, as in the kernel. */
+static struct ksigaction sig_action_take(int signo)
 {
-	struct ksigaction *a = &sig_act[signo];
+	pthread_mutex_lock(&sig_act_lock);
+	struct ksigaction a = sig_act[signo];
+	if (a.handler > G_SIG_IGN && (a.flags & SA_RESETHAND)) {
+		sig_act[signo].handler = G_SIG_DFL;
+		sig_act[signo].flags &= ~SA_SIGINFO;
+		sig_update_host(signo);
+	}
+	pthread_mutex_unlock(&sig_act_lock);
+	return a;
+}
+
+/* Put the frame for signo on the guest stack and enter the handler a.
+ * Returns false if the frame cannot be written (the caller forces SIGSEGV). */
+static bool sig_setup_frame(struct cpu *cpu, int signo, const siginfo_t *si, bool fault,
+			    const struct ksigaction *a)
+{
 	struct rt_sigframe frame;
 	struct gfxsave fx;
 	uint64_t sp, fx_addr, frame_addr, rflags;
-	uint64_t old_mask = sig_mask_saved ? sig_saved_mask : sig_blocked;
+	uint64_t old_mask = sig_self.mask_saved ? sig_self.saved_mask : sig_self.blocked;
 
 	if (!(a->flags & SA_RESTORER))
 		return false;	/* x86-64 has no kernel-provided trampoline */
-	if (sig_restart.on) {
+	if (sig_self.restart) {
 		if (a->flags & SA_RESTART) {
-			cpu->regs[R_RAX] = sig_restart.nr;
+			cpu->regs[R_RAX] = sig_self.restart_nr;
 			cpu->rip -= 2;
 		}
-		sig_restart.on = false;
+		sig_self.restart = false;
 	}
 
 	sp = cpu->regs[R_RSP] - 128;	/* the red zone */
 	if ((a->flags & SA_ONSTACK) && altstack_flags(sp) == 0)
-		sp = sig_altstack.ss_sp + sig_altstack.ss_size;
+		sp = sig_self.altstack.ss_sp + sig_self.altstack.ss_size;
 	fx_addr = (sp - sizeof(fx)) & ~63ull;
 	frame_addr = ((fx_addr - sizeof(frame)) & ~15ull) - 8;
 
 	memset(&frame, 0, sizeof(frame));
 	frame.pretcode = a->restorer;
 	frame.uc.uc_flags = UC_SIGCONTEXT_SS | UC_STRICT_RESTORE_SS;
-	frame.uc.uc_stack.ss_sp = sig_altstack.ss_sp;
+	frame.uc.uc_stack.ss_sp = sig_self.altstack.ss_sp;
 	frame.uc.uc_stack.ss_flags = altstack_flags(cpu->regs[R_RSP]);
-	frame.uc.uc_stack.ss_size = sig_altstack.ss_size;
+	frame.uc.uc_stack.ss_size = sig_self.altstack.ss_size;
 	struct gsigcontext *sc = &frame.uc.uc_mcontext;
 	sc->r8 = cpu->regs[R_R8];
 	sc->r9 = cpu->regs[R_R9];
@@ -512,21 +619,16 @@ static bool sig_setup_frame(struct cpu *cpu, int signo, const siginfo_t *si, boo
 	x86_set_rflags(cpu, rflags & ~(X86_DF | X86_TF | 0x10000));
 	fpu_reset(cpu);
 
-	if ((a->flags & SA_ONSTACK) && (sig_altstack.ss_flags & SS_AUTODISARM)) {
-		sig_altstack.ss_sp = 0;
-		sig_altstack.ss_size = 0;
-		sig_altstack.ss_flags = SS_DISABLE;
+	if ((a->flags & SA_ONSTACK) && (sig_self.altstack.ss_flags & SS_AUTODISARM)) {
+		sig_self.altstack.ss_sp = 0;
+		sig_self.altstack.ss_size = 0;
+		sig_self.altstack.ss_flags = SS_DISABLE;
 	}
-	uint64_t mask = sig_blocked | a->mask;
+	uint64_t mask = sig_self.blocked | a->mask;
 	if (!(a->flags & SA_NODEFER))
 		mask |= SIGBIT(signo);
-	sig_mask_saved = false;
+	sig_self.mask_saved = false;
 	sig_set_blocked(mask);
-	if (a->flags & SA_RESETHAND) {
-		a->handler = G_SIG_DFL;
-		a->flags &= ~SA_SIGINFO;
-		sig_update_host(signo);
-	}
 	return true;
 }
 
@@ -553,7 +655,8 @@ static noreturn void sig_force_segv(struct cpu *cpu, int signo)
 /* Act on one asynchronous signal taken off the pending set. */
 static void sig_handle(struct cpu *cpu, int signo, const siginfo_t *si)
 {
-	const struct ksigaction *a = &sig_act[signo];
+	struct ksigaction act = sig_action_take(signo);
+	const struct ksigaction *a = &act;
 
 	if (a->handler == G_SIG_IGN)
 		return;
@@ -571,44 +674,47 @@ static void sig_handle(struct cpu *cpu, int signo, const siginfo_t *si)
 			linux_die_by_signal(signo);
 		}
 	}
-	if (!sig_setup_frame(cpu, signo, si, false))
+	if (!sig_setup_frame(cpu, signo, si, false, a))
 		sig_force_segv(cpu, signo);
 }
 
 bool sig_deliverable(void)
 {
-	return (sig_pending & ~sig_blocked) != 0;
+	return (sig_self.pending & ~sig_self.blocked) != 0;
 }
 
 void sig_note_interrupted(struct cpu *cpu, long nr)
 {
 	if (sig_deliverable()) {
-		sig_restart.on = true;
-		sig_restart.nr = nr;
+		sig_self.restart = true;
+		sig_self.restart_nr = nr;
 	}
 }
 
 void linux_deliver_signals(struct cpu *cpu)
 {
 	uint64_t ready;
+	bool took = false;
 
-	while ((ready = sig_pending & ~sig_blocked) != 0) {
+	while ((ready = sig_self.pending & ~sig_self.blocked) != 0) {
 		int signo = __builtin_ctzll(ready) + 1;
-		__atomic_fetch_and(&sig_pending, ~SIGBIT(signo), __ATOMIC_SEQ_CST);
-		siginfo_t si;
-		sig_take(signo, &si);
+		siginfo_t si = sig_self.info[signo];
+		__atomic_fetch_and(&sig_self.pending, ~SIGBIT(signo), __ATOMIC_SEQ_CST);
+		took = true;
 		sig_handle(cpu, signo, &si);
 	}
 	/* No handler ran for the interrupting signal: the kernel would have
 	 * restarted the call transparently. */
-	if (sig_restart.on) {
-		cpu->regs[R_RAX] = sig_restart.nr;
+	if (sig_self.restart) {
+		cpu->regs[R_RAX] = sig_self.restart_nr;
 		cpu->rip -= 2;
-		sig_restart.on = false;
+		sig_self.restart = false;
 	}
-	if (sig_mask_saved) {
-		sig_mask_saved = false;
-		sig_set_blocked(sig_saved_mask);
+	if (sig_self.mask_saved) {
+		sig_self.mask_saved = false;
+		sig_set_blocked(sig_self.saved_mask);
+	} else if (took) {
+		host_mask_sync();	/* let the next instance of what was taken in */
 	}
 }
 
@@ -631,11 +737,14 @@ void sig_deliver_fault(struct cpu *cpu)
 			   (unsigned long long)f->addr);
 	/* Like the kernel's force_sig: a blocked or ignored synchronous signal
 	 * takes its default action. */
-	if (sig_act[signo].handler <= G_SIG_IGN || (sig_blocked & SIGBIT(signo))) {
+	struct ksigaction a = { .handler = G_SIG_DFL };
+	if (!(sig_self.blocked & SIGBIT(signo)))
+		a = sig_action_take(signo);
+	if (a.handler <= G_SIG_IGN) {
 		sig_log_death(cpu, signo, &si);
 		linux_die_by_signal(signo);
 	}
-	if (!sig_setup_frame(cpu, signo, &si, true))
+	if (!sig_setup_frame(cpu, signo, &si, true, &a))
 		sig_force_segv(cpu, signo);
 }
 
@@ -647,7 +756,7 @@ void sig_before_exec(void)
 	for (int s = 1; s <= GUEST_NSIG; s++)
 		if ((SIG_SYNC & SIGBIT(s)) && sig_act[s].handler == G_SIG_IGN)
 			host_sigaction(s, (uint64_t)SIG_IGN, 0);
-	host_setmask(sig_blocked);
+	host_setmask(sig_self.blocked);
 }
 
 void sig_after_failed_exec(void)
@@ -655,16 +764,27 @@ void sig_after_failed_exec(void)
 	for (int s = 1; s <= GUEST_NSIG; s++)
 		if (SIG_SYNC & SIGBIT(s))
 			host_sigaction(s, (uint64_t)host_fault_handler, SA_NODEFER);
-	host_setmask(host_mask_for(sig_blocked));
+	host_mask_sync();
+}
+
+void sig_fork_prepare(void)
+{
+	pthread_mutex_lock(&sig_act_lock);
+}
+
+void sig_fork_parent(void)
+{
+	pthread_mutex_unlock(&sig_act_lock);
 }
 
 void sig_after_fork_child(void)
 {
+	/* Only this thread exists in the child; the lock is new. */
+	pthread_mutex_init(&sig_act_lock, NULL);
 	/* Like the kernel, a new process has no pending signals: what loom
 	 * had taken from the kernel belonged to the parent. */
-	__atomic_store_n(&sig_pending, 0, __ATOMIC_SEQ_CST);
-	for (int i = 0; i <= GUEST_NSIG; i++)
-		rt_queue[i].head = rt_queue[i].tail;
+	__atomic_store_n(&sig_self.pending, 0, __ATOMIC_SEQ_CST);
+	host_mask_sync();
 }
 
 /* ---- syscalls ---- */
@@ -678,18 +798,26 @@ int64_t sys_rt_sigaction(struct cpu *cpu, struct sys_call *c)
 		return -EINVAL;
 	if (c->a[1] && (signo == SIGKILL || signo == SIGSTOP))
 		return -EINVAL;
-	old = sig_act[signo];
 	if (c->a[1]) {
 		if (guest_read(&act, c->a[1], sizeof(act)) < 0)
 			return -EFAULT;
 		act.mask &= ~SIG_UNBLOCKABLE;
+	}
+	pthread_mutex_lock(&sig_act_lock);
+	old = sig_act[signo];
+	if (c->a[1]) {
 		sig_act[signo] = act;
 		sig_update_host(signo);
-		/* Setting SIG_IGN (or a default that ignores) discards what
-		 * is pending, as POSIX asks. */
-		if (act.handler == G_SIG_IGN ||
-		    (act.handler == G_SIG_DFL && sig_default_action(signo) == SIGD_IGN))
-			__atomic_fetch_and(&sig_pending, ~SIGBIT(signo), __ATOMIC_SEQ_CST);
+	}
+	pthread_mutex_unlock(&sig_act_lock);
+	/* Setting SIG_IGN (or a default that ignores) discards what is
+	 * pending, as POSIX asks: the host action does it in the kernel,
+	 * delivery in the other threads (the action is checked then). */
+	if (c->a[1] && (act.handler == G_SIG_IGN ||
+			(act.handler == G_SIG_DFL && sig_default_action(signo) == SIGD_IGN)) &&
+	    (sig_self.pending & SIGBIT(signo))) {
+		__atomic_fetch_and(&sig_self.pending, ~SIGBIT(signo), __ATOMIC_SEQ_CST);
+		host_mask_sync();
 	}
 	if (c->a[2] && guest_write(c->a[2], &old, sizeof(old)) < 0)
 		return -EFAULT;
@@ -698,7 +826,7 @@ int64_t sys_rt_sigaction(struct cpu *cpu, struct sys_call *c)
 
 int64_t sys_rt_sigprocmask(struct cpu *cpu, struct sys_call *c)
 {
-	uint64_t set, old = sig_blocked;
+	uint64_t set, old = sig_self.blocked;
 
 	if (c->a[3] != 8)
 		return -EINVAL;
@@ -706,8 +834,8 @@ int64_t sys_rt_sigprocmask(struct cpu *cpu, struct sys_call *c)
 		if (guest_read(&set, c->a[1], 8) < 0)
 			return -EFAULT;
 		switch ((int)c->a[0]) {
-		case SIG_BLOCK: set = sig_blocked | set; break;
-		case SIG_UNBLOCK: set = sig_blocked & ~set; break;
+		case SIG_BLOCK: set = sig_self.blocked | set; break;
+		case SIG_UNBLOCK: set = sig_self.blocked & ~set; break;
 		case SIG_SETMASK: break;
 		default: return -EINVAL;
 		}
@@ -725,7 +853,7 @@ int64_t sys_rt_sigpending(struct cpu *cpu, struct sys_call *c)
 	if (c->a[1] > 8)
 		return -EINVAL;
 	raw_syscall(__NR_rt_sigpending, &host, 8, 0, 0, 0, 0);
-	set = (sig_pending | host) & sig_blocked;
+	set = (sig_self.pending | host) & sig_self.blocked;
 	return guest_write(c->a[0], &set, c->a[1]);
 }
 
@@ -767,14 +895,14 @@ int64_t sys_rt_sigreturn(struct cpu *cpu, struct sys_call *c)
 	/* The kernel restores the sigaltstack from uc_stack, ignoring errors. */
 	if (!on_altstack(cpu->regs[R_RSP])) {
 		if ((uc.uc_stack.ss_flags & SS_DISABLE) || !uc.uc_stack.ss_size) {
-			sig_altstack = (struct gstack){ .ss_flags = SS_DISABLE };
+			sig_self.altstack = (struct gstack){ .ss_flags = SS_DISABLE };
 		} else if (uc.uc_stack.ss_size >= GUEST_MINSIGSTKSZ) {
-			sig_altstack.ss_sp = uc.uc_stack.ss_sp;
-			sig_altstack.ss_size = uc.uc_stack.ss_size;
-			sig_altstack.ss_flags = uc.uc_stack.ss_flags & SS_AUTODISARM;
+			sig_self.altstack.ss_sp = uc.uc_stack.ss_sp;
+			sig_self.altstack.ss_size = uc.uc_stack.ss_size;
+			sig_self.altstack.ss_flags = uc.uc_stack.ss_flags & SS_AUTODISARM;
 		}
 	}
-	sig_restart.on = false;
+	sig_self.restart = false;
 	return (int64_t)sc->rax;
 
 bad:
@@ -787,7 +915,7 @@ bad:
 int64_t sys_sigaltstack(struct cpu *cpu, struct sys_call *c)
 {
 	uint64_t sp = cpu->regs[R_RSP];
-	struct gstack ss, old = sig_altstack;
+	struct gstack ss, old = sig_self.altstack;
 
 	old.ss_flags = altstack_flags(sp);
 	if (old.ss_flags & SS_DISABLE) {
@@ -803,13 +931,13 @@ int64_t sys_sigaltstack(struct cpu *cpu, struct sys_call *c)
 		if (mode != SS_DISABLE && mode != SS_ONSTACK && mode != 0)
 			return -EINVAL;
 		if (mode == SS_DISABLE) {
-			sig_altstack = (struct gstack){ .ss_flags = SS_DISABLE };
+			sig_self.altstack = (struct gstack){ .ss_flags = SS_DISABLE };
 		} else {
 			if (ss.ss_size < GUEST_MINSIGSTKSZ)
 				return -ENOMEM;
-			sig_altstack.ss_sp = ss.ss_sp;
-			sig_altstack.ss_size = ss.ss_size;
-			sig_altstack.ss_flags = ss.ss_flags & SS_AUTODISARM;
+			sig_self.altstack.ss_sp = ss.ss_sp;
+			sig_self.altstack.ss_size = ss.ss_size;
+			sig_self.altstack.ss_flags = ss.ss_flags & SS_AUTODISARM;
 		}
 	}
 	if (c->a[1] && guest_write(c->a[1], &old, sizeof(old)) < 0)
@@ -823,9 +951,9 @@ int64_t sys_sigaltstack(struct cpu *cpu, struct sys_call *c)
  * gets its old mask back at rt_sigreturn. */
 static void sig_after_temp_mask(uint64_t temp, int64_t ret)
 {
-	if (ret == -EINTR && (sig_pending & ~temp & ~SIG_UNBLOCKABLE)) {
-		sig_saved_mask = sig_blocked;
-		sig_mask_saved = true;
+	if (ret == -EINTR && (sig_self.pending & ~temp & ~SIG_UNBLOCKABLE)) {
+		sig_self.saved_mask = sig_self.blocked;
+		sig_self.mask_saved = true;
 		sig_set_blocked(temp);
 	}
 }
@@ -841,7 +969,7 @@ int64_t sys_rt_sigsuspend(struct cpu *cpu, struct sys_call *c)
 		return -EFAULT;
 	temp &= ~SIG_UNBLOCKABLE;
 	host = host_mask_for(temp);
-	if (!(sig_pending & ~temp))
+	if (!(sig_self.pending & ~temp))
 		ret = raw_syscall(__NR_rt_sigsuspend, &host, 8, 0, 0, 0, 0);
 	sig_after_temp_mask(temp, ret);
 	return ret;
@@ -856,12 +984,12 @@ int64_t sys_rt_sigtimedwait(struct cpu *cpu, struct sys_call *c)
 	if (guest_read(&set, c->a[0], 8) < 0)
 		return -EFAULT;
 	/* A signal loom already took from the kernel is answered here. */
-	take = sig_pending & set;
+	take = sig_self.pending & set;
 	if (take) {
 		int signo = __builtin_ctzll(take) + 1;
-		__atomic_fetch_and(&sig_pending, ~SIGBIT(signo), __ATOMIC_SEQ_CST);
-		siginfo_t si;
-		sig_take(signo, &si);
+		siginfo_t si = sig_self.info[signo];
+		__atomic_fetch_and(&sig_self.pending, ~SIGBIT(signo), __ATOMIC_SEQ_CST);
+		host_mask_sync();
 		if (c->a[1] && guest_write(c->a[1], &si, sizeof(siginfo_t)) < 0)
 			return -EFAULT;
 		return signo;

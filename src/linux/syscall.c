@@ -21,6 +21,7 @@
 #include <string.h>
 #include <sys/uio.h>
 #include <unistd.h>
+#include "exec/exec.h"
 #include "linux/linux.h"
 #include "linux/syscall.h"
 #include "util/log.h"
@@ -248,7 +249,7 @@
 	X(epoll_wait_old, NOSYS, "", 0) \
 	X(remap_file_pages, sys_remap_file_pages, "pxxxx", 0) \
 	X(getdents64, PASS, "fpu", 0) \
-	X(set_tid_address, PASS, "p", 0) \
+	X(set_tid_address, sys_set_tid_address, "p", 0) \
 	X(restart_syscall, PASS, "", 0) \
 	X(semtimedop, PASS, "dpup", 0) \
 	X(fadvise64, PASS, "flld", 0) \
@@ -444,10 +445,17 @@ void linux_syscall(struct cpu *cpu)
 	} else {
 		if (trace && (row->flags & SC_NORETURN))
 			strace_call(row, &c, 0, false);
-		if (row->fn)
-			ret = row->fn(cpu, &c);
-		else
-			ret = raw_syscall(c.nr, c.a[0], c.a[1], c.a[2], c.a[3], c.a[4], c.a[5]);
+		/* Kernel writes into pages loom write-protects for SMC fail
+		 * with EFAULT: lift the protection first, or after (mmap.c). */
+		mem_before_syscall(&c);
+		for (bool first = true;; first = false) {
+			if (row->fn)
+				ret = row->fn(cpu, &c);
+			else
+				ret = raw_syscall(c.nr, c.a[0], c.a[1], c.a[2], c.a[3], c.a[4], c.a[5]);
+			if (!first || ret != -EFAULT || !mem_retry_efault())
+				break;
+		}
 		if (ret == -EINTR && (row->flags & SC_RESTART))
 			sig_note_interrupted(cpu, c.nr);
 	}
@@ -458,14 +466,16 @@ void linux_syscall(struct cpu *cpu)
 
 /* Guest memory through process_vm_{read,write}v on ourselves: the kernel
  * checks the guest's mappings and protections and reports EFAULT, where a
- * plain memcpy would take a SIGSEGV inside loom.  (getpid() each time: a
- * cached pid would be the parent's after fork.) */
+ * plain memcpy would take a SIGSEGV inside loom.  (gettid() each time: a
+ * cached id would be the parent's after fork; and not getpid(), which names
+ * the thread group leader, whose memory is gone once it has exited while
+ * other threads run on.) */
 int guest_read(void *dst, uint64_t src, size_t n)
 {
 	if (!n)
 		return 0;
 	struct iovec l = { dst, n }, r = { (void *)src, n };
-	long got = raw_syscall(__NR_process_vm_readv, getpid(), &l, 1, &r, 1, 0);
+	long got = raw_syscall(__NR_process_vm_readv, gettid(), &l, 1, &r, 1, 0);
 	return got == (long)n ? 0 : -EFAULT;
 }
 
@@ -474,7 +484,10 @@ int guest_write(uint64_t dst, const void *src, size_t n)
 	if (!n)
 		return 0;
 	struct iovec l = { (void *)src, n }, r = { (void *)dst, n };
-	long got = raw_syscall(__NR_process_vm_writev, getpid(), &l, 1, &r, 1, 0);
+	long got = raw_syscall(__NR_process_vm_writev, gettid(), &l, 1, &r, 1, 0);
+	/* A page loom write-protected for SMC refuses the kernel's write. */
+	if (got != (long)n && exec_unprotect_range(dst, dst + n))
+		got = raw_syscall(__NR_process_vm_writev, gettid(), &l, 1, &r, 1, 0);
 	return got == (long)n ? 0 : -EFAULT;
 }
 

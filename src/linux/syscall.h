@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdnoreturn.h>
 #include <signal.h>
 #include "guest/x86/cpu.h"
 
@@ -73,15 +74,37 @@ long guest_read_str(char *dst, uint64_t src, size_t size);
 void linux_build_stack(struct cpu *cpu, char **argv, char **envp, const char *execfn,
 		       bool exec_stack);
 
+/* clone and clone3 arguments, decoded (process.c, thread.c). */
+struct clone_req {
+	uint64_t flags;
+	uint64_t exit_signal;
+	uint64_t stack;		/* new rsp, 0 = same */
+	uint64_t parent_tid, child_tid, tls;
+	uint64_t pidfd;		/* where CLONE_PIDFD stores the fd */
+};
+
+/* thread.c: guest threads, each on a host thread of its own. */
+int64_t thread_clone(struct cpu *cpu, const struct clone_req *r);
+noreturn void thread_exit(struct cpu *cpu, int status);	/* the exit syscall */
+void thread_set_clear_tid(uint64_t addr);	/* CLONE_CHILD_CLEARTID after fork */
+void thread_fork_prepare(void);
+void thread_fork_parent(void);
+void thread_fork_child(void);
+
 /* Handlers, by subsystem. */
 /* mmap.c */
 void mem_init_brk(uint64_t start);
+void mem_init_map(void);		/* the exec layer's map of guest memory */
+void mem_before_syscall(const struct sys_call *c);	/* kernel writes into code pages */
+bool mem_retry_efault(void);		/* true: loom lifted a protection, retry */
 sys_handler sys_brk, sys_mmap, sys_munmap, sys_mprotect, sys_pkey_mprotect,
 	sys_mremap, sys_madvise, sys_remap_file_pages, sys_shmat, sys_shmdt;
 /* process.c */
 sys_handler sys_exit, sys_exit_group, sys_clone, sys_clone3, sys_fork, sys_vfork,
 	sys_execve, sys_execveat, sys_arch_prctl, sys_prctl, sys_readlink,
 	sys_readlinkat, sys_open, sys_openat, sys_rseq, sys_enosys;
+/* thread.c */
+sys_handler sys_set_tid_address;
 /* signal.c */
 sys_handler sys_rt_sigaction, sys_rt_sigprocmask, sys_rt_sigreturn, sys_sigaltstack,
 	sys_rt_sigpending, sys_rt_sigsuspend, sys_rt_sigtimedwait, sys_ppoll,
@@ -92,7 +115,18 @@ bool sig_deliverable(void);			/* a pending signal is unblocked */
 void sig_note_interrupted(struct cpu *cpu, long nr);	/* syscall nr got -EINTR */
 void sig_before_exec(void);			/* host mask/dispositions = guest's */
 void sig_after_failed_exec(void);
+void sig_fork_prepare(void);			/* around a fork from any thread */
+void sig_fork_parent(void);
 void sig_after_fork_child(void);		/* the child starts with nothing pending */
+/* Per-thread signal state: a new thread (and the first) starts with the
+ * guest mask blocked, no sigaltstack, nothing pending, and a host
+ * sigaltstack for loom's handlers; an exiting one gives the process-wide
+ * signals it took back to the kernel. */
+void sig_thread_start(uint64_t blocked);
+void sig_thread_exit(void);
+uint64_t sig_blocked_mask(void);		/* the calling thread's guest mask */
+void sig_block_host(void);			/* block every async host signal */
+void sig_restore_host(void);			/* the host mask the guest's implies */
 void sig_deliver_fault(struct cpu *cpu);	/* EXEC_FAULT */
 
 /* strace.c */

@@ -311,6 +311,21 @@ static ir_ref count_mask(struct dc *s, int size)
 
 enum shift { SH_SHL, SH_SHR, SH_SAR };
 
+/* Commit a shift by a run-time count n: the result r and the flags (cc_op
+ * cc, last = the value shifted by n-1) only when n != 0 — a zero count
+ * changes neither the operand nor the flags.  The cc_op is then dynamic. */
+static bool shift_by_count(struct dc *s, ir_ref n, ir_ref a, ir_ref r, ir_ref last, int cc)
+{
+	ir_ref zero = cst(s, 0);
+	gen_st_op(s, 0, ir_movc(s, IR_EQ, n, zero, a, r));
+	ir_mov(s, G.cc_dst, ir_movc(s, IR_EQ, n, zero, G.cc_dst, r));
+	ir_mov(s, G.cc_src, ir_movc(s, IR_EQ, n, zero, G.cc_src, last));
+	ir_mov(s, G.cc_op, ir_movc(s, IR_EQ, n, zero, G.cc_op, cst(s, cc)));
+	s->cc_op = CC_OP_DYNAMIC;
+	s->cc_srcT = 0;
+	return true;
+}
+
 static bool gen_shift(struct dc *s, enum shift k)
 {
 	int size = SZ(s);
@@ -338,14 +353,7 @@ static bool gen_shift(struct dc *s, enum shift k)
 	ir_ref r = ir_bin_sz(s, opc, size, a, n);
 	ir_ref last = ir_bin_sz(s, opc, size, a,
 				ir_bin(s, IR_and, ir_bin(s, IR_sub, n, cst(s, 1)), count_mask(s, size)));
-	ir_ref zero = cst(s, 0);
-	gen_st_op(s, 0, ir_movc(s, IR_EQ, n, zero, a, r));
-	ir_mov(s, G.cc_dst, ir_movc(s, IR_EQ, n, zero, G.cc_dst, r));
-	ir_mov(s, G.cc_src, ir_movc(s, IR_EQ, n, zero, G.cc_src, last));
-	ir_mov(s, G.cc_op, ir_movc(s, IR_EQ, n, zero, G.cc_op, cst(s, cc)));
-	s->cc_op = CC_OP_DYNAMIC;
-	s->cc_srcT = 0;
-	return true;
+	return shift_by_count(s, n, a, r, last, cc);
 }
 
 static bool gen_SHL(struct dc *s) { return gen_shift(s, SH_SHL); }
@@ -473,14 +481,7 @@ static bool gen_shd(struct dc *s, bool left)
 	}
 	last = ir_bin(s, left ? IR_shl : IR_shr, a, nm1);
 	int cc = left ? CC(SHL, size) : CC(SAR, size);
-	ir_ref zero = cst(s, 0);
-	gen_st_op(s, 0, ir_movc(s, IR_EQ, n, zero, a, r));
-	ir_mov(s, G.cc_dst, ir_movc(s, IR_EQ, n, zero, G.cc_dst, r));
-	ir_mov(s, G.cc_src, ir_movc(s, IR_EQ, n, zero, G.cc_src, last));
-	ir_mov(s, G.cc_op, ir_movc(s, IR_EQ, n, zero, G.cc_op, cst(s, cc)));
-	s->cc_op = CC_OP_DYNAMIC;
-	s->cc_srcT = 0;
-	return true;
+	return shift_by_count(s, n, a, r, last, cc);
 }
 
 static bool gen_SHLD(struct dc *s) { return gen_shd(s, true); }

@@ -561,18 +561,20 @@ ir_ref gen_pop_value(struct dc *s, int size, ir_ref *new_rsp)
 
 /* ---- the translation loop ---- */
 
-/* Copy up to 15 code bytes at pc without faulting; returns bytes readable. */
+/* Copy up to 15 code bytes at pc without faulting; returns bytes readable.
+ * (gettid: the thread group leader may have exited, taking its pid's view
+ * of memory with it.) */
 static size_t fetch_code(uint64_t pc, uint8_t *buf)
 {
 	struct iovec local = { buf, 15 }, remote = { (void *)(uintptr_t)pc, 15 };
-	ssize_t n = process_vm_readv(getpid(), &local, 1, &remote, 1, 0);
+	ssize_t n = process_vm_readv(gettid(), &local, 1, &remote, 1, 0);
 	if (n == 15)
 		return 15;
 	/* A partial read stops at the first unreadable page. */
 	size_t got = 0;
 	uint64_t page_end = (pc | 4095) + 1;
 	local.iov_len = remote.iov_len = page_end - pc < 15 ? page_end - pc : 15;
-	n = process_vm_readv(getpid(), &local, 1, &remote, 1, 0);
+	n = process_vm_readv(gettid(), &local, 1, &remote, 1, 0);
 	if (n > 0)
 		got = n;
 	return got;
@@ -597,6 +599,13 @@ int guest_translate(struct ir_ctx *ir, struct tb *tb, unsigned max_insns)
 		const void *code = (const void *)(uintptr_t)s->pc;
 		size_t avail = 15;
 
+		/* Only a TB's first instruction may leave the TB's first page,
+		 * so a TB lies on at most two pages (exec/smc.c tracks them). */
+		if (n > 0 && (s->pc >> 12) != (tb->pc >> 12)) {
+			s->next_pc = s->pc;
+			s->state = DISAS_TOO_MANY;
+			break;
+		}
 		/* Pages are probed once per TB; the tail of a page always. */
 		if ((s->pc >> 12) != checked_page || ((s->pc + 14) >> 12) != checked_page) {
 			avail = fetch_code(s->pc, buf);
@@ -621,6 +630,11 @@ int guest_translate(struct ir_ctx *ir, struct tb *tb, unsigned max_insns)
 			} else {
 				gen_exception(s, SIGILL, ILL_ILLOPN, s->pc);
 			}
+			break;
+		}
+		if (n > 0 && ((s->pc + s->insn.length - 1) >> 12) != (tb->pc >> 12)) {
+			s->next_pc = s->pc;
+			s->state = DISAS_TOO_MANY;
 			break;
 		}
 		s->next_pc = s->pc + s->insn.length;
