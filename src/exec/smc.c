@@ -327,7 +327,8 @@ static void page_written_if_protected(uint64_t addr, struct smc_page *pd, void *
 
 void smc_drain(void)
 {
-	if (!__atomic_exchange_n(&queue_dirty, 0, __ATOMIC_SEQ_CST))
+	if (!__atomic_load_n(&queue_dirty, __ATOMIC_ACQUIRE) ||
+	    !__atomic_exchange_n(&queue_dirty, 0, __ATOMIC_SEQ_CST))
 		return;
 	for (int i = 0; i < SMC_QUEUE_LEN; i++) {
 		uint64_t v = __atomic_exchange_n(&queue[i], 0, __ATOMIC_SEQ_CST);
