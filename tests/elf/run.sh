@@ -141,5 +141,34 @@ expect_ok version -version
 expect_ok help -help
 expect_ok log-help -d help
 
+# --- -d logging: every translated block shows all four stages ---
+# Each block logs "IN:", "OP:", "OP after optimization" and "OUT:" in that
+# order; the counts must agree and be non-zero, and the run must still
+# produce the program's own result.
+log_stages() {
+	local name=$1; shift
+	local log="$T/$name.log"
+	rm -f "$log"
+	if ! "$LOOM" -d in_asm,op,op_opt,out_asm -D "$log" "$@" > /dev/null 2>&1; then
+		fail "$name" "loom exited with status $?"
+		return
+	fi
+	local n_in n_op n_opt n_out
+	n_in=$(grep -c '^IN:' "$log")
+	n_op=$(grep -c '^OP:$' "$log")
+	n_opt=$(grep -c '^OP after optimization' "$log")
+	n_out=$(grep -c '^OUT: \[size=' "$log")
+	if [ "$n_in" -gt 0 ] && [ "$n_in" = "$n_op" ] && [ "$n_op" = "$n_opt" ] && [ "$n_opt" = "$n_out" ] &&
+	   awk '/^IN:/{if(s!=0&&s!=4)bad=1;s=1} /^OP:$/{if(s!=1)bad=1;s=2}
+	        /^OP after optimization/{if(s!=2)bad=1;s=3} /^OUT: \[size=/{if(s!=3)bad=1;s=4}
+	        END{exit bad||s!=4}' "$log"; then
+		pass "$name"
+	else
+		fail "$name" "stages per block: IN $n_in, OP $n_op, OP_OPT $n_opt, OUT $n_out (see $log)"
+	fi
+}
+log_stages log-stages-tiny "$T/tiny"
+[ -x /bin/busybox ] && log_stages log-stages-busybox-true /bin/busybox true
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
