@@ -32,6 +32,9 @@ build/$(1)/unit/%: build/$(1)/obj/tests/unit/%.o build/$(1)/obj/tests/unit/unit.
 -include $$(wildcard build/$(1)/obj/*/*.d build/$(1)/obj/*/*/*.d build/$(1)/obj/*/*/*/*.d)
 endef
 $(foreach m,debug release asan,$(eval $(call mode_rules,$(m))))
+# Objects of unit tests are intermediates of a chain of pattern rules; keep
+# them so a second `make test` relinks nothing.
+.SECONDARY:
 
 # Self-checking guest programs (tests/guest): each C test is built against
 # glibc and against musl, each assembly test without a libc; run.sh runs

@@ -355,6 +355,39 @@ ir_ref gen_compute_eflags(struct dc *s)
 		ir_mov(s, v, G.cc_src);
 		return v;
 	}
+	int op = s->cc_op;
+	bool logic = op >= CC_OP_LOGICB && op <= CC_OP_LOGICQ;
+	bool shl = op >= CC_OP_SHLB && op <= CC_OP_SHLQ;
+	bool sar = op >= CC_OP_SARB && op <= CC_OP_SARQ;
+	if (logic || shl || sar) {
+		/* Inline for the families whose flags come from the result and
+		 * one bit of cc_src (semantics as in flags.c): ZF, SF, PF from
+		 * dst; logic: CF = OF = 0; shl: CF = top bit of src, OF = CF^SF;
+		 * sar/shr: CF = bit 0 of src, OF = top bit of src^dst.  AF = 0.
+		 * Rotates after xor or a shift are common in hash loops. */
+		int size = (op - CC_OP_ADDB) & 3;
+		int top = (8 << size) - 1;
+		ir_ref d = gen_ext(s, G.cc_dst, size, false);
+		ir_ref zf = ir_bin(s, IR_shl, ir_setc(s, IR_EQ, d, cst(s, 0)), cst(s, 6));
+		ir_ref sbit = ir_extr(s, d, top, 1, false);
+		ir_ref sf = ir_bin(s, IR_shl, sbit, cst(s, 7));
+		ir_ref odd = ir_bin(s, IR_and, ir_un(s, IR_ctpop, ir_bin(s, IR_and, d, cst(s, 0xff))),
+				    cst(s, 1));
+		ir_ref pf = ir_bin(s, IR_shl, ir_bin(s, IR_xor, odd, cst(s, 1)), cst(s, 2));
+		ir_ref f = ir_bin(s, IR_or, ir_bin(s, IR_or, zf, sf), pf);
+		if (logic)
+			return f;
+		ir_ref cf, of;
+		if (shl) {
+			cf = ir_extr(s, G.cc_src, top, 1, false);
+			of = ir_bin(s, IR_xor, cf, sbit);
+		} else {
+			cf = ir_bin(s, IR_and, G.cc_src, cst(s, 1));
+			of = ir_extr(s, ir_bin(s, IR_xor, G.cc_src, G.cc_dst), top, 1, false);
+		}
+		f = ir_bin(s, IR_or, f, cf);
+		return ir_bin(s, IR_or, f, ir_bin(s, IR_shl, of, cst(s, 11)));
+	}
 	return gen_helper(s, HELPER_cc_compute_all, 4, G.cc_dst, G.cc_src, G.cc_src2, G.cc_op);
 }
 
