@@ -70,6 +70,9 @@ DEF(xchg,      1, 2, 1, IR_OPF_SIDE_EFFECTS | IR_OPF_MAY_FAULT)
 DEF(xadd,      1, 2, 1, IR_OPF_SIDE_EFFECTS | IR_OPF_MAY_FAULT)
 DEF(mb,        0, 0, 0, IR_OPF_SIDE_EFFECTS)
 
+/* 128-bit lane-wise vector op on env slots (ir-vops.h) */
+DEF(vop,       0, 0, 2, IR_OPF_SIDE_EFFECTS)
+
 /* Helper calls: arity is on the op (see struct ir_op) */
 DEF(call,      0, 0, 2, IR_OPF_CALL | IR_OPF_SIDE_EFFECTS)
 

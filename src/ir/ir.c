@@ -16,6 +16,12 @@ const struct ir_opdef ir_opdefs[IR_NB_OPS] = {
 #undef DEF
 };
 
+const char *const ir_vop_names[IR_V_NB] = {
+#define DEFV(name, what) [IR_V_##name] = #name,
+#include "ir-vops.h"
+#undef DEFV
+};
+
 static const char *const cond_names[] = {
 	[IR_EQ] = "eq", [IR_NE] = "ne", [IR_LT] = "lt", [IR_GE] = "ge",
 	[IR_LE] = "le", [IR_GT] = "gt", [IR_LTU] = "ltu", [IR_GEU] = "geu",
@@ -203,6 +209,12 @@ void ir_print_op(const struct ir_ctx *s, const struct ir_op *op, FILE *f)
 	const char *sep = " ";
 	if (op->opc == IR_insn_start) {
 		fprintf(f, " ---- %016" PRIx64 " len %" PRId64 "\n", (uint64_t)op->cargs[0], op->cargs[1]);
+		return;
+	}
+	if (op->opc == IR_vop) {
+		fprintf(f, " vop_i64 $%s,$0x%x,$0x%x\n",
+			op->cargs[0] >= 0 && op->cargs[0] < IR_V_NB ? ir_vop_names[op->cargs[0]] : "?",
+			(uint32_t)op->cargs[1], (uint32_t)((uint64_t)op->cargs[1] >> 32));
 		return;
 	}
 	if (op->opc == IR_call) {

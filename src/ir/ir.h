@@ -49,6 +49,9 @@
  *   xchg old,addr,val [memop]         atomic exchange
  *   xadd old,addr,val [memop]         atomic fetch-and-add
  *   mb                  full memory fence
+ *   vop [v,offs]        env[dst] = env[dst] v env[src], 128 bits lane-wise,
+ *                       v from ir-vops.h; offs = dst_off | src_off << 32,
+ *                       both 16-byte aligned.  Printed vop_i64 $name,dst,src
  *   call [helper,flags] outs,ins   call helper (see struct ir_helper)
  *   insn_start [pc,len] start of a guest instruction
  *   goto_tb [n]         jump slot n of this TB (patched by chaining); falls
@@ -96,6 +99,14 @@ struct ir_opdef {
 extern const struct ir_opdef ir_opdefs[IR_NB_OPS];
 
 enum ir_type { IR_I32, IR_I64 };
+
+enum ir_vop {
+#define DEFV(name, what) IR_V_##name,
+#include "ir-vops.h"
+#undef DEFV
+	IR_V_NB
+};
+extern const char *const ir_vop_names[IR_V_NB];
 
 enum ir_memop {
 	IR_MO_8 = 0, IR_MO_16 = 1, IR_MO_32 = 2, IR_MO_64 = 3,

@@ -208,6 +208,14 @@ static const char *check_consts(struct verify *v, uint32_t index, const struct i
 		if (!memop_ok(op->cargs[1], op->type))
 			return "bad memop";
 		break;
+	case IR_vop: {
+		uint64_t offs = op->cargs[1];
+		if (op->cargs[0] < 0 || op->cargs[0] >= IR_V_NB)
+			return "unknown vector op";
+		if ((offs & 15) || ((offs >> 32) & 15))
+			return "vector operand not 16-byte aligned";
+		break;
+	}
 	case IR_load:
 	case IR_store:
 	case IR_cmpxchg:

@@ -209,9 +209,34 @@ static bool xmm_or_mem(struct dc *s, int i)
 
 /* ---- helper calls ---- */
 
+/* SSE2 integer operations the IR has as vector ops: the backend emits the
+ * host instruction itself, no call.  Zero: no IR vector op. */
+static const uint8_t vop_of_sse[SSE_NB_OPS] = {
+#define V(name, vop) [SSE_##name] = IR_V_##vop + 1
+	V(PADDB, add8), V(PADDW, add16), V(PADDD, add32),
+	V(PSUBB, sub8), V(PSUBW, sub16), V(PSUBD, sub32),
+	V(PADDUSB, addsat8u), V(PADDUSW, addsat16u), V(PSUBUSB, subsat8u), V(PSUBUSW, subsat16u),
+	V(PADDSB, addsat8s), V(PADDSW, addsat16s), V(PSUBSB, subsat8s), V(PSUBSW, subsat16s),
+	V(PMULLW, mullo16), V(PMULHW, mulhi16s), V(PMULHUW, mulhi16u), V(PMULUDQ, mul32x2u),
+	V(PMADDWD, madd16s), V(PSADBW, sad8u), V(PAVGB, avg8u), V(PAVGW, avg16u),
+	V(PMINUB, min8u), V(PMAXUB, max8u), V(PMINSW, min16s), V(PMAXSW, max16s),
+	V(PCMPEQB, cmpeq8), V(PCMPEQW, cmpeq16), V(PCMPEQD, cmpeq32),
+	V(PCMPGTB, cmpgt8s), V(PCMPGTW, cmpgt16s), V(PCMPGTD, cmpgt32s),
+	V(PUNPCKLBW, unpacklo8), V(PUNPCKLWD, unpacklo16), V(PUNPCKLDQ, unpacklo32),
+	V(PUNPCKHBW, unpackhi8), V(PUNPCKHWD, unpackhi16), V(PUNPCKHDQ, unpackhi32),
+	V(PACKSSWB, packs16to8), V(PACKSSDW, packs32to16), V(PACKUSWB, packu16to8),
+#undef V
+};
+
 static ir_ref gen_sse_call(struct dc *s, enum sse_op op, int32_t dst, int32_t src, ir_ref imm)
 {
 	enum x86_helper h = HELPER_sse_op;
+	if (vop_of_sse[op]) {
+		ir_emit(s->ir, IR_vop, IR_I64, NULL,
+			(int64_t[]){ vop_of_sse[op] - 1, (int64_t)((uint64_t)(uint32_t)dst |
+								   ((uint64_t)(uint32_t)src << 32)) });
+		return 0;
+	}
 	if (sse_op_is_fp(op)) {
 		gen_sync_pc(s, s->pc);	/* the pc of a SIGFPE */
 		h = HELPER_sse_fp;

@@ -942,6 +942,36 @@ static void gen_goto_lookup(struct cg *c, struct ir_op *op)
 	sync_all(c, true);
 }
 
+/* vop: host SSE2 instruction `op xmm15, [env+src]` on a copy of the
+ * destination slot; xmm15 is scratch (no IR value lives in an xmm). */
+static void gen_vop(struct cg *c, struct ir_op *op)
+{
+	static const uint8_t opcode[IR_V_NB] = {
+		[IR_V_add8] = 0xfc, [IR_V_add16] = 0xfd, [IR_V_add32] = 0xfe, [IR_V_add64] = 0xd4,
+		[IR_V_sub8] = 0xf8, [IR_V_sub16] = 0xf9, [IR_V_sub32] = 0xfa, [IR_V_sub64] = 0xfb,
+		[IR_V_addsat8u] = 0xdc, [IR_V_addsat16u] = 0xdd,
+		[IR_V_subsat8u] = 0xd8, [IR_V_subsat16u] = 0xd9,
+		[IR_V_addsat8s] = 0xec, [IR_V_addsat16s] = 0xed,
+		[IR_V_subsat8s] = 0xe8, [IR_V_subsat16s] = 0xe9,
+		[IR_V_mullo16] = 0xd5, [IR_V_mulhi16s] = 0xe5, [IR_V_mulhi16u] = 0xe4,
+		[IR_V_mul32x2u] = 0xf4, [IR_V_madd16s] = 0xf5, [IR_V_sad8u] = 0xf6,
+		[IR_V_avg8u] = 0xe0, [IR_V_avg16u] = 0xe3,
+		[IR_V_min8u] = 0xda, [IR_V_max8u] = 0xde, [IR_V_min16s] = 0xea, [IR_V_max16s] = 0xee,
+		[IR_V_cmpeq8] = 0x74, [IR_V_cmpeq16] = 0x75, [IR_V_cmpeq32] = 0x76,
+		[IR_V_cmpgt8s] = 0x64, [IR_V_cmpgt16s] = 0x65, [IR_V_cmpgt32s] = 0x66,
+		[IR_V_unpacklo8] = 0x60, [IR_V_unpacklo16] = 0x61, [IR_V_unpacklo32] = 0x62,
+		[IR_V_unpackhi8] = 0x68, [IR_V_unpackhi16] = 0x69, [IR_V_unpackhi32] = 0x6a,
+		[IR_V_packs16to8] = 0x63, [IR_V_packs32to16] = 0x6b, [IR_V_packu16to8] = 0x67,
+	};
+	_Static_assert(IR_V_NB == 43, "every vector op needs a host opcode above");
+	int32_t dst = (uint32_t)op->cargs[1], src = (uint32_t)((uint64_t)op->cargs[1] >> 32);
+	const int x = 15;
+
+	emit_modrm_offset(&c->e, OPC_MOVDQA_VxWx, x, ENV_REG, dst);
+	emit_modrm_offset(&c->e, opcode[op->cargs[0]] | P_EXT | P_DATA16, x, ENV_REG, src);
+	emit_modrm_offset(&c->e, OPC_MOVDQA_WxVx, x, ENV_REG, dst);
+}
+
 static void gen_op_body(struct cg *c, struct ir_op *op);
 
 static void gen_op(struct cg *c, struct ir_op *op)
@@ -996,6 +1026,7 @@ static void gen_op_body(struct cg *c, struct ir_op *op)
 	case IR_store: gen_store(c, op); break;
 	case IR_cmpxchg: case IR_xchg: case IR_xadd: gen_atomic(c, op); break;
 	case IR_mb: emit_mfence(&c->e); break;
+	case IR_vop: gen_vop(c, op); break;
 	case IR_call: gen_call(c, op); break;
 	case IR_insn_start:
 		c->tb->insn_host_off[c->ninsn] = c->e.p - c->e.start;
