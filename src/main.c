@@ -23,6 +23,7 @@
 #include <unistd.h>
 #include "exec/exec.h"
 #include "guest/x86/cpu.h"
+#include "guest/x86/cpuid.h"
 #include "linux/linux.h"
 #include "util/log.h"
 
@@ -123,6 +124,18 @@ static void opt_U(const char *arg)
 
 static void opt_0(const char *arg) { cl.argv0 = arg; }
 
+static const char *cpu_model;
+
+static void opt_cpu(const char *arg)
+{
+	if (!strcmp(arg, "help")) {
+		x86_list_levels(stdout);
+		exit(0);
+	}
+	cpu_model = arg;
+	pass_on("-cpu", arg);
+}
+
 static const struct loom_option {
 	const char *name, *alias;
 	const char *arg;	/* NULL: takes no argument */
@@ -139,6 +152,8 @@ static const struct loom_option {
 	{ "one-insn-per-tb", "singlestep", NULL, opt_one_insn,
 	  "translate one guest instruction per block (also -singlestep)" },
 	{ "nochain", NULL, NULL, opt_nochain, "do not chain translated blocks together" },
+	{ "cpu", NULL, "model", opt_cpu,
+	  "CPU model: x86-64 or x86-64-v2 (default: the highest the host can run; -cpu help)" },
 	{ "E", NULL, "var=value", opt_E, "set var in the guest's environment (repeatable)" },
 	{ "U", NULL, "var", opt_U, "remove var from the guest's environment (repeatable)" },
 	{ "0", NULL, "argv0", opt_0, "give the guest argv0 as argv[0] instead of the program path" },
@@ -282,6 +297,8 @@ int main(int argc, char **argv)
 	if (!cpu)
 		fatal(LOOM_EXIT_USAGE, "out of memory");
 	memset(cpu, 0, sizeof(*cpu));
+	if (x86_select_level(cpu_model) < 0)
+		exit(LOOM_EXIT_USAGE);
 	x86_cpu_reset(cpu);
 	exec_init();
 	linux_signal_init();

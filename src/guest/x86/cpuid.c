@@ -1,11 +1,76 @@
 /*
- * The CPUID model: a baseline x86-64 CPU (SSE, SSE2, CMOV, CMPXCHG8B, FXSR,
- * x87, TSC) and nothing loom does not implement.  glibc picks its string and
- * math routines from these bits, so reporting a feature loom lacks would send
- * the guest into instructions it cannot run; reporting less is always safe.
+ * The CPUID model, by x86-64 level: x86-64 (x87, SSE, SSE2, CMOV, CMPXCHG8B,
+ * FXSR, TSC) and x86-64-v2 (+ CMPXCHG16B, LAHF/SAHF in 64-bit mode, POPCNT,
+ * SSE3, SSSE3, SSE4.1, SSE4.2).  CPUID reports exactly the selected level:
+ * glibc picks its string and math routines from these bits, and the decode
+ * loop refuses (SIGILL) instructions above the level, as such a CPU would.
+ * Some v2 instructions run as the host's own in helpers, so v2 needs a host
+ * that has them.
  */
+#include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include "guest/x86/cpuid.h"
+
+int x86_level = X86_V1;
+
+static const struct {
+	const char *name;
+	int level;
+	const char *missing;	/* what loom lacks for it, or NULL */
+} levels[] = {
+	{ "x86-64", X86_V1, NULL },
+	{ "x86-64-v2", X86_V2, NULL },
+	{ "x86-64-v3", X86_V3, "AVX, AVX2, BMI1, BMI2, F16C, FMA, LZCNT, MOVBE, XSAVE" },
+};
+
+static void host_cpuid(uint32_t leaf, uint32_t sub, uint32_t r[4])
+{
+	__asm__("cpuid" : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3]) : "a"(leaf), "c"(sub));
+}
+
+/* leaf 1 ecx: sse3 ssse3 cx16 sse4.1 sse4.2 popcnt */
+#define V2_L1_ECX ((1u << 0) | (1u << 9) | (1u << 13) | (1u << 19) | (1u << 20) | (1u << 23))
+
+static bool host_has_v2(void)
+{
+	uint32_t r[4];
+	host_cpuid(1, 0, r);
+	return (r[2] & V2_L1_ECX) == V2_L1_ECX;
+}
+
+int x86_select_level(const char *name)
+{
+	if (!name) {
+		x86_level = host_has_v2() ? X86_V2 : X86_V1;
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof(levels) / sizeof(levels[0]); i++) {
+		if (strcasecmp(name, levels[i].name))
+			continue;
+		if (levels[i].missing) {
+			fprintf(stderr, "loom: -cpu %s: not implemented yet (%s)\n", name, levels[i].missing);
+			return -1;
+		}
+		if (levels[i].level >= X86_V2 && !host_has_v2()) {
+			fprintf(stderr, "loom: -cpu %s: the host CPU lacks SSE3/SSSE3/SSE4.1/SSE4.2/"
+				"POPCNT/CMPXCHG16B, which loom needs to run it\n", name);
+			return -1;
+		}
+		x86_level = levels[i].level;
+		return 0;
+	}
+	fprintf(stderr, "loom: -cpu %s: unknown CPU model (try -cpu help)\n", name);
+	return -1;
+}
+
+void x86_list_levels(FILE *f)
+{
+	fprintf(f, "CPU models (-cpu):\n");
+	for (size_t i = 0; i < sizeof(levels) / sizeof(levels[0]); i++)
+		fprintf(f, "  %-10s %s\n", levels[i].name,
+			levels[i].missing ? "(not implemented yet)" : "");
+}
 
 #define VENDOR "GenuineIntel"
 #define BRAND "loom virtual x86-64 CPU"
@@ -13,10 +78,9 @@
 /* leaf 1 edx: fpu tsc cx8 cmov (pat) clflush mmx fxsr sse sse2 */
 #define L1_EDX ((1u << 0) | (1u << 4) | (1u << 8) | (1u << 15) | (1u << 19) | \
 		(1u << 23) | (1u << 24) | (1u << 25) | (1u << 26))
-#define L1_ECX 0u
-/* 0x80000001 edx: syscall, nx, lm; ecx: lahf_lm */
+/* 0x80000001 edx: syscall, nx, lm; ecx: lahf_lm (v2) */
 #define XL1_EDX ((1u << 11) | (1u << 20) | (1u << 29))
-#define XL1_ECX (1u << 0)
+#define V2_XL1_ECX (1u << 0)
 
 void x86_cpuid(uint32_t leaf, uint32_t subleaf, uint32_t out[4])
 {
@@ -32,7 +96,7 @@ void x86_cpuid(uint32_t leaf, uint32_t subleaf, uint32_t out[4])
 		/* family 6, model 0x3a-ish generic, stepping 9 */
 		out[0] = (6 << 8) | (0xa << 4) | 9 | (3 << 16);
 		out[1] = (8 << 8) | (1 << 16);	/* clflush 64 bytes, 1 logical cpu */
-		out[2] = L1_ECX;
+		out[2] = x86_level >= X86_V2 ? V2_L1_ECX : 0;
 		out[3] = L1_EDX;
 		break;
 	case 4:
@@ -48,7 +112,7 @@ void x86_cpuid(uint32_t leaf, uint32_t subleaf, uint32_t out[4])
 		out[0] = 0x80000008;
 		break;
 	case 0x80000001:
-		out[2] = XL1_ECX;
+		out[2] = x86_level >= X86_V2 ? V2_XL1_ECX : 0;
 		out[3] = XL1_EDX;
 		break;
 	case 0x80000002: case 0x80000003: case 0x80000004: {

@@ -1,7 +1,19 @@
-/* The guest's CPUID model (guest/x86/cpuid.c). */
+/* The guest's CPUID model and ISA level (guest/x86/cpuid.c). */
 #ifndef LOOM_GUEST_X86_CPUID_H
 #define LOOM_GUEST_X86_CPUID_H
+#include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
+
+/* x86-64 micro-architecture levels; loom implements V1 and V2 completely. */
+enum x86_level { X86_V1 = 1, X86_V2 = 2, X86_V3 = 3 };
+extern int x86_level;
+
+/* Select the level by name ("x86-64", "x86-64-v2", ...; NULL: the highest
+ * level loom implements and the host can run).  Returns 0, or -1 after
+ * printing one line on stderr saying why the level cannot be used. */
+int x86_select_level(const char *name);
+void x86_list_levels(FILE *f);
 /* Fill eax, ebx, ecx, edx for leaf/subleaf as the modelled CPU reports them. */
 void x86_cpuid(uint32_t leaf, uint32_t subleaf, uint32_t out[4]);
 #endif

@@ -7,6 +7,7 @@
  * fault leaves the guest at the start of the instruction.  Locked memory
  * forms become atomic IR ops (xadd/xchg/cmpxchg, or a cmpxchg loop).
  */
+#include "guest/x86/cpuid.h"
 #include "guest/x86/translate.h"
 
 #define SZ(s) op_size(s, 0)
@@ -595,8 +596,10 @@ static bool gen_xzcnt(struct dc *s, bool leading)
 	return true;
 }
 
-static bool gen_LZCNT(struct dc *s) { return gen_xzcnt(s, true); }
-static bool gen_TZCNT(struct dc *s) { return gen_xzcnt(s, false); }
+/* Below x86-64-v3 the CPU has no LZCNT/TZCNT: F3 0F BD/BC are BSR/BSF with
+ * an ignored REP prefix, and that is what a program gets. */
+static bool gen_LZCNT(struct dc *s) { return x86_level >= X86_V3 ? gen_xzcnt(s, true) : gen_bsx(s, true); }
+static bool gen_TZCNT(struct dc *s) { return x86_level >= X86_V3 ? gen_xzcnt(s, false) : gen_bsx(s, false); }
 
 static bool gen_POPCNT(struct dc *s)
 {

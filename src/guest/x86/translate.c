@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include "exec/exec.h"
 #include "guest/guest.h"
+#include "guest/x86/cpuid.h"
 #include "guest/x86/translate.h"
 #include "util/log.h"
 
@@ -594,6 +595,25 @@ ir_ref gen_pop_value(struct dc *s, int size, ir_ref *new_rsp)
 
 /* ---- the translation loop ---- */
 
+/* Instructions above the selected -cpu level are undefined opcodes there. */
+static bool isa_allowed(const ZydisDecodedInstruction *insn)
+{
+	switch (insn->meta.isa_set) {
+	case ZYDIS_ISA_SET_SSE3:
+	case ZYDIS_ISA_SET_SSE3X87:
+	case ZYDIS_ISA_SET_SSSE3:
+	case ZYDIS_ISA_SET_SSSE3MMX:
+	case ZYDIS_ISA_SET_SSE4:
+	case ZYDIS_ISA_SET_SSE42:
+	case ZYDIS_ISA_SET_POPCNT:
+	case ZYDIS_ISA_SET_CMPXCHG16B:
+	case ZYDIS_ISA_SET_LAHF:
+		return x86_level >= X86_V2;
+	default:
+		return true;
+	}
+}
+
 /* Copy up to 15 code bytes at pc without faulting; returns bytes readable.
  * (gettid: the thread group leader may have exited, taking its pid's view
  * of memory with it.) */
@@ -674,7 +694,7 @@ int guest_translate(struct ir_ctx *ir, struct tb *tb, unsigned max_insns)
 		ir_emit(ir, IR_insn_start, IR_I64, NULL, (int64_t[]){ s->pc, s->insn.length });
 		n++;
 		lift_fn *fn = lifters[s->insn.mnemonic];
-		if (!fn || !fn(s))
+		if (!fn || !isa_allowed(&s->insn) || !fn(s))
 			gen_illegal(s);
 		if (s->state == DISAS_NEXT) {
 			s->pc = s->next_pc;
