@@ -882,6 +882,31 @@ static void gen_brcond(struct cg *c, struct ir_op *op)
 	}
 }
 
+/* `ld_env t [off]; brcond t, $imm` with t dying there (the TB-entry exit
+ * check) becomes one compare against memory: no register, one insn less. */
+static bool fuse_ld_env_brcond(struct cg *c, struct ir_op *ld, struct ir_op *br)
+{
+	int size = ld->cargs[1] & IR_MO_SIZE;
+	enum ir_cond cond = br->cargs[0];
+	if (br->opc != IR_brcond || br->args[0] != ld->args[0] || !(br->dead & 1) ||
+	    (ld->cargs[1] & IR_MO_SIGN) || size < IR_MO_32 || !fits_imm(c, br->args[1], IR_I64) ||
+	    (int64_t)cval(c, br->args[1]) != (int32_t)cval(c, br->args[1]) ||
+	    (cond != IR_EQ && cond != IR_NE) || T(c, ld->args[0])->tb_wide)
+		return false;
+	c->locked = 0;
+	sync_all(c, false);
+	emit_modrm_offset(&c->e, OPC_ARITH_EvIz | (size == IR_MO_64 ? P_REXW : 0), ARITH_CMP,
+			  ENV_REG, ld->cargs[0]);
+	emit32(&c->e, (uint32_t)cval(c, br->args[1]));
+	add_fixup(c, br->cargs[1], emit_jcc32(&c->e, host_cc_of[cond]));
+	for (int reg = 0; reg < 16; reg++) {
+		ir_ref r = c->reg_temp[reg];
+		if (r && !is_global(c, r) && !T(c, r)->tb_wide)
+			free_reg(c, reg);
+	}
+	return true;
+}
+
 static void gen_goto_tb(struct cg *c, struct ir_op *op)
 {
 	int n = op->cargs[0];
@@ -1077,6 +1102,11 @@ size_t host_gen_code(struct ir_ctx *s, struct tb *tb, uint8_t *rw, uint8_t *rx, 
 	for (uint32_t i = 0; i < s->nops; i++) {
 		if (!emit_room(&c.e, OP_MAX_BYTES) || c.e.p - c.e.start > 60000)
 			return 0;
+		if (s->ops[i].opc == IR_ld_env && i + 1 < s->nops &&
+		    fuse_ld_env_brcond(&c, &s->ops[i], &s->ops[i + 1])) {
+			i++;
+			continue;
+		}
 		gen_op(&c, &s->ops[i]);
 	}
 	for (uint32_t i = 0; i < c.nfixups; i++) {
