@@ -91,6 +91,7 @@ void ir_reset(struct ir_ctx *s)
 	s->ntemps = s->nglobals + 2;	/* invalid, env, globals */
 	s->nops = 0;
 	s->nlabels = 0;
+	memset(s->const_cache, 0, sizeof(s->const_cache));
 }
 
 static ir_ref new_temp(struct ir_ctx *s, struct ir_temp t)
@@ -119,7 +120,14 @@ ir_ref ir_const(struct ir_ctx *s, enum ir_type t, uint64_t v)
 {
 	if (t == IR_I32)
 		v = (uint32_t)v;
-	return new_temp(s, (struct ir_temp){ .kind = IR_TEMP_CONST, .type = t, .val = v });
+	uint32_t h = ((v ^ t) * 0x9e3779b97f4a7c15ull) >> 58;
+	ir_ref r = s->const_cache[h];
+	if (r && r < s->ntemps && s->temps[r].kind == IR_TEMP_CONST && s->temps[r].val == v &&
+	    s->temps[r].type == t)
+		return r;
+	r = new_temp(s, (struct ir_temp){ .kind = IR_TEMP_CONST, .type = t, .val = v });
+	s->const_cache[h] = r;
+	return r;
 }
 
 uint32_t ir_new_label(struct ir_ctx *s)

@@ -186,6 +186,9 @@ struct ir_ctx {
 	ir_ref env;		/* the env pointer, an IR_TEMP_ENV temp */
 	const struct ir_helper *helpers;	/* the guest's helper table */
 	uint32_t nhelpers;
+	/* Constants are immutable: ir_const hands out one temp per value and
+	 * type in a TB (direct-mapped; a miss just makes another temp). */
+	ir_ref const_cache[64];
 };
 
 /* Context lifetime.  Globals are registered once (ir_new_global) and survive
