@@ -10,6 +10,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include "exec/exec.h"
 
 enum x86_reg {
@@ -18,22 +19,24 @@ enum x86_reg {
 };
 
 /* Lazy flags: cc_op says how to compute RFLAGS' arithmetic bits from
- * cc_dst/cc_src/cc_src2.  The size is the low two bits (B, W, L, Q). */
+ * cc_dst/cc_src/cc_src2; the exact rule of each family is in flags.c.  The
+ * size is the low two bits within a family (B, W, L, Q); values may carry
+ * garbage above the operand size. */
 enum cc_op {
 	CC_OP_EFLAGS = 0,	/* cc_src holds the flags themselves */
 #define CC_FAMILY(x) CC_OP_##x##B, CC_OP_##x##W, CC_OP_##x##L, CC_OP_##x##Q
 	CC_OP_BASE_ = 3,
-	CC_FAMILY(ADD),		/* dst = src2 + src */
-	CC_FAMILY(ADC),		/* dst = src2 + src + CF(cc_src3 in src2's high?) see flags.c */
-	CC_FAMILY(SUB),		/* dst = src2 - src */
-	CC_FAMILY(SBB),
+	CC_FAMILY(ADD),		/* dst = result, src = second operand */
+	CC_FAMILY(ADC),		/* as ADD, src2 = carry-in */
+	CC_FAMILY(SUB),		/* dst = result, src = subtrahend (also cmp, neg) */
+	CC_FAMILY(SBB),		/* as SUB, src2 = borrow-in */
 	CC_FAMILY(LOGIC),	/* dst only; CF = OF = 0 */
 	CC_FAMILY(INC),		/* dst; src = CF before */
 	CC_FAMILY(DEC),
 	CC_FAMILY(SHL),		/* dst; src = value shifted by count-1 */
 	CC_FAMILY(SAR),		/* dst; src = value shifted by count-1 (SHR too) */
-	CC_FAMILY(MUL),		/* dst; src != 0 means CF = OF = 1 */
-	CC_FAMILY(BMI),		/* dst; CF = (src == 0) */
+	CC_FAMILY(MUL),		/* dst = low half; src != 0 means CF = OF = 1 */
+	CC_FAMILY(BMI),		/* dst; CF = bit 0 of src */
 #undef CC_FAMILY
 	CC_OP_POPCNT,		/* ZF = (src == 0), others 0 */
 	CC_OP_NB,
@@ -80,7 +83,7 @@ struct cpu {
 	uint64_t fs_base, gs_base;
 
 	/* --- reached by helpers and ld_env/st_env --- */
-	uint64_t eflags;	/* non-arithmetic bits: IF, AC, ID, bit 1 */
+	uint64_t eflags;	/* the other bits: TF, IF, NT, AC, ID, bit 1 */
 	uint32_t mxcsr;
 	uint32_t pad0;
 	x86_xmm xmm[16];

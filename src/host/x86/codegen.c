@@ -435,13 +435,10 @@ static void gen_binop(struct cg *c, struct ir_op *op)
 		set_output(c, d, rd);
 		return;
 	}
+	/* rb is locked, so dest_from never hands it out (a == b shares it
+	 * only when dest_from copied a into a fresh register). */
 	int rd = dest_from(c, a, adead, d, ALL_REGS);
-	if (rb >= 0 && rd == rb && a != b) {
-		/* b lived in the register we took over (d == b): copy it aside. */
-		int t = alloc_reg(c, ALL_REGS & ~(1u << rd));
-		emit_mov_rr(&c->e, true, t, rb);
-		rb = t;
-	}
+	assert(rd != rb || a == b);
 	if (op->opc == IR_mul) {
 		if (rb < 0)
 			emit_imul_rri(&c->e, w, rd, rd, cval(c, b));
