@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # The suite driver behind `make test`.
 #
-#   tests/run-all.sh BUILDDIR [unit|guest|busybox|elf|all]
+#   tests/run-all.sh BUILDDIR [unit|guest|busybox|debian|elf|all]
 #
 # Runs the chosen subsuites against BUILDDIR/loom:
 #   unit     every test binary in BUILDDIR/unit/ (each ends "N passed, N failed")
 #   guest    tests/guest/run.sh: guest programs, native vs loom in three modes
 #   busybox  tests/programs/busybox.sh: busybox applets, native vs loom
+#   debian   tests/programs/debian.sh: Debian's dynamic programs, native vs loom
 #   elf      tests/elf/run.sh, if present and executable
 # Each subsuite's full output goes to BUILDDIR/test-logs/<suite>.log; this
 # prints one line per failing test (with how to reproduce it), a summary per
@@ -16,7 +17,7 @@
 set -uo pipefail
 
 if [ $# -lt 1 ] || [ $# -gt 2 ]; then
-	echo "usage: $0 BUILDDIR [unit|guest|busybox|elf|all]" >&2
+	echo "usage: $0 BUILDDIR [unit|guest|busybox|debian|elf|all]" >&2
 	exit 2
 fi
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -27,9 +28,9 @@ builddir=$(cd "$1" 2>/dev/null && pwd) || {
 }
 subset=${2:-all}
 case $subset in
-unit | guest | busybox | elf | all) ;;
+unit | guest | busybox | debian | elf | all) ;;
 *)
-	echo "$0: unknown subset '$subset' (unit, guest, busybox, elf or all)" >&2
+	echo "$0: unknown subset '$subset' (unit, guest, busybox, debian, elf or all)" >&2
 	exit 2
 	;;
 esac
@@ -129,7 +130,7 @@ run_unit() {
 
 want() { [ "$subset" = all ] || [ "$subset" = "$1" ]; }
 
-if want guest || want busybox || want elf; then
+if want guest || want busybox || want debian || want elf; then
 	[ -x "$loom" ] || echo "note: $loom does not exist or is not executable: its tests will fail"
 fi
 
@@ -138,6 +139,8 @@ want guest && run_suite guest "tests/guest/run.sh $loom [NAME...]" \
 	"$root/tests/guest/run.sh" "$loom"
 want busybox && run_suite busybox "tests/programs/busybox.sh $loom [NAME...]" \
 	"$root/tests/programs/busybox.sh" "$loom"
+want debian && run_suite debian "tests/programs/debian.sh $loom [NAME...]" \
+	"$root/tests/programs/debian.sh" "$loom"
 if want elf; then
 	if [ -x "$root/tests/elf/run.sh" ]; then
 		run_suite elf "tests/elf/run.sh $loom" "$root/tests/elf/run.sh" "$loom"

@@ -9,13 +9,18 @@
  *
  * Placement: ET_EXEC maps at its own addresses, and the whole span is first
  * claimed with MAP_FIXED_NOREPLACE so a clash with loom's own memory is
- * reported instead of overwriting it.  ET_DYN (static-PIE) lets the kernel
- * choose a free region for the span.  Segments are then mapped with MAP_FIXED inside the claimed span, and the
- * gaps between them are given back, as the kernel does.
+ * reported instead of overwriting it.  An ET_DYN program with an interpreter
+ * (a PIE) goes where the kernel puts it, near ELF_ET_DYN_BASE (2/3 of the
+ * address space, 0x555555554000 without randomization), or anywhere free if
+ * loom already sits there.  A static-PIE and the interpreter itself let the
+ * kernel choose a free region, as load_elf_binary does for them.  Segments
+ * are then mapped with MAP_FIXED inside the claimed span, and the gaps
+ * between them are given back, as the kernel does.
  *
- * The loader is written for two images: elf_load_image() maps one file and
- * reports what it found, including PT_INTERP, so a dynamic program is the
- * main image plus its interpreter mapped by a second call (later).
+ * A dynamic program is two calls of elf_load_image(): the program, then the
+ * interpreter its PT_INTERP names (the guest's own ld.so, looked up on the
+ * host's file system as the kernel would).  The guest starts at the
+ * interpreter's entry with AT_BASE = its bias and AT_ENTRY = the program's.
  */
 #include <elf.h>
 #include <errno.h>
@@ -41,6 +46,9 @@
 /* Where a static-PIE's heap starts: far below the kernel's mmap area, where
  * the image itself lands, and above loom (a PIE near 0x55...). */
 #define STATIC_PIE_BRK 0x100000000000ull
+/* The kernel's ELF_ET_DYN_BASE on x86-64: where a PIE with an interpreter
+ * lands before randomization. */
+#define ET_DYN_BASE (PAGE_DOWN(TASK_SIZE / 3 * 2))
 
 struct linux_options linux_opts;
 struct linux_image linux_image;
@@ -222,8 +230,8 @@ static size_t elf_check_phdrs(const char *path, int fd, const Elf64_Ehdr *eh, El
 			if (s[p->p_filesz - 1] != 0)
 				elf_fail(path, "malformed PT_INTERP (not NUL-terminated)");
 			if (!allow_interp)
-				elf_fail(path, "dynamically linked programs are not supported yet "
-					 "(interpreter %s)", s);
+				elf_fail(path, "an interpreter that names an interpreter of its "
+					 "own (%s) is not supported", s);
 			free(img->interp);
 			img->interp = s;
 			break;
@@ -280,8 +288,12 @@ static void elf_map_segment(const char *path, int fd, const Elf64_Phdr *p, uint6
 }
 
 /* Map path into memory; the caller has nothing to undo on failure (we exit).
- * allow_interp: false until loom can load the program interpreter. */
-static void elf_load_image(const char *path, struct elf_image *img, bool allow_interp)
+ * allow_interp: the file may name an interpreter (false for the interpreter
+ * itself).  want_base: where an ET_DYN image that names an interpreter (a
+ * PIE) should start if that is free; other ET_DYN images (a static-PIE, the
+ * interpreter) go wherever the kernel's mmap puts them. */
+static void elf_load_image(const char *path, struct elf_image *img, bool allow_interp,
+			   uint64_t want_base)
 {
 	Elf64_Ehdr eh;
 	uint64_t size;
@@ -326,8 +338,19 @@ static void elf_load_image(const char *path, struct elf_image *img, bool allow_i
 		}
 		bias = 0;
 	} else {
-		void *m = mmap(NULL, span, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-			       -1, 0);
+		void *m = MAP_FAILED;
+		if (want_base && img->interp) {
+			m = mmap((void *)want_base, span, PROT_NONE,
+				 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE,
+				 -1, 0);
+			if (m != MAP_FAILED && (uint64_t)m != want_base) {
+				munmap(m, span);	/* a kernel without NOREPLACE */
+				m = MAP_FAILED;
+			}
+		}
+		if (m == MAP_FAILED)
+			m = mmap(NULL, span, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+				 -1, 0);
 		if (m == MAP_FAILED)
 			elf_fail(path, "cannot find %#llx bytes of address space: %s",
 				 (unsigned long long)span, strerror(errno));
@@ -378,20 +401,61 @@ static void elf_load_image(const char *path, struct elf_image *img, bool allow_i
 	close(fd);
 }
 
+/* The interpreter a dynamic program names, mapped where the kernel would
+ * let mmap put it.  A missing one is the program's error, as for execve. */
+static void elf_load_interp(const char *path, const char *interp, struct elf_image *ii)
+{
+	struct stat st;
+	if (stat(interp, &st) < 0)
+		elf_fail(path, "cannot load its interpreter %s: %s", interp, strerror(errno));
+	elf_load_image(interp, ii, false, 0);
+}
+
+/* For execve: what the kernel would say before loom replaces itself.  Only
+ * the error that loses the guest its execve result is checked, a missing
+ * interpreter (ENOENT); anything else malformed is left to the new loom. */
+int elf_exec_check(const char *path)
+{
+	Elf64_Ehdr eh;
+	int fd = open(path, O_RDONLY | O_CLOEXEC), err = 0;
+	if (fd < 0)
+		return 0;
+	if (pread(fd, &eh, sizeof(eh), 0) == (ssize_t)sizeof(eh) && eh.e_phnum &&
+	    eh.e_phentsize == sizeof(Elf64_Phdr) && eh.e_phnum <= MAX_PHDR_BYTES / sizeof(Elf64_Phdr)) {
+		for (unsigned i = 0; i < eh.e_phnum && !err; i++) {
+			Elf64_Phdr ph;
+			char interp[PATH_MAX];
+			if (pread(fd, &ph, sizeof(ph), (off_t)(eh.e_phoff + i * sizeof(ph))) !=
+			    (ssize_t)sizeof(ph))
+				break;
+			if (ph.p_type != PT_INTERP || ph.p_filesz < 2 || ph.p_filesz > PATH_MAX)
+				continue;
+			if (pread(fd, interp, ph.p_filesz, (off_t)ph.p_offset) != (ssize_t)ph.p_filesz ||
+			    interp[ph.p_filesz - 1])
+				break;
+			if (access(interp, F_OK) < 0)
+				err = -ENOENT;
+		}
+	}
+	close(fd);
+	return err;
+}
+
 void linux_load(const char *path, char **argv, char **envp, struct cpu *cpu)
 {
-	struct elf_image img;
+	struct elf_image img, ii;
 
 	memset(&img, 0, sizeof(img));
-	/* A dynamic program will be mapped the same way, then its interpreter
-	 * by a second call, with AT_BASE = the interpreter's bias and the
-	 * interpreter's entry point as the one we start at. */
-	elf_load_image(path, &img, false);
+	memset(&ii, 0, sizeof(ii));
+	elf_load_image(path, &img, true, ET_DYN_BASE);
+	if (img.interp)
+		elf_load_interp(path, img.interp, &ii);
 
 	linux_image.path = path;
 	linux_image.exe_path = realpath(path, NULL);
 	if (!linux_image.exe_path)
 		linux_image.exe_path = strdup(path);
+	linux_image.interp_path = img.interp;
 	linux_image.load_bias = img.bias;
 	linux_image.entry = img.entry;
 	linux_image.start_code = img.start_code;
@@ -401,15 +465,20 @@ void linux_load(const char *path, char **argv, char **envp, struct cpu *cpu)
 	linux_image.phdr = img.phdr;
 	linux_image.phnum = img.phnum;
 	linux_image.phent = sizeof(Elf64_Phdr);
-	linux_image.interp_base = 0;
+	linux_image.interp_base = img.interp ? ii.bias : 0;
+	linux_image.image_lo = img.lo;
+	linux_image.image_hi = img.hi;
+	linux_image.interp_lo = ii.lo;
+	linux_image.interp_hi = ii.hi;
 	/* The heap follows the image, except for a static-PIE: that lands in
 	 * the mmap area with no room above it, so the kernel moves its brk
 	 * away, and so do we. */
-	linux_image.brk_start = linux_image.brk = img.is_dyn ? STATIC_PIE_BRK : img.hi;
+	linux_image.brk_start = linux_image.brk =
+		img.is_dyn && !img.interp ? STATIC_PIE_BRK : img.hi;
 	mem_init_brk(linux_image.brk_start);
 
 	linux_build_stack(cpu, argv, envp, path, img.exec_stack);
 	mem_init_map();
-	cpu->rip = linux_image.entry;
-	cpu->regs[R_RDX] = 0;	/* no rtld_fini for a static program */
+	cpu->rip = img.interp ? ii.entry : linux_image.entry;
+	cpu->regs[R_RDX] = 0;	/* no rtld_fini from the kernel */
 }

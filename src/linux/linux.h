@@ -34,8 +34,12 @@ struct linux_image {
 	uint64_t brk_start, brk;
 	uint64_t phdr, phnum, phent;
 	uint64_t interp_base;	/* 0 for static programs */
+	const char *interp_path;	/* PT_INTERP, or NULL */
+	uint64_t image_lo, image_hi;	/* the program's mapped span */
+	uint64_t interp_lo, interp_hi;	/* the interpreter's, 0 if none */
 	uint64_t stack_top, stack_limit;
 	uint64_t auxv_addr, auxv_len;
+	uint64_t arg_start, arg_end;	/* argv strings, for /proc/self/cmdline */
 };
 extern struct linux_image linux_image;
 

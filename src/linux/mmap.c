@@ -26,6 +26,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/ipc.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
@@ -58,10 +59,21 @@ void mem_init_brk(uint64_t start)
 }
 
 /* The exec layer's map starts as what the loader left: the image, the
- * interpreter, the stack, the vdso (and loom's own mappings, which the
- * guest never executes). */
+ * interpreter, the stack, and the host's [vsyscall] page (legacy programs
+ * call into it).  loom's own mappings (its binary, heap, code cache, the
+ * host vDSO) are left out, so the map holds exactly the guest's memory:
+ * /proc/self/maps (procfs.c) shows the guest no more than that. */
+static void mem_seed(uint64_t lo, uint64_t hi, uint64_t glo, uint64_t ghi, int prot)
+{
+	/* Clipped: the kernel may have merged loom's anonymous memory into
+	 * the same line as the guest's. */
+	if (lo < ghi && hi > glo)
+		exec_mem_set(lo > glo ? lo : glo, hi < ghi ? hi : ghi, prot);
+}
+
 void mem_init_map(void)
 {
+	const struct linux_image *im = &linux_image;
 	FILE *f = fopen("/proc/self/maps", "re");
 	char line[512];
 
@@ -74,7 +86,11 @@ void mem_init_map(void)
 			continue;
 		int prot = (perms[0] == 'r' ? PROT_READ : 0) | (perms[1] == 'w' ? PROT_WRITE : 0) |
 			   (perms[2] == 'x' ? PROT_EXEC : 0);
-		exec_mem_set(lo, hi, prot);
+		if (strstr(line, "[vsyscall]"))
+			exec_mem_set(lo, hi, prot);
+		mem_seed(lo, hi, im->image_lo, im->image_hi, prot);
+		mem_seed(lo, hi, im->interp_lo, im->interp_hi, prot);
+		mem_seed(lo, hi, im->stack_limit, im->stack_top, prot);
 	}
 	fclose(f);
 }
@@ -177,6 +193,14 @@ int64_t sys_mprotect(struct cpu *cpu, struct sys_call *c)
 int64_t sys_pkey_mprotect(struct cpu *cpu, struct sys_call *c)
 {
 	return mem_protect(__NR_pkey_mprotect, c);
+}
+
+/* The guest CPU has no protection keys (CPUID leaf 7 shows no PKU), and
+ * loom has no RDPKRU/WRPKRU: fail as a kernel does on such a CPU, so that
+ * programs that probe with pkey_alloc (V8, glibc's pkey_*) stay off them. */
+int64_t sys_pkey_alloc(struct cpu *cpu, struct sys_call *c)
+{
+	return -ENOSPC;
 }
 
 int64_t sys_mremap(struct cpu *cpu, struct sys_call *c)

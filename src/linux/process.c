@@ -326,8 +326,12 @@ static int64_t exec_under_loom(struct cpu *cpu, struct sys_call *c, const char *
 		if (err < 0)
 			goto out;
 		buf[depth][len] = 0;
-		if (len >= 4 && !memcmp(buf[depth], "\177ELF", 4))
+		if (len >= 4 && !memcmp(buf[depth], "\177ELF", 4)) {
+			err = elf_exec_check(prog);
+			if (err < 0)
+				goto out;
 			break;
+		}
 		if (len < 2 || buf[depth][0] != '#' || buf[depth][1] != '!' ||
 		    depth == MAX_SCRIPT_DEPTH) {
 			err = -ENOEXEC;
@@ -498,26 +502,34 @@ static int64_t readlink_exe(uint64_t buf, uint64_t size)
 	return (int64_t)n;
 }
 
-/* open("/proc/self/exe") opens the guest's program.  Peeking at the path
- * costs one process_vm_readv per open. */
-static bool names_proc_self_exe(uint64_t uptr)
+/* open("/proc/self/exe") opens the guest's program, and /proc/self/maps,
+ * auxv and cmdline are generated (procfs.c).  Peeking at the path costs one
+ * process_vm_readv per open.  Returns true if ret is the answer. */
+static bool open_special(uint64_t uptr, int flags, int mode, int64_t *ret)
 {
-	char path[32];
-	long n = guest_read_str(path, uptr, sizeof(path));
-	return n > 0 && is_proc_self_exe(path);
+	char path[64];
+	if (guest_read_str(path, uptr, sizeof(path)) <= 0 || strncmp(path, "/proc/", 6))
+		return false;
+	if (is_proc_self_exe(path)) {
+		*ret = raw_syscall(__NR_open, guest_exe(), flags, mode, 0, 0, 0);
+		return true;
+	}
+	return proc_open(path, flags, ret);
 }
 
 int64_t sys_open(struct cpu *cpu, struct sys_call *c)
 {
-	if (names_proc_self_exe(c->a[0]))
-		return raw_syscall(__NR_open, guest_exe(), c->a[1], c->a[2], 0, 0, 0);
+	int64_t r;
+	if (open_special(c->a[0], (int)c->a[1], (int)c->a[2], &r))
+		return r;
 	return raw_syscall(__NR_open, c->a[0], c->a[1], c->a[2], 0, 0, 0);
 }
 
 int64_t sys_openat(struct cpu *cpu, struct sys_call *c)
 {
-	if (names_proc_self_exe(c->a[1]))
-		return raw_syscall(__NR_openat, AT_FDCWD, guest_exe(), c->a[2], c->a[3], 0, 0);
+	int64_t r;
+	if (open_special(c->a[1], (int)c->a[2], (int)c->a[3], &r))
+		return r;
 	return raw_syscall(__NR_openat, c->a[0], c->a[1], c->a[2], c->a[3], 0, 0);
 }
 

@@ -94,8 +94,10 @@ void linux_build_stack(struct cpu *cpu, char **argv, char **envp, const char *ex
 	uint64_t execfn_addr = push_string(&p, execfn);
 	for (size_t i = envc; i-- > 0;)
 		envp_addr[i] = push_string(&p, envp[i]);
+	linux_image.arg_end = p;
 	for (size_t i = argc; i-- > 0;)
 		argv_addr[i] = push_string(&p, argv[i]);
+	linux_image.arg_start = p;
 	p &= ~15ull;
 	uint64_t platform_addr = push_string(&p, "x86_64");
 	p -= 16;

@@ -7,7 +7,8 @@
  * drift from the ABI.  A row's handler is NULL when guest and host agree (same
  * ABI, identity-mapped memory) and the call passes through unchanged; it names
  * a sys_* function where loom must stay in control (memory maps that may hold
- * translated code, signals, processes, exec, arch_prctl, /proc/self/exe).
+ * translated code, signals, processes, exec, arch_prctl, the /proc/self
+ * files that describe the guest: exe, maps, auxv, cmdline).
  * sys_enosys marks calls loom refuses (they would act on loom rather than on
  * the guest); numbers with no row are unknown.  Both give -ENOSYS and a line
  * under -d unimp.  The letters of the format column are decoded in strace.c.
@@ -361,7 +362,7 @@
 	X(preadv2, PASS, "fpdlx", 0) \
 	X(pwritev2, PASS, "fpdlx", 0) \
 	X(pkey_mprotect, sys_pkey_mprotect, "pxPd", 0) \
-	X(pkey_alloc, PASS, "xx", 0) \
+	X(pkey_alloc, sys_pkey_alloc, "xx", 0) \
 	X(pkey_free, PASS, "d", 0) \
 	X(statx, PASS, "asxxp", 0) \
 	X(io_pgetevents, PASS, "xllppp", 0) \

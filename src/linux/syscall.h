@@ -74,6 +74,10 @@ long guest_read_str(char *dst, uint64_t src, size_t size);
 void linux_build_stack(struct cpu *cpu, char **argv, char **envp, const char *execfn,
 		       bool exec_stack);
 
+/* elf.c: -ENOENT if the ELF at path names an interpreter that does not
+ * exist (execve's answer), else 0. */
+int elf_exec_check(const char *path);
+
 /* clone and clone3 arguments, decoded (process.c, thread.c). */
 struct clone_req {
 	uint64_t flags;
@@ -97,12 +101,15 @@ void mem_init_brk(uint64_t start);
 void mem_init_map(void);		/* the exec layer's map of guest memory */
 void mem_before_syscall(const struct sys_call *c);	/* kernel writes into code pages */
 bool mem_retry_efault(void);		/* true: loom lifted a protection, retry */
-sys_handler sys_brk, sys_mmap, sys_munmap, sys_mprotect, sys_pkey_mprotect,
+sys_handler sys_brk, sys_mmap, sys_munmap, sys_mprotect, sys_pkey_mprotect, sys_pkey_alloc,
 	sys_mremap, sys_madvise, sys_remap_file_pages, sys_shmat, sys_shmdt;
 /* process.c */
 sys_handler sys_exit, sys_exit_group, sys_clone, sys_clone3, sys_fork, sys_vfork,
 	sys_execve, sys_execveat, sys_arch_prctl, sys_prctl, sys_readlink,
 	sys_readlinkat, sys_open, sys_openat, sys_rseq, sys_enosys;
+/* procfs.c: open of /proc/self/{maps,auxv,cmdline}; false if path is not
+ * one loom generates (then the host opens it), else the fd or -errno. */
+bool proc_open(const char *path, int flags, int64_t *ret);
 /* thread.c */
 sys_handler sys_set_tid_address;
 /* signal.c */

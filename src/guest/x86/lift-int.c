@@ -890,6 +890,16 @@ static bool gen_XLAT(struct dc *s)
 
 static bool gen_NOP(struct dc *s) { return true; }
 
+/* clflush has no architectural effect on user memory but ordering, and it
+ * faults like a read of its byte: a load nobody uses (loads are never
+ * removed) and a fence.  JITs (the JVM's icache flush stub) issue it. */
+static bool gen_CLFLUSH(struct dc *s)
+{
+	ir_ld(s, gen_ea(s, &s->op[0]), IR_MO_8);
+	ir_emit(s->ir, IR_mb, IR_I64, NULL, NULL);
+	return true;
+}
+
 static bool gen_CPUID(struct dc *s)
 {
 	gen_helper(s, HELPER_cpuid, 1, s->ir->env);
@@ -995,6 +1005,7 @@ const struct lift_entry lift_int_table[] = {
 	{ ZYDIS_MNEMONIC_PREFETCHT1, gen_NOP },
 	{ ZYDIS_MNEMONIC_PREFETCHT2, gen_NOP },
 	{ ZYDIS_MNEMONIC_PREFETCHW, gen_NOP },
+	{ ZYDIS_MNEMONIC_CLFLUSH, gen_CLFLUSH },
 	{ ZYDIS_MNEMONIC_CPUID, gen_CPUID },
 	{ ZYDIS_MNEMONIC_RDTSC, gen_RDTSC },
 	{ ZYDIS_MNEMONIC_INVALID, NULL },

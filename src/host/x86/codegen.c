@@ -56,6 +56,8 @@ struct cg {
 	ir_ref reg_temp[16];
 	uint32_t locked;	/* registers the current op must not lose */
 	uint32_t nslots;
+	uint16_t free_slots[FRAME_SLOTS];	/* slots of dead block-locals */
+	uint32_t nfree_slots;
 	uint32_t ninsn;
 	uint8_t **label_at;
 	struct fixup fixups[MAX_FIXUPS];
@@ -104,7 +106,9 @@ static bool fits_imm(struct cg *c, ir_ref r, enum ir_type ty)
 static int32_t slot_off(struct cg *c, ir_ref r)
 {
 	struct ra_temp *rt = &c->t[r];
-	if (rt->slot < 0) {
+	if (rt->slot < 0 && c->nfree_slots) {
+		rt->slot = c->free_slots[--c->nfree_slots];
+	} else if (rt->slot < 0) {
 		if (c->nslots >= FRAME_SLOTS)
 			internal_error("TB at 0x%lx needs more than %d spill slots",
 				       (unsigned long)c->tb->pc, FRAME_SLOTS);
@@ -135,6 +139,18 @@ static void set_reg(struct cg *c, ir_ref r, int reg)
 {
 	c->t[r].reg = reg;
 	c->reg_temp[reg] = r;
+}
+
+/* A block-local that died gives its spill slot back (TB-wide locals keep
+ * theirs: they are stored there at every block end). */
+static void release_slot(struct cg *c, ir_ref r)
+{
+	struct ra_temp *rt = &c->t[r];
+	if (rt->slot >= 0 && T(c, r)->kind == IR_TEMP_LOCAL && !T(c, r)->tb_wide) {
+		c->free_slots[c->nfree_slots++] = rt->slot;
+		rt->slot = -1;
+		rt->in_mem = 0;
+	}
 }
 
 static void free_reg(struct cg *c, int reg)
@@ -303,6 +319,7 @@ static void free_dead(struct cg *c, struct ir_op *op)
 		ir_ref r = op->args[a];
 		if (c->t[r].reg != H_NONE)
 			free_reg(c, c->t[r].reg);
+		release_slot(c, r);
 	}
 }
 
