@@ -79,6 +79,13 @@ test-guest: build/$(TMODE)/loom guest-tests
 test-programs: build/$(TMODE)/loom
 	tests/run-all.sh build/$(TMODE) busybox
 
+# The differential instruction tester (tests/isa): every generated form,
+# natively and under loom in three modes.  ISA_ARGS adds options, e.g.
+# ISA_ARGS="--cases 200 --seed 7"; the `isa` subsuite runs --fast.
+.PHONY: test-isa
+test-isa: build/$(TMODE)/loom
+	tests/isa/run.sh build/$(TMODE)/loom $(ISA_ARGS)
+
 demo: deps
 	$(MAKE) --no-print-directory MODE=release build/release/loom
 	build/release/loom /bin/busybox sh -c 'for i in $$(seq 1 1000); do echo $$i; done | md5sum'
