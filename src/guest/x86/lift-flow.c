@@ -56,9 +56,13 @@ static bool gen_JRCXZ(struct dc *s)
 
 static bool gen_loop(struct dc *s, int zf_cond)
 {
-	if (s->insn.address_width != 64)
-		return false;
-	ir_ref rcx = ir_bin(s, IR_sub, G.regs[R_RCX], cst(s, 1));
+	ir_ref rcx;
+	if (s->insn.address_width == 32) {
+		/* addr32: the counter is ecx, written as a 32-bit register */
+		rcx = gen_ext(s, ir_bin(s, IR_sub, G.regs[R_RCX], cst(s, 1)), 2, false);
+	} else {
+		rcx = ir_bin(s, IR_sub, G.regs[R_RCX], cst(s, 1));
+	}
 	ir_mov(s, G.regs[R_RCX], rcx);
 	ir_ref go = ir_setc(s, IR_NE, rcx, cst(s, 0));
 	if (zf_cond >= 0) {
@@ -112,8 +116,8 @@ static bool gen_SYSCALL(struct dc *s)
 	return true;
 }
 
-/* A trap reported after the instruction (int3): the signal frame's pc is
- * the next instruction, as the kernel delivers it. */
+/* A trap reported after the instruction (int3, int1, int $3): the signal
+ * frame's pc is the next instruction, as the kernel delivers it. */
 static bool gen_INT3(struct dc *s)
 {
 	gen_sync_pc(s, s->next_pc);
@@ -136,6 +140,15 @@ static bool gen_privileged(struct dc *s)
 	return true;
 }
 
+/* int n: int $3 is a breakpoint like int3; every other vector is not
+ * open to user mode here (#GP). */
+static bool gen_INT(struct dc *s)
+{
+	if ((s->op[0].imm.value.u & 0xff) == 3)
+		return gen_INT3(s);
+	return gen_privileged(s);
+}
+
 const struct lift_entry lift_flow_table[] = {
 	{ ZYDIS_MNEMONIC_JMP, gen_JMP },
 	{ ZYDIS_MNEMONIC_JO, gen_Jcc }, { ZYDIS_MNEMONIC_JNO, gen_Jcc },
@@ -152,13 +165,19 @@ const struct lift_entry lift_flow_table[] = {
 	{ ZYDIS_MNEMONIC_CALL, gen_CALL },
 	{ ZYDIS_MNEMONIC_RET, gen_RET },
 	{ ZYDIS_MNEMONIC_SYSCALL, gen_SYSCALL },
-	{ ZYDIS_MNEMONIC_INT3, gen_INT3 },
+	{ ZYDIS_MNEMONIC_INT3, gen_INT3 }, { ZYDIS_MNEMONIC_INT1, gen_INT3 },
 	{ ZYDIS_MNEMONIC_UD0, gen_UD }, { ZYDIS_MNEMONIC_UD1, gen_UD }, { ZYDIS_MNEMONIC_UD2, gen_UD },
 	{ ZYDIS_MNEMONIC_HLT, gen_privileged }, { ZYDIS_MNEMONIC_CLI, gen_privileged },
 	{ ZYDIS_MNEMONIC_STI, gen_privileged }, { ZYDIS_MNEMONIC_IN, gen_privileged },
 	{ ZYDIS_MNEMONIC_OUT, gen_privileged }, { ZYDIS_MNEMONIC_INSB, gen_privileged },
 	{ ZYDIS_MNEMONIC_INSW, gen_privileged }, { ZYDIS_MNEMONIC_INSD, gen_privileged },
 	{ ZYDIS_MNEMONIC_OUTSB, gen_privileged }, { ZYDIS_MNEMONIC_OUTSW, gen_privileged },
-	{ ZYDIS_MNEMONIC_OUTSD, gen_privileged }, { ZYDIS_MNEMONIC_INT, gen_privileged },
+	{ ZYDIS_MNEMONIC_OUTSD, gen_privileged }, { ZYDIS_MNEMONIC_INT, gen_INT },
+	{ ZYDIS_MNEMONIC_WBINVD, gen_privileged }, { ZYDIS_MNEMONIC_INVD, gen_privileged },
+	{ ZYDIS_MNEMONIC_SWAPGS, gen_privileged }, { ZYDIS_MNEMONIC_CLTS, gen_privileged },
+	{ ZYDIS_MNEMONIC_LGDT, gen_privileged }, { ZYDIS_MNEMONIC_LIDT, gen_privileged },
+	{ ZYDIS_MNEMONIC_LLDT, gen_privileged }, { ZYDIS_MNEMONIC_LTR, gen_privileged },
+	{ ZYDIS_MNEMONIC_LMSW, gen_privileged }, { ZYDIS_MNEMONIC_INVLPG, gen_privileged },
+	{ ZYDIS_MNEMONIC_RDMSR, gen_privileged }, { ZYDIS_MNEMONIC_WRMSR, gen_privileged },
 	{ ZYDIS_MNEMONIC_INVALID, NULL },
 };

@@ -25,8 +25,21 @@ static ir_ref mask_of(struct dc *s, int size)
 
 /* ---- moves ---- */
 
+static bool is_cr_or_dr(const ZydisDecodedOperand *op)
+{
+	if (op->type != ZYDIS_OPERAND_TYPE_REGISTER)
+		return false;
+	ZydisRegisterClass c = ZydisRegisterGetClass(op->reg.value);
+	return c == ZYDIS_REGCLASS_CONTROL || c == ZYDIS_REGCLASS_DEBUG;
+}
+
 static bool gen_MOV(struct dc *s)
 {
+	if (is_cr_or_dr(&s->op[0]) || is_cr_or_dr(&s->op[1])) {
+		/* control and debug registers: #GP in user mode */
+		gen_exception(s, SIGSEGV, SI_KERNEL, 0);
+		return true;
+	}
 	ir_ref v = gen_ld_op(s, 1);
 	if (!v || (s->op[0].type == ZYDIS_OPERAND_TYPE_REGISTER && reg_index(s->op[0].reg.value) < 0))
 		return false;
@@ -671,6 +684,14 @@ static bool gen_CMPXCHG(struct dc *s)
 		old = tmp64(s);
 		ir_emit(s->ir, IR_cmpxchg, IR_I64, (ir_ref[]){ old, gen_ea(s, &s->op[0]), cmp, nv },
 			(int64_t[]){ size });
+	} else if (size == 2) {
+		/* A failed compare leaves the 32-bit destination register
+		 * unwritten: all 64 bits stay (no zero-extension). */
+		int r = reg_index(s->op[0].reg.value);
+		ir_ref full = tmp64(s);
+		ir_mov(s, full, G.regs[r]);
+		old = gen_ext(s, full, 2, false);
+		ir_mov(s, G.regs[r], ir_movc(s, IR_EQ, old, cmp, gen_ext(s, nv, 2, false), full));
 	} else {
 		old = gen_ld_op(s, 0);
 		gen_st_op(s, 0, ir_movc(s, IR_EQ, old, cmp, nv, old));
