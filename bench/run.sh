@@ -6,7 +6,9 @@
 #
 # Workloads: busybox applets on generated data (gzip -9 of 20 MB, md5sum,
 # sha256sum, sort of 500k lines, a 20000-iteration sh loop, awk summing a
-# column) and the static C programs in bench/src/ (built with gcc -static -O2).
+# column), the static C programs in bench/src/ (built with gcc -static -O2),
+# and Debian's dynamic python3 (start-up and a json/re/zlib script), perl,
+# xz and sqlite3 where they are installed.
 # Each is run once first under every runner and its stdout and exit status
 # compared with the native run: a runner that fails or differs shows "FAIL"
 # and is not timed.  Timing uses hyperfine (--runs 3 --warmup 1, the best run
@@ -59,6 +61,24 @@ echo $s
 EOF
 # shellcheck disable=SC2016  # an awk program
 echo '{ s += $2 } END { print s, NR }' >"$data/sum.awk"
+# Dynamic programs from Debian; the *-startup rows mostly measure translation.
+cat >"$data/work.py" <<'EOF'
+import json, re, zlib
+d = [{"k": i, "v": str(i) * 3} for i in range(60000)]
+s = json.dumps(d)
+print(len(re.findall(r'"k": (\d+)', s)), zlib.crc32(s.encode()), sum(x["k"] for x in json.loads(s)))
+EOF
+cat >"$data/work.pl" <<'EOF'
+my %h; my $t = 0;
+for my $i (1 .. 300000) { my $k = "key" . ($i % 5000); $h{$k} += $i; $t += length($k) if $k =~ /7/; }
+my $s = 0; $s += $h{$_} for sort keys %h; print "$s $t\n";
+EOF
+cat >"$data/work.sql" <<'EOF'
+create table t(a integer, b text);
+with recursive c(x) as (select 1 union all select x + 1 from c where x < 200000)
+insert into t select x, hex(x * 7919) from c;
+select count(*), sum(a), max(b) from t where b like '%A%';
+EOF
 if [ ! -x "$bb" ]; then
 	echo "bench: $bb not found (scripts/install-deps.sh installs busybox-static)" >&2
 	exit 1
@@ -87,6 +107,12 @@ w awk-sum "$bb" awk -f "$data/sum.awk" "$data/lines500k.txt"
 w lz "$out/bin/lz"
 w sieve "$out/bin/sieve"
 w strops "$out/bin/strops"
+py=/usr/bin/python3
+[ -x "$py" ] && w python3-startup "$py" -c pass
+[ -x "$py" ] && w python3-json "$py" "$data/work.py"
+[ -x /usr/bin/perl ] && w perl-hash /usr/bin/perl "$data/work.pl"
+[ -x /usr/bin/xz ] && w xz-6 /usr/bin/xz -6 -T1 -c "$data/lines500k.txt"
+[ -x /usr/bin/sqlite3 ] && w sqlite3 /usr/bin/sqlite3 -init "$data/work.sql" :memory: .quit
 if [ ${#names[@]} -eq 0 ]; then
 	echo "bench: no workload selected" >&2
 	exit 2
