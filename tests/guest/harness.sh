@@ -1,6 +1,6 @@
 # shellcheck shell=bash disable=SC2154  # harness_* are set by the caller
-# Helpers shared by tests/guest/run.sh and tests/programs/busybox.sh, which
-# source this file: run a program with a fixed environment and a time limit,
+# Helpers shared by tests/guest/run.sh and tests/programs/{busybox,debian}.sh,
+# which source this file: run a program with a fixed environment and a time limit,
 # and compare a run under loom with the native one.  The native run is the
 # oracle; a loom run passes when stdout is byte-identical and the process
 # ended the same way (same exit status, or death by the same signal).
@@ -81,4 +81,64 @@ harness_compare() {
 	fi
 	echo "    repro: $repro"
 	return 1
+}
+
+# ---- the case queue of the program suites (busybox.sh, debian.sh) ----------
+# The caller defines run_case NAME ARGS... (prints PASS/FAIL lines) and sets
+# work (with an out/ directory), jobs, filters (name prefixes; empty: all)
+# and keep_work.  harness_case queues one case, running JOBS at a time and
+# printing results in order; harness_finish SUITE waits for the rest and
+# prints "N passed, N failed".
+harness_ncases=0
+harness_next=0
+harness_pids=()
+
+harness_print_next() {
+	wait "${harness_pids[harness_next]}"
+	cat "$work/out/result.$harness_next"
+	harness_next=$((harness_next + 1))
+}
+
+# harness_case NAME [<INPUT] ARGS...: INPUT (a file in $work/run) on stdin.
+harness_case() {
+	local name=$1
+	shift
+	if [ ${#filters[@]} -gt 0 ]; then
+		local keep=0 f
+		for f in "${filters[@]}"; do
+			case $name in "$f"*) keep=1 ;; esac
+		done
+		[ $keep = 1 ] || return 0
+	fi
+	local harness_stdin=/dev/null stdin_note=""
+	case $1 in "<"*)
+		harness_stdin=$work/run/${1#<}
+		stdin_note=" <${1#<}"
+		shift ;;
+	esac
+	run_case "$name" "$@" >"$work/out/result.$harness_ncases" 2>&1 &
+	harness_pids[harness_ncases]=$!
+	harness_ncases=$((harness_ncases + 1))
+	while [ $((harness_ncases - harness_next)) -ge "$jobs" ]; do
+		harness_print_next
+	done
+}
+
+harness_finish() {
+	local suite=$1 passed=0 failed=0
+	while [ $harness_next -lt $harness_ncases ]; do
+		harness_print_next
+	done
+	if [ $harness_ncases -gt 0 ]; then
+		passed=$(cat "$work"/out/result.* | grep -c '^PASS ')
+		failed=$(cat "$work"/out/result.* | grep -c '^FAIL ')
+	fi
+	if [ $((passed + failed)) -ne $harness_ncases ]; then
+		echo "FAIL $suite: only $((passed + failed)) of $harness_ncases cases reported"
+		failed=$((harness_ncases - passed))
+	fi
+	[ "$failed" -gt 0 ] && keep_work=1
+	[ "$keep_work" = 1 ] && echo "inputs kept in $work"
+	echo "$passed passed, $failed failed"
+	[ "$failed" -eq 0 ]
 }

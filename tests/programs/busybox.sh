@@ -78,16 +78,6 @@ touch -d '2001-02-03 04:05:06' "$work/run/tree" "$work/run/tree/"*.txt "$work/ru
 	"$work/run/tree/sub/deep.txt" 2>/dev/null
 
 jobs=${JOBS:-$(nproc 2>/dev/null || echo 2)}
-ncases=0
-next=0
-pids=()
-
-# print_next: waits for the oldest running case and prints its result.
-print_next() {
-	wait "${pids[next]}"
-	cat "$work/out/result.$next"
-	next=$((next + 1))
-}
 
 # run_case NAME ARGS...: native and loom runs of one case, then the verdict.
 run_case() {
@@ -103,29 +93,7 @@ run_case() {
 # t NAME [<INPUT] APPLET ARGS...: one case; busybox APPLET ARGS natively and
 # under loom, with INPUT (a file in the work directory) on stdin.  Cases run
 # JOBS at a time (each writes only files of its own) and report in order.
-t() {
-	local name=$1
-	shift
-	if [ ${#filters[@]} -gt 0 ]; then
-		local keep=0 f
-		for f in "${filters[@]}"; do
-			case $name in "$f"*) keep=1 ;; esac
-		done
-		[ $keep = 1 ] || return 0
-	fi
-	local harness_stdin=/dev/null stdin_note=""
-	case $1 in "<"*)
-		harness_stdin=$work/run/${1#<}
-		stdin_note=" <${1#<}"
-		shift ;;
-	esac
-	run_case "$name" "$@" >"$work/out/result.$ncases" 2>&1 &
-	pids[ncases]=$!
-	ncases=$((ncases + 1))
-	while [ $((ncases - next)) -ge "$jobs" ]; do
-		print_next
-	done
-}
+t() { harness_case "$@"; }
 
 # ---- shell -------------------------------------------------------------------
 t sh-seq-md5sum sh -c 'for i in $(seq 1 1000); do echo $i; done | md5sum'
@@ -223,20 +191,4 @@ t cmp-diff sh -c 'seq 1 30 > a; seq 1 30 | sed "17s/.*/x/" > b; cmp a b; diff a 
 t dd sh -c 'dd if=data.bin bs=1000 skip=3 count=5 2>/dev/null | md5sum'
 t yes-head sh -c 'yes loom | head -n 5000 | md5sum'
 
-while [ $next -lt $ncases ]; do
-	print_next
-done
-passed=0
-failed=0
-if [ $ncases -gt 0 ]; then
-	passed=$(cat "$work"/out/result.* | grep -c '^PASS ')
-	failed=$(cat "$work"/out/result.* | grep -c '^FAIL ')
-fi
-if [ $((passed + failed)) -ne $ncases ]; then
-	echo "FAIL busybox: only $((passed + failed)) of $ncases cases reported"
-	failed=$((ncases - passed))
-fi
-[ "$failed" -gt 0 ] && keep_work=1
-[ "$keep_work" = 1 ] && echo "inputs kept in $work"
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+harness_finish busybox

@@ -49,16 +49,6 @@ cp /bin/echo "$work/run/nointerp" && perl -0777 -pi -e \
 	's{/lib64/ld-linux-x86-64\.so\.2\0}{"/no/such/ld.so\0" . "\0" x 13}e' "$work/run/nointerp"
 
 jobs=${JOBS:-$(nproc 2>/dev/null || echo 2)}
-ncases=0
-next=0
-pids=()
-
-# print_next: waits for the oldest running case and prints its result.
-print_next() {
-	wait "${pids[next]}"
-	cat "$work/out/result.$next"
-	next=$((next + 1))
-}
 
 # run_case NAME ARGS...: native and loom runs of one case, then the verdict.
 run_case() {
@@ -74,29 +64,7 @@ run_case() {
 # t NAME [<INPUT] PROGRAM ARGS...: one case; PROGRAM (an absolute path) ARGS natively and
 # under loom, with INPUT (a file in the work directory) on stdin.  Cases run
 # JOBS at a time (each writes only files of its own) and report in order.
-t() {
-	local name=$1
-	shift
-	if [ ${#filters[@]} -gt 0 ]; then
-		local keep=0 f
-		for f in "${filters[@]}"; do
-			case $name in "$f"*) keep=1 ;; esac
-		done
-		[ $keep = 1 ] || return 0
-	fi
-	local harness_stdin=/dev/null stdin_note=""
-	case $1 in "<"*)
-		harness_stdin=$work/run/${1#<}
-		stdin_note=" <${1#<}"
-		shift ;;
-	esac
-	run_case "$name" "$@" >"$work/out/result.$ncases" 2>&1 &
-	pids[ncases]=$!
-	ncases=$((ncases + 1))
-	while [ $((ncases - next)) -ge "$jobs" ]; do
-		print_next
-	done
-}
+t() { harness_case "$@"; }
 
 # Cases: skipped when the program is missing.
 have() { [ -x "$1" ]; }
@@ -144,20 +112,4 @@ t ld.so-direct /lib64/ld-linux-x86-64.so.2 /usr/bin/md5sum lines.txt
 # (the guest's own view: its argv, a [stack] line, no loom in its maps)
 t proc-self /bin/bash -c 'mapfile -d "" a </proc/self/cmdline; echo "${a[*]}"; grep -c "\[stack\]" /proc/self/maps; grep -c -e loom -e memfd /proc/self/maps; readlink /proc/self/exe; od -A n -t u8 -w16 -v /proc/self/auxv | mawk "\$1 == 6 || \$1 == 23 { print }"'
 
-while [ $next -lt $ncases ]; do
-	print_next
-done
-passed=0
-failed=0
-if [ $ncases -gt 0 ]; then
-	passed=$(cat "$work"/out/result.* | grep -c '^PASS ')
-	failed=$(cat "$work"/out/result.* | grep -c '^FAIL ')
-fi
-if [ $((passed + failed)) -ne $ncases ]; then
-	echo "FAIL debian: only $((passed + failed)) of $ncases cases reported"
-	failed=$((ncases - passed))
-fi
-[ "$failed" -gt 0 ] && keep_work=1
-[ "$keep_work" = 1 ] && echo "inputs kept in $work"
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+harness_finish debian
