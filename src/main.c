@@ -125,6 +125,12 @@ static void opt_U(const char *arg)
 static void opt_0(const char *arg) { cl.argv0 = arg; }
 
 static const char *cpu_model;
+static bool no_follow_exec;
+
+static void opt_no_follow_exec(const char *arg)
+{
+	no_follow_exec = true;
+}
 
 static void opt_cpu(const char *arg)
 {
@@ -152,6 +158,8 @@ static const struct loom_option {
 	{ "one-insn-per-tb", "singlestep", NULL, opt_one_insn,
 	  "translate one guest instruction per block (also -singlestep)" },
 	{ "nochain", NULL, NULL, opt_nochain, "do not chain translated blocks together" },
+	{ "no-follow-exec", NULL, NULL, opt_no_follow_exec,
+	  "run programs the guest execs natively instead of under loom" },
 	{ "cpu", NULL, "model", opt_cpu,
 	  "CPU model: x86-64 or x86-64-v2 (default: the highest the host can run; -cpu help)" },
 	{ "E", NULL, "var=value", opt_E, "set var in the guest's environment (repeatable)" },
@@ -286,7 +294,7 @@ int main(int argc, char **argv)
 	linux_opts.loom_argc = cl.npass;
 	linux_opts.loom_argv = cl.pass;
 	linux_opts.loom_path = realpath("/proc/self/exe", NULL);
-	linux_opts.follow_exec = true;
+	linux_opts.follow_exec = !no_follow_exec;
 
 	const char *path = argv[i];
 	char **guest_argv = &argv[i];

@@ -396,13 +396,17 @@ int64_t sys_execve(struct cpu *cpu, struct sys_call *c)
 	char path[4096];
 	long r;
 
-	if (!linux_opts.follow_exec)
-		return raw_syscall(__NR_execve, c->a[0], c->a[1], c->a[2], 0, 0, 0);
 	r = guest_read_str(path, c->a[0], sizeof(path));
 	if (r < 0)
 		return r;
 	if (!path[0])
 		return -ENOENT;
+	if (!linux_opts.follow_exec) {
+		/* -no-follow-exec: the new program replaces loom and runs
+		 * natively; /proc/self/exe still means the guest's program. */
+		log_flush();
+		return raw_syscall(__NR_execve, (uintptr_t)guest_path(path), c->a[1], c->a[2], 0, 0, 0);
+	}
 	return exec_under_loom(cpu, c, guest_path(path), c->a[1], c->a[2]);
 }
 

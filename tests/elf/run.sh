@@ -169,6 +169,24 @@ else
 	fail cpulevel-build "cannot assemble cpulevel.S"
 fi
 
+# --- execve: under loom by default, natively with -no-follow-exec ---
+# The exec'd echo's write shows in loom's strace log only if loom ran it.
+if [ -x /bin/busybox ]; then
+	rm -f "$T/follow.log" "$T/nofollow.log"
+	out=$("$LOOM" -strace -D "$T/follow.log" /bin/busybox sh -c 'exec /bin/busybox echo followed' 2>&1)
+	if [ "$out" = followed ] && grep -q 'write(1, "followed' "$T/follow.log"; then
+		pass exec-follows
+	else
+		fail exec-follows "output '$out'; the exec'd program's write is not in the log"
+	fi
+	out=$("$LOOM" -no-follow-exec -strace -D "$T/nofollow.log" /bin/busybox sh -c 'exec /bin/busybox echo native' 2>&1)
+	if [ "$out" = native ] && ! grep -q 'write(1, "native' "$T/nofollow.log"; then
+		pass no-follow-exec
+	else
+		fail no-follow-exec "output '$out'; the exec'd program still ran under loom"
+	fi
+fi
+
 # --- -d logging: every translated block shows all four stages ---
 # Each block logs "IN:", "OP:", "OP after optimization" and "OUT:" in that
 # order; the counts must agree and be non-zero, and the run must still
