@@ -5,7 +5,7 @@
 set -eu
 
 PACKAGES="build-essential libzydis-dev musl-tools busybox-static qemu-user nasm
-python3 hyperfine libglib2.0-dev file"
+python3 hyperfine libglib2.0-dev file perl mawk xz-utils bzip2 openssl sqlite3"
 
 missing=""
 for p in $PACKAGES; do

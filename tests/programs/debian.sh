@@ -67,7 +67,12 @@ run_case() {
 t() { harness_case "$@"; }
 
 # Cases: skipped when the program is missing.
-have() { [ -x "$1" ]; }
+# A missing program is said, not hidden: SKIP lines count neither way.
+have() {
+	[ -x "$1" ] && return 0
+	echo "SKIP $1: not installed"
+	return 1
+}
 
 # ---- coreutils ---------------------------------------------------------------
 t true /bin/true
