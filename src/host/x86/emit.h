@@ -94,8 +94,9 @@ static inline bool emit_room(const struct emit *e, unsigned n)
 #define OPC_XADD_EvGv	(0xc1 | P_EXT)
 #define OPC_XCHG_EvGv	0x87
 #define OPC_UD2		(0x0b | P_EXT)
-#define OPC_MOVDQA_VxWx	(0x6f | P_EXT | P_DATA16)
 #define OPC_MOVDQA_WxVx	(0x7f | P_EXT | P_DATA16)
+#define OPC_MOVQ_VqWq	(0x7e | P_EXT | P_SIMDF3)	/* low qword, upper cleared */
+#define OPC_MOVHPS_VqMq	(0x16 | P_EXT)			/* high qword */
 
 /* Group 1 (ARITH) /r extensions */
 enum { ARITH_ADD, ARITH_OR, ARITH_ADC, ARITH_SBB, ARITH_AND, ARITH_SUB, ARITH_XOR, ARITH_CMP };
