@@ -46,6 +46,7 @@
 #include <sys/ucontext.h>
 #include <unistd.h>
 #include "exec/exec.h"
+#include "guest/x86/x87.h"
 #include "linux/linux.h"
 #include "linux/syscall.h"
 #include "util/log.h"
@@ -457,40 +458,17 @@ static int altstack_flags(uint64_t sp)
 	return (on_altstack(sp) ? SS_ONSTACK : 0) | (a->ss_flags & SS_AUTODISARM);
 }
 
+/* The frame's fpstate is the CPU's FXSAVE image (guest/x86/x87.c does it as
+ * the fxsave instruction does); bytes 416-511 are the kernel's and stay 0. */
 static void fpu_save(struct cpu *cpu, struct gfxsave *fx)
 {
 	memset(fx, 0, sizeof(*fx));
-	fx->fcw = cpu->fpu.fcw;
-	fx->fsw = (uint16_t)((cpu->fpu.fsw & ~0x3800) | ((cpu->fpu.top & 7) << 11));
-	fx->ftw = (uint8_t)cpu->fpu.ftw;
-	fx->fop = cpu->fpu.fop;
-	fx->fip = cpu->fpu.fpip;
-	fx->fdp = cpu->fpu.fpdp;
-	fx->mxcsr = cpu->mxcsr;
-	fx->mxcsr_mask = 0xffff;
-	for (int i = 0; i < 8; i++)	/* fxsave stores ST(i), not physical registers */
-		memcpy(fx->st[i], &cpu->fpu.st[(cpu->fpu.top + i) & 7], 10);
-	for (int i = 0; i < 16; i++)
-		memcpy(fx->xmm[i], &cpu->xmm[i], 16);
+	x87_fxsave(cpu, fx);
 }
 
 static void fpu_restore(struct cpu *cpu, const struct gfxsave *fx)
 {
-	cpu->fpu.fcw = fx->fcw;
-	cpu->fpu.top = (fx->fsw >> 11) & 7;
-	cpu->fpu.fsw = fx->fsw & ~0x3800;
-	cpu->fpu.ftw = fx->ftw;
-	cpu->fpu.fop = fx->fop;
-	cpu->fpu.fpip = fx->fip;
-	cpu->fpu.fpdp = fx->fdp;
-	cpu->mxcsr = fx->mxcsr & 0xffff;
-	for (int i = 0; i < 8; i++) {
-		long double *st = &cpu->fpu.st[(cpu->fpu.top + i) & 7];
-		memset(st, 0, sizeof(*st));
-		memcpy(st, fx->st[i], 10);
-	}
-	for (int i = 0; i < 16; i++)
-		memcpy(&cpu->xmm[i], fx->xmm[i], 16);
+	x87_fxrstor(cpu, fx);
 }
 
 /* What the kernel gives a handler: a freshly initialised FPU. */
