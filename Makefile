@@ -5,15 +5,25 @@ MODE ?= release
 CC ?= gcc
 CFLAGS_COMMON := -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wno-sign-compare \
 	-Wno-missing-field-initializers -fno-strict-aliasing -Isrc -Iinclude \
-	-D_GNU_SOURCE -fvisibility=default -pthread -MMD -MP
+	-D_GNU_SOURCE -fvisibility=default -pthread -MMD -MP \
+	$(shell pkg-config --cflags glib-2.0 2>/dev/null)
 CFLAGS_debug := -O1 -g -DLOOM_DEBUG
 CFLAGS_release := -O2 -g -DNDEBUG
 CFLAGS_asan := -O1 -g -DLOOM_DEBUG -fsanitize=address,undefined -fno-omit-frame-pointer
-LDLIBS := -lZydis -lm -ldl -pthread -rdynamic
+# glib: the plugin API hands plugins GArray/GByteArray and g_malloc'd strings.
+# -rdynamic exports the qemu_plugin_* functions to plugins.
+LDLIBS := -lZydis -lm -ldl -pthread -rdynamic $(shell pkg-config --libs glib-2.0 2>/dev/null || echo -lglib-2.0)
 
 SRCS := $(sort $(wildcard src/*.c src/*/*.c src/*/*/*.c))
 LIB_SRCS := $(filter-out src/main.c,$(SRCS))
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
+
+# Bundled plugins (plugins/*.c, one file each, public headers only) become
+# build/<mode>/plugins/lib<name>.so, where `-plugin <name>` finds them.
+PLUGIN_SRCS := $(sort $(wildcard plugins/*.c))
+PLUGIN_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Wno-unused-parameter -fPIC -shared \
+	-fvisibility=hidden -Iinclude $(shell pkg-config --cflags glib-2.0 2>/dev/null)
+plugins_of = $(patsubst plugins/%.c,build/$(1)/plugins/lib%.so,$(PLUGIN_SRCS))
 
 # $(call mode_rules,MODE)
 define mode_rules
@@ -23,9 +33,15 @@ build/$(1)/obj/%.o: %.c
 build/$(1)/libloom.a: $$(patsubst %.c,build/$(1)/obj/%.o,$$(LIB_SRCS))
 	@rm -f $$@
 	ar rcs $$@ $$^
+# The whole archive: nothing in loom calls the plugin API's functions, but
+# plugins must find them.
 build/$(1)/loom: build/$(1)/obj/src/main.o build/$(1)/libloom.a
-	$$(CC) $$(CFLAGS_$(1)) -o $$@ $$^ $$(LDLIBS)
+	$$(CC) $$(CFLAGS_$(1)) -o $$@ $$< -Wl,--whole-archive build/$(1)/libloom.a \
+		-Wl,--no-whole-archive $$(LDLIBS)
 	ln -sf $(1)/loom build/loom
+build/$(1)/plugins/lib%.so: plugins/%.c include/qemu-plugin.h include/loom-plugin.h
+	@mkdir -p $$(@D)
+	$$(CC) $$(PLUGIN_CFLAGS) -o $$@ $$<
 build/$(1)/unit/%: build/$(1)/obj/tests/unit/%.o build/$(1)/obj/tests/unit/unit.o build/$(1)/libloom.a
 	@mkdir -p $$(@D)
 	$$(CC) $$(CFLAGS_$(1)) -o $$@ $$^ $$(LDLIBS)
@@ -57,7 +73,7 @@ build/tests/guest/%.asm: tests/guest/asm/%.S tests/guest/asm/lib.S tests/guest/a
 guest-tests: $(GUEST_BINS)
 
 .PHONY: all loom test test-unit test-guest test-programs demo bench clean deps guest-tests
-all: build/$(MODE)/loom
+all: build/$(MODE)/loom $(call plugins_of,$(MODE))
 
 deps:
 	scripts/install-deps.sh
@@ -67,7 +83,8 @@ TMODE ?= debug
 
 # The whole suite; the last line is "N passed, N failed".
 test: deps
-	$(MAKE) --no-print-directory build/$(TMODE)/loom $(UNIT_BINS) guest-tests
+	$(MAKE) --no-print-directory build/$(TMODE)/loom $(UNIT_BINS) guest-tests \
+		$(call plugins_of,$(TMODE))
 	tests/run-all.sh build/$(TMODE)
 
 test-unit: build/$(TMODE)/loom $(UNIT_BINS)
