@@ -2,6 +2,7 @@
 # last linked binary.  MODE=debug|release|asan (debug verifies IR after every
 # pass).  `make test` builds the debug binary and runs every test.
 MODE ?= release
+.DEFAULT_GOAL := all
 CC ?= gcc
 CFLAGS_COMMON := -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wno-sign-compare \
 	-Wno-missing-field-initializers -fno-strict-aliasing -Isrc -Iinclude \
