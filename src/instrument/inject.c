@@ -432,8 +432,40 @@ static bool is_mem_op(unsigned opc)
 	       opc == IR_cmpxchg;
 }
 
+/* ---- built-in tools ---- */
+
+static struct instrument_tool *tools;
+
+void instrument_add_tool(struct instrument_tool *t)
+{
+	t->next = tools;
+	tools = t;
+	instrument_active = true;
+}
+
+void instrument_tools_changed(void)
+{
+	plugin_instrumentation_changed();
+}
+
+static bool any_tools(void)
+{
+	for (struct instrument_tool *t = tools; t; t = t->next)
+		if (t->enabled)
+			return true;
+	return false;
+}
+
+static void emit_tools(struct ir_ctx *ir, struct tb *tb)
+{
+	flush_pending(ir);
+	for (struct instrument_tool *t = tools; t; t = t->next)
+		if (t->enabled)
+			t->tb_start(ir, tb, t->opaque);
+}
+
 /* Rebuild the op list with the instrumentation in place. */
-static void emit_all(struct ir_ctx *ir, struct tb *tb, bool hooks)
+static void emit_all(struct ir_ctx *ir, struct tb *tb, bool hooks, bool with_tools)
 {
 	uint32_t n = ir->nops;
 	struct ir_op *old = malloc(n * sizeof(*old));
@@ -474,6 +506,8 @@ static void emit_all(struct ir_ctx *ir, struct tb *tb, bool hooks)
 			mem = has_mem_dyns(in->dyn);
 			if (k == 0) {
 				emit_exec_dyns(ir, ptb.dyn, in->vaddr);
+				if (with_tools)
+					emit_tools(ir, tb);
 				if (hooks)
 					emit_tb_hooks(ir, false, tb->pc, in->vaddr);
 			}
@@ -516,7 +550,7 @@ int instrument_tb(struct ir_ctx *ir, struct tb *tb, unsigned max_insns)
 	}
 	ptb.p = NULL;
 
-	bool hooks = any_tb_hooks(), any = hooks || ptb.dyn;
+	bool hooks = any_tb_hooks(), with_tools = any_tools(), any = hooks || with_tools || ptb.dyn;
 	for (size_t k = 0; k < ptb.n && !any; k++)
 		any = ptb.insns[k].dyn != NULL;
 	int ret = 0;
@@ -527,7 +561,7 @@ int instrument_tb(struct ir_ctx *ir, struct tb *tb, unsigned max_insns)
 			ret = guest_translate(ir, tb, max_insns, mask);
 		}
 		if (ret == 0)
-			emit_all(ir, tb, hooks);
+			emit_all(ir, tb, hooks, with_tools);
 	}
 	free_dyns(ptb.dyn);
 	for (size_t k = 0; k < ptb.n; k++)
