@@ -644,7 +644,8 @@ int cov_lines_load(const char *elf_path, struct cov_lines *out, char *err, size_
 			goto done;
 		}
 	}
-	qsort(out->r, out->n, sizeof(*out->r), range_cmp);
+	if (out->n)
+		qsort(out->r, out->n, sizeof(*out->r), range_cmp);
 	ret = 0;
 done:
 	free(e.cus);
@@ -746,8 +747,8 @@ int cov_write_lcov(struct cov_model *m, FILE *f, const struct cov_write_opts *op
 		free(cnt);
 	}
 	if (!nda) {
-		note(err, errsz, -1, "%s: no covered module has a DWARF line table; "
-		     "nothing to write", path);
+		note(err, errsz, -1, "%s: no covered module has source lines in a DWARF "
+		     "line table; nothing to write", path);
 		goto out;
 	}
 	qsort(da, nda, sizeof(*da), da_cmp);

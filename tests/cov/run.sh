@@ -295,6 +295,48 @@ for variant in dwarf5-pie:-gdwarf-5 dwarf4-nopie:"-gdwarf-4 -no-pie"; do
 	fi
 done
 
+# A bigger line table: loom-cov's own functions (DWARF 5, many units and
+# files), every byte of each looked up with addr2line.
+exe=$lc
+base=$(($(load_base "$exe") & ~0xfff))
+nm -S --defined-only "$exe" | awk '$3 ~ /^[Tt]$/ && $4 ~ /^(cov_|cmd_|read_|write_|parse_)/' |
+	head -n 40 >funcs.txt
+: >self.spec
+printf 'M %s 0x7f0000000000 0x7f0000400000\n' "$exe" >self.spec
+: >self.addrs
+while read -r addr size _ fn; do
+	[ $((0x$size)) -gt 0 ] || continue
+	printf 'B 0 %d %d\n' $((0x$addr - base)) $((0x$size)) >>self.spec
+	for ((a = 0x$addr; a < 0x$addr + 0x$size; a++)); do printf '0x%x\n' $a; done >>self.addrs
+done <funcs.txt
+$py write-drcov self-lc.drcov self.spec
+if "$lc" export --format lcov self-lc.drcov -o self.info 2>self.err; then
+	addr2line -e "$exe" <self.addrs | sed -E 's/ \(discriminator [0-9]+\)//' |
+		awk -F: '$2 != "?" && $2 != 0' | sort -u >self.want
+	awk -F'[:,]' '$1 == "SF" { f = substr($0, 4) } $1 == "DA" && $3 > 0 { print f ":" $2 }' self.info |
+		sort -u >self.got
+	if [ -s self.want ] && cmp -s self.want self.got; then
+		pass "lcov-vs-addr2line-$(wc -l <funcs.txt)-functions"
+	else
+		fail "lcov-vs-addr2line" "$(diff self.want self.got | head -n 6)"
+	fi
+else
+	fail "lcov-vs-addr2line" "$(cat self.err)"
+fi
+
+# --- damaged inputs: exit 0 or one line and exit 1, never a crash ---
+check mutate-drcov-v4 python3 "$root/tests/cov/mutate.py" "$lc" summary v4seg.drcov 300
+check mutate-drcov-text python3 "$root/tests/cov/mutate.py" "$lc" summary v5dr3.drcov 200
+check mutate-bitmap python3 "$root/tests/cov/mutate.py" "$lc" summary lib/lib.bitmap 100
+check mutate-modoff python3 "$root/tests/cov/mutate.py" "$lc" summary merged.modoff 100
+if [ -x "$tmp/prog-dwarf5-pie" ]; then
+	cp "$tmp/prog-dwarf5-pie" dw5.elf
+	check mutate-dwarf5 python3 "$root/tests/cov/mutate.py" "$lc" lcov dw5.elf 0x1139 150
+fi
+if [ -x "$tmp/prog-dwarf4-nopie" ]; then
+	check mutate-dwarf4 python3 "$root/tests/cov/mutate.py" "$lc" lcov "$tmp/prog-dwarf4-nopie" 0x1139 150
+fi
+
 if [ $skipped -gt 0 ]; then
 	echo "$passed passed, $failed failed, $skipped skipped"
 else
