@@ -81,6 +81,8 @@ int cov_add_module(struct cov_model *m, const char *path, uint64_t base,
 	mod->base = base;
 	mod->end = end;
 	mod->entry = entry;
+	for (size_t i = 0; i < m->nmods && !m->overlaps; i++)
+		m->overlaps = base < m->mods[i].end && m->mods[i].base < end;
 	m->names_valid = false;
 	return (int)m->nmods++;
 }
@@ -88,9 +90,10 @@ int cov_add_module(struct cov_model *m, const char *path, uint64_t base,
 int cov_find_module(struct cov_model *m, uint64_t addr)
 {
 	size_t g = m->last_mod;
-	if (g < m->nmods && addr >= m->mods[g].base && addr < m->mods[g].end)
+	if (!m->overlaps && g < m->nmods && addr >= m->mods[g].base && addr < m->mods[g].end)
 		return (int)g;
-	for (size_t i = 0; i < m->nmods; i++) {
+	/* Newest first: a range mapped again belongs to its latest module. */
+	for (size_t i = m->nmods; i-- > 0; ) {
 		if (addr >= m->mods[i].base && addr < m->mods[i].end) {
 			m->last_mod = i;
 			return (int)i;

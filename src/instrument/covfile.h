@@ -58,7 +58,8 @@ struct cov_model {
 	uint32_t *slots;	/* hash of (mod, off): block index + 1, 0 = free */
 	size_t nslots;
 	size_t skipped;		/* blocks read that were in no module */
-	size_t last_mod;	/* cov_find_module's guess */
+	size_t last_mod;	/* cov_find_module's guess, */
+	bool overlaps;		/* unless module ranges overlap */
 	enum cov_format format;	/* what cov_read found */
 	bool has_hits;		/* some block carries a hit count */
 	bool names_valid;
@@ -71,7 +72,8 @@ void cov_free(struct cov_model *m);
  * exclusive.  Two mappings of one path are two modules with one name. */
 int cov_add_module(struct cov_model *m, const char *path, uint64_t base,
 		   uint64_t end, uint64_t entry);
-/* The module whose [base, end) holds addr, or -1. */
+/* The module whose [base, end) holds addr (the latest added, if ranges
+ * overlap), or -1.  A linear search behind a one-entry cache. */
 int cov_find_module(struct cov_model *m, uint64_t addr);
 /* 0, or -1 when out of memory or mod is not a module. */
 int cov_add_block(struct cov_model *m, uint32_t mod, uint64_t off,
