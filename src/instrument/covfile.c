@@ -9,9 +9,10 @@
  * duplicates never reach a file.  Invariant: slots[] always indexes every
  * block exactly once; anything that moves blocks (cov_sort) rebuilds it.
  *
- * Writers go through a temporary file and rename(2), so a reader never sees
- * a half-written file.  Readers load the whole file and report the first
- * problem as "PATH: line N: ..." or "PATH: offset N: ...".
+ * Writers go through a temporary file (PATH.tmp.PID.N), fsync it and
+ * rename(2) it into place, so a reader never sees a half-written file.
+ * Readers load the whole file and report the first problem as
+ * "PATH: line N: ..." or "PATH: offset N: ...".
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -339,9 +340,11 @@ struct out {
 
 static int out_open(struct out *o, const char *path, char *err, size_t errsz)
 {
+	static unsigned seq;	/* two threads writing one path get two names */
 	o->path = path;
 	o->f = NULL;
-	if (asprintf(&o->tmp, "%s.tmp.%ld", path, (long)getpid()) < 0) {
+	if (asprintf(&o->tmp, "%s.tmp.%ld.%u", path, (long)getpid(),
+		     __atomic_fetch_add(&seq, 1, __ATOMIC_RELAXED)) < 0) {
 		o->tmp = NULL;
 		return failf(err, errsz, "%s: out of memory", path);
 	}

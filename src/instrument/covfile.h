@@ -105,8 +105,8 @@ struct cov_write_opts {
 	FILE *notes;		/* lcov's notes (modules skipped); NULL: stderr */
 };
 
-/* Writes atomically: to PATH.tmp.PID, then rename.  0, or -1 with a one-line
- * message in err ("PATH: what is wrong"). */
+/* Writes atomically (to PATH.tmp.PID.N, then rename).  0, or -1 with a
+ * one-line message in err ("PATH: what is wrong"). */
 int cov_write(struct cov_model *m, enum cov_format fmt, const char *path,
 	      const struct cov_write_opts *opts, char *err, size_t errsz);
 /* Reads a drcov, modoff or bitmap file, detected from its contents.  NULL
