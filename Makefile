@@ -47,6 +47,9 @@ build/$(1)/plugins/lib%.so: plugins/%.c include/qemu-plugin.h include/loom-plugi
 build/$(1)/loom-cov: build/$(1)/obj/tools/loom-cov.o build/$(1)/libloom.a
 	$$(CC) $$(CFLAGS_$(1)) -o $$@ $$^
 	ln -sf $(1)/loom-cov build/loom-cov
+build/$(1)/loom-ctl: build/$(1)/obj/tools/loom-ctl.o
+	$$(CC) $$(CFLAGS_$(1)) -o $$@ $$^
+	ln -sf $(1)/loom-ctl build/loom-ctl
 build/$(1)/cov/covtest: build/$(1)/obj/tests/cov/covtest.o build/$(1)/libloom.a
 	@mkdir -p $$(@D)
 	$$(CC) $$(CFLAGS_$(1)) -o $$@ $$^
@@ -81,7 +84,7 @@ build/tests/guest/%.asm: tests/guest/asm/%.S tests/guest/asm/lib.S tests/guest/a
 guest-tests: $(GUEST_BINS)
 
 .PHONY: all loom test test-unit test-guest test-programs test-cov demo bench clean deps guest-tests
-all: build/$(MODE)/loom build/$(MODE)/loom-cov $(call plugins_of,$(MODE))
+all: build/$(MODE)/loom build/$(MODE)/loom-cov build/$(MODE)/loom-ctl $(call plugins_of,$(MODE))
 
 deps:
 	scripts/install-deps.sh
@@ -92,6 +95,7 @@ TMODE ?= debug
 # The whole suite; the last line is "N passed, N failed".
 test: deps
 	$(MAKE) --no-print-directory build/$(TMODE)/loom $(UNIT_BINS) guest-tests $(COV_BINS) \
+		build/$(TMODE)/loom-cov build/$(TMODE)/loom-ctl \
 		$(call plugins_of,$(TMODE))
 	tests/run-all.sh build/$(TMODE)
 
