@@ -267,6 +267,17 @@ int cov_sort(struct cov_model *m)
 	return m->nslots ? hash_rebuild(m, m->nslots) : 0;
 }
 
+int cov_same_module(struct cov_model *a, uint32_t i, struct cov_model *b, uint32_t j)
+{
+	const struct cov_module *x = &a->mods[i], *y = &b->mods[j];
+	if (!x->no_path && !y->no_path)
+		return !strcmp(x->path, y->path);
+	const char *xn = cov_module_name(a, i), *yn = cov_module_name(b, j);
+	if (!xn || !yn)
+		return -1;
+	return !strcmp(xn, yn);
+}
+
 int cov_merge(struct cov_model *dst, struct cov_model *src)
 {
 	uint32_t *map = calloc(src->nmods + 1, sizeof(*map));
@@ -274,22 +285,13 @@ int cov_merge(struct cov_model *dst, struct cov_model *src)
 		return -1;
 	for (size_t i = 0; i < src->nmods; i++) {
 		struct cov_module *s = &src->mods[i];
-		const char *sname = cov_module_name(src, i);
 		int found = -1;
-		if (!sname)
-			goto fail;
 		for (size_t j = 0; j < dst->nmods && found < 0; j++) {
-			struct cov_module *d = &dst->mods[j];
-			if (!s->no_path && !d->no_path) {
-				if (!strcmp(s->path, d->path))
-					found = (int)j;
-			} else {
-				const char *dname = cov_module_name(dst, j);
-				if (!dname)
-					goto fail;
-				if (!strcmp(sname, dname))
-					found = (int)j;
-			}
+			int same = cov_same_module(src, i, dst, j);
+			if (same < 0)
+				goto fail;
+			if (same)
+				found = (int)j;
 		}
 		if (found < 0) {
 			found = cov_add_module(dst, s->path, s->base, s->end, s->entry);

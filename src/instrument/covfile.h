@@ -89,9 +89,12 @@ struct cov_block *cov_lookup(struct cov_model *m, uint32_t mod, uint64_t off);
 const char *cov_module_name(struct cov_model *m, uint32_t mod);
 /* Sorts blocks by (module, offset); every writer does this first. */
 int cov_sort(struct cov_model *m);
-/* Adds src's modules and blocks to dst.  A module of src is matched to
- * one of dst with the same path (or, when either names modules only, the
- * same name); hit counts add up.  0, or -1 when out of memory. */
+/* Whether module i of a and module j of b are one file: the same path, or,
+ * when either is known by name only, the same name.  -1: out of memory. */
+int cov_same_module(struct cov_model *a, uint32_t i, struct cov_model *b, uint32_t j);
+/* Adds src's modules and blocks to dst; a module of src becomes the first
+ * of dst that cov_same_module matches, or a new one.  Hit counts add up.
+ * 0, or -1 when out of memory. */
 int cov_merge(struct cov_model *dst, struct cov_model *src);
 
 struct cov_write_opts {

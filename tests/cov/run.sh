@@ -122,6 +122,17 @@ check diff-modoff-base cmp diff.want diff2.got
 check diff-self-empty test ! -s diff3.got
 "$lc" diff new.drcov base.drcov >diff4.got 2>&1
 check diff-reverse-empty test ! -s diff4.got
+# Two libc.so.6 in BASE (the second named libc.so.6#2); NEW has only the
+# second, which it names libc.so.6: paths, not names, say they are one.
+printf 'M /lib/a/libc.so.6 0x10000 0x20000\nM /opt/b/libc.so.6 0x30000 0x40000\nB 0 0x10 4\nB 1 0x20 4\n' >twin-base.spec
+printf 'M /opt/b/libc.so.6 0x50000 0x60000\nB 0 0x20 4\nB 0 0x10 4\n' >twin-new.spec
+$py write-drcov twin-base.drcov twin-base.spec
+$py write-drcov twin-new.drcov twin-new.spec
+"$lc" diff twin-base.drcov twin-new.drcov >twin.got 2>&1
+check diff-matches-paths-not-names test "$(cat twin.got)" = "libc.so.6+0x00000010"
+"$lc" merge twin-base.drcov twin-new.drcov --format modoff -o twin.modoff
+check merge-matches-paths test "$(tr '\n' ' ' <twin.modoff)" = \
+	"libc.so.6#2+0x00000010 libc.so.6#2+0x00000020 libc.so.6+0x00000010 "
 cat >merge.want <<'EOF'
 app+0x00000200
 app+0x00001000
