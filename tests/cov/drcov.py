@@ -190,6 +190,17 @@ def check_truth(file, truth):
             fail("module line not in DynamoRIO's layout: %r" % raw)
     if d.text_table:
         fail("text BB table; binary expected")
+    # Lighthouse splits header lines once at ": ", the BB count at " ",
+    # module rows at ", " (path last), and needs ids 0..N-1.
+    header = data.split(b"\n", 4 + len(d.modules) + 1)
+    for ln in header[2:4] + [header[4 + len(d.modules)]]:
+        if len(ln.decode().split(": ")) != 2:
+            fail("header line %r does not split in two at ': '" % ln)
+    if len(header[4 + len(d.modules)].decode().split(": ")[1].split(" ")) != 2:
+        fail("BB Table line does not read 'N bbs'")
+    for raw in d.raw_module_lines:
+        if ", " not in raw.split(", ", 4)[-1] and len(raw.split(", ")) != 5:
+            fail("module row %r does not split into 5 fields" % raw)
     got_mods = [(m["id"], m["base"], m["end"], m["entry"], m["path"]) for m in d.modules]
     if got_mods != mods:
         fail("module table differs:\n%r\n%r" % (got_mods, mods))

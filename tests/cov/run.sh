@@ -290,6 +290,15 @@ for variant in dwarf5-pie:-gdwarf-5 dwarf4-nopie:"-gdwarf-4 -no-pie"; do
 			awk -F: '$2 != "?" && $2 != 0 { print $2 }' | sort -n -u | tr '\n' ' ')
 		got=$(awk -F'[:,]' '$1 == "DA" && $3 > 0 { print $2 }' "$fn.info" | sort -n -u | tr '\n' ' ')
 		zero=$(awk -F'[:,]' '$1 == "DA" && $3 == 0' "$fn.info" | wc -l)
+		# and by prog.c's layout: the function's own lines, nothing else
+		case $fn in
+		square) lo=3 hi=9 ;;
+		cube) lo=11 hi=15 ;;
+		main) lo=17 hi=21 ;;
+		esac
+		for l in $got; do
+			[ "$l" -ge $lo ] && [ "$l" -le $hi ] || got="$got (line $l outside $lo-$hi)"
+		done
 		if [ -n "$want" ] && [ "$want" = "$got" ] && [ "$zero" -gt 0 ] &&
 			grep -q "^SF:$tmp/prog.c$" "$fn.info" && grep -q "^TN:$fn$" "$fn.info" &&
 			grep -q 'note: /bin/true: no DWARF line table' lc.err; then
