@@ -806,6 +806,11 @@ static int read_drcov(struct in *in, struct cov_model *m)
 			*comma = '\0';
 			int base = (cols[c] == C_ID || cols[c] == C_CONTAINING ||
 				    (tversion == 1 && cols[c] == C_END)) ? 10 : 16;
+			/* Some writers other than DynamoRIO say "-1": no container. */
+			if (cols[c] == C_CONTAINING && !strcmp(skip_ws(p), "-1")) {
+				p = comma + 1;
+				continue;
+			}
 			if (cols[c] != C_OTHER && !parse_u64(p, base, &v)) {
 				bad = in_fail(in, "bad number '%s' in module line", skip_ws(p));
 				goto fail_bad;
@@ -841,7 +846,12 @@ static int read_drcov(struct in *in, struct cov_model *m)
 			bad = in_fail(in, "module end below its base");
 			goto fail_bad;
 		}
+		/* Segments of one module share its path (DynamoRIO says so);
+		 * writers that put 0 in every row's containing_id mean none. */
 		struct drmod *top = &mods[mods[i].containing];
+		if (top != &mods[i] && top->containing == mods[i].containing &&
+		    strcmp(path, m->mods[top->model].path))
+			top = &mods[i], mods[i].containing = i;
 		if (top == &mods[i]) {
 			int id = cov_add_module(m, path, mods[i].base, mods[i].end, mods[i].entry);
 			if (id < 0) {

@@ -57,7 +57,7 @@ check lib-bitmap-independent $py check-bitmap lib/lib.bitmap lib/truth.txt /lib/
 check lib-no-temporaries test -z "$(ls lib | grep -v -E '^(lib\.(drcov|modoff|bitmap)|truth\.txt)$')"
 
 # --- reading drcov as DynamoRIO's versions write it ---
-for kind in v2bin v2text v2win v1 v4seg v5dr3; do
+for kind in v2bin v2text v2win v1 v4seg v4foreign v5dr3; do
 	$py craft $kind $kind.drcov
 	$py expect $kind >$kind.want
 	if "$lc" export --format modoff $kind.drcov -o $kind.got 2>$kind.err &&
