@@ -61,6 +61,15 @@ void cov_free(struct cov_model *m)
 	free(m);
 }
 
+void cov_clear(struct cov_model *m)
+{
+	m->nblocks = 0;
+	m->skipped = 0;
+	m->has_hits = false;
+	if (m->slots)
+		memset(m->slots, 0, m->nslots * sizeof(*m->slots));
+}
+
 int cov_add_module(struct cov_model *m, const char *path, uint64_t base,
 		   uint64_t end, uint64_t entry)
 {

@@ -67,6 +67,8 @@ struct cov_model {
 
 struct cov_model *cov_new(void);
 void cov_free(struct cov_model *m);
+/* Forgets every block (a "clear coverage" command); modules stay. */
+void cov_clear(struct cov_model *m);
 
 /* Returns the new module's index, or -1 when out of memory.  end is
  * exclusive.  Two mappings of one path are two modules with one name. */
