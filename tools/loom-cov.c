@@ -76,6 +76,7 @@ static int parse_args(int argc, char **argv, struct args *a)
 {
 	memset(a, 0, sizeof(*a));
 	a->format = -1;
+	a->wopts.note_prefix = "loom-cov: note: ";
 	for (int i = 0; i < argc; i++) {
 		char *arg = argv[i], *val = NULL;
 		char opt[32];

@@ -108,6 +108,7 @@ struct cov_write_opts {
 	unsigned granularity;	/* bytes per bit; 0 means 16 */
 	const char *test_name;	/* lcov TN:, may be NULL */
 	FILE *notes;		/* lcov's notes (modules skipped); NULL: stderr */
+	const char *note_prefix;	/* before each note; NULL: "note: " */
 };
 
 /* Writes atomically (to PATH.tmp.PID.N, then rename).  0, or -1 with a

@@ -681,6 +681,7 @@ int cov_write_lcov(struct cov_model *m, FILE *f, const struct cov_write_opts *op
 		   const char *path, char *err, size_t errsz)
 {
 	FILE *notes = opts && opts->notes ? opts->notes : stderr;
+	const char *prefix = opts && opts->note_prefix ? opts->note_prefix : "note: ";
 	struct cov_lines *lines = calloc(m->nmods + 1, sizeof(*lines));
 	struct da *da = NULL;
 	size_t nda = 0, dacap = 0;
@@ -696,19 +697,13 @@ int cov_write_lcov(struct cov_model *m, FILE *f, const struct cov_write_opts *op
 		for (b1 = b0; b1 < m->nblocks && m->blocks[b1].mod == mi; b1++)
 			;
 		if (mod->no_path) {
-			fprintf(notes, "loom-cov: note: module '%s' has no file path; skipped\n",
+			fprintf(notes, "%smodule '%s' has no file path; skipped\n", prefix,
 				mod->path);
 			continue;
 		}
 		int rc = cov_lines_load(mod->path, l, msg, sizeof(msg));
-		if (rc) {
-			fprintf(notes, "loom-cov: note: %s; module skipped\n", msg);
-			if (rc < 0 && !strstr(msg, "out of memory"))
-				continue;
-			if (rc < 0) {
-				note(err, errsz, -1, "%s: out of memory", path);
-				goto out;
-			}
+		if (rc) {	/* missing, stripped or unreadable: the others still count */
+			fprintf(notes, "%s%s; module skipped\n", prefix, msg);
 			continue;
 		}
 		uint64_t *cnt = calloc(l->n + 1, sizeof(*cnt));
