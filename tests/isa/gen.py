@@ -863,6 +863,97 @@ def x87_forms():
     return F
 
 
+def bmi_forms():
+    """BMI1, BMI2, LZCNT, TZCNT, MOVBE (x86-64-v3's general-purpose part; run
+    under -cpu x86-64-v3)."""
+    F = []
+    A, B, C = 'rax', 'rbx', 'rcx'
+
+    def fix_sometimes_zero(r64, w):
+        def fix(rng, st):
+            if rng.random() < 0.2:
+                put_reg(rng, st, r64, w, 0)
+        return fix
+
+    def fix_ctl(r64):
+        def fix(rng, st):
+            # start and length around the operand width
+            if rng.random() < 0.8:
+                v = rng.choice([0, 1, 7, 8, 31, 32, 33, 63, 64, 65, 200, 255, rng.getrandbits(8)])
+                ln = rng.choice([0, 1, 7, 8, 31, 32, 33, 63, 64, 65, 200, 255, rng.getrandbits(8)])
+                i = GPR.index(r64)
+                st['gpr'][i] = (st['gpr'][i] & ~0xffff) | v | ln << 8
+        return fix
+
+    def fix_small(r64):
+        def fix(rng, st):
+            if rng.random() < 0.7:
+                i = GPR.index(r64)
+                st['gpr'][i] = (st['gpr'][i] & ~0xff) | rng.choice([0, 1, 7, 8, 15, 16, 31, 32, 33, 63, 64, 65, 255])
+        return fix
+    for w in (32, 64):
+        a, b, c = rname(A, w), rname(B, w), rname(C, w)
+        F.append(Form(f'andn {c}, {b}, {a}', [(A, 64), (B, w), (C, w)]))
+        F.append(Form(f'andn {MEM}, {b}, {a}', [(A, 64), (B, w)], mem=w))
+        F.append(Form(f'bextr {b}, {c}, {a}', [(A, 64), (B, w), (C, w)], fix=fix_ctl(B)))
+        F.append(Form(f'bextr {b}, {MEM}, {a}', [(A, 64), (B, w)], mem=w, fix=fix_ctl(B)))
+        F.append(Form(f'bzhi {b}, {c}, {a}', [(A, 64), (B, w), (C, w)], fix=fix_small(B)))
+        F.append(Form(f'bzhi {b}, {MEM}, {a}', [(A, 64), (B, w)], mem=w, fix=fix_small(B)))
+        for op in ('blsi', 'blsmsk', 'blsr'):
+            F.append(Form(f'{op} {c}, {a}', [(A, 64), (C, w)], fix=fix_sometimes_zero(C, w)))
+            F.append(Form(f'{op} {MEM}, {a}', [(A, 64)], mem=w))
+            F.append(Form(f'{op} {a}, {a}', [(A, w)]))
+        F.append(Form(f'mulx {c}, {b}, {a}', [(A, 64), (B, 64), (C, w), ('rdx', w)]))
+        F.append(Form(f'mulx {MEM}, {b}, {a}', [(A, 64), (B, 64), ('rdx', w)], mem=w))
+        F.append(Form(f'mulx {c}, {a}, {a}', [(A, 64), (C, w), ('rdx', w)]))
+        F.append(Form(f'mulx {rname("rdx", w)}, {rname("rdx", w)}, {b}', [(B, 64), ('rdx', w)]))
+        for op in ('pdep', 'pext'):
+            F.append(Form(f'{op} {c}, {b}, {a}', [(A, 64), (B, w), (C, w)]))
+            F.append(Form(f'{op} {MEM}, {b}, {a}', [(A, 64), (B, w)], mem=w))
+        for imm in (0, 1, 7, 8, 31, 32, 33, 63, 255):
+            F.append(Form(f'rorx ${imm}, {c}, {a}', [(A, 64), (C, w)]))
+        F.append(Form(f'rorx $5, {MEM}, {a}', [(A, 64)], mem=w))
+        for op in ('sarx', 'shlx', 'shrx'):
+            F.append(Form(f'{op} {b}, {c}, {a}', [(A, 64), (B, w), (C, w)], fix=fix_small(B)))
+            F.append(Form(f'{op} {b}, {MEM}, {a}', [(A, 64), (B, w)], mem=w, fix=fix_small(B)))
+            F.append(Form(f'{op} {a}, {a}, {a}', [(A, w)]))
+    for w in (16, 32, 64):
+        a, b = rname(A, w), rname(B, w)
+        for op in ('lzcnt', 'tzcnt'):
+            F.append(Form(f'{op} {b}, {a}', [(A, 64), (B, w)], fix=fix_sometimes_zero(B, w)))
+            F.append(Form(f'{op} {MEM}, {a}', [(A, 64)], mem=w))
+        F.append(Form(f'movbe {MEM}, {a}', [(A, 64)], mem=64))
+        F.append(Form(f'movbe {b}, {MEM}', [(B, 64)], mem=64))
+    F.append(Form(f'movbe {MEM}, %r12', [('r12', 64)], mem=64))
+    return F
+
+
+def crypto_forms():
+    """AES-NI, PCLMULQDQ, SHA and RDRAND/RDSEED (reported from x86-64-v2 on
+    when the host has them)."""
+    F = []
+    for op in ('aesenc', 'aesenclast', 'aesdec', 'aesdeclast', 'aesimc',
+               'sha1nexte', 'sha1msg1', 'sha1msg2', 'sha256msg1', 'sha256msg2'):
+        F.append(Form(f'{op} %xmm1, %xmm0', xmm=(0, 1), fp='i'))
+        F.append(Form(f'{op} %xmm12, %xmm9', xmm=(9, 12), fp='i'))
+        F.append(Form(f'{op} {MEM}, %xmm2', xmm=(2,), mem=128, fp='i'))
+    for imm in (0, 1, 2, 3, 0x10, 0x11, 0x1b, 0x36, 0x80, 0xff):
+        F.append(Form(f'aeskeygenassist ${imm}, %xmm1, %xmm0', xmm=(0, 1), fp='i'))
+        F.append(Form(f'pclmulqdq ${imm}, %xmm1, %xmm0', xmm=(0, 1), fp='i'))
+    F.append(Form(f'aeskeygenassist $0x1b, {MEM}, %xmm0', xmm=(0,), mem=128, fp='i'))
+    F.append(Form(f'pclmulqdq $0x11, {MEM}, %xmm0', xmm=(0,), mem=128, fp='i'))
+    for imm in range(4):
+        F.append(Form(f'sha1rnds4 ${imm}, %xmm1, %xmm0', xmm=(0, 1), fp='i'))
+    F.append(Form(f'sha1rnds4 $2, {MEM}, %xmm3', xmm=(3,), mem=128, fp='i'))
+    F.append(Form('sha256rnds2 %xmm0, %xmm1, %xmm2', xmm=(0, 1, 2), fp='i'))
+    F.append(Form(f'sha256rnds2 %xmm0, {MEM}, %xmm5', xmm=(0, 5), mem=128, fp='i'))
+    # the value is random: compare the flags, then clear it
+    for op in ('rdrand', 'rdseed'):
+        for r, z in (('%ax', '%eax'), ('%eax', '%eax'), ('%rax', '%eax'), ('%r11', '%r11d')):
+            F.append(Form(f'{op} {r}; movl $0, {z}', [('rax', 64), ('r11', 64)]))
+    return F
+
+
 def main():
     out = sys.argv[1]
     n = 24
@@ -882,7 +973,8 @@ def main():
     for batch in batches:
         forms = {'int': int_forms, 'sse': sse_forms, 'alias': alias_forms,
                  'string': string_forms, 'pair': pair_forms, 'mem': mem_forms,
-                 'sse4': sse4_forms, 'x87': x87_forms}[batch]()
+                 'sse4': sse4_forms, 'x87': x87_forms, 'bmi': bmi_forms,
+                 'crypto': crypto_forms}[batch]()
         rng = random.Random(f'{seed}-{batch}')
         recs = []
         for k, f in enumerate(forms):

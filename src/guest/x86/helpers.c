@@ -221,6 +221,48 @@ static void helper_cmpxchg16b(uint64_t env, uint64_t addr)
 	cpu->cc_op = CC_OP_EFLAGS;
 }
 
+/* BMI2 PDEP: the low bits of src, in order, to the set bits of mask. */
+static uint64_t helper_pdep(uint64_t src, uint64_t mask)
+{
+	uint64_t r = 0;
+	for (uint64_t bit = 1; mask; mask &= mask - 1, bit <<= 1)
+		if (src & bit)
+			r |= mask & -mask;
+	return r;
+}
+
+/* BMI2 PEXT: the bits of src under mask, packed into the low bits. */
+static uint64_t helper_pext(uint64_t src, uint64_t mask)
+{
+	uint64_t r = 0;
+	for (uint64_t bit = 1; mask; mask &= mask - 1, bit <<= 1)
+		if (src & mask & -mask)
+			r |= bit;
+	return r;
+}
+
+/* RDRAND/RDSEED of size (log2 bytes, 1..3) by the host's instruction: the
+ * value goes to xtmp, CF is returned.  CPUID reports them only when the
+ * host has them. */
+static uint64_t helper_rdrand(uint64_t env, uint64_t seed, uint64_t size)
+{
+	struct cpu *cpu = (void *)(uintptr_t)env;
+	uint64_t v = 0;
+	uint16_t w;
+	uint32_t l;
+	bool cf;
+	switch (size * 2 + (seed != 0)) {
+	case 2: asm volatile("rdrand %0" : "=r"(w), "=@ccc"(cf)); v = w; break;
+	case 3: asm volatile("rdseed %0" : "=r"(w), "=@ccc"(cf)); v = w; break;
+	case 4: asm volatile("rdrand %0" : "=r"(l), "=@ccc"(cf)); v = l; break;
+	case 5: asm volatile("rdseed %0" : "=r"(l), "=@ccc"(cf)); v = l; break;
+	case 6: asm volatile("rdrand %0" : "=r"(v), "=@ccc"(cf)); break;
+	default: asm volatile("rdseed %0" : "=r"(v), "=@ccc"(cf)); break;
+	}
+	cpu->xtmp.q[0] = v;
+	return cf;
+}
+
 /* x87 lands with the full-ISA work; until then its lifter never calls it. */
 const struct ir_helper x86_helpers[HELPER_NB] = {
 #define H(name, fl, n, r) [HELPER_##name] = { #name, (void *)helper_##name, fl, n, r },

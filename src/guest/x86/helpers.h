@@ -33,6 +33,9 @@
 	H(read_rflags,         IR_CALL_NO_WRITE_GLOBALS, 1, 1) \
 	H(write_rflags,        0,             3, 0) \
 	H(cmpxchg16b,          MF,            2, 0) \
+	H(pdep,                PURE,          2, 1) \
+	H(pext,                PURE,          2, 1) \
+	H(rdrand,              NG,            3, 1) \
 	H(sse_op,              NG,            5, 1) \
 	H(sse_fp,              NG | MF,       5, 1) \
 	H(sse_pcmpstr,         IR_CALL_NO_WRITE_GLOBALS, 5, 1) \

@@ -54,6 +54,7 @@ void guest_ir_init(struct ir_ctx *ir)
 	add_table(lift_string_table);
 	add_table(lift_sse_table);
 	add_table(lift_x87_table);
+	add_table(lift_bmi_table);
 }
 
 uint64_t guest_pc(void *cpu) { return ((struct cpu *)cpu)->rip; }
@@ -609,6 +610,18 @@ static bool isa_allowed(const ZydisDecodedInstruction *insn)
 	case ZYDIS_ISA_SET_CMPXCHG16B:
 	case ZYDIS_ISA_SET_LAHF:
 		return x86_level >= X86_V2;
+	case ZYDIS_ISA_SET_BMI1:
+	case ZYDIS_ISA_SET_BMI2:
+	case ZYDIS_ISA_SET_LZCNT:
+	case ZYDIS_ISA_SET_MOVBE:
+		/* F3 0F BC/BD below v3 are BSF/BSR (lift-int.c) */
+		return x86_level >= X86_V3 || insn->mnemonic == ZYDIS_MNEMONIC_TZCNT ||
+		       insn->mnemonic == ZYDIS_MNEMONIC_LZCNT;
+	case ZYDIS_ISA_SET_AES: return x86_ext & X86_EXT_AES;
+	case ZYDIS_ISA_SET_PCLMULQDQ: return x86_ext & X86_EXT_PCLMUL;
+	case ZYDIS_ISA_SET_RDRAND: return x86_ext & X86_EXT_RDRAND;
+	case ZYDIS_ISA_SET_RDSEED: return x86_ext & X86_EXT_RDSEED;
+	case ZYDIS_ISA_SET_SHA: return x86_ext & X86_EXT_SHA;
 	default:
 		return true;
 	}
