@@ -954,6 +954,77 @@ def crypto_forms():
     return F
 
 
+def mmx_forms():
+    """MMX and the MMX-register forms of SSE/SSSE3.  Each snippet starts from
+    fninit, loads mm0 and mm1 from the window (+16, +24), runs the
+    instruction, then stores the x87 environment at +0 (FCW, FSW with TOP,
+    the full tag word; the pointers at +12..27 zeroed, as the CPU's are not
+    loom's to reproduce) and ST(0), ST(1) as 80-bit values at +40 and +50:
+    with TOP = 0 those are mm0 and mm1 with their all-ones exponents.
+    Results stored to memory go to +28 or +60."""
+    F = []
+    M0, M1 = 'isa_mem+16(%rip)', 'isa_mem+24(%rip)'
+    pre = f'fninit; movq {M0}, %mm0; movq {M1}, %mm1; '
+    post = ('; fnstenv isa_mem+0(%rip); movq $0, isa_mem+12(%rip); movq $0, isa_mem+20(%rip)'
+            '; fstpt isa_mem+40(%rip); fstpt isa_mem+50(%rip)')
+
+    def form(body, regs=(), xmm=(), fp='i', fix=None, mx=False, p=pre):
+        F.append(Form(p + body + post, [('rax', 64), ('rbx', 64), ('rdi', 64)] + list(regs), mem=128,
+                      xmm=xmm, fp=fp, fix=fix, mxcsr_vary=mx))
+    binops = ['paddb', 'paddw', 'paddd', 'paddq', 'psubb', 'psubw', 'psubd', 'psubq',
+              'paddsb', 'paddsw', 'paddusb', 'paddusw', 'psubsb', 'psubsw', 'psubusb', 'psubusw',
+              'pmullw', 'pmulhw', 'pmulhuw', 'pmuludq', 'pmaddwd', 'pcmpeqb', 'pcmpeqw', 'pcmpeqd',
+              'pcmpgtb', 'pcmpgtw', 'pcmpgtd', 'pand', 'pandn', 'por', 'pxor',
+              'punpcklbw', 'punpcklwd', 'punpckldq', 'punpckhbw', 'punpckhwd', 'punpckhdq',
+              'packsswb', 'packssdw', 'packuswb', 'psllw', 'pslld', 'psllq', 'psrlw', 'psrld', 'psrlq',
+              'psraw', 'psrad', 'pavgb', 'pavgw', 'pmaxub', 'pminub', 'pmaxsw', 'pminsw', 'psadbw',
+              'pshufb', 'phaddw', 'phaddd', 'phaddsw', 'phsubw', 'phsubd', 'phsubsw', 'pmaddubsw',
+              'pmulhrsw', 'psignb', 'psignw', 'psignd', 'pabsb', 'pabsw', 'pabsd']
+    for op in binops:
+        form(f'{op} %mm1, %mm0')
+        form(f'{op} {M1}, %mm0')
+    form('paddw %mm0, %mm0')
+
+    def fix_count(rng, st):
+        st['mem'][24:32] = rng.choice([0, 1, 3, 7, 8, 15, 16, 31, 32, 63, 64, 1 << 40]).to_bytes(8, 'little')
+    for op in ('psllw', 'pslld', 'psllq', 'psrlw', 'psrld', 'psrlq', 'psraw', 'psrad'):
+        form(f'{op} %mm1, %mm0', fix=fix_count)
+        for imm in (0, 1, 7, 8, 15, 16, 31, 32, 63, 64, 255):
+            form(f'{op} ${imm}, %mm0')
+    for imm in (0, 0x1b, 0x4e, 0xe4, 0xff, 0x39):
+        form(f'pshufw ${imm}, %mm1, %mm0')
+    form(f'pshufw $0x1b, {M1}, %mm0')
+    for imm in (0, 1, 3, 7, 8, 9, 15, 16, 255):
+        form(f'palignr ${imm}, %mm1, %mm0')
+    form(f'palignr $3, {M1}, %mm0')
+    for k in range(4):
+        form(f'pextrw ${k}, %mm1, %eax')
+        form(f'pinsrw ${k}, %ebx, %mm0')
+    form(f'pinsrw $2, {M1}, %mm0')
+    form('pmovmskb %mm1, %eax')
+    form('pmovmskb %mm1, %rax')
+    for t in ('movd %ebx, %mm0', 'movq %rbx, %mm0', 'movd %mm1, %eax', 'movq %mm1, %rax',
+              'movq %mm1, %mm0', f'movq {M1}, %mm0', f'movd {M1}, %mm0', 'movd %mm1, isa_mem+60(%rip)',
+              'movq %mm1, isa_mem+28(%rip)', 'movntq %mm1, isa_mem+28(%rip)', 'emms', 'movq %mm1, %mm7; emms',
+              'movq %rbx, %mm5'):
+        form(t)
+
+    def fix_rdi(rng, st):
+        st['gpr'][7] = MARK | rng.choice([0, 28, 33, 56])
+    form('maskmovq %mm1, %mm0', fix=fix_rdi)
+    form('movq2dq %mm1, %xmm0', xmm=(0,))
+    form('movdq2q %xmm1, %mm0', xmm=(1,))
+    # MMX state after x87 use: TOP back to 0, every tag valid
+    form('paddb %mm1, %mm0', p='fninit; fld1; fldpi; fldz; ' + f'movq {M1}, %mm1; ')
+    form('movq %mm1, %mm3', p='fninit; fld1; fldpi; ')
+    for t, k in (('cvtpi2ps %mm1, %xmm0', 'ps'), (f'cvtpi2ps {M1}, %xmm0', 'ps'), ('cvtpi2pd %mm1, %xmm0', 'pd'),
+                 (f'cvtpi2pd {M1}, %xmm0', 'pd'), ('cvtps2pi %xmm1, %mm0', 'ps'), ('cvttps2pi %xmm1, %mm0', 'ps'),
+                 (f'cvtps2pi {M1}, %mm0', 'ps'), ('cvtpd2pi %xmm1, %mm0', 'pd'), ('cvttpd2pi %xmm1, %mm0', 'pd'),
+                 (f'cvtpd2pi {M0}, %mm0', 'pd'), (f'cvttps2pi {M1}, %mm0', 'ps'), (f'cvttpd2pi {M0}, %mm0', 'pd')):
+        form(t, xmm=(0, 1), fp=k, mx=True)
+    return F
+
+
 def main():
     out = sys.argv[1]
     n = 24
@@ -974,7 +1045,7 @@ def main():
         forms = {'int': int_forms, 'sse': sse_forms, 'alias': alias_forms,
                  'string': string_forms, 'pair': pair_forms, 'mem': mem_forms,
                  'sse4': sse4_forms, 'x87': x87_forms, 'bmi': bmi_forms,
-                 'crypto': crypto_forms}[batch]()
+                 'crypto': crypto_forms, 'mmx': mmx_forms}[batch]()
         rng = random.Random(f'{seed}-{batch}')
         recs = []
         for k, f in enumerate(forms):

@@ -36,6 +36,7 @@
 	H(pdep,                PURE,          2, 1) \
 	H(pext,                PURE,          2, 1) \
 	H(rdrand,              NG,            3, 1) \
+	H(mmx,                 PURE,          4, 1) \
 	H(sse_op,              NG,            5, 1) \
 	H(sse_fp,              NG | MF,       5, 1) \
 	H(sse_pcmpstr,         IR_CALL_NO_WRITE_GLOBALS, 5, 1) \
@@ -56,6 +57,7 @@ uint64_t helper_sse_op(uint64_t env, uint64_t op, uint64_t dst, uint64_t src, ui
 uint64_t helper_sse_pcmpstr(uint64_t env, uint64_t op, uint64_t dst, uint64_t src, uint64_t imm);
 uint64_t helper_sse_fp(uint64_t env, uint64_t op, uint64_t dst, uint64_t src, uint64_t imm);
 void helper_sse_maskmov(uint64_t env, uint64_t src, uint64_t mask, uint64_t addr);
+uint64_t helper_mmx(uint64_t op, uint64_t a, uint64_t b, uint64_t imm);
 uint64_t helper_x87(uint64_t env, uint64_t op, uint64_t arg);
 
 #endif

@@ -21,6 +21,8 @@
 struct x86_globals G;
 static ZydisDecoder decoder;
 static lift_fn *lifters[ZYDIS_MNEMONIC_MAX_VALUE + 1];
+/* Forms with an MMX register operand: the same mnemonics as SSE's. */
+static lift_fn *mmx_lifters[ZYDIS_MNEMONIC_MAX_VALUE + 1];
 
 
 static const char *const reg_names[16] = {
@@ -55,6 +57,11 @@ void guest_ir_init(struct ir_ctx *ir)
 	add_table(lift_sse_table);
 	add_table(lift_x87_table);
 	add_table(lift_bmi_table);
+	for (const struct lift_entry *t = lift_mmx_table; t->fn; t++) {
+		mmx_lifters[t->mnemonic] = t->fn;
+		if (!lifters[t->mnemonic])	/* EMMS, MASKMOVQ, ... */
+			lifters[t->mnemonic] = t->fn;
+	}
 }
 
 uint64_t guest_pc(void *cpu) { return ((struct cpu *)cpu)->rip; }
@@ -707,6 +714,8 @@ int guest_translate(struct ir_ctx *ir, struct tb *tb, unsigned max_insns)
 		ir_emit(ir, IR_insn_start, IR_I64, NULL, (int64_t[]){ s->pc, s->insn.length });
 		n++;
 		lift_fn *fn = lifters[s->insn.mnemonic];
+		if (mmx_lifters[s->insn.mnemonic] && has_mm_operand(s))
+			fn = mmx_lifters[s->insn.mnemonic];
 		if (!fn || !isa_allowed(&s->insn) || !fn(s))
 			gen_illegal(s);
 		if (s->state == DISAS_NEXT) {
