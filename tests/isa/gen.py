@@ -1025,6 +1025,74 @@ def mmx_forms():
     return F
 
 
+def misc_forms():
+    """The rest of x86-64-v1/v2 that the other batches leave out: x87 control
+    and state (through isa_scratch, then loaded back into registers), more
+    x87 arithmetic forms, fences, prefetches and hint nops, MXCSR, the other
+    SSE moves, flags and DF, ret, and the instructions that trap in user mode
+    (I/O, sysenter, rsm, ud0)."""
+    F = []
+    A, B, R = 'isa_mem+16(%rip)', 'isa_mem+24(%rip)', 'isa_mem+32(%rip)'
+    S = 'isa_scratch'
+    regs = [('rax', 64), ('rbx', 64), ('rcx', 64), ('rdx', 64)]
+
+    def x87(body):
+        F.append(Form('fninit; ' + body + '; fnstsw %ax', regs, mem=128, fp='pd'))
+    for t in (f'fldl {A}; fldl {B}; fcmovbe %st(1), %st; fstpl {R}', f'fldl {A}; fldl {B}; fcmovnb %st(1), %st; fstpl {R}',
+              f'fldl {A}; fldl {B}; fcmovne %st(1), %st; fstpl {R}', f'fldl {A}; fldl {B}; fcmovnu %st(1), %st; fstpl {R}',
+              f'fldl {A}; fldl {B}; fcomi %st(1), %st', f'fldl {A}; fcompl {B}', f'fldl {A}; ficomps {B}',
+              f'fldl {A}; fldl {B}; fucom %st(1); fstpl {R}', f'fldl {A}; fldl {B}; fucomp %st(1); fstpl {R}',
+              f'fldl {A}; fistl {R}', f'fldl {A}; fists {R}', f'fldl {A}; fstl {R}', f'fldl {A}; fld1; fst %st(1); fstpt {R}',
+              f'fldl {A}; fbstp {R}', f'fldl {A}; fbstp {R}; fbld {R}; fstpl isa_mem+48(%rip)',
+              f'fldl {A}; fld1; fdecstp; fstpt {R}', f'fldl {A}; fld1; fincstp; fstpt {R}',
+              f'fldl {A}; fld1; ffree %st(1); fstpt {R}', f'fldl {A}; fld1; ffreep %st(0); fstpt {R}',
+              f'fldl {A}; fnop; fwait; fstpt {R}', f'fldl {A}; fnstcw {R}', f'fldl {A}; fldz; fdivrp; fnclex; fstpt {R}',
+              f'fldl {A}; .byte 0xdb, 0xe1; .byte 0xdb, 0xe0; .byte 0xdb, 0xe4; fstpt {R}',
+              f'fldl {A}; fld1; .byte 0xd9, 0xd9; fstpt {R}',
+              f'fldl {A}; fld1; fnstenv {S}(%rip); fldz; fldz; fldenv {S}(%rip); fstpt {R}',
+              f'fldl {A}; fldpi; fnsave {S}(%rip); movq {S}+28(%rip), %rbx; movl {S}+4(%rip), %ecx; '
+              f'fld1; frstor {S}(%rip); fstpt {R}; movl {S}+8(%rip), %edx',
+              f'fldl {A}; fxsave {S}(%rip); movl {S}(%rip), %ebx; movzbl {S}+4(%rip), %ecx; movq {S}+32(%rip), %rdx; '
+              f'fld1; movq %rdx, {S}+160(%rip); fxrstor {S}(%rip); fstpt {R}',
+              f'fldl {A}; fxsave64 {S}(%rip); movq {S}+160(%rip), %rbx; movl {S}+24(%rip), %ecx; '
+              f'movq %rbx, {S}+176(%rip); fxrstor64 {S}(%rip)'):
+        x87(t)
+    # SSE state, moves and fences
+    xr = [('rax', 64), ('rbx', 64), ('rdi', 64)]
+
+    def fix_mxcsr(rng, st):
+        st['mem'][16:20] = (0x1f80 | rng.getrandbits(2) << 13 | rng.choice([0, 0x8040, 0x3f])).to_bytes(4, 'little')
+
+    def fix_rdi(rng, st):
+        st['gpr'][7] = MARK | rng.choice([0, 8, 16, 40, 48])
+    for t, fx in ((f'ldmxcsr {A}; stmxcsr {R}', fix_mxcsr), (f'stmxcsr {R}', None), ('maskmovdqu %xmm1, %xmm0', fix_rdi),
+                  ('movapd %xmm1, %xmm0', None), (f'movapd {A}, %xmm0', None), ('movupd %xmm1, %xmm0', None),
+                  (f'movupd {A}, %xmm0', None), (f'movupd %xmm1, {A}', None), (f'movntdq %xmm1, {A}', None),
+                  (f'movnti %rbx, {A}', None), (f'movnti %ebx, {A}', None), (f'movntpd %xmm1, {A}', None),
+                  (f'movntps %xmm1, {A}', None), (f'movntdqa {A}, %xmm0', None), ('lfence', None), ('mfence', None),
+                  ('sfence', None), (f'clflush {A}', None), ('pause', None), (f'prefetchnta {A}', None),
+                  (f'prefetcht0 {A}', None), (f'prefetcht1 {A}', None), (f'prefetcht2 {A}', None),
+                  (f'prefetchw {A}', None), (f'prefetch {A}', None), ('nopl (%rax)', None), ('nopw 8(%rax,%rbx,2)', None),
+                  ('.byte 0x0f, 0x19, 0x00', None), ('.byte 0x0f, 0x0d, 0x30', None)):
+        F.append(Form(t, xr, xmm=(0, 1), mem=128, fp='i', fix=fx))
+    # flags, DF, 16-bit pushf/popf (popf keeps TF clear: it would trap)
+    def fix_popf(rng, st):
+        st['mem'][32:34] = (rng.getrandbits(16) & 0x0cd5).to_bytes(2, 'little')
+    F.append(Form('std', [('rax', 64)], fl_reader=True))
+    F.append(Form('std; cld', [('rax', 64)], fl_reader=True))
+    F.append(Form('pushfw', [('rax', 64)], mem=64, fl_reader=True))
+    F.append(Form('popfw', [('rax', 64)], mem=64, fix=fix_popf))
+    F.append(Form('popfw; pushfq', [('rax', 64)], mem=64, fix=fix_popf))
+    F.append(Form('lea 1f(%rip), %rax; push %rax; ret; 1:', [('rax', 64)], mem=64))
+    F.append(Form('lea 1f(%rip), %rax; push %rax; push %rax; push %rax; ret $16; 1:', [('rax', 64)], mem=64))
+    F.append(Form('movl $500, %eax; syscall', [('rax', 64), ('rcx', 64), ('r11', 64)], fl_reader=True))
+    # trap in user mode: #GP (I/O without IOPL) or #UD
+    for t in ('outb %al, %dx', 'outb %al, $0x80', 'outl %eax, %dx', 'insb', 'insw', 'insl', 'outsb', 'outsw', 'outsl',
+              'sysenter', 'rsm', 'ud0 %eax, %eax', '.byte 0x0f, 0xff, 0xc0'):
+        F.append(Form(t, [('rax', 64), ('rdx', 64)]))
+    return F
+
+
 def main():
     out = sys.argv[1]
     n = 24
@@ -1045,7 +1113,7 @@ def main():
         forms = {'int': int_forms, 'sse': sse_forms, 'alias': alias_forms,
                  'string': string_forms, 'pair': pair_forms, 'mem': mem_forms,
                  'sse4': sse4_forms, 'x87': x87_forms, 'bmi': bmi_forms,
-                 'crypto': crypto_forms, 'mmx': mmx_forms}[batch]()
+                 'crypto': crypto_forms, 'mmx': mmx_forms, 'misc': misc_forms}[batch]()
         rng = random.Random(f'{seed}-{batch}')
         recs = []
         for k, f in enumerate(forms):

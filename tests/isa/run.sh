@@ -28,7 +28,7 @@ shift
 case $loom in /*) ;; *) loom=$(cd "$(dirname "$loom")" && pwd)/$(basename "$loom") ;; esac
 cases=32
 seed=1
-batch=int,alias,pair,mem,string,sse,sse4,x87,bmi,crypto,mmx
+batch=int,alias,pair,mem,string,sse,sse4,x87,bmi,crypto,mmx,misc
 while [ $# -gt 0 ]; do
 	case $1 in
 	--fast) cases=8 ;;

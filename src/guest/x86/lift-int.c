@@ -886,13 +886,14 @@ static bool gen_SAHF(struct dc *s)
 static bool gen_PUSHFQ(struct dc *s)
 {
 	ir_ref f = gen_helper(s, HELPER_read_rflags, 1, s->ir->env);
-	gen_push(s, f, SZ(s) == 1 ? 1 : 3);
+	/* operand 0 is the hidden flags register: the width is the insn's */
+	gen_push(s, f, s->insn.operand_width == 16 ? 1 : 3);
 	return true;
 }
 
 static bool gen_POPFQ(struct dc *s)
 {
-	int size = SZ(s) == 1 ? 1 : 3;
+	int size = s->insn.operand_width == 16 ? 1 : 3;
 	ir_ref nsp;
 	ir_ref v = gen_pop_value(s, size, &nsp);
 	ir_mov(s, G.regs[R_RSP], nsp);
@@ -1026,6 +1027,7 @@ const struct lift_entry lift_int_table[] = {
 	{ ZYDIS_MNEMONIC_PREFETCHT1, gen_NOP },
 	{ ZYDIS_MNEMONIC_PREFETCHT2, gen_NOP },
 	{ ZYDIS_MNEMONIC_PREFETCHW, gen_NOP },
+	{ ZYDIS_MNEMONIC_PREFETCH, gen_NOP },	/* 0F 0D /0 and the reserved /r */
 	{ ZYDIS_MNEMONIC_CLFLUSH, gen_CLFLUSH },
 	{ ZYDIS_MNEMONIC_CPUID, gen_CPUID },
 	{ ZYDIS_MNEMONIC_RDTSC, gen_RDTSC },
