@@ -11,7 +11,8 @@
  * prefix, with and without REX.W, every ModRM byte) and of the VEX maps
  * (every pp, L, W), with zero bytes after, as Zydis has no public table of
  * them.  The tester's side comes from DIR/<batch>.bin (the snippets, found
- * through the isa_snip_K symbols) and DIR/<batch>.cases (cases per snippet);
+ * through the isa_snip_K symbols) and DIR/<batch>.counts (cases per snippet,
+ * one line each, written by gen.py);
  * every instruction of a snippet counts, since the tester compares the
  * state after all of them.  Privileged instructions (#GP at CPL 3) are
  * listed apart and not counted.
@@ -153,13 +154,13 @@ static long off_of(const uint8_t *e, uint64_t a)
 static int batch(const char *dir, const char *name)
 {
 	char path[4096];
-	size_t n, nc;
+	size_t n;
 	snprintf(path, sizeof path, "%s/%s.bin", dir, name);
 	uint8_t *e = slurp(path, &n);
-	snprintf(path, sizeof path, "%s/%s.cases", dir, name);
-	uint8_t *cs = slurp(path, &nc);
-	if (!e || !cs) {
-		fprintf(stderr, "coverage: cannot read %s/%s.{bin,cases}\n", dir, name);
+	snprintf(path, sizeof path, "%s/%s.counts", dir, name);
+	FILE *cf = fopen(path, "r");
+	if (!e || !cf) {
+		fprintf(stderr, "coverage: cannot read %s/%s.{bin,counts}\n", dir, name);
 		return -1;
 	}
 	const Elf64_Ehdr *h = (const void *)e;
@@ -173,8 +174,7 @@ static int batch(const char *dir, const char *name)
 			nsym = sh[i].sh_size / sizeof *sym;
 			str = (const char *)e + sh[sh[i].sh_link].sh_offset;
 		}
-	uint64_t ncase = 0, nsnip = 0;
-	memcpy(&ncase, cs + 8, 8);
+	uint64_t nsnip = 0;
 	/* snippet addresses: start and end by index */
 	static uint64_t start[1 << 20], end[1 << 20];
 	memset(start, 0, sizeof start);
@@ -194,12 +194,10 @@ static int batch(const char *dir, const char *name)
 	}
 	static uint64_t per[1 << 20];
 	memset(per, 0, nsnip * sizeof *per);
-	for (uint64_t c = 0; c < ncase; c++) {
-		uint64_t k;
-		memcpy(&k, cs + 16 + c * 488, 8);
-		if (k < nsnip)
-			per[k]++;
-	}
+	for (uint64_t k = 0; k < nsnip; k++)
+		if (fscanf(cf, "%lu", &per[k]) != 1)
+			break;
+	fclose(cf);
 	for (uint64_t k = 0; k < nsnip; k++) {
 		long o = off_of(e, start[k]);
 		if (o < 0 || end[k] <= start[k])
@@ -228,7 +226,6 @@ static int batch(const char *dir, const char *name)
 			seen[sm[i]][ss[i]] = 0;
 	}
 	free(e);
-	free(cs);
 	return 0;
 }
 

@@ -6,7 +6,8 @@
 # Generates and builds the batches as run.sh does (no loom run needed), then
 # prints every instruction class Zydis knows for x86-64-v1..v3, which the
 # tester covers with how many cases, which it does not, and a summary.
-# --cases 1000 is the full mode (>= 1,000 cases per form).
+# --cases 1000 is the full mode (>= 1,000 cases per form); only the case
+# counts are generated, not the cases.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -24,7 +25,7 @@ while [ $# -gt 0 ]; do
 done
 out=$root/build/isa/cov-c$cases-s$seed
 mkdir -p "$out"
-python3 "$here/gen.py" "$out" --cases "$cases" --seed "$seed" --batch "$batch" >"$out/gen.log" 2>&1 ||
+python3 "$here/gen.py" "$out" --counts-only --cases "$cases" --seed "$seed" --batch "$batch" >"$out/gen.log" 2>&1 ||
 	{ echo "coverage: gen.py failed: $(tail -n 3 "$out/gen.log")"; exit 1; }
 gcc -O2 -Wall -Wextra -o "$out/coverage" "$here/coverage.c" -lZydis ||
 	{ echo "coverage: building coverage.c failed"; exit 1; }
@@ -35,6 +36,5 @@ for b in "${batches[@]}"; do
 done
 "$out/coverage" "$out" "${batches[@]}"
 st=$?
-# the case files run to hundreds of megabytes in full mode
 rm -f "$out"/*.cases "$out"/*.bin
 exit $st

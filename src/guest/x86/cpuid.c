@@ -5,7 +5,9 @@
  * glibc picks its string and math routines from these bits, and the decode
  * loop refuses (SIGILL) instructions above the level, as such a CPU would.
  * Some v2 instructions run as the host's own in helpers, so v2 needs a host
- * that has them.
+ * that has them.  x86-64-v3 adds BMI1, BMI2, LZCNT, MOVBE (done) and the
+ * AVX family (not yet).  AES, PCLMULQDQ, RDRAND, RDSEED and SHA are
+ * reported from v2 on exactly when the host has them (host_ext).
  */
 #include <stdio.h>
 #include <stdlib.h>
