@@ -1073,7 +1073,12 @@ def misc_forms():
                   ('sfence', None), (f'clflush {A}', None), ('pause', None), (f'prefetchnta {A}', None),
                   (f'prefetcht0 {A}', None), (f'prefetcht1 {A}', None), (f'prefetcht2 {A}', None),
                   (f'prefetchw {A}', None), (f'prefetch {A}', None), ('nopl (%rax)', None), ('nopw 8(%rax,%rbx,2)', None),
-                  ('.byte 0x0f, 0x19, 0x00', None), ('.byte 0x0f, 0x0d, 0x30', None)):
+                  ('.byte 0x0f, 0x19, 0x00', None), ('.byte 0x0f, 0x0d, 0x30', None), ('.byte 0x0f, 0x0d, 0xc0', None),
+                  ('.byte 0x0f, 0x1a, 0xc0', None), ('.byte 0x0f, 0x1e, 0x00', None), ('.byte 0x0f, 0x1b, 0x08', None),
+                  ('.byte 0xf3, 0x0f, 0x1b, 0x00', None), ('.byte 0x66, 0x0f, 0x1a, 0xc1', None),
+                  ('.byte 0xf3, 0x0f, 0x1a, 0x00', None), ('.byte 0xf2, 0x0f, 0x1a, 0x00', None),
+                  ('.byte 0xf2, 0x0f, 0x1b, 0x00', None), ('.byte 0x0f, 0x1a, 0x00', None),
+                  ('.byte 0x66, 0x0f, 0x1b, 0x08', None)):
         F.append(Form(t, xr, xmm=(0, 1), mem=128, fp='i', fix=fx))
     # flags, DF, 16-bit pushf/popf (popf keeps TF clear: it would trap)
     def fix_popf(rng, st):

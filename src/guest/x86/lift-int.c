@@ -912,6 +912,20 @@ static bool gen_XLAT(struct dc *s)
 
 static bool gen_NOP(struct dc *s) { return true; }
 
+/* The hint nops of 0F 0D are memory forms only: a register operand is #UD,
+ * though Zydis decodes it as NOP. */
+static bool gen_NOP_hint(struct dc *s)
+{
+	if (s->insn.meta.isa_set == ZYDIS_ISA_SET_PREFETCH_NOP && s->insn.operand_count_visible &&
+	    s->op[0].type == ZYDIS_OPERAND_TYPE_REGISTER)
+		return false;
+	return true;
+}
+
+/* MPX (0F 1A/1B): loom's CPUID has no MPX, and with MPX absent or not
+ * enabled (BNDCFGU.EN = 0, as Linux leaves it) the CPU runs these as nops. */
+static bool gen_MPX_NOP(struct dc *s) { return true; }
+
 /* clflush has no architectural effect on user memory but ordering, and it
  * faults like a read of its byte: a load nobody uses (loads are never
  * removed) and a fence.  JITs (the JVM's icache flush stub) issue it. */
@@ -1019,7 +1033,11 @@ const struct lift_entry lift_int_table[] = {
 	{ ZYDIS_MNEMONIC_POPFQ, gen_POPFQ },
 	{ ZYDIS_MNEMONIC_POPF, gen_POPFQ },
 	{ ZYDIS_MNEMONIC_XLAT, gen_XLAT },
-	{ ZYDIS_MNEMONIC_NOP, gen_NOP },
+	{ ZYDIS_MNEMONIC_NOP, gen_NOP_hint },
+	{ ZYDIS_MNEMONIC_BNDCL, gen_MPX_NOP }, { ZYDIS_MNEMONIC_BNDCU, gen_MPX_NOP },
+	{ ZYDIS_MNEMONIC_BNDCN, gen_MPX_NOP }, { ZYDIS_MNEMONIC_BNDMK, gen_MPX_NOP },
+	{ ZYDIS_MNEMONIC_BNDMOV, gen_MPX_NOP }, { ZYDIS_MNEMONIC_BNDLDX, gen_MPX_NOP },
+	{ ZYDIS_MNEMONIC_BNDSTX, gen_MPX_NOP },
 	{ ZYDIS_MNEMONIC_ENDBR64, gen_NOP },
 	{ ZYDIS_MNEMONIC_PAUSE, gen_NOP },
 	{ ZYDIS_MNEMONIC_PREFETCHNTA, gen_NOP },
