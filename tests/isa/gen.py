@@ -1091,6 +1091,20 @@ def misc_forms():
     F.append(Form('lea 1f(%rip), %rax; push %rax; ret; 1:', [('rax', 64)], mem=64))
     F.append(Form('lea 1f(%rip), %rax; push %rax; push %rax; push %rax; ret $16; 1:', [('rax', 64)], mem=64))
     F.append(Form('movl $500, %eax; syscall', [('rax', 64), ('rcx', 64), ('r11', 64)], fl_reader=True))
+    # descriptor tables: selectors of Linux's GDT (null, kernel and user code
+    # and data, TSS) and random ones; system register reads.  Not 0x7b, the
+    # per-cpu segment: its limit is the number of the cpu the run is on.
+    def fix_sel(rng, st):
+        st['gpr'][3] = rng.getrandbits(48) << 16 | rng.choice([0, 0x8, 0x10, 0x18, 0x23, 0x2b, 0x33, 0x40,
+                                                                0x3, 0x2a, rng.getrandbits(16)])
+        if st['gpr'][3] & 0xfffc == 0x78:
+            st['gpr'][3] ^= 0x100
+    for t in ('larl %ebx, %eax', 'larq %rbx, %rax', 'larw %bx, %ax', f'larl {A}, %eax', 'lsll %ebx, %eax',
+              'lslq %rbx, %rax', 'lslw %bx, %ax', 'verr %bx', 'verw %bx', f'verr {A}'):
+        F.append(Form(t, [('rax', 64)], mem=16, fix=fix_sel, fl_reader=True))
+    for t in ('sldt %eax', 'sldt %ax', 'sldt %rax', f'sldt {A}', 'str %eax', 'str %ax', f'str {A}',
+              'smsw %eax', 'smsw %ax', 'smsw %rax', f'smsw {A}', f'sgdt {A}', f'sidt {A}'):
+        F.append(Form(t, [('rax', 64)], mem=128))
     # trap in user mode: #GP (I/O without IOPL) or #UD
     for t in ('outb %al, %dx', 'outb %al, $0x80', 'outl %eax, %dx', 'insb', 'insw', 'insl', 'outsb', 'outsw', 'outsl',
               'sysenter', 'rsm', 'ud0 %eax, %eax', '.byte 0x0f, 0xff, 0xc0'):

@@ -263,6 +263,40 @@ static uint64_t helper_rdrand(uint64_t env, uint64_t seed, uint64_t size)
 	return cf;
 }
 
+/* The descriptor-table instructions, run as the host's (lift-sys.c):
+ * LAR/LSL return the value with ZF in bit 32, VERR/VERW ZF; SLDT/STR/SMSW
+ * run in the guest's form (op | log2 register size << 8, size 0 for
+ * memory) on arg, the register's old value, and return the new one (with
+ * UMIP, Linux's emulation of the 32-bit forms keeps the upper half, so the
+ * form matters); SGDT/SIDT leave their 10 bytes in xtmp. */
+#define SYS_STORE(insn)								\
+	switch (size) {								\
+	case 0: asm volatile(insn " %0" : "=m"(w)); return w;			\
+	case 1: asm volatile(insn " %w0" : "+r"(r)); return r;			\
+	case 2: asm volatile(insn " %k0" : "+r"(r)); return r;			\
+	default: asm volatile(insn " %q0" : "+r"(r)); return r;		\
+	}
+static uint64_t helper_sys(uint64_t env, uint64_t op, uint64_t arg)
+{
+	struct cpu *cpu = (void *)(uintptr_t)env;
+	uint32_t s32 = arg, v = 0;
+	uint64_t r = arg;
+	uint16_t w;
+	unsigned size = op >> 8 & 3;
+	bool z = false;
+	switch (op & 0xff) {
+	case SYS_LAR: asm("lar %2, %0" : "+r"(v), "=@ccz"(z) : "r"(s32)); return v | (uint64_t)z << 32;
+	case SYS_LSL: asm("lsl %2, %0" : "+r"(v), "=@ccz"(z) : "r"(s32)); return v | (uint64_t)z << 32;
+	case SYS_VERR: asm("verr %w1" : "=@ccz"(z) : "r"(s32)); return z;
+	case SYS_VERW: asm("verw %w1" : "=@ccz"(z) : "r"(s32)); return z;
+	case SYS_SLDT: SYS_STORE("sldt")
+	case SYS_STR: SYS_STORE("str")
+	case SYS_SMSW: SYS_STORE("smsw")
+	case SYS_SGDT: asm volatile("sgdt %0" : "=m"(cpu->xtmp)); return 0;
+	default: asm volatile("sidt %0" : "=m"(cpu->xtmp)); return 0;
+	}
+}
+
 /* x87 lands with the full-ISA work; until then its lifter never calls it. */
 const struct ir_helper x86_helpers[HELPER_NB] = {
 #define H(name, fl, n, r) [HELPER_##name] = { #name, (void *)helper_##name, fl, n, r },

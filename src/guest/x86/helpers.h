@@ -37,11 +37,15 @@
 	H(pext,                PURE,          2, 1) \
 	H(rdrand,              NG,            3, 1) \
 	H(mmx,                 PURE,          4, 1) \
+	H(sys,                 NG,            3, 1) \
 	H(sse_op,              NG,            5, 1) \
 	H(sse_fp,              NG | MF,       5, 1) \
 	H(sse_pcmpstr,         IR_CALL_NO_WRITE_GLOBALS, 5, 1) \
 	H(sse_maskmov,         NG | MF,       4, 0) \
 	H(x87,                 IR_CALL_NO_WRITE_GLOBALS | MF, 3, 1)
+
+/* helper_sys(env, op, selector): the descriptor-table rows (lift-sys.c). */
+enum { SYS_LAR, SYS_LSL, SYS_VERR, SYS_VERW, SYS_SLDT, SYS_STR, SYS_SMSW, SYS_SGDT, SYS_SIDT };
 
 enum x86_helper {
 #define H(name, fl, n, r) HELPER_##name,

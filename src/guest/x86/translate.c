@@ -57,6 +57,7 @@ void guest_ir_init(struct ir_ctx *ir)
 	add_table(lift_sse_table);
 	add_table(lift_x87_table);
 	add_table(lift_bmi_table);
+	add_table(lift_sys_table);
 	for (const struct lift_entry *t = lift_mmx_table; t->fn; t++) {
 		mmx_lifters[t->mnemonic] = t->fn;
 		if (!lifters[t->mnemonic])	/* EMMS, MASKMOVQ, ... */

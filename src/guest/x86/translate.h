@@ -50,7 +50,8 @@ struct lift_entry {
 	lift_fn *fn;
 };
 extern const struct lift_entry lift_int_table[], lift_flow_table[], lift_string_table[],
-	lift_sse_table[], lift_x87_table[], lift_bmi_table[], lift_mmx_table[];
+	lift_sse_table[], lift_x87_table[], lift_bmi_table[], lift_mmx_table[],
+	lift_sys_table[];
 
 /* MMX registers (lift-mmx.c): operand i's MMX register number or -1;
  * entering MMX state; reading and writing a register. */
