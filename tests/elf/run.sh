@@ -182,6 +182,19 @@ if gcc -static -nostdlib -no-pie -o "$T/bmilevel" "$HERE/bmilevel.S"; then
 else
 	fail bmilevel-build "cannot assemble bmilevel.S"
 fi
+if gcc -static -nostdlib -no-pie -o "$T/aeslevel" "$HERE/aeslevel.S"; then
+	( "$LOOM" -cpu x86-64 "$T/aeslevel" > /dev/null 2>&1 ) 2> /dev/null
+	st=$?
+	[ "$st" -eq $((128 + 4)) ] && pass aes-sigill-on-x86-64 ||
+		fail aes-sigill-on-x86-64 "status $st, want death by SIGILL"
+	if grep -qw aes /proc/cpuinfo; then
+		"$LOOM" "$T/aeslevel" > /dev/null 2>&1
+		st=$?
+		[ "$st" -eq 7 ] && pass aes-at-v2 || fail aes-at-v2 "status $st, want 7"
+	fi
+else
+	fail aeslevel-build "cannot assemble aeslevel.S"
+fi
 
 # --- execve: under loom by default, natively with -no-follow-exec ---
 # The exec'd echo's write shows in loom's strace log only if loom ran it.
