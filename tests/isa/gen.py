@@ -1017,6 +1017,11 @@ def mmx_forms():
     # MMX state after x87 use: TOP back to 0, every tag valid
     form('paddb %mm1, %mm0', p='fninit; fld1; fldpi; fldz; ' + f'movq {M1}, %mm1; ')
     form('movq %mm1, %mm3', p='fninit; fld1; fldpi; ')
+    # a pending unmasked x87 exception (zero divide) is taken by the MMX
+    # instruction (#MF), before it changes anything
+    for t in ('paddb %mm1, %mm0', 'movq %rbx, %mm2', 'emms', 'cvtpi2ps %mm1, %xmm0', f'pinsrw $1, {M1}, %mm0'):
+        form(t, xmm=(0,), p=f'fninit; movq {M1}, %mm1; fninit; fldcw isa_mem+8(%rip); fldz; fld1; fdivp; ',
+             fix=lambda rng, st: st['mem'].__setitem__(slice(8, 10), b'\x7b\x03'))
     for t, k in (('cvtpi2ps %mm1, %xmm0', 'ps'), (f'cvtpi2ps {M1}, %xmm0', 'ps'), ('cvtpi2pd %mm1, %xmm0', 'pd'),
                  (f'cvtpi2pd {M1}, %xmm0', 'pd'), ('cvtps2pi %xmm1, %mm0', 'ps'), ('cvttps2pi %xmm1, %mm0', 'ps'),
                  (f'cvtps2pi {M1}, %mm0', 'ps'), ('cvtpd2pi %xmm1, %mm0', 'pd'), ('cvttpd2pi %xmm1, %mm0', 'pd'),

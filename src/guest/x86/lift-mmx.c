@@ -17,6 +17,7 @@
  */
 #include "guest/x86/mmx.h"
 #include "guest/x86/translate.h"
+#include "guest/x86/x87.h"
 
 #define MM_OFF(i) (CPU_OFF(fpu.st) + (int32_t)sizeof(long double) * (i))
 
@@ -36,6 +37,18 @@ bool has_mm_operand(struct dc *s)
 		if (mm_op(s, i) >= 0)
 			return true;
 	return false;
+}
+
+/* An MMX instruction first takes a pending unmasked x87 exception (#MF,
+ * SIGFPE at this instruction), as a waiting x87 instruction does: the x87
+ * helper's FWAIT row raises it. */
+void gen_mmx_check(struct dc *s)
+{
+	uint32_t ok = ir_new_label(s->ir);
+	ir_brc(s, IR_TSTEQ, ir_ldenv(s, CPU_OFF(fpu.fsw), IR_MO_16), cst(s, FSW_ES), ok);
+	gen_sync_pc(s, s->pc);
+	gen_helper(s, HELPER_x87, 3, s->ir->env, cst(s, X87_OP(X87_FWAIT, 0, 0)), cst(s, 0));
+	set_label(s, ok);
 }
 
 /* TOP = 0, every tag valid: what any MMX instruction does to the FPU. */

@@ -715,9 +715,13 @@ int guest_translate(struct ir_ctx *ir, struct tb *tb, unsigned max_insns)
 		ir_emit(ir, IR_insn_start, IR_I64, NULL, (int64_t[]){ s->pc, s->insn.length });
 		n++;
 		lift_fn *fn = lifters[s->insn.mnemonic];
-		if (mmx_lifters[s->insn.mnemonic] && has_mm_operand(s))
+		bool mmx = s->insn.mnemonic == ZYDIS_MNEMONIC_EMMS || has_mm_operand(s);
+		if (mmx && mmx_lifters[s->insn.mnemonic])
 			fn = mmx_lifters[s->insn.mnemonic];
-		if (!fn || !isa_allowed(&s->insn) || !fn(s))
+		bool ok = fn && isa_allowed(&s->insn);
+		if (ok && mmx)
+			gen_mmx_check(s);
+		if (!ok || !fn(s))
 			gen_illegal(s);
 		if (s->state == DISAS_NEXT) {
 			s->pc = s->next_pc;

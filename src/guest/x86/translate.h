@@ -57,6 +57,7 @@ extern const struct lift_entry lift_int_table[], lift_flow_table[], lift_string_
  * entering MMX state; reading and writing a register. */
 int mm_op(struct dc *s, int i);
 bool has_mm_operand(struct dc *s);
+void gen_mmx_check(struct dc *s);	/* #MF first: a pending x87 exception */
 void gen_mmx_enter(struct dc *s);
 ir_ref gen_ld_mm(struct dc *s, int i);
 void gen_st_mm(struct dc *s, int i, ir_ref v);
