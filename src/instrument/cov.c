@@ -38,6 +38,12 @@ struct chunk {
 #define HASH_BITS 16
 static struct rec *hash[1u << HASH_BITS];
 static struct chunk *chunks;
+/* The first chunks are static: loom's data lies within 2 GiB of the code
+ * cache, so the backend stores into them RIP-relative (one instruction).
+ * Untouched, they cost no memory. */
+#define STATIC_CHUNKS 64
+static struct chunk static_chunks[STATIC_CHUNKS];
+static unsigned nstatic;
 static size_t nrecs;
 static pthread_mutex_t cov_lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -57,7 +63,8 @@ static struct rec *rec_for(uint64_t pc, uint32_t size)
 		if (r->pc == pc && r->size == size)
 			return r;
 	if (!chunks || chunks->used == CHUNK) {
-		struct chunk *c = calloc(1, sizeof(*c));
+		struct chunk *c = nstatic < STATIC_CHUNKS ? &static_chunks[nstatic++]
+							  : calloc(1, sizeof(*c));
 		if (!c)
 			internal_error("out of memory for coverage");
 		c->next = chunks;

@@ -800,8 +800,41 @@ static void gen_ld_ptr(struct cg *c, struct ir_op *op)
 	set_output(c, op->args[0], rd);
 }
 
+/* An absolute address the instruction about to be emitted can reach
+ * RIP-relative (loom's own static data lies within 2 GiB of the code
+ * cache): `op [rip+disp32]` needs no register for the address. */
+static bool rip_reach(struct cg *c, uint64_t target)
+{
+	int64_t d = (int64_t)(target - emit_rx(&c->e, c->e.p));
+	return d > INT32_MIN + 64 && d < INT32_MAX - 64;
+}
+
+static void emit_rip_modrm(struct cg *c, int opc, int r, uint64_t target, int imm_bytes)
+{
+	emit_opc(&c->e, opc, r, 0, 0);
+	emit8(&c->e, ((r & 7) << 3) | 5);
+	emit32(&c->e, (uint32_t)(target - (emit_rx(&c->e, c->e.p) + 4 + imm_bytes)));
+}
+
 static void gen_st_ptr(struct cg *c, struct ir_op *op)
 {
+	int size = op->cargs[1] & IR_MO_SIZE;
+	ir_ref v = op->args[0];
+	if (is_const(c, op->args[1]) && is_const(c, v) &&
+	    rip_reach(c, cval(c, op->args[1]) + op->cargs[0]) &&
+	    (size == 0 || (size >= 2 && (int64_t)cval(c, v) == (int32_t)cval(c, v)))) {
+		uint64_t at = cval(c, op->args[1]) + op->cargs[0];
+		if (size == 0) {
+			emit_rip_modrm(c, OPC_MOVB_EvIb, 0, at, 1);
+			emit8(&c->e, (uint8_t)cval(c, v));
+		} else {
+			emit_rip_modrm(c, OPC_MOVL_EvIz | (size == 3 ? P_REXW : 0), 0, at, 4);
+			emit32(&c->e, (uint32_t)cval(c, v));
+		}
+		free_dead(c, op);
+		return;
+	}
+
 	int rb = load_temp(c, op->args[1], ALL_REGS);
 	lock(c, rb);
 	store_to(c, op, op->args[0], rb, op->cargs[0], op->cargs[1] & IR_MO_SIZE);
@@ -959,9 +992,20 @@ static bool fuse_counter(struct cg *c, struct ir_op *ld, struct ir_op *add, stru
 	    T(c, ld->args[0])->tb_wide || T(c, add->args[0])->tb_wide)
 		return false;
 	c->locked = 0;
-	int rb = load_temp(c, ld->args[1], ALL_REGS);
-	emit_modrm_offset(&c->e, OPC_ARITH_EvIz | P_REXW, ARITH_ADD, rb, ld->cargs[0]);
-	emit32(&c->e, (uint32_t)cval(c, add->args[2]));
+	int64_t imm = (int64_t)cval(c, add->args[2]);
+	bool small = imm == (int8_t)imm;
+	if (is_const(c, ld->args[1]) && rip_reach(c, cval(c, ld->args[1]) + ld->cargs[0])) {
+		emit_rip_modrm(c, (small ? OPC_ARITH_EvIb : OPC_ARITH_EvIz) | P_REXW, ARITH_ADD,
+			       cval(c, ld->args[1]) + ld->cargs[0], small ? 1 : 4);
+	} else {
+		int rb = load_temp(c, ld->args[1], ALL_REGS);
+		emit_modrm_offset(&c->e, (small ? OPC_ARITH_EvIb : OPC_ARITH_EvIz) | P_REXW,
+				  ARITH_ADD, rb, ld->cargs[0]);
+	}
+	if (small)
+		emit8(&c->e, (uint8_t)imm);
+	else
+		emit32(&c->e, (uint32_t)imm);
 	free_dead(c, st);
 	return true;
 }
