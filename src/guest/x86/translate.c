@@ -54,6 +54,12 @@ void guest_ir_init(struct ir_ctx *ir)
 	add_table(lift_string_table);
 	add_table(lift_sse_table);
 	add_table(lift_x87_table);
+	add_table(lift_avx_table);
+}
+
+bool x86_lifts(ZydisMnemonic m)
+{
+	return lifters[m] != NULL;
 }
 
 uint64_t guest_pc(void *cpu) { return ((struct cpu *)cpu)->rip; }
@@ -609,6 +615,22 @@ static bool isa_allowed(const ZydisDecodedInstruction *insn)
 	case ZYDIS_ISA_SET_CMPXCHG16B:
 	case ZYDIS_ISA_SET_LAHF:
 		return x86_level >= X86_V2;
+	case ZYDIS_ISA_SET_AVX:
+	case ZYDIS_ISA_SET_AVX2:
+	case ZYDIS_ISA_SET_AVX2GATHER:
+	case ZYDIS_ISA_SET_FMA:
+	case ZYDIS_ISA_SET_F16C:
+	case ZYDIS_ISA_SET_XSAVE:
+	case ZYDIS_ISA_SET_XSAVEC:
+	case ZYDIS_ISA_SET_XSAVEOPT:
+	case ZYDIS_ISA_SET_BMI1:
+	case ZYDIS_ISA_SET_BMI2:
+	case ZYDIS_ISA_SET_MOVBE:
+		/* TZCNT (BMI1) is BSF with a prefix below v3: its lifter
+		 * decides (LZCNT likewise, ISA set LZCNT). */
+		if (insn->mnemonic == ZYDIS_MNEMONIC_TZCNT)
+			return true;
+		return x86_level >= X86_V3;
 	default:
 		return true;
 	}

@@ -50,7 +50,10 @@ struct lift_entry {
 	lift_fn *fn;
 };
 extern const struct lift_entry lift_int_table[], lift_flow_table[], lift_string_table[],
-	lift_sse_table[], lift_x87_table[];
+	lift_sse_table[], lift_x87_table[], lift_avx_table[];
+/* Whether the frontend lifts a mnemonic at all (cpuid.c reports features
+ * by it). */
+bool x86_lifts(ZydisMnemonic m);
 
 /* Short builder vocabulary (64-bit unless the name says otherwise). */
 static inline ir_ref tmp64(struct dc *s) { return ir_new_temp(s->ir, IR_I64); }
