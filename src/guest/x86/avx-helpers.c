@@ -395,9 +395,10 @@ void helper_avx_maskmov(uint64_t envp, uint64_t regs, uint64_t addr, uint64_t im
  * VGATHER/VPGATHER.  regs: d, a (index), b (mask), L (the index or data
  * vector is 256-bit); imm: data size (4/8) | index size (4/8) << 8 |
  * log2 scale << 16.  base is the address part without the index.  Element
- * i is loaded if its mask's top bit is set; the element and its cleared
- * mask bits are written to env before the next load, so a fault leaves
- * the completed elements done and their mask bits clear as on the CPU.
+ * i is loaded if its mask's top bit is set; in element order, each
+ * element's result and cleared mask go to env before the next load, so a
+ * fault leaves the elements before it done and their masks clear, as the
+ * host CPU does.
  * At the end the mask is zero and, in the 128-bit forms, both registers'
  * upper halves are zero.
  */
@@ -417,17 +418,20 @@ void helper_avx_gather(uint64_t envp, uint64_t regs, uint64_t base, uint64_t imm
 	yget(env, rb, &mv);
 	for (unsigned i = 0; i < n; i++) {
 		bool sel = dsz == 4 ? mv.x[i / 4].l[i % 4] >> 31 : mv.q[i] >> 63;
-		if (!sel)
-			continue;
-		int64_t idx = isz == 4 ? (int64_t)(int32_t)iv.x[i / 4].l[i % 4] : (int64_t)iv.q[i];
-		uint64_t ea = base + ((uint64_t)idx << sh);
-		if (dsz == 4) {
-			dv.x[i / 4].l[i % 4] = *(volatile uint32_t *)(uintptr_t)ea;
-			mv.x[i / 4].l[i % 4] = 0;
-		} else {
-			dv.q[i] = *(volatile uint64_t *)(uintptr_t)ea;
-			mv.q[i] = 0;
+		if (sel) {
+			int64_t idx = isz == 4 ? (int64_t)(int32_t)iv.x[i / 4].l[i % 4] : (int64_t)iv.q[i];
+			uint64_t ea = base + ((uint64_t)idx << sh);
+			if (dsz == 4)
+				dv.x[i / 4].l[i % 4] = *(volatile uint32_t *)(uintptr_t)ea;
+			else
+				dv.q[i] = *(volatile uint64_t *)(uintptr_t)ea;
 		}
+		/* A masked-off element counts as done too: at a fault the
+		 * CPU has cleared the mask of every element before it. */
+		if (dsz == 4)
+			mv.x[i / 4].l[i % 4] = 0;
+		else
+			mv.q[i] = 0;
 		/* the register file as it is after element i */
 		memcpy(&env->xmm[rd], &dv.x[0], 16);
 		memcpy(&env->xmm_hi[rd], &dv.x[1], 16);
