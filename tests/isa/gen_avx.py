@@ -47,8 +47,10 @@ def three(F, Form, op, kind, imms=(None,), mx=False, mem=True):
             F.append(Form(f'{op} {pre}{r(w, 2)}, {r(w, 1)}, {r(w, 0)}', xmm=ALL, ymm=ALL, fp=kind,
                           mxcsr_vary=mx))
             if k == 0:
-                F.append(Form(f'{op} {pre}{r(w, 12)}, {r(w, 9)}, {r(w, 9)}', xmm=ALL, ymm=ALL, fp=kind,
-                              mxcsr_vary=mx))
+                # the aliasings: dst = src1, dst = src2, src1 = src2
+                for s2, s1, d in ((12, 9, 9), (0, 1, 0), (1, 1, 0)):
+                    F.append(Form(f'{op} {pre}{r(w, s2)}, {r(w, s1)}, {r(w, d)}', xmm=ALL, ymm=ALL,
+                                  fp=kind, mxcsr_vary=mx))
             if mem and k < 2:
                 F.append(Form(f'{op} {pre}{MEM}, {r(w, 1)}, {r(w, 0)}', xmm=ALL, ymm=ALL,
                               mem=256, fp=kind, mxcsr_vary=mx))

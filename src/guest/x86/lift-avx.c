@@ -219,8 +219,172 @@ static bool gen_avx(struct dc *s, enum avx_op op)
 	return true;
 }
 
+/* ---- integer forms inline ---- */
+
+/* AVX integer operations the IR has as 128-bit vector ops: a 256-bit form
+ * is the op on each 128-bit lane, as AVX2 defines it.  Zero: none. */
+static const uint8_t vop_of_avx[AVX_NB_OPS] = {
+#define V(name, v) [AVX_##name] = IR_V_##v + 1
+	V(VPADDB, add8), V(VPADDW, add16), V(VPADDD, add32),
+	V(VPSUBB, sub8), V(VPSUBW, sub16), V(VPSUBD, sub32),
+	V(VPADDUSB, addsat8u), V(VPADDUSW, addsat16u), V(VPSUBUSB, subsat8u), V(VPSUBUSW, subsat16u),
+	V(VPADDSB, addsat8s), V(VPADDSW, addsat16s), V(VPSUBSB, subsat8s), V(VPSUBSW, subsat16s),
+	V(VPMULLW, mullo16), V(VPMULHW, mulhi16s), V(VPMULHUW, mulhi16u), V(VPMULUDQ, mul32x2u),
+	V(VPMADDWD, madd16s), V(VPSADBW, sad8u), V(VPAVGB, avg8u), V(VPAVGW, avg16u),
+	V(VPMINUB, min8u), V(VPMAXUB, max8u), V(VPMINSW, min16s), V(VPMAXSW, max16s),
+	V(VPCMPEQB, cmpeq8), V(VPCMPEQW, cmpeq16), V(VPCMPEQD, cmpeq32),
+	V(VPCMPGTB, cmpgt8s), V(VPCMPGTW, cmpgt16s), V(VPCMPGTD, cmpgt32s),
+	V(VPUNPCKLBW, unpacklo8), V(VPUNPCKLWD, unpacklo16), V(VPUNPCKLDQ, unpacklo32),
+	V(VPUNPCKHBW, unpackhi8), V(VPUNPCKHWD, unpackhi16), V(VPUNPCKHDQ, unpackhi32),
+	V(VPACKSSWB, packs16to8), V(VPACKSSDW, packs32to16), V(VPACKUSWB, packu16to8),
+#undef V
+};
+
+/* Logic and 64-bit lanes on quarters; andc: ~a & b (VPANDN). */
+static enum ir_opc logic_of(enum avx_op op)
+{
+	switch (op) {
+	case AVX_VPAND: case AVX_VANDPS: case AVX_VANDPD: return IR_and;
+	case AVX_VPOR: case AVX_VORPS: case AVX_VORPD: return IR_or;
+	case AVX_VPXOR: case AVX_VXORPS: case AVX_VXORPD: return IR_xor;
+	case AVX_VPANDN: case AVX_VANDNPS: case AVX_VANDNPD: return IR_andc;
+	case AVX_VPADDQ: return IR_add;
+	case AVX_VPSUBQ: return IR_sub;
+	default: return IR_mov;
+	}
+}
+
+static int32_t slot(int x, int h)
+{
+	return x == AVX_TMP ? YTMP + 16 * h : yq(x, 2 * h);
+}
+
+static void emit_vop(struct dc *s, int v, int32_t dst, int32_t src)
+{
+	ir_emit(s->ir, IR_vop, IR_I64, NULL,
+		(int64_t[]){ v, (int64_t)((uint64_t)(uint32_t)dst | ((uint64_t)(uint32_t)src << 32)) });
+}
+
+/* `op dst, a, b/mem` of a logic or vop row without a call.  false: not
+ * such a form (the generic path takes it). */
+static bool gen_avx_inline(struct dc *s, enum avx_op op)
+{
+	enum ir_opc lop = logic_of(op);
+	int v = vop_of_avx[op];
+	int d = vop(s, 0), a = vop(s, 1), b = vop(s, 2);
+	if ((lop == IR_mov && !v) || s->insn.operand_count_visible != 3 || d < 0 || a < 0 ||
+	    (b < 0 && s->op[2].type != ZYDIS_OPERAND_TYPE_MEMORY))
+		return false;
+	int nq = s->op[0].size / 64;
+	ir_ref bv[4], av[4], r[4];
+
+	if (a == b && (lop == IR_xor || lop == IR_andc || lop == IR_sub)) {
+		st_vec(s, d, 0, NULL);	/* the zeroing idioms */
+		return true;
+	}
+	if (a == b && (op == AVX_VPCMPEQB || op == AVX_VPCMPEQW || op == AVX_VPCMPEQD)) {
+		ir_ref ones[4] = { cst(s, ~0ull), cst(s, ~0ull), cst(s, ~0ull), cst(s, ~0ull) };
+		st_vec(s, d, nq, ones);
+		return true;
+	}
+	if (lop != IR_mov) {
+		ld_vec(s, 2, nq, false, bv);
+		for (int q = 0; q < nq; q++) {
+			av[q] = ir_ldenv(s, yq(a, q), IR_MO_64);
+			r[q] = lop == IR_andc ? ir_bin(s, IR_andc, bv[q], av[q]) : ir_bin(s, lop, av[q], bv[q]);
+		}
+		st_vec(s, d, nq, r);
+		return true;
+	}
+	/* dst = a; dst op= b, per 128-bit lane.  b is staged when it is
+	 * memory, or the register the copy of a would overwrite. */
+	int src = b;
+	if (b < 0) {
+		stage_mem(s, 2);
+		src = AVX_TMP;
+	} else if (b == d && a != d) {
+		for (int q = 0; q < nq; q++)
+			ir_stenv(s, ir_ldenv(s, yq(b, q), IR_MO_64), YTMP + 8 * q, IR_MO_64);
+		src = AVX_TMP;
+	}
+	if (a != d)
+		for (int q = 0; q < nq; q++)
+			ir_stenv(s, ir_ldenv(s, yq(a, q), IR_MO_64), yq(d, q), IR_MO_64);
+	for (int h = 0; h < nq / 2; h++)
+		emit_vop(s, v - 1, slot(d, h), slot(src, h));
+	if (nq == 2) {
+		ir_stenv(s, cst(s, 0), yq(d, 2), IR_MO_64);
+		ir_stenv(s, cst(s, 0), yq(d, 3), IR_MO_64);
+	}
+	return true;
+}
+
+/* VPMOVMSKB/VMOVMSKPS/PD r32, xmm/ymm: sign bits into a GPR, inline. */
+static bool gen_avx_movmsk(struct dc *s, int lane)
+{
+	int x = vop(s, 1);
+	if (!is_vex(s) || x < 0 || !is_gpr(s, 0))
+		return false;
+	int nq = s->op[1].size / 64, per = 64 / lane;
+	ir_ref r = 0;
+	for (int q = 0; q < nq; q++) {
+		ir_ref v = ir_ldenv(s, yq(x, q), IR_MO_64), m;
+		if (lane == 8) {
+			/* the top bit of byte i moves to bit 56 + i: the eight
+			 * shifted copies the multiply adds never overlap */
+			ir_ref t = ir_bin(s, IR_and, v, cst(s, 0x8080808080808080ull));
+			t = ir_bin(s, IR_mul, t, cst(s, 0x0002040810204081ull));
+			m = ir_bin(s, IR_shr, t, cst(s, 56));
+		} else if (lane == 32) {
+			ir_ref lo = ir_extr(s, v, 31, 1, false);
+			ir_ref hi = ir_bin(s, IR_shl, ir_bin(s, IR_shr, v, cst(s, 63)), cst(s, 1));
+			m = ir_bin(s, IR_or, lo, hi);
+		} else {
+			m = ir_bin(s, IR_shr, v, cst(s, 63));
+		}
+		if (q)
+			m = ir_bin(s, IR_shl, m, cst(s, q * per));
+		r = r ? ir_bin(s, IR_or, r, m) : m;
+	}
+	gen_st_reg(s, reg_index(s->op[0].reg.value), 2, r);
+	return true;
+}
+
+static bool gen_VPMOVMSKB(struct dc *s) { return gen_avx_movmsk(s, 8); }
+static bool gen_VMOVMSKPS(struct dc *s) { return gen_avx_movmsk(s, 32); }
+static bool gen_VMOVMSKPD(struct dc *s) { return gen_avx_movmsk(s, 64); }
+
+/* VPTEST d, src: ZF = (d & src) == 0, CF = (~d & src) == 0, inline. */
+static bool gen_VPTEST(struct dc *s)
+{
+	int d = vop(s, 0);
+	ir_ref sv[4];
+	if (!is_vex(s) || d < 0 || s->insn.operand_count_visible != 2)
+		return false;
+	int nq = s->op[0].size / 64;
+	if (!ld_vec(s, 1, nq, false, sv))
+		return true;
+	ir_ref and = 0, andn = 0;
+	for (int q = 0; q < nq; q++) {
+		ir_ref dv = ir_ldenv(s, yq(d, q), IR_MO_64);
+		ir_ref x = ir_bin(s, IR_and, dv, sv[q]), y = ir_bin(s, IR_andc, sv[q], dv);
+		and = and ? ir_bin(s, IR_or, and, x) : x;
+		andn = andn ? ir_bin(s, IR_or, andn, y) : y;
+	}
+	ir_ref zf = ir_bin(s, IR_shl, ir_setc(s, IR_EQ, and, cst(s, 0)), cst(s, 6));
+	ir_ref f = ir_bin(s, IR_or, zf, ir_setc(s, IR_EQ, andn, cst(s, 0)));
+	gen_set_cc(s, CC_OP_EFLAGS, 0, f, 0);
+	return true;
+}
+
+static bool gen_avx_fast(struct dc *s, enum avx_op op)
+{
+	return is_vex(s) && (gen_avx_inline(s, op) || gen_avx(s, op));
+}
+
+/* Every other row: inline when it can be, else the generic form. */
 #define X(name, shape, fp, w) \
-	static bool gen_##name(struct dc *s) { return gen_avx(s, AVX_##name); }
+	static bool gen_##name##_row(struct dc *s) { return gen_avx_fast(s, AVX_##name); }
 AVX_OPS(X)
 #undef X
 
@@ -602,10 +766,13 @@ static bool gen_XRSTOR64(struct dc *s) { return gen_xrstor(s); }
 
 #define E(name) { ZYDIS_MNEMONIC_##name, gen_##name },
 
+/* Later rows override earlier ones (add_table): the hand-written lifters
+ * of some table rows come after the generated ones. */
 const struct lift_entry lift_avx_table[] = {
-#define X(name, shape, fp, w) E(name)
+#define X(name, shape, fp, w) { ZYDIS_MNEMONIC_##name, gen_##name##_row },
 	AVX_OPS(X)
 #undef X
+	E(VPMOVMSKB) E(VMOVMSKPS) E(VMOVMSKPD) E(VPTEST)
 	E(VMOVAPS) E(VMOVAPD) E(VMOVDQA) E(VMOVUPS) E(VMOVUPD) E(VMOVDQU) E(VLDDQU)
 	E(VMOVNTDQA) E(VMOVNTDQ) E(VMOVNTPS) E(VMOVNTPD)
 	E(VMOVSS) E(VMOVSD) E(VMOVD) E(VMOVQ)
