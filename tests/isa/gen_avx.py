@@ -178,6 +178,21 @@ def avx_forms(Form):
                 v = 0x1f80 | rng.getrandbits(2) << 13 if rng.random() < 0.8 else rng.getrandbits(32)
                 st['mem'][16:20] = v.to_bytes(4, 'little')
         F.append(Form(t, [('rax', 64), ('rbx', 64)], xmm=ALL, ymm=ALL, mem=256, fp='i', fix=fix_csr))
+    # the VEX string compares: short strings with shared bytes
+    def fx_str(rng, st):
+        alpha = bytes(rng.choice(b'abcd\0') for _ in range(4))
+        for x in (0, 1):
+            st['xmm'][x] = bytes(rng.choice(alpha) for _ in range(16))
+        st['gpr'][0] = rng.choice([0, 1, 5, 8, 16, 17, -3 & M64, rng.getrandbits(64)])
+        st['gpr'][2] = rng.choice([0, 1, 5, 8, 16, 17, -3 & M64, rng.getrandbits(64)])
+    for op in ('vpcmpistri', 'vpcmpistrm', 'vpcmpestri', 'vpcmpestrm'):
+        for imm in (0x00, 0x0c, 0x18, 0x3a, 0x44, 0x72):
+            F.append(Form(f'{op} ${imm}, %xmm1, %xmm0', [('rcx', 64)], xmm=ALL, ymm=ALL, fp='i', fix=fx_str))
+        F.append(Form(f'{op} $0x0c, {MEM}, %xmm0', [('rcx', 64)], xmm=ALL, ymm=ALL, mem=256, fp='i', fix=fx_str))
+
+    def fx_rdi(rng, st):
+        st['gpr'][7] = MARK | 16
+    F.append(Form('vmaskmovdqu %xmm1, %xmm0', xmm=ALL, ymm=ALL, mem=256, fp='i', fix=fx_rdi))
     # masked moves: data in the window, or just before the guard page
     for op, esz in (('vmaskmovps', 4), ('vmaskmovpd', 8)):
         for w in ('y', 'x'):

@@ -306,10 +306,30 @@ static uint64_t avx_run(uint64_t envp, uint64_t op, uint64_t regs, uint64_t imm,
 
 	if ((regs >> 34) & 1)
 		fl |= FL_IMM;
-	yget(env, rd, &d);
+	/* only the operands the shape reads (the others stay undefined and
+	 * unused: the asm of a shape names exactly its operands) */
+	switch (avx_op_shape[op]) {
+	case AVX_F3: case AVX_TST: case AVX_COMI:
+		yget(env, rd, &d);
+		break;
+	default:
+		break;
+	}
 	yget(env, ra, &a);
-	yget(env, rb, &b);
-	yget(env, rc, &c);
+	switch (avx_op_shape[op]) {
+	case AVX_V4:
+		yget(env, rc, &c);
+		/* fall through */
+	case AVX_V3: case AVX_V3I: case AVX_F3: case AVX_INS: case AVX_CSI:
+		yget(env, rb, &b);
+		break;
+	case AVX_SH: case AVX_PI:
+		if (!(fl & FL_IMM))
+			yget(env, rb, &b);
+		break;
+	default:
+		break;
+	}
 	if (!fp) {
 		ret = avx_fns[op](&d, &a, &b, &c, imm, fl);
 	} else {
