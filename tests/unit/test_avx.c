@@ -7,7 +7,9 @@
  * header bits outside XCR0, reserved header bytes, reserved MXCSR bits)
  * raise SIGSEGV through exec_raise with the state untouched.  And the
  * CPUID model: the AVX/XSAVE bits, leaf 7 and leaf 0xd exist exactly at
- * v3.  Skipped (one passing check) on a host without AVX2/FMA/F16C.
+ * v3.  helper_avx_fp: unmasked exceptions become SIGFPE with the
+ * destination untouched, a guest rounding mode applies and loom's own
+ * MXCSR control comes back.  Skipped (one passing check) on a host without AVX2/FMA/F16C.
  */
 #include <setjmp.h>
 #include <signal.h>
@@ -202,6 +204,65 @@ static void test_cpuid(void)
 	CHECK_EQ(x86_select_level("x86-64-v2"), 0);
 }
 
+static uint32_t host_csr(void)
+{
+	uint32_t v;
+	asm volatile("stmxcsr %0" : "=m"(v));
+	return v;
+}
+
+/* An exception the guest unmasked: SIGFPE through exec_raise at env->rip,
+ * the destination (all 256 bits) untouched, the flag recorded, loom's own
+ * MXCSR control bits back. */
+static void expect_fpe(enum avx_op op, uint32_t mxcsr, uint64_t a0, uint64_t b0, int code)
+{
+	memset(&env, 0, sizeof(env));
+	for (int q = 0; q < 2; q++) {
+		env.xmm[1].q[q] = a0;
+		env.xmm_hi[1].q[q] = a0;
+		env.xmm[2].q[q] = b0;
+		env.xmm_hi[2].q[q] = b0;
+		env.xmm[0].q[q] = 0x1111;
+		env.xmm_hi[0].q[q] = 0x2222;
+	}
+	env.mxcsr = mxcsr;
+	env.rip = 0x401000;
+	if (sigsetjmp(env.x.jmp_env, 0) == 0) {
+		helper_avx_fp((uintptr_t)&env, op, AVX_REGS(0, 1, 2, 0, 1, 1), 0);
+		CHECK(!"no SIGFPE");
+		return;
+	}
+	CHECK_EQ(env.x.fault.signo, SIGFPE);
+	CHECK_EQ(env.x.fault.code, code);
+	CHECK_EQ(env.x.fault.addr, 0x401000);
+	CHECK_EQ(env.xmm[0].q[0], 0x1111);
+	CHECK_EQ(env.xmm_hi[0].q[1], 0x2222);
+	CHECK(env.mxcsr & 0x3f);
+	CHECK_EQ(host_csr() & ~0x3fu, 0x1f80);
+}
+
+static void test_fp(void)
+{
+	const uint64_t one = 0x3ff0000000000000ull, snan = 0x7ff0000000000001ull;
+	expect_fpe(AVX_VDIVPD, 0x1f80 & ~0x0200, one, 0, FPE_FLTDIV);
+	expect_fpe(AVX_VADDPD, 0x1f80 & ~0x0080, one, snan, FPE_FLTINV);
+	expect_fpe(AVX_VMULPD, 0x1f80 & ~0x0400, 0x7fe0000000000000ull, 0x7fe0000000000000ull,
+		   FPE_FLTOVF);
+	/* a guest rounding mode applies, and loom's comes back */
+	memset(&env, 0, sizeof(env));
+	env.xmm[1].q[0] = one;
+	env.xmm[2].q[0] = 0x4008000000000000ull;	/* 3.0 */
+	env.mxcsr = 0x1f80 | 0x2000;			/* round down */
+	helper_avx_fp((uintptr_t)&env, AVX_VDIVSD, AVX_REGS(0, 1, 2, 0, 0, 0), 0);
+	CHECK_EQ(env.xmm[0].q[0], 0x3fd5555555555555ull);	/* 1/3 rounded down */
+	CHECK_EQ(env.mxcsr, 0x1f80 | 0x2000 | 0x20);		/* PE */
+	CHECK_EQ(host_csr() & ~0x3fu, 0x1f80);
+	env.mxcsr = 0x1f80 | 0x4000;			/* round up */
+	helper_avx_fp((uintptr_t)&env, AVX_VDIVSD, AVX_REGS(0, 1, 2, 0, 0, 0), 0);
+	CHECK_EQ(env.xmm[0].q[0], 0x3fd5555555555556ull);
+	CHECK_EQ(host_csr() & ~0x3fu, 0x1f80);
+}
+
 void unit_main(void)
 {
 	if (!avx_host_ok()) {
@@ -210,6 +271,7 @@ void unit_main(void)
 		return;
 	}
 	test_cpuid();
+	test_fp();
 	test_image();
 	test_gp();
 }

@@ -5,8 +5,8 @@
  * guest YMM register is xmm[i] (bits 127:0) and xmm_hi[i] (255:128) of
  * struct cpu; number 16 is the ytmp staging slot.
  *
- * Floating-point rows run under the guest's MXCSR exactly as
- * helper_sse_fp does: sticky flags accumulate in cpu->mxcsr, an unmasked
+ * Floating-point rows run under the guest's MXCSR as helper_sse_fp does
+ * (but load it unconditionally): sticky flags accumulate in cpu->mxcsr, an unmasked
  * exception becomes SIGFPE at the instruction with the destination
  * untouched.  The result is written back after that decision.
  *
@@ -233,14 +233,20 @@ static avx_fn *const avx_fns[AVX_NB_OPS] = {
 
 /* ---- register file ---- */
 
+/* Four 8-byte loads: generated code writes registers in 8-byte quarters,
+ * and a 16- or 32-byte load of fresh 8-byte stores cannot be
+ * store-forwarded (a stall of a dozen cycles per operand). */
 static inline void yget(struct cpu *env, unsigned r, ymm *v)
 {
+	const uint64_t *lo, *hi;
 	if (r >= AVX_TMP) {
-		memcpy(v, env->ytmp, 32);
+		lo = env->ytmp[0].q;
+		hi = env->ytmp[1].q;
 	} else {
-		memcpy(&v->x[0], &env->xmm[r], 16);
-		memcpy(&v->x[1], &env->xmm_hi[r], 16);
+		lo = env->xmm[r].q;
+		hi = env->xmm_hi[r].q;
 	}
+	v->v = _mm256_set_epi64x(hi[1], hi[0], lo[1], lo[0]);
 }
 
 static inline void yput(struct cpu *env, unsigned r, const ymm *v, bool d256)
@@ -333,10 +339,14 @@ static uint64_t avx_run(uint64_t envp, uint64_t op, uint64_t regs, uint64_t imm,
 	if (!fp) {
 		ret = avx_fns[op](&d, &a, &b, &c, imm, fl);
 	} else {
-		uint32_t host = get_csr(), g = env->mxcsr, after;
+		/* loom's own control bits are the Linux default whenever a
+		 * helper starts (nothing in loom changes them and every
+		 * helper that loads the guest's restores them), so there is
+		 * no stmxcsr to read them: an unconditional ldmxcsr of the
+		 * guest's value is half the cost of checking first. */
+		uint32_t host = MXCSR_DEFAULT, g = env->mxcsr, after;
 		if ((g & MXCSR_MASKS) == MXCSR_MASKS) {
-			if (host != g)
-				set_csr(g);
+			set_csr(g);
 			ret = avx_fns[op](&d, &a, &b, &c, imm, fl);
 			after = get_csr();
 			env->mxcsr = after;
