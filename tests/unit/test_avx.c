@@ -15,6 +15,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <immintrin.h>
 #include "guest/x86/avx-ops.h"
 #include "guest/x86/cpu.h"
 #include "guest/x86/cpuid.h"
@@ -263,6 +264,43 @@ static void test_fp(void)
 	CHECK_EQ(host_csr() & ~0x3fu, 0x1f80);
 }
 
+/* The VEX AES/PCLMULQDQ rows against the host's intrinsics (the lifter
+ * lets them through only where CPUID reports the feature). */
+__attribute__((target("aes,pclmul,avx")))
+static void test_aes(void)
+{
+	if (!__builtin_cpu_supports("aes") || !__builtin_cpu_supports("pclmul"))
+		return;
+	for (int i = 0; i < 200; i++) {
+		memset(&env, 0, sizeof(env));
+		random_state(&env);
+		__m128i a, b, r;
+		memcpy(&a, &env.xmm[1], 16);
+		memcpy(&b, &env.xmm[2], 16);
+		unsigned imm = rnd() & 0xff;
+		static const struct { enum avx_op op; int kind; } rows[] = {
+			{ AVX_VAESENC, 0 }, { AVX_VAESENCLAST, 1 }, { AVX_VAESDEC, 2 },
+			{ AVX_VAESDECLAST, 3 }, { AVX_VAESIMC, 4 }, { AVX_VAESKEYGENASSIST, 5 },
+			{ AVX_VPCLMULQDQ, 6 },
+		};
+		for (unsigned k = 0; k < sizeof(rows) / sizeof(rows[0]); k++) {
+			struct cpu c = env;
+			switch (rows[k].kind) {
+			case 0: r = _mm_aesenc_si128(a, b); break;
+			case 1: r = _mm_aesenclast_si128(a, b); break;
+			case 2: r = _mm_aesdec_si128(a, b); break;
+			case 3: r = _mm_aesdeclast_si128(a, b); break;
+			case 4: r = _mm_aesimc_si128(a); break;
+			case 5: asm("vaeskeygenassist %2, %1, %0" : "=x"(r) : "x"(a), "i"(0x1b)); imm = 0x1b; break;
+			default: asm("vpclmulqdq %3, %2, %1, %0" : "=x"(r) : "x"(a), "x"(b), "i"(0x11)); imm = 0x11; break;
+			}
+			helper_avx_op((uintptr_t)&c, rows[k].op, AVX_REGS(0, 1, 2, 0, 0, 0), imm);
+			CHECK(!memcmp(&c.xmm[0], &r, 16));
+			CHECK_EQ(c.xmm_hi[0].q[0] | c.xmm_hi[0].q[1], 0);
+		}
+	}
+}
+
 void unit_main(void)
 {
 	if (!avx_host_ok()) {
@@ -272,6 +310,7 @@ void unit_main(void)
 	}
 	test_cpuid();
 	test_fp();
+	test_aes();
 	test_image();
 	test_gp();
 }

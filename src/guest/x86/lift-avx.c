@@ -18,6 +18,7 @@
  * the first write to a guest register or to memory.
  */
 #include <signal.h>
+#include "guest/x86/cpuid.h"
 #include "guest/x86/translate.h"
 #include "guest/x86/avx-ops.h"
 #include "guest/x86/sse-ops.h"
@@ -134,6 +135,15 @@ static const uint8_t avx_op_width[AVX_NB_OPS] = {
 #undef X
 };
 
+/* Whether the modelled CPU reports leaf 1 ecx bit `bit` (features outside
+ * the levels: their VEX forms exist where both they and AVX do). */
+static bool cpuid_reports(int bit)
+{
+	uint32_t r[4];
+	x86_cpuid(1, 0, r);
+	return r[2] >> bit & 1;
+}
+
 static bool gen_avx(struct dc *s, enum avx_op op)
 {
 	int shape = avx_op_shape[op];
@@ -144,6 +154,19 @@ static bool gen_avx(struct dc *s, enum avx_op op)
 
 	if (!is_vex(s))
 		return false;
+	switch (op) {
+	case AVX_VAESENC: case AVX_VAESENCLAST: case AVX_VAESDEC: case AVX_VAESDECLAST:
+	case AVX_VAESIMC: case AVX_VAESKEYGENASSIST:
+		if (!cpuid_reports(25))
+			return false;
+		break;
+	case AVX_VPCLMULQDQ:
+		if (!cpuid_reports(1))
+			return false;
+		break;
+	default:
+		break;
+	}
 	for (int i = 0; i < s->insn.operand_count_visible; i++) {
 		const ZydisDecodedOperand *o = &s->op[i];
 		int x;

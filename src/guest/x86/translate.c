@@ -618,6 +618,7 @@ static bool isa_allowed(const ZydisDecodedInstruction *insn)
 	case ZYDIS_ISA_SET_AVX:
 	case ZYDIS_ISA_SET_AVX2:
 	case ZYDIS_ISA_SET_AVX2GATHER:
+	case ZYDIS_ISA_SET_AVXAES:
 	case ZYDIS_ISA_SET_FMA:
 	case ZYDIS_ISA_SET_F16C:
 	case ZYDIS_ISA_SET_XSAVE:
