@@ -246,6 +246,8 @@ def avx2_forms(Form):
             F.append(Form(f'{op} {MEM}, {r(w, 1)}, {r(w, 0)}', xmm=ALL, ymm=ALL, mem=256, fp='i', fix=fix_counts))
             for imm in (0, 1, 7, 15, 16, 31, 32, 63, 64, 255):
                 F.append(Form(f'{op} ${imm}, {r(w, 1)}, {r(w, 0)}', xmm=ALL, ymm=ALL, fp='i'))
+            F.append(Form(f'{op} $5, {MEM}, {r(w, 0)}', xmm=ALL, ymm=ALL, mem=256, fp='i'))
+            F.append(Form(f'{op} $3, {r(w, 0)}, {r(w, 0)}', xmm=ALL, ymm=ALL, fp='i'))
     for op in ('vpslldq', 'vpsrldq'):
         for imm in (0, 1, 5, 8, 15, 16, 255):
             for w in ('y', 'x'):

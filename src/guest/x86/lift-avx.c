@@ -400,9 +400,57 @@ static bool gen_VPTEST(struct dc *s)
 	return true;
 }
 
+/* Shifts by an immediate: logical ones on each lane of a quarter (as the
+ * SSE lifter does), VPSRAD as two 32-bit arithmetic shifts per quarter.
+ * dst = vvvv (operand 0), src = r/m (operand 1).  false: not such a form. */
+static bool gen_vshift_imm(struct dc *s, enum avx_op op)
+{
+	int lane, kind;	/* 0 left, 1 logical right, 2 arithmetic right */
+	switch (op) {
+	case AVX_VPSLLW: lane = 16; kind = 0; break;
+	case AVX_VPSLLD: lane = 32; kind = 0; break;
+	case AVX_VPSLLQ: lane = 64; kind = 0; break;
+	case AVX_VPSRLW: lane = 16; kind = 1; break;
+	case AVX_VPSRLD: lane = 32; kind = 1; break;
+	case AVX_VPSRLQ: lane = 64; kind = 1; break;
+	case AVX_VPSRAD: lane = 32; kind = 2; break;
+	default: return false;
+	}
+	int d = vop(s, 0);
+	if (d < 0 || s->insn.operand_count_visible != 3 ||
+	    s->op[2].type != ZYDIS_OPERAND_TYPE_IMMEDIATE)
+		return false;
+	int nq = s->op[0].size / 64;
+	unsigned n = imm_of(s, 2);
+	ir_ref v[4];
+	if (!ld_vec(s, 1, nq, false, v))
+		return true;
+	for (int q = 0; q < nq; q++) {
+		if (kind == 2) {
+			if (n > 31)
+				n = 31;
+			ir_ref lo = ir_un(s, IR_ext32u, ir_bin(s, IR_sar, ir_un(s, IR_ext32s, v[q]), cst(s, n)));
+			ir_ref hi = ir_bin(s, IR_and, ir_bin(s, IR_sar, v[q], cst(s, n)),
+					   cst(s, 0xffffffff00000000ull));
+			v[q] = ir_bin(s, IR_or, hi, lo);
+		} else if (n >= (unsigned)lane) {
+			v[q] = cst(s, 0);
+		} else if (n) {
+			uint64_t lmask = lane == 64 ? ~0ull : (1ull << lane) - 1, m = 0;
+			for (int i = 0; i < 64; i += lane)
+				m |= (kind == 0 ? (lmask << n) & lmask : lmask >> n) << i;
+			v[q] = ir_bin(s, kind == 0 ? IR_shl : IR_shr, v[q], cst(s, n));
+			if (lane != 64)
+				v[q] = ir_bin(s, IR_and, v[q], cst(s, m));
+		}
+	}
+	st_vec(s, d, nq, v);
+	return true;
+}
+
 static bool gen_avx_fast(struct dc *s, enum avx_op op)
 {
-	return is_vex(s) && (gen_avx_inline(s, op) || gen_avx(s, op));
+	return is_vex(s) && (gen_avx_inline(s, op) || gen_vshift_imm(s, op) || gen_avx(s, op));
 }
 
 /* Every other row: inline when it can be, else the generic form. */
