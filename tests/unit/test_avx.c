@@ -96,7 +96,7 @@ static void test_image(void)
 		bv &= X86_XCR0;
 		memcpy(host + XSAVE_HDR_OFF, &bv, 8);
 		if (sigsetjmp(back.x.jmp_env, 0) == 0)
-			helper_xrstor((uintptr_t)&back, (uintptr_t)host, 7);
+			helper_xrstor((uintptr_t)&back, (uintptr_t)host, 7, 0);
 		else
 			CHECK(!"xrstor of the host's image faulted");
 		CHECK(!memcmp(back.xmm, env.xmm, sizeof(env.xmm)));
@@ -117,14 +117,14 @@ static void test_image(void)
 	struct cpu back = env;
 	memset(back.xmm_hi, 0, sizeof(back.xmm_hi));
 	if (sigsetjmp(back.x.jmp_env, 0) == 0)
-		helper_xrstor((uintptr_t)&back, (uintptr_t)mine, 4);
+		helper_xrstor((uintptr_t)&back, (uintptr_t)mine, 4, 0);
 	CHECK(!memcmp(back.xmm_hi, env.xmm_hi, sizeof(env.xmm_hi)));
 
 	/* XSTATE_BV clear: the component is initialised */
 	hdr[0] &= ~4ull;
 	memcpy(mine + XSAVE_HDR_OFF, hdr, 8);
 	if (sigsetjmp(back.x.jmp_env, 0) == 0)
-		helper_xrstor((uintptr_t)&back, (uintptr_t)mine, 4);
+		helper_xrstor((uintptr_t)&back, (uintptr_t)mine, 4, 0);
 	static const x86_xmm zero[16];
 	CHECK(!memcmp(back.xmm_hi, zero, sizeof(zero)));
 }
@@ -138,7 +138,7 @@ static void expect_gp(uint8_t *area, uint64_t addr)
 	random_state(&c);
 	struct cpu before = c;
 	if (sigsetjmp(c.x.jmp_env, 0) == 0) {
-		helper_xrstor((uintptr_t)&c, addr, 7);
+		helper_xrstor((uintptr_t)&c, addr, 7, 0);
 		CHECK(!"no #GP");
 		return;
 	}

@@ -118,7 +118,8 @@ uint64_t helper_cc_compute_c(uint64_t dst, uint64_t src, uint64_t src2, uint64_t
  * the signal frame: x86_xsave writes the standard form of the components
  * in rfbm (and the header's XSTATE_BV for them); x86_xrstor loads the
  * components in rfbm from a standard-form image (XSTATE_BV selects loaded
- * vs initialised) and never faults: the caller validated the image. */
+ * vs initialised) and never faults: the caller validated the image.  The
+ * x87 part is in XSAVE64's format (64-bit FIP/FDP), as the kernel's. */
 void x86_xsave(struct cpu *cpu, uint8_t *area, uint64_t rfbm);
 void x86_xrstor(struct cpu *cpu, const uint8_t *area, uint64_t rfbm);
 

@@ -43,7 +43,7 @@
 	H(avx_maskmov,         NG | MF,       4, 0) \
 	H(avx_gather,          NG | MF,       4, 0) \
 	H(xsave,               NG | MF,       4, 0) \
-	H(xrstor,              NG | MF,       3, 0)
+	H(xrstor,              NG | MF,       4, 0)
 
 enum x86_helper {
 #define H(name, fl, n, r) HELPER_##name,
@@ -65,6 +65,6 @@ uint64_t helper_avx_fp(uint64_t env, uint64_t op, uint64_t regs, uint64_t imm);
 void helper_avx_maskmov(uint64_t env, uint64_t regs, uint64_t addr, uint64_t imm);
 void helper_avx_gather(uint64_t env, uint64_t regs, uint64_t base, uint64_t imm);
 void helper_xsave(uint64_t env, uint64_t addr, uint64_t rfbm, uint64_t kind);
-void helper_xrstor(uint64_t env, uint64_t addr, uint64_t rfbm);
+void helper_xrstor(uint64_t env, uint64_t addr, uint64_t rfbm, uint64_t rex_w);
 
 #endif

@@ -814,24 +814,25 @@ static bool gen_xsave(struct dc *s, int kind)
 	return true;
 }
 
+/* kind: bit 0 compacted (XSAVEC), bit 1 REX.W (the x87 part's format) */
 static bool gen_XSAVE(struct dc *s) { return gen_xsave(s, 0); }
-static bool gen_XSAVE64(struct dc *s) { return gen_xsave(s, 0); }
+static bool gen_XSAVE64(struct dc *s) { return gen_xsave(s, 2); }
 static bool gen_XSAVEOPT(struct dc *s) { return gen_xsave(s, 0); }
-static bool gen_XSAVEOPT64(struct dc *s) { return gen_xsave(s, 0); }
+static bool gen_XSAVEOPT64(struct dc *s) { return gen_xsave(s, 2); }
 static bool gen_XSAVEC(struct dc *s) { return gen_xsave(s, 1); }
-static bool gen_XSAVEC64(struct dc *s) { return gen_xsave(s, 1); }
+static bool gen_XSAVEC64(struct dc *s) { return gen_xsave(s, 3); }
 
-static bool gen_xrstor(struct dc *s)
+static bool gen_xrstor(struct dc *s, bool rex_w)
 {
 	if (s->op[0].type != ZYDIS_OPERAND_TYPE_MEMORY)
 		return false;
 	gen_sync_pc(s, s->pc);
-	gen_helper(s, HELPER_xrstor, 3, s->ir->env, gen_ea(s, &s->op[0]), gen_rfbm(s));
+	gen_helper(s, HELPER_xrstor, 4, s->ir->env, gen_ea(s, &s->op[0]), gen_rfbm(s), cst(s, rex_w));
 	return true;
 }
 
-static bool gen_XRSTOR(struct dc *s) { return gen_xrstor(s); }
-static bool gen_XRSTOR64(struct dc *s) { return gen_xrstor(s); }
+static bool gen_XRSTOR(struct dc *s) { return gen_xrstor(s, false); }
+static bool gen_XRSTOR64(struct dc *s) { return gen_xrstor(s, true); }
 
 /* ---- the table ---- */
 

@@ -24,7 +24,14 @@ static uint64_t xinuse(const struct cpu *cpu)
 	static const x86_xmm zero[16];
 	const struct x87_state *f = &cpu->fpu;
 	uint64_t r = 0;
-	if (f->fcw != 0x37f || f->fsw || f->ftw || f->top || f->fop || f->fpip || f->fpdp)
+	bool st_zero = true;
+	for (int i = 0; i < 8; i++) {
+		uint8_t b[10];
+		memcpy(b, &f->st[i], 10);
+		for (int k = 0; k < 10; k++)
+			st_zero &= !b[k];
+	}
+	if (f->fcw != 0x37f || f->fsw || f->ftw || f->top || f->fop || f->fpip || f->fpdp || !st_zero)
 		r |= 1;
 	if (memcmp(cpu->xmm, zero, sizeof(zero)))
 		r |= 2;
@@ -33,12 +40,12 @@ static uint64_t xinuse(const struct cpu *cpu)
 	return r;
 }
 
-void x86_xsave(struct cpu *cpu, uint8_t *area, uint64_t rfbm)
+static void xsave_fmt(struct cpu *cpu, uint8_t *area, uint64_t rfbm, bool rex_w)
 {
 	uint8_t fx[512];
 	uint64_t bv;
 
-	x87_fxsave(cpu, fx);
+	x87_fxsave_fmt(cpu, fx, rex_w);
 	if (rfbm & 1) {
 		memcpy(area, fx, 24);
 		memcpy(area + 32, fx + 32, 128);
@@ -54,7 +61,12 @@ void x86_xsave(struct cpu *cpu, uint8_t *area, uint64_t rfbm)
 	memcpy(area + XSAVE_HDR_OFF, &bv, 8);
 }
 
-void x86_xrstor(struct cpu *cpu, const uint8_t *area, uint64_t rfbm)
+void x86_xsave(struct cpu *cpu, uint8_t *area, uint64_t rfbm)
+{
+	xsave_fmt(cpu, area, rfbm, true);
+}
+
+static void xrstor_fmt(struct cpu *cpu, const uint8_t *area, uint64_t rfbm, bool rex_w)
 {
 	uint8_t fx[512];
 	uint64_t bv;
@@ -67,7 +79,7 @@ void x86_xrstor(struct cpu *cpu, const uint8_t *area, uint64_t rfbm)
 	/* Build an FXSAVE image of the result and let x87_fxrstor load it:
 	 * requested components from the area (or their initial values), the
 	 * others as they are now. */
-	x87_fxsave(cpu, fx);
+	x87_fxsave_fmt(cpu, fx, rex_w);
 	if (rfbm & 1) {
 		if (bv & 1) {
 			memcpy(fx, area, 24);
@@ -87,7 +99,7 @@ void x86_xrstor(struct cpu *cpu, const uint8_t *area, uint64_t rfbm)
 		else
 			memset(fx + 160, 0, 256);
 	}
-	x87_fxrstor(cpu, fx);
+	x87_fxrstor_fmt(cpu, fx, rex_w);
 	if (!(rfbm & 1))
 		cpu->fpu = fpu;
 	if (!(rfbm & 6))
@@ -102,16 +114,23 @@ void x86_xrstor(struct cpu *cpu, const uint8_t *area, uint64_t rfbm)
 	}
 }
 
-/* XSAVE/XSAVEOPT (kind 0) and XSAVEC (kind 1) at addr, 64-byte aligned. */
+void x86_xrstor(struct cpu *cpu, const uint8_t *area, uint64_t rfbm)
+{
+	xrstor_fmt(cpu, area, rfbm, true);
+}
+
+/* XSAVE/XSAVEOPT (kind bit 0 clear) and XSAVEC (set) at addr, 64-byte
+ * aligned; kind bit 1: the REX.W form (64-bit FIP/FDP). */
 void helper_xsave(uint64_t envp, uint64_t addr, uint64_t rfbm, uint64_t kind)
 {
 	struct cpu *env = (struct cpu *)(uintptr_t)envp;
 	uint8_t *area = (uint8_t *)(uintptr_t)addr;
+	bool rex_w = kind & 2;
 	if (addr & 63)
 		exec_raise(env, SIGSEGV, SI_KERNEL, 0);
 	rfbm &= X86_XCR0;
-	if (kind == 0) {
-		x86_xsave(env, area, rfbm);
+	if (!(kind & 1)) {
+		xsave_fmt(env, area, rfbm, rex_w);
 		return;
 	}
 	/* Compacted: components in init state are not written, XSTATE_BV
@@ -119,7 +138,7 @@ void helper_xsave(uint64_t envp, uint64_t addr, uint64_t rfbm, uint64_t kind)
 	uint64_t in = xinuse(env) & rfbm;
 	uint64_t hdr[2] = { in, (1ull << 63) | rfbm };
 	uint8_t tmp[XSAVE_SIZE];
-	x86_xsave(env, tmp, in);
+	xsave_fmt(env, tmp, in, rex_w);
 	if (in & 1) {
 		memcpy(area, tmp, 24);
 		memcpy(area + 32, tmp + 32, 128);
@@ -133,10 +152,10 @@ void helper_xsave(uint64_t envp, uint64_t addr, uint64_t rfbm, uint64_t kind)
 	memcpy(area + XSAVE_HDR_OFF, hdr, 16);
 }
 
-/* XRSTOR, standard or compacted by XCOMP_BV[63]; #GP for a misaligned
- * area, header bits outside XCR0, nonzero reserved header bytes, or
- * reserved MXCSR bits. */
-void helper_xrstor(uint64_t envp, uint64_t addr, uint64_t rfbm)
+/* XRSTOR (rex_w: XRSTOR64), standard or compacted by XCOMP_BV[63]; #GP
+ * for a misaligned area, header bits outside XCR0, nonzero reserved header
+ * bytes, or reserved MXCSR bits. */
+void helper_xrstor(uint64_t envp, uint64_t addr, uint64_t rfbm, uint64_t rex_w)
 {
 	struct cpu *env = (struct cpu *)(uintptr_t)envp;
 	uint8_t area[XSAVE_SIZE];
@@ -173,5 +192,5 @@ void helper_xrstor(uint64_t envp, uint64_t addr, uint64_t rfbm)
 		uint32_t cur = (rfbm & 2) ? MXCSR_DEFAULT : env->mxcsr;
 		memcpy(area + 24, &cur, 4);
 	}
-	x86_xrstor(env, area, rfbm);
+	xrstor_fmt(env, area, rfbm, rex_w);
 }
