@@ -68,13 +68,19 @@ $(foreach m,debug release asan,$(eval $(call mode_rules,$(m))))
 # them natively and under loom and compares.
 GUEST_C := $(sort $(wildcard tests/guest/*.c))
 GUEST_ASM := $(filter-out tests/guest/asm/lib.S,$(sort $(wildcard tests/guest/asm/*.S)))
+GUEST_V3 := $(sort $(wildcard tests/guest/v3/*.c))
 GUEST_BINS := $(patsubst tests/guest/%.c,build/tests/guest/%.glibc,$(GUEST_C)) \
+	$(patsubst tests/guest/v3/%.c,build/tests/guest/%.v3,$(GUEST_V3)) \
 	$(patsubst tests/guest/%.c,build/tests/guest/%.musl,$(GUEST_C)) \
 	$(patsubst tests/guest/asm/%.S,build/tests/guest/%.asm,$(GUEST_ASM))
 GUEST_CFLAGS := -static -O2 -Wall -Wno-unused-result -Wno-format-truncation -pthread
 build/tests/guest/%.glibc: tests/guest/%.c tests/guest/guest.h
 	@mkdir -p $(@D)
 	gcc $(GUEST_CFLAGS) -o $@ $< -lm
+# x86-64-v3 programs: auto-vectorized AVX2/FMA, run under -cpu x86-64-v3
+build/tests/guest/%.v3: tests/guest/v3/%.c tests/guest/guest.h
+	@mkdir -p $(@D)
+	gcc $(GUEST_CFLAGS) -O3 -march=x86-64-v3 -o $@ $< -lm
 build/tests/guest/%.musl: tests/guest/%.c tests/guest/guest.h
 	@mkdir -p $(@D)
 	musl-gcc $(GUEST_CFLAGS) -o $@ $< -lm

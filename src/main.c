@@ -236,7 +236,7 @@ static const struct loom_option {
 	{ "no-follow-exec", NULL, NULL, opt_no_follow_exec,
 	  "run programs the guest execs natively instead of under loom" },
 	{ "cpu", NULL, "model", opt_cpu,
-	  "CPU model: x86-64 or x86-64-v2 (default: the highest the host can run; -cpu help)" },
+	  "CPU model: x86-64, x86-64-v2 or x86-64-v3 (default: the highest the host can run; -cpu help)" },
 	{ "plugin", NULL, "file=PATH[,arg=value...]", opt_plugin,
 	  "load a plugin (repeatable); PATH may be a bundled plugin's name (-plugin bb); "
 	  "also LOOM_PLUGIN=SPEC[;SPEC...]" },

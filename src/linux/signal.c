@@ -46,6 +46,7 @@
 #include <sys/ucontext.h>
 #include <unistd.h>
 #include "exec/exec.h"
+#include "guest/x86/cpuid.h"
 #include "guest/x86/x87.h"
 #include "linux/linux.h"
 #include "instrument/instrument.h"
@@ -460,17 +461,75 @@ static int altstack_flags(uint64_t sp)
 	return (on_altstack(sp) ? SS_ONSTACK : 0) | (a->ss_flags & SS_AUTODISARM);
 }
 
-/* The frame's fpstate is the CPU's FXSAVE image (guest/x86/x87.c does it as
- * the fxsave instruction does); bytes 416-511 are the kernel's and stay 0. */
-static void fpu_save(struct cpu *cpu, struct gfxsave *fx)
+/*
+ * The frame's fpstate.  Without XSAVE in the modelled CPU (below v3) it is
+ * the CPU's FXSAVE image (x87.c does it as the fxsave instruction does),
+ * bytes 416-511 zero.  With XSAVE it is what the kernel writes: the
+ * standard-form XSAVE image of XCR0's components (832 bytes), its
+ * software-reserved bytes 464-511 describing it (struct _fpx_sw_bytes:
+ * G_FP_XSTATE_MAGIC1, extended size, xfeatures, xstate size) and
+ * G_FP_XSTATE_MAGIC2 right after the image; uc_flags has UC_FP_XSTATE.
+ */
+#define G_FP_XSTATE_MAGIC1 0x46505853u
+#define G_FP_XSTATE_MAGIC2 0x46505845u
+#define FPSTATE_MAX (XSAVE_SIZE + 4)
+
+struct fpx_sw_bytes {
+	uint32_t magic1, extended_size;
+	uint64_t xfeatures;
+	uint32_t xstate_size, padding[7];
+};
+_Static_assert(sizeof(struct fpx_sw_bytes) == 48, "_fpx_sw_bytes layout");
+
+static bool fp_xstate(void)
 {
-	memset(fx, 0, sizeof(*fx));
-	x87_fxsave(cpu, fx);
+	return x86_level >= X86_V3;
 }
 
-static void fpu_restore(struct cpu *cpu, const struct gfxsave *fx)
+/* Size of the fpstate written into area (FPSTATE_MAX bytes). */
+static size_t fpu_save(struct cpu *cpu, uint8_t *area)
 {
-	x87_fxrstor(cpu, fx);
+	memset(area, 0, FPSTATE_MAX);
+	x87_fxsave(cpu, area);
+	if (!fp_xstate())
+		return sizeof(struct gfxsave);
+	x86_xsave(cpu, area, X86_XCR0);
+	struct fpx_sw_bytes sw = {
+		.magic1 = G_FP_XSTATE_MAGIC1, .extended_size = FPSTATE_MAX,
+		.xfeatures = X86_XCR0, .xstate_size = XSAVE_SIZE,
+	};
+	memcpy(area + 464, &sw, sizeof(sw));
+	uint32_t m2 = G_FP_XSTATE_MAGIC2;
+	memcpy(area + XSAVE_SIZE, &m2, 4);
+	return FPSTATE_MAX;
+}
+
+/* As the kernel: an image with valid magic words restores the features
+ * it names (the others initialised); anything else is a legacy FXSAVE
+ * image and the AVX state is initialised. */
+static void fpu_restore(struct cpu *cpu, const uint8_t *area)
+{
+	struct fpx_sw_bytes sw;
+	uint32_t m2 = 0;
+	memcpy(&sw, area + 464, sizeof(sw));
+	if (fp_xstate() && sw.magic1 == G_FP_XSTATE_MAGIC1 && sw.xstate_size == XSAVE_SIZE &&
+	    sw.extended_size == FPSTATE_MAX)
+		memcpy(&m2, area + XSAVE_SIZE, 4);
+	if (m2 == G_FP_XSTATE_MAGIC2) {
+		uint8_t img[XSAVE_SIZE];
+		uint64_t bv;
+		memcpy(img, area, XSAVE_SIZE);
+		memcpy(&bv, img + XSAVE_HDR_OFF, 8);
+		bv &= sw.xfeatures & X86_XCR0;
+		memcpy(img + XSAVE_HDR_OFF, &bv, 8);
+		x87_fxrstor(cpu, area);	/* MXCSR as the kernel sanitises it */
+		x86_xrstor(cpu, img, X86_XCR0 & ~1ull & ~2ull);
+		if (!(bv & 2))
+			memset(cpu->xmm, 0, sizeof(cpu->xmm));
+		return;
+	}
+	x87_fxrstor(cpu, area);
+	memset(cpu->xmm_hi, 0, sizeof(cpu->xmm_hi));
 }
 
 /* What the kernel gives a handler: a freshly initialised FPU. */
@@ -482,6 +541,7 @@ static void fpu_reset(struct cpu *cpu)
 	cpu->fpu.top = 0;
 	cpu->mxcsr = 0x1f80;
 	memset(cpu->xmm, 0, sizeof(cpu->xmm));
+	memset(cpu->xmm_hi, 0, sizeof(cpu->xmm_hi));
 }
 
 static void sig_trap_info(int signo, int code, uint64_t *trapno, uint64_t *err)
@@ -525,7 +585,8 @@ static bool sig_setup_frame(struct cpu *cpu, int signo, const siginfo_t *si, boo
 			    const struct ksigaction *a)
 {
 	struct rt_sigframe frame;
-	struct gfxsave fx;
+	uint8_t fx[FPSTATE_MAX];
+	size_t fx_size;
 	uint64_t sp, fx_addr, frame_addr, rflags;
 	uint64_t old_mask = sig_self.mask_saved ? sig_self.saved_mask : sig_self.blocked;
 
@@ -542,12 +603,13 @@ static bool sig_setup_frame(struct cpu *cpu, int signo, const siginfo_t *si, boo
 	sp = cpu->regs[R_RSP] - 128;	/* the red zone */
 	if ((a->flags & SA_ONSTACK) && altstack_flags(sp) == 0)
 		sp = sig_self.altstack.ss_sp + sig_self.altstack.ss_size;
-	fx_addr = (sp - sizeof(fx)) & ~63ull;
+	fx_size = fp_xstate() ? FPSTATE_MAX : sizeof(struct gfxsave);
+	fx_addr = (sp - fx_size) & ~63ull;
 	frame_addr = ((fx_addr - sizeof(frame)) & ~15ull) - 8;
 
 	memset(&frame, 0, sizeof(frame));
 	frame.pretcode = a->restorer;
-	frame.uc.uc_flags = UC_SIGCONTEXT_SS | UC_STRICT_RESTORE_SS;
+	frame.uc.uc_flags = UC_SIGCONTEXT_SS | UC_STRICT_RESTORE_SS | (fp_xstate() ? UC_FP_XSTATE : 0);
 	frame.uc.uc_stack.ss_sp = sig_self.altstack.ss_sp;
 	frame.uc.uc_stack.ss_flags = altstack_flags(cpu->regs[R_RSP]);
 	frame.uc.uc_stack.ss_size = sig_self.altstack.ss_size;
@@ -583,8 +645,8 @@ static bool sig_setup_frame(struct cpu *cpu, int signo, const siginfo_t *si, boo
 	frame.uc.uc_sigmask = old_mask;
 	frame.info = *si;
 
-	fpu_save(cpu, &fx);
-	if (guest_write(fx_addr, &fx, sizeof(fx)) < 0 ||
+	fx_size = fpu_save(cpu, fx);
+	if (guest_write(fx_addr, fx, fx_size) < 0 ||
 	    guest_write(frame_addr, &frame, sizeof(frame)) < 0)
 		return false;
 
@@ -845,12 +907,17 @@ int64_t sys_rt_sigreturn(struct cpu *cpu, struct sys_call *c)
 {
 	uint64_t frame_addr = cpu->regs[R_RSP] - 8;
 	struct gucontext uc;
-	struct gfxsave fx;
+	uint8_t fx[FPSTATE_MAX] = { 0 };
 
 	if (guest_read(&uc, frame_addr + offsetof(struct rt_sigframe, uc), sizeof(uc)) < 0)
 		goto bad;
 	const struct gsigcontext *sc = &uc.uc_mcontext;
-	if (sc->fpstate && guest_read(&fx, sc->fpstate, sizeof(fx)) < 0)
+	if (sc->fpstate && guest_read(fx, sc->fpstate, sizeof(struct gfxsave)) < 0)
+		goto bad;
+	uint32_t magic1;
+	memcpy(&magic1, fx + 464, 4);
+	if (sc->fpstate && fp_xstate() && magic1 == G_FP_XSTATE_MAGIC1 &&
+	    guest_read(fx, sc->fpstate, FPSTATE_MAX) < 0)
 		goto bad;
 
 	sig_set_blocked(uc.uc_sigmask);
@@ -872,7 +939,7 @@ int64_t sys_rt_sigreturn(struct cpu *cpu, struct sys_call *c)
 	cpu->rip = sc->rip;
 	x86_set_rflags(cpu, (x86_get_rflags(cpu) & ~FIX_EFLAGS) | (sc->eflags & FIX_EFLAGS));
 	if (sc->fpstate)
-		fpu_restore(cpu, &fx);
+		fpu_restore(cpu, fx);
 	else
 		fpu_reset(cpu);
 

@@ -32,9 +32,29 @@ limit=${GUEST_TIMEOUT:-30}
 # (the default model is x86-64-v2 where the host allows it).  It applies to
 # the C programs only: the assembly tests use v2 instructions (cmpxchg16b,
 # lahf) without asking CPUID, which a baseline CPU rightly refuses.
-modes=("default" "one-insn-per-tb" "nochain" "cpu-x86-64")
+# cpu-x86-64-v3: the C programs again with AVX2 reported, so glibc's ifuncs
+# pick their AVX2 string and memory routines (when the host has AVX2, FMA
+# and F16C, which loom needs for v3).  The *.v3 programs are compiled for
+# x86-64-v3 and run only under it (v3-*); without such a host they print a
+# SKIP line and are not counted.
 declare -A mode_flags=([default]="" [one-insn-per-tb]="-one-insn-per-tb" [nochain]="-nochain"
-		       [cpu-x86-64]="-cpu x86-64")
+		       [cpu-x86-64]="-cpu x86-64" [cpu-x86-64-v3]="-cpu x86-64-v3"
+		       [v3-one-insn-per-tb]="-cpu x86-64-v3 -one-insn-per-tb"
+		       [v3-nochain]="-cpu x86-64-v3 -nochain")
+host_v3=1
+for f in avx2 fma f16c; do
+	grep -qw "$f" /proc/cpuinfo || host_v3=0
+done
+
+# The modes a binary runs in.
+modes_of() {
+	case $1 in
+	*.asm) echo default one-insn-per-tb nochain ;;
+	*.v3) [ $host_v3 = 1 ] && echo cpu-x86-64-v3 v3-one-insn-per-tb v3-nochain ;;
+	*) echo default one-insn-per-tb nochain cpu-x86-64
+	   [ $host_v3 = 1 ] && echo cpu-x86-64-v3 ;;
+	esac
+}
 
 # Every test gets the same arguments and environment, natively and under
 # loom: spaces, an empty argument and UTF-8 bytes exercise the loader.
@@ -47,7 +67,7 @@ umask 022
 ulimit -c 0
 
 bins=()
-for b in "$bindir"/*.glibc "$bindir"/*.musl "$bindir"/*.asm; do
+for b in "$bindir"/*.glibc "$bindir"/*.musl "$bindir"/*.asm "$bindir"/*.v3; do
 	[ -f "$b" ] || continue
 	name=$(basename "$b")
 	if [ $# -gt 0 ]; then
@@ -78,9 +98,12 @@ harness_env=(PATH=/usr/bin:/bin HOME=/nonexistent LANG=C LC_ALL=C TMPDIR="$work/
 check_binary() {
 	local bin=$1 name mode
 	name=$(basename "$bin")
+	if [[ $name == *.v3 ]] && [ $host_v3 = 0 ]; then
+		echo "SKIP $name: the host lacks AVX2, FMA or F16C"
+		return
+	fi
 	harness_run "$work/$name.native" "$bin" "${args[@]}"
-	for mode in "${modes[@]}"; do
-		[ "$mode" = cpu-x86-64 ] && [[ $name == *.asm ]] && continue
+	for mode in $(modes_of "$name"); do
 		local flags=${mode_flags[$mode]} repro
 		# shellcheck disable=SC2086  # flags are options without spaces in them
 		harness_run "$work/$name.$mode" "$loom" $flags "$bin" "${args[@]}"
@@ -111,9 +134,11 @@ done
 passed=$(cat "$work"/result.* | grep -c '^PASS ')
 failed=$(cat "$work"/result.* | grep -c '^FAIL ')
 # A binary whose checker died without reporting all modes counts as failed.
-nasm=0
-for b in "${bins[@]}"; do [[ $b == *.asm ]] && nasm=$((nasm + 1)); done
-expected=$((${#bins[@]} * ${#modes[@]} - nasm))
+expected=0
+for b in "${bins[@]}"; do
+	n=$(modes_of "$(basename "$b")" | wc -w)
+	expected=$((expected + n))
+done
 if [ $((passed + failed)) -ne $expected ]; then
 	echo "FAIL guest: only $((passed + failed)) of $expected results were reported"
 	failed=$((failed + expected - passed - failed))

@@ -191,13 +191,20 @@ static void print_inputs(const struct form *f, const struct isa_state *in)
 			seen |= 1u << r;
 			printf(" %s=%#" PRIx64, gpr_names[r], in->gpr[r]);
 		}
+		int x = -1, y = 0;
 		if (op->type == ZYDIS_OPERAND_TYPE_REGISTER && op->reg.value >= ZYDIS_REGISTER_XMM0 &&
-		    op->reg.value <= ZYDIS_REGISTER_XMM15) {
-			int x = op->reg.value - ZYDIS_REGISTER_XMM0;
-			if (!(seen >> (16 + x) & 1)) {
-				seen |= 1u << (16 + x);
-				hex(b, in->xmm[x], 16);
-				printf(" xmm%d=[%s]", x, b);
+		    op->reg.value <= ZYDIS_REGISTER_XMM15)
+			x = op->reg.value - ZYDIS_REGISTER_XMM0;
+		if (op->type == ZYDIS_OPERAND_TYPE_REGISTER && op->reg.value >= ZYDIS_REGISTER_YMM0 &&
+		    op->reg.value <= ZYDIS_REGISTER_YMM15)
+			x = op->reg.value - ZYDIS_REGISTER_YMM0, y = 1;
+		if (x >= 0 && !(seen >> (16 + x) & 1)) {
+			seen |= 1u << (16 + x);
+			hex(b, in->xmm[x], 16);
+			printf(" xmm%d=[%s]", x, b);
+			if (y) {
+				hex(b, in->ymmh[x], 16);
+				printf(" ymm%d.hi=[%s]", x, b);
 			}
 		}
 	}
@@ -349,6 +356,13 @@ int main(int argc, char **argv)
 					hex(a, n.xmm[x], 16);
 					hex(b, l.xmm[x], 16);
 					DIFF("    xmm%d: native [%s]\n           loom [%s]\n", x, a, b);
+				}
+			for (int x = 0; x < 16; x++)
+				if (memcmp(n.ymmh[x], l.ymmh[x], 16)) {
+					char a[64], b[64];
+					hex(a, n.ymmh[x], 16);
+					hex(b, l.ymmh[x], 16);
+					DIFF("    ymm%d[255:128]: native [%s]\n                    loom [%s]\n", x, a, b);
 				}
 			if (!dst_mem && memcmp(n.mem, l.mem, ISA_MEM)) {
 				for (int o = 0; o < ISA_MEM; o += 8)

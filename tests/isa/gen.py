@@ -10,7 +10,11 @@ reader in the same block, where lazy flags are fused), mem (addressing
 modes, stack-relative operands, loop/jrcxz/xlat, encodings that trap, the
 state at a fault after a flag producer), string (movs/stos/lods/cmps/scas
 with rep and DF, and faults part-way into a guard page), sse (SSE/SSE2),
-sse4 (SSE3..SSE4.2, POPCNT, CRC32), x87 (through memory and fnstsw).
+sse4 (SSE3..SSE4.2, POPCNT, CRC32), x87 (through memory and fnstsw),
+avx (AVX floating point, moves, shuffles, masked moves), avx2 (AVX2 integer,
+permutes, variable shifts, gathers), fma (FMA3, F16C); the last three
+compare bits 255:128 of every ymm register too (isa_avx) and need a host
+with AVX2, FMA and F16C.
 
 For each batch writes OUTDIR/<batch>.S -- one snippet per instruction form
 (the instruction(s), then `jmp isa_done`) and the snippet table -- and
@@ -55,7 +59,7 @@ def rname(r64, w):
 
 class Form:
     def __init__(self, text, regs=(), mem=0, fl_reader=False, fix=None,
-                 xmm=(), fp=None, mxcsr_vary=False):
+                 xmm=(), fp=None, mxcsr_vary=False, ymm=()):
         self.text = text          # AT&T assembly of the instruction
         self.regs = regs          # (reg64, width) operands to fill with edge values
         self.mem = mem            # width of the memory operand (0 = none)
@@ -64,6 +68,7 @@ class Form:
         self.xmm = xmm            # xmm register numbers used
         self.fp = fp              # element kind of xmm/mem data: 'i', 'ps', 'pd', 'ss', 'sd'
         self.mxcsr_vary = mxcsr_vary
+        self.ymm = ymm            # registers whose bits 255:128 get data too (AVX batches)
 
 
 def edges(w):
@@ -170,7 +175,7 @@ def make_case(rng, f, i, n):
     st = {'gpr': [rng.getrandbits(64) for _ in range(16)],
           'mem': bytearray(rng.getrandbits(8) for _ in range(64)),
           'xmm': [rng.getrandbits(128).to_bytes(16, 'little') for _ in range(16)],
-          'mxcsr': 0x1f80}
+          'mxcsr': 0x1f80, 'ymmh': [bytes(16)] * 16}
     if f.fl_reader:
         combo = i % 64 if n >= 64 else rng.getrandbits(6)
     else:
@@ -179,12 +184,16 @@ def make_case(rng, f, i, n):
     for r64, w in f.regs:
         put_reg(rng, st, r64, w, value(rng, w))
     if f.mem:
-        if f.mem == 128:
+        if f.mem == 256:
+            st['mem'][16:48] = vec_value(rng, f.fp) + vec_value(rng, f.fp)
+        elif f.mem == 128:
             st['mem'][16:32] = vec_value(rng, f.fp)
         else:
             put_mem(st, 16, f.mem, value(rng, f.mem))
     for x in f.xmm:
         st['xmm'][x] = vec_value(rng, f.fp)
+    for x in f.ymm:
+        st['ymmh'][x] = vec_value(rng, f.fp)
     if f.mxcsr_vary:
         # rounding mode, FTZ/DAZ now and then; exceptions stay masked
         st['mxcsr'] = 0x1f80 | (rng.getrandbits(2) << 13)
@@ -202,7 +211,8 @@ def pack(snip, st):
     b += b''.join(st['xmm'])
     b += bytes(st['mem'])
     b += struct.pack('<QQ', 0, 0)
-    assert len(b) == 488
+    b += b''.join(st['ymmh'])
+    assert len(b) == 744
     return b
 
 
@@ -1119,6 +1129,9 @@ def misc_forms():
     return F
 
 
+from gen_avx import AVX_BATCHES, avx_forms, avx2_forms, fma_forms  # noqa: E402
+
+
 def main():
     out = sys.argv[1]
     n = 24
@@ -1142,7 +1155,10 @@ def main():
         forms = {'int': int_forms, 'sse': sse_forms, 'alias': alias_forms,
                  'string': string_forms, 'pair': pair_forms, 'mem': mem_forms,
                  'sse4': sse4_forms, 'x87': x87_forms, 'bmi': bmi_forms,
-                 'crypto': crypto_forms, 'mmx': mmx_forms, 'misc': misc_forms}[batch]()
+                 'crypto': crypto_forms, 'mmx': mmx_forms, 'misc': misc_forms,
+                 'avx': lambda: avx_forms(Form), 'avx2': lambda: avx2_forms(Form),
+                 'fma': lambda: fma_forms(Form)}[batch]()
+        uses_avx = batch in AVX_BATCHES
         rng = random.Random(f'{seed}-{batch}')
         recs = []
         counts = []
@@ -1163,6 +1179,7 @@ def main():
                 text = f.text.split(' #')[0]
                 fh.write(f'isa_snip_{k}:\n\t{text}\nisa_snip_{k}_end:\n\tjmp isa_done\n')
             fh.write('\t.section .rodata\n\t.align 8\n\t.globl isa_snips, isa_nsnips, isa_cases\n')
+            fh.write(f'\t.globl isa_avx\nisa_avx: .byte {int(uses_avx)}\n\t.align 8\n')
             fh.write(f'isa_nsnips: .quad {len(forms)}\nisa_snips:\n')
             for k in range(len(forms)):
                 fh.write(f'\t.quad isa_snip_{k}, isa_snip_{k}_end\n')

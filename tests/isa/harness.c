@@ -23,6 +23,7 @@ extern uint8_t isa_mem[ISA_MEM];
 extern const uint64_t isa_snips[][2];   /* start, end of the insn under test */
 extern const uint64_t isa_nsnips;
 extern const uint8_t isa_cases[];
+extern const uint8_t isa_avx;           /* the batch uses ymm: compare bits 255:128 */
 extern char isa_resume[];
 void isa_run(void *snippet);
 
@@ -45,6 +46,16 @@ static void on_signal(int sig, siginfo_t *si, void *ctx)
 	if (uc->uc_mcontext.fpregs) {
 		isa_out.mxcsr = uc->uc_mcontext.fpregs->mxcsr;
 		memcpy(isa_out.xmm, uc->uc_mcontext.fpregs->_xmm, sizeof isa_out.xmm);
+		/* The kernel's XSAVE frame: the AVX component at 576 if XSTATE_BV
+		 * says it is there (else it is in its initial state, zero). */
+		const uint8_t *fp = (const uint8_t *)uc->uc_mcontext.fpregs;
+		uint32_t magic1;
+		uint64_t bv;
+		memcpy(&magic1, fp + 464, 4);
+		memcpy(&bv, fp + 512, 8);
+		memset(isa_out.ymmh, 0, sizeof isa_out.ymmh);
+		if (isa_avx && (uc->uc_flags & 1) && magic1 == 0x46505853u && (bv & 4))
+			memcpy(isa_out.ymmh, fp + 576, sizeof isa_out.ymmh);
 	}
 	g[REG_RIP] = (uint64_t)isa_resume;
 	g[REG_EFL] &= ~0x400ull;        /* DF off for the C code that follows */

@@ -19,8 +19,9 @@ struct isa_state {
 	uint8_t mem[ISA_MEM];   /* 400 */
 	uint64_t signo;         /* 464: 0, or the signal the instruction raised */
 	uint64_t sig_off;       /* 472: faulting rip - snippet start */
+	uint8_t ymmh[16][16];   /* 480: bits 255:128 of ymm0-15 (AVX batches only, else 0) */
 };
-_Static_assert(sizeof(struct isa_state) == 480, "layout shared with tramp.S/gen.py");
+_Static_assert(sizeof(struct isa_state) == 736, "layout shared with tramp.S/gen.py");
 
 /* A case file: header, then ncases records. */
 struct isa_case_hdr {
@@ -31,7 +32,7 @@ struct isa_case {
 	uint64_t snip;          /* index into the program's snippet table */
 	struct isa_state in;
 };
-_Static_assert(sizeof(struct isa_case) == 488, "layout shared with gen.py");
+_Static_assert(sizeof(struct isa_case) == 744, "layout shared with gen.py");
 
 /* The harness's output: header, nsnips snippet descriptions, then one
  * result state per case. */

@@ -29,6 +29,15 @@ case $loom in /*) ;; *) loom=$(cd "$(dirname "$loom")" && pwd)/$(basename "$loom
 cases=32
 seed=1
 batch=int,alias,pair,mem,string,sse,sse4,x87,bmi,crypto,mmx,misc
+# The AVX batches need the host to run them natively (the oracle) and
+# loom to run them (-cpu x86-64-v3, which needs AVX2/FMA/F16C too).
+host_avx=1
+for f in avx2 fma f16c; do
+	grep -qw "$f" /proc/cpuinfo || host_avx=0
+done
+if [ $host_avx = 1 ]; then
+	batch=$batch,avx,avx2,fma
+fi
 while [ $# -gt 0 ]; do
 	case $1 in
 	--fast) cases=8 ;;
@@ -53,6 +62,15 @@ python3 "$here/gen.py" "$out" --cases "$cases" --seed "$seed" --batch "$batch" >
 gcc -O1 -g -Wall -Wextra -Wno-sign-compare -o "$out/compare" "$here/compare.c" -lZydis 2>"$out/build.log" ||
 	fail "building compare.c failed: $(head -n 5 "$out/build.log")"
 IFS=, read -ra batches <<<"$batch"
+if [ $host_avx = 0 ]; then
+	echo "SKIP isa avx,avx2,fma: the host lacks AVX2, FMA or F16C"
+	keep=()
+	for b in "${batches[@]}"; do
+		case $b in avx|avx2|fma) ;; *) keep+=("$b") ;; esac
+	done
+	batches=("${keep[@]}")
+	batch=$(IFS=,; echo "${batches[*]}")
+fi
 for b in "${batches[@]}"; do
 	(cd "$out" && gcc -static -no-pie -O1 -Wall -I"$here" -o "$b.bin" "$b.S" \
 		"$here/tramp.S" "$here/harness.c") 2>>"$out/build.log" ||
@@ -62,7 +80,7 @@ cat "$out/gen.log"
 
 # Batches of instructions above the default level run at theirs;
 # LOOM_CPU_PARTIAL lets a level run while parts of it are still missing.
-declare -A batch_flags=([bmi]="-cpu x86-64-v3")
+declare -A batch_flags=([bmi]="-cpu x86-64-v3" [avx]="-cpu x86-64-v3" [avx2]="-cpu x86-64-v3" [fma]="-cpu x86-64-v3")
 export LOOM_CPU_PARTIAL=1
 modes=("default" "one-insn-per-tb" "nochain")
 declare -A mode_flags=([default]="" [one-insn-per-tb]="-one-insn-per-tb" [nochain]="-nochain")

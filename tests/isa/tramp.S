@@ -4,7 +4,10 @@
  * the instruction under test followed by `jmp isa_done`.  Everything here
  * addresses memory rip-relative, so no register is reserved.  A signal in
  * the snippet is caught by harness.c, which records the state and resumes
- * at isa_resume.  Invariant: offsets match struct isa_state in isa.h.
+ * at isa_resume.  A batch that defines isa_avx nonzero (the AVX batches)
+ * also loads and stores bits 255:128 of ymm0-15; the others run no AVX
+ * instruction, so they run on CPUs and CPU models without it.
+ * Invariant: offsets match struct isa_state in isa.h.
  */
 	.text
 	.globl isa_run
@@ -21,6 +24,12 @@ isa_run:                        /* void isa_run(void *snippet) */
 	.irp i,0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15
 	movdqu isa_in+144+16*\i(%rip), %xmm\i
 	.endr
+	cmpb $0, isa_avx(%rip)
+	je 1f
+	.irp i,0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15
+	vinsertf128 $1, isa_in+480+16*\i(%rip), %ymm\i, %ymm\i
+	.endr
+1:
 	pushq isa_in+128(%rip)
 	popfq
 	mov isa_in+0(%rip), %rax
@@ -67,6 +76,13 @@ isa_done:
 	.irp i,0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15
 	movdqu %xmm\i, isa_out+144+16*\i(%rip)
 	.endr
+	cmpb $0, isa_avx(%rip)
+	je 1f
+	.irp i,0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15
+	vextractf128 $1, %ymm\i, isa_out+480+16*\i(%rip)
+	.endr
+	vzeroupper
+1:
 	.globl isa_resume
 isa_resume:
 	mov isa_saved_rsp(%rip), %rsp
@@ -81,9 +97,9 @@ isa_resume:
 	.bss
 	.align 64
 	.globl isa_in, isa_out, isa_mem
-isa_in:	.skip 480
+isa_in:	.skip 736
 	.align 64
-isa_out: .skip 480
+isa_out: .skip 736
 	.align 64
 isa_mem: .skip 64
 isa_saved_rsp: .skip 8

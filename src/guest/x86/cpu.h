@@ -54,6 +54,14 @@ enum cc_op {
 #define X86_OF 0x0800
 #define X86_AC 0x40000
 #define X86_ID 0x200000
+/* XCR0 of the modelled CPU from x86-64-v3 on: x87, SSE, AVX state */
+#define X86_XCR0 0x7
+/* The standard (non-compacted) XSAVE layout of those components. */
+#define XSAVE_HDR_OFF 512	/* XSTATE_BV, XCOMP_BV, reserved: 64 bytes */
+#define XSAVE_YMM_OFF 576	/* AVX: ymm0-15 bits 255:128 */
+#define XSAVE_SIZE 832
+
+
 #define X86_ARITH_FLAGS (X86_CF | X86_PF | X86_AF | X86_ZF | X86_SF | X86_OF)
 
 typedef union {
@@ -87,9 +95,11 @@ struct cpu {
 	uint32_t mxcsr;
 	uint32_t pad0;
 	x86_xmm xmm[16];
-	x86_xmm xmm_hi[16];	/* upper halves of ymm (AVX, later) */
+	x86_xmm xmm_hi[16];	/* bits 255:128 of ymm0-15; legacy SSE leaves them */
 	x86_xmm xtmp;		/* memory operand staging for SSE helpers */
 	uint64_t mmx_pad;
+	uint64_t xinuse_pad;
+	x86_xmm ytmp[2];	/* a 256-bit memory operand staged for AVX helpers */
 	struct x87_state fpu;
 
 	/* --- execution state shared with the exec layer --- */
@@ -103,6 +113,15 @@ uint64_t x86_get_rflags(struct cpu *cpu);
 void x86_set_rflags(struct cpu *cpu, uint64_t rflags);
 uint64_t helper_cc_compute_all(uint64_t dst, uint64_t src, uint64_t src2, uint64_t op);
 uint64_t helper_cc_compute_c(uint64_t dst, uint64_t src, uint64_t src2, uint64_t op);
+
+/* XSAVE images of the state (guest/x86/xsave.c), for xsave/xrstor and
+ * the signal frame: x86_xsave writes the standard form of the components
+ * in rfbm (and the header's XSTATE_BV for them); x86_xrstor loads the
+ * components in rfbm from a standard-form image (XSTATE_BV selects loaded
+ * vs initialised) and never faults: the caller validated the image.  The
+ * x87 part is in XSAVE64's format (64-bit FIP/FDP), as the kernel's. */
+void x86_xsave(struct cpu *cpu, uint8_t *area, uint64_t rfbm);
+void x86_xrstor(struct cpu *cpu, const uint8_t *area, uint64_t rfbm);
 
 void x86_cpu_reset(struct cpu *cpu);
 void x86_cpu_dump(struct cpu *cpu, FILE *f);

@@ -1,19 +1,25 @@
 /*
  * The CPUID model, by x86-64 level: x86-64 (x87, SSE, SSE2, CMOV, CMPXCHG8B,
  * FXSR, TSC) and x86-64-v2 (+ CMPXCHG16B, LAHF/SAHF in 64-bit mode, POPCNT,
- * SSE3, SSSE3, SSE4.1, SSE4.2).  CPUID reports exactly the selected level:
+ * SSE3, SSSE3, SSE4.1, SSE4.2) and x86-64-v3 (+ AVX, AVX2, FMA, F16C,
+ * XSAVE/OSXSAVE with XCR0 = x87|SSE|AVX, MOVBE, BMI1, BMI2, LZCNT).  CPUID
+ * reports exactly the selected level:
  * glibc picks its string and math routines from these bits, and the decode
  * loop refuses (SIGILL) instructions above the level, as such a CPU would.
- * Some v2 instructions run as the host's own in helpers, so v2 needs a host
- * that has them.  x86-64-v3 adds BMI1, BMI2, LZCNT, MOVBE (done) and the
- * AVX family (not yet).  AES, PCLMULQDQ, RDRAND, RDSEED and SHA are
- * reported from v2 on exactly when the host has them (host_ext).
+ * Some v2 and v3 instructions run as the host's own in helpers, so a level
+ * needs a host that has them.  The integer v3 features (MOVBE, BMI1, BMI2)
+ * are reported only once the frontend lifts their instructions, so that a
+ * guest's feature checks never pick code loom would refuse.  AES,
+ * PCLMULQDQ, RDRAND, RDSEED and SHA are reported from v2 on exactly when the
+ * host has them (host_ext).
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include "guest/x86/cpuid.h"
+#include "guest/x86/avx-ops.h"
+#include "guest/x86/translate.h"
 
 int x86_level = X86_V1;
 unsigned x86_ext;
@@ -25,7 +31,7 @@ static const struct {
 } levels[] = {
 	{ "x86-64", X86_V1, NULL },
 	{ "x86-64-v2", X86_V2, NULL },
-	{ "x86-64-v3", X86_V3, "AVX, AVX2, F16C, FMA, XSAVE" },
+	{ "x86-64-v3", X86_V3, NULL },
 };
 
 static void host_cpuid(uint32_t leaf, uint32_t sub, uint32_t r[4])
@@ -74,7 +80,9 @@ static bool host_has_v2(void)
 int x86_select_level(const char *name)
 {
 	if (!name) {
-		x86_level = host_has_v2() ? X86_V2 : X86_V1;
+		/* The highest level loom implements completely and the host
+		 * can run (AVX helpers run the host's own instructions). */
+		x86_level = avx_host_ok() && host_has_v2() ? X86_V3 : host_has_v2() ? X86_V2 : X86_V1;
 		x86_ext = x86_level >= X86_V2 ? host_ext() : 0;
 		return 0;
 	}
@@ -91,6 +99,11 @@ int x86_select_level(const char *name)
 		if (levels[i].level >= X86_V2 && !host_has_v2()) {
 			fprintf(stderr, "loom: -cpu %s: the host CPU lacks SSE3/SSSE3/SSE4.1/SSE4.2/"
 				"POPCNT/CMPXCHG16B, which loom needs to run it\n", name);
+			return -1;
+		}
+		if (levels[i].level >= X86_V3 && !avx_host_ok()) {
+			fprintf(stderr, "loom: -cpu %s: the host CPU (or OS) lacks AVX2/FMA/F16C, "
+				"which loom needs to run it\n", name);
 			return -1;
 		}
 		x86_level = levels[i].level;
@@ -118,11 +131,26 @@ void x86_list_levels(FILE *f)
 /* 0x80000001 edx: syscall, nx, lm; ecx: lahf_lm (v2) */
 #define XL1_EDX ((1u << 11) | (1u << 20) | (1u << 29))
 #define V2_XL1_ECX (1u << 0)
-/* v3 without AVX's: leaf 1 ecx movbe; leaf 7 ebx bmi1 bmi2; 0x80000001 ecx
- * abm (lzcnt) */
-#define V3_L1_ECX (1u << 22)
-#define V3_L7_EBX ((1u << 3) | (1u << 8))
+/* leaf 1 ecx: fma movbe xsave osxsave avx f16c */
+#define V3_L1_ECX ((1u << 12) | (1u << 22) | (1u << 26) | (1u << 27) | (1u << 28) | (1u << 29))
+/* leaf 7 ebx: bmi1 avx2 bmi2; 0x80000001 ecx: abm (lzcnt) */
+#define L7_BMI1 (1u << 3)
+#define L7_AVX2 (1u << 5)
+#define L7_BMI2 (1u << 8)
 #define V3_XL1_ECX (1u << 5)
+
+/* The integer v3 features whose instructions the frontend lifts. */
+static bool lifts_movbe(void) { return x86_lifts(ZYDIS_MNEMONIC_MOVBE); }
+static bool lifts_bmi1(void)
+{
+	return x86_lifts(ZYDIS_MNEMONIC_ANDN) && x86_lifts(ZYDIS_MNEMONIC_BEXTR) &&
+	       x86_lifts(ZYDIS_MNEMONIC_BLSR);
+}
+static bool lifts_bmi2(void)
+{
+	return x86_lifts(ZYDIS_MNEMONIC_SHLX) && x86_lifts(ZYDIS_MNEMONIC_BZHI) &&
+	       x86_lifts(ZYDIS_MNEMONIC_PDEP) && x86_lifts(ZYDIS_MNEMONIC_MULX);
+}
 
 void x86_cpuid(uint32_t leaf, uint32_t subleaf, uint32_t out[4])
 {
@@ -140,7 +168,7 @@ void x86_cpuid(uint32_t leaf, uint32_t subleaf, uint32_t out[4])
 		out[1] = (8 << 8) | (1 << 16);	/* clflush 64 bytes, 1 logical cpu */
 		out[2] = x86_level >= X86_V2 ? V2_L1_ECX : 0;
 		if (x86_level >= X86_V3)
-			out[2] |= V3_L1_ECX;
+			out[2] |= V3_L1_ECX & ~(lifts_movbe() ? 0 : 1u << 22);
 		if (x86_ext & X86_EXT_AES)
 			out[2] |= 1u << 25;
 		if (x86_ext & X86_EXT_PCLMUL)
@@ -162,18 +190,38 @@ void x86_cpuid(uint32_t leaf, uint32_t subleaf, uint32_t out[4])
 		if (subleaf)
 			break;
 		if (x86_level >= X86_V3)
-			out[1] |= V3_L7_EBX;
+			out[1] = L7_AVX2 | (lifts_bmi1() ? L7_BMI1 : 0) | (lifts_bmi2() ? L7_BMI2 : 0);
 		if (x86_ext & X86_EXT_RDSEED)
 			out[1] |= 1u << 18;
 		if (x86_ext & X86_EXT_SHA)
 			out[1] |= 1u << 29;
+		break;
+	case 0xd:
+		/* XSAVE components: 0 x87, 1 SSE (legacy area), 2 AVX at 576 */
+		if (x86_level < X86_V3)
+			break;
+		switch (subleaf) {
+		case 0:
+			out[0] = X86_XCR0;
+			out[1] = XSAVE_SIZE;	/* for the XCR0 set */
+			out[2] = XSAVE_SIZE;	/* for all supported components */
+			break;
+		case 1:
+			out[0] = 1 | 2;		/* XSAVEOPT, XSAVEC */
+			out[1] = XSAVE_SIZE;
+			break;
+		case 2:
+			out[0] = 256;
+			out[1] = XSAVE_YMM_OFF;
+			break;
+		}
 		break;
 	case 0x80000000:
 		out[0] = 0x80000008;
 		break;
 	case 0x80000001:
 		out[2] = x86_level >= X86_V2 ? V2_XL1_ECX : 0;
-		if (x86_level >= X86_V3)
+		if (x86_level >= X86_V3 && x86_lifts(ZYDIS_MNEMONIC_LZCNT))
 			out[2] |= V3_XL1_ECX;
 		out[3] = XL1_EDX;
 		break;

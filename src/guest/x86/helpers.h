@@ -42,7 +42,13 @@
 	H(sse_fp,              NG | MF,       5, 1) \
 	H(sse_pcmpstr,         IR_CALL_NO_WRITE_GLOBALS, 5, 1) \
 	H(sse_maskmov,         NG | MF,       4, 0) \
-	H(x87,                 IR_CALL_NO_WRITE_GLOBALS | MF, 3, 1)
+	H(x87,                 IR_CALL_NO_WRITE_GLOBALS | MF, 3, 1) \
+	H(avx_op,              NG,            4, 1) \
+	H(avx_fp,              NG | MF,       4, 1) \
+	H(avx_maskmov,         NG | MF,       4, 0) \
+	H(avx_gather,          NG | MF,       4, 0) \
+	H(xsave,               NG | MF,       4, 0) \
+	H(xrstor,              NG | MF,       4, 0)
 
 /* helper_sys(env, op, selector): the descriptor-table rows (lift-sys.c). */
 enum { SYS_LAR, SYS_LSL, SYS_VERR, SYS_VERW, SYS_SLDT, SYS_STR, SYS_SMSW, SYS_SGDT, SYS_SIDT };
@@ -63,5 +69,11 @@ uint64_t helper_sse_fp(uint64_t env, uint64_t op, uint64_t dst, uint64_t src, ui
 void helper_sse_maskmov(uint64_t env, uint64_t src, uint64_t mask, uint64_t addr);
 uint64_t helper_mmx(uint64_t op, uint64_t a, uint64_t b, uint64_t imm);
 uint64_t helper_x87(uint64_t env, uint64_t op, uint64_t arg);
+uint64_t helper_avx_op(uint64_t env, uint64_t op, uint64_t regs, uint64_t imm);
+uint64_t helper_avx_fp(uint64_t env, uint64_t op, uint64_t regs, uint64_t imm);
+void helper_avx_maskmov(uint64_t env, uint64_t regs, uint64_t addr, uint64_t imm);
+void helper_avx_gather(uint64_t env, uint64_t regs, uint64_t base, uint64_t imm);
+void helper_xsave(uint64_t env, uint64_t addr, uint64_t rfbm, uint64_t kind);
+void helper_xrstor(uint64_t env, uint64_t addr, uint64_t rfbm, uint64_t rex_w);
 
 #endif

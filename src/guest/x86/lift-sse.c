@@ -823,6 +823,25 @@ static bool gen_PCMPESTRI(struct dc *s) { return gen_pcmpstr(s, SSE_PCMPESTRI, t
 static bool gen_PCMPISTRM(struct dc *s) { return gen_pcmpstr(s, SSE_PCMPISTRM, false); }
 static bool gen_PCMPESTRM(struct dc *s) { return gen_pcmpstr(s, SSE_PCMPESTRM, false); }
 
+/* The VEX.128 forms (AVX, gated by the -cpu level): the same operation;
+ * the mask forms write xmm0 as a VEX instruction does, zeroing ymm0's
+ * upper half. */
+static bool gen_vpcmpstr(struct dc *s, enum sse_op op, bool index)
+{
+	if (s->insn.encoding != ZYDIS_INSTRUCTION_ENCODING_VEX || !gen_pcmpstr(s, op, index))
+		return false;
+	if (!index) {
+		ir_stenv(s, cst(s, 0), CPU_OFF(xmm_hi[0]), IR_MO_64);
+		ir_stenv(s, cst(s, 0), CPU_OFF(xmm_hi[0]) + 8, IR_MO_64);
+	}
+	return true;
+}
+
+static bool gen_VPCMPISTRI(struct dc *s) { return gen_vpcmpstr(s, SSE_PCMPISTRI, true); }
+static bool gen_VPCMPESTRI(struct dc *s) { return gen_vpcmpstr(s, SSE_PCMPESTRI, true); }
+static bool gen_VPCMPISTRM(struct dc *s) { return gen_vpcmpstr(s, SSE_PCMPISTRM, false); }
+static bool gen_VPCMPESTRM(struct dc *s) { return gen_vpcmpstr(s, SSE_PCMPESTRM, false); }
+
 /* CRC32 r32/r64, r/m8..64: CRC-32C of the source into the low 32 bits of
  * the destination (zero-extended). */
 static bool gen_CRC32(struct dc *s)
@@ -957,6 +976,7 @@ const struct lift_entry lift_sse_table[] = {
 	E(CMPSD) E(COMISS) E(UCOMISS) E(COMISD) E(UCOMISD)
 	E(CVTSI2SS) E(CVTSI2SD) E(CVTSS2SI) E(CVTTSS2SI) E(CVTSD2SI) E(CVTTSD2SI)
 	E(PTEST) E(INSERTPS) E(PCMPISTRI) E(PCMPESTRI) E(PCMPISTRM) E(PCMPESTRM) E(CRC32)
+	E(VPCMPISTRI) E(VPCMPESTRI) E(VPCMPISTRM) E(VPCMPESTRM)
 	E(MASKMOVDQU)
 	/* state and ordering */
 	E(LDMXCSR) E(STMXCSR)

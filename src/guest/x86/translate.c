@@ -58,11 +58,17 @@ void guest_ir_init(struct ir_ctx *ir)
 	add_table(lift_x87_table);
 	add_table(lift_bmi_table);
 	add_table(lift_sys_table);
+	add_table(lift_avx_table);
 	for (const struct lift_entry *t = lift_mmx_table; t->fn; t++) {
 		mmx_lifters[t->mnemonic] = t->fn;
 		if (!lifters[t->mnemonic])	/* EMMS, MASKMOVQ, ... */
 			lifters[t->mnemonic] = t->fn;
 	}
+}
+
+bool x86_lifts(ZydisMnemonic m)
+{
+	return lifters[m] != NULL;
 }
 
 uint64_t guest_pc(void *cpu) { return ((struct cpu *)cpu)->rip; }
@@ -619,6 +625,16 @@ static bool isa_allowed(const ZydisDecodedInstruction *insn)
 	case ZYDIS_ISA_SET_CMPXCHG16B:
 	case ZYDIS_ISA_SET_LAHF:
 		return x86_level >= X86_V2;
+	case ZYDIS_ISA_SET_AVX:
+	case ZYDIS_ISA_SET_AVX2:
+	case ZYDIS_ISA_SET_AVX2GATHER:
+	case ZYDIS_ISA_SET_AVXAES:
+	case ZYDIS_ISA_SET_FMA:
+	case ZYDIS_ISA_SET_F16C:
+	case ZYDIS_ISA_SET_XSAVE:
+	case ZYDIS_ISA_SET_XSAVEC:
+	case ZYDIS_ISA_SET_XSAVEOPT:
+		return x86_level >= X86_V3;
 	case ZYDIS_ISA_SET_BMI1:
 	case ZYDIS_ISA_SET_BMI2:
 	case ZYDIS_ISA_SET_LZCNT:

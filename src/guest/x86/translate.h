@@ -51,7 +51,10 @@ struct lift_entry {
 };
 extern const struct lift_entry lift_int_table[], lift_flow_table[], lift_string_table[],
 	lift_sse_table[], lift_x87_table[], lift_bmi_table[], lift_mmx_table[],
-	lift_sys_table[];
+	lift_sys_table[], lift_avx_table[];
+/* Whether the frontend lifts a mnemonic at all (cpuid.c reports features
+ * by it). */
+bool x86_lifts(ZydisMnemonic m);
 
 /* MMX registers (lift-mmx.c): operand i's MMX register number or -1;
  * entering MMX state; reading and writing a register. */

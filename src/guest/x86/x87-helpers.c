@@ -688,6 +688,20 @@ void x87_fxsave(struct cpu *cpu, void *area512)
 	memcpy(area512, &a, sizeof(a));
 }
 
+void x87_fxsave_fmt(struct cpu *cpu, void *area512, bool rex_w)
+{
+	struct fxsave_image a;
+	fxsave_to(cpu, &a, rex_w);
+	memcpy(area512, &a, sizeof(a));
+}
+
+void x87_fxrstor_fmt(struct cpu *cpu, const void *area512, bool rex_w)
+{
+	struct fxsave_image a;
+	memcpy(&a, area512, sizeof(a));
+	fxrstor_from(cpu, &a, rex_w);
+}
+
 void x87_fxrstor(struct cpu *cpu, const void *area512)
 {
 	struct fxsave_image a;

@@ -253,6 +253,10 @@ uint64_t helper_x87(uint64_t env, uint64_t op, uint64_t arg);
  * dropped, as the kernel does on sigreturn.  The area need not be aligned. */
 void x87_fxsave(struct cpu *cpu, void *area512);
 void x87_fxrstor(struct cpu *cpu, const void *area512);
+/* The same in the format of the instruction with (rex_w, 64-bit FIP/FDP)
+ * or without REX.W (32-bit offsets and FCS): XSAVE vs XSAVE64. */
+void x87_fxsave_fmt(struct cpu *cpu, void *area512, bool rex_w);
+void x87_fxrstor_fmt(struct cpu *cpu, const void *area512, bool rex_w);
 
 /* Host feature of the SSE3 FISTTP (the lifter refuses it without). */
 bool x87_host_has_fisttp(void);

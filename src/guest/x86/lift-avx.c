@@ -1,0 +1,863 @@
+/*
+ * AVX lifters: the VEX-encoded instructions of AVX, AVX2, FMA3 and F16C,
+ * and the XSAVE family.  A YMM register is cpu->xmm[i] (bits 127:0, the
+ * SSE lifters' view) and cpu->xmm_hi[i] (bits 255:128), reached with
+ * ld_env/st_env as four 64-bit quarters.  Every VEX instruction that writes
+ * an XMM register zeroes bits 255:128 of it (the SDM's VEX.128 rule); the
+ * legacy SSE lifters never touch xmm_hi, which is the other half of it.
+ *
+ * Moves, broadcasts of 128 bits, 128-bit extracts, element inserts and
+ * extracts and vzeroupper/vzeroall are lifted inline; every other row of
+ * avx-ops.h goes through one generic form: its memory operand (if any) is
+ * loaded with exactly its size into cpu->ytmp, and helper_avx_op/_fp run
+ * the host instruction on register numbers.  Masked moves and gathers run
+ * element by element in helpers, so masked-off elements never fault and a
+ * fault leaves a gather's completed elements done.
+ *
+ * Invariant (translate.h): guest loads, and alignment checks, come before
+ * the first write to a guest register or to memory.
+ */
+#include <signal.h>
+#include "guest/x86/cpuid.h"
+#include "guest/x86/translate.h"
+#include "guest/x86/avx-ops.h"
+#include "guest/x86/sse-ops.h"
+
+#define YTMP CPU_OFF(ytmp)
+
+static bool is_vex(struct dc *s)
+{
+	return s->insn.encoding == ZYDIS_INSTRUCTION_ENCODING_VEX && avx_host_ok();
+}
+
+/* 0-15 for an xmm or ymm register, else -1. */
+static int vreg(ZydisRegister r)
+{
+	if (r >= ZYDIS_REGISTER_XMM0 && r <= ZYDIS_REGISTER_XMM15)
+		return r - ZYDIS_REGISTER_XMM0;
+	if (r >= ZYDIS_REGISTER_YMM0 && r <= ZYDIS_REGISTER_YMM15)
+		return r - ZYDIS_REGISTER_YMM0;
+	return -1;
+}
+
+static int vop(struct dc *s, int i)
+{
+	if (i >= s->insn.operand_count_visible || s->op[i].type != ZYDIS_OPERAND_TYPE_REGISTER)
+		return -1;
+	return vreg(s->op[i].reg.value);
+}
+
+static bool is_gpr(struct dc *s, int i)
+{
+	return s->op[i].type == ZYDIS_OPERAND_TYPE_REGISTER && reg_index(s->op[i].reg.value) >= 0;
+}
+
+/* env offset of quarter q (0-3) of ymm register x */
+static int32_t yq(int x, int q)
+{
+	return q < 2 ? CPU_OFF(xmm) + 16 * x + 8 * q : CPU_OFF(xmm_hi) + 16 * x + 8 * (q - 2);
+}
+
+static unsigned imm_of(struct dc *s, int i)
+{
+	return s->op[i].imm.value.u & 0xff;
+}
+
+/* Effective address of memory operand i, checked for `align` bytes
+ * (#GP: SIGSEGV, SI_KERNEL).  0: the instruction always faults. */
+static ir_ref gen_ea_align(struct dc *s, int i, unsigned align)
+{
+	ir_ref ea = gen_ea(s, &s->op[i]);
+	if (align <= 1)
+		return ea;
+	if (ir_is_const(s->ir, ea)) {
+		if (!(s->ir->temps[ea].val & (align - 1)))
+			return ea;
+		gen_exception(s, SIGSEGV, SI_KERNEL, 0);
+		return 0;
+	}
+	uint32_t ok = ir_new_label(s->ir);
+	ir_brc(s, IR_TSTEQ, ea, cst(s, align - 1), ok);
+	gen_exception(s, SIGSEGV, SI_KERNEL, 0);
+	set_label(s, ok);
+	s->state = DISAS_NEXT;
+	/* a new block: recompute rather than carry ea across it */
+	return gen_ea(s, &s->op[i]);
+}
+
+/* nq quarters of operand i (a vector register or memory).  false: the
+ * instruction always faults. */
+static bool ld_vec(struct dc *s, int i, int nq, bool aligned, ir_ref v[4])
+{
+	int x = vop(s, i);
+	if (x >= 0) {
+		for (int q = 0; q < nq; q++)
+			v[q] = ir_ldenv(s, yq(x, q), IR_MO_64);
+		return true;
+	}
+	ir_ref ea = gen_ea_align(s, i, aligned ? 8 * nq : 1);
+	if (!ea)
+		return false;
+	for (int q = 0; q < nq; q++)
+		v[q] = ir_ld(s, q ? ir_bin(s, IR_add, ea, cst(s, 8 * q)) : ea, IR_MO_64);
+	return true;
+}
+
+/* Write nq quarters of ymm x; the quarters above are zeroed (VEX rule). */
+static void st_vec(struct dc *s, int x, int nq, const ir_ref *v)
+{
+	for (int q = 0; q < 4; q++)
+		ir_stenv(s, q < nq ? v[q] : cst(s, 0), yq(x, q), IR_MO_64);
+}
+
+/* Load memory operand i, exactly its size, into cpu->ytmp. */
+static void stage_mem(struct dc *s, int i)
+{
+	int bits = s->op[i].size;
+	ir_ref ea = gen_ea(s, &s->op[i]);
+	if (bits >= 128) {
+		ir_ref v[4];
+		for (int q = 0; q < bits / 64; q++)
+			v[q] = ir_ld(s, q ? ir_bin(s, IR_add, ea, cst(s, 8 * q)) : ea, IR_MO_64);
+		for (int q = 0; q < bits / 64; q++)
+			ir_stenv(s, v[q], YTMP + 8 * q, IR_MO_64);
+		return;
+	}
+	int size = size_of_bits(bits);
+	ir_stenv(s, ir_ld(s, ea, size), YTMP, size);
+}
+
+/* ---- the generic form ---- */
+
+static const uint8_t avx_op_width[AVX_NB_OPS] = {
+#define X(name, shape, fp, w) [AVX_##name] = #w[0],
+	AVX_OPS(X)
+#undef X
+};
+
+/* Whether the modelled CPU reports leaf 1 ecx bit `bit` (features outside
+ * the levels: their VEX forms exist where both they and AVX do). */
+static bool cpuid_reports(int bit)
+{
+	uint32_t r[4];
+	x86_cpuid(1, 0, r);
+	return r[2] >> bit & 1;
+}
+
+static bool gen_avx(struct dc *s, enum avx_op op)
+{
+	int shape = avx_op_shape[op];
+	unsigned r[4] = { 0, 0, 0, 0 };
+	int nr = 0, mem_dst = -1, gpr_dst = -1, gpr_size = 0;
+	bool L = false, d256 = false, immf = false;
+	uint64_t imm = 0;
+
+	if (!is_vex(s))
+		return false;
+	switch (op) {
+	case AVX_VAESENC: case AVX_VAESENCLAST: case AVX_VAESDEC: case AVX_VAESDECLAST:
+	case AVX_VAESIMC: case AVX_VAESKEYGENASSIST:
+		if (!cpuid_reports(25))
+			return false;
+		break;
+	case AVX_VPCLMULQDQ:
+		if (!cpuid_reports(1))
+			return false;
+		break;
+	default:
+		break;
+	}
+	for (int i = 0; i < s->insn.operand_count_visible; i++) {
+		const ZydisDecodedOperand *o = &s->op[i];
+		int x;
+		switch (o->type) {
+		case ZYDIS_OPERAND_TYPE_REGISTER:
+			if ((x = vreg(o->reg.value)) >= 0) {
+				if (o->size == 256)
+					L = true;
+				if (i == 0)
+					d256 = o->size == 256;
+				r[nr++] = x;
+			} else if (is_gpr(s, i) && i == 0) {
+				gpr_dst = reg_index(o->reg.value);
+				gpr_size = op_size(s, i);
+				nr++;
+			} else if (is_gpr(s, i) && shape == AVX_CSI) {
+				ir_stenv(s, gen_ld_op(s, i), YTMP, IR_MO_64);
+				gpr_size = op_size(s, i);
+				r[nr++] = AVX_TMP;
+			} else {
+				return false;
+			}
+			break;
+		case ZYDIS_OPERAND_TYPE_MEMORY:
+			if (o->size == 256)
+				L = true;
+			if (i == 0)
+				mem_dst = i;
+			else
+				stage_mem(s, i);
+			if (shape == AVX_CSI)
+				gpr_size = size_of_bits(o->size);
+			r[nr++] = AVX_TMP;
+			break;
+		case ZYDIS_OPERAND_TYPE_IMMEDIATE:
+			imm = imm_of(s, i);
+			immf = true;
+			break;
+		default:
+			return false;
+		}
+		if (nr > 4)
+			return false;
+	}
+	if ((avx_op_width[op] == 'Y' && !L) || (avx_op_width[op] == 'X' && L))
+		return false;
+	if (shape == AVX_CSI || shape == AVX_C2SI)
+		imm = gpr_size == 3;
+	if ((shape == AVX_SH || shape == AVX_PI) && immf) {
+		/* the immediate forms: dst, src, imm */
+		r[2] = 0;
+	}
+	uint64_t regs = AVX_REGS(r[0], r[1], r[2], r[3], L, d256) |
+			((shape == AVX_SH || shape == AVX_PI) && immf ? 1ull << 34 : 0);
+	enum x86_helper h = HELPER_avx_op;
+	if (avx_op_fp[op]) {
+		gen_sync_pc(s, s->pc);	/* the pc of a SIGFPE */
+		h = HELPER_avx_fp;
+	}
+	ir_ref ret = gen_helper(s, h, 4, s->ir->env, cst(s, op), cst(s, regs), cst(s, imm));
+	if (shape == AVX_TST || shape == AVX_COMI)
+		gen_set_cc(s, CC_OP_EFLAGS, 0, ret, 0);
+	if (gpr_dst >= 0)
+		gen_st_reg(s, gpr_dst, gpr_size, ret);
+	if (mem_dst >= 0) {
+		/* the result went to ytmp; its low bytes go to memory */
+		int bits = s->op[mem_dst].size;
+		ir_ref ea = gen_ea(s, &s->op[mem_dst]);
+		for (int q = 0; q < bits / 64; q++)
+			ir_st(s, ir_ldenv(s, YTMP + 8 * q, IR_MO_64),
+			      q ? ir_bin(s, IR_add, ea, cst(s, 8 * q)) : ea, IR_MO_64);
+	}
+	return true;
+}
+
+/* ---- integer forms inline ---- */
+
+/* AVX integer operations the IR has as 128-bit vector ops: a 256-bit form
+ * is the op on each 128-bit lane, as AVX2 defines it.  Zero: none. */
+static const uint8_t vop_of_avx[AVX_NB_OPS] = {
+#define V(name, v) [AVX_##name] = IR_V_##v + 1
+	V(VPADDB, add8), V(VPADDW, add16), V(VPADDD, add32),
+	V(VPSUBB, sub8), V(VPSUBW, sub16), V(VPSUBD, sub32),
+	V(VPADDUSB, addsat8u), V(VPADDUSW, addsat16u), V(VPSUBUSB, subsat8u), V(VPSUBUSW, subsat16u),
+	V(VPADDSB, addsat8s), V(VPADDSW, addsat16s), V(VPSUBSB, subsat8s), V(VPSUBSW, subsat16s),
+	V(VPMULLW, mullo16), V(VPMULHW, mulhi16s), V(VPMULHUW, mulhi16u), V(VPMULUDQ, mul32x2u),
+	V(VPMADDWD, madd16s), V(VPSADBW, sad8u), V(VPAVGB, avg8u), V(VPAVGW, avg16u),
+	V(VPMINUB, min8u), V(VPMAXUB, max8u), V(VPMINSW, min16s), V(VPMAXSW, max16s),
+	V(VPCMPEQB, cmpeq8), V(VPCMPEQW, cmpeq16), V(VPCMPEQD, cmpeq32),
+	V(VPCMPGTB, cmpgt8s), V(VPCMPGTW, cmpgt16s), V(VPCMPGTD, cmpgt32s),
+	V(VPUNPCKLBW, unpacklo8), V(VPUNPCKLWD, unpacklo16), V(VPUNPCKLDQ, unpacklo32),
+	V(VPUNPCKHBW, unpackhi8), V(VPUNPCKHWD, unpackhi16), V(VPUNPCKHDQ, unpackhi32),
+	V(VPACKSSWB, packs16to8), V(VPACKSSDW, packs32to16), V(VPACKUSWB, packu16to8),
+#undef V
+};
+
+/* Logic and 64-bit lanes on quarters; andc: ~a & b (VPANDN). */
+static enum ir_opc logic_of(enum avx_op op)
+{
+	switch (op) {
+	case AVX_VPAND: case AVX_VANDPS: case AVX_VANDPD: return IR_and;
+	case AVX_VPOR: case AVX_VORPS: case AVX_VORPD: return IR_or;
+	case AVX_VPXOR: case AVX_VXORPS: case AVX_VXORPD: return IR_xor;
+	case AVX_VPANDN: case AVX_VANDNPS: case AVX_VANDNPD: return IR_andc;
+	case AVX_VPADDQ: return IR_add;
+	case AVX_VPSUBQ: return IR_sub;
+	default: return IR_mov;
+	}
+}
+
+static int32_t slot(int x, int h)
+{
+	return x == AVX_TMP ? YTMP + 16 * h : yq(x, 2 * h);
+}
+
+static void emit_vop(struct dc *s, int v, int32_t dst, int32_t src)
+{
+	ir_emit(s->ir, IR_vop, IR_I64, NULL,
+		(int64_t[]){ v, (int64_t)((uint64_t)(uint32_t)dst | ((uint64_t)(uint32_t)src << 32)) });
+}
+
+/* `op dst, a, b/mem` of a logic or vop row without a call.  false: not
+ * such a form (the generic path takes it). */
+static bool gen_avx_inline(struct dc *s, enum avx_op op)
+{
+	enum ir_opc lop = logic_of(op);
+	int v = vop_of_avx[op];
+	int d = vop(s, 0), a = vop(s, 1), b = vop(s, 2);
+	if ((lop == IR_mov && !v) || s->insn.operand_count_visible != 3 || d < 0 || a < 0 ||
+	    (b < 0 && s->op[2].type != ZYDIS_OPERAND_TYPE_MEMORY))
+		return false;
+	int nq = s->op[0].size / 64;
+	ir_ref bv[4], av[4], r[4];
+
+	if (a == b && (lop == IR_xor || lop == IR_andc || lop == IR_sub)) {
+		st_vec(s, d, 0, NULL);	/* the zeroing idioms */
+		return true;
+	}
+	if (a == b && (op == AVX_VPCMPEQB || op == AVX_VPCMPEQW || op == AVX_VPCMPEQD)) {
+		ir_ref ones[4] = { cst(s, ~0ull), cst(s, ~0ull), cst(s, ~0ull), cst(s, ~0ull) };
+		st_vec(s, d, nq, ones);
+		return true;
+	}
+	if (lop != IR_mov) {
+		ld_vec(s, 2, nq, false, bv);
+		for (int q = 0; q < nq; q++) {
+			av[q] = ir_ldenv(s, yq(a, q), IR_MO_64);
+			r[q] = lop == IR_andc ? ir_bin(s, IR_andc, bv[q], av[q]) : ir_bin(s, lop, av[q], bv[q]);
+		}
+		st_vec(s, d, nq, r);
+		return true;
+	}
+	/* dst = a; dst op= b, per 128-bit lane.  b is staged when it is
+	 * memory, or the register the copy of a would overwrite. */
+	int src = b;
+	if (b < 0) {
+		stage_mem(s, 2);
+		src = AVX_TMP;
+	} else if (b == d && a != d) {
+		for (int q = 0; q < nq; q++)
+			ir_stenv(s, ir_ldenv(s, yq(b, q), IR_MO_64), YTMP + 8 * q, IR_MO_64);
+		src = AVX_TMP;
+	}
+	if (a != d)
+		for (int q = 0; q < nq; q++)
+			ir_stenv(s, ir_ldenv(s, yq(a, q), IR_MO_64), yq(d, q), IR_MO_64);
+	for (int h = 0; h < nq / 2; h++)
+		emit_vop(s, v - 1, slot(d, h), slot(src, h));
+	if (nq == 2) {
+		ir_stenv(s, cst(s, 0), yq(d, 2), IR_MO_64);
+		ir_stenv(s, cst(s, 0), yq(d, 3), IR_MO_64);
+	}
+	return true;
+}
+
+/* VPMOVMSKB/VMOVMSKPS/PD r32, xmm/ymm: sign bits into a GPR, inline. */
+static bool gen_avx_movmsk(struct dc *s, int lane)
+{
+	int x = vop(s, 1);
+	if (!is_vex(s) || x < 0 || !is_gpr(s, 0))
+		return false;
+	int nq = s->op[1].size / 64, per = 64 / lane;
+	ir_ref r = 0;
+	for (int q = 0; q < nq; q++) {
+		ir_ref v = ir_ldenv(s, yq(x, q), IR_MO_64), m;
+		if (lane == 8) {
+			/* the top bit of byte i moves to bit 56 + i: the eight
+			 * shifted copies the multiply adds never overlap */
+			ir_ref t = ir_bin(s, IR_and, v, cst(s, 0x8080808080808080ull));
+			t = ir_bin(s, IR_mul, t, cst(s, 0x0002040810204081ull));
+			m = ir_bin(s, IR_shr, t, cst(s, 56));
+		} else if (lane == 32) {
+			ir_ref lo = ir_extr(s, v, 31, 1, false);
+			ir_ref hi = ir_bin(s, IR_shl, ir_bin(s, IR_shr, v, cst(s, 63)), cst(s, 1));
+			m = ir_bin(s, IR_or, lo, hi);
+		} else {
+			m = ir_bin(s, IR_shr, v, cst(s, 63));
+		}
+		if (q)
+			m = ir_bin(s, IR_shl, m, cst(s, q * per));
+		r = r ? ir_bin(s, IR_or, r, m) : m;
+	}
+	gen_st_reg(s, reg_index(s->op[0].reg.value), 2, r);
+	return true;
+}
+
+static bool gen_VPMOVMSKB(struct dc *s) { return gen_avx_movmsk(s, 8); }
+static bool gen_VMOVMSKPS(struct dc *s) { return gen_avx_movmsk(s, 32); }
+static bool gen_VMOVMSKPD(struct dc *s) { return gen_avx_movmsk(s, 64); }
+
+/* VPTEST d, src: ZF = (d & src) == 0, CF = (~d & src) == 0, inline. */
+static bool gen_VPTEST(struct dc *s)
+{
+	int d = vop(s, 0);
+	ir_ref sv[4];
+	if (!is_vex(s) || d < 0 || s->insn.operand_count_visible != 2)
+		return false;
+	int nq = s->op[0].size / 64;
+	if (!ld_vec(s, 1, nq, false, sv))
+		return true;
+	ir_ref and = 0, andn = 0;
+	for (int q = 0; q < nq; q++) {
+		ir_ref dv = ir_ldenv(s, yq(d, q), IR_MO_64);
+		ir_ref x = ir_bin(s, IR_and, dv, sv[q]), y = ir_bin(s, IR_andc, sv[q], dv);
+		and = and ? ir_bin(s, IR_or, and, x) : x;
+		andn = andn ? ir_bin(s, IR_or, andn, y) : y;
+	}
+	ir_ref zf = ir_bin(s, IR_shl, ir_setc(s, IR_EQ, and, cst(s, 0)), cst(s, 6));
+	ir_ref f = ir_bin(s, IR_or, zf, ir_setc(s, IR_EQ, andn, cst(s, 0)));
+	gen_set_cc(s, CC_OP_EFLAGS, 0, f, 0);
+	return true;
+}
+
+/* Shifts by an immediate: logical ones on each lane of a quarter (as the
+ * SSE lifter does), VPSRAD as two 32-bit arithmetic shifts per quarter.
+ * dst = vvvv (operand 0), src = r/m (operand 1).  false: not such a form. */
+static bool gen_vshift_imm(struct dc *s, enum avx_op op)
+{
+	int lane, kind;	/* 0 left, 1 logical right, 2 arithmetic right */
+	switch (op) {
+	case AVX_VPSLLW: lane = 16; kind = 0; break;
+	case AVX_VPSLLD: lane = 32; kind = 0; break;
+	case AVX_VPSLLQ: lane = 64; kind = 0; break;
+	case AVX_VPSRLW: lane = 16; kind = 1; break;
+	case AVX_VPSRLD: lane = 32; kind = 1; break;
+	case AVX_VPSRLQ: lane = 64; kind = 1; break;
+	case AVX_VPSRAD: lane = 32; kind = 2; break;
+	default: return false;
+	}
+	int d = vop(s, 0);
+	if (d < 0 || s->insn.operand_count_visible != 3 ||
+	    s->op[2].type != ZYDIS_OPERAND_TYPE_IMMEDIATE)
+		return false;
+	int nq = s->op[0].size / 64;
+	unsigned n = imm_of(s, 2);
+	ir_ref v[4];
+	if (!ld_vec(s, 1, nq, false, v))
+		return true;
+	for (int q = 0; q < nq; q++) {
+		if (kind == 2) {
+			if (n > 31)
+				n = 31;
+			ir_ref lo = ir_un(s, IR_ext32u, ir_bin(s, IR_sar, ir_un(s, IR_ext32s, v[q]), cst(s, n)));
+			ir_ref hi = ir_bin(s, IR_and, ir_bin(s, IR_sar, v[q], cst(s, n)),
+					   cst(s, 0xffffffff00000000ull));
+			v[q] = ir_bin(s, IR_or, hi, lo);
+		} else if (n >= (unsigned)lane) {
+			v[q] = cst(s, 0);
+		} else if (n) {
+			uint64_t lmask = lane == 64 ? ~0ull : (1ull << lane) - 1, m = 0;
+			for (int i = 0; i < 64; i += lane)
+				m |= (kind == 0 ? (lmask << n) & lmask : lmask >> n) << i;
+			v[q] = ir_bin(s, kind == 0 ? IR_shl : IR_shr, v[q], cst(s, n));
+			if (lane != 64)
+				v[q] = ir_bin(s, IR_and, v[q], cst(s, m));
+		}
+	}
+	st_vec(s, d, nq, v);
+	return true;
+}
+
+static bool gen_avx_fast(struct dc *s, enum avx_op op)
+{
+	return is_vex(s) && (gen_avx_inline(s, op) || gen_vshift_imm(s, op) || gen_avx(s, op));
+}
+
+/* Every other row: inline when it can be, else the generic form. */
+#define X(name, shape, fp, w) \
+	static bool gen_##name##_row(struct dc *s) { return gen_avx_fast(s, AVX_##name); }
+AVX_OPS(X)
+#undef X
+
+/* ---- moves ---- */
+
+/* Full-width moves: register <- register/memory, memory <- register. */
+static bool gen_vmov(struct dc *s, bool aligned)
+{
+	int d = vop(s, 0), x = vop(s, 1);
+	ir_ref v[4];
+	if (!is_vex(s))
+		return false;
+	if (d >= 0) {
+		int nq = s->op[0].size / 64;
+		if (x < 0 && s->op[1].type != ZYDIS_OPERAND_TYPE_MEMORY)
+			return false;
+		if (ld_vec(s, 1, nq, aligned, v))
+			st_vec(s, d, nq, v);
+		return true;
+	}
+	if (s->op[0].type == ZYDIS_OPERAND_TYPE_MEMORY && x >= 0) {
+		int nq = s->op[1].size / 64;
+		ir_ref ea = gen_ea_align(s, 0, aligned ? 8 * nq : 1);
+		if (!ea)
+			return true;
+		for (int q = 0; q < nq; q++)
+			v[q] = ir_ldenv(s, yq(x, q), IR_MO_64);
+		for (int q = 0; q < nq; q++)
+			ir_st(s, v[q], q ? ir_bin(s, IR_add, ea, cst(s, 8 * q)) : ea, IR_MO_64);
+		return true;
+	}
+	return false;
+}
+
+static bool gen_VMOVAPS(struct dc *s) { return gen_vmov(s, true); }
+static bool gen_VMOVAPD(struct dc *s) { return gen_vmov(s, true); }
+static bool gen_VMOVDQA(struct dc *s) { return gen_vmov(s, true); }
+static bool gen_VMOVUPS(struct dc *s) { return gen_vmov(s, false); }
+static bool gen_VMOVUPD(struct dc *s) { return gen_vmov(s, false); }
+static bool gen_VMOVDQU(struct dc *s) { return gen_vmov(s, false); }
+static bool gen_VLDDQU(struct dc *s) { return vop(s, 0) >= 0 && gen_vmov(s, false); }
+static bool gen_VMOVNTDQA(struct dc *s) { return vop(s, 0) >= 0 && gen_vmov(s, true); }
+static bool gen_VMOVNTDQ(struct dc *s) { return vop(s, 0) < 0 && gen_vmov(s, true); }
+static bool gen_VMOVNTPS(struct dc *s) { return vop(s, 0) < 0 && gen_vmov(s, true); }
+static bool gen_VMOVNTPD(struct dc *s) { return vop(s, 0) < 0 && gen_vmov(s, true); }
+
+/* VMOVSS/VMOVSD: a load zeroes all but the element; a store writes it;
+ * the register form merges: dst = { b's element, a's other bits }. */
+static bool gen_vmovs(struct dc *s, int size)
+{
+	int d = vop(s, 0);
+	if (!is_vex(s))
+		return false;
+	if (s->insn.operand_count_visible == 3) {
+		int a = vop(s, 1), b = vop(s, 2);
+		if (d < 0 || a < 0 || b < 0)
+			return false;
+		ir_ref v[2] = { ir_ldenv(s, yq(b, 0), IR_MO_64), ir_ldenv(s, yq(a, 1), IR_MO_64) };
+		if (size == IR_MO_32)
+			v[0] = ir_dep(s, ir_ldenv(s, yq(a, 0), IR_MO_64), v[0], 0, 32);
+		st_vec(s, d, 2, v);
+		return true;
+	}
+	if (d >= 0 && s->op[1].type == ZYDIS_OPERAND_TYPE_MEMORY) {
+		ir_ref v[1] = { ir_ld(s, gen_ea(s, &s->op[1]), size) };
+		st_vec(s, d, 1, v);
+		return true;
+	}
+	int x = vop(s, 1);
+	if (s->op[0].type == ZYDIS_OPERAND_TYPE_MEMORY && x >= 0) {
+		ir_st(s, ir_ldenv(s, yq(x, 0), size), gen_ea(s, &s->op[0]), size);
+		return true;
+	}
+	return false;
+}
+
+static bool gen_VMOVSS(struct dc *s) { return gen_vmovs(s, IR_MO_32); }
+static bool gen_VMOVSD(struct dc *s) { return gen_vmovs(s, IR_MO_64); }
+
+/* VMOVD/VMOVQ: into an xmm register zero-extended to 256 bits; out of one,
+ * the low 32/64 bits. */
+static bool gen_vmovdq(struct dc *s, int size)
+{
+	int d = vop(s, 0), x = vop(s, 1);
+	if (!is_vex(s))
+		return false;
+	if (d >= 0) {
+		ir_ref v[1];
+		if (x >= 0)
+			v[0] = ir_ldenv(s, yq(x, 0), size);
+		else if (is_gpr(s, 1) || s->op[1].type == ZYDIS_OPERAND_TYPE_MEMORY)
+			v[0] = gen_ld_op(s, 1);
+		else
+			return false;
+		st_vec(s, d, 1, v);
+		return true;
+	}
+	if (x >= 0 && (is_gpr(s, 0) || s->op[0].type == ZYDIS_OPERAND_TYPE_MEMORY)) {
+		gen_st_op(s, 0, ir_ldenv(s, yq(x, 0), size));
+		return true;
+	}
+	return false;
+}
+
+static bool gen_VMOVD(struct dc *s) { return gen_vmovdq(s, IR_MO_32); }
+static bool gen_VMOVQ(struct dc *s) { return gen_vmovdq(s, IR_MO_64); }
+
+/* VMOVHPS/HPD/LPS/LPD: the load form is dst, a, m64 (the m64 replaces
+ * quarter `half` of a); the store form writes quarter `half`. */
+static bool gen_vmovhl(struct dc *s, int half)
+{
+	int d = vop(s, 0), a = vop(s, 1);
+	if (!is_vex(s))
+		return false;
+	if (d >= 0 && a >= 0 && s->insn.operand_count_visible == 3 &&
+	    s->op[2].type == ZYDIS_OPERAND_TYPE_MEMORY) {
+		ir_ref m = ir_ld(s, gen_ea(s, &s->op[2]), IR_MO_64);
+		ir_ref v[2];
+		v[half] = m;
+		v[!half] = ir_ldenv(s, yq(a, !half), IR_MO_64);
+		st_vec(s, d, 2, v);
+		return true;
+	}
+	if (s->op[0].type == ZYDIS_OPERAND_TYPE_MEMORY && a >= 0) {
+		ir_st(s, ir_ldenv(s, yq(a, half), IR_MO_64), gen_ea(s, &s->op[0]), IR_MO_64);
+		return true;
+	}
+	return false;
+}
+
+static bool gen_VMOVHPS(struct dc *s) { return gen_vmovhl(s, 1); }
+static bool gen_VMOVHPD(struct dc *s) { return gen_vmovhl(s, 1); }
+static bool gen_VMOVLPS(struct dc *s) { return gen_vmovhl(s, 0); }
+static bool gen_VMOVLPD(struct dc *s) { return gen_vmovhl(s, 0); }
+
+static bool gen_vzero(struct dc *s, bool all)
+{
+	if (!is_vex(s))
+		return false;
+	for (int x = 0; x < 16; x++)
+		for (int q = all ? 0 : 2; q < 4; q++)
+			ir_stenv(s, cst(s, 0), yq(x, q), IR_MO_64);
+	return true;
+}
+
+static bool gen_VZEROUPPER(struct dc *s) { return gen_vzero(s, false); }
+static bool gen_VZEROALL(struct dc *s) { return gen_vzero(s, true); }
+
+/* VBROADCASTF128/I128 ymm, m128 */
+static bool gen_vbroadcast128(struct dc *s)
+{
+	int d = vop(s, 0);
+	ir_ref v[4];
+	if (!is_vex(s) || d < 0 || s->op[1].type != ZYDIS_OPERAND_TYPE_MEMORY)
+		return false;
+	ld_vec(s, 1, 2, false, v);
+	v[2] = v[0];
+	v[3] = v[1];
+	st_vec(s, d, 4, v);
+	return true;
+}
+
+static bool gen_VBROADCASTF128(struct dc *s) { return gen_vbroadcast128(s); }
+static bool gen_VBROADCASTI128(struct dc *s) { return gen_vbroadcast128(s); }
+
+/* VEXTRACTF128/I128 xmm/m128, ymm, imm8: the half imm[0]. */
+static bool gen_vextract128(struct dc *s)
+{
+	int d = vop(s, 0), x = vop(s, 1);
+	if (!is_vex(s) || x < 0 || s->insn.operand_count_visible < 3)
+		return false;
+	int h = imm_of(s, 2) & 1;
+	ir_ref v[2] = { ir_ldenv(s, yq(x, 2 * h), IR_MO_64), ir_ldenv(s, yq(x, 2 * h + 1), IR_MO_64) };
+	if (d >= 0) {
+		st_vec(s, d, 2, v);
+		return true;
+	}
+	if (s->op[0].type != ZYDIS_OPERAND_TYPE_MEMORY)
+		return false;
+	ir_ref ea = gen_ea(s, &s->op[0]);
+	ir_st(s, v[0], ea, IR_MO_64);
+	ir_st(s, v[1], ir_bin(s, IR_add, ea, cst(s, 8)), IR_MO_64);
+	return true;
+}
+
+static bool gen_VEXTRACTF128(struct dc *s) { return gen_vextract128(s); }
+static bool gen_VEXTRACTI128(struct dc *s) { return gen_vextract128(s); }
+
+/* VPINSRB/W/D/Q xmm1, xmm2, r/m, imm8: xmm2 with element imm replaced. */
+static bool gen_vpinsr(struct dc *s, int bits)
+{
+	int d = vop(s, 0), a = vop(s, 1);
+	if (!is_vex(s) || d < 0 || a < 0 || s->insn.operand_count_visible < 4)
+		return false;
+	unsigned idx = imm_of(s, 3) & (128 / bits - 1), pos = idx * bits % 64, h = idx * bits / 64;
+	ir_ref val = s->op[2].type == ZYDIS_OPERAND_TYPE_MEMORY
+		? ir_ld(s, gen_ea(s, &s->op[2]), size_of_bits(bits)) : gen_ld_op(s, 2);
+	ir_ref v[2] = { ir_ldenv(s, yq(a, 0), IR_MO_64), ir_ldenv(s, yq(a, 1), IR_MO_64) };
+	v[h] = bits == 64 ? val : ir_dep(s, v[h], val, pos, bits);
+	st_vec(s, d, 2, v);
+	return true;
+}
+
+static bool gen_VPINSRB(struct dc *s) { return gen_vpinsr(s, 8); }
+static bool gen_VPINSRW(struct dc *s) { return gen_vpinsr(s, 16); }
+static bool gen_VPINSRD(struct dc *s) { return gen_vpinsr(s, 32); }
+static bool gen_VPINSRQ(struct dc *s) { return gen_vpinsr(s, 64); }
+
+/* VPEXTRB/W/D/Q, VEXTRACTPS r/m, xmm, imm8 */
+static bool gen_vpextr(struct dc *s, int bits)
+{
+	int x = vop(s, 1);
+	if (!is_vex(s) || x < 0 || s->insn.operand_count_visible < 3)
+		return false;
+	unsigned idx = imm_of(s, 2) & (128 / bits - 1), pos = idx * bits % 64, h = idx * bits / 64;
+	ir_ref q = ir_ldenv(s, yq(x, h), IR_MO_64);
+	ir_ref v = bits == 64 ? q : ir_extr(s, q, pos, bits, false);
+	if (s->op[0].type == ZYDIS_OPERAND_TYPE_MEMORY)
+		ir_st(s, v, gen_ea(s, &s->op[0]), size_of_bits(bits));
+	else if (is_gpr(s, 0))
+		gen_st_reg(s, reg_index(s->op[0].reg.value), op_size(s, 0), v);
+	else
+		return false;
+	return true;
+}
+
+static bool gen_VPEXTRB(struct dc *s) { return gen_vpextr(s, 8); }
+static bool gen_VPEXTRW(struct dc *s) { return gen_vpextr(s, 16); }
+static bool gen_VPEXTRD(struct dc *s) { return gen_vpextr(s, 32); }
+static bool gen_VPEXTRQ(struct dc *s) { return gen_vpextr(s, 64); }
+static bool gen_VEXTRACTPS(struct dc *s) { return gen_vpextr(s, 32); }
+
+/* ---- masked moves and gathers ---- */
+
+static bool gen_vmaskmov(struct dc *s, unsigned esz)
+{
+	int d = vop(s, 0), m = vop(s, 1), x = vop(s, 2);
+	if (!is_vex(s) || m < 0 || s->insn.operand_count_visible != 3)
+		return false;
+	bool L = s->insn.avx.vector_length == 256;
+	gen_sync_pc(s, s->pc);	/* the pc of a fault in the helper */
+	if (d >= 0 && s->op[2].type == ZYDIS_OPERAND_TYPE_MEMORY) {
+		gen_helper(s, HELPER_avx_maskmov, 4, s->ir->env, cst(s, AVX_REGS(d, m, 0, 0, L, L)),
+			   gen_ea(s, &s->op[2]), cst(s, esz));
+		return true;
+	}
+	if (s->op[0].type == ZYDIS_OPERAND_TYPE_MEMORY && x >= 0) {
+		gen_helper(s, HELPER_avx_maskmov, 4, s->ir->env, cst(s, AVX_REGS(0, m, x, 0, L, L)),
+			   gen_ea(s, &s->op[0]), cst(s, esz | 0x100));
+		return true;
+	}
+	return false;
+}
+
+static bool gen_VMASKMOVPS(struct dc *s) { return gen_vmaskmov(s, 4); }
+static bool gen_VPMASKMOVD(struct dc *s) { return gen_vmaskmov(s, 4); }
+static bool gen_VMASKMOVPD(struct dc *s) { return gen_vmaskmov(s, 8); }
+static bool gen_VPMASKMOVQ(struct dc *s) { return gen_vmaskmov(s, 8); }
+
+/* VGATHERDPS etc. dst, [base + vindex * scale + disp], mask.  #UD when
+ * any two of dst, index and mask are the same register. */
+static bool gen_gather(struct dc *s, unsigned dsz, unsigned isz)
+{
+	int d = vop(s, 0), m = vop(s, 2);
+	if (!is_vex(s) || d < 0 || m < 0 || s->op[1].type != ZYDIS_OPERAND_TYPE_MEMORY)
+		return false;
+	ZydisDecodedOperand mem = s->op[1];
+	int ix = vreg(mem.mem.index);
+	if (ix < 0 || d == m || d == ix || m == ix)
+		return false;
+	unsigned scale = mem.mem.scale ? mem.mem.scale : 1;
+	mem.mem.index = ZYDIS_REGISTER_NONE;
+	mem.mem.scale = 0;
+	bool L = s->insn.avx.vector_length == 256;
+	ir_ref base = gen_ea(s, &mem);
+	gen_sync_pc(s, s->pc);
+	gen_helper(s, HELPER_avx_gather, 4, s->ir->env, cst(s, AVX_REGS(d, ix, m, 0, L, 0)), base,
+		   cst(s, dsz | isz << 8 | (unsigned)__builtin_ctz(scale) << 16));
+	return true;
+}
+
+static bool gen_VGATHERDPS(struct dc *s) { return gen_gather(s, 4, 4); }
+static bool gen_VGATHERDPD(struct dc *s) { return gen_gather(s, 8, 4); }
+static bool gen_VGATHERQPS(struct dc *s) { return gen_gather(s, 4, 8); }
+static bool gen_VGATHERQPD(struct dc *s) { return gen_gather(s, 8, 8); }
+static bool gen_VPGATHERDD(struct dc *s) { return gen_gather(s, 4, 4); }
+static bool gen_VPGATHERDQ(struct dc *s) { return gen_gather(s, 8, 4); }
+static bool gen_VPGATHERQD(struct dc *s) { return gen_gather(s, 4, 8); }
+static bool gen_VPGATHERQQ(struct dc *s) { return gen_gather(s, 8, 8); }
+
+static bool gen_VMASKMOVDQU(struct dc *s)
+{
+	int x = vop(s, 0), m = vop(s, 1);
+	if (!is_vex(s) || x < 0 || m < 0 || s->insn.operand_count < 3 ||
+	    s->op[2].type != ZYDIS_OPERAND_TYPE_MEMORY)
+		return false;
+	gen_sync_pc(s, s->pc);
+	gen_helper(s, HELPER_sse_maskmov, 4, s->ir->env, cst(s, yq(x, 0)), cst(s, yq(m, 0)),
+		   gen_ea(s, &s->op[2]));
+	return true;
+}
+
+/* ---- MXCSR ---- */
+
+static bool gen_VLDMXCSR(struct dc *s)
+{
+	if (!is_vex(s) || s->op[0].type != ZYDIS_OPERAND_TYPE_MEMORY)
+		return false;
+	ir_ref v = ir_ld(s, gen_ea(s, &s->op[0]), IR_MO_32);
+	uint32_t ok = ir_new_label(s->ir);
+	ir_brc(s, IR_TSTEQ, v, cst(s, ~(uint64_t)MXCSR_VALID & 0xffffffff), ok);
+	gen_exception(s, SIGSEGV, SI_KERNEL, 0);
+	set_label(s, ok);
+	s->state = DISAS_NEXT;
+	ir_stenv(s, v, CPU_OFF(mxcsr), IR_MO_32);
+	return true;
+}
+
+static bool gen_VSTMXCSR(struct dc *s)
+{
+	if (!is_vex(s) || s->op[0].type != ZYDIS_OPERAND_TYPE_MEMORY)
+		return false;
+	ir_st(s, ir_ldenv(s, CPU_OFF(mxcsr), IR_MO_32), gen_ea(s, &s->op[0]), IR_MO_32);
+	return true;
+}
+
+/* ---- XSAVE family ---- */
+
+/* XGETBV: ecx = 0 reads XCR0 (x87, SSE, AVX); any other XCR is #GP, as
+ * on a CPU without XGETBV_ECX_1. */
+static bool gen_XGETBV(struct dc *s)
+{
+	uint32_t ok = ir_new_label(s->ir);
+	ir_brc(s, IR_TSTEQ, G.regs[R_RCX], cst(s, 0xffffffff), ok);
+	gen_exception(s, SIGSEGV, SI_KERNEL, 0);
+	set_label(s, ok);
+	s->state = DISAS_NEXT;
+	gen_st_reg(s, R_RAX, 3, cst(s, X86_XCR0));
+	gen_st_reg(s, R_RDX, 3, cst(s, 0));
+	return true;
+}
+
+/* The requested-feature bitmap edx:eax; the helper masks it with XCR0. */
+static ir_ref gen_rfbm(struct dc *s)
+{
+	ir_ref lo = gen_ext(s, G.regs[R_RAX], 2, false);
+	return ir_bin(s, IR_or, lo, ir_bin(s, IR_shl, G.regs[R_RDX], cst(s, 32)));
+}
+
+static bool gen_xsave(struct dc *s, int kind)
+{
+	if (s->op[0].type != ZYDIS_OPERAND_TYPE_MEMORY)
+		return false;
+	gen_sync_pc(s, s->pc);
+	gen_helper(s, HELPER_xsave, 4, s->ir->env, gen_ea(s, &s->op[0]), gen_rfbm(s), cst(s, kind));
+	return true;
+}
+
+/* kind: bit 0 compacted (XSAVEC), bit 1 REX.W (the x87 part's format) */
+static bool gen_XSAVE(struct dc *s) { return gen_xsave(s, 0); }
+static bool gen_XSAVE64(struct dc *s) { return gen_xsave(s, 2); }
+static bool gen_XSAVEOPT(struct dc *s) { return gen_xsave(s, 0); }
+static bool gen_XSAVEOPT64(struct dc *s) { return gen_xsave(s, 2); }
+static bool gen_XSAVEC(struct dc *s) { return gen_xsave(s, 1); }
+static bool gen_XSAVEC64(struct dc *s) { return gen_xsave(s, 3); }
+
+static bool gen_xrstor(struct dc *s, bool rex_w)
+{
+	if (s->op[0].type != ZYDIS_OPERAND_TYPE_MEMORY)
+		return false;
+	gen_sync_pc(s, s->pc);
+	gen_helper(s, HELPER_xrstor, 4, s->ir->env, gen_ea(s, &s->op[0]), gen_rfbm(s), cst(s, rex_w));
+	return true;
+}
+
+static bool gen_XRSTOR(struct dc *s) { return gen_xrstor(s, false); }
+static bool gen_XRSTOR64(struct dc *s) { return gen_xrstor(s, true); }
+
+/* ---- the table ---- */
+
+#define E(name) { ZYDIS_MNEMONIC_##name, gen_##name },
+
+/* Later rows override earlier ones (add_table): the hand-written lifters
+ * of some table rows come after the generated ones. */
+const struct lift_entry lift_avx_table[] = {
+#define X(name, shape, fp, w) { ZYDIS_MNEMONIC_##name, gen_##name##_row },
+	AVX_OPS(X)
+#undef X
+	E(VPMOVMSKB) E(VMOVMSKPS) E(VMOVMSKPD) E(VPTEST)
+	E(VMOVAPS) E(VMOVAPD) E(VMOVDQA) E(VMOVUPS) E(VMOVUPD) E(VMOVDQU) E(VLDDQU)
+	E(VMOVNTDQA) E(VMOVNTDQ) E(VMOVNTPS) E(VMOVNTPD)
+	E(VMOVSS) E(VMOVSD) E(VMOVD) E(VMOVQ)
+	E(VMOVHPS) E(VMOVHPD) E(VMOVLPS) E(VMOVLPD)
+	E(VZEROUPPER) E(VZEROALL) E(VBROADCASTF128) E(VBROADCASTI128)
+	E(VEXTRACTF128) E(VEXTRACTI128)
+	E(VPINSRB) E(VPINSRW) E(VPINSRD) E(VPINSRQ)
+	E(VPEXTRB) E(VPEXTRW) E(VPEXTRD) E(VPEXTRQ) E(VEXTRACTPS)
+	E(VMASKMOVPS) E(VMASKMOVPD) E(VPMASKMOVD) E(VPMASKMOVQ) E(VMASKMOVDQU)
+	E(VGATHERDPS) E(VGATHERDPD) E(VGATHERQPS) E(VGATHERQPD)
+	E(VPGATHERDD) E(VPGATHERDQ) E(VPGATHERQD) E(VPGATHERQQ)
+	E(VLDMXCSR) E(VSTMXCSR)
+	E(XGETBV) E(XSAVE) E(XSAVE64) E(XSAVEOPT) E(XSAVEOPT64) E(XSAVEC) E(XSAVEC64)
+	E(XRSTOR) E(XRSTOR64)
+	{ 0, NULL }
+};
