@@ -314,9 +314,9 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_
 		uint64_t *val;
 		bool l2;
 	} nums[] = {
-		{ "dcachesize", &dcfg.size }, { "dassoc", &dcfg.assoc },
-		{ "dblksize", &dcfg.blksize }, { "icachesize", &icfg.size },
-		{ "iassoc", &icfg.assoc }, { "iblksize", &icfg.blksize },
+		{ "dcachesize", &dcfg.size, false }, { "dassoc", &dcfg.assoc, false },
+		{ "dblksize", &dcfg.blksize, false }, { "icachesize", &icfg.size, false },
+		{ "iassoc", &icfg.assoc, false }, { "iblksize", &icfg.blksize, false },
 		{ "l2cachesize", &l2cfg.size, true }, { "l2assoc", &l2cfg.assoc, true },
 		{ "l2blksize", &l2cfg.blksize, true },
 	};
