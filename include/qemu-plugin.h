@@ -346,8 +346,8 @@ QEMU_PLUGIN_API
 void qemu_plugin_register_vcpu_syscall_filter_cb(qemu_plugin_id_t id,
 						 qemu_plugin_vcpu_syscall_filter_cb_t cb);
 
-/* The instruction in Intel syntax, as a string the caller frees with
- * g_free. */
+/* The instruction in AT&T syntax (as `-d in_asm` prints it), as a string
+ * the caller frees with g_free. */
 QEMU_PLUGIN_API
 char *qemu_plugin_insn_disas(const struct qemu_plugin_insn *insn);
 

@@ -24,6 +24,7 @@
 #include "exec/exec.h"
 #include "guest/x86/cpu.h"
 #include "guest/x86/cpuid.h"
+#include "instrument/instrument.h"
 #include "linux/linux.h"
 #include "util/log.h"
 
@@ -142,6 +143,14 @@ static void opt_cpu(const char *arg)
 	pass_on("-cpu", arg);
 }
 
+static void opt_plugin(const char *arg)
+{
+	char *spec = instrument_add_plugin(arg);
+	if (!spec)
+		exit(LOOM_EXIT_USAGE);	/* the line saying why is printed */
+	pass_on("-plugin", spec);
+}
+
 static const struct loom_option {
 	const char *name, *alias;
 	const char *arg;	/* NULL: takes no argument */
@@ -162,6 +171,9 @@ static const struct loom_option {
 	  "run programs the guest execs natively instead of under loom" },
 	{ "cpu", NULL, "model", opt_cpu,
 	  "CPU model: x86-64 or x86-64-v2 (default: the highest the host can run; -cpu help)" },
+	{ "plugin", NULL, "file=PATH[,arg=value...]", opt_plugin,
+	  "load a plugin (repeatable); PATH may be a bundled plugin's name (-plugin bb); "
+	  "also LOOM_PLUGIN=SPEC[;SPEC...]" },
 	{ "E", NULL, "var=value", opt_E, "set var in the guest's environment (repeatable)" },
 	{ "U", NULL, "var", opt_U, "remove var from the guest's environment (repeatable)" },
 	{ "0", NULL, "argv0", opt_0, "give the guest argv0 as argv[0] instead of the program path" },
@@ -207,8 +219,20 @@ static void open_log(void)
 	int fd;
 	struct rlimit rl;
 
-	if (!cl.log_path)
+	if (!cl.log_path) {
+		/* The log is loom's: keep a descriptor of our own for it, so a
+		 * guest that closes its stderr before exiting (coreutils do)
+		 * does not silence plugins' and -d output at exit. */
+		int high = 1000;
+		if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < 1000 + 16)
+			high = rl.rlim_cur > 64 ? (int)rl.rlim_cur - 16 : 3;
+		fd = fcntl(2, F_DUPFD_CLOEXEC, high);
+		if (fd >= 0 && (f = fdopen(fd, "a"))) {
+			setvbuf(f, NULL, _IOLBF, 1 << 12);
+			log_file = f;
+		}
 		return;
+	}
 	if (cl.log_path[0] == '/') {
 		abs = strdup(cl.log_path);
 	} else {
@@ -288,7 +312,16 @@ int main(int argc, char **argv)
 	}
 	if (i >= argc)
 		fatal(LOOM_EXIT_USAGE, "no program given (try -help)");
-
+	/* LOOM_PLUGIN: more -plugin specs, separated by ';'.  Not passed on
+	 * to a re-exec as options: the variable itself is in the guest's
+	 * environment, and reaches the next loom if the guest keeps it. */
+	const char *env_plugins = getenv("LOOM_PLUGIN");
+	if (env_plugins && *env_plugins) {
+		char *list = strdup(env_plugins), *save = NULL;
+		for (char *t = strtok_r(list, ";", &save); t; t = strtok_r(NULL, ";", &save))
+			if (*t && !instrument_add_plugin(t))
+				exit(LOOM_EXIT_USAGE);
+	}
 	open_log();
 	cl.pass[cl.npass] = NULL;
 	linux_opts.loom_argc = cl.npass;
@@ -311,5 +344,7 @@ int main(int argc, char **argv)
 	exec_init();
 	linux_signal_init();
 	linux_load(path, guest_argv, cl.env, cpu);
+	instrument_load_plugins();
+	instrument_vcpu_init(cpu);
 	linux_cpu_loop(cpu);
 }

@@ -48,6 +48,15 @@ struct cpu_exec {
 	 * lookup.  Set by the fault handler and by a hot page's stale exit. */
 	volatile uint32_t smc_work;
 	int tid;
+	/* Instrumentation (instrument/): the vCPU index plugins see, this
+	 * vCPU's region of the plugin scoreboards (generated code reaches it
+	 * through an IR global, hence uint64_t), and the value of the memory
+	 * access a memory callback is reporting. */
+	uint32_t cpu_index;
+	uint32_t plugin_flags;		/* enum qemu_plugin_cb_flags + 1 while a
+					 * callback runs, else 0 */
+	uint64_t plugin_sb;
+	uint64_t plugin_mem_val[2];
 };
 
 /* A translation block. */
@@ -118,6 +127,9 @@ void exec_finish(void);
 /* Drop every translation (code cache full, SMC, instrumentation change).
  * Safe while other threads run translated code: it stops them first. */
 void exec_flush_all(void);
+/* The same, from anywhere (a helper or callback inside translated code):
+ * the calling cpu flushes at its next TB boundary. */
+void exec_request_flush(void);
 
 /* The guest's memory map and self-modifying code (smc.c).  linux/ reports
  * every change of a guest mapping: under exec_mem_lock(), first

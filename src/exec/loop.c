@@ -147,6 +147,18 @@ static enum exec_exit leave(struct cpu_exec *x, enum exec_exit e)
 
 /* ---- the loop ---- */
 
+/* A flush asked for from inside translated code (instrumentation changed):
+ * the asking cpu leaves at its next TB entry and flushes from the loop, where
+ * it holds no TB. */
+static volatile int flush_requested;
+
+void exec_request_flush(void)
+{
+	__atomic_store_n(&flush_requested, 1, __ATOMIC_SEQ_CST);
+	if (exec_current_cpu)
+		guest_exec_state(exec_current_cpu)->exit_request = 1;
+}
+
 static uint32_t tb_flags(void)
 {
 	return (exec_opts.single_insn ? CF_SINGLE_INSN : 0) | (exec_opts.nochain ? CF_NOCHAIN : 0);
@@ -203,6 +215,11 @@ enum exec_exit exec_run(void *cpu)
 		if (x->exit_request) {
 			x->exit_request = 0;
 			return leave(x, EXEC_REQUEST);
+		}
+		if (__atomic_load_n(&flush_requested, __ATOMIC_SEQ_CST) &&
+		    __atomic_exchange_n(&flush_requested, 0, __ATOMIC_SEQ_CST)) {
+			exec_flush_all();
+			last = NULL;
 		}
 		uint64_t pc = guest_pc(cpu);
 		struct tb *tb;

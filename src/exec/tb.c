@@ -20,6 +20,7 @@
 #include <unistd.h>
 #include "exec/exec-internal.h"
 #include "guest/guest.h"
+#include "instrument/instrument.h"
 #include "host/host.h"
 #include "util/log.h"
 
@@ -101,6 +102,7 @@ void exec_init(void)
 		fatal(LOOM_EXIT_INTERNAL, "out of memory");
 	ir_init(&ir);
 	guest_ir_init(&ir);
+	instrument_ir_init(&ir);
 }
 
 /* The jump cache as generated code probes it (see goto_lookup). */
@@ -197,6 +199,7 @@ void exec_flush_all(void)
 	smc_flush();
 	code_used = prologue_size;
 	exec_stats.flushes++;
+	instrument_flush();	/* every cpu is stopped: no TB is running */
 	exec_resume_cpus();
 	tb_unlock();
 }
@@ -327,9 +330,11 @@ static struct tb *tb_translate(uint64_t pc, uint32_t flags, bool oneshot)
 		internal_error("out of memory for a TB");
 	tb->pc = pc;
 	tb->flags = flags;
+	if (instrument_active)
+		instrument_tb_start(pc);
 	for (;;) {
 		ir_reset(&ir);
-		if (guest_translate(&ir, tb, max_insns) < 0) {
+		if (guest_translate(&ir, tb, max_insns, NULL) < 0) {
 			free(tb);
 			return NULL;
 		}
@@ -345,6 +350,10 @@ static struct tb *tb_translate(uint64_t pc, uint32_t flags, bool oneshot)
 		if (tb->ninsns == 1)
 			break;
 		max_insns = 1;
+	}
+	if (instrument_active && instrument_tb(&ir, tb, max_insns) < 0) {
+		free(tb);
+		return NULL;
 	}
 	if (guard)
 		tb_emit_guard(tb);
@@ -365,6 +374,8 @@ static struct tb *tb_translate(uint64_t pc, uint32_t flags, bool oneshot)
 #else
 	ir_optimize(&ir, false, NULL);
 #endif
+	if (instrument_active)
+		instrument_tb_end(&ir, tb);
 	if (log_enabled(LOG_OP_OPT)) {
 		fprintf(f, "OP after optimization and liveness analysis:\n");
 		ir_print(&ir, f);

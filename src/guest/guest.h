@@ -6,6 +6,8 @@
 #ifndef LOOM_GUEST_GUEST_H
 #define LOOM_GUEST_GUEST_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include "ir/ir.h"
@@ -15,14 +17,41 @@
 void guest_ir_init(struct ir_ctx *ir);
 /* Lift the TB starting at tb->pc; fills tb->guest_size and tb->ninsns.
  * Returns 0, or -1 if the first instruction is not readable (the caller
- * raises SIGSEGV at tb->pc). */
-int guest_translate(struct ir_ctx *ir, struct tb *tb, unsigned max_insns);
+ * raises SIGSEGV at tb->pc).  sync_insns (NULL: none) is a bitmap of
+ * instruction indexes before which a tool may change guest registers: the
+ * lifted code carries no knowledge of the guest state (lazy flags) across
+ * those boundaries. */
+int guest_translate(struct ir_ctx *ir, struct tb *tb, unsigned max_insns,
+		    const uint64_t *sync_insns);
+/* The IR global holding the guest pc (tools store an instruction's pc in
+ * it before a callback that reads registers). */
+ir_ref guest_ir_pc(void);
 uint64_t guest_pc(void *cpu);
 void guest_set_pc(void *cpu, uint64_t pc);
 struct cpu_exec *guest_exec_state(void *cpu);
+/* Where struct cpu_exec lies in the guest's cpu struct (generated code
+ * reaches its fields from env). */
+int32_t guest_exec_offset(void);
 /* Print the guest instructions of [pc, pc+size) for -d in_asm. */
 void guest_disas(FILE *f, uint64_t pc, uint32_t size);
 /* Print the guest CPU state for -d cpu. */
 void guest_dump_state(void *cpu, FILE *f);
+
+/* Registers as tools name them (guest/x86/regs.c): index 0..count-1. */
+struct guest_reg {
+	const char *name;
+	const char *feature;	/* gdb's feature group */
+	unsigned size;		/* bytes */
+};
+int guest_reg_count(void);
+bool guest_reg_info(int i, struct guest_reg *r);
+int guest_reg_pc_index(void);
+/* Read register i of cpu into buf (little-endian); returns its size or -1.
+ * The state must be in the cpu struct (no live lazy copies). */
+int guest_reg_read(void *cpu, int i, uint8_t *buf);
+bool guest_reg_write(void *cpu, int i, const uint8_t *buf);
+/* Disassemble the instruction at pc whose bytes are code[0..len) into out;
+ * returns its length, or 0 (and "(bad)") if it does not decode. */
+size_t guest_disas_insn(uint64_t pc, const uint8_t *code, size_t len, char *out, size_t outlen);
 
 #endif

@@ -62,6 +62,10 @@ DEF(brcond,    0, 2, 2, IR_OPF_BB_END | IR_OPF_SIDE_EFFECTS)
 DEF(ld_env,    1, 0, 2, 0)
 DEF(st_env,    0, 1, 2, IR_OPF_SIDE_EFFECTS)
 
+/* loom's own memory at a host pointer (plugin scoreboards); never faults */
+DEF(ld_ptr,    1, 1, 2, 0)
+DEF(st_ptr,    0, 2, 2, IR_OPF_SIDE_EFFECTS)
+
 /* Guest memory (identity-mapped); may fault */
 DEF(load,      1, 1, 1, IR_OPF_SIDE_EFFECTS | IR_OPF_MAY_FAULT)
 DEF(store,     0, 2, 1, IR_OPF_SIDE_EFFECTS | IR_OPF_MAY_FAULT)

@@ -143,6 +143,13 @@ static struct ir_op *append(struct ir_ctx *s)
 	return op;
 }
 
+struct ir_op *ir_append_op(struct ir_ctx *s, const struct ir_op *src)
+{
+	struct ir_op *op = append(s);
+	*op = *src;
+	return op;
+}
+
 struct ir_op *ir_emit(struct ir_ctx *s, enum ir_opc opc, enum ir_type t,
 		      const ir_ref *args, const int64_t *cargs)
 {
@@ -167,6 +174,18 @@ void ir_op1(struct ir_ctx *s, enum ir_opc opc, enum ir_type t, ir_ref d, ir_ref 
 void ir_op2(struct ir_ctx *s, enum ir_opc opc, enum ir_type t, ir_ref d, ir_ref a, ir_ref b)
 {
 	ir_emit(s, opc, t, (ir_ref[]){ d, a, b }, NULL);
+}
+
+uint32_t ir_add_helpers(struct ir_ctx *s, const struct ir_helper *t, uint32_t n)
+{
+	struct ir_helper *all = malloc((s->nhelpers + n) * sizeof(*all));
+	if (!all)
+		abort();
+	memcpy(all, s->helpers, s->nhelpers * sizeof(*all));
+	memcpy(all + s->nhelpers, t, n * sizeof(*all));
+	s->helpers = all;	/* the old table stays: it may be static */
+	s->nhelpers += n;
+	return s->nhelpers - n;
 }
 
 void ir_call(struct ir_ctx *s, uint32_t helper, ir_ref ret, const ir_ref *args, unsigned nargs)

@@ -43,6 +43,8 @@
  *   movcond d,a,b,t,f [cond]  d = (a cond b) ? t : f
  *   set_label [L]  br [L]  brcond a,b [cond,L]     labels are TB-local numbers
  *   ld_env d [off,memop]  st_env a [off,memop]    host load/store at env+off
+ *   ld_ptr d,p [off,memop]  st_ptr v,p [off,memop]   host load/store at p+off:
+ *                       loom's own data (plugin counters), never faults
  *   load d,addr [memop]       guest load; may fault
  *   store val,addr [memop]    guest store; may fault
  *   cmpxchg old,addr,cmp,new [memop]  atomic: old = *addr; if old==cmp *addr=new
@@ -216,6 +218,11 @@ void ir_op1(struct ir_ctx *s, enum ir_opc opc, enum ir_type t, ir_ref d, ir_ref 
 void ir_op2(struct ir_ctx *s, enum ir_opc opc, enum ir_type t, ir_ref d, ir_ref a, ir_ref b);
 void ir_call(struct ir_ctx *s, uint32_t helper, ir_ref ret,
 	     const ir_ref *args, unsigned nargs);
+/* Append n helpers to the context's table (after the guest's); returns the
+ * index of the first.  Once per context, before any TB. */
+uint32_t ir_add_helpers(struct ir_ctx *s, const struct ir_helper *t, uint32_t n);
+/* Append a copy of an existing op (rebuilding a TB's op list). */
+struct ir_op *ir_append_op(struct ir_ctx *s, const struct ir_op *op);
 /* Insert an op before index `at`, shifting the rest (instrumentation). */
 struct ir_op *ir_insert(struct ir_ctx *s, uint32_t at);
 

@@ -647,7 +647,7 @@ static bool result_zext(const struct fold *f, const struct ir_op *op)
 		return true;
 	case IR_clz: case IR_ctz:	/* a count, or the fallback b */
 		return known_zext(f, in(op, 1));
-	case IR_load: case IR_ld_env: {
+	case IR_load: case IR_ld_env: case IR_ld_ptr: {
 		int memop = op->opc == IR_load ? op->cargs[0] : op->cargs[1];
 		return (memop & IR_MO_SIZE) <= IR_MO_32 && !(memop & IR_MO_SIGN);
 	}

@@ -205,6 +205,8 @@ static const char *check_consts(struct verify *v, uint32_t index, const struct i
 		break;
 	case IR_ld_env:
 	case IR_st_env:
+	case IR_ld_ptr:
+	case IR_st_ptr:
 		if (!memop_ok(op->cargs[1], op->type))
 			return "bad memop";
 		break;

@@ -33,6 +33,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 #include "linux/linux.h"
+#include "instrument/instrument.h"
 #include "linux/syscall.h"
 #include "util/log.h"
 
@@ -48,6 +49,7 @@
 
 noreturn void linux_exit_group(int status)
 {
+	instrument_finish();
 	exec_finish();
 	log_flush();
 	for (;;)
@@ -378,6 +380,7 @@ static int64_t exec_under_loom(struct cpu *cpu, struct sys_call *c, const char *
 		strace_call(sys_row_for(c->nr), c, 0, true);
 		c->traced = true;
 	}
+	instrument_finish();	/* the new image loads its own plugins */
 	sig_before_exec();
 	log_flush();
 	/* Guest memory is host memory: envp and its strings go as they are. */
@@ -404,6 +407,7 @@ int64_t sys_execve(struct cpu *cpu, struct sys_call *c)
 	if (!linux_opts.follow_exec) {
 		/* -no-follow-exec: the new program replaces loom and runs
 		 * natively; /proc/self/exe still means the guest's program. */
+		instrument_finish();
 		log_flush();
 		return raw_syscall(__NR_execve, (uintptr_t)guest_path(path), c->a[1], c->a[2], 0, 0, 0);
 	}

@@ -48,6 +48,7 @@
 #include "exec/exec.h"
 #include "guest/x86/x87.h"
 #include "linux/linux.h"
+#include "instrument/instrument.h"
 #include "linux/syscall.h"
 #include "util/log.h"
 
@@ -425,6 +426,7 @@ noreturn void linux_die_by_signal(int signo)
 {
 	uint64_t bit = SIGBIT(signo);
 
+	instrument_finish();
 	exec_finish();
 	log_flush();
 	if (sig_default_action(signo) == SIGD_CORE) {
@@ -593,9 +595,13 @@ static bool sig_setup_frame(struct cpu *cpu, int signo, const siginfo_t *si, boo
 	cpu->regs[R_RDX] = frame_addr + offsetof(struct rt_sigframe, uc);
 	cpu->regs[R_RAX] = 0;
 	cpu->regs[R_RSP] = frame_addr;
+	uint64_t from_pc = cpu->rip;
 	cpu->rip = a->handler;
 	x86_set_rflags(cpu, rflags & ~(X86_DF | X86_TF | 0x10000));
 	fpu_reset(cpu);
+	if (instrument_active)
+		instrument_discon(cpu, fault ? DISCON_EXCEPTION : DISCON_INTERRUPT, from_pc,
+				  a->handler);
 
 	if ((a->flags & SA_ONSTACK) && (sig_self.altstack.ss_flags & SS_AUTODISARM)) {
 		sig_self.altstack.ss_sp = 0;

@@ -25,6 +25,7 @@
 #include "exec/exec.h"
 #include "linux/linux.h"
 #include "linux/syscall.h"
+#include "instrument/instrument.h"
 #include "util/log.h"
 
 #define PASS NULL
@@ -419,6 +420,24 @@ int64_t sys_enosys(struct cpu *cpu, struct sys_call *c)
 	return -ENOSYS;
 }
 
+/* Syscalls during which a thread may wait indefinitely: plugins hear of
+ * them as the vCPU going idle and resuming. */
+static bool may_block(long nr, uint64_t a1)
+{
+	switch (nr) {
+	case __NR_futex:
+		return (a1 & 0x7f) == 0 /* WAIT */ || (a1 & 0x7f) == 9 /* WAIT_BITSET */ ||
+		       (a1 & 0x7f) == 6 /* LOCK_PI */ || (a1 & 0x7f) == 11 /* WAIT_REQUEUE_PI */;
+	case __NR_nanosleep: case __NR_clock_nanosleep: case __NR_wait4: case __NR_waitid:
+	case __NR_pause: case __NR_rt_sigsuspend: case __NR_rt_sigtimedwait: case __NR_poll:
+	case __NR_ppoll: case __NR_select: case __NR_pselect6: case __NR_epoll_wait:
+	case __NR_epoll_pwait:
+		return true;
+	default:
+		return false;
+	}
+}
+
 void linux_syscall(struct cpu *cpu)
 {
 	struct sys_call c = {
@@ -441,9 +460,15 @@ void linux_syscall(struct cpu *cpu)
 	cpu->regs[R_RCX] = cpu->rip;
 	cpu->regs[R_R11] = x86_get_rflags(cpu);
 
-	if (!row) {
+	uint64_t filtered;
+	bool blocks = instrument_active && may_block(c.nr, c.a[1]);
+	if (instrument_active && instrument_syscall(cpu, c.nr, c.a, &filtered)) {
+		ret = (int64_t)filtered;	/* a plugin's filter handled it */
+	} else if (!row) {
 		ret = sys_enosys(cpu, &c);
 	} else {
+		if (blocks)
+			instrument_vcpu_idle(cpu);
 		if (trace && (row->flags & SC_NORETURN))
 			strace_call(row, &c, 0, false);
 		/* Kernel writes into pages loom write-protects for SMC fail
@@ -457,10 +482,14 @@ void linux_syscall(struct cpu *cpu)
 			if (!first || ret != -EFAULT || !mem_retry_efault())
 				break;
 		}
+		if (blocks)
+			instrument_vcpu_resume(cpu);
 		if (ret == -EINTR && (row->flags & SC_RESTART))
 			sig_note_interrupted(cpu, c.nr);
 	}
 	cpu->regs[R_RAX] = (uint64_t)ret;
+	if (instrument_active)
+		instrument_syscall_ret(cpu, c.nr, ret);
 	if (trace && !c.traced)
 		strace_call(row, &c, ret, true);
 }

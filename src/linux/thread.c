@@ -37,6 +37,7 @@
 #include <sys/syscall.h>
 #include "exec/exec.h"
 #include "linux/linux.h"
+#include "instrument/instrument.h"
 #include "linux/syscall.h"
 #include "util/log.h"
 
@@ -101,6 +102,7 @@ static void *thread_main(void *arg)
 	sem_post(&st->ready);	/* st is gone from here on */
 
 	exec_current_cpu = cpu;
+	instrument_vcpu_init(cpu);
 	sig_thread_start(blocked);
 	if (!setjmp(t->exit_env))
 		linux_cpu_loop(cpu);
@@ -178,6 +180,7 @@ noreturn void thread_exit(struct cpu *cpu, int status)
 		linux_exit_group(status);
 
 	sig_thread_exit();	/* from here on no signal comes to this thread */
+	instrument_vcpu_exit(cpu);
 	exec_exit_cpu(cpu);
 	if (t->clear_child_tid) {
 		int32_t zero = 0;

@@ -59,6 +59,7 @@ void guest_ir_init(struct ir_ctx *ir)
 uint64_t guest_pc(void *cpu) { return ((struct cpu *)cpu)->rip; }
 void guest_set_pc(void *cpu, uint64_t pc) { ((struct cpu *)cpu)->rip = pc; }
 struct cpu_exec *guest_exec_state(void *cpu) { return &((struct cpu *)cpu)->x; }
+int32_t guest_exec_offset(void) { return CPU_OFF(x); }
 
 /* ---- builder vocabulary ---- */
 
@@ -633,7 +634,10 @@ static size_t fetch_code(uint64_t pc, uint8_t *buf)
 	return got;
 }
 
-int guest_translate(struct ir_ctx *ir, struct tb *tb, unsigned max_insns)
+ir_ref guest_ir_pc(void) { return G.rip; }
+
+int guest_translate(struct ir_ctx *ir, struct tb *tb, unsigned max_insns,
+		    const uint64_t *sync_insns)
 {
 	/* -d exec/cpu log every TB entry, so no TB may jump to another */
 	struct dc dc = { .ir = ir, .tb = tb, .pc = tb->pc, .cc_op = CC_OP_DYNAMIC,
@@ -691,6 +695,12 @@ int guest_translate(struct ir_ctx *ir, struct tb *tb, unsigned max_insns)
 			break;
 		}
 		s->next_pc = s->pc + s->insn.length;
+		/* A tool may rewrite the guest state here: forget what the
+		 * lifter knew (the cc_* globals always hold the truth). */
+		if (sync_insns && (sync_insns[n / 64] >> (n % 64) & 1)) {
+			s->cc_op = CC_OP_DYNAMIC;
+			s->cc_srcT = 0;
+		}
 		ir_emit(ir, IR_insn_start, IR_I64, NULL, (int64_t[]){ s->pc, s->insn.length });
 		n++;
 		lift_fn *fn = lifters[s->insn.mnemonic];

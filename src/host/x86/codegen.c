@@ -783,6 +783,31 @@ static void gen_st_env(struct cg *c, struct ir_op *op)
 	free_dead(c, op);
 }
 
+static void gen_ld_ptr(struct cg *c, struct ir_op *op)
+{
+	int memop = op->cargs[1];
+	int size = memop & IR_MO_SIZE;
+	bool sign = memop & IR_MO_SIGN;
+	int rb = load_temp(c, op->args[1], ALL_REGS);
+	lock(c, rb);
+	int rd = alloc_reg(c, ALL_REGS);
+	if (sign && op->type == IR_I32 && size < 2)
+		emit_modrm_offset(&c->e, size ? OPC_MOVSWL : OPC_MOVSBL, rd, rb, op->cargs[0]);
+	else
+		emit_load(&c->e, size, sign && !(op->type == IR_I32 && size == 2), rd, rb,
+			  op->cargs[0]);
+	free_dead(c, op);
+	set_output(c, op->args[0], rd);
+}
+
+static void gen_st_ptr(struct cg *c, struct ir_op *op)
+{
+	int rb = load_temp(c, op->args[1], ALL_REGS);
+	lock(c, rb);
+	store_to(c, op, op->args[0], rb, op->cargs[0], op->cargs[1] & IR_MO_SIZE);
+	free_dead(c, op);
+}
+
 static void gen_load(struct cg *c, struct ir_op *op)
 {
 	int memop = op->cargs[0];
@@ -1066,6 +1091,8 @@ static void gen_op_body(struct cg *c, struct ir_op *op)
 		break;
 	case IR_brcond: gen_brcond(c, op); break;
 	case IR_ld_env: gen_ld_env(c, op); break;
+	case IR_ld_ptr: gen_ld_ptr(c, op); break;
+	case IR_st_ptr: gen_st_ptr(c, op); break;
 	case IR_st_env: gen_st_env(c, op); break;
 	case IR_load: gen_load(c, op); break;
 	case IR_store: gen_store(c, op); break;

@@ -1,0 +1,634 @@
+/*
+ * Translation-time instrumentation: after the frontend lifts a TB, describe
+ * its instructions to the plugins' tb_trans callbacks, collect what they
+ * register, and rebuild the TB's op list with the instrumentation inserted
+ * as IR — before the optimizer, so it is optimized and register-allocated
+ * with the guest code.
+ *
+ *   inline ADD/STORE       ld_ptr/add/st_ptr on the vCPU's scoreboard region
+ *                          (an IR global holds its address): no call
+ *   TB/insn callbacks      a call of a dispatcher helper after the insn's
+ *                          insn_start, flagged by what the callback may do
+ *                          to registers (NO_REGS: nothing is written back)
+ *   conditional callbacks  ld_ptr + brcond around the call
+ *   memory callbacks       after each guest access of the instruction, with
+ *                          the value stored in cpu_exec.plugin_mem_val
+ *   loom TB entry/exit     before the first instruction / before each way
+ *                          out of the TB after its last one
+ *
+ * Invariant: a callback that may read registers sees the exact guest state
+ * at the start of its instruction: the backend writes globals back before
+ * the call and the pc global is set to the instruction's address.  One that
+ * may write registers is placed at an instruction boundary across which the
+ * frontend carried no knowledge (guest_translate's sync_insns: the TB is
+ * lifted again once such a callback is known).
+ */
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/uio.h>
+#include <unistd.h>
+#include "guest/guest.h"
+#include "instrument/plugin-internal.h"
+#include "util/log.h"
+
+/* ---- callback records: referenced by generated code, freed by flushes ---- */
+
+#define POOL_CHUNK 4096
+struct pool {
+	struct pool *next;
+	unsigned used;
+	struct cbrec recs[POOL_CHUNK];
+};
+static struct pool *pool;
+
+static struct cbrec *new_rec(const struct dyn *d, void *fn, void *udata)
+{
+	if (!pool || pool->used == POOL_CHUNK) {
+		struct pool *p = malloc(sizeof(*p));
+		if (!p)
+			internal_error("out of memory for plugin callbacks");
+		p->next = pool;
+		p->used = 0;
+		pool = p;
+	}
+	struct cbrec *r = &pool->recs[pool->used++];
+	*r = (struct cbrec){ fn, udata, d ? d->p : NULL, d ? d->flags : 0 };
+	return r;
+}
+
+void inject_flush(void)
+{
+	while (pool) {
+		struct pool *next = pool->next;
+		free(pool);
+		pool = next;
+	}
+}
+
+/* ---- dispatchers: the helpers generated code calls ---- */
+
+static inline uint32_t enter(struct cpu_exec *x, const struct cbrec *r)
+{
+	uint32_t old = x->plugin_flags;
+	x->plugin_flags = r->flags + 1;
+	return old;
+}
+
+static void dispatch_cb(uint64_t env, uint64_t rec)
+{
+	const struct cbrec *r = (const void *)(uintptr_t)rec;
+	struct cpu_exec *x = guest_exec_state((void *)(uintptr_t)env);
+	if (!r->p->enabled)
+		return;		/* its translations are about to go */
+	uint32_t old = enter(x, r);
+	((qemu_plugin_vcpu_udata_cb_t)r->fn)(x->cpu_index, r->udata);
+	x->plugin_flags = old;
+}
+
+static void dispatch_mem(uint64_t env, uint64_t rec, uint64_t vaddr, uint64_t info)
+{
+	const struct cbrec *r = (const void *)(uintptr_t)rec;
+	struct cpu_exec *x = guest_exec_state((void *)(uintptr_t)env);
+	if (!r->p->enabled)
+		return;
+	uint32_t old = enter(x, r);
+	((qemu_plugin_vcpu_mem_cb_t)r->fn)(x->cpu_index, (qemu_plugin_meminfo_t)info, vaddr,
+					   r->udata);
+	x->plugin_flags = old;
+}
+
+static void dispatch_tb(uint64_t env, uint64_t rec, uint64_t tb_vaddr)
+{
+	const struct cbrec *r = (const void *)(uintptr_t)rec;
+	struct cpu_exec *x = guest_exec_state((void *)(uintptr_t)env);
+	if (!r->p->enabled)
+		return;
+	uint32_t old = enter(x, r);
+	((loom_plugin_vcpu_tb_cb_t)r->fn)(x->cpu_index, tb_vaddr, r->udata);
+	x->plugin_flags = old;
+}
+
+/* One row per dispatcher and register-access flag, in the order of enum
+ * qemu_plugin_cb_flags: what the backend must write back before the call
+ * and forget after it. */
+#define FL_NO IR_CALL_NO_GLOBALS
+#define FL_R IR_CALL_NO_WRITE_GLOBALS
+#define FL_RW 0
+#define FL_PC IR_CALL_MAY_FAULT
+enum { H_CB = 0, H_MEM = 4, H_TB = 8 };
+static const struct ir_helper plugin_helpers[] = {
+	{ "plugin_cb", dispatch_cb, FL_NO, 2, false },
+	{ "plugin_cb_r", dispatch_cb, FL_R, 2, false },
+	{ "plugin_cb_rw", dispatch_cb, FL_RW, 2, false },
+	{ "plugin_cb_rwpc", dispatch_cb, FL_PC, 2, false },
+	{ "plugin_mem", dispatch_mem, FL_NO, 4, false },
+	{ "plugin_mem_r", dispatch_mem, FL_R, 4, false },
+	{ "plugin_mem_rw", dispatch_mem, FL_RW, 4, false },
+	{ "plugin_mem_rwpc", dispatch_mem, FL_PC, 4, false },
+	{ "plugin_tb", dispatch_tb, FL_NO, 3, false },
+	{ "plugin_tb_r", dispatch_tb, FL_R, 3, false },
+	{ "plugin_tb_rw", dispatch_tb, FL_RW, 3, false },
+	{ "plugin_tb_rwpc", dispatch_tb, FL_PC, 3, false },
+};
+static uint32_t helper_base;
+static ir_ref sb_global;	/* cpu_exec.plugin_sb */
+static int32_t mem_val_off;	/* env offset of cpu_exec.plugin_mem_val */
+
+void instrument_ir_init(struct ir_ctx *ir)
+{
+	helper_base = ir_add_helpers(ir, plugin_helpers,
+				     sizeof(plugin_helpers) / sizeof(plugin_helpers[0]));
+	int32_t x = guest_exec_offset();
+	sb_global = ir_new_global(ir, x + (int32_t)offsetof(struct cpu_exec, plugin_sb), "plugin_sb");
+	mem_val_off = x + (int32_t)offsetof(struct cpu_exec, plugin_mem_val);
+}
+
+/* ---- the TB as plugins see it ---- */
+
+static struct qemu_plugin_tb ptb;	/* translation runs under tb_lock */
+
+bool inject_tb_ok(const struct qemu_plugin_tb *tb, const char *fn)
+{
+	if (tb && tb->p)
+		return true;
+	if (log_enabled(LOG_PLUGIN))
+		log_printf("loom: plugin: %s called outside a translation callback\n", fn);
+	return false;
+}
+
+void inject_add(struct qemu_plugin_tb *tb, struct qemu_plugin_insn *insn, const struct dyn *src)
+{
+	struct dyn *d = malloc(sizeof(*d));
+	if (!d)
+		internal_error("out of memory for instrumentation");
+	*d = *src;
+	d->p = tb->p;
+	d->next = NULL;
+	if (insn) {
+		*insn->dyn_tail = d;
+		insn->dyn_tail = &d->next;
+	} else {
+		*tb->dyn_tail = d;
+		tb->dyn_tail = &d->next;
+	}
+}
+
+static void free_dyns(struct dyn *d)
+{
+	while (d) {
+		struct dyn *next = d->next;
+		free(d);
+		d = next;
+	}
+}
+
+/* Copy an instruction's bytes without faulting (the last instruction of a
+ * TB may be cut short by an unmapped page). */
+static void copy_code(uint64_t pc, uint8_t *buf, size_t len)
+{
+	struct iovec local = { buf, len }, remote = { (void *)(uintptr_t)pc, len };
+	memset(buf, 0, len);
+	if (process_vm_readv(gettid(), &local, 1, &remote, 1, 0) != (ssize_t)len)
+		for (size_t i = 0; i < len; i++) {
+			local = (struct iovec){ buf + i, 1 };
+			remote = (struct iovec){ (void *)(uintptr_t)(pc + i), 1 };
+			if (process_vm_readv(gettid(), &local, 1, &remote, 1, 0) != 1)
+				break;
+		}
+}
+
+static void describe_tb(struct ir_ctx *ir, struct tb *tb)
+{
+	ptb.vaddr = tb->pc;
+	ptb.n = 0;
+	ptb.p = NULL;
+	ptb.dyn = NULL;
+	ptb.dyn_tail = &ptb.dyn;
+	for (uint32_t i = 0; i < ir->nops && ptb.n < PLUGIN_TB_MAX_INSNS; i++) {
+		const struct ir_op *op = &ir->ops[i];
+		if (op->opc != IR_insn_start)
+			continue;
+		struct qemu_plugin_insn *in = &ptb.insns[ptb.n++];
+		in->vaddr = op->cargs[0];
+		in->size = op->cargs[1] > 15 ? 15 : op->cargs[1];
+		in->tb = &ptb;
+		in->dyn = NULL;
+		in->dyn_tail = &in->dyn;
+		copy_code(in->vaddr, in->data, in->size);
+	}
+}
+
+/* ---- emitting IR ---- */
+
+static ir_ref c64(struct ir_ctx *ir, uint64_t v) { return ir_const(ir, IR_I64, v); }
+
+static int64_t entry_offset(qemu_plugin_u64 e)
+{
+	return (int64_t)(e.score->off + e.offset);
+}
+
+static void emit_inline(struct ir_ctx *ir, const struct dyn *d)
+{
+	int64_t off = entry_offset(d->entry);
+	if (d->op == QEMU_PLUGIN_INLINE_STORE_U64) {
+		ir_emit(ir, IR_st_ptr, IR_I64, (ir_ref[]){ c64(ir, d->imm), sb_global },
+			(int64_t[]){ off, IR_MO_64 });
+		return;
+	}
+	ir_ref t = ir_new_temp(ir, IR_I64), u = ir_new_temp(ir, IR_I64);
+	ir_emit(ir, IR_ld_ptr, IR_I64, (ir_ref[]){ t, sb_global }, (int64_t[]){ off, IR_MO_64 });
+	ir_op2(ir, IR_add, IR_I64, u, t, c64(ir, d->imm));
+	ir_emit(ir, IR_st_ptr, IR_I64, (ir_ref[]){ u, sb_global }, (int64_t[]){ off, IR_MO_64 });
+}
+
+static const enum ir_cond cond_map[] = {
+	[QEMU_PLUGIN_COND_EQ] = IR_EQ, [QEMU_PLUGIN_COND_NE] = IR_NE,
+	[QEMU_PLUGIN_COND_LT] = IR_LTU, [QEMU_PLUGIN_COND_LE] = IR_LEU,
+	[QEMU_PLUGIN_COND_GT] = IR_GTU, [QEMU_PLUGIN_COND_GE] = IR_GEU,
+};
+
+/* A call of dispatcher `kind` for d (or a TB hook), guarded by d's
+ * condition.  args after env and the record. */
+static void emit_call(struct ir_ctx *ir, int kind, unsigned flags, const struct dyn *cond_d,
+		      struct cbrec *rec, uint64_t pc, const ir_ref *extra, int nextra)
+{
+	uint32_t skip = 0;
+	if (cond_d && cond_d->cond != QEMU_PLUGIN_COND_ALWAYS) {
+		if (cond_d->cond == QEMU_PLUGIN_COND_NEVER || cond_d->cond > QEMU_PLUGIN_COND_GE)
+			return;
+		ir_ref t = ir_new_temp(ir, IR_I64);
+		ir_emit(ir, IR_ld_ptr, IR_I64, (ir_ref[]){ t, sb_global },
+			(int64_t[]){ entry_offset(cond_d->entry), IR_MO_64 });
+		skip = ir_new_label(ir);
+		ir_emit(ir, IR_brcond, IR_I64, (ir_ref[]){ t, c64(ir, cond_d->imm) },
+			(int64_t[]){ ir_cond_invert(cond_map[cond_d->cond]), skip });
+	}
+	if (flags > QEMU_PLUGIN_CB_RW_REGS_PC)
+		flags = QEMU_PLUGIN_CB_RW_REGS_PC;
+	if (flags != QEMU_PLUGIN_CB_NO_REGS)
+		ir_op1(ir, IR_mov, IR_I64, guest_ir_pc(), c64(ir, pc));
+	ir_ref args[IR_MAX_CALL_ARGS] = { ir->env, c64(ir, (uintptr_t)rec) };
+	for (int i = 0; i < nextra; i++)
+		args[2 + i] = extra[i];
+	ir_call(ir, helper_base + kind + flags, 0, args, 2 + nextra);
+	if (skip)
+		ir_emit(ir, IR_set_label, IR_I64, NULL, (int64_t[]){ skip });
+}
+
+static void emit_exec_dyns(struct ir_ctx *ir, const struct dyn *d, uint64_t pc)
+{
+	for (; d; d = d->next) {
+		if (!d->p->enabled)
+			continue;
+		if (d->kind == DYN_INLINE)
+			emit_inline(ir, d);
+		else if (d->kind == DYN_CB)
+			emit_call(ir, H_CB, d->flags, d, new_rec(d, d->fn, d->udata), pc, NULL, 0);
+	}
+}
+
+static void emit_tb_hooks(struct ir_ctx *ir, bool exit, uint64_t tb_pc, uint64_t pc)
+{
+	for (int i = 0; i < nplugins; i++) {
+		struct plugin *p = plugins[i];
+		const struct tb_hook *h = exit ? &p->tb_exit : &p->tb_entry;
+		if (p->gone || !p->enabled || !h->cb)
+			continue;
+		struct dyn d = { .flags = h->flags, .p = p };
+		emit_call(ir, H_TB, h->flags, NULL, new_rec(&d, (void *)h->cb, h->udata), pc,
+			  (ir_ref[]){ c64(ir, tb_pc) }, 1);
+	}
+}
+
+static bool any_tb_hooks(void)
+{
+	for (int i = 0; i < nplugins; i++) {
+		struct plugin *p = plugins[i];
+		if (!p->gone && p->enabled && (p->tb_entry.cb || p->tb_exit.cb))
+			return true;
+	}
+	return false;
+}
+
+/* meminfo: log2 size in bits 0-3, sign-extended (4), big-endian (5), store (6). */
+#define MI_SIGN (1u << 4)
+#define MI_STORE (1u << 6)
+
+static void emit_access(struct ir_ctx *ir, const struct dyn *d, uint64_t pc, ir_ref addr,
+			ir_ref val, int memop, bool store)
+{
+	unsigned want = store ? QEMU_PLUGIN_MEM_W : QEMU_PLUGIN_MEM_R;
+	bool val_stored = false;
+	uint32_t info = (memop & IR_MO_SIZE) | (memop & IR_MO_SIGN ? MI_SIGN : 0) |
+			(store ? MI_STORE : 0);
+	for (; d; d = d->next) {
+		if (!d->p->enabled || !(d->rw & want))
+			continue;
+		if (d->kind == DYN_MEM_INLINE) {
+			emit_inline(ir, d);
+		} else if (d->kind == DYN_MEM_CB) {
+			if (!val_stored) {
+				ir_emit(ir, IR_st_env, IR_I64, (ir_ref[]){ val },
+					(int64_t[]){ mem_val_off, IR_MO_64 });
+				val_stored = true;
+			}
+			emit_call(ir, H_MEM, d->flags, NULL, new_rec(d, d->fn, d->udata), pc,
+				  (ir_ref[]){ addr, c64(ir, info) }, 2);
+		}
+	}
+}
+
+static bool has_mem_dyns(const struct dyn *d)
+{
+	for (; d; d = d->next)
+		if (d->kind == DYN_MEM_CB || d->kind == DYN_MEM_INLINE)
+			return true;
+	return false;
+}
+
+/* Instrument the accesses of one guest memory op (already appended).  An
+ * atomic read-modify-write is a load followed by a store. */
+static void emit_mem(struct ir_ctx *ir, const struct ir_op *op, const struct dyn *d, uint64_t pc)
+{
+	int memop = op->cargs[0];
+	int plain = memop & IR_MO_SIZE;
+	switch (op->opc) {
+	case IR_load:
+		emit_access(ir, d, pc, op->args[1], op->args[0], memop, false);
+		break;
+	case IR_store:
+		emit_access(ir, d, pc, op->args[1], op->args[0], plain, true);
+		break;
+	case IR_xchg:
+		emit_access(ir, d, pc, op->args[1], op->args[0], plain, false);
+		emit_access(ir, d, pc, op->args[1], op->args[2], plain, true);
+		break;
+	case IR_xadd: {
+		emit_access(ir, d, pc, op->args[1], op->args[0], plain, false);
+		ir_ref sum = ir_new_temp(ir, IR_I64);
+		ir_op2(ir, IR_add, IR_I64, sum, op->args[0], op->args[2]);
+		emit_access(ir, d, pc, op->args[1], sum, plain, true);
+		break;
+	}
+	case IR_cmpxchg: {
+		emit_access(ir, d, pc, op->args[1], op->args[0], plain, false);
+		ir_ref nv = ir_new_temp(ir, IR_I64);
+		ir_emit(ir, IR_movcond, IR_I64,
+			(ir_ref[]){ nv, op->args[0], op->args[2], op->args[3], op->args[0] },
+			(int64_t[]){ IR_EQ });
+		emit_access(ir, d, pc, op->args[1], nv, plain, true);
+		break;
+	}
+	default:
+		break;
+	}
+}
+
+static bool is_mem_op(unsigned opc)
+{
+	return opc == IR_load || opc == IR_store || opc == IR_xchg || opc == IR_xadd ||
+	       opc == IR_cmpxchg;
+}
+
+/* Rebuild the op list with the instrumentation in place. */
+static void emit_all(struct ir_ctx *ir, struct tb *tb, bool hooks)
+{
+	uint32_t n = ir->nops;
+	struct ir_op *old = malloc(n * sizeof(*old));
+	if (!old)
+		internal_error("out of memory instrumenting a TB");
+	memcpy(old, ir->ops, n * sizeof(*old));
+	ir->nops = 0;
+
+	int k = -1;
+	bool after_goto_tb = false;
+	const struct qemu_plugin_insn *in = NULL;
+	bool mem = false;
+	for (uint32_t i = 0; i < n; i++) {
+		const struct ir_op *op = &old[i];
+		bool leaves = false;
+		switch (op->opc) {
+		case IR_goto_tb:
+			leaves = true;
+			after_goto_tb = true;
+			break;
+		case IR_goto_lookup:
+		case IR_goto_ptr:
+			leaves = true;
+			break;
+		case IR_exit_tb:
+			leaves = !after_goto_tb &&
+				 (op->cargs[0] & TB_EXIT_MASK) != TB_EXIT_REQUESTED;
+			after_goto_tb = false;
+			break;
+		}
+		if (leaves && hooks && in)
+			emit_tb_hooks(ir, true, tb->pc, in->vaddr);
+		ir_append_op(ir, op);
+		if (op->opc == IR_insn_start && k + 1 < (int)ptb.n) {
+			in = &ptb.insns[++k];
+			mem = has_mem_dyns(in->dyn);
+			if (k == 0) {
+				emit_exec_dyns(ir, ptb.dyn, in->vaddr);
+				if (hooks)
+					emit_tb_hooks(ir, false, tb->pc, in->vaddr);
+			}
+			emit_exec_dyns(ir, in->dyn, in->vaddr);
+		} else if (mem && is_mem_op(op->opc)) {
+			emit_mem(ir, op, in->dyn, in->vaddr);
+		}
+	}
+	free(old);
+}
+
+/* Instructions before which a callback may write registers. */
+static bool sync_mask(uint64_t mask[PLUGIN_TB_MAX_INSNS / 64])
+{
+	bool any = false;
+	memset(mask, 0, PLUGIN_TB_MAX_INSNS / 8);
+	for (size_t k = 1; k < ptb.n; k++) {
+		for (const struct dyn *d = ptb.insns[k].dyn; d; d = d->next) {
+			if (d->kind == DYN_CB && d->flags >= QEMU_PLUGIN_CB_RW_REGS) {
+				mask[k / 64] |= 1ull << (k % 64);
+				any = true;
+			}
+		}
+	}
+	return any;
+}
+
+int instrument_tb(struct ir_ctx *ir, struct tb *tb, unsigned max_insns)
+{
+	describe_tb(ir, tb);
+	for (int i = 0; i < nplugins; i++) {
+		struct plugin *p = plugins[i];
+		if (p->gone || !p->enabled || !p->tb_trans)
+			continue;
+		ptb.p = p;
+		p->tb_trans(p->id, &ptb);
+	}
+	ptb.p = NULL;
+
+	bool hooks = any_tb_hooks(), any = hooks || ptb.dyn;
+	for (size_t k = 0; k < ptb.n && !any; k++)
+		any = ptb.insns[k].dyn != NULL;
+	int ret = 0;
+	if (any) {
+		uint64_t mask[PLUGIN_TB_MAX_INSNS / 64];
+		if (sync_mask(mask)) {
+			ir_reset(ir);
+			ret = guest_translate(ir, tb, max_insns, mask);
+		}
+		if (ret == 0)
+			emit_all(ir, tb, hooks);
+	}
+	free_dyns(ptb.dyn);
+	for (size_t k = 0; k < ptb.n; k++)
+		free_dyns(ptb.insns[k].dyn);
+	return ret;
+}
+
+/* ---- registrations on TBs and instructions ---- */
+
+static bool entry_ok(qemu_plugin_u64 e, const char *fn)
+{
+	if (e.score && e.offset + 8 <= e.score->size)
+		return true;
+	if (log_enabled(LOG_PLUGIN))
+		log_printf("loom: plugin: %s: scoreboard entry out of its element\n", fn);
+	return false;
+}
+
+void qemu_plugin_register_vcpu_tb_exec_cb(struct qemu_plugin_tb *tb, qemu_plugin_vcpu_udata_cb_t cb,
+					  enum qemu_plugin_cb_flags flags, void *userdata)
+{
+	if (inject_tb_ok(tb, __func__) && cb)
+		inject_add(tb, NULL, &(struct dyn){ .kind = DYN_CB, .flags = flags, .fn = (void *)cb,
+						    .udata = userdata,
+						    .cond = QEMU_PLUGIN_COND_ALWAYS });
+}
+
+void qemu_plugin_register_vcpu_tb_exec_cond_cb(struct qemu_plugin_tb *tb,
+					       qemu_plugin_vcpu_udata_cb_t cb,
+					       enum qemu_plugin_cb_flags flags,
+					       enum qemu_plugin_cond cond, qemu_plugin_u64 entry,
+					       uint64_t imm, void *userdata)
+{
+	if (!inject_tb_ok(tb, __func__) || !cb || cond == QEMU_PLUGIN_COND_NEVER)
+		return;
+	if (cond != QEMU_PLUGIN_COND_ALWAYS && !entry_ok(entry, __func__))
+		return;
+	inject_add(tb, NULL, &(struct dyn){ .kind = DYN_CB, .flags = flags, .fn = (void *)cb,
+					    .udata = userdata, .cond = cond, .entry = entry,
+					    .imm = imm });
+}
+
+void qemu_plugin_register_vcpu_tb_exec_inline_per_vcpu(struct qemu_plugin_tb *tb,
+						       enum qemu_plugin_op op,
+						       qemu_plugin_u64 entry, uint64_t imm)
+{
+	if (inject_tb_ok(tb, __func__) && entry_ok(entry, __func__))
+		inject_add(tb, NULL, &(struct dyn){ .kind = DYN_INLINE, .op = op, .entry = entry,
+						    .imm = imm });
+}
+
+static bool insn_ok(const struct qemu_plugin_insn *insn, const char *fn)
+{
+	return insn && inject_tb_ok(insn->tb, fn);
+}
+
+void qemu_plugin_register_vcpu_insn_exec_cb(struct qemu_plugin_insn *insn,
+					    qemu_plugin_vcpu_udata_cb_t cb,
+					    enum qemu_plugin_cb_flags flags, void *userdata)
+{
+	if (insn_ok(insn, __func__) && cb)
+		inject_add(insn->tb, insn, &(struct dyn){ .kind = DYN_CB, .flags = flags,
+							  .fn = (void *)cb, .udata = userdata,
+							  .cond = QEMU_PLUGIN_COND_ALWAYS });
+}
+
+void qemu_plugin_register_vcpu_insn_exec_cond_cb(struct qemu_plugin_insn *insn,
+						 qemu_plugin_vcpu_udata_cb_t cb,
+						 enum qemu_plugin_cb_flags flags,
+						 enum qemu_plugin_cond cond, qemu_plugin_u64 entry,
+						 uint64_t imm, void *userdata)
+{
+	if (!insn_ok(insn, __func__) || !cb || cond == QEMU_PLUGIN_COND_NEVER)
+		return;
+	if (cond != QEMU_PLUGIN_COND_ALWAYS && !entry_ok(entry, __func__))
+		return;
+	inject_add(insn->tb, insn, &(struct dyn){ .kind = DYN_CB, .flags = flags,
+						  .fn = (void *)cb, .udata = userdata, .cond = cond,
+						  .entry = entry, .imm = imm });
+}
+
+void qemu_plugin_register_vcpu_insn_exec_inline_per_vcpu(struct qemu_plugin_insn *insn,
+							 enum qemu_plugin_op op,
+							 qemu_plugin_u64 entry, uint64_t imm)
+{
+	if (insn_ok(insn, __func__) && entry_ok(entry, __func__))
+		inject_add(insn->tb, insn, &(struct dyn){ .kind = DYN_INLINE, .op = op,
+							  .entry = entry, .imm = imm });
+}
+
+void qemu_plugin_register_vcpu_mem_cb(struct qemu_plugin_insn *insn, qemu_plugin_vcpu_mem_cb_t cb,
+				      enum qemu_plugin_cb_flags flags, enum qemu_plugin_mem_rw rw,
+				      void *userdata)
+{
+	if (insn_ok(insn, __func__) && cb)
+		inject_add(insn->tb, insn, &(struct dyn){ .kind = DYN_MEM_CB, .flags = flags,
+							  .rw = rw, .fn = (void *)cb,
+							  .udata = userdata });
+}
+
+void qemu_plugin_register_vcpu_mem_inline_per_vcpu(struct qemu_plugin_insn *insn,
+						   enum qemu_plugin_mem_rw rw,
+						   enum qemu_plugin_op op, qemu_plugin_u64 entry,
+						   uint64_t imm)
+{
+	if (insn_ok(insn, __func__) && entry_ok(entry, __func__))
+		inject_add(insn->tb, insn, &(struct dyn){ .kind = DYN_MEM_INLINE, .rw = rw,
+							  .op = op, .entry = entry, .imm = imm });
+}
+
+/* ---- queries on the TB being translated ---- */
+
+size_t qemu_plugin_tb_n_insns(const struct qemu_plugin_tb *tb) { return tb ? tb->n : 0; }
+uint64_t qemu_plugin_tb_vaddr(const struct qemu_plugin_tb *tb) { return tb ? tb->vaddr : 0; }
+
+struct qemu_plugin_insn *qemu_plugin_tb_get_insn(const struct qemu_plugin_tb *tb, size_t idx)
+{
+	if (!tb || idx >= tb->n)
+		return NULL;
+	return (struct qemu_plugin_insn *)&tb->insns[idx];
+}
+
+size_t qemu_plugin_insn_data(const struct qemu_plugin_insn *insn, void *dest, size_t len)
+{
+	if (!insn || !dest)
+		return 0;
+	if (len > insn->size)
+		len = insn->size;
+	memcpy(dest, insn->data, len);
+	return len;
+}
+
+size_t qemu_plugin_insn_size(const struct qemu_plugin_insn *insn) { return insn ? insn->size : 0; }
+uint64_t qemu_plugin_insn_vaddr(const struct qemu_plugin_insn *insn)
+{
+	return insn ? insn->vaddr : 0;
+}
+void *qemu_plugin_insn_haddr(const struct qemu_plugin_insn *insn)
+{
+	return insn ? (void *)(uintptr_t)insn->vaddr : NULL;
+}
+
+char *qemu_plugin_insn_disas(const struct qemu_plugin_insn *insn)
+{
+	char buf[160];
+	if (!insn)
+		return NULL;
+	guest_disas_insn(insn->vaddr, insn->data, insn->size, buf, sizeof(buf));
+	return g_strdup(buf);
+}

@@ -1,0 +1,70 @@
+/*
+ * The instrument layer as the rest of loom sees it: loading plugins, the
+ * translation hook that lets plugins (and built-in tools) inject IR, and the
+ * run-time events the linux and exec layers report.  Everything is cheap
+ * when no plugin is loaded: each hook starts with one test of
+ * `instrument_active`.
+ *
+ * Invariant: instrumentation is translation-time state.  Whatever changes
+ * which TBs would be instrumented how (a plugin enabled, disabled, reset or
+ * uninstalled) flushes the code cache before the next TB runs.
+ */
+#ifndef LOOM_INSTRUMENT_INSTRUMENT_H
+#define LOOM_INSTRUMENT_INSTRUMENT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "ir/ir.h"
+#include "exec/exec.h"
+
+extern bool instrument_active;	/* some plugin is loaded */
+
+/* -plugin SPEC / LOOM_PLUGIN: record a plugin to load.  SPEC is
+ * "file=PATH,k=v,..." or "PATH,k=v,..." or a bundled plugin's short name.
+ * Returns the spec with the file made absolute (for re-exec), or NULL after
+ * printing why it is malformed. */
+char *instrument_add_plugin(const char *spec);
+/* Load the recorded plugins and call their install (after the program is
+ * loaded, before it runs).  A plugin that fails to load is fatal: one
+ * line on stderr, exit status LOOM_EXIT_USAGE. */
+void instrument_load_plugins(void);
+
+/* Register the instrument layer's helpers with the translator's IR. */
+void instrument_ir_init(struct ir_ctx *ir);
+/* After lifting: run the plugins' translation callbacks and inject their
+ * instrumentation into the TB's IR.  May relift the TB (guest_translate
+ * with sync_insns) when a callback may write registers.  Returns 0, or -1
+ * if relifting failed (the page went away). */
+int instrument_tb(struct ir_ctx *ir, struct tb *tb, unsigned max_insns);
+/* Before lifting / after optimization (loom's extra translation stages). */
+void instrument_tb_start(uint64_t pc);
+void instrument_tb_end(struct ir_ctx *ir, struct tb *tb);
+
+/* vCPUs: a guest thread starts (before its first instruction) or ends. */
+void instrument_vcpu_init(void *cpu);
+void instrument_vcpu_exit(void *cpu);
+/* Syscalls.  instrument_syscall returns true if a plugin's filter handled
+ * the call; *ret is then its result. */
+bool instrument_syscall(void *cpu, int64_t num, const uint64_t a[6], uint64_t *ret);
+void instrument_syscall_ret(void *cpu, int64_t num, int64_t ret);
+/* A syscall that may block indefinitely starts / returned. */
+void instrument_vcpu_idle(void *cpu);
+void instrument_vcpu_resume(void *cpu);
+/* A guest signal handler is entered (type: the plugin API's
+ * QEMU_PLUGIN_DISCON_* values, repeated here for the linux layer). */
+enum { DISCON_INTERRUPT = 1, DISCON_EXCEPTION = 2, DISCON_HOSTCALL = 4 };
+void instrument_discon(void *cpu, int type, uint64_t from_pc, uint64_t to_pc);
+/* The code cache was flushed. */
+void instrument_flush(void);
+/* The process is ending (exit, fatal signal, execve): vCPU exit and atexit
+ * callbacks, once. */
+void instrument_finish(void);
+
+/* Plugins by name, for the control channel. */
+int instrument_plugin_count(void);
+const char *instrument_plugin_name(int i);
+bool instrument_plugin_enabled(int i);
+/* Returns false if there is no plugin of that name. */
+bool instrument_set_enabled_by_name(const char *name, bool enabled);
+
+#endif

@@ -1,0 +1,127 @@
+/*
+ * Inside the instrument layer: a loaded plugin, the translation-time view
+ * of a TB handed to tb_trans callbacks, and the records generated code
+ * passes to the callback dispatchers.  plugin.c owns plugins and run-time
+ * events, inject.c the translation-time side, api.c the qemu_plugin_*
+ * queries, scoreboards and state access.
+ */
+#ifndef LOOM_INSTRUMENT_PLUGIN_INTERNAL_H
+#define LOOM_INSTRUMENT_PLUGIN_INTERNAL_H
+
+#include <pthread.h>
+#include "loom-plugin.h"
+#include "instrument/instrument.h"
+
+#define PLUGIN_API_MIN 3
+#define PLUGIN_API_CUR QEMU_PLUGIN_VERSION
+
+struct plugin {
+	int index;
+	qemu_plugin_id_t id;
+	void *handle;
+	char *path;		/* absolute */
+	char *name;		/* base name without lib and .so */
+	int argc;
+	char **argv;
+	bool enabled;
+	bool gone;		/* uninstalled */
+	qemu_plugin_vcpu_simple_cb_t vcpu_init, vcpu_exit, vcpu_idle, vcpu_resume;
+	qemu_plugin_vcpu_tb_trans_cb_t tb_trans;
+	qemu_plugin_vcpu_syscall_cb_t syscall;
+	qemu_plugin_vcpu_syscall_ret_cb_t syscall_ret;
+	qemu_plugin_vcpu_syscall_filter_cb_t syscall_filter;
+	qemu_plugin_vcpu_discon_cb_t discon;
+	int discon_mask;
+	qemu_plugin_simple_cb_t flush;
+	qemu_plugin_udata_cb_t atexit;
+	void *atexit_udata;
+	loom_plugin_tb_start_cb_t tb_start;
+	loom_plugin_tb_end_cb_t tb_end;
+	struct tb_hook {
+		loom_plugin_vcpu_tb_cb_t cb;
+		enum qemu_plugin_cb_flags flags;
+		void *udata;
+	} tb_entry, tb_exit;
+};
+
+extern struct plugin **plugins;
+extern int nplugins;
+/* The plugin an id names, or NULL after logging the bad id. */
+struct plugin *plugin_of(qemu_plugin_id_t id, const char *fn);
+/* Serializes registrations and run-time callbacks' bookkeeping (not the
+ * callbacks themselves). */
+extern pthread_mutex_t plugin_lock;
+/* Some plugin's instrumentation changed: flush before the next TB. */
+void plugin_instrumentation_changed(void);
+
+/* ---- translation time (inject.c) ---- */
+
+enum dyn_kind {
+	DYN_CB,			/* call before the instruction / TB */
+	DYN_INLINE,		/* inline op on a scoreboard entry */
+	DYN_MEM_CB,		/* call after each matching access */
+	DYN_MEM_INLINE,
+};
+
+/* One registration on a TB or an instruction. */
+struct dyn {
+	uint8_t kind;
+	uint8_t flags;		/* enum qemu_plugin_cb_flags */
+	uint8_t rw;		/* enum qemu_plugin_mem_rw */
+	uint8_t op;		/* enum qemu_plugin_op */
+	uint8_t cond;		/* enum qemu_plugin_cond */
+	void *fn;
+	void *udata;
+	qemu_plugin_u64 entry;
+	uint64_t imm;
+	struct plugin *p;
+	struct dyn *next;
+};
+
+struct qemu_plugin_insn {
+	uint64_t vaddr;
+	uint8_t size;
+	uint8_t data[15];
+	struct qemu_plugin_tb *tb;
+	struct dyn *dyn, **dyn_tail;
+};
+
+#define PLUGIN_TB_MAX_INSNS 512
+
+struct qemu_plugin_tb {
+	uint64_t vaddr;
+	size_t n;
+	struct plugin *p;	/* the plugin whose tb_trans is running */
+	struct dyn *dyn, **dyn_tail;
+	struct qemu_plugin_insn insns[PLUGIN_TB_MAX_INSNS];
+};
+
+/* What generated code passes to a dispatcher: lives until the next flush. */
+struct cbrec {
+	void *fn;
+	void *udata;
+	struct plugin *p;
+	uint8_t flags;		/* enum qemu_plugin_cb_flags */
+};
+
+/* A registration call is only valid inside the tb_trans of its TB. */
+bool inject_tb_ok(const struct qemu_plugin_tb *tb, const char *fn);
+void inject_add(struct qemu_plugin_tb *tb, struct qemu_plugin_insn *insn, const struct dyn *d);
+
+/* ---- state access (api.c) ---- */
+
+/* The cpu whose callback is running on this thread, or NULL. */
+void *plugin_current_cpu(void);
+/* Scoreboard geometry (every vCPU's entries lie in its own region). */
+#define SB_REGION (2u << 20)
+#define SB_MAX_VCPUS 1024
+extern uint8_t *sb_arena;
+void sb_init(void);
+struct qemu_plugin_scoreboard {
+	size_t size;		/* element size */
+	size_t off;		/* offset within each vCPU's region */
+};
+/* Highest vCPU index ever used, plus one. */
+extern unsigned plugin_nvcpus;
+
+#endif
