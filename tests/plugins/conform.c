@@ -201,7 +201,6 @@ static void vcpu_init(qemu_plugin_id_t id, unsigned int vcpu)
 			g_array_free(regs, TRUE);
 		return;
 	}
-		return;
 	bool rip = false, rsp = false;
 	for (guint i = 0; i < regs->len; i++) {
 		qemu_plugin_reg_descriptor *d = &g_array_index(regs, qemu_plugin_reg_descriptor, i);
@@ -544,6 +543,12 @@ static void sys_entry(qemu_plugin_id_t id, unsigned int vcpu, int64_t num, uint6
  * so the later checks still run. */
 static void sleep_done(unsigned int vcpu, void *u)
 {
+	int before = for_each_calls;
+
+	/* the one guest thread is running: vcpu_for_each visits exactly it */
+	qemu_plugin_vcpu_for_each(self, for_each);
+	CHECK(for_each_calls == before + 1, "vcpu_for_each visited %d vCPUs",
+	      for_each_calls - before);
 	if (!reset_asked++)
 		qemu_plugin_reset(self, reset_done);
 }
@@ -623,10 +628,6 @@ static void plugin_exit(qemu_plugin_id_t id, void *userdata)
 	CHECK(getpid_checked == 1, "getpid's return seen %d times", getpid_checked);
 	CHECK(syscall_rets >= 8, "%d syscall returns", syscall_rets);
 	CHECK(resets == 1, "reset callback ran %d times", resets);
-	int before = for_each_calls;
-	qemu_plugin_vcpu_for_each(id, for_each);
-	CHECK(for_each_calls == before + 1, "vcpu_for_each at exit visited %d vCPUs",
-	      for_each_calls - before);
 	CHECK(reg_probe_runs == 1 && mem_write_runs == 1, "probes ran %d and %d times",
 	      reg_probe_runs, mem_write_runs);
 	CHECK(tb_trans_n > 0 && tb_starts >= tb_trans_n && tb_ends >= tb_trans_n,
