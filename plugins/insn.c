@@ -10,12 +10,12 @@
  *   contains TEXT (e.g. match=xmm, match=call); the others are not counted.
  * top=N: how many of the most executed instructions to list (default 10).
  *
- * Classes, the first that applies (from the Intel-syntax text, prefixes such
- * as rep/lock skipped):
+ * Classes, the first that applies (from the disassembly, Intel or AT&T syntax,
+ * prefixes such as rep/lock and AT&T size suffixes skipped):
  *   branch     jmp, jcc, call, ret, loop*, jrcxz, iret
  *   float/simd x87 (f*), and anything naming mm/xmm/ymm/st registers or
  *              ldmxcsr/stmxcsr/emms
- *   load/store an access to memory: a "[...]" operand (not lea or nop),
+ *   load/store an access to memory: a memory operand (not lea or nop),
  *              push, pop, leave, enter, string instructions (movs, stos...)
  *   arith      integer arithmetic and logic on registers (add, cmp, shl,
  *              imul, lea, bt, popcnt, setcc, cmovcc...)
@@ -89,19 +89,46 @@ static bool mnem_in(const char *m, const char *const *list)
 	return false;
 }
 
+/* Does this operand (one of the ", "-separated ones) access memory?  Intel:
+ * "[...]"; AT&T: "(...)", a bare address (immediates carry '$') or a
+ * segment-prefixed one. */
+static bool is_mem_operand(const char *op, size_t len, bool att)
+{
+	if (memchr(op, '[', len) || (att && memchr(op, '(', len)))
+		return true;
+	if (att && len && (op[0] == '-' || (op[0] >= '0' && op[0] <= '9')))
+		return true;
+	return att && memchr(op, ':', len);
+}
+
+static bool has_mem_operand(const char *ops, bool att)
+{
+	while (*ops) {
+		const char *end = strstr(ops, ", ");
+		size_t len = end ? (size_t)(end - ops) : strlen(ops);
+		if (is_mem_operand(ops, len, att))
+			return true;
+		ops += len;
+		if (end)
+			ops += 2;
+	}
+	return false;
+}
+
 static enum insn_class classify(const char *disas)
 {
 	static const char *const prefixes[] = { "rep", "repe", "repz", "repne", "repnz", "lock",
 						"bnd", "notrack", "data16", "xacquire",
 						"xrelease", NULL };
 	static const char *const branches[] = { "jmp", "call", "ret", "loop", "loope",
-						"loopne", "iret", "iretq", "iretd", NULL };
-	static const char *const stack[] = { "push", "pop", "pushfq", "popfq", "pushf", "popf",
-					     "leave", "enter", "movsb", "movsw", "movsd",
-					     "movsq", "stosb", "stosw", "stosd", "stosq",
-					     "lodsb", "lodsw", "lodsd", "lodsq", "cmpsb", "cmpsw",
-					     "cmpsd", "cmpsq", "scasb", "scasw", "scasd", "scasq",
-					     "xlat", NULL };
+						"loopne", "iret", "iretq", "iretd", "ljmp", "lcall",
+						"lret", NULL };
+	static const char *const stack[] = { "push", "pop", "pushf", "popf", "leave", "enter",
+					     "movsb", "movsw", "movsd", "movsq", "stosb", "stosw",
+					     "stosd", "stosq", "lodsb", "lodsw", "lodsd", "lodsq",
+					     "cmpsb", "cmpsw", "cmpsd", "cmpsq", "scasb", "scasw",
+					     "scasd", "scasq", "xlat", "xlatb", "movs", "stos",
+					     "lods", "cmps", "scas", NULL };
 	static const char *const arith[] = { "add", "adc", "sub", "sbb", "inc", "dec", "neg",
 					     "not", "and", "or", "xor", "shl", "sal", "shr", "sar",
 					     "rol", "ror", "rcl", "rcr", "shld", "shrd", "imul",
@@ -112,6 +139,13 @@ static enum insn_class classify(const char *disas)
 					     "mulx", "adcx", "adox", "bswap", "xadd", "cmpxchg",
 					     "cdq", "cqo", "cwd", "cdqe", "cwde", "cbw", "movzx",
 					     "movsx", "movsxd", NULL };
+	/* AT&T spellings that suffix-stripping would get wrong or miss */
+	static const char *const att_arith[] = { "movzbl", "movzbw", "movzbq", "movzwl",
+						 "movzwq", "movsbl", "movsbw", "movsbq", "movswl",
+						 "movswq", "movslq", "cltq", "cqto", "cltd", "cwtl",
+						 "cbtw", "cwtd", NULL };
+	static const char *const fp_misc[] = { "ldmxcsr", "stmxcsr", "emms", "fxsave",
+					       "fxrstor", "fxsave64", "fxrstor64", NULL };
 	char mnem[32];
 	const char *p = disas, *ops;
 
@@ -128,17 +162,28 @@ static enum insn_class classify(const char *disas)
 			break;
 		p = ops;
 	}
-	if (mnem[0] == 'j' || mnem_in(mnem, branches))
+	/* loom prints AT&T or Intel syntax; AT&T names registers with '%'
+	 * and may suffix the mnemonic with the operand size */
+	bool att = strchr(ops, '%') || strchr(ops, '$');
+	bool mem = has_mem_operand(ops, att);
+	size_t len = strlen(mnem);
+	char base[32];
+
+	memcpy(base, mnem, len + 1);
+	if (att && len > 2 && strchr("bwlq", mnem[len - 1]) && !mnem_in(mnem, att_arith) &&
+	    !mnem_in(mnem, stack) && !mnem_in(mnem, branches) && !mnem_in(mnem, arith))
+		base[len - 1] = 0;
+
+	if (mnem[0] == 'j' || mnem_in(base, branches))
 		return CL_BRANCH;
 	if ((mnem[0] == 'f' && strcmp(mnem, "fence")) || strstr(ops, "mm") ||
-	    strstr(ops, "st") == ops || strstr(ops, ", st") || mnem_in(mnem, (const char *const[]){
-		    "ldmxcsr", "stmxcsr", "emms", "fxsave", "fxrstor", "fxsave64", "fxrstor64",
-		    NULL }))
+	    strstr(ops, "st") == ops || strstr(ops, ", st") || strstr(ops, "%st") ||
+	    mnem_in(base, fp_misc))
 		return CL_FP;
-	if ((strchr(ops, '[') && strcmp(mnem, "lea") && strcmp(mnem, "nop")) ||
-	    mnem_in(mnem, stack))
+	if ((mem && strcmp(base, "lea") && strcmp(base, "nop")) || mnem_in(base, stack))
 		return CL_MEM;
-	if (mnem_in(mnem, arith) || starts(mnem, "set") || starts(mnem, "cmov"))
+	if (mnem_in(base, arith) || mnem_in(mnem, att_arith) || starts(mnem, "set") ||
+	    starts(mnem, "cmov"))
 		return CL_ARITH;
 	return CL_OTHER;
 }
