@@ -43,6 +43,16 @@ build/$(1)/loom: build/$(1)/obj/src/main.o build/$(1)/libloom.a
 build/$(1)/plugins/lib%.so: plugins/%.c include/qemu-plugin.h include/loom-plugin.h
 	@mkdir -p $$(@D)
 	$$(CC) $$(PLUGIN_CFLAGS) -o $$@ $$<
+# loom-cov and the coverage test program need only covfile's part of libloom.
+build/$(1)/loom-cov: build/$(1)/obj/tools/loom-cov.o build/$(1)/libloom.a
+	$$(CC) $$(CFLAGS_$(1)) -o $$@ $$^
+	ln -sf $(1)/loom-cov build/loom-cov
+build/$(1)/loom-ctl: build/$(1)/obj/tools/loom-ctl.o
+	$$(CC) $$(CFLAGS_$(1)) -o $$@ $$^
+	ln -sf $(1)/loom-ctl build/loom-ctl
+build/$(1)/cov/covtest: build/$(1)/obj/tests/cov/covtest.o build/$(1)/libloom.a
+	@mkdir -p $$(@D)
+	$$(CC) $$(CFLAGS_$(1)) -o $$@ $$^
 build/$(1)/unit/%: build/$(1)/obj/tests/unit/%.o build/$(1)/obj/tests/unit/unit.o build/$(1)/libloom.a
 	@mkdir -p $$(@D)
 	$$(CC) $$(CFLAGS_$(1)) -o $$@ $$^ $$(LDLIBS)
@@ -94,9 +104,9 @@ build/tests/plugins/%.asm: tests/plugins/asm/%.S
 	gcc -static -nostdlib -o $@ $<
 plugin-tests: $(PLUGIN_TEST_BINS)
 
-.PHONY: all loom test test-unit test-guest test-programs test-plugins demo bench clean deps \
-	guest-tests plugin-tests
-all: build/$(MODE)/loom $(call plugins_of,$(MODE))
+.PHONY: all loom test test-unit test-guest test-programs test-plugins test-cov demo bench \
+	clean deps guest-tests plugin-tests
+all: build/$(MODE)/loom build/$(MODE)/loom-cov build/$(MODE)/loom-ctl $(call plugins_of,$(MODE))
 
 deps:
 	scripts/install-deps.sh
@@ -106,7 +116,8 @@ TMODE ?= debug
 
 # The whole suite; the last line is "N passed, N failed".
 test: deps
-	$(MAKE) --no-print-directory build/$(TMODE)/loom $(UNIT_BINS) guest-tests \
+	$(MAKE) --no-print-directory build/$(TMODE)/loom $(UNIT_BINS) guest-tests $(COV_BINS) \
+		build/$(TMODE)/loom-cov build/$(TMODE)/loom-ctl \
 		$(call plugins_of,$(TMODE)) plugin-tests
 	tests/run-all.sh build/$(TMODE)
 
@@ -121,6 +132,11 @@ test-programs: build/$(TMODE)/loom
 
 test-plugins: build/$(TMODE)/loom $(call plugins_of,$(TMODE)) guest-tests plugin-tests
 	tests/run-all.sh build/$(TMODE) plugins
+
+# Coverage files and build/loom-cov (tests/cov): no guest runs involved.
+COV_BINS = build/$(TMODE)/loom-cov build/$(TMODE)/cov/covtest
+test-cov: $(COV_BINS)
+	tests/run-all.sh build/$(TMODE) cov
 
 # The differential instruction tester (tests/isa): every generated form,
 # natively and under loom in three modes.  ISA_ARGS adds options, e.g.

@@ -24,6 +24,9 @@
 #include "exec/exec.h"
 #include "guest/x86/cpu.h"
 #include "guest/x86/cpuid.h"
+#include "instrument/control.h"
+#include "instrument/cov.h"
+#include "instrument/covfile.h"
 #include "instrument/instrument.h"
 #include "linux/linux.h"
 #include "util/log.h"
@@ -151,6 +154,69 @@ static void opt_plugin(const char *arg)
 	pass_on("-plugin", spec);
 }
 
+static const char *control_path;
+static bool want_cov;
+
+static void opt_cov(const char *arg)
+{
+	cov_opts.path = arg;
+	want_cov = true;
+}
+
+static void opt_cov_format(const char *arg)
+{
+	int f = cov_format_parse(arg);
+	if (f < 0)
+		fatal(LOOM_EXIT_USAGE, "-cov-format %s: unknown format (drcov, modoff, lcov, bitmap)",
+		      arg);
+	cov_opts.format = f;
+	want_cov = true;
+}
+
+static void opt_cov_hits(const char *arg)
+{
+	cov_opts.hits = true;
+	want_cov = true;
+}
+
+/* -cov-bitmap MODULE[:START-END][,gran=N] or 0xSTART-0xEND[,gran=N] */
+static void opt_cov_bitmap(const char *arg)
+{
+	char *spec = strdup(arg), *gran = strstr(spec, ",gran=");
+	if (gran) {
+		char *end;
+		unsigned long g = strtoul(gran + 6, &end, 0);
+		if (*end || !g || g > (1u << 20))
+			fatal(LOOM_EXIT_USAGE, "-cov-bitmap %s: bad granularity", arg);
+		cov_opts.granularity = (unsigned)g;
+		*gran = 0;
+	}
+	char *dash = strchr(spec, '-'), *colon = strrchr(spec, ':');
+	if (spec[0] == '0' && spec[1] == 'x' && dash) {
+		cov_opts.bitmap_start = strtoull(spec, NULL, 0);
+		cov_opts.bitmap_end = strtoull(dash + 1, NULL, 0);
+		if (cov_opts.bitmap_end <= cov_opts.bitmap_start)
+			fatal(LOOM_EXIT_USAGE, "-cov-bitmap %s: empty range", arg);
+	} else {
+		if (colon && strchr(colon, '-')) {
+			*colon = 0;
+			cov_opts.bitmap_start = strtoull(colon + 1, NULL, 0);
+			cov_opts.bitmap_end = strtoull(strchr(colon + 1, '-') + 1, NULL, 0);
+		}
+		if (!*spec)
+			fatal(LOOM_EXIT_USAGE, "-cov-bitmap %s: no module or range", arg);
+		cov_opts.bitmap_module = spec;
+	}
+	cov_opts.format = COV_BITMAP;
+	want_cov = true;
+}
+
+static void opt_control(const char *arg)
+{
+	control_path = arg;
+	want_cov = true;
+}
+
 static const struct loom_option {
 	const char *name, *alias;
 	const char *arg;	/* NULL: takes no argument */
@@ -174,6 +240,15 @@ static const struct loom_option {
 	{ "plugin", NULL, "file=PATH[,arg=value...]", opt_plugin,
 	  "load a plugin (repeatable); PATH may be a bundled plugin's name (-plugin bb); "
 	  "also LOOM_PLUGIN=SPEC[;SPEC...]" },
+	{ "cov", NULL, "file", opt_cov,
+	  "record block coverage from the start and write it to file at exit (drcov by default)" },
+	{ "cov-format", NULL, "format", opt_cov_format,
+	  "coverage file format: drcov, modoff, lcov or bitmap" },
+	{ "cov-hits", NULL, NULL, opt_cov_hits, "count how often each block runs" },
+	{ "cov-bitmap", NULL, "module|0xstart-0xend[,gran=N]", opt_cov_bitmap,
+	  "write coverage as a bitmap over a module or address range (N bytes a bit, default 16)" },
+	{ "control", NULL, "socket", opt_control,
+	  "take commands on a Unix socket (status, cov start|stop|clear|write, plugin ..., dump)" },
 	{ "E", NULL, "var=value", opt_E, "set var in the guest's environment (repeatable)" },
 	{ "U", NULL, "var", opt_U, "remove var from the guest's environment (repeatable)" },
 	{ "0", NULL, "argv0", opt_0, "give the guest argv0 as argv[0] instead of the program path" },
@@ -343,8 +418,12 @@ int main(int argc, char **argv)
 	x86_cpu_reset(cpu);
 	exec_init();
 	linux_signal_init();
+	if (want_cov)
+		cov_init();
 	linux_load(path, guest_argv, cl.env, cpu);
 	instrument_load_plugins();
+	if (control_path)
+		control_start(control_path);
 	instrument_vcpu_init(cpu);
 	linux_cpu_loop(cpu);
 }

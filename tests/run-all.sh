@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The suite driver behind `make test`.
 #
-#   tests/run-all.sh BUILDDIR [unit|guest|busybox|debian|elf|isa|plugins|all]
+#   tests/run-all.sh BUILDDIR [unit|guest|busybox|debian|elf|isa|plugins|cov|all]
 #
 # Runs the chosen subsuites against BUILDDIR/loom:
 #   unit     every test binary in BUILDDIR/unit/ (each ends "N passed, N failed")
@@ -12,6 +12,7 @@
 #   isa      tests/isa/run.sh --fast: generated instruction tests, native vs loom
 #   plugins  tests/plugins/run.sh: bundled plugins on the guest programs, exact
 #            counts, API conformance, plugin loading and its errors
+#   cov      tests/cov/run.sh: coverage files and BUILDDIR/loom-cov
 # Each subsuite's full output goes to BUILDDIR/test-logs/<suite>.log; this
 # prints one line per failing test (with how to reproduce it), a summary per
 # subsuite, and last the totals as "N passed, N failed".  A subsuite that
@@ -20,7 +21,7 @@
 set -uo pipefail
 
 if [ $# -lt 1 ] || [ $# -gt 2 ]; then
-	echo "usage: $0 BUILDDIR [unit|guest|busybox|debian|elf|isa|plugins|all]" >&2
+	echo "usage: $0 BUILDDIR [unit|guest|busybox|debian|elf|isa|plugins|cov|all]" >&2
 	exit 2
 fi
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -31,9 +32,9 @@ builddir=$(cd "$1" 2>/dev/null && pwd) || {
 }
 subset=${2:-all}
 case $subset in
-unit | guest | busybox | debian | elf | isa | plugins | all) ;;
+unit | guest | busybox | debian | elf | isa | plugins | cov | all) ;;
 *)
-	echo "$0: unknown subset '$subset' (unit, guest, busybox, debian, elf, isa, plugins or all)" >&2
+	echo "$0: unknown subset '$subset' (unit, guest, busybox, debian, elf, isa, plugins, cov or all)" >&2
 	exit 2
 	;;
 esac
@@ -157,6 +158,8 @@ fi
 
 want isa && run_suite isa "tests/isa/run.sh $loom --fast" \
 	"$root/tests/isa/run.sh" "$loom" --fast
+want cov && run_suite cov "tests/cov/run.sh $builddir" \
+	"$root/tests/cov/run.sh" "$builddir"
 
 want plugins && run_suite plugins "tests/plugins/run.sh $loom [PREFIX...]" \
 	"$root/tests/plugins/run.sh" "$loom"

@@ -228,18 +228,58 @@ static int64_t entry_offset(qemu_plugin_u64 e)
 	return (int64_t)(e.score->off + e.offset);
 }
 
+/* Inline ADDs are not stored one by one: a counter bumped by every
+ * instruction would be a chain of read-modify-writes of one memory word,
+ * each waiting for the last.  Adds accumulate here and are written (one
+ * ld_ptr/add/st_ptr per entry) before anything that could observe the
+ * counters or leave the straight-line code: a callback, a guest access
+ * that may fault, a branch, a label, a TB exit. */
+#define MAX_PENDING 8
+static struct pending {
+	int64_t off;
+	uint64_t sum;
+} pending[MAX_PENDING];
+static int npending;
+
+static void flush_pending(struct ir_ctx *ir)
+{
+	for (int i = 0; i < npending; i++) {
+		ir_ref t = ir_new_temp(ir, IR_I64), u = ir_new_temp(ir, IR_I64);
+		ir_emit(ir, IR_ld_ptr, IR_I64, (ir_ref[]){ t, sb_global },
+			(int64_t[]){ pending[i].off, IR_MO_64 });
+		ir_op2(ir, IR_add, IR_I64, u, t, c64(ir, pending[i].sum));
+		ir_emit(ir, IR_st_ptr, IR_I64, (ir_ref[]){ u, sb_global },
+			(int64_t[]){ pending[i].off, IR_MO_64 });
+	}
+	npending = 0;
+}
+
 static void emit_inline(struct ir_ctx *ir, const struct dyn *d)
 {
 	int64_t off = entry_offset(d->entry);
 	if (d->op == QEMU_PLUGIN_INLINE_STORE_U64) {
+		flush_pending(ir);
 		ir_emit(ir, IR_st_ptr, IR_I64, (ir_ref[]){ c64(ir, d->imm), sb_global },
 			(int64_t[]){ off, IR_MO_64 });
 		return;
 	}
-	ir_ref t = ir_new_temp(ir, IR_I64), u = ir_new_temp(ir, IR_I64);
-	ir_emit(ir, IR_ld_ptr, IR_I64, (ir_ref[]){ t, sb_global }, (int64_t[]){ off, IR_MO_64 });
-	ir_op2(ir, IR_add, IR_I64, u, t, c64(ir, d->imm));
-	ir_emit(ir, IR_st_ptr, IR_I64, (ir_ref[]){ u, sb_global }, (int64_t[]){ off, IR_MO_64 });
+	for (int i = 0; i < npending; i++) {
+		if (pending[i].off == off) {
+			pending[i].sum += d->imm;
+			return;
+		}
+	}
+	if (npending == MAX_PENDING)
+		flush_pending(ir);
+	pending[npending++] = (struct pending){ off, d->imm };
+}
+
+/* Must the pending adds be written before op? */
+static bool observes(const struct ir_op *op)
+{
+	unsigned f = ir_opdefs[op->opc].flags;
+	return (f & (IR_OPF_BB_END | IR_OPF_TB_END | IR_OPF_CALL | IR_OPF_MAY_FAULT)) ||
+	       op->opc == IR_goto_tb;
 }
 
 static const enum ir_cond cond_map[] = {
@@ -254,6 +294,7 @@ static void emit_call(struct ir_ctx *ir, int kind, unsigned flags, const struct 
 		      struct cbrec *rec, uint64_t pc, const ir_ref *extra, int nextra)
 {
 	uint32_t skip = 0;
+	flush_pending(ir);	/* the callback may read the counters */
 	if (cond_d && cond_d->cond != QEMU_PLUGIN_COND_ALWAYS) {
 		if (cond_d->cond == QEMU_PLUGIN_COND_NEVER || cond_d->cond > QEMU_PLUGIN_COND_GE)
 			return;
@@ -391,8 +432,40 @@ static bool is_mem_op(unsigned opc)
 	       opc == IR_cmpxchg;
 }
 
+/* ---- built-in tools ---- */
+
+static struct instrument_tool *tools;
+
+void instrument_add_tool(struct instrument_tool *t)
+{
+	t->next = tools;
+	tools = t;
+	instrument_active = true;
+}
+
+void instrument_tools_changed(void)
+{
+	plugin_instrumentation_changed();
+}
+
+static bool any_tools(void)
+{
+	for (struct instrument_tool *t = tools; t; t = t->next)
+		if (t->enabled)
+			return true;
+	return false;
+}
+
+static void emit_tools(struct ir_ctx *ir, struct tb *tb)
+{
+	flush_pending(ir);
+	for (struct instrument_tool *t = tools; t; t = t->next)
+		if (t->enabled)
+			t->tb_start(ir, tb, t->opaque);
+}
+
 /* Rebuild the op list with the instrumentation in place. */
-static void emit_all(struct ir_ctx *ir, struct tb *tb, bool hooks)
+static void emit_all(struct ir_ctx *ir, struct tb *tb, bool hooks, bool with_tools)
 {
 	uint32_t n = ir->nops;
 	struct ir_op *old = malloc(n * sizeof(*old));
@@ -425,12 +498,16 @@ static void emit_all(struct ir_ctx *ir, struct tb *tb, bool hooks)
 		}
 		if (leaves && hooks && in)
 			emit_tb_hooks(ir, true, tb->pc, in->vaddr);
+		if (npending && observes(op))
+			flush_pending(ir);
 		ir_append_op(ir, op);
 		if (op->opc == IR_insn_start && k + 1 < (int)ptb.n) {
 			in = &ptb.insns[++k];
 			mem = has_mem_dyns(in->dyn);
 			if (k == 0) {
 				emit_exec_dyns(ir, ptb.dyn, in->vaddr);
+				if (with_tools)
+					emit_tools(ir, tb);
 				if (hooks)
 					emit_tb_hooks(ir, false, tb->pc, in->vaddr);
 			}
@@ -439,6 +516,9 @@ static void emit_all(struct ir_ctx *ir, struct tb *tb, bool hooks)
 			emit_mem(ir, op, in->dyn, in->vaddr);
 		}
 	}
+	if (npending)
+		internal_error("TB 0x%lx: plugin counters not written at its end",
+			       (unsigned long)tb->pc);
 	free(old);
 }
 
@@ -470,7 +550,7 @@ int instrument_tb(struct ir_ctx *ir, struct tb *tb, unsigned max_insns)
 	}
 	ptb.p = NULL;
 
-	bool hooks = any_tb_hooks(), any = hooks || ptb.dyn;
+	bool hooks = any_tb_hooks(), with_tools = any_tools(), any = hooks || with_tools || ptb.dyn;
 	for (size_t k = 0; k < ptb.n && !any; k++)
 		any = ptb.insns[k].dyn != NULL;
 	int ret = 0;
@@ -481,7 +561,7 @@ int instrument_tb(struct ir_ctx *ir, struct tb *tb, unsigned max_insns)
 			ret = guest_translate(ir, tb, max_insns, mask);
 		}
 		if (ret == 0)
-			emit_all(ir, tb, hooks);
+			emit_all(ir, tb, hooks, with_tools);
 	}
 	free_dyns(ptb.dyn);
 	for (size_t k = 0; k < ptb.n; k++)

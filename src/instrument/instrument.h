@@ -40,6 +40,23 @@ int instrument_tb(struct ir_ctx *ir, struct tb *tb, unsigned max_insns);
 void instrument_tb_start(uint64_t pc);
 void instrument_tb_end(struct ir_ctx *ir, struct tb *tb);
 
+/* Built-in tools (coverage, the AFL++ edge map) instrument TBs through the
+ * same pass as plugins: for every TB translated while a tool is enabled,
+ * tb_start may append IR that runs before the TB's first instruction (after
+ * the plugins' TB-level instrumentation).  The IR must be straight-line or
+ * use its own labels, leave guest globals alone, and call no helper that
+ * writes guest state.  Changing `enabled` needs instrument_tools_changed()
+ * so that existing translations are redone. */
+struct instrument_tool {
+	const char *name;
+	bool enabled;
+	void (*tb_start)(struct ir_ctx *ir, const struct tb *tb, void *opaque);
+	void *opaque;
+	struct instrument_tool *next;
+};
+void instrument_add_tool(struct instrument_tool *t);
+void instrument_tools_changed(void);
+
 /* vCPUs: a guest thread starts (before its first instruction) or ends. */
 void instrument_vcpu_init(void *cpu);
 void instrument_vcpu_exit(void *cpu);

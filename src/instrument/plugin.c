@@ -17,6 +17,8 @@
 #include <string.h>
 #include <unistd.h>
 #include "guest/guest.h"
+#include "instrument/control.h"
+#include "instrument/cov.h"
 #include "instrument/plugin-internal.h"
 #include "util/log.h"
 
@@ -573,6 +575,8 @@ void instrument_finish(void)
 	FOR_PLUGINS(p)
 		if (p->atexit)
 			p->atexit(p->id, p->atexit_udata);
+	cov_finish();
+	control_finish();
 	log_flush();
 }
 

@@ -26,7 +26,8 @@ struct sym {
 };
 
 struct module {
-	uint64_t lo, hi;	/* executable mappings' span */
+	uint64_t base, end;	/* where offset 0 is mapped; end of its mappings */
+	uint64_t lo, hi;	/* executable mappings' span (lo == hi: none) */
 	char *path;
 	bool loaded;
 	struct sym *syms;
@@ -102,15 +103,14 @@ out:
 	munmap((void *)f, len);
 }
 
-/* Reread /proc/self/maps: every file with an executable mapping. */
+/* Reread /proc/self/maps: every mapped file.  A mapping at file offset 0
+ * starts a module; later mappings of the same file extend the latest one. */
 static void rescan(void)
 {
 	FILE *fp = fopen("/proc/self/maps", "re");
 	if (!fp)
 		return;
 	char line[4352];
-	uint64_t first_start = 0;
-	char first_path[4096] = "";
 	while (fgets(line, sizeof(line), fp)) {
 		unsigned long lo, hi, off;
 		char perms[8], path[4096] = "";
@@ -121,63 +121,92 @@ static void rescan(void)
 			p++;
 		if (*p != '/')
 			continue;
-		if (off == 0 || strcmp(p, first_path)) {
-			if (off == 0) {
-				first_start = lo;
-				snprintf(first_path, sizeof(first_path), "%s", p);
+		struct module *m = NULL;
+		for (size_t i = nmods; i-- > 0;) {
+			if (strcmp(mods[i].path, p))
+				continue;
+			if (mods[i].base == lo - off || (off && lo >= mods[i].base &&
+							  lo - mods[i].base < (1ull << 32))) {
+				m = &mods[i];
+				break;
 			}
 		}
-		if (perms[2] != 'x')
-			continue;
-		size_t i;
-		for (i = 0; i < nmods; i++)
-			if (!strcmp(mods[i].path, p) && hi >= mods[i].lo && lo <= mods[i].hi + (1 << 30))
-				break;
-		if (i == nmods) {
+		if (!m) {
 			struct module *n = realloc(mods, (nmods + 1) * sizeof(*mods));
 			if (!n)
 				break;
 			mods = n;
-			mods[nmods] = (struct module){ lo, hi, strdup(p), false, NULL, 0 };
-			if (!strcmp(first_path, p))
-				load_syms(&mods[nmods], first_start);
-			nmods++;
-		} else {
-			if (lo < mods[i].lo)
-				mods[i].lo = lo;
-			if (hi > mods[i].hi)
-				mods[i].hi = hi;
+			m = &mods[nmods++];
+			*m = (struct module){ .base = lo - off, .end = hi, .path = strdup(p) };
+		}
+		if (hi > m->end)
+			m->end = hi;
+		if (perms[2] == 'x') {
+			if (m->lo == m->hi || lo < m->lo)
+				m->lo = lo;
+			if (hi > m->hi)
+				m->hi = hi;
 		}
 	}
 	fclose(fp);
 }
 
+static struct module *module_at(uint64_t addr)
+{
+	for (size_t i = nmods; i-- > 0;)
+		if (addr >= mods[i].base && addr < mods[i].end)
+			return &mods[i];
+	return NULL;
+}
+
+bool guest_module_of(uint64_t addr, const char **path, uint64_t *base, uint64_t *end)
+{
+	pthread_mutex_lock(&sym_lock);
+	struct module *m = module_at(addr);
+	if (!m) {
+		rescan();
+		m = module_at(addr);
+	}
+	if (m) {
+		*path = m->path;
+		*base = m->base;
+		*end = m->end;
+	}
+	pthread_mutex_unlock(&sym_lock);
+	return m != NULL;
+}
+
 static const char *find(uint64_t addr)
 {
-	for (size_t i = 0; i < nmods; i++) {
-		struct module *m = &mods[i];
-		if (addr < m->lo || addr >= m->hi)
-			continue;
-		/* the last symbol starting at or below addr */
-		size_t lo = 0, hi = m->nsyms;
-		while (lo < hi) {
-			size_t mid = (lo + hi) / 2;
-			if (m->syms[mid].addr <= addr)
-				lo = mid + 1;
-			else
-				hi = mid;
-		}
-		for (size_t j = lo; j-- > 0;) {
-			const struct sym *s = &m->syms[j];
-			if (addr < s->addr + (s->size ? s->size : 1))
-				return s->name;
-			if (s->size && j + 1 < lo && m->syms[j + 1].addr == s->addr)
-				continue;
-			break;
-		}
-		return NULL;
+	struct module *m = NULL;
+	for (size_t i = nmods; i-- > 0 && !m;)
+		if (addr >= mods[i].lo && addr < mods[i].hi)
+			m = &mods[i];
+	if (!m)
+		return (const char *)1;	/* no module: rescan */
+	if (!m->loaded)
+		load_syms(m, m->base);
+	/* the last symbol starting at or below addr that covers it */
+	size_t lo = 0, hi = m->nsyms;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (m->syms[mid].addr <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
 	}
-	return (const char *)1;	/* no module: rescan */
+	for (size_t j = lo; j-- > 0;) {
+		const struct sym *s = &m->syms[j];
+		/* a symbol without a size (hand-written assembly) runs to the
+		 * next one */
+		uint64_t end = s->size ? s->addr + s->size
+				       : j + 1 < m->nsyms ? m->syms[j + 1].addr : m->hi;
+		if (addr < end)
+			return s->name;
+		if (s->addr + 65536 < addr)
+			break;
+	}
+	return NULL;
 }
 
 const char *symbol_at(uint64_t addr)

@@ -52,6 +52,8 @@ void linux_syscall(struct cpu *cpu);
 void linux_signal_init(void);
 /* Deliver pending guest signals (at a TB boundary). */
 void linux_deliver_signals(struct cpu *cpu);
+/* Live guest threads (for the control channel's status). */
+int linux_thread_count(void);
 /* Run the guest until it exits; never returns. */
 noreturn void linux_cpu_loop(struct cpu *cpu);
 /* Flush traces/coverage, then exit like the guest (status or signal). */

@@ -169,6 +169,11 @@ int64_t thread_clone(struct cpu *cpu, const struct clone_req *r)
 	return st.result;
 }
 
+int linux_thread_count(void)
+{
+	return __atomic_load_n(&nthreads, __ATOMIC_RELAXED);
+}
+
 noreturn void thread_exit(struct cpu *cpu, int status)
 {
 	struct linux_thread *t = thread_self();

@@ -946,6 +946,26 @@ static bool fuse_ld_env_brcond(struct cg *c, struct ir_op *ld, struct ir_op *br)
 	return true;
 }
 
+/* `ld_ptr t,p [off]; add u,t,$imm; st_ptr u,p [off]` with t and u dying
+ * (a plugin's inline counter) becomes `add qword [p+off], imm`. */
+static bool fuse_counter(struct cg *c, struct ir_op *ld, struct ir_op *add, struct ir_op *st)
+{
+	if (add->opc != IR_add || st->opc != IR_st_ptr || add->type != IR_I64 ||
+	    ld->type != IR_I64 || (ld->cargs[1] & IR_MO_SIZE) != IR_MO_64 ||
+	    (st->cargs[1] & IR_MO_SIZE) != IR_MO_64 || ld->cargs[0] != st->cargs[0] ||
+	    add->args[1] != ld->args[0] || !(add->dead & 2) || st->args[0] != add->args[0] ||
+	    st->args[1] != ld->args[1] || !(st->dead & 1) || !is_const(c, add->args[2]) ||
+	    (int64_t)cval(c, add->args[2]) != (int32_t)cval(c, add->args[2]) ||
+	    T(c, ld->args[0])->tb_wide || T(c, add->args[0])->tb_wide)
+		return false;
+	c->locked = 0;
+	int rb = load_temp(c, ld->args[1], ALL_REGS);
+	emit_modrm_offset(&c->e, OPC_ARITH_EvIz | P_REXW, ARITH_ADD, rb, ld->cargs[0]);
+	emit32(&c->e, (uint32_t)cval(c, add->args[2]));
+	free_dead(c, st);
+	return true;
+}
+
 static void gen_goto_tb(struct cg *c, struct ir_op *op)
 {
 	int n = op->cargs[0];
@@ -1152,6 +1172,11 @@ size_t host_gen_code(struct ir_ctx *s, struct tb *tb, uint8_t *rw, uint8_t *rx, 
 		if (s->ops[i].opc == IR_ld_env && i + 1 < s->nops &&
 		    fuse_ld_env_brcond(&c, &s->ops[i], &s->ops[i + 1])) {
 			i++;
+			continue;
+		}
+		if (s->ops[i].opc == IR_ld_ptr && i + 2 < s->nops &&
+		    fuse_counter(&c, &s->ops[i], &s->ops[i + 1], &s->ops[i + 2])) {
+			i += 2;
 			continue;
 		}
 		gen_op(&c, &s->ops[i]);

@@ -1,0 +1,206 @@
+/*
+ * The control channel: `-control PATH` listens on a Unix stream socket;
+ * each connection sends one-line commands and reads one-line answers that
+ * begin "ok" or "error:".  Commands act while the guest keeps running:
+ *
+ *   status                   ok pid=N threads=N tbs=N cov=on|off blocks=N
+ *   cov start|stop|clear     start/stop recording coverage, forget what was hit
+ *   cov write FILE           write the coverage recorded so far
+ *   plugin list              ok NAME=on|off ...
+ *   plugin enable|disable NAME
+ *   dump ADDR LEN FILE       guest memory [ADDR, ADDR+LEN) to FILE
+ *
+ * The listener is a host thread of loom's with every signal blocked, so it
+ * never takes the guest's signals.  Instrumentation changes flush the code
+ * cache from this thread (which is no guest cpu, so it may stop them all).
+ *
+ * Invariant: a malformed or failing command gets an "error:" line and
+ * changes nothing; the connection stays usable.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+#include "instrument/control.h"
+#include "instrument/cov.h"
+#include "linux/linux.h"
+#include "linux/syscall.h"
+#include "util/log.h"
+
+static int listen_fd = -1;
+static char *socket_path;
+static pid_t owner;
+
+static int high_fd(int fd)
+{
+	int moved = fcntl(fd, F_DUPFD_CLOEXEC, 900);
+	if (moved < 0)
+		return fd;
+	close(fd);
+	return moved;
+}
+
+static void reply(FILE *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void reply(FILE *out, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vfprintf(out, fmt, ap);
+	va_end(ap);
+	fputc('\n', out);
+	fflush(out);
+}
+
+static void do_command(char *line, FILE *out)
+{
+	char *argv[8];
+	int argc = 0;
+	for (char *save = NULL, *t = strtok_r(line, " \t\r\n", &save); t && argc < 8;
+	     t = strtok_r(NULL, " \t\r\n", &save))
+		argv[argc++] = t;
+	if (!argc) {
+		reply(out, "error: empty command");
+		return;
+	}
+	const char *cmd = argv[0], *sub = argc > 1 ? argv[1] : "";
+	char err[512];
+
+	if (!strcmp(cmd, "status") && argc == 1) {
+		reply(out, "ok pid=%d threads=%d tbs=%" PRIu64 " cov=%s blocks=%zu", (int)getpid(),
+		      linux_thread_count(), exec_stats.tbs_translated,
+		      cov_running() ? "on" : "off", cov_blocks_hit());
+	} else if (!strcmp(cmd, "cov") && argc == 2 && !strcmp(sub, "start")) {
+		cov_set_running(true);
+		reply(out, "ok coverage on");
+	} else if (!strcmp(cmd, "cov") && argc == 2 && !strcmp(sub, "stop")) {
+		cov_set_running(false);
+		reply(out, "ok coverage off");
+	} else if (!strcmp(cmd, "cov") && argc == 2 && !strcmp(sub, "clear")) {
+		cov_clear();
+		reply(out, "ok coverage cleared");
+	} else if (!strcmp(cmd, "cov") && argc == 3 && !strcmp(sub, "write")) {
+		size_t n = 0;
+		if (cov_write_file(argv[2], err, sizeof(err), &n) < 0)
+			reply(out, "error: %s", err);
+		else
+			reply(out, "ok %zu blocks written to %s", n, argv[2]);
+	} else if (!strcmp(cmd, "plugin") && argc == 2 && !strcmp(sub, "list")) {
+		char buf[4096];
+		size_t o = snprintf(buf, sizeof(buf), "ok");
+		for (int i = 0; i < instrument_plugin_count() && o < sizeof(buf); i++)
+			o += snprintf(buf + o, sizeof(buf) - o, " %s=%s", instrument_plugin_name(i),
+				      instrument_plugin_enabled(i) ? "on" : "off");
+		reply(out, "%s", buf);
+	} else if (!strcmp(cmd, "plugin") && argc == 3 &&
+		   (!strcmp(sub, "enable") || !strcmp(sub, "disable"))) {
+		if (instrument_set_enabled_by_name(argv[2], sub[0] == 'e'))
+			reply(out, "ok %s %sd", argv[2], sub);
+		else
+			reply(out, "error: no plugin named '%s' (plugin list shows them)", argv[2]);
+	} else if (!strcmp(cmd, "dump") && argc == 4) {
+		char *end1, *end2;
+		errno = 0;
+		uint64_t addr = strtoull(argv[1], &end1, 0);
+		uint64_t len = strtoull(argv[2], &end2, 0);
+		if (errno || *end1 || *end2 || !len || len > (1ull << 32)) {
+			reply(out, "error: dump ADDR LEN FILE: bad address or length");
+			return;
+		}
+		uint8_t *buf = malloc(len);
+		if (!buf) {
+			reply(out, "error: out of memory");
+			return;
+		}
+		if (guest_read(buf, addr, len) < 0) {
+			reply(out, "error: guest memory [0x%" PRIx64 ", 0x%" PRIx64 ") is not readable",
+			      addr, addr + len);
+		} else {
+			FILE *f = fopen(argv[3], "wbe");
+			if (!f || fwrite(buf, 1, len, f) != len || fclose(f)) {
+				reply(out, "error: %s: %s", argv[3], strerror(errno));
+			} else {
+				reply(out, "ok %" PRIu64 " bytes written to %s", len, argv[3]);
+			}
+		}
+		free(buf);
+	} else {
+		reply(out, "error: unknown command '%s' (status, cov start|stop|clear|write FILE, "
+			   "plugin list|enable NAME|disable NAME, dump ADDR LEN FILE)", cmd);
+	}
+}
+
+static void *serve(void *arg)
+{
+	for (;;) {
+		int fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
+		if (fd < 0) {
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			return NULL;
+		}
+		fd = high_fd(fd);
+		FILE *in = fdopen(fd, "r");
+		FILE *out = fdopen(dup(fd), "w");
+		if (!in || !out) {
+			if (in)
+				fclose(in);
+			else
+				close(fd);
+			if (out)
+				fclose(out);
+			continue;
+		}
+		char *line = NULL;
+		size_t cap = 0;
+		while (getline(&line, &cap, in) > 0)
+			do_command(line, out);
+		free(line);
+		fclose(in);
+		fclose(out);
+	}
+}
+
+void control_start(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	if (strlen(path) >= sizeof(sa.sun_path))
+		fatal(LOOM_EXIT_USAGE, "-control %s: path too long for a socket", path);
+	strcpy(sa.sun_path, path);
+	struct stat st;
+	if (lstat(path, &st) == 0) {
+		if (!S_ISSOCK(st.st_mode))
+			fatal(LOOM_EXIT_USAGE, "-control %s: exists and is not a socket", path);
+		unlink(path);	/* a stale socket of an earlier run */
+	}
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 8) < 0)
+		fatal(LOOM_EXIT_USAGE, "-control %s: %s", path, strerror(errno));
+	listen_fd = high_fd(fd);
+
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	pthread_t th;
+	int e = pthread_create(&th, NULL, serve, NULL);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (e)
+		fatal(LOOM_EXIT_USAGE, "-control %s: cannot start its thread: %s", path, strerror(e));
+	pthread_detach(th);
+	socket_path = strdup(path);
+	owner = getpid();
+}
+
+void control_finish(void)
+{
+	if (socket_path && getpid() == owner)
+		unlink(socket_path);
+}

@@ -1,0 +1,30 @@
+/* Coverage recording (instrument/cov.c) as main.c and the control channel
+ * use it. */
+#ifndef LOOM_INSTRUMENT_COV_H
+#define LOOM_INSTRUMENT_COV_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "instrument/instrument.h"
+
+struct cov_options {
+	const char *path;	/* -cov FILE: record from the start, write at the end */
+	int format;		/* enum cov_format */
+	bool hits;		/* -cov-hits: count executions */
+	const char *bitmap_module;	/* -cov-bitmap MODULE / START-END */
+	uint64_t bitmap_start, bitmap_end;
+	unsigned granularity;
+};
+extern struct cov_options cov_opts;
+
+/* Register the recorder (running from the start when -cov was given). */
+void cov_init(void);
+bool cov_running(void);
+void cov_set_running(bool on);	/* flushes translations */
+void cov_clear(void);
+size_t cov_blocks_hit(void);
+/* Write what was recorded so far in the -cov-format; 0 or -1 with err. */
+int cov_write_file(const char *path, char *err, size_t errsz, size_t *nblocks);
+/* The process ends: write the -cov file (FILE.PID in a forked child). */
+void cov_finish(void);
+#endif
