@@ -136,6 +136,7 @@ code_lo=$(sym "$count" _start)
 code_hi=$(($(sym "$count" leaf) + 1))		# leaf: the last instruction, 1 byte
 buf=$(sym "$count" buf)
 msg=$(printf '0x%x' "$(sym "$count" msg)")
+do_write=$(sym "$count" do_write)
 do_getpid=$(printf '0x%x' "$(sym "$count" do_getpid)")
 # cache: 64-byte blocks; code and buf (16 bytes) are read cold once each
 # block, the stack slot push/pop/call/ret use is one more block.
@@ -176,6 +177,10 @@ case_counts() {
 	hotpages) plugins=(-plugin hotpages) ;;
 	cache) plugins=(-plugin "cache,l2=on") ;;
 	all) plugins=(-plugin bb -plugin insn -plugin mem -plugin syscall) ;;
+	execlog-ifilter)	# the loop and the call after it, rdx's changes
+		plugins=(-plugin "execlog,ifilter=$(printf '0x%x-0x%x' "$loop_top" "$do_write"),reg=rdx,outfile=$out.trace") ;;
+	execlog-afilter)	# the instructions touching buf's 16 bytes
+		plugins=(-plugin "execlog,afilter=$(printf '0x%x-0x%x' "$buf" $((buf + 16))),outfile=$out.trace") ;;
 	esac
 	errs=()
 	# shellcheck disable=SC2086
@@ -215,6 +220,21 @@ case_counts() {
 	cache)
 		local d=$((LOADS + STORES)) l2=$((IBLOCKS + DBLOCKS))
 		expect_re "$out" "0, $d, $DBLOCKS, [0-9.]+%, $INSNS, $IBLOCKS, [0-9.]+%, $l2, $l2, 100.0000%"
+		;;
+	execlog-ifilter)
+		# 8 instructions per iteration and the call; the add changes rdx
+		# on every iteration (rcx > 0)
+		local lines adds
+		lines=$(wc -l <"$out.trace")
+		adds=$(grep -c "^0, $(printf '0x%x' $((loop_top + 3))), .*, rdx=0x" "$out.trace")
+		[ "$lines" -eq $((8 * N + 1)) ] || errs+=("$lines trace lines, want $((8 * N + 1))")
+		[ "$adds" -eq "$N" ] || errs+=("$adds lines of the add with rdx changed, want $N")
+		;;
+	execlog-afilter)
+		# per iteration: the load of buf[0], the store to buf[8], the add to buf[0]
+		local lines
+		lines=$(wc -l <"$out.trace")
+		[ "$lines" -eq $((3 * N)) ] || errs+=("$lines trace lines, want $((3 * N))")
 		;;
 	all)
 		check_bb "$out" "$tbs"
@@ -271,6 +291,23 @@ case_conform() {
 		echo "$l"; done >"$out.fails"
 	while read -r l; do errs+=("$l"); done <"$out.fails"
 	report "$name" "$out" "$loom -d plugin $flags -plugin $spec $tdir/conform.asm"
+}
+
+# execlog,sym=known_code on conform.S (its one FUNC symbol the trace may
+# select): the function's 6 instructions, run once, the first being movabs.
+case_execlog_sym() {
+	local name=$1 out=$work/run/${1//\//_} prog=$tdir/conform.asm
+	local spec="execlog,sym=known_code,outfile=$work/run/execlog_sym.trace"
+	errs=()
+	lrun "$out" -plugin "$spec" "$prog"
+	expect_status "$out" "exit 0"
+	local lines first
+	lines=$(wc -l <"$work/run/execlog_sym.trace")
+	first=$(head -n 1 "$work/run/execlog_sym.trace")
+	[ "$lines" -eq 6 ] || errs+=("$lines trace lines, want 6")
+	[[ $first == "0, $(printf '0x%x' "$(sym "$prog" known_code)"), 48 b8 88 77 66 55 44 33 22 11, "* ]] ||
+		errs+=("first line: $first")
+	report "$name" "$out" "$loom -plugin $spec $prog"
 }
 
 case_signals() {
@@ -435,7 +472,8 @@ selected() {	# selected NAME: does a PREFIX filter keep it
 # ---- queue the cases -------------------------------------------------
 
 for mode in "${modes[@]}"; do
-	for what in bb bb-cb insn insn-cb mem mem-cb syscall hotblocks hotpages cache all; do
+	for what in bb bb-cb insn insn-cb mem mem-cb syscall hotblocks hotpages cache all \
+		execlog-ifilter execlog-afilter; do
 		harness_case "counts/$what/$mode" counts "$mode" "$what"
 	done
 	for what in icount-after-write icount-before-write addr; do
@@ -443,6 +481,7 @@ for mode in "${modes[@]}"; do
 	done
 	harness_case "conform/$mode" conform "$mode"
 done
+harness_case counts/execlog-sym execlog_sym
 harness_case signals/recv-first signals recv-first
 harness_case signals/send-first signals send-first
 harness_case qemuhdr qemuhdr
