@@ -176,6 +176,11 @@ case_counts() {
 	hotblocks) plugins=(-plugin hotblocks) ;;
 	hotpages) plugins=(-plugin hotpages) ;;
 	cache) plugins=(-plugin "cache,l2=on") ;;
+	cache-fifo) plugins=(-plugin "cache,l2=on,evict=fifo") ;;
+	cache-rand) plugins=(-plugin "cache,l2=on,evict=rand,dassoc=2,iassoc=1") ;;
+	insn-match) plugins=(-plugin "insn,match=push,inline=off") ;;
+	mem-trace) plugins=(-plugin "mem,trace=on") ;;
+	mem-loads) plugins=(-plugin "mem,rw=r") ;;
 	all) plugins=(-plugin bb -plugin insn -plugin mem -plugin syscall) ;;
 	execlog-ifilter)	# the loop and the call after it, rdx's changes
 		plugins=(-plugin "execlog,ifilter=$(printf '0x%x-0x%x' "$loop_top" "$do_write"),reg=rdx,outfile=$out.trace") ;;
@@ -217,10 +222,23 @@ case_counts() {
 		expect_re "$out" "$(printf '0x%016x' $((buf & ~4095))), $((2 * N)), $((2 * N)), $((4 * N))"
 		expect_re "$out" "0x[0-9a-f]{16}, $((N + 1)), $((N + 1)), $((2 * N + 2))"
 		;;
-	cache)
+	cache*)
+		# only cold misses: the code, buf and the stack slot fit any of
+		# these caches without conflicts
 		local d=$((LOADS + STORES)) l2=$((IBLOCKS + DBLOCKS))
 		expect_re "$out" "0, $d, $DBLOCKS, [0-9.]+%, $INSNS, $IBLOCKS, [0-9.]+%, $l2, $l2, 100.0000%"
 		;;
+	insn-match)	# one push per iteration
+		expect_re "$out" "insns matching: $N"
+		expect_re "$out" "  0x[0-9a-f]{16} $N push.*"
+		;;
+	mem-trace)
+		local lines
+		lines=$(grep -cE '^vcpu 0, pc 0x[0-9a-f]+, (load|store) 0x[0-9a-f]+, size 8, value 0x[0-9a-f]+$' "$out.log")
+		[ "$lines" -eq $((LOADS + STORES)) ] || errs+=("$lines trace lines, want $((LOADS + STORES))")
+		check_mem "$out"
+		;;
+	mem-loads) expect_re "$out" "loads: $LOADS, stores: 0, accesses: $LOADS" ;;
 	execlog-ifilter)
 		# 8 instructions per iteration and the call; the add changes rdx
 		# on every iteration (rcx > 0)
@@ -354,8 +372,18 @@ case_load() {
 	path) p=(-plugin "$pdir/libbb.so,inline=off") ;;
 	file) p=(-plugin "file=$pdir/libbb.so,inline=off,percpu=on") ;;
 	env) harness_env+=("LOOM_PLUGIN=bb;mem,inline=off") ;;
+	idle) p=(-plugin "bb,idle=on") ;;
 	esac
 	errs=()
+	if [ "$what" = idle ]; then
+		# conform.S sleeps once (nanosleep): one idle report
+		lrun "$out" "${p[@]}" "$tdir/conform.asm"
+		expect_status "$out" "exit 0"
+		expect_re "$out" "CPU0: idle: bb's: [0-9]+, insns: [0-9]+"
+		[ "$(grep -c "idle:" "$out.log")" -eq 1 ] || errs+=("not exactly one idle report")
+		report "$name" "$out" "$loom -d plugin ${p[*]} $tdir/conform.asm"
+		return
+	fi
 	lrun "$out" "${p[@]}" "$count"
 	expect_status "$out" "exit 0"
 	expect_stdout "$out" "$work/count.expected"
@@ -472,8 +500,8 @@ selected() {	# selected NAME: does a PREFIX filter keep it
 # ---- queue the cases -------------------------------------------------
 
 for mode in "${modes[@]}"; do
-	for what in bb bb-cb insn insn-cb mem mem-cb syscall hotblocks hotpages cache all \
-		execlog-ifilter execlog-afilter; do
+	for what in bb bb-cb insn insn-cb insn-match mem mem-cb mem-trace mem-loads syscall \
+		hotblocks hotpages cache cache-fifo cache-rand all execlog-ifilter execlog-afilter; do
 		harness_case "counts/$what/$mode" counts "$mode" "$what"
 	done
 	for what in icount-after-write icount-before-write addr; do
@@ -486,7 +514,7 @@ harness_case signals/recv-first signals recv-first
 harness_case signals/send-first signals send-first
 harness_case qemuhdr qemuhdr
 harness_case uninstall uninstall
-for what in short path file env; do harness_case "load/$what" load "$what"; done
+for what in short path file env idle; do harness_case "load/$what" load "$what"; done
 for what in missing notelf noversion v99 install badarg; do harness_case "errors/$what" error "$what"; done
 
 # The matrix needs the native runs first (JOBS at a time).
