@@ -34,7 +34,7 @@
 #                       run; a bad argument to bb: bb's reason and loom's line
 # Prints one PASS/FAIL line per case and ends with "N passed, N failed".
 # Environment: JOBS (default nproc), PLUGIN_TIMEOUT (seconds per run,
-# default 60), PLUGINS_FULL=1.
+# default 60, 900 with PLUGINS_FULL=1), PLUGINS_FULL=1.
 set -uo pipefail
 
 if [ $# -lt 1 ]; then
@@ -59,7 +59,10 @@ umask 022
 ulimit -c 0
 
 . "$root/tests/guest/harness.sh"
-harness_limit=${PLUGIN_TIMEOUT:-60}
+# every plugin on every program includes execlog on 300M instructions
+full_limit=60
+[ "${PLUGINS_FULL:-0}" = 1 ] && full_limit=900
+harness_limit=${PLUGIN_TIMEOUT:-$full_limit}
 harness_cwd=$work/cwd
 harness_env=(PATH=/usr/bin:/bin HOME=/nonexistent LANG=C LC_ALL=C TMPDIR="$work/tmp"
 	LOOM_GUEST_TEST=1)
