@@ -6,9 +6,10 @@
  * registers or memory), which is why its expected output under the plugin
  * is tests/plugins/conform.expected and not a native run.  No libc.
  *
- * It executes exactly 11 syscall instructions: 3 PRINTs before the filter
- * test, the filtered write and a PRINT, rt_sigaction, rt_sigreturn and a
- * PRINT, nanosleep, getpid, exit_group.
+ * It executes exactly 13 syscall instructions: 3 PRINTs before the filter
+ * test, the filtered write and a PRINT, the second filtered write and a
+ * PRINT, rt_sigaction, rt_sigreturn and a PRINT, nanosleep, getpid,
+ * exit_group.
  */
 #define SYS_write 1
 #define SYS_rt_sigaction 13
@@ -55,6 +56,7 @@ FUNC _start
 	call mem_test
 	call setpc_test
 	call filter_test
+	call filter_pc_test
 	call cond_test
 	call signal_test
 	call sleep_test
@@ -134,6 +136,20 @@ FUNC filter_test
 	ret
 	.size filter_test, . - filter_test
 
+/* The filter swallows this write too and moves the pc to filter_dest. */
+FUNC filter_pc_test
+	movl $SYS_write, %eax
+	movl $1, %edi
+	leaq jump_text(%rip), %rsi
+	movl $8, %edx
+	syscall
+	PRINT "filter set_pc NOT taken\n"
+	ret
+LABEL filter_dest
+	PRINT "filter set_pc taken\n"
+	ret
+	.size filter_pc_test, . - filter_pc_test
+
 /* A TB at cond_loop runs exactly 10 times, with rcx = 10, 9, ..., 1 at
  * its start. */
 FUNC cond_test
@@ -194,6 +210,8 @@ FUNC getpid_test
 	.section .rodata
 filter_text:
 	.ascii "FILTER-ME\n"
+jump_text:
+	.ascii "JUMP-ME\n"
 sleep_ts:
 	.quad 0, 1000000                        /* 1 ms */
 
