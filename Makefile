@@ -145,6 +145,12 @@ test-cov: $(COV_BINS)
 test-isa: build/$(TMODE)/loom
 	tests/isa/run.sh build/$(TMODE)/loom $(ISA_ARGS)
 
+# Which x86-64-v1..v3 instruction classes (Zydis') the tester covers, and
+# with how many cases per form at ISA_ARGS' --cases (1000: the full mode).
+.PHONY: isa-coverage
+isa-coverage:
+	tests/isa/coverage.sh $(ISA_ARGS)
+
 demo: deps
 	$(MAKE) --no-print-directory MODE=release build/release/loom
 	build/release/loom /bin/busybox sh -c 'for i in $$(seq 1 1000); do echo $$i; done | md5sum'

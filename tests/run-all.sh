@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The suite driver behind `make test`.
 #
-#   tests/run-all.sh BUILDDIR [unit|guest|busybox|debian|elf|isa|plugins|cov|all]
+#   tests/run-all.sh BUILDDIR [unit|guest|busybox|debian|elf|isa|plugins|cov|instrument|all]
 #
 # Runs the chosen subsuites against BUILDDIR/loom:
 #   unit     every test binary in BUILDDIR/unit/ (each ends "N passed, N failed")
@@ -13,6 +13,7 @@
 #   plugins  tests/plugins/run.sh: bundled plugins on the guest programs, exact
 #            counts, API conformance, plugin loading and its errors
 #   cov      tests/cov/run.sh: coverage files and BUILDDIR/loom-cov
+#   instrument  tests/instrument/run.sh: coverage recording, the control channel
 # Each subsuite's full output goes to BUILDDIR/test-logs/<suite>.log; this
 # prints one line per failing test (with how to reproduce it), a summary per
 # subsuite, and last the totals as "N passed, N failed".  A subsuite that
@@ -21,7 +22,7 @@
 set -uo pipefail
 
 if [ $# -lt 1 ] || [ $# -gt 2 ]; then
-	echo "usage: $0 BUILDDIR [unit|guest|busybox|debian|elf|isa|plugins|cov|all]" >&2
+	echo "usage: $0 BUILDDIR [unit|guest|busybox|debian|elf|isa|plugins|cov|instrument|all]" >&2
 	exit 2
 fi
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -32,9 +33,9 @@ builddir=$(cd "$1" 2>/dev/null && pwd) || {
 }
 subset=${2:-all}
 case $subset in
-unit | guest | busybox | debian | elf | isa | plugins | cov | all) ;;
+unit | guest | busybox | debian | elf | isa | plugins | cov | instrument | all) ;;
 *)
-	echo "$0: unknown subset '$subset' (unit, guest, busybox, debian, elf, isa, plugins, cov or all)" >&2
+	echo "$0: unknown subset '$subset' (unit, guest, busybox, debian, elf, isa, plugins, cov, instrument or all)" >&2
 	exit 2
 	;;
 esac
@@ -56,7 +57,7 @@ count_line() {
 add() {
 	total_passed=$((total_passed + $2))
 	total_failed=$((total_failed + $3))
-	printf '%-8s %d passed, %d failed\n' "$1:" "$2" "$3"
+	printf '%-11s %d passed, %d failed\n' "$1:" "$2" "$3"
 }
 
 # run_suite SUITE REPRO CMD...: runs a driver that prints PASS/FAIL lines and
@@ -160,6 +161,8 @@ want isa && run_suite isa "tests/isa/run.sh $loom --fast" \
 	"$root/tests/isa/run.sh" "$loom" --fast
 want cov && run_suite cov "tests/cov/run.sh $builddir" \
 	"$root/tests/cov/run.sh" "$builddir"
+want instrument && run_suite instrument "tests/instrument/run.sh $builddir" \
+	"$root/tests/instrument/run.sh" "$builddir"
 
 want plugins && run_suite plugins "tests/plugins/run.sh $loom [PREFIX...]" \
 	"$root/tests/plugins/run.sh" "$loom"

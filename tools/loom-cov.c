@@ -26,7 +26,8 @@ static const char help_text[] =
 	"\n"
 	"  summary FILE     modules with their block counts and bytes, and totals\n"
 	"  diff BASE NEW    blocks in NEW and not in BASE, one 'module+0xoffset'\n"
-	"                   per line, sorted (LC_ALL=C order)\n"
+	"                   per line, sorted (LC_ALL=C order); modules match by\n"
+	"                   path, or by name where a file has no paths (modoff)\n"
 	"  merge FILE...    the union of the files' blocks, written to OUT\n"
 	"                   (format drcov unless --format says otherwise)\n"
 	"  export FILE      FILE converted to --format FMT, written to OUT\n"
@@ -75,6 +76,7 @@ static int parse_args(int argc, char **argv, struct args *a)
 {
 	memset(a, 0, sizeof(*a));
 	a->format = -1;
+	a->wopts.note_prefix = "loom-cov: note: ";
 	for (int i = 0; i < argc; i++) {
 		char *arg = argv[i], *val = NULL;
 		char opt[32];
@@ -239,12 +241,12 @@ static int cmd_diff(struct args *a)
 		bool in_base = false;
 		if (!name)
 			goto oom;
-		/* A module name may stand for several mappings of one file. */
+		/* One file may be several modules (mappings) of BASE. */
 		for (size_t j = 0; j < base->nmods && !in_base; j++) {
-			const char *bn = cov_module_name(base, j);
-			if (!bn)
+			int same = cov_same_module(new, b->mod, base, j);
+			if (same < 0)
 				goto oom;
-			if (!strcmp(bn, name) && cov_lookup(base, j, b->off))
+			if (same && cov_lookup(base, j, b->off))
 				in_base = true;
 		}
 		if (in_base)

@@ -85,7 +85,7 @@ static void do_command(char *line, FILE *out)
 		cov_set_running(false);
 		reply(out, "ok coverage off");
 	} else if (!strcmp(cmd, "cov") && argc == 2 && !strcmp(sub, "clear")) {
-		cov_clear();
+		cov_forget_hits();
 		reply(out, "ok coverage cleared");
 	} else if (!strcmp(cmd, "cov") && argc == 3 && !strcmp(sub, "write")) {
 		size_t n = 0;

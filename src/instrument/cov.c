@@ -109,7 +109,7 @@ void cov_set_running(bool on)
 	instrument_tools_changed();
 }
 
-void cov_clear(void)
+void cov_forget_hits(void)
 {
 	pthread_mutex_lock(&cov_lock);
 	for (struct chunk *c = chunks; c; c = c->next)

@@ -21,7 +21,7 @@ extern struct cov_options cov_opts;
 void cov_init(void);
 bool cov_running(void);
 void cov_set_running(bool on);	/* flushes translations */
-void cov_clear(void);
+void cov_forget_hits(void);
 size_t cov_blocks_hit(void);
 /* Write what was recorded so far in the -cov-format; 0 or -1 with err. */
 int cov_write_file(const char *path, char *err, size_t errsz, size_t *nblocks);

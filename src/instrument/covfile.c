@@ -61,6 +61,15 @@ void cov_free(struct cov_model *m)
 	free(m);
 }
 
+void cov_clear(struct cov_model *m)
+{
+	m->nblocks = 0;
+	m->skipped = 0;
+	m->has_hits = false;
+	if (m->slots)
+		memset(m->slots, 0, m->nslots * sizeof(*m->slots));
+}
+
 int cov_add_module(struct cov_model *m, const char *path, uint64_t base,
 		   uint64_t end, uint64_t entry)
 {
@@ -267,6 +276,17 @@ int cov_sort(struct cov_model *m)
 	return m->nslots ? hash_rebuild(m, m->nslots) : 0;
 }
 
+int cov_same_module(struct cov_model *a, uint32_t i, struct cov_model *b, uint32_t j)
+{
+	const struct cov_module *x = &a->mods[i], *y = &b->mods[j];
+	if (!x->no_path && !y->no_path)
+		return !strcmp(x->path, y->path);
+	const char *xn = cov_module_name(a, i), *yn = cov_module_name(b, j);
+	if (!xn || !yn)
+		return -1;
+	return !strcmp(xn, yn);
+}
+
 int cov_merge(struct cov_model *dst, struct cov_model *src)
 {
 	uint32_t *map = calloc(src->nmods + 1, sizeof(*map));
@@ -274,22 +294,13 @@ int cov_merge(struct cov_model *dst, struct cov_model *src)
 		return -1;
 	for (size_t i = 0; i < src->nmods; i++) {
 		struct cov_module *s = &src->mods[i];
-		const char *sname = cov_module_name(src, i);
 		int found = -1;
-		if (!sname)
-			goto fail;
 		for (size_t j = 0; j < dst->nmods && found < 0; j++) {
-			struct cov_module *d = &dst->mods[j];
-			if (!s->no_path && !d->no_path) {
-				if (!strcmp(s->path, d->path))
-					found = (int)j;
-			} else {
-				const char *dname = cov_module_name(dst, j);
-				if (!dname)
-					goto fail;
-				if (!strcmp(sname, dname))
-					found = (int)j;
-			}
+			int same = cov_same_module(src, i, dst, j);
+			if (same < 0)
+				goto fail;
+			if (same)
+				found = (int)j;
 		}
 		if (found < 0) {
 			found = cov_add_module(dst, s->path, s->base, s->end, s->entry);
@@ -804,6 +815,11 @@ static int read_drcov(struct in *in, struct cov_model *m)
 			*comma = '\0';
 			int base = (cols[c] == C_ID || cols[c] == C_CONTAINING ||
 				    (tversion == 1 && cols[c] == C_END)) ? 10 : 16;
+			/* Some writers other than DynamoRIO say "-1": no container. */
+			if (cols[c] == C_CONTAINING && !strcmp(skip_ws(p), "-1")) {
+				p = comma + 1;
+				continue;
+			}
 			if (cols[c] != C_OTHER && !parse_u64(p, base, &v)) {
 				bad = in_fail(in, "bad number '%s' in module line", skip_ws(p));
 				goto fail_bad;
@@ -839,7 +855,12 @@ static int read_drcov(struct in *in, struct cov_model *m)
 			bad = in_fail(in, "module end below its base");
 			goto fail_bad;
 		}
+		/* Segments of one module share its path (DynamoRIO says so);
+		 * writers that put 0 in every row's containing_id mean none. */
 		struct drmod *top = &mods[mods[i].containing];
+		if (top != &mods[i] && top->containing == mods[i].containing &&
+		    strcmp(path, m->mods[top->model].path))
+			top = &mods[i], mods[i].containing = i;
 		if (top == &mods[i]) {
 			int id = cov_add_module(m, path, mods[i].base, mods[i].end, mods[i].entry);
 			if (id < 0) {

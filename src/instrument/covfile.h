@@ -67,6 +67,8 @@ struct cov_model {
 
 struct cov_model *cov_new(void);
 void cov_free(struct cov_model *m);
+/* Forgets every block (a "clear coverage" command); modules stay. */
+void cov_clear(struct cov_model *m);
 
 /* Returns the new module's index, or -1 when out of memory.  end is
  * exclusive.  Two mappings of one path are two modules with one name. */
@@ -89,9 +91,12 @@ struct cov_block *cov_lookup(struct cov_model *m, uint32_t mod, uint64_t off);
 const char *cov_module_name(struct cov_model *m, uint32_t mod);
 /* Sorts blocks by (module, offset); every writer does this first. */
 int cov_sort(struct cov_model *m);
-/* Adds src's modules and blocks to dst.  A module of src is matched to
- * one of dst with the same path (or, when either names modules only, the
- * same name); hit counts add up.  0, or -1 when out of memory. */
+/* Whether module i of a and module j of b are one file: the same path, or,
+ * when either is known by name only, the same name.  -1: out of memory. */
+int cov_same_module(struct cov_model *a, uint32_t i, struct cov_model *b, uint32_t j);
+/* Adds src's modules and blocks to dst; a module of src becomes the first
+ * of dst that cov_same_module matches, or a new one.  Hit counts add up.
+ * 0, or -1 when out of memory. */
 int cov_merge(struct cov_model *dst, struct cov_model *src);
 
 struct cov_write_opts {
@@ -103,6 +108,7 @@ struct cov_write_opts {
 	unsigned granularity;	/* bytes per bit; 0 means 16 */
 	const char *test_name;	/* lcov TN:, may be NULL */
 	FILE *notes;		/* lcov's notes (modules skipped); NULL: stderr */
+	const char *note_prefix;	/* before each note; NULL: "note: " */
 };
 
 /* Writes atomically (to PATH.tmp.PID.N, then rename).  0, or -1 with a

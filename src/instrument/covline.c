@@ -18,6 +18,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include "instrument/covfile.h"
 
@@ -546,7 +547,7 @@ int cov_lines_load(const char *elf_path, struct cov_lines *out, char *err, size_
 {
 	struct elf_info e = { 0 };
 	struct stat st;
-	uint8_t *img = NULL;
+	uint8_t *img = MAP_FAILED;
 	int ret = -1;
 	FILE *f = fopen(elf_path, "rb");
 	memset(out, 0, sizeof(*out));
@@ -557,9 +558,10 @@ int cov_lines_load(const char *elf_path, struct cov_lines *out, char *err, size_
 		goto done;
 	}
 	size_t size = (size_t)st.st_size;
-	img = malloc(size);
-	if (!img || fread(img, 1, size, f) != size) {
-		ret = note(err, errsz, -1, "%s: %s", elf_path, img ? "read error" : "out of memory");
+	/* Mapped, not read: debug info is often most of a file's size. */
+	img = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fileno(f), 0);
+	if (img == MAP_FAILED) {
+		ret = note(err, errsz, -1, "%s: cannot map: %s", elf_path, strerror(errno));
 		goto done;
 	}
 	const Elf64_Ehdr *eh = (const Elf64_Ehdr *)img;
@@ -649,7 +651,8 @@ int cov_lines_load(const char *elf_path, struct cov_lines *out, char *err, size_
 	ret = 0;
 done:
 	free(e.cus);
-	free(img);
+	if (img != MAP_FAILED)
+		munmap(img, (size_t)st.st_size);
 	fclose(f);
 	return ret;
 }
@@ -678,6 +681,7 @@ int cov_write_lcov(struct cov_model *m, FILE *f, const struct cov_write_opts *op
 		   const char *path, char *err, size_t errsz)
 {
 	FILE *notes = opts && opts->notes ? opts->notes : stderr;
+	const char *prefix = opts && opts->note_prefix ? opts->note_prefix : "note: ";
 	struct cov_lines *lines = calloc(m->nmods + 1, sizeof(*lines));
 	struct da *da = NULL;
 	size_t nda = 0, dacap = 0;
@@ -693,19 +697,13 @@ int cov_write_lcov(struct cov_model *m, FILE *f, const struct cov_write_opts *op
 		for (b1 = b0; b1 < m->nblocks && m->blocks[b1].mod == mi; b1++)
 			;
 		if (mod->no_path) {
-			fprintf(notes, "loom-cov: note: module '%s' has no file path; skipped\n",
+			fprintf(notes, "%smodule '%s' has no file path; skipped\n", prefix,
 				mod->path);
 			continue;
 		}
 		int rc = cov_lines_load(mod->path, l, msg, sizeof(msg));
-		if (rc) {
-			fprintf(notes, "loom-cov: note: %s; module skipped\n", msg);
-			if (rc < 0 && !strstr(msg, "out of memory"))
-				continue;
-			if (rc < 0) {
-				note(err, errsz, -1, "%s: out of memory", path);
-				goto out;
-			}
+		if (rc) {	/* missing, stripped or unreadable: the others still count */
+			fprintf(notes, "%s%s; module skipped\n", prefix, msg);
 			continue;
 		}
 		uint64_t *cnt = calloc(l->n + 1, sizeof(*cnt));

@@ -214,6 +214,13 @@ int main(int argc, char **argv)
 		fclose(f);
 	cov_free(big);
 
+	/* Clearing keeps the modules and forgets the blocks. */
+	cov_clear(m);
+	CHECK(m->nblocks == 0 && m->nmods == NMODS && m->skipped == 0);
+	CHECK(cov_lookup(m, raw[0].mod, raw[0].off) == NULL);
+	CHECK(cov_add_block(m, raw[0].mod, raw[0].off, 3, 0) == 0);
+	CHECK(m->nblocks == 1 && cov_lookup(m, raw[0].mod, raw[0].off)->size == 3);
+
 	free(raw);
 	free(hits);
 	cov_free(m);

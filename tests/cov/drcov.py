@@ -121,6 +121,16 @@ def parse(data):
     return d
 
 
+def container(d, i):
+    """The row a module row belongs to: its containing_id, when that names
+    a row with the same path (segments share their module's path); -1 and
+    anything else mean the row is a module of its own."""
+    c = d.modules[i].get("containing_id", i)
+    if c < 0 or c > i or d.modules[c]["path"] != d.modules[i]["path"]:
+        return i
+    return c
+
+
 def module_offsets(d):
     """(path, offset-from-module-base, size) of every bb whose module is known.
 
@@ -132,7 +142,7 @@ def module_offsets(d):
         if mod_id >= len(d.modules):
             continue
         seg = d.modules[mod_id]
-        top = d.modules[seg.get("containing_id", mod_id)]
+        top = d.modules[container(d, mod_id)]
         base_key = "base" if "base" in seg else "start"
         if d.table_version == 1:
             delta = 0
@@ -190,6 +200,17 @@ def check_truth(file, truth):
             fail("module line not in DynamoRIO's layout: %r" % raw)
     if d.text_table:
         fail("text BB table; binary expected")
+    # Lighthouse splits header lines once at ": ", the BB count at " ",
+    # module rows at ", " (path last), and needs ids 0..N-1.
+    header = data.split(b"\n", 4 + len(d.modules) + 1)
+    for ln in header[2:4] + [header[4 + len(d.modules)]]:
+        if len(ln.decode().split(": ")) != 2:
+            fail("header line %r does not split in two at ': '" % ln)
+    if len(header[4 + len(d.modules)].decode().split(": ")[1].split(" ")) != 2:
+        fail("BB Table line does not read 'N bbs'")
+    for raw in d.raw_module_lines:
+        if ", " not in raw.split(", ", 4)[-1] and len(raw.split(", ")) != 5:
+            fail("module row %r does not split into 5 fields" % raw)
     got_mods = [(m["id"], m["base"], m["end"], m["entry"], m["path"]) for m in d.modules]
     if got_mods != mods:
         fail("module table differs:\n%r\n%r" % (got_mods, mods))
@@ -325,6 +346,15 @@ def craft(kind):
                "BB Table: 3 bbs"]
         return ("\n".join(out) + "\n").encode() + struct.pack(
             "<IHHIHHIHH", 0x10, 4, 0, 0x20, 6, 1, 0x30, 8, 2)
+    if kind == "v4foreign":  # other tools' tables: containing_id -1, or 0 in every row
+        out = ["DRCOV VERSION: 2", "DRCOV FLAVOR: drcov", "Module Table: version 4, count 3",
+               "Columns: id, containing_id, start, end, entry, offset, path",
+               "0, -1, 0x400000, 0x450000, 0x401000, 0x0, /bin/test",
+               "1, 0, 0x7F0000000000, 0x7F0000010000, 0x0, 0x0, /lib/liba.so",
+               "2, 0, 0x7F1000000000, 0x7F1000010000, 0x0, 0x0, /lib/libb.so",
+               "BB Table: 3 bbs"]
+        return ("\n".join(out) + "\n").encode() + struct.pack(
+            "<IHHIHHIHH", 0x10, 4, 0, 0x20, 6, 1, 0x30, 8, 2)
     if kind == "v5dr3":      # DynamoRIO 8+: drcov version 3, table version 5, text bbs
         out = ["DRCOV VERSION: 3", "DRCOV FLAVOR: drcov-64", "Module Table: version 5, count 2",
                "Columns: id, containing_id, start, end, entry, offset, preferred_base, path",
@@ -341,7 +371,7 @@ def craft(kind):
 def dump_lines(d):
     paths = []
     for m in d.modules:
-        if d.table_version < 3 or m.get("containing_id", m["id"]) == m["id"]:
+        if container(d, m["id"]) == m["id"]:
             paths.append(m["path"])
     names = modoff_names(paths)
     return sorted(set("%s+0x%08x" % (names[p], off) for p, off, size in module_offsets(d)))

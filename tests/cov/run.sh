@@ -57,7 +57,7 @@ check lib-bitmap-independent $py check-bitmap lib/lib.bitmap lib/truth.txt /lib/
 check lib-no-temporaries test -z "$(ls lib | grep -v -E '^(lib\.(drcov|modoff|bitmap)|truth\.txt)$')"
 
 # --- reading drcov as DynamoRIO's versions write it ---
-for kind in v2bin v2text v2win v1 v4seg v5dr3; do
+for kind in v2bin v2text v2win v1 v4seg v4foreign v5dr3; do
 	$py craft $kind $kind.drcov
 	$py expect $kind >$kind.want
 	if "$lc" export --format modoff $kind.drcov -o $kind.got 2>$kind.err &&
@@ -122,6 +122,17 @@ check diff-modoff-base cmp diff.want diff2.got
 check diff-self-empty test ! -s diff3.got
 "$lc" diff new.drcov base.drcov >diff4.got 2>&1
 check diff-reverse-empty test ! -s diff4.got
+# Two libc.so.6 in BASE (the second named libc.so.6#2); NEW has only the
+# second, which it names libc.so.6: paths, not names, say they are one.
+printf 'M /lib/a/libc.so.6 0x10000 0x20000\nM /opt/b/libc.so.6 0x30000 0x40000\nB 0 0x10 4\nB 1 0x20 4\n' >twin-base.spec
+printf 'M /opt/b/libc.so.6 0x50000 0x60000\nB 0 0x20 4\nB 0 0x10 4\n' >twin-new.spec
+$py write-drcov twin-base.drcov twin-base.spec
+$py write-drcov twin-new.drcov twin-new.spec
+"$lc" diff twin-base.drcov twin-new.drcov >twin.got 2>&1
+check diff-matches-paths-not-names test "$(cat twin.got)" = "libc.so.6+0x00000010"
+"$lc" merge twin-base.drcov twin-new.drcov --format modoff -o twin.modoff
+check merge-matches-paths test "$(tr '\n' ' ' <twin.modoff)" = \
+	"libc.so.6#2+0x00000010 libc.so.6#2+0x00000020 libc.so.6+0x00000010 "
 cat >merge.want <<'EOF'
 app+0x00000200
 app+0x00001000
@@ -279,6 +290,15 @@ for variant in dwarf5-pie:-gdwarf-5 dwarf4-nopie:"-gdwarf-4 -no-pie"; do
 			awk -F: '$2 != "?" && $2 != 0 { print $2 }' | sort -n -u | tr '\n' ' ')
 		got=$(awk -F'[:,]' '$1 == "DA" && $3 > 0 { print $2 }' "$fn.info" | sort -n -u | tr '\n' ' ')
 		zero=$(awk -F'[:,]' '$1 == "DA" && $3 == 0' "$fn.info" | wc -l)
+		# and by prog.c's layout: the function's own lines, nothing else
+		case $fn in
+		square) lo=3 hi=9 ;;
+		cube) lo=11 hi=15 ;;
+		main) lo=17 hi=21 ;;
+		esac
+		for l in $got; do
+			[ "$l" -ge $lo ] && [ "$l" -le $hi ] || got="$got (line $l outside $lo-$hi)"
+		done
 		if [ -n "$want" ] && [ "$want" = "$got" ] && [ "$zero" -gt 0 ] &&
 			grep -q "^SF:$tmp/prog.c$" "$fn.info" && grep -q "^TN:$fn$" "$fn.info" &&
 			grep -q 'note: /bin/true: no DWARF line table' lc.err; then

@@ -168,6 +168,33 @@ if gcc -static -nostdlib -no-pie -o "$T/cpulevel" "$HERE/cpulevel.S"; then
 else
 	fail cpulevel-build "cannot assemble cpulevel.S"
 fi
+if gcc -static -nostdlib -no-pie -o "$T/bmilevel" "$HERE/bmilevel.S"; then
+	( "$LOOM" "$T/bmilevel" > /dev/null 2>&1 ) 2> /dev/null
+	st=$?
+	[ "$st" -eq $((128 + 4)) ] && pass bmi-sigill-below-v3 ||
+		fail bmi-sigill-below-v3 "status $st, want death by SIGILL"
+	LOOM_CPU_PARTIAL=1 "$LOOM" -cpu x86-64-v3 "$T/bmilevel" > /dev/null 2>&1
+	st=$?
+	[ "$st" -eq 4 ] && pass bmi-at-v3 || fail bmi-at-v3 "status $st, want 4 (blsr of 6)"
+	LOOM_CPU_PARTIAL=1 "$LOOM" -cpu x86-64-v3 "$T/cpulevel" > /dev/null 2>&1
+	st=$?
+	[ "$st" -eq 31 ] && pass lzcnt-at-v3 || fail lzcnt-at-v3 "status $st, want 31"
+else
+	fail bmilevel-build "cannot assemble bmilevel.S"
+fi
+if gcc -static -nostdlib -no-pie -o "$T/aeslevel" "$HERE/aeslevel.S"; then
+	( "$LOOM" -cpu x86-64 "$T/aeslevel" > /dev/null 2>&1 ) 2> /dev/null
+	st=$?
+	[ "$st" -eq $((128 + 4)) ] && pass aes-sigill-on-x86-64 ||
+		fail aes-sigill-on-x86-64 "status $st, want death by SIGILL"
+	if grep -qw aes /proc/cpuinfo; then
+		"$LOOM" "$T/aeslevel" > /dev/null 2>&1
+		st=$?
+		[ "$st" -eq 7 ] && pass aes-at-v2 || fail aes-at-v2 "status $st, want 7"
+	fi
+else
+	fail aeslevel-build "cannot assemble aeslevel.S"
+fi
 
 # --- execve: under loom by default, natively with -no-follow-exec ---
 # The exec'd echo's write shows in loom's strace log only if loom ran it.

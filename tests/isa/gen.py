@@ -863,11 +863,268 @@ def x87_forms():
     return F
 
 
+def bmi_forms():
+    """BMI1, BMI2, LZCNT, TZCNT, MOVBE (x86-64-v3's general-purpose part; run
+    under -cpu x86-64-v3)."""
+    F = []
+    A, B, C = 'rax', 'rbx', 'rcx'
+
+    def fix_sometimes_zero(r64, w):
+        def fix(rng, st):
+            if rng.random() < 0.2:
+                put_reg(rng, st, r64, w, 0)
+        return fix
+
+    def fix_ctl(r64):
+        def fix(rng, st):
+            # start and length around the operand width
+            if rng.random() < 0.8:
+                v = rng.choice([0, 1, 7, 8, 31, 32, 33, 63, 64, 65, 200, 255, rng.getrandbits(8)])
+                ln = rng.choice([0, 1, 7, 8, 31, 32, 33, 63, 64, 65, 200, 255, rng.getrandbits(8)])
+                i = GPR.index(r64)
+                st['gpr'][i] = (st['gpr'][i] & ~0xffff) | v | ln << 8
+        return fix
+
+    def fix_small(r64):
+        def fix(rng, st):
+            if rng.random() < 0.7:
+                i = GPR.index(r64)
+                st['gpr'][i] = (st['gpr'][i] & ~0xff) | rng.choice([0, 1, 7, 8, 15, 16, 31, 32, 33, 63, 64, 65, 255])
+        return fix
+    for w in (32, 64):
+        a, b, c = rname(A, w), rname(B, w), rname(C, w)
+        F.append(Form(f'andn {c}, {b}, {a}', [(A, 64), (B, w), (C, w)]))
+        F.append(Form(f'andn {MEM}, {b}, {a}', [(A, 64), (B, w)], mem=w))
+        F.append(Form(f'bextr {b}, {c}, {a}', [(A, 64), (B, w), (C, w)], fix=fix_ctl(B)))
+        F.append(Form(f'bextr {b}, {MEM}, {a}', [(A, 64), (B, w)], mem=w, fix=fix_ctl(B)))
+        F.append(Form(f'bzhi {b}, {c}, {a}', [(A, 64), (B, w), (C, w)], fix=fix_small(B)))
+        F.append(Form(f'bzhi {b}, {MEM}, {a}', [(A, 64), (B, w)], mem=w, fix=fix_small(B)))
+        for op in ('blsi', 'blsmsk', 'blsr'):
+            F.append(Form(f'{op} {c}, {a}', [(A, 64), (C, w)], fix=fix_sometimes_zero(C, w)))
+            F.append(Form(f'{op} {MEM}, {a}', [(A, 64)], mem=w))
+            F.append(Form(f'{op} {a}, {a}', [(A, w)]))
+        F.append(Form(f'mulx {c}, {b}, {a}', [(A, 64), (B, 64), (C, w), ('rdx', w)]))
+        F.append(Form(f'mulx {MEM}, {b}, {a}', [(A, 64), (B, 64), ('rdx', w)], mem=w))
+        F.append(Form(f'mulx {c}, {a}, {a}', [(A, 64), (C, w), ('rdx', w)]))
+        F.append(Form(f'mulx {rname("rdx", w)}, {rname("rdx", w)}, {b}', [(B, 64), ('rdx', w)]))
+        for op in ('pdep', 'pext'):
+            F.append(Form(f'{op} {c}, {b}, {a}', [(A, 64), (B, w), (C, w)]))
+            F.append(Form(f'{op} {MEM}, {b}, {a}', [(A, 64), (B, w)], mem=w))
+        for imm in (0, 1, 7, 8, 31, 32, 33, 63, 255):
+            F.append(Form(f'rorx ${imm}, {c}, {a}', [(A, 64), (C, w)]))
+        F.append(Form(f'rorx $5, {MEM}, {a}', [(A, 64)], mem=w))
+        for op in ('sarx', 'shlx', 'shrx'):
+            F.append(Form(f'{op} {b}, {c}, {a}', [(A, 64), (B, w), (C, w)], fix=fix_small(B)))
+            F.append(Form(f'{op} {b}, {MEM}, {a}', [(A, 64), (B, w)], mem=w, fix=fix_small(B)))
+            F.append(Form(f'{op} {a}, {a}, {a}', [(A, w)]))
+    for w in (16, 32, 64):
+        a, b = rname(A, w), rname(B, w)
+        for op in ('lzcnt', 'tzcnt'):
+            F.append(Form(f'{op} {b}, {a}', [(A, 64), (B, w)], fix=fix_sometimes_zero(B, w)))
+            F.append(Form(f'{op} {MEM}, {a}', [(A, 64)], mem=w))
+        F.append(Form(f'movbe {MEM}, {a}', [(A, 64)], mem=64))
+        F.append(Form(f'movbe {b}, {MEM}', [(B, 64)], mem=64))
+    F.append(Form(f'movbe {MEM}, %r12', [('r12', 64)], mem=64))
+    return F
+
+
+def crypto_forms():
+    """AES-NI, PCLMULQDQ, SHA and RDRAND/RDSEED (reported from x86-64-v2 on
+    when the host has them)."""
+    F = []
+    for op in ('aesenc', 'aesenclast', 'aesdec', 'aesdeclast', 'aesimc',
+               'sha1nexte', 'sha1msg1', 'sha1msg2', 'sha256msg1', 'sha256msg2'):
+        F.append(Form(f'{op} %xmm1, %xmm0', xmm=(0, 1), fp='i'))
+        F.append(Form(f'{op} %xmm12, %xmm9', xmm=(9, 12), fp='i'))
+        F.append(Form(f'{op} {MEM}, %xmm2', xmm=(2,), mem=128, fp='i'))
+    for imm in (0, 1, 2, 3, 0x10, 0x11, 0x1b, 0x36, 0x80, 0xff):
+        F.append(Form(f'aeskeygenassist ${imm}, %xmm1, %xmm0', xmm=(0, 1), fp='i'))
+        F.append(Form(f'pclmulqdq ${imm}, %xmm1, %xmm0', xmm=(0, 1), fp='i'))
+    F.append(Form(f'aeskeygenassist $0x1b, {MEM}, %xmm0', xmm=(0,), mem=128, fp='i'))
+    F.append(Form(f'pclmulqdq $0x11, {MEM}, %xmm0', xmm=(0,), mem=128, fp='i'))
+    for imm in range(4):
+        F.append(Form(f'sha1rnds4 ${imm}, %xmm1, %xmm0', xmm=(0, 1), fp='i'))
+    F.append(Form(f'sha1rnds4 $2, {MEM}, %xmm3', xmm=(3,), mem=128, fp='i'))
+    F.append(Form('sha256rnds2 %xmm0, %xmm1, %xmm2', xmm=(0, 1, 2), fp='i'))
+    F.append(Form(f'sha256rnds2 %xmm0, {MEM}, %xmm5', xmm=(0, 5), mem=128, fp='i'))
+    # the value is random: compare the flags, then clear it
+    for op in ('rdrand', 'rdseed'):
+        for r, z in (('%ax', '%eax'), ('%eax', '%eax'), ('%rax', '%eax'), ('%r11', '%r11d')):
+            F.append(Form(f'{op} {r}; movl $0, {z}', [('rax', 64), ('r11', 64)]))
+    return F
+
+
+def mmx_forms():
+    """MMX and the MMX-register forms of SSE/SSSE3.  Each snippet starts from
+    fninit, loads mm0 and mm1 from the window (+16, +24), runs the
+    instruction, then stores the x87 environment at +0 (FCW, FSW with TOP,
+    the full tag word; the pointers at +12..27 zeroed, as the CPU's are not
+    loom's to reproduce) and ST(0), ST(1) as 80-bit values at +40 and +50:
+    with TOP = 0 those are mm0 and mm1 with their all-ones exponents.
+    Results stored to memory go to +28 or +60."""
+    F = []
+    M0, M1 = 'isa_mem+16(%rip)', 'isa_mem+24(%rip)'
+    pre = f'fninit; movq {M0}, %mm0; movq {M1}, %mm1; '
+    post = ('; fnstenv isa_mem+0(%rip); movq $0, isa_mem+12(%rip); movq $0, isa_mem+20(%rip)'
+            '; fstpt isa_mem+40(%rip); fstpt isa_mem+50(%rip)')
+
+    def form(body, regs=(), xmm=(), fp='i', fix=None, mx=False, p=pre):
+        F.append(Form(p + body + post, [('rax', 64), ('rbx', 64), ('rdi', 64)] + list(regs), mem=128,
+                      xmm=xmm, fp=fp, fix=fix, mxcsr_vary=mx))
+    binops = ['paddb', 'paddw', 'paddd', 'paddq', 'psubb', 'psubw', 'psubd', 'psubq',
+              'paddsb', 'paddsw', 'paddusb', 'paddusw', 'psubsb', 'psubsw', 'psubusb', 'psubusw',
+              'pmullw', 'pmulhw', 'pmulhuw', 'pmuludq', 'pmaddwd', 'pcmpeqb', 'pcmpeqw', 'pcmpeqd',
+              'pcmpgtb', 'pcmpgtw', 'pcmpgtd', 'pand', 'pandn', 'por', 'pxor',
+              'punpcklbw', 'punpcklwd', 'punpckldq', 'punpckhbw', 'punpckhwd', 'punpckhdq',
+              'packsswb', 'packssdw', 'packuswb', 'psllw', 'pslld', 'psllq', 'psrlw', 'psrld', 'psrlq',
+              'psraw', 'psrad', 'pavgb', 'pavgw', 'pmaxub', 'pminub', 'pmaxsw', 'pminsw', 'psadbw',
+              'pshufb', 'phaddw', 'phaddd', 'phaddsw', 'phsubw', 'phsubd', 'phsubsw', 'pmaddubsw',
+              'pmulhrsw', 'psignb', 'psignw', 'psignd', 'pabsb', 'pabsw', 'pabsd']
+    for op in binops:
+        form(f'{op} %mm1, %mm0')
+        form(f'{op} {M1}, %mm0')
+    form('paddw %mm0, %mm0')
+
+    def fix_count(rng, st):
+        st['mem'][24:32] = rng.choice([0, 1, 3, 7, 8, 15, 16, 31, 32, 63, 64, 1 << 40]).to_bytes(8, 'little')
+    for op in ('psllw', 'pslld', 'psllq', 'psrlw', 'psrld', 'psrlq', 'psraw', 'psrad'):
+        form(f'{op} %mm1, %mm0', fix=fix_count)
+        for imm in (0, 1, 7, 8, 15, 16, 31, 32, 63, 64, 255):
+            form(f'{op} ${imm}, %mm0')
+    for imm in (0, 0x1b, 0x4e, 0xe4, 0xff, 0x39):
+        form(f'pshufw ${imm}, %mm1, %mm0')
+    form(f'pshufw $0x1b, {M1}, %mm0')
+    for imm in (0, 1, 3, 7, 8, 9, 15, 16, 255):
+        form(f'palignr ${imm}, %mm1, %mm0')
+    form(f'palignr $3, {M1}, %mm0')
+    for k in range(4):
+        form(f'pextrw ${k}, %mm1, %eax')
+        form(f'pinsrw ${k}, %ebx, %mm0')
+    form(f'pinsrw $2, {M1}, %mm0')
+    form('pmovmskb %mm1, %eax')
+    form('pmovmskb %mm1, %rax')
+    for t in ('movd %ebx, %mm0', 'movq %rbx, %mm0', 'movd %mm1, %eax', 'movq %mm1, %rax',
+              'movq %mm1, %mm0', f'movq {M1}, %mm0', f'movd {M1}, %mm0', 'movd %mm1, isa_mem+60(%rip)',
+              'movq %mm1, isa_mem+28(%rip)', 'movntq %mm1, isa_mem+28(%rip)', 'emms', 'movq %mm1, %mm7; emms',
+              'movq %rbx, %mm5'):
+        form(t)
+
+    def fix_rdi(rng, st):
+        st['gpr'][7] = MARK | rng.choice([0, 28, 33, 56])
+    form('maskmovq %mm1, %mm0', fix=fix_rdi)
+    form('movq2dq %mm1, %xmm0', xmm=(0,))
+    form('movdq2q %xmm1, %mm0', xmm=(1,))
+    # MMX state after x87 use: TOP back to 0, every tag valid
+    form('paddb %mm1, %mm0', p='fninit; fld1; fldpi; fldz; ' + f'movq {M1}, %mm1; ')
+    form('movq %mm1, %mm3', p='fninit; fld1; fldpi; ')
+    # a pending unmasked x87 exception (zero divide) is taken by the MMX
+    # instruction (#MF), before it changes anything
+    for t in ('paddb %mm1, %mm0', 'movq %rbx, %mm2', 'emms', 'cvtpi2ps %mm1, %xmm0', f'pinsrw $1, {M1}, %mm0'):
+        form(t, xmm=(0,), p=f'fninit; movq {M1}, %mm1; fninit; fldcw isa_mem+8(%rip); fldz; fld1; fdivp; ',
+             fix=lambda rng, st: st['mem'].__setitem__(slice(8, 10), b'\x7b\x03'))
+    for t, k in (('cvtpi2ps %mm1, %xmm0', 'ps'), (f'cvtpi2ps {M1}, %xmm0', 'ps'), ('cvtpi2pd %mm1, %xmm0', 'pd'),
+                 (f'cvtpi2pd {M1}, %xmm0', 'pd'), ('cvtps2pi %xmm1, %mm0', 'ps'), ('cvttps2pi %xmm1, %mm0', 'ps'),
+                 (f'cvtps2pi {M1}, %mm0', 'ps'), ('cvtpd2pi %xmm1, %mm0', 'pd'), ('cvttpd2pi %xmm1, %mm0', 'pd'),
+                 (f'cvtpd2pi {M0}, %mm0', 'pd'), (f'cvttps2pi {M1}, %mm0', 'ps'), (f'cvttpd2pi {M0}, %mm0', 'pd')):
+        form(t, xmm=(0, 1), fp=k, mx=True)
+    return F
+
+
+def misc_forms():
+    """The rest of x86-64-v1/v2 that the other batches leave out: x87 control
+    and state (through isa_scratch, then loaded back into registers), more
+    x87 arithmetic forms, fences, prefetches and hint nops, MXCSR, the other
+    SSE moves, flags and DF, ret, and the instructions that trap in user mode
+    (I/O, sysenter, rsm, ud0)."""
+    F = []
+    A, B, R = 'isa_mem+16(%rip)', 'isa_mem+24(%rip)', 'isa_mem+32(%rip)'
+    S = 'isa_scratch'
+    regs = [('rax', 64), ('rbx', 64), ('rcx', 64), ('rdx', 64)]
+
+    def x87(body):
+        F.append(Form('fninit; ' + body + '; fnstsw %ax', regs, mem=128, fp='pd'))
+    for t in (f'fldl {A}; fldl {B}; fcmovbe %st(1), %st; fstpl {R}', f'fldl {A}; fldl {B}; fcmovnb %st(1), %st; fstpl {R}',
+              f'fldl {A}; fldl {B}; fcmovne %st(1), %st; fstpl {R}', f'fldl {A}; fldl {B}; fcmovnu %st(1), %st; fstpl {R}',
+              f'fldl {A}; fldl {B}; fcomi %st(1), %st', f'fldl {A}; fcompl {B}', f'fldl {A}; ficomps {B}',
+              f'fldl {A}; fldl {B}; fucom %st(1); fstpl {R}', f'fldl {A}; fldl {B}; fucomp %st(1); fstpl {R}',
+              f'fldl {A}; fistl {R}', f'fldl {A}; fists {R}', f'fldl {A}; fstl {R}', f'fldl {A}; fld1; fst %st(1); fstpt {R}',
+              f'fldl {A}; fbstp {R}', f'fldl {A}; fbstp {R}; fbld {R}; fstpl isa_mem+48(%rip)',
+              f'fldl {A}; fld1; fdecstp; fstpt {R}', f'fldl {A}; fld1; fincstp; fstpt {R}',
+              f'fldl {A}; fld1; ffree %st(1); fstpt {R}', f'fldl {A}; fld1; ffreep %st(0); fstpt {R}',
+              f'fldl {A}; fnop; fwait; fstpt {R}', f'fldl {A}; fnstcw {R}', f'fldl {A}; fldz; fdivrp; fnclex; fstpt {R}',
+              f'fldl {A}; .byte 0xdb, 0xe1; .byte 0xdb, 0xe0; .byte 0xdb, 0xe4; fstpt {R}',
+              f'fldl {A}; fld1; .byte 0xd9, 0xd9; fstpt {R}',
+              f'fldl {A}; fld1; fnstenv {S}(%rip); fldz; fldz; fldenv {S}(%rip); fstpt {R}',
+              f'fldl {A}; fldpi; fnsave {S}(%rip); movq {S}+28(%rip), %rbx; movl {S}+4(%rip), %ecx; '
+              f'fld1; frstor {S}(%rip); fstpt {R}; movl {S}+8(%rip), %edx',
+              f'fldl {A}; fxsave {S}(%rip); movl {S}(%rip), %ebx; movzbl {S}+4(%rip), %ecx; movq {S}+32(%rip), %rdx; '
+              f'fld1; movq %rdx, {S}+160(%rip); fxrstor {S}(%rip); fstpt {R}',
+              f'fldl {A}; fxsave64 {S}(%rip); movq {S}+160(%rip), %rbx; movl {S}+24(%rip), %ecx; '
+              f'movq %rbx, {S}+176(%rip); fxrstor64 {S}(%rip)'):
+        x87(t)
+    # SSE state, moves and fences
+    xr = [('rax', 64), ('rbx', 64), ('rdi', 64)]
+
+    def fix_mxcsr(rng, st):
+        st['mem'][16:20] = (0x1f80 | rng.getrandbits(2) << 13 | rng.choice([0, 0x8040, 0x3f])).to_bytes(4, 'little')
+
+    def fix_rdi(rng, st):
+        st['gpr'][7] = MARK | rng.choice([0, 8, 16, 40, 48])
+    for t, fx in ((f'ldmxcsr {A}; stmxcsr {R}', fix_mxcsr), (f'stmxcsr {R}', None), ('maskmovdqu %xmm1, %xmm0', fix_rdi),
+                  ('movapd %xmm1, %xmm0', None), (f'movapd {A}, %xmm0', None), ('movupd %xmm1, %xmm0', None),
+                  (f'movupd {A}, %xmm0', None), (f'movupd %xmm1, {A}', None), (f'movntdq %xmm1, {A}', None),
+                  (f'movnti %rbx, {A}', None), (f'movnti %ebx, {A}', None), (f'movntpd %xmm1, {A}', None),
+                  (f'movntps %xmm1, {A}', None), (f'movntdqa {A}, %xmm0', None), ('lfence', None), ('mfence', None),
+                  ('sfence', None), (f'clflush {A}', None), ('pause', None), (f'prefetchnta {A}', None),
+                  (f'prefetcht0 {A}', None), (f'prefetcht1 {A}', None), (f'prefetcht2 {A}', None),
+                  (f'prefetchw {A}', None), (f'prefetch {A}', None), ('nopl (%rax)', None), ('nopw 8(%rax,%rbx,2)', None),
+                  ('.byte 0x0f, 0x19, 0x00', None), ('.byte 0x0f, 0x0d, 0x30', None), ('.byte 0x0f, 0x0d, 0xc0', None),
+                  ('.byte 0x0f, 0x1a, 0xc0', None), ('.byte 0x0f, 0x1e, 0x00', None), ('.byte 0x0f, 0x1b, 0x08', None),
+                  ('.byte 0xf3, 0x0f, 0x1b, 0x00', None), ('.byte 0x66, 0x0f, 0x1a, 0xc1', None),
+                  ('.byte 0xf3, 0x0f, 0x1a, 0x00', None), ('.byte 0xf2, 0x0f, 0x1a, 0x00', None),
+                  ('.byte 0xf2, 0x0f, 0x1b, 0x00', None), ('.byte 0x0f, 0x1a, 0x00', None),
+                  ('.byte 0x66, 0x0f, 0x1b, 0x08', None)):
+        F.append(Form(t, xr, xmm=(0, 1), mem=128, fp='i', fix=fx))
+    # flags, DF, 16-bit pushf/popf (popf keeps TF clear: it would trap)
+    def fix_popf(rng, st):
+        st['mem'][32:34] = (rng.getrandbits(16) & 0x0cd5).to_bytes(2, 'little')
+    F.append(Form('std', [('rax', 64)], fl_reader=True))
+    F.append(Form('std; cld', [('rax', 64)], fl_reader=True))
+    F.append(Form('pushfw', [('rax', 64)], mem=64, fl_reader=True))
+    F.append(Form('popfw', [('rax', 64)], mem=64, fix=fix_popf))
+    F.append(Form('popfw; pushfq', [('rax', 64)], mem=64, fix=fix_popf))
+    F.append(Form('lea 1f(%rip), %rax; push %rax; ret; 1:', [('rax', 64)], mem=64))
+    F.append(Form('lea 1f(%rip), %rax; push %rax; push %rax; push %rax; ret $16; 1:', [('rax', 64)], mem=64))
+    F.append(Form('movl $500, %eax; syscall', [('rax', 64), ('rcx', 64), ('r11', 64)], fl_reader=True))
+    # descriptor tables: selectors of Linux's GDT (null, kernel and user code
+    # and data, TSS) and random ones; system register reads.  Not 0x7b, the
+    # per-cpu segment: its limit is the number of the cpu the run is on.
+    def fix_sel(rng, st):
+        st['gpr'][3] = rng.getrandbits(48) << 16 | rng.choice([0, 0x8, 0x10, 0x18, 0x23, 0x2b, 0x33, 0x40,
+                                                                0x3, 0x2a, rng.getrandbits(16)])
+        if st['gpr'][3] & 0xfffc == 0x78:
+            st['gpr'][3] ^= 0x100
+    for t in ('larl %ebx, %eax', 'larq %rbx, %rax', 'larw %bx, %ax', f'larl {A}, %eax', 'lsll %ebx, %eax',
+              'lslq %rbx, %rax', 'lslw %bx, %ax', 'verr %bx', 'verw %bx', f'verr {A}'):
+        F.append(Form(t, [('rax', 64)], mem=16, fix=fix_sel, fl_reader=True))
+    for t in ('sldt %eax', 'sldt %ax', 'sldt %rax', f'sldt {A}', 'str %eax', 'str %ax', f'str {A}',
+              'smsw %eax', 'smsw %ax', 'smsw %rax', f'smsw {A}', f'sgdt {A}', f'sidt {A}'):
+        F.append(Form(t, [('rax', 64)], mem=128))
+    # trap in user mode: #GP (I/O without IOPL) or #UD
+    for t in ('outb %al, %dx', 'outb %al, $0x80', 'outl %eax, %dx', 'insb', 'insw', 'insl', 'outsb', 'outsw', 'outsl',
+              'sysenter', 'rsm', 'ud0 %eax, %eax', '.byte 0x0f, 0xff, 0xc0', f'lgdt {A}', f'lidt {A}', 'lldt %ax',
+              'ltr %ax', 'lmsw %ax', 'clts', f'invlpg {A}', 'invd', 'wbinvd', 'rdmsr', 'wrmsr', 'swapgs', 'sysretq',
+              '.byte 0x0f, 0x35', 'hlt'):
+        F.append(Form(t, [('rax', 64), ('rdx', 64)]))
+    return F
+
+
 def main():
     out = sys.argv[1]
     n = 24
     seed = 1
-    batches = ['int', 'alias', 'pair', 'mem', 'string', 'sse', 'sse4', 'x87']
+    batches = ['int', 'alias', 'pair', 'mem', 'string', 'sse', 'sse4', 'x87', 'bmi', 'crypto', 'mmx', 'misc']
+    counts_only = False
     a = sys.argv[2:]
     while a:
         if a[0] == '--cases':
@@ -876,19 +1133,26 @@ def main():
             seed = int(a[1]); a = a[2:]
         elif a[0] == '--batch':
             batches = a[1].split(','); a = a[2:]
+        elif a[0] == '--counts-only':   # no case records (coverage.sh)
+            counts_only = True; a = a[1:]
         else:
             sys.exit(f'gen.py: unknown argument {a[0]}')
     os.makedirs(out, exist_ok=True)
     for batch in batches:
         forms = {'int': int_forms, 'sse': sse_forms, 'alias': alias_forms,
                  'string': string_forms, 'pair': pair_forms, 'mem': mem_forms,
-                 'sse4': sse4_forms, 'x87': x87_forms}[batch]()
+                 'sse4': sse4_forms, 'x87': x87_forms, 'bmi': bmi_forms,
+                 'crypto': crypto_forms, 'mmx': mmx_forms, 'misc': misc_forms}[batch]()
         rng = random.Random(f'{seed}-{batch}')
         recs = []
+        counts = []
         for k, f in enumerate(forms):
             m = max(n, 64) if f.fl_reader and n >= 16 else n
-            for i in range(m):
+            counts.append(m)
+            for i in range(0 if counts_only else m):
                 recs.append(pack(k, make_case(rng, f, i, m)))
+        with open(os.path.join(out, batch + '.counts'), 'w') as fh:
+            fh.write(''.join(f'{m}\n' for m in counts))
         with open(os.path.join(out, batch + '.cases'), 'wb') as fh:
             fh.write(struct.pack('<QQ', MAGIC, len(recs)))
             fh.write(b''.join(recs))
@@ -904,7 +1168,7 @@ def main():
                 fh.write(f'\t.quad isa_snip_{k}, isa_snip_{k}_end\n')
             fh.write(f'\t.align 16\nisa_cases: .incbin "{batch}.cases"\n')
             fh.write('\t.section .note.GNU-stack,"",@progbits\n')
-        print(f'{batch}: {len(forms)} forms, {len(recs)} cases')
+        print(f'{batch}: {len(forms)} forms, {sum(counts)} cases')
 
 
 main()

@@ -90,4 +90,8 @@ isa_saved_rsp: .skip 8
 isa_target: .skip 8
 	.align 16
 isa_tmpstack: .skip 256
+	/* for save/restore forms (fnsave, fxsave) larger than the window */
+	.align 64
+	.globl isa_scratch
+isa_scratch: .skip 512
 	.section .note.GNU-stack,"",@progbits

@@ -8,6 +8,10 @@
 /* x86-64 micro-architecture levels; loom implements V1 and V2 completely. */
 enum x86_level { X86_V1 = 1, X86_V2 = 2, X86_V3 = 3 };
 extern int x86_level;
+/* Extensions CPUID reports besides the level's (cpuid.c says when). */
+enum { X86_EXT_AES = 1, X86_EXT_PCLMUL = 2, X86_EXT_RDRAND = 4, X86_EXT_RDSEED = 8,
+       X86_EXT_SHA = 16 };
+extern unsigned x86_ext;
 
 /* Select the level by name ("x86-64", "x86-64-v2", ...; NULL: the highest
  * level loom implements and the host can run).  Returns 0, or -1 after

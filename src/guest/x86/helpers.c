@@ -221,6 +221,82 @@ static void helper_cmpxchg16b(uint64_t env, uint64_t addr)
 	cpu->cc_op = CC_OP_EFLAGS;
 }
 
+/* BMI2 PDEP: the low bits of src, in order, to the set bits of mask. */
+static uint64_t helper_pdep(uint64_t src, uint64_t mask)
+{
+	uint64_t r = 0;
+	for (uint64_t bit = 1; mask; mask &= mask - 1, bit <<= 1)
+		if (src & bit)
+			r |= mask & -mask;
+	return r;
+}
+
+/* BMI2 PEXT: the bits of src under mask, packed into the low bits. */
+static uint64_t helper_pext(uint64_t src, uint64_t mask)
+{
+	uint64_t r = 0;
+	for (uint64_t bit = 1; mask; mask &= mask - 1, bit <<= 1)
+		if (src & mask & -mask)
+			r |= bit;
+	return r;
+}
+
+/* RDRAND/RDSEED of size (log2 bytes, 1..3) by the host's instruction: the
+ * value goes to xtmp, CF is returned.  CPUID reports them only when the
+ * host has them. */
+static uint64_t helper_rdrand(uint64_t env, uint64_t seed, uint64_t size)
+{
+	struct cpu *cpu = (void *)(uintptr_t)env;
+	uint64_t v = 0;
+	uint16_t w;
+	uint32_t l;
+	bool cf;
+	switch (size * 2 + (seed != 0)) {
+	case 2: asm volatile("rdrand %0" : "=r"(w), "=@ccc"(cf)); v = w; break;
+	case 3: asm volatile("rdseed %0" : "=r"(w), "=@ccc"(cf)); v = w; break;
+	case 4: asm volatile("rdrand %0" : "=r"(l), "=@ccc"(cf)); v = l; break;
+	case 5: asm volatile("rdseed %0" : "=r"(l), "=@ccc"(cf)); v = l; break;
+	case 6: asm volatile("rdrand %0" : "=r"(v), "=@ccc"(cf)); break;
+	default: asm volatile("rdseed %0" : "=r"(v), "=@ccc"(cf)); break;
+	}
+	cpu->xtmp.q[0] = v;
+	return cf;
+}
+
+/* The descriptor-table instructions, run as the host's (lift-sys.c):
+ * LAR/LSL return the value with ZF in bit 32, VERR/VERW ZF; SLDT/STR/SMSW
+ * run in the guest's form (op | log2 register size << 8, size 0 for
+ * memory) on arg, the register's old value, and return the new one (with
+ * UMIP, Linux's emulation of the 32-bit forms keeps the upper half, so the
+ * form matters); SGDT/SIDT leave their 10 bytes in xtmp. */
+#define SYS_STORE(insn)								\
+	switch (size) {								\
+	case 0: asm volatile(insn " %0" : "=m"(w)); return w;			\
+	case 1: asm volatile(insn " %w0" : "+r"(r)); return r;			\
+	case 2: asm volatile(insn " %k0" : "+r"(r)); return r;			\
+	default: asm volatile(insn " %q0" : "+r"(r)); return r;		\
+	}
+static uint64_t helper_sys(uint64_t env, uint64_t op, uint64_t arg)
+{
+	struct cpu *cpu = (void *)(uintptr_t)env;
+	uint32_t s32 = arg, v = 0;
+	uint64_t r = arg;
+	uint16_t w;
+	unsigned size = op >> 8 & 3;
+	bool z = false;
+	switch (op & 0xff) {
+	case SYS_LAR: asm("lar %2, %0" : "+r"(v), "=@ccz"(z) : "r"(s32)); return v | (uint64_t)z << 32;
+	case SYS_LSL: asm("lsl %2, %0" : "+r"(v), "=@ccz"(z) : "r"(s32)); return v | (uint64_t)z << 32;
+	case SYS_VERR: asm("verr %w1" : "=@ccz"(z) : "r"(s32)); return z;
+	case SYS_VERW: asm("verw %w1" : "=@ccz"(z) : "r"(s32)); return z;
+	case SYS_SLDT: SYS_STORE("sldt")
+	case SYS_STR: SYS_STORE("str")
+	case SYS_SMSW: SYS_STORE("smsw")
+	case SYS_SGDT: asm volatile("sgdt %0" : "=m"(cpu->xtmp)); return 0;
+	default: asm volatile("sidt %0" : "=m"(cpu->xtmp)); return 0;
+	}
+}
+
 /* x87 lands with the full-ISA work; until then its lifter never calls it. */
 const struct ir_helper x86_helpers[HELPER_NB] = {
 #define H(name, fl, n, r) [HELPER_##name] = { #name, (void *)helper_##name, fl, n, r },

@@ -33,11 +33,19 @@
 	H(read_rflags,         IR_CALL_NO_WRITE_GLOBALS, 1, 1) \
 	H(write_rflags,        0,             3, 0) \
 	H(cmpxchg16b,          MF,            2, 0) \
+	H(pdep,                PURE,          2, 1) \
+	H(pext,                PURE,          2, 1) \
+	H(rdrand,              NG,            3, 1) \
+	H(mmx,                 PURE,          4, 1) \
+	H(sys,                 NG,            3, 1) \
 	H(sse_op,              NG,            5, 1) \
 	H(sse_fp,              NG | MF,       5, 1) \
 	H(sse_pcmpstr,         IR_CALL_NO_WRITE_GLOBALS, 5, 1) \
 	H(sse_maskmov,         NG | MF,       4, 0) \
 	H(x87,                 IR_CALL_NO_WRITE_GLOBALS | MF, 3, 1)
+
+/* helper_sys(env, op, selector): the descriptor-table rows (lift-sys.c). */
+enum { SYS_LAR, SYS_LSL, SYS_VERR, SYS_VERW, SYS_SLDT, SYS_STR, SYS_SMSW, SYS_SGDT, SYS_SIDT };
 
 enum x86_helper {
 #define H(name, fl, n, r) HELPER_##name,
@@ -53,6 +61,7 @@ uint64_t helper_sse_op(uint64_t env, uint64_t op, uint64_t dst, uint64_t src, ui
 uint64_t helper_sse_pcmpstr(uint64_t env, uint64_t op, uint64_t dst, uint64_t src, uint64_t imm);
 uint64_t helper_sse_fp(uint64_t env, uint64_t op, uint64_t dst, uint64_t src, uint64_t imm);
 void helper_sse_maskmov(uint64_t env, uint64_t src, uint64_t mask, uint64_t addr);
+uint64_t helper_mmx(uint64_t op, uint64_t a, uint64_t b, uint64_t imm);
 uint64_t helper_x87(uint64_t env, uint64_t op, uint64_t arg);
 
 #endif

@@ -179,5 +179,6 @@ const struct lift_entry lift_flow_table[] = {
 	{ ZYDIS_MNEMONIC_LLDT, gen_privileged }, { ZYDIS_MNEMONIC_LTR, gen_privileged },
 	{ ZYDIS_MNEMONIC_LMSW, gen_privileged }, { ZYDIS_MNEMONIC_INVLPG, gen_privileged },
 	{ ZYDIS_MNEMONIC_RDMSR, gen_privileged }, { ZYDIS_MNEMONIC_WRMSR, gen_privileged },
+	{ ZYDIS_MNEMONIC_SYSRET, gen_privileged }, { ZYDIS_MNEMONIC_SYSEXIT, gen_privileged },
 	{ ZYDIS_MNEMONIC_INVALID, NULL },
 };

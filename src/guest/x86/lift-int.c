@@ -886,13 +886,14 @@ static bool gen_SAHF(struct dc *s)
 static bool gen_PUSHFQ(struct dc *s)
 {
 	ir_ref f = gen_helper(s, HELPER_read_rflags, 1, s->ir->env);
-	gen_push(s, f, SZ(s) == 1 ? 1 : 3);
+	/* operand 0 is the hidden flags register: the width is the insn's */
+	gen_push(s, f, s->insn.operand_width == 16 ? 1 : 3);
 	return true;
 }
 
 static bool gen_POPFQ(struct dc *s)
 {
-	int size = SZ(s) == 1 ? 1 : 3;
+	int size = s->insn.operand_width == 16 ? 1 : 3;
 	ir_ref nsp;
 	ir_ref v = gen_pop_value(s, size, &nsp);
 	ir_mov(s, G.regs[R_RSP], nsp);
@@ -910,6 +911,20 @@ static bool gen_XLAT(struct dc *s)
 }
 
 static bool gen_NOP(struct dc *s) { return true; }
+
+/* The hint nops of 0F 0D are memory forms only: a register operand is #UD,
+ * though Zydis decodes it as NOP. */
+static bool gen_NOP_hint(struct dc *s)
+{
+	if (s->insn.meta.isa_set == ZYDIS_ISA_SET_PREFETCH_NOP && s->insn.operand_count_visible &&
+	    s->op[0].type == ZYDIS_OPERAND_TYPE_REGISTER)
+		return false;
+	return true;
+}
+
+/* MPX (0F 1A/1B): loom's CPUID has no MPX, and with MPX absent or not
+ * enabled (BNDCFGU.EN = 0, as Linux leaves it) the CPU runs these as nops. */
+static bool gen_MPX_NOP(struct dc *s) { return true; }
 
 /* clflush has no architectural effect on user memory but ordering, and it
  * faults like a read of its byte: a load nobody uses (loads are never
@@ -1018,7 +1033,11 @@ const struct lift_entry lift_int_table[] = {
 	{ ZYDIS_MNEMONIC_POPFQ, gen_POPFQ },
 	{ ZYDIS_MNEMONIC_POPF, gen_POPFQ },
 	{ ZYDIS_MNEMONIC_XLAT, gen_XLAT },
-	{ ZYDIS_MNEMONIC_NOP, gen_NOP },
+	{ ZYDIS_MNEMONIC_NOP, gen_NOP_hint },
+	{ ZYDIS_MNEMONIC_BNDCL, gen_MPX_NOP }, { ZYDIS_MNEMONIC_BNDCU, gen_MPX_NOP },
+	{ ZYDIS_MNEMONIC_BNDCN, gen_MPX_NOP }, { ZYDIS_MNEMONIC_BNDMK, gen_MPX_NOP },
+	{ ZYDIS_MNEMONIC_BNDMOV, gen_MPX_NOP }, { ZYDIS_MNEMONIC_BNDLDX, gen_MPX_NOP },
+	{ ZYDIS_MNEMONIC_BNDSTX, gen_MPX_NOP },
 	{ ZYDIS_MNEMONIC_ENDBR64, gen_NOP },
 	{ ZYDIS_MNEMONIC_PAUSE, gen_NOP },
 	{ ZYDIS_MNEMONIC_PREFETCHNTA, gen_NOP },
@@ -1026,6 +1045,7 @@ const struct lift_entry lift_int_table[] = {
 	{ ZYDIS_MNEMONIC_PREFETCHT1, gen_NOP },
 	{ ZYDIS_MNEMONIC_PREFETCHT2, gen_NOP },
 	{ ZYDIS_MNEMONIC_PREFETCHW, gen_NOP },
+	{ ZYDIS_MNEMONIC_PREFETCH, gen_NOP },	/* 0F 0D /0 and the reserved /r */
 	{ ZYDIS_MNEMONIC_CLFLUSH, gen_CLFLUSH },
 	{ ZYDIS_MNEMONIC_CPUID, gen_CPUID },
 	{ ZYDIS_MNEMONIC_RDTSC, gen_RDTSC },

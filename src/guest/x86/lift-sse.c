@@ -880,10 +880,52 @@ static bool gen_fence(struct dc *s)
 	return true;
 }
 
-static bool gen_nothing(struct dc *s)
+/* ---- conversions between MMX and XMM registers ----
+ *
+ * Each is the packed-dword conversion of SSE2 on two lanes: the operands are
+ * staged in xtmp with zeros in the unused lanes (which convert exactly and
+ * raise nothing), so rounding, MXCSR flags and SIGFPE are the helper's.  An
+ * MMX register operand puts the FPU in MMX state; cvtpi2ps/pd from memory
+ * does not. */
+
+static bool gen_cvt_mmx(struct dc *s, enum sse_op op, bool to_mm, bool pd)
 {
+	int d = to_mm ? mm_op(s, 0) : xmm_op(s, 0);
+	if (d < 0 || !sse_host_has(op))
+		return false;
+	ir_ref v[2] = { 0, cst(s, 0) };
+	int m = mm_op(s, 1);
+	if (m >= 0) {
+		v[0] = gen_ld_mm(s, m);
+	} else if (pd && to_mm) {
+		if (!gen_ld128(s, 1, true, v))
+			return true;
+	} else if (xmm_op(s, 1) >= 0) {
+		v[0] = ir_ldenv(s, xq(xmm_op(s, 1), 0), IR_MO_64);
+	} else if (op_is_mem(s, 1)) {
+		v[0] = ir_ld(s, gen_ea(s, &s->op[1]), IR_MO_64);
+	} else {
+		return false;
+	}
+	ir_stenv(s, v[0], XTMP, IR_MO_64);
+	ir_stenv(s, v[1], XTMP + 8, IR_MO_64);
+	gen_sse_call(s, op, XTMP, XTMP, cst(s, 0));
+	ir_ref lo = ir_ldenv(s, XTMP, IR_MO_64);
+	if (to_mm || m >= 0)
+		gen_mmx_enter(s);
+	if (to_mm)
+		gen_st_mm(s, d, lo);
+	else
+		gen_st_xmm(s, d, lo, pd ? ir_ldenv(s, XTMP + 8, IR_MO_64) : 0);
 	return true;
 }
+
+static bool gen_CVTPI2PS(struct dc *s) { return gen_cvt_mmx(s, SSE_CVTDQ2PS, false, false); }
+static bool gen_CVTPI2PD(struct dc *s) { return gen_cvt_mmx(s, SSE_CVTDQ2PD, false, true); }
+static bool gen_CVTPS2PI(struct dc *s) { return gen_cvt_mmx(s, SSE_CVTPS2DQ, true, false); }
+static bool gen_CVTTPS2PI(struct dc *s) { return gen_cvt_mmx(s, SSE_CVTTPS2DQ, true, false); }
+static bool gen_CVTPD2PI(struct dc *s) { return gen_cvt_mmx(s, SSE_CVTPD2DQ, true, true); }
+static bool gen_CVTTPD2PI(struct dc *s) { return gen_cvt_mmx(s, SSE_CVTTPD2DQ, true, true); }
 
 /* ---- the table ---- */
 
@@ -920,6 +962,7 @@ const struct lift_entry lift_sse_table[] = {
 	E(LDMXCSR) E(STMXCSR)
 	{ ZYDIS_MNEMONIC_MFENCE, gen_fence }, { ZYDIS_MNEMONIC_LFENCE, gen_fence },
 	{ ZYDIS_MNEMONIC_SFENCE, gen_fence },
-	{ ZYDIS_MNEMONIC_EMMS, gen_nothing },	/* prefetches: lift-int.c */
+	/* conversions with an MMX side (EMMS and the other MMX forms: lift-mmx.c) */
+	E(CVTPI2PS) E(CVTPI2PD) E(CVTPS2PI) E(CVTTPS2PI) E(CVTPD2PI) E(CVTTPD2PI)
 	{ 0, NULL }
 };

@@ -413,6 +413,47 @@ static uint64_t sse_PCMPESTRM(x86_xmm *d, const x86_xmm *s, uint64_t imm, struct
 	return STR_FLAGS(c, z, sg, o);
 }
 
+/* ---- AES-NI, PCLMULQDQ, SHA with an immediate or xmm0 ---- */
+
+#define KEYGEN_CASE(n) IMM_CASE("aeskeygenassist", n)
+static uint64_t sse_AESKEYGENASSIST(x86_xmm *d, const x86_xmm *s, uint64_t imm, struct cpu *env)
+{
+	__m128i a = ldx(d), b = ldx(s);
+	switch (imm & 255) { REP256(KEYGEN_CASE) }
+	stx(d, a);
+	return 0;
+}
+
+/* Only imm bits 0 and 4 select the qwords. */
+static uint64_t sse_PCLMULQDQ(x86_xmm *d, const x86_xmm *s, uint64_t imm, struct cpu *env)
+{
+	__m128i a = ldx(d), b = ldx(s);
+	switch (imm & 0x11) {
+	IMM_CASE("pclmulqdq", 0x00) IMM_CASE("pclmulqdq", 0x01)
+	IMM_CASE("pclmulqdq", 0x10) IMM_CASE("pclmulqdq", 0x11)
+	}
+	stx(d, a);
+	return 0;
+}
+
+#define SHA1RNDS4_CASE(n) IMM_CASE("sha1rnds4", n)
+static uint64_t sse_SHA1RNDS4(x86_xmm *d, const x86_xmm *s, uint64_t imm, struct cpu *env)
+{
+	__m128i a = ldx(d), b = ldx(s);
+	switch (imm & 3) { REP4(SHA1RNDS4_CASE, 0) }
+	stx(d, a);
+	return 0;
+}
+
+/* The round keys are the implicit xmm0. */
+static uint64_t sse_SHA256RNDS2(x86_xmm *d, const x86_xmm *s, uint64_t imm, struct cpu *env)
+{
+	__m128i a = ldx(d), b = ldx(s), k = ldx(&env->xmm[0]);
+	asm("sha256rnds2 %2, %1, %0" : "+x"(a) : "x"(b), "Yz"(k));
+	stx(d, a);
+	return 0;
+}
+
 /* ---- the table and the entry points ---- */
 
 static sse_fn *const sse_fns[SSE_NB_OPS] = {
@@ -520,7 +561,7 @@ void helper_sse_maskmov(uint64_t env, uint64_t src, uint64_t mask, uint64_t addr
 
 /* ---- host features ---- */
 
-static bool feat_ok[SSE_FEAT_SSE42 + 1];
+static bool feat_ok[SSE_FEAT_NB];
 
 __attribute__((constructor)) static void sse_probe_host(void)
 {
@@ -531,6 +572,14 @@ __attribute__((constructor)) static void sse_probe_host(void)
 	feat_ok[SSE_FEAT_SSSE3] = __builtin_cpu_supports("ssse3");
 	feat_ok[SSE_FEAT_SSE41] = __builtin_cpu_supports("sse4.1");
 	feat_ok[SSE_FEAT_SSE42] = __builtin_cpu_supports("sse4.2");
+	feat_ok[SSE_FEAT_AES] = __builtin_cpu_supports("aes");
+	feat_ok[SSE_FEAT_PCLMUL] = __builtin_cpu_supports("pclmul");
+	uint32_t a, b, c, d;
+	__asm__("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(0), "c"(0));
+	if (a >= 7) {
+		__asm__("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(7), "c"(0));
+		feat_ok[SSE_FEAT_SHA] = b >> 29 & 1;
+	}
 }
 
 bool sse_host_has(enum sse_op op)

@@ -128,7 +128,15 @@
 	X(CRC32_L,    IC, SSE42, N) X(CRC32_Q,    IC, SSE42, N) \
 	/* data movement the lifter leaves to a helper */ \
 	X(PSHUFD,     IC, SSE2,  A) X(PSHUFLW,    IC, SSE2,  A) X(PSHUFHW,    IC, SSE2,  A) \
-	X(SHUFPS,     IC, SSE,   A)
+	X(SHUFPS,     IC, SSE,   A) \
+	/* AES-NI, PCLMULQDQ, SHA (CPUID reports them when the host has them) */ \
+	X(AESENC,     IA, AES,   A) X(AESENCLAST, IA, AES,   A) \
+	X(AESDEC,     IA, AES,   A) X(AESDECLAST, IA, AES,   A) \
+	X(AESIMC,     IA, AES,   A) X(AESKEYGENASSIST, IC, AES, A) \
+	X(PCLMULQDQ,  IC, PCLMUL, A) \
+	X(SHA1NEXTE,  IA, SHA,   A) X(SHA1MSG1,   IA, SHA,   A) X(SHA1MSG2,   IA, SHA,   A) \
+	X(SHA256MSG1, IA, SHA,   A) X(SHA256MSG2, IA, SHA,   A) \
+	X(SHA1RNDS4,  IC, SHA,   A) X(SHA256RNDS2, IC, SHA,  A)
 
 enum sse_op {
 #define X(name, impl, feat, lift) SSE_##name,
@@ -139,7 +147,8 @@ enum sse_op {
 
 enum sse_impl { SSE_IMPL_IA, SSE_IMPL_IC, SSE_IMPL_FA, SSE_IMPL_FC };
 enum sse_feat { SSE_FEAT_SSE, SSE_FEAT_SSE2, SSE_FEAT_SSE3, SSE_FEAT_SSSE3,
-		SSE_FEAT_SSE41, SSE_FEAT_SSE42 };
+		SSE_FEAT_SSE41, SSE_FEAT_SSE42, SSE_FEAT_AES, SSE_FEAT_PCLMUL, SSE_FEAT_SHA,
+		SSE_FEAT_NB };
 
 static const uint8_t sse_op_impl[SSE_NB_OPS] = {
 #define X(name, impl, feat, lift) [SSE_##name] = SSE_IMPL_##impl,

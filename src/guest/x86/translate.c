@@ -21,6 +21,8 @@
 struct x86_globals G;
 static ZydisDecoder decoder;
 static lift_fn *lifters[ZYDIS_MNEMONIC_MAX_VALUE + 1];
+/* Forms with an MMX register operand: the same mnemonics as SSE's. */
+static lift_fn *mmx_lifters[ZYDIS_MNEMONIC_MAX_VALUE + 1];
 
 
 static const char *const reg_names[16] = {
@@ -54,6 +56,13 @@ void guest_ir_init(struct ir_ctx *ir)
 	add_table(lift_string_table);
 	add_table(lift_sse_table);
 	add_table(lift_x87_table);
+	add_table(lift_bmi_table);
+	add_table(lift_sys_table);
+	for (const struct lift_entry *t = lift_mmx_table; t->fn; t++) {
+		mmx_lifters[t->mnemonic] = t->fn;
+		if (!lifters[t->mnemonic])	/* EMMS, MASKMOVQ, ... */
+			lifters[t->mnemonic] = t->fn;
+	}
 }
 
 uint64_t guest_pc(void *cpu) { return ((struct cpu *)cpu)->rip; }
@@ -610,6 +619,18 @@ static bool isa_allowed(const ZydisDecodedInstruction *insn)
 	case ZYDIS_ISA_SET_CMPXCHG16B:
 	case ZYDIS_ISA_SET_LAHF:
 		return x86_level >= X86_V2;
+	case ZYDIS_ISA_SET_BMI1:
+	case ZYDIS_ISA_SET_BMI2:
+	case ZYDIS_ISA_SET_LZCNT:
+	case ZYDIS_ISA_SET_MOVBE:
+		/* F3 0F BC/BD below v3 are BSF/BSR (lift-int.c) */
+		return x86_level >= X86_V3 || insn->mnemonic == ZYDIS_MNEMONIC_TZCNT ||
+		       insn->mnemonic == ZYDIS_MNEMONIC_LZCNT;
+	case ZYDIS_ISA_SET_AES: return x86_ext & X86_EXT_AES;
+	case ZYDIS_ISA_SET_PCLMULQDQ: return x86_ext & X86_EXT_PCLMUL;
+	case ZYDIS_ISA_SET_RDRAND: return x86_ext & X86_EXT_RDRAND;
+	case ZYDIS_ISA_SET_RDSEED: return x86_ext & X86_EXT_RDSEED;
+	case ZYDIS_ISA_SET_SHA: return x86_ext & X86_EXT_SHA;
 	default:
 		return true;
 	}
@@ -704,7 +725,13 @@ int guest_translate(struct ir_ctx *ir, struct tb *tb, unsigned max_insns,
 		ir_emit(ir, IR_insn_start, IR_I64, NULL, (int64_t[]){ s->pc, s->insn.length });
 		n++;
 		lift_fn *fn = lifters[s->insn.mnemonic];
-		if (!fn || !isa_allowed(&s->insn) || !fn(s))
+		bool mmx = s->insn.mnemonic == ZYDIS_MNEMONIC_EMMS || has_mm_operand(s);
+		if (mmx && mmx_lifters[s->insn.mnemonic])
+			fn = mmx_lifters[s->insn.mnemonic];
+		bool ok = fn && isa_allowed(&s->insn);
+		if (ok && mmx)
+			gen_mmx_check(s);
+		if (!ok || !fn(s))
 			gen_illegal(s);
 		if (s->state == DISAS_NEXT) {
 			s->pc = s->next_pc;

@@ -50,7 +50,17 @@ struct lift_entry {
 	lift_fn *fn;
 };
 extern const struct lift_entry lift_int_table[], lift_flow_table[], lift_string_table[],
-	lift_sse_table[], lift_x87_table[];
+	lift_sse_table[], lift_x87_table[], lift_bmi_table[], lift_mmx_table[],
+	lift_sys_table[];
+
+/* MMX registers (lift-mmx.c): operand i's MMX register number or -1;
+ * entering MMX state; reading and writing a register. */
+int mm_op(struct dc *s, int i);
+bool has_mm_operand(struct dc *s);
+void gen_mmx_check(struct dc *s);	/* #MF first: a pending x87 exception */
+void gen_mmx_enter(struct dc *s);
+ir_ref gen_ld_mm(struct dc *s, int i);
+void gen_st_mm(struct dc *s, int i, ir_ref v);
 
 /* Short builder vocabulary (64-bit unless the name says otherwise). */
 static inline ir_ref tmp64(struct dc *s) { return ir_new_temp(s->ir, IR_I64); }

@@ -1,0 +1,107 @@
+/*
+ * The descriptor-table instructions open to user mode: LAR, LSL, VERR, VERW
+ * (questions about a selector), and SGDT, SIDT, SLDT, STR, SMSW (reads of
+ * system registers, which Linux answers with fixed values when the CPU has
+ * UMIP).  loom's guest runs on the host kernel's descriptor tables, so each
+ * runs as the host's own instruction in helper_sys (helpers.c); the answer
+ * is what the same program gets natively.
+ *
+ * LAR, LSL, VERR and VERW change only ZF; LAR and LSL write their
+ * destination only when ZF is set.
+ */
+#include "guest/x86/translate.h"
+
+/* ZF from bit 0 of zf, the other arithmetic flags as they were. */
+static void gen_set_zf(struct dc *s, ir_ref zf)
+{
+	ir_ref f = ir_bin(s, IR_and, gen_compute_eflags(s), cst(s, ~(uint64_t)X86_ZF));
+	f = ir_bin(s, IR_or, f, ir_bin(s, IR_shl, zf, cst(s, 6)));
+	gen_set_cc(s, CC_OP_EFLAGS, 0, f, 0);
+}
+
+static ir_ref gen_sys(struct dc *s, int op, ir_ref arg)
+{
+	return gen_helper(s, HELPER_sys, 3, s->ir->env, cst(s, op), arg);
+}
+
+/* LAR/LSL r, r/m16: with ZF set, the value in the destination's width. */
+static bool gen_lar_lsl(struct dc *s, int op)
+{
+	int r = reg_index(s->op[0].reg.value), size = op_size(s, 0);
+	if (r < 0)
+		return false;
+	ir_ref sel = ir_bin(s, IR_and, gen_ld_op(s, 1), cst(s, 0xffff));
+	ir_ref res = gen_sys(s, op, sel);
+	ir_ref zf = ir_extr(s, res, 32, 1, false);
+	ir_ref v = ir_extr(s, res, 0, 32, false);
+	ir_ref old = tmp64(s);
+	ir_mov(s, old, G.regs[r]);
+	if (size == 1)
+		v = ir_dep(s, old, v, 0, 16);
+	ir_mov(s, G.regs[r], ir_movc(s, IR_NE, zf, cst(s, 0), v, old));
+	gen_set_zf(s, zf);
+	return true;
+}
+
+static bool gen_LAR(struct dc *s) { return gen_lar_lsl(s, SYS_LAR); }
+static bool gen_LSL(struct dc *s) { return gen_lar_lsl(s, SYS_LSL); }
+
+static bool gen_verx(struct dc *s, int op)
+{
+	ir_ref sel = ir_bin(s, IR_and, gen_ld_op(s, 0), cst(s, 0xffff));
+	gen_set_zf(s, gen_sys(s, op, sel));
+	return true;
+}
+
+static bool gen_VERR(struct dc *s) { return gen_verx(s, SYS_VERR); }
+static bool gen_VERW(struct dc *s) { return gen_verx(s, SYS_VERW); }
+
+/* SLDT/STR/SMSW r/m: the host runs the same form on the register's value;
+ * memory takes 16 bits. */
+static bool gen_store_sysreg(struct dc *s, int op)
+{
+	if (op_is_mem(s, 0)) {
+		ir_ref v = gen_sys(s, op, cst(s, 0));
+		ir_st(s, v, gen_ea(s, &s->op[0]), IR_MO_16);
+		return true;
+	}
+	int r = reg_index(s->op[0].reg.value), size = op_size(s, 0);
+	if (r < 0 || size == 0)
+		return false;
+	ir_mov(s, G.regs[r], gen_sys(s, op | size << 8, G.regs[r]));
+	return true;
+}
+
+static bool gen_SLDT(struct dc *s) { return gen_store_sysreg(s, SYS_SLDT); }
+static bool gen_STR(struct dc *s) { return gen_store_sysreg(s, SYS_STR); }
+static bool gen_SMSW(struct dc *s) { return gen_store_sysreg(s, SYS_SMSW); }
+
+/* SGDT/SIDT m: 2-byte limit and 8-byte base, staged in xtmp. */
+static bool gen_sxdt(struct dc *s, int op)
+{
+	if (!op_is_mem(s, 0))
+		return false;
+	gen_sys(s, op, cst(s, 0));
+	ir_ref ea = gen_ea(s, &s->op[0]);
+	ir_ref lim = ir_ldenv(s, CPU_OFF(xtmp), IR_MO_16);
+	ir_ref base = ir_ldenv(s, CPU_OFF(xtmp) + 2, IR_MO_64);
+	ir_st(s, lim, ea, IR_MO_16);
+	ir_st(s, base, ir_bin(s, IR_add, ea, cst(s, 2)), IR_MO_64);
+	return true;
+}
+
+static bool gen_SGDT(struct dc *s) { return gen_sxdt(s, SYS_SGDT); }
+static bool gen_SIDT(struct dc *s) { return gen_sxdt(s, SYS_SIDT); }
+
+const struct lift_entry lift_sys_table[] = {
+	{ ZYDIS_MNEMONIC_LAR, gen_LAR },
+	{ ZYDIS_MNEMONIC_LSL, gen_LSL },
+	{ ZYDIS_MNEMONIC_VERR, gen_VERR },
+	{ ZYDIS_MNEMONIC_VERW, gen_VERW },
+	{ ZYDIS_MNEMONIC_SLDT, gen_SLDT },
+	{ ZYDIS_MNEMONIC_STR, gen_STR },
+	{ ZYDIS_MNEMONIC_SMSW, gen_SMSW },
+	{ ZYDIS_MNEMONIC_SGDT, gen_SGDT },
+	{ ZYDIS_MNEMONIC_SIDT, gen_SIDT },
+	{ ZYDIS_MNEMONIC_INVALID, NULL },
+};
