@@ -89,7 +89,29 @@ build/tests/guest/%.asm: tests/guest/asm/%.S tests/guest/asm/lib.S tests/guest/a
 	gcc -static -nostdlib -o $@ $< tests/guest/asm/lib.S
 guest-tests: $(GUEST_BINS)
 
-.PHONY: all loom test test-unit test-guest test-programs test-cov demo bench clean deps guest-tests
+# Plugin tests (tests/plugins): each tests/plugins/*.c becomes a test plugin
+# built like the bundled ones; tests/plugins/qemu-style/*.c are built against
+# the QEMU-style header in tests/plugins/qemu-include and NOT include/; the
+# assembly programs have no libc.  All mode-independent, in build/tests/plugins.
+TPLUGIN_SRCS := $(sort $(wildcard tests/plugins/*.c))
+TPLUGIN_QSRCS := $(sort $(wildcard tests/plugins/qemu-style/*.c))
+TPLUGIN_ASM := $(sort $(wildcard tests/plugins/asm/*.S))
+PLUGIN_TEST_BINS := $(patsubst tests/plugins/%.c,build/tests/plugins/lib%.so,$(TPLUGIN_SRCS)) \
+	$(patsubst tests/plugins/qemu-style/%.c,build/tests/plugins/lib%.so,$(TPLUGIN_QSRCS)) \
+	$(patsubst tests/plugins/asm/%.S,build/tests/plugins/%.asm,$(TPLUGIN_ASM))
+build/tests/plugins/lib%.so: tests/plugins/%.c include/qemu-plugin.h include/loom-plugin.h
+	@mkdir -p $(@D)
+	$(CC) $(PLUGIN_CFLAGS) -o $@ $<
+build/tests/plugins/lib%.so: tests/plugins/qemu-style/%.c tests/plugins/qemu-include/qemu-plugin.h
+	@mkdir -p $(@D)
+	$(CC) $(filter-out -Iinclude,$(PLUGIN_CFLAGS)) -Itests/plugins/qemu-include -o $@ $<
+build/tests/plugins/%.asm: tests/plugins/asm/%.S
+	@mkdir -p $(@D)
+	gcc -static -nostdlib -o $@ $<
+plugin-tests: $(PLUGIN_TEST_BINS)
+
+.PHONY: all loom test test-unit test-guest test-programs test-plugins test-cov demo bench \
+	clean deps guest-tests plugin-tests
 all: build/$(MODE)/loom build/$(MODE)/loom-cov build/$(MODE)/loom-ctl $(call plugins_of,$(MODE))
 
 deps:
@@ -102,7 +124,7 @@ TMODE ?= debug
 test: deps
 	$(MAKE) --no-print-directory build/$(TMODE)/loom $(UNIT_BINS) guest-tests $(COV_BINS) \
 		build/$(TMODE)/loom-cov build/$(TMODE)/loom-ctl \
-		$(call plugins_of,$(TMODE))
+		$(call plugins_of,$(TMODE)) plugin-tests
 	tests/run-all.sh build/$(TMODE)
 
 test-unit: build/$(TMODE)/loom $(UNIT_BINS)
@@ -113,6 +135,9 @@ test-guest: build/$(TMODE)/loom guest-tests
 
 test-programs: build/$(TMODE)/loom
 	tests/run-all.sh build/$(TMODE) busybox
+
+test-plugins: build/$(TMODE)/loom $(call plugins_of,$(TMODE)) guest-tests plugin-tests
+	tests/run-all.sh build/$(TMODE) plugins
 
 # Coverage files and build/loom-cov (tests/cov): no guest runs involved.
 COV_BINS = build/$(TMODE)/loom-cov build/$(TMODE)/cov/covtest

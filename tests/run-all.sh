@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The suite driver behind `make test`.
 #
-#   tests/run-all.sh BUILDDIR [unit|guest|busybox|debian|elf|isa|cov|instrument|all]
+#   tests/run-all.sh BUILDDIR [unit|guest|busybox|debian|elf|isa|plugins|cov|instrument|all]
 #
 # Runs the chosen subsuites against BUILDDIR/loom:
 #   unit     every test binary in BUILDDIR/unit/ (each ends "N passed, N failed")
@@ -10,6 +10,8 @@
 #   debian   tests/programs/debian.sh: Debian's dynamic programs, native vs loom
 #   elf      tests/elf/run.sh, if present and executable
 #   isa      tests/isa/run.sh --fast: generated instruction tests, native vs loom
+#   plugins  tests/plugins/run.sh: bundled plugins on the guest programs, exact
+#            counts, API conformance, plugin loading and its errors
 #   cov      tests/cov/run.sh: coverage files and BUILDDIR/loom-cov
 #   instrument  tests/instrument/run.sh: coverage recording, the control channel
 # Each subsuite's full output goes to BUILDDIR/test-logs/<suite>.log; this
@@ -20,7 +22,7 @@
 set -uo pipefail
 
 if [ $# -lt 1 ] || [ $# -gt 2 ]; then
-	echo "usage: $0 BUILDDIR [unit|guest|busybox|debian|elf|isa|cov|instrument|all]" >&2
+	echo "usage: $0 BUILDDIR [unit|guest|busybox|debian|elf|isa|plugins|cov|instrument|all]" >&2
 	exit 2
 fi
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -31,9 +33,9 @@ builddir=$(cd "$1" 2>/dev/null && pwd) || {
 }
 subset=${2:-all}
 case $subset in
-unit | guest | busybox | debian | elf | isa | cov | instrument | all) ;;
+unit | guest | busybox | debian | elf | isa | plugins | cov | instrument | all) ;;
 *)
-	echo "$0: unknown subset '$subset' (unit, guest, busybox, debian, elf, isa, cov, instrument or all)" >&2
+	echo "$0: unknown subset '$subset' (unit, guest, busybox, debian, elf, isa, plugins, cov, instrument or all)" >&2
 	exit 2
 	;;
 esac
@@ -133,7 +135,7 @@ run_unit() {
 
 want() { [ "$subset" = all ] || [ "$subset" = "$1" ]; }
 
-if want guest || want busybox || want debian || want elf; then
+if want guest || want busybox || want debian || want elf || want plugins; then
 	[ -x "$loom" ] || echo "note: $loom does not exist or is not executable: its tests will fail"
 fi
 
@@ -161,6 +163,9 @@ want cov && run_suite cov "tests/cov/run.sh $builddir" \
 	"$root/tests/cov/run.sh" "$builddir"
 want instrument && run_suite instrument "tests/instrument/run.sh $builddir" \
 	"$root/tests/instrument/run.sh" "$builddir"
+
+want plugins && run_suite plugins "tests/plugins/run.sh $loom [PREFIX...]" \
+	"$root/tests/plugins/run.sh" "$loom"
 
 echo "$total_passed passed, $total_failed failed"
 [ "$total_failed" -eq 0 ]
