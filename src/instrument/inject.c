@@ -353,16 +353,16 @@ static bool any_tb_hooks(void)
 }
 
 /* meminfo: log2 size in bits 0-3, sign-extended (4), big-endian (5), store (6). */
+#define MO_128 0x100	/* a pair of 8-byte accesses reported as one */
 #define MI_SIGN (1u << 4)
 #define MI_STORE (1u << 6)
 
-static void emit_access(struct ir_ctx *ir, const struct dyn *d, uint64_t pc, ir_ref addr,
-			ir_ref val, int memop, bool store)
+static void emit_access_v(struct ir_ctx *ir, const struct dyn *d, uint64_t pc, ir_ref addr,
+			  ir_ref val, int memop, bool store, bool val_stored)
 {
 	unsigned want = store ? QEMU_PLUGIN_MEM_W : QEMU_PLUGIN_MEM_R;
-	bool val_stored = false;
-	uint32_t info = (memop & IR_MO_SIZE) | (memop & IR_MO_SIGN ? MI_SIGN : 0) |
-			(store ? MI_STORE : 0);
+	uint32_t info = (memop == MO_128 ? 4 : memop & IR_MO_SIZE) |
+			(memop != MO_128 && (memop & IR_MO_SIGN) ? MI_SIGN : 0) | (store ? MI_STORE : 0);
 	for (; d; d = d->next) {
 		if (!d->p->enabled || !(d->rw & want))
 			continue;
@@ -380,10 +380,88 @@ static void emit_access(struct ir_ctx *ir, const struct dyn *d, uint64_t pc, ir_
 	}
 }
 
+static void emit_access(struct ir_ctx *ir, const struct dyn *d, uint64_t pc, ir_ref addr,
+			ir_ref val, int memop, bool store)
+{
+	emit_access_v(ir, d, pc, addr, val, memop, store, false);
+}
+
 static bool has_mem_dyns(const struct dyn *d)
 {
 	for (; d; d = d->next)
 		if (d->kind == DYN_MEM_CB || d->kind == DYN_MEM_INLINE)
+			return true;
+	return false;
+}
+
+static bool is_mem_op_opc(unsigned opc)
+{
+	return opc == IR_load || opc == IR_store || opc == IR_xchg || opc == IR_xadd ||
+	       opc == IR_cmpxchg;
+}
+
+/* A 16-byte SSE/AVX access is lifted as two 8-byte ones at a and a+8; they
+ * are reported as the one access the instruction makes.  pair_of[i] is the
+ * index of the op completing op i's pair, pair_done marks those. */
+#define MAX_SCAN 256
+static uint32_t pair_first[MAX_SCAN], pair_second[MAX_SCAN];
+static int npairs;
+
+static bool is_add8_of(const struct ir_ctx *ir, const struct ir_op *ops, uint32_t from,
+		       uint32_t to, ir_ref addr2, ir_ref addr1)
+{
+	for (uint32_t k = from; k < to; k++) {
+		const struct ir_op *o = &ops[k];
+		if (o->opc == IR_add && o->type == IR_I64 && o->args[0] == addr2 &&
+		    o->args[1] == addr1 && ir_is_const(ir, o->args[2]) &&
+		    ir->temps[o->args[2]].val == 8)
+			return true;
+	}
+	return false;
+}
+
+/* Find the pairs among the memory ops of one instruction: ops [from, to). */
+static void find_pairs(const struct ir_ctx *ir, const struct ir_op *ops, uint32_t from, uint32_t to)
+{
+	npairs = 0;
+	for (uint32_t i = from; i < to && npairs < MAX_SCAN; i++) {
+		const struct ir_op *a = &ops[i];
+		if ((a->opc != IR_load && a->opc != IR_store) || (a->cargs[0] & IR_MO_SIZE) != IR_MO_64)
+			continue;
+		for (uint32_t j = i + 1; j < to; j++) {
+			const struct ir_op *b = &ops[j];
+			if (b->opc == IR_insn_start)
+				break;
+			if (!is_mem_op_opc(b->opc))
+				continue;
+			if (b->opc == a->opc && (b->cargs[0] & IR_MO_SIZE) == IR_MO_64 &&
+			    is_add8_of(ir, ops, i + 1, j, b->args[1], a->args[1])) {
+				pair_first[npairs] = i;
+				pair_second[npairs++] = j;
+				i = j;
+			}
+			break;	/* only an adjacent access completes a pair */
+		}
+	}
+}
+
+static int pair_role(uint32_t i, uint32_t *first)
+{
+	for (int k = 0; k < npairs; k++) {
+		if (pair_first[k] == i)
+			return 1;
+		if (pair_second[k] == i) {
+			*first = pair_first[k];
+			return 2;
+		}
+	}
+	return 0;
+}
+
+static bool any_mem_cb(const struct dyn *d)
+{
+	for (; d; d = d->next)
+		if (d->kind == DYN_MEM_CB && d->p->enabled)
 			return true;
 	return false;
 }
@@ -426,11 +504,6 @@ static void emit_mem(struct ir_ctx *ir, const struct ir_op *op, const struct dyn
 	}
 }
 
-static bool is_mem_op(unsigned opc)
-{
-	return opc == IR_load || opc == IR_store || opc == IR_xchg || opc == IR_xadd ||
-	       opc == IR_cmpxchg;
-}
 
 /* ---- built-in tools ---- */
 
@@ -504,6 +577,12 @@ static void emit_all(struct ir_ctx *ir, struct tb *tb, bool hooks, bool with_too
 		if (op->opc == IR_insn_start && k + 1 < (int)ptb.n) {
 			in = &ptb.insns[++k];
 			mem = has_mem_dyns(in->dyn);
+			if (mem) {
+				uint32_t end = i + 1;
+				while (end < n && old[end].opc != IR_insn_start)
+					end++;
+				find_pairs(ir, old, i + 1, end);
+			}
 			if (k == 0) {
 				emit_exec_dyns(ir, ptb.dyn, in->vaddr);
 				if (with_tools)
@@ -512,8 +591,24 @@ static void emit_all(struct ir_ctx *ir, struct tb *tb, bool hooks, bool with_too
 					emit_tb_hooks(ir, false, tb->pc, in->vaddr);
 			}
 			emit_exec_dyns(ir, in->dyn, in->vaddr);
-		} else if (mem && is_mem_op(op->opc)) {
-			emit_mem(ir, op, in->dyn, in->vaddr);
+		} else if (mem && is_mem_op_opc(op->opc)) {
+			uint32_t first;
+			switch (pair_role(i, &first)) {
+			case 1:	/* its value waits in plugin_mem_val[0] */
+				if (any_mem_cb(in->dyn))
+					ir_emit(ir, IR_st_env, IR_I64, (ir_ref[]){ op->args[0] },
+						(int64_t[]){ mem_val_off, IR_MO_64 });
+				break;
+			case 2:
+				if (any_mem_cb(in->dyn))
+					ir_emit(ir, IR_st_env, IR_I64, (ir_ref[]){ op->args[0] },
+						(int64_t[]){ mem_val_off + 8, IR_MO_64 });
+				emit_access_v(ir, in->dyn, in->vaddr, old[first].args[1], op->args[0],
+					      MO_128, op->opc == IR_store, true);
+				break;
+			default:
+				emit_mem(ir, op, in->dyn, in->vaddr);
+			}
 		}
 	}
 	if (npending)

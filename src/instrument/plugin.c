@@ -158,12 +158,20 @@ static char *plugin_name_of(const char *path)
 	return name;
 }
 
+/* A plugin may end the process itself with exit() (stoptrigger does): the
+ * other plugins still report. */
+static void finish_at_exit(void)
+{
+	instrument_finish();
+}
+
 void instrument_load_plugins(void)
 {
 	if (!nspecs)
 		return;
 	instrument_active = true;
 	sb_init();
+	atexit(finish_at_exit);
 	for (int i = 0; i < nspecs; i++) {
 		struct spec *sp = &specs[i];
 		void *h = dlopen(sp->path, RTLD_NOW | RTLD_LOCAL);

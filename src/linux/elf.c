@@ -387,7 +387,7 @@ static void elf_load_image(const char *path, struct elf_image *img, bool allow_i
 		    eh.e_phoff < p->p_offset + p->p_filesz)
 			img->phdr = p->p_vaddr + (eh.e_phoff - p->p_offset) + bias;
 		uint64_t v = p->p_vaddr + bias, fend = v + p->p_filesz;
-		if (v < img->start_code)
+		if ((p->p_flags & PF_X) && v < img->start_code)	/* as the kernel */
 			img->start_code = v;
 		if (v > img->start_data)
 			img->start_data = v;
@@ -396,6 +396,8 @@ static void elf_load_image(const char *path, struct elf_image *img, bool allow_i
 		if (fend > img->end_data)
 			img->end_data = fend;
 	}
+	if (img->start_code == ~0ull)	/* no executable segment */
+		img->start_code = img->lo;
 	free(loads);
 	free(ph);
 	close(fd);

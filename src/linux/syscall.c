@@ -457,11 +457,16 @@ void linux_syscall(struct cpu *cpu)
 		return;
 	}
 	/* The syscall instruction itself leaves rip in rcx and rflags in r11. */
+	uint64_t insn_pc = cpu->rip - 2;	/* the syscall instruction */
 	cpu->regs[R_RCX] = cpu->rip;
 	cpu->regs[R_R11] = x86_get_rflags(cpu);
 
 	uint64_t filtered;
 	bool blocks = instrument_active && may_block(c.nr, c.a[1]);
+	/* A host call, as plugins see it: from the syscall instruction to the
+	 * one after it (reported before the call: exit never returns). */
+	if (instrument_active)
+		instrument_discon(cpu, DISCON_HOSTCALL, insn_pc, cpu->rip);
 	if (instrument_active && instrument_syscall(cpu, c.nr, c.a, &filtered)) {
 		ret = (int64_t)filtered;	/* a plugin's filter handled it */
 	} else if (!row) {

@@ -110,10 +110,10 @@ static const struct known {
 } known[] = {
 	{ 0, 10, { 0x48, 0xb8, 0x88, 0x77, 0x66, 0x55, 0x44, 0x33, 0x22, 0x11 },
 	  { "mov", "rax", "0x1122334455667788" } },
-	{ 10, 3, { 0x48, 0x01, 0xc3 }, { "add", "rbx, rax" } },
+	{ 10, 3, { 0x48, 0x01, 0xc3 }, { "add", "%rax, %rbx" } },
 	{ 13, 1, { 0x90 }, { "nop" } },
 	{ 14, 5, { 0x48, 0x8d, 0x4c, 0x24, 0x08 }, { "lea", "rcx", "rsp" } },
-	{ 19, 2, { 0x31, 0xc0 }, { "xor", "eax, eax" } },
+	{ 19, 2, { 0x31, 0xc0 }, { "xor", "%eax, %eax" } },
 	{ 21, 1, { 0xc3 }, { "ret" } },
 };
 static bool known_seen[G_N_ELEMENTS(known)];
