@@ -76,8 +76,10 @@ test-unit: build/$(TMODE)/loom $(UNIT_BINS)
 test-guest: build/$(TMODE)/loom guest-tests
 	tests/run-all.sh build/$(TMODE) guest
 
+# Every program case (busybox, all of debian.sh) and the CPython selection;
+# `make test` runs only debian.sh's fast subset.
 test-programs: build/$(TMODE)/loom
-	tests/run-all.sh build/$(TMODE) busybox
+	tests/run-all.sh build/$(TMODE) programs
 
 # The differential instruction tester (tests/isa): every generated form,
 # natively and under loom in three modes.  ISA_ARGS adds options, e.g.

@@ -5,7 +5,11 @@
 set -eu
 
 PACKAGES="build-essential libzydis-dev musl-tools busybox-static qemu-user nasm
-python3 hyperfine libglib2.0-dev file perl mawk xz-utils bzip2 openssl sqlite3"
+python3 hyperfine libglib2.0-dev file perl mawk xz-utils bzip2 openssl sqlite3
+git jq bc tcl zstd nodejs libpython3.11-testsuite"
+# The last line is what tests/programs/debian.sh and cpython.sh run (about
+# 15 MB to download, most of it nodejs); debian.sh skips, visibly, a
+# program that is missing.
 
 missing=""
 for p in $PACKAGES; do
