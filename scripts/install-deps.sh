@@ -6,9 +6,9 @@ set -eu
 
 PACKAGES="build-essential libzydis-dev musl-tools busybox-static qemu-user nasm
 python3 hyperfine libglib2.0-dev file perl mawk xz-utils bzip2 openssl sqlite3
-git jq bc tcl zstd nodejs libpython3.11-testsuite"
-# The last line is what tests/programs/debian.sh and cpython.sh run (about
-# 15 MB to download, most of it nodejs); debian.sh skips, visibly, a
+git jq bc tcl zstd nodejs libpython3.11-testsuite strace"
+# The last line is what tests/programs/{debian,cpython,strace}.sh run
+# (about 15 MB to download, most of it nodejs); they skip, visibly, a
 # program that is missing.
 
 missing=""

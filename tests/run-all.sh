@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The suite driver behind `make test`.
 #
-#   tests/run-all.sh BUILDDIR [unit|guest|busybox|debian|debian-all|cpython|elf|isa|all|programs]
+#   tests/run-all.sh BUILDDIR [unit|guest|busybox|debian|debian-all|cpython|strace|elf|isa|all|programs]
 #
 # Runs the chosen subsuites against BUILDDIR/loom (all: every subsuite but
 # debian-all and cpython, which are slow; programs: busybox, debian-all and
@@ -14,6 +14,7 @@
 #   debian-all  tests/programs/debian.sh: every case
 #   cpython  tests/programs/cpython.sh: a selection of CPython's regression
 #            tests, pass/fail per test natively and under loom
+#   strace   tests/programs/strace.sh: loom -strace against strace(1)
 #   elf      tests/elf/run.sh, if present and executable
 #   isa      tests/isa/run.sh --fast: generated instruction tests, native vs loom
 # Each subsuite's full output goes to BUILDDIR/test-logs/<suite>.log; this
@@ -24,7 +25,7 @@
 set -uo pipefail
 
 if [ $# -lt 1 ] || [ $# -gt 2 ]; then
-	echo "usage: $0 BUILDDIR [unit|guest|busybox|debian|debian-all|cpython|elf|isa|all|programs]" >&2
+	echo "usage: $0 BUILDDIR [unit|guest|busybox|debian|debian-all|cpython|strace|elf|isa|all|programs]" >&2
 	exit 2
 fi
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -35,9 +36,9 @@ builddir=$(cd "$1" 2>/dev/null && pwd) || {
 }
 subset=${2:-all}
 case $subset in
-unit | guest | busybox | debian | debian-all | cpython | elf | isa | all | programs) ;;
+unit | guest | busybox | debian | debian-all | cpython | strace | elf | isa | all | programs) ;;
 *)
-	echo "$0: unknown subset '$subset' (unit, guest, busybox, debian, debian-all, cpython, elf, isa, all or programs)" >&2
+	echo "$0: unknown subset '$subset' (unit, guest, busybox, debian, debian-all, cpython, strace, elf, isa, all or programs)" >&2
 	exit 2
 	;;
 esac
@@ -138,13 +139,13 @@ run_unit() {
 # want SUITE: whether SUITE is part of the chosen subset.
 want() {
 	case $subset:$1 in
-	"$1":* | all:unit | all:guest | all:busybox | all:debian | all:elf | all:isa) return 0 ;;
+	"$1":* | all:unit | all:guest | all:busybox | all:debian | all:strace | all:elf | all:isa) return 0 ;;
 	programs:busybox | programs:debian-all | programs:cpython) return 0 ;;
 	esac
 	return 1
 }
 
-if want guest || want busybox || want debian || want debian-all || want cpython || want elf; then
+if want guest || want busybox || want debian || want debian-all || want cpython || want strace || want elf; then
 	[ -x "$loom" ] || echo "note: $loom does not exist or is not executable: its tests will fail"
 fi
 
@@ -159,6 +160,8 @@ want debian-all && run_suite debian-all "tests/programs/debian.sh $loom [NAME...
 	"$root/tests/programs/debian.sh" "$loom"
 want cpython && run_suite cpython "tests/programs/cpython.sh $loom [TEST...]" \
 	"$root/tests/programs/cpython.sh" "$loom"
+want strace && run_suite strace "tests/programs/strace.sh $loom" \
+	"$root/tests/programs/strace.sh" "$loom"
 if want elf; then
 	if [ -x "$root/tests/elf/run.sh" ]; then
 		run_suite elf "tests/elf/run.sh $loom" "$root/tests/elf/run.sh" "$loom"
