@@ -67,7 +67,7 @@ cp /bin/echo "$work/run/nointerp" && perl -0777 -pi -e \
 jobs=${JOBS:-$(nproc 2>/dev/null || echo 2)}
 
 # list_files DIR: one line per file, directory or link DIR holds, with the
-# content's hash and the mode; FILES_IGNORE (find -path patterns relative to
+# content's hash and the mode; files_ignore (find -path patterns relative to
 # DIR, e.g. ./r/.git/index) are left out.
 list_files() {
 	local ign=() p
