@@ -7,7 +7,7 @@ while read -r w n rest; do
 done < <(head -n 2000 lines.txt)
 for k in $(printf '%s\n' "${!count[@]}" | sort); do printf '%s=%d ' "$k" "${count[$k]}"; done; echo
 fib() { local n=$1; (( n < 2 )) && { echo "$n"; return; }; echo $(( $(fib $((n - 1))) + $(fib $((n - 2))) )); }
-echo "fib $(fib 12)"
+echo "fib $(fib 8)"
 ( cd /; pwd; exit 4 ); echo "subshell $?"
 { echo x; echo y; } | { read -r a; read -r b; echo "$b$a"; }
 cut -d' ' -f1 lines.txt | sort | uniq -c | sort -rn | head -n 3
