@@ -9,7 +9,7 @@
  *   f fd    a dirfd (AT_FDCWD)    s string   S signal number
  *   b buffer written by the call, its length is the next argument
  *   B buffer read by the call, printed after it returns (length = result)
- *   O open flags   P mmap prot   M mmap flags   C clone flags
+ *   O open flags   V open flags without the access mode (pipe2, dup3)   P mmap prot   M mmap flags   C clone flags
  *   m mode in octal, left out (as strace does) unless the open flags before
  *     it hold O_CREAT or O_TMPFILE
  *   A access mode (R_OK|W_OK...)   F AT_* flags   G getrandom flags
@@ -18,7 +18,10 @@
  *   X futex op (the argument count then follows the op)   W fcntl command
  *   y fcntl argument (decoded by the command before it)
  *   k clock id   t struct timespec   w lseek whence   N socket domain
- *   Y socket type   I ioctl request
+ *   Y socket type   I ioctl request   i int[2] filled (pipe fds)
+ *   Z wait status (after the call)   U wait options
+ *   C clone flags; a format starting with C prints clone's arguments the
+ *     way strace names them
  *   v argv-style array   e envp-style array (only counted)
  * Strings that are paths print whole, buffers up to 32 bytes (strace -s 32).
  * Structs pointed to print after the call (strace's "entering" and
@@ -42,6 +45,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/wait.h>
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
@@ -502,6 +506,52 @@ static void sb_timespec(struct sbuf *sb, uint64_t p)
 	sb_printf(sb, "{tv_sec=%lld, tv_nsec=%lld}", (long long)ts[0], (long long)ts[1]);
 }
 
+/* clone(flags, stack, parent_tid, child_tid, tls) as strace names them,
+ * with the pointers only the flags make the kernel use. */
+static void sb_clone(struct sbuf *sb, const struct sys_call *c)
+{
+	uint64_t flags = c->a[0];
+	sb_printf(sb, "child_stack=");
+	sb_pointer(sb, c->a[1]);
+	sb_printf(sb, ", flags=");
+	sb_flags(sb, flags & ~0xffull, clone_flags, sizeof(clone_flags) / sizeof(clone_flags[0]), NULL);
+	if (flags & 0xff)
+		sb_printf(sb, "%s%s", flags & ~0xffull ? "|" : "", strace_signame((int)(flags & 0xff)));
+	else if (!(flags & ~0xffull))
+		sb_printf(sb, "0");
+	if (flags & (CLONE_PARENT_SETTID | CLONE_PIDFD))
+		sb_printf(sb, ", parent_tid=%#llx", (unsigned long long)c->a[2]);
+	if (flags & (CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID))
+		sb_printf(sb, ", child_tidptr=%#llx", (unsigned long long)c->a[3]);
+	if (flags & CLONE_SETTLS)
+		sb_printf(sb, ", tls=%#llx", (unsigned long long)c->a[4]);
+}
+
+/* A wait status as strace shows it: [{WIFEXITED(s) && WEXITSTATUS(s) == 7}]. */
+static void sb_wait_status(struct sbuf *sb, uint64_t p)
+{
+	int st;
+	if (!p || guest_read(&st, p, 4) < 0) {
+		sb_pointer(sb, p);
+		return;
+	}
+	if (WIFEXITED(st))
+		sb_printf(sb, "[{WIFEXITED(s) && WEXITSTATUS(s) == %d}]", WEXITSTATUS(st));
+	else if (WIFSIGNALED(st))
+		sb_printf(sb, "[{WIFSIGNALED(s) && WTERMSIG(s) == %s%s}]", strace_signame(WTERMSIG(st)),
+			  WCOREDUMP(st) ? " && WCOREDUMP(s)" : "");
+	else if (WIFSTOPPED(st))
+		sb_printf(sb, "[{WIFSTOPPED(s) && WSTOPSIG(s) == %s}]", strace_signame(WSTOPSIG(st)));
+	else if (WIFCONTINUED(st))
+		sb_printf(sb, "[{WIFCONTINUED(s)}]");
+	else
+		sb_printf(sb, "[%#x]", st);
+}
+
+static const struct flag_name wait_flags[] = {
+	F(WNOHANG), F(WUNTRACED), F(WCONTINUED), F(__WNOTHREAD), F(__WALL), F(__WCLONE),
+};
+
 /* A pointer to a struct: decoded when the call has returned successfully
  * (it may be an output), its address otherwise. */
 static bool struct_ready(int64_t ret, bool has_ret)
@@ -541,6 +591,9 @@ static void sb_arg(struct sbuf *sb, char f, const struct sys_call *c, int i, int
 			sb_pointer(sb, v);
 		break;
 	case 'O': sb_open_flags(sb, v); break;
+	case 'V':		/* O_CLOEXEC, O_NONBLOCK, ... without an access mode */
+		sb_flags(sb, v, open_flags, sizeof(open_flags) / sizeof(open_flags[0]), "0");
+		break;
 	case 'P': sb_flags(sb, v, prot_flags, sizeof(prot_flags) / sizeof(prot_flags[0]), "PROT_NONE"); break;
 	case 'M': sb_flags(sb, v, map_flags, sizeof(map_flags) / sizeof(map_flags[0]), "0"); break;
 	case 'C':
@@ -594,6 +647,21 @@ static void sb_arg(struct sbuf *sb, char f, const struct sys_call *c, int i, int
 			sb_pointer(sb, v);
 		break;
 	case 'X': sb_futex_op(sb, v); break;
+	case 'i': {		/* int[2] the call fills: pipe, socketpair */
+		int fds[2];
+		if (struct_ready(ret, has_ret) && guest_read(fds, v, sizeof(fds)) == 0)
+			sb_printf(sb, "[%d, %d]", fds[0], fds[1]);
+		else
+			sb_pointer(sb, v);
+		break;
+	}
+	case 'Z':
+		if (has_ret && (int64_t)ret > 0)
+			sb_wait_status(sb, v);
+		else
+			sb_pointer(sb, v);
+		break;
+	case 'U': sb_flags(sb, v, wait_flags, sizeof(wait_flags) / sizeof(wait_flags[0]), "0"); break;
 	case 'W': ENUM(sb, v, fcntl_names); break;
 	case 'y':		/* fcntl's third argument, by command */
 		if (i > 0 && c->a[i - 1] == F_SETFD)
@@ -637,6 +705,10 @@ void strace_call(const struct sys_row *row, const struct sys_call *c, int64_t re
 	else
 		sb_printf(&sb, "syscall_%#lx(", c->nr);
 	int nargs = 6;
+	if (fmt[0] == 'C') {
+		sb_clone(&sb, c);
+		nargs = 0;
+	}
 	for (int i = 0; fmt[i] && i < nargs; i++) {
 		if (fmt[i] == 'm' && i > 0 && !(c->a[i - 1] & O_CREAT) &&
 		    (c->a[i - 1] & O_TMPFILE) != O_TMPFILE)

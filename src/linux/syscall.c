@@ -54,7 +54,7 @@
 	X(readv, PASS, "fpd", SC_RESTART) \
 	X(writev, PASS, "fpd", SC_RESTART) \
 	X(access, PASS, "sA", 0) \
-	X(pipe, PASS, "p", 0) \
+	X(pipe, PASS, "i", 0) \
 	X(select, PASS, "dpppp", 0) \
 	X(sched_yield, PASS, "", 0) \
 	X(mremap, sys_mremap, "puuxp", SC_RETHEX) \
@@ -85,7 +85,7 @@
 	X(listen, PASS, "fd", 0) \
 	X(getsockname, PASS, "fpp", 0) \
 	X(getpeername, PASS, "fpp", 0) \
-	X(socketpair, PASS, "NYdp", 0) \
+	X(socketpair, PASS, "NYdi", 0) \
 	X(setsockopt, PASS, "fddpu", 0) \
 	X(getsockopt, PASS, "fddpp", 0) \
 	X(clone, sys_clone, "Cpppx", 0) \
@@ -93,7 +93,7 @@
 	X(vfork, sys_vfork, "", 0) \
 	X(execve, sys_execve, "sve", 0) \
 	X(exit, sys_exit, "d", SC_NORETURN) \
-	X(wait4, PASS, "dpxp", SC_RESTART) \
+	X(wait4, PASS, "dZUp", SC_RESTART) \
 	X(kill, PASS, "dS", 0) \
 	X(uname, PASS, "p", 0) \
 	X(semget, PASS, "xdx", 0) \
@@ -324,8 +324,8 @@
 	X(signalfd4, PASS, "fpux", 0) \
 	X(eventfd2, PASS, "ux", 0) \
 	X(epoll_create1, PASS, "x", 0) \
-	X(dup3, PASS, "ffx", 0) \
-	X(pipe2, PASS, "px", 0) \
+	X(dup3, PASS, "ffV", 0) \
+	X(pipe2, PASS, "iV", 0) \
 	X(inotify_init1, PASS, "x", 0) \
 	X(preadv, PASS, "fpdl", SC_RESTART) \
 	X(pwritev, PASS, "fpdl", SC_RESTART) \

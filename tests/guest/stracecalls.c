@@ -6,6 +6,7 @@
  * the calls returned; tests/programs/strace.sh also runs it under the real
  * strace and under loom -strace and compares the two traces.
  */
+#include "guest.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -16,8 +17,8 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
-#include "guest.h"
 
 static void on_usr1(int sig) { (void)sig; }
 
@@ -76,6 +77,16 @@ int main(void)
 	close(sv);
 	int word = 0;
 	r[n++] = syscall(SYS_futex, &word, 129 /* FUTEX_WAKE_PRIVATE */, 1, NULL, NULL, 0);
+
+	int fds[2];
+	r[n++] = pipe2(fds, O_CLOEXEC);
+	r[n++] = dup3(fds[0], 10, 0);
+	pid_t pid = fork();
+	if (pid == 0)
+		_exit(3);
+	int status;
+	r[n++] = waitpid(pid, &status, 0) == pid;
+	r[n++] = status;
 
 	for (int i = 0; i < n; i++)
 		printf("%ld ", r[i]);

@@ -34,17 +34,19 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/loom-strace.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 # The calls compared (what the program does after its start-up, which differs:
 # loom has no vDSO and refuses rseq).
-calls=openat,read,write,pread64,lseek,fcntl,newfstatat,close,access,faccessat2,readlink,unlink,unlinkat,mmap,mprotect,munmap,rt_sigaction,rt_sigprocmask,kill,prlimit64,socket,futex,ioctl,exit_group
+calls=openat,read,write,pread64,lseek,fcntl,newfstatat,close,access,faccessat2,readlink,unlink,unlinkat,mmap,mprotect,munmap,rt_sigaction,rt_sigprocmask,kill,prlimit64,socket,futex,pipe2,dup3,clone,wait4,ioctl,exit_group
 
 (cd "$work" && strace -q -o native.raw -e trace="$calls" "$prog" >native.out 2>&1)
 (cd "$work" && "$loom" -strace -D loom.raw "$prog" >loom.out 2>&1)
 
 # normalize FILE: from the program's first openat on; no pid column, no
-# addresses, no pids, no strace-only lines.
+# addresses, no pids, no strace-only lines.  Only the first process: strace
+# runs without -f, loom logs its forked child as well.
 normalize() {
-	sed -E -e 's/^[0-9]+ //' -e '/^\+\+\+ /d' "$1" |
+	awk 'NR == 1 && /^[0-9]+ / { pid = $1 } !pid || $1 == pid' "$1" |
+		sed -E -e 's/^[0-9]+ //' -e '/^\+\+\+ /d' -e '/^--- SIG/d' |
 		awk '/^openat\(AT_FDCWD, "stracecalls/ { on = 1 } on' |
-		sed -E -e 's/0x[0-9a-f]{5,}/ADDR/g' -e 's/^kill\([0-9]+,/kill(PID,/' -e 's/ +=/ =/'
+		sed -E -e 's/0x[0-9a-f]{5,}/ADDR/g' -e 's/^kill\([0-9]+,/kill(PID,/' -e 's/^(wait4\()[0-9]+(.*= )[0-9]+$/\1PID\2PID/' -e 's/^(clone\(.*= )[0-9]+$/\1PID/' -e 's/ +=/ =/'
 }
 normalize "$work/native.raw" >"$work/native.txt"
 # loom traces every call: keep those strace was asked for.
