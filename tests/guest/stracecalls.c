@@ -78,6 +78,9 @@ int main(void)
 	int word = 0;
 	r[n++] = syscall(SYS_futex, &word, 129 /* FUTEX_WAKE_PRIVATE */, 1, NULL, NULL, 0);
 
+	/* No such syscall: -ENOSYS, natively and under loom. */
+	r[n++] = syscall(999, 1, 2, 3, 4, 5, 6) == -1 && errno == ENOSYS;
+
 	int fds[2];
 	r[n++] = pipe2(fds, O_CLOEXEC);
 	r[n++] = dup3(fds[0], 10, 0);

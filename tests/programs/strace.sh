@@ -36,8 +36,9 @@ trap 'rm -rf "$work"' EXIT
 # loom has no vDSO and refuses rseq).
 calls=openat,read,write,pread64,lseek,fcntl,newfstatat,close,access,faccessat2,readlink,unlink,unlinkat,mmap,mprotect,munmap,rt_sigaction,rt_sigprocmask,kill,prlimit64,socket,futex,pipe2,dup3,clone,wait4,ioctl,exit_group
 
-(cd "$work" && strace -q -o native.raw -e trace="$calls" "$prog" >native.out 2>&1)
-(cd "$work" && "$loom" -strace -D loom.raw "$prog" >loom.out 2>&1)
+calls=$calls,syscall_0x3e7	# the unknown syscall 999
+(cd "$work" && strace -q -o native.raw "$prog" >native.out 2>&1)
+(cd "$work" && "$loom" -strace -d unimp -D loom.raw "$prog" >loom.out 2>&1)
 
 # normalize FILE: from the program's first openat on; no pid column, no
 # addresses, no pids, no strace-only lines.  Only the first process: strace
@@ -48,11 +49,14 @@ normalize() {
 		awk '/^openat\(AT_FDCWD, "stracecalls/ { on = 1 } on' |
 		sed -E -e 's/0x[0-9a-f]{5,}/ADDR/g' -e 's/^kill\([0-9]+,/kill(PID,/' -e 's/^(wait4\()[0-9]+(.*= )[0-9]+$/\1PID\2PID/' -e 's/^(clone\(.*= )[0-9]+$/\1PID/' -e 's/ +=/ =/'
 }
-normalize "$work/native.raw" >"$work/native.txt"
-# loom traces every call: keep those strace was asked for.
-normalize "$work/loom.raw" | awk -v calls="$calls" '
-	BEGIN { n = split(calls, c, ","); for (i = 1; i <= n; i++) want[c[i]] = 1 }
-	{ name = $0; sub(/\(.*/, "", name); if (name in want) print }' >"$work/loom.txt"
+# only the calls listed
+select_calls() {
+	awk -v calls="$calls" '
+		BEGIN { n = split(calls, c, ","); for (i = 1; i <= n; i++) want[c[i]] = 1 }
+		{ name = $0; sub(/\(.*/, "", name); if (name in want) print }'
+}
+normalize "$work/native.raw" | select_calls >"$work/native.txt"
+normalize "$work/loom.raw" | select_calls >"$work/loom.txt"
 
 passed=0
 failed=0
@@ -75,5 +79,14 @@ for name in $(sed -E 's/\(.*//' "$work/native.txt" | awk '!seen[$0]++'); do
 		failed=$((failed + 1))
 	fi
 done
+# An unknown syscall is logged under -d unimp.
+if grep -q '^loom: unknown syscall 999 at pc ' "$work/loom.raw"; then
+	echo "PASS unimp (unknown syscall 999 logged)"
+	passed=$((passed + 1))
+else
+	echo "FAIL unimp: -d unimp did not log the unknown syscall 999"
+	echo "    repro: $loom -d unimp $prog"
+	failed=$((failed + 1))
+fi
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
