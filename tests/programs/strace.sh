@@ -66,6 +66,7 @@ if [ ! -s "$work/native.txt" ]; then
 	echo "0 passed, 1 failed"
 	exit 1
 fi
+# shellcheck disable=SC2013  # syscall names are single words
 for name in $(sed -E 's/\(.*//' "$work/native.txt" | awk '!seen[$0]++'); do
 	grep "^$name(" "$work/native.txt" >"$work/n.$name"
 	grep "^$name(" "$work/loom.txt" >"$work/l.$name"
