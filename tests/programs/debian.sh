@@ -205,7 +205,9 @@ have /usr/bin/python3 && t python3-math /usr/bin/python3 py-math.py
 have /usr/bin/python3 && t python3-threads /usr/bin/python3 -c 'import threading,hashlib; r=[]; ts=[threading.Thread(target=lambda i=i: r.append(hashlib.sha1(bytes(i * 1000)).hexdigest())) for i in range(8)]; [t.start() for t in ts]; [t.join() for t in ts]; print(sorted(r))'
 # signals (handlers, itimer, masks), subprocess, fork, exec, a child's death by signal
 have /usr/bin/python3 && slow t python3-procs /usr/bin/python3 py-procs.py
+have /usr/bin/python3 && slow t python3-pool /usr/bin/python3 py-pool.py
 have /usr/bin/perl && t perl /usr/bin/perl -e 'print join(",", map {$_*2} 1..5), "\n"'
+have /usr/bin/perl && t perl-threads /usr/bin/perl -Mthreads -e 'my @t = map { my $k = $_; threads->create(sub { my $s = 0; $s += $_ * $k for 1..100000; $s }) } 1..4; print join(",", map { $_->join } @t), "\n"'
 have /usr/bin/perl && t perl-report /usr/bin/perl perl-report.pl lines.txt
 have /usr/bin/tclsh && t tclsh /usr/bin/tclsh tcl-script.tcl lines.txt
 have /usr/bin/bc && t bc /usr/bin/bc -lq calc.bc
@@ -213,6 +215,7 @@ have /usr/bin/jq && t jq /usr/bin/jq -f jq.filter data.json
 # node: a JIT (V8) writing and running its own code; probes pkey_alloc.
 have /usr/bin/node && t node-jit /usr/bin/node -e 'let s = 0; for (let i = 0; i < 3e6; i++) s = (s + i * i) % 1000003; const m = new Map(); for (let i = 0; i < 1e5; i++) m.set("k" + (i % 977), (m.get("k" + (i % 977)) || 0) + i); console.log(s, m.size, [...m.values()].reduce((a, b) => a + b), (0.1 + 0.2).toFixed(20), /(\d+)-(\d+)/.exec("ab 12-34")[2])'
 have /usr/bin/node && slow t node-threads /usr/bin/node node-threads.js
+have /usr/bin/node && slow t node-modules /usr/bin/node node-modules.js
 
 # ---- tools that write files ------------------------------------------------------
 have /usr/bin/sqlite3 && tw sqlite3 /usr/bin/sqlite3 -bail test.db '.read db.sql'
