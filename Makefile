@@ -133,8 +133,10 @@ test-unit: build/$(TMODE)/loom $(UNIT_BINS)
 test-guest: build/$(TMODE)/loom guest-tests
 	tests/run-all.sh build/$(TMODE) guest
 
+# Every program case (busybox, all of debian.sh) and the CPython selection;
+# `make test` runs only debian.sh's fast subset.
 test-programs: build/$(TMODE)/loom
-	tests/run-all.sh build/$(TMODE) busybox
+	tests/run-all.sh build/$(TMODE) programs
 
 test-plugins: build/$(TMODE)/loom $(call plugins_of,$(TMODE)) guest-tests plugin-tests
 	tests/run-all.sh build/$(TMODE) plugins

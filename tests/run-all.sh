@@ -1,13 +1,20 @@
 #!/usr/bin/env bash
 # The suite driver behind `make test`.
 #
-#   tests/run-all.sh BUILDDIR [unit|guest|busybox|debian|elf|isa|plugins|cov|instrument|all]
+#   tests/run-all.sh BUILDDIR [unit|guest|busybox|debian|debian-all|cpython|strace|elf|isa|plugins|cov|instrument|all|programs]
 #
-# Runs the chosen subsuites against BUILDDIR/loom:
+# Runs the chosen subsuites against BUILDDIR/loom (all: every subsuite but
+# debian-all and cpython, which are slow; programs: busybox, debian-all and
+# cpython, what `make test-programs` runs):
 #   unit     every test binary in BUILDDIR/unit/ (each ends "N passed, N failed")
 #   guest    tests/guest/run.sh: guest programs, native vs loom in three modes
 #   busybox  tests/programs/busybox.sh: busybox applets, native vs loom
-#   debian   tests/programs/debian.sh: Debian's dynamic programs, native vs loom
+#   debian   tests/programs/debian.sh --fast: Debian's dynamic programs, native
+#            vs loom, without the cases marked slow
+#   debian-all  tests/programs/debian.sh: every case
+#   cpython  tests/programs/cpython.sh: a selection of CPython's regression
+#            tests, pass/fail per test natively and under loom
+#   strace   tests/programs/strace.sh: loom -strace against strace(1)
 #   elf      tests/elf/run.sh, if present and executable
 #   isa      tests/isa/run.sh --fast: generated instruction tests, native vs loom
 #   plugins  tests/plugins/run.sh: bundled plugins on the guest programs, exact
@@ -22,7 +29,7 @@
 set -uo pipefail
 
 if [ $# -lt 1 ] || [ $# -gt 2 ]; then
-	echo "usage: $0 BUILDDIR [unit|guest|busybox|debian|elf|isa|plugins|cov|instrument|all]" >&2
+	echo "usage: $0 BUILDDIR [unit|guest|busybox|debian|debian-all|cpython|strace|elf|isa|plugins|cov|instrument|all|programs]" >&2
 	exit 2
 fi
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -33,9 +40,9 @@ builddir=$(cd "$1" 2>/dev/null && pwd) || {
 }
 subset=${2:-all}
 case $subset in
-unit | guest | busybox | debian | elf | isa | plugins | cov | instrument | all) ;;
+unit | guest | busybox | debian | debian-all | cpython | strace | elf | isa | plugins | cov | instrument | all | programs) ;;
 *)
-	echo "$0: unknown subset '$subset' (unit, guest, busybox, debian, elf, isa, plugins, cov, instrument or all)" >&2
+	echo "$0: unknown subset '$subset' (unit, guest, busybox, debian, debian-all, cpython, strace, elf, isa, plugins, cov, instrument, all or programs)" >&2
 	exit 2
 	;;
 esac
@@ -133,9 +140,17 @@ run_unit() {
 	add unit "$p" "$f"
 }
 
-want() { [ "$subset" = all ] || [ "$subset" = "$1" ]; }
+# want SUITE: whether SUITE is part of the chosen subset.
+want() {
+	case $subset:$1 in
+	"$1":* | all:unit | all:guest | all:busybox | all:debian | all:strace | all:elf | all:isa | \
+		all:plugins | all:cov | all:instrument) return 0 ;;
+	programs:busybox | programs:debian-all | programs:cpython) return 0 ;;
+	esac
+	return 1
+}
 
-if want guest || want busybox || want debian || want elf || want plugins; then
+if want guest || want busybox || want debian || want debian-all || want cpython || want strace || want elf || want plugins; then
 	[ -x "$loom" ] || echo "note: $loom does not exist or is not executable: its tests will fail"
 fi
 
@@ -144,8 +159,14 @@ want guest && run_suite guest "tests/guest/run.sh $loom [NAME...]" \
 	"$root/tests/guest/run.sh" "$loom"
 want busybox && run_suite busybox "tests/programs/busybox.sh $loom [NAME...]" \
 	"$root/tests/programs/busybox.sh" "$loom"
-want debian && run_suite debian "tests/programs/debian.sh $loom [NAME...]" \
+want debian && run_suite debian "tests/programs/debian.sh --fast $loom [NAME...]" \
+	"$root/tests/programs/debian.sh" --fast "$loom"
+want debian-all && run_suite debian-all "tests/programs/debian.sh $loom [NAME...]" \
 	"$root/tests/programs/debian.sh" "$loom"
+want cpython && run_suite cpython "tests/programs/cpython.sh $loom [TEST...]" \
+	"$root/tests/programs/cpython.sh" "$loom"
+want strace && run_suite strace "tests/programs/strace.sh $loom" \
+	"$root/tests/programs/strace.sh" "$loom"
 if want elf; then
 	if [ -x "$root/tests/elf/run.sh" ]; then
 		run_suite elf "tests/elf/run.sh $loom" "$root/tests/elf/run.sh" "$loom"

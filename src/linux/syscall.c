@@ -35,46 +35,46 @@
 #define SYSCALLS(X) \
 	X(read, PASS, "fBu", SC_RESTART) \
 	X(write, PASS, "fbu", SC_RESTART) \
-	X(open, sys_open, "sOo", SC_RESTART) \
+	X(open, sys_open, "sOm", SC_RESTART) \
 	X(close, PASS, "f", 0) \
-	X(stat, PASS, "sp", 0) \
-	X(fstat, PASS, "fp", 0) \
-	X(lstat, PASS, "sp", 0) \
+	X(stat, PASS, "sT", 0) \
+	X(fstat, PASS, "fT", 0) \
+	X(lstat, PASS, "sT", 0) \
 	X(poll, PASS, "pud", 0) \
-	X(lseek, PASS, "fld", 0) \
-	X(mmap, sys_mmap, "pxPMfx", SC_RETHEX) \
-	X(mprotect, sys_mprotect, "pxP", 0) \
-	X(munmap, sys_munmap, "px", 0) \
+	X(lseek, PASS, "flw", 0) \
+	X(mmap, sys_mmap, "puPMfx", SC_RETHEX) \
+	X(mprotect, sys_mprotect, "puP", 0) \
+	X(munmap, sys_munmap, "pu", 0) \
 	X(brk, sys_brk, "p", SC_RETHEX) \
-	X(rt_sigaction, sys_rt_sigaction, "Sppu", 0) \
-	X(rt_sigprocmask, sys_rt_sigprocmask, "dppu", 0) \
+	X(rt_sigaction, sys_rt_sigaction, "SKKu", 0) \
+	X(rt_sigprocmask, sys_rt_sigprocmask, "HQQu", 0) \
 	X(rt_sigreturn, sys_rt_sigreturn, "", 0) \
-	X(ioctl, PASS, "fxx", SC_RESTART) \
+	X(ioctl, PASS, "fIx", SC_RESTART) \
 	X(pread64, PASS, "fBul", SC_RESTART) \
 	X(pwrite64, PASS, "fbul", SC_RESTART) \
 	X(readv, PASS, "fpd", SC_RESTART) \
 	X(writev, PASS, "fpd", SC_RESTART) \
-	X(access, PASS, "so", 0) \
-	X(pipe, PASS, "p", 0) \
+	X(access, PASS, "sA", 0) \
+	X(pipe, PASS, "i", 0) \
 	X(select, PASS, "dpppp", 0) \
 	X(sched_yield, PASS, "", 0) \
-	X(mremap, sys_mremap, "pxxxp", SC_RETHEX) \
-	X(msync, PASS, "pxx", 0) \
+	X(mremap, sys_mremap, "puuxp", SC_RETHEX) \
+	X(msync, PASS, "pux", 0) \
 	X(mincore, PASS, "pxp", 0) \
-	X(madvise, sys_madvise, "pxd", 0) \
+	X(madvise, sys_madvise, "pud", 0) \
 	X(shmget, PASS, "xxx", 0) \
 	X(shmat, sys_shmat, "dpx", SC_RETHEX) \
 	X(shmctl, PASS, "ddp", 0) \
 	X(dup, PASS, "f", 0) \
 	X(dup2, PASS, "ff", 0) \
 	X(pause, PASS, "", 0) \
-	X(nanosleep, PASS, "pp", 0) \
+	X(nanosleep, PASS, "tp", 0) \
 	X(getitimer, PASS, "dp", 0) \
 	X(alarm, PASS, "u", 0) \
 	X(setitimer, PASS, "dpp", 0) \
 	X(getpid, PASS, "", 0) \
 	X(sendfile, PASS, "ffpu", SC_RESTART) \
-	X(socket, PASS, "ddd", 0) \
+	X(socket, PASS, "NYd", 0) \
 	X(connect, PASS, "fpu", 0) \
 	X(accept, PASS, "fpp", SC_RESTART) \
 	X(sendto, PASS, "fbuxpu", SC_RESTART) \
@@ -86,7 +86,7 @@
 	X(listen, PASS, "fd", 0) \
 	X(getsockname, PASS, "fpp", 0) \
 	X(getpeername, PASS, "fpp", 0) \
-	X(socketpair, PASS, "dddp", 0) \
+	X(socketpair, PASS, "NYdi", 0) \
 	X(setsockopt, PASS, "fddpu", 0) \
 	X(getsockopt, PASS, "fddpp", 0) \
 	X(clone, sys_clone, "Cpppx", 0) \
@@ -94,7 +94,7 @@
 	X(vfork, sys_vfork, "", 0) \
 	X(execve, sys_execve, "sve", 0) \
 	X(exit, sys_exit, "d", SC_NORETURN) \
-	X(wait4, PASS, "dpxp", SC_RESTART) \
+	X(wait4, PASS, "dZUp", SC_RESTART) \
 	X(kill, PASS, "dS", 0) \
 	X(uname, PASS, "p", 0) \
 	X(semget, PASS, "xdx", 0) \
@@ -105,7 +105,7 @@
 	X(msgsnd, PASS, "dpux", SC_RESTART) \
 	X(msgrcv, PASS, "dpulx", SC_RESTART) \
 	X(msgctl, PASS, "ddp", 0) \
-	X(fcntl, PASS, "fdx", SC_RESTART) \
+	X(fcntl, PASS, "fWy", SC_RESTART) \
 	X(flock, PASS, "fd", SC_RESTART) \
 	X(fsync, PASS, "f", 0) \
 	X(fdatasync, PASS, "f", 0) \
@@ -122,7 +122,7 @@
 	X(link, PASS, "ss", 0) \
 	X(unlink, PASS, "s", 0) \
 	X(symlink, PASS, "ss", 0) \
-	X(readlink, sys_readlink, "spu", 0) \
+	X(readlink, sys_readlink, "sBu", 0) \
 	X(chmod, PASS, "so", 0) \
 	X(fchmod, PASS, "fo", 0) \
 	X(chown, PASS, "sdd", 0) \
@@ -130,7 +130,7 @@
 	X(lchown, PASS, "sdd", 0) \
 	X(umask, PASS, "o", 0) \
 	X(gettimeofday, PASS, "pp", 0) \
-	X(getrlimit, PASS, "dp", 0) \
+	X(getrlimit, PASS, "rL", 0) \
 	X(getrusage, PASS, "dp", 0) \
 	X(sysinfo, PASS, "p", 0) \
 	X(times, PASS, "p", 0) \
@@ -191,9 +191,9 @@
 	X(pivot_root, PASS, "ss", 0) \
 	X(_sysctl, NOSYS, "p", 0) \
 	X(prctl, sys_prctl, "dxxxx", 0) \
-	X(arch_prctl, sys_arch_prctl, "xp", 0) \
+	X(arch_prctl, sys_arch_prctl, "Rp", 0) \
 	X(adjtimex, PASS, "p", 0) \
-	X(setrlimit, PASS, "dp", 0) \
+	X(setrlimit, PASS, "rL", 0) \
 	X(chroot, PASS, "s", 0) \
 	X(sync, PASS, "", 0) \
 	X(acct, PASS, "s", 0) \
@@ -235,7 +235,7 @@
 	X(fremovexattr, PASS, "fs", 0) \
 	X(tkill, PASS, "dS", 0) \
 	X(time, PASS, "p", 0) \
-	X(futex, PASS, "pxdppx", 0) \
+	X(futex, PASS, "pXdppx", 0) \
 	X(sched_setaffinity, PASS, "dup", 0) \
 	X(sched_getaffinity, PASS, "dup", 0) \
 	X(set_thread_area, NOSYS, "p", 0) \
@@ -261,8 +261,8 @@
 	X(timer_getoverrun, PASS, "d", 0) \
 	X(timer_delete, PASS, "d", 0) \
 	X(clock_settime, PASS, "dp", 0) \
-	X(clock_gettime, PASS, "dp", 0) \
-	X(clock_getres, PASS, "dp", 0) \
+	X(clock_gettime, PASS, "kt", 0) \
+	X(clock_getres, PASS, "kt", 0) \
 	X(clock_nanosleep, PASS, "dxpp", 0) \
 	X(exit_group, sys_exit_group, "d", SC_NORETURN) \
 	X(epoll_wait, PASS, "fpdd", 0) \
@@ -290,19 +290,19 @@
 	X(inotify_add_watch, PASS, "fsx", 0) \
 	X(inotify_rm_watch, PASS, "fd", 0) \
 	X(migrate_pages, PASS, "dxpp", 0) \
-	X(openat, sys_openat, "asOo", SC_RESTART) \
+	X(openat, sys_openat, "asOm", SC_RESTART) \
 	X(mkdirat, PASS, "aso", 0) \
 	X(mknodat, PASS, "asox", 0) \
-	X(fchownat, PASS, "asddx", 0) \
+	X(fchownat, PASS, "asddF", 0) \
 	X(futimesat, PASS, "asp", 0) \
-	X(newfstatat, PASS, "aspx", 0) \
-	X(unlinkat, PASS, "asx", 0) \
+	X(newfstatat, PASS, "asTF", 0) \
+	X(unlinkat, PASS, "asF", 0) \
 	X(renameat, PASS, "asas", 0) \
-	X(linkat, PASS, "asasx", 0) \
+	X(linkat, PASS, "asasF", 0) \
 	X(symlinkat, PASS, "sas", 0) \
-	X(readlinkat, sys_readlinkat, "aspu", 0) \
+	X(readlinkat, sys_readlinkat, "asBu", 0) \
 	X(fchmodat, PASS, "aso", 0) \
-	X(faccessat, PASS, "aso", 0) \
+	X(faccessat, PASS, "asA", 0) \
 	X(pselect6, sys_pselect6, "dppppp", 0) \
 	X(ppoll, sys_ppoll, "pdppu", 0) \
 	X(unshare, PASS, "x", 0) \
@@ -313,7 +313,7 @@
 	X(sync_file_range, PASS, "fllx", 0) \
 	X(vmsplice, PASS, "fpux", 0) \
 	X(move_pages, PASS, "dupppx", 0) \
-	X(utimensat, PASS, "aspx", 0) \
+	X(utimensat, PASS, "aspF", 0) \
 	X(epoll_pwait, sys_epoll_pwait, "fpddpu", 0) \
 	X(signalfd, PASS, "fpu", 0) \
 	X(timerfd_create, PASS, "dx", 0) \
@@ -325,8 +325,8 @@
 	X(signalfd4, PASS, "fpux", 0) \
 	X(eventfd2, PASS, "ux", 0) \
 	X(epoll_create1, PASS, "x", 0) \
-	X(dup3, PASS, "ffx", 0) \
-	X(pipe2, PASS, "px", 0) \
+	X(dup3, PASS, "ffV", 0) \
+	X(pipe2, PASS, "iV", 0) \
 	X(inotify_init1, PASS, "x", 0) \
 	X(preadv, PASS, "fpdl", SC_RESTART) \
 	X(pwritev, PASS, "fpdl", SC_RESTART) \
@@ -335,7 +335,7 @@
 	X(recvmmsg, PASS, "fpuxp", 0) \
 	X(fanotify_init, PASS, "xx", 0) \
 	X(fanotify_mark, PASS, "fxxas", 0) \
-	X(prlimit64, PASS, "ddpp", 0) \
+	X(prlimit64, PASS, "drLL", 0) \
 	X(name_to_handle_at, PASS, "asppx", 0) \
 	X(open_by_handle_at, PASS, "fpx", 0) \
 	X(clock_adjtime, PASS, "dp", 0) \
@@ -351,7 +351,7 @@
 	X(sched_getattr, PASS, "dpux", 0) \
 	X(renameat2, PASS, "asasx", 0) \
 	X(seccomp, NOSYS, "xxp", 0) \
-	X(getrandom, PASS, "pux", 0) \
+	X(getrandom, PASS, "BuG", 0) \
 	X(memfd_create, PASS, "sx", 0) \
 	X(kexec_file_load, PASS, "ffusx", 0) \
 	X(bpf, PASS, "dpu", 0) \
@@ -362,10 +362,10 @@
 	X(copy_file_range, PASS, "fpfpux", 0) \
 	X(preadv2, PASS, "fpdlx", 0) \
 	X(pwritev2, PASS, "fpdlx", 0) \
-	X(pkey_mprotect, sys_pkey_mprotect, "pxPd", 0) \
+	X(pkey_mprotect, sys_pkey_mprotect, "puPd", 0) \
 	X(pkey_alloc, sys_pkey_alloc, "xx", 0) \
 	X(pkey_free, PASS, "d", 0) \
-	X(statx, PASS, "asxxp", 0) \
+	X(statx, PASS, "asFxp", 0) \
 	X(io_pgetevents, PASS, "xllppp", 0) \
 	X(rseq, sys_rseq, "puxx", 0) \
 	X(pidfd_send_signal, PASS, "fSpx", 0) \
@@ -383,7 +383,7 @@
 	X(close_range, PASS, "uux", 0) \
 	X(openat2, PASS, "aspu", SC_RESTART) \
 	X(pidfd_getfd, PASS, "ffx", 0) \
-	X(faccessat2, PASS, "asox", 0) \
+	X(faccessat2, PASS, "asAF", 0) \
 	X(process_madvise, PASS, "fpudx", 0) \
 	X(epoll_pwait2, sys_epoll_pwait2, "fpdppu", 0) \
 	X(mount_setattr, PASS, "asxpu", 0) \

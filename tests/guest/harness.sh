@@ -3,7 +3,8 @@
 # which source this file: run a program with a fixed environment and a time limit,
 # and compare a run under loom with the native one.  The native run is the
 # oracle; a loom run passes when stdout is byte-identical and the process
-# ended the same way (same exit status, or death by the same signal).
+# ended the same way (same exit status, or death by the same signal), and,
+# for a case that writes files, the files it left are the same.
 #
 # Callers set: harness_limit (seconds per run), harness_cwd (working
 # directory), harness_env (array of NAME=value for env -i).
@@ -60,9 +61,14 @@ harness_compare() {
 	elif [ "$ls" != "$ns" ]; then
 		why="native: $(harness_describe "$ns"), loom: $(harness_describe "$ls")"
 	fi
-	local same_out=1
+	local same_out=1 same_files=1
 	cmp -s "$native.out" "$loom.out" || same_out=0
 	[ $same_out = 1 ] || why="${why:+$why; }stdout differs"
+	# A case that writes files leaves NATIVE.files (a listing with hashes).
+	if [ -e "$native.files" ]; then
+		cmp -s "$native.files" "$loom.files" || same_files=0
+		[ $same_files = 1 ] || why="${why:+$why; }files written differ"
+	fi
 	if [ -z "$why" ]; then
 		echo "PASS $label"
 		return 0
@@ -74,6 +80,10 @@ harness_compare() {
 		else
 			echo "    (binary output: $(wc -c <"$native.out") bytes native, $(wc -c <"$loom.out") under loom)"
 		fi
+	fi
+	if [ $same_files = 0 ]; then
+		echo "    files (native < > loom):"
+		diff "$native.files" "$loom.files" | grep '^[<>]' | head -n 8 | cut -c1-200 | sed 's/^/      /'
 	fi
 	if [ -s "$loom.err" ]; then
 		echo "    loom stderr (last lines):"
