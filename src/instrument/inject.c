@@ -86,7 +86,7 @@ static void dispatch_cb(uint64_t env, uint64_t rec)
 	x->plugin_flags = old;
 }
 
-static void dispatch_mem(uint64_t env, uint64_t rec, uint64_t vaddr, uint64_t info)
+static void dispatch_mem(uint64_t env, uint64_t rec, uint64_t info, uint64_t vaddr)
 {
 	const struct cbrec *r = (const void *)(uintptr_t)rec;
 	struct cpu_exec *x = guest_exec_state((void *)(uintptr_t)env);
@@ -133,6 +133,29 @@ static const struct ir_helper plugin_helpers[] = {
 };
 static uint32_t helper_base;
 static ir_ref sb_global;	/* cpu_exec.plugin_sb */
+static int32_t cpu_index_off;	/* env offset of cpu_exec.cpu_index */
+
+/* NO_REGS callbacks are called directly, without a dispatcher: the plugin's
+ * function gets a row of its own in the helper table (one per function). */
+#define MAX_DIRECT 256
+static struct {
+	void *fn;
+	uint32_t helper;
+} direct[MAX_DIRECT];
+static int ndirect;
+
+static int direct_helper(struct ir_ctx *ir, void *fn, int nargs)
+{
+	for (int i = 0; i < ndirect; i++)
+		if (direct[i].fn == fn && ir->helpers[direct[i].helper].nargs == nargs)
+			return direct[i].helper;
+	if (ndirect == MAX_DIRECT)
+		return -1;
+	struct ir_helper h = { "plugin_direct", fn, IR_CALL_NO_GLOBALS, (uint8_t)nargs, false };
+	direct[ndirect].fn = fn;
+	direct[ndirect].helper = ir_add_helpers(ir, &h, 1);
+	return direct[ndirect++].helper;
+}
 static int32_t mem_val_off;	/* env offset of cpu_exec.plugin_mem_val */
 
 void instrument_ir_init(struct ir_ctx *ir)
@@ -142,6 +165,7 @@ void instrument_ir_init(struct ir_ctx *ir)
 	int32_t x = guest_exec_offset();
 	sb_global = ir_new_global(ir, x + (int32_t)offsetof(struct cpu_exec, plugin_sb), "plugin_sb");
 	mem_val_off = x + (int32_t)offsetof(struct cpu_exec, plugin_mem_val);
+	cpu_index_off = x + (int32_t)offsetof(struct cpu_exec, cpu_index);
 }
 
 /* ---- the TB as plugins see it ---- */
@@ -307,12 +331,25 @@ static void emit_call(struct ir_ctx *ir, int kind, unsigned flags, const struct 
 	}
 	if (flags > QEMU_PLUGIN_CB_RW_REGS_PC)
 		flags = QEMU_PLUGIN_CB_RW_REGS_PC;
-	if (flags != QEMU_PLUGIN_CB_NO_REGS)
-		ir_op1(ir, IR_mov, IR_I64, guest_ir_pc(), c64(ir, pc));
-	ir_ref args[IR_MAX_CALL_ARGS] = { ir->env, c64(ir, (uintptr_t)rec) };
-	for (int i = 0; i < nextra; i++)
-		args[2 + i] = extra[i];
-	ir_call(ir, helper_base + kind + flags, 0, args, 2 + nextra);
+	int h = flags == QEMU_PLUGIN_CB_NO_REGS ? direct_helper(ir, rec->fn, 2 + nextra) : -1;
+	if (h >= 0) {
+		/* fn(vcpu_index, extra..., udata): the callback's own signature */
+		ir_ref idx = ir_new_temp(ir, IR_I64);
+		ir_emit(ir, IR_ld_env, IR_I64, (ir_ref[]){ idx },
+			(int64_t[]){ cpu_index_off, IR_MO_32 });
+		ir_ref args[IR_MAX_CALL_ARGS] = { idx };
+		for (int i = 0; i < nextra; i++)
+			args[1 + i] = extra[i];
+		args[1 + nextra] = c64(ir, (uintptr_t)rec->udata);
+		ir_call(ir, h, 0, args, 2 + nextra);
+	} else {
+		if (flags != QEMU_PLUGIN_CB_NO_REGS)
+			ir_op1(ir, IR_mov, IR_I64, guest_ir_pc(), c64(ir, pc));
+		ir_ref args[IR_MAX_CALL_ARGS] = { ir->env, c64(ir, (uintptr_t)rec) };
+		for (int i = 0; i < nextra; i++)
+			args[2 + i] = extra[i];
+		ir_call(ir, helper_base + kind + flags, 0, args, 2 + nextra);
+	}
 	if (skip)
 		ir_emit(ir, IR_set_label, IR_I64, NULL, (int64_t[]){ skip });
 }
@@ -375,7 +412,7 @@ static void emit_access_v(struct ir_ctx *ir, const struct dyn *d, uint64_t pc, i
 				val_stored = true;
 			}
 			emit_call(ir, H_MEM, d->flags, NULL, new_rec(d, d->fn, d->udata), pc,
-				  (ir_ref[]){ addr, c64(ir, info) }, 2);
+				  (ir_ref[]){ c64(ir, info), addr }, 2);
 		}
 	}
 }

@@ -183,7 +183,10 @@ uint32_t ir_add_helpers(struct ir_ctx *s, const struct ir_helper *t, uint32_t n)
 		abort();
 	memcpy(all, s->helpers, s->nhelpers * sizeof(*all));
 	memcpy(all + s->nhelpers, t, n * sizeof(*all));
-	s->helpers = all;	/* the old table stays: it may be static */
+	if (s->helpers_owned)
+		free((void *)s->helpers);
+	s->helpers = all;	/* the first table is the guest's static one */
+	s->helpers_owned = true;
 	s->nhelpers += n;
 	return s->nhelpers - n;
 }

@@ -188,6 +188,7 @@ struct ir_ctx {
 	ir_ref env;		/* the env pointer, an IR_TEMP_ENV temp */
 	const struct ir_helper *helpers;	/* the guest's helper table */
 	uint32_t nhelpers;
+	bool helpers_owned;	/* helpers was allocated by ir_add_helpers */
 	/* Constants are immutable: ir_const hands out one temp per value and
 	 * type in a TB (direct-mapped; a miss just makes another temp). */
 	ir_ref const_cache[64];
