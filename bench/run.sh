@@ -16,7 +16,8 @@
 # with date +%s.%N (one warm-up, best of 3).  qemu columns read "n/a" when
 # qemu-x86_64 is not installed.  Outputs and JSON go to build/bench/.
 # Environment: BENCH_TIMER=loop (skip hyperfine), QEMU (the qemu binary;
-# empty to leave qemu out), BUSYBOX (default /bin/busybox).
+# empty to leave qemu out), BUSYBOX (default /bin/busybox), BENCH_COV=1 (also
+# time loom -cov, coverage recording, and print its overhead).
 # Never part of `make test`.
 set -uo pipefail
 
@@ -124,6 +125,7 @@ runner_prefix() {
 	native) echo "" ;;
 	loom) echo "$loom" ;;
 	qemu) echo "$qemu" ;;
+	loomcov) echo "$loom -cov $out/runs/cov.drcov" ;;
 	esac
 }
 
@@ -164,7 +166,9 @@ for i in "${!names[@]}"; do
 	cmd=${cmds[$i]}
 	check "$name" native "$cmd"
 	runners=(native)
-	for r in loom qemu; do
+	extra=()
+	[ "${BENCH_COV:-0}" = 1 ] && extra=(loomcov)
+	for r in loom qemu "${extra[@]}"; do
 		if [ $r = qemu ] && [ -z "$qemu" ]; then
 			secs[$name.$r]=n/a
 		elif check "$name" $r "$cmd"; then
@@ -223,3 +227,16 @@ geomean() {
 	printf '%s\n' "$@" | awk '$1 > 0 { s += log($1); n++ } END { if (n) printf "%.2f", exp(s / n); else print "n/a" }'
 }
 row "geomean" "" "" "" "$(geomean "${ln[@]}")" "$(geomean "${qn[@]}")" "$(geomean "${ql[@]}")"
+
+if [ "${BENCH_COV:-0}" = 1 ]; then
+	echo
+	row workload "loom s" "-cov s" "overhead" "" "" ""
+	declare -a cv
+	for name in "${names[@]}"; do
+		l=${secs[$name.loom]:-FAIL} c=${secs[$name.loomcov]:-FAIL}
+		r=$(ratio "$c" "$l")
+		row "$name" "$l" "$c" "$r" "" "" ""
+		[ "$r" != n/a ] && cv+=("$r")
+	done
+	row "geomean" "" "" "$(geomean "${cv[@]}")" "" "" ""
+fi
