@@ -6,7 +6,8 @@
 #
 # Workloads: busybox applets on generated data (gzip -9 of 20 MB, md5sum,
 # sha256sum, sort of 500k lines, a 20000-iteration sh loop, awk summing a
-# column), the static C programs in bench/src/ (built with gcc -static -O2),
+# column), the static C programs in bench/src/ (built with gcc -static -O2;
+# fpsim is the floating-point-heavy one),
 # and Debian's dynamic python3 (start-up and a json/re/zlib script), perl,
 # xz and sqlite3 where they are installed.
 # Each is run once first under every runner and its stdout and exit status
@@ -42,7 +43,7 @@ command -v hyperfine >/dev/null && command -v python3 >/dev/null && use_hyperfin
 for src in "$root"/bench/src/*.c; do
 	bin=$out/bin/$(basename "$src" .c)
 	if [ ! -x "$bin" ] || [ "$src" -nt "$bin" ]; then
-		gcc -static -O2 -o "$bin" "$src" || {
+		gcc -static -O2 -o "$bin" "$src" -lm || {
 			echo "bench: failed to build $src" >&2
 			exit 1
 		}
@@ -108,6 +109,7 @@ w awk-sum "$bb" awk -f "$data/sum.awk" "$data/lines500k.txt"
 w lz "$out/bin/lz"
 w sieve "$out/bin/sieve"
 w strops "$out/bin/strops"
+w fpsim "$out/bin/fpsim"
 py=/usr/bin/python3
 [ -x "$py" ] && w python3-startup "$py" -c pass
 [ -x "$py" ] && w python3-json "$py" "$data/work.py"
