@@ -409,7 +409,7 @@ int main(int argc, char **argv)
 	if (cl.argv0)
 		guest_argv[0] = (char *)cl.argv0;
 
-	struct cpu *cpu = aligned_alloc(64, (sizeof(struct cpu) + 63) & ~(size_t)63);
+	struct cpu *cpu = instrument_alloc_cpu(sizeof(struct cpu));
 	if (!cpu)
 		fatal(LOOM_EXIT_USAGE, "out of memory");
 	memset(cpu, 0, sizeof(*cpu));

@@ -26,6 +26,7 @@ void exec_set_jc_layout(void *cpu);
 struct tb *tb_lookup(struct cpu_exec *x, uint64_t pc, uint32_t flags);
 struct tb *tb_gen_code(uint64_t pc, uint32_t flags);
 struct tb *tb_find_by_host_pc(uintptr_t hpc);
+int tb_insn_index_of(struct tb *tb, uintptr_t hpc);
 uint64_t tb_guest_pc_of(struct tb *tb, uintptr_t hpc);
 void tb_add_jump(struct tb *from, int n, struct tb *to);
 

@@ -48,14 +48,11 @@ struct cpu_exec {
 	 * lookup.  Set by the fault handler and by a hot page's stale exit. */
 	volatile uint32_t smc_work;
 	int tid;
-	/* Instrumentation (instrument/): the vCPU index plugins see, this
-	 * vCPU's region of the plugin scoreboards (generated code reaches it
-	 * through an IR global, hence uint64_t), and the value of the memory
-	 * access a memory callback is reporting. */
+	/* Instrumentation (instrument/): the vCPU index plugins see and the
+	 * value of the memory access a memory callback is reporting. */
 	uint32_t cpu_index;
 	uint32_t plugin_flags;		/* enum qemu_plugin_cb_flags + 1 while a
 					 * callback runs, else 0 */
-	uint64_t plugin_sb;
 	uint64_t plugin_mem_val[2];
 };
 
@@ -83,6 +80,9 @@ struct tb {
 	uintptr_t page_next[2];
 	/* On a hot page: the guest bytes it was translated from (smc.c). */
 	uint8_t *code_copy;
+	/* Plugin counter adds not yet stored at each instruction, applied
+	 * when one faults (instrument/inject.c), or NULL. */
+	void *instr_fix;
 };
 #define TB_NO_PAGE (~0ull)
 

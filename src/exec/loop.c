@@ -19,6 +19,7 @@
 #include <ucontext.h>
 #include "exec/exec-internal.h"
 #include "guest/guest.h"
+#include "instrument/instrument.h"
 #include "util/log.h"
 
 __thread void *exec_current_cpu;
@@ -306,6 +307,8 @@ static bool smc_host_fault(siginfo_t *si, ucontext_t *uc, void *cpu)
 		break;
 	}
 	guest_set_pc(cpu, tb_guest_pc_of(tb, hpc));
+	if (tb->instr_fix)	/* the store's instruction runs again */
+		instrument_fault_fixup(cpu, tb, tb_insn_index_of(tb, hpc), false);
 	x->smc_work |= SMC_WORK_RESTART;
 	x->pending_exit = EXEC_REQUEST;
 	x->in_guest = 0;
@@ -329,8 +332,11 @@ bool exec_host_fault(siginfo_t *si, void *ucv)
 	struct tb *tb = tb_find_by_host_pc(hpc);
 	/* In translated code the insn_start table gives the guest pc; in a
 	 * helper that may fault, the lifter stored the pc before the call. */
-	if (tb)
+	if (tb) {
 		guest_set_pc(cpu, tb_guest_pc_of(tb, hpc));
+		if (tb->instr_fix)
+			instrument_fault_fixup(cpu, tb, tb_insn_index_of(tb, hpc), true);
+	}
 	x->fault = (struct guest_fault){ .signo = si->si_signo, .code = si->si_code,
 					 .addr = (uintptr_t)si->si_addr };
 	x->pending_exit = EXEC_FAULT;

@@ -162,6 +162,7 @@ static void tb_free(struct tb *tb)
 	free(tb->insn_host_off);
 	free(tb->insn_pc);
 	free(tb->code_copy);
+	free(tb->instr_fix);
 	free(tb);
 }
 
@@ -240,6 +241,15 @@ struct tb *tb_find_by_host_pc(uintptr_t hpc)
 	}
 	struct tb *tb = tbs[lo];
 	return hpc < (uintptr_t)tb->code + tb->code_size ? tb : NULL;
+}
+
+int tb_insn_index_of(struct tb *tb, uintptr_t hpc)
+{
+	uint32_t off = hpc - (uintptr_t)tb->code;
+	int idx = 0;
+	for (uint32_t i = 0; i < tb->ninsns && tb->insn_host_off[i] <= off; i++)
+		idx = i;
+	return idx;
 }
 
 uint64_t tb_guest_pc_of(struct tb *tb, uintptr_t hpc)

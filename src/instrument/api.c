@@ -247,10 +247,10 @@ bool qemu_plugin_write_memory_vaddr(uint64_t addr, GByteArray *data)
 }
 
 /* ---- scoreboards ----
- * One arena, SB_MAX_VCPUS regions of SB_REGION bytes (reserved, touched
- * lazily): a scoreboard is an offset valid in every region, so an entry's
- * address never moves and generated code reaches the executing vCPU's copy
- * from the region pointer in cpu_exec.plugin_sb plus a constant. */
+ * One arena of SB_MAX_VCPUS slots (reserved, touched lazily), each the
+ * vCPU's cpu struct and then its region: a scoreboard is an offset valid in
+ * every region, so an entry's address never moves and generated code
+ * reaches the executing vCPU's copy at a constant offset from env. */
 
 uint8_t *sb_arena;
 static size_t sb_used;
@@ -264,11 +264,53 @@ void sb_init(void)
 {
 	if (sb_arena)
 		return;
-	void *p = mmap(NULL, (size_t)SB_REGION * SB_MAX_VCPUS, PROT_READ | PROT_WRITE,
+	void *p = mmap(NULL, (size_t)SB_STRIDE * SB_MAX_VCPUS, PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (p == MAP_FAILED)
 		fatal(LOOM_EXIT_INTERNAL, "cannot reserve memory for plugin scoreboards");
 	sb_arena = p;
+}
+
+/* vCPU structs live in the arena's slots when plugins are loaded. */
+static uint8_t slot_used[SB_MAX_VCPUS];
+
+int sb_slot_of(const void *cpu)
+{
+	uintptr_t a = (uintptr_t)cpu, base = (uintptr_t)sb_arena;
+	if (!sb_arena || a < base || a >= base + (uintptr_t)SB_STRIDE * SB_MAX_VCPUS ||
+	    (a - base) % SB_STRIDE)
+		return -1;
+	return (int)((a - base) / SB_STRIDE);
+}
+
+void *instrument_alloc_cpu(size_t size)
+{
+	if (!instrument_wants_arena())
+		return aligned_alloc(64, (size + 63) & ~(size_t)63);
+	if (size > SB_CPU_AREA)
+		internal_error("the cpu struct (%zu bytes) does not fit a scoreboard slot", size);
+	sb_init();
+	pthread_mutex_lock(&plugin_lock);
+	int i = 0;
+	while (i < SB_MAX_VCPUS && slot_used[i])
+		i++;
+	if (i == SB_MAX_VCPUS)
+		internal_error("more than %d threads at once under plugins", SB_MAX_VCPUS);
+	slot_used[i] = 1;
+	pthread_mutex_unlock(&plugin_lock);
+	return sb_arena + (size_t)i * SB_STRIDE;
+}
+
+void instrument_free_cpu(void *cpu)
+{
+	int i = sb_slot_of(cpu);
+	if (i < 0) {
+		free(cpu);
+		return;
+	}
+	pthread_mutex_lock(&plugin_lock);
+	slot_used[i] = 0;	/* the region keeps its counts: sums stay right */
+	pthread_mutex_unlock(&plugin_lock);
 }
 
 struct qemu_plugin_scoreboard *qemu_plugin_scoreboard_new(size_t element_size)
@@ -299,7 +341,7 @@ struct qemu_plugin_scoreboard *qemu_plugin_scoreboard_new(size_t element_size)
 	/* Fresh space is untouched (zero) in every region; reused space was
 	 * written at most by the vCPUs that existed. */
 	for (unsigned v = 0; v < plugin_nvcpus; v++)
-		memset(sb_arena + (size_t)v * SB_REGION + s->off, 0, size);
+		memset(sb_region(v) + s->off, 0, size);
 	return s;
 }
 
@@ -321,7 +363,7 @@ void *qemu_plugin_scoreboard_find(struct qemu_plugin_scoreboard *score, unsigned
 {
 	if (!score || vcpu_index >= SB_MAX_VCPUS)
 		return NULL;
-	return sb_arena + (size_t)vcpu_index * SB_REGION + score->off;
+	return sb_region(vcpu_index) + score->off;
 }
 
 static uint64_t *u64_at(qemu_plugin_u64 e, unsigned vcpu)

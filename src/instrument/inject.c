@@ -132,7 +132,6 @@ static const struct ir_helper plugin_helpers[] = {
 	{ "plugin_tb_rwpc", dispatch_tb, FL_PC, 3, false },
 };
 static uint32_t helper_base;
-static ir_ref sb_global;	/* cpu_exec.plugin_sb */
 static int32_t cpu_index_off;	/* env offset of cpu_exec.cpu_index */
 
 /* NO_REGS callbacks are called directly, without a dispatcher: the plugin's
@@ -163,7 +162,6 @@ void instrument_ir_init(struct ir_ctx *ir)
 	helper_base = ir_add_helpers(ir, plugin_helpers,
 				     sizeof(plugin_helpers) / sizeof(plugin_helpers[0]));
 	int32_t x = guest_exec_offset();
-	sb_global = ir_new_global(ir, x + (int32_t)offsetof(struct cpu_exec, plugin_sb), "plugin_sb");
 	mem_val_off = x + (int32_t)offsetof(struct cpu_exec, plugin_mem_val);
 	cpu_index_off = x + (int32_t)offsetof(struct cpu_exec, cpu_index);
 }
@@ -247,9 +245,11 @@ static void describe_tb(struct ir_ctx *ir, struct tb *tb)
 
 static ir_ref c64(struct ir_ctx *ir, uint64_t v) { return ir_const(ir, IR_I64, v); }
 
+/* An entry of the executing vCPU, from env: its cpu struct starts the
+ * arena slot its scoreboard region belongs to. */
 static int64_t entry_offset(qemu_plugin_u64 e)
 {
-	return (int64_t)(e.score->off + e.offset);
+	return (int64_t)(SB_CPU_AREA + e.score->off + e.offset);
 }
 
 /* Inline ADDs are not stored one by one: a counter bumped by every
@@ -269,10 +269,10 @@ static void flush_pending(struct ir_ctx *ir)
 {
 	for (int i = 0; i < npending; i++) {
 		ir_ref t = ir_new_temp(ir, IR_I64), u = ir_new_temp(ir, IR_I64);
-		ir_emit(ir, IR_ld_ptr, IR_I64, (ir_ref[]){ t, sb_global },
+		ir_emit(ir, IR_ld_env, IR_I64, (ir_ref[]){ t },
 			(int64_t[]){ pending[i].off, IR_MO_64 });
 		ir_op2(ir, IR_add, IR_I64, u, t, c64(ir, pending[i].sum));
-		ir_emit(ir, IR_st_ptr, IR_I64, (ir_ref[]){ u, sb_global },
+		ir_emit(ir, IR_st_env, IR_I64, (ir_ref[]){ u },
 			(int64_t[]){ pending[i].off, IR_MO_64 });
 	}
 	npending = 0;
@@ -283,7 +283,7 @@ static void emit_inline(struct ir_ctx *ir, const struct dyn *d)
 	int64_t off = entry_offset(d->entry);
 	if (d->op == QEMU_PLUGIN_INLINE_STORE_U64) {
 		flush_pending(ir);
-		ir_emit(ir, IR_st_ptr, IR_I64, (ir_ref[]){ c64(ir, d->imm), sb_global },
+		ir_emit(ir, IR_st_env, IR_I64, (ir_ref[]){ c64(ir, d->imm) },
 			(int64_t[]){ off, IR_MO_64 });
 		return;
 	}
@@ -298,12 +298,48 @@ static void emit_inline(struct ir_ctx *ir, const struct dyn *d)
 	pending[npending++] = (struct pending){ off, d->imm };
 }
 
-/* Must the pending adds be written before op? */
+/* Must the pending adds be written before op?  Guest accesses that may
+ * fault need not: a fault in instruction k stores what was pending at k
+ * from the TB's fix-up table (instrument_fault_fixup). */
 static bool observes(const struct ir_op *op)
 {
 	unsigned f = ir_opdefs[op->opc].flags;
-	return (f & (IR_OPF_BB_END | IR_OPF_TB_END | IR_OPF_CALL | IR_OPF_MAY_FAULT)) ||
-	       op->opc == IR_goto_tb;
+	return (f & (IR_OPF_BB_END | IR_OPF_TB_END | IR_OPF_CALL)) || op->opc == IR_goto_tb;
+}
+
+/* The fix-up table: for each instruction during which adds are pending,
+ * what is pending from before it and what it added itself. */
+struct fix {
+	uint32_t insn;
+	int32_t off;
+	uint64_t before, own;
+};
+struct fix_table {
+	uint32_t n;
+	struct fix f[];
+};
+static struct fix *fixes;
+static uint32_t nfixes, cap_fixes;
+
+static void add_fix(uint32_t insn, int64_t off, uint64_t before, uint64_t own)
+{
+	if (nfixes == cap_fixes) {
+		cap_fixes = cap_fixes ? 2 * cap_fixes : 64;
+		fixes = realloc(fixes, cap_fixes * sizeof(*fixes));
+		if (!fixes)
+			internal_error("out of memory instrumenting a TB");
+	}
+	fixes[nfixes++] = (struct fix){ insn, (int32_t)off, before, own };
+}
+
+void instrument_fault_fixup(void *cpu, struct tb *tb, int insn, bool own)
+{
+	const struct fix_table *t = tb->instr_fix;
+	for (uint32_t i = 0; i < t->n; i++) {
+		const struct fix *f = &t->f[i];
+		if (f->insn == (uint32_t)insn)
+			*(uint64_t *)((uint8_t *)cpu + f->off) += f->before + (own ? f->own : 0);
+	}
 }
 
 static const enum ir_cond cond_map[] = {
@@ -323,7 +359,7 @@ static void emit_call(struct ir_ctx *ir, int kind, unsigned flags, const struct 
 		if (cond_d->cond == QEMU_PLUGIN_COND_NEVER || cond_d->cond > QEMU_PLUGIN_COND_GE)
 			return;
 		ir_ref t = ir_new_temp(ir, IR_I64);
-		ir_emit(ir, IR_ld_ptr, IR_I64, (ir_ref[]){ t, sb_global },
+		ir_emit(ir, IR_ld_env, IR_I64, (ir_ref[]){ t },
 			(int64_t[]){ entry_offset(cond_d->entry), IR_MO_64 });
 		skip = ir_new_label(ir);
 		ir_emit(ir, IR_brcond, IR_I64, (ir_ref[]){ t, c64(ir, cond_d->imm) },
@@ -586,6 +622,7 @@ static void emit_all(struct ir_ctx *ir, struct tb *tb, bool hooks, bool with_too
 
 	int k = -1;
 	bool after_goto_tb = false;
+	nfixes = 0;
 	const struct qemu_plugin_insn *in = NULL;
 	bool mem = false;
 	for (uint32_t i = 0; i < n; i++) {
@@ -614,12 +651,15 @@ static void emit_all(struct ir_ctx *ir, struct tb *tb, bool hooks, bool with_too
 		if (op->opc == IR_insn_start && k + 1 < (int)ptb.n) {
 			in = &ptb.insns[++k];
 			mem = has_mem_dyns(in->dyn);
-			if (mem) {
-				uint32_t end = i + 1;
-				while (end < n && old[end].opc != IR_insn_start)
-					end++;
+			uint32_t end = i + 1;
+			bool flush = mem;
+			for (; end < n && old[end].opc != IR_insn_start; end++)
+				flush |= observes(&old[end]);
+			if (mem)
 				find_pairs(ir, old, i + 1, end);
-			}
+			struct pending before[MAX_PENDING];
+			int nbefore = npending;
+			memcpy(before, pending, sizeof(before));
 			if (k == 0) {
 				emit_exec_dyns(ir, ptb.dyn, in->vaddr);
 				if (with_tools)
@@ -628,6 +668,20 @@ static void emit_all(struct ir_ctx *ir, struct tb *tb, bool hooks, bool with_too
 					emit_tb_hooks(ir, false, tb->pc, in->vaddr);
 			}
 			emit_exec_dyns(ir, in->dyn, in->vaddr);
+			/* An instruction with a call or a branch, or whose
+			 * accesses are instrumented, starts with nothing
+			 * pending; any other may fault with adds pending. */
+			if (flush) {
+				flush_pending(ir);
+			} else {
+				for (int p = 0; p < npending; p++) {
+					uint64_t b = 0;
+					for (int q = 0; q < nbefore; q++)
+						if (before[q].off == pending[p].off)
+							b = before[q].sum;
+					add_fix(k, pending[p].off, b, pending[p].sum - b);
+				}
+			}
 		} else if (mem && is_mem_op_opc(op->opc)) {
 			uint32_t first;
 			switch (pair_role(i, &first)) {
@@ -652,6 +706,14 @@ static void emit_all(struct ir_ctx *ir, struct tb *tb, bool hooks, bool with_too
 		internal_error("TB 0x%lx: plugin counters not written at its end",
 			       (unsigned long)tb->pc);
 	free(old);
+	if (nfixes) {
+		struct fix_table *t = malloc(sizeof(*t) + nfixes * sizeof(struct fix));
+		if (!t)
+			internal_error("out of memory instrumenting a TB");
+		t->n = nfixes;
+		memcpy(t->f, fixes, nfixes * sizeof(struct fix));
+		tb->instr_fix = t;
+	}
 }
 
 /* Instructions before which a callback may write registers. */

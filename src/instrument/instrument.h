@@ -36,6 +36,10 @@ void instrument_ir_init(struct ir_ctx *ir);
  * with sync_insns) when a callback may write registers.  Returns 0, or -1
  * if relifting failed (the page went away). */
 int instrument_tb(struct ir_ctx *ir, struct tb *tb, unsigned max_insns);
+/* A host fault in tb's instruction insn: store the plugin counter adds the
+ * TB had not stored yet, up to that instruction (with its own adds when
+ * own: it started; without them when it will run again). */
+void instrument_fault_fixup(void *cpu, struct tb *tb, int insn, bool own);
 /* Before lifting / after optimization (loom's extra translation stages). */
 void instrument_tb_start(uint64_t pc);
 void instrument_tb_end(struct ir_ctx *ir, struct tb *tb);
@@ -56,6 +60,14 @@ struct instrument_tool {
 };
 void instrument_add_tool(struct instrument_tool *t);
 void instrument_tools_changed(void);
+
+/* The guest's cpu structs: with plugins, each lies in a slot of the
+ * scoreboard arena (so inline counters are at constant offsets from env);
+ * else plain 64-byte-aligned heap memory.  Not zeroed. */
+void *instrument_alloc_cpu(size_t size);
+void instrument_free_cpu(void *cpu);
+/* Whether -plugin was given (the arena will be needed). */
+bool instrument_wants_arena(void);
 
 /* vCPUs: a guest thread starts (before its first instruction) or ends. */
 void instrument_vcpu_init(void *cpu);

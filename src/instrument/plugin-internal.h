@@ -112,11 +112,22 @@ void inject_add(struct qemu_plugin_tb *tb, struct qemu_plugin_insn *insn, const 
 
 /* The cpu whose callback is running on this thread, or NULL. */
 void *plugin_current_cpu(void);
-/* Scoreboard geometry (every vCPU's entries lie in its own region). */
+/* Scoreboard geometry.  The arena has a slot per vCPU: the vCPU's struct
+ * (its env) at the slot's start, its scoreboard region SB_CPU_AREA bytes
+ * further.  Generated code reaches an entry at a constant offset from env,
+ * the form that the host's memory renaming makes as fast as a register. */
+#define SB_CPU_AREA (256u << 10)
 #define SB_REGION (2u << 20)
+#define SB_STRIDE (SB_CPU_AREA + SB_REGION)
 #define SB_MAX_VCPUS 1024
 extern uint8_t *sb_arena;
 void sb_init(void);
+/* The slot of a cpu allocated in the arena, or -1. */
+int sb_slot_of(const void *cpu);
+static inline uint8_t *sb_region(unsigned vcpu)
+{
+	return sb_arena + (size_t)vcpu * SB_STRIDE + SB_CPU_AREA;
+}
 struct qemu_plugin_scoreboard {
 	size_t size;		/* element size */
 	size_t off;		/* offset within each vCPU's region */

@@ -73,6 +73,8 @@ static bool ends_with(const char *s, const char *suffix)
 	return a >= b && !strcmp(s + a - b, suffix);
 }
 
+bool instrument_wants_arena(void) { return nspecs > 0; }
+
 char *instrument_add_plugin(const char *spec_text)
 {
 	char *copy = strdup(spec_text), *save = NULL, *tok;
@@ -416,9 +418,13 @@ void instrument_vcpu_init(void *cpu)
 		return;
 	struct cpu_exec *x = guest_exec_state(cpu);
 	pthread_mutex_lock(&plugin_lock);
+	int slot = sb_slot_of(cpu);
 	unsigned idx = 0;
-	while (idx < SB_MAX_VCPUS && live_cpus[idx] && live_cpus[idx] != cpu)
-		idx++;
+	if (slot >= 0)
+		idx = slot;	/* its scoreboard region follows it */
+	else
+		while (idx < SB_MAX_VCPUS && live_cpus[idx] && live_cpus[idx] != cpu)
+			idx++;
 	if (idx == SB_MAX_VCPUS)
 		internal_error("more than %d threads at once under plugins", SB_MAX_VCPUS);
 	live_cpus[idx] = cpu;
@@ -427,7 +433,6 @@ void instrument_vcpu_init(void *cpu)
 	x->cpu_index = idx;
 	if (!exec_current_cpu)	/* a new thread, before its first exec_run */
 		exec_current_cpu = cpu;
-	x->plugin_sb = (uint64_t)(uintptr_t)(sb_arena + (size_t)idx * SB_REGION);
 	pthread_mutex_unlock(&plugin_lock);
 
 	uint32_t old = enter_cb(cpu, CB_RW);

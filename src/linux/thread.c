@@ -106,7 +106,7 @@ static void *thread_main(void *arg)
 	sig_thread_start(blocked);
 	if (!setjmp(t->exit_env))
 		linux_cpu_loop(cpu);
-	free(cpu);
+	instrument_free_cpu(cpu);
 	free(t);
 	return NULL;
 }
@@ -121,10 +121,11 @@ int64_t thread_clone(struct cpu *cpu, const struct clone_req *r)
 	if (r->flags & CLONE_PIDFD)
 		return -EINVAL;	/* pidfds of threads are not supported */
 	t = calloc(1, sizeof(*t));
-	child = aligned_alloc(64, (sizeof(*child) + 63) & ~(size_t)63);
+	child = instrument_alloc_cpu(sizeof(*child));
 	if (!t || !child) {
 		free(t);
-		free(child);
+		if (child)
+			instrument_free_cpu(child);
 		return -ENOMEM;
 	}
 	/* The parent's registers, past the syscall, with rax = 0. */
@@ -162,7 +163,7 @@ int64_t thread_clone(struct cpu *cpu, const struct clone_req *r)
 		pthread_mutex_lock(&threads_lock);
 		nthreads--;
 		pthread_mutex_unlock(&threads_lock);
-		free(child);
+		instrument_free_cpu(child);
 		free(t);
 		return e ? -e : st.result;
 	}

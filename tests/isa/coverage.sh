@@ -13,7 +13,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 cases=32
 seed=1
-batch=int,alias,pair,mem,string,sse,sse4,x87,bmi,crypto,mmx,misc
+batch=int,alias,pair,mem,string,sse,sse4,x87,bmi,crypto,mmx,misc,avx,avx2,fma
 while [ $# -gt 0 ]; do
 	case $1 in
 	--cases) cases=$2; shift ;;

@@ -983,7 +983,26 @@ static bool fuse_ld_env_brcond(struct cg *c, struct ir_op *ld, struct ir_op *br)
  * (a plugin's inline counter) becomes `add qword [p+off], imm`. */
 static bool fuse_counter(struct cg *c, struct ir_op *ld, struct ir_op *add, struct ir_op *st)
 {
-	if (add->opc != IR_add || st->opc != IR_st_ptr || add->type != IR_I64 ||
+	bool env = ld->opc == IR_ld_env;
+	if (env && st->opc == IR_st_env && add->opc == IR_add && add->type == IR_I64 &&
+	    ld->type == IR_I64 && (ld->cargs[1] & IR_MO_SIZE) == IR_MO_64 &&
+	    (st->cargs[1] & IR_MO_SIZE) == IR_MO_64 && ld->cargs[0] == st->cargs[0] &&
+	    add->args[1] == ld->args[0] && (add->dead & 2) && st->args[0] == add->args[0] &&
+	    (st->dead & 1) && is_const(c, add->args[2]) &&
+	    (int64_t)cval(c, add->args[2]) == (int32_t)cval(c, add->args[2]) &&
+	    !T(c, ld->args[0])->tb_wide && !T(c, add->args[0])->tb_wide) {
+		c->locked = 0;
+		int64_t imm = (int64_t)cval(c, add->args[2]);
+		bool small = imm == (int8_t)imm;
+		emit_modrm_offset(&c->e, (small ? OPC_ARITH_EvIb : OPC_ARITH_EvIz) | P_REXW,
+				  ARITH_ADD, ENV_REG, ld->cargs[0]);
+		if (small)
+			emit8(&c->e, (uint8_t)imm);
+		else
+			emit32(&c->e, (uint32_t)imm);
+		return true;
+	}
+	if (env || add->opc != IR_add || st->opc != IR_st_ptr || add->type != IR_I64 ||
 	    ld->type != IR_I64 || (ld->cargs[1] & IR_MO_SIZE) != IR_MO_64 ||
 	    (st->cargs[1] & IR_MO_SIZE) != IR_MO_64 || ld->cargs[0] != st->cargs[0] ||
 	    add->args[1] != ld->args[0] || !(add->dead & 2) || st->args[0] != add->args[0] ||
@@ -1218,7 +1237,7 @@ size_t host_gen_code(struct ir_ctx *s, struct tb *tb, uint8_t *rw, uint8_t *rx, 
 			i++;
 			continue;
 		}
-		if (s->ops[i].opc == IR_ld_ptr && i + 2 < s->nops &&
+		if ((s->ops[i].opc == IR_ld_ptr || s->ops[i].opc == IR_ld_env) && i + 2 < s->nops &&
 		    fuse_counter(&c, &s->ops[i], &s->ops[i + 1], &s->ops[i + 2])) {
 			i += 2;
 			continue;
