@@ -24,6 +24,7 @@
 #include "exec/exec.h"
 #include "guest/x86/cpu.h"
 #include "guest/x86/cpuid.h"
+#include "instrument/afl.h"
 #include "instrument/instrument.h"
 #include "linux/linux.h"
 #include "util/log.h"
@@ -345,6 +346,7 @@ int main(int argc, char **argv)
 	linux_signal_init();
 	linux_load(path, guest_argv, cl.env, cpu);
 	instrument_load_plugins();
+	afl_setup();	/* nothing unless afl-fuzz started us */
 	instrument_vcpu_init(cpu);
 	linux_cpu_loop(cpu);
 }

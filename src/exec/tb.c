@@ -412,6 +412,9 @@ static struct tb *tb_translate(uint64_t pc, uint32_t flags, bool oneshot)
 	return tb;
 }
 
+void (*exec_tb_hook)(uint64_t pc, uint32_t flags);
+void (*exec_chain_hook)(uint64_t from_pc, uint32_t flags, int n, uint64_t to_pc);
+
 /* The caller holds tb_lock.  The TB's pages are protected before the hash
  * publishes it, so no thread runs it while its page is still writable. */
 struct tb *tb_gen_code(uint64_t pc, uint32_t flags)
@@ -424,7 +427,44 @@ struct tb *tb_gen_code(uint64_t pc, uint32_t flags)
 	uint32_t h = tb_hash_of(pc, flags);
 	tb->hash_next = tb_hash[h];
 	__atomic_store_n(&tb_hash[h], tb, __ATOMIC_RELEASE);
+	if (exec_tb_hook)
+		exec_tb_hook(pc, flags);
 	return tb;
+}
+
+static struct tb *tb_hash_find(uint64_t pc, uint32_t flags)
+{
+	for (struct tb *tb = tb_hash[tb_hash_of(pc, flags)]; tb; tb = tb->hash_next)
+		if (tb->pc == pc && tb->flags == flags)
+			return tb;
+	return NULL;
+}
+
+/* Warming stops well before the cache is full: a flush would free the TB
+ * the fork server is running (it warms from inside a helper). */
+bool exec_pretranslate(uint64_t pc, uint32_t flags)
+{
+	int prot = exec_mem_prot(pc);
+	bool ok = false;
+
+	if ((flags & (CF_INVALID | CF_ONESHOT)) || prot < 0 || !(prot & PROT_EXEC))
+		return false;
+	tb_lock();
+	if (tb_hash_find(pc, flags))
+		ok = true;
+	else if (code_used < CODE_CACHE_SIZE / 2 && ntbs < MAX_TBS / 2)
+		ok = tb_gen_code(pc, flags) != NULL;
+	tb_unlock();
+	return ok;
+}
+
+void exec_prechain(uint64_t from_pc, uint32_t flags, int n, uint64_t to_pc)
+{
+	tb_lock();
+	struct tb *from = tb_hash_find(from_pc, flags), *to = tb_hash_find(to_pc, flags);
+	if (from && to && n >= 0 && n < 2 && !(flags & CF_NOCHAIN))
+		tb_add_jump(from, n, to);
+	tb_unlock();
 }
 
 /* The instruction at pc, to run once after an SMC fault restarted it: its
@@ -539,4 +579,6 @@ void tb_add_jump(struct tb *from, int n, struct tb *to)
 	to->jmp_list = (uintptr_t)from | n;
 	uint8_t *jmp_rx = from->code + from->jmp_insn[n];
 	host_patch_jump(cache_rw + (jmp_rx - cache_rx), jmp_rx, to->code);
+	if (exec_chain_hook)
+		exec_chain_hook(from->pc, from->flags, n, to->pc);
 }

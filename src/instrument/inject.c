@@ -29,6 +29,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 #include "guest/guest.h"
+#include "instrument/afl.h"
 #include "instrument/plugin-internal.h"
 #include "util/log.h"
 
@@ -137,6 +138,7 @@ static int32_t mem_val_off;	/* env offset of cpu_exec.plugin_mem_val */
 
 void instrument_ir_init(struct ir_ctx *ir)
 {
+	afl_ir_init(ir);	/* AFL++ mode's helpers (afl.c) */
 	helper_base = ir_add_helpers(ir, plugin_helpers,
 				     sizeof(plugin_helpers) / sizeof(plugin_helpers[0]));
 	int32_t x = guest_exec_offset();
