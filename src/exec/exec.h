@@ -124,6 +124,10 @@ void exec_exit_cpu(void *cpu);
 void exec_fork_prepare(void);
 void exec_fork_parent(void);
 void exec_fork_child(void);
+/* The AFL fork server's forks: the parent leaves its code cache alone while
+ * a child lives, so the child maps it copy-on-write instead of copying it
+ * (cheaper by the size of the cache per fork).  Until turned off. */
+void exec_fork_cow(bool on);
 
 /* Warming a fork server's cache (instrument/afl.c): a child reports what it
  * translates and chains through these hooks (called under the translation

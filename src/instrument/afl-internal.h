@@ -34,6 +34,7 @@ enum { AFL_H_START, AFL_H_PERSIST_ENTRY, AFL_H_PERSIST_RET };
 struct cpu;
 void afl_persist_setup(void);
 bool afl_persist_active(void);	/* AFL_QEMU_PERSISTENT_ADDR is set */
+uint64_t afl_persist_addr(void);
 /* Emit the loop's checks for a TB at pc (before the edge). */
 void afl_persist_tb(struct ir_ctx *ir, uint64_t pc);
 uint64_t afl_helper_persist_entry(uint64_t env);

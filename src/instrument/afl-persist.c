@@ -77,6 +77,11 @@ bool afl_persist_active(void)
 	return ps.on;
 }
 
+uint64_t afl_persist_addr(void)
+{
+	return ps.addr;
+}
+
 void afl_persist_setup(void)
 {
 	bool set;

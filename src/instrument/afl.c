@@ -20,7 +20,7 @@
  * file's path).  Exclusions win.
  *
  * Fork server.  At the program's entry point (after the dynamic loader has
- * run) or at AFL_ENTRYPOINT, a helper call in that TB greets afl-fuzz on
+ * run), at AFL_ENTRYPOINT, or in persistent mode at the loop's start, a helper call in that TB greets afl-fuzz on
  * fd 199 and loops: read a command on 198, fork (a guest-style fork: the
  * child gets its own code cache), report the pid, wait, report the status.
  * The child returns from the helper into the TB and runs the test case.  A
@@ -404,6 +404,7 @@ static void afl_helper_start(uint64_t env)
 	if (!afl.fds)
 		return;
 	handshake();
+	exec_fork_cow(true);
 	for (;;) {
 		uint32_t was_killed = fs_read();
 		/* A stopped persistent child that afl-fuzz killed (timeout):
@@ -437,8 +438,10 @@ static void afl_helper_start(uint64_t env)
 		}
 		stopped = WIFSTOPPED(status);
 		fs_write((uint32_t)status);
-		/* afl-fuzz is busy with the result meanwhile. */
-		if (tsl_fd[0] >= 0)
+		/* afl-fuzz is busy with the result meanwhile.  Not while a
+		 * stopped child may still look at our cache (it maps it
+		 * copy-on-write: our patches would show through). */
+		if (tsl_fd[0] >= 0 && !stopped)
 			warm_from_child();
 	}
 }
@@ -505,12 +508,16 @@ void afl_setup(void)
 	nincl = parse_ranges("AFL_QEMU_INST_RANGES", &incl);
 	nexcl = parse_ranges("AFL_QEMU_EXCLUDE_RANGES", &excl);
 	bool set;
+	afl_persist_setup();
+	/* The server starts at the program's entry, or in persistent mode at
+	 * the loop itself: then every iteration of a child, its first
+	 * included, runs the same code (stable maps) and none pays for the
+	 * program's start. */
 	afl.entry = afl_env_addr("AFL_ENTRYPOINT", &set);
 	if (!set)
-		afl.entry = linux_image.entry;
+		afl.entry = afl_persist_active() ? afl_persist_addr() : linux_image.entry;
 	if (getenv("AFL_COMPCOV_LEVEL") || getenv("__AFL_CMPLOG_SHM_ID"))
 		fatal(LOOM_EXIT_USAGE, "afl: CompCov and CMPLOG are not implemented in loom");
-	afl_persist_setup();
 
 	edge_tool = (struct instrument_tool){ .name = "afl", .enabled = true,
 					      .tb_start = afl_tb_start };
