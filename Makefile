@@ -74,7 +74,13 @@ build/tests/guest/%.asm: tests/guest/asm/%.S tests/guest/asm/lib.S tests/guest/a
 guest-tests: $(GUEST_BINS)
 
 .PHONY: all loom test test-unit test-guest test-programs demo bench clean deps guest-tests
-all: build/$(MODE)/loom $(call plugins_of,$(MODE))
+all: build/$(MODE)/loom $(call plugins_of,$(MODE)) build/afl-qemu-trace
+
+# AFL++'s QEMU mode (afl-fuzz -Q) runs $$AFL_PATH/afl-qemu-trace: with
+# AFL_PATH=build that is loom, the last binary built (docs/fuzzing.md).
+build/afl-qemu-trace:
+	@mkdir -p build
+	ln -sf loom build/afl-qemu-trace
 
 deps:
 	scripts/install-deps.sh

@@ -5,7 +5,8 @@
 set -eu
 
 PACKAGES="build-essential libzydis-dev musl-tools busybox-static qemu-user nasm
-python3 hyperfine libglib2.0-dev file perl mawk xz-utils bzip2 openssl sqlite3"
+python3 hyperfine libglib2.0-dev file perl mawk xz-utils bzip2 openssl sqlite3
+afl++"
 
 missing=""
 for p in $PACKAGES; do

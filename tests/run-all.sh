@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The suite driver behind `make test`.
 #
-#   tests/run-all.sh BUILDDIR [unit|guest|busybox|debian|elf|isa|all]
+#   tests/run-all.sh BUILDDIR [unit|guest|busybox|debian|elf|isa|afl|all]
 #
 # Runs the chosen subsuites against BUILDDIR/loom:
 #   unit     every test binary in BUILDDIR/unit/ (each ends "N passed, N failed")
@@ -10,6 +10,8 @@
 #   debian   tests/programs/debian.sh: Debian's dynamic programs, native vs loom
 #   elf      tests/elf/run.sh, if present and executable
 #   isa      tests/isa/run.sh --fast: generated instruction tests, native vs loom
+#   afl      tests/afl/run.sh: loom as AFL++'s QEMU-mode target (fork server,
+#            persistent mode, afl-showmap/-fuzz/-tmin/-cmin)
 # Each subsuite's full output goes to BUILDDIR/test-logs/<suite>.log; this
 # prints one line per failing test (with how to reproduce it), a summary per
 # subsuite, and last the totals as "N passed, N failed".  A subsuite that
@@ -18,7 +20,7 @@
 set -uo pipefail
 
 if [ $# -lt 1 ] || [ $# -gt 2 ]; then
-	echo "usage: $0 BUILDDIR [unit|guest|busybox|debian|elf|isa|all]" >&2
+	echo "usage: $0 BUILDDIR [unit|guest|busybox|debian|elf|isa|afl|all]" >&2
 	exit 2
 fi
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -29,9 +31,9 @@ builddir=$(cd "$1" 2>/dev/null && pwd) || {
 }
 subset=${2:-all}
 case $subset in
-unit | guest | busybox | debian | elf | isa | all) ;;
+unit | guest | busybox | debian | elf | isa | afl | all) ;;
 *)
-	echo "$0: unknown subset '$subset' (unit, guest, busybox, debian, elf, isa or all)" >&2
+	echo "$0: unknown subset '$subset' (unit, guest, busybox, debian, elf, isa, afl or all)" >&2
 	exit 2
 	;;
 esac
@@ -155,6 +157,7 @@ fi
 
 want isa && run_suite isa "tests/isa/run.sh $loom --fast" \
 	"$root/tests/isa/run.sh" "$loom" --fast
+want afl && run_suite afl "tests/afl/run.sh $loom [NAME...]" "$root/tests/afl/run.sh" "$loom"
 
 echo "$total_passed passed, $total_failed failed"
 [ "$total_failed" -eq 0 ]

@@ -4,7 +4,8 @@
 #   clang-fast   afl-clang-fast's own instrumentation and fork server (the ceiling)
 #   loom         plain gcc build run under loom as afl-fuzz's -Q target
 #   loom-persist the same binary under loom in persistent mode
-#                (AFL_QEMU_PERSISTENT_ADDR = target(), returning to the loop)
+#                (AFL_QEMU_PERSISTENT_ADDR = target(), _GPR: its argument is
+#                restored each time; its return loops)
 #
 #   bench/afl/run.sh [LOOM] [SECONDS]      default build/release/loom, 20 s each
 #
@@ -47,7 +48,8 @@ run() {
 
 cf=$(run clang-fast -- -- "$work/target.afl" @@)
 pl=$(run loom AFL_QEMU_CUSTOM_BIN=1 -- -Q -- "$loom" "$work/target" @@)
-ps=$(run loom-persist AFL_QEMU_CUSTOM_BIN=1 AFL_QEMU_PERSISTENT_ADDR="$addr" -- \
+ps=$(run loom-persist AFL_QEMU_CUSTOM_BIN=1 AFL_QEMU_PERSISTENT_ADDR="$addr" \
+	AFL_QEMU_PERSISTENT_GPR=1 -- \
 	-Q -- "$loom" "$work/target" @@)
 printf '%-14s %8s exec/s\n' clang-fast "$cf" loom "$pl" loom-persist "$ps"
 awk -v c="$cf" -v p="$pl" -v s="$ps" 'BEGIN {

@@ -51,6 +51,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/shm.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -376,6 +377,11 @@ static void handshake(void)
 
 static void child_start(struct cpu *cpu)
 {
+	/* A persistent child waits stopped between test cases: it must not
+	 * outlive a server that is gone. */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() == 1)
+		_exit(0);
 	close(FORKSRV_FD);
 	close(FORKSRV_FD + 1);
 	if (tsl_fd[0] >= 0)

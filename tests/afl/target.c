@@ -1,8 +1,9 @@
 /* A small fuzzing target: reads a file (or stdin), walks a chain of
  * byte compares, and crashes (SIGSEGV) on input starting "LOOM!".  Built
  * static and stripped for the afl subsuite, dynamic for the benchmark,
- * and with afl-clang-fast for the ceiling.  With PERSIST defined, main
- * calls target() in a loop (the persistent-mode entry point). */
+ * and with afl-clang-fast for the ceiling.
+ * `target -buf x` runs target_buf on a static buffer (for a persistent
+ * hook), `target -exit FILE` ends through exit() (for _EXITS). */
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,7 +42,28 @@ __attribute__((noinline)) int target(const char *path)
 	return 0;
 }
 
+/* For a persistent hook: the test case arrives in buf (rdi), its length in
+ * len (rsi).  Crashes on "LOOM!" too. */
+__attribute__((noinline)) int target_buf(unsigned char *buf, size_t len)
+{
+	if (len >= 5 && !memcmp(buf, "LOOM!", 5))
+		*(volatile int *)(uintptr_t)sink = 1;
+	sink = len ? buf[0] : 0;
+	return 0;
+}
+
+/* For AFL_QEMU_PERSISTENT_EXITS: ends with exit() instead of returning. */
+__attribute__((noinline)) void target_exit(const char *path)
+{
+	exit(target(path));
+}
+
 int main(int argc, char **argv)
 {
+	static unsigned char buf[64];
+	if (argc > 2 && !strcmp(argv[1], "-buf"))
+		return target_buf(buf, sizeof(buf));
+	if (argc > 2 && !strcmp(argv[1], "-exit"))
+		target_exit(argv[2]);
 	return target(argc > 1 ? argv[1] : NULL);
 }
