@@ -141,7 +141,7 @@ void exec_fork_cow(bool on)
 void exec_fork_prepare(void)
 {
 	tb_lock();
-	if (fork_cow && cache_fd >= 0 && !cow_limit)
+	if (fork_cow && cache_fd >= 0 && !cow_limit && fcntl(cache_fd, F_GETFD) >= 0)
 		return;
 	fork_cache_fd = memfd_create("loom-code-cache", MFD_CLOEXEC);
 	/* From the executable view: the only complete one in a cow child. */
