@@ -198,6 +198,23 @@ if want persistent-exits; then
 	fi
 fi
 
+# _MEM: a function that keeps state between calls gives the same map for
+# the same input only when memory is restored; without _MEM it does not
+# (the control that shows the check can fail).
+if want persistent-mem; then
+	export AFL_QEMU_PERSISTENT_ADDR=$(sym target_mem) AFL_QEMU_PERSISTENT_GPR=1
+	out=$(AFL_QEMU_PERSISTENT_MEM=1 fsc -n 10 -f cur -d hello -- "$loom" "$work/target.dyn" -mem "$work/cur")
+	out2=$(fsc -n 10 -f cur -d hello -- "$loom" "$work/target.dyn" -mem "$work/cur")
+	unset AFL_QEMU_PERSISTENT_ADDR AFL_QEMU_PERSISTENT_GPR
+	if has "$out" "stopped x10" && has "$out" "maps per input 1.00" &&
+		has "$out2" "stopped x10" && ! has "$out2" "maps per input 1.00"; then
+		pass persistent-mem
+	else
+		fail persistent-mem "with _MEM: $(echo $out) / without: $(echo $out2)" "$(cat "$work/fsc.err")" \
+			"repro: AFL_QEMU_PERSISTENT_ADDR=$(sym target_mem) AFL_QEMU_PERSISTENT_GPR=1 AFL_QEMU_PERSISTENT_MEM=1 fsclient -n 10 -f cur -d hello -- $loom target.dyn -mem cur"
+	fi
+fi
+
 # A persistent hook fed from shared memory (__AFL_SHM_FUZZ_ID).
 if want persistent-hook; then
 	out=$(AFL_QEMU_PERSISTENT_ADDR=$(sym target_buf) AFL_QEMU_PERSISTENT_GPR=1 \

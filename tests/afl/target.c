@@ -3,7 +3,8 @@
  * static and stripped for the afl subsuite, dynamic for the benchmark,
  * and with afl-clang-fast for the ceiling.
  * `target -buf x` runs target_buf on a static buffer (for a persistent
- * hook), `target -exit FILE` ends through exit() (for _EXITS). */
+ * hook), `target -exit FILE` ends through exit() (for _EXITS), `target
+ * -mem FILE` keeps state between calls (for _MEM). */
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,9 +59,23 @@ __attribute__((noinline)) void target_exit(const char *path)
 	exit(target(path));
 }
 
+/* For AFL_QEMU_PERSISTENT_MEM: its first call takes another path than the
+ * later ones unless memory is restored between calls. */
+__attribute__((noinline)) int target_mem(const char *path)
+{
+	static int calls;
+	if (calls++ == 0)
+		sink = 1;
+	else
+		sink = 2;
+	return target(path);
+}
+
 int main(int argc, char **argv)
 {
 	static unsigned char buf[64];
+	if (argc > 2 && !strcmp(argv[1], "-mem"))
+		return target_mem(argv[2]);
 	if (argc > 2 && !strcmp(argv[1], "-buf"))
 		return target_buf(buf, sizeof(buf));
 	if (argc > 2 && !strcmp(argv[1], "-exit"))
