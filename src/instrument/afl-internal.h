@@ -28,7 +28,7 @@ extern struct afl afl;
 uint64_t afl_env_addr(const char *name, bool *set);
 /* Helper indexes in the translator's table (afl_ir_init). */
 extern uint32_t afl_helper_base;
-enum { AFL_H_START, AFL_H_PERSIST_ENTRY, AFL_H_PERSIST_RET };
+enum { AFL_H_START, AFL_H_PERSIST_ENTRY, AFL_H_PERSIST_RET, AFL_H_COMPCOV };
 
 /* afl-persist.c */
 struct cpu;

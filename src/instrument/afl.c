@@ -28,6 +28,9 @@
  * a loom error exits with LOOM_EXIT_INTERNAL and a "loom:" line, so afl-fuzz
  * never counts loom's own failures as crashes.
  *
+ * CompCov (AFL_COMPCOV_LEVEL) is a helper call before compares; CMPLOG is
+ * not implemented and refused at start.
+ *
  * Handshakes: the old one (one status word: FS_OPT_ENABLED | FS_OPT_MAPSIZE
  * with the map size, | FS_OPT_SHDMEM_FUZZ when the persistent hook takes
  * test cases from shared memory, in which case afl-fuzz answers with one
@@ -250,6 +253,45 @@ static void afl_tb_start(struct ir_ctx *ir, const struct tb *tb, void *opaque)
 		emit_edge(ir, tb->pc);
 }
 
+/* ---- CompCov: multi-byte compares, a byte at a time ----
+ * AFL_COMPCOV_LEVEL=1: a compare of a register with an immediate; 2: with
+ * another register too.  Before such an instruction (in scope) a helper
+ * call compares the operands from the most significant byte down and bumps
+ * one map entry per matching byte (size - 1 entries at cur, cur + 1, ...),
+ * so afl-fuzz sees progress towards a magic value byte by byte.  A call per
+ * compare, as in qemuafl: the operands are only known there. */
+static int compcov_level;
+
+static void afl_helper_compcov(uint64_t env, uint64_t desc, uint64_t imm, uint64_t idx)
+{
+	void *cpu = (void *)(uintptr_t)env;
+	unsigned size = desc >> 16 & 0xff;
+	int reg2 = (int)(desc >> 8 & 0xff) - 1;
+	uint64_t a = guest_gpr(cpu, desc & 0xff), b = reg2 >= 0 ? guest_gpr(cpu, reg2) : imm;
+	uint64_t diff = a ^ b;
+
+	for (unsigned i = size - 1, k = 0; i > 0; i--, k++) {
+		if (diff >> (8 * i) & 0xff)
+			break;
+		uint8_t *p = &afl.area[(idx + k) & afl.inst_mask];
+		*p = *p + 1 + (*p == 255);
+	}
+}
+
+static void afl_insn(struct ir_ctx *ir, const struct tb *tb, uint64_t pc, const uint8_t *code,
+		     unsigned len, void *opaque)
+{
+	struct guest_cmp c;
+	if (!compcov_level || !guest_insn_cmp(code, len, &c) || (c.reg2 >= 0 && compcov_level < 2) ||
+	    !in_scope(pc))
+		return;
+	uint64_t cur = ((pc >> 4) ^ (pc << 8)) & afl.inst_mask;
+	uint64_t desc = (uint64_t)c.reg | (uint64_t)(c.reg2 + 1) << 8 | (uint64_t)c.size << 16;
+	ir_op1(ir, IR_mov, IR_I64, guest_ir_pc(), k64(ir, pc));
+	ir_call(ir, afl_helper_base + AFL_H_COMPCOV, 0,
+		(ir_ref[]){ ir->env, k64(ir, desc), k64(ir, c.imm), k64(ir, cur) }, 4);
+}
+
 /* ---- warm cache: reports from the children ---- */
 
 struct tsl {
@@ -456,6 +498,7 @@ static const struct ir_helper afl_helpers[] = {
 	[AFL_H_START] = { "afl_start", afl_helper_start, 0, 1, false },
 	[AFL_H_PERSIST_ENTRY] = { "afl_persist_entry", afl_helper_persist_entry, 0, 1, true },
 	[AFL_H_PERSIST_RET] = { "afl_persist_ret", afl_helper_persist_ret, 0, 1, true },
+	[AFL_H_COMPCOV] = { "afl_compcov", afl_helper_compcov, IR_CALL_NO_WRITE_GLOBALS, 4, false },
 };
 
 void afl_ir_init(struct ir_ctx *ir)
@@ -522,11 +565,19 @@ void afl_setup(void)
 	afl.entry = afl_env_addr("AFL_ENTRYPOINT", &set);
 	if (!set)
 		afl.entry = afl_persist_active() ? afl_persist_addr() : linux_image.entry;
-	if (getenv("AFL_COMPCOV_LEVEL") || getenv("__AFL_CMPLOG_SHM_ID"))
-		fatal(LOOM_EXIT_USAGE, "afl: CompCov and CMPLOG are not implemented in loom");
+	if (getenv("__AFL_CMPLOG_SHM_ID"))
+		fatal(LOOM_EXIT_USAGE, "afl: CMPLOG (afl-fuzz -c) is not implemented in loom");
+	const char *cc = getenv("AFL_COMPCOV_LEVEL");
+	if (cc && *cc) {
+		char *end;
+		compcov_level = (int)strtol(cc, &end, 10);
+		if (*end || compcov_level < 0)
+			fatal(LOOM_EXIT_USAGE, "AFL_COMPCOV_LEVEL: '%s' is not 0, 1 or 2", cc);
+	}
 
 	edge_tool = (struct instrument_tool){ .name = "afl", .enabled = true,
-					      .tb_start = afl_tb_start };
+					      .tb_start = afl_tb_start,
+					      .insn = compcov_level ? afl_insn : NULL };
 	instrument_add_tool(&edge_tool);
 	if (debug)
 		fprintf(stderr, "loom: afl: map %u bytes at %p, entry 0x%lx, %s\n", afl.map_size,

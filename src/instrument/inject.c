@@ -466,6 +466,16 @@ static void emit_tools(struct ir_ctx *ir, struct tb *tb)
 			t->tb_start(ir, tb, t->opaque);
 }
 
+static void emit_tools_insn(struct ir_ctx *ir, struct tb *tb, const struct qemu_plugin_insn *in)
+{
+	for (struct instrument_tool *t = tools; t; t = t->next) {
+		if (t->enabled && t->insn) {
+			flush_pending(ir);
+			t->insn(ir, tb, in->vaddr, in->data, in->size, t->opaque);
+		}
+	}
+}
+
 /* Rebuild the op list with the instrumentation in place. */
 static void emit_all(struct ir_ctx *ir, struct tb *tb, bool hooks, bool with_tools)
 {
@@ -514,6 +524,8 @@ static void emit_all(struct ir_ctx *ir, struct tb *tb, bool hooks, bool with_too
 					emit_tb_hooks(ir, false, tb->pc, in->vaddr);
 			}
 			emit_exec_dyns(ir, in->dyn, in->vaddr);
+			if (with_tools)
+				emit_tools_insn(ir, tb, in);
 		} else if (mem && is_mem_op(op->opc)) {
 			emit_mem(ir, op, in->dyn, in->vaddr);
 		}

@@ -25,7 +25,7 @@ failed=0
 
 export AFL_NO_UI=1 AFL_SKIP_CPUFREQ=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 \
 	AFL_NO_AFFINITY=1 AFL_QUIET=1
-unset AFL_QEMU_PERSISTENT_ADDR AFL_ENTRYPOINT AFL_INST_LIBS AFL_MAP_SIZE __AFL_SHM_ID
+unset AFL_QEMU_PERSISTENT_ADDR AFL_ENTRYPOINT AFL_INST_LIBS AFL_MAP_SIZE __AFL_SHM_ID AFL_COMPCOV_LEVEL
 
 for tool in afl-showmap afl-fuzz afl-tmin afl-cmin gcc; do
 	if ! command -v $tool >/dev/null; then
@@ -225,6 +225,30 @@ if want persistent-hook; then
 	else
 		fail persistent-hook "got: $(echo $out)" "$(cat "$work/fsc.err")" \
 			"repro: AFL_QEMU_PERSISTENT_ADDR=$(sym target_buf) AFL_QEMU_PERSISTENT_GPR=1 AFL_QEMU_PERSISTENT_HOOK=hook.so fsclient -S -n 12 -d hello -d 'LOOM!' -- $loom target.dyn -buf x"
+	fi
+fi
+
+# CompCov: each more matching byte of a 32-bit magic value (compared in a
+# register with an immediate) is one more map entry with AFL_COMPCOV_LEVEL=1;
+# without it the four inputs give the same count.
+if want compcov; then
+	cc=""
+	plain=""
+	for m in '\x00\x00\x00\x00' '\x00\x00\x00\xde' '\x00\x00\xad\xde' '\x00\xbe\xad\xde'; do
+		printf "$m" >"$work/magic"
+		AFL_COMPCOV_LEVEL=1 showmap "$work/cc" "$work/target.dyn" -magic "$work/magic"
+		cc="$cc $(wc -l <"$work/cc")"
+		showmap "$work/cc" "$work/target.dyn" -magic "$work/magic"
+		plain="$plain $(wc -l <"$work/cc")"
+	done
+	read -r c0 c1 c2 c3 <<<"$cc"
+	read -r p0 p1 p2 p3 <<<"$plain"
+	if [ "$c1" -eq $((c0 + 1)) ] && [ "$c2" -eq $((c0 + 2)) ] && [ "$c3" -eq $((c0 + 3)) ] &&
+		[ "$p0" -eq "$p1" ] && [ "$p1" -eq "$p2" ] && [ "$p2" -eq "$p3" ]; then
+		pass compcov
+	else
+		fail compcov "tuples for 0, 1, 2, 3 matching bytes: with CompCov$cc, without$plain" \
+			"repro: AFL_COMPCOV_LEVEL=1 AFL_QEMU_CUSTOM_BIN=1 afl-showmap -Q -o map -- $loom target.dyn -magic file"
 	fi
 fi
 

@@ -4,7 +4,8 @@
  * and with afl-clang-fast for the ceiling.
  * `target -buf x` runs target_buf on a static buffer (for a persistent
  * hook), `target -exit FILE` ends through exit() (for _EXITS), `target
- * -mem FILE` keeps state between calls (for _MEM). */
+ * -mem FILE` keeps state between calls (for _MEM), `target -magic FILE`
+ * compares 4 bytes with a magic number (for CompCov). */
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -71,9 +72,25 @@ __attribute__((noinline)) int target_mem(const char *path)
 	return target(path);
 }
 
+/* For CompCov: a 32-bit magic value compared in a register. */
+__attribute__((noinline)) int target_magic(const char *path)
+{
+	uint32_t v = 0;
+	int fd = open(path, O_RDONLY);
+	if (fd < 0 || read(fd, &v, 4) < 0)
+		return 1;
+	close(fd);
+	__asm__ volatile("" : "+r"(v));	/* cmp reg, imm: what CompCov splits */
+	if (v == 0xdeadbeef)
+		*(volatile int *)(uintptr_t)sink = 1;
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static unsigned char buf[64];
+	if (argc > 2 && !strcmp(argv[1], "-magic"))
+		return target_magic(argv[2]);
 	if (argc > 2 && !strcmp(argv[1], "-mem"))
 		return target_mem(argv[2]);
 	if (argc > 2 && !strcmp(argv[1], "-buf"))
