@@ -112,7 +112,14 @@ plugin-tests: $(PLUGIN_TEST_BINS)
 
 .PHONY: all loom test test-unit test-guest test-programs test-plugins test-cov demo bench \
 	clean deps guest-tests plugin-tests
-all: build/$(MODE)/loom build/$(MODE)/loom-cov build/$(MODE)/loom-ctl $(call plugins_of,$(MODE))
+all: build/$(MODE)/loom build/$(MODE)/loom-cov build/$(MODE)/loom-ctl $(call plugins_of,$(MODE)) \
+	build/afl-qemu-trace
+
+# AFL++'s QEMU mode (afl-fuzz -Q) runs $$AFL_PATH/afl-qemu-trace: with
+# AFL_PATH=build that is loom, the last binary built (docs/fuzzing.md).
+build/afl-qemu-trace:
+	@mkdir -p build
+	ln -sf loom build/afl-qemu-trace
 
 deps:
 	scripts/install-deps.sh

@@ -27,6 +27,7 @@
 #include "instrument/control.h"
 #include "instrument/cov.h"
 #include "instrument/covfile.h"
+#include "instrument/afl.h"
 #include "instrument/instrument.h"
 #include "linux/linux.h"
 #include "util/log.h"
@@ -424,6 +425,7 @@ int main(int argc, char **argv)
 	instrument_load_plugins();
 	if (control_path)
 		control_start(control_path);
+	afl_setup();	/* nothing unless afl-fuzz started us */
 	instrument_vcpu_init(cpu);
 	linux_cpu_loop(cpu);
 }

@@ -54,6 +54,9 @@ struct cpu_exec {
 	uint32_t plugin_flags;		/* enum qemu_plugin_cb_flags + 1 while a
 					 * callback runs, else 0 */
 	uint64_t plugin_mem_val[2];
+	/* AFL++ edge map (instrument/afl.c): the previous block's location
+	 * shifted right by one, read and written by generated code. */
+	uint64_t afl_prev_loc;
 };
 
 /* A translation block. */
@@ -121,6 +124,22 @@ void exec_exit_cpu(void *cpu);
 void exec_fork_prepare(void);
 void exec_fork_parent(void);
 void exec_fork_child(void);
+/* The AFL fork server's forks: the parent leaves its code cache alone while
+ * a child lives, so the child maps it copy-on-write instead of copying it
+ * (cheaper by the size of the cache per fork).  Until turned off. */
+void exec_fork_cow(bool on);
+
+/* Warming a fork server's cache (instrument/afl.c): a child reports what it
+ * translates and chains through these hooks (called under the translation
+ * lock, NULL when unused), and the server, which never runs those paths
+ * itself, repeats them so that later children start with them done. */
+extern void (*exec_tb_hook)(uint64_t pc, uint32_t flags);
+extern void (*exec_chain_hook)(uint64_t from_pc, uint32_t flags, int n, uint64_t to_pc);
+/* Translate (pc, flags) unless it is translated already.  False if pc is
+ * not executable here or the cache is too full to take more. */
+bool exec_pretranslate(uint64_t pc, uint32_t flags);
+/* Chain exit n of the TB at from_pc to the TB at to_pc, if both exist. */
+void exec_prechain(uint64_t from_pc, uint32_t flags, int n, uint64_t to_pc);
 /* The guest is ending (exit or fatal signal): print statistics under
  * -d stats and flush what the exec layer owns.  Called once per process. */
 void exec_finish(void);
@@ -146,6 +165,9 @@ void exec_invalidate_range(uint64_t start, uint64_t end);
 void exec_mem_set(uint64_t start, uint64_t end, int prot);
 /* The guest's protection at addr, -1 if unmapped or unknown. */
 int exec_mem_prot(uint64_t addr);
+/* The first guest mapping ending above *start: [*start, *end) with *prot
+ * (*start raised to the mapping's start).  False past the last one. */
+bool exec_mem_next(uint64_t *start, uint64_t *end, int *prot);
 /* The kernel or loom is about to write guest [start, end): lift loom's write
  * protection there (dropping those pages' translations), so the write does
  * not fail with EFAULT.  True if some page was protected.  Cheap when no

@@ -79,6 +79,17 @@ static uint32_t region_after(uint64_t addr)
 	return lo;
 }
 
+bool exec_mem_next(uint64_t *start, uint64_t *end, int *prot)
+{
+	uint32_t i = region_after(*start);
+	if (i >= nregions)
+		return false;
+	*start = regions[i].start > *start ? regions[i].start : *start;
+	*end = regions[i].end;
+	*prot = regions[i].prot;
+	return true;
+}
+
 int exec_mem_prot(uint64_t addr)
 {
 	uint32_t i = region_after(addr);

@@ -15,6 +15,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
@@ -34,8 +35,15 @@ struct exec_options exec_opts;
 struct exec_stats exec_stats;
 
 static uint8_t *cache_rw, *cache_rx;
+static int cache_fd = -1;	/* the memfd both views map */
 static size_t prologue_size;
 static size_t code_used;
+/* A fork server's child maps [0, cow_limit) of its parent's cache
+ * privately, read and execute only (see exec_fork_cow); its own TBs go
+ * above, into a memfd of its own made at its first translation. */
+static size_t cow_limit;
+static bool cow_fresh_pending;
+static bool fork_cow;
 host_enter_fn exec_enter;
 const void *exec_epilogue_exit;
 
@@ -93,6 +101,8 @@ void exec_init(void)
 	cache_rw = mmap(NULL, CODE_CACHE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (cache_rx == MAP_FAILED || cache_rw == MAP_FAILED)
 		fatal(LOOM_EXIT_INTERNAL, "cannot map the code cache: %m");
+	/* Kept (out of the guest's way) for copy-on-write forks. */
+	cache_fd = fcntl(fd, F_DUPFD_CLOEXEC, 900);
 	close(fd);
 	prologue_size = host_gen_prologue(cache_rw, cache_rx, 4096, &exec_enter, &exec_epilogue_exit);
 	prologue_size = (prologue_size + 63) & ~63ul;
@@ -120,34 +130,71 @@ void exec_set_jc_layout(void *cpu)
 /* The copy the next fork's child will map; -1 when no fork is in progress. */
 static int fork_cache_fd = -1;
 
+void exec_fork_cow(bool on)
+{
+	fork_cow = on;
+}
+
 /* The lock is held from prepare to parent/child, so the copy is of a
- * consistent cache and no other thread is inside the lock at the fork. */
+ * consistent cache and no other thread is inside the lock at the fork.
+ * A copy-on-write fork copies nothing: the child maps cache_fd itself. */
 void exec_fork_prepare(void)
 {
 	tb_lock();
+	if (fork_cow && cache_fd >= 0 && !cow_limit && fcntl(cache_fd, F_GETFD) >= 0)
+		return;
 	fork_cache_fd = memfd_create("loom-code-cache", MFD_CLOEXEC);
+	/* From the executable view: the only complete one in a cow child. */
 	if (fork_cache_fd < 0 || ftruncate(fork_cache_fd, CODE_CACHE_SIZE) < 0 ||
-	    pwrite(fork_cache_fd, cache_rw, code_used, 0) != (ssize_t)code_used)
+	    pwrite(fork_cache_fd, cache_rx, code_used, 0) != (ssize_t)code_used)
 		fatal(LOOM_EXIT_INTERNAL, "cannot copy the code cache for fork: %m");
 }
 
 void exec_fork_parent(void)
 {
-	close(fork_cache_fd);
+	if (fork_cache_fd >= 0)
+		close(fork_cache_fd);
 	fork_cache_fd = -1;
 	tb_unlock();
 }
 
+/* Both views of [off, CODE_CACHE_SIZE) onto fd, at the same addresses. */
+static bool map_views(int fd, size_t off)
+{
+	return mmap(cache_rx + off, CODE_CACHE_SIZE - off, PROT_READ | PROT_EXEC,
+		    MAP_SHARED | MAP_FIXED, fd, off) != MAP_FAILED &&
+	       mmap(cache_rw + off, CODE_CACHE_SIZE - off, PROT_READ | PROT_WRITE,
+		    MAP_SHARED | MAP_FIXED, fd, off) != MAP_FAILED;
+}
+
 void exec_fork_child(void)
 {
-	/* Same addresses, private contents: TB pointers stay valid. */
-	if (mmap(cache_rx, CODE_CACHE_SIZE, PROT_READ | PROT_EXEC, MAP_SHARED | MAP_FIXED,
-		 fork_cache_fd, 0) == MAP_FAILED ||
-	    mmap(cache_rw, CODE_CACHE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED,
-		 fork_cache_fd, 0) == MAP_FAILED)
-		internal_error("cannot remap the code cache after fork: %m");
-	close(fork_cache_fd);
-	fork_cache_fd = -1;
+	if (fork_cache_fd < 0) {
+		/* Copy-on-write: the parent's code stays where it is, private
+		 * to us from the first write on; new code goes above it. */
+		if (mmap(cache_rx, CODE_CACHE_SIZE, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_FIXED,
+			 cache_fd, 0) == MAP_FAILED)
+			internal_error("cannot map the code cache after fork: %m");
+		close(cache_fd);
+		cache_fd = -1;
+		code_used = (code_used + 4095) & ~4095ul;
+		cow_limit = code_used;
+		/* The writable view below cow_limit is still the parent's. */
+		mprotect(cache_rw, cow_limit, PROT_READ);
+		cow_fresh_pending = true;
+	} else {
+		/* Same addresses, private contents: TB pointers stay valid. */
+		if (!map_views(fork_cache_fd, 0))
+			internal_error("cannot remap the code cache after fork: %m");
+		if (cache_fd >= 0)
+			close(cache_fd);
+		cache_fd = fcntl(fork_cache_fd, F_DUPFD_CLOEXEC, 900);
+		close(fork_cache_fd);
+		fork_cache_fd = -1;
+		cow_limit = 0;
+		cow_fresh_pending = false;
+	}
+	fork_cow = false;
 	/* The lock's owner is the parent's thread: start over with a new one. */
 	pthread_mutexattr_t a;
 	pthread_mutexattr_init(&a);
@@ -155,6 +202,51 @@ void exec_fork_child(void)
 	pthread_mutex_init(&tb_mutex, &a);
 	pthread_mutexattr_destroy(&a);
 	exec_forget_other_cpus();
+}
+
+/* A cow child's first code of its own: a memfd for [keep, end), and for
+ * [0, keep) a copy of what the executable view holds there (keep is
+ * cow_limit, or the prologue's size when a flush drops the rest). */
+static void cow_own(size_t keep)
+{
+	int fd = memfd_create("loom-code-cache", MFD_CLOEXEC);
+	size_t off = keep == cow_limit ? cow_limit : 0;
+	if (fd < 0 || ftruncate(fd, CODE_CACHE_SIZE) < 0 ||
+	    (off == 0 && pwrite(fd, cache_rx, keep, 0) != (ssize_t)keep) || !map_views(fd, off))
+		internal_error("cannot extend the code cache: %m");
+	cache_fd = fcntl(fd, F_DUPFD_CLOEXEC, 900);
+	close(fd);
+	cow_fresh_pending = false;
+	if (off == 0)
+		cow_limit = 0;
+}
+
+/* Patch a jump in the code cache.  Below cow_limit the code is a private,
+ * read-only view: write through /proc/self/mem, which breaks the sharing
+ * of that one page as a debugger's breakpoint does, or failing that open
+ * the page for writing (no thread runs there meanwhile in practice: a
+ * fork server's children are single-threaded when they chain). */
+static int self_mem = -1;
+
+static void cache_patch(uint8_t *jmp_rx, const void *dest)
+{
+	if ((size_t)(jmp_rx - cache_rx) >= cow_limit) {
+		host_patch_jump(cache_rw + (jmp_rx - cache_rx), jmp_rx, dest);
+		return;
+	}
+	uint8_t insn[5];
+	memcpy(insn, jmp_rx, 5);
+	host_patch_jump(insn, jmp_rx, dest);
+	if (self_mem < 0)
+		self_mem = open("/proc/self/mem", O_RDWR | O_CLOEXEC);
+	if (self_mem >= 0 && pwrite(self_mem, insn + 1, 4, (off_t)(uintptr_t)(jmp_rx + 1)) == 4)
+		return;
+	uint8_t *page = (uint8_t *)((uintptr_t)jmp_rx & ~4095ul);
+	size_t len = (uintptr_t)jmp_rx + 5 > (uintptr_t)page + 4096 ? 8192 : 4096;
+	if (mprotect(page, len, PROT_READ | PROT_WRITE) < 0)
+		internal_error("cannot patch the code cache: %m");
+	host_patch_jump(jmp_rx, jmp_rx, dest);
+	mprotect(page, len, PROT_READ | PROT_EXEC);
 }
 
 static void tb_free(struct tb *tb)
@@ -199,6 +291,8 @@ void exec_flush_all(void)
 	exec_clear_jmp_caches();
 	smc_flush();
 	code_used = prologue_size;
+	if (cow_limit)		/* a cow child: the parent's code goes too */
+		cow_own(prologue_size);
 	exec_stats.flushes++;
 	instrument_flush();	/* every cpu is stopped: no TB is running */
 	exec_resume_cpus();
@@ -395,6 +489,8 @@ static struct tb *tb_translate(uint64_t pc, uint32_t flags, bool oneshot)
 	tb->insn_pc = malloc(tb->ninsns * sizeof(*tb->insn_pc) + 8);
 	uint32_t guest_insns = tb->ninsns;
 	size_t size;
+	if (cow_fresh_pending)
+		cow_own(cow_limit);
 	for (int attempt = 0;; attempt++) {
 		size = host_gen_code(&ir, tb, cache_rw + code_used, cache_rx + code_used,
 				     CODE_CACHE_SIZE - code_used);
@@ -422,6 +518,9 @@ static struct tb *tb_translate(uint64_t pc, uint32_t flags, bool oneshot)
 	return tb;
 }
 
+void (*exec_tb_hook)(uint64_t pc, uint32_t flags);
+void (*exec_chain_hook)(uint64_t from_pc, uint32_t flags, int n, uint64_t to_pc);
+
 /* The caller holds tb_lock.  The TB's pages are protected before the hash
  * publishes it, so no thread runs it while its page is still writable. */
 struct tb *tb_gen_code(uint64_t pc, uint32_t flags)
@@ -434,7 +533,44 @@ struct tb *tb_gen_code(uint64_t pc, uint32_t flags)
 	uint32_t h = tb_hash_of(pc, flags);
 	tb->hash_next = tb_hash[h];
 	__atomic_store_n(&tb_hash[h], tb, __ATOMIC_RELEASE);
+	if (exec_tb_hook)
+		exec_tb_hook(pc, flags);
 	return tb;
+}
+
+static struct tb *tb_hash_find(uint64_t pc, uint32_t flags)
+{
+	for (struct tb *tb = tb_hash[tb_hash_of(pc, flags)]; tb; tb = tb->hash_next)
+		if (tb->pc == pc && tb->flags == flags)
+			return tb;
+	return NULL;
+}
+
+/* Warming stops well before the cache is full: a flush would free the TB
+ * the fork server is running (it warms from inside a helper). */
+bool exec_pretranslate(uint64_t pc, uint32_t flags)
+{
+	int prot = exec_mem_prot(pc);
+	bool ok = false;
+
+	if ((flags & (CF_INVALID | CF_ONESHOT)) || prot < 0 || !(prot & PROT_EXEC))
+		return false;
+	tb_lock();
+	if (tb_hash_find(pc, flags))
+		ok = true;
+	else if (code_used < CODE_CACHE_SIZE / 2 && ntbs < MAX_TBS / 2)
+		ok = tb_gen_code(pc, flags) != NULL;
+	tb_unlock();
+	return ok;
+}
+
+void exec_prechain(uint64_t from_pc, uint32_t flags, int n, uint64_t to_pc)
+{
+	tb_lock();
+	struct tb *from = tb_hash_find(from_pc, flags), *to = tb_hash_find(to_pc, flags);
+	if (from && to && n >= 0 && n < 2 && !(flags & CF_NOCHAIN))
+		tb_add_jump(from, n, to);
+	tb_unlock();
 }
 
 /* The instruction at pc, to run once after an SMC fault restarted it: its
@@ -493,7 +629,7 @@ struct tb *tb_smc_lookup(struct cpu_exec *x, uint64_t pc, uint32_t flags)
 static void tb_reset_jump(struct tb *tb, int n)
 {
 	uint8_t *jmp_rx = tb->code + tb->jmp_insn[n];
-	host_patch_jump(cache_rw + (jmp_rx - cache_rx), jmp_rx, tb->code + tb->jmp_reset[n]);
+	cache_patch(jmp_rx, tb->code + tb->jmp_reset[n]);
 	tb->jmp_dest[n] = 0;
 }
 
@@ -548,5 +684,7 @@ void tb_add_jump(struct tb *from, int n, struct tb *to)
 	from->jmp_next[n] = to->jmp_list;
 	to->jmp_list = (uintptr_t)from | n;
 	uint8_t *jmp_rx = from->code + from->jmp_insn[n];
-	host_patch_jump(cache_rw + (jmp_rx - cache_rx), jmp_rx, to->code);
+	cache_patch(jmp_rx, to->code);
+	if (exec_chain_hook)
+		exec_chain_hook(from->pc, from->flags, n, to->pc);
 }

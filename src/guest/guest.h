@@ -50,6 +50,17 @@ int guest_reg_pc_index(void);
  * The state must be in the cpu struct (no live lazy copies). */
 int guest_reg_read(void *cpu, int i, uint8_t *buf);
 bool guest_reg_write(void *cpu, int i, const uint8_t *buf);
+/* The compare the instruction in code[0..len) makes, if it is one of a
+ * general register with an immediate (reg2 = -1) or another register
+ * (guest/x86/cmp.c; for CompCov).  size: 2, 4 or 8 bytes. */
+struct guest_cmp {
+	int reg, reg2;		/* register indexes as in guest_reg_read's cpu */
+	unsigned size;
+	uint64_t imm;
+};
+bool guest_insn_cmp(const uint8_t *code, size_t len, struct guest_cmp *c);
+/* The value of general register i (the state must be in the cpu struct). */
+uint64_t guest_gpr(void *cpu, int i);
 /* Disassemble the instruction at pc whose bytes are code[0..len) into out;
  * returns its length, or 0 (and "(bad)") if it does not decode. */
 size_t guest_disas_insn(uint64_t pc, const uint8_t *code, size_t len, char *out, size_t outlen);

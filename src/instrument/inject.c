@@ -29,6 +29,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 #include "guest/guest.h"
+#include "instrument/afl.h"
 #include "instrument/plugin-internal.h"
 #include "util/log.h"
 
@@ -159,6 +160,7 @@ static int32_t mem_val_off;	/* env offset of cpu_exec.plugin_mem_val */
 
 void instrument_ir_init(struct ir_ctx *ir)
 {
+	afl_ir_init(ir);	/* AFL++ mode's helpers (afl.c) */
 	helper_base = ir_add_helpers(ir, plugin_helpers,
 				     sizeof(plugin_helpers) / sizeof(plugin_helpers[0]));
 	int32_t x = guest_exec_offset();
@@ -610,6 +612,16 @@ static void emit_tools(struct ir_ctx *ir, struct tb *tb)
 			t->tb_start(ir, tb, t->opaque);
 }
 
+static void emit_tools_insn(struct ir_ctx *ir, struct tb *tb, const struct qemu_plugin_insn *in)
+{
+	for (struct instrument_tool *t = tools; t; t = t->next) {
+		if (t->enabled && t->insn) {
+			flush_pending(ir);
+			t->insn(ir, tb, in->vaddr, in->data, in->size, t->opaque);
+		}
+	}
+}
+
 /* Rebuild the op list with the instrumentation in place. */
 static void emit_all(struct ir_ctx *ir, struct tb *tb, bool hooks, bool with_tools)
 {
@@ -668,6 +680,8 @@ static void emit_all(struct ir_ctx *ir, struct tb *tb, bool hooks, bool with_too
 					emit_tb_hooks(ir, false, tb->pc, in->vaddr);
 			}
 			emit_exec_dyns(ir, in->dyn, in->vaddr);
+			if (with_tools)
+				emit_tools_insn(ir, tb, in);
 			/* An instruction with a call or a branch, or whose
 			 * accesses are instrumented, starts with nothing
 			 * pending; any other may fault with adds pending. */

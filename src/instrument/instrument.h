@@ -55,6 +55,12 @@ struct instrument_tool {
 	const char *name;
 	bool enabled;
 	void (*tb_start)(struct ir_ctx *ir, const struct tb *tb, void *opaque);
+	/* Optional: IR before each guest instruction (after the plugins'),
+	 * given its address and bytes; same rules as tb_start, and a helper
+	 * it calls may read guest registers (flagged so: they are written
+	 * back first). */
+	void (*insn)(struct ir_ctx *ir, const struct tb *tb, uint64_t pc, const uint8_t *code,
+		     unsigned len, void *opaque);
 	void *opaque;
 	struct instrument_tool *next;
 };

@@ -59,5 +59,8 @@ noreturn void linux_cpu_loop(struct cpu *cpu);
 /* Flush traces/coverage, then exit like the guest (status or signal). */
 noreturn void linux_exit_group(int status);
 noreturn void linux_die_by_signal(int signo);
+/* fork() as the guest would do it (loom's state copied as for a guest
+ * fork): the pid, 0 in the child, or -errno.  For the AFL fork server. */
+int64_t linux_fork(struct cpu *cpu);
 
 #endif

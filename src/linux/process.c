@@ -33,6 +33,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 #include "linux/linux.h"
+#include "instrument/afl.h"
 #include "instrument/instrument.h"
 #include "linux/syscall.h"
 #include "util/log.h"
@@ -58,11 +59,15 @@ noreturn void linux_exit_group(int status)
 
 int64_t sys_exit(struct cpu *cpu, struct sys_call *c)
 {
+	if (afl_persistent_exit(cpu))	/* AFL_QEMU_PERSISTENT_EXITS */
+		return 0;
 	thread_exit(cpu, (int)c->a[0]);	/* the last thread ends the process */
 }
 
 int64_t sys_exit_group(struct cpu *cpu, struct sys_call *c)
 {
+	if (afl_persistent_exit(cpu))	/* AFL_QEMU_PERSISTENT_EXITS */
+		return 0;
 	linux_exit_group((int)c->a[0]);
 }
 
@@ -191,6 +196,13 @@ int64_t sys_fork(struct cpu *cpu, struct sys_call *c)
 }
 
 int64_t sys_vfork(struct cpu *cpu, struct sys_call *c)
+{
+	struct clone_req r = { .exit_signal = SIGCHLD };
+	return do_clone(cpu, &r);
+}
+
+/* The AFL fork server's fork: the guest's fork(), minus the syscall. */
+int64_t linux_fork(struct cpu *cpu)
 {
 	struct clone_req r = { .exit_signal = SIGCHLD };
 	return do_clone(cpu, &r);

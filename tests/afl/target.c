@@ -1,0 +1,101 @@
+/* A small fuzzing target: reads a file (or stdin), walks a chain of
+ * byte compares, and crashes (SIGSEGV) on input starting "LOOM!".  Built
+ * static and stripped for the afl subsuite, dynamic for the benchmark,
+ * and with afl-clang-fast for the ceiling.
+ * `target -buf x` runs target_buf on a static buffer (for a persistent
+ * hook), `target -exit FILE` ends through exit() (for _EXITS), `target
+ * -mem FILE` keeps state between calls (for _MEM), `target -magic FILE`
+ * compares 4 bytes with a magic number (for CompCov). */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static volatile int sink;
+
+__attribute__((noinline)) int target(const char *path)
+{
+	unsigned char buf[256];
+	int fd = path ? open(path, O_RDONLY) : 0;
+	if (fd < 0)
+		return 1;
+	ssize_t n = read(fd, buf, sizeof(buf));
+	if (path)
+		close(fd);
+	if (n <= 0)
+		return 0;
+	int score = 0;
+	for (ssize_t i = 0; i < n; i++) {	/* some input-dependent paths */
+		if (buf[i] < 32)
+			score += 1;
+		else if (buf[i] < 128)
+			score += 2;
+		else
+			score += 3;
+	}
+	sink = score;
+	if (n > 0 && buf[0] == 'L')
+		if (n > 1 && buf[1] == 'O')
+			if (n > 2 && buf[2] == 'O')
+				if (n > 3 && buf[3] == 'M')
+					if (n > 4 && buf[4] == '!')
+						*(volatile int *)(uintptr_t)sink = 1;	/* planted crash */
+	return 0;
+}
+
+/* For a persistent hook: the test case arrives in buf (rdi), its length in
+ * len (rsi).  Crashes on "LOOM!" too. */
+__attribute__((noinline)) int target_buf(unsigned char *buf, size_t len)
+{
+	if (len >= 5 && !memcmp(buf, "LOOM!", 5))
+		*(volatile int *)(uintptr_t)sink = 1;
+	sink = len ? buf[0] : 0;
+	return 0;
+}
+
+/* For AFL_QEMU_PERSISTENT_EXITS: ends with exit() instead of returning. */
+__attribute__((noinline)) void target_exit(const char *path)
+{
+	exit(target(path));
+}
+
+/* For AFL_QEMU_PERSISTENT_MEM: its first call takes another path than the
+ * later ones unless memory is restored between calls. */
+__attribute__((noinline)) int target_mem(const char *path)
+{
+	static int calls;
+	if (calls++ == 0)
+		sink = 1;
+	else
+		sink = 2;
+	return target(path);
+}
+
+/* For CompCov: a 32-bit magic value compared in a register. */
+__attribute__((noinline)) int target_magic(const char *path)
+{
+	uint32_t v = 0;
+	int fd = open(path, O_RDONLY);
+	if (fd < 0 || read(fd, &v, 4) < 0)
+		return 1;
+	close(fd);
+	__asm__ volatile("" : "+r"(v));	/* cmp reg, imm: what CompCov splits */
+	if (v == 0xdeadbeef)
+		*(volatile int *)(uintptr_t)sink = 1;
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static unsigned char buf[64];
+	if (argc > 2 && !strcmp(argv[1], "-magic"))
+		return target_magic(argv[2]);
+	if (argc > 2 && !strcmp(argv[1], "-mem"))
+		return target_mem(argv[2]);
+	if (argc > 2 && !strcmp(argv[1], "-buf"))
+		return target_buf(buf, sizeof(buf));
+	if (argc > 2 && !strcmp(argv[1], "-exit"))
+		target_exit(argv[2]);
+	return target(argc > 1 ? argv[1] : NULL);
+}
