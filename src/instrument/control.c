@@ -171,19 +171,25 @@ static void *serve(void *arg)
 
 void control_start(const char *path)
 {
+	/* Bound under a temporary name and renamed once listening, so the
+	 * socket never exists without accepting connections. */
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	if (strlen(path) >= sizeof(sa.sun_path))
+	char tmp[sizeof(sa.sun_path) + 32];
+	snprintf(tmp, sizeof(tmp), "%s.%d.tmp", path, (int)getpid());
+	if (strlen(tmp) >= sizeof(sa.sun_path))
 		fatal(LOOM_EXIT_USAGE, "-control %s: path too long for a socket", path);
-	strcpy(sa.sun_path, path);
+	strcpy(sa.sun_path, tmp);
 	struct stat st;
-	if (lstat(path, &st) == 0) {
-		if (!S_ISSOCK(st.st_mode))
-			fatal(LOOM_EXIT_USAGE, "-control %s: exists and is not a socket", path);
-		unlink(path);	/* a stale socket of an earlier run */
-	}
+	if (lstat(path, &st) == 0 && !S_ISSOCK(st.st_mode))
+		fatal(LOOM_EXIT_USAGE, "-control %s: exists and is not a socket", path);
+	unlink(tmp);
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 8) < 0)
-		fatal(LOOM_EXIT_USAGE, "-control %s: %s", path, strerror(errno));
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 8) < 0 ||
+	    rename(tmp, path) < 0) {	/* replaces a stale socket of an earlier run */
+		int e = errno;
+		unlink(tmp);
+		fatal(LOOM_EXIT_USAGE, "-control %s: %s", path, strerror(e));
+	}
 	listen_fd = high_fd(fd);
 
 	sigset_t all, old;
