@@ -70,9 +70,8 @@ struct guest_cmplog {
 	uint64_t desc, x[2];
 };
 bool guest_insn_cmplog(uint64_t pc, const uint8_t *code, size_t len, struct guest_cmplog *c);
-/* The operands' values, zero-extended from the size; false if a memory
- * operand is not readable (the instruction itself will fault); memory is
- * read through read (a kernel-checked copy: 0 or -errno). */
+/* The operands' values, zero-extended from the size, memory read through
+ * read (0 or -errno); false if that fails. */
 bool guest_cmplog_operands(void *cpu, uint64_t desc, uint64_t x0, uint64_t x1, uint64_t v[2],
 			   int (*read)(void *dst, uint64_t src, size_t n));
 /* The value of general register i (the state must be in the cpu struct). */

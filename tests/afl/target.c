@@ -7,7 +7,7 @@
  * -mem FILE` keeps state between calls (for _MEM), `target -magic FILE`
  * compares 4 bytes with a magic number (for CompCov and the CMPLOG
  * campaign), `target -cmplog FILE` makes known compares and a call (for
- * the CMPLOG map check). */
+ * the CMPLOG map check), `target -cmpfault` faults in a compare. */
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -137,9 +137,18 @@ __attribute__((noinline)) int target_cmplog(const char *path)
 	return 0;
 }
 
+/* For CMPLOG: a compare whose memory operand faults (SIGSEGV, as natively). */
+__attribute__((noinline)) int target_cmpfault(void)
+{
+	__asm__ volatile("cmpl $1, %0" : : "m"(*(volatile int *)(uintptr_t)16) : "cc");
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static unsigned char buf[64];
+	if (argc > 1 && !strcmp(argv[1], "-cmpfault"))
+		return target_cmpfault();
 	if (argc > 2 && !strcmp(argv[1], "-cmplog"))
 		return target_cmplog(argv[2]);
 	if (argc > 2 && !strcmp(argv[1], "-magic"))
