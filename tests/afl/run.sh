@@ -11,6 +11,7 @@
 # and map stability.  Every expected outcome comes from a native run of the
 # same target (exit status or signal) or from comparing loom with itself
 # under different settings (scope), never from loom's own earlier output.
+# The CMPLOG checks read the map through fsclient -c and run afl-fuzz -c 0.
 # Prints PASS/FAIL lines and "N passed, N failed".  About a minute.
 set -uo pipefail
 loom=$(realpath "$1")
