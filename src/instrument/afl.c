@@ -508,7 +508,9 @@ static const struct ir_helper afl_helpers[] = {
 	[AFL_H_PERSIST_ENTRY] = { "afl_persist_entry", afl_helper_persist_entry, 0, 1, true },
 	[AFL_H_PERSIST_RET] = { "afl_persist_ret", afl_helper_persist_ret, 0, 1, true },
 	[AFL_H_COMPCOV] = { "afl_compcov", afl_helper_compcov, IR_CALL_NO_WRITE_GLOBALS, 4, false },
-	[AFL_H_CMPLOG] = { "afl_cmplog", afl_helper_cmplog, IR_CALL_NO_WRITE_GLOBALS, 5, false },
+	/* May fault: a compare's memory operand is read as the instruction reads it. */
+	[AFL_H_CMPLOG] = { "afl_cmplog", afl_helper_cmplog,
+			   IR_CALL_NO_WRITE_GLOBALS | IR_CALL_MAY_FAULT, 5, false },
 };
 
 void afl_ir_init(struct ir_ctx *ir)
