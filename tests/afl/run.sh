@@ -261,9 +261,9 @@ fi
 # bytes from each pointer.  Without ___AFL_EINS_ZWEI_POLIZEI___ (the plain
 # run) nothing is logged.
 if want cmplog-map; then
-	printf 'abcdefghijklmnopinput-for-call!!' >"$work/cin"
-	out=$(fsc -c "$work/cdump" -n 3 -- "$loom" "$work/target" -cmplog "$work/cin")
-	fsc -c "$work/cdump0" -C -n 1 -- "$loom" "$work/target" -cmplog "$work/cin" >/dev/null
+	printf 'abcdefghijklmnopinput-for-call!!' >"$work/cmplog-in"
+	out=$(fsc -c "$work/cdump" -n 3 -- "$loom" "$work/target" -cmplog "$work/cmplog-in")
+	fsc -c "$work/cdump0" -C -n 1 -- "$loom" "$work/target" -cmplog "$work/cmplog-in" >/dev/null
 	# A compare whose memory operand faults: the guest's SIGSEGV, as native.
 	fault=$(fsc -c "$work/cdump1" -n 2 -- "$loom" "$work/target" -cmpfault)
 	missing=""
@@ -291,13 +291,13 @@ fi
 # made it time out, and afl-fuzz then skips the stage for the seed).
 # setsid: afl-fuzz kills its process group when it aborts.
 if want cmplog-fuzz; then
-	mkdir -p "$work/cin2"
-	printf 'abcd' >"$work/cin2/seed"
+	mkdir -p "$work/cmplog-seed"
+	printf 'abcd' >"$work/cmplog-seed/seed"
 	campaign() { # campaign OUT SECONDS [-c 0]
 		local out=$1 secs=$2
 		shift 2
 		AFL_QEMU_CUSTOM_BIN=1 AFL_BENCH_UNTIL_CRASH=1 setsid -w timeout $((secs + 30)) \
-			afl-fuzz -Q -t 1000 "$@" -i "$work/cin2" -o "$work/$out" -V "$secs" -- \
+			afl-fuzz -Q -t 1000 "$@" -i "$work/cmplog-seed" -o "$work/$out" -V "$secs" -- \
 			"$loom" "$work/target" -magic @@ >"$work/$out.log" 2>&1
 	}
 	campaign cmplog-out 50 -c 0
