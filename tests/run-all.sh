@@ -22,7 +22,7 @@
 #   cov      tests/cov/run.sh: coverage files and BUILDDIR/loom-cov
 #   instrument  tests/instrument/run.sh: coverage recording, the control channel
 #   afl      tests/afl/run.sh: loom as AFL++'s QEMU-mode target (fork server,
-#            persistent mode, afl-showmap/-fuzz/-tmin/-cmin)
+#            persistent mode, CMPLOG, afl-showmap/-fuzz/-tmin/-cmin)
 # Each subsuite's full output goes to BUILDDIR/test-logs/<suite>.log; this
 # prints one line per failing test (with how to reproduce it), a summary per
 # subsuite, and last the totals as "N passed, N failed".  A subsuite that

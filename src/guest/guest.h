@@ -59,6 +59,21 @@ struct guest_cmp {
 	uint64_t imm;
 };
 bool guest_insn_cmp(const uint8_t *code, size_t len, struct guest_cmp *c);
+/* CMPLOG (instrument/afl-cmplog.c): the operands a compare (`cmp`, `sub`;
+ * 1, 2, 4 or 8 bytes; registers, memory, immediates) or a call (its first
+ * two arguments) has, described at translation time and fetched at run time
+ * before the instruction.  desc, x[0] and x[1] are opaque to the caller:
+ * passed as they are to guest_cmplog_operands. */
+struct guest_cmplog {
+	bool call;		/* else a compare */
+	unsigned size;		/* bytes of a compare's operands; 8 for a call */
+	uint64_t desc, x[2];
+};
+bool guest_insn_cmplog(uint64_t pc, const uint8_t *code, size_t len, struct guest_cmplog *c);
+/* The operands' values, zero-extended from the size, memory read through
+ * read (0 or -errno); false if that fails. */
+bool guest_cmplog_operands(void *cpu, uint64_t desc, uint64_t x0, uint64_t x1, uint64_t v[2],
+			   int (*read)(void *dst, uint64_t src, size_t n));
 /* The value of general register i (the state must be in the cpu struct). */
 uint64_t guest_gpr(void *cpu, int i);
 /* Disassemble the instruction at pc whose bytes are code[0..len) into out;

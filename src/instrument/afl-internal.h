@@ -1,4 +1,5 @@
-/* Shared between afl.c (map, scope, fork server) and afl-persist.c only. */
+/* Shared between afl.c (map, scope, fork server), afl-persist.c and
+ * afl-cmplog.c only. */
 #ifndef LOOM_INSTRUMENT_AFL_INTERNAL_H
 #define LOOM_INSTRUMENT_AFL_INTERNAL_H
 
@@ -28,7 +29,7 @@ extern struct afl afl;
 uint64_t afl_env_addr(const char *name, bool *set);
 /* Helper indexes in the translator's table (afl_ir_init). */
 extern uint32_t afl_helper_base;
-enum { AFL_H_START, AFL_H_PERSIST_ENTRY, AFL_H_PERSIST_RET, AFL_H_COMPCOV };
+enum { AFL_H_START, AFL_H_PERSIST_ENTRY, AFL_H_PERSIST_RET, AFL_H_COMPCOV, AFL_H_CMPLOG };
 
 /* afl-persist.c */
 struct cpu;
@@ -41,5 +42,13 @@ uint64_t afl_helper_persist_entry(uint64_t env);
 uint64_t afl_helper_persist_ret(uint64_t env);
 /* The child's next iteration begins (reset prev_loc, feed the input). */
 void afl_new_iteration(struct cpu *cpu);
+
+/* afl-cmplog.c */
+/* Attach the CMPLOG map if this is afl-fuzz's CMPLOG run. */
+void afl_cmplog_setup(void);
+bool afl_cmplog_active(void);
+/* IR before the instruction at pc (in scope) if it is a compare or a call. */
+void afl_cmplog_insn(struct ir_ctx *ir, uint64_t pc, const uint8_t *code, unsigned len);
+void afl_helper_cmplog(uint64_t env, uint64_t desc, uint64_t x0, uint64_t x1, uint64_t where);
 
 #endif

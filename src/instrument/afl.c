@@ -28,11 +28,11 @@
  * a loom error exits with LOOM_EXIT_INTERNAL and a "loom:" line, so afl-fuzz
  * never counts loom's own failures as crashes.
  *
- * CompCov (AFL_COMPCOV_LEVEL) is a helper call before compares; CMPLOG is
- * not implemented and refused at start.
+ * CompCov (AFL_COMPCOV_LEVEL) is a helper call before compares; so is
+ * CMPLOG (afl-fuzz -c 0, afl-cmplog.c), which replaces CompCov in its run.
  *
- * Handshakes: the old one (one status word: FS_OPT_ENABLED | FS_OPT_MAPSIZE
- * with the map size, | FS_OPT_SHDMEM_FUZZ when the persistent hook takes
+ * Handshakes: the old one (one status word: FS_OPT_ENABLED | FS_OPT_NEWCMPLOG
+ * | FS_OPT_MAPSIZE with the map size, | FS_OPT_SHDMEM_FUZZ when the persistent hook takes
  * test cases from shared memory, in which case afl-fuzz answers with one
  * word) is the default, because every afl-fuzz understands it; the
  * version-1 one ("AFL\1", afl-fuzz answers its complement, then options,
@@ -71,6 +71,9 @@
 #define FS_OPT_ENABLED 0x80000001u
 #define FS_OPT_MAPSIZE 0x40000000u
 #define FS_OPT_SHDMEM_FUZZ 0x01000000u
+/* "This loader's CMPLOG is the current one": afl-fuzz refuses a CMPLOG
+ * fork server without it.  Always set, as qemuafl does. */
+#define FS_OPT_NEWCMPLOG 0x02000000u
 #define FS_OPT_MAX_MAPSIZE ((0x00fffffeu >> 1) + 1)
 #define FS_OPT_SET_MAPSIZE(x) (((x) - 1) << 1)
 /* Version 1: "AFL" and the version, little-endian. */
@@ -282,6 +285,12 @@ static void afl_insn(struct ir_ctx *ir, const struct tb *tb, uint64_t pc, const 
 		     unsigned len, void *opaque)
 {
 	struct guest_cmp c;
+	/* The CMPLOG run logs compares instead of splitting them, as qemuafl. */
+	if (afl_cmplog_active()) {
+		if (in_scope(pc))
+			afl_cmplog_insn(ir, pc, code, len);
+		return;
+	}
 	if (!compcov_level || !guest_insn_cmp(code, len, &c) || (c.reg2 >= 0 && compcov_level < 2) ||
 	    !in_scope(pc))
 		return;
@@ -399,7 +408,7 @@ static void handshake(void)
 		fs_write(afl.map_size);
 		fs_write(FS_NEW_HELLO);
 	} else {
-		uint32_t st = FS_OPT_ENABLED;
+		uint32_t st = FS_OPT_ENABLED | FS_OPT_NEWCMPLOG;
 		if (afl.map_size <= FS_OPT_MAX_MAPSIZE)
 			st |= FS_OPT_MAPSIZE | FS_OPT_SET_MAPSIZE(afl.map_size);
 		if (shm)
@@ -499,6 +508,9 @@ static const struct ir_helper afl_helpers[] = {
 	[AFL_H_PERSIST_ENTRY] = { "afl_persist_entry", afl_helper_persist_entry, 0, 1, true },
 	[AFL_H_PERSIST_RET] = { "afl_persist_ret", afl_helper_persist_ret, 0, 1, true },
 	[AFL_H_COMPCOV] = { "afl_compcov", afl_helper_compcov, IR_CALL_NO_WRITE_GLOBALS, 4, false },
+	/* May fault: a compare's memory operand is read as the instruction reads it. */
+	[AFL_H_CMPLOG] = { "afl_cmplog", afl_helper_cmplog,
+			   IR_CALL_NO_WRITE_GLOBALS | IR_CALL_MAY_FAULT, 5, false },
 };
 
 void afl_ir_init(struct ir_ctx *ir)
@@ -565,8 +577,7 @@ void afl_setup(void)
 	afl.entry = afl_env_addr("AFL_ENTRYPOINT", &set);
 	if (!set)
 		afl.entry = afl_persist_active() ? afl_persist_addr() : linux_image.entry;
-	if (getenv("__AFL_CMPLOG_SHM_ID"))
-		fatal(LOOM_EXIT_USAGE, "afl: CMPLOG (afl-fuzz -c) is not implemented in loom");
+	afl_cmplog_setup();
 	const char *cc = getenv("AFL_COMPCOV_LEVEL");
 	if (cc && *cc) {
 		char *end;
@@ -577,10 +588,12 @@ void afl_setup(void)
 
 	edge_tool = (struct instrument_tool){ .name = "afl", .enabled = true,
 					      .tb_start = afl_tb_start,
-					      .insn = compcov_level ? afl_insn : NULL };
+					      .insn = compcov_level || afl_cmplog_active() ? afl_insn
+											   : NULL };
 	instrument_add_tool(&edge_tool);
 	if (debug)
-		fprintf(stderr, "loom: afl: map %u bytes at %p, entry 0x%lx, %s\n", afl.map_size,
+		fprintf(stderr, "loom: afl: map %u bytes at %p, entry 0x%lx, %s%s\n", afl.map_size,
 			(void *)afl.area, (unsigned long)afl.entry,
-			afl.fds ? "fork server" : "no fork server");
+			afl.fds ? "fork server" : "no fork server",
+			afl_cmplog_active() ? ", CMPLOG" : "");
 }

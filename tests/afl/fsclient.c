@@ -5,12 +5,13 @@
  * handshake, the map size option, the raw wait statuses, and the time per
  * execution.
  *
- *   fsclient [-1] [-S] [-n RUNS] [-m MAPSIZE] [-f FILE] [-d DATA]... -- loom prog args
+ *   fsclient [-1] [-S] [-c OUT [-C]] [-n RUNS] [-m MAPSIZE] [-f FILE] [-d DATA]... -- loom prog args
  *
  * -1 expects the version-1 handshake (and sets LOOM_AFL_FORKSRV_V1=1); -n
  * runs that many executions; -f/-d write DATA into FILE before run i (the
  * i-th -d, cycling); -S passes DATA in shared memory instead
- * (__AFL_SHM_FUZZ_ID, as afl-fuzz does for a persistent hook).  Prints the
+ * (__AFL_SHM_FUZZ_ID, as afl-fuzz does for a persistent hook); -c makes
+ * it a CMPLOG run and writes the CMPLOG map to OUT (see dump_cmplog).  Prints the
  * handshake ("old map=N" / "v1 opts=X
  * map=N"), then one line per distinct outcome ("exit N" / "signal N" /
  * "stopped" with a count), the number of map bytes set after the last run,
@@ -50,15 +51,80 @@ static void wr(uint32_t v)
 	}
 }
 
+/* CMPLOG (-c FILE): afl-fuzz 4.04c's struct cmp_map.  65536 headers of 8
+ * bytes (hits: bits 0-23, shape: 48-52, type: 53-54, 1 compare, 2
+ * routine), then 65536 rows of 32 entries of 32 bytes (v0, v1, and the
+ * 128-bit halves); a routine's row is 8 entries of 64 bytes (v0[31],
+ * v0_len, v1[31], v1_len).  After the last run, every entry logged goes
+ * to FILE, one a line:
+ *   ins SHAPE HITS V0 V1          (hex)
+ *   rtn SHAPE HITS LEN0 LEN1 'V0' 'V1'   (up to a NUL, \xHH escapes)
+ * and a last line "entries N".  -C leaves ___AFL_EINS_ZWEI_POLIZEI___
+ * unset (a plain run: nothing may be logged). */
+#define CMP_MAP_W 65536
+#define CMP_MAP_H 32
+#define CMP_MAP_SIZE (CMP_MAP_W * 8 + CMP_MAP_W * CMP_MAP_H * 32)
+
+static void put_str(FILE *f, const uint8_t *p, unsigned n)
+{
+	fputc('\'', f);
+	for (unsigned i = 0; i < n && p[i]; i++) {
+		if (p[i] >= 32 && p[i] < 127 && p[i] != '\'' && p[i] != '\\')
+			fputc(p[i], f);
+		else
+			fprintf(f, "\\x%02x", p[i]);
+	}
+	fputc('\'', f);
+}
+
+static int dump_cmplog(const char *path, const uint64_t *hdr)
+{
+	FILE *f = fopen(path, "w");
+	const uint8_t *log = (const uint8_t *)(hdr + CMP_MAP_W);
+	unsigned n = 0;
+	if (!f)
+		return 1;
+	for (unsigned k = 0; k < CMP_MAP_W; k++) {
+		unsigned hits = hdr[k] & 0xffffff, shape = hdr[k] >> 48 & 31, type = hdr[k] >> 53 & 3;
+		const uint8_t *row = log + (size_t)k * CMP_MAP_H * 32;
+		if (!hits)
+			continue;
+		if (type == 1) {
+			for (unsigned i = 0; i < hits && i < CMP_MAP_H; i++, n++) {
+				const uint64_t *o = (const uint64_t *)(row + i * 32);
+				fprintf(f, "ins %u %u %llx %llx\n", shape, hits, (unsigned long long)o[0],
+					(unsigned long long)o[1]);
+			}
+		} else if (type == 2) {
+			for (unsigned i = 0; i < hits && i < CMP_MAP_H / 4; i++, n++) {
+				const uint8_t *o = row + i * 64;
+				fprintf(f, "rtn %u %u %u %u ", shape, hits, o[31], o[63]);
+				put_str(f, o, 31);
+				fputc(' ', f);
+				put_str(f, o + 32, 31);
+				fputc('\n', f);
+			}
+		} else {
+			fprintf(f, "bad type %u at %u\n", type, k);
+		}
+	}
+	fprintf(f, "entries %u\n", n);
+	fclose(f);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
-	int v1 = 0, runs = 1, c, shmfuzz = 0;
+	int v1 = 0, runs = 1, c, shmfuzz = 0, cmplog_plain = 0;
+	const char *cmplog_out = NULL;
 	unsigned map_size = 65536;
 	const char *file = NULL, *data[64];
 	int ndata = 0;
 
-	while ((c = getopt(argc, argv, "1Sn:m:f:d:")) != -1) {
+	while ((c = getopt(argc, argv, "1Sn:m:f:d:c:C")) != -1) {
 		switch (c) {
+		case 'c': cmplog_out = optarg; break;
+		case 'C': cmplog_plain = 1; break;
 		case '1': v1 = 1; break;
 		case 'S': shmfuzz = 1; break;
 		case 'n': runs = atoi(optarg); break;
@@ -85,6 +151,18 @@ int main(int argc, char **argv)
 		shmctl(fid, IPC_RMID, NULL);
 		snprintf(id, sizeof(id), "%d", fid);
 		setenv("__AFL_SHM_FUZZ_ID", id, 1);
+	}
+	uint64_t *cmp_hdr = NULL;
+	if (cmplog_out) {
+		int cid = shmget(IPC_PRIVATE, CMP_MAP_SIZE, IPC_CREAT | 0600);
+		cmp_hdr = shmat(cid, NULL, 0);
+		shmctl(cid, IPC_RMID, NULL);
+		snprintf(id, sizeof(id), "%d", cid);
+		setenv("__AFL_CMPLOG_SHM_ID", id, 1);
+		/* afl-fuzz marks its CMPLOG run so; without it (-C) the run
+		 * must log nothing, as the plain run that inherits the id. */
+		if (!cmplog_plain)
+			setenv("___AFL_EINS_ZWEI_POLIZEI___", "1", 1);
 	}
 	int p1[2], p2[2];
 	if (pipe(p1) || pipe(p2))
@@ -154,6 +232,8 @@ int main(int argc, char **argv)
 			fclose(f);
 		}
 		memset(map, 0, map_size);
+		if (cmp_hdr)	/* as afl-fuzz: the headers only */
+			memset(cmp_hdr, 0, CMP_MAP_W * 8);
 		wr(0);
 		uint32_t pid = rd();
 		int status = (int)rd();
@@ -193,6 +273,8 @@ int main(int argc, char **argv)
 		set += map[i] != 0;
 	printf("map bytes set %u\n", set);
 	printf("maps per input %.2f\n", (double)nseen / (ndata && ndata < runs ? ndata : 1));
+	if (cmp_hdr && dump_cmplog(cmplog_out, cmp_hdr))
+		return 1;
 	double us = ((t1.tv_sec - t0.tv_sec) * 1e9 + (t1.tv_nsec - t0.tv_nsec)) / 1e3 / runs;
 	fprintf(stderr, "us/exec %.1f\n", us);
 	close(ctl);

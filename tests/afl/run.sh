@@ -11,6 +11,7 @@
 # and map stability.  Every expected outcome comes from a native run of the
 # same target (exit status or signal) or from comparing loom with itself
 # under different settings (scope), never from loom's own earlier output.
+# The CMPLOG checks read the map through fsclient -c and run afl-fuzz -c 0.
 # Prints PASS/FAIL lines and "N passed, N failed".  About a minute.
 set -uo pipefail
 loom=$(realpath "$1")
@@ -249,6 +250,66 @@ if want compcov; then
 	else
 		fail compcov "tuples for 0, 1, 2, 3 matching bytes: with CompCov$cc, without$plain" \
 			"repro: AFL_COMPCOV_LEVEL=1 AFL_QEMU_CUSTOM_BIN=1 afl-showmap -Q -o map -- $loom target.dyn -magic file"
+	fi
+fi
+
+# CMPLOG: the map afl-fuzz 4.04c reads, filled by a CMPLOG run of target
+# -cmplog, whose compares are fixed by asm: each pair below is (operand 1,
+# operand 2) of one of them, the input's bytes against the source's
+# constants (shape = size - 1, one hit per run: the headers are cleared
+# before each), and the call str_eq(input + 16, magic_str) logged with 31
+# bytes from each pointer.  Without ___AFL_EINS_ZWEI_POLIZEI___ (the plain
+# run) nothing is logged.
+if want cmplog-map; then
+	printf 'abcdefghijklmnopinput-for-call!!' >"$work/cmplog-in"
+	out=$(fsc -c "$work/cdump" -n 3 -- "$loom" "$work/target" -cmplog "$work/cmplog-in")
+	fsc -c "$work/cdump0" -C -n 1 -- "$loom" "$work/target" -cmplog "$work/cmplog-in" >/dev/null
+	# A compare whose memory operand faults: the guest's SIGSEGV, as native.
+	fault=$(fsc -c "$work/cdump1" -n 2 -- "$loom" "$work/target" -cmpfault)
+	missing=""
+	for want_line in "ins 3 1 64636261 deadbeef" "ins 7 1 6c6b6a6968676665 1122334455667788" \
+		"ins 1 1 6e6d c0de" "ins 0 1 6f 5a" "ins 3 1 64636261 600dcafe" \
+		"rtn 30 1 31 31 'input-for-call!!' 'CMPLOG-magic-string-of-32-bytes'"; do
+		grep -qxF -- "$want_line" "$work/cdump" 2>/dev/null || missing="$missing [$want_line]"
+	done
+	if [ -z "$missing" ] && has "$out" "exit 0 x3" && [ "$(cat "$work/cdump0")" = "entries 0" ] &&
+		has "$fault" "$(native -cmpfault) x2"; then
+		pass cmplog-map
+	else
+		fail cmplog-map "missing:$missing; $(tail -1 "$work/cdump" 2>/dev/null); plain run: $(tail -1 "$work/cdump0" 2>/dev/null) (want entries 0); -cmpfault: $(echo $fault) (want $(native -cmpfault) x2)" \
+			"$(echo $out)" "$(cat "$work/fsc.err")" \
+			"repro: fsclient -c dump -n 3 -- $loom target -cmplog cin (cin: abcdefghijklmnopinput-for-call!!)"
+	fi
+fi
+
+# A CMPLOG campaign (afl-fuzz -Q -c 0) finds the crash behind the 32-bit
+# magic compare of target -magic from a seed of "abcd" (input-to-state:
+# the logged pair tells afl-fuzz what to write), where a plain campaign of
+# the same seed finds nothing in its 5 s (2^32 values, no dictionary).
+# -t 1000: afl-fuzz's own timeout comes from the plain run's speed, and the
+# CMPLOG server's first execution translates everything (a busy machine
+# made it time out, and afl-fuzz then skips the stage for the seed).
+# setsid: afl-fuzz kills its process group when it aborts.
+if want cmplog-fuzz; then
+	mkdir -p "$work/cmplog-seed"
+	printf 'abcd' >"$work/cmplog-seed/seed"
+	campaign() { # campaign OUT SECONDS [-c 0]
+		local out=$1 secs=$2
+		shift 2
+		AFL_QEMU_CUSTOM_BIN=1 AFL_BENCH_UNTIL_CRASH=1 setsid -w timeout $((secs + 30)) \
+			afl-fuzz -Q -t 1000 "$@" -i "$work/cmplog-seed" -o "$work/$out" -V "$secs" -- \
+			"$loom" "$work/target" -magic @@ >"$work/$out.log" 2>&1
+	}
+	campaign cmplog-out 50 -c 0
+	campaign plain-out 5
+	crash=$(ls "$work"/cmplog-out/default/crashes/id:* 2>/dev/null | head -1)
+	plain=$(ls "$work"/plain-out/default/crashes/id:* 2>/dev/null | wc -l)
+	if [ -n "$crash" ] && [ "$(native -magic "$crash")" = "signal 11" ] && [ "$plain" -eq 0 ]; then
+		pass cmplog-fuzz
+	else
+		fail cmplog-fuzz "with -c 0: crash '${crash##*/}' (want one that crashes natively); plain: $plain crashes (want 0)" \
+			"$(tail -3 "$work/cmplog-out.log")" \
+			"repro: AFL_QEMU_CUSTOM_BIN=1 afl-fuzz -Q -c 0 -i seed-abcd -o out -- $loom target -magic @@"
 	fi
 fi
 

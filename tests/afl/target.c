@@ -5,7 +5,9 @@
  * `target -buf x` runs target_buf on a static buffer (for a persistent
  * hook), `target -exit FILE` ends through exit() (for _EXITS), `target
  * -mem FILE` keeps state between calls (for _MEM), `target -magic FILE`
- * compares 4 bytes with a magic number (for CompCov). */
+ * compares 4 bytes with a magic number (for CompCov and the CMPLOG
+ * campaign), `target -cmplog FILE` makes known compares and a call (for
+ * the CMPLOG map check), `target -cmpfault` faults in a compare. */
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -86,9 +88,69 @@ __attribute__((noinline)) int target_magic(const char *path)
 	return 0;
 }
 
+/* For CMPLOG: compares of each size and kind of operand, and a call with
+ * two pointer arguments, on the input's bytes.  The instructions are
+ * fixed with asm so that the operands (and their order) are known from
+ * this source: the test expects exactly these pairs. */
+static volatile uint64_t magic64 = 0x1122334455667788ull;
+static char magic_str[64] = "CMPLOG-magic-string-of-32-bytes+and-more";
+
+__attribute__((noinline)) int str_eq(const char *a, const char *b)
+{
+	return !strcmp(a, b);
+}
+
+__attribute__((noinline)) int target_cmplog(const char *path)
+{
+	char in[64] = { 0 };
+	int fd = open(path, O_RDONLY);
+	if (fd < 0 || read(fd, in, 32) < 0)
+		return 1;
+	close(fd);
+	uint32_t v32;
+	uint64_t v64;
+	uint16_t v16;
+	memcpy(&v32, in, 4);
+	memcpy(&v64, in + 4, 8);
+	memcpy(&v16, in + 12, 2);
+	uint32_t hi = (uint32_t)(unsigned char)in[14] << 8;	/* in a high-byte register */
+	int hit = 0;
+	/* cmp r32, imm32 */
+	__asm__ volatile("cmpl $0xdeadbeef, %1\n\tsete %b0" : "+q"(hit) : "r"(v32) : "cc");
+	sink = hit;
+	/* cmp r64, m64 (rip-relative) */
+	__asm__ volatile("cmpq %2, %1\n\tsete %b0" : "+q"(hit) : "r"(v64), "m"(magic64) : "cc");
+	sink += hit;
+	/* cmp m16, r16 (stack) */
+	uint16_t k16 = 0xc0de;
+	__asm__ volatile("cmpw %2, %1\n\tsete %b0" : "+q"(hit) : "m"(v16), "r"(k16) : "cc");
+	sink += hit;
+	/* cmp r8h, imm8 */
+	__asm__ volatile("cmpb $0x5a, %h1\n\tsete %b0" : "+q"(hit) : "Q"(hi) : "cc");
+	sink += hit;
+	/* sub r32, r32 */
+	uint32_t d = v32, k32 = 0x600dcafe;
+	__asm__ volatile("subl %1, %0" : "+r"(d) : "r"(k32) : "cc");
+	sink += d;
+	/* a call: its first two arguments point at 31 readable bytes each */
+	sink += str_eq(in + 16, magic_str);
+	return 0;
+}
+
+/* For CMPLOG: a compare whose memory operand faults (SIGSEGV, as natively). */
+__attribute__((noinline)) int target_cmpfault(void)
+{
+	__asm__ volatile("cmpl $1, %0" : : "m"(*(volatile int *)(uintptr_t)16) : "cc");
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static unsigned char buf[64];
+	if (argc > 1 && !strcmp(argv[1], "-cmpfault"))
+		return target_cmpfault();
+	if (argc > 2 && !strcmp(argv[1], "-cmplog"))
+		return target_cmplog(argv[2]);
 	if (argc > 2 && !strcmp(argv[1], "-magic"))
 		return target_magic(argv[2]);
 	if (argc > 2 && !strcmp(argv[1], "-mem"))
