@@ -79,23 +79,28 @@ static struct rec *rec_for(uint64_t pc, uint32_t size)
 	return r;
 }
 
-/* The tool: the mark runs before the block's first instruction, so a block
- * whose first instruction faults still counts as reached, as in drcov. */
+/* The tool.  loom translates a block exactly when execution first reaches
+ * it, so without hit counts the translation itself is the block's
+ * execution mark and the translated code carries nothing: coverage costs
+ * nothing once a block is translated.  (Forgetting the marks flushes the
+ * code cache, so blocks that run again are translated and marked again.)
+ * With hit counts, the block adds one to its record before its first
+ * instruction, so a block whose first instruction faults still counts as
+ * reached, as in drcov. */
 static void cov_tb_start(struct ir_ctx *ir, const struct tb *tb, void *opaque)
 {
 	pthread_mutex_lock(&cov_lock);
 	struct rec *r = rec_for(tb->pc, tb->guest_size);
 	pthread_mutex_unlock(&cov_lock);
-	ir_ref p = ir_const(ir, IR_I64, (uintptr_t)r);
-	if (cov_opts.hits) {
-		ir_ref t = ir_new_temp(ir, IR_I64), u = ir_new_temp(ir, IR_I64);
-		ir_emit(ir, IR_ld_ptr, IR_I64, (ir_ref[]){ t, p }, (int64_t[]){ 0, IR_MO_64 });
-		ir_op2(ir, IR_add, IR_I64, u, t, ir_const(ir, IR_I64, 1));
-		ir_emit(ir, IR_st_ptr, IR_I64, (ir_ref[]){ u, p }, (int64_t[]){ 0, IR_MO_64 });
-	} else {
-		ir_emit(ir, IR_st_ptr, IR_I64, (ir_ref[]){ ir_const(ir, IR_I64, 1), p },
-			(int64_t[]){ 0, IR_MO_8 });
+	if (!cov_opts.hits) {
+		__atomic_store_n(&r->hits, 1, __ATOMIC_RELAXED);
+		return;
 	}
+	ir_ref p = ir_const(ir, IR_I64, (uintptr_t)r);
+	ir_ref t = ir_new_temp(ir, IR_I64), u = ir_new_temp(ir, IR_I64);
+	ir_emit(ir, IR_ld_ptr, IR_I64, (ir_ref[]){ t, p }, (int64_t[]){ 0, IR_MO_64 });
+	ir_op2(ir, IR_add, IR_I64, u, t, ir_const(ir, IR_I64, 1));
+	ir_emit(ir, IR_st_ptr, IR_I64, (ir_ref[]){ u, p }, (int64_t[]){ 0, IR_MO_64 });
 }
 
 void cov_init(void)
@@ -123,6 +128,8 @@ void cov_forget_hits(void)
 		for (unsigned i = 0; i < c->used; i++)
 			__atomic_store_n(&c->recs[i].hits, 0, __ATOMIC_RELAXED);
 	pthread_mutex_unlock(&cov_lock);
+	if (!cov_opts.hits && tool.enabled)
+		instrument_tools_changed();	/* marks come with translation */
 }
 
 size_t cov_blocks_hit(void)

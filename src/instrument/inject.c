@@ -239,7 +239,7 @@ static void describe_tb(struct ir_ctx *ir, struct tb *tb)
 		in->tb = &ptb;
 		in->dyn = NULL;
 		in->dyn_tail = &in->dyn;
-		copy_code(in->vaddr, in->data, in->size);
+		in->have_data = false;	/* copied when a plugin asks */
 	}
 }
 
@@ -580,6 +580,8 @@ static void emit_mem(struct ir_ctx *ir, const struct ir_op *op, const struct dyn
 }
 
 
+static const uint8_t *insn_bytes(const struct qemu_plugin_insn *insn);
+
 /* ---- built-in tools ---- */
 
 static struct instrument_tool *tools;
@@ -617,7 +619,7 @@ static void emit_tools_insn(struct ir_ctx *ir, struct tb *tb, const struct qemu_
 	for (struct instrument_tool *t = tools; t; t = t->next) {
 		if (t->enabled && t->insn) {
 			flush_pending(ir);
-			t->insn(ir, tb, in->vaddr, in->data, in->size, t->opaque);
+			t->insn(ir, tb, in->vaddr, insn_bytes(in), in->size, t->opaque);
 		}
 	}
 }
@@ -892,10 +894,22 @@ struct qemu_plugin_insn *qemu_plugin_tb_get_insn(const struct qemu_plugin_tb *tb
 	return (struct qemu_plugin_insn *)&tb->insns[idx];
 }
 
+/* The instruction's bytes, read from guest memory the first time. */
+static const uint8_t *insn_bytes(const struct qemu_plugin_insn *insn)
+{
+	struct qemu_plugin_insn *in = (struct qemu_plugin_insn *)insn;
+	if (!in->have_data) {
+		copy_code(in->vaddr, in->data, in->size);
+		in->have_data = true;
+	}
+	return in->data;
+}
+
 size_t qemu_plugin_insn_data(const struct qemu_plugin_insn *insn, void *dest, size_t len)
 {
 	if (!insn || !dest)
 		return 0;
+	insn_bytes(insn);
 	if (len > insn->size)
 		len = insn->size;
 	memcpy(dest, insn->data, len);
@@ -917,6 +931,6 @@ char *qemu_plugin_insn_disas(const struct qemu_plugin_insn *insn)
 	char buf[160];
 	if (!insn)
 		return NULL;
-	guest_disas_insn(insn->vaddr, insn->data, insn->size, buf, sizeof(buf));
+	guest_disas_insn(insn->vaddr, insn_bytes(insn), insn->size, buf, sizeof(buf));
 	return g_strdup(buf);
 }

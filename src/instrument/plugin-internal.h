@@ -81,6 +81,7 @@ struct dyn {
 struct qemu_plugin_insn {
 	uint64_t vaddr;
 	uint8_t size;
+	bool have_data;		/* data holds the bytes (read lazily) */
 	uint8_t data[15];
 	struct qemu_plugin_tb *tb;
 	struct dyn *dyn, **dyn_tail;
