@@ -139,8 +139,9 @@ static void set_busy(struct cpu_exec *x)
 	}
 }
 
-static enum exec_exit leave(struct cpu_exec *x, enum exec_exit e)
+static enum exec_exit leave(void *cpu, struct cpu_exec *x, enum exec_exit e)
 {
+	guest_leave(cpu);
 	__atomic_store_n(&x->busy, 0, __ATOMIC_SEQ_CST);
 	return e;
 }
@@ -208,13 +209,14 @@ enum exec_exit exec_run(void *cpu)
 		x->in_guest = 0;
 		enum exec_exit e = x->pending_exit;
 		x->pending_exit = 0;
-		return leave(x, e);
+		return leave(cpu, x, e);
 	}
 	set_busy(x);
+	guest_enter(cpu);
 	for (;;) {
 		if (x->exit_request) {
 			x->exit_request = 0;
-			return leave(x, EXEC_REQUEST);
+			return leave(cpu, x, EXEC_REQUEST);
 		}
 		if (__atomic_load_n(&flush_requested, __ATOMIC_SEQ_CST) &&
 		    __atomic_exchange_n(&flush_requested, 0, __ATOMIC_SEQ_CST)) {
@@ -238,7 +240,7 @@ enum exec_exit exec_run(void *cpu)
 		if (!tb) {
 			/* The first instruction is not readable: fetch fault. */
 			x->fault = (struct guest_fault){ .signo = SIGSEGV, .code = SEGV_MAPERR, .addr = pc };
-			return leave(x, EXEC_FAULT);
+			return leave(cpu, x, EXEC_FAULT);
 		}
 		if (log_enabled(LOG_CPU))
 			guest_dump_state(cpu, log_file ? log_file : stderr);
@@ -253,7 +255,7 @@ enum exec_exit exec_run(void *cpu)
 		if (x->pending_exit) {
 			enum exec_exit e = x->pending_exit;
 			x->pending_exit = 0;
-			return leave(x, e);
+			return leave(cpu, x, e);
 		}
 		if (!ret)
 			continue;
@@ -306,6 +308,7 @@ static bool smc_host_fault(siginfo_t *si, ucontext_t *uc, void *cpu)
 		break;
 	}
 	guest_set_pc(cpu, tb_guest_pc_of(tb, hpc));
+	guest_host_signal_unwind(cpu, uc);
 	x->smc_work |= SMC_WORK_RESTART;
 	x->pending_exit = EXEC_REQUEST;
 	x->in_guest = 0;
@@ -335,6 +338,7 @@ bool exec_host_fault(siginfo_t *si, void *ucv)
 					 .addr = (uintptr_t)si->si_addr };
 	x->pending_exit = EXEC_FAULT;
 	x->in_guest = 0;
+	guest_host_signal_unwind(cpu, uc);
 	/* Leave the handler with the mask the guest code ran under. */
 	sigprocmask(SIG_SETMASK, &uc->uc_sigmask, NULL);
 	siglongjmp(x->jmp_env, 1);

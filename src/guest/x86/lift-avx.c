@@ -770,7 +770,7 @@ static bool gen_VLDMXCSR(struct dc *s)
 	gen_exception(s, SIGSEGV, SI_KERNEL, 0);
 	set_label(s, ok);
 	s->state = DISAS_NEXT;
-	ir_stenv(s, v, CPU_OFF(mxcsr), IR_MO_32);
+	gen_helper(s, HELPER_ldmxcsr, 2, s->ir->env, v);
 	return true;
 }
 
@@ -778,7 +778,8 @@ static bool gen_VSTMXCSR(struct dc *s)
 {
 	if (!is_vex(s) || s->op[0].type != ZYDIS_OPERAND_TYPE_MEMORY)
 		return false;
-	ir_st(s, ir_ldenv(s, CPU_OFF(mxcsr), IR_MO_32), gen_ea(s, &s->op[0]), IR_MO_32);
+	ir_ref ea = gen_ea(s, &s->op[0]);
+	ir_st(s, gen_helper(s, HELPER_stmxcsr, 1, s->ir->env), ea, IR_MO_32);
 	return true;
 }
 

@@ -881,7 +881,7 @@ static bool gen_LDMXCSR(struct dc *s)
 	gen_exception(s, SIGSEGV, SI_KERNEL, 0);
 	set_label(s, ok);
 	s->state = DISAS_NEXT;
-	ir_stenv(s, v, CPU_OFF(mxcsr), IR_MO_32);
+	gen_helper(s, HELPER_ldmxcsr, 2, s->ir->env, v);
 	return true;
 }
 
@@ -889,7 +889,8 @@ static bool gen_STMXCSR(struct dc *s)
 {
 	if (!op_is_mem(s, 0))
 		return false;
-	ir_st(s, ir_ldenv(s, CPU_OFF(mxcsr), IR_MO_32), gen_ea(s, &s->op[0]), IR_MO_32);
+	ir_ref ea = gen_ea(s, &s->op[0]);
+	ir_st(s, gen_helper(s, HELPER_stmxcsr, 1, s->ir->env), ea, IR_MO_32);
 	return true;
 }
 

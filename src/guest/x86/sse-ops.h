@@ -180,6 +180,12 @@ static inline bool sse_op_is_fp(enum sse_op op)
  * OF) in bits 32-63; imm bit 8 selects rax/rdx (REX.W) as lengths. */
 #define SSE_STR_WIDE 0x100
 
+/* Run run(arg), a floating-point operation, under the guest's MXCSR as the
+ * CPU would: SIGFPE (exec_raise at env->rip) if it raises an exception the
+ * guest unmasked, before anything is written (sse-helpers.c). */
+struct cpu;
+uint64_t sse_run_fp(struct cpu *env, uint64_t (*run)(void *), void *arg);
+
 /* Whether the host can run op (CPUID, checked once). */
 bool sse_host_has(enum sse_op op);
 
