@@ -54,6 +54,12 @@
  *   vop [v,offs]        env[dst] = env[dst] v env[src], 128 bits lane-wise,
  *                       v from ir-vops.h; offs = dst_off | src_off << 32,
  *                       both 16-byte aligned.  Printed vop_i64 $name,dst,src
+ *   vfop [f,offs]       floating point on env slots, f from ir-fops.h:
+ *                       offs = d | a << 16 | b << 32 (16-bit offsets of
+ *                       16-byte aligned slots); may fault (SIGFPE for an
+ *                       exception the guest unmasked, nothing written).
+ *                       Printed vfop_i64 $name,d,a,b
+ *   vfres r [f,offs]    as vfop, the result in temp r (offs = a | b << 16)
  *   call [helper,flags] outs,ins   call helper (see struct ir_helper)
  *   insn_start [pc,len] start of a guest instruction
  *   goto_tb [n]         jump slot n of this TB (patched by chaining); falls
@@ -109,6 +115,22 @@ enum ir_vop {
 	IR_V_NB
 };
 extern const char *const ir_vop_names[IR_V_NB];
+
+enum ir_fop {
+#define DEFF(name, form, bsize) IR_F_##name,
+#include "ir-fops.h"
+#undef DEFF
+	IR_F_NB
+};
+enum ir_fop_form { IR_FF_V, IR_FF_I, IR_FF_F, IR_FF_R };
+struct ir_fopdef {
+	const char *name;
+	uint8_t form;		/* enum ir_fop_form */
+	uint8_t bsize;
+};
+extern const struct ir_fopdef ir_fopdefs[IR_F_NB];
+#define IR_FOFFS(d, a, b) ((uint64_t)(uint16_t)(d) | (uint64_t)(uint16_t)(a) << 16 | \
+			   (uint64_t)(uint16_t)(b) << 32)
 
 enum ir_memop {
 	IR_MO_8 = 0, IR_MO_16 = 1, IR_MO_32 = 2, IR_MO_64 = 3,

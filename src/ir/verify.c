@@ -218,6 +218,17 @@ static const char *check_consts(struct verify *v, uint32_t index, const struct i
 			return "vector operand not 16-byte aligned";
 		break;
 	}
+	case IR_vfop:
+	case IR_vfres: {
+		uint64_t offs = op->cargs[1];
+		if (op->cargs[0] < 0 || op->cargs[0] >= IR_F_NB)
+			return "unknown FP op";
+		if ((ir_fopdefs[op->cargs[0]].form == IR_FF_R) != (op->opc == IR_vfres))
+			return "FP op of the wrong form for vfop/vfres";
+		if (offs & 0x000f000f000full)
+			return "FP operand not 16-byte aligned";
+		break;
+	}
 	case IR_load:
 	case IR_store:
 	case IR_cmpxchg:

@@ -228,9 +228,49 @@ static const uint8_t vop_of_sse[SSE_NB_OPS] = {
 #undef V
 };
 
+/* FP operations the IR has (ir-fops.h): the backend runs the host
+ * instruction inline under the guest's MXCSR.  Zero: none. */
+static const uint8_t fop_of_sse[SSE_NB_OPS] = {
+#define F4(OP, op) [SSE_##OP##PS] = IR_F_##op##ps + 1, [SSE_##OP##PD] = IR_F_##op##pd + 1, \
+		   [SSE_##OP##SS] = IR_F_##op##ss + 1, [SSE_##OP##SD] = IR_F_##op##sd + 1
+#define F(OP, op) [SSE_##OP] = IR_F_##op + 1
+	F4(ADD, add), F4(SUB, sub), F4(MUL, mul), F4(DIV, div), F4(MIN, min), F4(MAX, max),
+	F4(SQRT, sqrt),
+	F(CVTSS2SD, cvtss2sd), F(CVTSD2SS, cvtsd2ss), F(CVTPS2PD, cvtps2pd), F(CVTPD2PS, cvtpd2ps),
+	F(CVTDQ2PS, cvtdq2ps), F(CVTPS2DQ, cvtps2dq), F(CVTTPS2DQ, cvttps2dq),
+	F(CVTDQ2PD, cvtdq2pd), F(CVTPD2DQ, cvtpd2dq), F(CVTTPD2DQ, cvttpd2dq),
+	F(CVTSI2SS_L, cvtsi2ss32), F(CVTSI2SS_Q, cvtsi2ss64),
+	F(CVTSI2SD_L, cvtsi2sd32), F(CVTSI2SD_Q, cvtsi2sd64),
+	F(COMISS, comiss), F(UCOMISS, ucomiss), F(COMISD, comisd), F(UCOMISD, ucomisd),
+	F(CVTSS2SI_L, cvtss2si), F(CVTSS2SI_Q, cvtss2si), F(CVTTSS2SI_L, cvttss2si),
+	F(CVTTSS2SI_Q, cvttss2si), F(CVTSD2SI_L, cvtsd2si), F(CVTSD2SI_Q, cvtsd2si),
+	F(CVTTSD2SI_L, cvttsd2si), F(CVTTSD2SI_Q, cvttsd2si),
+#undef F4
+#undef F
+};
+
+/* The 32-bit result rows of fop_of_sse (the others give 64 bits). */
+static bool sse_res32(enum sse_op op)
+{
+	return op == SSE_CVTSS2SI_L || op == SSE_CVTTSS2SI_L || op == SSE_CVTSD2SI_L ||
+	       op == SSE_CVTTSD2SI_L;
+}
+
 static ir_ref gen_sse_call(struct dc *s, enum sse_op op, int32_t dst, int32_t src, ir_ref imm)
 {
 	enum x86_helper h = HELPER_sse_op;
+	if (fop_of_sse[op]) {
+		int f = fop_of_sse[op] - 1;
+		if (ir_fopdefs[f].form != IR_FF_R) {
+			ir_emit(s->ir, IR_vfop, IR_I64, NULL,
+				(int64_t[]){ f, (int64_t)IR_FOFFS(dst, dst, src) });
+			return 0;
+		}
+		enum ir_type t = sse_res32(op) ? IR_I32 : IR_I64;
+		ir_ref r = ir_new_temp(s->ir, t);
+		ir_emit(s->ir, IR_vfres, t, (ir_ref[]){ r }, (int64_t[]){ f, (int64_t)IR_FOFFS(dst, src, 0) });
+		return r;
+	}
 	if (vop_of_sse[op]) {
 		ir_emit(s->ir, IR_vop, IR_I64, NULL,
 			(int64_t[]){ vop_of_sse[op] - 1, (int64_t)((uint64_t)(uint32_t)dst |

@@ -1106,6 +1106,114 @@ static void gen_vop(struct cg *c, struct ir_op *op)
 	emit_modrm_offset(&c->e, OPC_MOVDQA_WxVx, x, ENV_REG, dst);
 }
 
+/*
+ * vfop/vfres: the host SSE instruction (VEX for FMA) on xmm15, xmm14 and
+ * xmm13 loaded from the env slots, under the guest's MXCSR, which the host
+ * MXCSR holds while translated code runs.  An unmasked exception traps
+ * before the result is stored, so env is untouched, and exec_host_fault
+ * maps the SIGFPE to the guest pc; globals are synced first as for a load.
+ * b is loaded with exactly its size (movd, movq, or two qwords as in
+ * gen_vop), so a staged 4- or 8-byte operand is store-forwarded.
+ */
+static int fop_opcode(enum ir_fop f, bool w64)
+{
+	static const int type_prefix[4] = { 0, P_DATA16, P_SIMDF3, P_SIMDF2 };	/* ps pd ss sd */
+	static const uint8_t arith[7] = { 0x58, 0x5c, 0x59, 0x5e, 0x5d, 0x5f, 0x51 };
+	static const int other[IR_F_NB] = {
+		[IR_F_cvtss2sd] = 0x5a | P_EXT | P_SIMDF3, [IR_F_cvtsd2ss] = 0x5a | P_EXT | P_SIMDF2,
+		[IR_F_cvtps2pd] = 0x5a | P_EXT, [IR_F_cvtpd2ps] = 0x5a | P_EXT | P_DATA16,
+		[IR_F_cvtdq2ps] = 0x5b | P_EXT, [IR_F_cvtps2dq] = 0x5b | P_EXT | P_DATA16,
+		[IR_F_cvttps2dq] = 0x5b | P_EXT | P_SIMDF3,
+		[IR_F_cvtdq2pd] = OPC_CVTDQ2PD, [IR_F_cvtpd2dq] = OPC_CVTPD2DQ,
+		[IR_F_cvttpd2dq] = OPC_CVTTPD2DQ,
+		[IR_F_cvtsi2ss32] = OPC_CVTSI2SS, [IR_F_cvtsi2ss64] = OPC_CVTSI2SS | P_REXW,
+		[IR_F_cvtsi2sd32] = OPC_CVTSI2SD, [IR_F_cvtsi2sd64] = OPC_CVTSI2SD | P_REXW,
+		[IR_F_comiss] = OPC_COMISS, [IR_F_ucomiss] = OPC_UCOMISS,
+		[IR_F_comisd] = OPC_COMISS | P_DATA16, [IR_F_ucomisd] = OPC_UCOMISS | P_DATA16,
+		[IR_F_cvtss2si] = OPC_CVTSS2SI, [IR_F_cvttss2si] = OPC_CVTTSS2SI,
+		[IR_F_cvtsd2si] = OPC_CVTSD2SI, [IR_F_cvttsd2si] = OPC_CVTTSD2SI,
+	};
+	_Static_assert(IR_F_sqrtsd - IR_F_addps == 27, "7 arithmetic ops x 4 types");
+	_Static_assert(IR_F_fnmsub231sd - IR_F_fmadd132ps == 47, "4 FMA kinds x 3 orders x 4 types");
+	if (f >= IR_F_addps && f <= IR_F_sqrtsd) {
+		int i = f - IR_F_addps;
+		return arith[i / 4] | P_EXT | type_prefix[i % 4];
+	}
+	if (f >= IR_F_fmadd132ps && f <= IR_F_fnmsub231sd) {
+		/* kind: +2 per fmadd, fmsub, fnmadd, fnmsub; order: +0x10 per
+		 * 132, 213, 231; scalar: +1; double: VEX.W */
+		int i = f - IR_F_fmadd132ps, t = i % 4;
+		return (OPC_VFMADD132PS + 2 * (i / 12) + 0x10 * (i / 4 % 3) + (t >= 2)) |
+		       (t & 1 ? P_REXW : 0);
+	}
+	return other[f] | (w64 && ir_fopdefs[f].form == IR_FF_R && f >= IR_F_cvtss2si ? P_REXW : 0);
+}
+
+static void load_xmm(struct cg *c, int x, int32_t off, int size)
+{
+	if (size == 4) {
+		emit_modrm_offset(&c->e, OPC_MOVD_VdEd, x, ENV_REG, off);
+		return;
+	}
+	emit_modrm_offset(&c->e, OPC_MOVQ_VqWq, x, ENV_REG, off);
+	if (size == 16)
+		emit_modrm_offset(&c->e, OPC_MOVHPS_VqMq, x, ENV_REG, off + 8);
+}
+
+static void gen_vfop(struct cg *c, struct ir_op *op)
+{
+	enum ir_fop f = op->cargs[0];
+	const struct ir_fopdef *def = &ir_fopdefs[f];
+	uint64_t o = op->cargs[1];
+	int32_t d = o & 0xffff, a = o >> 16 & 0xffff, b = o >> 32 & 0xffff;
+	int opc = fop_opcode(f, false);
+
+	sync_globals(c);
+	switch (def->form) {
+	case IR_FF_V:
+		load_xmm(c, 15, a, 16);
+		load_xmm(c, 14, b, def->bsize);
+		emit_modrm(&c->e, opc, 15, 14);
+		break;
+	case IR_FF_I:
+		load_xmm(c, 15, a, 16);
+		emit_modrm_offset(&c->e, opc, 15, ENV_REG, b);
+		break;
+	case IR_FF_F:
+		load_xmm(c, 15, d, 16);
+		load_xmm(c, 14, a, 16);
+		load_xmm(c, 13, b, def->bsize);
+		emit_vex_rr(&c->e, opc, 15, 14, 13);
+		break;
+	default:
+		internal_error("backend: vfop of a result-form op");
+	}
+	emit_modrm_offset(&c->e, OPC_MOVDQA_WxVx, 15, ENV_REG, d);
+}
+
+static void gen_vfres(struct cg *c, struct ir_op *op)
+{
+	enum ir_fop f = op->cargs[0];
+	const struct ir_fopdef *def = &ir_fopdefs[f];
+	uint64_t o = op->cargs[1];
+	int32_t a = o & 0xffff, b = o >> 16 & 0xffff;
+	int opc = fop_opcode(f, w64(op));
+
+	sync_globals(c);
+	int rd = alloc_reg(c, ALL_REGS);
+	load_xmm(c, 14, b, def->bsize);
+	if (f <= IR_F_ucomisd) {
+		load_xmm(c, 15, a, def->bsize);
+		emit_modrm(&c->e, opc, 15, 14);
+		emit8(&c->e, OPC_PUSHF);
+		emit_pop(&c->e, rd);
+		emit_arith_ri(&c->e, ARITH_AND, false, rd, 0x45);	/* ZF PF CF */
+	} else {
+		emit_modrm(&c->e, opc, rd, 14);
+	}
+	set_output(c, op->args[0], rd);
+}
+
 static void gen_op_body(struct cg *c, struct ir_op *op);
 
 static void gen_op(struct cg *c, struct ir_op *op)
@@ -1163,6 +1271,8 @@ static void gen_op_body(struct cg *c, struct ir_op *op)
 	case IR_cmpxchg: case IR_xchg: case IR_xadd: gen_atomic(c, op); break;
 	case IR_mb: emit_mfence(&c->e); break;
 	case IR_vop: gen_vop(c, op); break;
+	case IR_vfop: gen_vfop(c, op); break;
+	case IR_vfres: gen_vfres(c, op); break;
 	case IR_call: gen_call(c, op); break;
 	case IR_insn_start:
 		c->tb->insn_host_off[c->ninsn] = c->e.p - c->e.start;
