@@ -336,6 +336,9 @@ bool exec_host_fault(siginfo_t *si, void *ucv)
 		guest_set_pc(cpu, tb_guest_pc_of(tb, hpc));
 	x->fault = (struct guest_fault){ .signo = si->si_signo, .code = si->si_code,
 					 .addr = (uintptr_t)si->si_addr };
+	/* SIGFPE's si_addr is the faulting instruction: the guest's */
+	if (si->si_signo == SIGFPE)
+		x->fault.addr = guest_pc(cpu);
 	x->pending_exit = EXEC_FAULT;
 	x->in_guest = 0;
 	guest_host_signal_unwind(cpu, uc);
