@@ -448,9 +448,109 @@ static bool gen_vshift_imm(struct dc *s, enum avx_op op)
 	return true;
 }
 
+/* ---- floating point inline ---- */
+
+/* AVX floating point the IR has (ir-fops.h), inline under the guest's
+ * MXCSR in the VEX.128 forms (the 256-bit ones go to the helper).  Zero:
+ * none.  VCVTSI2Sx map to the 32-bit row; the 64-bit one follows it. */
+static const uint8_t fop_of_avx[AVX_NB_OPS] = {
+#define F4(OP, op) [AVX_##OP##PS] = IR_F_##op##ps + 1, [AVX_##OP##PD] = IR_F_##op##pd + 1, \
+		   [AVX_##OP##SS] = IR_F_##op##ss + 1, [AVX_##OP##SD] = IR_F_##op##sd + 1
+#define F(OP, op) [AVX_##OP] = IR_F_##op + 1
+#define FMA1(K, k, o) F4(K##o, k##o)
+#define FMA(K, k) FMA1(K, k, 132), FMA1(K, k, 213), FMA1(K, k, 231)
+	F4(VADD, add), F4(VSUB, sub), F4(VMUL, mul), F4(VDIV, div), F4(VMIN, min), F4(VMAX, max),
+	F4(VSQRT, sqrt),
+	F(VCVTSS2SD, cvtss2sd), F(VCVTSD2SS, cvtsd2ss), F(VCVTPS2PD, cvtps2pd),
+	F(VCVTPD2PS, cvtpd2ps), F(VCVTDQ2PS, cvtdq2ps), F(VCVTPS2DQ, cvtps2dq),
+	F(VCVTTPS2DQ, cvttps2dq), F(VCVTDQ2PD, cvtdq2pd), F(VCVTPD2DQ, cvtpd2dq),
+	F(VCVTTPD2DQ, cvttpd2dq),
+	F(VCVTSI2SS, cvtsi2ss32), F(VCVTSI2SD, cvtsi2sd32),
+	F(VCOMISS, comiss), F(VUCOMISS, ucomiss), F(VCOMISD, comisd), F(VUCOMISD, ucomisd),
+	F(VCVTSS2SI, cvtss2si), F(VCVTTSS2SI, cvttss2si), F(VCVTSD2SI, cvtsd2si),
+	F(VCVTTSD2SI, cvttsd2si),
+	FMA(VFMADD, fmadd), FMA(VFMSUB, fmsub), FMA(VFNMADD, fnmadd), FMA(VFNMSUB, fnmsub),
+#undef F4
+#undef F
+#undef FMA1
+#undef FMA
+};
+
+/* The env slot of source operand i: its XMM register, or ytmp holding
+ * the memory operand (exactly its size) or the GPR. */
+static int32_t fp_src(struct dc *s, int i)
+{
+	int x = vop(s, i);
+	if (x >= 0)
+		return slot(x, 0);
+	if (is_gpr(s, i))
+		ir_stenv(s, gen_ld_op(s, i), YTMP, IR_MO_64);
+	else
+		stage_mem(s, i);
+	return YTMP;
+}
+
+static void emit_vfop(struct dc *s, int f, int32_t d, int32_t a, int32_t b)
+{
+	ir_emit(s->ir, IR_vfop, IR_I64, NULL, (int64_t[]){ f, (int64_t)IR_FOFFS(d, a, b) });
+}
+
+static ir_ref emit_vfres(struct dc *s, int f, enum ir_type t, int32_t a, int32_t b)
+{
+	ir_ref r = ir_new_temp(s->ir, t);
+	ir_emit(s->ir, IR_vfres, t, (ir_ref[]){ r }, (int64_t[]){ f, (int64_t)IR_FOFFS(a, b, 0) });
+	return r;
+}
+
+/* The result is written to xmm d (after the op, which may trap), and the
+ * VEX rule zeroes bits 255:128. */
+static bool gen_avx_fp_inline(struct dc *s, enum avx_op op)
+{
+	int f = fop_of_avx[op] - 1, n = s->insn.operand_count_visible;
+	if (f < 0)
+		return false;
+	for (int i = 0; i < n; i++)
+		if (s->op[i].size > 128 && s->op[i].type != ZYDIS_OPERAND_TYPE_IMMEDIATE)
+			return false;
+	int d = vop(s, 0), a = vop(s, 1);
+	switch (avx_op_shape[op]) {
+	case AVX_V3: case AVX_F3: case AVX_CSI:
+		if (n != 3 || d < 0 || a < 0)
+			return false;
+		if (avx_op_shape[op] == AVX_CSI && s->op[2].size == 64)
+			f++;
+		emit_vfop(s, f, slot(d, 0), slot(a, 0), fp_src(s, 2));
+		break;
+	case AVX_V2: case AVX_V2X: case AVX_V2N:
+		if (n != 2 || d < 0)
+			return false;
+		emit_vfop(s, f, slot(d, 0), slot(d, 0), fp_src(s, 1));
+		break;
+	case AVX_COMI:
+		if (n != 2 || d < 0)
+			return false;
+		gen_set_cc(s, CC_OP_EFLAGS, 0, emit_vfres(s, f, IR_I64, slot(d, 0), fp_src(s, 1)), 0);
+		return true;
+	case AVX_C2SI: {
+		if (n != 2 || !is_gpr(s, 0))
+			return false;
+		int size = op_size(s, 0);
+		ir_ref r = emit_vfres(s, f, size == 3 ? IR_I64 : IR_I32, 0, fp_src(s, 1));
+		gen_st_reg(s, reg_index(s->op[0].reg.value), size, r);
+		return true;
+	}
+	default:
+		return false;
+	}
+	ir_stenv(s, cst(s, 0), yq(d, 2), IR_MO_64);
+	ir_stenv(s, cst(s, 0), yq(d, 3), IR_MO_64);
+	return true;
+}
+
 static bool gen_avx_fast(struct dc *s, enum avx_op op)
 {
-	return is_vex(s) && (gen_avx_inline(s, op) || gen_vshift_imm(s, op) || gen_avx(s, op));
+	return is_vex(s) && (gen_avx_inline(s, op) || gen_avx_fp_inline(s, op) ||
+			     gen_vshift_imm(s, op) || gen_avx(s, op));
 }
 
 /* Every other row: inline when it can be, else the generic form. */
