@@ -63,6 +63,7 @@ struct cg {
 	struct fixup fixups[MAX_FIXUPS];
 	uint32_t nfixups;
 	bool overflow;
+	int32_t xslot[3];	/* env slot xmm13..15 hold whole, or -1 (gen_vfop) */
 };
 
 /* Prologue/epilogue addresses, set once by host_gen_prologue. */
@@ -1149,8 +1150,48 @@ static int fop_opcode(enum ir_fop f, bool w64)
 	return other[f] | (w64 && ir_fopdefs[f].form == IR_FF_R && f >= IR_F_cvtss2si ? P_REXW : 0);
 }
 
+/*
+ * Within a block, xmm13-15 cache the slots they were loaded from or stored
+ * to whole (c->xslot), so a chain of FP ops on the same registers does not
+ * wait for a store to forward to the next load.  Every op that may write
+ * env slots other than through vfop, clobber those registers (calls, vop)
+ * or join control flow forgets them (xcache_before).
+ */
+static void xcache_clear(struct cg *c)
+{
+	c->xslot[0] = c->xslot[1] = c->xslot[2] = -1;
+}
+
+static void xcache_before(struct cg *c, const struct ir_op *op)
+{
+	switch (op->opc) {
+	case IR_st_env: {
+		int32_t off = op->cargs[0], end = off + (1 << (op->cargs[1] & IR_MO_SIZE));
+		for (int i = 0; i < 3; i++)
+			if (c->xslot[i] >= 0 && off < c->xslot[i] + 16 && end > c->xslot[i])
+				c->xslot[i] = -1;
+		return;
+	}
+	case IR_call: case IR_vop: case IR_set_label: case IR_goto_tb: case IR_exit_tb:
+	case IR_goto_ptr: case IR_goto_lookup:
+		xcache_clear(c);
+		return;
+	default:
+		return;	/* GPR-only ops, loads, guest stores, vfop/vfres (their own) */
+	}
+}
+
 static void load_xmm(struct cg *c, int x, int32_t off, int size)
 {
+	for (int r = 13; r <= 15; r++) {
+		if (c->xslot[r - 13] != off)
+			continue;
+		if (r != x)
+			emit_modrm(&c->e, OPC_MOVAPS_VxWx, x, r);
+		c->xslot[x - 13] = off;
+		return;
+	}
+	c->xslot[x - 13] = size == 16 ? off : -1;
 	if (size == 4) {
 		emit_modrm_offset(&c->e, OPC_MOVD_VdEd, x, ENV_REG, off);
 		return;
@@ -1158,6 +1199,15 @@ static void load_xmm(struct cg *c, int x, int32_t off, int size)
 	emit_modrm_offset(&c->e, OPC_MOVQ_VqWq, x, ENV_REG, off);
 	if (size == 16)
 		emit_modrm_offset(&c->e, OPC_MOVHPS_VqMq, x, ENV_REG, off + 8);
+}
+
+/* xmm15 was stored to slot d: the copies of d's old value are stale. */
+static void xcache_stored(struct cg *c, int32_t d)
+{
+	for (int i = 0; i < 3; i++)
+		if (c->xslot[i] == d)
+			c->xslot[i] = -1;
+	c->xslot[2] = d;
 }
 
 static void gen_vfop(struct cg *c, struct ir_op *op)
@@ -1169,10 +1219,12 @@ static void gen_vfop(struct cg *c, struct ir_op *op)
 	int opc = fop_opcode(f, false);
 
 	sync_globals(c);
+	/* sources into the registers that xmm15 does not need first (a
+	 * copy out of the cache must come before xmm15 is overwritten) */
 	switch (def->form) {
 	case IR_FF_V:
-		load_xmm(c, 15, a, 16);
 		load_xmm(c, 14, b, def->bsize);
+		load_xmm(c, 15, a, 16);
 		emit_modrm(&c->e, opc, 15, 14);
 		break;
 	case IR_FF_I:
@@ -1180,15 +1232,16 @@ static void gen_vfop(struct cg *c, struct ir_op *op)
 		emit_modrm_offset(&c->e, opc, 15, ENV_REG, b);
 		break;
 	case IR_FF_F:
-		load_xmm(c, 15, d, 16);
-		load_xmm(c, 14, a, 16);
 		load_xmm(c, 13, b, def->bsize);
+		load_xmm(c, 14, a, 16);
+		load_xmm(c, 15, d, 16);
 		emit_vex_rr(&c->e, opc, 15, 14, 13);
 		break;
 	default:
 		internal_error("backend: vfop of a result-form op");
 	}
 	emit_modrm_offset(&c->e, OPC_MOVDQA_WxVx, 15, ENV_REG, d);
+	xcache_stored(c, d);
 }
 
 static void gen_vfres(struct cg *c, struct ir_op *op)
@@ -1270,7 +1323,7 @@ static void gen_op_body(struct cg *c, struct ir_op *op)
 	case IR_store: gen_store(c, op); break;
 	case IR_cmpxchg: case IR_xchg: case IR_xadd: gen_atomic(c, op); break;
 	case IR_mb: emit_mfence(&c->e); break;
-	case IR_vop: gen_vop(c, op); break;
+	case IR_vop: gen_vop(c, op); xcache_clear(c); break;
 	case IR_vfop: gen_vfop(c, op); break;
 	case IR_vfres: gen_vfres(c, op); break;
 	case IR_call: gen_call(c, op); break;
@@ -1320,9 +1373,11 @@ size_t host_gen_code(struct ir_ctx *s, struct tb *tb, uint8_t *rw, uint8_t *rx, 
 	c.e = (struct emit){ .p = rw, .start = rw, .end = rw + avail, .rx_start = rx };
 
 	ir_liveness(s);
+	xcache_clear(&c);
 	for (uint32_t i = 0; i < s->nops; i++) {
 		if (!emit_room(&c.e, OP_MAX_BYTES) || c.e.p - c.e.start > 60000)
 			return 0;
+		xcache_before(&c, &s->ops[i]);
 		if (s->ops[i].opc == IR_ld_env && i + 1 < s->nops &&
 		    fuse_ld_env_brcond(&c, &s->ops[i], &s->ops[i + 1])) {
 			i++;
