@@ -308,15 +308,26 @@ SSE_OPS(X)
 
 /* ---- moves ---- */
 
+/* Register-to-register moves as vector ops: the backend keeps the value
+ * in a host XMM register for the FP ops that follow (codegen.c). */
+static void gen_vmov(struct dc *s, enum ir_vop v, int d, int x)
+{
+	ir_emit(s->ir, IR_vop, IR_I64, NULL,
+		(int64_t[]){ v, (int64_t)((uint64_t)(uint32_t)xoff(d) | ((uint64_t)(uint32_t)xoff(x) << 32)) });
+}
+
 /* 128-bit moves between XMM registers and memory. */
 static bool gen_mov128(struct dc *s, bool aligned)
 {
 	int d = xmm_op(s, 0), x = xmm_op(s, 1);
 	ir_ref v[2];
 
+	if (d >= 0 && x >= 0) {
+		if (d != x)
+			gen_vmov(s, IR_V_mov, d, x);
+		return true;
+	}
 	if (d >= 0 && xmm_or_mem(s, 1)) {
-		if (d == x)
-			return true;
 		if (gen_ld128(s, 1, aligned, v))
 			gen_st_xmm(s, d, v[0], v[1]);
 		return true;
@@ -402,10 +413,7 @@ static bool gen_movs(struct dc *s, int size)
 	int d = xmm_op(s, 0), x = xmm_op(s, 1);
 
 	if (d >= 0 && x >= 0) {
-		ir_ref v = ir_ldenv(s, xq(x, 0), IR_MO_64);
-		if (size == IR_MO_32)
-			v = ir_dep(s, ir_ldenv(s, xq(d, 0), IR_MO_64), v, 0, 32);
-		gen_st_xmm(s, d, v, 0);
+		gen_vmov(s, size == IR_MO_32 ? IR_V_movlo32 : IR_V_movlo64, d, x);
 		return true;
 	}
 	if (d >= 0 && op_is_mem(s, 1)) {

@@ -1071,6 +1071,9 @@ static void gen_goto_lookup(struct cg *c, struct ir_op *op)
 	sync_all(c, true);
 }
 
+static void load_xmm(struct cg *c, int x, int32_t off, int size);
+static void xcache_stored(struct cg *c, int32_t d);
+
 /* vop: the host SSE2 instruction on copies of the two slots in xmm15 and
  * xmm14 (scratch: no IR value lives in an xmm register), stored back whole.
  * Operands are loaded as two qwords because the frontend writes slots in
@@ -1095,16 +1098,23 @@ static void gen_vop(struct cg *c, struct ir_op *op)
 		[IR_V_unpackhi8] = 0x68, [IR_V_unpackhi16] = 0x69, [IR_V_unpackhi32] = 0x6a,
 		[IR_V_packs16to8] = 0x63, [IR_V_packs32to16] = 0x6b, [IR_V_packu16to8] = 0x67,
 	};
-	_Static_assert(IR_V_NB == 43, "every vector op needs a host opcode above");
+	_Static_assert(IR_V_NB == 46, "every vector op needs a host opcode above");
 	int32_t dst = (uint32_t)op->cargs[1], src = (uint32_t)((uint64_t)op->cargs[1] >> 32);
 	const int x = 15, y = 14;
 
-	emit_modrm_offset(&c->e, OPC_MOVQ_VqWq, x, ENV_REG, dst);
-	emit_modrm_offset(&c->e, OPC_MOVHPS_VqMq, x, ENV_REG, dst + 8);
-	emit_modrm_offset(&c->e, OPC_MOVQ_VqWq, y, ENV_REG, src);
-	emit_modrm_offset(&c->e, OPC_MOVHPS_VqMq, y, ENV_REG, src + 8);
-	emit_modrm(&c->e, opcode[op->cargs[0]] | P_EXT | P_DATA16, x, y);
+	if (op->cargs[0] == IR_V_mov) {
+		load_xmm(c, x, src, 16);
+	} else {
+		load_xmm(c, y, src, 16);
+		load_xmm(c, x, dst, 16);
+		if (op->cargs[0] == IR_V_movlo64 || op->cargs[0] == IR_V_movlo32)
+			emit_modrm(&c->e, OPC_MOVSS_VxWx | (op->cargs[0] == IR_V_movlo64 ? P_SIMDF2
+										: P_SIMDF3), x, y);
+		else
+			emit_modrm(&c->e, opcode[op->cargs[0]] | P_EXT | P_DATA16, x, y);
+	}
 	emit_modrm_offset(&c->e, OPC_MOVDQA_WxVx, x, ENV_REG, dst);
+	xcache_stored(c, dst);
 }
 
 /*
@@ -1172,7 +1182,7 @@ static void xcache_before(struct cg *c, const struct ir_op *op)
 				c->xslot[i] = -1;
 		return;
 	}
-	case IR_call: case IR_vop: case IR_set_label: case IR_goto_tb: case IR_exit_tb:
+	case IR_call: case IR_set_label: case IR_goto_tb: case IR_exit_tb:
 	case IR_goto_ptr: case IR_goto_lookup:
 		xcache_clear(c);
 		return;
@@ -1323,7 +1333,7 @@ static void gen_op_body(struct cg *c, struct ir_op *op)
 	case IR_store: gen_store(c, op); break;
 	case IR_cmpxchg: case IR_xchg: case IR_xadd: gen_atomic(c, op); break;
 	case IR_mb: emit_mfence(&c->e); break;
-	case IR_vop: gen_vop(c, op); xcache_clear(c); break;
+	case IR_vop: gen_vop(c, op); break;
 	case IR_vfop: gen_vfop(c, op); break;
 	case IR_vfres: gen_vfres(c, op); break;
 	case IR_call: gen_call(c, op); break;

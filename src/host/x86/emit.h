@@ -98,6 +98,7 @@ static inline bool emit_room(const struct emit *e, unsigned n)
 #define OPC_MOVQ_VqWq	(0x7e | P_EXT | P_SIMDF3)	/* low qword, upper cleared */
 #define OPC_MOVHPS_VqMq	(0x16 | P_EXT)			/* high qword */
 #define OPC_MOVAPS_VxWx	(0x28 | P_EXT)
+#define OPC_MOVSS_VxWx	(0x10 | P_EXT)			/* + F3 movss, F2 movsd */
 #define OPC_MOVD_VdEd	(0x6e | P_EXT | P_DATA16)	/* low dword, upper cleared */
 #define OPC_PUSHF	0x9c
 /* SSE floating point (the prefix selects ps, pd, ss, sd) */
