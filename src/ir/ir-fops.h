@@ -16,6 +16,9 @@
  *       R  vfres: a 64-bit result: compares give ZF|PF|CF as in RFLAGS
  *          (a's low lane against b's), conversions give b's low lane as
  *          an integer of the op's type (indefinite on overflow)
+ *       C  MXCSR itself, b a 4-byte field (any alignment) holding the
+ *          guest's MXCSR: ldmxcsr (vfop) makes it the host's; stmxcsr
+ *          (vfres) reads b | the host's sticky flags, a 16-byte scratch
  * bsize bytes of b read (4, 8 or 16); a and d are whole slots
  *
  * Row order is used by the backend (the arithmetic and FMA blocks are
@@ -37,6 +40,8 @@ DEFF(cvtsi2ss32, I, 4) DEFF(cvtsi2ss64, I, 8) DEFF(cvtsi2sd32, I, 4) DEFF(cvtsi2
 /* results in a temp */
 DEFF(comiss, R, 4) DEFF(ucomiss, R, 4) DEFF(comisd, R, 8) DEFF(ucomisd, R, 8)
 DEFF(cvtss2si, R, 4) DEFF(cvttss2si, R, 4) DEFF(cvtsd2si, R, 8) DEFF(cvttsd2si, R, 8)
+/* the MXCSR hand-over (guest/x86/cpu.h) */
+DEFF(ldmxcsr, C, 4) DEFF(stmxcsr, C, 4)
 /* FMA: 4 kinds x 132, 213, 231 x ps, pd, ss, sd */
 DEFF_FMA(fmadd) DEFF_FMA(fmsub) DEFF_FMA(fnmadd) DEFF_FMA(fnmsub)
 

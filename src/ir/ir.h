@@ -122,7 +122,7 @@ enum ir_fop {
 #undef DEFF
 	IR_F_NB
 };
-enum ir_fop_form { IR_FF_V, IR_FF_I, IR_FF_F, IR_FF_R };
+enum ir_fop_form { IR_FF_V, IR_FF_I, IR_FF_F, IR_FF_R, IR_FF_C };
 struct ir_fopdef {
 	const char *name;
 	uint8_t form;		/* enum ir_fop_form */

@@ -223,9 +223,13 @@ static const char *check_consts(struct verify *v, uint32_t index, const struct i
 		uint64_t offs = op->cargs[1];
 		if (op->cargs[0] < 0 || op->cargs[0] >= IR_F_NB)
 			return "unknown FP op";
-		if ((ir_fopdefs[op->cargs[0]].form == IR_FF_R) != (op->opc == IR_vfres))
+		int form = ir_fopdefs[op->cargs[0]].form;
+		bool res = form == IR_FF_R || op->cargs[0] == IR_F_stmxcsr;
+		if (res != (op->opc == IR_vfres))
 			return "FP op of the wrong form for vfop/vfres";
-		if (offs & 0x000f000f000full)
+		uint64_t slots = form != IR_FF_C ? 0x000f000f000full
+				 : op->opc == IR_vfres ? 0xf : 0;	/* b: the MXCSR field */
+		if (offs & slots)
 			return "FP operand not 16-byte aligned";
 		break;
 	}

@@ -48,9 +48,7 @@
 	H(avx_maskmov,         NG | MF,       4, 0) \
 	H(avx_gather,          NG | MF,       4, 0) \
 	H(xsave,               NG | MF,       4, 0) \
-	H(xrstor,              NG | MF,       4, 0) \
-	H(ldmxcsr,             NG,            2, 0) \
-	H(stmxcsr,             NG,            1, 1)
+	H(xrstor,              NG | MF,       4, 0)
 
 /* helper_sys(env, op, selector): the descriptor-table rows (lift-sys.c). */
 enum { SYS_LAR, SYS_LSL, SYS_VERR, SYS_VERW, SYS_SLDT, SYS_STR, SYS_SMSW, SYS_SGDT, SYS_SIDT };
@@ -77,7 +75,5 @@ void helper_avx_maskmov(uint64_t env, uint64_t regs, uint64_t addr, uint64_t imm
 void helper_avx_gather(uint64_t env, uint64_t regs, uint64_t base, uint64_t imm);
 void helper_xsave(uint64_t env, uint64_t addr, uint64_t rfbm, uint64_t kind);
 void helper_xrstor(uint64_t env, uint64_t addr, uint64_t rfbm, uint64_t rex_w);
-void helper_ldmxcsr(uint64_t env, uint64_t v);
-uint64_t helper_stmxcsr(uint64_t env);
 
 #endif

@@ -870,7 +870,9 @@ static bool gen_VLDMXCSR(struct dc *s)
 	gen_exception(s, SIGSEGV, SI_KERNEL, 0);
 	set_label(s, ok);
 	s->state = DISAS_NEXT;
-	gen_helper(s, HELPER_ldmxcsr, 2, s->ir->env, v);
+	ir_stenv(s, v, CPU_OFF(mxcsr), IR_MO_32);
+	ir_emit(s->ir, IR_vfop, IR_I64, NULL,
+		(int64_t[]){ IR_F_ldmxcsr, (int64_t)IR_FOFFS(0, 0, CPU_OFF(mxcsr)) });
 	return true;
 }
 
@@ -878,8 +880,10 @@ static bool gen_VSTMXCSR(struct dc *s)
 {
 	if (!is_vex(s) || s->op[0].type != ZYDIS_OPERAND_TYPE_MEMORY)
 		return false;
-	ir_ref ea = gen_ea(s, &s->op[0]);
-	ir_st(s, gen_helper(s, HELPER_stmxcsr, 1, s->ir->env), ea, IR_MO_32);
+	ir_ref ea = gen_ea(s, &s->op[0]), v = ir_new_temp(s->ir, IR_I32);
+	ir_emit(s->ir, IR_vfres, IR_I32, (ir_ref[]){ v },
+		(int64_t[]){ IR_F_stmxcsr, (int64_t)IR_FOFFS(CPU_OFF(xtmp), CPU_OFF(mxcsr), 0) });
+	ir_st(s, v, ea, IR_MO_32);
 	return true;
 }
 

@@ -556,17 +556,6 @@ uint64_t helper_sse_pcmpstr(uint64_t env, uint64_t op, uint64_t dst, uint64_t sr
 	return helper_sse_op(env, op, dst, src, imm);
 }
 
-/* LDMXCSR/STMXCSR (also the VEX forms): the value was checked. */
-void helper_ldmxcsr(uint64_t env, uint64_t v)
-{
-	x86_mxcsr_write((struct cpu *)(uintptr_t)env, (uint32_t)v);
-}
-
-uint64_t helper_stmxcsr(uint64_t env)
-{
-	return x86_mxcsr_read((struct cpu *)(uintptr_t)env);
-}
-
 /* MASKMOVDQU xmm1, xmm2: the bytes of xmm1 (src) whose byte in xmm2 (mask)
  * has its top bit set are stored at addr (the guest's rdi).  Byte stores: a
  * fault leaves the earlier bytes written. */

@@ -1193,6 +1193,8 @@ static void xcache_before(struct cg *c, const struct ir_op *op)
 
 static void load_xmm(struct cg *c, int x, int32_t off, int size)
 {
+	if (c->xslot[x - 13] == off)
+		return;
 	for (int r = 13; r <= 15; r++) {
 		if (c->xslot[r - 13] != off)
 			continue;
@@ -1247,6 +1249,9 @@ static void gen_vfop(struct cg *c, struct ir_op *op)
 		load_xmm(c, 15, d, 16);
 		emit_vex_rr(&c->e, opc, 15, 14, 13);
 		break;
+	case IR_FF_C:
+		emit_modrm_offset(&c->e, OPC_GRP15, EXT15_LDMXCSR, ENV_REG, b);
+		return;
 	default:
 		internal_error("backend: vfop of a result-form op");
 	}
@@ -1264,8 +1269,16 @@ static void gen_vfres(struct cg *c, struct ir_op *op)
 
 	sync_globals(c);
 	int rd = alloc_reg(c, ALL_REGS);
+	if (f == IR_F_stmxcsr) {
+		emit_modrm_offset(&c->e, OPC_GRP15, EXT15_STMXCSR, ENV_REG, a);
+		emit_load(&c->e, 2, false, rd, ENV_REG, a);
+		emit_arith_ri(&c->e, ARITH_AND, false, rd, 0x3f);
+		emit_modrm_offset(&c->e, OPC_ARITH_GvEv + (ARITH_OR << 3), rd, ENV_REG, b);
+		set_output(c, op->args[0], rd);
+		return;
+	}
 	load_xmm(c, 14, b, def->bsize);
-	if (f <= IR_F_ucomisd) {
+	if (f >= IR_F_comiss && f <= IR_F_ucomisd) {
 		load_xmm(c, 15, a, def->bsize);
 		emit_modrm(&c->e, opc, 15, 14);
 		emit8(&c->e, OPC_PUSHF);

@@ -101,6 +101,8 @@ static inline bool emit_room(const struct emit *e, unsigned n)
 #define OPC_MOVSS_VxWx	(0x10 | P_EXT)			/* + F3 movss, F2 movsd */
 #define OPC_MOVD_VdEd	(0x6e | P_EXT | P_DATA16)	/* low dword, upper cleared */
 #define OPC_PUSHF	0x9c
+#define OPC_GRP15	(0xae | P_EXT)
+enum { EXT15_LDMXCSR = 2, EXT15_STMXCSR = 3 };
 /* SSE floating point (the prefix selects ps, pd, ss, sd) */
 #define OPC_SQRTPS	(0x51 | P_EXT)
 #define OPC_ADDPS	(0x58 | P_EXT)		/* then mul, cvt, cvtdq, sub, min, div, max */
