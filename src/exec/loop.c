@@ -226,16 +226,25 @@ enum exec_exit exec_run(void *cpu)
 		uint64_t pc = guest_pc(cpu);
 		struct tb *tb;
 		if (x->smc_work) {	/* SMC restart, stale self-check (smc.c) */
+			guest_leave(cpu);
 			tb = tb_smc_lookup(x, pc, flags);
+			guest_enter(cpu);
 			last = NULL;
 		} else {
 			tb = tb_lookup(x, pc, flags);
 		}
 		if (flags & CF_NOCHAIN)
 			last = NULL;
-		if ((!tb || last) && !find_and_chain(x, pc, flags, &tb, last, last_n)) {
-			last = NULL;
-			continue;
+		if (!tb || last) {
+			/* Translating runs loom's and plugins' own code: not
+			 * under the guest's MXCSR (guest.h) */
+			guest_leave(cpu);
+			bool ok = find_and_chain(x, pc, flags, &tb, last, last_n);
+			guest_enter(cpu);
+			if (!ok) {
+				last = NULL;
+				continue;
+			}
 		}
 		if (!tb) {
 			/* The first instruction is not readable: fetch fault. */

@@ -191,6 +191,8 @@ uint32_t ir_add_helpers(struct ir_ctx *s, const struct ir_helper *t, uint32_t n)
 	memcpy(all + s->nhelpers, t, n * sizeof(*all));
 	if (s->helpers_owned)
 		free((void *)s->helpers);
+	else
+		s->nguest_helpers = s->nhelpers;
 	s->helpers = all;	/* the first table is the guest's static one */
 	s->helpers_owned = true;
 	s->nhelpers += n;

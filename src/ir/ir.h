@@ -211,6 +211,7 @@ struct ir_ctx {
 	const struct ir_helper *helpers;	/* the guest's helper table */
 	uint32_t nhelpers;
 	bool helpers_owned;	/* helpers was allocated by ir_add_helpers */
+	uint32_t nguest_helpers;	/* the guest's rows, when helpers_owned */
 	/* Constants are immutable: ir_const hands out one temp per value and
 	 * type in a TB (direct-mapped; a miss just makes another temp). */
 	ir_ref const_cache[64];
@@ -229,6 +230,10 @@ static inline bool ir_is_const(const struct ir_ctx *s, ir_ref r)
 {
 	return s->temps[r].kind == IR_TEMP_CONST;
 }
+static inline bool ir_helper_foreign(const struct ir_ctx *s, uint32_t helper)
+{
+	return s->helpers_owned && helper >= s->nguest_helpers;
+}
 static inline bool ir_is_global(const struct ir_ctx *s, ir_ref r)
 {
 	return s->temps[r].kind == IR_TEMP_GLOBAL;
@@ -242,7 +247,10 @@ void ir_op2(struct ir_ctx *s, enum ir_opc opc, enum ir_type t, ir_ref d, ir_ref 
 void ir_call(struct ir_ctx *s, uint32_t helper, ir_ref ret,
 	     const ir_ref *args, unsigned nargs);
 /* Append n helpers to the context's table (after the guest's); returns the
- * index of the first.  Once per context, before any TB. */
+ * index of the first.  Once per context, before any TB.  Such helpers are
+ * foreign (tools' code, not the guest's): the backend keeps the host FP
+ * state the guest runs under (guest/x86/cpu.h: MXCSR) out of their reach,
+ * restoring it after them. */
 uint32_t ir_add_helpers(struct ir_ctx *s, const struct ir_helper *t, uint32_t n);
 /* Append a copy of an existing op (rebuilding a TB's op list). */
 struct ir_op *ir_append_op(struct ir_ctx *s, const struct ir_op *op);

@@ -25,6 +25,7 @@
 #define ENV_REG H_RBP
 #define FRAME_SLOTS 512
 #define FRAME_SIZE (FRAME_SLOTS * 8 + 8)	/* keeps rsp 16-byte aligned */
+#define MXCSR_SAVE_OFF (FRAME_SLOTS * 8)	/* in that padding: gen_call */
 #define MAX_FIXUPS 256
 
 /* Allocation order: callee-saved first so values survive helper calls. */
@@ -916,7 +917,14 @@ static void gen_call(struct cg *c, struct ir_op *op)
 	for (int i = 0; i < nargs; i++) {
 		copy_to_reg(c, op->args[op->nout + i], call_arg_regs[i]);
 	}
+	/* A tool's code must not change the MXCSR guest FP runs under (its
+	 * sticky flags would become the guest's): saved and restored. */
+	bool foreign = ir_helper_foreign(c->s, op->cargs[0]);
+	if (foreign)
+		emit_modrm_offset(&c->e, OPC_GRP15, EXT15_STMXCSR, H_RSP, MXCSR_SAVE_OFF);
 	emit_call_to(&c->e, (uintptr_t)h->fn);
+	if (foreign)
+		emit_modrm_offset(&c->e, OPC_GRP15, EXT15_LDMXCSR, H_RSP, MXCSR_SAVE_OFF);
 	if (!(flags & IR_CALL_NO_WRITE_GLOBALS)) {
 		drop_globals(c);
 		for (ir_ref r = 2; r < c->s->nglobals + 2; r++)
