@@ -100,6 +100,7 @@ struct cpu {
 	uint64_t mmx_pad;
 	uint64_t xinuse_pad;
 	x86_xmm ytmp[2];	/* a 256-bit memory operand staged for AVX helpers */
+	x86_xmm ftmp[2];	/* inline 256-bit FP results before they are written */
 	struct x87_state fpu;
 
 	/* --- execution state shared with the exec layer --- */

@@ -476,18 +476,18 @@ static const uint8_t fop_of_avx[AVX_NB_OPS] = {
 #undef FMA
 };
 
-/* The env slot of source operand i: its XMM register, or ytmp holding
- * the memory operand (exactly its size) or the GPR. */
-static int32_t fp_src(struct dc *s, int i)
+/* The register of source operand i for slot(): its own, or AVX_TMP
+ * (ytmp) holding the memory operand (exactly its size) or the GPR. */
+static int fp_src(struct dc *s, int i)
 {
 	int x = vop(s, i);
 	if (x >= 0)
-		return slot(x, 0);
+		return x;
 	if (is_gpr(s, i))
 		ir_stenv(s, gen_ld_op(s, i), YTMP, IR_MO_64);
 	else
 		stage_mem(s, i);
-	return YTMP;
+	return AVX_TMP;
 }
 
 static void emit_vfop(struct dc *s, int f, int32_t d, int32_t a, int32_t b)
@@ -502,13 +502,50 @@ static ir_ref emit_vfres(struct dc *s, int f, enum ir_type t, int32_t a, int32_t
 	return r;
 }
 
-/* The result is written to xmm d (after the op, which may trap), and the
- * VEX rule zeroes bits 255:128. */
+/*
+ * 256-bit packed forms: the op on each 128-bit half.  Both results go to
+ * cpu->ftmp first and only then to d, so a trap in the second half leaves
+ * d untouched; FMA accumulates in ftmp, loaded from d.
+ */
+static bool gen_avx_fp256(struct dc *s, int f, int shape)
+{
+	int n = s->insn.operand_count_visible, d = vop(s, 0);
+	const int32_t ft[2] = { CPU_OFF(ftmp[0]), CPU_OFF(ftmp[1]) };
+	if (ir_fopdefs[f].bsize != 16 || d < 0 || !(shape == AVX_V3 || shape == AVX_F3 || shape == AVX_V2))
+		return false;
+	for (int i = 1; i < n; i++)
+		if (s->op[i].size != 256)
+			return false;
+	if (shape == AVX_V2) {
+		if (n != 2)
+			return false;
+		int b = fp_src(s, 1);
+		for (int h = 0; h < 2; h++)
+			emit_vfop(s, f, ft[h], slot(b, h), slot(b, h));
+	} else {
+		int a = vop(s, 1);
+		if (n != 3 || a < 0)
+			return false;
+		int b = fp_src(s, 2);
+		for (int h = 0; h < 2 && shape == AVX_F3; h++)
+			emit_vop(s, IR_V_mov, ft[h], slot(d, h));
+		for (int h = 0; h < 2; h++)
+			emit_vfop(s, f, ft[h], slot(a, h), slot(b, h));
+	}
+	for (int h = 0; h < 2; h++)
+		emit_vop(s, IR_V_mov, slot(d, h), ft[h]);
+	return true;
+}
+
+/* The result is written to d after the op, which may trap; a VEX.128 form
+ * zeroes bits 255:128. */
 static bool gen_avx_fp_inline(struct dc *s, enum avx_op op)
 {
 	int f = fop_of_avx[op] - 1, n = s->insn.operand_count_visible;
 	if (f < 0)
 		return false;
+	if (s->op[0].size == 256)
+		return gen_avx_fp256(s, f, avx_op_shape[op]);
 	for (int i = 0; i < n; i++)
 		if (s->op[i].size > 128 && s->op[i].type != ZYDIS_OPERAND_TYPE_IMMEDIATE)
 			return false;
@@ -519,23 +556,24 @@ static bool gen_avx_fp_inline(struct dc *s, enum avx_op op)
 			return false;
 		if (avx_op_shape[op] == AVX_CSI && s->op[2].size == 64)
 			f++;
-		emit_vfop(s, f, slot(d, 0), slot(a, 0), fp_src(s, 2));
+		emit_vfop(s, f, slot(d, 0), slot(a, 0), slot(fp_src(s, 2), 0));
 		break;
 	case AVX_V2: case AVX_V2X: case AVX_V2N:
 		if (n != 2 || d < 0)
 			return false;
-		emit_vfop(s, f, slot(d, 0), slot(d, 0), fp_src(s, 1));
+		emit_vfop(s, f, slot(d, 0), slot(d, 0), slot(fp_src(s, 1), 0));
 		break;
 	case AVX_COMI:
 		if (n != 2 || d < 0)
 			return false;
-		gen_set_cc(s, CC_OP_EFLAGS, 0, emit_vfres(s, f, IR_I64, slot(d, 0), fp_src(s, 1)), 0);
+		gen_set_cc(s, CC_OP_EFLAGS, 0,
+			   emit_vfres(s, f, IR_I64, slot(d, 0), slot(fp_src(s, 1), 0)), 0);
 		return true;
 	case AVX_C2SI: {
 		if (n != 2 || !is_gpr(s, 0))
 			return false;
 		int size = op_size(s, 0);
-		ir_ref r = emit_vfres(s, f, size == 3 ? IR_I64 : IR_I32, 0, fp_src(s, 1));
+		ir_ref r = emit_vfres(s, f, size == 3 ? IR_I64 : IR_I32, 0, slot(fp_src(s, 1), 0));
 		gen_st_reg(s, reg_index(s->op[0].reg.value), size, r);
 		return true;
 	}

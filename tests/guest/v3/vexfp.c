@@ -69,16 +69,17 @@ static void modes(void)
 	set_csr(0x1f80);
 }
 
-extern char vfpe_at[], vfpe_after[];
+extern char vfpe_at[], vfpe_after[], vfpe256_at[], vfpe256_after[];
 static volatile int seen;
+static char *volatile trap_at, *volatile trap_after;
 
 static void fpe(int sig, siginfo_t *si, void *ctx)
 {
 	ucontext_t *uc = ctx;
 	printf("SIGFPE code %d at insn %d pc %d flags %x\n", si->si_code,
-	       si->si_addr == (void *)vfpe_at, uc->uc_mcontext.gregs[REG_RIP] == (greg_t)vfpe_at,
+	       si->si_addr == (void *)trap_at, uc->uc_mcontext.gregs[REG_RIP] == (greg_t)trap_at,
 	       uc->uc_mcontext.fpregs->mxcsr & 0x3f);
-	uc->uc_mcontext.gregs[REG_RIP] = (greg_t)vfpe_after;
+	uc->uc_mcontext.gregs[REG_RIP] = (greg_t)trap_after;
 	uc->uc_mcontext.fpregs->mxcsr |= 0x1f80;
 	seen++;
 }
@@ -90,6 +91,15 @@ static __attribute__((noinline)) __m128d trap(int fma, __m128d d, __m128d a, __m
 			 ".globl vfpe_at\nvfpe_at: vdivsd %2, %1, %0\n"
 			 ".globl vfpe_after\nvfpe_after:\n"
 			 : "+x"(d) : "x"(a), "x"(b), "r"(fma) : "cc");
+	return d;
+}
+
+/* 256-bit: only the high half traps; the whole destination is kept. */
+static __attribute__((noinline)) __m256d trap256(__m256d d, __m256d a, __m256d b)
+{
+	__asm__ volatile(".globl vfpe256_at\nvfpe256_at: vdivpd %2, %1, %0\n"
+			 ".globl vfpe256_after\nvfpe256_after:\n"
+			 : "+x"(d) : "x"(a), "x"(b));
 	return d;
 }
 
@@ -107,6 +117,8 @@ static void sigfpe(void)
 	};
 	for (unsigned i = 0; i < 5; i++) {
 		seen = 0;
+		trap_at = vfpe_at;
+		trap_after = vfpe_after;
 		set_csr(c[i].csr);
 		__m128d r = trap(0, _mm_set_pd(5, 6), _mm_set_pd(7, c[i].a), _mm_set_pd(8, c[i].b));
 		unsigned after = get_csr();
@@ -117,6 +129,17 @@ static void sigfpe(void)
 		printf("case %u: seen %d result %016llx mxcsr after %x\n", i, seen,
 		       (unsigned long long)q, after);
 	}
+	seen = 0;
+	trap_at = vfpe256_at;
+	trap_after = vfpe256_after;
+	set_csr(0x1f80 & ~0x200);
+	__m256d r = trap256(_mm256_set_pd(1, 2, 3, 4), _mm256_set_pd(1, 1, 1, 1),
+			    _mm256_set_pd(0, 2, 2, 2));
+	unsigned after = get_csr();
+	set_csr(0x1f80);
+	double o[4];
+	memcpy(o, &r, 32);
+	printf("256: seen %d result %g %g %g %g mxcsr after %x\n", seen, o[0], o[1], o[2], o[3], after);
 }
 
 int main(void)
