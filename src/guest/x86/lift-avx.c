@@ -7,7 +7,9 @@
  * legacy SSE lifters never touch xmm_hi, which is the other half of it.
  *
  * Moves, broadcasts of 128 bits, 128-bit extracts, element inserts and
- * extracts and vzeroupper/vzeroall are lifted inline; every other row of
+ * extracts and vzeroupper/vzeroall are lifted inline, and so are the FP
+ * rows the IR has (vfop/vfres: arithmetic, sqrt, conversions, compares to
+ * RFLAGS, FMA3; 256-bit packed forms half by half); every other row of
  * avx-ops.h goes through one generic form: its memory operand (if any) is
  * loaded with exactly its size into cpu->ytmp, and helper_avx_op/_fp run
  * the host instruction on register numbers.  Masked moves and gathers run

@@ -4,7 +4,10 @@
  * registers live in env (cpu->xmm[i]), not in IR globals; a 128-bit value
  * is two 64-bit halves.  Moves, logic, 64-bit lanes, logical shifts by an
  * immediate, qword shuffles, inserts/extracts and mask extraction are
- * lifted inline on those halves; everything
+ * lifted inline on those halves; register-to-register moves, SSE2 integer
+ * arithmetic (vop) and the common FP (vfop/vfres: arithmetic, sqrt,
+ * conversions, comis/ucomis, ldmxcsr/stmxcsr) are IR vector ops the backend
+ * runs as the host instruction, FP under the guest's MXCSR; everything
  * else is one call to a helper from the table in sse-ops.h, which also
  * generates the lifters of the plain `op xmm, xmm/mem[, imm8]` forms.
  *

@@ -23,6 +23,8 @@
  * for the operand (m128, m64, m32, m16), stages it in cpu->xtmp and passes
  * env offsets of destination and source; an imm8 operand becomes `imm`.
  *
+ * Rows the IR has as vector or FP ops (vop_of_sse, fop_of_sse in
+ * lift-sse.c) run inline; the other
  * IA/IC rows run through helper_sse_op (row sse_op of X86_HELPERS: no
  * globals, cannot fault); FA/FC rows through helper_sse_fp (may raise
  * SIGFPE, so the lifter stores the pc first); the PCMPxSTRx rows, which

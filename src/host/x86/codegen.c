@@ -12,7 +12,10 @@
  *  - at a basic-block end (label, branch) globals and TB-wide locals are in
  *    memory; after a label no register holds anything;
  *  - env lives in rbp for the whole TB; rsp points at a 16-byte aligned spill
- *    frame set up by the prologue.
+ *    frame set up by the prologue;
+ *  - no IR value lives in an XMM register: vop/vfop/vfres run on xmm13-15
+ *    loaded from env slots and store their result back at once; within a
+ *    block those registers only cache slots (see gen_vfop).
  */
 #include <assert.h>
 #include <stdlib.h>
