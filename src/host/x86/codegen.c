@@ -1281,6 +1281,9 @@ static void gen_vfres(struct cg *c, struct ir_op *op)
 	sync_globals(c);
 	int rd = alloc_reg(c, ALL_REGS);
 	if (f == IR_F_stmxcsr) {
+		for (int i = 0; i < 3; i++)	/* the scratch slot is written */
+			if (c->xslot[i] == a)
+				c->xslot[i] = -1;
 		emit_modrm_offset(&c->e, OPC_GRP15, EXT15_STMXCSR, ENV_REG, a);
 		emit_load(&c->e, 2, false, rd, ENV_REG, a);
 		emit_arith_ri(&c->e, ARITH_AND, false, rd, 0x3f);
