@@ -21,6 +21,9 @@
  *          (vfres) reads b | the host's sticky flags, a 16-byte scratch
  * bsize bytes of b read (4, 8 or 16); a and d are whole slots
  *
+ * The cmp rows take their predicate (0-7, as legacy CMPPS's imm8) in bits
+ * 48-50 of offs: all ones in a lane where it holds, else zero.
+ *
  * Row order is used by the backend (the arithmetic and FMA blocks are
  * computed, not listed): keep each block's order.
  */
@@ -35,6 +38,8 @@ DEFF_T(min, V) DEFF_T(max, V) DEFF_T(sqrt, V)
 DEFF(cvtss2sd, V, 4) DEFF(cvtsd2ss, V, 8) DEFF(cvtps2pd, V, 8) DEFF(cvtpd2ps, V, 16)
 DEFF(cvtdq2ps, V, 16) DEFF(cvtps2dq, V, 16) DEFF(cvttps2dq, V, 16)
 DEFF(cvtdq2pd, V, 8) DEFF(cvtpd2dq, V, 16) DEFF(cvttpd2dq, V, 16)
+/* compares to lane masks */
+DEFF_T(cmp, V)
 /* integer to scalar */
 DEFF(cvtsi2ss32, I, 4) DEFF(cvtsi2ss64, I, 8) DEFF(cvtsi2sd32, I, 4) DEFF(cvtsi2sd64, I, 8)
 /* results in a temp */

@@ -268,6 +268,8 @@ void ir_print_op(const struct ir_ctx *s, const struct ir_op *op, FILE *f)
 		fprintf(f, "$%s", op->cargs[0] >= 0 && op->cargs[0] < IR_F_NB ? ir_fopdefs[op->cargs[0]].name : "?");
 		for (int k = 0; k < (op->opc == IR_vfop ? 3 : 2); k++)
 			fprintf(f, ",$0x%x", (unsigned)(o >> 16 * k) & 0xffff);
+		if (o >> 48)
+			fprintf(f, ",$0x%x", (unsigned)(o >> 48));
 		fputc('\n', f);
 		return;
 	}

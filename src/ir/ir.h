@@ -59,6 +59,7 @@
  *                       16-byte aligned slots); may fault (SIGFPE for an
  *                       exception the guest unmasked, nothing written).
  *                       Printed vfop_i64 $name,d,a,b
+ *                       (cmp rows: the predicate in offs bits 48-50)
  *   vfres r [f,offs]    as vfop, the result in temp r (offs = a | b << 16)
  *   call [helper,flags] outs,ins   call helper (see struct ir_helper)
  *   insn_start [pc,len] start of a guest instruction

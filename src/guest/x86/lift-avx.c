@@ -467,6 +467,7 @@ static const uint8_t fop_of_avx[AVX_NB_OPS] = {
 	F(VCVTPD2PS, cvtpd2ps), F(VCVTDQ2PS, cvtdq2ps), F(VCVTPS2DQ, cvtps2dq),
 	F(VCVTTPS2DQ, cvttps2dq), F(VCVTDQ2PD, cvtdq2pd), F(VCVTPD2DQ, cvtpd2dq),
 	F(VCVTTPD2DQ, cvttpd2dq),
+	F(VCMPPS, cmpps), F(VCMPPD, cmppd), F(VCMPSS, cmpss), F(VCMPSD, cmpsd),
 	F(VCVTSI2SS, cvtsi2ss32), F(VCVTSI2SD, cvtsi2sd32),
 	F(VCOMISS, comiss), F(VUCOMISS, ucomiss), F(VCOMISD, comisd), F(VUCOMISD, ucomisd),
 	F(VCVTSS2SI, cvtss2si), F(VCVTTSS2SI, cvttss2si), F(VCVTSD2SI, cvtsd2si),
@@ -492,9 +493,25 @@ static int fp_src(struct dc *s, int i)
 	return AVX_TMP;
 }
 
+/* pred: the cmp rows' predicate (ir-fops.h) */
+static void emit_vfop_p(struct dc *s, int f, int32_t d, int32_t a, int32_t b, uint64_t pred)
+{
+	ir_emit(s->ir, IR_vfop, IR_I64, NULL,
+		(int64_t[]){ f, (int64_t)(IR_FOFFS(d, a, b) | pred << 48) });
+}
+
 static void emit_vfop(struct dc *s, int f, int32_t d, int32_t a, int32_t b)
 {
-	ir_emit(s->ir, IR_vfop, IR_I64, NULL, (int64_t[]){ f, (int64_t)IR_FOFFS(d, a, b) });
+	emit_vfop_p(s, f, d, a, b, 0);
+}
+
+/* VCMPxx with a predicate below 8 (those the legacy encoding has, which
+ * the backend emits); -1 otherwise.  The immediate is the last operand. */
+static int cmp_pred(struct dc *s, int n)
+{
+	if (n != 4 || s->op[3].type != ZYDIS_OPERAND_TYPE_IMMEDIATE || imm_of(s, 3) >= 8)
+		return -1;
+	return imm_of(s, 3);
 }
 
 static ir_ref emit_vfres(struct dc *s, int f, enum ir_type t, int32_t a, int32_t b)
@@ -511,8 +528,14 @@ static ir_ref emit_vfres(struct dc *s, int f, enum ir_type t, int32_t a, int32_t
  */
 static bool gen_avx_fp256(struct dc *s, int f, int shape)
 {
-	int n = s->insn.operand_count_visible, d = vop(s, 0);
+	int n = s->insn.operand_count_visible, d = vop(s, 0), pred = 0;
 	const int32_t ft[2] = { CPU_OFF(ftmp[0]), CPU_OFF(ftmp[1]) };
+	if (shape == AVX_V3I) {
+		if ((pred = cmp_pred(s, n)) < 0)
+			return false;
+		n = 3;
+		shape = AVX_V3;
+	}
 	if (ir_fopdefs[f].bsize != 16 || d < 0 || !(shape == AVX_V3 || shape == AVX_F3 || shape == AVX_V2))
 		return false;
 	for (int i = 1; i < n; i++)
@@ -532,7 +555,7 @@ static bool gen_avx_fp256(struct dc *s, int f, int shape)
 		for (int h = 0; h < 2 && shape == AVX_F3; h++)
 			emit_vop(s, IR_V_mov, ft[h], slot(d, h));
 		for (int h = 0; h < 2; h++)
-			emit_vfop(s, f, ft[h], slot(a, h), slot(b, h));
+			emit_vfop_p(s, f, ft[h], slot(a, h), slot(b, h), pred);
 	}
 	for (int h = 0; h < 2; h++)
 		emit_vop(s, IR_V_mov, slot(d, h), ft[h]);
@@ -551,8 +574,13 @@ static bool gen_avx_fp_inline(struct dc *s, enum avx_op op)
 	for (int i = 0; i < n; i++)
 		if (s->op[i].size > 128 && s->op[i].type != ZYDIS_OPERAND_TYPE_IMMEDIATE)
 			return false;
-	int d = vop(s, 0), a = vop(s, 1);
+	int d = vop(s, 0), a = vop(s, 1), pred;
 	switch (avx_op_shape[op]) {
+	case AVX_V3I:
+		if ((pred = cmp_pred(s, n)) < 0 || d < 0 || a < 0)
+			return false;
+		emit_vfop_p(s, f, slot(d, 0), slot(a, 0), slot(fp_src(s, 2), 0), pred);
+		break;
 	case AVX_V3: case AVX_F3: case AVX_CSI:
 		if (n != 3 || d < 0 || a < 0)
 			return false;

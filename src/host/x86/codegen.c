@@ -1161,6 +1161,8 @@ static int fop_opcode(enum ir_fop f, bool w64)
 		int i = f - IR_F_addps;
 		return arith[i / 4] | P_EXT | type_prefix[i % 4];
 	}
+	if (f >= IR_F_cmpps && f <= IR_F_cmpsd)
+		return OPC_CMPPS | type_prefix[f - IR_F_cmpps];
 	if (f >= IR_F_fmadd132ps && f <= IR_F_fnmsub231sd) {
 		/* kind: +2 per fmadd, fmsub, fnmadd, fnmsub; order: +0x10 per
 		 * 132, 213, 231; scalar: +1; double: VEX.W */
@@ -1249,6 +1251,8 @@ static void gen_vfop(struct cg *c, struct ir_op *op)
 		load_xmm(c, 14, b, def->bsize);
 		load_xmm(c, 15, a, 16);
 		emit_modrm(&c->e, opc, 15, 14);
+		if (f >= IR_F_cmpps && f <= IR_F_cmpsd)
+			emit8(&c->e, o >> 48 & 7);	/* the predicate */
 		break;
 	case IR_FF_I:
 		load_xmm(c, 15, a, 16);

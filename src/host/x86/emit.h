@@ -109,6 +109,7 @@ enum { EXT15_LDMXCSR = 2, EXT15_STMXCSR = 3 };
 #define OPC_CVTSI2SS	(0x2a | P_EXT | P_SIMDF3)
 #define OPC_CVTSI2SD	(0x2a | P_EXT | P_SIMDF2)
 #define OPC_UCOMISS	(0x2e | P_EXT)
+#define OPC_CMPPS	(0xc2 | P_EXT)		/* + imm8 predicate */
 #define OPC_COMISS	(0x2f | P_EXT)
 #define OPC_CVTTSS2SI	(0x2c | P_EXT | P_SIMDF3)
 #define OPC_CVTSS2SI	(0x2d | P_EXT | P_SIMDF3)
