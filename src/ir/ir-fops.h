@@ -22,7 +22,9 @@
  * bsize bytes of b read (4, 8 or 16); a and d are whole slots
  *
  * The cmp rows take their predicate (0-7, as legacy CMPPS's imm8) in bits
- * 48-50 of offs: all ones in a lane where it holds, else zero.
+ * 48-50 of offs: all ones in a lane where it holds, else zero.  The round
+ * rows (SSE4.1) take ROUNDPS's imm8[3:0] there: rounding mode or MXCSR's,
+ * and whether to suppress the precision exception.
  *
  * Row order is used by the backend (the arithmetic and FMA blocks are
  * computed, not listed): keep each block's order.
@@ -38,8 +40,9 @@ DEFF_T(min, V) DEFF_T(max, V) DEFF_T(sqrt, V)
 DEFF(cvtss2sd, V, 4) DEFF(cvtsd2ss, V, 8) DEFF(cvtps2pd, V, 8) DEFF(cvtpd2ps, V, 16)
 DEFF(cvtdq2ps, V, 16) DEFF(cvtps2dq, V, 16) DEFF(cvttps2dq, V, 16)
 DEFF(cvtdq2pd, V, 8) DEFF(cvtpd2dq, V, 16) DEFF(cvttpd2dq, V, 16)
-/* compares to lane masks */
+/* compares to lane masks; rounding to integral values */
 DEFF_T(cmp, V)
+DEFF_T(round, V)
 /* integer to scalar */
 DEFF(cvtsi2ss32, I, 4) DEFF(cvtsi2ss64, I, 8) DEFF(cvtsi2sd32, I, 4) DEFF(cvtsi2sd64, I, 8)
 /* results in a temp */

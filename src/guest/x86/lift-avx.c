@@ -468,6 +468,7 @@ static const uint8_t fop_of_avx[AVX_NB_OPS] = {
 	F(VCVTTPS2DQ, cvttps2dq), F(VCVTDQ2PD, cvtdq2pd), F(VCVTPD2DQ, cvtpd2dq),
 	F(VCVTTPD2DQ, cvttpd2dq),
 	F(VCMPPS, cmpps), F(VCMPPD, cmppd), F(VCMPSS, cmpss), F(VCMPSD, cmpsd),
+	F(VROUNDPS, roundps), F(VROUNDPD, roundpd), F(VROUNDSS, roundss), F(VROUNDSD, roundsd),
 	F(VCVTSI2SS, cvtsi2ss32), F(VCVTSI2SD, cvtsi2sd32),
 	F(VCOMISS, comiss), F(VUCOMISS, ucomiss), F(VCOMISD, comisd), F(VUCOMISD, ucomisd),
 	F(VCVTSS2SI, cvtss2si), F(VCVTTSS2SI, cvttss2si), F(VCVTSD2SI, cvtsd2si),
@@ -505,13 +506,17 @@ static void emit_vfop(struct dc *s, int f, int32_t d, int32_t a, int32_t b)
 	emit_vfop_p(s, f, d, a, b, 0);
 }
 
-/* VCMPxx with a predicate below 8 (those the legacy encoding has, which
- * the backend emits); -1 otherwise.  The immediate is the last operand. */
-static int cmp_pred(struct dc *s, int n)
+/* The predicate of VCMPxx (n = 4) and VROUNDxx (n = 3 or 4) from their
+ * last operand, an immediate: below 8 for a compare (those the legacy
+ * encoding the backend emits has), imm8[3:0] for a round; -1 otherwise. */
+static int fp_pred(struct dc *s, int f, int n)
 {
-	if (n != 4 || s->op[3].type != ZYDIS_OPERAND_TYPE_IMMEDIATE || imm_of(s, 3) >= 8)
+	bool round = f >= IR_F_roundps && f <= IR_F_roundsd;
+	if (n < 3 || s->op[n - 1].type != ZYDIS_OPERAND_TYPE_IMMEDIATE)
 		return -1;
-	return imm_of(s, 3);
+	if (round)
+		return imm_of(s, n - 1) & 15;
+	return n == 4 && imm_of(s, n - 1) < 8 ? (int)imm_of(s, n - 1) : -1;
 }
 
 static ir_ref emit_vfres(struct dc *s, int f, enum ir_type t, int32_t a, int32_t b)
@@ -530,11 +535,11 @@ static bool gen_avx_fp256(struct dc *s, int f, int shape)
 {
 	int n = s->insn.operand_count_visible, d = vop(s, 0), pred = 0;
 	const int32_t ft[2] = { CPU_OFF(ftmp[0]), CPU_OFF(ftmp[1]) };
-	if (shape == AVX_V3I) {
-		if ((pred = cmp_pred(s, n)) < 0)
+	if (shape == AVX_V3I || shape == AVX_V2I) {
+		if ((pred = fp_pred(s, f, n)) < 0)
 			return false;
-		n = 3;
-		shape = AVX_V3;
+		n--;
+		shape = shape == AVX_V3I ? AVX_V3 : AVX_V2;
 	}
 	if (ir_fopdefs[f].bsize != 16 || d < 0 || !(shape == AVX_V3 || shape == AVX_F3 || shape == AVX_V2))
 		return false;
@@ -546,7 +551,7 @@ static bool gen_avx_fp256(struct dc *s, int f, int shape)
 			return false;
 		int b = fp_src(s, 1);
 		for (int h = 0; h < 2; h++)
-			emit_vfop(s, f, ft[h], slot(b, h), slot(b, h));
+			emit_vfop_p(s, f, ft[h], slot(b, h), slot(b, h), pred);
 	} else {
 		int a = vop(s, 1);
 		if (n != 3 || a < 0)
@@ -577,9 +582,14 @@ static bool gen_avx_fp_inline(struct dc *s, enum avx_op op)
 	int d = vop(s, 0), a = vop(s, 1), pred;
 	switch (avx_op_shape[op]) {
 	case AVX_V3I:
-		if ((pred = cmp_pred(s, n)) < 0 || d < 0 || a < 0)
+		if (n != 4 || (pred = fp_pred(s, f, n)) < 0 || d < 0 || a < 0)
 			return false;
 		emit_vfop_p(s, f, slot(d, 0), slot(a, 0), slot(fp_src(s, 2), 0), pred);
+		break;
+	case AVX_V2I:
+		if (n != 3 || (pred = fp_pred(s, f, n)) < 0 || d < 0)
+			return false;
+		emit_vfop_p(s, f, slot(d, 0), slot(d, 0), slot(fp_src(s, 1), 0), pred);
 		break;
 	case AVX_V3: case AVX_F3: case AVX_CSI:
 		if (n != 3 || d < 0 || a < 0)

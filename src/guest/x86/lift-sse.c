@@ -243,6 +243,7 @@ static const uint8_t fop_of_sse[SSE_NB_OPS] = {
 	F(CVTDQ2PS, cvtdq2ps), F(CVTPS2DQ, cvtps2dq), F(CVTTPS2DQ, cvttps2dq),
 	F(CVTDQ2PD, cvtdq2pd), F(CVTPD2DQ, cvtpd2dq), F(CVTTPD2DQ, cvttpd2dq),
 	F(CMPPS, cmpps), F(CMPPD, cmppd), F(CMPSS, cmpss), F(CMPSD, cmpsd),
+	F(ROUNDPS, roundps), F(ROUNDPD, roundpd), F(ROUNDSS, roundss), F(ROUNDSD, roundsd),
 	F(CVTSI2SS_L, cvtsi2ss32), F(CVTSI2SS_Q, cvtsi2ss64),
 	F(CVTSI2SD_L, cvtsi2sd32), F(CVTSI2SD_Q, cvtsi2sd64),
 	F(COMISS, comiss), F(UCOMISS, ucomiss), F(COMISD, comisd), F(UCOMISD, ucomisd),
@@ -266,8 +267,10 @@ static ir_ref gen_sse_call(struct dc *s, enum sse_op op, int32_t dst, int32_t sr
 	if (fop_of_sse[op]) {
 		int f = fop_of_sse[op] - 1;
 		if (ir_fopdefs[f].form != IR_FF_R) {
-			/* the cmp rows' predicate: legacy SSE uses imm8[2:0] */
-			uint64_t pred = f >= IR_F_cmpps && f <= IR_F_cmpsd ? s->ir->temps[imm].val & 7 : 0;
+			/* the predicate of the cmp rows (legacy SSE uses imm8[2:0])
+			 * and of the round rows (imm8[3:0]) */
+			uint64_t pred = f >= IR_F_cmpps && f <= IR_F_cmpsd ? s->ir->temps[imm].val & 7
+					: f >= IR_F_roundps && f <= IR_F_roundsd ? s->ir->temps[imm].val & 15 : 0;
 			ir_emit(s->ir, IR_vfop, IR_I64, NULL,
 				(int64_t[]){ f, (int64_t)(IR_FOFFS(dst, dst, src) | pred << 48) });
 			return 0;

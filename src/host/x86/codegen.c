@@ -1163,6 +1163,8 @@ static int fop_opcode(enum ir_fop f, bool w64)
 	}
 	if (f >= IR_F_cmpps && f <= IR_F_cmpsd)
 		return OPC_CMPPS | type_prefix[f - IR_F_cmpps];
+	if (f >= IR_F_roundps && f <= IR_F_roundsd)	/* 66 0F 3A 08..0B */
+		return (0x08 + (f - IR_F_roundps)) | P_EXT3A | P_DATA16;
 	if (f >= IR_F_fmadd132ps && f <= IR_F_fnmsub231sd) {
 		/* kind: +2 per fmadd, fmsub, fnmadd, fnmsub; order: +0x10 per
 		 * 132, 213, 231; scalar: +1; double: VEX.W */
@@ -1253,6 +1255,8 @@ static void gen_vfop(struct cg *c, struct ir_op *op)
 		emit_modrm(&c->e, opc, 15, 14);
 		if (f >= IR_F_cmpps && f <= IR_F_cmpsd)
 			emit8(&c->e, o >> 48 & 7);	/* the predicate */
+		if (f >= IR_F_roundps && f <= IR_F_roundsd)
+			emit8(&c->e, o >> 48 & 15);
 		break;
 	case IR_FF_I:
 		load_xmm(c, 15, a, 16);
