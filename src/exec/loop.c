@@ -140,8 +140,9 @@ static void set_busy(struct cpu_exec *x)
 	}
 }
 
-static enum exec_exit leave(struct cpu_exec *x, enum exec_exit e)
+static enum exec_exit leave(void *cpu, struct cpu_exec *x, enum exec_exit e)
 {
+	guest_leave(cpu);
 	__atomic_store_n(&x->busy, 0, __ATOMIC_SEQ_CST);
 	return e;
 }
@@ -209,13 +210,14 @@ enum exec_exit exec_run(void *cpu)
 		x->in_guest = 0;
 		enum exec_exit e = x->pending_exit;
 		x->pending_exit = 0;
-		return leave(x, e);
+		return leave(cpu, x, e);
 	}
 	set_busy(x);
+	guest_enter(cpu);
 	for (;;) {
 		if (x->exit_request) {
 			x->exit_request = 0;
-			return leave(x, EXEC_REQUEST);
+			return leave(cpu, x, EXEC_REQUEST);
 		}
 		if (__atomic_load_n(&flush_requested, __ATOMIC_SEQ_CST) &&
 		    __atomic_exchange_n(&flush_requested, 0, __ATOMIC_SEQ_CST)) {
@@ -225,21 +227,30 @@ enum exec_exit exec_run(void *cpu)
 		uint64_t pc = guest_pc(cpu);
 		struct tb *tb;
 		if (x->smc_work) {	/* SMC restart, stale self-check (smc.c) */
+			guest_leave(cpu);
 			tb = tb_smc_lookup(x, pc, flags);
+			guest_enter(cpu);
 			last = NULL;
 		} else {
 			tb = tb_lookup(x, pc, flags);
 		}
 		if (flags & CF_NOCHAIN)
 			last = NULL;
-		if ((!tb || last) && !find_and_chain(x, pc, flags, &tb, last, last_n)) {
-			last = NULL;
-			continue;
+		if (!tb || last) {
+			/* Translating runs loom's and plugins' own code: not
+			 * under the guest's MXCSR (guest.h) */
+			guest_leave(cpu);
+			bool ok = find_and_chain(x, pc, flags, &tb, last, last_n);
+			guest_enter(cpu);
+			if (!ok) {
+				last = NULL;
+				continue;
+			}
 		}
 		if (!tb) {
 			/* The first instruction is not readable: fetch fault. */
 			x->fault = (struct guest_fault){ .signo = SIGSEGV, .code = SEGV_MAPERR, .addr = pc };
-			return leave(x, EXEC_FAULT);
+			return leave(cpu, x, EXEC_FAULT);
 		}
 		if (log_enabled(LOG_CPU))
 			guest_dump_state(cpu, log_file ? log_file : stderr);
@@ -254,7 +265,7 @@ enum exec_exit exec_run(void *cpu)
 		if (x->pending_exit) {
 			enum exec_exit e = x->pending_exit;
 			x->pending_exit = 0;
-			return leave(x, e);
+			return leave(cpu, x, e);
 		}
 		if (!ret)
 			continue;
@@ -309,6 +320,7 @@ static bool smc_host_fault(siginfo_t *si, ucontext_t *uc, void *cpu)
 	guest_set_pc(cpu, tb_guest_pc_of(tb, hpc));
 	if (tb->instr_fix)	/* the store's instruction runs again */
 		instrument_fault_fixup(cpu, tb, tb_insn_index_of(tb, hpc), false);
+	guest_host_signal_unwind(cpu, uc);
 	x->smc_work |= SMC_WORK_RESTART;
 	x->pending_exit = EXEC_REQUEST;
 	x->in_guest = 0;
@@ -339,8 +351,12 @@ bool exec_host_fault(siginfo_t *si, void *ucv)
 	}
 	x->fault = (struct guest_fault){ .signo = si->si_signo, .code = si->si_code,
 					 .addr = (uintptr_t)si->si_addr };
+	/* SIGFPE's si_addr is the faulting instruction: the guest's */
+	if (si->si_signo == SIGFPE)
+		x->fault.addr = guest_pc(cpu);
 	x->pending_exit = EXEC_FAULT;
 	x->in_guest = 0;
+	guest_host_signal_unwind(cpu, uc);
 	/* Leave the handler with the mask the guest code ran under. */
 	sigprocmask(SIG_SETMASK, &uc->uc_sigmask, NULL);
 	siglongjmp(x->jmp_env, 1);

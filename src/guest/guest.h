@@ -34,6 +34,14 @@ struct cpu_exec *guest_exec_state(void *cpu);
 int32_t guest_exec_offset(void);
 /* Print the guest instructions of [pc, pc+size) for -d in_asm. */
 void guest_disas(FILE *f, uint64_t pc, uint32_t size);
+/* Around exec_run, on the cpu's own thread: hand host state the guest's
+ * code runs under (x86: MXCSR) to the guest and take it back; also around
+ * translation inside exec_run, which runs loom's and plugins' own code.  A
+ * host signal handler that unwinds out of guest code with siglongjmp first
+ * calls guest_host_signal_unwind with its ucontext. */
+void guest_enter(void *cpu);
+void guest_leave(void *cpu);
+void guest_host_signal_unwind(void *cpu, void *ucontext);
 /* Print the guest CPU state for -d cpu. */
 void guest_dump_state(void *cpu, FILE *f);
 

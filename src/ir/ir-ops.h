@@ -76,6 +76,9 @@ DEF(mb,        0, 0, 0, IR_OPF_SIDE_EFFECTS)
 
 /* 128-bit lane-wise vector op on env slots (ir-vops.h) */
 DEF(vop,       0, 0, 2, IR_OPF_SIDE_EFFECTS)
+/* floating point on env slots (ir-fops.h); may raise SIGFPE */
+DEF(vfop,      0, 0, 2, IR_OPF_SIDE_EFFECTS | IR_OPF_MAY_FAULT)
+DEF(vfres,     1, 0, 2, IR_OPF_SIDE_EFFECTS | IR_OPF_MAY_FAULT)
 
 /* Helper calls: arity is on the op (see struct ir_op) */
 DEF(call,      0, 0, 2, IR_OPF_CALL | IR_OPF_SIDE_EFFECTS)

@@ -22,6 +22,12 @@ const char *const ir_vop_names[IR_V_NB] = {
 #undef DEFV
 };
 
+const struct ir_fopdef ir_fopdefs[IR_F_NB] = {
+#define DEFF(name, form, bsize) [IR_F_##name] = { #name, IR_FF_##form, bsize },
+#include "ir-fops.h"
+#undef DEFF
+};
+
 static const char *const cond_names[] = {
 	[IR_EQ] = "eq", [IR_NE] = "ne", [IR_LT] = "lt", [IR_GE] = "ge",
 	[IR_LE] = "le", [IR_GT] = "gt", [IR_LTU] = "ltu", [IR_GEU] = "geu",
@@ -185,6 +191,8 @@ uint32_t ir_add_helpers(struct ir_ctx *s, const struct ir_helper *t, uint32_t n)
 	memcpy(all + s->nhelpers, t, n * sizeof(*all));
 	if (s->helpers_owned)
 		free((void *)s->helpers);
+	else
+		s->nguest_helpers = s->nhelpers;
 	s->helpers = all;	/* the first table is the guest's static one */
 	s->helpers_owned = true;
 	s->nhelpers += n;
@@ -245,6 +253,24 @@ void ir_print_op(const struct ir_ctx *s, const struct ir_op *op, FILE *f)
 		fprintf(f, " vop_i64 $%s,$0x%x,$0x%x\n",
 			op->cargs[0] >= 0 && op->cargs[0] < IR_V_NB ? ir_vop_names[op->cargs[0]] : "?",
 			(uint32_t)op->cargs[1], (uint32_t)((uint64_t)op->cargs[1] >> 32));
+		return;
+	}
+	if (op->opc == IR_vfop || op->opc == IR_vfres) {
+		uint64_t o = op->cargs[1];
+		fprintf(f, " %s_i%d", def->name, op->type == IR_I32 ? 32 : 64);
+		if (op->opc == IR_vfres) {
+			fputc(' ', f);
+			print_temp(s, op->args[0], f);
+			fputc(',', f);
+		} else {
+			fputc(' ', f);
+		}
+		fprintf(f, "$%s", op->cargs[0] >= 0 && op->cargs[0] < IR_F_NB ? ir_fopdefs[op->cargs[0]].name : "?");
+		for (int k = 0; k < (op->opc == IR_vfop ? 3 : 2); k++)
+			fprintf(f, ",$0x%x", (unsigned)(o >> 16 * k) & 0xffff);
+		if (o >> 48)
+			fprintf(f, ",$0x%x", (unsigned)(o >> 48));
+		fputc('\n', f);
 		return;
 	}
 	if (op->opc == IR_call) {

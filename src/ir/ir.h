@@ -54,6 +54,13 @@
  *   vop [v,offs]        env[dst] = env[dst] v env[src], 128 bits lane-wise,
  *                       v from ir-vops.h; offs = dst_off | src_off << 32,
  *                       both 16-byte aligned.  Printed vop_i64 $name,dst,src
+ *   vfop [f,offs]       floating point on env slots, f from ir-fops.h:
+ *                       offs = d | a << 16 | b << 32 (16-bit offsets of
+ *                       16-byte aligned slots); may fault (SIGFPE for an
+ *                       exception the guest unmasked, nothing written).
+ *                       Printed vfop_i64 $name,d,a,b
+ *                       (cmp rows: the predicate in offs bits 48-50)
+ *   vfres r [f,offs]    as vfop, the result in temp r (offs = a | b << 16)
  *   call [helper,flags] outs,ins   call helper (see struct ir_helper)
  *   insn_start [pc,len] start of a guest instruction
  *   goto_tb [n]         jump slot n of this TB (patched by chaining); falls
@@ -109,6 +116,22 @@ enum ir_vop {
 	IR_V_NB
 };
 extern const char *const ir_vop_names[IR_V_NB];
+
+enum ir_fop {
+#define DEFF(name, form, bsize) IR_F_##name,
+#include "ir-fops.h"
+#undef DEFF
+	IR_F_NB
+};
+enum ir_fop_form { IR_FF_V, IR_FF_I, IR_FF_F, IR_FF_R, IR_FF_C };
+struct ir_fopdef {
+	const char *name;
+	uint8_t form;		/* enum ir_fop_form */
+	uint8_t bsize;
+};
+extern const struct ir_fopdef ir_fopdefs[IR_F_NB];
+#define IR_FOFFS(d, a, b) ((uint64_t)(uint16_t)(d) | (uint64_t)(uint16_t)(a) << 16 | \
+			   (uint64_t)(uint16_t)(b) << 32)
 
 enum ir_memop {
 	IR_MO_8 = 0, IR_MO_16 = 1, IR_MO_32 = 2, IR_MO_64 = 3,
@@ -189,6 +212,7 @@ struct ir_ctx {
 	const struct ir_helper *helpers;	/* the guest's helper table */
 	uint32_t nhelpers;
 	bool helpers_owned;	/* helpers was allocated by ir_add_helpers */
+	uint32_t nguest_helpers;	/* the guest's rows, when helpers_owned */
 	/* Constants are immutable: ir_const hands out one temp per value and
 	 * type in a TB (direct-mapped; a miss just makes another temp). */
 	ir_ref const_cache[64];
@@ -207,6 +231,10 @@ static inline bool ir_is_const(const struct ir_ctx *s, ir_ref r)
 {
 	return s->temps[r].kind == IR_TEMP_CONST;
 }
+static inline bool ir_helper_foreign(const struct ir_ctx *s, uint32_t helper)
+{
+	return s->helpers_owned && helper >= s->nguest_helpers;
+}
 static inline bool ir_is_global(const struct ir_ctx *s, ir_ref r)
 {
 	return s->temps[r].kind == IR_TEMP_GLOBAL;
@@ -220,7 +248,10 @@ void ir_op2(struct ir_ctx *s, enum ir_opc opc, enum ir_type t, ir_ref d, ir_ref 
 void ir_call(struct ir_ctx *s, uint32_t helper, ir_ref ret,
 	     const ir_ref *args, unsigned nargs);
 /* Append n helpers to the context's table (after the guest's); returns the
- * index of the first.  Once per context, before any TB. */
+ * index of the first.  Once per context, before any TB.  Such helpers are
+ * foreign (tools' code, not the guest's): the backend keeps the host FP
+ * state the guest runs under (guest/x86/cpu.h: MXCSR) out of their reach,
+ * restoring it after them. */
 uint32_t ir_add_helpers(struct ir_ctx *s, const struct ir_helper *t, uint32_t n);
 /* Append a copy of an existing op (rebuilding a TB's op list). */
 struct ir_op *ir_append_op(struct ir_ctx *s, const struct ir_op *op);

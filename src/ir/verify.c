@@ -218,6 +218,21 @@ static const char *check_consts(struct verify *v, uint32_t index, const struct i
 			return "vector operand not 16-byte aligned";
 		break;
 	}
+	case IR_vfop:
+	case IR_vfres: {
+		uint64_t offs = op->cargs[1];
+		if (op->cargs[0] < 0 || op->cargs[0] >= IR_F_NB)
+			return "unknown FP op";
+		int form = ir_fopdefs[op->cargs[0]].form;
+		bool res = form == IR_FF_R || op->cargs[0] == IR_F_stmxcsr;
+		if (res != (op->opc == IR_vfres))
+			return "FP op of the wrong form for vfop/vfres";
+		uint64_t slots = form != IR_FF_C ? 0x000f000f000full
+				 : op->opc == IR_vfres ? 0xf : 0;	/* b: the MXCSR field */
+		if (offs & slots)
+			return "FP operand not 16-byte aligned";
+		break;
+	}
 	case IR_load:
 	case IR_store:
 	case IR_cmpxchg:

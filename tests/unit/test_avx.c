@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <immintrin.h>
+#include "guest/guest.h"
 #include "guest/x86/avx-ops.h"
 #include "guest/x86/cpu.h"
 #include "guest/x86/cpuid.h"
@@ -228,11 +229,15 @@ static void expect_fpe(enum avx_op op, uint32_t mxcsr, uint64_t a0, uint64_t b0,
 	}
 	env.mxcsr = mxcsr;
 	env.rip = 0x401000;
+	exec_current_cpu = &env;
+	guest_enter(&env);
 	if (sigsetjmp(env.x.jmp_env, 0) == 0) {
 		helper_avx_fp((uintptr_t)&env, op, AVX_REGS(0, 1, 2, 0, 1, 1), 0);
+		guest_leave(&env);
 		CHECK(!"no SIGFPE");
 		return;
 	}
+	guest_leave(&env);
 	CHECK_EQ(env.x.fault.signo, SIGFPE);
 	CHECK_EQ(env.x.fault.code, code);
 	CHECK_EQ(env.x.fault.addr, 0x401000);
@@ -254,12 +259,16 @@ static void test_fp(void)
 	env.xmm[1].q[0] = one;
 	env.xmm[2].q[0] = 0x4008000000000000ull;	/* 3.0 */
 	env.mxcsr = 0x1f80 | 0x2000;			/* round down */
+	guest_enter(&env);
 	helper_avx_fp((uintptr_t)&env, AVX_VDIVSD, AVX_REGS(0, 1, 2, 0, 0, 0), 0);
+	guest_leave(&env);
 	CHECK_EQ(env.xmm[0].q[0], 0x3fd5555555555555ull);	/* 1/3 rounded down */
 	CHECK_EQ(env.mxcsr, 0x1f80 | 0x2000 | 0x20);		/* PE */
 	CHECK_EQ(host_csr() & ~0x3fu, 0x1f80);
 	env.mxcsr = 0x1f80 | 0x4000;			/* round up */
+	guest_enter(&env);
 	helper_avx_fp((uintptr_t)&env, AVX_VDIVSD, AVX_REGS(0, 1, 2, 0, 0, 0), 0);
+	guest_leave(&env);
 	CHECK_EQ(env.xmm[0].q[0], 0x3fd5555555555556ull);
 	CHECK_EQ(host_csr() & ~0x3fu, 0x1f80);
 }

@@ -45,6 +45,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <ucontext.h>
+#include <immintrin.h>
 #include <unistd.h>
 #include "host/host.h"
 #include "ir/ir.h"
@@ -66,9 +67,10 @@
 struct tcpu {
 	uint64_t g[NG];
 	uint64_t scratch[8];	/* ld_env/st_env only */
-	uint64_t side[8];	/* written by h_side behind the IR's back */
+	uint64_t side[8];	/* written by h_side behind the IR's back (vec too) */
 	uint64_t log[16];	/* hashes of the globals helpers saw */
 	uint64_t nlog;
+	uint64_t vec[8] __attribute__((aligned(16)));	/* 4 slots of vop/vfop */
 };
 
 static const char *const gnames[NG] = {
@@ -155,6 +157,10 @@ __attribute__((noinline)) static uint64_t h_side(uint64_t env, uint64_t a, uint6
 {
 	STACK_CHECK();
 	CPU(env)->side[a & 7] += b ^ (c * d);
+	/* a vector slot too, and the scratch XMM registers a helper may use */
+	CPU(env)->vec[(a >> 3) & 7] ^= b;
+	__asm__ volatile("pcmpeqd %%xmm13, %%xmm13\n\tpxor %%xmm14, %%xmm14\n\tmovaps %%xmm13, %%xmm15"
+			 : : : "xmm13", "xmm14", "xmm15");
 	return 0;
 }
 __attribute__((noinline)) static uint64_t h_mix6(uint64_t a, uint64_t b, uint64_t c, uint64_t d,
@@ -365,6 +371,35 @@ static bool guest_access(struct interp *in, uint64_t addr, int size)
 }
 
 /* Run ops; globals live in env, as helpers expect.  Returns 0 or -1. */
+/* The vector ops the generator uses, on env's vec slots: the host's own
+ * instruction on copies (the oracle is the CPU, as in the ISA tests; the
+ * default MXCSR never traps). */
+static void vec_op(struct tcpu *env, const struct ir_op *op)
+{
+	uint64_t o = op->cargs[1];
+	int32_t d, a, b;
+	if (op->opc == IR_vop)
+		d = a = (uint32_t)o, b = o >> 32;
+	else
+		d = o & 0xffff, a = o >> 16 & 0xffff, b = o >> 32 & 0xffff;
+	__m128d x, y;
+	memcpy(&x, (char *)env + a, 16);
+	memcpy(&y, (char *)env + b, 16);
+	switch (op->opc == IR_vop ? -1 - (int)op->cargs[0] : (int)op->cargs[0]) {
+	case -1 - IR_V_mov: x = y; break;
+	case -1 - IR_V_movlo64: __asm__("movsd %1, %0" : "+x"(x) : "x"(y)); break;
+	case -1 - IR_V_add64: __asm__("paddq %1, %0" : "+x"(x) : "x"(y)); break;
+	case IR_F_addpd: __asm__("addpd %1, %0" : "+x"(x) : "x"(y)); break;
+	case IR_F_subsd: __asm__("subsd %1, %0" : "+x"(x) : "x"(y)); break;
+	case IR_F_mulpd: __asm__("mulpd %1, %0" : "+x"(x) : "x"(y)); break;
+	case IR_F_divsd: __asm__("divsd %1, %0" : "+x"(x) : "x"(y)); break;
+	case IR_F_sqrtsd: __asm__("sqrtsd %1, %0" : "+x"(x) : "x"(y)); break;
+	case IR_F_maxpd: __asm__("maxpd %1, %0" : "+x"(x) : "x"(y)); break;
+	default: abort();
+	}
+	memcpy((char *)env + d, &x, 16);
+}
+
 static int interp(const struct ir_op *ops, uint32_t nops, struct tcpu *env, struct outcome *out)
 {
 	static uint64_t *lv;
@@ -472,6 +507,9 @@ static int interp(const struct ir_op *ops, uint32_t nops, struct tcpu *env, stru
 			break;
 		case IR_st_env:
 			mem_write((uintptr_t)env + op->cargs[0], op->cargs[1] & IR_MO_SIZE, x[0]);
+			continue;
+		case IR_vop: case IR_vfop:
+			vec_op(env, op);
 			continue;
 		case IR_load:
 			size = op->cargs[0] & IR_MO_SIZE;
@@ -821,6 +859,9 @@ static int check_tb(const struct tcpu *init, const uint8_t *mem0, expect_fn expe
 		DIFF(got.scratch[i] == want.scratch[i], "env scratch[%d] is 0x%" PRIx64 ", expected 0x%" PRIx64,
 		     i, got.scratch[i], want.scratch[i]);
 	for (int i = 0; i < 8; i++)
+		DIFF(got.vec[i] == want.vec[i], "vec[%d] is 0x%" PRIx64 ", expected 0x%" PRIx64,
+		     i, got.vec[i], want.vec[i]);
+	for (int i = 0; i < 8; i++)
 		DIFF(got.side[i] == want.side[i], "side[%d] (h_side) is 0x%" PRIx64 ", expected 0x%" PRIx64,
 		     i, got.side[i], want.side[i]);
 	DIFF(got.nlog == want.nlog, "helpers reading globals ran %" PRIu64 " times, expected %" PRIu64,
@@ -1147,7 +1188,7 @@ static const enum ir_opc op_pool[] = {
 	IR_clz, IR_ctz, IR_ctpop, IR_setcond, IR_setcond, IR_movcond, IR_movcond,
 	IR_ld_env, IR_st_env, IR_load, IR_load, IR_store, IR_store, IR_cmpxchg, IR_xchg,
 	IR_xadd, IR_mb, IR_call, IR_call, IR_call, IR_insn_start, IR_insn_start,
-	IR_brcond, IR_brcond, IR_br, IR_exit_tb, IR_nop,
+	IR_brcond, IR_brcond, IR_br, IR_exit_tb, IR_nop, IR_vfop, IR_vfop, IR_vop,
 };
 #define NPOOL (sizeof(op_pool) / sizeof(op_pool[0]))
 
@@ -1292,15 +1333,33 @@ static void rnd_op(struct gen *g)
 		emitc(opc, t, (ir_ref[]){ d, x[0], x[1], x[2], x[3] }, rn(g, 14), 0);
 		break;
 	}
+	case IR_vfop: {
+		static const int fops[] = { IR_F_addpd, IR_F_subsd, IR_F_mulpd, IR_F_divsd,
+					    IR_F_sqrtsd, IR_F_maxpd };
+		int32_t v = offsetof(struct tcpu, vec);
+		emitc(opc, IR_I64, NULL, fops[rn(g, 6)],
+		      IR_FOFFS(v + 16 * rn(g, 4), v + 16 * rn(g, 4), v + 16 * rn(g, 4)));
+		return;
+	}
+	case IR_vop: {
+		static const int vops[] = { IR_V_mov, IR_V_movlo64, IR_V_add64 };
+		uint64_t v = offsetof(struct tcpu, vec);
+		emitc(opc, IR_I64, NULL, vops[rn(g, 3)], (v + 16 * rn(g, 4)) | (v + 16 * rn(g, 4)) << 32);
+		return;
+	}
 	case IR_ld_env:
 		size = rn(g, w == 64 ? 4 : 3);
 		c0 = offsetof(struct tcpu, scratch) + rn(g, 64 - (1 << size) + 1);
+		if (rn(g, 3) == 0)	/* the vector slots, behind vop/vfop's back */
+			c0 += offsetof(struct tcpu, vec) - offsetof(struct tcpu, scratch);
 		c1 = size | (rn(g, 2) ? IR_MO_SIGN : 0);
 		emitc(opc, t, (ir_ref[]){ d }, c0, c1);
 		break;
 	case IR_st_env:
 		size = rn(g, w == 64 ? 4 : 3);
 		c0 = offsetof(struct tcpu, scratch) + rn(g, 64 - (1 << size) + 1);
+		if (rn(g, 3) == 0)
+			c0 += offsetof(struct tcpu, vec) - offsetof(struct tcpu, scratch);
 		emitc(opc, t, (ir_ref[]){ rnd_in(g, t) }, c0, size);
 		break;
 	case IR_load:
@@ -1385,6 +1444,8 @@ static void rnd_program(uint64_t seed, struct tcpu *init, uint8_t *mem0)
 		sh->calls_far++;
 	for (int i = 0; i < NG; i++)
 		init->g[i] = rnd_value(&g);
+	for (int i = 0; i < 8; i++)
+		init->vec[i] = rnd_value(&g);
 	for (int i = 0; i < 8; i++)
 		init->scratch[i] = rnd(&g), init->side[i] = rnd(&g);
 	for (int i = 0; i < PAGE; i += 8) {

@@ -772,6 +772,80 @@ static void test_modrm_layers(void)
 	expect(off == n, E.start, n, "sequence length");
 }
 
+/* ---- SSE and VEX register forms (vfop/vfres, the xmm cache) ---------- */
+
+/* The bytes since begin() are one instruction mn with visible register
+ * operands regs[0..n) (xmm or GPR as Zydis names them). */
+static void check_regs(ZydisMnemonic mn, int n, const ZydisRegister *regs)
+{
+	ZydisDecodedInstruction in;
+	ZydisDecodedOperand ops[ZYDIS_MAX_OPERAND_COUNT];
+	size_t len = E.p - E.start;
+	if (!expect(decode(E.start, len, &in, ops), E.start, len, "does not decode"))
+		return;
+	expect(in.length == len, E.start, len, "decoded length differs from emitted length");
+	expect(in.mnemonic == mn, E.start, len, "wrong mnemonic");
+	if (!expect(in.operand_count_visible == n, E.start, len, "wrong operand count"))
+		return;
+	for (int i = 0; i < n; i++)
+		expect(ops[i].type == ZYDIS_OPERAND_TYPE_REGISTER && ops[i].reg.value == regs[i],
+		       E.start, len, "wrong register");
+}
+
+static void test_sse_fp(void)
+{
+	static const struct { int opc; ZydisMnemonic mn; } rr[] = {
+		{ OPC_ADDPS, ZYDIS_MNEMONIC_ADDPS }, { OPC_ADDPS | P_SIMDF2, ZYDIS_MNEMONIC_ADDSD },
+		{ OPC_SQRTPS | P_SIMDF3, ZYDIS_MNEMONIC_SQRTSS },
+		{ OPC_SQRTPS | P_DATA16, ZYDIS_MNEMONIC_SQRTPD },
+		{ OPC_CVTDQ2PD, ZYDIS_MNEMONIC_CVTDQ2PD }, { OPC_CVTPD2DQ, ZYDIS_MNEMONIC_CVTPD2DQ },
+		{ OPC_CVTTPD2DQ, ZYDIS_MNEMONIC_CVTTPD2DQ },
+		{ OPC_COMISS | P_DATA16, ZYDIS_MNEMONIC_COMISD }, { OPC_UCOMISS, ZYDIS_MNEMONIC_UCOMISS },
+		{ OPC_MOVAPS_VxWx, ZYDIS_MNEMONIC_MOVAPS },
+		{ OPC_MOVSS_VxWx | P_SIMDF2, ZYDIS_MNEMONIC_MOVSD },
+		{ OPC_MOVSS_VxWx | P_SIMDF3, ZYDIS_MNEMONIC_MOVSS },
+	};
+	for (unsigned k = 0; k < sizeof(rr) / sizeof(rr[0]); k++)
+		for (int r = 0; r < 16; r++)
+			for (int m = 0; m < 16; m++) {
+				begin();
+				emit_modrm(&E, rr[k].opc, r, m);
+				check_regs(rr[k].mn, 2, (ZydisRegister[]){ ZYDIS_REGISTER_XMM0 + r,
+									   ZYDIS_REGISTER_XMM0 + m });
+			}
+	/* GPR results: cvt(t)sd2si r32/r64, xmm */
+	for (int w = 0; w < 2; w++)
+		for (int r = 0; r < 16; r++) {
+			begin();
+			emit_modrm(&E, OPC_CVTTSD2SI | (w ? P_REXW : 0), r, 14);
+			check_regs(ZYDIS_MNEMONIC_CVTTSD2SI, 2,
+				   (ZydisRegister[]){ gpr(r, w ? 64 : 32), ZYDIS_REGISTER_XMM14 });
+		}
+	/* FMA3: 4 kinds x 132/213/231 x ps/pd/ss/sd, as fop_opcode builds them */
+	static const ZydisMnemonic fma[48] = {
+#define T(k, o) ZYDIS_MNEMONIC_##k##o##PS, ZYDIS_MNEMONIC_##k##o##PD, \
+		ZYDIS_MNEMONIC_##k##o##SS, ZYDIS_MNEMONIC_##k##o##SD
+#define K(k) T(k, 132), T(k, 213), T(k, 231)
+		K(VFMADD), K(VFMSUB), K(VFNMADD), K(VFNMSUB),
+#undef T
+#undef K
+	};
+	for (int i = 0; i < 48; i++) {
+		int t = i % 4;
+		int opc = (OPC_VFMADD132PS + 2 * (i / 12) + 0x10 * (i / 4 % 3) + (t >= 2)) |
+			  (t & 1 ? P_REXW : 0);
+		for (int r = 0; r < 16; r += 5)
+			for (int v = 0; v < 16; v += 3)
+				for (int m = 0; m < 16; m += 7) {
+					begin();
+					emit_vex_rr(&E, opc, r, v, m);
+					check_regs(fma[i], 3, (ZydisRegister[]){ ZYDIS_REGISTER_XMM0 + r,
+										 ZYDIS_REGISTER_XMM0 + v,
+										 ZYDIS_REGISTER_XMM0 + m });
+				}
+	}
+}
+
 void unit_main(void)
 {
 	ZydisDecoderInit(&dec, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64);
@@ -788,4 +862,5 @@ void unit_main(void)
 	test_branches();
 	test_nops();
 	test_modrm_layers();
+	test_sse_fp();
 }

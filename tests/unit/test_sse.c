@@ -23,6 +23,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <immintrin.h>
+#include "guest/guest.h"
 #include "guest/x86/cpu.h"
 #include "guest/x86/sse-ops.h"
 #include "unit.h"
@@ -280,14 +281,31 @@ static void set_csr(uint32_t v)
 	asm volatile("ldmxcsr %0" : : "m"(v));
 }
 
+/* Helpers run between guest_enter and guest_leave, as under exec_run: the
+ * host MXCSR is the guest's meanwhile (cpu.h). */
+static void enter(struct cpu *c)
+{
+	exec_current_cpu = c;
+	guest_enter(c);
+}
+
 static uint64_t call_helper(enum sse_op op, int32_t dst, int32_t src, uint64_t imm)
 {
-	uint64_t e = (uintptr_t)&env;
+	uint64_t e = (uintptr_t)&env, r;
+	enter(&env);
 	if (op >= SSE_PCMPISTRI && op <= SSE_PCMPESTRM)
-		return helper_sse_pcmpstr(e, op, dst, src, imm);
-	if (sse_op_is_fp(op))
-		return helper_sse_fp(e, op, dst, src, imm);
-	return helper_sse_op(e, op, dst, src, imm);
+		r = helper_sse_pcmpstr(e, op, dst, src, imm);
+	else if (sse_op_is_fp(op))
+		r = helper_sse_fp(e, op, dst, src, imm);
+	else
+		r = helper_sse_op(e, op, dst, src, imm);
+	guest_leave(&env);
+	return r;
+}
+
+static uint64_t fp_call(enum sse_op op)
+{
+	return call_helper(op, CPU_OFF(xmm[1]), CPU_OFF(xmm[2]), 0);
 }
 
 static int reported;
@@ -447,11 +465,14 @@ static void expect_fpe(enum sse_op op, uint32_t mxcsr, uint64_t d0, uint64_t s0,
 	env.mxcsr = mxcsr;
 	env.rip = 0x401000;
 	set_csr(MXCSR_DEFAULT);
+	enter(&env);
 	if (sigsetjmp(env.x.jmp_env, 0) == 0) {
 		helper_sse_fp((uintptr_t)&env, op, CPU_OFF(xmm[1]), CPU_OFF(xmm[2]), 0);
+		guest_leave(&env);
 		CHECK(!"no SIGFPE");
 		return;
 	}
+	guest_leave(&env);
 	CHECK_EQ(env.x.fault.signo, SIGFPE);
 	CHECK_EQ(env.x.fault.code, code);
 	CHECK_EQ(env.x.fault.addr, 0x401000);
@@ -481,7 +502,7 @@ static void test_unmasked(void)
 	env.xmm[2].q[0] = one;
 	env.mxcsr = 0x0000;
 	if (sigsetjmp(env.x.jmp_env, 0) == 0) {
-		helper_sse_fp((uintptr_t)&env, SSE_ADDSD, CPU_OFF(xmm[1]), CPU_OFF(xmm[2]), 0);
+		fp_call(SSE_ADDSD);
 		CHECK_EQ(env.xmm[1].q[0], 0x4000000000000000ull);
 		CHECK_EQ(env.mxcsr, 0);
 	} else {
@@ -497,16 +518,16 @@ static void test_sticky(void)
 	env.mxcsr = MXCSR_DEFAULT;
 	env.xmm[1].q[0] = 0x3ff0000000000000ull;
 	env.xmm[2].q[0] = 0x4008000000000000ull;
-	helper_sse_fp((uintptr_t)&env, SSE_DIVSD, CPU_OFF(xmm[1]), CPU_OFF(xmm[2]), 0);
+	fp_call(SSE_DIVSD);
 	CHECK_EQ(env.mxcsr, MXCSR_DEFAULT | 0x20);
 	env.xmm[2].q[0] = 0;
-	helper_sse_fp((uintptr_t)&env, SSE_DIVSD, CPU_OFF(xmm[1]), CPU_OFF(xmm[2]), 0);
+	fp_call(SSE_DIVSD);
 	CHECK_EQ(env.mxcsr, MXCSR_DEFAULT | 0x24);
 	/* loom's own flags do not leak into the guest's */
 	set_csr(MXCSR_DEFAULT | 0x01);
 	env.mxcsr = MXCSR_DEFAULT;
 	env.xmm[2].q[0] = 0x3ff0000000000000ull;
-	helper_sse_fp((uintptr_t)&env, SSE_MULSD, CPU_OFF(xmm[1]), CPU_OFF(xmm[2]), 0);
+	fp_call(SSE_MULSD);
 	CHECK_EQ(env.mxcsr, MXCSR_DEFAULT);
 	set_csr(MXCSR_DEFAULT);
 }

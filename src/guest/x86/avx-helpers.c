@@ -5,10 +5,9 @@
  * guest YMM register is xmm[i] (bits 127:0) and xmm_hi[i] (255:128) of
  * struct cpu; number 16 is the ytmp staging slot.
  *
- * Floating-point rows run under the guest's MXCSR as helper_sse_fp does
- * (but load it unconditionally): sticky flags accumulate in cpu->mxcsr, an unmasked
- * exception becomes SIGFPE at the instruction with the destination
- * untouched.  The result is written back after that decision.
+ * Floating-point rows run under the guest's MXCSR through sse_run_fp, as
+ * helper_sse_fp does: an unmasked exception becomes SIGFPE at the
+ * instruction with the destination untouched.  The result is written back after that decision.
  *
  * Invariant: this file is compiled for AVX2/FMA/F16C (the pragma below)
  * and is only entered when avx_host_ok() said the host runs them; nothing
@@ -272,33 +271,17 @@ static bool writes_dst(enum avx_op op)
 	}
 }
 
-static inline uint32_t get_csr(void)
-{
-	uint32_t v;
-	asm volatile("stmxcsr %0" : "=m"(v));
-	return v;
-}
+struct avx_call {
+	enum avx_op op;
+	ymm *d, *a, *b, *c;
+	uint64_t imm;
+	unsigned fl;
+};
 
-static inline void set_csr(uint32_t v)
+static uint64_t avx_call_run(void *p)
 {
-	asm volatile("ldmxcsr %0" : : "m"(v));
-}
-
-/* The si_code of a SIMD exception (as sse-helpers.c). */
-static int fpe_code(uint32_t csr)
-{
-	uint32_t err = csr & ~(csr >> 7) & MXCSR_FLAGS;
-	if (err & 0x01)
-		return FPE_FLTINV;
-	if (err & 0x04)
-		return FPE_FLTDIV;
-	if (err & 0x08)
-		return FPE_FLTOVF;
-	if (err & 0x12)
-		return FPE_FLTUND;
-	if (err & 0x20)
-		return FPE_FLTRES;
-	return 0;
+	struct avx_call *k = p;
+	return avx_fns[k->op](k->d, k->a, k->b, k->c, k->imm, k->fl);
 }
 
 static uint64_t avx_run(uint64_t envp, uint64_t op, uint64_t regs, uint64_t imm, bool fp)
@@ -339,35 +322,8 @@ static uint64_t avx_run(uint64_t envp, uint64_t op, uint64_t regs, uint64_t imm,
 	if (!fp) {
 		ret = avx_fns[op](&d, &a, &b, &c, imm, fl);
 	} else {
-		/* loom's own control bits are the Linux default whenever a
-		 * helper starts (nothing in loom changes them and every
-		 * helper that loads the guest's restores them), so there is
-		 * no stmxcsr to read them: an unconditional ldmxcsr of the
-		 * guest's value is half the cost of checking first. */
-		uint32_t host = MXCSR_DEFAULT, g = env->mxcsr, after;
-		if ((g & MXCSR_MASKS) == MXCSR_MASKS) {
-			set_csr(g);
-			ret = avx_fns[op](&d, &a, &b, &c, imm, fl);
-			after = get_csr();
-			env->mxcsr = after;
-		} else {
-			/* masked with clear flags, then decide as the CPU would */
-			set_csr((g | MXCSR_MASKS) & ~MXCSR_FLAGS);
-			ret = avx_fns[op](&d, &a, &b, &c, imm, fl);
-			after = get_csr();
-			uint32_t raised = after & MXCSR_FLAGS;
-			uint32_t unmasked = raised & ~(g >> 7);
-			if (unmasked) {
-				if (unmasked & 0x07)
-					raised &= 0x07;
-				env->mxcsr = g | raised;
-				set_csr((host & ~MXCSR_FLAGS) | (after & MXCSR_FLAGS));
-				exec_raise(env, SIGFPE, fpe_code(env->mxcsr), env->rip);
-			}
-			env->mxcsr = g | raised;
-		}
-		if ((after ^ host) & ~MXCSR_FLAGS)
-			set_csr((host & ~MXCSR_FLAGS) | (after & MXCSR_FLAGS));
+		struct avx_call k = { op, &d, &a, &b, &c, imm, fl };
+		ret = sse_run_fp(env, avx_call_run, &k);
 	}
 	if (writes_dst(op))
 		yput(env, rd, &d, d256);

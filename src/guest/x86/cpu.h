@@ -92,14 +92,15 @@ struct cpu {
 
 	/* --- reached by helpers and ld_env/st_env --- */
 	uint64_t eflags;	/* the other bits: TF, IF, NT, AC, ID, bit 1 */
-	uint32_t mxcsr;
-	uint32_t pad0;
+	uint32_t mxcsr;		/* see x86_mxcsr_read: not the whole story */
+	uint32_t mxcsr_live;	/* the host MXCSR is this cpu's (exec_run) */
 	x86_xmm xmm[16];
 	x86_xmm xmm_hi[16];	/* bits 255:128 of ymm0-15; legacy SSE leaves them */
 	x86_xmm xtmp;		/* memory operand staging for SSE helpers */
 	uint64_t mmx_pad;
 	uint64_t xinuse_pad;
 	x86_xmm ytmp[2];	/* a 256-bit memory operand staged for AVX helpers */
+	x86_xmm ftmp[2];	/* inline 256-bit FP results before they are written */
 	struct x87_state fpu;
 
 	/* --- execution state shared with the exec layer --- */
@@ -122,6 +123,18 @@ uint64_t helper_cc_compute_c(uint64_t dst, uint64_t src, uint64_t src2, uint64_t
  * x87 part is in XSAVE64's format (64-bit FIP/FDP), as the kernel's. */
 void x86_xsave(struct cpu *cpu, uint8_t *area, uint64_t rfbm);
 void x86_xrstor(struct cpu *cpu, const uint8_t *area, uint64_t rfbm);
+
+/*
+ * MXCSR.  While a thread runs its cpu (from guest_enter to guest_leave,
+ * around exec_run), the host MXCSR holds the guest's: its control bits equal
+ * cpu->mxcsr's, and the guest's sticky flags are cpu->mxcsr's OR the host's
+ * (translated code runs SSE instructions inline and never writes
+ * cpu->mxcsr).  Outside, cpu->mxcsr is the whole value and the host MXCSR
+ * is loom's default.  Read and write it only through these two
+ * (guest/x86/cpu.c); x86_mxcsr_read folds the host flags in.
+ */
+uint32_t x86_mxcsr_read(struct cpu *cpu);
+void x86_mxcsr_write(struct cpu *cpu, uint32_t v);
 
 void x86_cpu_reset(struct cpu *cpu);
 void x86_cpu_dump(struct cpu *cpu, FILE *f);

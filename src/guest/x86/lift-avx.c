@@ -7,7 +7,9 @@
  * legacy SSE lifters never touch xmm_hi, which is the other half of it.
  *
  * Moves, broadcasts of 128 bits, 128-bit extracts, element inserts and
- * extracts and vzeroupper/vzeroall are lifted inline; every other row of
+ * extracts and vzeroupper/vzeroall are lifted inline, and so are the FP
+ * rows the IR has (vfop/vfres: arithmetic, sqrt, conversions, compares to
+ * RFLAGS, FMA3; 256-bit packed forms half by half); every other row of
  * avx-ops.h goes through one generic form: its memory operand (if any) is
  * loaded with exactly its size into cpu->ytmp, and helper_avx_op/_fp run
  * the host instruction on register numbers.  Masked moves and gathers run
@@ -448,9 +450,185 @@ static bool gen_vshift_imm(struct dc *s, enum avx_op op)
 	return true;
 }
 
+/* ---- floating point inline ---- */
+
+/* AVX floating point the IR has (ir-fops.h), inline under the guest's
+ * MXCSR in the VEX.128 forms (the 256-bit ones go to the helper).  Zero:
+ * none.  VCVTSI2Sx map to the 32-bit row; the 64-bit one follows it. */
+static const uint8_t fop_of_avx[AVX_NB_OPS] = {
+#define F4(OP, op) [AVX_##OP##PS] = IR_F_##op##ps + 1, [AVX_##OP##PD] = IR_F_##op##pd + 1, \
+		   [AVX_##OP##SS] = IR_F_##op##ss + 1, [AVX_##OP##SD] = IR_F_##op##sd + 1
+#define F(OP, op) [AVX_##OP] = IR_F_##op + 1
+#define FMA1(K, k, o) F4(K##o, k##o)
+#define FMA(K, k) FMA1(K, k, 132), FMA1(K, k, 213), FMA1(K, k, 231)
+	F4(VADD, add), F4(VSUB, sub), F4(VMUL, mul), F4(VDIV, div), F4(VMIN, min), F4(VMAX, max),
+	F4(VSQRT, sqrt),
+	F(VCVTSS2SD, cvtss2sd), F(VCVTSD2SS, cvtsd2ss), F(VCVTPS2PD, cvtps2pd),
+	F(VCVTPD2PS, cvtpd2ps), F(VCVTDQ2PS, cvtdq2ps), F(VCVTPS2DQ, cvtps2dq),
+	F(VCVTTPS2DQ, cvttps2dq), F(VCVTDQ2PD, cvtdq2pd), F(VCVTPD2DQ, cvtpd2dq),
+	F(VCVTTPD2DQ, cvttpd2dq),
+	F(VCMPPS, cmpps), F(VCMPPD, cmppd), F(VCMPSS, cmpss), F(VCMPSD, cmpsd),
+	F(VROUNDPS, roundps), F(VROUNDPD, roundpd), F(VROUNDSS, roundss), F(VROUNDSD, roundsd),
+	F(VCVTSI2SS, cvtsi2ss32), F(VCVTSI2SD, cvtsi2sd32),
+	F(VCOMISS, comiss), F(VUCOMISS, ucomiss), F(VCOMISD, comisd), F(VUCOMISD, ucomisd),
+	F(VCVTSS2SI, cvtss2si), F(VCVTTSS2SI, cvttss2si), F(VCVTSD2SI, cvtsd2si),
+	F(VCVTTSD2SI, cvttsd2si),
+	FMA(VFMADD, fmadd), FMA(VFMSUB, fmsub), FMA(VFNMADD, fnmadd), FMA(VFNMSUB, fnmsub),
+#undef F4
+#undef F
+#undef FMA1
+#undef FMA
+};
+
+/* The register of source operand i for slot(): its own, or AVX_TMP
+ * (ytmp) holding the memory operand (exactly its size) or the GPR. */
+static int fp_src(struct dc *s, int i)
+{
+	int x = vop(s, i);
+	if (x >= 0)
+		return x;
+	if (is_gpr(s, i))
+		ir_stenv(s, gen_ld_op(s, i), YTMP, IR_MO_64);
+	else
+		stage_mem(s, i);
+	return AVX_TMP;
+}
+
+/* pred: the cmp rows' predicate (ir-fops.h) */
+static void emit_vfop_p(struct dc *s, int f, int32_t d, int32_t a, int32_t b, uint64_t pred)
+{
+	ir_emit(s->ir, IR_vfop, IR_I64, NULL,
+		(int64_t[]){ f, (int64_t)(IR_FOFFS(d, a, b) | pred << 48) });
+}
+
+static void emit_vfop(struct dc *s, int f, int32_t d, int32_t a, int32_t b)
+{
+	emit_vfop_p(s, f, d, a, b, 0);
+}
+
+/* The predicate of VCMPxx (n = 4) and VROUNDxx (n = 3 or 4) from their
+ * last operand, an immediate: below 8 for a compare (those the legacy
+ * encoding the backend emits has), imm8[3:0] for a round; -1 otherwise. */
+static int fp_pred(struct dc *s, int f, int n)
+{
+	bool round = f >= IR_F_roundps && f <= IR_F_roundsd;
+	if (n < 3 || s->op[n - 1].type != ZYDIS_OPERAND_TYPE_IMMEDIATE)
+		return -1;
+	if (round)
+		return imm_of(s, n - 1) & 15;
+	return n == 4 && imm_of(s, n - 1) < 8 ? (int)imm_of(s, n - 1) : -1;
+}
+
+static ir_ref emit_vfres(struct dc *s, int f, enum ir_type t, int32_t a, int32_t b)
+{
+	ir_ref r = ir_new_temp(s->ir, t);
+	ir_emit(s->ir, IR_vfres, t, (ir_ref[]){ r }, (int64_t[]){ f, (int64_t)IR_FOFFS(a, b, 0) });
+	return r;
+}
+
+/*
+ * 256-bit packed forms: the op on each 128-bit half.  Both results go to
+ * cpu->ftmp first and only then to d, so a trap in the second half leaves
+ * d untouched; FMA accumulates in ftmp, loaded from d.
+ */
+static bool gen_avx_fp256(struct dc *s, int f, int shape)
+{
+	int n = s->insn.operand_count_visible, d = vop(s, 0), pred = 0;
+	const int32_t ft[2] = { CPU_OFF(ftmp[0]), CPU_OFF(ftmp[1]) };
+	if (shape == AVX_V3I || shape == AVX_V2I) {
+		if ((pred = fp_pred(s, f, n)) < 0)
+			return false;
+		n--;
+		shape = shape == AVX_V3I ? AVX_V3 : AVX_V2;
+	}
+	if (ir_fopdefs[f].bsize != 16 || d < 0 || !(shape == AVX_V3 || shape == AVX_F3 || shape == AVX_V2))
+		return false;
+	for (int i = 1; i < n; i++)
+		if (s->op[i].size != 256)
+			return false;
+	if (shape == AVX_V2) {
+		if (n != 2)
+			return false;
+		int b = fp_src(s, 1);
+		for (int h = 0; h < 2; h++)
+			emit_vfop_p(s, f, ft[h], slot(b, h), slot(b, h), pred);
+	} else {
+		int a = vop(s, 1);
+		if (n != 3 || a < 0)
+			return false;
+		int b = fp_src(s, 2);
+		for (int h = 0; h < 2 && shape == AVX_F3; h++)
+			emit_vop(s, IR_V_mov, ft[h], slot(d, h));
+		for (int h = 0; h < 2; h++)
+			emit_vfop_p(s, f, ft[h], slot(a, h), slot(b, h), pred);
+	}
+	for (int h = 0; h < 2; h++)
+		emit_vop(s, IR_V_mov, slot(d, h), ft[h]);
+	return true;
+}
+
+/* The result is written to d after the op, which may trap; a VEX.128 form
+ * zeroes bits 255:128. */
+static bool gen_avx_fp_inline(struct dc *s, enum avx_op op)
+{
+	int f = fop_of_avx[op] - 1, n = s->insn.operand_count_visible;
+	if (f < 0)
+		return false;
+	if (s->op[0].size == 256)
+		return gen_avx_fp256(s, f, avx_op_shape[op]);
+	for (int i = 0; i < n; i++)
+		if (s->op[i].size > 128 && s->op[i].type != ZYDIS_OPERAND_TYPE_IMMEDIATE)
+			return false;
+	int d = vop(s, 0), a = vop(s, 1), pred;
+	switch (avx_op_shape[op]) {
+	case AVX_V3I:
+		if (n != 4 || (pred = fp_pred(s, f, n)) < 0 || d < 0 || a < 0)
+			return false;
+		emit_vfop_p(s, f, slot(d, 0), slot(a, 0), slot(fp_src(s, 2), 0), pred);
+		break;
+	case AVX_V2I:
+		if (n != 3 || (pred = fp_pred(s, f, n)) < 0 || d < 0)
+			return false;
+		emit_vfop_p(s, f, slot(d, 0), slot(d, 0), slot(fp_src(s, 1), 0), pred);
+		break;
+	case AVX_V3: case AVX_F3: case AVX_CSI:
+		if (n != 3 || d < 0 || a < 0)
+			return false;
+		if (avx_op_shape[op] == AVX_CSI && s->op[2].size == 64)
+			f++;
+		emit_vfop(s, f, slot(d, 0), slot(a, 0), slot(fp_src(s, 2), 0));
+		break;
+	case AVX_V2: case AVX_V2X: case AVX_V2N:
+		if (n != 2 || d < 0)
+			return false;
+		emit_vfop(s, f, slot(d, 0), slot(d, 0), slot(fp_src(s, 1), 0));
+		break;
+	case AVX_COMI:
+		if (n != 2 || d < 0)
+			return false;
+		gen_set_cc(s, CC_OP_EFLAGS, 0,
+			   emit_vfres(s, f, IR_I64, slot(d, 0), slot(fp_src(s, 1), 0)), 0);
+		return true;
+	case AVX_C2SI: {
+		if (n != 2 || !is_gpr(s, 0))
+			return false;
+		int size = op_size(s, 0);
+		ir_ref r = emit_vfres(s, f, size == 3 ? IR_I64 : IR_I32, 0, slot(fp_src(s, 1), 0));
+		gen_st_reg(s, reg_index(s->op[0].reg.value), size, r);
+		return true;
+	}
+	default:
+		return false;
+	}
+	ir_stenv(s, cst(s, 0), yq(d, 2), IR_MO_64);
+	ir_stenv(s, cst(s, 0), yq(d, 3), IR_MO_64);
+	return true;
+}
+
 static bool gen_avx_fast(struct dc *s, enum avx_op op)
 {
-	return is_vex(s) && (gen_avx_inline(s, op) || gen_vshift_imm(s, op) || gen_avx(s, op));
+	return is_vex(s) && (gen_avx_inline(s, op) || gen_avx_fp_inline(s, op) ||
+			     gen_vshift_imm(s, op) || gen_avx(s, op));
 }
 
 /* Every other row: inline when it can be, else the generic form. */
@@ -771,6 +949,8 @@ static bool gen_VLDMXCSR(struct dc *s)
 	set_label(s, ok);
 	s->state = DISAS_NEXT;
 	ir_stenv(s, v, CPU_OFF(mxcsr), IR_MO_32);
+	ir_emit(s->ir, IR_vfop, IR_I64, NULL,
+		(int64_t[]){ IR_F_ldmxcsr, (int64_t)IR_FOFFS(0, 0, CPU_OFF(mxcsr)) });
 	return true;
 }
 
@@ -778,7 +958,10 @@ static bool gen_VSTMXCSR(struct dc *s)
 {
 	if (!is_vex(s) || s->op[0].type != ZYDIS_OPERAND_TYPE_MEMORY)
 		return false;
-	ir_st(s, ir_ldenv(s, CPU_OFF(mxcsr), IR_MO_32), gen_ea(s, &s->op[0]), IR_MO_32);
+	ir_ref ea = gen_ea(s, &s->op[0]), v = ir_new_temp(s->ir, IR_I32);
+	ir_emit(s->ir, IR_vfres, IR_I32, (ir_ref[]){ v },
+		(int64_t[]){ IR_F_stmxcsr, (int64_t)IR_FOFFS(CPU_OFF(xtmp), CPU_OFF(mxcsr), 0) });
+	ir_st(s, v, ea, IR_MO_32);
 	return true;
 }
 

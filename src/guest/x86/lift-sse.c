@@ -4,7 +4,10 @@
  * registers live in env (cpu->xmm[i]), not in IR globals; a 128-bit value
  * is two 64-bit halves.  Moves, logic, 64-bit lanes, logical shifts by an
  * immediate, qword shuffles, inserts/extracts and mask extraction are
- * lifted inline on those halves; everything
+ * lifted inline on those halves; register-to-register moves, SSE2 integer
+ * arithmetic (vop) and the common FP (vfop/vfres: arithmetic, sqrt,
+ * conversions, comis/ucomis, ldmxcsr/stmxcsr) are IR vector ops the backend
+ * runs as the host instruction, FP under the guest's MXCSR; everything
  * else is one call to a helper from the table in sse-ops.h, which also
  * generates the lifters of the plain `op xmm, xmm/mem[, imm8]` forms.
  *
@@ -228,9 +231,55 @@ static const uint8_t vop_of_sse[SSE_NB_OPS] = {
 #undef V
 };
 
+/* FP operations the IR has (ir-fops.h): the backend runs the host
+ * instruction inline under the guest's MXCSR.  Zero: none. */
+static const uint8_t fop_of_sse[SSE_NB_OPS] = {
+#define F4(OP, op) [SSE_##OP##PS] = IR_F_##op##ps + 1, [SSE_##OP##PD] = IR_F_##op##pd + 1, \
+		   [SSE_##OP##SS] = IR_F_##op##ss + 1, [SSE_##OP##SD] = IR_F_##op##sd + 1
+#define F(OP, op) [SSE_##OP] = IR_F_##op + 1
+	F4(ADD, add), F4(SUB, sub), F4(MUL, mul), F4(DIV, div), F4(MIN, min), F4(MAX, max),
+	F4(SQRT, sqrt),
+	F(CVTSS2SD, cvtss2sd), F(CVTSD2SS, cvtsd2ss), F(CVTPS2PD, cvtps2pd), F(CVTPD2PS, cvtpd2ps),
+	F(CVTDQ2PS, cvtdq2ps), F(CVTPS2DQ, cvtps2dq), F(CVTTPS2DQ, cvttps2dq),
+	F(CVTDQ2PD, cvtdq2pd), F(CVTPD2DQ, cvtpd2dq), F(CVTTPD2DQ, cvttpd2dq),
+	F(CMPPS, cmpps), F(CMPPD, cmppd), F(CMPSS, cmpss), F(CMPSD, cmpsd),
+	F(ROUNDPS, roundps), F(ROUNDPD, roundpd), F(ROUNDSS, roundss), F(ROUNDSD, roundsd),
+	F(CVTSI2SS_L, cvtsi2ss32), F(CVTSI2SS_Q, cvtsi2ss64),
+	F(CVTSI2SD_L, cvtsi2sd32), F(CVTSI2SD_Q, cvtsi2sd64),
+	F(COMISS, comiss), F(UCOMISS, ucomiss), F(COMISD, comisd), F(UCOMISD, ucomisd),
+	F(CVTSS2SI_L, cvtss2si), F(CVTSS2SI_Q, cvtss2si), F(CVTTSS2SI_L, cvttss2si),
+	F(CVTTSS2SI_Q, cvttss2si), F(CVTSD2SI_L, cvtsd2si), F(CVTSD2SI_Q, cvtsd2si),
+	F(CVTTSD2SI_L, cvttsd2si), F(CVTTSD2SI_Q, cvttsd2si),
+#undef F4
+#undef F
+};
+
+/* The 32-bit result rows of fop_of_sse (the others give 64 bits). */
+static bool sse_res32(enum sse_op op)
+{
+	return op == SSE_CVTSS2SI_L || op == SSE_CVTTSS2SI_L || op == SSE_CVTSD2SI_L ||
+	       op == SSE_CVTTSD2SI_L;
+}
+
 static ir_ref gen_sse_call(struct dc *s, enum sse_op op, int32_t dst, int32_t src, ir_ref imm)
 {
 	enum x86_helper h = HELPER_sse_op;
+	if (fop_of_sse[op]) {
+		int f = fop_of_sse[op] - 1;
+		if (ir_fopdefs[f].form != IR_FF_R) {
+			/* the predicate of the cmp rows (legacy SSE uses imm8[2:0])
+			 * and of the round rows (imm8[3:0]) */
+			uint64_t pred = f >= IR_F_cmpps && f <= IR_F_cmpsd ? s->ir->temps[imm].val & 7
+					: f >= IR_F_roundps && f <= IR_F_roundsd ? s->ir->temps[imm].val & 15 : 0;
+			ir_emit(s->ir, IR_vfop, IR_I64, NULL,
+				(int64_t[]){ f, (int64_t)(IR_FOFFS(dst, dst, src) | pred << 48) });
+			return 0;
+		}
+		enum ir_type t = sse_res32(op) ? IR_I32 : IR_I64;
+		ir_ref r = ir_new_temp(s->ir, t);
+		ir_emit(s->ir, IR_vfres, t, (ir_ref[]){ r }, (int64_t[]){ f, (int64_t)IR_FOFFS(dst, src, 0) });
+		return r;
+	}
 	if (vop_of_sse[op]) {
 		ir_emit(s->ir, IR_vop, IR_I64, NULL,
 			(int64_t[]){ vop_of_sse[op] - 1, (int64_t)((uint64_t)(uint32_t)dst |
@@ -268,15 +317,26 @@ SSE_OPS(X)
 
 /* ---- moves ---- */
 
+/* Register-to-register moves as vector ops: the backend keeps the value
+ * in a host XMM register for the FP ops that follow (codegen.c). */
+static void gen_vmov(struct dc *s, enum ir_vop v, int d, int x)
+{
+	ir_emit(s->ir, IR_vop, IR_I64, NULL,
+		(int64_t[]){ v, (int64_t)((uint64_t)(uint32_t)xoff(d) | ((uint64_t)(uint32_t)xoff(x) << 32)) });
+}
+
 /* 128-bit moves between XMM registers and memory. */
 static bool gen_mov128(struct dc *s, bool aligned)
 {
 	int d = xmm_op(s, 0), x = xmm_op(s, 1);
 	ir_ref v[2];
 
+	if (d >= 0 && x >= 0) {
+		if (d != x)
+			gen_vmov(s, IR_V_mov, d, x);
+		return true;
+	}
 	if (d >= 0 && xmm_or_mem(s, 1)) {
-		if (d == x)
-			return true;
 		if (gen_ld128(s, 1, aligned, v))
 			gen_st_xmm(s, d, v[0], v[1]);
 		return true;
@@ -362,10 +422,7 @@ static bool gen_movs(struct dc *s, int size)
 	int d = xmm_op(s, 0), x = xmm_op(s, 1);
 
 	if (d >= 0 && x >= 0) {
-		ir_ref v = ir_ldenv(s, xq(x, 0), IR_MO_64);
-		if (size == IR_MO_32)
-			v = ir_dep(s, ir_ldenv(s, xq(d, 0), IR_MO_64), v, 0, 32);
-		gen_st_xmm(s, d, v, 0);
+		gen_vmov(s, size == IR_MO_32 ? IR_V_movlo32 : IR_V_movlo64, d, x);
 		return true;
 	}
 	if (d >= 0 && op_is_mem(s, 1)) {
@@ -882,6 +939,8 @@ static bool gen_LDMXCSR(struct dc *s)
 	set_label(s, ok);
 	s->state = DISAS_NEXT;
 	ir_stenv(s, v, CPU_OFF(mxcsr), IR_MO_32);
+	ir_emit(s->ir, IR_vfop, IR_I64, NULL,
+		(int64_t[]){ IR_F_ldmxcsr, (int64_t)IR_FOFFS(0, 0, CPU_OFF(mxcsr)) });
 	return true;
 }
 
@@ -889,7 +948,10 @@ static bool gen_STMXCSR(struct dc *s)
 {
 	if (!op_is_mem(s, 0))
 		return false;
-	ir_st(s, ir_ldenv(s, CPU_OFF(mxcsr), IR_MO_32), gen_ea(s, &s->op[0]), IR_MO_32);
+	ir_ref ea = gen_ea(s, &s->op[0]), v = ir_new_temp(s->ir, IR_I32);
+	ir_emit(s->ir, IR_vfres, IR_I32, (ir_ref[]){ v },
+		(int64_t[]){ IR_F_stmxcsr, (int64_t)IR_FOFFS(CPU_OFF(xtmp), CPU_OFF(mxcsr), 0) });
+	ir_st(s, v, ea, IR_MO_32);
 	return true;
 }
 

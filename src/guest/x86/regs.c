@@ -86,7 +86,7 @@ int guest_reg_read(void *cpuv, int i, uint8_t *buf)
 	case RK_RFLAGS: v = x86_get_rflags(cpu); break;
 	case RK_SEG: v = r->idx; break;
 	case RK_BASE: v = r->idx ? cpu->gs_base : cpu->fs_base; break;
-	case RK_MXCSR: v = cpu->mxcsr; break;
+	case RK_MXCSR: v = x86_mxcsr_read(cpu); break;
 	case RK_XMM:
 		memcpy(buf, &cpu->xmm[r->idx], 16);
 		return 16;

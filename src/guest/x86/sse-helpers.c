@@ -6,14 +6,12 @@
  * operation set is the table in sse-ops.h; this file supplies one function
  * per row and the entry points the IR calls.
  *
- * Floating-point operations run under the guest's MXCSR: the host MXCSR is
- * switched to the guest's value around the operation and the sticky flags
- * it raises are kept in cpu->mxcsr.  loom's own control bits (rounding,
- * FTZ/DAZ, masks) are restored afterwards; its sticky flags are left as the
- * guest's, since loom never reads them and leaving them saves an ldmxcsr per
- * operation.  An exception the guest unmasked becomes a SIGFPE at the
- * instruction (the lifter stores the pc before the call), with the
- * destination untouched as on the CPU.
+ * Floating-point operations run under the guest's MXCSR, which the host
+ * MXCSR already holds while guest code runs (cpu.h): the sticky flags they
+ * raise stay in the host MXCSR like those of the inline operations.  An
+ * exception the guest unmasked becomes a SIGFPE at the instruction (the
+ * lifter stores the pc before the call), with the destination untouched as
+ * on the CPU.
  *
  * Invariant: nothing here computes floating point in C: the compiler could
  * commute operands (changing which NaN wins) or move the arithmetic outside
@@ -497,42 +495,53 @@ static int fpe_code(uint32_t csr)
 	return 0;
 }
 
+/* Run fp row op under the guest's MXCSR, which the host MXCSR holds (cpu.h):
+ * with every exception masked it simply runs, its flags accumulating in the
+ * host MXCSR.  Otherwise it runs masked with clear flags to see what it
+ * raises, then decides as the CPU would: an unmasked exception raises
+ * SIGFPE with the destination untouched.  Shared with avx-helpers.c. */
+uint64_t sse_run_fp(struct cpu *env, uint64_t (*run)(void *), void *arg)
+{
+	uint32_t g = env->mxcsr;
+	if ((g & MXCSR_MASKS) == MXCSR_MASKS)
+		return run(arg);
+	uint32_t host = get_csr();
+	set_csr((host | MXCSR_MASKS) & ~MXCSR_FLAGS);
+	uint64_t ret = run(arg);
+	uint32_t raised = get_csr() & MXCSR_FLAGS;
+	uint32_t unmasked = raised & ~(g >> 7);
+	if (unmasked) {
+		/* IE, DE and ZE are detected before computing: when one of
+		 * them traps, no result flags are raised */
+		if (unmasked & 0x07)
+			raised &= 0x07;
+		x86_mxcsr_write(env, (g | host | raised) & MXCSR_VALID);
+		exec_raise(env, SIGFPE, fpe_code(env->mxcsr), env->rip);
+	}
+	set_csr(host | raised);
+	return ret;
+}
+
+struct sse_call {
+	enum sse_op op;
+	x86_xmm *d;
+	const x86_xmm *s;
+	uint64_t imm;
+	struct cpu *env;
+};
+
+static uint64_t sse_call_run(void *p)
+{
+	struct sse_call *c = p;
+	return sse_fns[c->op](c->d, c->s, c->imm, c->env);
+}
+
 uint64_t helper_sse_fp(uint64_t envp, uint64_t op, uint64_t dst, uint64_t src, uint64_t imm)
 {
 	struct cpu *env = (struct cpu *)(uintptr_t)envp;
 	x86_xmm *d = xmm_at(envp, dst), r = *d;
-	uint32_t host = get_csr(), g = env->mxcsr, after;
-	uint64_t ret;
-
-	if ((g & MXCSR_MASKS) == MXCSR_MASKS) {
-		/* Everything masked: the common case runs under the guest's
-		 * MXCSR as it is, flags accumulating in place. */
-		if (host != g)
-			set_csr(g);
-		ret = sse_fns[op](&r, xmm_at(envp, src), imm, env);
-		after = get_csr();
-		env->mxcsr = after;
-	} else {
-		/* Run masked with clear flags to see what this operation
-		 * raises, then decide as the CPU would. */
-		set_csr((g | MXCSR_MASKS) & ~MXCSR_FLAGS);
-		ret = sse_fns[op](&r, xmm_at(envp, src), imm, env);
-		after = get_csr();
-		uint32_t raised = after & MXCSR_FLAGS;
-		uint32_t unmasked = raised & ~(g >> 7);
-		if (unmasked) {
-			/* IE, DE and ZE are detected before computing: when one
-			 * of them traps, no result flags are raised */
-			if (unmasked & 0x07)
-				raised &= 0x07;
-			env->mxcsr = g | raised;
-			set_csr((host & ~MXCSR_FLAGS) | (after & MXCSR_FLAGS));
-			exec_raise(env, SIGFPE, fpe_code(env->mxcsr), env->rip);
-		}
-		env->mxcsr = g | raised;
-	}
-	if ((after ^ host) & ~MXCSR_FLAGS)
-		set_csr((host & ~MXCSR_FLAGS) | (after & MXCSR_FLAGS));
+	struct sse_call c = { op, &r, xmm_at(envp, src), imm, env };
+	uint64_t ret = sse_run_fp(env, sse_call_run, &c);
 	*d = r;
 	return ret;
 }

@@ -23,6 +23,8 @@
  * for the operand (m128, m64, m32, m16), stages it in cpu->xtmp and passes
  * env offsets of destination and source; an imm8 operand becomes `imm`.
  *
+ * Rows the IR has as vector or FP ops (vop_of_sse, fop_of_sse in
+ * lift-sse.c) run inline; the other
  * IA/IC rows run through helper_sse_op (row sse_op of X86_HELPERS: no
  * globals, cannot fault); FA/FC rows through helper_sse_fp (may raise
  * SIGFPE, so the lifter stores the pc first); the PCMPxSTRx rows, which
@@ -179,6 +181,12 @@ static inline bool sse_op_is_fp(enum sse_op op)
 /* PCMPxSTRx results pack the index (ECX) in bits 0-31 and RFLAGS (CF ZF SF
  * OF) in bits 32-63; imm bit 8 selects rax/rdx (REX.W) as lengths. */
 #define SSE_STR_WIDE 0x100
+
+/* Run run(arg), a floating-point operation, under the guest's MXCSR as the
+ * CPU would: SIGFPE (exec_raise at env->rip) if it raises an exception the
+ * guest unmasked, before anything is written (sse-helpers.c). */
+struct cpu;
+uint64_t sse_run_fp(struct cpu *env, uint64_t (*run)(void *), void *arg);
 
 /* Whether the host can run op (CPUID, checked once). */
 bool sse_host_has(enum sse_op op);

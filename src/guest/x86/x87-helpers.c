@@ -654,7 +654,7 @@ static void fxsave_to(struct cpu *cpu, struct fxsave_image *a, bool rex_w)
 		a->fip = rex_w ? f->fpip : (uint32_t)f->fpip | (f->fpip ? 0x33ull << 32 : 0);
 		a->fdp = rex_w ? f->fpdp : (uint32_t)f->fpdp;
 	}
-	a->mxcsr = cpu->mxcsr;
+	a->mxcsr = x86_mxcsr_read(cpu);
 	a->mxcsr_mask = host_mxcsr_mask;
 	for (int i = 0; i < 8; i++)
 		memcpy(a->st[i], &f->st[(f->top + i) & 7], 10);
@@ -677,7 +677,7 @@ static void fxrstor_from(struct cpu *cpu, const struct fxsave_image *a, bool rex
 		memset(r, 0, sizeof(*r));
 		memcpy(r, a->st[i], 10);
 	}
-	cpu->mxcsr = a->mxcsr & host_mxcsr_mask;
+	x86_mxcsr_write(cpu, a->mxcsr & host_mxcsr_mask);
 	memcpy(cpu->xmm, a->xmm, sizeof(a->xmm));
 }
 

@@ -72,7 +72,7 @@ static void xrstor_fmt(struct cpu *cpu, const uint8_t *area, uint64_t rfbm, bool
 	uint64_t bv;
 	struct x87_state fpu = cpu->fpu;
 	x86_xmm xmm[16];
-	uint32_t mxcsr = cpu->mxcsr;
+	uint32_t mxcsr = x86_mxcsr_read(cpu);
 
 	memcpy(&bv, area + XSAVE_HDR_OFF, 8);
 	memcpy(xmm, cpu->xmm, sizeof(xmm));
@@ -103,7 +103,7 @@ static void xrstor_fmt(struct cpu *cpu, const uint8_t *area, uint64_t rfbm, bool
 	if (!(rfbm & 1))
 		cpu->fpu = fpu;
 	if (!(rfbm & 6))
-		cpu->mxcsr = mxcsr;
+		x86_mxcsr_write(cpu, mxcsr);
 	if (!(rfbm & 2))
 		memcpy(cpu->xmm, xmm, sizeof(xmm));
 	if (rfbm & 4) {
@@ -189,7 +189,7 @@ void helper_xrstor(uint64_t envp, uint64_t addr, uint64_t rfbm, uint64_t rex_w)
 		exec_raise(env, SIGSEGV, SI_KERNEL, 0);
 	if (compact && !(hdr[0] & rfbm & 2)) {
 		/* MXCSR is part of the SSE component in the compacted form */
-		uint32_t cur = (rfbm & 2) ? MXCSR_DEFAULT : env->mxcsr;
+		uint32_t cur = (rfbm & 2) ? MXCSR_DEFAULT : x86_mxcsr_read(env);
 		memcpy(area + 24, &cur, 4);
 	}
 	xrstor_fmt(env, area, rfbm, rex_w);

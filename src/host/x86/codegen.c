@@ -12,7 +12,10 @@
  *  - at a basic-block end (label, branch) globals and TB-wide locals are in
  *    memory; after a label no register holds anything;
  *  - env lives in rbp for the whole TB; rsp points at a 16-byte aligned spill
- *    frame set up by the prologue.
+ *    frame set up by the prologue;
+ *  - no IR value lives in an XMM register: vop/vfop/vfres run on xmm13-15
+ *    loaded from env slots and store their result back at once; within a
+ *    block those registers only cache slots (see gen_vfop).
  */
 #include <assert.h>
 #include <stdlib.h>
@@ -25,6 +28,7 @@
 #define ENV_REG H_RBP
 #define FRAME_SLOTS 512
 #define FRAME_SIZE (FRAME_SLOTS * 8 + 8)	/* keeps rsp 16-byte aligned */
+#define MXCSR_SAVE_OFF (FRAME_SLOTS * 8)	/* in that padding: gen_call */
 #define MAX_FIXUPS 256
 
 /* Allocation order: callee-saved first so values survive helper calls. */
@@ -63,6 +67,7 @@ struct cg {
 	struct fixup fixups[MAX_FIXUPS];
 	uint32_t nfixups;
 	bool overflow;
+	int32_t xslot[3];	/* env slot xmm13..15 hold whole, or -1 (gen_vfop) */
 };
 
 /* Prologue/epilogue addresses, set once by host_gen_prologue. */
@@ -915,7 +920,14 @@ static void gen_call(struct cg *c, struct ir_op *op)
 	for (int i = 0; i < nargs; i++) {
 		copy_to_reg(c, op->args[op->nout + i], call_arg_regs[i]);
 	}
+	/* A tool's code must not change the MXCSR guest FP runs under (its
+	 * sticky flags would become the guest's): saved and restored. */
+	bool foreign = ir_helper_foreign(c->s, op->cargs[0]);
+	if (foreign)
+		emit_modrm_offset(&c->e, OPC_GRP15, EXT15_STMXCSR, H_RSP, MXCSR_SAVE_OFF);
 	emit_call_to(&c->e, (uintptr_t)h->fn);
+	if (foreign)
+		emit_modrm_offset(&c->e, OPC_GRP15, EXT15_LDMXCSR, H_RSP, MXCSR_SAVE_OFF);
 	if (!(flags & IR_CALL_NO_WRITE_GLOBALS)) {
 		drop_globals(c);
 		for (ir_ref r = 2; r < c->s->nglobals + 2; r++)
@@ -1089,6 +1101,9 @@ static void gen_goto_lookup(struct cg *c, struct ir_op *op)
 	sync_all(c, true);
 }
 
+static void load_xmm(struct cg *c, int x, int32_t off, int size);
+static void xcache_stored(struct cg *c, int32_t d);
+
 /* vop: the host SSE2 instruction on copies of the two slots in xmm15 and
  * xmm14 (scratch: no IR value lives in an xmm register), stored back whole.
  * Operands are loaded as two qwords because the frontend writes slots in
@@ -1113,16 +1128,207 @@ static void gen_vop(struct cg *c, struct ir_op *op)
 		[IR_V_unpackhi8] = 0x68, [IR_V_unpackhi16] = 0x69, [IR_V_unpackhi32] = 0x6a,
 		[IR_V_packs16to8] = 0x63, [IR_V_packs32to16] = 0x6b, [IR_V_packu16to8] = 0x67,
 	};
-	_Static_assert(IR_V_NB == 43, "every vector op needs a host opcode above");
+	_Static_assert(IR_V_NB == 46, "every vector op needs a host opcode above");
 	int32_t dst = (uint32_t)op->cargs[1], src = (uint32_t)((uint64_t)op->cargs[1] >> 32);
 	const int x = 15, y = 14;
 
-	emit_modrm_offset(&c->e, OPC_MOVQ_VqWq, x, ENV_REG, dst);
-	emit_modrm_offset(&c->e, OPC_MOVHPS_VqMq, x, ENV_REG, dst + 8);
-	emit_modrm_offset(&c->e, OPC_MOVQ_VqWq, y, ENV_REG, src);
-	emit_modrm_offset(&c->e, OPC_MOVHPS_VqMq, y, ENV_REG, src + 8);
-	emit_modrm(&c->e, opcode[op->cargs[0]] | P_EXT | P_DATA16, x, y);
+	if (op->cargs[0] == IR_V_mov) {
+		load_xmm(c, x, src, 16);
+	} else {
+		load_xmm(c, y, src, 16);
+		load_xmm(c, x, dst, 16);
+		if (op->cargs[0] == IR_V_movlo64 || op->cargs[0] == IR_V_movlo32)
+			emit_modrm(&c->e, OPC_MOVSS_VxWx | (op->cargs[0] == IR_V_movlo64 ? P_SIMDF2
+										: P_SIMDF3), x, y);
+		else
+			emit_modrm(&c->e, opcode[op->cargs[0]] | P_EXT | P_DATA16, x, y);
+	}
 	emit_modrm_offset(&c->e, OPC_MOVDQA_WxVx, x, ENV_REG, dst);
+	xcache_stored(c, dst);
+}
+
+/*
+ * vfop/vfres: the host SSE instruction (VEX for FMA) on xmm15, xmm14 and
+ * xmm13 loaded from the env slots, under the guest's MXCSR, which the host
+ * MXCSR holds while translated code runs.  An unmasked exception traps
+ * before the result is stored, so env is untouched, and exec_host_fault
+ * maps the SIGFPE to the guest pc; globals are synced first as for a load.
+ * b is loaded with exactly its size (movd, movq, or two qwords as in
+ * gen_vop), so a staged 4- or 8-byte operand is store-forwarded.
+ */
+static int fop_opcode(enum ir_fop f, bool w64)
+{
+	static const int type_prefix[4] = { 0, P_DATA16, P_SIMDF3, P_SIMDF2 };	/* ps pd ss sd */
+	static const uint8_t arith[7] = { 0x58, 0x5c, 0x59, 0x5e, 0x5d, 0x5f, 0x51 };
+	static const int other[IR_F_NB] = {
+		[IR_F_cvtss2sd] = 0x5a | P_EXT | P_SIMDF3, [IR_F_cvtsd2ss] = 0x5a | P_EXT | P_SIMDF2,
+		[IR_F_cvtps2pd] = 0x5a | P_EXT, [IR_F_cvtpd2ps] = 0x5a | P_EXT | P_DATA16,
+		[IR_F_cvtdq2ps] = 0x5b | P_EXT, [IR_F_cvtps2dq] = 0x5b | P_EXT | P_DATA16,
+		[IR_F_cvttps2dq] = 0x5b | P_EXT | P_SIMDF3,
+		[IR_F_cvtdq2pd] = OPC_CVTDQ2PD, [IR_F_cvtpd2dq] = OPC_CVTPD2DQ,
+		[IR_F_cvttpd2dq] = OPC_CVTTPD2DQ,
+		[IR_F_cvtsi2ss32] = OPC_CVTSI2SS, [IR_F_cvtsi2ss64] = OPC_CVTSI2SS | P_REXW,
+		[IR_F_cvtsi2sd32] = OPC_CVTSI2SD, [IR_F_cvtsi2sd64] = OPC_CVTSI2SD | P_REXW,
+		[IR_F_comiss] = OPC_COMISS, [IR_F_ucomiss] = OPC_UCOMISS,
+		[IR_F_comisd] = OPC_COMISS | P_DATA16, [IR_F_ucomisd] = OPC_UCOMISS | P_DATA16,
+		[IR_F_cvtss2si] = OPC_CVTSS2SI, [IR_F_cvttss2si] = OPC_CVTTSS2SI,
+		[IR_F_cvtsd2si] = OPC_CVTSD2SI, [IR_F_cvttsd2si] = OPC_CVTTSD2SI,
+	};
+	_Static_assert(IR_F_sqrtsd - IR_F_addps == 27, "7 arithmetic ops x 4 types");
+	_Static_assert(IR_F_fnmsub231sd - IR_F_fmadd132ps == 47, "4 FMA kinds x 3 orders x 4 types");
+	if (f >= IR_F_addps && f <= IR_F_sqrtsd) {
+		int i = f - IR_F_addps;
+		return arith[i / 4] | P_EXT | type_prefix[i % 4];
+	}
+	if (f >= IR_F_cmpps && f <= IR_F_cmpsd)
+		return OPC_CMPPS | type_prefix[f - IR_F_cmpps];
+	if (f >= IR_F_roundps && f <= IR_F_roundsd)	/* 66 0F 3A 08..0B */
+		return (0x08 + (f - IR_F_roundps)) | P_EXT3A | P_DATA16;
+	if (f >= IR_F_fmadd132ps && f <= IR_F_fnmsub231sd) {
+		/* kind: +2 per fmadd, fmsub, fnmadd, fnmsub; order: +0x10 per
+		 * 132, 213, 231; scalar: +1; double: VEX.W */
+		int i = f - IR_F_fmadd132ps, t = i % 4;
+		return (OPC_VFMADD132PS + 2 * (i / 12) + 0x10 * (i / 4 % 3) + (t >= 2)) |
+		       (t & 1 ? P_REXW : 0);
+	}
+	return other[f] | (w64 && ir_fopdefs[f].form == IR_FF_R && f >= IR_F_cvtss2si ? P_REXW : 0);
+}
+
+/*
+ * Within a block, xmm13-15 cache the slots they were loaded from or stored
+ * to whole (c->xslot), so a chain of FP ops on the same registers does not
+ * wait for a store to forward to the next load.  Every op that may write
+ * env slots other than through vfop, clobber those registers (calls, vop)
+ * or join control flow forgets them (xcache_before).
+ */
+static void xcache_clear(struct cg *c)
+{
+	c->xslot[0] = c->xslot[1] = c->xslot[2] = -1;
+}
+
+static void xcache_before(struct cg *c, const struct ir_op *op)
+{
+	switch (op->opc) {
+	case IR_st_env: {
+		int32_t off = op->cargs[0], end = off + (1 << (op->cargs[1] & IR_MO_SIZE));
+		for (int i = 0; i < 3; i++)
+			if (c->xslot[i] >= 0 && off < c->xslot[i] + 16 && end > c->xslot[i])
+				c->xslot[i] = -1;
+		return;
+	}
+	case IR_call: case IR_set_label: case IR_goto_tb: case IR_exit_tb:
+	case IR_goto_ptr: case IR_goto_lookup:
+		xcache_clear(c);
+		return;
+	default:
+		return;	/* GPR-only ops, loads, guest stores, vfop/vfres (their own) */
+	}
+}
+
+static void load_xmm(struct cg *c, int x, int32_t off, int size)
+{
+	if (c->xslot[x - 13] == off)
+		return;
+	for (int r = 13; r <= 15; r++) {
+		if (c->xslot[r - 13] != off)
+			continue;
+		if (r != x)
+			emit_modrm(&c->e, OPC_MOVAPS_VxWx, x, r);
+		c->xslot[x - 13] = off;
+		return;
+	}
+	c->xslot[x - 13] = size == 16 ? off : -1;
+	if (size == 4) {
+		emit_modrm_offset(&c->e, OPC_MOVD_VdEd, x, ENV_REG, off);
+		return;
+	}
+	emit_modrm_offset(&c->e, OPC_MOVQ_VqWq, x, ENV_REG, off);
+	if (size == 16)
+		emit_modrm_offset(&c->e, OPC_MOVHPS_VqMq, x, ENV_REG, off + 8);
+}
+
+/* xmm15 was stored to slot d: the copies of d's old value are stale. */
+static void xcache_stored(struct cg *c, int32_t d)
+{
+	for (int i = 0; i < 3; i++)
+		if (c->xslot[i] == d)
+			c->xslot[i] = -1;
+	c->xslot[2] = d;
+}
+
+static void gen_vfop(struct cg *c, struct ir_op *op)
+{
+	enum ir_fop f = op->cargs[0];
+	const struct ir_fopdef *def = &ir_fopdefs[f];
+	uint64_t o = op->cargs[1];
+	int32_t d = o & 0xffff, a = o >> 16 & 0xffff, b = o >> 32 & 0xffff;
+	int opc = fop_opcode(f, false);
+
+	sync_globals(c);
+	/* sources into the registers that xmm15 does not need first (a
+	 * copy out of the cache must come before xmm15 is overwritten) */
+	switch (def->form) {
+	case IR_FF_V:
+		load_xmm(c, 14, b, def->bsize);
+		load_xmm(c, 15, a, 16);
+		emit_modrm(&c->e, opc, 15, 14);
+		if (f >= IR_F_cmpps && f <= IR_F_cmpsd)
+			emit8(&c->e, o >> 48 & 7);	/* the predicate */
+		if (f >= IR_F_roundps && f <= IR_F_roundsd)
+			emit8(&c->e, o >> 48 & 15);
+		break;
+	case IR_FF_I:
+		load_xmm(c, 15, a, 16);
+		emit_modrm_offset(&c->e, opc, 15, ENV_REG, b);
+		break;
+	case IR_FF_F:
+		load_xmm(c, 13, b, def->bsize);
+		load_xmm(c, 14, a, 16);
+		load_xmm(c, 15, d, 16);
+		emit_vex_rr(&c->e, opc, 15, 14, 13);
+		break;
+	case IR_FF_C:
+		emit_modrm_offset(&c->e, OPC_GRP15, EXT15_LDMXCSR, ENV_REG, b);
+		return;
+	default:
+		internal_error("backend: vfop of a result-form op");
+	}
+	emit_modrm_offset(&c->e, OPC_MOVDQA_WxVx, 15, ENV_REG, d);
+	xcache_stored(c, d);
+}
+
+static void gen_vfres(struct cg *c, struct ir_op *op)
+{
+	enum ir_fop f = op->cargs[0];
+	const struct ir_fopdef *def = &ir_fopdefs[f];
+	uint64_t o = op->cargs[1];
+	int32_t a = o & 0xffff, b = o >> 16 & 0xffff;
+	int opc = fop_opcode(f, w64(op));
+
+	sync_globals(c);
+	int rd = alloc_reg(c, ALL_REGS);
+	if (f == IR_F_stmxcsr) {
+		for (int i = 0; i < 3; i++)	/* the scratch slot is written */
+			if (c->xslot[i] == a)
+				c->xslot[i] = -1;
+		emit_modrm_offset(&c->e, OPC_GRP15, EXT15_STMXCSR, ENV_REG, a);
+		emit_load(&c->e, 2, false, rd, ENV_REG, a);
+		emit_arith_ri(&c->e, ARITH_AND, false, rd, 0x3f);
+		emit_modrm_offset(&c->e, OPC_ARITH_GvEv + (ARITH_OR << 3), rd, ENV_REG, b);
+		set_output(c, op->args[0], rd);
+		return;
+	}
+	load_xmm(c, 14, b, def->bsize);
+	if (f >= IR_F_comiss && f <= IR_F_ucomisd) {
+		load_xmm(c, 15, a, def->bsize);
+		emit_modrm(&c->e, opc, 15, 14);
+		emit8(&c->e, OPC_PUSHF);
+		emit_pop(&c->e, rd);
+		emit_arith_ri(&c->e, ARITH_AND, false, rd, 0x45);	/* ZF PF CF */
+	} else {
+		emit_modrm(&c->e, opc, rd, 14);
+	}
+	set_output(c, op->args[0], rd);
 }
 
 static void gen_op_body(struct cg *c, struct ir_op *op);
@@ -1182,6 +1388,8 @@ static void gen_op_body(struct cg *c, struct ir_op *op)
 	case IR_cmpxchg: case IR_xchg: case IR_xadd: gen_atomic(c, op); break;
 	case IR_mb: emit_mfence(&c->e); break;
 	case IR_vop: gen_vop(c, op); break;
+	case IR_vfop: gen_vfop(c, op); break;
+	case IR_vfres: gen_vfres(c, op); break;
 	case IR_call: gen_call(c, op); break;
 	case IR_insn_start:
 		c->tb->insn_host_off[c->ninsn] = c->e.p - c->e.start;
@@ -1229,9 +1437,11 @@ size_t host_gen_code(struct ir_ctx *s, struct tb *tb, uint8_t *rw, uint8_t *rx, 
 	c.e = (struct emit){ .p = rw, .start = rw, .end = rw + avail, .rx_start = rx };
 
 	ir_liveness(s);
+	xcache_clear(&c);
 	for (uint32_t i = 0; i < s->nops; i++) {
 		if (!emit_room(&c.e, OP_MAX_BYTES) || c.e.p - c.e.start > 60000)
 			return 0;
+		xcache_before(&c, &s->ops[i]);
 		if (s->ops[i].opc == IR_ld_env && i + 1 < s->nops &&
 		    fuse_ld_env_brcond(&c, &s->ops[i], &s->ops[i + 1])) {
 			i++;

@@ -42,6 +42,18 @@ void emit_modrm(struct emit *e, int opc, int r, int rm)
 	emit8(e, 0xc0 | ((r & 7) << 3) | (rm & 7));
 }
 
+void emit_vex_rr(struct emit *e, int opc, int r, int v, int rm)
+{
+	int map = opc & P_EXT38 ? 2 : opc & P_EXT3A ? 3 : 1;
+	int pp = opc & P_DATA16 ? 1 : opc & P_SIMDF3 ? 2 : opc & P_SIMDF2 ? 3 : 0;
+
+	emit8(e, 0xc4);
+	emit8(e, (r & 8 ? 0 : 0x80) | 0x40 | (rm & 8 ? 0 : 0x20) | map);	/* ~R ~X ~B map */
+	emit8(e, (opc & P_REXW ? 0x80 : 0) | (~v & 15) << 3 | pp);		/* W ~vvvv L=0 pp */
+	emit8(e, opc & 0xff);
+	emit8(e, 0xc0 | ((r & 7) << 3) | (rm & 7));
+}
+
 void emit_modrm_ext(struct emit *e, int opc, int ext, int rm)
 {
 	emit_opc(e, opc, 0, rm, 0);

@@ -97,6 +97,29 @@ static inline bool emit_room(const struct emit *e, unsigned n)
 #define OPC_MOVDQA_WxVx	(0x7f | P_EXT | P_DATA16)
 #define OPC_MOVQ_VqWq	(0x7e | P_EXT | P_SIMDF3)	/* low qword, upper cleared */
 #define OPC_MOVHPS_VqMq	(0x16 | P_EXT)			/* high qword */
+#define OPC_MOVAPS_VxWx	(0x28 | P_EXT)
+#define OPC_MOVSS_VxWx	(0x10 | P_EXT)			/* + F3 movss, F2 movsd */
+#define OPC_MOVD_VdEd	(0x6e | P_EXT | P_DATA16)	/* low dword, upper cleared */
+#define OPC_PUSHF	0x9c
+#define OPC_GRP15	(0xae | P_EXT)
+enum { EXT15_LDMXCSR = 2, EXT15_STMXCSR = 3 };
+/* SSE floating point (the prefix selects ps, pd, ss, sd) */
+#define OPC_SQRTPS	(0x51 | P_EXT)
+#define OPC_ADDPS	(0x58 | P_EXT)		/* then mul, cvt, cvtdq, sub, min, div, max */
+#define OPC_CVTSI2SS	(0x2a | P_EXT | P_SIMDF3)
+#define OPC_CVTSI2SD	(0x2a | P_EXT | P_SIMDF2)
+#define OPC_UCOMISS	(0x2e | P_EXT)
+#define OPC_CMPPS	(0xc2 | P_EXT)		/* + imm8 predicate */
+#define OPC_COMISS	(0x2f | P_EXT)
+#define OPC_CVTTSS2SI	(0x2c | P_EXT | P_SIMDF3)
+#define OPC_CVTSS2SI	(0x2d | P_EXT | P_SIMDF3)
+#define OPC_CVTTSD2SI	(0x2c | P_EXT | P_SIMDF2)
+#define OPC_CVTSD2SI	(0x2d | P_EXT | P_SIMDF2)
+#define OPC_CVTPD2DQ	(0xe6 | P_EXT | P_SIMDF2)
+#define OPC_CVTTPD2DQ	(0xe6 | P_EXT | P_DATA16)
+#define OPC_CVTDQ2PD	(0xe6 | P_EXT | P_SIMDF3)
+/* VEX-only: FMA3, VEX.128.66.0F38 (W1 for pd/sd) */
+#define OPC_VFMADD132PS	(0x98 | P_EXT38 | P_DATA16)
 
 /* Group 1 (ARITH) /r extensions */
 enum { ARITH_ADD, ARITH_OR, ARITH_ADC, ARITH_SBB, ARITH_AND, ARITH_SUB, ARITH_XOR, ARITH_CMP };
@@ -125,6 +148,9 @@ void emit_opc(struct emit *e, int opc, int r, int rm, int x);
 /* Layer 2: ModRM forms */
 void emit_modrm(struct emit *e, int opc, int r, int rm);			/* reg, reg */
 void emit_modrm_ext(struct emit *e, int opc, int ext, int rm);		/* /ext, reg */
+/* VEX.128 reg, vvvv, rm (registers): opc's P_EXT* give the map, P_DATA16/
+ * P_SIMDF3/P_SIMDF2 the implied prefix, P_REXW VEX.W */
+void emit_vex_rr(struct emit *e, int opc, int r, int v, int rm);
 /* [base + index*2^shift + disp]; base or index may be H_NONE */
 void emit_modrm_sib(struct emit *e, int opc, int r, int base, int index, int shift, int32_t disp);
 static inline void emit_modrm_offset(struct emit *e, int opc, int r, int base, int32_t disp)
