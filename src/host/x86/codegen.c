@@ -926,8 +926,18 @@ static void gen_call(struct cg *c, struct ir_op *op)
 	if (foreign)
 		emit_modrm_offset(&c->e, OPC_GRP15, EXT15_STMXCSR, H_RSP, MXCSR_SAVE_OFF);
 	emit_call_to(&c->e, (uintptr_t)h->fn);
-	if (foreign)
+	if (foreign) {
+		/* ldmxcsr is slow: only when the tool changed it (r11 is free
+		 * here: caller-saved registers were emptied, r11 returns
+		 * nothing) */
+		emit_modrm_offset(&c->e, OPC_GRP15, EXT15_STMXCSR, H_RSP, MXCSR_SAVE_OFF + 4);
+		emit_load(&c->e, 2, false, H_R11, H_RSP, MXCSR_SAVE_OFF);
+		emit_modrm_offset(&c->e, OPC_ARITH_GvEv + (ARITH_CMP << 3), H_R11, H_RSP,
+				  MXCSR_SAVE_OFF + 4);
+		uint8_t *skip = emit_jcc32(&c->e, CC_E);
 		emit_modrm_offset(&c->e, OPC_GRP15, EXT15_LDMXCSR, H_RSP, MXCSR_SAVE_OFF);
+		emit_patch_rel32(skip, &c->e, emit_rx(&c->e, c->e.p));
+	}
 	if (!(flags & IR_CALL_NO_WRITE_GLOBALS)) {
 		drop_globals(c);
 		for (ir_ref r = 2; r < c->s->nglobals + 2; r++)
