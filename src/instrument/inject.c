@@ -26,11 +26,11 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/uio.h>
 #include <unistd.h>
 #include "guest/guest.h"
 #include "instrument/afl.h"
 #include "instrument/plugin-internal.h"
+#include "linux/syscall.h"
 #include "util/log.h"
 
 /* ---- callback records: referenced by generated code, freed by flushes ---- */
@@ -205,21 +205,6 @@ static void free_dyns(struct dyn *d)
 		free(d);
 		d = next;
 	}
-}
-
-/* Copy an instruction's bytes without faulting (the last instruction of a
- * TB may be cut short by an unmapped page). */
-static void copy_code(uint64_t pc, uint8_t *buf, size_t len)
-{
-	struct iovec local = { buf, len }, remote = { (void *)(uintptr_t)pc, len };
-	memset(buf, 0, len);
-	if (process_vm_readv(gettid(), &local, 1, &remote, 1, 0) != (ssize_t)len)
-		for (size_t i = 0; i < len; i++) {
-			local = (struct iovec){ buf + i, 1 };
-			remote = (struct iovec){ (void *)(uintptr_t)(pc + i), 1 };
-			if (process_vm_readv(gettid(), &local, 1, &remote, 1, 0) != 1)
-				break;
-		}
 }
 
 static void describe_tb(struct ir_ctx *ir, struct tb *tb)
@@ -899,7 +884,10 @@ static const uint8_t *insn_bytes(const struct qemu_plugin_insn *insn)
 {
 	struct qemu_plugin_insn *in = (struct qemu_plugin_insn *)insn;
 	if (!in->have_data) {
-		copy_code(in->vaddr, in->data, in->size);
+		/* every byte of a decoded instruction was readable at
+		 * translation; a page gone since reads as zeros */
+		if (guest_read(in->data, in->vaddr, in->size) < 0)
+			memset(in->data, 0, in->size);
 		in->have_data = true;
 	}
 	return in->data;

@@ -758,18 +758,24 @@ static void gen_count(struct cg *c, struct ir_op *op)
 	set_output(c, d, rd);
 }
 
-static void gen_ld_env(struct cg *c, struct ir_op *op)
+/* Load op's [off, memop] from base + off into a new register. */
+static int emit_ld_at(struct cg *c, struct ir_op *op, int base)
 {
 	int memop = op->cargs[1];
 	int rd = alloc_reg(c, ALL_REGS);
 	int size = memop & IR_MO_SIZE;
 	bool sign = memop & IR_MO_SIGN;
 	if (sign && op->type == IR_I32 && size < 2)
-		emit_modrm_offset(&c->e, size ? OPC_MOVSWL : OPC_MOVSBL, rd, ENV_REG, op->cargs[0]);
+		emit_modrm_offset(&c->e, size ? OPC_MOVSWL : OPC_MOVSBL, rd, base, op->cargs[0]);
 	else
-		emit_load(&c->e, size, sign && !(op->type == IR_I32 && size == 2), rd, ENV_REG,
+		emit_load(&c->e, size, sign && !(op->type == IR_I32 && size == 2), rd, base,
 			  op->cargs[0]);
-	set_output(c, op->args[0], rd);
+	return rd;
+}
+
+static void gen_ld_env(struct cg *c, struct ir_op *op)
+{
+	set_output(c, op->args[0], emit_ld_at(c, op, ENV_REG));
 }
 
 static void store_to(struct cg *c, struct ir_op *op, ir_ref v, int base, int32_t disp, int size)
@@ -790,17 +796,9 @@ static void gen_st_env(struct cg *c, struct ir_op *op)
 
 static void gen_ld_ptr(struct cg *c, struct ir_op *op)
 {
-	int memop = op->cargs[1];
-	int size = memop & IR_MO_SIZE;
-	bool sign = memop & IR_MO_SIGN;
 	int rb = load_temp(c, op->args[1], ALL_REGS);
 	lock(c, rb);
-	int rd = alloc_reg(c, ALL_REGS);
-	if (sign && op->type == IR_I32 && size < 2)
-		emit_modrm_offset(&c->e, size ? OPC_MOVSWL : OPC_MOVSBL, rd, rb, op->cargs[0]);
-	else
-		emit_load(&c->e, size, sign && !(op->type == IR_I32 && size == 2), rd, rb,
-			  op->cargs[0]);
+	int rd = emit_ld_at(c, op, rb);
 	free_dead(c, op);
 	set_output(c, op->args[0], rd);
 }
@@ -1006,48 +1004,31 @@ static bool fuse_ld_env_brcond(struct cg *c, struct ir_op *ld, struct ir_op *br)
 static bool fuse_counter(struct cg *c, struct ir_op *ld, struct ir_op *add, struct ir_op *st)
 {
 	bool env = ld->opc == IR_ld_env;
-	if (env && st->opc == IR_st_env && add->opc == IR_add && add->type == IR_I64 &&
-	    ld->type == IR_I64 && (ld->cargs[1] & IR_MO_SIZE) == IR_MO_64 &&
-	    (st->cargs[1] & IR_MO_SIZE) == IR_MO_64 && ld->cargs[0] == st->cargs[0] &&
-	    add->args[1] == ld->args[0] && (add->dead & 2) && st->args[0] == add->args[0] &&
-	    (st->dead & 1) && is_const(c, add->args[2]) &&
-	    (int64_t)cval(c, add->args[2]) == (int32_t)cval(c, add->args[2]) &&
-	    !T(c, ld->args[0])->tb_wide && !T(c, add->args[0])->tb_wide) {
-		c->locked = 0;
-		int64_t imm = (int64_t)cval(c, add->args[2]);
-		bool small = imm == (int8_t)imm;
-		emit_modrm_offset(&c->e, (small ? OPC_ARITH_EvIb : OPC_ARITH_EvIz) | P_REXW,
-				  ARITH_ADD, ENV_REG, ld->cargs[0]);
-		if (small)
-			emit8(&c->e, (uint8_t)imm);
-		else
-			emit32(&c->e, (uint32_t)imm);
-		return true;
-	}
-	if (env || add->opc != IR_add || st->opc != IR_st_ptr || add->type != IR_I64 ||
-	    ld->type != IR_I64 || (ld->cargs[1] & IR_MO_SIZE) != IR_MO_64 ||
+	if (st->opc != (env ? IR_st_env : IR_st_ptr) || add->opc != IR_add ||
+	    add->type != IR_I64 || ld->type != IR_I64 || (ld->cargs[1] & IR_MO_SIZE) != IR_MO_64 ||
 	    (st->cargs[1] & IR_MO_SIZE) != IR_MO_64 || ld->cargs[0] != st->cargs[0] ||
 	    add->args[1] != ld->args[0] || !(add->dead & 2) || st->args[0] != add->args[0] ||
-	    st->args[1] != ld->args[1] || !(st->dead & 1) || !is_const(c, add->args[2]) ||
+	    (!env && st->args[1] != ld->args[1]) || !(st->dead & 1) || !is_const(c, add->args[2]) ||
 	    (int64_t)cval(c, add->args[2]) != (int32_t)cval(c, add->args[2]) ||
 	    T(c, ld->args[0])->tb_wide || T(c, add->args[0])->tb_wide)
 		return false;
 	c->locked = 0;
 	int64_t imm = (int64_t)cval(c, add->args[2]);
 	bool small = imm == (int8_t)imm;
-	if (is_const(c, ld->args[1]) && rip_reach(c, cval(c, ld->args[1]) + ld->cargs[0])) {
-		emit_rip_modrm(c, (small ? OPC_ARITH_EvIb : OPC_ARITH_EvIz) | P_REXW, ARITH_ADD,
-			       cval(c, ld->args[1]) + ld->cargs[0], small ? 1 : 4);
-	} else {
-		int rb = load_temp(c, ld->args[1], ALL_REGS);
-		emit_modrm_offset(&c->e, (small ? OPC_ARITH_EvIb : OPC_ARITH_EvIz) | P_REXW,
-				  ARITH_ADD, rb, ld->cargs[0]);
-	}
+	int opc = (small ? OPC_ARITH_EvIb : OPC_ARITH_EvIz) | P_REXW;
+	if (env)
+		emit_modrm_offset(&c->e, opc, ARITH_ADD, ENV_REG, ld->cargs[0]);
+	else if (is_const(c, ld->args[1]) && rip_reach(c, cval(c, ld->args[1]) + ld->cargs[0]))
+		emit_rip_modrm(c, opc, ARITH_ADD, cval(c, ld->args[1]) + ld->cargs[0], small ? 1 : 4);
+	else
+		emit_modrm_offset(&c->e, opc, ARITH_ADD, load_temp(c, ld->args[1], ALL_REGS),
+				  ld->cargs[0]);
 	if (small)
 		emit8(&c->e, (uint8_t)imm);
 	else
 		emit32(&c->e, (uint32_t)imm);
-	free_dead(c, st);
+	if (!env)
+		free_dead(c, st);
 	return true;
 }
 
