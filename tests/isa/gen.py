@@ -2,6 +2,7 @@
 """Generates the batches of the differential instruction tester.
 
     tests/isa/gen.py OUTDIR [--cases N] [--seed S] [--batch int,alias,...]
+                     [--forms A:B] [--counts-only]
 
 Batches: int (the general-purpose integer forms, one instruction each),
 alias (every register pairing of the two-operand forms, high-byte and REX
@@ -19,7 +20,9 @@ with AVX2, FMA and F16C.
 For each batch writes OUTDIR/<batch>.S -- one snippet per instruction form
 (the instruction(s), then `jmp isa_done`) and the snippet table -- and
 OUTDIR/<batch>.cases, the case records (layout in isa.h) that the .S
-includes.  Instructions are written in AT&T syntax and encoded by gas; the
+includes.  --forms A:B keeps forms A..B-1 of each batch (run.sh's chunks:
+a batch at 1,000 cases a form runs to gigabytes); a chunk's cases depend on
+the seed, the batch and A only.  Instructions are written in AT&T syntax and encoded by gas; the
 comparator decodes the bytes back with Zydis.  A memory operand is
 isa_mem+16(%rip); the harness sets rsp to isa_mem+32, so pushes and pops
 land in the compared window, and turns the MARK values below into addresses
@@ -1138,6 +1141,7 @@ def main():
     seed = 1
     batches = ['int', 'alias', 'pair', 'mem', 'string', 'sse', 'sse4', 'x87', 'bmi', 'crypto', 'mmx', 'misc']
     counts_only = False
+    lo, hi = 0, None
     a = sys.argv[2:]
     while a:
         if a[0] == '--cases':
@@ -1146,6 +1150,9 @@ def main():
             seed = int(a[1]); a = a[2:]
         elif a[0] == '--batch':
             batches = a[1].split(','); a = a[2:]
+        elif a[0] == '--forms':
+            lo, _, h = a[1].partition(':')
+            lo, hi = int(lo or 0), (int(h) if h else None); a = a[2:]
         elif a[0] == '--counts-only':   # no case records (coverage.sh)
             counts_only = True; a = a[1:]
         else:
@@ -1158,8 +1165,10 @@ def main():
                  'crypto': crypto_forms, 'mmx': mmx_forms, 'misc': misc_forms,
                  'avx': lambda: avx_forms(Form), 'avx2': lambda: avx2_forms(Form),
                  'fma': lambda: fma_forms(Form)}[batch]()
+        total = len(forms)
+        forms = forms[lo:hi]
         uses_avx = batch in AVX_BATCHES
-        rng = random.Random(f'{seed}-{batch}')
+        rng = random.Random(f'{seed}-{batch}' if lo == 0 else f'{seed}-{batch}-{lo}')
         recs = []
         counts = []
         for k, f in enumerate(forms):
@@ -1185,7 +1194,8 @@ def main():
                 fh.write(f'\t.quad isa_snip_{k}, isa_snip_{k}_end\n')
             fh.write(f'\t.align 16\nisa_cases: .incbin "{batch}.cases"\n')
             fh.write('\t.section .note.GNU-stack,"",@progbits\n')
-        print(f'{batch}: {len(forms)} forms, {sum(counts)} cases')
+        part = '' if (lo, hi) == (0, None) else f' (forms {lo}..{lo + len(forms) - 1} of {total})'
+        print(f'{batch}: {len(forms)} forms, {sum(counts)} cases{part}')
 
 
 main()

@@ -2,6 +2,7 @@
 # The differential instruction tester's driver.
 #
 #   tests/isa/run.sh LOOM [--fast] [--cases N] [--seed S] [--batch int,sse]
+#                         [--chunk FORMS] [--timeout SECONDS]
 #
 # Generates the batches (gen.py), builds each batch's static test program
 # (harness.c + tramp.S + the generated .S) and the comparator (compare.c,
@@ -15,10 +16,14 @@
 # --fast is the sample `tests/run-all.sh` runs (8 cases per form).
 # Ends with "N passed, N failed, N skipped".  Builds go to build/isa/<tag>/;
 # the raw result files are deleted after comparing unless ISA_KEEP=1.
+# --chunk K generates, runs and deletes K forms of a batch at a time (at
+# 1,000 cases a form the alias and pair batches are 10 million cases, 8 GB
+# of records each); a chunk's label is BATCH[first form].  --timeout sets
+# each run's limit (default 120 s).
 set -uo pipefail
 
 if [ $# -lt 1 ]; then
-	echo "usage: $0 LOOM [--fast] [--cases N] [--seed S] [--batch LIST]" >&2
+	echo "usage: $0 LOOM [--fast] [--cases N] [--seed S] [--batch LIST] [--chunk FORMS] [--timeout SECONDS]" >&2
 	exit 2
 fi
 here=$(cd "$(dirname "$0")" && pwd)
@@ -28,6 +33,8 @@ shift
 case $loom in /*) ;; *) loom=$(cd "$(dirname "$loom")" && pwd)/$(basename "$loom") ;; esac
 cases=32
 seed=1
+chunk=0
+tmo=120
 batch=int,alias,pair,mem,string,sse,sse4,x87,bmi,crypto,mmx,misc
 # The AVX batches need the host to run them natively (the oracle) and
 # loom to run them (-cpu x86-64-v3, which needs AVX2/FMA/F16C too).
@@ -44,6 +51,8 @@ while [ $# -gt 0 ]; do
 	--cases) cases=$2; shift ;;
 	--seed) seed=$2; shift ;;
 	--batch) batch=$2; shift ;;
+	--chunk) chunk=$2; shift ;;
+	--timeout) tmo=$2; shift ;;
 	*) echo "$0: unknown argument $1" >&2; exit 2 ;;
 	esac
 	shift
@@ -56,9 +65,6 @@ fail() {
 	exit 1
 }
 
-# Generate and build (always: a full generation takes a few seconds).
-python3 "$here/gen.py" "$out" --cases "$cases" --seed "$seed" --batch "$batch" >"$out/gen.log" 2>&1 ||
-	fail "gen.py failed: $(tail -n 3 "$out/gen.log")"
 gcc -O1 -g -Wall -Wextra -Wno-sign-compare -o "$out/compare" "$here/compare.c" -lZydis 2>"$out/build.log" ||
 	fail "building compare.c failed: $(head -n 5 "$out/build.log")"
 IFS=, read -ra batches <<<"$batch"
@@ -69,14 +75,7 @@ if [ $host_avx = 0 ]; then
 		case $b in avx|avx2|fma) ;; *) keep+=("$b") ;; esac
 	done
 	batches=("${keep[@]}")
-	batch=$(IFS=,; echo "${batches[*]}")
 fi
-for b in "${batches[@]}"; do
-	(cd "$out" && gcc -static -no-pie -O1 -Wall -I"$here" -o "$b.bin" "$b.S" \
-		"$here/tramp.S" "$here/harness.c") 2>>"$out/build.log" ||
-		fail "building batch $b failed: $(head -n 5 "$out/build.log")"
-done
-cat "$out/gen.log"
 
 # Batches of instructions above the default level run at theirs;
 # LOOM_CPU_PARTIAL lets a level run while parts of it are still missing.
@@ -84,34 +83,58 @@ declare -A batch_flags=([bmi]="-cpu x86-64-v3" [avx]="-cpu x86-64-v3" [avx2]="-c
 export LOOM_CPU_PARTIAL=1
 modes=("default" "one-insn-per-tb" "nochain")
 declare -A mode_flags=([default]="" [one-insn-per-tb]="-one-insn-per-tb" [nochain]="-nochain")
-passed=0 failed=0 skipped=0
-for b in "${batches[@]}"; do
-	if ! timeout 60 "$out/$b.bin" >"$out/$b.native"; then
-		echo "FAIL isa $b: the native run failed"
+passed=0 failed=0 skipped=0 forms_run=0
+
+# run_unit BATCH TAG [A:B]: generate forms A..B-1 of BATCH (all without
+# A:B), build its program, run it natively and in every mode, compare.
+run_unit() {
+	local b=$1 tag=$2 range=${3:-} st p f s
+	local sel=()
+	[ -n "$range" ] && sel=(--forms "$range")
+	python3 "$here/gen.py" "$out" --cases "$cases" --seed "$seed" --batch "$b" "${sel[@]}" >"$out/gen.log" 2>&1 ||
+		fail "gen.py failed: $(tail -n 3 "$out/gen.log")"
+	cat "$out/gen.log"
+	(cd "$out" && gcc -static -no-pie -O1 -Wall -I"$here" -o "$b.bin" "$b.S" \
+		"$here/tramp.S" "$here/harness.c") 2>>"$out/build.log" ||
+		fail "building batch $b failed: $(head -n 5 "$out/build.log")"
+	if ! timeout "$tmo" "$out/$b.bin" >"$out/$b.native"; then
+		echo "FAIL isa $tag: the native run failed"
 		failed=$((failed + 1))
-		continue
+		return
 	fi
 	for m in "${modes[@]}"; do
 		# shellcheck disable=SC2086
-		timeout -k 5 120 "$loom" ${batch_flags[$b]:-} ${mode_flags[$m]} "$out/$b.bin" >"$out/$b.$m" 2>"$out/$b.$m.err"
+		timeout -k 5 "$tmo" "$loom" ${batch_flags[$b]:-} ${mode_flags[$m]} "$out/$b.bin" >"$out/$b.$m" 2>"$out/$b.$m.err"
 		st=$?
-		[ $st -ne 0 ] && echo "note isa $b/$m: loom exited with status $st: $(tail -n 2 "$out/$b.$m.err")"
+		[ $st -ne 0 ] && echo "note isa $tag/$m: loom exited with status $st: $(tail -n 2 "$out/$b.$m.err")"
 		known=()
 		[ "${ISA_STRICT:-0}" = 1 ] || known=(--known "$here/known.txt")
-		"$out/compare" "${known[@]}" "$out/$b.cases" "$out/$b.native" "$out/$b.$m" "$b/$m" >"$out/$b.$m.cmp"
+		"$out/compare" "${known[@]}" "$out/$b.cases" "$out/$b.native" "$out/$b.$m" "$tag/$m" >"$out/$b.$m.cmp"
 		cat "$out/$b.$m.cmp"
 		# Results run to hundreds of megabytes at high case counts.
 		[ "${ISA_KEEP:-0}" = 1 ] || rm -f "$out/$b.$m"
 		read -r p f s < <(sed -nE 's/^isa [^:]*: ([0-9]+) passed, ([0-9]+) failed, ([0-9]+) skipped$/\1 \2 \3/p' "$out/$b.$m.cmp")
 		if [ -z "${p:-}" ]; then
-			echo "FAIL isa $b/$m: the comparator printed no count"
+			echo "FAIL isa $tag/$m: the comparator printed no count"
 			failed=$((failed + 1))
 			continue
 		fi
 		[ $st -ne 0 ] && [ "$f" -eq 0 ] && f=1
 		passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
 	done
-	[ "${ISA_KEEP:-0}" = 1 ] || rm -f "$out/$b.native"
+	[ "${ISA_KEEP:-0}" = 1 ] || rm -f "$out/$b.native" "$out/$b.cases" "$out/$b.bin"
+}
+
+for b in "${batches[@]}"; do
+	if [ "$chunk" -eq 0 ]; then
+		run_unit "$b" "$b"
+		continue
+	fi
+	n=$(python3 "$here/gen.py" "$out" --counts-only --batch "$b" | sed -nE 's/^[a-z0-9]+: ([0-9]+) forms.*/\1/p')
+	[ -n "$n" ] || fail "gen.py --counts-only printed no form count for $b"
+	for ((a = 0; a < n; a += chunk)); do
+		run_unit "$b" "$b[$a]" "$a:$((a + chunk))"
+	done
 done
 echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]
