@@ -57,7 +57,23 @@ struct cpu_exec {
 	/* AFL++ edge map (instrument/afl.c): the previous block's location
 	 * shifted right by one, read and written by generated code. */
 	uint64_t afl_prev_loc;
+	/* Tools' code called from translated code runs under the host's
+	 * default FP state, not the guest's (host/host.h: tool regions).
+	 * guest_csr: the guest's MXCSR, exact while tool_fp is TOOL_FP_IN
+	 * and whenever fp_dirty is clear (then the host MXCSR equals it);
+	 * fp_dirty: guest FP or a load of the host MXCSR may have changed
+	 * it since (set by generated code and the guest layer); tool_csr:
+	 * the MXCSR tools run under. */
+	uint8_t tool_fp;		/* enum tool_fp */
+	uint8_t fp_dirty;
+	uint32_t guest_csr;
+	uint32_t tool_csr;
 };
+
+/* cpu_exec.tool_fp: where tools' FP state is.  TOOL_FP_RAN: a region has
+ * ended; the host x87 control and status words may be a tool's until the
+ * guest's x87 code resets them (guest/x86/x87-helpers.c). */
+enum tool_fp { TOOL_FP_NONE, TOOL_FP_IN, TOOL_FP_RAN };
 
 /* A translation block. */
 struct tb {

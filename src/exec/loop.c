@@ -52,7 +52,7 @@ static void register_cpu(void *cpu)
 	cpus = n;
 	cpus[ncpus++] = x;
 	if (!layout_set) {	/* the same for every cpu */
-		exec_set_jc_layout(cpu);
+		exec_set_host_layout(cpu);
 		layout_set = true;
 	}
 	tb_unlock();

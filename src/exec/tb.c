@@ -115,8 +115,9 @@ void exec_init(void)
 	instrument_ir_init(&ir);
 }
 
-/* The jump cache as generated code probes it (see goto_lookup). */
-void exec_set_jc_layout(void *cpu)
+/* The cpu_exec fields generated code reaches: the jump cache (goto_lookup)
+ * and the tool-region FP state (host.h). */
+void exec_set_host_layout(void *cpu)
 {
 	struct host_jc_layout l = {
 		.jmp_cache_off = (int32_t)((char *)&guest_exec_state(cpu)->jmp_cache - (char *)cpu),
@@ -125,6 +126,14 @@ void exec_set_jc_layout(void *cpu)
 		.tb_code_off = offsetof(struct tb, code),
 	};
 	host_set_jc_layout(&l);
+	struct cpu_exec *x = guest_exec_state(cpu);
+	struct host_tool_fp_layout t = {
+		.tool_fp_off = (int32_t)((char *)&x->tool_fp - (char *)cpu),
+		.fp_dirty_off = (int32_t)((char *)&x->fp_dirty - (char *)cpu),
+		.guest_csr_off = (int32_t)((char *)&x->guest_csr - (char *)cpu),
+		.tool_csr_off = (int32_t)((char *)&x->tool_csr - (char *)cpu),
+	};
+	host_set_tool_fp_layout(&t);
 }
 
 /* The copy the next fork's child will map; -1 when no fork is in progress. */

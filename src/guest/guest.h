@@ -41,6 +41,10 @@ void guest_disas(FILE *f, uint64_t pc, uint32_t size);
  * calls guest_host_signal_unwind with its ucontext. */
 void guest_enter(void *cpu);
 void guest_leave(void *cpu);
+/* A tool's callback called from translated code leaves it by longjmp
+ * (qemu_plugin_set_pc): the host FP state goes back to the guest's, as
+ * the end of the tool region would have made it (host/host.h). */
+void guest_tool_unwind(void *cpu);
 void guest_host_signal_unwind(void *cpu, void *ucontext);
 /* Print the guest CPU state for -d cpu. */
 void guest_dump_state(void *cpu, FILE *f);

@@ -31,6 +31,22 @@ struct host_jc_layout {
 	int32_t tb_pc_off, tb_code_off;
 };
 void host_set_jc_layout(const struct host_jc_layout *l);
+/*
+ * Tool regions.  Calls of tools' code (foreign helpers, ir_add_helpers) run
+ * under loom's default MXCSR, not the guest's (whose unmasked exceptions
+ * would trap in the tool, and whose sticky flags the tool would set).  A
+ * run of such calls with only integer guest code between them is one
+ * region: its start saves the guest's MXCSR in cpu_exec.guest_csr (only if
+ * fp_dirty says it changed since the last save, when ir_ctx.fp_track) and
+ * loads tool_csr; its end, before any label, branch, exit, FP op or
+ * loom helper, loads guest_csr back.  tool_fp is TOOL_FP_IN inside, so a
+ * fault or a register access in between finds the guest's MXCSR.  The
+ * env offsets of those cpu_exec fields:
+ */
+struct host_tool_fp_layout {
+	int32_t tool_fp_off, fp_dirty_off, guest_csr_off, tool_csr_off;
+};
+void host_set_tool_fp_layout(const struct host_tool_fp_layout *l);
 /* Point the goto_tb n jump of tb at host address dest (rw is the writable
  * view of tb's code). */
 void host_patch_jump(uint8_t *jmp_rw, const uint8_t *jmp_rx, const void *dest);

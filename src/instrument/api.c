@@ -222,6 +222,7 @@ void qemu_plugin_set_pc(uint64_t vaddr)
 	}
 	/* Leave the TB now: the rest of the instruction does not run. */
 	guest_set_pc(cpu, vaddr);
+	guest_tool_unwind(cpu);
 	x->plugin_flags = 0;
 	x->pending_exit = EXEC_REQUEST;
 	siglongjmp(x->jmp_env, 1);
@@ -276,7 +277,7 @@ static uint8_t slot_used[SB_MAX_VCPUS];
 
 int sb_slot_of(const void *cpu)
 {
-	uintptr_t a = (uintptr_t)cpu, base = (uintptr_t)sb_arena;
+	uintptr_t a = (uintptr_t)cpu, base = (uintptr_t)sb_arena + SB_ENV_SKEW;
 	if (!sb_arena || a < base || a >= base + (uintptr_t)SB_STRIDE * SB_MAX_VCPUS ||
 	    (a - base) % SB_STRIDE)
 		return -1;
@@ -287,7 +288,7 @@ void *instrument_alloc_cpu(size_t size)
 {
 	if (!instrument_wants_arena())
 		return aligned_alloc(64, (size + 63) & ~(size_t)63);
-	if (size > SB_CPU_AREA)
+	if (size > SB_CPU_AREA - SB_ENV_SKEW)
 		internal_error("the cpu struct (%zu bytes) does not fit a scoreboard slot", size);
 	sb_init();
 	pthread_mutex_lock(&plugin_lock);
@@ -298,7 +299,7 @@ void *instrument_alloc_cpu(size_t size)
 		internal_error("more than %d threads at once under plugins", SB_MAX_VCPUS);
 	slot_used[i] = 1;
 	pthread_mutex_unlock(&plugin_lock);
-	return sb_arena + (size_t)i * SB_STRIDE;
+	return sb_arena + (size_t)i * SB_STRIDE + SB_ENV_SKEW;
 }
 
 void instrument_free_cpu(void *cpu)

@@ -161,6 +161,7 @@ static int32_t mem_val_off;	/* env offset of cpu_exec.plugin_mem_val */
 void instrument_ir_init(struct ir_ctx *ir)
 {
 	afl_ir_init(ir);	/* AFL++ mode's helpers (afl.c) */
+	ir->fp_track = instrument_wants_arena();	/* plugins are loaded */
 	helper_base = ir_add_helpers(ir, plugin_helpers,
 				     sizeof(plugin_helpers) / sizeof(plugin_helpers[0]));
 	int32_t x = guest_exec_offset();
@@ -236,7 +237,7 @@ static ir_ref c64(struct ir_ctx *ir, uint64_t v) { return ir_const(ir, IR_I64, v
  * arena slot its scoreboard region belongs to. */
 static int64_t entry_offset(qemu_plugin_u64 e)
 {
-	return (int64_t)(SB_CPU_AREA + e.score->off + e.offset);
+	return (int64_t)(SB_CPU_AREA - SB_ENV_SKEW + e.score->off + e.offset);
 }
 
 /* Inline ADDs are not stored one by one: a counter bumped by every

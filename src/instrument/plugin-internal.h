@@ -114,10 +114,17 @@ void inject_add(struct qemu_plugin_tb *tb, struct qemu_plugin_insn *insn, const 
 /* The cpu whose callback is running on this thread, or NULL. */
 void *plugin_current_cpu(void);
 /* Scoreboard geometry.  The arena has a slot per vCPU: the vCPU's struct
- * (its env) at the slot's start, its scoreboard region SB_CPU_AREA bytes
- * further.  Generated code reaches an entry at a constant offset from env,
- * the form that the host's memory renaming makes as fast as a register. */
-#define SB_CPU_AREA (256u << 10)
+ * (its env) SB_ENV_SKEW bytes into the slot, its scoreboard region
+ * SB_CPU_AREA bytes from the slot's start.  Generated code reaches an entry
+ * at a constant offset from env, the form that the host's memory renaming
+ * makes as fast as a register.  The two offsets within a page keep stores
+ * to env's hot fields (guest registers, lazy flags: its first 0xa0 bytes)
+ * from 4K-aliasing the first 2 KiB of scoreboards, or the globals a small
+ * plugin has near the start of its pages (a load that follows a store to
+ * an address equal in bits 11:0 waits for it: a callback counting in a
+ * global at page offset 0x90 ran at half speed). */
+#define SB_ENV_SKEW 0xc00
+#define SB_CPU_AREA ((256u << 10) + 0x800)
 #define SB_REGION (2u << 20)
 #define SB_STRIDE (SB_CPU_AREA + SB_REGION)
 #define SB_MAX_VCPUS 1024

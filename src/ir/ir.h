@@ -212,6 +212,10 @@ struct ir_ctx {
 	const struct ir_helper *helpers;	/* the guest's helper table */
 	uint32_t nhelpers;
 	bool helpers_owned;	/* helpers was allocated by ir_add_helpers */
+	/* Tools' code may be called (plugins are loaded): generated code
+	 * marks guest FP in cpu_exec.fp_dirty, so that tool regions save the
+	 * guest's MXCSR only when it changed (host/host.h). */
+	bool fp_track;
 	uint32_t nguest_helpers;	/* the guest's rows, when helpers_owned */
 	/* Constants are immutable: ir_const hands out one temp per value and
 	 * type in a TB (direct-mapped; a miss just makes another temp). */

@@ -436,34 +436,43 @@ case_error() {
 
 # Bundled plugins in the matrix: a name, its -plugin spec and the line its
 # report must have in the log (empty: it reports elsewhere or nothing).
-matrix_names=(bb bb-cb insn hotblocks mem syscall stoptrigger execlog cache hotpages)
+# fpnoise (tests/plugins/fpnoise.c) is a test plugin whose callbacks raise
+# every FP exception flag and change the rounding mode: the guest's MXCSR
+# must not see it.
+matrix_names=(bb bb-cb insn hotblocks mem syscall stoptrigger execlog cache hotpages
+	fpnoise-cb fpnoise-rw)
 declare -A matrix_spec=(
 	[bb]="bb" [bb-cb]="bb,inline=off" [insn]="insn" [hotblocks]="hotblocks"
 	[mem]="mem" [syscall]="syscall,print=on"
 	[stoptrigger]="stoptrigger,icount=1000000000000000"
 	[execlog]="execlog,reg=rsp,reg=rax,outfile=/dev/null"
-	[cache]="cache,l2=on" [hotpages]="hotpages")
+	[cache]="cache,l2=on" [hotpages]="hotpages"
+	[fpnoise-cb]="file=$tdir/libfpnoise.so,mode=cb" [fpnoise-rw]="file=$tdir/libfpnoise.so,mode=rw")
 declare -A matrix_report=(
 	[bb]="bb's: [0-9]+, insns: [0-9]+" [bb-cb]="bb's: [0-9]+, insns: [0-9]+"
 	[insn]="insns: [0-9]+" [hotblocks]="pc, tcount, icount, ecount"
 	[mem]="loads: [0-9]+, stores: [0-9]+, accesses: [0-9]+"
 	[syscall]="syscall +calls +errors" [stoptrigger]="" [execlog]=""
-	[cache]="core #, data accesses.*" [hotpages]="pages: [0-9]+ distinct, pagesize 4096")
-# Which programs each plugin runs (without PLUGINS_FULL): ALL, MEDIUM or
-# SMALL.  SMALL: the assembly tests and the C tests of fewer than ~1M
+	[cache]="core #, data accesses.*" [hotpages]="pages: [0-9]+ distinct, pagesize 4096"
+	[fpnoise-cb]="fpnoise: [0-9]+ callbacks, 0 failed" [fpnoise-rw]="fpnoise: [0-9]+ callbacks, 0 failed")
+# Which programs each plugin runs (without PLUGINS_FULL): ALL, MEDIUM,
+# SMALL or FP.  SMALL: the assembly tests and the C tests of fewer than ~1M
 # instructions; MEDIUM adds C tests up to ~30M instructions and threads
-# (several vCPUs).
+# (several vCPUs); FP: the floating-point programs (x86-64-v3 ones too).
 declare -A matrix_set=([bb]=ALL [bb-cb]=MEDIUM [insn]=MEDIUM [hotblocks]=MEDIUM [mem]=MEDIUM
-	[syscall]=MEDIUM [stoptrigger]=MEDIUM [execlog]=SMALL [cache]=MEDIUM [hotpages]=MEDIUM)
+	[syscall]=MEDIUM [stoptrigger]=MEDIUM [execlog]=SMALL [cache]=MEDIUM [hotpages]=MEDIUM
+	[fpnoise-cb]=FP [fpnoise-rw]=FP)
 small_c=(abort exit3 sigfpstate fork signals jit env mmap setjmp syscalls sse)
 medium_c=("${small_c[@]}" float shifts smc switch fileio arith_add funcptr bitops threads)
+fp_c=(mxcsr float sse sse_chain longdouble sigfpstate vecloops intrin vexfp)
 
 in_set() {	# in_set SET PROGNAME
 	local set=$1 prog=$2 base=${2%.*} c
 	[ "${PLUGINS_FULL:-0}" = 1 ] || [ "$set" = ALL ] && return 0
-	[[ $prog == *.asm ]] && return 0
+	[[ $prog == *.asm ]] && [ "$set" != FP ] && return 0
 	local list=("${small_c[@]}")
 	[ "$set" = MEDIUM ] && list=("${medium_c[@]}")
+	[ "$set" = FP ] && list=("${fp_c[@]}")
 	for c in "${list[@]}"; do [ "$c" = "$base" ] && return 0; done
 	return 1
 }
@@ -522,7 +531,10 @@ for what in missing notelf noversion v99 install badarg; do harness_case "errors
 
 # The matrix needs the native runs first (JOBS at a time).
 bins=()
-for b in "$gdir"/*.glibc "$gdir"/*.musl "$gdir"/*.asm; do
+# The x86-64-v3 programs need a host that runs them natively (the oracle).
+v3=()
+grep -qw avx2 /proc/cpuinfo && grep -qw fma /proc/cpuinfo && v3=("$gdir"/*.v3)
+for b in "$gdir"/*.glibc "$gdir"/*.musl "$gdir"/*.asm "${v3[@]}"; do
 	[ -f "$b" ] || continue
 	want=0
 	for p in "${matrix_names[@]}"; do

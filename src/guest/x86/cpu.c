@@ -30,18 +30,40 @@ static bool live(struct cpu *cpu)
 	return cpu->mxcsr_live && exec_current_cpu == cpu;
 }
 
+/* In a tool region of translated code (host/host.h): the host MXCSR is
+ * the tool's, the guest's is in cpu->x.guest_csr until the region ends. */
+static bool in_tool(struct cpu *cpu)
+{
+	return cpu->x.tool_fp == TOOL_FP_IN;
+}
+
 uint32_t x86_mxcsr_read(struct cpu *cpu)
 {
 	if (live(cpu))
-		cpu->mxcsr |= host_csr() & MXCSR_FLAGS;
+		cpu->mxcsr |= (in_tool(cpu) ? cpu->x.guest_csr : host_csr()) & MXCSR_FLAGS;
 	return cpu->mxcsr;
 }
 
 void x86_mxcsr_write(struct cpu *cpu, uint32_t v)
 {
 	cpu->mxcsr = v;
-	if (live(cpu))
-		load_csr(v);
+	if (!live(cpu))
+		return;
+	if (in_tool(cpu)) {
+		cpu->x.guest_csr = v;
+		return;
+	}
+	load_csr(v);
+	cpu->x.fp_dirty = 1;
+}
+
+void guest_tool_unwind(void *opaque)
+{
+	struct cpu *cpu = opaque;
+	if (!live(cpu) || !in_tool(cpu))
+		return;
+	load_csr(cpu->x.guest_csr);
+	cpu->x.tool_fp = TOOL_FP_RAN;
 }
 
 void guest_enter(void *opaque)
@@ -49,6 +71,8 @@ void guest_enter(void *opaque)
 	struct cpu *cpu = opaque;
 	load_csr(cpu->mxcsr);
 	cpu->mxcsr_live = 1;
+	cpu->x.fp_dirty = 1;
+	cpu->x.tool_csr = MXCSR_DEFAULT;
 }
 
 void guest_leave(void *opaque)
@@ -64,15 +88,21 @@ void guest_leave(void *opaque)
 /* A host signal that unwinds out of translated code or a helper: the
  * kernel gave the handler a fresh FP state, and siglongjmp does not
  * restore the interrupted one, so its MXCSR flags are taken from the
- * signal frame and the guest's MXCSR is loaded again. */
+ * signal frame (from guest_csr in a tool region, where the frame's are a
+ * tool's) and the guest's MXCSR is loaded again. */
 void guest_host_signal_unwind(void *opaque, void *ucv)
 {
 	struct cpu *cpu = opaque;
 	ucontext_t *uc = ucv;
 	if (!cpu->mxcsr_live)
 		return;
-	if (uc && uc->uc_mcontext.fpregs)
+	if (in_tool(cpu)) {
+		cpu->mxcsr |= cpu->x.guest_csr & MXCSR_FLAGS;
+		cpu->x.tool_fp = TOOL_FP_RAN;
+	} else if (uc && uc->uc_mcontext.fpregs) {
 		cpu->mxcsr |= uc->uc_mcontext.fpregs->mxcsr & MXCSR_FLAGS;
+	}
+	cpu->x.fp_dirty = 1;
 	load_csr(cpu->mxcsr);
 }
 

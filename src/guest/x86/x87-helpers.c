@@ -107,8 +107,9 @@ static _Noreturn void x87_raise(struct cpu *cpu)
  * these helpers touch the host FPU (loom's own code uses no x87), so it is
  * exact after each of them: the fast path reads the flags, the general
  * path's FNSAVE clears them.  A new thread starts with "all" (its FPU is a
- * copy of its creator's).  Reading it saves an FNSTSW, which waits for
- * the FPU to drain.
+ * copy of its creator's); so does the first helper after tools' code ran
+ * (TOOL_FP_RAN: a plugin may use x87 and change the control word too).
+ * Reading it saves an FNSTSW, which waits for the FPU to drain.
  */
 static __thread uint16_t host_exc = FSW_EXC;
 
@@ -390,6 +391,12 @@ static const uint16_t loom_fcw = FCW_DEFAULT;
  * host shows afterwards are exactly the guest's new ones. */
 static inline void host_enter(const struct x87_state *f)
 {
+	struct cpu *cpu = (struct cpu *)((char *)f - offsetof(struct cpu, fpu));
+	if (cpu->x.tool_fp == TOOL_FP_RAN) {
+		cpu->x.tool_fp = TOOL_FP_NONE;
+		host_exc = FSW_EXC;
+		asm volatile("fldcw %0" : : "m"(loom_fcw) : "memory");
+	}
 	if (host_exc & ~f->fsw) {
 		asm volatile("fnclex" : : : "memory");
 		host_exc = 0;

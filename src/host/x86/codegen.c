@@ -28,7 +28,6 @@
 #define ENV_REG H_RBP
 #define FRAME_SLOTS 512
 #define FRAME_SIZE (FRAME_SLOTS * 8 + 8)	/* keeps rsp 16-byte aligned */
-#define MXCSR_SAVE_OFF (FRAME_SLOTS * 8)	/* in that padding: gen_call */
 #define MAX_FIXUPS 256
 
 /* Allocation order: callee-saved first so values survive helper calls. */
@@ -68,16 +67,24 @@ struct cg {
 	uint32_t nfixups;
 	bool overflow;
 	int32_t xslot[3];	/* env slot xmm13..15 hold whole, or -1 (gen_vfop) */
+	bool tool_region;	/* host FP state is the tools' (host.h) */
+	bool fp_marked;		/* fp_dirty set since the last label or region */
 };
 
 /* Prologue/epilogue addresses, set once by host_gen_prologue. */
 static uintptr_t epilogue_exit0_rx, epilogue_ret_rx;
 static bool host_has_lzcnt, host_has_bmi1, host_has_popcnt;
 static struct host_jc_layout jc;
+static struct host_tool_fp_layout tfp;
 
 void host_set_jc_layout(const struct host_jc_layout *l)
 {
 	jc = *l;
+}
+
+void host_set_tool_fp_layout(const struct host_tool_fp_layout *l)
+{
+	tfp = *l;
 }
 
 static const uint8_t host_cc_of[] = {
@@ -758,11 +765,28 @@ static void gen_count(struct cg *c, struct ir_op *op)
 	set_output(c, d, rd);
 }
 
+/* A load whose value only feeds the call right after it (a callback's
+ * vCPU index): the argument register if free, so the call neither spills
+ * nor moves it (gen_call). */
+static uint32_t call_arg_hint(struct cg *c, const struct ir_op *op)
+{
+	const struct ir_op *next = op + 1;
+	if (next >= c->s->ops + c->s->nops || next->opc != IR_call || T(c, op->args[0])->kind != IR_TEMP_LOCAL)
+		return ALL_REGS;
+	for (int k = 0; k < next->nin && k < (int)sizeof(call_arg_regs); k++) {
+		int a = next->nout + k, reg = call_arg_regs[k];
+		if (next->args[a] == op->args[0] && (next->dead & (1 << a)) && !c->reg_temp[reg] &&
+		    !(c->locked & (1u << reg)))
+			return 1u << reg;
+	}
+	return ALL_REGS;
+}
+
 /* Load op's [off, memop] from base + off into a new register. */
 static int emit_ld_at(struct cg *c, struct ir_op *op, int base)
 {
 	int memop = op->cargs[1];
-	int rd = alloc_reg(c, ALL_REGS);
+	int rd = alloc_reg(c, call_arg_hint(c, op));
 	int size = memop & IR_MO_SIZE;
 	bool sign = memop & IR_MO_SIGN;
 	if (sign && op->type == IR_I32 && size < 2)
@@ -901,6 +925,30 @@ static void gen_atomic(struct cg *c, struct ir_op *op)
 	set_output(c, old, rd);
 }
 
+/* A call of fn: direct when in reach, else through a slot of loom's data
+ * that is (`call [rip+d]`, 6 bytes; tools' code lies far from the code
+ * cache, and a 13-byte `mov r11, imm64; call r11` per callback costs
+ * instruction fetch).  Slots are never reused: translation is serial. */
+static const void *call_slots[1024];
+static unsigned ncall_slots;
+
+static void emit_call_far(struct cg *c, uintptr_t fn)
+{
+	int64_t d = (int64_t)(fn - (emit_rx(&c->e, c->e.p) + 5));
+	unsigned i = 0;
+	if (d != (int32_t)d) {
+		while (i < ncall_slots && call_slots[i] != (const void *)fn)
+			i++;
+		if (i == ncall_slots && i < sizeof(call_slots) / sizeof(call_slots[0]))
+			call_slots[ncall_slots++] = (const void *)fn;
+		if (i < ncall_slots && rip_reach(c, (uintptr_t)&call_slots[i])) {
+			emit_rip_modrm(c, OPC_GRP5, EXT5_CALLN_Ev, (uintptr_t)&call_slots[i], 0);
+			return;
+		}
+	}
+	emit_call_to(&c->e, fn);
+}
+
 static void gen_call(struct cg *c, struct ir_op *op)
 {
 	const struct ir_helper *h = &c->s->helpers[op->cargs[0]];
@@ -909,33 +957,26 @@ static void gen_call(struct cg *c, struct ir_op *op)
 
 	if ((flags & IR_CALL_NO_GLOBALS) != IR_CALL_NO_GLOBALS || (flags & IR_CALL_MAY_FAULT))
 		sync_globals(c);
-	/* Empty the caller-saved registers, keeping live values in memory. */
+	/* Empty the caller-saved registers, keeping live values in memory;
+	 * an argument that dies here and sits in its own register stays. */
+	uint32_t in_place = 0;
+	for (int i = 0; i < nargs; i++) {
+		ir_ref r = op->args[op->nout + i];
+		if (c->t[r].reg == call_arg_regs[i] && dead_arg(op, op->nout + i) &&
+		    T(c, r)->kind == IR_TEMP_LOCAL)
+			in_place |= 1u << call_arg_regs[i];
+	}
 	for (int reg = 0; reg < 16; reg++) {
-		if (!(CALLER_SAVED & (1u << reg)) || !c->reg_temp[reg])
+		if (!(CALLER_SAVED & (1u << reg)) || !c->reg_temp[reg] || (in_place & (1u << reg)))
 			continue;
 		spill_reg(c, reg);
 	}
 	for (int i = 0; i < nargs; i++) {
-		copy_to_reg(c, op->args[op->nout + i], call_arg_regs[i]);
+		if (!(in_place & (1u << call_arg_regs[i])))
+			copy_to_reg(c, op->args[op->nout + i], call_arg_regs[i]);
 	}
-	/* A tool's code must not change the MXCSR guest FP runs under (its
-	 * sticky flags would become the guest's): saved and restored. */
-	bool foreign = ir_helper_foreign(c->s, op->cargs[0]);
-	if (foreign)
-		emit_modrm_offset(&c->e, OPC_GRP15, EXT15_STMXCSR, H_RSP, MXCSR_SAVE_OFF);
-	emit_call_to(&c->e, (uintptr_t)h->fn);
-	if (foreign) {
-		/* ldmxcsr is slow: only when the tool changed it (r11 is free
-		 * here: caller-saved registers were emptied, r11 returns
-		 * nothing) */
-		emit_modrm_offset(&c->e, OPC_GRP15, EXT15_STMXCSR, H_RSP, MXCSR_SAVE_OFF + 4);
-		emit_load(&c->e, 2, false, H_R11, H_RSP, MXCSR_SAVE_OFF);
-		emit_modrm_offset(&c->e, OPC_ARITH_GvEv + (ARITH_CMP << 3), H_R11, H_RSP,
-				  MXCSR_SAVE_OFF + 4);
-		uint8_t *skip = emit_jcc32(&c->e, CC_E);
-		emit_modrm_offset(&c->e, OPC_GRP15, EXT15_LDMXCSR, H_RSP, MXCSR_SAVE_OFF);
-		emit_patch_rel32(skip, &c->e, emit_rx(&c->e, c->e.p));
-	}
+	/* (a call of tools' code is inside a tool region: tool_fp_before) */
+	emit_call_far(c, (uintptr_t)h->fn);
 	if (!(flags & IR_CALL_NO_WRITE_GLOBALS)) {
 		drop_globals(c);
 		for (ir_ref r = 2; r < c->s->nglobals + 2; r++)
@@ -1197,6 +1238,74 @@ static void xcache_clear(struct cg *c)
 	c->xslot[0] = c->xslot[1] = c->xslot[2] = -1;
 }
 
+/*
+ * Tool regions (host.h): calls of tools' code run under loom's MXCSR.
+ * stmxcsr costs ~15 cycles, ldmxcsr ~2 and a byte store ~nothing, so a
+ * region saves the guest's MXCSR once, only if fp_dirty, and a TB of
+ * integer code with a callback per instruction is one region.  Inside a
+ * region only integer guest code runs; its faults find the guest's MXCSR
+ * through tool_fp (guest_host_signal_unwind).
+ */
+static bool fp_op(const struct cg *c, const struct ir_op *op)
+{
+	return op->opc == IR_vfop || op->opc == IR_vfres ||
+	       (op->opc == IR_call && !ir_helper_foreign(c->s, op->cargs[0]));
+}
+
+/* Ops a region may span: integer code and memory, and tools' calls. */
+static bool in_region_ok(const struct cg *c, const struct ir_op *op)
+{
+	switch (op->opc) {
+	case IR_call:
+		return ir_helper_foreign(c->s, op->cargs[0]);
+	case IR_set_label: case IR_br: case IR_brcond: case IR_goto_tb: case IR_exit_tb:
+	case IR_goto_ptr: case IR_goto_lookup: case IR_vfop: case IR_vfres:
+		return false;
+	default:
+		return true;
+	}
+}
+
+static void tool_fp_before(struct cg *c, const struct ir_op *ops, uint32_t i, uint32_t n)
+{
+	const struct ir_op *op = &ops[i];
+	if (c->tool_region) {
+		/* an ld_env may fuse with the branch after it */
+		bool end = !in_region_ok(c, op) ||
+			   (op->opc == IR_ld_env && i + 1 < n && !in_region_ok(c, &ops[i + 1]));
+		if (end) {
+			emit_modrm_offset(&c->e, OPC_GRP15, EXT15_LDMXCSR, ENV_REG, tfp.guest_csr_off);
+			emit_store_imm(&c->e, 0, TOOL_FP_RAN, ENV_REG, tfp.tool_fp_off);
+			c->tool_region = false;
+		}
+	}
+	if (op->opc == IR_set_label)
+		c->fp_marked = false;
+	if (c->s->fp_track && !c->fp_marked && fp_op(c, op)) {
+		emit_store_imm(&c->e, 0, 1, ENV_REG, tfp.fp_dirty_off);
+		c->fp_marked = true;
+	}
+	if (op->opc != IR_call || !ir_helper_foreign(c->s, op->cargs[0]) || c->tool_region)
+		return;
+	/* Start: save the guest's MXCSR unless it is saved already (host
+	 * flags are not live between ops, the cmp may clobber them). */
+	uint8_t *skip = NULL;
+	if (c->s->fp_track) {
+		emit_modrm_offset(&c->e, OPC_ARITH_EbIb, ARITH_CMP, ENV_REG, tfp.fp_dirty_off);
+		emit8(&c->e, 0);
+		skip = emit_jcc32(&c->e, CC_E);
+	}
+	emit_modrm_offset(&c->e, OPC_GRP15, EXT15_STMXCSR, ENV_REG, tfp.guest_csr_off);
+	if (skip) {
+		emit_store_imm(&c->e, 0, 0, ENV_REG, tfp.fp_dirty_off);
+		emit_patch_rel32(skip, &c->e, emit_rx(&c->e, c->e.p));
+	}
+	emit_store_imm(&c->e, 0, TOOL_FP_IN, ENV_REG, tfp.tool_fp_off);
+	emit_modrm_offset(&c->e, OPC_GRP15, EXT15_LDMXCSR, ENV_REG, tfp.tool_csr_off);
+	c->tool_region = true;
+	c->fp_marked = false;	/* fp_dirty is clear now */
+}
+
 static void xcache_before(struct cg *c, const struct ir_op *op)
 {
 	switch (op->opc) {
@@ -1433,6 +1542,7 @@ size_t host_gen_code(struct ir_ctx *s, struct tb *tb, uint8_t *rw, uint8_t *rx, 
 		if (!emit_room(&c.e, OP_MAX_BYTES) || c.e.p - c.e.start > 60000)
 			return 0;
 		xcache_before(&c, &s->ops[i]);
+		tool_fp_before(&c, s->ops, i, s->nops);
 		if (s->ops[i].opc == IR_ld_env && i + 1 < s->nops &&
 		    fuse_ld_env_brcond(&c, &s->ops[i], &s->ops[i + 1])) {
 			i++;
