@@ -318,6 +318,7 @@ static bool smc_host_fault(siginfo_t *si, ucontext_t *uc, void *cpu)
 		break;
 	}
 	guest_set_pc(cpu, tb_guest_pc_of(tb, hpc));
+	host_unwind_pin(cpu, uc);
 	if (tb->instr_fix)	/* the store's instruction runs again */
 		instrument_fault_fixup(cpu, tb, tb_insn_index_of(tb, hpc), false);
 	guest_host_signal_unwind(cpu, uc);
@@ -346,6 +347,7 @@ bool exec_host_fault(siginfo_t *si, void *ucv)
 	 * helper that may fault, the lifter stored the pc before the call. */
 	if (tb) {
 		guest_set_pc(cpu, tb_guest_pc_of(tb, hpc));
+		host_unwind_pin(cpu, uc);	/* (in a helper it was flushed) */
 		if (tb->instr_fix)
 			instrument_fault_fixup(cpu, tb, tb_insn_index_of(tb, hpc), true);
 	}

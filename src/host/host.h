@@ -47,6 +47,22 @@ struct host_tool_fp_layout {
 	int32_t tool_fp_off, fp_dirty_off, guest_csr_off, tool_csr_off;
 };
 void host_set_tool_fp_layout(const struct host_tool_fp_layout *l);
+
+/*
+ * The pinned counter.  With ir_ctx.pin_counter_off set (plugins are
+ * loaded) the backend keeps one callee-saved host register out of
+ * allocation in every TB and uses it for the u64 at that env offset -- the
+ * first entry of the first scoreboard, a plugin's main counter as a rule --
+ * whenever an inline add targets it: `add reg, imm` instead of a memory
+ * add, whose store-to-load chain from block to block cost up to a quarter
+ * of a tight loop.  The register holds a delta not yet in memory; it is
+ * added to the counter (and cleared) before every call, before any other
+ * access to the counter, and in the epilogue, so whatever can read the
+ * counter in this thread sees it exact.  A fault in translated code adds
+ * the register of its ucontext (host_unwind_pin); other threads may see
+ * the counter up to one stretch of chained blocks late.
+ */
+void host_unwind_pin(void *env, const void *uc);
 /* Point the goto_tb n jump of tb at host address dest (rw is the writable
  * view of tb's code). */
 void host_patch_jump(uint8_t *jmp_rw, const uint8_t *jmp_rx, const void *dest);

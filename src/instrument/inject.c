@@ -162,6 +162,8 @@ void instrument_ir_init(struct ir_ctx *ir)
 {
 	afl_ir_init(ir);	/* AFL++ mode's helpers (afl.c) */
 	ir->fp_track = instrument_wants_arena();	/* plugins are loaded */
+	if (ir->fp_track)
+		ir->pin_counter_off = SB_CPU_AREA - SB_ENV_SKEW;	/* scoreboard 1, entry 0 */
 	helper_base = ir_add_helpers(ir, plugin_helpers,
 				     sizeof(plugin_helpers) / sizeof(plugin_helpers[0]));
 	int32_t x = guest_exec_offset();

@@ -216,6 +216,9 @@ struct ir_ctx {
 	 * marks guest FP in cpu_exec.fp_dirty, so that tool regions save the
 	 * guest's MXCSR only when it changed (host/host.h). */
 	bool fp_track;
+	/* The env offset of the first scoreboard entry, which the backend
+	 * keeps in a register (host.h: pinned counter); 0: none (no plugins). */
+	int32_t pin_counter_off;
 	uint32_t nguest_helpers;	/* the guest's rows, when helpers_owned */
 	/* Constants are immutable: ir_const hands out one temp per value and
 	 * type in a TB (direct-mapped; a miss just makes another temp). */

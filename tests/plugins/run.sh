@@ -22,6 +22,8 @@
 #                       at a time and four together
 #   stop/...            stoptrigger: exit after N instructions or at an
 #                       address, with its exit code; atexit callbacks run
+#   counts/faults/MODE  asm/faults.S: exact counts across 1,000 faults, inline
+#                       (the pinned counter) and through callbacks
 #   conform/MODE        tests/plugins/conform.c on asm/conform.S: every API
 #                       function checked; stdout = conform.expected
 #   signals/...         sigsend + sigrecv exchange loom plugin signals
@@ -68,7 +70,8 @@ harness_env=(PATH=/usr/bin:/bin HOME=/nonexistent LANG=C LC_ALL=C TMPDIR="$work/
 	LOOM_GUEST_TEST=1)
 args=(alpha "two words" "" $'caf\xc3\xa9' --flag=1)	# as tests/guest/run.sh
 
-for f in "$tdir/count.asm" "$tdir/conform.asm" "$tdir/libconform.so" "$pdir/libbb.so"; do
+for f in "$tdir/count.asm" "$tdir/conform.asm" "$tdir/libconform.so" "$pdir/libbb.so" \
+	"$tdir/faults.asm" "$tdir/libicount.so"; do
 	if [ ! -e "$f" ]; then
 		echo "FAIL plugins: $f is missing (run: make test-plugins)"
 		echo "0 passed, 1 failed"
@@ -356,6 +359,27 @@ case_qemuhdr() {
 	report "$name" "$out" "$loom -d plugin -plugin $tdir/libqcount.so $count"
 }
 
+# counts/faults/MODE: asm/faults.S faults 1,000 times inside a block; by
+# construction it executes 12,025 instructions (11 before its loop, 7 per
+# iteration, 3 in the handler and 2 in the restorer per fault, 14 after).
+# icount keeps its one counter in the pinned register, which the fault path
+# must carry to memory (alone: another plugin's callbacks would flush it
+# before every instruction); insn,inline=off counts through callbacks.
+FAULTS_INSNS=12025
+case_faults() {
+	local name=$1 mode=$2 flags=${mode_flags[$2]} out=$work/run/${1//\//_}
+	errs=()
+	# shellcheck disable=SC2086
+	lrun "$out" $flags -plugin "$tdir/libicount.so" "$tdir/faults.asm"
+	expect_status "$out" "exit 0"
+	grep -qx ok "$out.out" || errs+=("the program did not print ok")
+	expect_re "$out" "icount: $FAULTS_INSNS" "the inline count"
+	# shellcheck disable=SC2086
+	lrun "$out.cb" $flags -plugin "insn,inline=off" "$tdir/faults.asm"
+	expect_re "$out.cb" "insns: $FAULTS_INSNS" "the count through callbacks"
+	report "$name" "$out" "$loom -d plugin $flags -plugin $tdir/libicount.so $tdir/faults.asm"
+}
+
 case_uninstall() {
 	local name=$1 out=$work/run/$1
 	errs=()
@@ -438,30 +462,32 @@ case_error() {
 # report must have in the log (empty: it reports elsewhere or nothing).
 # fpnoise (tests/plugins/fpnoise.c) is a test plugin whose callbacks raise
 # every FP exception flag and change the rounding mode: the guest's MXCSR
-# must not see it.
+# must not see it; icount's one inline counter lives in a host register.
 matrix_names=(bb bb-cb insn hotblocks mem syscall stoptrigger execlog cache hotpages
-	fpnoise-cb fpnoise-rw)
+	fpnoise-cb fpnoise-rw icount)
 declare -A matrix_spec=(
 	[bb]="bb" [bb-cb]="bb,inline=off" [insn]="insn" [hotblocks]="hotblocks"
 	[mem]="mem" [syscall]="syscall,print=on"
 	[stoptrigger]="stoptrigger,icount=1000000000000000"
 	[execlog]="execlog,reg=rsp,reg=rax,outfile=/dev/null"
 	[cache]="cache,l2=on" [hotpages]="hotpages"
-	[fpnoise-cb]="file=$tdir/libfpnoise.so,mode=cb" [fpnoise-rw]="file=$tdir/libfpnoise.so,mode=rw")
+	[fpnoise-cb]="file=$tdir/libfpnoise.so,mode=cb" [fpnoise-rw]="file=$tdir/libfpnoise.so,mode=rw"
+	[icount]="file=$tdir/libicount.so")
 declare -A matrix_report=(
 	[bb]="bb's: [0-9]+, insns: [0-9]+" [bb-cb]="bb's: [0-9]+, insns: [0-9]+"
 	[insn]="insns: [0-9]+" [hotblocks]="pc, tcount, icount, ecount"
 	[mem]="loads: [0-9]+, stores: [0-9]+, accesses: [0-9]+"
 	[syscall]="syscall +calls +errors" [stoptrigger]="" [execlog]=""
 	[cache]="core #, data accesses.*" [hotpages]="pages: [0-9]+ distinct, pagesize 4096"
-	[fpnoise-cb]="fpnoise: [0-9]+ callbacks, 0 failed" [fpnoise-rw]="fpnoise: [0-9]+ callbacks, 0 failed")
+	[fpnoise-cb]="fpnoise: [0-9]+ callbacks, 0 failed" [fpnoise-rw]="fpnoise: [0-9]+ callbacks, 0 failed"
+	[icount]="icount: [0-9]+")
 # Which programs each plugin runs (without PLUGINS_FULL): ALL, MEDIUM,
 # SMALL or FP.  SMALL: the assembly tests and the C tests of fewer than ~1M
 # instructions; MEDIUM adds C tests up to ~30M instructions and threads
 # (several vCPUs); FP: the floating-point programs (x86-64-v3 ones too).
 declare -A matrix_set=([bb]=ALL [bb-cb]=MEDIUM [insn]=MEDIUM [hotblocks]=MEDIUM [mem]=MEDIUM
 	[syscall]=MEDIUM [stoptrigger]=MEDIUM [execlog]=SMALL [cache]=MEDIUM [hotpages]=MEDIUM
-	[fpnoise-cb]=FP [fpnoise-rw]=FP)
+	[fpnoise-cb]=FP [fpnoise-rw]=FP [icount]=MEDIUM)
 small_c=(abort exit3 sigfpstate fork signals jit env mmap setjmp syscalls sse)
 medium_c=("${small_c[@]}" float shifts smc switch fileio arith_add funcptr bitops threads)
 fp_c=(mxcsr float sse sse_chain longdouble sigfpstate vecloops intrin vexfp)
@@ -520,6 +546,7 @@ for mode in "${modes[@]}"; do
 		harness_case "stop/$what/$mode" stop "$mode" "$what"
 	done
 	harness_case "conform/$mode" conform "$mode"
+	harness_case "counts/faults/$mode" faults "$mode"
 done
 harness_case counts/execlog-sym execlog_sym
 harness_case signals/recv-first signals recv-first

@@ -19,6 +19,7 @@
  */
 #include <assert.h>
 #include <stdlib.h>
+#include <ucontext.h>
 #include <string.h>
 #include <Zydis/Zydis.h>
 #include "host/host.h"
@@ -37,7 +38,11 @@ static const int8_t alloc_order[] = {
 };
 #define CALLER_SAVED ((1u << H_RAX) | (1u << H_RCX) | (1u << H_RDX) | (1u << H_RSI) | \
 		      (1u << H_RDI) | (1u << H_R8) | (1u << H_R9) | (1u << H_R10) | (1u << H_R11))
-#define ALL_REGS (0xffffu & ~((1u << H_RSP) | (1u << H_RBP)))
+/* Every register but rsp and rbp, and the pinned counter's once reserved. */
+static uint32_t all_regs = 0xffffu & ~((1u << H_RSP) | (1u << H_RBP));
+#define ALL_REGS all_regs
+#define PIN_REG H_R15
+static int32_t pin_off;	/* env offset of the pinned counter, 0: none */
 static const int8_t call_arg_regs[] = { H_RDI, H_RSI, H_RDX, H_RCX, H_R8, H_R9 };
 
 struct ra_temp {
@@ -949,12 +954,37 @@ static void emit_call_far(struct cg *c, uintptr_t fn)
 	emit_call_to(&c->e, fn);
 }
 
+/* Add the pinned counter's register to memory and clear it (host.h). */
+static void pin_flush(struct cg *c)
+{
+	if (!pin_off)
+		return;
+	emit_modrm_offset(&c->e, OPC_ARITH_EvGv | P_REXW, PIN_REG, ENV_REG, pin_off);
+	emit_arith_rr(&c->e, ARITH_XOR, false, PIN_REG, PIN_REG);
+}
+
+/* Before an op other than a fused counter add that touches env bytes
+ * [off, off + len): flush if that is the pinned counter. */
+static void pin_touch(struct cg *c, int32_t off, int len)
+{
+	if (pin_off && off < pin_off + 8 && off + len > pin_off)
+		pin_flush(c);
+}
+
+void host_unwind_pin(void *env, const void *ucv)
+{
+	const ucontext_t *uc = ucv;
+	if (pin_off)
+		*(uint64_t *)((char *)env + pin_off) += (uint64_t)uc->uc_mcontext.gregs[REG_R15];
+}
+
 static void gen_call(struct cg *c, struct ir_op *op)
 {
 	const struct ir_helper *h = &c->s->helpers[op->cargs[0]];
 	int flags = op->cargs[1];
 	int nargs = op->nin;
 
+	pin_flush(c);	/* the callee may read the counter, or unwind */
 	if ((flags & IR_CALL_NO_GLOBALS) != IR_CALL_NO_GLOBALS || (flags & IR_CALL_MAY_FAULT))
 		sync_globals(c);
 	/* Empty the caller-saved registers, keeping live values in memory;
@@ -1057,6 +1087,10 @@ static bool fuse_counter(struct cg *c, struct ir_op *ld, struct ir_op *add, stru
 	int64_t imm = (int64_t)cval(c, add->args[2]);
 	bool small = imm == (int8_t)imm;
 	int opc = (small ? OPC_ARITH_EvIb : OPC_ARITH_EvIz) | P_REXW;
+	if (env && pin_off && ld->cargs[0] == pin_off) {
+		emit_arith_ri(&c->e, ARITH_ADD, true, PIN_REG, (int32_t)imm);
+		return true;
+	}
 	if (env)
 		emit_modrm_offset(&c->e, opc, ARITH_ADD, ENV_REG, ld->cargs[0]);
 	else if (is_const(c, ld->args[1]) && rip_reach(c, cval(c, ld->args[1]) + ld->cargs[0]))
@@ -1538,22 +1572,32 @@ size_t host_gen_code(struct ir_ctx *s, struct tb *tb, uint8_t *rw, uint8_t *rx, 
 
 	ir_liveness(s);
 	xcache_clear(&c);
+	/* From the first TB on, as all TBs chain into each other, and fixed:
+	 * a TB that did not flush before its calls would lose the delta. */
+	if (s->pin_counter_off) {
+		all_regs &= ~(1u << PIN_REG);
+		pin_off = s->pin_counter_off;
+	}
 	for (uint32_t i = 0; i < s->nops; i++) {
 		if (!emit_room(&c.e, OP_MAX_BYTES) || c.e.p - c.e.start > 60000)
 			return 0;
 		xcache_before(&c, &s->ops[i]);
 		tool_fp_before(&c, s->ops, i, s->nops);
-		if (s->ops[i].opc == IR_ld_env && i + 1 < s->nops &&
-		    fuse_ld_env_brcond(&c, &s->ops[i], &s->ops[i + 1])) {
-			i++;
-			continue;
-		}
-		if ((s->ops[i].opc == IR_ld_ptr || s->ops[i].opc == IR_ld_env) && i + 2 < s->nops &&
-		    fuse_counter(&c, &s->ops[i], &s->ops[i + 1], &s->ops[i + 2])) {
+		struct ir_op *op = &s->ops[i];
+		if ((op->opc == IR_ld_ptr || op->opc == IR_ld_env) && i + 2 < s->nops &&
+		    fuse_counter(&c, op, op + 1, op + 2)) {
 			i += 2;
 			continue;
 		}
-		gen_op(&c, &s->ops[i]);
+		if (op->opc == IR_ld_env || op->opc == IR_st_env)
+			pin_touch(&c, op->cargs[0], 1 << (op->cargs[1] & IR_MO_SIZE));
+		else if (op->opc == IR_ld_ptr || op->opc == IR_st_ptr)
+			pin_flush(&c);	/* may point at the counter */
+		if (op->opc == IR_ld_env && i + 1 < s->nops && fuse_ld_env_brcond(&c, op, op + 1)) {
+			i++;
+			continue;
+		}
+		gen_op(&c, op);
 	}
 	for (uint32_t i = 0; i < c.nfixups; i++) {
 		uint8_t *at = c.label_at[c.fixups[i].label];
@@ -1595,6 +1639,7 @@ size_t host_gen_prologue(uint8_t *rw, uint8_t *rx, size_t avail, host_enter_fn *
 	*enter = (host_enter_fn)(uintptr_t)emit_rx(&e, e.p);
 	for (unsigned i = 0; i < sizeof(saved); i++)
 		emit_push(&e, saved[i]);
+	emit_arith_rr(&e, ARITH_XOR, false, PIN_REG, PIN_REG);	/* no delta yet */
 	emit_mov_rr(&e, true, ENV_REG, H_RDI);
 	emit_arith_ri(&e, ARITH_SUB, true, H_RSP, FRAME_SIZE);
 	emit_jmp_reg(&e, H_RSI);
@@ -1603,6 +1648,14 @@ size_t host_gen_prologue(uint8_t *rw, uint8_t *rx, size_t avail, host_enter_fn *
 	*epilogue_exit = (const void *)epilogue_exit0_rx;
 	emit_arith_rr(&e, ARITH_XOR, false, H_RAX, H_RAX);
 	epilogue_ret_rx = emit_rx(&e, e.p);
+	/* The pinned counter's delta goes to memory: ecx = pin_off (rcx is
+	 * free, rax is the result); `add [rbp+rcx], r15` unless 0. */
+	emit_movi(&e, H_RCX, (uintptr_t)&pin_off);
+	emit_load(&e, 2, false, H_RCX, H_RCX, 0);
+	emit_arith_rr(&e, ARITH_OR, false, H_RCX, H_RCX);
+	uint8_t *none = emit_jcc32(&e, CC_E);
+	emit_modrm_sib(&e, OPC_ARITH_EvGv | P_REXW, PIN_REG, ENV_REG, H_RCX, 0, 0);
+	emit_patch_rel32(none, &e, emit_rx(&e, e.p));
 	emit_arith_ri(&e, ARITH_ADD, true, H_RSP, FRAME_SIZE);
 	for (int i = sizeof(saved) - 1; i >= 0; i--)
 		emit_pop(&e, saved[i]);
