@@ -128,8 +128,10 @@ static int64_t do_clone(struct cpu *cpu, const struct clone_req *r)
 		cpu->x.tid = tid;
 		if (r->stack)
 			cpu->regs[R_RSP] = r->stack;
-		if (flags & CLONE_SETTLS)
+		if (flags & CLONE_SETTLS) {	/* as ARCH_SET_FS */
 			cpu->fs_base = r->tls;
+			cpu->seg[SREG_FS] = 0;
+		}
 		if (flags & CLONE_CHILD_SETTID)
 			guest_write(r->child_tid, &tid, sizeof(tid));
 		if (flags & CLONE_CHILD_CLEARTID)
@@ -467,11 +469,13 @@ int64_t sys_arch_prctl(struct cpu *cpu, struct sys_call *c)
 		if (addr >= TASK_SIZE_MAX)
 			return -EPERM;
 		cpu->fs_base = addr;
+		cpu->seg[SREG_FS] = 0;	/* the kernel loads a null selector too */
 		return 0;
 	case ARCH_SET_GS:
 		if (addr >= TASK_SIZE_MAX)
 			return -EPERM;
 		cpu->gs_base = addr;
+		cpu->seg[SREG_GS] = 0;
 		return 0;
 	case ARCH_GET_FS:
 		return guest_write(addr, &cpu->fs_base, 8);

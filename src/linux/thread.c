@@ -134,8 +134,10 @@ int64_t thread_clone(struct cpu *cpu, const struct clone_req *r)
 	child->regs[R_RAX] = 0;
 	if (r->stack)
 		child->regs[R_RSP] = r->stack;
-	if (r->flags & CLONE_SETTLS)
+	if (r->flags & CLONE_SETTLS) {	/* as ARCH_SET_FS */
 		child->fs_base = r->tls;
+		child->seg[SREG_FS] = 0;
+	}
 	t->cpu = child;
 	if (r->flags & CLONE_CHILD_CLEARTID)
 		t->clear_child_tid = r->child_tid;

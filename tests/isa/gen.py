@@ -1047,8 +1047,8 @@ def misc_forms():
     """The rest of x86-64-v1/v2 that the other batches leave out: x87 control
     and state (through isa_scratch, then loaded back into registers), more
     x87 arithmetic forms, fences, prefetches and hint nops, MXCSR, the other
-    SSE moves, flags and DF, ret, and the instructions that trap in user mode
-    (I/O, sysenter, rsm, ud0)."""
+    SSE moves, flags and DF, ret, segment registers (mov, push, pop), and the
+    instructions that trap in user mode (I/O, sysenter, rsm, ud0)."""
     F = []
     A, B, R = 'isa_mem+16(%rip)', 'isa_mem+24(%rip)', 'isa_mem+32(%rip)'
     S = 'isa_scratch'
@@ -1123,6 +1123,52 @@ def misc_forms():
     for t in ('sldt %eax', 'sldt %ax', 'sldt %rax', f'sldt {A}', 'str %eax', 'str %ax', f'str {A}',
               'smsw %eax', 'smsw %ax', 'smsw %rax', f'smsw {A}', f'sgdt {A}', f'sidt {A}'):
         F.append(Form(t, [('rax', 64)], mem=128))
+    # segment registers: mov Sreg loads (checked against Linux's GDT: null,
+    # null with RPL, user data/code, 32-bit code, the per-cpu segment,
+    # kernel, TSS, empty TLS slots, LDT, random), mov/push read back the
+    # selector, FS/GS loads zero the base (a load through it reads the
+    # window), pop, and the encodings that are #UD in 64-bit mode
+    SELS = [0, 1, 2, 3, 0x2b, 0x33, 0x23, 0x7b, 0x28, 0x2a, 0x10, 0x18, 0x43, 0x63, 0x6b, 0x04, 0x0f]
+
+    def sel(rng):
+        return rng.choice(SELS) if rng.random() < 0.7 else rng.getrandbits(16)
+
+    def fix_seg(rng, st, rb=False):
+        def v():
+            x = sel(rng)
+            # A null selector with RPL 1-3 reads back as 0 once an interrupt
+            # returned (iret nulls it): natively the read is a race, so
+            # forms that read the selector back load plain 0 instead.
+            return 0 if rb and x & 0xfffc == 0 else x
+        st['gpr'][3] = rng.getrandbits(48) << 16 | v()                # rbx
+        put_mem(st, 16, 64, rng.getrandbits(48) << 16 | v())          # A
+        put_mem(st, 32, 64, rng.getrandbits(48) << 16 | v())          # the stack top, for pop
+        st['gpr'][6] = MARK | rng.choice([0, 8, 16, 40])             # rsi: into the window
+
+    def fix_seg_rb(rng, st):
+        fix_seg(rng, st, True)
+    sregs = ('es', 'ds', 'ss', 'fs', 'gs')
+    seg_regs = [('rax', 64), ('rcx', 64), ('rdx', 64)]
+    for sr in sregs:
+        for t in (f'movw %bx, %{sr}', f'movl %ebx, %{sr}', f'movq %rbx, %{sr}', f'movw {A}, %{sr}',
+                  f'movw %bx, %{sr}; movw %{sr}, %ax', f'movw {A}, %{sr}; movl %{sr}, %eax',
+                  f'movl %ebx, %{sr}; movq %{sr}, %rax', f'movw %bx, %{sr}; movw %{sr}, {B}',
+                  f'movw %{sr}, %ax', f'movl %{sr}, %eax', f'movq %{sr}, %rax', f'movw %{sr}, {A}'):
+            F.append(Form(t, seg_regs, mem=64, fix=fix_seg_rb if ';' in t else fix_seg))
+    for t in ('movw %cs, %ax', 'movl %cs, %eax', 'movq %cs, %rax', f'movw %cs, {A}',
+              '.byte 0x48, 0x8c, 0x1e',                 # rex.w mov %ds, (%rsi): 16 bits
+              '.byte 0x48, 0x8c, 0x26',                 # rex.w mov %fs, (%rsi)
+              'movw %bx, %fs; movq %fs:(%rsi), %rax', 'movw %bx, %gs; movq %gs:8(%rsi), %rax',
+              'movw %bx, %gs; addq %gs:(%rsi), %rax', 'movw %bx, %ss; movq %rsp, %rax',
+              'pushq %fs', 'pushq %gs', 'pushw %fs', 'pushw %gs', 'popq %fs', 'popq %gs', 'popw %fs', 'popw %gs',
+              'popq %gs; movq %gs:(%rsi), %rax',
+              '.byte 0x8e, 0xcb', '.byte 0x8e, 0xf3', '.byte 0x8e, 0xfb', '.byte 0x8c, 0xf0', '.byte 0x8c, 0xf8',
+              '.byte 0xf0, 0x8e, 0xc3', '.byte 0xf0, 0x8c, 0xc0', '.byte 0x66, 0x8e, 0xc3', '.byte 0x48, 0x8e, 0x06',
+              '.byte 0x06', '.byte 0x07', '.byte 0x0e', '.byte 0x16', '.byte 0x17', '.byte 0x1e', '.byte 0x1f'):
+        F.append(Form(t, seg_regs, mem=64, fix=fix_seg))
+    for t in (f'movw {A}, %fs; movl %fs:(%rsi), %eax; movw %fs, %cx', 'movw %bx, %fs; pushq %fs',
+              'movw %bx, %gs; pushw %gs', 'popq %fs; movl %fs, %eax', 'popw %fs; movw %fs, %cx'):
+        F.append(Form(t, seg_regs, mem=64, fix=fix_seg_rb))
     # trap in user mode: #GP (I/O without IOPL) or #UD
     for t in ('outb %al, %dx', 'outb %al, $0x80', 'outl %eax, %dx', 'insb', 'insw', 'insl', 'outsb', 'outsw', 'outsl',
               'sysenter', 'rsm', 'ud0 %eax, %eax', '.byte 0x0f, 0xff, 0xc0', f'lgdt {A}', f'lidt {A}', 'lldt %ax',

@@ -14,7 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <ucontext.h>
+#include <asm/prctl.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 #include "isa.h"
 
@@ -25,6 +27,7 @@ extern const uint64_t isa_nsnips;
 extern const uint8_t isa_cases[];
 extern const uint8_t isa_avx;           /* the batch uses ymm: compare bits 255:128 */
 extern char isa_resume[];
+extern uint64_t isa_fs_base, isa_gs_base;   /* what isa_resume puts back */
 void isa_run(void *snippet);
 
 static const uint8_t *cur_snip;
@@ -95,6 +98,8 @@ int main(void)
 	for (unsigned i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
 		sigaction(sigs[i], &sa, NULL);
 
+	if (syscall(SYS_arch_prctl, ARCH_GET_FS, &isa_fs_base) || syscall(SYS_arch_prctl, ARCH_GET_GS, &isa_gs_base))
+		return 5;
 	/* A page, then a guard page: string and access forms that run into it. */
 	if (mmap((void *)ISA_GUARD, 8192, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE,
 		 -1, 0) == MAP_FAILED || mprotect((void *)(ISA_GUARD + 4096), 4096, PROT_NONE))

@@ -4,9 +4,11 @@
  * the instruction under test followed by `jmp isa_done`.  Everything here
  * addresses memory rip-relative, so no register is reserved.  A signal in
  * the snippet is caught by harness.c, which records the state and resumes
- * at isa_resume.  A batch that defines isa_avx nonzero (the AVX batches)
- * also loads and stores bits 255:128 of ymm0-15; the others run no AVX
- * instruction, so they run on CPUs and CPU models without it.
+ * at isa_resume, which also puts back the segment registers (and the FS
+ * and GS bases) a snippet may have loaded.  A batch that defines isa_avx
+ * nonzero (the AVX batches) also loads and stores bits 255:128 of
+ * ymm0-15; the others run no AVX instruction, so they run on CPUs and CPU
+ * models without it.
  * Invariant: offsets match struct isa_state in isa.h.
  */
 	.text
@@ -20,6 +22,9 @@ isa_run:                        /* void isa_run(void *snippet) */
 	push %r15
 	mov %rsp, isa_saved_rsp(%rip)
 	mov %rdi, isa_target(%rip)
+	mov %es, isa_saved_seg+0(%rip)
+	mov %ss, isa_saved_seg+2(%rip)
+	mov %ds, isa_saved_seg+4(%rip)
 	ldmxcsr isa_in+136(%rip)
 	.irp i,0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15
 	movdqu isa_in+144+16*\i(%rip), %xmm\i
@@ -86,6 +91,20 @@ isa_done:
 	.globl isa_resume
 isa_resume:
 	mov isa_saved_rsp(%rip), %rsp
+	/* A snippet may have loaded segment registers (mov/pop Sreg): back
+	 * to the C code's.  FS is its TLS: arch_prctl sets the base and the
+	 * null selector; GS likewise (its selector and base start null). */
+	mov isa_saved_seg+0(%rip), %es
+	mov isa_saved_seg+2(%rip), %ss
+	mov isa_saved_seg+4(%rip), %ds
+	mov $158, %eax                  /* arch_prctl(ARCH_SET_FS, isa_fs_base) */
+	mov $0x1002, %edi
+	mov isa_fs_base(%rip), %rsi
+	syscall
+	mov $158, %eax                  /* arch_prctl(ARCH_SET_GS, isa_gs_base) */
+	mov $0x1001, %edi
+	mov isa_gs_base(%rip), %rsi
+	syscall
 	pop %r15
 	pop %r14
 	pop %r13
@@ -104,6 +123,10 @@ isa_out: .skip 736
 isa_mem: .skip 64
 isa_saved_rsp: .skip 8
 isa_target: .skip 8
+isa_saved_seg: .skip 8          /* es, ss, ds at isa_run */
+	.globl isa_fs_base, isa_gs_base /* harness.c reads them at start */
+isa_fs_base: .skip 8
+isa_gs_base: .skip 8
 	.align 16
 isa_tmpstack: .skip 256
 	/* for save/restore forms (fnsave, fxsave) larger than the window */

@@ -119,6 +119,8 @@ void x86_cpu_reset(struct cpu *cpu)
 	cpu->cc_src = 0;
 	x86_mxcsr_write(cpu, MXCSR_DEFAULT);
 	cpu->fpu.fcw = 0x37f;
+	cpu->seg[SREG_CS] = X86_USER_CS;
+	cpu->seg[SREG_SS] = X86_USER_SS;
 }
 
 void guest_dump_state(void *opaque, FILE *f)

@@ -102,10 +102,21 @@ struct cpu {
 	x86_xmm ytmp[2];	/* a 256-bit memory operand staged for AVX helpers */
 	x86_xmm ftmp[2];	/* inline 256-bit FP results before they are written */
 	struct x87_state fpu;
+	/* Segment selectors, indexed by enum x86_sreg.  In 64-bit mode only
+	 * FS and GS have a base that matters (fs_base, gs_base above); the
+	 * selectors are what mov/push Sreg read back. */
+	uint16_t seg[6];
 
 	/* --- execution state shared with the exec layer --- */
 	struct cpu_exec x;
 };
+
+/* Segment registers in the ModRM reg-field order of mov Sreg. */
+enum x86_sreg { SREG_ES, SREG_CS, SREG_SS, SREG_DS, SREG_FS, SREG_GS };
+/* What the kernel gives a 64-bit process: flat user code and stack
+ * segments, null data selectors. */
+#define X86_USER_CS 0x33
+#define X86_USER_SS 0x2b
 
 #define CPU_OFF(field) ((int32_t)offsetof(struct cpu, field))
 

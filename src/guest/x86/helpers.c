@@ -4,6 +4,7 @@
  * which unwinds to the exec loop; the lifter has stored rip before the call.
  * Helpers flagged as touching globals read and write them in struct cpu.
  */
+#include <cpuid.h>
 #include <signal.h>
 #include <string.h>
 #include <x86intrin.h>
@@ -295,6 +296,58 @@ static uint64_t helper_sys(uint64_t env, uint64_t op, uint64_t arg)
 	case SYS_SGDT: asm volatile("sgdt %0" : "=m"(cpu->xtmp)); return 0;
 	default: asm volatile("sidt %0" : "=m"(cpu->xtmp)); return 0;
 	}
+}
+
+/* Whether a null selector loaded into FS or GS clears its base, as it does
+ * on Intel and on AMD CPUs that say so in CPUID 8000_0021h EAX bit 6
+ * (NullSelectorClearsBase); older AMD CPUs keep the base. */
+static bool null_sel_clears_base(void)
+{
+	static int v = -1;
+	if (v < 0) {
+		unsigned a, b, c, d;
+		__cpuid(0, a, b, c, d);
+		bool amd = b == 0x68747541;	/* "Auth"enticAMD */
+		v = 1;
+		if (amd) {
+			__cpuid(0x80000000, a, b, c, d);
+			v = 0;
+			if (a >= 0x80000021) {
+				__cpuid_count(0x80000021, 0, a, b, c, d);
+				v = a >> 6 & 1;
+			}
+		}
+	}
+	return v;
+}
+
+/*
+ * mov Sreg, r/m16 and pop Sreg.  Guest and host run on the same kernel's
+ * GDT and LDT, so the host checks the selector by loading it itself: an
+ * invalid one faults right here with the kernel's own signal (#GP:
+ * SIGSEGV, SI_KERNEL, address 0; #NP: SIGBUS), which exec_host_fault
+ * delivers to the guest at the instruction.  The probe register is put
+ * back at once: ES stands for ES, DS, FS and GS, whose checks are the same;
+ * SS for SS, whose are not (no null selector, writable data, RPL = DPL =
+ * CPL).  loom's own FS is never touched.  FS and GS also get a base: a null
+ * selector clears it or not as the host CPU does; every other loadable
+ * selector is flat (base 0), since the guest cannot create a descriptor
+ * with a base (modify_ldt and set_thread_area are ENOSYS in loom).
+ */
+static void helper_seg_load(uint64_t env, uint64_t sreg, uint64_t sel)
+{
+	struct cpu *cpu = (void *)(uintptr_t)env;
+	uint16_t s = sel, old;
+	if (sreg == SREG_SS)
+		asm volatile("mov %%ss, %w0\n\tmov %w1, %%ss\n\tmov %w0, %%ss" : "=&r"(old) : "r"(s));
+	else
+		asm volatile("mov %%es, %w0\n\tmov %w1, %%es\n\tmov %w0, %%es" : "=&r"(old) : "r"(s));
+	cpu->seg[sreg] = s;
+	if (sreg != SREG_FS && sreg != SREG_GS)
+		return;
+	uint64_t *base = sreg == SREG_FS ? &cpu->fs_base : &cpu->gs_base;
+	if (s > 3 || null_sel_clears_base())
+		*base = 0;
 }
 
 /* x87 lands with the full-ISA work; until then its lifter never calls it. */

@@ -40,6 +40,8 @@ static bool gen_MOV(struct dc *s)
 		gen_exception(s, SIGSEGV, SI_KERNEL, 0);
 		return true;
 	}
+	if (is_sreg_operand(s, 0) || is_sreg_operand(s, 1))
+		return gen_MOV_sreg(s);
 	ir_ref v = gen_ld_op(s, 1);
 	if (!v || (s->op[0].type == ZYDIS_OPERAND_TYPE_REGISTER && reg_index(s->op[0].reg.value) < 0))
 		return false;
@@ -789,8 +791,8 @@ static bool gen_PUSH(struct dc *s)
 {
 	/* the operand may be an imm8; the push width is the instruction's */
 	int size = size_of_bits(s->insn.operand_width);
-	if (s->op[0].type == ZYDIS_OPERAND_TYPE_REGISTER && reg_index(s->op[0].reg.value) < 0)
-		return false;	/* push fs/gs */
+	if (is_sreg_operand(s, 0))
+		return gen_PUSH_sreg(s);
 	gen_push(s, gen_ld_op_sext(s, 0), size);
 	return true;
 }
@@ -799,8 +801,8 @@ static bool gen_POP(struct dc *s)
 {
 	int size = SZ(s);
 	ir_ref nsp;
-	if (s->op[0].type == ZYDIS_OPERAND_TYPE_REGISTER && reg_index(s->op[0].reg.value) < 0)
-		return false;
+	if (is_sreg_operand(s, 0))
+		return gen_POP_sreg(s);
 	ir_ref v = gen_pop_value(s, size, &nsp);
 	if (op_is_mem(s, 0)) {
 		/* the address is computed with rsp already incremented */

@@ -8,6 +8,10 @@
  *
  * LAR, LSL, VERR and VERW change only ZF; LAR and LSL write their
  * destination only when ZF is set.
+ *
+ * Also the segment registers: mov and push read the guest's selector from
+ * cpu->seg; mov and pop load one through helper_seg_load, which checks it
+ * on the host (faults are the kernel's own) and sets the FS/GS base.
  */
 #include "guest/x86/translate.h"
 
@@ -92,6 +96,81 @@ static bool gen_sxdt(struct dc *s, int op)
 
 static bool gen_SGDT(struct dc *s) { return gen_sxdt(s, SYS_SGDT); }
 static bool gen_SIDT(struct dc *s) { return gen_sxdt(s, SYS_SIDT); }
+
+/* ---- segment registers ---- */
+
+static int sreg_of(const ZydisDecodedOperand *op)
+{
+	if (op->type != ZYDIS_OPERAND_TYPE_REGISTER ||
+	    ZydisRegisterGetClass(op->reg.value) != ZYDIS_REGCLASS_SEGMENT)
+		return -1;
+	return op->reg.value - ZYDIS_REGISTER_ES;
+}
+
+bool is_sreg_operand(struct dc *s, int i)
+{
+	return sreg_of(&s->op[i]) >= 0;
+}
+
+static ir_ref gen_ld_sreg(struct dc *s, int sreg)
+{
+	return ir_ldenv(s, CPU_OFF(seg) + 2 * sreg, IR_MO_16);
+}
+
+/* The selector is checked (and may fault) before anything else changes. */
+static void gen_load_sreg(struct dc *s, int sreg, ir_ref v)
+{
+	ir_ref sel = ir_bin(s, IR_and, v, cst(s, 0xffff));
+	gen_sync_pc(s, s->pc);
+	gen_helper(s, HELPER_seg_load, 3, s->ir->env, cst(s, sreg), sel);
+}
+
+/* mov Sreg, r/m16 (CS cannot be loaded: #UD); mov r/m, Sreg stores 16
+ * bits to memory and to a 16-bit register, and zero-extends into a
+ * 32- or 64-bit one. */
+bool gen_MOV_sreg(struct dc *s)
+{
+	int to = sreg_of(&s->op[0]), from = sreg_of(&s->op[1]);
+	if (to >= 0) {
+		if (to == SREG_CS || to > SREG_GS)
+			return gen_illegal(s);
+		gen_load_sreg(s, to, gen_ld_op(s, 1));
+		return true;
+	}
+	if (from < 0 || from > SREG_GS)
+		return false;
+	ir_ref v = gen_ld_sreg(s, from);
+	if (op_is_mem(s, 0))
+		ir_st(s, v, gen_ea(s, &s->op[0]), IR_MO_16);
+	else if (reg_index(s->op[0].reg.value) >= 0)
+		gen_st_op(s, 0, v);
+	else
+		return false;
+	return true;
+}
+
+/* push fs/gs: the selector zero-extended to the operand width (64 or 16). */
+bool gen_PUSH_sreg(struct dc *s)
+{
+	int sreg = sreg_of(&s->op[0]);
+	if (sreg != SREG_FS && sreg != SREG_GS)
+		return gen_illegal(s);
+	gen_push(s, gen_ld_sreg(s, sreg), size_of_bits(s->insn.operand_width));
+	return true;
+}
+
+/* pop fs/gs: rsp moves only once the selector loaded. */
+bool gen_POP_sreg(struct dc *s)
+{
+	int sreg = sreg_of(&s->op[0]);
+	ir_ref nsp;
+	if (sreg != SREG_FS && sreg != SREG_GS)
+		return gen_illegal(s);
+	ir_ref v = gen_pop_value(s, size_of_bits(s->insn.operand_width), &nsp);
+	gen_load_sreg(s, sreg, v);
+	ir_mov(s, G.regs[R_RSP], nsp);
+	return true;
+}
 
 const struct lift_entry lift_sys_table[] = {
 	{ ZYDIS_MNEMONIC_LAR, gen_LAR },

@@ -38,9 +38,9 @@ static const struct reg_row rows[] = {
 	{ "r12", CORE, RK_GPR, R_R12, 8 }, { "r13", CORE, RK_GPR, R_R13, 8 },
 	{ "r14", CORE, RK_GPR, R_R14, 8 }, { "r15", CORE, RK_GPR, R_R15, 8 },
 	{ "rip", CORE, RK_RIP, 0, 8 }, { "eflags", CORE, RK_RFLAGS, 0, 4 },
-	{ "cs", CORE, RK_SEG, 0x33, 4 }, { "ss", CORE, RK_SEG, 0x2b, 4 },
-	{ "ds", CORE, RK_SEG, 0, 4 }, { "es", CORE, RK_SEG, 0, 4 },
-	{ "fs", CORE, RK_SEG, 0, 4 }, { "gs", CORE, RK_SEG, 0, 4 },
+	{ "cs", CORE, RK_SEG, SREG_CS, 4 }, { "ss", CORE, RK_SEG, SREG_SS, 4 },
+	{ "ds", CORE, RK_SEG, SREG_DS, 4 }, { "es", CORE, RK_SEG, SREG_ES, 4 },
+	{ "fs", CORE, RK_SEG, SREG_FS, 4 }, { "gs", CORE, RK_SEG, SREG_GS, 4 },
 	{ "fs_base", SEGS, RK_BASE, 0, 8 }, { "gs_base", SEGS, RK_BASE, 1, 8 },
 	{ "st0", CORE, RK_ST, 0, 10 }, { "st1", CORE, RK_ST, 1, 10 },
 	{ "st2", CORE, RK_ST, 2, 10 }, { "st3", CORE, RK_ST, 3, 10 },
@@ -84,7 +84,7 @@ int guest_reg_read(void *cpuv, int i, uint8_t *buf)
 	case RK_GPR: v = cpu->regs[r->idx]; break;
 	case RK_RIP: v = cpu->rip; break;
 	case RK_RFLAGS: v = x86_get_rflags(cpu); break;
-	case RK_SEG: v = r->idx; break;
+	case RK_SEG: v = cpu->seg[r->idx]; break;
 	case RK_BASE: v = r->idx ? cpu->gs_base : cpu->fs_base; break;
 	case RK_MXCSR: v = x86_mxcsr_read(cpu); break;
 	case RK_XMM:

@@ -52,6 +52,11 @@ struct lift_entry {
 extern const struct lift_entry lift_int_table[], lift_flow_table[], lift_string_table[],
 	lift_sse_table[], lift_x87_table[], lift_bmi_table[], lift_mmx_table[],
 	lift_sys_table[], lift_avx_table[];
+/* Segment-register forms of MOV, PUSH and POP (lift-sys.c). */
+bool is_sreg_operand(struct dc *s, int i);
+bool gen_MOV_sreg(struct dc *s);
+bool gen_PUSH_sreg(struct dc *s);
+bool gen_POP_sreg(struct dc *s);
 /* Whether the frontend lifts a mnemonic at all (cpuid.c reports features
  * by it). */
 bool x86_lifts(ZydisMnemonic m);
