@@ -94,6 +94,7 @@ for r in "${runners[@]}"; do printf ' %15s' "$r"; done
 echo
 declare -A secs
 for w in "${workloads[@]}"; do
+	rm -f "$out/runs/$w".*.count	# a previous run's (with qemu, say)
 	"$out/bin/$w" >"$out/runs/$w.native.out" 2>/dev/null
 	printf '%-8s' "$w"
 	for r in "${runners[@]}"; do
