@@ -212,6 +212,13 @@ def avx_forms(Form):
                 st['gpr'][3] = GUARD | 16
             F.append(Form(f'{op} (%rbx), {r(w, 1)}, {r(w, 0)}', xmm=ALL, ymm=ALL, fp='i', fix=fix_guard))
             F.append(Form(f'{op} {r(w, 2)}, {r(w, 1)}, (%rbx)', xmm=ALL, ymm=ALL, fp='i', fix=fix_guard))
+    # VEX.128 carry-less multiply (reported with PCLMULQDQ): imm8 bits 0
+    # and 4 pick the quadwords, the others are ignored; bits 255:128 clear
+    for imm in (0x00, 0x01, 0x10, 0x11, 0x02, 0x20, 0xee, 0xff):
+        F.append(Form(f'vpclmulqdq ${imm}, %xmm2, %xmm1, %xmm0', xmm=ALL, ymm=ALL, fp='i'))
+        F.append(Form(f'vpclmulqdq ${imm}, %xmm13, %xmm9, %xmm14', xmm=ALL, ymm=ALL, fp='i'))
+    for imm in (0x01, 0x10):
+        F.append(Form(f'vpclmulqdq ${imm}, {MEM}, %xmm1, %xmm0', xmm=ALL, ymm=ALL, mem=128, fp='i'))
     return F
 
 
