@@ -104,15 +104,17 @@ void exec_init(void)
 	/* Kept (out of the guest's way) for copy-on-write forks. */
 	cache_fd = fcntl(fd, F_DUPFD_CLOEXEC, 900);
 	close(fd);
+	ir_init(&ir);
+	guest_ir_init(&ir);
+	instrument_ir_init(&ir);
+	/* fixed for the process: every TB and the epilogue agree on it */
+	host_set_pin_counter(ir.pin_counter_off);
 	prologue_size = host_gen_prologue(cache_rw, cache_rx, 4096, &exec_enter, &exec_epilogue_exit);
 	prologue_size = (prologue_size + 63) & ~63ul;
 	code_used = prologue_size;
 	tbs = calloc(MAX_TBS, sizeof(*tbs));
 	if (!tbs)
 		fatal(LOOM_EXIT_INTERNAL, "out of memory");
-	ir_init(&ir);
-	guest_ir_init(&ir);
-	instrument_ir_init(&ir);
 }
 
 /* The cpu_exec fields generated code reaches: the jump cache (goto_lookup)

@@ -49,9 +49,10 @@ struct host_tool_fp_layout {
 void host_set_tool_fp_layout(const struct host_tool_fp_layout *l);
 
 /*
- * The pinned counter.  With ir_ctx.pin_counter_off set (plugins are
- * loaded) the backend keeps one callee-saved host register out of
- * allocation in every TB and uses it for the u64 at that env offset -- the
+ * The pinned counter.  With a nonzero env offset set once, before the
+ * prologue (ir_ctx.pin_counter_off: plugins are loaded), the backend keeps
+ * one callee-saved host register out of allocation in every TB and in the
+ * prologue and epilogue, and uses it for the u64 at that offset -- the
  * first entry of the first scoreboard, a plugin's main counter as a rule --
  * whenever an inline add targets it: `add reg, imm` instead of a memory
  * add, whose store-to-load chain from block to block cost up to a quarter
@@ -62,6 +63,7 @@ void host_set_tool_fp_layout(const struct host_tool_fp_layout *l);
  * the register of its ucontext (host_unwind_pin); other threads may see
  * the counter up to one stretch of chained blocks late.
  */
+void host_set_pin_counter(int32_t env_off);	/* before host_gen_prologue */
 void host_unwind_pin(void *env, const void *uc);
 /* Point the goto_tb n jump of tb at host address dest (rw is the writable
  * view of tb's code). */

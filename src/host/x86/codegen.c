@@ -971,6 +971,13 @@ static void pin_touch(struct cg *c, int32_t off, int len)
 		pin_flush(c);
 }
 
+void host_set_pin_counter(int32_t env_off)
+{
+	pin_off = env_off;
+	if (pin_off)
+		all_regs &= ~(1u << PIN_REG);
+}
+
 void host_unwind_pin(void *env, const void *ucv)
 {
 	const ucontext_t *uc = ucv;
@@ -1572,12 +1579,6 @@ size_t host_gen_code(struct ir_ctx *s, struct tb *tb, uint8_t *rw, uint8_t *rx, 
 
 	ir_liveness(s);
 	xcache_clear(&c);
-	/* From the first TB on, as all TBs chain into each other, and fixed:
-	 * a TB that did not flush before its calls would lose the delta. */
-	if (s->pin_counter_off) {
-		all_regs &= ~(1u << PIN_REG);
-		pin_off = s->pin_counter_off;
-	}
 	for (uint32_t i = 0; i < s->nops; i++) {
 		if (!emit_room(&c.e, OP_MAX_BYTES) || c.e.p - c.e.start > 60000)
 			return 0;
@@ -1639,7 +1640,8 @@ size_t host_gen_prologue(uint8_t *rw, uint8_t *rx, size_t avail, host_enter_fn *
 	*enter = (host_enter_fn)(uintptr_t)emit_rx(&e, e.p);
 	for (unsigned i = 0; i < sizeof(saved); i++)
 		emit_push(&e, saved[i]);
-	emit_arith_rr(&e, ARITH_XOR, false, PIN_REG, PIN_REG);	/* no delta yet */
+	if (pin_off)
+		emit_arith_rr(&e, ARITH_XOR, false, PIN_REG, PIN_REG);	/* no delta yet */
 	emit_mov_rr(&e, true, ENV_REG, H_RDI);
 	emit_arith_ri(&e, ARITH_SUB, true, H_RSP, FRAME_SIZE);
 	emit_jmp_reg(&e, H_RSI);
@@ -1648,14 +1650,8 @@ size_t host_gen_prologue(uint8_t *rw, uint8_t *rx, size_t avail, host_enter_fn *
 	*epilogue_exit = (const void *)epilogue_exit0_rx;
 	emit_arith_rr(&e, ARITH_XOR, false, H_RAX, H_RAX);
 	epilogue_ret_rx = emit_rx(&e, e.p);
-	/* The pinned counter's delta goes to memory: ecx = pin_off (rcx is
-	 * free, rax is the result); `add [rbp+rcx], r15` unless 0. */
-	emit_movi(&e, H_RCX, (uintptr_t)&pin_off);
-	emit_load(&e, 2, false, H_RCX, H_RCX, 0);
-	emit_arith_rr(&e, ARITH_OR, false, H_RCX, H_RCX);
-	uint8_t *none = emit_jcc32(&e, CC_E);
-	emit_modrm_sib(&e, OPC_ARITH_EvGv | P_REXW, PIN_REG, ENV_REG, H_RCX, 0, 0);
-	emit_patch_rel32(none, &e, emit_rx(&e, e.p));
+	if (pin_off)	/* the pinned counter's delta goes to memory */
+		emit_modrm_offset(&e, OPC_ARITH_EvGv | P_REXW, PIN_REG, ENV_REG, pin_off);
 	emit_arith_ri(&e, ARITH_ADD, true, H_RSP, FRAME_SIZE);
 	for (int i = sizeof(saved) - 1; i >= 0; i--)
 		emit_pop(&e, saved[i]);
