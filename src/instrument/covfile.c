@@ -70,18 +70,25 @@ void cov_clear(struct cov_model *m)
 		memset(m->slots, 0, m->nslots * sizeof(*m->slots));
 }
 
+void *cov_grow(void *arr, size_t *cap, size_t elem, size_t first)
+{
+	size_t n = *cap ? 2 * *cap : first;
+	void *p = realloc(arr, n * elem);
+	if (p)
+		*cap = n;
+	return p;
+}
+
 int cov_add_module(struct cov_model *m, const char *path, uint64_t base,
 		   uint64_t end, uint64_t entry)
 {
 	if (m->nmods >= UINT32_MAX)
 		return -1;
 	if (m->nmods == m->mods_cap) {
-		size_t cap = m->mods_cap ? 2 * m->mods_cap : 16;
-		struct cov_module *p = realloc(m->mods, cap * sizeof(*p));
+		struct cov_module *p = cov_grow(m->mods, &m->mods_cap, sizeof(*p), 16);
 		if (!p)
 			return -1;
 		m->mods = p;
-		m->mods_cap = cap;
 	}
 	struct cov_module *mod = &m->mods[m->nmods];
 	memset(mod, 0, sizeof(*mod));
@@ -179,12 +186,10 @@ int cov_add_block(struct cov_model *m, uint32_t mod, uint64_t off,
 	    hash_rebuild(m, m->nslots ? 2 * m->nslots : 1024) < 0)
 		return -1;
 	if (m->nblocks == m->blocks_cap) {
-		size_t cap = m->blocks_cap ? 2 * m->blocks_cap : 512;
-		struct cov_block *p = realloc(m->blocks, cap * sizeof(*p));
+		struct cov_block *p = cov_grow(m->blocks, &m->blocks_cap, sizeof(*p), 512);
 		if (!p)
 			return -1;
 		m->blocks = p;
-		m->blocks_cap = cap;
 	}
 	m->blocks[m->nblocks] = (struct cov_block){ .off = off, .mod = mod,
 						    .size = size, .hits = hits };

@@ -153,6 +153,11 @@ struct cov_lines {
 int cov_lines_load(const char *elf_path, struct cov_lines *out, char *err,
 		   size_t errsz);
 void cov_lines_free(struct cov_lines *l);
+/* The arrays of this file and covline.c grow by doubling: arr (of cap
+ * elements of elem bytes, first the size of the first allocation) made
+ * twice as big; the new array, or NULL with arr and *cap unchanged. */
+void *cov_grow(void *arr, size_t *cap, size_t elem, size_t first);
+
 /* The lcov writer behind cov_write(COV_LCOV). */
 int cov_write_lcov(struct cov_model *m, FILE *f, const struct cov_write_opts *opts,
 		   const char *path, char *err, size_t errsz);

@@ -191,14 +191,12 @@ static uint32_t add_file(struct lt *t, const char *dir0, const char *dir, const 
 	if (n < 0)
 		goto oom;
 	if (t->out->nfiles == t->fcap) {
-		size_t cap = t->fcap ? 2 * t->fcap : 64;
-		char **p = realloc(t->out->files, cap * sizeof(*p));
+		char **p = cov_grow(t->out->files, &t->fcap, sizeof(*p), 64);
 		if (!p) {
 			free(path);
 			goto oom;
 		}
 		t->out->files = p;
-		t->fcap = cap;
 	}
 	t->out->files[t->out->nfiles] = path;
 	return (uint32_t)t->out->nfiles++;
@@ -217,14 +215,12 @@ static void add_range(struct lt *t, uint64_t lo, uint64_t hi, uint32_t file, uin
 		return;
 	struct cov_lines *l = t->out;
 	if (l->n == t->rcap) {
-		size_t cap = t->rcap ? 2 * t->rcap : 1024;
-		struct cov_line_range *p = realloc(l->r, cap * sizeof(*p));
+		struct cov_line_range *p = cov_grow(l->r, &t->rcap, sizeof(*p), 1024);
 		if (!p) {
 			t->oom = true;
 			return;
 		}
 		l->r = p;
-		t->rcap = cap;
 	}
 	l->r[l->n++] = (struct cov_line_range){ lo - e->base, hi - e->base, file, line };
 }
@@ -283,7 +279,7 @@ static bool read_unit(struct lt *t, struct rd *r)
 				dirs[ndirs++] = d;
 		}
 		/* file 0 does not exist before DWARF 5; keep indexes as they are */
-		files = malloc(sizeof(*files) * (fcap = 64));
+		files = cov_grow(NULL, &fcap, sizeof(*files), 64);
 		if (!files)
 			goto oom;
 		files[nfiles++] = UINT32_MAX;
@@ -295,7 +291,7 @@ static bool read_unit(struct lt *t, struct rd *r)
 			rd_uleb(&u);
 			rd_uleb(&u);
 			if (nfiles == fcap) {
-				uint32_t *p = realloc(files, sizeof(*files) * (fcap *= 2));
+				uint32_t *p = cov_grow(files, &fcap, sizeof(*files), 64);
 				if (!p)
 					goto oom;
 				files = p;
@@ -517,7 +513,7 @@ static void read_cu_dirs(struct elf_info *e)
 		if (cd.stmt_list == UINT64_MAX || !cd.comp_dir)
 			continue;
 		if (e->ncus == cap) {
-			struct cu_dir *p = realloc(e->cus, (cap = cap ? 2 * cap : 64) * sizeof(*p));
+			struct cu_dir *p = cov_grow(e->cus, &cap, sizeof(*p), 64);
 			if (!p)
 				return;
 			e->cus = p;
