@@ -11,18 +11,6 @@
 #include "guest/x86/cpu.h"
 #include "guest/x86/sse-ops.h"
 
-static inline uint32_t host_csr(void)
-{
-	uint32_t v;
-	asm volatile("stmxcsr %0" : "=m"(v));
-	return v;
-}
-
-static inline void load_csr(uint32_t v)
-{
-	asm volatile("ldmxcsr %0" : : "m"(v));
-}
-
 /* Live only on the thread running the cpu: another thread (a control
  * channel, a debugger) sees cpu->mxcsr as last folded. */
 static bool live(struct cpu *cpu)

@@ -465,18 +465,6 @@ static inline x86_xmm *xmm_at(uint64_t env, uint64_t off)
 	return (x86_xmm *)(uintptr_t)(env + off);
 }
 
-static inline uint32_t get_csr(void)
-{
-	uint32_t v;
-	asm volatile("stmxcsr %0" : "=m"(v));
-	return v;
-}
-
-static inline void set_csr(uint32_t v)
-{
-	asm volatile("ldmxcsr %0" : : "m"(v));
-}
-
 /* The si_code Linux gives a SIMD exception: the first unmasked flag set in
  * MXCSR, in the kernel's order. */
 static int fpe_code(uint32_t csr)
@@ -505,10 +493,10 @@ uint64_t sse_run_fp(struct cpu *env, uint64_t (*run)(void *), void *arg)
 	uint32_t g = env->mxcsr;
 	if ((g & MXCSR_MASKS) == MXCSR_MASKS)
 		return run(arg);
-	uint32_t host = get_csr();
-	set_csr((host | MXCSR_MASKS) & ~MXCSR_FLAGS);
+	uint32_t host = host_csr();
+	load_csr((host | MXCSR_MASKS) & ~MXCSR_FLAGS);
 	uint64_t ret = run(arg);
-	uint32_t raised = get_csr() & MXCSR_FLAGS;
+	uint32_t raised = host_csr() & MXCSR_FLAGS;
 	uint32_t unmasked = raised & ~(g >> 7);
 	if (unmasked) {
 		/* IE, DE and ZE are detected before computing: when one of
@@ -518,7 +506,7 @@ uint64_t sse_run_fp(struct cpu *env, uint64_t (*run)(void *), void *arg)
 		x86_mxcsr_write(env, (g | host | raised) & MXCSR_VALID);
 		exec_raise(env, SIGFPE, fpe_code(env->mxcsr), env->rip);
 	}
-	set_csr(host | raised);
+	load_csr(host | raised);
 	return ret;
 }
 

@@ -178,6 +178,19 @@ static inline bool sse_op_is_fp(enum sse_op op)
 #define MXCSR_DEFAULT 0x1f80
 #define MXCSR_VALID 0xffff	/* other bits set by ldmxcsr raise #GP */
 
+/* The host's MXCSR (the guest's, while it runs: cpu.h). */
+static inline uint32_t host_csr(void)
+{
+	uint32_t v;
+	asm volatile("stmxcsr %0" : "=m"(v));
+	return v;
+}
+
+static inline void load_csr(uint32_t v)
+{
+	asm volatile("ldmxcsr %0" : : "m"(v));
+}
+
 /* PCMPxSTRx results pack the index (ECX) in bits 0-31 and RFLAGS (CF ZF SF
  * OF) in bits 32-63; imm bit 8 selects rax/rdx (REX.W) as lengths. */
 #define SSE_STR_WIDE 0x100

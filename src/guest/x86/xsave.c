@@ -184,8 +184,8 @@ void helper_xrstor(uint64_t envp, uint64_t addr, uint64_t rfbm, uint64_t rex_w)
 		exec_raise(env, SIGSEGV, SI_KERNEL, 0);
 	}
 	memcpy(&mxcsr, area + 24, 4);
-	bool load_csr = compact ? (rfbm & hdr[0] & 2) : (rfbm & 6);
-	if (load_csr && (mxcsr & ~MXCSR_VALID))
+	bool csr_loaded = compact ? (rfbm & hdr[0] & 2) : (rfbm & 6);
+	if (csr_loaded && (mxcsr & ~MXCSR_VALID))
 		exec_raise(env, SIGSEGV, SI_KERNEL, 0);
 	if (compact && !(hdr[0] & rfbm & 2)) {
 		/* MXCSR is part of the SSE component in the compacted form */
