@@ -4,9 +4,11 @@
  * which unwinds to the exec loop; the lifter has stored rip before the call.
  * Helpers flagged as touching globals read and write them in struct cpu.
  */
-#include <cpuid.h>
+#include <asm/prctl.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #include <x86intrin.h>
 #include "exec/exec.h"
 #include "guest/x86/cpu.h"
@@ -299,24 +301,24 @@ static uint64_t helper_sys(uint64_t env, uint64_t op, uint64_t arg)
 }
 
 /* Whether a null selector loaded into FS or GS clears its base, as it does
- * on Intel and on AMD CPUs that say so in CPUID 8000_0021h EAX bit 6
- * (NullSelectorClearsBase); older AMD CPUs keep the base. */
+ * on Intel and on recent AMD CPUs; older AMD CPUs keep the base.  CPUID
+ * (8000_0021h EAX bit 6, NullSelectorClearsBase) cannot be trusted for
+ * this: a hypervisor may hide the leaf of a CPU that does clear.  So ask
+ * the CPU itself, as the kernel does at boot: give the host's GS a base,
+ * load a null selector and read the base back.  loom never uses GS, and
+ * the probe puts back the base it found (with the null selector a Linux
+ * thread starts with).  Racing threads compute the same answer. */
 static bool null_sel_clears_base(void)
 {
 	static int v = -1;
 	if (v < 0) {
-		unsigned a, b, c, d;
-		__cpuid(0, a, b, c, d);
-		bool amd = b == 0x68747541;	/* "Auth"enticAMD */
-		v = 1;
-		if (amd) {
-			__cpuid(0x80000000, a, b, c, d);
-			v = 0;
-			if (a >= 0x80000021) {
-				__cpuid_count(0x80000021, 0, a, b, c, d);
-				v = a >> 6 & 1;
-			}
-		}
+		unsigned long old = 0, probe = 1ul << 32, after = probe;
+		syscall(SYS_arch_prctl, ARCH_GET_GS, &old);
+		syscall(SYS_arch_prctl, ARCH_SET_GS, probe);
+		asm volatile("mov %w0, %%gs" : : "r"(0));
+		syscall(SYS_arch_prctl, ARCH_GET_GS, &after);
+		syscall(SYS_arch_prctl, ARCH_SET_GS, old);
+		v = after != probe;
 	}
 	return v;
 }
