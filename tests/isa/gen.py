@@ -44,6 +44,16 @@ SUF = {8: 'b', 16: 'w', 32: 'l', 64: 'q'}
 MASK = {8: 0xff, 16: 0xffff, 32: 0xffffffff, 64: (1 << 64) - 1}
 
 
+def host_cpu_flags():
+    """The host CPU's feature flags (/proc/cpuinfo), for the few forms whose
+    native outcome depends on them."""
+    with open('/proc/cpuinfo') as f:
+        for line in f:
+            if line.startswith('flags'):
+                return set(line.split(':', 1)[1].split())
+    return set()
+
+
 def rname(r64, w):
     """AT&T name of the w-bit part of 64-bit register r64 ('ah' passes)."""
     if r64 in ('ah', 'bh', 'ch', 'dh'):
@@ -625,8 +635,12 @@ def mem_forms():
               '.byte 0xe4, 0x60', '.byte 0xec', '.byte 0xcc', '.byte 0xcd, 0x03', '.byte 0x0f, 0x01, 0xf8',
               '.byte 0x0f, 0x20, 0xc0', '.byte 0x0f, 0x06', '.byte 0x0f, 0x09', '.byte 0x8e, 0xc0',
               '.byte 0xf0, 0x0f, 0xa3, 0x05, 0, 0, 0, 0', '.byte 0xf0, 0x8b, 0x05, 0, 0, 0, 0',
-              '.byte 0xc7, 0xf8, 0, 0, 0, 0', '.byte 0x0f, 0x37', '.byte 0xf1', '.byte 0x63, 0xc3'):
+              '.byte 0x0f, 0x37', '.byte 0xf1', '.byte 0x63, 0xc3'):
         F.append(Form(t, [('rax', 64), ('rbx', 64)]))
+    # xbegin: #UD on loom's models, which have no RTM, and natively only on
+    # a host without it (on one with RTM the transaction starts).
+    if 'rtm' not in host_cpu_flags():
+        F.append(Form('.byte 0xc7, 0xf8, 0, 0, 0, 0', [('rax', 64), ('rbx', 64)]))
     # state at a fault: the flags and registers written before it must be exact
     prods = ['subl %ebx, %eax', 'addq %rbx, %rax', 'incl %eax', 'shlq $3, %rax', 'xorb %bl, %al',
              'imulq %rbx, %rax', 'sarl %cl, %eax', 'cmpq %rbx, %rax', 'movq %rbx, %rax', 'stc', 'btq %rbx, %rax',
@@ -960,10 +974,12 @@ def crypto_forms():
     F.append(Form(f'sha1rnds4 $2, {MEM}, %xmm3', xmm=(3,), mem=128, fp='i'))
     F.append(Form('sha256rnds2 %xmm0, %xmm1, %xmm2', xmm=(0, 1, 2), fp='i'))
     F.append(Form(f'sha256rnds2 %xmm0, {MEM}, %xmm5', xmm=(0, 5), mem=128, fp='i'))
-    # the value is random: compare the flags, then clear it
+    # the value is random: compare the flags, then clear it.  Either may
+    # fail (CF=0) when the host's entropy source is drained -- rdseed does
+    # on a loaded machine -- so retry as real code does.
     for op in ('rdrand', 'rdseed'):
         for r, z in (('%ax', '%eax'), ('%eax', '%eax'), ('%rax', '%eax'), ('%r11', '%r11d')):
-            F.append(Form(f'{op} {r}; movl $0, {z}', [('rax', 64), ('r11', 64)]))
+            F.append(Form(f'1: {op} {r}; jnc 1b; movl $0, {z}', [('rax', 64), ('r11', 64)]))
     return F
 
 
