@@ -627,11 +627,13 @@ static void on_signal(int sig, siginfo_t *si, void *ucv)
 	_exit(70);
 }
 
-/* A generated loop that never ends is stopped by SIGALRM after ms. */
+/* A generated loop that never ends is stopped by SIGVTALRM after ms of
+ * CPU time: a wall-clock limit fails cases on a loaded machine, where the
+ * process may wait longer than that for a core. */
 static void set_timer(int ms)
 {
 	struct itimerval it = { .it_value = { .tv_sec = ms / 1000, .tv_usec = ms % 1000 * 1000 } };
-	setitimer(ITIMER_REAL, &it, NULL);
+	setitimer(ITIMER_VIRTUAL, &it, NULL);
 }
 
 static int run_native(struct tcpu *env, const void *tb_code, struct outcome *out)
@@ -2137,7 +2139,7 @@ static void setup(void)
 	sigaction(SIGILL, &sa, NULL);
 	sigaction(SIGFPE, &sa, NULL);
 	sigaction(SIGTRAP, &sa, NULL);
-	sigaction(SIGALRM, &sa, NULL);
+	sigaction(SIGVTALRM, &sa, NULL);
 }
 
 static double now(void)
