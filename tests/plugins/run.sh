@@ -24,6 +24,9 @@
 #                       address, with its exit code; atexit callbacks run
 #   counts/faults/MODE  asm/faults.S: exact counts across 1,000 faults, inline
 #                       (the pinned counter) and through callbacks
+#   split/MODE          asm/long.S: a 2,000-instruction block under heavy.c
+#                       (too much instrumentation for one TB: split), exact
+#                       counts and the native run's stdout
 #   conform/MODE        tests/plugins/conform.c on asm/conform.S: every API
 #                       function checked; stdout = conform.expected
 #   signals/...         sigsend + sigrecv exchange loom plugin signals
@@ -359,6 +362,47 @@ case_qemuhdr() {
 	report "$name" "$out" "$loom -d plugin -plugin $tdir/libqcount.so $count"
 }
 
+# split/MODE: asm/long.S, a straight-line block of 2,000 instructions run
+# 3 times, under heavy.c (per instruction: inline ops on three
+# scoreboards, an inline store, three conditional callbacks, a callback,
+# memory callbacks and inline ops): more than one TB may hold, so loom
+# translates it as several.  stdout equal to the native run's; every count
+# as long.S's arithmetic says; in default mode -d stats must show splits
+# (else this case does not test them).
+long=$tdir/long.asm
+if [ -x "$long" ]; then
+	LG=$(sed -n 's/^#define GROUPS //p' "$root/tests/plugins/asm/long.S")
+	LP=$(sed -n 's/^#define PASSES //p' "$root/tests/plugins/asm/long.S")
+	L_INSNS=$((5 + LP * (8 * LG + 2) + 3 + 4 + 3))
+	L_LOADS=$((LP * 2 * LG))
+	L_STORES=$((LP * 2 * LG + 3))
+	l_start=$(sym "$long" _start) l_block=$(sym "$long" block)
+	l_after=$(sym "$long" after) l_end=$(sym "$long" end)
+	L_BYTES=$((l_block - l_start + LP * (l_after - l_block) + l_end - l_after))
+	"$long" >"$work/long.native" 2>/dev/null
+	echo $? >"$work/long.native.status"
+fi
+case_split() {
+	local name=$1 mode=$2 flags=${mode_flags[$2]} out=$work/run/${1//\//_}
+	errs=()
+	if [ ! -x "$long" ]; then
+		echo "FAIL $name: $long is missing (run: make plugin-tests)"
+		return
+	fi
+	[ "$(cat "$work/long.native.status")" = 0 ] || errs+=("the native run failed")
+	# shellcheck disable=SC2086
+	lrun "$out" $flags -d stats -plugin "$tdir/libheavy.so" "$long"
+	expect_status "$out" "exit 0"
+	expect_stdout "$out" "$work/long.native"
+	expect_re "$out" "heavy: insns $L_INSNS, twice $((2 * L_INSNS)), bytes $L_BYTES, tb-insns $L_INSNS, eq $L_INSNS, ne 0, ge $L_INSNS, cb $L_INSNS, loads $L_LOADS, stores $L_STORES, inline-loads $L_LOADS, inline-stores $L_STORES"
+	if [ "$mode" = default ] && ! grep -qE 'TBs split$' "$out.log" 2>/dev/null; then
+		errs+=("no stats line in the log")
+	elif [ "$mode" = default ] && grep -qE ' 0 TBs split$' "$out.log"; then
+		errs+=("no TB was split: the block fitted, the case tests nothing")
+	fi
+	report "$name" "$out" "$loom -d plugin,stats $flags -plugin $tdir/libheavy.so $long"
+}
+
 # counts/faults/MODE: asm/faults.S faults 1,000 times inside a block; by
 # construction it executes 12,025 instructions (11 before its loop, 7 per
 # iteration, 3 in the handler and 2 in the restorer per fault, 14 after).
@@ -547,6 +591,7 @@ for mode in "${modes[@]}"; do
 	done
 	harness_case "conform/$mode" conform "$mode"
 	harness_case "counts/faults/$mode" faults "$mode"
+	harness_case "split/$mode" split "$mode"
 done
 harness_case counts/execlog-sym execlog_sym
 harness_case signals/recv-first signals recv-first
