@@ -372,7 +372,8 @@ case_qemuhdr() {
 # memory callbacks and inline ops): more than one TB may hold, so loom
 # translates it as several.  stdout equal to the native run's; every count
 # as long.S's arithmetic says; in default mode -d stats must show splits
-# (else this case does not test them).
+# (else this case does not test them).  Then stoptrigger alone stops it
+# right after its write and one instruction before (exit 7 both times).
 long=$tdir/long.asm
 if [ -x "$long" ]; then
 	LG=$(sed -n 's/^#define GROUPS //p' "$root/tests/plugins/asm/long.S")
@@ -404,6 +405,17 @@ case_split() {
 	elif [ "$mode" = default ] && grep -qE ' 0 TBs split$' "$out.log"; then
 		errs+=("no TB was split: the block fitted, the case tests nothing")
 	fi
+	# stoptrigger alone (a conditional callback per instruction) ends it
+	# right after the write, or one instruction before it.
+	local k=$((L_INSNS - 3))
+	# shellcheck disable=SC2086
+	lrun "$out.st" $flags -plugin "stoptrigger,icount=$k,exit_code=7" "$long"
+	expect_status "$out.st" "exit 7"
+	expect_stdout "$out.st" "$work/long.native"
+	# shellcheck disable=SC2086
+	lrun "$out.st2" $flags -plugin "stoptrigger,icount=$((k - 1)),exit_code=7" "$long"
+	expect_status "$out.st2" "exit 7"
+	expect_stdout "$out.st2" /dev/null
 	report "$name" "$out" "$loom -d plugin,stats $flags -plugin $tdir/libheavy.so $long"
 }
 
