@@ -524,12 +524,24 @@ static size_t tb_attempt(struct tb *tb, unsigned *max_insns, bool guard, bool on
  * rest of the block becomes the next TB.
  * A cache too full for it is flushed and the TB translated again from the
  * start: the flush drops the plugin records the first attempt's IR uses. */
+/* The rest of a block that had to be split is as a rule as densely
+ * instrumented: the TB continuing it starts from the size that fitted, not
+ * from 512 (an attempt at 512 such instructions costs more than the TBs
+ * that fit).  Translation is under tb_lock. */
+static uint64_t split_next_pc;
+static unsigned split_next_insns;
+
 static struct tb *tb_translate(uint64_t pc, uint32_t flags, bool oneshot)
 {
 	uint64_t t0 = now_ns();
-	bool guard = !oneshot && smc_page_hot(pc), flushed = false;
+	bool guard = !oneshot && smc_page_hot(pc), flushed = false, split = false;
 	unsigned max_insns = (flags & CF_SINGLE_INSN) || oneshot || guard ? 1 : 512;
 	size_t size;
+
+	if (pc == split_next_pc && split_next_insns < max_insns) {
+		max_insns = split_next_insns;
+		split = true;
+	}
 
 	if (ntbs >= MAX_TBS)
 		exec_flush_all();
@@ -562,11 +574,16 @@ static struct tb *tb_translate(uint64_t pc, uint32_t flags, bool oneshot)
 		max_insns = tb->ninsns / 2;
 		if (reached > 1 && reached - 1 < max_insns)
 			max_insns = reached - 1;
+		split = true;
 		exec_stats.tbs_split++;
 		if (log_enabled(LOG_EXEC))
 			log_printf("loom: TB at 0x%lx: %u instructions are too many for one TB, "
 				   "translating %u\n", (unsigned long)pc, tb->ninsns, max_insns);
 		tb_clear(tb);
+	}
+	if (split && tb->ninsns == max_insns) {
+		split_next_pc = pc + tb->guest_size;
+		split_next_insns = max_insns;
 	}
 	tb->code = cache_rx + code_used;
 	tb->code_size = size;
