@@ -213,6 +213,7 @@ struct exec_stats {
 	uint64_t host_bytes;
 	uint64_t translate_ns;
 	uint64_t flushes;
+	uint64_t tbs_split;		/* translated again with fewer insns: too big */
 	uint64_t tbs_invalidated;
 	uint64_t smc_protects;		/* pages loom write-protected */
 	uint64_t smc_write_faults;	/* writes into them (faults, kernel writes) */

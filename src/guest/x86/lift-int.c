@@ -819,32 +819,44 @@ static bool gen_POP(struct dc *s)
 	return true;
 }
 
+/* leave: rsp = rbp (all 64 bits), then pop rbp, or only bp with a 66
+ * prefix (the upper bits of rbp stay). */
 static bool gen_LEAVE(struct dc *s)
 {
-	ir_ref v = ir_ld(s, G.regs[R_RBP], IR_MO_64);
-	ir_mov(s, G.regs[R_RSP], ir_bin(s, IR_add, G.regs[R_RBP], cst(s, 8)));
-	ir_mov(s, G.regs[R_RBP], v);
+	int size = size_of_bits(s->insn.operand_width);
+	ir_ref v = ir_ld(s, G.regs[R_RBP], size);
+	ir_ref nsp = ir_bin(s, IR_add, G.regs[R_RBP], cst(s, 1 << size));
+	gen_st_reg(s, R_RBP, size, v);
+	ir_mov(s, G.regs[R_RSP], nsp);
 	return true;
 }
 
+/* enter alloc, level: push rbp; copy level-1 frame pointers from the outer
+ * frame (read downwards from rbp); push the new frame pointer if level > 0;
+ * rbp = the new frame; rsp -= alloc.  With a 66 prefix every push, copy and
+ * the frame pointer are 16-bit words and only bp is written (the upper bits
+ * of rbp stay, as the host CPU does); the stack addresses stay 64-bit.
+ * Every store comes before the register writes: a fault leaves them. */
 static bool gen_ENTER(struct dc *s)
 {
 	uint64_t alloc = s->op[0].imm.value.u & 0xffff;
 	int level = s->op[1].imm.value.u & 31;
-	ir_ref sp = ir_bin(s, IR_sub, G.regs[R_RSP], cst(s, 8));
-	ir_st(s, G.regs[R_RBP], sp, IR_MO_64);
+	int size = size_of_bits(s->insn.operand_width);	/* IR_MO_16 or IR_MO_64 */
+	ir_ref step = cst(s, 1 << size);
+	ir_ref sp = ir_bin(s, IR_sub, G.regs[R_RSP], step);
+	ir_st(s, G.regs[R_RBP], sp, size);
 	ir_ref frame = sp;
 	ir_ref bp = G.regs[R_RBP];
 	for (int i = 1; i < level; i++) {
-		bp = ir_bin(s, IR_sub, bp, cst(s, 8));
-		sp = ir_bin(s, IR_sub, sp, cst(s, 8));
-		ir_st(s, ir_ld(s, bp, IR_MO_64), sp, IR_MO_64);
+		bp = ir_bin(s, IR_sub, bp, step);
+		sp = ir_bin(s, IR_sub, sp, step);
+		ir_st(s, ir_ld(s, bp, size), sp, size);
 	}
 	if (level) {
-		sp = ir_bin(s, IR_sub, sp, cst(s, 8));
-		ir_st(s, frame, sp, IR_MO_64);
+		sp = ir_bin(s, IR_sub, sp, step);
+		ir_st(s, frame, sp, size);
 	}
-	ir_mov(s, G.regs[R_RBP], frame);
+	gen_st_reg(s, R_RBP, size, frame);
 	ir_mov(s, G.regs[R_RSP], ir_bin(s, IR_sub, sp, cst(s, alloc)));
 	return true;
 }
