@@ -13,10 +13,13 @@
  * PCLMULQDQ, RDRAND, RDSEED and SHA are reported from v2 on exactly when the
  * host has them (host_ext).
  */
+#include <setjmp.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/mman.h>
 #include "guest/x86/cpuid.h"
 #include "guest/x86/avx-ops.h"
 #include "guest/x86/translate.h"
@@ -70,6 +73,60 @@ static unsigned host_ext(void)
 	return e;
 }
 
+/* The register forms of the prefetch opcodes 0F 0D and 0F 18 are NOPs on
+ * Intel and #UD on AMD; bit (opcode == 0x18) * 8 + reg is set where the
+ * host raises #UD.  Probed once, before loom installs its own handlers. */
+static unsigned hint_reg_ud;
+static sigjmp_buf probe_jb;
+
+static void probe_sigill(int sig)
+{
+	(void)sig;
+	siglongjmp(probe_jb, 1);
+}
+
+static bool probe_faults(void (*fn)(void))
+{
+	if (sigsetjmp(probe_jb, 1))
+		return true;
+	fn();
+	return false;
+}
+
+static void probe_hint_space(void)
+{
+	static bool done;
+	if (done)
+		return;
+	done = true;
+	uint8_t *code = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (code == MAP_FAILED)
+		return;
+	for (int i = 0; i < 16; i++) {	/* 0F op ModRM(mod 3, reg); ret */
+		uint8_t *p = code + 8 * i;
+		p[0] = 0x0f;
+		p[1] = i < 8 ? 0x0d : 0x18;
+		p[2] = 0xc0 | (i % 8) << 3;
+		p[3] = 0xc3;
+	}
+	struct sigaction sa = { .sa_handler = probe_sigill }, old;
+	sigemptyset(&sa.sa_mask);
+	if (mprotect(code, 4096, PROT_READ | PROT_EXEC) == 0 && sigaction(SIGILL, &sa, &old) == 0) {
+		for (int i = 0; i < 16; i++)
+			if (probe_faults((void (*)(void))(code + 8 * i)))
+				hint_reg_ud |= 1u << i;
+		sigaction(SIGILL, &old, NULL);
+	}
+	munmap(code, 4096);
+}
+
+bool x86_host_hint_reg_ud(int opcode, int reg)
+{
+	if (opcode != 0x0d && opcode != 0x18)
+		return false;
+	return hint_reg_ud >> ((opcode == 0x18) * 8 + reg) & 1;
+}
+
 static bool host_has_v2(void)
 {
 	uint32_t r[4];
@@ -79,6 +136,7 @@ static bool host_has_v2(void)
 
 int x86_select_level(const char *name)
 {
+	probe_hint_space();
 	if (!name) {
 		/* The highest level loom implements completely and the host
 		 * can run (AVX helpers run the host's own instructions). */

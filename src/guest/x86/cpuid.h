@@ -18,6 +18,9 @@ extern unsigned x86_ext;
  * printing one line on stderr saying why the level cannot be used. */
 int x86_select_level(const char *name);
 void x86_list_levels(FILE *f);
+/* Whether the host raises #UD for the register form (ModRM mod 3, this
+ * reg field) of hint opcode 0F 0D or 0F 18 (probed by x86_select_level). */
+bool x86_host_hint_reg_ud(int opcode, int reg);
 /* Fill eax, ebx, ecx, edx for leaf/subleaf as the modelled CPU reports them. */
 void x86_cpuid(uint32_t leaf, uint32_t subleaf, uint32_t out[4]);
 #endif

@@ -20,6 +20,11 @@
 
 struct x86_globals G;
 static ZydisDecoder decoder;
+/* For the hint space only: Zydis refuses some of its encodings as MPX, CET
+ * or CLDEMOTE forms (a bound register above bnd3, ...) that the CPU runs as
+ * reserved NOPs; with those extensions off Zydis decodes them all as NOPs,
+ * with the right length. */
+static ZydisDecoder hint_decoder;
 static lift_fn *lifters[ZYDIS_MNEMONIC_MAX_VALUE + 1];
 /* Forms with an MMX register operand: the same mnemonics as SSE's. */
 static lift_fn *mmx_lifters[ZYDIS_MNEMONIC_MAX_VALUE + 1];
@@ -51,6 +56,10 @@ void guest_ir_init(struct ir_ctx *ir)
 	ir->helpers = x86_helpers;
 	ir->nhelpers = HELPER_NB;
 	ZydisDecoderInit(&decoder, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64);
+	ZydisDecoderInit(&hint_decoder, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64);
+	ZydisDecoderEnableMode(&hint_decoder, ZYDIS_DECODER_MODE_MPX, ZYAN_FALSE);
+	ZydisDecoderEnableMode(&hint_decoder, ZYDIS_DECODER_MODE_CET, ZYAN_FALSE);
+	ZydisDecoderEnableMode(&hint_decoder, ZYDIS_DECODER_MODE_CLDEMOTE, ZYAN_FALSE);
 	add_table(lift_int_table);
 	add_table(lift_flow_table);
 	add_table(lift_string_table);
@@ -714,7 +723,12 @@ int guest_translate(struct ir_ctx *ir, struct tb *tb, unsigned max_insns,
 				checked_page = s->pc >> 12;
 			code = buf;
 		}
-		if (!ZYAN_SUCCESS(ZydisDecoderDecodeFull(&decoder, code, avail, &s->insn, s->op))) {
+		bool decoded = ZYAN_SUCCESS(ZydisDecoderDecodeFull(&decoder, code, avail, &s->insn, s->op));
+		if (!decoded)
+			decoded = ZYAN_SUCCESS(ZydisDecoderDecodeFull(&hint_decoder, code, avail, &s->insn,
+								      s->op)) &&
+				  x86_in_hint_space(&s->insn);
+		if (!decoded) {
 			s->next_pc = s->pc + 1;
 			ir_emit(ir, IR_insn_start, IR_I64, NULL, (int64_t[]){ s->pc, 1 });
 			n++;
@@ -741,10 +755,13 @@ int guest_translate(struct ir_ctx *ir, struct tb *tb, unsigned max_insns,
 		ir_emit(ir, IR_insn_start, IR_I64, NULL, (int64_t[]){ s->pc, s->insn.length });
 		n++;
 		lift_fn *fn = lifters[s->insn.mnemonic];
-		bool mmx = s->insn.mnemonic == ZYDIS_MNEMONIC_EMMS || has_mm_operand(s);
+		bool hint = x86_in_hint_space(&s->insn);
+		bool mmx = !hint && (s->insn.mnemonic == ZYDIS_MNEMONIC_EMMS || has_mm_operand(s));
 		if (mmx && mmx_lifters[s->insn.mnemonic])
 			fn = mmx_lifters[s->insn.mnemonic];
-		bool ok = fn && isa_allowed(&s->insn);
+		if (hint)
+			fn = gen_HINT;
+		bool ok = fn && (hint || isa_allowed(&s->insn));
 		if (ok && mmx)
 			gen_mmx_check(s);
 		if (!ok || !fn(s))
