@@ -967,6 +967,56 @@ def crypto_forms():
     return F
 
 
+def adx_forms():
+    """ADX (adcx, adox): carry chains through CF and OF (run under -cpu host
+    where the host has ADX)."""
+    F = []
+    for w in (32, 64):
+        a, b, c = rname('rax', w), rname('rbx', w), rname('r9', w)
+        for op in ('adcx', 'adox'):
+            F.append(Form(f'{op} {b}, {a}', [('rax', 64), ('rbx', w)], fl_reader=True))
+            F.append(Form(f'{op} {a}, {c}', [('rax', w), ('r9', 64)], fl_reader=True))
+            F.append(Form(f'{op} {a}, {a}', [('rax', 64)], fl_reader=True))
+            F.append(Form(f'{op} {MEM}, {b}', [('rbx', 64)], mem=w, fl_reader=True))
+        # the two chains interleaved, as multi-precision multiplies run them
+        F.append(Form(f'adcx {b}, {a}; adox {c}, {b}; adcx {a}, {c}',
+                      [('rax', 64), ('rbx', 64), ('r9', 64)], fl_reader=True))
+    return F
+
+
+def fsgsbase_forms():
+    """FSGSBASE (rd/wr fs/gs base; run under -cpu host where the host has it
+    and its kernel enables it).  Values are written and read back in one
+    snippet (isa_resume puts the harness's bases back); a non-canonical
+    64-bit value is #GP."""
+    F = []
+
+    def fix_canon(r64):
+        def fix(rng, st):
+            i = GPR.index(r64)
+            v = st['gpr'][i]
+            k = rng.random()
+            if k < 0.45:
+                st['gpr'][i] = v & 0x00007fffffffffff
+            elif k < 0.9:
+                st['gpr'][i] = v | 0xffff800000000000
+        return fix
+    for seg in ('fs', 'gs'):
+        for w in (32, 64):
+            a, b = rname('rax', w), rname('rbx', w)
+            F.append(Form(f'wr{seg}base {a}; rd{seg}base %rbx', [('rax', 64), ('rbx', 64)],
+                          fix=fix_canon('rax')))
+            F.append(Form(f'wr{seg}base %r13; rd{seg}base {b}', [('r13', 64), ('rbx', 64)],
+                          fix=fix_canon('r13')))
+        F.append(Form(f'wr{seg}base %rax; rd{seg}base %rax; rd{seg}base %r8d', [('rax', 64)],
+                      fix=fix_canon('rax')))
+    # the new base is used by the next access through the segment
+    F.append(Form('lea isa_mem(%rip), %rbx; wrgsbase %rbx; mov %gs:16, %rax', [('rax', 64)]))
+    F.append(Form('lea isa_mem(%rip), %rbx; sub $8, %rbx; wrgsbase %rbx; movl %eax, %gs:24',
+                  [('rax', 64)]))
+    return F
+
+
 def mmx_forms():
     """MMX and the MMX-register forms of SSE/SSSE3.  Each snippet starts from
     fninit, loads mm0 and mm1 from the window (+16, +24), runs the
@@ -1209,6 +1259,7 @@ def main():
                  'string': string_forms, 'pair': pair_forms, 'mem': mem_forms,
                  'sse4': sse4_forms, 'x87': x87_forms, 'bmi': bmi_forms,
                  'crypto': crypto_forms, 'mmx': mmx_forms, 'misc': misc_forms,
+                 'adx': adx_forms, 'fsgsbase': fsgsbase_forms,
                  'avx': lambda: avx_forms(Form), 'avx2': lambda: avx2_forms(Form),
                  'fma': lambda: fma_forms(Form)}[batch]()
         total = len(forms)

@@ -15,7 +15,10 @@
 # stays green while the bug is open; ISA_STRICT=1 counts them as failures.
 # --fast is the sample `tests/run-all.sh` runs (8 cases per form).  The
 # batch `hints` is hints.sh: every encoding of the hint and reserved-NOP
-# space (0F 0D, 0F 18-1F) by prefix set and ModRM, not generated cases.
+# space (0F 0D, 0F 18-1F) by prefix set and ModRM, not generated cases;
+# `cpuhost` is cpuhost.sh (-cpu host's CPUID and AT_HWCAP2 against the
+# host's).  `adx` and `fsgsbase` run under -cpu host, where the host has
+# them (a SKIP line otherwise).
 # Ends with "N passed, N failed, N skipped".  Builds go to build/isa/<tag>/;
 # the raw result files are deleted after comparing unless ISA_KEEP=1.
 # --chunk K generates, runs and deletes K forms of a batch at a time (at
@@ -37,7 +40,7 @@ cases=32
 seed=1
 chunk=0
 tmo=120
-batch=int,alias,pair,mem,string,sse,sse4,x87,bmi,crypto,mmx,misc,hints
+batch=int,alias,pair,mem,string,sse,sse4,x87,bmi,crypto,mmx,misc,hints,cpuhost
 # The AVX batches need the host to run them natively (the oracle) and
 # loom to run them (-cpu x86-64-v3, which needs AVX2/FMA/F16C too).
 host_avx=1
@@ -47,6 +50,13 @@ done
 if [ $host_avx = 1 ]; then
 	batch=$batch,avx,avx2,fma
 fi
+# Extensions only -cpu host reports, run where the host has them (FSGSBASE
+# also needs the host kernel to enable it: HWCAP2_FSGSBASE in its auxv).
+host_adx=0 host_fsgs=0
+grep -qw adx /proc/cpuinfo && host_adx=1
+hwcap2=$(LD_SHOW_AUXV=1 /bin/true | sed -n 's/^AT_HWCAP2: *//p')
+grep -qw fsgsbase /proc/cpuinfo && [ $((${hwcap2:-0} & 2)) -ne 0 ] && host_fsgs=1
+batch=$batch,adx,fsgsbase
 while [ $# -gt 0 ]; do
 	case $1 in
 	--fast) cases=8 ;;
@@ -79,9 +89,21 @@ if [ $host_avx = 0 ]; then
 	batches=("${keep[@]}")
 fi
 
+for b in adx fsgsbase; do
+	v=host_adx
+	[ $b = fsgsbase ] && v=host_fsgs
+	if [ "${!v}" = 0 ] && printf '%s\n' "${batches[@]}" | grep -qx $b; then
+		echo "SKIP isa $b: the host lacks it (or its kernel does not enable it)"
+		keep=()
+		for x in "${batches[@]}"; do [ "$x" = $b ] || keep+=("$x"); done
+		batches=("${keep[@]}")
+	fi
+done
+
 # Batches of instructions above the default level run at theirs;
 # LOOM_CPU_PARTIAL lets a level run while parts of it are still missing.
-declare -A batch_flags=([bmi]="-cpu x86-64-v3" [avx]="-cpu x86-64-v3" [avx2]="-cpu x86-64-v3" [fma]="-cpu x86-64-v3")
+declare -A batch_flags=([bmi]="-cpu x86-64-v3" [avx]="-cpu x86-64-v3" [avx2]="-cpu x86-64-v3" [fma]="-cpu x86-64-v3"
+	[adx]="-cpu host" [fsgsbase]="-cpu host")
 export LOOM_CPU_PARTIAL=1
 modes=("default" "one-insn-per-tb" "nochain")
 declare -A mode_flags=([default]="" [one-insn-per-tb]="-one-insn-per-tb" [nochain]="-nochain")
@@ -128,11 +150,12 @@ run_unit() {
 }
 
 for b in "${batches[@]}"; do
-	# Not generated: every encoding of the hint space, whatever --cases.
-	if [ "$b" = hints ]; then
-		"$here/hints.sh" "$loom" "$out/hints" | tee "$out/hints.log" | grep -v '^[0-9]* passed'
-		read -r p f < <(sed -nE 's/^([0-9]+) passed, ([0-9]+) failed$/\1 \2/p' "$out/hints.log")
-		[ -n "${p:-}" ] || { p=0 f=1; echo "FAIL isa hints: hints.sh printed no count"; }
+	# Not generated, whatever --cases: every encoding of the hint space;
+	# -cpu host against the host.
+	if [ "$b" = hints ] || [ "$b" = cpuhost ]; then
+		"$here/$b.sh" "$loom" "$out/$b" | tee "$out/$b.log" | grep -v '^[0-9]* passed'
+		read -r p f < <(sed -nE 's/^([0-9]+) passed, ([0-9]+) failed$/\1 \2/p' "$out/$b.log")
+		[ -n "${p:-}" ] || { p=0 f=1; echo "FAIL isa $b: $b.sh printed no count"; }
 		passed=$((passed + p)) failed=$((failed + f))
 		continue
 	fi

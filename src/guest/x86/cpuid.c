@@ -11,7 +11,10 @@
  * are reported only once the frontend lifts their instructions, so that a
  * guest's feature checks never pick code loom would refuse.  AES,
  * PCLMULQDQ, RDRAND, RDSEED and SHA are reported from v2 on exactly when the
- * host has them (host_ext).
+ * host has them (host_ext).  `-cpu host` (alias `max`) is the default level
+ * plus every extension loom implements that the host has, in CPUID and in
+ * AT_HWCAP2: ADX, and FSGSBASE where the host kernel enables it for user
+ * space (its own AT_HWCAP2 says so); the default model leaves those out.
  */
 #include <setjmp.h>
 #include <signal.h>
@@ -19,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/auxv.h>
 #include <sys/mman.h>
 #include "guest/x86/cpuid.h"
 #include "guest/x86/avx-ops.h"
@@ -127,6 +131,25 @@ bool x86_host_hint_reg_ud(int opcode, int reg)
 	return hint_reg_ud >> ((opcode == 0x18) * 8 + reg) & 1;
 }
 
+/* What -cpu host adds to host_ext(): the extensions outside the levels
+ * that only that model reports. */
+static unsigned host_ext_max(void)
+{
+	uint32_t r[4];
+	unsigned e = 0;
+	host_cpuid(0, 0, r);
+	if (r[0] < 7)
+		return 0;
+	host_cpuid(7, 0, r);
+	if (r[1] & 1u << 19)
+		e |= X86_EXT_ADX;
+	/* FSGSBASE: the CPU has it (CPUID), and the kernel lets user space
+	 * run it (HWCAP2_FSGSBASE, 5.9 on; before, the instructions #UD) */
+	if (r[1] & 1u << 0)
+		e |= X86_EXT_FSGSBASE_ID | (getauxval(AT_HWCAP2) & 2 ? X86_EXT_FSGSBASE : 0);
+	return e;
+}
+
 static bool host_has_v2(void)
 {
 	uint32_t r[4];
@@ -137,11 +160,14 @@ static bool host_has_v2(void)
 int x86_select_level(const char *name)
 {
 	probe_hint_space();
-	if (!name) {
+	bool max = name && (!strcasecmp(name, "host") || !strcasecmp(name, "max"));
+	if (!name || max) {
 		/* The highest level loom implements completely and the host
 		 * can run (AVX helpers run the host's own instructions). */
 		x86_level = avx_host_ok() && host_has_v2() ? X86_V3 : host_has_v2() ? X86_V2 : X86_V1;
 		x86_ext = x86_level >= X86_V2 ? host_ext() : 0;
+		if (max)
+			x86_ext |= host_ext_max();
 		return 0;
 	}
 	for (size_t i = 0; i < sizeof(levels) / sizeof(levels[0]); i++) {
@@ -178,6 +204,8 @@ void x86_list_levels(FILE *f)
 	for (size_t i = 0; i < sizeof(levels) / sizeof(levels[0]); i++)
 		fprintf(f, "  %-10s %s\n", levels[i].name,
 			levels[i].missing ? "(not implemented yet)" : "");
+	fprintf(f, "  %-10s %s\n", "host", "the default level and every extension loom implements "
+		"that this host has (alias: max)");
 }
 
 #define VENDOR "GenuineIntel"
@@ -253,6 +281,10 @@ void x86_cpuid(uint32_t leaf, uint32_t subleaf, uint32_t out[4])
 			out[1] |= 1u << 18;
 		if (x86_ext & X86_EXT_SHA)
 			out[1] |= 1u << 29;
+		if (x86_ext & X86_EXT_ADX)
+			out[1] |= 1u << 19;
+		if (x86_ext & X86_EXT_FSGSBASE_ID)
+			out[1] |= 1u << 0;
 		break;
 	case 0xd:
 		/* XSAVE components: 0 x87, 1 SSE (legacy area), 2 AVX at 576 */
@@ -296,4 +328,9 @@ void x86_cpuid(uint32_t leaf, uint32_t subleaf, uint32_t out[4])
 		out[0] = 0x3027;	/* 39 physical, 48 virtual address bits */
 		break;
 	}
+}
+
+uint64_t x86_hwcap2(void)
+{
+	return x86_ext & X86_EXT_FSGSBASE ? 2 : 0;	/* HWCAP2_FSGSBASE */
 }

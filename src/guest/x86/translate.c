@@ -656,6 +656,8 @@ static bool isa_allowed(const ZydisDecodedInstruction *insn)
 	case ZYDIS_ISA_SET_RDRAND: return x86_ext & X86_EXT_RDRAND;
 	case ZYDIS_ISA_SET_RDSEED: return x86_ext & X86_EXT_RDSEED;
 	case ZYDIS_ISA_SET_SHA: return x86_ext & X86_EXT_SHA;
+	case ZYDIS_ISA_SET_ADOX_ADCX: return x86_ext & X86_EXT_ADX;
+	case ZYDIS_ISA_SET_RDWRFSGS: return x86_ext & X86_EXT_FSGSBASE;
 	default:
 		return true;
 	}

@@ -1,0 +1,60 @@
+/*
+ * What a program learns about the extensions outside the x86-64 levels that
+ * loom implements (ADX, FSGSBASE): for each, the CPUID bit, the kernel's
+ * AT_HWCAP2 bit where there is one, and whether the instruction runs or
+ * raises SIGILL.  Printed one line per extension.  Natively this is the
+ * host; `loom -cpu host` must print the same (cpuhost.sh compares), and
+ * under any model a reported extension must run and an unreported one must
+ * fault, which the program checks itself ("consistent").
+ */
+#define _GNU_SOURCE
+#include <cpuid.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/auxv.h>
+
+static sigjmp_buf jb;
+
+static void on_sigill(int sig)
+{
+	(void)sig;
+	siglongjmp(jb, 1);
+}
+
+static void run_adx(void)
+{
+	uint64_t a = ~0ull, b = 1;
+	__asm__ volatile("clc; adcx %1, %0; adox %1, %0" : "+r"(a) : "r"(b) : "cc");
+}
+
+static void run_fsgsbase(void)
+{
+	uint64_t v;
+	__asm__ volatile("rdgsbase %0; wrgsbase %0; rdfsbase %0" : "=r"(v));
+}
+
+static int runs(void (*fn)(void))
+{
+	if (sigsetjmp(jb, 1))
+		return 0;
+	fn();
+	return 1;
+}
+
+int main(void)
+{
+	unsigned a, b = 0, c, d;
+	signal(SIGILL, on_sigill);
+	__cpuid_count(7, 0, a, b, c, d);
+	unsigned long hw2 = getauxval(AT_HWCAP2);
+	int adx = b >> 19 & 1, adx_runs = runs(run_adx);
+	int fsgs = b & 1, fsgs_hw = hw2 >> 1 & 1, fsgs_runs = runs(run_fsgsbase);
+	printf("adx: cpuid %d, runs %d, %s\n", adx, adx_runs,
+	       adx == adx_runs ? "consistent" : "INCONSISTENT");
+	/* Without HWCAP2_FSGSBASE the kernel leaves them off: SIGILL. */
+	printf("fsgsbase: cpuid %d, hwcap2 %d, runs %d, %s\n", fsgs, fsgs_hw, fsgs_runs,
+	       (fsgs && fsgs_hw) == fsgs_runs ? "consistent" : "INCONSISTENT");
+	return 0;
+}
