@@ -984,6 +984,18 @@ def adx_forms():
     return F
 
 
+def cacheline_forms():
+    """CLFLUSHOPT and CLWB (run under -cpu host where the host has both):
+    no architectural effect but faulting like a read of their byte."""
+    F = []
+    for op in ('clflushopt', 'clwb'):
+        F.append(Form(f'{op} {MEM}', [('rax', 64)], mem=64))
+        F.append(Form(f'{op} {MEM}; mov {MEM}, %rax', [('rax', 64)], mem=64))
+        # an inaccessible address faults (the harness's guard page)
+        F.append(Form(f'{op} 0x10(%rax)', [('rax', 64)], fix=lambda rng, st: st['gpr'].__setitem__(0, 0x100000001000)))
+    return F
+
+
 def fsgsbase_forms():
     """FSGSBASE (rd/wr fs/gs base; run under -cpu host where the host has it
     and its kernel enables it).  Values are written and read back in one
@@ -1259,7 +1271,7 @@ def main():
                  'string': string_forms, 'pair': pair_forms, 'mem': mem_forms,
                  'sse4': sse4_forms, 'x87': x87_forms, 'bmi': bmi_forms,
                  'crypto': crypto_forms, 'mmx': mmx_forms, 'misc': misc_forms,
-                 'adx': adx_forms, 'fsgsbase': fsgsbase_forms,
+                 'adx': adx_forms, 'fsgsbase': fsgsbase_forms, 'cacheline': cacheline_forms,
                  'avx': lambda: avx_forms(Form), 'avx2': lambda: avx2_forms(Form),
                  'fma': lambda: fma_forms(Form)}[batch]()
         total = len(forms)

@@ -13,8 +13,9 @@
  * PCLMULQDQ, RDRAND, RDSEED and SHA are reported from v2 on exactly when the
  * host has them (host_ext).  `-cpu host` (alias `max`) is the default level
  * plus every extension loom implements that the host has, in CPUID and in
- * AT_HWCAP2: ADX, and FSGSBASE where the host kernel enables it for user
- * space (its own AT_HWCAP2 says so); the default model leaves those out.
+ * AT_HWCAP2: ADX, CLFLUSHOPT, CLWB, and FSGSBASE where the host kernel
+ * enables it for user space (its own AT_HWCAP2 says so); the default model
+ * leaves those out.
  */
 #include <setjmp.h>
 #include <signal.h>
@@ -143,6 +144,10 @@ static unsigned host_ext_max(void)
 	host_cpuid(7, 0, r);
 	if (r[1] & 1u << 19)
 		e |= X86_EXT_ADX;
+	if (r[1] & 1u << 23)
+		e |= X86_EXT_CLFLUSHOPT;
+	if (r[1] & 1u << 24)
+		e |= X86_EXT_CLWB;
 	/* FSGSBASE: the CPU has it (CPUID), and the kernel lets user space
 	 * run it (HWCAP2_FSGSBASE, 5.9 on; before, the instructions #UD) */
 	if (r[1] & 1u << 0)
@@ -285,6 +290,10 @@ void x86_cpuid(uint32_t leaf, uint32_t subleaf, uint32_t out[4])
 			out[1] |= 1u << 19;
 		if (x86_ext & X86_EXT_FSGSBASE_ID)
 			out[1] |= 1u << 0;
+		if (x86_ext & X86_EXT_CLFLUSHOPT)
+			out[1] |= 1u << 23;
+		if (x86_ext & X86_EXT_CLWB)
+			out[1] |= 1u << 24;
 		break;
 	case 0xd:
 		/* XSAVE components: 0 x87, 1 SSE (legacy area), 2 AVX at 576 */

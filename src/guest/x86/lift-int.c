@@ -941,7 +941,9 @@ bool gen_HINT(struct dc *s)
 
 /* clflush has no architectural effect on user memory but ordering, and it
  * faults like a read of its byte: a load nobody uses (loads are never
- * removed) and a fence.  JITs (the JVM's icache flush stub) issue it. */
+ * removed) and a fence.  JITs (the JVM's icache flush stub) issue it.
+ * CLFLUSHOPT and CLWB (-cpu host) are the same with weaker ordering, which
+ * the fence covers. */
 static bool gen_CLFLUSH(struct dc *s)
 {
 	ir_ld(s, gen_ea(s, &s->op[0]), IR_MO_8);
@@ -1049,6 +1051,8 @@ const struct lift_entry lift_int_table[] = {
 	{ ZYDIS_MNEMONIC_NOP, gen_NOP },	/* 90; 0F 1F is the hint space's */
 	{ ZYDIS_MNEMONIC_PAUSE, gen_NOP },
 	{ ZYDIS_MNEMONIC_CLFLUSH, gen_CLFLUSH },
+	{ ZYDIS_MNEMONIC_CLFLUSHOPT, gen_CLFLUSH },
+	{ ZYDIS_MNEMONIC_CLWB, gen_CLFLUSH },
 	{ ZYDIS_MNEMONIC_CPUID, gen_CPUID },
 	{ ZYDIS_MNEMONIC_RDTSC, gen_RDTSC },
 	{ ZYDIS_MNEMONIC_INVALID, NULL },

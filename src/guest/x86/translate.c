@@ -658,6 +658,8 @@ static bool isa_allowed(const ZydisDecodedInstruction *insn)
 	case ZYDIS_ISA_SET_SHA: return x86_ext & X86_EXT_SHA;
 	case ZYDIS_ISA_SET_ADOX_ADCX: return x86_ext & X86_EXT_ADX;
 	case ZYDIS_ISA_SET_RDWRFSGS: return x86_ext & X86_EXT_FSGSBASE;
+	case ZYDIS_ISA_SET_CLFLUSHOPT: return x86_ext & X86_EXT_CLFLUSHOPT;
+	case ZYDIS_ISA_SET_CLWB: return x86_ext & X86_EXT_CLWB;
 	default:
 		return true;
 	}
