@@ -141,6 +141,23 @@ slow() {
 	"$@"
 }
 
+# tm NAME ARGS...: t, then again under loom's other translation modes
+# (NAME-one-insn-per-tb, NAME-nochain), through wrapper scripts.
+for m in one-insn-per-tb nochain; do
+	printf '#!/bin/sh\nexec %q -%s "$@"\n' "$loom" "$m" >"$work/loom-$m"
+	chmod +x "$work/loom-$m"
+done
+tm() {
+	local name=$1 saved=$loom m
+	shift
+	t "$name" "$@"
+	for m in one-insn-per-tb nochain; do
+		loom=$work/loom-$m
+		t "$name-$m" "$@"
+	done
+	loom=$saved
+}
+
 # fail_case NAME WHY: a case that failed before it could run (its program
 # did not build); reported in order with the others.
 fail_case() {
@@ -243,12 +260,13 @@ have /usr/bin/file && t file /usr/bin/file /bin/ls /bin/bash /etc/passwd lines.t
 # ---- unwinding: C++ exceptions, Rust panics, gdb's error path -----------------
 # Every throw and every caught panic runs libgcc_s's unwinder, which executes
 # rdsspq (f3 48 0f 1e c8): a NOP while the process has no shadow stack.  The
-# programs are built natively here; a missing compiler is a SKIP.
+# programs are built natively here; a missing compiler is a SKIP.  Each
+# runs in the three translation modes.
 if have /usr/bin/g++; then
 	if (cd "$work/run" && g++ -O2 -pthread -o cxx-throw cxx-throw.cc) >"$work/out/cxx-build.log" 2>&1; then
 		# threads throwing and catching, exception_ptr across a join, then
 		# an uncaught throw: std::terminate, SIGABRT
-		t cxx-throw-threads "$work/run/cxx-throw"
+		tm cxx-throw-threads "$work/run/cxx-throw"
 	else
 		fail_case cxx-throw-threads "g++ failed: $(head -n 3 "$work/out/cxx-build.log")"
 	fi
@@ -257,13 +275,13 @@ rustc=$(command -v rustc || true)
 if [ -z "$rustc" ]; then
 	echo "SKIP rust-panic: rustc not installed"
 elif (cd "$work/run" && "$rustc" -O -o rust-panic rust-panic.rs) >"$work/out/rust-build.log" 2>&1; then
-	t rust-panic "$work/run/rust-panic"
+	tm rust-panic "$work/run/rust-panic"
 else
 	fail_case rust-panic "rustc failed: $(head -n 3 "$work/out/rust-build.log")"
 fi
 # Errors in -batch commands are C++ exceptions inside gdb; the last command
 # fails, so gdb exits with status 1.
-have /usr/bin/gdb && t gdb-batch-error /bin/bash -c 'gdb -nx -batch -ex "print nosuchsymbol" -ex "info line nosuch" \
+have /usr/bin/gdb && tm gdb-batch-error /bin/bash -c 'gdb -nx -batch -ex "print nosuchsymbol" -ex "info line nosuch" \
 	-ex "echo after\\n" -ex "print 1 +" /bin/true 2>&1'
 
 t exec-missing-interp /bin/bash -c './nointerp hi; echo "status $?"; /bin/echo next'
