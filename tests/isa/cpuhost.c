@@ -1,8 +1,9 @@
 /*
  * What a program learns about the extensions outside the x86-64 levels that
- * loom implements (ADX, FSGSBASE): for each, the CPUID bit, the kernel's
- * AT_HWCAP2 bit where there is one, and whether the instruction runs or
- * raises SIGILL.  Printed one line per extension.  Natively this is the
+ * loom implements (ADX, FSGSBASE, CLFLUSHOPT, CLWB, SERIALIZE, MOVDIRI): for
+ * each, the CPUID bit, the kernel's AT_HWCAP2 bit where there is one, and
+ * whether the instruction runs or raises SIGILL; and the CPUID bits of the
+ * hints CLDEMOTE and PREFETCHW, which run as NOPs either way.  Printed one line per extension.  Natively this is the
  * host; `loom -cpu host` must print the same (cpuhost.sh compares), and
  * under any model a reported extension must run and an unreported one must
  * fault, which the program checks itself ("consistent").
@@ -35,6 +36,21 @@ static void run_fsgsbase(void)
 	__asm__ volatile("rdgsbase %0; wrgsbase %0; rdfsbase %0" : "=r"(v));
 }
 
+static uint64_t line[8] __attribute__((aligned(64)));
+
+static void run_clflushopt(void) { __asm__ volatile("clflushopt %0" : "+m"(line[0])); }
+static void run_clwb(void) { __asm__ volatile("clwb %0" : "+m"(line[0])); }
+static void run_serialize(void) { __asm__ volatile(".byte 0x0f, 0x01, 0xe8" ::: "memory"); }
+static void run_movdiri(void) { __asm__ volatile("movdiri %1, %0" : "=m"(line[1]) : "r"(7ull)); }
+
+static int runs(void (*fn)(void));
+
+static void feature(const char *name, int id, void (*fn)(void))
+{
+	int r = runs(fn);
+	printf("%s: cpuid %d, runs %d, %s\n", name, id, r, id == r ? "consistent" : "INCONSISTENT");
+}
+
 static int runs(void (*fn)(void))
 {
 	if (sigsetjmp(jb, 1))
@@ -56,5 +72,12 @@ int main(void)
 	/* Without HWCAP2_FSGSBASE the kernel leaves them off: SIGILL. */
 	printf("fsgsbase: cpuid %d, hwcap2 %d, runs %d, %s\n", fsgs, fsgs_hw, fsgs_runs,
 	       (fsgs && fsgs_hw) == fsgs_runs ? "consistent" : "INCONSISTENT");
+	feature("clflushopt", b >> 23 & 1, run_clflushopt);
+	feature("clwb", b >> 24 & 1, run_clwb);
+	feature("serialize", d >> 14 & 1, run_serialize);
+	feature("movdiri", c >> 27 & 1, run_movdiri);
+	unsigned xa, xb, xc = 0, xd;
+	__cpuid(0x80000001, xa, xb, xc, xd);
+	printf("cldemote: cpuid %d\nprefetchw: cpuid %d\n", c >> 25 & 1, xc >> 8 & 1);
 	return 0;
 }

@@ -984,15 +984,46 @@ def adx_forms():
     return F
 
 
-def cacheline_forms():
-    """CLFLUSHOPT and CLWB (run under -cpu host where the host has both):
-    no architectural effect but faulting like a read of their byte."""
+def host_flags():
+    """The host CPU's feature flags, as the kernel lists them."""
+    try:
+        with open('/proc/cpuinfo') as fh:
+            for line in fh:
+                if line.startswith('flags'):
+                    return set(line.split(':', 1)[1].split())
+    except OSError:
+        pass
+    return set()
+
+
+def hostext_forms():
+    """The small extensions only -cpu host reports (run under it): CLFLUSHOPT
+    and CLWB (no architectural effect, but they fault like a read of their
+    byte), SERIALIZE, MOVDIRI.  Each only where the host has it (a SKIP line
+    says which are left out)."""
     F = []
-    for op in ('clflushopt', 'clwb'):
-        F.append(Form(f'{op} {MEM}', [('rax', 64)], mem=64))
-        F.append(Form(f'{op} {MEM}; mov {MEM}, %rax', [('rax', 64)], mem=64))
-        # an inaccessible address faults (the harness's guard page)
-        F.append(Form(f'{op} 0x10(%rax)', [('rax', 64)], fix=lambda rng, st: st['gpr'].__setitem__(0, 0x100000001000)))
+    have = host_flags()
+    guard = 0x100000001000      # the harness's inaccessible guard page
+
+    def fix_guard(rng, st):
+        st['gpr'][0] = guard
+    for flag in ('clflushopt', 'clwb'):
+        if flag not in have:
+            print(f'SKIP isa hostext: {flag}: the host lacks it')
+            continue
+        F.append(Form(f'{flag} {MEM}', [('rax', 64)], mem=64))
+        F.append(Form(f'{flag} {MEM}; mov {MEM}, %rax', [('rax', 64)], mem=64))
+        F.append(Form(f'{flag} 0x10(%rax)', [('rax', 64)], fix=fix_guard))
+    if 'serialize' in have:
+        F.append(Form('serialize', [('rax', 64)], fl_reader=True))
+    else:
+        print('SKIP isa hostext: serialize: the host lacks it')
+    if 'movdiri' in have:
+        for w in (32, 64):
+            F.append(Form(f'movdiri {rname("rbx", w)}, {MEM}', [('rbx', w)], mem=64))
+            F.append(Form(f'movdiri {rname("r10", w)}, 0x8(%rax)', [('r10', w)], fix=fix_guard))
+    else:
+        print('SKIP isa hostext: movdiri: the host lacks it')
     return F
 
 
@@ -1271,7 +1302,7 @@ def main():
                  'string': string_forms, 'pair': pair_forms, 'mem': mem_forms,
                  'sse4': sse4_forms, 'x87': x87_forms, 'bmi': bmi_forms,
                  'crypto': crypto_forms, 'mmx': mmx_forms, 'misc': misc_forms,
-                 'adx': adx_forms, 'fsgsbase': fsgsbase_forms, 'cacheline': cacheline_forms,
+                 'adx': adx_forms, 'fsgsbase': fsgsbase_forms, 'hostext': hostext_forms,
                  'avx': lambda: avx_forms(Form), 'avx2': lambda: avx2_forms(Form),
                  'fma': lambda: fma_forms(Form)}[batch]()
         total = len(forms)

@@ -17,7 +17,8 @@
 # batch `hints` is hints.sh: every encoding of the hint and reserved-NOP
 # space (0F 0D, 0F 18-1F) by prefix set and ModRM, not generated cases;
 # `cpuhost` is cpuhost.sh (-cpu host's CPUID and AT_HWCAP2 against the
-# host's).  `adx`, `fsgsbase` and `cacheline` (CLFLUSHOPT, CLWB) run under
+# host's).  `adx`, `fsgsbase` and `hostext` (CLFLUSHOPT, CLWB, SERIALIZE,
+# MOVDIRI; gen.py prints a SKIP line for each the host lacks) run under
 # -cpu host, where the host has
 # them (a SKIP line otherwise).
 # Ends with "N passed, N failed, N skipped".  Builds go to build/isa/<tag>/;
@@ -53,12 +54,12 @@ if [ $host_avx = 1 ]; then
 fi
 # Extensions only -cpu host reports, run where the host has them (FSGSBASE
 # also needs the host kernel to enable it: HWCAP2_FSGSBASE in its auxv).
-host_adx=0 host_fsgs=0 host_cacheline=0
+host_adx=0 host_fsgs=0 host_hostext=0
 grep -qw adx /proc/cpuinfo && host_adx=1
-grep -qw clflushopt /proc/cpuinfo && grep -qw clwb /proc/cpuinfo && host_cacheline=1
+grep -qwE 'clflushopt|clwb|serialize|movdiri' /proc/cpuinfo && host_hostext=1
 hwcap2=$(LD_SHOW_AUXV=1 /bin/true | sed -n 's/^AT_HWCAP2: *//p')
 grep -qw fsgsbase /proc/cpuinfo && [ $((${hwcap2:-0} & 2)) -ne 0 ] && host_fsgs=1
-batch=$batch,adx,fsgsbase,cacheline
+batch=$batch,adx,fsgsbase,hostext
 while [ $# -gt 0 ]; do
 	case $1 in
 	--fast) cases=8 ;;
@@ -91,10 +92,10 @@ if [ $host_avx = 0 ]; then
 	batches=("${keep[@]}")
 fi
 
-for b in adx fsgsbase cacheline; do
+for b in adx fsgsbase hostext; do
 	v=host_adx
 	[ $b = fsgsbase ] && v=host_fsgs
-	[ $b = cacheline ] && v=host_cacheline
+	[ $b = hostext ] && v=host_hostext
 	if [ "${!v}" = 0 ] && printf '%s\n' "${batches[@]}" | grep -qx $b; then
 		echo "SKIP isa $b: the host lacks it (or its kernel does not enable it)"
 		keep=()
@@ -106,7 +107,7 @@ done
 # Batches of instructions above the default level run at theirs;
 # LOOM_CPU_PARTIAL lets a level run while parts of it are still missing.
 declare -A batch_flags=([bmi]="-cpu x86-64-v3" [avx]="-cpu x86-64-v3" [avx2]="-cpu x86-64-v3" [fma]="-cpu x86-64-v3"
-	[adx]="-cpu host" [fsgsbase]="-cpu host" [cacheline]="-cpu host")
+	[adx]="-cpu host" [fsgsbase]="-cpu host" [hostext]="-cpu host")
 export LOOM_CPU_PARTIAL=1
 modes=("default" "one-insn-per-tb" "nochain")
 declare -A mode_flags=([default]="" [one-insn-per-tb]="-one-insn-per-tb" [nochain]="-nochain")

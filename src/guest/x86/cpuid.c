@@ -13,9 +13,10 @@
  * PCLMULQDQ, RDRAND, RDSEED and SHA are reported from v2 on exactly when the
  * host has them (host_ext).  `-cpu host` (alias `max`) is the default level
  * plus every extension loom implements that the host has, in CPUID and in
- * AT_HWCAP2: ADX, CLFLUSHOPT, CLWB, and FSGSBASE where the host kernel
- * enables it for user space (its own AT_HWCAP2 says so); the default model
- * leaves those out.
+ * AT_HWCAP2: ADX, CLFLUSHOPT, CLWB, SERIALIZE, MOVDIRI, and FSGSBASE where
+ * the host kernel enables it for user space (its own AT_HWCAP2 says so);
+ * and the CPUID bits of the hints CLDEMOTE and PREFETCHW, which loom runs
+ * as the host does whatever the model.  The default model leaves those out.
  */
 #include <setjmp.h>
 #include <signal.h>
@@ -148,6 +149,18 @@ static unsigned host_ext_max(void)
 		e |= X86_EXT_CLFLUSHOPT;
 	if (r[1] & 1u << 24)
 		e |= X86_EXT_CLWB;
+	if (r[2] & 1u << 25)
+		e |= X86_EXT_CLDEMOTE;
+	if (r[2] & 1u << 27)
+		e |= X86_EXT_MOVDIRI;
+	if (r[3] & 1u << 14)
+		e |= X86_EXT_SERIALIZE;
+	host_cpuid(0x80000000, 0, r);
+	if (r[0] >= 0x80000001) {
+		host_cpuid(0x80000001, 0, r);
+		if (r[2] & 1u << 8)
+			e |= X86_EXT_PREFETCHW;
+	}
 	/* FSGSBASE: the CPU has it (CPUID), and the kernel lets user space
 	 * run it (HWCAP2_FSGSBASE, 5.9 on; before, the instructions #UD) */
 	if (r[1] & 1u << 0)
@@ -294,6 +307,12 @@ void x86_cpuid(uint32_t leaf, uint32_t subleaf, uint32_t out[4])
 			out[1] |= 1u << 23;
 		if (x86_ext & X86_EXT_CLWB)
 			out[1] |= 1u << 24;
+		if (x86_ext & X86_EXT_CLDEMOTE)
+			out[2] |= 1u << 25;
+		if (x86_ext & X86_EXT_MOVDIRI)
+			out[2] |= 1u << 27;
+		if (x86_ext & X86_EXT_SERIALIZE)
+			out[3] |= 1u << 14;
 		break;
 	case 0xd:
 		/* XSAVE components: 0 x87, 1 SSE (legacy area), 2 AVX at 576 */
@@ -322,6 +341,8 @@ void x86_cpuid(uint32_t leaf, uint32_t subleaf, uint32_t out[4])
 		out[2] = x86_level >= X86_V2 ? V2_XL1_ECX : 0;
 		if (x86_level >= X86_V3 && x86_lifts(ZYDIS_MNEMONIC_LZCNT))
 			out[2] |= V3_XL1_ECX;
+		if (x86_ext & X86_EXT_PREFETCHW)
+			out[2] |= 1u << 8;
 		out[3] = XL1_EDX;
 		break;
 	case 0x80000002: case 0x80000003: case 0x80000004: {

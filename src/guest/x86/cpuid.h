@@ -13,7 +13,10 @@ enum { X86_EXT_AES = 1, X86_EXT_PCLMUL = 2, X86_EXT_RDRAND = 4, X86_EXT_RDSEED =
        X86_EXT_SHA = 16, X86_EXT_ADX = 32,
        X86_EXT_FSGSBASE = 64,		/* the instructions run (AT_HWCAP2 says so) */
        X86_EXT_FSGSBASE_ID = 128,	/* CPUID reports it (the kernel may not enable it) */
-       X86_EXT_CLFLUSHOPT = 256, X86_EXT_CLWB = 512 };
+       X86_EXT_CLFLUSHOPT = 256, X86_EXT_CLWB = 512, X86_EXT_SERIALIZE = 1024,
+       X86_EXT_MOVDIRI = 2048,
+       /* hints loom runs as the host does; only CPUID differs */
+       X86_EXT_CLDEMOTE = 4096, X86_EXT_PREFETCHW = 8192 };
 extern unsigned x86_ext;
 
 /* Select the level by name ("x86-64", "x86-64-v2", ...; NULL: the highest

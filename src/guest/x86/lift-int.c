@@ -951,6 +951,23 @@ static bool gen_CLFLUSH(struct dc *s)
 	return true;
 }
 
+/* SERIALIZE (-cpu host): no effect on user state but ordering. */
+static bool gen_SERIALIZE(struct dc *s)
+{
+	ir_emit(s->ir, IR_mb, IR_I64, NULL, NULL);
+	return true;
+}
+
+/* MOVDIRI m32/m64, r (-cpu host): a store that bypasses the caches, which
+ * no user-visible state can tell from an ordinary store. */
+static bool gen_MOVDIRI(struct dc *s)
+{
+	if (!op_is_mem(s, 0))
+		return false;
+	gen_st_op(s, 0, gen_ld_op(s, 1));
+	return true;
+}
+
 static bool gen_CPUID(struct dc *s)
 {
 	gen_helper(s, HELPER_cpuid, 1, s->ir->env);
@@ -1053,6 +1070,8 @@ const struct lift_entry lift_int_table[] = {
 	{ ZYDIS_MNEMONIC_CLFLUSH, gen_CLFLUSH },
 	{ ZYDIS_MNEMONIC_CLFLUSHOPT, gen_CLFLUSH },
 	{ ZYDIS_MNEMONIC_CLWB, gen_CLFLUSH },
+	{ ZYDIS_MNEMONIC_SERIALIZE, gen_SERIALIZE },
+	{ ZYDIS_MNEMONIC_MOVDIRI, gen_MOVDIRI },
 	{ ZYDIS_MNEMONIC_CPUID, gen_CPUID },
 	{ ZYDIS_MNEMONIC_RDTSC, gen_RDTSC },
 	{ ZYDIS_MNEMONIC_INVALID, NULL },
