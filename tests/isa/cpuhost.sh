@@ -35,20 +35,23 @@ if ! gcc -static -O1 -Wall -o "$out/cpuhost" "$here/cpuhost.c" 2>"$out/build.log
 	exit 1
 fi
 "$out/cpuhost" >"$out/native" 2>&1
-check native $? "the native run failed: $(cat "$out/native")"
+ok=$?
+check native $ok "the native run failed: $(cat "$out/native")"
 for m in "-cpu host" "-cpu max" "-cpu host -one-insn-per-tb" "-cpu host -nochain"; do
 	# shellcheck disable=SC2086
 	timeout 30 "$loom" $m "$out/cpuhost" >"$out/loom" 2>&1
 	st=$?
 	cmp -s "$out/native" "$out/loom" && [ $st = 0 ]
-	check "$(echo $m | tr " " _)" $? "status $st; native: $(tr '\n' ' ' <"$out/native") loom: $(tr '\n' ' ' <"$out/loom")"
+	ok=$?
+	check "$(echo $m | tr " " _)" $ok "status $st; native: $(tr '\n' ' ' <"$out/native") loom: $(tr '\n' ' ' <"$out/loom")"
 done
 for m in "" "-cpu x86-64-v2"; do
 	# shellcheck disable=SC2086
 	timeout 30 "$loom" $m "$out/cpuhost" >"$out/loom" 2>&1
 	st=$?
 	[ $st = 0 ] && ! grep -q INCONSISTENT "$out/loom" && [ "$(grep -c ': .*, consistent$' "$out/loom")" = 6 ]
-	check "consistent$(echo " $m" | tr " " _)" $? "status $st: $(tr '\n' ' ' <"$out/loom")"
+	ok=$?
+	check "consistent$(echo " $m" | tr " " _)" $ok "status $st: $(tr '\n' ' ' <"$out/loom")"
 done
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -155,10 +155,11 @@ static unsigned host_ext_max(void)
 		e |= X86_EXT_MOVDIRI;
 	if (r[3] & 1u << 14)
 		e |= X86_EXT_SERIALIZE;
-	host_cpuid(0x80000000, 0, r);
-	if (r[0] >= 0x80000001) {
-		host_cpuid(0x80000001, 0, r);
-		if (r[2] & 1u << 8)
+	uint32_t x[4];
+	host_cpuid(0x80000000, 0, x);
+	if (x[0] >= 0x80000001) {
+		host_cpuid(0x80000001, 0, x);
+		if (x[2] & 1u << 8)
 			e |= X86_EXT_PREFETCHW;
 	}
 	/* FSGSBASE: the CPU has it (CPUID), and the kernel lets user space
