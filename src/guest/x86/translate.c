@@ -800,6 +800,20 @@ void guest_disas(FILE *f, uint64_t pc, uint32_t size)
 		size_t avail = fetch_code(pc, buf);
 		if (!avail || !ZYAN_SUCCESS(ZydisDisassembleATT(ZYDIS_MACHINE_MODE_LONG_64, pc, buf,
 								avail, &insn))) {
+			/* the hint space's forms only hint_decoder knows */
+			ZydisFormatter fmt;
+			if (avail && ZYAN_SUCCESS(ZydisDecoderDecodeFull(&hint_decoder, buf, avail, &insn.info,
+									 insn.operands)) &&
+			    x86_in_hint_space(&insn.info) &&
+			    ZYAN_SUCCESS(ZydisFormatterInit(&fmt, ZYDIS_FORMATTER_STYLE_ATT)) &&
+			    ZYAN_SUCCESS(ZydisFormatterFormatInstruction(&fmt, &insn.info, insn.operands,
+									 insn.info.operand_count_visible,
+									 insn.text, sizeof(insn.text), pc,
+									 NULL))) {
+				fprintf(f, "0x%016lx:  %s\n", (unsigned long)pc, insn.text);
+				pc += insn.info.length;
+				continue;
+			}
 			fprintf(f, "0x%016lx:  (bad)\n", (unsigned long)pc);
 			return;
 		}
