@@ -1,6 +1,7 @@
 /*
  * What a program learns about the extensions outside the x86-64 levels that
- * loom implements (ADX, FSGSBASE, CLFLUSHOPT, CLWB, SERIALIZE, MOVDIRI): for
+ * loom implements (ADX, FSGSBASE, CLFLUSHOPT, CLWB, SERIALIZE, MOVDIRI,
+ * RDPID, RDTSCP; the last two read the CPU number, checked against getcpu): for
  * each, the CPUID bit, the kernel's AT_HWCAP2 bit where there is one, and
  * whether the instruction runs or raises SIGILL; and the CPUID bits of the
  * hints CLDEMOTE and PREFETCHW, which run as NOPs either way.  Printed one line per extension.  Natively this is the
@@ -15,6 +16,9 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <sys/auxv.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include <x86intrin.h>
 
 static sigjmp_buf jb;
 
@@ -44,6 +48,39 @@ static void run_serialize(void) { __asm__ volatile(".byte 0x0f, 0x01, 0xe8" ::: 
 static void run_movdiri(void) { __asm__ volatile("movdiri %1, %0" : "=m"(line[1]) : "r"(7ull)); }
 
 static int runs(void (*fn)(void));
+
+static void run_rdpid(void)
+{
+	uint64_t v;
+	__asm__ volatile("rdpid %0" : "=r"(v));
+}
+
+static void run_rdtscp(void)
+{
+	unsigned aux;
+	__rdtscp(&aux);
+}
+
+/* Both read IA32_TSC_AUX, which Linux sets to this CPU's number (and its
+ * node above bit 12): it must match getcpu, unless the thread moved. */
+static int tsc_aux_matches(int which)
+{
+	for (int i = 0; i < 100; i++) {
+		unsigned c1, c2, aux;
+		uint64_t v = 0;
+		syscall(SYS_getcpu, &c1, NULL, NULL);
+		if (which)
+			__rdtscp(&aux);
+		else
+			__asm__ volatile("rdpid %0" : "=r"(v));
+		syscall(SYS_getcpu, &c2, NULL, NULL);
+		if (which)
+			v = aux;
+		if (c1 == c2)
+			return (v & 0xfff) == c1;
+	}
+	return -1;
+}
 
 static void feature(const char *name, int id, void (*fn)(void))
 {
@@ -76,8 +113,14 @@ int main(void)
 	feature("clwb", b >> 24 & 1, run_clwb);
 	feature("serialize", d >> 14 & 1, run_serialize);
 	feature("movdiri", c >> 27 & 1, run_movdiri);
-	unsigned xa, xb, xc = 0, xd;
+	feature("rdpid", c >> 22 & 1, run_rdpid);
+	unsigned xa, xb, xc = 0, xd = 0;
 	__cpuid(0x80000001, xa, xb, xc, xd);
+	feature("rdtscp", xd >> 27 & 1, run_rdtscp);
+	if (c >> 22 & 1)
+		printf("rdpid is the cpu number: %d\n", tsc_aux_matches(0));
+	if (xd >> 27 & 1)
+		printf("rdtscp's aux is the cpu number: %d\n", tsc_aux_matches(1));
 	printf("cldemote: cpuid %d\nprefetchw: cpuid %d\n", c >> 25 & 1, xc >> 8 & 1);
 	return 0;
 }

@@ -49,7 +49,7 @@ for m in "" "-cpu x86-64-v2"; do
 	# shellcheck disable=SC2086
 	timeout 30 "$loom" $m "$out/cpuhost" >"$out/loom" 2>&1
 	st=$?
-	[ $st = 0 ] && ! grep -q INCONSISTENT "$out/loom" && [ "$(grep -c ': .*, consistent$' "$out/loom")" = 6 ]
+	[ $st = 0 ] && ! grep -q INCONSISTENT "$out/loom" && [ "$(grep -c ': .*, consistent$' "$out/loom")" = 8 ]
 	ok=$?
 	check "consistent$(echo " $m" | tr " " _)" $ok "status $st: $(tr '\n' ' ' <"$out/loom")"
 done

@@ -13,8 +13,9 @@
  * PCLMULQDQ, RDRAND, RDSEED and SHA are reported from v2 on exactly when the
  * host has them (host_ext).  `-cpu host` (alias `max`) is the default level
  * plus every extension loom implements that the host has, in CPUID and in
- * AT_HWCAP2: ADX, CLFLUSHOPT, CLWB, SERIALIZE, MOVDIRI, and FSGSBASE where
- * the host kernel enables it for user space (its own AT_HWCAP2 says so);
+ * AT_HWCAP2: ADX, CLFLUSHOPT, CLWB, SERIALIZE, MOVDIRI, RDPID, RDTSCP, and
+ * FSGSBASE where the host kernel enables it for user space (its own
+ * AT_HWCAP2 says so);
  * and the CPUID bits of the hints CLDEMOTE and PREFETCHW, which loom runs
  * as the host does whatever the model.  The default model leaves those out.
  */
@@ -155,12 +156,16 @@ static unsigned host_ext_max(void)
 		e |= X86_EXT_MOVDIRI;
 	if (r[3] & 1u << 14)
 		e |= X86_EXT_SERIALIZE;
+	if (r[2] & 1u << 22)
+		e |= X86_EXT_RDPID;
 	uint32_t x[4];
 	host_cpuid(0x80000000, 0, x);
 	if (x[0] >= 0x80000001) {
 		host_cpuid(0x80000001, 0, x);
 		if (x[2] & 1u << 8)
 			e |= X86_EXT_PREFETCHW;
+		if (x[3] & 1u << 27)
+			e |= X86_EXT_RDTSCP;
 	}
 	/* FSGSBASE: the CPU has it (CPUID), and the kernel lets user space
 	 * run it (HWCAP2_FSGSBASE, 5.9 on; before, the instructions #UD) */
@@ -312,6 +317,8 @@ void x86_cpuid(uint32_t leaf, uint32_t subleaf, uint32_t out[4])
 			out[2] |= 1u << 25;
 		if (x86_ext & X86_EXT_MOVDIRI)
 			out[2] |= 1u << 27;
+		if (x86_ext & X86_EXT_RDPID)
+			out[2] |= 1u << 22;
 		if (x86_ext & X86_EXT_SERIALIZE)
 			out[3] |= 1u << 14;
 		break;
@@ -345,6 +352,8 @@ void x86_cpuid(uint32_t leaf, uint32_t subleaf, uint32_t out[4])
 		if (x86_ext & X86_EXT_PREFETCHW)
 			out[2] |= 1u << 8;
 		out[3] = XL1_EDX;
+		if (x86_ext & X86_EXT_RDTSCP)
+			out[3] |= 1u << 27;
 		break;
 	case 0x80000002: case 0x80000003: case 0x80000004: {
 		char brand[48] = { 0 };

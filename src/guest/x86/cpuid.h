@@ -16,7 +16,8 @@ enum { X86_EXT_AES = 1, X86_EXT_PCLMUL = 2, X86_EXT_RDRAND = 4, X86_EXT_RDSEED =
        X86_EXT_CLFLUSHOPT = 256, X86_EXT_CLWB = 512, X86_EXT_SERIALIZE = 1024,
        X86_EXT_MOVDIRI = 2048,
        /* hints loom runs as the host does; only CPUID differs */
-       X86_EXT_CLDEMOTE = 4096, X86_EXT_PREFETCHW = 8192 };
+       X86_EXT_CLDEMOTE = 4096, X86_EXT_PREFETCHW = 8192,
+       X86_EXT_RDPID = 16384, X86_EXT_RDTSCP = 32768 };
 extern unsigned x86_ext;
 
 /* Select the level by name ("x86-64", "x86-64-v2", ...; NULL: the highest

@@ -980,6 +980,20 @@ static bool gen_RDTSC(struct dc *s)
 	return true;
 }
 
+static bool gen_RDTSCP(struct dc *s)
+{
+	gen_helper(s, HELPER_rdtscp, 1, s->ir->env);
+	return true;
+}
+
+static bool gen_RDPID(struct dc *s)
+{
+	if (op_is_mem(s, 0))
+		return false;
+	gen_st_op(s, 0, gen_helper(s, HELPER_rdpid, 1, s->ir->env));
+	return true;
+}
+
 const struct lift_entry lift_int_table[] = {
 	{ ZYDIS_MNEMONIC_MOV, gen_MOV },
 	{ ZYDIS_MNEMONIC_MOVZX, gen_MOVZX },
@@ -1074,5 +1088,7 @@ const struct lift_entry lift_int_table[] = {
 	{ ZYDIS_MNEMONIC_MOVDIRI, gen_MOVDIRI },
 	{ ZYDIS_MNEMONIC_CPUID, gen_CPUID },
 	{ ZYDIS_MNEMONIC_RDTSC, gen_RDTSC },
+	{ ZYDIS_MNEMONIC_RDTSCP, gen_RDTSCP },
+	{ ZYDIS_MNEMONIC_RDPID, gen_RDPID },
 	{ ZYDIS_MNEMONIC_INVALID, NULL },
 };

@@ -661,6 +661,8 @@ static bool isa_allowed(const ZydisDecodedInstruction *insn)
 	case ZYDIS_ISA_SET_CLFLUSHOPT: return x86_ext & X86_EXT_CLFLUSHOPT;
 	case ZYDIS_ISA_SET_CLWB: return x86_ext & X86_EXT_CLWB;
 	case ZYDIS_ISA_SET_SERIALIZE: return x86_ext & X86_EXT_SERIALIZE;
+	case ZYDIS_ISA_SET_RDPID: return x86_ext & X86_EXT_RDPID;
+	case ZYDIS_ISA_SET_RDTSCP: return x86_ext & X86_EXT_RDTSCP;
 	case ZYDIS_ISA_SET_MOVDIR: return x86_ext & X86_EXT_MOVDIRI;	/* movdir64b: no lifter */
 	default:
 		return true;
