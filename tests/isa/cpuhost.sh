@@ -43,7 +43,7 @@ for m in "-cpu host" "-cpu max" "-cpu host -one-insn-per-tb" "-cpu host -nochain
 	st=$?
 	cmp -s "$out/native" "$out/loom" && [ $st = 0 ]
 	ok=$?
-	check "$(echo $m | tr " " _)" $ok "status $st; native: $(tr '\n' ' ' <"$out/native") loom: $(tr '\n' ' ' <"$out/loom")"
+	check "$(echo "$m" | tr " " _)" $ok "status $st; native: $(tr '\n' ' ' <"$out/native") loom: $(tr '\n' ' ' <"$out/loom")"
 done
 for m in "" "-cpu x86-64-v2"; do
 	# shellcheck disable=SC2086

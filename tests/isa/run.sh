@@ -54,11 +54,11 @@ if [ $host_avx = 1 ]; then
 fi
 # Extensions only -cpu host reports, run where the host has them (FSGSBASE
 # also needs the host kernel to enable it: HWCAP2_FSGSBASE in its auxv).
-host_adx=0 host_fsgs=0 host_hostext=0
-grep -qw adx /proc/cpuinfo && host_adx=1
-grep -qwE 'clflushopt|clwb|serialize|movdiri' /proc/cpuinfo && host_hostext=1
+declare -A host_has=([adx]=0 [fsgsbase]=0 [hostext]=0)
+grep -qw adx /proc/cpuinfo && host_has[adx]=1
+grep -qwE 'clflushopt|clwb|serialize|movdiri' /proc/cpuinfo && host_has[hostext]=1
 hwcap2=$(LD_SHOW_AUXV=1 /bin/true | sed -n 's/^AT_HWCAP2: *//p')
-grep -qw fsgsbase /proc/cpuinfo && [ $((${hwcap2:-0} & 2)) -ne 0 ] && host_fsgs=1
+grep -qw fsgsbase /proc/cpuinfo && [ $((${hwcap2:-0} & 2)) -ne 0 ] && host_has[fsgsbase]=1
 batch=$batch,adx,fsgsbase,hostext
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -93,10 +93,7 @@ if [ $host_avx = 0 ]; then
 fi
 
 for b in adx fsgsbase hostext; do
-	v=host_adx
-	[ $b = fsgsbase ] && v=host_fsgs
-	[ $b = hostext ] && v=host_hostext
-	if [ "${!v}" = 0 ] && printf '%s\n' "${batches[@]}" | grep -qx $b; then
+	if [ "${host_has[$b]}" = 0 ] && printf '%s\n' "${batches[@]}" | grep -qx $b; then
 		echo "SKIP isa $b: the host lacks it (or its kernel does not enable it)"
 		keep=()
 		for x in "${batches[@]}"; do [ "$x" = $b ] || keep+=("$x"); done
