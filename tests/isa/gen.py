@@ -983,6 +983,99 @@ def crypto_forms():
     return F
 
 
+def adx_forms():
+    """ADX (adcx, adox): carry chains through CF and OF (run under -cpu host
+    where the host has ADX)."""
+    F = []
+    for w in (32, 64):
+        a, b, c = rname('rax', w), rname('rbx', w), rname('r9', w)
+        for op in ('adcx', 'adox'):
+            F.append(Form(f'{op} {b}, {a}', [('rax', 64), ('rbx', w)], fl_reader=True))
+            F.append(Form(f'{op} {a}, {c}', [('rax', w), ('r9', 64)], fl_reader=True))
+            F.append(Form(f'{op} {a}, {a}', [('rax', 64)], fl_reader=True))
+            F.append(Form(f'{op} {MEM}, {b}', [('rbx', 64)], mem=w, fl_reader=True))
+        # the two chains interleaved, as multi-precision multiplies run them
+        F.append(Form(f'adcx {b}, {a}; adox {c}, {b}; adcx {a}, {c}',
+                      [('rax', 64), ('rbx', 64), ('r9', 64)], fl_reader=True))
+    return F
+
+
+def host_flags():
+    """The host CPU's feature flags, as the kernel lists them."""
+    try:
+        with open('/proc/cpuinfo') as fh:
+            for line in fh:
+                if line.startswith('flags'):
+                    return set(line.split(':', 1)[1].split())
+    except OSError:
+        pass
+    return set()
+
+
+def hostext_forms():
+    """The small extensions only -cpu host reports (run under it): CLFLUSHOPT
+    and CLWB (no architectural effect, but they fault like a read of their
+    byte), SERIALIZE, MOVDIRI.  Each only where the host has it (a SKIP line
+    says which are left out)."""
+    F = []
+    have = host_flags()
+    guard = 0x100000001000      # the harness's inaccessible guard page
+
+    def fix_guard(rng, st):
+        st['gpr'][0] = guard
+    for flag in ('clflushopt', 'clwb'):
+        if flag not in have:
+            print(f'SKIP isa hostext: {flag}: the host lacks it')
+            continue
+        F.append(Form(f'{flag} {MEM}', [('rax', 64)], mem=64))
+        F.append(Form(f'{flag} {MEM}; mov {MEM}, %rax', [('rax', 64)], mem=64))
+        F.append(Form(f'{flag} 0x10(%rax)', [('rax', 64)], fix=fix_guard))
+    if 'serialize' in have:
+        F.append(Form('serialize', [('rax', 64)], fl_reader=True))
+    else:
+        print('SKIP isa hostext: serialize: the host lacks it')
+    if 'movdiri' in have:
+        for w in (32, 64):
+            F.append(Form(f'movdiri {rname("rbx", w)}, {MEM}', [('rbx', w)], mem=64))
+            F.append(Form(f'movdiri {rname("r10", w)}, 0x8(%rax)', [('r10', w)], fix=fix_guard))
+    else:
+        print('SKIP isa hostext: movdiri: the host lacks it')
+    return F
+
+
+def fsgsbase_forms():
+    """FSGSBASE (rd/wr fs/gs base; run under -cpu host where the host has it
+    and its kernel enables it).  Values are written and read back in one
+    snippet (isa_resume puts the harness's bases back); a non-canonical
+    64-bit value is #GP."""
+    F = []
+
+    def fix_canon(r64):
+        def fix(rng, st):
+            i = GPR.index(r64)
+            v = st['gpr'][i]
+            k = rng.random()
+            if k < 0.45:
+                st['gpr'][i] = v & 0x00007fffffffffff
+            elif k < 0.9:
+                st['gpr'][i] = v | 0xffff800000000000
+        return fix
+    for seg in ('fs', 'gs'):
+        for w in (32, 64):
+            a, b = rname('rax', w), rname('rbx', w)
+            F.append(Form(f'wr{seg}base {a}; rd{seg}base %rbx', [('rax', 64), ('rbx', 64)],
+                          fix=fix_canon('rax')))
+            F.append(Form(f'wr{seg}base %r13; rd{seg}base {b}', [('r13', 64), ('rbx', 64)],
+                          fix=fix_canon('r13')))
+        F.append(Form(f'wr{seg}base %rax; rd{seg}base %rax; rd{seg}base %r8d', [('rax', 64)],
+                      fix=fix_canon('rax')))
+    # the new base is used by the next access through the segment
+    F.append(Form('lea isa_mem(%rip), %rbx; wrgsbase %rbx; mov %gs:16, %rax', [('rax', 64)]))
+    F.append(Form('lea isa_mem(%rip), %rbx; sub $8, %rbx; wrgsbase %rbx; movl %eax, %gs:24',
+                  [('rax', 64)]))
+    return F
+
+
 def mmx_forms():
     """MMX and the MMX-register forms of SSE/SSSE3.  Each snippet starts from
     fninit, loads mm0 and mm1 from the window (+16, +24), runs the
@@ -1229,6 +1322,7 @@ def main():
                  'string': string_forms, 'pair': pair_forms, 'mem': mem_forms,
                  'sse4': sse4_forms, 'x87': x87_forms, 'bmi': bmi_forms,
                  'crypto': crypto_forms, 'mmx': mmx_forms, 'misc': misc_forms,
+                 'adx': adx_forms, 'fsgsbase': fsgsbase_forms, 'hostext': hostext_forms,
                  'avx': lambda: avx_forms(Form), 'avx2': lambda: avx2_forms(Form),
                  'fma': lambda: fma_forms(Form)}[batch]()
         total = len(forms)

@@ -143,6 +143,27 @@ static void helper_rdtsc(uint64_t env)
 	cpu->regs[R_RDX] = t >> 32;
 }
 
+/* RDTSCP and RDPID (-cpu host, where the host has them) run the host's
+ * own: IA32_TSC_AUX is the kernel's number of the CPU this thread is on
+ * (with its node above bit 12), and the guest thread is this host thread. */
+static void helper_rdtscp(uint64_t env)
+{
+	struct cpu *cpu = (void *)(uintptr_t)env;
+	uint32_t lo, hi, aux;
+	__asm__ volatile("rdtscp" : "=a"(lo), "=d"(hi), "=c"(aux));
+	cpu->regs[R_RAX] = lo;
+	cpu->regs[R_RDX] = hi;
+	cpu->regs[R_RCX] = aux;
+}
+
+static uint64_t helper_rdpid(uint64_t env)
+{
+	uint64_t v;
+	(void)env;
+	__asm__ volatile("rdpid %0" : "=r"(v));
+	return v;
+}
+
 /* Rotate through carry: a (N bits) and CF form an N+1-bit ring. */
 static uint64_t rotate_carry(uint64_t env, uint64_t a, uint64_t count, uint64_t size, bool left)
 {

@@ -28,6 +28,8 @@
 	H(idivq,               MF,            2, 0) \
 	H(cpuid,               0,             1, 0) \
 	H(rdtsc,               0,             1, 0) \
+	H(rdtscp,              0,             1, 0) \
+	H(rdpid,               NG,            1, 1) \
 	H(rcl,                 0,             4, 1) \
 	H(rcr,                 0,             4, 1) \
 	H(read_rflags,         IR_CALL_NO_WRITE_GLOBALS, 1, 1) \

@@ -20,6 +20,11 @@
 
 struct x86_globals G;
 static ZydisDecoder decoder;
+/* For the hint space only: Zydis refuses some of its encodings as MPX, CET
+ * or CLDEMOTE forms (a bound register above bnd3, ...) that the CPU runs as
+ * reserved NOPs; with those extensions off Zydis decodes them all as NOPs,
+ * with the right length. */
+static ZydisDecoder hint_decoder;
 static lift_fn *lifters[ZYDIS_MNEMONIC_MAX_VALUE + 1];
 /* Forms with an MMX register operand: the same mnemonics as SSE's. */
 static lift_fn *mmx_lifters[ZYDIS_MNEMONIC_MAX_VALUE + 1];
@@ -51,6 +56,10 @@ void guest_ir_init(struct ir_ctx *ir)
 	ir->helpers = x86_helpers;
 	ir->nhelpers = HELPER_NB;
 	ZydisDecoderInit(&decoder, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64);
+	ZydisDecoderInit(&hint_decoder, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64);
+	ZydisDecoderEnableMode(&hint_decoder, ZYDIS_DECODER_MODE_MPX, ZYAN_FALSE);
+	ZydisDecoderEnableMode(&hint_decoder, ZYDIS_DECODER_MODE_CET, ZYAN_FALSE);
+	ZydisDecoderEnableMode(&hint_decoder, ZYDIS_DECODER_MODE_CLDEMOTE, ZYAN_FALSE);
 	add_table(lift_int_table);
 	add_table(lift_flow_table);
 	add_table(lift_string_table);
@@ -647,6 +656,14 @@ static bool isa_allowed(const ZydisDecodedInstruction *insn)
 	case ZYDIS_ISA_SET_RDRAND: return x86_ext & X86_EXT_RDRAND;
 	case ZYDIS_ISA_SET_RDSEED: return x86_ext & X86_EXT_RDSEED;
 	case ZYDIS_ISA_SET_SHA: return x86_ext & X86_EXT_SHA;
+	case ZYDIS_ISA_SET_ADOX_ADCX: return x86_ext & X86_EXT_ADX;
+	case ZYDIS_ISA_SET_RDWRFSGS: return x86_ext & X86_EXT_FSGSBASE;
+	case ZYDIS_ISA_SET_CLFLUSHOPT: return x86_ext & X86_EXT_CLFLUSHOPT;
+	case ZYDIS_ISA_SET_CLWB: return x86_ext & X86_EXT_CLWB;
+	case ZYDIS_ISA_SET_SERIALIZE: return x86_ext & X86_EXT_SERIALIZE;
+	case ZYDIS_ISA_SET_RDPID: return x86_ext & X86_EXT_RDPID;
+	case ZYDIS_ISA_SET_RDTSCP: return x86_ext & X86_EXT_RDTSCP;
+	case ZYDIS_ISA_SET_MOVDIR: return x86_ext & X86_EXT_MOVDIRI;	/* movdir64b: no lifter */
 	default:
 		return true;
 	}
@@ -714,7 +731,12 @@ int guest_translate(struct ir_ctx *ir, struct tb *tb, unsigned max_insns,
 				checked_page = s->pc >> 12;
 			code = buf;
 		}
-		if (!ZYAN_SUCCESS(ZydisDecoderDecodeFull(&decoder, code, avail, &s->insn, s->op))) {
+		bool decoded = ZYAN_SUCCESS(ZydisDecoderDecodeFull(&decoder, code, avail, &s->insn, s->op));
+		if (!decoded)
+			decoded = ZYAN_SUCCESS(ZydisDecoderDecodeFull(&hint_decoder, code, avail, &s->insn,
+								      s->op)) &&
+				  x86_in_hint_space(&s->insn);
+		if (!decoded) {
 			s->next_pc = s->pc + 1;
 			ir_emit(ir, IR_insn_start, IR_I64, NULL, (int64_t[]){ s->pc, 1 });
 			n++;
@@ -741,10 +763,13 @@ int guest_translate(struct ir_ctx *ir, struct tb *tb, unsigned max_insns,
 		ir_emit(ir, IR_insn_start, IR_I64, NULL, (int64_t[]){ s->pc, s->insn.length });
 		n++;
 		lift_fn *fn = lifters[s->insn.mnemonic];
-		bool mmx = s->insn.mnemonic == ZYDIS_MNEMONIC_EMMS || has_mm_operand(s);
+		bool hint = x86_in_hint_space(&s->insn);
+		bool mmx = !hint && (s->insn.mnemonic == ZYDIS_MNEMONIC_EMMS || has_mm_operand(s));
 		if (mmx && mmx_lifters[s->insn.mnemonic])
 			fn = mmx_lifters[s->insn.mnemonic];
-		bool ok = fn && isa_allowed(&s->insn);
+		if (hint)
+			fn = gen_HINT;
+		bool ok = fn && (hint || isa_allowed(&s->insn));
 		if (ok && mmx)
 			gen_mmx_check(s);
 		if (!ok || !fn(s))
@@ -777,6 +802,20 @@ void guest_disas(FILE *f, uint64_t pc, uint32_t size)
 		size_t avail = fetch_code(pc, buf);
 		if (!avail || !ZYAN_SUCCESS(ZydisDisassembleATT(ZYDIS_MACHINE_MODE_LONG_64, pc, buf,
 								avail, &insn))) {
+			/* the hint space's forms only hint_decoder knows */
+			ZydisFormatter fmt;
+			if (avail && ZYAN_SUCCESS(ZydisDecoderDecodeFull(&hint_decoder, buf, avail, &insn.info,
+									 insn.operands)) &&
+			    x86_in_hint_space(&insn.info) &&
+			    ZYAN_SUCCESS(ZydisFormatterInit(&fmt, ZYDIS_FORMATTER_STYLE_ATT)) &&
+			    ZYAN_SUCCESS(ZydisFormatterFormatInstruction(&fmt, &insn.info, insn.operands,
+									 insn.info.operand_count_visible,
+									 insn.text, sizeof(insn.text), pc,
+									 NULL))) {
+				fprintf(f, "0x%016lx:  %s\n", (unsigned long)pc, insn.text);
+				pc += insn.info.length;
+				continue;
+			}
 			fprintf(f, "0x%016lx:  (bad)\n", (unsigned long)pc);
 			return;
 		}

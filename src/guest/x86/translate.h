@@ -57,6 +57,10 @@ bool is_sreg_operand(struct dc *s, int i);
 bool gen_MOV_sreg(struct dc *s);
 bool gen_PUSH_sreg(struct dc *s);
 bool gen_POP_sreg(struct dc *s);
+/* The hint and reserved-NOP space, 0F 0D and 0F 18-1F (lift-int.c),
+ * lifted by opcode whatever Zydis calls it. */
+bool x86_in_hint_space(const ZydisDecodedInstruction *insn);
+bool gen_HINT(struct dc *s);
 /* Whether the frontend lifts a mnemonic at all (cpuid.c reports features
  * by it). */
 bool x86_lifts(ZydisMnemonic m);
