@@ -202,6 +202,7 @@ enum exec_exit exec_run(void *cpu)
 	uint32_t flags = tb_flags();
 	struct tb *last = NULL;
 	int last_n = 0;
+	uint64_t branch_pc = 0;	/* the last instruction of the TB just left */
 
 	exec_current_cpu = cpu;
 	register_cpu(cpu);
@@ -248,6 +249,9 @@ enum exec_exit exec_run(void *cpu)
 			}
 		}
 		if (!tb) {
+			/* A branch the guest CPU refuses faults at the branch. */
+			if (guest_branch_fault(cpu, branch_pc, &x->fault))
+				return leave(cpu, x, EXEC_FAULT);
 			/* The first instruction is not readable: fetch fault. */
 			x->fault = (struct guest_fault){ .signo = SIGSEGV, .code = SEGV_MAPERR, .addr = pc };
 			return leave(cpu, x, EXEC_FAULT);
@@ -262,6 +266,7 @@ enum exec_exit exec_run(void *cpu)
 		x->in_guest = 0;
 
 		last = NULL;
+		branch_pc = 0;
 		if (x->pending_exit) {
 			enum exec_exit e = x->pending_exit;
 			x->pending_exit = 0;
@@ -270,6 +275,8 @@ enum exec_exit exec_run(void *cpu)
 		if (!ret)
 			continue;
 		struct tb *from = (struct tb *)(ret & ~(uintptr_t)TB_EXIT_MASK);
+		if ((ret & TB_EXIT_MASK) != TB_EXIT_REQUESTED)
+			branch_pc = from->insn_pc[from->ninsns - 1];
 		switch (ret & TB_EXIT_MASK) {
 		case TB_EXIT_IDX0:
 		case TB_EXIT_IDX1:
@@ -356,6 +363,7 @@ bool exec_host_fault(siginfo_t *si, void *ucv)
 	/* SIGFPE's si_addr is the faulting instruction: the guest's */
 	if (si->si_signo == SIGFPE)
 		x->fault.addr = guest_pc(cpu);
+	guest_fault_refine(cpu, &x->fault);
 	x->pending_exit = EXEC_FAULT;
 	x->in_guest = 0;
 	guest_host_signal_unwind(cpu, uc);

@@ -557,10 +557,15 @@ static void sig_trap_info(int signo, int code, uint64_t *trapno, uint64_t *err)
 			*err = 4 | (code == SEGV_ACCERR ? 1 : 0);
 		}
 		break;
-	case SIGBUS: *trapno = 14; *err = 4; break;
+	case SIGBUS:
+		if (code == SI_KERNEL)
+			*trapno = 12;	/* stack segment fault */
+		else
+			*trapno = 14, *err = 4;
+		break;
 	case SIGILL: *trapno = 6; break;
 	case SIGFPE: *trapno = code == FPE_INTDIV || code == FPE_INTOVF ? 0 : 19; break;
-	case SIGTRAP: *trapno = 3; break;
+	case SIGTRAP: *trapno = code == SI_KERNEL ? 3 : 1; break;	/* int3; int1, single step */
 	}
 }
 
@@ -632,7 +637,10 @@ static bool sig_setup_frame(struct cpu *cpu, int signo, const siginfo_t *si, boo
 	sc->rsp = cpu->regs[R_RSP];
 	sc->rip = cpu->rip;
 	rflags = x86_get_rflags(cpu);
-	sc->eflags = rflags;
+	/* The CPU saves RF set for a fault (the instruction restarts) and
+	 * clear for a trap (int3, int1, a single step), and the kernel copies
+	 * it into the frame as it is. */
+	sc->eflags = fault && signo != SIGTRAP ? rflags | X86_RF : rflags;
 	sc->cs = 0x33;
 	sc->ss = 0x2b;
 	if (fault) {

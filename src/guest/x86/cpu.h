@@ -52,6 +52,7 @@ enum cc_op {
 #define X86_IF 0x0200
 #define X86_DF 0x0400
 #define X86_OF 0x0800
+#define X86_RF 0x10000
 #define X86_AC 0x40000
 #define X86_ID 0x200000
 /* XCR0 of the modelled CPU from x86-64-v3 on: x87, SSE, AVX state */

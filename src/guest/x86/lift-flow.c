@@ -116,12 +116,24 @@ static bool gen_SYSCALL(struct dc *s)
 	return true;
 }
 
-/* A trap reported after the instruction (int3, int1, int $3): the signal
+/* A trap reported after the instruction (int3, int $3): the signal
  * frame's pc is the next instruction, as the kernel delivers it. */
 static bool gen_INT3(struct dc *s)
 {
 	gen_sync_pc(s, s->next_pc);
 	gen_helper(s, HELPER_raise, 4, s->ir->env, cst(s, SIGTRAP), cst(s, SI_KERNEL), cst(s, 0));
+	ir_emit(s->ir, IR_exit_tb, IR_I64, NULL, (int64_t[]){ 0 });
+	s->state = DISAS_EXITED;
+	return true;
+}
+
+/* int1 (icebp) is a #DB trap with no debug-status bit set, which the kernel
+ * reports as a breakpoint at the next instruction. */
+static bool gen_INT1(struct dc *s)
+{
+	gen_sync_pc(s, s->next_pc);
+	gen_helper(s, HELPER_raise, 4, s->ir->env, cst(s, SIGTRAP), cst(s, TRAP_BRKPT),
+		   cst(s, s->next_pc));
 	ir_emit(s->ir, IR_exit_tb, IR_I64, NULL, (int64_t[]){ 0 });
 	s->state = DISAS_EXITED;
 	return true;
@@ -165,7 +177,7 @@ const struct lift_entry lift_flow_table[] = {
 	{ ZYDIS_MNEMONIC_CALL, gen_CALL },
 	{ ZYDIS_MNEMONIC_RET, gen_RET },
 	{ ZYDIS_MNEMONIC_SYSCALL, gen_SYSCALL },
-	{ ZYDIS_MNEMONIC_INT3, gen_INT3 }, { ZYDIS_MNEMONIC_INT1, gen_INT3 },
+	{ ZYDIS_MNEMONIC_INT3, gen_INT3 }, { ZYDIS_MNEMONIC_INT1, gen_INT1 },
 	{ ZYDIS_MNEMONIC_UD0, gen_UD }, { ZYDIS_MNEMONIC_UD1, gen_UD }, { ZYDIS_MNEMONIC_UD2, gen_UD },
 	{ ZYDIS_MNEMONIC_HLT, gen_privileged }, { ZYDIS_MNEMONIC_CLI, gen_privileged },
 	{ ZYDIS_MNEMONIC_STI, gen_privileged }, { ZYDIS_MNEMONIC_IN, gen_privileged },

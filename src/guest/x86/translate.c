@@ -50,7 +50,7 @@ void guest_ir_init(struct ir_ctx *ir)
 	G.gs_base = ir_new_global(ir, CPU_OFF(gs_base), "gs_base");
 	ir->helpers = x86_helpers;
 	ir->nhelpers = HELPER_NB;
-	ZydisDecoderInit(&decoder, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64);
+	x86_decoder_init(&decoder);
 	add_table(lift_int_table);
 	add_table(lift_flow_table);
 	add_table(lift_string_table);
@@ -64,6 +64,11 @@ void guest_ir_init(struct ir_ctx *ir)
 		if (!lifters[t->mnemonic])	/* EMMS, MASKMOVQ, ... */
 			lifters[t->mnemonic] = t->fn;
 	}
+}
+
+void x86_decoder_init(ZydisDecoder *d)
+{
+	ZydisDecoderInit(d, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64);
 }
 
 bool x86_lifts(ZydisMnemonic m)
@@ -562,7 +567,8 @@ void gen_jmp_indirect(struct dc *s, ir_ref target)
 {
 	ir_mov(s, G.rip, target);
 	if (s->nochain) {
-		ir_emit(s->ir, IR_exit_tb, IR_I64, NULL, (int64_t[]){ 0 });
+		ir_emit(s->ir, IR_exit_tb, IR_I64, NULL,
+			(int64_t[]){ (uintptr_t)s->tb | TB_EXIT_NOCHAIN });
 		return;
 	}
 	ir_emit(s->ir, IR_goto_lookup, IR_I64, (ir_ref[]){ G.rip }, NULL);
@@ -655,7 +661,7 @@ static bool isa_allowed(const ZydisDecodedInstruction *insn)
 /* Copy up to 15 code bytes at pc without faulting; returns bytes readable.
  * (gettid: the thread group leader may have exited, taking its pid's view
  * of memory with it.) */
-static size_t fetch_code(uint64_t pc, uint8_t *buf)
+size_t x86_fetch_code(uint64_t pc, uint8_t *buf)
 {
 	struct iovec local = { buf, 15 }, remote = { (void *)(uintptr_t)pc, 15 };
 	ssize_t n = process_vm_readv(gettid(), &local, 1, &remote, 1, 0);
@@ -702,7 +708,7 @@ int guest_translate(struct ir_ctx *ir, struct tb *tb, unsigned max_insns,
 		}
 		/* Pages are probed once per TB; the tail of a page always. */
 		if ((s->pc >> 12) != checked_page || ((s->pc + 14) >> 12) != checked_page) {
-			avail = fetch_code(s->pc, buf);
+			avail = x86_fetch_code(s->pc, buf);
 			if (avail == 0) {
 				if (n == 0)
 					return -1;
@@ -774,7 +780,7 @@ void guest_disas(FILE *f, uint64_t pc, uint32_t size)
 	uint64_t end = pc + size;
 	while (pc < end) {
 		uint8_t buf[15];
-		size_t avail = fetch_code(pc, buf);
+		size_t avail = x86_fetch_code(pc, buf);
 		if (!avail || !ZYAN_SUCCESS(ZydisDisassembleATT(ZYDIS_MACHINE_MODE_LONG_64, pc, buf,
 								avail, &insn))) {
 			fprintf(f, "0x%016lx:  (bad)\n", (unsigned long)pc);

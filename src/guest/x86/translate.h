@@ -52,6 +52,10 @@ struct lift_entry {
 extern const struct lift_entry lift_int_table[], lift_flow_table[], lift_string_table[],
 	lift_sse_table[], lift_x87_table[], lift_bmi_table[], lift_mmx_table[],
 	lift_sys_table[], lift_avx_table[];
+/* The decoder every part of the frontend uses, and a fetch of up to 15
+ * code bytes at pc that never faults (returns the bytes readable). */
+void x86_decoder_init(ZydisDecoder *d);
+size_t x86_fetch_code(uint64_t pc, uint8_t *buf);
 /* Segment-register forms of MOV, PUSH and POP (lift-sys.c). */
 bool is_sreg_operand(struct dc *s, int i);
 bool gen_MOV_sreg(struct dc *s);
