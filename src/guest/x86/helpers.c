@@ -350,6 +350,36 @@ static void helper_seg_load(uint64_t env, uint64_t sreg, uint64_t sel)
 		*base = 0;
 }
 
+/*
+ * iret in user mode returns to the same privilege level: it pops rip, cs,
+ * rflags, rsp and ss, each 2 << size bytes (the lifter synced the pc; a
+ * read fault is the instruction's).  The frame must name the guest's own
+ * code segment and a canonical rip (else #GP, nothing changed); ss is
+ * checked by loading it on the host as mov ss does (helper_seg_load).
+ * Flags change as popf's do at CPL 3.  A return to another code segment
+ * (0x23, 32-bit compatibility mode) is beyond loom and refused as #GP.
+ */
+static void helper_iret(uint64_t env, uint64_t size)
+{
+	struct cpu *cpu = (void *)(uintptr_t)env;
+	unsigned n = 1u << size;
+	uint64_t v[5];
+	for (int i = 0; i < 5; i++) {
+		const uint8_t *p = (const uint8_t *)(uintptr_t)(cpu->regs[R_RSP] + i * n);
+		v[i] = 0;
+		memcpy(&v[i], p, n);
+	}
+	uint64_t rip = v[0];
+	if ((uint16_t)v[1] != cpu->seg[SREG_CS] ||
+	    (uint64_t)((int64_t)(rip << 16) >> 16) != rip)
+		exec_raise(cpu, SIGSEGV, SI_KERNEL, 0);
+	helper_seg_load(env, SREG_SS, (uint16_t)v[4]);
+	uint64_t keep = n == 2 ? ~0xffffull : n == 4 ? ~0xffffffffull : 0;
+	x86_set_rflags(cpu, (x86_get_rflags(cpu) & keep) | (v[2] & ~keep));
+	cpu->regs[R_RSP] = v[3];
+	cpu->rip = rip;
+}
+
 /* x87 lands with the full-ISA work; until then its lifter never calls it. */
 const struct ir_helper x86_helpers[HELPER_NB] = {
 #define H(name, fl, n, r) [HELPER_##name] = { #name, (void *)helper_##name, fl, n, r },

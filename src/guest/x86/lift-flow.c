@@ -5,6 +5,7 @@
  * Direct targets chain through goto_tb; indirect ones look up their target
  * in generated code (gen_jmp_indirect) without leaving the code cache.
  */
+#include <cpuid.h>
 #include <signal.h>
 #include "guest/x86/translate.h"
 
@@ -152,6 +153,16 @@ static bool gen_privileged(struct dc *s)
 	return true;
 }
 
+/* invpcid is #GP outside ring 0 on a CPU that has it and #UD on one that
+ * does not: the host decides, as the guest's kernel is the host's. */
+static bool gen_INVPCID(struct dc *s)
+{
+	unsigned a, b, c, d;
+	if (__get_cpuid_count(7, 0, &a, &b, &c, &d) && (b >> 10 & 1))
+		return gen_privileged(s);
+	return gen_illegal(s);
+}
+
 /* int n: int $3 is a breakpoint like int3; every other vector is not
  * open to user mode here (#GP). */
 static bool gen_INT(struct dc *s)
@@ -191,6 +202,6 @@ const struct lift_entry lift_flow_table[] = {
 	{ ZYDIS_MNEMONIC_LLDT, gen_privileged }, { ZYDIS_MNEMONIC_LTR, gen_privileged },
 	{ ZYDIS_MNEMONIC_LMSW, gen_privileged }, { ZYDIS_MNEMONIC_INVLPG, gen_privileged },
 	{ ZYDIS_MNEMONIC_RDMSR, gen_privileged }, { ZYDIS_MNEMONIC_WRMSR, gen_privileged },
-	{ ZYDIS_MNEMONIC_SYSRET, gen_privileged }, { ZYDIS_MNEMONIC_SYSEXIT, gen_privileged },
+	{ ZYDIS_MNEMONIC_SYSRET, gen_privileged }, { ZYDIS_MNEMONIC_INVPCID, gen_INVPCID }, { ZYDIS_MNEMONIC_SYSEXIT, gen_privileged },
 	{ ZYDIS_MNEMONIC_INVALID, NULL },
 };
