@@ -252,8 +252,11 @@ enum exec_exit exec_run(void *cpu)
 			/* A branch the guest CPU refuses faults at the branch. */
 			if (guest_branch_fault(cpu, branch_pc, &x->fault))
 				return leave(cpu, x, EXEC_FAULT);
-			/* The first instruction is not readable: fetch fault. */
-			x->fault = (struct guest_fault){ .signo = SIGSEGV, .code = SEGV_MAPERR, .addr = pc };
+			/* The first instruction cannot be fetched: a page
+			 * fault on a page mapped without PROT_EXEC (or not
+			 * readable), or on none. */
+			int code = exec_mem_prot(pc) >= 0 ? SEGV_ACCERR : SEGV_MAPERR;
+			x->fault = (struct guest_fault){ .signo = SIGSEGV, .code = code, .addr = pc };
 			return leave(cpu, x, EXEC_FAULT);
 		}
 		if (log_enabled(LOG_CPU))

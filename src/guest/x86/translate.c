@@ -10,6 +10,7 @@
  */
 #include <stdarg.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/uio.h>
 #include <unistd.h>
 #include "exec/exec.h"
@@ -658,23 +659,47 @@ static bool isa_allowed(const ZydisDecodedInstruction *insn)
 	}
 }
 
-/* Copy up to 15 code bytes at pc without faulting; returns bytes readable.
- * (gettid: the thread group leader may have exited, taking its pid's view
- * of memory with it.) */
+/* Whether user mode may fetch instructions from the page at addr: not from
+ * the kernel's half of the address space, nor from a guest mapping without
+ * PROT_EXEC (NX).  A page the exec layer does not know (-1: unmapped, or
+ * not mapped by the guest) is left to the read to decide. */
+static bool fetchable(uint64_t addr)
+{
+	if (addr >> 47)
+		return false;
+	int prot = exec_mem_prot(addr);
+	return prot < 0 || (prot & PROT_EXEC);
+}
+
+/* Copy up to 15 code bytes at pc without faulting; returns bytes fetchable:
+ * readable and executable.  (gettid: the thread group leader may have
+ * exited, taking its pid's view of memory with it.) */
 size_t x86_fetch_code(uint64_t pc, uint8_t *buf)
 {
-	struct iovec local = { buf, 15 }, remote = { (void *)(uintptr_t)pc, 15 };
+	uint64_t page_end = (pc | 4095) + 1;
+	size_t want = 15;
+	if (!fetchable(pc))
+		return 0;
+	if (page_end - pc < 15 && !fetchable(page_end))
+		want = page_end - pc;
+	struct iovec local = { buf, want }, remote = { (void *)(uintptr_t)pc, want };
 	ssize_t n = process_vm_readv(gettid(), &local, 1, &remote, 1, 0);
-	if (n == 15)
-		return 15;
+	if (n == (ssize_t)want)
+		return want;
 	/* A partial read stops at the first unreadable page. */
 	size_t got = 0;
-	uint64_t page_end = (pc | 4095) + 1;
-	local.iov_len = remote.iov_len = page_end - pc < 15 ? page_end - pc : 15;
+	local.iov_len = remote.iov_len = page_end - pc < want ? page_end - pc : want;
 	n = process_vm_readv(gettid(), &local, 1, &remote, 1, 0);
 	if (n > 0)
 		got = n;
 	return got;
+}
+
+/* The si_code of a fetch fault at addr: the page is mapped (without
+ * PROT_EXEC, or not readable) or it is not. */
+int x86_fetch_fault_code(uint64_t addr)
+{
+	return !(addr >> 47) && exec_mem_prot(addr) >= 0 ? SEGV_ACCERR : SEGV_MAPERR;
 }
 
 ir_ref guest_ir_pc(void) { return G.rip; }
@@ -725,8 +750,10 @@ int guest_translate(struct ir_ctx *ir, struct tb *tb, unsigned max_insns,
 			ir_emit(ir, IR_insn_start, IR_I64, NULL, (int64_t[]){ s->pc, 1 });
 			n++;
 			if (avail < 15 && (s->pc + avail) % 4096 == 0) {
-				/* the instruction runs into an unmapped page */
-				gen_exception(s, SIGSEGV, SEGV_MAPERR, s->pc + avail);
+				/* the instruction runs into a page it cannot be
+				 * fetched from */
+				gen_exception(s, SIGSEGV, x86_fetch_fault_code(s->pc + avail),
+					      s->pc + avail);
 			} else {
 				gen_exception(s, SIGILL, ILL_ILLOPN, s->pc);
 			}

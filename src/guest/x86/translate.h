@@ -56,6 +56,7 @@ extern const struct lift_entry lift_int_table[], lift_flow_table[], lift_string_
  * code bytes at pc that never faults (returns the bytes readable). */
 void x86_decoder_init(ZydisDecoder *d);
 size_t x86_fetch_code(uint64_t pc, uint8_t *buf);
+int x86_fetch_fault_code(uint64_t addr);
 /* Segment-register forms of MOV, PUSH and POP (lift-sys.c). */
 bool is_sreg_operand(struct dc *s, int i);
 bool gen_MOV_sreg(struct dc *s);
