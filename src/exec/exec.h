@@ -109,6 +109,9 @@ struct tb {
 enum {
 	CF_SINGLE_INSN = 1 << 0,	/* -one-insn-per-tb */
 	CF_NOCHAIN = 1 << 1,
+	/* The guest traps after every instruction (x86: RFLAGS.TF): TBs of
+	 * one instruction that end in the guest's single-step trap. */
+	CF_TRACE = 1 << 2,
 	/* Not translation flags: a TB carrying either never matches a lookup. */
 	CF_INVALID = 1 << 30,	/* invalidated: out of hash, caches, chains, pages */
 	CF_ONESHOT = 1 << 29,	/* restarts a store after an SMC fault: runs once */

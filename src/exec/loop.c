@@ -203,6 +203,7 @@ enum exec_exit exec_run(void *cpu)
 	struct tb *last = NULL;
 	int last_n = 0;
 	uint64_t branch_pc = 0;	/* the last instruction of the TB just left */
+	uint32_t base_flags = flags;
 
 	exec_current_cpu = cpu;
 	register_cpu(cpu);
@@ -223,6 +224,15 @@ enum exec_exit exec_run(void *cpu)
 		if (__atomic_load_n(&flush_requested, __ATOMIC_SEQ_CST) &&
 		    __atomic_exchange_n(&flush_requested, 0, __ATOMIC_SEQ_CST)) {
 			exec_flush_all();
+			last = NULL;
+		}
+		/* Single-stepping changes which TBs run.  The inline lookup
+		 * of indirect branches compares only the pc, so the jump
+		 * cache is emptied when it starts or stops. */
+		uint32_t want = base_flags | (guest_tracing(cpu) ? CF_TRACE : 0);
+		if (want != flags) {
+			flags = want;
+			memset(x->jmp_cache, 0, JMP_CACHE_SIZE * sizeof(struct tb *));
 			last = NULL;
 		}
 		uint64_t pc = guest_pc(cpu);

@@ -435,7 +435,7 @@ static struct tb *tb_translate(uint64_t pc, uint32_t flags, bool oneshot)
 {
 	uint64_t t0 = now_ns();
 	bool guard = !oneshot && smc_page_hot(pc);
-	unsigned max_insns = (flags & CF_SINGLE_INSN) || oneshot || guard ? 1 : 512;
+	unsigned max_insns = (flags & (CF_SINGLE_INSN | CF_TRACE)) || oneshot || guard ? 1 : 512;
 	FILE *f = log_file ? log_file : stderr;
 
 	if (ntbs >= MAX_TBS)

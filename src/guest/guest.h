@@ -56,6 +56,9 @@ void guest_host_signal_unwind(void *cpu, void *ucontext);
  * the branch, fill f and return true. */
 void guest_fault_refine(void *cpu, struct guest_fault *f);
 bool guest_branch_fault(void *cpu, uint64_t branch_pc, struct guest_fault *f);
+/* Whether the guest CPU single-steps now (x86: RFLAGS.TF): the exec loop
+ * then runs TBs translated with CF_TRACE. */
+bool guest_tracing(void *cpu);
 /* Print the guest CPU state for -d cpu. */
 void guest_dump_state(void *cpu, FILE *f);
 

@@ -637,9 +637,11 @@ static bool sig_setup_frame(struct cpu *cpu, int signo, const siginfo_t *si, boo
 	sc->rsp = cpu->regs[R_RSP];
 	sc->rip = cpu->rip;
 	rflags = x86_get_rflags(cpu);
+	cpu->eflags &= ~X86_RF;	/* set by a trap that resumes the instruction */
 	/* The CPU saves RF set for a fault (the instruction restarts) and
-	 * clear for a trap (int3, int1, a single step), and the kernel copies
-	 * it into the frame as it is. */
+	 * clear for a trap (int3, int1, a single step) unless the instruction
+	 * resumes (a rep iteration stepped), and the kernel copies it into
+	 * the frame as it is. */
 	sc->eflags = fault && signo != SIGTRAP ? rflags | X86_RF : rflags;
 	sc->cs = 0x33;
 	sc->ss = 0x2b;

@@ -199,7 +199,7 @@ static bool gen_IRET(struct dc *s)
 {
 	gen_sync_pc(s, s->pc);
 	gen_helper(s, HELPER_iret, 2, s->ir->env, cst(s, size_of_bits(s->insn.operand_width)));
-	ir_emit(s->ir, IR_exit_tb, IR_I64, NULL, (int64_t[]){ (uintptr_t)s->tb | TB_EXIT_NOCHAIN });
+	gen_exit_nochain(s);
 	s->state = DISAS_EXITED;
 	return true;
 }

@@ -78,6 +78,7 @@ bool x86_lifts(ZydisMnemonic m)
 }
 
 uint64_t guest_pc(void *cpu) { return ((struct cpu *)cpu)->rip; }
+bool guest_tracing(void *cpu) { return ((struct cpu *)cpu)->eflags & X86_TF; }
 void guest_set_pc(void *cpu, uint64_t pc) { ((struct cpu *)cpu)->rip = pc; }
 struct cpu_exec *guest_exec_state(void *cpu) { return &((struct cpu *)cpu)->x; }
 int32_t guest_exec_offset(void) { return CPU_OFF(x); }
@@ -552,8 +553,31 @@ void gen_sync_pc(struct dc *s, uint64_t pc)
 	ir_mov(s, G.rip, cst(s, pc));
 }
 
+/* The single-step trap after the instruction: SIGTRAP, TRAP_TRACE, at the
+ * next pc (already in the pc global), as the kernel reports a #DB with
+ * DR6.BS. */
+static void gen_trace_trap(struct dc *s)
+{
+	gen_helper(s, HELPER_raise, 4, s->ir->env, cst(s, SIGTRAP), cst(s, TRAP_TRACE), G.rip);
+	ir_emit(s->ir, IR_exit_tb, IR_I64, NULL, (int64_t[]){ 0 });
+}
+
+void gen_exit_nochain(struct dc *s)
+{
+	if (s->tb->flags & CF_TRACE)
+		gen_trace_trap(s);
+	else
+		ir_emit(s->ir, IR_exit_tb, IR_I64, NULL,
+			(int64_t[]){ (uintptr_t)s->tb | TB_EXIT_NOCHAIN });
+}
+
 void gen_jmp_to(struct dc *s, int n, uint64_t target)
 {
+	if (s->tb->flags & CF_TRACE) {
+		gen_sync_pc(s, target);
+		gen_trace_trap(s);
+		return;
+	}
 	if (s->nochain) {
 		gen_sync_pc(s, target);
 		ir_emit(s->ir, IR_exit_tb, IR_I64, NULL, (int64_t[]){ 0 });
@@ -567,9 +591,8 @@ void gen_jmp_to(struct dc *s, int n, uint64_t target)
 void gen_jmp_indirect(struct dc *s, ir_ref target)
 {
 	ir_mov(s, G.rip, target);
-	if (s->nochain) {
-		ir_emit(s->ir, IR_exit_tb, IR_I64, NULL,
-			(int64_t[]){ (uintptr_t)s->tb | TB_EXIT_NOCHAIN });
+	if (s->nochain || (s->tb->flags & CF_TRACE)) {
+		gen_exit_nochain(s);
 		return;
 	}
 	ir_emit(s->ir, IR_goto_lookup, IR_I64, (ir_ref[]){ G.rip }, NULL);

@@ -127,6 +127,9 @@ int jcc_of_mnemonic(ZydisMnemonic m);	/* Jcc/SETcc/CMOVcc -> 0..15, -1 */
 void gen_jmp_to(struct dc *s, int n, uint64_t target);	/* direct, chainable */
 void gen_jmp_indirect(struct dc *s, ir_ref target);
 void gen_exception(struct dc *s, int signo, int code, uint64_t addr);
+/* Leave the TB for the exec loop with the pc global set, unchained (in a
+ * single-stepped TB: with the trace trap). */
+void gen_exit_nochain(struct dc *s);
 void gen_sync_pc(struct dc *s, uint64_t pc);
 bool gen_illegal(struct dc *s);		/* SIGILL at this instruction; logs under unimp */
 
