@@ -25,6 +25,8 @@ struct guest_fault {
 	int signo;
 	int code;		/* si_code */
 	uint64_t addr;		/* si_addr */
+	bool page_fault;	/* a page fault whatever si_code says (the
+				 * kernel's verdict on a vsyscall call) */
 };
 
 #define JMP_CACHE_BITS 12

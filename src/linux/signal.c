@@ -647,6 +647,10 @@ static bool sig_setup_frame(struct cpu *cpu, int signo, const siginfo_t *si, boo
 	sc->ss = 0x2b;
 	if (fault) {
 		sig_trap_info(signo, si->si_code, &sc->trapno, &sc->err);
+		if (cpu->x.fault.page_fault) {
+			sc->trapno = 14;
+			sc->err = 5;	/* present, user */
+		}
 		if (signo == SIGSEGV || signo == SIGBUS)
 			sc->cr2 = (uint64_t)(uintptr_t)si->si_addr;
 	}
