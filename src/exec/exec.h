@@ -25,8 +25,10 @@ struct guest_fault {
 	int signo;
 	int code;		/* si_code */
 	uint64_t addr;		/* si_addr */
-	bool page_fault;	/* a page fault whatever si_code says (the
-				 * kernel's verdict on a vsyscall call) */
+	/* 1 + the CPU exception behind it where signo and code do not tell
+	 * (a vsyscall refused by the kernel is a page fault with SI_KERNEL;
+	 * x86 int $4 is a trap with SIGSEGV), else 0 */
+	uint8_t vector1;
 };
 
 #define JMP_CACHE_BITS 12
@@ -207,6 +209,7 @@ bool exec_host_fault(siginfo_t *si, void *uc);
 
 /* Called by helpers to leave generated code with a guest exception. */
 _Noreturn void exec_raise(void *cpu, int signo, int code, uint64_t addr);
+_Noreturn void exec_raise_vector(void *cpu, int signo, int code, uint64_t addr, int vector);
 /* The CPU of the calling thread (helpers, signal handlers). */
 extern __thread void *exec_current_cpu;
 

@@ -307,8 +307,14 @@ enum exec_exit exec_run(void *cpu)
 
 void exec_raise(void *cpu, int signo, int code, uint64_t addr)
 {
+	exec_raise_vector(cpu, signo, code, addr, -1);
+}
+
+void exec_raise_vector(void *cpu, int signo, int code, uint64_t addr, int vector)
+{
 	struct cpu_exec *x = guest_exec_state(cpu);
-	x->fault = (struct guest_fault){ .signo = signo, .code = code, .addr = addr };
+	x->fault = (struct guest_fault){ .signo = signo, .code = code, .addr = addr,
+					 .vector1 = vector + 1 };
 	x->pending_exit = EXEC_FAULT;
 	siglongjmp(x->jmp_env, 1);
 }

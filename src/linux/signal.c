@@ -639,17 +639,18 @@ static bool sig_setup_frame(struct cpu *cpu, int signo, const siginfo_t *si, boo
 	rflags = x86_get_rflags(cpu);
 	cpu->eflags &= ~X86_RF;	/* set by a trap that resumes the instruction */
 	/* The CPU saves RF set for a fault (the instruction restarts) and
-	 * clear for a trap (int3, int1, a single step) unless the instruction
+	 * clear for a trap (int3, int1, int $4, a single step) unless the instruction
 	 * resumes (a rep iteration stepped), and the kernel copies it into
 	 * the frame as it is. */
-	sc->eflags = fault && signo != SIGTRAP ? rflags | X86_RF : rflags;
+	bool trap = signo == SIGTRAP || cpu->x.fault.vector1 == 4 + 1;	/* #OF */
+	sc->eflags = fault && !trap ? rflags | X86_RF : rflags;
 	sc->cs = 0x33;
 	sc->ss = 0x2b;
 	if (fault) {
 		sig_trap_info(signo, si->si_code, &sc->trapno, &sc->err);
-		if (cpu->x.fault.page_fault) {
-			sc->trapno = 14;
-			sc->err = 5;	/* present, user */
+		if (cpu->x.fault.vector1) {
+			sc->trapno = cpu->x.fault.vector1 - 1;
+			sc->err = sc->trapno == 14 ? 5 : 0;	/* present, user */
 		}
 		if (signo == SIGSEGV || signo == SIGBUS)
 			sc->cr2 = (uint64_t)(uintptr_t)si->si_addr;

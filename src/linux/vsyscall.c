@@ -38,7 +38,7 @@ bool linux_vsyscall(struct cpu *cpu)
 	if (f->signo != SIGSEGV || f->addr != pc || (pc & ~0xfffull) != VSYSCALL_ADDR ||
 	    exec_mem_prot(VSYSCALL_ADDR) < 0)
 		return false;
-	*f = (struct guest_fault){ .signo = SIGSEGV, .code = SI_KERNEL, .addr = 0, .page_fault = true };
+	*f = (struct guest_fault){ .signo = SIGSEGV, .code = SI_KERNEL, .addr = 0, .vector1 = 14 + 1 };
 	if (guest_read(&caller, cpu->regs[R_RSP], sizeof(caller)) < 0)
 		return false;
 	switch (pc & 0xfff) {

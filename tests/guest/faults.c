@@ -4,7 +4,8 @@
  * (RF included) and rax of the signal frame are printed, with addresses
  * relative to the snippet's page so native and loom runs compare.  Covered:
  * branches to non-canonical addresses (at the branch, nothing changed),
- * iretq and lss/lfs/lgs (which work in user mode with valid operands),
+ * iretq, far jmp/call/ret and lss/lfs/lgs (which work in user mode with
+ * valid operands),
  * system instructions (#GP), int1, non-canonical accesses through rsp and
  * rbp (#SS: SIGBUS), 66-prefixed near branches (the vendor's rule),
  * falling through from an executable page into one that is not, the
@@ -58,6 +59,19 @@ SNIP(lgs_ok, "lea -16(%rsp), %rsp\n movw $0x4321, (%rsp)\n mov %gs, %eax\n mov %
 	     " lgs (%rsp), %cx\n lea 16(%rsp), %rsp\n movzwl %cx, %eax\n ret")
 SNIP(lgs_bad, "lea -16(%rsp), %rsp\n movl $0x12345678, (%rsp)\n movw $0x1234, 4(%rsp)\n"
 	      " lgs (%rsp), %ecx\n lea 16(%rsp), %rsp\n ret")
+/* Far jmp, call and ret: fine within the own code segment (m16:32
+ * pointers: the region lies below 4 GiB), #GP for any other selector. */
+SNIP(ljmp_ok, "lea -16(%rsp), %rsp\n lea 1f(%rip), %rax\n mov %eax, (%rsp)\n mov %cs, %eax\n"
+	      " mov %ax, 4(%rsp)\n ljmp *(%rsp)\n ud2\n1: lea 16(%rsp), %rsp\n mov $5, %eax\n ret")
+SNIP(ljmp_bad, "lea -16(%rsp), %rsp\n lea 1f(%rip), %rax\n mov %eax, (%rsp)\n mov %ss, %eax\n"
+	       " mov %ax, 4(%rsp)\n ljmp *(%rsp)\n ud2\n1: lea 16(%rsp), %rsp\n ret")
+SNIP(lcall_ok, "lea -16(%rsp), %rsp\n lea 1f(%rip), %rax\n mov %eax, (%rsp)\n mov %cs, %eax\n"
+	       " mov %ax, 4(%rsp)\n lcall *(%rsp)\n lea 16(%rsp), %rsp\n ret\n"
+	       "1: mov (%rsp), %ecx\n movzwl 4(%rsp), %eax\n lret")
+SNIP(lcall_null, "lea -16(%rsp), %rsp\n lea 1f(%rip), %rdx\n mov %edx, (%rsp)\n movw $0, 4(%rsp)\n"
+		 " lcall *(%rsp)\n1: lea 16(%rsp), %rsp\n ret")
+SNIP(lret_bad, "push $0x1234\n lea 1f(%rip), %rdx\n push %rdx\n lret\n1: ret")
+SNIP(int4, "mov $5, %eax\n int $4\n mov $6, %eax\n ret")
 /* System instructions: #GP in user mode. */
 SNIP(invpcid, "lea -16(%rsp), %rsp\n movq $0, (%rsp)\n movq $0, 8(%rsp)\n xor %eax, %eax\n"
 	      " invpcid (%rsp), %rax\n lea 16(%rsp), %rsp\n ret")
@@ -67,6 +81,8 @@ SNIP(mov_dr7, "mov %db7, %rax\n ret")
 SNIP(hlt, "hlt\n ret")
 SNIP(in_al, "in $0x80, %al\n ret")
 SNIP(rdmsr, "xor %ecx, %ecx\n rdmsr\n ret")
+SNIP(rdpmc, "xor %ecx, %ecx\n rdpmc\n ret")
+SNIP(xsetbv, "xor %ecx, %ecx\n mov $3, %eax\n xor %edx, %edx\n xsetbv\n ret")
 SNIP(int80_bad, "int $0x81\n ret")
 /* Traps: pc after the instruction. */
 SNIP(int1, "mov $5, %eax\n .byte 0xf1\n mov $6, %eax\n ret")
@@ -356,7 +372,7 @@ static void single_step(void)
 int main(void)
 {
 	pg = sysconf(_SC_PAGESIZE);
-	region = mmap(NULL, 4 * pg, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	region = mmap(NULL, 4 * pg, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_32BIT, -1, 0);
 	stack_t ss = { .ss_sp = malloc(1 << 16), .ss_size = 1 << 16 };
 	sigaltstack(&ss, NULL);
 	struct sigaction sa = { .sa_sigaction = on_fault, .sa_flags = SA_SIGINFO | SA_ONSTACK };
@@ -381,6 +397,12 @@ int main(void)
 	RUN(lss_code, 0);
 	RUN(lgs_ok, 0);
 	RUN(lgs_bad, 0);
+	RUN(ljmp_ok, 0);
+	RUN(ljmp_bad, 0);
+	RUN(lcall_ok, 0);
+	RUN(lcall_null, 0);
+	RUN(lret_bad, 0);
+	RUN(int4, 0);
 	RUN(invpcid, 0);	/* #GP, or #UD on a CPU without it */
 	RUN(mov_cr0, 0);
 	RUN(mov_cr3w, 0);
@@ -388,6 +410,8 @@ int main(void)
 	RUN(hlt, 0);
 	RUN(in_al, 0);
 	RUN(rdmsr, 0);
+	RUN(rdpmc, 0);
+	RUN(xsetbv, 0);
 	RUN(int80_bad, 0);
 	RUN(int1, 0);
 	RUN(int3, 0);

@@ -65,6 +65,14 @@ enum cc_op {
 
 #define X86_ARITH_FLAGS (X86_CF | X86_PF | X86_AF | X86_ZF | X86_SF | X86_OF)
 
+/* A canonical address with 48 virtual-address bits: bits 63-47 equal.  (A
+ * host with 57-bit addresses maps user memory above 47 bits only when asked
+ * to; loom does not support guests that ask.) */
+static inline bool x86_canonical(uint64_t a)
+{
+	return (uint64_t)((int64_t)(a << 16) >> 16) == a;
+}
+
 typedef union {
 	uint8_t b[16];
 	uint16_t w[8];

@@ -18,14 +18,6 @@
 #include "guest/guest.h"
 #include "guest/x86/translate.h"
 
-/* Canonical for 48-bit virtual addresses.  (A host with 57-bit addresses
- * lets user mappings above 47 bits only on request; a guest asking for
- * them is not supported here.) */
-static bool canonical(uint64_t a)
-{
-	return (uint64_t)((int64_t)(a << 16) >> 16) == a;
-}
-
 static bool decode_at(uint64_t pc, ZydisDecodedInstruction *insn, ZydisDecodedOperand *op)
 {
 	static __thread ZydisDecoder dec;
@@ -67,7 +59,7 @@ void guest_fault_refine(void *cpuv, struct guest_fault *f)
 		uint64_t ea = base + reg_value(cpu, o->mem.index) * (o->mem.scale ? o->mem.scale : 1);
 		if (o->mem.disp.has_displacement)
 			ea += o->mem.disp.value;
-		if (!canonical(ea) || !canonical(base)) {
+		if (!x86_canonical(ea) || !x86_canonical(base)) {
 			f->signo = SIGBUS;
 			return;
 		}
@@ -80,7 +72,7 @@ bool guest_branch_fault(void *cpuv, uint64_t branch_pc, struct guest_fault *f)
 	ZydisDecodedInstruction insn;
 	ZydisDecodedOperand op[ZYDIS_MAX_OPERAND_COUNT];
 
-	if (canonical(cpu->rip))
+	if (x86_canonical(cpu->rip))
 		return false;
 	*f = (struct guest_fault){ .signo = SIGSEGV, .code = SI_KERNEL, .addr = 0 };
 	if (!branch_pc || !decode_at(branch_pc, &insn, op) ||
