@@ -82,7 +82,6 @@ SNIP(hlt, "hlt\n ret")
 SNIP(in_al, "in $0x80, %al\n ret")
 SNIP(rdmsr, "xor %ecx, %ecx\n rdmsr\n ret")
 SNIP(rdpmc, "xor %ecx, %ecx\n rdpmc\n ret")
-SNIP(xsetbv, "xor %ecx, %ecx\n mov $3, %eax\n xor %edx, %edx\n xsetbv\n ret")
 SNIP(int80_bad, "int $0x81\n ret")
 /* Traps: pc after the instruction. */
 SNIP(int1, "mov $5, %eax\n .byte 0xf1\n mov $6, %eax\n ret")
@@ -411,7 +410,6 @@ int main(void)
 	RUN(in_al, 0);
 	RUN(rdmsr, 0);
 	RUN(rdpmc, 0);
-	RUN(xsetbv, 0);
 	RUN(int80_bad, 0);
 	RUN(int1, 0);
 	RUN(int3, 0);
