@@ -535,7 +535,7 @@ static struct tb *tb_translate(uint64_t pc, uint32_t flags, bool oneshot)
 {
 	uint64_t t0 = now_ns();
 	bool guard = !oneshot && smc_page_hot(pc), flushed = false, split = false;
-	unsigned max_insns = (flags & CF_SINGLE_INSN) || oneshot || guard ? 1 : 512;
+	unsigned max_insns = (flags & (CF_SINGLE_INSN | CF_TRACE)) || oneshot || guard ? 1 : 512;
 	size_t size;
 
 	if (pc == split_next_pc && split_next_insns < max_insns) {

@@ -914,6 +914,16 @@ static bool gen_POPFQ(struct dc *s)
 	gen_helper(s, HELPER_write_rflags, 3, s->ir->env, v, cst(s, size == 1 ? 0xffff : ~0ull));
 	s->cc_op = CC_OP_EFLAGS;
 	s->cc_srcT = 0;
+	/* Setting TF single-steps from the next instruction on: that one
+	 * must run in a TB translated for it. */
+	if (!(s->tb->flags & CF_TRACE)) {
+		uint32_t cont = ir_new_label(s->ir);
+		ir_ref tf = ir_bin(s, IR_and, ir_ldenv(s, CPU_OFF(eflags), IR_MO_32), cst(s, X86_TF));
+		ir_brc(s, IR_EQ, tf, cst(s, 0), cont);
+		gen_sync_pc(s, s->next_pc);
+		gen_exit_nochain(s);
+		set_label(s, cont);
+	}
 	return true;
 }
 
