@@ -3,6 +3,7 @@
 // through destructors: every throw runs the libgcc_s unwinder.
 #include <cstdio>
 #include <algorithm>
+#include <atomic>
 #include <exception>
 #include <mutex>
 #include <stdexcept>
@@ -10,12 +11,14 @@
 #include <thread>
 #include <vector>
 
+// Objects alive, across all threads: atomic, since four threads construct
+// and destroy them at once.
 struct counted {
-	static int live;
+	static std::atomic<int> live;
 	counted() { live++; }
 	~counted() { live--; }
 };
-int counted::live;
+std::atomic<int> counted::live;
 
 static int depth_throw(int n)
 {
@@ -69,7 +72,7 @@ int main()
 			std::printf("rethrown in main: %s\n", x.what());
 		}
 	}
-	std::printf("live objects after unwinding: %d\n", counted::live);
+	std::printf("live objects after unwinding: %d\n", counted::live.load());
 	std::fflush(stdout);
 	// Uncaught: std::terminate, abort, SIGABRT -- the same natively.
 	throw std::runtime_error("uncaught");
