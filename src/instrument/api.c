@@ -30,7 +30,6 @@ static void refuse(const char *fn, const char *why)
 		log_printf("loom: plugin: %s: %s\n", fn, why);
 }
 
-void *plugin_current_cpu(void) { return exec_current_cpu; }
 
 static uint32_t cb_flags(void)
 {

@@ -125,8 +125,6 @@ void inject_add(struct qemu_plugin_tb *tb, struct qemu_plugin_insn *insn, const 
  * size, or -1 (refused, or no such register). */
 int plugin_reg_read(struct qemu_plugin_register *handle, GByteArray *buf);
 int plugin_reg_write(struct qemu_plugin_register *handle, GByteArray *buf);
-/* The cpu whose callback is running on this thread, or NULL. */
-void *plugin_current_cpu(void);
 /* Scoreboard geometry.  The arena has a slot per vCPU: the vCPU's struct
  * (its env) SB_ENV_SKEW bytes into the slot, its scoreboard region
  * SB_CPU_AREA bytes from the slot's start.  Generated code reaches an entry

@@ -20,7 +20,6 @@ struct linux_options {
 	 * described the first program only).  NULL-terminated. */
 	int loom_argc;
 	char **loom_argv;
-	uint64_t reserved_va;	/* unused yet */
 };
 extern struct linux_options linux_opts;
 

@@ -109,25 +109,11 @@ struct rt_sigframe {
 	siginfo_t info;
 };
 
-/* The legacy fxsave image the kernel uses for the fpstate without xsave. */
-struct gfxsave {
-	uint16_t fcw, fsw;
-	uint8_t ftw, rsvd0;
-	uint16_t fop;
-	uint64_t fip, fdp;
-	uint32_t mxcsr, mxcsr_mask;
-	uint8_t st[8][16];
-	uint8_t xmm[16][16];
-	uint8_t rsvd1[96];
-};
-
 _Static_assert(sizeof(struct gsigcontext) == 256, "sigcontext layout");
 _Static_assert(offsetof(struct gucontext, uc_mcontext) == 40, "ucontext layout");
 _Static_assert(offsetof(struct gucontext, uc_sigmask) == 296, "ucontext layout");
 _Static_assert(offsetof(struct rt_sigframe, info) == 312, "rt_sigframe layout");
 _Static_assert(sizeof(siginfo_t) == 128, "siginfo size");
-_Static_assert(sizeof(struct gfxsave) == 512, "fxsave layout");
-_Static_assert(offsetof(struct gfxsave, xmm) == 160, "fxsave layout");
 
 #define UC_FP_XSTATE 0x1
 #define UC_SIGCONTEXT_SS 0x2
@@ -492,7 +478,7 @@ static size_t fpu_save(struct cpu *cpu, uint8_t *area)
 	memset(area, 0, FPSTATE_MAX);
 	x87_fxsave(cpu, area);
 	if (!fp_xstate())
-		return sizeof(struct gfxsave);
+		return sizeof(struct x86_fxsave);
 	x86_xsave(cpu, area, X86_XCR0);
 	struct fpx_sw_bytes sw = {
 		.magic1 = G_FP_XSTATE_MAGIC1, .extended_size = FPSTATE_MAX,
@@ -608,7 +594,7 @@ static bool sig_setup_frame(struct cpu *cpu, int signo, const siginfo_t *si, boo
 	sp = cpu->regs[R_RSP] - 128;	/* the red zone */
 	if ((a->flags & SA_ONSTACK) && altstack_flags(sp) == 0)
 		sp = sig_self.altstack.ss_sp + sig_self.altstack.ss_size;
-	fx_size = fp_xstate() ? FPSTATE_MAX : sizeof(struct gfxsave);
+	fx_size = fp_xstate() ? FPSTATE_MAX : sizeof(struct x86_fxsave);
 	fx_addr = (sp - fx_size) & ~63ull;
 	frame_addr = ((fx_addr - sizeof(frame)) & ~15ull) - 8;
 
@@ -927,7 +913,7 @@ int64_t sys_rt_sigreturn(struct cpu *cpu, struct sys_call *c)
 	if (guest_read(&uc, frame_addr + offsetof(struct rt_sigframe, uc), sizeof(uc)) < 0)
 		goto bad;
 	const struct gsigcontext *sc = &uc.uc_mcontext;
-	if (sc->fpstate && guest_read(fx, sc->fpstate, sizeof(struct gfxsave)) < 0)
+	if (sc->fpstate && guest_read(fx, sc->fpstate, sizeof(struct x86_fxsave)) < 0)
 		goto bad;
 	uint32_t magic1;
 	memcpy(&magic1, fx + 464, 4);

@@ -57,16 +57,6 @@ int log_parse_items(const char *list, unsigned *mask)
 	return 0;
 }
 
-int log_set_file(const char *path)
-{
-	FILE *f = fopen(path, "w");
-	if (!f)
-		return -1;
-	setvbuf(f, NULL, _IOFBF, 1 << 16);
-	log_file = f;
-	return 0;
-}
-
 void log_printf(const char *fmt, ...)
 {
 	va_list ap;

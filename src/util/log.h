@@ -31,7 +31,6 @@ static inline int log_enabled(unsigned item) { return (log_mask & item) != 0; }
  * -1 (after printing one line) on an unknown item. */
 int log_parse_items(const char *list, unsigned *mask);
 void log_print_items(FILE *f);
-int log_set_file(const char *path);
 void log_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_flush(void);
 

@@ -2,11 +2,14 @@
 #include <stdio.h>
 #include "unit.h"
 
-int unit_passed, unit_failed;
+int unit_passed, unit_failed, unit_skipped;
 
 int main(void)
 {
 	unit_main();
-	printf("%d passed, %d failed\n", unit_passed, unit_failed);
+	if (unit_skipped)
+		printf("%d passed, %d failed, %d skipped\n", unit_passed, unit_failed, unit_skipped);
+	else
+		printf("%d passed, %d failed\n", unit_passed, unit_failed);
 	return unit_failed != 0;
 }

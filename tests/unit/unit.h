@@ -7,7 +7,9 @@
 #define LOOM_TESTS_UNIT_H
 #include <stdio.h>
 
-extern int unit_passed, unit_failed;
+extern int unit_passed, unit_failed, unit_skipped;
+/* A check that cannot run on this host: counted as skipped, never as passed. */
+#define SKIP(why) do { unit_skipped++; printf("SKIP %s:%d: %s\n", __FILE__, __LINE__, why); } while (0)
 #define CHECK(cond) do { \
 	if (cond) unit_passed++; \
 	else { unit_failed++; fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); } \

@@ -125,8 +125,3 @@ void guest_dump_state(void *opaque, FILE *f)
 	fprintf(f, "CCS=%016" PRIx64 " CCD=%016" PRIx64 " CCO=%" PRIu64 " MXCSR=%08x\n",
 		cpu->cc_src, cpu->cc_dst, cpu->cc_op, x86_mxcsr_read(cpu));
 }
-
-void x86_cpu_dump(struct cpu *cpu, FILE *f)
-{
-	guest_dump_state(cpu, f);
-}

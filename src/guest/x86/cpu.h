@@ -157,6 +157,5 @@ uint32_t x86_mxcsr_read(struct cpu *cpu);
 void x86_mxcsr_write(struct cpu *cpu, uint32_t v);
 
 void x86_cpu_reset(struct cpu *cpu);
-void x86_cpu_dump(struct cpu *cpu, FILE *f);
 
 #endif

@@ -636,18 +636,8 @@ bool x87_host_has_fisttp(void)
 	return __builtin_cpu_supports("sse3");
 }
 
-struct fxsave_image {
-	uint16_t fcw, fsw;
-	uint8_t ftw, rsvd0;
-	uint16_t fop;
-	uint64_t fip, fdp;
-	uint32_t mxcsr, mxcsr_mask;
-	uint8_t st[8][16];
-	uint8_t xmm[16][16];
-};
-_Static_assert(sizeof(struct fxsave_image) == 416, "FXSAVE image: the part the CPU writes");
 
-static void fxsave_to(struct cpu *cpu, struct fxsave_image *a, bool rex_w)
+static void fxsave_to(struct cpu *cpu, struct x86_fxsave *a, bool rex_w)
 {
 	const struct x87_state *f = &cpu->fpu;
 	memset(a, 0, sizeof(*a));
@@ -668,7 +658,7 @@ static void fxsave_to(struct cpu *cpu, struct fxsave_image *a, bool rex_w)
 	memcpy(a->xmm, cpu->xmm, sizeof(a->xmm));
 }
 
-static void fxrstor_from(struct cpu *cpu, const struct fxsave_image *a, bool rex_w)
+static void fxrstor_from(struct cpu *cpu, const struct x86_fxsave *a, bool rex_w)
 {
 	struct x87_state *f = &cpu->fpu;
 	f->fcw = fix_fcw(a->fcw);
@@ -690,29 +680,29 @@ static void fxrstor_from(struct cpu *cpu, const struct fxsave_image *a, bool rex
 
 void x87_fxsave(struct cpu *cpu, void *area512)
 {
-	struct fxsave_image a;
+	struct x86_fxsave a;
 	fxsave_to(cpu, &a, true);
-	memcpy(area512, &a, sizeof(a));
+	memcpy(area512, &a, X86_FXSAVE_WRITTEN);
 }
 
 void x87_fxsave_fmt(struct cpu *cpu, void *area512, bool rex_w)
 {
-	struct fxsave_image a;
+	struct x86_fxsave a;
 	fxsave_to(cpu, &a, rex_w);
-	memcpy(area512, &a, sizeof(a));
+	memcpy(area512, &a, X86_FXSAVE_WRITTEN);
 }
 
 void x87_fxrstor_fmt(struct cpu *cpu, const void *area512, bool rex_w)
 {
-	struct fxsave_image a;
-	memcpy(&a, area512, sizeof(a));
+	struct x86_fxsave a;
+	memcpy(&a, area512, X86_FXSAVE_WRITTEN);
 	fxrstor_from(cpu, &a, rex_w);
 }
 
 void x87_fxrstor(struct cpu *cpu, const void *area512)
 {
-	struct fxsave_image a;
-	memcpy(&a, area512, sizeof(a));
+	struct x86_fxsave a;
+	memcpy(&a, area512, X86_FXSAVE_WRITTEN);
 	fxrstor_from(cpu, &a, true);
 }
 
@@ -721,19 +711,19 @@ void x87_fxrstor(struct cpu *cpu, const void *area512)
  * before anything changes and written before nothing else changes. */
 static void do_fxsave(struct cpu *cpu, uint64_t addr, bool rex_w)
 {
-	struct fxsave_image a;
+	struct x86_fxsave a;
 	if (addr & 15)
 		exec_raise(cpu, SIGSEGV, SI_KERNEL, 0);
 	fxsave_to(cpu, &a, rex_w);
-	memcpy((void *)(uintptr_t)addr, &a, sizeof(a));
+	memcpy((void *)(uintptr_t)addr, &a, X86_FXSAVE_WRITTEN);
 }
 
 static void do_fxrstor(struct cpu *cpu, uint64_t addr, bool rex_w)
 {
-	struct fxsave_image a;
+	struct x86_fxsave a;
 	if (addr & 15)
 		exec_raise(cpu, SIGSEGV, SI_KERNEL, 0);
-	memcpy(&a, (const void *)(uintptr_t)addr, sizeof(a));
+	memcpy(&a, (const void *)(uintptr_t)addr, X86_FXSAVE_WRITTEN);
 	if (a.mxcsr & ~host_mxcsr_mask)
 		exec_raise(cpu, SIGSEGV, SI_KERNEL, 0);
 	fxrstor_from(cpu, &a, rex_w);

@@ -26,6 +26,7 @@
 #define LOOM_GUEST_X86_X87_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include "guest/x86/cpu.h"
 
@@ -245,6 +246,24 @@ extern const char *const x87_op_names[X87_NB_OPS];
 					 * by an unmasked exception) */
 
 uint64_t helper_x87(uint64_t env, uint64_t op, uint64_t arg);
+
+/* The FXSAVE image (SDM vol. 1, table 10-2), the one layout the
+ * instructions and the kernel's signal frames share: the CPU writes bytes
+ * 0-415; 416-511 are software's (the kernel keeps its XSAVE markers
+ * there). */
+struct x86_fxsave {
+	uint16_t fcw, fsw;
+	uint8_t ftw, rsvd0;
+	uint16_t fop;
+	uint64_t fip, fdp;
+	uint32_t mxcsr, mxcsr_mask;
+	uint8_t st[8][16];
+	uint8_t xmm[16][16];
+	uint8_t sw[96];
+};
+_Static_assert(sizeof(struct x86_fxsave) == 512, "FXSAVE image");
+_Static_assert(offsetof(struct x86_fxsave, xmm) == 160, "FXSAVE image");
+#define X86_FXSAVE_WRITTEN offsetof(struct x86_fxsave, sw)	/* 416 */
 
 /* The 512-byte FXSAVE image in its 64-bit layout (REX.W FXSAVE64): x87
  * state, MXCSR and XMM0-15.  Like the CPU, x87_fxsave writes bytes 0-415
