@@ -28,16 +28,25 @@ const struct ir_fopdef ir_fopdefs[IR_F_NB] = {
 #undef DEFF
 };
 
-static const char *const cond_names[] = {
-	[IR_EQ] = "eq", [IR_NE] = "ne", [IR_LT] = "lt", [IR_GE] = "ge",
-	[IR_LE] = "le", [IR_GT] = "gt", [IR_LTU] = "ltu", [IR_GEU] = "geu",
-	[IR_LEU] = "leu", [IR_GTU] = "gtu", [IR_TSTEQ] = "tsteq",
-	[IR_TSTNE] = "tstne", [IR_ALWAYS] = "always", [IR_NEVER] = "never",
+static const char *const cond_names[IR_COND_NB] = {
+#define IR_COND_NAME(name, text, swapped, holds) [IR_##name] = text,
+	IR_CONDS(IR_COND_NAME)
+#undef IR_COND_NAME
 };
 
 const char *ir_cond_name(enum ir_cond c)
 {
-	return c < sizeof(cond_names) / sizeof(cond_names[0]) ? cond_names[c] : "?";
+	return c < IR_COND_NB ? cond_names[c] : "?";
+}
+
+enum ir_cond ir_cond_swap(enum ir_cond c)
+{
+	static const uint8_t swapped_of[IR_COND_NB] = {
+#define IR_COND_SWAP(name, text, swapped, holds) [IR_##name] = IR_##swapped,
+		IR_CONDS(IR_COND_SWAP)
+#undef IR_COND_SWAP
+	};
+	return swapped_of[c];
 }
 
 bool ir_cond_eval(enum ir_cond c, enum ir_type t, uint64_t a, uint64_t b)
@@ -48,21 +57,12 @@ bool ir_cond_eval(enum ir_cond c, enum ir_type t, uint64_t a, uint64_t b)
 	}
 	int64_t sa = t == IR_I32 ? (int32_t)a : (int64_t)a;
 	int64_t sb = t == IR_I32 ? (int32_t)b : (int64_t)b;
+	(void)sa, (void)sb;
 	switch (c) {
-	case IR_EQ: return a == b;
-	case IR_NE: return a != b;
-	case IR_LT: return sa < sb;
-	case IR_GE: return sa >= sb;
-	case IR_LE: return sa <= sb;
-	case IR_GT: return sa > sb;
-	case IR_LTU: return a < b;
-	case IR_GEU: return a >= b;
-	case IR_LEU: return a <= b;
-	case IR_GTU: return a > b;
-	case IR_TSTEQ: return (a & b) == 0;
-	case IR_TSTNE: return (a & b) != 0;
-	case IR_ALWAYS: return true;
-	case IR_NEVER: return false;
+#define IR_COND_EVAL(name, text, swapped, holds) case IR_##name: return holds;
+	IR_CONDS(IR_COND_EVAL)
+#undef IR_COND_EVAL
+	case IR_COND_NB: break;
 	}
 	return false;
 }

@@ -139,17 +139,36 @@ enum ir_memop {
 	IR_MO_SIGN = 4,
 };
 
-/* Conditions.  Values are chosen so that cond ^ 1 inverts. */
+/* Conditions, one row each: name, printed form, the condition that holds
+ * with the operands swapped, and its value on a and b (sa, sb: the same
+ * read as signed).  Rows come in pairs so that cond ^ 1 inverts. */
+#define IR_CONDS(X) \
+	X(EQ, "eq", EQ, a == b) \
+	X(NE, "ne", NE, a != b) \
+	X(LT, "lt", GT, sa < sb) \
+	X(GE, "ge", LE, sa >= sb) \
+	X(LE, "le", GE, sa <= sb) \
+	X(GT, "gt", LT, sa > sb) \
+	X(LTU, "ltu", GTU, a < b) \
+	X(GEU, "geu", LEU, a >= b) \
+	X(LEU, "leu", GEU, a <= b) \
+	X(GTU, "gtu", LTU, a > b) \
+	X(TSTEQ, "tsteq", TSTEQ, (a & b) == 0) \
+	X(TSTNE, "tstne", TSTNE, (a & b) != 0) \
+	X(ALWAYS, "always", ALWAYS, true) \
+	X(NEVER, "never", NEVER, false)
 enum ir_cond {
-	IR_EQ = 0, IR_NE = 1,
-	IR_LT = 2, IR_GE = 3,	/* signed */
-	IR_LE = 4, IR_GT = 5,
-	IR_LTU = 6, IR_GEU = 7,	/* unsigned */
-	IR_LEU = 8, IR_GTU = 9,
-	IR_TSTEQ = 10, IR_TSTNE = 11,	/* (a & b) == 0, != 0 */
-	IR_ALWAYS = 12, IR_NEVER = 13,
+#define IR_COND_ENUM(name, text, swapped, holds) IR_##name,
+	IR_CONDS(IR_COND_ENUM)
+#undef IR_COND_ENUM
+	IR_COND_NB
 };
+_Static_assert(IR_NE == (IR_EQ ^ 1) && IR_GE == (IR_LT ^ 1) && IR_GT == (IR_LE ^ 1) &&
+	       IR_GEU == (IR_LTU ^ 1) && IR_GTU == (IR_LEU ^ 1) && IR_TSTNE == (IR_TSTEQ ^ 1) &&
+	       IR_NEVER == (IR_ALWAYS ^ 1), "IR_CONDS: pairs, so that cond ^ 1 inverts");
 static inline enum ir_cond ir_cond_invert(enum ir_cond c) { return c ^ 1; }
+/* The condition that holds with the operands swapped. */
+enum ir_cond ir_cond_swap(enum ir_cond c);
 bool ir_cond_eval(enum ir_cond c, enum ir_type t, uint64_t a, uint64_t b);
 
 /* Helper-call flags: what the helper does to guest globals.  The backend

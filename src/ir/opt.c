@@ -272,7 +272,7 @@ static bool cond_known(const struct fold *f, const struct ir_op *op, bool *res)
 	int64_t c = op->cargs[0];
 	ir_ref a = in(op, 0), b = in(op, 1);
 
-	if (c < IR_EQ || c > IR_NEVER)
+	if (c < IR_EQ || c >= IR_COND_NB)
 		return false;
 	if (c == IR_ALWAYS || c == IR_NEVER) {
 		*res = c == IR_ALWAYS;

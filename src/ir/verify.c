@@ -101,7 +101,7 @@ static bool memop_ok(int64_t mo, unsigned type)
 
 static bool cond_ok(int64_t c)
 {
-	return c >= IR_EQ && c <= IR_NEVER;
+	return c >= IR_EQ && c < IR_COND_NB;
 }
 
 static bool field_ok(const struct ir_op *op)

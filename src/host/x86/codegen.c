@@ -97,16 +97,12 @@ void host_set_tool_fp_layout(const struct host_tool_fp_layout *l)
 	tfp = *l;
 }
 
-static const uint8_t host_cc_of[] = {
+/* The host condition code of each IR condition after cmp a, b (test a, b
+ * for the TST pair); ALWAYS and NEVER never reach the emitter. */
+static const uint8_t host_cc_of[IR_COND_NB] = {
 	[IR_EQ] = CC_E, [IR_NE] = CC_NE, [IR_LT] = CC_L, [IR_GE] = CC_GE,
 	[IR_LE] = CC_LE, [IR_GT] = CC_G, [IR_LTU] = CC_B, [IR_GEU] = CC_AE,
 	[IR_LEU] = CC_BE, [IR_GTU] = CC_A, [IR_TSTEQ] = CC_E, [IR_TSTNE] = CC_NE,
-};
-/* The condition that holds with the operands swapped. */
-static const uint8_t cond_swap[] = {
-	[IR_EQ] = IR_EQ, [IR_NE] = IR_NE, [IR_LT] = IR_GT, [IR_GE] = IR_LE,
-	[IR_LE] = IR_GE, [IR_GT] = IR_LT, [IR_LTU] = IR_GTU, [IR_GEU] = IR_LEU,
-	[IR_LEU] = IR_GEU, [IR_GTU] = IR_LTU, [IR_TSTEQ] = IR_TSTEQ, [IR_TSTNE] = IR_TSTNE,
 };
 
 static struct ir_temp *T(struct cg *c, ir_ref r) { return &c->s->temps[r]; }
@@ -605,7 +601,7 @@ static int gen_compare(struct cg *c, enum ir_cond cond, ir_ref a, ir_ref b, bool
 {
 	if (is_const(c, a) && !is_const(c, b)) {
 		ir_ref t = a; a = b; b = t;
-		cond = cond_swap[cond];
+		cond = ir_cond_swap(cond);
 	}
 	int ra = load_temp(c, a, ALL_REGS);
 	lock(c, ra);
