@@ -417,6 +417,7 @@ int main(int argc, char **argv)
 	if (x86_select_level(cpu_model) < 0)
 		exit(LOOM_EXIT_USAGE);
 	x86_cpu_reset(cpu);
+	instrument_attach();
 	exec_init();
 	linux_signal_init();
 	if (want_cov)

@@ -152,6 +152,31 @@ void exec_fork_child(void);
  * (cheaper by the size of the cache per fork).  Until turned off. */
 void exec_fork_cow(bool on);
 
+/* The clients exec calls back: the translation stages and events that
+ * tools (the instrument layer) take part in.  The front door fills it in
+ * before exec_init; a NULL member is skipped.  All but fault_fixup run
+ * under the translation lock; fault_fixup runs in the faulting thread's
+ * signal handler. */
+struct ir_ctx;
+struct exec_hooks {
+	/* exec_init: register the client's helpers and globals with the IR */
+	void (*ir_init)(struct ir_ctx *ir);
+	/* a TB at pc is about to be lifted */
+	void (*tb_start)(uint64_t pc);
+	/* the TB is lifted (max_insns: the limit it was lifted under): the
+	 * client may inject IR, or relift; -1 drops the TB (its code is gone) */
+	int (*tb_lifted)(struct ir_ctx *ir, struct tb *tb, unsigned max_insns);
+	/* the TB's IR is optimized, its code not yet generated */
+	void (*tb_end)(struct ir_ctx *ir, struct tb *tb);
+	/* a host fault in tb's instruction insn, whose TB has a fix-up table
+	 * (tb->instr_fix): complete the client's pending effects up to it
+	 * (with the instruction's own when own: it started) */
+	void (*fault_fixup)(void *cpu, struct tb *tb, int insn, bool own);
+	/* the code cache was flushed (every cpu is stopped) */
+	void (*flushed)(void);
+};
+extern struct exec_hooks exec_hooks;
+
 /* Warming a fork server's cache (instrument/afl.c): a child reports what it
  * translates and chains through these hooks (called under the translation
  * lock, NULL when unused), and the server, which never runs those paths

@@ -19,7 +19,6 @@
 #include <ucontext.h>
 #include "exec/exec-internal.h"
 #include "guest/guest.h"
-#include "instrument/instrument.h"
 #include "util/log.h"
 
 __thread void *exec_current_cpu;
@@ -327,7 +326,7 @@ void exec_raise_vector(void *cpu, int signo, int code, uint64_t addr, int vector
 static bool smc_host_fault(siginfo_t *si, ucontext_t *uc, void *cpu)
 {
 	struct cpu_exec *x = cpu ? guest_exec_state(cpu) : NULL;
-	uintptr_t hpc = uc->uc_mcontext.gregs[REG_RIP];
+	uintptr_t hpc = host_fault_pc(uc);
 	struct tb *tb = x && x->in_guest ? tb_find_by_host_pc(hpc) : NULL;
 
 	switch (smc_write_fault((uintptr_t)si->si_addr, tb)) {
@@ -345,8 +344,8 @@ static bool smc_host_fault(siginfo_t *si, ucontext_t *uc, void *cpu)
 	}
 	guest_set_pc(cpu, tb_guest_pc_of(tb, hpc));
 	host_unwind_pin(cpu, uc);
-	if (tb->instr_fix)	/* the store's instruction runs again */
-		instrument_fault_fixup(cpu, tb, tb_insn_index_of(tb, hpc), false);
+	if (tb->instr_fix && exec_hooks.fault_fixup)	/* the store's instruction runs again */
+		exec_hooks.fault_fixup(cpu, tb, tb_insn_index_of(tb, hpc), false);
 	guest_host_signal_unwind(cpu, uc);
 	x->smc_work |= SMC_WORK_RESTART;
 	x->pending_exit = EXEC_REQUEST;
@@ -360,22 +359,22 @@ bool exec_host_fault(siginfo_t *si, void *ucv)
 	ucontext_t *uc = ucv;
 	void *cpu = exec_current_cpu;
 	if (si->si_signo == SIGSEGV && si->si_code == SEGV_ACCERR &&
-	    (uc->uc_mcontext.gregs[REG_ERR] & 2) && smc_host_fault(si, uc, cpu))
+	    host_fault_is_write(uc) && smc_host_fault(si, uc, cpu))
 		return true;
 	if (!cpu)
 		return false;
 	struct cpu_exec *x = guest_exec_state(cpu);
 	if (!x->in_guest)
 		return false;
-	uintptr_t hpc = uc->uc_mcontext.gregs[REG_RIP];
+	uintptr_t hpc = host_fault_pc(uc);
 	struct tb *tb = tb_find_by_host_pc(hpc);
 	/* In translated code the insn_start table gives the guest pc; in a
 	 * helper that may fault, the lifter stored the pc before the call. */
 	if (tb) {
 		guest_set_pc(cpu, tb_guest_pc_of(tb, hpc));
 		host_unwind_pin(cpu, uc);	/* (in a helper it was flushed) */
-		if (tb->instr_fix)
-			instrument_fault_fixup(cpu, tb, tb_insn_index_of(tb, hpc), true);
+		if (tb->instr_fix && exec_hooks.fault_fixup)
+			exec_hooks.fault_fixup(cpu, tb, tb_insn_index_of(tb, hpc), true);
 	}
 	x->fault = (struct guest_fault){ .signo = si->si_signo, .code = si->si_code,
 					 .addr = (uintptr_t)si->si_addr };

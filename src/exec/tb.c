@@ -21,7 +21,6 @@
 #include <unistd.h>
 #include "exec/exec-internal.h"
 #include "guest/guest.h"
-#include "instrument/instrument.h"
 #include "host/host.h"
 #include "util/log.h"
 
@@ -32,6 +31,7 @@
 #define PAGE_OF(a) ((a) & ~4095ull)
 
 struct exec_options exec_opts;
+struct exec_hooks exec_hooks;
 struct exec_stats exec_stats;
 
 static uint8_t *cache_rw, *cache_rx;
@@ -106,7 +106,8 @@ void exec_init(void)
 	close(fd);
 	ir_init(&ir);
 	guest_ir_init(&ir);
-	instrument_ir_init(&ir);
+	if (exec_hooks.ir_init)
+		exec_hooks.ir_init(&ir);
 	/* fixed for the process: every TB and the epilogue agree on it */
 	host_set_pin_counter(ir.pin_counter_off);
 	prologue_size = host_gen_prologue(cache_rw, cache_rx, 4096, &exec_enter, &exec_epilogue_exit);
@@ -306,7 +307,8 @@ void exec_flush_all(void)
 	if (cow_limit)		/* a cow child: the parent's code goes too */
 		cow_own(prologue_size);
 	exec_stats.flushes++;
-	instrument_flush();	/* every cpu is stopped: no TB is running */
+	if (exec_hooks.flushed)
+		exec_hooks.flushed();	/* every cpu is stopped: no TB is running */
 	exec_resume_cpus();
 	tb_unlock();
 }
@@ -451,8 +453,8 @@ static size_t tb_attempt(struct tb *tb, unsigned *max_insns, bool guard, bool on
 	uint64_t pc = tb->pc;
 	FILE *f = log_file ? log_file : stderr;
 
-	if (instrument_active)
-		instrument_tb_start(pc);
+	if (exec_hooks.tb_start)
+		exec_hooks.tb_start(pc);
 	for (;;) {
 		ir_reset(&ir);
 		if (guest_translate(&ir, tb, *max_insns, NULL) < 0)
@@ -470,7 +472,7 @@ static size_t tb_attempt(struct tb *tb, unsigned *max_insns, bool guard, bool on
 			break;
 		*max_insns = 1;
 	}
-	if (instrument_active && instrument_tb(&ir, tb, *max_insns) < 0)
+	if (exec_hooks.tb_lifted && exec_hooks.tb_lifted(&ir, tb, *max_insns) < 0)
 		return TB_GEN_FAILED;
 	if (guard)
 		tb_emit_guard(tb);
@@ -491,8 +493,8 @@ static size_t tb_attempt(struct tb *tb, unsigned *max_insns, bool guard, bool on
 #else
 	ir_optimize(&ir, false, NULL);
 #endif
-	if (instrument_active)
-		instrument_tb_end(&ir, tb);
+	if (exec_hooks.tb_end)
+		exec_hooks.tb_end(&ir, tb);
 	if (log_enabled(LOG_OP_OPT)) {
 		fprintf(f, "OP after optimization and liveness analysis:\n");
 		ir_print(&ir, f);

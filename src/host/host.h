@@ -68,6 +68,10 @@ void host_set_tool_fp_layout(const struct host_tool_fp_layout *l);
  * the counter up to one stretch of chained blocks late.
  */
 void host_set_pin_counter(int32_t env_off);	/* before host_gen_prologue */
+/* A host fault's ucontext, read for the exec layer: the host pc of the
+ * faulting instruction, and whether the access was a write. */
+uintptr_t host_fault_pc(const void *uc);
+bool host_fault_is_write(const void *uc);
 void host_unwind_pin(void *env, const void *uc);
 /* Point the goto_tb n jump of tb at host address dest (rw is the writable
  * view of tb's code). */

@@ -758,6 +758,8 @@ static bool sync_mask(uint64_t mask[PLUGIN_TB_MAX_INSNS / 64])
 
 int instrument_tb(struct ir_ctx *ir, struct tb *tb, unsigned max_insns)
 {
+	if (!instrument_active)
+		return 0;
 	describe_tb(ir, tb);
 	for (int i = 0; i < nplugins; i++) {
 		struct plugin *p = plugins[i];

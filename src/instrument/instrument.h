@@ -29,6 +29,10 @@ char *instrument_add_plugin(const char *spec);
  * line on stderr, exit status LOOM_EXIT_USAGE. */
 void instrument_load_plugins(void);
 
+/* Hook the instrument layer into exec (exec_hooks: the translation stages,
+ * fault fix-ups and flushes below); the front door calls it before
+ * exec_init.  Each hook is cheap when instrument_active is false. */
+void instrument_attach(void);
 /* Register the instrument layer's helpers with the translator's IR. */
 void instrument_ir_init(struct ir_ctx *ir);
 /* After lifting: run the plugins' translation callbacks and inject their

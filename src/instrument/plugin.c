@@ -558,8 +558,22 @@ void instrument_discon(void *cpu, int type, uint64_t from_pc, uint64_t to_pc)
 
 /* ---- translation stages ---- */
 
+void instrument_attach(void)
+{
+	exec_hooks = (struct exec_hooks){
+		.ir_init = instrument_ir_init,
+		.tb_start = instrument_tb_start,
+		.tb_lifted = instrument_tb,
+		.tb_end = instrument_tb_end,
+		.fault_fixup = instrument_fault_fixup,
+		.flushed = instrument_flush,
+	};
+}
+
 void instrument_tb_start(uint64_t pc)
 {
+	if (!instrument_active)
+		return;
 	FOR_PLUGINS(p)
 		if (p->enabled && p->tb_start)
 			p->tb_start(p->id, pc);
@@ -567,6 +581,8 @@ void instrument_tb_start(uint64_t pc)
 
 void instrument_tb_end(struct ir_ctx *ir, struct tb *tb)
 {
+	if (!instrument_active)
+		return;
 	size_t nops = 0;
 	for (uint32_t i = 0; i < ir->nops; i++)
 		nops += ir->ops[i].opc != IR_nop;
