@@ -1193,22 +1193,28 @@ static void xcache_stored(struct cg *c, int32_t d);
  * store-forwarded (a stall of a dozen cycles per op). */
 static void gen_vop(struct cg *c, struct ir_op *op)
 {
-	static const uint8_t opcode[IR_V_NB] = {
-		[IR_V_add8] = 0xfc, [IR_V_add16] = 0xfd, [IR_V_add32] = 0xfe, [IR_V_add64] = 0xd4,
-		[IR_V_sub8] = 0xf8, [IR_V_sub16] = 0xf9, [IR_V_sub32] = 0xfa, [IR_V_sub64] = 0xfb,
-		[IR_V_addsat8u] = 0xdc, [IR_V_addsat16u] = 0xdd,
-		[IR_V_subsat8u] = 0xd8, [IR_V_subsat16u] = 0xd9,
-		[IR_V_addsat8s] = 0xec, [IR_V_addsat16s] = 0xed,
-		[IR_V_subsat8s] = 0xe8, [IR_V_subsat16s] = 0xe9,
-		[IR_V_mullo16] = 0xd5, [IR_V_mulhi16s] = 0xe5, [IR_V_mulhi16u] = 0xe4,
-		[IR_V_mul32x2u] = 0xf4, [IR_V_madd16s] = 0xf5, [IR_V_sad8u] = 0xf6,
-		[IR_V_avg8u] = 0xe0, [IR_V_avg16u] = 0xe3,
-		[IR_V_min8u] = 0xda, [IR_V_max8u] = 0xde, [IR_V_min16s] = 0xea, [IR_V_max16s] = 0xee,
-		[IR_V_cmpeq8] = 0x74, [IR_V_cmpeq16] = 0x75, [IR_V_cmpeq32] = 0x76,
-		[IR_V_cmpgt8s] = 0x64, [IR_V_cmpgt16s] = 0x65, [IR_V_cmpgt32s] = 0x66,
-		[IR_V_unpacklo8] = 0x60, [IR_V_unpacklo16] = 0x61, [IR_V_unpacklo32] = 0x62,
-		[IR_V_unpackhi8] = 0x68, [IR_V_unpackhi16] = 0x69, [IR_V_unpackhi32] = 0x6a,
-		[IR_V_packs16to8] = 0x63, [IR_V_packs32to16] = 0x6b, [IR_V_packu16to8] = 0x67,
+	static const int opcode[IR_V_NB] = {
+		[IR_V_add8] = OPC_PADDB, [IR_V_add16] = OPC_PADDW, [IR_V_add32] = OPC_PADDD,
+		[IR_V_add64] = OPC_PADDQ,
+		[IR_V_sub8] = OPC_PSUBB, [IR_V_sub16] = OPC_PSUBW, [IR_V_sub32] = OPC_PSUBD,
+		[IR_V_sub64] = OPC_PSUBQ,
+		[IR_V_addsat8u] = OPC_PADDUSB, [IR_V_addsat16u] = OPC_PADDUSW,
+		[IR_V_subsat8u] = OPC_PSUBUSB, [IR_V_subsat16u] = OPC_PSUBUSW,
+		[IR_V_addsat8s] = OPC_PADDSB, [IR_V_addsat16s] = OPC_PADDSW,
+		[IR_V_subsat8s] = OPC_PSUBSB, [IR_V_subsat16s] = OPC_PSUBSW,
+		[IR_V_mullo16] = OPC_PMULLW, [IR_V_mulhi16s] = OPC_PMULHW, [IR_V_mulhi16u] = OPC_PMULHUW,
+		[IR_V_mul32x2u] = OPC_PMULUDQ, [IR_V_madd16s] = OPC_PMADDWD, [IR_V_sad8u] = OPC_PSADBW,
+		[IR_V_avg8u] = OPC_PAVGB, [IR_V_avg16u] = OPC_PAVGW,
+		[IR_V_min8u] = OPC_PMINUB, [IR_V_max8u] = OPC_PMAXUB, [IR_V_min16s] = OPC_PMINSW,
+		[IR_V_max16s] = OPC_PMAXSW,
+		[IR_V_cmpeq8] = OPC_PCMPEQB, [IR_V_cmpeq16] = OPC_PCMPEQW, [IR_V_cmpeq32] = OPC_PCMPEQD,
+		[IR_V_cmpgt8s] = OPC_PCMPGTB, [IR_V_cmpgt16s] = OPC_PCMPGTW, [IR_V_cmpgt32s] = OPC_PCMPGTD,
+		[IR_V_unpacklo8] = OPC_PUNPCKLBW, [IR_V_unpacklo16] = OPC_PUNPCKLWD,
+		[IR_V_unpacklo32] = OPC_PUNPCKLDQ,
+		[IR_V_unpackhi8] = OPC_PUNPCKHBW, [IR_V_unpackhi16] = OPC_PUNPCKHWD,
+		[IR_V_unpackhi32] = OPC_PUNPCKHDQ,
+		[IR_V_packs16to8] = OPC_PACKSSWB, [IR_V_packs32to16] = OPC_PACKSSDW,
+		[IR_V_packu16to8] = OPC_PACKUSWB,
 	};
 	_Static_assert(IR_V_NB == 46, "every vector op needs a host opcode above");
 	int32_t dst = (uint32_t)op->cargs[1], src = (uint32_t)((uint64_t)op->cargs[1] >> 32);
@@ -1223,7 +1229,7 @@ static void gen_vop(struct cg *c, struct ir_op *op)
 			emit_modrm(&c->e, OPC_MOVSS_VxWx | (op->cargs[0] == IR_V_movlo64 ? P_SIMDF2
 										: P_SIMDF3), x, y);
 		else
-			emit_modrm(&c->e, opcode[op->cargs[0]] | P_EXT | P_DATA16, x, y);
+			emit_modrm(&c->e, opcode[op->cargs[0]], x, y);
 	}
 	emit_modrm_offset(&c->e, OPC_MOVDQA_WxVx, x, ENV_REG, dst);
 	xcache_stored(c, dst);
@@ -1241,12 +1247,13 @@ static void gen_vop(struct cg *c, struct ir_op *op)
 static int fop_opcode(enum ir_fop f, bool w64)
 {
 	static const int type_prefix[4] = { 0, P_DATA16, P_SIMDF3, P_SIMDF2 };	/* ps pd ss sd */
-	static const uint8_t arith[7] = { 0x58, 0x5c, 0x59, 0x5e, 0x5d, 0x5f, 0x51 };
+	static const int arith[7] = { OPC_ADDPS, OPC_SUBPS, OPC_MULPS, OPC_DIVPS, OPC_MINPS, OPC_MAXPS,
+				      OPC_SQRTPS };
 	static const int other[IR_F_NB] = {
-		[IR_F_cvtss2sd] = 0x5a | P_EXT | P_SIMDF3, [IR_F_cvtsd2ss] = 0x5a | P_EXT | P_SIMDF2,
-		[IR_F_cvtps2pd] = 0x5a | P_EXT, [IR_F_cvtpd2ps] = 0x5a | P_EXT | P_DATA16,
-		[IR_F_cvtdq2ps] = 0x5b | P_EXT, [IR_F_cvtps2dq] = 0x5b | P_EXT | P_DATA16,
-		[IR_F_cvttps2dq] = 0x5b | P_EXT | P_SIMDF3,
+		[IR_F_cvtss2sd] = OPC_CVTPS2PD | P_SIMDF3, [IR_F_cvtsd2ss] = OPC_CVTPS2PD | P_SIMDF2,
+		[IR_F_cvtps2pd] = OPC_CVTPS2PD, [IR_F_cvtpd2ps] = OPC_CVTPS2PD | P_DATA16,
+		[IR_F_cvtdq2ps] = OPC_CVTDQ2PS, [IR_F_cvtps2dq] = OPC_CVTDQ2PS | P_DATA16,
+		[IR_F_cvttps2dq] = OPC_CVTDQ2PS | P_SIMDF3,
 		[IR_F_cvtdq2pd] = OPC_CVTDQ2PD, [IR_F_cvtpd2dq] = OPC_CVTPD2DQ,
 		[IR_F_cvttpd2dq] = OPC_CVTTPD2DQ,
 		[IR_F_cvtsi2ss32] = OPC_CVTSI2SS, [IR_F_cvtsi2ss64] = OPC_CVTSI2SS | P_REXW,
@@ -1260,12 +1267,12 @@ static int fop_opcode(enum ir_fop f, bool w64)
 	_Static_assert(IR_F_fnmsub231sd - IR_F_fmadd132ps == 47, "4 FMA kinds x 3 orders x 4 types");
 	if (f >= IR_F_addps && f <= IR_F_sqrtsd) {
 		int i = f - IR_F_addps;
-		return arith[i / 4] | P_EXT | type_prefix[i % 4];
+		return arith[i / 4] | type_prefix[i % 4];
 	}
 	if (f >= IR_F_cmpps && f <= IR_F_cmpsd)
 		return OPC_CMPPS | type_prefix[f - IR_F_cmpps];
-	if (f >= IR_F_roundps && f <= IR_F_roundsd)	/* 66 0F 3A 08..0B */
-		return (0x08 + (f - IR_F_roundps)) | P_EXT3A | P_DATA16;
+	if (f >= IR_F_roundps && f <= IR_F_roundsd)
+		return OPC_ROUNDPS + (f - IR_F_roundps);
 	if (f >= IR_F_fmadd132ps && f <= IR_F_fnmsub231sd) {
 		/* kind: +2 per fmadd, fmsub, fnmadd, fnmsub; order: +0x10 per
 		 * 132, 213, 231; scalar: +1; double: VEX.W */
