@@ -647,18 +647,22 @@ def mem_forms():
 def string_forms():
     F = []
 
-    def fix(rep):
+    def fix(rep, a32=False):
         def f(rng, st):
             down = rng.random() < 0.3
+            # 32-bit addressing: junk above bit 31 of rsi/rdi (and rcx) is
+            # ignored, and the updates clear it
+            ms = MARKJ if a32 and rng.random() < 0.5 else MARK
+            md = MARKJ if a32 and rng.random() < 0.5 else MARK
             if down:
                 st['rflags'] |= 0x400
-                st['gpr'][6] = MARK | rng.randint(24, 32)     # rsi
-                st['gpr'][7] = MARK | rng.randint(40, 56)     # rdi
+                st['gpr'][6] = ms | rng.randint(24, 32)     # rsi
+                st['gpr'][7] = md | rng.randint(40, 56)     # rdi
             else:
-                st['gpr'][6] = MARK | rng.randint(0, 8)
-                st['gpr'][7] = MARK | rng.randint(24, 32)
+                st['gpr'][6] = ms | rng.randint(0, 8)
+                st['gpr'][7] = md | rng.randint(24, 32)
             if rep:
-                st['gpr'][1] = rng.choice([0, 1, 2, 3, 4]) | (rng.getrandbits(32) << 32 if rep == 'a32' else 0)
+                st['gpr'][1] = rng.choice([0, 1, 2, 3, 4]) | (rng.getrandbits(32) << 32 if a32 else 0)
             # make the two regions agree for a while, so repe runs on
             if rng.random() < 0.6:
                 s0, d0 = st['gpr'][6] & 0xff, st['gpr'][7] & 0xff
@@ -680,6 +684,10 @@ def string_forms():
                 F.append(Form(f'repne {op}{s}', [('rax', 64)], fix=fix('r')))
             else:
                 F.append(Form(f'rep {op}{s}', [('rax', 64)], fix=fix('r')))
+            # the same with the 67 prefix: esi, edi, ecx
+            F.append(Form(f'addr32 {op}{s}', [('rax', 64)], fix=fix(None, True)))
+            for rep in (('repe', 'repne') if op in ('cmps', 'scas') else ('rep',)):
+                F.append(Form(f'addr32 {rep} {op}{s}', [('rax', 64)], fix=fix('r', True)))
     # faults part-way: the destination (or source) runs into a guard page;
     # rcx, rsi and rdi at the fault must say how far the copy got
     GUARD = 0x5c5c5c5c5c5c5c00
