@@ -438,6 +438,47 @@ def int_forms():
               f'pushq {MEM}', 'popq %rbx', 'popq %r12', 'popw %bx', f'popq {MEM}', 'popq %rsp',
               'pushq %rsp', 'pushfq', 'lahf', 'sahf', 'cmc', 'clc', 'stc', 'sete %al'):
         F.append(Form(t, [(B, 64), (A, 64)], mem=64, fl_reader=t in ('pushfq', 'lahf', 'cmc')))
+    # Forms the enumeration of lifted forms (tests/unit/test_forms.c) found
+    # untested: lock on every width and operand kind, full-width immediates
+    # to memory, cmovcc from memory at 16 and 64 bits, 16-bit sign and zero
+    # extensions, movsxd without REX.W, push imm16.
+    for op in ('add', 'or', 'adc', 'sbb', 'and', 'sub', 'xor'):
+        rd = op in ('adc', 'sbb')
+        for w in WS:
+            s = SUF[w]
+            F.append(Form(f'lock {op}{s} {rname(B, w)}, {MEM}', [(B, w)], mem=w, fl_reader=rd))
+            F.append(Form(f'lock {op}{s} $-3, {MEM}', [], mem=w, fl_reader=rd))
+            if w > 8:
+                big = 0x12345678 if w > 16 else 0x1234
+                F.append(Form(f'lock {op}{s} ${big}, {MEM}', [], mem=w, fl_reader=rd))
+                F.append(Form(f'{op}{s} ${big}, {MEM}', [], mem=w, fl_reader=rd))
+        F.append(Form(f'cmpw $0x1234, {MEM}', [], mem=16))
+        F.append(Form(f'cmpq $0x12345678, {MEM}', [], mem=64))
+    for op in ('inc', 'dec', 'neg', 'not'):
+        for w in WS:
+            F.append(Form(f'lock {op}{SUF[w]} {MEM}', [], mem=w))
+    for op in ('bts', 'btr', 'btc'):
+        for w in (16, 32, 64):
+            F.append(Form(f'lock {op}{SUF[w]} $13, {MEM}', [], mem=w))
+            def fxb(rng, st, w=w):     # a bit offset within the window
+                st['gpr'][3] = (st['gpr'][3] & ~MASK[w]) | (rng.randrange(-128, 256) & MASK[w])
+            F.append(Form(f'lock {op}{SUF[w]} {rname(B, w)}, {MEM}', [], mem=w, fix=fxb))
+    for w in WS:
+        F.append(Form(f'lock xchg{SUF[w]} {rname(B, w)}, {MEM}', [(B, w)], mem=w))
+    for cc in ccs:
+        F.append(Form(f'cmov{cc}w {MEM}, %ax', [(A, 64)], mem=16, fl_reader=True))
+        F.append(Form(f'cmov{cc}q {MEM}, %rax', [(A, 64)], mem=64, fl_reader=True))
+    for t in ('.byte 0x66, 0x0f, 0xbf, 0xc3 # movsx bx, ax', '.byte 0x66, 0x0f, 0xb7, 0xc3 # movzx bx, ax',
+              '.byte 0x66, 0x63, 0xc3 # movsxd bx, ax', '.byte 0x63, 0xc3 # movsxd ebx, eax'):
+        F.append(Form(t, [(A, 64), (B, 64)]))
+    F.append(Form(f'movswl {MEM}, %eax', [(A, 64)], mem=16))
+    F.append(Form(f'.byte 0x66, 0x0f, 0xbf, 0x05; .long isa_mem+16-(.+4) # movsx ax, m16', [(A, 64)], mem=16))
+    F.append(Form(f'.byte 0x66, 0x0f, 0xb7, 0x05; .long isa_mem+16-(.+4) # movzx ax, m16', [(A, 64)], mem=16))
+    F.append(Form(f'movslq {MEM}, %rax', [(A, 64)], mem=32))
+    F.append(Form(f'.byte 0x63, 0x05; .long isa_mem+16-(.+4) # movsxd eax, m32', [(A, 64)], mem=32))
+    F.append(Form(f'.byte 0x66, 0x63, 0x05; .long isa_mem+16-(.+4) # movsxd ax, m32', [(A, 64)], mem=32))
+    F.append(Form('pushw $0x1234', [], mem=64))
+    F.append(Form('pushw $-5', [], mem=64))
     return F
 
 
@@ -684,6 +725,9 @@ def string_forms():
                 F.append(Form(f'repne {op}{s}', [('rax', 64)], fix=fix('r')))
             else:
                 F.append(Form(f'rep {op}{s}', [('rax', 64)], fix=fix('r')))
+            if op in ('movs', 'stos', 'lods'):
+                # f2 on them repeats like f3 (not a repne)
+                F.append(Form(f'.byte 0xf2; {op}{s} # repne {op}{s}', [('rax', 64)], fix=fix('r')))
             # the same with the 67 prefix: esi, edi, ecx
             F.append(Form(f'addr32 {op}{s}', [('rax', 64)], fix=fix(None, True)))
             for rep in (('repe', 'repne') if op in ('cmps', 'scas') else ('rep',)):
