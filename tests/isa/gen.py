@@ -760,6 +760,28 @@ def string_forms():
 
 # ---- SSE / SSE2 forms -------------------------------------------------------
 
+def mem_twins(F, extra=()):
+    """For every op of F seen only with a register source (`op [$imm,]
+    %xmm1, dst`), the same with the memory operand, so the memory form of
+    each lifted op runs too; extra: more such texts to twin."""
+    import re
+    pat = re.compile(r'^(\w+) (\$[^,]+, )?%xmm1, (%xmm0|%eax|%rax)$')
+    has_mem = {f.text.split()[0] for f in F if MEM in f.text}
+    done = set()
+    for f in list(F):
+        m = pat.match(f.text.split(' #')[0])
+        if not m or m.group(1) in has_mem or m.group(1) in done:
+            continue
+        if (m.group(3) != '%xmm0' and not m.group(1).startswith('cvt')) or m.group(1) in ('movhlps', 'movlhps'):
+            continue    # pmovmskb, pextrw, movhlps ...: no memory source
+        done.add(m.group(1))
+        F.append(Form(f'{m.group(1)} {m.group(2) or ""}{MEM}, {m.group(3)}', f.regs, xmm=f.xmm, mem=128,
+                      fp=f.fp, mxcsr_vary=f.mxcsr_vary, fix=f.fix))
+    for t, k in extra:
+        F.append(Form(t, [('rax', 64), ('rbx', 64)], xmm=(0, 1, 2), mem=128, fp=k, mxcsr_vary=True))
+    return F
+
+
 def sse_forms():
     F = []
     ints = ['paddb', 'paddw', 'paddd', 'paddq', 'psubb', 'psubw', 'psubd', 'psubq',
@@ -827,7 +849,19 @@ def sse_forms():
           ('cvttpd2dq %xmm1, %xmm0', 'pd'), (f'cvtsi2sdl {MEM}, %xmm0', 'i'), (f'cvttsd2si {MEM}, %rax', 'sd')]
     for t, k in cv:
         F.append(Form(t, [('rax', 64), ('rbx', 64)], xmm=(0, 1), mem=128, fp=k, mxcsr_vary=True))
-    return F
+    # memory forms of the rest (found untested by tests/unit/test_forms.c)
+    return mem_twins(F, [(f'cvtsi2sdq {MEM}, %xmm0', 'i'), (f'cvtsi2ssl {MEM}, %xmm0', 'i'),
+                         (f'cvtsi2ssq {MEM}, %xmm0', 'i'), (f'cvttsd2si {MEM}, %eax', 'sd'),
+                         (f'cvtsd2si {MEM}, %eax', 'sd'), (f'cvttss2si {MEM}, %rax', 'ss'),
+                         (f'cvtss2si {MEM}, %rax', 'ss'), (f'movaps %xmm1, {MEM}', 'i'),
+                         (f'movapd %xmm1, {MEM}', 'i'), (f'movdqa %xmm1, {MEM}', 'i'),
+                         ('movups %xmm1, %xmm0', 'i'), ('movaps %xmm1, %xmm0', 'i'),
+                         ('movdqu %xmm1, %xmm0', 'i'), (f'movhpd {MEM}, %xmm0', 'i'),
+                         (f'movhps %xmm1, {MEM}', 'i'), (f'movlps %xmm1, {MEM}', 'i'),
+                         (f'movlpd %xmm1, {MEM}', 'i'), ('movmskps %xmm1, %rax', 'ps'),
+                         ('movmskpd %xmm1, %rax', 'pd'), (f'movups {MEM}, %xmm2', 'i'),
+                         (f'shufps $0x1b, {MEM}, %xmm0', 'ps'), (f'shufpd $1, {MEM}, %xmm0', 'pd'),
+                         (f'pshufhw $0x1b, {MEM}, %xmm0', 'i'), (f'pshuflw $0xb1, {MEM}, %xmm0', 'i')])
 
 
 def sse4_forms():
@@ -884,7 +918,13 @@ def sse4_forms():
     for op in ('pcmpistri', 'pcmpistrm', 'pcmpestri', 'pcmpestrm'):
         for imm in (0x00, 0x04, 0x08, 0x0c, 0x01, 0x0d, 0x18, 0x1a, 0x3a, 0x44, 0x40, 0x4c, 0x72, 0x09, 0x68):
             F.append(Form(f'{op} ${imm}, %xmm1, %xmm0', [('rcx', 64)], xmm=(0, 1), fp='i', fix=fx_str))
-    return F
+    # memory forms of the rest (found untested by tests/unit/test_forms.c)
+    return mem_twins(F, [(f'pblendvb %xmm0, {MEM}, %xmm1', 'i'), (f'blendvps %xmm0, {MEM}, %xmm1', 'ps'),
+                         (f'blendvpd %xmm0, {MEM}, %xmm1', 'pd'), (f'pextrd $1, %xmm1, {MEM}', 'i'),
+                         (f'pextrq $1, %xmm1, {MEM}', 'i'), (f'pinsrd $3, {MEM}, %xmm0', 'i'),
+                         (f'pinsrq $1, {MEM}, %xmm0', 'i'), (f'popcntl {MEM}, %eax', 'i'),
+                         (f'crc32b {MEM}, %eax', 'i'), (f'crc32b {MEM}, %rax', 'i'),
+                         (f'crc32q {MEM}, %rax', 'i'), (f'insertps $0x5d, {MEM}, %xmm0', 'ps')])
 
 
 def x87_forms():
