@@ -965,6 +965,18 @@ def x87_forms():
               f'fldl {A}; fldl {B}; fcmovb %st(1), %st; fstpl {R}', f'fldl {A}; fldl {B}; fcmove %st(1), %st; fstpl {R}',
               f'fldl {A}; fldl {B}; fcmovnbe %st(1), %st; fstpl {R}', f'fldl {A}; fldl {B}; fcmovu %st(1), %st; fstpl {R}'):
         F.append(Form('fninit; ' + t + '; fnstsw %ax', [('rax', 64)], mem=128, fp='pd', fl_reader='fcmov' in t))
+    # forms the enumeration of lifted forms found untested: single-precision
+    # and 16-bit integer memory operands, fcom on a register, fld of an
+    # 80-bit value (any bits, so unsupported encodings too) and of st(i),
+    # fst m32, fisttp m16, fnstsw to memory
+    for op in ('fadd', 'fsub', 'fsubr', 'fmul', 'fdiv', 'fdivr'):
+        form(f'fldl {A}; {op}s {B}; fstpt {R}', cw=True)
+        form(f'fldl {A}; fi{op[1:]}s {B}; fstpl {R}', cw=True)
+    for t in (f'fldl {A}; fcoms {B}', f'fldl {A}; fcomps {B}', f'fldl {A}; ficoms {B}', f'fldl {A}; ficompl {B}',
+              f'fldl {A}; fldl {B}; fcom %st(1)', f'fldl {A}; fldl {B}; fcomp %st(1); fstpl {R}',
+              f'fldl {A}; fisttps {R}', f'fldl {A}; fsts {R}; fstpl isa_mem+40(%rip)', f'fldt {A}; fstpt {R}',
+              f'fldt {A}; fstpl {R}', f'fldl {A}; fld %st(0); faddp; fstpt {R}', f'fldl {A}; fnstsw {R}'):
+        form(t, cw='fist' in t or 'fsts' in t or 'fstpl' in t)
     return F
 
 
