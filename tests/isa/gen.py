@@ -479,6 +479,21 @@ def int_forms():
     F.append(Form(f'.byte 0x66, 0x63, 0x05; .long isa_mem+16-(.+4) # movsxd ax, m32', [(A, 64)], mem=32))
     F.append(Form('pushw $0x1234', [], mem=64))
     F.append(Form('pushw $-5', [], mem=64))
+    for w in WS:
+        s = SUF[w]
+        F.append(Form(f'mov{s} {rname(B, w)}, {MEM}', [(B, w)], mem=w))
+        F.append(Form(f'mov{s} {MEM}, {rname(A, w)}', [(A, 64)], mem=w))
+        F.append(Form(f'mov{s} $-2, {MEM}', [], mem=w))
+        if w > 8:
+            F.append(Form(f'imul{s} $0x1234, {MEM}, {rname(A, w)}', [(A, w)], mem=w))
+    F.append(Form(f'cmpl $0x12345678, {MEM}', [], mem=32))
+    F.append(Form(f'lock cmpxchg16b {MEM}', [(A, 64), (D, 64)], mem=64, fix=fix_cx8(16)))
+    for t in ('movq %cs, %rax', 'movq %ss, %rax', 'movl %ss, %eax'):
+        F.append(Form(t, [(A, 64)]))
+    # ud0/ud1 with a memory operand: #UD before any access
+    for t in ('.byte 0x0f, 0xb9, 0x05; .long isa_mem+16-(.+4) # ud1 eax, m32',
+              '.byte 0x0f, 0xff, 0x05; .long isa_mem+16-(.+4) # ud0 eax, m32'):
+        F.append(Form(t, [(A, 64)], mem=32))
     return F
 
 
@@ -852,7 +867,7 @@ def sse_forms():
     # memory forms of the rest (found untested by tests/unit/test_forms.c)
     return mem_twins(F, [(f'cvtsi2sdq {MEM}, %xmm0', 'i'), (f'cvtsi2ssl {MEM}, %xmm0', 'i'),
                          (f'cvtsi2ssq {MEM}, %xmm0', 'i'), (f'cvttsd2si {MEM}, %eax', 'sd'),
-                         (f'cvtsd2si {MEM}, %eax', 'sd'), (f'cvttss2si {MEM}, %rax', 'ss'),
+                         (f'cvtsd2si {MEM}, %eax', 'sd'), (f'cvtsd2si {MEM}, %rax', 'sd'), (f'cvttss2si {MEM}, %rax', 'ss'),
                          (f'cvtss2si {MEM}, %rax', 'ss'), (f'movaps %xmm1, {MEM}', 'i'),
                          (f'movapd %xmm1, {MEM}', 'i'), (f'movdqa %xmm1, {MEM}', 'i'),
                          ('movups %xmm1, %xmm0', 'i'), ('movaps %xmm1, %xmm0', 'i'),
