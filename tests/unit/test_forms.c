@@ -85,7 +85,8 @@ static const struct {
 	{ "lgs ", "segment loads from memory: faults as the kernel delivers them, modelled apart" },
 	{ "lss ", "segment loads from memory: faults as the kernel delivers them, modelled apart" },
 	{ "rsm ", "#UD outside system-management mode: SIGILL is what the CPU does" },
-	{ "sysenter ", "system call entry the kernel does not offer 64-bit programs (#UD on AMD)" },
+	{ "sysenter ", "system call entry: #UD on AMD, a kernel-delivered SIGSEGV on Intel; "
+		      "modelled by the fault-delivery work" },
 	{ NULL, NULL },
 };
 
