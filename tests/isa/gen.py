@@ -448,6 +448,62 @@ def int_forms():
               f'pushq {MEM}', 'popq %rbx', 'popq %r12', 'popw %bx', f'popq {MEM}', 'popq %rsp',
               'pushq %rsp', 'pushfq', 'lahf', 'sahf', 'cmc', 'clc', 'stc', 'sete %al'):
         F.append(Form(t, [(B, 64), (A, 64)], mem=64, fl_reader=t in ('pushfq', 'lahf', 'cmc')))
+    # Forms the enumeration of lifted forms (tests/unit/test_forms.c) found
+    # untested: lock on every width and operand kind, full-width immediates
+    # to memory, cmovcc from memory at 16 and 64 bits, 16-bit sign and zero
+    # extensions, movsxd without REX.W, push imm16.
+    for op in ('add', 'or', 'adc', 'sbb', 'and', 'sub', 'xor'):
+        rd = op in ('adc', 'sbb')
+        for w in WS:
+            s = SUF[w]
+            F.append(Form(f'lock {op}{s} {rname(B, w)}, {MEM}', [(B, w)], mem=w, fl_reader=rd))
+            F.append(Form(f'lock {op}{s} $-3, {MEM}', [], mem=w, fl_reader=rd))
+            if w > 8:
+                big = 0x12345678 if w > 16 else 0x1234
+                F.append(Form(f'lock {op}{s} ${big}, {MEM}', [], mem=w, fl_reader=rd))
+                F.append(Form(f'{op}{s} ${big}, {MEM}', [], mem=w, fl_reader=rd))
+        F.append(Form(f'cmpw $0x1234, {MEM}', [], mem=16))
+        F.append(Form(f'cmpq $0x12345678, {MEM}', [], mem=64))
+    for op in ('inc', 'dec', 'neg', 'not'):
+        for w in WS:
+            F.append(Form(f'lock {op}{SUF[w]} {MEM}', [], mem=w))
+    for op in ('bts', 'btr', 'btc'):
+        for w in (16, 32, 64):
+            F.append(Form(f'lock {op}{SUF[w]} $13, {MEM}', [], mem=w))
+            def fxb(rng, st, w=w):     # a bit offset within the window
+                st['gpr'][3] = (st['gpr'][3] & ~MASK[w]) | (rng.randrange(-128, 256) & MASK[w])
+            F.append(Form(f'lock {op}{SUF[w]} {rname(B, w)}, {MEM}', [], mem=w, fix=fxb))
+    for w in WS:
+        F.append(Form(f'lock xchg{SUF[w]} {rname(B, w)}, {MEM}', [(B, w)], mem=w))
+    for cc in ccs:
+        F.append(Form(f'cmov{cc}w {MEM}, %ax', [(A, 64)], mem=16, fl_reader=True))
+        F.append(Form(f'cmov{cc}q {MEM}, %rax', [(A, 64)], mem=64, fl_reader=True))
+    for t in ('.byte 0x66, 0x0f, 0xbf, 0xc3 # movsx bx, ax', '.byte 0x66, 0x0f, 0xb7, 0xc3 # movzx bx, ax',
+              '.byte 0x66, 0x63, 0xc3 # movsxd bx, ax', '.byte 0x63, 0xc3 # movsxd ebx, eax'):
+        F.append(Form(t, [(A, 64), (B, 64)]))
+    F.append(Form(f'movswl {MEM}, %eax', [(A, 64)], mem=16))
+    F.append(Form(f'.byte 0x66, 0x0f, 0xbf, 0x05; .long isa_mem+16-(.+4) # movsx ax, m16', [(A, 64)], mem=16))
+    F.append(Form(f'.byte 0x66, 0x0f, 0xb7, 0x05; .long isa_mem+16-(.+4) # movzx ax, m16', [(A, 64)], mem=16))
+    F.append(Form(f'movslq {MEM}, %rax', [(A, 64)], mem=32))
+    F.append(Form(f'.byte 0x63, 0x05; .long isa_mem+16-(.+4) # movsxd eax, m32', [(A, 64)], mem=32))
+    F.append(Form(f'.byte 0x66, 0x63, 0x05; .long isa_mem+16-(.+4) # movsxd ax, m32', [(A, 64)], mem=32))
+    F.append(Form('pushw $0x1234', [], mem=64))
+    F.append(Form('pushw $-5', [], mem=64))
+    for w in WS:
+        s = SUF[w]
+        F.append(Form(f'mov{s} {rname(B, w)}, {MEM}', [(B, w)], mem=w))
+        F.append(Form(f'mov{s} {MEM}, {rname(A, w)}', [(A, 64)], mem=w))
+        F.append(Form(f'mov{s} $-2, {MEM}', [], mem=w))
+        if w > 8:
+            F.append(Form(f'imul{s} $0x1234, {MEM}, {rname(A, w)}', [(A, w)], mem=w))
+    F.append(Form(f'cmpl $0x12345678, {MEM}', [], mem=32))
+    F.append(Form(f'lock cmpxchg16b {MEM}', [(A, 64), (D, 64)], mem=64, fix=fix_cx8(16)))
+    for t in ('movq %cs, %rax', 'movq %ss, %rax', 'movl %ss, %eax'):
+        F.append(Form(t, [(A, 64)]))
+    # ud0/ud1 with a memory operand: #UD before any access
+    for t in ('.byte 0x0f, 0xb9, 0x05; .long isa_mem+16-(.+4) # ud1 eax, m32',
+              '.byte 0x0f, 0xff, 0x05; .long isa_mem+16-(.+4) # ud0 eax, m32'):
+        F.append(Form(t, [(A, 64)], mem=32))
     return F
 
 
@@ -661,18 +717,22 @@ def mem_forms():
 def string_forms():
     F = []
 
-    def fix(rep):
+    def fix(rep, a32=False):
         def f(rng, st):
             down = rng.random() < 0.3
+            # 32-bit addressing: junk above bit 31 of rsi/rdi (and rcx) is
+            # ignored, and the updates clear it
+            ms = MARKJ if a32 and rng.random() < 0.5 else MARK
+            md = MARKJ if a32 and rng.random() < 0.5 else MARK
             if down:
                 st['rflags'] |= 0x400
-                st['gpr'][6] = MARK | rng.randint(24, 32)     # rsi
-                st['gpr'][7] = MARK | rng.randint(40, 56)     # rdi
+                st['gpr'][6] = ms | rng.randint(24, 32)     # rsi
+                st['gpr'][7] = md | rng.randint(40, 56)     # rdi
             else:
-                st['gpr'][6] = MARK | rng.randint(0, 8)
-                st['gpr'][7] = MARK | rng.randint(24, 32)
+                st['gpr'][6] = ms | rng.randint(0, 8)
+                st['gpr'][7] = md | rng.randint(24, 32)
             if rep:
-                st['gpr'][1] = rng.choice([0, 1, 2, 3, 4]) | (rng.getrandbits(32) << 32 if rep == 'a32' else 0)
+                st['gpr'][1] = rng.choice([0, 1, 2, 3, 4]) | (rng.getrandbits(32) << 32 if a32 else 0)
             # make the two regions agree for a while, so repe runs on
             if rng.random() < 0.6:
                 s0, d0 = st['gpr'][6] & 0xff, st['gpr'][7] & 0xff
@@ -694,6 +754,13 @@ def string_forms():
                 F.append(Form(f'repne {op}{s}', [('rax', 64)], fix=fix('r')))
             else:
                 F.append(Form(f'rep {op}{s}', [('rax', 64)], fix=fix('r')))
+            if op in ('movs', 'stos', 'lods'):
+                # f2 on them repeats like f3 (not a repne)
+                F.append(Form(f'.byte 0xf2; {op}{s} # repne {op}{s}', [('rax', 64)], fix=fix('r')))
+            # the same with the 67 prefix: esi, edi, ecx
+            F.append(Form(f'addr32 {op}{s}', [('rax', 64)], fix=fix(None, True)))
+            for rep in (('repe', 'repne') if op in ('cmps', 'scas') else ('rep',)):
+                F.append(Form(f'addr32 {rep} {op}{s}', [('rax', 64)], fix=fix('r', True)))
     # faults part-way: the destination (or source) runs into a guard page;
     # rcx, rsi and rdi at the fault must say how far the copy got
     GUARD = 0x5c5c5c5c5c5c5c00
@@ -721,6 +788,28 @@ def string_forms():
 
 
 # ---- SSE / SSE2 forms -------------------------------------------------------
+
+def mem_twins(F, extra=()):
+    """For every op of F seen only with a register source (`op [$imm,]
+    %xmm1, dst`), the same with the memory operand, so the memory form of
+    each lifted op runs too; extra: more such texts to twin."""
+    import re
+    pat = re.compile(r'^(\w+) (\$[^,]+, )?%xmm1, (%xmm0|%eax|%rax)$')
+    has_mem = {f.text.split()[0] for f in F if MEM in f.text}
+    done = set()
+    for f in list(F):
+        m = pat.match(f.text.split(' #')[0])
+        if not m or m.group(1) in has_mem or m.group(1) in done:
+            continue
+        if (m.group(3) != '%xmm0' and not m.group(1).startswith('cvt')) or m.group(1) in ('movhlps', 'movlhps'):
+            continue    # pmovmskb, pextrw, movhlps ...: no memory source
+        done.add(m.group(1))
+        F.append(Form(f'{m.group(1)} {m.group(2) or ""}{MEM}, {m.group(3)}', f.regs, xmm=f.xmm, mem=128,
+                      fp=f.fp, mxcsr_vary=f.mxcsr_vary, fix=f.fix))
+    for t, k in extra:
+        F.append(Form(t, [('rax', 64), ('rbx', 64)], xmm=(0, 1, 2), mem=128, fp=k, mxcsr_vary=True))
+    return F
+
 
 def sse_forms():
     F = []
@@ -789,7 +878,19 @@ def sse_forms():
           ('cvttpd2dq %xmm1, %xmm0', 'pd'), (f'cvtsi2sdl {MEM}, %xmm0', 'i'), (f'cvttsd2si {MEM}, %rax', 'sd')]
     for t, k in cv:
         F.append(Form(t, [('rax', 64), ('rbx', 64)], xmm=(0, 1), mem=128, fp=k, mxcsr_vary=True))
-    return F
+    # memory forms of the rest (found untested by tests/unit/test_forms.c)
+    return mem_twins(F, [(f'cvtsi2sdq {MEM}, %xmm0', 'i'), (f'cvtsi2ssl {MEM}, %xmm0', 'i'),
+                         (f'cvtsi2ssq {MEM}, %xmm0', 'i'), (f'cvttsd2si {MEM}, %eax', 'sd'),
+                         (f'cvtsd2si {MEM}, %eax', 'sd'), (f'cvtsd2si {MEM}, %rax', 'sd'), (f'cvttss2si {MEM}, %rax', 'ss'),
+                         (f'cvtss2si {MEM}, %rax', 'ss'), (f'movaps %xmm1, {MEM}', 'i'),
+                         (f'movapd %xmm1, {MEM}', 'i'), (f'movdqa %xmm1, {MEM}', 'i'),
+                         ('movups %xmm1, %xmm0', 'i'), ('movaps %xmm1, %xmm0', 'i'),
+                         ('movdqu %xmm1, %xmm0', 'i'), (f'movhpd {MEM}, %xmm0', 'i'),
+                         (f'movhps %xmm1, {MEM}', 'i'), (f'movlps %xmm1, {MEM}', 'i'),
+                         (f'movlpd %xmm1, {MEM}', 'i'), ('movmskps %xmm1, %rax', 'ps'),
+                         ('movmskpd %xmm1, %rax', 'pd'), (f'movups {MEM}, %xmm2', 'i'),
+                         (f'shufps $0x1b, {MEM}, %xmm0', 'ps'), (f'shufpd $1, {MEM}, %xmm0', 'pd'),
+                         (f'pshufhw $0x1b, {MEM}, %xmm0', 'i'), (f'pshuflw $0xb1, {MEM}, %xmm0', 'i')])
 
 
 def sse4_forms():
@@ -846,7 +947,13 @@ def sse4_forms():
     for op in ('pcmpistri', 'pcmpistrm', 'pcmpestri', 'pcmpestrm'):
         for imm in (0x00, 0x04, 0x08, 0x0c, 0x01, 0x0d, 0x18, 0x1a, 0x3a, 0x44, 0x40, 0x4c, 0x72, 0x09, 0x68):
             F.append(Form(f'{op} ${imm}, %xmm1, %xmm0', [('rcx', 64)], xmm=(0, 1), fp='i', fix=fx_str))
-    return F
+    # memory forms of the rest (found untested by tests/unit/test_forms.c)
+    return mem_twins(F, [(f'pblendvb %xmm0, {MEM}, %xmm1', 'i'), (f'blendvps %xmm0, {MEM}, %xmm1', 'ps'),
+                         (f'blendvpd %xmm0, {MEM}, %xmm1', 'pd'), (f'pextrd $1, %xmm1, {MEM}', 'i'),
+                         (f'pextrq $1, %xmm1, {MEM}', 'i'), (f'pinsrd $3, {MEM}, %xmm0', 'i'),
+                         (f'pinsrq $1, {MEM}, %xmm0', 'i'), (f'popcntl {MEM}, %eax', 'i'),
+                         (f'crc32b {MEM}, %eax', 'i'), (f'crc32b {MEM}, %rax', 'i'),
+                         (f'crc32q {MEM}, %rax', 'i'), (f'insertps $0x5d, {MEM}, %xmm0', 'ps')])
 
 
 def x87_forms():
@@ -887,6 +994,18 @@ def x87_forms():
               f'fldl {A}; fldl {B}; fcmovb %st(1), %st; fstpl {R}', f'fldl {A}; fldl {B}; fcmove %st(1), %st; fstpl {R}',
               f'fldl {A}; fldl {B}; fcmovnbe %st(1), %st; fstpl {R}', f'fldl {A}; fldl {B}; fcmovu %st(1), %st; fstpl {R}'):
         F.append(Form('fninit; ' + t + '; fnstsw %ax', [('rax', 64)], mem=128, fp='pd', fl_reader='fcmov' in t))
+    # forms the enumeration of lifted forms found untested: single-precision
+    # and 16-bit integer memory operands, fcom on a register, fld of an
+    # 80-bit value (any bits, so unsupported encodings too) and of st(i),
+    # fst m32, fisttp m16, fnstsw to memory
+    for op in ('fadd', 'fsub', 'fsubr', 'fmul', 'fdiv', 'fdivr'):
+        form(f'fldl {A}; {op}s {B}; fstpt {R}', cw=True)
+        form(f'fldl {A}; fi{op[1:]}s {B}; fstpl {R}', cw=True)
+    for t in (f'fldl {A}; fcoms {B}', f'fldl {A}; fcomps {B}', f'fldl {A}; ficoms {B}', f'fldl {A}; ficompl {B}',
+              f'fldl {A}; fldl {B}; fcom %st(1)', f'fldl {A}; fldl {B}; fcomp %st(1); fstpl {R}',
+              f'fldl {A}; fisttps {R}', f'fldl {A}; fsts {R}; fstpl isa_mem+40(%rip)', f'fldt {A}; fstpt {R}',
+              f'fldt {A}; fstpl {R}', f'fldl {A}; fld %st(0); faddp; fstpt {R}', f'fldl {A}; fnstsw {R}'):
+        form(t, cw='fist' in t or 'fsts' in t or 'fstpl' in t)
     return F
 
 

@@ -2,7 +2,8 @@
 this; Form is gen.py's class, passed in).
 
 avx: AVX floating point, moves, shuffles, blends, broadcasts, inserts and
-extracts, masked moves, conversions; avx2: AVX2 integer forms, permutes,
+extracts, masked moves, conversions, VEX.128 AES, and every scalar form again
+with VEX.L=1, which the CPU ignores (spelled as bytes: gas never emits it); avx2: AVX2 integer forms, permutes,
 variable shifts, gathers; fma: FMA3 and F16C.  Every form comes in its
 256-bit and 128-bit encodings where both exist, with register and memory
 operands; every register the form names gets data in all 256 bits, so a
@@ -37,6 +38,95 @@ def widths(op):
 
 def r(w, n):
     return f'%{"ymm" if w == "y" else "xmm"}{n}'
+
+
+# The scalar VEX forms ignore VEX.L ("LIG"), and gas never encodes them with
+# L=1; vex_lig spells such an encoding out.  Rows: mnemonic -> (map, pp,
+# opcode, W, shape, element kind); map 1 = 0F, 2 = 0F38, 3 = 0F3A; pp 1 =
+# 66, 2 = F3, 3 = F2; shapes: 3 (dst, src1 = vvvv, src2 = r/m), 3i (the
+# same and an imm8), 2 (dst, r/m; vvvv unused), cmp (flags from two xmm),
+# 2si (a GPR from r/m: W picks r32 or r64), si2 (dst, src1, a GPR r/m).
+LIG = {}
+for _i, _op in enumerate(('add', 'mul', 'sub', 'min', 'div', 'max')):
+    _opc = (0x58, 0x59, 0x5c, 0x5d, 0x5e, 0x5f)[_i]
+    LIG[f'v{_op}ss'] = (1, 2, _opc, 0, '3', 'ss')
+    LIG[f'v{_op}sd'] = (1, 3, _opc, 0, '3', 'sd')
+LIG.update({
+    'vsqrtss': (1, 2, 0x51, 0, '3', 'ss'), 'vsqrtsd': (1, 3, 0x51, 0, '3', 'sd'),
+    'vrsqrtss': (1, 2, 0x52, 0, '3', 'ss'), 'vrcpss': (1, 2, 0x53, 0, '3', 'ss'),
+    'vcvtss2sd': (1, 2, 0x5a, 0, '3', 'ss'), 'vcvtsd2ss': (1, 3, 0x5a, 0, '3', 'sd'),
+    'vcmpss': (1, 2, 0xc2, 0, '3i', 'ss'), 'vcmpsd': (1, 3, 0xc2, 0, '3i', 'sd'),
+    'vroundss': (3, 1, 0x0a, 0, '3i', 'ss'), 'vroundsd': (3, 1, 0x0b, 0, '3i', 'sd'),
+    'vucomiss': (1, 0, 0x2e, 0, 'cmp', 'ss'), 'vucomisd': (1, 1, 0x2e, 0, 'cmp', 'sd'),
+    'vcomiss': (1, 0, 0x2f, 0, 'cmp', 'ss'), 'vcomisd': (1, 1, 0x2f, 0, 'cmp', 'sd'),
+    'vcvtss2si': (1, 2, 0x2d, 0, '2si', 'ss'), 'vcvtsd2si': (1, 3, 0x2d, 0, '2si', 'sd'),
+    'vcvttss2si': (1, 2, 0x2c, 0, '2si', 'ss'), 'vcvttsd2si': (1, 3, 0x2c, 0, '2si', 'sd'),
+    'vcvtsi2ss': (1, 2, 0x2a, 0, 'si2', 'i'), 'vcvtsi2sd': (1, 3, 0x2a, 0, 'si2', 'i'),
+    'vmovss': (1, 2, 0x10, 0, '3', 'ss'), 'vmovsd': (1, 3, 0x10, 0, '3', 'sd'),
+})
+for _b, _o in (('vfmadd', 0x99), ('vfmsub', 0x9b), ('vfnmadd', 0x9d), ('vfnmsub', 0x9f)):
+    for _k, _ord in enumerate(('132', '213', '231')):
+        LIG[f'{_b}{_ord}ss'] = (2, 1, _o + 0x10 * _k, 0, '3', 'ss')
+        LIG[f'{_b}{_ord}sd'] = (2, 1, _o + 0x10 * _k, 1, '3', 'sd')
+
+
+def vex_lig(op, reg, vvvv, rm, imm=None, W=None, L=1):
+    """`.byte` text of op with VEX.L = L: reg (ModRM.reg), vvvv and rm
+    register numbers 0-15, or rm = 'mem' for isa_mem+16(%rip)."""
+    mp, pp, opc, w, _, _ = LIG[op]
+    w = w if W is None else W
+    b1 = ((reg < 8) << 7) | (1 << 6) | ((rm == 'mem' or rm < 8) << 5) | mp
+    b2 = (w << 7) | ((~vvvv & 15) << 3) | (L << 2) | pp
+    if rm == 'mem':
+        tail = f'; .long isa_mem+16-(.+4+{0 if imm is None else 1})'
+        modrm = ((reg & 7) << 3) | 5
+    else:
+        tail = ''
+        modrm = 0xc0 | ((reg & 7) << 3) | (rm & 7)
+    text = f'.byte 0xc4, {b1:#04x}, {b2:#04x}, {opc:#04x}, {modrm:#04x}{tail}'
+    if imm is not None:
+        text += f'; .byte {imm:#04x}'
+    return text
+
+
+def lig_forms(F, Form):
+    """Every scalar VEX form with L=1, register and memory operands; the
+    CPU computes as with L=0 and clears bits 255:128 of the destination."""
+    for op, (mp, pp, opc, w, shape, kind) in LIG.items():
+        mem = {'ss': 32, 'sd': 64, 'i': 64}[kind]
+        imms = (0x00, 0x04, 0x0b, 0x1d) if shape == '3i' else (None,)
+        for imm in imms:
+            if shape in ('3', '3i'):
+                F.append(Form(vex_lig(op, 0, 1, 2, imm) + f' # {op} L1', xmm=ALL, ymm=ALL, fp=kind,
+                              mxcsr_vary=True))
+                F.append(Form(vex_lig(op, 9, 12, 3, imm) + f' # {op} L1 hi', xmm=ALL, ymm=ALL, fp=kind,
+                              mxcsr_vary=True))
+                if op in ('vmovss', 'vmovsd'):
+                    # the load (vvvv unused) and the store, 11h
+                    F.append(Form(vex_lig(op, 0, 0, 'mem') + f' # {op} L1 load', xmm=ALL, ymm=ALL,
+                                  mem=mem, fp=kind))
+                    st = vex_lig(op, 1, 0, 'mem').replace('0x10, 0x0d', '0x11, 0x0d')
+                    F.append(Form(st + f' # {op} L1 store', xmm=ALL, ymm=ALL, mem=mem, fp=kind))
+                else:
+                    F.append(Form(vex_lig(op, 0, 1, 'mem', imm) + f' # {op} L1 mem', xmm=ALL, ymm=ALL,
+                                  mem=mem, fp=kind, mxcsr_vary=True))
+            elif shape == 'cmp':
+                F.append(Form(vex_lig(op, 0, 0, 1) + f' # {op} L1', xmm=ALL, ymm=ALL, fp=kind,
+                              mxcsr_vary=True))
+                F.append(Form(vex_lig(op, 0, 0, 'mem') + f' # {op} L1 mem', xmm=ALL, ymm=ALL, mem=mem,
+                              fp=kind, mxcsr_vary=True))
+            elif shape == '2si':
+                for W in (0, 1):
+                    F.append(Form(vex_lig(op, 0, 0, 1, W=W) + f' # {op} L1 W{W}', [('rax', 64)], xmm=ALL,
+                                  ymm=ALL, fp=kind, mxcsr_vary=True))
+                    F.append(Form(vex_lig(op, 0, 0, 'mem', W=W) + f' # {op} L1 W{W} mem', [('rax', 64)],
+                                  xmm=ALL, ymm=ALL, mem=mem, fp=kind, mxcsr_vary=True))
+            else:   # si2: rm is rbx (3)
+                for W in (0, 1):
+                    F.append(Form(vex_lig(op, 0, 1, 3, W=W) + f' # {op} L1 W{W}', [('rbx', 64)], xmm=ALL,
+                                  ymm=ALL, fp=kind, mxcsr_vary=True))
+                    F.append(Form(vex_lig(op, 0, 1, 'mem', W=W) + f' # {op} L1 W{W} mem', xmm=ALL, ymm=ALL,
+                                  mem=mem, fp=kind, mxcsr_vary=True))
 
 
 def three(F, Form, op, kind, imms=(None,), mx=False, mem=True):
@@ -219,6 +309,26 @@ def avx_forms(Form):
         F.append(Form(f'vpclmulqdq ${imm}, %xmm13, %xmm9, %xmm14', xmm=ALL, ymm=ALL, fp='i'))
     for imm in (0x01, 0x10):
         F.append(Form(f'vpclmulqdq ${imm}, {MEM}, %xmm1, %xmm0', xmm=ALL, ymm=ALL, mem=128, fp='i'))
+    # VEX.128 AES (reported with AES-NI): bits 255:128 clear
+    for op in ('vaesenc', 'vaesenclast', 'vaesdec', 'vaesdeclast'):
+        F.append(Form(f'{op} %xmm2, %xmm1, %xmm0', xmm=ALL, ymm=ALL, fp='i'))
+        F.append(Form(f'{op} %xmm13, %xmm9, %xmm9', xmm=ALL, ymm=ALL, fp='i'))
+        F.append(Form(f'{op} {MEM}, %xmm1, %xmm0', xmm=ALL, ymm=ALL, mem=128, fp='i'))
+    F.append(Form('vaesimc %xmm1, %xmm0', xmm=ALL, ymm=ALL, fp='i'))
+    F.append(Form(f'vaesimc {MEM}, %xmm11', xmm=ALL, ymm=ALL, mem=128, fp='i'))
+    for imm in (0x00, 0x01, 0x1b, 0x36, 0x80, 0xff):
+        F.append(Form(f'vaeskeygenassist ${imm}, %xmm1, %xmm0', xmm=ALL, ymm=ALL, fp='i'))
+    F.append(Form(f'vaeskeygenassist $0x1b, {MEM}, %xmm0', xmm=ALL, ymm=ALL, mem=128, fp='i'))
+    # memory forms of the element inserts and extracts, and of the scalar
+    # conversions to a 32-bit register
+    for t in (f'vpextrb $13, %xmm1, {MEM}', f'vpextrd $2, %xmm1, {MEM}', f'vpextrq $1, %xmm1, {MEM}',
+              f'vpinsrb $9, {MEM}, %xmm1, %xmm0', f'vpinsrw $6, {MEM}, %xmm1, %xmm0',
+              f'vpinsrq $1, {MEM}, %xmm1, %xmm0'):
+        F.append(Form(t, xmm=ALL, ymm=ALL, mem=128, fp='i'))
+    for op in ('vcvtss2si', 'vcvttss2si', 'vcvtsd2si', 'vcvttsd2si'):
+        F.append(Form(f'{op}l {MEM}, %eax', [('rax', 64)], xmm=ALL, ymm=ALL, mem=256, fp=op[-4:-2],
+                      mxcsr_vary=True))
+    lig_forms(F, Form)
     return F
 
 

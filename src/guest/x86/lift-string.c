@@ -3,7 +3,10 @@
  * prefixes.  A rep form is an IR loop inside the TB: each iteration does its
  * memory accesses first and then updates rcx/rsi/rdi, so a fault in
  * iteration k leaves the registers as the CPU would (k iterations done).
- * The step is df << size, df being +1 or -1.  Single-stepped (CF_TRACE),
+ * The step is df << size, df being +1 or -1.  With the 67 prefix (32-bit
+ * addressing) the registers are esi, edi and ecx: addresses are their
+ * zero-extended values, and they are updated as 32-bit registers (wrapping
+ * at 4 GiB, upper halves cleared by the write).  Single-stepped (CF_TRACE),
  * the loop traps after each iteration instead of going round.
  */
 #include <signal.h>
@@ -14,6 +17,21 @@ enum str_kind { STR_MOVS, STR_STOS, STR_LODS, STR_CMPS, STR_SCAS };
 static int str_size(struct dc *s)
 {
 	return size_of_bits(s->insn.operand_width);
+}
+
+/* Register r (rsi, rdi, rcx) at the address size. */
+static ir_ref str_reg(struct dc *s, int r)
+{
+	return s->insn.address_width == 32 ? gen_ld_reg(s, r, 2) : G.regs[r];
+}
+
+/* r += step at the address size. */
+static void str_add(struct dc *s, int r, ir_ref step)
+{
+	if (s->insn.address_width == 32)
+		gen_st_reg(s, r, 2, ir_bin(s, IR_add, G.regs[r], step));
+	else
+		ir_mov(s, G.regs[r], ir_bin(s, IR_add, G.regs[r], step));
 }
 
 static ir_ref seg_base(struct dc *s, ir_ref addr)
@@ -37,30 +55,30 @@ static void str_step(struct dc *s, enum str_kind k, int size, ir_ref *a, ir_ref 
 	ir_ref v;
 	switch (k) {
 	case STR_MOVS:
-		v = ir_ld(s, seg_base(s, G.regs[R_RSI]), size);
-		ir_st(s, v, G.regs[R_RDI], size);
-		ir_mov(s, G.regs[R_RSI], ir_bin(s, IR_add, G.regs[R_RSI], step));
-		ir_mov(s, G.regs[R_RDI], ir_bin(s, IR_add, G.regs[R_RDI], step));
+		v = ir_ld(s, seg_base(s, str_reg(s, R_RSI)), size);
+		ir_st(s, v, str_reg(s, R_RDI), size);
+		str_add(s, R_RSI, step);
+		str_add(s, R_RDI, step);
 		break;
 	case STR_STOS:
-		ir_st(s, gen_ld_reg(s, R_RAX, size), G.regs[R_RDI], size);
-		ir_mov(s, G.regs[R_RDI], ir_bin(s, IR_add, G.regs[R_RDI], step));
+		ir_st(s, gen_ld_reg(s, R_RAX, size), str_reg(s, R_RDI), size);
+		str_add(s, R_RDI, step);
 		break;
 	case STR_LODS:
-		v = ir_ld(s, seg_base(s, G.regs[R_RSI]), size);
+		v = ir_ld(s, seg_base(s, str_reg(s, R_RSI)), size);
 		gen_st_reg(s, R_RAX, size, v);
-		ir_mov(s, G.regs[R_RSI], ir_bin(s, IR_add, G.regs[R_RSI], step));
+		str_add(s, R_RSI, step);
 		break;
 	case STR_CMPS:
-		*a = ir_ld(s, seg_base(s, G.regs[R_RSI]), size);
-		*b = ir_ld(s, G.regs[R_RDI], size);
-		ir_mov(s, G.regs[R_RSI], ir_bin(s, IR_add, G.regs[R_RSI], step));
-		ir_mov(s, G.regs[R_RDI], ir_bin(s, IR_add, G.regs[R_RDI], step));
+		*a = ir_ld(s, seg_base(s, str_reg(s, R_RSI)), size);
+		*b = ir_ld(s, str_reg(s, R_RDI), size);
+		str_add(s, R_RSI, step);
+		str_add(s, R_RDI, step);
 		break;
 	case STR_SCAS:
 		*a = gen_ld_reg(s, R_RAX, size);
-		*b = ir_ld(s, G.regs[R_RDI], size);
-		ir_mov(s, G.regs[R_RDI], ir_bin(s, IR_add, G.regs[R_RDI], step));
+		*b = ir_ld(s, str_reg(s, R_RDI), size);
+		str_add(s, R_RDI, step);
 		break;
 	}
 }
@@ -81,7 +99,7 @@ static bool gen_string(struct dc *s, enum str_kind k)
 	bool cmp = k == STR_CMPS || k == STR_SCAS;
 	ir_ref a = 0, b = 0;
 
-	if (s->insn.address_width != 64)
+	if (s->insn.address_width != 64 && s->insn.address_width != 32)
 		return false;
 	if (!rep) {
 		str_step(s, k, size, &a, &b);
@@ -93,9 +111,9 @@ static bool gen_string(struct dc *s, enum str_kind k)
 	}
 	uint32_t loop = ir_new_label(s->ir), done = ir_new_label(s->ir);
 	set_label(s, loop);
-	ir_brc(s, IR_EQ, G.regs[R_RCX], cst(s, 0), done);
+	ir_brc(s, IR_EQ, str_reg(s, R_RCX), cst(s, 0), done);
 	str_step(s, k, size, &a, &b);
-	ir_mov(s, G.regs[R_RCX], ir_bin(s, IR_sub, G.regs[R_RCX], cst(s, 1)));
+	str_add(s, R_RCX, cst(s, -1));
 	if (cmp) {
 		cmp_flags(s, size, a, b);
 		bool repne = s->insn.attributes & ZYDIS_ATTRIB_HAS_REPNE;
@@ -105,7 +123,7 @@ static bool gen_string(struct dc *s, enum str_kind k)
 		/* Single-stepped, a rep instruction traps after every
 		 * iteration but the last at itself, with RF in the saved
 		 * flags (it resumes); after the last at the next one. */
-		ir_brc(s, IR_EQ, G.regs[R_RCX], cst(s, 0), done);
+		ir_brc(s, IR_EQ, str_reg(s, R_RCX), cst(s, 0), done);
 		gen_sync_pc(s, s->pc);
 		ir_ref fl = ir_ldenv(s, CPU_OFF(eflags), IR_MO_64);
 		ir_stenv(s, ir_bin(s, IR_or, fl, cst(s, X86_RF)), CPU_OFF(eflags), IR_MO_64);
@@ -116,6 +134,17 @@ static bool gen_string(struct dc *s, enum str_kind k)
 		ir_emit(s->ir, IR_br, IR_I64, NULL, (int64_t[]){ loop });
 	}
 	set_label(s, done);
+	if (s->insn.address_width == 32) {
+		/* With ecx 0 the CPU still writes ecx (upper half cleared),
+		 * and for movs and stos esi and edi too, while lods, cmps and
+		 * scas leave them (measured on the host by tests/isa's string
+		 * batch); after an iteration this changes nothing. */
+		gen_st_reg(s, R_RCX, 2, G.regs[R_RCX]);
+		if (k == STR_MOVS)
+			gen_st_reg(s, R_RSI, 2, G.regs[R_RSI]);
+		if (k == STR_MOVS || k == STR_STOS)
+			gen_st_reg(s, R_RDI, 2, G.regs[R_RDI]);
+	}
 	if (cmp) {
 		s->cc_op = CC_OP_DYNAMIC;
 		s->cc_srcT = 0;
