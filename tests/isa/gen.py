@@ -733,6 +733,15 @@ def string_forms():
                 st['gpr'][7] = md | rng.randint(24, 32)
             if rep:
                 st['gpr'][1] = rng.choice([0, 1, 2, 3, 4]) | (rng.getrandbits(32) << 32 if a32 else 0)
+                if a32 and st['gpr'][1] & 0xffffffff == 0:
+                    # No iteration: whether the CPU still writes (and so
+                    # zero-extends) ecx, esi and edi is not architectural;
+                    # an Intel host does, for movs/stos esi and edi too.
+                    # Keep the upper halves clear so the case holds on any:
+                    # no junk in rcx, plain window addresses in rsi/rdi.
+                    st['gpr'][1] &= 0xffffffff
+                    for r in (6, 7):
+                        st['gpr'][r] = MARK | st['gpr'][r] & 0xff
             # make the two regions agree for a while, so repe runs on
             if rng.random() < 0.6:
                 s0, d0 = st['gpr'][6] & 0xff, st['gpr'][7] & 0xff
