@@ -235,54 +235,20 @@ static const char *guest_path(const char *p)
 /* ---- execve ---- */
 
 #define BINPRM_BUF 256		/* how much of the file the kernel looks at */
-#define MAX_SCRIPT_DEPTH 4
+#define MAX_SCRIPT_DEPTH 5	/* #! levels the kernel follows before ELOOP */
 
 /* What the kernel's open-for-exec would say about path, and the first bytes
  * of the file. */
 static int exec_probe(const char *path, char *buf, size_t *len)
 {
-	struct stat st;
-	if (stat(path, &st) < 0)
-		return -errno;
-	if (!S_ISREG(st.st_mode))
-		return -EACCES;
-	if (faccessat(AT_FDCWD, path, X_OK, AT_EACCESS) < 0)
-		return -errno;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = elf_open_exec(path, NULL);
 	if (fd < 0)
-		return -errno;
+		return fd;
 	ssize_t n = pread(fd, buf, BINPRM_BUF, 0);
 	close(fd);
 	if (n < 0)
 		return -EIO;
 	*len = (size_t)n;
-	return 0;
-}
-
-/* "#!interp [arg]": split the first line in place.  0 or -ENOEXEC. */
-static int parse_shebang(char *buf, size_t len, char **interp, char **arg)
-{
-	char *end = memchr(buf, '\n', len);
-	if (!end && len >= BINPRM_BUF)
-		return -ENOEXEC;	/* the line does not fit: too long to trust */
-	if (end)
-		*end = 0;	/* else buf[len] is already the NUL */
-	char *p = buf + 2;
-	while (*p == ' ' || *p == '\t')
-		p++;
-	if (!*p)
-		return -ENOEXEC;
-	*interp = p;
-	while (*p && *p != ' ' && *p != '\t')
-		p++;
-	if (*p)
-		*p++ = 0;
-	while (*p == ' ' || *p == '\t')
-		p++;
-	char *q = p + strlen(p);
-	while (q > p && (q[-1] == ' ' || q[-1] == '\t'))
-		*--q = 0;
-	*arg = *p ? p : NULL;
 	return 0;
 }
 
@@ -348,13 +314,16 @@ static int64_t exec_under_loom(struct cpu *cpu, struct sys_call *c, const char *
 				goto out;
 			break;
 		}
-		if (len < 2 || buf[depth][0] != '#' || buf[depth][1] != '!' ||
-		    depth == MAX_SCRIPT_DEPTH) {
+		if (len < 2 || buf[depth][0] != '#' || buf[depth][1] != '!') {
 			err = -ENOEXEC;
 			goto out;
 		}
+		if (depth == MAX_SCRIPT_DEPTH) {
+			err = -ELOOP;
+			goto out;
+		}
 		char *interp, *arg;
-		err = parse_shebang(buf[depth], len, &interp, &arg);
+		err = elf_parse_shebang(buf[depth], len, &interp, &arg);
 		if (err < 0)
 			goto out;
 		/* argv becomes: interp [arg] script args...; the script is

@@ -74,9 +74,15 @@ long guest_read_str(char *dst, uint64_t src, size_t size);
 void linux_build_stack(struct cpu *cpu, char **argv, char **envp, const char *execfn,
 		       bool exec_stack);
 
-/* elf.c: -ENOENT if the ELF at path names an interpreter that does not
- * exist (execve's answer), else 0. */
+/* elf.c: what the kernel's execve answers for the ELF file at path before
+ * its point of no return (-ENOEXEC, -ENOENT, -EACCES, -EIO, -ELIBBAD), or 0. */
 int elf_exec_check(const char *path);
+/* elf.c: open_exec's checks (-errno) and an O_RDONLY descriptor; *size is
+ * the file's size (size may be NULL). */
+int elf_open_exec(const char *path, uint64_t *size);
+/* elf.c: split a "#!interp [arg]" line (buf has len bytes and room for one
+ * more) in place; 0 or -ENOEXEC, as binfmt_script. */
+int elf_parse_shebang(char *buf, size_t len, char **interp, char **arg);
 
 /* clone and clone3 arguments, decoded (process.c, thread.c). */
 struct clone_req {
