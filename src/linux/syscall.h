@@ -84,6 +84,10 @@ int elf_open_exec(const char *path, uint64_t *size);
  * more) in place; 0 or -ENOEXEC, as binfmt_script. */
 int elf_parse_shebang(char *buf, size_t len, char **interp, char **arg);
 
+/* fd.c: -EBADF if an fd argument of the call names one of loom's own
+ * descriptors (moving loom's out of a dup2/dup3 target instead), else 0. */
+int64_t fd_guard(const struct sys_row *row, struct sys_call *c);
+
 /* clone and clone3 arguments, decoded (process.c, thread.c). */
 struct clone_req {
 	uint64_t flags;
@@ -113,6 +117,8 @@ sys_handler sys_brk, sys_mmap, sys_munmap, sys_mprotect, sys_pkey_mprotect, sys_
 sys_handler sys_exit, sys_exit_group, sys_clone, sys_clone3, sys_fork, sys_vfork,
 	sys_execve, sys_execveat, sys_arch_prctl, sys_prctl, sys_readlink,
 	sys_readlinkat, sys_open, sys_openat, sys_rseq, sys_enosys;
+/* fd.c */
+sys_handler sys_close_range, sys_getdents, sys_getdents64;
 /* procfs.c: open of /proc/self/{maps,auxv,cmdline}; false if path is not
  * one loom generates (then the host opens it), else the fd or -errno. */
 bool proc_open(const char *path, int flags, int64_t *ret);

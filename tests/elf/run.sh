@@ -297,6 +297,53 @@ log_stages() {
 log_stages log-stages-tiny "$T/tiny"
 [ -x /bin/busybox ] && log_stages log-stages-busybox-true /bin/busybox true
 
+# --- loom's own resources are not the guest's: its descriptors (code
+# cache, log, control socket) neither listed, nor closable, nor in the way
+# of dup2 or close_range; its code cache not subject to RLIMIT_FSIZE.
+# tests/elf/fdview.c prints what a program sees; native and loom must agree,
+# in the three translation modes. ---
+if gcc -O1 -o "$T/fdview" "$HERE/fdview.c"; then
+	for mode in list close dup2 range nofile; do
+		( cd "$T" && ./fdview $mode >"$T/fv.native" 2>&1 )
+		for opts in "" -one-insn-per-tb -nochain; do
+			( cd "$T" && "$LOOM" $opts ./fdview $mode >"$T/fv.loom" 2>&1 )
+			if cmp -s "$T/fv.native" "$T/fv.loom"; then
+				pass "fds-$mode${opts:+ $opts}"
+			else
+				fail "fds-$mode${opts:+ $opts}" "$(diff "$T/fv.native" "$T/fv.loom" | head -n 6 | tr '\n' ' ')"
+			fi
+		done
+	done
+	# `ulimit -f` sets the hard limit too: 64 MiB (below the 256 MiB code
+	# cache) and 512 KiB (the program's own 1 MiB write dies of SIGXFSZ).
+	for lim in 65536 512; do
+		want=$(cd "$T" && ulimit -f $lim && { ./fdview fsize 2>&1; echo "status $?"; } 2>/dev/null)
+		got=$(cd "$T" && ulimit -f $lim && { "$LOOM" ./fdview fsize 2>&1; echo "status $?"; } 2>/dev/null)
+		if [ "$want" = "$got" ]; then
+			pass "fsize-limit-$lim"
+		else
+			fail "fsize-limit-$lim" "native '$(echo $want | head -c 200)', loom '$(echo $got | head -c 200)'"
+		fi
+	done
+else
+	fail fdview-build "cannot build fdview.c"
+fi
+# CPython's own test that lists a child's descriptors (it saw loom's).
+if [ -e /usr/lib/python3.11/test/regrtest.py ] && [ -x /usr/bin/python3 ]; then
+	for t in test_pass_fds_redirected test_close_fds; do
+		want=$(cd "$T" && timeout 300 /usr/bin/python3 -m test test_subprocess -m $t 2>&1 | grep '^Tests result')
+		got=$(cd "$T" && timeout 600 "$LOOM" /usr/bin/python3 -m test test_subprocess -m $t 2>&1 | grep '^Tests result')
+		if [ -n "$want" ] && [ "$want" = "$got" ]; then
+			pass "cpython-$t"
+		else
+			fail "cpython-$t" "native '$want', loom '$got'"
+		fi
+	done
+else
+	echo "SKIP cpython-test_pass_fds_redirected: libpython3.11-testsuite is not installed"
+	skipped=$((skipped + 1))
+fi
+
 # --- the mutated-ELF corpus: each mutant exec'd natively and under loom
 # (tests/elf/mutate.py; LOOM_ELF_MUTANTS sets how many, 300 by default) ---
 mutants=${LOOM_ELF_MUTANTS:-300}
