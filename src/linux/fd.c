@@ -6,7 +6,8 @@
  * target of dup2/dup3, which gets loom's descriptor moved away first so the
  * guest's call does exactly what it would natively.  close_range closes
  * around loom's descriptors, and reading the directories /proc/self/fd and
- * /proc/self/fdinfo (by any of their names) leaves them out.
+ * /proc/self/fdinfo (by any of their names) leaves them out, as opening or
+ * reading the link of an entry of theirs finds nothing.
  *
  * This file does not decide where loom's descriptors live (ownfd.c does),
  * and owns no descriptor itself.
@@ -111,6 +112,34 @@ static bool is_own_fd_dir(int dirfd)
 	if (sscanf(path, "/proc/%d/task/%d/%7[a-z]%n", &p, &t, kind, &end) == 3 && !path[end])
 		return p == pid && (!strcmp(kind, "fd") || !strcmp(kind, "fdinfo"));
 	return false;
+}
+
+/* Does path name the fd or fdinfo entry of one of loom's descriptors
+ * (/proc/self/fd/N, /proc/thread-self/fd/N, /proc/PID/fd/N,
+ * /proc/PID/task/TID/fd/N with the guest's own pid)?  Such a path does not
+ * exist for the guest. */
+bool fd_path_is_own(const char *path)
+{
+	int pid = getpid(), p = pid, t, end = 0;
+	long n;
+	char kind[8];
+	if (strncmp(path, "/proc/", 6))
+		return false;
+	const char *q = path + 6;
+	if (!strncmp(q, "self/", 5))
+		q += 5;
+	else if (!strncmp(q, "thread-self/", 12))
+		q += 12;
+	else if (sscanf(q, "%d/task/%d/%n", &p, &t, &end) == 2 && end)
+		q += end;
+	else if (end = 0, sscanf(q, "%d/%n", &p, &end) == 1 && end)
+		q += end;
+	else
+		return false;
+	end = 0;
+	if (p != pid || sscanf(q, "%7[a-z]/%ld%n", kind, &n, &end) != 2 || q[end])
+		return false;
+	return (!strcmp(kind, "fd") || !strcmp(kind, "fdinfo")) && ownfd_is(n);
 }
 
 /* Drop loom's descriptors from a getdents buffer of n bytes; name_off is

@@ -507,6 +507,10 @@ static bool open_special(uint64_t uptr, int flags, int mode, int64_t *ret)
 		*ret = raw_syscall(__NR_open, guest_exe(), flags, mode, 0, 0, 0);
 		return true;
 	}
+	if (fd_path_is_own(path)) {
+		*ret = -ENOENT;
+		return true;
+	}
 	return proc_open(path, flags, ret);
 }
 
@@ -531,6 +535,8 @@ int64_t sys_readlink(struct cpu *cpu, struct sys_call *c)
 	char path[64];
 	if (guest_read_str(path, c->a[0], sizeof(path)) >= 0 && is_proc_self_exe(path))
 		return readlink_exe(c->a[1], c->a[2]);
+	if (guest_read_str(path, c->a[0], sizeof(path)) >= 0 && fd_path_is_own(path))
+		return -ENOENT;
 	return raw_syscall(__NR_readlink, c->a[0], c->a[1], c->a[2], 0, 0, 0);
 }
 
@@ -540,5 +546,7 @@ int64_t sys_readlinkat(struct cpu *cpu, struct sys_call *c)
 	if (guest_read_str(path, c->a[1], sizeof(path)) >= 0 && path[0] == '/' &&
 	    is_proc_self_exe(path))
 		return readlink_exe(c->a[2], c->a[3]);
+	if (path[0] == '/' && fd_path_is_own(path))
+		return -ENOENT;
 	return raw_syscall(__NR_readlinkat, c->a[0], c->a[1], c->a[2], c->a[3], 0, 0);
 }

@@ -87,6 +87,8 @@ int elf_parse_shebang(char *buf, size_t len, char **interp, char **arg);
 /* fd.c: -EBADF if an fd argument of the call names one of loom's own
  * descriptors (moving loom's out of a dup2/dup3 target instead), else 0. */
 int64_t fd_guard(const struct sys_row *row, struct sys_call *c);
+/* fd.c: path is /proc/self/fd/N (or fdinfo, or by pid) of loom's own N. */
+bool fd_path_is_own(const char *path);
 
 /* clone and clone3 arguments, decoded (process.c, thread.c). */
 struct clone_req {

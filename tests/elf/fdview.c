@@ -4,7 +4,8 @@
  * loom's own descriptors (code cache, log, control socket) must not show.
  *
  *   fdview list     the numbers in /proc/self/fd, /proc/PID/fd and
- *                   /proc/self/fdinfo, and those fstat() finds open
+ *                   /proc/self/fdinfo, those fstat() finds open, and those
+ *                   whose /proc/self/fd/N link or fdinfo entry exists
  *   fdview close    close() of every number the program never opened:
  *                   how many did not fail with EBADF
  *   fdview dup2     dup2(1, N) and close(N) for every N below 2048 (and
@@ -79,6 +80,19 @@ static void list(void)
 		struct stat st;
 		if (fstat((int)fd, &st) == 0)
 			printf(" %ld", fd);
+	}
+	printf("\nreadlink and open of /proc/self/fd/N, /proc/PID/fdinfo/N:");
+	for (long fd = 0; fd < lim + 2048; fd++) {
+		char link[64], target[256];
+		snprintf(link, sizeof(link), "/proc/self/fd/%ld", fd);
+		if (readlink(link, target, sizeof(target)) >= 0)
+			printf(" %ld", fd);
+		snprintf(link, sizeof(link), "/proc/%d/fdinfo/%ld", getpid(), fd);
+		int f = open(link, O_RDONLY);
+		if (f >= 0) {
+			printf(" i%ld", fd);
+			close(f);
+		}
 	}
 	printf("\n");
 }
