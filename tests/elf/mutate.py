@@ -226,15 +226,21 @@ def m_interp(rng, e):
         return m_ehdr(rng, e)
     o = ints[0]
     off, n = e.ph(o, 'p_offset'), e.ph(o, 'p_filesz')
-    kind = rng.randrange(6)
+    kind = rng.randrange(7)
     if kind == 0:
         e.ph(o, 'p_filesz', rng.choice([0, 1, 4097, 5000]))
         return 'PT_INTERP size'
+    if kind == 6:      # the path cannot be read: EIO
+        e.ph(o, 'p_offset', len(e.b) + rng.choice([0, 100, 1 << 20]))
+        return 'PT_INTERP past the end of the file'
     if kind == 1:
         if 0 < off + n <= len(e.b):
             e.b[off + n - 1] = ord('x')
         return 'PT_INTERP not NUL-terminated'
-    paths = [b'/no/such/ld.so', b'/tmp', b'/etc/passwd', b'/bin/sh', b'./', b'/dev/null']
+    # (relative paths name the helpers in the working directory, where
+    # every mutant runs)
+    paths = [b'/no/such/ld.so', b'/tmp', b'/etc/passwd', b'/bin/sh', b'./', b'/dev/null',
+             b'./i-text', b'./i-short', b'./i-arm', b'./i-noexec', b'./i-script']
     s = rng.choice(paths)
     if len(s) + 1 <= n and off + n <= len(e.b):
         e.b[off:off + n] = s + bytes(n - len(s))
@@ -242,18 +248,40 @@ def m_interp(rng, e):
 
 
 MUTATORS = [(m_ident, 4), (m_magic, 1), (m_ehdr, 4), (m_phdr, 8), (m_overlap, 3), (m_memsz, 2),
-            (m_align, 3), (m_phdr_place, 2), (m_extra_segment, 3), (m_truncate, 2), (m_interp, 2)]
+            (m_align, 3), (m_phdr_place, 2), (m_extra_segment, 3), (m_truncate, 2), (m_interp, 4)]
 WEIGHTED = [m for m, w in MUTATORS for _ in range(w)]
 
 SCRIPTS = [b'#!/bin/sh\nexit 3\n', b'#! /bin/sh -e\nexit 4\n', b'#!\n', b'#!/no/such/sh\n',
            b'#!/bin/sh' + b' ' * 300 + b'\n', b'#!/tmp\n', b'#!/etc/passwd\n', b'',
-           b'\x7fEL', b'hello\n', b'#!/bin/sh -c "exit 5"\n']
+           b'\x7fEL', b'hello\n', b'#!/bin/sh -c "exit 5"\n',
+           b'#!./s-chain3\n', b'#!./s-chain4\n', b'#!./i-text\n', b'#!./i-arm\n',
+           b'#!/bin/echo' + b'x' * 300, b'#!/bin/sh\t-e \t\nexit 7\n']
+
+
+def helpers(work, seeds):
+    """Files the mutants name as interpreters: a text file, a file shorter
+    than an ELF header, an ELF for another machine, a file without execute
+    permission, a script; and a chain of #! scripts five deep."""
+    tiny = bytearray(seeds[0][1])
+    arm = bytearray(tiny)
+    struct.pack_into('<H', arm, 18, 183)
+    files = {'i-text': (b'just text\n', 0o755), 'i-short': (b'\x7fELF\x02\x01\x01', 0o755),
+             'i-arm': (bytes(arm), 0o755), 'i-noexec': (bytes(tiny), 0o644),
+             'i-script': (b'#!/bin/sh\nexit 9\n', 0o755),
+             's-chain0': (b'#!/bin/sh\nexit 6\n', 0o755)}
+    for k in range(1, 6):
+        files['s-chain%d' % k] = (b'#!./s-chain%d\n' % (k - 1), 0o755)
+    for name, (data, mode) in files.items():
+        path = os.path.join(work, name)
+        with open(path, 'wb') as f:
+            f.write(data)
+        os.chmod(path, mode)
 
 
 def mutant(rng, seeds, i):
     """(bytes, mode, description) of mutant number i."""
-    if i % 97 == 0:
-        data = SCRIPTS[(i // 97) % len(SCRIPTS)]
+    if i % 37 == 0:
+        data = SCRIPTS[(i // 37) % len(SCRIPTS)]
         return data, 0o755, 'script %r' % data[:24]
     name, data = seeds[i % len(seeds)]
     e = Elf(data)
@@ -262,9 +290,9 @@ def mutant(rng, seeds, i):
     return bytes(e.b), mode, '%s: %s%s' % (name, '; '.join(descs), '' if mode == 0o755 else '; not executable')
 
 
-def run(cmd, timeout):
+def run(cmd, timeout, cwd):
     out = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                         timeout=timeout).stdout.decode(errors='replace')
+                         timeout=timeout, cwd=cwd).stdout.decode(errors='replace')
     res = {}
     for line in out.splitlines():
         path, _, cls = line.partition(' ')
@@ -283,6 +311,7 @@ def main():
     seeds = [(os.path.basename(s), open(s, 'rb').read()) for s in seeds]
     rng = random.Random(11)
     os.makedirs(work, exist_ok=True)
+    helpers(work, seeds)
     files, descs = [], {}
     for i in range(count):
         data, mode, desc = mutant(rng, seeds, i)
@@ -298,9 +327,9 @@ def main():
     for k in range(0, len(files), batch):
         chunk = files[k:k + batch]
         limit = 60 + len(chunk) * 8
-        native.update(run([runner, str(timeout_ms)] + chunk, limit))
-        native2.update(run([runner, str(timeout_ms)] + chunk, limit))
-        under.update(run([loom, runner, str(timeout_ms)] + chunk, limit * 4))
+        native.update(run([runner, str(timeout_ms)] + chunk, limit, work))
+        native2.update(run([runner, str(timeout_ms)] + chunk, limit, work))
+        under.update(run([loom, runner, str(timeout_ms)] + chunk, limit * 4, work))
     passed = failed = skipped = 0
     # Differences that belong to the exec loop, not to the loader; they are
     # shown as skipped (never as passed) until the exec loop handles them.
