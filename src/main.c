@@ -42,6 +42,7 @@ static struct {
 	const char *log_path;
 	bool log_append;
 	const char *argv0;
+	long nofile_soft;	/* -nofile-soft: the guest's soft RLIMIT_NOFILE, or -1 */
 	char **env;		/* the guest environment being edited */
 	size_t nenv;
 	char **pass;		/* options a re-exec repeats */
@@ -129,6 +130,14 @@ static void opt_U(const char *arg)
 }
 
 static void opt_0(const char *arg) { cl.argv0 = arg; }
+
+static void opt_nofile_soft(const char *arg)
+{
+	char *end;
+	cl.nofile_soft = strtol(arg, &end, 10);
+	if (*end || cl.nofile_soft < 0)
+		fatal(LOOM_EXIT_USAGE, "-nofile-soft needs a number, not '%s'", arg);
+}
 
 static const char *cpu_model;
 static bool no_follow_exec;
@@ -254,6 +263,9 @@ static const struct loom_option {
 	{ "E", NULL, "var=value", opt_E, "set var in the guest's environment (repeatable)" },
 	{ "U", NULL, "var", opt_U, "remove var from the guest's environment (repeatable)" },
 	{ "0", NULL, "argv0", opt_0, "give the guest argv0 as argv[0] instead of the program path" },
+	{ "nofile-soft", NULL, "n", opt_nofile_soft,
+	  "start the guest with a soft RLIMIT_NOFILE of n (used on execve: loom itself "
+	  "starts with the soft limit raised, so a guest with no descriptor free can exec)" },
 };
 #define NOPTIONS (sizeof(options) / sizeof(options[0]))
 
@@ -360,6 +372,8 @@ int main(int argc, char **argv)
 {
 	int i;
 
+	cl.nofile_soft = -1;
+
 	size_t n = 0;
 	while (environ && environ[n])
 		n++;
@@ -432,6 +446,13 @@ int main(int argc, char **argv)
 	if (control_path)
 		control_start(control_path);
 	afl_setup();	/* nothing unless afl-fuzz started us */
+	if (cl.nofile_soft >= 0) {
+		struct rlimit rl;
+		if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && (rlim_t)cl.nofile_soft <= rl.rlim_max) {
+			rl.rlim_cur = (rlim_t)cl.nofile_soft;
+			setrlimit(RLIMIT_NOFILE, &rl);
+		}
+	}
 	instrument_vcpu_init(cpu);
 	linux_cpu_loop(cpu);
 }

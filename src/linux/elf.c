@@ -55,6 +55,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include "linux/linux.h"
@@ -186,6 +187,21 @@ int elf_open_exec(const char *path, uint64_t *size)
 	if (faccessat(AT_FDCWD, path, X_OK, AT_EACCESS) < 0)
 		return -errno;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 && errno == EMFILE) {
+		/* The kernel needs no descriptor to exec: a guest that used
+		 * all its RLIMIT_NOFILE must not see EMFILE from us. */
+		struct rlimit rl, raised;
+		if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+			raised = rl;
+			raised.rlim_cur = rl.rlim_cur + 16 < rl.rlim_max ? rl.rlim_cur + 16 : rl.rlim_max;
+			if (setrlimit(RLIMIT_NOFILE, &raised) == 0) {
+				fd = open(path, O_RDONLY | O_CLOEXEC);
+				setrlimit(RLIMIT_NOFILE, &rl);
+			}
+		}
+		if (fd < 0)
+			errno = EMFILE;
+	}
 	if (fd < 0)
 		return -errno;
 	if (size)

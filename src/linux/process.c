@@ -29,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -337,10 +338,23 @@ static int64_t exec_under_loom(struct cpu *cpu, struct sys_call *c, const char *
 		prog = interp;
 	}
 
-	/* loom [options] -0 argv0 -- prog [interp arg] script... args...
-	 * ("--": a program path may start with a dash). */
-	argv = malloc((linux_opts.loom_argc + 5 + npre + gargc + 1) * sizeof(*argv));
+	/* loom [options] [-nofile-soft N] -0 argv0 -- prog [interp arg]
+	 * script... args... ("--": a program path may start with a dash).
+	 * The new loom starts with the soft RLIMIT_NOFILE raised to the hard
+	 * one (its own loader needs descriptors, the kernel's exec none) and
+	 * gives the guest its own limit back. */
+	char nofile[24];
+	struct rlimit rl_nofile, raised;
+	bool nofile_raised = false;
+	if (getrlimit(RLIMIT_NOFILE, &rl_nofile) == 0 && rl_nofile.rlim_cur < rl_nofile.rlim_max) {
+		raised = rl_nofile;
+		raised.rlim_cur = rl_nofile.rlim_max;
+		nofile_raised = setrlimit(RLIMIT_NOFILE, &raised) == 0;
+	}
+	argv = malloc((linux_opts.loom_argc + 7 + npre + gargc + 1) * sizeof(*argv));
 	if (!argv) {
+		if (nofile_raised)
+			setrlimit(RLIMIT_NOFILE, &rl_nofile);
 		err = -ENOMEM;
 		goto out;
 	}
@@ -348,6 +362,11 @@ static int64_t exec_under_loom(struct cpu *cpu, struct sys_call *c, const char *
 	argv[n++] = (char *)loom;
 	for (int i = 1; i < linux_opts.loom_argc; i++)
 		argv[n++] = linux_opts.loom_argv[i];
+	if (nofile_raised) {
+		snprintf(nofile, sizeof(nofile), "%llu", (unsigned long long)rl_nofile.rlim_cur);
+		argv[n++] = "-nofile-soft";
+		argv[n++] = nofile;
+	}
 	argv[n++] = "-0";
 	argv[n++] = (char *)argv0;
 	argv[n++] = "--";
@@ -369,6 +388,8 @@ static int64_t exec_under_loom(struct cpu *cpu, struct sys_call *c, const char *
 	/* Guest memory is host memory: envp and its strings go as they are. */
 	execve(loom, argv, (char **)envp_ptr);
 	err = -errno;
+	if (nofile_raised)
+		setrlimit(RLIMIT_NOFILE, &rl_nofile);
 	sig_after_failed_exec();
 	c->traced = false;
 	free(argv);
