@@ -34,7 +34,8 @@
 #include "util/log.h"
 #include "util/ownfd.h"
 
-#define CODE_CACHE_SIZE (256u << 20)
+#define CODE_CACHE_MAX (256u << 20)
+#define CODE_CACHE_MIN (16u << 20)
 #define TB_HASH_BITS 16
 #define TB_HASH_SIZE (1u << TB_HASH_BITS)
 #define MAX_TBS (1u << 20)
@@ -44,6 +45,10 @@ struct exec_options exec_opts;
 struct exec_stats exec_stats;
 
 static uint8_t *cache_rw, *cache_rx;
+/* CODE_CACHE_MAX, or less under a finite RLIMIT_AS, which the cache's two
+ * views count against: an eighth of the limit, so that the guest keeps the
+ * address space it would have natively, less loom's own few megabytes. */
+static size_t cache_size = CODE_CACHE_MAX;
 static int cache_fd = -1;	/* the memfd both views map; -1 if anonymous */
 static size_t prologue_size;
 static size_t code_used;
@@ -99,7 +104,7 @@ static inline uint32_t jc_index(uint64_t pc)
 	return (pc ^ (pc >> JMP_CACHE_BITS)) & (JMP_CACHE_SIZE - 1);
 }
 
-/* A memfd of CODE_CACHE_SIZE bytes, or -1 if RLIMIT_FSIZE's hard limit
+/* A memfd of cache_size bytes, or -1 if RLIMIT_FSIZE's hard limit
  * forbids one that large.  The soft limit is raised only for the
  * ftruncate; writes go through mappings, which the limit does not see. */
 static int cache_memfd(void)
@@ -107,8 +112,8 @@ static int cache_memfd(void)
 	struct rlimit rl, raised;
 	bool changed = false;
 	if (getrlimit(RLIMIT_FSIZE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
-	    rl.rlim_cur < CODE_CACHE_SIZE) {
-		if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < CODE_CACHE_SIZE)
+	    rl.rlim_cur < cache_size) {
+		if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < cache_size)
 			return -1;
 		raised = rl;
 		raised.rlim_cur = rl.rlim_max;
@@ -117,7 +122,7 @@ static int cache_memfd(void)
 		changed = true;
 	}
 	int fd = memfd_create("loom-code-cache", MFD_CLOEXEC);
-	if (fd >= 0 && ftruncate(fd, CODE_CACHE_SIZE) < 0) {
+	if (fd >= 0 && ftruncate(fd, cache_size) < 0) {
 		close(fd);
 		fd = -1;
 	}
@@ -129,7 +134,7 @@ static int cache_memfd(void)
 /* Shared anonymous memory for the cache (the fallback of cache_memfd). */
 static uint8_t *cache_anon(void)
 {
-	void *m = mmap(NULL, CODE_CACHE_SIZE, PROT_READ | PROT_WRITE,
+	void *m = mmap(NULL, cache_size, PROT_READ | PROT_WRITE,
 		       MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	return m == MAP_FAILED ? NULL : m;
 }
@@ -150,22 +155,28 @@ static bool copy_into_fd(int fd, size_t len)
 
 void exec_init(void)
 {
+	struct rlimit as;
+	if (getrlimit(RLIMIT_AS, &as) == 0 && as.rlim_cur != RLIM_INFINITY &&
+	    as.rlim_cur / 8 < CODE_CACHE_MAX) {
+		size_t want = (size_t)(as.rlim_cur / 8) & ~((1ul << 20) - 1);
+		cache_size = want < CODE_CACHE_MIN ? CODE_CACHE_MIN : want;
+	}
 	/* Near loom's own text so helper calls fit in rel32. */
 	uintptr_t hint = ((uintptr_t)&exec_init & ~0xffffful) - 0x40000000ul;
 	int fd = cache_memfd();
 	if (fd >= 0) {
-		cache_rx = mmap((void *)hint, CODE_CACHE_SIZE, PROT_READ | PROT_EXEC, MAP_SHARED,
+		cache_rx = mmap((void *)hint, cache_size, PROT_READ | PROT_EXEC, MAP_SHARED,
 				fd, 0);
-		cache_rw = mmap(NULL, CODE_CACHE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+		cache_rw = mmap(NULL, cache_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 		/* Kept for copy-on-write forks. */
 		cache_fd = ownfd_take(fd, &cache_fd, NULL);
 	} else {
-		cache_rx = mmap((void *)hint, CODE_CACHE_SIZE, PROT_READ | PROT_EXEC,
+		cache_rx = mmap((void *)hint, cache_size, PROT_READ | PROT_EXEC,
 				MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 		cache_rw = cache_rx == MAP_FAILED ? MAP_FAILED
-			   : mremap(cache_rx, 0, CODE_CACHE_SIZE, MREMAP_MAYMOVE);
+			   : mremap(cache_rx, 0, cache_size, MREMAP_MAYMOVE);
 		if (cache_rw != MAP_FAILED &&
-		    mprotect(cache_rw, CODE_CACHE_SIZE, PROT_READ | PROT_WRITE) < 0)
+		    mprotect(cache_rw, cache_size, PROT_READ | PROT_WRITE) < 0)
 			cache_rw = MAP_FAILED;
 	}
 	if (cache_rx == MAP_FAILED || cache_rw == MAP_FAILED)
@@ -240,17 +251,17 @@ void exec_fork_parent(void)
 	if (fork_cache_fd >= 0)
 		close(fork_cache_fd);
 	if (fork_cache_anon)
-		munmap(fork_cache_anon, CODE_CACHE_SIZE);
+		munmap(fork_cache_anon, cache_size);
 	fork_cache_fd = -1;
 	fork_cache_anon = NULL;
 	tb_unlock();
 }
 
-/* Both views of [off, CODE_CACHE_SIZE) onto fd, or (fd < 0) onto the
+/* Both views of [off, cache_size) onto fd, or (fd < 0) onto the
  * shared anonymous memory at anon, at the same addresses. */
 static bool map_views(int fd, uint8_t *anon, size_t off)
 {
-	size_t len = CODE_CACHE_SIZE - off;
+	size_t len = cache_size - off;
 	if (fd < 0)
 		return mremap(anon + off, 0, len, MREMAP_MAYMOVE | MREMAP_FIXED,
 			      cache_rx + off) != MAP_FAILED &&
@@ -277,7 +288,7 @@ void exec_fork_child(void)
 	if (fork_cache_fd < 0 && !fork_cache_anon) {
 		/* Copy-on-write: the parent's code stays where it is, private
 		 * to us from the first write on; new code goes above it. */
-		if (mmap(cache_rx, CODE_CACHE_SIZE, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_FIXED,
+		if (mmap(cache_rx, cache_size, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_FIXED,
 			 cache_fd, 0) == MAP_FAILED)
 			internal_error("cannot map the code cache after fork: %m");
 		cache_fd_close();
@@ -294,7 +305,7 @@ void exec_fork_child(void)
 		if (fork_cache_fd >= 0)
 			cache_fd = ownfd_take(fork_cache_fd, &cache_fd, NULL);
 		if (fork_cache_anon)
-			munmap(fork_cache_anon, CODE_CACHE_SIZE);
+			munmap(fork_cache_anon, cache_size);
 		fork_cache_fd = -1;
 		fork_cache_anon = NULL;
 		cow_limit = 0;
@@ -328,7 +339,7 @@ static void cow_own(size_t keep)
 	if (fd >= 0)
 		cache_fd = ownfd_take(fd, &cache_fd, NULL);
 	if (anon)
-		munmap(anon, CODE_CACHE_SIZE);
+		munmap(anon, cache_size);
 	cow_fresh_pending = false;
 	if (off == 0)
 		cow_limit = 0;
@@ -606,7 +617,7 @@ static struct tb *tb_translate(uint64_t pc, uint32_t flags, bool oneshot)
 		cow_own(cow_limit);
 	for (int attempt = 0;; attempt++) {
 		size = host_gen_code(&ir, tb, cache_rw + code_used, cache_rx + code_used,
-				     CODE_CACHE_SIZE - code_used);
+				     cache_size - code_used);
 		if (size)
 			break;
 		if (attempt)
@@ -671,7 +682,7 @@ bool exec_pretranslate(uint64_t pc, uint32_t flags)
 	tb_lock();
 	if (tb_hash_find(pc, flags))
 		ok = true;
-	else if (code_used < CODE_CACHE_SIZE / 2 && ntbs < MAX_TBS / 2)
+	else if (code_used < cache_size / 2 && ntbs < MAX_TBS / 2)
 		ok = tb_gen_code(pc, flags) != NULL;
 	tb_unlock();
 	return ok;

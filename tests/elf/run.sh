@@ -325,6 +325,14 @@ if gcc -O1 -o "$T/fdview" "$HERE/fdview.c"; then
 			fail "fsize-limit-$lim" "native '$(echo $want | head -c 200)', loom '$(echo $got | head -c 200)'"
 		fi
 	done
+	# `ulimit -v` (RLIMIT_AS) of 400 MB: the code cache shrinks to fit.
+	want=$(cd "$T" && ulimit -v 400000 && { ./fdview list 2>&1; echo "status $?"; } 2>/dev/null)
+	got=$(cd "$T" && ulimit -v 400000 && { "$LOOM" ./fdview list 2>&1; echo "status $?"; } 2>/dev/null)
+	if [ "$want" = "$got" ]; then
+		pass "as-limit-400m"
+	else
+		fail "as-limit-400m" "native '$(echo $want | head -c 200)', loom '$(echo $got | head -c 200)'"
+	fi
 else
 	fail fdview-build "cannot build fdview.c"
 fi
