@@ -91,13 +91,17 @@ guest-tests: $(GUEST_BINS)
 
 # Plugin tests (tests/plugins): each tests/plugins/*.c becomes a test plugin
 # built like the bundled ones; tests/plugins/qemu-style/*.c are built against
-# the QEMU-style header in tests/plugins/qemu-include and NOT include/; the
+# the QEMU-style header in tests/plugins/qemu-include and NOT include/,
+# tests/plugins/qemu-v1/*.c against the API-version-1 header in
+# tests/plugins/qemu-v1-include (QEMU 7.2's calls); the
 # assembly programs have no libc.  All mode-independent, in build/tests/plugins.
 TPLUGIN_SRCS := $(sort $(wildcard tests/plugins/*.c))
 TPLUGIN_QSRCS := $(sort $(wildcard tests/plugins/qemu-style/*.c))
+TPLUGIN_V1SRCS := $(sort $(wildcard tests/plugins/qemu-v1/*.c))
 TPLUGIN_ASM := $(sort $(wildcard tests/plugins/asm/*.S))
 PLUGIN_TEST_BINS := $(patsubst tests/plugins/%.c,build/tests/plugins/lib%.so,$(TPLUGIN_SRCS)) \
 	$(patsubst tests/plugins/qemu-style/%.c,build/tests/plugins/lib%.so,$(TPLUGIN_QSRCS)) \
+	$(patsubst tests/plugins/qemu-v1/%.c,build/tests/plugins/lib%.so,$(TPLUGIN_V1SRCS)) \
 	$(patsubst tests/plugins/asm/%.S,build/tests/plugins/%.asm,$(TPLUGIN_ASM))
 build/tests/plugins/lib%.so: tests/plugins/%.c include/qemu-plugin.h include/loom-plugin.h
 	@mkdir -p $(@D)
@@ -105,6 +109,9 @@ build/tests/plugins/lib%.so: tests/plugins/%.c include/qemu-plugin.h include/loo
 build/tests/plugins/lib%.so: tests/plugins/qemu-style/%.c tests/plugins/qemu-include/qemu-plugin.h
 	@mkdir -p $(@D)
 	$(CC) $(filter-out -Iinclude,$(PLUGIN_CFLAGS)) -Itests/plugins/qemu-include -o $@ $<
+build/tests/plugins/lib%.so: tests/plugins/qemu-v1/%.c tests/plugins/qemu-v1-include/qemu-plugin.h
+	@mkdir -p $(@D)
+	$(CC) $(filter-out -Iinclude,$(PLUGIN_CFLAGS)) -Itests/plugins/qemu-v1-include -o $@ $<
 build/tests/plugins/%.asm: tests/plugins/asm/%.S
 	@mkdir -p $(@D)
 	gcc -static -nostdlib -o $@ $<

@@ -24,7 +24,10 @@
  *      translate_vaddr
  *   6  read_register/write_register return bool
  *   7  QEMU_PLUGIN_CB_RW_REGS_PC and qemu_plugin_set_pc
- * loom accepts plugins built for versions 3 to 7 (qemu_info_t.version).
+ * loom accepts plugins built for versions 1 to 7 (qemu_info_t.version): it
+ * also exports version 1's calls and answers calls whose results changed
+ * by the calling plugin's version (docs/plugins.md); this header declares
+ * version 7 only.
  */
 #ifndef QEMU_QEMU_PLUGIN_H
 #define QEMU_QEMU_PLUGIN_H

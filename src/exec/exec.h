@@ -25,6 +25,10 @@ struct guest_fault {
 	int signo;
 	int code;		/* si_code */
 	uint64_t addr;		/* si_addr */
+	/* 1 + the CPU exception behind it where signo and code do not tell
+	 * (a vsyscall refused by the kernel is a page fault with SI_KERNEL;
+	 * x86 int $4 is a trap with SIGSEGV), else 0 */
+	uint8_t vector1;
 };
 
 #define JMP_CACHE_BITS 12
@@ -109,6 +113,9 @@ struct tb {
 enum {
 	CF_SINGLE_INSN = 1 << 0,	/* -one-insn-per-tb */
 	CF_NOCHAIN = 1 << 1,
+	/* The guest traps after every instruction (x86: RFLAGS.TF): TBs of
+	 * one instruction that end in the guest's single-step trap. */
+	CF_TRACE = 1 << 2,
 	/* Not translation flags: a TB carrying either never matches a lookup. */
 	CF_INVALID = 1 << 30,	/* invalidated: out of hash, caches, chains, pages */
 	CF_ONESHOT = 1 << 29,	/* restarts a store after an SMC fault: runs once */
@@ -202,6 +209,7 @@ bool exec_host_fault(siginfo_t *si, void *uc);
 
 /* Called by helpers to leave generated code with a guest exception. */
 _Noreturn void exec_raise(void *cpu, int signo, int code, uint64_t addr);
+_Noreturn void exec_raise_vector(void *cpu, int signo, int code, uint64_t addr, int vector);
 /* The CPU of the calling thread (helpers, signal handlers). */
 extern __thread void *exec_current_cpu;
 
@@ -213,6 +221,7 @@ struct exec_stats {
 	uint64_t host_bytes;
 	uint64_t translate_ns;
 	uint64_t flushes;
+	uint64_t tbs_split;		/* translated again with fewer insns: too big */
 	uint64_t tbs_invalidated;
 	uint64_t smc_protects;		/* pages loom write-protected */
 	uint64_t smc_write_faults;	/* writes into them (faults, kernel writes) */

@@ -202,6 +202,8 @@ enum exec_exit exec_run(void *cpu)
 	uint32_t flags = tb_flags();
 	struct tb *last = NULL;
 	int last_n = 0;
+	uint64_t branch_pc = 0;	/* the last instruction of the TB just left */
+	uint32_t base_flags = flags;
 
 	exec_current_cpu = cpu;
 	register_cpu(cpu);
@@ -222,6 +224,15 @@ enum exec_exit exec_run(void *cpu)
 		if (__atomic_load_n(&flush_requested, __ATOMIC_SEQ_CST) &&
 		    __atomic_exchange_n(&flush_requested, 0, __ATOMIC_SEQ_CST)) {
 			exec_flush_all();
+			last = NULL;
+		}
+		/* Single-stepping changes which TBs run.  The inline lookup
+		 * of indirect branches compares only the pc, so the jump
+		 * cache is emptied when it starts or stops. */
+		uint32_t want = base_flags | (guest_tracing(cpu) ? CF_TRACE : 0);
+		if (want != flags) {
+			flags = want;
+			memset(x->jmp_cache, 0, JMP_CACHE_SIZE * sizeof(struct tb *));
 			last = NULL;
 		}
 		uint64_t pc = guest_pc(cpu);
@@ -248,8 +259,14 @@ enum exec_exit exec_run(void *cpu)
 			}
 		}
 		if (!tb) {
-			/* The first instruction is not readable: fetch fault. */
-			x->fault = (struct guest_fault){ .signo = SIGSEGV, .code = SEGV_MAPERR, .addr = pc };
+			/* A branch the guest CPU refuses faults at the branch. */
+			if (guest_branch_fault(cpu, branch_pc, &x->fault))
+				return leave(cpu, x, EXEC_FAULT);
+			/* The first instruction cannot be fetched: a page
+			 * fault on a page mapped without PROT_EXEC (or not
+			 * readable), or on none. */
+			int code = exec_mem_prot(pc) >= 0 ? SEGV_ACCERR : SEGV_MAPERR;
+			x->fault = (struct guest_fault){ .signo = SIGSEGV, .code = code, .addr = pc };
 			return leave(cpu, x, EXEC_FAULT);
 		}
 		if (log_enabled(LOG_CPU))
@@ -262,6 +279,7 @@ enum exec_exit exec_run(void *cpu)
 		x->in_guest = 0;
 
 		last = NULL;
+		branch_pc = 0;
 		if (x->pending_exit) {
 			enum exec_exit e = x->pending_exit;
 			x->pending_exit = 0;
@@ -270,6 +288,8 @@ enum exec_exit exec_run(void *cpu)
 		if (!ret)
 			continue;
 		struct tb *from = (struct tb *)(ret & ~(uintptr_t)TB_EXIT_MASK);
+		if ((ret & TB_EXIT_MASK) != TB_EXIT_REQUESTED)
+			branch_pc = from->insn_pc[from->ninsns - 1];
 		switch (ret & TB_EXIT_MASK) {
 		case TB_EXIT_IDX0:
 		case TB_EXIT_IDX1:
@@ -287,8 +307,14 @@ enum exec_exit exec_run(void *cpu)
 
 void exec_raise(void *cpu, int signo, int code, uint64_t addr)
 {
+	exec_raise_vector(cpu, signo, code, addr, -1);
+}
+
+void exec_raise_vector(void *cpu, int signo, int code, uint64_t addr, int vector)
+{
 	struct cpu_exec *x = guest_exec_state(cpu);
-	x->fault = (struct guest_fault){ .signo = signo, .code = code, .addr = addr };
+	x->fault = (struct guest_fault){ .signo = signo, .code = code, .addr = addr,
+					 .vector1 = vector + 1 };
 	x->pending_exit = EXEC_FAULT;
 	siglongjmp(x->jmp_env, 1);
 }
@@ -356,6 +382,7 @@ bool exec_host_fault(siginfo_t *si, void *ucv)
 	/* SIGFPE's si_addr is the faulting instruction: the guest's */
 	if (si->si_signo == SIGFPE)
 		x->fault.addr = guest_pc(cpu);
+	guest_fault_refine(cpu, &x->fault);
 	x->pending_exit = EXEC_FAULT;
 	x->in_guest = 0;
 	guest_host_signal_unwind(cpu, uc);

@@ -390,12 +390,13 @@ void exec_finish(void)
 	double us = st->translate_ns / 1e3;
 	log_printf("loom: stats: %lu TBs translated (%lu guest insns, %lu host bytes, "
 		   "%.1f host bytes/guest insn), %.0f us translating, %.2f us/TB, "
-		   "%.0f TBs/s of translation time, %lu flushes\n",
+		   "%.0f TBs/s of translation time, %lu flushes, %lu TBs split\n",
 		   (unsigned long)st->tbs_translated, (unsigned long)st->guest_insns_translated,
 		   (unsigned long)st->host_bytes,
 		   st->guest_insns_translated ? (double)st->host_bytes / st->guest_insns_translated : 0.0,
 		   us, st->tbs_translated ? us / st->tbs_translated : 0.0,
-		   us ? st->tbs_translated / (us / 1e6) : 0.0, (unsigned long)st->flushes);
+		   us ? st->tbs_translated / (us / 1e6) : 0.0, (unsigned long)st->flushes,
+		   (unsigned long)st->tbs_split);
 	log_printf("loom: stats: %lu TBs invalidated; SMC: %lu pages write-protected, "
 		   "%lu writes into them, %lu stores restarted, %lu hot pages, "
 		   "%lu stale self-checking TBs\n",
@@ -540,32 +541,35 @@ static void tb_emit_guard(struct tb *tb)
 	ir_emit(&ir, IR_exit_tb, IR_I64, NULL, (int64_t[]){ (uintptr_t)tb | TB_EXIT_REQUESTED });
 }
 
-/* Lift, optimize and emit the TB at pc and publish it in tbs[] (so faults
- * in it map to guest pcs), but not in the hash or on its pages.  The caller
- * holds tb_lock.  A TB starting on a hot page is one self-checking
- * instruction; so is one whose instruction crosses into a hot page. */
-static struct tb *tb_translate(uint64_t pc, uint32_t flags, bool oneshot)
+/* Drop what a translation attempt attached to tb, keeping its key. */
+static void tb_clear(struct tb *tb)
 {
-	uint64_t t0 = now_ns();
-	bool guard = !oneshot && smc_page_hot(pc);
-	unsigned max_insns = (flags & CF_SINGLE_INSN) || oneshot || guard ? 1 : 512;
+	free(tb->insn_host_off);
+	free(tb->insn_pc);
+	free(tb->code_copy);
+	free(tb->instr_fix);
+	*tb = (struct tb){ .pc = tb->pc, .flags = tb->flags };
+}
+
+#define TB_GEN_FAILED ((size_t)-2)
+
+/* One attempt at the TB at tb->pc with at most *max_insns guest
+ * instructions: lift, instrument, optimize and generate code at code_used.
+ * Returns the code's size, 0 if the code cache has no room for it,
+ * HOST_GEN_TOO_BIG if it is more than one TB may hold, TB_GEN_FAILED if the
+ * guest code cannot be translated. */
+static size_t tb_attempt(struct tb *tb, unsigned *max_insns, bool guard, bool oneshot,
+			 uint32_t *reached)
+{
+	uint64_t pc = tb->pc;
 	FILE *f = log_file ? log_file : stderr;
 
-	if (ntbs >= MAX_TBS)
-		exec_flush_all();
-	struct tb *tb = calloc(1, sizeof(*tb));
-	if (!tb)
-		internal_error("out of memory for a TB");
-	tb->pc = pc;
-	tb->flags = flags;
 	if (instrument_active)
 		instrument_tb_start(pc);
 	for (;;) {
 		ir_reset(&ir);
-		if (guest_translate(&ir, tb, max_insns, NULL) < 0) {
-			free(tb);
-			return NULL;
-		}
+		if (guest_translate(&ir, tb, *max_insns, NULL) < 0)
+			return TB_GEN_FAILED;
 		/* Only a TB of one instruction may cross a page (translate.c). */
 		uint64_t last = PAGE_OF(pc + tb->guest_size - 1);
 		tb->page_addr[0] = PAGE_OF(pc);
@@ -577,12 +581,10 @@ static struct tb *tb_translate(uint64_t pc, uint32_t flags, bool oneshot)
 		guard = true;
 		if (tb->ninsns == 1)
 			break;
-		max_insns = 1;
+		*max_insns = 1;
 	}
-	if (instrument_active && instrument_tb(&ir, tb, max_insns) < 0) {
-		free(tb);
-		return NULL;
-	}
+	if (instrument_active && instrument_tb(&ir, tb, *max_insns) < 0)
+		return TB_GEN_FAILED;
 	if (guard)
 		tb_emit_guard(tb);
 	if (log_enabled(LOG_IN_ASM)) {
@@ -611,24 +613,94 @@ static struct tb *tb_translate(uint64_t pc, uint32_t flags, bool oneshot)
 	}
 	tb->insn_host_off = malloc(tb->ninsns * sizeof(*tb->insn_host_off) + 2);
 	tb->insn_pc = malloc(tb->ninsns * sizeof(*tb->insn_pc) + 8);
+	if (!tb->insn_host_off || !tb->insn_pc)
+		internal_error("out of memory for a TB");
 	uint32_t guest_insns = tb->ninsns;
-	size_t size;
 	if (cow_fresh_pending)
 		cow_own(cow_limit);
-	for (int attempt = 0;; attempt++) {
-		size = host_gen_code(&ir, tb, cache_rw + code_used, cache_rx + code_used,
-				     cache_size - code_used);
-		if (size)
-			break;
-		if (attempt)
-			internal_error("TB at 0x%lx does not fit in an empty code cache",
-				       (unsigned long)pc);
+	size_t size = host_gen_code(&ir, tb, cache_rw + code_used, cache_rx + code_used,
+				    cache_size - code_used);
+	*reached = tb->ninsns;
+	tb->ninsns = guest_insns;
+	return size;
+}
+
+/* Lift, optimize and emit the TB at pc and publish it in tbs[] (so faults
+ * in it map to guest pcs), but not in the hash or on its pages.  The caller
+ * holds tb_lock.  A TB starting on a hot page is one self-checking
+ * instruction; so is one whose instruction crosses into a hot page.
+ *
+ * A TB too big for the backend (instrumentation can make a block of a few
+ * hundred instructions need more code, branches or spill slots than one TB
+ * may have) is translated again from the start with at most half as many
+ * instructions (fewer than the backend got through), until it fits; the
+ * rest of the block becomes the next TB.
+ * A cache too full for it is flushed and the TB translated again from the
+ * start: the flush drops the plugin records the first attempt's IR uses. */
+/* The rest of a block that had to be split is as a rule as densely
+ * instrumented: the TB continuing it starts from the size that fitted, not
+ * from 512 (an attempt at 512 such instructions costs more than the TBs
+ * that fit).  Translation is under tb_lock. */
+static uint64_t split_next_pc;
+static unsigned split_next_insns;
+
+static struct tb *tb_translate(uint64_t pc, uint32_t flags, bool oneshot)
+{
+	uint64_t t0 = now_ns();
+	bool guard = !oneshot && smc_page_hot(pc), flushed = false, split = false;
+	unsigned max_insns = (flags & (CF_SINGLE_INSN | CF_TRACE)) || oneshot || guard ? 1 : 512;
+	size_t size;
+
+	if (pc == split_next_pc && split_next_insns < max_insns) {
+		max_insns = split_next_insns;
+		split = true;
+	}
+
+	if (ntbs >= MAX_TBS)
 		exec_flush_all();
+	struct tb *tb = calloc(1, sizeof(*tb));
+	if (!tb)
+		internal_error("out of memory for a TB");
+	tb->pc = pc;
+	tb->flags = flags;
+	for (;;) {
+		uint32_t reached;
+		size = tb_attempt(tb, &max_insns, guard, oneshot, &reached);
+		if (size == TB_GEN_FAILED) {
+			tb_clear(tb);
+			free(tb);
+			return NULL;
+		}
+		if (size && size != HOST_GEN_TOO_BIG)
+			break;
+		if (!size && !flushed) {
+			tb_clear(tb);
+			exec_flush_all();
+			flushed = true;
+			continue;
+		}
+		if (tb->ninsns <= 1)
+			internal_error("TB at 0x%lx: its one instruction does not fit in a TB",
+				       (unsigned long)pc);
+		/* Half as many, or fewer than the backend reached: those
+		 * fitted, with no room left for the TB's end. */
+		max_insns = tb->ninsns / 2;
+		if (reached > 1 && reached - 1 < max_insns)
+			max_insns = reached - 1;
+		split = true;
+		exec_stats.tbs_split++;
+		if (log_enabled(LOG_EXEC))
+			log_printf("loom: TB at 0x%lx: %u instructions are too many for one TB, "
+				   "translating %u\n", (unsigned long)pc, tb->ninsns, max_insns);
+		tb_clear(tb);
+	}
+	if (split && tb->ninsns == max_insns) {
+		split_next_pc = pc + tb->guest_size;
+		split_next_insns = max_insns;
 	}
 	tb->code = cache_rx + code_used;
 	tb->code_size = size;
 	code_used = (code_used + size + 15) & ~15ul;
-	tb->ninsns = guest_insns;
 
 	/* Publish only now that the TB is complete: lookups run unlocked. */
 	tbs[ntbs] = tb;

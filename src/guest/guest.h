@@ -46,6 +46,19 @@ void guest_leave(void *cpu);
  * the end of the tool region would have made it (host/host.h). */
 void guest_tool_unwind(void *cpu);
 void guest_host_signal_unwind(void *cpu, void *ucontext);
+/* Faults whose guest form differs from the host's (guest/x86/fault.c).
+ * guest_fault_refine: the host raised f in the instruction at the guest pc
+ * (state exact there); make it the signal the guest CPU and kernel would
+ * give (x86: a host #GP that is the guest's #SS becomes SIGBUS).
+ * guest_branch_fault: the loop is about to look up the guest pc, reached by
+ * the instruction at branch_pc (0: not known); if the guest CPU faults at
+ * that branch instead (x86: a non-canonical target), rewind the state to
+ * the branch, fill f and return true. */
+void guest_fault_refine(void *cpu, struct guest_fault *f);
+bool guest_branch_fault(void *cpu, uint64_t branch_pc, struct guest_fault *f);
+/* Whether the guest CPU single-steps now (x86: RFLAGS.TF): the exec loop
+ * then runs TBs translated with CF_TRACE. */
+bool guest_tracing(void *cpu);
 /* Print the guest CPU state for -d cpu. */
 void guest_dump_state(void *cpu, FILE *f);
 

@@ -18,9 +18,13 @@ typedef uintptr_t (*host_enter_fn)(void *env, const void *code);
  * sets *enter and *epilogue_exit (where goto_ptr jumps to return 0). */
 size_t host_gen_prologue(uint8_t *rw, uint8_t *rx, size_t avail,
 			 host_enter_fn *enter, const void **epilogue_exit);
-/* Generate code for the TB in ir.  Returns bytes used, or 0 if avail is too
- * small.  Fills tb->jmp_reset/jmp_insn and the insn_start table
+/* Generate code for the TB in ir.  Returns bytes used, 0 if avail is too
+ * small, or HOST_GEN_TOO_BIG if the TB exceeds what one TB may hold (its
+ * code size, branches or spill slots): the caller translates fewer guest
+ * instructions (tb->ninsns is then the number of them begun before the
+ * backend stopped).  Fills tb->jmp_reset/jmp_insn and the insn_start table
  * (tb->insn_host_off must have room for tb->ninsns entries). */
+#define HOST_GEN_TOO_BIG ((size_t)-1)
 size_t host_gen_code(struct ir_ctx *ir, struct tb *tb, uint8_t *rw, uint8_t *rx,
 		     size_t avail);
 /* Where the exec layer keeps what goto_lookup probes inline: the env

@@ -161,48 +161,54 @@ GArray *qemu_plugin_get_registers(void)
 	return a;
 }
 
-bool qemu_plugin_read_register(struct qemu_plugin_register *handle, GByteArray *buf)
+/* The register's size, or -1 if not allowed or no such register; the
+ * exported qemu_plugin_read_register answers in the caller's API version's
+ * terms (api-compat.c). */
+int plugin_reg_read(struct qemu_plugin_register *handle, GByteArray *buf)
 {
 	void *cpu = exec_current_cpu;
 	uint32_t f = cb_flags();
 	if (!cpu || f < 1 + QEMU_PLUGIN_CB_R_REGS) {
-		refuse(__func__, "not allowed here (register the callback with R_REGS or more)");
-		return false;
+		refuse("qemu_plugin_read_register",
+		       "not allowed here (register the callback with R_REGS or more)");
+		return -1;
 	}
 	uint8_t tmp[64];
 	int n = guest_reg_read(cpu, REG_INDEX(handle), tmp);
 	if (n < 0 || !buf)
-		return false;
+		return -1;
 	g_byte_array_append(buf, tmp, n);
-	return true;
+	return n;
 }
 
-bool qemu_plugin_write_register(struct qemu_plugin_register *handle, GByteArray *buf)
+/* The register's size, or -1 (as plugin_reg_read). */
+int plugin_reg_write(struct qemu_plugin_register *handle, GByteArray *buf)
 {
+	const char *fn = "qemu_plugin_write_register";
 	void *cpu = exec_current_cpu;
 	uint32_t f = cb_flags();
 	int i = REG_INDEX(handle);
 	struct guest_reg r;
 	if (!cpu || f < 1 + QEMU_PLUGIN_CB_RW_REGS) {
-		refuse(__func__, "not allowed here (register the callback with RW_REGS)");
-		return false;
+		refuse(fn, "not allowed here (register the callback with RW_REGS)");
+		return -1;
 	}
 	if (!buf || !guest_reg_info(i, &r) || buf->len < r.size)
-		return false;
+		return -1;
 	if (i == guest_reg_pc_index()) {
 		uint64_t pc = 0;
 		memcpy(&pc, buf->data, 8);
 		if (plugin_in_syscall) {
 			guest_set_pc(cpu, pc);
-			return true;
+			return r.size;
 		}
 		if (f != 1 + QEMU_PLUGIN_CB_RW_REGS_PC) {
-			refuse(__func__, "writing the pc needs QEMU_PLUGIN_CB_RW_REGS_PC");
-			return false;
+			refuse(fn, "writing the pc needs QEMU_PLUGIN_CB_RW_REGS_PC");
+			return -1;
 		}
 		qemu_plugin_set_pc(pc);
 	}
-	return guest_reg_write(cpu, i, buf->data);
+	return guest_reg_write(cpu, i, buf->data) ? (int)r.size : -1;
 }
 
 void qemu_plugin_set_pc(uint64_t vaddr)

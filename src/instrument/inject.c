@@ -72,6 +72,7 @@ void inject_flush(void)
 static inline uint32_t enter(struct cpu_exec *x, const struct cbrec *r)
 {
 	uint32_t old = x->plugin_flags;
+	plugin_caller = r->p;
 	x->plugin_flags = r->flags + 1;
 	return old;
 }
@@ -268,8 +269,27 @@ static void flush_pending(struct ir_ctx *ir)
 	npending = 0;
 }
 
+/* A version 1 inline op: on a plain counter in the plugin's memory,
+ * shared by every vCPU, at once (never pending: the fault fix-up table
+ * knows scoreboard entries only). */
+static void emit_inline_ptr(struct ir_ctx *ir, const struct dyn *d)
+{
+	ir_ref p = c64(ir, (uintptr_t)d->ptr), v = c64(ir, d->imm);
+	if (d->op == QEMU_PLUGIN_INLINE_ADD_U64) {
+		ir_ref t = ir_new_temp(ir, IR_I64);
+		v = ir_new_temp(ir, IR_I64);
+		ir_emit(ir, IR_ld_ptr, IR_I64, (ir_ref[]){ t, p }, (int64_t[]){ 0, IR_MO_64 });
+		ir_op2(ir, IR_add, IR_I64, v, t, c64(ir, d->imm));
+	}
+	ir_emit(ir, IR_st_ptr, IR_I64, (ir_ref[]){ v, p }, (int64_t[]){ 0, IR_MO_64 });
+}
+
 static void emit_inline(struct ir_ctx *ir, const struct dyn *d)
 {
+	if (d->ptr) {
+		emit_inline_ptr(ir, d);
+		return;
+	}
 	int64_t off = entry_offset(d->entry);
 	if (d->op == QEMU_PLUGIN_INLINE_STORE_U64) {
 		flush_pending(ir);
@@ -743,7 +763,7 @@ int instrument_tb(struct ir_ctx *ir, struct tb *tb, unsigned max_insns)
 		struct plugin *p = plugins[i];
 		if (p->gone || !p->enabled || !p->tb_trans)
 			continue;
-		ptb.p = p;
+		ptb.p = plugin_caller = p;
 		p->tb_trans(p->id, &ptb);
 	}
 	ptb.p = NULL;
@@ -896,8 +916,13 @@ static const uint8_t *insn_bytes(const struct qemu_plugin_insn *insn)
 	return in->data;
 }
 
+/* Versions 1 and 2 declared `const void *qemu_plugin_insn_data(insn)`: the
+ * bytes' address, valid during the callback, is the answer (in rax, as a
+ * size_t would be) to a plugin built for them. */
 size_t qemu_plugin_insn_data(const struct qemu_plugin_insn *insn, void *dest, size_t len)
 {
+	if (insn && insn->tb && insn->tb->p && insn->tb->p->version < 3)
+		return (uintptr_t)insn_bytes(insn);
 	if (!insn || !dest)
 		return 0;
 	insn_bytes(insn);

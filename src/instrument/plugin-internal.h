@@ -12,7 +12,8 @@
 #include "loom-plugin.h"
 #include "instrument/instrument.h"
 
-#define PLUGIN_API_MIN 3
+/* Versions 1 and 2 through api-compat.c. */
+#define PLUGIN_API_MIN 1
 #define PLUGIN_API_CUR QEMU_PLUGIN_VERSION
 
 struct plugin {
@@ -21,6 +22,7 @@ struct plugin {
 	void *handle;
 	char *path;		/* absolute */
 	char *name;		/* base name without lib and .so */
+	int version;		/* the API version it was built for */
 	int argc;
 	char **argv;
 	bool enabled;
@@ -54,11 +56,18 @@ extern pthread_mutex_t plugin_lock;
 /* Some plugin's instrumentation changed: flush before the next TB. */
 void plugin_instrumentation_changed(void);
 
+/* The plugin whose code runs on this thread (set before its callbacks are
+ * called), for the calls whose answer depends on the API version the
+ * plugin was built for (api-compat.c). */
+extern __thread struct plugin *plugin_caller;
+/* Its version; with none known, that of the only plugin, else the newest. */
+int plugin_caller_version(void);
+
 /* ---- translation time (inject.c) ---- */
 
 enum dyn_kind {
 	DYN_CB,			/* call before the instruction / TB */
-	DYN_INLINE,		/* inline op on a scoreboard entry */
+	DYN_INLINE,		/* inline op on a scoreboard entry (or ptr) */
 	DYN_MEM_CB,		/* call after each matching access */
 	DYN_MEM_INLINE,
 };
@@ -73,6 +82,7 @@ struct dyn {
 	void *fn;
 	void *udata;
 	qemu_plugin_u64 entry;
+	uint64_t *ptr;		/* version 1 inline ops: the target, not entry */
 	uint64_t imm;
 	struct plugin *p;
 	struct dyn *next;
@@ -111,6 +121,10 @@ void inject_add(struct qemu_plugin_tb *tb, struct qemu_plugin_insn *insn, const 
 
 /* ---- state access (api.c) ---- */
 
+/* Guest registers for qemu_plugin_read/write_register: the register's
+ * size, or -1 (refused, or no such register). */
+int plugin_reg_read(struct qemu_plugin_register *handle, GByteArray *buf);
+int plugin_reg_write(struct qemu_plugin_register *handle, GByteArray *buf);
 /* The cpu whose callback is running on this thread, or NULL. */
 void *plugin_current_cpu(void);
 /* Scoreboard geometry.  The arena has a slot per vCPU: the vCPU's struct

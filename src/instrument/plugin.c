@@ -202,6 +202,7 @@ void instrument_load_plugins(void)
 		p->handle = h;
 		p->path = sp->path;
 		p->name = plugin_name_of(sp->path);
+		p->version = *version;
 		p->argc = sp->argc;
 		p->argv = sp->argv;
 		p->enabled = sp->enabled;
@@ -210,6 +211,7 @@ void instrument_load_plugins(void)
 		qemu_info_t info = { .target_name = "x86_64",
 				     .version = { PLUGIN_API_MIN, PLUGIN_API_CUR },
 				     .system_emulation = false };
+		plugin_caller = p;
 		int r = install(p->id, &info, p->argc, p->argv);
 		if (r != 0)
 			fatal(LOOM_EXIT_USAGE, "plugin %s: qemu_plugin_install failed (returned %d)",
@@ -393,9 +395,19 @@ unsigned plugin_nvcpus;
 
 /* Run fn for every live plugin with the calling cpu marked as inside a
  * callback that may read and write registers (flagless callbacks). */
+/* Each live plugin in turn, as plugin_caller (its callbacks run inside). */
 #define FOR_PLUGINS(p) \
 	for (int i_ = 0; i_ < nplugins; i_++) \
-		for (struct plugin *p = plugins[i_]; p && !p->gone; p = NULL)
+		for (struct plugin *p = plugins[i_]; p && !p->gone && (plugin_caller = p); p = NULL)
+
+__thread struct plugin *plugin_caller;
+
+int plugin_caller_version(void)
+{
+	if (plugin_caller)
+		return plugin_caller->version;
+	return nplugins == 1 ? plugins[0]->version : PLUGIN_API_CUR;
+}
 
 static uint32_t enter_cb(void *cpu, uint32_t flags)
 {

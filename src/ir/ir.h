@@ -68,9 +68,9 @@
  *   exit_tb [v]         return v to the exec loop
  *   goto_ptr a          jump to host code at a (from a lookup helper)
  *   goto_lookup a       jump to the translation of guest pc a if the jump
- *                       cache has it, else return to the exec loop (which
- *                       finds or translates it); a must already be in the
- *                       pc global
+ *                       cache has it, else return (tb | TB_EXIT_NOCHAIN)
+ *                       to the exec loop (which finds or translates it); a
+ *                       must already be in the pc global
  *
  * memop: size (1,2,4,8 as log2 in bits 0-1) | IR_MO_SIGN.  A load's result is
  * zero- or sign-extended to the op type.

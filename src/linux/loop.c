@@ -24,7 +24,8 @@ noreturn void linux_cpu_loop(struct cpu *cpu)
 			linux_syscall(cpu);
 			break;
 		case EXEC_FAULT:
-			sig_deliver_fault(cpu);
+			if (!linux_vsyscall(cpu))
+				sig_deliver_fault(cpu);
 			break;
 		case EXEC_REQUEST:
 			break;

@@ -557,10 +557,15 @@ static void sig_trap_info(int signo, int code, uint64_t *trapno, uint64_t *err)
 			*err = 4 | (code == SEGV_ACCERR ? 1 : 0);
 		}
 		break;
-	case SIGBUS: *trapno = 14; *err = 4; break;
+	case SIGBUS:
+		if (code == SI_KERNEL)
+			*trapno = 12;	/* stack segment fault */
+		else
+			*trapno = 14, *err = 4;
+		break;
 	case SIGILL: *trapno = 6; break;
 	case SIGFPE: *trapno = code == FPE_INTDIV || code == FPE_INTOVF ? 0 : 19; break;
-	case SIGTRAP: *trapno = 3; break;
+	case SIGTRAP: *trapno = code == SI_KERNEL ? 3 : 1; break;	/* int3; int1, single step */
 	}
 }
 
@@ -632,11 +637,21 @@ static bool sig_setup_frame(struct cpu *cpu, int signo, const siginfo_t *si, boo
 	sc->rsp = cpu->regs[R_RSP];
 	sc->rip = cpu->rip;
 	rflags = x86_get_rflags(cpu);
-	sc->eflags = rflags;
+	cpu->eflags &= ~X86_RF;	/* set by a trap that resumes the instruction */
+	/* The CPU saves RF set for a fault (the instruction restarts) and
+	 * clear for a trap (int3, int1, int $4, a single step) unless the instruction
+	 * resumes (a rep iteration stepped), and the kernel copies it into
+	 * the frame as it is. */
+	bool trap = signo == SIGTRAP || cpu->x.fault.vector1 == 4 + 1;	/* #OF */
+	sc->eflags = fault && !trap ? rflags | X86_RF : rflags;
 	sc->cs = 0x33;
 	sc->ss = 0x2b;
 	if (fault) {
 		sig_trap_info(signo, si->si_code, &sc->trapno, &sc->err);
+		if (cpu->x.fault.vector1) {
+			sc->trapno = cpu->x.fault.vector1 - 1;
+			sc->err = sc->trapno == 14 ? 5 : 0;	/* present, user */
+		}
 		if (signo == SIGSEGV || signo == SIGBUS)
 			sc->cr2 = (uint64_t)(uintptr_t)si->si_addr;
 	}

@@ -123,7 +123,7 @@ void linux_build_stack(struct cpu *cpu, char **argv, char **envp, const char *ex
 		{ AT_EGID, getegid() },
 		{ AT_SECURE, getauxval(AT_SECURE) },
 		{ AT_RANDOM, random_addr },
-		{ AT_HWCAP2, 0 },	/* no FSGSBASE, no ring-3 mwait */
+		{ AT_HWCAP2, x86_hwcap2() },	/* FSGSBASE under -cpu host; no ring-3 mwait */
 		{ AT_EXECFN, execfn_addr },
 		{ AT_PLATFORM, platform_addr },
 		{ AT_NULL, 0 },

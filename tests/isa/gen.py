@@ -44,6 +44,16 @@ SUF = {8: 'b', 16: 'w', 32: 'l', 64: 'q'}
 MASK = {8: 0xff, 16: 0xffff, 32: 0xffffffff, 64: (1 << 64) - 1}
 
 
+def host_cpu_flags():
+    """The host CPU's feature flags (/proc/cpuinfo), for the few forms whose
+    native outcome depends on them."""
+    with open('/proc/cpuinfo') as f:
+        for line in f:
+            if line.startswith('flags'):
+                return set(line.split(':', 1)[1].split())
+    return set()
+
+
 def rname(r64, w):
     """AT&T name of the w-bit part of 64-bit register r64 ('ah' passes)."""
     if r64 in ('ah', 'bh', 'ch', 'dh'):
@@ -625,8 +635,12 @@ def mem_forms():
               '.byte 0xe4, 0x60', '.byte 0xec', '.byte 0xcc', '.byte 0xcd, 0x03', '.byte 0x0f, 0x01, 0xf8',
               '.byte 0x0f, 0x20, 0xc0', '.byte 0x0f, 0x06', '.byte 0x0f, 0x09', '.byte 0x8e, 0xc0',
               '.byte 0xf0, 0x0f, 0xa3, 0x05, 0, 0, 0, 0', '.byte 0xf0, 0x8b, 0x05, 0, 0, 0, 0',
-              '.byte 0xc7, 0xf8, 0, 0, 0, 0', '.byte 0x0f, 0x37', '.byte 0xf1', '.byte 0x63, 0xc3'):
+              '.byte 0x0f, 0x37', '.byte 0xf1', '.byte 0x63, 0xc3'):
         F.append(Form(t, [('rax', 64), ('rbx', 64)]))
+    # xbegin: #UD on loom's models, which have no RTM, and natively only on
+    # a host without it (on one with RTM the transaction starts).
+    if 'rtm' not in host_cpu_flags():
+        F.append(Form('.byte 0xc7, 0xf8, 0, 0, 0, 0', [('rax', 64), ('rbx', 64)]))
     # state at a fault: the flags and registers written before it must be exact
     prods = ['subl %ebx, %eax', 'addq %rbx, %rax', 'incl %eax', 'shlq $3, %rax', 'xorb %bl, %al',
              'imulq %rbx, %rax', 'sarl %cl, %eax', 'cmpq %rbx, %rax', 'movq %rbx, %rax', 'stc', 'btq %rbx, %rax',
@@ -960,10 +974,105 @@ def crypto_forms():
     F.append(Form(f'sha1rnds4 $2, {MEM}, %xmm3', xmm=(3,), mem=128, fp='i'))
     F.append(Form('sha256rnds2 %xmm0, %xmm1, %xmm2', xmm=(0, 1, 2), fp='i'))
     F.append(Form(f'sha256rnds2 %xmm0, {MEM}, %xmm5', xmm=(0, 5), mem=128, fp='i'))
-    # the value is random: compare the flags, then clear it
+    # the value is random: compare the flags, then clear it.  Either may
+    # fail (CF=0) when the host's entropy source is drained -- rdseed does
+    # on a loaded machine -- so retry as real code does.
     for op in ('rdrand', 'rdseed'):
         for r, z in (('%ax', '%eax'), ('%eax', '%eax'), ('%rax', '%eax'), ('%r11', '%r11d')):
-            F.append(Form(f'{op} {r}; movl $0, {z}', [('rax', 64), ('r11', 64)]))
+            F.append(Form(f'1: {op} {r}; jnc 1b; movl $0, {z}', [('rax', 64), ('r11', 64)]))
+    return F
+
+
+def adx_forms():
+    """ADX (adcx, adox): carry chains through CF and OF (run under -cpu host
+    where the host has ADX)."""
+    F = []
+    for w in (32, 64):
+        a, b, c = rname('rax', w), rname('rbx', w), rname('r9', w)
+        for op in ('adcx', 'adox'):
+            F.append(Form(f'{op} {b}, {a}', [('rax', 64), ('rbx', w)], fl_reader=True))
+            F.append(Form(f'{op} {a}, {c}', [('rax', w), ('r9', 64)], fl_reader=True))
+            F.append(Form(f'{op} {a}, {a}', [('rax', 64)], fl_reader=True))
+            F.append(Form(f'{op} {MEM}, {b}', [('rbx', 64)], mem=w, fl_reader=True))
+        # the two chains interleaved, as multi-precision multiplies run them
+        F.append(Form(f'adcx {b}, {a}; adox {c}, {b}; adcx {a}, {c}',
+                      [('rax', 64), ('rbx', 64), ('r9', 64)], fl_reader=True))
+    return F
+
+
+def host_flags():
+    """The host CPU's feature flags, as the kernel lists them."""
+    try:
+        with open('/proc/cpuinfo') as fh:
+            for line in fh:
+                if line.startswith('flags'):
+                    return set(line.split(':', 1)[1].split())
+    except OSError:
+        pass
+    return set()
+
+
+def hostext_forms():
+    """The small extensions only -cpu host reports (run under it): CLFLUSHOPT
+    and CLWB (no architectural effect, but they fault like a read of their
+    byte), SERIALIZE, MOVDIRI.  Each only where the host has it (a SKIP line
+    says which are left out)."""
+    F = []
+    have = host_flags()
+    guard = 0x100000001000      # the harness's inaccessible guard page
+
+    def fix_guard(rng, st):
+        st['gpr'][0] = guard
+    for flag in ('clflushopt', 'clwb'):
+        if flag not in have:
+            print(f'SKIP isa hostext: {flag}: the host lacks it')
+            continue
+        F.append(Form(f'{flag} {MEM}', [('rax', 64)], mem=64))
+        F.append(Form(f'{flag} {MEM}; mov {MEM}, %rax', [('rax', 64)], mem=64))
+        F.append(Form(f'{flag} 0x10(%rax)', [('rax', 64)], fix=fix_guard))
+    if 'serialize' in have:
+        F.append(Form('serialize', [('rax', 64)], fl_reader=True))
+    else:
+        print('SKIP isa hostext: serialize: the host lacks it')
+    if 'movdiri' in have:
+        for w in (32, 64):
+            F.append(Form(f'movdiri {rname("rbx", w)}, {MEM}', [('rbx', w)], mem=64))
+            F.append(Form(f'movdiri {rname("r10", w)}, 0x8(%rax)', [('r10', w)], fix=fix_guard))
+    else:
+        print('SKIP isa hostext: movdiri: the host lacks it')
+    return F
+
+
+def fsgsbase_forms():
+    """FSGSBASE (rd/wr fs/gs base; run under -cpu host where the host has it
+    and its kernel enables it).  Values are written and read back in one
+    snippet (isa_resume puts the harness's bases back); a non-canonical
+    64-bit value is #GP."""
+    F = []
+
+    def fix_canon(r64):
+        def fix(rng, st):
+            i = GPR.index(r64)
+            v = st['gpr'][i]
+            k = rng.random()
+            if k < 0.45:
+                st['gpr'][i] = v & 0x00007fffffffffff
+            elif k < 0.9:
+                st['gpr'][i] = v | 0xffff800000000000
+        return fix
+    for seg in ('fs', 'gs'):
+        for w in (32, 64):
+            a, b = rname('rax', w), rname('rbx', w)
+            F.append(Form(f'wr{seg}base {a}; rd{seg}base %rbx', [('rax', 64), ('rbx', 64)],
+                          fix=fix_canon('rax')))
+            F.append(Form(f'wr{seg}base %r13; rd{seg}base {b}', [('r13', 64), ('rbx', 64)],
+                          fix=fix_canon('r13')))
+        F.append(Form(f'wr{seg}base %rax; rd{seg}base %rax; rd{seg}base %r8d', [('rax', 64)],
+                      fix=fix_canon('rax')))
+    # the new base is used by the next access through the segment
+    F.append(Form('lea isa_mem(%rip), %rbx; wrgsbase %rbx; mov %gs:16, %rax', [('rax', 64)]))
+    F.append(Form('lea isa_mem(%rip), %rbx; sub $8, %rbx; wrgsbase %rbx; movl %eax, %gs:24',
+                  [('rax', 64)]))
     return F
 
 
@@ -1048,7 +1157,7 @@ def misc_forms():
     and state (through isa_scratch, then loaded back into registers), more
     x87 arithmetic forms, fences, prefetches and hint nops, MXCSR, the other
     SSE moves, flags and DF, ret, segment registers (mov, push, pop), and the
-    instructions that trap in user mode (I/O, sysenter, rsm, ud0)."""
+    instructions that trap in user mode (I/O, rsm, ud0)."""
     F = []
     A, B, R = 'isa_mem+16(%rip)', 'isa_mem+24(%rip)', 'isa_mem+32(%rip)'
     S = 'isa_scratch'
@@ -1169,9 +1278,13 @@ def misc_forms():
     for t in (f'movw {A}, %fs; movl %fs:(%rsi), %eax; movw %fs, %cx', 'movw %bx, %fs; pushq %fs',
               'movw %bx, %gs; pushw %gs', 'popq %fs; movl %fs, %eax', 'popw %fs; movw %fs, %cx'):
         F.append(Form(t, seg_regs, mem=64, fix=fix_seg_rb))
-    # trap in user mode: #GP (I/O without IOPL) or #UD
+    # trap in user mode: #GP (I/O without IOPL) or #UD.  Not sysenter: on
+    # AMD it is #UD, but on Intel it enters the kernel's 32-bit compat entry,
+    # which runs the 32-bit system call numbered by eax (random here) and
+    # returns in compat mode into a 32-bit vDSO a 64-bit process does not
+    # have -- an outcome of the host's kernel, no oracle for loom.
     for t in ('outb %al, %dx', 'outb %al, $0x80', 'outl %eax, %dx', 'insb', 'insw', 'insl', 'outsb', 'outsw', 'outsl',
-              'sysenter', 'rsm', 'ud0 %eax, %eax', '.byte 0x0f, 0xff, 0xc0', f'lgdt {A}', f'lidt {A}', 'lldt %ax',
+              'rsm', 'ud0 %eax, %eax', '.byte 0x0f, 0xff, 0xc0', f'lgdt {A}', f'lidt {A}', 'lldt %ax',
               'ltr %ax', 'lmsw %ax', 'clts', f'invlpg {A}', 'invd', 'wbinvd', 'rdmsr', 'wrmsr', 'swapgs', 'sysretq',
               '.byte 0x0f, 0x35', 'hlt'):
         F.append(Form(t, [('rax', 64), ('rdx', 64)]))
@@ -1209,6 +1322,7 @@ def main():
                  'string': string_forms, 'pair': pair_forms, 'mem': mem_forms,
                  'sse4': sse4_forms, 'x87': x87_forms, 'bmi': bmi_forms,
                  'crypto': crypto_forms, 'mmx': mmx_forms, 'misc': misc_forms,
+                 'adx': adx_forms, 'fsgsbase': fsgsbase_forms, 'hostext': hostext_forms,
                  'avx': lambda: avx_forms(Form), 'avx2': lambda: avx2_forms(Form),
                  'fma': lambda: fma_forms(Form)}[batch]()
         total = len(forms)

@@ -31,6 +31,7 @@ extern uint64_t isa_fs_base, isa_gs_base;   /* what isa_resume puts back */
 void isa_run(void *snippet);
 
 static const uint8_t *cur_snip;
+static uint16_t user_cs;                /* the 64-bit code selector main runs on */
 #define ISA_GUARD 0x100000000000ull    /* far from the binary and its case table */
 
 static void on_signal(int sig, siginfo_t *si, void *ctx)
@@ -61,6 +62,10 @@ static void on_signal(int sig, siginfo_t *si, void *ctx)
 			memcpy(isa_out.ymmh, fp + 576, sizeof isa_out.ymmh);
 	}
 	g[REG_RIP] = (uint64_t)isa_resume;
+	/* Back to 64-bit code whatever the instruction left in CS (on Intel,
+	 * a sysenter from 64-bit mode returns through the kernel's compat
+	 * path in 32-bit mode): the low 16 bits of REG_CSGSFS are CS. */
+	g[REG_CSGSFS] = (g[REG_CSGSFS] & ~0xffffull) | user_cs;
 	g[REG_EFL] &= ~0x400ull;        /* DF off for the C code that follows */
 }
 
@@ -98,6 +103,7 @@ int main(void)
 	for (unsigned i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
 		sigaction(sigs[i], &sa, NULL);
 
+	asm("mov %%cs, %0" : "=r"(user_cs));
 	if (syscall(SYS_arch_prctl, ARCH_GET_FS, &isa_fs_base) || syscall(SYS_arch_prctl, ARCH_GET_GS, &isa_gs_base))
 		return 5;
 	/* A page, then a guard page: string and access forms that run into it. */

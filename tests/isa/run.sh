@@ -13,7 +13,14 @@
 # of the forms listed in tests/isa/known.txt (known translator bugs, each
 # with its reason) print KNOWN lines and count as skipped, so the suite
 # stays green while the bug is open; ISA_STRICT=1 counts them as failures.
-# --fast is the sample `tests/run-all.sh` runs (8 cases per form).
+# --fast is the sample `tests/run-all.sh` runs (8 cases per form).  The
+# batch `hints` is hints.sh: every encoding of the hint and reserved-NOP
+# space (0F 0D, 0F 18-1F) by prefix set and ModRM, not generated cases;
+# `cpuhost` is cpuhost.sh (-cpu host's CPUID and AT_HWCAP2 against the
+# host's).  `adx`, `fsgsbase` and `hostext` (CLFLUSHOPT, CLWB, SERIALIZE,
+# MOVDIRI; gen.py prints a SKIP line for each the host lacks) run under
+# -cpu host, where the host has
+# them (a SKIP line otherwise).
 # Ends with "N passed, N failed, N skipped".  Builds go to build/isa/<tag>/;
 # the raw result files are deleted after comparing unless ISA_KEEP=1.
 # --chunk K generates, runs and deletes K forms of a batch at a time (at
@@ -35,7 +42,7 @@ cases=32
 seed=1
 chunk=0
 tmo=120
-batch=int,alias,pair,mem,string,sse,sse4,x87,bmi,crypto,mmx,misc
+batch=int,alias,pair,mem,string,sse,sse4,x87,bmi,crypto,mmx,misc,hints,cpuhost
 # The AVX batches need the host to run them natively (the oracle) and
 # loom to run them (-cpu x86-64-v3, which needs AVX2/FMA/F16C too).
 host_avx=1
@@ -45,6 +52,14 @@ done
 if [ $host_avx = 1 ]; then
 	batch=$batch,avx,avx2,fma
 fi
+# Extensions only -cpu host reports, run where the host has them (FSGSBASE
+# also needs the host kernel to enable it: HWCAP2_FSGSBASE in its auxv).
+declare -A host_has=([adx]=0 [fsgsbase]=0 [hostext]=0)
+grep -qw adx /proc/cpuinfo && host_has[adx]=1
+grep -qwE 'clflushopt|clwb|serialize|movdiri' /proc/cpuinfo && host_has[hostext]=1
+hwcap2=$(LD_SHOW_AUXV=1 /bin/true | sed -n 's/^AT_HWCAP2: *//p')
+grep -qw fsgsbase /proc/cpuinfo && [ $((${hwcap2:-0} & 2)) -ne 0 ] && host_has[fsgsbase]=1
+batch=$batch,adx,fsgsbase,hostext
 while [ $# -gt 0 ]; do
 	case $1 in
 	--fast) cases=8 ;;
@@ -77,9 +92,19 @@ if [ $host_avx = 0 ]; then
 	batches=("${keep[@]}")
 fi
 
+for b in adx fsgsbase hostext; do
+	if [ "${host_has[$b]}" = 0 ] && printf '%s\n' "${batches[@]}" | grep -qx $b; then
+		echo "SKIP isa $b: the host lacks it (or its kernel does not enable it)"
+		keep=()
+		for x in "${batches[@]}"; do [ "$x" = $b ] || keep+=("$x"); done
+		batches=("${keep[@]}")
+	fi
+done
+
 # Batches of instructions above the default level run at theirs;
 # LOOM_CPU_PARTIAL lets a level run while parts of it are still missing.
-declare -A batch_flags=([bmi]="-cpu x86-64-v3" [avx]="-cpu x86-64-v3" [avx2]="-cpu x86-64-v3" [fma]="-cpu x86-64-v3")
+declare -A batch_flags=([bmi]="-cpu x86-64-v3" [avx]="-cpu x86-64-v3" [avx2]="-cpu x86-64-v3" [fma]="-cpu x86-64-v3"
+	[adx]="-cpu host" [fsgsbase]="-cpu host" [hostext]="-cpu host")
 export LOOM_CPU_PARTIAL=1
 modes=("default" "one-insn-per-tb" "nochain")
 declare -A mode_flags=([default]="" [one-insn-per-tb]="-one-insn-per-tb" [nochain]="-nochain")
@@ -126,6 +151,15 @@ run_unit() {
 }
 
 for b in "${batches[@]}"; do
+	# Not generated, whatever --cases: every encoding of the hint space;
+	# -cpu host against the host.
+	if [ "$b" = hints ] || [ "$b" = cpuhost ]; then
+		"$here/$b.sh" "$loom" "$out/$b" | tee "$out/$b.log" | grep -v '^[0-9]* passed'
+		read -r p f < <(sed -nE 's/^([0-9]+) passed, ([0-9]+) failed$/\1 \2/p' "$out/$b.log")
+		[ -n "${p:-}" ] || { p=0 f=1; echo "FAIL isa $b: $b.sh printed no count"; }
+		passed=$((passed + p)) failed=$((failed + f))
+		continue
+	fi
 	if [ "$chunk" -eq 0 ]; then
 		run_unit "$b" "$b"
 		continue

@@ -24,10 +24,16 @@
 #                       address, with its exit code; atexit callbacks run
 #   counts/faults/MODE  asm/faults.S: exact counts across 1,000 faults, inline
 #                       (the pinned counter) and through callbacks
+#   split/MODE          asm/long.S: a 2,000-instruction block under heavy.c
+#                       (too much instrumentation for one TB: split), exact
+#                       counts and the native run's stdout
 #   conform/MODE        tests/plugins/conform.c on asm/conform.S: every API
 #                       function checked; stdout = conform.expected
 #   signals/...         sigsend + sigrecv exchange loom plugin signals
 #   qemuhdr             a plugin built against tests/plugins/qemu-include
+#   qemuregs            a version-4 plugin reading registers (int returns)
+#   qemuv1/MODE         a plugin built against tests/plugins/qemu-v1-include
+#                       (API version 1, QEMU 7.2): exact counts on count.S
 #   uninstall           a plugin removing itself mid-run
 #   load/...            -plugin NAME / PATH,args / file=PATH,args, LOOM_PLUGIN
 #   errors/...          missing file, not an ELF, no qemu_plugin_version,
@@ -71,7 +77,8 @@ harness_env=(PATH=/usr/bin:/bin HOME=/nonexistent LANG=C LC_ALL=C TMPDIR="$work/
 args=(alpha "two words" "" $'caf\xc3\xa9' --flag=1)	# as tests/guest/run.sh
 
 for f in "$tdir/count.asm" "$tdir/conform.asm" "$tdir/libconform.so" "$pdir/libbb.so" \
-	"$tdir/faults.asm" "$tdir/libicount.so"; do
+	"$tdir/faults.asm" "$tdir/libicount.so" "$tdir/libqcount1.so" "$tdir/libheavy.so" \
+	"$tdir/long.asm"; do
 	if [ ! -e "$f" ]; then
 		echo "FAIL plugins: $f is missing (run: make test-plugins)"
 		echo "0 passed, 1 failed"
@@ -359,6 +366,88 @@ case_qemuhdr() {
 	report "$name" "$out" "$loom -d plugin -plugin $tdir/libqcount.so $count"
 }
 
+# split/MODE: asm/long.S, a straight-line block of 2,000 instructions run
+# 3 times, under heavy.c (per instruction: inline ops on three
+# scoreboards, an inline store, three conditional callbacks, a callback,
+# memory callbacks and inline ops): more than one TB may hold, so loom
+# translates it as several.  stdout equal to the native run's; every count
+# as long.S's arithmetic says; in default mode -d stats must show splits
+# (else this case does not test them).  Then stoptrigger alone stops it
+# right after its write and one instruction before (exit 7 both times).
+long=$tdir/long.asm
+if [ -x "$long" ]; then
+	LG=$(sed -n 's/^#define GROUPS //p' "$root/tests/plugins/asm/long.S")
+	LP=$(sed -n 's/^#define PASSES //p' "$root/tests/plugins/asm/long.S")
+	L_INSNS=$((5 + LP * (8 * LG + 2) + 3 + 4 + 3))
+	L_LOADS=$((LP * 2 * LG))
+	L_STORES=$((LP * 2 * LG + 3))
+	l_start=$(sym "$long" _start) l_block=$(sym "$long" block)
+	l_after=$(sym "$long" after) l_end=$(sym "$long" end)
+	L_BYTES=$((l_block - l_start + LP * (l_after - l_block) + l_end - l_after))
+	"$long" >"$work/long.native" 2>/dev/null
+	echo $? >"$work/long.native.status"
+fi
+case_split() {
+	local name=$1 mode=$2 flags=${mode_flags[$2]} out=$work/run/${1//\//_}
+	errs=()
+	if [ ! -x "$long" ]; then
+		echo "FAIL $name: $long is missing (run: make plugin-tests)"
+		return
+	fi
+	[ "$(cat "$work/long.native.status")" = 0 ] || errs+=("the native run failed")
+	# shellcheck disable=SC2086
+	lrun "$out" $flags -d stats -plugin "$tdir/libheavy.so" "$long"
+	expect_status "$out" "exit 0"
+	expect_stdout "$out" "$work/long.native"
+	expect_re "$out" "heavy: insns $L_INSNS, twice $((2 * L_INSNS)), bytes $L_BYTES, tb-insns $L_INSNS, eq $L_INSNS, ne 0, ge $L_INSNS, cb $L_INSNS, loads $L_LOADS, stores $L_STORES, inline-loads $L_LOADS, inline-stores $L_STORES"
+	if [ "$mode" = default ] && ! grep -qE 'TBs split$' "$out.log" 2>/dev/null; then
+		errs+=("no stats line in the log")
+	elif [ "$mode" = default ] && grep -qE ' 0 TBs split$' "$out.log"; then
+		errs+=("no TB was split: the block fitted, the case tests nothing")
+	fi
+	# stoptrigger alone (a conditional callback per instruction) ends it
+	# right after the write, or one instruction before it.
+	local k=$((L_INSNS - 3))
+	# shellcheck disable=SC2086
+	lrun "$out.st" $flags -plugin "stoptrigger,icount=$k,exit_code=7" "$long"
+	expect_status "$out.st" "exit 7"
+	expect_stdout "$out.st" "$work/long.native"
+	# shellcheck disable=SC2086
+	lrun "$out.st2" $flags -plugin "stoptrigger,icount=$((k - 1)),exit_code=7" "$long"
+	expect_status "$out.st2" "exit 7"
+	expect_stdout "$out.st2" /dev/null
+	report "$name" "$out" "$loom -d plugin,stats $flags -plugin $tdir/libheavy.so $long"
+}
+
+# qemuv1/MODE: qemu-v1/qcount1.c, a plugin binary built against the API
+# version 1 header (QEMU 7.2's calls: inline ops through a pointer,
+# insn_data returning a pointer, n_vcpus/n_max_vcpus) counts count.S exactly.
+case_qemuv1() {
+	local name=$1 mode=$2 flags=${mode_flags[$2]} out=$work/run/${1//\//_} tbs=$TBS_BLOCK
+	[ "$mode" = one-insn-per-tb ] && tbs=$INSNS
+	errs=()
+	# shellcheck disable=SC2086
+	lrun "$out" $flags -plugin "$tdir/libqcount1.so" "$count"
+	expect_status "$out" "exit 0"
+	expect_stdout "$out" "$work/count.expected"
+	expect_re "$out" "qcount1: tbs $tbs, insns $INSNS, insns by tb $INSNS, loads $LOADS, stores $STORES, loads by callback $LOADS, stores by callback $STORES, decl $N, bad data 0"
+	expect_re "$out" "qcount1: vcpus 1, max [0-9]+, version-min 1"
+	report "$name" "$out" "$loom -d plugin $flags -plugin $tdir/libqcount1.so $count"
+}
+
+# qemuregs: qemu-style/qregs.c (API version 4) reads rip and rsp at
+# do_write: qemu_plugin_read_register answers 8 (the size, an int before
+# version 6), and -1 from a callback registered without register access.
+case_qemuregs() {
+	local name=$1 out=$work/run/$1
+	errs=()
+	lrun "$out" -plugin "$tdir/libqregs.so,addr=${do_write#0x}" "$count"
+	expect_status "$out" "exit 0"
+	expect_stdout "$out" "$work/count.expected"
+	expect_re "$out" "qregs: rip size 8 value $do_write, rsp size 8, refused -1, runs 1"
+	report "$name" "$out" "$loom -d plugin -plugin $tdir/libqregs.so,addr=${do_write#0x} $count"
+}
+
 # counts/faults/MODE: asm/faults.S faults 1,000 times inside a block; by
 # construction it executes 12,025 instructions (11 before its loop, 7 per
 # iteration, 3 in the handler and 2 in the restorer per fault, 14 after).
@@ -547,11 +636,14 @@ for mode in "${modes[@]}"; do
 	done
 	harness_case "conform/$mode" conform "$mode"
 	harness_case "counts/faults/$mode" faults "$mode"
+	harness_case "split/$mode" split "$mode"
+	harness_case "qemuv1/$mode" qemuv1 "$mode"
 done
 harness_case counts/execlog-sym execlog_sym
 harness_case signals/recv-first signals recv-first
 harness_case signals/send-first signals send-first
 harness_case qemuhdr qemuhdr
+harness_case qemuregs qemuregs
 harness_case uninstall uninstall
 for what in short path file env idle; do harness_case "load/$what" load "$what"; done
 for what in missing notelf noversion v99 install badarg; do harness_case "errors/$what" error "$what"; done

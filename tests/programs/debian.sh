@@ -2,6 +2,7 @@
 # shellcheck disable=SC2016  # single-quoted programs are for the guest shell
 # Real programs: Debian's own dynamically linked binaries (coreutils, grep,
 # sed, awk, compressors, bash, python3, perl, sqlite3, openssl, git, gcc,
+# gdb, a C++ program throwing in threads, a Rust program catching panics,
 # make, file, jq, bc, tclsh, node), loaded with their interpreter
 # ld-linux-x86-64.so.2 and shared libraries, run natively and under loom on
 # generated inputs; stdout, the way the process ended and (for the cases
@@ -140,6 +141,32 @@ slow() {
 	"$@"
 }
 
+# tm NAME ARGS...: t, then again under loom's other translation modes
+# (NAME-one-insn-per-tb, NAME-nochain), through wrapper scripts.
+for m in one-insn-per-tb nochain; do
+	printf '#!/bin/sh\nexec %q -%s "$@"\n' "$loom" "$m" >"$work/loom-$m"
+	chmod +x "$work/loom-$m"
+done
+tm() {
+	local name=$1 saved=$loom m
+	shift
+	t "$name" "$@"
+	for m in one-insn-per-tb nochain; do
+		loom=$work/loom-$m
+		t "$name-$m" "$@"
+	done
+	loom=$saved
+}
+
+# fail_case NAME WHY: a case that failed before it could run (its program
+# did not build); reported in order with the others.
+fail_case() {
+	echo "FAIL $1: $2" >"$work/out/result.$harness_ncases"
+	true &
+	harness_pids[harness_ncases]=$!
+	harness_ncases=$((harness_ncases + 1))
+}
+
 # Cases: skipped when the program is missing.
 # A missing program is said, not hidden: SKIP lines count neither way.
 have() {
@@ -229,6 +256,33 @@ have /usr/bin/git && slow tw git -x ./r/.git/index /bin/bash -c 'git init -q -b 
 have /usr/bin/gcc && slow tw gcc /bin/bash -c 'gcc -O2 -Wall -o prog hello.c util.c -lm && ./prog compiled && gcc -c -O1 util.c && gcc -S -o - util.c | grep -c gcd'
 have /usr/bin/make && have /usr/bin/gcc && slow tw make /usr/bin/make -j2 -f prog.mk
 have /usr/bin/file && t file /usr/bin/file /bin/ls /bin/bash /etc/passwd lines.txt data.bin db.sql hello.c /usr/lib/x86_64-linux-gnu/libc.so.6
+
+# ---- unwinding: C++ exceptions, Rust panics, gdb's error path -----------------
+# Every throw and every caught panic runs libgcc_s's unwinder, which executes
+# rdsspq (f3 48 0f 1e c8): a NOP while the process has no shadow stack.  The
+# programs are built natively here; a missing compiler is a SKIP.  Each
+# runs in the three translation modes.
+if have /usr/bin/g++; then
+	if (cd "$work/run" && g++ -O2 -pthread -o cxx-throw cxx-throw.cc) >"$work/out/cxx-build.log" 2>&1; then
+		# threads throwing and catching, exception_ptr across a join, then
+		# an uncaught throw: std::terminate, SIGABRT
+		tm cxx-throw-threads "$work/run/cxx-throw"
+	else
+		fail_case cxx-throw-threads "g++ failed: $(head -n 3 "$work/out/cxx-build.log")"
+	fi
+fi
+rustc=$(command -v rustc || true)
+if [ -z "$rustc" ]; then
+	echo "SKIP rust-panic: rustc not installed"
+elif (cd "$work/run" && "$rustc" -O -o rust-panic rust-panic.rs) >"$work/out/rust-build.log" 2>&1; then
+	tm rust-panic "$work/run/rust-panic"
+else
+	fail_case rust-panic "rustc failed: $(head -n 3 "$work/out/rust-build.log")"
+fi
+# Errors in -batch commands are C++ exceptions inside gdb; the last command
+# fails, so gdb exits with status 1.
+have /usr/bin/gdb && tm gdb-batch-error /bin/bash -c 'gdb -nx -batch -ex "print nosuchsymbol" -ex "info line nosuch" \
+	-ex "echo after\\n" -ex "print 1 +" /bin/true 2>&1'
 
 t exec-missing-interp /bin/bash -c './nointerp hi; echo "status $?"; /bin/echo next'
 # The interpreter run as a program, the way ldd does it.

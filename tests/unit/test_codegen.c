@@ -627,11 +627,13 @@ static void on_signal(int sig, siginfo_t *si, void *ucv)
 	_exit(70);
 }
 
-/* A generated loop that never ends is stopped by SIGALRM after ms. */
+/* A generated loop that never ends is stopped by SIGVTALRM after ms of
+ * CPU time: a wall-clock limit fails cases on a loaded machine, where the
+ * process may wait longer than that for a core. */
 static void set_timer(int ms)
 {
 	struct itimerval it = { .it_value = { .tv_sec = ms / 1000, .tv_usec = ms % 1000 * 1000 } };
-	setitimer(ITIMER_REAL, &it, NULL);
+	setitimer(ITIMER_VIRTUAL, &it, NULL);
 }
 
 static int run_native(struct tcpu *env, const void *tb_code, struct outcome *out)
@@ -1937,6 +1939,47 @@ static void test_chaining_patch(void)
 		fail_head("goto_ptr did not run the second TB with globals in env");
 }
 
+/* A TB beyond what one TB may hold (too many branches, too much code) is
+ * not generated: HOST_GEN_TOO_BIG, with tb.ninsns the instructions begun
+ * before the backend stopped, so the exec layer can translate fewer. */
+static void test_too_big(void)
+{
+	struct tb tb = { .pc = TB_PC, .insn_host_off = insn_off, .insn_pc = insn_pc };
+	uint8_t *c1 = code + TB_OFF;
+
+	begin_tb();
+	for (int i = 0; i < 300; i++) {	/* 300 branches to labels */
+		uint32_t l = ir_new_label(&S);
+		insn_start(TB_PC + 4 * i);
+		brcond(IR_I64, IR_EQ, G[RAX], K(i), l);
+		op2(IR_add, IR_I64, G[RBX], G[RBX], K(1));
+		set_label(l);
+	}
+	exit_tb(0);
+	ir_optimize(&S, true, NULL);
+	size_t n = host_gen_code(&S, &tb, c1, c1, TB2_OFF - TB_OFF);
+	if (n == HOST_GEN_TOO_BIG && tb.ninsns > 1 && tb.ninsns < 300)
+		pass();
+	else
+		fail_head("300 branches: no HOST_GEN_TOO_BIG with the instructions begun");
+
+	begin_tb();
+	for (int i = 0; i < 500; i++) {	/* 500 * 16 stores of 8 bytes: > 64 KiB */
+		insn_start(TB_PC + 4 * i);
+		for (int k = 0; k < 16; k++)
+			emitc(IR_st_env, IR_I64, (ir_ref[]){ K(0x1234567890ull + i * 16 + k) },
+			      (int64_t)offsetof(struct tcpu, scratch) + 8 * (k % 8), IR_MO_64);
+	}
+	exit_tb(0);
+	ir_optimize(&S, true, NULL);
+	tb.ninsns = 0;
+	n = host_gen_code(&S, &tb, c1, c1, TB2_OFF - TB_OFF);
+	if (n == HOST_GEN_TOO_BIG && tb.ninsns > 1 && tb.ninsns < 500)
+		pass();
+	else
+		fail_head("64 KiB of code: no HOST_GEN_TOO_BIG with the instructions begun");
+}
+
 struct hand_case {
 	const char *name;
 	void (*build)(struct tcpu *init);
@@ -1998,6 +2041,7 @@ static void run_case(int i)
 	if (!build_case(i, &init, mem0)) {
 		case_name = namebuf;
 		test_chaining_patch();
+		test_too_big();
 		return;
 	}
 	int f0 = sh->failed;
@@ -2137,7 +2181,7 @@ static void setup(void)
 	sigaction(SIGILL, &sa, NULL);
 	sigaction(SIGFPE, &sa, NULL);
 	sigaction(SIGTRAP, &sa, NULL);
-	sigaction(SIGALRM, &sa, NULL);
+	sigaction(SIGVTALRM, &sa, NULL);
 }
 
 static double now(void)

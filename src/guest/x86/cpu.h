@@ -52,6 +52,7 @@ enum cc_op {
 #define X86_IF 0x0200
 #define X86_DF 0x0400
 #define X86_OF 0x0800
+#define X86_RF 0x10000
 #define X86_AC 0x40000
 #define X86_ID 0x200000
 /* XCR0 of the modelled CPU from x86-64-v3 on: x87, SSE, AVX state */
@@ -63,6 +64,14 @@ enum cc_op {
 
 
 #define X86_ARITH_FLAGS (X86_CF | X86_PF | X86_AF | X86_ZF | X86_SF | X86_OF)
+
+/* A canonical address with 48 virtual-address bits: bits 63-47 equal.  (A
+ * host with 57-bit addresses maps user memory above 47 bits only when asked
+ * to; loom does not support guests that ask.) */
+static inline bool x86_canonical(uint64_t a)
+{
+	return (uint64_t)((int64_t)(a << 16) >> 16) == a;
+}
 
 typedef union {
 	uint8_t b[16];

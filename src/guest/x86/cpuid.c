@@ -11,12 +11,22 @@
  * are reported only once the frontend lifts their instructions, so that a
  * guest's feature checks never pick code loom would refuse.  AES,
  * PCLMULQDQ, RDRAND, RDSEED and SHA are reported from v2 on exactly when the
- * host has them (host_ext).
+ * host has them (host_ext).  `-cpu host` (alias `max`) is the default level
+ * plus every extension loom implements that the host has, in CPUID and in
+ * AT_HWCAP2: ADX, CLFLUSHOPT, CLWB, SERIALIZE, MOVDIRI, RDPID, RDTSCP, and
+ * FSGSBASE where the host kernel enables it for user space (its own
+ * AT_HWCAP2 says so);
+ * and the CPUID bits of the hints CLDEMOTE and PREFETCHW, which loom runs
+ * as the host does whatever the model.  The default model leaves those out.
  */
+#include <setjmp.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/auxv.h>
+#include <sys/mman.h>
 #include "guest/x86/cpuid.h"
 #include "guest/x86/avx-ops.h"
 #include "guest/x86/translate.h"
@@ -70,6 +80,100 @@ static unsigned host_ext(void)
 	return e;
 }
 
+/* The register forms of the prefetch opcodes 0F 0D and 0F 18 are NOPs on
+ * Intel and #UD on AMD; bit (opcode == 0x18) * 8 + reg is set where the
+ * host raises #UD.  Probed once, before loom installs its own handlers. */
+static unsigned hint_reg_ud;
+static sigjmp_buf probe_jb;
+
+static void probe_sigill(int sig)
+{
+	(void)sig;
+	siglongjmp(probe_jb, 1);
+}
+
+static bool probe_faults(void (*fn)(void))
+{
+	if (sigsetjmp(probe_jb, 1))
+		return true;
+	fn();
+	return false;
+}
+
+static void probe_hint_space(void)
+{
+	static bool done;
+	if (done)
+		return;
+	done = true;
+	uint8_t *code = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (code == MAP_FAILED)
+		return;
+	for (int i = 0; i < 16; i++) {	/* 0F op ModRM(mod 3, reg); ret */
+		uint8_t *p = code + 8 * i;
+		p[0] = 0x0f;
+		p[1] = i < 8 ? 0x0d : 0x18;
+		p[2] = 0xc0 | (i % 8) << 3;
+		p[3] = 0xc3;
+	}
+	struct sigaction sa = { .sa_handler = probe_sigill }, old;
+	sigemptyset(&sa.sa_mask);
+	if (mprotect(code, 4096, PROT_READ | PROT_EXEC) == 0 && sigaction(SIGILL, &sa, &old) == 0) {
+		for (int i = 0; i < 16; i++)
+			if (probe_faults((void (*)(void))(code + 8 * i)))
+				hint_reg_ud |= 1u << i;
+		sigaction(SIGILL, &old, NULL);
+	}
+	munmap(code, 4096);
+}
+
+bool x86_host_hint_reg_ud(int opcode, int reg)
+{
+	if (opcode != 0x0d && opcode != 0x18)
+		return false;
+	return hint_reg_ud >> ((opcode == 0x18) * 8 + reg) & 1;
+}
+
+/* What -cpu host adds to host_ext(): the extensions outside the levels
+ * that only that model reports. */
+static unsigned host_ext_max(void)
+{
+	uint32_t r[4];
+	unsigned e = 0;
+	host_cpuid(0, 0, r);
+	if (r[0] < 7)
+		return 0;
+	host_cpuid(7, 0, r);
+	if (r[1] & 1u << 19)
+		e |= X86_EXT_ADX;
+	if (r[1] & 1u << 23)
+		e |= X86_EXT_CLFLUSHOPT;
+	if (r[1] & 1u << 24)
+		e |= X86_EXT_CLWB;
+	if (r[2] & 1u << 25)
+		e |= X86_EXT_CLDEMOTE;
+	if (r[2] & 1u << 27)
+		e |= X86_EXT_MOVDIRI;
+	if (r[3] & 1u << 14)
+		e |= X86_EXT_SERIALIZE;
+	if (r[2] & 1u << 22)
+		e |= X86_EXT_RDPID;
+	uint32_t x[4];
+	host_cpuid(0x80000000, 0, x);
+	if (x[0] >= 0x80000001) {
+		host_cpuid(0x80000001, 0, x);
+		if (x[2] & 1u << 8)
+			e |= X86_EXT_PREFETCHW;
+		if (x[3] & 1u << 27)
+			e |= X86_EXT_RDTSCP;
+	}
+	/* FSGSBASE: the CPU has it (CPUID), and the kernel lets user space
+	 * run it (HWCAP2_FSGSBASE, 5.9 on; before, the instructions #UD) */
+	if (r[1] & 1u << 0)
+		e |= X86_EXT_FSGSBASE_ID | (getauxval(AT_HWCAP2) & 2 ? X86_EXT_FSGSBASE : 0);
+	return e;
+}
+
 static bool host_has_v2(void)
 {
 	uint32_t r[4];
@@ -79,11 +183,15 @@ static bool host_has_v2(void)
 
 int x86_select_level(const char *name)
 {
-	if (!name) {
+	probe_hint_space();
+	bool max = name && (!strcasecmp(name, "host") || !strcasecmp(name, "max"));
+	if (!name || max) {
 		/* The highest level loom implements completely and the host
 		 * can run (AVX helpers run the host's own instructions). */
 		x86_level = avx_host_ok() && host_has_v2() ? X86_V3 : host_has_v2() ? X86_V2 : X86_V1;
 		x86_ext = x86_level >= X86_V2 ? host_ext() : 0;
+		if (max)
+			x86_ext |= host_ext_max();
 		return 0;
 	}
 	for (size_t i = 0; i < sizeof(levels) / sizeof(levels[0]); i++) {
@@ -120,6 +228,8 @@ void x86_list_levels(FILE *f)
 	for (size_t i = 0; i < sizeof(levels) / sizeof(levels[0]); i++)
 		fprintf(f, "  %-10s %s\n", levels[i].name,
 			levels[i].missing ? "(not implemented yet)" : "");
+	fprintf(f, "  %-10s %s\n", "host", "the default level and every extension loom implements "
+		"that this host has (alias: max)");
 }
 
 #define VENDOR "GenuineIntel"
@@ -195,6 +305,22 @@ void x86_cpuid(uint32_t leaf, uint32_t subleaf, uint32_t out[4])
 			out[1] |= 1u << 18;
 		if (x86_ext & X86_EXT_SHA)
 			out[1] |= 1u << 29;
+		if (x86_ext & X86_EXT_ADX)
+			out[1] |= 1u << 19;
+		if (x86_ext & X86_EXT_FSGSBASE_ID)
+			out[1] |= 1u << 0;
+		if (x86_ext & X86_EXT_CLFLUSHOPT)
+			out[1] |= 1u << 23;
+		if (x86_ext & X86_EXT_CLWB)
+			out[1] |= 1u << 24;
+		if (x86_ext & X86_EXT_CLDEMOTE)
+			out[2] |= 1u << 25;
+		if (x86_ext & X86_EXT_MOVDIRI)
+			out[2] |= 1u << 27;
+		if (x86_ext & X86_EXT_RDPID)
+			out[2] |= 1u << 22;
+		if (x86_ext & X86_EXT_SERIALIZE)
+			out[3] |= 1u << 14;
 		break;
 	case 0xd:
 		/* XSAVE components: 0 x87, 1 SSE (legacy area), 2 AVX at 576 */
@@ -223,7 +349,11 @@ void x86_cpuid(uint32_t leaf, uint32_t subleaf, uint32_t out[4])
 		out[2] = x86_level >= X86_V2 ? V2_XL1_ECX : 0;
 		if (x86_level >= X86_V3 && x86_lifts(ZYDIS_MNEMONIC_LZCNT))
 			out[2] |= V3_XL1_ECX;
+		if (x86_ext & X86_EXT_PREFETCHW)
+			out[2] |= 1u << 8;
 		out[3] = XL1_EDX;
+		if (x86_ext & X86_EXT_RDTSCP)
+			out[3] |= 1u << 27;
 		break;
 	case 0x80000002: case 0x80000003: case 0x80000004: {
 		char brand[48] = { 0 };
@@ -238,4 +368,9 @@ void x86_cpuid(uint32_t leaf, uint32_t subleaf, uint32_t out[4])
 		out[0] = 0x3027;	/* 39 physical, 48 virtual address bits */
 		break;
 	}
+}
+
+uint64_t x86_hwcap2(void)
+{
+	return x86_ext & X86_EXT_FSGSBASE ? 2 : 0;	/* HWCAP2_FSGSBASE */
 }

@@ -10,14 +10,27 @@ enum x86_level { X86_V1 = 1, X86_V2 = 2, X86_V3 = 3 };
 extern int x86_level;
 /* Extensions CPUID reports besides the level's (cpuid.c says when). */
 enum { X86_EXT_AES = 1, X86_EXT_PCLMUL = 2, X86_EXT_RDRAND = 4, X86_EXT_RDSEED = 8,
-       X86_EXT_SHA = 16 };
+       X86_EXT_SHA = 16, X86_EXT_ADX = 32,
+       X86_EXT_FSGSBASE = 64,		/* the instructions run (AT_HWCAP2 says so) */
+       X86_EXT_FSGSBASE_ID = 128,	/* CPUID reports it (the kernel may not enable it) */
+       X86_EXT_CLFLUSHOPT = 256, X86_EXT_CLWB = 512, X86_EXT_SERIALIZE = 1024,
+       X86_EXT_MOVDIRI = 2048,
+       /* hints loom runs as the host does; only CPUID differs */
+       X86_EXT_CLDEMOTE = 4096, X86_EXT_PREFETCHW = 8192,
+       X86_EXT_RDPID = 16384, X86_EXT_RDTSCP = 32768 };
 extern unsigned x86_ext;
 
 /* Select the level by name ("x86-64", "x86-64-v2", ...; NULL: the highest
- * level loom implements and the host can run).  Returns 0, or -1 after
+ * level loom implements and the host can run; "host" or "max": that and
+ * every extension loom implements that the host has).  Returns 0, or -1 after
  * printing one line on stderr saying why the level cannot be used. */
 int x86_select_level(const char *name);
 void x86_list_levels(FILE *f);
+/* Whether the host raises #UD for the register form (ModRM mod 3, this
+ * reg field) of hint opcode 0F 0D or 0F 18 (probed by x86_select_level). */
+bool x86_host_hint_reg_ud(int opcode, int reg);
+/* AT_HWCAP2 of the modelled CPU: HWCAP2_FSGSBASE where it has FSGSBASE. */
+uint64_t x86_hwcap2(void);
 /* Fill eax, ebx, ecx, edx for leaf/subleaf as the modelled CPU reports them. */
 void x86_cpuid(uint32_t leaf, uint32_t subleaf, uint32_t out[4]);
 #endif

@@ -4,18 +4,22 @@
  * which unwinds to the exec loop; the lifter has stored rip before the call.
  * Helpers flagged as touching globals read and write them in struct cpu.
  */
-#include <cpuid.h>
+#include <asm/prctl.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #include <x86intrin.h>
 #include "exec/exec.h"
 #include "guest/x86/cpu.h"
 #include "guest/x86/cpuid.h"
 #include "guest/x86/helpers.h"
 
+/* signo's bits 8-15, when set, are 1 + the exception vector the frame
+ * reports (exec.h: guest_fault.vector1). */
 static void helper_raise(uint64_t env, uint64_t signo, uint64_t code, uint64_t addr)
 {
-	exec_raise((void *)(uintptr_t)env, signo, code, addr);
+	exec_raise_vector((void *)(uintptr_t)env, signo & 0xff, code, addr, (int)(signo >> 8) - 1);
 }
 
 static _Noreturn void divide_error(struct cpu *cpu)
@@ -139,6 +143,27 @@ static void helper_rdtsc(uint64_t env)
 	uint64_t t = __rdtsc();
 	cpu->regs[R_RAX] = (uint32_t)t;
 	cpu->regs[R_RDX] = t >> 32;
+}
+
+/* RDTSCP and RDPID (-cpu host, where the host has them) run the host's
+ * own: IA32_TSC_AUX is the kernel's number of the CPU this thread is on
+ * (with its node above bit 12), and the guest thread is this host thread. */
+static void helper_rdtscp(uint64_t env)
+{
+	struct cpu *cpu = (void *)(uintptr_t)env;
+	uint32_t lo, hi, aux;
+	__asm__ volatile("rdtscp" : "=a"(lo), "=d"(hi), "=c"(aux));
+	cpu->regs[R_RAX] = lo;
+	cpu->regs[R_RDX] = hi;
+	cpu->regs[R_RCX] = aux;
+}
+
+static uint64_t helper_rdpid(uint64_t env)
+{
+	uint64_t v;
+	(void)env;
+	__asm__ volatile("rdpid %0" : "=r"(v));
+	return v;
 }
 
 /* Rotate through carry: a (N bits) and CF form an N+1-bit ring. */
@@ -299,24 +324,24 @@ static uint64_t helper_sys(uint64_t env, uint64_t op, uint64_t arg)
 }
 
 /* Whether a null selector loaded into FS or GS clears its base, as it does
- * on Intel and on AMD CPUs that say so in CPUID 8000_0021h EAX bit 6
- * (NullSelectorClearsBase); older AMD CPUs keep the base. */
+ * on Intel and on recent AMD CPUs; older AMD CPUs keep the base.  CPUID
+ * (8000_0021h EAX bit 6, NullSelectorClearsBase) cannot be trusted for
+ * this: a hypervisor may hide the leaf of a CPU that does clear.  So ask
+ * the CPU itself, as the kernel does at boot: give the host's GS a base,
+ * load a null selector and read the base back.  loom never uses GS, and
+ * the probe puts back the base it found (with the null selector a Linux
+ * thread starts with).  Racing threads compute the same answer. */
 static bool null_sel_clears_base(void)
 {
 	static int v = -1;
 	if (v < 0) {
-		unsigned a, b, c, d;
-		__cpuid(0, a, b, c, d);
-		bool amd = b == 0x68747541;	/* "Auth"enticAMD */
-		v = 1;
-		if (amd) {
-			__cpuid(0x80000000, a, b, c, d);
-			v = 0;
-			if (a >= 0x80000021) {
-				__cpuid_count(0x80000021, 0, a, b, c, d);
-				v = a >> 6 & 1;
-			}
-		}
+		unsigned long old = 0, probe = 1ul << 32, after = probe;
+		syscall(SYS_arch_prctl, ARCH_GET_GS, &old);
+		syscall(SYS_arch_prctl, ARCH_SET_GS, probe);
+		asm volatile("mov %w0, %%gs" : : "r"(0));
+		syscall(SYS_arch_prctl, ARCH_GET_GS, &after);
+		syscall(SYS_arch_prctl, ARCH_SET_GS, old);
+		v = after != probe;
 	}
 	return v;
 }
@@ -348,6 +373,63 @@ static void helper_seg_load(uint64_t env, uint64_t sreg, uint64_t sel)
 	uint64_t *base = sreg == SREG_FS ? &cpu->fs_base : &cpu->gs_base;
 	if (s > 3 || null_sel_clears_base())
 		*base = 0;
+}
+
+/*
+ * iret in user mode returns to the same privilege level: it pops rip, cs,
+ * rflags, rsp and ss, each 2 << size bytes (the lifter synced the pc; a
+ * read fault is the instruction's).  The frame must name the guest's own
+ * code segment and a canonical rip (else #GP, nothing changed); ss is
+ * checked by loading it on the host as mov ss does (helper_seg_load).
+ * Flags change as popf's do at CPL 3.  A return to another code segment
+ * (0x23, 32-bit compatibility mode) is beyond loom and refused as #GP.
+ */
+static void helper_iret(uint64_t env, uint64_t size)
+{
+	struct cpu *cpu = (void *)(uintptr_t)env;
+	unsigned n = 1u << size;
+	uint64_t v[5];
+	for (int i = 0; i < 5; i++) {
+		const uint8_t *p = (const uint8_t *)(uintptr_t)(cpu->regs[R_RSP] + i * n);
+		v[i] = 0;
+		memcpy(&v[i], p, n);
+	}
+	uint64_t rip = v[0];
+	if ((uint16_t)v[1] != cpu->seg[SREG_CS] || !x86_canonical(rip))
+		exec_raise(cpu, SIGSEGV, SI_KERNEL, 0);
+	helper_seg_load(env, SREG_SS, (uint16_t)v[4]);
+	uint64_t keep = n == 2 ? ~0xffffull : n == 4 ? ~0xffffffffull : 0;
+	x86_set_rflags(cpu, (x86_get_rflags(cpu) & keep) | (v[2] & ~keep));
+	cpu->regs[R_RSP] = v[3];
+	cpu->rip = rip;
+}
+
+/*
+ * Far jmp and call through memory (m16:16/32/64 at ea) and far ret (ea is
+ * rsp; bits 16-31 of op are its immediate): op bits 0-3 are the FAR_*
+ * kind, 4-7 log2 of the operand size, 8-15 the instruction's length.  As
+ * with iret, user mode may only stay in its own code segment: another
+ * selector (or a non-canonical offset) is #GP before anything changes.  A
+ * far call pushes cs, then the return offset, each of the operand size.
+ */
+static void helper_far(uint64_t env, uint64_t ea, uint64_t op)
+{
+	struct cpu *cpu = (void *)(uintptr_t)env;
+	unsigned kind = op & 15, n = 1u << (op >> 4 & 15), len = op >> 8 & 0xff;
+	uint64_t off = 0, sel = 0;
+	memcpy(&off, (const void *)(uintptr_t)ea, n);
+	memcpy(&sel, (const void *)(uintptr_t)(ea + n), 2);
+	if (sel != cpu->seg[SREG_CS] || !x86_canonical(off))
+		exec_raise(cpu, SIGSEGV, SI_KERNEL, 0);
+	if (kind == FAR_CALL) {
+		uint64_t sp = cpu->regs[R_RSP] - 2 * n, ret = cpu->rip + len;
+		memcpy((void *)(uintptr_t)(sp + n), &sel, n);
+		memcpy((void *)(uintptr_t)sp, &ret, n);
+		cpu->regs[R_RSP] = sp;
+	} else if (kind == FAR_RET) {
+		cpu->regs[R_RSP] += 2 * n + (op >> 16 & 0xffff);
+	}
+	cpu->rip = off;
 }
 
 /* x87 lands with the full-ISA work; until then its lifter never calls it. */

@@ -28,6 +28,8 @@
 	H(idivq,               MF,            2, 0) \
 	H(cpuid,               0,             1, 0) \
 	H(rdtsc,               0,             1, 0) \
+	H(rdtscp,              0,             1, 0) \
+	H(rdpid,               NG,            1, 1) \
 	H(rcl,                 0,             4, 1) \
 	H(rcr,                 0,             4, 1) \
 	H(read_rflags,         IR_CALL_NO_WRITE_GLOBALS, 1, 1) \
@@ -49,7 +51,12 @@
 	H(avx_gather,          NG | MF,       4, 0) \
 	H(xsave,               NG | MF,       4, 0) \
 	H(xrstor,              NG | MF,       4, 0) \
-	H(seg_load,            MF,            3, 0)
+	H(seg_load,            MF,            3, 0) \
+	H(iret,                MF,            2, 0) \
+	H(far,                 MF,            3, 0)
+
+/* helper_far's kinds (lift-flow.c). */
+enum { FAR_JMP, FAR_CALL, FAR_RET };
 
 /* helper_sys(env, op, selector): the descriptor-table rows (lift-sys.c). */
 enum { SYS_LAR, SYS_LSL, SYS_VERR, SYS_VERW, SYS_SLDT, SYS_STR, SYS_SMSW, SYS_SGDT, SYS_SIDT };

@@ -1,8 +1,8 @@
 /*
  * The VEX-encoded general-purpose instructions of x86-64-v3 (BMI1: andn,
  * bextr, blsi, blsmsk, blsr; BMI2: bzhi, mulx, pdep, pext, rorx, sarx, shlx,
- * shrx) and MOVBE, plus RDRAND/RDSEED.  TZCNT and LZCNT live in lift-int.c
- * next to BSF/BSR, which they are below v3.
+ * shrx) and MOVBE, plus RDRAND/RDSEED and ADX (adcx, adox).  TZCNT and
+ * LZCNT live in lift-int.c next to BSF/BSR, which they are below v3.
  *
  * translate.c's isa_allowed() refuses these below their level, so a lifter
  * here never checks x86_level.  Operands follow Zydis' (Intel) order.  All
@@ -176,6 +176,34 @@ static bool gen_rdx(struct dc *s, bool seed)
 static bool gen_RDRAND(struct dc *s) { return gen_rdx(s, false); }
 static bool gen_RDSEED(struct dc *s) { return gen_rdx(s, true); }
 
+/* ADCX/ADOX: dst += src + carry, where the carry is CF (adcx) or OF (adox)
+ * both in and out; no other flag changes, so two carry chains can
+ * interleave.  A 32-bit sum fits in 64 bits: its carry is bit 32. */
+static bool gen_adx(struct dc *s, uint64_t flag)
+{
+	int size = SZ(s), bit = flag == X86_CF ? 0 : 11;
+	ir_ref b = gen_ld_op(s, 1), a = gen_ld_op(s, 0);
+	ir_ref f = gen_compute_eflags(s);
+	ir_ref cin = ir_extr(s, f, bit, 1, false);
+	ir_ref r, cout;
+	if (size == 2) {
+		r = ir_bin(s, IR_add, ir_bin(s, IR_add, a, b), cin);
+		cout = ir_extr(s, r, 32, 1, false);
+	} else {
+		ir_ref t = ir_bin(s, IR_add, a, b);
+		r = ir_bin(s, IR_add, t, cin);
+		cout = ir_bin(s, IR_or, ir_setc(s, IR_LTU, t, a), ir_setc(s, IR_LTU, r, t));
+	}
+	gen_st_op(s, 0, r);
+	f = ir_bin(s, IR_andc, f, cst(s, flag));
+	f = ir_bin(s, IR_or, f, ir_bin(s, IR_shl, cout, cst(s, bit)));
+	gen_set_cc(s, CC_OP_EFLAGS, 0, f, 0);
+	return true;
+}
+
+static bool gen_ADCX(struct dc *s) { return gen_adx(s, X86_CF); }
+static bool gen_ADOX(struct dc *s) { return gen_adx(s, X86_OF); }
+
 const struct lift_entry lift_bmi_table[] = {
 	{ ZYDIS_MNEMONIC_ANDN, gen_ANDN },
 	{ ZYDIS_MNEMONIC_BEXTR, gen_BEXTR },
@@ -193,5 +221,7 @@ const struct lift_entry lift_bmi_table[] = {
 	{ ZYDIS_MNEMONIC_MOVBE, gen_MOVBE },
 	{ ZYDIS_MNEMONIC_RDRAND, gen_RDRAND },
 	{ ZYDIS_MNEMONIC_RDSEED, gen_RDSEED },
+	{ ZYDIS_MNEMONIC_ADCX, gen_ADCX },
+	{ ZYDIS_MNEMONIC_ADOX, gen_ADOX },
 	{ ZYDIS_MNEMONIC_INVALID, NULL },
 };

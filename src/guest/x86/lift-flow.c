@@ -5,6 +5,7 @@
  * Direct targets chain through goto_tb; indirect ones look up their target
  * in generated code (gen_jmp_indirect) without leaving the code cache.
  */
+#include <cpuid.h>
 #include <signal.h>
 #include "guest/x86/translate.h"
 
@@ -16,8 +17,37 @@ static uint64_t branch_target(struct dc *s)
 	return t;
 }
 
+/* Far jmp, call (through memory; the direct forms do not exist in 64-bit
+ * mode) and ret: helper_far checks the selector and moves the stack. */
+static bool gen_far(struct dc *s, int kind)
+{
+	uint64_t op = kind | size_of_bits(s->insn.operand_width) << 4 | s->insn.length << 8;
+	ir_ref ea;
+	if (kind == FAR_RET) {
+		ea = G.regs[R_RSP];
+		if (s->insn.operand_count_visible && s->op[0].type == ZYDIS_OPERAND_TYPE_IMMEDIATE)
+			op |= (s->op[0].imm.value.u & 0xffff) << 16;
+	} else {
+		if (!op_is_mem(s, 0))
+			return false;
+		ea = gen_ea(s, &s->op[0]);
+	}
+	gen_sync_pc(s, s->pc);
+	gen_helper(s, HELPER_far, 3, s->ir->env, ea, cst(s, op));
+	gen_exit_nochain(s);
+	s->state = DISAS_EXITED;
+	return true;
+}
+
+static bool is_far(struct dc *s)
+{
+	return s->insn.meta.branch_type == ZYDIS_BRANCH_TYPE_FAR;
+}
+
 static bool gen_JMP(struct dc *s)
 {
+	if (is_far(s))
+		return gen_far(s, FAR_JMP);
 	if (s->op[0].type == ZYDIS_OPERAND_TYPE_IMMEDIATE) {
 		gen_jmp_to(s, 0, branch_target(s));
 	} else {
@@ -80,6 +110,8 @@ static bool gen_LOOPNE(struct dc *s) { return gen_loop(s, 5); }
 
 static bool gen_CALL(struct dc *s)
 {
+	if (is_far(s))
+		return gen_far(s, FAR_CALL);
 	if (s->op[0].type == ZYDIS_OPERAND_TYPE_IMMEDIATE) {
 		gen_push(s, cst(s, s->next_pc), 3);
 		gen_jmp_to(s, 0, branch_target(s));
@@ -97,6 +129,8 @@ static bool gen_CALL(struct dc *s)
 
 static bool gen_RET(struct dc *s)
 {
+	if (is_far(s))
+		return gen_far(s, FAR_RET);
 	ir_ref nsp;
 	ir_ref target = gen_pop_value(s, 3, &nsp);
 	if (s->insn.operand_count_visible && s->op[0].type == ZYDIS_OPERAND_TYPE_IMMEDIATE)
@@ -116,12 +150,24 @@ static bool gen_SYSCALL(struct dc *s)
 	return true;
 }
 
-/* A trap reported after the instruction (int3, int1, int $3): the signal
+/* A trap reported after the instruction (int3, int $3): the signal
  * frame's pc is the next instruction, as the kernel delivers it. */
 static bool gen_INT3(struct dc *s)
 {
 	gen_sync_pc(s, s->next_pc);
 	gen_helper(s, HELPER_raise, 4, s->ir->env, cst(s, SIGTRAP), cst(s, SI_KERNEL), cst(s, 0));
+	ir_emit(s->ir, IR_exit_tb, IR_I64, NULL, (int64_t[]){ 0 });
+	s->state = DISAS_EXITED;
+	return true;
+}
+
+/* int1 (icebp) is a #DB trap with no debug-status bit set, which the kernel
+ * reports as a breakpoint at the next instruction. */
+static bool gen_INT1(struct dc *s)
+{
+	gen_sync_pc(s, s->next_pc);
+	gen_helper(s, HELPER_raise, 4, s->ir->env, cst(s, SIGTRAP), cst(s, TRAP_BRKPT),
+		   cst(s, s->next_pc));
 	ir_emit(s->ir, IR_exit_tb, IR_I64, NULL, (int64_t[]){ 0 });
 	s->state = DISAS_EXITED;
 	return true;
@@ -140,13 +186,36 @@ static bool gen_privileged(struct dc *s)
 	return true;
 }
 
-/* int n: int $3 is a breakpoint like int3; every other vector is not
- * open to user mode here (#GP). */
+/* invpcid is #GP outside ring 0 on a CPU that has it and #UD on one that
+ * does not: the host decides, as the guest's kernel is the host's. */
+static bool gen_INVPCID(struct dc *s)
+{
+	unsigned a, b, c, d;
+	if (__get_cpuid_count(7, 0, &a, &b, &c, &d) && (b >> 10 & 1))
+		return gen_privileged(s);
+	return gen_illegal(s);
+}
+
+/* int n: Linux opens three vectors to user mode.  int $3 is a breakpoint
+ * like int3; int $4 is the overflow trap (#OF), SIGSEGV at the next
+ * instruction; int $0x80 is the 32-bit system call, which loom does not
+ * have (#GP, as on a kernel without IA32 emulation).  Every other vector is
+ * #GP at the instruction. */
 static bool gen_INT(struct dc *s)
 {
-	if ((s->op[0].imm.value.u & 0xff) == 3)
+	switch (s->op[0].imm.value.u & 0xff) {
+	case 3:
 		return gen_INT3(s);
-	return gen_privileged(s);
+	case 4:
+		gen_sync_pc(s, s->next_pc);
+		gen_helper(s, HELPER_raise, 4, s->ir->env, cst(s, SIGSEGV | (4 + 1) << 8),
+			   cst(s, SI_KERNEL), cst(s, 0));
+		ir_emit(s->ir, IR_exit_tb, IR_I64, NULL, (int64_t[]){ 0 });
+		s->state = DISAS_EXITED;
+		return true;
+	default:
+		return gen_privileged(s);
+	}
 }
 
 const struct lift_entry lift_flow_table[] = {
@@ -165,7 +234,7 @@ const struct lift_entry lift_flow_table[] = {
 	{ ZYDIS_MNEMONIC_CALL, gen_CALL },
 	{ ZYDIS_MNEMONIC_RET, gen_RET },
 	{ ZYDIS_MNEMONIC_SYSCALL, gen_SYSCALL },
-	{ ZYDIS_MNEMONIC_INT3, gen_INT3 }, { ZYDIS_MNEMONIC_INT1, gen_INT3 },
+	{ ZYDIS_MNEMONIC_INT3, gen_INT3 }, { ZYDIS_MNEMONIC_INT1, gen_INT1 },
 	{ ZYDIS_MNEMONIC_UD0, gen_UD }, { ZYDIS_MNEMONIC_UD1, gen_UD }, { ZYDIS_MNEMONIC_UD2, gen_UD },
 	{ ZYDIS_MNEMONIC_HLT, gen_privileged }, { ZYDIS_MNEMONIC_CLI, gen_privileged },
 	{ ZYDIS_MNEMONIC_STI, gen_privileged }, { ZYDIS_MNEMONIC_IN, gen_privileged },
@@ -179,6 +248,7 @@ const struct lift_entry lift_flow_table[] = {
 	{ ZYDIS_MNEMONIC_LLDT, gen_privileged }, { ZYDIS_MNEMONIC_LTR, gen_privileged },
 	{ ZYDIS_MNEMONIC_LMSW, gen_privileged }, { ZYDIS_MNEMONIC_INVLPG, gen_privileged },
 	{ ZYDIS_MNEMONIC_RDMSR, gen_privileged }, { ZYDIS_MNEMONIC_WRMSR, gen_privileged },
-	{ ZYDIS_MNEMONIC_SYSRET, gen_privileged }, { ZYDIS_MNEMONIC_SYSEXIT, gen_privileged },
+	{ ZYDIS_MNEMONIC_RDPMC, gen_privileged }, { ZYDIS_MNEMONIC_XSETBV, gen_privileged },
+	{ ZYDIS_MNEMONIC_SYSRET, gen_privileged }, { ZYDIS_MNEMONIC_INVPCID, gen_INVPCID }, { ZYDIS_MNEMONIC_SYSEXIT, gen_privileged },
 	{ ZYDIS_MNEMONIC_INVALID, NULL },
 };

@@ -819,32 +819,44 @@ static bool gen_POP(struct dc *s)
 	return true;
 }
 
+/* leave: rsp = rbp (all 64 bits), then pop rbp, or only bp with a 66
+ * prefix (the upper bits of rbp stay). */
 static bool gen_LEAVE(struct dc *s)
 {
-	ir_ref v = ir_ld(s, G.regs[R_RBP], IR_MO_64);
-	ir_mov(s, G.regs[R_RSP], ir_bin(s, IR_add, G.regs[R_RBP], cst(s, 8)));
-	ir_mov(s, G.regs[R_RBP], v);
+	int size = size_of_bits(s->insn.operand_width);
+	ir_ref v = ir_ld(s, G.regs[R_RBP], size);
+	ir_ref nsp = ir_bin(s, IR_add, G.regs[R_RBP], cst(s, 1 << size));
+	gen_st_reg(s, R_RBP, size, v);
+	ir_mov(s, G.regs[R_RSP], nsp);
 	return true;
 }
 
+/* enter alloc, level: push rbp; copy level-1 frame pointers from the outer
+ * frame (read downwards from rbp); push the new frame pointer if level > 0;
+ * rbp = the new frame; rsp -= alloc.  With a 66 prefix every push, copy and
+ * the frame pointer are 16-bit words and only bp is written (the upper bits
+ * of rbp stay, as the host CPU does); the stack addresses stay 64-bit.
+ * Every store comes before the register writes: a fault leaves them. */
 static bool gen_ENTER(struct dc *s)
 {
 	uint64_t alloc = s->op[0].imm.value.u & 0xffff;
 	int level = s->op[1].imm.value.u & 31;
-	ir_ref sp = ir_bin(s, IR_sub, G.regs[R_RSP], cst(s, 8));
-	ir_st(s, G.regs[R_RBP], sp, IR_MO_64);
+	int size = size_of_bits(s->insn.operand_width);	/* IR_MO_16 or IR_MO_64 */
+	ir_ref step = cst(s, 1 << size);
+	ir_ref sp = ir_bin(s, IR_sub, G.regs[R_RSP], step);
+	ir_st(s, G.regs[R_RBP], sp, size);
 	ir_ref frame = sp;
 	ir_ref bp = G.regs[R_RBP];
 	for (int i = 1; i < level; i++) {
-		bp = ir_bin(s, IR_sub, bp, cst(s, 8));
-		sp = ir_bin(s, IR_sub, sp, cst(s, 8));
-		ir_st(s, ir_ld(s, bp, IR_MO_64), sp, IR_MO_64);
+		bp = ir_bin(s, IR_sub, bp, step);
+		sp = ir_bin(s, IR_sub, sp, step);
+		ir_st(s, ir_ld(s, bp, size), sp, size);
 	}
 	if (level) {
-		sp = ir_bin(s, IR_sub, sp, cst(s, 8));
-		ir_st(s, frame, sp, IR_MO_64);
+		sp = ir_bin(s, IR_sub, sp, step);
+		ir_st(s, frame, sp, size);
 	}
-	ir_mov(s, G.regs[R_RBP], frame);
+	gen_st_reg(s, R_RBP, size, frame);
 	ir_mov(s, G.regs[R_RSP], ir_bin(s, IR_sub, sp, cst(s, alloc)));
 	return true;
 }
@@ -902,6 +914,16 @@ static bool gen_POPFQ(struct dc *s)
 	gen_helper(s, HELPER_write_rflags, 3, s->ir->env, v, cst(s, size == 1 ? 0xffff : ~0ull));
 	s->cc_op = CC_OP_EFLAGS;
 	s->cc_srcT = 0;
+	/* Setting TF single-steps from the next instruction on: that one
+	 * must run in a TB translated for it. */
+	if (!(s->tb->flags & CF_TRACE)) {
+		uint32_t cont = ir_new_label(s->ir);
+		ir_ref tf = ir_bin(s, IR_and, ir_ldenv(s, CPU_OFF(eflags), IR_MO_32), cst(s, X86_TF));
+		ir_brc(s, IR_EQ, tf, cst(s, 0), cont);
+		gen_sync_pc(s, s->next_pc);
+		gen_exit_nochain(s);
+		set_label(s, cont);
+	}
 	return true;
 }
 
@@ -914,27 +936,57 @@ static bool gen_XLAT(struct dc *s)
 
 static bool gen_NOP(struct dc *s) { return true; }
 
-/* The hint nops of 0F 0D are memory forms only: a register operand is #UD,
- * though Zydis decodes it as NOP. */
-static bool gen_NOP_hint(struct dc *s)
+/* The hint and reserved-NOP space: 0F 0D and 0F 18-0F 1F, whatever the
+ * prefixes and ModRM.  The CPU runs all of it as NOPs that never touch
+ * memory: the prefetch hints, CLDEMOTE, MPX's 0F 1A/1B (loom's CPUID has no
+ * MPX, and with MPX absent or not enabled -- BNDCFGU.EN = 0, as Linux leaves
+ * it -- the CPU ignores them), RDSSP, ENDBR32/64 (CET shadow stacks are off
+ * for a process unless it asks the kernel, and loom never lets it) and every
+ * reserved form.  The exceptions are LOCK, which Zydis already refuses, and
+ * the register forms of the two prefetch opcodes, where vendors differ
+ * (Intel: NOP, AMD: #UD): cpuid.c probes the host once, and loom does what
+ * the host does.  Dispatched by opcode, not mnemonic (translate.c), because
+ * Zydis names the space by the extensions it knows. */
+bool x86_in_hint_space(const ZydisDecodedInstruction *insn)
 {
-	if (s->insn.meta.isa_set == ZYDIS_ISA_SET_PREFETCH_NOP && s->insn.operand_count_visible &&
-	    s->op[0].type == ZYDIS_OPERAND_TYPE_REGISTER)
+	return insn->encoding == ZYDIS_INSTRUCTION_ENCODING_LEGACY &&
+	       insn->opcode_map == ZYDIS_OPCODE_MAP_0F &&
+	       (insn->opcode == 0x0d || (insn->opcode >= 0x18 && insn->opcode <= 0x1f));
+}
+
+bool gen_HINT(struct dc *s)
+{
+	if (s->insn.raw.modrm.mod == 3 && x86_host_hint_reg_ud(s->insn.opcode, s->insn.raw.modrm.reg))
 		return false;
 	return true;
 }
 
-/* MPX (0F 1A/1B): loom's CPUID has no MPX, and with MPX absent or not
- * enabled (BNDCFGU.EN = 0, as Linux leaves it) the CPU runs these as nops. */
-static bool gen_MPX_NOP(struct dc *s) { return true; }
-
 /* clflush has no architectural effect on user memory but ordering, and it
  * faults like a read of its byte: a load nobody uses (loads are never
- * removed) and a fence.  JITs (the JVM's icache flush stub) issue it. */
+ * removed) and a fence.  JITs (the JVM's icache flush stub) issue it.
+ * CLFLUSHOPT and CLWB (-cpu host) are the same with weaker ordering, which
+ * the fence covers. */
 static bool gen_CLFLUSH(struct dc *s)
 {
 	ir_ld(s, gen_ea(s, &s->op[0]), IR_MO_8);
 	ir_emit(s->ir, IR_mb, IR_I64, NULL, NULL);
+	return true;
+}
+
+/* SERIALIZE (-cpu host): no effect on user state but ordering. */
+static bool gen_SERIALIZE(struct dc *s)
+{
+	ir_emit(s->ir, IR_mb, IR_I64, NULL, NULL);
+	return true;
+}
+
+/* MOVDIRI m32/m64, r (-cpu host): a store that bypasses the caches, which
+ * no user-visible state can tell from an ordinary store. */
+static bool gen_MOVDIRI(struct dc *s)
+{
+	if (!op_is_mem(s, 0))
+		return false;
+	gen_st_op(s, 0, gen_ld_op(s, 1));
 	return true;
 }
 
@@ -947,6 +999,20 @@ static bool gen_CPUID(struct dc *s)
 static bool gen_RDTSC(struct dc *s)
 {
 	gen_helper(s, HELPER_rdtsc, 1, s->ir->env);
+	return true;
+}
+
+static bool gen_RDTSCP(struct dc *s)
+{
+	gen_helper(s, HELPER_rdtscp, 1, s->ir->env);
+	return true;
+}
+
+static bool gen_RDPID(struct dc *s)
+{
+	if (op_is_mem(s, 0))
+		return false;
+	gen_st_op(s, 0, gen_helper(s, HELPER_rdpid, 1, s->ir->env));
 	return true;
 }
 
@@ -1035,21 +1101,16 @@ const struct lift_entry lift_int_table[] = {
 	{ ZYDIS_MNEMONIC_POPFQ, gen_POPFQ },
 	{ ZYDIS_MNEMONIC_POPF, gen_POPFQ },
 	{ ZYDIS_MNEMONIC_XLAT, gen_XLAT },
-	{ ZYDIS_MNEMONIC_NOP, gen_NOP_hint },
-	{ ZYDIS_MNEMONIC_BNDCL, gen_MPX_NOP }, { ZYDIS_MNEMONIC_BNDCU, gen_MPX_NOP },
-	{ ZYDIS_MNEMONIC_BNDCN, gen_MPX_NOP }, { ZYDIS_MNEMONIC_BNDMK, gen_MPX_NOP },
-	{ ZYDIS_MNEMONIC_BNDMOV, gen_MPX_NOP }, { ZYDIS_MNEMONIC_BNDLDX, gen_MPX_NOP },
-	{ ZYDIS_MNEMONIC_BNDSTX, gen_MPX_NOP },
-	{ ZYDIS_MNEMONIC_ENDBR64, gen_NOP },
+	{ ZYDIS_MNEMONIC_NOP, gen_NOP },	/* 90; 0F 1F is the hint space's */
 	{ ZYDIS_MNEMONIC_PAUSE, gen_NOP },
-	{ ZYDIS_MNEMONIC_PREFETCHNTA, gen_NOP },
-	{ ZYDIS_MNEMONIC_PREFETCHT0, gen_NOP },
-	{ ZYDIS_MNEMONIC_PREFETCHT1, gen_NOP },
-	{ ZYDIS_MNEMONIC_PREFETCHT2, gen_NOP },
-	{ ZYDIS_MNEMONIC_PREFETCHW, gen_NOP },
-	{ ZYDIS_MNEMONIC_PREFETCH, gen_NOP },	/* 0F 0D /0 and the reserved /r */
 	{ ZYDIS_MNEMONIC_CLFLUSH, gen_CLFLUSH },
+	{ ZYDIS_MNEMONIC_CLFLUSHOPT, gen_CLFLUSH },
+	{ ZYDIS_MNEMONIC_CLWB, gen_CLFLUSH },
+	{ ZYDIS_MNEMONIC_SERIALIZE, gen_SERIALIZE },
+	{ ZYDIS_MNEMONIC_MOVDIRI, gen_MOVDIRI },
 	{ ZYDIS_MNEMONIC_CPUID, gen_CPUID },
 	{ ZYDIS_MNEMONIC_RDTSC, gen_RDTSC },
+	{ ZYDIS_MNEMONIC_RDTSCP, gen_RDTSCP },
+	{ ZYDIS_MNEMONIC_RDPID, gen_RDPID },
 	{ ZYDIS_MNEMONIC_INVALID, NULL },
 };

@@ -3,8 +3,10 @@
  * prefixes.  A rep form is an IR loop inside the TB: each iteration does its
  * memory accesses first and then updates rcx/rsi/rdi, so a fault in
  * iteration k leaves the registers as the CPU would (k iterations done).
- * The step is df << size, df being +1 or -1.
+ * The step is df << size, df being +1 or -1.  Single-stepped (CF_TRACE),
+ * the loop traps after each iteration instead of going round.
  */
+#include <signal.h>
 #include "guest/x86/translate.h"
 
 enum str_kind { STR_MOVS, STR_STOS, STR_LODS, STR_CMPS, STR_SCAS };
@@ -99,7 +101,20 @@ static bool gen_string(struct dc *s, enum str_kind k)
 		bool repne = s->insn.attributes & ZYDIS_ATTRIB_HAS_REPNE;
 		ir_brc(s, repne ? IR_EQ : IR_NE, gen_ext(s, a, size, false), gen_ext(s, b, size, false), done);
 	}
-	ir_emit(s->ir, IR_br, IR_I64, NULL, (int64_t[]){ loop });
+	if (s->tb->flags & CF_TRACE) {
+		/* Single-stepped, a rep instruction traps after every
+		 * iteration but the last at itself, with RF in the saved
+		 * flags (it resumes); after the last at the next one. */
+		ir_brc(s, IR_EQ, G.regs[R_RCX], cst(s, 0), done);
+		gen_sync_pc(s, s->pc);
+		ir_ref fl = ir_ldenv(s, CPU_OFF(eflags), IR_MO_64);
+		ir_stenv(s, ir_bin(s, IR_or, fl, cst(s, X86_RF)), CPU_OFF(eflags), IR_MO_64);
+		gen_helper(s, HELPER_raise, 4, s->ir->env, cst(s, SIGTRAP), cst(s, TRAP_TRACE),
+			   cst(s, s->pc));
+		ir_emit(s->ir, IR_exit_tb, IR_I64, NULL, (int64_t[]){ 0 });
+	} else {
+		ir_emit(s->ir, IR_br, IR_I64, NULL, (int64_t[]){ loop });
+	}
 	set_label(s, done);
 	if (cmp) {
 		s->cc_op = CC_OP_DYNAMIC;

@@ -10,9 +10,16 @@
  * destination only when ZF is set.
  *
  * Also the segment registers: mov and push read the guest's selector from
- * cpu->seg; mov and pop load one through helper_seg_load, which checks it
- * on the host (faults are the kernel's own) and sets the FS/GS base.
+ * cpu->seg; mov, pop and lss/lfs/lgs load one through helper_seg_load,
+ * which checks it on the host (faults are the kernel's own) and sets the
+ * FS/GS base.  iret, which user mode may use as a far return with flags
+ * and stack, goes through helper_iret.
+ *
+ * And the FSGSBASE instructions, which read and write the bases directly
+ * (cpu->fs_base, cpu->gs_base: loom's own FS stays its own); the selectors
+ * are left alone, as the CPU leaves them.
  */
+#include <signal.h>
 #include "guest/x86/translate.h"
 
 /* ZF from bit 0 of zf, the other arithmetic flags as they were. */
@@ -172,7 +179,74 @@ bool gen_POP_sreg(struct dc *s)
 	return true;
 }
 
+/* RDFSBASE/RDGSBASE r32/r64: a 32-bit destination gets the low half. */
+static bool gen_rdbase(struct dc *s, ir_ref base)
+{
+	gen_st_op(s, 0, base);
+	return true;
+}
+
+/* WRFSBASE/WRGSBASE r32/r64: a 32-bit source is zero-extended; a
+ * non-canonical 64-bit one is #GP (SIGSEGV, SI_KERNEL). */
+static bool gen_wrbase(struct dc *s, ir_ref base)
+{
+	ir_ref v = gen_ld_op(s, 0);
+	if (op_size(s, 0) == 3) {
+		/* canonical: bits 63..47 all equal (48-bit virtual addresses) */
+		ir_ref top = ir_bin(s, IR_add, ir_bin(s, IR_sar, v, cst(s, 47)), cst(s, 1));
+		uint32_t ok = ir_new_label(s->ir);
+		ir_brc(s, IR_LEU, top, cst(s, 1), ok);
+		gen_exception(s, SIGSEGV, SI_KERNEL, 0);
+		set_label(s, ok);
+		s->state = DISAS_NEXT;
+		v = gen_ld_op(s, 0);	/* a new block: reload */
+	}
+	ir_mov(s, base, v);
+	return true;
+}
+
+static bool gen_RDFSBASE(struct dc *s) { return gen_rdbase(s, G.fs_base); }
+static bool gen_RDGSBASE(struct dc *s) { return gen_rdbase(s, G.gs_base); }
+static bool gen_WRFSBASE(struct dc *s) { return gen_wrbase(s, G.fs_base); }
+static bool gen_WRGSBASE(struct dc *s) { return gen_wrbase(s, G.gs_base); }
+
+/* lss/lfs/lgs r, m16:N: the offset, then the selector after it; the
+ * selector loads (and may fault) before the register is written. */
+static bool gen_load_far(struct dc *s, int sreg)
+{
+	if (!op_is_mem(s, 1))
+		return false;
+	int size = size_of_bits(s->insn.operand_width);
+	ir_ref ea = gen_ea(s, &s->op[1]);
+	ir_ref off = ir_ld(s, ea, size);
+	ir_ref sel = ir_ld(s, ir_bin(s, IR_add, ea, cst(s, 1 << size)), IR_MO_16);
+	gen_load_sreg(s, sreg, sel);
+	gen_st_op(s, 0, off);
+	return true;
+}
+
+static bool gen_LSS(struct dc *s) { return gen_load_far(s, SREG_SS); }
+static bool gen_LFS(struct dc *s) { return gen_load_far(s, SREG_FS); }
+static bool gen_LGS(struct dc *s) { return gen_load_far(s, SREG_GS); }
+
+/* iret, iretd, iretq: helper_iret pops the frame; the TB ends at the
+ * rip it loaded. */
+static bool gen_IRET(struct dc *s)
+{
+	gen_sync_pc(s, s->pc);
+	gen_helper(s, HELPER_iret, 2, s->ir->env, cst(s, size_of_bits(s->insn.operand_width)));
+	gen_exit_nochain(s);
+	s->state = DISAS_EXITED;
+	return true;
+}
+
 const struct lift_entry lift_sys_table[] = {
+	{ ZYDIS_MNEMONIC_LSS, gen_LSS },
+	{ ZYDIS_MNEMONIC_LFS, gen_LFS },
+	{ ZYDIS_MNEMONIC_LGS, gen_LGS },
+	{ ZYDIS_MNEMONIC_IRET, gen_IRET },
+	{ ZYDIS_MNEMONIC_IRETD, gen_IRET },
+	{ ZYDIS_MNEMONIC_IRETQ, gen_IRET },
 	{ ZYDIS_MNEMONIC_LAR, gen_LAR },
 	{ ZYDIS_MNEMONIC_LSL, gen_LSL },
 	{ ZYDIS_MNEMONIC_VERR, gen_VERR },
@@ -182,5 +256,9 @@ const struct lift_entry lift_sys_table[] = {
 	{ ZYDIS_MNEMONIC_SMSW, gen_SMSW },
 	{ ZYDIS_MNEMONIC_SGDT, gen_SGDT },
 	{ ZYDIS_MNEMONIC_SIDT, gen_SIDT },
+	{ ZYDIS_MNEMONIC_RDFSBASE, gen_RDFSBASE },
+	{ ZYDIS_MNEMONIC_RDGSBASE, gen_RDGSBASE },
+	{ ZYDIS_MNEMONIC_WRFSBASE, gen_WRFSBASE },
+	{ ZYDIS_MNEMONIC_WRGSBASE, gen_WRGSBASE },
 	{ ZYDIS_MNEMONIC_INVALID, NULL },
 };

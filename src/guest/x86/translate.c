@@ -10,6 +10,7 @@
  */
 #include <stdarg.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/uio.h>
 #include <unistd.h>
 #include "exec/exec.h"
@@ -20,6 +21,11 @@
 
 struct x86_globals G;
 static ZydisDecoder decoder;
+/* For the hint space only: Zydis refuses some of its encodings as MPX, CET
+ * or CLDEMOTE forms (a bound register above bnd3, ...) that the CPU runs as
+ * reserved NOPs; with those extensions off Zydis decodes them all as NOPs,
+ * with the right length. */
+static ZydisDecoder hint_decoder;
 static lift_fn *lifters[ZYDIS_MNEMONIC_MAX_VALUE + 1];
 /* Forms with an MMX register operand: the same mnemonics as SSE's. */
 static lift_fn *mmx_lifters[ZYDIS_MNEMONIC_MAX_VALUE + 1];
@@ -50,7 +56,11 @@ void guest_ir_init(struct ir_ctx *ir)
 	G.gs_base = ir_new_global(ir, CPU_OFF(gs_base), "gs_base");
 	ir->helpers = x86_helpers;
 	ir->nhelpers = HELPER_NB;
-	ZydisDecoderInit(&decoder, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64);
+	x86_decoder_init(&decoder);
+	ZydisDecoderInit(&hint_decoder, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64);
+	ZydisDecoderEnableMode(&hint_decoder, ZYDIS_DECODER_MODE_MPX, ZYAN_FALSE);
+	ZydisDecoderEnableMode(&hint_decoder, ZYDIS_DECODER_MODE_CET, ZYAN_FALSE);
+	ZydisDecoderEnableMode(&hint_decoder, ZYDIS_DECODER_MODE_CLDEMOTE, ZYAN_FALSE);
 	add_table(lift_int_table);
 	add_table(lift_flow_table);
 	add_table(lift_string_table);
@@ -66,12 +76,18 @@ void guest_ir_init(struct ir_ctx *ir)
 	}
 }
 
+void x86_decoder_init(ZydisDecoder *d)
+{
+	ZydisDecoderInit(d, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64);
+}
+
 bool x86_lifts(ZydisMnemonic m)
 {
 	return lifters[m] != NULL;
 }
 
 uint64_t guest_pc(void *cpu) { return ((struct cpu *)cpu)->rip; }
+bool guest_tracing(void *cpu) { return ((struct cpu *)cpu)->eflags & X86_TF; }
 void guest_set_pc(void *cpu, uint64_t pc) { ((struct cpu *)cpu)->rip = pc; }
 struct cpu_exec *guest_exec_state(void *cpu) { return &((struct cpu *)cpu)->x; }
 int32_t guest_exec_offset(void) { return CPU_OFF(x); }
@@ -546,8 +562,31 @@ void gen_sync_pc(struct dc *s, uint64_t pc)
 	ir_mov(s, G.rip, cst(s, pc));
 }
 
+/* The single-step trap after the instruction: SIGTRAP, TRAP_TRACE, at the
+ * next pc (already in the pc global), as the kernel reports a #DB with
+ * DR6.BS. */
+static void gen_trace_trap(struct dc *s)
+{
+	gen_helper(s, HELPER_raise, 4, s->ir->env, cst(s, SIGTRAP), cst(s, TRAP_TRACE), G.rip);
+	ir_emit(s->ir, IR_exit_tb, IR_I64, NULL, (int64_t[]){ 0 });
+}
+
+void gen_exit_nochain(struct dc *s)
+{
+	if (s->tb->flags & CF_TRACE)
+		gen_trace_trap(s);
+	else
+		ir_emit(s->ir, IR_exit_tb, IR_I64, NULL,
+			(int64_t[]){ (uintptr_t)s->tb | TB_EXIT_NOCHAIN });
+}
+
 void gen_jmp_to(struct dc *s, int n, uint64_t target)
 {
+	if (s->tb->flags & CF_TRACE) {
+		gen_sync_pc(s, target);
+		gen_trace_trap(s);
+		return;
+	}
 	if (s->nochain) {
 		gen_sync_pc(s, target);
 		ir_emit(s->ir, IR_exit_tb, IR_I64, NULL, (int64_t[]){ 0 });
@@ -561,8 +600,8 @@ void gen_jmp_to(struct dc *s, int n, uint64_t target)
 void gen_jmp_indirect(struct dc *s, ir_ref target)
 {
 	ir_mov(s, G.rip, target);
-	if (s->nochain) {
-		ir_emit(s->ir, IR_exit_tb, IR_I64, NULL, (int64_t[]){ 0 });
+	if (s->nochain || (s->tb->flags & CF_TRACE)) {
+		gen_exit_nochain(s);
 		return;
 	}
 	ir_emit(s->ir, IR_goto_lookup, IR_I64, (ir_ref[]){ G.rip }, NULL);
@@ -647,28 +686,60 @@ static bool isa_allowed(const ZydisDecodedInstruction *insn)
 	case ZYDIS_ISA_SET_RDRAND: return x86_ext & X86_EXT_RDRAND;
 	case ZYDIS_ISA_SET_RDSEED: return x86_ext & X86_EXT_RDSEED;
 	case ZYDIS_ISA_SET_SHA: return x86_ext & X86_EXT_SHA;
+	case ZYDIS_ISA_SET_ADOX_ADCX: return x86_ext & X86_EXT_ADX;
+	case ZYDIS_ISA_SET_RDWRFSGS: return x86_ext & X86_EXT_FSGSBASE;
+	case ZYDIS_ISA_SET_CLFLUSHOPT: return x86_ext & X86_EXT_CLFLUSHOPT;
+	case ZYDIS_ISA_SET_CLWB: return x86_ext & X86_EXT_CLWB;
+	case ZYDIS_ISA_SET_SERIALIZE: return x86_ext & X86_EXT_SERIALIZE;
+	case ZYDIS_ISA_SET_RDPID: return x86_ext & X86_EXT_RDPID;
+	case ZYDIS_ISA_SET_RDTSCP: return x86_ext & X86_EXT_RDTSCP;
+	case ZYDIS_ISA_SET_MOVDIR: return x86_ext & X86_EXT_MOVDIRI;	/* movdir64b: no lifter */
 	default:
 		return true;
 	}
 }
 
-/* Copy up to 15 code bytes at pc without faulting; returns bytes readable.
- * (gettid: the thread group leader may have exited, taking its pid's view
- * of memory with it.) */
-static size_t fetch_code(uint64_t pc, uint8_t *buf)
+/* Whether user mode may fetch instructions from the page at addr: not from
+ * the kernel's half of the address space, nor from a guest mapping without
+ * PROT_EXEC (NX).  A page the exec layer does not know (-1: unmapped, or
+ * not mapped by the guest) is left to the read to decide. */
+static bool fetchable(uint64_t addr)
 {
-	struct iovec local = { buf, 15 }, remote = { (void *)(uintptr_t)pc, 15 };
+	if (addr >> 47)
+		return false;
+	int prot = exec_mem_prot(addr);
+	return prot < 0 || (prot & PROT_EXEC);
+}
+
+/* Copy up to 15 code bytes at pc without faulting; returns bytes fetchable:
+ * readable and executable.  (gettid: the thread group leader may have
+ * exited, taking its pid's view of memory with it.) */
+size_t x86_fetch_code(uint64_t pc, uint8_t *buf)
+{
+	uint64_t page_end = (pc | 4095) + 1;
+	size_t want = 15;
+	if (!fetchable(pc))
+		return 0;
+	if (page_end - pc < 15 && !fetchable(page_end))
+		want = page_end - pc;
+	struct iovec local = { buf, want }, remote = { (void *)(uintptr_t)pc, want };
 	ssize_t n = process_vm_readv(gettid(), &local, 1, &remote, 1, 0);
-	if (n == 15)
-		return 15;
+	if (n == (ssize_t)want)
+		return want;
 	/* A partial read stops at the first unreadable page. */
 	size_t got = 0;
-	uint64_t page_end = (pc | 4095) + 1;
-	local.iov_len = remote.iov_len = page_end - pc < 15 ? page_end - pc : 15;
+	local.iov_len = remote.iov_len = page_end - pc < want ? page_end - pc : want;
 	n = process_vm_readv(gettid(), &local, 1, &remote, 1, 0);
 	if (n > 0)
 		got = n;
 	return got;
+}
+
+/* The si_code of a fetch fault at addr: the page is mapped (without
+ * PROT_EXEC, or not readable) or it is not. */
+int x86_fetch_fault_code(uint64_t addr)
+{
+	return !(addr >> 47) && exec_mem_prot(addr) >= 0 ? SEGV_ACCERR : SEGV_MAPERR;
 }
 
 ir_ref guest_ir_pc(void) { return G.rip; }
@@ -702,7 +773,7 @@ int guest_translate(struct ir_ctx *ir, struct tb *tb, unsigned max_insns,
 		}
 		/* Pages are probed once per TB; the tail of a page always. */
 		if ((s->pc >> 12) != checked_page || ((s->pc + 14) >> 12) != checked_page) {
-			avail = fetch_code(s->pc, buf);
+			avail = x86_fetch_code(s->pc, buf);
 			if (avail == 0) {
 				if (n == 0)
 					return -1;
@@ -714,13 +785,20 @@ int guest_translate(struct ir_ctx *ir, struct tb *tb, unsigned max_insns,
 				checked_page = s->pc >> 12;
 			code = buf;
 		}
-		if (!ZYAN_SUCCESS(ZydisDecoderDecodeFull(&decoder, code, avail, &s->insn, s->op))) {
+		bool decoded = ZYAN_SUCCESS(ZydisDecoderDecodeFull(&decoder, code, avail, &s->insn, s->op));
+		if (!decoded)
+			decoded = ZYAN_SUCCESS(ZydisDecoderDecodeFull(&hint_decoder, code, avail, &s->insn,
+								      s->op)) &&
+				  x86_in_hint_space(&s->insn);
+		if (!decoded) {
 			s->next_pc = s->pc + 1;
 			ir_emit(ir, IR_insn_start, IR_I64, NULL, (int64_t[]){ s->pc, 1 });
 			n++;
 			if (avail < 15 && (s->pc + avail) % 4096 == 0) {
-				/* the instruction runs into an unmapped page */
-				gen_exception(s, SIGSEGV, SEGV_MAPERR, s->pc + avail);
+				/* the instruction runs into a page it cannot be
+				 * fetched from */
+				gen_exception(s, SIGSEGV, x86_fetch_fault_code(s->pc + avail),
+					      s->pc + avail);
 			} else {
 				gen_exception(s, SIGILL, ILL_ILLOPN, s->pc);
 			}
@@ -741,10 +819,13 @@ int guest_translate(struct ir_ctx *ir, struct tb *tb, unsigned max_insns,
 		ir_emit(ir, IR_insn_start, IR_I64, NULL, (int64_t[]){ s->pc, s->insn.length });
 		n++;
 		lift_fn *fn = lifters[s->insn.mnemonic];
-		bool mmx = s->insn.mnemonic == ZYDIS_MNEMONIC_EMMS || has_mm_operand(s);
+		bool hint = x86_in_hint_space(&s->insn);
+		bool mmx = !hint && (s->insn.mnemonic == ZYDIS_MNEMONIC_EMMS || has_mm_operand(s));
 		if (mmx && mmx_lifters[s->insn.mnemonic])
 			fn = mmx_lifters[s->insn.mnemonic];
-		bool ok = fn && isa_allowed(&s->insn);
+		if (hint)
+			fn = gen_HINT;
+		bool ok = fn && (hint || isa_allowed(&s->insn));
 		if (ok && mmx)
 			gen_mmx_check(s);
 		if (!ok || !fn(s))
@@ -774,9 +855,23 @@ void guest_disas(FILE *f, uint64_t pc, uint32_t size)
 	uint64_t end = pc + size;
 	while (pc < end) {
 		uint8_t buf[15];
-		size_t avail = fetch_code(pc, buf);
+		size_t avail = x86_fetch_code(pc, buf);
 		if (!avail || !ZYAN_SUCCESS(ZydisDisassembleATT(ZYDIS_MACHINE_MODE_LONG_64, pc, buf,
 								avail, &insn))) {
+			/* the hint space's forms only hint_decoder knows */
+			ZydisFormatter fmt;
+			if (avail && ZYAN_SUCCESS(ZydisDecoderDecodeFull(&hint_decoder, buf, avail, &insn.info,
+									 insn.operands)) &&
+			    x86_in_hint_space(&insn.info) &&
+			    ZYAN_SUCCESS(ZydisFormatterInit(&fmt, ZYDIS_FORMATTER_STYLE_ATT)) &&
+			    ZYAN_SUCCESS(ZydisFormatterFormatInstruction(&fmt, &insn.info, insn.operands,
+									 insn.info.operand_count_visible,
+									 insn.text, sizeof(insn.text), pc,
+									 NULL))) {
+				fprintf(f, "0x%016lx:  %s\n", (unsigned long)pc, insn.text);
+				pc += insn.info.length;
+				continue;
+			}
 			fprintf(f, "0x%016lx:  (bad)\n", (unsigned long)pc);
 			return;
 		}

@@ -52,11 +52,20 @@ struct lift_entry {
 extern const struct lift_entry lift_int_table[], lift_flow_table[], lift_string_table[],
 	lift_sse_table[], lift_x87_table[], lift_bmi_table[], lift_mmx_table[],
 	lift_sys_table[], lift_avx_table[];
+/* The decoder every part of the frontend uses, and a fetch of up to 15
+ * code bytes at pc that never faults (returns the bytes readable). */
+void x86_decoder_init(ZydisDecoder *d);
+size_t x86_fetch_code(uint64_t pc, uint8_t *buf);
+int x86_fetch_fault_code(uint64_t addr);
 /* Segment-register forms of MOV, PUSH and POP (lift-sys.c). */
 bool is_sreg_operand(struct dc *s, int i);
 bool gen_MOV_sreg(struct dc *s);
 bool gen_PUSH_sreg(struct dc *s);
 bool gen_POP_sreg(struct dc *s);
+/* The hint and reserved-NOP space, 0F 0D and 0F 18-1F (lift-int.c),
+ * lifted by opcode whatever Zydis calls it. */
+bool x86_in_hint_space(const ZydisDecodedInstruction *insn);
+bool gen_HINT(struct dc *s);
 /* Whether the frontend lifts a mnemonic at all (cpuid.c reports features
  * by it). */
 bool x86_lifts(ZydisMnemonic m);
@@ -122,6 +131,9 @@ int jcc_of_mnemonic(ZydisMnemonic m);	/* Jcc/SETcc/CMOVcc -> 0..15, -1 */
 void gen_jmp_to(struct dc *s, int n, uint64_t target);	/* direct, chainable */
 void gen_jmp_indirect(struct dc *s, ir_ref target);
 void gen_exception(struct dc *s, int signo, int code, uint64_t addr);
+/* Leave the TB for the exec loop with the pc global set, unchained (in a
+ * single-stepped TB: with the trace trap). */
+void gen_exit_nochain(struct dc *s);
 void gen_sync_pc(struct dc *s, uint64_t pc);
 bool gen_illegal(struct dc *s);		/* SIGILL at this instruction; logs under unimp */
 

@@ -29,7 +29,12 @@
 #define ENV_REG H_RBP
 #define FRAME_SLOTS 512
 #define FRAME_SIZE (FRAME_SLOTS * 8 + 8)	/* keeps rsp 16-byte aligned */
+/* A TB's limits: its branches to labels, and its code, whose offsets are
+ * 16-bit (struct tb's insn_host_off, jmp_reset, jmp_insn).  A TB beyond
+ * either is not generated: host_gen_code says HOST_GEN_TOO_BIG and the exec
+ * layer translates fewer guest instructions. */
 #define MAX_FIXUPS 256
+#define TB_MAX_CODE 60000
 
 /* Allocation order: callee-saved first so values survive helper calls. */
 static const int8_t alloc_order[] = {
@@ -126,9 +131,11 @@ static int32_t slot_off(struct cg *c, ir_ref r)
 	if (rt->slot < 0 && c->nfree_slots) {
 		rt->slot = c->free_slots[--c->nfree_slots];
 	} else if (rt->slot < 0) {
-		if (c->nslots >= FRAME_SLOTS)
-			internal_error("TB at 0x%lx needs more than %d spill slots",
-				       (unsigned long)c->tb->pc, FRAME_SLOTS);
+		if (c->nslots >= FRAME_SLOTS) {
+			/* too big: the code is discarded (host_gen_code) */
+			c->overflow = true;
+			return 0;
+		}
 		rt->slot = c->nslots++;
 	}
 	return rt->slot * 8;
@@ -1026,8 +1033,10 @@ static void gen_call(struct cg *c, struct ir_op *op)
 
 static void add_fixup(struct cg *c, uint32_t label, uint8_t *field)
 {
-	if (c->nfixups >= MAX_FIXUPS)
-		internal_error("TB 0x%lx: too many branches", (unsigned long)c->tb->pc);
+	if (c->nfixups >= MAX_FIXUPS) {
+		c->overflow = true;	/* the code is discarded (host_gen_code) */
+		return;
+	}
 	c->fixups[c->nfixups++] = (struct fixup){ label, field };
 }
 
@@ -1169,8 +1178,12 @@ static void gen_goto_lookup(struct cg *c, struct ir_op *op)
 	emit_modrm_offset(&c->e, (OPC_ARITH_GvEv + (ARITH_CMP << 3)) | P_REXW, rpc, rt, jc.tb_pc_off);
 	uint8_t *miss2 = emit_jcc32(&c->e, CC_NE);
 	emit_modrm_offset(&c->e, OPC_GRP5, EXT5_JMPN_Ev, rt, jc.tb_code_off);
-	emit_patch_rel32(miss1, &c->e, epilogue_exit0_rx);
-	emit_patch_rel32(miss2, &c->e, epilogue_exit0_rx);
+	/* A miss names this TB, whose last instruction is the branch (the
+	 * loop may have to fault at it: guest_branch_fault). */
+	emit_patch_rel32(miss1, &c->e, emit_rx(&c->e, c->e.p));
+	emit_patch_rel32(miss2, &c->e, emit_rx(&c->e, c->e.p));
+	emit_movi(&c->e, H_RAX, (uintptr_t)c->tb | TB_EXIT_NOCHAIN);
+	emit_jmp_to(&c->e, epilogue_ret_rx);
 	sync_all(c, true);
 }
 
@@ -1580,8 +1593,12 @@ size_t host_gen_code(struct ir_ctx *s, struct tb *tb, uint8_t *rw, uint8_t *rx, 
 	ir_liveness(s);
 	xcache_clear(&c);
 	for (uint32_t i = 0; i < s->nops; i++) {
-		if (!emit_room(&c.e, OP_MAX_BYTES) || c.e.p - c.e.start > 60000)
+		if (!emit_room(&c.e, OP_MAX_BYTES))
 			return 0;
+		if (c.overflow || c.e.p - c.e.start > TB_MAX_CODE) {
+			tb->ninsns = c.ninsn;
+			return HOST_GEN_TOO_BIG;
+		}
 		xcache_before(&c, &s->ops[i]);
 		tool_fp_before(&c, s->ops, i, s->nops);
 		struct ir_op *op = &s->ops[i];
@@ -1599,6 +1616,10 @@ size_t host_gen_code(struct ir_ctx *s, struct tb *tb, uint8_t *rw, uint8_t *rx, 
 			continue;
 		}
 		gen_op(&c, op);
+	}
+	if (c.overflow) {	/* the last op's branch or spill slot */
+		tb->ninsns = c.ninsn;
+		return HOST_GEN_TOO_BIG;
 	}
 	for (uint32_t i = 0; i < c.nfixups; i++) {
 		uint8_t *at = c.label_at[c.fixups[i].label];

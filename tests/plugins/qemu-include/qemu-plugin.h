@@ -4,7 +4,8 @@
  * types and layout, nothing from loom's include/.  A plugin built against
  * it (with -I tests/plugins/qemu-include and NOT -Iinclude) stands for a
  * plugin built out of QEMU's tree; loom must load and run it.  It claims
- * API version 4 (loom accepts 3 to 7).
+ * API version 4 (loom accepts 1 to 7), where qemu_plugin_read_register
+ * returns the register's size or -1 (a bool from version 6).
  */
 #ifndef QEMU_QEMU_PLUGIN_H
 #define QEMU_QEMU_PLUGIN_H
@@ -86,6 +87,22 @@ QEMU_PLUGIN_API struct qemu_plugin_scoreboard *qemu_plugin_scoreboard_new(size_t
 QEMU_PLUGIN_API void qemu_plugin_u64_add(qemu_plugin_u64 entry, unsigned int vcpu_index,
 					  uint64_t added);
 QEMU_PLUGIN_API uint64_t qemu_plugin_u64_sum(qemu_plugin_u64 entry);
+
+QEMU_PLUGIN_API uint64_t qemu_plugin_insn_vaddr(const struct qemu_plugin_insn *insn);
+
+struct qemu_plugin_register;
+typedef struct {
+	struct qemu_plugin_register *handle;
+	const char *name;
+	const char *feature;
+} qemu_plugin_reg_descriptor;
+
+QEMU_PLUGIN_API GArray *qemu_plugin_get_registers(void);
+QEMU_PLUGIN_API int qemu_plugin_read_register(struct qemu_plugin_register *handle,
+					      GByteArray *buf);
+typedef void (*qemu_plugin_vcpu_simple_cb_t)(qemu_plugin_id_t id, unsigned int vcpu_index);
+QEMU_PLUGIN_API void qemu_plugin_register_vcpu_init_cb(qemu_plugin_id_t id,
+							qemu_plugin_vcpu_simple_cb_t cb);
 
 #define qemu_plugin_scoreboard_u64_in_struct(score, type, member) \
 	((qemu_plugin_u64){ (score), offsetof(type, member) })

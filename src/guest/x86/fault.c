@@ -1,0 +1,107 @@
+/*
+ * Guest exceptions the host reports differently.  loom runs a guest memory
+ * access as a host access with other registers, and runs a guest branch as a
+ * lookup of its target, so two x86 rules need the guest instruction itself:
+ *  - A non-canonical address reached through rsp or rbp (the SS segment) is
+ *    a stack-segment fault (#SS), which Linux delivers as SIGBUS/SI_KERNEL;
+ *    through any other base it is #GP (SIGSEGV/SI_KERNEL).  The host access
+ *    uses other registers, so it always raises #GP.
+ *  - A near branch to a non-canonical address raises #GP at the branch with
+ *    nothing changed (no return address pushed or popped).  loom finds out
+ *    only when it looks the target up, after the branch ran; the branch is
+ *    the last instruction of the TB it left, so its stack effect is undone
+ *    here.  The one thing not undone: a call's return address stays written
+ *    below the stack pointer, where the guest's stack is free space.
+ * Invariant: called with the guest state exact in struct cpu.
+ */
+#include <signal.h>
+#include "guest/guest.h"
+#include "guest/x86/translate.h"
+
+static bool decode_at(uint64_t pc, ZydisDecodedInstruction *insn, ZydisDecodedOperand *op)
+{
+	static __thread ZydisDecoder dec;
+	static __thread bool ready;
+	uint8_t buf[15];
+	if (!ready) {
+		x86_decoder_init(&dec);
+		ready = true;
+	}
+	size_t n = x86_fetch_code(pc, buf);
+	return n && ZYAN_SUCCESS(ZydisDecoderDecodeFull(&dec, buf, n, insn, op));
+}
+
+static uint64_t reg_value(struct cpu *cpu, ZydisRegister r)
+{
+	if (r == ZYDIS_REGISTER_NONE)
+		return 0;
+	ZydisRegister r64 = ZydisRegisterGetLargestEnclosing(ZYDIS_MACHINE_MODE_LONG_64, r);
+	if (r64 >= ZYDIS_REGISTER_RAX && r64 <= ZYDIS_REGISTER_R15)
+		return cpu->regs[r64 - ZYDIS_REGISTER_RAX];
+	return 0;
+}
+
+void guest_fault_refine(void *cpuv, struct guest_fault *f)
+{
+	struct cpu *cpu = cpuv;
+	ZydisDecodedInstruction insn;
+	ZydisDecodedOperand op[ZYDIS_MAX_OPERAND_COUNT];
+
+	if (f->signo != SIGSEGV || f->code != SI_KERNEL || !decode_at(cpu->rip, &insn, op))
+		return;
+	/* Misalignment and the like are #GP through SS too: only a
+	 * non-canonical stack address is #SS. */
+	for (int i = 0; i < insn.operand_count; i++) {
+		const ZydisDecodedOperand *o = &op[i];
+		if (o->type != ZYDIS_OPERAND_TYPE_MEMORY || o->mem.segment != ZYDIS_REGISTER_SS)
+			continue;
+		uint64_t base = reg_value(cpu, o->mem.base);
+		uint64_t ea = base + reg_value(cpu, o->mem.index) * (o->mem.scale ? o->mem.scale : 1);
+		if (o->mem.disp.has_displacement)
+			ea += o->mem.disp.value;
+		if (!x86_canonical(ea) || !x86_canonical(base)) {
+			f->signo = SIGBUS;
+			return;
+		}
+	}
+}
+
+bool guest_branch_fault(void *cpuv, uint64_t branch_pc, struct guest_fault *f)
+{
+	struct cpu *cpu = cpuv;
+	ZydisDecodedInstruction insn;
+	ZydisDecodedOperand op[ZYDIS_MAX_OPERAND_COUNT];
+
+	if (x86_canonical(cpu->rip))
+		return false;
+	*f = (struct guest_fault){ .signo = SIGSEGV, .code = SI_KERNEL, .addr = 0 };
+	if (!branch_pc || !decode_at(branch_pc, &insn, op) ||
+	    !(insn.meta.category == ZYDIS_CATEGORY_UNCOND_BR ||
+	      insn.meta.category == ZYDIS_CATEGORY_COND_BR ||
+	      insn.meta.category == ZYDIS_CATEGORY_CALL || insn.meta.category == ZYDIS_CATEGORY_RET))
+		return false;	/* not reached by a near branch: fetch fault */
+	int size = insn.operand_width == 16 ? 2 : 8;
+	switch (insn.mnemonic) {
+	case ZYDIS_MNEMONIC_CALL:
+		cpu->regs[R_RSP] += size;
+		break;
+	case ZYDIS_MNEMONIC_RET:
+		cpu->regs[R_RSP] -= size;
+		if (insn.operand_count_visible && op[0].type == ZYDIS_OPERAND_TYPE_IMMEDIATE)
+			cpu->regs[R_RSP] -= op[0].imm.value.u & 0xffff;
+		break;
+	case ZYDIS_MNEMONIC_LOOP:
+	case ZYDIS_MNEMONIC_LOOPE:
+	case ZYDIS_MNEMONIC_LOOPNE:
+		/* the count was decremented: undo it at its width */
+		if (insn.address_width == 32)
+			cpu->regs[R_RCX] = (uint32_t)(cpu->regs[R_RCX] + 1);
+		else
+			cpu->regs[R_RCX]++;
+		break;
+	default:
+		break;
+	}
+	cpu->rip = branch_pc;
+	return true;
+}
