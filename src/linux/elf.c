@@ -76,6 +76,8 @@
 /* The kernel's ELF_ET_DYN_BASE on x86-64: where a PIE with an interpreter
  * lands before randomization. */
 #define ET_DYN_BASE (PAGE_DOWN(TASK_SIZE / 3 * 2))
+/* Unreadable pages kept above an image that mmap placed (elf_map_image). */
+#define ELF_GUARD (16ull << 20)
 
 struct linux_options linux_opts;
 struct linux_image linux_image;
@@ -537,9 +539,14 @@ static void elf_map_image(const struct elf_file *f, struct elf_image *img, bool 
 					 (unsigned long long)span, (unsigned long long)want,
 					 strerror(errno));
 		}
+		/* mmap puts it just below whatever loom mapped last; the kernel
+		 * would have put it below the stack's gap.  A guard of
+		 * unreadable pages above keeps a jump past its end from
+		 * landing in loom's memory (a PIE's brk grows there instead). */
+		uint64_t guard = is_interp || !f->interp ? ELF_GUARD : 0;
 		if (m == MAP_FAILED)
-			m = mmap(NULL, span, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-				 -1, 0);
+			m = mmap(NULL, span + guard, PROT_NONE,
+				 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 		if (m == MAP_FAILED)
 			elf_kill(f->path, "cannot find %#llx bytes of address space: %s",
 				 (unsigned long long)span, strerror(errno));
