@@ -31,6 +31,7 @@
 #include "instrument/instrument.h"
 #include "linux/linux.h"
 #include "util/log.h"
+#include "util/ownfd.h"
 
 #define LOOM_VERSION "0.1.0"
 
@@ -41,6 +42,7 @@ static struct {
 	const char *log_path;
 	bool log_append;
 	const char *argv0;
+	long nofile_soft;	/* -nofile-soft: the guest's soft RLIMIT_NOFILE, or -1 */
 	char **env;		/* the guest environment being edited */
 	size_t nenv;
 	char **pass;		/* options a re-exec repeats */
@@ -128,6 +130,14 @@ static void opt_U(const char *arg)
 }
 
 static void opt_0(const char *arg) { cl.argv0 = arg; }
+
+static void opt_nofile_soft(const char *arg)
+{
+	char *end;
+	cl.nofile_soft = strtol(arg, &end, 10);
+	if (*end || cl.nofile_soft < 0)
+		fatal(LOOM_EXIT_USAGE, "-nofile-soft needs a number, not '%s'", arg);
+}
 
 static const char *cpu_model;
 static bool no_follow_exec;
@@ -253,6 +263,9 @@ static const struct loom_option {
 	{ "E", NULL, "var=value", opt_E, "set var in the guest's environment (repeatable)" },
 	{ "U", NULL, "var", opt_U, "remove var from the guest's environment (repeatable)" },
 	{ "0", NULL, "argv0", opt_0, "give the guest argv0 as argv[0] instead of the program path" },
+	{ "nofile-soft", NULL, "n", opt_nofile_soft,
+	  "start the guest with a soft RLIMIT_NOFILE of n (used on execve: loom itself "
+	  "starts with the soft limit raised, so a guest with no descriptor free can exec)" },
 };
 #define NOPTIONS (sizeof(options) / sizeof(options[0]))
 
@@ -284,6 +297,23 @@ static const struct loom_option *find_option(const char *name)
 	return NULL;
 }
 
+static int log_fd = -1;
+
+/* The guest asked for the log's number (dup2 onto it) and the log moved:
+ * write through the new one.  The old stream is left as it is, flushed;
+ * closing it would close the number the guest is about to own. */
+static void log_fd_moved(int oldfd, int newfd)
+{
+	if (!log_file || fileno(log_file) != oldfd)
+		return;
+	fflush(log_file);
+	FILE *f = fdopen(newfd, "a");
+	if (f) {
+		setvbuf(f, NULL, _IOLBF, 1 << 12);
+		log_file = f;
+	}
+}
+
 /* The log goes to an absolute path opened for appending, so that a guest's
  * chdir cannot send a re-exec'd loom elsewhere and loom processes sharing
  * the file (fork, execve) never write over each other.  Its descriptor is
@@ -293,17 +323,14 @@ static void open_log(void)
 	char *abs;
 	FILE *f;
 	int fd;
-	struct rlimit rl;
 
 	if (!cl.log_path) {
 		/* The log is loom's: keep a descriptor of our own for it, so a
 		 * guest that closes its stderr before exiting (coreutils do)
 		 * does not silence plugins' and -d output at exit. */
-		int high = 1000;
-		if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < 1000 + 16)
-			high = rl.rlim_cur > 64 ? (int)rl.rlim_cur - 16 : 3;
-		fd = fcntl(2, F_DUPFD_CLOEXEC, high);
-		if (fd >= 0 && (f = fdopen(fd, "a"))) {
+		fd = fcntl(2, F_DUPFD_CLOEXEC, 3);
+		log_fd = ownfd_take(fd, &log_fd, log_fd_moved);
+		if (log_fd >= 0 && (f = fdopen(log_fd, "a"))) {
 			setvbuf(f, NULL, _IOLBF, 1 << 12);
 			log_file = f;
 		}
@@ -331,16 +358,7 @@ static void open_log(void)
 	fd = open(abs, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0666);
 	if (fd < 0)
 		fatal(LOOM_EXIT_USAGE, "-D %s: %s", cl.log_path, strerror(errno));
-	int high = 1000;
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < 1000 + 16)
-		high = rl.rlim_cur > 64 ? (int)rl.rlim_cur - 16 : 0;
-	if (high > fd) {
-		int moved = fcntl(fd, F_DUPFD_CLOEXEC, high);
-		if (moved >= 0) {
-			close(fd);
-			fd = moved;
-		}
-	}
+	fd = log_fd = ownfd_take(fd, &log_fd, log_fd_moved);
 	f = fdopen(fd, "a");
 	if (!f)
 		fatal(LOOM_EXIT_USAGE, "-D %s: %s", cl.log_path, strerror(errno));
@@ -353,6 +371,8 @@ static void open_log(void)
 int main(int argc, char **argv)
 {
 	int i;
+
+	cl.nofile_soft = -1;
 
 	size_t n = 0;
 	while (environ && environ[n])
@@ -427,6 +447,13 @@ int main(int argc, char **argv)
 	if (control_path)
 		control_start(control_path);
 	afl_setup();	/* nothing unless afl-fuzz started us */
+	if (cl.nofile_soft >= 0) {
+		struct rlimit rl;
+		if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && (rlim_t)cl.nofile_soft <= rl.rlim_max) {
+			rl.rlim_cur = (rlim_t)cl.nofile_soft;
+			setrlimit(RLIMIT_NOFILE, &rl);
+		}
+	}
 	instrument_vcpu_init(cpu);
 	linux_cpu_loop(cpu);
 }

@@ -2,7 +2,14 @@
  * Translation blocks: the code cache, the global TB hash, the per-CPU jump
  * cache, chaining and invalidation.  The code cache is one memfd mapped twice,
  * writable and executable, so generated code is never writable and
- * executable at one address (W^X).  Invariant: TBs are laid out in the cache
+ * executable at one address (W^X).  A memfd's size counts against the
+ * guest's RLIMIT_FSIZE (growing it past the limit raises SIGXFSZ), so the
+ * soft limit is lifted to the hard one while loom sizes it; where even the
+ * hard limit is too low, the cache is shared anonymous memory instead,
+ * mapped twice with mremap, and a fork server's children copy it rather
+ * than sharing it copy-on-write (that needs a file to map privately).
+ * loom's descriptors live out of the guest's sight (util/ownfd.c).
+ * Invariant: TBs are laid out in the cache
  * in allocation order, so a host pc maps to its TB by binary search.
  *
  * Invalidation (for self-modifying code, see smc.c) takes one TB out of
@@ -17,14 +24,17 @@
 #include <string.h>
 #include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 #include "exec/exec-internal.h"
 #include "guest/guest.h"
 #include "host/host.h"
 #include "util/log.h"
+#include "util/ownfd.h"
 
-#define CODE_CACHE_SIZE (256u << 20)
+#define CODE_CACHE_MAX (256u << 20)
+#define CODE_CACHE_MIN (16u << 20)
 #define TB_HASH_BITS 16
 #define TB_HASH_SIZE (1u << TB_HASH_BITS)
 #define MAX_TBS (1u << 20)
@@ -35,7 +45,11 @@ struct exec_hooks exec_hooks;
 struct exec_stats exec_stats;
 
 static uint8_t *cache_rw, *cache_rx;
-static int cache_fd = -1;	/* the memfd both views map */
+/* CODE_CACHE_MAX, or less under a finite RLIMIT_AS, which the cache's two
+ * views count against: an eighth of the limit, so that the guest keeps the
+ * address space it would have natively, less loom's own few megabytes. */
+static size_t cache_size = CODE_CACHE_MAX;
+static int cache_fd = -1;	/* the memfd both views map; -1 if anonymous */
 static size_t prologue_size;
 static size_t code_used;
 /* A fork server's child maps [0, cow_limit) of its parent's cache
@@ -90,20 +104,83 @@ static inline uint32_t jc_index(uint64_t pc)
 	return (pc ^ (pc >> JMP_CACHE_BITS)) & (JMP_CACHE_SIZE - 1);
 }
 
+/* A memfd of cache_size bytes, or -1 if RLIMIT_FSIZE's hard limit
+ * forbids one that large.  The soft limit is raised only for the
+ * ftruncate; writes go through mappings, which the limit does not see. */
+static int cache_memfd(void)
+{
+	struct rlimit rl, raised;
+	bool changed = false;
+	if (getrlimit(RLIMIT_FSIZE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+	    rl.rlim_cur < cache_size) {
+		if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < cache_size)
+			return -1;
+		raised = rl;
+		raised.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_FSIZE, &raised) < 0)
+			return -1;
+		changed = true;
+	}
+	int fd = memfd_create("loom-code-cache", MFD_CLOEXEC);
+	if (fd >= 0 && ftruncate(fd, cache_size) < 0) {
+		close(fd);
+		fd = -1;
+	}
+	if (changed)
+		setrlimit(RLIMIT_FSIZE, &rl);
+	return fd;
+}
+
+/* Shared anonymous memory for the cache (the fallback of cache_memfd). */
+static uint8_t *cache_anon(void)
+{
+	void *m = mmap(NULL, cache_size, PROT_READ | PROT_WRITE,
+		       MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	return m == MAP_FAILED ? NULL : m;
+}
+
+/* Copy the first len bytes of the executable view into fd's start. */
+static bool copy_into_fd(int fd, size_t len)
+{
+	size_t maplen = (len + 4095) & ~4095ul;
+	if (!maplen)
+		return true;
+	void *m = mmap(NULL, maplen, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (m == MAP_FAILED)
+		return false;
+	memcpy(m, cache_rx, len);
+	munmap(m, maplen);
+	return true;
+}
+
 void exec_init(void)
 {
-	int fd = memfd_create("loom-code-cache", MFD_CLOEXEC);
-	if (fd < 0 || ftruncate(fd, CODE_CACHE_SIZE) < 0)
-		fatal(LOOM_EXIT_INTERNAL, "cannot create the code cache: %m");
+	struct rlimit as;
+	if (getrlimit(RLIMIT_AS, &as) == 0 && as.rlim_cur != RLIM_INFINITY &&
+	    as.rlim_cur / 8 < CODE_CACHE_MAX) {
+		size_t want = (size_t)(as.rlim_cur / 8) & ~((1ul << 20) - 1);
+		cache_size = want < CODE_CACHE_MIN ? CODE_CACHE_MIN : want;
+	}
 	/* Near loom's own text so helper calls fit in rel32. */
 	uintptr_t hint = ((uintptr_t)&exec_init & ~0xffffful) - 0x40000000ul;
-	cache_rx = mmap((void *)hint, CODE_CACHE_SIZE, PROT_READ | PROT_EXEC, MAP_SHARED, fd, 0);
-	cache_rw = mmap(NULL, CODE_CACHE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	int fd = cache_memfd();
+	if (fd >= 0) {
+		cache_rx = mmap((void *)hint, cache_size, PROT_READ | PROT_EXEC, MAP_SHARED,
+				fd, 0);
+		cache_rw = mmap(NULL, cache_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+		/* Kept for copy-on-write forks. */
+		cache_fd = ownfd_take(fd, &cache_fd, NULL);
+	} else {
+		cache_rx = mmap((void *)hint, cache_size, PROT_READ | PROT_EXEC,
+				MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		cache_rw = cache_rx == MAP_FAILED ? MAP_FAILED
+			   : mremap(cache_rx, 0, cache_size, MREMAP_MAYMOVE);
+		if (cache_rw != MAP_FAILED &&
+		    mprotect(cache_rw, cache_size, PROT_READ | PROT_WRITE) < 0)
+			cache_rw = MAP_FAILED;
+	}
 	if (cache_rx == MAP_FAILED || cache_rw == MAP_FAILED)
 		fatal(LOOM_EXIT_INTERNAL, "cannot map the code cache: %m");
-	/* Kept (out of the guest's way) for copy-on-write forks. */
-	cache_fd = fcntl(fd, F_DUPFD_CLOEXEC, 900);
-	close(fd);
 	ir_init(&ir);
 	guest_ir_init(&ir);
 	if (exec_hooks.ir_init)
@@ -139,8 +216,10 @@ void exec_set_host_layout(void *cpu)
 	host_set_tool_fp_layout(&t);
 }
 
-/* The copy the next fork's child will map; -1 when no fork is in progress. */
+/* The copy the next fork's child will map (a memfd, or anonymous memory
+ * when the cache is anonymous); -1 and NULL when no fork is in progress. */
 static int fork_cache_fd = -1;
+static uint8_t *fork_cache_anon;
 
 void exec_fork_cow(bool on)
 {
@@ -155,40 +234,65 @@ void exec_fork_prepare(void)
 	tb_lock();
 	if (fork_cow && cache_fd >= 0 && !cow_limit && fcntl(cache_fd, F_GETFD) >= 0)
 		return;
-	fork_cache_fd = memfd_create("loom-code-cache", MFD_CLOEXEC);
 	/* From the executable view: the only complete one in a cow child. */
-	if (fork_cache_fd < 0 || ftruncate(fork_cache_fd, CODE_CACHE_SIZE) < 0 ||
-	    pwrite(fork_cache_fd, cache_rx, code_used, 0) != (ssize_t)code_used)
+	fork_cache_fd = cache_memfd();
+	if (fork_cache_fd >= 0) {
+		if (!copy_into_fd(fork_cache_fd, code_used))
+			fatal(LOOM_EXIT_INTERNAL, "cannot copy the code cache for fork: %m");
+		return;
+	}
+	fork_cache_anon = cache_anon();
+	if (!fork_cache_anon)
 		fatal(LOOM_EXIT_INTERNAL, "cannot copy the code cache for fork: %m");
+	memcpy(fork_cache_anon, cache_rx, code_used);
 }
 
 void exec_fork_parent(void)
 {
 	if (fork_cache_fd >= 0)
 		close(fork_cache_fd);
+	if (fork_cache_anon)
+		munmap(fork_cache_anon, cache_size);
 	fork_cache_fd = -1;
+	fork_cache_anon = NULL;
 	tb_unlock();
 }
 
-/* Both views of [off, CODE_CACHE_SIZE) onto fd, at the same addresses. */
-static bool map_views(int fd, size_t off)
+/* Both views of [off, cache_size) onto fd, or (fd < 0) onto the
+ * shared anonymous memory at anon, at the same addresses. */
+static bool map_views(int fd, uint8_t *anon, size_t off)
 {
-	return mmap(cache_rx + off, CODE_CACHE_SIZE - off, PROT_READ | PROT_EXEC,
-		    MAP_SHARED | MAP_FIXED, fd, off) != MAP_FAILED &&
-	       mmap(cache_rw + off, CODE_CACHE_SIZE - off, PROT_READ | PROT_WRITE,
-		    MAP_SHARED | MAP_FIXED, fd, off) != MAP_FAILED;
+	size_t len = cache_size - off;
+	if (fd < 0)
+		return mremap(anon + off, 0, len, MREMAP_MAYMOVE | MREMAP_FIXED,
+			      cache_rx + off) != MAP_FAILED &&
+		       mprotect(cache_rx + off, len, PROT_READ | PROT_EXEC) == 0 &&
+		       mremap(anon + off, 0, len, MREMAP_MAYMOVE | MREMAP_FIXED,
+			      cache_rw + off) != MAP_FAILED;
+	return mmap(cache_rx + off, len, PROT_READ | PROT_EXEC, MAP_SHARED | MAP_FIXED, fd,
+		    off) != MAP_FAILED &&
+	       mmap(cache_rw + off, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd,
+		    off) != MAP_FAILED;
+}
+
+static void cache_fd_close(void)
+{
+	if (cache_fd < 0)
+		return;
+	ownfd_drop(cache_fd);
+	close(cache_fd);
+	cache_fd = -1;
 }
 
 void exec_fork_child(void)
 {
-	if (fork_cache_fd < 0) {
+	if (fork_cache_fd < 0 && !fork_cache_anon) {
 		/* Copy-on-write: the parent's code stays where it is, private
 		 * to us from the first write on; new code goes above it. */
-		if (mmap(cache_rx, CODE_CACHE_SIZE, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_FIXED,
+		if (mmap(cache_rx, cache_size, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_FIXED,
 			 cache_fd, 0) == MAP_FAILED)
 			internal_error("cannot map the code cache after fork: %m");
-		close(cache_fd);
-		cache_fd = -1;
+		cache_fd_close();
 		code_used = (code_used + 4095) & ~4095ul;
 		cow_limit = code_used;
 		/* The writable view below cow_limit is still the parent's. */
@@ -196,13 +300,15 @@ void exec_fork_child(void)
 		cow_fresh_pending = true;
 	} else {
 		/* Same addresses, private contents: TB pointers stay valid. */
-		if (!map_views(fork_cache_fd, 0))
+		if (!map_views(fork_cache_fd, fork_cache_anon, 0))
 			internal_error("cannot remap the code cache after fork: %m");
-		if (cache_fd >= 0)
-			close(cache_fd);
-		cache_fd = fcntl(fork_cache_fd, F_DUPFD_CLOEXEC, 900);
-		close(fork_cache_fd);
+		cache_fd_close();
+		if (fork_cache_fd >= 0)
+			cache_fd = ownfd_take(fork_cache_fd, &cache_fd, NULL);
+		if (fork_cache_anon)
+			munmap(fork_cache_anon, cache_size);
 		fork_cache_fd = -1;
+		fork_cache_anon = NULL;
 		cow_limit = 0;
 		cow_fresh_pending = false;
 	}
@@ -221,13 +327,20 @@ void exec_fork_child(void)
  * cow_limit, or the prologue's size when a flush drops the rest). */
 static void cow_own(size_t keep)
 {
-	int fd = memfd_create("loom-code-cache", MFD_CLOEXEC);
+	int fd = cache_memfd();
+	uint8_t *anon = fd < 0 ? cache_anon() : NULL;
 	size_t off = keep == cow_limit ? cow_limit : 0;
-	if (fd < 0 || ftruncate(fd, CODE_CACHE_SIZE) < 0 ||
-	    (off == 0 && pwrite(fd, cache_rx, keep, 0) != (ssize_t)keep) || !map_views(fd, off))
+	if (fd < 0 && !anon)
 		internal_error("cannot extend the code cache: %m");
-	cache_fd = fcntl(fd, F_DUPFD_CLOEXEC, 900);
-	close(fd);
+	if (off == 0 && anon)
+		memcpy(anon, cache_rx, keep);
+	if ((off == 0 && fd >= 0 && !copy_into_fd(fd, keep)) || !map_views(fd, anon, off))
+		internal_error("cannot extend the code cache: %m");
+	cache_fd_close();
+	if (fd >= 0)
+		cache_fd = ownfd_take(fd, &cache_fd, NULL);
+	if (anon)
+		munmap(anon, cache_size);
 	cow_fresh_pending = false;
 	if (off == 0)
 		cow_limit = 0;
@@ -250,7 +363,7 @@ static void cache_patch(uint8_t *jmp_rx, const void *dest)
 	memcpy(insn, jmp_rx, 5);
 	host_patch_jump(insn, jmp_rx, dest);
 	if (self_mem < 0)
-		self_mem = open("/proc/self/mem", O_RDWR | O_CLOEXEC);
+		self_mem = ownfd_take(open("/proc/self/mem", O_RDWR | O_CLOEXEC), &self_mem, NULL);
 	if (self_mem >= 0 && pwrite(self_mem, insn + 1, 4, (off_t)(uintptr_t)(jmp_rx + 1)) == 4)
 		return;
 	uint8_t *page = (uint8_t *)((uintptr_t)jmp_rx & ~4095ul);
@@ -508,7 +621,7 @@ static size_t tb_attempt(struct tb *tb, unsigned *max_insns, bool guard, bool on
 	if (cow_fresh_pending)
 		cow_own(cow_limit);
 	size_t size = host_gen_code(&ir, tb, cache_rw + code_used, cache_rx + code_used,
-				    CODE_CACHE_SIZE - code_used);
+				    cache_size - code_used);
 	*reached = tb->ninsns;
 	tb->ninsns = guest_insns;
 	return size;
@@ -643,7 +756,7 @@ bool exec_pretranslate(uint64_t pc, uint32_t flags)
 	tb_lock();
 	if (tb_hash_find(pc, flags))
 		ok = true;
-	else if (code_used < CODE_CACHE_SIZE / 2 && ntbs < MAX_TBS / 2)
+	else if (code_used < cache_size / 2 && ntbs < MAX_TBS / 2)
 		ok = tb_gen_code(pc, flags) != NULL;
 	tb_unlock();
 	return ok;

@@ -63,6 +63,7 @@
 #include "instrument/instrument.h"
 #include "linux/linux.h"
 #include "util/log.h"
+#include "util/ownfd.h"
 
 #define FORKSRV_FD 198
 #define MAP_SIZE_DEFAULT (1u << 16)
@@ -313,7 +314,8 @@ static int tsl_fd[2] = { -1, -1 };
 static void report(const struct tsl *t)
 {
 	if (tsl_fd[1] >= 0 && write(tsl_fd[1], t, sizeof(*t)) != sizeof(*t)) {
-		close(tsl_fd[1]);	/* full or gone: stop reporting */
+		ownfd_drop(tsl_fd[1]);	/* full or gone: stop reporting */
+		close(tsl_fd[1]);
 		tsl_fd[1] = -1;
 	}
 }
@@ -346,21 +348,20 @@ static void warm_from_child(void)
  * record for the next one. */
 static void tsl_open(void)
 {
-	if (tsl_fd[0] >= 0)
-		close(tsl_fd[0]);
-	if (tsl_fd[1] >= 0)
-		close(tsl_fd[1]);
-	tsl_fd[0] = tsl_fd[1] = -1;
+	for (int i = 0; i < 2; i++)
+		if (tsl_fd[i] >= 0) {
+			ownfd_drop(tsl_fd[i]);
+			close(tsl_fd[i]);
+			tsl_fd[i] = -1;
+		}
 	if (getenv("AFL_QEMU_DISABLE_CACHE"))
 		return;
 	int p[2];
 	if (pipe2(p, O_CLOEXEC | O_NONBLOCK) < 0)
 		return;
 	/* Out of the guest's way: its next open() must get the lowest fd. */
-	for (int i = 0; i < 2; i++) {
-		tsl_fd[i] = fcntl(p[i], F_DUPFD_CLOEXEC, 900);
-		close(p[i]);
-	}
+	for (int i = 0; i < 2; i++)
+		tsl_fd[i] = ownfd_take(p[i], &tsl_fd[i], NULL);
 	fcntl(tsl_fd[1], F_SETPIPE_SZ, 1 << 20);
 }
 

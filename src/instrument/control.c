@@ -35,19 +35,15 @@
 #include "linux/linux.h"
 #include "linux/syscall.h"
 #include "util/log.h"
+#include "util/ownfd.h"
 
 static int listen_fd = -1;
 static char *socket_path;
 static pid_t owner;
 
-static int high_fd(int fd)
-{
-	int moved = fcntl(fd, F_DUPFD_CLOEXEC, 900);
-	if (moved < 0)
-		return fd;
-	close(fd);
-	return moved;
-}
+/* A connection's descriptors: loom's, out of the guest's sight while the
+ * connection lasts (util/ownfd.c). */
+static int conn_in = -1, conn_out = -1;
 
 static void reply(FILE *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void reply(FILE *out, const char *fmt, ...)
@@ -147,16 +143,21 @@ static void *serve(void *arg)
 				continue;
 			return NULL;
 		}
-		fd = high_fd(fd);
-		FILE *in = fdopen(fd, "r");
-		FILE *out = fdopen(dup(fd), "w");
+		conn_in = ownfd_take(fd, &conn_in, NULL);
+		conn_out = ownfd_take(dup(conn_in), &conn_out, NULL);
+		FILE *in = fdopen(conn_in, "r");
+		FILE *out = conn_out >= 0 ? fdopen(conn_out, "w") : NULL;
 		if (!in || !out) {
+			ownfd_drop(conn_in);
+			ownfd_drop(conn_out);
 			if (in)
 				fclose(in);
 			else
-				close(fd);
+				close(conn_in);
 			if (out)
 				fclose(out);
+			else if (conn_out >= 0)
+				close(conn_out);
 			continue;
 		}
 		char *line = NULL;
@@ -164,6 +165,8 @@ static void *serve(void *arg)
 		while (getline(&line, &cap, in) > 0)
 			do_command(line, out);
 		free(line);
+		ownfd_drop(conn_in);
+		ownfd_drop(conn_out);
 		fclose(in);
 		fclose(out);
 	}
@@ -190,7 +193,7 @@ void control_start(const char *path)
 		unlink(tmp);
 		fatal(LOOM_EXIT_USAGE, "-control %s: %s", path, strerror(e));
 	}
-	listen_fd = high_fd(fd);
+	listen_fd = ownfd_take(fd, &listen_fd, NULL);
 
 	sigset_t all, old;
 	sigfillset(&all);

@@ -7,6 +7,7 @@
 #define LOOM_LINUX_LINUX_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdnoreturn.h>
 #include "guest/x86/cpu.h"
@@ -36,6 +37,10 @@ struct linux_image {
 	const char *interp_path;	/* PT_INTERP, or NULL */
 	uint64_t image_lo, image_hi;	/* the program's mapped span */
 	uint64_t interp_lo, interp_hi;	/* the interpreter's, 0 if none */
+	/* The pages the program's and the interpreter's PT_LOADs cover (the
+	 * spans above may hold loom's own memory between segments). */
+	struct linux_span { uint64_t lo, hi; } *spans;
+	size_t nspans;
 	uint64_t stack_top, stack_limit;
 	uint64_t auxv_addr, auxv_len;
 	uint64_t arg_start, arg_end;	/* argv strings, for /proc/self/cmdline */

@@ -88,8 +88,8 @@ void mem_init_map(void)
 			   (perms[2] == 'x' ? PROT_EXEC : 0);
 		if (strstr(line, "[vsyscall]"))
 			exec_mem_set(lo, hi, prot);
-		mem_seed(lo, hi, im->image_lo, im->image_hi, prot);
-		mem_seed(lo, hi, im->interp_lo, im->interp_hi, prot);
+		for (size_t i = 0; i < im->nspans; i++)
+			mem_seed(lo, hi, im->spans[i].lo, im->spans[i].hi, prot);
 		mem_seed(lo, hi, im->stack_limit, im->stack_top, prot);
 	}
 	fclose(f);

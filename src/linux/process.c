@@ -29,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -235,54 +236,20 @@ static const char *guest_path(const char *p)
 /* ---- execve ---- */
 
 #define BINPRM_BUF 256		/* how much of the file the kernel looks at */
-#define MAX_SCRIPT_DEPTH 4
+#define MAX_SCRIPT_DEPTH 5	/* #! levels the kernel follows before ELOOP */
 
 /* What the kernel's open-for-exec would say about path, and the first bytes
  * of the file. */
 static int exec_probe(const char *path, char *buf, size_t *len)
 {
-	struct stat st;
-	if (stat(path, &st) < 0)
-		return -errno;
-	if (!S_ISREG(st.st_mode))
-		return -EACCES;
-	if (faccessat(AT_FDCWD, path, X_OK, AT_EACCESS) < 0)
-		return -errno;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = elf_open_exec(path, NULL);
 	if (fd < 0)
-		return -errno;
+		return fd;
 	ssize_t n = pread(fd, buf, BINPRM_BUF, 0);
 	close(fd);
 	if (n < 0)
 		return -EIO;
 	*len = (size_t)n;
-	return 0;
-}
-
-/* "#!interp [arg]": split the first line in place.  0 or -ENOEXEC. */
-static int parse_shebang(char *buf, size_t len, char **interp, char **arg)
-{
-	char *end = memchr(buf, '\n', len);
-	if (!end && len >= BINPRM_BUF)
-		return -ENOEXEC;	/* the line does not fit: too long to trust */
-	if (end)
-		*end = 0;	/* else buf[len] is already the NUL */
-	char *p = buf + 2;
-	while (*p == ' ' || *p == '\t')
-		p++;
-	if (!*p)
-		return -ENOEXEC;
-	*interp = p;
-	while (*p && *p != ' ' && *p != '\t')
-		p++;
-	if (*p)
-		*p++ = 0;
-	while (*p == ' ' || *p == '\t')
-		p++;
-	char *q = p + strlen(p);
-	while (q > p && (q[-1] == ' ' || q[-1] == '\t'))
-		*--q = 0;
-	*arg = *p ? p : NULL;
 	return 0;
 }
 
@@ -348,13 +315,16 @@ static int64_t exec_under_loom(struct cpu *cpu, struct sys_call *c, const char *
 				goto out;
 			break;
 		}
-		if (len < 2 || buf[depth][0] != '#' || buf[depth][1] != '!' ||
-		    depth == MAX_SCRIPT_DEPTH) {
+		if (len < 2 || buf[depth][0] != '#' || buf[depth][1] != '!') {
 			err = -ENOEXEC;
 			goto out;
 		}
+		if (depth == MAX_SCRIPT_DEPTH) {
+			err = -ELOOP;
+			goto out;
+		}
 		char *interp, *arg;
-		err = parse_shebang(buf[depth], len, &interp, &arg);
+		err = elf_parse_shebang(buf[depth], len, &interp, &arg);
 		if (err < 0)
 			goto out;
 		/* argv becomes: interp [arg] script args...; the script is
@@ -368,10 +338,23 @@ static int64_t exec_under_loom(struct cpu *cpu, struct sys_call *c, const char *
 		prog = interp;
 	}
 
-	/* loom [options] -0 argv0 -- prog [interp arg] script... args...
-	 * ("--": a program path may start with a dash). */
-	argv = malloc((linux_opts.loom_argc + 5 + npre + gargc + 1) * sizeof(*argv));
+	/* loom [options] [-nofile-soft N] -0 argv0 -- prog [interp arg]
+	 * script... args... ("--": a program path may start with a dash).
+	 * The new loom starts with the soft RLIMIT_NOFILE raised to the hard
+	 * one (its own loader needs descriptors, the kernel's exec none) and
+	 * gives the guest its own limit back. */
+	char nofile[24];
+	struct rlimit rl_nofile, raised;
+	bool nofile_raised = false;
+	if (getrlimit(RLIMIT_NOFILE, &rl_nofile) == 0 && rl_nofile.rlim_cur < rl_nofile.rlim_max) {
+		raised = rl_nofile;
+		raised.rlim_cur = rl_nofile.rlim_max;
+		nofile_raised = setrlimit(RLIMIT_NOFILE, &raised) == 0;
+	}
+	argv = malloc((linux_opts.loom_argc + 7 + npre + gargc + 1) * sizeof(*argv));
 	if (!argv) {
+		if (nofile_raised)
+			setrlimit(RLIMIT_NOFILE, &rl_nofile);
 		err = -ENOMEM;
 		goto out;
 	}
@@ -379,6 +362,11 @@ static int64_t exec_under_loom(struct cpu *cpu, struct sys_call *c, const char *
 	argv[n++] = (char *)loom;
 	for (int i = 1; i < linux_opts.loom_argc; i++)
 		argv[n++] = linux_opts.loom_argv[i];
+	if (nofile_raised) {
+		snprintf(nofile, sizeof(nofile), "%llu", (unsigned long long)rl_nofile.rlim_cur);
+		argv[n++] = "-nofile-soft";
+		argv[n++] = nofile;
+	}
 	argv[n++] = "-0";
 	argv[n++] = (char *)argv0;
 	argv[n++] = "--";
@@ -400,6 +388,8 @@ static int64_t exec_under_loom(struct cpu *cpu, struct sys_call *c, const char *
 	/* Guest memory is host memory: envp and its strings go as they are. */
 	execve(loom, argv, (char **)envp_ptr);
 	err = -errno;
+	if (nofile_raised)
+		setrlimit(RLIMIT_NOFILE, &rl_nofile);
 	sig_after_failed_exec();
 	c->traced = false;
 	free(argv);
@@ -538,6 +528,10 @@ static bool open_special(uint64_t uptr, int flags, int mode, int64_t *ret)
 		*ret = raw_syscall(__NR_open, guest_exe(), flags, mode, 0, 0, 0);
 		return true;
 	}
+	if (fd_path_is_own(path)) {
+		*ret = -ENOENT;
+		return true;
+	}
 	return proc_open(path, flags, ret);
 }
 
@@ -562,6 +556,8 @@ int64_t sys_readlink(struct cpu *cpu, struct sys_call *c)
 	char path[64];
 	if (guest_read_str(path, c->a[0], sizeof(path)) >= 0 && is_proc_self_exe(path))
 		return readlink_exe(c->a[1], c->a[2]);
+	if (guest_read_str(path, c->a[0], sizeof(path)) >= 0 && fd_path_is_own(path))
+		return -ENOENT;
 	return raw_syscall(__NR_readlink, c->a[0], c->a[1], c->a[2], 0, 0, 0);
 }
 
@@ -571,5 +567,7 @@ int64_t sys_readlinkat(struct cpu *cpu, struct sys_call *c)
 	if (guest_read_str(path, c->a[1], sizeof(path)) >= 0 && path[0] == '/' &&
 	    is_proc_self_exe(path))
 		return readlink_exe(c->a[2], c->a[3]);
+	if (path[0] == '/' && fd_path_is_own(path))
+		return -ENOENT;
 	return raw_syscall(__NR_readlinkat, c->a[0], c->a[1], c->a[2], c->a[3], 0, 0);
 }

@@ -111,7 +111,7 @@
 	X(fdatasync, PASS, "f", 0) \
 	X(truncate, PASS, "sl", 0) \
 	X(ftruncate, PASS, "fl", 0) \
-	X(getdents, PASS, "fpu", 0) \
+	X(getdents, sys_getdents, "fpu", 0) \
 	X(getcwd, PASS, "pu", 0) \
 	X(chdir, PASS, "s", 0) \
 	X(fchdir, PASS, "f", 0) \
@@ -250,7 +250,7 @@
 	X(epoll_ctl_old, NOSYS, "", 0) \
 	X(epoll_wait_old, NOSYS, "", 0) \
 	X(remap_file_pages, sys_remap_file_pages, "pxxxx", 0) \
-	X(getdents64, PASS, "fpu", 0) \
+	X(getdents64, sys_getdents64, "fpu", 0) \
 	X(set_tid_address, sys_set_tid_address, "p", 0) \
 	X(restart_syscall, PASS, "", 0) \
 	X(semtimedop, PASS, "dpup", 0) \
@@ -380,7 +380,7 @@
 	X(fspick, PASS, "asx", 0) \
 	X(pidfd_open, PASS, "dx", 0) \
 	X(clone3, sys_clone3, "pu", 0) \
-	X(close_range, PASS, "uux", 0) \
+	X(close_range, sys_close_range, "uux", 0) \
 	X(openat2, PASS, "aspu", SC_RESTART) \
 	X(pidfd_getfd, PASS, "ffx", 0) \
 	X(faccessat2, PASS, "asAF", 0) \
@@ -479,8 +479,12 @@ void linux_syscall(struct cpu *cpu)
 		/* Kernel writes into pages loom write-protects for SMC fail
 		 * with EFAULT: lift the protection first, or after (mmap.c). */
 		mem_before_syscall(&c);
+		/* loom's own descriptors are not the guest's (fd.c). */
+		int64_t refused = fd_guard(row, &c);
 		for (bool first = true;; first = false) {
-			if (row->fn)
+			if (refused)
+				ret = refused;
+			else if (row->fn)
 				ret = row->fn(cpu, &c);
 			else
 				ret = raw_syscall(c.nr, c.a[0], c.a[1], c.a[2], c.a[3], c.a[4], c.a[5]);

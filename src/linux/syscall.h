@@ -74,9 +74,21 @@ long guest_read_str(char *dst, uint64_t src, size_t size);
 void linux_build_stack(struct cpu *cpu, char **argv, char **envp, const char *execfn,
 		       bool exec_stack);
 
-/* elf.c: -ENOENT if the ELF at path names an interpreter that does not
- * exist (execve's answer), else 0. */
+/* elf.c: what the kernel's execve answers for the ELF file at path before
+ * its point of no return (-ENOEXEC, -ENOENT, -EACCES, -EIO, -ELIBBAD), or 0. */
 int elf_exec_check(const char *path);
+/* elf.c: open_exec's checks (-errno) and an O_RDONLY descriptor; *size is
+ * the file's size (size may be NULL). */
+int elf_open_exec(const char *path, uint64_t *size);
+/* elf.c: split a "#!interp [arg]" line (buf has len bytes and room for one
+ * more) in place; 0 or -ENOEXEC, as binfmt_script. */
+int elf_parse_shebang(char *buf, size_t len, char **interp, char **arg);
+
+/* fd.c: -EBADF if an fd argument of the call names one of loom's own
+ * descriptors (moving loom's out of a dup2/dup3 target instead), else 0. */
+int64_t fd_guard(const struct sys_row *row, struct sys_call *c);
+/* fd.c: path is /proc/self/fd/N (or fdinfo, or by pid) of loom's own N. */
+bool fd_path_is_own(const char *path);
 
 /* clone and clone3 arguments, decoded (process.c, thread.c). */
 struct clone_req {
@@ -107,6 +119,8 @@ sys_handler sys_brk, sys_mmap, sys_munmap, sys_mprotect, sys_pkey_mprotect, sys_
 sys_handler sys_exit, sys_exit_group, sys_clone, sys_clone3, sys_fork, sys_vfork,
 	sys_execve, sys_execveat, sys_arch_prctl, sys_prctl, sys_readlink,
 	sys_readlinkat, sys_open, sys_openat, sys_rseq, sys_enosys;
+/* fd.c */
+sys_handler sys_close_range, sys_getdents, sys_getdents64;
 /* procfs.c: open of /proc/self/{maps,auxv,cmdline}; false if path is not
  * one loom generates (then the host opens it), else the fd or -errno. */
 bool proc_open(const char *path, int flags, int64_t *ret);
