@@ -29,6 +29,7 @@
  *                             list and print it with its program
  */
 #include <inttypes.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -231,6 +232,8 @@ static int fwd(const int *kind, int n, int i)
 	return j;
 }
 
+static bool no_stores;		/* threaded cases: the code stays the same */
+
 /* A random program of seed into P. */
 static void gen_program(uint64_t seed)
 {
@@ -244,7 +247,7 @@ static void gen_program(uint64_t seed)
 	int n = 3 + rn(MAX_BLOCKS - 3);
 	P.nblk = n;
 	P.nfn = rn(MAX_FUNCS + 1);
-	bool stores = rn(4) != 0;
+	bool stores = !no_stores && rn(4) != 0;
 	for (int i = 0; i < n - 2; i++)
 		if (rn(5) == 0) {
 			kind[i] = K_LOOPHDR;
@@ -472,6 +475,8 @@ struct tcase {
 	struct op ops[MAX_CASE_OPS];
 	int nops;
 	bool timer;		/* exit requests from a timer */
+	int threads;		/* > 0: that many threads run while this one disturbs */
+	int mode;		/* threaded: the mode of every run */
 	bool hot;		/* the hot-page program */
 };
 
@@ -487,8 +492,15 @@ static void gen_case(int i, struct tcase *c)
 		c->ops[c->nops++] = (struct op){ OP_RUN, 0, 7 };
 		return;
 	}
+	no_stores = i % 8 == 5;
 	gen_program(SEED0 + i);
+	no_stores = false;
 	rs = (SEED0 + i) * 0x632be59bd9b4e019ull + 3;
+	if (i % 8 == 5) {
+		c->threads = 2 + rn(2);
+		c->mode = rn(3);
+		return;
+	}
 	c->timer = i % 4 == 1;
 	int mixed = i % 3 == 0;	/* else one mode for the whole case */
 	int mode = rn(3);
@@ -671,6 +683,8 @@ static bool do_op(const struct tcase *c, const struct op *o)
 
 static void print_case(const struct tcase *c, FILE *f)
 {
+	if (c->threads)
+		fprintf(f, "  %d threads in mode %d, disturbed\n", c->threads, c->mode);
 	fprintf(f, "  operations%s:", c->timer ? " (with timer exit requests)" : "");
 	for (int k = 0; k < c->nops; k++)
 		fprintf(f, " %s%s", op_names[c->ops[k].kind],
@@ -680,6 +694,130 @@ static void print_case(const struct tcase *c, FILE *f)
 	for (int i = 0; i < P.nblk; i++)
 		fprintf(f, " %" PRIx64, CODE_BASE + P.blk[i]);
 	fprintf(f, "; %d functions, %d patch sites\n", P.nfn, P.nsites);
+}
+
+/* ---- threads ----
+ * Worker threads run the program (which does not change itself) from many
+ * register sets, each on its own cpu and stack, while this thread flushes,
+ * invalidates pages, pretranslates and asks for exits: what exec promises
+ * to be safe while other threads run translated code.  Every run's result
+ * must still be the oracle's. */
+
+#define THREAD_RUNS 150
+#define MAX_THREADS 3
+struct worker {
+	pthread_t th;
+	int index;
+	uint64_t init[THREAD_RUNS][16], want[THREAD_RUNS][16];
+	struct cpu *cpu;
+	volatile bool done;
+};
+static struct worker workers[MAX_THREADS];
+static pthread_mutex_t fail_lock = PTHREAD_MUTEX_INITIALIZER;
+static volatile int worker_failed;
+
+static uint64_t thread_stack(int t) { return STACK_BASE + (uint64_t)(t + 1) * 2 * STACK_SIZE; }
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	for (int k = 0; k < THREAD_RUNS && !worker_failed; k++) {
+		x86_cpu_reset(w->cpu);
+		memcpy(w->cpu->regs, w->init[k], sizeof(w->init[k]));
+		w->cpu->rip = CODE_BASE + P.entry;
+		enum exec_exit e;
+		while ((e = exec_run(w->cpu)) == EXEC_REQUEST)
+			__atomic_add_fetch(&sh->requests, 1, __ATOMIC_RELAXED);
+		__atomic_add_fetch(&sh->runs, 1, __ATOMIC_RELAXED);
+		int bad = -1;
+		for (int r = 0; r < 16 && bad < 0; r++)
+			if (w->cpu->regs[r] != w->want[k][r])
+				bad = r;
+		if (e != EXEC_SYSCALL || bad >= 0) {
+			pthread_mutex_lock(&fail_lock);
+			if (!worker_failed) {
+				worker_failed = 1;
+				if (e != EXEC_SYSCALL)
+					fail("thread %d, run %d: exec_run returned %d (signal %d at 0x%" PRIx64 ")",
+					     w->index, k, e, w->cpu->x.fault.signo, w->cpu->x.fault.addr);
+				else
+					fail("thread %d, run %d: %s = 0x%" PRIx64 ", oracle 0x%" PRIx64, w->index,
+					     k, rnames[bad], w->cpu->regs[bad], w->want[k][bad]);
+			}
+			pthread_mutex_unlock(&fail_lock);
+		}
+	}
+	exec_exit_cpu(w->cpu);
+	w->done = true;
+	return NULL;
+}
+
+static bool run_threads(const struct tcase *c)
+{
+	exec_opts.single_insn = c->mode == 1;
+	exec_opts.nochain = c->mode == 2;
+	for (int t = 0; t < c->threads; t++) {
+		struct worker *w = &workers[t];
+		w->index = t;
+		w->done = false;
+		void *stk = mmap((void *)thread_stack(t), STACK_SIZE, PROT_READ | PROT_WRITE,
+				 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+		if (stk == MAP_FAILED)
+			return fail("cannot map a thread's stack");
+		exec_mem_set(thread_stack(t), thread_stack(t) + STACK_SIZE, PROT_READ | PROT_WRITE);
+		for (int k = 0; k < THREAD_RUNS; k++) {
+			struct ostate s = { 0 };
+			for (int r = 0; r < 16; r++)
+				s.r[r] = rn(4) ? rnd() : rn(3);
+			s.r[R_RSP] = STACK_BASE + STACK_SIZE - 64;
+			s.r[R_R14] = CODE_BASE;
+			s.r[R_R15] = 0;
+			s.rip = CODE_BASE + P.entry;
+			memcpy(w->init[k], s.r, sizeof(s.r));
+			w->init[k][R_RSP] = thread_stack(t) + STACK_SIZE - 64;
+			const char *bad = oracle_run(&s);
+			if (bad)
+				return fail("the oracle stopped: %s at 0x%" PRIx64, bad, s.rip);
+			memcpy(w->want[k], s.r, sizeof(s.r));
+			w->want[k][R_RSP] = w->init[k][R_RSP];	/* calls and returns balance */
+		}
+		w->cpu = instrument_alloc_cpu(sizeof(struct cpu));
+		memset(w->cpu, 0, sizeof(*w->cpu));
+	}
+	for (int t = 0; t < c->threads; t++)
+		if (pthread_create(&workers[t].th, NULL, worker_main, &workers[t]))
+			return fail("cannot create a thread");
+	/* Disturb until every worker is done. */
+	uint32_t flags = c->mode == 1 ? CF_SINGLE_INSN : c->mode == 2 ? CF_NOCHAIN : 0;
+	for (;;) {
+		bool all = true;
+		for (int t = 0; t < c->threads; t++)
+			all &= workers[t].done;
+		if (all)
+			break;
+		uint64_t page = CODE_BASE + (uint64_t)rn(CODE_PAGES) * PAGE;
+		switch (rn(4)) {
+		case 0:
+			exec_flush_all();
+			break;
+		case 1:	/* as linux/ does for an mprotect that keeps the protection */
+			exec_mem_lock();
+			exec_invalidate_range(page, page + PAGE);
+			exec_mem_set(page, page + PAGE, PROT_READ | PROT_WRITE | PROT_EXEC);
+			exec_mem_unlock();
+			break;
+		case 2:
+			exec_pretranslate(CODE_BASE + P.blk[rn(P.nblk)], flags);
+			break;
+		case 3:
+			workers[rn(c->threads)].cpu->x.exit_request = 1;
+			break;
+		}
+		usleep(rn(200));
+	}
+	for (int t = 0; t < c->threads; t++)
+		pthread_join(workers[t].th, NULL);
+	return !worker_failed;
 }
 
 /* In a child: set up, run c's operations, report.  Returns pass/fail. */
@@ -696,6 +834,8 @@ static bool run_case_ops(const struct tcase *c)
 	map_code();
 	want_requests = c->timer;
 	bool ok = true;
+	if (c->threads)
+		ok = run_threads(c);
 	for (int k = 0; ok && k < c->nops; k++)
 		if (!(ok = do_op(c, &c->ops[k]))) {
 			size_t l = strlen(sh->why);
