@@ -26,7 +26,7 @@
  * failure.  Knobs:
  *   LOOM_TEST_ONLY=i or i-j   run only those cases
  *   LOOM_TEST_REDUCE=i        shrink failing case i to a minimal operation
- *                             list and print it with its program
+ *                             list and print it with a listing of its program
  */
 #include <inttypes.h>
 #include <pthread.h>
@@ -681,6 +681,64 @@ static bool do_op(const struct tcase *c, const struct op *o)
 	return fail("bad op");
 }
 
+/* One generated instruction at code image offset off as text; returns its
+ * length and whether it ends a block (0 if it is not one of ours). */
+static int list_insn(uint32_t off, char *out, size_t n, bool *end)
+{
+	const uint8_t *m = P.img + off;
+	uint64_t pc = CODE_BASE + off;
+	*end = false;
+	if (m[0] == 0x0f && m[1] == 0x05)
+		return *end = true, snprintf(out, n, "syscall"), 2;
+	if (m[0] == 0x0f && (m[1] & 0xfe) == 0x84)
+		return snprintf(out, n, "%s 0x%" PRIx64, m[1] == 0x85 ? "jnz" : "jz", pc + 6 + sx32(m + 2)), 6;
+	if (m[0] == 0xe9)
+		return *end = true, snprintf(out, n, "jmp 0x%" PRIx64, pc + 5 + sx32(m + 1)), 5;
+	if (m[0] == 0xe8)
+		return snprintf(out, n, "call 0x%" PRIx64, pc + 5 + sx32(m + 1)), 5;
+	if (m[0] == 0xc3)
+		return *end = true, snprintf(out, n, "ret"), 1;
+	if (m[0] == 0xff && m[1] == 0xe0)
+		return *end = true, snprintf(out, n, "jmp rax"), 2;
+	if (m[0] == 0x45 && m[1] == 0x89 && m[2] == 0xae)
+		return snprintf(out, n, "mov [r14+0x%x], r13d", rd32(m + 3)), 7;
+	if ((m[0] & 0xf0) != 0x40)
+		return 0;
+	int R = (m[0] >> 2 & 1) << 3, B = (m[0] & 1) << 3;
+	int reg = R | (m[2] >> 3 & 7), rm = B | (m[2] & 7);
+	switch (m[1]) {
+	case 0x01: return snprintf(out, n, "add %s, %s", rnames[rm], rnames[reg]), 3;
+	case 0x31: return snprintf(out, n, "xor %s, %s", rnames[rm], rnames[reg]), 3;
+	case 0x0f:
+		return snprintf(out, n, "imul %s, %s", rnames[R | (m[3] >> 3 & 7)], rnames[B | (m[3] & 7)]), 4;
+	case 0x81: return snprintf(out, n, "add %s, 0x%x", rnames[rm], rd32(m + 3)), 7;
+	case 0xc7: return snprintf(out, n, "mov %s, 0x%x", rnames[rm], rd32(m + 3)), 7;
+	case 0xf7: return snprintf(out, n, "test %s, 0x%x", rnames[rm], rd32(m + 3)), 7;
+	case 0xc1: return snprintf(out, n, "rol %s, %d", rnames[rm], m[3]), 4;
+	case 0xff: return snprintf(out, n, "dec %s", rnames[rm]), 3;
+	}
+	if ((m[1] & 0xf8) == 0xb8) {
+		uint64_t v;
+		memcpy(&v, m + 2, 8);
+		return snprintf(out, n, "mov %s, 0x%" PRIx64, rnames[B | (m[1] & 7)], v), 10;
+	}
+	return 0;
+}
+
+static void list_code(uint32_t off, FILE *f)
+{
+	for (bool end = false; !end && off < CODE_SIZE;) {
+		char text[64];
+		int len = list_insn(off, text, sizeof(text), &end);
+		if (!len) {
+			fprintf(f, "    %" PRIx64 ": (not generated code)\n", CODE_BASE + off);
+			return;
+		}
+		fprintf(f, "    %" PRIx64 ": %s\n", CODE_BASE + off, text);
+		off += len;
+	}
+}
+
 static void print_case(const struct tcase *c, FILE *f)
 {
 	if (c->threads)
@@ -694,6 +752,19 @@ static void print_case(const struct tcase *c, FILE *f)
 	for (int i = 0; i < P.nblk; i++)
 		fprintf(f, " %" PRIx64, CODE_BASE + P.blk[i]);
 	fprintf(f, "; %d functions, %d patch sites\n", P.nfn, P.nsites);
+}
+
+/* The program as generated (before any patch), block by block. */
+static void list_program(FILE *f)
+{
+	for (int i = 0; i < P.nblk; i++) {
+		fprintf(f, "  block %d:\n", i);
+		list_code(P.blk[i], f);
+	}
+	for (int i = 0; i < P.nfn; i++) {
+		fprintf(f, "  function %d:\n", i);
+		list_code(P.fn[i], f);
+	}
 }
 
 /* ---- threads ----
@@ -913,6 +984,7 @@ static void reduce(int i)
 	case_in_child(&c);
 	fprintf(stderr, "test_exec: case %d reduced: %s\n", i, sh->why);
 	print_case(&c, stderr);
+	list_program(stderr);
 }
 
 static double now(void)
