@@ -8,8 +8,10 @@
  * unit_plugin_install here.  Its tb_trans callback asks, per instruction
  * and by a hash of the case seed and the instruction's address (so a
  * retranslation asks the same): an inline add on a per-instruction
- * scoreboard slot, an exec callback without or with register access,
- * conditional callbacks whose condition always or never holds (ALWAYS,
+ * scoreboard slot, an exec callback without or with register access (the
+ * latter hash the registers they read: summed over the executions, the
+ * oracle's sum; and rip is the instruction's address), conditional
+ * callbacks whose condition always or never holds (ALWAYS,
  * NEVER, GE 0 and GE 1 on a scoreboard entry nothing writes), memory
  * callbacks and inline adds on loads and stores; per TB, an inline add of
  * its instruction count and an exec callback.  Whatever the TB boundaries
@@ -180,6 +182,16 @@ static void gen_program(uint64_t seed)
 /* ---- the oracle: executions and accesses per instruction ---- */
 
 static uint64_t o_exec[NSLOTS], o_ld[NSLOTS], o_st[NSLOTS], o_insns;
+static uint64_t o_hash[NSLOTS];	/* sum of state_hash() at each execution's start */
+
+/* What a callback that reads registers sees, in one number. */
+static uint64_t state_hash(const uint64_t *r)
+{
+	uint64_t h = 0;
+	for (int i = 0; i < 16; i++)
+		h += r[i] * (2 * i + 1) ^ (h >> 29);
+	return h;
+}
 static uint8_t odata[PAGE];
 
 static uint64_t sx32(const uint8_t *p) { int32_t v; memcpy(&v, p, 4); return (uint64_t)(int64_t)v; }
@@ -197,6 +209,7 @@ static const char *oracle_run(uint64_t *r, uint32_t *end_pc)
 			return "pc left the code";
 		const uint8_t *m = ocode + pc;
 		o_exec[pc]++;
+		o_hash[pc] += state_hash(r);
 		o_insns++;
 		*end_pc = pc;
 		if (m[0] == 0x0f && m[1] == 0x05)
@@ -248,6 +261,34 @@ static struct want W;
 static struct qemu_plugin_scoreboard *sb_insn, *sb_mem, *sb_tb, *sb_zero;
 static uint64_t c_cb[NSLOTS], c_regs[NSLOTS], c_cond[NSLOTS], c_never[NSLOTS];
 static uint64_t c_ld[NSLOTS], c_st[NSLOTS], c_tb_insns, c_bad_addr;
+static uint64_t c_hash[NSLOTS], c_bad_pc, c_bad_read;
+static struct qemu_plugin_register *reg_h[17];	/* rax..r15 by number, rip */
+static const char *const rnames[17] = { "rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi", "r8",
+					"r9", "r10", "r11", "r12", "r13", "r14", "r15", "rip" };
+
+static void on_vcpu_init(qemu_plugin_id_t id, unsigned vcpu)
+{
+	GArray *a = qemu_plugin_get_registers();
+	for (unsigned i = 0; i < a->len; i++) {
+		qemu_plugin_reg_descriptor *d = &g_array_index(a, qemu_plugin_reg_descriptor, i);
+		for (int r = 0; r < 17; r++)
+			if (!strcmp(d->name, rnames[r]))
+				reg_h[r] = d->handle;
+	}
+	g_array_free(a, TRUE);
+}
+
+static uint64_t read_reg(int r)
+{
+	uint64_t v = 0;
+	GByteArray *b = g_byte_array_new();
+	if (!reg_h[r] || !qemu_plugin_read_register(reg_h[r], b) || b->len != 8)
+		c_bad_read++;
+	else
+		memcpy(&v, b->data, 8);
+	g_byte_array_free(b, TRUE);
+	return v;
+}
 
 /* Which requests an instruction gets: the same on every translation. */
 static unsigned pick(uint64_t pc)
@@ -257,7 +298,18 @@ static unsigned pick(uint64_t pc)
 }
 
 static void cb_exec(unsigned vcpu, void *ud) { c_cb[(uintptr_t)ud]++; }
-static void cb_exec_regs(unsigned vcpu, void *ud) { c_regs[(uintptr_t)ud]++; }
+/* The registers at the start of the instruction, exactly. */
+static void cb_exec_regs(unsigned vcpu, void *ud)
+{
+	uintptr_t slot = (uintptr_t)ud;
+	uint64_t r[16];
+	c_regs[slot]++;
+	for (int i = 0; i < 16; i++)
+		r[i] = read_reg(i);
+	c_hash[slot] += state_hash(r);
+	if (read_reg(16) != CODE_BASE + slot)
+		c_bad_pc++;
+}
 static void cb_cond(unsigned vcpu, void *ud) { c_cond[(uintptr_t)ud]++; }
 static void cb_never(unsigned vcpu, void *ud) { c_never[(uintptr_t)ud]++; }
 static void cb_tb(unsigned vcpu, void *ud) { c_tb_insns += (uintptr_t)ud; }
@@ -326,6 +378,7 @@ int unit_plugin_install(qemu_plugin_id_t id, const qemu_info_t *info, int argc, 
 	sb_tb = qemu_plugin_scoreboard_new(8);
 	sb_zero = qemu_plugin_scoreboard_new(8);
 	qemu_plugin_register_vcpu_tb_trans_cb(id, on_tb_trans);
+	qemu_plugin_register_vcpu_init_cb(id, on_vcpu_init);
 	return 0;
 }
 
@@ -458,6 +511,8 @@ static bool run_case(int i)
 		EXPECT_IN(W.cond && p & 16, p & 32 ? "cond callback ALWAYS" : "cond callback 0 >= 0",
 			  c_cond[s], ex, slack);
 		EXPECT(1, p & 32 ? "cond callback NEVER" : "cond callback 0 >= 1", c_never[s], 0);
+		if (!what && W.cb_regs && p & 4 && !smc_store && c_hash[s] != o_hash[s])
+			what = "registers seen by a callback", got = c_hash[s], want = o_hash[s];
 		/* an access that faults is not reported: exact */
 		EXPECT(W.mem_cb && p & 64, "mem callback loads", c_ld[s], o_ld[s]);
 		EXPECT(W.mem_cb && p & 64, "mem callback stores", c_st[s], o_st[s]);
@@ -481,6 +536,11 @@ static bool run_case(int i)
 	if (W.tb_cb && (c_tb_insns < o_insns || c_tb_insns > tb_max)) {
 		snprintf(why, sizeof(why), "TB callbacks' n_insns: %" PRIu64 ", oracle %" PRIu64 "%s",
 			 c_tb_insns, o_insns, cut ? " or a little more" : "");
+		return false;
+	}
+	if (c_bad_pc || c_bad_read) {
+		snprintf(why, sizeof(why), "callbacks reading registers: %" PRIu64 " saw a wrong rip, "
+			 "%" PRIu64 " reads failed", c_bad_pc, c_bad_read);
 		return false;
 	}
 	if (c_bad_addr) {
