@@ -89,6 +89,7 @@ struct prog {
 	int nblk, nfn;
 	uint32_t sites[MAX_FIX];	/* image offsets of patchable imm32s */
 	int nsites;
+	bool stores;		/* may store into its code */
 };
 
 enum { FIX_REL_BLK, FIX_REL_FN, FIX_ABS_BLK, FIX_STORE };
@@ -248,6 +249,7 @@ static void gen_program(uint64_t seed)
 	P.nblk = n;
 	P.nfn = rn(MAX_FUNCS + 1);
 	bool stores = !no_stores && rn(4) != 0;
+	P.stores = stores;
 	for (int i = 0; i < n - 2; i++)
 		if (rn(5) == 0) {
 			kind[i] = K_LOOPHDR;
@@ -461,9 +463,10 @@ static const char *oracle_run(struct ostate *s)
 
 /* ---- operations ---- */
 
-enum { OP_RUN, OP_PATCH_MPROTECT, OP_PATCH_KERNEL, OP_FLUSH, OP_PRETRANSLATE, OP_REMAP, NOPKINDS };
+enum { OP_RUN, OP_PATCH_MPROTECT, OP_PATCH_KERNEL, OP_FLUSH, OP_PRETRANSLATE, OP_REMAP, OP_WARM,
+       NOPKINDS };
 static const char *const op_names[] = { "run", "patch-mprotect", "patch-kernel", "flush",
-					"pretranslate", "remap" };
+					"pretranslate", "remap", "warm" };
 struct op {
 	int kind;
 	int mode;		/* run: 0 default, 1 one insn per TB, 2 no chaining */
@@ -508,6 +511,11 @@ static void gen_case(int i, struct tcase *c)
 	for (int k = 0; k < c->nops; k++) {
 		struct op *o = &c->ops[k];
 		o->kind = k == 0 || rn(5) < 2 ? OP_RUN : 1 + rn(NOPKINDS - 1);
+		/* Replaying what a run translated and chained is right only
+		 * while no page changed between cold and hot since (TBs there
+		 * change shape): not with self-modifying code. */
+		if (o->kind == OP_WARM && P.stores)
+			o->kind = OP_FLUSH;
 		o->mode = mixed ? rn(3) : mode;
 		o->seed = rnd();
 	}
@@ -621,6 +629,37 @@ static bool do_run(const struct op *o)
 	return true;
 }
 
+/* What exec reports through exec_tb_hook and exec_chain_hook (as an AFL++
+ * fork server's child does), replayed by OP_WARM after a flush (as the
+ * server does): exec_pretranslate and exec_prechain must rebuild the same
+ * translations and chains. */
+#define MAX_REC 4096
+static struct rec_tb { uint64_t pc; uint32_t flags; } rec_tbs[MAX_REC];
+static struct rec_chain { uint64_t from; uint32_t flags; int n; uint64_t to; } rec_chains[MAX_REC];
+static int nrec_tbs, nrec_chains;
+
+static void on_tb(uint64_t pc, uint32_t flags)
+{
+	if (nrec_tbs < MAX_REC)
+		rec_tbs[nrec_tbs++] = (struct rec_tb){ pc, flags };
+}
+
+static void on_chain(uint64_t from_pc, uint32_t flags, int n, uint64_t to_pc)
+{
+	if (nrec_chains < MAX_REC)
+		rec_chains[nrec_chains++] = (struct rec_chain){ from_pc, flags, n, to_pc };
+}
+
+static void warm(void)
+{
+	exec_flush_all();
+	for (int i = 0; i < nrec_tbs; i++)
+		exec_pretranslate(rec_tbs[i].pc, rec_tbs[i].flags);
+	for (int i = 0; i < nrec_chains; i++)
+		exec_prechain(rec_chains[i].from, rec_chains[i].flags, rec_chains[i].n, rec_chains[i].to);
+	nrec_tbs = nrec_chains = 0;
+}
+
 static bool do_op(const struct tcase *c, const struct op *o)
 {
 	uint64_t save = rs;
@@ -667,6 +706,9 @@ static bool do_op(const struct tcase *c, const struct op *o)
 			return fail("exec_pretranslate(0x%" PRIx64 ") failed", blk);
 		return true;
 	}
+	case OP_WARM:
+		warm();
+		return true;
 	case OP_REMAP:
 		exec_mem_lock();
 		exec_invalidate_range(CODE_BASE, CODE_BASE + CODE_SIZE);
@@ -809,8 +851,8 @@ static void *worker_main(void *arg)
 			if (!worker_failed) {
 				worker_failed = 1;
 				if (e != EXEC_SYSCALL)
-					fail("thread %d, run %d: exec_run returned %d (signal %d at 0x%" PRIx64 ")",
-					     w->index, k, e, w->cpu->x.fault.signo, w->cpu->x.fault.addr);
+					fail("thread %d, run %d: exec_run returned %d (signal %d code %d at 0x%" PRIx64 ", pc 0x%" PRIx64 ")",
+					     w->index, k, e, w->cpu->x.fault.signo, w->cpu->x.fault.code, w->cpu->x.fault.addr, w->cpu->rip);
 				else
 					fail("thread %d, run %d: %s = 0x%" PRIx64 ", oracle 0x%" PRIx64, w->index,
 					     k, rnames[bad], w->cpu->regs[bad], w->want[k][bad]);
@@ -855,11 +897,15 @@ static bool run_threads(const struct tcase *c)
 		w->cpu = instrument_alloc_cpu(sizeof(struct cpu));
 		memset(w->cpu, 0, sizeof(*w->cpu));
 	}
+	/* This thread, which has no cpu, translates first: the code must not
+	 * depend on which thread translated it or whether a cpu ran yet. */
+	uint32_t flags = c->mode == 1 ? CF_SINGLE_INSN : c->mode == 2 ? CF_NOCHAIN : 0;
+	for (int i = 0; i < P.nblk; i++)
+		exec_pretranslate(CODE_BASE + P.blk[i], flags);
 	for (int t = 0; t < c->threads; t++)
 		if (pthread_create(&workers[t].th, NULL, worker_main, &workers[t]))
 			return fail("cannot create a thread");
 	/* Disturb until every worker is done. */
-	uint32_t flags = c->mode == 1 ? CF_SINGLE_INSN : c->mode == 2 ? CF_NOCHAIN : 0;
 	for (;;) {
 		bool all = true;
 		for (int t = 0; t < c->threads; t++)
@@ -903,6 +949,9 @@ static bool run_case_ops(const struct tcase *c)
 		return fail("cannot map the stack");
 	exec_mem_set(STACK_BASE, STACK_BASE + STACK_SIZE, PROT_READ | PROT_WRITE);
 	map_code();
+	nrec_tbs = nrec_chains = 0;
+	exec_tb_hook = on_tb;
+	exec_chain_hook = on_chain;
 	want_requests = c->timer;
 	bool ok = true;
 	if (c->threads)
