@@ -647,11 +647,15 @@ bool exec_pretranslate(uint64_t pc, uint32_t flags)
 	return ok;
 }
 
+/* The TB found may not be the one that was chained (it may be one
+ * instruction long now that its page is hot, or no longer): it may have no
+ * goto_tb n at all (jmp_reset[n] is 0 then; a goto_tb's jmp is never at the
+ * start of a TB), and patching its offset 0 would corrupt its code. */
 void exec_prechain(uint64_t from_pc, uint32_t flags, int n, uint64_t to_pc)
 {
 	tb_lock();
 	struct tb *from = tb_hash_find(from_pc, flags), *to = tb_hash_find(to_pc, flags);
-	if (from && to && n >= 0 && n < 2 && !(flags & CF_NOCHAIN))
+	if (from && to && n >= 0 && n < 2 && from->jmp_reset[n] && !(flags & CF_NOCHAIN))
 		tb_add_jump(from, n, to);
 	tb_unlock();
 }
