@@ -464,9 +464,9 @@ static const char *oracle_run(struct ostate *s)
 /* ---- operations ---- */
 
 enum { OP_RUN, OP_PATCH_MPROTECT, OP_PATCH_KERNEL, OP_FLUSH, OP_PRETRANSLATE, OP_REMAP, OP_WARM,
-       NOPKINDS };
+       OP_BADCHAIN, NOPKINDS };
 static const char *const op_names[] = { "run", "patch-mprotect", "patch-kernel", "flush",
-					"pretranslate", "remap", "warm" };
+					"pretranslate", "remap", "warm", "bad-chain" };
 struct op {
 	int kind;
 	int mode;		/* run: 0 default, 1 one insn per TB, 2 no chaining */
@@ -660,6 +660,8 @@ static void warm(void)
 	nrec_tbs = nrec_chains = 0;
 }
 
+static int list_insn(uint32_t off, char *out, size_t n, bool *end);
+
 static bool do_op(const struct tcase *c, const struct op *o)
 {
 	uint64_t save = rs;
@@ -709,6 +711,23 @@ static bool do_op(const struct tcase *c, const struct op *o)
 	case OP_WARM:
 		warm();
 		return true;
+	case OP_BADCHAIN: {
+		/* A chain request for an exit the TB does not have (a report
+		 * from another process whose TB there had another shape): the
+		 * one-instruction TB of a block's first instruction, which
+		 * is no branch in a plain block, has no exit 1.  Nothing may
+		 * change. */
+		bool end;
+		char text[64];
+		uint32_t off = blk - CODE_BASE;
+		list_insn(off, text, sizeof(text), &end);
+		if (end || P.img[off] == 0x0f || P.img[off] == 0xe8)
+			return true;
+		if (!exec_pretranslate(CODE_BASE + off, CF_SINGLE_INSN))
+			return fail("exec_pretranslate(0x%" PRIx64 ") failed", CODE_BASE + off);
+		exec_prechain(CODE_BASE + off, CF_SINGLE_INSN, 1, CODE_BASE + P.entry);
+		return true;
+	}
 	case OP_REMAP:
 		exec_mem_lock();
 		exec_invalidate_range(CODE_BASE, CODE_BASE + CODE_SIZE);
