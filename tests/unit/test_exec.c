@@ -15,7 +15,13 @@
  * exec_run() from random registers, patch an immediate the way linux/ does
  * around mprotect (exec_invalidate_range, exec_mem_set) or the way the
  * kernel writes guest memory (exec_unprotect_range), exec_flush_all(),
- * exec_pretranslate(), remap the whole region.  After every run the
+ * exec_pretranslate(), remap the whole region, replay what the runs
+ * translated and chained (exec_tb_hook and exec_chain_hook, then
+ * exec_pretranslate and exec_prechain after a flush, as an AFL++ fork
+ * server does), ask to chain an exit a TB does not have.  One case in
+ * eight instead runs the program on two or three threads while the main
+ * thread, which has no cpu, flushes, invalidates, pretranslates and asks
+ * for exits.  After every run the
  * registers, the code region (which the guest's stores changed) and the
  * stack are compared with an interpreter of the encodings generated here:
  * the oracle.  It decodes the bytes itself and shares nothing with loom, so
@@ -472,10 +478,9 @@ struct op {
 	int mode;		/* run: 0 default, 1 one insn per TB, 2 no chaining */
 	uint64_t seed;		/* run: registers; patch: site and value */
 };
-#define MAX_CASE_OPS MAX_OPS
 
 struct tcase {
-	struct op ops[MAX_CASE_OPS];
+	struct op ops[MAX_OPS];
 	int nops;
 	bool timer;		/* exit requests from a timer */
 	int threads;		/* > 0: that many threads run while this one disturbs */
@@ -507,7 +512,7 @@ static void gen_case(int i, struct tcase *c)
 	c->timer = i % 4 == 1;
 	int mixed = i % 3 == 0;	/* else one mode for the whole case */
 	int mode = rn(3);
-	c->nops = 3 + rn(MAX_CASE_OPS - 3);
+	c->nops = 3 + rn(MAX_OPS - 3);
 	for (int k = 0; k < c->nops; k++) {
 		struct op *o = &c->ops[k];
 		o->kind = k == 0 || rn(5) < 2 ? OP_RUN : 1 + rn(NOPKINDS - 1);
@@ -570,8 +575,6 @@ static void map_code(void)
 	memcpy(m, ocode, CODE_SIZE);
 	exec_mem_set(CODE_BASE, CODE_BASE + CODE_SIZE, PROT_READ | PROT_WRITE | PROT_EXEC);
 }
-
-static bool verbose_fail = true;
 
 static bool fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static bool fail(const char *fmt, ...)
@@ -1103,8 +1106,7 @@ void unit_main(void)
 		}
 		unit_failed++;
 		printf("FAIL exec case %d: %s (LOOM_TEST_REDUCE=%d reduces it)\n", i, sh->why, i);
-		if (verbose_fail)
-			print_case(&c, stdout);
+		print_case(&c, stdout);
 	}
 	printf("test_exec: %d cases: %ld runs, %ld exit requests, %ld TBs translated, %ld invalidated, "
 	       "%ld flushes, %ld SMC restarts, %ld hot pages, %ld stale self-checks; %.1f s\n",
