@@ -56,6 +56,8 @@ build/$(1)/cov/covtest: build/$(1)/obj/tests/cov/covtest.o build/$(1)/libloom.a
 build/$(1)/unit/%: build/$(1)/obj/tests/unit/%.o build/$(1)/obj/tests/unit/unit.o build/$(1)/libloom.a
 	@mkdir -p $$(@D)
 	$$(CC) $$(CFLAGS_$(1)) -o $$@ $$^ $$(LDLIBS)
+# test_inject loads its instrumentation through this forwarding plugin.
+build/$(1)/unit/test_inject: | build/tests/plugins/libunitshim.so
 -include $$(wildcard build/$(1)/obj/*/*.d build/$(1)/obj/*/*/*.d build/$(1)/obj/*/*/*/*.d)
 endef
 $(foreach m,debug release asan,$(eval $(call mode_rules,$(m))))

@@ -22,7 +22,6 @@ void exec_clear_jmp_caches(void);
 uint64_t exec_flush_gen(void);
 /* The fork child has only the calling thread: forget the other cpus. */
 void exec_forget_other_cpus(void);
-void exec_set_host_layout(void *cpu);
 struct tb *tb_lookup(struct cpu_exec *x, uint64_t pc, uint32_t flags);
 struct tb *tb_gen_code(uint64_t pc, uint32_t flags);
 struct tb *tb_find_by_host_pc(uintptr_t hpc);

@@ -38,7 +38,6 @@ static uint64_t flush_gen;	/* incremented by every stop */
 
 static void register_cpu(void *cpu)
 {
-	static bool layout_set;
 	struct cpu_exec *x = guest_exec_state(cpu);
 
 	if (x->jmp_cache)
@@ -50,10 +49,6 @@ static void register_cpu(void *cpu)
 		fatal(LOOM_EXIT_INTERNAL, "out of memory");
 	cpus = n;
 	cpus[ncpus++] = x;
-	if (!layout_set) {	/* the same for every cpu */
-		exec_set_host_layout(cpu);
-		layout_set = true;
-	}
 	tb_unlock();
 }
 

@@ -153,6 +153,29 @@ static bool copy_into_fd(int fd, size_t len)
 	return true;
 }
 
+/* The cpu_exec fields generated code reaches: the jump cache (goto_lookup)
+ * and the tool-region FP state (host.h).  Offsets from env, the same for
+ * every cpu; set before any translation, which a thread without a cpu may
+ * make (exec_pretranslate). */
+static void set_host_layout(void)
+{
+	int32_t x = guest_exec_offset();
+	struct host_jc_layout l = {
+		.jmp_cache_off = x + (int32_t)offsetof(struct cpu_exec, jmp_cache),
+		.bits = JMP_CACHE_BITS,
+		.tb_pc_off = offsetof(struct tb, pc),
+		.tb_code_off = offsetof(struct tb, code),
+	};
+	host_set_jc_layout(&l);
+	struct host_tool_fp_layout t = {
+		.tool_fp_off = x + (int32_t)offsetof(struct cpu_exec, tool_fp),
+		.fp_dirty_off = x + (int32_t)offsetof(struct cpu_exec, fp_dirty),
+		.guest_csr_off = x + (int32_t)offsetof(struct cpu_exec, guest_csr),
+		.tool_csr_off = x + (int32_t)offsetof(struct cpu_exec, tool_csr),
+	};
+	host_set_tool_fp_layout(&t);
+}
+
 void exec_init(void)
 {
 	struct rlimit as;
@@ -187,33 +210,13 @@ void exec_init(void)
 		exec_hooks.ir_init(&ir);
 	/* fixed for the process: every TB and the epilogue agree on it */
 	host_set_pin_counter(ir.pin_counter_off);
+	set_host_layout();
 	prologue_size = host_gen_prologue(cache_rw, cache_rx, 4096, &exec_enter, &exec_epilogue_exit);
 	prologue_size = (prologue_size + 63) & ~63ul;
 	code_used = prologue_size;
 	tbs = calloc(MAX_TBS, sizeof(*tbs));
 	if (!tbs)
 		fatal(LOOM_EXIT_INTERNAL, "out of memory");
-}
-
-/* The cpu_exec fields generated code reaches: the jump cache (goto_lookup)
- * and the tool-region FP state (host.h). */
-void exec_set_host_layout(void *cpu)
-{
-	struct host_jc_layout l = {
-		.jmp_cache_off = (int32_t)((char *)&guest_exec_state(cpu)->jmp_cache - (char *)cpu),
-		.bits = JMP_CACHE_BITS,
-		.tb_pc_off = offsetof(struct tb, pc),
-		.tb_code_off = offsetof(struct tb, code),
-	};
-	host_set_jc_layout(&l);
-	struct cpu_exec *x = guest_exec_state(cpu);
-	struct host_tool_fp_layout t = {
-		.tool_fp_off = (int32_t)((char *)&x->tool_fp - (char *)cpu),
-		.fp_dirty_off = (int32_t)((char *)&x->fp_dirty - (char *)cpu),
-		.guest_csr_off = (int32_t)((char *)&x->guest_csr - (char *)cpu),
-		.tool_csr_off = (int32_t)((char *)&x->tool_csr - (char *)cpu),
-	};
-	host_set_tool_fp_layout(&t);
 }
 
 /* The copy the next fork's child will map (a memfd, or anonymous memory
@@ -506,14 +509,11 @@ static void log_tb(struct tb *tb)
  * goes in front of the lifted code; nothing before it can have run. */
 static void tb_emit_guard(struct tb *tb)
 {
-	static int32_t work_off = -1;
+	int32_t work_off = guest_exec_offset() + (int32_t)offsetof(struct cpu_exec, smc_work);
 	uint32_t len = tb->guest_size, first = ir.nops, stale = ir_new_label(&ir);
 	unsigned size = len >= 8 ? 8 : len >= 4 ? 4 : len >= 2 ? 2 : 1;
 	int memop = size == 8 ? IR_MO_64 : size == 4 ? IR_MO_32 : size == 2 ? IR_MO_16 : IR_MO_8;
 
-	if (work_off < 0)
-		work_off = (int32_t)((char *)&guest_exec_state(exec_current_cpu)->smc_work -
-				     (char *)exec_current_cpu);
 	tb->code_copy = malloc(len);
 	if (!tb->code_copy)
 		internal_error("out of memory for a TB");
@@ -762,11 +762,15 @@ bool exec_pretranslate(uint64_t pc, uint32_t flags)
 	return ok;
 }
 
+/* The TB found may not be the one that was chained (it may be one
+ * instruction long now that its page is hot, or no longer): it may have no
+ * goto_tb n at all (jmp_reset[n] is 0 then; a goto_tb's jmp is never at the
+ * start of a TB), and patching its offset 0 would corrupt its code. */
 void exec_prechain(uint64_t from_pc, uint32_t flags, int n, uint64_t to_pc)
 {
 	tb_lock();
 	struct tb *from = tb_hash_find(from_pc, flags), *to = tb_hash_find(to_pc, flags);
-	if (from && to && n >= 0 && n < 2 && !(flags & CF_NOCHAIN))
+	if (from && to && n >= 0 && n < 2 && from->jmp_reset[n] && !(flags & CF_NOCHAIN))
 		tb_add_jump(from, n, to);
 	tb_unlock();
 }

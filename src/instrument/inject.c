@@ -317,6 +317,12 @@ static bool observes(const struct ir_op *op)
 	return (f & (IR_OPF_BB_END | IR_OPF_TB_END | IR_OPF_CALL)) || op->opc == IR_goto_tb;
 }
 
+/* Does op leave the TB? */
+static bool leaves_tb(const struct ir_op *op)
+{
+	return (ir_opdefs[op->opc].flags & IR_OPF_TB_END) || op->opc == IR_goto_tb;
+}
+
 /* The fix-up table: for each instruction during which adds are pending,
  * what is pending from before it and what it added itself. */
 struct fix {
@@ -675,8 +681,18 @@ static void emit_all(struct ir_ctx *ir, struct tb *tb, bool hooks, bool with_too
 			mem = has_mem_dyns(in->dyn);
 			uint32_t end = i + 1;
 			bool flush = mem;
-			for (; end < n && old[end].opc != IR_insn_start; end++)
-				flush |= observes(&old[end]);
+			/* The way out of the TB after the last instruction
+			 * does not count, nor what follows it (the exit
+			 * request's path, reached from the TB's entry): the
+			 * adds go out just before it, and until then a fault
+			 * finds them in the fix-up table.  (Written at the
+			 * start instead, a store restarted after an SMC write
+			 * fault would count twice.) */
+			bool left = false;
+			for (; end < n && old[end].opc != IR_insn_start; end++) {
+				left |= leaves_tb(&old[end]);
+				flush |= !left && observes(&old[end]);
+			}
 			if (mem)
 				find_pairs(ir, old, i + 1, end);
 			struct pending before[MAX_PENDING];
