@@ -109,7 +109,16 @@ struct cov_write_opts {
 	const char *test_name;	/* lcov TN:, may be NULL */
 	FILE *notes;		/* lcov's notes (modules skipped); NULL: stderr */
 	const char *note_prefix;	/* before each note; NULL: "note: " */
+	bool no_notes;		/* lcov: print no notes at all */
+	bool no_fsync;		/* the file need only survive the process, not the machine */
 };
+
+/* The first module whose path or modoff name is which, or -1. */
+int cov_find_module_named(struct cov_model *m, const char *which);
+/* Whether cov_write could put a file at path: its directory takes a new
+ * file (one is created and removed) and path is no directory.  0, or -1
+ * with a one-line message in err. */
+int cov_probe_path(const char *path, char *err, size_t errsz);
 
 /* Writes atomically (to PATH.tmp.PID.N, then rename).  0, or -1 with a
  * one-line message in err ("PATH: what is wrong"). */

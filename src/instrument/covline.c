@@ -875,6 +875,7 @@ int cov_write_lcov(struct cov_model *m, FILE *f, const struct cov_write_opts *op
 		   const char *path, char *err, size_t errsz)
 {
 	FILE *notes = opts && opts->notes ? opts->notes : stderr;
+	bool quiet = opts && opts->no_notes;
 	const char *prefix = opts && opts->note_prefix ? opts->note_prefix : "note: ";
 	struct cov_lines *lines = calloc(m->nmods + 1, sizeof(*lines));
 	struct da *da = NULL;
@@ -893,13 +894,15 @@ int cov_write_lcov(struct cov_model *m, FILE *f, const struct cov_write_opts *op
 		for (b1 = b0; b1 < m->nblocks && m->blocks[b1].mod == mi; b1++)
 			;
 		if (mod->no_path) {
-			fprintf(notes, "%smodule '%s' has no file path; skipped\n", prefix,
-				mod->path);
+			if (!quiet)
+				fprintf(notes, "%smodule '%s' has no file path; skipped\n",
+					prefix, mod->path);
 			continue;
 		}
 		int rc = cov_lines_load(mod->path, l, msg, sizeof(msg));
 		if (rc) {	/* missing, stripped or unreadable: the others still count */
-			fprintf(notes, "%s%s; module skipped\n", prefix, msg);
+			if (!quiet)
+				fprintf(notes, "%s%s; module skipped\n", prefix, msg);
 			continue;
 		}
 		uint64_t *cnt = calloc(l->n + 1, sizeof(*cnt));
