@@ -363,7 +363,8 @@ if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null; then
 	wait "$pid"
 	# loom run by uid 65534: that uid and root get in, uid 65533 does not.
 	chmod 777 "$work"
-	as $other "$loom" -control "$sock" ./spin 2>ctl2.err &
+	# setpriv itself, not the function: $! must be the pid that becomes loom
+	setpriv --reuid=$other --regid=$other --clear-groups "$loom" -control "$sock" ./spin 2>ctl2.err &
 	pid=$!
 	for _ in $(seq 50); do [ -S "$sock" ] && break; sleep 0.1; done
 	check "socket belongs to the uid that ran loom" "600 $other" "$(stat -c '%a %u' "$sock" 2>&1)"
@@ -376,6 +377,7 @@ if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null; then
 	check "refused: logged" "1" "$(grep -c "refused a connection from uid 65533 .*only loom's user (uid $other) or root" ctl2.err)"
 	kill -TERM "$pid"
 	wait "$pid"
+	check "the loom of uid $other dies of SIGTERM" 143 "$?"
 	chmod 700 "$work"
 else
 	echo "SKIP control channel with a second uid: needs root and setpriv (CI runs as root)"
