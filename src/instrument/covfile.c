@@ -278,7 +278,8 @@ static int block_cmp(const void *a, const void *b)
 
 int cov_sort(struct cov_model *m)
 {
-	qsort(m->blocks, m->nblocks, sizeof(*m->blocks), block_cmp);
+	if (m->nblocks)	/* an empty model has no array (the file written at start) */
+		qsort(m->blocks, m->nblocks, sizeof(*m->blocks), block_cmp);
 	return m->nslots ? hash_rebuild(m, m->nslots) : 0;
 }
 
