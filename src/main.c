@@ -222,6 +222,17 @@ static void opt_cov_bitmap(const char *arg)
 	want_cov = true;
 }
 
+static void opt_cov_sync(const char *arg)
+{
+	char *end;
+	errno = 0;
+	unsigned long ms = strtoul(arg, &end, 10);
+	if (errno || end == arg || *end || ms > 3600000)
+		fatal(LOOM_EXIT_USAGE, "-cov-sync %s: not a number of milliseconds (0 to 3600000)",
+		      arg);
+	cov_opts.sync_ms = (unsigned)ms;
+}
+
 static void opt_control(const char *arg)
 {
 	control_path = arg;
@@ -258,6 +269,9 @@ static const struct loom_option {
 	{ "cov-hits", NULL, NULL, opt_cov_hits, "count how often each block runs" },
 	{ "cov-bitmap", NULL, "module|0xstart-0xend[,gran=N]", opt_cov_bitmap,
 	  "write coverage as a bitmap over a module or address range (N bytes a bit, default 16)" },
+	{ "cov-sync", NULL, "ms", opt_cov_sync,
+	  "while running, rewrite the -cov file every ms milliseconds if it changed "
+	  "(default 1000, 0: only at exit)" },
 	{ "control", NULL, "socket", opt_control,
 	  "take commands on a Unix socket (status, cov start|stop|clear|write, plugin ..., dump)" },
 	{ "E", NULL, "var=value", opt_E, "set var in the guest's environment (repeatable)" },
@@ -443,6 +457,8 @@ int main(int argc, char **argv)
 	if (want_cov)
 		cov_init();
 	linux_load(path, guest_argv, cl.env, cpu);
+	if (want_cov)
+		cov_begin(linux_image.exe_path);
 	instrument_load_plugins();
 	if (control_path)
 		control_start(control_path);

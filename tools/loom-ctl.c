@@ -38,7 +38,9 @@ int main(int argc, char **argv)
 	for (int i = 2; i < argc && n < sizeof(line) - 2; i++)
 		n += snprintf(line + n, sizeof(line) - n, "%s%s", i > 2 ? " " : "", argv[i]);
 	line[n++] = '\n';
-	if (write(fd, line, n) != (ssize_t)n) {
+	/* A loom that refuses the connection may close it before reading;
+	 * its answer is still there to read. */
+	if (send(fd, line, n, MSG_NOSIGNAL) != (ssize_t)n && errno != EPIPE) {
 		fprintf(stderr, "loom-ctl: %s: %s\n", argv[1], strerror(errno));
 		return 2;
 	}

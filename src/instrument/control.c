@@ -14,6 +14,13 @@
  * never takes the guest's signals.  Instrumentation changes flush the code
  * cache from this thread (which is no guest cpu, so it may stop them all).
  *
+ * Only loom's owner may send commands: they write files with loom's
+ * privileges (often root's, in a fuzzing container).  The socket is
+ * created mode 0600 whatever the umask, and every connection's peer
+ * credentials (SO_PEERCRED) are checked: loom's own effective uid or root
+ * gets in; anyone else gets one "error:" line, the connection is closed,
+ * and loom logs one line naming the refused uid and pid.
+ *
  * Invariant: a malformed or failing command gets an "error:" line and
  * changes nothing; the connection stays usable.
  */
@@ -22,12 +29,14 @@
 #include <inttypes.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
 #include "instrument/control.h"
@@ -134,6 +143,35 @@ static void do_command(char *line, FILE *out)
 	}
 }
 
+/* Whether the peer on fd may send commands; logs the refusal if not. */
+static bool control_peer_allowed(int fd)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	uid_t me = geteuid();
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 || len != sizeof(cred)) {
+		fprintf(stderr, "loom: -control %s: refused a connection whose credentials "
+			"cannot be read: %s\n", socket_path, strerror(errno));
+		return false;
+	}
+	if (cred.uid == me || cred.uid == 0)
+		return true;
+	fprintf(stderr, "loom: -control %s: refused a connection from uid %u (pid %d): "
+		"only loom's user (uid %u) or root may connect\n", socket_path, (unsigned)cred.uid,
+		(int)cred.pid, (unsigned)me);
+	/* The command is read (for at most a second) before the answer, so
+	 * the client's write does not meet a closed socket and it sees why. */
+	struct timeval tv = { .tv_sec = 1 };
+	char buf[512];
+	ssize_t n;
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	while ((n = read(fd, buf, sizeof(buf))) > 0 && !memchr(buf, '\n', (size_t)n))
+		;
+	static const char msg[] = "error: permission denied: not loom's user or root\n";
+	n = send(fd, msg, sizeof(msg) - 1, MSG_NOSIGNAL);
+	return false;
+}
+
 static void *serve(void *arg)
 {
 	for (;;) {
@@ -144,6 +182,12 @@ static void *serve(void *arg)
 			return NULL;
 		}
 		conn_in = ownfd_take(fd, &conn_in, NULL);
+		if (!control_peer_allowed(conn_in)) {
+			ownfd_drop(conn_in);
+			close(conn_in);
+			conn_in = -1;
+			continue;
+		}
 		conn_out = ownfd_take(dup(conn_in), &conn_out, NULL);
 		FILE *in = fdopen(conn_in, "r");
 		FILE *out = conn_out >= 0 ? fdopen(conn_out, "w") : NULL;
@@ -186,10 +230,19 @@ void control_start(const char *path)
 	if (lstat(path, &st) == 0 && !S_ISSOCK(st.st_mode))
 		fatal(LOOM_EXIT_USAGE, "-control %s: exists and is not a socket", path);
 	unlink(tmp);
+	/* Owner-only from its first moment: bind creates the file with the
+	 * umask's mode, so the umask is tightened around it (no other thread
+	 * runs yet), and chmod makes it 0600 before anyone can know the name. */
+	socket_path = strdup(path);
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 8) < 0 ||
+	mode_t old_umask = umask(0177);
+	int bound = fd < 0 ? -1 : bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+	int e = errno;
+	umask(old_umask);
+	errno = e;
+	if (bound < 0 || chmod(tmp, 0600) < 0 || listen(fd, 8) < 0 ||
 	    rename(tmp, path) < 0) {	/* replaces a stale socket of an earlier run */
-		int e = errno;
+		e = errno;
 		unlink(tmp);
 		fatal(LOOM_EXIT_USAGE, "-control %s: %s", path, strerror(e));
 	}
@@ -199,12 +252,11 @@ void control_start(const char *path)
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	pthread_t th;
-	int e = pthread_create(&th, NULL, serve, NULL);
+	e = pthread_create(&th, NULL, serve, NULL);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (e)
 		fatal(LOOM_EXIT_USAGE, "-control %s: cannot start its thread: %s", path, strerror(e));
 	pthread_detach(th);
-	socket_path = strdup(path);
 	owner = getpid();
 }
 

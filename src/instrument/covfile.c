@@ -15,6 +15,7 @@
  * "PATH: line N: ..." or "PATH: offset N: ...".
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -277,7 +278,8 @@ static int block_cmp(const void *a, const void *b)
 
 int cov_sort(struct cov_model *m)
 {
-	qsort(m->blocks, m->nblocks, sizeof(*m->blocks), block_cmp);
+	if (m->nblocks)	/* an empty model has no array (the file written at start) */
+		qsort(m->blocks, m->nblocks, sizeof(*m->blocks), block_cmp);
 	return m->nslots ? hash_rebuild(m, m->nslots) : 0;
 }
 
@@ -364,9 +366,24 @@ static int out_open(struct out *o, const char *path, char *err, size_t errsz)
 		o->tmp = NULL;
 		return failf(err, errsz, "%s: out of memory", path);
 	}
-	o->f = fopen(o->tmp, "wb");
-	if (!o->f) {
+	/* Moved far above the descriptors programs use: loom writes these
+	 * while its guest runs, and the guest's next open() should get the
+	 * number it would get natively. */
+	int fd = open(o->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+	if (fd >= 0) {
+		int high = fcntl(fd, F_DUPFD_CLOEXEC, 900);
+		if (high >= 0) {
+			close(fd);
+			fd = high;
+		}
+		o->f = fdopen(fd, "wb");
+		if (!o->f)
+			close(fd);
+	}
+	if (fd < 0 || !o->f) {
 		int e = errno;
+		if (fd >= 0)
+			unlink(o->tmp);
 		free(o->tmp);
 		return failf(err, errsz, "%s: cannot create: %s", path, strerror(e));
 	}
@@ -374,10 +391,10 @@ static int out_open(struct out *o, const char *path, char *err, size_t errsz)
 }
 
 /* Finishes (ok) or abandons the file; the temporary never stays behind. */
-static int out_close(struct out *o, bool ok, char *err, size_t errsz)
+static int out_close(struct out *o, bool ok, bool sync, char *err, size_t errsz)
 {
 	int ret = ok ? 0 : -1;
-	if (ok && (fflush(o->f) || ferror(o->f) || fsync(fileno(o->f)))) {
+	if (ok && (fflush(o->f) || ferror(o->f) || (sync && fsync(fileno(o->f))))) {
 		failf(err, errsz, "%s: write error: %s", o->path, strerror(errno));
 		ret = -1;
 	}
@@ -517,7 +534,7 @@ int cov_bitmap_write(const char *path, const struct cov_bitmap *bm,
 		return -1;
 	bitmap_header(o.f, bm, nbits);
 	fwrite(bm->bits, 1, (nbits + 7) / 8, o.f);
-	return out_close(&o, true, err, errsz);
+	return out_close(&o, true, true, err, errsz);
 }
 
 /* Sets the bits of granules that [lo, hi) touches inside [start, start+size). */
@@ -539,6 +556,14 @@ static bool module_matches(struct cov_model *m, size_t i, const char *which)
 {
 	const char *name = cov_module_name(m, i);
 	return !strcmp(m->mods[i].path, which) || (name && !strcmp(name, which));
+}
+
+int cov_find_module_named(struct cov_model *m, const char *which)
+{
+	for (size_t i = 0; i < m->nmods; i++)
+		if (module_matches(m, i, which))
+			return (int)i;
+	return -1;
 }
 
 static int write_bitmap(struct cov_model *m, struct out *o,
@@ -629,7 +654,21 @@ int cov_write(struct cov_model *m, enum cov_format fmt, const char *path,
 		ret = cov_write_lcov(m, o.f, opts, path, err, errsz);
 		break;
 	}
-	return out_close(&o, ret == 0, err, errsz);
+	return out_close(&o, ret == 0, !(opts && opts->no_fsync), err, errsz);
+}
+
+int cov_probe_path(const char *path, char *err, size_t errsz)
+{
+	struct out o;
+	struct stat st;
+	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+		return failf(err, errsz, "%s: is a directory", path);
+	if (out_open(&o, path, err, errsz) < 0)
+		return -1;
+	fclose(o.f);
+	unlink(o.tmp);
+	free(o.tmp);
+	return 0;
 }
 
 /* ---- reading ---- */

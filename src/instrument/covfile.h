@@ -109,7 +109,16 @@ struct cov_write_opts {
 	const char *test_name;	/* lcov TN:, may be NULL */
 	FILE *notes;		/* lcov's notes (modules skipped); NULL: stderr */
 	const char *note_prefix;	/* before each note; NULL: "note: " */
+	bool no_notes;		/* lcov: print no notes at all */
+	bool no_fsync;		/* the file need only survive the process, not the machine */
 };
+
+/* The first module whose path or modoff name is which, or -1. */
+int cov_find_module_named(struct cov_model *m, const char *which);
+/* Whether cov_write could put a file at path: its directory takes a new
+ * file (one is created and removed) and path is no directory.  0, or -1
+ * with a one-line message in err. */
+int cov_probe_path(const char *path, char *err, size_t errsz);
 
 /* Writes atomically (to PATH.tmp.PID.N, then rename).  0, or -1 with a
  * one-line message in err ("PATH: what is wrong"). */
@@ -141,15 +150,23 @@ struct cov_line_range {
 	uint32_t file;		/* index into files */
 	uint32_t line;
 };
+struct cov_func {
+	uint64_t lo, hi;	/* module offsets [lo, hi) */
+	char *name;		/* the symbol's name, as the symbol table has it */
+};
 struct cov_lines {
 	struct cov_line_range *r;	/* sorted by lo */
 	size_t n;
 	char **files;
 	size_t nfiles;
+	struct cov_func *funcs;	/* the symbol table's functions, sorted by lo */
+	size_t nfuncs;
 };
 /* 0 loaded, 1 the file has no usable line table (why in err), -1 the file
  * is unreadable or malformed (err).  Offsets are from the lowest PT_LOAD
- * page, which is where a module's base maps. */
+ * page, which is where a module's base maps.  Functions come from .symtab
+ * (none when it is stripped): defined STT_FUNC symbols in executable
+ * segments, one per address. */
 int cov_lines_load(const char *elf_path, struct cov_lines *out, char *err,
 		   size_t errsz);
 void cov_lines_free(struct cov_lines *l);

@@ -2,6 +2,9 @@
  * lcov output: a small reader of ELF files' DWARF .debug_line (versions 2
  * to 5) that turns a module's blocks into source lines, and the .info
  * writer on top of it.  Plain libc, so loom's recorder can use it too.
+ * Function records (FN/FNDA) come from the symbol table: a function is
+ * placed at the source line of its first byte and counts as entered when
+ * a block holding that byte ran.
  *
  * Before DWARF 5 the line table does not name the compilation directory;
  * it is read from the first DIE of each unit in .debug_info.  What it does
@@ -530,8 +533,74 @@ static int range_cmp(const void *a, const void *b)
 	return x->hi < y->hi ? -1 : x->hi > y->hi;
 }
 
+static int func_cmp(const void *a, const void *b)
+{
+	const struct cov_func *x = a, *y = b;
+	if (x->lo != y->lo)
+		return x->lo < y->lo ? -1 : 1;
+	return strcmp(x->name, y->name);
+}
+
+/* The functions of .symtab (section sh, its strings in sh[link]) that lie
+ * in executable segments, as module offsets; one per address (the first
+ * name in byte order, so the choice does not depend on symbol order).
+ * false when out of memory. */
+static bool read_funcs(const uint8_t *img, size_t size, const Elf64_Shdr *shdrs,
+		       unsigned shnum, const Elf64_Shdr *sh, const struct elf_info *e,
+		       struct cov_lines *out)
+{
+	if (sh->sh_entsize != sizeof(Elf64_Sym) || sh->sh_link >= shnum ||
+	    sh->sh_offset > size || sh->sh_size > size - sh->sh_offset)
+		return true;	/* unusable: no functions, lines still count */
+	const Elf64_Shdr *strs = &shdrs[sh->sh_link];
+	if (strs->sh_offset > size || strs->sh_size > size - strs->sh_offset)
+		return true;
+	const Elf64_Sym *sym = (const Elf64_Sym *)(img + sh->sh_offset);
+	size_t nsym = sh->sh_size / sizeof(Elf64_Sym), cap = 0;
+	const char *names = (const char *)img + strs->sh_offset;
+	for (size_t i = 0; i < nsym; i++) {
+		const Elf64_Sym *y = &sym[i];
+		if (ELF64_ST_TYPE(y->st_info) != STT_FUNC || y->st_shndx == SHN_UNDEF ||
+		    y->st_name >= strs->sh_size || !names[y->st_name] ||
+		    !memchr(names + y->st_name, 0, strs->sh_size - y->st_name))
+			continue;
+		bool exec = false;
+		for (int k = 0; k < e->nexec && !exec; k++)
+			exec = y->st_value >= e->exec[k].lo && y->st_value < e->exec[k].hi;
+		if (!exec)
+			continue;
+		if (out->nfuncs == cap) {
+			struct cov_func *p = cov_grow(out->funcs, &cap, sizeof(*p), 64);
+			if (!p)
+				return false;
+			out->funcs = p;
+		}
+		char *name = strdup(names + y->st_name);
+		if (!name)
+			return false;
+		out->funcs[out->nfuncs++] = (struct cov_func){
+			.lo = y->st_value - e->base,
+			.hi = y->st_value - e->base + (y->st_size ? y->st_size : 1), .name = name };
+	}
+	if (!out->nfuncs)
+		return true;
+	qsort(out->funcs, out->nfuncs, sizeof(*out->funcs), func_cmp);
+	size_t n = 1;
+	for (size_t i = 1; i < out->nfuncs; i++) {
+		if (out->funcs[i].lo == out->funcs[n - 1].lo)
+			free(out->funcs[i].name);
+		else
+			out->funcs[n++] = out->funcs[i];
+	}
+	out->nfuncs = n;
+	return true;
+}
+
 void cov_lines_free(struct cov_lines *l)
 {
+	for (size_t i = 0; i < l->nfuncs; i++)
+		free(l->funcs[i].name);
+	free(l->funcs);
 	for (size_t i = 0; i < l->nfiles; i++)
 		free(l->files[i]);
 	free(l->files);
@@ -589,12 +658,15 @@ int cov_lines_load(const char *elf_path, struct cov_lines *out, char *err, size_
 	}
 	const Elf64_Shdr *sh = (const Elf64_Shdr *)(img + eh->e_shoff);
 	const Elf64_Shdr *shstr = &sh[eh->e_shstrndx];
+	const Elf64_Shdr *symtab = NULL;
 	if (shstr->sh_offset > size || shstr->sh_size > size - shstr->sh_offset) {
 		ret = note(err, errsz, -1, "%s: malformed section name table", elf_path);
 		goto done;
 	}
 	for (unsigned i = 0; i < eh->e_shnum; i++) {
 		struct sect *s = NULL;
+		if (sh[i].sh_type == SHT_SYMTAB)
+			symtab = &sh[i];
 		if (sh[i].sh_name >= shstr->sh_size)
 			continue;
 		const char *name = (const char *)img + shstr->sh_offset + sh[i].sh_name;
@@ -644,6 +716,11 @@ int cov_lines_load(const char *elf_path, struct cov_lines *out, char *err, size_
 	}
 	if (out->n)
 		qsort(out->r, out->n, sizeof(*out->r), range_cmp);
+	if (symtab && !read_funcs(img, size, sh, eh->e_shnum, symtab, &e, out)) {
+		ret = note(err, errsz, -1, "%s: out of memory", elf_path);
+		cov_lines_free(out);
+		goto done;
+	}
 	ret = 0;
 done:
 	free(e.cus);
@@ -670,6 +747,127 @@ static int da_cmp(const void *a, const void *b)
 	return x->line < y->line ? -1 : x->line > y->line;
 }
 
+struct fn {
+	const char *file, *name;
+	uint32_t line;
+	uint64_t count;
+};
+
+static int fn_cmp(const void *a, const void *b)
+{
+	const struct fn *x = a, *y = b;
+	int c = strcmp(x->file, y->file);
+	if (c)
+		return c;
+	c = strcmp(x->name, y->name);
+	if (c)
+		return c;
+	return x->line < y->line ? -1 : x->line > y->line;
+}
+
+/* The first function, or line range, whose lo is >= v (both arrays are
+ * sorted by lo). */
+static size_t first_func_at(const struct cov_lines *l, uint64_t v)
+{
+	size_t a = 0, z = l->nfuncs;
+	while (a < z) {
+		size_t mid = (a + z) / 2;
+		if (l->funcs[mid].lo < v)
+			a = mid + 1;
+		else
+			z = mid;
+	}
+	return a;
+}
+
+static size_t first_range_at(const struct cov_lines *l, uint64_t v)
+{
+	size_t a = 0, z = l->n;
+	while (a < z) {
+		size_t mid = (a + z) / 2;
+		if (l->r[mid].lo < v)
+			a = mid + 1;
+		else
+			z = mid;
+	}
+	return a;
+}
+
+/* Appends the function records of one module (blocks [b0, b1) of m) to
+ * *fns: each function at the line of its first byte, with the most hits
+ * of a block holding that byte.  false when out of memory. */
+static bool add_fns(const struct cov_model *m, size_t b0, size_t b1,
+		    const struct cov_lines *l, struct fn **fns, size_t *nfn, size_t *fncap)
+{
+	if (!l->nfuncs)
+		return true;
+	uint64_t *cnt = calloc(l->nfuncs, sizeof(*cnt));
+	if (!cnt)
+		return false;
+	for (size_t b = b0; b < b1; b++) {
+		uint64_t lo = m->blocks[b].off;
+		uint64_t hi = lo + (m->blocks[b].size ? m->blocks[b].size : 1);
+		uint64_t hits = m->blocks[b].hits ? m->blocks[b].hits : 1;
+		for (size_t f = first_func_at(l, lo);
+		     f < l->nfuncs && l->funcs[f].lo < hi; f++)
+			if (hits > cnt[f])
+				cnt[f] = hits;
+	}
+	for (size_t f = 0; f < l->nfuncs; f++) {
+		/* The range holding the first byte: among the last few that
+		 * start at or below it (ranges overlap rarely, and then
+		 * neighbour each other). */
+		uint64_t at = l->funcs[f].lo;
+		const struct cov_line_range *lr = NULL;
+		size_t r = first_range_at(l, at + 1);
+		for (size_t k = r; k > 0 && k + 8 > r && !lr; k--)
+			if (l->r[k - 1].hi > at)
+				lr = &l->r[k - 1];
+		if (!lr)
+			continue;	/* no source line: not a function of ours */
+		if (*nfn == *fncap) {
+			struct fn *p = cov_grow(*fns, fncap, sizeof(*p), 64);
+			if (!p) {
+				free(cnt);
+				return false;
+			}
+			*fns = p;
+		}
+		(*fns)[(*nfn)++] = (struct fn){ l->files[lr->file], l->funcs[f].name,
+						lr->line, cnt[f] };
+	}
+	free(cnt);
+	return true;
+}
+
+/* FN, FNDA, FNF and FNH of one source file: fns[*i...] while their file
+ * is file.  A name twice in one file (two modules built from it) is one
+ * function: its first line, the larger count. */
+static void put_fns(FILE *f, const char *file, const struct fn *fns, size_t nfn, size_t *i)
+{
+	size_t a = *i, z = a;
+	unsigned nf = 0, nh = 0;
+	while (z < nfn && !strcmp(fns[z].file, file))
+		z++;
+	for (size_t k = a; k < z; k++)
+		if (k == a || strcmp(fns[k].name, fns[k - 1].name))
+			fprintf(f, "FN:%u,%s\n", fns[k].line, fns[k].name);
+	for (size_t k = a; k < z; ) {
+		uint64_t c = 0;
+		size_t j = k;
+		for (; j < z && !strcmp(fns[j].name, fns[k].name); j++)
+			if (fns[j].count > c)
+				c = fns[j].count;
+		fprintf(f, "FNDA:%llu,%s\n", (unsigned long long)c, fns[k].name);
+		nf++;
+		nh += c > 0;
+		k = j;
+	}
+	if (nf)
+		fprintf(f, "FNF:%u\nFNH:%u\n", nf, nh);
+	*i = z;
+}
+
 /* Every line the line table knows gets a DA record, 0 unless a block
  * covers part of its code; a block counts its hits (1 when not counted),
  * a line the most of any block over it. */
@@ -677,10 +875,13 @@ int cov_write_lcov(struct cov_model *m, FILE *f, const struct cov_write_opts *op
 		   const char *path, char *err, size_t errsz)
 {
 	FILE *notes = opts && opts->notes ? opts->notes : stderr;
+	bool quiet = opts && opts->no_notes;
 	const char *prefix = opts && opts->note_prefix ? opts->note_prefix : "note: ";
 	struct cov_lines *lines = calloc(m->nmods + 1, sizeof(*lines));
 	struct da *da = NULL;
 	size_t nda = 0, dacap = 0;
+	struct fn *fns = NULL;
+	size_t nfn = 0, fncap = 0;
 	int ret = -1;
 	if (!lines)
 		return note(err, errsz, -1, "%s: out of memory", path);
@@ -693,13 +894,15 @@ int cov_write_lcov(struct cov_model *m, FILE *f, const struct cov_write_opts *op
 		for (b1 = b0; b1 < m->nblocks && m->blocks[b1].mod == mi; b1++)
 			;
 		if (mod->no_path) {
-			fprintf(notes, "%smodule '%s' has no file path; skipped\n", prefix,
-				mod->path);
+			if (!quiet)
+				fprintf(notes, "%smodule '%s' has no file path; skipped\n",
+					prefix, mod->path);
 			continue;
 		}
 		int rc = cov_lines_load(mod->path, l, msg, sizeof(msg));
 		if (rc) {	/* missing, stripped or unreadable: the others still count */
-			fprintf(notes, "%s%s; module skipped\n", prefix, msg);
+			if (!quiet)
+				fprintf(notes, "%s%s; module skipped\n", prefix, msg);
 			continue;
 		}
 		uint64_t *cnt = calloc(l->n + 1, sizeof(*cnt));
@@ -739,6 +942,10 @@ int cov_write_lcov(struct cov_model *m, FILE *f, const struct cov_write_opts *op
 		for (size_t i = 0; i < l->n; i++)
 			da[nda++] = (struct da){ l->files[l->r[i].file], l->r[i].line, cnt[i] };
 		free(cnt);
+		if (!add_fns(m, b0, b1, l, &fns, &nfn, &fncap)) {
+			note(err, errsz, -1, "%s: out of memory", path);
+			goto out;
+		}
 	}
 	if (!nda) {
 		note(err, errsz, -1, "%s: no covered module has source lines in a DWARF "
@@ -746,10 +953,17 @@ int cov_write_lcov(struct cov_model *m, FILE *f, const struct cov_write_opts *op
 		goto out;
 	}
 	qsort(da, nda, sizeof(*da), da_cmp);
-	for (size_t i = 0; i < nda; ) {
+	if (nfn)
+		qsort(fns, nfn, sizeof(*fns), fn_cmp);
+	/* fns' files are a subset of da's (a function's line is in the
+	 * table), in the same order. */
+	for (size_t i = 0, fi = 0; i < nda; ) {
 		const char *file = da[i].file;
 		unsigned lf = 0, lh = 0;
 		fprintf(f, "TN:%s\nSF:%s\n", opts && opts->test_name ? opts->test_name : "", file);
+		while (fi < nfn && strcmp(fns[fi].file, file) < 0)
+			fi++;
+		put_fns(f, file, fns, nfn, &fi);
 		while (i < nda && !strcmp(da[i].file, file)) {
 			uint32_t line = da[i].line;
 			uint64_t c = 0;
@@ -768,5 +982,6 @@ out:
 		cov_lines_free(&lines[i]);
 	free(lines);
 	free(da);
+	free(fns);
 	return ret;
 }

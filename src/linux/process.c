@@ -35,6 +35,7 @@
 #include <unistd.h>
 #include "linux/linux.h"
 #include "instrument/afl.h"
+#include "instrument/cov.h"
 #include "instrument/instrument.h"
 #include "linux/syscall.h"
 #include "util/log.h"
@@ -107,6 +108,7 @@ static int64_t do_clone(struct cpu *cpu, const struct clone_req *r)
 	log_flush();
 	thread_fork_prepare();
 	exec_fork_prepare();
+	cov_fork_prepare();
 	uint64_t rest = flags & ~(CLONE_OURS | 0xffull);
 	if (rest == 0 && r->exit_signal == SIGCHLD) {
 		pid = fork();	/* glibc resets its own state in the child */
@@ -116,6 +118,7 @@ static int64_t do_clone(struct cpu *cpu, const struct clone_req *r)
 		pid = raw_syscall(__NR_clone, rest | r->exit_signal, 0, 0, 0, 0, 0);
 	}
 	if (pid != 0) {
+		cov_fork_parent();
 		exec_fork_parent();
 		thread_fork_parent();
 	}
@@ -125,6 +128,7 @@ static int64_t do_clone(struct cpu *cpu, const struct clone_req *r)
 	if (pid == 0) {
 		exec_fork_child();
 		thread_fork_child();
+		cov_fork_child();
 		int32_t tid = (int32_t)raw_syscall(__NR_gettid, 0, 0, 0, 0, 0, 0);
 		cpu->x.tid = tid;
 		if (r->stack)

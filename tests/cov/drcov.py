@@ -12,6 +12,7 @@ modoff and loom's bitmap from docs/coverage.md.
   drcov.py craft KIND OUT                     write a crafted drcov file (KIND below)
   drcov.py expect KIND                        its blocks as sorted 'name+0xoffset' lines
   drcov.py dump FILE                          any drcov file as sorted 'name+0xoffset'
+  drcov.py modules FILE                       its module table: 'path base end entry' (hex)
   drcov.py write-drcov OUT SPEC               drcov v2 from 'M path base end' / 'B mod off size' lines
 
 Exit status 0 when the check holds; otherwise a message and 1.
@@ -410,6 +411,11 @@ def main(argv):
             with open(argv[1], "rb") as f:
                 for ln in dump_lines(parse(f.read())):
                     print(ln)
+        elif argv[0] == "modules":
+            with open(argv[1], "rb") as f:
+                for mod in parse(f.read()).modules:
+                    print("%s 0x%x 0x%x 0x%x" % (mod["path"], mod.get("base", mod.get("start", 0)),
+                                                 mod["end"], mod.get("entry", 0)))
         elif argv[0] == "write-drcov":
             write_drcov(argv[1], argv[2])
         else:

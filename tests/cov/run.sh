@@ -306,6 +306,21 @@ for variant in dwarf5-pie:-gdwarf-5 dwarf4-nopie:"-gdwarf-4 -no-pie"; do
 		else
 			fail "lcov-$name-$fn" "want lines: $want" "got lines:  $got ($zero at 0)" "$(head -n 2 lc.err)"
 		fi
+		# Function records: every function of prog.c at the line of its
+		# first byte (addr2line), entered only if it is the one covered.
+		want=$(for g in cube main square; do
+			a=$(nm "$exe" | awk -v f="$g" '$3 == f { print $1 }')
+			l=$(addr2line -e "$exe" "0x$a" | sed -E 's/.*:([0-9]+).*/\1/')
+			echo "FN:$l,$g FNDA:$([ "$g" = "$fn" ] && echo 1 || echo 0),$g"
+		done | tr '\n' ' ')
+		got=$(for g in cube main square; do
+			echo "$(grep "^FN:[0-9]*,$g$" "$fn.info") $(grep "^FNDA:[0-9]*,$g$" "$fn.info")"
+		done | tr '\n' ' ')
+		if [ "$want" = "$got" ] && grep -q '^FNH:1$' "$fn.info"; then
+			pass "lcov-$name-$fn-functions"
+		else
+			fail "lcov-$name-$fn-functions" "want: $want" "got:  $got"
+		fi
 	done
 	if command -v genhtml >/dev/null; then
 		check "lcov-$name-genhtml" genhtml -q -o "html-$name" square.info cube.info

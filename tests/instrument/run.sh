@@ -19,7 +19,7 @@ b=$(cd "$1" && pwd)
 loom=$b/loom cov=$b/loom-cov ctl=$b/loom-ctl
 work=$(mktemp -d "${TMPDIR:-/tmp}/loom-instr.XXXXXX")
 trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$work"' EXIT
-passed=0 failed=0
+passed=0 failed=0 skipped=0
 
 pass() { echo "PASS $1"; passed=$((passed + 1)); }
 fail() {
@@ -40,6 +40,43 @@ for p in branch crash spin; do
 		exit 1
 	}
 done
+# C guests: one that forks and spins, and one with -g for lcov (square,
+# cube and main run; unused never does, by construction).
+cat >"$work/prog.c" <<'EOF'
+#include <stdio.h>
+
+int square(int x)
+{
+	int y = x * x;
+	if (y > 100)
+		y -= 100;
+	return y;
+}
+
+int cube(int x)
+{
+	int y = x * x * x;
+	return y + 1;
+}
+
+int unused(int x)
+{
+	return x - 1;
+}
+
+int main(int argc, char **argv)
+{
+	printf("%d\n", square(argc) + cube(argc));
+	return 0;
+}
+EOF
+if ! gcc -static -O1 -o "$work/forkspin" "$root/tests/instrument/forkspin.c" ||
+	! gcc -g -O0 -o "$work/prog" "$work/prog.c" ||
+	! strip -o "$work/prog-stripped" "$work/prog"; then
+	echo "cannot build the C guests"
+	echo "0 passed, 1 failed"
+	exit 1
+fi
 cd "$work" || exit 1
 
 # The module offset of a symbol: its address minus where the file's first
@@ -100,6 +137,150 @@ for sig in TERM INT; do
 		"$(grep '^spin+' s.txt 2>/dev/null | sort)"
 done
 
+# ---- coverage is never lost silently ----
+# A file loom cannot write fails before the guest runs: one line, status 1,
+# and the guest's own output never appears.
+./prog >native.out
+for bad in /nonexistent/dir/x.drcov "$work"; do
+	out=$("$loom" -cov "$bad" ./prog 2>&1)
+	st=$?
+	check "-cov $bad: fails at start" "1 1 0" \
+		"$st $(echo "$out" | grep -c "^loom: -cov $bad: ") $(echo "$out" | grep -c '^[0-9]')"
+done
+if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null; then
+	mkdir ro && chmod 755 ro "$work"
+	out=$(setpriv --reuid=65534 --regid=65534 --clear-groups "$loom" -cov ro/x.drcov ./prog 2>&1)
+	check "-cov into a directory of another user: fails at start" \
+		"1 loom: -cov ro/x.drcov: cannot create: Permission denied" "$? $out"
+	chmod 700 "$work"
+else
+	echo "SKIP -cov into a read-only directory: needs root and setpriv"
+	skipped=$((skipped + 1))
+fi
+out=$("$loom" -cov s.info -cov-format lcov ./prog-stripped 2>&1)
+check "lcov of a stripped program: fails at start" \
+	"1 loom: -cov-format lcov: $work/prog-stripped: no DWARF line table (.debug_line) (lcov needs the program built with -g, not stripped)" \
+	"$? $out"
+# A -cov-bitmap module that never runs: the guest runs as natively, and
+# loom warns at the end; a module path naming no file fails at start.
+out=$("$loom" -cov n.bits -cov-bitmap libnosuch.so ./prog 2>err.txt)
+check "-cov-bitmap of a module that never runs: the guest runs" "0 $(cat native.out)" "$? $out"
+check "-cov-bitmap of a module that never runs: warned at the end" \
+	"loom: warning: -cov-bitmap libnosuch.so: no block of that module ran; n.bits is not written" \
+	"$(cat err.txt)"
+out=$("$loom" -cov n.bits -cov-bitmap /nonexistent/lib.so ./prog 2>&1)
+check "-cov-bitmap of a path that is no file: fails at start" \
+	"1 loom: -cov-bitmap /nonexistent/lib.so: No such file or directory" "$? $out"
+# A module path through a symbolic link names the file mapped.
+ln -s "$work/prog" link-prog
+"$loom" -cov l.bits -cov-bitmap "$work/link-prog" ./prog >/dev/null 2>err.txt
+check "-cov-bitmap through a symlink: the mapped file's bitmap" "Module: $work/prog" \
+	"$(sed -n 2p l.bits 2>&1)$(cat err.txt)"
+
+# SIGKILL leaves a valid drcov file, at most -cov-sync behind: the file
+# written at start holds nothing; spin's two blocks must appear in it while
+# the guest runs (waited for, up to 15 s: the machine may be busy), and
+# stay there, in a file that parses, after SIGKILL.  With -cov-sync 200 and
+# with the default interval (1 s).
+spin_blocks=$(printf '%s\n%s' "$(off_of spin _start)" "$(off_of spin spin)")
+for sync in 200 default; do
+	rm -f k.drcov*
+	opt=(-cov-sync "$sync")
+	[ "$sync" = default ] && opt=()
+	"$loom" -cov k.drcov "${opt[@]}" ./spin &
+	pid=$!
+	seen=no
+	for _ in $(seq 150); do
+		sleep 0.1
+		[ "$(python3 "$root/tests/cov/drcov.py" dump k.drcov 2>/dev/null)" = "$spin_blocks" ] &&
+			seen=yes && break
+	done
+	check "-cov-sync $sync: written while the guest runs" yes "$seen"
+	kill -KILL "$pid"
+	wait "$pid"
+	check "SIGKILL ($sync ms): loom dies of it" 137 "$?"
+	check "SIGKILL ($sync ms): the drcov file parses and holds what ran" "$spin_blocks" \
+		"$(python3 "$root/tests/cov/drcov.py" dump k.drcov 2>&1)"
+	check "SIGKILL ($sync ms): no temporary left" "k.drcov" "$(ls k.drcov*)"
+done
+# Killed before anything could be checkpointed: the file written at
+# start is there and valid.
+rm -f k.drcov
+"$loom" -cov k.drcov -cov-sync 0 ./spin &
+pid=$!
+for _ in $(seq 100); do [ -e k.drcov ] && break; sleep 0.05; done
+kill -KILL "$pid"
+wait "$pid"
+check "SIGKILL at once: the file from the start parses" "0" \
+	"$(python3 "$root/tests/cov/drcov.py" dump k.drcov >/dev/null; echo $?)"
+# Forked children: FILE.PID, checkpointed by the child.
+in_fn() {	# in_fn DRCOV PROG FUNCTION: "yes" if a block starts in FUNCTION
+	local addr size base
+	read -r addr size < <(nm -S "$2" | awk -v f="$3" '$4 == f { print $1, $2 }')
+	base=$(($(readelf -lW "$2" | awk '$1 == "LOAD" { print $3; exit }') & ~0xfff))
+	python3 "$root/tests/cov/drcov.py" dump "$1" | sed -n "s/^$2+//p" |
+		while read -r o; do
+			if [ $((o + base)) -ge $((0x$addr)) ] && [ $((o + base)) -lt $((0x$addr + 0x$size)) ]; then
+				echo yes
+				break
+			fi
+		done
+}
+rm -f f.drcov*
+"$loom" -cov f.drcov -cov-sync 200 ./forkspin >child.pid &
+pid=$!
+for _ in $(seq 150); do
+	sleep 0.1
+	child=$(cat child.pid)
+	[ -n "$child" ] && [ -n "$(in_fn "f.drcov.$child" forkspin child_spin 2>/dev/null)" ] &&
+		[ -n "$(in_fn f.drcov forkspin parent_spin 2>/dev/null)" ] && break
+done
+kill -KILL "$pid" "$child"
+wait "$pid"
+check "fork, SIGKILL: parent and child files" "f.drcov f.drcov.$child" "$(echo f.drcov*)"
+check "fork, SIGKILL: the parent's file has parent_spin, not child_spin" "yes " \
+	"$(in_fn f.drcov forkspin parent_spin) $(in_fn f.drcov forkspin child_spin)"
+check "fork, SIGKILL: the child's file has child_spin, not parent_spin" "yes " \
+	"$(in_fn "f.drcov.$child" forkspin child_spin) $(in_fn "f.drcov.$child" forkspin parent_spin)"
+
+# The drcov entry column: the ELF header's entry point moved by the
+# module's load bias (readelf is the oracle), for a static and a PIE
+# program and the PIE's interpreter.
+entry_of() {	# entry_of ELF BASE: BASE + e_entry - lowest PT_LOAD page
+	local e lo
+	e=$(readelf -hW "$1" | awk '/Entry point address/ { print $4 }')
+	lo=$(readelf -lW "$1" | awk '$1 == "LOAD" { print $3 }' | sort | head -n 1)
+	printf '0x%x' $(($2 + e - (lo & ~0xfff)))
+}
+"$loom" -cov e.drcov ./branch
+read -r _ b _ e < <(python3 "$root/tests/cov/drcov.py" modules e.drcov | grep "/branch ")
+check "drcov entry: static program" "$(entry_of branch "$b")" "$e"
+"$loom" -cov e.drcov ./prog >/dev/null
+read -r _ b _ e < <(python3 "$root/tests/cov/drcov.py" modules e.drcov | grep "/prog ")
+check "drcov entry: PIE program" "$(entry_of prog "$b")" "$e"
+interp=$(realpath "$(readelf -lW prog | sed -n 's/.*Requesting program interpreter: \(.*\)]/\1/p')")
+read -r _ b _ e < <(python3 "$root/tests/cov/drcov.py" modules e.drcov | grep "^$interp ")
+check "drcov entry: its interpreter" "$(entry_of "$interp" "$b")" "$e"
+
+# lcov function records from a guest built with -g: each function at the
+# line addr2line gives its first byte, entered or not as prog.c says.
+"$loom" -cov p.info -cov-format lcov ./prog >/dev/null 2>&1
+want=$(for f in cube main square unused; do
+	a=$(nm prog | awk -v f="$f" '$3 == f { print $1 }')
+	printf 'FN:%s,%s\n' "$(addr2line -e prog "0x$a" | sed -E 's/.*:([0-9]+).*/\1/')" "$f"
+done)
+check "lcov FN: each function at its first line" "$want" "$(grep '^FN:' p.info)"
+check "lcov FNDA: the functions that ran" \
+	"$(printf 'FNDA:1,cube\nFNDA:1,main\nFNDA:1,square\nFNDA:0,unused\nFNF:4\nFNH:3')" \
+	"$(grep -E '^(FNDA|FNF|FNH):' p.info)"
+if command -v genhtml >/dev/null; then
+	check "genhtml shows function coverage" "functions..: 75.0% (3 of 4 functions)" \
+		"$(genhtml -o html p.info 2>&1 | grep -o 'functions\.\.: .*')"
+else
+	echo "SKIP genhtml function coverage: genhtml not installed (scripts/install-deps.sh adds lcov)"
+	skipped=$((skipped + 1))
+fi
+
 # ---- the control channel ----
 cat >icount.c <<'EOF'
 #include <qemu-plugin.h>
@@ -154,6 +335,57 @@ wait "$pid"
 check "still dies of SIGTERM" 143 "$?"
 check "socket removed at exit" "gone" "$([ -e "$sock" ] && echo there || echo gone)"
 
+# ---- the control channel admits only its owner ----
+# Created 0600 whatever the umask (under umask 000 bind alone would make it
+# srwxrwxrwx).
+rm -f "$sock"
+(umask 000 && exec "$loom" -control "$sock" ./spin 2>ctl.err) &
+pid=$!
+for _ in $(seq 50); do [ -S "$sock" ] && break; sleep 0.1; done
+check "socket under umask 000 is owner-only" "600 $(id -u)" "$(stat -c '%a %u' "$sock" 2>&1)"
+# A second uid: refused by the file's mode, and, with the mode opened up
+# (as a careless directory or a bind mount might), by its credentials.
+other=65534
+if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null; then
+	as() { local u=$1; shift; setpriv --reuid="$u" --regid="$u" --clear-groups "$@"; }
+	chmod 755 "$work"
+	out=$(as $other "$ctl" "$sock" status 2>&1)
+	check "uid $other: mode 0600 keeps it out" "2 loom-ctl: $sock: Permission denied" "$? $out"
+	chmod 666 "$sock"
+	out=$(as $other "$ctl" "$sock" cov write "$work/x.drcov" 2>&1)
+	check "uid $other: refused by its credentials" \
+		"1 error: permission denied: not loom's user or root" "$? $out"
+	check "refused: no file written" "absent" "$([ -e "$work/x.drcov" ] && echo present || echo absent)"
+	check "refused: one line logged, naming the uid" "1" \
+		"$(grep -c "^loom: -control $sock: refused a connection from uid $other (pid [0-9]*): only loom's user (uid 0) or root may connect$" ctl.err)"
+	check "the owner still gets in" "ok coverage on" "$(c cov start)"
+	kill -TERM "$pid"
+	wait "$pid"
+	# loom run by uid 65534: that uid and root get in, uid 65533 does not.
+	chmod 777 "$work"
+	# setpriv itself, not the function: $! must be the pid that becomes loom
+	setpriv --reuid=$other --regid=$other --clear-groups "$loom" -control "$sock" ./spin 2>ctl2.err &
+	pid=$!
+	for _ in $(seq 50); do [ -S "$sock" ] && break; sleep 0.1; done
+	check "socket belongs to the uid that ran loom" "600 $other" "$(stat -c '%a %u' "$sock" 2>&1)"
+	check "same uid gets in" "ok coverage on" "$(as $other "$ctl" "$sock" cov start 2>&1)"
+	check "root gets in" "ok coverage off" "$("$ctl" "$sock" cov stop 2>&1)"
+	chmod 666 "$sock"	# as root: only the credentials check is left
+	out=$(as 65533 "$ctl" "$sock" status 2>&1)
+	check "uid 65533 refused by a loom of uid $other" \
+		"1 error: permission denied: not loom's user or root" "$? $out"
+	check "refused: logged" "1" "$(grep -c "refused a connection from uid 65533 .*only loom's user (uid $other) or root" ctl2.err)"
+	kill -TERM "$pid"
+	wait "$pid"
+	check "the loom of uid $other dies of SIGTERM" 143 "$?"
+	chmod 700 "$work"
+else
+	echo "SKIP control channel with a second uid: needs root and setpriv (CI runs as root)"
+	skipped=$((skipped + 1))
+	kill -TERM "$pid"
+	wait "$pid"
+fi
+
 # ---- bad options ----
 out=$("$loom" -cov-format nope ./branch 2>&1)
 check "bad -cov-format" "1 loom: -cov-format nope: unknown format (drcov, modoff, lcov, bitmap)" "$? $out"
@@ -162,5 +394,5 @@ check "unusable -control path" "1 1" "$? $(echo "$out" | grep -c '^loom: -contro
 "$ctl" "$work/none.sock" status >/dev/null 2>&1
 check "loom-ctl without a loom" "2" "$?"
 
-echo "$passed passed, $failed failed"
+echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]
