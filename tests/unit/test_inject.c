@@ -422,6 +422,7 @@ static bool run_case(int i)
 	struct cpu *cpu = instrument_alloc_cpu(sizeof(struct cpu));
 	memset(cpu, 0, sizeof(*cpu));
 	x86_cpu_reset(cpu);
+	instrument_attach();	/* as main.c wires it */
 	exec_init();
 	uint8_t *code = mmap((void *)CODE_BASE, CODE_SIZE, PROT_READ | PROT_WRITE | PROT_EXEC,
 			     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
