@@ -809,16 +809,27 @@ static int cmp_main(int argc, char **argv)
 				     ", loom %s code %" PRId64 " addr %#" PRIx64 " at +%" PRId64 "\n",
 				     sig_name(a.signo), (int64_t)a.sig_code, a.sig_addr, (int64_t)a.pc_off,
 				     sig_name(b.signo), (int64_t)b.sig_code, b.sig_addr, (int64_t)b.pc_off);
+				/* The class: both outcomes and the instruction at the
+				 * earlier pc (or the one before it when the pc is
+				 * mid-instruction: a trap after it). */
 				uint64_t at = a.pc_off < b.pc_off ? a.pc_off : b.pc_off;
 				const char *who = "?";
 				for (int k = 0; k < n; k++)
 					if ((uint64_t)ins[k].off == at)
 						who = ZydisMnemonicGetString(ins[k].z.mnemonic);
+					else if ((uint64_t)ins[k].off < at && !strcmp(who, "?") &&
+						 (k + 1 == n || (uint64_t)ins[k + 1].off > at))
+						who = "?";
 				if (at == s.len)
-					who = "end";
-				else if (und && !strcmp(who, "?"))
+					who = "ud2-end";
+				else if (und && at >= (uint64_t)(n ? ins[n - 1].off + ins[n - 1].len : 0))
 					who = "undecodable";
-				snprintf(key, sizeof key, "signal %s", who);
+				char ns[24], ls[24];
+				snprintf(ns, sizeof ns, "%s/%" PRId64, sig_name(a.signo), (int64_t)a.sig_code);
+				snprintf(ls, sizeof ls, "%s/%" PRId64, sig_name(b.signo), (int64_t)b.sig_code);
+				snprintf(key, sizeof key, "signal %s loom %s%s at %s", ns, ls,
+					 a.signo == b.signo && a.sig_code == b.sig_code ?
+					 (a.pc_off != b.pc_off ? " (pc)" : " (addr)") : "", who);
 			}
 			for (int r = 0; r < 16; r++)
 				if (a.gpr[r] != b.gpr[r]) {
