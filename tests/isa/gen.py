@@ -680,6 +680,22 @@ def string_forms():
                 F.append(Form(f'repne {op}{s}', [('rax', 64)], fix=fix('r')))
             else:
                 F.append(Form(f'rep {op}{s}', [('rax', 64)], fix=fix('r')))
+    # 32-bit address size (67): esi, edi and ecx, whose upper halves are
+    # junk here and must neither address nor count
+    def fix32(rep):
+        inner = fix('a32' if rep else None)
+
+        def f(rng, st):
+            inner(rng, st)
+            for r in (6, 7):
+                st['gpr'][r] = 0x5b5b5b5b5b5b5b00 | (st['gpr'][r] & 0xff)
+        return f
+    for w in (8, 16, 32, 64):
+        s = SUF[w]
+        for op in ('movs', 'stos', 'lods', 'cmps', 'scas'):
+            F.append(Form(f'addr32 {op}{s}', [('rax', 64)], fix=fix32(False)))
+            F.append(Form(f'.byte 0x67; {"repe " if op in ("cmps", "scas") else "rep "}{op}{s}', [('rax', 64)],
+                          fix=fix32(True)))
     # faults part-way: the destination (or source) runs into a guard page;
     # rcx, rsi and rdi at the fault must say how far the copy got
     GUARD = 0x5c5c5c5c5c5c5c00

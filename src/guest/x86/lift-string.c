@@ -3,7 +3,9 @@
  * prefixes.  A rep form is an IR loop inside the TB: each iteration does its
  * memory accesses first and then updates rcx/rsi/rdi, so a fault in
  * iteration k leaves the registers as the CPU would (k iterations done).
- * The step is df << size, df being +1 or -1.
+ * The step is df << size, df being +1 or -1.  With an address-size prefix
+ * (67) the registers are esi, edi and ecx: addresses are their low 32 bits
+ * and every update writes 32 bits (zero-extending, as any 32-bit write).
  */
 #include "guest/x86/translate.h"
 
@@ -28,6 +30,20 @@ static ir_ref seg_base(struct dc *s, ir_ref addr)
 	return addr;
 }
 
+/* The address in rsi, rdi or rcx's count at the instruction's address size. */
+static ir_ref str_reg(struct dc *s, int reg)
+{
+	return s->insn.address_width == 32 ? gen_ld_reg(s, reg, 2) : G.regs[reg];
+}
+
+static void str_set(struct dc *s, int reg, ir_ref v)
+{
+	if (s->insn.address_width == 32)
+		gen_st_reg(s, reg, 2, v);
+	else
+		ir_mov(s, G.regs[reg], v);
+}
+
 /* One iteration; returns the compare operands for cmps/scas. */
 static void str_step(struct dc *s, enum str_kind k, int size, ir_ref *a, ir_ref *b)
 {
@@ -35,30 +51,30 @@ static void str_step(struct dc *s, enum str_kind k, int size, ir_ref *a, ir_ref 
 	ir_ref v;
 	switch (k) {
 	case STR_MOVS:
-		v = ir_ld(s, seg_base(s, G.regs[R_RSI]), size);
-		ir_st(s, v, G.regs[R_RDI], size);
-		ir_mov(s, G.regs[R_RSI], ir_bin(s, IR_add, G.regs[R_RSI], step));
-		ir_mov(s, G.regs[R_RDI], ir_bin(s, IR_add, G.regs[R_RDI], step));
+		v = ir_ld(s, seg_base(s, str_reg(s, R_RSI)), size);
+		ir_st(s, v, str_reg(s, R_RDI), size);
+		str_set(s, R_RSI, ir_bin(s, IR_add, G.regs[R_RSI], step));
+		str_set(s, R_RDI, ir_bin(s, IR_add, G.regs[R_RDI], step));
 		break;
 	case STR_STOS:
-		ir_st(s, gen_ld_reg(s, R_RAX, size), G.regs[R_RDI], size);
-		ir_mov(s, G.regs[R_RDI], ir_bin(s, IR_add, G.regs[R_RDI], step));
+		ir_st(s, gen_ld_reg(s, R_RAX, size), str_reg(s, R_RDI), size);
+		str_set(s, R_RDI, ir_bin(s, IR_add, G.regs[R_RDI], step));
 		break;
 	case STR_LODS:
-		v = ir_ld(s, seg_base(s, G.regs[R_RSI]), size);
+		v = ir_ld(s, seg_base(s, str_reg(s, R_RSI)), size);
 		gen_st_reg(s, R_RAX, size, v);
-		ir_mov(s, G.regs[R_RSI], ir_bin(s, IR_add, G.regs[R_RSI], step));
+		str_set(s, R_RSI, ir_bin(s, IR_add, G.regs[R_RSI], step));
 		break;
 	case STR_CMPS:
-		*a = ir_ld(s, seg_base(s, G.regs[R_RSI]), size);
-		*b = ir_ld(s, G.regs[R_RDI], size);
-		ir_mov(s, G.regs[R_RSI], ir_bin(s, IR_add, G.regs[R_RSI], step));
-		ir_mov(s, G.regs[R_RDI], ir_bin(s, IR_add, G.regs[R_RDI], step));
+		*a = ir_ld(s, seg_base(s, str_reg(s, R_RSI)), size);
+		*b = ir_ld(s, str_reg(s, R_RDI), size);
+		str_set(s, R_RSI, ir_bin(s, IR_add, G.regs[R_RSI], step));
+		str_set(s, R_RDI, ir_bin(s, IR_add, G.regs[R_RDI], step));
 		break;
 	case STR_SCAS:
 		*a = gen_ld_reg(s, R_RAX, size);
-		*b = ir_ld(s, G.regs[R_RDI], size);
-		ir_mov(s, G.regs[R_RDI], ir_bin(s, IR_add, G.regs[R_RDI], step));
+		*b = ir_ld(s, str_reg(s, R_RDI), size);
+		str_set(s, R_RDI, ir_bin(s, IR_add, G.regs[R_RDI], step));
 		break;
 	}
 }
@@ -79,7 +95,7 @@ static bool gen_string(struct dc *s, enum str_kind k)
 	bool cmp = k == STR_CMPS || k == STR_SCAS;
 	ir_ref a = 0, b = 0;
 
-	if (s->insn.address_width != 64)
+	if (s->insn.address_width != 64 && s->insn.address_width != 32)
 		return false;
 	if (!rep) {
 		str_step(s, k, size, &a, &b);
@@ -89,11 +105,22 @@ static bool gen_string(struct dc *s, enum str_kind k)
 		}
 		return true;
 	}
+	if (s->insn.address_width == 32) {
+		/* Even when ecx is 0 the CPU writes ecx, and for movs and
+		 * stos the pointers too (lods, cmps and scas leave them):
+		 * upper halves cleared before the first iteration, as an
+		 * Intel host shows (tests/isa string batch, addr32 forms). */
+		str_set(s, R_RCX, G.regs[R_RCX]);
+		if (k == STR_MOVS)
+			str_set(s, R_RSI, G.regs[R_RSI]);
+		if (k == STR_MOVS || k == STR_STOS)
+			str_set(s, R_RDI, G.regs[R_RDI]);
+	}
 	uint32_t loop = ir_new_label(s->ir), done = ir_new_label(s->ir);
 	set_label(s, loop);
-	ir_brc(s, IR_EQ, G.regs[R_RCX], cst(s, 0), done);
+	ir_brc(s, IR_EQ, str_reg(s, R_RCX), cst(s, 0), done);
 	str_step(s, k, size, &a, &b);
-	ir_mov(s, G.regs[R_RCX], ir_bin(s, IR_sub, G.regs[R_RCX], cst(s, 1)));
+	str_set(s, R_RCX, ir_bin(s, IR_sub, G.regs[R_RCX], cst(s, 1)));
 	if (cmp) {
 		cmp_flags(s, size, a, b);
 		bool repne = s->insn.attributes & ZYDIS_ATTRIB_HAS_REPNE;
