@@ -29,7 +29,7 @@ root=$(cd "$here/../.." && pwd)
 loom=$1
 shift
 case $loom in /*) ;; *) loom=$(cd "$(dirname "$loom")" && pwd)/$(basename "$loom") ;; esac
-streams=4000 seed=1 first=0 batch=4000 tmo=300 jobs=1
+streams=4000 seed=1 first=0 batch=4000 tmo=120 jobs=1
 num() {
 	case $2 in '' | *[!0-9]*) echo "$0: $1 needs a number, not '$2'" >&2; exit 2 ;; esac
 }

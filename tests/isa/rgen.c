@@ -316,14 +316,16 @@ static void gen_stream(uint64_t seed, uint64_t index, struct rnd_stream *s)
 		}
 	}
 	s->len = pos;
-	/* Relative branches land on a later spot of the stream (an
-	 * instruction boundary or not) or on its final ud2: never backwards,
-	 * so a stream always ends. */
+	/* Relative branches land on a later instruction or on the final ud2:
+	 * never backwards, and never inside an instruction, whose bytes could
+	 * decode as a backward branch (a loopne there spins for 2^64
+	 * iterations), so a stream always ends. */
 	for (int i = 0; i < nins; i++) {
 		if (!is_rel_branch(&ins[i]))
 			continue;
 		int end = ins[i].off + ins[i].len;
-		int target = end + rnd(&r, pos - end + 1);
+		int j = i + 1 + rnd(&r, nins - i);
+		int target = j < nins ? ins[j].off : pos;
 		const ZydisDecodedInstruction *z = &ins[i].z;
 		int io = z->raw.imm[0].offset, isz = z->raw.imm[0].size / 8;
 		put_le(s->bytes + ins[i].off + io, (uint64_t)(target - end), isz);
