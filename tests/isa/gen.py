@@ -605,10 +605,17 @@ def mem_forms():
     for t in ('pushq 8(%rsp)', 'popq 8(%rsp)', 'pushq (%rsp)', 'popq (%rsp)', 'popq -8(%rsp)',
               'pushq -8(%rsp)', 'movq %rsp, (%rsp)', 'xchgq %rsp, (%rsp)', 'addq %rsp, (%rsp)',
               'leaq 8(%rsp), %rsp', 'pushw (%rsp)', 'popw 2(%rsp)', 'leave', 'enter $16, $0',
-              'callq 1f; 1:', 'pushq %rsp; popq %rax'):
+              'callq 1f; 1:', 'pushq %rsp; popq %rax', 'leavew', 'enter $8, $3'):
         def fx(rng, st):
             st['gpr'][5] = MARK | rng.choice([16, 24, 32, 40])   # rbp for leave/enter
         F.append(Form(t, [('rax', 64)], mem=64, fix=fx))
+    # enter write-probes the new top of stack: here it lies below the guard
+    # area's page, unmapped, so enter faults there with rsp and rbp unchanged
+    for t in ('movq %rdi, %rsp; enter $0x1100, $0', 'movq %rdi, %rsp; enter $0x1100, $2'):
+        def fx(rng, st):
+            st['gpr'][7] = 0x5c5c5c5c5c5c5c00 | rng.choice([8, 16, 64])
+            st['gpr'][5] = 0x5c5c5c5c5c5c5c00 | 32
+        F.append(Form(t, [('rax', 64)], fix=fx))
     # xlat, loop family, jrcxz: rcx near 0
     for t in ('xlatb', 'loop 1f; movl $1, %r11d; 1:', 'loope 1f; movl $1, %r11d; 1:',
               'loopne 1f; movl $1, %r11d; 1:', 'jrcxz 1f; movl $1, %r11d; 1:',

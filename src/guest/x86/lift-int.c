@@ -819,11 +819,14 @@ static bool gen_POP(struct dc *s)
 	return true;
 }
 
+/* leave: rsp = rbp, then pop rbp; with a 66 prefix the pop is 16 bits and
+ * only bp changes (the stack pointer stays 64-bit). */
 static bool gen_LEAVE(struct dc *s)
 {
-	ir_ref v = ir_ld(s, G.regs[R_RBP], IR_MO_64);
-	ir_mov(s, G.regs[R_RSP], ir_bin(s, IR_add, G.regs[R_RBP], cst(s, 8)));
-	ir_mov(s, G.regs[R_RBP], v);
+	int size = s->insn.operand_width == 16 ? IR_MO_16 : IR_MO_64;
+	ir_ref v = ir_ld(s, G.regs[R_RBP], size);
+	ir_mov(s, G.regs[R_RSP], ir_bin(s, IR_add, G.regs[R_RBP], cst(s, 1 << size)));
+	gen_st_reg(s, R_RBP, size, v);
 	return true;
 }
 
@@ -844,8 +847,13 @@ static bool gen_ENTER(struct dc *s)
 		sp = ir_bin(s, IR_sub, sp, cst(s, 8));
 		ir_st(s, frame, sp, IR_MO_64);
 	}
+	/* The CPU then write-probes the new top of stack and faults there,
+	 * with rsp and rbp unchanged, if the frame does not fit (the pushes
+	 * above are done by then). */
+	ir_ref top = ir_bin(s, IR_sub, sp, cst(s, alloc));
+	ir_st(s, ir_ld(s, top, IR_MO_8), top, IR_MO_8);
 	ir_mov(s, G.regs[R_RBP], frame);
-	ir_mov(s, G.regs[R_RSP], ir_bin(s, IR_sub, sp, cst(s, alloc)));
+	ir_mov(s, G.regs[R_RSP], top);
 	return true;
 }
 
