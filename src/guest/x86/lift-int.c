@@ -913,9 +913,21 @@ static bool gen_POPFQ(struct dc *s)
 	return true;
 }
 
+/* al = [seg:rbx + al]: ebx with an address-size prefix, and an FS or GS
+ * override adds its base (Zydis puts both on the hidden memory operand). */
 static bool gen_XLAT(struct dc *s)
 {
 	ir_ref addr = ir_bin(s, IR_add, G.regs[R_RBX], gen_ld_reg(s, R_RAX, 0));
+	if (s->insn.address_width == 32)
+		addr = gen_ext(s, addr, 2, false);
+	for (int i = 0; i < s->insn.operand_count; i++) {
+		if (s->op[i].type != ZYDIS_OPERAND_TYPE_MEMORY)
+			continue;
+		if (s->op[i].mem.segment == ZYDIS_REGISTER_FS)
+			addr = ir_bin(s, IR_add, addr, G.fs_base);
+		else if (s->op[i].mem.segment == ZYDIS_REGISTER_GS)
+			addr = ir_bin(s, IR_add, addr, G.gs_base);
+	}
 	gen_st_reg(s, R_RAX, 0, ir_ld(s, addr, IR_MO_8));
 	return true;
 }
