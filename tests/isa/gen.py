@@ -1196,7 +1196,7 @@ def misc_forms():
     for t in ('outb %al, %dx', 'outb %al, $0x80', 'outl %eax, %dx', 'insb', 'insw', 'insl', 'outsb', 'outsw', 'outsl',
               'sysenter', 'rsm', 'ud0 %eax, %eax', '.byte 0x0f, 0xff, 0xc0', f'lgdt {A}', f'lidt {A}', 'lldt %ax',
               'ltr %ax', 'lmsw %ax', 'clts', f'invlpg {A}', 'invd', 'wbinvd', 'rdmsr', 'wrmsr', 'swapgs', 'sysretq',
-              '.byte 0x0f, 0x35', 'hlt', 'rdpmc'):
+              '.byte 0x0f, 0x35', 'hlt', 'rdpmc', 'int $4', 'int $5'):
         F.append(Form(t, [('rax', 64), ('rdx', 64)]))
     # eip-relative (67-prefixed rip-relative) addressing: the address is
     # the next instruction's eip plus the displacement, truncated to 32 bits

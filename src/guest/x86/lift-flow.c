@@ -140,12 +140,20 @@ static bool gen_privileged(struct dc *s)
 	return true;
 }
 
-/* int n: int $3 is a breakpoint like int3; every other vector is not
- * open to user mode here (#GP). */
+/* int n: int $3 is a breakpoint like int3; int $4 reaches the overflow
+ * trap, which Linux also opens to user mode and reports as SIGSEGV after
+ * the instruction; every other vector is not open to user mode (#GP). */
 static bool gen_INT(struct dc *s)
 {
 	if ((s->op[0].imm.value.u & 0xff) == 3)
 		return gen_INT3(s);
+	if ((s->op[0].imm.value.u & 0xff) == 4) {
+		gen_sync_pc(s, s->next_pc);
+		gen_helper(s, HELPER_raise, 4, s->ir->env, cst(s, SIGSEGV), cst(s, SI_KERNEL), cst(s, 0));
+		ir_emit(s->ir, IR_exit_tb, IR_I64, NULL, (int64_t[]){ 0 });
+		s->state = DISAS_EXITED;
+		return true;
+	}
 	return gen_privileged(s);
 }
 

@@ -66,8 +66,10 @@ static void str_step(struct dc *s, enum str_kind k, int size, ir_ref *a, ir_ref 
 		str_set(s, R_RSI, ir_bin(s, IR_add, G.regs[R_RSI], step));
 		break;
 	case STR_CMPS:
-		*a = ir_ld(s, seg_base(s, str_reg(s, R_RSI)), size);
+		/* es:rdi first: when both operands fault, the CPU reports that
+		 * one (random-stream tester, seed 1 stream 885). */
 		*b = ir_ld(s, str_reg(s, R_RDI), size);
+		*a = ir_ld(s, seg_base(s, str_reg(s, R_RSI)), size);
 		str_set(s, R_RSI, ir_bin(s, IR_add, G.regs[R_RSI], step));
 		str_set(s, R_RDI, ir_bin(s, IR_add, G.regs[R_RDI], step));
 		break;
