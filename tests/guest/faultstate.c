@@ -1,6 +1,7 @@
 /* State at faults the random-stream tester (tests/isa/random.sh) found
- * loom getting wrong: an MMX store or an SSE-to-MMX conversion that faults
- * has already put the x87 unit in MMX state (TOP 0, every tag valid); enter
+ * loom getting wrong: an MMX store that faults, or an SSE-to-MMX conversion
+ * that raises #XM, has already put the x87 unit in MMX state (TOP 0, every
+ * tag valid), while a conversion whose memory operand faults has not; enter
  * faults at the new top of stack, after its pushes, with rsp and rbp
  * unchanged; and xlat honours an FS override.  Prints what the signal
  * frame says; the native run is the oracle. */
@@ -36,7 +37,7 @@ static void handler(int sig, siginfo_t *si, void *ctx)
 		_exit(3);
 	}
 	printf("  signal %d code %d addr area%+ld ftw=%x top=%d rsp %s rbp %s\n", sig, si->si_code,
-	       (long)((uint8_t *)si->si_addr - area),
+	       sig == SIGSEGV ? (long)((uint8_t *)si->si_addr - area) : 0L,     /* SIGFPE: a pc */
 	       f->ftw, f->swd >> 11 & 7, (uint64_t)g[REG_RSP] == want_rsp ? "unchanged" : "changed",
 	       (uint64_t)g[REG_RBP] == want_rbp ? "unchanged" : "changed");
 	siglongjmp(back, 1);
@@ -52,6 +53,7 @@ int main(void)
 	sa.sa_sigaction = handler;
 	sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
 	sigaction(SIGSEGV, &sa, 0);
+	sigaction(SIGFPE, &sa, 0);
 	area = mmap(NULL, 3 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (area == MAP_FAILED)
 		return 1;
@@ -72,6 +74,17 @@ int main(void)
 		printf("  no fault\n");
 	}
 	__asm__ volatile("emms");
+
+	printf("cvttps2pi raising an unmasked precision exception (#XM):\n");
+	if (!sigsetjmp(back, 1)) {
+		unsigned mx = 0x1f80 & ~0x1000u;
+		float f[4] = { 1.5f, 2.25f, 0, 0 };
+		__asm__ volatile("fninit\n\tmovups %0, %%xmm0\n\tldmxcsr %1\n\tcvttps2pi %%xmm0, %%mm3"
+				 :: "m"(f), "m"(mx) : "xmm0", "mm3");
+		printf("  no fault\n");
+	}
+	unsigned mx0 = 0x1f80;
+	__asm__ volatile("ldmxcsr %0\n\temms" :: "m"(mx0));
 
 	/* enter $0x200, $2 with rsp near the bottom of the RW page: the
 	 * pushes fit, the new top of stack is in the PROT_NONE page below. */
