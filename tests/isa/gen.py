@@ -646,6 +646,20 @@ def mem_forms():
                 st['gpr'][1] = (st['gpr'][1] & ~0xff) | rng.choice([0, 1, 5, 33])
                 st['gpr'][0] = rng.getrandbits(16)     # so (%rax) faults
             F.append(Form(f'{p}; {fault}', [('rax', 64), ('rbx', 64)], fix=fx))
+    # eip-relative (67-prefixed rip-relative) addressing: the address is
+    # the next instruction's eip plus the displacement, truncated to 32 bits
+    for t in ('movl isa_mem+16(%eip), %eax', 'addl %eax, isa_mem+16(%eip)', 'lea 0x10(%eip), %eax',
+              'lea -0x7fffffff(%eip), %rax'):
+        F.append(Form(t, [('rax', 64)], mem=64))
+    # bit-string addressing with a 32-bit address size: the bit offset's
+    # words are added before the address wraps at 4 GB
+    # (a 64-bit offset of +-2^35 bits moves the address by exactly 4 GB)
+    for t in ('btl %ecx, (%esi)', 'btsw %cx, (%esi)', 'btrl %ecx, 8(%esi)', 'btq %rcx, (%esi)',
+              'btcq %rcx, 8(%esi)'):
+        def fx(rng, st):
+            st['gpr'][6] = MARKJ | 16
+            st['gpr'][1] = rng.choice([0, 5, 31, 64, -1, -40, 1 << 35, -(1 << 35), (1 << 35) + 7]) & MASK[64]
+        F.append(Form(t, [('rax', 64)], mem=64, fix=fx))
     return F
 
 
@@ -1198,11 +1212,6 @@ def misc_forms():
               'ltr %ax', 'lmsw %ax', 'clts', f'invlpg {A}', 'invd', 'wbinvd', 'rdmsr', 'wrmsr', 'swapgs', 'sysretq',
               '.byte 0x0f, 0x35', 'hlt', 'rdpmc', 'int $4', 'int $5'):
         F.append(Form(t, [('rax', 64), ('rdx', 64)]))
-    # eip-relative (67-prefixed rip-relative) addressing: the address is
-    # the next instruction's eip plus the displacement, truncated to 32 bits
-    for t in ('movl isa_mem+16(%eip), %eax', 'addl %eax, isa_mem+16(%eip)', 'lea 0x10(%eip), %eax',
-              'lea -0x7fffffff(%eip), %rax'):
-        F.append(Form(t, [('rax', 64)], mem=64))
     return F
 
 

@@ -526,6 +526,12 @@ static bool gen_bt(struct dc *s, enum bt k)
 			ir_ref words = ir_bin(s, IR_sar, off, cst(s, 3 + size));
 			addr = ir_bin(s, IR_add, gen_ea(s, &s->op[0]),
 				      ir_bin(s, IR_shl, words, cst(s, size)));
+			/* With a 32-bit address size the sum wraps at 4 GB
+			 * too (random-stream tester, seed 1 stream 15592);
+			 * an FS/GS base would come after the wrap. */
+			ZydisRegister seg = s->op[0].mem.segment;
+			if (s->insn.address_width == 32 && seg != ZYDIS_REGISTER_FS && seg != ZYDIS_REGISTER_GS)
+				addr = gen_ext(s, addr, 2, false);
 		}
 	}
 	ir_ref m = ir_bin(s, IR_shl, cst(s, 1), bit);
