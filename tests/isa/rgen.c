@@ -82,10 +82,12 @@ static int writes_rip(const struct insn *in)
 	return 0;
 }
 
-/* A relative branch the generator points at a later spot of the stream. */
+/* A relative branch the generator points at a later spot of the stream:
+ * a relative immediate (ZYDIS_ATTRIB_IS_RELATIVE alone also covers an
+ * indirect call or jmp through a rip-relative memory operand). */
 static int is_rel_branch(const struct insn *in)
 {
-	return writes_rip(in) && (in->z.attributes & ZYDIS_ATTRIB_IS_RELATIVE) &&
+	return writes_rip(in) && in->z.raw.imm[0].is_relative &&
 	       in->z.meta.category != ZYDIS_CATEGORY_INTERRUPT;
 }
 
