@@ -3,7 +3,8 @@
  * that raises #XM, has already put the x87 unit in MMX state (TOP 0, every
  * tag valid), while a conversion whose memory operand faults has not; enter
  * faults at the new top of stack, after its pushes, with rsp and rbp
- * unchanged; and xlat honours an FS override.  Prints what the signal
+ * unchanged; rcl into a read-only page faults before changing the flags;
+ * and xlat honours an FS override.  Prints what the signal
  * frame says; the native run is the oracle. */
 #define _GNU_SOURCE
 #include <setjmp.h>
@@ -36,7 +37,8 @@ static void handler(int sig, siginfo_t *si, void *ctx)
 		fflush(stdout);
 		_exit(3);
 	}
-	printf("  signal %d code %d addr area%+ld ftw=%x top=%d rsp %s rbp %s\n", sig, si->si_code,
+	printf("  signal %d code %d flags %#llx addr area%+ld ftw=%x top=%d rsp %s rbp %s\n", sig, si->si_code,
+	       (unsigned long long)g[REG_EFL] & 0x8d5,
 	       sig == SIGSEGV ? (long)((uint8_t *)si->si_addr - area) : 0L,     /* SIGFPE: a pc */
 	       f->ftw, f->swd >> 11 & 7, (uint64_t)g[REG_RSP] == want_rsp ? "unchanged" : "changed",
 	       (uint64_t)g[REG_RBP] == want_rbp ? "unchanged" : "changed");
@@ -98,6 +100,16 @@ int main(void)
 		printf("  no fault\n");
 	}
 	printf("  pushed: %s\n", *(uint64_t *)(area + 248) == want_rbp ? "old rbp" : "not the old rbp");
+
+	/* rcl into a read-only page: the write faults before the flags change. */
+	printf("rcl by 2 into a read-only page:\n");
+	mprotect(area, 4096, PROT_READ);
+	if (!sigsetjmp(back, 1)) {
+		__asm__ volatile("mov $0x80000001, %%eax\n\tmov %%eax, %%edx\n\tadd %%eax, %%edx\n\t"
+				 "mov $2, %%ecx\n\trcll %%cl, (%0)" :: "r"(area) : "rax", "rcx", "rdx", "cc", "memory");
+		printf("  no fault\n");
+	}
+	mprotect(area, 4096, PROT_READ | PROT_WRITE);
 
 	/* fs xlat with rbx 0 and al 0 reads the first byte of the thread
 	 * control block, whose first word points to itself (glibc, musl). */

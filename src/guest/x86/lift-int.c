@@ -453,6 +453,11 @@ static bool gen_rc(struct dc *s, bool left)
 	ir_ref a = gen_ld_op(s, 0);
 	ir_ref n = s->op[1].type == ZYDIS_OPERAND_TYPE_IMMEDIATE
 		   ? cst(s, s->op[1].imm.value.u) : gen_ld_reg(s, R_RCX, 0);
+	/* The helper sets the flags: a read-only destination must fault
+	 * before that, leaving them as they were (random-stream tester,
+	 * seed 1 stream 20859), so probe it by writing the value back. */
+	if (op_is_mem(s, 0))
+		gen_st_op(s, 0, a);
 	ir_ref r = gen_helper(s, left ? HELPER_rcl : HELPER_rcr, 4, s->ir->env, a, n, cst(s, size));
 	gen_st_op(s, 0, r);
 	s->cc_op = CC_OP_DYNAMIC;	/* the helper stored flags as EFLAGS or left them */
