@@ -710,6 +710,11 @@ def string_forms():
             inner(rng, st)
             for r in (6, 7):
                 st['gpr'][r] = 0x5b5b5b5b5b5b5b00 | (st['gpr'][r] & 0xff)
+            # ecx 0 with junk above it: which registers the CPU still
+            # writes is model-specific (an Intel host clears rcx, and rsi/
+            # rdi for movs/stos); not a fixed expectation here
+            if rep and st['gpr'][1] & 0xffffffff == 0:
+                st['gpr'][1] |= 1
         return f
     for w in (8, 16, 32, 64):
         s = SUF[w]
