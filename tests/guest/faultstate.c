@@ -3,7 +3,8 @@
  * that raises #XM, has already put the x87 unit in MMX state (TOP 0, every
  * tag valid), while a conversion whose memory operand faults has not; enter
  * faults at the new top of stack, after its pushes, with rsp and rbp
- * unchanged; rcl into a read-only page faults before changing the flags;
+ * unchanged; rcl into a read-only page faults before changing the flags,
+ * and a shift by 0 still writes (and faults);
  * and xlat honours an FS override.  Prints what the signal
  * frame says; the native run is the oracle. */
 #define _GNU_SOURCE
@@ -107,6 +108,11 @@ int main(void)
 	if (!sigsetjmp(back, 1)) {
 		__asm__ volatile("mov $0x80000001, %%eax\n\tmov %%eax, %%edx\n\tadd %%eax, %%edx\n\t"
 				 "mov $2, %%ecx\n\trcll %%cl, (%0)" :: "r"(area) : "rax", "rcx", "rdx", "cc", "memory");
+		printf("  no fault\n");
+	}
+	printf("shl by 0 into a read-only page (still a write):\n");
+	if (!sigsetjmp(back, 1)) {
+		__asm__ volatile("shlb $0, (%0)" :: "r"(area) : "cc", "memory");
 		printf("  no fault\n");
 	}
 	mprotect(area, 4096, PROT_READ | PROT_WRITE);

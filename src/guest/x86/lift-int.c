@@ -354,8 +354,11 @@ static bool gen_shift(struct dc *s, enum shift k)
 	if (s->op[1].type == ZYDIS_OPERAND_TYPE_IMMEDIATE) {
 		int c = s->op[1].imm.value.u & (size == 3 ? 63 : 31);
 		if (c == 0) {
-			if (!op_is_mem(s, 0) && size == 2)
-				gen_st_op(s, 0, a);	/* the 32-bit write still zero-extends */
+			/* the 32-bit write still zero-extends; a memory
+			 * destination is still written (it faults if read-only:
+			 * random-stream tester, seed 1 stream 47587) */
+			if (op_is_mem(s, 0) || size == 2)
+				gen_st_op(s, 0, a);
 			return true;
 		}
 		ir_ref r = ir_bin_sz(s, opc, size, a, cst(s, c));
@@ -422,7 +425,7 @@ static bool gen_rot(struct dc *s, bool left)
 	if (s->op[1].type == ZYDIS_OPERAND_TYPE_IMMEDIATE) {
 		int c = s->op[1].imm.value.u & (size == 3 ? 63 : 31);
 		if (c == 0) {
-			if (!op_is_mem(s, 0) && size == 2)
+			if (op_is_mem(s, 0) || size == 2)	/* as in gen_shift */
 				gen_st_op(s, 0, a);
 			return true;
 		}
