@@ -172,6 +172,16 @@ test-cov: $(COV_BINS)
 test-isa: build/$(TMODE)/loom
 	tests/isa/run.sh build/$(TMODE)/loom $(ISA_ARGS)
 
+# The random-instruction-stream tester (tests/isa/random.sh): N streams of
+# seed SEED, natively and under loom in three modes, the modes in parallel.
+# `make test` runs a fixed sample of 3,000 (the isa-random subsuite); the
+# 1,000,000-stream run: make MODE=release TMODE=release test-isa-random N=1000000
+N ?= 100000
+SEED ?= 1
+.PHONY: test-isa-random
+test-isa-random: build/$(TMODE)/loom
+	tests/isa/random.sh build/$(TMODE)/loom --streams $(N) --seed $(SEED) --jobs 3
+
 # Which x86-64-v1..v3 instruction classes (Zydis') the tester covers, and
 # with how many cases per form at ISA_ARGS' --cases (1000: the full mode).
 .PHONY: isa-coverage

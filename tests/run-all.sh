@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The suite driver behind `make test`.
 #
-#   tests/run-all.sh BUILDDIR [unit|guest|busybox|debian|debian-all|cpython|strace|elf|isa|plugins|cov|instrument|afl|all|programs]
+#   tests/run-all.sh BUILDDIR [unit|guest|busybox|debian|debian-all|cpython|strace|elf|isa|isa-random|plugins|cov|instrument|afl|all|programs]
 #
 # Runs the chosen subsuites against BUILDDIR/loom (all: every subsuite but
 # debian-all and cpython, which are slow; programs: busybox, debian-all and
@@ -17,6 +17,9 @@
 #   strace   tests/programs/strace.sh: loom -strace against strace(1)
 #   elf      tests/elf/run.sh, if present and executable
 #   isa      tests/isa/run.sh --fast: generated instruction tests, native vs loom
+#   isa-random  tests/isa/random.sh: a fixed sample of 3,000 random instruction
+#            streams, native vs loom in three modes (make test-isa-random N=...
+#            runs more)
 #   plugins  tests/plugins/run.sh: bundled plugins on the guest programs, exact
 #            counts, API conformance, plugin loading and its errors
 #   cov      tests/cov/run.sh: coverage files and BUILDDIR/loom-cov
@@ -31,7 +34,7 @@
 set -uo pipefail
 
 if [ $# -lt 1 ] || [ $# -gt 2 ]; then
-	echo "usage: $0 BUILDDIR [unit|guest|busybox|debian|debian-all|cpython|strace|elf|isa|plugins|cov|instrument|afl|all|programs]" >&2
+	echo "usage: $0 BUILDDIR [unit|guest|busybox|debian|debian-all|cpython|strace|elf|isa|isa-random|plugins|cov|instrument|afl|all|programs]" >&2
 	exit 2
 fi
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -42,9 +45,9 @@ builddir=$(cd "$1" 2>/dev/null && pwd) || {
 }
 subset=${2:-all}
 case $subset in
-unit | guest | busybox | debian | debian-all | cpython | strace | elf | isa | plugins | cov | instrument | afl | all | programs) ;;
+unit | guest | busybox | debian | debian-all | cpython | strace | elf | isa | isa-random | plugins | cov | instrument | afl | all | programs) ;;
 *)
-	echo "$0: unknown subset '$subset' (unit, guest, busybox, debian, debian-all, cpython, strace, elf, isa, plugins, cov, instrument, afl, all or programs)" >&2
+	echo "$0: unknown subset '$subset' (unit, guest, busybox, debian, debian-all, cpython, strace, elf, isa, isa-random, plugins, cov, instrument, afl, all or programs)" >&2
 	exit 2
 	;;
 esac
@@ -145,7 +148,7 @@ run_unit() {
 # want SUITE: whether SUITE is part of the chosen subset.
 want() {
 	case $subset:$1 in
-	"$1":* | all:unit | all:guest | all:busybox | all:debian | all:strace | all:elf | all:isa | \
+	"$1":* | all:unit | all:guest | all:busybox | all:debian | all:strace | all:elf | all:isa | all:isa-random | \
 		all:plugins | all:cov | all:instrument | all:afl) return 0 ;;
 	programs:busybox | programs:debian-all | programs:cpython) return 0 ;;
 	esac
@@ -182,6 +185,8 @@ fi
 
 want isa && run_suite isa "tests/isa/run.sh $loom --fast" \
 	"$root/tests/isa/run.sh" "$loom" --fast
+want isa-random && run_suite isa-random "tests/isa/random.sh $loom --streams 3000" \
+	"$root/tests/isa/random.sh" "$loom" --streams 3000
 want cov && run_suite cov "tests/cov/run.sh $builddir" \
 	"$root/tests/cov/run.sh" "$builddir"
 want instrument && run_suite instrument "tests/instrument/run.sh $builddir" \

@@ -671,10 +671,17 @@ def mem_forms():
     for t in ('pushq 8(%rsp)', 'popq 8(%rsp)', 'pushq (%rsp)', 'popq (%rsp)', 'popq -8(%rsp)',
               'pushq -8(%rsp)', 'movq %rsp, (%rsp)', 'xchgq %rsp, (%rsp)', 'addq %rsp, (%rsp)',
               'leaq 8(%rsp), %rsp', 'pushw (%rsp)', 'popw 2(%rsp)', 'leave', 'enter $16, $0',
-              'callq 1f; 1:', 'pushq %rsp; popq %rax'):
+              'callq 1f; 1:', 'pushq %rsp; popq %rax', 'leavew', 'enter $8, $3'):
         def fx(rng, st):
             st['gpr'][5] = MARK | rng.choice([16, 24, 32, 40])   # rbp for leave/enter
         F.append(Form(t, [('rax', 64)], mem=64, fix=fx))
+    # enter write-probes the new top of stack: here it lies below the guard
+    # area's page, unmapped, so enter faults there with rsp and rbp unchanged
+    for t in ('movq %rdi, %rsp; enter $0x1100, $0', 'movq %rdi, %rsp; enter $0x1100, $2'):
+        def fx(rng, st):
+            st['gpr'][7] = 0x5c5c5c5c5c5c5c00 | rng.choice([8, 16, 64])
+            st['gpr'][5] = 0x5c5c5c5c5c5c5c00 | 32
+        F.append(Form(t, [('rax', 64)], fix=fx))
     # xlat, loop family, jrcxz: rcx near 0
     for t in ('xlatb', 'loop 1f; movl $1, %r11d; 1:', 'loope 1f; movl $1, %r11d; 1:',
               'loopne 1f; movl $1, %r11d; 1:', 'jrcxz 1f; movl $1, %r11d; 1:',
@@ -709,6 +716,20 @@ def mem_forms():
                 st['gpr'][1] = (st['gpr'][1] & ~0xff) | rng.choice([0, 1, 5, 33])
                 st['gpr'][0] = rng.getrandbits(16)     # so (%rax) faults
             F.append(Form(f'{p}; {fault}', [('rax', 64), ('rbx', 64)], fix=fx))
+    # eip-relative (67-prefixed rip-relative) addressing: the address is
+    # the next instruction's eip plus the displacement, truncated to 32 bits
+    for t in ('movl isa_mem+16(%eip), %eax', 'addl %eax, isa_mem+16(%eip)', 'lea 0x10(%eip), %eax',
+              'lea -0x7fffffff(%eip), %rax'):
+        F.append(Form(t, [('rax', 64)], mem=64))
+    # bit-string addressing with a 32-bit address size: the bit offset's
+    # words are added before the address wraps at 4 GB
+    # (a 64-bit offset of +-2^35 bits moves the address by exactly 4 GB)
+    for t in ('btl %ecx, (%esi)', 'btsw %cx, (%esi)', 'btrl %ecx, 8(%esi)', 'btq %rcx, (%esi)',
+              'btcq %rcx, 8(%esi)'):
+        def fx(rng, st):
+            st['gpr'][6] = MARKJ | 16
+            st['gpr'][1] = rng.choice([0, 5, 31, 64, -1, -40, 1 << 35, -(1 << 35), (1 << 35) + 7]) & MASK[64]
+        F.append(Form(t, [('rax', 64)], mem=64, fix=fx))
     return F
 
 
@@ -1414,7 +1435,7 @@ def misc_forms():
     for t in ('outb %al, %dx', 'outb %al, $0x80', 'outl %eax, %dx', 'insb', 'insw', 'insl', 'outsb', 'outsw', 'outsl',
               'rsm', 'ud0 %eax, %eax', '.byte 0x0f, 0xff, 0xc0', f'lgdt {A}', f'lidt {A}', 'lldt %ax',
               'ltr %ax', 'lmsw %ax', 'clts', f'invlpg {A}', 'invd', 'wbinvd', 'rdmsr', 'wrmsr', 'swapgs', 'sysretq',
-              '.byte 0x0f, 0x35', 'hlt'):
+              '.byte 0x0f, 0x35', 'hlt', 'rdpmc', 'int $4', 'int $5'):
         F.append(Form(t, [('rax', 64), ('rdx', 64)]))
     return F
 

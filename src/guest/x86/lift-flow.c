@@ -248,6 +248,8 @@ const struct lift_entry lift_flow_table[] = {
 	{ ZYDIS_MNEMONIC_LLDT, gen_privileged }, { ZYDIS_MNEMONIC_LTR, gen_privileged },
 	{ ZYDIS_MNEMONIC_LMSW, gen_privileged }, { ZYDIS_MNEMONIC_INVLPG, gen_privileged },
 	{ ZYDIS_MNEMONIC_RDMSR, gen_privileged }, { ZYDIS_MNEMONIC_WRMSR, gen_privileged },
+	/* Linux leaves CR4.PCE clear for a task without a mapped perf
+	 * event (the default rdpmc=1 policy): user-mode rdpmc is #GP. */
 	{ ZYDIS_MNEMONIC_RDPMC, gen_privileged }, { ZYDIS_MNEMONIC_XSETBV, gen_privileged },
 	{ ZYDIS_MNEMONIC_SYSRET, gen_privileged }, { ZYDIS_MNEMONIC_INVPCID, gen_INVPCID }, { ZYDIS_MNEMONIC_SYSEXIT, gen_privileged },
 	{ ZYDIS_MNEMONIC_INVALID, NULL },

@@ -354,8 +354,11 @@ static bool gen_shift(struct dc *s, enum shift k)
 	if (s->op[1].type == ZYDIS_OPERAND_TYPE_IMMEDIATE) {
 		int c = s->op[1].imm.value.u & (size == 3 ? 63 : 31);
 		if (c == 0) {
-			if (!op_is_mem(s, 0) && size == 2)
-				gen_st_op(s, 0, a);	/* the 32-bit write still zero-extends */
+			/* the 32-bit write still zero-extends; a memory
+			 * destination is still written (it faults if read-only:
+			 * random-stream tester, seed 1 stream 47587) */
+			if (op_is_mem(s, 0) || size == 2)
+				gen_st_op(s, 0, a);
 			return true;
 		}
 		ir_ref r = ir_bin_sz(s, opc, size, a, cst(s, c));
@@ -422,7 +425,7 @@ static bool gen_rot(struct dc *s, bool left)
 	if (s->op[1].type == ZYDIS_OPERAND_TYPE_IMMEDIATE) {
 		int c = s->op[1].imm.value.u & (size == 3 ? 63 : 31);
 		if (c == 0) {
-			if (!op_is_mem(s, 0) && size == 2)
+			if (op_is_mem(s, 0) || size == 2)	/* as in gen_shift */
 				gen_st_op(s, 0, a);
 			return true;
 		}
@@ -453,6 +456,11 @@ static bool gen_rc(struct dc *s, bool left)
 	ir_ref a = gen_ld_op(s, 0);
 	ir_ref n = s->op[1].type == ZYDIS_OPERAND_TYPE_IMMEDIATE
 		   ? cst(s, s->op[1].imm.value.u) : gen_ld_reg(s, R_RCX, 0);
+	/* The helper sets the flags: a read-only destination must fault
+	 * before that, leaving them as they were (random-stream tester,
+	 * seed 1 stream 20859), so probe it by writing the value back. */
+	if (op_is_mem(s, 0))
+		gen_st_op(s, 0, a);
 	ir_ref r = gen_helper(s, left ? HELPER_rcl : HELPER_rcr, 4, s->ir->env, a, n, cst(s, size));
 	gen_st_op(s, 0, r);
 	s->cc_op = CC_OP_DYNAMIC;	/* the helper stored flags as EFLAGS or left them */
@@ -526,6 +534,12 @@ static bool gen_bt(struct dc *s, enum bt k)
 			ir_ref words = ir_bin(s, IR_sar, off, cst(s, 3 + size));
 			addr = ir_bin(s, IR_add, gen_ea(s, &s->op[0]),
 				      ir_bin(s, IR_shl, words, cst(s, size)));
+			/* With a 32-bit address size the sum wraps at 4 GB
+			 * too (random-stream tester, seed 1 stream 15592);
+			 * an FS/GS base would come after the wrap. */
+			ZydisRegister seg = s->op[0].mem.segment;
+			if (s->insn.address_width == 32 && seg != ZYDIS_REGISTER_FS && seg != ZYDIS_REGISTER_GS)
+				addr = gen_ext(s, addr, 2, false);
 		}
 	}
 	ir_ref m = ir_bin(s, IR_shl, cst(s, 1), bit);
@@ -856,8 +870,13 @@ static bool gen_ENTER(struct dc *s)
 		sp = ir_bin(s, IR_sub, sp, step);
 		ir_st(s, frame, sp, size);
 	}
+	/* The CPU then write-probes the new top of stack and faults there,
+	 * with rsp and rbp unchanged, if the frame does not fit (the pushes
+	 * above are done by then). */
+	ir_ref top = ir_bin(s, IR_sub, sp, cst(s, alloc));
+	ir_st(s, ir_ld(s, top, IR_MO_8), top, IR_MO_8);
 	gen_st_reg(s, R_RBP, size, frame);
-	ir_mov(s, G.regs[R_RSP], ir_bin(s, IR_sub, sp, cst(s, alloc)));
+	ir_mov(s, G.regs[R_RSP], top);
 	return true;
 }
 
@@ -927,9 +946,21 @@ static bool gen_POPFQ(struct dc *s)
 	return true;
 }
 
+/* al = [seg:rbx + al]: ebx with an address-size prefix, and an FS or GS
+ * override adds its base (Zydis puts both on the hidden memory operand). */
 static bool gen_XLAT(struct dc *s)
 {
 	ir_ref addr = ir_bin(s, IR_add, G.regs[R_RBX], gen_ld_reg(s, R_RAX, 0));
+	if (s->insn.address_width == 32)
+		addr = gen_ext(s, addr, 2, false);
+	for (int i = 0; i < s->insn.operand_count; i++) {
+		if (s->op[i].type != ZYDIS_OPERAND_TYPE_MEMORY)
+			continue;
+		if (s->op[i].mem.segment == ZYDIS_REGISTER_FS)
+			addr = ir_bin(s, IR_add, addr, G.fs_base);
+		else if (s->op[i].mem.segment == ZYDIS_REGISTER_GS)
+			addr = ir_bin(s, IR_add, addr, G.gs_base);
+	}
 	gen_st_reg(s, R_RAX, 0, ir_ld(s, addr, IR_MO_8));
 	return true;
 }

@@ -221,6 +221,9 @@ static bool gen_MMX_MASKMOVQ(struct dc *s)
 	if (v < 0 || k < 0)
 		return false;
 	ir_ref data = gen_ld_mm(s, v), mask = gen_ld_mm(s, k);
+	/* The CPU is in MMX state even if a store faults (an Intel host
+	 * shows TOP 0 and every tag valid in the signal frame). */
+	gen_mmx_enter(s);
 	ir_ref addr = tmp64(s);
 	ir_mov(s, addr, G.regs[R_RDI]);
 	if (s->insn.address_width == 32)
@@ -231,7 +234,6 @@ static bool gen_MMX_MASKMOVQ(struct dc *s)
 		ir_st(s, ir_extr(s, data, 8 * j, 8, false), ir_bin(s, IR_add, addr, cst(s, j)), IR_MO_8);
 		set_label(s, skip);
 	}
-	gen_mmx_enter(s);
 	return true;
 }
 

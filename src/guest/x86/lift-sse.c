@@ -990,10 +990,13 @@ static bool gen_cvt_mmx(struct dc *s, enum sse_op op, bool to_mm, bool pd)
 	}
 	ir_stenv(s, v[0], XTMP, IR_MO_64);
 	ir_stenv(s, v[1], XTMP + 8, IR_MO_64);
-	gen_sse_call(s, op, XTMP, XTMP, cst(s, 0));
-	ir_ref lo = ir_ldenv(s, XTMP, IR_MO_64);
+	/* The MMX transition comes after the memory operand is read and
+	 * before a SIMD exception (#XM): an Intel host's signal frame shows
+	 * empty tags for the one and TOP 0, all valid, for the other. */
 	if (to_mm || m >= 0)
 		gen_mmx_enter(s);
+	gen_sse_call(s, op, XTMP, XTMP, cst(s, 0));
+	ir_ref lo = ir_ldenv(s, XTMP, IR_MO_64);
 	if (to_mm)
 		gen_st_mm(s, d, lo);
 	else

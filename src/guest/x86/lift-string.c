@@ -25,13 +25,19 @@ static ir_ref str_reg(struct dc *s, int r)
 	return s->insn.address_width == 32 ? gen_ld_reg(s, r, 2) : G.regs[r];
 }
 
+/* r = v at the address size (a 32-bit write clears the upper half). */
+static void str_set(struct dc *s, int r, ir_ref v)
+{
+	if (s->insn.address_width == 32)
+		gen_st_reg(s, r, 2, v);
+	else
+		ir_mov(s, G.regs[r], v);
+}
+
 /* r += step at the address size. */
 static void str_add(struct dc *s, int r, ir_ref step)
 {
-	if (s->insn.address_width == 32)
-		gen_st_reg(s, r, 2, ir_bin(s, IR_add, G.regs[r], step));
-	else
-		ir_mov(s, G.regs[r], ir_bin(s, IR_add, G.regs[r], step));
+	str_set(s, r, ir_bin(s, IR_add, G.regs[r], step));
 }
 
 static ir_ref seg_base(struct dc *s, ir_ref addr)
@@ -70,8 +76,10 @@ static void str_step(struct dc *s, enum str_kind k, int size, ir_ref *a, ir_ref 
 		str_add(s, R_RSI, step);
 		break;
 	case STR_CMPS:
-		*a = ir_ld(s, seg_base(s, str_reg(s, R_RSI)), size);
+		/* es:rdi first: when both operands fault, the CPU reports that
+		 * one (random-stream tester, seed 1 stream 885). */
 		*b = ir_ld(s, str_reg(s, R_RDI), size);
+		*a = ir_ld(s, seg_base(s, str_reg(s, R_RSI)), size);
 		str_add(s, R_RSI, step);
 		str_add(s, R_RDI, step);
 		break;
@@ -109,6 +117,17 @@ static bool gen_string(struct dc *s, enum str_kind k)
 		}
 		return true;
 	}
+	if (s->insn.address_width == 32) {
+		/* Even when ecx is 0 the CPU writes ecx, and for movs and
+		 * stos the pointers too (lods, cmps and scas leave them):
+		 * upper halves cleared before the first iteration, as an
+		 * Intel host shows (tests/isa string batch, addr32 forms). */
+		str_set(s, R_RCX, G.regs[R_RCX]);
+		if (k == STR_MOVS)
+			str_set(s, R_RSI, G.regs[R_RSI]);
+		if (k == STR_MOVS || k == STR_STOS)
+			str_set(s, R_RDI, G.regs[R_RDI]);
+	}
 	uint32_t loop = ir_new_label(s->ir), done = ir_new_label(s->ir);
 	set_label(s, loop);
 	ir_brc(s, IR_EQ, str_reg(s, R_RCX), cst(s, 0), done);
@@ -134,17 +153,6 @@ static bool gen_string(struct dc *s, enum str_kind k)
 		ir_emit(s->ir, IR_br, IR_I64, NULL, (int64_t[]){ loop });
 	}
 	set_label(s, done);
-	if (s->insn.address_width == 32) {
-		/* With ecx 0 the CPU still writes ecx (upper half cleared),
-		 * and for movs and stos esi and edi too, while lods, cmps and
-		 * scas leave them (measured on the host by tests/isa's string
-		 * batch); after an iteration this changes nothing. */
-		gen_st_reg(s, R_RCX, 2, G.regs[R_RCX]);
-		if (k == STR_MOVS)
-			gen_st_reg(s, R_RSI, 2, G.regs[R_RSI]);
-		if (k == STR_MOVS || k == STR_STOS)
-			gen_st_reg(s, R_RDI, 2, G.regs[R_RDI]);
-	}
 	if (cmp) {
 		s->cc_op = CC_OP_DYNAMIC;
 		s->cc_srcT = 0;

@@ -263,7 +263,8 @@ ir_ref gen_ea(struct dc *s, const ZydisDecodedOperand *op)
 	ir_ref ea;
 	uint64_t disp = m->disp.has_displacement ? (uint64_t)m->disp.value : 0;
 
-	if (m->base == ZYDIS_REGISTER_RIP) {
+	if (m->base == ZYDIS_REGISTER_RIP || m->base == ZYDIS_REGISTER_EIP) {
+		/* 67-prefixed rip-relative is eip-relative: truncated below. */
 		ea = cst(s, s->next_pc + disp);
 	} else {
 		ea = 0;
