@@ -22,6 +22,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 #include "exec/exec.h"
+#include "exec/guest-mem.h"
 #include "guest/x86/cpu.h"
 #include "guest/x86/cpuid.h"
 #include "instrument/control.h"
@@ -451,6 +452,7 @@ int main(int argc, char **argv)
 	if (x86_select_level(cpu_model) < 0)
 		exit(LOOM_EXIT_USAGE);
 	x86_cpu_reset(cpu);
+	guest_mem = linux_guest_mem;
 	instrument_attach();
 	exec_init();
 	linux_signal_init();

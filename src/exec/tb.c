@@ -29,6 +29,7 @@
 #include <unistd.h>
 #include "exec/exec-internal.h"
 #include "guest/guest.h"
+#include "exec/guest-mem.h"
 #include "host/host.h"
 #include "util/log.h"
 #include "util/ownfd.h"
@@ -42,6 +43,7 @@
 
 struct exec_options exec_opts;
 struct exec_hooks exec_hooks;
+struct guest_mem_ops guest_mem;
 struct exec_stats exec_stats;
 
 static uint8_t *cache_rw, *cache_rx;

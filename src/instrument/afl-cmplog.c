@@ -34,7 +34,7 @@
 #include <sys/shm.h>
 #include "guest/guest.h"
 #include "instrument/afl-internal.h"
-#include "linux/syscall.h"
+#include "exec/guest-mem.h"
 #include "util/log.h"
 
 #define CMP_MAP_W 65536
@@ -98,7 +98,7 @@ static uint32_t claim(uint32_t k, uint64_t type, unsigned shape)
 /* A compare's memory operand is read as the instruction is about to read
  * it: directly.  If that faults, loom's host-fault path turns it into the
  * guest's fault at the compare (its pc is stored before the call), which is
- * what the instruction would have raised.  (guest_read, a system call, made
+ * what the instruction would have raised.  (guest_mem_read, a system call in user mode, made
  * the CMPLOG run twice as slow; it stays for the calls' pointers, which
  * nothing promises are valid.) */
 static int read_as_insn(void *dst, uint64_t src, size_t n)
@@ -123,7 +123,8 @@ void afl_helper_cmplog(uint64_t env, uint64_t desc, uint64_t x0, uint64_t x1, ui
 	}
 	uint8_t a[RTN_LEN], b[RTN_LEN];
 	/* Small integers are not pointers: spare the system calls. */
-	if (v[0] < 4096 || v[1] < 4096 || guest_read(a, v[0], RTN_LEN) < 0 || guest_read(b, v[1], RTN_LEN) < 0)
+	if (v[0] < 4096 || v[1] < 4096 || guest_mem_read((void *)(uintptr_t)env, a, v[0], RTN_LEN) < 0 ||
+	    guest_mem_read((void *)(uintptr_t)env, b, v[1], RTN_LEN) < 0)
 		return;
 	uint32_t hits = claim(k, CMP_TYPE_RTN, RTN_LEN - 1);
 	struct cmpfn_operands *o = &((struct cmpfn_operands *)cmp_map->log[k])[hits % CMP_MAP_RTN_H];

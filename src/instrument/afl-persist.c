@@ -40,7 +40,7 @@
 #include "guest/x86/cpu.h"
 #include "instrument/afl-internal.h"
 #include "linux/linux.h"
-#include "linux/syscall.h"
+#include "exec/guest-mem.h"
 #include "util/log.h"
 
 /* The register block a qemuafl persistent hook receives (x86-64). */
@@ -233,8 +233,7 @@ static void set_return(struct cpu *cpu)
 		return;
 	uint64_t slot = cpu->regs[R_RSP] + ps.retaddr_off;
 	uint64_t a = ps.addr;
-	exec_unprotect_range(slot, slot + 8);
-	if (exec_mem_prot(slot) < 0 || guest_write(slot, &a, 8) < 0)
+	if (exec_mem_prot(slot) < 0 || guest_mem_write(cpu, slot, &a, 8) < 0)
 		internal_error("afl: cannot write the persistent return address at 0x%lx",
 			       (unsigned long)slot);
 }

@@ -19,7 +19,7 @@
 #include "instrument/plugin-internal.h"
 #include "instrument/symbols.h"
 #include "linux/linux.h"
-#include "linux/syscall.h"
+#include "exec/guest-mem.h"
 #include "util/log.h"
 
 extern __thread bool plugin_in_syscall;
@@ -240,7 +240,7 @@ bool qemu_plugin_read_memory_vaddr(uint64_t addr, GByteArray *data, size_t len)
 	if (!data || !len)
 		return false;
 	g_byte_array_set_size(data, len);
-	return guest_read(data->data, addr, len) == 0;
+	return guest_mem_read(exec_current_cpu, data->data, addr, len) == 0;
 }
 
 bool qemu_plugin_write_memory_vaddr(uint64_t addr, GByteArray *data)
@@ -249,7 +249,7 @@ bool qemu_plugin_write_memory_vaddr(uint64_t addr, GByteArray *data)
 		return false;
 	/* translated code on those pages is dropped, as for a guest store */
 	exec_unprotect_range(addr, addr + data->len);
-	return guest_write(addr, data->data, data->len) == 0;
+	return guest_mem_write(exec_current_cpu, addr, data->data, data->len) == 0;
 }
 
 /* ---- scoreboards ----

@@ -42,7 +42,7 @@
 #include "instrument/control.h"
 #include "instrument/cov.h"
 #include "linux/linux.h"
-#include "linux/syscall.h"
+#include "exec/guest-mem.h"
 #include "util/log.h"
 #include "util/ownfd.h"
 
@@ -125,7 +125,7 @@ static void do_command(char *line, FILE *out)
 			reply(out, "error: out of memory");
 			return;
 		}
-		if (guest_read(buf, addr, len) < 0) {
+		if (guest_mem_read(NULL, buf, addr, len) < 0) {
 			reply(out, "error: guest memory [0x%" PRIx64 ", 0x%" PRIx64 ") is not readable",
 			      addr, addr + len);
 		} else {

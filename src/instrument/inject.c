@@ -30,7 +30,7 @@
 #include "guest/guest.h"
 #include "instrument/afl.h"
 #include "instrument/plugin-internal.h"
-#include "linux/syscall.h"
+#include "exec/guest-mem.h"
 #include "util/log.h"
 
 /* ---- callback records: referenced by generated code, freed by flushes ---- */
@@ -927,7 +927,7 @@ static const uint8_t *insn_bytes(const struct qemu_plugin_insn *insn)
 	if (!in->have_data) {
 		/* every byte of a decoded instruction was readable at
 		 * translation; a page gone since reads as zeros */
-		if (guest_read(in->data, in->vaddr, in->size) < 0)
+		if (guest_mem_fetch(NULL, in->data, in->vaddr, in->size) != in->size)
 			memset(in->data, 0, in->size);
 		in->have_data = true;
 	}

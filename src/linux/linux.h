@@ -24,6 +24,11 @@ struct linux_options {
 };
 extern struct linux_options linux_opts;
 
+/* Guest memory for the layers above exec (exec/guest-mem.h), as user mode
+ * has it: the front door installs it in guest_mem. */
+struct guest_mem_ops;
+extern const struct guest_mem_ops linux_guest_mem;
+
 /* What the loader learned; kept for /proc/self/auxv, AT_* and plugins. */
 struct linux_image {
 	const char *path;	/* as given */

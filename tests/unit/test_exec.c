@@ -46,6 +46,8 @@
 #include <time.h>
 #include <unistd.h>
 #include "exec/exec.h"
+#include "exec/guest-mem.h"
+#include "linux/linux.h"
 #include "guest/x86/cpu.h"
 #include "guest/x86/cpuid.h"
 #include "instrument/instrument.h"
@@ -1080,6 +1082,7 @@ void unit_main(void)
 	cpu = instrument_alloc_cpu(sizeof(struct cpu));
 	memset(cpu, 0, sizeof(*cpu));
 	x86_cpu_reset(cpu);
+	guest_mem = linux_guest_mem;	/* as main.c wires it */
 	exec_init();
 	struct sigaction sa = { .sa_sigaction = on_fault, .sa_flags = SA_SIGINFO };
 	sigaction(SIGSEGV, &sa, NULL);

@@ -38,6 +38,8 @@
 #include <sys/mman.h>
 #include <Zydis/Zydis.h>
 #include "exec/exec.h"
+#include "exec/guest-mem.h"
+#include "linux/linux.h"
 #include "guest/guest.h"
 #include "guest/x86/cpuid.h"
 #include "ir/ir.h"
@@ -364,6 +366,7 @@ void unit_main(void)
 	x86_level = X86_V3;
 	x86_ext = ALL_EXT;
 	ZydisDecoderInit(&dec, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64);
+	guest_mem = linux_guest_mem;	/* code is fetched through it, as in main.c */
 	ir_init(&ir);
 	guest_ir_init(&ir);
 	enumerate(0x00);

@@ -43,6 +43,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "exec/exec.h"
+#include "exec/guest-mem.h"
+#include "linux/linux.h"
 #include "guest/x86/cpu.h"
 #include "guest/x86/cpuid.h"
 #include "instrument/instrument.h"
@@ -422,7 +424,8 @@ static bool run_case(int i)
 	struct cpu *cpu = instrument_alloc_cpu(sizeof(struct cpu));
 	memset(cpu, 0, sizeof(*cpu));
 	x86_cpu_reset(cpu);
-	instrument_attach();	/* as main.c wires it */
+	guest_mem = linux_guest_mem;	/* as main.c wires them */
+	instrument_attach();
 	exec_init();
 	uint8_t *code = mmap((void *)CODE_BASE, CODE_SIZE, PROT_READ | PROT_WRITE | PROT_EXEC,
 			     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);

@@ -11,9 +11,9 @@
 #include <stdarg.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/uio.h>
 #include <unistd.h>
 #include "exec/exec.h"
+#include "exec/guest-mem.h"
 #include "guest/guest.h"
 #include "guest/x86/cpuid.h"
 #include "guest/x86/translate.h"
@@ -712,9 +712,8 @@ static bool fetchable(uint64_t addr)
 	return prot < 0 || (prot & PROT_EXEC);
 }
 
-/* Copy up to 15 code bytes at pc without faulting; returns bytes fetchable:
- * readable and executable.  (gettid: the thread group leader may have
- * exited, taking its pid's view of memory with it.) */
+/* Copy up to 15 code bytes at pc without faulting (exec/guest-mem.h's
+ * fetch); returns bytes fetchable: readable and executable. */
 size_t x86_fetch_code(uint64_t pc, uint8_t *buf)
 {
 	uint64_t page_end = (pc | 4095) + 1;
@@ -723,17 +722,7 @@ size_t x86_fetch_code(uint64_t pc, uint8_t *buf)
 		return 0;
 	if (page_end - pc < 15 && !fetchable(page_end))
 		want = page_end - pc;
-	struct iovec local = { buf, want }, remote = { (void *)(uintptr_t)pc, want };
-	ssize_t n = process_vm_readv(gettid(), &local, 1, &remote, 1, 0);
-	if (n == (ssize_t)want)
-		return want;
-	/* A partial read stops at the first unreadable page. */
-	size_t got = 0;
-	local.iov_len = remote.iov_len = page_end - pc < want ? page_end - pc : want;
-	n = process_vm_readv(gettid(), &local, 1, &remote, 1, 0);
-	if (n > 0)
-		got = n;
-	return got;
+	return guest_mem_fetch(NULL, buf, pc, want);
 }
 
 /* The si_code of a fetch fault at addr: the page is mapped (without
