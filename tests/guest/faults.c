@@ -95,6 +95,9 @@ SNIP(ds_rbp_index, "movabs $" NC1 ", %rbp\n xor %eax, %eax\n mov (%rax,%rbp), %r
 SNIP(ds_rax, "movabs $" NC1 ", %rax\n mov (%rax), %rax\n ret")
 SNIP(ss_push, "mov %rsp, %rbx\n movabs $" NC1 ", %rsp\n mov $3, %eax\n push %rax\n ret")
 SNIP(ss_pop, "mov %rsp, %rbx\n movabs $" NC2 ", %rsp\n mov $3, %eax\n pop %rax\n ret")
+/* enter copies outer frame pointers through rbp: accesses Zydis lists as
+ * no operand, and #SS all the same. */
+SNIP(ss_enter, "movabs $" NC1 ", %rbp\n mov $3, %eax\n enter $16, $3\n ret")
 /* 66-prefixed near branches: Intel ignores the prefix; AMD makes the
  * branch 16-bit (the target is truncated to 16 bits). */
 SNIP(o16_jmp, "mov $7, %eax\n .byte 0x66, 0xe9, 0, 0, 0, 0\n mov $8, %eax\n ret")
@@ -416,6 +419,7 @@ int main(void)
 	RUN(ud2, 0);
 	RUN(divzero, 0);
 	RUN(ss_rbp, 0);
+	RUN(ss_enter, 0);
 	RUN(ss_rbp_disp, 0);
 	RUN(ds_rbp_index, 0);
 	RUN(ds_rax, 0);

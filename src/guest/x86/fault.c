@@ -49,6 +49,13 @@ void guest_fault_refine(void *cpuv, struct guest_fault *f)
 
 	if (f->signo != SIGSEGV || f->code != SI_KERNEL || !decode_at(cpu->rip, &insn, op))
 		return;
+	/* Every access of enter goes through SS (the pushes, the frame
+	 * pointers copied through rbp, the probe of the new stack top), and
+	 * not all of them are operands Zydis lists. */
+	if (insn.mnemonic == ZYDIS_MNEMONIC_ENTER) {
+		f->signo = SIGBUS;
+		return;
+	}
 	/* Misalignment and the like are #GP through SS too: only a
 	 * non-canonical stack address is #SS. */
 	for (int i = 0; i < insn.operand_count; i++) {
