@@ -78,13 +78,7 @@ static const int gregs[] = { 0, 1, 2, 3, 5, 6, 7, 8, 9, 10, 11, 12, 13 };
 /* ---- the random source ---- */
 
 static uint64_t rs;
-static uint64_t rnd(void)
-{
-	rs ^= rs << 13;
-	rs ^= rs >> 7;
-	rs ^= rs << 17;
-	return rs * 0x2545f4914f6cdd1dull;
-}
+static uint64_t rnd(void) { return unit_xorshift(&rs) * 0x2545f4914f6cdd1dull; }
 static unsigned rn(unsigned n) { return rnd() % n; }
 static int greg(void) { return gregs[rn(NGREGS)]; }
 

@@ -39,13 +39,7 @@
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
 static uint64_t rng = 0x2545f4914f6cdd1dull;
-static uint64_t rnd(void)
-{
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return rng;
-}
+static uint64_t rnd(void) { return unit_xorshift(&rng); }
 
 static struct cpu env __attribute__((aligned(64)));
 

@@ -5,6 +5,7 @@
  */
 #ifndef LOOM_TESTS_UNIT_H
 #define LOOM_TESTS_UNIT_H
+#include <stdint.h>
 #include <stdio.h>
 
 extern int unit_passed, unit_failed, unit_skipped;
@@ -20,6 +21,14 @@ extern int unit_passed, unit_failed, unit_skipped;
 	else { unit_failed++; fprintf(stderr, "%s:%d: CHECK_EQ failed: %s == %s (0x%llx vs 0x%llx)\n", \
 		__FILE__, __LINE__, #a, #b, a_, b_); } \
 } while (0)
+/* xorshift64: the generated tests' random source, deterministic per seed. */
+static inline uint64_t unit_xorshift(uint64_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 7;
+	*s ^= *s << 17;
+	return *s;
+}
 /* Each test file defines this; main() in unit.c calls it. */
 void unit_main(void);
 #endif
