@@ -453,6 +453,7 @@ int main(int argc, char **argv)
 		exit(LOOM_EXIT_USAGE);
 	x86_cpu_reset(cpu);
 	guest_mem = linux_guest_mem;
+	instrument_env = linux_instrument_env;
 	instrument_attach();
 	exec_init();
 	linux_signal_init();

@@ -39,8 +39,8 @@
 #include "guest/guest.h"
 #include "guest/x86/cpu.h"
 #include "instrument/afl-internal.h"
-#include "linux/linux.h"
 #include "exec/guest-mem.h"
+#include "instrument/instrument.h"
 #include "util/log.h"
 
 /* The register block a qemuafl persistent hook receives (x86-64). */
@@ -258,7 +258,7 @@ uint64_t afl_helper_persist_entry(uint64_t env)
 		return 0;
 	}
 	if (ps.cnt && ++ps.iter >= ps.cnt)
-		linux_exit_group(0);
+		instrument_exit_group(0);
 	kill(getpid(), SIGSTOP);	/* the server reports the iteration */
 	if (ps.gpr)
 		memcpy(cpu->regs, ps.regs, sizeof(ps.regs));

@@ -61,7 +61,6 @@
 #include "guest/guest.h"
 #include "instrument/afl-internal.h"
 #include "instrument/instrument.h"
-#include "linux/linux.h"
 #include "util/log.h"
 #include "util/ownfd.h"
 
@@ -109,8 +108,10 @@ uint64_t afl_env_addr(const char *name, bool *set)
 	uint64_t v = env_hex(name, s);
 	/* A position-independent program lies wherever loom mapped it: an
 	 * address below its span is taken as an offset into it. */
-	if (linux_image.load_bias && v < linux_image.image_hi - linux_image.image_lo)
-		v += linux_image.load_bias;
+	struct instrument_image im;
+	instrument_env.image(&im);
+	if (im.load_bias && v < im.image_hi - im.image_lo)
+		v += im.load_bias;
 	return v;
 }
 
@@ -218,7 +219,17 @@ static bool in_scope(uint64_t pc)
 			return true;
 		return named && lookup_module(pc)->incl;
 	}
-	return pc >= linux_image.start_code && pc < linux_image.end_code;
+	struct instrument_image im;
+	instrument_env.image(&im);
+	return pc >= im.start_code && pc < im.end_code;
+}
+
+/* The program's entry point, as the environment loaded it. */
+static uint64_t entry_point(void)
+{
+	struct instrument_image im;
+	instrument_env.image(&im);
+	return im.entry;
 }
 
 /* ---- instrumentation ---- */
@@ -474,7 +485,7 @@ static void afl_helper_start(uint64_t env)
 		}
 		if (!stopped) {
 			tsl_open();
-			int64_t pid = linux_fork(cpu);
+			int64_t pid = instrument_env.fork(cpu);
 			if (pid < 0)
 				fatal(LOOM_EXIT_INTERNAL, "afl: fork failed: %s", strerror((int)-pid));
 			if (pid == 0) {
@@ -577,7 +588,7 @@ void afl_setup(void)
 	 * program's start. */
 	afl.entry = afl_env_addr("AFL_ENTRYPOINT", &set);
 	if (!set)
-		afl.entry = afl_persist_active() ? afl_persist_addr() : linux_image.entry;
+		afl.entry = afl_persist_active() ? afl_persist_addr() : entry_point();
 	afl_cmplog_setup();
 	const char *cc = getenv("AFL_COMPCOV_LEVEL");
 	if (cc && *cc) {

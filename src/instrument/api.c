@@ -18,7 +18,6 @@
 #include "guest/guest.h"
 #include "instrument/plugin-internal.h"
 #include "instrument/symbols.h"
-#include "linux/linux.h"
 #include "exec/guest-mem.h"
 #include "util/log.h"
 
@@ -104,15 +103,22 @@ void qemu_plugin_update_ns(const void *handle, int64_t time) {}
 
 /* ---- the program ---- */
 
+static struct instrument_image image(void)
+{
+	struct instrument_image im = { 0 };
+	instrument_env.image(&im);
+	return im;
+}
+
 const char *qemu_plugin_path_to_binary(void)
 {
-	const char *p = linux_image.exe_path ? linux_image.exe_path : linux_image.path;
+	const char *p = image().path;
 	return p ? g_strdup(p) : NULL;
 }
 
-uint64_t qemu_plugin_start_code(void) { return linux_image.start_code; }
-uint64_t qemu_plugin_end_code(void) { return linux_image.end_code; }
-uint64_t qemu_plugin_entry_code(void) { return linux_image.entry; }
+uint64_t qemu_plugin_start_code(void) { return image().start_code; }
+uint64_t qemu_plugin_end_code(void) { return image().end_code; }
+uint64_t qemu_plugin_entry_code(void) { return image().entry; }
 
 const char *qemu_plugin_insn_symbol(const struct qemu_plugin_insn *insn)
 {

@@ -41,7 +41,6 @@
 #include <unistd.h>
 #include "instrument/control.h"
 #include "instrument/cov.h"
-#include "linux/linux.h"
 #include "exec/guest-mem.h"
 #include "util/log.h"
 #include "util/ownfd.h"
@@ -81,7 +80,7 @@ static void do_command(char *line, FILE *out)
 
 	if (!strcmp(cmd, "status") && argc == 1) {
 		reply(out, "ok pid=%d threads=%d tbs=%" PRIu64 " cov=%s blocks=%zu", (int)getpid(),
-		      linux_thread_count(), exec_stats.tbs_translated,
+		      instrument_env.thread_count(), exec_stats.tbs_translated,
 		      cov_running() ? "on" : "off", cov_blocks_hit());
 	} else if (!strcmp(cmd, "cov") && argc == 2 && !strcmp(sub, "start")) {
 		cov_set_running(true);

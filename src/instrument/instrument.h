@@ -33,6 +33,47 @@ void instrument_load_plugins(void);
  * fault fix-ups and flushes below); the front door calls it before
  * exec_init.  Each hook is cheap when instrument_active is false. */
 void instrument_attach(void);
+/*
+ * What the instrument layer asks of its environment (user mode: src/linux/;
+ * whole-system mode: the machine), filled in by the front door before the
+ * guest runs.  The instrument layer names no environment directly.
+ */
+struct instrument_image {
+	const char *path;		/* the main program, absolute where known */
+	uint64_t start_code, end_code;	/* its code, as qemu_plugin_start/end_code */
+	uint64_t entry;			/* its entry point */
+	uint64_t load_bias;		/* where a position-independent image lies, */
+	uint64_t image_lo, image_hi;	/* ... and its span (AFL++ offsets) */
+};
+struct instrument_env {
+	/* the main program as loaded */
+	void (*image)(struct instrument_image *out);
+	/* fork the guest process (the AFL++ fork server): 0 in the child,
+	 * the child's pid in the parent, or -errno */
+	int64_t (*fork)(void *cpu);
+	/* end the guest process as its exit_group(status) would; does not
+	 * return */
+	void (*exit_group)(int status);
+	/* the guest's threads (vCPUs) running now */
+	int (*thread_count)(void);
+};
+extern struct instrument_env instrument_env;
+static inline _Noreturn void instrument_exit_group(int status)
+{
+	instrument_env.exit_group(status);
+	__builtin_trap();	/* an environment's exit_group never returns */
+}
+
+/* Environment events the instrument layer takes part in.  The guest asks
+ * to exit (exit or exit_group): true if a tool took over instead (the AFL++
+ * persistent loop starts its next iteration). */
+bool instrument_guest_exit(void *cpu);
+/* Around a fork of the guest process (each tool's state, e.g. coverage
+ * files, for the child). */
+void instrument_fork_prepare(void);
+void instrument_fork_parent(void);
+void instrument_fork_child(void);
+
 /* Register the instrument layer's helpers with the translator's IR. */
 void instrument_ir_init(struct ir_ctx *ir);
 /* After lifting: run the plugins' translation callbacks and inject their

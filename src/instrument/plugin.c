@@ -17,6 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "guest/guest.h"
+#include "instrument/afl.h"
 #include "instrument/control.h"
 #include "instrument/cov.h"
 #include "instrument/plugin-internal.h"
@@ -555,6 +556,19 @@ void instrument_discon(void *cpu, int type, uint64_t from_pc, uint64_t to_pc)
 			p->discon(p->id, idx, (enum qemu_plugin_discon_type)type, from_pc, to_pc);
 	leave_cb(cpu, old);
 }
+
+/* ---- the environment ---- */
+
+struct instrument_env instrument_env;
+
+bool instrument_guest_exit(void *cpu)
+{
+	return afl_persistent_exit(cpu);	/* AFL_QEMU_PERSISTENT_EXITS */
+}
+
+void instrument_fork_prepare(void) { cov_fork_prepare(); }
+void instrument_fork_parent(void) { cov_fork_parent(); }
+void instrument_fork_child(void) { cov_fork_child(); }
 
 /* ---- translation stages ---- */
 

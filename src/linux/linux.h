@@ -28,6 +28,9 @@ extern struct linux_options linux_opts;
  * has it: the front door installs it in guest_mem. */
 struct guest_mem_ops;
 extern const struct guest_mem_ops linux_guest_mem;
+/* What the instrument layer asks of its environment (instrument.h). */
+struct instrument_env;
+extern const struct instrument_env linux_instrument_env;
 
 /* What the loader learned; kept for /proc/self/auxv, AT_* and plugins. */
 struct linux_image {

@@ -34,8 +34,6 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 #include "linux/linux.h"
-#include "instrument/afl.h"
-#include "instrument/cov.h"
 #include "instrument/instrument.h"
 #include "linux/syscall.h"
 #include "util/log.h"
@@ -61,14 +59,14 @@ noreturn void linux_exit_group(int status)
 
 int64_t sys_exit(struct cpu *cpu, struct sys_call *c)
 {
-	if (afl_persistent_exit(cpu))	/* AFL_QEMU_PERSISTENT_EXITS */
+	if (instrument_guest_exit(cpu))	/* a tool's loop goes on (AFL++ persistent mode) */
 		return 0;
 	thread_exit(cpu, (int)c->a[0]);	/* the last thread ends the process */
 }
 
 int64_t sys_exit_group(struct cpu *cpu, struct sys_call *c)
 {
-	if (afl_persistent_exit(cpu))	/* AFL_QEMU_PERSISTENT_EXITS */
+	if (instrument_guest_exit(cpu))	/* a tool's loop goes on (AFL++ persistent mode) */
 		return 0;
 	linux_exit_group((int)c->a[0]);
 }
@@ -108,7 +106,7 @@ static int64_t do_clone(struct cpu *cpu, const struct clone_req *r)
 	log_flush();
 	thread_fork_prepare();
 	exec_fork_prepare();
-	cov_fork_prepare();
+	instrument_fork_prepare();
 	uint64_t rest = flags & ~(CLONE_OURS | 0xffull);
 	if (rest == 0 && r->exit_signal == SIGCHLD) {
 		pid = fork();	/* glibc resets its own state in the child */
@@ -118,7 +116,7 @@ static int64_t do_clone(struct cpu *cpu, const struct clone_req *r)
 		pid = raw_syscall(__NR_clone, rest | r->exit_signal, 0, 0, 0, 0, 0);
 	}
 	if (pid != 0) {
-		cov_fork_parent();
+		instrument_fork_parent();
 		exec_fork_parent();
 		thread_fork_parent();
 	}
@@ -128,7 +126,7 @@ static int64_t do_clone(struct cpu *cpu, const struct clone_req *r)
 	if (pid == 0) {
 		exec_fork_child();
 		thread_fork_child();
-		cov_fork_child();
+		instrument_fork_child();
 		int32_t tid = (int32_t)raw_syscall(__NR_gettid, 0, 0, 0, 0, 0, 0);
 		cpu->x.tid = tid;
 		if (r->stack)

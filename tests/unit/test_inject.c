@@ -419,6 +419,7 @@ static bool run_case(int i)
 	memset(cpu, 0, sizeof(*cpu));
 	x86_cpu_reset(cpu);
 	guest_mem = linux_guest_mem;	/* as main.c wires them */
+	instrument_env = linux_instrument_env;
 	instrument_attach();
 	exec_init();
 	uint8_t *code = mmap((void *)CODE_BASE, CODE_SIZE, PROT_READ | PROT_WRITE | PROT_EXEC,
