@@ -19,6 +19,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 #include "isa.h"
+#include "put.h"
 
 extern struct isa_state isa_in, isa_out;
 extern uint8_t isa_mem[ISA_MEM];
@@ -67,25 +68,6 @@ static void on_signal(int sig, siginfo_t *si, void *ctx)
 	 * path in 32-bit mode): the low 16 bits of REG_CSGSFS are CS. */
 	g[REG_CSGSFS] = (g[REG_CSGSFS] & ~0xffffull) | user_cs;
 	g[REG_EFL] &= ~0x400ull;        /* DF off for the C code that follows */
-}
-
-static void put(const void *p, size_t n)
-{
-	static uint8_t buf[1 << 16];
-	static size_t used;
-	if (p == NULL || used + n > sizeof buf) {
-		for (size_t off = 0; off < used;) {
-			ssize_t w = write(1, buf + off, used - off);
-			if (w <= 0)
-				_exit(3);
-			off += w;
-		}
-		used = 0;
-	}
-	if (p == NULL)
-		return;
-	memcpy(buf + used, p, n);
-	used += n;
 }
 
 int main(void)

@@ -27,6 +27,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 #include "random.h"
+#include "put.h"
 
 extern struct rnd_state rnd_in;
 extern uint8_t rnd_avx;
@@ -82,25 +83,6 @@ static void on_signal(int sig, siginfo_t *si, void *ctx)
 	}
 	g[REG_RIP] = (uint64_t)rnd_resume;
 	g[REG_EFL] = 0x202;     /* no TF, DF or AC for the C code that follows */
-}
-
-static void put(const void *p, size_t n)
-{
-	static uint8_t buf[1 << 16];
-	static size_t used;
-	if (p == NULL || used + n > sizeof buf) {
-		for (size_t off = 0; off < used;) {
-			ssize_t w = write(1, buf + off, used - off);
-			if (w <= 0)
-				_exit(3);
-			off += w;
-		}
-		used = 0;
-	}
-	if (p == NULL)
-		return;
-	memcpy(buf + used, p, n);
-	used += n;
 }
 
 static void get(int fd, void *p, size_t n)
