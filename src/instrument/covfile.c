@@ -497,6 +497,15 @@ out:
 	return ret;
 }
 
+/* A bitmap's shape: bit i (bit i%8 of byte i/8) stands for [start +
+ * i*granularity, start + (i+1)*granularity), an offset within module or,
+ * with module NULL, an address. */
+struct cov_bitmap {
+	const char *module;
+	uint64_t start, size;
+	unsigned granularity;
+};
+
 static void bitmap_header(FILE *f, const struct cov_bitmap *bm, uint64_t nbits)
 {
 	fprintf(f, "%s\n", BITMAP_MAGIC);
@@ -522,19 +531,6 @@ static int check_bitmap(const struct cov_bitmap *bm, const char *path,
 			     "empty or too large", path, (unsigned long long)bm->size,
 			     bm->granularity);
 	return 0;
-}
-
-int cov_bitmap_write(const char *path, const struct cov_bitmap *bm,
-		     char *err, size_t errsz)
-{
-	uint64_t nbits;
-	struct out o;
-	if (check_bitmap(bm, path, &nbits, err, errsz) < 0 ||
-	    out_open(&o, path, err, errsz) < 0)
-		return -1;
-	bitmap_header(o.f, bm, nbits);
-	fwrite(bm->bits, 1, (nbits + 7) / 8, o.f);
-	return out_close(&o, true, true, err, errsz);
 }
 
 /* Sets the bits of granules that [lo, hi) touches inside [start, start+size). */
@@ -571,7 +567,7 @@ static int write_bitmap(struct cov_model *m, struct out *o,
 {
 	struct cov_bitmap bm = { .module = opts ? opts->module : NULL,
 				 .granularity = opts && opts->granularity ? opts->granularity : 16 };
-	uint64_t nbits;
+	uint64_t nbits = 0;	/* set by check_bitmap */
 	bool any = false;
 	if (!opts || (!opts->module && opts->end <= opts->start))
 		return failf(err, errsz, "%s: a bitmap needs a module or an address range",

@@ -132,17 +132,6 @@ struct cov_model *cov_read(const char *path, char *err, size_t errsz);
 int cov_format_parse(const char *name);
 const char *cov_format_name(enum cov_format fmt);
 
-/* A bitmap a recorder keeps itself: bit i (bit i%8 of byte i/8) stands for
- * [start + i*granularity, start + (i+1)*granularity), an offset within
- * module or, with module NULL, an address. */
-struct cov_bitmap {
-	const char *module;
-	uint64_t start, size;
-	unsigned granularity;
-	const uint8_t *bits;	/* (size + granularity - 1) / granularity bits */
-};
-int cov_bitmap_write(const char *path, const struct cov_bitmap *bm,
-		     char *err, size_t errsz);
 
 /* covline.c: a module file's DWARF line table, for the lcov writer. */
 struct cov_line_range {
