@@ -52,32 +52,67 @@ static void host_cpuid(uint32_t leaf, uint32_t sub, uint32_t r[4])
 /* leaf 1 ecx: sse3 ssse3 cx16 sse4.1 sse4.2 popcnt */
 #define V2_L1_ECX ((1u << 0) | (1u << 9) | (1u << 13) | (1u << 19) | (1u << 20) | (1u << 23))
 
-/* Extensions outside the levels (AES, PCLMULQDQ, RDRAND, RDSEED, SHA):
- * every x86-64-v2-class CPU Intel and AMD made since 2011 has the first
- * three, so a guest at v2 or above sees them when the host has them
- * (helpers run the host's instruction); never below v2, where a program
- * expects a 2003-era CPU. */
-static unsigned host_ext(void)
+/* Extensions outside the levels, one row each: the flag, and where CPUID
+ * reports it -- leaf, register (0-3: eax..edx), bit -- the same in the
+ * host's CPUID and in loom's.  v2: every model from v2 on reports it when
+ * the host has it (AES, PCLMULQDQ, RDRAND, RDSEED, SHA: every
+ * x86-64-v2-class CPU Intel and AMD made since 2011 has the first three,
+ * and helpers run the host's instruction; never below v2, where a program
+ * expects a 2003-era CPU); the others only -cpu host does. */
+static const struct {
+	unsigned ext;
+	uint32_t leaf;
+	uint8_t reg, bit;
+	bool v2;
+} ext_bits[] = {
+	{ X86_EXT_AES, 1, 2, 25, true },
+	{ X86_EXT_PCLMUL, 1, 2, 1, true },
+	{ X86_EXT_RDRAND, 1, 2, 30, true },
+	{ X86_EXT_RDSEED, 7, 1, 18, true },
+	{ X86_EXT_SHA, 7, 1, 29, true },
+	{ X86_EXT_ADX, 7, 1, 19, false },
+	{ X86_EXT_FSGSBASE_ID, 7, 1, 0, false },
+	{ X86_EXT_CLFLUSHOPT, 7, 1, 23, false },
+	{ X86_EXT_CLWB, 7, 1, 24, false },
+	{ X86_EXT_RDPID, 7, 2, 22, false },
+	{ X86_EXT_CLDEMOTE, 7, 2, 25, false },
+	{ X86_EXT_MOVDIRI, 7, 2, 27, false },
+	{ X86_EXT_SERIALIZE, 7, 3, 14, false },
+	{ X86_EXT_PREFETCHW, 0x80000001, 2, 8, false },
+	{ X86_EXT_RDTSCP, 0x80000001, 3, 27, false },
+};
+
+/* The rows the host has, of those wanted: the v2 ones when v2, the others
+ * when max.  FSGSBASE runs
+ * only where the kernel lets user space run it too (HWCAP2_FSGSBASE, Linux
+ * 5.9 on; before, the instructions #UD). */
+static unsigned host_ext(bool v2, bool max)
 {
-	uint32_t r[4], r7[4];
+	uint32_t r[4], top, xtop;
 	unsigned e = 0;
 	host_cpuid(0, 0, r);
-	if (r[0] < 7)
-		memset(r7, 0, sizeof(r7));
-	else
-		host_cpuid(7, 0, r7);
-	host_cpuid(1, 0, r);
-	if (r[2] & 1u << 25)
-		e |= X86_EXT_AES;
-	if (r[2] & 1u << 1)
-		e |= X86_EXT_PCLMUL;
-	if (r[2] & 1u << 30)
-		e |= X86_EXT_RDRAND;
-	if (r7[1] & 1u << 18)
-		e |= X86_EXT_RDSEED;
-	if (r7[1] & 1u << 29)
-		e |= X86_EXT_SHA;
+	top = r[0];
+	host_cpuid(0x80000000, 0, r);
+	xtop = r[0];
+	for (size_t i = 0; i < sizeof(ext_bits) / sizeof(ext_bits[0]); i++) {
+		uint32_t leaf = ext_bits[i].leaf;
+		if (!(ext_bits[i].v2 ? v2 : max) || leaf > (leaf >= 0x80000000 ? xtop : top))
+			continue;
+		host_cpuid(leaf, 0, r);
+		if (r[ext_bits[i].reg] >> ext_bits[i].bit & 1)
+			e |= ext_bits[i].ext;
+	}
+	if ((e & X86_EXT_FSGSBASE_ID) && (getauxval(AT_HWCAP2) & 2))
+		e |= X86_EXT_FSGSBASE;
 	return e;
+}
+
+/* Report the selected extensions of leaf (subleaf 0) in out. */
+static void report_ext(uint32_t leaf, uint32_t out[4])
+{
+	for (size_t i = 0; i < sizeof(ext_bits) / sizeof(ext_bits[0]); i++)
+		if (ext_bits[i].leaf == leaf && (x86_ext & ext_bits[i].ext))
+			out[ext_bits[i].reg] |= 1u << ext_bits[i].bit;
 }
 
 /* The register forms of the prefetch opcodes 0F 0D and 0F 18 are NOPs on
@@ -134,46 +169,6 @@ bool x86_host_hint_reg_ud(int opcode, int reg)
 	return hint_reg_ud >> ((opcode == 0x18) * 8 + reg) & 1;
 }
 
-/* What -cpu host adds to host_ext(): the extensions outside the levels
- * that only that model reports. */
-static unsigned host_ext_max(void)
-{
-	uint32_t r[4];
-	unsigned e = 0;
-	host_cpuid(0, 0, r);
-	if (r[0] < 7)
-		return 0;
-	host_cpuid(7, 0, r);
-	if (r[1] & 1u << 19)
-		e |= X86_EXT_ADX;
-	if (r[1] & 1u << 23)
-		e |= X86_EXT_CLFLUSHOPT;
-	if (r[1] & 1u << 24)
-		e |= X86_EXT_CLWB;
-	if (r[2] & 1u << 25)
-		e |= X86_EXT_CLDEMOTE;
-	if (r[2] & 1u << 27)
-		e |= X86_EXT_MOVDIRI;
-	if (r[3] & 1u << 14)
-		e |= X86_EXT_SERIALIZE;
-	if (r[2] & 1u << 22)
-		e |= X86_EXT_RDPID;
-	uint32_t x[4];
-	host_cpuid(0x80000000, 0, x);
-	if (x[0] >= 0x80000001) {
-		host_cpuid(0x80000001, 0, x);
-		if (x[2] & 1u << 8)
-			e |= X86_EXT_PREFETCHW;
-		if (x[3] & 1u << 27)
-			e |= X86_EXT_RDTSCP;
-	}
-	/* FSGSBASE: the CPU has it (CPUID), and the kernel lets user space
-	 * run it (HWCAP2_FSGSBASE, 5.9 on; before, the instructions #UD) */
-	if (r[1] & 1u << 0)
-		e |= X86_EXT_FSGSBASE_ID | (getauxval(AT_HWCAP2) & 2 ? X86_EXT_FSGSBASE : 0);
-	return e;
-}
-
 static bool host_has_v2(void)
 {
 	uint32_t r[4];
@@ -189,9 +184,7 @@ int x86_select_level(const char *name)
 		/* The highest level loom implements completely and the host
 		 * can run (AVX helpers run the host's own instructions). */
 		x86_level = avx_host_ok() && host_has_v2() ? X86_V3 : host_has_v2() ? X86_V2 : X86_V1;
-		x86_ext = x86_level >= X86_V2 ? host_ext() : 0;
-		if (max)
-			x86_ext |= host_ext_max();
+		x86_ext = host_ext(x86_level >= X86_V2, max);
 		return 0;
 	}
 	for (size_t i = 0; i < sizeof(levels) / sizeof(levels[0]); i++) {
@@ -215,7 +208,7 @@ int x86_select_level(const char *name)
 			return -1;
 		}
 		x86_level = levels[i].level;
-		x86_ext = x86_level >= X86_V2 ? host_ext() : 0;
+		x86_ext = host_ext(x86_level >= X86_V2, false);
 		return 0;
 	}
 	fprintf(stderr, "loom: -cpu %s: unknown CPU model (try -cpu help)\n", name);
@@ -279,13 +272,8 @@ void x86_cpuid(uint32_t leaf, uint32_t subleaf, uint32_t out[4])
 		out[2] = x86_level >= X86_V2 ? V2_L1_ECX : 0;
 		if (x86_level >= X86_V3)
 			out[2] |= V3_L1_ECX & ~(lifts_movbe() ? 0 : 1u << 22);
-		if (x86_ext & X86_EXT_AES)
-			out[2] |= 1u << 25;
-		if (x86_ext & X86_EXT_PCLMUL)
-			out[2] |= 1u << 1;
-		if (x86_ext & X86_EXT_RDRAND)
-			out[2] |= 1u << 30;
 		out[3] = L1_EDX;
+		report_ext(1, out);
 		break;
 	case 4:
 		/* deterministic cache parameters: L1d 32K, L1i 32K, L2 256K, L3 8M */
@@ -301,26 +289,7 @@ void x86_cpuid(uint32_t leaf, uint32_t subleaf, uint32_t out[4])
 			break;
 		if (x86_level >= X86_V3)
 			out[1] = L7_AVX2 | (lifts_bmi1() ? L7_BMI1 : 0) | (lifts_bmi2() ? L7_BMI2 : 0);
-		if (x86_ext & X86_EXT_RDSEED)
-			out[1] |= 1u << 18;
-		if (x86_ext & X86_EXT_SHA)
-			out[1] |= 1u << 29;
-		if (x86_ext & X86_EXT_ADX)
-			out[1] |= 1u << 19;
-		if (x86_ext & X86_EXT_FSGSBASE_ID)
-			out[1] |= 1u << 0;
-		if (x86_ext & X86_EXT_CLFLUSHOPT)
-			out[1] |= 1u << 23;
-		if (x86_ext & X86_EXT_CLWB)
-			out[1] |= 1u << 24;
-		if (x86_ext & X86_EXT_CLDEMOTE)
-			out[2] |= 1u << 25;
-		if (x86_ext & X86_EXT_MOVDIRI)
-			out[2] |= 1u << 27;
-		if (x86_ext & X86_EXT_RDPID)
-			out[2] |= 1u << 22;
-		if (x86_ext & X86_EXT_SERIALIZE)
-			out[3] |= 1u << 14;
+		report_ext(7, out);
 		break;
 	case 0xd:
 		/* XSAVE components: 0 x87, 1 SSE (legacy area), 2 AVX at 576 */
@@ -349,11 +318,8 @@ void x86_cpuid(uint32_t leaf, uint32_t subleaf, uint32_t out[4])
 		out[2] = x86_level >= X86_V2 ? V2_XL1_ECX : 0;
 		if (x86_level >= X86_V3 && x86_lifts(ZYDIS_MNEMONIC_LZCNT))
 			out[2] |= V3_XL1_ECX;
-		if (x86_ext & X86_EXT_PREFETCHW)
-			out[2] |= 1u << 8;
 		out[3] = XL1_EDX;
-		if (x86_ext & X86_EXT_RDTSCP)
-			out[3] |= 1u << 27;
+		report_ext(0x80000001, out);
 		break;
 	case 0x80000002: case 0x80000003: case 0x80000004: {
 		char brand[48] = { 0 };
