@@ -58,6 +58,9 @@
 /* The machine's ISA interrupt fan-out (pc.c): raise/lower ISA IRQ n on
  * both the 8259 and the I/O APIC. */
 struct irq pc_isa_irq(int n);
+/* Connect ISA IRQ n to its 8259 input and its I/O APIC pin (the pin number
+ * is the sink's business: IRQ 0's sink is pin 2). */
+void pc_wire_isa(int n, struct irq pic_input, struct irq ioapic_input);
 
 /* Machine-level requests devices make (pc.c acts on them between TBs). */
 enum pc_request {
@@ -66,5 +69,7 @@ enum pc_request {
 	PC_REQ_POWEROFF,	/* ACPI S5 */
 };
 void pc_request(enum pc_request req);
+/* The pending request (and clear it): the vCPU loop's side. */
+enum pc_request pc_take_request(void);
 
 #endif
