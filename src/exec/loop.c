@@ -220,10 +220,11 @@ enum exec_exit exec_run(void *cpu)
 			exec_flush_all();
 			last = NULL;
 		}
-		/* Single-stepping changes which TBs run.  The inline lookup
-		 * of indirect branches compares only the pc, so the jump
-		 * cache is emptied when it starts or stops. */
-		uint32_t want = base_flags | (guest_tracing(cpu) ? CF_TRACE : 0);
+		/* Single-stepping and the guest's mode (system mode's CPL)
+		 * change which TBs run.  The inline lookup of indirect
+		 * branches compares only the pc, so the jump cache is emptied
+		 * when they change. */
+		uint32_t want = base_flags | (guest_tracing(cpu) ? CF_TRACE : 0) | guest_tb_mode(cpu);
 		if (want != flags) {
 			flags = want;
 			memset(x->jmp_cache, 0, JMP_CACHE_SIZE * sizeof(struct tb *));

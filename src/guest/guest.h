@@ -59,6 +59,9 @@ bool guest_branch_fault(void *cpu, uint64_t branch_pc, struct guest_fault *f);
 /* Whether the guest CPU single-steps now (x86: RFLAGS.TF): the exec loop
  * then runs TBs translated with CF_TRACE. */
 bool guest_tracing(void *cpu);
+/* The translation-mode bits of the cpu's state now (within CF_GUEST_MASK;
+ * 0 in user mode): TBs are looked up and translated with them. */
+uint32_t guest_tb_mode(void *cpu);
 /* Print the guest CPU state for -d cpu. */
 void guest_dump_state(void *cpu, FILE *f);
 

@@ -13,6 +13,8 @@
 #include <stdio.h>
 #include "exec/exec.h"
 
+struct x86_sys;
+
 enum x86_reg {
 	R_RAX, R_RCX, R_RDX, R_RBX, R_RSP, R_RBP, R_RSI, R_RDI,
 	R_R8, R_R9, R_R10, R_R11, R_R12, R_R13, R_R14, R_R15,
@@ -115,6 +117,9 @@ struct cpu {
 	 * FS and GS have a base that matters (fs_base, gs_base above); the
 	 * selectors are what mov/push Sreg read back. */
 	uint16_t seg[6];
+	/* System mode's state (guest/x86/sys.h), or NULL in user mode: a
+	 * non-NULL one is what makes this a system-mode cpu. */
+	struct x86_sys *sys;
 
 	/* --- execution state shared with the exec layer --- */
 	struct cpu_exec x;

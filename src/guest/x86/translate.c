@@ -16,6 +16,7 @@
 #include "exec/guest-mem.h"
 #include "guest/guest.h"
 #include "guest/x86/cpuid.h"
+#include "guest/x86/sys.h"
 #include "guest/x86/translate.h"
 #include "util/log.h"
 
@@ -29,6 +30,8 @@ static ZydisDecoder hint_decoder;
 static lift_fn *lifters[ZYDIS_MNEMONIC_MAX_VALUE + 1];
 /* Forms with an MMX register operand: the same mnemonics as SSE's. */
 static lift_fn *mmx_lifters[ZYDIS_MNEMONIC_MAX_VALUE + 1];
+/* System mode's (X86_CF_SYSTEM) lifters where they differ (lift-priv.c). */
+static lift_fn *sys_lifters[ZYDIS_MNEMONIC_MAX_VALUE + 1];
 
 
 static const char *const reg_names[16] = {
@@ -69,6 +72,8 @@ void guest_ir_init(struct ir_ctx *ir)
 	add_table(lift_bmi_table);
 	add_table(lift_sys_table);
 	add_table(lift_avx_table);
+	for (const struct lift_entry *t = lift_priv_table; t->fn; t++)
+		sys_lifters[t->mnemonic] = t->fn;
 	for (const struct lift_entry *t = lift_mmx_table; t->fn; t++) {
 		mmx_lifters[t->mnemonic] = t->fn;
 		if (!lifters[t->mnemonic])	/* EMMS, MASKMOVQ, ... */
@@ -81,6 +86,12 @@ void x86_decoder_init(ZydisDecoder *d)
 	ZydisDecoderInit(d, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64);
 }
 
+bool gen_user(struct dc *s)
+{
+	lift_fn *fn = lifters[s->insn.mnemonic];
+	return fn && fn(s);
+}
+
 bool x86_lifts(ZydisMnemonic m)
 {
 	return lifters[m] != NULL;
@@ -88,6 +99,7 @@ bool x86_lifts(ZydisMnemonic m)
 
 uint64_t guest_pc(void *cpu) { return ((struct cpu *)cpu)->rip; }
 bool guest_tracing(void *cpu) { return ((struct cpu *)cpu)->eflags & X86_TF; }
+uint32_t guest_tb_mode(void *cpu) { return x86_sys_tb_mode(cpu); }
 void guest_set_pc(void *cpu, uint64_t pc) { ((struct cpu *)cpu)->rip = pc; }
 struct cpu_exec *guest_exec_state(void *cpu) { return &((struct cpu *)cpu)->x; }
 int32_t guest_exec_offset(void) { return CPU_OFF(x); }
@@ -809,6 +821,9 @@ int guest_translate(struct ir_ctx *ir, struct tb *tb, unsigned max_insns,
 		ir_emit(ir, IR_insn_start, IR_I64, NULL, (int64_t[]){ s->pc, s->insn.length });
 		n++;
 		lift_fn *fn = lifters[s->insn.mnemonic];
+		if ((tb->flags & X86_CF_SYSTEM) && sys_lifters[s->insn.mnemonic])
+			fn = sys_lifters[s->insn.mnemonic];
+		int shadow = s->irq_shadow;
 		bool hint = x86_in_hint_space(&s->insn);
 		bool mmx = !hint && (s->insn.mnemonic == ZYDIS_MNEMONIC_EMMS || has_mm_operand(s));
 		if (mmx && mmx_lifters[s->insn.mnemonic])
@@ -820,9 +835,18 @@ int guest_translate(struct ir_ctx *ir, struct tb *tb, unsigned max_insns,
 			gen_mmx_check(s);
 		if (!ok || !fn(s))
 			gen_illegal(s);
+		if (s->state == DISAS_NEXT && shadow) {
+			/* the one instruction after sti ran without an
+			 * interrupt check: now back to the loop, which takes
+			 * the interrupt sti may have let in */
+			s->irq_shadow = false;
+			gen_sync_pc(s, s->next_pc);
+			gen_exit_nochain(s);
+			s->state = DISAS_EXITED;
+		}
 		if (s->state == DISAS_NEXT) {
 			s->pc = s->next_pc;
-			if (n >= max_insns)
+			if (n >= max_insns && !s->irq_shadow)
 				s->state = DISAS_TOO_MANY;
 		}
 	}

@@ -35,6 +35,9 @@ struct dc {
 	ir_ref cc_srcT;		/* SUB's first operand when cc_op is a known SUB */
 	enum dc_state state;
 	bool nochain;
+	/* sti's interrupt shadow: the next instruction ends the TB, whatever
+	 * max_insns says (lift-priv.c) */
+	bool irq_shadow;
 };
 
 /* IR globals for the guest state (guest_ir_init fills them). */
@@ -51,12 +54,15 @@ struct lift_entry {
 };
 extern const struct lift_entry lift_int_table[], lift_flow_table[], lift_string_table[],
 	lift_sse_table[], lift_x87_table[], lift_bmi_table[], lift_mmx_table[],
-	lift_sys_table[], lift_avx_table[];
+	lift_sys_table[], lift_avx_table[], lift_priv_table[];
 /* The decoder every part of the frontend uses, and a fetch of up to 15
  * code bytes at pc that never faults (returns the bytes readable). */
 void x86_decoder_init(ZydisDecoder *d);
 size_t x86_fetch_code(uint64_t pc, uint8_t *buf);
 int x86_fetch_fault_code(uint64_t addr);
+/* The user-mode lifter of the instruction (for system mode's lifters, on
+ * forms whose meaning does not change). */
+bool gen_user(struct dc *s);
 /* Segment-register forms of MOV, PUSH and POP (lift-sys.c). */
 bool is_sreg_operand(struct dc *s, int i);
 bool gen_MOV_sreg(struct dc *s);

@@ -1,0 +1,397 @@
+/*
+ * Events in system mode: exception and interrupt delivery through the
+ * long-mode IDT, iret back out of a handler, and the glue between the exec
+ * loop's faults and x86 vectors.  SDM vol. 3, "Interrupt and exception
+ * handling" (64-bit mode: 16-byte gates, IST, the stack frame of five
+ * quadwords plus the error code) and vol. 2, IRET.
+ *
+ * Delivery reads the gate, the code segment descriptor and the TSS, and
+ * writes the frame, all through the environment's virtual-memory accessor
+ * (x86_sys_vread/vwrite); it changes no register until every one of those
+ * succeeded, so a fault during delivery finds the state as it was and can
+ * be delivered itself, or escalate to #DF and then to a triple fault.
+ */
+#include <signal.h>
+#include <string.h>
+#include "exec/exec.h"
+#include "guest/x86/cpu.h"
+#include "guest/x86/sys.h"
+#include "util/log.h"
+
+#define X86_NT 0x4000ull
+#define X86_IOPL 0x3000ull
+#define X86_VM 0x20000ull
+
+static void set_fault(struct x86_event *f, int vector, uint32_t err)
+{
+	*f = (struct x86_event){ .vector = vector, .has_err = true, .err = err,
+				 .kind = X86_EV_EXCEPTION };
+}
+
+uint32_t x86_sys_tb_mode(struct cpu *cpu)
+{
+	struct x86_sys *sys = cpu->sys;
+	if (!sys)
+		return 0;
+	uint32_t m = X86_CF_SYSTEM;
+	if (sys->cpl)
+		m |= X86_CF_CPL3;
+	if (!(sys->seg[SREG_CS].attr & SEG_ATTR_L))
+		m |= X86_CF_COMPAT;
+	return m;
+}
+
+/* Whether an event's delivery faulting makes #DF (SDM vol. 3, "Conditions
+ * for generating a double fault"): contributory then contributory, or a
+ * page fault then a page fault or a contributory one. */
+static bool contributory(int v)
+{
+	return v == X86_EXCP_DE || (v >= X86_EXCP_TS && v <= X86_EXCP_GP);
+}
+
+static bool makes_double_fault(int first, int second)
+{
+	if (contributory(first))
+		return contributory(second);
+	if (first == X86_EXCP_PF)
+		return second == X86_EXCP_PF || contributory(second);
+	return false;
+}
+
+/* An 8-byte field of the 64-bit TSS (RSP0-2 at 4, IST1-7 at 36). */
+static int read_tss(struct cpu *cpu, uint32_t off, uint64_t *v, uint32_t ext, struct x86_event *f)
+{
+	struct x86_seg *tr = &cpu->sys->seg[SEG_TR];
+	if (!(tr->attr & SEG_ATTR_P) || off + 7 > tr->limit) {
+		set_fault(f, X86_EXCP_TS, (tr->sel & 0xfffc) | ext);
+		return -1;
+	}
+	return x86_sys_vread(cpu, tr->base + off, v, 8, 0, f);
+}
+
+/* One attempt at delivering ev; ext is the EXT bit of the error codes of
+ * faults it raises.  0, or -1 with *f the fault (nothing changed). */
+static int deliver_once(struct cpu *cpu, const struct x86_event *ev, uint32_t ext,
+			struct x86_event *f)
+{
+	struct x86_sys *sys = cpu->sys;
+	int vec = ev->vector, cpl = sys->cpl;
+	uint32_t idt_err = vec * 8 + 2 + ext;
+	uint64_t g[2], d[2];
+
+	if (vec * 16u + 15 > sys->idtr.limit) {
+		set_fault(f, X86_EXCP_GP, idt_err);
+		return -1;
+	}
+	if (x86_sys_vread(cpu, sys->idtr.base + vec * 16u, g, 16, 0, f))
+		return -1;
+	unsigned type = g[0] >> 40 & 0x1f;	/* S and type */
+	if (type != SYS_TYPE_INT_GATE && type != SYS_TYPE_TRAP_GATE) {
+		set_fault(f, X86_EXCP_GP, idt_err);
+		return -1;
+	}
+	if (ev->kind == X86_EV_SOFT_INT && (int)(g[0] >> 45 & 3) < cpl) {
+		set_fault(f, X86_EXCP_GP, idt_err);
+		return -1;
+	}
+	if (!(g[0] >> 47 & 1)) {
+		set_fault(f, X86_EXCP_NP, idt_err);
+		return -1;
+	}
+	uint16_t sel = g[0] >> 16;
+	uint64_t target = (g[0] & 0xffff) | (g[0] >> 48 & 0xffff) << 16 | (g[1] & 0xffffffff) << 32;
+	unsigned ist = g[0] >> 32 & 7;
+	if (!(sel & ~3u)) {
+		set_fault(f, X86_EXCP_GP, ext);
+		return -1;
+	}
+	if (x86_sys_read_desc(cpu, sel, d, false, f)) {
+		if (f->has_err)
+			f->err |= ext;
+		return -1;
+	}
+	uint16_t attr = d[0] >> 40 & 0xf0ff;
+	int dpl = attr >> SEG_ATTR_DPL_SHIFT & 3;
+	bool is_code = (attr & SEG_ATTR_S) && (attr & SEG_TYPE_CODE);
+	if (!is_code || !(attr & SEG_ATTR_L) || (attr & SEG_ATTR_DB) || dpl > cpl) {
+		set_fault(f, X86_EXCP_GP, (sel & 0xfffc) | ext);
+		return -1;
+	}
+	if (!(attr & SEG_ATTR_P)) {
+		set_fault(f, X86_EXCP_NP, (sel & 0xfffc) | ext);
+		return -1;
+	}
+	int new_cpl = (attr & SEG_TYPE_CONFORMING) ? cpl : dpl;
+	uint64_t rsp = cpu->regs[R_RSP];
+	if (ist) {
+		if (read_tss(cpu, 36 + 8 * (ist - 1), &rsp, ext, f))
+			return -1;
+	} else if (new_cpl < cpl) {
+		if (read_tss(cpu, 4 + 8 * new_cpl, &rsp, ext, f))
+			return -1;
+	}
+	if ((ist || new_cpl < cpl) && !x86_canonical(rsp)) {
+		set_fault(f, X86_EXCP_SS, ext);
+		return -1;
+	}
+	if (!x86_canonical(target)) {
+		set_fault(f, X86_EXCP_GP, ext);
+		return -1;
+	}
+	rsp &= ~15ull;
+
+	uint64_t rip = cpu->rip;
+	if (ev->kind == X86_EV_SOFT_INT || ev->kind == X86_EV_TRAP)
+		rip += ev->insn_len;
+	uint64_t rflags = x86_sys_get_rflags(cpu);
+	uint64_t frame[6];
+	int n = 0;
+	if (ev->has_err)
+		frame[n++] = ev->err;
+	frame[n++] = rip;
+	frame[n++] = sys->seg[SREG_CS].sel;
+	frame[n++] = rflags;
+	frame[n++] = cpu->regs[R_RSP];
+	frame[n++] = sys->seg[SREG_SS].sel;
+	uint64_t sp = rsp - 8 * n;
+	if (x86_sys_vwrite(cpu, sp, frame, 8 * n, new_cpl, f))
+		return -1;
+
+	/* committed */
+	x86_sys_set_seg(cpu, SREG_CS, (sel & 0xfffc) | new_cpl, 0, 0xffffffff, attr | SEG_TYPE_ACCESSED);
+	if (new_cpl != cpl)
+		x86_sys_set_seg(cpu, SREG_SS, new_cpl, 0, 0, new_cpl << SEG_ATTR_DPL_SHIFT);
+	cpu->regs[R_RSP] = sp;
+	rflags &= ~(uint64_t)(X86_TF | X86_NT | X86_RF | X86_VM);
+	if (type == SYS_TYPE_INT_GATE)
+		rflags &= ~(uint64_t)X86_IF;
+	x86_sys_set_rflags(cpu, rflags);
+	cpu->rip = target;
+	return 0;
+}
+
+bool x86_sys_deliver(struct cpu *cpu, const struct x86_event *ev)
+{
+	struct x86_sys *sys = cpu->sys;
+	struct x86_event cur = *ev, f;
+	uint32_t ext = ev->kind == X86_EV_EXTERNAL;
+
+	sys->stop = X86_STOP_NONE;
+	sys->sti_shadow = false;
+	if (log_enabled(LOG_GUEST_ERRORS) && ev->kind == X86_EV_EXCEPTION)
+		log_printf("loom: exception %d (error 0x%x) at rip 0x%llx, cpl %d\n", ev->vector,
+			   ev->err, (unsigned long long)cpu->rip, sys->cpl);
+	for (int tries = 0; tries < 4; tries++) {
+		if (cur.vector == X86_EXCP_PF)
+			sys->cr2 = cur.cr2;
+		if (!deliver_once(cpu, &cur, ext, &f))
+			return true;
+		if (cur.vector == X86_EXCP_DF)
+			break;
+		if (makes_double_fault(cur.vector, f.vector))
+			cur = (struct x86_event){ .vector = X86_EXCP_DF, .has_err = true, .err = 0,
+						  .kind = X86_EV_EXCEPTION };
+		else
+			cur = f;	/* the second one is handled instead */
+		cur.kind = X86_EV_EXCEPTION;
+		ext = 1;
+	}
+	/* a fault while delivering #DF: shutdown, which a PC resets on */
+	if (log_enabled(LOG_GUEST_ERRORS))
+		log_printf("loom: triple fault at rip 0x%llx\n", (unsigned long long)cpu->rip);
+	sys->stop = X86_STOP_SHUTDOWN;
+	return false;
+}
+
+/* Vectors that push an error code (SDM vol. 3, table "Exceptions and
+ * interrupts"): #DF, #TS, #NP, #SS, #GP, #PF, #AC. */
+static bool has_error_code(int v)
+{
+	return v == X86_EXCP_DF || (v >= X86_EXCP_TS && v <= X86_EXCP_PF) || v == X86_EXCP_AC;
+}
+
+/* A fault the exec layer recorded as a signal (the user-mode lifters and
+ * helpers that system mode shares raise those), as the vector behind it. */
+static struct x86_event event_of_fault(struct cpu *cpu, const struct guest_fault *g)
+{
+	struct x86_event ev = { .vector = X86_EXCP_GP, .has_err = true, .kind = X86_EV_EXCEPTION };
+	if (g->vector1) {
+		ev.vector = g->vector1 - 1;
+		ev.has_err = has_error_code(ev.vector);
+	} else if (g->signo == SIGILL) {
+		ev.vector = X86_EXCP_UD;
+		ev.has_err = false;
+	} else if (g->signo == SIGFPE) {
+		ev.vector = g->code == FPE_INTDIV || g->code == FPE_INTOVF ? X86_EXCP_DE : X86_EXCP_MF;
+		ev.has_err = false;
+	} else if (g->signo == SIGBUS) {
+		ev.vector = g->code == BUS_ADRALN ? X86_EXCP_AC : X86_EXCP_SS;
+	} else if (g->signo == SIGTRAP) {
+		ev.vector = g->code == TRAP_TRACE ? X86_EXCP_DB : X86_EXCP_BP;
+		ev.has_err = false;
+	} else if (g->signo == SIGSEGV && g->code != SI_KERNEL) {
+		/* a page fault seen as a host fault: not present or protection */
+		ev.vector = X86_EXCP_PF;
+		ev.err = (g->code == SEGV_ACCERR) | (cpu->sys->cpl == 3 ? 4 : 0);
+		ev.cr2 = g->addr;
+	}
+	/* traps were raised with rip already past their instruction */
+	if (ev.vector == X86_EXCP_DB || ev.vector == X86_EXCP_BP || ev.vector == X86_EXCP_OF)
+		ev.kind = X86_EV_TRAP;
+	return ev;
+}
+
+bool x86_sys_deliver_pending(struct cpu *cpu)
+{
+	struct x86_sys *sys = cpu->sys;
+	struct x86_event ev = sys->pending;
+	if (ev.vector < 0)
+		ev = event_of_fault(cpu, &cpu->x.fault);
+	sys->pending.vector = -1;
+	return x86_sys_deliver(cpu, &ev);
+}
+
+_Noreturn void x86_sys_raise(struct cpu *cpu, const struct x86_event *ev)
+{
+	cpu->sys->pending = *ev;
+	exec_raise_vector(cpu, SIGSEGV, SI_KERNEL, 0, ev->vector);
+}
+
+_Noreturn void x86_sys_raise_gp(struct cpu *cpu, uint32_t err)
+{
+	struct x86_event ev;
+	set_fault(&ev, X86_EXCP_GP, err);
+	x86_sys_raise(cpu, &ev);
+}
+
+bool x86_sys_interrupts_enabled(struct cpu *cpu)
+{
+	struct x86_sys *sys = cpu->sys;
+	if (!(cpu->eflags & X86_IF))
+		return false;
+	return !(sys->sti_shadow && cpu->rip == sys->sti_shadow_rip);
+}
+
+bool x86_take_interrupt(struct cpu *cpu, int vector)
+{
+	struct x86_event ev = { .vector = vector, .kind = X86_EV_EXTERNAL };
+	return x86_sys_deliver(cpu, &ev);
+}
+
+/* The segment's DPL, and whether iret to an outer level must null it:
+ * data and non-conforming code segments more privileged than the new CPL
+ * (SDM vol. 2, IRET: "RETURN-TO-OUTER-PRIVILEGE-LEVEL"). */
+static void null_if_privileged(struct cpu *cpu, int sreg, int cpl)
+{
+	struct x86_seg *s = &cpu->sys->seg[sreg];
+	int dpl = s->attr >> SEG_ATTR_DPL_SHIFT & 3;
+	bool conforming_code = (s->attr & SEG_TYPE_CODE) && (s->attr & SEG_TYPE_CONFORMING);
+	if (dpl < cpl && !conforming_code)
+		x86_sys_set_seg(cpu, sreg, 0, s->base, s->limit, 0);
+}
+
+/*
+ * iret in long mode (IA-32e): pops rip, cs, rflags, rsp, ss, each of the
+ * operand size; returns to the same or an outer privilege level (an inner
+ * one is #GP(cs)); 64-bit mode always pops rsp and ss, and allows a null
+ * ss when returning to 64-bit code below CPL 3.  Nested tasks (NT) do not
+ * exist in long mode: #GP(0).
+ */
+int x86_sys_iret(struct cpu *cpu, int size, struct x86_event *f)
+{
+	struct x86_sys *sys = cpu->sys;
+	unsigned n = 1u << size;
+	int cpl = sys->cpl;
+	uint64_t v[5] = { 0 };
+	uint8_t raw[40];
+	uint64_t cs_d[2], ss_d[2];
+
+	if (cpu->eflags & X86_NT) {
+		set_fault(f, X86_EXCP_GP, 0);
+		return -1;
+	}
+	if (x86_sys_vread(cpu, cpu->regs[R_RSP], raw, 5 * n, cpl, f))
+		return -1;
+	for (int i = 0; i < 5; i++)
+		memcpy(&v[i], raw + i * n, n);
+	uint64_t rip = v[0], rflags = v[2], rsp = v[3];
+	uint16_t cs = v[1], ss = v[4];
+	int rpl = cs & 3;
+
+	if (!(cs & ~3u)) {
+		set_fault(f, X86_EXCP_GP, 0);
+		return -1;
+	}
+	if (rpl < cpl) {
+		set_fault(f, X86_EXCP_GP, cs & 0xfffc);
+		return -1;
+	}
+	if (x86_sys_read_desc(cpu, cs, cs_d, false, f))
+		return -1;
+	uint16_t cs_attr = cs_d[0] >> 40 & 0xf0ff;
+	int cs_dpl = cs_attr >> SEG_ATTR_DPL_SHIFT & 3;
+	if (!(cs_attr & SEG_ATTR_S) || !(cs_attr & SEG_TYPE_CODE) ||
+	    ((cs_attr & SEG_TYPE_CONFORMING) ? cs_dpl > rpl : cs_dpl != rpl)) {
+		set_fault(f, X86_EXCP_GP, cs & 0xfffc);
+		return -1;
+	}
+	if (!(cs_attr & SEG_ATTR_P)) {
+		set_fault(f, X86_EXCP_NP, cs & 0xfffc);
+		return -1;
+	}
+	bool to64 = cs_attr & SEG_ATTR_L;
+	uint16_t ss_attr = rpl << SEG_ATTR_DPL_SHIFT;
+	if (!(ss & ~3u)) {
+		if (!to64 || rpl == 3 || (ss & 3) != rpl) {
+			set_fault(f, X86_EXCP_GP, 0);
+			return -1;
+		}
+		ss_d[0] = 0;
+	} else {
+		if ((ss & 3) != rpl) {
+			set_fault(f, X86_EXCP_GP, ss & 0xfffc);
+			return -1;
+		}
+		if (x86_sys_read_desc(cpu, ss, ss_d, false, f))
+			return -1;
+		ss_attr = ss_d[0] >> 40 & 0xf0ff;
+		if (!(ss_attr & SEG_ATTR_S) || (ss_attr & SEG_TYPE_CODE) || !(ss_attr & SEG_TYPE_RW) ||
+		    (ss_attr >> SEG_ATTR_DPL_SHIFT & 3) != rpl) {
+			set_fault(f, X86_EXCP_GP, ss & 0xfffc);
+			return -1;
+		}
+		if (!(ss_attr & SEG_ATTR_P)) {
+			set_fault(f, X86_EXCP_SS, ss & 0xfffc);
+			return -1;
+		}
+	}
+	if (!to64)
+		rip = (uint32_t)rip;
+	else if (!x86_canonical(rip)) {
+		set_fault(f, X86_EXCP_GP, 0);
+		return -1;
+	}
+
+	/* committed: RFLAGS as popf at the old CPL changes it */
+	uint64_t old = x86_sys_get_rflags(cpu);
+	uint64_t mask = X86_ARITH_FLAGS | X86_DF | X86_TF | X86_NT | X86_RF | X86_AC | X86_ID;
+	if (cpl == 0)
+		mask |= X86_IOPL;
+	if (cpl <= (int)(old >> 12 & 3))
+		mask |= X86_IF;
+	if (n == 2)
+		mask &= 0xffff;
+	x86_sys_set_rflags(cpu, (old & ~mask) | (rflags & mask));
+	x86_sys_set_seg(cpu, SREG_CS, cs, 0, 0xffffffff, cs_attr);
+	if (ss & ~3u)
+		x86_sys_set_seg(cpu, SREG_SS, ss, 0, 0xffffffff, ss_attr);
+	else
+		x86_sys_set_seg(cpu, SREG_SS, ss, 0, 0, ss_attr);
+	cpu->regs[R_RSP] = rsp;
+	cpu->rip = rip;
+	if (rpl > cpl)
+		for (int s = 0; s <= SREG_GS; s++)
+			if (s != SREG_CS && s != SREG_SS)
+				null_if_privileged(cpu, s, rpl);
+	return 0;
+}
