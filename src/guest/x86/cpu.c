@@ -98,10 +98,8 @@ void x86_cpu_reset(struct cpu *cpu)
 {
 	struct cpu_exec x = cpu->x;
 	uint32_t live = cpu->mxcsr_live;
-	struct x86_sys *sys = cpu->sys;
 	memset(cpu, 0, offsetof(struct cpu, x));
 	cpu->x = x;
-	cpu->sys = sys;
 	cpu->mxcsr_live = live;
 	cpu->eflags = X86_IF | 2;
 	cpu->df = 1;

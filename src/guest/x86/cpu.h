@@ -117,12 +117,14 @@ struct cpu {
 	 * FS and GS have a base that matters (fs_base, gs_base above); the
 	 * selectors are what mov/push Sreg read back. */
 	uint16_t seg[6];
-	/* System mode's state (guest/x86/sys.h), or NULL in user mode: a
-	 * non-NULL one is what makes this a system-mode cpu. */
-	struct x86_sys *sys;
 
 	/* --- execution state shared with the exec layer --- */
 	struct cpu_exec x;
+
+	/* System mode's state (guest/x86/sys.h), or NULL in user mode: a
+	 * non-NULL one is what makes this a system-mode cpu.  Last, so that
+	 * user mode's layout (and generated code) is what it was. */
+	struct x86_sys *sys;
 };
 
 /* Segment registers in the ModRM reg-field order of mov Sreg. */

@@ -154,8 +154,11 @@ static int deliver_once(struct cpu *cpu, const struct x86_event *ev, uint32_t ex
 	frame[n++] = cpu->regs[R_RSP];
 	frame[n++] = sys->seg[SREG_SS].sel;
 	uint64_t sp = rsp - 8 * n;
-	if (x86_sys_vwrite(cpu, sp, frame, 8 * n, new_cpl, f))
-		return -1;
+	/* pushed one by one from the top, as the CPU does: a fault's CR2 is
+	 * the first push that cannot be written */
+	for (int i = n - 1; i >= 0; i--)
+		if (x86_sys_vwrite(cpu, sp + 8 * i, &frame[i], 8, new_cpl, f))
+			return -1;
 
 	/* committed */
 	x86_sys_set_seg(cpu, SREG_CS, (sel & 0xfffc) | new_cpl, 0, 0xffffffff, attr | SEG_TYPE_ACCESSED);
@@ -186,6 +189,10 @@ bool x86_sys_deliver(struct cpu *cpu, const struct x86_event *ev)
 			sys->cr2 = cur.cr2;
 		if (!deliver_once(cpu, &cur, ext, &f))
 			return true;
+		/* CR2 is loaded when a #PF is detected, even one that
+		 * becomes #DF */
+		if (f.vector == X86_EXCP_PF)
+			sys->cr2 = f.cr2;
 		if (cur.vector == X86_EXCP_DF)
 			break;
 		if (makes_double_fault(cur.vector, f.vector))
