@@ -492,7 +492,8 @@ static void test_iret(void)
 	machine_reset();
 	CHECK_EQ(x86_sys_load_seg(cpu, SREG_DS, KDS, &f), 0);
 	CHECK_EQ(x86_sys_load_seg(cpu, SREG_ES, UDS, &f), 0);
-	cpu->fs_base = sysst.seg[SREG_FS].base = 0x7f0000001000ull;
+	CHECK_EQ(x86_sys_load_seg(cpu, SREG_FS, KDS, &f), 0);
+	cpu->fs_base = 0x7f0000001000ull;	/* as wrfsbase leaves it */
 	push_frame(RSP0 - 0x200, 0x401234, UCS, X86_IF | 0x3000 | 2, USTACK - 8, UDS);
 	CHECK_EQ(x86_sys_iret(cpu, 3, &f), 0);
 	CHECK_EQ(sysst.cpl, 3);
@@ -501,6 +502,7 @@ static void test_iret(void)
 	CHECK_EQ(sysst.seg[SREG_SS].sel, UDS);
 	CHECK_EQ(sysst.seg[SREG_DS].sel, 0);
 	CHECK_EQ(sysst.seg[SREG_ES].sel, UDS);
+	CHECK_EQ(sysst.seg[SREG_FS].sel, 0);
 	CHECK_EQ(cpu->fs_base, 0x7f0000001000ull);
 	CHECK_EQ(x86_sys_get_rflags(cpu), X86_IF | 0x3000 | 2);	/* IOPL set from CPL 0 */
 	CHECK_EQ(x86_sys_tb_mode(cpu), X86_CF_SYSTEM | X86_CF_CPL3);
@@ -962,6 +964,34 @@ static void test_helper(void)
 	sysst.cr4 |= CR4_TSD;
 	enter_user();
 	CHECK_EQ(call_priv(SYSOP_RDTSC, 0, 0, NULL), X86_EXCP_GP);
+
+	/* lar/lsl/verr/verw ask the guest's GDT (at CPL 3 here) */
+	machine_reset();
+	CHECK_EQ(call_priv(SYSOP_DESC, SYS_LSL, TSS_SEL, &v), -1);
+	CHECK_EQ(v, 1ull << 32 | 0x67);
+	enter_user();
+	CHECK_EQ(call_priv(SYSOP_DESC, SYS_LSL, UDS, &v), -1);
+	CHECK_EQ(v, 1ull << 32 | 0xffffffff);	/* page granular */
+	CHECK_EQ(call_priv(SYSOP_DESC, SYS_LAR, UCS, &v), -1);
+	CHECK_EQ(v, 1ull << 32 | 0x00a0fb00);	/* G, L; P, DPL 3, code */
+	CHECK_EQ(call_priv(SYSOP_DESC, SYS_LSL, KDS, &v), -1);
+	CHECK_EQ(v, 0);				/* DPL 0 < CPL 3 */
+	CHECK_EQ(call_priv(SYSOP_DESC, SYS_LSL, TSS_SEL, &v), -1);
+	CHECK_EQ(v, 0);
+	CHECK_EQ(call_priv(SYSOP_DESC, SYS_LSL, 0x400 | 3, &v), -1);
+	CHECK_EQ(v, 0);				/* past the GDT's limit: no fault */
+	CHECK_EQ(call_priv(SYSOP_DESC, SYS_VERR, UCS, &v), -1);
+	CHECK_EQ(v, 1);
+	CHECK_EQ(call_priv(SYSOP_DESC, SYS_VERR, XO_SEL | 3, &v), -1);
+	CHECK_EQ(v, 0);				/* execute-only */
+	CHECK_EQ(call_priv(SYSOP_DESC, SYS_VERW, UCS, &v), -1);
+	CHECK_EQ(v, 0);
+	CHECK_EQ(call_priv(SYSOP_DESC, SYS_VERW, UDS, &v), -1);
+	CHECK_EQ(v, 1);
+	sysst.tsc_aux = 0x1003;
+	CHECK_EQ(call_priv(SYSOP_RDPID, 0, 0, &v), -1);
+	CHECK_EQ(v, 0x1003);
+	CHECK_EQ(call_priv(SYSOP_XGETBV, 0, 0, &v), X86_EXCP_UD);	/* CR4.OSXSAVE clear */
 
 	/* a far return reloading CS at CPL 0, as a kernel does after lgdt */
 	machine_reset();

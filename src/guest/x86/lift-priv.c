@@ -307,6 +307,21 @@ static bool gen_POPF(struct dc *s)
 	return true;
 }
 
+ir_ref gen_sys_desc(struct dc *s, int op, ir_ref sel)
+{
+	return priv(s, SYSOP_DESC, cst(s, op), sel);
+}
+
+static bool gen_RDPID(struct dc *s)
+{
+	if (op_is_mem(s, 0))
+		return false;
+	gen_st_op(s, 0, priv_c(s, SYSOP_RDPID, 0, 0));
+	return true;
+}
+
+static bool gen_XGETBV(struct dc *s) { priv_c(s, SYSOP_XGETBV, 0, 0); return true; }
+
 static bool gen_CPUID(struct dc *s) { priv_c(s, SYSOP_CPUID, 0, 0); return true; }
 static bool gen_RDTSC(struct dc *s) { priv_c(s, SYSOP_RDTSC, 0, 0); return true; }
 static bool gen_RDTSCP(struct dc *s) { priv_c(s, SYSOP_RDTSCP, 0, 0); return true; }
@@ -405,7 +420,7 @@ const struct lift_entry lift_priv_table[] = {
 	E(MOV) E(POP) E(LSS) E(LFS) E(LGS) E(JMP) E(CALL) E(RET)
 	E(LGDT) E(LIDT) E(LLDT) E(LTR) E(SGDT) E(SIDT) E(SLDT) E(STR) E(SMSW) E(LMSW)
 	E(CLTS) E(SWAPGS) E(RDMSR) E(WRMSR) E(XSETBV) E(WBINVD) E(INVLPG) E(HLT) E(CLI) E(STI)
-	E(CPUID) E(RDTSC) E(RDTSCP) E(RDPMC) E(SYSCALL) E(SYSRET) E(INT) E(INT3) E(INT1)
+	E(CPUID) E(RDTSC) E(RDTSCP) E(RDPID) E(XGETBV) E(RDPMC) E(SYSCALL) E(SYSRET) E(INT) E(INT3) E(INT1)
 	E(IN) E(OUT) E(INSB) E(INSW) E(INSD) E(OUTSB) E(OUTSW) E(OUTSD)
 #undef E
 	{ ZYDIS_MNEMONIC_INVD, gen_WBINVD },

@@ -20,6 +20,7 @@
  * are left alone, as the CPU leaves them.
  */
 #include <signal.h>
+#include "guest/x86/sys.h"
 #include "guest/x86/translate.h"
 
 /* ZF from bit 0 of zf, the other arithmetic flags as they were. */
@@ -30,8 +31,12 @@ static void gen_set_zf(struct dc *s, ir_ref zf)
 	gen_set_cc(s, CC_OP_EFLAGS, 0, f, 0);
 }
 
+/* In system mode the questions are about the guest's own descriptor
+ * tables (lift-priv.c answers them). */
 static ir_ref gen_sys(struct dc *s, int op, ir_ref arg)
 {
+	if (s->tb->flags & X86_CF_SYSTEM)
+		return gen_sys_desc(s, op, arg);
 	return gen_helper(s, HELPER_sys, 3, s->ir->env, cst(s, op), arg);
 }
 

@@ -293,8 +293,11 @@ static void null_if_privileged(struct cpu *cpu, int sreg, int cpl)
 	struct x86_seg *s = &cpu->sys->seg[sreg];
 	int dpl = s->attr >> SEG_ATTR_DPL_SHIFT & 3;
 	bool conforming_code = (s->attr & SEG_TYPE_CODE) && (s->attr & SEG_TYPE_CONFORMING);
-	if (dpl < cpl && !conforming_code)
-		x86_sys_set_seg(cpu, sreg, 0, s->base, s->limit, 0);
+	if (dpl >= cpl || conforming_code)
+		return;
+	/* the base stays: for FS and GS it is cpu's (wrfsbase, the MSRs) */
+	uint64_t base = sreg == SREG_FS ? cpu->fs_base : sreg == SREG_GS ? cpu->gs_base : s->base;
+	x86_sys_set_seg(cpu, sreg, 0, base, s->limit, 0);
 }
 
 /*

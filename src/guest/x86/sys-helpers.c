@@ -204,6 +204,54 @@ static void far_transfer(struct cpu *cpu, uint64_t ea, uint64_t op)
 	cpu->rip = off;
 }
 
+/*
+ * LAR, LSL, VERR, VERW on the guest's GDT/LDT (SDM vol. 2): a null
+ * selector, one past the table's limit, a type the instruction does not
+ * accept, or (but for conforming code) a DPL below CPL or RPL answers
+ * ZF = 0 without a fault; reading the table may still page-fault.  LAR and
+ * LSL return the value in bits 31:0 and ZF in bit 32, VERR/VERW ZF in bit
+ * 0, as helper_sys does in user mode.  In long mode the system types are
+ * the LDT and the TSSs (and the 64-bit call gate, for LAR only).
+ */
+static uint64_t desc_query(struct cpu *cpu, int op, uint16_t sel)
+{
+	struct x86_sys *sys = cpu->sys;
+	struct x86_seg *table = sel & 4 ? &sys->seg[SEG_LDTR] : NULL;
+	uint32_t limit = table ? table->limit : sys->gdtr.limit;
+	uint64_t d[2];
+	struct x86_event f;
+	if (!(sel & ~3u) || (sel | 7u) > limit || (table && !(table->attr & SEG_ATTR_P)))
+		return 0;
+	if (x86_sys_read_desc(cpu, sel, d, false, &f))
+		x86_sys_raise(cpu, &f);
+	unsigned attr = d[0] >> 40 & 0xff, type = attr & 0xf;
+	int dpl = attr >> 5 & 3;
+	bool s = attr & SEG_ATTR_S, code = type & SEG_TYPE_CODE;
+	bool conforming = s && code && (type & SEG_TYPE_CONFORMING);
+	if (!conforming && (dpl < sys->cpl || dpl < (sel & 3)))
+		return 0;
+	bool ok;
+	switch (op) {
+	case SYS_LAR:
+		ok = s || type == SYS_TYPE_LDT || type == SYS_TYPE_TSS_AVAIL ||
+		     type == SYS_TYPE_TSS_BUSY || type == 0xc;
+		return ok ? ((uint32_t)(d[0] >> 32) & 0x00f0ff00) | 1ull << 32 : 0;
+	case SYS_LSL: {
+		ok = s || type == SYS_TYPE_LDT || type == SYS_TYPE_TSS_AVAIL ||
+		     type == SYS_TYPE_TSS_BUSY;
+		uint32_t l = (d[0] & 0xffff) | (d[0] >> 32 & 0xf0000);
+		if (d[0] >> 55 & 1)
+			l = l << 12 | 0xfff;
+		return ok ? l | 1ull << 32 : 0;
+	}
+	case SYS_VERR:
+		return s && (!code || (type & SEG_TYPE_RW));
+	case SYS_VERW:
+		return s && !code && (type & SEG_TYPE_RW);
+	}
+	return 0;
+}
+
 uint64_t helper_sys_priv(uint64_t env, uint64_t op, uint64_t a, uint64_t b)
 {
 	struct cpu *cpu = (void *)(uintptr_t)env;
@@ -369,6 +417,16 @@ uint64_t helper_sys_priv(uint64_t env, uint64_t op, uint64_t a, uint64_t b)
 			x86_sys_raise(cpu, &f);
 		return 0;
 	case SYSOP_FAR: far_transfer(cpu, a, b); return 0;
+	case SYSOP_DESC: return desc_query(cpu, a, b);	/* a = SYS_LAR.., b = selector */
+	case SYSOP_RDPID: return sys->tsc_aux;
+	case SYSOP_XGETBV:	/* XCR0 only: no XGETBV_ECX_1 in the model */
+		if (!(sys->cr4 & CR4_OSXSAVE))
+			raise_ud(cpu);
+		if ((uint32_t)cpu->regs[R_RCX] != 0)
+			x86_sys_raise_gp(cpu, 0);
+		cpu->regs[R_RAX] = (uint32_t)sys->xcr0;
+		cpu->regs[R_RDX] = sys->xcr0 >> 32;
+		return 0;
 	}
 	raise_ud(cpu);
 }

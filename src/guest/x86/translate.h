@@ -63,6 +63,9 @@ int x86_fetch_fault_code(uint64_t addr);
 /* The user-mode lifter of the instruction (for system mode's lifters, on
  * forms whose meaning does not change). */
 bool gen_user(struct dc *s);
+/* LAR, LSL, VERR, VERW (SYS_* of helpers.h) in system mode: the answer
+ * helper_sys gives in user mode, from the guest's tables (lift-priv.c). */
+ir_ref gen_sys_desc(struct dc *s, int op, ir_ref sel);
 /* Segment-register forms of MOV, PUSH and POP (lift-sys.c). */
 bool is_sreg_operand(struct dc *s, int i);
 bool gen_MOV_sreg(struct dc *s);
