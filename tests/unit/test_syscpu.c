@@ -1124,6 +1124,16 @@ static void test_translation(void)
 	CHECK_EQ(e, EXEC_FAULT);
 	CHECK_EQ(sysst.pending.vector, X86_EXCP_GP);
 
+	/* 32-bit code (after sysretl) is not translated: #UD, at its pc */
+	machine_reset();
+	x86_sys_set_seg(cpu, SREG_CS, UCS32, 0, 0xffffffff, 0xc0fb);
+	x86_sys_set_seg(cpu, SREG_SS, UDS, 0, 0xffffffff, ATTR_UDATA);
+	e = run_at(CODE + 0x100, io, sizeof(io));
+	CHECK_EQ(e, EXEC_FAULT);
+	CHECK_EQ(sysst.pending.vector, X86_EXCP_UD);
+	CHECK_EQ(cpu->rip, CODE + 0x100);
+	CHECK_EQ(nio, 0);
+
 	/* user mode keeps syscall as the environment's exit */
 	x86_cpu_reset(cpu);
 	cpu->sys = NULL;

@@ -19,6 +19,7 @@
  */
 #include "guest/x86/sys.h"
 #include "guest/x86/translate.h"
+#include "util/log.h"
 
 static bool cpl0(struct dc *s) { return !(s->tb->flags & X86_CF_CPL3); }
 
@@ -305,6 +306,15 @@ static bool gen_POPF(struct dc *s)
 	s->cc_srcT = 0;
 	end_tb_next(s);
 	return true;
+}
+
+bool gen_unsupported_mode(struct dc *s)
+{
+	if (log_enabled(LOG_UNIMP))
+		log_printf("loom: code at 0x%llx is not 64-bit code (CS.L clear): #UD\n",
+			   (unsigned long long)s->pc);
+	ir_emit(s->ir, IR_insn_start, IR_I64, NULL, (int64_t[]){ s->pc, 1 });
+	return gen_sys_fault(s, X86_EXCP_UD, false, 0);
 }
 
 ir_ref gen_sys_desc(struct dc *s, int op, ir_ref sel)

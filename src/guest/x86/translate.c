@@ -761,6 +761,11 @@ int guest_translate(struct ir_ctx *ir, struct tb *tb, unsigned max_insns,
 	ir_ref req = ir_ldenv(s, CPU_OFF(x.exit_request), IR_MO_32);
 	ir_brc(s, IR_NE, req, cst(s, 0), exit_label);
 
+	/* 32-bit, 16-bit and real-mode code are not decoded yet: #UD */
+	if ((tb->flags & X86_CF_COMPAT) && gen_unsupported_mode(s)) {
+		n = 1;
+		s->next_pc = s->pc + 1;
+	}
 	while (s->state == DISAS_NEXT) {
 		uint8_t buf[15];
 		const void *code = (const void *)(uintptr_t)s->pc;

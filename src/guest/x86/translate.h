@@ -66,6 +66,9 @@ bool gen_user(struct dc *s);
 /* LAR, LSL, VERR, VERW (SYS_* of helpers.h) in system mode: the answer
  * helper_sys gives in user mode, from the guest's tables (lift-priv.c). */
 ir_ref gen_sys_desc(struct dc *s, int op, ir_ref sel);
+/* A TB in a mode the decoder does not know (system mode's 32-bit code):
+ * #UD at its first instruction, logged under unimp. */
+bool gen_unsupported_mode(struct dc *s);
 /* Segment-register forms of MOV, PUSH and POP (lift-sys.c). */
 bool is_sreg_operand(struct dc *s, int i);
 bool gen_MOV_sreg(struct dc *s);
