@@ -146,13 +146,30 @@ static bool fake_apic_write(struct cpu *c, uint64_t v)
 	return true;
 }
 static uint64_t fake_tsc(struct cpu *c) { (void)c; return 1000000; }
+static uint64_t deadline;
+static bool fake_msr_read(struct cpu *c, uint32_t msr, uint64_t *v)
+{
+	(void)c;
+	if (msr != MSR_TSC_DEADLINE)
+		return false;
+	*v = deadline;
+	return true;
+}
+static int fake_msr_write(struct cpu *c, uint32_t msr, uint64_t v)
+{
+	(void)c;
+	if (msr != MSR_TSC_DEADLINE)
+		return -1;
+	deadline = v;
+	return 1;
+}
 static bool fake_pending(struct cpu *c) { (void)c; return irq_pending; }
 
 static const struct x86_sys_env fake_env = {
 	.mem_read = fake_read, .mem_write = fake_write, .io_read = fake_in, .io_write = fake_out,
 	.tlb_flush = fake_flush, .apic_base_read = fake_apic_read,
 	.apic_base_write = fake_apic_write, .tsc_read = fake_tsc, .tsc_hz = 2000000000,
-	.interrupt_pending = fake_pending,
+	.interrupt_pending = fake_pending, .msr_read = fake_msr_read, .msr_write = fake_msr_write,
 };
 
 /* ---- descriptors, written from the SDM's formats ---- */
@@ -399,6 +416,15 @@ static void test_bad_gates(void)
 	CHECK_EQ(cpu->rip, HANDLER(13));
 	CHECK_EQ(rd64(cpu->regs[R_RSP]), KDS | 1);
 
+	/* the same fault while delivering an exception also has EXT set;
+	 * #UD is benign, so the #GP is delivered, not #DF */
+	machine_reset();
+	set_gate(X86_EXCP_UD, HANDLER(6), KDS, 0, SYS_TYPE_INT_GATE, 0, true);
+	ev = (struct x86_event){ .vector = X86_EXCP_UD, .kind = X86_EV_EXCEPTION };
+	CHECK(x86_sys_deliver(cpu, &ev));
+	CHECK_EQ(cpu->rip, HANDLER(13));
+	CHECK_EQ(rd64(cpu->regs[R_RSP]), KDS | 1);
+
 	/* past the IDT's limit */
 	machine_reset();
 	sysst.idtr.limit = 0x80 * 16 - 1;
@@ -598,6 +624,16 @@ static void test_syscall_sysret(void)
 	CHECK_EQ(sysst.cpl, 0);
 	CHECK_EQ(cpu->rip, rip);
 
+	/* sysret at CPL 3: #GP(0); syscall from 32-bit code: #UD (Intel) */
+	machine_reset();
+	enter_user();
+	CHECK_EQ(x86_sys_sysret(cpu, 3, &f), -1);
+	CHECK_EQ(f.vector, X86_EXCP_GP);
+	x86_sys_set_seg(cpu, SREG_CS, UCS32, 0, 0xffffffff, 0xc0fb);
+	CHECK_EQ(x86_sys_syscall(cpu, 0x1002, &f), -1);
+	CHECK_EQ(f.vector, X86_EXCP_UD);
+	CHECK_EQ(sysst.cpl, 3);
+
 	/* without EFER.SCE both are #UD */
 	machine_reset();
 	sysst.efer &= ~EFER_SCE;
@@ -721,6 +757,12 @@ static void test_msr(void)
 	CHECK_EQ(v, 1000000);
 	CHECK(x86_sys_wrmsr(cpu, MSR_TSC, 5));
 	CHECK_EQ(x86_sys_tsc(cpu), 5);
+
+	/* TSC_DEADLINE is a device's, through the environment */
+	CHECK(x86_sys_wrmsr(cpu, MSR_TSC_DEADLINE, 0x123456789ull));
+	CHECK_EQ(deadline, 0x123456789ull);
+	CHECK(x86_sys_rdmsr(cpu, MSR_TSC_DEADLINE, &v));
+	CHECK_EQ(v, 0x123456789ull);
 
 	/* APIC_BASE is the APIC's */
 	CHECK(x86_sys_rdmsr(cpu, MSR_APIC_BASE, &v));

@@ -367,6 +367,8 @@ bool x86_sys_rdmsr(struct cpu *cpu, uint32_t msr, uint64_t *v)
 		*v = sys->mtrr_fix[fix];
 		return true;
 	}
+	if (env && env->msr_read && env->msr_read(cpu, msr, v))
+		return true;
 	log_msr("rdmsr", msr, 0, cpu);
 	return false;
 }
@@ -468,6 +470,11 @@ bool x86_sys_wrmsr(struct cpu *cpu, uint32_t msr, uint64_t v)
 			return false;
 		sys->mtrr_fix[fix] = v;
 		return true;
+	}
+	if (env && env->msr_write) {
+		int r = env->msr_write(cpu, msr, v);
+		if (r >= 0)
+			return r;
 	}
 	log_msr("wrmsr", msr, v, cpu);
 	return false;
@@ -651,10 +658,13 @@ int x86_sys_ltr(struct cpu *cpu, uint16_t sel, struct x86_event *f)
 #define ATTR_CODE32(dpl) (0xc09b | (dpl) << SEG_ATTR_DPL_SHIFT)	/* G, D */
 #define ATTR_DATA(dpl) (0xc093 | (dpl) << SEG_ATTR_DPL_SHIFT)	/* G, B, P, data rw */
 
+/* Intel's syscall and sysret exist in 64-bit mode only (#UD elsewhere, and
+ * without EFER.SCE); CSTAR, AMD's entry from compatibility mode, is kept
+ * but never used. */
 int x86_sys_syscall(struct cpu *cpu, uint64_t next_rip, struct x86_event *f)
 {
 	struct x86_sys *sys = cpu->sys;
-	if (!(sys->efer & EFER_SCE) || !long_mode(cpu)) {
+	if (!(sys->efer & EFER_SCE) || !code64(cpu)) {
 		*f = (struct x86_event){ .vector = X86_EXCP_UD, .kind = X86_EV_EXCEPTION };
 		return -1;
 	}
@@ -665,7 +675,7 @@ int x86_sys_syscall(struct cpu *cpu, uint64_t next_rip, struct x86_event *f)
 	x86_sys_set_rflags(cpu, rflags & ~sys->sfmask & ~X86_RF);
 	x86_sys_set_seg(cpu, SREG_CS, sel & 0xfffc, 0, 0xffffffff, ATTR_CODE64(0));
 	x86_sys_set_seg(cpu, SREG_SS, (sel + 8) & 0xfffc, 0, 0xffffffff, ATTR_DATA(0));
-	cpu->rip = code64(cpu) ? sys->lstar : sys->cstar;
+	cpu->rip = sys->lstar;
 	return 0;
 }
 
@@ -675,11 +685,11 @@ int x86_sys_syscall(struct cpu *cpu, uint64_t next_rip, struct x86_event *f)
 int x86_sys_sysret(struct cpu *cpu, int size, struct x86_event *f)
 {
 	struct x86_sys *sys = cpu->sys;
-	if (!(sys->efer & EFER_SCE) || !long_mode(cpu)) {
+	if (!(sys->efer & EFER_SCE) || !code64(cpu)) {
 		*f = (struct x86_event){ .vector = X86_EXCP_UD, .kind = X86_EV_EXCEPTION };
 		return -1;
 	}
-	if (sys->cpl != 0 || !code64(cpu) || (size == 3 && !x86_canonical(cpu->regs[R_RCX]))) {
+	if (sys->cpl != 0 || (size == 3 && !x86_canonical(cpu->regs[R_RCX]))) {
 		gp_event(f, X86_EXCP_GP, 0);
 		return -1;
 	}

@@ -177,7 +177,9 @@ bool x86_sys_deliver(struct cpu *cpu, const struct x86_event *ev)
 {
 	struct x86_sys *sys = cpu->sys;
 	struct x86_event cur = *ev, f;
-	uint32_t ext = ev->kind == X86_EV_EXTERNAL;
+	/* EXT: the fault happened while delivering something other than a
+	 * software interrupt (SDM vol. 3, "Error code") */
+	uint32_t ext = ev->kind != X86_EV_SOFT_INT;
 
 	sys->stop = X86_STOP_NONE;
 	sys->sti_shadow = false;

@@ -147,6 +147,7 @@ enum { SEG_LDTR = 6, SEG_TR = 7, SEG_NB = 8 };
 #define MSR_GS_BASE 0xc0000101
 #define MSR_KERNEL_GS_BASE 0xc0000102
 #define MSR_TSC_AUX 0xc0000103
+#define MSR_TSC_DEADLINE 0x6e0	/* the local APIC's (x86_sys_env.msr_read) */
 #define X86_MTRR_VAR 8		/* variable-range MTRRs the model has */
 
 /* What the TLB must forget (x86_sys_env.tlb_flush). */
@@ -183,6 +184,12 @@ struct x86_sys_env {
 	 * the value is refused, #GP).  NULL: a fixed 0xfee00900 (BSP, enabled). */
 	uint64_t (*apic_base_read)(struct cpu *cpu);
 	bool (*apic_base_write)(struct cpu *cpu, uint64_t value);
+	/* MSRs the CPU model does not have but a device does (the local
+	 * APIC's IA32_TSC_DEADLINE, 0x6e0, which CPUID's TSC-deadline bit
+	 * promises).  msr_read: true if the device has msr; msr_write: 1
+	 * done, 0 refused (#GP), -1 not the device's.  NULL: none (#GP). */
+	bool (*msr_read)(struct cpu *cpu, uint32_t msr, uint64_t *value);
+	int (*msr_write)(struct cpu *cpu, uint32_t msr, uint64_t value);
 	/* CR8 is the APIC's TPR[7:4] (NULL: kept in x86_sys.cr8). */
 	uint64_t (*tpr_read)(struct cpu *cpu);
 	void (*tpr_write)(struct cpu *cpu, uint64_t cr8);
