@@ -297,7 +297,7 @@ static void test_deliver_cpl0(void)
 	CHECK_EQ(rd64(sp), 0x1234);
 	CHECK_EQ(rd64(sp + 8), rip);
 	CHECK_EQ(rd64(sp + 16), KCS);
-	CHECK_EQ(rd64(sp + 24), X86_IF | X86_TF | X86_ZF | 2);
+	CHECK_EQ(rd64(sp + 24), X86_IF | X86_TF | X86_ZF | X86_RF | 2);	/* a fault: RF */
 	CHECK_EQ(rd64(sp + 32), rsp);
 	CHECK_EQ(rd64(sp + 40), KDS);
 	CHECK_EQ(cpu->rip, HANDLER(13));
@@ -321,7 +321,7 @@ static void test_deliver_pf_cpl3(void)
 	CHECK_EQ(rd64(sp), 6);
 	CHECK_EQ(rd64(sp + 8), urip);
 	CHECK_EQ(rd64(sp + 16), UCS);
-	CHECK_EQ(rd64(sp + 24), X86_IF | 2);
+	CHECK_EQ(rd64(sp + 24), X86_IF | X86_RF | 2);
 	CHECK_EQ(rd64(sp + 32), ursp);
 	CHECK_EQ(rd64(sp + 40), UDS);
 	CHECK_EQ(sysst.cpl, 0);
@@ -363,6 +363,7 @@ static void test_soft_int(void)
 	CHECK(x86_sys_deliver(cpu, &ev));
 	CHECK_EQ(cpu->regs[R_RSP], RSP0 - 40);
 	CHECK_EQ(rd64(RSP0 - 40), urip + 2);
+	CHECK_EQ(rd64(RSP0 - 24), X86_IF | 2);	/* no RF for int n */
 	CHECK(cpu->eflags & X86_IF);
 	CHECK_EQ(cpu->rip, HANDLER(0x80));
 

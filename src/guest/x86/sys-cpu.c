@@ -68,10 +68,13 @@ uint64_t x86_sys_get_rflags(struct cpu *cpu)
 	return x86_get_rflags(cpu);
 }
 
+/* RF is not kept: the CPU clears it as every instruction starts, and it
+ * matters only to instruction breakpoints, which are not modelled
+ * (delivery pushes it set for faults, as the CPU does). */
 void x86_sys_set_rflags(struct cpu *cpu, uint64_t v)
 {
 	x86_set_rflags(cpu, v);
-	cpu->eflags = (v & RFLAGS_VALID & ~(uint64_t)(X86_ARITH_FLAGS | X86_DF)) | 2;
+	cpu->eflags = (v & RFLAGS_VALID & ~(uint64_t)(X86_ARITH_FLAGS | X86_DF | X86_RF)) | 2;
 }
 
 void x86_sys_set_seg(struct cpu *cpu, int sreg, uint16_t sel, uint64_t base, uint32_t limit,

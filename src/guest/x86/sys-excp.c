@@ -144,13 +144,20 @@ static int deliver_once(struct cpu *cpu, const struct x86_event *ev, uint32_t ex
 	if (ev->kind == X86_EV_SOFT_INT || ev->kind == X86_EV_TRAP)
 		rip += ev->insn_len;
 	uint64_t rflags = x86_sys_get_rflags(cpu);
+	uint64_t pushed = rflags;
+	/* a fault's frame has RF set, so that returning to the instruction
+	 * does not stop at an instruction breakpoint again (SDM vol. 3,
+	 * "Debug exceptions": not #DB's own) */
+	if (ev->kind == X86_EV_EXCEPTION && vec != X86_EXCP_DB && vec != X86_EXCP_DF &&
+	    vec != X86_EXCP_MC)
+		pushed |= X86_RF;
 	uint64_t frame[6];
 	int n = 0;
 	if (ev->has_err)
 		frame[n++] = ev->err;
 	frame[n++] = rip;
 	frame[n++] = sys->seg[SREG_CS].sel;
-	frame[n++] = rflags;
+	frame[n++] = pushed;
 	frame[n++] = cpu->regs[R_RSP];
 	frame[n++] = sys->seg[SREG_SS].sel;
 	uint64_t sp = rsp - 8 * n;
