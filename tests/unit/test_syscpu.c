@@ -17,7 +17,10 @@
  *   - the system CPUID model;
  *   - translation: privileged instructions lifted in system mode run at
  *     CPL 0, raise #GP at CPL 3, and fault as before in user mode; sti's
- *     shadow; syscall from CPL 3 code into a CPL 0 entry point.
+ *     shadow; syscall from CPL 3 code into a CPL 0 entry point; a user
+ *     program and a kernel handler round trip (int $0x80 and iretq, a #GP
+ *     the loop delivers and the handler skips, syscall) in the three
+ *     translation modes.
  * The expected values come from the SDM's descriptions, written out here,
  * never from loom's output.
  */
@@ -74,8 +77,22 @@ static bool irq_pending = true;
 
 static bool unmapped(uint64_t va) { return va >= HOLE && va < HOLE + 0x10000; }
 
+/* Translated code reaches guest memory at host addresses (user mode's
+ * memory model, until the soft MMU): stacks it shares with the CPU's own
+ * accesses lie in a host mapping at STACKS, which the fake machine maps
+ * as user pages at the same addresses. */
+#define STACKS ((uint64_t)0x7e5000010000)
+#define STACKS_SIZE 0x10000
+
+static uint8_t *fake_ptr(uint64_t va)
+{
+	return va >= STACKS && va < STACKS + STACKS_SIZE ? (uint8_t *)(uintptr_t)va : mem + va;
+}
+
 static int fake_access(uint64_t va, size_t len, int cpl, bool write, struct x86_event *f)
 {
+	if (va >= STACKS && va + len <= STACKS + STACKS_SIZE)
+		return 0;
 	for (uint64_t a = va; a < va + len; a++) {
 		bool user_page = a >= USER_BASE;
 		int err = (write ? 2 : 0) | (cpl == 3 ? 4 : 0);
@@ -98,7 +115,7 @@ static int fake_read(struct cpu *c, uint64_t va, void *buf, size_t len, int cpl,
 	(void)c;
 	if (fake_access(va, len, cpl, false, f))
 		return -1;
-	memcpy(buf, mem + va, len);
+	memcpy(buf, fake_ptr(va), len);
 	return 0;
 }
 
@@ -108,7 +125,7 @@ static int fake_write(struct cpu *c, uint64_t va, const void *buf, size_t len, i
 	(void)c;
 	if (fake_access(va, len, cpl, true, f))
 		return -1;
-	memcpy(mem + va, buf, len);
+	memcpy(fake_ptr(va), buf, len);
 	return 0;
 }
 
@@ -1186,6 +1203,78 @@ static void test_translation(void)
 	cpu->sys = &sysst;
 }
 
+/* A user program and a kernel, both translated: int $0x80 through the IDT
+ * to a CPL-0 handler that returns with iretq, a privileged instruction at
+ * CPL 3 whose #GP the machine loop delivers to a handler that skips it,
+ * and syscall into LSTAR; in the three translation modes. */
+static void round_trips(void)
+{
+	static const uint8_t user[] = {
+		0xb8, 1, 0, 0, 0,		/* mov $1,%eax */
+		0xcd, 0x80,			/* int $0x80 */
+		0xbb, 2, 0, 0, 0,		/* mov $2,%ebx */
+		0x0f, 0x20, 0xc6,		/* mov %cr0,%rsi: #GP */
+		0xba, 7, 0, 0, 0,		/* mov $7,%edx */
+		0x0f, 0x05,			/* syscall */
+	};
+	static const uint8_t int80[] = {
+		0x83, 0xc0, 0x64,		/* add $100,%eax */
+		0x48, 0xcf,			/* iretq */
+	};
+	static const uint8_t gp[] = {
+		0x48, 0x83, 0xc4, 0x08,		/* add $8,%rsp: the error code */
+		0x48, 0x83, 0x04, 0x24, 0x03,	/* addq $3,(%rsp): past the mov */
+		0x48, 0xcf,			/* iretq */
+	};
+	static const uint8_t entry[] = { 0xf4 };	/* hlt */
+	machine_reset();
+	put_code(CODE + 0x200, int80, sizeof(int80));
+	put_code(CODE + 0x300, gp, sizeof(gp));
+	put_code(CODE + 0x400, entry, sizeof(entry));
+	set_gate(0x80, CODE + 0x200, KCS, 0, SYS_TYPE_TRAP_GATE, 3, true);
+	set_gate(X86_EXCP_GP, CODE + 0x300, KCS, 0, SYS_TYPE_INT_GATE, 0, true);
+	wr64(TSS + 4, STACKS + 0x8000);
+	sysst.lstar = CODE + 0x400;
+	enter_user();
+	cpu->regs[R_RSP] = STACKS + 0xf000;
+	cpu->regs[R_RSI] = 0x5a5a;
+	enum exec_exit e = run_at(CODE, user, sizeof(user));
+	CHECK_EQ(e, EXEC_FAULT);
+	CHECK_EQ(sysst.pending.vector, X86_EXCP_GP);
+	CHECK_EQ(cpu->rip, CODE + 12);
+	CHECK_EQ(cpu->regs[R_RAX], 101);
+	CHECK_EQ(cpu->regs[R_RBX], 2);
+	CHECK_EQ(sysst.cpl, 3);
+	CHECK_EQ(cpu->regs[R_RSP], STACKS + 0xf000);
+	CHECK(x86_sys_deliver_pending(cpu));
+	/* iretq set IF with an interrupt (said to be) waiting: the loop
+	 * hands control back; a machine with nothing to deliver goes on */
+	int requests = 0;
+	while ((e = exec_run(cpu)) == EXEC_REQUEST && sysst.stop == X86_STOP_NONE)
+		requests++;
+	CHECK_EQ(requests, 1);
+	CHECK_EQ(e, EXEC_REQUEST);
+	CHECK_EQ(sysst.stop, X86_STOP_HALT);
+	CHECK_EQ(sysst.cpl, 0);
+	CHECK_EQ(cpu->regs[R_RSI], 0x5a5a);
+	CHECK_EQ(cpu->regs[R_RDX], 7);
+	CHECK_EQ(cpu->regs[R_RCX], CODE + sizeof(user));
+	CHECK_EQ(cpu->regs[R_R11], X86_IF | 2);
+	CHECK_EQ(cpu->regs[R_RSP], STACKS + 0xf000);
+	CHECK_EQ(cpu->rip, CODE + 0x401);
+}
+
+/* in the three translation modes */
+static void test_round_trips(void)
+{
+	for (int mode = 0; mode < 3; mode++) {
+		exec_opts.single_insn = mode == 1;
+		exec_opts.nochain = mode == 2;
+		round_trips();
+	}
+	exec_opts.single_insn = exec_opts.nochain = false;
+}
+
 void unit_main(void)
 {
 	mem = calloc(1, MEM_SIZE);
@@ -1198,11 +1287,14 @@ void unit_main(void)
 	exec_init();
 	code = mmap((void *)CODE, 0x1000, PROT_READ | PROT_WRITE | PROT_EXEC,
 		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
-	if (code == MAP_FAILED) {
+	void *stacks = mmap((void *)STACKS, STACKS_SIZE, PROT_READ | PROT_WRITE,
+			    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	if (code == MAP_FAILED || stacks == MAP_FAILED) {
 		perror("test_syscpu: mmap");
 		exit(2);
 	}
 	exec_mem_set(CODE, CODE + 0x1000, PROT_READ | PROT_WRITE | PROT_EXEC);
+	exec_mem_set(STACKS, STACKS + STACKS_SIZE, PROT_READ | PROT_WRITE);
 
 	test_deliver_cpl0();
 	test_deliver_pf_cpl3();
@@ -1218,4 +1310,5 @@ void unit_main(void)
 	test_cpuid();
 	test_helper();
 	test_translation();
+	test_round_trips();
 }
