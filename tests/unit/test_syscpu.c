@@ -1184,6 +1184,25 @@ static void test_translation(void)
 	CHECK_EQ(e, EXEC_FAULT);
 	CHECK_EQ(sysst.pending.vector, X86_EXCP_GP);
 
+	/* RFLAGS.TF at CPL 0: a #DB trap after the first instruction, its
+	 * frame's rip the next one, DR6.BS set */
+	static const uint8_t two[] = { 0xb8, 1, 0, 0, 0, 0xbb, 2, 0, 0, 0, 0xf4 };
+	machine_reset();
+	x86_sys_set_rflags(cpu, X86_TF | 2);
+	cpu->regs[R_RAX] = cpu->regs[R_RBX] = 0;
+	uint64_t sp0 = cpu->regs[R_RSP];
+	e = run_at(CODE, two, sizeof(two));
+	CHECK_EQ(e, EXEC_FAULT);
+	CHECK_EQ(cpu->regs[R_RAX], 1);
+	CHECK_EQ(cpu->regs[R_RBX], 0);
+	CHECK(x86_sys_deliver_pending(cpu));
+	CHECK_EQ(cpu->rip, HANDLER(1));
+	CHECK_EQ(cpu->regs[R_RSP], (sp0 & ~15ull) - 40);
+	CHECK_EQ(rd64(cpu->regs[R_RSP]), CODE + 5);
+	CHECK_EQ(rd64(cpu->regs[R_RSP] + 16), X86_TF | 2);	/* a trap: no RF */
+	CHECK(sysst.dr[6] & 1u << 14);
+	CHECK(!(cpu->eflags & X86_TF));
+
 	/* 32-bit code (after sysretl) is not translated: #UD, at its pc */
 	machine_reset();
 	x86_sys_set_seg(cpu, SREG_CS, UCS32, 0, 0xffffffff, 0xc0fb);

@@ -350,7 +350,8 @@ uint64_t x86_hwcap2(void)
  * LA57, UMIP, SMEP, SMAP, PKU, FSGSBASE, no SPEC_CTRL or
  * ARCH_CAPABILITIES (sys-cpu.c's MSR table agrees); an invariant TSC and,
  * when the machine says its rate, leaves 0x15/0x16 with it, so the kernel
- * need not calibrate.  CPUID.1:ECX.OSXSAVE follows CR4, leaf 0xd's size
+ * need not calibrate.  RDTSCP and RDPID are reported as the user model
+ * reports them (-cpu host), since the decoder admits them only then.  CPUID.1:ECX.OSXSAVE follows CR4, leaf 0xd's size
  * follows XCR0.  The vendor stays the user model's (GenuineIntel): the
  * kernel then reads the Intel MSRs sys-cpu.c has (MISC_ENABLE,
  * FEATURE_CONTROL, PLATFORM_ID, BIOS_SIGN_ID).
@@ -417,9 +418,6 @@ void x86_sys_cpuid(struct cpu *cpu, uint32_t leaf, uint32_t sub, uint32_t out[4]
 		break;
 	case 0x80000000:
 		out[0] = 0x80000008;
-		break;
-	case 0x80000001:
-		out[3] |= 1u << 27;	/* rdtscp: with TSC_AUX */
 		break;
 	case 0x80000007:
 		out[3] = 1u << 8;	/* invariant TSC */

@@ -245,6 +245,8 @@ static struct x86_event event_of_fault(struct cpu *cpu, const struct guest_fault
 	} else if (g->signo == SIGTRAP) {
 		ev.vector = g->code == TRAP_TRACE ? X86_EXCP_DB : X86_EXCP_BP;
 		ev.has_err = false;
+		if (g->code == TRAP_TRACE)
+			cpu->sys->dr[6] |= 1u << 14;	/* BS: a single-step trap */
 	} else if (g->signo == SIGSEGV && g->code != SI_KERNEL) {
 		/* a page fault seen as a host fault: not present or protection */
 		ev.vector = X86_EXCP_PF;
