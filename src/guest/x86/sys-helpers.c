@@ -272,6 +272,8 @@ uint64_t helper_sys_priv(uint64_t env, uint64_t op, uint64_t a, uint64_t b)
 	case SYSOP_WRCR:
 		if (!x86_sys_write_cr(cpu, a, b))
 			x86_sys_raise_gp(cpu, 0);
+		if (a == 8)
+			interrupts_opened(cpu);	/* a lower priority may let one in */
 		return 0;
 	case SYSOP_RDDR:
 		if (x86_sys_dr_ud(cpu, a) || !x86_sys_read_dr(cpu, a, &v))
