@@ -57,11 +57,6 @@ int x86_sys_vwrite(struct cpu *cpu, uint64_t va, const void *buf, size_t len, in
 
 /* The RFLAGS bits that exist (the rest read as 0, bit 1 as 1). */
 #define RFLAGS_VALID 0x3f7fd5ull
-#define X86_IOPL 0x3000ull
-#define X86_NT_ 0x4000ull
-#define X86_VM 0x20000ull
-#define X86_VIF 0x80000ull
-#define X86_VIP 0x100000ull
 
 uint64_t x86_sys_get_rflags(struct cpu *cpu)
 {

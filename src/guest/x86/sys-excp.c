@@ -28,6 +28,9 @@ static void set_fault(struct x86_event *f, int vector, uint32_t err)
 				 .kind = X86_EV_EXCEPTION };
 }
 
+_Static_assert(((X86_CF_SYSTEM | X86_CF_CPL3 | X86_CF_COMPAT) & ~(uint32_t)CF_GUEST_MASK) == 0,
+	       "x86's mode bits lie in the guest's part of the TB flags");
+
 uint32_t x86_sys_tb_mode(struct cpu *cpu)
 {
 	struct x86_sys *sys = cpu->sys;
