@@ -858,6 +858,18 @@ static void test_cpuid(void)
 	x86_sys_cpuid(cpu, 0, 0, r);
 	CHECK(r[0] >= 0x16);
 	x86_sys_cpuid(cpu, 1, 0, r);
+	struct cpu *c = calloc(1, sizeof(*c));
+	struct x86_sys sys = { .env = &fake_env };
+	c->sys = &sys;
+	x86_sys_reset(c);	/* RESET: real mode at f000:fff0, EDX the signature */
+	CHECK_EQ(c->regs[R_RDX], r[0]);
+	CHECK_EQ(c->rip, 0xfff0);
+	CHECK_EQ(sys.seg[SREG_CS].base + c->rip, 0xfffffff0);
+	CHECK_EQ(sys.cr0, 0x60000010);
+	CHECK_EQ(sys.dr[7], 0x400);
+	CHECK_EQ(x86_sys_tb_mode(c), X86_CF_SYSTEM | X86_CF_COMPAT);
+	free(c);
+	x86_sys_cpuid(cpu, 1, 0, r);
 	CHECK(r[2] >> 31 & 1);		/* hypervisor */
 	CHECK(!(r[2] >> 21 & 1));	/* no x2APIC */
 	CHECK(!(r[2] >> 17 & 1));	/* no PCID */

@@ -118,7 +118,9 @@ void x86_sys_reset(struct cpu *cpu)
 	x86_sys_set_seg(cpu, SEG_TR, 0, 0, 0xffff, 0x8b);
 	sys->gdtr.limit = sys->idtr.limit = 0xffff;
 	cpu->rip = 0xfff0;
-	cpu->regs[R_RDX] = 0x600;	/* family 6, as CPUID says */
+	uint32_t id[4];
+	x86_cpuid(1, 0, id);
+	cpu->regs[R_RDX] = id[0];	/* family, model, stepping: CPUID.1:EAX */
 }
 
 /* ---- control registers ---- */
