@@ -53,6 +53,10 @@ build/$(1)/loom-ctl: build/$(1)/obj/tools/loom-ctl.o
 build/$(1)/cov/covtest: build/$(1)/obj/tests/cov/covtest.o build/$(1)/libloom.a
 	@mkdir -p $$(@D)
 	$$(CC) $$(CFLAGS_$(1)) -o $$@ $$^
+# A micro-benchmark of the system-mode CPU (bench/syscpu-roundtrip.c).
+build/$(1)/bench/syscpu-roundtrip: build/$(1)/obj/bench/syscpu-roundtrip.o build/$(1)/libloom.a
+	@mkdir -p $$(@D)
+	$$(CC) $$(CFLAGS_$(1)) -o $$@ $$^ $$(LDLIBS)
 build/$(1)/unit/%: build/$(1)/obj/tests/unit/%.o build/$(1)/obj/tests/unit/unit.o build/$(1)/libloom.a
 	@mkdir -p $$(@D)
 	$$(CC) $$(CFLAGS_$(1)) -o $$@ $$^ $$(LDLIBS)
