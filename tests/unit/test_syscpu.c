@@ -1196,6 +1196,13 @@ static void test_translation(void)
 	CHECK_EQ(e, EXEC_FAULT);
 	CHECK_EQ(sysst.pending.vector, X86_EXCP_GP);
 
+	/* invpcid at CPL 0: #UD, the model has none (whatever the host) */
+	static const uint8_t invpcid[] = { 0x66, 0x0f, 0x38, 0x82, 0x18 };
+	machine_reset();
+	e = run_at(CODE, invpcid, sizeof(invpcid));
+	CHECK_EQ(e, EXEC_FAULT);
+	CHECK_EQ(sysst.pending.vector, X86_EXCP_UD);
+
 	/* RFLAGS.TF at CPL 0: a #DB trap after the first instruction, its
 	 * frame's rip the next one, DR6.BS set */
 	static const uint8_t two[] = { 0xb8, 1, 0, 0, 0, 0xbb, 2, 0, 0, 0, 0xf4 };

@@ -336,6 +336,8 @@ static bool gen_CPUID(struct dc *s) { priv_c(s, SYSOP_CPUID, 0, 0); return true;
 static bool gen_RDTSC(struct dc *s) { priv_c(s, SYSOP_RDTSC, 0, 0); return true; }
 static bool gen_RDTSCP(struct dc *s) { priv_c(s, SYSOP_RDTSCP, 0, 0); return true; }
 static bool gen_RDPMC(struct dc *s) { return gen_gp0(s); }
+/* The model has no INVPCID (nor PCID): the opcode is undefined. */
+static bool gen_INVPCID(struct dc *s) { return gen_sys_fault(s, X86_EXCP_UD, false, 0); }
 
 /* ---- transfers of control between privilege levels ---- */
 
@@ -430,7 +432,8 @@ const struct lift_entry lift_priv_table[] = {
 	E(MOV) E(POP) E(LSS) E(LFS) E(LGS) E(JMP) E(CALL) E(RET)
 	E(LGDT) E(LIDT) E(LLDT) E(LTR) E(SGDT) E(SIDT) E(SLDT) E(STR) E(SMSW) E(LMSW)
 	E(CLTS) E(SWAPGS) E(RDMSR) E(WRMSR) E(XSETBV) E(WBINVD) E(INVLPG) E(HLT) E(CLI) E(STI)
-	E(CPUID) E(RDTSC) E(RDTSCP) E(RDPID) E(XGETBV) E(RDPMC) E(SYSCALL) E(SYSRET) E(INT) E(INT3) E(INT1)
+	E(CPUID) E(RDTSC) E(RDTSCP) E(RDPID) E(XGETBV) E(RDPMC) E(INVPCID)
+	E(SYSCALL) E(SYSRET) E(INT) E(INT3) E(INT1)
 	E(IN) E(OUT) E(INSB) E(INSW) E(INSD) E(OUTSB) E(OUTSW) E(OUTSD)
 #undef E
 	{ ZYDIS_MNEMONIC_INVD, gen_WBINVD },
