@@ -908,6 +908,34 @@ static void test_cpuid(void)
 	CHECK_EQ(memcmp(&r[1], "LoomLoomLoom", 12), 0);
 }
 
+/* ---- the register dump, in qemu-system's layout ---- */
+
+static bool has_line(const char *text, const char *line)
+{
+	const char *p = strstr(text, line);
+	return p && (p == text || p[-1] == '\n') && p[strlen(line)] == '\n';
+}
+
+static void test_dump(void)
+{
+	char *text = NULL;
+	size_t len = 0;
+	machine_reset();
+	FILE *f = open_memstream(&text, &len);
+	x86_sys_dump_state(cpu, f);
+	fclose(f);
+	CHECK(strstr(text, "RIP=ffffffff81234560 RFL=00000002 [-------] CPL=0 II=0 A20=1 SMM=0 HLT=0\n"));
+	CHECK(has_line(text, "CS =0010 0000000000000000 ffffffff 00a09b00 DPL=0 CS64 [-RA]"));
+	CHECK(has_line(text, "SS =0018 0000000000000000 ffffffff 00c09300 DPL=0 DS   [-WA]"));
+	CHECK(has_line(text, "TR =0040 0000000000003000 00000067 00008b00 DPL=0 TSS64-busy"));
+	CHECK(has_line(text, "GDT=     0000000000001000 0000007f"));
+	CHECK(has_line(text, "IDT=     0000000000002000 00000fff"));
+	CHECK(has_line(text, "CR0=80010031 CR2=0000000000000000 CR3=0000000000000000 CR4=000000a0"));
+	CHECK(has_line(text, "DR6=00000000ffff0ff0 DR7=0000000000000400"));
+	CHECK(has_line(text, "EFER=0000000000000d01"));
+	free(text);
+}
+
 /* ---- the helper, called as translated code calls it ---- */
 
 /* helper_sys_priv with the exec loop's unwinding: the vector it raised,
@@ -1346,6 +1374,7 @@ void unit_main(void)
 	test_msr();
 	test_segments();
 	test_cpuid();
+	test_dump();
 	test_helper();
 	test_translation();
 	test_round_trips();

@@ -706,3 +706,78 @@ int x86_sys_sysret(struct cpu *cpu, int size, struct x86_event *f)
 	x86_sys_set_seg(cpu, SREG_SS, (sel + 8) | 3, 0, 0xffffffff, ATTR_DATA(3));
 	return 0;
 }
+
+/* ---- the state as qemu-system's `info registers` shows it ---- */
+
+/* A segment line; a present one also gets its DPL and kind, code and
+ * data with their type bits ([conforming readable accessed], [expand-down
+ * writable accessed]), system ones by name (long mode's). */
+static void dump_seg(FILE *f, const char *name, const struct x86_seg *s, bool lma)
+{
+	static const char *const sys_names[16] = {
+		[SYS_TYPE_LDT] = "LDT", [SYS_TYPE_TSS_AVAIL] = "TSS64-avl",
+		[SYS_TYPE_TSS_BUSY] = "TSS64-busy", [0xc] = "CallGate64",
+		[SYS_TYPE_INT_GATE] = "IntGate64", [SYS_TYPE_TRAP_GATE] = "TrapGate64",
+	};
+	unsigned a = s->attr, type = a & SEG_ATTR_TYPE;
+	fprintf(f, "%s=%04x %016llx %08x %08x", name, s->sel, (unsigned long long)s->base, s->limit,
+		a << 8);
+	if (a & SEG_ATTR_P) {
+		fprintf(f, " DPL=%u ", a >> SEG_ATTR_DPL_SHIFT & 3);
+		if (!(a & SEG_ATTR_S))
+			fprintf(f, "%s", sys_names[type] ? sys_names[type] : "Reserved");
+		else if (type & SEG_TYPE_CODE)
+			fprintf(f, "%s [%c%c%c]",
+				a & SEG_ATTR_L ? "CS64" : a & SEG_ATTR_DB ? "CS32" : "CS16",
+				type & 4 ? 'C' : '-', type & 2 ? 'R' : '-', type & 1 ? 'A' : '-');
+		else
+			fprintf(f, "%s [%c%c%c]", (a & SEG_ATTR_DB) || lma ? "DS  " : "DS16",
+				type & 4 ? 'E' : '-', type & 2 ? 'W' : '-', type & 1 ? 'A' : '-');
+	}
+	fputc('\n', f);
+}
+
+/* The layout of QEMU's x86 register dump, so that logs and the monitor's
+ * `info registers` compare line by line with the peer's: the descriptor
+ * cache's flags are the descriptor's high dword (attr << 8). */
+void x86_sys_dump_state(struct cpu *cpu, FILE *f)
+{
+	static const char *const names[16] = {
+		"RAX", "RBX", "RCX", "RDX", "RSI", "RDI", "RBP", "RSP",
+		"R8 ", "R9 ", "R10", "R11", "R12", "R13", "R14", "R15",
+	};
+	static const int order[16] = { R_RAX, R_RBX, R_RCX, R_RDX, R_RSI, R_RDI, R_RBP, R_RSP,
+				       8, 9, 10, 11, 12, 13, 14, 15 };
+	struct x86_sys *sys = cpu->sys;
+	uint64_t fl = x86_sys_get_rflags(cpu);
+	for (int i = 0; i < 16; i++)
+		fprintf(f, "%s=%016llx%s", names[i], (unsigned long long)cpu->regs[order[i]],
+			(i & 3) == 3 ? "\n" : " ");
+	fprintf(f, "RIP=%016llx RFL=%08llx [%c%c%c%c%c%c%c] CPL=%d II=%d A20=1 SMM=0 HLT=%d\n",
+		(unsigned long long)cpu->rip, (unsigned long long)fl, fl & X86_DF ? 'D' : '-',
+		fl & X86_OF ? 'O' : '-', fl & X86_SF ? 'S' : '-', fl & X86_ZF ? 'Z' : '-',
+		fl & X86_AF ? 'A' : '-', fl & X86_PF ? 'P' : '-', fl & X86_CF ? 'C' : '-', sys->cpl,
+		sys->sti_shadow && cpu->rip == sys->sti_shadow_rip, sys->stop == X86_STOP_HALT);
+	static const char *const seg_names[SEG_NB] = { "ES ", "CS ", "SS ", "DS ", "FS ", "GS ",
+						       "LDT", "TR " };
+	for (int i = 0; i < SEG_NB; i++) {
+		struct x86_seg s = sys->seg[i];
+		if (i == SREG_FS)
+			s.base = cpu->fs_base;
+		else if (i == SREG_GS)
+			s.base = cpu->gs_base;
+		dump_seg(f, seg_names[i], &s, sys->efer & EFER_LMA);
+	}
+	fprintf(f, "GDT=     %016llx %08x\n", (unsigned long long)sys->gdtr.base, sys->gdtr.limit);
+	fprintf(f, "IDT=     %016llx %08x\n", (unsigned long long)sys->idtr.base, sys->idtr.limit);
+	fprintf(f, "CR0=%08llx CR2=%016llx CR3=%016llx CR4=%08llx\n", (unsigned long long)sys->cr0,
+		(unsigned long long)sys->cr2, (unsigned long long)sys->cr3,
+		(unsigned long long)sys->cr4);
+	for (int i = 0; i < 4; i++)
+		fprintf(f, "DR%d=%016llx%s", i, (unsigned long long)sys->dr[i], i == 3 ? "\n" : " ");
+	uint64_t dr6, dr7;
+	x86_sys_read_dr(cpu, 6, &dr6);
+	x86_sys_read_dr(cpu, 7, &dr7);
+	fprintf(f, "DR6=%016llx DR7=%016llx\n", (unsigned long long)dr6, (unsigned long long)dr7);
+	fprintf(f, "EFER=%016llx\n", (unsigned long long)sys->efer);
+}

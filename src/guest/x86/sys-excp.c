@@ -183,6 +183,24 @@ static int deliver_once(struct cpu *cpu, const struct x86_event *ev, uint32_t ex
 	return 0;
 }
 
+bool x86_sys_log_int;
+
+static void log_event(struct cpu *cpu, const struct x86_event *ev)
+{
+	static unsigned long count;
+	struct x86_sys *sys = cpu->sys;
+	FILE *f = log_file ? log_file : stderr;
+	fprintf(f, "%6lu: v=%02x e=%04x i=%d cpl=%d IP=%04x:%016llx pc=%016llx SP=%04x:%016llx",
+		count++, ev->vector, ev->has_err ? ev->err : 0, ev->kind == X86_EV_SOFT_INT, sys->cpl,
+		sys->seg[SREG_CS].sel, (unsigned long long)cpu->rip, (unsigned long long)cpu->rip,
+		sys->seg[SREG_SS].sel, (unsigned long long)cpu->regs[R_RSP]);
+	if (ev->vector == X86_EXCP_PF)
+		fprintf(f, " CR2=%016llx\n", (unsigned long long)ev->cr2);
+	else
+		fprintf(f, " env->regs[R_EAX]=%016llx\n", (unsigned long long)cpu->regs[R_RAX]);
+	x86_sys_dump_state(cpu, f);
+}
+
 bool x86_sys_deliver(struct cpu *cpu, const struct x86_event *ev)
 {
 	struct x86_sys *sys = cpu->sys;
@@ -193,12 +211,11 @@ bool x86_sys_deliver(struct cpu *cpu, const struct x86_event *ev)
 
 	sys->stop = X86_STOP_NONE;
 	sys->sti_shadow = false;
-	if (log_enabled(LOG_GUEST_ERRORS) && ev->kind == X86_EV_EXCEPTION)
-		log_printf("loom: exception %d (error 0x%x) at rip 0x%llx, cpl %d\n", ev->vector,
-			   ev->err, (unsigned long long)cpu->rip, sys->cpl);
 	for (int tries = 0; tries < 4; tries++) {
 		if (cur.vector == X86_EXCP_PF)
 			sys->cr2 = cur.cr2;
+		if (x86_sys_log_int)
+			log_event(cpu, &cur);
 		if (!deliver_once(cpu, &cur, ext, &f))
 			return true;
 		/* CR2 is loaded when a #PF is detected, even one that

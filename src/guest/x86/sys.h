@@ -20,6 +20,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 struct cpu;
 
@@ -300,6 +301,15 @@ bool x86_take_interrupt(struct cpu *cpu, int vector);
 /* Record ev in x86_sys.pending and leave translated code (exec_raise). */
 _Noreturn void x86_sys_raise(struct cpu *cpu, const struct x86_event *ev);
 _Noreturn void x86_sys_raise_gp(struct cpu *cpu, uint32_t err);
+
+/* The state in the layout of qemu-system's register dump (`info
+ * registers`, -d cpu): general registers, RIP and RFLAGS with CPL, the
+ * segment caches, GDT/IDT, control and debug registers, EFER. */
+void x86_sys_dump_state(struct cpu *cpu, FILE *f);
+/* Set by the front door for `-d int`: every event delivered is logged as
+ * qemu-system's -d int logs it (a line with vector, error code, software
+ * or not, CPL, CS:RIP, SS:RSP, CR2 for #PF; then the register dump). */
+extern bool x86_sys_log_int;
 
 /* The CPU's own accesses to guest virtual memory through the
  * environment (non-canonical: #GP(0)): 0, or -1 with *f filled. */
