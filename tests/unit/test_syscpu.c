@@ -1065,6 +1065,12 @@ static void test_helper(void)
 	enter_user();
 	CHECK_EQ(call_priv(SYSOP_RDTSC, 0, 0, NULL), X86_EXCP_GP);
 
+	/* control and debug registers that do not exist: #UD, not #GP */
+	CHECK_EQ(call_priv(SYSOP_WRCR, 5, 0, NULL), X86_EXCP_UD);
+	CHECK_EQ(call_priv(SYSOP_RDCR, 9, 0, NULL), X86_EXCP_UD);
+	CHECK_EQ(call_priv(SYSOP_WRDR, 9, 0, NULL), X86_EXCP_UD);
+	CHECK_EQ(call_priv(SYSOP_WRCR, 4, CR4_LA57, NULL), X86_EXCP_GP);
+
 	/* lar/lsl/verr/verw ask the guest's GDT (at CPL 3 here) */
 	machine_reset();
 	CHECK_EQ(call_priv(SYSOP_DESC, SYS_LSL, TSS_SEL, &v), -1);

@@ -270,6 +270,8 @@ uint64_t helper_sys_priv(uint64_t env, uint64_t op, uint64_t a, uint64_t b)
 			raise_ud(cpu);
 		return v;
 	case SYSOP_WRCR:
+		if (a != 0 && a != 2 && a != 3 && a != 4 && a != 8)
+			raise_ud(cpu);	/* no such control register */
 		if (!x86_sys_write_cr(cpu, a, b))
 			x86_sys_raise_gp(cpu, 0);
 		if (a == 8)
@@ -280,7 +282,7 @@ uint64_t helper_sys_priv(uint64_t env, uint64_t op, uint64_t a, uint64_t b)
 			raise_ud(cpu);
 		return v;
 	case SYSOP_WRDR:
-		if (x86_sys_dr_ud(cpu, a))
+		if (x86_sys_dr_ud(cpu, a) || a > 7)
 			raise_ud(cpu);
 		if (!x86_sys_write_dr(cpu, a, b))
 			x86_sys_raise_gp(cpu, 0);
