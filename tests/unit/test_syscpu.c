@@ -129,9 +129,11 @@ static int fake_write(struct cpu *c, uint64_t va, const void *buf, size_t len, i
 	return 0;
 }
 
+static int nin;
 static uint32_t fake_in(struct cpu *c, uint16_t port, int size)
 {
 	(void)c;
+	nin++;
 	return port == 0x71 ? 0x5a : (uint32_t)(0x11223344 & ((1ull << (8 * size)) - 1));
 }
 
@@ -1006,6 +1008,21 @@ static void test_helper(void)
 	CHECK_EQ(io_port[4], 0x3f8);
 	CHECK_EQ(cpu->regs[R_RCX], 0);
 	CHECK_EQ(cpu->regs[R_RSI], 0x9204);
+
+	/* rep insb into memory that ends in an unmapped page: the bytes
+	 * before it arrive, rcx/rdi count them, and the port is not read for
+	 * the byte that faults */
+	cpu->regs[R_RDI] = HOLE - 2;
+	cpu->regs[R_RCX] = 4;
+	cpu->regs[R_RDX] = 0x71;
+	nin = 0;
+	CHECK_EQ(call_priv(SYSOP_INS, 1 | 1 << 8, 0, NULL), X86_EXCP_PF);
+	CHECK_EQ(sysst.pending.cr2, HOLE);
+	CHECK_EQ(nin, 2);
+	CHECK_EQ(mem[HOLE - 2], 0x5a);
+	CHECK_EQ(mem[HOLE - 1], 0x5a);
+	CHECK_EQ(cpu->regs[R_RCX], 2);
+	CHECK_EQ(cpu->regs[R_RDI], HOLE);
 
 	/* at CPL 3 with IOPL 0 the TSS bitmap decides: port 0x80 allowed,
 	 * 0x81 denied; a map beyond the TSS limit denies everything */

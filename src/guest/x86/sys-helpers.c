@@ -89,9 +89,13 @@ static void string_io(struct cpu *cpu, bool in, uint64_t a)
 	while (!rep || cpu->regs[R_RCX]) {
 		uint32_t v;
 		if (in) {
-			v = io_in(cpu, port, size);
+			/* the destination is checked before the port is read,
+			 * so a fault loses no device data */
+			v = 0;
 			if (x86_sys_vwrite(cpu, cpu->regs[R_RDI], &v, size, cpu->sys->cpl, &f))
 				x86_sys_raise(cpu, &f);
+			v = io_in(cpu, port, size);
+			x86_sys_vwrite(cpu, cpu->regs[R_RDI], &v, size, cpu->sys->cpl, &f);
 			cpu->regs[R_RDI] += step;
 		} else {
 			uint64_t base = seg == 1 ? cpu->fs_base : seg == 2 ? cpu->gs_base : 0;
@@ -167,7 +171,8 @@ static void far_transfer(struct cpu *cpu, uint64_t ea, uint64_t op)
 	uint64_t off = 0, sel = 0, d[2];
 	struct x86_event f;
 	uint8_t m[16];
-	if (x86_sys_vread(cpu, ea, m, 2 * n > 10 ? 2 * n : n + 2, sys->cpl, &f))
+	/* ret pops two stack slots; jmp and call read an m16:n pointer */
+	if (x86_sys_vread(cpu, ea, m, kind == FAR_RET ? 2 * n : n + 2, sys->cpl, &f))
 		x86_sys_raise(cpu, &f);
 	memcpy(&off, m, n);
 	memcpy(&sel, m + n, 2);
