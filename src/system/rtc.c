@@ -403,6 +403,16 @@ static void rtc_port_write(void *opaque, uint64_t offset, unsigned size, uint64_
 
 static const struct bus_ops rtc_ops = { rtc_port_read, rtc_port_write };
 
+void rtc_reset(struct rtc *rtc)
+{
+	int64_t now = vclock_ns();
+
+	rtc_catch_up(rtc, now);
+	rtc->cmos[RTC_B] &= ~(B_PIE | B_AIE | B_UIE | 0x08);
+	rtc->flags = 0;
+	rtc_update(rtc, now);
+}
+
 bool rtc_nmi_masked(const struct rtc *rtc)
 {
 	return rtc->nmi_masked;

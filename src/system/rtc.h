@@ -25,6 +25,10 @@ struct rtc *rtc_new(struct irq irq8, uint64_t ram_size);
 /* The same with the clock's start given (Unix time in ns, UTC) instead of
  * read from the host: tests. */
 struct rtc *rtc_new_at(struct irq irq8, uint64_t ram_size, int64_t unix_ns);
+/* The chip's RESET pin, which a PC drives on machine reset: interrupt
+ * enables (PIE, AIE, UIE) and square-wave output off, flags cleared, IRQ 8
+ * low.  The time and the CMOS RAM survive (the battery keeps them). */
+void rtc_reset(struct rtc *rtc);
 /* Bit 7 of the last index written to port 0x70. */
 bool rtc_nmi_masked(const struct rtc *rtc);
 

@@ -231,6 +231,16 @@ static void test_interrupts(void)
 	/* Reading C lowers the line even with the alarm still enabled. */
 	cmos_read(0x0c);
 	CHECK_EQ(irq_level, 0);
+	/* A machine reset drops the enables and the line, keeps the time and
+	 * the format. */
+	cmos_write(0x0b, 0x7e);
+	at(70 * SEC + SEC / 2 + 3 * MS);
+	CHECK_EQ(irq_level, 1);
+	rtc_reset(last);
+	CHECK_EQ(irq_level, 0);
+	CHECK_EQ(cmos_read(0x0b), 0x06);
+	CHECK_EQ(cmos_read(0x0c), 0x00);
+	CHECK_EQ(cmos_read(0x00), 31);		/* 22:14:31, binary now */
 	cmos_write(0x0b, 0x02);
 }
 
