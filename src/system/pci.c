@@ -96,9 +96,11 @@ void pci_reset(void)
 	f = &pci.fn[FN_ISA];
 	fn_header(f, 1, 0, "piix3 isa bridge", 0x7000, 0x00, 0x060100, 0x80,
 		  0x0007, 0x0148, 0x0200);
-	/* PIRQA-D routing: disabled (bit 7), IRQ in bits 3-0. */
+	/* PIRQA-D routing (bit 7 disables, bits 3-0 the IRQ) as firmware
+	 * leaves it. */
+	static const uint8_t pirq[4] = { 10, 10, 11, 11 };
 	for (int i = 0; i < 4; i++) {
-		f->cfg[0x60 + i] = 0x80;
+		f->cfg[0x60 + i] = pirq[i];
 		f->wmask[0x60 + i] = 0x8f;
 	}
 
@@ -106,6 +108,7 @@ void pci_reset(void)
 	f = &pci.fn[FN_PM];
 	fn_header(f, 1, 3, "piix4 acpi", 0x7113, 0x03, 0x068000, 0x00,
 		  0x0000, 0x0001, 0x0280);
+	f->cfg[0x3c] = PC_IRQ_SCI;	/* firmware's routing of INTA */
 	f->cfg[0x3d] = 0x01;		/* INTA */
 	/* PMBA: I/O base in bits 15-6, bit 0 reads 1 (I/O space). */
 	put32(&f->cfg[PIIX4_PMBA], PC_PORT_ACPI_PM | 1);
