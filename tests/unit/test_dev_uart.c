@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -333,6 +334,77 @@ static void test_unix_server(void)
 	CHECK(access(path, F_OK) != 0);	/* the socket file is removed */
 }
 
+/* `server` without `nowait` waits for the first client before returning;
+ * plain unix:PATH connects to a listener. */
+static void test_unix_wait_and_client(void)
+{
+	char spec[160], path[128];
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct pollfd fds[4];
+	uint8_t b = 0;
+	int n;
+
+	snprintf(path, sizeof(path), "%s/wsock", tmpdir);
+	strcpy(sa.sun_path, path);
+	pid_t child = fork();
+	if (child == 0) {
+		/* The client: connect once the server listens, echo one byte
+		 * back incremented. */
+		int c = socket(AF_UNIX, SOCK_STREAM, 0);
+		for (int i = 0; i < 500; i++) {
+			if (connect(c, (struct sockaddr *)&sa, sizeof(sa)) == 0)
+				break;
+			usleep(10000);
+		}
+		if (read(c, &b, 1) == 1) {
+			b++;
+			if (write(c, &b, 1) != 1)
+				_exit(2);
+		}
+		_exit(0);
+	}
+	snprintf(spec, sizeof(spec), "unix:%s,server=on,wait=on", path);
+	struct uart *u = fresh(spec);
+	CHECK(u != NULL);
+	if (u) {
+		outb(0, 'm');
+		n = chardev_poll_fds(fds, 4);
+		CHECK_EQ(n, 1);
+		CHECK(poll(fds, n, 5000) == 1);
+		chardev_poll_ready(fds, n);
+		CHECK_EQ(inb(0), 'n');
+		chardev_close(uart_chardev(u));
+	}
+	int status = -1;
+	waitpid(child, &status, 0);
+	CHECK_EQ(status, 0);
+
+	/* Client mode against a listener of the test's own. */
+	snprintf(path, sizeof(path), "%s/lsock", tmpdir);
+	strcpy(sa.sun_path, path);
+	int l = socket(AF_UNIX, SOCK_STREAM, 0);
+	CHECK(bind(l, (struct sockaddr *)&sa, sizeof(sa)) == 0 && listen(l, 1) == 0);
+	snprintf(spec, sizeof(spec), "unix:%s", path);
+	u = fresh(spec);
+	CHECK(u != NULL);
+	int c = accept(l, NULL, NULL);
+	CHECK(c >= 0);
+	if (u && c >= 0) {
+		outb(0, 'c');
+		CHECK(read(c, &b, 1) == 1);
+		CHECK_EQ(b, 'c');
+		CHECK(write(c, "d", 1) == 1);
+		n = chardev_poll_fds(fds, 4);
+		CHECK(poll(fds, n, 5000) == 1);
+		chardev_poll_ready(fds, n);
+		CHECK_EQ(inb(0), 'd');
+		chardev_close(uart_chardev(u));
+	}
+	if (c >= 0)
+		close(c);
+	close(l);
+}
+
 static void test_stdio_and_bad_specs(void)
 {
 	int master, slave, saved = dup(0);
@@ -380,6 +452,7 @@ void unit_main(void)
 	test_rx_fifo();
 	test_loopback_msr();
 	test_unix_server();
+	test_unix_wait_and_client();
 	test_stdio_and_bad_specs();
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
 	if (system(cmd) != 0)
