@@ -42,6 +42,14 @@
 #define PC_MMIO_HPET		0xfed00000ull	/* 1 KiB */
 #define PC_MMIO_LAPIC		0xfee00000ull	/* 4 KiB, the default APIC base */
 
+/* The guest's TSC frequency: the TSC is virtual time scaled by it (lapic.h
+ * reads it for TSC-deadline mode; the system CPUID model reports it in
+ * leaves 0x15/0x16 so the kernel need not calibrate).  2 GHz makes the TSC
+ * exactly two ticks per virtual nanosecond, with no rounding either way,
+ * and is expressible in leaf 0x15 as a 25 MHz crystal times 80. */
+#define PC_TSC_HZ		2000000000ull
+#define PC_TSC_PER_NS		2
+
 /* ISA interrupt lines (8259 inputs; I/O APIC pins are the same but IRQ 0
  * -> pin 2). */
 #define PC_IRQ_TIMER		0
