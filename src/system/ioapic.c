@@ -1,6 +1,8 @@
 /*
  * The I/O APIC (ioapic.h): the indirect register window and the
- * redirection table.  Registers follow the Intel 82093AA datasheet.
+ * redirection table.  Registers follow the Intel 82093AA datasheet, plus
+ * the EOI register of the later I/O APICs (ICH datasheets: "EOI Register",
+ * offset 0x40, write-only).
  *
  * The invariant: a pin is (re)considered for delivery exactly when its
  * level rises, its entry is rewritten, or an EOI clears its Remote IRR;
@@ -17,6 +19,7 @@
 enum {
 	IOAPIC_IOREGSEL = 0x00,
 	IOAPIC_IOWIN = 0x10,
+	IOAPIC_EOI = 0x40,
 };
 enum {
 	IOAPIC_REG_ID = 0x00,
@@ -116,8 +119,9 @@ static uint32_t ioapic_read_reg(struct ioapic *io, uint8_t reg)
 	case IOAPIC_REG_VER:
 		return IOAPIC_VERSION;
 	case IOAPIC_REG_ARB:
-		/* The arbitration ID is loaded from the APIC ID. */
-		return io->id;
+		/* The 82093AA's arbitration register is gone from this
+		 * generation (the APIC bus with it); reads 0, as on QEMU. */
+		return 0;
 	}
 	if (reg >= IOAPIC_REG_REDTBL && reg < IOAPIC_REG_REDTBL + 2 * IOAPIC_PINS) {
 		int pin = (reg - IOAPIC_REG_REDTBL) / 2;
@@ -178,6 +182,9 @@ static void ioapic_mmio_write(void *opaque, uint64_t offset, unsigned size, uint
 		return;
 	case IOAPIC_IOWIN:
 		ioapic_write_reg(io, io->regsel, (uint32_t)value);
+		return;
+	case IOAPIC_EOI:
+		ioapic_eoi(io, (uint8_t)value);
 		return;
 	}
 	if (log_enabled(LOG_GUEST_ERRORS))

@@ -1,7 +1,10 @@
 /*
- * The I/O APIC of the PC (an 82093AA as QEMU models it: version 0x11, 24
- * pins) at PC_MMIO_IOAPIC: the IOREGSEL/IOWIN register window, the ID,
- * version and arbitration registers, and the redirection table.  An
+ * The I/O APIC of the PC at PC_MMIO_IOAPIC, as qemu-system-x86_64 7.2's
+ * `-M pc` has it: 24 pins and version 0x20 (the ICH generation: the
+ * 82093AA's registers plus an EOI register at offset 0x40), so the
+ * kernel's "IOAPIC[0]: ... version 32" line matches the peer's.  The
+ * IOREGSEL/IOWIN register window, the ID and version registers, and the
+ * redirection table.  An
  * asserted, unmasked pin becomes a message (vector, delivery mode,
  * destination) handed to the deliver callback, which the machine routes
  * to the local APICs that lapic_match_dest() accepts.
@@ -21,7 +24,7 @@
 
 #include "system/irq.h"
 
-#define IOAPIC_VERSION		0x00170011u	/* max redirection entry 23, version 0x11 */
+#define IOAPIC_VERSION		0x00170020u	/* max redirection entry 23, version 0x20 */
 #define IOAPIC_PINS		24
 
 struct ioapic_msg {
@@ -41,7 +44,8 @@ void ioapic_free(struct ioapic *io);
 void ioapic_reset(struct ioapic *io);
 /* Pin n as an interrupt line (n in [0, 24)). */
 struct irq ioapic_irq(struct ioapic *io, int pin);
-/* A local APIC's EOI of vector (its lapic_set_eoi_broadcast callback). */
+/* A local APIC's EOI of vector (its lapic_set_eoi_broadcast callback);
+ * also what a write to the EOI register does. */
 void ioapic_eoi(struct ioapic *io, int vector);
 
 #endif

@@ -611,12 +611,15 @@ static void lapic_reset_regs(struct lapic *l)
 void lapic_reset(struct lapic *l)
 {
 	lapic_reset_regs(l);
-	/* What firmware leaves on the BSP before the kernel starts: LINT0 as
-	 * ExtINT and LINT1 as NMI (virtual-wire mode), so the 8259 reaches
-	 * the CPU while the APIC is still software-disabled. */
+	/* loom-system starts the kernel without firmware, so the BSP starts
+	 * in the state the PC's firmware leaves it in: on the peer, `info
+	 * lapic` after SeaBIOS shows SVR 0x1ff (software-enabled), LINT0
+	 * 0x8700 (ExtINT, level) and LINT1 0x8400 (NMI): virtual-wire mode,
+	 * where the 8259 reaches the CPU through LINT0. */
 	if (l->id == 0) {
-		l->lvt[LVT_LINT0] = LAPIC_DM_EXTINT << 8;
-		l->lvt[LVT_LINT1] = LAPIC_DM_NMI << 8;
+		l->svr = SVR_ENABLE | 0xff;
+		l->lvt[LVT_LINT0] = LVT_LEVEL | LAPIC_DM_EXTINT << 8;
+		l->lvt[LVT_LINT1] = LVT_LEVEL | LAPIC_DM_NMI << 8;
 	}
 	l->apic_base = PC_MMIO_LAPIC | LAPIC_BASE_ENABLE | (l->id == 0 ? LAPIC_BASE_BSP : 0);
 	l->tsc_offset = 0;

@@ -69,12 +69,13 @@ enum lapic_dm {
 
 struct lapic;
 
-/* A local APIC in its reset state (software-disabled, enabled in
- * IA32_APIC_BASE, LINT0 as ExtINT as firmware leaves it on the BSP) with
- * its MMIO page mapped at PC_MMIO_LAPIC. */
+/* A local APIC as the kernel finds it (the SDM's power-up state, except
+ * that the BSP is as PC firmware leaves it: software-enabled, LINT0
+ * ExtINT and LINT1 NMI), with its MMIO page at PC_MMIO_LAPIC. */
 struct lapic *lapic_new(int apic_id, void (*kick)(void *), void *kick_opaque);
 void lapic_free(struct lapic *l);
-/* Power-on / system reset state (the page moves back to 0xfee00000). */
+/* The same state again, for a system reset (the page moves back to
+ * 0xfee00000). */
 void lapic_reset(struct lapic *l);
 
 /* Where an ExtINT's vector comes from (the 8259's INTA: i8259_ack). */

@@ -1,7 +1,9 @@
 /*
  * The I/O APIC (src/system/ioapic.c) through IOREGSEL/IOWIN, with its
  * messages captured; expectations from the 82093AA datasheet (register
- * indices, reset values, Remote IRR and EOI for level pins, masking).
+ * indices, reset values, Remote IRR and EOI for level pins, masking), the
+ * ICH datasheets' EOI register, and the peer's version (qemu-system-x86_64
+ * 7.2's `info pic`: "ioapic0: ver=0x20").
  * The last test wires it to a local APIC to check the EOI round trip.
  */
 #include "unit.h"
@@ -46,13 +48,13 @@ static void test_registers(void)
 {
 	struct ioapic *io = fresh();
 
-	CHECK_EQ(reg_rd(0x01), 0x00170011);	/* 24 entries, version 0x11 */
+	CHECK_EQ(reg_rd(0x01), 0x00170020);	/* 24 entries, version 0x20 */
 	CHECK_EQ(reg_rd(0x00), 0);
 	reg_wr(0x00, 0xffffffff);
 	CHECK_EQ(reg_rd(0x00), 0x0f000000);	/* ID: bits 27:24 */
-	CHECK_EQ(reg_rd(0x02), 0x0f000000);	/* arbitration follows the ID */
+	CHECK_EQ(reg_rd(0x02), 0);		/* no arbitration register */
 	reg_wr(0x01, 0);
-	CHECK_EQ(reg_rd(0x01), 0x00170011);	/* read-only */
+	CHECK_EQ(reg_rd(0x01), 0x00170020);	/* read-only */
 	CHECK_EQ(bus_read(BUS_MMIO, IO, 4), 0x01);	/* IOREGSEL reads back */
 	for (int pin = 0; pin < 24; pin++) {
 		CHECK_EQ(reg_rd(0x10 + 2 * pin), 0x10000);	/* masked at reset */
@@ -117,12 +119,22 @@ static void test_level_remote_irr(void)
 	ioapic_eoi(io, 0x59);
 	CHECK_EQ(sent, 2);
 	CHECK_EQ(reg_rd(0x10 + 18) & 0x4000, 0);
+	/* The EOI register does what the broadcast does. */
+	irq_raise(&pin9);
+	CHECK_EQ(sent, 3);
+	CHECK(reg_rd(0x10 + 18) & 0x4000);
+	bus_write(BUS_MMIO, IO + 0x40, 4, 0x58);
+	CHECK(reg_rd(0x10 + 18) & 0x4000);
+	bus_write(BUS_MMIO, IO + 0x40, 4, 0x59);
+	CHECK_EQ(sent, 4);			/* still asserted: sent again */
+	irq_lower(&pin9);
+	ioapic_eoi(io, 0x59);
 	/* Masked while asserted, then unmasked: delivered then. */
 	reg_wr(0x10 + 18, 0x18000 | 0x59);
 	irq_raise(&pin9);
-	CHECK_EQ(sent, 2);
+	CHECK_EQ(sent, 4);
 	reg_wr(0x10 + 18, 0x8000 | 0x59);
-	CHECK_EQ(sent, 3);
+	CHECK_EQ(sent, 5);
 	ioapic_free(io);
 }
 

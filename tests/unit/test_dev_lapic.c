@@ -2,7 +2,9 @@
  * The local APIC (src/system/lapic.c) driven through its MMIO page and
  * MSRs with virtual time set by hand; expectations come from the Intel SDM
  * vol. 3 chapter 10 (register layout, reset values, priority, EOI, LVT,
- * timer divide encoding and modes, IA32_APIC_BASE).
+ * timer divide encoding and modes, IA32_APIC_BASE), and the BSP's state at
+ * kernel entry from the peer (qemu-system-x86_64 -M pc's `info lapic`
+ * after SeaBIOS: SVR 0x1ff, LVT0 0x8700, LVT1 0x8400, the rest masked).
  */
 #include "unit.h"
 
@@ -50,11 +52,18 @@ static void test_reset_state(void)
 	CHECK_EQ(rd(0x30), 0x00050014);		/* version, 6 LVT entries */
 	CHECK_EQ(rd(0x80), 0);
 	CHECK_EQ(rd(0xe0), 0xffffffff);		/* DFR: flat */
-	CHECK_EQ(rd(0xf0), 0xff);		/* SVR: disabled, vector 0xff */
+	CHECK_EQ(rd(0xf0), 0x1ff);		/* SVR: enabled by firmware, vector 0xff */
 	CHECK_EQ(rd(0x320), 0x10000);		/* timer masked */
+	CHECK_EQ(rd(0x330), 0x10000);		/* thermal masked */
+	CHECK_EQ(rd(0x340), 0x10000);		/* perf masked */
 	CHECK_EQ(rd(0x370), 0x10000);		/* error masked */
-	CHECK_EQ(rd(0x350), 0x700);		/* BSP's LINT0: ExtINT, as firmware leaves it */
-	CHECK_EQ(rd(0x360), 0x400);		/* LINT1: NMI */
+	CHECK_EQ(rd(0x350), 0x8700);		/* BSP's LINT0: ExtINT, level */
+	CHECK_EQ(rd(0x360), 0x8400);		/* LINT1: NMI */
+	CHECK_EQ(rd(0x3e0), 0);			/* divide by 2 */
+	CHECK_EQ(rd(0x380), 0);
+	CHECK_EQ(rd(0x390), 0);
+	CHECK_EQ(rd(0xd0), 0);
+	CHECK_EQ(rd(0xa0), 0);
 	CHECK(lapic_read_msr(l, 0x1b, &base));
 	CHECK_EQ(base, 0xfee00900);		/* base, enable, BSP */
 	lapic_free(l);
@@ -64,7 +73,8 @@ static void test_reset_state(void)
 	CHECK_EQ(rd(0x20), 3u << 24);
 	CHECK(lapic_read_msr(l, 0x1b, &base));
 	CHECK_EQ(base, 0xfee00800);		/* not the BSP */
-	CHECK_EQ(rd(0x350), 0x10000);
+	CHECK_EQ(rd(0x350), 0x10000);		/* an AP: the SDM's power-up state */
+	CHECK_EQ(rd(0xf0), 0xff);
 	lapic_free(l);
 }
 
@@ -72,8 +82,10 @@ static void test_priority_and_eoi(void)
 {
 	struct lapic *l = fresh();
 
+	wr(0xf0, 0xff);				/* software-disabled */
 	lapic_deliver(l, 0x41, LAPIC_DM_FIXED, false);
-	CHECK(!lapic_pending(l));		/* software-disabled */
+	CHECK(!lapic_pending(l));		/* held in IRR */
+	CHECK(rd(0x200 + 0x20) & 2);
 	enable();
 	CHECK(lapic_pending(l));
 	CHECK(rd(0x200 + 0x20) & 2);		/* IRR bit 0x41 */
@@ -176,7 +188,7 @@ static void test_extint(void)
 	CHECK(!lapic_pending(l));
 	lapic_set_lint0(l, 1);			/* 8259 INT high */
 	CHECK(kicks > 0);
-	CHECK(lapic_pending(l));		/* works while software-disabled */
+	CHECK(lapic_pending(l));
 	CHECK_EQ(lapic_ack(l), 0x30);
 	CHECK_EQ(rd(0x100 + 0x10), 0);		/* ExtINT is not put in service */
 	lapic_set_lint0(l, 0);
