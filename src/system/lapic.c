@@ -166,10 +166,10 @@ static void lapic_update(struct lapic *l)
 		l->kick(l->kick_opaque);
 }
 
-/* Accept a fixed-mode interrupt: IRR, and TMR records its trigger mode for
- * the EOI.  Vectors 0-15 are illegal (SDM: "received illegal vector"). */
 static void lapic_error(struct lapic *l, uint32_t bit);
 
+/* Accept a fixed-mode interrupt: IRR, and TMR records its trigger mode for
+ * the EOI.  Vectors 0-15 are illegal (SDM: "received illegal vector"). */
 static void lapic_accept(struct lapic *l, int vector, bool level)
 {
 	if (vector < 16) {
