@@ -35,6 +35,9 @@
  * (without it a revision-2+ FADT tells Linux there is no i8042). */
 #define FADT_BOOT_ARCH		0x0003
 #define RTC_CENTURY_INDEX	0x32
+/* ISA lines of the i8042's two ports. */
+#define ISA_IRQ_KBD		1
+#define ISA_IRQ_MOUSE		12
 
 /* Generic Address Structure address space ids. */
 enum { GAS_MEMORY = 0, GAS_IO = 1 };
@@ -105,6 +108,54 @@ static void put_gas(uint8_t *p, uint8_t space, uint8_t bits, uint64_t addr)
 
 /* --- DSDT ----------------------------------------------------------------- */
 
+/* An ISA device: _HID, optional _UID, and a _CRS of its ports (up to two
+ * ranges, length 0 for none) and IRQ (-1 for none). */
+static void dsdt_isa_device(struct aml *a, const char *name, const char *hid, int uid,
+			    uint16_t port0, uint8_t len0, uint16_t port1, uint8_t len1, int irq)
+{
+	struct aml crs;
+	size_t dev;
+
+	aml_init(&crs);
+	if (len0)
+		aml_res_io(&crs, port0, len0);
+	if (len1)
+		aml_res_io(&crs, port1, len1);
+	if (irq >= 0)
+		aml_res_irq(&crs, irq);
+	aml_res_end(&crs);
+
+	dev = aml_device_begin(a, name);
+	aml_name(a, "_HID");
+	aml_eisaid(a, hid);
+	if (uid >= 0) {
+		aml_name(a, "_UID");
+		aml_integer(a, uid);
+	}
+	aml_name(a, "_CRS");
+	aml_buffer(a, crs.b, crs.n);
+	aml_end(a, dev);
+	aml_fini(&crs);
+}
+
+/* The PIIX3's ISA bridge (PCI 00:01.0, as on QEMU) and the legacy devices
+ * behind it that src/system/ models, so the kernel binds them through
+ * ACPI PnP as it does on the peer: the i8042's keyboard and mouse ports,
+ * COM1 and the RTC, in the peer's order (which has a floppy controller
+ * and a parallel port before COM1). */
+static void dsdt_isa(struct aml *a)
+{
+	size_t dev = aml_device_begin(a, "ISA");
+
+	aml_name(a, "_ADR");
+	aml_integer(a, 0x00010000);
+	dsdt_isa_device(a, "KBD", "PNP0303", -1, PC_PORT_I8042_DATA, 1, PC_PORT_I8042_CMD, 1, ISA_IRQ_KBD);
+	dsdt_isa_device(a, "MOU", "PNP0F13", -1, 0, 0, 0, 0, ISA_IRQ_MOUSE);
+	dsdt_isa_device(a, "COM1", "PNP0501", 1, PC_PORT_COM1, 8, 0, 0, PC_IRQ_COM1);
+	dsdt_isa_device(a, "RTC", "PNP0B00", -1, PC_PORT_RTC, 2, 0, 0, PC_IRQ_RTC);
+	aml_end(a, dev);
+}
+
 static void dsdt_pci0(struct aml *a, uint64_t ram_size)
 {
 	uint64_t low = ram_size < PHYSMEM_LOW_MAX ? ram_size : PHYSMEM_LOW_MAX;
@@ -131,6 +182,7 @@ static void dsdt_pci0(struct aml *a, uint64_t ram_size)
 	aml_integer(a, 0);
 	aml_name(a, "_CRS");
 	aml_buffer(a, crs.b, crs.n);
+	dsdt_isa(a);
 	aml_end(a, dev);
 	aml_fini(&crs);
 }
@@ -225,7 +277,7 @@ static uint32_t build_fadt(struct acpi_buf *t, uint32_t facs, uint32_t dsdt)
 	put32(f + 112, FADT_FLAGS);
 	put_gas(f + 116, GAS_IO, 8, PC_PORT_RESET);
 	put8(f + 128, ACPI_RESET_VALUE);
-	put64(f + 132, gpa(facs));		/* X_FIRMWARE_CTRL */
+	put64(f + 132, 0);			/* X_FIRMWARE_CTRL: must be 0 when FIRMWARE_CTRL is set */
 	put64(f + 140, gpa(dsdt));		/* X_DSDT */
 	put_gas(f + 148, GAS_IO, 32, PC_PORT_ACPI_PM);
 	put_gas(f + 172, GAS_IO, 16, PC_PORT_ACPI_PM + 4);

@@ -278,6 +278,34 @@ static void check_dsdt(const uint8_t *d)
 			CHECK_EQ(le32(o->buf + r + 22), 0xfebfffff - (64 << 20) + 1);
 		}
 	}
+	/* The ISA devices behind the PIIX3 bridge, with the ports and IRQs
+	 * of pc.h (and the i8042's 1 and 12). */
+	static const struct { const char *dev; uint32_t hid; uint16_t port; int irq; } isa[] = {
+		{ "RTC_", 0x000bd041, 0x70, 8 },	/* PNP0B00 */
+		{ "KBD_", 0x0303d041, 0x60, 1 },	/* PNP0303 */
+		{ "MOU_", 0x130fd041, 0, 12 },		/* PNP0F13 */
+		{ "COM1", 0x0105d041, 0x3f8, 4 },	/* PNP0501 */
+	};
+	o = obj("\\_SB_.PCI0.ISA_._ADR");
+	CHECK(o && o->kind == 'i' && o->i == 0x00010000);
+	for (unsigned k = 0; k < sizeof(isa) / sizeof(isa[0]); k++) {
+		char path[64];
+		snprintf(path, sizeof(path), "\\_SB_.PCI0.ISA_.%s._HID", isa[k].dev);
+		o = obj(path);
+		CHECK(o && o->kind == 'i' && o->i == isa[k].hid);
+		snprintf(path, sizeof(path), "\\_SB_.PCI0.ISA_.%s._CRS", isa[k].dev);
+		o = obj(path);
+		CHECK(o && o->kind == 'b');
+		if (!o || o->kind != 'b')
+			continue;
+		r = res_find(o, 0x20, 0);		/* IRQ descriptor */
+		CHECK(r >= 0 && le16(o->buf + r + 1) == 1u << isa[k].irq);
+		r = res_find(o, 0x40, 0);
+		if (isa[k].port)
+			CHECK(r >= 0 && le16(o->buf + r + 2) == isa[k].port);
+		else
+			CHECK_EQ(r, -1);
+	}
 	o = obj("\\_SB_.HPET._CRS");
 	CHECK(o && o->kind == 'b');
 	if (o && o->kind == 'b') {
@@ -329,12 +357,13 @@ static void check_fadt(const uint8_t *f, uint64_t dsdt)
 	CHECK_EQ(f[8], 3);
 	CHECK_EQ(le32(f + 40), dsdt);
 	CHECK_EQ(le64(f + 140), dsdt);			/* X_DSDT */
-	CHECK_EQ(le32(f + 36), le64(f + 132));		/* FIRMWARE_CTRL = X_ */
-	/* The FACS has no checksum or OEM fields: signature, length, 64-byte
-	 * alignment. */
-	const uint8_t *facs = ram(le64(f + 132), 64);
+	/* X_FIRMWARE_CTRL must be 0 when FIRMWARE_CTRL is set (ACPI spec,
+	 * FADT).  The FACS has no checksum or OEM fields: signature, length,
+	 * 64-byte alignment. */
+	CHECK_EQ(le64(f + 132), 0);
+	const uint8_t *facs = ram(le32(f + 36), 64);
 	CHECK(facs && memcmp(facs, "FACS", 4) == 0 && le32(facs + 4) == 64);
-	CHECK_EQ(le64(f + 132) & 63, 0);
+	CHECK_EQ(le32(f + 36) & 63, 0);
 	CHECK_EQ(le16(f + 46), 9);			/* SCI IRQ */
 	CHECK_EQ(le32(f + 48), 0xb2);			/* SMI_CMD */
 	CHECK_EQ(f[52], 0xf1);
