@@ -237,6 +237,8 @@ static unsigned timer_mode(const struct lapic *l)
 	return LVT_TIMER_MODE(l->lvt[LVT_TIMER]);
 }
 
+_Static_assert(LAPIC_BUS_HZ == 1000000000ull, "timer_ticks assumes one bus tick per ns");
+
 /* Counter ticks since the count was last loaded. */
 static uint64_t timer_ticks(const struct lapic *l)
 {

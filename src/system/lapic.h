@@ -40,11 +40,12 @@
 #include <stdint.h>
 
 #include "system/irq.h"
+#include "system/pc.h"
 
 #define LAPIC_VERSION		0x00050014u	/* max LVT entry 5, version 0x14 */
-/* The timer's input clock: 1 GHz, one tick per virtual nanosecond, as on
- * QEMU's APIC. */
-#define LAPIC_BUS_HZ		1000000000ull
+/* The timer's input clock: the core crystal of pc.h (1 GHz, one tick per
+ * virtual nanosecond, as QEMU's APIC bus). */
+#define LAPIC_BUS_HZ		PC_CRYSTAL_HZ
 #define LAPIC_MSR_APIC_BASE	0x1b
 #define LAPIC_MSR_TSC_DEADLINE	0x6e0
 

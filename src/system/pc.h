@@ -42,11 +42,16 @@
 #define PC_MMIO_HPET		0xfed00000ull	/* 1 KiB */
 #define PC_MMIO_LAPIC		0xfee00000ull	/* 4 KiB, the default APIC base */
 
-/* The guest's TSC frequency: the TSC is virtual time scaled by it (lapic.h
- * reads it for TSC-deadline mode; the system CPUID model reports it in
- * leaves 0x15/0x16 so the kernel need not calibrate).  2 GHz makes the TSC
- * exactly two ticks per virtual nanosecond, with no rounding either way,
- * and is expressible in leaf 0x15 as a 25 MHz crystal times 80. */
+/* The guest's clocks, which the system CPUID model reports so the kernel
+ * need not calibrate them: leaf 0x15 as EAX = 1, EBX = PC_TSC_HZ /
+ * PC_CRYSTAL_HZ, ECX = PC_CRYSTAL_HZ (and leaf 0x16 in MHz).
+ *   - The core crystal also clocks the local APIC timer (lapic.h): Linux
+ *     takes the APIC timer's rate from leaf 0x15's crystal without
+ *     measuring it, as it is on Intel parts, so the two must agree.  1 GHz
+ *     is QEMU's APIC bus rate and one tick per virtual nanosecond.
+ *   - The TSC is virtual time scaled to 2 GHz: exactly two ticks per
+ *     virtual nanosecond, so the conversion has no rounding either way. */
+#define PC_CRYSTAL_HZ		1000000000ull
 #define PC_TSC_HZ		2000000000ull
 #define PC_TSC_PER_NS		2
 
