@@ -89,6 +89,7 @@ struct lapic {
 	/* Timer: counting started at start_ns from initial; shift is log2 of
 	 * the divisor. */
 	uint32_t timer_div, timer_init;
+	bool timer_running;		/* counting (a one-shot that reached 0 stops) */
 	unsigned timer_shift;
 	int64_t timer_start_ns;
 	uint64_t tsc_deadline;
@@ -251,7 +252,7 @@ static uint32_t timer_current(const struct lapic *l)
 {
 	uint64_t t;
 
-	if (timer_mode(l) == TIMER_TSC_DEADLINE || l->timer_init == 0)
+	if (timer_mode(l) == TIMER_TSC_DEADLINE || !l->timer_running)
 		return 0;
 	t = timer_ticks(l);
 	if (timer_mode(l) == TIMER_PERIODIC)
@@ -269,15 +270,16 @@ static void timer_arm(struct lapic *l)
 			vtimer_del(&l->timer);
 		return;
 	}
-	if (l->timer_init == 0) {
+	if (!l->timer_running) {
 		vtimer_del(&l->timer);
 		return;
 	}
 	uint64_t period = (uint64_t)l->timer_init << l->timer_shift;
 	uint64_t done = timer_ticks(l) / l->timer_init;	/* periods already over */
-	if (timer_mode(l) != TIMER_PERIODIC && done)
+	if (timer_mode(l) != TIMER_PERIODIC && done) {
+		l->timer_running = false;
 		vtimer_del(&l->timer);
-	else
+	} else
 		vtimer_mod(&l->timer, l->timer_start_ns + (int64_t)((done + 1) * period));
 }
 
@@ -290,6 +292,15 @@ static void timer_expired(void *opaque)
 	lapic_lvt_fire(l, LVT_TIMER);
 	if (timer_mode(l) == TIMER_PERIODIC)
 		timer_arm(l);
+	else
+		l->timer_running = false;	/* one-shot: the count stays at 0 */
+}
+
+/* Restart the count's bookkeeping so that it continues from its current
+ * value under a new divisor or mode. */
+static void timer_rebase(struct lapic *l, uint32_t cur)
+{
+	l->timer_start_ns = vclock_ns() - (int64_t)((uint64_t)(l->timer_init - cur) << l->timer_shift);
 }
 
 static void timer_set_divide(struct lapic *l, uint32_t value)
@@ -301,8 +312,8 @@ static void timer_set_divide(struct lapic *l, uint32_t value)
 	l->timer_div = value & 0xb;
 	l->timer_shift = (code + 1) & 7;
 	/* Keep counting from where the counter is, at the new rate. */
-	if (l->timer_init && cur) {
-		l->timer_start_ns = vclock_ns() - (int64_t)((uint64_t)(l->timer_init - cur) << l->timer_shift);
+	if (l->timer_running && cur) {
+		timer_rebase(l, cur);
 		timer_arm(l);
 	}
 }
@@ -310,6 +321,7 @@ static void timer_set_divide(struct lapic *l, uint32_t value)
 static void timer_set_lvt(struct lapic *l, uint32_t value)
 {
 	unsigned old_mode = timer_mode(l);
+	uint32_t cur = timer_current(l);
 
 	l->lvt[LVT_TIMER] = value;
 	if (LVT_TIMER_MODE(value) == 3 && log_enabled(LOG_GUEST_ERRORS))
@@ -318,8 +330,14 @@ static void timer_set_lvt(struct lapic *l, uint32_t value)
 	 * "TSC-Deadline Mode"). */
 	if ((old_mode == TIMER_TSC_DEADLINE) != (timer_mode(l) == TIMER_TSC_DEADLINE)) {
 		l->timer_init = 0;
+		l->timer_running = false;
 		l->tsc_deadline = 0;
 		vtimer_del(&l->timer);
+	} else if (old_mode != timer_mode(l) && l->timer_running && cur) {
+		/* Between one-shot and periodic the count goes on from its
+		 * current value; only what happens at 0 changes. */
+		timer_rebase(l, cur);
+		timer_arm(l);
 	}
 }
 
@@ -496,6 +514,7 @@ static void lapic_write_reg(struct lapic *l, uint32_t reg, uint32_t value)
 		if (timer_mode(l) == TIMER_TSC_DEADLINE)
 			return;		/* ignored in TSC-deadline mode */
 		l->timer_init = value;
+		l->timer_running = value != 0;
 		l->timer_start_ns = vclock_ns();
 		timer_arm(l);
 		return;
@@ -604,6 +623,7 @@ static void lapic_reset_regs(struct lapic *l)
 	l->timer_div = 0;
 	l->timer_shift = 1;
 	l->timer_init = 0;
+	l->timer_running = false;
 	l->tsc_deadline = 0;
 	l->extint_msg = false;
 	l->nmi = false;

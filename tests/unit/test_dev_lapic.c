@@ -305,6 +305,45 @@ static void test_timer_oneshot_periodic(void)
 	lapic_free(l);
 }
 
+static void test_timer_mode_and_divide_changes(void)
+{
+	struct lapic *l = fresh();
+	int64_t t0 = 1000000;
+
+	enable();
+	/* Periodic, divide by 1, 100 ticks; in the third period switch to
+	 * one-shot: the count goes on from where it is and stops at 0. */
+	wr(0x3e0, 0xb);
+	wr(0x320, 0x20000 | 0x44);
+	wr(0x380, 100);
+	vclock_set_manual(t0 + 230);
+	vtimer_run();
+	CHECK_EQ(lapic_ack(l), 0x44);
+	wr(0xb0, 0);
+	CHECK_EQ(rd(0x390), 70);
+	wr(0x320, 0x44);			/* one-shot */
+	CHECK_EQ(rd(0x390), 70);
+	CHECK_EQ(vtimer_next_deadline(), t0 + 300);
+	vclock_set_manual(t0 + 300);
+	CHECK_EQ(vtimer_run(), 1);
+	CHECK_EQ(lapic_ack(l), 0x44);
+	wr(0xb0, 0);
+	CHECK_EQ(rd(0x390), 0);
+	/* A one-shot that reached 0 stays stopped, even in periodic mode. */
+	wr(0x320, 0x20000 | 0x44);
+	vclock_set_manual(t0 + 350);
+	CHECK_EQ(rd(0x390), 0);
+	CHECK_EQ(vtimer_next_deadline(), VCLOCK_NEVER);
+	/* Divide change mid-count: 40 ticks left at /1 become 40 at /4. */
+	wr(0x380, 100);
+	vclock_set_manual(t0 + 410);
+	CHECK_EQ(rd(0x390), 40);
+	wr(0x3e0, 0x1);				/* divide by 4 */
+	CHECK_EQ(rd(0x390), 40);
+	CHECK_EQ(vtimer_next_deadline(), t0 + 410 + 160);
+	lapic_free(l);
+}
+
 static void test_tsc_deadline(void)
 {
 	struct lapic *l = fresh();
@@ -376,6 +415,7 @@ void unit_main(void)
 	test_extint();
 	test_apic_base_msr();
 	test_timer_oneshot_periodic();
+	test_timer_mode_and_divide_changes();
 	test_tsc_deadline();
 	test_software_disable_masks();
 }
