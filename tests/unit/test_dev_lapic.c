@@ -5,8 +5,14 @@
  * timer divide encoding and modes, IA32_APIC_BASE), and the BSP's state at
  * kernel entry from the peer (qemu-system-x86_64 -M pc's `info lapic`
  * after SeaBIOS: SVR 0x1ff, LVT0 0x8700, LVT1 0x8400, the rest masked).
+ * With qemu-system-x86_64 installed, the power-up state (an AP's here) is
+ * compared register by register with the peer's `info lapic` before its
+ * firmware runs.
  */
 #include "unit.h"
+
+#include <stdio.h>
+#include <string.h>
 
 #include "system/bus.h"
 #include "system/lapic.h"
@@ -406,8 +412,57 @@ static void test_software_disable_masks(void)
 	lapic_free(l);
 }
 
+/* The value after "name" on a line of the peer's `info lapic`. */
+static bool peer_field(const char *line, const char *name, unsigned long *v)
+{
+	const char *p = strstr(line, name);
+
+	return p && sscanf(p + strlen(name), " %li", (long *)v) == 1;
+}
+
+static void test_power_up_against_qemu(void)
+{
+	static const struct { const char *name; unsigned reg; int shift; } fields[] = {
+		{ "LVT0\t", 0x350, 0 }, { "LVT1\t", 0x360, 0 }, { "LVTPC\t", 0x340, 0 },
+		{ "LVTERR\t", 0x370, 0 }, { "LVTTHMR\t", 0x330, 0 }, { "LVTT\t", 0x320, 0 },
+		{ "SPIV\t", 0xf0, 0 }, { "DCR=", 0x3e0, 0 }, { "initial_count =", 0x380, 0 },
+		{ "current_count =", 0x390, 0 }, { "ICR\t", 0x300, 0 }, { "ICR2\t", 0x310, 0 },
+		{ "ESR\t", 0x280, 0 }, { "TPR", 0x80, 0 }, { "DFR", 0xe0, 28 }, { "LDR", 0xd0, 24 },
+		{ "PPR", 0xa0, 0 },
+	};
+	enum { N = sizeof(fields) / sizeof(fields[0]) };
+	unsigned long peer[N];
+	bool seen[N] = { false };
+	char line[512];
+	int n = 0;
+	FILE *p = popen("command -v qemu-system-x86_64 >/dev/null 2>&1 && "
+			"printf 'info lapic\\nquit\\n' | TERM=dumb timeout 60 qemu-system-x86_64 "
+			"-M pc -S -monitor stdio -display none -nodefaults 2>/dev/null", "r");
+
+	while (p && fgets(line, sizeof(line), p))
+		for (int i = 0; i < N; i++)
+			if (!seen[i] && peer_field(line, fields[i].name, &peer[i]))
+				seen[i] = true, n++;
+	if (p)
+		pclose(p);
+	if (n != N) {
+		SKIP("qemu-system-x86_64 not installed (or its info lapic was not understood)");
+		return;
+	}
+	bus_reset_map();
+	struct lapic *l = lapic_new(1, NULL, NULL);	/* not the BSP: no firmware state */
+	for (int i = 0; i < N; i++) {
+		uint32_t ours = rd(fields[i].reg) >> fields[i].shift;
+		if (ours != peer[i])
+			fprintf(stderr, "peer's %s %#lx, ours %#x\n", fields[i].name, peer[i], ours);
+		CHECK_EQ(ours, peer[i]);
+	}
+	lapic_free(l);
+}
+
 void unit_main(void)
 {
+	test_power_up_against_qemu();
 	test_reset_state();
 	test_priority_and_eoi();
 	test_illegal_vector_and_esr();
