@@ -3,10 +3,14 @@
  * messages captured; expectations from the 82093AA datasheet (register
  * indices, reset values, Remote IRR and EOI for level pins, masking), the
  * ICH datasheets' EOI register, and the peer's version (qemu-system-x86_64
- * 7.2's `info pic`: "ioapic0: ver=0x20").
+ * 7.2's `info pic`: "ioapic0: ver=0x20"); with qemu-system-x86_64
+ * installed, the reset state is compared with the peer's `info pic`.
  * The last test wires it to a local APIC to check the EOI round trip.
  */
 #include "unit.h"
+
+#include <stdio.h>
+#include <string.h>
 
 #include "system/bus.h"
 #include "system/ioapic.h"
@@ -175,8 +179,46 @@ static void test_with_lapic(void)
 	ioapic_free(io);
 }
 
+static void test_reset_against_qemu(void)
+{
+	unsigned long long rte[24];
+	unsigned ver = 0, id = 0;
+	int pins = 0;
+	bool head = false;
+	char line[512];
+	FILE *p = popen("command -v qemu-system-x86_64 >/dev/null 2>&1 && "
+			"printf 'info pic\\nquit\\n' | TERM=dumb timeout 60 qemu-system-x86_64 "
+			"-M pc -S -monitor stdio -display none -nodefaults 2>/dev/null", "r");
+
+	while (p && fgets(line, sizeof(line), p)) {
+		const char *q;
+		int pin;
+		unsigned long long v;
+		if ((q = strstr(line, "ioapic0: ver=")) && sscanf(q, "ioapic0: ver=%x id=%x", &ver, &id) == 2)
+			head = true;
+		else if (head && sscanf(line, " pin %d %llx", &pin, &v) == 2 && pin >= 0 && pin < 24) {
+			rte[pin] = v;
+			pins++;
+		}
+	}
+	if (p)
+		pclose(p);
+	if (!head || pins != 24) {
+		SKIP("qemu-system-x86_64 not installed (or its info pic was not understood)");
+		return;
+	}
+	struct ioapic *io = fresh();
+	CHECK_EQ(reg_rd(0x01) & 0xff, ver);
+	CHECK_EQ(reg_rd(0x01) >> 16 & 0xff, 23);
+	CHECK_EQ(reg_rd(0x00) >> 24, id);
+	for (int pin = 0; pin < 24; pin++)
+		CHECK_EQ(reg_rd(0x10 + 2 * pin) | (uint64_t)reg_rd(0x11 + 2 * pin) << 32, rte[pin]);
+	ioapic_free(io);
+}
+
 void unit_main(void)
 {
+	test_reset_against_qemu();
 	test_registers();
 	test_edge();
 	test_level_remote_irr();
