@@ -193,5 +193,7 @@ void x86_cpu_reset(struct cpu *cpu);
 _Noreturn void x86_raise(struct cpu *cpu, enum x86_vector v);
 _Noreturn void x86_raise_err(struct cpu *cpu, enum x86_vector v, uint32_t error_code);
 _Noreturn void x86_raise_gp0(struct cpu *cpu);
+/* The page fault of a user-mode fetch at addr that fails. */
+void x86_fetch_fault(uint64_t addr, struct guest_exception *e);
 
 #endif

@@ -56,8 +56,6 @@ extern const struct lift_entry lift_int_table[], lift_flow_table[], lift_string_
  * code bytes at pc that never faults (returns the bytes readable). */
 void x86_decoder_init(ZydisDecoder *d);
 size_t x86_fetch_code(uint64_t pc, uint8_t *buf);
-/* The page fault of a fetch at addr that fails (guest/x86/fault.c). */
-void x86_fetch_fault(uint64_t addr, struct guest_exception *e);
 /* Segment-register forms of MOV, PUSH and POP (lift-sys.c). */
 bool is_sreg_operand(struct dc *s, int i);
 bool gen_MOV_sreg(struct dc *s);
