@@ -382,6 +382,14 @@ static void helper_seg_load(uint64_t env, uint64_t sreg, uint64_t sel)
 		*base = 0;
 }
 
+/* A far transfer to a code segment other than the guest's own: #GP with
+ * the selector as error code (its RPL bits are the error code's EXT and IDT
+ * bits, clear), #GP(0) for a null one. */
+static _Noreturn void far_bad_selector(struct cpu *cpu, uint64_t sel)
+{
+	x86_raise_err(cpu, X86_EXC_GP, sel & 0xfffc);
+}
+
 /*
  * iret in user mode returns to the same privilege level: it pops rip, cs,
  * rflags, rsp and ss, each 2 << size bytes (the lifter synced the pc; a
@@ -402,7 +410,9 @@ static void helper_iret(uint64_t env, uint64_t size)
 		memcpy(&v[i], p, n);
 	}
 	uint64_t rip = v[0];
-	if ((uint16_t)v[1] != cpu->seg[SREG_CS] || !x86_canonical(rip))
+	if ((uint16_t)v[1] != cpu->seg[SREG_CS])
+		far_bad_selector(cpu, v[1]);
+	if (!x86_canonical(rip))
 		x86_raise_gp0(cpu);
 	helper_seg_load(env, SREG_SS, (uint16_t)v[4]);
 	uint64_t keep = n == 2 ? ~0xffffull : n == 4 ? ~0xffffffffull : 0;
@@ -426,7 +436,9 @@ static void helper_far(uint64_t env, uint64_t ea, uint64_t op)
 	uint64_t off = 0, sel = 0;
 	memcpy(&off, (const void *)(uintptr_t)ea, n);
 	memcpy(&sel, (const void *)(uintptr_t)(ea + n), 2);
-	if (sel != cpu->seg[SREG_CS] || !x86_canonical(off))
+	if (sel != cpu->seg[SREG_CS])
+		far_bad_selector(cpu, sel);
+	if (!x86_canonical(off))
 		x86_raise_gp0(cpu);
 	if (kind == FAR_CALL) {
 		uint64_t sp = cpu->regs[R_RSP] - 2 * n, ret = cpu->rip + len;
