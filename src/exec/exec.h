@@ -254,8 +254,8 @@ bool exec_unprotect_range(uint64_t start, uint64_t end);
 /* Whether loom write-protects any guest page at all right now. */
 bool exec_smc_protecting(void);
 
-/* A host SIGSEGV/SIGBUS/SIGFPE/SIGILL: if it came from translated code or a
- * helper acting for the guest, record the guest exception and longjmp to the exec loop (does not
+/* A host fault (a synchronous host signal): if it came from translated code
+ * or a helper acting for the guest, record the guest exception and longjmp to the exec loop (does not
  * return).  A write into a page loom write-protected for SMC is loom's to
  * handle: it either restarts the guest instruction from the exec loop (does
  * not return) or returns true, and the handler returns to retry the access.
