@@ -51,8 +51,10 @@ struct guest_exception {
 };
 enum {
 	EXC_HAS_ERROR = 1 << 0,	/* the vector pushes an error code */
-	EXC_SOFTWARE = 1 << 1,	/* raised by an instruction for the purpose
-				 * (x86: int n, int3, into, int1) */
+	EXC_SOFTWARE = 1 << 1,	/* raised by an instruction for the purpose,
+				 * which delivery treats as such (x86: int n,
+				 * int3, into: the gate's DPL is checked;
+				 * not int1, delivered as a hardware #DB) */
 };
 enum exc_map {
 	EXC_MAP_UNKNOWN,	/* not said: the error code's present bit decides */
@@ -255,11 +257,12 @@ bool exec_unprotect_range(uint64_t start, uint64_t end);
 bool exec_smc_protecting(void);
 
 /* A host fault (a synchronous host signal): if it came from translated code
- * or a helper acting for the guest, record the guest exception and longjmp to the exec loop (does not
- * return).  A write into a page loom write-protected for SMC is loom's to
- * handle: it either restarts the guest instruction from the exec loop (does
- * not return) or returns true, and the handler returns to retry the access.
- * Returns false if the fault is loom's own. */
+ * or a helper acting for the guest, record the guest exception and longjmp
+ * to the exec loop (does not return).  A write into a page loom
+ * write-protected for SMC is loom's to handle: it either restarts the guest
+ * instruction from the exec loop (does not return) or returns true, and the
+ * handler returns to retry the access.  Returns false if the fault is
+ * loom's own. */
 bool exec_host_fault(siginfo_t *si, void *uc);
 
 /* Leave generated code or a helper with the guest exception e (copied):

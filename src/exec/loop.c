@@ -4,9 +4,10 @@
  * Also the two ways out of generated code other than a TB exit: helpers
  * raising a guest exception (exec_raise) and host faults in translated code
  * (exec_host_fault), which host/ reads as the host CPU's exception and
- * guest/ turns into the guest's.  Either way the loop returns EXEC_FAULT
- * with a struct guest_exception; what it becomes is the environment's.  Both unwind with siglongjmp to exec_run, whose frame
- * is the only one alive below translated code.
+ * guest/ turns into the guest's.  Both unwind with siglongjmp to exec_run,
+ * whose frame is the only one alive below translated code, and the loop
+ * returns EXEC_FAULT with a struct guest_exception: what it becomes is the
+ * environment's.
  *
  * Threads: every guest thread runs exec_run on its own host thread with its
  * own cpu and jump cache.  Lookups take no lock; translation and chaining

@@ -17,10 +17,10 @@
 void guest_ir_init(struct ir_ctx *ir);
 /* Lift the TB starting at tb->pc; fills tb->guest_size and tb->ninsns.
  * Returns 0, or -1 if the first instruction is not readable (the caller
- * raises guest_fetch_fault's exception at tb->pc).  sync_insns (NULL: none) is a bitmap of
- * instruction indexes before which a tool may change guest registers: the
- * lifted code carries no knowledge of the guest state (lazy flags) across
- * those boundaries. */
+ * raises guest_fetch_fault's exception at tb->pc).  sync_insns (NULL:
+ * none) is a bitmap of instruction indexes before which a tool may change
+ * guest registers: the lifted code carries no knowledge of the guest state
+ * (lazy flags) across those boundaries. */
 int guest_translate(struct ir_ctx *ir, struct tb *tb, unsigned max_insns,
 		    const uint64_t *sync_insns);
 /* The IR global holding the guest pc (tools store an instruction's pc in

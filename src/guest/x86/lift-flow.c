@@ -166,11 +166,11 @@ static bool gen_INT3(struct dc *s)
 							    .flags = EXC_SOFTWARE });
 }
 
-/* int1 (icebp) is a #DB trap that sets no DR6 status bit. */
+/* int1 (icebp) is a #DB trap that sets no DR6 status bit, delivered as a
+ * hardware exception (no gate DPL check). */
 static bool gen_INT1(struct dc *s)
 {
-	return gen_soft_trap(s, &(struct guest_exception){ .vector = X86_EXC_DB,
-							    .flags = EXC_SOFTWARE });
+	return gen_soft_trap(s, &(struct guest_exception){ .vector = X86_EXC_DB });
 }
 
 static bool gen_UD(struct dc *s)
