@@ -751,9 +751,11 @@ void sig_deliver_fault(struct cpu *cpu, const struct linux_trap *f)
 		internal_error("exec layer reported fault with signal %d at pc 0x%llx", signo,
 			       (unsigned long long)cpu->rip);
 	if (log_enabled(LOG_GUEST_ERRORS))
-		log_printf("loom: guest %s (code %d) at pc 0x%llx addr 0x%llx\n",
+		log_printf("loom: guest %s (code %d) at pc 0x%llx addr 0x%llx: exception %llu, "
+			   "error code %#llx\n",
 			   strace_signame(signo), f->code, (unsigned long long)cpu->rip,
-			   (unsigned long long)f->addr);
+			   (unsigned long long)f->addr, (unsigned long long)f->trapno,
+			   (unsigned long long)f->err);
 	/* Like the kernel's force_sig: a blocked or ignored synchronous signal
 	 * takes its default action. */
 	struct ksigaction a = { .handler = G_SIG_DFL };
