@@ -51,10 +51,13 @@ struct trap_row {
 	bool trap;		/* reported after the instruction */
 };
 
-/* Vectors the kernel turns into a signal for a user-mode task.  The others
- * (NMI, #DF, #MC, #NM -- the kernel has no lazy FPU and never sets CR0.TS
- * under user code --, coprocessor segment overrun, reserved ones) never
- * reach user mode as a signal: signo 0. */
+/* Vectors the kernel turns into a signal for a user-mode task.  #DB is a
+ * trap as loom raises it (single step, int1; an instruction breakpoint,
+ * which would be a fault, is set in debug registers through ptrace, which
+ * loom does not emulate).  The others (NMI, #DF, #MC, #NM -- the kernel
+ * has no lazy FPU and never sets CR0.TS under user code --, coprocessor
+ * segment overrun, reserved ones) never reach user mode as a signal:
+ * signo 0. */
 static const struct trap_row trap_table[32] = {
 	[X86_EXC_DE] = { SIGFPE, TC_FIXED, FPE_INTDIV, TA_PC, false },
 	[X86_EXC_DB] = { SIGTRAP, TC_DR6, 0, TA_PC, true },
