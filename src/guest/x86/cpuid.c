@@ -5,7 +5,7 @@
  * XSAVE/OSXSAVE with XCR0 = x87|SSE|AVX, MOVBE, BMI1, BMI2, LZCNT).  CPUID
  * reports exactly the selected level:
  * glibc picks its string and math routines from these bits, and the decode
- * loop refuses (SIGILL) instructions above the level, as such a CPU would.
+ * loop refuses (#UD) instructions above the level, as such a CPU would.
  * Some v2 and v3 instructions run as the host's own in helpers, so a level
  * needs a host that has them.  The integer v3 features (MOVBE, BMI1, BMI2)
  * are reported only once the frontend lifts their instructions, so that a
