@@ -124,7 +124,8 @@ run_unit() {
 			echo "== $bin (exit $status)"
 			cat "$out"
 		} >>"$log"
-		counts=$(tail -n 1 "$out" | grep -E '^[0-9]+ passed, [0-9]+ failed$' | sed -E 's/([0-9]+) passed, ([0-9]+) failed/\1 \2/')
+		counts=$(tail -n 1 "$out" | grep -E '^[0-9]+ passed, [0-9]+ failed(, [0-9]+ skipped)?$' |
+			sed -E 's/([0-9]+) passed, ([0-9]+) failed(, ([0-9]+) skipped)?/\1 \2 \4/')
 		if [ -z "$counts" ]; then
 			echo "  unit: $(basename "$bin") crashed or printed no count (exit status $status); reproduce: $bin"
 			tail -n 3 "$out" | sed 's/^/    /'
@@ -132,9 +133,14 @@ run_unit() {
 			rm -f "$out" "$out.status"
 			continue
 		fi
-		local up uf
-		read -r up uf <<<"$counts"
+		local up uf us
+		read -r up uf us <<<"$counts"
 		p=$((p + up))
+		# Skipped checks count as neither passed nor failed, visibly
+		if [ -n "$us" ] && [ "$us" -gt 0 ]; then
+			echo "  unit: $(basename "$bin"): $us skipped"
+			grep -a '^SKIP ' "$out" | sed 's/^/    /'
+		fi
 		if [ "$uf" -gt 0 ] || [ "$status" -ne 0 ]; then
 			f=$((f + (uf > 0 ? uf : 1)))
 			echo "  unit: $(basename "$bin"): $uf failed (exit status $status); reproduce: $bin"

@@ -69,9 +69,15 @@ void host_set_tool_fp_layout(const struct host_tool_fp_layout *l);
  */
 void host_set_pin_counter(int32_t env_off);	/* before host_gen_prologue */
 /* A host fault's ucontext, read for the exec layer: the host pc of the
- * faulting instruction, and whether the access was a write. */
+ * faulting instruction, and whether the access was a write.
+ * host_fault_exception: the host CPU exception the fault was (its vector,
+ * error code and, for a page fault, the address and what the host kernel
+ * found there), from the signal's siginfo and ucontext.  A guest of the
+ * host's own architecture takes it as a first draft of its own
+ * (guest_fault_refine). */
 uintptr_t host_fault_pc(const void *uc);
 bool host_fault_is_write(const void *uc);
+void host_fault_exception(const siginfo_t *si, const void *uc, struct guest_exception *e);
 void host_unwind_pin(void *env, const void *uc);
 /* Point the goto_tb n jump of tb at host address dest (rw is the writable
  * view of tb's code). */

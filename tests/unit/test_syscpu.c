@@ -97,12 +97,12 @@ static int fake_access(uint64_t va, size_t len, int cpl, bool write, struct x86_
 		bool user_page = a >= USER_BASE;
 		int err = (write ? 2 : 0) | (cpl == 3 ? 4 : 0);
 		if (a >= MEM_SIZE || unmapped(a)) {
-			*f = (struct x86_event){ .vector = X86_EXCP_PF, .has_err = true, .err = err,
+			*f = (struct x86_event){ .vector = X86_EXC_PF, .has_err = true, .err = err,
 						 .cr2 = a };
 			return -1;
 		}
 		if (cpl == 3 && !user_page) {
-			*f = (struct x86_event){ .vector = X86_EXCP_PF, .has_err = true, .err = err | 1,
+			*f = (struct x86_event){ .vector = X86_EXC_PF, .has_err = true, .err = err | 1,
 						 .cr2 = a };
 			return -1;
 		}
@@ -188,6 +188,7 @@ static const struct x86_sys_env fake_env = {
 	.mem_read = fake_read, .mem_write = fake_write, .io_read = fake_in, .io_write = fake_out,
 	.tlb_flush = fake_flush, .apic_base_read = fake_apic_read,
 	.apic_base_write = fake_apic_write, .tsc_read = fake_tsc, .tsc_hz = 2000000000,
+	.crystal_hz = 1000000000,
 	.interrupt_pending = fake_pending, .msr_read = fake_msr_read, .msr_write = fake_msr_write,
 };
 
@@ -254,9 +255,9 @@ static void machine_reset(void)
 	wr64(TSS + 44, IST2);
 	for (int v = 0; v < 256; v++)
 		set_gate(v, HANDLER(v), KCS, 0, SYS_TYPE_INT_GATE, 0, true);
-	set_gate(X86_EXCP_BP, HANDLER(3), KCS, 0, SYS_TYPE_INT_GATE, 3, true);
-	set_gate(X86_EXCP_DF, HANDLER(8), KCS, 1, SYS_TYPE_INT_GATE, 0, true);
-	set_gate(X86_EXCP_NMI, HANDLER(2), KCS, 2, SYS_TYPE_INT_GATE, 0, true);
+	set_gate(X86_EXC_BP, HANDLER(3), KCS, 0, SYS_TYPE_INT_GATE, 3, true);
+	set_gate(X86_EXC_DF, HANDLER(8), KCS, 1, SYS_TYPE_INT_GATE, 0, true);
+	set_gate(X86_EXC_NMI, HANDLER(2), KCS, 2, SYS_TYPE_INT_GATE, 0, true);
 	set_gate(0x80, HANDLER(0x80), KCS, 0, SYS_TYPE_TRAP_GATE, 3, true);
 	set_gate(0x30, HANDLER(0x30), KCS, 0, SYS_TYPE_INT_GATE, 0, false);
 	set_gate(0x31, HANDLER(0x31), KCS, 0, 0xc, 0, true);	/* a call gate: not in an IDT */
@@ -309,7 +310,7 @@ static void test_deliver_cpl0(void)
 	x86_sys_set_rflags(cpu, X86_IF | X86_TF | X86_ZF | 2);
 	uint64_t rsp = cpu->regs[R_RSP] - 8, rip = cpu->rip;	/* misaligned: aligned down */
 	cpu->regs[R_RSP] = rsp;
-	struct x86_event ev = exc(X86_EXCP_GP, 0x1234);
+	struct x86_event ev = exc(X86_EXC_GP, 0x1234);
 	CHECK(x86_sys_deliver(cpu, &ev));
 	uint64_t sp = (rsp & ~15ull) - 48;
 	CHECK_EQ(cpu->regs[R_RSP], sp);
@@ -331,7 +332,7 @@ static void test_deliver_pf_cpl3(void)
 	machine_reset();
 	enter_user();
 	uint64_t urip = cpu->rip, ursp = cpu->regs[R_RSP];
-	struct x86_event ev = exc(X86_EXCP_PF, 6);
+	struct x86_event ev = exc(X86_EXC_PF, 6);
 	ev.cr2 = 0xdead000;
 	CHECK(x86_sys_deliver(cpu, &ev));
 	uint64_t sp = RSP0 - 48;
@@ -353,7 +354,7 @@ static void test_deliver_pf_cpl3(void)
 static void test_deliver_ist(void)
 {
 	machine_reset();
-	struct x86_event nmi = { .vector = X86_EXCP_NMI, .kind = X86_EV_EXTERNAL };
+	struct x86_event nmi = { .vector = X86_EXC_NMI, .kind = X86_EV_EXTERNAL };
 	uint64_t rsp = cpu->regs[R_RSP];
 	CHECK(x86_sys_deliver(cpu, &nmi));
 	CHECK_EQ(cpu->regs[R_RSP], (IST2 & ~15ull) - 40);	/* no error code */
@@ -364,7 +365,7 @@ static void test_deliver_ist(void)
 	/* IST is used from CPL 3 too, instead of RSP0 */
 	machine_reset();
 	enter_user();
-	struct x86_event df = exc(X86_EXCP_DF, 0);
+	struct x86_event df = exc(X86_EXC_DF, 0);
 	CHECK(x86_sys_deliver(cpu, &df));
 	CHECK_EQ(cpu->regs[R_RSP], IST1 - 48);
 	CHECK_EQ(rd64(IST1 - 8), UDS);
@@ -439,8 +440,8 @@ static void test_bad_gates(void)
 	/* the same fault while delivering an exception also has EXT set;
 	 * #UD is benign, so the #GP is delivered, not #DF */
 	machine_reset();
-	set_gate(X86_EXCP_UD, HANDLER(6), KDS, 0, SYS_TYPE_INT_GATE, 0, true);
-	ev = (struct x86_event){ .vector = X86_EXCP_UD, .kind = X86_EV_EXCEPTION };
+	set_gate(X86_EXC_UD, HANDLER(6), KDS, 0, SYS_TYPE_INT_GATE, 0, true);
+	ev = (struct x86_event){ .vector = X86_EXC_UD, .kind = X86_EV_EXCEPTION };
 	CHECK(x86_sys_deliver(cpu, &ev));
 	CHECK_EQ(cpu->rip, HANDLER(13));
 	CHECK_EQ(rd64(cpu->regs[R_RSP]), KDS | 1);
@@ -460,7 +461,7 @@ static void test_double_triple(void)
 	machine_reset();
 	cpu->regs[R_RSP] = HOLE + 0x800;
 	uint64_t rip = cpu->rip;
-	struct x86_event ev = exc(X86_EXCP_GP, 0);
+	struct x86_event ev = exc(X86_EXC_GP, 0);
 	CHECK(x86_sys_deliver(cpu, &ev));
 	CHECK_EQ(cpu->rip, HANDLER(8));
 	CHECK_EQ(cpu->regs[R_RSP], IST1 - 48);
@@ -471,7 +472,7 @@ static void test_double_triple(void)
 	/* #PF during #PF delivery: #DF; CR2 is the second fault's address */
 	machine_reset();
 	cpu->regs[R_RSP] = HOLE + 0x800;
-	ev = exc(X86_EXCP_PF, 0);
+	ev = exc(X86_EXC_PF, 0);
 	ev.cr2 = 0x1234000;
 	CHECK(x86_sys_deliver(cpu, &ev));
 	CHECK_EQ(cpu->rip, HANDLER(8));
@@ -482,7 +483,7 @@ static void test_double_triple(void)
 	machine_reset();
 	cpu->regs[R_RSP] = HOLE + 0x800;
 	wr64(TSS + 36, IST1);
-	set_gate(X86_EXCP_PF, HANDLER(14), KCS, 1, SYS_TYPE_INT_GATE, 0, true);
+	set_gate(X86_EXC_PF, HANDLER(14), KCS, 1, SYS_TYPE_INT_GATE, 0, true);
 	CHECK(x86_take_interrupt(cpu, 0x41));
 	CHECK_EQ(cpu->rip, HANDLER(14));
 	CHECK_EQ(rd64(IST1 - 48), 2);	/* a supervisor write to a not-present page */
@@ -492,7 +493,7 @@ static void test_double_triple(void)
 	cpu->regs[R_RSP] = HOLE + 0x800;
 	wr64(TSS + 36, HOLE + 0x1000);
 	rip = cpu->rip;
-	ev = exc(X86_EXCP_GP, 0);
+	ev = exc(X86_EXC_GP, 0);
 	CHECK(!x86_sys_deliver(cpu, &ev));
 	CHECK_EQ(sysst.stop, X86_STOP_SHUTDOWN);
 	CHECK_EQ(cpu->rip, rip);
@@ -503,8 +504,8 @@ static void test_double_triple(void)
 	 * fault during a contributory one: #DF (whose IST faults again) */
 	machine_reset();
 	sysst.seg[SEG_TR].limit = 0x20;
-	struct x86_event nmi = { .vector = X86_EXCP_NMI, .kind = X86_EV_EXTERNAL };
-	set_gate(X86_EXCP_TS, HANDLER(10), KCS, 0, SYS_TYPE_INT_GATE, 0, true);
+	struct x86_event nmi = { .vector = X86_EXC_NMI, .kind = X86_EV_EXTERNAL };
+	set_gate(X86_EXC_TS, HANDLER(10), KCS, 0, SYS_TYPE_INT_GATE, 0, true);
 	CHECK(x86_sys_deliver(cpu, &nmi));
 	CHECK_EQ(cpu->rip, HANDLER(10));
 	CHECK_EQ(rd64(cpu->regs[R_RSP]), TSS_SEL | 1);
@@ -566,31 +567,31 @@ static void test_iret(void)
 	enter_user();
 	push_frame(USTACK - 0x100, 0x401000, KCS, 2, USTACK, KDS);
 	CHECK_EQ(x86_sys_iret(cpu, 3, &f), -1);
-	CHECK_EQ(f.vector, X86_EXCP_GP);
+	CHECK_EQ(f.vector, X86_EXC_GP);
 	CHECK_EQ(f.err, KCS);
 	CHECK_EQ(sysst.cpl, 3);
 	machine_reset();
 	push_frame(RSP0 - 0x200, 0x401000, UCS, 2, USTACK, KDS);
 	CHECK_EQ(x86_sys_iret(cpu, 3, &f), -1);
-	CHECK_EQ(f.vector, X86_EXCP_GP);
+	CHECK_EQ(f.vector, X86_EXC_GP);
 	CHECK_EQ(f.err, KDS);
 	machine_reset();
 	push_frame(RSP0 - 0x200, 0x800000000000ull, UCS, 2, USTACK, UDS);
 	CHECK_EQ(x86_sys_iret(cpu, 3, &f), -1);
-	CHECK_EQ(f.vector, X86_EXCP_GP);
+	CHECK_EQ(f.vector, X86_EXC_GP);
 	CHECK_EQ(f.err, 0);
 	CHECK_EQ(cpu->regs[R_RSP], RSP0 - 0x200);
 	machine_reset();
 	push_frame(RSP0 - 0x200, 0x401000, UCS, 2, USTACK, 3);
 	CHECK_EQ(x86_sys_iret(cpu, 3, &f), -1);
-	CHECK_EQ(f.vector, X86_EXCP_GP);
+	CHECK_EQ(f.vector, X86_EXC_GP);
 
 	/* a delivered exception returns through iretq to the same state */
 	machine_reset();
 	enter_user();
 	x86_sys_set_rflags(cpu, X86_IF | X86_SF | 2);
 	uint64_t rip = cpu->rip, rsp = cpu->regs[R_RSP];
-	struct x86_event ev = exc(X86_EXCP_GP, 0);
+	struct x86_event ev = exc(X86_EXC_GP, 0);
 	CHECK(x86_sys_deliver(cpu, &ev));
 	cpu->regs[R_RSP] += 8;	/* the handler pops the error code */
 	CHECK_EQ(x86_sys_iret(cpu, 3, &f), 0);
@@ -639,7 +640,7 @@ static void test_syscall_sysret(void)
 	cpu->regs[R_RCX] = 0x0000800000000000ull;
 	uint64_t rip = cpu->rip;
 	CHECK_EQ(x86_sys_sysret(cpu, 3, &f), -1);
-	CHECK_EQ(f.vector, X86_EXCP_GP);
+	CHECK_EQ(f.vector, X86_EXC_GP);
 	CHECK_EQ(f.err, 0);
 	CHECK_EQ(sysst.cpl, 0);
 	CHECK_EQ(cpu->rip, rip);
@@ -648,19 +649,19 @@ static void test_syscall_sysret(void)
 	machine_reset();
 	enter_user();
 	CHECK_EQ(x86_sys_sysret(cpu, 3, &f), -1);
-	CHECK_EQ(f.vector, X86_EXCP_GP);
+	CHECK_EQ(f.vector, X86_EXC_GP);
 	x86_sys_set_seg(cpu, SREG_CS, UCS32, 0, 0xffffffff, 0xc0fb);
 	CHECK_EQ(x86_sys_syscall(cpu, 0x1002, &f), -1);
-	CHECK_EQ(f.vector, X86_EXCP_UD);
+	CHECK_EQ(f.vector, X86_EXC_UD);
 	CHECK_EQ(sysst.cpl, 3);
 
 	/* without EFER.SCE both are #UD */
 	machine_reset();
 	sysst.efer &= ~EFER_SCE;
 	CHECK_EQ(x86_sys_syscall(cpu, 0, &f), -1);
-	CHECK_EQ(f.vector, X86_EXCP_UD);
+	CHECK_EQ(f.vector, X86_EXC_UD);
 	CHECK_EQ(x86_sys_sysret(cpu, 3, &f), -1);
-	CHECK_EQ(f.vector, X86_EXCP_UD);
+	CHECK_EQ(f.vector, X86_EXC_UD);
 }
 
 /* ---- control registers and MSRs ---- */
@@ -810,24 +811,24 @@ static void test_segments(void)
 	CHECK_EQ(cpu->gs_base, 0);
 	CHECK_EQ(x86_sys_load_seg(cpu, SREG_SS, 0, &f), 0);	/* null SS at CPL 0 in 64-bit mode */
 	CHECK_EQ(x86_sys_load_seg(cpu, SREG_DS, NP_SEL, &f), -1);
-	CHECK_EQ(f.vector, X86_EXCP_NP);
+	CHECK_EQ(f.vector, X86_EXC_NP);
 	CHECK_EQ(f.err, NP_SEL);
 	CHECK_EQ(x86_sys_load_seg(cpu, SREG_DS, XO_SEL, &f), -1);	/* execute-only */
-	CHECK_EQ(f.vector, X86_EXCP_GP);
+	CHECK_EQ(f.vector, X86_EXC_GP);
 	CHECK_EQ(f.err, XO_SEL);
 	CHECK_EQ(x86_sys_load_seg(cpu, SREG_SS, UDS, &f), -1);	/* RPL 3 != CPL 0 */
-	CHECK_EQ(f.vector, X86_EXCP_GP);
+	CHECK_EQ(f.vector, X86_EXC_GP);
 	CHECK_EQ(f.err, UDS & ~3);
 	CHECK_EQ(x86_sys_load_seg(cpu, SREG_DS, 0x400, &f), -1);	/* past the limit */
-	CHECK_EQ(f.vector, X86_EXCP_GP);
+	CHECK_EQ(f.vector, X86_EXC_GP);
 	CHECK_EQ(f.err, 0x400);
 
 	enter_user();
 	CHECK_EQ(x86_sys_load_seg(cpu, SREG_DS, KDATA2_SEL | 3, &f), -1);	/* DPL 0 < CPL */
-	CHECK_EQ(f.vector, X86_EXCP_GP);
+	CHECK_EQ(f.vector, X86_EXC_GP);
 	CHECK_EQ(f.err, KDATA2_SEL);
 	CHECK_EQ(x86_sys_load_seg(cpu, SREG_SS, 3, &f), -1);	/* null SS at CPL 3 */
-	CHECK_EQ(f.vector, X86_EXCP_GP);
+	CHECK_EQ(f.vector, X86_EXC_GP);
 	CHECK_EQ(f.err, 0);
 	CHECK_EQ(x86_sys_load_seg(cpu, SREG_SS, UDS, &f), 0);
 
@@ -836,10 +837,10 @@ static void test_segments(void)
 	CHECK_EQ(mem[GDT + TSS_SEL + 5] & 0xf, SYS_TYPE_TSS_BUSY);
 	CHECK_EQ(sysst.seg[SEG_TR].base, TSS);
 	CHECK_EQ(x86_sys_ltr(cpu, TSS_SEL, &f), -1);
-	CHECK_EQ(f.vector, X86_EXCP_GP);
+	CHECK_EQ(f.vector, X86_EXC_GP);
 	CHECK_EQ(f.err, TSS_SEL);
 	CHECK_EQ(x86_sys_ltr(cpu, KDS, &f), -1);
-	CHECK_EQ(f.vector, X86_EXCP_GP);
+	CHECK_EQ(f.vector, X86_EXC_GP);
 	CHECK_EQ(x86_sys_lldt(cpu, LDT_SEL, &f), 0);
 	CHECK_EQ(sysst.seg[SEG_LDTR].base, LDT);
 	CHECK_EQ(sysst.seg[SEG_LDTR].limit, 0xff);
@@ -848,7 +849,7 @@ static void test_segments(void)
 	CHECK_EQ(x86_sys_load_seg(cpu, SREG_FS, 0x0c | 3, &f), 0);
 	CHECK_EQ(cpu->fs_base, 0x1000);
 	CHECK_EQ(x86_sys_lldt(cpu, TSS_SEL, &f), -1);
-	CHECK_EQ(f.vector, X86_EXCP_GP);
+	CHECK_EQ(f.vector, X86_EXC_GP);
 }
 
 /* ---- CPUID ---- */
@@ -899,7 +900,13 @@ static void test_cpuid(void)
 	x86_sys_cpuid(cpu, 0xa, 0, r);
 	CHECK_EQ(r[0] | r[1] | r[2] | r[3], 0);	/* no PMU */
 	x86_sys_cpuid(cpu, 0x15, 0, r);
-	CHECK_EQ((uint64_t)r[2] * r[1] / r[0], 2000000000);
+	CHECK_EQ((uint64_t)r[2] * r[1] / r[0], 2000000000);	/* the TSC */
+	CHECK_EQ(r[2], 1000000000);				/* the crystal */
+	CHECK_EQ(r[0], 1);
+	CHECK_EQ(r[1], 2);
+	x86_sys_cpuid(cpu, 0x16, 0, r);
+	CHECK_EQ(r[0], 2000);
+	CHECK_EQ(r[2], 1000);
 	x86_sys_cpuid(cpu, 0x80000007, 0, r);
 	CHECK(r[3] >> 8 & 1);		/* invariant TSC */
 	x86_sys_cpuid(cpu, 0x80000001, 0, r);
@@ -944,10 +951,9 @@ static void test_dump(void)
  * or -1. */
 static int call_priv(int op, uint64_t a, uint64_t b, uint64_t *ret)
 {
-	sysst.pending.vector = -1;
 	if (sigsetjmp(cpu->x.jmp_env, 0)) {
 		cpu->x.pending_exit = 0;	/* as exec_run takes it */
-		return sysst.pending.vector;
+		return cpu->x.exc.vector;
 	}
 	uint64_t v = helper_sys_priv((uintptr_t)cpu, op, a, b);
 	if (ret)
@@ -972,8 +978,8 @@ static void test_helper(void)
 	CHECK_EQ(cpu->regs[R_RDX], (uint32_t)(sysst.star >> 32));
 	CHECK_EQ(cpu->regs[R_RAX], (uint32_t)sysst.star);
 	cpu->regs[R_RCX] = 0x179;
-	CHECK_EQ(call_priv(SYSOP_RDMSR, 0, 0, NULL), X86_EXCP_GP);
-	CHECK_EQ(sysst.pending.err, 0);
+	CHECK_EQ(call_priv(SYSOP_RDMSR, 0, 0, NULL), X86_EXC_GP);
+	CHECK_EQ(cpu->x.exc.error_code, 0);
 
 	/* lgdt/sgdt: 10 bytes; a non-canonical base is #GP */
 	mem[0x9000] = 0x7f, mem[0x9001] = 0;
@@ -982,13 +988,13 @@ static void test_helper(void)
 	CHECK_EQ(sysst.idtr.limit, 0x7f);
 	CHECK_EQ(sysst.idtr.base, 0xffff888000123400ull);
 	wr64(0x9002, 0x00ff888000123400ull);
-	CHECK_EQ(call_priv(SYSOP_LGDT, 0x9000, 0, NULL), X86_EXCP_GP);
+	CHECK_EQ(call_priv(SYSOP_LGDT, 0x9000, 0, NULL), X86_EXC_GP);
 	CHECK_EQ(sysst.gdtr.base, GDT);
 	CHECK_EQ(call_priv(SYSOP_SGDT, 0x9100, 0, NULL), -1);
 	CHECK_EQ(mem[0x9100] | mem[0x9101] << 8, 0x7f);
 	CHECK_EQ(rd64(0x9102), GDT);
-	CHECK_EQ(call_priv(SYSOP_LIDT, HOLE, 0, NULL), X86_EXCP_PF);
-	CHECK_EQ(sysst.pending.cr2, HOLE);
+	CHECK_EQ(call_priv(SYSOP_LIDT, HOLE, 0, NULL), X86_EXC_PF);
+	CHECK_EQ(cpu->x.exc.addr, HOLE);
 
 	/* port I/O at CPL 0 reaches the bus */
 	CHECK_EQ(call_priv(SYSOP_OUT, 0x80, 1 | 0xabull << 32, NULL), -1);
@@ -1016,8 +1022,8 @@ static void test_helper(void)
 	cpu->regs[R_RCX] = 4;
 	cpu->regs[R_RDX] = 0x71;
 	nin = 0;
-	CHECK_EQ(call_priv(SYSOP_INS, 1 | 1 << 8, 0, NULL), X86_EXCP_PF);
-	CHECK_EQ(sysst.pending.cr2, HOLE);
+	CHECK_EQ(call_priv(SYSOP_INS, 1 | 1 << 8, 0, NULL), X86_EXC_PF);
+	CHECK_EQ(cpu->x.exc.addr, HOLE);
 	CHECK_EQ(nin, 2);
 	CHECK_EQ(mem[HOLE - 2], 0x5a);
 	CHECK_EQ(mem[HOLE - 1], 0x5a);
@@ -1029,14 +1035,14 @@ static void test_helper(void)
 	machine_reset();
 	enter_user();
 	mem[TSS + 102] = 0x68;
-	CHECK_EQ(call_priv(SYSOP_IN, 0x80, 1, &v), X86_EXCP_GP);
+	CHECK_EQ(call_priv(SYSOP_IN, 0x80, 1, &v), X86_EXC_GP);
 	sysst.seg[SEG_TR].limit = 0x67 + 0x20 + 1;
 	mem[TSS + 102] = 0x68;
 	memset(mem + TSS + 0x68, 0xff, 0x21);
 	mem[TSS + 0x68 + 0x10] = 0xfe;	/* port 0x80 open */
 	CHECK_EQ(call_priv(SYSOP_IN, 0x80, 1, &v), -1);
-	CHECK_EQ(call_priv(SYSOP_IN, 0x80, 2, &v), X86_EXCP_GP);	/* 0x81 closed */
-	CHECK_EQ(call_priv(SYSOP_CLI, 1, 0, NULL), X86_EXCP_GP);	/* IOPL 0 < CPL */
+	CHECK_EQ(call_priv(SYSOP_IN, 0x80, 2, &v), X86_EXC_GP);	/* 0x81 closed */
+	CHECK_EQ(call_priv(SYSOP_CLI, 1, 0, NULL), X86_EXC_GP);	/* IOPL 0 < CPL */
 	x86_sys_set_rflags(cpu, X86_IF | 0x3000 | 2);
 	CHECK_EQ(call_priv(SYSOP_CLI, 1, 0, NULL), -1);
 	CHECK(!(cpu->eflags & X86_IF));
@@ -1056,17 +1062,17 @@ static void test_helper(void)
 	cpu->regs[R_RCX] = 0;
 	cpu->regs[R_RDX] = 0;
 	cpu->regs[R_RAX] = 3;
-	CHECK_EQ(call_priv(SYSOP_XSETBV, 0, 0, NULL), X86_EXCP_UD);
+	CHECK_EQ(call_priv(SYSOP_XSETBV, 0, 0, NULL), X86_EXC_UD);
 	if (x86_level >= X86_V3) {
 		sysst.cr4 |= CR4_OSXSAVE;
 		CHECK_EQ(call_priv(SYSOP_XSETBV, 0, 0, NULL), -1);
 		CHECK_EQ(sysst.xcr0, 3);
 		cpu->regs[R_RAX] = 5;
-		CHECK_EQ(call_priv(SYSOP_XSETBV, 0, 0, NULL), X86_EXCP_GP);
+		CHECK_EQ(call_priv(SYSOP_XSETBV, 0, 0, NULL), X86_EXC_GP);
 		cpu->regs[R_RAX] = 6;
-		CHECK_EQ(call_priv(SYSOP_XSETBV, 0, 0, NULL), X86_EXCP_GP);
+		CHECK_EQ(call_priv(SYSOP_XSETBV, 0, 0, NULL), X86_EXC_GP);
 		cpu->regs[R_RAX] = 1 | 1 << 5;	/* opmask: not in the model */
-		CHECK_EQ(call_priv(SYSOP_XSETBV, 0, 0, NULL), X86_EXCP_GP);
+		CHECK_EQ(call_priv(SYSOP_XSETBV, 0, 0, NULL), X86_EXC_GP);
 	} else {
 		SKIP("xsetbv: the level has no XSAVE");
 	}
@@ -1080,13 +1086,13 @@ static void test_helper(void)
 	machine_reset();
 	sysst.cr4 |= CR4_TSD;
 	enter_user();
-	CHECK_EQ(call_priv(SYSOP_RDTSC, 0, 0, NULL), X86_EXCP_GP);
+	CHECK_EQ(call_priv(SYSOP_RDTSC, 0, 0, NULL), X86_EXC_GP);
 
 	/* control and debug registers that do not exist: #UD, not #GP */
-	CHECK_EQ(call_priv(SYSOP_WRCR, 5, 0, NULL), X86_EXCP_UD);
-	CHECK_EQ(call_priv(SYSOP_RDCR, 9, 0, NULL), X86_EXCP_UD);
-	CHECK_EQ(call_priv(SYSOP_WRDR, 9, 0, NULL), X86_EXCP_UD);
-	CHECK_EQ(call_priv(SYSOP_WRCR, 4, CR4_LA57, NULL), X86_EXCP_GP);
+	CHECK_EQ(call_priv(SYSOP_WRCR, 5, 0, NULL), X86_EXC_UD);
+	CHECK_EQ(call_priv(SYSOP_RDCR, 9, 0, NULL), X86_EXC_UD);
+	CHECK_EQ(call_priv(SYSOP_WRDR, 9, 0, NULL), X86_EXC_UD);
+	CHECK_EQ(call_priv(SYSOP_WRCR, 4, CR4_LA57, NULL), X86_EXC_GP);
 
 	/* lar/lsl/verr/verw ask the guest's GDT (at CPL 3 here) */
 	machine_reset();
@@ -1114,7 +1120,7 @@ static void test_helper(void)
 	sysst.tsc_aux = 0x1003;
 	CHECK_EQ(call_priv(SYSOP_RDPID, 0, 0, &v), -1);
 	CHECK_EQ(v, 0x1003);
-	CHECK_EQ(call_priv(SYSOP_XGETBV, 0, 0, &v), X86_EXCP_UD);	/* CR4.OSXSAVE clear */
+	CHECK_EQ(call_priv(SYSOP_XGETBV, 0, 0, &v), X86_EXC_UD);	/* CR4.OSXSAVE clear */
 
 	/* a far return reloading CS at CPL 0, as a kernel does after lgdt */
 	machine_reset();
@@ -1126,7 +1132,7 @@ static void test_helper(void)
 	CHECK_EQ(cpu->regs[R_RSP], RSP0 - 0xf0);
 	CHECK_EQ(sysst.seg[SREG_CS].sel, KCS);
 	wr64(RSP0 - 0xf8, UCS);	/* to CPL 3: an outward far return is not modelled */
-	CHECK_EQ(call_priv(SYSOP_FAR, RSP0 - 0x100, FAR_RET | 3 << 4, NULL), X86_EXCP_GP);
+	CHECK_EQ(call_priv(SYSOP_FAR, RSP0 - 0x100, FAR_RET | 3 << 4, NULL), X86_EXC_GP);
 }
 
 /* ---- translation ---- */
@@ -1149,7 +1155,7 @@ static enum exec_exit run_at(uint64_t pc, const uint8_t *bytes, size_t n)
 	exec_flush_all();
 	cpu->rip = pc;
 	cpu->x.exit_request = 0;	/* the machine loop's: an interrupt taken */
-	sysst.pending.vector = -1;
+	memset(&cpu->x.exc, 0, sizeof(cpu->x.exc));
 	return exec_run(cpu);
 }
 
@@ -1175,8 +1181,8 @@ static void test_translation(void)
 	cpu->regs[R_RAX] = 0;
 	e = run_at(CODE, crs, sizeof(crs));
 	CHECK_EQ(e, EXEC_FAULT);
-	CHECK_EQ(sysst.pending.vector, X86_EXCP_GP);
-	CHECK_EQ(sysst.pending.err, 0);
+	CHECK_EQ(cpu->x.exc.vector, X86_EXC_GP);
+	CHECK_EQ(cpu->x.exc.error_code, 0);
 	CHECK_EQ(cpu->rip, CODE);
 	CHECK_EQ(cpu->regs[R_RAX], 0);
 	CHECK(x86_sys_deliver_pending(cpu));
@@ -1189,7 +1195,7 @@ static void test_translation(void)
 	cpu->sys = NULL;
 	e = run_at(CODE, crs, sizeof(crs));
 	CHECK_EQ(e, EXEC_FAULT);
-	CHECK(cpu->x.fault.signo == SIGSEGV || cpu->x.fault.signo == SIGILL);
+	CHECK(cpu->x.exc.vector == X86_EXC_GP || cpu->x.exc.vector == X86_EXC_UD);
 	CHECK_EQ(cpu->rip, CODE);
 	cpu->sys = &sysst;
 
@@ -1245,14 +1251,14 @@ static void test_translation(void)
 	enter_user();
 	e = run_at(CODE, entry, sizeof(entry));
 	CHECK_EQ(e, EXEC_FAULT);
-	CHECK_EQ(sysst.pending.vector, X86_EXCP_GP);
+	CHECK_EQ(cpu->x.exc.vector, X86_EXC_GP);
 
 	/* invpcid at CPL 0: #UD, the model has none (whatever the host) */
 	static const uint8_t invpcid[] = { 0x66, 0x0f, 0x38, 0x82, 0x18 };
 	machine_reset();
 	e = run_at(CODE, invpcid, sizeof(invpcid));
 	CHECK_EQ(e, EXEC_FAULT);
-	CHECK_EQ(sysst.pending.vector, X86_EXCP_UD);
+	CHECK_EQ(cpu->x.exc.vector, X86_EXC_UD);
 
 	/* RFLAGS.TF at CPL 0: a #DB trap after the first instruction, its
 	 * frame's rip the next one, DR6.BS set */
@@ -1279,7 +1285,7 @@ static void test_translation(void)
 	x86_sys_set_seg(cpu, SREG_SS, UDS, 0, 0xffffffff, ATTR_UDATA);
 	e = run_at(CODE + 0x100, io, sizeof(io));
 	CHECK_EQ(e, EXEC_FAULT);
-	CHECK_EQ(sysst.pending.vector, X86_EXCP_UD);
+	CHECK_EQ(cpu->x.exc.vector, X86_EXC_UD);
 	CHECK_EQ(cpu->rip, CODE + 0x100);
 	CHECK_EQ(nio, 0);
 
@@ -1321,7 +1327,7 @@ static void round_trips(void)
 	put_code(CODE + 0x300, gp, sizeof(gp));
 	put_code(CODE + 0x400, entry, sizeof(entry));
 	set_gate(0x80, CODE + 0x200, KCS, 0, SYS_TYPE_TRAP_GATE, 3, true);
-	set_gate(X86_EXCP_GP, CODE + 0x300, KCS, 0, SYS_TYPE_INT_GATE, 0, true);
+	set_gate(X86_EXC_GP, CODE + 0x300, KCS, 0, SYS_TYPE_INT_GATE, 0, true);
 	wr64(TSS + 4, STACKS + 0x8000);
 	sysst.lstar = CODE + 0x400;
 	enter_user();
@@ -1329,7 +1335,7 @@ static void round_trips(void)
 	cpu->regs[R_RSI] = 0x5a5a;
 	enum exec_exit e = run_at(CODE, user, sizeof(user));
 	CHECK_EQ(e, EXEC_FAULT);
-	CHECK_EQ(sysst.pending.vector, X86_EXCP_GP);
+	CHECK_EQ(cpu->x.exc.vector, X86_EXC_GP);
 	CHECK_EQ(cpu->rip, CODE + 12);
 	CHECK_EQ(cpu->regs[R_RAX], 101);
 	CHECK_EQ(cpu->regs[R_RBX], 2);

@@ -6,7 +6,7 @@
  * struct cpu; number 16 is the ytmp staging slot.
  *
  * Floating-point rows run under the guest's MXCSR through sse_run_fp, as
- * helper_sse_fp does: an unmasked exception becomes SIGFPE at the
+ * helper_sse_fp does: an unmasked exception becomes #XM at the
  * instruction with the destination untouched.  The result is written back after that decision.
  *
  * Invariant: this file is compiled for AVX2/FMA/F16C (the pragma below)
@@ -14,7 +14,6 @@
  * here computes floating point in C.
  */
 #pragma GCC target("avx2,fma,f16c")
-#include <signal.h>
 #include <string.h>
 #include <immintrin.h>
 #include "exec/exec.h"

@@ -5,7 +5,7 @@
  * XSAVE/OSXSAVE with XCR0 = x87|SSE|AVX, MOVBE, BMI1, BMI2, LZCNT).  CPUID
  * reports exactly the selected level:
  * glibc picks its string and math routines from these bits, and the decode
- * loop refuses (SIGILL) instructions above the level, as such a CPU would.
+ * loop refuses (#UD) instructions above the level, as such a CPU would.
  * Some v2 and v3 instructions run as the host's own in helpers, so a level
  * needs a host that has them.  The integer v3 features (MOVBE, BMI1, BMI2)
  * are reported only once the frontend lifts their instructions, so that a
@@ -369,6 +369,7 @@ void x86_sys_cpuid(struct cpu *cpu, uint32_t leaf, uint32_t sub, uint32_t out[4]
 {
 	struct x86_sys *sys = cpu->sys;
 	uint64_t hz = sys->env ? sys->env->tsc_hz : 0;
+	uint64_t crystal = sys->env && sys->env->crystal_hz ? sys->env->crystal_hz : hz;
 	if ((leaf > SYS_MAX_LEAF && leaf < 0x40000000) || (leaf > 0x40000000 && leaf < 0x80000000)) {
 		memset(out, 0, 16);
 		return;
@@ -399,16 +400,22 @@ void x86_sys_cpuid(struct cpu *cpu, uint32_t leaf, uint32_t sub, uint32_t out[4]
 		if (sub == 0 && x86_level >= X86_V3)
 			out[1] = (sys->xcr0 & 4) ? XSAVE_SIZE : XSAVE_YMM_OFF;
 		break;
-	case 0x15:	/* TSC = crystal * ebx / eax; a 1:1 "crystal" at the TSC rate */
-		if (hz) {
-			out[0] = 1;
-			out[1] = 1;
-			out[2] = (uint32_t)hz;
+	case 0x15:	/* TSC = ECX (the crystal) * EBX / EAX, the ratio reduced */
+		if (hz && crystal <= UINT32_MAX) {
+			uint64_t a = hz, b = crystal;
+			while (b) {
+				uint64_t t = a % b;
+				a = b;
+				b = t;
+			}
+			out[0] = crystal / a;
+			out[1] = hz / a;
+			out[2] = crystal;
 		}
 		break;
-	case 0x16:	/* base, maximum and bus frequency in MHz */
+	case 0x16:	/* base, maximum and bus (reference) frequency in MHz */
 		out[0] = out[1] = hz / 1000000;
-		out[2] = 100;
+		out[2] = crystal / 1000000;
 		break;
 	case 0x40000000:
 		out[0] = 0x40000000;

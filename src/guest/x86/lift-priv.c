@@ -34,16 +34,18 @@ static ir_ref priv_c(struct dc *s, int op, uint64_t a, uint64_t b)
 	return priv(s, op, cst(s, a), cst(s, b));
 }
 
-/* A fault the TB raises unconditionally. */
+/* A fault the TB raises unconditionally (#GP(0) for privileged
+ * instructions at CPL 3). */
 static bool gen_sys_fault(struct dc *s, int vector, bool has_err, uint32_t err)
 {
-	priv_c(s, SYSOP_RAISE, vector, (uint64_t)has_err << 32 | err);
-	ir_emit(s->ir, IR_exit_tb, IR_I64, NULL, (int64_t[]){ 0 });
-	s->state = DISAS_EXITED;
+	if (has_err)
+		gen_exception_err(s, vector, err);
+	else
+		gen_exception(s, vector);
 	return true;
 }
 
-static bool gen_gp0(struct dc *s) { return gen_sys_fault(s, X86_EXCP_GP, true, 0); }
+static bool gen_gp0(struct dc *s) { return gen_sys_fault(s, X86_EXC_GP, true, 0); }
 
 /* After a helper that changed the mode, paging or IF: continue at the
  * next instruction through the exec loop. */
@@ -114,7 +116,7 @@ static bool gen_MOV(struct dc *s)
 	if (to < 0)
 		return gen_user(s);
 	if (to == SREG_CS || to > SREG_GS)
-		return gen_sys_fault(s, X86_EXCP_UD, false, 0);
+		return gen_sys_fault(s, X86_EXC_UD, false, 0);
 	gen_sys_load_sreg(s, to, gen_ld_op(s, 1));
 	return true;
 }
@@ -314,7 +316,7 @@ bool gen_unsupported_mode(struct dc *s)
 		log_printf("loom: code at 0x%llx is not 64-bit code (CS.L clear): #UD\n",
 			   (unsigned long long)s->pc);
 	ir_emit(s->ir, IR_insn_start, IR_I64, NULL, (int64_t[]){ s->pc, 1 });
-	return gen_sys_fault(s, X86_EXCP_UD, false, 0);
+	return gen_sys_fault(s, X86_EXC_UD, false, 0);
 }
 
 ir_ref gen_sys_desc(struct dc *s, int op, ir_ref sel)
@@ -337,7 +339,7 @@ static bool gen_RDTSC(struct dc *s) { priv_c(s, SYSOP_RDTSC, 0, 0); return true;
 static bool gen_RDTSCP(struct dc *s) { priv_c(s, SYSOP_RDTSCP, 0, 0); return true; }
 static bool gen_RDPMC(struct dc *s) { return gen_gp0(s); }
 /* The model has no INVPCID (nor PCID): the opcode is undefined. */
-static bool gen_INVPCID(struct dc *s) { return gen_sys_fault(s, X86_EXCP_UD, false, 0); }
+static bool gen_INVPCID(struct dc *s) { return gen_sys_fault(s, X86_EXC_UD, false, 0); }
 
 /* ---- transfers of control between privilege levels ---- */
 
@@ -372,8 +374,8 @@ static bool gen_int(struct dc *s, int vector, enum x86_event_kind kind)
 }
 
 static bool gen_INT(struct dc *s) { return gen_int(s, s->op[0].imm.value.u & 0xff, X86_EV_SOFT_INT); }
-static bool gen_INT3(struct dc *s) { return gen_int(s, X86_EXCP_BP, X86_EV_SOFT_INT); }
-static bool gen_INT1(struct dc *s) { return gen_int(s, X86_EXCP_DB, X86_EV_TRAP); }
+static bool gen_INT3(struct dc *s) { return gen_int(s, X86_EXC_BP, X86_EV_SOFT_INT); }
+static bool gen_INT1(struct dc *s) { return gen_int(s, X86_EXC_DB, X86_EV_TRAP); }
 
 /* ---- port I/O ---- */
 

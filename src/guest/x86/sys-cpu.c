@@ -32,11 +32,11 @@ int x86_sys_vread(struct cpu *cpu, uint64_t va, void *buf, size_t len, int cpl,
 {
 	const struct x86_sys_env *env = cpu->sys->env;
 	if (!x86_canonical(va) || !x86_canonical(va + len - 1)) {
-		gp_event(f, X86_EXCP_GP, 0);
+		gp_event(f, X86_EXC_GP, 0);
 		return -1;
 	}
 	if (!env || !env->mem_read) {
-		gp_event(f, X86_EXCP_GP, 0);
+		gp_event(f, X86_EXC_GP, 0);
 		return -1;
 	}
 	return env->mem_read(cpu, va, buf, len, cpl, f);
@@ -47,7 +47,7 @@ int x86_sys_vwrite(struct cpu *cpu, uint64_t va, const void *buf, size_t len, in
 {
 	const struct x86_sys_env *env = cpu->sys->env;
 	if (!x86_canonical(va) || !x86_canonical(va + len - 1) || !env || !env->mem_write) {
-		gp_event(f, X86_EXCP_GP, 0);
+		gp_event(f, X86_EXC_GP, 0);
 		return -1;
 	}
 	return env->mem_write(cpu, va, buf, len, cpl, f);
@@ -101,7 +101,6 @@ void x86_sys_reset(struct cpu *cpu)
 	memset(sys, 0, sizeof(*sys));
 	sys->env = env;
 	sys->opaque = opaque;
-	sys->pending.vector = -1;
 	cpu->eflags = 2;
 	x86_set_rflags(cpu, 2);
 	sys->cr0 = CR0_CD | CR0_NW | CR0_ET;
@@ -501,7 +500,7 @@ int x86_sys_read_desc(struct cpu *cpu, uint16_t sel, uint64_t d[2], bool wide,
 	uint32_t limit;
 	if (sel & 4) {
 		if (!(sys->seg[SEG_LDTR].attr & SEG_ATTR_P) || !(sys->seg[SEG_LDTR].sel & ~3)) {
-			gp_event(f, X86_EXCP_GP, sel & 0xfffc);
+			gp_event(f, X86_EXC_GP, sel & 0xfffc);
 			return -1;
 		}
 		base = sys->seg[SEG_LDTR].base;
@@ -512,7 +511,7 @@ int x86_sys_read_desc(struct cpu *cpu, uint16_t sel, uint64_t d[2], bool wide,
 	}
 	uint32_t off = sel & ~7u;
 	if (off + (wide ? 15u : 7u) > limit) {
-		gp_event(f, X86_EXCP_GP, sel & 0xfffc);
+		gp_event(f, X86_EXC_GP, sel & 0xfffc);
 		return -1;
 	}
 	d[1] = 0;
@@ -545,7 +544,7 @@ int x86_sys_load_seg(struct cpu *cpu, int sreg, uint16_t sel, struct x86_event *
 	uint64_t d[2];
 	if (!(sel & ~3u)) {
 		if (sreg == SREG_SS && (!code64(cpu) || cpl == 3 || rpl != cpl)) {
-			gp_event(f, X86_EXCP_GP, 0);
+			gp_event(f, X86_EXC_GP, 0);
 			return -1;
 		}
 		x86_sys_set_seg(cpu, sreg, sel, 0, 0, sreg == SREG_SS ? (uint16_t)(cpl << SEG_ATTR_DPL_SHIFT) : 0);
@@ -563,7 +562,7 @@ int x86_sys_load_seg(struct cpu *cpu, int sreg, uint16_t sel, struct x86_event *
 		if (code || !(type & SEG_TYPE_RW) || rpl != cpl || dpl != cpl)
 			goto gp;
 		if (!(attr & SEG_ATTR_P)) {
-			gp_event(f, X86_EXCP_SS, sel & 0xfffc);
+			gp_event(f, X86_EXC_SS, sel & 0xfffc);
 			return -1;
 		}
 	} else {
@@ -572,7 +571,7 @@ int x86_sys_load_seg(struct cpu *cpu, int sreg, uint16_t sel, struct x86_event *
 		if ((!code || !(type & SEG_TYPE_CONFORMING)) && (rpl > dpl || cpl > dpl))
 			goto gp;
 		if (!(attr & SEG_ATTR_P)) {
-			gp_event(f, X86_EXCP_NP, sel & 0xfffc);
+			gp_event(f, X86_EXC_NP, sel & 0xfffc);
 			return -1;
 		}
 	}
@@ -581,7 +580,7 @@ int x86_sys_load_seg(struct cpu *cpu, int sreg, uint16_t sel, struct x86_event *
 	x86_sys_set_seg(cpu, sreg, sel, desc_base(d[0]), desc_limit(d[0]), desc_attr(d[0]));
 	return 0;
 gp:
-	gp_event(f, X86_EXCP_GP, sel & 0xfffc);
+	gp_event(f, X86_EXC_GP, sel & 0xfffc);
 	return -1;
 }
 
@@ -595,23 +594,23 @@ int x86_sys_lldt(struct cpu *cpu, uint16_t sel, struct x86_event *f)
 		return 0;
 	}
 	if (sel & 4) {
-		gp_event(f, X86_EXCP_GP, sel & 0xfffc);
+		gp_event(f, X86_EXC_GP, sel & 0xfffc);
 		return -1;
 	}
 	if (x86_sys_read_desc(cpu, sel, d, long_mode(cpu), f))
 		return -1;
 	uint16_t attr = desc_attr(d[0]);
 	if ((attr & (SEG_ATTR_S | SEG_ATTR_TYPE)) != SYS_TYPE_LDT) {
-		gp_event(f, X86_EXCP_GP, sel & 0xfffc);
+		gp_event(f, X86_EXC_GP, sel & 0xfffc);
 		return -1;
 	}
 	if (!(attr & SEG_ATTR_P)) {
-		gp_event(f, X86_EXCP_NP, sel & 0xfffc);
+		gp_event(f, X86_EXC_NP, sel & 0xfffc);
 		return -1;
 	}
 	uint64_t base = desc_base(d[0]) | (long_mode(cpu) ? (d[1] & 0xffffffff) << 32 : 0);
 	if (!x86_canonical(base)) {
-		gp_event(f, X86_EXCP_GP, sel & 0xfffc);
+		gp_event(f, X86_EXC_GP, sel & 0xfffc);
 		return -1;
 	}
 	x86_sys_set_seg(cpu, SEG_LDTR, sel, base, desc_limit(d[0]), attr);
@@ -624,23 +623,23 @@ int x86_sys_ltr(struct cpu *cpu, uint16_t sel, struct x86_event *f)
 {
 	uint64_t d[2];
 	if (!(sel & ~3u) || (sel & 4)) {
-		gp_event(f, X86_EXCP_GP, sel & 0xfffc);
+		gp_event(f, X86_EXC_GP, sel & 0xfffc);
 		return -1;
 	}
 	if (x86_sys_read_desc(cpu, sel, d, long_mode(cpu), f))
 		return -1;
 	uint16_t attr = desc_attr(d[0]);
 	if ((attr & (SEG_ATTR_S | SEG_ATTR_TYPE)) != SYS_TYPE_TSS_AVAIL) {
-		gp_event(f, X86_EXCP_GP, sel & 0xfffc);
+		gp_event(f, X86_EXC_GP, sel & 0xfffc);
 		return -1;
 	}
 	if (!(attr & SEG_ATTR_P)) {
-		gp_event(f, X86_EXCP_NP, sel & 0xfffc);
+		gp_event(f, X86_EXC_NP, sel & 0xfffc);
 		return -1;
 	}
 	uint64_t base = desc_base(d[0]) | (long_mode(cpu) ? (d[1] & 0xffffffff) << 32 : 0);
 	if (!x86_canonical(base)) {
-		gp_event(f, X86_EXCP_GP, sel & 0xfffc);
+		gp_event(f, X86_EXC_GP, sel & 0xfffc);
 		return -1;
 	}
 	uint8_t type = (d[0] >> 40 & 0xff) | 2;		/* busy */
@@ -665,7 +664,7 @@ int x86_sys_syscall(struct cpu *cpu, uint64_t next_rip, struct x86_event *f)
 {
 	struct x86_sys *sys = cpu->sys;
 	if (!(sys->efer & EFER_SCE) || !code64(cpu)) {
-		*f = (struct x86_event){ .vector = X86_EXCP_UD, .kind = X86_EV_EXCEPTION };
+		*f = (struct x86_event){ .vector = X86_EXC_UD, .kind = X86_EV_EXCEPTION };
 		return -1;
 	}
 	uint64_t rflags = x86_sys_get_rflags(cpu);
@@ -686,11 +685,11 @@ int x86_sys_sysret(struct cpu *cpu, int size, struct x86_event *f)
 {
 	struct x86_sys *sys = cpu->sys;
 	if (!(sys->efer & EFER_SCE) || !code64(cpu)) {
-		*f = (struct x86_event){ .vector = X86_EXCP_UD, .kind = X86_EV_EXCEPTION };
+		*f = (struct x86_event){ .vector = X86_EXC_UD, .kind = X86_EV_EXCEPTION };
 		return -1;
 	}
 	if (sys->cpl != 0 || (size == 3 && !x86_canonical(cpu->regs[R_RCX]))) {
-		gp_event(f, X86_EXCP_GP, 0);
+		gp_event(f, X86_EXC_GP, 0);
 		return -1;
 	}
 	uint16_t sel = sys->star >> 48;

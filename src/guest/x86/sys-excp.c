@@ -11,7 +11,6 @@
  * succeeded, so a fault during delivery finds the state as it was and can
  * be delivered itself, or escalate to #DF and then to a triple fault.
  */
-#include <signal.h>
 #include <string.h>
 #include "exec/exec.h"
 #include "guest/x86/cpu.h"
@@ -49,15 +48,15 @@ uint32_t x86_sys_tb_mode(struct cpu *cpu)
  * page fault then a page fault or a contributory one. */
 static bool contributory(int v)
 {
-	return v == X86_EXCP_DE || (v >= X86_EXCP_TS && v <= X86_EXCP_GP);
+	return v == X86_EXC_DE || (v >= X86_EXC_TS && v <= X86_EXC_GP);
 }
 
 static bool makes_double_fault(int first, int second)
 {
 	if (contributory(first))
 		return contributory(second);
-	if (first == X86_EXCP_PF)
-		return second == X86_EXCP_PF || contributory(second);
+	if (first == X86_EXC_PF)
+		return second == X86_EXC_PF || contributory(second);
 	return false;
 }
 
@@ -66,7 +65,7 @@ static int read_tss(struct cpu *cpu, uint32_t off, uint64_t *v, uint32_t ext, st
 {
 	struct x86_seg *tr = &cpu->sys->seg[SEG_TR];
 	if (!(tr->attr & SEG_ATTR_P) || off + 7 > tr->limit) {
-		set_fault(f, X86_EXCP_TS, (tr->sel & 0xfffc) | ext);
+		set_fault(f, X86_EXC_TS, (tr->sel & 0xfffc) | ext);
 		return -1;
 	}
 	return x86_sys_vread(cpu, tr->base + off, v, 8, 0, f);
@@ -83,29 +82,29 @@ static int deliver_once(struct cpu *cpu, const struct x86_event *ev, uint32_t ex
 	uint64_t g[2], d[2];
 
 	if (vec * 16u + 15 > sys->idtr.limit) {
-		set_fault(f, X86_EXCP_GP, idt_err);
+		set_fault(f, X86_EXC_GP, idt_err);
 		return -1;
 	}
 	if (x86_sys_vread(cpu, sys->idtr.base + vec * 16u, g, 16, 0, f))
 		return -1;
 	unsigned type = g[0] >> 40 & 0x1f;	/* S and type */
 	if (type != SYS_TYPE_INT_GATE && type != SYS_TYPE_TRAP_GATE) {
-		set_fault(f, X86_EXCP_GP, idt_err);
+		set_fault(f, X86_EXC_GP, idt_err);
 		return -1;
 	}
 	if (ev->kind == X86_EV_SOFT_INT && (int)(g[0] >> 45 & 3) < cpl) {
-		set_fault(f, X86_EXCP_GP, idt_err);
+		set_fault(f, X86_EXC_GP, idt_err);
 		return -1;
 	}
 	if (!(g[0] >> 47 & 1)) {
-		set_fault(f, X86_EXCP_NP, idt_err);
+		set_fault(f, X86_EXC_NP, idt_err);
 		return -1;
 	}
 	uint16_t sel = g[0] >> 16;
 	uint64_t target = (g[0] & 0xffff) | (g[0] >> 48 & 0xffff) << 16 | (g[1] & 0xffffffff) << 32;
 	unsigned ist = g[0] >> 32 & 7;
 	if (!(sel & ~3u)) {
-		set_fault(f, X86_EXCP_GP, ext);
+		set_fault(f, X86_EXC_GP, ext);
 		return -1;
 	}
 	if (x86_sys_read_desc(cpu, sel, d, false, f)) {
@@ -117,11 +116,11 @@ static int deliver_once(struct cpu *cpu, const struct x86_event *ev, uint32_t ex
 	int dpl = attr >> SEG_ATTR_DPL_SHIFT & 3;
 	bool is_code = (attr & SEG_ATTR_S) && (attr & SEG_TYPE_CODE);
 	if (!is_code || !(attr & SEG_ATTR_L) || (attr & SEG_ATTR_DB) || dpl > cpl) {
-		set_fault(f, X86_EXCP_GP, (sel & 0xfffc) | ext);
+		set_fault(f, X86_EXC_GP, (sel & 0xfffc) | ext);
 		return -1;
 	}
 	if (!(attr & SEG_ATTR_P)) {
-		set_fault(f, X86_EXCP_NP, (sel & 0xfffc) | ext);
+		set_fault(f, X86_EXC_NP, (sel & 0xfffc) | ext);
 		return -1;
 	}
 	int new_cpl = (attr & SEG_TYPE_CONFORMING) ? cpl : dpl;
@@ -134,11 +133,11 @@ static int deliver_once(struct cpu *cpu, const struct x86_event *ev, uint32_t ex
 			return -1;
 	}
 	if ((ist || new_cpl < cpl) && !x86_canonical(rsp)) {
-		set_fault(f, X86_EXCP_SS, ext);
+		set_fault(f, X86_EXC_SS, ext);
 		return -1;
 	}
 	if (!x86_canonical(target)) {
-		set_fault(f, X86_EXCP_GP, ext);
+		set_fault(f, X86_EXC_GP, ext);
 		return -1;
 	}
 	rsp &= ~15ull;
@@ -151,8 +150,8 @@ static int deliver_once(struct cpu *cpu, const struct x86_event *ev, uint32_t ex
 	/* a fault's frame has RF set, so that returning to the instruction
 	 * does not stop at an instruction breakpoint again (SDM vol. 3,
 	 * "Debug exceptions": not #DB's own) */
-	if (ev->kind == X86_EV_EXCEPTION && vec != X86_EXCP_DB && vec != X86_EXCP_DF &&
-	    vec != X86_EXCP_MC)
+	if (ev->kind == X86_EV_EXCEPTION && vec != X86_EXC_DB && vec != X86_EXC_DF &&
+	    vec != X86_EXC_MC)
 		pushed |= X86_RF;
 	uint64_t frame[6];
 	int n = 0;
@@ -194,7 +193,7 @@ static void log_event(struct cpu *cpu, const struct x86_event *ev)
 		count++, ev->vector, ev->has_err ? ev->err : 0, ev->kind == X86_EV_SOFT_INT, sys->cpl,
 		sys->seg[SREG_CS].sel, (unsigned long long)cpu->rip, (unsigned long long)cpu->rip,
 		sys->seg[SREG_SS].sel, (unsigned long long)cpu->regs[R_RSP]);
-	if (ev->vector == X86_EXCP_PF)
+	if (ev->vector == X86_EXC_PF)
 		fprintf(f, " CR2=%016llx\n", (unsigned long long)ev->cr2);
 	else
 		fprintf(f, " env->regs[R_EAX]=%016llx\n", (unsigned long long)cpu->regs[R_RAX]);
@@ -212,7 +211,7 @@ bool x86_sys_deliver(struct cpu *cpu, const struct x86_event *ev)
 	sys->stop = X86_STOP_NONE;
 	sys->sti_shadow = false;
 	for (int tries = 0; tries < 4; tries++) {
-		if (cur.vector == X86_EXCP_PF)
+		if (cur.vector == X86_EXC_PF)
 			sys->cr2 = cur.cr2;
 		if (x86_sys_log_int)
 			log_event(cpu, &cur);
@@ -220,12 +219,12 @@ bool x86_sys_deliver(struct cpu *cpu, const struct x86_event *ev)
 			return true;
 		/* CR2 is loaded when a #PF is detected, even one that
 		 * becomes #DF */
-		if (f.vector == X86_EXCP_PF)
+		if (f.vector == X86_EXC_PF)
 			sys->cr2 = f.cr2;
-		if (cur.vector == X86_EXCP_DF)
+		if (cur.vector == X86_EXC_DF)
 			break;
 		if (makes_double_fault(cur.vector, f.vector))
-			cur = (struct x86_event){ .vector = X86_EXCP_DF, .has_err = true, .err = 0,
+			cur = (struct x86_event){ .vector = X86_EXC_DF, .has_err = true, .err = 0,
 						  .kind = X86_EV_EXCEPTION };
 		else
 			cur = f;	/* the second one is handled instead */
@@ -239,67 +238,27 @@ bool x86_sys_deliver(struct cpu *cpu, const struct x86_event *ev)
 	return false;
 }
 
-/* Vectors that push an error code (SDM vol. 3, table "Exceptions and
- * interrupts"): #DF, #TS, #NP, #SS, #GP, #PF, #AC. */
-static bool has_error_code(int v)
-{
-	return v == X86_EXCP_DF || (v >= X86_EXCP_TS && v <= X86_EXCP_PF) || v == X86_EXCP_AC;
-}
-
-/* A fault the exec layer recorded as a signal (the user-mode lifters and
- * helpers that system mode shares raise those), as the vector behind it. */
-static struct x86_event event_of_fault(struct cpu *cpu, const struct guest_fault *g)
-{
-	struct x86_event ev = { .vector = X86_EXCP_GP, .has_err = true, .kind = X86_EV_EXCEPTION };
-	if (g->vector1) {
-		ev.vector = g->vector1 - 1;
-		ev.has_err = has_error_code(ev.vector);
-	} else if (g->signo == SIGILL) {
-		ev.vector = X86_EXCP_UD;
-		ev.has_err = false;
-	} else if (g->signo == SIGFPE) {
-		ev.vector = g->code == FPE_INTDIV || g->code == FPE_INTOVF ? X86_EXCP_DE : X86_EXCP_MF;
-		ev.has_err = false;
-	} else if (g->signo == SIGBUS) {
-		ev.vector = g->code == BUS_ADRALN ? X86_EXCP_AC : X86_EXCP_SS;
-	} else if (g->signo == SIGTRAP) {
-		ev.vector = g->code == TRAP_TRACE ? X86_EXCP_DB : X86_EXCP_BP;
-		ev.has_err = false;
-		if (g->code == TRAP_TRACE)
-			cpu->sys->dr[6] |= 1u << 14;	/* BS: a single-step trap */
-	} else if (g->signo == SIGSEGV && g->code != SI_KERNEL) {
-		/* a page fault seen as a host fault: not present or protection */
-		ev.vector = X86_EXCP_PF;
-		ev.err = (g->code == SEGV_ACCERR) | (cpu->sys->cpl == 3 ? 4 : 0);
-		ev.cr2 = g->addr;
-	}
-	/* traps were raised with rip already past their instruction */
-	if (ev.vector == X86_EXCP_DB || ev.vector == X86_EXCP_BP || ev.vector == X86_EXCP_OF)
-		ev.kind = X86_EV_TRAP;
-	return ev;
-}
-
+/* The exception exec_run returned with, as delivery describes events: a
+ * software one (int n, int3, into) has its gate's DPL checked; a trap's
+ * rip is already past its instruction.  #DB reports its DR6 bits. */
 bool x86_sys_deliver_pending(struct cpu *cpu)
 {
-	struct x86_sys *sys = cpu->sys;
-	struct x86_event ev = sys->pending;
-	if (ev.vector < 0)
-		ev = event_of_fault(cpu, &cpu->x.fault);
-	sys->pending.vector = -1;
+	const struct guest_exception *e = &cpu->x.exc;
+	struct x86_event ev = {
+		.vector = e->vector, .has_err = e->flags & EXC_HAS_ERROR, .err = e->error_code,
+		.cr2 = e->addr,
+		.kind = e->flags & EXC_SOFTWARE ? X86_EV_SOFT_INT : X86_EV_EXCEPTION,
+	};
+	if (e->vector == X86_EXC_DB)
+		cpu->sys->dr[6] |= e->info;
 	return x86_sys_deliver(cpu, &ev);
 }
 
 _Noreturn void x86_sys_raise(struct cpu *cpu, const struct x86_event *ev)
 {
-	cpu->sys->pending = *ev;
-	exec_raise_vector(cpu, SIGSEGV, SI_KERNEL, 0, ev->vector);
-}
-
-_Noreturn void x86_sys_raise_gp(struct cpu *cpu, uint32_t err)
-{
-	struct x86_event ev;
-	set_fault(&ev, X86_EXCP_GP, err);
-	x86_sys_raise(cpu, &ev);
+	exec_raise(cpu, &(struct guest_exception){
+				.vector = ev->vector, .flags = ev->has_err ? EXC_HAS_ERROR : 0,
+				.error_code = ev->err, .addr = ev->cr2 });
 }
 
 bool x86_sys_interrupts_enabled(struct cpu *cpu)
@@ -348,7 +307,7 @@ int x86_sys_iret(struct cpu *cpu, int size, struct x86_event *f)
 	uint64_t cs_d[2], ss_d[2];
 
 	if (cpu->eflags & X86_NT) {
-		set_fault(f, X86_EXCP_GP, 0);
+		set_fault(f, X86_EXC_GP, 0);
 		return -1;
 	}
 	if (x86_sys_vread(cpu, cpu->regs[R_RSP], raw, 5 * n, cpl, f))
@@ -360,11 +319,11 @@ int x86_sys_iret(struct cpu *cpu, int size, struct x86_event *f)
 	int rpl = cs & 3;
 
 	if (!(cs & ~3u)) {
-		set_fault(f, X86_EXCP_GP, 0);
+		set_fault(f, X86_EXC_GP, 0);
 		return -1;
 	}
 	if (rpl < cpl) {
-		set_fault(f, X86_EXCP_GP, cs & 0xfffc);
+		set_fault(f, X86_EXC_GP, cs & 0xfffc);
 		return -1;
 	}
 	if (x86_sys_read_desc(cpu, cs, cs_d, false, f))
@@ -373,24 +332,24 @@ int x86_sys_iret(struct cpu *cpu, int size, struct x86_event *f)
 	int cs_dpl = cs_attr >> SEG_ATTR_DPL_SHIFT & 3;
 	if (!(cs_attr & SEG_ATTR_S) || !(cs_attr & SEG_TYPE_CODE) ||
 	    ((cs_attr & SEG_TYPE_CONFORMING) ? cs_dpl > rpl : cs_dpl != rpl)) {
-		set_fault(f, X86_EXCP_GP, cs & 0xfffc);
+		set_fault(f, X86_EXC_GP, cs & 0xfffc);
 		return -1;
 	}
 	if (!(cs_attr & SEG_ATTR_P)) {
-		set_fault(f, X86_EXCP_NP, cs & 0xfffc);
+		set_fault(f, X86_EXC_NP, cs & 0xfffc);
 		return -1;
 	}
 	bool to64 = cs_attr & SEG_ATTR_L;
 	uint16_t ss_attr = rpl << SEG_ATTR_DPL_SHIFT;
 	if (!(ss & ~3u)) {
 		if (!to64 || rpl == 3 || (ss & 3) != rpl) {
-			set_fault(f, X86_EXCP_GP, 0);
+			set_fault(f, X86_EXC_GP, 0);
 			return -1;
 		}
 		ss_d[0] = 0;
 	} else {
 		if ((ss & 3) != rpl) {
-			set_fault(f, X86_EXCP_GP, ss & 0xfffc);
+			set_fault(f, X86_EXC_GP, ss & 0xfffc);
 			return -1;
 		}
 		if (x86_sys_read_desc(cpu, ss, ss_d, false, f))
@@ -398,18 +357,18 @@ int x86_sys_iret(struct cpu *cpu, int size, struct x86_event *f)
 		ss_attr = ss_d[0] >> 40 & 0xf0ff;
 		if (!(ss_attr & SEG_ATTR_S) || (ss_attr & SEG_TYPE_CODE) || !(ss_attr & SEG_TYPE_RW) ||
 		    (ss_attr >> SEG_ATTR_DPL_SHIFT & 3) != rpl) {
-			set_fault(f, X86_EXCP_GP, ss & 0xfffc);
+			set_fault(f, X86_EXC_GP, ss & 0xfffc);
 			return -1;
 		}
 		if (!(ss_attr & SEG_ATTR_P)) {
-			set_fault(f, X86_EXCP_SS, ss & 0xfffc);
+			set_fault(f, X86_EXC_SS, ss & 0xfffc);
 			return -1;
 		}
 	}
 	if (!to64)
 		rip = (uint32_t)rip;
 	else if (!x86_canonical(rip)) {
-		set_fault(f, X86_EXCP_GP, 0);
+		set_fault(f, X86_EXC_GP, 0);
 		return -1;
 	}
 

@@ -18,12 +18,6 @@
 #include "guest/x86/helpers.h"
 #include "guest/x86/sys.h"
 
-static _Noreturn void raise_ud(struct cpu *cpu)
-{
-	struct x86_event ev = { .vector = X86_EXCP_UD, .kind = X86_EV_EXCEPTION };
-	x86_sys_raise(cpu, &ev);
-}
-
 static int iopl(struct cpu *cpu) { return cpu->eflags >> 12 & 3; }
 
 /* An interrupt may wait for IF: make the exec loop hand control back to
@@ -47,16 +41,16 @@ static void check_io(struct cpu *cpu, uint16_t port, int size)
 	struct x86_event f;
 	uint16_t base, bits;
 	if (!(tr->attr & SEG_ATTR_P) || tr->limit < 103)
-		x86_sys_raise_gp(cpu, 0);
+		x86_raise_gp0(cpu);
 	if (x86_sys_vread(cpu, tr->base + 102, &base, 2, 0, &f))
 		x86_sys_raise(cpu, &f);
 	uint32_t off = base + port / 8;
 	if (off + 1 > tr->limit)
-		x86_sys_raise_gp(cpu, 0);
+		x86_raise_gp0(cpu);
 	if (x86_sys_vread(cpu, tr->base + off, &bits, 2, 0, &f))
 		x86_sys_raise(cpu, &f);
 	if ((bits >> (port & 7)) & ((1u << size) - 1))
-		x86_sys_raise_gp(cpu, 0);
+		x86_raise_gp0(cpu);
 }
 
 static uint32_t io_in(struct cpu *cpu, uint16_t port, int size)
@@ -123,7 +117,7 @@ static void load_dtr(struct cpu *cpu, uint64_t ea, bool idt)
 	memcpy(&limit, m, 2);
 	memcpy(&base, m + 2, 8);
 	if (!x86_canonical(base))
-		x86_sys_raise_gp(cpu, 0);
+		x86_raise_gp0(cpu);
 	if (idt) {
 		cpu->sys->idtr.base = base;
 		cpu->sys->idtr.limit = limit;
@@ -151,11 +145,11 @@ static void xsetbv(struct cpu *cpu)
 {
 	struct x86_sys *sys = cpu->sys;
 	if (!(sys->cr4 & CR4_OSXSAVE))
-		raise_ud(cpu);
+		x86_raise(cpu, X86_EXC_UD);
 	uint64_t v = (uint32_t)cpu->regs[R_RAX] | cpu->regs[R_RDX] << 32;
 	uint64_t supported = x86_level >= X86_V3 ? X86_XCR0 : 3;
 	if ((uint32_t)cpu->regs[R_RCX] != 0 || !(v & 1) || (v & ~supported) || ((v & 4) && !(v & 2)))
-		x86_sys_raise_gp(cpu, 0);
+		x86_raise_gp0(cpu);
 	sys->xcr0 = v;
 }
 
@@ -177,7 +171,7 @@ static void far_transfer(struct cpu *cpu, uint64_t ea, uint64_t op)
 	memcpy(&off, m, n);
 	memcpy(&sel, m + n, 2);
 	if (!(sel & ~3u))
-		x86_sys_raise_gp(cpu, 0);
+		x86_raise_gp0(cpu);
 	if (x86_sys_read_desc(cpu, sel, d, false, &f))
 		x86_sys_raise(cpu, &f);
 	uint16_t attr = d[0] >> 40 & 0xf0ff;
@@ -186,15 +180,15 @@ static void far_transfer(struct cpu *cpu, uint64_t ea, uint64_t op)
 	if (!(attr & SEG_ATTR_S) || !(attr & SEG_TYPE_CODE) ||
 	    (conforming ? dpl > sys->cpl : (dpl != sys->cpl || (int)(sel & 3) > sys->cpl)) ||
 	    (kind == FAR_RET && (int)(sel & 3) != sys->cpl))
-		x86_sys_raise_gp(cpu, sel & 0xfffc);
+		x86_raise_err(cpu, X86_EXC_GP, sel & 0xfffc);
 	if (!(attr & SEG_ATTR_P)) {
-		struct x86_event np = { .vector = X86_EXCP_NP, .has_err = true, .err = sel & 0xfffc };
+		struct x86_event np = { .vector = X86_EXC_NP, .has_err = true, .err = sel & 0xfffc };
 		x86_sys_raise(cpu, &np);
 	}
 	if (!(attr & SEG_ATTR_L))
 		off = (uint32_t)off;
 	else if (!x86_canonical(off))
-		x86_sys_raise_gp(cpu, 0);
+		x86_raise_gp0(cpu);
 	if (kind == FAR_CALL) {
 		uint64_t sp = cpu->regs[R_RSP] - 2 * n, ret = cpu->rip + len, cs = sys->seg[SREG_CS].sel;
 		memcpy(m, &ret, n);
@@ -265,43 +259,38 @@ uint64_t helper_sys_priv(uint64_t env, uint64_t op, uint64_t a, uint64_t b)
 	uint64_t v;
 
 	switch (op) {
-	case SYSOP_RAISE: {	/* a = vector, b = error code | has_err << 32 */
-		struct x86_event ev = { .vector = (int)a, .has_err = b >> 32 & 1, .err = (uint32_t)b,
-					.kind = X86_EV_EXCEPTION };
-		x86_sys_raise(cpu, &ev);
-	}
 	case SYSOP_RDCR:
 		if (!x86_sys_read_cr(cpu, a, &v))
-			raise_ud(cpu);
+			x86_raise(cpu, X86_EXC_UD);
 		return v;
 	case SYSOP_WRCR:
 		if (a != 0 && a != 2 && a != 3 && a != 4 && a != 8)
-			raise_ud(cpu);	/* no such control register */
+			x86_raise(cpu, X86_EXC_UD);	/* no such control register */
 		if (!x86_sys_write_cr(cpu, a, b))
-			x86_sys_raise_gp(cpu, 0);
+			x86_raise_gp0(cpu);
 		if (a == 8)
 			interrupts_opened(cpu);	/* a lower priority may let one in */
 		return 0;
 	case SYSOP_RDDR:
 		if (x86_sys_dr_ud(cpu, a) || !x86_sys_read_dr(cpu, a, &v))
-			raise_ud(cpu);
+			x86_raise(cpu, X86_EXC_UD);
 		return v;
 	case SYSOP_WRDR:
 		if (x86_sys_dr_ud(cpu, a) || a > 7)
-			raise_ud(cpu);
+			x86_raise(cpu, X86_EXC_UD);
 		if (!x86_sys_write_dr(cpu, a, b))
-			x86_sys_raise_gp(cpu, 0);
+			x86_raise_gp0(cpu);
 		return 0;
 	case SYSOP_RDMSR:
 		if (!x86_sys_rdmsr(cpu, (uint32_t)cpu->regs[R_RCX], &v))
-			x86_sys_raise_gp(cpu, 0);
+			x86_raise_gp0(cpu);
 		cpu->regs[R_RAX] = (uint32_t)v;
 		cpu->regs[R_RDX] = v >> 32;
 		return 0;
 	case SYSOP_WRMSR:
 		v = (uint32_t)cpu->regs[R_RAX] | cpu->regs[R_RDX] << 32;
 		if (!x86_sys_wrmsr(cpu, (uint32_t)cpu->regs[R_RCX], v))
-			x86_sys_raise_gp(cpu, 0);
+			x86_raise_gp0(cpu);
 		return 0;
 	case SYSOP_LGDT: load_dtr(cpu, a, false); return 0;
 	case SYSOP_LIDT: load_dtr(cpu, a, true); return 0;
@@ -322,7 +311,7 @@ uint64_t helper_sys_priv(uint64_t env, uint64_t op, uint64_t a, uint64_t b)
 		/* the low four bits; PE can be set but not cleared */
 		v = (sys->cr0 & ~0xeull) | (a & 0xf) | (sys->cr0 & CR0_PE);
 		if (!x86_sys_write_cr(cpu, 0, v))
-			x86_sys_raise_gp(cpu, 0);
+			x86_raise_gp0(cpu);
 		return 0;
 	case SYSOP_CLTS:
 		sys->cr0 &= ~CR0_TS;
@@ -344,7 +333,7 @@ uint64_t helper_sys_priv(uint64_t env, uint64_t op, uint64_t a, uint64_t b)
 	case SYSOP_CLI:
 	case SYSOP_STI:	/* a = length */
 		if (sys->cpl > iopl(cpu))
-			x86_sys_raise_gp(cpu, 0);
+			x86_raise_gp0(cpu);
 		if (op == SYSOP_CLI) {
 			cpu->eflags &= ~(uint64_t)X86_IF;
 		} else if (!(cpu->eflags & X86_IF)) {
@@ -372,7 +361,7 @@ uint64_t helper_sys_priv(uint64_t env, uint64_t op, uint64_t a, uint64_t b)
 	case SYSOP_RDTSC:
 	case SYSOP_RDTSCP:
 		if ((sys->cr4 & CR4_TSD) && sys->cpl)
-			x86_sys_raise_gp(cpu, 0);
+			x86_raise_gp0(cpu);
 		v = x86_sys_tsc(cpu);
 		cpu->regs[R_RAX] = (uint32_t)v;
 		cpu->regs[R_RDX] = v >> 32;
@@ -380,7 +369,7 @@ uint64_t helper_sys_priv(uint64_t env, uint64_t op, uint64_t a, uint64_t b)
 			cpu->regs[R_RCX] = (uint32_t)sys->tsc_aux;
 		return 0;
 	case SYSOP_RDPMC:	/* no performance counters: every index is invalid */
-		x86_sys_raise_gp(cpu, 0);
+		x86_raise_gp0(cpu);
 	case SYSOP_CPUID: {
 		uint32_t r[4];
 		x86_sys_cpuid(cpu, (uint32_t)cpu->regs[R_RAX], (uint32_t)cpu->regs[R_RCX], r);
@@ -430,12 +419,12 @@ uint64_t helper_sys_priv(uint64_t env, uint64_t op, uint64_t a, uint64_t b)
 	case SYSOP_RDPID: return sys->tsc_aux;
 	case SYSOP_XGETBV:	/* XCR0 only: no XGETBV_ECX_1 in the model */
 		if (!(sys->cr4 & CR4_OSXSAVE))
-			raise_ud(cpu);
+			x86_raise(cpu, X86_EXC_UD);
 		if ((uint32_t)cpu->regs[R_RCX] != 0)
-			x86_sys_raise_gp(cpu, 0);
+			x86_raise_gp0(cpu);
 		cpu->regs[R_RAX] = (uint32_t)sys->xcr0;
 		cpu->regs[R_RDX] = sys->xcr0 >> 32;
 		return 0;
 	}
-	raise_ud(cpu);
+	x86_raise(cpu, X86_EXC_UD);
 }

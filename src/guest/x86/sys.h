@@ -21,16 +21,10 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include "guest/x86/cpu.h"
 
-struct cpu;
-
-/* Exception vectors. */
-enum {
-	X86_EXCP_DE = 0, X86_EXCP_DB = 1, X86_EXCP_NMI = 2, X86_EXCP_BP = 3, X86_EXCP_OF = 4,
-	X86_EXCP_BR = 5, X86_EXCP_UD = 6, X86_EXCP_NM = 7, X86_EXCP_DF = 8, X86_EXCP_TS = 10,
-	X86_EXCP_NP = 11, X86_EXCP_SS = 12, X86_EXCP_GP = 13, X86_EXCP_PF = 14, X86_EXCP_MF = 16,
-	X86_EXCP_AC = 17, X86_EXCP_MC = 18, X86_EXCP_XM = 19,
-};
+/* The NMI's vector (enum x86_vector lists what instructions raise). */
+#define X86_EXC_NMI 2
 
 /* How an event reached the CPU: it decides the gate DPL check (software
  * interrupts only), the return address (traps and software interrupts:
@@ -42,9 +36,11 @@ enum x86_event_kind {
 	X86_EV_EXTERNAL,	/* an interrupt from the APIC/PIC, between instructions */
 };
 
-/* A pending exception raised by a helper or the soft MMU. */
+/* An event to deliver, as delivery needs it described; also a fault the
+ * CPU's own accesses met (x86_sys_vread...).  The exec layer's form of an
+ * exception is struct guest_exception (x86_sys_raise converts). */
 struct x86_event {
-	int vector;		/* -1: none */
+	int vector;
 	bool has_err;
 	uint32_t err;
 	uint64_t cr2;		/* #PF only */
@@ -195,10 +191,12 @@ struct x86_sys_env {
 	uint64_t (*tpr_read)(struct cpu *cpu);
 	void (*tpr_write)(struct cpu *cpu, uint64_t cr8);
 	/* The virtual TSC before IA32_TSC's offset (NULL: the host's TSC),
-	 * and its frequency, which CPUID leaves 0x15/0x16 report (0: they
-	 * report nothing and the kernel calibrates). */
+	 * its frequency and the core crystal's, which CPUID leaves 0x15/0x16
+	 * report (tsc_hz 0: they report nothing and the kernel calibrates;
+	 * crystal_hz 0: the TSC's).  Linux also takes the local APIC timer's
+	 * rate from the crystal (system/pc.h: PC_TSC_HZ, PC_CRYSTAL_HZ). */
 	uint64_t (*tsc_read)(struct cpu *cpu);
-	uint64_t tsc_hz;
+	uint64_t tsc_hz, crystal_hz;
 	/* Whether an external interrupt waits (NULL: assume one may): when
 	 * sti, popf or iret set IF, the vCPU leaves the exec loop for the
 	 * machine to deliver it only if so. */
@@ -233,9 +231,6 @@ struct x86_sys {
 	uint64_t sti_shadow_rip;
 	bool sti_shadow;
 	enum x86_sys_stop stop;
-	/* The exception a helper raised (EXEC_FAULT): the machine loop
-	 * delivers it with x86_sys_deliver_pending. */
-	struct x86_event pending;
 };
 
 /* Translation mode bits (within CF_GUEST_MASK of exec.h): part of the TB
@@ -290,17 +285,16 @@ int x86_sys_iret(struct cpu *cpu, int size, struct x86_event *fault);
  * instruction's start plus ev->insn_len (traps, software interrupts).
  */
 bool x86_sys_deliver(struct cpu *cpu, const struct x86_event *ev);
-/* The exception a helper left in x86_sys.pending (exec_run returned
- * EXEC_FAULT), or the one the exec layer recorded (cpu->x.fault). */
+/* The exception exec_run returned EXEC_FAULT with (cpu->x.exc): the
+ * frontend's, a helper's, the soft MMU's. */
 bool x86_sys_deliver_pending(struct cpu *cpu);
 /* Whether an external interrupt may be taken now (IF=1, no sti shadow). */
 bool x86_sys_interrupts_enabled(struct cpu *cpu);
 /* Take external interrupt vector, between TBs (the machine loop calls it
  * when x86_sys_interrupts_enabled and the APIC/PIC has one); wakes hlt. */
 bool x86_take_interrupt(struct cpu *cpu, int vector);
-/* Record ev in x86_sys.pending and leave translated code (exec_raise). */
+/* Leave translated code with ev as the exception (exec_raise). */
 _Noreturn void x86_sys_raise(struct cpu *cpu, const struct x86_event *ev);
-_Noreturn void x86_sys_raise_gp(struct cpu *cpu, uint32_t err);
 
 /* The state in the layout of qemu-system's register dump (`info
  * registers`, -d cpu): general registers, RIP and RFLAGS with CPL, the

@@ -575,13 +575,11 @@ void gen_sync_pc(struct dc *s, uint64_t pc)
 	ir_mov(s, G.rip, cst(s, pc));
 }
 
-/* The single-step trap after the instruction: SIGTRAP, TRAP_TRACE, at the
- * next pc (already in the pc global), as the kernel reports a #DB with
- * DR6.BS. */
+/* The single-step trap after the instruction: #DB with DR6.BS, at the
+ * next pc (already in the pc global). */
 static void gen_trace_trap(struct dc *s)
 {
-	gen_helper(s, HELPER_raise, 4, s->ir->env, cst(s, SIGTRAP), cst(s, TRAP_TRACE), G.rip);
-	ir_emit(s->ir, IR_exit_tb, IR_I64, NULL, (int64_t[]){ 0 });
+	gen_raise(s, &(struct guest_exception){ .vector = X86_EXC_DB, .info = X86_DR6_BS });
 }
 
 void gen_exit_nochain(struct dc *s)
@@ -620,12 +618,30 @@ void gen_jmp_indirect(struct dc *s, ir_ref target)
 	ir_emit(s->ir, IR_goto_lookup, IR_I64, (ir_ref[]){ G.rip }, NULL);
 }
 
-void gen_exception(struct dc *s, int signo, int code, uint64_t addr)
+void gen_raise(struct dc *s, const struct guest_exception *e)
+{
+	uint64_t desc = e->vector | (uint64_t)e->flags << 8 | (uint64_t)e->map << 16;
+	gen_helper(s, HELPER_raise, 4, s->ir->env, cst(s, desc), cst(s, e->error_code),
+		   cst(s, e->vector == X86_EXC_PF ? e->addr : e->info));
+	ir_emit(s->ir, IR_exit_tb, IR_I64, NULL, (int64_t[]){ 0 });
+}
+
+static void gen_fault(struct dc *s, const struct guest_exception *e)
 {
 	gen_sync_pc(s, s->pc);
-	gen_helper(s, HELPER_raise, 4, s->ir->env, cst(s, signo), cst(s, code), cst(s, addr));
-	ir_emit(s->ir, IR_exit_tb, IR_I64, NULL, (int64_t[]){ 0 });
+	gen_raise(s, e);
 	s->state = DISAS_EXITED;
+}
+
+void gen_exception(struct dc *s, enum x86_vector v)
+{
+	gen_fault(s, &(struct guest_exception){ .vector = v });
+}
+
+void gen_exception_err(struct dc *s, enum x86_vector v, uint32_t error_code)
+{
+	gen_fault(s, &(struct guest_exception){ .vector = v, .flags = EXC_HAS_ERROR,
+						.error_code = error_code });
 }
 
 bool gen_illegal(struct dc *s)
@@ -641,7 +657,7 @@ bool gen_illegal(struct dc *s)
 			log_printf("%02x ", ((const uint8_t *)(uintptr_t)s->pc)[i]);
 		log_printf("(%s)\n", text);
 	}
-	gen_exception(s, SIGILL, ILL_ILLOPN, s->pc);
+	gen_exception(s, X86_EXC_UD);
 	return true;
 }
 
@@ -737,13 +753,6 @@ size_t x86_fetch_code(uint64_t pc, uint8_t *buf)
 	return guest_mem_fetch(NULL, buf, pc, want);
 }
 
-/* The si_code of a fetch fault at addr: the page is mapped (without
- * PROT_EXEC, or not readable) or it is not. */
-int x86_fetch_fault_code(uint64_t addr)
-{
-	return !(addr >> 47) && exec_mem_prot(addr) >= 0 ? SEGV_ACCERR : SEGV_MAPERR;
-}
-
 ir_ref guest_ir_pc(void) { return G.rip; }
 
 int guest_translate(struct ir_ctx *ir, struct tb *tb, unsigned max_insns,
@@ -804,10 +813,11 @@ int guest_translate(struct ir_ctx *ir, struct tb *tb, unsigned max_insns,
 			if (avail < 15 && (s->pc + avail) % 4096 == 0) {
 				/* the instruction runs into a page it cannot be
 				 * fetched from */
-				gen_exception(s, SIGSEGV, x86_fetch_fault_code(s->pc + avail),
-					      s->pc + avail);
+				struct guest_exception e;
+				x86_fetch_fault(s->pc + avail, &e);
+				gen_fault(s, &e);
 			} else {
-				gen_exception(s, SIGILL, ILL_ILLOPN, s->pc);
+				gen_exception(s, X86_EXC_UD);
 			}
 			break;
 		}

@@ -11,7 +11,6 @@
  * before changing any guest state; a fault or #GP leaves the CPU as it
  * was (stores to the area may have happened, as on the CPU).
  */
-#include <signal.h>
 #include <string.h>
 #include "exec/exec.h"
 #include "guest/x86/cpu.h"
@@ -127,7 +126,7 @@ void helper_xsave(uint64_t envp, uint64_t addr, uint64_t rfbm, uint64_t kind)
 	uint8_t *area = (uint8_t *)(uintptr_t)addr;
 	bool rex_w = kind & 2;
 	if (addr & 63)
-		exec_raise(env, SIGSEGV, SI_KERNEL, 0);
+		x86_raise_gp0(env);
 	rfbm &= X86_XCR0;
 	if (!(kind & 1)) {
 		xsave_fmt(env, area, rfbm, rex_w);
@@ -163,7 +162,7 @@ void helper_xrstor(uint64_t envp, uint64_t addr, uint64_t rfbm, uint64_t rex_w)
 	uint32_t mxcsr;
 
 	if (addr & 63)
-		exec_raise(env, SIGSEGV, SI_KERNEL, 0);
+		x86_raise_gp0(env);
 	rfbm &= X86_XCR0;
 	memcpy(hdr, (const void *)(uintptr_t)(addr + XSAVE_HDR_OFF), 64);
 	bool compact = hdr[1] >> 63;
@@ -173,20 +172,20 @@ void helper_xrstor(uint64_t envp, uint64_t addr, uint64_t rfbm, uint64_t rex_w)
 		len = XSAVE_YMM_OFF;
 	memcpy(area, (const void *)(uintptr_t)addr, len);
 	if (hdr[0] & ~(uint64_t)X86_XCR0)
-		exec_raise(env, SIGSEGV, SI_KERNEL, 0);
+		x86_raise_gp0(env);
 	if (compact) {
 		if ((comp & ~(uint64_t)X86_XCR0) || (hdr[0] & ~comp))
-			exec_raise(env, SIGSEGV, SI_KERNEL, 0);
+			x86_raise_gp0(env);
 		for (int i = 2; i < 8; i++)
 			if (hdr[i])
-				exec_raise(env, SIGSEGV, SI_KERNEL, 0);
+				x86_raise_gp0(env);
 	} else if (hdr[1] || hdr[2]) {
-		exec_raise(env, SIGSEGV, SI_KERNEL, 0);
+		x86_raise_gp0(env);
 	}
 	memcpy(&mxcsr, area + 24, 4);
 	bool csr_loaded = compact ? (rfbm & hdr[0] & 2) : (rfbm & 6);
 	if (csr_loaded && (mxcsr & ~MXCSR_VALID))
-		exec_raise(env, SIGSEGV, SI_KERNEL, 0);
+		x86_raise_gp0(env);
 	if (compact && !(hdr[0] & rfbm & 2)) {
 		/* MXCSR is part of the SSE component in the compacted form */
 		uint32_t cur = (rfbm & 2) ? MXCSR_DEFAULT : x86_mxcsr_read(env);

@@ -1175,7 +1175,7 @@ static void gen_goto_lookup(struct cg *c, struct ir_op *op)
 	uint8_t *miss2 = emit_jcc32(&c->e, CC_NE);
 	emit_modrm_offset(&c->e, OPC_GRP5, EXT5_JMPN_Ev, rt, jc.tb_code_off);
 	/* A miss names this TB, whose last instruction is the branch (the
-	 * loop may have to fault at it: guest_branch_fault). */
+	 * loop may have to fault at it: guest_fetch_fault). */
 	emit_patch_rel32(miss1, &c->e, emit_rx(&c->e, c->e.p));
 	emit_patch_rel32(miss2, &c->e, emit_rx(&c->e, c->e.p));
 	emit_movi(&c->e, H_RAX, (uintptr_t)c->tb | TB_EXIT_NOCHAIN);
