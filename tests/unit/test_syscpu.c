@@ -155,28 +155,28 @@ static void fake_flush(struct cpu *c, enum sys_tlb_flush kind, uint64_t addr)
 }
 
 static uint64_t apic_base = 0xfee00900;
-static uint64_t fake_apic_read(struct cpu *c) { (void)c; return apic_base; }
-static bool fake_apic_write(struct cpu *c, uint64_t v)
-{
-	(void)c;
-	if (v & ~0xfffff0d00ull)
-		return false;
-	apic_base = v;
-	return true;
-}
 static uint64_t fake_tsc(struct cpu *c) { (void)c; return 1000000; }
+static uint64_t tsc_written;
+static void fake_tsc_write(struct cpu *c, uint64_t v) { (void)c; tsc_written = v; }
 static uint64_t deadline;
+/* The APIC's MSRs, as a device model answers them */
 static bool fake_msr_read(struct cpu *c, uint32_t msr, uint64_t *v)
 {
 	(void)c;
-	if (msr != MSR_TSC_DEADLINE)
+	if (msr != MSR_TSC_DEADLINE && msr != MSR_APIC_BASE)
 		return false;
-	*v = deadline;
+	*v = msr == MSR_APIC_BASE ? apic_base : deadline;
 	return true;
 }
 static int fake_msr_write(struct cpu *c, uint32_t msr, uint64_t v)
 {
 	(void)c;
+	if (msr == MSR_APIC_BASE) {
+		if (v & ~0xffffff0d00ull)
+			return 0;
+		apic_base = v;
+		return 1;
+	}
 	if (msr != MSR_TSC_DEADLINE)
 		return -1;
 	deadline = v;
@@ -186,8 +186,7 @@ static bool fake_pending(struct cpu *c) { (void)c; return irq_pending; }
 
 static const struct x86_sys_env fake_env = {
 	.mem_read = fake_read, .mem_write = fake_write, .io_read = fake_in, .io_write = fake_out,
-	.tlb_flush = fake_flush, .apic_base_read = fake_apic_read,
-	.apic_base_write = fake_apic_write, .tsc_read = fake_tsc, .tsc_hz = 2000000000,
+	.tlb_flush = fake_flush, .tsc_read = fake_tsc, .tsc_hz = 2000000000,
 	.crystal_hz = 1000000000,
 	.interrupt_pending = fake_pending, .msr_read = fake_msr_read, .msr_write = fake_msr_write,
 };
@@ -792,6 +791,21 @@ static void test_msr(void)
 	CHECK_EQ(apic_base, 0xfee00100);
 	CHECK(!x86_sys_wrmsr(cpu, MSR_APIC_BASE, 1ull << 50));
 	apic_base = 0xfee00900;
+
+	/* an environment that owns the TSC gets IA32_TSC's writes; one with
+	 * no APIC has the architectural default base, fixed */
+	struct x86_sys_env own = { .tsc_read = fake_tsc, .tsc_write = fake_tsc_write };
+	sysst.env = &own;
+	sysst.tsc_offset = 0;
+	CHECK(x86_sys_wrmsr(cpu, MSR_TSC, 77));
+	CHECK_EQ(tsc_written, 77);
+	CHECK_EQ(sysst.tsc_offset, 0);
+	CHECK_EQ(x86_sys_tsc(cpu), 1000000);	/* what the environment says */
+	CHECK(x86_sys_rdmsr(cpu, MSR_APIC_BASE, &v));
+	CHECK_EQ(v, 0xfee00900);
+	CHECK(!x86_sys_wrmsr(cpu, MSR_APIC_BASE, 0xfee00100));
+	CHECK(!x86_sys_rdmsr(cpu, MSR_TSC_DEADLINE, &v));
+	sysst.env = &fake_env;
 }
 
 /* ---- segments ---- */
@@ -913,6 +927,9 @@ static void test_cpuid(void)
 	CHECK(r[3] >> 29 & 1);		/* long mode */
 	CHECK(r[3] >> 20 & 1);		/* NX */
 	CHECK(r[3] >> 11 & 1);		/* syscall */
+	x86_sys_cpuid(cpu, 0x80000008, 0, r);
+	CHECK_EQ(r[0] & 0xff, 40);	/* physical address bits, as qemu-system's */
+	CHECK_EQ(r[0] >> 8 & 0xff, 48);
 	x86_sys_cpuid(cpu, 0x40000000, 0, r);
 	CHECK_EQ(memcmp(&r[1], "LoomLoomLoom", 12), 0);
 }

@@ -429,5 +429,8 @@ void x86_sys_cpuid(struct cpu *cpu, uint32_t leaf, uint32_t sub, uint32_t out[4]
 	case 0x80000007:
 		out[3] = 1u << 8;	/* invariant TSC */
 		break;
+	case 0x80000008:	/* 40 physical address bits, as qemu-system's */
+		out[0] = (out[0] & ~0xffu) | X86_PHYS_BITS;
+		break;
 	}
 }

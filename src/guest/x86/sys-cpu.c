@@ -281,7 +281,7 @@ uint64_t x86_sys_tsc(struct cpu *cpu)
 {
 	const struct x86_sys_env *env = cpu->sys->env;
 	uint64_t raw = env && env->tsc_read ? env->tsc_read(cpu) : __rdtsc();
-	return raw + cpu->sys->tsc_offset;
+	return env && env->tsc_write ? raw : raw + cpu->sys->tsc_offset;
 }
 
 static bool valid_mem_type(unsigned t) { return t == 0 || t == 1 || t == 4 || t == 5 || t == 6; }
@@ -336,9 +336,6 @@ bool x86_sys_rdmsr(struct cpu *cpu, uint32_t msr, uint64_t *v)
 	switch (msr) {
 	case MSR_TSC: *v = x86_sys_tsc(cpu); return true;
 	case MSR_PLATFORM_ID: *v = 0; return true;
-	case MSR_APIC_BASE:
-		*v = env && env->apic_base_read ? env->apic_base_read(cpu) : 0xfee00900;
-		return true;
 	case MSR_FEATURE_CONTROL: *v = 1; return true;	/* locked, VMX and SMX off */
 	case MSR_BIOS_SIGN_ID: *v = 0; return true;	/* no microcode update */
 	case MSR_MTRRCAP: *v = 0x500 | X86_MTRR_VAR; return true;	/* fixed, WC, 8 variable */
@@ -368,6 +365,10 @@ bool x86_sys_rdmsr(struct cpu *cpu, uint32_t msr, uint64_t *v)
 	}
 	if (env && env->msr_read && env->msr_read(cpu, msr, v))
 		return true;
+	if (msr == MSR_APIC_BASE) {
+		*v = 0xfee00900;
+		return true;
+	}
 	log_msr("rdmsr", msr, 0, cpu);
 	return false;
 }
@@ -381,12 +382,11 @@ bool x86_sys_wrmsr(struct cpu *cpu, uint32_t msr, uint64_t v)
 	int fix;
 	switch (msr) {
 	case MSR_TSC:
-		sys->tsc_offset += v - x86_sys_tsc(cpu);
+		if (env && env->tsc_write)
+			env->tsc_write(cpu, v);
+		else
+			sys->tsc_offset += v - x86_sys_tsc(cpu);
 		return true;
-	case MSR_APIC_BASE:
-		if (env && env->apic_base_write)
-			return env->apic_base_write(cpu, v);
-		return v == 0xfee00900;
 	case MSR_BIOS_SIGN_ID:
 		return true;	/* the kernel writes 0 before asking for the revision */
 	case MSR_SYSENTER_CS: sys->sysenter_cs = v & 0xffff; return true;
@@ -475,6 +475,8 @@ bool x86_sys_wrmsr(struct cpu *cpu, uint32_t msr, uint64_t v)
 		if (r >= 0)
 			return r;
 	}
+	if (msr == MSR_APIC_BASE)
+		return v == 0xfee00900;
 	log_msr("wrmsr", msr, v, cpu);
 	return false;
 }

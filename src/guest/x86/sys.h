@@ -177,25 +177,28 @@ struct x86_sys_env {
 	void (*io_write)(struct cpu *cpu, uint16_t port, int size, uint32_t value);
 	/* The soft MMU forgets translations (NULL: nothing cached). */
 	void (*tlb_flush)(struct cpu *cpu, enum sys_tlb_flush kind, uint64_t addr);
-	/* IA32_APIC_BASE belongs to the local APIC: read, and write (false:
-	 * the value is refused, #GP).  NULL: a fixed 0xfee00900 (BSP, enabled). */
-	uint64_t (*apic_base_read)(struct cpu *cpu);
-	bool (*apic_base_write)(struct cpu *cpu, uint64_t value);
-	/* MSRs the CPU model does not have but a device does (the local
-	 * APIC's IA32_TSC_DEADLINE, 0x6e0, which CPUID's TSC-deadline bit
-	 * promises).  msr_read: true if the device has msr; msr_write: 1
-	 * done, 0 refused (#GP), -1 not the device's.  NULL: none (#GP). */
+	/* MSRs a device owns: the local APIC's IA32_APIC_BASE (0x1b) and
+	 * IA32_TSC_DEADLINE (0x6e0, which CPUID's TSC-deadline bit promises;
+	 * lapic_read_msr/lapic_write_msr).  msr_read: true if the device has
+	 * msr; msr_write: 1 done, 0 refused (#GP), -1 not the device's.
+	 * Without an answer APIC_BASE reads 0xfee00900 (BSP, enabled) and
+	 * keeps that value; any other MSR the model lacks is #GP. */
 	bool (*msr_read)(struct cpu *cpu, uint32_t msr, uint64_t *value);
 	int (*msr_write)(struct cpu *cpu, uint32_t msr, uint64_t value);
 	/* CR8 is the APIC's TPR[7:4] (NULL: kept in x86_sys.cr8). */
 	uint64_t (*tpr_read)(struct cpu *cpu);
 	void (*tpr_write)(struct cpu *cpu, uint64_t cr8);
-	/* The virtual TSC before IA32_TSC's offset (NULL: the host's TSC),
-	 * its frequency and the core crystal's, which CPUID leaves 0x15/0x16
-	 * report (tsc_hz 0: they report nothing and the kernel calibrates;
-	 * crystal_hz 0: the TSC's).  Linux also takes the local APIC timer's
-	 * rate from the crystal (system/pc.h: PC_TSC_HZ, PC_CRYSTAL_HZ). */
+	/* The TSC.  With tsc_write the environment owns it whole (the local
+	 * APIC's, whose deadline timer compares with it: lapic_tsc and
+	 * lapic_set_tsc_offset): tsc_read is what rdtsc returns, tsc_write
+	 * what a write of IA32_TSC sets.  Without, x86_sys keeps IA32_TSC's
+	 * offset over tsc_read (NULL: the host's TSC).  tsc_hz and crystal_hz
+	 * are what CPUID leaves 0x15/0x16 report (tsc_hz 0: nothing, the
+	 * kernel calibrates; crystal_hz 0: the TSC's); Linux also takes the
+	 * APIC timer's rate from the crystal (system/pc.h: PC_TSC_HZ,
+	 * PC_CRYSTAL_HZ). */
 	uint64_t (*tsc_read)(struct cpu *cpu);
+	void (*tsc_write)(struct cpu *cpu, uint64_t value);
 	uint64_t tsc_hz, crystal_hz;
 	/* Whether an external interrupt waits (NULL: assume one may): when
 	 * sti, popf or iret set IF, the vCPU leaves the exec loop for the
@@ -321,6 +324,6 @@ bool x86_sys_dr_ud(struct cpu *cpu, int n);
  * (CR4.OSXSAVE, XCR0) reports them. */
 void x86_sys_cpuid(struct cpu *cpu, uint32_t leaf, uint32_t sub, uint32_t r[4]);
 /* MAXPHYADDR of the model (CPUID 0x80000008). */
-#define X86_PHYS_BITS 39
+#define X86_PHYS_BITS 40
 
 #endif
