@@ -353,12 +353,21 @@ static void test_deliver_pf_cpl3(void)
 static void test_deliver_ist(void)
 {
 	machine_reset();
-	struct x86_event nmi = { .vector = X86_EXC_NMI, .kind = X86_EV_EXTERNAL };
 	uint64_t rsp = cpu->regs[R_RSP];
-	CHECK(x86_sys_deliver(cpu, &nmi));
+	CHECK(x86_take_nmi(cpu));
 	CHECK_EQ(cpu->regs[R_RSP], (IST2 & ~15ull) - 40);	/* no error code */
 	CHECK_EQ(rd64((IST2 & ~15ull) - 8), KDS);
 	CHECK_EQ(rd64((IST2 & ~15ull) - 16), rsp);
+	CHECK_EQ(cpu->rip, HANDLER(2));
+
+	/* a second NMI waits for the first handler's iret */
+	CHECK(!x86_take_nmi(cpu));
+	CHECK_EQ(cpu->rip, HANDLER(2));
+	struct x86_event f;
+	cpu->regs[R_RSP] = (IST2 & ~15ull) - 40;
+	CHECK_EQ(x86_sys_iret(cpu, 3, &f), 0);
+	CHECK_EQ(cpu->regs[R_RSP], rsp);
+	CHECK(x86_take_nmi(cpu));
 	CHECK_EQ(cpu->rip, HANDLER(2));
 
 	/* IST is used from CPL 3 too, instead of RSP0 */

@@ -275,6 +275,17 @@ bool x86_take_interrupt(struct cpu *cpu, int vector)
 	return x86_sys_deliver(cpu, &ev);
 }
 
+/* NMIs are blocked from the delivery of one until the next iret (SDM
+ * vol. 3, "Handling multiple NMIs"), even an iret that faults later. */
+bool x86_take_nmi(struct cpu *cpu)
+{
+	if (cpu->sys->nmi_blocked)
+		return false;
+	cpu->sys->nmi_blocked = true;
+	x86_take_interrupt(cpu, X86_EXC_NMI);
+	return true;
+}
+
 /* The segment's DPL, and whether iret to an outer level must null it:
  * data and non-conforming code segments more privileged than the new CPL
  * (SDM vol. 2, IRET: "RETURN-TO-OUTER-PRIVILEGE-LEVEL"). */
@@ -310,6 +321,7 @@ int x86_sys_iret(struct cpu *cpu, int size, struct x86_event *f)
 		set_fault(f, X86_EXC_GP, 0);
 		return -1;
 	}
+	sys->nmi_blocked = false;	/* any iret ends the NMI's blocking */
 	if (x86_sys_vread(cpu, cpu->regs[R_RSP], raw, 5 * n, cpl, f))
 		return -1;
 	for (int i = 0; i < 5; i++)

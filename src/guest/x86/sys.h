@@ -233,6 +233,8 @@ struct x86_sys {
 	/* sti's interrupt shadow: interrupts wait while rip equals it. */
 	uint64_t sti_shadow_rip;
 	bool sti_shadow;
+	/* An NMI's handler runs until its iret: NMIs wait meanwhile. */
+	bool nmi_blocked;
 	enum x86_sys_stop stop;
 };
 
@@ -296,6 +298,9 @@ bool x86_sys_interrupts_enabled(struct cpu *cpu);
 /* Take external interrupt vector, between TBs (the machine loop calls it
  * when x86_sys_interrupts_enabled and the APIC/PIC has one); wakes hlt. */
 bool x86_take_interrupt(struct cpu *cpu, int vector);
+/* An NMI (lapic_nmi_pending), whatever IF says: false if NMIs are blocked
+ * (an NMI handler has not returned with iret yet): it stays pending. */
+bool x86_take_nmi(struct cpu *cpu);
 /* Leave translated code with ev as the exception (exec_raise). */
 _Noreturn void x86_sys_raise(struct cpu *cpu, const struct x86_event *ev);
 
