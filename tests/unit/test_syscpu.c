@@ -13,8 +13,10 @@
  *     triple-fault escalation, faults handled serially after benign events;
  *   - iretq, syscall and sysret state transitions and their #GP checks;
  *   - CR and MSR writes (reserved bits and invalid combinations: #GP) and
- *     the TLB flushes they ask for; segment and TR/LDTR loads;
- *   - the system CPUID model;
+ *     the TLB flushes they ask for, the MSRs a device owns, the TSC;
+ *     segment and TR/LDTR loads; NMI blocking until iret;
+ *   - the system CPUID model and the RESET state;
+ *   - the register dump in qemu-system's layout;
  *   - translation: privileged instructions lifted in system mode run at
  *     CPL 0, raise #GP at CPL 3, and fault as before in user mode; sti's
  *     shadow; syscall from CPL 3 code into a CPL 0 entry point; a user
