@@ -1168,6 +1168,15 @@ static void test_helper(void)
 #define CODE ((uint64_t)0x7e5000000000)
 
 static uint8_t *code;
+/* The TBs translated (exec_tb_hook), in order. */
+static uint64_t tb_pcs[16];
+static int ntb;
+static void record_tb(uint64_t pc, uint32_t flags)
+{
+	(void)flags;
+	if (ntb < 16)
+		tb_pcs[ntb++] = pc;
+}
 
 /* Guest code is written as linux/ writes it: translations of the page
  * dropped first (loom write-protects pages it translated). */
@@ -1254,6 +1263,26 @@ static void test_translation(void)
 		CHECK(x86_sys_interrupts_enabled(cpu));
 		CHECK_EQ(sysst.stop, X86_STOP_NONE);
 	}
+	exec_opts.single_insn = false;
+
+	/* mov %ax,%ss shadows the next instruction too: under one
+	 * instruction per TB the mov to rsp is in mov ss's TB (no TB starts
+	 * between them, where an interrupt could be taken) */
+	static const uint8_t movss[] = { 0x8e, 0xd0, 0x48, 0x89, 0xdc, 0xf4 };
+	machine_reset();
+	exec_opts.single_insn = true;
+	cpu->regs[R_RAX] = KDS;
+	cpu->regs[R_RBX] = 0x1234560;
+	ntb = 0;
+	exec_tb_hook = record_tb;
+	e = run_at(CODE, movss, sizeof(movss));
+	exec_tb_hook = NULL;
+	CHECK_EQ(e, EXEC_REQUEST);
+	CHECK_EQ(sysst.stop, X86_STOP_HALT);
+	CHECK_EQ(cpu->regs[R_RSP], 0x1234560);
+	CHECK_EQ(ntb, 2);
+	CHECK_EQ(tb_pcs[0], CODE);
+	CHECK_EQ(tb_pcs[1], CODE + 5);
 	exec_opts.single_insn = false;
 
 	/* syscall from CPL 3 into LSTAR's CPL-0 code (which runs hlt): the

@@ -118,6 +118,10 @@ static bool gen_MOV(struct dc *s)
 	if (to == SREG_CS || to > SREG_GS)
 		return gen_sys_fault(s, X86_EXC_UD, false, 0);
 	gen_sys_load_sreg(s, to, gen_ld_op(s, 1));
+	/* mov ss shadows the next instruction as sti does (so that a stack
+	 * switch's mov rsp follows it uninterrupted) */
+	if (to == SREG_SS)
+		s->irq_shadow = true;
 	return true;
 }
 

@@ -35,8 +35,8 @@ struct dc {
 	ir_ref cc_srcT;		/* SUB's first operand when cc_op is a known SUB */
 	enum dc_state state;
 	bool nochain;
-	/* sti's interrupt shadow: the next instruction ends the TB, whatever
-	 * max_insns says (lift-priv.c) */
+	/* the interrupt shadow of sti and mov ss: the next instruction runs
+	 * in this TB, whatever max_insns says, and ends it (lift-priv.c) */
 	bool irq_shadow;
 };
 
