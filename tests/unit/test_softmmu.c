@@ -18,6 +18,7 @@
  */
 #include <inttypes.h>
 #include <setjmp.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -313,7 +314,7 @@ static uint64_t gen_va(uint64_t *s)
 	return (uint64_t)((int64_t)(va << 16) >> 16);	/* canonical */
 }
 
-static int ncase_fail;
+static int nmismatch;	/* walks where x86_walk and ref_walk disagree */
 
 static void check_walk(uint64_t *s, struct fmem *m, const struct x86_walk_ctl *c, uint64_t va,
 		       int access, const char *what)
@@ -330,8 +331,8 @@ static void check_walk(uint64_t *s, struct fmem *m, const struct x86_walk_ctl *c
 	if (ok && !f)
 		ok = res.pa == r.pa && res.page_size == r.size && res.prot == r.prot &&
 		     res.user == r.user && res.global == r.global;
-	CHECK(ok);
-	if (!ok && ncase_fail++ < 5) {
+	nmismatch += !ok;
+	if (!ok && nmismatch <= 5) {
 		printf("FAIL %s: va 0x%" PRIx64 " access %#x cpl %u cr0 %#" PRIx64 " cr4 %#" PRIx64
 		       " efer %#" PRIx64 " ac %d maxphy %u gb %d\n", what, va, access, c->cpl, c->cr0,
 		       c->cr4, c->efer, c->ac, c->maxphyaddr, c->gbpages);
@@ -352,6 +353,7 @@ static void test_walk_random(void)
 	uint64_t s = 0x9a6e5eed;
 	uint64_t faults = 0, walks = 0, large = 0, rsvd = 0;
 	for (int i = 0; i < NWALK_CASES; i++) {
+		int before_case = nmismatch;
 		gen_case(&s, &m, &c);
 		for (int k = 0; k < WALKS_PER_CASE; k++) {
 			uint64_t va = gen_va(&s);
@@ -364,6 +366,7 @@ static void test_walk_random(void)
 			rsvd += (r.fault & X86_PF_RSVD) != 0;
 			large += !r.fault && r.size > 4096;
 		}
+		CHECK(nmismatch == before_case);	/* one check per page-table set */
 	}
 	/* The generator must reach every outcome, or the comparison says little. */
 	printf("walks %" PRIu64 ": %" PRIu64 " faults (%" PRIu64 " reserved-bit), %" PRIu64
@@ -414,8 +417,327 @@ static void test_walk_race(void)
 	CHECK_EQ(res.prot, X86_PROT_READ | X86_PROT_EXEC);
 }
 
+/* ---- a fake machine for the TLB: RAM, MMIO above it, page tables ---- */
+
+#define RAM_SIZE (8u << 20)
+#define MMIO_BASE 0xfed00000ull	/* not RAM: the fake bus's */
+#define PT_BASE 0x100000u	/* page tables are allocated from here */
+
+/* The guest CPU struct of these tests: a few registers, then the TLB's
+ * owner keeps the TLB before it (a negative env offset, as allowed). */
+#define NG 8
+struct tcpu {
+	uint64_t g[NG];
+	uint64_t scratch[4];
+};
+static struct tmachine {
+	struct tlb tlb;
+	struct tcpu cpu;
+} *tm;
+
+static uint8_t *ram;
+static uint64_t pt_next;
+static struct x86_walk_ctl tctl;
+static sigjmp_buf fault_jmp;
+static struct {
+	uint64_t va;
+	int acc;
+	uint32_t code;
+	int n;
+} raised;
+static struct {
+	uint64_t pa, val;
+	unsigned size;
+	int reads, writes;
+} mmio;
+static uint64_t code_written = ~0ull;
+
+static bool ram_read8(void *o, uint64_t pa, uint64_t *v)
+{
+	if (pa + 8 > RAM_SIZE)
+		return false;
+	memcpy(v, ram + pa, 8);
+	return true;
+}
+
+static bool ram_cmpxchg8(void *o, uint64_t pa, uint64_t old, uint64_t new)
+{
+	if (pa + 8 > RAM_SIZE)
+		return true;
+	return __atomic_compare_exchange_n((uint64_t *)(ram + pa), &old, new, false,
+					   __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+}
+
+static const struct x86_walk_mem ram_walk_mem = { NULL, ram_read8, ram_cmpxchg8 };
+
+static uint32_t t_translate(void *cpu, uint64_t va, enum tlb_access acc, int mmu,
+			    struct tlb_fill *f)
+{
+	struct x86_walk_ctl c = tctl;
+	c.cpl = mmu == X86_MMU_USER ? 3 : 0;
+	c.ac = mmu == X86_MMU_SUP_AC;
+	struct x86_walk_result r;
+	static const int kind[] = { [TLB_READ] = X86_ACC_READ, [TLB_WRITE] = X86_ACC_WRITE,
+				    [TLB_FETCH] = X86_ACC_FETCH };
+	uint32_t fault = x86_walk(&c, &ram_walk_mem, va, kind[acc], &r);
+	if (fault)
+		return fault;
+	*f = (struct tlb_fill){ .pa = r.pa, .page_size = r.page_size, .prot = r.prot,
+				.global = r.global };
+	return 0;
+}
+
+static void t_raise(void *cpu, uint64_t va, enum tlb_access acc, uint32_t fault)
+{
+	raised.va = va;
+	raised.acc = acc;
+	raised.code = fault;
+	raised.n++;
+	siglongjmp(fault_jmp, 1);
+}
+
+static void *t_ram_page(uint64_t pa_page)
+{
+	return pa_page < RAM_SIZE ? ram + pa_page : NULL;
+}
+
+static uint64_t t_mmio_read(void *cpu, uint64_t pa, unsigned size)
+{
+	mmio.pa = pa;
+	mmio.size = size;
+	mmio.reads++;
+	return 0x1122334455667788ull & (size == 8 ? ~0ull : (1ull << 8 * size) - 1);
+}
+
+static void t_mmio_write(void *cpu, uint64_t pa, unsigned size, uint64_t val)
+{
+	mmio.pa = pa;
+	mmio.size = size;
+	mmio.val = val;
+	mmio.writes++;
+}
+
+static void t_code_write(void *cpu, uint64_t pa_page)
+{
+	code_written = pa_page;
+}
+
+static const struct tlb_ops t_ops = {
+	.translate = t_translate, .raise = t_raise, .ram_page = t_ram_page,
+	.mmio_read = t_mmio_read, .mmio_write = t_mmio_write, .code_write = t_code_write,
+};
+
+static uint64_t pt_alloc(void)
+{
+	uint64_t pa = pt_next;
+	pt_next += PAGE;
+	memset(ram + pa, 0, PAGE);
+	return pa;
+}
+
+/* Map va -> pa with a leaf of size (4K, 2M, 1G) and flags; the levels
+ * above get P|RW|US (| the leaf's US). */
+static void map(uint64_t va, uint64_t pa, uint64_t size, uint64_t flags)
+{
+	uint64_t table = tctl.cr3 & ~0xfffull;
+	int leaf = size == PAGE ? 1 : size == 2u << 20 ? 2 : 3;
+	for (int level = 4; level > leaf; level--) {
+		uint64_t *e = (uint64_t *)(ram + table + ((va >> (12 + 9 * (level - 1))) & 511) * 8);
+		if (!(*e & X86_PTE_P))
+			*e = pt_alloc() | X86_PTE_P | X86_PTE_RW | X86_PTE_US;
+		table = *e & 0xffffffffff000ull;
+	}
+	uint64_t *e = (uint64_t *)(ram + table + ((va >> (12 + 9 * (leaf - 1))) & 511) * 8);
+	*e = pa | flags | X86_PTE_P | (leaf > 1 ? X86_PTE_PS : 0);
+}
+
+static uint64_t *pte_of(uint64_t va)
+{
+	uint64_t table = tctl.cr3 & ~0xfffull;
+	for (int level = 4;; level--) {
+		uint64_t *e = (uint64_t *)(ram + table + ((va >> (12 + 9 * (level - 1))) & 511) * 8);
+		if (level == 1 || (*e & X86_PTE_PS))
+			return e;
+		table = *e & 0xffffffffff000ull;
+	}
+}
+
+static void machine_reset(void)
+{
+	memset(ram, 0, RAM_SIZE);
+	pt_next = PT_BASE;
+	tctl = (struct x86_walk_ctl){
+		.cr0 = X86_CR0_PG | X86_CR0_WP | 1,
+		.cr4 = X86_CR4_PAE | X86_CR4_PGE | X86_CR4_SMEP | X86_CR4_SMAP,
+		.efer = X86_EFER_LME | X86_EFER_LMA | X86_EFER_NXE,
+		.maxphyaddr = 40, .gbpages = true,
+	};
+	tctl.cr3 = pt_alloc();
+	memset(&raised, 0, sizeof(raised));
+	memset(&mmio, 0, sizeof(mmio));
+	code_written = ~0ull;
+	tlb_fini(&tm->tlb);
+	tlb_init(&tm->tlb, &tm->cpu, &t_ops);
+	physmap_fini();
+	CHECK_EQ(physmap_init(RAM_SIZE), 0);
+}
+
+/* Run an access that may fault: true if it faulted (raised filled). */
+#define FAULTS(stmt) (sigsetjmp(fault_jmp, 1) ? true : ((stmt), false))
+
+static void test_tlb_basic(void)
+{
+	struct tlb *t = &tm->tlb;
+	machine_reset();
+	map(0x400000, 0x200000, PAGE, X86_PTE_RW | X86_PTE_US);
+	map(0xffff800000001000ull, 0x201000, PAGE, X86_PTE_RW | X86_PTE_G);
+	*(uint64_t *)(ram + 0x200010) = 0x0123456789abcdefull;
+
+	/* A miss fills, a hit does not; a read of a clean page caches no write. */
+	CHECK_EQ(tlb_load(t, 0x400010, 3, X86_MMU_USER, 0), 0x0123456789abcdefull);
+	CHECK_EQ(t->fills, 1);
+	struct tlb_entry *e = tlb_entry(t, X86_MMU_USER, 0x400010);
+	CHECK_EQ(e->addr_read, 0x400000);
+	CHECK_EQ(e->addr_write, TLB_TAG_NONE);
+	CHECK_EQ(e->addr_code, 0x400000);	/* no XD: fetches allowed */
+	CHECK_EQ(tlb_load(t, 0x400011, 0, X86_MMU_USER, 0), 0xcd);
+	CHECK_EQ(t->fills, 1);
+	/* The write walks again, sets D, and caches the write. */
+	tlb_store(t, 0x400018, 0x55aa, 1, X86_MMU_USER, 0);
+	CHECK_EQ(t->fills, 2);
+	CHECK_EQ(*(uint16_t *)(ram + 0x200018), 0x55aa);
+	CHECK_EQ(*pte_of(0x400000) & (X86_PTE_A | X86_PTE_D), X86_PTE_A | X86_PTE_D);
+	CHECK_EQ(e->addr_write, 0x400000);
+	CHECK_EQ(e->addend, (uintptr_t)ram + 0x200000 - 0x400000);
+	/* Indexes are separate: the kernel's view of the same page (SMAP: no
+	 * access without AC; with AC, yes). */
+	CHECK(FAULTS(tlb_load(t, 0x400010, 3, X86_MMU_SUP, 0)));
+	CHECK_EQ(raised.code, X86_WALK_FAULT | X86_PF_P);
+	CHECK_EQ(raised.va, 0x400010);
+	CHECK(!FAULTS(tlb_load(t, 0x400010, 3, X86_MMU_SUP_AC, 0)));
+	/* A user access to a supervisor page: #PF P|U; a missing page: U only. */
+	CHECK(FAULTS(tlb_load(t, 0xffff800000001000ull, 3, X86_MMU_USER, 0)));
+	CHECK_EQ(raised.code, X86_WALK_FAULT | X86_PF_P | X86_PF_U);
+	CHECK(FAULTS(tlb_store(t, 0x800000, 1, 2, X86_MMU_USER, 0)));
+	CHECK_EQ(raised.code, X86_WALK_FAULT | X86_PF_U | X86_PF_W);
+	CHECK_EQ(raised.va, 0x800000);
+
+	/* Flushes: non-global keeps the global kernel page, all drops it. */
+	CHECK(!FAULTS(tlb_store(t, 0xffff800000001008ull, 7, 3, X86_MMU_SUP, 0)));
+	CHECK_EQ(tlb_entry(t, X86_MMU_SUP, 0xffff800000001000ull)->addr_write, 0xffff800000001000ull);
+	tlb_flush_nonglobal(t);
+	CHECK_EQ(tlb_entry(t, X86_MMU_USER, 0x400000)->addr_read, TLB_TAG_NONE);
+	CHECK_EQ(tlb_entry(t, X86_MMU_SUP, 0xffff800000001000ull)->addr_read, 0xffff800000001000ull);
+	tlb_flush_all(t);
+	CHECK_EQ(tlb_entry(t, X86_MMU_SUP, 0xffff800000001000ull)->addr_read, TLB_TAG_NONE);
+	/* A stale entry stays until flushed: the guest's contract (invlpg). */
+	CHECK(!FAULTS(tlb_load(t, 0x400000, 3, X86_MMU_USER, 0)));
+	*pte_of(0x400000) = 0;
+	CHECK(!FAULTS(tlb_load(t, 0x400000, 3, X86_MMU_USER, 0)));
+	tlb_flush_page(t, 0x400abc);
+	CHECK(FAULTS(tlb_load(t, 0x400000, 3, X86_MMU_USER, 0)));
+}
+
+static void test_tlb_large(void)
+{
+	struct tlb *t = &tm->tlb;
+	machine_reset();
+	map(0x40000000, 0x400000, 2u << 20, X86_PTE_RW | X86_PTE_US | X86_PTE_D);
+	map(0x40200000, 0x600000, PAGE, X86_PTE_RW | X86_PTE_US | X86_PTE_D);
+	map(0x7f0000000000ull, 0, 1u << 30, X86_PTE_RW | X86_PTE_US | X86_PTE_D);
+	ram[0x400000 + 0x123456] = 0x5a;
+	CHECK_EQ(tlb_load(t, 0x40123456, 0, X86_MMU_USER, 0), 0x5a);
+	CHECK(!FAULTS(tlb_load(t, 0x40000000, 0, X86_MMU_USER, 0)));
+	CHECK(!FAULTS(tlb_load(t, 0x40200000, 0, X86_MMU_USER, 0)));
+	CHECK(!FAULTS(tlb_load(t, 0x7f0000345000ull, 0, X86_MMU_USER, 0)));
+	CHECK_EQ(tlb_entry(t, X86_MMU_USER, 0x7f0000345000ull)->addr_read, 0x7f0000345000ull);
+	CHECK_EQ(t->m[X86_MMU_USER][(0x7f0000345000ull >> 12) & (TLB_SIZE - 1)].pa_page, 0x345000);
+	/* invlpg of another address inside the 2M page drops both its 4K
+	 * entries (and, the tracking being one region, everything in it). */
+	tlb_flush_page(t, 0x401ff000);
+	CHECK_EQ(tlb_entry(t, X86_MMU_USER, 0x40123456)->addr_read, TLB_TAG_NONE);
+	CHECK_EQ(tlb_entry(t, X86_MMU_USER, 0x40000000)->addr_read, TLB_TAG_NONE);
+	/* With only 4K pages cached, invlpg drops only its page. */
+	machine_reset();
+	map(0x40000000, 0x400000, PAGE, X86_PTE_RW | X86_PTE_US);
+	map(0x40001000, 0x401000, PAGE, X86_PTE_RW | X86_PTE_US);
+	CHECK(!FAULTS(tlb_load(t, 0x40000000, 0, X86_MMU_USER, 0)));
+	CHECK(!FAULTS(tlb_load(t, 0x40001000, 0, X86_MMU_USER, 0)));
+	tlb_flush_page(t, 0x40000fff);
+	CHECK_EQ(tlb_entry(t, X86_MMU_USER, 0x40000000)->addr_read, TLB_TAG_NONE);
+	CHECK_EQ(tlb_entry(t, X86_MMU_USER, 0x40001000)->addr_read, 0x40001000);
+}
+
+static void test_tlb_code_mmio_split(void)
+{
+	struct tlb *t = &tm->tlb;
+	machine_reset();
+	map(0x10000, 0x300000, PAGE, X86_PTE_RW | X86_PTE_D);
+	map(0x11000, 0x305000, PAGE, X86_PTE_RW | X86_PTE_D);
+	map(0x12000, 0x306000, PAGE, X86_PTE_D);		/* read-only */
+	map(0x20000, MMIO_BASE, PAGE, X86_PTE_RW | X86_PTE_D);
+
+	/* A TB translated from a page flags the write tags that map it. */
+	CHECK(!FAULTS(tlb_store(t, 0x10000, 1, 0, X86_MMU_SUP, 0)));
+	CHECK_EQ(tlb_entry(t, X86_MMU_SUP, 0x10000)->addr_write, 0x10000);
+	physmap_set_code(0x300abc);
+	CHECK(physmap_has_code(0x300000));
+	CHECK_EQ(tlb_entry(t, X86_MMU_SUP, 0x10000)->addr_write, 0x10000 | TLB_CODE);
+	CHECK_EQ(tlb_entry(t, X86_MMU_SUP, 0x10000)->addr_read, 0x10000);
+	/* The slow path's write invalidates first, then writes. */
+	CHECK(!FAULTS(tlb_store(t, 0x10004, 0xfeedull, 3, X86_MMU_SUP, 0)));
+	CHECK_EQ(code_written, 0x300000);
+	CHECK(!physmap_has_code(0x300000));
+	CHECK_EQ(tlb_entry(t, X86_MMU_SUP, 0x10000)->addr_write, 0x10000);
+	CHECK_EQ(*(uint64_t *)(ram + 0x300004), 0xfeed);
+	/* A fill of a code page flags its write tag at once. */
+	physmap_set_code(0x305000);
+	CHECK(!FAULTS(tlb_store(t, 0x11000, 2, 0, X86_MMU_SUP, 0)));
+	CHECK_EQ(code_written, 0x305000);
+
+	/* MMIO: the bus gets the physical address and size. */
+	CHECK_EQ(tlb_load(t, 0x20010, 2, X86_MMU_SUP, 0), 0x55667788);
+	CHECK_EQ(mmio.pa, MMIO_BASE + 0x10);
+	CHECK_EQ(mmio.size, 4);
+	CHECK_EQ(tlb_entry(t, X86_MMU_SUP, 0x20000)->addr_read, 0x20000 | TLB_MMIO);
+	tlb_store(t, 0x20020, 0xabcd, 1, X86_MMU_SUP, 0);
+	CHECK_EQ(mmio.pa, MMIO_BASE + 0x20);
+	CHECK_EQ(mmio.val, 0xabcd);
+	CHECK_EQ(mmio.writes, 1);
+	CHECK(tlb_rmw_ptr(t, 0x20000, 2, X86_MMU_SUP, 0) == NULL);
+
+	/* A split access: the two physical pages are not adjacent. */
+	*(uint32_t *)(ram + 0x300ffe) = 0x44332211;
+	*(uint32_t *)(ram + 0x305000) = 0x88776655;
+	CHECK_EQ(tlb_load(t, 0x10ffe, 3, X86_MMU_SUP, 0), 0x887766552211ull);
+	/* A split store whose second page is read-only writes nothing. */
+	ram[0x305ffe] = 0xaa;
+	CHECK(FAULTS(tlb_store(t, 0x11ffe, 0x0102030405060708ull, 3, X86_MMU_SUP, 0)));
+	CHECK_EQ(raised.va, 0x12000);
+	CHECK_EQ(raised.code, X86_WALK_FAULT | X86_PF_P | X86_PF_W);
+	CHECK_EQ(ram[0x305ffe], 0xaa);
+	/* Locked access split across non-adjacent pages: not atomic, refused. */
+	raised.n = 0;
+	CHECK(tlb_rmw_ptr(t, 0x10ffc, 3, X86_MMU_SUP, 0) == NULL);
+	CHECK(FAULTS(tlb_helper_rmw(&tm->cpu, 0x10ffc, TLB_OI(3, X86_MMU_SUP), 0)));
+	CHECK_EQ(raised.code, TLB_FAULT_UNSUPPORTED);
+}
+
 void unit_main(void)
 {
 	test_walk_race();
 	test_walk_random();
+
+	ram = mmap(NULL, RAM_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	tm = calloc(1, sizeof(*tm));
+	if (ram == MAP_FAILED || !tm) {
+		perror("test_softmmu");
+		unit_failed++;
+		return;
+	}
+	tlb_init(&tm->tlb, &tm->cpu, &t_ops);
+	tlb_set_env_offset((int32_t)(offsetof(struct tmachine, tlb) - offsetof(struct tmachine, cpu)));
+	test_tlb_basic();
+	test_tlb_large();
+	test_tlb_code_mmio_split();
 }

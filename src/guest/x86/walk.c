@@ -18,6 +18,11 @@
  *    PC (such an entry is present with reserved bits set).
  */
 #include "guest/x86/walk.h"
+#include "exec/tlb.h"
+
+_Static_assert(X86_MMU_NB <= TLB_NB_MMU, "the soft TLB has an entry set per x86 MMU index");
+_Static_assert(X86_PROT_READ == TLB_PROT_READ && X86_PROT_WRITE == TLB_PROT_WRITE &&
+	       X86_PROT_EXEC == TLB_PROT_EXEC, "walk results fill the TLB as they are");
 
 #define WALK_ADDR_HI_MASK ((1ull << 52) - 1)	/* bits 51:0 */
 

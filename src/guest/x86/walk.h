@@ -97,6 +97,18 @@ struct x86_walk_result {
 	bool global;		/* G on the leaf with CR4.PGE */
 };
 
+/* The soft TLB's MMU indexes (exec/tlb.h) for x86: one per context whose
+ * rights differ, so that neither a privilege change nor stac/clac flushes.
+ * A block is translated for one index: with SMAP on, RFLAGS.AC at CPL<3 is
+ * part of the translation key. */
+enum x86_mmu_idx { X86_MMU_SUP, X86_MMU_SUP_AC, X86_MMU_USER, X86_MMU_NB };
+static inline enum x86_mmu_idx x86_mmu_index(uint8_t cpl, bool ac, uint64_t cr4)
+{
+	if (cpl == 3)
+		return X86_MMU_USER;
+	return ac && (cr4 & X86_CR4_SMAP) ? X86_MMU_SUP_AC : X86_MMU_SUP;
+}
+
 /* Translate va for an access (enum x86_access | X86_ACC_IMPLICIT).  0 and
  * *res filled, or the #PF error code | X86_WALK_FAULT (never 0).  With
  * CR0.PG clear the address is physical.  The caller checks canonicality
