@@ -34,6 +34,21 @@ void tlb_set_env_offset(int32_t off)
 	tlb_env_off = off;
 }
 
+void tlb_install_lowering(int mmu_shift, uint32_t mmu_mask)
+{
+	struct host_softmmu_layout l = {
+		.tlb_off = tlb_env_off + (int32_t)offsetof(struct tlb, e),
+		.mmu_stride = sizeof(((struct tlb *)0)->e[0]),
+		.index_bits = TLB_BITS, .entry_shift = TLB_ENTRY_SHIFT, .page_bits = TLB_PAGE_BITS,
+		.read_off = offsetof(struct tlb_entry, addr_read),
+		.write_off = offsetof(struct tlb_entry, addr_write),
+		.addend_off = offsetof(struct tlb_entry, addend),
+		.mmu_shift = mmu_shift, .mmu_mask = mmu_mask,
+		.ld_helper = tlb_helper_ld, .st_helper = tlb_helper_st, .rmw_helper = tlb_helper_rmw,
+	};
+	host_set_softmmu(&l);
+}
+
 static struct tlb *tlb_of_env(void *env)
 {
 	return (struct tlb *)((char *)env + tlb_env_off);

@@ -113,6 +113,12 @@ struct tlb {
 extern int32_t tlb_env_off;
 void tlb_set_env_offset(int32_t off);
 
+/* Make the backend lower guest memory ops through the TLB (host.h's
+ * soft-MMU lowering), taking a block's MMU index from its translation flags
+ * as (flags >> mmu_shift) & mmu_mask.  Before the first translation; user
+ * mode never calls it. */
+void tlb_install_lowering(int mmu_shift, uint32_t mmu_mask);
+
 /* Start a vCPU's TLB empty and register it; tlb_fini unregisters it. */
 void tlb_init(struct tlb *t, void *cpu, const struct tlb_ops *ops);
 void tlb_fini(struct tlb *t);

@@ -22,7 +22,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include "exec/exec-internal.h"
 #include "exec/tlb.h"
+#include "host/host.h"
+#include "ir/ir.h"
 #include "guest/x86/walk.h"
 #include "unit.h"
 
@@ -723,6 +726,286 @@ static void test_tlb_code_mmio_split(void)
 	CHECK_EQ(raised.code, TLB_FAULT_UNSUPPORTED);
 }
 
+/* ---- generated code through the soft-MMU lowering ---- */
+
+static struct ir_ctx S;
+static ir_ref G[NG];
+static uint8_t *code;
+static host_enter_fn enter;
+static uint16_t insn_off[64];
+static uint64_t insn_pc[64];
+#define TB_PC 0x401000
+#define NLIVE 10	/* locals live across every access: the slow path keeps them */
+
+static void emitc(enum ir_opc opc, enum ir_type t, const ir_ref *args, int64_t c0, int64_t c1)
+{
+	ir_emit(&S, opc, t, args, (int64_t[]){ c0, c1 });
+}
+static void insn_start(int i) { emitc(IR_insn_start, IR_I64, NULL, TB_PC + 4 * i, 4); }
+
+/* Optimize, generate for MMU index mmu, return the code (NULL: failed). */
+static uint8_t *gen_tb(struct tb *tb, int mmu)
+{
+	ir_optimize(&S, true, NULL);
+	*tb = (struct tb){ .pc = TB_PC, .flags = mmu, .insn_host_off = insn_off, .insn_pc = insn_pc };
+	size_t n = host_gen_code(&S, tb, code + 0x1000, code + 0x1000, 0x10000);
+	if (!n || n == HOST_GEN_TOO_BIG)
+		return NULL;
+	tb->code = code + 0x1000;
+	tb->code_size = n;
+	for (uint32_t i = 0; i < tb->ninsns; i++)
+		insn_pc[i] = TB_PC + 4 * i;
+	return tb->code;
+}
+
+/* Run: 0 if it returned (*ret), 1 if the guest faulted (raised). */
+static int run_tb(const uint8_t *tbc, uintptr_t *ret)
+{
+	if (sigsetjmp(fault_jmp, 1))
+		return 1;
+	*ret = enter(&tm->cpu, tbc);
+	return 0;
+}
+
+/* The TB of the access tests: with locals l[i] = g0 + i live across them,
+ *   0: g1 = load64 [g0]
+ *   1: store32 [g2] = g3
+ *   2: g4 = load16s [g5]
+ *   3: g6 = xadd64 [g0 + 8], g7
+ *   4: g7 = l[0] ^ ... ^ l[NLIVE-1]; exit 0x1230 */
+static void build_access_tb(void)
+{
+	ir_ref l[NLIVE];
+	ir_reset(&S);
+	insn_start(0);
+	for (int i = 0; i < NLIVE; i++) {
+		l[i] = ir_new_temp(&S, IR_I64);
+		ir_op2(&S, IR_add, IR_I64, l[i], G[0], ir_const(&S, IR_I64, i * 0x1111));
+	}
+	emitc(IR_load, IR_I64, (ir_ref[]){ G[1], G[0] }, IR_MO_64, 0);
+	insn_start(1);
+	emitc(IR_store, IR_I64, (ir_ref[]){ G[3], G[2] }, IR_MO_32, 0);
+	insn_start(2);
+	emitc(IR_load, IR_I64, (ir_ref[]){ G[4], G[5] }, IR_MO_16 | IR_MO_SIGN, 0);
+	insn_start(3);
+	ir_ref a8 = ir_new_temp(&S, IR_I64);
+	ir_op2(&S, IR_add, IR_I64, a8, G[0], ir_const(&S, IR_I64, 8));
+	emitc(IR_xadd, IR_I64, (ir_ref[]){ G[6], a8, G[7] }, IR_MO_64, 0);
+	insn_start(4);
+	ir_ref x = ir_new_temp(&S, IR_I64);
+	ir_op1(&S, IR_mov, IR_I64, x, l[0]);
+	for (int i = 1; i < NLIVE; i++)
+		ir_op2(&S, IR_xor, IR_I64, x, x, l[i]);
+	ir_op1(&S, IR_mov, IR_I64, G[7], x);
+	emitc(IR_exit_tb, IR_I64, NULL, 0x1230, 0);
+}
+
+static uint64_t live_xor(uint64_t g0)
+{
+	uint64_t x = 0;
+	for (int i = 0; i < NLIVE; i++)
+		x ^= g0 + i * 0x1111;
+	return x;
+}
+
+static void set_regs(uint64_t g0, uint64_t g2, uint64_t g5)
+{
+	memset(tm->cpu.g, 0, sizeof(tm->cpu.g));
+	tm->cpu.g[0] = g0;
+	tm->cpu.g[2] = g2;
+	tm->cpu.g[3] = 0xdeadbeefcafef00dull;
+	tm->cpu.g[5] = g5;
+	tm->cpu.g[7] = 5;
+}
+
+static void test_codegen_access(void)
+{
+	struct tlb *t = &tm->tlb;
+	struct tb tb;
+	uintptr_t ret;
+	machine_reset();
+	map(0x7000000000ull, 0x200000, PAGE, X86_PTE_RW | X86_PTE_US);
+	map(0x7000001000ull, 0x203000, PAGE, X86_PTE_RW | X86_PTE_US);
+	map(0x7000002000ull, MMIO_BASE, PAGE, X86_PTE_RW | X86_PTE_US);
+	*(uint64_t *)(ram + 0x200100) = 0x1111222233334444ull;
+	*(uint64_t *)(ram + 0x200108) = 100;
+	*(uint16_t *)(ram + 0x203010) = 0x8001;
+	build_access_tb();
+	const uint8_t *tbc = gen_tb(&tb, X86_MMU_USER);
+	CHECK(tbc != NULL);
+	if (!tbc)
+		return;
+	if (getenv("LOOM_TEST_DISAS"))
+		host_disas(stdout, tb.code, tb.code_size);
+
+	/* Every access misses: the slow paths walk, fill and access. */
+	set_regs(0x7000000100ull, 0x7000001020ull, 0x7000001010ull);
+	CHECK_EQ(run_tb(tbc, &ret), 0);
+	CHECK_EQ(ret, 0x1230);
+	CHECK_EQ(tm->cpu.g[1], 0x1111222233334444ull);
+	CHECK_EQ(*(uint32_t *)(ram + 0x203020), 0xcafef00d);
+	CHECK_EQ(tm->cpu.g[4], 0xffffffffffff8001ull);
+	CHECK_EQ(tm->cpu.g[6], 100);
+	CHECK_EQ(*(uint64_t *)(ram + 0x200108), 105);
+	CHECK_EQ(tm->cpu.g[7], live_xor(0x7000000100ull));
+	uint64_t fills = t->fills;
+	CHECK(fills >= 3);
+	CHECK_EQ(tlb_entry(t, X86_MMU_USER, 0x7000001000ull)->addr_write, 0x7000001000ull);
+
+	/* Again: every access hits (no fill), same results. */
+	set_regs(0x7000000100ull, 0x7000001020ull, 0x7000001010ull);
+	*(uint32_t *)(ram + 0x203020) = 0;
+	CHECK_EQ(run_tb(tbc, &ret), 0);
+	CHECK_EQ(t->fills, fills);
+	CHECK_EQ(tm->cpu.g[1], 0x1111222233334444ull);
+	CHECK_EQ(*(uint32_t *)(ram + 0x203020), 0xcafef00d);
+	CHECK_EQ(tm->cpu.g[4], 0xffffffffffff8001ull);
+	CHECK_EQ(tm->cpu.g[6], 105);
+	CHECK_EQ(tm->cpu.g[7], live_xor(0x7000000100ull));
+
+	/* A load crossing into a page not adjacent in RAM: the slow path. */
+	*(uint64_t *)(ram + 0x200ffc) = 0xaabbccdd00000000ull;	/* (upper half spills into 0x201000) */
+	*(uint32_t *)(ram + 0x203000) = 0x11223344;
+	set_regs(0x7000000ffcull, 0x7000001020ull, 0x7000001010ull);
+	CHECK_EQ(run_tb(tbc, &ret), 0);
+	CHECK_EQ(tm->cpu.g[1], 0x1122334400000000ull);
+
+	/* MMIO through the slow path: the bus sees the physical address. */
+	set_regs(0x7000000100ull, 0x7000002040ull, 0x7000002012ull);
+	mmio.writes = mmio.reads = 0;
+	CHECK_EQ(run_tb(tbc, &ret), 0);
+	CHECK_EQ(mmio.writes, 1);
+	CHECK_EQ(mmio.reads, 1);
+	CHECK_EQ(mmio.pa, MMIO_BASE + 0x12);	/* the last access: the load */
+	CHECK_EQ(tm->cpu.g[4], 0x7788);	/* (16 bits of the fake bus's value, sign 0) */
+
+	/* A store to a page holding code: invalidated before the write. */
+	physmap_set_code(0x203000);
+	code_written = ~0ull;
+	set_regs(0x7000000100ull, 0x7000001040ull, 0x7000001010ull);
+	CHECK_EQ(run_tb(tbc, &ret), 0);
+	CHECK_EQ(code_written, 0x203000);
+	CHECK_EQ(*(uint32_t *)(ram + 0x203040), 0xcafef00d);
+
+	/* #PF in instruction 2: the state is the instruction's start (g1 and
+	 * the store done, g4 not written), CR2 and the error code right, and
+	 * the host pc of the access maps to instruction 2. */
+	set_regs(0x7000000100ull, 0x7000001020ull, 0x7000005010ull);
+	tm->cpu.g[4] = 0x4444;
+	raised.n = 0;
+	CHECK_EQ(run_tb(tbc, &ret), 1);
+	CHECK_EQ(raised.n, 1);
+	CHECK_EQ(raised.va, 0x7000005010ull);
+	CHECK_EQ(raised.code, X86_WALK_FAULT | X86_PF_U);
+	CHECK_EQ(tm->cpu.g[1], 0x1111222233334444ull);
+	CHECK_EQ(tm->cpu.g[4], 0x4444);
+	CHECK(t->fault_hpc >= (uintptr_t)tb.code && t->fault_hpc < (uintptr_t)tb.code + tb.code_size);
+	CHECK_EQ(tb_insn_index_of(&tb, t->fault_hpc), 2);
+	/* A write to a read-only page from the kernel with CR0.WP: P|W. */
+	map(0x7000006000ull, 0x206000, PAGE, X86_PTE_US);
+	tctl.cr4 &= ~X86_CR4_SMAP;
+	build_access_tb();
+	tbc = gen_tb(&tb, X86_MMU_SUP);
+	set_regs(0x7000000100ull, 0x7000006020ull, 0x7000001010ull);
+	CHECK_EQ(run_tb(tbc, &ret), 1);
+	CHECK_EQ(raised.va, 0x7000006020ull);
+	CHECK_EQ(raised.code, X86_WALK_FAULT | X86_PF_P | X86_PF_W);
+	CHECK_EQ(tb_insn_index_of(&tb, t->fault_hpc), 1);
+}
+
+/* Every load form (size, sign, i32/i64) gives the same value on the
+ * inline path and the slow path, and the value the host gives. */
+static void test_codegen_load_forms(void)
+{
+	struct tb tb;
+	uintptr_t ret;
+	machine_reset();
+	map(0x600000, 0x240000, PAGE, X86_PTE_RW | X86_PTE_US);
+	static const uint8_t bytes[8] = { 0x81, 0x92, 0xa3, 0xb4, 0xc5, 0xd6, 0xe7, 0xf8 };
+	memcpy(ram + 0x240010, bytes, 8);
+	for (int size = 0; size < 4; size++) {
+		for (int sign = 0; sign < 2; sign++) {
+			for (int i32 = 0; i32 < 2; i32++) {
+				if (i32 && size == 3)
+					continue;
+				int memop = size | (sign ? IR_MO_SIGN : 0);
+				enum ir_type ty = i32 ? IR_I32 : IR_I64;
+				ir_reset(&S);
+				insn_start(0);
+				ir_ref d = ir_new_temp(&S, ty);
+				emitc(IR_load, ty, (ir_ref[]){ d, G[0] }, memop, 0);
+				ir_ref w = d;
+				if (i32) {	/* the frontend's way to a 64-bit register */
+					w = ir_new_temp(&S, IR_I64);
+					ir_op1(&S, IR_ext32u, IR_I64, w, d);
+				}
+				ir_op1(&S, IR_mov, IR_I64, G[1], w);
+				emitc(IR_exit_tb, IR_I64, NULL, 0, 0);
+				const uint8_t *tbc = gen_tb(&tb, X86_MMU_USER);
+				uint64_t want;
+				if (size == 0)
+					want = sign ? (uint64_t)(int8_t)bytes[0] : bytes[0];
+				else if (size == 1)
+					want = sign ? (uint64_t)*(int16_t *)bytes : *(uint16_t *)bytes;
+				else if (size == 2)
+					want = sign && !i32 ? (uint64_t)*(int32_t *)bytes : *(uint32_t *)bytes;
+				else
+					want = *(uint64_t *)bytes;
+				if (i32)
+					want &= 0xffffffff;
+				for (int pass = 0; pass < 2; pass++) {	/* miss, then hit */
+					if (!pass)
+						tlb_flush_all(&tm->tlb);
+					tm->cpu.g[0] = 0x600010;
+					tm->cpu.g[1] = 0x5a5a5a5a5a5a5a5aull;
+					CHECK(tbc && run_tb(tbc, &ret) == 0);
+					CHECK_EQ(tm->cpu.g[1], want);
+				}
+			}
+		}
+	}
+}
+
+/* cmpxchg through the TLB, hit and miss. */
+static void test_codegen_cmpxchg(void)
+{
+	struct tb tb;
+	uintptr_t ret;
+	machine_reset();
+	map(0x600000, 0x240000, PAGE, X86_PTE_RW | X86_PTE_US);
+	*(uint32_t *)(ram + 0x240020) = 77;
+	ir_reset(&S);
+	insn_start(0);
+	emitc(IR_cmpxchg, IR_I64, (ir_ref[]){ G[1], G[0], G[2], G[3] }, IR_MO_32, 0);
+	emitc(IR_exit_tb, IR_I64, NULL, 0, 0);
+	const uint8_t *tbc = gen_tb(&tb, X86_MMU_USER);
+	for (int pass = 0; pass < 2; pass++) {
+		tm->cpu.g[0] = 0x600020;
+		tm->cpu.g[2] = 77 + pass;	/* second pass: the compare fails */
+		tm->cpu.g[3] = 99;
+		CHECK(tbc && run_tb(tbc, &ret) == 0);
+		CHECK_EQ(tm->cpu.g[1], pass ? 99 : 77);
+		CHECK_EQ(*(uint32_t *)(ram + 0x240020), 99);
+	}
+}
+
+static void codegen_setup(void)
+{
+	code = mmap(NULL, 0x20000, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS,
+		    -1, 0);
+	if (code == MAP_FAILED) {
+		perror("mmap");
+		exit(2);
+	}
+	const void *epilogue;
+	host_gen_prologue(code, code, 0x1000, &enter, &epilogue);
+	ir_init(&S);
+	static const char *const names[NG] = { "g0", "g1", "g2", "g3", "g4", "g5", "g6", "g7" };
+	for (int i = 0; i < NG; i++)
+		G[i] = ir_new_global(&S, offsetof(struct tcpu, g) + 8 * i, names[i]);
+	tlb_install_lowering(0, 3);
+}
+
 void unit_main(void)
 {
 	test_walk_race();
@@ -740,4 +1023,10 @@ void unit_main(void)
 	test_tlb_basic();
 	test_tlb_large();
 	test_tlb_code_mmio_split();
+
+	codegen_setup();
+	test_codegen_access();
+	test_codegen_load_forms();
+	test_codegen_cmpxchg();
+	host_set_softmmu(NULL);
 }
