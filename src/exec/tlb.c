@@ -25,6 +25,7 @@
 #include "util/log.h"
 
 int32_t tlb_env_off;
+bool tlb_softmmu;
 
 static pthread_mutex_t tlb_list_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct tlb *tlb_list;
@@ -47,12 +48,9 @@ void tlb_install_lowering(int mmu_shift, uint32_t mmu_mask)
 		.ld_helper = tlb_helper_ld, .st_helper = tlb_helper_st, .rmw_helper = tlb_helper_rmw,
 	};
 	host_set_softmmu(&l);
+	tlb_softmmu = true;
 }
 
-static struct tlb *tlb_of_env(void *env)
-{
-	return (struct tlb *)((char *)env + tlb_env_off);
-}
 
 static void tlb_clear_mmu(struct tlb *t, int mmu)
 {
@@ -158,6 +156,9 @@ static void tlb_restore_state(void *cpu, uintptr_t hpc)
 	guest_set_pc(cpu, tb_guest_pc_of(tb, hpc));
 	if (tb->instr_fix && exec_hooks.fault_fixup)
 		exec_hooks.fault_fixup(cpu, tb, tb_insn_index_of(tb, hpc), true);
+	/* The access may lie inside a tool region (host.h): the guest's FP
+	 * state comes back as the region's end would have brought it. */
+	guest_tool_unwind(cpu);
 }
 
 struct tlb_entry *tlb_fill_entry(struct tlb *t, uint64_t va, enum tlb_access acc, int mmu,
@@ -292,6 +293,53 @@ void *tlb_rmw_ptr(struct tlb *t, uint64_t va, int size_log2, int mmu, uintptr_t 
 	return (void *)(uintptr_t)(va + e->addend);
 }
 
+void tlb_read_buf(struct tlb *t, void *dst, uint64_t va, size_t n, uintptr_t hpc)
+{
+	uint8_t *d = dst;
+	while (n) {
+		size_t chunk = TLB_PAGE_SIZE - (va & ~TLB_PAGE_MASK);
+		if (chunk > n)
+			chunk = n;
+		struct tlb_entry *e = tlb_lookup_fill(t, va, TLB_READ, t->cur_mmu, hpc);
+		if (e->addr_read & TLB_MMIO) {
+			for (size_t i = 0; i < chunk; i++)
+				d[i] = t->ops->mmio_read(t->cpu, tlb_pa(t, e, t->cur_mmu, va + i), 1);
+		} else {
+			memcpy(d, (const void *)(uintptr_t)(va + e->addend), chunk);
+		}
+		d += chunk;
+		va += chunk;
+		n -= chunk;
+	}
+}
+
+void tlb_write_buf(struct tlb *t, uint64_t va, const void *src, size_t n, uintptr_t hpc)
+{
+	const uint8_t *s = src;
+	int mmu = t->cur_mmu;
+	/* Every page first: the fault, if any, comes before any byte moves. */
+	for (uint64_t p = va & TLB_PAGE_MASK; n && p <= ((va + n - 1) & TLB_PAGE_MASK);
+	     p += TLB_PAGE_SIZE)
+		tlb_lookup_fill(t, p < va ? va : p, TLB_WRITE, mmu, hpc);
+	while (n) {
+		size_t chunk = TLB_PAGE_SIZE - (va & ~TLB_PAGE_MASK);
+		if (chunk > n)
+			chunk = n;
+		struct tlb_entry *e = tlb_lookup_fill(t, va, TLB_WRITE, mmu, hpc);
+		if (e->addr_write & TLB_MMIO) {
+			for (size_t i = 0; i < chunk; i++)
+				t->ops->mmio_write(t->cpu, tlb_pa(t, e, mmu, va + i), 1, s[i]);
+		} else {
+			if (e->addr_write & TLB_CODE)
+				tlb_code_write(t, e, mmu);
+			memcpy((void *)(uintptr_t)(va + e->addend), s, chunk);
+		}
+		s += chunk;
+		va += chunk;
+		n -= chunk;
+	}
+}
+
 uint64_t tlb_code_pa(struct tlb *t, uint64_t va, int mmu, uintptr_t hpc)
 {
 	struct tlb_entry *e = tlb_lookup_fill(t, va, TLB_FETCH, mmu, hpc);
@@ -308,10 +356,9 @@ void tlb_helper_st(void *env, uint64_t va, uint64_t val, uint64_t oi, uintptr_t 
 	tlb_store(tlb_of_env(env), va, val, oi & 3, oi >> 8, hpc);
 }
 
-void *tlb_helper_rmw(void *env, uint64_t va, uint64_t oi, uintptr_t hpc)
+void *tlb_rmw(struct tlb *t, uint64_t va, int size_log2, int mmu, uintptr_t hpc)
 {
-	struct tlb *t = tlb_of_env(env);
-	void *p = tlb_rmw_ptr(t, va, oi & 3, oi >> 8, hpc);
+	void *p = tlb_rmw_ptr(t, va, size_log2, mmu, hpc);
 	if (!p) {
 		/* A locked access to MMIO or split across non-adjacent RAM:
 		 * not something loom can make atomic. */
@@ -324,6 +371,11 @@ void *tlb_helper_rmw(void *env, uint64_t va, uint64_t oi, uintptr_t hpc)
 		abort();
 	}
 	return p;
+}
+
+void *tlb_helper_rmw(void *env, uint64_t va, uint64_t oi, uintptr_t hpc)
+{
+	return tlb_rmw(tlb_of_env(env), va, oi & 3, oi >> 8, hpc);
 }
 
 /* ---- the physical-page code map ---- */

@@ -103,6 +103,9 @@ struct tlb {
 	uint64_t large_addr[TLB_NB_MMU], large_mask[TLB_NB_MMU];
 	const struct tlb_ops *ops;
 	void *cpu;		/* the vCPU whose env this TLB lies in */
+	/* The MMU index of the vCPU's current context (x86: CPL, RFLAGS.AC),
+	 * kept up to date by the environment: helpers' accesses use it. */
+	uint8_t cur_mmu;
 	struct tlb *next;	/* every TLB, for tlb_protect_code */
 	uintptr_t fault_hpc;	/* host pc of the last access that faulted */
 	uint64_t fills, flushes;
@@ -112,6 +115,13 @@ struct tlb {
  * this offset (may be negative: the TLB may precede the CPU struct). */
 extern int32_t tlb_env_off;
 void tlb_set_env_offset(int32_t off);
+static inline struct tlb *tlb_of_env(void *env)
+{
+	return (struct tlb *)((char *)env + tlb_env_off);
+}
+/* Whether guest memory is reached through the TLB (whole-system mode: set
+ * by tlb_install_lowering) rather than at host address = guest address. */
+extern bool tlb_softmmu;
 
 /* Make the backend lower guest memory ops through the TLB (host.h's
  * soft-MMU lowering), taking a block's MMU index from its translation flags
@@ -150,6 +160,14 @@ void tlb_store(struct tlb *t, uint64_t va, uint64_t val, int size_log2, int mmu,
  * instruction), after checking write access.  The access must stay in
  * RAM; NULL if it is MMIO or crosses onto a page not adjacent in RAM. */
 void *tlb_rmw_ptr(struct tlb *t, uint64_t va, int size_log2, int mmu, uintptr_t hpc);
+/* The same, raising TLB_FAULT_UNSUPPORTED (logged under -d unimp) where
+ * tlb_rmw_ptr gives NULL. */
+void *tlb_rmw(struct tlb *t, uint64_t va, int size_log2, int mmu, uintptr_t hpc);
+/* Copy n bytes between guest virtual memory at va and a buffer, in the
+ * vCPU's current context (cur_mmu), for helpers: a write checks every page
+ * before writing any, so a fault leaves memory as it was. */
+void tlb_read_buf(struct tlb *t, void *dst, uint64_t va, size_t n, uintptr_t hpc);
+void tlb_write_buf(struct tlb *t, uint64_t va, const void *src, size_t n, uintptr_t hpc);
 /* The physical address of code at va (an instruction fetch: the TB key). */
 uint64_t tlb_code_pa(struct tlb *t, uint64_t va, int mmu, uintptr_t hpc);
 

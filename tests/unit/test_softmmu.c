@@ -26,6 +26,7 @@
 #include "exec/tlb.h"
 #include "host/host.h"
 #include "ir/ir.h"
+#include "guest/x86/mem.h"
 #include "guest/x86/walk.h"
 #include "unit.h"
 
@@ -989,6 +990,49 @@ static void test_codegen_cmpxchg(void)
 	}
 }
 
+/* Helpers' accesses (guest/x86/mem.h) in system mode: through the TLB in
+ * the vCPU's current context, split across pages, and a store that faults
+ * on its second page writes nothing. */
+static void test_helper_mem(void)
+{
+	struct cpu *cpu = (struct cpu *)&tm->cpu;	/* (mem.h reaches only the TLB) */
+	machine_reset();
+	map(0x500000, 0x250000, PAGE, X86_PTE_RW | X86_PTE_US);
+	map(0x501000, 0x260000, PAGE, X86_PTE_RW | X86_PTE_US);
+	map(0x502000, 0x270000, PAGE, X86_PTE_US);	/* read-only */
+	CHECK(tlb_softmmu);
+	tm->tlb.cur_mmu = X86_MMU_USER;
+	uint8_t buf[64], back[64];
+	for (int i = 0; i < 64; i++)
+		buf[i] = i * 7 + 1;
+	CHECK(!FAULTS(x86_st_buf(cpu, 0x500fe0, buf, 64)));
+	CHECK(!memcmp(ram + 0x250fe0, buf, 32) && !memcmp(ram + 0x260000, buf + 32, 32));
+	CHECK(!FAULTS(x86_ld_buf(cpu, back, 0x500fe0, 64)));
+	CHECK(!memcmp(back, buf, 64));
+	CHECK_EQ(x86_ldl(cpu, 0x500ffe), (uint32_t)buf[30] | buf[31] << 8 | buf[32] << 16 |
+					     (uint32_t)buf[33] << 24);
+	x86_stq(cpu, 0x501010, 0x0102030405060708ull);
+	CHECK_EQ(*(uint64_t *)(ram + 0x260010), 0x0102030405060708ull);
+	CHECK_EQ(x86_ldq(cpu, 0x501010), 0x0102030405060708ull);
+	x86_stb(cpu, 0x501018, 0x99);
+	CHECK_EQ(ram[0x260018], 0x99);
+	memset(ram + 0x260fe0, 0x33, 32);
+	CHECK(FAULTS(x86_st_buf(cpu, 0x501fe0, buf, 64)));
+	CHECK_EQ(raised.va, 0x502000);
+	CHECK_EQ(raised.code, X86_WALK_FAULT | X86_PF_P | X86_PF_W | X86_PF_U);
+	CHECK_EQ(ram[0x260fe0], 0x33);
+	CHECK_EQ(ram[0x260fff], 0x33);
+	/* The kernel's context: SMAP refuses the user page. */
+	tm->tlb.cur_mmu = X86_MMU_SUP;
+	CHECK(FAULTS(x86_ldq(cpu, 0x501010)));
+	CHECK_EQ(raised.code, X86_WALK_FAULT | X86_PF_P);
+	tm->tlb.cur_mmu = X86_MMU_SUP_AC;
+	CHECK(!FAULTS(x86_ldq(cpu, 0x501010)));
+	static void *p;
+	CHECK(!FAULTS(p = x86_rmw_ptr(cpu, 0x501010, 4)));
+	CHECK(p == ram + 0x260010);
+}
+
 static void codegen_setup(void)
 {
 	code = mmap(NULL, 0x20000, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS,
@@ -1028,5 +1072,6 @@ void unit_main(void)
 	test_codegen_access();
 	test_codegen_load_forms();
 	test_codegen_cmpxchg();
+	test_helper_mem();
 	host_set_softmmu(NULL);
 }
