@@ -99,7 +99,7 @@ struct slow_path {
 	uintptr_t resume_rx;	/* where the path returns */
 };
 #define MAX_SLOW_PATHS 512
-#define SLOW_PATH_MAX_BYTES 96
+#define SLOW_PATH_MAX_BYTES 160
 static struct host_softmmu_layout softmmu;
 static bool softmmu_on;
 
@@ -1839,7 +1839,7 @@ size_t host_gen_code(struct ir_ctx *s, struct tb *tb, uint8_t *rw, uint8_t *rx, 
 	for (uint32_t i = 0; i < s->nops; i++) {
 		if (!emit_room(&c.e, OP_MAX_BYTES))
 			return 0;
-		if (c.overflow || c.e.p - c.e.start > TB_MAX_CODE) {
+		if (c.overflow || c.e.p - c.e.start + c.nslow * SLOW_PATH_MAX_BYTES > TB_MAX_CODE) {
 			tb->ninsns = c.ninsn;
 			return HOST_GEN_TOO_BIG;
 		}
@@ -1868,11 +1868,7 @@ size_t host_gen_code(struct ir_ctx *s, struct tb *tb, uint8_t *rw, uint8_t *rx, 
 	if (c.nslow) {
 		if (!emit_room(&c.e, c.nslow * SLOW_PATH_MAX_BYTES))
 			return 0;
-		emit_slow_paths(&c);
-		if (c.e.p - c.e.start > UINT16_MAX) {
-			tb->ninsns = c.ninsn;
-			return HOST_GEN_TOO_BIG;
-		}
+		emit_slow_paths(&c);	/* (within TB_MAX_CODE: the loop counted them) */
 	}
 	for (uint32_t i = 0; i < c.nfixups; i++) {
 		uint8_t *at = c.label_at[c.fixups[i].label];
