@@ -736,7 +736,7 @@ static host_enter_fn enter;
 static uint16_t insn_off[64];
 static uint64_t insn_pc[64];
 #define TB_PC 0x401000
-#define NLIVE 10	/* locals live across every access: the slow path keeps them */
+#define NLIVE 14	/* locals live across every access: the slow path keeps them */
 
 static void emitc(enum ir_opc opc, enum ir_type t, const ir_ref *args, int64_t c0, int64_t c1)
 {
@@ -770,10 +770,10 @@ static int run_tb(const uint8_t *tbc, uintptr_t *ret)
 
 /* The TB of the access tests: with locals l[i] = g0 + i live across them,
  *   0: g1 = load64 [g0]
- *   1: store32 [g2] = g3
+ *   1: store32 [g2] = g3; store64 [g2 + 8] = 0x123456789abcdef0
  *   2: g4 = load16s [g5]
  *   3: g6 = xadd64 [g0 + 8], g7
- *   4: g7 = l[0] ^ ... ^ l[NLIVE-1]; exit 0x1230 */
+ *   4: g7 = (l[0] ^ ... ^ l[NLIVE-1]) + 0x123456789abcdef0; exit 0x1230 */
 static void build_access_tb(void)
 {
 	ir_ref l[NLIVE];
@@ -786,6 +786,10 @@ static void build_access_tb(void)
 	emitc(IR_load, IR_I64, (ir_ref[]){ G[1], G[0] }, IR_MO_64, 0);
 	insn_start(1);
 	emitc(IR_store, IR_I64, (ir_ref[]){ G[3], G[2] }, IR_MO_32, 0);
+	ir_ref a2 = ir_new_temp(&S, IR_I64);	/* a constant that is no imm32 */
+	ir_op2(&S, IR_add, IR_I64, a2, G[2], ir_const(&S, IR_I64, 8));
+	emitc(IR_store, IR_I64, (ir_ref[]){ ir_const(&S, IR_I64, 0x123456789abcdef0ull), a2 },
+	      IR_MO_64, 0);
 	insn_start(2);
 	emitc(IR_load, IR_I64, (ir_ref[]){ G[4], G[5] }, IR_MO_16 | IR_MO_SIGN, 0);
 	insn_start(3);
@@ -797,6 +801,9 @@ static void build_access_tb(void)
 	ir_op1(&S, IR_mov, IR_I64, x, l[0]);
 	for (int i = 1; i < NLIVE; i++)
 		ir_op2(&S, IR_xor, IR_I64, x, x, l[i]);
+	/* the stored constant again: it must not be taken from a register
+	 * only the hit path loaded */
+	ir_op2(&S, IR_add, IR_I64, x, x, ir_const(&S, IR_I64, 0x123456789abcdef0ull));
 	ir_op1(&S, IR_mov, IR_I64, G[7], x);
 	emitc(IR_exit_tb, IR_I64, NULL, 0x1230, 0);
 }
@@ -806,7 +813,7 @@ static uint64_t live_xor(uint64_t g0)
 	uint64_t x = 0;
 	for (int i = 0; i < NLIVE; i++)
 		x ^= g0 + i * 0x1111;
-	return x;
+	return x + 0x123456789abcdef0ull;
 }
 
 static void set_regs(uint64_t g0, uint64_t g2, uint64_t g5)
@@ -845,6 +852,7 @@ static void test_codegen_access(void)
 	CHECK_EQ(ret, 0x1230);
 	CHECK_EQ(tm->cpu.g[1], 0x1111222233334444ull);
 	CHECK_EQ(*(uint32_t *)(ram + 0x203020), 0xcafef00d);
+	CHECK_EQ(*(uint64_t *)(ram + 0x203028), 0x123456789abcdef0ull);
 	CHECK_EQ(tm->cpu.g[4], 0xffffffffffff8001ull);
 	CHECK_EQ(tm->cpu.g[6], 100);
 	CHECK_EQ(*(uint64_t *)(ram + 0x200108), 105);
@@ -875,7 +883,7 @@ static void test_codegen_access(void)
 	set_regs(0x7000000100ull, 0x7000002040ull, 0x7000002012ull);
 	mmio.writes = mmio.reads = 0;
 	CHECK_EQ(run_tb(tbc, &ret), 0);
-	CHECK_EQ(mmio.writes, 1);
+	CHECK_EQ(mmio.writes, 2);	/* the two stores of instruction 1 */
 	CHECK_EQ(mmio.reads, 1);
 	CHECK_EQ(mmio.pa, MMIO_BASE + 0x12);	/* the last access: the load */
 	CHECK_EQ(tm->cpu.g[4], 0x7788);	/* (16 bits of the fake bus's value, sign 0) */

@@ -1009,7 +1009,10 @@ static void softmmu_store(struct cg *c, struct ir_op *op)
 	struct slow_path *sp = slow_new(c);
 	*sp = (struct slow_path){ .kind = SLOW_ST, .addr_reg = ra, .val_reg = H_NONE,
 				  .oi = memop | softmmu_mmu(c) << 8 };
-	if (is_const(c, v)) {
+	/* The value is in place before the probe: the hit path between the
+	 * probe and the resume point must not change the allocator's state. */
+	bool imm = is_const(c, v) && (size < 3 || fits_imm(c, v, IR_I64));
+	if (imm) {
 		sp->val = cval(c, v);
 	} else {
 		sp->val_reg = load_temp(c, v, ALL_REGS);
@@ -1017,7 +1020,10 @@ static void softmmu_store(struct cg *c, struct ir_op *op)
 	}
 	sp->saved = slow_saved(c, H_NONE);
 	emit_tlb_probe(c, sp, ra, size, softmmu.write_off, t0, t1);
-	store_to(c, op, v, t1, 0, size);
+	if (imm)
+		emit_store_imm(&c->e, size, sp->val, t1, 0);
+	else
+		emit_store(&c->e, size, sp->val_reg, t1, 0);
 	sp->resume_rx = emit_rx(&c->e, c->e.p);
 	free_dead(c, op);
 }
