@@ -661,6 +661,14 @@ static void test_tlb_large(void)
 	tlb_flush_page(t, 0x401ff000);
 	CHECK_EQ(tlb_entry(t, X86_MMU_USER, 0x40123456)->addr_read, TLB_TAG_NONE);
 	CHECK_EQ(tlb_entry(t, X86_MMU_USER, 0x40000000)->addr_read, TLB_TAG_NONE);
+	/* The same in a 1 GiB page. */
+	machine_reset();
+	map(0x7f0000000000ull, 0, 1u << 30, X86_PTE_RW | X86_PTE_US | X86_PTE_D);
+	CHECK(!FAULTS(tlb_load(t, 0x7f0000345000ull, 0, X86_MMU_USER, 0)));
+	CHECK(!FAULTS(tlb_load(t, 0x7f0000001000ull, 0, X86_MMU_USER, 0)));
+	tlb_flush_page(t, 0x7f003ffff000ull);
+	CHECK_EQ(tlb_entry(t, X86_MMU_USER, 0x7f0000345000ull)->addr_read, TLB_TAG_NONE);
+	CHECK_EQ(tlb_entry(t, X86_MMU_USER, 0x7f0000001000ull)->addr_read, TLB_TAG_NONE);
 	/* With only 4K pages cached, invlpg drops only its page. */
 	machine_reset();
 	map(0x40000000, 0x400000, PAGE, X86_PTE_RW | X86_PTE_US);
