@@ -1,0 +1,144 @@
+#!/usr/bin/env bash
+# loom-system's tests that need no guest kernel (the `system` subsuite):
+#
+#   tests/system/run.sh BUILDDIR
+#
+# 1. The command line and bad input: each bad option, value or file gives
+#    exactly one line on stderr naming it, nothing on stdout, and the
+#    documented exit status (1: usage, 127: the kernel or initrd cannot be
+#    loaded).  Crafted kernels come from tests/system/craft.py.
+# Prints PASS/FAIL/SKIP lines and "N passed, N failed, N skipped".
+set -uo pipefail
+
+if [ $# -ne 1 ]; then
+	echo "usage: $0 BUILDDIR" >&2
+	exit 2
+fi
+root=$(cd "$(dirname "$0")/../.." && pwd)
+builddir=$(cd "$1" && pwd)
+bin=$builddir/loom-system
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+passed=0 failed=0 skipped=0
+pass() { echo "PASS $1"; passed=$((passed + 1)); }
+fail() {
+	echo "FAIL $1"
+	shift
+	for l in "$@"; do echo "    $l"; done
+	failed=$((failed + 1))
+}
+skip() { echo "SKIP $1: $2"; skipped=$((skipped + 1)); }
+
+# expect NAME STATUS REGEX ARGS...: loom-system ARGS exits with STATUS and
+# prints one line on stderr matching REGEX (nothing on stdout).
+expect() {
+	local name=$1 want=$2 re=$3 status
+	shift 3
+	"$bin" "$@" >"$tmp/out" 2>"$tmp/err" </dev/null
+	status=$?
+	local lines
+	lines=$(wc -l <"$tmp/err")
+	if [ "$status" -ne "$want" ] || [ "$lines" -ne 1 ] || [ -s "$tmp/out" ] ||
+		! grep -qE "$re" "$tmp/err"; then
+		fail "$name" "repro: $bin $*" "exit status $status (want $want), $lines stderr lines:" \
+			"$(head -n 3 "$tmp/err")" "stdout: $(head -c 200 "$tmp/out")"
+		return
+	fi
+	pass "$name"
+}
+
+# expect_ok NAME REGEX ARGS...: exit status 0 and stdout matching REGEX.
+expect_ok() {
+	local name=$1 re=$2 status
+	shift 2
+	"$bin" "$@" >"$tmp/out" 2>"$tmp/err" </dev/null
+	status=$?
+	if [ "$status" -ne 0 ] || [ -s "$tmp/err" ] || ! grep -qE "$re" "$tmp/out"; then
+		fail "$name" "repro: $bin $*" "exit status $status, stderr: $(head -n 2 "$tmp/err")"
+		return
+	fi
+	pass "$name"
+}
+
+if [ ! -x "$bin" ]; then
+	fail loom-system-built "no $bin (make MODE=... $bin)"
+	echo "$passed passed, $failed failed, $skipped skipped"
+	exit 1
+fi
+
+for k in good nohdrs old no64 zimage short trunc huge smallcmd; do
+	python3 "$root/tests/system/craft.py" "$k" "$tmp/$k.img"
+done
+: >"$tmp/empty.img"
+head -c 8192 /dev/urandom >"$tmp/random.img"
+# An initrd larger than -m 4M: sparse, so it costs no disk.
+truncate -s 5M "$tmp/big.initrd"
+: >"$tmp/small.initrd"
+head -c 70000 /dev/urandom >"$tmp/small.initrd"
+
+# --- the command line --------------------------------------------------------
+expect_ok help '^usage: loom-system' -help
+expect_ok help-h '^usage: loom-system' -h
+expect_ok version '^loom-system version' -version
+expect_ok version-dashdash '^loom-system version' --version
+expect_ok machine-help '^pc ' -M help
+expect_ok log-help '^cpu_reset ' -d help
+expect no-kernel 1 'no -kernel given' 
+expect unknown-option 1 "unknown option '-hda'" -hda disk.img
+expect unknown-option-late 1 "unknown option '-bogus'" -kernel "$tmp/good.img" -bogus
+expect positional 1 "'disk.img': unexpected argument" disk.img
+expect missing-value 1 "option '-kernel' needs an argument" -kernel
+expect missing-value-m 1 "option '-m' needs an argument" -kernel "$tmp/good.img" -m
+for m in abc 12Q 0 1K 1M 2T -5 512MB; do
+	expect "bad-m-$m" 1 "^loom-system: -m $m: " -kernel "$tmp/good.img" -m "$m"
+done
+expect bad-machine 1 '^loom-system: -M q35: unsupported machine type' -kernel "$tmp/good.img" -M q35
+expect bad-smp 1 '^loom-system: -smp 2: only 1 CPU' -kernel "$tmp/good.img" -smp 2
+expect bad-smp-word 1 '^loom-system: -smp x: not a number' -kernel "$tmp/good.img" -smp x
+expect bad-serial 1 '^loom-system: -serial tcp:1234: unknown character device' \
+	-kernel "$tmp/good.img" -serial tcp:1234
+expect bad-serial-nopath 1 '^loom-system: -serial unix:: no socket path' \
+	-kernel "$tmp/good.img" -serial unix:
+expect bad-serial-opt 1 "unknown option 'telnet'" -kernel "$tmp/good.img" \
+	-serial unix:/tmp/x,server,telnet
+expect bad-serial-onoff 1 "'server' must be on or off" -kernel "$tmp/good.img" \
+	-serial unix:/tmp/x,server=maybe
+expect two-serials 1 'one serial port' -kernel "$tmp/good.img" -serial null -serial null
+expect bad-monitor-file 1 '^loom-system: -monitor file:/tmp/m: the monitor needs input' \
+	-kernel "$tmp/good.img" -monitor file:/tmp/m
+expect monitor-serial-stdio 1 '^loom-system: -monitor stdio: stdio is the serial port' \
+	-kernel "$tmp/good.img" -monitor stdio
+expect monitor-nographic-stdio 1 '^loom-system: -monitor stdio: stdio is the serial port' \
+	-kernel "$tmp/good.img" -nographic -monitor stdio
+expect bad-log-item 1 "^loom-system: -d: unknown log item 'bogus'" -kernel "$tmp/good.img" -d int,bogus
+expect bad-log-file 1 '^loom-system: -D /nonexistent/dir/log: ' -kernel "$tmp/good.img" \
+	-D /nonexistent/dir/log
+
+# --- kernels and initrds that cannot be loaded -------------------------------
+expect kernel-missing 127 "^loom-system: $tmp/none.img: No such file or directory" \
+	-kernel "$tmp/none.img"
+expect kernel-directory 127 "^loom-system: $tmp: not a regular file" -kernel "$tmp"
+expect kernel-empty 127 "^loom-system: $tmp/empty.img: truncated" -kernel "$tmp/empty.img"
+expect kernel-short 127 "^loom-system: $tmp/short.img: truncated" -kernel "$tmp/short.img"
+expect kernel-trunc 127 "^loom-system: $tmp/trunc.img: truncated .*promises" -kernel "$tmp/trunc.img"
+expect kernel-random 127 "^loom-system: $tmp/random.img: not a Linux bzImage" -kernel "$tmp/random.img"
+expect kernel-nohdrs 127 "^loom-system: $tmp/nohdrs.img: not a Linux bzImage" -kernel "$tmp/nohdrs.img"
+expect kernel-old 127 "^loom-system: $tmp/old.img: boot protocol 2.10 is too old" -kernel "$tmp/old.img"
+expect kernel-no64 127 "^loom-system: $tmp/no64.img: the kernel has no 64-bit entry" -kernel "$tmp/no64.img"
+expect kernel-zimage 127 "^loom-system: $tmp/zimage.img: a zImage" -kernel "$tmp/zimage.img"
+expect kernel-too-big 127 "^loom-system: $tmp/huge.img: the kernel does not fit in RAM" \
+	-kernel "$tmp/huge.img" -m 64
+expect cmdline-too-long 127 "^loom-system: $tmp/smallcmd.img: the command line is 17 bytes; this kernel takes 16" \
+	-kernel "$tmp/smallcmd.img" -append "console=ttyS0 abc"
+expect initrd-missing 127 "^loom-system: $tmp/none.initrd: No such file" -kernel "$tmp/good.img" \
+	-initrd "$tmp/none.initrd"
+expect initrd-larger-than-ram 127 "^loom-system: $tmp/big.initrd: the initrd .* is larger than RAM" \
+	-kernel "$tmp/good.img" -initrd "$tmp/big.initrd" -m 4M
+# The crafted kernel is well formed: it loads, and loom-system says where
+# it stops.
+expect kernel-good-loads 3 "^loom-system: $tmp/good.img loaded \\(boot protocol 2.15, entry 0x1000200\\); the CPU does not execute guest code yet" \
+	-kernel "$tmp/good.img" -initrd "$tmp/small.initrd" -append "console=ttyS0" -m 64M
+
+echo "$passed passed, $failed failed, $skipped skipped"
+[ "$failed" -eq 0 ]
