@@ -26,6 +26,8 @@ LINUX_SRCS := $(filter src/linux/%,$(SRCS))
 SYSTEM_SRCS := $(filter-out src/system/main.c,$(filter src/system/%,$(SRCS)))
 CORE_SRCS := $(filter-out src/main.c src/system/main.c $(LINUX_SRCS) $(SYSTEM_SRCS),$(SRCS))
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
+# The bare-metal test image (rules below, with the other test programs).
+BAREMETAL := build/tests/system/baremetal.bin
 
 # Bundled plugins (plugins/*.c, one file each, public headers only) become
 # build/<mode>/plugins/lib<name>.so, where `-plugin <name>` finds them.
@@ -160,7 +162,7 @@ TMODE ?= debug
 # The whole suite; the last line is "N passed, N failed".
 test: deps
 	$(MAKE) --no-print-directory build/$(TMODE)/loom build/$(TMODE)/loom-system $(UNIT_BINS) \
-		guest-tests $(COV_BINS) \
+		$(BAREMETAL) guest-tests $(COV_BINS) \
 		build/$(TMODE)/loom-cov build/$(TMODE)/loom-ctl \
 		$(call plugins_of,$(TMODE)) plugin-tests
 	tests/run-all.sh build/$(TMODE)
@@ -176,8 +178,9 @@ test-guest: build/$(TMODE)/loom guest-tests
 test-programs: build/$(TMODE)/loom
 	tests/run-all.sh build/$(TMODE) programs
 
-# loom-system's command line and loader (tests/system/run.sh).
-test-system: build/$(TMODE)/loom-system
+# loom-system's command line and loader, the bare-metal image under
+# qemu-system-x86_64 (tests/system/run.sh).
+test-system: build/$(TMODE)/loom-system $(BAREMETAL)
 	tests/run-all.sh build/$(TMODE) system
 
 test-plugins: build/$(TMODE)/loom $(call plugins_of,$(TMODE)) guest-tests plugin-tests
@@ -224,3 +227,14 @@ bench: deps
 
 clean:
 	rm -rf build
+
+# The bare-metal test image (tests/system/baremetal): a bzImage-format
+# image that checks exception delivery and privilege changes in long mode
+# and reports on COM1; mode-independent, built with nasm.
+$(BAREMETAL): tests/system/baremetal/setup.asm tests/system/baremetal/kernel.asm
+	@mkdir -p $(@D)
+	nasm -f bin -o $(@D)/baremetal-setup.bin tests/system/baremetal/setup.asm
+	nasm -f bin -o $(@D)/baremetal-kernel.bin tests/system/baremetal/kernel.asm
+	cat $(@D)/baremetal-setup.bin $(@D)/baremetal-kernel.bin >$@
+.PHONY: baremetal
+baremetal: $(BAREMETAL)

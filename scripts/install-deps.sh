@@ -6,12 +6,14 @@ set -eu
 
 PACKAGES="build-essential libzydis-dev musl-tools busybox-static qemu-user nasm
 python3 hyperfine libglib2.0-dev file perl mawk xz-utils bzip2 openssl sqlite3
-binutils lcov git jq bc tcl zstd nodejs libpython3.11-testsuite strace afl++ gdb"
+binutils lcov git jq bc tcl zstd nodejs libpython3.11-testsuite strace afl++ gdb
+qemu-system-x86"
 # rustc: Debian's, unless one is already on PATH (rustup's, say).
 command -v rustc >/dev/null 2>&1 || PACKAGES="$PACKAGES rustc"
 # binutils and lcov: tests/cov; the rest is what tests/programs/{debian,
 # cpython,strace}.sh run (about 15 MB to download, most of it nodejs); they
-# skip, visibly, a program that is missing.
+# skip, visibly, a program that is missing.  nasm builds the bare-metal test
+# image and qemu-system-x86 is loom-system's peer (tests/system).
 
 missing=""
 for p in $PACKAGES; do

@@ -7,6 +7,10 @@
 #    exactly one line on stderr naming it, nothing on stdout, and the
 #    documented exit status (1: usage, 127: the kernel or initrd cannot be
 #    loaded).  Crafted kernels come from tests/system/craft.py.
+# 2. The bare-metal image build/tests/system/baremetal.bin (make
+#    baremetal): under qemu-system-x86_64, the peer, when it is installed,
+#    and under loom-system once it executes guest code; every check it
+#    reports must PASS and the machine must power off.
 # Prints PASS/FAIL/SKIP lines and "N passed, N failed, N skipped".
 set -uo pipefail
 
@@ -17,6 +21,7 @@ fi
 root=$(cd "$(dirname "$0")/../.." && pwd)
 builddir=$(cd "$1" && pwd)
 bin=$builddir/loom-system
+image=$root/build/tests/system/baremetal.bin
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
@@ -139,6 +144,42 @@ expect initrd-larger-than-ram 127 "^loom-system: $tmp/big.initrd: the initrd .* 
 # it stops.
 expect kernel-good-loads 3 "^loom-system: $tmp/good.img loaded \\(boot protocol 2.15, entry 0x1000200\\); the CPU does not execute guest code yet" \
 	-kernel "$tmp/good.img" -initrd "$tmp/small.initrd" -append "console=ttyS0" -m 64M
+
+# --- the bare-metal image ----------------------------------------------------
+# baremetal_check NAME LOG STATUS: the image's report in LOG: every line
+# PASS, a final "N passed, 0 failed" with N > 0, and a clean power-off.
+baremetal_check() {
+	local name=$1 log=$2 status=$3 counts
+	tr -d '\r' <"$log" | sed 's/\x1b\[[0-9;?]*[a-zA-Z]//g; s/\x1bc//g' >"$log.clean"
+	counts=$(grep -aE '^[0-9]+ passed, [0-9]+ failed$' "$log.clean" | tail -n 1)
+	if [ "$status" -ne 0 ] || [ -z "$counts" ] || ! echo "$counts" | grep -q ' 0 failed$' ||
+		grep -aq '^FAIL ' "$log.clean" || [ "${counts%% *}" -lt 10 ]; then
+		fail "$name" "exit status $status; report: ${counts:-none}" \
+			"$(grep -a '^FAIL ' "$log.clean" | head -n 4)" "full output: $log"
+		cp "$log.clean" "$builddir/test-logs/$name.out" 2>/dev/null
+		return
+	fi
+	pass "$name ($counts)"
+}
+
+if [ ! -f "$image" ]; then
+	fail baremetal-image "no $image (make baremetal; needs nasm)"
+elif ! command -v qemu-system-x86_64 >/dev/null 2>&1; then
+	skip baremetal-qemu "qemu-system-x86_64 is not installed (scripts/install-deps.sh)"
+else
+	timeout -k 5 60 qemu-system-x86_64 -M pc -m 64 -nographic -no-reboot -kernel "$image" \
+		</dev/null >"$tmp/qemu.log" 2>&1
+	baremetal_check baremetal-qemu "$tmp/qemu.log" $?
+fi
+if [ -f "$image" ]; then
+	"$bin" -kernel "$image" -m 64 -nographic -no-reboot </dev/null >"$tmp/loom.log" 2>&1
+	status=$?
+	if [ "$status" -eq 3 ] && grep -q 'does not execute guest code yet' "$tmp/loom.log"; then
+		skip baremetal-loom-system "loom-system does not execute guest code yet (the image loads)"
+	else
+		baremetal_check baremetal-loom-system "$tmp/loom.log" "$status"
+	fi
+fi
 
 echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]
