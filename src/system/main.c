@@ -14,8 +14,14 @@
  * main() parses into system_opts (cmdline.h), opens the log, maps RAM, loads
  * the kernel with the boot protocol (boot.c) and serves the monitor.  It
  * links libsystem.a and the translator's core, never src/linux/.
+ *
+ * Until the CPU executes guest code, the machine stops at the kernel's
+ * entry: without -monitor loom-system says so and exits with status 3;
+ * with -monitor the monitor serves the machine as it stands (registers at
+ * the entry, memory as loaded) until quit, end of input or a signal.
  */
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +30,7 @@
 #include "exec/exec.h"
 #include "system/boot.h"
 #include "system/cmdline.h"
+#include "system/monitor.h"
 #include "system/physmem.h"
 #include "util/log.h"
 
@@ -237,6 +244,98 @@ static void log_boot_state(const struct boot_layout *l, const struct boot_cpu_st
 			   l->e820[i].type == BOOT_E820_RAM ? "usable" : "reserved");
 }
 
+/* ---- The monitor on the machine at the kernel's entry ------------------ */
+
+static const struct boot_cpu_state *entry_state;
+
+/* A segment register as loading selector sel from the loader's GDT gives
+ * it (hidden base, limit and flags from the descriptor). */
+static struct monitor_seg entry_seg(uint16_t sel)
+{
+	struct monitor_seg s = { .selector = sel };
+	uint64_t d;
+	if (!sel || (uint64_t)(sel & ~7u) + 7 > entry_state->gdt_limit ||
+	    !physmem_read(entry_state->gdt_base + (sel & ~7u), &d, 8))
+		return s;
+	uint32_t hi = (uint32_t)(d >> 32);
+	s.base = ((d >> 16) & 0xffffff) | ((uint64_t)(hi >> 24) << 24);
+	s.limit = (uint32_t)(d & 0xffff) | (hi & 0xf0000);
+	if (hi & (1u << 23))	/* G: 4 KiB units */
+		s.limit = (s.limit << 12) | 0xfff;
+	s.flags = hi & 0x00ffff00;	/* QEMU's cache: no base bits */
+	return s;
+}
+
+static bool entry_regs(void *opaque, struct monitor_regs *r)
+{
+	const struct boot_cpu_state *c = entry_state;
+	memset(r, 0, sizeof(*r));
+	r->gpr[4] = c->rsp;
+	r->gpr[6] = c->rsi;
+	r->rip = c->rip;
+	r->rflags = c->rflags;
+	r->seg[MON_ES] = entry_seg(c->es);
+	r->seg[MON_CS] = entry_seg(c->cs);
+	r->seg[MON_SS] = entry_seg(c->ss);
+	r->seg[MON_DS] = entry_seg(c->ds);
+	r->seg[MON_FS] = entry_seg(c->fs);
+	r->seg[MON_GS] = entry_seg(c->gs);
+	/* LDTR, TR, IDTR, DR6/7, FPU and MXCSR hold their reset values (SDM
+	 * vol. 3, table 9-1): the loader does not load them. */
+	r->ldt = (struct monitor_seg){ 0, 0, 0xffff, 0x8200 };
+	r->tr = (struct monitor_seg){ 0, 0, 0xffff, 0x8b00 };
+	r->gdt_base = c->gdt_base;
+	r->gdt_limit = c->gdt_limit;
+	r->idt_limit = 0xffff;
+	r->cr0 = c->cr0;
+	r->cr3 = c->cr3;
+	r->cr4 = c->cr4;
+	r->efer = c->efer;
+	r->dr[6] = 0xffff0ff0;
+	r->dr[7] = 0x400;
+	r->fcw = 0x37f;
+	r->mxcsr = 0x1f80;
+	return true;
+}
+
+static bool entry_read_phys(void *opaque, uint64_t pa, void *buf, size_t len)
+{
+	return physmem_read(pa, buf, len);
+}
+
+static bool entry_running(void *opaque) { return false; }
+static void entry_stop(void *opaque) { }
+static void entry_quit(void *opaque) { exit(0); }
+
+static const struct monitor_ops entry_ops = {
+	.get_regs = entry_regs,
+	.read_phys = entry_read_phys,
+	.running = entry_running,
+	.stop = entry_stop,
+	.quit = entry_quit,
+	/* cont and system_reset need a CPU that runs. */
+};
+
+static noreturn void serve_monitor(const struct boot_cpu_state *cpu)
+{
+	static struct monitor_io io;
+	entry_state = cpu;
+	if (monitor_io_open(&io, &system_opts.monitor, &entry_ops, NULL, err, sizeof(err)) < 0)
+		fatal(LOOM_EXIT_USAGE, "%s", err);
+	fprintf(stderr, "loom-system: the CPU does not execute guest code yet: the machine "
+		"is stopped at the kernel's entry\n");
+	while (!io.closed) {
+		struct pollfd pfd = { .fd = monitor_io_fd(&io), .events = POLLIN };
+		if (pfd.fd < 0)
+			break;
+		if (poll(&pfd, 1, -1) < 0 && errno != EINTR)
+			break;
+		monitor_io_ready(&io);
+	}
+	monitor_io_close(&io);
+	exit(0);
+}
+
 int main(int argc, char **argv)
 {
 	static struct boot_layout layout;
@@ -259,6 +358,8 @@ int main(int argc, char **argv)
 	if (log_enabled(LOG_CPU_RESET))
 		log_boot_state(&layout, &cpu);
 	log_flush();
+	if (system_opts.monitor.kind != CHARDEV_NONE)
+		serve_monitor(&cpu);
 	fprintf(stderr, "loom-system: %s loaded (boot protocol %u.%02u, entry 0x%llx); "
 		"the CPU does not execute guest code yet\n", system_opts.kernel, layout.version >> 8,
 		layout.version & 0xff, (unsigned long long)cpu.rip);

@@ -7,7 +7,9 @@
 #    exactly one line on stderr naming it, nothing on stdout, and the
 #    documented exit status (1: usage, 127: the kernel or initrd cannot be
 #    loaded).  Crafted kernels come from tests/system/craft.py.
-# 2. The bare-metal image build/tests/system/baremetal.bin (make
+# 2. The HMP monitor (stdio and a unix socket) on the machine as loaded:
+#    the kernel's bytes, the zero page, the entry registers.
+# 3. The bare-metal image build/tests/system/baremetal.bin (make
 #    baremetal): under qemu-system-x86_64, the peer, when it is installed,
 #    and under loom-system once it executes guest code; every check it
 #    reports must PASS and the machine must power off.
@@ -144,6 +146,76 @@ expect initrd-larger-than-ram 127 "^loom-system: $tmp/big.initrd: the initrd .* 
 # it stops.
 expect kernel-good-loads 3 "^loom-system: $tmp/good.img loaded \\(boot protocol 2.15, entry 0x1000200\\); the CPU does not execute guest code yet" \
 	-kernel "$tmp/good.img" -initrd "$tmp/small.initrd" -append "console=ttyS0" -m 64M
+
+# --- the monitor on the loaded machine ---------------------------------------
+# The CPU stops at the kernel's entry; the monitor shows the machine as the
+# loader left it.  Expected bytes come from the image file itself (od).
+if [ -f "$image" ]; then
+	# The 64-bit entry: file offset (setup_sects + 1) * 512 + 0x200.
+	sects=$(od -An -tu1 -j $((0x1f1)) -N1 "$image" | tr -d ' ')
+	want=$(od -An -tx4 -j $(((sects + 1) * 512 + 0x200)) -N8 "$image" |
+		awk '{printf "0x%s 0x%s", $1, $2}')
+	printf 'xp /2xw 0x100200
+info status
+xp /xb 0x71e8
+info registers
+x /2xw 0x100200
+quit
+' |
+		"$bin" -kernel "$image" -m 64 -serial none -monitor stdio >"$tmp/mon.out" 2>"$tmp/mon.err"
+	status=$?
+	tr -d '\r' <"$tmp/mon.out" | sed 's/^(qemu) //' >"$tmp/mon.txt"
+	mon_expect() {	# NAME LINE: the monitor printed LINE exactly
+		if grep -qxF -- "$2" "$tmp/mon.txt"; then
+			pass "$1"
+		else
+			fail "$1" "want the line: $2" "monitor output: $tmp/mon.txt" \
+				"$(head -n 5 "$tmp/mon.txt")"
+		fi
+	}
+	if [ "$status" -eq 0 ]; then pass monitor-stdio-quit; else
+		fail monitor-stdio-quit "exit status $status: $(head -n 2 "$tmp/mon.err")"; fi
+	mon_expect monitor-xp-entry "0000000000100200: $want"
+	mon_expect monitor-x-entry-identity-map "0000000000100200: $want"
+	mon_expect monitor-info-status "VM status: paused"
+	mon_expect monitor-e820-entries "00000000000071e8: 0x04"
+	mon_expect monitor-info-registers-rip "RIP=0000000000100200 RFL=00000002 [-------] CPL=0 II=0 A20=1 SMM=0 HLT=0"
+	mon_expect monitor-info-registers-cs "CS =0010 0000000000000000 ffffffff 00af9b00 DPL=0 CS64 [-RA]"
+	mon_expect monitor-info-registers-rsi "RSI=0000000000007000 RDI=0000000000000000 RBP=0000000000000000 RSP=0000000000009000"
+
+	# A unix socket in QEMU's spelling; a client runs one command and quits.
+	sock=$tmp/mon.sock
+	"$bin" -kernel "$image" -m 64 -serial none -monitor "unix:$sock,server,nowait" \
+		>"$tmp/monu.out" 2>&1 &
+	pid=$!
+	python3 - "$sock" >"$tmp/monu.txt" 2>&1 <<'PY'
+import socket, sys, time
+for _ in range(100):
+    try:
+        s = socket.socket(socket.AF_UNIX)
+        s.connect(sys.argv[1])
+        break
+    except OSError:
+        time.sleep(0.05)
+s.sendall(b"xp /xb 0x71e8\nquit\n")
+out = b""
+s.settimeout(10)
+while True:
+    d = s.recv(4096)
+    if not d:
+        break
+    out += d
+sys.stdout.write(out.decode())
+PY
+	timeout 10 tail --pid=$pid -f /dev/null || kill $pid 2>/dev/null
+	wait $pid
+	status=$?
+	if [ "$status" -eq 0 ] && grep -q '^(qemu) 00000000000071e8: 0x04' "$tmp/monu.txt"; then
+		pass monitor-unix-socket
+	else
+		fail monitor-unix-socket "exit status $status" "$(head -n 4 "$tmp/monu.txt")"
+	fi
+fi
 
 # --- the bare-metal image ----------------------------------------------------
 # baremetal_check NAME LOG STATUS: the image's report in LOG: every line
