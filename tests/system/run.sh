@@ -147,6 +147,20 @@ expect initrd-larger-than-ram 127 "^loom-system: $tmp/big.initrd: the initrd .* 
 expect kernel-good-loads 3 "^loom-system: $tmp/good.img loaded \\(boot protocol 2.15, entry 0x1000200\\); the CPU does not execute guest code yet" \
 	-kernel "$tmp/good.img" -initrd "$tmp/small.initrd" -append "console=ttyS0" -m 64M
 
+# -d cpu_reset shows the boot protocol's 64-bit entry state: rip at the
+# load address (pref_address 0x100000 in the image) + 0x200, rsi the zero
+# page, and the e820 map for -m 64.
+if [ -f "$image" ]; then
+	"$bin" -kernel "$image" -m 64 -serial none -d cpu_reset -D "$tmp/reset.log" >/dev/null 2>&1
+	if grep -q '^RIP=0000000000100200 RSI=0000000000007000 ' "$tmp/reset.log" &&
+		grep -q '^CS =0010 DS =0018 ES =0018 SS =0018' "$tmp/reset.log" &&
+		grep -q '^e820: \[mem 0x0000000000100000-0x0000000003ffffff\] usable$' "$tmp/reset.log"; then
+		pass log-cpu-reset
+	else
+		fail log-cpu-reset "$(head -n 4 "$tmp/reset.log")"
+	fi
+fi
+
 # --- the monitor on the loaded machine ---------------------------------------
 # The CPU stops at the kernel's entry; the monitor shows the machine as the
 # loader left it.  Expected bytes come from the image file itself (od).
