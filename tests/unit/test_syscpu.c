@@ -298,6 +298,9 @@ static void enter_user(void)
 	cpu->rip = 0x401000;
 }
 
+/* The TB mode bits of CPL 3 code: its MMU index is the user one. */
+#define USER_MODE (X86_CF_SYSTEM | X86_CF_CPL3 | (uint32_t)X86_MMU_USER << X86_CF_MMU_SHIFT)
+
 static struct x86_event exc(int v, uint32_t err)
 {
 	return (struct x86_event){ .vector = v, .has_err = true, .err = err, .kind = X86_EV_EXCEPTION };
@@ -350,6 +353,12 @@ static void test_deliver_pf_cpl3(void)
 	CHECK_EQ(sysst.seg[SREG_SS].sel, 0);	/* a null SS with RPL 0 */
 	CHECK_EQ(cpu->seg[SREG_CS], KCS);
 	CHECK_EQ(x86_sys_tb_mode(cpu), X86_CF_SYSTEM);
+	CHECK_EQ(x86_sys_mmu_index(x86_sys_tb_mode(cpu)), X86_MMU_SUP);
+	/* with SMAP (set directly: the model does not offer it) RFLAGS.AC
+	 * selects the supervisor index that may touch user pages */
+	sysst.cr4 |= CR4_SMAP;
+	x86_sys_set_rflags(cpu, X86_AC | 2);
+	CHECK_EQ(x86_sys_mmu_index(x86_sys_tb_mode(cpu)), X86_MMU_SUP_AC);
 }
 
 static void test_deliver_ist(void)
@@ -562,7 +571,7 @@ static void test_iret(void)
 	CHECK_EQ(sysst.seg[SREG_FS].sel, 0);
 	CHECK_EQ(cpu->fs_base, 0x7f0000001000ull);
 	CHECK_EQ(x86_sys_get_rflags(cpu), X86_IF | 0x3000 | 2);	/* IOPL set from CPL 0 */
-	CHECK_EQ(x86_sys_tb_mode(cpu), X86_CF_SYSTEM | X86_CF_CPL3);
+	CHECK_EQ(x86_sys_tb_mode(cpu), USER_MODE);
 
 	/* at CPL 3, iret cannot change IOPL or (IOPL 0) IF */
 	machine_reset();
@@ -635,7 +644,7 @@ static void test_syscall_sysret(void)
 	CHECK_EQ(sysst.seg[SREG_SS].sel, UDS);
 	CHECK_EQ(sysst.cpl, 3);
 	CHECK_EQ(x86_sys_get_rflags(cpu), X86_IF | X86_ZF | 2);	/* RF is not restored */
-	CHECK_EQ(x86_sys_tb_mode(cpu), X86_CF_SYSTEM | X86_CF_CPL3);
+	CHECK_EQ(x86_sys_tb_mode(cpu), USER_MODE);
 
 	/* sysretl: a 32-bit user code segment, eip zero-extended */
 	machine_reset();
@@ -643,7 +652,7 @@ static void test_syscall_sysret(void)
 	CHECK_EQ(x86_sys_sysret(cpu, 2, &f), 0);
 	CHECK_EQ(cpu->rip, 0x1234);
 	CHECK_EQ(sysst.seg[SREG_CS].sel, UCS32);
-	CHECK_EQ(x86_sys_tb_mode(cpu), X86_CF_SYSTEM | X86_CF_CPL3 | X86_CF_COMPAT);
+	CHECK_EQ(x86_sys_tb_mode(cpu), USER_MODE | X86_CF_COMPAT);
 
 	/* non-canonical rcx: #GP(0) at CPL 0, nothing changed */
 	machine_reset();

@@ -14,6 +14,7 @@
 #include "guest/x86/cpu.h"
 #include "guest/x86/cpuid.h"
 #include "guest/x86/helpers.h"
+#include "guest/x86/mem.h"
 
 /* The exception gen_raise describes: desc holds the vector (bits 0-7),
  * EXC_* flags (8-15) and the exc_map (16-23); extra is a page fault's
@@ -237,9 +238,10 @@ static void helper_cmpxchg16b(uint64_t env, uint64_t addr)
 	unsigned __int128 nv = cpu->regs[R_RBX] | ((unsigned __int128)cpu->regs[R_RCX] << 64);
 	uint64_t lo = (uint64_t)cmp, hi = (uint64_t)(cmp >> 64);
 	bool ok;
+	unsigned __int128 *p = x86_rmw_ptr(cpu, addr, 4);
 	/* the host instruction itself: atomic against other guest threads */
 	__asm__ volatile("lock cmpxchg16b %1"
-			 : "=@ccz"(ok), "+m"(*(unsigned __int128 *)(uintptr_t)addr), "+a"(lo), "+d"(hi)
+			 : "=@ccz"(ok), "+m"(*p), "+a"(lo), "+d"(hi)
 			 : "b"((uint64_t)nv), "c"((uint64_t)(nv >> 64))
 			 : "memory");
 	cmp = lo | ((unsigned __int128)hi << 64);
@@ -405,9 +407,8 @@ static void helper_iret(uint64_t env, uint64_t size)
 	unsigned n = 1u << size;
 	uint64_t v[5];
 	for (int i = 0; i < 5; i++) {
-		const uint8_t *p = (const uint8_t *)(uintptr_t)(cpu->regs[R_RSP] + i * n);
 		v[i] = 0;
-		memcpy(&v[i], p, n);
+		x86_ld_buf(cpu, &v[i], cpu->regs[R_RSP] + i * n, n);
 	}
 	uint64_t rip = v[0];
 	if ((uint16_t)v[1] != cpu->seg[SREG_CS])
@@ -434,16 +435,16 @@ static void helper_far(uint64_t env, uint64_t ea, uint64_t op)
 	struct cpu *cpu = (void *)(uintptr_t)env;
 	unsigned kind = op & 15, n = 1u << (op >> 4 & 15), len = op >> 8 & 0xff;
 	uint64_t off = 0, sel = 0;
-	memcpy(&off, (const void *)(uintptr_t)ea, n);
-	memcpy(&sel, (const void *)(uintptr_t)(ea + n), 2);
+	x86_ld_buf(cpu, &off, ea, n);
+	x86_ld_buf(cpu, &sel, ea + n, 2);
 	if (sel != cpu->seg[SREG_CS])
 		far_bad_selector(cpu, sel);
 	if (!x86_canonical(off))
 		x86_raise_gp0(cpu);
 	if (kind == FAR_CALL) {
 		uint64_t sp = cpu->regs[R_RSP] - 2 * n, ret = cpu->rip + len;
-		memcpy((void *)(uintptr_t)(sp + n), &sel, n);
-		memcpy((void *)(uintptr_t)sp, &ret, n);
+		x86_st_buf(cpu, sp + n, &sel, n);
+		x86_st_buf(cpu, sp, &ret, n);
 		cpu->regs[R_RSP] = sp;
 	} else if (kind == FAR_RET) {
 		cpu->regs[R_RSP] += 2 * n + (op >> 16 & 0xffff);

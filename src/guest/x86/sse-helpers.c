@@ -21,6 +21,7 @@
 #include <immintrin.h>
 #include "exec/exec.h"
 #include "guest/x86/cpu.h"
+#include "guest/x86/mem.h"
 #include "guest/x86/sse-ops.h"
 
 typedef uint64_t sse_fn(x86_xmm *d, const x86_xmm *s, uint64_t imm, struct cpu *env);
@@ -531,10 +532,9 @@ uint64_t helper_sse_pcmpstr(uint64_t env, uint64_t op, uint64_t dst, uint64_t sr
 void helper_sse_maskmov(uint64_t env, uint64_t src, uint64_t mask, uint64_t addr)
 {
 	const x86_xmm *v = xmm_at(env, src), *m = xmm_at(env, mask);
-	volatile uint8_t *p = (volatile uint8_t *)(uintptr_t)addr;
 	for (int i = 0; i < 16; i++)
 		if (m->b[i] & 0x80)
-			p[i] = v->b[i];
+			x86_stb((struct cpu *)(uintptr_t)env, addr + i, v->b[i]);
 }
 
 /* ---- host features ---- */

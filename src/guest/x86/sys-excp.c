@@ -27,15 +27,20 @@ static void set_fault(struct x86_event *f, int vector, uint32_t err)
 				 .kind = X86_EV_EXCEPTION };
 }
 
-_Static_assert(((X86_CF_SYSTEM | X86_CF_CPL3 | X86_CF_COMPAT) & ~(uint32_t)CF_GUEST_MASK) == 0,
+_Static_assert(((X86_CF_SYSTEM | X86_CF_MMU_MASK << X86_CF_MMU_SHIFT | X86_CF_COMPAT) &
+		~(uint32_t)CF_GUEST_MASK) == 0,
 	       "x86's mode bits lie in the guest's part of the TB flags");
+_Static_assert(X86_MMU_NB - 1 <= X86_CF_MMU_MASK, "the MMU index fits its field");
 
 uint32_t x86_sys_tb_mode(struct cpu *cpu)
 {
 	struct x86_sys *sys = cpu->sys;
 	if (!sys)
 		return 0;
+	/* CPL 1 and 2 translate as 3 for privileged instructions (they need
+	 * CPL 0), and their accesses are supervisor ones (x86_mmu_index) */
 	uint32_t m = X86_CF_SYSTEM;
+	m |= x86_mmu_index(sys->cpl, cpu->eflags & X86_AC, sys->cr4) << X86_CF_MMU_SHIFT;
 	if (sys->cpl)
 		m |= X86_CF_CPL3;
 	if (!(sys->seg[SREG_CS].attr & SEG_ATTR_L))

@@ -22,6 +22,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include "guest/x86/cpu.h"
+#include "guest/x86/walk.h"
 
 /* The NMI's vector (enum x86_vector lists what instructions raise). */
 #define X86_EXC_NMI 2
@@ -154,11 +155,6 @@ enum sys_tlb_flush {
 	SYS_TLB_FLUSH_PAGE,		/* invlpg addr */
 };
 
-/* How a memory access of the CPU's own (event delivery, descriptor and
- * TSS reads, iret's frame) is checked: as at cpl (0: supervisor, 3: user).
- * A descriptor-table or TSS access is a supervisor access at any CPL. */
-enum { X86_ACC_READ = 0, X86_ACC_WRITE = 1 };
-
 /*
  * The services the CPU asks of the machine.  The environment fills one
  * table and points every vCPU's x86_sys at it; a NULL member falls back to
@@ -239,11 +235,21 @@ struct x86_sys {
 };
 
 /* Translation mode bits (within CF_GUEST_MASK of exec.h): part of the TB
- * key, chosen by guest_tb_mode from the state. */
+ * key, chosen by guest_tb_mode from the state.  Bits 9-10 are the soft
+ * TLB's MMU index (walk.h's x86_mmu_index of CPL, RFLAGS.AC and CR4), so
+ * that the backend's lowering takes it from the flags as they are:
+ * tlb_install_lowering(X86_CF_MMU_SHIFT, X86_CF_MMU_MASK). */
 #define X86_CF_SYSTEM (1u << 8)
-#define X86_CF_CPL3 (1u << 9)		/* CPL 3 (else 0; 1 and 2 run as 3) */
-#define X86_CF_COMPAT (1u << 10)	/* a 32-bit code segment in long mode */
+#define X86_CF_MMU_SHIFT 9
+#define X86_CF_MMU_MASK 3u
+#define X86_CF_CPL3 (1u << 11)		/* CPL 3 (1 and 2 too: not CPL 0) */
+#define X86_CF_COMPAT (1u << 12)	/* a 32-bit code segment in long mode */
 uint32_t x86_sys_tb_mode(struct cpu *cpu);
+/* The MMU index the vCPU's accesses use now (the TLB's cur_mmu). */
+static inline unsigned x86_sys_mmu_index(uint32_t tb_mode)
+{
+	return tb_mode >> X86_CF_MMU_SHIFT & X86_CF_MMU_MASK;
+}
 
 /* Reset values (power-on, as the SDM's table of the processor state after
  * RESET, then the 64-bit state a direct kernel boot sets up is the boot

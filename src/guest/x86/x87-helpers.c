@@ -39,6 +39,7 @@
 #include <string.h>
 #include "exec/exec.h"
 #include "guest/x86/x87.h"
+#include "guest/x86/mem.h"
 
 const uint16_t x87_op_flags[X87_NB_OPS] = {
 #define X(name, fl, ...) [X87_##name] = (fl),
@@ -709,7 +710,7 @@ static void do_fxsave(struct cpu *cpu, uint64_t addr, bool rex_w)
 	if (addr & 15)
 		x86_raise_gp0(cpu);
 	fxsave_to(cpu, &a, rex_w);
-	memcpy((void *)(uintptr_t)addr, &a, X86_FXSAVE_WRITTEN);
+	x86_st_buf(cpu, addr, &a, X86_FXSAVE_WRITTEN);
 }
 
 static void do_fxrstor(struct cpu *cpu, uint64_t addr, bool rex_w)
@@ -717,7 +718,7 @@ static void do_fxrstor(struct cpu *cpu, uint64_t addr, bool rex_w)
 	struct x86_fxsave a;
 	if (addr & 15)
 		x86_raise_gp0(cpu);
-	memcpy(&a, (const void *)(uintptr_t)addr, X86_FXSAVE_WRITTEN);
+	x86_ld_buf(cpu, &a, addr, X86_FXSAVE_WRITTEN);
 	if (a.mxcsr & ~host_mxcsr_mask)
 		x86_raise_gp0(cpu);
 	fxrstor_from(cpu, &a, rex_w);
@@ -736,10 +737,10 @@ static void do_env(struct cpu *cpu, unsigned op, uint64_t addr)
 	uint64_t efl = 0;
 
 	if (load)
-		memcpy(buf, (const void *)(uintptr_t)addr, size);
+		x86_ld_buf(cpu, buf, addr, size);
 	run_general(&cpu->fpu, &n, op, 0, buf, efl, load || save);
 	if (!load)
-		memcpy((void *)(uintptr_t)addr, buf, size);
+		x86_st_buf(cpu, addr, buf, size);
 	cpu->fpu = n;
 }
 
