@@ -10,6 +10,7 @@
 #include <setjmp.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -52,15 +53,8 @@ struct cpu_exec {
 	 * lookup.  Set by the fault handler and by a hot page's stale exit. */
 	volatile uint32_t smc_work;
 	int tid;
-	/* Instrumentation (instrument/): the vCPU index plugins see and the
-	 * value of the memory access a memory callback is reporting. */
+	/* The vCPU's index (vcpu.c): its arena slot, what plugins see. */
 	uint32_t cpu_index;
-	uint32_t plugin_flags;		/* enum qemu_plugin_cb_flags + 1 while a
-					 * callback runs, else 0 */
-	uint64_t plugin_mem_val[2];
-	/* AFL++ edge map (instrument/afl.c): the previous block's location
-	 * shifted right by one, read and written by generated code. */
-	uint64_t afl_prev_loc;
 	/* Tools' code called from translated code runs under the host's
 	 * default FP state, not the guest's (host/host.h: tool regions).
 	 * guest_csr: the guest's MXCSR, exact while tool_fp is TOOL_FP_IN
@@ -139,8 +133,30 @@ void exec_init(void);
 /* Run translated code until the OS layer must act.  Each guest thread
  * calls it on its own host thread with its own cpu. */
 enum exec_exit exec_run(void *cpu);
-/* A guest thread is ending: forget its cpu (jump cache, flush bookkeeping).
- * The cpu must not be passed to exec_run again. */
+/*
+ * vCPUs (vcpu.c).  exec allocates them: the guest's CPU struct (env, zeroed)
+ * and, at fixed offsets from env that generated code can address, the
+ * per-vCPU regions that clients registered before the first vCPU.
+ * exec_vcpu_region: size bytes at an offset that is phase modulo align
+ * (align a power of two, at most a page; phase < align) from the slot's
+ * page-aligned start; returns the region's offset from env.  A new vCPU's
+ * regions are zeroed, except with keep: those keep what the index's last
+ * vCPU left (state a tool sums over every vCPU that ever ran).
+ * exec_cpu_new returns NULL when memory or vCPU indexes run out; the index
+ * is the lowest free one (cpu_exec.cpu_index).  exec_vcpu_env: the env of
+ * index's slot, live or not (its kept regions stay readable), or NULL past
+ * the arena or before the first vCPU.
+ */
+int32_t exec_vcpu_region(size_t size, size_t align, size_t phase, bool keep);
+void *exec_cpu_new(void);
+void exec_cpu_free(void *cpu);
+void *exec_vcpu_env(unsigned index);
+/* A vCPU starts, on its own thread, before its first exec_run (it becomes
+ * exec_current_cpu; clients' vcpu_start hooks run). */
+void exec_cpu_start(void *cpu);
+/* A guest thread is ending: clients' vcpu_stop hooks run, then exec forgets
+ * its cpu (jump cache, flush bookkeeping).  The cpu must not be passed to
+ * exec_run again; exec_cpu_free frees it. */
 void exec_exit_cpu(void *cpu);
 /* Around a host fork: the code cache is a shared mapping, so the child
  * must get its own copy before either process writes to it again. */
@@ -154,9 +170,9 @@ void exec_fork_cow(bool on);
 
 /* The clients exec calls back: the translation stages and events that
  * tools (the instrument layer) take part in.  The front door fills it in
- * before exec_init; a NULL member is skipped.  All but fault_fixup run
- * under the translation lock; fault_fixup runs in the faulting thread's
- * signal handler. */
+ * before exec_init and the first vCPU; a NULL member is skipped.  The
+ * translation stages and flushed run under the translation lock;
+ * fault_fixup runs in the faulting thread's signal handler. */
 struct ir_ctx;
 struct exec_hooks {
 	/* exec_init: register the client's helpers and globals with the IR */
@@ -174,6 +190,10 @@ struct exec_hooks {
 	void (*fault_fixup)(void *cpu, struct tb *tb, int insn, bool own);
 	/* the code cache was flushed (every cpu is stopped) */
 	void (*flushed)(void);
+	/* a vCPU starts (exec_cpu_start) or stops (exec_exit_cpu), on its
+	 * own thread */
+	void (*vcpu_start)(void *cpu);
+	void (*vcpu_stop)(void *cpu);
 };
 extern struct exec_hooks exec_hooks;
 

@@ -52,10 +52,19 @@ static void register_cpu(void *cpu)
 	tb_unlock();
 }
 
+void exec_cpu_start(void *cpu)
+{
+	exec_current_cpu = cpu;
+	if (exec_hooks.vcpu_start)
+		exec_hooks.vcpu_start(cpu);
+}
+
 void exec_exit_cpu(void *cpu)
 {
 	struct cpu_exec *x = guest_exec_state(cpu);
 
+	if (exec_hooks.vcpu_stop)
+		exec_hooks.vcpu_stop(cpu);
 	tb_lock();
 	for (uint32_t i = 0; i < ncpus; i++) {
 		if (cpus[i] == x) {

@@ -32,6 +32,8 @@ struct cpu_exec *guest_exec_state(void *cpu);
 /* Where struct cpu_exec lies in the guest's cpu struct (generated code
  * reaches its fields from env). */
 int32_t guest_exec_offset(void);
+/* The size of the guest's cpu struct (exec allocates it). */
+size_t guest_cpu_size(void);
 /* Print the guest instructions of [pc, pc+size) for -d in_asm. */
 void guest_disas(FILE *f, uint64_t pc, uint32_t size);
 /* Around exec_run, on the cpu's own thread: hand host state the guest's

@@ -91,6 +91,7 @@ bool guest_tracing(void *cpu) { return ((struct cpu *)cpu)->eflags & X86_TF; }
 void guest_set_pc(void *cpu, uint64_t pc) { ((struct cpu *)cpu)->rip = pc; }
 struct cpu_exec *guest_exec_state(void *cpu) { return &((struct cpu *)cpu)->x; }
 int32_t guest_exec_offset(void) { return CPU_OFF(x); }
+size_t guest_cpu_size(void) { return sizeof(struct cpu); }
 
 /* ---- builder vocabulary ---- */
 
