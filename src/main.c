@@ -23,6 +23,7 @@
 #include <unistd.h>
 #include "exec/exec.h"
 #include "exec/guest-mem.h"
+#include "guest/guest.h"
 #include "guest/x86/cpu.h"
 #include "guest/x86/cpuid.h"
 #include "instrument/control.h"
@@ -445,6 +446,7 @@ int main(int argc, char **argv)
 	if (cl.argv0)
 		guest_argv[0] = (char *)cl.argv0;
 
+	exec_guest = guest_exec_ops;
 	guest_mem = linux_guest_mem;
 	instrument_env = linux_instrument_env;
 	instrument_attach();	/* its per-vCPU regions: before the first vCPU */

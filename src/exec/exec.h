@@ -1,8 +1,8 @@
 /*
  * The execution layer's public face: translation blocks, the exec loop, and
  * the reasons the loop hands control back to the OS layer.  It knows nothing
- * of the guest ISA (it asks guest/guest.h) and nothing of syscalls (it returns
- * EXEC_SYSCALL and lets linux/ handle it).
+ * of the guest ISA (it asks the guest through the exec_guest table below) and
+ * nothing of syscalls (it returns EXEC_SYSCALL and lets linux/ handle it).
  */
 #ifndef LOOM_EXEC_EXEC_H
 #define LOOM_EXEC_EXEC_H
@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include "ir/tb.h"
 
 /* Why exec_run() returned. */
 enum exec_exit {
@@ -62,66 +63,48 @@ struct cpu_exec {
 	 * fp_dirty: guest FP or a load of the host MXCSR may have changed
 	 * it since (set by generated code and the guest layer); tool_csr:
 	 * the MXCSR tools run under. */
-	uint8_t tool_fp;		/* enum tool_fp */
+	uint8_t tool_fp;		/* enum tool_fp (host/host.h) */
 	uint8_t fp_dirty;
 	uint32_t guest_csr;
 	uint32_t tool_csr;
 };
 
-/* cpu_exec.tool_fp: where tools' FP state is.  TOOL_FP_RAN: a region has
- * ended; the host x87 control and status words may be a tool's until the
- * guest's x87 code resets them (guest/x86/x87-helpers.c). */
-enum tool_fp { TOOL_FP_NONE, TOOL_FP_IN, TOOL_FP_RAN };
-
-/* A translation block. */
-struct tb {
-	uint64_t pc;		/* guest pc of the first instruction */
-	uint32_t guest_size;	/* bytes of guest code covered */
-	uint32_t flags;		/* translation flags (CF_*) */
-	uint8_t *code;		/* host code (executable view) */
-	uint32_t code_size;
-	uint32_t ninsns;
-	uint16_t jmp_reset[2];	/* offset of the unchained path of goto_tb n */
-	uint16_t jmp_insn[2];	/* offset of the patchable jmp rel32 of goto_tb n */
-	uintptr_t jmp_dest[2];	/* tb chained to, or 0 */
-	uintptr_t jmp_list;	/* incoming jumps (tb|n), linked through jmp_next */
-	uintptr_t jmp_next[2];
-	struct tb *hash_next;
-	/* host code offset -> guest pc: insn_start table, ninsns entries */
-	uint16_t *insn_host_off;
-	uint64_t *insn_pc;
-	/* Guest pages the code lies on ([1] only when the one instruction of
-	 * the TB crosses into the next page, else TB_NO_PAGE), and the next TB
-	 * on page_addr[n] tagged with its slot: smc.c's page lists. */
-	uint64_t page_addr[2];
-	uintptr_t page_next[2];
-	/* On a hot page: the guest bytes it was translated from (smc.c). */
-	uint8_t *code_copy;
-	/* Plugin counter adds not yet stored at each instruction, applied
-	 * when one faults (instrument/inject.c), or NULL. */
-	void *instr_fix;
+/*
+ * What exec asks of the guest.  exec lies below the guest (docs/design.md:
+ * the guest's helpers raise exceptions and read the memory map through
+ * exec) and reaches it only through this table, which the guest defines
+ * (guest/guest.h: guest_exec_ops) and the front door installs before
+ * exec_init and the first vCPU.
+ */
+struct ir_ctx;
+struct exec_guest {
+	size_t cpu_size;	/* the guest's cpu struct (env), which exec allocates */
+	int32_t exec_off;	/* where struct cpu_exec lies in it */
+	/* register the guest's IR globals and helpers (once per ir_ctx) */
+	void (*ir_init)(struct ir_ctx *ir);
+	/* lift the TB at tb->pc (guest/guest.h: guest_translate) */
+	int (*translate)(struct ir_ctx *ir, struct tb *tb, unsigned max_insns,
+			 const uint64_t *sync_insns);
+	uint64_t (*pc)(void *cpu);
+	void (*set_pc)(void *cpu, uint64_t pc);
+	/* the guest single-steps now: run CF_TRACE TBs */
+	bool (*tracing)(void *cpu);
+	/* around running guest code, and the unwinding of a host signal
+	 * out of it (guest/guest.h: guest_enter) */
+	void (*enter)(void *cpu);
+	void (*leave)(void *cpu);
+	void (*host_signal_unwind)(void *cpu, void *ucontext);
+	/* faults whose guest form differs from the host's (guest_fault_refine,
+	 * guest_branch_fault) */
+	void (*fault_refine)(void *cpu, struct guest_fault *f);
+	bool (*branch_fault)(void *cpu, uint64_t branch_pc, struct guest_fault *f);
+	/* -d in_asm and -d cpu */
+	void (*disas)(FILE *f, uint64_t pc, uint32_t size);
+	void (*dump_state)(void *cpu, FILE *f);
 };
-#define TB_NO_PAGE (~0ull)
-
-/* Translation flags: part of the TB key. */
-enum {
-	CF_SINGLE_INSN = 1 << 0,	/* -one-insn-per-tb */
-	CF_NOCHAIN = 1 << 1,
-	/* The guest traps after every instruction (x86: RFLAGS.TF): TBs of
-	 * one instruction that end in the guest's single-step trap. */
-	CF_TRACE = 1 << 2,
-	/* Not translation flags: a TB carrying either never matches a lookup. */
-	CF_INVALID = 1 << 30,	/* invalidated: out of hash, caches, chains, pages */
-	CF_ONESHOT = 1 << 29,	/* restarts a store after an SMC fault: runs once */
-};
-
-/* Exit values returned by translated code (exit_tb's constant):
- * (uintptr_t)tb | n for "goto_tb n was not chained", or a small code. */
-#define TB_EXIT_MASK 3
-#define TB_EXIT_IDX0 0
-#define TB_EXIT_IDX1 1
-#define TB_EXIT_NOCHAIN 2	/* pc set, no chaining wanted */
-#define TB_EXIT_REQUESTED 3	/* exit_request seen at TB entry; pc = tb->pc */
+extern struct exec_guest exec_guest;
+/* The exec state of a guest cpu (vcpu.c). */
+struct cpu_exec *exec_state(void *cpu);
 
 struct exec_options {
 	bool single_insn;
@@ -173,7 +156,6 @@ void exec_fork_cow(bool on);
  * before exec_init and the first vCPU; a NULL member is skipped.  The
  * translation stages and flushed run under the translation lock;
  * fault_fixup runs in the faulting thread's signal handler. */
-struct ir_ctx;
 struct exec_hooks {
 	/* exec_init: register the client's helpers and globals with the IR */
 	void (*ir_init)(struct ir_ctx *ir);

@@ -22,7 +22,6 @@
 #include <string.h>
 #include <sys/mman.h>
 #include "exec/exec.h"
-#include "guest/guest.h"
 #include "util/log.h"
 
 #define VCPU_PAGE 4096u
@@ -57,9 +56,19 @@ static uint8_t *slot_used;		/* nslots flags */
 static void layout_cpu(void)
 {
 	if (!cpu_size) {
-		cpu_size = guest_cpu_size();
+		if (!exec_guest.cpu_size)
+			internal_error("no guest installed (exec_guest) before the first vCPU");
+		cpu_size = exec_guest.cpu_size;
 		slot_end = VCPU_ENV_SKEW + ((cpu_size + 63) & ~(size_t)63);
 	}
+}
+
+/* Out of line on purpose: inlined into exec_run it changes how GCC keeps
+ * the variables live across exec_run's sigsetjmp, and -Wclobbered then
+ * warns of four of them (as guest_exec_state, it was a call before). */
+struct cpu_exec *exec_state(void *cpu)
+{
+	return (struct cpu_exec *)((uint8_t *)cpu + exec_guest.exec_off);
 }
 
 int32_t exec_vcpu_region(size_t size, size_t align, size_t phase, bool keep)
@@ -69,14 +78,13 @@ int32_t exec_vcpu_region(size_t size, size_t align, size_t phase, bool keep)
 		internal_error("a per-vCPU region was registered after the first vCPU");
 	if (nregions == VCPU_MAX_REGIONS)
 		internal_error("more than %d per-vCPU regions", VCPU_MAX_REGIONS);
-	if (!align || (align & (align - 1)) || phase >= align)
+	if (!align || (align & (align - 1)) || align > VCPU_PAGE || phase >= align)
 		internal_error("bad per-vCPU region alignment %zu+%zu", align, phase);
 	layout_cpu();
 	/* The first offset at or past slot_end that is phase modulo align
-	 * (slots start on a page, and no region asks for more than that). */
-	size_t off = (slot_end - phase + align - 1) / align * align + phase;
-	if (off < slot_end)
-		off += align;
+	 * (slots start on a page, and no region asks for more than that;
+	 * unsigned wrap-around keeps the difference right modulo align). */
+	size_t off = slot_end + ((phase - slot_end) & (align - 1));
 	regions[nregions++] = (struct vcpu_region){ off, size, keep };
 	slot_end = off + size;
 	pthread_mutex_unlock(&vcpu_lock);
@@ -125,7 +133,7 @@ void *exec_cpu_new(void)
 		if (!regions[r].keep)
 			memset(slot + regions[r].off, 0, regions[r].size);
 	void *cpu = slot + VCPU_ENV_SKEW;
-	guest_exec_state(cpu)->cpu_index = i;
+	exec_state(cpu)->cpu_index = i;
 	return cpu;
 }
 
@@ -133,7 +141,7 @@ void exec_cpu_free(void *cpu)
 {
 	if (!cpu)
 		return;
-	unsigned i = guest_exec_state(cpu)->cpu_index;
+	unsigned i = exec_state(cpu)->cpu_index;
 	pthread_mutex_lock(&vcpu_lock);
 	if (arena && i < nslots && (uint8_t *)cpu == arena + (size_t)i * stride + VCPU_ENV_SKEW)
 		slot_used[i] = 0;

@@ -1,7 +1,11 @@
 /*
- * What the exec layer asks of the guest: lift a TB to IR, read and set the
- * guest pc, restore state after a fault.  One guest is linked in; a second
- * guest is a second directory implementing this same header.
+ * What the other layers ask of the guest: lift a TB to IR, read and set the
+ * guest pc, restore state after a fault, registers and instructions as tools
+ * see them.  One guest is linked in; a second guest is a second directory
+ * implementing this same header.  The guest lies above exec: exec reaches
+ * it only through guest_exec_ops (the table exec/exec.h describes, which
+ * the front door installs as exec_guest); the instrument layer and the
+ * environments call these functions directly.
  */
 #ifndef LOOM_GUEST_GUEST_H
 #define LOOM_GUEST_GUEST_H
@@ -12,6 +16,9 @@
 #include <stdio.h>
 #include "ir/ir.h"
 #include "exec/exec.h"
+
+/* The members of exec's table (exec/exec.h: struct exec_guest). */
+extern const struct exec_guest guest_exec_ops;
 
 /* Register the guest's IR globals and helper table (once per ir_ctx). */
 void guest_ir_init(struct ir_ctx *ir);
@@ -32,8 +39,6 @@ struct cpu_exec *guest_exec_state(void *cpu);
 /* Where struct cpu_exec lies in the guest's cpu struct (generated code
  * reaches its fields from env). */
 int32_t guest_exec_offset(void);
-/* The size of the guest's cpu struct (exec allocates it). */
-size_t guest_cpu_size(void);
 /* Print the guest instructions of [pc, pc+size) for -d in_asm. */
 void guest_disas(FILE *f, uint64_t pc, uint32_t size);
 /* Around exec_run, on the cpu's own thread: hand host state the guest's

@@ -48,6 +48,7 @@
 #include "exec/exec.h"
 #include "exec/guest-mem.h"
 #include "linux/linux.h"
+#include "guest/guest.h"
 #include "guest/x86/cpu.h"
 #include "guest/x86/cpuid.h"
 #include "instrument/instrument.h"
@@ -1074,6 +1075,7 @@ void unit_main(void)
 	}
 	if (x86_select_level(NULL) < 0)
 		exit(2);
+	exec_guest = guest_exec_ops;	/* as main.c wires it */
 	cpu = exec_cpu_new();
 	x86_cpu_reset(cpu);
 	guest_mem = linux_guest_mem;	/* as main.c wires it */

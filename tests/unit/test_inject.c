@@ -45,6 +45,7 @@
 #include "exec/exec.h"
 #include "exec/guest-mem.h"
 #include "linux/linux.h"
+#include "guest/guest.h"
 #include "guest/x86/cpu.h"
 #include "guest/x86/cpuid.h"
 #include "instrument/instrument.h"
@@ -415,7 +416,8 @@ static bool run_case(int i)
 	sigaction(SIGSEGV, &sa, NULL);
 	sigaction(SIGBUS, &sa, NULL);
 	alarm(20);	/* a hang is this case's failure */
-	guest_mem = linux_guest_mem;	/* as main.c wires them */
+	exec_guest = guest_exec_ops;	/* as main.c wires them */
+	guest_mem = linux_guest_mem;
 	instrument_env = linux_instrument_env;
 	instrument_attach();
 	struct cpu *cpu = exec_cpu_new();

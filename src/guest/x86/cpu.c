@@ -10,6 +10,7 @@
 #include "guest/guest.h"
 #include "guest/x86/cpu.h"
 #include "guest/x86/sse-ops.h"
+#include "host/host.h"
 
 /* Live only on the thread running the cpu: another thread (a control
  * channel, a debugger) sees cpu->mxcsr as last folded. */
