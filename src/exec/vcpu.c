@@ -31,8 +31,11 @@
  * starting at a page boundary (or 0x800 into one) and the globals a small
  * plugin keeps near the start of its pages are kept clear of them. */
 #define VCPU_ENV_SKEW 0xc00u
-/* The arena reserves about this much address space, and at least
- * VCPU_MIN_SLOTS slots however large a slot is. */
+/* The arena reserves about VCPU_RESERVE of address space, touched only as
+ * slots are used: at least VCPU_MIN_SLOTS slots however large a slot is
+ * (plugins may number that many vCPUs), at most VCPU_MAX_SLOTS (past the
+ * last one exec_cpu_new returns NULL; a guest clone then fails with
+ * EAGAIN, as at the kernel's thread limit). */
 #define VCPU_RESERVE (256u << 20)
 #define VCPU_MIN_SLOTS 1024u
 #define VCPU_MAX_SLOTS 32768u
