@@ -23,6 +23,7 @@
 #include <unistd.h>
 #include "exec/exec.h"
 #include "exec/guest-mem.h"
+#include "guest/guest.h"
 #include "guest/x86/cpu.h"
 #include "guest/x86/cpuid.h"
 #include "instrument/control.h"
@@ -445,16 +446,16 @@ int main(int argc, char **argv)
 	if (cl.argv0)
 		guest_argv[0] = (char *)cl.argv0;
 
-	struct cpu *cpu = instrument_alloc_cpu(sizeof(struct cpu));
+	exec_guest = guest_exec_ops;
+	guest_mem = linux_guest_mem;
+	instrument_env = linux_instrument_env;
+	instrument_attach();	/* its per-vCPU regions: before the first vCPU */
+	struct cpu *cpu = exec_cpu_new();
 	if (!cpu)
 		fatal(LOOM_EXIT_USAGE, "out of memory");
-	memset(cpu, 0, sizeof(*cpu));
 	if (x86_select_level(cpu_model) < 0)
 		exit(LOOM_EXIT_USAGE);
 	x86_cpu_reset(cpu);
-	guest_mem = linux_guest_mem;
-	instrument_env = linux_instrument_env;
-	instrument_attach();
 	exec_init();
 	linux_signal_init();
 	if (want_cov)
@@ -473,6 +474,6 @@ int main(int argc, char **argv)
 			setrlimit(RLIMIT_NOFILE, &rl);
 		}
 	}
-	instrument_vcpu_init(cpu);
+	exec_cpu_start(cpu);
 	linux_cpu_loop(cpu);
 }

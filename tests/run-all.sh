@@ -6,7 +6,8 @@
 # Runs the chosen subsuites against BUILDDIR/loom (all: every subsuite but
 # debian-all and cpython, which are slow; programs: busybox, debian-all and
 # cpython, what `make test-programs` runs):
-#   unit     every test binary in BUILDDIR/unit/ (each ends "N passed, N failed")
+#   unit     every test binary in BUILDDIR/unit/ (each ends "N passed, N failed"),
+#            and tests/unit/layers.sh: no include crosses the layers the wrong way
 #   guest    tests/guest/run.sh: guest programs, native vs loom in three modes
 #   busybox  tests/programs/busybox.sh: busybox applets, native vs loom
 #   debian   tests/programs/debian.sh --fast: Debian's dynamic programs, native
@@ -115,6 +116,8 @@ run_unit() {
 		add unit 0 1
 		return
 	fi
+	# and the layer rule (scripts/check-layers.sh, tested both ways)
+	bins+=("$root/tests/unit/layers.sh")
 	for bin in "${bins[@]}"; do
 		[ -x "$bin" ] || continue
 		local out

@@ -1,9 +1,10 @@
 /*
  * The execution layer's public face: translation blocks, the exec loop, and
  * the reasons the loop hands control back to the OS layer.  It knows nothing
- * of the guest ISA (it asks guest/guest.h) and nothing of syscalls or
- * signals: it returns EXEC_SYSCALL (user mode) and EXEC_FAULT with a guest
- * CPU exception, and lets the environment (linux/) act on them.
+ * of the guest ISA (it asks the guest through the exec_guest table below) and
+ * nothing of syscalls or signals: it returns EXEC_SYSCALL (user mode) and
+ * EXEC_FAULT with a guest CPU exception, and lets the environment (linux/,
+ * system/) act on them.
  */
 #ifndef LOOM_EXEC_EXEC_H
 #define LOOM_EXEC_EXEC_H
@@ -11,8 +12,12 @@
 #include <setjmp.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+
+#include "ir/exception.h"
+#include "ir/tb.h"
 
 /* Why exec_run() returned. */
 enum exec_exit {
@@ -25,42 +30,6 @@ enum exec_exit {
 	EXEC_SYSCALL = 1,
 	EXEC_FAULT,		/* the guest raised an exception: cpu_exec.exc */
 	EXEC_REQUEST,		/* exit_request was set (async signal, control) */
-};
-
-/*
- * A guest CPU exception, as the guest architecture defines it (x86: the
- * vector, its error code, CR2; guest/x86/cpu.h names the vectors).  The
- * frontend, helpers and the host-fault mapping raise it; the environment
- * decides what it becomes: src/linux/ the signal the kernel's trap handler
- * would send (linux/trap.c), whole-system mode a delivery through the
- * guest's IDT.  The guest state is the one the CPU reports with it: the
- * faulting instruction's for a fault, the next instruction's for a trap.
- */
-struct guest_exception {
-	uint8_t vector;
-	uint8_t flags;		/* EXC_* */
-	/* User mode only, for a page fault: what the guest's memory map has
-	 * at addr (the host kernel's verdict when the host faulted), which
-	 * Linux reports and the error code does not tell (a PROT_NONE page
-	 * is mapped but not present; a file page past the file's end). */
-	uint8_t map;		/* enum exc_map */
-	uint32_t error_code;	/* valid with EXC_HAS_ERROR */
-	uint64_t addr;		/* page fault: the address accessed (x86: CR2) */
-	uint64_t info;		/* vector-specific state the CPU reports
-				 * elsewhere (x86 #DB: the DR6 bits it sets) */
-};
-enum {
-	EXC_HAS_ERROR = 1 << 0,	/* the vector pushes an error code */
-	EXC_SOFTWARE = 1 << 1,	/* raised by an instruction for the purpose,
-				 * which delivery treats as such (x86: int n,
-				 * int3, into: the gate's DPL is checked;
-				 * not int1, delivered as a hardware #DB) */
-};
-enum exc_map {
-	EXC_MAP_UNKNOWN,	/* not said: the error code's present bit decides */
-	EXC_MAP_NONE,		/* no mapping there */
-	EXC_MAP_DENIED,		/* a mapping that does not allow the access */
-	EXC_MAP_NOBACKING,	/* a file mapping past the end of its file */
 };
 
 #define JMP_CACHE_BITS 12
@@ -84,15 +53,8 @@ struct cpu_exec {
 	 * lookup.  Set by the fault handler and by a hot page's stale exit. */
 	volatile uint32_t smc_work;
 	int tid;
-	/* Instrumentation (instrument/): the vCPU index plugins see and the
-	 * value of the memory access a memory callback is reporting. */
+	/* The vCPU's index (vcpu.c): its arena slot, what plugins see. */
 	uint32_t cpu_index;
-	uint32_t plugin_flags;		/* enum qemu_plugin_cb_flags + 1 while a
-					 * callback runs, else 0 */
-	uint64_t plugin_mem_val[2];
-	/* AFL++ edge map (instrument/afl.c): the previous block's location
-	 * shifted right by one, read and written by generated code. */
-	uint64_t afl_prev_loc;
 	/* Tools' code called from translated code runs under the host's
 	 * default FP state, not the guest's (host/host.h: tool regions).
 	 * guest_csr: the guest's MXCSR, exact while tool_fp is TOOL_FP_IN
@@ -100,69 +62,53 @@ struct cpu_exec {
 	 * fp_dirty: guest FP or a load of the host MXCSR may have changed
 	 * it since (set by generated code and the guest layer); tool_csr:
 	 * the MXCSR tools run under. */
-	uint8_t tool_fp;		/* enum tool_fp */
+	uint8_t tool_fp;		/* enum tool_fp (host/host.h) */
 	uint8_t fp_dirty;
 	uint32_t guest_csr;
 	uint32_t tool_csr;
 };
 
-/* cpu_exec.tool_fp: where tools' FP state is.  TOOL_FP_RAN: a region has
- * ended; the host x87 control and status words may be a tool's until the
- * guest's x87 code resets them (guest/x86/x87-helpers.c). */
-enum tool_fp { TOOL_FP_NONE, TOOL_FP_IN, TOOL_FP_RAN };
-
-/* A translation block. */
-struct tb {
-	uint64_t pc;		/* guest pc of the first instruction */
-	uint32_t guest_size;	/* bytes of guest code covered */
-	uint32_t flags;		/* translation flags (CF_*) */
-	uint8_t *code;		/* host code (executable view) */
-	uint32_t code_size;
-	uint32_t ninsns;
-	uint16_t jmp_reset[2];	/* offset of the unchained path of goto_tb n */
-	uint16_t jmp_insn[2];	/* offset of the patchable jmp rel32 of goto_tb n */
-	uintptr_t jmp_dest[2];	/* tb chained to, or 0 */
-	uintptr_t jmp_list;	/* incoming jumps (tb|n), linked through jmp_next */
-	uintptr_t jmp_next[2];
-	struct tb *hash_next;
-	/* host code offset -> guest pc: insn_start table, ninsns entries */
-	uint16_t *insn_host_off;
-	uint64_t *insn_pc;
-	/* Guest pages the code lies on ([1] only when the one instruction of
-	 * the TB crosses into the next page, else TB_NO_PAGE), and the next TB
-	 * on page_addr[n] tagged with its slot: smc.c's page lists. */
-	uint64_t page_addr[2];
-	uintptr_t page_next[2];
-	/* On a hot page: the guest bytes it was translated from (smc.c). */
-	uint8_t *code_copy;
-	/* Plugin counter adds not yet stored at each instruction, applied
-	 * when one faults (instrument/inject.c), or NULL. */
-	void *instr_fix;
+/*
+ * What exec asks of the guest.  exec lies below the guest (docs/design.md:
+ * the guest's helpers raise exceptions and read the memory map through
+ * exec) and reaches it only through this table, which the guest defines
+ * (guest/guest.h: guest_exec_ops) and the front door installs before
+ * exec_init and the first vCPU.
+ */
+struct ir_ctx;
+struct exec_guest {
+	size_t cpu_size;	/* the guest's cpu struct (env), which exec allocates */
+	int32_t exec_off;	/* where struct cpu_exec lies in it */
+	/* register the guest's IR globals and helpers (once per ir_ctx) */
+	void (*ir_init)(struct ir_ctx *ir);
+	/* lift the TB at tb->pc (guest/guest.h: guest_translate) */
+	int (*translate)(struct ir_ctx *ir, struct tb *tb, unsigned max_insns,
+			 const uint64_t *sync_insns);
+	uint64_t (*pc)(void *cpu);
+	void (*set_pc)(void *cpu, uint64_t pc);
+	/* the guest single-steps now: run CF_TRACE TBs */
+	bool (*tracing)(void *cpu);
+	/* around running guest code, and the unwinding of a host signal
+	 * out of it (guest/guest.h: guest_enter) */
+	void (*enter)(void *cpu);
+	void (*leave)(void *cpu);
+	void (*host_signal_unwind)(void *cpu, void *ucontext);
+	/* a fault inside a tool region (host.h) unwinds out of it: the
+	 * guest's FP state as the region's end would bring it back */
+	void (*tool_unwind)(void *cpu);
+	/* faults whose guest form differs from the host's, and the fault of a
+	 * pc that cannot be translated (guest_fault_refine, guest_fetch_fault) */
+	void (*fault_refine)(void *cpu, struct guest_exception *e);
+	void (*fetch_fault)(void *cpu, uint64_t branch_pc, struct guest_exception *e);
+	/* the CF_GUEST_MASK bits of the mode the cpu runs in (guest_tb_mode) */
+	uint32_t (*tb_mode)(void *cpu);
+	/* -d in_asm and -d cpu */
+	void (*disas)(FILE *f, uint64_t pc, uint32_t size);
+	void (*dump_state)(void *cpu, FILE *f);
 };
-#define TB_NO_PAGE (~0ull)
-
-/* Translation flags: part of the TB key. */
-enum {
-	CF_SINGLE_INSN = 1 << 0,	/* -one-insn-per-tb */
-	CF_NOCHAIN = 1 << 1,
-	/* The guest traps after every instruction (x86: RFLAGS.TF): TBs of
-	 * one instruction that end in the guest's single-step trap. */
-	CF_TRACE = 1 << 2,
-	/* Bits the guest defines for the execution mode a TB was translated
-	 * for (x86: system mode, CPL, 32-bit code), from guest_tb_mode. */
-	CF_GUEST_MASK = 0xff << 8,
-	/* Not translation flags: a TB carrying either never matches a lookup. */
-	CF_INVALID = 1 << 30,	/* invalidated: out of hash, caches, chains, pages */
-	CF_ONESHOT = 1 << 29,	/* restarts a store after an SMC fault: runs once */
-};
-
-/* Exit values returned by translated code (exit_tb's constant):
- * (uintptr_t)tb | n for "goto_tb n was not chained", or a small code. */
-#define TB_EXIT_MASK 3
-#define TB_EXIT_IDX0 0
-#define TB_EXIT_IDX1 1
-#define TB_EXIT_NOCHAIN 2	/* pc set, no chaining wanted */
-#define TB_EXIT_REQUESTED 3	/* exit_request seen at TB entry; pc = tb->pc */
+extern struct exec_guest exec_guest;
+/* The exec state of a guest cpu (vcpu.c). */
+struct cpu_exec *exec_state(void *cpu);
 
 struct exec_options {
 	bool single_insn;
@@ -174,8 +120,30 @@ void exec_init(void);
 /* Run translated code until the OS layer must act.  Each guest thread
  * calls it on its own host thread with its own cpu. */
 enum exec_exit exec_run(void *cpu);
-/* A guest thread is ending: forget its cpu (jump cache, flush bookkeeping).
- * The cpu must not be passed to exec_run again. */
+/*
+ * vCPUs (vcpu.c).  exec allocates them: the guest's CPU struct (env, zeroed)
+ * and, at fixed offsets from env that generated code can address, the
+ * per-vCPU regions that clients registered before the first vCPU.
+ * exec_vcpu_region: size bytes at an offset that is phase modulo align
+ * (align a power of two, at most a page; phase < align) from the slot's
+ * page-aligned start; returns the region's offset from env.  A new vCPU's
+ * regions are zeroed, except with keep: those keep what the index's last
+ * vCPU left (state a tool sums over every vCPU that ever ran).
+ * exec_cpu_new returns NULL when memory or vCPU indexes run out; the index
+ * is the lowest free one (cpu_exec.cpu_index).  exec_vcpu_env: the env of
+ * index's slot, live or not (its kept regions stay readable), or NULL past
+ * the arena or before the first vCPU.
+ */
+int32_t exec_vcpu_region(size_t size, size_t align, size_t phase, bool keep);
+void *exec_cpu_new(void);
+void exec_cpu_free(void *cpu);
+void *exec_vcpu_env(unsigned index);
+/* A vCPU starts, on its own thread, before its first exec_run (it becomes
+ * exec_current_cpu; clients' vcpu_start hooks run). */
+void exec_cpu_start(void *cpu);
+/* A guest thread is ending: clients' vcpu_stop hooks run, then exec forgets
+ * its cpu (jump cache, flush bookkeeping).  The cpu must not be passed to
+ * exec_run again; exec_cpu_free frees it. */
 void exec_exit_cpu(void *cpu);
 /* Around a host fork: the code cache is a shared mapping, so the child
  * must get its own copy before either process writes to it again. */
@@ -189,10 +157,9 @@ void exec_fork_cow(bool on);
 
 /* The clients exec calls back: the translation stages and events that
  * tools (the instrument layer) take part in.  The front door fills it in
- * before exec_init; a NULL member is skipped.  All but fault_fixup run
- * under the translation lock; fault_fixup runs in the faulting thread's
- * signal handler. */
-struct ir_ctx;
+ * before exec_init and the first vCPU; a NULL member is skipped.  The
+ * translation stages and flushed run under the translation lock;
+ * fault_fixup runs in the faulting thread's signal handler. */
 struct exec_hooks {
 	/* exec_init: register the client's helpers and globals with the IR */
 	void (*ir_init)(struct ir_ctx *ir);
@@ -209,6 +176,10 @@ struct exec_hooks {
 	void (*fault_fixup)(void *cpu, struct tb *tb, int insn, bool own);
 	/* the code cache was flushed (every cpu is stopped) */
 	void (*flushed)(void);
+	/* a vCPU starts (exec_cpu_start) or stops (exec_exit_cpu), on its
+	 * own thread */
+	void (*vcpu_start)(void *cpu);
+	void (*vcpu_stop)(void *cpu);
 };
 extern struct exec_hooks exec_hooks;
 

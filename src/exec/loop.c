@@ -21,7 +21,6 @@
 #include <string.h>
 #include <ucontext.h>
 #include "exec/exec-internal.h"
-#include "guest/guest.h"
 #include "util/log.h"
 
 __thread void *exec_current_cpu;
@@ -41,7 +40,7 @@ static uint64_t flush_gen;	/* incremented by every stop */
 
 static void register_cpu(void *cpu)
 {
-	struct cpu_exec *x = guest_exec_state(cpu);
+	struct cpu_exec *x = exec_state(cpu);
 
 	if (x->jmp_cache)
 		return;
@@ -55,10 +54,19 @@ static void register_cpu(void *cpu)
 	tb_unlock();
 }
 
+void exec_cpu_start(void *cpu)
+{
+	exec_current_cpu = cpu;
+	if (exec_hooks.vcpu_start)
+		exec_hooks.vcpu_start(cpu);
+}
+
 void exec_exit_cpu(void *cpu)
 {
-	struct cpu_exec *x = guest_exec_state(cpu);
+	struct cpu_exec *x = exec_state(cpu);
 
+	if (exec_hooks.vcpu_stop)
+		exec_hooks.vcpu_stop(cpu);
 	tb_lock();
 	for (uint32_t i = 0; i < ncpus; i++) {
 		if (cpus[i] == x) {
@@ -75,7 +83,7 @@ void exec_exit_cpu(void *cpu)
 
 void exec_forget_other_cpus(void)
 {
-	struct cpu_exec *self = exec_current_cpu ? guest_exec_state(exec_current_cpu) : NULL;
+	struct cpu_exec *self = exec_current_cpu ? exec_state(exec_current_cpu) : NULL;
 
 	ncpus = 0;
 	if (self && self->jmp_cache)
@@ -86,7 +94,7 @@ void exec_forget_other_cpus(void)
 
 void exec_stop_cpus(void)
 {
-	struct cpu_exec *self = exec_current_cpu ? guest_exec_state(exec_current_cpu) : NULL;
+	struct cpu_exec *self = exec_current_cpu ? exec_state(exec_current_cpu) : NULL;
 
 	if (stop_depth++)
 		return;
@@ -139,7 +147,7 @@ static void set_busy(struct cpu_exec *x)
 
 static enum exec_exit leave(void *cpu, struct cpu_exec *x, enum exec_exit e)
 {
-	guest_leave(cpu);
+	exec_guest.leave(cpu);
 	__atomic_store_n(&x->busy, 0, __ATOMIC_SEQ_CST);
 	return e;
 }
@@ -155,7 +163,7 @@ void exec_request_flush(void)
 {
 	__atomic_store_n(&flush_requested, 1, __ATOMIC_SEQ_CST);
 	if (exec_current_cpu)
-		guest_exec_state(exec_current_cpu)->exit_request = 1;
+		exec_state(exec_current_cpu)->exit_request = 1;
 }
 
 static uint32_t tb_flags(void)
@@ -195,7 +203,7 @@ static bool find_and_chain(struct cpu_exec *x, uint64_t pc, uint32_t flags, stru
 
 enum exec_exit exec_run(void *cpu)
 {
-	struct cpu_exec *x = guest_exec_state(cpu);
+	struct cpu_exec *x = exec_state(cpu);
 	uint32_t flags = tb_flags();
 	struct tb *last = NULL;
 	int last_n = 0;
@@ -212,7 +220,7 @@ enum exec_exit exec_run(void *cpu)
 		return leave(cpu, x, e);
 	}
 	set_busy(x);
-	guest_enter(cpu);
+	exec_guest.enter(cpu);
 	for (;;) {
 		if (x->exit_request) {
 			x->exit_request = 0;
@@ -227,18 +235,19 @@ enum exec_exit exec_run(void *cpu)
 		 * change which TBs run.  The inline lookup of indirect
 		 * branches compares only the pc, so the jump cache is emptied
 		 * when they change. */
-		uint32_t want = base_flags | (guest_tracing(cpu) ? CF_TRACE : 0) | guest_tb_mode(cpu);
+		uint32_t want = base_flags | (exec_guest.tracing(cpu) ? CF_TRACE : 0) |
+				exec_guest.tb_mode(cpu);
 		if (want != flags) {
 			flags = want;
 			memset(x->jmp_cache, 0, JMP_CACHE_SIZE * sizeof(struct tb *));
 			last = NULL;
 		}
-		uint64_t pc = guest_pc(cpu);
+		uint64_t pc = exec_guest.pc(cpu);
 		struct tb *tb;
 		if (x->smc_work) {	/* SMC restart, stale self-check (smc.c) */
-			guest_leave(cpu);
+			exec_guest.leave(cpu);
 			tb = tb_smc_lookup(x, pc, flags);
-			guest_enter(cpu);
+			exec_guest.enter(cpu);
 			last = NULL;
 		} else {
 			tb = tb_lookup(x, pc, flags);
@@ -248,9 +257,9 @@ enum exec_exit exec_run(void *cpu)
 		if (!tb || last) {
 			/* Translating runs loom's and plugins' own code: not
 			 * under the guest's MXCSR (guest.h) */
-			guest_leave(cpu);
+			exec_guest.leave(cpu);
 			bool ok = find_and_chain(x, pc, flags, &tb, last, last_n);
-			guest_enter(cpu);
+			exec_guest.enter(cpu);
 			if (!ok) {
 				last = NULL;
 				continue;
@@ -259,11 +268,11 @@ enum exec_exit exec_run(void *cpu)
 		if (!tb) {
 			/* A branch the guest CPU refuses faults at the branch;
 			 * else the first instruction cannot be fetched. */
-			guest_fetch_fault(cpu, branch_pc, &x->exc);
+			exec_guest.fetch_fault(cpu, branch_pc, &x->exc);
 			return leave(cpu, x, EXEC_FAULT);
 		}
 		if (log_enabled(LOG_CPU))
-			guest_dump_state(cpu, log_file ? log_file : stderr);
+			exec_guest.dump_state(cpu, log_file ? log_file : stderr);
 		if (log_enabled(LOG_EXEC))
 			log_printf("Trace: %p [%016lx]\n", (void *)tb->code, (unsigned long)pc);
 
@@ -290,7 +299,7 @@ enum exec_exit exec_run(void *cpu)
 			last_n = ret & TB_EXIT_MASK;
 			break;
 		case TB_EXIT_REQUESTED:
-			guest_set_pc(cpu, from->pc);
+			exec_guest.set_pc(cpu, from->pc);
 			break;
 		default:
 			break;
@@ -300,7 +309,7 @@ enum exec_exit exec_run(void *cpu)
 
 void exec_raise(void *cpu, const struct guest_exception *e)
 {
-	struct cpu_exec *x = guest_exec_state(cpu);
+	struct cpu_exec *x = exec_state(cpu);
 	x->exc = *e;
 	x->pending_exit = EXEC_FAULT;
 	siglongjmp(x->jmp_env, 1);
@@ -313,7 +322,7 @@ void exec_raise(void *cpu, const struct guest_exception *e)
  * page smc_write_fault made writable, and the loop drops the stale TBs. */
 static bool smc_host_fault(siginfo_t *si, ucontext_t *uc, void *cpu)
 {
-	struct cpu_exec *x = cpu ? guest_exec_state(cpu) : NULL;
+	struct cpu_exec *x = cpu ? exec_state(cpu) : NULL;
 	uintptr_t hpc = host_fault_pc(uc);
 	struct tb *tb = x && x->in_guest ? tb_find_by_host_pc(hpc) : NULL;
 
@@ -330,11 +339,11 @@ static bool smc_host_fault(siginfo_t *si, ucontext_t *uc, void *cpu)
 	case SMC_RESTART:
 		break;
 	}
-	guest_set_pc(cpu, tb_guest_pc_of(tb, hpc));
+	exec_guest.set_pc(cpu, tb_guest_pc_of(tb, hpc));
 	host_unwind_pin(cpu, uc);
 	if (tb->instr_fix && exec_hooks.fault_fixup)	/* the store's instruction runs again */
 		exec_hooks.fault_fixup(cpu, tb, tb_insn_index_of(tb, hpc), false);
-	guest_host_signal_unwind(cpu, uc);
+	exec_guest.host_signal_unwind(cpu, uc);
 	x->smc_work |= SMC_WORK_RESTART;
 	x->pending_exit = EXEC_REQUEST;
 	x->in_guest = 0;
@@ -352,7 +361,7 @@ bool exec_host_fault(siginfo_t *si, void *ucv)
 		return true;
 	if (!cpu)
 		return false;
-	struct cpu_exec *x = guest_exec_state(cpu);
+	struct cpu_exec *x = exec_state(cpu);
 	if (!x->in_guest)
 		return false;
 	uintptr_t hpc = host_fault_pc(uc);
@@ -360,17 +369,17 @@ bool exec_host_fault(siginfo_t *si, void *ucv)
 	/* In translated code the insn_start table gives the guest pc; in a
 	 * helper that may fault, the lifter stored the pc before the call. */
 	if (tb) {
-		guest_set_pc(cpu, tb_guest_pc_of(tb, hpc));
+		exec_guest.set_pc(cpu, tb_guest_pc_of(tb, hpc));
 		host_unwind_pin(cpu, uc);	/* (in a helper it was flushed) */
 		if (tb->instr_fix && exec_hooks.fault_fixup)
 			exec_hooks.fault_fixup(cpu, tb, tb_insn_index_of(tb, hpc), true);
 	}
 	/* The host's exception, made the guest's */
 	x->exc = e;
-	guest_fault_refine(cpu, &x->exc);
+	exec_guest.fault_refine(cpu, &x->exc);
 	x->pending_exit = EXEC_FAULT;
 	x->in_guest = 0;
-	guest_host_signal_unwind(cpu, uc);
+	exec_guest.host_signal_unwind(cpu, uc);
 	/* Leave the handler with the mask the guest code ran under. */
 	sigprocmask(SIG_SETMASK, &uc->uc_sigmask, NULL);
 	siglongjmp(x->jmp_env, 1);

@@ -28,7 +28,6 @@
 #include <time.h>
 #include <unistd.h>
 #include "exec/exec-internal.h"
-#include "guest/guest.h"
 #include "exec/guest-mem.h"
 #include "host/host.h"
 #include "util/log.h"
@@ -43,6 +42,7 @@
 
 struct exec_options exec_opts;
 struct exec_hooks exec_hooks;
+struct exec_guest exec_guest;
 struct guest_mem_ops guest_mem;
 struct exec_stats exec_stats;
 
@@ -80,7 +80,7 @@ void tb_lock(void)
 	if (pthread_mutex_trylock(&tb_mutex) == 0)
 		return;
 	/* Blocked: let a flush by the holder go on without us. */
-	struct cpu_exec *x = exec_current_cpu ? guest_exec_state(exec_current_cpu) : NULL;
+	struct cpu_exec *x = exec_current_cpu ? exec_state(exec_current_cpu) : NULL;
 	int busy = x ? x->busy : 0;
 	if (busy)
 		__atomic_store_n(&x->busy, 0, __ATOMIC_SEQ_CST);
@@ -161,7 +161,7 @@ static bool copy_into_fd(int fd, size_t len)
  * make (exec_pretranslate). */
 static void set_host_layout(void)
 {
-	int32_t x = guest_exec_offset();
+	int32_t x = exec_guest.exec_off;
 	struct host_jc_layout l = {
 		.jmp_cache_off = x + (int32_t)offsetof(struct cpu_exec, jmp_cache),
 		.bits = JMP_CACHE_BITS,
@@ -207,7 +207,7 @@ void exec_init(void)
 	if (cache_rx == MAP_FAILED || cache_rw == MAP_FAILED)
 		fatal(LOOM_EXIT_INTERNAL, "cannot map the code cache: %m");
 	ir_init(&ir);
-	guest_ir_init(&ir);
+	exec_guest.ir_init(&ir);
 	if (exec_hooks.ir_init)
 		exec_hooks.ir_init(&ir);
 	/* fixed for the process: every TB and the epilogue agree on it */
@@ -511,7 +511,7 @@ static void log_tb(struct tb *tb)
  * goes in front of the lifted code; nothing before it can have run. */
 static void tb_emit_guard(struct tb *tb)
 {
-	int32_t work_off = guest_exec_offset() + (int32_t)offsetof(struct cpu_exec, smc_work);
+	int32_t work_off = exec_guest.exec_off + (int32_t)offsetof(struct cpu_exec, smc_work);
 	uint32_t len = tb->guest_size, first = ir.nops, stale = ir_new_label(&ir);
 	unsigned size = len >= 8 ? 8 : len >= 4 ? 4 : len >= 2 ? 2 : 1;
 	int memop = size == 8 ? IR_MO_64 : size == 4 ? IR_MO_32 : size == 2 ? IR_MO_16 : IR_MO_8;
@@ -572,7 +572,7 @@ static size_t tb_attempt(struct tb *tb, unsigned *max_insns, bool guard, bool on
 		exec_hooks.tb_start(pc);
 	for (;;) {
 		ir_reset(&ir);
-		if (guest_translate(&ir, tb, *max_insns, NULL) < 0)
+		if (exec_guest.translate(&ir, tb, *max_insns, NULL) < 0)
 			return TB_GEN_FAILED;
 		/* Only a TB of one instruction may cross a page (translate.c). */
 		uint64_t last = PAGE_OF(pc + tb->guest_size - 1);
@@ -593,7 +593,7 @@ static size_t tb_attempt(struct tb *tb, unsigned *max_insns, bool guard, bool on
 		tb_emit_guard(tb);
 	if (log_enabled(LOG_IN_ASM)) {
 		fprintf(f, "----------------\nIN: \n");
-		guest_disas(f, pc, tb->guest_size);
+		exec_guest.disas(f, pc, tb->guest_size);
 		fputc('\n', f);
 	}
 	if (log_enabled(LOG_OP)) {

@@ -21,7 +21,6 @@
 #include <string.h>
 #include "exec/tlb.h"
 #include "exec/exec-internal.h"
-#include "guest/guest.h"
 #include "util/log.h"
 
 int32_t tlb_env_off;
@@ -153,12 +152,12 @@ static void tlb_restore_state(void *cpu, uintptr_t hpc)
 	struct tb *tb = hpc ? tb_find_by_host_pc(hpc) : NULL;
 	if (!tb)
 		return;
-	guest_set_pc(cpu, tb_guest_pc_of(tb, hpc));
+	exec_guest.set_pc(cpu, tb_guest_pc_of(tb, hpc));
 	if (tb->instr_fix && exec_hooks.fault_fixup)
 		exec_hooks.fault_fixup(cpu, tb, tb_insn_index_of(tb, hpc), true);
 	/* The access may lie inside a tool region (host.h): the guest's FP
 	 * state comes back as the region's end would have brought it. */
-	guest_tool_unwind(cpu);
+	exec_guest.tool_unwind(cpu);
 }
 
 struct tlb_entry *tlb_fill_entry(struct tlb *t, uint64_t va, enum tlb_access acc, int mmu,

@@ -1,7 +1,11 @@
 /*
- * What the exec layer asks of the guest: lift a TB to IR, read and set the
- * guest pc, restore state after a fault.  One guest is linked in; a second
- * guest is a second directory implementing this same header.
+ * What the other layers ask of the guest: lift a TB to IR, read and set the
+ * guest pc, restore state after a fault, registers and instructions as tools
+ * see them.  One guest is linked in; a second guest is a second directory
+ * implementing this same header.  The guest lies above exec: exec reaches
+ * it only through guest_exec_ops (the table exec/exec.h describes, which
+ * the front door installs as exec_guest); the instrument layer and the
+ * environments call these functions directly.
  */
 #ifndef LOOM_GUEST_GUEST_H
 #define LOOM_GUEST_GUEST_H
@@ -12,6 +16,9 @@
 #include <stdio.h>
 #include "ir/ir.h"
 #include "exec/exec.h"
+
+/* The members of exec's table (exec/exec.h: struct exec_guest). */
+extern const struct exec_guest guest_exec_ops;
 
 /* Register the guest's IR globals and helper table (once per ir_ctx). */
 void guest_ir_init(struct ir_ctx *ir);

@@ -8,8 +8,12 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <signal.h>
+#include "ir/exception.h"
 #include "ir/ir.h"
-#include "exec/exec.h"
+#include "ir/tb.h"
 
 /* Entering translated code: ret = host_enter(cpu, code). */
 typedef uintptr_t (*host_enter_fn)(void *env, const void *code);
@@ -51,6 +55,10 @@ struct host_tool_fp_layout {
 	int32_t tool_fp_off, fp_dirty_off, guest_csr_off, tool_csr_off;
 };
 void host_set_tool_fp_layout(const struct host_tool_fp_layout *l);
+/* cpu_exec.tool_fp (exec/exec.h): where tools' FP state is.  TOOL_FP_RAN:
+ * a region has ended; the host x87 control and status words may be a
+ * tool's until the guest's x87 code resets them (guest/x86/x87-helpers.c). */
+enum tool_fp { TOOL_FP_NONE, TOOL_FP_IN, TOOL_FP_RAN };
 
 /*
  * The pinned counter.  With a nonzero env offset set once, before the

@@ -7,12 +7,13 @@
 #include <stdint.h>
 #include "exec/exec.h"
 #include "instrument/afl.h"
+#include "instrument/vcpu-state.h"
 
 struct afl {
 	uint8_t *area;		/* the coverage map (afl-fuzz's shm, or ours) */
 	uint32_t map_size;	/* reported to afl-fuzz */
 	uint32_t inst_mask;	/* edges land in area[0 .. inst_mask] */
-	int32_t prev_off;	/* env offset of cpu_exec.afl_prev_loc */
+	int32_t prev_off;	/* env offset of instrument_vcpu.afl_prev_loc */
 	bool fds;		/* fork-server descriptors are open */
 	bool fs_started;	/* the server ran (or there is none) */
 	bool child;		/* this process is a child of the server */

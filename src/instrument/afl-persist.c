@@ -221,7 +221,7 @@ static void call_hook(struct cpu *cpu)
 
 void afl_new_iteration(struct cpu *cpu)
 {
-	guest_exec_state(cpu)->afl_prev_loc = 0;
+	instrument_vcpu(cpu)->afl_prev_loc = 0;
 	if (ps.hook)
 		call_hook(cpu);
 }

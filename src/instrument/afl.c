@@ -5,9 +5,9 @@
  * Edge map.  Every TB whose first instruction is in scope starts with
  * inline IR, no call:
  *
- *     prev = env->x.afl_prev_loc
+ *     prev = instrument_vcpu(env)->afl_prev_loc
  *     area[cur ^ prev] += 1, and 255 + 1 becomes 1 (never zero)
- *     env->x.afl_prev_loc = cur >> 1
+ *     instrument_vcpu(env)->afl_prev_loc = cur >> 1
  *
  * where cur = ((pc >> 4) ^ (pc << 8)) & mask is a translation-time constant,
  * as in AFL++'s QEMU mode.  The map is afl-fuzz's shared memory
@@ -455,7 +455,7 @@ static void child_start(struct cpu *cpu)
 		exec_tb_hook = report_tb;
 		exec_chain_hook = report_chain;
 	}
-	guest_exec_state(cpu)->afl_prev_loc = 0;
+	instrument_vcpu(cpu)->afl_prev_loc = 0;
 }
 
 /* The helper in the entry TB.  Returns only in a child (or at once when
@@ -575,7 +575,7 @@ void afl_setup(void)
 		if (!afl.area)
 			fatal(LOOM_EXIT_INTERNAL, "out of memory");
 	}
-	afl.prev_off = guest_exec_offset() + (int32_t)offsetof(struct cpu_exec, afl_prev_loc);
+	afl.prev_off = instrument_vcpu_off + (int32_t)offsetof(struct instrument_vcpu, afl_prev_loc);
 
 	inst_libs = env_on("AFL_INST_LIBS");
 	nincl = parse_ranges("AFL_QEMU_INST_RANGES", &incl);

@@ -33,7 +33,7 @@ static void refuse(const char *fn, const char *why)
 static uint32_t cb_flags(void)
 {
 	void *cpu = exec_current_cpu;
-	return cpu ? guest_exec_state(cpu)->plugin_flags : 0;
+	return cpu ? instrument_vcpu(cpu)->plugin_flags : 0;
 }
 
 /* ---- memory accesses ---- */
@@ -54,7 +54,7 @@ qemu_plugin_mem_value qemu_plugin_mem_get_value(qemu_plugin_meminfo_t info)
 	void *cpu = exec_current_cpu;
 	if (!cpu)
 		return v;
-	const uint64_t *val = guest_exec_state(cpu)->plugin_mem_val;
+	const uint64_t *val = instrument_vcpu(cpu)->plugin_mem_val;
 	switch (info & MI_SIZE) {
 	case 0: v.type = QEMU_PLUGIN_MEM_VALUE_U8; v.data.u8 = (uint8_t)val[0]; break;
 	case 1: v.type = QEMU_PLUGIN_MEM_VALUE_U16; v.data.u16 = (uint16_t)val[0]; break;
@@ -226,7 +226,7 @@ void qemu_plugin_set_pc(uint64_t vaddr)
 		guest_set_pc(cpu, vaddr);
 		return;
 	}
-	if (x->plugin_flags != 1 + QEMU_PLUGIN_CB_RW_REGS_PC) {
+	if (instrument_vcpu(cpu)->plugin_flags != 1 + QEMU_PLUGIN_CB_RW_REGS_PC) {
 		refuse(__func__, "only from a callback registered with QEMU_PLUGIN_CB_RW_REGS_PC "
 				 "or a syscall callback");
 		return;
@@ -234,7 +234,7 @@ void qemu_plugin_set_pc(uint64_t vaddr)
 	/* Leave the TB now: the rest of the instruction does not run. */
 	guest_set_pc(cpu, vaddr);
 	guest_tool_unwind(cpu);
-	x->plugin_flags = 0;
+	instrument_vcpu(cpu)->plugin_flags = 0;
 	x->pending_exit = EXEC_REQUEST;
 	siglongjmp(x->jmp_env, 1);
 }
@@ -259,12 +259,12 @@ bool qemu_plugin_write_memory_vaddr(uint64_t addr, GByteArray *data)
 }
 
 /* ---- scoreboards ----
- * One arena of SB_MAX_VCPUS slots (reserved, touched lazily), each the
- * vCPU's cpu struct and then its region: a scoreboard is an offset valid in
- * every region, so an entry's address never moves and generated code
- * reaches the executing vCPU's copy at a constant offset from env. */
+ * A scoreboard is an offset valid in every vCPU's scoreboard region
+ * (plugin-internal.h), so an entry's address never moves and generated
+ * code reaches the executing vCPU's copy at a constant offset from env. */
 
-uint8_t *sb_arena;
+int32_t sb_env_off;
+bool sb_registered;
 static size_t sb_used;
 struct sb_free {
 	size_t off, size;
@@ -272,66 +272,14 @@ struct sb_free {
 static struct sb_free *sb_frees;
 static int nsb_frees;
 
-void sb_init(void)
-{
-	if (sb_arena)
-		return;
-	void *p = mmap(NULL, (size_t)SB_STRIDE * SB_MAX_VCPUS, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (p == MAP_FAILED)
-		fatal(LOOM_EXIT_INTERNAL, "cannot reserve memory for plugin scoreboards");
-	sb_arena = p;
-}
-
-/* vCPU structs live in the arena's slots when plugins are loaded. */
-static uint8_t slot_used[SB_MAX_VCPUS];
-
-int sb_slot_of(const void *cpu)
-{
-	uintptr_t a = (uintptr_t)cpu, base = (uintptr_t)sb_arena + SB_ENV_SKEW;
-	if (!sb_arena || a < base || a >= base + (uintptr_t)SB_STRIDE * SB_MAX_VCPUS ||
-	    (a - base) % SB_STRIDE)
-		return -1;
-	return (int)((a - base) / SB_STRIDE);
-}
-
-void *instrument_alloc_cpu(size_t size)
-{
-	if (!instrument_wants_arena())
-		return aligned_alloc(64, (size + 63) & ~(size_t)63);
-	if (size > SB_CPU_AREA - SB_ENV_SKEW)
-		internal_error("the cpu struct (%zu bytes) does not fit a scoreboard slot", size);
-	sb_init();
-	pthread_mutex_lock(&plugin_lock);
-	int i = 0;
-	while (i < SB_MAX_VCPUS && slot_used[i])
-		i++;
-	if (i == SB_MAX_VCPUS)
-		internal_error("more than %d threads at once under plugins", SB_MAX_VCPUS);
-	slot_used[i] = 1;
-	pthread_mutex_unlock(&plugin_lock);
-	return sb_arena + (size_t)i * SB_STRIDE + SB_ENV_SKEW;
-}
-
-void instrument_free_cpu(void *cpu)
-{
-	int i = sb_slot_of(cpu);
-	if (i < 0) {
-		free(cpu);
-		return;
-	}
-	pthread_mutex_lock(&plugin_lock);
-	slot_used[i] = 0;	/* the region keeps its counts: sums stay right */
-	pthread_mutex_unlock(&plugin_lock);
-}
-
 struct qemu_plugin_scoreboard *qemu_plugin_scoreboard_new(size_t element_size)
 {
 	struct qemu_plugin_scoreboard *s = calloc(1, sizeof(*s));
 	size_t size = (element_size + 7) & ~(size_t)7;
 	if (!s || !size)
 		return s;
-	sb_init();
+	if (!sb_registered)
+		internal_error("a plugin scoreboard without plugins' per-vCPU region");
 	pthread_mutex_lock(&plugin_lock);
 	s->size = element_size;
 	s->off = (size_t)-1;
@@ -375,7 +323,8 @@ void *qemu_plugin_scoreboard_find(struct qemu_plugin_scoreboard *score, unsigned
 {
 	if (!score || vcpu_index >= SB_MAX_VCPUS)
 		return NULL;
-	return sb_region(vcpu_index) + score->off;
+	uint8_t *r = sb_region(vcpu_index);
+	return r ? r + score->off : NULL;
 }
 
 static uint64_t *u64_at(qemu_plugin_u64 e, unsigned vcpu)

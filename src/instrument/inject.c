@@ -12,7 +12,7 @@
  *                          to registers (NO_REGS: nothing is written back)
  *   conditional callbacks  ld_ptr + brcond around the call
  *   memory callbacks       after each guest access of the instruction, with
- *                          the value stored in cpu_exec.plugin_mem_val
+ *                          the value stored in instrument_vcpu.plugin_mem_val
  *   loom TB entry/exit     before the first instruction / before each way
  *                          out of the TB after its last one
  *
@@ -69,11 +69,11 @@ void inject_flush(void)
 
 /* ---- dispatchers: the helpers generated code calls ---- */
 
-static inline uint32_t enter(struct cpu_exec *x, const struct cbrec *r)
+static inline uint32_t enter(struct instrument_vcpu *iv, const struct cbrec *r)
 {
-	uint32_t old = x->plugin_flags;
+	uint32_t old = iv->plugin_flags;
 	plugin_caller = r->p;
-	x->plugin_flags = r->flags + 1;
+	iv->plugin_flags = r->flags + 1;
 	return old;
 }
 
@@ -81,34 +81,37 @@ static void dispatch_cb(uint64_t env, uint64_t rec)
 {
 	const struct cbrec *r = (const void *)(uintptr_t)rec;
 	struct cpu_exec *x = guest_exec_state((void *)(uintptr_t)env);
+	struct instrument_vcpu *iv = instrument_vcpu((void *)(uintptr_t)env);
 	if (!r->p->enabled)
 		return;		/* its translations are about to go */
-	uint32_t old = enter(x, r);
+	uint32_t old = enter(iv, r);
 	((qemu_plugin_vcpu_udata_cb_t)r->fn)(x->cpu_index, r->udata);
-	x->plugin_flags = old;
+	iv->plugin_flags = old;
 }
 
 static void dispatch_mem(uint64_t env, uint64_t rec, uint64_t info, uint64_t vaddr)
 {
 	const struct cbrec *r = (const void *)(uintptr_t)rec;
 	struct cpu_exec *x = guest_exec_state((void *)(uintptr_t)env);
+	struct instrument_vcpu *iv = instrument_vcpu((void *)(uintptr_t)env);
 	if (!r->p->enabled)
 		return;
-	uint32_t old = enter(x, r);
+	uint32_t old = enter(iv, r);
 	((qemu_plugin_vcpu_mem_cb_t)r->fn)(x->cpu_index, (qemu_plugin_meminfo_t)info, vaddr,
 					   r->udata);
-	x->plugin_flags = old;
+	iv->plugin_flags = old;
 }
 
 static void dispatch_tb(uint64_t env, uint64_t rec, uint64_t tb_vaddr)
 {
 	const struct cbrec *r = (const void *)(uintptr_t)rec;
 	struct cpu_exec *x = guest_exec_state((void *)(uintptr_t)env);
+	struct instrument_vcpu *iv = instrument_vcpu((void *)(uintptr_t)env);
 	if (!r->p->enabled)
 		return;
-	uint32_t old = enter(x, r);
+	uint32_t old = enter(iv, r);
 	((loom_plugin_vcpu_tb_cb_t)r->fn)(x->cpu_index, tb_vaddr, r->udata);
-	x->plugin_flags = old;
+	iv->plugin_flags = old;
 }
 
 /* One row per dispatcher and register-access flag, in the order of enum
@@ -157,18 +160,18 @@ static int direct_helper(struct ir_ctx *ir, void *fn, int nargs)
 	direct[ndirect].helper = ir_add_helpers(ir, &h, 1);
 	return direct[ndirect++].helper;
 }
-static int32_t mem_val_off;	/* env offset of cpu_exec.plugin_mem_val */
+static int32_t mem_val_off;	/* env offset of instrument_vcpu.plugin_mem_val */
 
 void instrument_ir_init(struct ir_ctx *ir)
 {
 	afl_ir_init(ir);	/* AFL++ mode's helpers (afl.c) */
 	ir->fp_track = instrument_wants_arena();	/* plugins are loaded */
 	if (ir->fp_track)
-		ir->pin_counter_off = SB_CPU_AREA - SB_ENV_SKEW;	/* scoreboard 1, entry 0 */
+		ir->pin_counter_off = sb_env_off;	/* scoreboard 1, entry 0 */
 	helper_base = ir_add_helpers(ir, plugin_helpers,
 				     sizeof(plugin_helpers) / sizeof(plugin_helpers[0]));
 	int32_t x = guest_exec_offset();
-	mem_val_off = x + (int32_t)offsetof(struct cpu_exec, plugin_mem_val);
+	mem_val_off = instrument_vcpu_off + (int32_t)offsetof(struct instrument_vcpu, plugin_mem_val);
 	cpu_index_off = x + (int32_t)offsetof(struct cpu_exec, cpu_index);
 }
 
@@ -236,11 +239,11 @@ static void describe_tb(struct ir_ctx *ir, struct tb *tb)
 
 static ir_ref c64(struct ir_ctx *ir, uint64_t v) { return ir_const(ir, IR_I64, v); }
 
-/* An entry of the executing vCPU, from env: its cpu struct starts the
- * arena slot its scoreboard region belongs to. */
+/* An entry of the executing vCPU, from env: its scoreboard region lies
+ * at sb_env_off in its exec slot. */
 static int64_t entry_offset(qemu_plugin_u64 e)
 {
-	return (int64_t)(SB_CPU_AREA - SB_ENV_SKEW + e.score->off + e.offset);
+	return (int64_t)sb_env_off + (int64_t)(e.score->off + e.offset);
 }
 
 /* Inline ADDs are not stored one by one: a counter bumped by every

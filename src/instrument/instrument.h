@@ -30,8 +30,10 @@ char *instrument_add_plugin(const char *spec);
 void instrument_load_plugins(void);
 
 /* Hook the instrument layer into exec (exec_hooks: the translation stages,
- * fault fix-ups and flushes below); the front door calls it before
- * exec_init.  Each hook is cheap when instrument_active is false. */
+ * fault fix-ups and flushes below, vCPUs starting and stopping) and
+ * register its per-vCPU regions; the front door calls it after the options
+ * (-plugin) and before exec_init and the first vCPU.  Each hook is cheap
+ * when instrument_active is false. */
 void instrument_attach(void);
 /*
  * What the instrument layer asks of its environment (user mode: src/linux/;
@@ -112,17 +114,9 @@ struct instrument_tool {
 void instrument_add_tool(struct instrument_tool *t);
 void instrument_tools_changed(void);
 
-/* The guest's cpu structs: with plugins, each lies in a slot of the
- * scoreboard arena (so inline counters are at constant offsets from env);
- * else plain 64-byte-aligned heap memory.  Not zeroed. */
-void *instrument_alloc_cpu(size_t size);
-void instrument_free_cpu(void *cpu);
-/* Whether -plugin was given (the arena will be needed). */
+/* Whether -plugin was given (scoreboards will be needed). */
 bool instrument_wants_arena(void);
 
-/* vCPUs: a guest thread starts (before its first instruction) or ends. */
-void instrument_vcpu_init(void *cpu);
-void instrument_vcpu_exit(void *cpu);
 /* Syscalls.  instrument_syscall returns true if a plugin's filter handled
  * the call; *ret is then its result. */
 bool instrument_syscall(void *cpu, int64_t num, const uint64_t a[6], uint64_t *ret);

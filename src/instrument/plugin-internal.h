@@ -11,6 +11,7 @@
 #include <pthread.h>
 #include "loom-plugin.h"
 #include "instrument/instrument.h"
+#include "instrument/vcpu-state.h"
 
 /* Versions 1 and 2 through api-compat.c. */
 #define PLUGIN_API_MIN 1
@@ -125,28 +126,27 @@ void inject_add(struct qemu_plugin_tb *tb, struct qemu_plugin_insn *insn, const 
  * size, or -1 (refused, or no such register). */
 int plugin_reg_read(struct qemu_plugin_register *handle, GByteArray *buf);
 int plugin_reg_write(struct qemu_plugin_register *handle, GByteArray *buf);
-/* Scoreboard geometry.  The arena has a slot per vCPU: the vCPU's struct
- * (its env) SB_ENV_SKEW bytes into the slot, its scoreboard region
- * SB_CPU_AREA bytes from the slot's start.  Generated code reaches an entry
+/* Scoreboard geometry.  Each vCPU has a scoreboard region of SB_REGION
+ * bytes in its exec slot (exec_vcpu_region, kept across the vCPUs of an
+ * index), sb_env_off bytes from its env: generated code reaches an entry
  * at a constant offset from env, the form that the host's memory renaming
- * makes as fast as a register.  The two offsets within a page keep stores
- * to env's hot fields (guest registers, lazy flags: its first 0xa0 bytes)
- * from 4K-aliasing the first 2 KiB of scoreboards, or the globals a small
- * plugin has near the start of its pages (a load that follows a store to
- * an address equal in bits 11:0 waits for it: a callback counting in a
- * global at page offset 0x90 ran at half speed). */
-#define SB_ENV_SKEW 0xc00
-#define SB_CPU_AREA ((256u << 10) + 0x800)
+ * makes as fast as a register.  The region starts 0x800 into a page and env
+ * 0xc00 into one (exec/vcpu.c), which keeps stores to env's hot fields
+ * (guest registers, lazy flags: its first 0xa0 bytes) from 4K-aliasing the
+ * first 2 KiB of scoreboards, or the globals a small plugin has near the
+ * start of its pages (a load that follows a store to an address equal in
+ * bits 11:0 waits for it: a callback counting in a global at page offset
+ * 0x90 ran at half speed).  Registered only when plugins are wanted. */
 #define SB_REGION (2u << 20)
-#define SB_STRIDE (SB_CPU_AREA + SB_REGION)
+#define SB_REGION_PHASE 0x800
 #define SB_MAX_VCPUS 1024
-extern uint8_t *sb_arena;
-void sb_init(void);
-/* The slot of a cpu allocated in the arena, or -1. */
-int sb_slot_of(const void *cpu);
+extern int32_t sb_env_off;
+extern bool sb_registered;
+/* vCPU index vcpu's region, or NULL (no such slot yet) */
 static inline uint8_t *sb_region(unsigned vcpu)
 {
-	return sb_arena + (size_t)vcpu * SB_STRIDE + SB_CPU_AREA;
+	uint8_t *env = exec_vcpu_env(vcpu);
+	return env ? env + sb_env_off : NULL;
 }
 struct qemu_plugin_scoreboard {
 	size_t size;		/* element size */

@@ -173,7 +173,6 @@ void instrument_load_plugins(void)
 	if (!nspecs)
 		return;
 	instrument_active = true;
-	sb_init();
 	atexit(finish_at_exit);
 	for (int i = 0; i < nspecs; i++) {
 		struct spec *sp = &specs[i];
@@ -412,40 +411,32 @@ int plugin_caller_version(void)
 
 static uint32_t enter_cb(void *cpu, uint32_t flags)
 {
-	struct cpu_exec *x = guest_exec_state(cpu);
-	uint32_t old = x->plugin_flags;
-	x->plugin_flags = flags;
+	struct instrument_vcpu *iv = instrument_vcpu(cpu);
+	uint32_t old = iv->plugin_flags;
+	iv->plugin_flags = flags;
 	return old;
 }
 
 static void leave_cb(void *cpu, uint32_t old)
 {
-	guest_exec_state(cpu)->plugin_flags = old;
+	instrument_vcpu(cpu)->plugin_flags = old;
 }
 
 #define CB_RW (1 + QEMU_PLUGIN_CB_RW_REGS)
 
-void instrument_vcpu_init(void *cpu)
+/* exec_hooks.vcpu_start: the vCPU's index is exec's (its slot, and so
+ * its scoreboard region). */
+static void instrument_vcpu_init(void *cpu)
 {
 	if (!instrument_active)
 		return;
-	struct cpu_exec *x = guest_exec_state(cpu);
-	pthread_mutex_lock(&plugin_lock);
-	int slot = sb_slot_of(cpu);
-	unsigned idx = 0;
-	if (slot >= 0)
-		idx = slot;	/* its scoreboard region follows it */
-	else
-		while (idx < SB_MAX_VCPUS && live_cpus[idx] && live_cpus[idx] != cpu)
-			idx++;
-	if (idx == SB_MAX_VCPUS)
+	unsigned idx = guest_exec_state(cpu)->cpu_index;
+	if (idx >= SB_MAX_VCPUS)
 		internal_error("more than %d threads at once under plugins", SB_MAX_VCPUS);
+	pthread_mutex_lock(&plugin_lock);
 	live_cpus[idx] = cpu;
 	if (idx + 1 > plugin_nvcpus)
 		__atomic_store_n(&plugin_nvcpus, idx + 1, __ATOMIC_RELEASE);
-	x->cpu_index = idx;
-	if (!exec_current_cpu)	/* a new thread, before its first exec_run */
-		exec_current_cpu = cpu;
 	pthread_mutex_unlock(&plugin_lock);
 
 	uint32_t old = enter_cb(cpu, CB_RW);
@@ -455,7 +446,7 @@ void instrument_vcpu_init(void *cpu)
 	leave_cb(cpu, old);
 }
 
-void instrument_vcpu_exit(void *cpu)
+static void instrument_vcpu_exit(void *cpu)
 {
 	if (!instrument_active)
 		return;
@@ -572,6 +563,8 @@ void instrument_fork_child(void) { cov_fork_child(); }
 
 /* ---- translation stages ---- */
 
+int32_t instrument_vcpu_off;
+
 void instrument_attach(void)
 {
 	exec_hooks = (struct exec_hooks){
@@ -581,7 +574,15 @@ void instrument_attach(void)
 		.tb_end = instrument_tb_end,
 		.fault_fixup = instrument_fault_fixup,
 		.flushed = instrument_flush,
+		.vcpu_start = instrument_vcpu_init,
+		.vcpu_stop = instrument_vcpu_exit,
 	};
+	instrument_vcpu_off = exec_vcpu_region(sizeof(struct instrument_vcpu),
+					       _Alignof(struct instrument_vcpu), 0, false);
+	if (instrument_wants_arena()) {
+		sb_env_off = exec_vcpu_region(SB_REGION, 4096, SB_REGION_PHASE, true);
+		sb_registered = true;
+	}
 }
 
 void instrument_tb_start(uint64_t pc)

@@ -37,7 +37,6 @@
 #include <sys/syscall.h>
 #include "exec/exec.h"
 #include "linux/linux.h"
-#include "instrument/instrument.h"
 #include "linux/syscall.h"
 #include "util/log.h"
 
@@ -101,12 +100,11 @@ static void *thread_main(void *arg)
 	st->result = tid;
 	sem_post(&st->ready);	/* st is gone from here on */
 
-	exec_current_cpu = cpu;
-	instrument_vcpu_init(cpu);
+	exec_cpu_start(cpu);
 	sig_thread_start(blocked);
 	if (!setjmp(t->exit_env))
 		linux_cpu_loop(cpu);
-	instrument_free_cpu(cpu);
+	exec_cpu_free(cpu);
 	free(t);
 	return NULL;
 }
@@ -121,16 +119,17 @@ int64_t thread_clone(struct cpu *cpu, const struct clone_req *r)
 	if (r->flags & CLONE_PIDFD)
 		return -EINVAL;	/* pidfds of threads are not supported */
 	t = calloc(1, sizeof(*t));
-	child = instrument_alloc_cpu(sizeof(*child));
+	child = exec_cpu_new();
 	if (!t || !child) {
 		free(t);
-		if (child)
-			instrument_free_cpu(child);
-		return -ENOMEM;
+		exec_cpu_free(child);
+		return t ? -EAGAIN : -ENOMEM;	/* no vCPU left: the kernel's thread limit */
 	}
 	/* The parent's registers, past the syscall, with rax = 0. */
+	uint32_t index = child->x.cpu_index;
 	memcpy(child, cpu, sizeof(*child));
 	memset(&child->x, 0, sizeof(child->x));
+	child->x.cpu_index = index;
 	child->regs[R_RAX] = 0;
 	if (r->stack)
 		child->regs[R_RSP] = r->stack;
@@ -165,7 +164,7 @@ int64_t thread_clone(struct cpu *cpu, const struct clone_req *r)
 		pthread_mutex_lock(&threads_lock);
 		nthreads--;
 		pthread_mutex_unlock(&threads_lock);
-		instrument_free_cpu(child);
+		exec_cpu_free(child);
 		free(t);
 		return e ? -e : st.result;
 	}
@@ -188,7 +187,6 @@ noreturn void thread_exit(struct cpu *cpu, int status)
 		linux_exit_group(status);
 
 	sig_thread_exit();	/* from here on no signal comes to this thread */
-	instrument_vcpu_exit(cpu);
 	exec_exit_cpu(cpu);
 	if (t->clear_child_tid) {
 		int32_t zero = 0;

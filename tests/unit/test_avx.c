@@ -310,6 +310,7 @@ static void test_aes(void)
 
 void unit_main(void)
 {
+	exec_guest = guest_exec_ops;	/* helpers raise through exec, as main.c wires it */
 	if (!avx_host_ok()) {
 		SKIP("test_avx: the host lacks AVX2/FMA/F16C");
 		return;

@@ -48,6 +48,7 @@
 #include "exec/exec.h"
 #include "exec/guest-mem.h"
 #include "linux/linux.h"
+#include "guest/guest.h"
 #include "guest/x86/cpu.h"
 #include "guest/x86/cpuid.h"
 #include "instrument/instrument.h"
@@ -912,8 +913,7 @@ static bool run_threads(const struct tcase *c)
 			memcpy(w->want[k], s.r, sizeof(s.r));
 			w->want[k][R_RSP] = w->init[k][R_RSP];	/* calls and returns balance */
 		}
-		w->cpu = instrument_alloc_cpu(sizeof(struct cpu));
-		memset(w->cpu, 0, sizeof(*w->cpu));
+		w->cpu = exec_cpu_new();
 	}
 	/* This thread, which has no cpu, translates first: the code must not
 	 * depend on which thread translated it or whether a cpu ran yet. */
@@ -950,8 +950,10 @@ static bool run_threads(const struct tcase *c)
 		}
 		usleep(rn(200));
 	}
-	for (int t = 0; t < c->threads; t++)
+	for (int t = 0; t < c->threads; t++) {
 		pthread_join(workers[t].th, NULL);
+		exec_cpu_free(workers[t].cpu);
+	}
 	return !worker_failed;
 }
 
@@ -1073,8 +1075,8 @@ void unit_main(void)
 	}
 	if (x86_select_level(NULL) < 0)
 		exit(2);
-	cpu = instrument_alloc_cpu(sizeof(struct cpu));
-	memset(cpu, 0, sizeof(*cpu));
+	exec_guest = guest_exec_ops;	/* as main.c wires it */
+	cpu = exec_cpu_new();
 	x86_cpu_reset(cpu);
 	guest_mem = linux_guest_mem;	/* as main.c wires it */
 	exec_init();

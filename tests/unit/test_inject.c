@@ -45,6 +45,7 @@
 #include "exec/exec.h"
 #include "exec/guest-mem.h"
 #include "linux/linux.h"
+#include "guest/guest.h"
 #include "guest/x86/cpu.h"
 #include "guest/x86/cpuid.h"
 #include "instrument/instrument.h"
@@ -415,12 +416,12 @@ static bool run_case(int i)
 	sigaction(SIGSEGV, &sa, NULL);
 	sigaction(SIGBUS, &sa, NULL);
 	alarm(20);	/* a hang is this case's failure */
-	struct cpu *cpu = instrument_alloc_cpu(sizeof(struct cpu));
-	memset(cpu, 0, sizeof(*cpu));
-	x86_cpu_reset(cpu);
-	guest_mem = linux_guest_mem;	/* as main.c wires them */
+	exec_guest = guest_exec_ops;	/* as main.c wires them */
+	guest_mem = linux_guest_mem;
 	instrument_env = linux_instrument_env;
 	instrument_attach();
+	struct cpu *cpu = exec_cpu_new();
+	x86_cpu_reset(cpu);
 	exec_init();
 	uint8_t *code = mmap((void *)CODE_BASE, CODE_SIZE, PROT_READ | PROT_WRITE | PROT_EXEC,
 			     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
@@ -435,7 +436,7 @@ static bool run_case(int i)
 	exec_mem_set(CODE_BASE, CODE_BASE + CODE_SIZE, PROT_READ | PROT_WRITE | PROT_EXEC);
 	exec_mem_set(DATA_BASE, DATA_BASE + PAGE, PROT_READ | PROT_WRITE);
 	instrument_load_plugins();
-	instrument_vcpu_init(cpu);
+	exec_cpu_start(cpu);
 	exec_opts.single_insn = mode == 1;
 	exec_opts.nochain = mode == 2;
 

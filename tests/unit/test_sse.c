@@ -532,6 +532,7 @@ static void test_sticky(void)
 
 void unit_main(void)
 {
+	exec_guest = guest_exec_ops;	/* helpers raise through exec, as main.c wires it */
 	jit_page = mmap(NULL, 4096, PROT_READ | PROT_WRITE | PROT_EXEC,
 			MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	CHECK(jit_page != MAP_FAILED);

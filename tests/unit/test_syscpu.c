@@ -33,6 +33,7 @@
 #include <sys/mman.h>
 #include "exec/exec.h"
 #include "exec/guest-mem.h"
+#include "guest/guest.h"
 #include "guest/x86/cpu.h"
 #include "guest/x86/cpuid.h"
 #include "guest/x86/helpers.h"
@@ -1441,8 +1442,8 @@ void unit_main(void)
 	mem = calloc(1, MEM_SIZE);
 	if (x86_select_level(NULL) < 0)
 		exit(2);
-	cpu = instrument_alloc_cpu(sizeof(struct cpu));
-	memset(cpu, 0, sizeof(*cpu));
+	exec_guest = guest_exec_ops;	/* as main.c wires it */
+	cpu = exec_cpu_new();
 	x86_cpu_reset(cpu);
 	guest_mem = linux_guest_mem;
 	exec_init();

@@ -32,6 +32,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <xmmintrin.h>
+#include "guest/guest.h"
 #include "guest/x86/cpu.h"
 #include "guest/x86/x87.h"
 #include "linux/trap.h"
@@ -890,6 +891,7 @@ static void test_fxsave_api(void)
 
 void unit_main(void)
 {
+	exec_guest = guest_exec_ops;	/* helpers raise through exec, as main.c wires it */
 	jit = mmap(NULL, 1 << 16, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS,
 		   -1, 0);
 	CHECK(jit != MAP_FAILED);

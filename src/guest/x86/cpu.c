@@ -11,6 +11,7 @@
 #include "guest/x86/cpu.h"
 #include "guest/x86/sse-ops.h"
 #include "guest/x86/sys.h"
+#include "host/host.h"
 
 /* Live only on the thread running the cpu: another thread (a control
  * channel, a debugger) sees cpu->mxcsr as last folded. */

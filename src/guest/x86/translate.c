@@ -104,6 +104,25 @@ void guest_set_pc(void *cpu, uint64_t pc) { ((struct cpu *)cpu)->rip = pc; }
 struct cpu_exec *guest_exec_state(void *cpu) { return &((struct cpu *)cpu)->x; }
 int32_t guest_exec_offset(void) { return CPU_OFF(x); }
 
+const struct exec_guest guest_exec_ops = {
+	.cpu_size = sizeof(struct cpu),
+	.exec_off = CPU_OFF(x),
+	.ir_init = guest_ir_init,
+	.translate = guest_translate,
+	.pc = guest_pc,
+	.set_pc = guest_set_pc,
+	.tracing = guest_tracing,
+	.enter = guest_enter,
+	.leave = guest_leave,
+	.host_signal_unwind = guest_host_signal_unwind,
+	.tool_unwind = guest_tool_unwind,
+	.fault_refine = guest_fault_refine,
+	.fetch_fault = guest_fetch_fault,
+	.tb_mode = guest_tb_mode,
+	.disas = guest_disas,
+	.dump_state = guest_dump_state,
+};
+
 /* ---- builder vocabulary ---- */
 
 ir_ref ir_bin(struct dc *s, enum ir_opc opc, ir_ref a, ir_ref b)

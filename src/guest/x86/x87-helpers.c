@@ -40,6 +40,7 @@
 #include "exec/exec.h"
 #include "guest/x86/x87.h"
 #include "guest/x86/mem.h"
+#include "host/host.h"
 
 const uint16_t x87_op_flags[X87_NB_OPS] = {
 #define X(name, fl, ...) [X87_##name] = (fl),

@@ -1,0 +1,68 @@
+/*
+ * The translation block: what the frontend (guest/), the backend (host/)
+ * and the exec layer each record of one block of guest code, with the
+ * translation flags that are part of its key and the values translated code
+ * returns to the exec loop.  It lies below all three (they stack guest over
+ * exec over host over ir: docs/design.md) and knows none of them.  exec
+ * owns the TB's life (tb.c: the code cache, hash, chains and pages); the
+ * frontend fills guest_size and ninsns, the backend the code offsets.
+ */
+#ifndef LOOM_IR_TB_H
+#define LOOM_IR_TB_H
+
+#include <stdint.h>
+
+/* A translation block. */
+struct tb {
+	uint64_t pc;		/* guest pc of the first instruction */
+	uint32_t guest_size;	/* bytes of guest code covered */
+	uint32_t flags;		/* translation flags (CF_*) */
+	uint8_t *code;		/* host code (executable view) */
+	uint32_t code_size;
+	uint32_t ninsns;
+	uint16_t jmp_reset[2];	/* offset of the unchained path of goto_tb n */
+	uint16_t jmp_insn[2];	/* offset of the patchable jmp rel32 of goto_tb n */
+	uintptr_t jmp_dest[2];	/* tb chained to, or 0 */
+	uintptr_t jmp_list;	/* incoming jumps (tb|n), linked through jmp_next */
+	uintptr_t jmp_next[2];
+	struct tb *hash_next;
+	/* host code offset -> guest pc: insn_start table, ninsns entries */
+	uint16_t *insn_host_off;
+	uint64_t *insn_pc;
+	/* Guest pages the code lies on ([1] only when the one instruction of
+	 * the TB crosses into the next page, else TB_NO_PAGE), and the next TB
+	 * on page_addr[n] tagged with its slot: smc.c's page lists. */
+	uint64_t page_addr[2];
+	uintptr_t page_next[2];
+	/* On a hot page: the guest bytes it was translated from (smc.c). */
+	uint8_t *code_copy;
+	/* Plugin counter adds not yet stored at each instruction, applied
+	 * when one faults (instrument/inject.c), or NULL. */
+	void *instr_fix;
+};
+#define TB_NO_PAGE (~0ull)
+
+/* Translation flags: part of the TB key. */
+enum {
+	CF_SINGLE_INSN = 1 << 0,	/* -one-insn-per-tb */
+	CF_NOCHAIN = 1 << 1,
+	/* The guest traps after every instruction (x86: RFLAGS.TF): TBs of
+	 * one instruction that end in the guest's single-step trap. */
+	CF_TRACE = 1 << 2,
+	/* Bits the guest defines for the execution mode a TB was translated
+	 * for (x86: system mode, CPL, 32-bit code), from guest_tb_mode. */
+	CF_GUEST_MASK = 0xff << 8,
+	/* Not translation flags: a TB carrying either never matches a lookup. */
+	CF_INVALID = 1 << 30,	/* invalidated: out of hash, caches, chains, pages */
+	CF_ONESHOT = 1 << 29,	/* restarts a store after an SMC fault: runs once */
+};
+
+/* Exit values returned by translated code (exit_tb's constant):
+ * (uintptr_t)tb | n for "goto_tb n was not chained", or a small code. */
+#define TB_EXIT_MASK 3
+#define TB_EXIT_IDX0 0
+#define TB_EXIT_IDX1 1
+#define TB_EXIT_NOCHAIN 2	/* pc set, no chaining wanted */
+#define TB_EXIT_REQUESTED 3	/* exit_request seen at TB entry; pc = tb->pc */
+
+#endif
