@@ -43,7 +43,7 @@ void ir_liveness(struct ir_ctx *s)
 	uint32_t *bb_of = ir_scratch(s, 0, s->ntemps * sizeof(*bb_of));
 	uint64_t *live = ir_scratch(s, 1, ir_bits_size(s->ntemps));	/* bit per temp */
 
-	for (uint32_t r = 0; r < s->ntemps; r++)
+	for (uint32_t r = s->nglobals + 2; r < s->ntemps; r++)	/* only locals are */
 		s->temps[r].tb_wide = 0;
 	classify(s, bb_of);
 

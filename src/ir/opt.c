@@ -757,7 +757,7 @@ static void find_cross_locals(struct dce *d)
 			bb++;
 	}
 	d->cross = ir_scratch(s, 3, s->ntemps * sizeof(ir_ref));
-	for (ir_ref r = 1; r < s->ntemps; r++)
+	for (ir_ref r = s->nglobals + 2; r < s->ntemps; r++)	/* the locals */
 		if (rbb[r] && (ir_bit_test(multi, r) || rbb[r] != wbb[r]))
 			d->cross[d->ncross++] = r;
 }
@@ -811,9 +811,8 @@ void opt_dce(struct ir_ctx *s)
 			 .gwords = ir_bits_size(nglobal_refs) / sizeof(uint64_t) };
 
 	d.globals = ir_scratch(s, 4, ir_bits_size(nglobal_refs));
-	for (ir_ref r = 1; r < nglobal_refs; r++)
-		if (ir_is_global(s, r))
-			ir_bit_set(d.globals, r);
+	for (ir_ref r = 2; r < nglobal_refs; r++)
+		ir_bit_set(d.globals, r);
 	find_cross_locals(&d);
 	globals_live(&d);	/* the TB's end */
 	for (uint32_t i = s->nops; i-- > 0;) {
