@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <time.h>
 
 #include "ir/exception.h"
 #include "ir/tb.h"
@@ -252,6 +253,12 @@ struct exec_stats {
 	uint64_t guest_insns_translated;
 	uint64_t host_bytes;
 	uint64_t translate_ns;
+	/* translate_ns by stage (-d stats only: timing is not free) */
+	uint64_t decode_ns;		/* code fetch and Zydis decode */
+	uint64_t lift_ns;		/* the frontend less decode */
+	uint64_t instrument_ns;		/* the tools' hooks on the IR */
+	uint64_t optimize_ns;		/* passes, liveness (and IR checks in debug) */
+	uint64_t codegen_ns;		/* register allocation and emission */
 	uint64_t flushes;
 	uint64_t tbs_split;		/* translated again with fewer insns: too big */
 	uint64_t tbs_invalidated;
@@ -262,5 +269,13 @@ struct exec_stats {
 	uint64_t smc_stale;		/* self-checking TBs found changed */
 };
 extern struct exec_stats exec_stats;
+
+/* A monotonic clock for the stage timings of -d stats. */
+static inline uint64_t exec_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
 
 #endif

@@ -62,6 +62,10 @@ void linux_load(const char *path, char **argv, char **envp, struct cpu *cpu);
 void linux_syscall(struct cpu *cpu);
 /* Install loom's host signal handlers (fault mapping, async signals). */
 void linux_signal_init(void);
+/* A host SIGSEGV/SIGBUS (ucontext uc): if it hit this thread's direct copy
+ * of guest code (guest-mem.c), abandon the copy (does not return).  False
+ * otherwise. */
+bool linux_fetch_fault(void *uc);
 /* Deliver pending guest signals (at a TB boundary). */
 void linux_deliver_signals(struct cpu *cpu);
 /* Live guest threads (for the control channel's status). */

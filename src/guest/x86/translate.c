@@ -783,6 +783,7 @@ int guest_translate(struct ir_ctx *ir, struct tb *tb, unsigned max_insns,
 	struct dc *s = &dc;
 	uint64_t checked_page = ~0ull;
 	unsigned n = 0;
+	bool timing = log_enabled(LOG_STATS);
 
 	/* Exit requests are seen at TB entry with one compare. */
 	uint32_t exit_label = ir_new_label(ir);
@@ -798,6 +799,7 @@ int guest_translate(struct ir_ctx *ir, struct tb *tb, unsigned max_insns,
 		uint8_t buf[15];
 		const void *code = (const void *)(uintptr_t)s->pc;
 		size_t avail = 15;
+		uint64_t t0 = timing ? exec_now_ns() : 0;
 
 		/* Only a TB's first instruction may leave the TB's first page,
 		 * so a TB lies on at most two pages (exec/smc.c tracks them). */
@@ -825,6 +827,8 @@ int guest_translate(struct ir_ctx *ir, struct tb *tb, unsigned max_insns,
 			decoded = ZYAN_SUCCESS(ZydisDecoderDecodeFull(&hint_decoder, code, avail, &s->insn,
 								      s->op)) &&
 				  x86_in_hint_space(&s->insn);
+		if (timing)
+			exec_stats.decode_ns += exec_now_ns() - t0;
 		if (!decoded) {
 			s->next_pc = s->pc + 1;
 			ir_emit(ir, IR_insn_start, IR_I64, NULL, (int64_t[]){ s->pc, 1 });
