@@ -91,6 +91,16 @@ build/tests/guest/%.asm: tests/guest/asm/%.S tests/guest/asm/lib.S tests/guest/a
 	gcc -static -nostdlib -o $@ $< tests/guest/asm/lib.S
 guest-tests: $(GUEST_BINS)
 
+# Programs for the whole-system guest (tests/system/guest): static musl
+# binaries that scripts/guest-kernel.sh puts into the initramfs as /test/*
+# and tests/system/boot.sh also runs natively, as the oracle.
+SYSGUEST_C := $(sort $(wildcard tests/system/guest/*.c))
+SYSGUEST_BINS := $(patsubst tests/system/guest/%.c,build/tests/system/guest/%,$(SYSGUEST_C))
+build/tests/system/guest/%: tests/system/guest/%.c
+	@mkdir -p $(@D)
+	musl-gcc -static -O2 -Wall -Wextra -o $@ $<
+system-guest: $(SYSGUEST_BINS)
+
 # Plugin tests (tests/plugins): each tests/plugins/*.c becomes a test plugin
 # built like the bundled ones; tests/plugins/qemu-style/*.c are built against
 # the QEMU-style header in tests/plugins/qemu-include and NOT include/,
@@ -120,7 +130,7 @@ build/tests/plugins/%.asm: tests/plugins/asm/%.S
 plugin-tests: $(PLUGIN_TEST_BINS)
 
 .PHONY: all loom test test-unit test-guest test-programs test-plugins test-cov demo bench \
-	clean deps guest-tests plugin-tests
+	clean deps guest-tests plugin-tests system-guest test-system
 all: build/$(MODE)/loom build/$(MODE)/loom-cov build/$(MODE)/loom-ctl $(call plugins_of,$(MODE)) \
 	build/afl-qemu-trace
 
