@@ -150,7 +150,7 @@ TMODE ?= debug
 test: deps
 	$(MAKE) --no-print-directory build/$(TMODE)/loom $(UNIT_BINS) guest-tests $(COV_BINS) \
 		build/$(TMODE)/loom-cov build/$(TMODE)/loom-ctl \
-		$(call plugins_of,$(TMODE)) plugin-tests
+		$(call plugins_of,$(TMODE)) plugin-tests system-guest
 	tests/run-all.sh build/$(TMODE)
 
 test-unit: build/$(TMODE)/loom $(UNIT_BINS)
@@ -163,6 +163,13 @@ test-guest: build/$(TMODE)/loom guest-tests
 # `make test` runs only debian.sh's fast subset.
 test-programs: build/$(TMODE)/loom
 	tests/run-all.sh build/$(TMODE) programs
+
+# Debian's kernel booted under qemu-system-x86_64 and loom-system, the guest
+# script's output compared with its native run (tests/system/boot.sh; it
+# fetches the kernel with scripts/guest-kernel.sh).  `make test` runs the
+# fast part, and only once the kernel has been fetched.
+test-system: system-guest
+	tests/run-all.sh build/$(TMODE) sysboot-all
 
 test-plugins: build/$(TMODE)/loom $(call plugins_of,$(TMODE)) guest-tests plugin-tests
 	tests/run-all.sh build/$(TMODE) plugins

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The suite driver behind `make test`.
 #
-#   tests/run-all.sh BUILDDIR [unit|guest|busybox|debian|debian-all|cpython|strace|elf|isa|isa-random|plugins|cov|instrument|afl|all|programs]
+#   tests/run-all.sh BUILDDIR [unit|guest|busybox|debian|debian-all|cpython|strace|elf|isa|isa-random|plugins|cov|instrument|afl|sysboot|sysboot-all|all|programs]
 #
 # Runs the chosen subsuites against BUILDDIR/loom (all: every subsuite but
 # debian-all and cpython, which are slow; programs: busybox, debian-all and
@@ -26,6 +26,13 @@
 #   instrument  tests/instrument/run.sh: coverage recording, the control channel
 #   afl      tests/afl/run.sh: loom as AFL++'s QEMU-mode target (fork server,
 #            persistent mode, CMPLOG, afl-showmap/-fuzz/-tmin/-cmin)
+#   sysboot  tests/system/boot.sh --fast: Debian's kernel booted under
+#            qemu-system-x86_64 and BUILDDIR/loom-system, the guest script's
+#            output compared with its native run (skipped, visibly, until the
+#            kernel is fetched or while loom-system cannot run guest code)
+#   sysboot-all  the same without --fast (what `make test-system` runs):
+#            fetches the kernel, and boots loom-system with -nochain and
+#            -one-insn-per-tb too
 # Each subsuite's full output goes to BUILDDIR/test-logs/<suite>.log; this
 # prints one line per failing test (with how to reproduce it), a summary per
 # subsuite, and last the totals as "N passed, N failed".  A subsuite that
@@ -34,7 +41,7 @@
 set -uo pipefail
 
 if [ $# -lt 1 ] || [ $# -gt 2 ]; then
-	echo "usage: $0 BUILDDIR [unit|guest|busybox|debian|debian-all|cpython|strace|elf|isa|isa-random|plugins|cov|instrument|afl|all|programs]" >&2
+	echo "usage: $0 BUILDDIR [unit|guest|busybox|debian|debian-all|cpython|strace|elf|isa|isa-random|plugins|cov|instrument|afl|sysboot|sysboot-all|all|programs]" >&2
 	exit 2
 fi
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -45,9 +52,9 @@ builddir=$(cd "$1" 2>/dev/null && pwd) || {
 }
 subset=${2:-all}
 case $subset in
-unit | guest | busybox | debian | debian-all | cpython | strace | elf | isa | isa-random | plugins | cov | instrument | afl | all | programs) ;;
+unit | guest | busybox | debian | debian-all | cpython | strace | elf | isa | isa-random | plugins | cov | instrument | afl | sysboot | sysboot-all | all | programs) ;;
 *)
-	echo "$0: unknown subset '$subset' (unit, guest, busybox, debian, debian-all, cpython, strace, elf, isa, isa-random, plugins, cov, instrument, afl, all or programs)" >&2
+	echo "$0: unknown subset '$subset' (unit, guest, busybox, debian, debian-all, cpython, strace, elf, isa, isa-random, plugins, cov, instrument, afl, sysboot, sysboot-all, all or programs)" >&2
 	exit 2
 	;;
 esac
@@ -73,7 +80,8 @@ add() {
 }
 
 # run_suite SUITE REPRO CMD...: runs a driver that prints PASS/FAIL lines and
-# a final count; shows its FAIL lines (and their indented details, briefly).
+# a final count; shows its FAIL lines (and their indented details, briefly)
+# and its SKIP lines.
 run_suite() {
 	local suite=$1 repro=$2
 	shift 2
@@ -83,6 +91,7 @@ run_suite() {
 	# FAIL lines with the first lines of their details and the repro line.
 	awk -v suite="$suite" '
 		/^FAIL / { print "  " suite ": " substr($0, 6); n = 0; show = 1; next }
+		/^SKIP / { print "  " suite ": " $0; show = 0; next }
 		/^    repro: / && show { print "  " $0; next }
 		/^    / && show { if (n++ < 5) print "  " $0; next }
 		{ show = 0 }
@@ -149,7 +158,7 @@ run_unit() {
 want() {
 	case $subset:$1 in
 	"$1":* | all:unit | all:guest | all:busybox | all:debian | all:strace | all:elf | all:isa | all:isa-random | \
-		all:plugins | all:cov | all:instrument | all:afl) return 0 ;;
+		all:plugins | all:cov | all:instrument | all:afl | all:sysboot) return 0 ;;
 	programs:busybox | programs:debian-all | programs:cpython) return 0 ;;
 	esac
 	return 1
@@ -195,6 +204,10 @@ want instrument && run_suite instrument "tests/instrument/run.sh $builddir" \
 want plugins && run_suite plugins "tests/plugins/run.sh $loom [PREFIX...]" \
 	"$root/tests/plugins/run.sh" "$loom"
 want afl && run_suite afl "tests/afl/run.sh $loom [NAME...]" "$root/tests/afl/run.sh" "$loom"
+want sysboot && run_suite sysboot "tests/system/boot.sh --fast qemu-system-x86_64 $builddir/loom-system" \
+	"$root/tests/system/boot.sh" --fast qemu-system-x86_64 "$builddir/loom-system"
+want sysboot-all && run_suite sysboot-all "tests/system/boot.sh qemu-system-x86_64 $builddir/loom-system" \
+	"$root/tests/system/boot.sh" qemu-system-x86_64 "$builddir/loom-system"
 
 echo "$total_passed passed, $total_failed failed"
 [ "$total_failed" -eq 0 ]
