@@ -25,8 +25,8 @@
 # A loom-system that does not exist, or that exits with status 3 (it loads the
 # kernel but cannot execute guest code yet) before the script starts, is a
 # visible SKIP, never a pass; so is qemu-system-x86_64 when not installed.
-# --fast (`make test`): skip everything, visibly, when the kernel has not been
-# fetched yet, rather than download it.  Without --fast (`make test-system`)
+# --fast (`make test`): skip the boots, visibly, when the kernel has not been
+# fetched yet, rather than download it (the native run still runs).  Without --fast (`make test-system`)
 # the kernel is fetched if needed and loom-system also boots with -nochain
 # and with -one-insn-per-tb.  --timeout: per boot (default 300 s).
 # Prints PASS/FAIL/SKIP lines and "N passed, N failed, N skipped".
@@ -74,20 +74,6 @@ finish() {
 	exit
 }
 
-# --- the kernel and the initramfs -----------------------------------------
-guest=$root/build/guest
-if [ $fast = 1 ] && [ ! -s "$guest/vmlinuz" ] &&
-	! ls "$guest"/deb/linux-image-*.deb >/dev/null 2>&1; then
-	skip "boot" "the guest kernel is not fetched yet (scripts/guest-kernel.sh, or make test-system)"
-	finish
-fi
-if ! "$root/scripts/guest-kernel.sh" "$guest" >"$tmp/paths" 2>"$tmp/gk.err"; then
-	fail "guest kernel and initramfs" "scripts/guest-kernel.sh failed:" "$(tail -n 5 "$tmp/gk.err")"
-	finish
-fi
-kernel=$(sed -n 1p "$tmp/paths")
-initrd=$(sed -n 2p "$tmp/paths")
-
 # extract LOG: the script's lines between "== begin" and "== end" of a
 # console log, with carriage returns, escape sequences and kernel lines
 # removed; "== end" is kept so that a cut-off output shows.
@@ -113,7 +99,12 @@ split_sections() {
 # --- the native run: the oracle -------------------------------------------
 bb=/bin/busybox
 if [ ! -x "$bb" ]; then
-	fail "native run" "$bb is missing (apt-get install busybox-static)"
+	fail "native run of the guest script (the oracle)" "$bb is missing (apt-get install busybox-static)"
+	finish
+fi
+if ! make -s --no-print-directory -C "$root" system-guest >"$tmp/make.log" 2>&1; then
+	fail "native run of the guest script (the oracle)" "make system-guest failed:" \
+		"$(tail -n 5 "$tmp/make.log")"
 	finish
 fi
 mkdir -p "$tmp/bb" "$tmp/ntmp"
@@ -131,6 +122,20 @@ if [ $nstatus -ne 0 ] || [ "$(tail -n 1 "$tmp/native.out")" != "== end" ] ||
 fi
 pass "native run of the guest script (the oracle)"
 split_sections "$tmp/native.out" "$tmp/native"
+
+# --- the kernel and the initramfs -----------------------------------------
+guest=$root/build/guest
+if [ $fast = 1 ] && [ ! -s "$guest/vmlinuz" ] &&
+	! ls "$guest"/deb/linux-image-*.deb >/dev/null 2>&1; then
+	skip "boot" "the guest kernel is not fetched yet (scripts/guest-kernel.sh, or make test-system)"
+	finish
+fi
+if ! "$root/scripts/guest-kernel.sh" "$guest" >"$tmp/paths" 2>"$tmp/gk.err"; then
+	fail "guest kernel and initramfs" "scripts/guest-kernel.sh failed:" "$(tail -n 5 "$tmp/gk.err")"
+	finish
+fi
+kernel=$(sed -n 1p "$tmp/paths")
+initrd=$(sed -n 2p "$tmp/paths")
 
 # --- the emulators ----------------------------------------------------------
 # boot LABEL LOG CMD...: runs one boot; sets status and secs.
@@ -155,7 +160,8 @@ last_lines() {
 # check_run LABEL LOG REPRO: the checks of one boot against the oracle.
 # Returns 1 when the script never started (so no output to compare).
 check_run() {
-	local label=$1 log=$2 repro=$3 out=$tmp/$label.out dir=$tmp/$label.sections
+	local label=$1 log=$2 repro=$3
+	local out=$tmp/$label.out dir=$tmp/$label.sections
 	extract "$log" >"$out"
 	if ! grep -q '^== begin' <(tr -d '\r' <"$log"); then
 		local why="exit status $status"
