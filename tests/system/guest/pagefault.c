@@ -5,13 +5,17 @@
  * to a read-only page, handled the same way; a null dereference caught and
  * left with siglongjmp; a read past the end of a mapping; and a large
  * anonymous mapping touched page by page, so the guest kernel handles one
- * demand-paging fault per page.
+ * demand-paging fault per page.  Then the faults the kernel takes itself:
+ * read() into a PROT_NONE buffer and write() from an unmapped one (EFAULT,
+ * no signal), read() into a page never touched (paged in), and a stack
+ * grown 3 MB below what was touched.
  *
  * It runs inside the guest and natively on the host and must print the same
  * lines on both: addresses are printed as offsets from the mapping, never
  * as themselves.  Exit status: 0 when every check held, 1 otherwise.
  */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdint.h>
@@ -184,6 +188,55 @@ static void test_demand_paging(void)
 	munmap(m, len);
 }
 
+/* Faults the kernel takes itself while copying to and from user memory:
+ * a bad buffer is EFAULT, not a signal; an untouched page is paged in. */
+static void test_kernel_copy(void)
+{
+	int fds[2];
+	check(pipe(fds) == 0, "pipe");
+	char *m = mmap(NULL, 3 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	check(mprotect(m, page, PROT_NONE) == 0, "mprotect");
+	munmap(m + 2 * page, page);
+
+	check(write(fds[1], "hello", 5) == 5, "write");
+	errno = 0;
+	long r1 = read(fds[0], m + 100, 5);
+	int e1 = errno;
+	long r2 = read(fds[0], m + page + 100, 5); /* an untouched page */
+	errno = 0;
+	long r3 = write(fds[1], m + 2 * page, 5);
+	int e3 = errno;
+	printf("kernel_copy: read into PROT_NONE %ld %s, into a fresh page %ld \"%.5s\", "
+	       "write from unmapped %ld %s\n",
+	       r1, e1 == EFAULT ? "EFAULT" : "?", r2, m + page + 100, r3,
+	       e3 == EFAULT ? "EFAULT" : "?");
+	check(r1 == -1 && e1 == EFAULT && r2 == 5 && r3 == -1 && e3 == EFAULT, "kernel copy faults");
+	munmap(m, 2 * page);
+	close(fds[0]);
+	close(fds[1]);
+}
+
+/* The stack grows on demand below what was touched so far. */
+static unsigned long grow(int depth)
+{
+	volatile unsigned char frame[1024];
+	for (int i = 0; i < 1024; i += 64)
+		frame[i] = (unsigned char)(depth + i);
+	if (depth == 0)
+		return frame[0];
+	return grow(depth - 1) + frame[64];
+}
+
+static void test_stack_growth(void)
+{
+	unsigned long v = grow(3000); /* about 3 MB of stack */
+	printf("stack: 3000 frames of 1 KB, result %lu\n", v);
+	unsigned long want = 0; /* frame[0] of depth 0, plus frame[64] of the others */
+	for (int d = 1; d <= 3000; d++)
+		want += (unsigned char)(d + 64);
+	check(v == want, "stack");
+}
+
 int main(void)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -199,6 +252,8 @@ int main(void)
 	test_read_only();
 	test_escape();
 	test_demand_paging();
+	test_kernel_copy();
+	test_stack_growth();
 	printf("pagefault: %s\n", bad ? "FAILED" : "ok");
 	return bad;
 }
