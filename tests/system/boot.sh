@@ -2,7 +2,8 @@
 # Boots Debian 12's kernel with the test initramfs under each EMULATOR and
 # compares what the guest script prints (the `sysboot` subsuites):
 #
-#   tests/system/boot.sh [--fast] [--timeout SECONDS] EMULATOR...
+#   tests/system/boot.sh [--fast] [--timeout SECONDS] [--kernel K --initrd I]
+#                        EMULATOR...
 #
 # EMULATOR is qemu-system-x86_64 (a name on PATH or a path), the peer, or a
 # loom-system binary (any path whose name contains "loom-system").  Each one
@@ -29,15 +30,18 @@
 # fetched yet, rather than download it (the native run still runs).  Without --fast (`make test-system`)
 # the kernel is fetched if needed and loom-system also boots with -nochain
 # and with -one-insn-per-tb.  --timeout: per boot (default 300 s with --fast,
-# else 900 s).
+# else 900 s).  --kernel and --initrd: boot these instead of the ones
+# scripts/guest-kernel.sh provides (tests/system/boot-selftest.sh uses them).
 # Prints PASS/FAIL/SKIP lines and "N passed, N failed, N skipped".
 set -uo pipefail
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
 fast=0
 timeout=
+kernel=
+initrd=
 usage() {
-	echo "usage: $0 [--fast] [--timeout SECONDS] EMULATOR..." >&2
+	echo "usage: $0 [--fast] [--timeout SECONDS] [--kernel FILE --initrd FILE] EMULATOR..." >&2
 	exit 2
 }
 while [ $# -gt 0 ]; do
@@ -48,12 +52,19 @@ while [ $# -gt 0 ]; do
 		timeout=$2
 		shift
 		;;
+	--kernel | --initrd)
+		[ $# -ge 2 ] && [ -r "$2" ] || usage
+		[ "$1" = --kernel ] && kernel=$2 || initrd=$2
+		shift
+		;;
 	-*) usage ;;
 	*) break ;;
 	esac
 	shift
 done
 [ $# -ge 1 ] || usage
+[ -n "$kernel" ] && [ -z "$initrd" ] && usage
+[ -z "$kernel" ] && [ -n "$initrd" ] && usage
 # A debug loom-system with -one-insn-per-tb is the slowest run of the full set.
 [ -n "$timeout" ] || timeout=$((fast ? 300 : 900))
 
@@ -128,17 +139,22 @@ split_sections "$tmp/native.out" "$tmp/native"
 
 # --- the kernel and the initramfs -----------------------------------------
 guest=$root/build/guest
-if [ $fast = 1 ] && [ ! -s "$guest/vmlinuz" ] &&
+if [ -n "$kernel" ]; then
+	: # given on the command line
+elif [ $fast = 1 ] && [ ! -s "$guest/vmlinuz" ] &&
 	! ls "$guest"/deb/linux-image-*.deb >/dev/null 2>&1; then
 	skip "boot" "the guest kernel is not fetched yet (scripts/guest-kernel.sh, or make test-system)"
 	finish
 fi
-if ! "$root/scripts/guest-kernel.sh" "$guest" >"$tmp/paths" 2>"$tmp/gk.err"; then
-	fail "guest kernel and initramfs" "scripts/guest-kernel.sh failed:" "$(tail -n 5 "$tmp/gk.err")"
-	finish
+if [ -z "$kernel" ]; then
+	if ! "$root/scripts/guest-kernel.sh" "$guest" >"$tmp/paths" 2>"$tmp/gk.err"; then
+		fail "guest kernel and initramfs" "scripts/guest-kernel.sh failed:" \
+			"$(tail -n 5 "$tmp/gk.err")"
+		finish
+	fi
+	kernel=$(sed -n 1p "$tmp/paths")
+	initrd=$(sed -n 2p "$tmp/paths")
 fi
-kernel=$(sed -n 1p "$tmp/paths")
-initrd=$(sed -n 2p "$tmp/paths")
 
 # --- the emulators ----------------------------------------------------------
 # boot LABEL LOG CMD...: runs one boot; sets status and secs.
