@@ -169,6 +169,7 @@ test-programs: build/$(TMODE)/loom
 # fetches the kernel with scripts/guest-kernel.sh).  `make test` runs the
 # fast part, and only once the kernel has been fetched.
 test-system: system-guest
+	tests/run-all.sh build/$(TMODE) sysboot-self
 	tests/run-all.sh build/$(TMODE) sysboot-all
 
 test-plugins: build/$(TMODE)/loom $(call plugins_of,$(TMODE)) guest-tests plugin-tests

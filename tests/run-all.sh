@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The suite driver behind `make test`.
 #
-#   tests/run-all.sh BUILDDIR [unit|guest|busybox|debian|debian-all|cpython|strace|elf|isa|isa-random|plugins|cov|instrument|afl|sysboot|sysboot-all|all|programs]
+#   tests/run-all.sh BUILDDIR [unit|guest|busybox|debian|debian-all|cpython|strace|elf|isa|isa-random|plugins|cov|instrument|afl|sysboot|sysboot-self|sysboot-all|all|programs]
 #
 # Runs the chosen subsuites against BUILDDIR/loom (all: every subsuite but
 # debian-all and cpython, which are slow; programs: busybox, debian-all and
@@ -30,7 +30,9 @@
 #            qemu-system-x86_64 and BUILDDIR/loom-system, the guest script's
 #            output compared with its native run (skipped, visibly, until the
 #            kernel is fetched or while loom-system cannot run guest code)
-#   sysboot-all  the same without --fast (what `make test-system` runs):
+#   sysboot-self  tests/system/boot-selftest.sh: boot.sh against fake
+#            emulators, that it fails what it must (no kernel needed)
+#   sysboot-all  the same as sysboot without --fast (what `make test-system` runs):
 #            fetches the kernel, and boots loom-system with -nochain and
 #            -one-insn-per-tb too
 # Each subsuite's full output goes to BUILDDIR/test-logs/<suite>.log; this
@@ -41,7 +43,7 @@
 set -uo pipefail
 
 if [ $# -lt 1 ] || [ $# -gt 2 ]; then
-	echo "usage: $0 BUILDDIR [unit|guest|busybox|debian|debian-all|cpython|strace|elf|isa|isa-random|plugins|cov|instrument|afl|sysboot|sysboot-all|all|programs]" >&2
+	echo "usage: $0 BUILDDIR [unit|guest|busybox|debian|debian-all|cpython|strace|elf|isa|isa-random|plugins|cov|instrument|afl|sysboot|sysboot-self|sysboot-all|all|programs]" >&2
 	exit 2
 fi
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -52,9 +54,9 @@ builddir=$(cd "$1" 2>/dev/null && pwd) || {
 }
 subset=${2:-all}
 case $subset in
-unit | guest | busybox | debian | debian-all | cpython | strace | elf | isa | isa-random | plugins | cov | instrument | afl | sysboot | sysboot-all | all | programs) ;;
+unit | guest | busybox | debian | debian-all | cpython | strace | elf | isa | isa-random | plugins | cov | instrument | afl | sysboot | sysboot-self | sysboot-all | all | programs) ;;
 *)
-	echo "$0: unknown subset '$subset' (unit, guest, busybox, debian, debian-all, cpython, strace, elf, isa, isa-random, plugins, cov, instrument, afl, sysboot, sysboot-all, all or programs)" >&2
+	echo "$0: unknown subset '$subset' (unit, guest, busybox, debian, debian-all, cpython, strace, elf, isa, isa-random, plugins, cov, instrument, afl, sysboot, sysboot-self, sysboot-all, all or programs)" >&2
 	exit 2
 	;;
 esac
@@ -158,7 +160,7 @@ run_unit() {
 want() {
 	case $subset:$1 in
 	"$1":* | all:unit | all:guest | all:busybox | all:debian | all:strace | all:elf | all:isa | all:isa-random | \
-		all:plugins | all:cov | all:instrument | all:afl | all:sysboot) return 0 ;;
+		all:plugins | all:cov | all:instrument | all:afl | all:sysboot | all:sysboot-self) return 0 ;;
 	programs:busybox | programs:debian-all | programs:cpython) return 0 ;;
 	esac
 	return 1
@@ -206,6 +208,8 @@ want plugins && run_suite plugins "tests/plugins/run.sh $loom [PREFIX...]" \
 want afl && run_suite afl "tests/afl/run.sh $loom [NAME...]" "$root/tests/afl/run.sh" "$loom"
 want sysboot && run_suite sysboot "tests/system/boot.sh --fast qemu-system-x86_64 $builddir/loom-system" \
 	"$root/tests/system/boot.sh" --fast qemu-system-x86_64 "$builddir/loom-system"
+want sysboot-self && run_suite sysboot-self "tests/system/boot-selftest.sh" \
+	"$root/tests/system/boot-selftest.sh"
 want sysboot-all && run_suite sysboot-all "tests/system/boot.sh qemu-system-x86_64 $builddir/loom-system" \
 	"$root/tests/system/boot.sh" qemu-system-x86_64 "$builddir/loom-system"
 
