@@ -21,17 +21,14 @@
  * the entry, memory as loaded) until quit, end of input or a signal.
  */
 #include <errno.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "exec/exec.h"
-#include "system/boot.h"
 #include "system/cmdline.h"
-#include "system/monitor.h"
-#include "system/physmem.h"
+#include "system/machine.h"
 #include "util/log.h"
 
 #define LOOM_SYSTEM_VERSION "0.1.0"
@@ -42,6 +39,8 @@
 
 static const char *log_path;
 static int nserial;
+static const char *serial_arg = "stdio";
+static bool start_stopped;
 static char err[512];
 
 static noreturn void usage(void);
@@ -70,8 +69,11 @@ static void opt_m(const char *arg)
 		fatal(LOOM_EXIT_USAGE, "%s", err);
 }
 
+static void opt_S(const char *arg) { start_stopped = true; }
+
 static void opt_serial(const char *arg)
 {
+	serial_arg = arg;
 	if (++nserial > 1)
 		fatal(LOOM_EXIT_USAGE, "-serial %s: the machine has one serial port (COM1)", arg);
 	if (cmdline_parse_chardev(arg, &system_opts.serial, err, sizeof(err)) < 0)
@@ -148,6 +150,7 @@ static const struct system_option {
 	{ "monitor", NULL, "dev", opt_monitor,
 	  "the HMP monitor on stdio or unix:PATH[,server][,nowait] (also server=on,wait=off)" },
 	{ "no-reboot", NULL, NULL, opt_no_reboot, "exit instead of rebooting" },
+	{ "S", NULL, NULL, opt_S, "do not start the CPU at startup (the monitor's cont starts it)" },
 	{ "d", NULL, "item[,...]", opt_d, "log the given items (-d help lists them)" },
 	{ "D", NULL, "logfile", opt_D, "write the log to logfile instead of stderr" },
 	{ "one-insn-per-tb", "singlestep", NULL, opt_one_insn,
@@ -221,147 +224,35 @@ static void open_log(void)
 	log_file = f;
 }
 
-static void log_boot_state(const struct boot_layout *l, const struct boot_cpu_state *c)
-{
-	log_printf("cpu_reset: boot protocol %u.%02u, kernel at 0x%llx (0x%llx bytes, init_size "
-		   "0x%llx), initrd at 0x%llx (0x%llx bytes)\n", l->version >> 8, l->version & 0xff,
-		   (unsigned long long)l->kernel_addr, (unsigned long long)l->kernel_file_size,
-		   (unsigned long long)l->init_size, (unsigned long long)l->initrd_addr,
-		   (unsigned long long)l->initrd_size);
-	log_printf("RIP=%016llx RSI=%016llx RSP=%016llx RFL=%08llx\n",
-		   (unsigned long long)c->rip, (unsigned long long)c->rsi,
-		   (unsigned long long)c->rsp, (unsigned long long)c->rflags);
-	log_printf("CS =%04x DS =%04x ES =%04x SS =%04x FS =%04x GS =%04x\n", c->cs, c->ds, c->es,
-		   c->ss, c->fs, c->gs);
-	log_printf("GDT=     %016llx %08x\n", (unsigned long long)c->gdt_base, c->gdt_limit);
-	log_printf("CR0=%08llx CR3=%016llx CR4=%08llx EFER=%016llx\n",
-		   (unsigned long long)c->cr0, (unsigned long long)c->cr3,
-		   (unsigned long long)c->cr4, (unsigned long long)c->efer);
-	for (unsigned i = 0; i < l->e820_count; i++)
-		log_printf("e820: [mem 0x%016llx-0x%016llx] %s\n",
-			   (unsigned long long)l->e820[i].addr,
-			   (unsigned long long)(l->e820[i].addr + l->e820[i].size - 1),
-			   l->e820[i].type == BOOT_E820_RAM ? "usable" : "reserved");
-}
-
-/* ---- The monitor on the machine at the kernel's entry ------------------ */
-
-static const struct boot_cpu_state *entry_state;
-
-/* A segment register as loading selector sel from the loader's GDT gives
- * it (hidden base, limit and flags from the descriptor). */
-static struct monitor_seg entry_seg(uint16_t sel)
-{
-	struct monitor_seg s = { .selector = sel };
-	uint64_t d;
-	if (!sel || (uint64_t)(sel & ~7u) + 7 > entry_state->gdt_limit ||
-	    !physmem_read(entry_state->gdt_base + (sel & ~7u), &d, 8))
-		return s;
-	uint32_t hi = (uint32_t)(d >> 32);
-	s.base = ((d >> 16) & 0xffffff) | ((uint64_t)(hi >> 24) << 24);
-	s.limit = (uint32_t)(d & 0xffff) | (hi & 0xf0000);
-	if (hi & (1u << 23))	/* G: 4 KiB units */
-		s.limit = (s.limit << 12) | 0xfff;
-	s.flags = hi & 0x00ffff00;	/* QEMU's cache: no base bits */
-	return s;
-}
-
-static bool entry_regs(void *opaque, struct monitor_regs *r)
-{
-	const struct boot_cpu_state *c = entry_state;
-	memset(r, 0, sizeof(*r));
-	r->gpr[4] = c->rsp;
-	r->gpr[6] = c->rsi;
-	r->rip = c->rip;
-	r->rflags = c->rflags;
-	r->seg[MON_ES] = entry_seg(c->es);
-	r->seg[MON_CS] = entry_seg(c->cs);
-	r->seg[MON_SS] = entry_seg(c->ss);
-	r->seg[MON_DS] = entry_seg(c->ds);
-	r->seg[MON_FS] = entry_seg(c->fs);
-	r->seg[MON_GS] = entry_seg(c->gs);
-	/* LDTR, TR, IDTR, DR6/7, FPU and MXCSR hold their reset values (SDM
-	 * vol. 3, table 9-1): the loader does not load them. */
-	r->ldt = (struct monitor_seg){ 0, 0, 0xffff, 0x8200 };
-	r->tr = (struct monitor_seg){ 0, 0, 0xffff, 0x8b00 };
-	r->gdt_base = c->gdt_base;
-	r->gdt_limit = c->gdt_limit;
-	r->idt_limit = 0xffff;
-	r->cr0 = c->cr0;
-	r->cr3 = c->cr3;
-	r->cr4 = c->cr4;
-	r->efer = c->efer;
-	r->dr[6] = 0xffff0ff0;
-	r->dr[7] = 0x400;
-	r->fcw = 0x37f;
-	r->mxcsr = 0x1f80;
-	return true;
-}
-
-static bool entry_read_phys(void *opaque, uint64_t pa, void *buf, size_t len)
-{
-	return physmem_read(pa, buf, len);
-}
-
-static bool entry_running(void *opaque) { return false; }
-static void entry_stop(void *opaque) { }
-static void entry_quit(void *opaque) { exit(0); }
-
-static const struct monitor_ops entry_ops = {
-	.get_regs = entry_regs,
-	.read_phys = entry_read_phys,
-	.running = entry_running,
-	.stop = entry_stop,
-	.quit = entry_quit,
-	/* cont and system_reset need a CPU that runs. */
-};
-
-static noreturn void serve_monitor(const struct boot_cpu_state *cpu)
-{
-	static struct monitor_io io;
-	entry_state = cpu;
-	if (monitor_io_open(&io, &system_opts.monitor, &entry_ops, NULL, err, sizeof(err)) < 0)
-		fatal(LOOM_EXIT_USAGE, "%s", err);
-	fprintf(stderr, "loom-system: the CPU does not execute guest code yet: the machine "
-		"is stopped at the kernel's entry\n");
-	while (!io.closed) {
-		struct pollfd pfd = { .fd = monitor_io_fd(&io), .events = POLLIN };
-		if (pfd.fd < 0)
-			break;
-		if (poll(&pfd, 1, -1) < 0 && errno != EINTR)
-			break;
-		monitor_io_ready(&io);
-	}
-	monitor_io_close(&io);
-	exit(0);
-}
-
 int main(int argc, char **argv)
 {
-	static struct boot_layout layout;
-	struct boot_cpu_state cpu;
+	char err[512];
+	int status;
 
 	log_prog = "loom-system";
 	parse(argc, argv);
 	open_log();
-	int r = physmem_init(system_opts.mem_size);
-	if (r < 0)
-		fatal(LOOM_EXIT_USAGE, "-m: cannot map %llu bytes of RAM: %s",
-		      (unsigned long long)system_opts.mem_size, strerror(-r));
-	struct boot_linux_args args = {
+	struct machine_config cfg = {
 		.kernel = system_opts.kernel,
 		.initrd = system_opts.initrd,
-		.cmdline = system_opts.append,
+		.append = system_opts.append,
+		.mem_size = system_opts.mem_size,
+		.serial = serial_arg,
+		.serial_kind = system_opts.serial.kind,
+		.no_reboot = system_opts.no_reboot,
 	};
-	if (boot_linux(&args, &cpu, &layout, err, sizeof(err)) < 0)
-		fatal(LOOM_EXIT_LOAD, "%s", err);
-	if (log_enabled(LOG_CPU_RESET))
-		log_boot_state(&layout, &cpu);
+	if (machine_init(&cfg, &status, err, sizeof(err)) < 0)
+		fatal(status, "%s", err);
 	log_flush();
-	if (system_opts.monitor.kind != CHARDEV_NONE)
-		serve_monitor(&cpu);
-	fprintf(stderr, "loom-system: %s loaded (boot protocol %u.%02u, entry 0x%llx); "
-		"the CPU does not execute guest code yet\n", system_opts.kernel, layout.version >> 8,
-		layout.version & 0xff, (unsigned long long)cpu.rip);
-	return SYSTEM_EXIT_NO_CPU;
+	if (!machine_can_run() && system_opts.monitor.kind == CHARDEV_NONE) {
+		fprintf(stderr, "loom-system: %s loaded (boot protocol %u.%02u, entry 0x%llx); "
+			"the CPU does not execute guest code yet\n", system_opts.kernel,
+			machine.layout.version >> 8, machine.layout.version & 0xff,
+			(unsigned long long)machine.entry.rip);
+		return SYSTEM_EXIT_NO_CPU;
+	}
+	if (!machine_can_run())
+		fprintf(stderr, "loom-system: the CPU does not execute guest code yet: the machine "
+			"is stopped at the kernel's entry\n");
+	return machine_run(start_stopped);
 }

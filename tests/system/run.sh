@@ -176,7 +176,7 @@ info registers
 x /2xw 0x100200
 quit
 ' |
-		"$bin" -kernel "$image" -m 64 -serial none -monitor stdio >"$tmp/mon.out" 2>"$tmp/mon.err"
+		"$bin" -kernel "$image" -m 64 -serial none -S -monitor stdio >"$tmp/mon.out" 2>"$tmp/mon.err"
 	status=$?
 	tr -d '\r' <"$tmp/mon.out" | sed 's/^(qemu) //' >"$tmp/mon.txt"
 	mon_expect() {	# NAME LINE: the monitor printed LINE exactly
@@ -199,7 +199,7 @@ quit
 
 	# A unix socket in QEMU's spelling; a client runs one command and quits.
 	sock=$tmp/mon.sock
-	"$bin" -kernel "$image" -m 64 -serial none -monitor "unix:$sock,server,nowait" \
+	"$bin" -kernel "$image" -m 64 -serial none -S -monitor "unix:$sock,server,nowait" \
 		>"$tmp/monu.out" 2>&1 &
 	pid=$!
 	python3 - "$sock" >"$tmp/monu.txt" 2>&1 <<'PY'
