@@ -392,6 +392,7 @@ bool machine_reset(void)
 	uart_reset(machine.uart);
 	pci_reset();
 	lapic_reset(machine.lapic);
+	env_tsc_write(machine.cpu, 0);	/* RESET clears the TSC (SDM vol. 3, 18.17) */
 	ioapic_reset(m.ioapic);
 	hpet_reset(m.hpet);
 	acpi_pm_reset(m.pm);
