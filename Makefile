@@ -183,7 +183,7 @@ test: deps
 		$(call plugins_of,$(TMODE)) plugin-tests system-guest
 	tests/run-all.sh build/$(TMODE)
 
-test-unit: build/$(TMODE)/loom $(UNIT_BINS)
+test-unit: build/$(TMODE)/loom $(UNIT_BINS) $(BAREMETAL)
 	tests/run-all.sh build/$(TMODE) unit
 
 test-guest: build/$(TMODE)/loom guest-tests

@@ -7,7 +7,9 @@ KIND: good (a well-formed 2.15 header, 4 setup sectors, 4 KiB of kernel),
 nohdrs (no "HdrS"), old (protocol 2.10), no64 (xloadflags without
 XLF_KERNEL_64), zimage (loadflags without LOADED_HIGH), short (cut inside
 the setup code), trunc (the kernel shorter than syssize says), huge
-(init_size of 1 GiB), smallcmd (cmdline_size 16).  Field offsets are the
+(init_size of 1 GiB), smallcmd (cmdline_size 16); and two that run: spin
+(the 64-bit entry loops forever: jmp .) and idle (cli; hlt forever: a
+guest that waits for an interrupt that never comes).  Field offsets are the
 Linux boot protocol's (Documentation/arch/x86/boot.rst).
 """
 import struct
@@ -51,6 +53,10 @@ elif kind == "huge":
     put("I", 0x260, 0x40000000)
 elif kind == "smallcmd":
     put("I", 0x238, 16)
+elif kind == "spin":
+    kernel = bytes(0x200) + bytes([0xeb, 0xfe]) + bytes(4096 - 0x202)
+elif kind == "idle":
+    kernel = bytes(0x200) + bytes([0xfa, 0xf4, 0xeb, 0xfd]) + bytes(4096 - 0x204)
 elif kind not in ("good", "short", "trunc"):
     sys.exit("craft.py: unknown kind " + kind)
 

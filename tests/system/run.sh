@@ -7,12 +7,16 @@
 #    exactly one line on stderr naming it, nothing on stdout, and the
 #    documented exit status (1: usage, 127: the kernel or initrd cannot be
 #    loaded).  Crafted kernels come from tests/system/craft.py.
-# 2. The HMP monitor (stdio and a unix socket) on the machine as loaded:
-#    the kernel's bytes, the zero page, the entry registers.
+# 2. The HMP monitor (stdio and a unix socket) on the machine as loaded
+#    (-S: stopped at the kernel's entry): the kernel's bytes, the zero
+#    page, the entry registers.
 # 3. The bare-metal image build/tests/system/baremetal.bin (make
 #    baremetal): under qemu-system-x86_64, the peer, when it is installed,
-#    and under loom-system once it executes guest code; every check it
+#    and under loom-system in its three translation modes; every check it
 #    reports must PASS and the machine must power off.
+# 4. A running machine: SIGTERM leaves a guest spinning in translated
+#    code, a halted guest uses (almost) no host CPU, the monitor answers
+#    beside a running guest (stop, cont), and -S waits for cont.
 # Prints PASS/FAIL/SKIP lines and "N passed, N failed, N skipped".
 set -uo pipefail
 
@@ -70,7 +74,106 @@ expect_ok() {
 
 if [ ! -x "$bin" ]; then
 	fail loom-system-built "no $bin (make MODE=... $bin)"
-	echo "$passed passed, $failed failed, $skipped skipped"
+	# --- a running machine: signals, an idle guest, the monitor beside it --------
+# Crafted kernels that run: spin (jmp . at the entry) and idle (cli; hlt).
+python3 "$root/tests/system/craft.py" spin "$tmp/spin.img"
+python3 "$root/tests/system/craft.py" idle "$tmp/idle.img"
+timeout -k 5 5 "$bin" -kernel "$tmp/spin.img" -m 16 -serial none </dev/null \
+	>"$tmp/probe.out" 2>&1
+if [ $? -eq 3 ] && grep -q 'does not execute guest code yet' "$tmp/probe.out"; then
+	for t in sigterm-spinning-guest idle-guest-sleeps monitor-running-guest monitor-cont; do
+		skip "$t" "loom-system does not execute guest code yet"
+	done
+else
+	# A guest spinning in translated code still leaves it for SIGTERM.
+	"$bin" -kernel "$tmp/spin.img" -m 16 -serial none </dev/null >"$tmp/term.out" 2>&1 &
+	pid=$!
+	sleep 1
+	kill -TERM $pid
+	timeout 5 tail --pid=$pid -f /dev/null
+	if kill -0 $pid 2>/dev/null; then
+		kill -KILL $pid
+		fail sigterm-spinning-guest "still running 5 s after SIGTERM"
+	else
+		wait $pid
+		status=$?
+		if [ $status -eq 0 ] && grep -q 'terminating on signal 15' "$tmp/term.out"; then
+			pass sigterm-spinning-guest
+		else
+			fail sigterm-spinning-guest "exit status $status" "$(head -n 2 "$tmp/term.out")"
+		fi
+	fi
+
+	# A halted guest (interrupts off, nothing to wake it) sleeps: under
+	# 0.2 s of host CPU in 2 s.
+	"$bin" -kernel "$tmp/idle.img" -m 16 -serial none </dev/null >"$tmp/idle.out" 2>&1 &
+	pid=$!
+	sleep 1
+	cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
+	t0=$(cpu_ticks $pid)
+	sleep 2
+	t1=$(cpu_ticks $pid)
+	kill -TERM $pid
+	wait $pid
+	hz=$(getconf CLK_TCK)
+	if [ $((t1 - t0)) -le $((hz / 5)) ]; then
+		pass "idle-guest-sleeps ($((t1 - t0)) ticks of $hz/s in 2 s)"
+	else
+		fail idle-guest-sleeps "$((t1 - t0)) ticks of host CPU (at $hz/s) in 2 s"
+	fi
+
+	# The monitor beside a spinning guest: status, stop, cont, registers.
+	sock=$tmp/run.sock
+	"$bin" -kernel "$tmp/spin.img" -m 16 -serial none -monitor "unix:$sock,server,nowait" \
+		</dev/null >"$tmp/run.out" 2>&1 &
+	pid=$!
+	python3 - "$sock" >"$tmp/run.txt" 2>&1 <<'PY'
+import socket, sys, time
+for _ in range(100):
+    try:
+        s = socket.socket(socket.AF_UNIX)
+        s.connect(sys.argv[1])
+        break
+    except OSError:
+        time.sleep(0.05)
+s.settimeout(10)
+out = b""
+for cmd in [b"info status", b"stop", b"info status", b"info registers", b"cont",
+            b"info status", b"quit"]:
+    s.sendall(cmd + b"\n")
+    time.sleep(0.3)
+while True:
+    try:
+        d = s.recv(4096)
+    except socket.timeout:
+        break
+    if not d:
+        break
+    out += d
+sys.stdout.write(out.decode(errors="replace"))
+PY
+	timeout 10 tail --pid=$pid -f /dev/null || kill $pid 2>/dev/null
+	wait $pid
+	status=$?
+	tr -d '\r' <"$tmp/run.txt" | sed 's/^(qemu) //' >"$tmp/run.clean"
+	if [ $status -eq 0 ] && [ "$(grep -c '^VM status: running$' "$tmp/run.clean")" -eq 2 ] &&
+		grep -q '^VM status: paused$' "$tmp/run.clean" &&
+		grep -q '^RIP=0000000001000200 ' "$tmp/run.clean"; then
+		pass monitor-running-guest
+	else
+		fail monitor-running-guest "exit status $status" "$(head -n 6 "$tmp/run.clean")"
+	fi
+
+	# -S: the vCPU waits for cont; the bare-metal image then runs to its
+	# power-off.
+	if [ -f "$image" ]; then
+		(echo cont; sleep 30) | timeout -k 5 60 "$bin" -kernel "$image" -m 64 -no-reboot \
+			-serial "file:$tmp/cont.log" -S -monitor stdio >"$tmp/cont.out" 2>&1
+		baremetal_check monitor-cont "$tmp/cont.log" $?
+	fi
+fi
+
+echo "$passed passed, $failed failed, $skipped skipped"
 	exit 1
 fi
 
@@ -257,13 +360,120 @@ else
 		</dev/null >"$tmp/qemu.log" 2>&1
 	baremetal_check baremetal-qemu "$tmp/qemu.log" $?
 fi
+# Under loom-system in the three translation modes: the same report, the
+# same power-off through ACPI.
 if [ -f "$image" ]; then
-	"$bin" -kernel "$image" -m 64 -nographic -no-reboot </dev/null >"$tmp/loom.log" 2>&1
-	status=$?
-	if [ "$status" -eq 3 ] && grep -q 'does not execute guest code yet' "$tmp/loom.log"; then
-		skip baremetal-loom-system "loom-system does not execute guest code yet (the image loads)"
+	for mode in default -one-insn-per-tb -nochain; do
+		opt=$mode
+		[ "$mode" = default ] && opt=
+		timeout -k 5 60 "$bin" -kernel "$image" -m 64 -nographic -no-reboot $opt \
+			</dev/null >"$tmp/loom$mode.log" 2>&1
+		status=$?
+		if [ "$status" -eq 3 ] && grep -q 'does not execute guest code yet' "$tmp/loom$mode.log"; then
+			skip "baremetal-loom-system $mode" \
+				"loom-system does not execute guest code yet (the image loads)"
+		else
+			baremetal_check "baremetal-loom-system $mode" "$tmp/loom$mode.log" "$status"
+		fi
+	done
+fi
+
+# --- a running machine: signals, an idle guest, the monitor beside it --------
+# Crafted kernels that run: spin (jmp . at the entry) and idle (cli; hlt).
+python3 "$root/tests/system/craft.py" spin "$tmp/spin.img"
+python3 "$root/tests/system/craft.py" idle "$tmp/idle.img"
+timeout -k 5 5 "$bin" -kernel "$tmp/spin.img" -m 16 -serial none </dev/null \
+	>"$tmp/probe.out" 2>&1
+if [ $? -eq 3 ] && grep -q 'does not execute guest code yet' "$tmp/probe.out"; then
+	for t in sigterm-spinning-guest idle-guest-sleeps monitor-running-guest monitor-cont; do
+		skip "$t" "loom-system does not execute guest code yet"
+	done
+else
+	# A guest spinning in translated code still leaves it for SIGTERM.
+	"$bin" -kernel "$tmp/spin.img" -m 16 -serial none </dev/null >"$tmp/term.out" 2>&1 &
+	pid=$!
+	sleep 1
+	kill -TERM $pid
+	timeout 5 tail --pid=$pid -f /dev/null
+	if kill -0 $pid 2>/dev/null; then
+		kill -KILL $pid
+		fail sigterm-spinning-guest "still running 5 s after SIGTERM"
 	else
-		baremetal_check baremetal-loom-system "$tmp/loom.log" "$status"
+		wait $pid
+		status=$?
+		if [ $status -eq 0 ] && grep -q 'terminating on signal 15' "$tmp/term.out"; then
+			pass sigterm-spinning-guest
+		else
+			fail sigterm-spinning-guest "exit status $status" "$(head -n 2 "$tmp/term.out")"
+		fi
+	fi
+
+	# A halted guest (interrupts off, nothing to wake it) sleeps: under
+	# 0.2 s of host CPU in 2 s.
+	"$bin" -kernel "$tmp/idle.img" -m 16 -serial none </dev/null >"$tmp/idle.out" 2>&1 &
+	pid=$!
+	sleep 1
+	cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
+	t0=$(cpu_ticks $pid)
+	sleep 2
+	t1=$(cpu_ticks $pid)
+	kill -TERM $pid
+	wait $pid
+	hz=$(getconf CLK_TCK)
+	if [ $((t1 - t0)) -le $((hz / 5)) ]; then
+		pass "idle-guest-sleeps ($((t1 - t0)) ticks of $hz/s in 2 s)"
+	else
+		fail idle-guest-sleeps "$((t1 - t0)) ticks of host CPU (at $hz/s) in 2 s"
+	fi
+
+	# The monitor beside a spinning guest: status, stop, cont, registers.
+	sock=$tmp/run.sock
+	"$bin" -kernel "$tmp/spin.img" -m 16 -serial none -monitor "unix:$sock,server,nowait" \
+		</dev/null >"$tmp/run.out" 2>&1 &
+	pid=$!
+	python3 - "$sock" >"$tmp/run.txt" 2>&1 <<'PY'
+import socket, sys, time
+for _ in range(100):
+    try:
+        s = socket.socket(socket.AF_UNIX)
+        s.connect(sys.argv[1])
+        break
+    except OSError:
+        time.sleep(0.05)
+s.settimeout(10)
+out = b""
+for cmd in [b"info status", b"stop", b"info status", b"info registers", b"cont",
+            b"info status", b"quit"]:
+    s.sendall(cmd + b"\n")
+    time.sleep(0.3)
+while True:
+    try:
+        d = s.recv(4096)
+    except socket.timeout:
+        break
+    if not d:
+        break
+    out += d
+sys.stdout.write(out.decode(errors="replace"))
+PY
+	timeout 10 tail --pid=$pid -f /dev/null || kill $pid 2>/dev/null
+	wait $pid
+	status=$?
+	tr -d '\r' <"$tmp/run.txt" | sed 's/^(qemu) //' >"$tmp/run.clean"
+	if [ $status -eq 0 ] && [ "$(grep -c '^VM status: running$' "$tmp/run.clean")" -eq 2 ] &&
+		grep -q '^VM status: paused$' "$tmp/run.clean" &&
+		grep -q '^RIP=0000000001000200 ' "$tmp/run.clean"; then
+		pass monitor-running-guest
+	else
+		fail monitor-running-guest "exit status $status" "$(head -n 6 "$tmp/run.clean")"
+	fi
+
+	# -S: the vCPU waits for cont; the bare-metal image then runs to its
+	# power-off.
+	if [ -f "$image" ]; then
+		(echo cont; sleep 30) | timeout -k 5 60 "$bin" -kernel "$image" -m 64 -no-reboot \
+			-serial "file:$tmp/cont.log" -S -monitor stdio >"$tmp/cont.out" 2>&1
+		baremetal_check monitor-cont "$tmp/cont.log" $?
 	fi
 fi
 
