@@ -12,7 +12,8 @@
  *   - the local APIC's ExtINT acknowledge is the 8259's INTA;
  *   - the local APIC's kick makes the vCPU leave translated code.
  * The CPU's services (port I/O, APIC MSRs, CR8, the TSC, whether an
- * interrupt waits) are x86_sys_env's members below.
+ * interrupt waits) are x86_sys_env's members below; guest virtual memory
+ * and the TLB's flushes are the soft MMU's (mmu.h: sysmmu_env).
  */
 #include "system/machine.h"
 
@@ -35,6 +36,7 @@
 #include "system/i8259.h"
 #include "system/ioapic.h"
 #include "system/lapic.h"
+#include "system/mmu.h"
 #include "system/pc.h"
 #include "system/pci.h"
 #include "system/physmem.h"
@@ -344,6 +346,11 @@ int machine_init(const struct machine_config *cfg, int *status, char *err, size_
 	machine.rsdp = acpi_build(1, cfg->mem_size);
 
 	exec_guest = guest_exec_ops;
+	r = sysmmu_init();	/* before the vCPU: its TLB lies beside it */
+	if (r < 0) {
+		snprintf(err, errlen, "cannot set up the soft MMU: %s", strerror(-r));
+		return -1;
+	}
 	if (x86_select_level(NULL) < 0) {
 		snprintf(err, errlen, "the host CPU lacks what the guest CPU model needs");
 		return -1;
@@ -351,6 +358,7 @@ int machine_init(const struct machine_config *cfg, int *status, char *err, size_
 	machine.cpu = exec_cpu_new();
 	if (!machine.cpu)
 		internal_error("machine: cannot allocate the vCPU");
+	sysmmu_cpu_init(machine.cpu);
 	exec_init();
 	m.env = (struct x86_sys_env){
 		.io_read = env_io_read,
@@ -365,6 +373,7 @@ int machine_init(const struct machine_config *cfg, int *status, char *err, size_
 		.crystal_hz = PC_CRYSTAL_HZ,
 		.interrupt_pending = env_interrupt_pending,
 	};
+	sysmmu_env(&m.env);	/* guest virtual memory, TLB flushes */
 	m.sys.env = &m.env;
 	m.sys.opaque = &machine;
 	machine.cpu->sys = &m.sys;
