@@ -19,6 +19,7 @@
 #include "guest/x86/cpu.h"
 #include "guest/x86/cpuid.h"
 #include "guest/x86/sys.h"
+#include "system/bus.h"
 #include "system/mmu.h"
 #include "system/physmem.h"
 #include "unit.h"
@@ -51,7 +52,9 @@ static struct x86_sys_env env;
 #define DATA2 0x21000ull	/* DATA_PA again */
 #define RODATA 0x23000ull	/* user, read-only */
 #define KDATA 0x24000ull	/* supervisor only */
+#define MMIO 0x25000ull		/* a device's registers */
 #define UNMAPPED 0x30000ull
+#define MMIO_PA 0xfe000000ull
 #define IDT_VA 0x5000ull
 #define GDT_VA 0x6000ull
 #define STACK_VA 0x7000ull
@@ -131,6 +134,7 @@ static void machine_reset(void)
 		map(p, IDT_VA, IDT_PA, P | RW);
 		map(p, GDT_VA, GDT_PA, P | RW);
 		map(p, STACK_VA, STACK_PA, P | RW);
+		map(p, MMIO, MMIO_PA, P | RW);
 	}
 	/* flat 64-bit kernel code and data */
 	wr64(GDT_PA + KCS, 0x00af9b000000ffffull);
@@ -218,6 +222,51 @@ static void test_mappings(void)
 	CHECK_EQ(rd64(DATA_PA + 16), 0x5678);
 	/* the user code ran with the user MMU index, the kernel's earlier */
 	CHECK_EQ(tlb_of_env(cpu)->cur_mmu, X86_MMU_USER);
+}
+
+/* A device of 4 KiB of registers: reads give 0x5a5a0000 | offset, writes
+ * are recorded. */
+static uint64_t dev_last_off, dev_last_val;
+static unsigned dev_last_size, dev_reads, dev_writes;
+
+static uint64_t dev_read(void *opaque, uint64_t off, unsigned size)
+{
+	(void)opaque;
+	dev_reads++;
+	dev_last_size = size;
+	return 0x5a5a0000 | off;
+}
+
+static void dev_write(void *opaque, uint64_t off, unsigned size, uint64_t val)
+{
+	(void)opaque;
+	dev_writes++;
+	dev_last_off = off;
+	dev_last_size = size;
+	dev_last_val = val;
+}
+
+static const struct bus_ops dev_ops = { dev_read, dev_write };
+
+static void test_mmio(void)
+{
+	/* mov MMIO+8,%eax; mov %eax,MMIO+0x10; movw $0x77,MMIO+0x20; hlt */
+	static const uint8_t code[] = {
+		0x8b, 0x04, 0x25, 0x08, 0x50, 0x02, 0x00,
+		0x89, 0x04, 0x25, 0x10, 0x50, 0x02, 0x00,
+		0x66, 0xc7, 0x04, 0x25, 0x20, 0x50, 0x02, 0x00, 0x77, 0x00,
+		0xf4,
+	};
+	machine_reset();
+	dev_reads = dev_writes = 0;
+	put(CODE_PA, code, sizeof(code));
+	CHECK(halted(run(CODE)));
+	CHECK_EQ(cpu->regs[R_RAX], 0x5a5a0008);
+	CHECK_EQ(dev_reads, 1);
+	CHECK_EQ(dev_writes, 2);
+	CHECK_EQ(dev_last_off, 0x20);
+	CHECK_EQ(dev_last_size, 2);
+	CHECK_EQ(dev_last_val, 0x77);
 }
 
 /* ---- page faults ---- */
@@ -531,7 +580,9 @@ void unit_main(void)
 	sysmmu_cpu_init(cpu);
 	exec_init();
 	exec_cpu_start(cpu);
+	bus_map(BUS_MMIO, MMIO_PA, 0x1000, &dev_ops, NULL, "test-device");
 	in_three_modes(test_mappings);
+	in_three_modes(test_mmio);
 	in_three_modes(test_page_faults);
 	in_three_modes(test_fetch_faults);
 	in_three_modes(test_smc);
