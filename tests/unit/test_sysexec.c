@@ -355,6 +355,16 @@ static void test_fetch_faults(void)
 	CHECK_EQ(cpu->x.exc.addr, NXPAGE);
 	CHECK_EQ(cpu->rip, NXPAGE);
 
+	/* a jump to a non-canonical address: #GP(0) at the jump (SDM vol. 1
+	 * §3.3.7.1); movabs $0x800000000000,%rax; jmp *%rax */
+	machine_reset();
+	put(CODE_PA, (const uint8_t[]){ 0x48, 0xb8, 0, 0, 0, 0, 0, 0x80, 0, 0, 0xff, 0xe0 }, 12);
+	e = run(CODE);
+	CHECK_EQ(e, EXEC_FAULT);
+	CHECK_EQ(cpu->x.exc.vector, X86_EXC_GP);
+	CHECK_EQ(cpu->x.exc.error_code, 0);
+	CHECK_EQ(cpu->rip, CODE + 10);
+
 	/* user code may not run on a supervisor page: P, U, I/D */
 	machine_reset();
 	user_mode();
