@@ -439,6 +439,26 @@ static void test_smc(void)
 	CHECK(halted(run(CODE)));
 	CHECK_EQ(cpu->regs[R_RAX], 5);
 
+	/* the same through a helper's store (maskmovdqu):
+	 * mov $5,%eax; movd %eax,%xmm0; mov $0x80,%eax; movd %eax,%xmm1;
+	 * mov $CODE+29,%edi; maskmovdqu %xmm1,%xmm0 (byte 0 of xmm0 to
+	 * (%rdi)); nop; mov $1,%ebx (imm at CODE+29); hlt */
+	machine_reset();
+	static const uint8_t viahelper[] = {
+		0xb8, 0x05, 0x00, 0x00, 0x00, 0x66, 0x0f, 0x6e, 0xc0,
+		0xb8, 0x80, 0x00, 0x00, 0x00, 0x66, 0x0f, 0x6e, 0xc8,
+		0xbf, 0x1d, 0x00, 0x01, 0x00,
+		0x66, 0x0f, 0xf7, 0xc1,
+		0x90,
+		0xbb, 0x01, 0x00, 0x00, 0x00,
+		0xf4,
+	};
+	put(CODE_PA, viahelper, sizeof(viahelper));
+	cpu->regs[R_RBX] = 0;
+	CHECK(halted(run(CODE)));
+	CHECK_EQ(cpu->regs[R_RBX], 5);
+	CHECK_EQ(cpu->rip, CODE + sizeof(viahelper));
+
 	/* a device or loader writes the code (physmem_write) */
 	put(CODE_PA + 0x100, (const uint8_t[]){ 0xb8, 7, 0, 0, 0, 0xf4 }, 6);
 	CHECK(halted(run(CODE + 0x100)));
