@@ -295,7 +295,7 @@ enum exec_exit exec_run(void *cpu)
 	register_cpu(cpu);
 	/* the mode the current jump cache holds TBs of */
 	uint32_t flags = x->jc_flags[x->jc_cur];
-	if (tlb_softmmu)
+	if (tlb_softmmu && flags != JC_NONE)
 		tlb_set_mode(tlb_of_env(cpu), flags);
 	if (sigsetjmp(x->jmp_env, 0)) {
 		/* A helper or a host fault unwound here with pending_exit set. */

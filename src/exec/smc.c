@@ -312,28 +312,48 @@ void smc_flush(void)
 
 /* ---- whole-system mode's writes to code pages ---- */
 
+/* Whether a TB of more than one instruction on the page covers guest pc
+ * pc: the TB a helper's store runs in, if it is on the page, is one. */
+static bool page_covers(struct smc_page *pd, uint64_t pc)
+{
+	for (uintptr_t e = pd->tbs; e;) {
+		struct tb *tb = (struct tb *)(e & ~(uintptr_t)1);
+		if (tb->ninsns > 1 && pc >= tb->pc && pc - tb->pc < tb->guest_size)
+			return true;
+		e = tb->page_next[e & 1];
+	}
+	return false;
+}
+
 void exec_code_written(void *cpu, uint64_t pa_page, uintptr_t hpc)
 {
+	struct cpu_exec *x = cpu ? exec_state(cpu) : NULL;
 	tb_lock();
 	struct tb *cur = hpc ? tb_find_by_host_pc(hpc) : NULL;
-	/* A TB of one instruction completes its store: it was fetched whole
-	 * before the store, as the CPU fetches it. */
-	bool was_live = cur && !(cur->flags & (CF_INVALID | CF_ONESHOT)) && cur->ninsns > 1;
 	struct smc_page *pd = page_find(pa_page, false);
+	/* A TB of one instruction completes its store: it was fetched whole
+	 * before the store, as the CPU fetches it.  A helper's store (no
+	 * hpc, called from translated code) does not say which TB it is in;
+	 * any TB on the page covering its instruction may be, and restarting
+	 * a helper before its first write is harmless. */
+	bool was_live = cur && !(cur->flags & (CF_INVALID | CF_ONESHOT)) && cur->ninsns > 1;
+	bool helper_hit = !hpc && x && x->in_guest && pd && page_covers(pd, exec_guest.pc(cpu));
 	if (pd)
 		page_invalidate(pa_page, pd);
 	physmap_clear_code(pa_page);
-	bool restart = was_live && (cur->flags & CF_INVALID);
+	bool restart = (was_live && (cur->flags & CF_INVALID)) || helper_hit;
 	tb_unlock();
 	if (!restart)
 		return;
-	/* The rest of cur may be what the store changes: restart the store's
-	 * instruction (the state is its start's: guest globals are written
-	 * back before every memory access) as a one-shot TB from the loop. */
-	struct cpu_exec *x = exec_state(cpu);
-	exec_guest.set_pc(cpu, tb_guest_pc_of(cur, hpc));
-	if (cur->instr_fix && exec_hooks.fault_fixup)
-		exec_hooks.fault_fixup(cpu, cur, tb_insn_index_of(cur, hpc), false);
+	/* The rest of the TB may be what the store changes: restart the
+	 * store's instruction (the state is its start's: guest globals are
+	 * written back before every memory access, and helpers' callers store
+	 * the pc) as a one-shot TB from the loop. */
+	if (cur) {
+		exec_guest.set_pc(cpu, tb_guest_pc_of(cur, hpc));
+		if (cur->instr_fix && exec_hooks.fault_fixup)
+			exec_hooks.fault_fixup(cpu, cur, tb_insn_index_of(cur, hpc), false);
+	}
 	exec_guest.tool_unwind(cpu);
 	exec_stats.smc_write_faults++;
 	x->smc_work |= SMC_WORK_RESTART;

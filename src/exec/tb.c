@@ -462,7 +462,9 @@ struct tb *tb_lookup(struct cpu_exec *x, uint64_t pc, uint64_t phys, uint32_t fl
 {
 	uint32_t j = jc_index(pc);
 	struct tb *tb = x->jmp_cache[j];
-	if (tb && tb->pc == pc && tb->flags == flags)
+	/* (phys costs nothing here: a jump cache left stale by a flush that
+	 * forgot it still cannot run code of another physical page) */
+	if (tb && tb->pc == pc && tb->phys_pc == phys && tb->flags == flags)
 		return tb;
 	tb = __atomic_load_n(&tb_hash[tb_hash_of(pc, flags)], __ATOMIC_ACQUIRE);
 	for (; tb; tb = tb->hash_next) {

@@ -11,8 +11,9 @@
  * store that faults on its second page leaves memory unchanged.
  *
  * Not yet: the code map's flagging of other vCPUs' TLBs is not
- * synchronised with those vCPUs running (one vCPU for now); a store that
- * invalidates the block it is running in finishes that block.
+ * synchronised with those vCPUs running (one vCPU for now).  A write to a
+ * code page calls code_write before any byte of it is written, so the
+ * environment may restart the storing instruction (exec_code_written).
  */
 #include <errno.h>
 #include <inttypes.h>

@@ -146,10 +146,13 @@ static void mmu_tlb_flush(struct cpu *cpu, enum sys_tlb_flush kind, uint64_t add
 		for (int mmu = 0; mmu < TLB_NB_MMU; mmu++)
 			large |= (addr & t->large_mask[mmu]) == t->large_addr[mmu];
 		tlb_flush_page(t, addr);
-		if (large)
+		if (large) {
 			exec_jc_flush(cpu);
-		else
+		} else {
+			/* and the block whose one instruction runs into it */
 			exec_jc_flush_range(cpu, addr & TLB_PAGE_MASK, TLB_PAGE_SIZE);
+			exec_jc_flush_range(cpu, (addr & TLB_PAGE_MASK) - TLB_PAGE_SIZE, TLB_PAGE_SIZE);
+		}
 		break;
 	}
 }
