@@ -290,7 +290,6 @@ static bool do_reset(const char *why)
 		loop.exit_status = 0;
 		return true;
 	}
-	exec_flush_all();
 	if (!machine_reset()) {
 		loop.exit_status = LOOM_EXIT_LOAD;
 		return true;

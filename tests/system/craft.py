@@ -9,7 +9,10 @@ XLF_KERNEL_64), zimage (loadflags without LOADED_HIGH), short (cut inside
 the setup code), trunc (the kernel shorter than syssize says), huge
 (init_size of 1 GiB), smallcmd (cmdline_size 16); and two that run: spin
 (the 64-bit entry loops forever: jmp .) and idle (cli; hlt forever: a
-guest that waits for an interrupt that never comes).  Field offsets are the
+guest that waits for an interrupt that never comes), triple (ud2 at the
+entry, with the IDT left at its reset value, base 0 and limit 0xffff over
+RAM that holds no gate: #UD meets an invalid gate, so #GP(6*8+2+EXT),
+which meets one too, so #DF, which meets one too: a triple fault).  Field offsets are the
 Linux boot protocol's (Documentation/arch/x86/boot.rst).
 """
 import struct
@@ -57,6 +60,8 @@ elif kind == "spin":
     kernel = bytes(0x200) + bytes([0xeb, 0xfe]) + bytes(4096 - 0x202)
 elif kind == "idle":
     kernel = bytes(0x200) + bytes([0xfa, 0xf4, 0xeb, 0xfd]) + bytes(4096 - 0x204)
+elif kind == "triple":
+    kernel = bytes(0x200) + bytes([0x0f, 0x0b]) + bytes(4096 - 0x202)
 elif kind not in ("good", "short", "trunc"):
     sys.exit("craft.py: unknown kind " + kind)
 

@@ -294,7 +294,8 @@ python3 "$root/tests/system/craft.py" idle "$tmp/idle.img"
 timeout -k 5 5 "$bin" -kernel "$tmp/spin.img" -m 64 -serial none </dev/null \
 	>"$tmp/probe.out" 2>&1
 if [ $? -eq 3 ] && grep -q 'does not execute guest code yet' "$tmp/probe.out"; then
-	for t in sigterm-spinning-guest idle-guest-sleeps monitor-running-guest monitor-cont; do
+	for t in sigterm-spinning-guest idle-guest-sleeps monitor-running-guest monitor-cont \
+		triple-fault-no-reboot triple-fault-resets; do
 		skip "$t" "loom-system does not execute guest code yet"
 	done
 else
@@ -375,6 +376,29 @@ PY
 		pass monitor-running-guest
 	else
 		fail monitor-running-guest "exit status $status" "$(head -n 6 "$tmp/run.clean")"
+	fi
+
+	# A triple fault resets the machine; under -no-reboot it ends it.
+	python3 "$root/tests/system/craft.py" triple "$tmp/triple.img"
+	timeout -k 5 20 "$bin" -kernel "$tmp/triple.img" -m 64 -serial none -no-reboot \
+		</dev/null >"$tmp/triple.out" 2>&1
+	status=$?
+	if [ $status -eq 0 ] && grep -q 'triple fault' "$tmp/triple.out"; then
+		pass triple-fault-no-reboot
+	else
+		fail triple-fault-no-reboot "exit status $status" "$(head -n 2 "$tmp/triple.out")"
+	fi
+	"$bin" -kernel "$tmp/triple.img" -m 64 -serial none -d cpu_reset -D "$tmp/triple.log" \
+		</dev/null >/dev/null 2>&1 &
+	pid=$!
+	sleep 1
+	kill -TERM $pid
+	wait $pid
+	n=$(grep -c '^cpu_reset: triple fault' "$tmp/triple.log")
+	if [ "$n" -ge 2 ] && [ "$(grep -c '^RIP=0000000001000200 ' "$tmp/triple.log")" -ge 2 ]; then
+		pass "triple-fault-resets ($n resets in 1 s)"
+	else
+		fail triple-fault-resets "$n resets logged" "$(head -n 3 "$tmp/triple.log")"
 	fi
 
 	# -S: the vCPU waits for cont; the bare-metal image then runs to its
