@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include "exec/exec.h"
 #include "util/log.h"
 
@@ -38,6 +39,11 @@
  * EAGAIN, as at the kernel's thread limit). */
 #define VCPU_RESERVE (256u << 20)
 #define VCPU_MIN_SLOTS 1024u
+/* Under a finite RLIMIT_AS, which the arena counts against, it takes at
+ * most a sixteenth of the limit (the code cache takes an eighth: exec_init)
+ * and may have as few as VCPU_LIMITED_SLOTS slots, so that the guest keeps
+ * the address space it would have natively. */
+#define VCPU_LIMITED_SLOTS 64u
 #define VCPU_MAX_SLOTS 32768u
 
 #define VCPU_MAX_REGIONS 8
@@ -99,8 +105,16 @@ static bool arena_init(void)
 {
 	layout_cpu();
 	stride = (slot_end + VCPU_PAGE - 1) & ~(size_t)(VCPU_PAGE - 1);
-	size_t n = VCPU_RESERVE / stride;
-	nslots = n < VCPU_MIN_SLOTS ? VCPU_MIN_SLOTS : n > VCPU_MAX_SLOTS ? VCPU_MAX_SLOTS : (unsigned)n;
+	size_t reserve = VCPU_RESERVE;
+	unsigned min_slots = VCPU_MIN_SLOTS;
+	struct rlimit as;
+	if (getrlimit(RLIMIT_AS, &as) == 0 && as.rlim_cur != RLIM_INFINITY &&
+	    as.rlim_cur / 16 < reserve) {
+		reserve = as.rlim_cur / 16;
+		min_slots = VCPU_LIMITED_SLOTS;
+	}
+	size_t n = reserve / stride;
+	nslots = n < min_slots ? min_slots : n > VCPU_MAX_SLOTS ? VCPU_MAX_SLOTS : (unsigned)n;
 	slot_used = calloc(nslots, 1);
 	void *p = mmap(NULL, stride * nslots, PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
