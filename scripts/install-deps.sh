@@ -6,7 +6,7 @@ set -eu
 
 PACKAGES="build-essential libzydis-dev musl-tools busybox-static qemu-user nasm
 python3 hyperfine libglib2.0-dev file perl mawk xz-utils bzip2 openssl sqlite3
-binutils lcov git jq bc tcl zstd nodejs libpython3.11-testsuite strace afl++ gdb
+binutils lcov git jq bc tcl zstd nodejs libpython3.11-testsuite strace afl++ gdb gawk
 acpica-tools qemu-system-x86"
 # rustc: Debian's, unless one is already on PATH (rustup's, say).
 command -v rustc >/dev/null 2>&1 || PACKAGES="$PACKAGES rustc"
