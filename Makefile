@@ -13,7 +13,8 @@ CFLAGS_release := -O2 -g -DNDEBUG
 CFLAGS_asan := -O1 -g -DLOOM_DEBUG -fsanitize=address,undefined -fno-omit-frame-pointer
 # glib: the plugin API hands plugins GArray/GByteArray and g_malloc'd strings.
 # -rdynamic exports the qemu_plugin_* functions to plugins.
-LDLIBS := -lZydis -lm -ldl -pthread -rdynamic $(shell pkg-config --libs glib-2.0 2>/dev/null || echo -lglib-2.0)
+# liblzma: src/system/osi/ reads the guest kernel's XZ-compressed vmlinux.
+LDLIBS := -lZydis -lm -ldl -pthread -rdynamic $(shell pkg-config --libs glib-2.0 2>/dev/null || echo -lglib-2.0) -llzma
 
 SRCS := $(sort $(wildcard src/*.c src/*/*.c src/*/*/*.c))
 LIB_SRCS := $(filter-out src/main.c,$(SRCS))
