@@ -124,7 +124,10 @@ run_unit() {
 			echo "== $bin (exit $status)"
 			cat "$out"
 		} >>"$log"
-		counts=$(tail -n 1 "$out" | grep -E '^[0-9]+ passed, [0-9]+ failed$' | sed -E 's/([0-9]+) passed, ([0-9]+) failed/\1 \2/')
+		counts=$(tail -n 1 "$out" | grep -E '^[0-9]+ passed, [0-9]+ failed(, [0-9]+ skipped)?$' | sed -E 's/([0-9]+) passed, ([0-9]+) failed.*/\1 \2/')
+		# Skips are not passes: name them in the summary.
+		tail -n 1 "$out" | grep -qE ', [0-9]+ skipped$' &&
+			echo "  unit: $(basename "$bin"): $(tail -n 1 "$out" | sed -E 's/.*, ([0-9]+) skipped$/\1/') skipped"
 		if [ -z "$counts" ]; then
 			echo "  unit: $(basename "$bin") crashed or printed no count (exit status $status); reproduce: $bin"
 			tail -n 3 "$out" | sed 's/^/    /'
