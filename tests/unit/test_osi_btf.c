@@ -351,6 +351,55 @@ static void test_malformed(void)
 	refused(bad, len, "member 0 refers to type 300");
 }
 
+/* Random corruption of the blob: every load either fails with a message
+ * or gives BTF whose queries stay in bounds (ASan builds check that). */
+static void test_mutations(void)
+{
+	struct bb b;
+	static uint8_t bad[8192];
+	build_types(&b);
+	size_t len = bb_blob(&b, blob);
+	uint64_t seed = 0x5eed;
+	int loaded = 0, refusals = 0, silent = 0;
+	for (int iter = 0; iter < 3000; iter++) {
+		memcpy(bad, blob, len);
+		int flips = 1 + (int)(unit_xorshift(&seed) % 4);
+		for (int k = 0; k < flips; k++) {
+			size_t at = unit_xorshift(&seed) % len;
+			bad[at] = (uint8_t)unit_xorshift(&seed);
+		}
+		struct osi_btf btf;
+		char err[200] = "";
+		if (osi_btf_load(&btf, bad, len, err, sizeof err) < 0) {
+			refusals++;
+			silent += !err[0];
+			continue;
+		}
+		loaded++;
+		for (uint32_t id = 0; id < btf.ntypes; id++) {
+			struct osi_btf_type t;
+			uint32_t x, y, z;
+			int64_t v;
+			osi_btf_type(&btf, id, &t);
+			osi_btf_resolve(&btf, id);
+			osi_btf_size(&btf, id);
+			osi_btf_array(&btf, id, &x, &y);
+			osi_btf_int(&btf, id, &x, &y, &z);
+			osi_btf_enum_value(&btf, id, "RED", &v);
+			struct osi_btf_member m;
+			osi_btf_member(&btf, id, "head.hi", &m, err, sizeof err);
+			osi_btf_member(&btf, id, "count", &m, err, sizeof err);
+		}
+		struct osi_btf_member m;
+		osi_btf_offsetof(&btf, "outer", "head.mode", &m, err, sizeof err);
+		osi_btf_free(&btf);
+	}
+	printf("mutated BTF: %d loaded, %d refused\n", loaded, refusals);
+	CHECK(loaded > 100);
+	CHECK(refusals > 100);
+	CHECK_EQ(silent, 0);	/* a refusal always says why */
+}
+
 /* --- Debian's kernel against pahole ------------------------------------ */
 
 /* One member line of pahole's output: name, byte offset, bit (-1 when not
@@ -526,5 +575,6 @@ void unit_main(void)
 {
 	test_synthetic();
 	test_malformed();
+	test_mutations();
 	test_kernel();
 }

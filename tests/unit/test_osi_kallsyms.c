@@ -256,6 +256,38 @@ static void test_synthetic(bool seqs)
 	osi_vmlinux_close(&vm);
 }
 
+/* Random corruption of the tables: a load either fails or decodes some
+ * table, never reads outside the image (ASan builds check that). */
+static void test_mutations(void)
+{
+	static struct syn s[SYN_N];
+	make_tokens();
+	make_syms(s);
+	uint64_t seed = 0xc0ffee;
+	int loaded = 0, refusals = 0;
+	for (int iter = 0; iter < 300; iter++) {
+		size_t len = build_image(s, iter & 1);
+		int flips = 1 + (int)(unit_xorshift(&seed) % 3);
+		for (int k = 0; k < flips; k++)
+			img[unit_xorshift(&seed) % len] = (uint8_t)unit_xorshift(&seed);
+		struct osi_vmlinux vm;
+		fake_vmlinux(&vm, len);
+		struct osi_kallsyms ks;
+		char err[200];
+		if (osi_kallsyms_load(&ks, &vm, err, sizeof err) == 0) {
+			loaded++;
+			osi_kallsyms_lookup(&ks, "init_task");
+			osi_kallsyms_free(&ks);
+		} else {
+			refusals++;
+		}
+		osi_vmlinux_close(&vm);
+	}
+	printf("mutated kallsyms: %d loaded, %d refused\n", loaded, refusals);
+	CHECK_EQ(loaded + refusals, 300);
+	CHECK(refusals > 0);
+}
+
 /* --- Debian's kernel ---------------------------------------------------- */
 
 static const struct osi_section *section_of(const struct osi_vmlinux *vm, uint64_t a)
@@ -382,5 +414,6 @@ void unit_main(void)
 {
 	test_synthetic(false);
 	test_synthetic(true);
+	test_mutations();
 	test_kernel();
 }

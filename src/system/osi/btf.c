@@ -266,7 +266,10 @@ static int64_t size_of(const struct osi_btf *b, uint32_t id, unsigned depth)
 		return size_of(b, t.size_type, depth + 1);
 	case OSI_BTF_ARRAY: {
 		int64_t es = size_of(b, rd32(extra(b, id)), depth + 1);
-		return es < 0 ? -1 : es * rd32(extra(b, id) + 8);
+		uint32_t n = rd32(extra(b, id) + 8);
+		if (es < 0 || (n && es > INT64_MAX / n))
+			return -1;
+		return es * n;
 	}
 	default:
 		return -1;
@@ -369,9 +372,11 @@ static void decode_member(const struct osi_btf *b, const struct osi_btf_type *st
 }
 
 /* Find name (len bytes) among the members of struct/union id, descending
- * into anonymous struct/union members.  true when found. */
+ * into anonymous struct/union members.  true when found.  *budget bounds
+ * the members visited: malformed BTF whose anonymous members contain each
+ * other would otherwise take exponential time. */
 static bool find_member(const struct osi_btf *b, uint32_t id, const char *name, size_t len,
-			uint64_t base, unsigned depth, struct osi_btf_member *m)
+			uint64_t base, unsigned depth, struct osi_btf_member *m, long *budget)
 {
 	struct osi_btf_type t;
 	id = osi_btf_resolve(b, id);
@@ -379,7 +384,7 @@ static bool find_member(const struct osi_btf *b, uint32_t id, const char *name, 
 	    (t.kind != OSI_BTF_STRUCT && t.kind != OSI_BTF_UNION))
 		return false;
 	const uint8_t *x = extra(b, id);
-	for (unsigned i = 0; i < t.vlen; i++) {
+	for (unsigned i = 0; i < t.vlen && --*budget > 0; i++) {
 		const char *mname = b->strs + rd32(x + 12 * i);
 		if (*mname) {
 			if (strlen(mname) == len && !memcmp(mname, name, len)) {
@@ -390,7 +395,7 @@ static bool find_member(const struct osi_btf *b, uint32_t id, const char *name, 
 		}
 		struct osi_btf_member anon;
 		decode_member(b, &t, id, i, base, &anon);
-		if (find_member(b, anon.type, name, len, anon.bit_offset, depth + 1, m))
+		if (find_member(b, anon.type, name, len, anon.bit_offset, depth + 1, m, budget))
 			return true;
 	}
 	return false;
@@ -418,7 +423,8 @@ int osi_btf_member(const struct osi_btf *b, uint32_t id, const char *path,
 			return fail(err, errsz, "%s: '%.*s' is not a struct or union", sname,
 				    (int)(step - path - 1), path);
 		}
-		if (!len || !find_member(b, cur, step, len, base, 0, m)) {
+		long budget = 1 << 20;
+		if (!len || !find_member(b, cur, step, len, base, 0, m, &budget)) {
 			if (step == path)
 				return fail(err, errsz, "%s has no member '%.*s'", sname, (int)len, step);
 			return fail(err, errsz, "%s.%.*s has no member '%.*s'", sname,
