@@ -73,6 +73,7 @@ struct osi_field {
 	X(mount_mnt,		"mount",	  "mnt",		false) \
 	X(mount_parent,		"mount",	  "mnt_parent",		false) \
 	X(mount_mountpoint,	"mount",	  "mnt_mountpoint",	false) \
+	X(vfsmount_root,	"vfsmount",	  "mnt_root",		false) \
 	X(module_list,		"module",	  "list",		true) \
 	X(module_name,		"module",	  "name",		true) \
 	X(module_core_base,	"module",	  "core_layout.base",	false) \

@@ -1,0 +1,214 @@
+/*
+ * The walks of walk.h over a running Linux guest.
+ *
+ * Lists: the kernel's lists are circular struct list_heads embedded in the
+ * structures they link; an entry's structure is the list_head's address
+ * minus the member's offset.  A walk ends back at the head, and gives up
+ * after OSI_WALK_MAX entries, which only a corrupt or racing list reaches.
+ *
+ * Paths: as d_path() does, a name is prepended for each dentry up to the
+ * root of its mount (the vfsmount's mnt_root, or a dentry that is its own
+ * parent), then the walk continues from the mount point in the parent mount
+ * until a mount is its own parent.  struct mount embeds the vfsmount that
+ * struct path points to, hence the container step.
+ */
+#include "system/osi/walk.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#define PF_KTHREAD 0x00200000u		/* include/linux/sched.h */
+#define PATH_MAX_DEPTH 4096		/* dentries and mounts along one path */
+#define NAME_MAX 255
+
+static int fail(char *err, size_t errsz, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	if (err && errsz)
+		vsnprintf(err, errsz, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+static int rd(const struct osi_linux *os, uint64_t va, void *buf, size_t len)
+{
+	return os->mem.read(os->mem.ctx, va, buf, len);
+}
+
+/* An unsigned field of 1, 2, 4 or 8 bytes at base + f.offset. */
+static int rd_field(const struct osi_linux *os, uint64_t base, struct osi_field f, uint64_t *v)
+{
+	uint8_t b[8] = { 0 };
+	if (!f.present || f.size == 0 || f.size > 8 || rd(os, base + f.offset, b, f.size) < 0)
+		return -1;
+	*v = 0;
+	for (unsigned i = 0; i < f.size; i++)
+		*v |= (uint64_t)b[i] << (8 * i);
+	return 0;
+}
+
+static int rd_ptr(const struct osi_linux *os, uint64_t va, uint64_t *v)
+{
+	uint8_t b[8];
+	if (rd(os, va, b, 8) < 0)
+		return -1;
+	*v = 0;
+	for (int i = 0; i < 8; i++)
+		*v |= (uint64_t)b[i] << (8 * i);
+	return 0;
+}
+
+int osi_linux_proc(const struct osi_linux *os, uint64_t task, struct osi_proc *p)
+{
+	const struct osi_linux_layout *l = os->layout;
+	uint64_t pid, tgid, flags, parent, ptgid = 0;
+	memset(p, 0, sizeof *p);
+	p->task = task;
+	if (rd_field(os, task, l->task_pid, &pid) < 0 || rd_field(os, task, l->task_tgid, &tgid) < 0 ||
+	    rd_field(os, task, l->task_flags, &flags) < 0 ||
+	    rd_field(os, task, l->task_mm, &p->mm) < 0 ||
+	    rd_field(os, task, l->task_real_parent, &parent) < 0 ||
+	    rd(os, task + l->task_comm.offset, p->comm,
+	       l->task_comm.size < OSI_TASK_COMM_LEN ? l->task_comm.size : OSI_TASK_COMM_LEN) < 0)
+		return -1;
+	p->comm[OSI_TASK_COMM_LEN] = 0;
+	p->pid = (int32_t)pid;
+	p->tgid = (int32_t)tgid;
+	p->kthread = flags & PF_KTHREAD;
+	/* init_task is its own real_parent; its ppid is 0 like the rest's. */
+	if (parent && parent != task && rd_field(os, parent, l->task_tgid, &ptgid) < 0)
+		return -1;
+	p->ppid = (int32_t)ptgid;
+	if (p->mm && rd_field(os, p->mm, l->mm_pgd, &p->pgd) < 0)
+		return -1;
+	return 0;
+}
+
+int osi_linux_procs(const struct osi_linux *os, int (*cb)(void *arg, const struct osi_proc *p),
+		    void *arg, char *err, size_t errsz)
+{
+	const struct osi_linux_layout *l = os->layout;
+	uint64_t init = l->init_task + os->slide;
+	uint64_t head = init + l->task_tasks.offset, cur = head;
+	for (unsigned n = 0; n < OSI_WALK_MAX; n++) {
+		uint64_t task = cur - l->task_tasks.offset;
+		struct osi_proc p;
+		if (osi_linux_proc(os, task, &p) < 0)
+			return fail(err, errsz, "cannot read the task_struct at %#llx",
+				    (unsigned long long)task);
+		if (cb(arg, &p))
+			return 0;
+		if (rd_ptr(os, cur + l->list_next.offset, &cur) < 0)
+			return fail(err, errsz, "cannot read the tasks list at %#llx",
+				    (unsigned long long)cur);
+		if (cur == head)
+			return 0;
+	}
+	return fail(err, errsz, "the task list has more than %d entries (corrupt or changing)",
+		    OSI_WALK_MAX);
+}
+
+int osi_linux_current(const struct osi_linux *os, uint64_t gs_base, uint64_t *task)
+{
+	return rd_ptr(os, gs_base + os->layout->current_task, task);
+}
+
+/* Prepend "/name" of dentry d at *pos in buf. */
+static int prepend_name(const struct osi_linux *os, uint64_t d, char *buf, size_t *pos)
+{
+	const struct osi_linux_layout *l = os->layout;
+	uint64_t name, len;
+	uint64_t q = d + l->dentry_name.offset;
+	if (rd_field(os, q, l->qstr_name, &name) < 0 || rd_field(os, q, l->qstr_len, &len) < 0 ||
+	    len > NAME_MAX || len + 1 > *pos)
+		return -1;
+	*pos -= len;
+	if (len && rd(os, name, buf + *pos, len) < 0)
+		return -1;
+	buf[--*pos] = '/';
+	return 0;
+}
+
+int osi_linux_path(const struct osi_linux *os, uint64_t dentry, uint64_t vfsmount, char *buf,
+		   size_t n)
+{
+	const struct osi_linux_layout *l = os->layout;
+	bool mounts = l->mount_mnt.present && l->mount_parent.present &&
+		      l->mount_mountpoint.present && l->vfsmount_root.present && vfsmount;
+	uint64_t mnt = mounts ? vfsmount - l->mount_mnt.offset : 0;
+	uint64_t d = dentry;
+	if (n < 2)
+		return -1;
+	size_t pos = n - 1;
+	buf[pos] = 0;
+	for (unsigned step = 0; step < PATH_MAX_DEPTH; step++) {
+		uint64_t parent, root = 0;
+		if (rd_field(os, d, l->dentry_parent, &parent) < 0)
+			return -1;
+		if (mounts && rd_field(os, mnt + l->mount_mnt.offset, l->vfsmount_root, &root) < 0)
+			return -1;
+		if (d == root || d == parent) {
+			uint64_t up;
+			if (!mounts || rd_field(os, mnt, l->mount_parent, &up) < 0 || up == mnt) {
+				/* the global root */
+				if (pos == n - 1)
+					buf[--pos] = '/';
+				memmove(buf, buf + pos, n - pos);
+				return 0;
+			}
+			if (rd_field(os, mnt, l->mount_mountpoint, &d) < 0)
+				return -1;
+			mnt = up;
+			continue;
+		}
+		if (prepend_name(os, d, buf, &pos) < 0)
+			return -1;
+		d = parent;
+	}
+	return -1;
+}
+
+int osi_linux_exe_path(const struct osi_linux *os, uint64_t mm, char *buf, size_t n)
+{
+	const struct osi_linux_layout *l = os->layout;
+	uint64_t file, dentry, mnt;
+	if (rd_field(os, mm, l->mm_exe_file, &file) < 0 || !file)
+		return -1;
+	uint64_t path = file + l->file_path.offset;
+	if (rd_field(os, path, l->path_dentry, &dentry) < 0 || rd_field(os, path, l->path_mnt, &mnt) < 0)
+		return -1;
+	return osi_linux_path(os, dentry, mnt, buf, n);
+}
+
+int osi_linux_modules(const struct osi_linux *os,
+		      int (*cb)(void *arg, const struct osi_module *m), void *arg, char *err,
+		      size_t errsz)
+{
+	const struct osi_linux_layout *l = os->layout;
+	uint64_t head = l->modules + os->slide, cur;
+	if (rd_ptr(os, head + l->list_next.offset, &cur) < 0)
+		return fail(err, errsz, "cannot read the modules list head at %#llx",
+			    (unsigned long long)head);
+	for (unsigned n = 0; n < OSI_WALK_MAX; n++) {
+		if (cur == head)
+			return 0;
+		struct osi_module m = { .module = cur - l->module_list.offset };
+		size_t nl = l->module_name.size < OSI_MODULE_NAME_LEN ? l->module_name.size
+								       : OSI_MODULE_NAME_LEN;
+		if (rd(os, m.module + l->module_name.offset, m.name, nl) < 0 ||
+		    rd_field(os, m.module, l->module_core_base, &m.base) < 0 ||
+		    rd_field(os, m.module, l->module_core_size, &m.size) < 0)
+			return fail(err, errsz, "cannot read the module at %#llx",
+				    (unsigned long long)m.module);
+		m.name[nl < sizeof m.name ? nl : sizeof m.name - 1] = 0;
+		if (cb(arg, &m))
+			return 0;
+		if (rd_ptr(os, cur + l->list_next.offset, &cur) < 0)
+			return fail(err, errsz, "cannot read the modules list at %#llx",
+				    (unsigned long long)cur);
+	}
+	return fail(err, errsz, "the module list has more than %d entries (corrupt or changing)",
+		    OSI_WALK_MAX);
+}
