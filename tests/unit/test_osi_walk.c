@@ -1,7 +1,7 @@
 /*
  * The walks of src/system/osi/walk.c over a guest's memory built here: a
  * small Linux world (init_task and three processes on the tasks list, a
- * thread that is not on it, executables on the root mount and on a mount
+ * second thread that is only on its process's thread lists, executables on the root mount and on a mount
  * at /usr, two modules, a CPU's per-cpu area) laid out with a layout
  * written by hand (always) and with the layout of Debian's kernel read from
  * its BTF and kallsyms (when build/guest/vmlinuz is there), at a KASLR
@@ -20,7 +20,7 @@
 
 #define HEAP 0xffff888000100000ull
 #define OBJ 0x4000ull		/* each object's room: a 6.1 task_struct is 9.6 KB */
-#define NOBJ 40
+#define NOBJ 48
 #define GS_BASE 0xffff88801fa00000ull
 #define SLIDE 0x1e00000ull
 
@@ -183,6 +183,24 @@ static void build_world(const struct osi_linux_layout *l, struct world *w)
 	uint64_t tasks[] = { w->init + o, w->t1 + o, w->t2 + o, w->t3 + o };
 	link_list(l, tasks, 4);
 	put(w->t4, l->task_group_leader, w->t3);
+	/* t3's threads: t3 and t4 on thread_group; in the kernel's layout
+	 * also on the list headed in their signal_struct */
+	uint64_t tg = l->task_thread_group.offset;
+	uint64_t ring[] = { w->t3 + tg, w->t4 + tg };
+	link_list(l, ring, 2);
+	uint64_t solo[] = { w->t1 + tg };
+	link_list(l, solo, 1);
+	if (l->signal_thread_head.present && l->task_thread_node.present) {
+		uint64_t sig = obj(), tn = l->task_thread_node.offset;
+		put(w->t3, l->task_signal, sig);
+		put(w->t4, l->task_signal, sig);
+		uint64_t heads[] = { sig + l->signal_thread_head.offset, w->t3 + tn, w->t4 + tn };
+		link_list(l, heads, 3);
+		uint64_t sig1 = obj();
+		put(w->t1, l->task_signal, sig1);
+		uint64_t heads1[] = { sig1 + l->signal_thread_head.offset, w->t1 + tn };
+		link_list(l, heads1, 2);
+	}
 
 	w->mod_a = module(l, "virtio_net", 0xffffffffc0200000ull, 0x9000);
 	w->mod_b = module(l, "e1000", 0xffffffffc0400000ull, 0x1d000);
@@ -279,6 +297,14 @@ static void check_world(const struct osi_linux_layout *l, const char *what)
 	CHECK_EQ(osi_linux_proc(&os, w.t4, &p), 0);
 	CHECK_EQ(p.pid, 43);
 	CHECK_EQ(p.tgid, 42);
+
+	s = (struct seen){ .n = 0 };
+	CHECK_EQ(osi_linux_threads(&os, w.t3, collect, &s, err, sizeof err), 0);
+	CHECK_EQ(s.n, 2);
+	CHECK(s.n == 2 && s.p[0].pid == 42 && s.p[1].pid == 43 && s.p[1].tgid == 42);
+	s = (struct seen){ .n = 0 };
+	CHECK_EQ(osi_linux_threads(&os, w.t1, collect, &s, err, sizeof err), 0);
+	CHECK_EQ(s.n, 1);
 
 	struct mods m = { .n = 0 };
 	CHECK_EQ(osi_linux_modules(&os, collect_mod, &m, err, sizeof err), 0);

@@ -110,6 +110,64 @@ int osi_linux_procs(const struct osi_linux *os, int (*cb)(void *arg, const struc
 		    OSI_WALK_MAX);
 }
 
+/* Call cb for the task each list entry after head belongs to, skip_task
+ * excepted, until the list comes back to head. */
+static int walk_tasks(const struct osi_linux *os, uint64_t head, uint32_t member,
+		      uint64_t skip_task, int (*cb)(void *arg, const struct osi_proc *p), void *arg,
+		      char *err, size_t errsz)
+{
+	const struct osi_linux_layout *l = os->layout;
+	uint64_t cur;
+	if (rd_ptr(os, head + l->list_next.offset, &cur) < 0)
+		return fail(err, errsz, "cannot read the list at %#llx", (unsigned long long)head);
+	for (unsigned n = 0; n < OSI_WALK_MAX; n++) {
+		if (cur == head)
+			return 0;
+		uint64_t task = cur - member;
+		struct osi_proc p;
+		if (task != skip_task) {
+			if (osi_linux_proc(os, task, &p) < 0)
+				return fail(err, errsz, "cannot read the task_struct at %#llx",
+					    (unsigned long long)task);
+			if (cb(arg, &p))
+				return 1;
+		}
+		if (rd_ptr(os, cur + l->list_next.offset, &cur) < 0)
+			return fail(err, errsz, "cannot read the list at %#llx",
+				    (unsigned long long)cur);
+	}
+	return fail(err, errsz, "a thread list has more than %d entries (corrupt or changing)",
+		    OSI_WALK_MAX);
+}
+
+int osi_linux_threads(const struct osi_linux *os, uint64_t task,
+		      int (*cb)(void *arg, const struct osi_proc *p), void *arg, char *err,
+		      size_t errsz)
+{
+	const struct osi_linux_layout *l = os->layout;
+	struct osi_proc p;
+	if (osi_linux_proc(os, task, &p) < 0)
+		return fail(err, errsz, "cannot read the task_struct at %#llx",
+			    (unsigned long long)task);
+	if (cb(arg, &p))
+		return 0;
+	int r;
+	if (l->signal_thread_head.present && l->task_thread_node.present) {
+		/* the list is headed in the signal_struct; the leader is on it */
+		uint64_t sig;
+		if (rd_field(os, task, l->task_signal, &sig) < 0)
+			return fail(err, errsz, "cannot read the signal of %#llx",
+				    (unsigned long long)task);
+		r = walk_tasks(os, sig + l->signal_thread_head.offset, l->task_thread_node.offset,
+			       task, cb, arg, err, errsz);
+	} else {
+		/* a ring through every thread, the leader's entry included */
+		r = walk_tasks(os, task + l->task_thread_group.offset, l->task_thread_group.offset,
+			       task, cb, arg, err, errsz);
+	}
+	return r < 0 ? -1 : 0;
+}
+
 int osi_linux_current(const struct osi_linux *os, uint64_t gs_base, uint64_t *task)
 {
 	return rd_ptr(os, gs_base + os->layout->current_task, task);

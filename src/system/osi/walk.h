@@ -57,6 +57,14 @@ struct osi_module {
  */
 int osi_linux_procs(const struct osi_linux *os, int (*cb)(void *arg, const struct osi_proc *p),
 		    void *arg, char *err, size_t errsz);
+/*
+ * Call cb for each thread of the process whose leader is task, the leader
+ * first: signal->thread_head's list of task_struct.thread_node where the
+ * kernel has it (3.14 on, the only one from 6.7), else thread_group.
+ */
+int osi_linux_threads(const struct osi_linux *os, uint64_t task,
+		      int (*cb)(void *arg, const struct osi_proc *p), void *arg, char *err,
+		      size_t errsz);
 /* One process from its task_struct. */
 int osi_linux_proc(const struct osi_linux *os, uint64_t task, struct osi_proc *p);
 /* The task a CPU runs, from its kernel GS base (the CPU's per-cpu base). */
