@@ -3,7 +3,7 @@
  * qemu-system-x86_64 (TCG, KASLR and page-table isolation on, as loom-system
  * will boot it) with an initramfs that starts a few processes and prints on
  * the serial console what the guest itself says about them — /proc/kallsyms
- * (gzip | base64), `ps -o pid,ppid,comm`, each /proc/PID/exe, the number of
+ * (gzip | base64), `ps -o pid,ppid,comm`, each /proc/PID/exe and maps, the number of
  * lines of /proc/modules — and then idles.  The test stops the machine
  * through qemu's monitor, reads CR3 and the GS base (`info registers`) and
  * saves guest RAM (`pmemsave`).  Then, with loom's own reader of the kernel
@@ -14,7 +14,8 @@
  *   - the process walk over the saved RAM (through a 4-level page walk from
  *     CR3, written here) lists the processes ps listed with the same pid,
  *     ppid and name, each executable path equals /proc/PID/exe (one of them
- *     on a tmpfs mounted at /mnt), kernel
+ *     on a tmpfs mounted at /mnt), every /proc/PID/maps line equals a VMA
+ *     of the maple-tree walk (range, permissions, offset, path), kernel
  *     threads are exactly those without one, the module list is as long as
  *     /proc/modules, and the GS base leads to a task on the list.
  *
@@ -121,6 +122,9 @@ static const char guest_init[] =
 	"echo osi-exe-begin\n"
 	"for p in /proc/[0-9]*; do echo \"${p#/proc/} $(readlink $p/exe)\"; done\n"
 	"echo osi-exe-end\n"
+	"for p in /proc/[0-9]*; do [ -n \"$(readlink $p/exe)\" ] &&"
+	" echo \"osi-maps ${p#/proc/}\" && cat $p/maps; done\n"
+	"echo osi-maps-end\n"
 	"echo osi-ready\n"
 	"while true; do sleep 100002; done\n";
 
@@ -372,6 +376,98 @@ static bool same_name(const char *walk, const char *ps)
 	return !strncmp(walk, "kworker", 7) && !strncmp(ps, walk, n) && ps[n] == '-';
 }
 
+struct vlist {
+	struct osi_vma v[256];
+	int n;
+};
+
+static int collect_vma(void *arg, const struct osi_vma *v)
+{
+	struct vlist *l = arg;
+	if (l->n < 256)
+		l->v[l->n] = *v;
+	l->n++;
+	return 0;
+}
+
+/* /proc/PID/maps of each user process against the VMA walk: range,
+ * permissions, offset and path of every line.  [vsyscall] is no VMA (the
+ * kernel adds it to the listing) and is left out. */
+static void check_maps(const struct osi_linux *os, const struct plist *walk, char *maps)
+{
+	int procs = 0, procs_same = 0, lines = 0, lines_same = 0, files = 0;
+	char *save = NULL;
+	struct vlist *vl = malloc(sizeof *vl);
+	int pid = -1, k = 0, walked = -1;
+	bool ok = true;
+	char err[200] = "";
+	/* one pass over the lines; a "osi-maps PID" line starts a process */
+	for (char *line = strtok_r(maps, "\r\n", &save);; line = strtok_r(NULL, "\r\n", &save)) {
+		if (!line || !strncmp(line, "osi-maps ", 9)) {
+			if (pid >= 0 && walked >= 0) {	/* finish the previous one */
+				procs++;
+				if (ok && k == walked)
+					procs_same++;
+				else
+					fprintf(stderr, "pid %d: maps has %d VMAs, the walk %d\n", pid, k,
+						walked);
+			}
+			if (!line)
+				break;
+			pid = atoi(line + 9), k = 0, ok = true, walked = -1;
+			for (int i = 0; i < walk->n; i++)
+				if (walk->p[i].pid == pid && walk->p[i].mm) {
+					vl->n = 0;
+					int r = osi_linux_vmas(os, walk->p[i].mm, collect_vma, vl, err,
+							       sizeof err);
+					if (r)
+						fprintf(stderr, "pid %d: %s\n", pid, err);
+					CHECK_EQ(r, 0);
+					walked = vl->n;
+				}
+			continue;
+		}
+		unsigned long long start, end, off;
+		char perms[8], path[512] = "";
+		if (walked < 0 || sscanf(line, "%llx-%llx %7s %llx %*s %*s %511s", &start, &end, perms,
+					 &off, path) < 4 || !strcmp(path, "[vsyscall]"))
+			continue;
+		lines++;
+		if (k >= vl->n || k >= 256) {
+			ok = false;
+			k++;
+			continue;
+		}
+		const struct osi_vma *v = &vl->v[k++];
+		char mine_perms[5] = { v->flags & 1 ? 'r' : '-', v->flags & 2 ? 'w' : '-',
+				       v->flags & 4 ? 'x' : '-', v->flags & 8 ? 's' : 'p', 0 };
+		char mine[512] = "";
+		if (v->file && osi_linux_file_path(os, v->file, mine, sizeof mine) < 0)
+			snprintf(mine, sizeof mine, "(unreadable)");
+		bool anon_special = path[0] == '[';
+		bool same = v->start == start && v->end == end && !strcmp(mine_perms, perms) &&
+			    (v->file ? v->pgoff << 12 : 0) == off &&
+			    (anon_special ? !v->file : !strcmp(mine, path));
+		files += v->file != 0;
+		if (same) {
+			lines_same++;
+		} else {
+			ok = false;
+			fprintf(stderr, "pid %d: maps %llx-%llx %s %llx %s; walk %llx-%llx %s %llx %s\n",
+				pid, start, end, perms, off, path, (unsigned long long)v->start,
+				(unsigned long long)v->end, mine_perms,
+				(unsigned long long)(v->file ? v->pgoff << 12 : 0), mine);
+		}
+	}
+	printf("guest mappings: %d of %d processes' /proc/PID/maps equal the VMA walk, %d of %d "
+	       "lines (%d file-backed)\n", procs_same, procs, lines_same, lines, files);
+	CHECK(procs >= 5);
+	CHECK_EQ(procs_same, procs);
+	CHECK_EQ(lines_same, lines);
+	CHECK(files >= 5);
+	free(vl);
+}
+
 static void check_walk(const struct osi_linux_layout *l, uint64_t slide)
 {
 	char p[1200], *serial = NULL, *regs = NULL;
@@ -419,9 +515,12 @@ static void check_walk(const struct osi_linux_layout *l, uint64_t slide)
 	 * walk with the same ppid and name. */
 	char *ps = section(serial, "osi-ps-begin", "osi-ps-end");
 	char *exe = ps ? section(ps + strlen(ps) + 1, "osi-exe-begin", "osi-exe-end") : NULL;
-	CHECK(ps && exe);
-	if (!ps || !exe)
+	char *maps = exe ? strstr(exe + strlen(exe) + 1, "osi-maps ") : NULL;
+	char *maps_end = maps ? strstr(maps, "osi-maps-end") : NULL;
+	CHECK(ps && exe && maps && maps_end);
+	if (!ps || !exe || !maps || !maps_end)
 		goto out;
+	*maps_end = 0;
 	int listed = 0, found = 0, max_pid = 0;
 	for (char *line = strtok(ps, "\r\n"); line; line = strtok(NULL, "\r\n")) {
 		int pid, ppid;
@@ -488,6 +587,8 @@ static void check_walk(const struct osi_linux_layout *l, uint64_t slide)
 	CHECK(user >= 5);		/* init, httpd, three sleeps */
 	CHECK_EQ(exe_same, exes);
 	CHECK_EQ(other_mount, 1);	/* /mnt/sub/sleep, through the tmpfs mount */
+
+	check_maps(&os, &walk, maps);
 
 	int mods = 0;
 	CHECK_EQ(osi_linux_modules(&os, count_mod, &mods, err, sizeof err), 0);

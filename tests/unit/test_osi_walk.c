@@ -351,6 +351,113 @@ static void check_world(const struct osi_linux_layout *l, const char *what)
 	regions_free();
 }
 
+/* --- a maple tree ------------------------------------------------------ */
+
+struct vmas {
+	struct osi_vma v[8];
+	int n;
+};
+
+static int collect_vma(void *arg, const struct osi_vma *v)
+{
+	struct vmas *s = arg;
+	if (s->n < 8)
+		s->v[s->n] = *v;
+	s->n++;
+	return 0;
+}
+
+static uint64_t enode(uint64_t node, unsigned type) { return node | type << 3 | 2; }
+
+/*
+ * Three VMAs in a two-level tree as the kernel builds one for an mm: an
+ * arange_64 root over two leaf_64 nodes, gaps as NULL slots, node ends in
+ * the metadata.  Then the tree corrupted in the ways a walk must refuse.
+ */
+static void check_maple(const struct osi_linux_layout *l)
+{
+	nobj = 0;
+	region_add(HEAP, OBJ * NOBJ);
+	struct osi_linux os = { l, 0, { mem_read, NULL } };
+	uint64_t mm = obj(), root = obj(), a = obj(), b = obj();
+	uint64_t v1 = obj(), v2 = obj(), v3 = obj(), file = obj();
+	struct { uint64_t vma, start, end, flags, pgoff, file; } vmas[] = {
+		{ v1, 0x400000, 0x401000, 5, 0, file },
+		{ v2, 0x401000, 0x405000, 3, 1, file },
+		{ v3, 0x7ffd0000, 0x7fff0000, 3, 0, 0 },
+	};
+	for (int i = 0; i < 3; i++) {
+		put(vmas[i].vma, l->vma_start, vmas[i].start);
+		put(vmas[i].vma, l->vma_end, vmas[i].end);
+		put(vmas[i].vma, l->vma_flags, vmas[i].flags);
+		put(vmas[i].vma, l->vma_pgoff, vmas[i].pgoff);
+		put(vmas[i].vma, l->vma_file, vmas[i].file);
+	}
+	uint64_t p = l->mr64_pivot.offset, sl = l->mr64_slot.offset;
+	/* leaf a: [0, 0x404fff]: a gap, v1, v2 */
+	put_bytes(a + p, (uint64_t[]){ 0x3fffff, 0x400fff, 0x404fff }, 24);
+	put_bytes(a + sl, (uint64_t[]){ 0, v1, v2 }, 24);
+	put(a, l->mr64_end, 2);
+	/* leaf b: [0x405000, max]: a gap, v3, a gap to the end */
+	put_bytes(b + p, (uint64_t[]){ 0x7ffcffff, 0x7ffeffff }, 16);
+	put_bytes(b + sl, (uint64_t[]){ 0, v3, 0 }, 24);
+	put(b, l->mr64_end, 2);
+	/* the root over both */
+	put_bytes(root + l->ma64_pivot.offset, (uint64_t[]){ 0x404fff }, 8);
+	put_bytes(root + l->ma64_slot.offset, (uint64_t[]){ enode(a, 1), enode(b, 1) }, 16);
+	put(root, l->ma64_end, 1);
+	put(mm + l->mm_mt.offset, l->maple_root, enode(root, 3));
+
+	struct vmas got = { .n = 0 };
+	char err[200] = "";
+	int r = osi_linux_vmas(&os, mm, collect_vma, &got, err, sizeof err);
+	if (r)
+		fprintf(stderr, "maple: %s\n", err);
+	CHECK_EQ(r, 0);
+	CHECK_EQ(got.n, 3);
+	for (int i = 0; i < 3 && i < got.n; i++) {
+		CHECK_EQ(got.v[i].vma, vmas[i].vma);
+		CHECK_EQ(got.v[i].start, vmas[i].start);
+		CHECK_EQ(got.v[i].end, vmas[i].end);
+		CHECK_EQ(got.v[i].flags, vmas[i].flags);
+		CHECK_EQ(got.v[i].pgoff, vmas[i].pgoff);
+		CHECK_EQ(got.v[i].file, vmas[i].file);
+	}
+	/* an empty tree */
+	uint64_t empty = obj();
+	got.n = 0;
+	CHECK_EQ(osi_linux_vmas(&os, empty, collect_vma, &got, err, sizeof err), 0);
+	CHECK_EQ(got.n, 0);
+
+	/* a VMA that disagrees with the tree's range */
+	put(v2, l->vma_end, 0x406000);
+	CHECK_EQ(osi_linux_vmas(&os, mm, collect_vma, &got, err, sizeof err), -1);
+	CHECK(strstr(err, "the tree says") != NULL);
+	put(v2, l->vma_end, 0x405000);
+	/* a root slot that leads back to the root */
+	put_bytes(root + l->ma64_slot.offset + 8, (uint64_t[]){ enode(root, 3) }, 8);
+	CHECK_EQ(osi_linux_vmas(&os, mm, collect_vma, &got, err, sizeof err), -1);
+	CHECK(strstr(err, "maple node") != NULL || strstr(err, "outside") != NULL);
+	put_bytes(root + l->ma64_slot.offset + 8, (uint64_t[]){ enode(b, 1) }, 8);
+	/* a dense node, a slot that is no node, a node in unmapped memory */
+	put(mm + l->mm_mt.offset, l->maple_root, enode(root, 0));
+	CHECK_EQ(osi_linux_vmas(&os, mm, collect_vma, &got, err, sizeof err), -1);
+	CHECK(strstr(err, "type 0") != NULL);
+	put(mm + l->mm_mt.offset, l->maple_root, enode(root, 3));
+	put_bytes(root + l->ma64_slot.offset, (uint64_t[]){ v1 }, 8);
+	CHECK_EQ(osi_linux_vmas(&os, mm, collect_vma, &got, err, sizeof err), -1);
+	CHECK(strstr(err, "is not a node") != NULL);
+	put_bytes(root + l->ma64_slot.offset, (uint64_t[]){ enode(0xffff8880dead0000ull, 1) }, 8);
+	CHECK_EQ(osi_linux_vmas(&os, mm, collect_vma, &got, err, sizeof err), -1);
+	CHECK(strstr(err, "cannot read the maple node") != NULL);
+	/* a node whose end says more slots than it has */
+	put_bytes(root + l->ma64_slot.offset, (uint64_t[]){ enode(a, 1) }, 8);
+	put(a, l->mr64_end, 40);
+	CHECK_EQ(osi_linux_vmas(&os, mm, collect_vma, &got, err, sizeof err), -1);
+	CHECK(strstr(err, "slots in use") != NULL);
+	regions_free();
+}
+
 /* A layout written out by hand: the walk's logic on its own. */
 static void hand_layout(struct osi_linux_layout *l)
 {
@@ -368,7 +475,13 @@ static void hand_layout(struct osi_linux_layout *l)
 	F(vfsmount_root, 0, 8);
 	F(module_list, 8, 16); F(module_name, 24, 56); F(module_core_base, 80, 8);
 	F(module_core_size, 88, 4);
+	F(mm_mt, 64, 24); F(maple_root, 8, 8);
+	F(mr64_pivot, 8, 120); F(mr64_slot, 128, 128); F(mr64_end, 248, 1);
+	F(ma64_pivot, 8, 72); F(ma64_slot, 80, 80); F(ma64_end, 240, 1);
+	F(vma_start, 0, 8); F(vma_end, 8, 8); F(vma_flags, 16, 8); F(vma_pgoff, 24, 8);
+	F(vma_file, 32, 8);
 #undef F
+	l->vmas_in_maple_tree = true;
 	l->task_struct_size = 128;
 	l->init_task = 0xffffffff82a1aa40ull;
 	l->modules = 0xffffffff82b292a0ull;
@@ -393,6 +506,7 @@ static void test_kernel_layout(void)
 		CHECK(l.mount_mnt.present && l.vfsmount_root.present);
 		CHECK(l.task_struct_size <= OBJ);
 		check_world(&l, "Debian's layout");
+		check_maple(&l);
 		osi_kallsyms_free(&ks);
 		osi_btf_free(&btf);
 	}
@@ -404,5 +518,6 @@ void unit_main(void)
 	struct osi_linux_layout l;
 	hand_layout(&l);
 	check_world(&l, "hand layout");
+	check_maple(&l);
 	test_kernel_layout();
 }

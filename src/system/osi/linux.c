@@ -68,8 +68,15 @@ int osi_linux_layout_fill(struct osi_linux_layout *l, const struct osi_btf *btf,
 	int64_t ts = osi_btf_size(btf, osi_btf_find_struct(btf, "task_struct"));
 	l->task_struct_size = ts > 0 ? (uint32_t)ts : 0;
 
-	if (l->mm_mt.present)
+	if (l->mm_mt.present) {
 		l->vmas_in_maple_tree = true;
+		if (!l->maple_root.present || !l->mr64_pivot.present || !l->mr64_slot.present ||
+		    !l->mr64_end.present || !l->ma64_pivot.present || !l->ma64_slot.present ||
+		    !l->ma64_end.present)
+			return fail(err, errsz, "guest kernel layout: mm_struct has 'mm_mt' but the "
+				    "maple tree's nodes (maple_range_64, maple_arange_64) are not in "
+				    "the BTF");
+	}
 	else if (!l->mm_mmap.present || !l->vma_next.present)
 		return fail(err, errsz, "guest kernel layout: mm_struct has neither 'mm_mt' nor "
 			    "'mmap' with vm_area_struct.vm_next");

@@ -57,6 +57,12 @@ struct osi_field {
 	X(mm_start_code,	"mm_struct",	  "start_code",		true) \
 	X(mm_end_code,		"mm_struct",	  "end_code",		true) \
 	X(maple_root,		"maple_tree",	  "ma_root",		false) \
+	X(mr64_pivot,		"maple_range_64", "pivot",		false) \
+	X(mr64_slot,		"maple_range_64", "slot",		false) \
+	X(mr64_end,		"maple_range_64", "meta.end",		false) \
+	X(ma64_pivot,		"maple_arange_64", "pivot",		false) \
+	X(ma64_slot,		"maple_arange_64", "slot",		false) \
+	X(ma64_end,		"maple_arange_64", "meta.end",		false) \
 	X(vma_start,		"vm_area_struct", "vm_start",		true) \
 	X(vma_end,		"vm_area_struct", "vm_end",		true) \
 	X(vma_flags,		"vm_area_struct", "vm_flags",		true) \

@@ -230,10 +230,16 @@ int osi_linux_path(const struct osi_linux *os, uint64_t dentry, uint64_t vfsmoun
 
 int osi_linux_exe_path(const struct osi_linux *os, uint64_t mm, char *buf, size_t n)
 {
-	const struct osi_linux_layout *l = os->layout;
-	uint64_t file, dentry, mnt;
-	if (rd_field(os, mm, l->mm_exe_file, &file) < 0 || !file)
+	uint64_t file;
+	if (rd_field(os, mm, os->layout->mm_exe_file, &file) < 0 || !file)
 		return -1;
+	return osi_linux_file_path(os, file, buf, n);
+}
+
+int osi_linux_file_path(const struct osi_linux *os, uint64_t file, char *buf, size_t n)
+{
+	const struct osi_linux_layout *l = os->layout;
+	uint64_t dentry, mnt;
 	uint64_t path = file + l->file_path.offset;
 	if (rd_field(os, path, l->path_dentry, &dentry) < 0 || rd_field(os, path, l->path_mnt, &mnt) < 0)
 		return -1;
@@ -269,4 +275,152 @@ int osi_linux_modules(const struct osi_linux *os,
 	}
 	return fail(err, errsz, "the module list has more than %d entries (corrupt or changing)",
 		    OSI_WALK_MAX);
+}
+
+/* --- VMAs ------------------------------------------------------------------- */
+
+/*
+ * The maple tree (lib/maple_tree.c, Documentation/core-api/maple_tree.rst).
+ * A tree's root and an internal node's slots hold encoded node pointers:
+ * low two bits 10 (an "internal" entry, as in the XArray), the node type in
+ * bits 3-6, the 256-byte-aligned node address above bit 7.  Types: 0 dense,
+ * 1 leaf_64, 2 range_64, 3 arange_64; below range_64 are leaves.  A 64-bit
+ * range node's slot i covers up to pivot[i] inclusive, the last slot up to
+ * the node's own maximum; how many slots are in use is in the node's
+ * metadata (always for arange_64; for range_64 and leaf_64 when the last
+ * pivot is 0, the metadata sharing the last slot's room), else the node is
+ * full (the last pivot equal to the node's maximum ends it one slot early).
+ * A leaf's slots hold the VMAs, NULL for the gaps between them.
+ */
+enum { MT_DENSE, MT_LEAF_64, MT_RANGE_64, MT_ARANGE_64 };
+#define MT_NODE_MASK 0xffull
+#define MT_MAX_HEIGHT 31	/* MAPLE_HEIGHT_MAX */
+
+struct vma_walk {
+	const struct osi_linux *os;
+	int (*cb)(void *arg, const struct osi_vma *v);
+	void *arg;
+	char *err;
+	size_t errsz;
+	unsigned count, nodes;
+	bool stopped;
+};
+/* Nodes one walk visits at most: a tree whose slots lead back up would
+ * otherwise be walked exponentially often before the height bound. */
+#define MT_MAX_NODES 65536
+
+static bool mt_is_node(uint64_t entry)
+{
+	return (entry & 3) == 2 && entry > 4096;
+}
+
+static int vma_read(const struct osi_linux *os, uint64_t vma, struct osi_vma *v)
+{
+	const struct osi_linux_layout *l = os->layout;
+	memset(v, 0, sizeof *v);
+	v->vma = vma;
+	return rd_field(os, vma, l->vma_start, &v->start) < 0 ||
+	       rd_field(os, vma, l->vma_end, &v->end) < 0 ||
+	       rd_field(os, vma, l->vma_flags, &v->flags) < 0 ||
+	       rd_field(os, vma, l->vma_pgoff, &v->pgoff) < 0 ||
+	       rd_field(os, vma, l->vma_file, &v->file) < 0 ? -1 : 0;
+}
+
+static int mt_node(struct vma_walk *w, uint64_t enode, uint64_t min, uint64_t max, unsigned depth)
+{
+	const struct osi_linux_layout *l = w->os->layout;
+	uint64_t node = enode & ~MT_NODE_MASK;
+	unsigned type = (enode >> 3) & 0xf;
+	if (++w->nodes > MT_MAX_NODES)
+		return fail(w->err, w->errsz, "more than %d maple nodes", MT_MAX_NODES);
+	if (depth > MT_MAX_HEIGHT || type == MT_DENSE || type > MT_ARANGE_64)
+		return fail(w->err, w->errsz, "maple node %#llx: type %u at depth %u",
+			    (unsigned long long)enode, type, depth);
+	const struct osi_field *pv = type == MT_ARANGE_64 ? &l->ma64_pivot : &l->mr64_pivot;
+	const struct osi_field *sl = type == MT_ARANGE_64 ? &l->ma64_slot : &l->mr64_slot;
+	const struct osi_field *me = type == MT_ARANGE_64 ? &l->ma64_end : &l->mr64_end;
+	unsigned npivots = pv->size / 8, nslots = sl->size / 8;
+	uint64_t pivots[32], slots[32], end;
+	if (npivots > 32 || nslots > 32 || nslots != npivots + 1 ||
+	    rd(w->os, node + pv->offset, pivots, 8 * npivots) < 0 ||
+	    rd(w->os, node + sl->offset, slots, 8 * nslots) < 0)
+		return fail(w->err, w->errsz, "cannot read the maple node at %#llx",
+			    (unsigned long long)node);
+	if (type == MT_ARANGE_64 || pivots[npivots - 1] == 0) {
+		if (rd_field(w->os, node, *me, &end) < 0)
+			return fail(w->err, w->errsz, "cannot read the maple node at %#llx",
+				    (unsigned long long)node);
+	} else {
+		end = pivots[npivots - 1] == max ? npivots - 1 : npivots;
+	}
+	if (end >= nslots)
+		return fail(w->err, w->errsz, "maple node %#llx: %llu slots in use of %u",
+			    (unsigned long long)node, (unsigned long long)end + 1, nslots);
+	uint64_t lo = min;
+	for (unsigned i = 0; i <= end && !w->stopped; i++) {
+		uint64_t hi = i < npivots && (pivots[i] || i == 0) ? pivots[i] : max;
+		if (hi < lo || hi > max)
+			return fail(w->err, w->errsz, "maple node %#llx: slot %u ends at %#llx, "
+				    "outside %#llx-%#llx", (unsigned long long)node, i,
+				    (unsigned long long)hi, (unsigned long long)lo,
+				    (unsigned long long)max);
+		uint64_t e = slots[i];
+		if (type >= MT_RANGE_64) {
+			if (!mt_is_node(e))
+				return fail(w->err, w->errsz, "maple node %#llx: slot %u is not a node",
+					    (unsigned long long)node, i);
+			if (mt_node(w, e, lo, hi, depth + 1) < 0)
+				return -1;
+		} else if (e) {
+			struct osi_vma v;
+			if (vma_read(w->os, e, &v) < 0)
+				return fail(w->err, w->errsz, "cannot read the VMA at %#llx",
+					    (unsigned long long)e);
+			/* the tree says where the VMA is; the VMA must agree */
+			if (v.start != lo || v.end - 1 != hi)
+				return fail(w->err, w->errsz, "VMA %#llx: %#llx-%#llx, the tree says "
+					    "%#llx-%#llx", (unsigned long long)e,
+					    (unsigned long long)v.start, (unsigned long long)v.end,
+					    (unsigned long long)lo, (unsigned long long)hi + 1);
+			if (++w->count > OSI_WALK_MAX)
+				return fail(w->err, w->errsz, "more than %d VMAs", OSI_WALK_MAX);
+			if (w->cb(w->arg, &v))
+				w->stopped = true;
+		}
+		if (hi == max)
+			break;
+		lo = hi + 1;
+	}
+	return 0;
+}
+
+int osi_linux_vmas(const struct osi_linux *os, uint64_t mm,
+		   int (*cb)(void *arg, const struct osi_vma *v), void *arg, char *err,
+		   size_t errsz)
+{
+	const struct osi_linux_layout *l = os->layout;
+	struct vma_walk w = { os, cb, arg, err, errsz, 0, 0, false };
+	if (!l->vmas_in_maple_tree) {
+		uint64_t vma;
+		if (rd_field(os, mm, l->mm_mmap, &vma) < 0)
+			return fail(err, errsz, "cannot read the mm at %#llx", (unsigned long long)mm);
+		for (unsigned n = 0; vma && n < OSI_WALK_MAX; n++) {
+			struct osi_vma v;
+			if (vma_read(os, vma, &v) < 0 || rd_field(os, vma, l->vma_next, &vma) < 0)
+				return fail(err, errsz, "cannot read the VMA at %#llx",
+					    (unsigned long long)v.vma);
+			if (cb(arg, &v))
+				return 0;
+		}
+		return vma ? fail(err, errsz, "more than %d VMAs", OSI_WALK_MAX) : 0;
+	}
+	uint64_t root;
+	if (rd_field(os, mm + l->mm_mt.offset, l->maple_root, &root) < 0)
+		return fail(err, errsz, "cannot read the mm at %#llx", (unsigned long long)mm);
+	if (!root)
+		return 0;
+	if (!mt_is_node(root))
+		return fail(err, errsz, "mm %#llx: the maple tree's root %#llx is not a node",
+			    (unsigned long long)mm, (unsigned long long)root);
+	return mt_node(&w, root, 0, UINT64_MAX, 0);
 }

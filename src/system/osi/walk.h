@@ -78,6 +78,25 @@ int osi_linux_path(const struct osi_linux *os, uint64_t dentry, uint64_t vfsmoun
 		   size_t n);
 /* The path of mm->exe_file; -1 when the mm has none. */
 int osi_linux_exe_path(const struct osi_linux *os, uint64_t mm, char *buf, size_t n);
+struct osi_vma {
+	uint64_t vma;		/* the vm_area_struct */
+	uint64_t start, end;	/* [start, end) */
+	uint64_t flags;		/* VM_READ 1, VM_WRITE 2, VM_EXEC 4, VM_SHARED 8, ... */
+	uint64_t pgoff;		/* in pages, for a file mapping */
+	uint64_t file;		/* struct file, or 0 for an anonymous mapping */
+};
+
+/*
+ * Call cb for each VMA of mm in address order: from the maple tree mm_mt
+ * (6.1 on) or the mmap list.  A tree entry must cover exactly the range
+ * its VMA says, else the walk stops with an error (a tree changing under
+ * it, or corrupt).  0, or -1 with err set.
+ */
+int osi_linux_vmas(const struct osi_linux *os, uint64_t mm,
+		   int (*cb)(void *arg, const struct osi_vma *v), void *arg, char *err,
+		   size_t errsz);
+/* The path of a struct file. */
+int osi_linux_file_path(const struct osi_linux *os, uint64_t file, char *buf, size_t n);
 /* Call cb for each module on the modules list. */
 int osi_linux_modules(const struct osi_linux *os,
 		      int (*cb)(void *arg, const struct osi_module *m), void *arg, char *err,
