@@ -12,12 +12,13 @@ acpica-tools qemu-system-x86 liblzma-dev lz4 dwarves"
 command -v rustc >/dev/null 2>&1 || PACKAGES="$PACKAGES rustc"
 # binutils and lcov: tests/cov; the rest is what tests/programs/{debian,
 # cpython,strace}.sh run (about 15 MB to download, most of it nodejs); they
-# skip, visibly, a program that is missing.  acpica-tools: iasl, which
-# tests/unit/test_dev_acpi disassembles loom-system's ACPI tables with;
-# qemu-system-x86: the peer of loom-system (tests/unit/test_dev_hpet reads
-# its HPET through the monitor); liblzma-dev: src/system/osi/ decompresses
-# the guest kernel's vmlinux with it; lz4 and dwarves (pahole): the osi unit
-# tests compress a test payload with lz4 and check BTF offsets against pahole.
+# skip, visibly, a program that is missing.  nasm builds the bare-metal test
+# image (tests/system); qemu-system-x86 is loom-system's peer (tests/system,
+# tests/unit/test_dev_hpet reads its HPET through the monitor); acpica-tools:
+# iasl, which tests/unit/test_dev_acpi disassembles the ACPI tables with;
+# liblzma-dev: src/system/osi/ decompresses the guest kernel's vmlinux with
+# it; lz4 and dwarves (pahole): the osi unit tests compress a test payload
+# with lz4 and check BTF offsets against pahole.
 
 missing=""
 for p in $PACKAGES; do

@@ -1,8 +1,9 @@
 /*
  * The execution layer's public face: translation blocks, the exec loop, and
  * the reasons the loop hands control back to the OS layer.  It knows nothing
- * of the guest ISA (it asks guest/guest.h) and nothing of syscalls (it returns
- * EXEC_SYSCALL and lets linux/ handle it).
+ * of the guest ISA (it asks guest/guest.h) and nothing of syscalls or
+ * signals: it returns EXEC_SYSCALL (user mode) and EXEC_FAULT with a guest
+ * CPU exception, and lets the environment (linux/) act on them.
  */
 #ifndef LOOM_EXEC_EXEC_H
 #define LOOM_EXEC_EXEC_H
@@ -15,20 +16,51 @@
 
 /* Why exec_run() returned. */
 enum exec_exit {
-	EXEC_SYSCALL = 1,	/* guest executed syscall; pc is past it */
-	EXEC_FAULT,		/* guest raised a synchronous signal: see cpu_exec.fault */
+	/* The guest executed its system-call instruction; pc is past it.
+	 * User-mode behaviour: there the environment is the kernel, so the
+	 * lifter ends the TB here for linux/ to emulate the call.  In
+	 * whole-system mode the instruction is the CPU's (x86: a branch to
+	 * LSTAR at CPL 0), translated as such under that mode's translation
+	 * flags, and this exit never happens (docs/design.md). */
+	EXEC_SYSCALL = 1,
+	EXEC_FAULT,		/* the guest raised an exception: cpu_exec.exc */
 	EXEC_REQUEST,		/* exit_request was set (async signal, control) */
 };
 
-/* A guest-visible synchronous exception, as the signal it becomes. */
-struct guest_fault {
-	int signo;
-	int code;		/* si_code */
-	uint64_t addr;		/* si_addr */
-	/* 1 + the CPU exception behind it where signo and code do not tell
-	 * (a vsyscall refused by the kernel is a page fault with SI_KERNEL;
-	 * x86 int $4 is a trap with SIGSEGV), else 0 */
-	uint8_t vector1;
+/*
+ * A guest CPU exception, as the guest architecture defines it (x86: the
+ * vector, its error code, CR2; guest/x86/cpu.h names the vectors).  The
+ * frontend, helpers and the host-fault mapping raise it; the environment
+ * decides what it becomes: src/linux/ the signal the kernel's trap handler
+ * would send (linux/trap.c), whole-system mode a delivery through the
+ * guest's IDT.  The guest state is the one the CPU reports with it: the
+ * faulting instruction's for a fault, the next instruction's for a trap.
+ */
+struct guest_exception {
+	uint8_t vector;
+	uint8_t flags;		/* EXC_* */
+	/* User mode only, for a page fault: what the guest's memory map has
+	 * at addr (the host kernel's verdict when the host faulted), which
+	 * Linux reports and the error code does not tell (a PROT_NONE page
+	 * is mapped but not present; a file page past the file's end). */
+	uint8_t map;		/* enum exc_map */
+	uint32_t error_code;	/* valid with EXC_HAS_ERROR */
+	uint64_t addr;		/* page fault: the address accessed (x86: CR2) */
+	uint64_t info;		/* vector-specific state the CPU reports
+				 * elsewhere (x86 #DB: the DR6 bits it sets) */
+};
+enum {
+	EXC_HAS_ERROR = 1 << 0,	/* the vector pushes an error code */
+	EXC_SOFTWARE = 1 << 1,	/* raised by an instruction for the purpose,
+				 * which delivery treats as such (x86: int n,
+				 * int3, into: the gate's DPL is checked;
+				 * not int1, delivered as a hardware #DB) */
+};
+enum exc_map {
+	EXC_MAP_UNKNOWN,	/* not said: the error code's present bit decides */
+	EXC_MAP_NONE,		/* no mapping there */
+	EXC_MAP_DENIED,		/* a mapping that does not allow the access */
+	EXC_MAP_NOBACKING,	/* a file mapping past the end of its file */
 };
 
 #define JMP_CACHE_BITS 12
@@ -40,7 +72,7 @@ struct tb;
 struct cpu_exec {
 	volatile uint32_t exit_request;	/* read by generated code at TB entry */
 	uint32_t pending_exit;		/* enum exec_exit set by helpers/lifters */
-	struct guest_fault fault;
+	struct guest_exception exc;	/* the last EXEC_FAULT's */
 	struct tb **jmp_cache;		/* direct-mapped by guest pc */
 	sigjmp_buf jmp_env;		/* helpers and the fault handler unwind here */
 	volatile int in_guest;		/* set while translated code or helpers run */
@@ -116,6 +148,9 @@ enum {
 	/* The guest traps after every instruction (x86: RFLAGS.TF): TBs of
 	 * one instruction that end in the guest's single-step trap. */
 	CF_TRACE = 1 << 2,
+	/* Bits the guest defines for the execution mode a TB was translated
+	 * for (x86: system mode, CPL, 32-bit code), from guest_tb_mode. */
+	CF_GUEST_MASK = 0xff << 8,
 	/* Not translation flags: a TB carrying either never matches a lookup. */
 	CF_INVALID = 1 << 30,	/* invalidated: out of hash, caches, chains, pages */
 	CF_ONESHOT = 1 << 29,	/* restarts a store after an SMC fault: runs once */
@@ -224,17 +259,18 @@ bool exec_unprotect_range(uint64_t start, uint64_t end);
 /* Whether loom write-protects any guest page at all right now. */
 bool exec_smc_protecting(void);
 
-/* A host SIGSEGV/SIGBUS: if it came from translated code or a helper acting
- * for the guest, record the guest fault and longjmp to the exec loop (does not
- * return).  A write into a page loom write-protected for SMC is loom's to
- * handle: it either restarts the guest instruction from the exec loop (does
- * not return) or returns true, and the handler returns to retry the access.
- * Returns false if the fault is loom's own. */
+/* A host fault (a synchronous host signal): if it came from translated code
+ * or a helper acting for the guest, record the guest exception and longjmp
+ * to the exec loop (does not return).  A write into a page loom
+ * write-protected for SMC is loom's to handle: it either restarts the guest
+ * instruction from the exec loop (does not return) or returns true, and the
+ * handler returns to retry the access.  Returns false if the fault is
+ * loom's own. */
 bool exec_host_fault(siginfo_t *si, void *uc);
 
-/* Called by helpers to leave generated code with a guest exception. */
-_Noreturn void exec_raise(void *cpu, int signo, int code, uint64_t addr);
-_Noreturn void exec_raise_vector(void *cpu, int signo, int code, uint64_t addr, int vector);
+/* Leave generated code or a helper with the guest exception e (copied):
+ * records it and unwinds to the exec loop, which returns EXEC_FAULT. */
+_Noreturn void exec_raise(void *cpu, const struct guest_exception *e);
 /* The CPU of the calling thread (helpers, signal handlers). */
 extern __thread void *exec_current_cpu;
 

@@ -56,8 +56,9 @@
  *                       both 16-byte aligned.  Printed vop_i64 $name,dst,src
  *   vfop [f,offs]       floating point on env slots, f from ir-fops.h:
  *                       offs = d | a << 16 | b << 32 (16-bit offsets of
- *                       16-byte aligned slots); may fault (SIGFPE for an
- *                       exception the guest unmasked, nothing written).
+ *                       16-byte aligned slots); may fault (the host's #XM
+ *                       for an exception the guest unmasked, nothing
+ *                       written).
  *                       Printed vfop_i64 $name,d,a,b
  *                       (cmp rows: the predicate in offs bits 48-50)
  *   vfres r [f,offs]    as vfop, the result in temp r (offs = a | b << 16)

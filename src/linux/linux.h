@@ -68,10 +68,11 @@ void linux_deliver_signals(struct cpu *cpu);
 int linux_thread_count(void);
 /* Run the guest until it exits; never returns. */
 noreturn void linux_cpu_loop(struct cpu *cpu);
-/* vsyscall.c: the fault in cpu->x.fault is a call into the legacy vsyscall
- * page: emulate it (true: the guest continues at its caller) or make the
- * fault the kernel's SIGSEGV for a bad call (false). */
-bool linux_vsyscall(struct cpu *cpu);
+/* vsyscall.c: if the signal t of the guest's last exception is a call
+ * into the legacy vsyscall page, emulate it (true: the guest continues at
+ * its caller) or make t the kernel's SIGSEGV for a bad call (false). */
+struct linux_trap;
+bool linux_vsyscall(struct cpu *cpu, struct linux_trap *t);
 /* Flush traces/coverage, then exit like the guest (status or signal). */
 noreturn void linux_exit_group(int status);
 noreturn void linux_die_by_signal(int signo);

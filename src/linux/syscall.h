@@ -148,7 +148,9 @@ void sig_thread_exit(void);
 uint64_t sig_blocked_mask(void);		/* the calling thread's guest mask */
 void sig_block_host(void);			/* block every async host signal */
 void sig_restore_host(void);			/* the host mask the guest's implies */
-void sig_deliver_fault(struct cpu *cpu);	/* EXEC_FAULT */
+/* Deliver the signal of an exception (linux/trap.c) as force_sig does. */
+struct linux_trap;
+void sig_deliver_fault(struct cpu *cpu, const struct linux_trap *f);
 
 /* strace.c */
 void strace_call(const struct sys_row *row, const struct sys_call *c, int64_t ret,
