@@ -60,6 +60,10 @@ extern struct linux_image linux_image;
 void linux_load(const char *path, char **argv, char **envp, struct cpu *cpu);
 /* Execute the syscall described by cpu's registers; result in rax. */
 void linux_syscall(struct cpu *cpu);
+/* int80.c: if the guest's last exception is the #GP of `int $0x80` and the
+ * host kernel runs that as an i386 system call, run it as the kernel would
+ * (rip past the instruction, the result in rax) and return true. */
+bool linux_int80(struct cpu *cpu);
 /* Install loom's host signal handlers (fault mapping, async signals). */
 void linux_signal_init(void);
 /* A host SIGSEGV/SIGBUS (ucontext uc): if it hit this thread's direct copy
