@@ -15,6 +15,11 @@
  *   fdview nofile   soft RLIMIT_NOFILE lowered to 16: how many opens succeed,
  *                   then fork and exec /bin/true with none free and again
  *                   after closing them (loom must still start)
+ *   fdview watch    for half a second, open a file (must get 3) and list
+ *                   /proc/self/fd (must hold 0, 1, 2 only) again and again:
+ *                   how often either was not so (run it under loom with a
+ *                   coverage file rewritten every millisecond, the control
+ *                   socket and a plugin: loom's threads open files meanwhile)
  *   fdview fsize    write 1 MiB to a file in 64 KiB pieces, fork, list (run
  *                   it with a low `ulimit -f`: SIGXFSZ at the same point)
  */
@@ -29,6 +34,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 static int cmp_int(const void *a, const void *b)
@@ -172,6 +178,47 @@ int main(int argc, char **argv)
 		waitpid(p, &st, 0);
 		printf("exec of /bin/true: status %#x\n", st);
 		list();
+	} else if (!strcmp(mode, "watch")) {
+		/* What was open at the start (the test's caller may pass
+		 * descriptors of its own) is not counted. */
+		static char at_start[65536];
+		long rounds = 0, wrong_open = 0, extra = 0;
+		int first = open("/dev/null", O_RDONLY);
+		close(first);
+		for (int pass = 0;; pass++) {
+			DIR *d = opendir("/proc/self/fd");
+			if (d) {
+				struct dirent *e;
+				while ((e = readdir(d))) {
+					int n = atoi(e->d_name);
+					if (e->d_name[0] == '.' || n == dirfd(d) || n >= 65536)
+						continue;
+					if (!pass)
+						at_start[n] = 1;
+					else if (!at_start[n])
+						extra++;
+				}
+				closedir(d);
+			}
+			if (pass) {
+				int fd = open("/dev/null", O_RDONLY);
+				if (fd != first)
+					wrong_open++;
+				if (fd >= 0)
+					close(fd);
+				rounds++;
+			}
+			static struct timespec t0;
+			struct timespec t;
+			clock_gettime(CLOCK_MONOTONIC, pass ? &t : &t0);
+			if (pass && (t.tv_sec - t0.tv_sec) * 1000000000L + (t.tv_nsec - t0.tv_nsec) >
+					    500000000L)
+				break;
+		}
+		printf("open() first gives %d; rounds: %s; open() giving another number: %ld; "
+		       "others' descriptors seen: %ld\n", first,
+		       rounds > 10 ? "more than 10" : "10 or fewer", wrong_open, extra);
+		fork_and_list();
 	} else if (!strcmp(mode, "fsize")) {
 		static char buf[65536];
 		int fd = open("fdview.out", O_WRONLY | O_CREAT | O_TRUNC, 0644);
@@ -189,7 +236,7 @@ int main(int argc, char **argv)
 		printf("wrote %ld bytes\n", total);
 		fork_and_list();
 	} else {
-		fprintf(stderr, "usage: %s list|close|dup2|range|nofile|fsize\n", argv[0]);
+		fprintf(stderr, "usage: %s list|close|dup2|range|nofile|watch|fsize\n", argv[0]);
 		return 2;
 	}
 	return 0;
