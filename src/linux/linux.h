@@ -64,6 +64,11 @@ void linux_syscall(struct cpu *cpu);
  * host kernel runs that as an i386 system call, run it as the kernel would
  * (rip past the instruction, the result in rax) and return true. */
 bool linux_int80(struct cpu *cpu);
+/* rlimit.c: the guest's own hard RLIMIT_NOFILE, where it lowered it below
+ * loom's (which stays, so that loom keeps descriptors for execve).  set:
+ * at start (-nofile-hard); get: false while the guest's is loom's. */
+void linux_nofile_set_guest_max(uint64_t max);
+bool linux_nofile_guest_max(uint64_t *max);
 /* Install loom's host signal handlers (fault mapping, async signals). */
 void linux_signal_init(void);
 /* A host SIGSEGV/SIGBUS (ucontext uc): if it hit this thread's direct copy

@@ -130,7 +130,7 @@
 	X(lchown, PASS, "sdd", 0) \
 	X(umask, PASS, "o", 0) \
 	X(gettimeofday, PASS, "pp", 0) \
-	X(getrlimit, PASS, "rL", 0) \
+	X(getrlimit, sys_getrlimit, "rL", 0) \
 	X(getrusage, PASS, "dp", 0) \
 	X(sysinfo, PASS, "p", 0) \
 	X(times, PASS, "p", 0) \
@@ -193,7 +193,7 @@
 	X(prctl, sys_prctl, "dxxxx", 0) \
 	X(arch_prctl, sys_arch_prctl, "Rp", 0) \
 	X(adjtimex, PASS, "p", 0) \
-	X(setrlimit, PASS, "rL", 0) \
+	X(setrlimit, sys_setrlimit, "rL", 0) \
 	X(chroot, PASS, "s", 0) \
 	X(sync, PASS, "", 0) \
 	X(acct, PASS, "s", 0) \
@@ -335,7 +335,7 @@
 	X(recvmmsg, PASS, "fpuxp", 0) \
 	X(fanotify_init, PASS, "xx", 0) \
 	X(fanotify_mark, PASS, "fxxas", 0) \
-	X(prlimit64, PASS, "drLL", 0) \
+	X(prlimit64, sys_prlimit64, "drLL", 0) \
 	X(name_to_handle_at, PASS, "asppx", 0) \
 	X(open_by_handle_at, PASS, "fpx", 0) \
 	X(clock_adjtime, PASS, "dp", 0) \

@@ -128,6 +128,8 @@ sys_handler sys_brk, sys_mmap, sys_munmap, sys_mprotect, sys_pkey_mprotect, sys_
 sys_handler sys_exit, sys_exit_group, sys_clone, sys_clone3, sys_fork, sys_vfork,
 	sys_execve, sys_execveat, sys_arch_prctl, sys_prctl, sys_readlink,
 	sys_readlinkat, sys_open, sys_openat, sys_rseq, sys_enosys;
+/* rlimit.c */
+sys_handler sys_getrlimit, sys_setrlimit, sys_prlimit64;
 /* fd.c */
 sys_handler sys_close_range, sys_getdents, sys_getdents64;
 /* procfs.c: open of /proc/self/{maps,auxv,cmdline}; false if path is not

@@ -15,6 +15,10 @@
  *   fdview nofile   soft RLIMIT_NOFILE lowered to 16: how many opens succeed,
  *                   then fork and exec /bin/true with none free and again
  *                   after closing them (loom must still start)
+ *   fdview hardnofile  soft and hard RLIMIT_NOFILE lowered to 16, every
+ *                   descriptor used, then exec ./tiny (static, needs none)
+ *                   and /bin/true (whose loader needs one) from children;
+ *                   refusals against the lowered hard limit; list
  *   fdview watch    for half a second, open a file (must get 3) and list
  *                   /proc/self/fd (must hold 0, 1, 2 only) again and again:
  *                   how often either was not so (run it under loom with a
@@ -178,6 +182,58 @@ int main(int argc, char **argv)
 		waitpid(p, &st, 0);
 		printf("exec of /bin/true: status %#x\n", st);
 		list();
+	} else if (!strcmp(mode, "hardnofile")) {
+		struct rlimit rl = { 16, 16 }, got;
+		printf("setrlimit 16/16: %d\n", setrlimit(RLIMIT_NOFILE, &rl));
+		getrlimit(RLIMIT_NOFILE, &got);
+		printf("getrlimit: %llu/%llu\n", (unsigned long long)got.rlim_cur,
+		       (unsigned long long)got.rlim_max);
+		int n = 0;
+		while (open("/dev/null", O_RDONLY) >= 0)
+			n++;
+		printf("opens: %d (then %s)\n", n, strerror(errno));
+		const char *progs[] = { "./tiny", "/bin/true" };
+		for (int i = 0; i < 2; i++) {
+			fflush(stdout);
+			pid_t p = fork();
+			if (p == 0) {
+				execl(progs[i], progs[i], (char *)NULL);
+				printf("exec %s: %s\n", progs[i], strerror(errno));
+				fflush(stdout);
+				_exit(99);
+			}
+			int st;
+			waitpid(p, &st, 0);
+			printf("exec of %s with no descriptor free: status %#x\n", progs[i], st);
+		}
+		/* Against the lowered hard limit: soft above hard, hard raised
+		 * (EPERM without CAP_SYS_RESOURCE), soft lowered further. */
+		rl = (struct rlimit){ 17, 16 };
+		printf("soft 17 over hard 16: %s\n", setrlimit(RLIMIT_NOFILE, &rl) ? strerror(errno) : "ok");
+		rl = (struct rlimit){ 16, 17 };
+		int r = setrlimit(RLIMIT_NOFILE, &rl);
+		printf("hard raised to 17: %s\n", r ? strerror(errno) : "ok");
+		rl = (struct rlimit){ 8, r ? 16 : 17 };
+		struct rlimit old;
+		printf("prlimit soft 8: %s", prlimit(0, RLIMIT_NOFILE, &rl, &old) ? strerror(errno) : "ok");
+		printf(", old %llu/%llu\n", (unsigned long long)old.rlim_cur,
+		       (unsigned long long)old.rlim_max);
+		getrlimit(RLIMIT_NOFILE, &got);
+		printf("getrlimit: %llu/%llu\n", (unsigned long long)got.rlim_cur,
+		       (unsigned long long)got.rlim_max);
+		printf("dup past the soft limit: %s\n", dup(0) < 0 ? strerror(errno) : "ok");
+		for (int fd = 3; fd < 16; fd++)
+			close(fd);
+		fflush(stdout);
+		pid_t p = fork();
+		if (p == 0) {
+			execl("/bin/true", "true", (char *)NULL);
+			_exit(99);
+		}
+		int st;
+		waitpid(p, &st, 0);
+		printf("exec of /bin/true after closing: status %#x\n", st);
+		list();
 	} else if (!strcmp(mode, "watch")) {
 		/* What was open at the start (the test's caller may pass
 		 * descriptors of its own) is not counted. */
@@ -236,7 +292,7 @@ int main(int argc, char **argv)
 		printf("wrote %ld bytes\n", total);
 		fork_and_list();
 	} else {
-		fprintf(stderr, "usage: %s list|close|dup2|range|nofile|watch|fsize\n", argv[0]);
+		fprintf(stderr, "usage: %s list|close|dup2|range|nofile|hardnofile|watch|fsize\n", argv[0]);
 		return 2;
 	}
 	return 0;

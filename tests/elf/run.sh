@@ -303,7 +303,7 @@ log_stages log-stages-tiny "$T/tiny"
 # tests/elf/fdview.c prints what a program sees; native and loom must agree,
 # in the three translation modes. ---
 if gcc -O1 -o "$T/fdview" "$HERE/fdview.c"; then
-	for mode in list close dup2 range nofile; do
+	for mode in list close dup2 range nofile hardnofile; do
 		( cd "$T" && ./fdview $mode >"$T/fv.native" 2>&1 )
 		for opts in "" -one-insn-per-tb -nochain; do
 			( cd "$T" && "$LOOM" $opts ./fdview $mode >"$T/fv.loom" 2>&1 )
