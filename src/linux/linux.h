@@ -6,6 +6,7 @@
 #ifndef LOOM_LINUX_LINUX_H
 #define LOOM_LINUX_LINUX_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -71,10 +72,13 @@ void linux_nofile_set_guest_max(uint64_t max);
 bool linux_nofile_guest_max(uint64_t *max);
 /* Install loom's host signal handlers (fault mapping, async signals). */
 void linux_signal_init(void);
-/* A host SIGSEGV/SIGBUS (ucontext uc): if it hit this thread's direct copy
- * of guest code (guest-mem.c), abandon the copy (does not return).  False
- * otherwise. */
-bool linux_fetch_fault(void *uc);
+/* A host SIGSEGV/SIGBUS (si, ucontext uc): if it hit this thread's direct
+ * copy of guest code (guest-mem.c), abandon the copy (does not return).
+ * False otherwise. */
+bool linux_fetch_fault(const siginfo_t *si, void *uc);
+/* Is addr's page mapped but without backing (a file mapping past the
+ * file's end: reading it raises the host's SIGBUS)? */
+bool linux_fetch_no_backing(uint64_t addr);
 /* Deliver pending guest signals (at a TB boundary). */
 void linux_deliver_signals(struct cpu *cpu);
 /* Live guest threads (for the control channel's status). */
