@@ -12,6 +12,12 @@
  * room, just below it; from 1000 on when the limit is generous (a number
  * few programs reach, and the kernel's descriptor table stays small).
  *
+ * A stream on one of them (ownfd_fdopen) reads and writes through the
+ * registry's current number, so an eviction never leaves loom writing into
+ * the guest's file.  A loom thread that opens files while the guest runs
+ * may instead take a descriptor table of its own (ownfd_private_table),
+ * where nothing it opens is the guest's business even for a moment.
+ *
  * Invariant: an owner variable and the registry always name the same
  * number; loom calls ownfd_drop before closing one of its descriptors.
  */
