@@ -205,6 +205,9 @@ void emit_modrm_ext(struct emit *e, int opc, int ext, int rm);		/* /ext, reg */
 void emit_vex_rr(struct emit *e, int opc, int r, int v, int rm);
 /* [base + index*2^shift + disp]; base or index may be H_NONE */
 void emit_modrm_sib(struct emit *e, int opc, int r, int base, int index, int shift, int32_t disp);
+/* [rip + disp32] addressing target_rx; imm_bytes: the size of the
+ * immediate the caller emits after it (rip is the next instruction's) */
+void emit_modrm_rip(struct emit *e, int opc, int r, uintptr_t target_rx, int imm_bytes);
 static inline void emit_modrm_offset(struct emit *e, int opc, int r, int base, int32_t disp)
 {
 	emit_modrm_sib(e, opc, r, base, H_NONE, 0, disp);
