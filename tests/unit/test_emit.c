@@ -821,7 +821,7 @@ static void test_sse_fp(void)
 			check_regs(ZYDIS_MNEMONIC_CVTTSD2SI, 2,
 				   (ZydisRegister[]){ gpr(r, w ? 64 : 32), ZYDIS_REGISTER_XMM14 });
 		}
-	/* FMA3: 4 kinds x 132/213/231 x ps/pd/ss/sd, as fop_opcode builds them */
+	/* FMA3: 4 kinds x 132/213/231 x ps/pd/ss/sd, from opc_fma as fop_opcode asks */
 	static const ZydisMnemonic fma[48] = {
 #define T(k, o) ZYDIS_MNEMONIC_##k##o##PS, ZYDIS_MNEMONIC_##k##o##PD, \
 		ZYDIS_MNEMONIC_##k##o##SS, ZYDIS_MNEMONIC_##k##o##SD
@@ -832,8 +832,7 @@ static void test_sse_fp(void)
 	};
 	for (int i = 0; i < 48; i++) {
 		int t = i % 4;
-		int opc = (OPC_VFMADD132PS + 2 * (i / 12) + 0x10 * (i / 4 % 3) + (t >= 2)) |
-			  (t & 1 ? P_REXW : 0);
+		int opc = opc_fma(i / 12, i / 4 % 3, t >= 2, t & 1);
 		for (int r = 0; r < 16; r += 5)
 			for (int v = 0; v < 16; v += 3)
 				for (int m = 0; m < 16; m += 7) {

@@ -948,11 +948,9 @@ static int fop_opcode(enum ir_fop f, bool w64)
 	if (f >= IR_F_roundps && f <= IR_F_roundsd)
 		return OPC_ROUNDPS + (f - IR_F_roundps);
 	if (f >= IR_F_fmadd132ps && f <= IR_F_fnmsub231sd) {
-		/* kind: +2 per fmadd, fmsub, fnmadd, fnmsub; order: +0x10 per
-		 * 132, 213, 231; scalar: +1; double: VEX.W */
+		/* IR order: kind, then 132/213/231, then ps pd ss sd */
 		int i = f - IR_F_fmadd132ps, t = i % 4;
-		return (OPC_VFMADD132PS + 2 * (i / 12) + 0x10 * (i / 4 % 3) + (t >= 2)) |
-		       (t & 1 ? P_REXW : 0);
+		return opc_fma(i / 12, i / 4 % 3, t >= 2, t & 1);
 	}
 	return other[f] | (w64 && ir_fopdefs[f].form == IR_FF_R && f >= IR_F_cvtss2si ? P_REXW : 0);
 }
@@ -1144,7 +1142,7 @@ static void gen_vfres(struct cg *c, struct ir_op *op)
 				c->xslot[i] = -1;
 		emit_modrm_offset(&c->e, OPC_GRP15, EXT15_STMXCSR, ENV_REG, a);
 		emit_load(&c->e, 2, false, rd, ENV_REG, a);
-		emit_arith_ri(&c->e, ARITH_AND, false, rd, 0x3f);
+		emit_arith_ri(&c->e, ARITH_AND, false, rd, MXCSR_FLAGS);
 		emit_modrm_offset(&c->e, OPC_ARITH_GvEv + (ARITH_OR << 3), rd, ENV_REG, b);
 		ra_set_output(c, op->args[0], rd);
 		return;
@@ -1153,9 +1151,9 @@ static void gen_vfres(struct cg *c, struct ir_op *op)
 	if (f >= IR_F_comiss && f <= IR_F_ucomisd) {
 		load_xmm(c, 15, a, def->bsize);
 		emit_modrm(&c->e, opc, 15, 14);
-		emit8(&c->e, OPC_PUSHF);
+		emit_pushf(&c->e);
 		emit_pop(&c->e, rd);
-		emit_arith_ri(&c->e, ARITH_AND, false, rd, 0x45);	/* ZF PF CF */
+		emit_arith_ri(&c->e, ARITH_AND, false, rd, EFLAGS_ZF | EFLAGS_PF | EFLAGS_CF);
 	} else {
 		emit_modrm(&c->e, opc, rd, 14);
 	}

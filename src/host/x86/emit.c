@@ -319,6 +319,11 @@ void emit_ret(struct emit *e)
 	emit8(e, OPC_RET);
 }
 
+void emit_pushf(struct emit *e)
+{
+	emit8(e, OPC_PUSHF);
+}
+
 void emit_mfence(struct emit *e)
 {
 	emit_opc(e, OPC_MFENCE, 0, 0, 0);
