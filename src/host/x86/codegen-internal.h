@@ -5,10 +5,11 @@
  * and the few emitter helpers they call back into (codegen.c).  Nothing
  * outside src/host/x86/ includes it: exec sees only host/host.h.
  *
- * Invariant: everything a TB's code depends on besides its IR is in
- * struct cg_config, set through host.h's host_set_* before translation
- * starts and read through c->cfg; none of the three files keeps other
- * state that changes what is emitted.
+ * Invariant: everything a TB's code depends on besides its IR (and where
+ * it lands) is in struct cg_config, set through host.h's host_set_* before
+ * translation starts and read through c->cfg.  The one other table, the
+ * call slots of codegen.c's cg_call_far, is data that generated code reads,
+ * so it lives in loom's static data within reach of the code cache.
  */
 #ifndef LOOM_HOST_X86_CODEGEN_INTERNAL_H
 #define LOOM_HOST_X86_CODEGEN_INTERNAL_H
