@@ -15,6 +15,7 @@
 #include <time.h>
 #include "exec/exec.h"
 #include "exec/guest-mem.h"
+#include "guest/guest.h"
 #include "guest/x86/cpu.h"
 #include "guest/x86/cpuid.h"
 #include "guest/x86/sys.h"
@@ -39,8 +40,10 @@ int main(void)
 
 	if (x86_select_level(NULL) < 0)
 		return 2;
-	struct cpu *cpu = instrument_alloc_cpu(sizeof(struct cpu));
-	memset(cpu, 0, sizeof(*cpu));
+	exec_guest = guest_exec_ops;
+	struct cpu *cpu = exec_cpu_new();
+	if (!cpu)
+		return 2;
 	x86_cpu_reset(cpu);
 	guest_mem = linux_guest_mem;
 	exec_init();

@@ -22,8 +22,10 @@ void exec_clear_jmp_caches(void);
 uint64_t exec_flush_gen(void);
 /* The fork child has only the calling thread: forget the other cpus. */
 void exec_forget_other_cpus(void);
-struct tb *tb_lookup(struct cpu_exec *x, uint64_t pc, uint32_t flags);
-struct tb *tb_gen_code(uint64_t pc, uint32_t flags);
+/* TBs by (pc, phys, flags): phys is the guest-physical address of pc's
+ * code (tlb_code_phys; pc in user mode). */
+struct tb *tb_lookup(struct cpu_exec *x, uint64_t pc, uint64_t phys, uint32_t flags);
+struct tb *tb_gen_code(uint64_t pc, uint64_t phys, uint32_t flags);
 struct tb *tb_find_by_host_pc(uintptr_t hpc);
 int tb_insn_index_of(struct tb *tb, uintptr_t hpc);
 uint64_t tb_guest_pc_of(struct tb *tb, uintptr_t hpc);
@@ -34,7 +36,7 @@ void tb_add_jump(struct tb *from, int n, struct tb *to);
  * x->smc_work is set (takes tb_lock; returns the TB to run, a one-shot
  * after a restart, or NULL if pc cannot be translated). */
 void tb_invalidate(struct tb *tb);
-struct tb *tb_smc_lookup(struct cpu_exec *x, uint64_t pc, uint32_t flags);
+struct tb *tb_smc_lookup(struct cpu_exec *x, uint64_t pc, uint64_t phys, uint32_t flags);
 /* loop.c: clear tb from every cpu's jump cache (tb_lock held). */
 void exec_jc_forget(struct tb *tb);
 /* smc.c, tb_lock held except smc_write_fault, which the fault handler

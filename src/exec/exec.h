@@ -35,6 +35,8 @@ enum exec_exit {
 
 #define JMP_CACHE_BITS 12
 #define JMP_CACHE_SIZE (1u << JMP_CACHE_BITS)
+/* Jump caches a vCPU keeps, one per translation mode (loop.c). */
+#define JMP_CACHE_MODES 4
 
 struct tb;
 
@@ -44,6 +46,15 @@ struct cpu_exec {
 	uint32_t pending_exit;		/* enum exec_exit set by helpers/lifters */
 	struct guest_exception exc;	/* the last EXEC_FAULT's */
 	struct tb **jmp_cache;		/* direct-mapped by guest pc */
+	/* One jump cache per translation mode met lately (jc_flags[i]: the
+	 * flags every TB in jc[i] has; JC_NONE: unused): jmp_cache is the
+	 * current mode's.  A mode change (system mode's CPL changes on every
+	 * syscall and interrupt) swaps the pointer instead of emptying 32 KB,
+	 * and the inline lookup of indirect branches, which compares only the
+	 * pc, stays right without comparing the flags. */
+	struct tb **jc[JMP_CACHE_MODES];
+	uint32_t jc_flags[JMP_CACHE_MODES];
+	uint32_t jc_cur, jc_victim;
 	sigjmp_buf jmp_env;		/* helpers and the fault handler unwind here */
 	volatile int in_guest;		/* set while translated code or helpers run */
 	/* Set while exec_run may hold TB pointers or run translated code
@@ -198,6 +209,23 @@ void exec_prechain(uint64_t from_pc, uint32_t flags, int n, uint64_t to_pc);
 /* The guest is ending (exit or fatal signal): print statistics under
  * -d stats and flush what the exec layer owns.  Called once per process. */
 void exec_finish(void);
+/* Whole-system mode: the vCPU's virtual-to-physical translations changed
+ * (a TLB flush), so its jump caches, which are keyed by virtual pc, forget
+ * every TB (exec_jc_flush) or those whose pc lies in [va, va + size)
+ * (exec_jc_flush_range; size a power of two, va aligned to it).  Any
+ * thread, as the vCPU's own helpers do; the vCPU must not be running
+ * elsewhere. */
+void exec_jc_flush(void *cpu);
+void exec_jc_flush_range(void *cpu, uint64_t va, uint64_t size);
+/* Whole-system mode: a write is about to change the guest-physical page
+ * pa_page, which holds translated code: drop that page's TBs and clear its
+ * code bit (exec/tlb.h's physmap).  hpc: the host pc of the store in
+ * translated code, or 0 (a helper, a device, the monitor).  When the store
+ * invalidates the TB it is in, that TB must not run on: the store's
+ * instruction is restarted from the exec loop as a one-instruction TB
+ * (does not return). */
+void exec_code_written(void *cpu, uint64_t pa_page, uintptr_t hpc);
+
 /* Drop every translation (code cache full, SMC, instrumentation change).
  * Safe while other threads run translated code: it stops them first. */
 void exec_flush_all(void);

@@ -21,6 +21,7 @@
 #include <string.h>
 #include <ucontext.h>
 #include "exec/exec-internal.h"
+#include "exec/tlb.h"
 #include "util/log.h"
 
 __thread void *exec_current_cpu;
@@ -38,6 +39,8 @@ static int stop_depth;		/* exec_stop_cpus nesting, under tb_lock */
 static volatile int stopping;
 static uint64_t flush_gen;	/* incremented by every stop */
 
+#define JC_NONE (~0u)	/* a jump cache no mode owns */
+
 static void register_cpu(void *cpu)
 {
 	struct cpu_exec *x = exec_state(cpu);
@@ -45,13 +48,52 @@ static void register_cpu(void *cpu)
 	if (x->jmp_cache)
 		return;
 	tb_lock();
-	x->jmp_cache = calloc(JMP_CACHE_SIZE, sizeof(struct tb *));
+	x->jc[0] = calloc(JMP_CACHE_SIZE, sizeof(struct tb *));
 	struct cpu_exec **n = realloc(cpus, (ncpus + 1) * sizeof(*cpus));
-	if (!x->jmp_cache || !n)
+	if (!x->jc[0] || !n)
 		fatal(LOOM_EXIT_INTERNAL, "out of memory");
+	for (int i = 0; i < JMP_CACHE_MODES; i++)
+		x->jc_flags[i] = JC_NONE;
+	x->jc_cur = x->jc_victim = 0;
+	x->jmp_cache = x->jc[0];
 	cpus = n;
 	cpus[ncpus++] = x;
 	tb_unlock();
+}
+
+/* Make the jump cache of mode flags current: the one it has, else an
+ * unused one, else the least recently taken one, emptied.  Only the cpu's
+ * own thread switches, between TBs; other threads clear entries in every
+ * cache under tb_lock, which is why the caches are never freed here. */
+static void jc_select(struct cpu_exec *x, uint32_t flags)
+{
+	int pick = -1;
+	for (int i = 0; i < JMP_CACHE_MODES && pick < 0; i++)
+		if (x->jc[i] && x->jc_flags[i] == flags)
+			pick = i;
+	for (int i = 0; i < JMP_CACHE_MODES && pick < 0; i++)
+		if (!x->jc[i] || x->jc_flags[i] == JC_NONE)
+			pick = i;
+	if (pick < 0) {
+		pick = x->jc_victim;
+		x->jc_victim = (x->jc_victim + 1) % JMP_CACHE_MODES;
+		if (pick == (int)x->jc_cur) {
+			pick = x->jc_victim;
+			x->jc_victim = (x->jc_victim + 1) % JMP_CACHE_MODES;
+		}
+		/* (an entry another thread clears meanwhile stays clear) */
+		memset(x->jc[pick], 0, JMP_CACHE_SIZE * sizeof(struct tb *));
+	}
+	if (!x->jc[pick]) {
+		tb_lock();
+		x->jc[pick] = calloc(JMP_CACHE_SIZE, sizeof(struct tb *));
+		tb_unlock();
+		if (!x->jc[pick])
+			fatal(LOOM_EXIT_INTERNAL, "out of memory");
+	}
+	x->jc_flags[pick] = flags;
+	x->jc_cur = pick;
+	x->jmp_cache = x->jc[pick];
 }
 
 void exec_cpu_start(void *cpu)
@@ -74,7 +116,10 @@ void exec_exit_cpu(void *cpu)
 			break;
 		}
 	}
-	free(x->jmp_cache);
+	for (int i = 0; i < JMP_CACHE_MODES; i++) {
+		free(x->jc[i]);
+		x->jc[i] = NULL;
+	}
 	x->jmp_cache = NULL;
 	tb_unlock();
 	if (exec_current_cpu == cpu)
@@ -114,18 +159,55 @@ void exec_resume_cpus(void)
 		__atomic_store_n(&stopping, 0, __ATOMIC_SEQ_CST);
 }
 
+/* Every jump cache of x that some mode owns. */
+static void jc_clear_all(struct cpu_exec *x)
+{
+	for (int m = 0; m < JMP_CACHE_MODES; m++)
+		if (x->jc[m] && x->jc_flags[m] != JC_NONE)
+			memset(x->jc[m], 0, JMP_CACHE_SIZE * sizeof(struct tb *));
+}
+
 void exec_clear_jmp_caches(void)
 {
 	for (uint32_t i = 0; i < ncpus; i++)
-		memset(cpus[i]->jmp_cache, 0, JMP_CACHE_SIZE * sizeof(struct tb *));
+		jc_clear_all(cpus[i]);
 }
 
 void exec_jc_forget(struct tb *tb)
 {
 	uint32_t j = (tb->pc ^ (tb->pc >> JMP_CACHE_BITS)) & (JMP_CACHE_SIZE - 1);
 	for (uint32_t i = 0; i < ncpus; i++)
-		__atomic_compare_exchange_n(&cpus[i]->jmp_cache[j], &(struct tb *){ tb }, NULL,
-					    false, __ATOMIC_SEQ_CST, __ATOMIC_RELAXED);
+		for (int m = 0; m < JMP_CACHE_MODES; m++)
+			if (cpus[i]->jc[m])
+				__atomic_compare_exchange_n(&cpus[i]->jc[m][j], &(struct tb *){ tb },
+							    NULL, false, __ATOMIC_SEQ_CST,
+							    __ATOMIC_RELAXED);
+}
+
+void exec_jc_flush(void *cpu)
+{
+	struct cpu_exec *x = exec_state(cpu);
+	if (x->jmp_cache)
+		jc_clear_all(x);
+}
+
+/* The entries of one page lie all over the cache (the index mixes the page
+ * number into the offset's bits): a scan of 4096 words, still cheaper than
+ * losing every other page's entries to an invlpg. */
+void exec_jc_flush_range(void *cpu, uint64_t va, uint64_t size)
+{
+	struct cpu_exec *x = exec_state(cpu);
+	uint64_t mask = ~(size - 1);
+	if (!x->jmp_cache)
+		return;
+	for (int m = 0; m < JMP_CACHE_MODES; m++) {
+		struct tb **jc = x->jc[m];
+		if (!jc || x->jc_flags[m] == JC_NONE)
+			continue;
+		for (uint32_t j = 0; j < JMP_CACHE_SIZE; j++)
+			if (jc[j] && (jc[j]->pc & mask) == (va & mask))
+				jc[j] = NULL;
+	}
 }
 
 uint64_t exec_flush_gen(void)
@@ -175,8 +257,8 @@ static uint32_t tb_flags(void)
  * found: both under tb_lock.  Returns false if a flush ran while this cpu
  * waited for the lock (tb and last were freed: look up again).  *tb is
  * NULL afterwards if the pc cannot be translated. */
-static bool find_and_chain(struct cpu_exec *x, uint64_t pc, uint32_t flags, struct tb **tb,
-			   struct tb *last, int last_n)
+static bool find_and_chain(struct cpu_exec *x, uint64_t pc, uint64_t phys, uint32_t flags,
+			   struct tb **tb, struct tb *last, int last_n)
 {
 	uint64_t gen = exec_flush_gen();
 
@@ -186,9 +268,9 @@ static bool find_and_chain(struct cpu_exec *x, uint64_t pc, uint32_t flags, stru
 		return false;
 	}
 	if (!*tb) {
-		*tb = tb_lookup(x, pc, flags);	/* another thread may have made it */
+		*tb = tb_lookup(x, pc, phys, flags);	/* another thread may have made it */
 		if (!*tb) {
-			*tb = tb_gen_code(pc, flags);
+			*tb = tb_gen_code(pc, phys, flags);
 			if (*tb)
 				x->jmp_cache[(pc ^ (pc >> JMP_CACHE_BITS)) & (JMP_CACHE_SIZE - 1)] = *tb;
 			if (exec_flush_gen() != gen)
@@ -204,14 +286,17 @@ static bool find_and_chain(struct cpu_exec *x, uint64_t pc, uint32_t flags, stru
 enum exec_exit exec_run(void *cpu)
 {
 	struct cpu_exec *x = exec_state(cpu);
-	uint32_t flags = tb_flags();
+	uint32_t base_flags = tb_flags();
 	struct tb *last = NULL;
 	int last_n = 0;
 	uint64_t branch_pc = 0;	/* the last instruction of the TB just left */
-	uint32_t base_flags = flags;
 
 	exec_current_cpu = cpu;
 	register_cpu(cpu);
+	/* the mode the current jump cache holds TBs of */
+	uint32_t flags = x->jc_flags[x->jc_cur];
+	if (tlb_softmmu && flags != JC_NONE)
+		tlb_set_mode(tlb_of_env(cpu), flags);
 	if (sigsetjmp(x->jmp_env, 0)) {
 		/* A helper or a host fault unwound here with pending_exit set. */
 		x->in_guest = 0;
@@ -233,32 +318,45 @@ enum exec_exit exec_run(void *cpu)
 		}
 		/* Single-stepping and the guest's mode (system mode's CPL)
 		 * change which TBs run.  The inline lookup of indirect
-		 * branches compares only the pc, so the jump cache is emptied
-		 * when they change. */
+		 * branches compares only the pc, so each mode has its own
+		 * jump cache; in system mode the TLB's context follows. */
 		uint32_t want = base_flags | (exec_guest.tracing(cpu) ? CF_TRACE : 0) |
 				exec_guest.tb_mode(cpu);
 		if (want != flags) {
 			flags = want;
-			memset(x->jmp_cache, 0, JMP_CACHE_SIZE * sizeof(struct tb *));
+			jc_select(x, flags);
+			if (tlb_softmmu)
+				tlb_set_mode(tlb_of_env(cpu), flags);
 			last = NULL;
 		}
-		uint64_t pc = exec_guest.pc(cpu);
-		struct tb *tb;
-		if (x->smc_work) {	/* SMC restart, stale self-check (smc.c) */
+		uint64_t pc = exec_guest.pc(cpu), phys = pc;
+		struct tb *tb = NULL;
+		/* System mode: TBs are keyed by the physical address of their
+		 * code, which an instruction fetch through the TLB gives; one
+		 * that faults is the fetch fault below.  Chaining stays within
+		 * the virtual page of the TB left: a mapping that changes
+		 * makes a lookup of the page find another TB, but a chained
+		 * jump would not look. */
+		bool fetchable = !tlb_softmmu || tlb_code_phys(tlb_of_env(cpu), pc, &phys);
+		if (tlb_softmmu && last && ((last->pc ^ pc) & TLB_PAGE_MASK))
+			last = NULL;
+		if (!fetchable) {
+			last = NULL;
+		} else if (x->smc_work) {	/* SMC restart, stale self-check (smc.c) */
 			exec_guest.leave(cpu);
-			tb = tb_smc_lookup(x, pc, flags);
+			tb = tb_smc_lookup(x, pc, phys, flags);
 			exec_guest.enter(cpu);
 			last = NULL;
 		} else {
-			tb = tb_lookup(x, pc, flags);
+			tb = tb_lookup(x, pc, phys, flags);
 		}
 		if (flags & CF_NOCHAIN)
 			last = NULL;
-		if (!tb || last) {
+		if (fetchable && (!tb || last)) {
 			/* Translating runs loom's and plugins' own code: not
 			 * under the guest's MXCSR (guest.h) */
 			exec_guest.leave(cpu);
-			bool ok = find_and_chain(x, pc, flags, &tb, last, last_n);
+			bool ok = find_and_chain(x, pc, phys, flags, &tb, last, last_n);
 			exec_guest.enter(cpu);
 			if (!ok) {
 				last = NULL;

@@ -30,6 +30,12 @@
  *    stale exit when they changed.  Remapping the page makes it cold again.
  *  - The kernel cannot take loom's fault: a read(2) into a protected page
  *    fails with EFAULT.  linux/ calls exec_unprotect_range() first.
+ *  - Whole-system mode (tlb_softmmu): pages are guest-physical and nothing
+ *    is write-protected on the host.  A page with TBs has its bit in the
+ *    TLB's code map instead (physmap_set_code), which sends writes through
+ *    it to the TLB's slow path, and that calls exec_code_written() before
+ *    the write: the page's TBs go, and a store that invalidated its own TB
+ *    restarts as a one-shot TB, as a cold page's store does.
  *
  * Invariant: a descriptor with prot_removed set is on a page that holds TBs
  * (or is queued), and its host protection is its guest protection minus
@@ -43,6 +49,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include "exec/exec-internal.h"
+#include "exec/tlb.h"
 #include "util/log.h"
 
 #define PAGE_BITS 12
@@ -215,6 +222,10 @@ static void pages_in(uint64_t start, uint64_t end, page_fn *fn, void *arg)
  * handler sees on a protected page always finds it set. */
 static void page_protect(uint64_t addr, struct smc_page *pd)
 {
+	if (tlb_softmmu) {
+		physmap_set_code(addr);
+		return;
+	}
 	if (pd->prot_removed || pd->hot || pd->prot < 0 || !(pd->prot & PROT_WRITE))
 		return;
 	__atomic_store_n(&pd->prot_removed, 1, __ATOMIC_SEQ_CST);
@@ -228,6 +239,8 @@ static void page_protect(uint64_t addr, struct smc_page *pd)
 
 static void page_unprotect(uint64_t addr, struct smc_page *pd)
 {
+	if (tlb_softmmu && !pd->tbs)
+		physmap_clear_code(addr);
 	if (!pd->prot_removed)
 		return;
 	mprotect((void *)addr, PAGE_SIZE, pd->prot);
@@ -295,6 +308,57 @@ static void page_forget_tbs(uint64_t addr, struct smc_page *pd, void *arg)
 void smc_flush(void)
 {
 	pages_in(0, 1ull << (PN_BITS + PAGE_BITS), page_forget_tbs, NULL);
+}
+
+/* ---- whole-system mode's writes to code pages ---- */
+
+/* Whether a TB of more than one instruction on the page covers guest pc
+ * pc: the TB a helper's store runs in, if it is on the page, is one. */
+static bool page_covers(struct smc_page *pd, uint64_t pc)
+{
+	for (uintptr_t e = pd->tbs; e;) {
+		struct tb *tb = (struct tb *)(e & ~(uintptr_t)1);
+		if (tb->ninsns > 1 && pc >= tb->pc && pc - tb->pc < tb->guest_size)
+			return true;
+		e = tb->page_next[e & 1];
+	}
+	return false;
+}
+
+void exec_code_written(void *cpu, uint64_t pa_page, uintptr_t hpc)
+{
+	struct cpu_exec *x = cpu ? exec_state(cpu) : NULL;
+	tb_lock();
+	struct tb *cur = hpc ? tb_find_by_host_pc(hpc) : NULL;
+	struct smc_page *pd = page_find(pa_page, false);
+	/* A TB of one instruction completes its store: it was fetched whole
+	 * before the store, as the CPU fetches it.  A helper's store (no
+	 * hpc, called from translated code) does not say which TB it is in;
+	 * any TB on the page covering its instruction may be, and restarting
+	 * a helper before its first write is harmless. */
+	bool was_live = cur && !(cur->flags & (CF_INVALID | CF_ONESHOT)) && cur->ninsns > 1;
+	bool helper_hit = !hpc && x && x->in_guest && pd && page_covers(pd, exec_guest.pc(cpu));
+	if (pd)
+		page_invalidate(pa_page, pd);
+	physmap_clear_code(pa_page);
+	bool restart = (was_live && (cur->flags & CF_INVALID)) || helper_hit;
+	tb_unlock();
+	if (!restart)
+		return;
+	/* The rest of the TB may be what the store changes: restart the
+	 * store's instruction (the state is its start's: guest globals are
+	 * written back before every memory access, and helpers' callers store
+	 * the pc) as a one-shot TB from the loop. */
+	if (cur) {
+		exec_guest.set_pc(cpu, tb_guest_pc_of(cur, hpc));
+		if (cur->instr_fix && exec_hooks.fault_fixup)
+			exec_hooks.fault_fixup(cpu, cur, tb_insn_index_of(cur, hpc), false);
+	}
+	exec_guest.tool_unwind(cpu);
+	exec_stats.smc_write_faults++;
+	x->smc_work |= SMC_WORK_RESTART;
+	x->pending_exit = EXEC_REQUEST;
+	siglongjmp(x->jmp_env, 1);
 }
 
 /* ---- write faults ---- */

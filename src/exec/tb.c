@@ -29,6 +29,7 @@
 #include <unistd.h>
 #include "exec/exec-internal.h"
 #include "exec/guest-mem.h"
+#include "exec/tlb.h"
 #include "host/host.h"
 #include "util/log.h"
 #include "util/ownfd.h"
@@ -443,15 +444,31 @@ void exec_flush_all(void)
 	tb_unlock();
 }
 
-struct tb *tb_lookup(struct cpu_exec *x, uint64_t pc, uint32_t flags)
+/* Whether tb, found for (pc, phys, flags), is on the pages it was
+ * translated from: in system mode the second page of a TB whose one
+ * instruction crosses a page must still map where it did (the first is
+ * phys's).  The jump cache needs no such check: it is emptied whenever a
+ * mapping may change (exec_jc_flush). */
+static bool tb_pages_match(struct tb *tb)
+{
+	uint64_t pa2;
+	if (!tlb_softmmu || tb->page_addr[1] == TB_NO_PAGE)
+		return true;
+	return tlb_code_phys(tlb_of_env(exec_current_cpu), (tb->pc | (TLB_PAGE_SIZE - 1)) + 1, &pa2) &&
+	       (pa2 & TLB_PAGE_MASK) == tb->page_addr[1];
+}
+
+struct tb *tb_lookup(struct cpu_exec *x, uint64_t pc, uint64_t phys, uint32_t flags)
 {
 	uint32_t j = jc_index(pc);
 	struct tb *tb = x->jmp_cache[j];
-	if (tb && tb->pc == pc && tb->flags == flags)
+	/* (phys costs nothing here: a jump cache left stale by a flush that
+	 * forgot it still cannot run code of another physical page) */
+	if (tb && tb->pc == pc && tb->phys_pc == phys && tb->flags == flags)
 		return tb;
 	tb = __atomic_load_n(&tb_hash[tb_hash_of(pc, flags)], __ATOMIC_ACQUIRE);
 	for (; tb; tb = tb->hash_next) {
-		if (tb->pc == pc && tb->flags == flags) {
+		if (tb->pc == pc && tb->phys_pc == phys && tb->flags == flags && tb_pages_match(tb)) {
 			__atomic_store_n(&x->jmp_cache[j], tb, __ATOMIC_SEQ_CST);
 			/* tb_invalidate sets CF_INVALID before it clears the jump
 			 * caches: either it cleared this entry or we see the flag. */
@@ -557,7 +574,7 @@ static void tb_clear(struct tb *tb)
 	free(tb->insn_pc);
 	free(tb->code_copy);
 	free(tb->instr_fix);
-	*tb = (struct tb){ .pc = tb->pc, .flags = tb->flags };
+	*tb = (struct tb){ .pc = tb->pc, .phys_pc = tb->phys_pc, .flags = tb->flags };
 }
 
 #define TB_GEN_FAILED ((size_t)-2)
@@ -591,10 +608,22 @@ static size_t tb_attempt(struct tb *tb, unsigned *max_insns, bool guard, bool on
 			return TB_GEN_FAILED;
 		/* Only a TB of one instruction may cross a page (translate.c). */
 		uint64_t last = PAGE_OF(pc + tb->guest_size - 1);
-		tb->page_addr[0] = PAGE_OF(pc);
-		tb->page_addr[1] = last != PAGE_OF(pc) ? last : TB_NO_PAGE;
 		if (last - PAGE_OF(pc) > 4096)
 			internal_error("TB at 0x%lx spans more than two pages", (unsigned long)pc);
+		if (tlb_softmmu) {
+			/* Physical pages: the code map and smc.c's lists
+			 * know TBs by them.  The translation just fetched
+			 * the second page, so it is mapped. */
+			uint64_t pa2 = 0;
+			tb->page_addr[0] = PAGE_OF(tb->phys_pc);
+			tb->page_addr[1] = TB_NO_PAGE;
+			if (last != PAGE_OF(pc) &&
+			    tlb_code_phys(tlb_of_env(exec_current_cpu), last, &pa2))
+				tb->page_addr[1] = PAGE_OF(pa2);
+			break;
+		}
+		tb->page_addr[0] = PAGE_OF(pc);
+		tb->page_addr[1] = last != PAGE_OF(pc) ? last : TB_NO_PAGE;
 		if (guard || oneshot || last == PAGE_OF(pc) || !smc_page_hot(last))
 			break;
 		guard = true;
@@ -675,7 +704,7 @@ static size_t tb_attempt(struct tb *tb, unsigned *max_insns, bool guard, bool on
 static uint64_t split_next_pc;
 static unsigned split_next_insns;
 
-static struct tb *tb_translate(uint64_t pc, uint32_t flags, bool oneshot)
+static struct tb *tb_translate(uint64_t pc, uint64_t phys, uint32_t flags, bool oneshot)
 {
 	uint64_t t0 = exec_now_ns();
 	bool guard = !oneshot && smc_page_hot(pc), flushed = false, split = false;
@@ -693,6 +722,7 @@ static struct tb *tb_translate(uint64_t pc, uint32_t flags, bool oneshot)
 	if (!tb)
 		internal_error("out of memory for a TB");
 	tb->pc = pc;
+	tb->phys_pc = phys;
 	tb->flags = flags;
 	for (;;) {
 		uint32_t reached;
@@ -750,10 +780,10 @@ void (*exec_chain_hook)(uint64_t from_pc, uint32_t flags, int n, uint64_t to_pc)
 
 /* The caller holds tb_lock.  The TB's pages are protected before the hash
  * publishes it, so no thread runs it while its page is still writable. */
-struct tb *tb_gen_code(uint64_t pc, uint32_t flags)
+struct tb *tb_gen_code(uint64_t pc, uint64_t phys, uint32_t flags)
 {
 	smc_drain();
-	struct tb *tb = tb_translate(pc, flags, false);
+	struct tb *tb = tb_translate(pc, phys, flags, false);
 	if (!tb)
 		return NULL;
 	smc_tb_link(tb);
@@ -786,7 +816,7 @@ bool exec_pretranslate(uint64_t pc, uint32_t flags)
 	if (tb_hash_find(pc, flags))
 		ok = true;
 	else if (code_used < cache_size / 2 && ntbs < MAX_TBS / 2)
-		ok = tb_gen_code(pc, flags) != NULL;
+		ok = tb_gen_code(pc, pc, flags) != NULL;
 	tb_unlock();
 	return ok;
 }
@@ -807,9 +837,9 @@ void exec_prechain(uint64_t from_pc, uint32_t flags, int n, uint64_t to_pc)
 /* The instruction at pc, to run once after an SMC fault restarted it: its
  * store lands on a page the drain just unprotected, and no hash, jump cache,
  * chain or page list will ever lead to it again (it is born invalid). */
-static struct tb *tb_gen_oneshot(uint64_t pc, uint32_t flags)
+static struct tb *tb_gen_oneshot(uint64_t pc, uint64_t phys, uint32_t flags)
 {
-	struct tb *tb = tb_translate(pc, flags | CF_NOCHAIN | CF_ONESHOT | CF_INVALID, true);
+	struct tb *tb = tb_translate(pc, phys, flags | CF_NOCHAIN | CF_ONESHOT | CF_INVALID, true);
 	if (tb) {
 		tb->page_addr[0] = tb->page_addr[1] = TB_NO_PAGE;
 		exec_stats.smc_restarts++;
@@ -833,7 +863,7 @@ static void tb_drop_stale(uint64_t pc, uint32_t flags)
 	}
 }
 
-struct tb *tb_smc_lookup(struct cpu_exec *x, uint64_t pc, uint32_t flags)
+struct tb *tb_smc_lookup(struct cpu_exec *x, uint64_t pc, uint64_t phys, uint32_t flags)
 {
 	struct tb *tb;
 
@@ -841,13 +871,13 @@ struct tb *tb_smc_lookup(struct cpu_exec *x, uint64_t pc, uint32_t flags)
 	uint32_t work = __atomic_exchange_n(&x->smc_work, 0, __ATOMIC_SEQ_CST);
 	smc_drain();
 	if (work & SMC_WORK_RESTART) {
-		tb = tb_gen_oneshot(pc, flags);
+		tb = tb_gen_oneshot(pc, phys, flags);
 	} else {
 		if (work & SMC_WORK_STALE)
 			tb_drop_stale(pc, flags);
-		tb = tb_lookup(x, pc, flags);
+		tb = tb_lookup(x, pc, phys, flags);
 		if (!tb) {
-			tb = tb_gen_code(pc, flags);
+			tb = tb_gen_code(pc, phys, flags);
 			if (tb)
 				x->jmp_cache[jc_index(pc)] = tb;
 		}

@@ -11,8 +11,9 @@
  * store that faults on its second page leaves memory unchanged.
  *
  * Not yet: the code map's flagging of other vCPUs' TLBs is not
- * synchronised with those vCPUs running (one vCPU for now); a store that
- * invalidates the block it is running in finishes that block.
+ * synchronised with those vCPUs running (one vCPU for now).  A write to a
+ * code page calls code_write before any byte of it is written, so the
+ * environment may restart the storing instruction (exec_code_written).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -25,6 +26,8 @@
 
 int32_t tlb_env_off;
 bool tlb_softmmu;
+static int tlb_mmu_shift;
+static uint32_t tlb_mmu_mask;
 
 static pthread_mutex_t tlb_list_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct tlb *tlb_list;
@@ -47,7 +50,14 @@ void tlb_install_lowering(int mmu_shift, uint32_t mmu_mask)
 		.ld_helper = tlb_helper_ld, .st_helper = tlb_helper_st, .rmw_helper = tlb_helper_rmw,
 	};
 	host_set_softmmu(&l);
+	tlb_mmu_shift = mmu_shift;
+	tlb_mmu_mask = mmu_mask;
 	tlb_softmmu = true;
+}
+
+void tlb_set_mode(struct tlb *t, uint32_t flags)
+{
+	t->cur_mmu = flags >> tlb_mmu_shift & tlb_mmu_mask;
 }
 
 
@@ -160,17 +170,14 @@ static void tlb_restore_state(void *cpu, uintptr_t hpc)
 	exec_guest.tool_unwind(cpu);
 }
 
-struct tlb_entry *tlb_fill_entry(struct tlb *t, uint64_t va, enum tlb_access acc, int mmu,
-				 uintptr_t hpc)
+/* Walk and cache va's translation; NULL with *fault set if it faults. */
+static struct tlb_entry *tlb_fill_try(struct tlb *t, uint64_t va, enum tlb_access acc, int mmu,
+				      uint32_t *fault)
 {
 	struct tlb_fill f;
-	uint32_t fault = t->ops->translate(t->cpu, va, acc, mmu, &f);
-	if (fault) {
-		t->fault_hpc = hpc;
-		tlb_restore_state(t->cpu, hpc);
-		t->ops->raise(t->cpu, va, acc, fault);
-		abort();	/* raise unwinds */
-	}
+	*fault = t->ops->translate(t->cpu, va, acc, mmu, &f);
+	if (*fault)
+		return NULL;
 	uint64_t page = va & TLB_PAGE_MASK, pa_page = f.pa & TLB_PAGE_MASK;
 	uint8_t *host = t->ops->ram_page(pa_page);
 	uint64_t flags = host ? 0 : TLB_MMIO;
@@ -184,6 +191,20 @@ struct tlb_entry *tlb_fill_entry(struct tlb *t, uint64_t va, enum tlb_access acc
 	if (f.page_size > TLB_PAGE_SIZE)
 		tlb_add_large(t, mmu, va, f.page_size);
 	t->fills++;
+	return e;
+}
+
+struct tlb_entry *tlb_fill_entry(struct tlb *t, uint64_t va, enum tlb_access acc, int mmu,
+				 uintptr_t hpc)
+{
+	uint32_t fault;
+	struct tlb_entry *e = tlb_fill_try(t, va, acc, mmu, &fault);
+	if (!e) {
+		t->fault_hpc = hpc;
+		tlb_restore_state(t->cpu, hpc);
+		t->ops->raise(t->cpu, va, acc, fault);
+		abort();	/* raise unwinds */
+	}
 	return e;
 }
 
@@ -210,13 +231,15 @@ static uint64_t tlb_pa(struct tlb *t, struct tlb_entry *e, int mmu, uint64_t va)
 }
 
 /* A write to a page whose entry says it holds code: let the environment
- * invalidate its blocks, then stop flagging the page if it is clean. */
-static void tlb_code_write(struct tlb *t, struct tlb_entry *e, int mmu)
+ * invalidate its blocks, then stop flagging the page if it is clean.
+ * Before any byte of the access is written: code_write may restart the
+ * storing instruction. */
+static void tlb_code_write(struct tlb *t, struct tlb_entry *e, int mmu, uintptr_t hpc)
 {
 	uint64_t pa_page = t->m[mmu][e - t->e[mmu]].pa_page;
 	if (physmap_has_code(pa_page)) {
 		if (t->ops->code_write)
-			t->ops->code_write(t->cpu, pa_page);
+			t->ops->code_write(t->cpu, pa_page, hpc);
 		physmap_clear_code(pa_page);
 	}
 	e->addr_write &= ~TLB_CODE;
@@ -255,7 +278,13 @@ void tlb_store(struct tlb *t, uint64_t va, uint64_t val, int size_log2, int mmu,
 	if ((va & ~TLB_PAGE_MASK) + size > TLB_PAGE_SIZE) {
 		uint64_t va2 = (va & TLB_PAGE_MASK) + TLB_PAGE_SIZE;
 		tlb_lookup_fill(t, va, TLB_WRITE, mmu, hpc);
-		tlb_lookup_fill(t, va2, TLB_WRITE, mmu, hpc);
+		struct tlb_entry *e2 = tlb_lookup_fill(t, va2, TLB_WRITE, mmu, hpc);
+		/* code pages first: a restart must find memory unwritten */
+		if (e2->addr_write & TLB_CODE)
+			tlb_code_write(t, e2, mmu, hpc);
+		struct tlb_entry *e1 = tlb_lookup_fill(t, va, TLB_WRITE, mmu, hpc);
+		if (e1->addr_write & TLB_CODE)
+			tlb_code_write(t, e1, mmu, hpc);
 		for (unsigned i = 0; i < size; i++)
 			tlb_store(t, va + i, val >> (8 * i), 0, mmu, hpc);
 		return;
@@ -266,7 +295,7 @@ void tlb_store(struct tlb *t, uint64_t va, uint64_t val, int size_log2, int mmu,
 		return;
 	}
 	if (e->addr_write & TLB_CODE)
-		tlb_code_write(t, e, mmu);
+		tlb_code_write(t, e, mmu, hpc);
 	memcpy((uint8_t *)(uintptr_t)(va + e->addend), &val, size);
 }
 
@@ -283,12 +312,12 @@ void *tlb_rmw_ptr(struct tlb *t, uint64_t va, int size_log2, int mmu, uintptr_t 
 		if ((e->addr_write | e2->addr_write) & TLB_MMIO || e2->addend != e->addend)
 			return NULL;
 		if (e2->addr_write & TLB_CODE)
-			tlb_code_write(t, e2, mmu);
+			tlb_code_write(t, e2, mmu, hpc);
 	} else if (e->addr_write & TLB_MMIO) {
 		return NULL;
 	}
 	if (e->addr_write & TLB_CODE)
-		tlb_code_write(t, e, mmu);
+		tlb_code_write(t, e, mmu, hpc);
 	return (void *)(uintptr_t)(va + e->addend);
 }
 
@@ -320,6 +349,13 @@ void tlb_write_buf(struct tlb *t, uint64_t va, const void *src, size_t n, uintpt
 	for (uint64_t p = va & TLB_PAGE_MASK; n && p <= ((va + n - 1) & TLB_PAGE_MASK);
 	     p += TLB_PAGE_SIZE)
 		tlb_lookup_fill(t, p < va ? va : p, TLB_WRITE, mmu, hpc);
+	/* and code pages before any byte moves (a restart sees none moved) */
+	for (uint64_t p = va & TLB_PAGE_MASK; n && p <= ((va + n - 1) & TLB_PAGE_MASK);
+	     p += TLB_PAGE_SIZE) {
+		struct tlb_entry *e = tlb_lookup_fill(t, p < va ? va : p, TLB_WRITE, mmu, hpc);
+		if (e->addr_write & TLB_CODE)
+			tlb_code_write(t, e, mmu, hpc);
+	}
 	while (n) {
 		size_t chunk = TLB_PAGE_SIZE - (va & ~TLB_PAGE_MASK);
 		if (chunk > n)
@@ -330,7 +366,7 @@ void tlb_write_buf(struct tlb *t, uint64_t va, const void *src, size_t n, uintpt
 				t->ops->mmio_write(t->cpu, tlb_pa(t, e, mmu, va + i), 1, s[i]);
 		} else {
 			if (e->addr_write & TLB_CODE)
-				tlb_code_write(t, e, mmu);
+				tlb_code_write(t, e, mmu, hpc);
 			memcpy((void *)(uintptr_t)(va + e->addend), s, chunk);
 		}
 		s += chunk;
@@ -343,6 +379,20 @@ uint64_t tlb_code_pa(struct tlb *t, uint64_t va, int mmu, uintptr_t hpc)
 {
 	struct tlb_entry *e = tlb_lookup_fill(t, va, TLB_FETCH, mmu, hpc);
 	return tlb_pa(t, e, mmu, va);
+}
+
+bool tlb_code_phys(struct tlb *t, uint64_t va, uint64_t *pa)
+{
+	int mmu = t->cur_mmu;
+	struct tlb_entry *e = tlb_entry(t, mmu, va);
+	uint32_t fault;
+	if (e->addr_code == TLB_TAG_NONE || (e->addr_code & TLB_PAGE_MASK) != (va & TLB_PAGE_MASK)) {
+		e = tlb_fill_try(t, va, TLB_FETCH, mmu, &fault);
+		if (!e)
+			return false;
+	}
+	*pa = tlb_pa(t, e, mmu, va);
+	return true;
 }
 
 uint64_t tlb_helper_ld(void *env, uint64_t va, uint64_t oi, uintptr_t hpc)

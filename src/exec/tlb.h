@@ -89,8 +89,10 @@ struct tlb_ops {
 	void (*mmio_write)(void *cpu, uint64_t pa, unsigned size, uint64_t val);
 	/* A guest write is about to change the physical page pa_page, which
 	 * holds translated code: invalidate its blocks and clear its bit
-	 * (physmap_clear_code).  NULL: only the bit is cleared. */
-	void (*code_write)(void *cpu, uint64_t pa_page);
+	 * (physmap_clear_code; exec.h's exec_code_written).  hpc: the host
+	 * pc of the store (0: a helper's), which it may restart (then it does
+	 * not return).  NULL: only the bit is cleared. */
+	void (*code_write)(void *cpu, uint64_t pa_page, uintptr_t hpc);
 };
 
 struct tlb {
@@ -122,6 +124,10 @@ static inline struct tlb *tlb_of_env(void *env)
 /* Whether guest memory is reached through the TLB (whole-system mode: set
  * by tlb_install_lowering) rather than at host address = guest address. */
 extern bool tlb_softmmu;
+
+/* Keep cur_mmu at the MMU index of translation flags flags, as the
+ * lowering takes it from a block's (the exec loop, when the mode changes). */
+void tlb_set_mode(struct tlb *t, uint32_t flags);
 
 /* Make the backend lower guest memory ops through the TLB (host.h's
  * soft-MMU lowering), taking a block's MMU index from its translation flags
@@ -170,6 +176,9 @@ void tlb_read_buf(struct tlb *t, void *dst, uint64_t va, size_t n, uintptr_t hpc
 void tlb_write_buf(struct tlb *t, uint64_t va, const void *src, size_t n, uintptr_t hpc);
 /* The physical address of code at va (an instruction fetch: the TB key). */
 uint64_t tlb_code_pa(struct tlb *t, uint64_t va, int mmu, uintptr_t hpc);
+/* The same in the current context (cur_mmu) without raising: false if the
+ * fetch would fault (the exec loop then asks the guest for the fault). */
+bool tlb_code_phys(struct tlb *t, uint64_t va, uint64_t *pa);
 
 /* Called by translated code's slow path (host/x86 soft-MMU lowering).
  * oi: IR memop | mmu << 8; hpc: the host pc of the access, for the fault

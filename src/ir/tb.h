@@ -15,6 +15,10 @@
 /* A translation block. */
 struct tb {
 	uint64_t pc;		/* guest pc of the first instruction */
+	/* Guest-physical address of the first byte: the TB's key with pc and
+	 * flags (whole-system mode: the same code mapped at one virtual
+	 * address in two address spaces is two TBs).  pc in user mode. */
+	uint64_t phys_pc;
 	uint32_t guest_size;	/* bytes of guest code covered */
 	uint32_t flags;		/* translation flags (CF_*) */
 	uint8_t *code;		/* host code (executable view) */
@@ -30,7 +34,8 @@ struct tb {
 	uint16_t *insn_host_off;
 	uint64_t *insn_pc;
 	/* Guest pages the code lies on ([1] only when the one instruction of
-	 * the TB crosses into the next page, else TB_NO_PAGE), and the next TB
+	 * the TB crosses into the next page, else TB_NO_PAGE; physical pages
+	 * in whole-system mode), and the next TB
 	 * on page_addr[n] tagged with its slot: smc.c's page lists. */
 	uint64_t page_addr[2];
 	uintptr_t page_next[2];

@@ -8,6 +8,8 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "exec/exec.h"
+#include "exec/tlb.h"
 #include "system/bus.h"
 
 struct physmem physmem;
@@ -115,6 +117,11 @@ bool physmem_write(uint64_t pa, const void *src, size_t len)
 		size_t n = piece(pa, len);
 		void *p = physmem_ptr(pa, n);
 		if (p) {
+			/* Translated code on the page goes first (a device's
+			 * DMA, the loader, the monitor, the CPU's own accesses
+			 * through the soft MMU's slow paths). */
+			if (physmap_has_code(pa))
+				exec_code_written(NULL, pa & TLB_PAGE_MASK, 0);
 			memcpy(p, s, n);
 		} else {
 			unsigned sz = mmio_size(pa, n);

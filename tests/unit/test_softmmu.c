@@ -521,7 +521,7 @@ static void t_mmio_write(void *cpu, uint64_t pa, unsigned size, uint64_t val)
 	mmio.writes++;
 }
 
-static void t_code_write(void *cpu, uint64_t pa_page)
+static void t_code_write(void *cpu, uint64_t pa_page, uintptr_t hpc)
 {
 	code_written = pa_page;
 }

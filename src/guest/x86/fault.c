@@ -20,7 +20,9 @@
  * what each exception becomes.
  * Invariant: called with the guest state exact in struct cpu.
  */
+#include "exec/tlb.h"
 #include "guest/guest.h"
+#include "guest/x86/sys.h"
 #include "guest/x86/translate.h"
 
 void x86_raise(struct cpu *cpu, enum x86_vector v)
@@ -46,6 +48,11 @@ void x86_raise_gp0(struct cpu *cpu)
  * half nothing is the guest's: the kernel reports it unmapped. */
 void x86_fetch_fault(uint64_t addr, struct guest_exception *e)
 {
+	struct cpu *cpu = exec_current_cpu;
+	if (tlb_softmmu && cpu && cpu->sys) {	/* whole-system mode: the walk says */
+		x86_sys_fetch_fault(cpu, addr, e);
+		return;
+	}
 	int prot = !(addr >> 47) ? exec_mem_prot(addr) : -1;
 
 	*e = (struct guest_exception){

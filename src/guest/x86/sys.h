@@ -21,6 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include "exec/tlb.h"
 #include "guest/x86/cpu.h"
 #include "guest/x86/walk.h"
 
@@ -173,6 +174,9 @@ struct x86_sys_env {
 	void (*io_write)(struct cpu *cpu, uint16_t port, int size, uint32_t value);
 	/* The soft MMU forgets translations (NULL: nothing cached). */
 	void (*tlb_flush)(struct cpu *cpu, enum sys_tlb_flush kind, uint64_t addr);
+	/* Guest-physical memory for the page walker (sys-mmu.c: the soft TLB's
+	 * walks, fetch faults, x86_sys_translate; NULL: every walk is #GP). */
+	const struct x86_walk_mem *phys;
 	/* MSRs a device owns: the local APIC's IA32_APIC_BASE (0x1b) and
 	 * IA32_TSC_DEADLINE (0x6e0, which CPUID's TSC-deadline bit promises;
 	 * lapic_read_msr/lapic_write_msr).  msr_read: true if the device has
@@ -325,6 +329,24 @@ int x86_sys_vread(struct cpu *cpu, uint64_t va, void *buf, size_t len, int cpl,
 		  struct x86_event *f);
 int x86_sys_vwrite(struct cpu *cpu, uint64_t va, const void *buf, size_t len, int cpl,
 		   struct x86_event *f);
+/*
+ * The soft MMU's x86 side (sys-mmu.c).  x86_sys_translate: the physical
+ * address of va for an access (enum x86_access) at cpl under the current
+ * paging state: 0, or -1 with *f the #PF (CR2 = va) or #GP(0) for a
+ * non-canonical va; debug: set no accessed/dirty bit (tools, the monitor).
+ * x86_sys_tlb_translate and x86_sys_tlb_raise are struct tlb_ops's
+ * translate and raise for the vCPU (exec/tlb.h).  x86_sys_fetch_fault: the
+ * exception of an instruction at addr that cannot be fetched whole.
+ */
+struct guest_exception;
+struct tlb_fill;
+int x86_sys_translate(struct cpu *cpu, uint64_t va, int access, int cpl, bool debug,
+		      uint64_t *pa, struct x86_event *f);
+uint32_t x86_sys_tlb_translate(void *cpu, uint64_t va, enum tlb_access acc, int mmu,
+			       struct tlb_fill *fill);
+void x86_sys_tlb_raise(void *cpu, uint64_t va, enum tlb_access acc, uint32_t fault);
+void x86_sys_fetch_fault(struct cpu *cpu, uint64_t addr, struct guest_exception *e);
+
 /* The 8-byte (wide: 16-byte system) descriptor of sel from the GDT or LDT. */
 int x86_sys_read_desc(struct cpu *cpu, uint16_t sel, uint64_t d[2], bool wide,
 		      struct x86_event *f);

@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include "exec/exec.h"
 #include "exec/guest-mem.h"
+#include "exec/tlb.h"
 #include "guest/guest.h"
 #include "guest/x86/cpuid.h"
 #include "guest/x86/sys.h"
@@ -760,11 +761,16 @@ static bool fetchable(uint64_t addr)
 }
 
 /* Copy up to 15 code bytes at pc without faulting (exec/guest-mem.h's
- * fetch); returns bytes fetchable: readable and executable. */
+ * fetch); returns bytes fetchable: readable and executable.  In
+ * whole-system mode the environment's fetch walks the guest's page tables
+ * at the vCPU's CPL (NX, U/S) and stops at the first byte it may not
+ * fetch. */
 size_t x86_fetch_code(uint64_t pc, uint8_t *buf)
 {
 	uint64_t page_end = (pc | 4095) + 1;
 	size_t want = 15;
+	if (tlb_softmmu)
+		return guest_mem_fetch(NULL, buf, pc, want);
 	if (!fetchable(pc))
 		return 0;
 	if (page_end - pc < 15 && !fetchable(page_end))
@@ -818,7 +824,9 @@ int guest_translate(struct ir_ctx *ir, struct tb *tb, unsigned max_insns,
 				s->state = DISAS_TOO_MANY;
 				break;
 			}
-			if (avail == 15)
+			/* (system mode: a virtual address is no host
+			 * address, so the code is always copied) */
+			if (avail == 15 && !tlb_softmmu)
 				checked_page = s->pc >> 12;
 			code = buf;
 		}
@@ -830,6 +838,18 @@ int guest_translate(struct ir_ctx *ir, struct tb *tb, unsigned max_insns,
 		if (timing)
 			exec_stats.decode_ns += exec_now_ns() - t0;
 		if (!decoded) {
+			if (avail < 15 && (s->pc + avail) % 4096 == 0 && tlb_softmmu) {
+				/* System mode: an instruction that runs into a
+				 * page it cannot be fetched from starts a TB of
+				 * its own and that TB is not made (the exec loop
+				 * raises the fault): which page it needs is a
+				 * mapping the key does not cover, and may change. */
+				if (n == 0)
+					return -1;
+				s->next_pc = s->pc;
+				s->state = DISAS_TOO_MANY;
+				break;
+			}
 			s->next_pc = s->pc + 1;
 			ir_emit(ir, IR_insn_start, IR_I64, NULL, (int64_t[]){ s->pc, 1 });
 			n++;
