@@ -1,6 +1,7 @@
-# loom: non-recursive GNU make.  Outputs go to build/<mode>/; build/loom is the
-# last linked binary.  MODE=debug|release|asan (debug verifies IR after every
-# pass).  `make test` builds the debug binary and runs every test.
+# loom: non-recursive GNU make.  Outputs go to build/<mode>/; build/loom and
+# build/loom-system are the last linked binaries.  MODE=debug|release|asan
+# (debug verifies IR after every pass).  `make test` builds the debug
+# binaries and runs every test.
 MODE ?= release
 .DEFAULT_GOAL := all
 CC ?= gcc
@@ -14,10 +15,22 @@ CFLAGS_asan := -O1 -g -DLOOM_DEBUG -fsanitize=address,undefined -fno-omit-frame-
 # glib: the plugin API hands plugins GArray/GByteArray and g_malloc'd strings.
 # -rdynamic exports the qemu_plugin_* functions to plugins.
 LDLIBS := -lZydis -lm -ldl -pthread -rdynamic $(shell pkg-config --libs glib-2.0 2>/dev/null || echo -lglib-2.0)
+# What only libsystem.a needs: liblzma, with which src/system/osi/ reads the
+# guest kernel's XZ-compressed vmlinux.
+SYSTEM_LDLIBS := -llzma
 
+# Three libraries, one per environment and the translator they share:
+# libloom-core.a (ir, guest, host, exec, instrument, util), liblinux.a (user
+# mode, src/linux/) and libsystem.a (whole-system mode, src/system/ but its
+# front door).  loom links core and linux; loom-system core and system;
+# unit tests link all three.
 SRCS := $(sort $(wildcard src/*.c src/*/*.c src/*/*/*.c))
-LIB_SRCS := $(filter-out src/main.c,$(SRCS))
+LINUX_SRCS := $(filter src/linux/%,$(SRCS))
+SYSTEM_SRCS := $(filter-out src/system/main.c,$(filter src/system/%,$(SRCS)))
+CORE_SRCS := $(filter-out src/main.c src/system/main.c $(LINUX_SRCS) $(SYSTEM_SRCS),$(SRCS))
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
+# The bare-metal test image (rules below, with the other test programs).
+BAREMETAL := build/tests/system/baremetal.bin
 
 # Bundled plugins (plugins/*.c, one file each, public headers only) become
 # build/<mode>/plugins/lib<name>.so, where `-plugin <name>` finds them.
@@ -31,31 +44,50 @@ define mode_rules
 build/$(1)/obj/%.o: %.c
 	@mkdir -p $$(@D)
 	$$(CC) $$(CFLAGS_COMMON) $$(CFLAGS_$(1)) $$(EXTRA_CFLAGS) -c $$< -o $$@
-build/$(1)/libloom.a: $$(patsubst %.c,build/$(1)/obj/%.o,$$(LIB_SRCS))
+build/$(1)/libloom-core.a: $$(patsubst %.c,build/$(1)/obj/%.o,$$(CORE_SRCS))
 	@rm -f $$@
 	ar rcs $$@ $$^
-# The whole archive: nothing in loom calls the plugin API's functions, but
+build/$(1)/liblinux.a: $$(patsubst %.c,build/$(1)/obj/%.o,$$(LINUX_SRCS))
+	@rm -f $$@
+	ar rcs $$@ $$^
+build/$(1)/libsystem.a: $$(patsubst %.c,build/$(1)/obj/%.o,$$(SYSTEM_SRCS))
+	@rm -f $$@
+	ar rcs $$@ $$^
+# The whole archives: nothing in loom calls the plugin API's functions, but
 # plugins must find them.
-build/$(1)/loom: build/$(1)/obj/src/main.o build/$(1)/libloom.a
-	$$(CC) $$(CFLAGS_$(1)) -o $$@ $$< -Wl,--whole-archive build/$(1)/libloom.a \
-		-Wl,--no-whole-archive $$(LDLIBS)
+build/$(1)/loom: build/$(1)/obj/src/main.o build/$(1)/liblinux.a build/$(1)/libloom-core.a
+	$$(CC) $$(CFLAGS_$(1)) -o $$@ $$< -Wl,--whole-archive build/$(1)/liblinux.a \
+		build/$(1)/libloom-core.a -Wl,--no-whole-archive $$(LDLIBS)
 	ln -sf $(1)/loom build/loom
+build/$(1)/loom-system: build/$(1)/obj/src/system/main.o build/$(1)/libsystem.a \
+		build/$(1)/libloom-core.a
+	$$(CC) $$(CFLAGS_$(1)) -o $$@ $$< -Wl,--whole-archive build/$(1)/libsystem.a \
+		build/$(1)/libloom-core.a -Wl,--no-whole-archive $$(LDLIBS) $$(SYSTEM_LDLIBS)
+	ln -sf $(1)/loom-system build/loom-system
 build/$(1)/plugins/lib%.so: plugins/%.c include/qemu-plugin.h include/loom-plugin.h
 	@mkdir -p $$(@D)
 	$$(CC) $$(PLUGIN_CFLAGS) -o $$@ $$<
-# loom-cov and the coverage test program need only covfile's part of libloom.
-build/$(1)/loom-cov: build/$(1)/obj/tools/loom-cov.o build/$(1)/libloom.a
+# loom-cov and the coverage test program need only covfile's part of the core.
+build/$(1)/loom-cov: build/$(1)/obj/tools/loom-cov.o build/$(1)/libloom-core.a
 	$$(CC) $$(CFLAGS_$(1)) -o $$@ $$^
 	ln -sf $(1)/loom-cov build/loom-cov
 build/$(1)/loom-ctl: build/$(1)/obj/tools/loom-ctl.o
 	$$(CC) $$(CFLAGS_$(1)) -o $$@ $$^
 	ln -sf $(1)/loom-ctl build/loom-ctl
-build/$(1)/cov/covtest: build/$(1)/obj/tests/cov/covtest.o build/$(1)/libloom.a
+build/$(1)/cov/covtest: build/$(1)/obj/tests/cov/covtest.o build/$(1)/libloom-core.a
 	@mkdir -p $$(@D)
 	$$(CC) $$(CFLAGS_$(1)) -o $$@ $$^
-build/$(1)/unit/%: build/$(1)/obj/tests/unit/%.o build/$(1)/obj/tests/unit/unit.o build/$(1)/libloom.a
+# A micro-benchmark of the system-mode CPU (bench/syscpu-roundtrip.c).
+build/$(1)/bench/syscpu-roundtrip: build/$(1)/obj/bench/syscpu-roundtrip.o build/$(1)/liblinux.a \
+		build/$(1)/libloom-core.a
 	@mkdir -p $$(@D)
-	$$(CC) $$(CFLAGS_$(1)) -o $$@ $$^ $$(LDLIBS)
+	$$(CC) $$(CFLAGS_$(1)) -o $$@ $$(filter %.o,$$^) -Wl,--start-group $$(filter %.a,$$^) \
+		-Wl,--end-group $$(LDLIBS)
+build/$(1)/unit/%: build/$(1)/obj/tests/unit/%.o build/$(1)/obj/tests/unit/unit.o \
+		build/$(1)/liblinux.a build/$(1)/libsystem.a build/$(1)/libloom-core.a
+	@mkdir -p $$(@D)
+	$$(CC) $$(CFLAGS_$(1)) -o $$@ $$(filter %.o,$$^) -Wl,--start-group $$(filter %.a,$$^) \
+		-Wl,--end-group $$(LDLIBS) $$(SYSTEM_LDLIBS)
 # test_inject loads its instrumentation through this forwarding plugin.
 build/$(1)/unit/test_inject: | build/tests/plugins/libunitshim.so
 -include $$(wildcard build/$(1)/obj/*/*.d build/$(1)/obj/*/*/*.d build/$(1)/obj/*/*/*/*.d)
@@ -91,6 +123,16 @@ build/tests/guest/%.asm: tests/guest/asm/%.S tests/guest/asm/lib.S tests/guest/a
 	gcc -static -nostdlib -o $@ $< tests/guest/asm/lib.S
 guest-tests: $(GUEST_BINS)
 
+# Programs for the whole-system guest (tests/system/guest): static musl
+# binaries that scripts/guest-kernel.sh puts into the initramfs as /test/*
+# and tests/system/boot.sh also runs natively, as the oracle.
+SYSGUEST_C := $(sort $(wildcard tests/system/guest/*.c))
+SYSGUEST_BINS := $(patsubst tests/system/guest/%.c,build/tests/system/guest/%,$(SYSGUEST_C))
+build/tests/system/guest/%: tests/system/guest/%.c
+	@mkdir -p $(@D)
+	musl-gcc -static -O2 -Wall -Wextra -o $@ $<
+system-guest: $(SYSGUEST_BINS)
+
 # Plugin tests (tests/plugins): each tests/plugins/*.c becomes a test plugin
 # built like the bundled ones; tests/plugins/qemu-style/*.c are built against
 # the QEMU-style header in tests/plugins/qemu-include and NOT include/,
@@ -119,9 +161,9 @@ build/tests/plugins/%.asm: tests/plugins/asm/%.S
 	gcc -static -nostdlib -o $@ $<
 plugin-tests: $(PLUGIN_TEST_BINS)
 
-.PHONY: all loom test test-unit test-guest test-programs test-plugins test-cov demo bench \
-	clean deps guest-tests plugin-tests
-all: build/$(MODE)/loom build/$(MODE)/loom-cov build/$(MODE)/loom-ctl $(call plugins_of,$(MODE)) \
+.PHONY: all loom test test-unit test-system test-guest test-programs test-plugins test-cov demo bench \
+	clean deps guest-tests plugin-tests system-guest
+all: build/$(MODE)/loom build/$(MODE)/loom-system build/$(MODE)/loom-cov build/$(MODE)/loom-ctl $(call plugins_of,$(MODE)) \
 	build/afl-qemu-trace
 
 # AFL++'s QEMU mode (afl-fuzz -Q) runs $$AFL_PATH/afl-qemu-trace: with
@@ -138,9 +180,10 @@ TMODE ?= debug
 
 # The whole suite; the last line is "N passed, N failed".
 test: deps
-	$(MAKE) --no-print-directory build/$(TMODE)/loom $(UNIT_BINS) guest-tests $(COV_BINS) \
+	$(MAKE) --no-print-directory build/$(TMODE)/loom build/$(TMODE)/loom-system $(UNIT_BINS) \
+		$(BAREMETAL) guest-tests $(COV_BINS) \
 		build/$(TMODE)/loom-cov build/$(TMODE)/loom-ctl \
-		$(call plugins_of,$(TMODE)) plugin-tests
+		$(call plugins_of,$(TMODE)) plugin-tests system-guest
 	tests/run-all.sh build/$(TMODE)
 
 test-unit: build/$(TMODE)/loom $(UNIT_BINS)
@@ -153,6 +196,17 @@ test-guest: build/$(TMODE)/loom guest-tests
 # `make test` runs only debian.sh's fast subset.
 test-programs: build/$(TMODE)/loom
 	tests/run-all.sh build/$(TMODE) programs
+
+# loom-system's command line and loader, the bare-metal image under
+# qemu-system-x86_64 (tests/system/run.sh); Debian's kernel booted under
+# qemu-system-x86_64 and loom-system, the guest script's output compared with
+# its native run (tests/system/boot.sh; it fetches the kernel with
+# scripts/guest-kernel.sh).  `make test` runs the fast part, and the boots
+# only once the kernel has been fetched.
+test-system: build/$(TMODE)/loom-system $(BAREMETAL) system-guest
+	tests/run-all.sh build/$(TMODE) system
+	tests/run-all.sh build/$(TMODE) sysboot-self
+	tests/run-all.sh build/$(TMODE) sysboot-all
 
 test-plugins: build/$(TMODE)/loom $(call plugins_of,$(TMODE)) guest-tests plugin-tests
 	tests/run-all.sh build/$(TMODE) plugins
@@ -198,3 +252,14 @@ bench: deps
 
 clean:
 	rm -rf build
+
+# The bare-metal test image (tests/system/baremetal): a bzImage-format
+# image that checks exception delivery and privilege changes in long mode
+# and reports on COM1; mode-independent, built with nasm.
+$(BAREMETAL): tests/system/baremetal/setup.asm tests/system/baremetal/kernel.asm
+	@mkdir -p $(@D)
+	nasm -f bin -o $(@D)/baremetal-setup.bin tests/system/baremetal/setup.asm
+	nasm -f bin -o $(@D)/baremetal-kernel.bin tests/system/baremetal/kernel.asm
+	cat $(@D)/baremetal-setup.bin $(@D)/baremetal-kernel.bin >$@
+.PHONY: baremetal
+baremetal: $(BAREMETAL)

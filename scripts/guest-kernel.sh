@@ -7,11 +7,16 @@
 #
 # Prints the paths of the kernel and the initramfs, one per line:
 #   OUTDIR/vmlinuz    the bzImage of the package linux-image-amd64 depends on
-#   OUTDIR/initrd.img busybox-static, /init, and tests/system/guest/* as /test/*
+#   OUTDIR/initrd.img busybox-static, /init, and as /test/* the files of
+#                     tests/system/guest but its C sources, which are built
+#                     (make system-guest: static musl programs in
+#                     build/tests/system/guest) and put there instead
 # Idempotent: the kernel package is downloaded once (apt-get download, into
 # OUTDIR/deb) and reused while linux-image-amd64 names the same version; the
-# initramfs is rebuilt only when /init, busybox or a test file is newer.
-# Needs apt-get (root, or the package already downloaded) and busybox-static.
+# initramfs is rebuilt only when /init (this script), busybox, a test file or
+# a test program is newer.
+# Needs apt-get (root, or the package already downloaded), busybox-static and
+# musl-tools.
 set -eu
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -65,9 +70,16 @@ bb=/bin/busybox
 file "$bb" 2>/dev/null | grep -q 'statically linked' ||
 	die "$bb is not statically linked (install busybox-static, not busybox)"
 tests=$root/tests/system/guest
+progs=$root/build/tests/system/guest
+# make decides which programs are out of date; its chatter goes to stderr,
+# stdout carries only the two paths.
+if ls "$tests"/*.c >/dev/null 2>&1; then
+	make -s --no-print-directory -C "$root" system-guest >&2 ||
+		die "cannot build the guest programs (make system-guest)"
+fi
 need=0
 [ -s "$out/initrd.img" ] || need=1
-for f in "$bb" "$0" "$tests"/* ; do
+for f in "$bb" "$0" "$tests"/* "$progs"/*; do
 	[ -e "$f" ] || continue
 	[ "$f" -nt "$out/initrd.img" ] && need=1
 done
@@ -95,9 +107,18 @@ echo "loom-guest: poweroff"
 poweroff -f
 INIT
 	chmod 755 "$ir/init"
-	if [ -d "$tests" ]; then
-		cp -r "$tests"/. "$ir/test/"
-	fi
+	for f in "$tests"/*; do
+		case $f in
+		*.c | *"/*") ;;
+		*) cp -r "$f" "$ir/test/" ;;
+		esac
+	done
+	for f in "$tests"/*.c; do
+		[ -e "$f" ] || continue
+		p=$progs/$(basename "$f" .c)
+		[ -x "$p" ] || die "$p was not built"
+		cp "$p" "$ir/test/"
+	done
 	(cd "$ir" && find . | "$bb" cpio -o -H newc 2>/dev/null | gzip -9 >"$out/initrd.img.new")
 	mv "$out/initrd.img.new" "$out/initrd.img"
 	rm -rf "$ir"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The suite driver behind `make test`.
 #
-#   tests/run-all.sh BUILDDIR [unit|guest|busybox|debian|debian-all|cpython|strace|elf|isa|isa-random|plugins|cov|instrument|afl|all|programs]
+#   tests/run-all.sh BUILDDIR [unit|guest|busybox|debian|debian-all|cpython|strace|elf|isa|isa-random|plugins|cov|instrument|afl|system|sysboot|sysboot-self|sysboot-all|all|programs]
 #
 # Runs the chosen subsuites against BUILDDIR/loom (all: every subsuite but
 # debian-all and cpython, which are slow; programs: busybox, debian-all and
@@ -27,6 +27,17 @@
 #   instrument  tests/instrument/run.sh: coverage recording, the control channel
 #   afl      tests/afl/run.sh: loom as AFL++'s QEMU-mode target (fork server,
 #            persistent mode, CMPLOG, afl-showmap/-fuzz/-tmin/-cmin)
+#   system   tests/system/run.sh: BUILDDIR/loom-system's command line, bad
+#            kernels and initrds, the bare-metal image under qemu-system
+#   sysboot  tests/system/boot.sh --fast: Debian's kernel booted under
+#            qemu-system-x86_64 and BUILDDIR/loom-system, the guest script's
+#            output compared with its native run (skipped, visibly, until the
+#            kernel is fetched or while loom-system cannot run guest code)
+#   sysboot-self  tests/system/boot-selftest.sh: boot.sh against fake
+#            emulators, that it fails what it must (no kernel needed)
+#   sysboot-all  the same as sysboot without --fast (what `make test-system` runs):
+#            fetches the kernel, and boots loom-system with -nochain and
+#            -one-insn-per-tb too
 # Each subsuite's full output goes to BUILDDIR/test-logs/<suite>.log; this
 # prints one line per failing test (with how to reproduce it), a summary per
 # subsuite, and last the totals as "N passed, N failed".  A subsuite that
@@ -35,7 +46,7 @@
 set -uo pipefail
 
 if [ $# -lt 1 ] || [ $# -gt 2 ]; then
-	echo "usage: $0 BUILDDIR [unit|guest|busybox|debian|debian-all|cpython|strace|elf|isa|isa-random|plugins|cov|instrument|afl|all|programs]" >&2
+	echo "usage: $0 BUILDDIR [unit|guest|busybox|debian|debian-all|cpython|strace|elf|isa|isa-random|plugins|cov|instrument|afl|system|sysboot|sysboot-self|sysboot-all|all|programs]" >&2
 	exit 2
 fi
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -46,9 +57,9 @@ builddir=$(cd "$1" 2>/dev/null && pwd) || {
 }
 subset=${2:-all}
 case $subset in
-unit | guest | busybox | debian | debian-all | cpython | strace | elf | isa | isa-random | plugins | cov | instrument | afl | all | programs) ;;
+unit | guest | busybox | debian | debian-all | cpython | strace | elf | isa | isa-random | plugins | cov | instrument | afl | system | sysboot | sysboot-self | sysboot-all | all | programs) ;;
 *)
-	echo "$0: unknown subset '$subset' (unit, guest, busybox, debian, debian-all, cpython, strace, elf, isa, isa-random, plugins, cov, instrument, afl, all or programs)" >&2
+	echo "$0: unknown subset '$subset' (unit, guest, busybox, debian, debian-all, cpython, strace, elf, isa, isa-random, plugins, cov, instrument, afl, system, sysboot, sysboot-self, sysboot-all, all or programs)" >&2
 	exit 2
 	;;
 esac
@@ -74,7 +85,8 @@ add() {
 }
 
 # run_suite SUITE REPRO CMD...: runs a driver that prints PASS/FAIL lines and
-# a final count; shows its FAIL lines (and their indented details, briefly).
+# a final count; shows its FAIL lines (and their indented details, briefly)
+# and its SKIP lines.
 run_suite() {
 	local suite=$1 repro=$2
 	shift 2
@@ -84,6 +96,7 @@ run_suite() {
 	# FAIL lines with the first lines of their details and the repro line.
 	awk -v suite="$suite" '
 		/^FAIL / { print "  " suite ": " substr($0, 6); n = 0; show = 1; next }
+		/^SKIP / { print "  " suite ": " $0; show = 0; next }
 		/^    repro: / && show { print "  " $0; next }
 		/^    / && show { if (n++ < 5) print "  " $0; next }
 		{ show = 0 }
@@ -127,7 +140,8 @@ run_unit() {
 			echo "== $bin (exit $status)"
 			cat "$out"
 		} >>"$log"
-		counts=$(tail -n 1 "$out" | grep -E '^[0-9]+ passed, [0-9]+ failed$' | sed -E 's/([0-9]+) passed, ([0-9]+) failed/\1 \2/')
+		counts=$(tail -n 1 "$out" | grep -E '^[0-9]+ passed, [0-9]+ failed(, [0-9]+ skipped)?$' |
+			sed -E 's/([0-9]+) passed, ([0-9]+) failed(, ([0-9]+) skipped)?/\1 \2 \4/')
 		if [ -z "$counts" ]; then
 			echo "  unit: $(basename "$bin") crashed or printed no count (exit status $status); reproduce: $bin"
 			tail -n 3 "$out" | sed 's/^/    /'
@@ -135,9 +149,14 @@ run_unit() {
 			rm -f "$out" "$out.status"
 			continue
 		fi
-		local up uf
-		read -r up uf <<<"$counts"
+		local up uf us
+		read -r up uf us <<<"$counts"
 		p=$((p + up))
+		# Skipped checks count as neither passed nor failed, visibly
+		if [ -n "$us" ] && [ "$us" -gt 0 ]; then
+			echo "  unit: $(basename "$bin"): $us skipped"
+			grep -a '^SKIP ' "$out" | sed 's/^/    /'
+		fi
 		if [ "$uf" -gt 0 ] || [ "$status" -ne 0 ]; then
 			f=$((f + (uf > 0 ? uf : 1)))
 			echo "  unit: $(basename "$bin"): $uf failed (exit status $status); reproduce: $bin"
@@ -152,7 +171,7 @@ run_unit() {
 want() {
 	case $subset:$1 in
 	"$1":* | all:unit | all:guest | all:busybox | all:debian | all:strace | all:elf | all:isa | all:isa-random | \
-		all:plugins | all:cov | all:instrument | all:afl) return 0 ;;
+		all:plugins | all:cov | all:instrument | all:afl | all:system | all:sysboot | all:sysboot-self) return 0 ;;
 	programs:busybox | programs:debian-all | programs:cpython) return 0 ;;
 	esac
 	return 1
@@ -198,6 +217,14 @@ want instrument && run_suite instrument "tests/instrument/run.sh $builddir" \
 want plugins && run_suite plugins "tests/plugins/run.sh $loom [PREFIX...]" \
 	"$root/tests/plugins/run.sh" "$loom"
 want afl && run_suite afl "tests/afl/run.sh $loom [NAME...]" "$root/tests/afl/run.sh" "$loom"
+want system && run_suite system "tests/system/run.sh $builddir" \
+	"$root/tests/system/run.sh" "$builddir"
+want sysboot && run_suite sysboot "tests/system/boot.sh --fast qemu-system-x86_64 $builddir/loom-system" \
+	"$root/tests/system/boot.sh" --fast qemu-system-x86_64 "$builddir/loom-system"
+want sysboot-self && run_suite sysboot-self "tests/system/boot-selftest.sh" \
+	"$root/tests/system/boot-selftest.sh"
+want sysboot-all && run_suite sysboot-all "tests/system/boot.sh qemu-system-x86_64 $builddir/loom-system" \
+	"$root/tests/system/boot.sh" qemu-system-x86_64 "$builddir/loom-system"
 
 echo "$total_passed passed, $total_failed failed"
 [ "$total_failed" -eq 0 ]

@@ -2,7 +2,9 @@
  * The execution layer's public face: translation blocks, the exec loop, and
  * the reasons the loop hands control back to the OS layer.  It knows nothing
  * of the guest ISA (it asks the guest through the exec_guest table below) and
- * nothing of syscalls (it returns EXEC_SYSCALL and lets linux/ handle it).
+ * nothing of syscalls or signals: it returns EXEC_SYSCALL (user mode) and
+ * EXEC_FAULT with a guest CPU exception, and lets the environment (linux/,
+ * system/) act on them.
  */
 #ifndef LOOM_EXEC_EXEC_H
 #define LOOM_EXEC_EXEC_H
@@ -13,24 +15,22 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <time.h>
+
+#include "ir/exception.h"
 #include "ir/tb.h"
 
 /* Why exec_run() returned. */
 enum exec_exit {
-	EXEC_SYSCALL = 1,	/* guest executed syscall; pc is past it */
-	EXEC_FAULT,		/* guest raised a synchronous signal: see cpu_exec.fault */
+	/* The guest executed its system-call instruction; pc is past it.
+	 * User-mode behaviour: there the environment is the kernel, so the
+	 * lifter ends the TB here for linux/ to emulate the call.  In
+	 * whole-system mode the instruction is the CPU's (x86: a branch to
+	 * LSTAR at CPL 0), translated as such under that mode's translation
+	 * flags, and this exit never happens (docs/design.md). */
+	EXEC_SYSCALL = 1,
+	EXEC_FAULT,		/* the guest raised an exception: cpu_exec.exc */
 	EXEC_REQUEST,		/* exit_request was set (async signal, control) */
-};
-
-/* A guest-visible synchronous exception, as the signal it becomes. */
-struct guest_fault {
-	int signo;
-	int code;		/* si_code */
-	uint64_t addr;		/* si_addr */
-	/* 1 + the CPU exception behind it where signo and code do not tell
-	 * (a vsyscall refused by the kernel is a page fault with SI_KERNEL;
-	 * x86 int $4 is a trap with SIGSEGV), else 0 */
-	uint8_t vector1;
 };
 
 #define JMP_CACHE_BITS 12
@@ -42,7 +42,7 @@ struct tb;
 struct cpu_exec {
 	volatile uint32_t exit_request;	/* read by generated code at TB entry */
 	uint32_t pending_exit;		/* enum exec_exit set by helpers/lifters */
-	struct guest_fault fault;
+	struct guest_exception exc;	/* the last EXEC_FAULT's */
 	struct tb **jmp_cache;		/* direct-mapped by guest pc */
 	sigjmp_buf jmp_env;		/* helpers and the fault handler unwind here */
 	volatile int in_guest;		/* set while translated code or helpers run */
@@ -94,10 +94,15 @@ struct exec_guest {
 	void (*enter)(void *cpu);
 	void (*leave)(void *cpu);
 	void (*host_signal_unwind)(void *cpu, void *ucontext);
-	/* faults whose guest form differs from the host's (guest_fault_refine,
-	 * guest_branch_fault) */
-	void (*fault_refine)(void *cpu, struct guest_fault *f);
-	bool (*branch_fault)(void *cpu, uint64_t branch_pc, struct guest_fault *f);
+	/* a fault inside a tool region (host.h) unwinds out of it: the
+	 * guest's FP state as the region's end would bring it back */
+	void (*tool_unwind)(void *cpu);
+	/* faults whose guest form differs from the host's, and the fault of a
+	 * pc that cannot be translated (guest_fault_refine, guest_fetch_fault) */
+	void (*fault_refine)(void *cpu, struct guest_exception *e);
+	void (*fetch_fault)(void *cpu, uint64_t branch_pc, struct guest_exception *e);
+	/* the CF_GUEST_MASK bits of the mode the cpu runs in (guest_tb_mode) */
+	uint32_t (*tb_mode)(void *cpu);
 	/* -d in_asm and -d cpu */
 	void (*disas)(FILE *f, uint64_t pc, uint32_t size);
 	void (*dump_state)(void *cpu, FILE *f);
@@ -226,17 +231,18 @@ bool exec_unprotect_range(uint64_t start, uint64_t end);
 /* Whether loom write-protects any guest page at all right now. */
 bool exec_smc_protecting(void);
 
-/* A host SIGSEGV/SIGBUS: if it came from translated code or a helper acting
- * for the guest, record the guest fault and longjmp to the exec loop (does not
- * return).  A write into a page loom write-protected for SMC is loom's to
- * handle: it either restarts the guest instruction from the exec loop (does
- * not return) or returns true, and the handler returns to retry the access.
- * Returns false if the fault is loom's own. */
+/* A host fault (a synchronous host signal): if it came from translated code
+ * or a helper acting for the guest, record the guest exception and longjmp
+ * to the exec loop (does not return).  A write into a page loom
+ * write-protected for SMC is loom's to handle: it either restarts the guest
+ * instruction from the exec loop (does not return) or returns true, and the
+ * handler returns to retry the access.  Returns false if the fault is
+ * loom's own. */
 bool exec_host_fault(siginfo_t *si, void *uc);
 
-/* Called by helpers to leave generated code with a guest exception. */
-_Noreturn void exec_raise(void *cpu, int signo, int code, uint64_t addr);
-_Noreturn void exec_raise_vector(void *cpu, int signo, int code, uint64_t addr, int vector);
+/* Leave generated code or a helper with the guest exception e (copied):
+ * records it and unwinds to the exec loop, which returns EXEC_FAULT. */
+_Noreturn void exec_raise(void *cpu, const struct guest_exception *e);
 /* The CPU of the calling thread (helpers, signal handlers). */
 extern __thread void *exec_current_cpu;
 
@@ -247,6 +253,12 @@ struct exec_stats {
 	uint64_t guest_insns_translated;
 	uint64_t host_bytes;
 	uint64_t translate_ns;
+	/* translate_ns by stage (-d stats only: timing is not free) */
+	uint64_t decode_ns;		/* code fetch and Zydis decode */
+	uint64_t lift_ns;		/* the frontend less decode */
+	uint64_t instrument_ns;		/* the tools' hooks on the IR */
+	uint64_t optimize_ns;		/* passes, liveness (and IR checks in debug) */
+	uint64_t codegen_ns;		/* register allocation and emission */
 	uint64_t flushes;
 	uint64_t tbs_split;		/* translated again with fewer insns: too big */
 	uint64_t tbs_invalidated;
@@ -257,5 +269,13 @@ struct exec_stats {
 	uint64_t smc_stale;		/* self-checking TBs found changed */
 };
 extern struct exec_stats exec_stats;
+
+/* A monotonic clock for the stage timings of -d stats. */
+static inline uint64_t exec_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
 
 #endif

@@ -9,8 +9,9 @@
  *
  * Invariant: outside the environment's own directory nothing turns a guest
  * address into a host pointer or asks the host kernel to (process_vm_*).
- * (Helpers that execute guest loads and stores still do, in user mode:
- * their faults are the guest's, delivered at the instruction.)
+ * (Helpers that execute guest loads and stores use guest/x86/mem.h: in
+ * user mode a host access whose fault is the guest's, delivered at the
+ * instruction; in whole-system mode the soft TLB, exec/tlb.h.)
  */
 #ifndef LOOM_EXEC_GUEST_MEM_H
 #define LOOM_EXEC_GUEST_MEM_H

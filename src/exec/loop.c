@@ -3,8 +3,11 @@
  * previous one, run it, and decide from its exit value what comes next.
  * Also the two ways out of generated code other than a TB exit: helpers
  * raising a guest exception (exec_raise) and host faults in translated code
- * (exec_host_fault).  Both unwind with siglongjmp to exec_run, whose frame
- * is the only one alive below translated code.
+ * (exec_host_fault), which host/ reads as the host CPU's exception and
+ * guest/ turns into the guest's.  Both unwind with siglongjmp to exec_run,
+ * whose frame is the only one alive below translated code, and the loop
+ * returns EXEC_FAULT with a struct guest_exception: what it becomes is the
+ * environment's.
  *
  * Threads: every guest thread runs exec_run on its own host thread with its
  * own cpu and jump cache.  Lookups take no lock; translation and chaining
@@ -228,10 +231,12 @@ enum exec_exit exec_run(void *cpu)
 			exec_flush_all();
 			last = NULL;
 		}
-		/* Single-stepping changes which TBs run.  The inline lookup
-		 * of indirect branches compares only the pc, so the jump
-		 * cache is emptied when it starts or stops. */
-		uint32_t want = base_flags | (exec_guest.tracing(cpu) ? CF_TRACE : 0);
+		/* Single-stepping and the guest's mode (system mode's CPL)
+		 * change which TBs run.  The inline lookup of indirect
+		 * branches compares only the pc, so the jump cache is emptied
+		 * when they change. */
+		uint32_t want = base_flags | (exec_guest.tracing(cpu) ? CF_TRACE : 0) |
+				exec_guest.tb_mode(cpu);
 		if (want != flags) {
 			flags = want;
 			memset(x->jmp_cache, 0, JMP_CACHE_SIZE * sizeof(struct tb *));
@@ -261,14 +266,9 @@ enum exec_exit exec_run(void *cpu)
 			}
 		}
 		if (!tb) {
-			/* A branch the guest CPU refuses faults at the branch. */
-			if (exec_guest.branch_fault(cpu, branch_pc, &x->fault))
-				return leave(cpu, x, EXEC_FAULT);
-			/* The first instruction cannot be fetched: a page
-			 * fault on a page mapped without PROT_EXEC (or not
-			 * readable), or on none. */
-			int code = exec_mem_prot(pc) >= 0 ? SEGV_ACCERR : SEGV_MAPERR;
-			x->fault = (struct guest_fault){ .signo = SIGSEGV, .code = code, .addr = pc };
+			/* A branch the guest CPU refuses faults at the branch;
+			 * else the first instruction cannot be fetched. */
+			exec_guest.fetch_fault(cpu, branch_pc, &x->exc);
 			return leave(cpu, x, EXEC_FAULT);
 		}
 		if (log_enabled(LOG_CPU))
@@ -307,16 +307,10 @@ enum exec_exit exec_run(void *cpu)
 	}
 }
 
-void exec_raise(void *cpu, int signo, int code, uint64_t addr)
-{
-	exec_raise_vector(cpu, signo, code, addr, -1);
-}
-
-void exec_raise_vector(void *cpu, int signo, int code, uint64_t addr, int vector)
+void exec_raise(void *cpu, const struct guest_exception *e)
 {
 	struct cpu_exec *x = exec_state(cpu);
-	x->fault = (struct guest_fault){ .signo = signo, .code = code, .addr = addr,
-					 .vector1 = vector + 1 };
+	x->exc = *e;
 	x->pending_exit = EXEC_FAULT;
 	siglongjmp(x->jmp_env, 1);
 }
@@ -361,8 +355,9 @@ bool exec_host_fault(siginfo_t *si, void *ucv)
 {
 	ucontext_t *uc = ucv;
 	void *cpu = exec_current_cpu;
-	if (si->si_signo == SIGSEGV && si->si_code == SEGV_ACCERR &&
-	    host_fault_is_write(uc) && smc_host_fault(si, uc, cpu))
+	struct guest_exception e;
+	host_fault_exception(si, uc, &e);
+	if (e.map == EXC_MAP_DENIED && host_fault_is_write(uc) && smc_host_fault(si, uc, cpu))
 		return true;
 	if (!cpu)
 		return false;
@@ -379,12 +374,9 @@ bool exec_host_fault(siginfo_t *si, void *ucv)
 		if (tb->instr_fix && exec_hooks.fault_fixup)
 			exec_hooks.fault_fixup(cpu, tb, tb_insn_index_of(tb, hpc), true);
 	}
-	x->fault = (struct guest_fault){ .signo = si->si_signo, .code = si->si_code,
-					 .addr = (uintptr_t)si->si_addr };
-	/* SIGFPE's si_addr is the faulting instruction: the guest's */
-	if (si->si_signo == SIGFPE)
-		x->fault.addr = exec_guest.pc(cpu);
-	exec_guest.fault_refine(cpu, &x->fault);
+	/* The host's exception, made the guest's */
+	x->exc = e;
+	exec_guest.fault_refine(cpu, &x->exc);
 	x->pending_exit = EXEC_FAULT;
 	x->in_guest = 0;
 	exec_guest.host_signal_unwind(cpu, uc);

@@ -403,6 +403,18 @@ void exec_finish(void)
 		   us, st->tbs_translated ? us / st->tbs_translated : 0.0,
 		   us ? st->tbs_translated / (us / 1e6) : 0.0, (unsigned long)st->flushes,
 		   (unsigned long)st->tbs_split);
+	/* the stages' sum falls short of the total by the TB bookkeeping */
+	const struct { const char *name; uint64_t ns; } stage[] = {
+		{ "fetch+decode", st->decode_ns }, { "lift", st->lift_ns },
+		{ "instrument", st->instrument_ns }, { "optimize", st->optimize_ns },
+		{ "codegen", st->codegen_ns },
+	};
+	for (size_t i = 0; i < sizeof(stage) / sizeof(stage[0]); i++)
+		log_printf("loom: stats: translation stage %-12s %9.0f us, %6.3f us/TB, "
+			   "%6.3f us/guest insn\n", stage[i].name, stage[i].ns / 1e3,
+			   st->tbs_translated ? stage[i].ns / 1e3 / st->tbs_translated : 0.0,
+			   st->guest_insns_translated ?
+				   stage[i].ns / 1e3 / st->guest_insns_translated : 0.0);
 	log_printf("loom: stats: %lu TBs invalidated; SMC: %lu pages write-protected, "
 		   "%lu writes into them, %lu stores restarted, %lu hot pages, "
 		   "%lu stale self-checking TBs\n",
@@ -487,13 +499,6 @@ uint64_t tb_guest_pc_of(struct tb *tb, uintptr_t hpc)
 	return pc;
 }
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
-
 static void log_tb(struct tb *tb)
 {
 	FILE *f = log_file ? log_file : stderr;
@@ -557,6 +562,14 @@ static void tb_clear(struct tb *tb)
 
 #define TB_GEN_FAILED ((size_t)-2)
 
+/* The time since *t, which becomes now: one stage of -d stats' timings. */
+static uint64_t stage_end(uint64_t *t)
+{
+	uint64_t now = exec_now_ns(), d = now - *t;
+	*t = now;
+	return d;
+}
+
 /* One attempt at the TB at tb->pc with at most *max_insns guest
  * instructions: lift, instrument, optimize and generate code at code_used.
  * Returns the code's size, 0 if the code cache has no room for it,
@@ -567,6 +580,8 @@ static size_t tb_attempt(struct tb *tb, unsigned *max_insns, bool guard, bool on
 {
 	uint64_t pc = tb->pc;
 	FILE *f = log_file ? log_file : stderr;
+	bool timing = log_enabled(LOG_STATS);
+	uint64_t t = timing ? exec_now_ns() : 0, decode0 = exec_stats.decode_ns;
 
 	if (exec_hooks.tb_start)
 		exec_hooks.tb_start(pc);
@@ -587,10 +602,16 @@ static size_t tb_attempt(struct tb *tb, unsigned *max_insns, bool guard, bool on
 			break;
 		*max_insns = 1;
 	}
+	if (timing) {
+		/* guest_translate timed its fetch and decode */
+		exec_stats.lift_ns += stage_end(&t) - (exec_stats.decode_ns - decode0);
+	}
 	if (exec_hooks.tb_lifted && exec_hooks.tb_lifted(&ir, tb, *max_insns) < 0)
 		return TB_GEN_FAILED;
 	if (guard)
 		tb_emit_guard(tb);
+	if (timing)
+		exec_stats.instrument_ns += stage_end(&t);
 	if (log_enabled(LOG_IN_ASM)) {
 		fprintf(f, "----------------\nIN: \n");
 		exec_guest.disas(f, pc, tb->guest_size);
@@ -608,8 +629,12 @@ static size_t tb_attempt(struct tb *tb, unsigned *max_insns, bool guard, bool on
 #else
 	ir_optimize(&ir, false, NULL);
 #endif
+	if (timing)
+		exec_stats.optimize_ns += stage_end(&t);
 	if (exec_hooks.tb_end)
 		exec_hooks.tb_end(&ir, tb);
+	if (timing)
+		exec_stats.instrument_ns += stage_end(&t);
 	if (log_enabled(LOG_OP_OPT)) {
 		fprintf(f, "OP after optimization and liveness analysis:\n");
 		ir_print(&ir, f);
@@ -624,6 +649,8 @@ static size_t tb_attempt(struct tb *tb, unsigned *max_insns, bool guard, bool on
 		cow_own(cow_limit);
 	size_t size = host_gen_code(&ir, tb, cache_rw + code_used, cache_rx + code_used,
 				    cache_size - code_used);
+	if (timing)
+		exec_stats.codegen_ns += stage_end(&t);
 	*reached = tb->ninsns;
 	tb->ninsns = guest_insns;
 	return size;
@@ -650,7 +677,7 @@ static unsigned split_next_insns;
 
 static struct tb *tb_translate(uint64_t pc, uint32_t flags, bool oneshot)
 {
-	uint64_t t0 = now_ns();
+	uint64_t t0 = exec_now_ns();
 	bool guard = !oneshot && smc_page_hot(pc), flushed = false, split = false;
 	unsigned max_insns = (flags & (CF_SINGLE_INSN | CF_TRACE)) || oneshot || guard ? 1 : 512;
 	size_t size;
@@ -713,7 +740,7 @@ static struct tb *tb_translate(uint64_t pc, uint32_t flags, bool oneshot)
 	exec_stats.tbs_translated++;
 	exec_stats.guest_insns_translated += tb->ninsns;
 	exec_stats.host_bytes += size;
-	exec_stats.translate_ns += now_ns() - t0;
+	exec_stats.translate_ns += exec_now_ns() - t0;
 	log_tb(tb);
 	return tb;
 }

@@ -24,10 +24,10 @@ extern const struct exec_guest guest_exec_ops;
 void guest_ir_init(struct ir_ctx *ir);
 /* Lift the TB starting at tb->pc; fills tb->guest_size and tb->ninsns.
  * Returns 0, or -1 if the first instruction is not readable (the caller
- * raises SIGSEGV at tb->pc).  sync_insns (NULL: none) is a bitmap of
- * instruction indexes before which a tool may change guest registers: the
- * lifted code carries no knowledge of the guest state (lazy flags) across
- * those boundaries. */
+ * raises guest_fetch_fault's exception at tb->pc).  sync_insns (NULL:
+ * none) is a bitmap of instruction indexes before which a tool may change
+ * guest registers: the lifted code carries no knowledge of the guest state
+ * (lazy flags) across those boundaries. */
 int guest_translate(struct ir_ctx *ir, struct tb *tb, unsigned max_insns,
 		    const uint64_t *sync_insns);
 /* The IR global holding the guest pc (tools store an instruction's pc in
@@ -53,19 +53,24 @@ void guest_leave(void *cpu);
  * the end of the tool region would have made it (host/host.h). */
 void guest_tool_unwind(void *cpu);
 void guest_host_signal_unwind(void *cpu, void *ucontext);
-/* Faults whose guest form differs from the host's (guest/x86/fault.c).
- * guest_fault_refine: the host raised f in the instruction at the guest pc
- * (state exact there); make it the signal the guest CPU and kernel would
- * give (x86: a host #GP that is the guest's #SS becomes SIGBUS).
- * guest_branch_fault: the loop is about to look up the guest pc, reached by
- * the instruction at branch_pc (0: not known); if the guest CPU faults at
- * that branch instead (x86: a non-canonical target), rewind the state to
- * the branch, fill f and return true. */
-void guest_fault_refine(void *cpu, struct guest_fault *f);
-bool guest_branch_fault(void *cpu, uint64_t branch_pc, struct guest_fault *f);
+/* Exceptions whose guest form differs from the host's (guest/x86/fault.c).
+ * guest_fault_refine: the host raised e (host_fault_exception: the host
+ * CPU's exception) in the instruction at the guest pc (state exact there);
+ * make it the exception the guest CPU would raise (x86: a host #GP that is
+ * the guest's #SS).
+ * guest_fetch_fault: the loop cannot translate at the guest pc, reached by
+ * the instruction at branch_pc (0: not known).  Fill e with the guest's
+ * exception: the branch's own fault if the guest CPU refuses the branch
+ * (x86: a non-canonical target; the state is rewound to the branch), else
+ * the fetch fault at the pc. */
+void guest_fault_refine(void *cpu, struct guest_exception *e);
+void guest_fetch_fault(void *cpu, uint64_t branch_pc, struct guest_exception *e);
 /* Whether the guest CPU single-steps now (x86: RFLAGS.TF): the exec loop
  * then runs TBs translated with CF_TRACE. */
 bool guest_tracing(void *cpu);
+/* The translation-mode bits of the cpu's state now (within CF_GUEST_MASK;
+ * 0 in user mode): TBs are looked up and translated with them. */
+uint32_t guest_tb_mode(void *cpu);
 /* Print the guest CPU state for -d cpu. */
 void guest_dump_state(void *cpu, FILE *f);
 

@@ -10,6 +10,8 @@
 #include <stdint.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <signal.h>
+#include "ir/exception.h"
 #include "ir/ir.h"
 #include "ir/tb.h"
 
@@ -74,10 +76,53 @@ enum tool_fp { TOOL_FP_NONE, TOOL_FP_IN, TOOL_FP_RAN };
  * the counter up to one stretch of chained blocks late.
  */
 void host_set_pin_counter(int32_t env_off);	/* before host_gen_prologue */
+/*
+ * The soft MMU (whole-system mode).  Without a layout (user mode, the
+ * default) a guest load or store is a host access at the guest address.
+ * With one, set before translation starts, each guest memory op (load,
+ * store, cmpxchg, xchg, xadd) probes the vCPU's TLB inline:
+ *
+ *     mov  t0, addr ; shr t0, page_bits - entry_shift ; and t0, index mask
+ *     lea  t1, [addr + size - 1] ; and t1, page mask
+ *     cmp  t1, [env + t0 + tlb_off + mmu * mmu_stride + tag]
+ *     jne  slow                        ; miss, flagged tag, or page crossed
+ *     mov  t1, addr ; add t1, [env + t0 + ... + addend_off]
+ *     access [t1]
+ *
+ * and the out-of-line slow path at the end of the TB saves the live
+ * caller-saved registers and calls ld_helper(env, addr, oi, hpc) or
+ * st_helper(env, addr, value, oi, hpc) (which perform the access), or for
+ * the atomic ops rmw_helper(env, addr, oi, hpc) (which returns the host
+ * address to operate on).  oi is the IR memop | the MMU index << 8; hpc is
+ * the host pc of the probe, which maps to the guest instruction through the
+ * TB's insn_start table, so a helper that faults can restore the state
+ * exactly.  The MMU index comes from the TB's flags: (flags >> mmu_shift) &
+ * mmu_mask.  Loads' helpers return the value zero-extended.
+ */
+struct host_softmmu_layout {
+	int32_t tlb_off;		/* env offset of the first entry */
+	int32_t mmu_stride;		/* bytes between MMU indexes' entries */
+	int index_bits, entry_shift, page_bits;
+	int32_t read_off, write_off, addend_off;	/* within an entry */
+	int mmu_shift;
+	uint32_t mmu_mask;
+	uint64_t (*ld_helper)(void *env, uint64_t va, uint64_t oi, uintptr_t hpc);
+	void (*st_helper)(void *env, uint64_t va, uint64_t val, uint64_t oi, uintptr_t hpc);
+	void *(*rmw_helper)(void *env, uint64_t va, uint64_t oi, uintptr_t hpc);
+};
+/* NULL: identity (user mode). */
+void host_set_softmmu(const struct host_softmmu_layout *l);
+
 /* A host fault's ucontext, read for the exec layer: the host pc of the
- * faulting instruction, and whether the access was a write. */
+ * faulting instruction, and whether the access was a write.
+ * host_fault_exception: the host CPU exception the fault was (its vector,
+ * error code and, for a page fault, the address and what the host kernel
+ * found there), from the signal's siginfo and ucontext.  A guest of the
+ * host's own architecture takes it as a first draft of its own
+ * (guest_fault_refine). */
 uintptr_t host_fault_pc(const void *uc);
 bool host_fault_is_write(const void *uc);
+void host_fault_exception(const siginfo_t *si, const void *uc, struct guest_exception *e);
 void host_unwind_pin(void *env, const void *uc);
 /* Point the goto_tb n jump of tb at host address dest (rw is the writable
  * view of tb's code). */

@@ -76,7 +76,7 @@ DEF(mb,        0, 0, 0, IR_OPF_SIDE_EFFECTS)
 
 /* 128-bit lane-wise vector op on env slots (ir-vops.h) */
 DEF(vop,       0, 0, 2, IR_OPF_SIDE_EFFECTS)
-/* floating point on env slots (ir-fops.h); may raise SIGFPE */
+/* floating point on env slots (ir-fops.h); may raise #XM */
 DEF(vfop,      0, 0, 2, IR_OPF_SIDE_EFFECTS | IR_OPF_MAY_FAULT)
 DEF(vfres,     1, 0, 2, IR_OPF_SIDE_EFFECTS | IR_OPF_MAY_FAULT)
 

@@ -100,6 +100,25 @@ void ir_reset(struct ir_ctx *s)
 	memset(s->const_cache, 0, sizeof(s->const_cache));
 }
 
+void *ir_scratch(struct ir_ctx *s, unsigned slot, size_t size)
+{
+	assert(slot < IR_SCRATCH_SLOTS);
+	if (!size)
+		size = 1;
+	if (size > s->scratch[slot].size) {
+		size_t cap = s->scratch[slot].size ? s->scratch[slot].size : 1024;
+		while (cap < size)
+			cap *= 2;
+		/* nothing to keep: the caller wants it zeroed */
+		free(s->scratch[slot].p);
+		s->scratch[slot].p = malloc(cap);
+		if (!s->scratch[slot].p)
+			internal_error("out of memory for the optimizer's work arrays");
+		s->scratch[slot].size = cap;
+	}
+	return memset(s->scratch[slot].p, 0, size);
+}
+
 static ir_ref new_temp(struct ir_ctx *s, struct ir_temp t)
 {
 	s->temps = grow(s->temps, &s->cap_temps, sizeof(struct ir_temp), s->ntemps + 1);

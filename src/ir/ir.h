@@ -56,8 +56,9 @@
  *                       both 16-byte aligned.  Printed vop_i64 $name,dst,src
  *   vfop [f,offs]       floating point on env slots, f from ir-fops.h:
  *                       offs = d | a << 16 | b << 32 (16-bit offsets of
- *                       16-byte aligned slots); may fault (SIGFPE for an
- *                       exception the guest unmasked, nothing written).
+ *                       16-byte aligned slots); may fault (the host's #XM
+ *                       for an exception the guest unmasked, nothing
+ *                       written).
  *                       Printed vfop_i64 $name,d,a,b
  *                       (cmp rows: the predicate in offs bits 48-50)
  *   vfres r [f,offs]    as vfop, the result in temp r (offs = a | b << 16)
@@ -220,6 +221,9 @@ struct ir_op {
 	int64_t cargs[2];
 };
 
+/* Work arrays one pass may hold at once (see ir_scratch). */
+#define IR_SCRATCH_SLOTS 5
+
 struct ir_ctx {
 	struct ir_temp *temps;
 	uint32_t ntemps, cap_temps;
@@ -242,6 +246,9 @@ struct ir_ctx {
 	/* Constants are immutable: ir_const hands out one temp per value and
 	 * type in a TB (direct-mapped; a miss just makes another temp). */
 	ir_ref const_cache[64];
+	/* The passes' per-temp work arrays (ir_scratch), kept from TB to TB
+	 * so that no pass allocates per TB. */
+	struct { void *p; size_t size; } scratch[IR_SCRATCH_SLOTS];
 };
 
 /* Context lifetime.  Globals are registered once (ir_new_global) and survive
@@ -291,6 +298,30 @@ const char *ir_cond_name(enum ir_cond c);
 
 /* Verifier: returns 0 or prints the first problem and returns -1. */
 int ir_verify(const struct ir_ctx *s, const char *after_pass, FILE *err);
+
+/* A zeroed array of at least `size` bytes for a pass, numbered `slot`
+ * (below IR_SCRATCH_SLOTS) by that pass.  It is the context's, reused by
+ * the next pass and the next TB: a pass must not keep it, nor ask for the
+ * same slot twice. */
+void *ir_scratch(struct ir_ctx *s, unsigned slot, size_t size);
+
+/* Sets of temps, one bit per ref, in ir_scratch arrays. */
+static inline size_t ir_bits_size(uint32_t n)
+{
+	return (n + 63) / 64 * sizeof(uint64_t);
+}
+static inline bool ir_bit_test(const uint64_t *set, ir_ref r)
+{
+	return set[r / 64] >> (r % 64) & 1;
+}
+static inline void ir_bit_set(uint64_t *set, ir_ref r)
+{
+	set[r / 64] |= 1ull << (r % 64);
+}
+static inline void ir_bit_clear(uint64_t *set, ir_ref r)
+{
+	set[r / 64] &= ~(1ull << (r % 64));
+}
 
 /* Passes (ir/opt.c, ir/liveness.c). */
 void opt_fold(struct ir_ctx *s);	/* constant folding + copy propagation */

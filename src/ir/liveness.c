@@ -6,8 +6,6 @@
  * dead bits: the backend keeps their memory home coherent at block ends.
  * Assumes the IR verifies; changes nothing but op->dead and temp->tb_wide.
  */
-#include <stdlib.h>
-#include <string.h>
 #include "ir/ir.h"
 
 static bool is_local(const struct ir_ctx *s, ir_ref r)
@@ -42,10 +40,10 @@ static void classify(struct ir_ctx *s, uint32_t *bb_of)
 
 void ir_liveness(struct ir_ctx *s)
 {
-	uint32_t *bb_of = calloc(s->ntemps, sizeof(*bb_of));
-	uint8_t *live = calloc(s->ntemps, 1);
+	uint32_t *bb_of = ir_scratch(s, 0, s->ntemps * sizeof(*bb_of));
+	uint64_t *live = ir_scratch(s, 1, ir_bits_size(s->ntemps));	/* bit per temp */
 
-	for (uint32_t r = 0; r < s->ntemps; r++)
+	for (uint32_t r = s->nglobals + 2; r < s->ntemps; r++)	/* only locals are */
 		s->temps[r].tb_wide = 0;
 	classify(s, bb_of);
 
@@ -58,19 +56,17 @@ void ir_liveness(struct ir_ctx *s)
 			ir_ref r = op->args[a];
 			if (!is_local(s, r) || s->temps[r].tb_wide)
 				continue;
-			if (!live[r])
+			if (!ir_bit_test(live, r))
 				op->dead |= 1 << a;
-			live[r] = 0;
+			ir_bit_clear(live, r);
 		}
 		for (int a = op->nout; a < op->nout + op->nin; a++) {
 			ir_ref r = op->args[a];
 			if (!is_local(s, r) || s->temps[r].tb_wide)
 				continue;
-			if (!live[r])
+			if (!ir_bit_test(live, r))
 				op->dead |= 1 << a;
-			live[r] = 1;
+			ir_bit_set(live, r);
 		}
 	}
-	free(bb_of);
-	free(live);
 }

@@ -26,7 +26,10 @@
  * that wrote it is treated as live at every block end.
  *
  * Neither pass reorders ops or follows branches; both leave nops in place
- * for the backend to skip.
+ * for the backend to skip.  Their per-temp arrays are the context's
+ * (ir_scratch), reused from TB to TB, and liveness is a bitset, so that
+ * making every global live (before each op that may fault) is an OR of a
+ * word or two rather than a walk over the globals.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -53,14 +56,6 @@ static ir_ref in(const struct ir_op *op, int j)
 static unsigned opflags(const struct ir_op *op)
 {
 	return ir_opdefs[op->opc].flags;
-}
-
-static void *zalloc(size_t n, size_t size)
-{
-	void *p = calloc(n ? n : 1, size);
-	if (!p)
-		internal_error("out of memory in the optimizer");
-	return p;
 }
 
 static void to_nop(struct ir_op *op)
@@ -690,9 +685,9 @@ void opt_fold(struct ir_ctx *s)
 	struct fold f = {
 		.s = s,
 		.n = s->ntemps,
-		.copy = zalloc(s->ntemps, sizeof(struct copy)),
-		.ver = zalloc(s->ntemps, sizeof(uint32_t)),
-		.zx = zalloc(s->ntemps, sizeof(struct zx)),
+		.copy = ir_scratch(s, 0, s->ntemps * sizeof(struct copy)),
+		.ver = ir_scratch(s, 1, s->ntemps * sizeof(uint32_t)),
+		.zx = ir_scratch(s, 2, s->ntemps * sizeof(struct zx)),
 		.bb = 1,
 	};
 
@@ -714,16 +709,15 @@ void opt_fold(struct ir_ctx *s)
 			f.second_out = 0;
 		}
 	}
-	free(f.copy);
-	free(f.ver);
-	free(f.zx);
 }
 
 /* ---- opt_dce ------------------------------------------------------------- */
 
 struct dce {
 	struct ir_ctx *s;
-	bool *live;		/* per temp, after the op being visited */
+	uint64_t *live;		/* bit per temp: live after the op being visited */
+	uint64_t *globals;	/* bit per global (the first words of a set) */
+	uint32_t gwords;	/* words of globals */
 	ir_ref *cross;		/* locals that may be read in another block */
 	uint32_t ncross;
 };
@@ -737,14 +731,14 @@ static bool is_local(const struct ir_ctx *s, ir_ref r)
  * Find the locals whose value may flow from one basic block to another: read
  * in more than one block, written in more than one, or read in a block that
  * does not write them.  Blocks are numbered in op order; a BB_END op is the
- * last op of its block.
+ * last op of its block.  Uses scratch slots 1-3; the list goes in slot 3.
  */
 static void find_cross_locals(struct dce *d)
 {
 	struct ir_ctx *s = d->s;
-	uint32_t *rbb = zalloc(s->ntemps, sizeof(uint32_t));	/* 1 + first block */
-	uint32_t *wbb = zalloc(s->ntemps, sizeof(uint32_t));
-	bool *multi = zalloc(s->ntemps, sizeof(bool));
+	uint32_t *bbs = ir_scratch(s, 1, 2 * s->ntemps * sizeof(uint32_t));
+	uint32_t *rbb = bbs, *wbb = bbs + s->ntemps;	/* 1 + first block */
+	uint64_t *multi = ir_scratch(s, 2, ir_bits_size(s->ntemps));
 	uint32_t bb = 1;
 
 	for (uint32_t i = 0; i < s->nops; i++) {
@@ -757,33 +751,30 @@ static void find_cross_locals(struct dce *d)
 			if (!first[r])
 				first[r] = bb;
 			else if (first[r] != bb)
-				multi[r] = true;
+				ir_bit_set(multi, r);
 		}
 		if (opflags(op) & IR_OPF_BB_END)
 			bb++;
 	}
-	d->cross = zalloc(s->ntemps, sizeof(ir_ref));
-	for (ir_ref r = 1; r < s->ntemps; r++)
-		if (rbb[r] && (multi[r] || rbb[r] != wbb[r]))
+	d->cross = ir_scratch(s, 3, s->ntemps * sizeof(ir_ref));
+	for (ir_ref r = s->nglobals + 2; r < s->ntemps; r++)	/* the locals */
+		if (rbb[r] && (ir_bit_test(multi, r) || rbb[r] != wbb[r]))
 			d->cross[d->ncross++] = r;
-	free(rbb);
-	free(wbb);
-	free(multi);
 }
 
+/* The globals are temps 2..nglobals+1 (ir_new_global), so making them all
+ * live is an OR of a word or two. */
 static void globals_live(struct dce *d)
 {
-	const struct ir_ctx *s = d->s;
-	for (ir_ref r = 1; r < s->ntemps && r <= s->nglobals + 1; r++)
-		if (ir_is_global(s, r))
-			d->live[r] = true;
+	for (uint32_t w = 0; w < d->gwords; w++)
+		d->live[w] |= d->globals[w];
 }
 
 static void block_end_live(struct dce *d)
 {
 	globals_live(d);
 	for (uint32_t k = 0; k < d->ncross; k++)
-		d->live[d->cross[k]] = true;
+		ir_bit_set(d->live, d->cross[k]);
 }
 
 /* Ops before which every global must hold its value in env. */
@@ -808,15 +799,20 @@ static bool removable(const struct ir_op *op)
 static bool outputs_dead(const struct dce *d, const struct ir_op *op)
 {
 	for (int k = 0; k < op->nout; k++)
-		if (d->live[op->args[k]])
+		if (ir_bit_test(d->live, op->args[k]))
 			return false;
 	return true;
 }
 
 void opt_dce(struct ir_ctx *s)
 {
-	struct dce d = { .s = s, .live = zalloc(s->ntemps, sizeof(bool)) };
+	uint32_t nglobal_refs = s->nglobals + 2 < s->ntemps ? s->nglobals + 2 : s->ntemps;
+	struct dce d = { .s = s, .live = ir_scratch(s, 0, ir_bits_size(s->ntemps)),
+			 .gwords = ir_bits_size(nglobal_refs) / sizeof(uint64_t) };
 
+	d.globals = ir_scratch(s, 4, ir_bits_size(nglobal_refs));
+	for (ir_ref r = 2; r < nglobal_refs; r++)
+		ir_bit_set(d.globals, r);
 	find_cross_locals(&d);
 	globals_live(&d);	/* the TB's end */
 	for (uint32_t i = s->nops; i-- > 0;) {
@@ -830,14 +826,12 @@ void opt_dce(struct ir_ctx *s)
 			continue;
 		}
 		for (int k = 0; k < op->nout; k++)
-			d.live[op->args[k]] = false;
+			ir_bit_clear(d.live, op->args[k]);
 		if (needs_globals(op))
 			globals_live(&d);
 		for (int j = 0; j < op->nin; j++)
-			d.live[in(op, j)] = true;
+			ir_bit_set(d.live, in(op, j));
 	}
-	free(d.live);
-	free(d.cross);
 }
 
 /* ---- The pipeline -------------------------------------------------------- */

@@ -49,6 +49,9 @@ enum {
 	/* The guest traps after every instruction (x86: RFLAGS.TF): TBs of
 	 * one instruction that end in the guest's single-step trap. */
 	CF_TRACE = 1 << 2,
+	/* Bits the guest defines for the execution mode a TB was translated
+	 * for (x86: system mode, CPL, 32-bit code), from guest_tb_mode. */
+	CF_GUEST_MASK = 0xff << 8,
 	/* Not translation flags: a TB carrying either never matches a lookup. */
 	CF_INVALID = 1 << 30,	/* invalidated: out of hash, caches, chains, pages */
 	CF_ONESHOT = 1 << 29,	/* restarts a store after an SMC fault: runs once */

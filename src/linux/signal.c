@@ -51,6 +51,7 @@
 #include "linux/linux.h"
 #include "instrument/instrument.h"
 #include "linux/syscall.h"
+#include "linux/trap.h"
 #include "util/log.h"
 
 #define GUEST_NSIG 64
@@ -294,6 +295,7 @@ static void host_fault_handler(int signo, siginfo_t *si, void *uc)
 	}
 	if (crashing)
 		_exit(LOOM_EXIT_INTERNAL);
+	linux_fetch_fault(si, uc);	/* does not return if it was a code fetch's */
 	/* Does not return if the fault is the guest's; true: an SMC write
 	 * fault loom handled, retry the access. */
 	if (exec_host_fault(si, uc))
@@ -530,31 +532,6 @@ static void fpu_reset(struct cpu *cpu)
 	memset(cpu->xmm_hi, 0, sizeof(cpu->xmm_hi));
 }
 
-static void sig_trap_info(int signo, int code, uint64_t *trapno, uint64_t *err)
-{
-	*trapno = 0;
-	*err = 0;
-	switch (signo) {
-	case SIGSEGV:
-		if (code == SI_KERNEL) {	/* general protection */
-			*trapno = 13;
-		} else {
-			*trapno = 14;		/* page fault; user mode, present if ACCERR */
-			*err = 4 | (code == SEGV_ACCERR ? 1 : 0);
-		}
-		break;
-	case SIGBUS:
-		if (code == SI_KERNEL)
-			*trapno = 12;	/* stack segment fault */
-		else
-			*trapno = 14, *err = 4;
-		break;
-	case SIGILL: *trapno = 6; break;
-	case SIGFPE: *trapno = code == FPE_INTDIV || code == FPE_INTOVF ? 0 : 19; break;
-	case SIGTRAP: *trapno = code == SI_KERNEL ? 3 : 1; break;	/* int3; int1, single step */
-	}
-}
-
 /* The action to deliver signo with, now.  SA_RESETHAND takes effect here,
  * at delivery, as in the kernel. */
 static struct ksigaction sig_action_take(int signo)
@@ -571,9 +548,11 @@ static struct ksigaction sig_action_take(int signo)
 }
 
 /* Put the frame for signo on the guest stack and enter the handler a.
- * Returns false if the frame cannot be written (the caller forces SIGSEGV). */
-static bool sig_setup_frame(struct cpu *cpu, int signo, const siginfo_t *si, bool fault,
-			    const struct ksigaction *a)
+ * fault: the exception signo reports (its trapno, err and cr2), or NULL
+ * for a signal sent by someone.  Returns false if the frame cannot be
+ * written (the caller forces SIGSEGV). */
+static bool sig_setup_frame(struct cpu *cpu, int signo, const siginfo_t *si,
+			    const struct linux_trap *fault, const struct ksigaction *a)
 {
 	struct rt_sigframe frame;
 	uint8_t fx[FPSTATE_MAX];
@@ -628,18 +607,13 @@ static bool sig_setup_frame(struct cpu *cpu, int signo, const siginfo_t *si, boo
 	 * clear for a trap (int3, int1, int $4, a single step) unless the instruction
 	 * resumes (a rep iteration stepped), and the kernel copies it into
 	 * the frame as it is. */
-	bool trap = signo == SIGTRAP || cpu->x.fault.vector1 == 4 + 1;	/* #OF */
-	sc->eflags = fault && !trap ? rflags | X86_RF : rflags;
+	sc->eflags = fault && !fault->trap ? rflags | X86_RF : rflags;
 	sc->cs = 0x33;
 	sc->ss = 0x2b;
 	if (fault) {
-		sig_trap_info(signo, si->si_code, &sc->trapno, &sc->err);
-		if (cpu->x.fault.vector1) {
-			sc->trapno = cpu->x.fault.vector1 - 1;
-			sc->err = sc->trapno == 14 ? 5 : 0;	/* present, user */
-		}
-		if (signo == SIGSEGV || signo == SIGBUS)
-			sc->cr2 = (uint64_t)(uintptr_t)si->si_addr;
+		sc->trapno = fault->trapno;
+		sc->err = fault->err;
+		sc->cr2 = fault->cr2;
 	}
 	sc->oldmask = old_mask;
 	sc->fpstate = fx_addr;
@@ -721,7 +695,7 @@ static void sig_handle(struct cpu *cpu, int signo, const siginfo_t *si)
 			linux_die_by_signal(signo);
 		}
 	}
-	if (!sig_setup_frame(cpu, signo, si, false, a))
+	if (!sig_setup_frame(cpu, signo, si, NULL, a))
 		sig_force_segv(cpu, signo);
 }
 
@@ -765,9 +739,8 @@ void linux_deliver_signals(struct cpu *cpu)
 	}
 }
 
-void sig_deliver_fault(struct cpu *cpu)
+void sig_deliver_fault(struct cpu *cpu, const struct linux_trap *f)
 {
-	const struct guest_fault *f = &cpu->x.fault;
 	int signo = f->signo;
 	siginfo_t si;
 
@@ -779,9 +752,11 @@ void sig_deliver_fault(struct cpu *cpu)
 		internal_error("exec layer reported fault with signal %d at pc 0x%llx", signo,
 			       (unsigned long long)cpu->rip);
 	if (log_enabled(LOG_GUEST_ERRORS))
-		log_printf("loom: guest %s (code %d) at pc 0x%llx addr 0x%llx\n",
+		log_printf("loom: guest %s (code %d) at pc 0x%llx addr 0x%llx: exception %llu, "
+			   "error code %#llx\n",
 			   strace_signame(signo), f->code, (unsigned long long)cpu->rip,
-			   (unsigned long long)f->addr);
+			   (unsigned long long)f->addr, (unsigned long long)f->trapno,
+			   (unsigned long long)f->err);
 	/* Like the kernel's force_sig: a blocked or ignored synchronous signal
 	 * takes its default action. */
 	struct ksigaction a = { .handler = G_SIG_DFL };
@@ -791,7 +766,7 @@ void sig_deliver_fault(struct cpu *cpu)
 		sig_log_death(cpu, signo, &si);
 		linux_die_by_signal(signo);
 	}
-	if (!sig_setup_frame(cpu, signo, &si, true, &a))
+	if (!sig_setup_frame(cpu, signo, &si, f, &a))
 		sig_force_segv(cpu, signo);
 }
 

@@ -20,6 +20,7 @@
 #include "exec/exec.h"
 #include "linux/linux.h"
 #include "linux/syscall.h"
+#include "linux/trap.h"
 
 #define VSYSCALL_ADDR 0xffffffffff600000ull
 
@@ -29,16 +30,19 @@ static bool put(uint64_t dst, const void *src, size_t n)
 	return !dst || guest_write(dst, src, n) == 0;
 }
 
-bool linux_vsyscall(struct cpu *cpu)
+bool linux_vsyscall(struct cpu *cpu, struct linux_trap *t)
 {
-	struct guest_fault *f = &cpu->x.fault;
+	const struct guest_exception *e = &cpu->x.exc;
 	uint64_t pc = cpu->rip, caller;
 	int64_t ret;
 
-	if (f->signo != SIGSEGV || f->addr != pc || (pc & ~0xfffull) != VSYSCALL_ADDR ||
+	if (e->vector != X86_EXC_PF || e->addr != pc || (pc & ~0xfffull) != VSYSCALL_ADDR ||
 	    exec_mem_prot(VSYSCALL_ADDR) < 0)
 		return false;
-	*f = (struct guest_fault){ .signo = SIGSEGV, .code = SI_KERNEL, .addr = 0, .vector1 = 14 + 1 };
+	/* The kernel's refusal: a plain SIGSEGV, the frame saying page fault
+	 * (user, present) */
+	*t = (struct linux_trap){ .signo = SIGSEGV, .code = SI_KERNEL, .trapno = X86_EXC_PF,
+				  .err = X86_PF_USER | X86_PF_PROT };
 	if (guest_read(&caller, cpu->regs[R_RSP], sizeof(caller)) < 0)
 		return false;
 	switch (pc & 0xfff) {

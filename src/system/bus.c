@@ -48,6 +48,32 @@ void bus_map(enum bus_space space, uint64_t base, uint64_t size,
 	m->n++;
 }
 
+bool bus_unmap(enum bus_space space, uint64_t base)
+{
+	struct bus_map *m = &maps[space];
+	int i;
+
+	for (i = 0; i < m->n; i++) {
+		if (m->r[i].base != base)
+			continue;
+		memmove(&m->r[i], &m->r[i + 1], (m->n - i - 1) * sizeof(m->r[0]));
+		m->n--;
+		return true;
+	}
+	return false;
+}
+
+bool bus_range_free(enum bus_space space, uint64_t base, uint64_t size)
+{
+	const struct bus_map *m = &maps[space];
+	int i;
+
+	for (i = 0; i < m->n; i++)
+		if (base < m->r[i].base + m->r[i].size && m->r[i].base < base + size)
+			return false;
+	return true;
+}
+
 const struct bus_region *bus_find(enum bus_space space, uint64_t addr)
 {
 	const struct bus_map *m = &maps[space];

@@ -38,6 +38,13 @@ struct bus_region {
  * (an overlap is an internal error: the machine is wired wrong). */
 void bus_map(enum bus_space space, uint64_t base, uint64_t size,
 	     const struct bus_ops *ops, void *opaque, const char *name);
+/* Give back the region that starts at base (a local APIC relocated or
+ * disabled through IA32_APIC_BASE); false if no region starts there. */
+bool bus_unmap(enum bus_space space, uint64_t base);
+/* Is [base, base+size) claimed by no region?  (Callers that move a region
+ * at the guest's request check this first: bus_map treats an overlap as
+ * the machine being wired wrong.) */
+bool bus_range_free(enum bus_space space, uint64_t base, uint64_t size);
 /* The region holding addr, or NULL. */
 const struct bus_region *bus_find(enum bus_space space, uint64_t addr);
 /* Dispatch one access (an access may not span two regions: the part past

@@ -42,6 +42,19 @@
 #define PC_MMIO_HPET		0xfed00000ull	/* 1 KiB */
 #define PC_MMIO_LAPIC		0xfee00000ull	/* 4 KiB, the default APIC base */
 
+/* The guest's clocks, which the system CPUID model reports so the kernel
+ * need not calibrate them: leaf 0x15 as EAX = 1, EBX = PC_TSC_HZ /
+ * PC_CRYSTAL_HZ, ECX = PC_CRYSTAL_HZ (and leaf 0x16 in MHz).
+ *   - The core crystal also clocks the local APIC timer (lapic.h): Linux
+ *     takes the APIC timer's rate from leaf 0x15's crystal without
+ *     measuring it, as it is on Intel parts, so the two must agree.  1 GHz
+ *     is QEMU's APIC bus rate and one tick per virtual nanosecond.
+ *   - The TSC is virtual time scaled to 2 GHz: exactly two ticks per
+ *     virtual nanosecond, so the conversion has no rounding either way. */
+#define PC_CRYSTAL_HZ		1000000000ull
+#define PC_TSC_HZ		2000000000ull
+#define PC_TSC_PER_NS		2
+
 /* ISA interrupt lines (8259 inputs; I/O APIC pins are the same but IRQ 0
  * -> pin 2). */
 #define PC_IRQ_TIMER		0

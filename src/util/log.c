@@ -10,6 +10,7 @@
 
 unsigned log_mask;
 FILE *log_file;
+const char *log_prog = "loom";
 
 static const struct { const char *name; unsigned mask; const char *help; } log_items[] = {
 	{ "in_asm", LOG_IN_ASM, "show guest instructions of each translated block" },
@@ -23,6 +24,9 @@ static const struct { const char *name; unsigned mask; const char *help; } log_i
 	{ "plugin", LOG_PLUGIN, "output of plugins (qemu_plugin_outs)" },
 	{ "guest_errors", LOG_GUEST_ERRORS, "log guest faults and signals" },
 	{ "stats", LOG_STATS, "print translation statistics when the guest exits" },
+	{ "int", LOG_INT, "show interrupts and exceptions (loom-system)" },
+	{ "mmu", LOG_MMU, "log page walks and TLB flushes (loom-system)" },
+	{ "cpu_reset", LOG_CPU_RESET, "show the CPU state at each reset (loom-system)" },
 };
 
 void log_print_items(FILE *f)
@@ -36,7 +40,7 @@ int log_parse_items(const char *list, unsigned *mask)
 {
 	char buf[256];
 	if (strlen(list) >= sizeof(buf)) {
-		fprintf(stderr, "loom: -d: list too long\n");
+		fprintf(stderr, "%s: -d: list too long\n", log_prog);
 		return -1;
 	}
 	strcpy(buf, list);
@@ -49,7 +53,7 @@ int log_parse_items(const char *list, unsigned *mask)
 			if (!strcmp(tok, log_items[i].name))
 				break;
 		if (i == n) {
-			fprintf(stderr, "loom: -d: unknown log item '%s' (try -d help)\n", tok);
+			fprintf(stderr, "%s: -d: unknown log item '%s' (try -d help)\n", log_prog, tok);
 			return -1;
 		}
 		*mask |= log_items[i].mask;
@@ -74,7 +78,7 @@ void fatal(int status, const char *fmt, ...)
 {
 	va_list ap;
 	log_flush();
-	fputs("loom: ", stderr);
+	fprintf(stderr, "%s: ", log_prog);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
@@ -86,7 +90,7 @@ void internal_error(const char *fmt, ...)
 {
 	va_list ap;
 	log_flush();
-	fputs("loom: internal error: ", stderr);
+	fprintf(stderr, "%s: internal error: ", log_prog);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);

@@ -21,10 +21,17 @@ enum log_item {
 	LOG_PLUGIN = 1 << 8,
 	LOG_GUEST_ERRORS = 1 << 9,
 	LOG_STATS = 1 << 10,
+	/* Whole-system mode (loom-system) only: */
+	LOG_INT = 1 << 11,
+	LOG_MMU = 1 << 12,
+	LOG_CPU_RESET = 1 << 13,
 };
 
 extern unsigned log_mask;
 extern FILE *log_file;
+/* The name error lines start with: "loom", or "loom-system" in its front
+ * door. */
+extern const char *log_prog;
 
 static inline int log_enabled(unsigned item) { return (log_mask & item) != 0; }
 /* Parse "in_asm,op,..." into a mask; prints the list for "help".  Returns
@@ -34,7 +41,7 @@ void log_print_items(FILE *f);
 void log_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_flush(void);
 
-/* One line on stderr prefixed "loom: ", then exit(status). */
+/* One line on stderr prefixed "loom: " (log_prog), then exit(status). */
 noreturn void fatal(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* "loom: internal error: ..." and exit with LOOM_EXIT_INTERNAL. */
 noreturn void internal_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

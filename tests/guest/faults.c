@@ -1,7 +1,8 @@
 /* Faults as the kernel delivers them.  Each case is a snippet of machine code
  * copied into a page of its own and called; a fault is caught on an
  * alternate stack and its signal, si_code, si_addr, the pc, rsp, rflags
- * (RF included) and rax of the signal frame are printed, with addresses
+ * (RF included), rax, trapno and err (the exception's error code) of the
+ * signal frame are printed, with addresses
  * relative to the snippet's page so native and loom runs compare.  Covered:
  * branches to non-canonical addresses (at the branch, nothing changed),
  * iretq, far jmp/call/ret and lss/lfs/lgs (which work in user mode with
@@ -138,7 +139,7 @@ static volatile int steps;
 
 struct frame {
 	int signo, code;
-	uintptr_t addr, pc, rsp, rax, rflags, trapno;
+	uintptr_t addr, pc, rsp, rax, rflags, trapno, err;
 };
 static struct frame last;
 static struct frame trace[24];
@@ -166,6 +167,7 @@ static void record(struct frame *f, int sig, siginfo_t *si, void *ucv)
 	f->rax = uc->uc_mcontext.gregs[REG_RAX];
 	f->rflags = uc->uc_mcontext.gregs[REG_EFL];
 	f->trapno = uc->uc_mcontext.gregs[REG_TRAPNO];
+	f->err = uc->uc_mcontext.gregs[REG_ERR];
 }
 
 static void on_fault(int sig, siginfo_t *si, void *uc)
@@ -230,9 +232,10 @@ static void print_frame(const struct frame *f)
 		sprintf(sp, "%#lx", (unsigned long)f->rsp);
 	else
 		sprintf(sp, "entry%+ld", d);
-	printf("sig=%d %s addr=%s pc=%s rsp=%s rax=%#lx rflags=%#lx trap=%lu\n", f->signo,
+	printf("sig=%d %s addr=%s pc=%s rsp=%s rax=%#lx rflags=%#lx trap=%lu err=%#lx\n", f->signo,
 	       code_name(f->signo, f->code), where(f->addr, a), where(f->pc, p), sp,
-	       (unsigned long)f->rax, (unsigned long)f->rflags, (unsigned long)f->trapno);
+	       (unsigned long)f->rax, (unsigned long)f->rflags, (unsigned long)f->trapno,
+	       (unsigned long)f->err);
 }
 
 /* The vendor CPUID reports: under loom, loom's model, not the host's. */

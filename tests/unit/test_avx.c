@@ -21,6 +21,7 @@
 #include "guest/x86/cpu.h"
 #include "guest/x86/cpuid.h"
 #include "guest/x86/helpers.h"
+#include "linux/trap.h"
 #include "unit.h"
 
 static struct cpu env;
@@ -137,8 +138,8 @@ static void expect_gp(uint8_t *area, uint64_t addr)
 		CHECK(!"no #GP");
 		return;
 	}
-	CHECK_EQ(c.x.fault.signo, SIGSEGV);
-	CHECK_EQ(c.x.fault.code, SI_KERNEL);
+	CHECK_EQ(c.x.exc.vector, X86_EXC_GP);
+	CHECK_EQ(c.x.exc.error_code, 0);
 	CHECK(!memcmp(c.xmm, before.xmm, sizeof(c.xmm)));
 	CHECK(!memcmp(c.xmm_hi, before.xmm_hi, sizeof(c.xmm_hi)));
 	CHECK_EQ(c.mxcsr, before.mxcsr);
@@ -228,13 +229,16 @@ static void expect_fpe(enum avx_op op, uint32_t mxcsr, uint64_t a0, uint64_t b0,
 	if (sigsetjmp(env.x.jmp_env, 0) == 0) {
 		helper_avx_fp((uintptr_t)&env, op, AVX_REGS(0, 1, 2, 0, 1, 1), 0);
 		guest_leave(&env);
-		CHECK(!"no SIGFPE");
+		CHECK(!"no #XM");
 		return;
 	}
 	guest_leave(&env);
-	CHECK_EQ(env.x.fault.signo, SIGFPE);
-	CHECK_EQ(env.x.fault.code, code);
-	CHECK_EQ(env.x.fault.addr, 0x401000);
+	CHECK_EQ(env.x.exc.vector, X86_EXC_XM);
+	struct linux_trap t;
+	CHECK(linux_trap_of(&env.x.exc, env.rip, &(struct linux_trap_fp){ .mxcsr = env.mxcsr }, &t));
+	CHECK_EQ(t.signo, SIGFPE);
+	CHECK_EQ(t.code, code);
+	CHECK_EQ(t.addr, 0x401000);
 	CHECK_EQ(env.xmm[0].q[0], 0x1111);
 	CHECK_EQ(env.xmm_hi[0].q[1], 0x2222);
 	CHECK(env.mxcsr & 0x3f);

@@ -612,8 +612,8 @@ static bool do_run(const struct op *o)
 		sh->requests++;
 	sh->runs++;
 	if (e != EXEC_SYSCALL)
-		return fail("exec_run returned %d (signal %d at 0x%" PRIx64 ", pc 0x%" PRIx64 ")", e,
-			    cpu->x.fault.signo, cpu->x.fault.addr, cpu->rip);
+		return fail("exec_run returned %d (vector %d at 0x%" PRIx64 ", pc 0x%" PRIx64 ")", e,
+			    cpu->x.exc.vector, cpu->x.exc.addr, cpu->rip);
 	if (cpu->rip != s.rip)
 		return fail("pc 0x%" PRIx64 ", oracle 0x%" PRIx64, cpu->rip, s.rip);
 	for (int r = 0; r < 16; r++)
@@ -870,8 +870,8 @@ static void *worker_main(void *arg)
 			if (!worker_failed) {
 				worker_failed = 1;
 				if (e != EXEC_SYSCALL)
-					fail("thread %d, run %d: exec_run returned %d (signal %d code %d at 0x%" PRIx64 ", pc 0x%" PRIx64 ")",
-					     w->index, k, e, w->cpu->x.fault.signo, w->cpu->x.fault.code, w->cpu->x.fault.addr, w->cpu->rip);
+					fail("thread %d, run %d: exec_run returned %d (vector %d error %#x at 0x%" PRIx64 ", pc 0x%" PRIx64 ")",
+					     w->index, k, e, w->cpu->x.exc.vector, w->cpu->x.exc.error_code, w->cpu->x.exc.addr, w->cpu->rip);
 				else
 					fail("thread %d, run %d: %s = 0x%" PRIx64 ", oracle 0x%" PRIx64, w->index,
 					     k, rnames[bad], w->cpu->regs[bad], w->want[k][bad]);

@@ -462,11 +462,11 @@ static bool run_case(int i)
 		while ((e = exec_run(cpu)) == EXEC_REQUEST)
 			;
 		if (e != (fault ? EXEC_FAULT : EXEC_SYSCALL) ||
-		    (fault && (cpu->x.fault.signo != SIGSEGV || cpu->x.fault.addr != DATA_BASE + 2 * PAGE ||
+		    (fault && (cpu->x.exc.vector != X86_EXC_PF || cpu->x.exc.addr != DATA_BASE + 2 * PAGE ||
 			       cpu->rip != CODE_BASE + end_pc))) {
-			snprintf(why, sizeof(why), "run %d: exec_run returned %d (signal %d at 0x%" PRIx64
+			snprintf(why, sizeof(why), "run %d: exec_run returned %d (vector %d at 0x%" PRIx64
 				 ", pc 0x%" PRIx64 "), oracle: %s at 0x%" PRIx64, run, e,
-				 cpu->x.fault.signo, cpu->x.fault.addr, cpu->rip,
+				 cpu->x.exc.vector, cpu->x.exc.addr, cpu->rip,
 				 fault ? "fault" : "syscall", CODE_BASE + end_pc);
 			return false;
 		}

@@ -35,6 +35,7 @@
 #include "guest/guest.h"
 #include "guest/x86/cpu.h"
 #include "guest/x86/x87.h"
+#include "linux/trap.h"
 #include "unit.h"
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
@@ -409,17 +410,21 @@ static bool host_clean(void)
 
 /* ---- one case ---- */
 
-/* helper_x87 with its guest exception caught: returns the si_code of a
- * raised SIGFPE (checked to be at env.rip), or -1. */
+/* helper_x87 with its guest exception caught: returns the si_code of the
+ * SIGFPE Linux makes of a raised #MF (checked to be at env.rip), or -1. */
 static int call_x87(uint64_t opw, uint64_t arg, uint64_t *ret)
 {
 	if (sigsetjmp(env.x.jmp_env, 0) == 0) {
 		*ret = helper_x87((uintptr_t)&env, opw, arg);
 		return -1;
 	}
-	CHECK_EQ(env.x.fault.signo, SIGFPE);
-	CHECK_EQ(env.x.fault.addr, env.rip);
-	return env.x.fault.code;
+	CHECK_EQ(env.x.exc.vector, X86_EXC_MF);
+	struct linux_trap t;
+	struct linux_trap_fp fp = { .mxcsr = env.mxcsr, .fcw = env.fpu.fcw, .fsw = env.fpu.fsw };
+	CHECK(linux_trap_of(&env.x.exc, env.rip, &fp, &t));
+	CHECK_EQ(t.signo, SIGFPE);
+	CHECK_EQ(t.addr, env.rip);
+	return t.code;
 }
 
 static int nfail_print;
@@ -870,8 +875,8 @@ static void test_fxsave_api(void)
 			helper_x87((uintptr_t)&env, X87_OP(ops[k], 0, 0), (uintptr_t)big + 8);
 			CHECK(!"no #GP");
 		} else {
-			CHECK_EQ(env.x.fault.signo, SIGSEGV);
-			CHECK_EQ(env.x.fault.code, SI_KERNEL);
+			CHECK_EQ(env.x.exc.vector, X86_EXC_GP);
+			CHECK_EQ(env.x.exc.error_code, 0);
 		}
 	}
 	memset(big, 0, sizeof(big));
@@ -880,7 +885,7 @@ static void test_fxsave_api(void)
 		helper_x87((uintptr_t)&env, X87_OP(X87_FXRSTOR, 0, 0), (uintptr_t)big);
 		CHECK(!"no #GP");
 	} else {
-		CHECK_EQ(env.x.fault.signo, SIGSEGV);
+		CHECK_EQ(env.x.exc.vector, X86_EXC_GP);
 	}
 }
 

@@ -6,7 +6,7 @@
  * struct cpu; number 16 is the ytmp staging slot.
  *
  * Floating-point rows run under the guest's MXCSR through sse_run_fp, as
- * helper_sse_fp does: an unmasked exception becomes SIGFPE at the
+ * helper_sse_fp does: an unmasked exception becomes #XM at the
  * instruction with the destination untouched.  The result is written back after that decision.
  *
  * Invariant: this file is compiled for AVX2/FMA/F16C (the pragma below)
@@ -14,13 +14,13 @@
  * here computes floating point in C.
  */
 #pragma GCC target("avx2,fma,f16c")
-#include <signal.h>
 #include <string.h>
 #include <immintrin.h>
 #include "exec/exec.h"
 #include "guest/x86/cpu.h"
 #include "guest/x86/avx-ops.h"
 #include "guest/x86/helpers.h"
+#include "guest/x86/mem.h"
 #include "guest/x86/sse-ops.h"
 
 typedef union {
@@ -342,12 +342,8 @@ uint64_t helper_avx_fp(uint64_t env, uint64_t op, uint64_t regs, uint64_t imm)
 
 /* ---- masked moves and gathers: element by element on guest memory ---- */
 
-/* Guest elements need not be aligned; volatile keeps each access where
- * the element loop puts it (a fault must come after the earlier ones). */
-typedef uint32_t __attribute__((aligned(1), may_alias)) u32_un;
-typedef uint64_t __attribute__((aligned(1), may_alias)) u64_un;
-#define G32(a) (*(volatile u32_un *)(uintptr_t)(a))
-#define G64(a) (*(volatile u64_un *)(uintptr_t)(a))
+/* Guest elements need not be aligned; each is one access of mem.h, in
+ * the element loop's order (a fault must come after the earlier ones). */
 
 /*
  * VMASKMOVPS/PD, VPMASKMOVD/Q.  regs: d, a (mask), b (source of a store),
@@ -369,17 +365,17 @@ void helper_avx_maskmov(uint64_t envp, uint64_t regs, uint64_t addr, uint64_t im
 		yget(env, rb, &v);
 		for (unsigned i = 0; i < n; i++) {
 			if (esz == 4 && (m.x[i / 4].l[i % 4] >> 31))
-				G32(addr + 4 * i) = v.x[i / 4].l[i % 4];
+				x86_stl(env, addr + 4 * i, v.x[i / 4].l[i % 4]);
 			else if (esz == 8 && (m.q[i] >> 63))
-				G64(addr + 8 * i) = v.q[i];
+				x86_stq(env, addr + 8 * i, v.q[i]);
 		}
 		return;
 	}
 	for (unsigned i = 0; i < n; i++) {
 		if (esz == 4 && (m.x[i / 4].l[i % 4] >> 31))
-			r.x[i / 4].l[i % 4] = G32(addr + 4 * i);
+			r.x[i / 4].l[i % 4] = x86_ldl(env, addr + 4 * i);
 		else if (esz == 8 && (m.q[i] >> 63))
-			r.q[i] = G64(addr + 8 * i);
+			r.q[i] = x86_ldq(env, addr + 8 * i);
 	}
 	yput(env, rd, &r, L);
 }
@@ -415,9 +411,9 @@ void helper_avx_gather(uint64_t envp, uint64_t regs, uint64_t base, uint64_t imm
 			int64_t idx = isz == 4 ? (int64_t)(int32_t)iv.x[i / 4].l[i % 4] : (int64_t)iv.q[i];
 			uint64_t ea = base + ((uint64_t)idx << sh);
 			if (dsz == 4)
-				dv.x[i / 4].l[i % 4] = G32(ea);
+				dv.x[i / 4].l[i % 4] = x86_ldl(env, ea);
 			else
-				dv.q[i] = G64(ea);
+				dv.q[i] = x86_ldq(env, ea);
 		}
 		/* A masked-off element counts as done too: at a fault the
 		 * CPU has cleared the mask of every element before it. */

@@ -4,7 +4,7 @@
  * VEX mnemonic; the row gives the operand shape, which both the lifter's
  * generic form and the helper's host instruction follow, and whether the
  * operation is floating point (runs under the guest's MXCSR, may raise
- * SIGFPE, so the lifter stores the pc first).
+ * #XM, so the lifter stores the pc first).
  *
  *   X(NAME, shape, fp, width)
  *

@@ -10,6 +10,7 @@
 #include "guest/guest.h"
 #include "guest/x86/cpu.h"
 #include "guest/x86/sse-ops.h"
+#include "guest/x86/sys.h"
 #include "host/host.h"
 
 /* Live only on the thread running the cpu: another thread (a control
@@ -114,6 +115,10 @@ void x86_cpu_reset(struct cpu *cpu)
 
 void guest_dump_state(void *opaque, FILE *f)
 {
+	if (((struct cpu *)opaque)->sys) {
+		x86_sys_dump_state(opaque, f);
+		return;
+	}
 	static const char *const names[16] = {
 		"RAX", "RCX", "RDX", "RBX", "RSP", "RBP", "RSI", "RDI",
 		"R8 ", "R9 ", "R10", "R11", "R12", "R13", "R14", "R15",

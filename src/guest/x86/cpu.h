@@ -13,6 +13,8 @@
 #include <stdio.h>
 #include "exec/exec.h"
 
+struct x86_sys;
+
 enum x86_reg {
 	R_RAX, R_RCX, R_RDX, R_RBX, R_RSP, R_RBP, R_RSI, R_RDI,
 	R_R8, R_R9, R_R10, R_R11, R_R12, R_R13, R_R14, R_R15,
@@ -73,6 +75,35 @@ static inline bool x86_canonical(uint64_t a)
 	return (uint64_t)((int64_t)(a << 16) >> 16) == a;
 }
 
+/* Exception vectors (Intel SDM vol. 3, table 6-1): what the frontend and
+ * helpers raise (struct guest_exception, exec/exec.h).  The page-fault
+ * error code's bits, and the DR6 bit a single-step trap sets. */
+enum x86_vector {
+	X86_EXC_DE = 0,		/* divide error */
+	X86_EXC_DB = 1,		/* debug: single step, int1 */
+	X86_EXC_BP = 3,		/* breakpoint: int3, int $3 */
+	X86_EXC_OF = 4,		/* overflow: into, int $4 */
+	X86_EXC_BR = 5,		/* bound range */
+	X86_EXC_UD = 6,		/* invalid opcode */
+	X86_EXC_NM = 7,		/* device not available */
+	X86_EXC_DF = 8,		/* double fault */
+	X86_EXC_TS = 10,	/* invalid TSS */
+	X86_EXC_NP = 11,	/* segment not present */
+	X86_EXC_SS = 12,	/* stack-segment fault */
+	X86_EXC_GP = 13,	/* general protection */
+	X86_EXC_PF = 14,	/* page fault */
+	X86_EXC_MF = 16,	/* x87 floating-point error */
+	X86_EXC_AC = 17,	/* alignment check */
+	X86_EXC_MC = 18,	/* machine check */
+	X86_EXC_XM = 19,	/* SIMD floating-point exception */
+};
+#define X86_PF_PROT 0x01	/* the page was present (a protection fault) */
+#define X86_PF_WRITE 0x02
+#define X86_PF_USER 0x04
+#define X86_PF_INSTR 0x10	/* an instruction fetch */
+#define X86_PF_PK 0x20		/* refused by a protection key */
+#define X86_DR6_BS (1u << 14)	/* the trap is a single step */
+
 typedef union {
 	uint8_t b[16];
 	uint16_t w[8];
@@ -118,6 +149,11 @@ struct cpu {
 
 	/* --- execution state shared with the exec layer --- */
 	struct cpu_exec x;
+
+	/* System mode's state (guest/x86/sys.h), or NULL in user mode: a
+	 * non-NULL one is what makes this a system-mode cpu.  Last, so that
+	 * user mode's layout (and generated code) is what it was. */
+	struct x86_sys *sys;
 };
 
 /* Segment registers in the ModRM reg-field order of mov Sreg. */
@@ -157,5 +193,14 @@ uint32_t x86_mxcsr_read(struct cpu *cpu);
 void x86_mxcsr_write(struct cpu *cpu, uint32_t v);
 
 void x86_cpu_reset(struct cpu *cpu);
+
+/* Raise a guest exception from a helper (guest/x86/fault.c): rip must
+ * already be the pc the exception reports.  x86_raise_err for the vectors
+ * with an error code (x86_raise_gp0: #GP(0), the commonest). */
+_Noreturn void x86_raise(struct cpu *cpu, enum x86_vector v);
+_Noreturn void x86_raise_err(struct cpu *cpu, enum x86_vector v, uint32_t error_code);
+_Noreturn void x86_raise_gp0(struct cpu *cpu);
+/* The page fault of a user-mode fetch at addr that fails. */
+void x86_fetch_fault(uint64_t addr, struct guest_exception *e);
 
 #endif

@@ -5,7 +5,7 @@
  * XSAVE/OSXSAVE with XCR0 = x87|SSE|AVX, MOVBE, BMI1, BMI2, LZCNT).  CPUID
  * reports exactly the selected level:
  * glibc picks its string and math routines from these bits, and the decode
- * loop refuses (SIGILL) instructions above the level, as such a CPU would.
+ * loop refuses (#UD) instructions above the level, as such a CPU would.
  * Some v2 and v3 instructions run as the host's own in helpers, so a level
  * needs a host that has them.  The integer v3 features (MOVBE, BMI1, BMI2)
  * are reported only once the frontend lifts their instructions, so that a
@@ -339,4 +339,98 @@ void x86_cpuid(uint32_t leaf, uint32_t subleaf, uint32_t out[4])
 uint64_t x86_hwcap2(void)
 {
 	return x86_ext & X86_EXT_FSGSBASE ? 2 : 0;	/* HWCAP2_FSGSBASE */
+}
+
+/*
+ * The system CPUID model: what a kernel sees.  It starts from the user
+ * model of the selected level and changes what a kernel reads that a
+ * process does not: the hypervisor bit, an APIC (with TSC-deadline) but no
+ * x2APIC, MTRR, PAT, PGE, PSE, PAE, MSR, DE; no MCE/MCA (the kernel would
+ * read MCG_CAP and the banks), no PMU (leaf 0xa zero), no PCID, INVPCID,
+ * LA57, UMIP, SMEP, SMAP, PKU, FSGSBASE, no SPEC_CTRL or
+ * ARCH_CAPABILITIES (sys-cpu.c's MSR table agrees); an invariant TSC and,
+ * when the machine says its rate, leaves 0x15/0x16 with it, so the kernel
+ * need not calibrate.  RDTSCP and RDPID are reported as the user model
+ * reports them (-cpu host), since the decoder admits them only then.  CPUID.1:ECX.OSXSAVE follows CR4, leaf 0xd's size
+ * follows XCR0.  The vendor stays the user model's (GenuineIntel): the
+ * kernel then reads the Intel MSRs sys-cpu.c has (MISC_ENABLE,
+ * FEATURE_CONTROL, PLATFORM_ID, BIOS_SIGN_ID).
+ */
+#include "guest/x86/sys.h"
+
+#define SYS_L1_EDX ((1u << 2) | (1u << 3) | (1u << 5) | (1u << 6) | (1u << 9) | (1u << 12) | \
+		    (1u << 13) | (1u << 16))	/* de pse msr pae apic mtrr pge pat */
+#define SYS_L1_ECX_OFF ((1u << 17) | (1u << 21) | (1u << 27))	/* pcid x2apic osxsave */
+#define SYS_L1_ECX_ON ((1u << 24) | (1u << 31))	/* tsc-deadline, hypervisor */
+#define SYS_MAX_LEAF 0x16
+#define SYS_HV_SIGNATURE "LoomLoomLoom"
+
+void x86_sys_cpuid(struct cpu *cpu, uint32_t leaf, uint32_t sub, uint32_t out[4])
+{
+	struct x86_sys *sys = cpu->sys;
+	uint64_t hz = sys->env ? sys->env->tsc_hz : 0;
+	uint64_t crystal = sys->env && sys->env->crystal_hz ? sys->env->crystal_hz : hz;
+	if ((leaf > SYS_MAX_LEAF && leaf < 0x40000000) || (leaf > 0x40000000 && leaf < 0x80000000)) {
+		memset(out, 0, 16);
+		return;
+	}
+	x86_cpuid(leaf, sub, out);
+	switch (leaf) {
+	case 0:
+		out[0] = SYS_MAX_LEAF;
+		break;
+	case 1:
+		out[1] &= 0x00ffffff;	/* initial APIC ID 0 */
+		out[2] = (out[2] & ~SYS_L1_ECX_OFF) | SYS_L1_ECX_ON;
+		if ((sys->cr4 & CR4_OSXSAVE) && x86_level >= X86_V3)
+			out[2] |= 1u << 27;
+		out[3] |= SYS_L1_EDX;
+		break;
+	case 6:
+		out[0] = 1u << 2;	/* ARAT: the APIC timer runs in every C-state */
+		break;
+	case 7:
+		if (sub == 0) {
+			out[1] &= ~((1u << 0) | (1u << 7) | (1u << 10) | (1u << 20));
+			out[2] &= ~((1u << 2) | (1u << 3) | (1u << 16));
+			out[3] &= ~((1u << 26) | (1u << 27) | (1u << 29) | (1u << 31));
+		}
+		break;
+	case 0xd:
+		if (sub == 0 && x86_level >= X86_V3)
+			out[1] = (sys->xcr0 & 4) ? XSAVE_SIZE : XSAVE_YMM_OFF;
+		break;
+	case 0x15:	/* TSC = ECX (the crystal) * EBX / EAX, the ratio reduced */
+		if (hz && crystal <= UINT32_MAX) {
+			uint64_t a = hz, b = crystal;
+			while (b) {
+				uint64_t t = a % b;
+				a = b;
+				b = t;
+			}
+			out[0] = crystal / a;
+			out[1] = hz / a;
+			out[2] = crystal;
+		}
+		break;
+	case 0x16:	/* base, maximum and bus (reference) frequency in MHz */
+		out[0] = out[1] = hz / 1000000;
+		out[2] = crystal / 1000000;
+		break;
+	case 0x40000000:
+		out[0] = 0x40000000;
+		memcpy(&out[1], SYS_HV_SIGNATURE, 4);
+		memcpy(&out[2], SYS_HV_SIGNATURE + 4, 4);
+		memcpy(&out[3], SYS_HV_SIGNATURE + 8, 4);
+		break;
+	case 0x80000000:
+		out[0] = 0x80000008;
+		break;
+	case 0x80000007:
+		out[3] = 1u << 8;	/* invariant TSC */
+		break;
+	case 0x80000008:	/* 40 physical address bits, as qemu-system's */
+		out[0] = (out[0] & ~0xffu) | X86_PHYS_BITS;
+		break;
+	}
 }

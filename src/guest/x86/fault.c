@@ -1,22 +1,59 @@
 /*
- * Guest exceptions the host reports differently.  loom runs a guest memory
- * access as a host access with other registers, and runs a guest branch as a
- * lookup of its target, so two x86 rules need the guest instruction itself:
+ * Raising guest exceptions from helpers, and the exceptions the host
+ * reports differently.  A host fault in translated code arrives as the host
+ * CPU's exception (host_fault_exception): the guest's, since both are x86,
+ * except where loom runs a guest instruction differently.  It runs a guest
+ * memory access as a host access with other registers, and a guest branch
+ * as a lookup of its target, so two x86 rules need the guest instruction
+ * itself:
  *  - A non-canonical address reached through rsp or rbp (the SS segment) is
- *    a stack-segment fault (#SS), which Linux delivers as SIGBUS/SI_KERNEL;
- *    through any other base it is #GP (SIGSEGV/SI_KERNEL).  The host access
- *    uses other registers, so it always raises #GP.
+ *    a stack-segment fault (#SS); through any other base it is #GP.  The
+ *    host access uses other registers, so it always raises #GP.
  *  - A near branch to a non-canonical address raises #GP at the branch with
  *    nothing changed (no return address pushed or popped).  loom finds out
  *    only when it looks the target up, after the branch ran; the branch is
  *    the last instruction of the TB it left, so its stack effect is undone
  *    here.  The one thing not undone: a call's return address stays written
  *    below the stack pointer, where the guest's stack is free space.
+ * An instruction that cannot be fetched at all is a page fault on its first
+ * byte (x86_fetch_fault).  None of this names a signal: src/linux/ decides
+ * what each exception becomes.
  * Invariant: called with the guest state exact in struct cpu.
  */
-#include <signal.h>
 #include "guest/guest.h"
 #include "guest/x86/translate.h"
+
+void x86_raise(struct cpu *cpu, enum x86_vector v)
+{
+	exec_raise(cpu, &(struct guest_exception){ .vector = v });
+}
+
+void x86_raise_err(struct cpu *cpu, enum x86_vector v, uint32_t error_code)
+{
+	exec_raise(cpu, &(struct guest_exception){ .vector = v, .flags = EXC_HAS_ERROR,
+						    .error_code = error_code });
+}
+
+void x86_raise_gp0(struct cpu *cpu)
+{
+	x86_raise_err(cpu, X86_EXC_GP, 0);
+}
+
+/* A user-mode fetch at addr that the page tables refuse: the error code
+ * says fetch and user, and present where a mapping with some access is
+ * there (a PROT_NONE page is not present; a page never touched may not be
+ * either, which the guest cannot tell apart from outside).  Above the user
+ * half nothing is the guest's: the kernel reports it unmapped. */
+void x86_fetch_fault(uint64_t addr, struct guest_exception *e)
+{
+	int prot = !(addr >> 47) ? exec_mem_prot(addr) : -1;
+
+	*e = (struct guest_exception){
+		.vector = X86_EXC_PF, .flags = EXC_HAS_ERROR, .addr = addr,
+		.error_code = X86_PF_USER | X86_PF_INSTR | (prot > 0 ? X86_PF_PROT : 0),
+		.map = prot >= 0 ? EXC_MAP_DENIED : EXC_MAP_NONE,
+	};
+}
 
 static bool decode_at(uint64_t pc, ZydisDecodedInstruction *insn, ZydisDecodedOperand *op)
 {
@@ -41,19 +78,25 @@ static uint64_t reg_value(struct cpu *cpu, ZydisRegister r)
 	return 0;
 }
 
-void guest_fault_refine(void *cpuv, struct guest_fault *f)
+/* The #SS a host #GP is when the guest accessed through SS. */
+static void to_ss(struct guest_exception *e)
+{
+	*e = (struct guest_exception){ .vector = X86_EXC_SS, .flags = EXC_HAS_ERROR };
+}
+
+void guest_fault_refine(void *cpuv, struct guest_exception *e)
 {
 	struct cpu *cpu = cpuv;
 	ZydisDecodedInstruction insn;
 	ZydisDecodedOperand op[ZYDIS_MAX_OPERAND_COUNT];
 
-	if (f->signo != SIGSEGV || f->code != SI_KERNEL || !decode_at(cpu->rip, &insn, op))
+	if (e->vector != X86_EXC_GP || !decode_at(cpu->rip, &insn, op))
 		return;
 	/* Every access of enter goes through SS (the pushes, the frame
 	 * pointers copied through rbp, the probe of the new stack top), and
 	 * not all of them are operands Zydis lists. */
 	if (insn.mnemonic == ZYDIS_MNEMONIC_ENTER) {
-		f->signo = SIGBUS;
+		to_ss(e);
 		return;
 	}
 	/* Misalignment and the like are #GP through SS too: only a
@@ -67,26 +110,25 @@ void guest_fault_refine(void *cpuv, struct guest_fault *f)
 		if (o->mem.disp.has_displacement)
 			ea += o->mem.disp.value;
 		if (!x86_canonical(ea) || !x86_canonical(base)) {
-			f->signo = SIGBUS;
+			to_ss(e);
 			return;
 		}
 	}
 }
 
-bool guest_branch_fault(void *cpuv, uint64_t branch_pc, struct guest_fault *f)
+void guest_fetch_fault(void *cpuv, uint64_t branch_pc, struct guest_exception *e)
 {
 	struct cpu *cpu = cpuv;
 	ZydisDecodedInstruction insn;
 	ZydisDecodedOperand op[ZYDIS_MAX_OPERAND_COUNT];
 
-	if (x86_canonical(cpu->rip))
-		return false;
-	*f = (struct guest_fault){ .signo = SIGSEGV, .code = SI_KERNEL, .addr = 0 };
-	if (!branch_pc || !decode_at(branch_pc, &insn, op) ||
+	x86_fetch_fault(cpu->rip, e);
+	if (x86_canonical(cpu->rip) || !branch_pc || !decode_at(branch_pc, &insn, op) ||
 	    !(insn.meta.category == ZYDIS_CATEGORY_UNCOND_BR ||
 	      insn.meta.category == ZYDIS_CATEGORY_COND_BR ||
 	      insn.meta.category == ZYDIS_CATEGORY_CALL || insn.meta.category == ZYDIS_CATEGORY_RET))
-		return false;	/* not reached by a near branch: fetch fault */
+		return;		/* not reached by a near branch: fetch fault */
+	*e = (struct guest_exception){ .vector = X86_EXC_GP, .flags = EXC_HAS_ERROR };
 	int size = insn.operand_width == 16 ? 2 : 8;
 	switch (insn.mnemonic) {
 	case ZYDIS_MNEMONIC_CALL:
@@ -110,5 +152,4 @@ bool guest_branch_fault(void *cpuv, uint64_t branch_pc, struct guest_fault *f)
 		break;
 	}
 	cpu->rip = branch_pc;
-	return true;
 }

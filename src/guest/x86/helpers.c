@@ -1,11 +1,11 @@
 /*
  * Integer and system helpers of the x86 guest, and the helper table the IR
- * calls through.  A helper that raises a guest exception calls exec_raise,
- * which unwinds to the exec loop; the lifter has stored rip before the call.
+ * calls through.  A helper that raises a guest exception calls x86_raise*
+ * (exec_raise), which unwinds to the exec loop; the lifter has stored rip
+ * before the call.
  * Helpers flagged as touching globals read and write them in struct cpu.
  */
 #include <asm/prctl.h>
-#include <signal.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -14,17 +14,25 @@
 #include "guest/x86/cpu.h"
 #include "guest/x86/cpuid.h"
 #include "guest/x86/helpers.h"
+#include "guest/x86/mem.h"
 
-/* signo's bits 8-15, when set, are 1 + the exception vector the frame
- * reports (exec.h: guest_fault.vector1). */
-static void helper_raise(uint64_t env, uint64_t signo, uint64_t code, uint64_t addr)
+/* The exception gen_raise describes: desc holds the vector (bits 0-7),
+ * EXC_* flags (8-15) and the exc_map (16-23); extra is a page fault's
+ * address, else the vector's info (#DB: DR6 bits). */
+static void helper_raise(uint64_t env, uint64_t desc, uint64_t error_code, uint64_t extra)
 {
-	exec_raise_vector((void *)(uintptr_t)env, signo & 0xff, code, addr, (int)(signo >> 8) - 1);
+	struct guest_exception e = { .vector = desc & 0xff, .flags = desc >> 8 & 0xff,
+				     .map = desc >> 16 & 0xff, .error_code = error_code };
+	if (e.vector == X86_EXC_PF)
+		e.addr = extra;
+	else
+		e.info = extra;
+	exec_raise((void *)(uintptr_t)env, &e);
 }
 
 static _Noreturn void divide_error(struct cpu *cpu)
 {
-	exec_raise(cpu, SIGFPE, FPE_INTDIV, cpu->rip);
+	x86_raise(cpu, X86_EXC_DE);
 }
 
 /* Unsigned and signed division of rdx:rax (at each width) by the divisor;
@@ -225,14 +233,15 @@ static void helper_cmpxchg16b(uint64_t env, uint64_t addr)
 {
 	struct cpu *cpu = (void *)(uintptr_t)env;
 	if (addr & 15)
-		exec_raise(cpu, SIGSEGV, SI_KERNEL, 0);
+		x86_raise_gp0(cpu);
 	unsigned __int128 cmp = cpu->regs[R_RAX] | ((unsigned __int128)cpu->regs[R_RDX] << 64);
 	unsigned __int128 nv = cpu->regs[R_RBX] | ((unsigned __int128)cpu->regs[R_RCX] << 64);
 	uint64_t lo = (uint64_t)cmp, hi = (uint64_t)(cmp >> 64);
 	bool ok;
+	unsigned __int128 *p = x86_rmw_ptr(cpu, addr, 4);
 	/* the host instruction itself: atomic against other guest threads */
 	__asm__ volatile("lock cmpxchg16b %1"
-			 : "=@ccz"(ok), "+m"(*(unsigned __int128 *)(uintptr_t)addr), "+a"(lo), "+d"(hi)
+			 : "=@ccz"(ok), "+m"(*p), "+a"(lo), "+d"(hi)
 			 : "b"((uint64_t)nv), "c"((uint64_t)(nv >> 64))
 			 : "memory");
 	cmp = lo | ((unsigned __int128)hi << 64);
@@ -349,9 +358,9 @@ static bool null_sel_clears_base(void)
 /*
  * mov Sreg, r/m16 and pop Sreg.  Guest and host run on the same kernel's
  * GDT and LDT, so the host checks the selector by loading it itself: an
- * invalid one faults right here with the kernel's own signal (#GP:
- * SIGSEGV, SI_KERNEL, address 0; #NP: SIGBUS), which exec_host_fault
- * delivers to the guest at the instruction.  The probe register is put
+ * invalid one faults right here with the host CPU's own exception (#GP or
+ * #NP with the selector as error code), which exec_host_fault raises in
+ * the guest at the instruction.  The probe register is put
  * back at once: ES stands for ES, DS, FS and GS, whose checks are the same;
  * SS for SS, whose are not (no null selector, writable data, RPL = DPL =
  * CPL).  loom's own FS is never touched.  FS and GS also get a base: a null
@@ -375,6 +384,14 @@ static void helper_seg_load(uint64_t env, uint64_t sreg, uint64_t sel)
 		*base = 0;
 }
 
+/* A far transfer to a code segment other than the guest's own: #GP with
+ * the selector as error code (its RPL bits are the error code's EXT and IDT
+ * bits, clear), #GP(0) for a null one. */
+static _Noreturn void far_bad_selector(struct cpu *cpu, uint64_t sel)
+{
+	x86_raise_err(cpu, X86_EXC_GP, sel & 0xfffc);
+}
+
 /*
  * iret in user mode returns to the same privilege level: it pops rip, cs,
  * rflags, rsp and ss, each 2 << size bytes (the lifter synced the pc; a
@@ -390,13 +407,14 @@ static void helper_iret(uint64_t env, uint64_t size)
 	unsigned n = 1u << size;
 	uint64_t v[5];
 	for (int i = 0; i < 5; i++) {
-		const uint8_t *p = (const uint8_t *)(uintptr_t)(cpu->regs[R_RSP] + i * n);
 		v[i] = 0;
-		memcpy(&v[i], p, n);
+		x86_ld_buf(cpu, &v[i], cpu->regs[R_RSP] + i * n, n);
 	}
 	uint64_t rip = v[0];
-	if ((uint16_t)v[1] != cpu->seg[SREG_CS] || !x86_canonical(rip))
-		exec_raise(cpu, SIGSEGV, SI_KERNEL, 0);
+	if ((uint16_t)v[1] != cpu->seg[SREG_CS])
+		far_bad_selector(cpu, v[1]);
+	if (!x86_canonical(rip))
+		x86_raise_gp0(cpu);
 	helper_seg_load(env, SREG_SS, (uint16_t)v[4]);
 	uint64_t keep = n == 2 ? ~0xffffull : n == 4 ? ~0xffffffffull : 0;
 	x86_set_rflags(cpu, (x86_get_rflags(cpu) & keep) | (v[2] & ~keep));
@@ -417,14 +435,16 @@ static void helper_far(uint64_t env, uint64_t ea, uint64_t op)
 	struct cpu *cpu = (void *)(uintptr_t)env;
 	unsigned kind = op & 15, n = 1u << (op >> 4 & 15), len = op >> 8 & 0xff;
 	uint64_t off = 0, sel = 0;
-	memcpy(&off, (const void *)(uintptr_t)ea, n);
-	memcpy(&sel, (const void *)(uintptr_t)(ea + n), 2);
-	if (sel != cpu->seg[SREG_CS] || !x86_canonical(off))
-		exec_raise(cpu, SIGSEGV, SI_KERNEL, 0);
+	x86_ld_buf(cpu, &off, ea, n);
+	x86_ld_buf(cpu, &sel, ea + n, 2);
+	if (sel != cpu->seg[SREG_CS])
+		far_bad_selector(cpu, sel);
+	if (!x86_canonical(off))
+		x86_raise_gp0(cpu);
 	if (kind == FAR_CALL) {
 		uint64_t sp = cpu->regs[R_RSP] - 2 * n, ret = cpu->rip + len;
-		memcpy((void *)(uintptr_t)(sp + n), &sel, n);
-		memcpy((void *)(uintptr_t)sp, &ret, n);
+		x86_st_buf(cpu, sp + n, &sel, n);
+		x86_st_buf(cpu, sp, &ret, n);
 		cpu->regs[R_RSP] = sp;
 	} else if (kind == FAR_RET) {
 		cpu->regs[R_RSP] += 2 * n + (op >> 16 & 0xffff);

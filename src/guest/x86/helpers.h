@@ -53,10 +53,23 @@
 	H(xrstor,              NG | MF,       4, 0) \
 	H(seg_load,            MF,            3, 0) \
 	H(iret,                MF,            2, 0) \
-	H(far,                 MF,            3, 0)
+	H(far,                 MF,            3, 0) \
+	H(sys_priv,            MF,            4, 1)
 
 /* helper_far's kinds (lift-flow.c). */
 enum { FAR_JMP, FAR_CALL, FAR_RET };
+
+/* helper_sys_priv(env, op, a, b): system mode's privileged instructions
+ * (sys-helpers.c, lifted in lift-priv.c); a and b as each row says there. */
+enum sys_op {
+	SYSOP_RDCR, SYSOP_WRCR, SYSOP_RDDR, SYSOP_WRDR, SYSOP_RDMSR, SYSOP_WRMSR,
+	SYSOP_LGDT, SYSOP_LIDT, SYSOP_SGDT, SYSOP_SIDT, SYSOP_LLDT, SYSOP_LTR, SYSOP_SLDT,
+	SYSOP_STR, SYSOP_SMSW, SYSOP_LMSW, SYSOP_CLTS, SYSOP_SWAPGS, SYSOP_INVLPG, SYSOP_HLT,
+	SYSOP_CLI, SYSOP_STI, SYSOP_POPF, SYSOP_XSETBV, SYSOP_RDTSC, SYSOP_RDTSCP, SYSOP_RDPMC,
+	SYSOP_CPUID, SYSOP_SYSCALL, SYSOP_SYSRET, SYSOP_IRET, SYSOP_INT, SYSOP_IN, SYSOP_OUT,
+	SYSOP_INS, SYSOP_OUTS, SYSOP_SEG_LOAD, SYSOP_FAR, SYSOP_DESC, SYSOP_RDPID, SYSOP_XGETBV,
+};
+uint64_t helper_sys_priv(uint64_t env, uint64_t op, uint64_t a, uint64_t b);
 
 /* helper_sys(env, op, selector): the descriptor-table rows (lift-sys.c). */
 enum { SYS_LAR, SYS_LSL, SYS_VERR, SYS_VERW, SYS_SLDT, SYS_STR, SYS_SMSW, SYS_SGDT, SYS_SIDT };

@@ -19,7 +19,6 @@
  * Invariant (translate.h): guest loads, and alignment checks, come before
  * the first write to a guest register or to memory.
  */
-#include <signal.h>
 #include "guest/x86/cpuid.h"
 #include "guest/x86/translate.h"
 #include "guest/x86/avx-ops.h"
@@ -66,7 +65,7 @@ static unsigned imm_of(struct dc *s, int i)
 }
 
 /* Effective address of memory operand i, checked for `align` bytes
- * (#GP: SIGSEGV, SI_KERNEL).  0: the instruction always faults. */
+ * (#GP(0)).  0: the instruction always faults. */
 static ir_ref gen_ea_align(struct dc *s, int i, unsigned align)
 {
 	ir_ref ea = gen_ea(s, &s->op[i]);
@@ -75,12 +74,12 @@ static ir_ref gen_ea_align(struct dc *s, int i, unsigned align)
 	if (ir_is_const(s->ir, ea)) {
 		if (!(s->ir->temps[ea].val & (align - 1)))
 			return ea;
-		gen_exception(s, SIGSEGV, SI_KERNEL, 0);
+		gen_exception_err(s, X86_EXC_GP, 0);
 		return 0;
 	}
 	uint32_t ok = ir_new_label(s->ir);
 	ir_brc(s, IR_TSTEQ, ea, cst(s, align - 1), ok);
-	gen_exception(s, SIGSEGV, SI_KERNEL, 0);
+	gen_exception_err(s, X86_EXC_GP, 0);
 	set_label(s, ok);
 	s->state = DISAS_NEXT;
 	/* a new block: recompute rather than carry ea across it */
@@ -225,7 +224,7 @@ static bool gen_avx(struct dc *s, enum avx_op op)
 			((shape == AVX_SH || shape == AVX_PI) && immf ? 1ull << 34 : 0);
 	enum x86_helper h = HELPER_avx_op;
 	if (avx_op_fp[op]) {
-		gen_sync_pc(s, s->pc);	/* the pc of a SIGFPE */
+		gen_sync_pc(s, s->pc);	/* the pc of a #XM */
 		h = HELPER_avx_fp;
 	}
 	ir_ref ret = gen_helper(s, h, 4, s->ir->env, cst(s, op), cst(s, regs), cst(s, imm));
@@ -945,7 +944,7 @@ static bool gen_VLDMXCSR(struct dc *s)
 	ir_ref v = ir_ld(s, gen_ea(s, &s->op[0]), IR_MO_32);
 	uint32_t ok = ir_new_label(s->ir);
 	ir_brc(s, IR_TSTEQ, v, cst(s, ~(uint64_t)MXCSR_VALID & 0xffffffff), ok);
-	gen_exception(s, SIGSEGV, SI_KERNEL, 0);
+	gen_exception_err(s, X86_EXC_GP, 0);
 	set_label(s, ok);
 	s->state = DISAS_NEXT;
 	ir_stenv(s, v, CPU_OFF(mxcsr), IR_MO_32);
@@ -973,7 +972,7 @@ static bool gen_XGETBV(struct dc *s)
 {
 	uint32_t ok = ir_new_label(s->ir);
 	ir_brc(s, IR_TSTEQ, G.regs[R_RCX], cst(s, 0xffffffff), ok);
-	gen_exception(s, SIGSEGV, SI_KERNEL, 0);
+	gen_exception_err(s, X86_EXC_GP, 0);
 	set_label(s, ok);
 	s->state = DISAS_NEXT;
 	gen_st_reg(s, R_RAX, 3, cst(s, X86_XCR0));

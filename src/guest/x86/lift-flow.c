@@ -6,7 +6,6 @@
  * in generated code (gen_jmp_indirect) without leaving the code cache.
  */
 #include <cpuid.h>
-#include <signal.h>
 #include "guest/x86/translate.h"
 
 static uint64_t branch_target(struct dc *s)
@@ -150,39 +149,40 @@ static bool gen_SYSCALL(struct dc *s)
 	return true;
 }
 
-/* A trap reported after the instruction (int3, int $3): the signal
- * frame's pc is the next instruction, as the kernel delivers it. */
-static bool gen_INT3(struct dc *s)
+/* A trap raised by the instruction itself: reported after it, with the
+ * pc of the next instruction. */
+static bool gen_soft_trap(struct dc *s, const struct guest_exception *e)
 {
 	gen_sync_pc(s, s->next_pc);
-	gen_helper(s, HELPER_raise, 4, s->ir->env, cst(s, SIGTRAP), cst(s, SI_KERNEL), cst(s, 0));
-	ir_emit(s->ir, IR_exit_tb, IR_I64, NULL, (int64_t[]){ 0 });
+	gen_raise(s, e);
 	s->state = DISAS_EXITED;
 	return true;
 }
 
-/* int1 (icebp) is a #DB trap with no debug-status bit set, which the kernel
- * reports as a breakpoint at the next instruction. */
+/* int3 (and int $3): the breakpoint trap, #BP. */
+static bool gen_INT3(struct dc *s)
+{
+	return gen_soft_trap(s, &(struct guest_exception){ .vector = X86_EXC_BP,
+							    .flags = EXC_SOFTWARE });
+}
+
+/* int1 (icebp) is a #DB trap that sets no DR6 status bit, delivered as a
+ * hardware exception (no gate DPL check). */
 static bool gen_INT1(struct dc *s)
 {
-	gen_sync_pc(s, s->next_pc);
-	gen_helper(s, HELPER_raise, 4, s->ir->env, cst(s, SIGTRAP), cst(s, TRAP_BRKPT),
-		   cst(s, s->next_pc));
-	ir_emit(s->ir, IR_exit_tb, IR_I64, NULL, (int64_t[]){ 0 });
-	s->state = DISAS_EXITED;
-	return true;
+	return gen_soft_trap(s, &(struct guest_exception){ .vector = X86_EXC_DB });
 }
 
 static bool gen_UD(struct dc *s)
 {
-	gen_exception(s, SIGILL, ILL_ILLOPN, s->pc);
+	gen_exception(s, X86_EXC_UD);
 	return true;
 }
 
-/* Privileged in user mode: #GP, which Linux reports as SIGSEGV/SI_KERNEL. */
+/* Privileged in user mode: #GP(0). */
 static bool gen_privileged(struct dc *s)
 {
-	gen_exception(s, SIGSEGV, SI_KERNEL, 0);
+	gen_exception_err(s, X86_EXC_GP, 0);
 	return true;
 }
 
@@ -196,25 +196,24 @@ static bool gen_INVPCID(struct dc *s)
 	return gen_illegal(s);
 }
 
-/* int n: Linux opens three vectors to user mode.  int $3 is a breakpoint
- * like int3; int $4 is the overflow trap (#OF), SIGSEGV at the next
- * instruction; int $0x80 is the 32-bit system call, which loom does not
- * have (#GP, as on a kernel without IA32 emulation).  Every other vector is
- * #GP at the instruction. */
+/* int n at CPL 3: Linux opens two vectors' gates to user mode (DPL 3).
+ * int $3 is a breakpoint like int3; int $4 is the overflow trap (#OF) at
+ * the next instruction.  Every other gate, int $0x80 included (the 32-bit
+ * system call, which loom does not have: as on a kernel without IA32
+ * emulation), refuses CPL 3: #GP at the instruction with the error code
+ * naming the IDT entry, vector * 8 + 2 (Intel SDM vol. 3, 6.13). */
 static bool gen_INT(struct dc *s)
 {
-	switch (s->op[0].imm.value.u & 0xff) {
+	unsigned n = s->op[0].imm.value.u & 0xff;
+	switch (n) {
 	case 3:
 		return gen_INT3(s);
 	case 4:
-		gen_sync_pc(s, s->next_pc);
-		gen_helper(s, HELPER_raise, 4, s->ir->env, cst(s, SIGSEGV | (4 + 1) << 8),
-			   cst(s, SI_KERNEL), cst(s, 0));
-		ir_emit(s->ir, IR_exit_tb, IR_I64, NULL, (int64_t[]){ 0 });
-		s->state = DISAS_EXITED;
-		return true;
+		return gen_soft_trap(s, &(struct guest_exception){ .vector = X86_EXC_OF,
+								    .flags = EXC_SOFTWARE });
 	default:
-		return gen_privileged(s);
+		gen_exception_err(s, X86_EXC_GP, n * 8 + 2);
+		return true;
 	}
 }
 

@@ -37,7 +37,7 @@ static bool gen_MOV(struct dc *s)
 {
 	if (is_cr_or_dr(&s->op[0]) || is_cr_or_dr(&s->op[1])) {
 		/* control and debug registers: #GP in user mode */
-		gen_exception(s, SIGSEGV, SI_KERNEL, 0);
+		gen_exception_err(s, X86_EXC_GP, 0);
 		return true;
 	}
 	if (is_sreg_operand(s, 0) || is_sreg_operand(s, 1))

@@ -40,7 +40,7 @@ bool has_mm_operand(struct dc *s)
 }
 
 /* An MMX instruction first takes a pending unmasked x87 exception (#MF,
- * SIGFPE at this instruction), as a waiting x87 instruction does: the x87
+ * #MF at this instruction), as a waiting x87 instruction does: the x87
  * helper's FWAIT row raises it. */
 void gen_mmx_check(struct dc *s)
 {

@@ -1,6 +1,6 @@
 /*
  * SSE lifters: SSE, SSE2, SSE3, SSSE3, SSE4.1 and the SSE4.2 string and CRC
- * instructions on XMM registers (MMX forms are refused: SIGILL).  XMM
+ * instructions on XMM registers (MMX forms are refused: #UD).  XMM
  * registers live in env (cpu->xmm[i]), not in IR globals; a 128-bit value
  * is two 64-bit halves.  Moves, logic, 64-bit lanes, logical shifts by an
  * immediate, qword shuffles, inserts/extracts and mask extraction are
@@ -14,14 +14,13 @@
  * Memory operands are read with IR loads of exactly the size the
  * instruction accesses, staged in cpu->xtmp for helpers, so faults are
  * precise; legacy-SSE forms whose 128-bit operand must be aligned check
- * the address first and raise the #GP (SIGSEGV, SI_KERNEL, addr 0).
+ * the address first and raise the #GP(0).
  *
  * Invariant (translate.h): every guest load of an instruction, and its
  * alignment check, comes before its first write to env or to memory, and
  * a GPR result is written after the helper that computes it returns (an FP
- * helper may raise SIGFPE instead of returning).
+ * helper may raise #XM instead of returning).
  */
-#include <signal.h>
 #include "guest/x86/translate.h"
 #include "guest/x86/sse-ops.h"
 
@@ -127,7 +126,7 @@ static ir_ref gen_ea_checked(struct dc *s, int i, bool aligned)
 	if (ir_is_const(s->ir, ea)) {
 		if (!(s->ir->temps[ea].val & 15))
 			return ea;
-		gen_exception(s, SIGSEGV, SI_KERNEL, 0);
+		gen_exception_err(s, X86_EXC_GP, 0);
 		return 0;
 	}
 	ir_ref base = plain_base(s, &s->op[i]);
@@ -138,7 +137,7 @@ static ir_ref gen_ea_checked(struct dc *s, int i, bool aligned)
 
 	uint32_t ok = ir_new_label(s->ir);
 	ir_brc(s, IR_TSTEQ, ea, cst(s, 15), ok);
-	gen_exception(s, SIGSEGV, SI_KERNEL, 0);
+	gen_exception_err(s, X86_EXC_GP, 0);
 	set_label(s, ok);
 	s->state = DISAS_NEXT;
 	if (base) {
@@ -287,7 +286,7 @@ static ir_ref gen_sse_call(struct dc *s, enum sse_op op, int32_t dst, int32_t sr
 		return 0;
 	}
 	if (sse_op_is_fp(op)) {
-		gen_sync_pc(s, s->pc);	/* the pc of a SIGFPE */
+		gen_sync_pc(s, s->pc);	/* the pc of a #XM */
 		h = HELPER_sse_fp;
 	}
 	return gen_helper(s, h, 5, s->ir->env, cst(s, op), cst(s, dst), cst(s, src), imm);
@@ -935,7 +934,7 @@ static bool gen_LDMXCSR(struct dc *s)
 	ir_ref v = ir_ld(s, gen_ea(s, &s->op[0]), IR_MO_32);
 	uint32_t ok = ir_new_label(s->ir);
 	ir_brc(s, IR_TSTEQ, v, cst(s, ~(uint64_t)MXCSR_VALID & 0xffffffff), ok);
-	gen_exception(s, SIGSEGV, SI_KERNEL, 0);
+	gen_exception_err(s, X86_EXC_GP, 0);
 	set_label(s, ok);
 	s->state = DISAS_NEXT;
 	ir_stenv(s, v, CPU_OFF(mxcsr), IR_MO_32);
@@ -965,7 +964,7 @@ static bool gen_fence(struct dc *s)
  *
  * Each is the packed-dword conversion of SSE2 on two lanes: the operands are
  * staged in xtmp with zeros in the unused lanes (which convert exactly and
- * raise nothing), so rounding, MXCSR flags and SIGFPE are the helper's.  An
+ * raise nothing), so rounding, MXCSR flags and #XM are the helper's.  An
  * MMX register operand puts the FPU in MMX state; cvtpi2ps/pd from memory
  * does not. */
 

@@ -9,7 +9,6 @@
  * at 4 GiB, upper halves cleared by the write).  Single-stepped (CF_TRACE),
  * the loop traps after each iteration instead of going round.
  */
-#include <signal.h>
 #include "guest/x86/translate.h"
 
 enum str_kind { STR_MOVS, STR_STOS, STR_LODS, STR_CMPS, STR_SCAS };
@@ -146,9 +145,7 @@ static bool gen_string(struct dc *s, enum str_kind k)
 		gen_sync_pc(s, s->pc);
 		ir_ref fl = ir_ldenv(s, CPU_OFF(eflags), IR_MO_64);
 		ir_stenv(s, ir_bin(s, IR_or, fl, cst(s, X86_RF)), CPU_OFF(eflags), IR_MO_64);
-		gen_helper(s, HELPER_raise, 4, s->ir->env, cst(s, SIGTRAP), cst(s, TRAP_TRACE),
-			   cst(s, s->pc));
-		ir_emit(s->ir, IR_exit_tb, IR_I64, NULL, (int64_t[]){ 0 });
+		gen_raise(s, &(struct guest_exception){ .vector = X86_EXC_DB, .info = X86_DR6_BS });
 	} else {
 		ir_emit(s->ir, IR_br, IR_I64, NULL, (int64_t[]){ loop });
 	}

@@ -19,7 +19,7 @@
  * (cpu->fs_base, cpu->gs_base: loom's own FS stays its own); the selectors
  * are left alone, as the CPU leaves them.
  */
-#include <signal.h>
+#include "guest/x86/sys.h"
 #include "guest/x86/translate.h"
 
 /* ZF from bit 0 of zf, the other arithmetic flags as they were. */
@@ -30,8 +30,12 @@ static void gen_set_zf(struct dc *s, ir_ref zf)
 	gen_set_cc(s, CC_OP_EFLAGS, 0, f, 0);
 }
 
+/* In system mode the questions are about the guest's own descriptor
+ * tables (lift-priv.c answers them). */
 static ir_ref gen_sys(struct dc *s, int op, ir_ref arg)
 {
+	if (s->tb->flags & X86_CF_SYSTEM)
+		return gen_sys_desc(s, op, arg);
 	return gen_helper(s, HELPER_sys, 3, s->ir->env, cst(s, op), arg);
 }
 
@@ -187,7 +191,7 @@ static bool gen_rdbase(struct dc *s, ir_ref base)
 }
 
 /* WRFSBASE/WRGSBASE r32/r64: a 32-bit source is zero-extended; a
- * non-canonical 64-bit one is #GP (SIGSEGV, SI_KERNEL). */
+ * non-canonical 64-bit one is #GP(0). */
 static bool gen_wrbase(struct dc *s, ir_ref base)
 {
 	ir_ref v = gen_ld_op(s, 0);
@@ -196,7 +200,7 @@ static bool gen_wrbase(struct dc *s, ir_ref base)
 		ir_ref top = ir_bin(s, IR_add, ir_bin(s, IR_sar, v, cst(s, 47)), cst(s, 1));
 		uint32_t ok = ir_new_label(s->ir);
 		ir_brc(s, IR_LEU, top, cst(s, 1), ok);
-		gen_exception(s, SIGSEGV, SI_KERNEL, 0);
+		gen_exception_err(s, X86_EXC_GP, 0);
 		set_label(s, ok);
 		s->state = DISAS_NEXT;
 		v = gen_ld_op(s, 0);	/* a new block: reload */

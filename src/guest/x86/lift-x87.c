@@ -15,7 +15,7 @@
  * before it changes the FPU.
  *
  * Invariant: rip is stored before every helper call (a pending unmasked
- * exception raises SIGFPE there, a save area may fault), and a store row's
+ * exception raises #MF there, a save area may fault), and a store row's
  * status is committed only after its last store.
  */
 #include "guest/x86/translate.h"

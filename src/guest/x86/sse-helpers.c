@@ -9,7 +9,7 @@
  * Floating-point operations run under the guest's MXCSR, which the host
  * MXCSR already holds while guest code runs (cpu.h): the sticky flags they
  * raise stay in the host MXCSR like those of the inline operations.  An
- * exception the guest unmasked becomes a SIGFPE at the instruction (the
+ * exception the guest unmasked becomes a #XM at the instruction (the
  * lifter stores the pc before the call), with the destination untouched as
  * on the CPU.
  *
@@ -17,11 +17,11 @@
  * commute operands (changing which NaN wins) or move the arithmetic outside
  * the window where the guest's MXCSR is loaded.
  */
-#include <signal.h>
 #include <string.h>
 #include <immintrin.h>
 #include "exec/exec.h"
 #include "guest/x86/cpu.h"
+#include "guest/x86/mem.h"
 #include "guest/x86/sse-ops.h"
 
 typedef uint64_t sse_fn(x86_xmm *d, const x86_xmm *s, uint64_t imm, struct cpu *env);
@@ -465,29 +465,11 @@ static inline x86_xmm *xmm_at(uint64_t env, uint64_t off)
 	return (x86_xmm *)(uintptr_t)(env + off);
 }
 
-/* The si_code Linux gives a SIMD exception: the first unmasked flag set in
- * MXCSR, in the kernel's order. */
-static int fpe_code(uint32_t csr)
-{
-	uint32_t err = csr & ~(csr >> 7) & MXCSR_FLAGS;
-	if (err & 0x01)
-		return FPE_FLTINV;
-	if (err & 0x04)
-		return FPE_FLTDIV;
-	if (err & 0x08)
-		return FPE_FLTOVF;
-	if (err & 0x12)
-		return FPE_FLTUND;
-	if (err & 0x20)
-		return FPE_FLTRES;
-	return 0;
-}
-
 /* Run fp row op under the guest's MXCSR, which the host MXCSR holds (cpu.h):
  * with every exception masked it simply runs, its flags accumulating in the
  * host MXCSR.  Otherwise it runs masked with clear flags to see what it
  * raises, then decides as the CPU would: an unmasked exception raises
- * SIGFPE with the destination untouched.  Shared with avx-helpers.c. */
+ * #XM with the destination untouched.  Shared with avx-helpers.c. */
 uint64_t sse_run_fp(struct cpu *env, uint64_t (*run)(void *), void *arg)
 {
 	uint32_t g = env->mxcsr;
@@ -504,7 +486,7 @@ uint64_t sse_run_fp(struct cpu *env, uint64_t (*run)(void *), void *arg)
 		if (unmasked & 0x07)
 			raised &= 0x07;
 		x86_mxcsr_write(env, (g | host | raised) & MXCSR_VALID);
-		exec_raise(env, SIGFPE, fpe_code(env->mxcsr), env->rip);
+		x86_raise(env, X86_EXC_XM);
 	}
 	load_csr(host | raised);
 	return ret;
@@ -550,10 +532,9 @@ uint64_t helper_sse_pcmpstr(uint64_t env, uint64_t op, uint64_t dst, uint64_t sr
 void helper_sse_maskmov(uint64_t env, uint64_t src, uint64_t mask, uint64_t addr)
 {
 	const x86_xmm *v = xmm_at(env, src), *m = xmm_at(env, mask);
-	volatile uint8_t *p = (volatile uint8_t *)(uintptr_t)addr;
 	for (int i = 0; i < 16; i++)
 		if (m->b[i] & 0x80)
-			p[i] = v->b[i];
+			x86_stb((struct cpu *)(uintptr_t)env, addr + i, v->b[i]);
 }
 
 /* ---- host features ---- */

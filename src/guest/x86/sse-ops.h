@@ -11,7 +11,7 @@
  * impl:  IA  integer: the host instruction NAME %src,%dst (asm, no MXCSR)
  *        IC  integer: hand-written sse_<NAME>() in sse-helpers.c
  *        FA  floating point: host instruction NAME %src,%dst under the
- *            guest's MXCSR (rounding, FTZ/DAZ, sticky flags, SIGFPE)
+ *            guest's MXCSR (rounding, FTZ/DAZ, sticky flags, #XM)
  *        FC  floating point: hand-written sse_<NAME>(), under guest MXCSR
  * feature: the CPUID feature the host needs to run it (SSE and SSE2 are
  *        baseline x86-64)
@@ -27,7 +27,7 @@
  * lift-sse.c) run inline; the other
  * IA/IC rows run through helper_sse_op (row sse_op of X86_HELPERS: no
  * globals, cannot fault); FA/FC rows through helper_sse_fp (may raise
- * SIGFPE, so the lifter stores the pc first); the PCMPxSTRx rows, which
+ * #XM, so the lifter stores the pc first); the PCMPxSTRx rows, which
  * read rax/rdx, through helper_sse_pcmpstr.  The lifter picks the helper
  * with sse_op_is_fp(), never from a list of its own.
  */
@@ -196,7 +196,7 @@ static inline void load_csr(uint32_t v)
 #define SSE_STR_WIDE 0x100
 
 /* Run run(arg), a floating-point operation, under the guest's MXCSR as the
- * CPU would: SIGFPE (exec_raise at env->rip) if it raises an exception the
+ * CPU would: #XM (x86_raise at env->rip) if it raises an exception the
  * guest unmasked, before anything is written (sse-helpers.c). */
 struct cpu;
 uint64_t sse_run_fp(struct cpu *env, uint64_t (*run)(void *), void *arg);

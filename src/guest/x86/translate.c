@@ -16,6 +16,7 @@
 #include "exec/guest-mem.h"
 #include "guest/guest.h"
 #include "guest/x86/cpuid.h"
+#include "guest/x86/sys.h"
 #include "guest/x86/translate.h"
 #include "util/log.h"
 
@@ -29,6 +30,8 @@ static ZydisDecoder hint_decoder;
 static lift_fn *lifters[ZYDIS_MNEMONIC_MAX_VALUE + 1];
 /* Forms with an MMX register operand: the same mnemonics as SSE's. */
 static lift_fn *mmx_lifters[ZYDIS_MNEMONIC_MAX_VALUE + 1];
+/* System mode's (X86_CF_SYSTEM) lifters where they differ (lift-priv.c). */
+static lift_fn *sys_lifters[ZYDIS_MNEMONIC_MAX_VALUE + 1];
 
 
 static const char *const reg_names[16] = {
@@ -69,6 +72,8 @@ void guest_ir_init(struct ir_ctx *ir)
 	add_table(lift_bmi_table);
 	add_table(lift_sys_table);
 	add_table(lift_avx_table);
+	for (const struct lift_entry *t = lift_priv_table; t->fn; t++)
+		sys_lifters[t->mnemonic] = t->fn;
 	for (const struct lift_entry *t = lift_mmx_table; t->fn; t++) {
 		mmx_lifters[t->mnemonic] = t->fn;
 		if (!lifters[t->mnemonic])	/* EMMS, MASKMOVQ, ... */
@@ -81,6 +86,12 @@ void x86_decoder_init(ZydisDecoder *d)
 	ZydisDecoderInit(d, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64);
 }
 
+bool gen_user(struct dc *s)
+{
+	lift_fn *fn = lifters[s->insn.mnemonic];
+	return fn && fn(s);
+}
+
 bool x86_lifts(ZydisMnemonic m)
 {
 	return lifters[m] != NULL;
@@ -88,6 +99,7 @@ bool x86_lifts(ZydisMnemonic m)
 
 uint64_t guest_pc(void *cpu) { return ((struct cpu *)cpu)->rip; }
 bool guest_tracing(void *cpu) { return ((struct cpu *)cpu)->eflags & X86_TF; }
+uint32_t guest_tb_mode(void *cpu) { return x86_sys_tb_mode(cpu); }
 void guest_set_pc(void *cpu, uint64_t pc) { ((struct cpu *)cpu)->rip = pc; }
 struct cpu_exec *guest_exec_state(void *cpu) { return &((struct cpu *)cpu)->x; }
 int32_t guest_exec_offset(void) { return CPU_OFF(x); }
@@ -103,8 +115,10 @@ const struct exec_guest guest_exec_ops = {
 	.enter = guest_enter,
 	.leave = guest_leave,
 	.host_signal_unwind = guest_host_signal_unwind,
+	.tool_unwind = guest_tool_unwind,
 	.fault_refine = guest_fault_refine,
-	.branch_fault = guest_branch_fault,
+	.fetch_fault = guest_fetch_fault,
+	.tb_mode = guest_tb_mode,
 	.disas = guest_disas,
 	.dump_state = guest_dump_state,
 };
@@ -580,13 +594,11 @@ void gen_sync_pc(struct dc *s, uint64_t pc)
 	ir_mov(s, G.rip, cst(s, pc));
 }
 
-/* The single-step trap after the instruction: SIGTRAP, TRAP_TRACE, at the
- * next pc (already in the pc global), as the kernel reports a #DB with
- * DR6.BS. */
+/* The single-step trap after the instruction: #DB with DR6.BS, at the
+ * next pc (already in the pc global). */
 static void gen_trace_trap(struct dc *s)
 {
-	gen_helper(s, HELPER_raise, 4, s->ir->env, cst(s, SIGTRAP), cst(s, TRAP_TRACE), G.rip);
-	ir_emit(s->ir, IR_exit_tb, IR_I64, NULL, (int64_t[]){ 0 });
+	gen_raise(s, &(struct guest_exception){ .vector = X86_EXC_DB, .info = X86_DR6_BS });
 }
 
 void gen_exit_nochain(struct dc *s)
@@ -625,12 +637,30 @@ void gen_jmp_indirect(struct dc *s, ir_ref target)
 	ir_emit(s->ir, IR_goto_lookup, IR_I64, (ir_ref[]){ G.rip }, NULL);
 }
 
-void gen_exception(struct dc *s, int signo, int code, uint64_t addr)
+void gen_raise(struct dc *s, const struct guest_exception *e)
+{
+	uint64_t desc = e->vector | (uint64_t)e->flags << 8 | (uint64_t)e->map << 16;
+	gen_helper(s, HELPER_raise, 4, s->ir->env, cst(s, desc), cst(s, e->error_code),
+		   cst(s, e->vector == X86_EXC_PF ? e->addr : e->info));
+	ir_emit(s->ir, IR_exit_tb, IR_I64, NULL, (int64_t[]){ 0 });
+}
+
+static void gen_fault(struct dc *s, const struct guest_exception *e)
 {
 	gen_sync_pc(s, s->pc);
-	gen_helper(s, HELPER_raise, 4, s->ir->env, cst(s, signo), cst(s, code), cst(s, addr));
-	ir_emit(s->ir, IR_exit_tb, IR_I64, NULL, (int64_t[]){ 0 });
+	gen_raise(s, e);
 	s->state = DISAS_EXITED;
+}
+
+void gen_exception(struct dc *s, enum x86_vector v)
+{
+	gen_fault(s, &(struct guest_exception){ .vector = v });
+}
+
+void gen_exception_err(struct dc *s, enum x86_vector v, uint32_t error_code)
+{
+	gen_fault(s, &(struct guest_exception){ .vector = v, .flags = EXC_HAS_ERROR,
+						.error_code = error_code });
 }
 
 bool gen_illegal(struct dc *s)
@@ -646,7 +676,7 @@ bool gen_illegal(struct dc *s)
 			log_printf("%02x ", ((const uint8_t *)(uintptr_t)s->pc)[i]);
 		log_printf("(%s)\n", text);
 	}
-	gen_exception(s, SIGILL, ILL_ILLOPN, s->pc);
+	gen_exception(s, X86_EXC_UD);
 	return true;
 }
 
@@ -742,13 +772,6 @@ size_t x86_fetch_code(uint64_t pc, uint8_t *buf)
 	return guest_mem_fetch(NULL, buf, pc, want);
 }
 
-/* The si_code of a fetch fault at addr: the page is mapped (without
- * PROT_EXEC, or not readable) or it is not. */
-int x86_fetch_fault_code(uint64_t addr)
-{
-	return !(addr >> 47) && exec_mem_prot(addr) >= 0 ? SEGV_ACCERR : SEGV_MAPERR;
-}
-
 ir_ref guest_ir_pc(void) { return G.rip; }
 
 int guest_translate(struct ir_ctx *ir, struct tb *tb, unsigned max_insns,
@@ -760,16 +783,23 @@ int guest_translate(struct ir_ctx *ir, struct tb *tb, unsigned max_insns,
 	struct dc *s = &dc;
 	uint64_t checked_page = ~0ull;
 	unsigned n = 0;
+	bool timing = log_enabled(LOG_STATS);
 
 	/* Exit requests are seen at TB entry with one compare. */
 	uint32_t exit_label = ir_new_label(ir);
 	ir_ref req = ir_ldenv(s, CPU_OFF(x.exit_request), IR_MO_32);
 	ir_brc(s, IR_NE, req, cst(s, 0), exit_label);
 
+	/* 32-bit, 16-bit and real-mode code are not decoded yet: #UD */
+	if ((tb->flags & X86_CF_COMPAT) && gen_unsupported_mode(s)) {
+		n = 1;
+		s->next_pc = s->pc + 1;
+	}
 	while (s->state == DISAS_NEXT) {
 		uint8_t buf[15];
 		const void *code = (const void *)(uintptr_t)s->pc;
 		size_t avail = 15;
+		uint64_t t0 = timing ? exec_now_ns() : 0;
 
 		/* Only a TB's first instruction may leave the TB's first page,
 		 * so a TB lies on at most two pages (exec/smc.c tracks them). */
@@ -797,6 +827,8 @@ int guest_translate(struct ir_ctx *ir, struct tb *tb, unsigned max_insns,
 			decoded = ZYAN_SUCCESS(ZydisDecoderDecodeFull(&hint_decoder, code, avail, &s->insn,
 								      s->op)) &&
 				  x86_in_hint_space(&s->insn);
+		if (timing)
+			exec_stats.decode_ns += exec_now_ns() - t0;
 		if (!decoded) {
 			s->next_pc = s->pc + 1;
 			ir_emit(ir, IR_insn_start, IR_I64, NULL, (int64_t[]){ s->pc, 1 });
@@ -804,10 +836,11 @@ int guest_translate(struct ir_ctx *ir, struct tb *tb, unsigned max_insns,
 			if (avail < 15 && (s->pc + avail) % 4096 == 0) {
 				/* the instruction runs into a page it cannot be
 				 * fetched from */
-				gen_exception(s, SIGSEGV, x86_fetch_fault_code(s->pc + avail),
-					      s->pc + avail);
+				struct guest_exception e;
+				x86_fetch_fault(s->pc + avail, &e);
+				gen_fault(s, &e);
 			} else {
-				gen_exception(s, SIGILL, ILL_ILLOPN, s->pc);
+				gen_exception(s, X86_EXC_UD);
 			}
 			break;
 		}
@@ -826,6 +859,9 @@ int guest_translate(struct ir_ctx *ir, struct tb *tb, unsigned max_insns,
 		ir_emit(ir, IR_insn_start, IR_I64, NULL, (int64_t[]){ s->pc, s->insn.length });
 		n++;
 		lift_fn *fn = lifters[s->insn.mnemonic];
+		if ((tb->flags & X86_CF_SYSTEM) && sys_lifters[s->insn.mnemonic])
+			fn = sys_lifters[s->insn.mnemonic];
+		int shadow = s->irq_shadow;
 		bool hint = x86_in_hint_space(&s->insn);
 		bool mmx = !hint && (s->insn.mnemonic == ZYDIS_MNEMONIC_EMMS || has_mm_operand(s));
 		if (mmx && mmx_lifters[s->insn.mnemonic])
@@ -837,9 +873,18 @@ int guest_translate(struct ir_ctx *ir, struct tb *tb, unsigned max_insns,
 			gen_mmx_check(s);
 		if (!ok || !fn(s))
 			gen_illegal(s);
+		if (s->state == DISAS_NEXT && shadow) {
+			/* the one instruction after sti ran without an
+			 * interrupt check: now back to the loop, which takes
+			 * the interrupt sti may have let in */
+			s->irq_shadow = false;
+			gen_sync_pc(s, s->next_pc);
+			gen_exit_nochain(s);
+			s->state = DISAS_EXITED;
+		}
 		if (s->state == DISAS_NEXT) {
 			s->pc = s->next_pc;
-			if (n >= max_insns)
+			if (n >= max_insns && !s->irq_shadow)
 				s->state = DISAS_TOO_MANY;
 		}
 	}

@@ -2,7 +2,7 @@
  * Shared by the x86 lifting files: the disassembly context, operand access,
  * flag recording and TB exits.  A lifter is `bool gen_<MNEMONIC>(struct dc *)`
  * returning false when it cannot translate the instruction form (the caller
- * then raises SIGILL, as the CPU would for an undefined opcode).
+ * then raises #UD, as the CPU would for an undefined opcode).
  *
  * Invariant every lifter keeps: guest-visible state (globals) is written only
  * after the instruction's last memory access that may fault, so a fault
@@ -35,6 +35,9 @@ struct dc {
 	ir_ref cc_srcT;		/* SUB's first operand when cc_op is a known SUB */
 	enum dc_state state;
 	bool nochain;
+	/* the interrupt shadow of sti and mov ss: the next instruction runs
+	 * in this TB, whatever max_insns says, and ends it (lift-priv.c) */
+	bool irq_shadow;
 };
 
 /* IR globals for the guest state (guest_ir_init fills them). */
@@ -51,12 +54,20 @@ struct lift_entry {
 };
 extern const struct lift_entry lift_int_table[], lift_flow_table[], lift_string_table[],
 	lift_sse_table[], lift_x87_table[], lift_bmi_table[], lift_mmx_table[],
-	lift_sys_table[], lift_avx_table[];
+	lift_sys_table[], lift_avx_table[], lift_priv_table[];
 /* The decoder every part of the frontend uses, and a fetch of up to 15
  * code bytes at pc that never faults (returns the bytes readable). */
 void x86_decoder_init(ZydisDecoder *d);
 size_t x86_fetch_code(uint64_t pc, uint8_t *buf);
-int x86_fetch_fault_code(uint64_t addr);
+/* The user-mode lifter of the instruction (for system mode's lifters, on
+ * forms whose meaning does not change). */
+bool gen_user(struct dc *s);
+/* LAR, LSL, VERR, VERW (SYS_* of helpers.h) in system mode: the answer
+ * helper_sys gives in user mode, from the guest's tables (lift-priv.c). */
+ir_ref gen_sys_desc(struct dc *s, int op, ir_ref sel);
+/* A TB in a mode the decoder does not know (system mode's 32-bit code):
+ * #UD at its first instruction, logged under unimp. */
+bool gen_unsupported_mode(struct dc *s);
 /* Segment-register forms of MOV, PUSH and POP (lift-sys.c). */
 bool is_sreg_operand(struct dc *s, int i);
 bool gen_MOV_sreg(struct dc *s);
@@ -130,12 +141,17 @@ int jcc_of_mnemonic(ZydisMnemonic m);	/* Jcc/SETcc/CMOVcc -> 0..15, -1 */
 /* TB exits. */
 void gen_jmp_to(struct dc *s, int n, uint64_t target);	/* direct, chainable */
 void gen_jmp_indirect(struct dc *s, ir_ref target);
-void gen_exception(struct dc *s, int signo, int code, uint64_t addr);
+/* Raise an exception at run time and leave the TB.  gen_raise: rip already
+ * holds the pc e reports (a trap's: the next instruction's); gen_exception
+ * and gen_exception_err: a fault at this instruction, which ends the TB. */
+void gen_raise(struct dc *s, const struct guest_exception *e);
+void gen_exception(struct dc *s, enum x86_vector v);
+void gen_exception_err(struct dc *s, enum x86_vector v, uint32_t error_code);
 /* Leave the TB for the exec loop with the pc global set, unchained (in a
  * single-stepped TB: with the trace trap). */
 void gen_exit_nochain(struct dc *s);
 void gen_sync_pc(struct dc *s, uint64_t pc);
-bool gen_illegal(struct dc *s);		/* SIGILL at this instruction; logs under unimp */
+bool gen_illegal(struct dc *s);		/* #UD at this instruction; logs under unimp */
 
 /* Stack. */
 void gen_push(struct dc *s, ir_ref v, int size);

@@ -28,18 +28,18 @@
  *
  * The guest control word is loaded only around the instruction and loom's
  * (0x37f: the Linux default, which loom's own code runs under) restored
- * after.  Pending unmasked exceptions raise SIGFPE at the next waiting
- * instruction, as the CPU's #MF does: the helper checks ES before a
- * waiting row and raises with the kernel's si_code.
+ * after.  Pending unmasked exceptions raise #MF at the next waiting
+ * instruction, as the CPU does: the helper checks ES before a waiting
+ * row.
  *
  * Invariant: between the first host-FPU asm of a helper and its last,
  * nothing but integer C runs: no long double is copied by assignment (the
  * compiler would use the x87 stack), only with memcpy.
  */
-#include <signal.h>
 #include <string.h>
 #include "exec/exec.h"
 #include "guest/x86/x87.h"
+#include "guest/x86/mem.h"
 #include "host/host.h"
 
 const uint16_t x87_op_flags[X87_NB_OPS] = {
@@ -91,16 +91,11 @@ static inline uint16_t fix_fcw(uint16_t v)
 	return (v & 0x1f3f) | 0x40;
 }
 
-/* #MF at a waiting instruction: SIGFPE with the si_code the kernel derives
- * from the unmasked flags (invalid first, then divide, overflow, underflow
- * or denormal, precision). */
+/* #MF at a waiting instruction.  The status word says which exceptions
+ * are pending (what Linux makes its si_code of: linux/trap.c). */
 static _Noreturn void x87_raise(struct cpu *cpu)
 {
-	uint16_t err = cpu->fpu.fsw & ~cpu->fpu.fcw & FSW_EXC;
-	int code = err & FSW_IE ? FPE_FLTINV : err & FSW_ZE ? FPE_FLTDIV :
-		   err & FSW_OE ? FPE_FLTOVF : err & (FSW_UE | FSW_DE) ? FPE_FLTUND :
-		   err & FSW_PE ? FPE_FLTRES : 0;
-	exec_raise(cpu, SIGFPE, code, cpu->rip);
+	x86_raise(cpu, X86_EXC_MF);
 }
 
 /*
@@ -707,26 +702,26 @@ void x87_fxrstor(struct cpu *cpu, const void *area512)
 	fxrstor_from(cpu, &a, true);
 }
 
-/* FXSAVE/FXRSTOR as instructions: #GP (SIGSEGV, SI_KERNEL) for a
+/* FXSAVE/FXRSTOR as instructions: #GP(0) for a
  * misaligned area or reserved MXCSR bits; the guest memory is read whole
  * before anything changes and written before nothing else changes. */
 static void do_fxsave(struct cpu *cpu, uint64_t addr, bool rex_w)
 {
 	struct x86_fxsave a;
 	if (addr & 15)
-		exec_raise(cpu, SIGSEGV, SI_KERNEL, 0);
+		x86_raise_gp0(cpu);
 	fxsave_to(cpu, &a, rex_w);
-	memcpy((void *)(uintptr_t)addr, &a, X86_FXSAVE_WRITTEN);
+	x86_st_buf(cpu, addr, &a, X86_FXSAVE_WRITTEN);
 }
 
 static void do_fxrstor(struct cpu *cpu, uint64_t addr, bool rex_w)
 {
 	struct x86_fxsave a;
 	if (addr & 15)
-		exec_raise(cpu, SIGSEGV, SI_KERNEL, 0);
-	memcpy(&a, (const void *)(uintptr_t)addr, X86_FXSAVE_WRITTEN);
+		x86_raise_gp0(cpu);
+	x86_ld_buf(cpu, &a, addr, X86_FXSAVE_WRITTEN);
 	if (a.mxcsr & ~host_mxcsr_mask)
-		exec_raise(cpu, SIGSEGV, SI_KERNEL, 0);
+		x86_raise_gp0(cpu);
 	fxrstor_from(cpu, &a, rex_w);
 }
 
@@ -743,10 +738,10 @@ static void do_env(struct cpu *cpu, unsigned op, uint64_t addr)
 	uint64_t efl = 0;
 
 	if (load)
-		memcpy(buf, (const void *)(uintptr_t)addr, size);
+		x86_ld_buf(cpu, buf, addr, size);
 	run_general(&cpu->fpu, &n, op, 0, buf, efl, load || save);
 	if (!load)
-		memcpy((void *)(uintptr_t)addr, buf, size);
+		x86_st_buf(cpu, addr, buf, size);
 	cpu->fpu = n;
 }
 

@@ -11,11 +11,11 @@
  * before changing any guest state; a fault or #GP leaves the CPU as it
  * was (stores to the area may have happened, as on the CPU).
  */
-#include <signal.h>
 #include <string.h>
 #include "exec/exec.h"
 #include "guest/x86/cpu.h"
 #include "guest/x86/helpers.h"
+#include "guest/x86/mem.h"
 #include "guest/x86/sse-ops.h"
 #include "guest/x86/x87.h"
 
@@ -119,37 +119,49 @@ void x86_xrstor(struct cpu *cpu, const uint8_t *area, uint64_t rfbm)
 	xrstor_fmt(cpu, area, rfbm, true);
 }
 
+/* Store the parts of image img that XSAVE writes for components comp
+ * (x87: bit 0, SSE: bit 1, AVX: bit 2; MXCSR goes with either of bits 1-2
+ * when mxcsr) to guest memory at addr, in the order of the layout. */
+static void xsave_put(struct cpu *env, uint64_t addr, const uint8_t *img, uint64_t comp, bool mxcsr)
+{
+	if (comp & 1) {
+		x86_st_buf(env, addr, img, 24);
+		x86_st_buf(env, addr + 32, img + 32, 128);
+	}
+	if (mxcsr)
+		x86_st_buf(env, addr + 24, img + 24, 8);
+	if (comp & 2)
+		x86_st_buf(env, addr + 160, img + 160, 256);
+	if (comp & 4)
+		x86_st_buf(env, addr + XSAVE_YMM_OFF, img + XSAVE_YMM_OFF, 256);
+}
+
 /* XSAVE/XSAVEOPT (kind bit 0 clear) and XSAVEC (set) at addr, 64-byte
- * aligned; kind bit 1: the REX.W form (64-bit FIP/FDP). */
+ * aligned; kind bit 1: the REX.W form (64-bit FIP/FDP).  The image is
+ * built in a buffer and stored part by part as the instruction writes. */
 void helper_xsave(uint64_t envp, uint64_t addr, uint64_t rfbm, uint64_t kind)
 {
 	struct cpu *env = (struct cpu *)(uintptr_t)envp;
-	uint8_t *area = (uint8_t *)(uintptr_t)addr;
 	bool rex_w = kind & 2;
+	uint8_t tmp[XSAVE_SIZE];
 	if (addr & 63)
-		exec_raise(env, SIGSEGV, SI_KERNEL, 0);
+		x86_raise_gp0(env);
 	rfbm &= X86_XCR0;
 	if (!(kind & 1)) {
-		xsave_fmt(env, area, rfbm, rex_w);
+		/* XSTATE_BV keeps its bits outside RFBM: read it first. */
+		x86_ld_buf(env, tmp + XSAVE_HDR_OFF, addr + XSAVE_HDR_OFF, 8);
+		xsave_fmt(env, tmp, rfbm, rex_w);
+		xsave_put(env, addr, tmp, rfbm, rfbm & 6);
+		x86_st_buf(env, addr + XSAVE_HDR_OFF, tmp + XSAVE_HDR_OFF, 8);
 		return;
 	}
 	/* Compacted: components in init state are not written, XSTATE_BV
 	 * says which were, XCOMP_BV = bit 63 | RFBM. */
 	uint64_t in = xinuse(env) & rfbm;
 	uint64_t hdr[2] = { in, (1ull << 63) | rfbm };
-	uint8_t tmp[XSAVE_SIZE];
 	xsave_fmt(env, tmp, in, rex_w);
-	if (in & 1) {
-		memcpy(area, tmp, 24);
-		memcpy(area + 32, tmp + 32, 128);
-	}
-	if (rfbm & 6)
-		memcpy(area + 24, tmp + 24, 8);
-	if (in & 2)
-		memcpy(area + 160, tmp + 160, 256);
-	if (in & 4)
-		memcpy(area + XSAVE_YMM_OFF, tmp + XSAVE_YMM_OFF, 256);
-	memcpy(area + XSAVE_HDR_OFF, hdr, 16);
+	xsave_put(env, addr, tmp, in, rfbm & 6);
+	x86_st_buf(env, addr + XSAVE_HDR_OFF, hdr, 16);
 }
 
 /* XRSTOR (rex_w: XRSTOR64), standard or compacted by XCOMP_BV[63]; #GP
@@ -163,30 +175,30 @@ void helper_xrstor(uint64_t envp, uint64_t addr, uint64_t rfbm, uint64_t rex_w)
 	uint32_t mxcsr;
 
 	if (addr & 63)
-		exec_raise(env, SIGSEGV, SI_KERNEL, 0);
+		x86_raise_gp0(env);
 	rfbm &= X86_XCR0;
-	memcpy(hdr, (const void *)(uintptr_t)(addr + XSAVE_HDR_OFF), 64);
+	x86_ld_buf(env, hdr, addr + XSAVE_HDR_OFF, 64);
 	bool compact = hdr[1] >> 63;
 	uint64_t comp = hdr[1] & ~(1ull << 63);
 	size_t len = XSAVE_SIZE;
 	if (compact && !(comp & 4))
 		len = XSAVE_YMM_OFF;
-	memcpy(area, (const void *)(uintptr_t)addr, len);
+	x86_ld_buf(env, area, addr, len);
 	if (hdr[0] & ~(uint64_t)X86_XCR0)
-		exec_raise(env, SIGSEGV, SI_KERNEL, 0);
+		x86_raise_gp0(env);
 	if (compact) {
 		if ((comp & ~(uint64_t)X86_XCR0) || (hdr[0] & ~comp))
-			exec_raise(env, SIGSEGV, SI_KERNEL, 0);
+			x86_raise_gp0(env);
 		for (int i = 2; i < 8; i++)
 			if (hdr[i])
-				exec_raise(env, SIGSEGV, SI_KERNEL, 0);
+				x86_raise_gp0(env);
 	} else if (hdr[1] || hdr[2]) {
-		exec_raise(env, SIGSEGV, SI_KERNEL, 0);
+		x86_raise_gp0(env);
 	}
 	memcpy(&mxcsr, area + 24, 4);
 	bool csr_loaded = compact ? (rfbm & hdr[0] & 2) : (rfbm & 6);
 	if (csr_loaded && (mxcsr & ~MXCSR_VALID))
-		exec_raise(env, SIGSEGV, SI_KERNEL, 0);
+		x86_raise_gp0(env);
 	if (compact && !(hdr[0] & rfbm & 2)) {
 		/* MXCSR is part of the SSE component in the compacted form */
 		uint32_t cur = (rfbm & 2) ? MXCSR_DEFAULT : x86_mxcsr_read(env);

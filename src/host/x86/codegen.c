@@ -78,8 +78,37 @@ struct cg {
 	bool overflow;
 	int32_t xslot[3];	/* env slot xmm13..15 hold whole, or -1 (gen_vfop) */
 	bool tool_region;	/* host FP state is the tools' (host.h) */
+	struct slow_path *slow;	/* soft MMU: the TB's out-of-line paths */
+	uint32_t nslow;
 	bool fp_marked;		/* fp_dirty set since the last label or region */
 };
+
+/* Soft MMU (host.h): a probe's miss path, emitted after the TB's body. */
+enum slow_kind { SLOW_LD, SLOW_ST, SLOW_RMW };
+struct slow_path {
+	uint8_t kind;		/* enum slow_kind */
+	int8_t addr_reg, val_reg;	/* val_reg: H_NONE with a constant value */
+	int8_t out_reg;		/* load: the result; rmw: the host address */
+	uint8_t memop;		/* load: size and sign of the result */
+	bool i32;		/* load of an i32-typed temp */
+	uint32_t oi;
+	uint64_t val;		/* store of a constant */
+	uint32_t saved;		/* caller-saved registers live across the call */
+	uint8_t *jne_field;	/* the probe's branch here */
+	uintptr_t probe_rx;	/* the hpc the helper is given */
+	uintptr_t resume_rx;	/* where the path returns */
+};
+#define MAX_SLOW_PATHS 512
+#define SLOW_PATH_MAX_BYTES 160
+static struct host_softmmu_layout softmmu;
+static bool softmmu_on;
+
+void host_set_softmmu(const struct host_softmmu_layout *l)
+{
+	softmmu_on = l != NULL;
+	if (l)
+		softmmu = *l;
+}
 
 /* Prologue/epilogue addresses, set once by host_gen_prologue. */
 static uintptr_t epilogue_exit0_rx, epilogue_ret_rx;
@@ -876,12 +905,223 @@ static void gen_st_ptr(struct cg *c, struct ir_op *op)
 	free_dead(c, op);
 }
 
+/* ---- soft MMU lowering (host.h: host_softmmu_layout) ---- */
+
+static void xcache_clear(struct cg *c);
+static void pin_flush(struct cg *c);
+static void emit_call_far(struct cg *c, uintptr_t fn);
+
+static int softmmu_mmu(struct cg *c)
+{
+	return (c->tb->flags >> softmmu.mmu_shift) & softmmu.mmu_mask;
+}
+
+static struct slow_path *slow_new(struct cg *c)
+{
+	if (c->nslow >= MAX_SLOW_PATHS) {
+		c->overflow = true;	/* the code is discarded (host_gen_code) */
+		return &c->slow[0];
+	}
+	return &c->slow[c->nslow++];
+}
+
+/* The probe: on a hit leaves the host address of the access in t1 and
+ * falls through; on a miss branches to sp's path.  addr_reg, t0 and t1 are
+ * locked.  The page compare uses the access's last byte, so one crossing
+ * into the next page misses too. */
+static void emit_tlb_probe(struct cg *c, struct slow_path *sp, int addr_reg, int size,
+			   int32_t tag_off, int t0, int t1)
+{
+	int32_t base = softmmu.tlb_off + softmmu_mmu(c) * softmmu.mmu_stride;
+	sp->probe_rx = emit_rx(&c->e, c->e.p);
+	emit_mov_rr(&c->e, true, t0, addr_reg);
+	emit_shift_ri(&c->e, SHIFT_SHR, true, t0, softmmu.page_bits - softmmu.entry_shift);
+	emit_arith_ri(&c->e, ARITH_AND, false, t0,
+		      ((1 << softmmu.index_bits) - 1) << softmmu.entry_shift);
+	if (size)
+		emit_lea(&c->e, true, t1, addr_reg, H_NONE, 0, (1 << size) - 1);
+	else
+		emit_mov_rr(&c->e, true, t1, addr_reg);
+	emit_arith_ri(&c->e, ARITH_AND, true, t1, -(1 << softmmu.page_bits));
+	emit_modrm_sib(&c->e, OPC_ARITH_GvEv | (ARITH_CMP << 3) | P_REXW, t1, ENV_REG, t0, 0,
+		       base + tag_off);
+	sp->jne_field = emit_jcc32(&c->e, CC_NE);
+	emit_mov_rr(&c->e, true, t1, addr_reg);
+	emit_modrm_sib(&c->e, OPC_ARITH_GvEv | (ARITH_ADD << 3) | P_REXW, t1, ENV_REG, t0, 0,
+		       base + softmmu.addend_off);
+}
+
+/* Caller-saved registers holding live values at the probe, but `except`. */
+static uint32_t slow_saved(struct cg *c, int except)
+{
+	uint32_t m = 0;
+	for (int reg = 0; reg < 16; reg++)
+		if ((CALLER_SAVED & (1u << reg)) && c->reg_temp[reg] && reg != except)
+			m |= 1u << reg;
+	return m;
+}
+
+/* A guest memory op's common start: sync state a fault must see, forget
+ * XMM caches (the helper may clobber them), put the address in a register
+ * and take two scratch registers. */
+static int softmmu_begin(struct cg *c, struct ir_op *op, int *t0, int *t1)
+{
+	sync_globals(c);
+	xcache_clear(c);
+	int ra = load_temp(c, op->args[op->nout + (op->opc == IR_store ? 1 : 0)], ALL_REGS);
+	lock(c, ra);
+	*t0 = alloc_reg(c, ALL_REGS);
+	lock(c, *t0);
+	*t1 = alloc_reg(c, ALL_REGS);
+	lock(c, *t1);
+	return ra;
+}
+
+static void softmmu_load(struct cg *c, struct ir_op *op)
+{
+	int memop = op->cargs[0], size = memop & IR_MO_SIZE;
+	bool sign = memop & IR_MO_SIGN;
+	int t0, t1;
+	int ra = softmmu_begin(c, op, &t0, &t1);
+	int rd = dead_arg(op, 1) && T(c, op->args[1])->kind == IR_TEMP_LOCAL ? ra
+		 : alloc_reg(c, ALL_REGS);
+	lock(c, rd);
+	struct slow_path *sp = slow_new(c);
+	*sp = (struct slow_path){ .kind = SLOW_LD, .addr_reg = ra, .out_reg = rd, .memop = memop,
+				  .i32 = op->type == IR_I32, .oi = memop | softmmu_mmu(c) << 8,
+				  .saved = slow_saved(c, rd) };
+	emit_tlb_probe(c, sp, ra, size, softmmu.read_off, t0, t1);
+	if (sign && op->type == IR_I32 && size < 2)
+		emit_modrm_offset(&c->e, size ? OPC_MOVSWL : OPC_MOVSBL, rd, t1, 0);
+	else
+		emit_load(&c->e, size, sign && !(op->type == IR_I32 && size == 2), rd, t1, 0);
+	sp->resume_rx = emit_rx(&c->e, c->e.p);
+	free_dead(c, op);
+	set_output(c, op->args[0], rd);
+}
+
+static void softmmu_store(struct cg *c, struct ir_op *op)
+{
+	int memop = op->cargs[0], size = memop & IR_MO_SIZE;
+	ir_ref v = op->args[0];
+	int t0, t1;
+	int ra = softmmu_begin(c, op, &t0, &t1);
+	struct slow_path *sp = slow_new(c);
+	*sp = (struct slow_path){ .kind = SLOW_ST, .addr_reg = ra, .val_reg = H_NONE,
+				  .oi = memop | softmmu_mmu(c) << 8 };
+	/* The value is in place before the probe: the hit path between the
+	 * probe and the resume point must not change the allocator's state. */
+	bool imm = is_const(c, v) && (size < 3 || fits_imm(c, v, IR_I64));
+	if (imm) {
+		sp->val = cval(c, v);
+	} else {
+		sp->val_reg = load_temp(c, v, ALL_REGS);
+		lock(c, sp->val_reg);
+	}
+	sp->saved = slow_saved(c, H_NONE);
+	emit_tlb_probe(c, sp, ra, size, softmmu.write_off, t0, t1);
+	if (imm)
+		emit_store_imm(&c->e, size, sp->val, t1, 0);
+	else
+		emit_store(&c->e, size, sp->val_reg, t1, 0);
+	sp->resume_rx = emit_rx(&c->e, c->e.p);
+	free_dead(c, op);
+}
+
+/* cmpxchg/xchg/xadd: the probe (write tag) or the helper gives the host
+ * address; the locked instruction then runs on it as in user mode. */
+static int softmmu_rmw_addr(struct cg *c, struct ir_op *op)
+{
+	int size = op->cargs[0] & IR_MO_SIZE;
+	int t0, t1;
+	if (op->opc == IR_cmpxchg) {	/* rax is the instruction's */
+		lock(c, H_RAX);
+		evict(c, H_RAX);
+	}
+	int ra = softmmu_begin(c, op, &t0, &t1);
+	struct slow_path *sp = slow_new(c);
+	*sp = (struct slow_path){ .kind = SLOW_RMW, .addr_reg = ra, .out_reg = t1,
+				  .oi = (op->cargs[0] & IR_MO_SIZE) | softmmu_mmu(c) << 8,
+				  .saved = slow_saved(c, t1) };
+	emit_tlb_probe(c, sp, ra, size, softmmu.write_off, t0, t1);
+	sp->resume_rx = emit_rx(&c->e, c->e.p);
+	c->locked &= ~(1u << t0);
+	return t1;
+}
+
+/* The miss paths, after the body: save what lives in caller-saved
+ * registers, call the helper with the probe's pc, restore, go back. */
+static void emit_slow_paths(struct cg *c)
+{
+	for (uint32_t i = 0; i < c->nslow; i++) {
+		struct slow_path *sp = &c->slow[i];
+		emit_patch_rel32(sp->jne_field, &c->e, emit_rx(&c->e, c->e.p));
+		int nsaved = 0;
+		for (int reg = 0; reg < 16; reg++) {
+			if (sp->saved & (1u << reg)) {
+				emit_push(&c->e, reg);
+				nsaved++;
+			}
+		}
+		if (nsaved & 1)
+			emit_arith_ri(&c->e, ARITH_SUB, true, H_RSP, 8);
+		if (pin_off)	/* the helper may unwind: the counter must be exact */
+			pin_flush(c);
+		/* Arguments through the stack: the sources may be argument
+		 * registers themselves. */
+		emit_push(&c->e, sp->addr_reg);
+		if (sp->kind == SLOW_ST) {
+			if (sp->val_reg != H_NONE)
+				emit_push(&c->e, sp->val_reg);
+			else
+				emit_push(&c->e, sp->addr_reg);	/* a placeholder */
+			emit_pop(&c->e, H_RDX);
+			if (sp->val_reg == H_NONE)
+				emit_movi(&c->e, H_RDX, sp->val);
+		}
+		emit_pop(&c->e, H_RSI);
+		emit_mov_rr(&c->e, true, H_RDI, ENV_REG);
+		int oi_reg = sp->kind == SLOW_ST ? H_RCX : H_RDX;
+		int hpc_reg = sp->kind == SLOW_ST ? H_R8 : H_RCX;
+		emit_movi(&c->e, oi_reg, sp->oi);
+		emit_rip_modrm(c, OPC_LEA | P_REXW, hpc_reg, sp->probe_rx, 0);
+		uintptr_t fn = sp->kind == SLOW_LD ? (uintptr_t)softmmu.ld_helper
+			       : sp->kind == SLOW_ST ? (uintptr_t)softmmu.st_helper
+			       : (uintptr_t)softmmu.rmw_helper;
+		emit_call_far(c, fn);
+		if (sp->kind == SLOW_LD) {
+			int size = sp->memop & IR_MO_SIZE;
+			bool sign = sp->memop & IR_MO_SIGN;
+			if (sp->i32 && size == 2)
+				emit_mov_rr(&c->e, false, sp->out_reg, H_RAX);
+			else if (sp->i32 && sign && size < 2)	/* as movsbl/movswl */
+				emit_modrm(&c->e, size ? OPC_MOVSWL : OPC_MOVSBL, sp->out_reg, H_RAX);
+			else if (size < 3)
+				emit_ext(&c->e, size, sign, sp->out_reg, H_RAX);
+			else
+				emit_mov_rr(&c->e, true, sp->out_reg, H_RAX);
+		} else if (sp->kind == SLOW_RMW) {
+			emit_mov_rr(&c->e, true, sp->out_reg, H_RAX);
+		}
+		if (nsaved & 1)
+			emit_arith_ri(&c->e, ARITH_ADD, true, H_RSP, 8);
+		for (int reg = 15; reg >= 0; reg--)
+			if (sp->saved & (1u << reg))
+				emit_pop(&c->e, reg);
+		emit_patch_rel32(emit_jmp32(&c->e), &c->e, sp->resume_rx);
+	}
+}
+
 static void gen_load(struct cg *c, struct ir_op *op)
 {
 	int memop = op->cargs[0];
 	int size = memop & IR_MO_SIZE;
 	bool sign = memop & IR_MO_SIGN;
 
+	if (softmmu_on) {
+		softmmu_load(c, op);
+		return;
+	}
 	sync_globals(c);
 	int ra = load_temp(c, op->args[1], ALL_REGS);
 	lock(c, ra);
@@ -897,6 +1137,10 @@ static void gen_load(struct cg *c, struct ir_op *op)
 
 static void gen_store(struct cg *c, struct ir_op *op)
 {
+	if (softmmu_on) {
+		softmmu_store(c, op);
+		return;
+	}
 	sync_globals(c);
 	int ra = load_temp(c, op->args[1], ALL_REGS);
 	lock(c, ra);
@@ -910,11 +1154,13 @@ static void gen_atomic(struct cg *c, struct ir_op *op)
 	ir_ref old = op->args[0];
 	int rd;
 
+	/* Soft MMU: the host address comes from the TLB, in a scratch register. */
+	int haddr = softmmu_on ? softmmu_rmw_addr(c, op) : H_NONE;
 	sync_globals(c);
 	if (op->opc == IR_cmpxchg) {
 		lock(c, H_RAX);
 		evict(c, H_RAX);
-		int raddr = load_temp(c, op->args[1], ALL_REGS & ~(1u << H_RAX));
+		int raddr = haddr != H_NONE ? haddr : load_temp(c, op->args[1], ALL_REGS & ~(1u << H_RAX));
 		lock(c, raddr);
 		int rnew = load_temp(c, op->args[3], ALL_REGS & ~(1u << H_RAX));
 		lock(c, rnew);
@@ -922,7 +1168,7 @@ static void gen_atomic(struct cg *c, struct ir_op *op)
 		emit_atomic(&c->e, OPC_CMPXCHG_EvGv, size, rnew, raddr);
 		rd = H_RAX;
 	} else {
-		int raddr = load_temp(c, op->args[1], ALL_REGS);
+		int raddr = haddr != H_NONE ? haddr : load_temp(c, op->args[1], ALL_REGS);
 		lock(c, raddr);
 		rd = dest_from(c, op->args[2], dead_arg(op, 2), old, ALL_REGS);
 		emit_atomic(&c->e, op->opc == IR_xchg ? OPC_XCHG_EvGv : OPC_XADD_EvGv, size, rd, raddr);
@@ -1175,7 +1421,7 @@ static void gen_goto_lookup(struct cg *c, struct ir_op *op)
 	uint8_t *miss2 = emit_jcc32(&c->e, CC_NE);
 	emit_modrm_offset(&c->e, OPC_GRP5, EXT5_JMPN_Ev, rt, jc.tb_code_off);
 	/* A miss names this TB, whose last instruction is the branch (the
-	 * loop may have to fault at it: guest_branch_fault). */
+	 * loop may have to fault at it: guest_fetch_fault). */
 	emit_patch_rel32(miss1, &c->e, emit_rx(&c->e, c->e.p));
 	emit_patch_rel32(miss2, &c->e, emit_rx(&c->e, c->e.p));
 	emit_movi(&c->e, H_RAX, (uintptr_t)c->tb | TB_EXIT_NOCHAIN);
@@ -1571,7 +1817,8 @@ size_t host_gen_code(struct ir_ctx *s, struct tb *tb, uint8_t *rw, uint8_t *rx, 
 	static uint32_t cap;
 	static uint8_t **labels;
 	static uint32_t label_cap;
-	struct cg c = { .s = s, .tb = tb };
+	static struct slow_path slow[MAX_SLOW_PATHS];
+	struct cg c = { .s = s, .tb = tb, .slow = slow };
 
 	if (s->ntemps > cap) {
 		cap = s->ntemps * 2;
@@ -1598,7 +1845,7 @@ size_t host_gen_code(struct ir_ctx *s, struct tb *tb, uint8_t *rw, uint8_t *rx, 
 	for (uint32_t i = 0; i < s->nops; i++) {
 		if (!emit_room(&c.e, OP_MAX_BYTES))
 			return 0;
-		if (c.overflow || c.e.p - c.e.start > TB_MAX_CODE) {
+		if (c.overflow || c.e.p - c.e.start + c.nslow * SLOW_PATH_MAX_BYTES > TB_MAX_CODE) {
 			tb->ninsns = c.ninsn;
 			return HOST_GEN_TOO_BIG;
 		}
@@ -1623,6 +1870,11 @@ size_t host_gen_code(struct ir_ctx *s, struct tb *tb, uint8_t *rw, uint8_t *rx, 
 	if (c.overflow) {	/* the last op's branch or spill slot */
 		tb->ninsns = c.ninsn;
 		return HOST_GEN_TOO_BIG;
+	}
+	if (c.nslow) {
+		if (!emit_room(&c.e, c.nslow * SLOW_PATH_MAX_BYTES))
+			return 0;
+		emit_slow_paths(&c);	/* (within TB_MAX_CODE: the loop counted them) */
 	}
 	for (uint32_t i = 0; i < c.nfixups; i++) {
 		uint8_t *at = c.label_at[c.fixups[i].label];
