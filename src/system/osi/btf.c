@@ -15,6 +15,7 @@
  * storage (the INT's own bit offset and width say where it lies).
  */
 #include "system/osi/btf.h"
+#include "system/osi/util.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -25,17 +26,6 @@
 #define BTF_HDR_MIN 24		/* magic .. str_len */
 #define BTF_COMMON 12		/* name_off, info, size/type */
 
-static uint32_t rd32(const uint8_t *p) { return p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24; }
-
-static int fail(char *err, size_t errsz, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	if (err && errsz)
-		vsnprintf(err, errsz, fmt, ap);
-	va_end(ap);
-	return -1;
-}
 
 const char *osi_btf_kind_name(enum osi_btf_kind kind)
 {
@@ -86,22 +76,22 @@ static bool refers(unsigned kind)
 static int check_record(const struct osi_btf *b, uint32_t id, char *err, size_t errsz)
 {
 	const uint8_t *p = b->types + b->off[id];
-	uint32_t info = rd32(p + 4), st = rd32(p + 8);
+	uint32_t info = osi_rd32(p + 4), st = osi_rd32(p + 8);
 	unsigned kind = (info >> 24) & 0x1f, vlen = info & 0xffff;
 	const uint8_t *x = p + BTF_COMMON;
 #define NAME_OK(o) ((o) < b->strs_len)
 #define TYPE_OK(t) ((t) < b->ntypes)
-	if (!NAME_OK(rd32(p)))
-		return fail(err, errsz, "BTF type %u: name offset %u outside the strings", id, rd32(p));
+	if (!NAME_OK(osi_rd32(p)))
+		return osi_fail(err, errsz, "BTF type %u: name offset %u outside the strings", id, osi_rd32(p));
 	if (refers(kind) && !TYPE_OK(st))
-		return fail(err, errsz, "BTF type %u (%s): refers to type %u of %u", id,
+		return osi_fail(err, errsz, "BTF type %u (%s): refers to type %u of %u", id,
 			    osi_btf_kind_name(kind), st, b->ntypes);
 	unsigned stride = 0, name_at = 0, type_at = 0;
 	bool has_type = false;
 	switch (kind) {
 	case OSI_BTF_ARRAY:
-		if (!TYPE_OK(rd32(x)) || !TYPE_OK(rd32(x + 4)))
-			return fail(err, errsz, "BTF type %u (ARRAY): bad element or index type", id);
+		if (!TYPE_OK(osi_rd32(x)) || !TYPE_OK(osi_rd32(x + 4)))
+			return osi_fail(err, errsz, "BTF type %u (ARRAY): bad element or index type", id);
 		return 0;
 	case OSI_BTF_STRUCT: case OSI_BTF_UNION:
 		stride = 12, name_at = 0, type_at = 4, has_type = true;
@@ -118,19 +108,19 @@ static int check_record(const struct osi_btf *b, uint32_t id, char *err, size_t 
 	case OSI_BTF_DATASEC:
 		/* btf_var_secinfo: type, offset, size — no name */
 		for (unsigned i = 0; i < vlen; i++)
-			if (!TYPE_OK(rd32(x + 12 * i)))
-				return fail(err, errsz, "BTF type %u (DATASEC): bad variable type", id);
+			if (!TYPE_OK(osi_rd32(x + 12 * i)))
+				return osi_fail(err, errsz, "BTF type %u (DATASEC): bad variable type", id);
 		return 0;
 	default:
 		return 0;
 	}
 	for (unsigned i = 0; i < vlen; i++) {
 		const uint8_t *m = x + stride * i;
-		if (!NAME_OK(rd32(m + name_at)))
-			return fail(err, errsz, "BTF type %u: member %u's name outside the strings", id, i);
-		if (has_type && !TYPE_OK(rd32(m + type_at)))
-			return fail(err, errsz, "BTF type %u (%s): member %u refers to type %u of %u", id,
-				    osi_btf_kind_name(kind), i, rd32(m + type_at), b->ntypes);
+		if (!NAME_OK(osi_rd32(m + name_at)))
+			return osi_fail(err, errsz, "BTF type %u: member %u's name outside the strings", id, i);
+		if (has_type && !TYPE_OK(osi_rd32(m + type_at)))
+			return osi_fail(err, errsz, "BTF type %u (%s): member %u refers to type %u of %u", id,
+				    osi_btf_kind_name(kind), i, osi_rd32(m + type_at), b->ntypes);
 	}
 	return 0;
 #undef NAME_OK
@@ -141,25 +131,25 @@ int osi_btf_load(struct osi_btf *b, const uint8_t *data, size_t len, char *err, 
 {
 	memset(b, 0, sizeof *b);
 	if (len < BTF_HDR_MIN || (data[0] | data[1] << 8) != BTF_MAGIC)
-		return fail(err, errsz, "not BTF (no 0xeb9f magic)");
+		return osi_fail(err, errsz, "not BTF (no 0xeb9f magic)");
 	if (data[2] != 1)
-		return fail(err, errsz, "BTF version %u (this reader knows 1)", data[2]);
-	uint32_t hdr_len = rd32(data + 4);
-	uint32_t type_off = rd32(data + 8), type_len = rd32(data + 12);
-	uint32_t str_off = rd32(data + 16), str_len = rd32(data + 20);
+		return osi_fail(err, errsz, "BTF version %u (this reader knows 1)", data[2]);
+	uint32_t hdr_len = osi_rd32(data + 4);
+	uint32_t type_off = osi_rd32(data + 8), type_len = osi_rd32(data + 12);
+	uint32_t str_off = osi_rd32(data + 16), str_len = osi_rd32(data + 20);
 	if (hdr_len < BTF_HDR_MIN || hdr_len > len)
-		return fail(err, errsz, "BTF header length %u in a %zu-byte blob", hdr_len, len);
+		return osi_fail(err, errsz, "BTF header length %u in a %zu-byte blob", hdr_len, len);
 	size_t body = len - hdr_len;
 	if (type_off > body || type_len > body - type_off || str_off > body ||
 	    str_len > body - str_off)
-		return fail(err, errsz, "BTF sections outside the blob");
+		return osi_fail(err, errsz, "BTF sections outside the blob");
 	const char *strs = (const char *)data + hdr_len + str_off;
 	/* The format requires the first string to be "" (name offset 0 means
 	 * anonymous) and every string to end with a NUL. */
 	if (!str_len || strs[0] || strs[str_len - 1])
-		return fail(err, errsz, "BTF string section does not start and end with a NUL");
+		return osi_fail(err, errsz, "BTF string section does not start and end with a NUL");
 	if (type_off % 4)
-		return fail(err, errsz, "BTF type section misaligned");
+		return osi_fail(err, errsz, "BTF type section misaligned");
 	b->types = data + hdr_len + type_off;
 	b->types_len = type_len;
 	b->strs = strs;
@@ -169,25 +159,25 @@ int osi_btf_load(struct osi_btf *b, const uint8_t *data, size_t len, char *err, 
 	uint32_t n = 1, pos = 0;
 	while (pos < type_len) {
 		if (type_len - pos < BTF_COMMON)
-			return fail(err, errsz, "BTF type %u truncated", n);
-		uint32_t info = rd32(b->types + pos + 4);
+			return osi_fail(err, errsz, "BTF type %u truncated", n);
+		uint32_t info = osi_rd32(b->types + pos + 4);
 		unsigned kind = (info >> 24) & 0x1f;
 		long extra = extra_len(kind, info & 0xffff);
 		if (extra < 0)
-			return fail(err, errsz, "BTF type %u has kind %u, unknown to this reader", n, kind);
+			return osi_fail(err, errsz, "BTF type %u has kind %u, unknown to this reader", n, kind);
 		if ((uint64_t)type_len - pos - BTF_COMMON < (uint64_t)extra)
-			return fail(err, errsz, "BTF type %u (%s) truncated", n, osi_btf_kind_name(kind));
+			return osi_fail(err, errsz, "BTF type %u (%s) truncated", n, osi_btf_kind_name(kind));
 		pos += BTF_COMMON + (uint32_t)extra;
 		n++;
 	}
 	b->ntypes = n;
 	b->off = malloc(sizeof *b->off * n);
 	if (!b->off)
-		return fail(err, errsz, "out of memory for %u BTF types", n);
+		return osi_fail(err, errsz, "out of memory for %u BTF types", n);
 	b->off[0] = 0;
 	pos = 0;
 	for (uint32_t id = 1; id < n; id++) {
-		uint32_t info = rd32(b->types + pos + 4);
+		uint32_t info = osi_rd32(b->types + pos + 4);
 		b->off[id] = pos;
 		b->nkind[(info >> 24) & 0x1f]++;
 		pos += BTF_COMMON + (uint32_t)extra_len((info >> 24) & 0x1f, info & 0xffff);
@@ -215,12 +205,12 @@ bool osi_btf_type(const struct osi_btf *b, uint32_t id, struct osi_btf_type *t)
 	if (id == 0)
 		return true;
 	const uint8_t *p = b->types + b->off[id];
-	uint32_t info = rd32(p + 4);
+	uint32_t info = osi_rd32(p + 4);
 	t->kind = (enum osi_btf_kind)((info >> 24) & 0x1f);
-	t->name = b->strs + rd32(p);
+	t->name = b->strs + osi_rd32(p);
 	t->vlen = info & 0xffff;
 	t->kflag = info >> 31;
-	t->size_type = rd32(p + 8);
+	t->size_type = osi_rd32(p + 8);
 	return true;
 }
 
@@ -265,8 +255,8 @@ static int64_t size_of(const struct osi_btf *b, uint32_t id, unsigned depth)
 	case OSI_BTF_VAR:
 		return size_of(b, t.size_type, depth + 1);
 	case OSI_BTF_ARRAY: {
-		int64_t es = size_of(b, rd32(extra(b, id)), depth + 1);
-		uint32_t n = rd32(extra(b, id) + 8);
+		int64_t es = size_of(b, osi_rd32(extra(b, id)), depth + 1);
+		uint32_t n = osi_rd32(extra(b, id) + 8);
 		if (es < 0 || (n && es > INT64_MAX / n))
 			return -1;
 		return es * n;
@@ -286,8 +276,8 @@ bool osi_btf_array(const struct osi_btf *b, uint32_t id, uint32_t *elem, uint32_
 	struct osi_btf_type t;
 	if (!osi_btf_type(b, id, &t) || t.kind != OSI_BTF_ARRAY)
 		return false;
-	*elem = rd32(extra(b, id));
-	*nelems = rd32(extra(b, id) + 8);
+	*elem = osi_rd32(extra(b, id));
+	*nelems = osi_rd32(extra(b, id) + 8);
 	return true;
 }
 
@@ -297,7 +287,7 @@ bool osi_btf_int(const struct osi_btf *b, uint32_t id, uint32_t *encoding, uint3
 	struct osi_btf_type t;
 	if (!osi_btf_type(b, id, &t) || t.kind != OSI_BTF_INT)
 		return false;
-	uint32_t v = rd32(extra(b, id));
+	uint32_t v = osi_rd32(extra(b, id));
 	*encoding = (v >> 24) & 0xf;
 	*bit_off = (v >> 16) & 0xff;
 	*bits = v & 0xff;
@@ -308,7 +298,7 @@ uint32_t osi_btf_find(const struct osi_btf *b, enum osi_btf_kind kind, const cha
 {
 	for (uint32_t id = 1; id < b->ntypes; id++) {
 		const uint8_t *p = b->types + b->off[id];
-		if (((rd32(p + 4) >> 24) & 0x1f) == (uint32_t)kind && !strcmp(b->strs + rd32(p), name))
+		if (((osi_rd32(p + 4) >> 24) & 0x1f) == (uint32_t)kind && !strcmp(b->strs + osi_rd32(p), name))
 			return id;
 	}
 	return 0;
@@ -327,14 +317,14 @@ bool osi_btf_enum_value(const struct osi_btf *b, uint32_t id, const char *name, 
 		return false;
 	const uint8_t *x = extra(b, id);
 	for (unsigned i = 0; i < t.vlen; i++) {
-		if (t.kind == OSI_BTF_ENUM && !strcmp(b->strs + rd32(x + 8 * i), name)) {
+		if (t.kind == OSI_BTF_ENUM && !strcmp(b->strs + osi_rd32(x + 8 * i), name)) {
 			/* kind_flag: signed values; else unsigned 32-bit */
-			uint32_t v = rd32(x + 8 * i + 4);
+			uint32_t v = osi_rd32(x + 8 * i + 4);
 			*value = t.kflag ? (int64_t)(int32_t)v : (int64_t)v;
 			return true;
 		}
-		if (t.kind == OSI_BTF_ENUM64 && !strcmp(b->strs + rd32(x + 12 * i), name)) {
-			*value = (int64_t)(rd32(x + 12 * i + 4) | (uint64_t)rd32(x + 12 * i + 8) << 32);
+		if (t.kind == OSI_BTF_ENUM64 && !strcmp(b->strs + osi_rd32(x + 12 * i), name)) {
+			*value = (int64_t)(osi_rd32(x + 12 * i + 4) | (uint64_t)osi_rd32(x + 12 * i + 8) << 32);
 			return true;
 		}
 	}
@@ -346,9 +336,9 @@ static void decode_member(const struct osi_btf *b, const struct osi_btf_type *st
 			  unsigned i, uint64_t base, struct osi_btf_member *m)
 {
 	const uint8_t *x = extra(b, sid) + 12 * i;
-	uint32_t off = rd32(x + 8);
+	uint32_t off = osi_rd32(x + 8);
 	memset(m, 0, sizeof *m);
-	m->type = rd32(x + 4);
+	m->type = osi_rd32(x + 4);
 	if (st->kflag) {
 		m->bit_offset = base + (off & 0xffffff);
 		m->bit_size = off >> 24;
@@ -385,7 +375,7 @@ static bool find_member(const struct osi_btf *b, uint32_t id, const char *name, 
 		return false;
 	const uint8_t *x = extra(b, id);
 	for (unsigned i = 0; i < t.vlen && --*budget > 0; i++) {
-		const char *mname = b->strs + rd32(x + 12 * i);
+		const char *mname = b->strs + osi_rd32(x + 12 * i);
 		if (*mname) {
 			if (strlen(mname) == len && !memcmp(mname, name, len)) {
 				decode_member(b, &t, id, i, base, m);
@@ -410,7 +400,7 @@ int osi_btf_member(const struct osi_btf *b, uint32_t id, const char *path,
 	const char *step = path;
 	memset(m, 0, sizeof *m);
 	if (!osi_btf_type(b, id, &t))
-		return fail(err, errsz, "no BTF type %u", id);
+		return osi_fail(err, errsz, "no BTF type %u", id);
 	const char *sname = *t.name ? t.name : "(anonymous)";
 	for (;;) {
 		const char *dot = strchr(step, '.');
@@ -419,21 +409,21 @@ int osi_btf_member(const struct osi_btf *b, uint32_t id, const char *path,
 		osi_btf_type(b, cur, &ct);
 		if (ct.kind != OSI_BTF_STRUCT && ct.kind != OSI_BTF_UNION) {
 			if (step == path)
-				return fail(err, errsz, "BTF type %u is not a struct or union", id);
-			return fail(err, errsz, "%s: '%.*s' is not a struct or union", sname,
+				return osi_fail(err, errsz, "BTF type %u is not a struct or union", id);
+			return osi_fail(err, errsz, "%s: '%.*s' is not a struct or union", sname,
 				    (int)(step - path - 1), path);
 		}
 		long budget = 1 << 20;
 		if (!len || !find_member(b, cur, step, len, base, 0, m, &budget)) {
 			if (step == path)
-				return fail(err, errsz, "%s has no member '%.*s'", sname, (int)len, step);
-			return fail(err, errsz, "%s.%.*s has no member '%.*s'", sname,
+				return osi_fail(err, errsz, "%s has no member '%.*s'", sname, (int)len, step);
+			return osi_fail(err, errsz, "%s.%.*s has no member '%.*s'", sname,
 				    (int)(step - path - 1), path, (int)len, step);
 		}
 		if (!dot)
 			return 0;
 		if (m->bitfield)
-			return fail(err, errsz, "%s: '%.*s' is a bitfield", sname,
+			return osi_fail(err, errsz, "%s: '%.*s' is a bitfield", sname,
 				    (int)(dot - path), path);
 		base = m->bit_offset;
 		cur = osi_btf_resolve(b, m->type);
@@ -447,7 +437,7 @@ int osi_btf_offsetof(const struct osi_btf *b, const char *sname, const char *pat
 	uint32_t id = osi_btf_find_struct(b, sname);
 	if (!id) {
 		memset(m, 0, sizeof *m);
-		return fail(err, errsz, "no struct %s in the BTF", sname);
+		return osi_fail(err, errsz, "no struct %s in the BTF", sname);
 	}
 	return osi_btf_member(b, id, path, m, err, errsz);
 }

@@ -32,6 +32,7 @@
  * the former: the latter has none.
  */
 #include "system/osi/kallsyms.h"
+#include "system/osi/util.h"
 
 #include <elf.h>
 #include <stdarg.h>
@@ -42,20 +43,7 @@
 #define KSYM_MAX_NAME 1024	/* the kernel's limit is 512 */
 #define KSYM_MAX_COUNT 0x1000000u
 
-static uint16_t rd16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
-static uint32_t rd32(const uint8_t *p) { return rd16(p) | (uint32_t)rd16(p + 2) << 16; }
-static uint64_t rd64(const uint8_t *p) { return rd32(p) | (uint64_t)rd32(p + 4) << 32; }
 static size_t align8(size_t x) { return (x + 7) & ~(size_t)7; }
-
-static int fail(char *err, size_t errsz, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	if (err && errsz)
-		vsnprintf(err, errsz, fmt, ap);
-	va_end(ap);
-	return -1;
-}
 
 /* A region of the image being searched: one section's bytes. */
 struct region {
@@ -69,12 +57,12 @@ struct region {
 static size_t token_table_before(const struct region *r, size_t p)
 {
 	const uint8_t *idx = r->d + p;
-	if (rd16(idx) != 0)
+	if (osi_rd16(idx) != 0)
 		return (size_t)-1;
 	for (int i = 1; i < 256; i++)
-		if (rd16(idx + 2 * i) < rd16(idx + 2 * i - 2) + 2)	/* tokens are non-empty */
+		if (osi_rd16(idx + 2 * i) < osi_rd16(idx + 2 * i - 2) + 2)	/* tokens are non-empty */
 			return (size_t)-1;
-	size_t last = rd16(idx + 510);
+	size_t last = osi_rd16(idx + 510);
 	/* The table is last + strlen(last token) + 1 bytes, padded to 8. */
 	for (size_t tail = 2; tail < 512; tail++) {
 		if (last + tail > p)
@@ -89,7 +77,7 @@ static size_t token_table_before(const struct region *r, size_t p)
 			continue;
 		bool ok = true;
 		for (int i = 0; i < 255 && ok; i++) {
-			size_t a = rd16(idx + 2 * i), b = rd16(idx + 2 * i + 2);
+			size_t a = osi_rd16(idx + 2 * i), b = osi_rd16(idx + 2 * i + 2);
 			ok = strnlen((const char *)tab + a, b - a) == b - a - 1;
 		}
 		if (ok)
@@ -106,7 +94,7 @@ static long walk_names(const struct region *r, size_t start, uint32_t n, size_t 
 	size_t pos = start;
 	for (uint32_t i = 0; i < n; i++) {
 		if (markers && i % 256 == 0) {
-			uint64_t m = w == 4 ? rd32(markers + (i / 256) * 4) : rd64(markers + (i / 256) * 8);
+			uint64_t m = w == 4 ? osi_rd32(markers + (i / 256) * 4) : osi_rd64(markers + (i / 256) * 8);
 			if (m != pos - start)
 				return -1;
 		}
@@ -132,8 +120,8 @@ static bool find_num_syms(const struct region *r, size_t t, size_t *q_out, size_
 			  unsigned *w_out, size_t *seqs_out)
 {
 	for (size_t q = (t - 16) & ~(size_t)7; q + 16 <= t; q -= 8) {
-		uint32_t n = rd32(r->d + q);
-		if (n && n <= KSYM_MAX_COUNT && rd32(r->d + q + 4) == 0) {
+		uint32_t n = osi_rd32(r->d + q);
+		if (n && n <= KSYM_MAX_COUNT && osi_rd32(r->d + q + 4) == 0) {
 			size_t m = (n + 255) / 256;
 			for (unsigned v = 0; v < 4; v++) {
 				/* markers of 4 or 8 bytes, with or without
@@ -149,7 +137,7 @@ static bool find_num_syms(const struct region *r, size_t t, size_t *q_out, size_
 					continue;
 				size_t ms = mend - align8(m * w);
 				const uint8_t *mk = r->d + ms;
-				if ((w == 4 ? rd32(mk) : rd64(mk)) != 0)
+				if ((w == 4 ? osi_rd32(mk) : osi_rd64(mk)) != 0)
 					continue;
 				long end = walk_names(r, q + 8, n, ms, mk, w);
 				if (end >= 0 && align8((size_t)end) == ms) {
@@ -178,7 +166,7 @@ static int by_name_cmp(const void *a, const void *b, void *arg)
 static int expand(struct osi_kallsyms *ks, const struct region *r, size_t t, size_t ti,
 		  size_t q, bool relative, size_t table, char *err, size_t errsz)
 {
-	uint32_t n = rd32(r->d + q);
+	uint32_t n = osi_rd32(r->d + q);
 	const uint8_t *idx = r->d + ti, *tok = r->d + t;
 	ks->syms = calloc(n, sizeof *ks->syms);
 	size_t *noff = malloc(n * sizeof *noff);
@@ -186,12 +174,12 @@ static int expand(struct osi_kallsyms *ks, const struct region *r, size_t t, siz
 	ks->pool = malloc(cap);
 	if (!ks->syms || !noff || !ks->pool) {
 		free(noff);
-		return fail(err, errsz, "out of memory for %u symbols", n);
+		return osi_fail(err, errsz, "out of memory for %u symbols", n);
 	}
 	bool absolute_percpu = false;
 	if (relative)
 		for (uint32_t i = 0; i < n && !absolute_percpu; i++)
-			absolute_percpu = (int32_t)rd32(r->d + table + 4 * i) < 0;
+			absolute_percpu = (int32_t)osi_rd32(r->d + table + 4 * i) < 0;
 	size_t pos = q + 8;
 	char name[KSYM_MAX_NAME];
 	for (uint32_t i = 0; i < n; i++) {
@@ -200,11 +188,11 @@ static int expand(struct osi_kallsyms *ks, const struct region *r, size_t t, siz
 			len = (len & 0x7f) | (size_t)r->d[pos++] << 7;
 		size_t nl = 0;
 		for (size_t k = 0; k < len; k++) {
-			const char *s = (const char *)tok + rd16(idx + 2 * r->d[pos + k]);
+			const char *s = (const char *)tok + osi_rd16(idx + 2 * r->d[pos + k]);
 			size_t sl = strlen(s);
 			if (nl + sl >= sizeof name) {
 				free(noff);
-				return fail(err, errsz, "kallsyms: symbol %u longer than %d bytes", i,
+				return osi_fail(err, errsz, "kallsyms: symbol %u longer than %d bytes", i,
 					    KSYM_MAX_NAME);
 			}
 			memcpy(name + nl, s, sl);
@@ -213,14 +201,14 @@ static int expand(struct osi_kallsyms *ks, const struct region *r, size_t t, siz
 		pos += len;
 		if (nl < 2) {
 			free(noff);
-			return fail(err, errsz, "kallsyms: symbol %u has an empty name", i);
+			return osi_fail(err, errsz, "kallsyms: symbol %u has an empty name", i);
 		}
 		if (used + nl > cap) {
 			cap = cap * 2 + nl;
 			char *np = realloc(ks->pool, cap);
 			if (!np) {
 				free(noff);
-				return fail(err, errsz, "out of memory for symbol names");
+				return osi_fail(err, errsz, "out of memory for symbol names");
 			}
 			ks->pool = np;
 		}
@@ -231,7 +219,7 @@ static int expand(struct osi_kallsyms *ks, const struct region *r, size_t t, siz
 		struct osi_ksym *s = &ks->syms[i];
 		s->type = name[0];
 		if (relative) {
-			int32_t off = (int32_t)rd32(r->d + table + 4 * i);
+			int32_t off = (int32_t)osi_rd32(r->d + table + 4 * i);
 			if (!absolute_percpu)
 				s->addr = ks->relative_base + (uint32_t)off;
 			else if (off < 0)
@@ -241,7 +229,7 @@ static int expand(struct osi_kallsyms *ks, const struct region *r, size_t t, siz
 				s->percpu = true;
 			}
 		} else {
-			s->addr = rd64(r->d + table + 8 * i);
+			s->addr = osi_rd64(r->d + table + 8 * i);
 		}
 	}
 	for (uint32_t i = 0; i < n; i++)
@@ -250,7 +238,7 @@ static int expand(struct osi_kallsyms *ks, const struct region *r, size_t t, siz
 	ks->count = n;
 	ks->by_name = malloc(n * sizeof *ks->by_name);
 	if (!ks->by_name)
-		return fail(err, errsz, "out of memory");
+		return osi_fail(err, errsz, "out of memory");
 	for (uint32_t i = 0; i < n; i++)
 		ks->by_name[i] = i;
 	qsort_r(ks->by_name, n, sizeof *ks->by_name, by_name_cmp, ks->syms);
@@ -267,19 +255,19 @@ static int load_from(struct osi_kallsyms *ks, const struct region *r, char *err,
 		unsigned w;
 		if (t < 16 || !find_num_syms(r, t, &q, &ms, &w, &seqs))
 			continue;
-		uint32_t n = rd32(r->d + q);
+		uint32_t n = osi_rd32(r->d + q);
 		/* Base-relative: relative_base just before num_syms, the
 		 * offsets before it.  Else the absolute addresses. */
 		bool relative = false;
 		size_t table;
-		if (q >= 8 + align8(4ull * n) && rd64(r->d + q - 8) >= 0xffff800000000000ull) {
+		if (q >= 8 + align8(4ull * n) && osi_rd64(r->d + q - 8) >= 0xffff800000000000ull) {
 			relative = true;
-			ks->relative_base = rd64(r->d + q - 8);
+			ks->relative_base = osi_rd64(r->d + q - 8);
 			table = q - 8 - align8(4ull * n);
 		} else if (q >= 8ull * n) {
 			table = q - 8ull * n;
 		} else {
-			return fail(err, errsz, "kallsyms: no address table before %u symbols", n);
+			return osi_fail(err, errsz, "kallsyms: no address table before %u symbols", n);
 		}
 		ks->offsets_at = r->addr + table;
 		ks->num_syms_at = r->addr + q;
@@ -314,7 +302,7 @@ int osi_kallsyms_load(struct osi_kallsyms *ks, const struct osi_vmlinux *vm, cha
 			}
 		}
 	}
-	return fail(err, errsz, "no kallsyms tables in the image (CONFIG_KALLSYMS off?)");
+	return osi_fail(err, errsz, "no kallsyms tables in the image (CONFIG_KALLSYMS off?)");
 }
 
 void osi_kallsyms_free(struct osi_kallsyms *ks)
@@ -377,14 +365,14 @@ struct osi_export *osi_ksymtab_load(const struct osi_vmlinux *vm, size_t *n, cha
 	for (int k = 0; k < 2; k++) {
 		sec[k] = osi_vmlinux_section(vm, tabs[k]);
 		if (!sec[k] || !osi_section_data(vm, sec[k]) || sec[k]->size % 12) {
-			fail(err, errsz, "no %s of 12-byte entries in the image", tabs[k]);
+			osi_fail(err, errsz, "no %s of 12-byte entries in the image", tabs[k]);
 			return NULL;
 		}
 		total += sec[k]->size / 12;
 	}
 	struct osi_export *e = calloc(total ? total : 1, sizeof *e);
 	if (!e) {
-		fail(err, errsz, "out of memory");
+		osi_fail(err, errsz, "out of memory");
 		return NULL;
 	}
 	size_t j = 0;
@@ -393,14 +381,14 @@ struct osi_export *osi_ksymtab_load(const struct osi_vmlinux *vm, size_t *n, cha
 		for (size_t i = 0; i < sec[k]->size / 12; i++, j++) {
 			uint64_t at = sec[k]->addr + 12 * i;
 			/* each field is an offset from its own address */
-			e[j].addr = at + (int64_t)(int32_t)rd32(d + 12 * i);
-			uint64_t name = at + 4 + (int64_t)(int32_t)rd32(d + 12 * i + 4);
-			int32_t nsoff = (int32_t)rd32(d + 12 * i + 8);
+			e[j].addr = at + (int64_t)(int32_t)osi_rd32(d + 12 * i);
+			uint64_t name = at + 4 + (int64_t)(int32_t)osi_rd32(d + 12 * i + 4);
+			int32_t nsoff = (int32_t)osi_rd32(d + 12 * i + 8);
 			e[j].name = image_string(vm, name);
 			e[j].ns = nsoff ? image_string(vm, at + 8 + (int64_t)nsoff) : "";
 			e[j].gpl = k == 1;
 			if (!e[j].name || !e[j].ns) {
-				fail(err, errsz, "%s entry %zu: name outside the image", tabs[k], i);
+				osi_fail(err, errsz, "%s entry %zu: name outside the image", tabs[k], i);
 				free(e);
 				return NULL;
 			}

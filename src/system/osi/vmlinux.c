@@ -15,6 +15,7 @@
  * image gives an error line, never an out-of-bounds read.
  */
 #include "system/osi/vmlinux.h"
+#include "system/osi/util.h"
 
 #include <elf.h>
 #include <errno.h>
@@ -33,18 +34,6 @@
 
 #define LZ4_LEGACY_MAGIC 0x184c2102u
 
-static uint16_t rd16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
-static uint32_t rd32(const uint8_t *p) { return rd16(p) | (uint32_t)rd16(p + 2) << 16; }
-
-static int fail(char *err, size_t errsz, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	if (err && errsz)
-		vsnprintf(err, errsz, fmt, ap);
-	va_end(ap);
-	return -1;
-}
 
 /* A compressed stream's name from its first bytes, for the error line. */
 static const char *compression_name(const uint8_t *p, size_t n)
@@ -69,7 +58,7 @@ static int unxz(const uint8_t *in, size_t len, uint8_t *out, size_t outlen, char
 {
 	lzma_stream s = LZMA_STREAM_INIT;
 	if (lzma_stream_decoder(&s, UINT64_MAX, 0) != LZMA_OK)
-		return fail(err, errsz, "liblzma: cannot start a decoder");
+		return osi_fail(err, errsz, "liblzma: cannot start a decoder");
 	s.next_in = in;
 	s.avail_in = len;
 	s.next_out = out;
@@ -81,9 +70,9 @@ static int unxz(const uint8_t *in, size_t len, uint8_t *out, size_t outlen, char
 	size_t got = outlen - s.avail_out;
 	lzma_end(&s);
 	if (r != LZMA_STREAM_END)
-		return fail(err, errsz, "xz payload: decoder error %d after %zu bytes", (int)r, got);
+		return osi_fail(err, errsz, "xz payload: decoder error %d after %zu bytes", (int)r, got);
 	if (got != outlen)
-		return fail(err, errsz, "xz payload: %zu bytes, the image says %zu", got, outlen);
+		return osi_fail(err, errsz, "xz payload: %zu bytes, the image says %zu", got, outlen);
 	return 0;
 }
 
@@ -113,7 +102,7 @@ static long unlz4_block(const uint8_t *in, size_t len, uint8_t *out, size_t cap)
 			break;		/* the last sequence has literals only */
 		if (len - ip < 2)
 			return -1;
-		size_t off = rd16(in + ip);
+		size_t off = osi_rd16(in + ip);
 		ip += 2;
 		size_t mlen = (token & 15) + 4;
 		if ((token & 15) == 15) {
@@ -137,11 +126,11 @@ static long unlz4_block(const uint8_t *in, size_t len, uint8_t *out, size_t cap)
 long osi_unlz4_legacy(const uint8_t *in, size_t len, uint8_t *out, size_t cap)
 {
 	size_t ip = 0, op = 0;
-	if (len < 4 || rd32(in) != LZ4_LEGACY_MAGIC)
+	if (len < 4 || osi_rd32(in) != LZ4_LEGACY_MAGIC)
 		return -1;
 	ip = 4;
 	while (len - ip >= 4) {
-		uint32_t csize = rd32(in + ip);
+		uint32_t csize = osi_rd32(in + ip);
 		if (csize == LZ4_LEGACY_MAGIC) {	/* concatenated streams */
 			ip += 4;
 			continue;
@@ -164,29 +153,29 @@ long osi_unlz4_legacy(const uint8_t *in, size_t len, uint8_t *out, size_t cap)
 int osi_bzimage_payload(const uint8_t *bz, size_t len, uint8_t **out, size_t *outlen,
 			char *err, size_t errsz)
 {
-	if (len < BZ_PAYLOAD_LENGTH + 4 || rd32(bz + BZ_HDRS) != 0x53726448u)
-		return fail(err, errsz, "not a bzImage (no HdrS setup header)");
-	uint16_t version = rd16(bz + BZ_VERSION);
+	if (len < BZ_PAYLOAD_LENGTH + 4 || osi_rd32(bz + BZ_HDRS) != 0x53726448u)
+		return osi_fail(err, errsz, "not a bzImage (no HdrS setup header)");
+	uint16_t version = osi_rd16(bz + BZ_VERSION);
 	if (version < BZ_MIN_VERSION)
-		return fail(err, errsz, "boot protocol %u.%02u has no payload fields (need 2.08)",
+		return osi_fail(err, errsz, "boot protocol %u.%02u has no payload fields (need 2.08)",
 			    version >> 8, version & 0xff);
 	size_t setup_sects = bz[BZ_SETUP_SECTS] ? bz[BZ_SETUP_SECTS] : 4;
-	size_t start = (setup_sects + 1) * 512 + rd32(bz + BZ_PAYLOAD_OFFSET);
-	size_t plen = rd32(bz + BZ_PAYLOAD_LENGTH);
+	size_t start = (setup_sects + 1) * 512 + osi_rd32(bz + BZ_PAYLOAD_OFFSET);
+	size_t plen = osi_rd32(bz + BZ_PAYLOAD_LENGTH);
 	if (start > len || plen > len - start || plen < 8)
-		return fail(err, errsz, "bzImage truncated: payload at %zu+%zu, file %zu bytes",
+		return osi_fail(err, errsz, "bzImage truncated: payload at %zu+%zu, file %zu bytes",
 			    start, plen, len);
 	const uint8_t *p = bz + start;
-	size_t size = rd32(p + plen - 4);
+	size_t size = osi_rd32(p + plen - 4);
 	const char *kind = compression_name(p, plen);
 	if (!kind)
-		return fail(err, errsz, "bzImage payload: unknown compression (%02x %02x %02x %02x)",
+		return osi_fail(err, errsz, "bzImage payload: unknown compression (%02x %02x %02x %02x)",
 			    p[0], p[1], p[2], p[3]);
 	if (strcmp(kind, "xz") && strcmp(kind, "lz4"))
-		return fail(err, errsz, "bzImage payload is %s; only xz and lz4 are read", kind);
+		return osi_fail(err, errsz, "bzImage payload is %s; only xz and lz4 are read", kind);
 	uint8_t *buf = malloc(size ? size : 1);
 	if (!buf)
-		return fail(err, errsz, "out of memory for a %zu-byte vmlinux", size);
+		return osi_fail(err, errsz, "out of memory for a %zu-byte vmlinux", size);
 	if (!strcmp(kind, "xz")) {
 		if (unxz(p, plen - 4, buf, size, err, errsz) < 0) {
 			free(buf);
@@ -196,8 +185,8 @@ int osi_bzimage_payload(const uint8_t *bz, size_t len, uint8_t **out, size_t *ou
 		long n = osi_unlz4_legacy(p, plen - 4, buf, size);
 		if (n != (long)size) {
 			free(buf);
-			return n < 0 ? fail(err, errsz, "lz4 payload: corrupt stream")
-				     : fail(err, errsz, "lz4 payload: %ld bytes, the image says %zu",
+			return n < 0 ? osi_fail(err, errsz, "lz4 payload: corrupt stream")
+				     : osi_fail(err, errsz, "lz4 payload: %ld bytes, the image says %zu",
 					    n, size);
 		}
 	}
@@ -215,25 +204,25 @@ int osi_vmlinux_from_elf(struct osi_vmlinux *vm, uint8_t *elf, size_t size, char
 	    eh->e_ident[EI_CLASS] != ELFCLASS64 || eh->e_ident[EI_DATA] != ELFDATA2LSB ||
 	    eh->e_machine != EM_X86_64) {
 		free(elf);
-		return fail(err, errsz, "vmlinux: not a little-endian x86-64 ELF64 file");
+		return osi_fail(err, errsz, "vmlinux: not a little-endian x86-64 ELF64 file");
 	}
 	uint64_t shoff = eh->e_shoff, shnum = eh->e_shnum;
 	if (eh->e_shentsize != sizeof(Elf64_Shdr) || shoff > size ||
 	    shnum > (size - shoff) / sizeof(Elf64_Shdr) || eh->e_shstrndx >= shnum) {
 		free(elf);
-		return fail(err, errsz, "vmlinux: section header table outside the file");
+		return osi_fail(err, errsz, "vmlinux: section header table outside the file");
 	}
 	const Elf64_Shdr *sh = (const Elf64_Shdr *)(elf + shoff);
 	const Elf64_Shdr *strsh = &sh[eh->e_shstrndx];
 	if (strsh->sh_offset > size || strsh->sh_size > size - strsh->sh_offset ||
 	    !strsh->sh_size || elf[strsh->sh_offset + strsh->sh_size - 1]) {
 		free(elf);
-		return fail(err, errsz, "vmlinux: bad section name table");
+		return osi_fail(err, errsz, "vmlinux: bad section name table");
 	}
 	vm->sections = calloc(shnum ? shnum : 1, sizeof *vm->sections);
 	if (!vm->sections) {
 		free(elf);
-		return fail(err, errsz, "out of memory");
+		return osi_fail(err, errsz, "out of memory");
 	}
 	for (unsigned i = 0; i < shnum; i++) {
 		struct osi_section *s = &vm->sections[i];
@@ -248,7 +237,7 @@ int osi_vmlinux_from_elf(struct osi_vmlinux *vm, uint8_t *elf, size_t size, char
 			free(vm->sections);
 			free(elf);
 			memset(vm, 0, sizeof *vm);
-			return fail(err, errsz, "vmlinux: section %s runs past the end of the file",
+			return osi_fail(err, errsz, "vmlinux: section %s runs past the end of the file",
 				    s->name);
 		}
 	}
@@ -264,7 +253,7 @@ int osi_vmlinux_open(struct osi_vmlinux *vm, const char *path, char *err, size_t
 	memset(vm, 0, sizeof *vm);
 	FILE *f = fopen(path, "rb");
 	if (!f)
-		return fail(err, errsz, "%s: %s", path, strerror(errno));
+		return osi_fail(err, errsz, "%s: %s", path, strerror(errno));
 	uint8_t *buf = NULL;
 	size_t len = 0, cap = 0;
 	for (;;) {
@@ -274,7 +263,7 @@ int osi_vmlinux_open(struct osi_vmlinux *vm, const char *path, char *err, size_t
 			if (!nb) {
 				free(buf);
 				fclose(f);
-				return fail(err, errsz, "%s: out of memory", path);
+				return osi_fail(err, errsz, "%s: out of memory", path);
 			}
 			buf = nb;
 		}
@@ -287,7 +276,7 @@ int osi_vmlinux_open(struct osi_vmlinux *vm, const char *path, char *err, size_t
 	fclose(f);
 	if (rerr) {
 		free(buf);
-		return fail(err, errsz, "%s: read error", path);
+		return osi_fail(err, errsz, "%s: read error", path);
 	}
 	if (len >= SELFMAG && !memcmp(buf, ELFMAG, SELFMAG))
 		return osi_vmlinux_from_elf(vm, buf, len, err, errsz);
@@ -297,9 +286,9 @@ int osi_vmlinux_open(struct osi_vmlinux *vm, const char *path, char *err, size_t
 	int r = osi_bzimage_payload(buf, len, &elf, &elflen, why, sizeof why);
 	free(buf);
 	if (r < 0)
-		return fail(err, errsz, "%s: %s", path, why);
+		return osi_fail(err, errsz, "%s: %s", path, why);
 	if (osi_vmlinux_from_elf(vm, elf, elflen, why, sizeof why) < 0)
-		return fail(err, errsz, "%s: %s", path, why);
+		return osi_fail(err, errsz, "%s: %s", path, why);
 	return 0;
 }
 
