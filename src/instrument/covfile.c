@@ -355,34 +355,9 @@ struct out {
 	FILE *f;
 	char *tmp;
 	const char *path;
-	int fd;		/* the stream's descriptor, one of loom's */
+	const int *fd;	/* the stream's descriptor, one of loom's: its number
+			 * may change while the guest runs (util/ownfd.h) */
 };
-
-/* The stream writes through o->fd, which loom's descriptor registry may
- * renumber while a guest thread runs (a dup2 onto its number): the
- * registry updates o->fd, where a plain fdopen stream would keep writing
- * to the old number, then the guest's. */
-static ssize_t out_write(void *cookie, const char *buf, size_t n)
-{
-	struct out *o = cookie;
-	size_t done = 0;
-	while (done < n) {
-		ssize_t w = write(o->fd, buf + done, n - done);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return done ? (ssize_t)done : -1;
-		done += (size_t)w;
-	}
-	return (ssize_t)done;
-}
-
-static int out_fclose(void *cookie)
-{
-	struct out *o = cookie;
-	ownfd_drop(o->fd);
-	return close(o->fd);
-}
 
 static int out_open(struct out *o, const char *path, char *err, size_t errsz)
 {
@@ -397,18 +372,14 @@ static int out_open(struct out *o, const char *path, char *err, size_t errsz)
 	/* One of loom's descriptors (util/ownfd.h), kept out of the guest's
 	 * sight: loom may write these while its guest runs, and the guest's
 	 * next open() should get the number it would get natively. */
-	o->fd = open(o->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+	int fd = open(o->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
 	int e = errno;
-	if (o->fd >= 0) {
-		o->fd = ownfd_take(o->fd, &o->fd, NULL);
-		o->f = fopencookie(o, "wb", (cookie_io_functions_t){ .write = out_write,
-								     .close = out_fclose });
+	if (fd >= 0) {
+		o->f = ownfd_fdopen_live(fd, "wb", &o->fd);
 		e = errno;
-		if (!o->f)
-			out_fclose(o);
 	}
-	if (o->fd < 0 || !o->f) {
-		if (o->fd >= 0)
+	if (!o->f) {
+		if (fd >= 0)
 			unlink(o->tmp);
 		free(o->tmp);
 		return failf(err, errsz, "%s: cannot create: %s", path, strerror(e));
@@ -420,7 +391,7 @@ static int out_open(struct out *o, const char *path, char *err, size_t errsz)
 static int out_close(struct out *o, bool ok, bool sync, char *err, size_t errsz)
 {
 	int ret = ok ? 0 : -1;
-	if (ok && (fflush(o->f) || ferror(o->f) || (sync && fsync(o->fd)))) {
+	if (ok && (fflush(o->f) || ferror(o->f) || (sync && fsync(*o->fd)))) {
 		failf(err, errsz, "%s: write error: %s", o->path, strerror(errno));
 		ret = -1;
 	}

@@ -251,6 +251,11 @@ static int stream_close(void *cookie)
 
 FILE *ownfd_fdopen(int fd, const char *mode)
 {
+	return ownfd_fdopen_live(fd, mode, NULL);
+}
+
+FILE *ownfd_fdopen_live(int fd, const char *mode, const int **live)
+{
 	if (fd < 0)
 		return NULL;
 	struct own_stream *st = malloc(sizeof(*st));
@@ -264,5 +269,7 @@ FILE *ownfd_fdopen(int fd, const char *mode)
 								 .close = stream_close });
 	if (!f)
 		stream_close(st);
+	else if (live)
+		*live = &st->fd;
 	return f;
 }

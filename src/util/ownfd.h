@@ -32,8 +32,11 @@ int ownfd_evict(int fd);
 int ownfd_private_table(void);
 /* A stream on fd, taken as loom's (ownfd_take) for as long as the stream
  * is open: it keeps following the descriptor if an eviction renumbers it,
- * and fclose forgets and closes it.  NULL (fd closed) on failure. */
+ * and fclose forgets and closes it.  NULL (fd closed) on failure.
+ * ownfd_fdopen_live also points *live at the descriptor's current number
+ * (for fsync and the like; valid until fclose). */
 FILE *ownfd_fdopen(int fd, const char *mode);
+FILE *ownfd_fdopen_live(int fd, const char *mode, const int **live);
 /* loom's descriptors, ascending; returns how many (at most max). */
 size_t ownfd_list(int *out, size_t max);
 
