@@ -6,9 +6,11 @@
  * they use the MMX state functions below.
  *
  * The MMX registers alias the x87 registers as mmx.h describes.  Every
- * lifter reads its operands (and does its memory accesses) first, then
- * puts the FPU in MMX state and writes its result, so a fault leaves the
- * x87 state untouched.
+ * lifter reads its operands (and does its memory loads) first, then puts
+ * the FPU in MMX state and writes its result, so a faulting load leaves
+ * the x87 state untouched.  Stores from an MMX register are the exception
+ * an Intel host shows: TOP is 0 in the signal frame of a faulting store
+ * while the tags are as before (gen_mmx_store).
  *
  * translate.c dispatches an instruction with an MMX register operand to
  * lift_mmx_table before the SSE table, since both name the same mnemonics;
@@ -56,6 +58,16 @@ void gen_mmx_enter(struct dc *s)
 {
 	ir_stenv(s, cst(s, 0), CPU_OFF(fpu.top), IR_MO_8);
 	ir_stenv(s, cst(s, 0xff), CPU_OFF(fpu.ftw), IR_MO_16);
+}
+
+/* A store of MMX register data to memory: the CPU has already set TOP to
+ * 0 when the store faults, but not yet the tags. */
+static void gen_mmx_store(struct dc *s, ir_ref v, int op, int mo)
+{
+	ir_ref addr = gen_ea(s, &s->op[op]);
+	ir_stenv(s, cst(s, 0), CPU_OFF(fpu.top), IR_MO_8);
+	ir_st(s, v, addr, mo);
+	gen_mmx_enter(s);
 }
 
 ir_ref gen_ld_mm(struct dc *s, int i)
@@ -163,7 +175,11 @@ static bool gen_MMX_MOV(struct dc *s)
 	}
 	if (m < 0)
 		return false;
-	gen_st_op(s, 0, gen_ld_mm(s, m));	/* a GPR or memory, 32 or 64 bits */
+	if (op_is_mem(s, 0)) {
+		gen_mmx_store(s, gen_ld_mm(s, m), 0, op_size(s, 0));
+		return true;
+	}
+	gen_st_op(s, 0, gen_ld_mm(s, m));	/* a GPR, 32 or 64 bits */
 	gen_mmx_enter(s);
 	return true;
 }
@@ -173,8 +189,7 @@ static bool gen_MMX_MOVNTQ(struct dc *s)
 	int m = mm_op(s, 1);
 	if (m < 0 || !op_is_mem(s, 0))
 		return false;
-	ir_st(s, gen_ld_mm(s, m), gen_ea(s, &s->op[0]), IR_MO_64);
-	gen_mmx_enter(s);
+	gen_mmx_store(s, gen_ld_mm(s, m), 0, IR_MO_64);
 	return true;
 }
 
@@ -237,9 +252,11 @@ static bool gen_MMX_MASKMOVQ(struct dc *s)
 	return true;
 }
 
-/* EMMS: every tag empty (TOP is left alone). */
+/* EMMS: every tag empty, and TOP 0 as after any MMX instruction (the
+ * SDM's table of MMX effects on the x87 state; an Intel host agrees). */
 static bool gen_EMMS(struct dc *s)
 {
+	ir_stenv(s, cst(s, 0), CPU_OFF(fpu.top), IR_MO_8);
 	ir_stenv(s, cst(s, 0), CPU_OFF(fpu.ftw), IR_MO_16);
 	return true;
 }
