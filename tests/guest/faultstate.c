@@ -7,7 +7,10 @@
  * faults at the new top of stack, after its pushes, with rsp and rbp
  * unchanged; rcl into a read-only page faults before changing the flags,
  * and a shift by 0 still writes (and faults);
- * and xlat honours an FS override.  Prints what the signal
+ * and xlat honours an FS override; with a 32-bit address size a SIB byte
+ * with no base (base field 101, mod 00) takes a disp32 even with REX.B
+ * set, and bt's bit offset wraps with the address before a GS base is
+ * added.  Prints what the signal
  * frame says; the native run is the oracle. */
 #define _GNU_SOURCE
 #include <setjmp.h>
@@ -16,6 +19,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <ucontext.h>
 #include <unistd.h>
 
@@ -25,7 +29,16 @@ typedef struct _libc_fpstate fpstate_t;
 typedef struct _fpstate fpstate_t;
 #endif
 
+#ifndef ARCH_SET_GS
+#define ARCH_SET_GS 0x1001              /* asm/prctl.h, which musl lacks */
+#endif
+#ifndef MAP_FIXED_NOREPLACE
+#define MAP_FIXED_NOREPLACE 0x100000
+#endif
+
 static sigjmp_buf back;
+static volatile int quiet;              /* the handler only records si_addr */
+static void *volatile fault_addr;
 static uint8_t *area;           /* a RW page, then a PROT_NONE page */
 static uint64_t want_rsp, want_rbp;
 
@@ -35,6 +48,10 @@ static void handler(int sig, siginfo_t *si, void *ctx)
 	fpstate_t *f = (fpstate_t *)uc->uc_mcontext.fpregs;
 	greg_t *g = uc->uc_mcontext.gregs;
 	static int count;
+	if (quiet) {
+		fault_addr = si->si_addr;
+		siglongjmp(back, 1);
+	}
 	if (++count > 16) {      /* a fault where none was expected: stop */
 		printf("  unexpected signal %d\n", sig);
 		fflush(stdout);
@@ -138,6 +155,35 @@ int main(void)
 		printf("  no fault\n");
 	}
 	mprotect(area, 4096, PROT_READ | PROT_WRITE);
+
+	/* 67 41 8b 04 25 disp32: mov eax, [disp32] with a 32-bit address
+	 * size; REX.B does not make the missing base r13d. */
+	quiet = 1;
+	fault_addr = NULL;
+	if (!sigsetjmp(back, 1)) {
+		__asm__ volatile("mov %0, %%r13\n\t.byte 0x67, 0x41, 0x8b, 0x04, 0x25\n\t.long 0x1000"
+				 :: "r"(area) : "rax", "r13", "memory");
+		printf("addr32 sib disp32 with rex.b: no fault\n");
+	} else {
+		printf("addr32 sib disp32 with rex.b: fault at %s\n",
+		       fault_addr == (void *)0x1000 ? "the disp32" : "another address");
+	}
+	/* bt with a bit offset of -32 and esi 0 under a 32-bit address size:
+	 * gs:0xfffffffc, 4 GB above the GS base less 4, where nothing is. */
+	uint8_t *gs = area + 4;
+	mmap(gs + 0xfffffffcul - 0xffcul, 8192, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	syscall(SYS_arch_prctl, ARCH_SET_GS, gs);
+	fault_addr = NULL;
+	if (!sigsetjmp(back, 1)) {
+		__asm__ volatile("xor %%esi, %%esi\n\tmov $-32, %%ecx\n\taddr32 btl %%ecx, %%gs:(%%esi)"
+				 ::: "rsi", "rcx", "cc", "memory");
+		printf("addr32 gs bt wrapping below 0: no fault\n");
+	} else {
+		printf("addr32 gs bt wrapping below 0: fault at %s\n",
+		       fault_addr == gs + 0xfffffffcul ? "gs base + 0xfffffffc" : "another address");
+	}
+	syscall(SYS_arch_prctl, ARCH_SET_GS, 0);
+	quiet = 0;
 
 	/* fs xlat with rbx 0 and al 0 reads the first byte of the thread
 	 * control block, whose first word points to itself (glibc, musl). */

@@ -28,7 +28,7 @@ static bool decode_at(uint64_t pc, ZydisDecodedInstruction *insn, ZydisDecodedOp
 		ready = true;
 	}
 	size_t n = x86_fetch_code(pc, buf);
-	return n && ZYAN_SUCCESS(ZydisDecoderDecodeFull(&dec, buf, n, insn, op));
+	return n && x86_decode(&dec, buf, n, insn, op);
 }
 
 static uint64_t reg_value(struct cpu *cpu, ZydisRegister r)

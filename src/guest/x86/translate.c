@@ -81,6 +81,36 @@ void x86_decoder_init(ZydisDecoder *d)
 	ZydisDecoderInit(d, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64);
 }
 
+/*
+ * Zydis (4.x) misdecodes one 32-bit-address form: with a 67 prefix, a SIB
+ * byte whose base field is 101, mod 00 and REX.B (or VEX/EVEX B) set, it
+ * reports r13d as the base and no displacement, while the CPU ignores
+ * REX.B there as it does with a 64-bit address size: no base, a disp32
+ * (SDM Vol. 2, the special cases of REX encodings).  Zydis has consumed
+ * the displacement (raw.disp); the operand is put right here.
+ */
+static void fix_sib_disp32(ZydisDecodedInstruction *in, ZydisDecodedOperand *op)
+{
+	if (in->address_width != 32 || in->raw.modrm.mod != 0 || in->raw.modrm.rm != 4 ||
+	    in->raw.sib.base != 5 || in->raw.disp.size != 32)
+		return;
+	for (int i = 0; i < in->operand_count; i++)
+		if (op[i].type == ZYDIS_OPERAND_TYPE_MEMORY && op[i].mem.base == ZYDIS_REGISTER_R13D) {
+			op[i].mem.base = ZYDIS_REGISTER_NONE;
+			op[i].mem.disp.has_displacement = ZYAN_TRUE;
+			op[i].mem.disp.value = (int32_t)in->raw.disp.value;
+		}
+}
+
+bool x86_decode(const ZydisDecoder *d, const uint8_t *code, size_t len, ZydisDecodedInstruction *in,
+		ZydisDecodedOperand *op)
+{
+	if (!ZYAN_SUCCESS(ZydisDecoderDecodeFull(d, code, len, in, op)))
+		return false;
+	fix_sib_disp32(in, op);
+	return true;
+}
+
 bool x86_lifts(ZydisMnemonic m)
 {
 	return lifters[m] != NULL;
@@ -259,6 +289,13 @@ void gen_st_reg(struct dc *s, int reg, int size, ir_ref v)
 
 ir_ref gen_ea(struct dc *s, const ZydisDecodedOperand *op)
 {
+	return gen_ea_seg(s, op, gen_ea_offset(s, op));
+}
+
+/* The effective address within its segment: base + index + disp, wrapped
+ * at 4 GB with a 32-bit address size. */
+ir_ref gen_ea_offset(struct dc *s, const ZydisDecodedOperand *op)
+{
 	const ZydisDecodedOperandMem *m = &op->mem;
 	ir_ref ea;
 	uint64_t disp = m->disp.has_displacement ? (uint64_t)m->disp.value : 0;
@@ -287,11 +324,18 @@ ir_ref gen_ea(struct dc *s, const ZydisDecodedOperand *op)
 	}
 	if (s->insn.address_width == 32)
 		ea = gen_ext(s, ea, 2, false);
-	if (m->segment == ZYDIS_REGISTER_FS)
-		ea = ir_bin(s, IR_add, ea, G.fs_base);
-	else if (m->segment == ZYDIS_REGISTER_GS)
-		ea = ir_bin(s, IR_add, ea, G.gs_base);
 	return ea;
+}
+
+/* An offset within the operand's segment as a linear address: only FS and
+ * GS have a base in 64-bit mode, added after any 32-bit wrap. */
+ir_ref gen_ea_seg(struct dc *s, const ZydisDecodedOperand *op, ir_ref off)
+{
+	if (op->mem.segment == ZYDIS_REGISTER_FS)
+		return ir_bin(s, IR_add, off, G.fs_base);
+	if (op->mem.segment == ZYDIS_REGISTER_GS)
+		return ir_bin(s, IR_add, off, G.gs_base);
+	return off;
 }
 
 static ir_ref ld_op(struct dc *s, int i, bool sign)
@@ -775,10 +819,9 @@ int guest_translate(struct ir_ctx *ir, struct tb *tb, unsigned max_insns,
 				checked_page = s->pc >> 12;
 			code = buf;
 		}
-		bool decoded = ZYAN_SUCCESS(ZydisDecoderDecodeFull(&decoder, code, avail, &s->insn, s->op));
+		bool decoded = x86_decode(&decoder, code, avail, &s->insn, s->op);
 		if (!decoded)
-			decoded = ZYAN_SUCCESS(ZydisDecoderDecodeFull(&hint_decoder, code, avail, &s->insn,
-								      s->op)) &&
+			decoded = x86_decode(&hint_decoder, code, avail, &s->insn, s->op) &&
 				  x86_in_hint_space(&s->insn);
 		if (!decoded) {
 			s->next_pc = s->pc + 1;
