@@ -41,6 +41,16 @@ static uint64_t reg_value(struct cpu *cpu, ZydisRegister r)
 	return 0;
 }
 
+/* Whether a memory operand's address (or its base) is non-canonical. */
+static bool noncanonical_operand(struct cpu *cpu, const ZydisDecodedOperand *o)
+{
+	uint64_t base = reg_value(cpu, o->mem.base);
+	uint64_t ea = base + reg_value(cpu, o->mem.index) * (o->mem.scale ? o->mem.scale : 1);
+	if (o->mem.disp.has_displacement)
+		ea += o->mem.disp.value;
+	return !x86_canonical(ea) || !x86_canonical(base);
+}
+
 void guest_fault_refine(void *cpuv, struct guest_fault *f)
 {
 	struct cpu *cpu = cpuv;
@@ -56,17 +66,20 @@ void guest_fault_refine(void *cpuv, struct guest_fault *f)
 		f->signo = SIGBUS;
 		return;
 	}
+	/* push m and call m read their operand before they touch the stack:
+	 * a non-canonical operand there is #GP, whatever rsp holds. */
+	bool reads_first = insn.mnemonic == ZYDIS_MNEMONIC_PUSH || insn.mnemonic == ZYDIS_MNEMONIC_CALL;
+	for (int i = 0; reads_first && i < insn.operand_count; i++)
+		if (op[i].type == ZYDIS_OPERAND_TYPE_MEMORY && op[i].mem.segment != ZYDIS_REGISTER_SS &&
+		    noncanonical_operand(cpu, &op[i]))
+			return;
 	/* Misalignment and the like are #GP through SS too: only a
 	 * non-canonical stack address is #SS. */
 	for (int i = 0; i < insn.operand_count; i++) {
 		const ZydisDecodedOperand *o = &op[i];
 		if (o->type != ZYDIS_OPERAND_TYPE_MEMORY || o->mem.segment != ZYDIS_REGISTER_SS)
 			continue;
-		uint64_t base = reg_value(cpu, o->mem.base);
-		uint64_t ea = base + reg_value(cpu, o->mem.index) * (o->mem.scale ? o->mem.scale : 1);
-		if (o->mem.disp.has_displacement)
-			ea += o->mem.disp.value;
-		if (!x86_canonical(ea) || !x86_canonical(base)) {
+		if (noncanonical_operand(cpu, o)) {
 			f->signo = SIGBUS;
 			return;
 		}
