@@ -698,6 +698,11 @@ ir_ref gen_pop_value(struct dc *s, int size, ir_ref *new_rsp)
 /* Instructions above the selected -cpu level are undefined opcodes there. */
 static bool isa_allowed(const ZydisDecodedInstruction *insn)
 {
+	/* Zydis also decodes Knights Corner's VEX forms (lzcnt, tzcnt, popcnt,
+	 * the k-mask operations, jkzd...), which no x86-64 CPU runs: #UD. */
+	if (insn->meta.isa_ext == ZYDIS_ISA_EXT_KNC || insn->meta.isa_ext == ZYDIS_ISA_EXT_KNCE ||
+	    insn->meta.isa_ext == ZYDIS_ISA_EXT_KNCV)
+		return false;
 	switch (insn->meta.isa_set) {
 	case ZYDIS_ISA_SET_SSE3:
 	case ZYDIS_ISA_SET_SSE3X87:
