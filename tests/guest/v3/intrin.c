@@ -3,7 +3,9 @@
  * an unmapped page, permutes, variable shifts, broadcasts, inserts and
  * extracts, blends, F16C conversions, FMA variants; then XGETBV, an
  * XSAVE/XRSTOR round trip of the YMM state, and a signal handler that sees
- * and changes ymm bits 255:128 in its frame.  Everything printed is
+ * and changes ymm bits 255:128 in its frame, and the mask and destination
+ * a gather leaves in the frame when an element faults (the mask's elements
+ * already set to all ones or zeros).  Everything printed is
  * computed, so the host CPU is the oracle. */
 #include "../guest.h"
 #include <immintrin.h>
@@ -46,6 +48,59 @@ static void on_usr1(int sig, siginfo_t *si, void *ctx)
 	memcpy(fp + 576 + 16 * 5, &nv, 4);
 	asm volatile("vpcmpeqd %%ymm5, %%ymm5, %%ymm5" ::: "xmm5");
 	handled = 1;
+}
+
+#include <setjmp.h>
+static sigjmp_buf gather_back;
+static void on_gather_fault(int sig, siginfo_t *si, void *ctx)
+{
+	ucontext_t *uc = ctx;
+	uint8_t *fp = (uint8_t *)uc->uc_mcontext.fpregs;
+	(void)si;
+	/* xmm0/xmm1 at 160 + 16 * n of the FXSAVE image, their upper halves
+	 * at 576 + 16 * n of the XSAVE area */
+	for (int r = 0; r < 2; r++) {
+		uint64_t q[4];
+		memcpy(q, fp + 160 + 16 * r, 16);
+		memcpy(q + 2, fp + 576 + 16 * r, 16);
+		printf("%s sig %d %016llx %016llx %016llx %016llx\n", r ? "mask" : "dest", sig,
+		       (unsigned long long)q[3], (unsigned long long)q[2], (unsigned long long)q[1],
+		       (unsigned long long)q[0]);
+	}
+	siglongjmp(gather_back, 1);
+}
+
+/* vpgatherdd and vpgatherqd whose element 2 is in a PROT_NONE page. */
+static void gather_fault(void)
+{
+	uint8_t *pg = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (pg == MAP_FAILED)
+		return;
+	mprotect(pg + 4096, 4096, PROT_NONE);
+	memset(pg, 0x5a, 4096);
+	struct sigaction sa, old;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_sigaction = on_gather_fault;
+	sa.sa_flags = SA_SIGINFO;
+	sigaction(SIGSEGV, &sa, &old);
+	static const int32_t idx[8] = { 0, 8, 1024, 16, 24, 32, 40, 48 };
+	static const int64_t idxq[4] = { 0, 8, 1024, 16 };
+	static const uint32_t mask[8] = { 0x80000001, 0x7fffffff, 0x80000000, 0x12345678,
+					  0xdeadbeef, 0x00c0ffee, 0xf0000000, 0x00000001 };
+	if (!sigsetjmp(gather_back, 1)) {
+		asm volatile("vmovdqu %0, %%ymm2\n\tvmovdqu %1, %%ymm1\n\tvpcmpeqd %%ymm0, %%ymm0, %%ymm0\n\t"
+			     "vpgatherdd %%ymm1, (%2,%%ymm2,4), %%ymm0"
+			     :: "m"(idx), "m"(mask), "r"(pg) : "xmm0", "xmm1", "xmm2", "memory");
+		printf("vpgatherdd: no fault\n");
+	}
+	if (!sigsetjmp(gather_back, 1)) {
+		asm volatile("vmovdqu %0, %%ymm2\n\tvmovdqu %1, %%ymm1\n\tvpcmpeqd %%ymm0, %%ymm0, %%ymm0\n\t"
+			     "vpgatherqd %%xmm1, (%2,%%ymm2,4), %%xmm0"
+			     :: "m"(idxq), "m"(mask), "r"(pg) : "xmm0", "xmm1", "xmm2", "memory");
+		printf("vpgatherqd: no fault\n");
+	}
+	sigaction(SIGSEGV, &old, NULL);
+	munmap(pg, 8192);
 }
 
 int main(void)
@@ -167,5 +222,6 @@ int main(void)
 		     : "=m"(out) : "m"(*(uint32_t[]){ 0xabcdef01 }), "r"(getpid())
 		     : "rax", "rdi", "rsi", "rcx", "r11", "xmm5", "memory");
 	printf("after signal %d %x %x\n", handled, out[0], out[4]);
+	gather_fault();
 	return 0;
 }
