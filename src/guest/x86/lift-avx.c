@@ -237,6 +237,8 @@ static bool gen_avx(struct dc *s, enum avx_op op)
 		/* the result went to ytmp; its low bytes go to memory */
 		int bits = s->op[mem_dst].size;
 		ir_ref ea = gen_ea(s, &s->op[mem_dst]);
+		if (bits > 64)
+			gen_st_probe(s, ea, bits / 8);
 		for (int q = 0; q < bits / 64; q++)
 			ir_st(s, ir_ldenv(s, YTMP + 8 * q, IR_MO_64),
 			      q ? ir_bin(s, IR_add, ea, cst(s, 8 * q)) : ea, IR_MO_64);
@@ -661,6 +663,8 @@ static bool gen_vmov(struct dc *s, bool aligned)
 			return true;
 		for (int q = 0; q < nq; q++)
 			v[q] = ir_ldenv(s, yq(x, q), IR_MO_64);
+		if (nq > 1)
+			gen_st_probe(s, ea, 8 * nq);
 		for (int q = 0; q < nq; q++)
 			ir_st(s, v[q], q ? ir_bin(s, IR_add, ea, cst(s, 8 * q)) : ea, IR_MO_64);
 		return true;
@@ -814,6 +818,7 @@ static bool gen_vextract128(struct dc *s)
 	if (s->op[0].type != ZYDIS_OPERAND_TYPE_MEMORY)
 		return false;
 	ir_ref ea = gen_ea(s, &s->op[0]);
+	gen_st_probe(s, ea, 16);
 	ir_st(s, v[0], ea, IR_MO_64);
 	ir_st(s, v[1], ir_bin(s, IR_add, ea, cst(s, 8)), IR_MO_64);
 	return true;

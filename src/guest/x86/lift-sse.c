@@ -347,6 +347,7 @@ static bool gen_mov128(struct dc *s, bool aligned)
 			return true;
 		v[0] = ir_ldenv(s, xq(x, 0), IR_MO_64);
 		v[1] = ir_ldenv(s, xq(x, 1), IR_MO_64);
+		gen_st_probe(s, ea, 16);
 		ir_st(s, v[0], ea, IR_MO_64);
 		ir_st(s, v[1], ir_bin(s, IR_add, ea, cst(s, 8)), IR_MO_64);
 		return true;

@@ -111,6 +111,7 @@ ir_ref gen_ext(struct dc *s, ir_ref v, int size, bool sign);	/* to 64 bits */
 ir_ref gen_ea(struct dc *s, const ZydisDecodedOperand *op);
 ir_ref gen_ea_offset(struct dc *s, const ZydisDecodedOperand *op);
 ir_ref gen_ea_seg(struct dc *s, const ZydisDecodedOperand *op, ir_ref off);
+void gen_st_probe(struct dc *s, ir_ref ea, int len);
 ir_ref gen_ld_op(struct dc *s, int i);
 ir_ref gen_ld_op_sext(struct dc *s, int i);
 /* For consumers that read only the operand's low bits (i32 ops): a 32-bit
