@@ -171,6 +171,12 @@ int main(void)
 		       fault_addr == area + 4096 ? "the next page" : "another address",
 		       at[0] == 0x11 && at[7] == 0x11 ? "untouched" : "written");
 	}
+	/* ... and one at the last byte of the address space, which wraps:
+	 * the CPU reports its first byte. */
+	fault_addr = NULL;
+	if (!sigsetjmp(back, 1))
+		__asm__ volatile("movups %%xmm0, (%0)" :: "r"(-1L) : "memory");
+	printf("movups at -1: fault at %s\n", fault_addr == (void *)-1L ? "-1" : "another address");
 
 	/* 67 41 8b 04 25 disp32: mov eax, [disp32] with a 32-bit address
 	 * size; REX.B does not make the missing base r13d. */

@@ -697,10 +697,10 @@ ir_ref gen_pop_value(struct dc *s, int size, ir_ref *new_rsp)
  * Before a store the frontend splits into parts (16- and 32-byte vectors):
  * the CPU writes nothing when any byte faults, while
  * the parts, stored in turn, would leave the first ones written.  So when
- * the len bytes at ea cross a page, the later page is tried first with an
- * atomic store of what it holds (a cmpxchg of its first byte with itself:
- * invisible to other threads); a fault there reports that page's first
- * byte, which is where the CPU reports the whole store's fault.  (An
+ * the len bytes at ea cross a page, both pages are tried first, in order,
+ * each with an atomic store of what it holds (a cmpxchg of a byte with
+ * itself: invisible to other threads) at the first byte the store would
+ * write there, which is what the CPU reports for the whole store.  (An
  * 80-bit x87 store is not one: the host writes its first 8 bytes before
  * the part in the next page faults, and so does loom.)
  */
@@ -710,9 +710,12 @@ void gen_st_probe(struct dc *s, ir_ref ea, int len)
 	ir_ref last = ir_bin(s, IR_add, ea, cst(s, len - 1));
 	ir_brc(s, IR_TSTEQ, ir_bin(s, IR_xor, ea, last), cst(s, ~0xfffull), skip);
 	ir_ref page = ir_bin(s, IR_and, last, cst(s, ~0xfffull));
-	ir_ref v = ir_ld(s, page, IR_MO_8);
-	ir_ref seen = tmp64(s);
-	ir_emit(s->ir, IR_cmpxchg, IR_I64, (ir_ref[]){ seen, page, v, v }, (int64_t[]){ IR_MO_8 });
+	ir_ref at[2] = { ea, page };
+	for (int i = 0; i < 2; i++) {
+		ir_ref v = ir_ld(s, at[i], IR_MO_8);
+		ir_ref seen = tmp64(s);
+		ir_emit(s->ir, IR_cmpxchg, IR_I64, (ir_ref[]){ seen, at[i], v, v }, (int64_t[]){ IR_MO_8 });
+	}
 	set_label(s, skip);
 }
 
