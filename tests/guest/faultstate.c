@@ -207,6 +207,30 @@ int main(void)
 	syscall(SYS_arch_prctl, ARCH_SET_GS, 0);
 	quiet = 0;
 
+	/* The x87 pointers FNSTENV shows after fld m64, and after an fdiv m64
+	 * by zero with ZE unmasked: FOP, FDP and FCS as the host keeps them
+	 * (recent Intel CPUs update FOP and FDP only at an unmasked
+	 * exception and store FCS as 0). */
+	{
+		static const double one = 1.0, zero = 0.0;
+		static const uint16_t cw = 0x037b;     /* ZE unmasked */
+		uint8_t env[2][28];
+		__asm__ volatile("fninit\n\tfldl %2\n\tfnstenv %0\n\t"
+				 "fldcw %4\n\tfdivl %3\n\tfnstenv %1\n\tfninit"
+				 : "=m"(env[0]), "=m"(env[1]) : "m"(one), "m"(zero), "m"(cw) : "memory");
+		for (int i = 0; i < 2; i++) {
+			uint16_t fcs, fop;
+			uint32_t fdp;
+			memcpy(&fcs, env[i] + 16, 2);
+			memcpy(&fop, env[i] + 18, 2);
+			memcpy(&fdp, env[i] + 20, 4);
+			const void *op = i ? (const void *)&zero : (const void *)&one;
+			printf("fnstenv after %s: fop=%#x fdp=%s fcs=%s\n", i ? "fdiv by zero (unmasked)" : "fld m64",
+			       fop & 0x7ff, fdp == (uint32_t)(uintptr_t)op ? "the operand" : fdp ? "another" : "0",
+			       fcs ? "set" : "0");
+		}
+	}
+
 	/* fs xlat with rbx 0 and al 0 reads the first byte of the thread
 	 * control block, whose first word points to itself (glibc, musl). */
 	fflush(stdout);
