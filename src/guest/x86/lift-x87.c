@@ -85,6 +85,10 @@ static bool gen_x87_call(struct dc *s, enum x87_op op, int i, ir_ref cond)
 	gen_sync_pc(s, s->pc);
 	if (fl & (XF_IN | XF_OUT | XF_MEM))
 		ea = gen_ea(s, &s->op[0]);
+	/* A pending unmasked exception (#MF) comes before the operand's
+	 * load can fault, as on the CPU; the helper checks it again. */
+	if ((fl & XF_WAIT) && (fl & XF_IN))
+		gen_mmx_check(s);
 	if (fl & XF_IN) {
 		if ((fl & XF_SZ_MASK) == XF_SZ80) {
 			ir_ref lo = ir_ld(s, ea, IR_MO_64);
