@@ -40,6 +40,7 @@
 	H(rdrand,              NG,            3, 1) \
 	H(mmx,                 PURE,          4, 1) \
 	H(sys,                 NG,            3, 1) \
+	H(umip_store,          NG | MF,       3, 0) \
 	H(sse_op,              NG,            5, 1) \
 	H(sse_fp,              NG | MF,       5, 1) \
 	H(sse_pcmpstr,         IR_CALL_NO_WRITE_GLOBALS, 5, 1) \
