@@ -7,7 +7,8 @@
  * faults at the new top of stack, after its pushes, with rsp and rbp
  * unchanged; rcl into a read-only page faults before changing the flags,
  * and a shift by 0 still writes (and faults);
- * and xlat honours an FS override; a 16-byte store running into the
+ * and xlat honours an FS override; a rep cmps that faults part-way leaves
+ * the flags from before it; a 16-byte store running into the
  * PROT_NONE page writes none of its bytes; with a 32-bit address size a SIB byte
  * with no base (base field 101, mod 00) takes a disp32 even with REX.B
  * set, and bt's bit offset wraps with the address before a GS base is
@@ -156,6 +157,20 @@ int main(void)
 		printf("  no fault\n");
 	}
 	mprotect(area, 4096, PROT_READ | PROT_WRITE);
+
+	/* repe cmpsb whose source runs into the PROT_NONE page after eight
+	 * equal bytes: the frame has the flags from before the instruction
+	 * (CF set), not those of the last iteration (the SDM's REP page). */
+	printf("repe cmpsb into the PROT_NONE page:\n");
+	if (!sigsetjmp(back, 1)) {
+		static uint8_t same[16];
+		memset(area + 4096 - 8, 0x5a, 8);
+		memset(same, 0x5a, sizeof same);
+		__asm__ volatile("mov %0, %%rsi\n\tmov %1, %%rdi\n\tmov $100, %%ecx\n\t"
+				 "xor %%eax, %%eax\n\tstc\n\trepe cmpsb"
+				 :: "r"(area + 4096 - 8), "r"(same) : "rax", "rcx", "rsi", "rdi", "cc", "memory");
+		printf("  no fault\n");
+	}
 
 	/* A pending unmasked x87 exception is raised (#MF, SIGFPE) before a
 	 * waiting instruction's memory operand can fault. */
