@@ -323,7 +323,7 @@ static uint64_t avx_run(uint64_t envp, uint64_t op, uint64_t regs, uint64_t imm,
 		ret = avx_fns[op](&d, &a, &b, &c, imm, fl);
 	} else {
 		struct avx_call k = { op, &d, &a, &b, &c, imm, fl };
-		ret = sse_run_fp(env, avx_call_run, &k);
+		ret = sse_run_fp(env, avx_call_run, &k, &d, sizeof(d));
 	}
 	if (writes_dst(op))
 		yput(env, rd, &d, d256);

@@ -487,16 +487,32 @@ static int fpe_code(uint32_t csr)
  * with every exception masked it simply runs, its flags accumulating in the
  * host MXCSR.  Otherwise it runs masked with clear flags to see what it
  * raises, then decides as the CPU would: an unmasked exception raises
- * SIGFPE with the destination untouched.  Shared with avx-helpers.c. */
-uint64_t sse_run_fp(struct cpu *env, uint64_t (*run)(void *), void *arg)
+ * SIGFPE with the destination untouched.  Shared with avx-helpers.c.
+ *
+ * Underflow is the one the masked run can miss: masked, it is a tiny
+ * result that is also inexact; unmasked, any tiny result, exact ones too.
+ * So with underflow unmasked and not raised, the operation runs once more
+ * on the same inputs with flush-to-zero, which turns any tiny result into
+ * an inexact zero and so raises UE. */
+uint64_t sse_run_fp(struct cpu *env, uint64_t (*run)(void *), void *arg, void *dst, size_t size)
 {
 	uint32_t g = env->mxcsr;
 	if ((g & MXCSR_MASKS) == MXCSR_MASKS)
 		return run(arg);
 	uint32_t host = host_csr();
+	uint8_t before[32], after[32];
+	memcpy(before, dst, size);
 	load_csr((host | MXCSR_MASKS) & ~MXCSR_FLAGS);
 	uint64_t ret = run(arg);
 	uint32_t raised = host_csr() & MXCSR_FLAGS;
+	if (!(g & 0x0800) && !(raised & 0x10)) {
+		memcpy(after, dst, size);
+		memcpy(dst, before, size);
+		load_csr((host | MXCSR_MASKS | MXCSR_FTZ) & ~MXCSR_FLAGS);
+		run(arg);
+		raised |= host_csr() & 0x10;
+		memcpy(dst, after, size);
+	}
 	uint32_t unmasked = raised & ~(g >> 7);
 	if (unmasked) {
 		/* IE, DE and ZE are detected before computing: when one of
@@ -529,7 +545,7 @@ uint64_t helper_sse_fp(uint64_t envp, uint64_t op, uint64_t dst, uint64_t src, u
 	struct cpu *env = (struct cpu *)(uintptr_t)envp;
 	x86_xmm *d = xmm_at(envp, dst), r = *d;
 	struct sse_call c = { op, &r, xmm_at(envp, src), imm, env };
-	uint64_t ret = sse_run_fp(env, sse_call_run, &c);
+	uint64_t ret = sse_run_fp(env, sse_call_run, &c, &r, sizeof(r));
 	*d = r;
 	return ret;
 }

@@ -5,7 +5,8 @@
  * XSAVE/XRSTOR round trip of the YMM state, and a signal handler that sees
  * and changes ymm bits 255:128 in its frame, and the mask and destination
  * a gather leaves in the frame when an element faults (the mask's elements
- * already set to all ones or zeros).  Everything printed is
+ * already set to all ones or zeros), and an exact tiny haddpd result with
+ * underflow unmasked (SIGFPE).  Everything printed is
  * computed, so the host CPU is the oracle. */
 #include "../guest.h"
 #include <immintrin.h>
@@ -68,6 +69,44 @@ static void on_gather_fault(int sig, siginfo_t *si, void *ctx)
 		       (unsigned long long)q[0]);
 	}
 	siglongjmp(gather_back, 1);
+}
+
+/* Underflow unmasked: a tiny result raises it even when exact (masked, a
+ * tiny result must also be inexact).  haddpd's low sum, 1.5 * 2^-1022 -
+ * 2^-1022, is the denormal 2^-1023, exactly. */
+static sigjmp_buf tiny_back;
+
+static void tiny_fpe(int sig, siginfo_t *si, void *ctx)
+{
+	ucontext_t *uc = ctx;
+	uint32_t csr;
+	memcpy(&csr, (uint8_t *)uc->uc_mcontext.fpregs + 24, 4);
+	printf("exact tiny: SIGFPE %d code %d flags %x\n", sig, si->si_code, csr & 0x3f);
+	siglongjmp(tiny_back, 1);
+}
+
+static void exact_tiny(void)
+{
+	struct sigaction sa, old;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_sigaction = tiny_fpe;
+	sa.sa_flags = SA_SIGINFO;
+	sigaction(SIGFPE, &sa, &old);
+	static const double in[2] = { 0x1.8p-1022, -0x1p-1022 };
+	for (int um = 0; um < 2; um++) {
+		if (sigsetjmp(tiny_back, 1))
+			continue;
+		uint64_t r;
+		unsigned csr = um ? 0x1f80 & ~0x800 : 0x1f80, after;
+		__asm__ volatile("ldmxcsr %2\n\tmovupd %1, %%xmm0\n\thaddpd %%xmm0, %%xmm0\n\tmovq %%xmm0, %0\n\t"
+				 "stmxcsr %3"
+				 : "=r"(r) : "m"(in), "m"(csr), "m"(after) : "xmm0", "memory");
+		printf("exact tiny, UE %s: %016llx flags %x\n", um ? "unmasked" : "masked",
+		       (unsigned long long)r, after & 0x3f);
+	}
+	unsigned dflt = 0x1f80;
+	__asm__ volatile("ldmxcsr %0" :: "m"(dflt));
+	sigaction(SIGFPE, &old, NULL);
 }
 
 /* vpgatherdd and vpgatherqd whose element 2 is in a PROT_NONE page. */
@@ -223,5 +262,6 @@ int main(void)
 		     : "rax", "rdi", "rsi", "rcx", "r11", "xmm5", "memory");
 	printf("after signal %d %x %x\n", handled, out[0], out[4]);
 	gather_fault();
+	exact_tiny();
 	return 0;
 }
