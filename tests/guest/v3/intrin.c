@@ -6,7 +6,8 @@
  * and changes ymm bits 255:128 in its frame, and the mask and destination
  * a gather leaves in the frame when an element faults (the mask's elements
  * already set to all ones or zeros), and an exact tiny haddpd result with
- * underflow unmasked (SIGFPE).  Everything printed is
+ * underflow unmasked (SIGFPE), and the flags of a 256-bit add that traps
+ * on one lane.  Everything printed is
  * computed, so the host CPU is the oracle. */
 #include "../guest.h"
 #include <immintrin.h>
@@ -81,7 +82,7 @@ static void tiny_fpe(int sig, siginfo_t *si, void *ctx)
 	ucontext_t *uc = ctx;
 	uint32_t csr;
 	memcpy(&csr, (uint8_t *)uc->uc_mcontext.fpregs + 24, 4);
-	printf("exact tiny: SIGFPE %d code %d flags %x\n", sig, si->si_code, csr & 0x3f);
+	printf("  SIGFPE %d code %d flags %x\n", sig, si->si_code, csr & 0x3f);
 	siglongjmp(tiny_back, 1);
 }
 
@@ -94,6 +95,7 @@ static void exact_tiny(void)
 	sigaction(SIGFPE, &sa, &old);
 	static const double in[2] = { 0x1.8p-1022, -0x1p-1022 };
 	for (int um = 0; um < 2; um++) {
+		printf("exact tiny, UE %s:\n", um ? "unmasked" : "masked");
 		if (sigsetjmp(tiny_back, 1))
 			continue;
 		uint64_t r;
@@ -101,8 +103,20 @@ static void exact_tiny(void)
 		__asm__ volatile("ldmxcsr %2\n\tmovupd %1, %%xmm0\n\thaddpd %%xmm0, %%xmm0\n\tmovq %%xmm0, %0\n\t"
 				 "stmxcsr %3"
 				 : "=r"(r) : "m"(in), "m"(csr), "m"(after) : "xmm0", "memory");
-		printf("exact tiny, UE %s: %016llx flags %x\n", um ? "unmasked" : "masked",
-		       (unsigned long long)r, after & 0x3f);
+		printf("  %016llx flags %x\n", (unsigned long long)r, after & 0x3f);
+	}
+	/* vaddps ymm with denormals unmasked: the lower half's sums are
+	 * inexact, an upper lane's operand is denormal; the CPU traps on the
+	 * whole instruction (DE) without flagging the lower half (PE). */
+	static const float x[8] = { 1, 1, 1, 1, 0x1p-130f, 1, 1, 1 };
+	static const float y[8] = { 0x1p-30f, 0x1p-30f, 0x1p-30f, 0x1p-30f, 1, 1, 1, 1 };
+	printf("vaddps ymm, DE unmasked:\n");
+	if (!sigsetjmp(tiny_back, 1)) {
+		unsigned csr = 0x1f80 & ~0x100;
+		__asm__ volatile("ldmxcsr %2\n\tvmovups %0, %%ymm0\n\tvmovups %1, %%ymm1\n\t"
+				 "vaddps %%ymm1, %%ymm0, %%ymm0\n\tvzeroupper"
+				 :: "m"(x), "m"(y), "m"(csr) : "xmm0", "xmm1", "memory");
+		printf("  no SIGFPE\n");
 	}
 	unsigned dflt = 0x1f80;
 	__asm__ volatile("ldmxcsr %0" :: "m"(dflt));
