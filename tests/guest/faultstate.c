@@ -1,7 +1,7 @@
 /* State at faults the random-stream tester (tests/isa/random.sh) found
- * loom getting wrong: maskmovq that faults, or an SSE-to-MMX conversion
- * that raises #XM, has already put the x87 unit in MMX state (TOP 0, every
- * tag valid), while a conversion whose memory operand faults has not; a
+ * loom getting wrong: maskmovq that faults (and where the CPU reports the
+ * fault of a masked store), or an SSE-to-MMX conversion that raises #XM,
+ * has already put the x87 unit in MMX state (TOP 0, every tag valid), while a conversion whose memory operand faults has not; a
  * faulting movq/movd/movntq store from an MMX register has set TOP to 0
  * but left the tags; emms sets TOP to 0 too; enter
  * faults at the new top of stack, after its pushes, with rsp and rbp
@@ -92,6 +92,22 @@ int main(void)
 		printf("  no fault\n");
 	}
 	__asm__ volatile("emms");
+	/* Only byte 4 selected: the CPU reports rdi, not the selected byte;
+	 * maskmovdqu with only byte 2 selected reaches its upper half. */
+	printf("maskmovq, byte 4 selected, into the PROT_NONE page:\n");
+	if (!sigsetjmp(back, 1)) {
+		__asm__ volatile("fninit\n\tmovq %0, %%mm1\n\tmov %1, %%rdi\n\tmaskmovq %%mm1, %%mm0"
+				 :: "r"(0x80ull << 32), "r"(area + 4096) : "rdi", "mm0", "mm1", "memory");
+		printf("  no fault\n");
+	}
+	__asm__ volatile("emms");
+	printf("maskmovdqu, byte 2 selected, into the PROT_NONE page:\n");
+	if (!sigsetjmp(back, 1)) {
+		static const uint8_t sel[16] = { [2] = 0x80 };
+		__asm__ volatile("movdqu %0, %%xmm1\n\tmov %1, %%rdi\n\tmaskmovdqu %%xmm1, %%xmm0"
+				 :: "m"(sel), "r"(area + 4096) : "rdi", "xmm0", "xmm1", "memory");
+		printf("  no fault\n");
+	}
 	static const char *const mmx_stores[] = { "movq", "movd", "movntq" };
 	for (int i = 0; i < 3; i++) {
 		printf("fld1, then %s from mm0 into the PROT_NONE page:\n", mmx_stores[i]);

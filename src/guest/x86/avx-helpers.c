@@ -351,36 +351,49 @@ typedef uint64_t __attribute__((aligned(1), may_alias)) u64_un;
 
 /*
  * VMASKMOVPS/PD, VPMASKMOVD/Q.  regs: d, a (mask), b (source of a store),
- * L, d256; imm: element size (4 or 8) | 0x100 for the store form.  A load
- * reads only the selected elements (others are 0 and never fault); a store
- * writes only the selected ones, in element order, so a fault leaves the
- * earlier ones written (the SDM leaves the order open).
+ * L, d256; imm: element size (4 or 8) | 0x100 for the store form.  The
+ * host's own vmaskmovps/pd at the guest's address (the d and q forms
+ * select by the same top bits): which elements it touches, and where a
+ * fault is reported, are the CPU's (an Intel host does not report the
+ * first selected element).  A load's unselected elements are 0.
  */
 void helper_avx_maskmov(uint64_t envp, uint64_t regs, uint64_t addr, uint64_t imm)
 {
 	struct cpu *env = (struct cpu *)(uintptr_t)envp;
 	unsigned rd = regs & 0xff, ra = (regs >> 8) & 0xff, rb = (regs >> 16) & 0xff;
-	bool L = (regs >> 32) & 1;
-	unsigned esz = imm & 0xff, n = (L ? 32 : 16) / esz;
+	bool L = (regs >> 32) & 1, pd = (imm & 0xff) == 8;
+	void *p = (void *)(uintptr_t)addr;
 	ymm m, v, r = { 0 };
 
 	yget(env, ra, &m);
 	if (imm & 0x100) {
 		yget(env, rb, &v);
-		for (unsigned i = 0; i < n; i++) {
-			if (esz == 4 && (m.x[i / 4].l[i % 4] >> 31))
-				G32(addr + 4 * i) = v.x[i / 4].l[i % 4];
-			else if (esz == 8 && (m.q[i] >> 63))
-				G64(addr + 8 * i) = v.q[i];
-		}
+		if (L && pd)
+			asm volatile("vmovdqu %1, %%ymm0\n\tvmovdqu %2, %%ymm1\n\tvmaskmovpd %%ymm1, %%ymm0, (%0)\n\tvzeroupper"
+				     : : "r"(p), "m"(m), "m"(v) : "xmm0", "xmm1", "memory");
+		else if (L)
+			asm volatile("vmovdqu %1, %%ymm0\n\tvmovdqu %2, %%ymm1\n\tvmaskmovps %%ymm1, %%ymm0, (%0)\n\tvzeroupper"
+				     : : "r"(p), "m"(m), "m"(v) : "xmm0", "xmm1", "memory");
+		else if (pd)
+			asm volatile("vmovdqu %1, %%xmm0\n\tvmovdqu %2, %%xmm1\n\tvmaskmovpd %%xmm1, %%xmm0, (%0)"
+				     : : "r"(p), "m"(m.x[0]), "m"(v.x[0]) : "xmm0", "xmm1", "memory");
+		else
+			asm volatile("vmovdqu %1, %%xmm0\n\tvmovdqu %2, %%xmm1\n\tvmaskmovps %%xmm1, %%xmm0, (%0)"
+				     : : "r"(p), "m"(m.x[0]), "m"(v.x[0]) : "xmm0", "xmm1", "memory");
 		return;
 	}
-	for (unsigned i = 0; i < n; i++) {
-		if (esz == 4 && (m.x[i / 4].l[i % 4] >> 31))
-			r.x[i / 4].l[i % 4] = G32(addr + 4 * i);
-		else if (esz == 8 && (m.q[i] >> 63))
-			r.q[i] = G64(addr + 8 * i);
-	}
+	if (L && pd)
+		asm volatile("vmovdqu %1, %%ymm0\n\tvmaskmovpd (%2), %%ymm0, %%ymm1\n\tvmovdqu %%ymm1, %0\n\tvzeroupper"
+			     : "=m"(r) : "m"(m), "r"(p) : "xmm0", "xmm1", "memory");
+	else if (L)
+		asm volatile("vmovdqu %1, %%ymm0\n\tvmaskmovps (%2), %%ymm0, %%ymm1\n\tvmovdqu %%ymm1, %0\n\tvzeroupper"
+			     : "=m"(r) : "m"(m), "r"(p) : "xmm0", "xmm1", "memory");
+	else if (pd)
+		asm volatile("vmovdqu %1, %%xmm0\n\tvmaskmovpd (%2), %%xmm0, %%xmm1\n\tvmovdqu %%xmm1, %0"
+			     : "=m"(r.x[0]) : "m"(m.x[0]), "r"(p) : "xmm0", "xmm1", "memory");
+	else
+		asm volatile("vmovdqu %1, %%xmm0\n\tvmaskmovps (%2), %%xmm0, %%xmm1\n\tvmovdqu %%xmm1, %0"
+			     : "=m"(r.x[0]) : "m"(m.x[0]), "r"(p) : "xmm0", "xmm1", "memory");
 	yput(env, rd, &r, L);
 }
 

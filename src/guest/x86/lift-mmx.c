@@ -220,12 +220,16 @@ static bool gen_MMX_MOVDQ2Q(struct dc *s)
 }
 
 /* Stores the bytes of the first MMX operand whose byte in the second has
- * its top bit set, at [rdi] (edi with an address-size prefix). */
+ * its top bit set, at [rdi] (edi with an address-size prefix, and an FS or
+ * GS override's base): the host's maskmovq (helper_mmx_maskmov), so that
+ * which bytes are touched and where a fault is reported are the CPU's. */
 static bool gen_MMX_MASKMOVQ(struct dc *s)
 {
-	int v = -1, k = -1;
+	int v = -1, k = -1, mem = -1;
 	for (int i = 0; i < s->insn.operand_count; i++) {
 		int m = mm_op(s, i);
+		if (op_is_mem(s, i))
+			mem = i;
 		if (m < 0)
 			continue;
 		if (v < 0)
@@ -233,22 +237,14 @@ static bool gen_MMX_MASKMOVQ(struct dc *s)
 		else
 			k = m;
 	}
-	if (v < 0 || k < 0)
+	if (v < 0 || k < 0 || mem < 0)
 		return false;
 	ir_ref data = gen_ld_mm(s, v), mask = gen_ld_mm(s, k);
 	/* The CPU is in MMX state even if a store faults (an Intel host
 	 * shows TOP 0 and every tag valid in the signal frame). */
 	gen_mmx_enter(s);
-	ir_ref addr = tmp64(s);
-	ir_mov(s, addr, G.regs[R_RDI]);
-	if (s->insn.address_width == 32)
-		addr = gen_ext(s, addr, 2, false);
-	for (int j = 0; j < 8; j++) {
-		uint32_t skip = ir_new_label(s->ir);
-		ir_brc(s, IR_TSTEQ, mask, cst(s, 0x80ull << (8 * j)), skip);
-		ir_st(s, ir_extr(s, data, 8 * j, 8, false), ir_bin(s, IR_add, addr, cst(s, j)), IR_MO_8);
-		set_label(s, skip);
-	}
+	gen_sync_pc(s, s->pc);
+	gen_helper(s, HELPER_mmx_maskmov, 3, data, mask, gen_ea(s, &s->op[mem]));
 	return true;
 }
 

@@ -565,11 +565,23 @@ uint64_t helper_sse_pcmpstr(uint64_t env, uint64_t op, uint64_t dst, uint64_t sr
  * fault leaves the earlier bytes written. */
 void helper_sse_maskmov(uint64_t env, uint64_t src, uint64_t mask, uint64_t addr)
 {
+	/* The host's own maskmovdqu at the guest's address: which bytes it
+	 * touches and where it faults (an Intel host reports the start of an
+	 * 8-byte half that has selected bytes, the upper half first) are the
+	 * CPU's (it reaches the upper half even when no byte there is
+	 * selected). */
 	const x86_xmm *v = xmm_at(env, src), *m = xmm_at(env, mask);
-	volatile uint8_t *p = (volatile uint8_t *)(uintptr_t)addr;
-	for (int i = 0; i < 16; i++)
-		if (m->b[i] & 0x80)
-			p[i] = v->b[i];
+	asm volatile("movdqu %1, %%xmm0\n\tmovdqu %2, %%xmm1\n\tmaskmovdqu %%xmm1, %%xmm0"
+		     : : "D"(addr), "m"(*v), "m"(*m) : "xmm0", "xmm1", "memory");
+}
+
+/* MASKMOVQ, as helper_sse_maskmov does MASKMOVDQU: the host's own, on
+ * MMX registers it empties again (after a fault the host's x87 state is
+ * the one the kernel gave the signal handler). */
+void helper_mmx_maskmov(uint64_t data, uint64_t mask, uint64_t addr)
+{
+	asm volatile("movq %1, %%mm0\n\tmovq %2, %%mm1\n\tmaskmovq %%mm1, %%mm0\n\temms"
+		     : : "D"(addr), "m"(data), "m"(mask) : "mm0", "mm1", "memory");
 }
 
 /* ---- host features ---- */
