@@ -176,6 +176,8 @@ static bool gen_avx(struct dc *s, enum avx_op op)
 		/* the result went to ytmp; its low bytes go to memory */
 		int bits = s->op[mem_dst].size;
 		ir_ref ea = gen_ea(s, &s->op[mem_dst]);
+		if (bits > 64)
+			gen_st_probe(s, ea, bits / 8);
 		for (int q = 0; q < bits / 64; q++)
 			ir_st(s, ir_ldenv(s, YTMP + 8 * q, IR_MO_64),
 			      q ? ir_bin(s, IR_add, ea, cst(s, 8 * q)) : ea, IR_MO_64);
@@ -393,8 +395,15 @@ static ir_ref emit_vfres(struct dc *s, int f, enum ir_type t, int32_t a, int32_t
  * 256-bit packed forms: the op on each 128-bit half.  Both results go to
  * cpu->ftmp first and only then to d, so a trap in the second half leaves
  * d untouched; FMA accumulates in ftmp, loaded from d.
+ *
+ * Halves run in turn are the instruction only while every exception is
+ * masked: with one unmasked, the CPU decides on the flags of all lanes at
+ * once (a denormal operand in the upper half, say, traps before the lower
+ * half's inexact result is flagged).  So the inline halves are taken when
+ * MXCSR masks everything, and the helper (gen_avx, through sse_run_fp)
+ * otherwise.
  */
-static bool gen_avx_fp256(struct dc *s, int f, int shape)
+static bool gen_avx_fp256(struct dc *s, enum avx_op op, int f, int shape)
 {
 	int n = s->insn.operand_count_visible, d = vec_op(s, 0), pred = 0;
 	const int32_t ft[2] = { CPU_OFF(ftmp[0]), CPU_OFF(ftmp[1]) };
@@ -409,16 +418,17 @@ static bool gen_avx_fp256(struct dc *s, int f, int shape)
 	for (int i = 1; i < n; i++)
 		if (s->op[i].size != 256)
 			return false;
+	if (shape == AVX_V2 ? n != 2 : n != 3 || vec_op(s, 1) < 0)
+		return false;
+	uint32_t unmasked = ir_new_label(s->ir), done = ir_new_label(s->ir);
+	ir_ref masks = ir_bin(s, IR_and, ir_ldenv(s, CPU_OFF(mxcsr), IR_MO_32), cst(s, MXCSR_MASKS));
+	ir_brc(s, IR_NE, masks, cst(s, MXCSR_MASKS), unmasked);
 	if (shape == AVX_V2) {
-		if (n != 2)
-			return false;
 		int b = fp_src(s, 1);
 		for (int h = 0; h < 2; h++)
 			emit_vfop_p(s, f, ft[h], slot(b, h), slot(b, h), pred);
 	} else {
 		int a = vec_op(s, 1);
-		if (n != 3 || a < 0)
-			return false;
 		int b = fp_src(s, 2);
 		for (int h = 0; h < 2 && shape == AVX_F3; h++)
 			vec_emit_vop(s, IR_V_mov, ft[h], slot(d, h));
@@ -427,6 +437,11 @@ static bool gen_avx_fp256(struct dc *s, int f, int shape)
 	}
 	for (int h = 0; h < 2; h++)
 		vec_emit_vop(s, IR_V_mov, slot(d, h), ft[h]);
+	ir_emit(s->ir, IR_br, IR_I64, NULL, (int64_t[]){ done });
+	set_label(s, unmasked);
+	if (!gen_avx(s, op))
+		gen_illegal(s);
+	set_label(s, done);
 	return true;
 }
 
@@ -438,7 +453,7 @@ static bool gen_avx_fp_inline(struct dc *s, enum avx_op op)
 	if (f < 0)
 		return false;
 	if (s->op[0].size == 256)
-		return gen_avx_fp256(s, f, avx_op_shape[op]);
+		return gen_avx_fp256(s, op, f, avx_op_shape[op]);
 	for (int i = 0; i < n; i++)
 		if (s->op[i].size > 128 && s->op[i].type != ZYDIS_OPERAND_TYPE_IMMEDIATE)
 			return false;
@@ -622,6 +637,7 @@ static bool gen_vextract128(struct dc *s)
 	if (s->op[0].type != ZYDIS_OPERAND_TYPE_MEMORY)
 		return false;
 	ir_ref ea = gen_ea(s, &s->op[0]);
+	gen_st_probe(s, ea, 16);
 	ir_st(s, v[0], ea, IR_MO_64);
 	ir_st(s, v[1], ir_bin(s, IR_add, ea, cst(s, 8)), IR_MO_64);
 	return true;

@@ -214,6 +214,7 @@ bool vec_gen_mov(struct dc *s, const struct vec_opnds *o, bool aligned)
 			return true;
 		for (int q = 0; q < nq; q++)
 			v[q] = ir_ldenv(s, vec_q(x, q), IR_MO_64);
+		gen_st_probe(s, ea, 8 * nq);
 		for (int q = 0; q < nq; q++)
 			ir_st(s, v[q], q ? ir_bin(s, IR_add, ea, cst(s, 8 * q)) : ea, IR_MO_64);
 		return true;
