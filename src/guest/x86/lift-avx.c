@@ -359,18 +359,6 @@ static int fp_src(struct dc *s, int i)
 	return AVX_TMP;
 }
 
-/* pred: the cmp rows' predicate (ir-fops.h) */
-static void emit_vfop_p(struct dc *s, int f, int32_t d, int32_t a, int32_t b, uint64_t pred)
-{
-	ir_emit(s->ir, IR_vfop, IR_I64, NULL,
-		(int64_t[]){ f, (int64_t)(IR_FOFFS(d, a, b) | pred << 48) });
-}
-
-static void emit_vfop(struct dc *s, int f, int32_t d, int32_t a, int32_t b)
-{
-	emit_vfop_p(s, f, d, a, b, 0);
-}
-
 /* The predicate of VCMPxx (n = 4) and VROUNDxx (n = 3 or 4) from their
  * last operand, an immediate: below 8 for a compare (those the legacy
  * encoding the backend emits has), imm8[3:0] for a round; -1 otherwise. */
@@ -382,13 +370,6 @@ static int fp_pred(struct dc *s, int f, int n)
 	if (round)
 		return vec_imm8(s, n - 1) & 15;
 	return n == 4 && vec_imm8(s, n - 1) < 8 ? (int)vec_imm8(s, n - 1) : -1;
-}
-
-static ir_ref emit_vfres(struct dc *s, int f, enum ir_type t, int32_t a, int32_t b)
-{
-	ir_ref r = ir_new_temp(s->ir, t);
-	ir_emit(s->ir, IR_vfres, t, (ir_ref[]){ r }, (int64_t[]){ f, (int64_t)IR_FOFFS(a, b, 0) });
-	return r;
 }
 
 /*
@@ -426,14 +407,14 @@ static bool gen_avx_fp256(struct dc *s, enum avx_op op, int f, int shape)
 	if (shape == AVX_V2) {
 		int b = fp_src(s, 1);
 		for (int h = 0; h < 2; h++)
-			emit_vfop_p(s, f, ft[h], slot(b, h), slot(b, h), pred);
+			vec_emit_vfop(s, f, ft[h], slot(b, h), slot(b, h), pred);
 	} else {
 		int a = vec_op(s, 1);
 		int b = fp_src(s, 2);
 		for (int h = 0; h < 2 && shape == AVX_F3; h++)
 			vec_emit_vop(s, IR_V_mov, ft[h], slot(d, h));
 		for (int h = 0; h < 2; h++)
-			emit_vfop_p(s, f, ft[h], slot(a, h), slot(b, h), pred);
+			vec_emit_vfop(s, f, ft[h], slot(a, h), slot(b, h), pred);
 	}
 	for (int h = 0; h < 2; h++)
 		vec_emit_vop(s, IR_V_mov, slot(d, h), ft[h]);
@@ -462,36 +443,36 @@ static bool gen_avx_fp_inline(struct dc *s, enum avx_op op)
 	case AVX_V3I:
 		if (n != 4 || (pred = fp_pred(s, f, n)) < 0 || d < 0 || a < 0)
 			return false;
-		emit_vfop_p(s, f, slot(d, 0), slot(a, 0), slot(fp_src(s, 2), 0), pred);
+		vec_emit_vfop(s, f, slot(d, 0), slot(a, 0), slot(fp_src(s, 2), 0), pred);
 		break;
 	case AVX_V2I:
 		if (n != 3 || (pred = fp_pred(s, f, n)) < 0 || d < 0)
 			return false;
-		emit_vfop_p(s, f, slot(d, 0), slot(d, 0), slot(fp_src(s, 1), 0), pred);
+		vec_emit_vfop(s, f, slot(d, 0), slot(d, 0), slot(fp_src(s, 1), 0), pred);
 		break;
 	case AVX_V3: case AVX_F3: case AVX_CSI:
 		if (n != 3 || d < 0 || a < 0)
 			return false;
 		if (avx_op_shape[op] == AVX_CSI && s->op[2].size == 64)
 			f++;
-		emit_vfop(s, f, slot(d, 0), slot(a, 0), slot(fp_src(s, 2), 0));
+		vec_emit_vfop(s, f, slot(d, 0), slot(a, 0), slot(fp_src(s, 2), 0), 0);
 		break;
 	case AVX_V2: case AVX_V2X: case AVX_V2N:
 		if (n != 2 || d < 0)
 			return false;
-		emit_vfop(s, f, slot(d, 0), slot(d, 0), slot(fp_src(s, 1), 0));
+		vec_emit_vfop(s, f, slot(d, 0), slot(d, 0), slot(fp_src(s, 1), 0), 0);
 		break;
 	case AVX_COMI:
 		if (n != 2 || d < 0)
 			return false;
 		gen_set_cc(s, CC_OP_EFLAGS, 0,
-			   emit_vfres(s, f, IR_I64, slot(d, 0), slot(fp_src(s, 1), 0)), 0);
+			   vec_emit_vfres(s, f, IR_I64, slot(d, 0), slot(fp_src(s, 1), 0)), 0);
 		return true;
 	case AVX_C2SI: {
 		if (n != 2 || !vec_is_gpr(s, 0))
 			return false;
 		int size = op_size(s, 0);
-		ir_ref r = emit_vfres(s, f, size == 3 ? IR_I64 : IR_I32, 0, slot(fp_src(s, 1), 0));
+		ir_ref r = vec_emit_vfres(s, f, size == 3 ? IR_I64 : IR_I32, 0, slot(fp_src(s, 1), 0));
 		gen_st_reg(s, reg_index(s->op[0].reg.value), size, r);
 		return true;
 	}

@@ -141,14 +141,10 @@ static ir_ref gen_sse_call(struct dc *s, enum sse_op op, int32_t dst, int32_t sr
 			 * and of the round rows (imm8[3:0]) */
 			uint64_t pred = f >= IR_F_cmpps && f <= IR_F_cmpsd ? s->ir->temps[imm].val & 7
 					: f >= IR_F_roundps && f <= IR_F_roundsd ? s->ir->temps[imm].val & 15 : 0;
-			ir_emit(s->ir, IR_vfop, IR_I64, NULL,
-				(int64_t[]){ f, (int64_t)(IR_FOFFS(dst, dst, src) | pred << 48) });
+			vec_emit_vfop(s, f, dst, dst, src, pred);
 			return 0;
 		}
-		enum ir_type t = sse_res32(op) ? IR_I32 : IR_I64;
-		ir_ref r = ir_new_temp(s->ir, t);
-		ir_emit(s->ir, IR_vfres, t, (ir_ref[]){ r }, (int64_t[]){ f, (int64_t)IR_FOFFS(dst, src, 0) });
-		return r;
+		return vec_emit_vfres(s, f, sse_res32(op) ? IR_I32 : IR_I64, dst, src);
 	}
 	if (vop_of_sse[op]) {
 		vec_emit_vop(s, vop_of_sse[op] - 1, dst, src);

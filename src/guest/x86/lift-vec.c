@@ -187,6 +187,18 @@ void vec_emit_vop(struct dc *s, int v, int32_t dst, int32_t src)
 		(int64_t[]){ v, (int64_t)((uint64_t)(uint32_t)dst | ((uint64_t)(uint32_t)src << 32)) });
 }
 
+void vec_emit_vfop(struct dc *s, int f, int32_t d, int32_t a, int32_t b, uint64_t pred)
+{
+	ir_emit(s->ir, IR_vfop, IR_I64, NULL, (int64_t[]){ f, (int64_t)(IR_FOFFS(d, a, b) | pred << 48) });
+}
+
+ir_ref vec_emit_vfres(struct dc *s, int f, enum ir_type t, int32_t a, int32_t b)
+{
+	ir_ref r = ir_new_temp(s->ir, t);
+	ir_emit(s->ir, IR_vfres, t, (ir_ref[]){ r }, (int64_t[]){ f, (int64_t)IR_FOFFS(a, b, 0) });
+	return r;
+}
+
 /* Full-width moves: register <- register/memory, memory <- register.  A
  * legacy register-to-register move is a vector op: the backend keeps the
  * value in a host XMM register for the FP ops that follow (codegen.c). */

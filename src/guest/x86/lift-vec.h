@@ -62,6 +62,11 @@ ir_ref vec_lane_shift(struct dc *s, ir_ref v, bool left, int lane, unsigned n);
 
 /* An IR vector op (IR_V_*) on the 128 bits at env offsets dst and src. */
 void vec_emit_vop(struct dc *s, int v, int32_t dst, int32_t src);
+/* An IR FP op (ir-fops.h) run inline under the guest's MXCSR: vfop writes
+ * the 128 bits at d from a and b (pred: the cmp and round rows' predicate),
+ * vfres returns a result of type t (flags, a converted integer). */
+void vec_emit_vfop(struct dc *s, int f, int32_t d, int32_t a, int32_t b, uint64_t pred);
+ir_ref vec_emit_vfres(struct dc *s, int f, enum ir_type t, int32_t a, int32_t b);
 
 /* One lifter per operation, for both encodings (the VEX callers check
  * that the host and the model have AVX first).  false: not such a form. */
