@@ -54,18 +54,8 @@ static void st_vec(struct dc *s, int x, int nq, const ir_ref *v)
 /* Load memory operand i, exactly its size, into cpu->ytmp. */
 static void stage_mem(struct dc *s, int i)
 {
-	int bits = s->op[i].size;
-	ir_ref ea = gen_ea(s, &s->op[i]);
-	if (bits >= 128) {
-		ir_ref v[4];
-		for (int q = 0; q < bits / 64; q++)
-			v[q] = ir_ld(s, q ? ir_bin(s, IR_add, ea, cst(s, 8 * q)) : ea, IR_MO_64);
-		for (int q = 0; q < bits / 64; q++)
-			ir_stenv(s, v[q], YTMP + 8 * q, IR_MO_64);
-		return;
-	}
-	int size = size_of_bits(bits);
-	ir_stenv(s, ir_ld(s, ea, size), YTMP, size);
+	int32_t off;
+	vec_stage(s, &vex_form, i, false, YTMP, &off);
 }
 
 /* ---- the generic form ---- */
@@ -350,12 +340,10 @@ static const uint8_t fop_of_avx[AVX_NB_OPS] = {
 static int fp_src(struct dc *s, int i)
 {
 	int x = vec_op(s, i);
+	int32_t off;
 	if (x >= 0)
 		return x;
-	if (vec_is_gpr(s, i))
-		ir_stenv(s, gen_ld_op(s, i), YTMP, IR_MO_64);
-	else
-		stage_mem(s, i);
+	vec_stage(s, &vex_form, i, false, YTMP, &off);
 	return AVX_TMP;
 }
 

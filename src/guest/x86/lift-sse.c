@@ -70,27 +70,7 @@ static void gen_st_xmm(struct dc *s, int x, ir_ref lo, ir_ref hi)
  * GPR's value).  false: always faults. */
 static bool gen_src_off(struct dc *s, int i, bool aligned, int32_t *off)
 {
-	int x = xmm_op(s, i);
-	if (x >= 0) {
-		*off = xoff(x);
-		return true;
-	}
-	*off = XTMP;
-	if (vec_is_gpr(s, i)) {
-		ir_stenv(s, gen_ld_op(s, i), XTMP, IR_MO_64);
-		return true;
-	}
-	if (s->op[i].size == 128) {
-		ir_ref v[2];
-		if (!gen_ld128(s, i, aligned, v))
-			return false;
-		ir_stenv(s, v[0], XTMP, IR_MO_64);
-		ir_stenv(s, v[1], XTMP + 8, IR_MO_64);
-		return true;
-	}
-	int size = size_of_bits(s->op[i].size);
-	ir_stenv(s, ir_ld(s, gen_ea(s, &s->op[i]), size), XTMP, size);
-	return true;
+	return vec_stage(s, &legacy, i, aligned, XTMP, off);
 }
 
 static bool xmm_or_mem(struct dc *s, int i)

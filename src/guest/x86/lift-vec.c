@@ -156,6 +156,31 @@ bool vec_ld(struct dc *s, const struct vec_opnds *o, int i, int nq, bool aligned
 	return true;
 }
 
+bool vec_stage(struct dc *s, const struct vec_opnds *o, int i, bool aligned, int32_t tmp, int32_t *off)
+{
+	int x = vec_op(s, i), bits = s->op[i].size;
+	if (x >= 0) {
+		*off = vec_q(x, 0);
+		return true;
+	}
+	*off = tmp;
+	if (vec_is_gpr(s, i)) {
+		ir_stenv(s, gen_ld_op(s, i), tmp, IR_MO_64);
+		return true;
+	}
+	if (bits >= 128) {
+		ir_ref v[4];
+		if (!vec_ld(s, o, i, bits / 64, aligned, v))
+			return false;
+		for (int q = 0; q < bits / 64; q++)
+			ir_stenv(s, v[q], tmp + 8 * q, IR_MO_64);
+		return true;
+	}
+	int size = size_of_bits(bits);
+	ir_stenv(s, ir_ld(s, gen_ea(s, &s->op[i]), size), tmp, size);
+	return true;
+}
+
 ir_ref vec_keep(struct dc *s, const struct vec_opnds *o, int q)
 {
 	return o->vex ? ir_ldenv(s, vec_q(o->src1, q), IR_MO_64) : 0;

@@ -50,6 +50,11 @@ ir_ref vec_ea(struct dc *s, int i, unsigned align, bool facts);
 /* nq quarters of operand i (a vector register or memory); a legacy form's
  * aligned 128-bit memory operand is checked.  false: always faults. */
 bool vec_ld(struct dc *s, const struct vec_opnds *o, int i, int nq, bool aligned, ir_ref *v);
+/* Operand i as the source of a helper or an inline FP op: *off is a
+ * vector register's env offset, or tmp (an env scratch slot) holding a
+ * GPR's value or the memory operand loaded with exactly its size (checked
+ * as vec_ld does when aligned).  false: always faults. */
+bool vec_stage(struct dc *s, const struct vec_opnds *o, int i, bool aligned, int32_t tmp, int32_t *off);
 /* Quarter q of src1 as a result that does not compute it carries it: 0
  * (nothing to write) in a legacy form, whose src1 is dst. */
 ir_ref vec_keep(struct dc *s, const struct vec_opnds *o, int q);
