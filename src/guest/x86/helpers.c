@@ -348,6 +348,16 @@ static void helper_umip_store(uint64_t env, uint64_t op, uint64_t addr)
 	}
 }
 
+/* gen_st_probe's check that a store crossing a page may write both: an
+ * atomic or of 0 at a (its first byte) and at b (the later page's first
+ * byte) faults as the store would there and changes nothing, even for
+ * other threads.  A helper, so that plugins see only the store itself. */
+static void helper_st_probe(uint64_t a, uint64_t b)
+{
+	asm volatile("lock orb $0, (%0)\n\tlock orb $0, (%1)"
+		     : : "r"((uintptr_t)a), "r"((uintptr_t)b) : "memory", "cc");
+}
+
 /* Whether a null selector loaded into FS or GS clears its base, as it does
  * on Intel and on recent AMD CPUs; older AMD CPUs keep the base.  CPUID
  * (8000_0021h EAX bit 6, NullSelectorClearsBase) cannot be trusted for

@@ -41,6 +41,7 @@
 	H(mmx,                 PURE,          4, 1) \
 	H(sys,                 NG,            3, 1) \
 	H(umip_store,          NG | MF,       3, 0) \
+	H(st_probe,            NG | MF,       2, 0) \
 	H(sse_op,              NG,            5, 1) \
 	H(sse_fp,              NG | MF,       5, 1) \
 	H(sse_pcmpstr,         IR_CALL_NO_WRITE_GLOBALS, 5, 1) \

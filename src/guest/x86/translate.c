@@ -742,27 +742,22 @@ ir_ref gen_pop_value(struct dc *s, int size, ir_ref *new_rsp)
 
 /*
  * Before a store the frontend splits into parts (16- and 32-byte vectors):
- * the CPU writes nothing when any byte faults, while
- * the parts, stored in turn, would leave the first ones written.  So when
- * the len bytes at ea cross a page, both pages are tried first, in order,
- * each with an atomic store of what it holds (a cmpxchg of a byte with
- * itself: invisible to other threads) at the first byte the store would
- * write there, which is what the CPU reports for the whole store.  (An
- * 80-bit x87 store is not one: the host writes its first 8 bytes before
- * the part in the next page faults, and so does loom.)
+ * the CPU writes nothing when any byte faults, while the parts, stored in
+ * turn, would leave the first ones written.  So when the len bytes at ea
+ * cross a page, both pages are tried first, in order, by helper_st_probe
+ * (an atomic or of 0: invisible to other threads, and to plugins) at the
+ * first byte the store would write there, which is what the CPU reports
+ * for the whole store.  (An 80-bit x87 store is not one: the host writes
+ * its first 8 bytes before the part in the next page faults, and so does
+ * loom.)
  */
 void gen_st_probe(struct dc *s, ir_ref ea, int len)
 {
 	uint32_t skip = ir_new_label(s->ir);
 	ir_ref last = ir_bin(s, IR_add, ea, cst(s, len - 1));
 	ir_brc(s, IR_TSTEQ, ir_bin(s, IR_xor, ea, last), cst(s, ~0xfffull), skip);
-	ir_ref page = ir_bin(s, IR_and, last, cst(s, ~0xfffull));
-	ir_ref at[2] = { ea, page };
-	for (int i = 0; i < 2; i++) {
-		ir_ref v = ir_ld(s, at[i], IR_MO_8);
-		ir_ref seen = tmp64(s);
-		ir_emit(s->ir, IR_cmpxchg, IR_I64, (ir_ref[]){ seen, at[i], v, v }, (int64_t[]){ IR_MO_8 });
-	}
+	gen_sync_pc(s, s->pc);
+	gen_helper(s, HELPER_st_probe, 2, ea, ir_bin(s, IR_and, last, cst(s, ~0xfffull)));
 	set_label(s, skip);
 }
 
