@@ -747,7 +747,8 @@ ir_ref gen_pop_value(struct dc *s, int size, ir_ref *new_rsp)
  * cross a page, both pages are tried first, in order, by helper_st_probe
  * (an atomic or of 0: invisible to other threads, and to plugins) at the
  * first byte the store would write there, which is what the CPU reports
- * for the whole store.  (An 80-bit x87 store is not one: the host writes
+ * for the whole store (in whole-system mode, through the soft MMU, by a
+ * cmpxchg of the byte with itself).  (An 80-bit x87 store is not one: the host writes
  * its first 8 bytes before the part in the next page faults, and so does
  * loom.)
  */
@@ -756,8 +757,20 @@ void gen_st_probe(struct dc *s, ir_ref ea, int len)
 	uint32_t skip = ir_new_label(s->ir);
 	ir_ref last = ir_bin(s, IR_add, ea, cst(s, len - 1));
 	ir_brc(s, IR_TSTEQ, ir_bin(s, IR_xor, ea, last), cst(s, ~0xfffull), skip);
-	gen_sync_pc(s, s->pc);
-	gen_helper(s, HELPER_st_probe, 2, ea, ir_bin(s, IR_and, last, cst(s, ~0xfffull)));
+	ir_ref page = ir_bin(s, IR_and, last, cst(s, ~0xfffull));
+	if (s->tb->flags & X86_CF_SYSTEM) {
+		/* guest addresses go through the soft MMU: the probes are
+		 * guest accesses, a cmpxchg of a byte with itself */
+		ir_ref at[2] = { ea, page };
+		for (int i = 0; i < 2; i++) {
+			ir_ref v = ir_ld(s, at[i], IR_MO_8);
+			ir_ref seen = tmp64(s);
+			ir_emit(s->ir, IR_cmpxchg, IR_I64, (ir_ref[]){ seen, at[i], v, v }, (int64_t[]){ IR_MO_8 });
+		}
+	} else {
+		gen_sync_pc(s, s->pc);
+		gen_helper(s, HELPER_st_probe, 2, ea, page);
+	}
 	set_label(s, skip);
 }
 
