@@ -332,8 +332,8 @@ static uint64_t helper_sys(uint64_t env, uint64_t op, uint64_t arg)
 
 /* SLDT/STR/SMSW m16 and SGDT/SIDT m at the guest's address, by the host:
  * on a CPU with UMIP the host kernel emulates the instruction for loom as
- * it does for a native program, faults included (SIGSEGV, SEGV_MAPERR at
- * the operand's first byte, whatever the page or the address); without
+ * it does for a native program, faults included (reported at the
+ * operand's first byte, whatever the page or the address); without
  * UMIP the CPU runs it, faulting as it would in the guest. */
 static void helper_umip_store(uint64_t env, uint64_t op, uint64_t addr)
 {
