@@ -61,7 +61,7 @@ static void handler(int sig, siginfo_t *si, void *ctx)
 	}
 	printf("  signal %d code %d flags %#llx addr area%+ld ftw=%x top=%d rsp %s rbp %s\n", sig, si->si_code,
 	       (unsigned long long)g[REG_EFL] & 0x8d5,
-	       sig == SIGSEGV ? (long)((uint8_t *)si->si_addr - area) : 0L,     /* SIGFPE: a pc */
+	       sig == SIGSEGV && si->si_addr ? (long)((uint8_t *)si->si_addr - area) : 0L, /* SIGFPE: a pc */
 	       f->ftw, f->swd >> 11 & 7, (uint64_t)g[REG_RSP] == want_rsp ? "unchanged" : "changed",
 	       (uint64_t)g[REG_RBP] == want_rbp ? "unchanged" : "changed");
 	siglongjmp(back, 1);
@@ -185,6 +185,17 @@ int main(void)
 		__asm__ volatile("mov %0, %%rsi\n\tmov %1, %%rdi\n\tmov $100, %%ecx\n\t"
 				 "xor %%eax, %%eax\n\tstc\n\trepe cmpsb"
 				 :: "r"(area + 4096 - 8), "r"(same) : "rax", "rcx", "rsi", "rdi", "cc", "memory");
+		printf("  no fault\n");
+	}
+
+	/* pop fs from the last 2 bytes of the RW page: the CPU reads the
+	 * 16-bit selector only (0xffff: #GP), not the PROT_NONE page. */
+	printf("pop fs of 0xffff from the last 2 bytes of a page:\n");
+	want_rsp = (uint64_t)(area + 4096 - 2);
+	if (!sigsetjmp(back, 1)) {
+		*(uint16_t *)(area + 4096 - 2) = 0xffff;
+		__asm__ volatile("mov %%rsp, %%r12\n\tmov %0, %%rsp\n\tpop %%fs\n\tmov %%r12, %%rsp"
+				 :: "r"(want_rsp) : "r12", "memory");
 		printf("  no fault\n");
 	}
 

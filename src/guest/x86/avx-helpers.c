@@ -444,17 +444,21 @@ void helper_avx_gather(uint64_t envp, uint64_t regs, uint64_t base, uint64_t imm
 	yget(env, rb, &mv);
 	/* The SDM's gather first sets each mask element to all ones or all
 	 * zeros from its top bit, which a fault shows; an Intel host does so
-	 * across the whole 256-bit register, elements past n included (the
-	 * SDM allows updating those "even if the instruction triggers an
-	 * exception"). */
+	 * across the whole register the instruction's vector length covers,
+	 * elements past n included, and clears bits 255:128 of a VEX.128
+	 * form's mask and destination (the SDM allows updating those "even
+	 * if the instruction triggers an exception"). */
 	for (unsigned k = 0; k < 32 / dsz; k++) {
+		bool upper = !L && k >= 16 / dsz;
 		if (dsz == 4)
-			mv.x[k / 4].l[k % 4] = -(mv.x[k / 4].l[k % 4] >> 31);
+			mv.x[k / 4].l[k % 4] = upper ? 0 : -(mv.x[k / 4].l[k % 4] >> 31);
 		else
-			mv.q[k] = -(mv.q[k] >> 63);
+			mv.q[k] = upper ? 0 : -(mv.q[k] >> 63);
 	}
 	memcpy(&env->xmm[rb], &mv.x[0], 16);
 	memcpy(&env->xmm_hi[rb], &mv.x[1], 16);
+	if (!L)         /* the destination's too, a fault shows */
+		memset(&dv.x[1], 0, 16);
 	for (unsigned i = 0; i < n; i++) {
 		bool sel = dsz == 4 ? mv.x[i / 4].l[i % 4] >> 31 : mv.q[i] >> 63;
 		if (sel) {

@@ -243,7 +243,11 @@ bool gen_POP_sreg(struct dc *s)
 	ir_ref nsp;
 	if (sreg != SREG_FS && sreg != SREG_GS)
 		return gen_illegal(s);
-	ir_ref v = gen_pop_value(s, size_of_bits(s->insn.operand_width), &nsp);
+	/* The CPU reads only the 16-bit selector, whatever the operand size
+	 * by which rsp moves (a pop from the last 2 bytes of a page does not
+	 * touch the next one). */
+	ir_ref v = ir_ld(s, G.regs[R_RSP], IR_MO_16);
+	nsp = ir_bin(s, IR_add, G.regs[R_RSP], cst(s, s->insn.operand_width / 8));
 	gen_load_sreg(s, sreg, v);
 	ir_mov(s, G.regs[R_RSP], nsp);
 	return true;

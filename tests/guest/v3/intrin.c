@@ -123,7 +123,8 @@ static void exact_tiny(void)
 	sigaction(SIGFPE, &old, NULL);
 }
 
-/* vpgatherdd and vpgatherqd whose element 2 is in a PROT_NONE page. */
+/* vpgatherdd (ymm and xmm) and vpgatherqd whose element 2 is in a
+ * PROT_NONE page. */
 static void gather_fault(void)
 {
 	uint8_t *pg = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -151,6 +152,13 @@ static void gather_fault(void)
 			     "vpgatherqd %%xmm1, (%2,%%ymm2,4), %%xmm0"
 			     :: "m"(idxq), "m"(mask), "r"(pg) : "xmm0", "xmm1", "xmm2", "memory");
 		printf("vpgatherqd: no fault\n");
+	}
+	/* VEX.128: the mask's bits 255:128 (set here) are cleared */
+	if (!sigsetjmp(gather_back, 1)) {
+		asm volatile("vmovdqu %0, %%ymm2\n\tvmovdqu %1, %%ymm1\n\tvpcmpeqd %%ymm0, %%ymm0, %%ymm0\n\t"
+			     "vpgatherdd %%xmm1, (%2,%%xmm2,4), %%xmm0"
+			     :: "m"(idx), "m"(mask), "r"(pg) : "xmm0", "xmm1", "xmm2", "memory");
+		printf("vpgatherdd xmm: no fault\n");
 	}
 	sigaction(SIGSEGV, &old, NULL);
 	munmap(pg, 8192);
