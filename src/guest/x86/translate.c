@@ -748,9 +748,9 @@ ir_ref gen_pop_value(struct dc *s, int size, ir_ref *new_rsp)
  * (an atomic or of 0: invisible to other threads, and to plugins) at the
  * first byte the store would write there, which is what the CPU reports
  * for the whole store (in whole-system mode, through the soft MMU, by a
- * cmpxchg of the byte with itself).  (An 80-bit x87 store is not one: the host writes
- * its first 8 bytes before the part in the next page faults, and so does
- * loom.)
+ * cmpxchg of the byte with itself).  (An 80-bit x87 store is not one: the
+ * host writes its first 8 bytes before the part in the next page faults,
+ * and so does loom.)
  */
 void gen_st_probe(struct dc *s, ir_ref ea, int len)
 {
