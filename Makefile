@@ -15,6 +15,9 @@ CFLAGS_asan := -O1 -g -DLOOM_DEBUG -fsanitize=address,undefined -fno-omit-frame-
 # glib: the plugin API hands plugins GArray/GByteArray and g_malloc'd strings.
 # -rdynamic exports the qemu_plugin_* functions to plugins.
 LDLIBS := -lZydis -lm -ldl -pthread -rdynamic $(shell pkg-config --libs glib-2.0 2>/dev/null || echo -lglib-2.0)
+# What only libsystem.a needs: liblzma, with which src/system/osi/ reads the
+# guest kernel's XZ-compressed vmlinux.
+SYSTEM_LDLIBS := -llzma
 
 # Three libraries, one per environment and the translator they share:
 # libloom-core.a (ir, guest, host, exec, instrument, util), liblinux.a (user
@@ -59,7 +62,7 @@ build/$(1)/loom: build/$(1)/obj/src/main.o build/$(1)/liblinux.a build/$(1)/libl
 build/$(1)/loom-system: build/$(1)/obj/src/system/main.o build/$(1)/libsystem.a \
 		build/$(1)/libloom-core.a
 	$$(CC) $$(CFLAGS_$(1)) -o $$@ $$< -Wl,--whole-archive build/$(1)/libsystem.a \
-		build/$(1)/libloom-core.a -Wl,--no-whole-archive $$(LDLIBS)
+		build/$(1)/libloom-core.a -Wl,--no-whole-archive $$(LDLIBS) $$(SYSTEM_LDLIBS)
 	ln -sf $(1)/loom-system build/loom-system
 build/$(1)/plugins/lib%.so: plugins/%.c include/qemu-plugin.h include/loom-plugin.h
 	@mkdir -p $$(@D)
@@ -84,7 +87,7 @@ build/$(1)/unit/%: build/$(1)/obj/tests/unit/%.o build/$(1)/obj/tests/unit/unit.
 		build/$(1)/liblinux.a build/$(1)/libsystem.a build/$(1)/libloom-core.a
 	@mkdir -p $$(@D)
 	$$(CC) $$(CFLAGS_$(1)) -o $$@ $$(filter %.o,$$^) -Wl,--start-group $$(filter %.a,$$^) \
-		-Wl,--end-group $$(LDLIBS)
+		-Wl,--end-group $$(LDLIBS) $$(SYSTEM_LDLIBS)
 # test_inject loads its instrumentation through this forwarding plugin.
 build/$(1)/unit/test_inject: | build/tests/plugins/libunitshim.so
 -include $$(wildcard build/$(1)/obj/*/*.d build/$(1)/obj/*/*/*.d build/$(1)/obj/*/*/*/*.d)

@@ -6,8 +6,8 @@ set -eu
 
 PACKAGES="build-essential libzydis-dev musl-tools busybox-static qemu-user nasm
 python3 hyperfine libglib2.0-dev file perl mawk xz-utils bzip2 openssl sqlite3
-binutils lcov git jq bc tcl zstd nodejs libpython3.11-testsuite strace afl++ gdb
-acpica-tools qemu-system-x86"
+binutils lcov git jq bc tcl zstd nodejs libpython3.11-testsuite strace afl++ gdb gawk
+acpica-tools qemu-system-x86 liblzma-dev lz4 dwarves"
 # rustc: Debian's, unless one is already on PATH (rustup's, say).
 command -v rustc >/dev/null 2>&1 || PACKAGES="$PACKAGES rustc"
 # binutils and lcov: tests/cov; the rest is what tests/programs/{debian,
@@ -15,7 +15,10 @@ command -v rustc >/dev/null 2>&1 || PACKAGES="$PACKAGES rustc"
 # skip, visibly, a program that is missing.  nasm builds the bare-metal test
 # image (tests/system); qemu-system-x86 is loom-system's peer (tests/system,
 # tests/unit/test_dev_hpet reads its HPET through the monitor); acpica-tools:
-# iasl, which tests/unit/test_dev_acpi disassembles the ACPI tables with.
+# iasl, which tests/unit/test_dev_acpi disassembles the ACPI tables with;
+# liblzma-dev: src/system/osi/ decompresses the guest kernel's vmlinux with
+# it; lz4 and dwarves (pahole): the osi unit tests compress a test payload
+# with lz4 and check BTF offsets against pahole.
 
 missing=""
 for p in $PACKAGES; do

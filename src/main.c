@@ -45,6 +45,7 @@ static struct {
 	bool log_append;
 	const char *argv0;
 	long nofile_soft;	/* -nofile-soft: the guest's soft RLIMIT_NOFILE, or -1 */
+	long nofile_hard;	/* -nofile-hard: the guest's hard RLIMIT_NOFILE, or -1 */
 	char **env;		/* the guest environment being edited */
 	size_t nenv;
 	char **pass;		/* options a re-exec repeats */
@@ -139,6 +140,14 @@ static void opt_nofile_soft(const char *arg)
 	cl.nofile_soft = strtol(arg, &end, 10);
 	if (*end || cl.nofile_soft < 0)
 		fatal(LOOM_EXIT_USAGE, "-nofile-soft needs a number, not '%s'", arg);
+}
+
+static void opt_nofile_hard(const char *arg)
+{
+	char *end;
+	cl.nofile_hard = strtol(arg, &end, 10);
+	if (*end || cl.nofile_hard < 0)
+		fatal(LOOM_EXIT_USAGE, "-nofile-hard needs a number, not '%s'", arg);
 }
 
 static const char *cpu_model;
@@ -282,6 +291,9 @@ static const struct loom_option {
 	{ "nofile-soft", NULL, "n", opt_nofile_soft,
 	  "start the guest with a soft RLIMIT_NOFILE of n (used on execve: loom itself "
 	  "starts with the soft limit raised, so a guest with no descriptor free can exec)" },
+	{ "nofile-hard", NULL, "n", opt_nofile_hard,
+	  "start the guest with a hard RLIMIT_NOFILE of n while loom keeps its own, higher "
+	  "one (used on execve: loom needs descriptors of its own at exec time)" },
 };
 #define NOPTIONS (sizeof(options) / sizeof(options[0]))
 
@@ -389,6 +401,7 @@ int main(int argc, char **argv)
 	int i;
 
 	cl.nofile_soft = -1;
+	cl.nofile_hard = -1;
 
 	size_t n = 0;
 	while (environ && environ[n])
@@ -474,6 +487,8 @@ int main(int argc, char **argv)
 			setrlimit(RLIMIT_NOFILE, &rl);
 		}
 	}
+	if (cl.nofile_hard >= 0)
+		linux_nofile_set_guest_max((uint64_t)cl.nofile_hard);
 	exec_cpu_start(cpu);
 	linux_cpu_loop(cpu);
 }

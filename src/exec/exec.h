@@ -65,7 +65,7 @@ struct cpu_exec {
 	 * lookup.  Set by the fault handler and by a hot page's stale exit. */
 	volatile uint32_t smc_work;
 	int tid;
-	/* The vCPU's index (vcpu.c): its arena slot, what plugins see. */
+	/* The vCPU's index (vcpu.c): its slot, what plugins see. */
 	uint32_t cpu_index;
 	/* Tools' code called from translated code runs under the host's
 	 * default FP state, not the guest's (host/host.h: tool regions).
@@ -144,7 +144,7 @@ enum exec_exit exec_run(void *cpu);
  * exec_cpu_new returns NULL when memory or vCPU indexes run out; the index
  * is the lowest free one (cpu_exec.cpu_index).  exec_vcpu_env: the env of
  * index's slot, live or not (its kept regions stay readable), or NULL past
- * the arena or before the first vCPU.
+ * the last index, before the first vCPU, or if its memory cannot be had.
  */
 int32_t exec_vcpu_region(size_t size, size_t align, size_t phase, bool keep);
 void *exec_cpu_new(void);

@@ -124,6 +124,16 @@ uintptr_t host_fault_pc(const void *uc);
 bool host_fault_is_write(const void *uc);
 void host_fault_exception(const siginfo_t *si, const void *uc, struct guest_exception *e);
 void host_unwind_pin(void *env, const void *uc);
+/* Host CPU probes (host/x86/probe.c).  host_probe_ud runs each of n <= 32
+ * instructions once (register-only, leaving the registers the C calling
+ * convention lets a callee clobber) and returns a mask with bit i set where
+ * the host raised #UD on insns[i]; 0 if it cannot probe.  Call it before
+ * loom installs its signal handlers. */
+struct host_insn {
+	uint8_t len;
+	uint8_t bytes[15];
+};
+uint32_t host_probe_ud(const struct host_insn *insns, int n);
 /* Point the goto_tb n jump of tb at host address dest (rw is the writable
  * view of tb's code). */
 void host_patch_jump(uint8_t *jmp_rw, const uint8_t *jmp_rx, const void *dest);

@@ -27,6 +27,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -49,9 +50,6 @@ static int listen_fd = -1;
 static char *socket_path;
 static pid_t owner;
 
-/* A connection's descriptors: loom's, out of the guest's sight while the
- * connection lasts (util/ownfd.c). */
-static int conn_in = -1, conn_out = -1;
 
 static void reply(FILE *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void reply(FILE *out, const char *fmt, ...)
@@ -62,6 +60,23 @@ static void reply(FILE *out, const char *fmt, ...)
 	va_end(ap);
 	fputc('\n', out);
 	fflush(out);
+}
+
+/* `dump`'s file, written through one of loom's descriptors: the guest
+ * runs meanwhile, and must not see it or lose the number to it. */
+static int dump_to_file(const char *path, const void *buf, size_t len)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+	FILE *f = ownfd_fdopen(fd, "w");
+	if (!f)
+		return -1;
+	bool ok = fwrite(buf, 1, len, f) == len;
+	int e = errno;
+	if (fclose(f) || !ok) {
+		errno = ok ? errno : e;
+		return -1;
+	}
+	return 0;
 }
 
 static void do_command(char *line, FILE *out)
@@ -128,8 +143,7 @@ static void do_command(char *line, FILE *out)
 			reply(out, "error: guest memory [0x%" PRIx64 ", 0x%" PRIx64 ") is not readable",
 			      addr, addr + len);
 		} else {
-			FILE *f = fopen(argv[3], "wbe");
-			if (!f || fwrite(buf, 1, len, f) != len || fclose(f)) {
+			if (dump_to_file(argv[3], buf, len) < 0) {
 				reply(out, "error: %s: %s", argv[3], strerror(errno));
 			} else {
 				reply(out, "ok %" PRIu64 " bytes written to %s", len, argv[3]);
@@ -174,33 +188,39 @@ static bool control_peer_allowed(int fd)
 static void *serve(void *arg)
 {
 	for (;;) {
-		int fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
-		if (fd < 0) {
-			if (errno == EINTR || errno == ECONNABORTED)
+		/* Wait in poll, not in accept: a blocked accept holds the
+		 * lowest free descriptor number reserved for its connection,
+		 * and the guest's next open() would get the one after. */
+		struct pollfd p = { .fd = listen_fd, .events = POLLIN };
+		if (poll(&p, 1, -1) < 0) {
+			if (errno == EINTR)
 				continue;
 			return NULL;
 		}
-		conn_in = ownfd_take(fd, &conn_in, NULL);
-		if (!control_peer_allowed(conn_in)) {
-			ownfd_drop(conn_in);
-			close(conn_in);
-			conn_in = -1;
+		int fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
+		if (fd < 0) {
+			if (errno == EINTR || errno == ECONNABORTED || errno == EAGAIN)
+				continue;
+			return NULL;
+		}
+		/* Streams on loom's descriptors (util/ownfd.h): out of the
+		 * guest's sight, and following them if a guest's dup2 moves
+		 * them while the connection lasts. */
+		fd = ownfd_take(fd, NULL, NULL);
+		if (!control_peer_allowed(fd)) {
+			ownfd_drop(fd);
+			close(fd);
 			continue;
 		}
-		conn_out = ownfd_take(dup(conn_in), &conn_out, NULL);
-		FILE *in = fdopen(conn_in, "r");
-		FILE *out = conn_out >= 0 ? fdopen(conn_out, "w") : NULL;
+		int fd_out = fcntl(fd, F_DUPFD_CLOEXEC, fd);
+		ownfd_drop(fd);
+		FILE *in = ownfd_fdopen(fd, "r");
+		FILE *out = ownfd_fdopen(fd_out, "w");
 		if (!in || !out) {
-			ownfd_drop(conn_in);
-			ownfd_drop(conn_out);
 			if (in)
 				fclose(in);
-			else
-				close(conn_in);
 			if (out)
 				fclose(out);
-			else if (conn_out >= 0)
-				close(conn_out);
 			continue;
 		}
 		char *line = NULL;
@@ -208,8 +228,6 @@ static void *serve(void *arg)
 		while (getline(&line, &cap, in) > 0)
 			do_command(line, out);
 		free(line);
-		ownfd_drop(conn_in);
-		ownfd_drop(conn_out);
 		fclose(in);
 		fclose(out);
 	}
@@ -246,6 +264,9 @@ void control_start(const char *path)
 		fatal(LOOM_EXIT_USAGE, "-control %s: %s", path, strerror(e));
 	}
 	listen_fd = ownfd_take(fd, &listen_fd, NULL);
+	/* Non-blocking: a connection that poll saw may be gone by the time
+	 * accept runs, and accept must not then wait (see serve). */
+	fcntl(listen_fd, F_SETFL, O_NONBLOCK);
 
 	sigset_t all, old;
 	sigfillset(&all);

@@ -33,6 +33,7 @@
 #include "instrument/covfile.h"
 #include "instrument/symbols.h"
 #include "util/log.h"
+#include "util/ownfd.h"
 
 struct rec {
 	uint64_t hits;		/* written by generated code */
@@ -294,6 +295,13 @@ static void *cov_sync_thread(void *arg)
 {
 	struct timespec ts = { .tv_sec = cov_opts.sync_ms / 1000,
 			       .tv_nsec = (long)(cov_opts.sync_ms % 1000) * 1000000 };
+	/* The files this thread opens while the guest runs (the coverage
+	 * file, the modules it reads symbols and entry points from) must
+	 * never show among the guest's descriptors, nor take a number the
+	 * guest's next open() would get: this thread numbers them in a
+	 * table of its own.  (If that fails they are still loom's, moved
+	 * high, as the writer does in any thread.) */
+	ownfd_private_table();
 	for (;;) {
 		while (nanosleep(&ts, NULL) < 0 && errno == EINTR)
 			;

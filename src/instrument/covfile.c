@@ -22,6 +22,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "instrument/covfile.h"
+#include "util/ownfd.h"
 
 #define DRCOV_FLAVOR "drcov-64"		/* what drcov2lcov on x86-64 Linux wants */
 #define BITMAP_MAGIC "LOOM BITMAP: version 1"
@@ -354,6 +355,8 @@ struct out {
 	FILE *f;
 	char *tmp;
 	const char *path;
+	const int *fd;	/* the stream's descriptor, one of loom's: its number
+			 * may change while the guest runs (util/ownfd.h) */
 };
 
 static int out_open(struct out *o, const char *path, char *err, size_t errsz)
@@ -366,22 +369,16 @@ static int out_open(struct out *o, const char *path, char *err, size_t errsz)
 		o->tmp = NULL;
 		return failf(err, errsz, "%s: out of memory", path);
 	}
-	/* Moved far above the descriptors programs use: loom writes these
-	 * while its guest runs, and the guest's next open() should get the
-	 * number it would get natively. */
+	/* One of loom's descriptors (util/ownfd.h), kept out of the guest's
+	 * sight: loom may write these while its guest runs, and the guest's
+	 * next open() should get the number it would get natively. */
 	int fd = open(o->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+	int e = errno;
 	if (fd >= 0) {
-		int high = fcntl(fd, F_DUPFD_CLOEXEC, 900);
-		if (high >= 0) {
-			close(fd);
-			fd = high;
-		}
-		o->f = fdopen(fd, "wb");
-		if (!o->f)
-			close(fd);
+		o->f = ownfd_fdopen_live(fd, "wb", &o->fd);
+		e = errno;
 	}
-	if (fd < 0 || !o->f) {
-		int e = errno;
+	if (!o->f) {
 		if (fd >= 0)
 			unlink(o->tmp);
 		free(o->tmp);
@@ -394,7 +391,7 @@ static int out_open(struct out *o, const char *path, char *err, size_t errsz)
 static int out_close(struct out *o, bool ok, bool sync, char *err, size_t errsz)
 {
 	int ret = ok ? 0 : -1;
-	if (ok && (fflush(o->f) || ferror(o->f) || (sync && fsync(fileno(o->f))))) {
+	if (ok && (fflush(o->f) || ferror(o->f) || (sync && fsync(*o->fd)))) {
 		failf(err, errsz, "%s: write error: %s", o->path, strerror(errno));
 		ret = -1;
 	}

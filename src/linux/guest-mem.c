@@ -12,7 +12,9 @@
  * past the file's end raises SIGBUS; another thread may unmap the page
  * after the check) lands in linux_fetch_fault, which abandons the copy,
  * and the fetch asks the kernel after all.  The map is a hint, the guard
- * is what keeps loom alive.
+ * is what keeps loom alive.  The same guarded copy tells a page with no
+ * backing, where the guest's fetch fault must be a SIGBUS as the host's
+ * is (linux_fetch_no_backing).
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -41,13 +43,18 @@ static int lx_write(void *cpu, uint64_t va, const void *src, size_t n)
 
 /* The direct copy in progress on this thread, if any. */
 static __thread sigjmp_buf *volatile fetch_guard;
+/* The page at which this thread's direct copy met a host SIGBUS
+ * (BUS_ADRERR: a file page past the file's end), or 1: none. */
+static __thread uint64_t fetch_bus_page = 1;
 
-bool linux_fetch_fault(void *ucv)
+bool linux_fetch_fault(const siginfo_t *si, void *ucv)
 {
 	sigjmp_buf *guard = fetch_guard;
 	if (!guard)
 		return false;
 	fetch_guard = NULL;
+	if (si->si_signo == SIGBUS && si->si_code == BUS_ADRERR)
+		fetch_bus_page = (uintptr_t)si->si_addr & ~4095ull;
 	/* Leave the handler with the mask the copy ran under. */
 	sigprocmask(SIG_SETMASK, &((ucontext_t *)ucv)->uc_sigmask, NULL);
 	siglongjmp(*guard, 1);
@@ -95,6 +102,16 @@ static size_t lx_fetch(void *cpu, void *dst, uint64_t va, size_t n)
 	local.iov_len = remote.iov_len = page_end - va;
 	got = process_vm_readv(gettid(), &local, 1, &remote, 1, 0);
 	return got > 0 ? (size_t)got : 0;
+}
+
+bool linux_fetch_no_backing(uint64_t addr)
+{
+	/* Asked afresh: the fetch that failed may be long past (a block
+	 * that raises the fault at run time is translated once). */
+	uint8_t byte;
+	uint64_t page = addr & ~4095ull;
+	fetch_bus_page = 1;
+	return !lx_fetch_direct(&byte, page, 1) && fetch_bus_page == page;
 }
 
 const struct guest_mem_ops linux_guest_mem = { lx_read, lx_write, lx_fetch };

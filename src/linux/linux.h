@@ -6,6 +6,7 @@
 #ifndef LOOM_LINUX_LINUX_H
 #define LOOM_LINUX_LINUX_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -60,12 +61,24 @@ extern struct linux_image linux_image;
 void linux_load(const char *path, char **argv, char **envp, struct cpu *cpu);
 /* Execute the syscall described by cpu's registers; result in rax. */
 void linux_syscall(struct cpu *cpu);
+/* int80.c: if the guest's last exception is the #GP of `int $0x80` and the
+ * host kernel runs that as an i386 system call, run it as the kernel would
+ * (rip past the instruction, the result in rax) and return true. */
+bool linux_int80(struct cpu *cpu);
+/* rlimit.c: the guest's own hard RLIMIT_NOFILE, where it lowered it below
+ * loom's (which stays, so that loom keeps descriptors for execve).  set:
+ * at start (-nofile-hard); get: false while the guest's is loom's. */
+void linux_nofile_set_guest_max(uint64_t max);
+bool linux_nofile_guest_max(uint64_t *max);
 /* Install loom's host signal handlers (fault mapping, async signals). */
 void linux_signal_init(void);
-/* A host SIGSEGV/SIGBUS (ucontext uc): if it hit this thread's direct copy
- * of guest code (guest-mem.c), abandon the copy (does not return).  False
- * otherwise. */
-bool linux_fetch_fault(void *uc);
+/* A host SIGSEGV/SIGBUS (si, ucontext uc): if it hit this thread's direct
+ * copy of guest code (guest-mem.c), abandon the copy (does not return).
+ * False otherwise. */
+bool linux_fetch_fault(const siginfo_t *si, void *uc);
+/* Is addr's page mapped but without backing (a file mapping past the
+ * file's end: reading it raises the host's SIGBUS)? */
+bool linux_fetch_no_backing(uint64_t addr);
 /* Deliver pending guest signals (at a TB boundary). */
 void linux_deliver_signals(struct cpu *cpu);
 /* Live guest threads (for the control channel's status). */

@@ -27,6 +27,8 @@ noreturn void linux_cpu_loop(struct cpu *cpu)
 			break;
 		case EXEC_FAULT: {
 			struct linux_trap t;
+			if (linux_int80(cpu))
+				break;
 			linux_trap(cpu, &t);
 			if (!linux_vsyscall(cpu, &t))
 				sig_deliver_fault(cpu, &t);

@@ -340,7 +340,7 @@ static int64_t exec_under_loom(struct cpu *cpu, struct sys_call *c, const char *
 		prog = interp;
 	}
 
-	/* loom [options] [-nofile-soft N] -0 argv0 -- prog [interp arg]
+	/* loom [options] [-nofile-soft N] [-nofile-hard N] -0 argv0 -- prog [interp arg]
 	 * script... args... ("--": a program path may start with a dash).
 	 * The new loom starts with the soft RLIMIT_NOFILE raised to the hard
 	 * one (its own loader needs descriptors, the kernel's exec none) and
@@ -353,7 +353,7 @@ static int64_t exec_under_loom(struct cpu *cpu, struct sys_call *c, const char *
 		raised.rlim_cur = rl_nofile.rlim_max;
 		nofile_raised = setrlimit(RLIMIT_NOFILE, &raised) == 0;
 	}
-	argv = malloc((linux_opts.loom_argc + 7 + npre + gargc + 1) * sizeof(*argv));
+	argv = malloc((linux_opts.loom_argc + 9 + npre + gargc + 1) * sizeof(*argv));
 	if (!argv) {
 		if (nofile_raised)
 			setrlimit(RLIMIT_NOFILE, &rl_nofile);
@@ -368,6 +368,14 @@ static int64_t exec_under_loom(struct cpu *cpu, struct sys_call *c, const char *
 		snprintf(nofile, sizeof(nofile), "%llu", (unsigned long long)rl_nofile.rlim_cur);
 		argv[n++] = "-nofile-soft";
 		argv[n++] = nofile;
+	}
+	/* A hard limit the guest lowered is its own, not loom's (rlimit.c). */
+	char nofile_hard[24];
+	uint64_t guest_max;
+	if (linux_nofile_guest_max(&guest_max)) {
+		snprintf(nofile_hard, sizeof(nofile_hard), "%llu", (unsigned long long)guest_max);
+		argv[n++] = "-nofile-hard";
+		argv[n++] = nofile_hard;
 	}
 	argv[n++] = "-0";
 	argv[n++] = (char *)argv0;

@@ -295,7 +295,7 @@ static void host_fault_handler(int signo, siginfo_t *si, void *uc)
 	}
 	if (crashing)
 		_exit(LOOM_EXIT_INTERNAL);
-	linux_fetch_fault(uc);	/* does not return if it was a code fetch's */
+	linux_fetch_fault(si, uc);	/* does not return if it was a code fetch's */
 	/* Does not return if the fault is the guest's; true: an SMC write
 	 * fault loom handled, retry the access. */
 	if (exec_host_fault(si, uc))

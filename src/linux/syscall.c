@@ -130,7 +130,7 @@
 	X(lchown, PASS, "sdd", 0) \
 	X(umask, PASS, "o", 0) \
 	X(gettimeofday, PASS, "pp", 0) \
-	X(getrlimit, PASS, "rL", 0) \
+	X(getrlimit, sys_getrlimit, "rL", 0) \
 	X(getrusage, PASS, "dp", 0) \
 	X(sysinfo, PASS, "p", 0) \
 	X(times, PASS, "p", 0) \
@@ -193,7 +193,7 @@
 	X(prctl, sys_prctl, "dxxxx", 0) \
 	X(arch_prctl, sys_arch_prctl, "Rp", 0) \
 	X(adjtimex, PASS, "p", 0) \
-	X(setrlimit, PASS, "rL", 0) \
+	X(setrlimit, sys_setrlimit, "rL", 0) \
 	X(chroot, PASS, "s", 0) \
 	X(sync, PASS, "", 0) \
 	X(acct, PASS, "s", 0) \
@@ -335,7 +335,7 @@
 	X(recvmmsg, PASS, "fpuxp", 0) \
 	X(fanotify_init, PASS, "xx", 0) \
 	X(fanotify_mark, PASS, "fxxas", 0) \
-	X(prlimit64, PASS, "drLL", 0) \
+	X(prlimit64, sys_prlimit64, "drLL", 0) \
 	X(name_to_handle_at, PASS, "asppx", 0) \
 	X(open_by_handle_at, PASS, "fpx", 0) \
 	X(clock_adjtime, PASS, "dp", 0) \
@@ -408,6 +408,14 @@ const struct sys_row *sys_row_for(long nr)
 	return &sys_table[nr];
 }
 
+long sys_nr_of(const char *name)
+{
+	for (long nr = 0; nr < SYS_TABLE_SIZE; nr++)
+		if (sys_table[nr].name && !strcmp(sys_table[nr].name, name))
+			return nr;
+	return -1;
+}
+
 int64_t sys_enosys(struct cpu *cpu, struct sys_call *c)
 {
 	const struct sys_row *row = sys_row_for(c->nr);
@@ -445,9 +453,6 @@ void linux_syscall(struct cpu *cpu)
 		.a = { cpu->regs[R_RDI], cpu->regs[R_RSI], cpu->regs[R_RDX],
 		       cpu->regs[R_R10], cpu->regs[R_R8], cpu->regs[R_R9] },
 	};
-	const struct sys_row *row = sys_row_for(c.nr);
-	bool trace = log_enabled(LOG_STRACE);
-	int64_t ret;
 
 	/* A signal that arrived while the guest was on its way here is taken
 	 * first, as if it had come just before the syscall instruction: back
@@ -457,50 +462,59 @@ void linux_syscall(struct cpu *cpu)
 		return;
 	}
 	/* The syscall instruction itself leaves rip in rcx and rflags in r11. */
-	uint64_t insn_pc = cpu->rip - 2;	/* the syscall instruction */
 	cpu->regs[R_RCX] = cpu->rip;
 	cpu->regs[R_R11] = x86_get_rflags(cpu);
+	linux_syscall_run(cpu, &c, c.nr);
+}
+
+int64_t linux_syscall_run(struct cpu *cpu, struct sys_call *c, long restart_nr)
+{
+	const struct sys_row *row = sys_row_for(c->nr);
+	bool trace = log_enabled(LOG_STRACE);
+	uint64_t insn_pc = cpu->rip - 2;	/* syscall and int 0x80 are 2 bytes */
+	int64_t ret;
 
 	uint64_t filtered;
-	bool blocks = instrument_active && may_block(c.nr, c.a[1]);
+	bool blocks = instrument_active && may_block(c->nr, c->a[1]);
 	/* A host call, as plugins see it: from the syscall instruction to the
 	 * one after it (reported before the call: exit never returns). */
 	if (instrument_active)
 		instrument_discon(cpu, DISCON_HOSTCALL, insn_pc, cpu->rip);
-	if (instrument_active && instrument_syscall(cpu, c.nr, c.a, &filtered)) {
+	if (instrument_active && instrument_syscall(cpu, c->nr, c->a, &filtered)) {
 		ret = (int64_t)filtered;	/* a plugin's filter handled it */
 	} else if (!row) {
-		ret = sys_enosys(cpu, &c);
+		ret = sys_enosys(cpu, c);
 	} else {
 		if (blocks)
 			instrument_vcpu_idle(cpu);
 		if (trace && (row->flags & SC_NORETURN))
-			strace_call(row, &c, 0, false);
+			strace_call(row, c, 0, false);
 		/* Kernel writes into pages loom write-protects for SMC fail
 		 * with EFAULT: lift the protection first, or after (mmap.c). */
-		mem_before_syscall(&c);
+		mem_before_syscall(c);
 		/* loom's own descriptors are not the guest's (fd.c). */
-		int64_t refused = fd_guard(row, &c);
+		int64_t refused = fd_guard(row, c);
 		for (bool first = true;; first = false) {
 			if (refused)
 				ret = refused;
 			else if (row->fn)
-				ret = row->fn(cpu, &c);
+				ret = row->fn(cpu, c);
 			else
-				ret = raw_syscall(c.nr, c.a[0], c.a[1], c.a[2], c.a[3], c.a[4], c.a[5]);
+				ret = raw_syscall(c->nr, c->a[0], c->a[1], c->a[2], c->a[3], c->a[4], c->a[5]);
 			if (!first || ret != -EFAULT || !mem_retry_efault())
 				break;
 		}
 		if (blocks)
 			instrument_vcpu_resume(cpu);
 		if (ret == -EINTR && (row->flags & SC_RESTART))
-			sig_note_interrupted(cpu, c.nr);
+			sig_note_interrupted(cpu, restart_nr);
 	}
 	cpu->regs[R_RAX] = (uint64_t)ret;
 	if (instrument_active)
-		instrument_syscall_ret(cpu, c.nr, ret);
-	if (trace && !c.traced)
-		strace_call(row, &c, ret, true);
+		instrument_syscall_ret(cpu, c->nr, ret);
+	if (trace && !c->traced)
+		strace_call(row, c, ret, true);
+	return ret;
 }
 
 /* Guest memory through process_vm_{read,write}v on ourselves: the kernel

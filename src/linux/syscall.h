@@ -40,8 +40,17 @@ struct sys_row {
 	unsigned flags;
 };
 
+/* Runs the x86-64 syscall c for the guest (plugins, strace, loom's own
+ * descriptors, memory protection, handlers) with rip already past the
+ * 2-byte instruction that made it; leaves the result in rax and returns
+ * it.  restart_nr is what rax must hold if the call is restarted (the
+ * number the guest's instruction used: int 0x80's differs). */
+int64_t linux_syscall_run(struct cpu *cpu, struct sys_call *c, long restart_nr);
+
 /* The row for nr, or NULL if loom does not know this syscall number. */
 const struct sys_row *sys_row_for(long nr);
+/* The x86-64 number of the syscall called name, or -1. */
+long sys_nr_of(const char *name);
 
 /* The host syscall, returning what the kernel returned (no errno). */
 static inline long raw_syscall6(long nr, long a, long b, long c, long d, long e, long f)
@@ -119,6 +128,8 @@ sys_handler sys_brk, sys_mmap, sys_munmap, sys_mprotect, sys_pkey_mprotect, sys_
 sys_handler sys_exit, sys_exit_group, sys_clone, sys_clone3, sys_fork, sys_vfork,
 	sys_execve, sys_execveat, sys_arch_prctl, sys_prctl, sys_readlink,
 	sys_readlinkat, sys_open, sys_openat, sys_rseq, sys_enosys;
+/* rlimit.c */
+sys_handler sys_getrlimit, sys_setrlimit, sys_prlimit64;
 /* fd.c */
 sys_handler sys_close_range, sys_getdents, sys_getdents64;
 /* procfs.c: open of /proc/self/{maps,auxv,cmdline}; false if path is not

@@ -17,6 +17,9 @@
  * builds frames from struct linux_trap and nothing else.
  */
 #include <signal.h>
+#include <sys/mman.h>
+#include "exec/exec.h"
+#include "linux/linux.h"
 #include "linux/trap.h"
 #include "util/log.h"
 
@@ -155,11 +158,21 @@ bool linux_trap_of(const struct guest_exception *e, uint64_t pc, const struct li
 
 void linux_trap(struct cpu *cpu, struct linux_trap *t)
 {
-	const struct guest_exception *e = &cpu->x.exc;
+	struct guest_exception e = cpu->x.exc;
 	struct linux_trap_fp fp = { .mxcsr = x86_mxcsr_read(cpu), .fcw = cpu->fpu.fcw,
 				    .fsw = cpu->fpu.fsw };
 
-	if (!linux_trap_of(e, cpu->rip, &fp, t))
+	/* A fetch the page tables allow, refused because the page has no
+	 * backing (the host says SIGBUS when loom reads it): the kernel's
+	 * fault handler finds no page to map in, and sends SIGBUS for a
+	 * fault on a page that was not present. */
+	if (e.vector == X86_EXC_PF && (e.error_code & X86_PF_INSTR) && e.map != EXC_MAP_NONE &&
+	    e.addr < TRAP_TASK_SIZE_MAX && exec_mem_prot(e.addr) > 0 &&
+	    (exec_mem_prot(e.addr) & PROT_EXEC) && linux_fetch_no_backing(e.addr)) {
+		e.map = EXC_MAP_NOBACKING;
+		e.error_code &= ~X86_PF_PROT;
+	}
+	if (!linux_trap_of(&e, cpu->rip, &fp, t))
 		internal_error("guest exception %u (error code %#x) at pc 0x%llx has no signal",
-			       e->vector, e->error_code, (unsigned long long)cpu->rip);
+			       e.vector, e.error_code, (unsigned long long)cpu->rip);
 }

@@ -12,12 +12,21 @@
  * room, just below it; from 1000 on when the limit is generous (a number
  * few programs reach, and the kernel's descriptor table stays small).
  *
+ * A stream on one of them (ownfd_fdopen) reads and writes through the
+ * registry's current number, so an eviction never leaves loom writing into
+ * the guest's file.  A loom thread that opens files while the guest runs
+ * may instead take a descriptor table of its own (ownfd_private_table),
+ * where nothing it opens is the guest's business even for a moment.
+ *
  * Invariant: an owner variable and the registry always name the same
  * number; loom calls ownfd_drop before closing one of its descriptors.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
+#include <sys/syscall.h>
 #include <pthread.h>
+#include <stdlib.h>
 #include <sys/resource.h>
 #include <unistd.h>
 #include "util/ownfd.h"
@@ -33,6 +42,9 @@ static int nown;
 static int own_lo = 1 << 30, own_hi = -1;	/* quick range test */
 static int base = -1;
 static pthread_mutex_t own_lock = PTHREAD_MUTEX_INITIALIZER;
+/* This thread has a descriptor table of its own (ownfd_private_table): its
+ * descriptors are no guest's business and are never recorded. */
+static __thread bool own_private;
 
 /* Where to start under a limit that leaves no room above it: near the
  * top, where a guest's numbering reaches last. */
@@ -96,7 +108,7 @@ static void recompute_range(void)
 
 int ownfd_take(int fd, int *owner, void (*moved)(int oldfd, int newfd))
 {
-	if (fd < 0)
+	if (fd < 0 || own_private)
 		return fd;
 	pthread_mutex_lock(&own_lock);
 	int nfd = dup_high(fd);
@@ -113,6 +125,8 @@ int ownfd_take(int fd, int *owner, void (*moved)(int oldfd, int newfd))
 
 void ownfd_drop(int fd)
 {
+	if (own_private)
+		return;
 	pthread_mutex_lock(&own_lock);
 	for (int i = 0; i < nown; i++)
 		if (own[i].fd == fd) {
@@ -172,4 +186,90 @@ size_t ownfd_list(int *out, size_t max)
 			out[j - 1] = t;
 		}
 	return n;
+}
+
+int ownfd_private_table(void)
+{
+	int keep[OWNFD_MAX];
+	size_t n = ownfd_list(keep, OWNFD_MAX);
+	if (unshare(CLONE_FILES) < 0)
+		return -errno;
+	/* Close the copies of everything but loom's own: a copy of the
+	 * guest's pipe end would keep its reader from seeing EOF. */
+	unsigned from = 0;
+	for (size_t i = 0; i <= n; i++) {
+		unsigned to = i < n ? (unsigned)keep[i] : ~0u;
+		if (to > from)
+			syscall(SYS_close_range, from, to - 1, 0u);
+		from = to + 1;
+	}
+	own_private = true;
+	return 0;
+}
+
+/* A stream on one of loom's descriptors reads and writes through the
+ * number the registry keeps current (an eviction renumbers it), where an
+ * fdopen stream would go on using the old number: the guest's after its
+ * dup2. */
+struct own_stream {
+	int fd;
+};
+
+static ssize_t stream_read(void *cookie, char *buf, size_t n)
+{
+	struct own_stream *st = cookie;
+	ssize_t r;
+	do
+		r = read(st->fd, buf, n);
+	while (r < 0 && errno == EINTR);
+	return r;
+}
+
+static ssize_t stream_write(void *cookie, const char *buf, size_t n)
+{
+	struct own_stream *st = cookie;
+	size_t done = 0;
+	while (done < n) {
+		ssize_t w = write(st->fd, buf + done, n - done);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return done ? (ssize_t)done : -1;
+		done += (size_t)w;
+	}
+	return (ssize_t)done;
+}
+
+static int stream_close(void *cookie)
+{
+	struct own_stream *st = cookie;
+	ownfd_drop(st->fd);
+	int r = close(st->fd);
+	free(st);
+	return r;
+}
+
+FILE *ownfd_fdopen(int fd, const char *mode)
+{
+	return ownfd_fdopen_live(fd, mode, NULL);
+}
+
+FILE *ownfd_fdopen_live(int fd, const char *mode, const int **live)
+{
+	if (fd < 0)
+		return NULL;
+	struct own_stream *st = malloc(sizeof(*st));
+	if (!st) {
+		close(fd);
+		return NULL;
+	}
+	st->fd = ownfd_take(fd, &st->fd, NULL);
+	FILE *f = fopencookie(st, mode, (cookie_io_functions_t){ .read = stream_read,
+								 .write = stream_write,
+								 .close = stream_close });
+	if (!f)
+		stream_close(st);
+	else if (live)
+		*live = &st->fd;
+	return f;
 }

@@ -15,6 +15,15 @@
  *   fdview nofile   soft RLIMIT_NOFILE lowered to 16: how many opens succeed,
  *                   then fork and exec /bin/true with none free and again
  *                   after closing them (loom must still start)
+ *   fdview hardnofile  soft and hard RLIMIT_NOFILE lowered to 16, every
+ *                   descriptor used, then exec ./tiny (static, needs none)
+ *                   and /bin/true (whose loader needs one) from children;
+ *                   refusals against the lowered hard limit; list
+ *   fdview watch    for half a second, open a file (must get 3) and list
+ *                   /proc/self/fd (must hold 0, 1, 2 only) again and again:
+ *                   how often either was not so (run it under loom with a
+ *                   coverage file rewritten every millisecond, the control
+ *                   socket and a plugin: loom's threads open files meanwhile)
  *   fdview fsize    write 1 MiB to a file in 64 KiB pieces, fork, list (run
  *                   it with a low `ulimit -f`: SIGXFSZ at the same point)
  */
@@ -29,6 +38,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 static int cmp_int(const void *a, const void *b)
@@ -172,6 +182,99 @@ int main(int argc, char **argv)
 		waitpid(p, &st, 0);
 		printf("exec of /bin/true: status %#x\n", st);
 		list();
+	} else if (!strcmp(mode, "hardnofile")) {
+		struct rlimit rl = { 16, 16 }, got;
+		printf("setrlimit 16/16: %d\n", setrlimit(RLIMIT_NOFILE, &rl));
+		getrlimit(RLIMIT_NOFILE, &got);
+		printf("getrlimit: %llu/%llu\n", (unsigned long long)got.rlim_cur,
+		       (unsigned long long)got.rlim_max);
+		int n = 0;
+		while (open("/dev/null", O_RDONLY) >= 0)
+			n++;
+		printf("opens: %d (then %s)\n", n, strerror(errno));
+		const char *progs[] = { "./tiny", "/bin/true" };
+		for (int i = 0; i < 2; i++) {
+			fflush(stdout);
+			pid_t p = fork();
+			if (p == 0) {
+				execl(progs[i], progs[i], (char *)NULL);
+				printf("exec %s: %s\n", progs[i], strerror(errno));
+				fflush(stdout);
+				_exit(99);
+			}
+			int st;
+			waitpid(p, &st, 0);
+			printf("exec of %s with no descriptor free: status %#x\n", progs[i], st);
+		}
+		/* Against the lowered hard limit: soft above hard, hard raised
+		 * (EPERM without CAP_SYS_RESOURCE), soft lowered further. */
+		rl = (struct rlimit){ 17, 16 };
+		printf("soft 17 over hard 16: %s\n", setrlimit(RLIMIT_NOFILE, &rl) ? strerror(errno) : "ok");
+		rl = (struct rlimit){ 16, 17 };
+		int r = setrlimit(RLIMIT_NOFILE, &rl);
+		printf("hard raised to 17: %s\n", r ? strerror(errno) : "ok");
+		rl = (struct rlimit){ 8, r ? 16 : 17 };
+		struct rlimit old;
+		printf("prlimit soft 8: %s", prlimit(0, RLIMIT_NOFILE, &rl, &old) ? strerror(errno) : "ok");
+		printf(", old %llu/%llu\n", (unsigned long long)old.rlim_cur,
+		       (unsigned long long)old.rlim_max);
+		getrlimit(RLIMIT_NOFILE, &got);
+		printf("getrlimit: %llu/%llu\n", (unsigned long long)got.rlim_cur,
+		       (unsigned long long)got.rlim_max);
+		printf("dup past the soft limit: %s\n", dup(0) < 0 ? strerror(errno) : "ok");
+		for (int fd = 3; fd < 16; fd++)
+			close(fd);
+		fflush(stdout);
+		pid_t p = fork();
+		if (p == 0) {
+			execl("/bin/true", "true", (char *)NULL);
+			_exit(99);
+		}
+		int st;
+		waitpid(p, &st, 0);
+		printf("exec of /bin/true after closing: status %#x\n", st);
+		list();
+	} else if (!strcmp(mode, "watch")) {
+		/* What was open at the start (the test's caller may pass
+		 * descriptors of its own) is not counted. */
+		static char at_start[65536];
+		long rounds = 0, wrong_open = 0, extra = 0;
+		int first = open("/dev/null", O_RDONLY);
+		close(first);
+		for (int pass = 0;; pass++) {
+			DIR *d = opendir("/proc/self/fd");
+			if (d) {
+				struct dirent *e;
+				while ((e = readdir(d))) {
+					int n = atoi(e->d_name);
+					if (e->d_name[0] == '.' || n == dirfd(d) || n >= 65536)
+						continue;
+					if (!pass)
+						at_start[n] = 1;
+					else if (!at_start[n])
+						extra++;
+				}
+				closedir(d);
+			}
+			if (pass) {
+				int fd = open("/dev/null", O_RDONLY);
+				if (fd != first)
+					wrong_open++;
+				if (fd >= 0)
+					close(fd);
+				rounds++;
+			}
+			static struct timespec t0;
+			struct timespec t;
+			clock_gettime(CLOCK_MONOTONIC, pass ? &t : &t0);
+			if (pass && (t.tv_sec - t0.tv_sec) * 1000000000L + (t.tv_nsec - t0.tv_nsec) >
+					    500000000L)
+				break;
+		}
+		printf("open() first gives %d; rounds: %s; open() giving another number: %ld; "
+		       "others' descriptors seen: %ld\n", first,
+		       rounds > 10 ? "more than 10" : "10 or fewer", wrong_open, extra);
+		fork_and_list();
 	} else if (!strcmp(mode, "fsize")) {
 		static char buf[65536];
 		int fd = open("fdview.out", O_WRONLY | O_CREAT | O_TRUNC, 0644);
@@ -189,7 +292,7 @@ int main(int argc, char **argv)
 		printf("wrote %ld bytes\n", total);
 		fork_and_list();
 	} else {
-		fprintf(stderr, "usage: %s list|close|dup2|range|nofile|fsize\n", argv[0]);
+		fprintf(stderr, "usage: %s list|close|dup2|range|nofile|hardnofile|watch|fsize\n", argv[0]);
 		return 2;
 	}
 	return 0;

@@ -303,7 +303,7 @@ log_stages log-stages-tiny "$T/tiny"
 # tests/elf/fdview.c prints what a program sees; native and loom must agree,
 # in the three translation modes. ---
 if gcc -O1 -o "$T/fdview" "$HERE/fdview.c"; then
-	for mode in list close dup2 range nofile; do
+	for mode in list close dup2 range nofile hardnofile; do
 		( cd "$T" && ./fdview $mode >"$T/fv.native" 2>&1 )
 		for opts in "" -one-insn-per-tb -nochain; do
 			( cd "$T" && "$LOOM" $opts ./fdview $mode >"$T/fv.loom" 2>&1 )
@@ -313,6 +313,29 @@ if gcc -O1 -o "$T/fdview" "$HERE/fdview.c"; then
 				fail "fds-$mode${opts:+ $opts}" "$(diff "$T/fv.native" "$T/fv.loom" | head -n 6 | tr '\n' ' ')"
 			fi
 		done
+	done
+	# loom's own descriptors while its threads open files as the guest
+	# runs: the coverage file rewritten every millisecond (-cov-hits makes
+	# every rewrite happen), the control socket, a plugin.  The guest must
+	# see none of them, get 3 from every open() and dup2 onto any number.
+	plugin_opts=()
+	if [ -e "$(dirname "$LOOM")/plugins/libbb.so" ]; then
+		plugin_opts=(-plugin bb)
+	else
+		echo "SKIP fds-* with a plugin: $(dirname "$LOOM")/plugins/libbb.so is not built (make build/<mode>/plugins/libbb.so)"
+		skipped=$((skipped + 1))
+	fi
+	for mode in watch list dup2; do
+		( cd "$T" && ./fdview $mode >"$T/fv.native" 2>&1 )
+		( cd "$T" && "$LOOM" -cov "$T/fv.cov" -cov-hits -cov-sync 1 -control "$T/fv.ctl" \
+			"${plugin_opts[@]}" ./fdview $mode >"$T/fv.loom" 2>&1 )
+		if cmp -s "$T/fv.native" "$T/fv.loom" && [ -s "$T/fv.cov" ]; then
+			pass "fds-$mode-cov-control${plugin_opts:+-plugin}"
+		else
+			fail "fds-$mode-cov-control${plugin_opts:+-plugin}" \
+				"$( [ -s "$T/fv.cov" ] || echo 'no coverage file; ')$(diff "$T/fv.native" "$T/fv.loom" | head -n 6 | tr '\n' ' ')"
+		fi
+		rm -f "$T/fv.cov"
 	done
 	# `ulimit -f` sets the hard limit too: 64 MiB (below the 256 MiB code
 	# cache) and 512 KiB (the program's own 1 MiB write dies of SIGXFSZ).

@@ -96,6 +96,14 @@ SNIP(ds_rbp_index, "movabs $" NC1 ", %rbp\n xor %eax, %eax\n mov (%rax,%rbp), %r
 SNIP(ds_rax, "movabs $" NC1 ", %rax\n mov (%rax), %rax\n ret")
 SNIP(ss_push, "mov %rsp, %rbx\n movabs $" NC1 ", %rsp\n mov $3, %eax\n push %rax\n ret")
 SNIP(ss_pop, "mov %rsp, %rbx\n movabs $" NC2 ", %rsp\n mov $3, %eax\n pop %rax\n ret")
+/* Both a non-canonical operand and a non-canonical rsp: push m and call m
+ * read the operand first (#GP), pop m reads the stack first (#SS). */
+SNIP(ds_push_mem, "mov %rsp, %rbx\n movabs $" NC1 ", %rsp\n movabs $" NC2 ", %rcx\n mov $3, %eax\n"
+		  " push (%rcx)\n ret")
+SNIP(ds_call_mem, "mov %rsp, %rbx\n movabs $" NC1 ", %rsp\n movabs $" NC2 ", %rcx\n mov $3, %eax\n"
+		  " call *(%rcx)\n ret")
+SNIP(ss_pop_mem, "mov %rsp, %rbx\n movabs $" NC1 ", %rsp\n movabs $" NC2 ", %rcx\n mov $3, %eax\n"
+		 " pop (%rcx)\n ret")
 /* enter copies outer frame pointers through rbp: accesses Zydis lists as
  * no operand, and #SS all the same. */
 SNIP(ss_enter, "movabs $" NC1 ", %rbp\n mov $3, %eax\n enter $16, $3\n ret")
@@ -428,6 +436,9 @@ int main(void)
 	RUN(ds_rax, 0);
 	RUN(ss_push, 0);
 	RUN(ss_pop, 0);
+	RUN(ds_push_mem, 0);
+	RUN(ds_call_mem, 0);
+	RUN(ss_pop_mem, 0);
 	RUN_O16(o16_jmp, 8);
 	RUN_O16(o16_jz, 8);
 	RUN_O16(o16_ret, 9);

@@ -4,10 +4,9 @@
  * on the file's page runs (loom fetches it by copying it directly), and
  * falling through into the next page, jumping to it, or an instruction
  * that straddles into it faults at the page, with the pc at the
- * instruction, and the program goes on.  Which signal is not printed:
- * loom reports the fetch fault as SIGSEGV where the kernel sends SIGBUS,
- * a known difference; what this checks is that such a fetch cannot
- * crash loom and faults at the right place. */
+ * instruction, and the program goes on.  Printed: the signal and si_code
+ * (the kernel's SIGBUS, BUS_ADRERR), si_addr and the pc, and the frame's
+ * trapno and page-fault error code. */
 #include "guest.h"
 #include <fcntl.h>
 #include <setjmp.h>
@@ -24,9 +23,12 @@ static char *base;	/* addresses print relative to it */
 static void on_fault(int sig, siginfo_t *si, void *ucv)
 {
 	ucontext_t *uc = ucv;
-	(void)sig;
-	printf("  fetch fault: addr=+%#lx pc=+%#lx\n", (unsigned long)((char *)si->si_addr - base),
-	       (unsigned long)((char *)uc->uc_mcontext.gregs[REG_RIP] - base));
+	printf("  fetch fault: %s si_code=%d addr=+%#lx pc=+%#lx trapno=%lld err=%#llx\n",
+	       sig == SIGBUS ? "SIGBUS" : sig == SIGSEGV ? "SIGSEGV" : "another signal", si->si_code,
+	       (unsigned long)((char *)si->si_addr - base),
+	       (unsigned long)((char *)uc->uc_mcontext.gregs[REG_RIP] - base),
+	       (long long)uc->uc_mcontext.gregs[REG_TRAPNO],
+	       (long long)uc->uc_mcontext.gregs[REG_ERR]);
 	siglongjmp(jb, 1);
 }
 

@@ -543,26 +543,117 @@ static int shift_count(const struct insn *in, const struct rnd_stream *s, int rc
 }
 
 /*
- * Walks the instructions that ran (those before the native run's end or
- * fault) and works out which flags are undefined at the end, which x87
- * condition codes are, and whether some instruction consumed something
- * undefined (then the stream says nothing and is not compared).
+ * Works out which flags are undefined when the native run ended, which x87
+ * condition codes are, and whether some instruction that may have run
+ * consumed something undefined (then the stream says nothing and is not
+ * compared).  Branches only go forward (gen_stream), so the stream is an
+ * acyclic graph walked in order; which way a branch went is not known, so
+ * the state where paths meet is what any of them may leave: a flag is
+ * undefined if some path left it so, rcx is known only if no path wrote
+ * it.  Walking the bytes in a straight line instead took a branch's
+ * skipped instructions for ones that ran: their flags (OF of an earlier
+ * shl, say) counted as defined.
  */
 struct walk {
 	uint64_t undef;         /* RFLAGS bits undefined at the end */
 	unsigned fpu_undef;     /* C0-C3 (Zydis order) undefined at the end */
 	const char *taint;      /* why the stream is not compared, or NULL */
 	const char *model;      /* an extension host and model disagree on */
+	uint32_t reached;       /* instructions some path runs (bit per index) */
 };
+
+/* What may hold on entry to one instruction (or at the stream's end). */
+struct walk_state {
+	int reached;
+	int rcx_known;          /* rcx still holds its input on every path */
+	uint64_t undef;
+	unsigned fpu_undef;
+};
+
+static void walk_merge(struct walk_state *to, const struct walk_state *from)
+{
+	if (!to->reached) {
+		*to = *from;
+		return;
+	}
+	to->rcx_known &= from->rcx_known;
+	to->undef |= from->undef;
+	to->fpu_undef |= from->fpu_undef;
+}
+
+/* One instruction's effect on the state (it completed). */
+static void walk_insn(const struct rnd_stream *s, const struct insn *in, struct walk_state *st, struct walk *w)
+{
+	const ZydisAccessedFlags *cf = in->z.cpu_flags;
+	if (cf && (cf->tested & st->undef & FLAGS_ARITH) && !w->taint)
+		w->taint = "reads a flag an earlier instruction left undefined";
+	const ZydisAccessedFlags *ff = in->z.fpu_flags;
+	if (ff && (ff->tested & st->fpu_undef) && !w->taint)
+		w->taint = "reads an x87 condition code left undefined";
+	int is_shift, c = shift_count(in, s, st->rcx_known, &is_shift);
+	uint64_t u = cf ? cf->undefined : 0;
+	uint64_t def = cf ? (cf->modified | cf->set_0 | cf->set_1) & ~u : 0;
+	if (is_shift) {
+		ZydisMnemonic m = in->z.mnemonic;
+		int width = in->z.operand_width;
+		if (c < 0) {
+			/* Count unknown: anything it could make undefined is. */
+			u |= (1u << 11) | (1u << 4) | 1u;
+			def = 0;
+			if ((m == ZYDIS_MNEMONIC_SHLD || m == ZYDIS_MNEMONIC_SHRD) && width == 16 && !w->taint)
+				w->taint = "shld/shrd with an unknown count (result undefined above 16)";
+		} else if (c == 0) {
+			u = 0;
+			def = 0;        /* flags untouched */
+		} else {
+			if (c != 1)
+				u |= 1u << 11;
+			if (m == ZYDIS_MNEMONIC_SHL || m == ZYDIS_MNEMONIC_SHR || m == ZYDIS_MNEMONIC_SAR ||
+			    m == ZYDIS_MNEMONIC_SHLD || m == ZYDIS_MNEMONIC_SHRD)
+				u |= 1u << 4;
+			if ((m == ZYDIS_MNEMONIC_SHL || m == ZYDIS_MNEMONIC_SHR) && c >= width)
+				u |= 1;
+			if ((m == ZYDIS_MNEMONIC_SHLD || m == ZYDIS_MNEMONIC_SHRD) && c > width) {
+				u |= FLAGS_ARITH;
+				if (!w->taint)
+					w->taint = "shld/shrd with a count above the width (result undefined)";
+			}
+			def &= ~u;
+		}
+	}
+	st->undef = (st->undef & ~def) | u;
+	if (ff) {
+		unsigned fdef = (ff->modified | ff->set_0 | ff->set_1) & ~ff->undefined;
+		st->fpu_undef = (st->fpu_undef & ~fdef) | ff->undefined;
+	}
+	if (writes_gpr(in) & 2)
+		st->rcx_known = 0;
+}
 
 static void walk_stream(const struct rnd_stream *s, const struct insn *ins, int n, uint64_t end_off,
 			const uint32_t *wn, const uint32_t *wl, struct walk *w)
 {
 	static char model_buf[64];
 	memset(w, 0, sizeof *w);
-	int rcx_known = 1;
+	/* Nodes: entry to ins[0..n-1], then the spot after the last decoded
+	 * instruction (undecodable bytes or the final ud2), then the final
+	 * ud2 when undecodable bytes come first. */
+	uint64_t node_off[18];
+	int nodes = 0;
+	for (; nodes < n; nodes++)
+		node_off[nodes] = ins[nodes].off;
+	node_off[nodes++] = n ? (uint64_t)ins[n - 1].off + ins[n - 1].len : 0;
+	if (node_off[nodes - 1] != s->len)
+		node_off[nodes++] = s->len;
+	struct walk_state at[18], end;
+	memset(at, 0, sizeof at);
+	memset(&end, 0, sizeof end);
+	at[0] = (struct walk_state){ .reached = 1, .rcx_known = 1 };
 	for (int i = 0; i < n && (uint64_t)ins[i].off <= end_off; i++) {
 		const struct insn *in = &ins[i];
+		if (!at[i].reached)
+			continue;       /* every branch before it jumps over it */
+		w->reached |= 1u << i;
 		int hn = has_ext(in->z.meta.isa_ext, wn), hl = has_ext(in->z.meta.isa_ext, wl);
 		if (hn != hl && !w->model) {
 			snprintf(model_buf, sizeof model_buf, "%s (host %d, model %d)",
@@ -571,63 +662,49 @@ static void walk_stream(const struct rnd_stream *s, const struct insn *ins, int 
 		}
 		if ((uint64_t)in->off == end_off)
 			break;          /* the faulting instruction did not complete */
-		const ZydisAccessedFlags *cf = in->z.cpu_flags;
-		if (cf && (cf->tested & w->undef & FLAGS_ARITH) && !w->taint)
-			w->taint = "reads a flag an earlier instruction left undefined";
-		const ZydisAccessedFlags *ff = in->z.fpu_flags;
-		if (ff && (ff->tested & w->fpu_undef) && !w->taint)
-			w->taint = "reads an x87 condition code left undefined";
-		int is_shift, c = shift_count(in, s, rcx_known, &is_shift);
-		uint64_t u = cf ? cf->undefined : 0;
-		uint64_t def = cf ? (cf->modified | cf->set_0 | cf->set_1) & ~u : 0;
-		if (is_shift) {
-			ZydisMnemonic m = in->z.mnemonic;
-			int width = in->z.operand_width;
-			if (c < 0) {
-				/* Count unknown: anything it could make undefined is. */
-				u |= (1u << 11) | (1u << 4) | 1u;
-				def = 0;
-				if ((m == ZYDIS_MNEMONIC_SHLD || m == ZYDIS_MNEMONIC_SHRD) && width == 16 && !w->taint)
-					w->taint = "shld/shrd with an unknown count (result undefined above 16)";
-			} else if (c == 0) {
-				u = 0;
-				def = 0;        /* flags untouched */
-			} else {
-				if (c != 1)
-					u |= 1u << 11;
-				if (m == ZYDIS_MNEMONIC_SHL || m == ZYDIS_MNEMONIC_SHR || m == ZYDIS_MNEMONIC_SAR ||
-				    m == ZYDIS_MNEMONIC_SHLD || m == ZYDIS_MNEMONIC_SHRD)
-					u |= 1u << 4;
-				if ((m == ZYDIS_MNEMONIC_SHL || m == ZYDIS_MNEMONIC_SHR) && c >= width)
-					u |= 1;
-				if ((m == ZYDIS_MNEMONIC_SHLD || m == ZYDIS_MNEMONIC_SHRD) && c > width) {
-					u |= FLAGS_ARITH;
-					if (!w->taint)
-						w->taint = "shld/shrd with a count above the width (result undefined)";
-				}
-				def &= ~u;
-			}
+		struct walk_state st = at[i];
+		walk_insn(s, in, &st, w);
+		int cat = in->z.meta.category, br = is_rel_branch(in);
+		if (!br || (cat != ZYDIS_CATEGORY_UNCOND_BR && cat != ZYDIS_CATEGORY_CALL))
+			walk_merge(&at[i + 1], &st);
+		if (br) {
+			uint64_t target = in->off + in->len + in->z.raw.imm[0].value.s;
+			int t = -1;
+			for (int k = i + 1; k < nodes; k++)
+				if (node_off[k] == target)
+					t = k;
+			if (t >= 0)
+				walk_merge(&at[t], &st);
+			else            /* not where the generator points branches: anywhere later */
+				for (int k = i + 1; k < nodes; k++)
+					walk_merge(&at[k], &st);
 		}
-		w->undef = (w->undef & ~def) | u;
-		if (ff) {
-			unsigned fdef = (ff->modified | ff->set_0 | ff->set_1) & ~ff->undefined;
-			w->fpu_undef = (w->fpu_undef & ~fdef) | ff->undefined;
-		}
-		if (writes_gpr(in) & 2)
-			rcx_known = 0;
-		if (is_rel_branch(in))
-			rcx_known = 0;  /* may skip ahead: stay conservative from here */
 	}
+	/* The state where the native run stopped: at a node (a fault there,
+	 * or a trap after the instruction before it), or (a pc anywhere
+	 * else) whatever any path may have left. */
+	for (int k = 0; k < nodes; k++)
+		if (node_off[k] == end_off)
+			end = at[k];
+	if (!end.reached)
+		for (int k = 0; k < nodes; k++)
+			if (at[k].reached && (node_off[k] <= end_off || end_off > s->len))
+				walk_merge(&end, &at[k]);
+	w->undef = end.undef;
+	w->fpu_undef = end.fpu_undef;
 }
 
 /* The class of a difference: the part and the last instruction (among
- * those that ran) that wrote it. */
-static const char *culprit(const struct insn *ins, int n, uint64_t end_off, const char *part, int reg)
+ * those that may have run) that wrote it. */
+static const char *culprit(const struct insn *ins, int n, uint64_t end_off, uint32_t reached, const char *part,
+			   int reg)
 {
 	const char *who = NULL;
 	for (int i = 0; i < n && (uint64_t)ins[i].off <= end_off; i++) {
 		const struct insn *in = &ins[i];
 		int hit = 0;
+		if (!(reached >> i & 1))
+			continue;
 		if (!strcmp(part, "gpr"))
 			hit = writes_gpr(in) >> reg & 1;
 		else if (!strcmp(part, "rflags"))
@@ -661,6 +738,9 @@ static const char *culprit(const struct insn *ins, int n, uint64_t end_off, cons
 	}
 	return who ? who : "?";
 }
+
+/* Where loom starts a static-PIE's heap (STATIC_PIE_BRK, src/linux/elf.c). */
+#define LOOM_STATIC_PIE_BRK 0x100000000000ull
 
 struct klass {
 	char key[96];
@@ -791,14 +871,14 @@ static int cmp_main(int argc, char **argv)
 		int und, n = decode_stream(&s, ins, &und);
 		char diffs[8192], key[96] = "";
 		int dl = 0;
+		struct walk w = { 0 };
 #define DIFF(...) do { if (dl < (int)sizeof diffs - 300) dl += snprintf(diffs + dl, sizeof diffs - dl, "    " __VA_ARGS__); } while (0)
-#define CLASS(part, reg) do { if (!key[0]) snprintf(key, sizeof key, "%s %s", part, culprit(ins, n, a.pc_off, part, reg)); } while (0)
+#define CLASS(part, reg) do { if (!key[0]) snprintf(key, sizeof key, "%s %s", part, culprit(ins, n, a.pc_off, w.reached, part, reg)); } while (0)
 		if (i >= lcount) {
 			DIFF("loom produced no result for this stream (its run ended early)\n");
 			snprintf(key, sizeof key, "no result");
 		} else {
 			memcpy(&b, lf + sizeof hl + i * sizeof b, sizeof b);
-			struct walk w;
 			walk_stream(&s, ins, n, a.pc_off, hn.cpuid, hl.cpuid, &w);
 			if (w.model) {
 				f_model++;
@@ -834,6 +914,11 @@ static int cmp_main(int argc, char **argv)
 				snprintf(key, sizeof key, "signal %s loom %s%s at %s", ns, ls,
 					 a.signo == b.signo && a.sig_code == b.sig_code ?
 					 (a.pc_off != b.pc_off ? " (pc)" : " (addr)") : "", who);
+				/* Under loom the harness's heap is where loom puts
+				 * a static-PIE's brk (src/linux/elf.c); natively
+				 * nothing is there (11: SIGSEGV). */
+				if (a.signo == 11 && a.sig_addr - LOOM_STATIC_PIE_BRK < (1ull << 32))
+					snprintf(key, sizeof key, "signal %s at loom's static-PIE heap", ns);
 			}
 			for (int r = 0; r < 16; r++)
 				if (a.gpr[r] != b.gpr[r]) {

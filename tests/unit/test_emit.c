@@ -708,6 +708,75 @@ static void test_nops(void)
 	}
 }
 
+/*
+ * emit_modrm_rip: [rip + disp32] in the forms the backend uses (a store of
+ * an immediate, a counter add, an indirect call, lea of a code address),
+ * the address Zydis computes from the decoded instruction at its RX address
+ * must be the target, whatever immediate follows.
+ */
+static void check_rip(uint64_t target, ZydisMnemonic mn, int reg)
+{
+	ZydisDecodedInstruction in;
+	ZydisDecodedOperand ops[ZYDIS_MAX_OPERAND_COUNT];
+	size_t n = E.p - E.start;
+	if (!expect(decode(E.start, n, &in, ops), E.start, n, "does not decode"))
+		return;
+	expect(in.length == n, E.start, n, "decoded length differs from emitted length");
+	expect(in.mnemonic == mn, E.start, n, "wrong mnemonic");
+	int m = -1;
+	for (int i = 0; i < in.operand_count_visible; i++)
+		if (ops[i].type == ZYDIS_OPERAND_TYPE_MEMORY)
+			m = i;
+	if (!expect(m >= 0 && ops[m].mem.base == ZYDIS_REGISTER_RIP &&
+		    ops[m].mem.index == ZYDIS_REGISTER_NONE, E.start, n, "no [rip + disp] operand"))
+		return;
+	ZyanU64 at = 0;
+	expect(ZYAN_SUCCESS(ZydisCalcAbsoluteAddress(&in, &ops[m], RX, &at)) && at == target,
+	       E.start, n, "[rip + disp] is not the target");
+	if (reg >= 0)
+		expect(ops[0].type == ZYDIS_OPERAND_TYPE_REGISTER && ops[0].reg.value == gpr(reg, 64),
+		       E.start, n, "wrong register");
+}
+
+static void test_rip_relative(void)
+{
+	static const int64_t rel[] = {
+		-0x7fffff00ll, -0x10000, -129, -1, 0, 3, 11, 0x80, 0x10000, 0x7fffff00ll,
+	};
+	for (unsigned k = 0; k < sizeof(rel) / sizeof(rel[0]); k++) {
+		uint64_t target = RX + rel[k];
+		snprintf(desc, sizeof(desc), "movb [rip -> RX%+" PRId64 "], imm8", rel[k]);
+		begin();
+		emit_modrm_rip(&E, OPC_MOVB_EvIb, 0, target, 1);
+		emit8(&E, 0x5a);
+		check_rip(target, ZYDIS_MNEMONIC_MOV, -1);
+		snprintf(desc, sizeof(desc), "movq [rip -> RX%+" PRId64 "], imm32", rel[k]);
+		begin();
+		emit_modrm_rip(&E, OPC_MOVL_EvIz | P_REXW, 0, target, 4);
+		emit32(&E, 0x12345678);
+		check_rip(target, ZYDIS_MNEMONIC_MOV, -1);
+		snprintf(desc, sizeof(desc), "addq [rip -> RX%+" PRId64 "], imm8", rel[k]);
+		begin();
+		emit_modrm_rip(&E, OPC_ARITH_EvIb | P_REXW, ARITH_ADD, target, 1);
+		emit8(&E, 1);
+		check_rip(target, ZYDIS_MNEMONIC_ADD, -1);
+		snprintf(desc, sizeof(desc), "call [rip -> RX%+" PRId64 "]", rel[k]);
+		begin();
+		emit_modrm_rip(&E, OPC_GRP5, EXT5_CALLN_Ev, target, 0);
+		check_rip(target, ZYDIS_MNEMONIC_CALL, -1);
+		for (int r = 0; r < 16; r++) {
+			snprintf(desc, sizeof(desc), "lea %s, [rip -> RX%+" PRId64 "]", rname[r], rel[k]);
+			begin();
+			emit_modrm_rip(&E, OPC_LEA | P_REXW, r, target, 0);
+			check_rip(target, ZYDIS_MNEMONIC_LEA, r);
+		}
+	}
+	snprintf(desc, sizeof(desc), "emit_pushf");
+	begin();
+	emit_pushf(&E);
+	check((struct xinsn){ ZYDIS_MNEMONIC_PUSHFQ, 0, .disp_size = -1, .imm_size = -1 });
+}
+
 /* The low layers directly: one register operand plus every base/disp form. */
 static void test_modrm_layers(void)
 {
@@ -821,7 +890,7 @@ static void test_sse_fp(void)
 			check_regs(ZYDIS_MNEMONIC_CVTTSD2SI, 2,
 				   (ZydisRegister[]){ gpr(r, w ? 64 : 32), ZYDIS_REGISTER_XMM14 });
 		}
-	/* FMA3: 4 kinds x 132/213/231 x ps/pd/ss/sd, as fop_opcode builds them */
+	/* FMA3: 4 kinds x 132/213/231 x ps/pd/ss/sd, from opc_fma as fop_opcode asks */
 	static const ZydisMnemonic fma[48] = {
 #define T(k, o) ZYDIS_MNEMONIC_##k##o##PS, ZYDIS_MNEMONIC_##k##o##PD, \
 		ZYDIS_MNEMONIC_##k##o##SS, ZYDIS_MNEMONIC_##k##o##SD
@@ -832,8 +901,7 @@ static void test_sse_fp(void)
 	};
 	for (int i = 0; i < 48; i++) {
 		int t = i % 4;
-		int opc = (OPC_VFMADD132PS + 2 * (i / 12) + 0x10 * (i / 4 % 3) + (t >= 2)) |
-			  (t & 1 ? P_REXW : 0);
+		int opc = opc_fma(i / 12, i / 4 % 3, t >= 2, t & 1);
 		for (int r = 0; r < 16; r += 5)
 			for (int v = 0; v < 16; v += 3)
 				for (int m = 0; m < 16; m += 7) {
@@ -861,6 +929,7 @@ void unit_main(void)
 	test_atomic();
 	test_branches();
 	test_nops();
+	test_rip_relative();
 	test_modrm_layers();
 	test_sse_fp();
 }

@@ -4,9 +4,9 @@
  * the per-vCPU regions lie where they were asked to (alignment and page
  * phase, after the cpu struct, apart from each other), a new vCPU's cpu
  * struct and ordinary regions are zero while a kept region keeps what the
- * index's last vCPU left, indexes are the lowest free ones, every index of
- * the arena has a slot, indexes run out cleanly (NULL, then reuse), and a
- * region registered after the first vCPU is refused.  The expectations come
+ * index's last vCPU left, indexes are the lowest free ones, every index
+ * has a slot whether a vCPU used it or not, indexes run out cleanly (NULL,
+ * then reuse), and a region registered after the first vCPU is refused.  The expectations come
  * from the interface's comments in exec/exec.h, not from running it.
  */
 #include <stdbool.h>
@@ -132,6 +132,12 @@ void unit_main(void)
 	CHECK(e7 != NULL && e7 != a && e7 != b && e7 != c);
 	if (e7)
 		CHECK(all_bytes(e7 + R[1].off, R[1].size, 0));
+	uint8_t *e100 = exec_vcpu_env(100);	/* far from any vCPU so far */
+	CHECK(e100 != NULL && e100 != e7);
+	if (e100) {
+		CHECK(all_bytes(e100 + R[1].off, R[1].size, 0));
+		CHECK(exec_vcpu_env(100) == e100);
+	}
 	CHECK(exec_vcpu_env(1u << 30) == NULL);
 
 	/* A freed index goes to the next vCPU: its cpu struct and ordinary

@@ -323,7 +323,7 @@ static uint64_t avx_run(uint64_t envp, uint64_t op, uint64_t regs, uint64_t imm,
 		ret = avx_fns[op](&d, &a, &b, &c, imm, fl);
 	} else {
 		struct avx_call k = { op, &d, &a, &b, &c, imm, fl };
-		ret = sse_run_fp(env, avx_call_run, &k);
+		ret = sse_run_fp(env, avx_call_run, &k, &d, sizeof(d));
 	}
 	if (writes_dst(op))
 		yput(env, rd, &d, d256);
@@ -347,36 +347,73 @@ uint64_t helper_avx_fp(uint64_t env, uint64_t op, uint64_t regs, uint64_t imm)
 
 /*
  * VMASKMOVPS/PD, VPMASKMOVD/Q.  regs: d, a (mask), b (source of a store),
- * L, d256; imm: element size (4 or 8) | 0x100 for the store form.  A load
- * reads only the selected elements (others are 0 and never fault); a store
- * writes only the selected ones, in element order, so a fault leaves the
- * earlier ones written (the SDM leaves the order open).
+ * L, d256; imm: element size (4 or 8) | 0x100 for the store form.  The
+ * host's own vmaskmovps/pd at the guest's address (the d and q forms
+ * select by the same top bits): which elements it touches, and where a
+ * fault is reported, are the CPU's (an Intel host does not report the
+ * first selected element).  A load's unselected elements are 0.
  */
 void helper_avx_maskmov(uint64_t envp, uint64_t regs, uint64_t addr, uint64_t imm)
 {
 	struct cpu *env = (struct cpu *)(uintptr_t)envp;
 	unsigned rd = regs & 0xff, ra = (regs >> 8) & 0xff, rb = (regs >> 16) & 0xff;
-	bool L = (regs >> 32) & 1;
-	unsigned esz = imm & 0xff, n = (L ? 32 : 16) / esz;
+	bool L = (regs >> 32) & 1, pd = (imm & 0xff) == 8;
+	void *p = (void *)(uintptr_t)addr;
 	ymm m, v, r = { 0 };
 
 	yget(env, ra, &m);
-	if (imm & 0x100) {
+	if (imm & 0x100)
 		yget(env, rb, &v);
+	if (tlb_softmmu) {
+		/* whole-system mode: element by element through the soft MMU,
+		 * in order (a fault comes after the earlier elements) */
+		unsigned esz = imm & 0xff, n = (L ? 32 : 16) / esz;
 		for (unsigned i = 0; i < n; i++) {
-			if (esz == 4 && (m.x[i / 4].l[i % 4] >> 31))
-				x86_stl(env, addr + 4 * i, v.x[i / 4].l[i % 4]);
-			else if (esz == 8 && (m.q[i] >> 63))
-				x86_stq(env, addr + 8 * i, v.q[i]);
+			bool sel = esz == 4 ? m.x[i / 4].l[i % 4] >> 31 : m.q[i] >> 63;
+			if (!sel)
+				continue;
+			if (imm & 0x100) {
+				if (esz == 4)
+					x86_stl(env, addr + 4 * i, v.x[i / 4].l[i % 4]);
+				else
+					x86_stq(env, addr + 8 * i, v.q[i]);
+			} else if (esz == 4) {
+				r.x[i / 4].l[i % 4] = x86_ldl(env, addr + 4 * i);
+			} else {
+				r.q[i] = x86_ldq(env, addr + 8 * i);
+			}
 		}
+		if (!(imm & 0x100))
+			yput(env, rd, &r, L);
 		return;
 	}
-	for (unsigned i = 0; i < n; i++) {
-		if (esz == 4 && (m.x[i / 4].l[i % 4] >> 31))
-			r.x[i / 4].l[i % 4] = x86_ldl(env, addr + 4 * i);
-		else if (esz == 8 && (m.q[i] >> 63))
-			r.q[i] = x86_ldq(env, addr + 8 * i);
+	if (imm & 0x100) {
+		if (L && pd)
+			asm volatile("vmovdqu %1, %%ymm0\n\tvmovdqu %2, %%ymm1\n\tvmaskmovpd %%ymm1, %%ymm0, (%0)\n\tvzeroupper"
+				     : : "r"(p), "m"(m), "m"(v) : "xmm0", "xmm1", "memory");
+		else if (L)
+			asm volatile("vmovdqu %1, %%ymm0\n\tvmovdqu %2, %%ymm1\n\tvmaskmovps %%ymm1, %%ymm0, (%0)\n\tvzeroupper"
+				     : : "r"(p), "m"(m), "m"(v) : "xmm0", "xmm1", "memory");
+		else if (pd)
+			asm volatile("vmovdqu %1, %%xmm0\n\tvmovdqu %2, %%xmm1\n\tvmaskmovpd %%xmm1, %%xmm0, (%0)"
+				     : : "r"(p), "m"(m.x[0]), "m"(v.x[0]) : "xmm0", "xmm1", "memory");
+		else
+			asm volatile("vmovdqu %1, %%xmm0\n\tvmovdqu %2, %%xmm1\n\tvmaskmovps %%xmm1, %%xmm0, (%0)"
+				     : : "r"(p), "m"(m.x[0]), "m"(v.x[0]) : "xmm0", "xmm1", "memory");
+		return;
 	}
+	if (L && pd)
+		asm volatile("vmovdqu %1, %%ymm0\n\tvmaskmovpd (%2), %%ymm0, %%ymm1\n\tvmovdqu %%ymm1, %0\n\tvzeroupper"
+			     : "=m"(r) : "m"(m), "r"(p) : "xmm0", "xmm1", "memory");
+	else if (L)
+		asm volatile("vmovdqu %1, %%ymm0\n\tvmaskmovps (%2), %%ymm0, %%ymm1\n\tvmovdqu %%ymm1, %0\n\tvzeroupper"
+			     : "=m"(r) : "m"(m), "r"(p) : "xmm0", "xmm1", "memory");
+	else if (pd)
+		asm volatile("vmovdqu %1, %%xmm0\n\tvmaskmovpd (%2), %%xmm0, %%xmm1\n\tvmovdqu %%xmm1, %0"
+			     : "=m"(r.x[0]) : "m"(m.x[0]), "r"(p) : "xmm0", "xmm1", "memory");
+	else
+		asm volatile("vmovdqu %1, %%xmm0\n\tvmaskmovps (%2), %%xmm0, %%xmm1\n\tvmovdqu %%xmm1, %0"
+			     : "=m"(r.x[0]) : "m"(m.x[0]), "r"(p) : "xmm0", "xmm1", "memory");
 	yput(env, rd, &r, L);
 }
 
@@ -405,6 +442,23 @@ void helper_avx_gather(uint64_t envp, uint64_t regs, uint64_t base, uint64_t imm
 	yget(env, rd, &dv);
 	yget(env, ra, &iv);
 	yget(env, rb, &mv);
+	/* The SDM's gather first sets each mask element to all ones or all
+	 * zeros from its top bit, which a fault shows; an Intel host does so
+	 * across the whole register the instruction's vector length covers,
+	 * elements past n included, and clears bits 255:128 of a VEX.128
+	 * form's mask and destination (the SDM allows updating those "even
+	 * if the instruction triggers an exception"). */
+	for (unsigned k = 0; k < 32 / dsz; k++) {
+		bool upper = !L && k >= 16 / dsz;
+		if (dsz == 4)
+			mv.x[k / 4].l[k % 4] = upper ? 0 : -(mv.x[k / 4].l[k % 4] >> 31);
+		else
+			mv.q[k] = upper ? 0 : -(mv.q[k] >> 63);
+	}
+	memcpy(&env->xmm[rb], &mv.x[0], 16);
+	memcpy(&env->xmm_hi[rb], &mv.x[1], 16);
+	if (!L)         /* the destination's too, a fault shows */
+		memset(&dv.x[1], 0, 16);
 	for (unsigned i = 0; i < n; i++) {
 		bool sel = dsz == 4 ? mv.x[i / 4].l[i % 4] >> 31 : mv.q[i] >> 63;
 		if (sel) {

@@ -19,17 +19,15 @@
  * and the CPUID bits of the hints CLDEMOTE and PREFETCHW, which loom runs
  * as the host does whatever the model.  The default model leaves those out.
  */
-#include <setjmp.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/auxv.h>
-#include <sys/mman.h>
 #include "guest/x86/cpuid.h"
 #include "guest/x86/avx-ops.h"
 #include "guest/x86/translate.h"
+#include "host/host.h"
 
 int x86_level = X86_V1;
 unsigned x86_ext;
@@ -119,21 +117,6 @@ static void report_ext(uint32_t leaf, uint32_t out[4])
  * Intel and #UD on AMD; bit (opcode == 0x18) * 8 + reg is set where the
  * host raises #UD.  Probed once, before loom installs its own handlers. */
 static unsigned hint_reg_ud;
-static sigjmp_buf probe_jb;
-
-static void probe_sigill(int sig)
-{
-	(void)sig;
-	siglongjmp(probe_jb, 1);
-}
-
-static bool probe_faults(void (*fn)(void))
-{
-	if (sigsetjmp(probe_jb, 1))
-		return true;
-	fn();
-	return false;
-}
 
 static void probe_hint_space(void)
 {
@@ -141,25 +124,10 @@ static void probe_hint_space(void)
 	if (done)
 		return;
 	done = true;
-	uint8_t *code = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (code == MAP_FAILED)
-		return;
-	for (int i = 0; i < 16; i++) {	/* 0F op ModRM(mod 3, reg); ret */
-		uint8_t *p = code + 8 * i;
-		p[0] = 0x0f;
-		p[1] = i < 8 ? 0x0d : 0x18;
-		p[2] = 0xc0 | (i % 8) << 3;
-		p[3] = 0xc3;
-	}
-	struct sigaction sa = { .sa_handler = probe_sigill }, old;
-	sigemptyset(&sa.sa_mask);
-	if (mprotect(code, 4096, PROT_READ | PROT_EXEC) == 0 && sigaction(SIGILL, &sa, &old) == 0) {
-		for (int i = 0; i < 16; i++)
-			if (probe_faults((void (*)(void))(code + 8 * i)))
-				hint_reg_ud |= 1u << i;
-		sigaction(SIGILL, &old, NULL);
-	}
-	munmap(code, 4096);
+	struct host_insn insns[16];
+	for (int i = 0; i < 16; i++)	/* 0F op ModRM(mod 3, reg) */
+		insns[i] = (struct host_insn){ 3, { 0x0f, i < 8 ? 0x0d : 0x18, 0xc0 | (i % 8) << 3 } };
+	hint_reg_ud = host_probe_ud(insns, 16);
 }
 
 bool x86_host_hint_reg_ud(int opcode, int reg)

@@ -72,7 +72,7 @@ static bool decode_at(uint64_t pc, ZydisDecodedInstruction *insn, ZydisDecodedOp
 		ready = true;
 	}
 	size_t n = x86_fetch_code(pc, buf);
-	return n && ZYAN_SUCCESS(ZydisDecoderDecodeFull(&dec, buf, n, insn, op));
+	return n && x86_decode(&dec, buf, n, insn, op);
 }
 
 static uint64_t reg_value(struct cpu *cpu, ZydisRegister r)
@@ -91,6 +91,16 @@ static void to_ss(struct guest_exception *e)
 	*e = (struct guest_exception){ .vector = X86_EXC_SS, .flags = EXC_HAS_ERROR };
 }
 
+/* Whether a memory operand's address (or its base) is non-canonical. */
+static bool noncanonical_operand(struct cpu *cpu, const ZydisDecodedOperand *o)
+{
+	uint64_t base = reg_value(cpu, o->mem.base);
+	uint64_t ea = base + reg_value(cpu, o->mem.index) * (o->mem.scale ? o->mem.scale : 1);
+	if (o->mem.disp.has_displacement)
+		ea += o->mem.disp.value;
+	return !x86_canonical(ea) || !x86_canonical(base);
+}
+
 void guest_fault_refine(void *cpuv, struct guest_exception *e)
 {
 	struct cpu *cpu = cpuv;
@@ -106,17 +116,20 @@ void guest_fault_refine(void *cpuv, struct guest_exception *e)
 		to_ss(e);
 		return;
 	}
+	/* push m and call m read their operand before they touch the stack:
+	 * a non-canonical operand there is #GP, whatever rsp holds. */
+	bool reads_first = insn.mnemonic == ZYDIS_MNEMONIC_PUSH || insn.mnemonic == ZYDIS_MNEMONIC_CALL;
+	for (int i = 0; reads_first && i < insn.operand_count; i++)
+		if (op[i].type == ZYDIS_OPERAND_TYPE_MEMORY && op[i].mem.segment != ZYDIS_REGISTER_SS &&
+		    noncanonical_operand(cpu, &op[i]))
+			return;
 	/* Misalignment and the like are #GP through SS too: only a
 	 * non-canonical stack address is #SS. */
 	for (int i = 0; i < insn.operand_count; i++) {
 		const ZydisDecodedOperand *o = &op[i];
 		if (o->type != ZYDIS_OPERAND_TYPE_MEMORY || o->mem.segment != ZYDIS_REGISTER_SS)
 			continue;
-		uint64_t base = reg_value(cpu, o->mem.base);
-		uint64_t ea = base + reg_value(cpu, o->mem.index) * (o->mem.scale ? o->mem.scale : 1);
-		if (o->mem.disp.has_displacement)
-			ea += o->mem.disp.value;
-		if (!x86_canonical(ea) || !x86_canonical(base)) {
+		if (noncanonical_operand(cpu, o)) {
 			to_ss(e);
 			return;
 		}

@@ -300,36 +300,62 @@ static uint64_t helper_rdrand(uint64_t env, uint64_t seed, uint64_t size)
 
 /* The descriptor-table instructions, run as the host's (lift-sys.c):
  * LAR/LSL return the value with ZF in bit 32, VERR/VERW ZF; SLDT/STR/SMSW
- * run in the guest's form (op | log2 register size << 8, size 0 for
- * memory) on arg, the register's old value, and return the new one (with
- * UMIP, Linux's emulation of the 32-bit forms keeps the upper half, so the
- * form matters); SGDT/SIDT leave their 10 bytes in xtmp. */
-#define SYS_STORE(insn)								\
+ * with a register run in the guest's form (op | log2 register size << 8)
+ * on arg, the register's old value, and return the new one (with UMIP,
+ * Linux's emulation of the 32-bit forms keeps the upper half, so the form
+ * matters).  Their memory forms are helper_umip_store's. */
+/* (The 64-bit forms as bytes, REX.W on rax: the assembler drops the REX.W
+ * of `str %rax` and `sldt %rax`, whose emulation writes all 64 bits.) */
+#define SYS_STORE(insn, modrm64)						\
 	switch (size) {								\
-	case 0: asm volatile(insn " %0" : "=m"(w)); return w;			\
 	case 1: asm volatile(insn " %w0" : "+r"(r)); return r;			\
 	case 2: asm volatile(insn " %k0" : "+r"(r)); return r;			\
-	default: asm volatile(insn " %q0" : "+r"(r)); return r;		\
+	default: asm volatile(".byte 0x48, 0x0f, " modrm64 : "+a"(r)); return r; \
 	}
 static uint64_t helper_sys(uint64_t env, uint64_t op, uint64_t arg)
 {
-	struct cpu *cpu = (void *)(uintptr_t)env;
 	uint32_t s32 = arg, v = 0;
 	uint64_t r = arg;
-	uint16_t w;
 	unsigned size = op >> 8 & 3;
 	bool z = false;
+	(void)env;
 	switch (op & 0xff) {
 	case SYS_LAR: asm("lar %2, %0" : "+r"(v), "=@ccz"(z) : "r"(s32)); return v | (uint64_t)z << 32;
 	case SYS_LSL: asm("lsl %2, %0" : "+r"(v), "=@ccz"(z) : "r"(s32)); return v | (uint64_t)z << 32;
 	case SYS_VERR: asm("verr %w1" : "=@ccz"(z) : "r"(s32)); return z;
 	case SYS_VERW: asm("verw %w1" : "=@ccz"(z) : "r"(s32)); return z;
-	case SYS_SLDT: SYS_STORE("sldt")
-	case SYS_STR: SYS_STORE("str")
-	case SYS_SMSW: SYS_STORE("smsw")
-	case SYS_SGDT: asm volatile("sgdt %0" : "=m"(cpu->xtmp)); return 0;
-	default: asm volatile("sidt %0" : "=m"(cpu->xtmp)); return 0;
+	case SYS_SLDT: SYS_STORE("sldt", "0x00, 0xc0")
+	case SYS_STR: SYS_STORE("str", "0x00, 0xc8")
+	default: SYS_STORE("smsw", "0x01, 0xe0")
 	}
+}
+
+/* SLDT/STR/SMSW m16 and SGDT/SIDT m at the guest's address, by the host:
+ * on a CPU with UMIP the host kernel emulates the instruction for loom as
+ * it does for a native program, faults included (reported at the
+ * operand's first byte, whatever the page or the address); without
+ * UMIP the CPU runs it, faulting as it would in the guest. */
+static void helper_umip_store(uint64_t env, uint64_t op, uint64_t addr)
+{
+	void *p = (void *)(uintptr_t)addr;
+	(void)env;
+	switch (op) {
+	case SYS_SLDT: asm volatile("sldt (%0)" : : "r"(p) : "memory"); break;
+	case SYS_STR: asm volatile("str (%0)" : : "r"(p) : "memory"); break;
+	case SYS_SMSW: asm volatile("smsw (%0)" : : "r"(p) : "memory"); break;
+	case SYS_SGDT: asm volatile("sgdt (%0)" : : "r"(p) : "memory"); break;
+	default: asm volatile("sidt (%0)" : : "r"(p) : "memory"); break;
+	}
+}
+
+/* gen_st_probe's check that a store crossing a page may write both: an
+ * atomic or of 0 at a (its first byte) and at b (the later page's first
+ * byte) faults as the store would there and changes nothing, even for
+ * other threads.  A helper, so that plugins see only the store itself. */
+static void helper_st_probe(uint64_t a, uint64_t b)
+{
+	asm volatile("lock orb $0, (%0)\n\tlock orb $0, (%1)"
+		     : : "r"((uintptr_t)a), "r"((uintptr_t)b) : "memory", "cc");
 }
 
 /* Whether a null selector loaded into FS or GS clears its base, as it does

@@ -40,10 +40,13 @@
 	H(rdrand,              NG,            3, 1) \
 	H(mmx,                 PURE,          4, 1) \
 	H(sys,                 NG,            3, 1) \
+	H(umip_store,          NG | MF,       3, 0) \
+	H(st_probe,            NG | MF,       2, 0) \
 	H(sse_op,              NG,            5, 1) \
 	H(sse_fp,              NG | MF,       5, 1) \
 	H(sse_pcmpstr,         IR_CALL_NO_WRITE_GLOBALS, 5, 1) \
 	H(sse_maskmov,         NG | MF,       4, 0) \
+	H(mmx_maskmov,         NG | MF,       4, 0) \
 	H(x87,                 IR_CALL_NO_WRITE_GLOBALS | MF, 3, 1) \
 	H(avx_op,              NG,            4, 1) \
 	H(avx_fp,              NG | MF,       4, 1) \
@@ -88,6 +91,7 @@ uint64_t helper_sse_op(uint64_t env, uint64_t op, uint64_t dst, uint64_t src, ui
 uint64_t helper_sse_pcmpstr(uint64_t env, uint64_t op, uint64_t dst, uint64_t src, uint64_t imm);
 uint64_t helper_sse_fp(uint64_t env, uint64_t op, uint64_t dst, uint64_t src, uint64_t imm);
 void helper_sse_maskmov(uint64_t env, uint64_t src, uint64_t mask, uint64_t addr);
+void helper_mmx_maskmov(uint64_t env, uint64_t data, uint64_t mask, uint64_t addr);
 uint64_t helper_mmx(uint64_t op, uint64_t a, uint64_t b, uint64_t imm);
 uint64_t helper_x87(uint64_t env, uint64_t op, uint64_t arg);
 uint64_t helper_avx_op(uint64_t env, uint64_t op, uint64_t regs, uint64_t imm);

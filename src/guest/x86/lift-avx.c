@@ -14,13 +14,15 @@
  * loaded with exactly its size into cpu->ytmp, and helper_avx_op/_fp run
  * the host instruction on register numbers.  Masked moves and gathers run
  * element by element in helpers, so masked-off elements never fault and a
- * fault leaves a gather's completed elements done.
+ * fault leaves a gather's completed elements done.  The operations whose
+ * legacy-SSE forms differ only in their operands are lifted once, for both
+ * encodings, by the operand layer (lift-vec.c).
  *
  * Invariant (translate.h): guest loads, and alignment checks, come before
  * the first write to a guest register or to memory.
  */
 #include "guest/x86/cpuid.h"
-#include "guest/x86/translate.h"
+#include "guest/x86/lift-vec.h"
 #include "guest/x86/avx-ops.h"
 #include "guest/x86/sse-ops.h"
 
@@ -31,101 +33,29 @@ static bool is_vex(struct dc *s)
 	return s->insn.encoding == ZYDIS_INSTRUCTION_ENCODING_VEX && avx_host_ok();
 }
 
-/* 0-15 for an xmm or ymm register, else -1. */
-static int vreg(ZydisRegister r)
-{
-	if (r >= ZYDIS_REGISTER_XMM0 && r <= ZYDIS_REGISTER_XMM15)
-		return r - ZYDIS_REGISTER_XMM0;
-	if (r >= ZYDIS_REGISTER_YMM0 && r <= ZYDIS_REGISTER_YMM15)
-		return r - ZYDIS_REGISTER_YMM0;
-	return -1;
-}
-
-static int vop(struct dc *s, int i)
-{
-	if (i >= s->insn.operand_count_visible || s->op[i].type != ZYDIS_OPERAND_TYPE_REGISTER)
-		return -1;
-	return vreg(s->op[i].reg.value);
-}
-
-static bool is_gpr(struct dc *s, int i)
-{
-	return s->op[i].type == ZYDIS_OPERAND_TYPE_REGISTER && reg_index(s->op[i].reg.value) >= 0;
-}
-
-/* env offset of quarter q (0-3) of ymm register x */
-static int32_t yq(int x, int q)
-{
-	return q < 2 ? CPU_OFF(xmm) + 16 * x + 8 * q : CPU_OFF(xmm_hi) + 16 * x + 8 * (q - 2);
-}
-
-static unsigned imm_of(struct dc *s, int i)
-{
-	return s->op[i].imm.value.u & 0xff;
-}
-
-/* Effective address of memory operand i, checked for `align` bytes
- * (#GP(0)).  0: the instruction always faults. */
-static ir_ref gen_ea_align(struct dc *s, int i, unsigned align)
-{
-	ir_ref ea = gen_ea(s, &s->op[i]);
-	if (align <= 1)
-		return ea;
-	if (ir_is_const(s->ir, ea)) {
-		if (!(s->ir->temps[ea].val & (align - 1)))
-			return ea;
-		gen_exception_err(s, X86_EXC_GP, 0);
-		return 0;
-	}
-	uint32_t ok = ir_new_label(s->ir);
-	ir_brc(s, IR_TSTEQ, ea, cst(s, align - 1), ok);
-	gen_exception_err(s, X86_EXC_GP, 0);
-	set_label(s, ok);
-	s->state = DISAS_NEXT;
-	/* a new block: recompute rather than carry ea across it */
-	return gen_ea(s, &s->op[i]);
-}
+/* The operand layer's view of a VEX form where a lifter reads operands by
+ * index: memory operands checked for the whole length when aligned. */
+static const struct vec_opnds vex_form = { .dst = -1, .src1 = -1, .src2 = -1, .imm = -1, .nq = 4, .vex = true };
 
 /* nq quarters of operand i (a vector register or memory).  false: the
  * instruction always faults. */
 static bool ld_vec(struct dc *s, int i, int nq, bool aligned, ir_ref v[4])
 {
-	int x = vop(s, i);
-	if (x >= 0) {
-		for (int q = 0; q < nq; q++)
-			v[q] = ir_ldenv(s, yq(x, q), IR_MO_64);
-		return true;
-	}
-	ir_ref ea = gen_ea_align(s, i, aligned ? 8 * nq : 1);
-	if (!ea)
-		return false;
-	for (int q = 0; q < nq; q++)
-		v[q] = ir_ld(s, q ? ir_bin(s, IR_add, ea, cst(s, 8 * q)) : ea, IR_MO_64);
-	return true;
+	return vec_ld(s, &vex_form, i, nq, aligned, v);
 }
 
 /* Write nq quarters of ymm x; the quarters above are zeroed (VEX rule). */
 static void st_vec(struct dc *s, int x, int nq, const ir_ref *v)
 {
-	for (int q = 0; q < 4; q++)
-		ir_stenv(s, q < nq ? v[q] : cst(s, 0), yq(x, q), IR_MO_64);
+	struct vec_opnds o = { .dst = x, .nq = 4, .vex = true };
+	vec_put(s, &o, v, nq);
 }
 
 /* Load memory operand i, exactly its size, into cpu->ytmp. */
 static void stage_mem(struct dc *s, int i)
 {
-	int bits = s->op[i].size;
-	ir_ref ea = gen_ea(s, &s->op[i]);
-	if (bits >= 128) {
-		ir_ref v[4];
-		for (int q = 0; q < bits / 64; q++)
-			v[q] = ir_ld(s, q ? ir_bin(s, IR_add, ea, cst(s, 8 * q)) : ea, IR_MO_64);
-		for (int q = 0; q < bits / 64; q++)
-			ir_stenv(s, v[q], YTMP + 8 * q, IR_MO_64);
-		return;
-	}
-	int size = size_of_bits(bits);
-	ir_stenv(s, ir_ld(s, ea, size), YTMP, size);
+	int32_t off;
+	vec_stage(s, &vex_form, i, false, YTMP, &off);
 }
 
 /* ---- the generic form ---- */
@@ -173,17 +103,17 @@ static bool gen_avx(struct dc *s, enum avx_op op)
 		int x;
 		switch (o->type) {
 		case ZYDIS_OPERAND_TYPE_REGISTER:
-			if ((x = vreg(o->reg.value)) >= 0) {
+			if ((x = vec_reg(o->reg.value)) >= 0) {
 				if (o->size == 256)
 					L = true;
 				if (i == 0)
 					d256 = o->size == 256;
 				r[nr++] = x;
-			} else if (is_gpr(s, i) && i == 0) {
+			} else if (vec_is_gpr(s, i) && i == 0) {
 				gpr_dst = reg_index(o->reg.value);
 				gpr_size = op_size(s, i);
 				nr++;
-			} else if (is_gpr(s, i) && shape == AVX_CSI) {
+			} else if (vec_is_gpr(s, i) && shape == AVX_CSI) {
 				ir_stenv(s, gen_ld_op(s, i), YTMP, IR_MO_64);
 				gpr_size = op_size(s, i);
 				r[nr++] = AVX_TMP;
@@ -203,7 +133,7 @@ static bool gen_avx(struct dc *s, enum avx_op op)
 			r[nr++] = AVX_TMP;
 			break;
 		case ZYDIS_OPERAND_TYPE_IMMEDIATE:
-			imm = imm_of(s, i);
+			imm = vec_imm8(s, i);
 			immf = true;
 			break;
 		default:
@@ -236,6 +166,8 @@ static bool gen_avx(struct dc *s, enum avx_op op)
 		/* the result went to ytmp; its low bytes go to memory */
 		int bits = s->op[mem_dst].size;
 		ir_ref ea = gen_ea(s, &s->op[mem_dst]);
+		if (bits > 64)
+			gen_st_probe(s, ea, bits / 8);
 		for (int q = 0; q < bits / 64; q++)
 			ir_st(s, ir_ldenv(s, YTMP + 8 * q, IR_MO_64),
 			      q ? ir_bin(s, IR_add, ea, cst(s, 8 * q)) : ea, IR_MO_64);
@@ -248,19 +180,8 @@ static bool gen_avx(struct dc *s, enum avx_op op)
 /* AVX integer operations the IR has as 128-bit vector ops: a 256-bit form
  * is the op on each 128-bit lane, as AVX2 defines it.  Zero: none. */
 static const uint8_t vop_of_avx[AVX_NB_OPS] = {
-#define V(name, v) [AVX_##name] = IR_V_##v + 1
-	V(VPADDB, add8), V(VPADDW, add16), V(VPADDD, add32),
-	V(VPSUBB, sub8), V(VPSUBW, sub16), V(VPSUBD, sub32),
-	V(VPADDUSB, addsat8u), V(VPADDUSW, addsat16u), V(VPSUBUSB, subsat8u), V(VPSUBUSW, subsat16u),
-	V(VPADDSB, addsat8s), V(VPADDSW, addsat16s), V(VPSUBSB, subsat8s), V(VPSUBSW, subsat16s),
-	V(VPMULLW, mullo16), V(VPMULHW, mulhi16s), V(VPMULHUW, mulhi16u), V(VPMULUDQ, mul32x2u),
-	V(VPMADDWD, madd16s), V(VPSADBW, sad8u), V(VPAVGB, avg8u), V(VPAVGW, avg16u),
-	V(VPMINUB, min8u), V(VPMAXUB, max8u), V(VPMINSW, min16s), V(VPMAXSW, max16s),
-	V(VPCMPEQB, cmpeq8), V(VPCMPEQW, cmpeq16), V(VPCMPEQD, cmpeq32),
-	V(VPCMPGTB, cmpgt8s), V(VPCMPGTW, cmpgt16s), V(VPCMPGTD, cmpgt32s),
-	V(VPUNPCKLBW, unpacklo8), V(VPUNPCKLWD, unpacklo16), V(VPUNPCKLDQ, unpacklo32),
-	V(VPUNPCKHBW, unpackhi8), V(VPUNPCKHWD, unpackhi16), V(VPUNPCKHDQ, unpackhi32),
-	V(VPACKSSWB, packs16to8), V(VPACKSSDW, packs32to16), V(VPACKUSWB, packu16to8),
+#define V(name, v) [AVX_V##name] = IR_V_##v + 1
+	VEC_VOPS(V),
 #undef V
 };
 
@@ -280,13 +201,7 @@ static enum ir_opc logic_of(enum avx_op op)
 
 static int32_t slot(int x, int h)
 {
-	return x == AVX_TMP ? YTMP + 16 * h : yq(x, 2 * h);
-}
-
-static void emit_vop(struct dc *s, int v, int32_t dst, int32_t src)
-{
-	ir_emit(s->ir, IR_vop, IR_I64, NULL,
-		(int64_t[]){ v, (int64_t)((uint64_t)(uint32_t)dst | ((uint64_t)(uint32_t)src << 32)) });
+	return x == AVX_TMP ? YTMP + 16 * h : vec_q(x, 2 * h);
 }
 
 /* `op dst, a, b/mem` of a logic or vop row without a call.  false: not
@@ -295,31 +210,18 @@ static bool gen_avx_inline(struct dc *s, enum avx_op op)
 {
 	enum ir_opc lop = logic_of(op);
 	int v = vop_of_avx[op];
-	int d = vop(s, 0), a = vop(s, 1), b = vop(s, 2);
+	int d = vec_op(s, 0), a = vec_op(s, 1), b = vec_op(s, 2);
 	if ((lop == IR_mov && !v) || s->insn.operand_count_visible != 3 || d < 0 || a < 0 ||
 	    (b < 0 && s->op[2].type != ZYDIS_OPERAND_TYPE_MEMORY))
 		return false;
 	int nq = s->op[0].size / 64;
-	ir_ref bv[4], av[4], r[4];
+	struct vec_opnds o;
 
-	if (a == b && (lop == IR_xor || lop == IR_andc || lop == IR_sub)) {
-		st_vec(s, d, 0, NULL);	/* the zeroing idioms */
+	vec_decode(s, &o);
+	if (lop != IR_mov)
+		return vec_gen_logic(s, &o, lop);
+	if ((op == AVX_VPCMPEQB || op == AVX_VPCMPEQW || op == AVX_VPCMPEQD) && vec_gen_ones(s, &o))
 		return true;
-	}
-	if (a == b && (op == AVX_VPCMPEQB || op == AVX_VPCMPEQW || op == AVX_VPCMPEQD)) {
-		ir_ref ones[4] = { cst(s, ~0ull), cst(s, ~0ull), cst(s, ~0ull), cst(s, ~0ull) };
-		st_vec(s, d, nq, ones);
-		return true;
-	}
-	if (lop != IR_mov) {
-		ld_vec(s, 2, nq, false, bv);
-		for (int q = 0; q < nq; q++) {
-			av[q] = ir_ldenv(s, yq(a, q), IR_MO_64);
-			r[q] = lop == IR_andc ? ir_bin(s, IR_andc, bv[q], av[q]) : ir_bin(s, lop, av[q], bv[q]);
-		}
-		st_vec(s, d, nq, r);
-		return true;
-	}
 	/* dst = a; dst op= b, per 128-bit lane.  b is staged when it is
 	 * memory, or the register the copy of a would overwrite. */
 	int src = b;
@@ -328,50 +230,25 @@ static bool gen_avx_inline(struct dc *s, enum avx_op op)
 		src = AVX_TMP;
 	} else if (b == d && a != d) {
 		for (int q = 0; q < nq; q++)
-			ir_stenv(s, ir_ldenv(s, yq(b, q), IR_MO_64), YTMP + 8 * q, IR_MO_64);
+			ir_stenv(s, ir_ldenv(s, vec_q(b, q), IR_MO_64), YTMP + 8 * q, IR_MO_64);
 		src = AVX_TMP;
 	}
 	if (a != d)
 		for (int q = 0; q < nq; q++)
-			ir_stenv(s, ir_ldenv(s, yq(a, q), IR_MO_64), yq(d, q), IR_MO_64);
+			ir_stenv(s, ir_ldenv(s, vec_q(a, q), IR_MO_64), vec_q(d, q), IR_MO_64);
 	for (int h = 0; h < nq / 2; h++)
-		emit_vop(s, v - 1, slot(d, h), slot(src, h));
+		vec_emit_vop(s, v - 1, slot(d, h), slot(src, h));
 	if (nq == 2) {
-		ir_stenv(s, cst(s, 0), yq(d, 2), IR_MO_64);
-		ir_stenv(s, cst(s, 0), yq(d, 3), IR_MO_64);
+		ir_stenv(s, cst(s, 0), vec_q(d, 2), IR_MO_64);
+		ir_stenv(s, cst(s, 0), vec_q(d, 3), IR_MO_64);
 	}
 	return true;
 }
 
-/* VPMOVMSKB/VMOVMSKPS/PD r32, xmm/ymm: sign bits into a GPR, inline. */
+/* VPMOVMSKB/VMOVMSKPS/PD r32, xmm/ymm: sign bits into a GPR (lift-vec.c). */
 static bool gen_avx_movmsk(struct dc *s, int lane)
 {
-	int x = vop(s, 1);
-	if (!is_vex(s) || x < 0 || !is_gpr(s, 0))
-		return false;
-	int nq = s->op[1].size / 64, per = 64 / lane;
-	ir_ref r = 0;
-	for (int q = 0; q < nq; q++) {
-		ir_ref v = ir_ldenv(s, yq(x, q), IR_MO_64), m;
-		if (lane == 8) {
-			/* the top bit of byte i moves to bit 56 + i: the eight
-			 * shifted copies the multiply adds never overlap */
-			ir_ref t = ir_bin(s, IR_and, v, cst(s, 0x8080808080808080ull));
-			t = ir_bin(s, IR_mul, t, cst(s, 0x0002040810204081ull));
-			m = ir_bin(s, IR_shr, t, cst(s, 56));
-		} else if (lane == 32) {
-			ir_ref lo = ir_extr(s, v, 31, 1, false);
-			ir_ref hi = ir_bin(s, IR_shl, ir_bin(s, IR_shr, v, cst(s, 63)), cst(s, 1));
-			m = ir_bin(s, IR_or, lo, hi);
-		} else {
-			m = ir_bin(s, IR_shr, v, cst(s, 63));
-		}
-		if (q)
-			m = ir_bin(s, IR_shl, m, cst(s, q * per));
-		r = r ? ir_bin(s, IR_or, r, m) : m;
-	}
-	gen_st_reg(s, reg_index(s->op[0].reg.value), 2, r);
-	return true;
+	return is_vex(s) && vec_gen_movmsk(s, lane);
 }
 
 static bool gen_VPMOVMSKB(struct dc *s) { return gen_avx_movmsk(s, 8); }
@@ -381,7 +258,7 @@ static bool gen_VMOVMSKPD(struct dc *s) { return gen_avx_movmsk(s, 64); }
 /* VPTEST d, src: ZF = (d & src) == 0, CF = (~d & src) == 0, inline. */
 static bool gen_VPTEST(struct dc *s)
 {
-	int d = vop(s, 0);
+	int d = vec_op(s, 0);
 	ir_ref sv[4];
 	if (!is_vex(s) || d < 0 || s->insn.operand_count_visible != 2)
 		return false;
@@ -390,7 +267,7 @@ static bool gen_VPTEST(struct dc *s)
 		return true;
 	ir_ref and = 0, andn = 0;
 	for (int q = 0; q < nq; q++) {
-		ir_ref dv = ir_ldenv(s, yq(d, q), IR_MO_64);
+		ir_ref dv = ir_ldenv(s, vec_q(d, q), IR_MO_64);
 		ir_ref x = ir_bin(s, IR_and, dv, sv[q]), y = ir_bin(s, IR_andc, sv[q], dv);
 		and = and ? ir_bin(s, IR_or, and, x) : x;
 		andn = andn ? ir_bin(s, IR_or, andn, y) : y;
@@ -401,51 +278,38 @@ static bool gen_VPTEST(struct dc *s)
 	return true;
 }
 
-/* Shifts by an immediate: logical ones on each lane of a quarter (as the
- * SSE lifter does), VPSRAD as two 32-bit arithmetic shifts per quarter.
+/* Shifts by an immediate: the logical ones are the operand layer's (as for
+ * the legacy forms), VPSRAD is two 32-bit arithmetic shifts per quarter.
  * dst = vvvv (operand 0), src = r/m (operand 1).  false: not such a form. */
 static bool gen_vshift_imm(struct dc *s, enum avx_op op)
 {
-	int lane, kind;	/* 0 left, 1 logical right, 2 arithmetic right */
+	struct vec_opnds o;
+	vec_decode(s, &o);
 	switch (op) {
-	case AVX_VPSLLW: lane = 16; kind = 0; break;
-	case AVX_VPSLLD: lane = 32; kind = 0; break;
-	case AVX_VPSLLQ: lane = 64; kind = 0; break;
-	case AVX_VPSRLW: lane = 16; kind = 1; break;
-	case AVX_VPSRLD: lane = 32; kind = 1; break;
-	case AVX_VPSRLQ: lane = 64; kind = 1; break;
-	case AVX_VPSRAD: lane = 32; kind = 2; break;
+	case AVX_VPSLLW: return vec_gen_shift_imm(s, &o, 16, true);
+	case AVX_VPSLLD: return vec_gen_shift_imm(s, &o, 32, true);
+	case AVX_VPSLLQ: return vec_gen_shift_imm(s, &o, 64, true);
+	case AVX_VPSRLW: return vec_gen_shift_imm(s, &o, 16, false);
+	case AVX_VPSRLD: return vec_gen_shift_imm(s, &o, 32, false);
+	case AVX_VPSRLQ: return vec_gen_shift_imm(s, &o, 64, false);
+	case AVX_VPSRAD: break;
 	default: return false;
 	}
-	int d = vop(s, 0);
-	if (d < 0 || s->insn.operand_count_visible != 3 ||
-	    s->op[2].type != ZYDIS_OPERAND_TYPE_IMMEDIATE)
+	if (o.dst < 0 || o.src2 < 0 || o.imm != 2)
 		return false;
-	int nq = s->op[0].size / 64;
-	unsigned n = imm_of(s, 2);
+	unsigned n = vec_imm8(s, 2);
 	ir_ref v[4];
-	if (!ld_vec(s, 1, nq, false, v))
+	if (!ld_vec(s, 1, o.nq, false, v))
 		return true;
-	for (int q = 0; q < nq; q++) {
-		if (kind == 2) {
-			if (n > 31)
-				n = 31;
-			ir_ref lo = ir_un(s, IR_ext32u, ir_bin(s, IR_sar, ir_un(s, IR_ext32s, v[q]), cst(s, n)));
-			ir_ref hi = ir_bin(s, IR_and, ir_bin(s, IR_sar, v[q], cst(s, n)),
-					   cst(s, 0xffffffff00000000ull));
-			v[q] = ir_bin(s, IR_or, hi, lo);
-		} else if (n >= (unsigned)lane) {
-			v[q] = cst(s, 0);
-		} else if (n) {
-			uint64_t lmask = lane == 64 ? ~0ull : (1ull << lane) - 1, m = 0;
-			for (int i = 0; i < 64; i += lane)
-				m |= (kind == 0 ? (lmask << n) & lmask : lmask >> n) << i;
-			v[q] = ir_bin(s, kind == 0 ? IR_shl : IR_shr, v[q], cst(s, n));
-			if (lane != 64)
-				v[q] = ir_bin(s, IR_and, v[q], cst(s, m));
-		}
+	if (n > 31)
+		n = 31;
+	for (int q = 0; q < o.nq; q++) {
+		ir_ref lo = ir_un(s, IR_ext32u, ir_bin(s, IR_sar, ir_un(s, IR_ext32s, v[q]), cst(s, n)));
+		ir_ref hi = ir_bin(s, IR_and, ir_bin(s, IR_sar, v[q], cst(s, n)),
+				   cst(s, 0xffffffff00000000ull));
+		v[q] = ir_bin(s, IR_or, hi, lo);
 	}
-	st_vec(s, d, nq, v);
+	vec_put(s, &o, v, o.nq);
 	return true;
 }
 
@@ -455,24 +319,16 @@ static bool gen_vshift_imm(struct dc *s, enum avx_op op)
  * MXCSR in the VEX.128 forms (the 256-bit ones go to the helper).  Zero:
  * none.  VCVTSI2Sx map to the 32-bit row; the 64-bit one follows it. */
 static const uint8_t fop_of_avx[AVX_NB_OPS] = {
-#define F4(OP, op) [AVX_##OP##PS] = IR_F_##op##ps + 1, [AVX_##OP##PD] = IR_F_##op##pd + 1, \
-		   [AVX_##OP##SS] = IR_F_##op##ss + 1, [AVX_##OP##SD] = IR_F_##op##sd + 1
-#define F(OP, op) [AVX_##OP] = IR_F_##op + 1
+#define F4(OP, op) [AVX_V##OP##PS] = IR_F_##op##ps + 1, [AVX_V##OP##PD] = IR_F_##op##pd + 1, \
+		   [AVX_V##OP##SS] = IR_F_##op##ss + 1, [AVX_V##OP##SD] = IR_F_##op##sd + 1
+#define F(OP, op) [AVX_V##OP] = IR_F_##op + 1
 #define FMA1(K, k, o) F4(K##o, k##o)
 #define FMA(K, k) FMA1(K, k, 132), FMA1(K, k, 213), FMA1(K, k, 231)
-	F4(VADD, add), F4(VSUB, sub), F4(VMUL, mul), F4(VDIV, div), F4(VMIN, min), F4(VMAX, max),
-	F4(VSQRT, sqrt),
-	F(VCVTSS2SD, cvtss2sd), F(VCVTSD2SS, cvtsd2ss), F(VCVTPS2PD, cvtps2pd),
-	F(VCVTPD2PS, cvtpd2ps), F(VCVTDQ2PS, cvtdq2ps), F(VCVTPS2DQ, cvtps2dq),
-	F(VCVTTPS2DQ, cvttps2dq), F(VCVTDQ2PD, cvtdq2pd), F(VCVTPD2DQ, cvtpd2dq),
-	F(VCVTTPD2DQ, cvttpd2dq),
-	F(VCMPPS, cmpps), F(VCMPPD, cmppd), F(VCMPSS, cmpss), F(VCMPSD, cmpsd),
-	F(VROUNDPS, roundps), F(VROUNDPD, roundpd), F(VROUNDSS, roundss), F(VROUNDSD, roundsd),
-	F(VCVTSI2SS, cvtsi2ss32), F(VCVTSI2SD, cvtsi2sd32),
-	F(VCOMISS, comiss), F(VUCOMISS, ucomiss), F(VCOMISD, comisd), F(VUCOMISD, ucomisd),
-	F(VCVTSS2SI, cvtss2si), F(VCVTTSS2SI, cvttss2si), F(VCVTSD2SI, cvtsd2si),
-	F(VCVTTSD2SI, cvttsd2si),
-	FMA(VFMADD, fmadd), FMA(VFMSUB, fmsub), FMA(VFNMADD, fnmadd), FMA(VFNMSUB, fnmsub),
+	VEC_FOPS(F4, F),
+	F(CVTSI2SS, cvtsi2ss32), F(CVTSI2SD, cvtsi2sd32),
+	F(CVTSS2SI, cvtss2si), F(CVTTSS2SI, cvttss2si), F(CVTSD2SI, cvtsd2si),
+	F(CVTTSD2SI, cvttsd2si),
+	FMA(FMADD, fmadd), FMA(FMSUB, fmsub), FMA(FNMADD, fnmadd), FMA(FNMSUB, fnmsub),
 #undef F4
 #undef F
 #undef FMA1
@@ -483,26 +339,12 @@ static const uint8_t fop_of_avx[AVX_NB_OPS] = {
  * (ytmp) holding the memory operand (exactly its size) or the GPR. */
 static int fp_src(struct dc *s, int i)
 {
-	int x = vop(s, i);
+	int x = vec_op(s, i);
+	int32_t off;
 	if (x >= 0)
 		return x;
-	if (is_gpr(s, i))
-		ir_stenv(s, gen_ld_op(s, i), YTMP, IR_MO_64);
-	else
-		stage_mem(s, i);
+	vec_stage(s, &vex_form, i, false, YTMP, &off);
 	return AVX_TMP;
-}
-
-/* pred: the cmp rows' predicate (ir-fops.h) */
-static void emit_vfop_p(struct dc *s, int f, int32_t d, int32_t a, int32_t b, uint64_t pred)
-{
-	ir_emit(s->ir, IR_vfop, IR_I64, NULL,
-		(int64_t[]){ f, (int64_t)(IR_FOFFS(d, a, b) | pred << 48) });
-}
-
-static void emit_vfop(struct dc *s, int f, int32_t d, int32_t a, int32_t b)
-{
-	emit_vfop_p(s, f, d, a, b, 0);
 }
 
 /* The predicate of VCMPxx (n = 4) and VROUNDxx (n = 3 or 4) from their
@@ -514,25 +356,25 @@ static int fp_pred(struct dc *s, int f, int n)
 	if (n < 3 || s->op[n - 1].type != ZYDIS_OPERAND_TYPE_IMMEDIATE)
 		return -1;
 	if (round)
-		return imm_of(s, n - 1) & 15;
-	return n == 4 && imm_of(s, n - 1) < 8 ? (int)imm_of(s, n - 1) : -1;
-}
-
-static ir_ref emit_vfres(struct dc *s, int f, enum ir_type t, int32_t a, int32_t b)
-{
-	ir_ref r = ir_new_temp(s->ir, t);
-	ir_emit(s->ir, IR_vfres, t, (ir_ref[]){ r }, (int64_t[]){ f, (int64_t)IR_FOFFS(a, b, 0) });
-	return r;
+		return vec_imm8(s, n - 1) & 15;
+	return n == 4 && vec_imm8(s, n - 1) < 8 ? (int)vec_imm8(s, n - 1) : -1;
 }
 
 /*
  * 256-bit packed forms: the op on each 128-bit half.  Both results go to
  * cpu->ftmp first and only then to d, so a trap in the second half leaves
  * d untouched; FMA accumulates in ftmp, loaded from d.
+ *
+ * Halves run in turn are the instruction only while every exception is
+ * masked: with one unmasked, the CPU decides on the flags of all lanes at
+ * once (a denormal operand in the upper half, say, traps before the lower
+ * half's inexact result is flagged).  So the inline halves are taken when
+ * MXCSR masks everything, and the helper (gen_avx, through sse_run_fp)
+ * otherwise.
  */
-static bool gen_avx_fp256(struct dc *s, int f, int shape)
+static bool gen_avx_fp256(struct dc *s, enum avx_op op, int f, int shape)
 {
-	int n = s->insn.operand_count_visible, d = vop(s, 0), pred = 0;
+	int n = s->insn.operand_count_visible, d = vec_op(s, 0), pred = 0;
 	const int32_t ft[2] = { CPU_OFF(ftmp[0]), CPU_OFF(ftmp[1]) };
 	if (shape == AVX_V3I || shape == AVX_V2I) {
 		if ((pred = fp_pred(s, f, n)) < 0)
@@ -545,24 +387,30 @@ static bool gen_avx_fp256(struct dc *s, int f, int shape)
 	for (int i = 1; i < n; i++)
 		if (s->op[i].size != 256)
 			return false;
+	if (shape == AVX_V2 ? n != 2 : n != 3 || vec_op(s, 1) < 0)
+		return false;
+	uint32_t unmasked = ir_new_label(s->ir), done = ir_new_label(s->ir);
+	ir_ref masks = ir_bin(s, IR_and, ir_ldenv(s, CPU_OFF(mxcsr), IR_MO_32), cst(s, MXCSR_MASKS));
+	ir_brc(s, IR_NE, masks, cst(s, MXCSR_MASKS), unmasked);
 	if (shape == AVX_V2) {
-		if (n != 2)
-			return false;
 		int b = fp_src(s, 1);
 		for (int h = 0; h < 2; h++)
-			emit_vfop_p(s, f, ft[h], slot(b, h), slot(b, h), pred);
+			vec_emit_vfop(s, f, ft[h], slot(b, h), slot(b, h), pred);
 	} else {
-		int a = vop(s, 1);
-		if (n != 3 || a < 0)
-			return false;
+		int a = vec_op(s, 1);
 		int b = fp_src(s, 2);
 		for (int h = 0; h < 2 && shape == AVX_F3; h++)
-			emit_vop(s, IR_V_mov, ft[h], slot(d, h));
+			vec_emit_vop(s, IR_V_mov, ft[h], slot(d, h));
 		for (int h = 0; h < 2; h++)
-			emit_vfop_p(s, f, ft[h], slot(a, h), slot(b, h), pred);
+			vec_emit_vfop(s, f, ft[h], slot(a, h), slot(b, h), pred);
 	}
 	for (int h = 0; h < 2; h++)
-		emit_vop(s, IR_V_mov, slot(d, h), ft[h]);
+		vec_emit_vop(s, IR_V_mov, slot(d, h), ft[h]);
+	ir_emit(s->ir, IR_br, IR_I64, NULL, (int64_t[]){ done });
+	set_label(s, unmasked);
+	if (!gen_avx(s, op))
+		gen_illegal(s);
+	set_label(s, done);
 	return true;
 }
 
@@ -574,53 +422,53 @@ static bool gen_avx_fp_inline(struct dc *s, enum avx_op op)
 	if (f < 0)
 		return false;
 	if (s->op[0].size == 256)
-		return gen_avx_fp256(s, f, avx_op_shape[op]);
+		return gen_avx_fp256(s, op, f, avx_op_shape[op]);
 	for (int i = 0; i < n; i++)
 		if (s->op[i].size > 128 && s->op[i].type != ZYDIS_OPERAND_TYPE_IMMEDIATE)
 			return false;
-	int d = vop(s, 0), a = vop(s, 1), pred;
+	int d = vec_op(s, 0), a = vec_op(s, 1), pred;
 	switch (avx_op_shape[op]) {
 	case AVX_V3I:
 		if (n != 4 || (pred = fp_pred(s, f, n)) < 0 || d < 0 || a < 0)
 			return false;
-		emit_vfop_p(s, f, slot(d, 0), slot(a, 0), slot(fp_src(s, 2), 0), pred);
+		vec_emit_vfop(s, f, slot(d, 0), slot(a, 0), slot(fp_src(s, 2), 0), pred);
 		break;
 	case AVX_V2I:
 		if (n != 3 || (pred = fp_pred(s, f, n)) < 0 || d < 0)
 			return false;
-		emit_vfop_p(s, f, slot(d, 0), slot(d, 0), slot(fp_src(s, 1), 0), pred);
+		vec_emit_vfop(s, f, slot(d, 0), slot(d, 0), slot(fp_src(s, 1), 0), pred);
 		break;
 	case AVX_V3: case AVX_F3: case AVX_CSI:
 		if (n != 3 || d < 0 || a < 0)
 			return false;
 		if (avx_op_shape[op] == AVX_CSI && s->op[2].size == 64)
 			f++;
-		emit_vfop(s, f, slot(d, 0), slot(a, 0), slot(fp_src(s, 2), 0));
+		vec_emit_vfop(s, f, slot(d, 0), slot(a, 0), slot(fp_src(s, 2), 0), 0);
 		break;
 	case AVX_V2: case AVX_V2X: case AVX_V2N:
 		if (n != 2 || d < 0)
 			return false;
-		emit_vfop(s, f, slot(d, 0), slot(d, 0), slot(fp_src(s, 1), 0));
+		vec_emit_vfop(s, f, slot(d, 0), slot(d, 0), slot(fp_src(s, 1), 0), 0);
 		break;
 	case AVX_COMI:
 		if (n != 2 || d < 0)
 			return false;
 		gen_set_cc(s, CC_OP_EFLAGS, 0,
-			   emit_vfres(s, f, IR_I64, slot(d, 0), slot(fp_src(s, 1), 0)), 0);
+			   vec_emit_vfres(s, f, IR_I64, slot(d, 0), slot(fp_src(s, 1), 0)), 0);
 		return true;
 	case AVX_C2SI: {
-		if (n != 2 || !is_gpr(s, 0))
+		if (n != 2 || !vec_is_gpr(s, 0))
 			return false;
 		int size = op_size(s, 0);
-		ir_ref r = emit_vfres(s, f, size == 3 ? IR_I64 : IR_I32, 0, slot(fp_src(s, 1), 0));
+		ir_ref r = vec_emit_vfres(s, f, size == 3 ? IR_I64 : IR_I32, 0, slot(fp_src(s, 1), 0));
 		gen_st_reg(s, reg_index(s->op[0].reg.value), size, r);
 		return true;
 	}
 	default:
 		return false;
 	}
-	ir_stenv(s, cst(s, 0), yq(d, 2), IR_MO_64);
-	ir_stenv(s, cst(s, 0), yq(d, 3), IR_MO_64);
+	ir_stenv(s, cst(s, 0), vec_q(d, 2), IR_MO_64);
+	ir_stenv(s, cst(s, 0), vec_q(d, 3), IR_MO_64);
 	return true;
 }
 
@@ -638,33 +486,14 @@ AVX_OPS(X)
 
 /* ---- moves ---- */
 
-/* Full-width moves: register <- register/memory, memory <- register. */
+/* Full-width moves (lift-vec.c). */
 static bool gen_vmov(struct dc *s, bool aligned)
 {
-	int d = vop(s, 0), x = vop(s, 1);
-	ir_ref v[4];
+	struct vec_opnds o;
 	if (!is_vex(s))
 		return false;
-	if (d >= 0) {
-		int nq = s->op[0].size / 64;
-		if (x < 0 && s->op[1].type != ZYDIS_OPERAND_TYPE_MEMORY)
-			return false;
-		if (ld_vec(s, 1, nq, aligned, v))
-			st_vec(s, d, nq, v);
-		return true;
-	}
-	if (s->op[0].type == ZYDIS_OPERAND_TYPE_MEMORY && x >= 0) {
-		int nq = s->op[1].size / 64;
-		ir_ref ea = gen_ea_align(s, 0, aligned ? 8 * nq : 1);
-		if (!ea)
-			return true;
-		for (int q = 0; q < nq; q++)
-			v[q] = ir_ldenv(s, yq(x, q), IR_MO_64);
-		for (int q = 0; q < nq; q++)
-			ir_st(s, v[q], q ? ir_bin(s, IR_add, ea, cst(s, 8 * q)) : ea, IR_MO_64);
-		return true;
-	}
-	return false;
+	vec_decode(s, &o);
+	return vec_gen_mov(s, &o, aligned);
 }
 
 static bool gen_VMOVAPS(struct dc *s) { return gen_vmov(s, true); }
@@ -673,68 +502,44 @@ static bool gen_VMOVDQA(struct dc *s) { return gen_vmov(s, true); }
 static bool gen_VMOVUPS(struct dc *s) { return gen_vmov(s, false); }
 static bool gen_VMOVUPD(struct dc *s) { return gen_vmov(s, false); }
 static bool gen_VMOVDQU(struct dc *s) { return gen_vmov(s, false); }
-static bool gen_VLDDQU(struct dc *s) { return vop(s, 0) >= 0 && gen_vmov(s, false); }
-static bool gen_VMOVNTDQA(struct dc *s) { return vop(s, 0) >= 0 && gen_vmov(s, true); }
-static bool gen_VMOVNTDQ(struct dc *s) { return vop(s, 0) < 0 && gen_vmov(s, true); }
-static bool gen_VMOVNTPS(struct dc *s) { return vop(s, 0) < 0 && gen_vmov(s, true); }
-static bool gen_VMOVNTPD(struct dc *s) { return vop(s, 0) < 0 && gen_vmov(s, true); }
+static bool gen_VLDDQU(struct dc *s) { return vec_op(s, 0) >= 0 && gen_vmov(s, false); }
+static bool gen_VMOVNTDQA(struct dc *s) { return vec_op(s, 0) >= 0 && gen_vmov(s, true); }
+static bool gen_VMOVNTDQ(struct dc *s) { return vec_op(s, 0) < 0 && gen_vmov(s, true); }
+static bool gen_VMOVNTPS(struct dc *s) { return vec_op(s, 0) < 0 && gen_vmov(s, true); }
+static bool gen_VMOVNTPD(struct dc *s) { return vec_op(s, 0) < 0 && gen_vmov(s, true); }
 
-/* VMOVSS/VMOVSD: a load zeroes all but the element; a store writes it;
- * the register form merges: dst = { b's element, a's other bits }. */
+/* VMOVSS/VMOVSD: the register form merges: dst = { b's element, a's
+ * other bits }; the memory forms are vec_gen_movs_mem's. */
 static bool gen_vmovs(struct dc *s, int size)
 {
-	int d = vop(s, 0);
+	struct vec_opnds o;
 	if (!is_vex(s))
 		return false;
+	vec_decode(s, &o);
 	if (s->insn.operand_count_visible == 3) {
-		int a = vop(s, 1), b = vop(s, 2);
-		if (d < 0 || a < 0 || b < 0)
+		int b = vec_op(s, 2);
+		if (o.dst < 0 || o.src1 < 0 || b < 0)
 			return false;
-		ir_ref v[2] = { ir_ldenv(s, yq(b, 0), IR_MO_64), ir_ldenv(s, yq(a, 1), IR_MO_64) };
+		ir_ref v[2] = { ir_ldenv(s, vec_q(b, 0), IR_MO_64), vec_keep(s, &o, 1) };
 		if (size == IR_MO_32)
-			v[0] = ir_dep(s, ir_ldenv(s, yq(a, 0), IR_MO_64), v[0], 0, 32);
-		st_vec(s, d, 2, v);
+			v[0] = ir_dep(s, ir_ldenv(s, vec_q(o.src1, 0), IR_MO_64), v[0], 0, 32);
+		vec_put(s, &o, v, 2);
 		return true;
 	}
-	if (d >= 0 && s->op[1].type == ZYDIS_OPERAND_TYPE_MEMORY) {
-		ir_ref v[1] = { ir_ld(s, gen_ea(s, &s->op[1]), size) };
-		st_vec(s, d, 1, v);
-		return true;
-	}
-	int x = vop(s, 1);
-	if (s->op[0].type == ZYDIS_OPERAND_TYPE_MEMORY && x >= 0) {
-		ir_st(s, ir_ldenv(s, yq(x, 0), size), gen_ea(s, &s->op[0]), size);
-		return true;
-	}
-	return false;
+	return vec_gen_movs_mem(s, &o, size);
 }
 
 static bool gen_VMOVSS(struct dc *s) { return gen_vmovs(s, IR_MO_32); }
 static bool gen_VMOVSD(struct dc *s) { return gen_vmovs(s, IR_MO_64); }
 
-/* VMOVD/VMOVQ: into an xmm register zero-extended to 256 bits; out of one,
- * the low 32/64 bits. */
+/* VMOVD/VMOVQ (lift-vec.c) */
 static bool gen_vmovdq(struct dc *s, int size)
 {
-	int d = vop(s, 0), x = vop(s, 1);
+	struct vec_opnds o;
 	if (!is_vex(s))
 		return false;
-	if (d >= 0) {
-		ir_ref v[1];
-		if (x >= 0)
-			v[0] = ir_ldenv(s, yq(x, 0), size);
-		else if (is_gpr(s, 1) || s->op[1].type == ZYDIS_OPERAND_TYPE_MEMORY)
-			v[0] = gen_ld_op(s, 1);
-		else
-			return false;
-		st_vec(s, d, 1, v);
-		return true;
-	}
-	if (x >= 0 && (is_gpr(s, 0) || s->op[0].type == ZYDIS_OPERAND_TYPE_MEMORY)) {
-		gen_st_op(s, 0, ir_ldenv(s, yq(x, 0), size));
-		return true;
-	}
-	return false;
+	vec_decode(s, &o);
+	return vec_gen_movdq(s, &o, size);
 }
 
 static bool gen_VMOVD(struct dc *s) { return gen_vmovdq(s, IR_MO_32); }
@@ -744,23 +549,11 @@ static bool gen_VMOVQ(struct dc *s) { return gen_vmovdq(s, IR_MO_64); }
  * quarter `half` of a); the store form writes quarter `half`. */
 static bool gen_vmovhl(struct dc *s, int half)
 {
-	int d = vop(s, 0), a = vop(s, 1);
+	struct vec_opnds o;
 	if (!is_vex(s))
 		return false;
-	if (d >= 0 && a >= 0 && s->insn.operand_count_visible == 3 &&
-	    s->op[2].type == ZYDIS_OPERAND_TYPE_MEMORY) {
-		ir_ref m = ir_ld(s, gen_ea(s, &s->op[2]), IR_MO_64);
-		ir_ref v[2];
-		v[half] = m;
-		v[!half] = ir_ldenv(s, yq(a, !half), IR_MO_64);
-		st_vec(s, d, 2, v);
-		return true;
-	}
-	if (s->op[0].type == ZYDIS_OPERAND_TYPE_MEMORY && a >= 0) {
-		ir_st(s, ir_ldenv(s, yq(a, half), IR_MO_64), gen_ea(s, &s->op[0]), IR_MO_64);
-		return true;
-	}
-	return false;
+	vec_decode(s, &o);
+	return vec_gen_movhl(s, &o, half);
 }
 
 static bool gen_VMOVHPS(struct dc *s) { return gen_vmovhl(s, 1); }
@@ -774,7 +567,7 @@ static bool gen_vzero(struct dc *s, bool all)
 		return false;
 	for (int x = 0; x < 16; x++)
 		for (int q = all ? 0 : 2; q < 4; q++)
-			ir_stenv(s, cst(s, 0), yq(x, q), IR_MO_64);
+			ir_stenv(s, cst(s, 0), vec_q(x, q), IR_MO_64);
 	return true;
 }
 
@@ -784,7 +577,7 @@ static bool gen_VZEROALL(struct dc *s) { return gen_vzero(s, true); }
 /* VBROADCASTF128/I128 ymm, m128 */
 static bool gen_vbroadcast128(struct dc *s)
 {
-	int d = vop(s, 0);
+	int d = vec_op(s, 0);
 	ir_ref v[4];
 	if (!is_vex(s) || d < 0 || s->op[1].type != ZYDIS_OPERAND_TYPE_MEMORY)
 		return false;
@@ -801,11 +594,11 @@ static bool gen_VBROADCASTI128(struct dc *s) { return gen_vbroadcast128(s); }
 /* VEXTRACTF128/I128 xmm/m128, ymm, imm8: the half imm[0]. */
 static bool gen_vextract128(struct dc *s)
 {
-	int d = vop(s, 0), x = vop(s, 1);
+	int d = vec_op(s, 0), x = vec_op(s, 1);
 	if (!is_vex(s) || x < 0 || s->insn.operand_count_visible < 3)
 		return false;
-	int h = imm_of(s, 2) & 1;
-	ir_ref v[2] = { ir_ldenv(s, yq(x, 2 * h), IR_MO_64), ir_ldenv(s, yq(x, 2 * h + 1), IR_MO_64) };
+	int h = vec_imm8(s, 2) & 1;
+	ir_ref v[2] = { ir_ldenv(s, vec_q(x, 2 * h), IR_MO_64), ir_ldenv(s, vec_q(x, 2 * h + 1), IR_MO_64) };
 	if (d >= 0) {
 		st_vec(s, d, 2, v);
 		return true;
@@ -813,6 +606,7 @@ static bool gen_vextract128(struct dc *s)
 	if (s->op[0].type != ZYDIS_OPERAND_TYPE_MEMORY)
 		return false;
 	ir_ref ea = gen_ea(s, &s->op[0]);
+	gen_st_probe(s, ea, 16);
 	ir_st(s, v[0], ea, IR_MO_64);
 	ir_st(s, v[1], ir_bin(s, IR_add, ea, cst(s, 8)), IR_MO_64);
 	return true;
@@ -824,16 +618,11 @@ static bool gen_VEXTRACTI128(struct dc *s) { return gen_vextract128(s); }
 /* VPINSRB/W/D/Q xmm1, xmm2, r/m, imm8: xmm2 with element imm replaced. */
 static bool gen_vpinsr(struct dc *s, int bits)
 {
-	int d = vop(s, 0), a = vop(s, 1);
-	if (!is_vex(s) || d < 0 || a < 0 || s->insn.operand_count_visible < 4)
+	struct vec_opnds o;
+	if (!is_vex(s))
 		return false;
-	unsigned idx = imm_of(s, 3) & (128 / bits - 1), pos = idx * bits % 64, h = idx * bits / 64;
-	ir_ref val = s->op[2].type == ZYDIS_OPERAND_TYPE_MEMORY
-		? ir_ld(s, gen_ea(s, &s->op[2]), size_of_bits(bits)) : gen_ld_op(s, 2);
-	ir_ref v[2] = { ir_ldenv(s, yq(a, 0), IR_MO_64), ir_ldenv(s, yq(a, 1), IR_MO_64) };
-	v[h] = bits == 64 ? val : ir_dep(s, v[h], val, pos, bits);
-	st_vec(s, d, 2, v);
-	return true;
+	vec_decode(s, &o);
+	return vec_gen_pinsr(s, &o, bits);
 }
 
 static bool gen_VPINSRB(struct dc *s) { return gen_vpinsr(s, 8); }
@@ -844,19 +633,7 @@ static bool gen_VPINSRQ(struct dc *s) { return gen_vpinsr(s, 64); }
 /* VPEXTRB/W/D/Q, VEXTRACTPS r/m, xmm, imm8 */
 static bool gen_vpextr(struct dc *s, int bits)
 {
-	int x = vop(s, 1);
-	if (!is_vex(s) || x < 0 || s->insn.operand_count_visible < 3)
-		return false;
-	unsigned idx = imm_of(s, 2) & (128 / bits - 1), pos = idx * bits % 64, h = idx * bits / 64;
-	ir_ref q = ir_ldenv(s, yq(x, h), IR_MO_64);
-	ir_ref v = bits == 64 ? q : ir_extr(s, q, pos, bits, false);
-	if (s->op[0].type == ZYDIS_OPERAND_TYPE_MEMORY)
-		ir_st(s, v, gen_ea(s, &s->op[0]), size_of_bits(bits));
-	else if (is_gpr(s, 0))
-		gen_st_reg(s, reg_index(s->op[0].reg.value), op_size(s, 0), v);
-	else
-		return false;
-	return true;
+	return is_vex(s) && vec_gen_pextr(s, bits);
 }
 
 static bool gen_VPEXTRB(struct dc *s) { return gen_vpextr(s, 8); }
@@ -869,7 +646,7 @@ static bool gen_VEXTRACTPS(struct dc *s) { return gen_vpextr(s, 32); }
 
 static bool gen_vmaskmov(struct dc *s, unsigned esz)
 {
-	int d = vop(s, 0), m = vop(s, 1), x = vop(s, 2);
+	int d = vec_op(s, 0), m = vec_op(s, 1), x = vec_op(s, 2);
 	if (!is_vex(s) || m < 0 || s->insn.operand_count_visible != 3)
 		return false;
 	bool L = s->insn.avx.vector_length == 256;
@@ -896,11 +673,11 @@ static bool gen_VPMASKMOVQ(struct dc *s) { return gen_vmaskmov(s, 8); }
  * any two of dst, index and mask are the same register. */
 static bool gen_gather(struct dc *s, unsigned dsz, unsigned isz)
 {
-	int d = vop(s, 0), m = vop(s, 2);
+	int d = vec_op(s, 0), m = vec_op(s, 2);
 	if (!is_vex(s) || d < 0 || m < 0 || s->op[1].type != ZYDIS_OPERAND_TYPE_MEMORY)
 		return false;
 	ZydisDecodedOperand mem = s->op[1];
-	int ix = vreg(mem.mem.index);
+	int ix = vec_reg(mem.mem.index);
 	if (ix < 0 || d == m || d == ix || m == ix)
 		return false;
 	unsigned scale = mem.mem.scale ? mem.mem.scale : 1;
@@ -923,46 +700,12 @@ static bool gen_VPGATHERDQ(struct dc *s) { return gen_gather(s, 8, 4); }
 static bool gen_VPGATHERQD(struct dc *s) { return gen_gather(s, 4, 8); }
 static bool gen_VPGATHERQQ(struct dc *s) { return gen_gather(s, 8, 8); }
 
-static bool gen_VMASKMOVDQU(struct dc *s)
-{
-	int x = vop(s, 0), m = vop(s, 1);
-	if (!is_vex(s) || x < 0 || m < 0 || s->insn.operand_count < 3 ||
-	    s->op[2].type != ZYDIS_OPERAND_TYPE_MEMORY)
-		return false;
-	gen_sync_pc(s, s->pc);
-	gen_helper(s, HELPER_sse_maskmov, 4, s->ir->env, cst(s, yq(x, 0)), cst(s, yq(m, 0)),
-		   gen_ea(s, &s->op[2]));
-	return true;
-}
+static bool gen_VMASKMOVDQU(struct dc *s) { return is_vex(s) && vec_gen_maskmovdqu(s); }
 
 /* ---- MXCSR ---- */
 
-static bool gen_VLDMXCSR(struct dc *s)
-{
-	if (!is_vex(s) || s->op[0].type != ZYDIS_OPERAND_TYPE_MEMORY)
-		return false;
-	ir_ref v = ir_ld(s, gen_ea(s, &s->op[0]), IR_MO_32);
-	uint32_t ok = ir_new_label(s->ir);
-	ir_brc(s, IR_TSTEQ, v, cst(s, ~(uint64_t)MXCSR_VALID & 0xffffffff), ok);
-	gen_exception_err(s, X86_EXC_GP, 0);
-	set_label(s, ok);
-	s->state = DISAS_NEXT;
-	ir_stenv(s, v, CPU_OFF(mxcsr), IR_MO_32);
-	ir_emit(s->ir, IR_vfop, IR_I64, NULL,
-		(int64_t[]){ IR_F_ldmxcsr, (int64_t)IR_FOFFS(0, 0, CPU_OFF(mxcsr)) });
-	return true;
-}
-
-static bool gen_VSTMXCSR(struct dc *s)
-{
-	if (!is_vex(s) || s->op[0].type != ZYDIS_OPERAND_TYPE_MEMORY)
-		return false;
-	ir_ref ea = gen_ea(s, &s->op[0]), v = ir_new_temp(s->ir, IR_I32);
-	ir_emit(s->ir, IR_vfres, IR_I32, (ir_ref[]){ v },
-		(int64_t[]){ IR_F_stmxcsr, (int64_t)IR_FOFFS(CPU_OFF(xtmp), CPU_OFF(mxcsr), 0) });
-	ir_st(s, v, ea, IR_MO_32);
-	return true;
-}
+static bool gen_VLDMXCSR(struct dc *s) { return is_vex(s) && vec_gen_ldmxcsr(s); }
+static bool gen_VSTMXCSR(struct dc *s) { return is_vex(s) && vec_gen_stmxcsr(s); }
 
 /* ---- XSAVE family ---- */
 

@@ -532,14 +532,14 @@ static bool gen_bt(struct dc *s, enum bt k)
 		if (op_is_mem(s, 0)) {
 			/* bit-string addressing: the offset selects the word too */
 			ir_ref words = ir_bin(s, IR_sar, off, cst(s, 3 + size));
-			addr = ir_bin(s, IR_add, gen_ea(s, &s->op[0]),
+			addr = ir_bin(s, IR_add, gen_ea_offset(s, &s->op[0]),
 				      ir_bin(s, IR_shl, words, cst(s, size)));
 			/* With a 32-bit address size the sum wraps at 4 GB
-			 * too (random-stream tester, seed 1 stream 15592);
-			 * an FS/GS base would come after the wrap. */
-			ZydisRegister seg = s->op[0].mem.segment;
-			if (s->insn.address_width == 32 && seg != ZYDIS_REGISTER_FS && seg != ZYDIS_REGISTER_GS)
+			 * too (random-stream tester, seed 1 stream 15592),
+			 * before an FS/GS base is added (stream 401686). */
+			if (s->insn.address_width == 32)
 				addr = gen_ext(s, addr, 2, false);
+			addr = gen_ea_seg(s, &s->op[0], addr);
 		}
 	}
 	ir_ref m = ir_bin(s, IR_shl, cst(s, 1), bit);

@@ -6,9 +6,11 @@
  * they use the MMX state functions below.
  *
  * The MMX registers alias the x87 registers as mmx.h describes.  Every
- * lifter reads its operands (and does its memory accesses) first, then
- * puts the FPU in MMX state and writes its result, so a fault leaves the
- * x87 state untouched.
+ * lifter reads its operands (and does its memory loads) first, then puts
+ * the FPU in MMX state and writes its result, so a faulting load leaves
+ * the x87 state untouched.  Stores from an MMX register are the exception
+ * an Intel host shows: TOP is 0 in the signal frame of a faulting store
+ * while the tags are as before (gen_mmx_store).
  *
  * translate.c dispatches an instruction with an MMX register operand to
  * lift_mmx_table before the SSE table, since both name the same mnemonics;
@@ -56,6 +58,16 @@ void gen_mmx_enter(struct dc *s)
 {
 	ir_stenv(s, cst(s, 0), CPU_OFF(fpu.top), IR_MO_8);
 	ir_stenv(s, cst(s, 0xff), CPU_OFF(fpu.ftw), IR_MO_16);
+}
+
+/* A store of MMX register data to memory: the CPU has already set TOP to
+ * 0 when the store faults, but not yet the tags. */
+static void gen_mmx_store(struct dc *s, ir_ref v, int op, int mo)
+{
+	ir_ref addr = gen_ea(s, &s->op[op]);
+	ir_stenv(s, cst(s, 0), CPU_OFF(fpu.top), IR_MO_8);
+	ir_st(s, v, addr, mo);
+	gen_mmx_enter(s);
 }
 
 ir_ref gen_ld_mm(struct dc *s, int i)
@@ -163,7 +175,11 @@ static bool gen_MMX_MOV(struct dc *s)
 	}
 	if (m < 0)
 		return false;
-	gen_st_op(s, 0, gen_ld_mm(s, m));	/* a GPR or memory, 32 or 64 bits */
+	if (op_is_mem(s, 0)) {
+		gen_mmx_store(s, gen_ld_mm(s, m), 0, op_size(s, 0));
+		return true;
+	}
+	gen_st_op(s, 0, gen_ld_mm(s, m));	/* a GPR, 32 or 64 bits */
 	gen_mmx_enter(s);
 	return true;
 }
@@ -173,8 +189,7 @@ static bool gen_MMX_MOVNTQ(struct dc *s)
 	int m = mm_op(s, 1);
 	if (m < 0 || !op_is_mem(s, 0))
 		return false;
-	ir_st(s, gen_ld_mm(s, m), gen_ea(s, &s->op[0]), IR_MO_64);
-	gen_mmx_enter(s);
+	gen_mmx_store(s, gen_ld_mm(s, m), 0, IR_MO_64);
 	return true;
 }
 
@@ -205,12 +220,16 @@ static bool gen_MMX_MOVDQ2Q(struct dc *s)
 }
 
 /* Stores the bytes of the first MMX operand whose byte in the second has
- * its top bit set, at [rdi] (edi with an address-size prefix). */
+ * its top bit set, at [rdi] (edi with an address-size prefix, and an FS or
+ * GS override's base): the host's maskmovq (helper_mmx_maskmov), so that
+ * which bytes are touched and where a fault is reported are the CPU's. */
 static bool gen_MMX_MASKMOVQ(struct dc *s)
 {
-	int v = -1, k = -1;
+	int v = -1, k = -1, mem = -1;
 	for (int i = 0; i < s->insn.operand_count; i++) {
 		int m = mm_op(s, i);
+		if (op_is_mem(s, i))
+			mem = i;
 		if (m < 0)
 			continue;
 		if (v < 0)
@@ -218,28 +237,22 @@ static bool gen_MMX_MASKMOVQ(struct dc *s)
 		else
 			k = m;
 	}
-	if (v < 0 || k < 0)
+	if (v < 0 || k < 0 || mem < 0)
 		return false;
 	ir_ref data = gen_ld_mm(s, v), mask = gen_ld_mm(s, k);
 	/* The CPU is in MMX state even if a store faults (an Intel host
 	 * shows TOP 0 and every tag valid in the signal frame). */
 	gen_mmx_enter(s);
-	ir_ref addr = tmp64(s);
-	ir_mov(s, addr, G.regs[R_RDI]);
-	if (s->insn.address_width == 32)
-		addr = gen_ext(s, addr, 2, false);
-	for (int j = 0; j < 8; j++) {
-		uint32_t skip = ir_new_label(s->ir);
-		ir_brc(s, IR_TSTEQ, mask, cst(s, 0x80ull << (8 * j)), skip);
-		ir_st(s, ir_extr(s, data, 8 * j, 8, false), ir_bin(s, IR_add, addr, cst(s, j)), IR_MO_8);
-		set_label(s, skip);
-	}
+	gen_sync_pc(s, s->pc);
+	gen_helper(s, HELPER_mmx_maskmov, 4, s->ir->env, data, mask, gen_ea(s, &s->op[mem]));
 	return true;
 }
 
-/* EMMS: every tag empty (TOP is left alone). */
+/* EMMS: every tag empty, and TOP 0 as after any MMX instruction (the
+ * SDM's table of MMX effects on the x87 state; an Intel host agrees). */
 static bool gen_EMMS(struct dc *s)
 {
+	ir_stenv(s, cst(s, 0), CPU_OFF(fpu.top), IR_MO_8);
 	ir_stenv(s, cst(s, 0), CPU_OFF(fpu.ftw), IR_MO_16);
 	return true;
 }

@@ -10,6 +10,10 @@
  * runs as the host instruction, FP under the guest's MXCSR; everything
  * else is one call to a helper from the table in sse-ops.h, which also
  * generates the lifters of the plain `op xmm, xmm/mem[, imm8]` forms.
+ * The operations whose VEX forms differ only in their operands (moves,
+ * logic, shifts by an immediate, inserts/extracts, mask extraction, MXCSR)
+ * are lifted once, for both encodings, by the operand layer (lift-vec.c);
+ * this file keeps the legacy-only forms and the helper calls.
  *
  * Memory operands are read with IR loads of exactly the size the
  * instruction accesses, staged in cpu->xtmp for helpers, so faults are
@@ -21,159 +25,44 @@
  * a GPR result is written after the helper that computes it returns (an FP
  * helper may raise #XM instead of returning).
  */
-#include "guest/x86/translate.h"
+#include "guest/x86/lift-vec.h"
 #include "guest/x86/sse-ops.h"
 
 #define XTMP CPU_OFF(xtmp)
 
 /* ---- operands ---- */
 
-static int xmm_of(ZydisRegister r)
-{
-	if (r >= ZYDIS_REGISTER_XMM0 && r <= ZYDIS_REGISTER_XMM15)
-		return r - ZYDIS_REGISTER_XMM0;
-	return -1;
-}
-
 /* XMM index of operand i, or -1 if it is not an XMM register. */
 static int xmm_op(struct dc *s, int i)
 {
 	if (s->op[i].type != ZYDIS_OPERAND_TYPE_REGISTER)
 		return -1;
-	return xmm_of(s->op[i].reg.value);
+	return vec_reg(s->op[i].reg.value);
 }
 
-static bool is_gpr(struct dc *s, int i)
-{
-	return s->op[i].type == ZYDIS_OPERAND_TYPE_REGISTER && reg_index(s->op[i].reg.value) >= 0;
-}
-
-static int32_t xoff(int x) { return CPU_OFF(xmm) + 16 * x; }
-static int32_t xq(int x, int h) { return xoff(x) + 8 * h; }
+static int32_t xoff(int x) { return vec_q(x, 0); }
 
 static bool has_imm(struct dc *s, int i)
 {
 	return i < s->insn.operand_count_visible && s->op[i].type == ZYDIS_OPERAND_TYPE_IMMEDIATE;
 }
 
-static unsigned imm8(struct dc *s, int i)
-{
-	return s->op[i].imm.value.u & 0xff;
-}
-
-/*
- * Alignment facts.  Each check of a 16-byte operand ends a basic block (the
- * backend writes globals back and forgets them), so the checks of one TB
- * are remembered: once base+disp passed, base+disp' with disp' = disp mod 16
- * is aligned too while the base register's global is unwritten.  Code after
- * a check is reached only through it (lifters branch forward within their
- * instruction; the TB-entry exit branch goes past the end), so a fact holds
- * until an op writes the global or a helper may write globals.  A fact
- * names its translation (TB and the exec layer's translation count, as TB
- * structs are reused after a flush) and the set_label ending its check, so
- * a stale one never matches.
- */
-#define NFACTS 4
-static struct align_fact {
-	const struct tb *tb;
-	uint64_t serial;
-	uint32_t op;		/* index of the set_label after the check */
-	int64_t label;
-	ir_ref base;		/* the base register's global */
-	uint64_t disp;
-} facts[NFACTS];
-static unsigned next_fact;
-
-/* The base global of a plain [base + disp] operand, or 0. */
-static ir_ref plain_base(struct dc *s, const ZydisDecodedOperand *op)
-{
-	const ZydisDecodedOperandMem *m = &op->mem;
-	int b = reg_index(m->base);
-	if (b < 0 || m->index != ZYDIS_REGISTER_NONE || s->insn.address_width != 64 ||
-	    m->segment == ZYDIS_REGISTER_FS || m->segment == ZYDIS_REGISTER_GS)
-		return 0;
-	return G.regs[b];
-}
-
-static bool fact_holds(struct dc *s, const struct align_fact *f, ir_ref base, uint64_t disp)
-{
-	const struct ir_ctx *ir = s->ir;
-	if (f->tb != s->tb || f->serial != exec_stats.tbs_translated || f->op >= ir->nops ||
-	    ir->ops[f->op].opc != IR_set_label || ir->ops[f->op].cargs[0] != f->label)
-		return false;	/* another translation's */
-	if (f->base != base || ((f->disp ^ disp) & 15) || ir->nops - f->op > 512)
-		return false;	/* (the scan below stays cheap) */
-	for (uint32_t i = f->op + 1; i < ir->nops; i++) {
-		const struct ir_op *op = &ir->ops[i];
-		if (op->opc == IR_call && !(op->cargs[1] & IR_CALL_NO_WRITE_GLOBALS))
-			return false;
-		for (int k = 0; k < op->nout; k++)
-			if (op->args[k] == base)
-				return false;
-	}
-	return true;
-}
-
-/* Effective address of memory operand i.  A 16-byte operand of an
- * aligned form is checked first: misaligned raises #GP.  Returns 0 when the
- * instruction always faults (the exception is emitted and the lifter must
- * stop and return true). */
-static ir_ref gen_ea_checked(struct dc *s, int i, bool aligned)
-{
-	ir_ref ea = gen_ea(s, &s->op[i]);
-	if (!aligned || s->op[i].size != 128)
-		return ea;
-	if (ir_is_const(s->ir, ea)) {
-		if (!(s->ir->temps[ea].val & 15))
-			return ea;
-		gen_exception_err(s, X86_EXC_GP, 0);
-		return 0;
-	}
-	ir_ref base = plain_base(s, &s->op[i]);
-	uint64_t disp = s->op[i].mem.disp.has_displacement ? (uint64_t)s->op[i].mem.disp.value : 0;
-	for (int k = 0; base && k < NFACTS; k++)
-		if (fact_holds(s, &facts[k], base, disp))
-			return ea;
-
-	uint32_t ok = ir_new_label(s->ir);
-	ir_brc(s, IR_TSTEQ, ea, cst(s, 15), ok);
-	gen_exception_err(s, X86_EXC_GP, 0);
-	set_label(s, ok);
-	s->state = DISAS_NEXT;
-	if (base) {
-		facts[next_fact++ % NFACTS] = (struct align_fact){
-			.tb = s->tb, .serial = exec_stats.tbs_translated, .op = s->ir->nops - 1, .label = ok,
-			.base = base, .disp = disp,
-		};
-	}
-	/* a new block: recompute rather than carry ea across it */
-	return gen_ea(s, &s->op[i]);
-}
+/* The legacy form's operands where a lifter reads them by index. */
+static const struct vec_opnds legacy = { .dst = -1, .src1 = -1, .src2 = -1, .imm = -1, .nq = 2 };
 
 /* Both halves of operand i (an XMM register or an m128).  false: the
- * instruction always faults (see gen_ea_checked). */
+ * instruction always faults. */
 static bool gen_ld128(struct dc *s, int i, bool aligned, ir_ref v[2])
 {
-	int x = xmm_op(s, i);
-	if (x >= 0) {
-		v[0] = ir_ldenv(s, xq(x, 0), IR_MO_64);
-		v[1] = ir_ldenv(s, xq(x, 1), IR_MO_64);
-		return true;
-	}
-	ir_ref ea = gen_ea_checked(s, i, aligned);
-	if (!ea)
-		return false;
-	v[0] = ir_ld(s, ea, IR_MO_64);
-	v[1] = ir_ld(s, ir_bin(s, IR_add, ea, cst(s, 8)), IR_MO_64);
-	return true;
+	return vec_ld(s, &legacy, i, 2, aligned, v);
 }
 
 static void gen_st_xmm(struct dc *s, int x, ir_ref lo, ir_ref hi)
 {
 	if (lo)
-		ir_stenv(s, lo, xq(x, 0), IR_MO_64);
+		ir_stenv(s, lo, vec_q(x, 0), IR_MO_64);
 	if (hi)
-		ir_stenv(s, hi, xq(x, 1), IR_MO_64);
+		ir_stenv(s, hi, vec_q(x, 1), IR_MO_64);
 }
 
 /* The env offset of operand i as a helper's source: the XMM register, or
@@ -181,27 +70,7 @@ static void gen_st_xmm(struct dc *s, int x, ir_ref lo, ir_ref hi)
  * GPR's value).  false: always faults. */
 static bool gen_src_off(struct dc *s, int i, bool aligned, int32_t *off)
 {
-	int x = xmm_op(s, i);
-	if (x >= 0) {
-		*off = xoff(x);
-		return true;
-	}
-	*off = XTMP;
-	if (is_gpr(s, i)) {
-		ir_stenv(s, gen_ld_op(s, i), XTMP, IR_MO_64);
-		return true;
-	}
-	if (s->op[i].size == 128) {
-		ir_ref v[2];
-		if (!gen_ld128(s, i, aligned, v))
-			return false;
-		ir_stenv(s, v[0], XTMP, IR_MO_64);
-		ir_stenv(s, v[1], XTMP + 8, IR_MO_64);
-		return true;
-	}
-	int size = size_of_bits(s->op[i].size);
-	ir_stenv(s, ir_ld(s, gen_ea(s, &s->op[i]), size), XTMP, size);
-	return true;
+	return vec_stage(s, &legacy, i, aligned, XTMP, off);
 }
 
 static bool xmm_or_mem(struct dc *s, int i)
@@ -215,18 +84,7 @@ static bool xmm_or_mem(struct dc *s, int i)
  * host instruction itself, no call.  Zero: no IR vector op. */
 static const uint8_t vop_of_sse[SSE_NB_OPS] = {
 #define V(name, vop) [SSE_##name] = IR_V_##vop + 1
-	V(PADDB, add8), V(PADDW, add16), V(PADDD, add32),
-	V(PSUBB, sub8), V(PSUBW, sub16), V(PSUBD, sub32),
-	V(PADDUSB, addsat8u), V(PADDUSW, addsat16u), V(PSUBUSB, subsat8u), V(PSUBUSW, subsat16u),
-	V(PADDSB, addsat8s), V(PADDSW, addsat16s), V(PSUBSB, subsat8s), V(PSUBSW, subsat16s),
-	V(PMULLW, mullo16), V(PMULHW, mulhi16s), V(PMULHUW, mulhi16u), V(PMULUDQ, mul32x2u),
-	V(PMADDWD, madd16s), V(PSADBW, sad8u), V(PAVGB, avg8u), V(PAVGW, avg16u),
-	V(PMINUB, min8u), V(PMAXUB, max8u), V(PMINSW, min16s), V(PMAXSW, max16s),
-	V(PCMPEQB, cmpeq8), V(PCMPEQW, cmpeq16), V(PCMPEQD, cmpeq32),
-	V(PCMPGTB, cmpgt8s), V(PCMPGTW, cmpgt16s), V(PCMPGTD, cmpgt32s),
-	V(PUNPCKLBW, unpacklo8), V(PUNPCKLWD, unpacklo16), V(PUNPCKLDQ, unpacklo32),
-	V(PUNPCKHBW, unpackhi8), V(PUNPCKHWD, unpackhi16), V(PUNPCKHDQ, unpackhi32),
-	V(PACKSSWB, packs16to8), V(PACKSSDW, packs32to16), V(PACKUSWB, packu16to8),
+	VEC_VOPS(V),
 #undef V
 };
 
@@ -236,16 +94,9 @@ static const uint8_t fop_of_sse[SSE_NB_OPS] = {
 #define F4(OP, op) [SSE_##OP##PS] = IR_F_##op##ps + 1, [SSE_##OP##PD] = IR_F_##op##pd + 1, \
 		   [SSE_##OP##SS] = IR_F_##op##ss + 1, [SSE_##OP##SD] = IR_F_##op##sd + 1
 #define F(OP, op) [SSE_##OP] = IR_F_##op + 1
-	F4(ADD, add), F4(SUB, sub), F4(MUL, mul), F4(DIV, div), F4(MIN, min), F4(MAX, max),
-	F4(SQRT, sqrt),
-	F(CVTSS2SD, cvtss2sd), F(CVTSD2SS, cvtsd2ss), F(CVTPS2PD, cvtps2pd), F(CVTPD2PS, cvtpd2ps),
-	F(CVTDQ2PS, cvtdq2ps), F(CVTPS2DQ, cvtps2dq), F(CVTTPS2DQ, cvttps2dq),
-	F(CVTDQ2PD, cvtdq2pd), F(CVTPD2DQ, cvtpd2dq), F(CVTTPD2DQ, cvttpd2dq),
-	F(CMPPS, cmpps), F(CMPPD, cmppd), F(CMPSS, cmpss), F(CMPSD, cmpsd),
-	F(ROUNDPS, roundps), F(ROUNDPD, roundpd), F(ROUNDSS, roundss), F(ROUNDSD, roundsd),
+	VEC_FOPS(F4, F),
 	F(CVTSI2SS_L, cvtsi2ss32), F(CVTSI2SS_Q, cvtsi2ss64),
 	F(CVTSI2SD_L, cvtsi2sd32), F(CVTSI2SD_Q, cvtsi2sd64),
-	F(COMISS, comiss), F(UCOMISS, ucomiss), F(COMISD, comisd), F(UCOMISD, ucomisd),
 	F(CVTSS2SI_L, cvtss2si), F(CVTSS2SI_Q, cvtss2si), F(CVTTSS2SI_L, cvttss2si),
 	F(CVTTSS2SI_Q, cvttss2si), F(CVTSD2SI_L, cvtsd2si), F(CVTSD2SI_Q, cvtsd2si),
 	F(CVTTSD2SI_L, cvttsd2si), F(CVTTSD2SI_Q, cvttsd2si),
@@ -270,19 +121,13 @@ static ir_ref gen_sse_call(struct dc *s, enum sse_op op, int32_t dst, int32_t sr
 			 * and of the round rows (imm8[3:0]) */
 			uint64_t pred = f >= IR_F_cmpps && f <= IR_F_cmpsd ? s->ir->temps[imm].val & 7
 					: f >= IR_F_roundps && f <= IR_F_roundsd ? s->ir->temps[imm].val & 15 : 0;
-			ir_emit(s->ir, IR_vfop, IR_I64, NULL,
-				(int64_t[]){ f, (int64_t)(IR_FOFFS(dst, dst, src) | pred << 48) });
+			vec_emit_vfop(s, f, dst, dst, src, pred);
 			return 0;
 		}
-		enum ir_type t = sse_res32(op) ? IR_I32 : IR_I64;
-		ir_ref r = ir_new_temp(s->ir, t);
-		ir_emit(s->ir, IR_vfres, t, (ir_ref[]){ r }, (int64_t[]){ f, (int64_t)IR_FOFFS(dst, src, 0) });
-		return r;
+		return vec_emit_vfres(s, f, sse_res32(op) ? IR_I32 : IR_I64, dst, src);
 	}
 	if (vop_of_sse[op]) {
-		ir_emit(s->ir, IR_vop, IR_I64, NULL,
-			(int64_t[]){ vop_of_sse[op] - 1, (int64_t)((uint64_t)(uint32_t)dst |
-								   ((uint64_t)(uint32_t)src << 32)) });
+		vec_emit_vop(s, vop_of_sse[op] - 1, dst, src);
 		return 0;
 	}
 	if (sse_op_is_fp(op)) {
@@ -299,7 +144,7 @@ static bool gen_sse_auto(struct dc *s, enum sse_op op, bool aligned)
 	int32_t src;
 	if (!sse_host_has(op) || d < 0 || !xmm_or_mem(s, 1))
 		return false;
-	uint64_t imm = has_imm(s, 2) ? imm8(s, 2) : 0;
+	uint64_t imm = has_imm(s, 2) ? vec_imm8(s, 2) : 0;
 	if (gen_src_off(s, 1, aligned, &src))
 		gen_sse_call(s, op, xoff(d), src, cst(s, imm));
 	return true;
@@ -316,41 +161,12 @@ SSE_OPS(X)
 
 /* ---- moves ---- */
 
-/* Register-to-register moves as vector ops: the backend keeps the value
- * in a host XMM register for the FP ops that follow (codegen.c). */
-static void gen_vmov(struct dc *s, enum ir_vop v, int d, int x)
-{
-	ir_emit(s->ir, IR_vop, IR_I64, NULL,
-		(int64_t[]){ v, (int64_t)((uint64_t)(uint32_t)xoff(d) | ((uint64_t)(uint32_t)xoff(x) << 32)) });
-}
-
-/* 128-bit moves between XMM registers and memory. */
+/* 128-bit moves between XMM registers and memory (lift-vec.c). */
 static bool gen_mov128(struct dc *s, bool aligned)
 {
-	int d = xmm_op(s, 0), x = xmm_op(s, 1);
-	ir_ref v[2];
-
-	if (d >= 0 && x >= 0) {
-		if (d != x)
-			gen_vmov(s, IR_V_mov, d, x);
-		return true;
-	}
-	if (d >= 0 && xmm_or_mem(s, 1)) {
-		if (gen_ld128(s, 1, aligned, v))
-			gen_st_xmm(s, d, v[0], v[1]);
-		return true;
-	}
-	if (op_is_mem(s, 0) && x >= 0) {
-		ir_ref ea = gen_ea_checked(s, 0, aligned);
-		if (!ea)
-			return true;
-		v[0] = ir_ldenv(s, xq(x, 0), IR_MO_64);
-		v[1] = ir_ldenv(s, xq(x, 1), IR_MO_64);
-		ir_st(s, v[0], ea, IR_MO_64);
-		ir_st(s, v[1], ir_bin(s, IR_add, ea, cst(s, 8)), IR_MO_64);
-		return true;
-	}
-	return false;
+	struct vec_opnds o;
+	vec_decode(s, &o);
+	return vec_gen_mov(s, &o, aligned);
 }
 
 static bool gen_MOVDQA(struct dc *s) { return gen_mov128(s, true); }
@@ -381,59 +197,36 @@ static bool gen_MOVNTDQA(struct dc *s)
 
 static bool gen_MOVNTI(struct dc *s)
 {
-	if (!op_is_mem(s, 0) || !is_gpr(s, 1))
+	if (!op_is_mem(s, 0) || !vec_is_gpr(s, 1))
 		return false;
 	gen_st_op(s, 0, gen_ld_op(s, 1));
 	return true;
 }
 
-/* MOVD/MOVQ: to an XMM register the value is zero-extended to 128 bits;
- * from one, its low 32/64 bits go to a GPR or memory. */
+/* MOVD/MOVQ (lift-vec.c) */
 static bool gen_movdq(struct dc *s, int size)
 {
-	int d = xmm_op(s, 0), x = xmm_op(s, 1);
-	ir_ref v;
-
-	if (d >= 0) {
-		if (x >= 0)
-			v = ir_ldenv(s, xq(x, 0), size);
-		else if (is_gpr(s, 1) || op_is_mem(s, 1))
-			v = gen_ld_op(s, 1);
-		else
-			return false;
-		gen_st_xmm(s, d, v, cst(s, 0));
-		return true;
-	}
-	if (x >= 0 && (is_gpr(s, 0) || op_is_mem(s, 0))) {
-		gen_st_op(s, 0, ir_ldenv(s, xq(x, 0), size));
-		return true;
-	}
-	return false;
+	struct vec_opnds o;
+	vec_decode(s, &o);
+	return vec_gen_movdq(s, &o, size);
 }
 
 static bool gen_MOVD(struct dc *s) { return gen_movdq(s, IR_MO_32); }
 static bool gen_MOVQ(struct dc *s) { return gen_movdq(s, IR_MO_64); }
 
-/* MOVSS/MOVSD: register to register merges the low element; a load zeroes
- * the rest of the register; a store writes the low element only. */
+/* MOVSS/MOVSD: register to register merges the low element into dst;
+ * the memory forms are vec_gen_movs_mem's. */
 static bool gen_movs(struct dc *s, int size)
 {
 	int d = xmm_op(s, 0), x = xmm_op(s, 1);
+	struct vec_opnds o;
 
 	if (d >= 0 && x >= 0) {
-		gen_vmov(s, size == IR_MO_32 ? IR_V_movlo32 : IR_V_movlo64, d, x);
+		vec_emit_vop(s, size == IR_MO_32 ? IR_V_movlo32 : IR_V_movlo64, xoff(d), xoff(x));
 		return true;
 	}
-	if (d >= 0 && op_is_mem(s, 1)) {
-		ir_ref v = ir_ld(s, gen_ea(s, &s->op[1]), size);
-		gen_st_xmm(s, d, v, cst(s, 0));
-		return true;
-	}
-	if (op_is_mem(s, 0) && x >= 0) {
-		ir_st(s, ir_ldenv(s, xq(x, 0), size), gen_ea(s, &s->op[0]), size);
-		return true;
-	}
-	return false;
+	vec_decode(s, &o);
+	return vec_gen_movs_mem(s, &o, size);
 }
 
 static bool gen_MOVSS(struct dc *s) { return gen_movs(s, IR_MO_32); }
@@ -465,16 +258,9 @@ static bool gen_CMPSD(struct dc *s)
 /* MOVHPS/MOVHPD/MOVLPS/MOVLPD: one half to or from an m64. */
 static bool gen_movhl(struct dc *s, int half)
 {
-	int d = xmm_op(s, 0), x = xmm_op(s, 1);
-	if (d >= 0 && op_is_mem(s, 1)) {
-		ir_stenv(s, ir_ld(s, gen_ea(s, &s->op[1]), IR_MO_64), xq(d, half), IR_MO_64);
-		return true;
-	}
-	if (op_is_mem(s, 0) && x >= 0) {
-		ir_st(s, ir_ldenv(s, xq(x, half), IR_MO_64), gen_ea(s, &s->op[0]), IR_MO_64);
-		return true;
-	}
-	return false;
+	struct vec_opnds o;
+	vec_decode(s, &o);
+	return vec_gen_movhl(s, &o, half);
 }
 
 static bool gen_MOVHPS(struct dc *s) { return gen_movhl(s, 1); }
@@ -488,7 +274,7 @@ static bool gen_mov_half(struct dc *s, int dh, int sh)
 	int d = xmm_op(s, 0), x = xmm_op(s, 1);
 	if (d < 0 || x < 0)
 		return false;
-	ir_stenv(s, ir_ldenv(s, xq(x, sh), IR_MO_64), xq(d, dh), IR_MO_64);
+	ir_stenv(s, ir_ldenv(s, vec_q(x, sh), IR_MO_64), vec_q(d, dh), IR_MO_64);
 	return true;
 }
 
@@ -502,7 +288,7 @@ static bool gen_MOVDDUP(struct dc *s)
 	if (d < 0)
 		return false;
 	if (x >= 0)
-		v = ir_ldenv(s, xq(x, 0), IR_MO_64);
+		v = ir_ldenv(s, vec_q(x, 0), IR_MO_64);
 	else if (op_is_mem(s, 1))
 		v = ir_ld(s, gen_ea(s, &s->op[1]), IR_MO_64);
 	else
@@ -513,29 +299,12 @@ static bool gen_MOVDDUP(struct dc *s)
 
 /* ---- logic and 64-bit lanes, inline ---- */
 
-/* dst = dst op src per half; andc computes ~dst & src (PANDN). */
+/* dst = dst op src per half (lift-vec.c) */
 static bool gen_logic(struct dc *s, enum ir_opc opc)
 {
-	int d = xmm_op(s, 0), x = xmm_op(s, 1);
-	ir_ref a[2], b[2];
-
-	if (d < 0 || !xmm_or_mem(s, 1))
-		return false;
-	if (d == x && (opc == IR_xor || opc == IR_andc || opc == IR_sub)) {
-		/* the zeroing idioms: pxor x,x and friends */
-		gen_st_xmm(s, d, cst(s, 0), cst(s, 0));
-		return true;
-	}
-	if (d == x && (opc == IR_and || opc == IR_or))
-		return true;
-	if (!gen_ld128(s, 1, true, b))
-		return true;
-	a[0] = ir_ldenv(s, xq(d, 0), IR_MO_64);
-	a[1] = ir_ldenv(s, xq(d, 1), IR_MO_64);
-	for (int h = 0; h < 2; h++)
-		a[h] = opc == IR_andc ? ir_bin(s, IR_andc, b[h], a[h]) : ir_bin(s, opc, a[h], b[h]);
-	gen_st_xmm(s, d, a[0], a[1]);
-	return true;
+	struct vec_opnds o;
+	vec_decode(s, &o);
+	return vec_gen_logic(s, &o, opc);
 }
 
 static bool gen_PXOR(struct dc *s) { return gen_logic(s, IR_xor); }
@@ -556,12 +325,9 @@ static bool gen_PSUBQ(struct dc *s) { return gen_logic(s, IR_sub); }
 /* PCMPEQx x,x is the all-ones idiom; other forms go to the helper. */
 static bool gen_pcmpeq(struct dc *s, enum sse_op op)
 {
-	int d = xmm_op(s, 0);
-	if (d >= 0 && d == xmm_op(s, 1)) {
-		gen_st_xmm(s, d, cst(s, ~0ull), cst(s, ~0ull));
-		return true;
-	}
-	return gen_sse_auto(s, op, true);
+	struct vec_opnds o;
+	vec_decode(s, &o);
+	return vec_gen_ones(s, &o) || gen_sse_auto(s, op, true);
 }
 
 static bool gen_PCMPEQB(struct dc *s) { return gen_pcmpeq(s, SSE_PCMPEQB); }
@@ -577,7 +343,7 @@ static bool gen_qword_pair(struct dc *s, int dh, int sh)
 		return false;
 	if (!gen_ld128(s, 1, true, b))
 		return true;
-	ir_ref lo = ir_ldenv(s, xq(d, dh), IR_MO_64);
+	ir_ref lo = ir_ldenv(s, vec_q(d, dh), IR_MO_64);
 	gen_st_xmm(s, d, lo, b[sh]);
 	return true;
 }
@@ -593,25 +359,15 @@ static bool gen_SHUFPD(struct dc *s)
 	ir_ref b[2];
 	if (d < 0 || !xmm_or_mem(s, 1) || !has_imm(s, 2))
 		return false;
-	unsigned imm = imm8(s, 2);
+	unsigned imm = vec_imm8(s, 2);
 	if (!gen_ld128(s, 1, true, b))
 		return true;
-	ir_ref lo = ir_ldenv(s, xq(d, imm & 1), IR_MO_64);
+	ir_ref lo = ir_ldenv(s, vec_q(d, imm & 1), IR_MO_64);
 	gen_st_xmm(s, d, lo, b[(imm >> 1) & 1]);
 	return true;
 }
 
 /* ---- shifts ---- */
-
-/* Logical shift of each lane of a 64-bit half by n < lane bits. */
-static ir_ref lane_shift(struct dc *s, ir_ref v, bool left, int lane, unsigned n)
-{
-	uint64_t lmask = lane == 64 ? ~0ull : (1ull << lane) - 1, m = 0;
-	for (int i = 0; i < 64; i += lane)
-		m |= (left ? (lmask << n) & lmask : lmask >> n) << i;
-	v = ir_bin(s, left ? IR_shl : IR_shr, v, cst(s, n));
-	return lane == 64 ? v : ir_bin(s, IR_and, v, cst(s, m));
-}
 
 /* PSLL/PSRL/PSRA by imm8 or by xmm/m128.  Logical shifts by an immediate
  * are inline; the rest go to the helper, the immediate staged as a count. */
@@ -624,15 +380,12 @@ static bool gen_shift(struct dc *s, enum sse_op op, int lane, int kind)
 	if (!has_imm(s, 1))
 		return xmm_or_mem(s, 1) && gen_sse_auto(s, op, true);
 
-	unsigned n = imm8(s, 1);
 	if (kind != ARITH) {
-		ir_ref v[2];
-		for (int h = 0; h < 2; h++)
-			v[h] = n >= (unsigned)lane ? cst(s, 0)
-				: lane_shift(s, ir_ldenv(s, xq(d, h), IR_MO_64), kind == LEFT, lane, n);
-		gen_st_xmm(s, d, v[0], v[1]);
-		return true;
+		struct vec_opnds o;
+		vec_decode(s, &o);
+		return vec_gen_shift_imm(s, &o, lane, kind == LEFT);
 	}
+	unsigned n = vec_imm8(s, 1);
 	ir_stenv(s, cst(s, n), XTMP, IR_MO_64);
 	gen_sse_call(s, op, xoff(d), XTMP, cst(s, 0));
 	return true;
@@ -653,14 +406,14 @@ static bool gen_byte_shift(struct dc *s, bool left)
 	int d = xmm_op(s, 0);
 	if (d < 0 || !has_imm(s, 1))
 		return false;
-	unsigned n = imm8(s, 1), b = 8 * n;
+	unsigned n = vec_imm8(s, 1), b = 8 * n;
 	if (n == 0)
 		return true;
 	if (n > 15) {
 		gen_st_xmm(s, d, cst(s, 0), cst(s, 0));
 		return true;
 	}
-	ir_ref lo = ir_ldenv(s, xq(d, 0), IR_MO_64), hi = ir_ldenv(s, xq(d, 1), IR_MO_64);
+	ir_ref lo = ir_ldenv(s, vec_q(d, 0), IR_MO_64), hi = ir_ldenv(s, vec_q(d, 1), IR_MO_64);
 	ir_ref nlo, nhi;
 	if (left) {
 		if (b >= 64) {
@@ -690,19 +443,12 @@ static bool gen_PSRLDQ(struct dc *s) { return gen_byte_shift(s, false); }
 
 /* ---- element insert/extract and masks ---- */
 
-/* PINSRB/W/D/Q xmm, r32/r64/m, imm8: element (imm mod count) of size
- * `bits` replaced by the low bits of the source. */
+/* PINSRB/W/D/Q xmm, r32/r64/m, imm8 (lift-vec.c) */
 static bool gen_pinsr(struct dc *s, int bits)
 {
-	int d = xmm_op(s, 0);
-	if (d < 0 || !has_imm(s, 2) || !(is_gpr(s, 1) || op_is_mem(s, 1)))
-		return false;
-	unsigned idx = imm8(s, 2) & (128 / bits - 1), pos = idx * bits % 64, h = idx * bits / 64;
-	ir_ref v = op_is_mem(s, 1) ? ir_ld(s, gen_ea(s, &s->op[1]), size_of_bits(bits))
-				   : gen_ld_op(s, 1);
-	ir_ref q = bits == 64 ? v : ir_dep(s, ir_ldenv(s, xq(d, h), IR_MO_64), v, pos, bits);
-	ir_stenv(s, q, xq(d, h), IR_MO_64);
-	return true;
+	struct vec_opnds o;
+	vec_decode(s, &o);
+	return vec_gen_pinsr(s, &o, bits);
 }
 
 static bool gen_PINSRW(struct dc *s) { return gen_pinsr(s, 16); }
@@ -710,63 +456,15 @@ static bool gen_PINSRB(struct dc *s) { return gen_pinsr(s, 8); }
 static bool gen_PINSRD(struct dc *s) { return gen_pinsr(s, 32); }
 static bool gen_PINSRQ(struct dc *s) { return gen_pinsr(s, 64); }
 
-/* PEXTRB/W/D/Q, EXTRACTPS r/m, xmm, imm8: the element zero-extended into a
- * GPR, or stored with its own size. */
-static bool gen_pextr(struct dc *s, int bits)
-{
-	int x = xmm_op(s, 1);
-	if (x < 0 || !has_imm(s, 2))
-		return false;
-	unsigned idx = imm8(s, 2) & (128 / bits - 1), pos = idx * bits % 64, h = idx * bits / 64;
-	ir_ref q = ir_ldenv(s, xq(x, h), IR_MO_64);
-	ir_ref v = bits == 64 ? q : ir_extr(s, q, pos, bits, false);
-	if (op_is_mem(s, 0))
-		ir_st(s, v, gen_ea(s, &s->op[0]), size_of_bits(bits));
-	else if (is_gpr(s, 0))
-		gen_st_reg(s, reg_index(s->op[0].reg.value), op_size(s, 0), v);
-	else
-		return false;
-	return true;
-}
+static bool gen_PEXTRW(struct dc *s) { return vec_gen_pextr(s, 16); }
+static bool gen_PEXTRB(struct dc *s) { return vec_gen_pextr(s, 8); }
+static bool gen_PEXTRD(struct dc *s) { return vec_gen_pextr(s, 32); }
+static bool gen_PEXTRQ(struct dc *s) { return vec_gen_pextr(s, 64); }
+static bool gen_EXTRACTPS(struct dc *s) { return vec_gen_pextr(s, 32); }
 
-static bool gen_PEXTRW(struct dc *s) { return gen_pextr(s, 16); }
-static bool gen_PEXTRB(struct dc *s) { return gen_pextr(s, 8); }
-static bool gen_PEXTRD(struct dc *s) { return gen_pextr(s, 32); }
-static bool gen_PEXTRQ(struct dc *s) { return gen_pextr(s, 64); }
-static bool gen_EXTRACTPS(struct dc *s) { return gen_pextr(s, 32); }
-
-/* Mask extraction into a GPR (32-bit write, zero-extended). */
-static bool gen_movmsk(struct dc *s, int lane)
-{
-	int x = xmm_op(s, 1);
-	if (x < 0 || !is_gpr(s, 0))
-		return false;
-	ir_ref q[2] = { ir_ldenv(s, xq(x, 0), IR_MO_64), ir_ldenv(s, xq(x, 1), IR_MO_64) };
-	ir_ref m[2];
-	for (int h = 0; h < 2; h++) {
-		if (lane == 8) {
-			/* the top bit of byte i moves to bit 56 + i: the eight
-			 * shifted copies the multiply adds never overlap */
-			ir_ref t = ir_bin(s, IR_and, q[h], cst(s, 0x8080808080808080ull));
-			t = ir_bin(s, IR_mul, t, cst(s, 0x0002040810204081ull));
-			m[h] = ir_bin(s, IR_shr, t, cst(s, 56));
-		} else if (lane == 32) {
-			ir_ref lo = ir_extr(s, q[h], 31, 1, false);
-			ir_ref hi = ir_bin(s, IR_shl, ir_bin(s, IR_shr, q[h], cst(s, 63)), cst(s, 1));
-			m[h] = ir_bin(s, IR_or, lo, hi);
-		} else {
-			m[h] = ir_bin(s, IR_shr, q[h], cst(s, 63));
-		}
-	}
-	int per_half = 64 / lane;
-	ir_ref r = ir_bin(s, IR_or, m[0], ir_bin(s, IR_shl, m[1], cst(s, per_half)));
-	gen_st_reg(s, reg_index(s->op[0].reg.value), 2, r);
-	return true;
-}
-
-static bool gen_PMOVMSKB(struct dc *s) { return gen_movmsk(s, 8); }
-static bool gen_MOVMSKPS(struct dc *s) { return gen_movmsk(s, 32); }
-static bool gen_MOVMSKPD(struct dc *s) { return gen_movmsk(s, 64); }
+static bool gen_PMOVMSKB(struct dc *s) { return vec_gen_movmsk(s, 8); }
+static bool gen_MOVMSKPS(struct dc *s) { return vec_gen_movmsk(s, 32); }
+static bool gen_MOVMSKPD(struct dc *s) { return vec_gen_movmsk(s, 64); }
 
 /* ---- FP compares and conversions with a GPR side ---- */
 
@@ -793,7 +491,7 @@ static bool gen_cvtsi2(struct dc *s, enum sse_op op32, enum sse_op op64)
 {
 	int d = xmm_op(s, 0);
 	int32_t src;
-	if (d < 0 || !(is_gpr(s, 1) || op_is_mem(s, 1)))
+	if (d < 0 || !(vec_is_gpr(s, 1) || op_is_mem(s, 1)))
 		return false;
 	enum sse_op op = s->op[1].size == 64 ? op64 : op32;
 	gen_src_off(s, 1, false, &src);
@@ -808,7 +506,7 @@ static bool gen_CVTSI2SD(struct dc *s) { return gen_cvtsi2(s, SSE_CVTSI2SD_L, SS
 static bool gen_cvt2si(struct dc *s, enum sse_op op32, enum sse_op op64)
 {
 	int32_t src;
-	if (!is_gpr(s, 0) || !xmm_or_mem(s, 1))
+	if (!vec_is_gpr(s, 0) || !xmm_or_mem(s, 1))
 		return false;
 	int size = op_size(s, 0);
 	if (!gen_src_off(s, 1, false, &src))
@@ -845,7 +543,7 @@ static bool gen_INSERTPS(struct dc *s)
 	int32_t src;
 	if (!sse_host_has(SSE_INSERTPS) || d < 0 || !xmm_or_mem(s, 1) || !has_imm(s, 2))
 		return false;
-	unsigned imm = imm8(s, 2);
+	unsigned imm = vec_imm8(s, 2);
 	if (op_is_mem(s, 1))
 		imm &= 0x3f;
 	gen_src_off(s, 1, false, &src);
@@ -861,7 +559,7 @@ static bool gen_pcmpstr(struct dc *s, enum sse_op op, bool index)
 	int32_t src;
 	if (!sse_host_has(op) || d < 0 || !xmm_or_mem(s, 1) || !has_imm(s, 2))
 		return false;
-	unsigned imm = imm8(s, 2);
+	unsigned imm = vec_imm8(s, 2);
 	if ((op == SSE_PCMPESTRI || op == SSE_PCMPESTRM) && s->insn.operand_width == 64)
 		imm |= SSE_STR_WIDE;
 	if (!gen_src_off(s, 1, false, &src))
@@ -904,7 +602,7 @@ static bool gen_CRC32(struct dc *s)
 {
 	static const enum sse_op ops[4] = { SSE_CRC32_B, SSE_CRC32_W, SSE_CRC32_L, SSE_CRC32_Q };
 	int32_t src;
-	if (!sse_host_has(SSE_CRC32_B) || !is_gpr(s, 0) || !(is_gpr(s, 1) || op_is_mem(s, 1)))
+	if (!sse_host_has(SSE_CRC32_B) || !vec_is_gpr(s, 0) || !(vec_is_gpr(s, 1) || op_is_mem(s, 1)))
 		return false;
 	int r = reg_index(s->op[0].reg.value);
 	enum sse_op op = ops[size_of_bits(s->op[1].size)];
@@ -914,45 +612,12 @@ static bool gen_CRC32(struct dc *s)
 	return true;
 }
 
-static bool gen_MASKMOVDQU(struct dc *s)
-{
-	int x = xmm_op(s, 0), m = xmm_op(s, 1);
-	if (x < 0 || m < 0 || s->insn.operand_count < 3 || !op_is_mem(s, 2))
-		return false;
-	gen_sync_pc(s, s->pc);	/* the pc of a fault in the helper */
-	gen_helper(s, HELPER_sse_maskmov, 4, s->ir->env, cst(s, xoff(x)), cst(s, xoff(m)),
-		   gen_ea(s, &s->op[2]));
-	return true;
-}
+static bool gen_MASKMOVDQU(struct dc *s) { return vec_gen_maskmovdqu(s); }
 
 /* ---- MXCSR and fences ---- */
 
-static bool gen_LDMXCSR(struct dc *s)
-{
-	if (!op_is_mem(s, 0))
-		return false;
-	ir_ref v = ir_ld(s, gen_ea(s, &s->op[0]), IR_MO_32);
-	uint32_t ok = ir_new_label(s->ir);
-	ir_brc(s, IR_TSTEQ, v, cst(s, ~(uint64_t)MXCSR_VALID & 0xffffffff), ok);
-	gen_exception_err(s, X86_EXC_GP, 0);
-	set_label(s, ok);
-	s->state = DISAS_NEXT;
-	ir_stenv(s, v, CPU_OFF(mxcsr), IR_MO_32);
-	ir_emit(s->ir, IR_vfop, IR_I64, NULL,
-		(int64_t[]){ IR_F_ldmxcsr, (int64_t)IR_FOFFS(0, 0, CPU_OFF(mxcsr)) });
-	return true;
-}
-
-static bool gen_STMXCSR(struct dc *s)
-{
-	if (!op_is_mem(s, 0))
-		return false;
-	ir_ref ea = gen_ea(s, &s->op[0]), v = ir_new_temp(s->ir, IR_I32);
-	ir_emit(s->ir, IR_vfres, IR_I32, (ir_ref[]){ v },
-		(int64_t[]){ IR_F_stmxcsr, (int64_t)IR_FOFFS(CPU_OFF(xtmp), CPU_OFF(mxcsr), 0) });
-	ir_st(s, v, ea, IR_MO_32);
-	return true;
-}
+static bool gen_LDMXCSR(struct dc *s) { return vec_gen_ldmxcsr(s); }
+static bool gen_STMXCSR(struct dc *s) { return vec_gen_stmxcsr(s); }
 
 static bool gen_fence(struct dc *s)
 {
@@ -981,7 +646,7 @@ static bool gen_cvt_mmx(struct dc *s, enum sse_op op, bool to_mm, bool pd)
 		if (!gen_ld128(s, 1, true, v))
 			return true;
 	} else if (xmm_op(s, 1) >= 0) {
-		v[0] = ir_ldenv(s, xq(xmm_op(s, 1), 0), IR_MO_64);
+		v[0] = ir_ldenv(s, vec_q(xmm_op(s, 1), 0), IR_MO_64);
 	} else if (op_is_mem(s, 1)) {
 		v[0] = ir_ld(s, gen_ea(s, &s->op[1]), IR_MO_64);
 	} else {

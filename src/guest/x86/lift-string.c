@@ -127,13 +127,26 @@ static bool gen_string(struct dc *s, enum str_kind k)
 		if (k == STR_MOVS || k == STR_STOS)
 			str_set(s, R_RDI, G.regs[R_RDI]);
 	}
+	/* cmps/scas: each iteration's operands wait in temps and become the
+	 * flags when the loop ends, so a fault in an iteration leaves the
+	 * flags from before the instruction (the SDM's REP prefix page says
+	 * so; an Intel host shows it). */
+	ir_ref ta = 0, tb = 0, ran = 0;
+	if (cmp) {
+		ta = tmp64(s);
+		tb = tmp64(s);
+		ran = tmp64(s);
+		ir_mov(s, ran, cst(s, 0));
+	}
 	uint32_t loop = ir_new_label(s->ir), done = ir_new_label(s->ir);
 	set_label(s, loop);
 	ir_brc(s, IR_EQ, str_reg(s, R_RCX), cst(s, 0), done);
 	str_step(s, k, size, &a, &b);
 	str_add(s, R_RCX, cst(s, -1));
 	if (cmp) {
-		cmp_flags(s, size, a, b);
+		ir_mov(s, ta, a);
+		ir_mov(s, tb, b);
+		ir_mov(s, ran, cst(s, 1));
 		bool repne = s->insn.attributes & ZYDIS_ATTRIB_HAS_REPNE;
 		ir_brc(s, repne ? IR_EQ : IR_NE, gen_ext(s, a, size, false), gen_ext(s, b, size, false), done);
 	}
@@ -142,6 +155,8 @@ static bool gen_string(struct dc *s, enum str_kind k)
 		 * iteration but the last at itself, with RF in the saved
 		 * flags (it resumes); after the last at the next one. */
 		ir_brc(s, IR_EQ, str_reg(s, R_RCX), cst(s, 0), done);
+		if (cmp)	/* the iteration is complete at the trap */
+			cmp_flags(s, size, ta, tb);
 		gen_sync_pc(s, s->pc);
 		ir_ref fl = ir_ldenv(s, CPU_OFF(eflags), IR_MO_64);
 		ir_stenv(s, ir_bin(s, IR_or, fl, cst(s, X86_RF)), CPU_OFF(eflags), IR_MO_64);
@@ -151,6 +166,10 @@ static bool gen_string(struct dc *s, enum str_kind k)
 	}
 	set_label(s, done);
 	if (cmp) {
+		uint32_t none = ir_new_label(s->ir);
+		ir_brc(s, IR_EQ, ran, cst(s, 0), none);
+		cmp_flags(s, size, ta, tb);
+		set_label(s, none);
 		s->cc_op = CC_OP_DYNAMIC;
 		s->cc_srcT = 0;
 	}

@@ -19,6 +19,8 @@
  * (cpu->fs_base, cpu->gs_base: loom's own FS stays its own); the selectors
  * are left alone, as the CPU leaves them.
  */
+#include <cpuid.h>
+#include <string.h>
 #include "guest/x86/sys.h"
 #include "guest/x86/translate.h"
 
@@ -71,17 +73,87 @@ static bool gen_verx(struct dc *s, int op)
 static bool gen_VERR(struct dc *s) { return gen_verx(s, SYS_VERR); }
 static bool gen_VERW(struct dc *s) { return gen_verx(s, SYS_VERW); }
 
-/* SLDT/STR/SMSW r/m: the host runs the same form on the register's value;
- * memory takes 16 bits. */
+/*
+ * With UMIP the CPU refuses these in user mode and Linux emulates them,
+ * after decoding the instruction itself: where its decoder gives up, the
+ * program gets the #GP(0).  What a host shows:
+ *  - a REX prefix that is not the last prefix (the CPU would ignore it);
+ *  - more than four different legacy prefixes;
+ *  - for a memory operand, two segment overrides in the kernel's record of
+ *    the prefixes: the different legacy prefixes in order, up to four,
+ *    with the last prefix of the instruction then put (or moved) into the
+ *    fourth place, read up to the first empty place.  So two different
+ *    overrides refuse (36 3e), and so does one that is the last of three
+ *    different prefixes (f3 66 64), which the record holds twice.
+ */
+static bool host_umip(void)
+{
+	static int umip = -1;
+	if (umip < 0) {
+		unsigned a, b, c = 0, d;
+		umip = __get_cpuid_count(7, 0, &a, &b, &c, &d) && (c >> 2 & 1);
+	}
+	return umip;
+}
+
+static bool is_seg_prefix(uint8_t p)
+{
+	return p == 0x26 || p == 0x2e || p == 0x36 || p == 0x3e || p == 0x64 || p == 0x65;
+}
+
+static bool umip_refuses(struct dc *s)
+{
+	const ZydisDecodedInstruction *in = &s->insn;
+	uint8_t rec[4] = { 0 }, last = 0;
+	int n = 0;
+	if (!host_umip())
+		return false;
+	for (int i = 0; i < in->raw.prefix_count; i++) {
+		uint8_t p = in->raw.prefixes[i].value;
+		if ((p & 0xf0) == 0x40) {
+			if (i != in->raw.prefix_count - 1)
+				return true;
+			continue;
+		}
+		last = p;
+		if (memchr(rec, p, n))
+			continue;
+		if (n == 4)
+			return true;
+		rec[n++] = p;
+	}
+	if (!op_is_mem(s, 0) || !last)
+		return false;
+	if (last != rec[3]) {
+		for (int i = 0; rec[3] && i < n; i++)
+			if (rec[i] == last)
+				rec[i] = rec[3];
+		rec[3] = last;
+	}
+	int segs = 0;
+	for (int i = 0; i < 4 && rec[i]; i++)
+		segs += is_seg_prefix(rec[i]);
+	return segs > 1;
+}
+
+/* SLDT/STR/SMSW r/m and SGDT/SIDT m: the host runs the same form, on the
+ * register's value or at the guest's address (helper_umip_store: the host
+ * kernel's emulation then faults as it does natively).  A register takes
+ * the instruction's operand size: REX.W 64 bits, 66 16, else 32. */
 static bool gen_store_sysreg(struct dc *s, int op)
 {
-	if (op_is_mem(s, 0)) {
-		ir_ref v = gen_sys(s, op, cst(s, 0));
-		ir_st(s, v, gen_ea(s, &s->op[0]), IR_MO_16);
+	if (umip_refuses(s)) {
+		gen_exception_err(s, X86_EXC_GP, 0);
 		return true;
 	}
-	int r = reg_index(s->op[0].reg.value), size = op_size(s, 0);
-	if (r < 0 || size == 0)
+	if (op_is_mem(s, 0)) {
+		gen_sync_pc(s, s->pc);
+		gen_helper(s, HELPER_umip_store, 3, s->ir->env, cst(s, op), gen_ea(s, &s->op[0]));
+		return true;
+	}
+	int r = reg_index(s->op[0].reg.value);
+	int size = s->insn.operand_width == 64 ? 3 : s->insn.operand_width == 16 ? 1 : 2;
+	if (r < 0 || (op == SYS_SGDT || op == SYS_SIDT))
 		return false;
 	ir_mov(s, G.regs[r], gen_sys(s, op | size << 8, G.regs[r]));
 	return true;
@@ -91,18 +163,12 @@ static bool gen_SLDT(struct dc *s) { return gen_store_sysreg(s, SYS_SLDT); }
 static bool gen_STR(struct dc *s) { return gen_store_sysreg(s, SYS_STR); }
 static bool gen_SMSW(struct dc *s) { return gen_store_sysreg(s, SYS_SMSW); }
 
-/* SGDT/SIDT m: 2-byte limit and 8-byte base, staged in xtmp. */
+/* SGDT/SIDT m: a 2-byte limit and an 8-byte base. */
 static bool gen_sxdt(struct dc *s, int op)
 {
 	if (!op_is_mem(s, 0))
 		return false;
-	gen_sys(s, op, cst(s, 0));
-	ir_ref ea = gen_ea(s, &s->op[0]);
-	ir_ref lim = ir_ldenv(s, CPU_OFF(xtmp), IR_MO_16);
-	ir_ref base = ir_ldenv(s, CPU_OFF(xtmp) + 2, IR_MO_64);
-	ir_st(s, lim, ea, IR_MO_16);
-	ir_st(s, base, ir_bin(s, IR_add, ea, cst(s, 2)), IR_MO_64);
-	return true;
+	return gen_store_sysreg(s, op);
 }
 
 static bool gen_SGDT(struct dc *s) { return gen_sxdt(s, SYS_SGDT); }
@@ -177,7 +243,11 @@ bool gen_POP_sreg(struct dc *s)
 	ir_ref nsp;
 	if (sreg != SREG_FS && sreg != SREG_GS)
 		return gen_illegal(s);
-	ir_ref v = gen_pop_value(s, size_of_bits(s->insn.operand_width), &nsp);
+	/* The CPU reads only the 16-bit selector, whatever the operand size
+	 * by which rsp moves (a pop from the last 2 bytes of a page does not
+	 * touch the next one). */
+	ir_ref v = ir_ld(s, G.regs[R_RSP], IR_MO_16);
+	nsp = ir_bin(s, IR_add, G.regs[R_RSP], cst(s, s->insn.operand_width / 8));
 	gen_load_sreg(s, sreg, v);
 	ir_mov(s, G.regs[R_RSP], nsp);
 	return true;

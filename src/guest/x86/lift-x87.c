@@ -85,6 +85,10 @@ static bool gen_x87_call(struct dc *s, enum x87_op op, int i, ir_ref cond)
 	gen_sync_pc(s, s->pc);
 	if (fl & (XF_IN | XF_OUT | XF_MEM))
 		ea = gen_ea(s, &s->op[0]);
+	/* A pending unmasked exception (#MF) comes before the operand's
+	 * load can fault, as on the CPU; the helper checks it again. */
+	if ((fl & XF_WAIT) && (fl & XF_IN))
+		gen_mmx_check(s);
 	if (fl & XF_IN) {
 		if ((fl & XF_SZ_MASK) == XF_SZ80) {
 			ir_ref lo = ir_ld(s, ea, IR_MO_64);
@@ -115,8 +119,20 @@ static bool gen_x87_call(struct dc *s, enum x87_op op, int i, ir_ref cond)
 		ir_stenv(s, ret, FPU(fsw), IR_MO_32);	/* fsw and ftw */
 		ir_stenv(s, ir_bin(s, IR_shr, ret, cst(s, 32)), FPU(top), IR_MO_8);
 		ir_stenv(s, cst(s, s->pc), FPU(fpip), IR_MO_64);
-		ir_stenv(s, cst(s, fop_of(s)), FPU(fop), IR_MO_16);
-		ir_stenv(s, ea, FPU(fpdp), IR_MO_64);
+		/* FOP and FDP: only after an unmasked exception on a host
+		 * that keeps them so (x87.h) */
+		uint32_t kept = ir_new_label(s->ir);
+		if (x87_host_fop_exc_only || x87_host_fdp_exc_only)
+			ir_brc(s, IR_TSTEQ, ret, cst(s, FSW_ES), kept);
+		if (x87_host_fop_exc_only)
+			ir_stenv(s, cst(s, fop_of(s)), FPU(fop), IR_MO_16);
+		if (x87_host_fdp_exc_only)
+			ir_stenv(s, ea, FPU(fpdp), IR_MO_64);
+		set_label(s, kept);
+		if (!x87_host_fop_exc_only)
+			ir_stenv(s, cst(s, fop_of(s)), FPU(fop), IR_MO_16);
+		if (!x87_host_fdp_exc_only)
+			ir_stenv(s, ea, FPU(fpdp), IR_MO_64);
 	}
 	if (fl & XF_EFL)
 		gen_set_cc(s, CC_OP_EFLAGS, 0, ret, 0);

@@ -469,16 +469,32 @@ static inline x86_xmm *xmm_at(uint64_t env, uint64_t off)
  * with every exception masked it simply runs, its flags accumulating in the
  * host MXCSR.  Otherwise it runs masked with clear flags to see what it
  * raises, then decides as the CPU would: an unmasked exception raises
- * #XM with the destination untouched.  Shared with avx-helpers.c. */
-uint64_t sse_run_fp(struct cpu *env, uint64_t (*run)(void *), void *arg)
+ * #XM with the destination untouched.  Shared with avx-helpers.c.
+ *
+ * Underflow is the one the masked run can miss: masked, it is a tiny
+ * result that is also inexact; unmasked, any tiny result, exact ones too.
+ * So with underflow unmasked and not raised, the operation runs once more
+ * on the same inputs with flush-to-zero, which turns any tiny result into
+ * an inexact zero and so raises UE. */
+uint64_t sse_run_fp(struct cpu *env, uint64_t (*run)(void *), void *arg, void *dst, size_t size)
 {
 	uint32_t g = env->mxcsr;
 	if ((g & MXCSR_MASKS) == MXCSR_MASKS)
 		return run(arg);
 	uint32_t host = host_csr();
+	uint8_t before[32], after[32];
+	memcpy(before, dst, size);
 	load_csr((host | MXCSR_MASKS) & ~MXCSR_FLAGS);
 	uint64_t ret = run(arg);
 	uint32_t raised = host_csr() & MXCSR_FLAGS;
+	if (!(g & 0x0800) && !(raised & 0x10)) {
+		memcpy(after, dst, size);
+		memcpy(dst, before, size);
+		load_csr((host | MXCSR_MASKS | MXCSR_FTZ) & ~MXCSR_FLAGS);
+		run(arg);
+		raised |= host_csr() & 0x10;
+		memcpy(dst, after, size);
+	}
 	uint32_t unmasked = raised & ~(g >> 7);
 	if (unmasked) {
 		/* IE, DE and ZE are detected before computing: when one of
@@ -511,7 +527,7 @@ uint64_t helper_sse_fp(uint64_t envp, uint64_t op, uint64_t dst, uint64_t src, u
 	struct cpu *env = (struct cpu *)(uintptr_t)envp;
 	x86_xmm *d = xmm_at(envp, dst), r = *d;
 	struct sse_call c = { op, &r, xmm_at(envp, src), imm, env };
-	uint64_t ret = sse_run_fp(env, sse_call_run, &c);
+	uint64_t ret = sse_run_fp(env, sse_call_run, &c, &r, sizeof(r));
 	*d = r;
 	return ret;
 }
@@ -531,10 +547,37 @@ uint64_t helper_sse_pcmpstr(uint64_t env, uint64_t op, uint64_t dst, uint64_t sr
  * fault leaves the earlier bytes written. */
 void helper_sse_maskmov(uint64_t env, uint64_t src, uint64_t mask, uint64_t addr)
 {
+	/* The host's own maskmovdqu at the guest's address: which bytes it
+	 * touches and where it faults (an Intel host reports the start of an
+	 * 8-byte half that has selected bytes, the upper half first) are the
+	 * CPU's (it reaches the upper half even when no byte there is
+	 * selected). */
 	const x86_xmm *v = xmm_at(env, src), *m = xmm_at(env, mask);
-	for (int i = 0; i < 16; i++)
-		if (m->b[i] & 0x80)
-			x86_stb((struct cpu *)(uintptr_t)env, addr + i, v->b[i]);
+	if (tlb_softmmu) {
+		/* whole-system mode: byte by byte through the soft MMU */
+		for (int i = 0; i < 16; i++)
+			if (m->b[i] & 0x80)
+				x86_stb((struct cpu *)(uintptr_t)env, addr + i, v->b[i]);
+		return;
+	}
+	asm volatile("movdqu %1, %%xmm0\n\tmovdqu %2, %%xmm1\n\tmaskmovdqu %%xmm1, %%xmm0"
+		     : : "D"(addr), "m"(*v), "m"(*m) : "xmm0", "xmm1", "memory");
+}
+
+/* MASKMOVQ, as helper_sse_maskmov does MASKMOVDQU: the host's own, on
+ * MMX registers it empties again (after a fault the host's x87 state is
+ * the one the kernel gave the signal handler); byte by byte through the
+ * soft MMU in whole-system mode. */
+void helper_mmx_maskmov(uint64_t env, uint64_t data, uint64_t mask, uint64_t addr)
+{
+	if (tlb_softmmu) {
+		for (int i = 0; i < 8; i++)
+			if (mask >> (8 * i + 7) & 1)
+				x86_stb((struct cpu *)(uintptr_t)env, addr + i, data >> (8 * i));
+		return;
+	}
+	asm volatile("movq %1, %%mm0\n\tmovq %2, %%mm1\n\tmaskmovq %%mm1, %%mm0\n\temms"
+		     : : "D"(addr), "m"(data), "m"(mask) : "mm0", "mm1", "memory");
 }
 
 /* ---- host features ---- */

@@ -35,6 +35,7 @@
 #define LOOM_GUEST_X86_SSE_OPS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #define SSE_OPS(X) \
@@ -197,9 +198,11 @@ static inline void load_csr(uint32_t v)
 
 /* Run run(arg), a floating-point operation, under the guest's MXCSR as the
  * CPU would: #XM (x86_raise at env->rip) if it raises an exception the
- * guest unmasked, before anything is written (sse-helpers.c). */
+ * guest unmasked, before anything is written (sse-helpers.c).  run writes
+ * its result to the size bytes at dst (the caller's copy), which it may
+ * also read. */
 struct cpu;
-uint64_t sse_run_fp(struct cpu *env, uint64_t (*run)(void *), void *arg);
+uint64_t sse_run_fp(struct cpu *env, uint64_t (*run)(void *), void *arg, void *dst, size_t size);
 
 /* Whether the host can run op (CPUID, checked once). */
 bool sse_host_has(enum sse_op op);

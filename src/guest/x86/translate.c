@@ -87,6 +87,36 @@ void x86_decoder_init(ZydisDecoder *d)
 	ZydisDecoderInit(d, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64);
 }
 
+/*
+ * Zydis (4.x) misdecodes one 32-bit-address form: with a 67 prefix, a SIB
+ * byte whose base field is 101, mod 00 and REX.B (or VEX/EVEX B) set, it
+ * reports r13d as the base and no displacement, while the CPU ignores
+ * REX.B there as it does with a 64-bit address size: no base, a disp32
+ * (SDM Vol. 2, the special cases of REX encodings).  Zydis has consumed
+ * the displacement (raw.disp); the operand is put right here.
+ */
+static void fix_sib_disp32(ZydisDecodedInstruction *in, ZydisDecodedOperand *op)
+{
+	if (in->address_width != 32 || in->raw.modrm.mod != 0 || in->raw.modrm.rm != 4 ||
+	    in->raw.sib.base != 5 || in->raw.disp.size != 32)
+		return;
+	for (int i = 0; i < in->operand_count; i++)
+		if (op[i].type == ZYDIS_OPERAND_TYPE_MEMORY && op[i].mem.base == ZYDIS_REGISTER_R13D) {
+			op[i].mem.base = ZYDIS_REGISTER_NONE;
+			op[i].mem.disp.has_displacement = ZYAN_TRUE;
+			op[i].mem.disp.value = (int32_t)in->raw.disp.value;
+		}
+}
+
+bool x86_decode(const ZydisDecoder *d, const uint8_t *code, size_t len, ZydisDecodedInstruction *in,
+		ZydisDecodedOperand *op)
+{
+	if (!ZYAN_SUCCESS(ZydisDecoderDecodeFull(d, code, len, in, op)))
+		return false;
+	fix_sib_disp32(in, op);
+	return true;
+}
+
 bool gen_user(struct dc *s)
 {
 	lift_fn *fn = lifters[s->insn.mnemonic];
@@ -291,6 +321,13 @@ void gen_st_reg(struct dc *s, int reg, int size, ir_ref v)
 
 ir_ref gen_ea(struct dc *s, const ZydisDecodedOperand *op)
 {
+	return gen_ea_seg(s, op, gen_ea_offset(s, op));
+}
+
+/* The effective address within its segment: base + index + disp, wrapped
+ * at 4 GB with a 32-bit address size. */
+ir_ref gen_ea_offset(struct dc *s, const ZydisDecodedOperand *op)
+{
 	const ZydisDecodedOperandMem *m = &op->mem;
 	ir_ref ea;
 	uint64_t disp = m->disp.has_displacement ? (uint64_t)m->disp.value : 0;
@@ -319,11 +356,18 @@ ir_ref gen_ea(struct dc *s, const ZydisDecodedOperand *op)
 	}
 	if (s->insn.address_width == 32)
 		ea = gen_ext(s, ea, 2, false);
-	if (m->segment == ZYDIS_REGISTER_FS)
-		ea = ir_bin(s, IR_add, ea, G.fs_base);
-	else if (m->segment == ZYDIS_REGISTER_GS)
-		ea = ir_bin(s, IR_add, ea, G.gs_base);
 	return ea;
+}
+
+/* An offset within the operand's segment as a linear address: only FS and
+ * GS have a base in 64-bit mode, added after any 32-bit wrap. */
+ir_ref gen_ea_seg(struct dc *s, const ZydisDecodedOperand *op, ir_ref off)
+{
+	if (op->mem.segment == ZYDIS_REGISTER_FS)
+		return ir_bin(s, IR_add, off, G.fs_base);
+	if (op->mem.segment == ZYDIS_REGISTER_GS)
+		return ir_bin(s, IR_add, off, G.gs_base);
+	return off;
 }
 
 static ir_ref ld_op(struct dc *s, int i, bool sign)
@@ -697,11 +741,50 @@ ir_ref gen_pop_value(struct dc *s, int size, ir_ref *new_rsp)
 	return v;
 }
 
+/*
+ * Before a store the frontend splits into parts (16- and 32-byte vectors):
+ * the CPU writes nothing when any byte faults, while the parts, stored in
+ * turn, would leave the first ones written.  So when the len bytes at ea
+ * cross a page, both pages are tried first, in order, by helper_st_probe
+ * (an atomic or of 0: invisible to other threads, and to plugins) at the
+ * first byte the store would write there, which is what the CPU reports
+ * for the whole store (in whole-system mode, through the soft MMU, by a
+ * cmpxchg of the byte with itself).  (An 80-bit x87 store is not one: the
+ * host writes its first 8 bytes before the part in the next page faults,
+ * and so does loom.)
+ */
+void gen_st_probe(struct dc *s, ir_ref ea, int len)
+{
+	uint32_t skip = ir_new_label(s->ir);
+	ir_ref last = ir_bin(s, IR_add, ea, cst(s, len - 1));
+	ir_brc(s, IR_TSTEQ, ir_bin(s, IR_xor, ea, last), cst(s, ~0xfffull), skip);
+	ir_ref page = ir_bin(s, IR_and, last, cst(s, ~0xfffull));
+	if (s->tb->flags & X86_CF_SYSTEM) {
+		/* guest addresses go through the soft MMU: the probes are
+		 * guest accesses, a cmpxchg of a byte with itself */
+		ir_ref at[2] = { ea, page };
+		for (int i = 0; i < 2; i++) {
+			ir_ref v = ir_ld(s, at[i], IR_MO_8);
+			ir_ref seen = tmp64(s);
+			ir_emit(s->ir, IR_cmpxchg, IR_I64, (ir_ref[]){ seen, at[i], v, v }, (int64_t[]){ IR_MO_8 });
+		}
+	} else {
+		gen_sync_pc(s, s->pc);
+		gen_helper(s, HELPER_st_probe, 2, ea, page);
+	}
+	set_label(s, skip);
+}
+
 /* ---- the translation loop ---- */
 
 /* Instructions above the selected -cpu level are undefined opcodes there. */
 static bool isa_allowed(const ZydisDecodedInstruction *insn)
 {
+	/* Zydis also decodes Knights Corner's VEX forms (lzcnt, tzcnt, popcnt,
+	 * the k-mask operations, jkzd...), which no x86-64 CPU runs: #UD. */
+	if (insn->meta.isa_ext == ZYDIS_ISA_EXT_KNC || insn->meta.isa_ext == ZYDIS_ISA_EXT_KNCE ||
+	    insn->meta.isa_ext == ZYDIS_ISA_EXT_KNCV)
+		return false;
 	switch (insn->meta.isa_set) {
 	case ZYDIS_ISA_SET_SSE3:
 	case ZYDIS_ISA_SET_SSE3X87:
@@ -830,10 +913,9 @@ int guest_translate(struct ir_ctx *ir, struct tb *tb, unsigned max_insns,
 				checked_page = s->pc >> 12;
 			code = buf;
 		}
-		bool decoded = ZYAN_SUCCESS(ZydisDecoderDecodeFull(&decoder, code, avail, &s->insn, s->op));
+		bool decoded = x86_decode(&decoder, code, avail, &s->insn, s->op);
 		if (!decoded)
-			decoded = ZYAN_SUCCESS(ZydisDecoderDecodeFull(&hint_decoder, code, avail, &s->insn,
-								      s->op)) &&
+			decoded = x86_decode(&hint_decoder, code, avail, &s->insn, s->op) &&
 				  x86_in_hint_space(&s->insn);
 		if (timing)
 			exec_stats.decode_ns += exec_now_ns() - t0;

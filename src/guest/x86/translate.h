@@ -58,6 +58,10 @@ extern const struct lift_entry lift_int_table[], lift_flow_table[], lift_string_
 /* The decoder every part of the frontend uses, and a fetch of up to 15
  * code bytes at pc that never faults (returns the bytes readable). */
 void x86_decoder_init(ZydisDecoder *d);
+/* ZydisDecoderDecodeFull with the operands put right where Zydis gets
+ * them wrong (translate.c); every decode that computes an address. */
+bool x86_decode(const ZydisDecoder *d, const uint8_t *code, size_t len, ZydisDecodedInstruction *in,
+		ZydisDecodedOperand *op);
 size_t x86_fetch_code(uint64_t pc, uint8_t *buf);
 /* The user-mode lifter of the instruction (for system mode's lifters, on
  * forms whose meaning does not change). */
@@ -116,6 +120,9 @@ ir_ref gen_ext(struct dc *s, ir_ref v, int size, bool sign);	/* to 64 bits */
 
 /* Operands (index into s->op). Values are zero-extended to 64 bits. */
 ir_ref gen_ea(struct dc *s, const ZydisDecodedOperand *op);
+ir_ref gen_ea_offset(struct dc *s, const ZydisDecodedOperand *op);
+ir_ref gen_ea_seg(struct dc *s, const ZydisDecodedOperand *op, ir_ref off);
+void gen_st_probe(struct dc *s, ir_ref ea, int len);
 ir_ref gen_ld_op(struct dc *s, int i);
 ir_ref gen_ld_op_sext(struct dc *s, int i);
 /* For consumers that read only the operand's low bits (i32 ops): a 32-bit

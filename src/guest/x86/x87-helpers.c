@@ -185,7 +185,7 @@ static void to_image(const struct x87_state *f, struct fsave_image *img)
 	img->fip = (uint32_t)f->fpip;
 	/* FCS: the host records Linux's user CS at a non-control
 	 * instruction; FNINIT clears it with FIP */
-	img->fcs = f->fpip ? 0x33 : 0;
+	img->fcs = f->fpip && !x87_host_fcs_zero ? 0x33 : 0;
 	img->fop = f->fop & 0x7ff;
 	img->fdp = (uint32_t)f->fpdp;
 	img->fds = 0xffff0000;
@@ -611,6 +611,7 @@ static uint32_t host_mxcsr_mask;
 /* AMD's FXSAVE stores FIP, FDP and FOP only while an exception is pending
  * (ES), zeros otherwise; Intel's always.  The guest sees the host's way. */
 static bool host_fxsave_ptrs_if_es;
+bool x87_host_fop_exc_only, x87_host_fdp_exc_only, x87_host_fcs_zero;
 
 __attribute__((constructor)) static void x87_probe_host(void)
 {
@@ -624,6 +625,19 @@ __attribute__((constructor)) static void x87_probe_host(void)
 	asm volatile("fninit\n\tfld1\n\tfxsave64 %0\n\tfninit" : "=m"(area) : : "memory");
 	memcpy(&fip, area + 8, 8);
 	host_fxsave_ptrs_if_es = fip == 0;
+	/* fld m64 and no exception: FOP (dd /0), FDP (&one) and FCS as
+	 * this host keeps them, in the 32-bit FNSTENV image */
+	static const double one = 1.0;
+	uint8_t env[28];
+	uint16_t fcs, fop;
+	uint32_t fdp;
+	asm volatile("fninit\n\tfldl %1\n\tfnstenv %0\n\tfninit" : "=m"(env) : "m"(one) : "memory");
+	memcpy(&fcs, env + 16, 2);
+	memcpy(&fop, env + 18, 2);
+	memcpy(&fdp, env + 20, 4);
+	x87_host_fop_exc_only = (fop & 0x7ff) == 0;
+	x87_host_fdp_exc_only = fdp == 0;
+	x87_host_fcs_zero = fcs == 0;
 }
 
 bool x87_host_has_fisttp(void)
@@ -644,7 +658,7 @@ static void fxsave_to(struct cpu *cpu, struct x86_fxsave *a, bool rex_w)
 		a->fop = f->fop & 0x7ff;
 		/* Without REX.W: 32-bit offsets, and FCS as FNSTENV has it
 		 * (FDS is Linux's user DS, 0). */
-		a->fip = rex_w ? f->fpip : (uint32_t)f->fpip | (f->fpip ? 0x33ull << 32 : 0);
+		a->fip = rex_w || x87_host_fcs_zero ? f->fpip : (uint32_t)f->fpip | (f->fpip ? 0x33ull << 32 : 0);
 		a->fdp = rex_w ? f->fpdp : (uint32_t)f->fpdp;
 	}
 	a->mxcsr = x86_mxcsr_read(cpu);
@@ -840,9 +854,13 @@ uint64_t helper_x87(uint64_t envp, uint64_t opw, uint64_t arg)
 		efl = run_general(f, f, op, i, m, efl, false);
 	}
 	if (fl & XF_NC) {
+		/* ES now: this instruction raised an unmasked exception (with
+		 * one pending it would not have run) */
+		bool exc = f->fsw & FSW_ES;
 		f->fpip = cpu->rip;
-		f->fop = opw >> 16 & 0x7ff;
-		if (fl & XF_IN)
+		if (exc || !x87_host_fop_exc_only)
+			f->fop = opw >> 16 & 0x7ff;
+		if ((fl & XF_IN) && (exc || !x87_host_fdp_exc_only))
 			f->fpdp = arg;
 	}
 	return (fl & XF_EFL) ? (efl & X86_ARITH_FLAGS) : 0;

@@ -277,6 +277,13 @@ void x87_fxrstor(struct cpu *cpu, const void *area512);
 void x87_fxsave_fmt(struct cpu *cpu, void *area512, bool rex_w);
 void x87_fxrstor_fmt(struct cpu *cpu, const void *area512, bool rex_w);
 
+/* How the host keeps the x87 pointers, which the guest sees through
+ * FNSTENV, FNSAVE and FXSAVE (probed at start-up): recent Intel CPUs
+ * update FOP and FDP only for an instruction that raises an unmasked
+ * exception (the SDM's FOP compatibility mode off, CPUID.7.EBX[6]
+ * FDP_EXCPTN_ONLY) and store FCS and FDS as 0 (CPUID.7.EBX[13]). */
+extern bool x87_host_fop_exc_only, x87_host_fdp_exc_only, x87_host_fcs_zero;
+
 /* Host feature of the SSE3 FISTTP (the lifter refuses it without). */
 bool x87_host_has_fisttp(void);
 

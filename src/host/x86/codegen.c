@@ -1,18 +1,15 @@
 /*
- * IR -> x86-64 host code: a one-pass local register allocator and the
- * per-op emitters.
+ * IR -> x86-64 host code: the per-op emitters, the TB's exits and the
+ * prologue/epilogue, and host_gen_code's walk over a TB's ops.  The
+ * register allocator is regalloc.c; the soft-MMU lowering of guest memory
+ * ops is softmmu.c; what the three share is codegen-internal.h.  The
+ * backend's configuration (host.h's host_set_*) is one struct cg_config
+ * kept here, which every TB's context points at.
  *
- * Register state follows each temp: in a host register, in its memory home
- * (globals: env+offset; TB-wide locals: a stack slot), a constant, or nowhere.
- * Invariants the rest of loom relies on:
- *  - at TB entry every global is in env; every exit writes dirty globals back;
- *  - before an op that may fault (guest loads/stores, helpers that may raise)
- *    every dirty global is written back, so a fault sees the exact guest state
- *    of the faulting instruction (guest pc comes from the insn_start table);
- *  - at a basic-block end (label, branch) globals and TB-wide locals are in
- *    memory; after a label no register holds anything;
+ * Invariants the rest of loom relies on (with the allocator's, regalloc.c):
  *  - env lives in rbp for the whole TB; rsp points at a 16-byte aligned spill
  *    frame set up by the prologue;
+ *  - a fault's guest pc comes from the insn_start table (IR_insn_start);
  *  - no IR value lives in an XMM register: vop/vfop/vfres run on xmm13-15
  *    loaded from env slots and store their result back at once; within a
  *    block those registers only cache slots (see gen_vfop).
@@ -22,109 +19,31 @@
 #include <ucontext.h>
 #include <string.h>
 #include <Zydis/Zydis.h>
-#include "host/host.h"
-#include "host/x86/emit.h"
+#include "host/x86/codegen-internal.h"
 #include "util/log.h"
 
-#define ENV_REG H_RBP
-#define FRAME_SLOTS 512
-#define FRAME_SIZE (FRAME_SLOTS * 8 + 8)	/* keeps rsp 16-byte aligned */
-/* A TB's limits: its branches to labels, and its code, whose offsets are
- * 16-bit (struct tb's insn_host_off, jmp_reset, jmp_insn).  A TB beyond
- * either is not generated: host_gen_code says HOST_GEN_TOO_BIG and the exec
- * layer translates fewer guest instructions. */
-#define MAX_FIXUPS 256
-#define TB_MAX_CODE 60000
-
-/* Allocation order: callee-saved first so values survive helper calls. */
-static const int8_t alloc_order[] = {
-	H_RBX, H_R12, H_R13, H_R14, H_R15, H_RSI, H_RDI, H_R8, H_R9,
-	H_R10, H_R11, H_RAX, H_RDX, H_RCX,
+static struct cg_config cg_config = {
+	.all_regs = 0xffffu & ~((1u << H_RSP) | (1u << H_RBP)),
 };
-#define CALLER_SAVED ((1u << H_RAX) | (1u << H_RCX) | (1u << H_RDX) | (1u << H_RSI) | \
-		      (1u << H_RDI) | (1u << H_R8) | (1u << H_R9) | (1u << H_R10) | (1u << H_R11))
-/* Every register but rsp and rbp, and the pinned counter's once reserved. */
-static uint32_t all_regs = 0xffffu & ~((1u << H_RSP) | (1u << H_RBP));
-#define ALL_REGS all_regs
-#define PIN_REG H_R15
-static int32_t pin_off;	/* env offset of the pinned counter, 0: none */
-static const int8_t call_arg_regs[] = { H_RDI, H_RSI, H_RDX, H_RCX, H_R8, H_R9 };
-
-struct ra_temp {
-	int8_t reg;		/* H_NONE if not in a register */
-	uint8_t in_mem;		/* memory home holds the current value */
-	int16_t slot;		/* locals: spill slot, -1 if none */
-};
-
-struct fixup {
-	uint32_t label;
-	uint8_t *field;
-};
-
-struct cg {
-	struct emit e;
-	struct ir_ctx *s;
-	struct tb *tb;
-	struct ra_temp *t;
-	ir_ref reg_temp[16];
-	uint32_t locked;	/* registers the current op must not lose */
-	uint32_t nslots;
-	uint16_t free_slots[FRAME_SLOTS];	/* slots of dead block-locals */
-	uint32_t nfree_slots;
-	uint32_t ninsn;
-	uint8_t **label_at;
-	struct fixup fixups[MAX_FIXUPS];
-	uint32_t nfixups;
-	bool overflow;
-	int32_t xslot[3];	/* env slot xmm13..15 hold whole, or -1 (gen_vfop) */
-	bool tool_region;	/* host FP state is the tools' (host.h) */
-	struct slow_path *slow;	/* soft MMU: the TB's out-of-line paths */
-	uint32_t nslow;
-	bool fp_marked;		/* fp_dirty set since the last label or region */
-};
-
-/* Soft MMU (host.h): a probe's miss path, emitted after the TB's body. */
-enum slow_kind { SLOW_LD, SLOW_ST, SLOW_RMW };
-struct slow_path {
-	uint8_t kind;		/* enum slow_kind */
-	int8_t addr_reg, val_reg;	/* val_reg: H_NONE with a constant value */
-	int8_t out_reg;		/* load: the result; rmw: the host address */
-	uint8_t memop;		/* load: size and sign of the result */
-	bool i32;		/* load of an i32-typed temp */
-	uint32_t oi;
-	uint64_t val;		/* store of a constant */
-	uint32_t saved;		/* caller-saved registers live across the call */
-	uint8_t *jne_field;	/* the probe's branch here */
-	uintptr_t probe_rx;	/* the hpc the helper is given */
-	uintptr_t resume_rx;	/* where the path returns */
-};
-#define MAX_SLOW_PATHS 512
-#define SLOW_PATH_MAX_BYTES 160
-static struct host_softmmu_layout softmmu;
-static bool softmmu_on;
 
 void host_set_softmmu(const struct host_softmmu_layout *l)
 {
-	softmmu_on = l != NULL;
+	cg_config.softmmu_on = l != NULL;
 	if (l)
-		softmmu = *l;
+		cg_config.softmmu = *l;
 }
-
-/* Prologue/epilogue addresses, set once by host_gen_prologue. */
-static uintptr_t epilogue_exit0_rx, epilogue_ret_rx;
-static bool host_has_lzcnt, host_has_bmi1, host_has_popcnt;
-static struct host_jc_layout jc;
-static struct host_tool_fp_layout tfp;
 
 void host_set_jc_layout(const struct host_jc_layout *l)
 {
-	jc = *l;
+	cg_config.jc = *l;
 }
 
 void host_set_tool_fp_layout(const struct host_tool_fp_layout *l)
 {
-	tfp = *l;
+	cg_config.tfp = *l;
 }
+
+static const int8_t call_arg_regs[] = { H_RDI, H_RSI, H_RDX, H_RCX, H_R8, H_R9 };
 
 /* The host condition code of each IR condition after cmp a, b (test a, b
  * for the TST pair); ALWAYS and NEVER never reach the emitter. */
@@ -134,284 +53,7 @@ static const uint8_t host_cc_of[IR_COND_NB] = {
 	[IR_LEU] = CC_BE, [IR_GTU] = CC_A, [IR_TSTEQ] = CC_E, [IR_TSTNE] = CC_NE,
 };
 
-static struct ir_temp *T(struct cg *c, ir_ref r) { return &c->s->temps[r]; }
-static bool is_const(struct cg *c, ir_ref r) { return T(c, r)->kind == IR_TEMP_CONST; }
-static bool is_global(struct cg *c, ir_ref r) { return T(c, r)->kind == IR_TEMP_GLOBAL; }
-static uint64_t cval(struct cg *c, ir_ref r) { return T(c, r)->val; }
-
-/* A constant usable as a sign-extended imm32 in an op of type ty. */
-static bool fits_imm(struct cg *c, ir_ref r, enum ir_type ty)
-{
-	if (!is_const(c, r))
-		return false;
-	uint64_t v = cval(c, r);
-	return ty == IR_I32 || (int64_t)v == (int32_t)v;
-}
-
-/* ---- memory homes ---- */
-
-static int32_t slot_off(struct cg *c, ir_ref r)
-{
-	struct ra_temp *rt = &c->t[r];
-	if (rt->slot < 0 && c->nfree_slots) {
-		rt->slot = c->free_slots[--c->nfree_slots];
-	} else if (rt->slot < 0) {
-		if (c->nslots >= FRAME_SLOTS) {
-			/* too big: the code is discarded (host_gen_code) */
-			c->overflow = true;
-			return 0;
-		}
-		rt->slot = c->nslots++;
-	}
-	return rt->slot * 8;
-}
-
-static void store_home(struct cg *c, ir_ref r, int reg)
-{
-	if (is_global(c, r))
-		emit_store(&c->e, 3, reg, ENV_REG, T(c, r)->env_off);
-	else
-		emit_store(&c->e, 3, reg, H_RSP, slot_off(c, r));
-}
-
-static void load_home(struct cg *c, ir_ref r, int reg)
-{
-	if (is_global(c, r))
-		emit_load(&c->e, 3, false, reg, ENV_REG, T(c, r)->env_off);
-	else
-		emit_load(&c->e, 3, false, reg, H_RSP, slot_off(c, r));
-}
-
-/* ---- register bookkeeping ---- */
-
-static void set_reg(struct cg *c, ir_ref r, int reg)
-{
-	c->t[r].reg = reg;
-	c->reg_temp[reg] = r;
-}
-
-/* A block-local that died gives its spill slot back (TB-wide locals keep
- * theirs: they are stored there at every block end). */
-static void release_slot(struct cg *c, ir_ref r)
-{
-	struct ra_temp *rt = &c->t[r];
-	if (rt->slot >= 0 && T(c, r)->kind == IR_TEMP_LOCAL && !T(c, r)->tb_wide) {
-		c->free_slots[c->nfree_slots++] = rt->slot;
-		rt->slot = -1;
-		rt->in_mem = 0;
-	}
-}
-
-static void free_reg(struct cg *c, int reg)
-{
-	ir_ref r = c->reg_temp[reg];
-	if (r) {
-		c->t[r].reg = H_NONE;
-		c->reg_temp[reg] = 0;
-	}
-}
-
-/* Write r's register copy to its home if the home is stale. */
-static void sync_temp(struct cg *c, ir_ref r)
-{
-	struct ra_temp *rt = &c->t[r];
-	if (rt->reg != H_NONE && !rt->in_mem && !is_const(c, r)) {
-		store_home(c, r, rt->reg);
-		rt->in_mem = 1;
-	}
-}
-
-/* Empty a register, keeping the value it holds reachable. */
-static void spill_reg(struct cg *c, int reg)
-{
-	ir_ref r = c->reg_temp[reg];
-	if (!r)
-		return;
-	sync_temp(c, r);
-	free_reg(c, reg);
-}
-
-static int alloc_reg(struct cg *c, uint32_t allowed)
-{
-	allowed &= ~c->locked;
-	for (unsigned i = 0; i < sizeof(alloc_order); i++) {
-		int reg = alloc_order[i];
-		if ((allowed & (1u << reg)) && !c->reg_temp[reg])
-			return reg;
-	}
-	/* No free register: spill the last one in allocation order (the
-	 * caller-saved ones, which a call would lose anyway). */
-	for (int i = sizeof(alloc_order) - 1; i >= 0; i--) {
-		int reg = alloc_order[i];
-		if (allowed & (1u << reg)) {
-			spill_reg(c, reg);
-			return reg;
-		}
-	}
-	internal_error("register allocator: no register available");
-}
-
-static void lock(struct cg *c, int reg) { c->locked |= 1u << reg; }
-
-/* Put temp r in a register from `allowed`, moving or loading it. */
-static int load_temp(struct cg *c, ir_ref r, uint32_t allowed)
-{
-	struct ra_temp *rt = &c->t[r];
-	int reg;
-
-	if (T(c, r)->kind == IR_TEMP_ENV) {
-		if (allowed & (1u << ENV_REG))
-			return ENV_REG;
-		reg = alloc_reg(c, allowed);
-		emit_mov_rr(&c->e, true, reg, ENV_REG);
-		return reg;
-	}
-	if (rt->reg != H_NONE) {
-		if (allowed & (1u << rt->reg))
-			return rt->reg;
-		reg = alloc_reg(c, allowed);
-		emit_mov_rr(&c->e, true, reg, rt->reg);
-		c->reg_temp[rt->reg] = 0;
-		set_reg(c, r, reg);
-		return reg;
-	}
-	reg = alloc_reg(c, allowed);
-	if (is_const(c, r)) {
-		emit_movi(&c->e, reg, cval(c, r));
-	} else if (rt->in_mem) {
-		load_home(c, r, reg);
-	} else {
-		internal_error("TB 0x%lx: temp %u read before written",
-			       (unsigned long)c->tb->pc, r);
-	}
-	set_reg(c, r, reg);
-	return reg;
-}
-
-/* Copy temp r's value into the fixed register reg (r stays where it is). */
-static void copy_to_reg(struct cg *c, ir_ref r, int reg)
-{
-	if (T(c, r)->kind == IR_TEMP_ENV)
-		emit_mov_rr(&c->e, true, reg, ENV_REG);
-	else if (is_const(c, r))
-		emit_movi(&c->e, reg, cval(c, r));
-	else if (c->t[r].reg != H_NONE)
-		emit_mov_rr(&c->e, true, reg, c->t[r].reg);
-	else
-		load_home(c, r, reg);
-}
-
-/* Move whatever is in `reg` elsewhere so the op can use it as a fixed
- * register.  The temp stays in a register if one is free. */
-static void evict(struct cg *c, int reg)
-{
-	ir_ref r = c->reg_temp[reg];
-	if (!r)
-		return;
-	uint32_t allowed = ALL_REGS & ~(1u << reg) & ~c->locked;
-	for (unsigned i = 0; i < sizeof(alloc_order); i++) {
-		int n = alloc_order[i];
-		if ((allowed & (1u << n)) && !c->reg_temp[n]) {
-			emit_mov_rr(&c->e, true, n, reg);
-			c->reg_temp[reg] = 0;
-			set_reg(c, r, n);
-			return;
-		}
-	}
-	spill_reg(c, reg);
-}
-
-/* A register the op may overwrite with its result, holding input a's
- * value.  Reuses a's register when a dies here (dead bit `adead`). */
-static int dest_from(struct cg *c, ir_ref a, bool adead, ir_ref d, uint32_t allowed)
-{
-	struct ra_temp *ra = &c->t[a];
-	int reg;
-
-	if (ra->reg != H_NONE && (allowed & (1u << ra->reg)) && !(c->locked & (1u << ra->reg)) &&
-	    ((adead && T(c, a)->kind == IR_TEMP_LOCAL) || a == d)) {
-		reg = ra->reg;
-		free_reg(c, reg);
-		return reg;
-	}
-	reg = alloc_reg(c, allowed);
-	if (is_const(c, a))
-		emit_movi(&c->e, reg, cval(c, a));
-	else if (T(c, a)->kind == IR_TEMP_ENV)
-		emit_mov_rr(&c->e, true, reg, ENV_REG);
-	else if (ra->reg != H_NONE)
-		emit_mov_rr(&c->e, true, reg, ra->reg);
-	else
-		load_home(c, a, reg);
-	return reg;
-}
-
-/* Bind output d to reg after the op. */
-static void set_output(struct cg *c, ir_ref d, int reg)
-{
-	struct ra_temp *rd = &c->t[d];
-	if (rd->reg != H_NONE && rd->reg != reg)
-		free_reg(c, rd->reg);
-	if (c->reg_temp[reg] && c->reg_temp[reg] != d)
-		free_reg(c, reg);
-	set_reg(c, d, reg);
-	rd->in_mem = 0;
-}
-
-/* After the op's code: free registers of inputs that died here.  Outputs
- * nobody reads are freed by gen_op once they are bound. */
-static void free_dead(struct cg *c, struct ir_op *op)
-{
-	for (int a = op->nout; a < op->nout + op->nin; a++) {
-		if (!(op->dead & (1 << a)))
-			continue;
-		ir_ref r = op->args[a];
-		if (c->t[r].reg != H_NONE)
-			free_reg(c, c->t[r].reg);
-		release_slot(c, r);
-	}
-}
-
-static void sync_globals(struct cg *c)
-{
-	for (ir_ref r = 2; r < c->s->nglobals + 2; r++)
-		sync_temp(c, r);
-}
-
-static void drop_globals(struct cg *c)
-{
-	for (ir_ref r = 2; r < c->s->nglobals + 2; r++)
-		if (c->t[r].reg != H_NONE)
-			free_reg(c, c->t[r].reg);
-}
-
-/* Block end: globals and TB-wide locals to memory; optionally forget all. */
-static void sync_all(struct cg *c, bool forget)
-{
-	for (int reg = 0; reg < 16; reg++) {
-		ir_ref r = c->reg_temp[reg];
-		if (!r)
-			continue;
-		if (is_global(c, r) || T(c, r)->tb_wide)
-			sync_temp(c, r);
-		if (forget)
-			free_reg(c, reg);
-	}
-}
-
-/* After a label every global and TB-wide local is in memory. */
-static void reset_after_label(struct cg *c)
-{
-	for (ir_ref r = 2; r < c->s->ntemps; r++) {
-		if (is_global(c, r) || T(c, r)->tb_wide)
-			c->t[r].in_mem = 1;
-	}
-}
-
 /* ---- per-op emitters ---- */
-
-static bool w64(struct ir_op *op) { return op->type == IR_I64; }
-static bool dead_arg(struct ir_op *op, int a) { return op->dead & (1 << a); }
 
 static void gen_mov(struct cg *c, struct ir_op *op)
 {
@@ -421,7 +63,7 @@ static void gen_mov(struct cg *c, struct ir_op *op)
 	if (is_const(c, a) && is_global(c, d) && fits_imm(c, a, IR_I64) &&
 	    (w64(op) || (uint32_t)cval(c, a) == cval(c, a))) {
 		if (rd->reg != H_NONE)
-			free_reg(c, rd->reg);
+			ra_free_reg(c, rd->reg);
 		emit_store_imm(&c->e, 3, cval(c, a), ENV_REG, T(c, d)->env_off);
 		rd->in_mem = 1;
 		return;
@@ -430,8 +72,8 @@ static void gen_mov(struct cg *c, struct ir_op *op)
 	if (T(c, a)->kind == IR_TEMP_LOCAL && dead_arg(op, 1) && c->t[a].reg != H_NONE &&
 	    (w64(op) || T(c, a)->type == IR_I32)) {
 		int reg = c->t[a].reg;
-		free_reg(c, reg);
-		set_output(c, d, reg);
+		ra_free_reg(c, reg);
+		ra_set_output(c, d, reg);
 		return;
 	}
 	if (d == a && w64(op))
@@ -441,23 +83,23 @@ static void gen_mov(struct cg *c, struct ir_op *op)
 	 * global were redirected to the temp by copy propagation). */
 	if (is_global(c, d) && w64(op) && T(c, a)->kind == IR_TEMP_LOCAL && c->t[a].reg != H_NONE) {
 		if (rd->reg != H_NONE)
-			free_reg(c, rd->reg);
+			ra_free_reg(c, rd->reg);
 		emit_store(&c->e, 3, c->t[a].reg, ENV_REG, T(c, d)->env_off);
 		rd->in_mem = 1;
 		return;
 	}
 	int reg;
 	if (is_const(c, a)) {
-		reg = rd->reg != H_NONE ? rd->reg : alloc_reg(c, ALL_REGS);
+		reg = rd->reg != H_NONE ? rd->reg : ra_alloc_reg(c, ALL_REGS);
 		emit_movi(&c->e, reg, w64(op) ? cval(c, a) : (uint32_t)cval(c, a));
 	} else {
-		int ra = load_temp(c, a, ALL_REGS);
-		lock(c, ra);
-		reg = rd->reg != H_NONE && rd->reg != ra ? rd->reg : alloc_reg(c, ALL_REGS);
+		int ra = ra_load_temp(c, a, ALL_REGS);
+		ra_lock(c, ra);
+		reg = rd->reg != H_NONE && rd->reg != ra ? rd->reg : ra_alloc_reg(c, ALL_REGS);
 		emit_mov_rr(&c->e, w64(op), reg, ra);
 	}
-	free_dead(c, op);	/* before binding d: the input that dies may be d */
-	set_output(c, d, reg);
+	ra_free_dead(c, op);	/* before binding d: the input that dies may be d */
+	ra_set_output(c, d, reg);
 }
 
 static bool commutative(int opc)
@@ -483,27 +125,27 @@ static void gen_binop(struct cg *c, struct ir_op *op)
 	}
 	int rb = -1;
 	if (!fits_imm(c, b, op->type) || op->opc == IR_andc) {
-		rb = load_temp(c, b, ALL_REGS);
-		lock(c, rb);
+		rb = ra_load_temp(c, b, ALL_REGS);
+		ra_lock(c, rb);
 	}
 	if (op->opc == IR_andc) {
 		/* d = a & ~b: build ~b in the destination, then and a in. */
-		int rd = dest_from(c, b, bdead, d, ALL_REGS);
-		lock(c, rd);
+		int rd = ra_dest_from(c, b, bdead, d, ALL_REGS);
+		ra_lock(c, rd);
 		emit_unary(&c->e, EXT3_NOT, w, rd);
 		if (fits_imm(c, a, op->type)) {
 			emit_arith_ri(&c->e, ARITH_AND, w, rd, cval(c, a));
 		} else {
-			int ra = load_temp(c, a, ALL_REGS);
+			int ra = ra_load_temp(c, a, ALL_REGS);
 			emit_arith_rr(&c->e, ARITH_AND, w, rd, ra);
 		}
-		free_dead(c, op);
-		set_output(c, d, rd);
+		ra_free_dead(c, op);
+		ra_set_output(c, d, rd);
 		return;
 	}
 	/* rb is locked, so dest_from never hands it out (a == b shares it
 	 * only when dest_from copied a into a fresh register). */
-	int rd = dest_from(c, a, adead, d, ALL_REGS);
+	int rd = ra_dest_from(c, a, adead, d, ALL_REGS);
 	assert(rd != rb || a == b);
 	if (op->opc == IR_mul) {
 		if (rb < 0)
@@ -515,15 +157,15 @@ static void gen_binop(struct cg *c, struct ir_op *op)
 	} else {
 		emit_arith_rr(&c->e, arith[op->opc], w, rd, rb);
 	}
-	free_dead(c, op);
-	set_output(c, d, rd);
+	ra_free_dead(c, op);
+	ra_set_output(c, d, rd);
 }
 
 static void gen_unop(struct cg *c, struct ir_op *op)
 {
 	ir_ref d = op->args[0], a = op->args[1];
 	bool w = w64(op);
-	int rd = dest_from(c, a, dead_arg(op, 1), d, ALL_REGS);
+	int rd = ra_dest_from(c, a, dead_arg(op, 1), d, ALL_REGS);
 
 	switch (op->opc) {
 	case IR_neg: emit_unary(&c->e, EXT3_NEG, w, rd); break;
@@ -536,8 +178,8 @@ static void gen_unop(struct cg *c, struct ir_op *op)
 		break;
 	default: abort();
 	}
-	free_dead(c, op);
-	set_output(c, d, rd);
+	ra_free_dead(c, op);
+	ra_set_output(c, d, rd);
 }
 
 static void gen_ext(struct cg *c, struct ir_op *op)
@@ -553,15 +195,15 @@ static void gen_ext(struct cg *c, struct ir_op *op)
 	int ra;
 
 	if (is_const(c, a)) {
-		ra = alloc_reg(c, ALL_REGS);
+		ra = ra_alloc_reg(c, ALL_REGS);
 		emit_movi(&c->e, ra, cval(c, a));
-		set_reg(c, a, ra);
+		ra_set_reg(c, a, ra);
 	} else {
-		ra = load_temp(c, a, ALL_REGS);
+		ra = ra_load_temp(c, a, ALL_REGS);
 	}
-	lock(c, ra);
+	ra_lock(c, ra);
 	int rd = (dead_arg(op, 1) && T(c, a)->kind == IR_TEMP_LOCAL) || is_const(c, a) ? ra
-		 : alloc_reg(c, ALL_REGS);
+		 : ra_alloc_reg(c, ALL_REGS);
 	if (sign && op->type == IR_I32) {
 		/* sign-extend within 32 bits; the 32-bit write zero-extends */
 		if (size == 2)
@@ -572,9 +214,9 @@ static void gen_ext(struct cg *c, struct ir_op *op)
 		emit_ext(&c->e, size, sign, rd, ra);
 	}
 	if (is_const(c, a))
-		free_reg(c, ra);
-	free_dead(c, op);
-	set_output(c, d, rd);
+		ra_free_reg(c, ra);
+	ra_free_dead(c, op);
+	ra_set_output(c, d, rd);
 }
 
 static void gen_shift(struct cg *c, struct ir_op *op)
@@ -588,22 +230,22 @@ static void gen_shift(struct cg *c, struct ir_op *op)
 	int width = w ? 64 : 32;
 
 	if (is_const(c, b)) {
-		int rd = dest_from(c, a, dead_arg(op, 1), d, ALL_REGS);
+		int rd = ra_dest_from(c, a, dead_arg(op, 1), d, ALL_REGS);
 		int n = cval(c, b) & (width - 1);
 		if (n)
 			emit_shift_ri(&c->e, kind[op->opc], w, rd, n);
-		free_dead(c, op);
-		set_output(c, d, rd);
+		ra_free_dead(c, op);
+		ra_set_output(c, d, rd);
 		return;
 	}
-	lock(c, H_RCX);
-	evict(c, H_RCX);
+	ra_lock(c, H_RCX);
+	ra_evict(c, H_RCX);
 	/* rcx is scratch for this op only: copy the count in, own nothing */
-	copy_to_reg(c, b, H_RCX);
-	int rd = dest_from(c, a, dead_arg(op, 1), d, ALL_REGS & ~(1u << H_RCX));
+	ra_copy_to_reg(c, b, H_RCX);
+	int rd = ra_dest_from(c, a, dead_arg(op, 1), d, ALL_REGS & ~(1u << H_RCX));
 	emit_shift_cl(&c->e, kind[op->opc], w, rd);
-	free_dead(c, op);
-	set_output(c, d, rd);
+	ra_free_dead(c, op);
+	ra_set_output(c, d, rd);
 }
 
 static void gen_mul2(struct cg *c, struct ir_op *op)
@@ -612,17 +254,17 @@ static void gen_mul2(struct cg *c, struct ir_op *op)
 	bool w = w64(op);
 
 	/* Lock both first: evicting one must not move a value into the other. */
-	lock(c, H_RAX);
-	lock(c, H_RDX);
-	evict(c, H_RAX);
-	evict(c, H_RDX);
-	int rb = load_temp(c, b, ALL_REGS & ~((1u << H_RAX) | (1u << H_RDX)));
-	lock(c, rb);
-	copy_to_reg(c, a, H_RAX);
+	ra_lock(c, H_RAX);
+	ra_lock(c, H_RDX);
+	ra_evict(c, H_RAX);
+	ra_evict(c, H_RDX);
+	int rb = ra_load_temp(c, b, ALL_REGS & ~((1u << H_RAX) | (1u << H_RDX)));
+	ra_lock(c, rb);
+	ra_copy_to_reg(c, a, H_RAX);
 	emit_unary(&c->e, op->opc == IR_mulu2 ? EXT3_MUL : EXT3_IMUL, w, rb);
-	free_dead(c, op);
-	set_output(c, lo, H_RAX);
-	set_output(c, hi, H_RDX);
+	ra_free_dead(c, op);
+	ra_set_output(c, lo, H_RAX);
+	ra_set_output(c, hi, H_RDX);
 }
 
 /* Emit a compare of a and b setting host flags for cond; returns the host cc. */
@@ -632,8 +274,8 @@ static int gen_compare(struct cg *c, enum ir_cond cond, ir_ref a, ir_ref b, bool
 		ir_ref t = a; a = b; b = t;
 		cond = ir_cond_swap(cond);
 	}
-	int ra = load_temp(c, a, ALL_REGS);
-	lock(c, ra);
+	int ra = ra_load_temp(c, a, ALL_REGS);
+	ra_lock(c, ra);
 	if (cond == IR_ALWAYS || cond == IR_NEVER) {
 		emit_arith_rr(&c->e, ARITH_CMP, w, ra, ra);
 		return cond == IR_ALWAYS ? CC_E : CC_NE;
@@ -647,8 +289,8 @@ static int gen_compare(struct cg *c, enum ir_cond cond, ir_ref a, ir_ref b, bool
 		else
 			emit_arith_ri(&c->e, ARITH_CMP, w, ra, cval(c, b));
 	} else {
-		int rb = load_temp(c, b, ALL_REGS);
-		lock(c, rb);
+		int rb = ra_load_temp(c, b, ALL_REGS);
+		ra_lock(c, rb);
 		if (tst)
 			emit_test_rr(&c->e, w, ra, rb);
 		else
@@ -662,13 +304,13 @@ static void gen_setcond(struct cg *c, struct ir_op *op)
 	ir_ref d = op->args[0];
 	enum ir_cond cond = op->cargs[0];
 	/* Compute the destination first: movi of zero would clobber flags. */
-	int rd = alloc_reg(c, ALL_REGS);
-	lock(c, rd);
+	int rd = ra_alloc_reg(c, ALL_REGS);
+	ra_lock(c, rd);
 	int cc = gen_compare(c, cond, op->args[1], op->args[2], w64(op));
 	emit_setcc(&c->e, cc, rd);
 	emit_ext(&c->e, 0, false, rd, rd);
-	free_dead(c, op);
-	set_output(c, d, rd);
+	ra_free_dead(c, op);
+	ra_set_output(c, d, rd);
 }
 
 static void gen_movcond(struct cg *c, struct ir_op *op)
@@ -677,20 +319,20 @@ static void gen_movcond(struct cg *c, struct ir_op *op)
 	ir_ref tv = op->args[3], fv = op->args[4];
 	bool w = w64(op);
 
-	int rt = load_temp(c, tv, ALL_REGS);
-	lock(c, rt);
+	int rt = ra_load_temp(c, tv, ALL_REGS);
+	ra_lock(c, rt);
 	/* Load the compared values before dest_from: it may take d's
 	 * register, and a or b may be d. */
 	if (!is_const(c, a))
-		lock(c, load_temp(c, a, ALL_REGS));
+		ra_lock(c, ra_load_temp(c, a, ALL_REGS));
 	if (!is_const(c, b))
-		lock(c, load_temp(c, b, ALL_REGS));
-	int rd = dest_from(c, fv, dead_arg(op, 4), d, ALL_REGS);
-	lock(c, rd);
+		ra_lock(c, ra_load_temp(c, b, ALL_REGS));
+	int rd = ra_dest_from(c, fv, dead_arg(op, 4), d, ALL_REGS);
+	ra_lock(c, rd);
 	int cc = gen_compare(c, op->cargs[0], a, b, w);
 	emit_cmov(&c->e, cc, w, rd, rt);
-	free_dead(c, op);
-	set_output(c, d, rd);
+	ra_free_dead(c, op);
+	ra_set_output(c, d, rd);
 }
 
 static void gen_bitfield(struct cg *c, struct ir_op *op)
@@ -702,17 +344,17 @@ static void gen_bitfield(struct cg *c, struct ir_op *op)
 
 	if (op->opc == IR_deposit) {
 		ir_ref b = op->args[2];
-		int rb = load_temp(c, b, ALL_REGS);
-		lock(c, rb);
-		int rd = dest_from(c, a, dead_arg(op, 1), d, ALL_REGS);
-		lock(c, rd);
+		int rb = ra_load_temp(c, b, ALL_REGS);
+		ra_lock(c, rb);
+		int rd = ra_dest_from(c, a, dead_arg(op, 1), d, ALL_REGS);
+		ra_lock(c, rd);
 		if (pos == 0 && (len == 8 || len == 16)) {
 			emit_modrm(&c->e, len == 8 ? (OPC_MOVB_EvGv | P_REXB_R | P_REXB_RM)
 					  : (OPC_MOVL_EvGv | P_DATA16), rb, rd);
 			if (!w)
 				emit_mov_rr(&c->e, false, rd, rd);	/* i32: clear bits 32-63 */
 		} else {
-			int rt = alloc_reg(c, ALL_REGS);
+			int rt = ra_alloc_reg(c, ALL_REGS);
 			uint64_t mask = (len == 64 ? ~0ull : ((1ull << len) - 1)) << pos;
 			emit_mov_rr(&c->e, true, rt, rb);
 			if (pos + len < 64) {
@@ -724,8 +366,8 @@ static void gen_bitfield(struct cg *c, struct ir_op *op)
 			if ((int64_t)~mask == (int32_t)~mask) {
 				emit_arith_ri(&c->e, ARITH_AND, true, rd, (int32_t)~mask);
 			} else {
-				lock(c, rt);
-				int rm = alloc_reg(c, ALL_REGS);
+				ra_lock(c, rt);
+				int rm = ra_alloc_reg(c, ALL_REGS);
 				emit_movi(&c->e, rm, ~mask);
 				emit_arith_rr(&c->e, ARITH_AND, true, rd, rm);
 			}
@@ -733,11 +375,11 @@ static void gen_bitfield(struct cg *c, struct ir_op *op)
 			if (!w)
 				emit_mov_rr(&c->e, false, rd, rd);
 		}
-		free_dead(c, op);
-		set_output(c, d, rd);
+		ra_free_dead(c, op);
+		ra_set_output(c, d, rd);
 		return;
 	}
-	int rd = dest_from(c, a, dead_arg(op, 1), d, ALL_REGS);
+	int rd = ra_dest_from(c, a, dead_arg(op, 1), d, ALL_REGS);
 	if (op->opc == IR_extract) {
 		if (pos)
 			emit_shift_ri(&c->e, SHIFT_SHR, w, rd, pos);
@@ -757,8 +399,8 @@ static void gen_bitfield(struct cg *c, struct ir_op *op)
 		else if (!w)
 			emit_mov_rr(&c->e, false, rd, rd);	/* [0,32] of an i32: zero-extend */
 	}
-	free_dead(c, op);
-	set_output(c, d, rd);
+	ra_free_dead(c, op);
+	ra_set_output(c, d, rd);
 }
 
 static void gen_count(struct cg *c, struct ir_op *op)
@@ -768,29 +410,29 @@ static void gen_count(struct cg *c, struct ir_op *op)
 	int width = w ? 64 : 32;
 	int rw = w ? P_REXW : 0;
 
-	int ra = load_temp(c, a, ALL_REGS);
-	lock(c, ra);
+	int ra = ra_load_temp(c, a, ALL_REGS);
+	ra_lock(c, ra);
 	if (op->opc == IR_ctpop) {
-		int rd = alloc_reg(c, ALL_REGS);
-		if (!host_has_popcnt)
+		int rd = ra_alloc_reg(c, ALL_REGS);
+		if (!c->cfg->host_has_popcnt)
 			internal_error("host CPU lacks popcnt");
 		emit_modrm(&c->e, OPC_POPCNT | rw, rd, ra);
-		free_dead(c, op);
-		set_output(c, d, rd);
+		ra_free_dead(c, op);
+		ra_set_output(c, d, rd);
 		return;
 	}
 	ir_ref b = op->args[2];
 	bool clz = op->opc == IR_clz;
-	bool fast = clz ? host_has_lzcnt : host_has_bmi1;
+	bool fast = clz ? c->cfg->host_has_lzcnt : c->cfg->host_has_bmi1;
 	int rd;
 	if (fast && is_const(c, b) && cval(c, b) == (uint64_t)width) {
-		rd = alloc_reg(c, ALL_REGS);
+		rd = ra_alloc_reg(c, ALL_REGS);
 		emit_modrm(&c->e, (clz ? OPC_LZCNT : OPC_TZCNT) | rw, rd, ra);
 	} else {
 		/* bsr/bsf leave ZF set for a zero input; then take b */
-		rd = dest_from(c, b, dead_arg(op, 2), d, ALL_REGS);
-		lock(c, rd);
-		int rt = alloc_reg(c, ALL_REGS);
+		rd = ra_dest_from(c, b, dead_arg(op, 2), d, ALL_REGS);
+		ra_lock(c, rd);
+		int rt = ra_alloc_reg(c, ALL_REGS);
 		emit_modrm(&c->e, (clz ? OPC_BSR : OPC_BSF) | rw, rt, ra);
 		if (clz)
 			emit_arith_ri(&c->e, ARITH_XOR, w, rt, width - 1);
@@ -798,8 +440,8 @@ static void gen_count(struct cg *c, struct ir_op *op)
 		emit_test_rr(&c->e, w, ra, ra);
 		emit_cmov(&c->e, CC_NE, w, rd, rt);
 	}
-	free_dead(c, op);
-	set_output(c, d, rd);
+	ra_free_dead(c, op);
+	ra_set_output(c, d, rd);
 }
 
 /* A load whose value only feeds the call right after it (a callback's
@@ -823,7 +465,7 @@ static uint32_t call_arg_hint(struct cg *c, const struct ir_op *op)
 static int emit_ld_at(struct cg *c, struct ir_op *op, int base)
 {
 	int memop = op->cargs[1];
-	int rd = alloc_reg(c, call_arg_hint(c, op));
+	int rd = ra_alloc_reg(c, call_arg_hint(c, op));
 	int size = memop & IR_MO_SIZE;
 	bool sign = memop & IR_MO_SIGN;
 	if (sign && op->type == IR_I32 && size < 2)
@@ -836,7 +478,7 @@ static int emit_ld_at(struct cg *c, struct ir_op *op, int base)
 
 static void gen_ld_env(struct cg *c, struct ir_op *op)
 {
-	set_output(c, op->args[0], emit_ld_at(c, op, ENV_REG));
+	ra_set_output(c, op->args[0], emit_ld_at(c, op, ENV_REG));
 }
 
 static void store_to(struct cg *c, struct ir_op *op, ir_ref v, int base, int32_t disp, int size)
@@ -844,7 +486,7 @@ static void store_to(struct cg *c, struct ir_op *op, ir_ref v, int base, int32_t
 	if (is_const(c, v) && (size < 3 || fits_imm(c, v, IR_I64))) {
 		emit_store_imm(&c->e, size, cval(c, v), base, disp);
 	} else {
-		int rv = load_temp(c, v, ALL_REGS);
+		int rv = ra_load_temp(c, v, ALL_REGS);
 		emit_store(&c->e, size, rv, base, disp);
 	}
 }
@@ -852,16 +494,16 @@ static void store_to(struct cg *c, struct ir_op *op, ir_ref v, int base, int32_t
 static void gen_st_env(struct cg *c, struct ir_op *op)
 {
 	store_to(c, op, op->args[0], ENV_REG, op->cargs[0], op->cargs[1] & IR_MO_SIZE);
-	free_dead(c, op);
+	ra_free_dead(c, op);
 }
 
 static void gen_ld_ptr(struct cg *c, struct ir_op *op)
 {
-	int rb = load_temp(c, op->args[1], ALL_REGS);
-	lock(c, rb);
+	int rb = ra_load_temp(c, op->args[1], ALL_REGS);
+	ra_lock(c, rb);
 	int rd = emit_ld_at(c, op, rb);
-	free_dead(c, op);
-	set_output(c, op->args[0], rd);
+	ra_free_dead(c, op);
+	ra_set_output(c, op->args[0], rd);
 }
 
 /* An absolute address the instruction about to be emitted can reach
@@ -873,13 +515,6 @@ static bool rip_reach(struct cg *c, uint64_t target)
 	return d > INT32_MIN + 64 && d < INT32_MAX - 64;
 }
 
-static void emit_rip_modrm(struct cg *c, int opc, int r, uint64_t target, int imm_bytes)
-{
-	emit_opc(&c->e, opc, r, 0, 0);
-	emit8(&c->e, ((r & 7) << 3) | 5);
-	emit32(&c->e, (uint32_t)(target - (emit_rx(&c->e, c->e.p) + 4 + imm_bytes)));
-}
-
 static void gen_st_ptr(struct cg *c, struct ir_op *op)
 {
 	int size = op->cargs[1] & IR_MO_SIZE;
@@ -889,227 +524,20 @@ static void gen_st_ptr(struct cg *c, struct ir_op *op)
 	    (size == 0 || (size >= 2 && (int64_t)cval(c, v) == (int32_t)cval(c, v)))) {
 		uint64_t at = cval(c, op->args[1]) + op->cargs[0];
 		if (size == 0) {
-			emit_rip_modrm(c, OPC_MOVB_EvIb, 0, at, 1);
+			emit_modrm_rip(&c->e, OPC_MOVB_EvIb, 0, at, 1);
 			emit8(&c->e, (uint8_t)cval(c, v));
 		} else {
-			emit_rip_modrm(c, OPC_MOVL_EvIz | (size == 3 ? P_REXW : 0), 0, at, 4);
+			emit_modrm_rip(&c->e, OPC_MOVL_EvIz | (size == 3 ? P_REXW : 0), 0, at, 4);
 			emit32(&c->e, (uint32_t)cval(c, v));
 		}
-		free_dead(c, op);
+		ra_free_dead(c, op);
 		return;
 	}
 
-	int rb = load_temp(c, op->args[1], ALL_REGS);
-	lock(c, rb);
+	int rb = ra_load_temp(c, op->args[1], ALL_REGS);
+	ra_lock(c, rb);
 	store_to(c, op, op->args[0], rb, op->cargs[0], op->cargs[1] & IR_MO_SIZE);
-	free_dead(c, op);
-}
-
-/* ---- soft MMU lowering (host.h: host_softmmu_layout) ---- */
-
-static void xcache_clear(struct cg *c);
-static void pin_flush(struct cg *c);
-static void emit_call_far(struct cg *c, uintptr_t fn);
-
-static int softmmu_mmu(struct cg *c)
-{
-	return (c->tb->flags >> softmmu.mmu_shift) & softmmu.mmu_mask;
-}
-
-static struct slow_path *slow_new(struct cg *c)
-{
-	if (c->nslow >= MAX_SLOW_PATHS) {
-		c->overflow = true;	/* the code is discarded (host_gen_code) */
-		return &c->slow[0];
-	}
-	return &c->slow[c->nslow++];
-}
-
-/* The probe: on a hit leaves the host address of the access in t1 and
- * falls through; on a miss branches to sp's path.  addr_reg, t0 and t1 are
- * locked.  The page compare uses the access's last byte, so one crossing
- * into the next page misses too. */
-static void emit_tlb_probe(struct cg *c, struct slow_path *sp, int addr_reg, int size,
-			   int32_t tag_off, int t0, int t1)
-{
-	int32_t base = softmmu.tlb_off + softmmu_mmu(c) * softmmu.mmu_stride;
-	sp->probe_rx = emit_rx(&c->e, c->e.p);
-	emit_mov_rr(&c->e, true, t0, addr_reg);
-	emit_shift_ri(&c->e, SHIFT_SHR, true, t0, softmmu.page_bits - softmmu.entry_shift);
-	emit_arith_ri(&c->e, ARITH_AND, false, t0,
-		      ((1 << softmmu.index_bits) - 1) << softmmu.entry_shift);
-	if (size)
-		emit_lea(&c->e, true, t1, addr_reg, H_NONE, 0, (1 << size) - 1);
-	else
-		emit_mov_rr(&c->e, true, t1, addr_reg);
-	emit_arith_ri(&c->e, ARITH_AND, true, t1, -(1 << softmmu.page_bits));
-	emit_modrm_sib(&c->e, OPC_ARITH_GvEv | (ARITH_CMP << 3) | P_REXW, t1, ENV_REG, t0, 0,
-		       base + tag_off);
-	sp->jne_field = emit_jcc32(&c->e, CC_NE);
-	emit_mov_rr(&c->e, true, t1, addr_reg);
-	emit_modrm_sib(&c->e, OPC_ARITH_GvEv | (ARITH_ADD << 3) | P_REXW, t1, ENV_REG, t0, 0,
-		       base + softmmu.addend_off);
-}
-
-/* Caller-saved registers holding live values at the probe, but `except`. */
-static uint32_t slow_saved(struct cg *c, int except)
-{
-	uint32_t m = 0;
-	for (int reg = 0; reg < 16; reg++)
-		if ((CALLER_SAVED & (1u << reg)) && c->reg_temp[reg] && reg != except)
-			m |= 1u << reg;
-	return m;
-}
-
-/* A guest memory op's common start: sync state a fault must see, forget
- * XMM caches (the helper may clobber them), put the address in a register
- * and take two scratch registers. */
-static int softmmu_begin(struct cg *c, struct ir_op *op, int *t0, int *t1)
-{
-	sync_globals(c);
-	xcache_clear(c);
-	int ra = load_temp(c, op->args[op->nout + (op->opc == IR_store ? 1 : 0)], ALL_REGS);
-	lock(c, ra);
-	*t0 = alloc_reg(c, ALL_REGS);
-	lock(c, *t0);
-	*t1 = alloc_reg(c, ALL_REGS);
-	lock(c, *t1);
-	return ra;
-}
-
-static void softmmu_load(struct cg *c, struct ir_op *op)
-{
-	int memop = op->cargs[0], size = memop & IR_MO_SIZE;
-	bool sign = memop & IR_MO_SIGN;
-	int t0, t1;
-	int ra = softmmu_begin(c, op, &t0, &t1);
-	int rd = dead_arg(op, 1) && T(c, op->args[1])->kind == IR_TEMP_LOCAL ? ra
-		 : alloc_reg(c, ALL_REGS);
-	lock(c, rd);
-	struct slow_path *sp = slow_new(c);
-	*sp = (struct slow_path){ .kind = SLOW_LD, .addr_reg = ra, .out_reg = rd, .memop = memop,
-				  .i32 = op->type == IR_I32, .oi = memop | softmmu_mmu(c) << 8,
-				  .saved = slow_saved(c, rd) };
-	emit_tlb_probe(c, sp, ra, size, softmmu.read_off, t0, t1);
-	if (sign && op->type == IR_I32 && size < 2)
-		emit_modrm_offset(&c->e, size ? OPC_MOVSWL : OPC_MOVSBL, rd, t1, 0);
-	else
-		emit_load(&c->e, size, sign && !(op->type == IR_I32 && size == 2), rd, t1, 0);
-	sp->resume_rx = emit_rx(&c->e, c->e.p);
-	free_dead(c, op);
-	set_output(c, op->args[0], rd);
-}
-
-static void softmmu_store(struct cg *c, struct ir_op *op)
-{
-	int memop = op->cargs[0], size = memop & IR_MO_SIZE;
-	ir_ref v = op->args[0];
-	int t0, t1;
-	int ra = softmmu_begin(c, op, &t0, &t1);
-	struct slow_path *sp = slow_new(c);
-	*sp = (struct slow_path){ .kind = SLOW_ST, .addr_reg = ra, .val_reg = H_NONE,
-				  .oi = memop | softmmu_mmu(c) << 8 };
-	/* The value is in place before the probe: the hit path between the
-	 * probe and the resume point must not change the allocator's state. */
-	bool imm = is_const(c, v) && (size < 3 || fits_imm(c, v, IR_I64));
-	if (imm) {
-		sp->val = cval(c, v);
-	} else {
-		sp->val_reg = load_temp(c, v, ALL_REGS);
-		lock(c, sp->val_reg);
-	}
-	sp->saved = slow_saved(c, H_NONE);
-	emit_tlb_probe(c, sp, ra, size, softmmu.write_off, t0, t1);
-	if (imm)
-		emit_store_imm(&c->e, size, sp->val, t1, 0);
-	else
-		emit_store(&c->e, size, sp->val_reg, t1, 0);
-	sp->resume_rx = emit_rx(&c->e, c->e.p);
-	free_dead(c, op);
-}
-
-/* cmpxchg/xchg/xadd: the probe (write tag) or the helper gives the host
- * address; the locked instruction then runs on it as in user mode. */
-static int softmmu_rmw_addr(struct cg *c, struct ir_op *op)
-{
-	int size = op->cargs[0] & IR_MO_SIZE;
-	int t0, t1;
-	if (op->opc == IR_cmpxchg) {	/* rax is the instruction's */
-		lock(c, H_RAX);
-		evict(c, H_RAX);
-	}
-	int ra = softmmu_begin(c, op, &t0, &t1);
-	struct slow_path *sp = slow_new(c);
-	*sp = (struct slow_path){ .kind = SLOW_RMW, .addr_reg = ra, .out_reg = t1,
-				  .oi = (op->cargs[0] & IR_MO_SIZE) | softmmu_mmu(c) << 8,
-				  .saved = slow_saved(c, t1) };
-	emit_tlb_probe(c, sp, ra, size, softmmu.write_off, t0, t1);
-	sp->resume_rx = emit_rx(&c->e, c->e.p);
-	c->locked &= ~(1u << t0);
-	return t1;
-}
-
-/* The miss paths, after the body: save what lives in caller-saved
- * registers, call the helper with the probe's pc, restore, go back. */
-static void emit_slow_paths(struct cg *c)
-{
-	for (uint32_t i = 0; i < c->nslow; i++) {
-		struct slow_path *sp = &c->slow[i];
-		emit_patch_rel32(sp->jne_field, &c->e, emit_rx(&c->e, c->e.p));
-		int nsaved = 0;
-		for (int reg = 0; reg < 16; reg++) {
-			if (sp->saved & (1u << reg)) {
-				emit_push(&c->e, reg);
-				nsaved++;
-			}
-		}
-		if (nsaved & 1)
-			emit_arith_ri(&c->e, ARITH_SUB, true, H_RSP, 8);
-		if (pin_off)	/* the helper may unwind: the counter must be exact */
-			pin_flush(c);
-		/* Arguments through the stack: the sources may be argument
-		 * registers themselves. */
-		emit_push(&c->e, sp->addr_reg);
-		if (sp->kind == SLOW_ST) {
-			if (sp->val_reg != H_NONE)
-				emit_push(&c->e, sp->val_reg);
-			else
-				emit_push(&c->e, sp->addr_reg);	/* a placeholder */
-			emit_pop(&c->e, H_RDX);
-			if (sp->val_reg == H_NONE)
-				emit_movi(&c->e, H_RDX, sp->val);
-		}
-		emit_pop(&c->e, H_RSI);
-		emit_mov_rr(&c->e, true, H_RDI, ENV_REG);
-		int oi_reg = sp->kind == SLOW_ST ? H_RCX : H_RDX;
-		int hpc_reg = sp->kind == SLOW_ST ? H_R8 : H_RCX;
-		emit_movi(&c->e, oi_reg, sp->oi);
-		emit_rip_modrm(c, OPC_LEA | P_REXW, hpc_reg, sp->probe_rx, 0);
-		uintptr_t fn = sp->kind == SLOW_LD ? (uintptr_t)softmmu.ld_helper
-			       : sp->kind == SLOW_ST ? (uintptr_t)softmmu.st_helper
-			       : (uintptr_t)softmmu.rmw_helper;
-		emit_call_far(c, fn);
-		if (sp->kind == SLOW_LD) {
-			int size = sp->memop & IR_MO_SIZE;
-			bool sign = sp->memop & IR_MO_SIGN;
-			if (sp->i32 && size == 2)
-				emit_mov_rr(&c->e, false, sp->out_reg, H_RAX);
-			else if (sp->i32 && sign && size < 2)	/* as movsbl/movswl */
-				emit_modrm(&c->e, size ? OPC_MOVSWL : OPC_MOVSBL, sp->out_reg, H_RAX);
-			else if (size < 3)
-				emit_ext(&c->e, size, sign, sp->out_reg, H_RAX);
-			else
-				emit_mov_rr(&c->e, true, sp->out_reg, H_RAX);
-		} else if (sp->kind == SLOW_RMW) {
-			emit_mov_rr(&c->e, true, sp->out_reg, H_RAX);
-		}
-		if (nsaved & 1)
-			emit_arith_ri(&c->e, ARITH_ADD, true, H_RSP, 8);
-		for (int reg = 15; reg >= 0; reg--)
-			if (sp->saved & (1u << reg))
-				emit_pop(&c->e, reg);
-		emit_patch_rel32(emit_jmp32(&c->e), &c->e, sp->resume_rx);
-	}
+	ra_free_dead(c, op);
 }
 
 static void gen_load(struct cg *c, struct ir_op *op)
@@ -1118,34 +546,34 @@ static void gen_load(struct cg *c, struct ir_op *op)
 	int size = memop & IR_MO_SIZE;
 	bool sign = memop & IR_MO_SIGN;
 
-	if (softmmu_on) {
+	if (c->cfg->softmmu_on) {
 		softmmu_load(c, op);
 		return;
 	}
-	sync_globals(c);
-	int ra = load_temp(c, op->args[1], ALL_REGS);
-	lock(c, ra);
+	ra_sync_globals(c);
+	int ra = ra_load_temp(c, op->args[1], ALL_REGS);
+	ra_lock(c, ra);
 	int rd = dead_arg(op, 1) && T(c, op->args[1])->kind == IR_TEMP_LOCAL ? ra
-		 : alloc_reg(c, ALL_REGS);
+		 : ra_alloc_reg(c, ALL_REGS);
 	if (sign && op->type == IR_I32 && size < 2)
 		emit_modrm_offset(&c->e, size ? OPC_MOVSWL : OPC_MOVSBL, rd, ra, 0);
 	else
 		emit_load(&c->e, size, sign && !(op->type == IR_I32 && size == 2), rd, ra, 0);
-	free_dead(c, op);
-	set_output(c, op->args[0], rd);
+	ra_free_dead(c, op);
+	ra_set_output(c, op->args[0], rd);
 }
 
 static void gen_store(struct cg *c, struct ir_op *op)
 {
-	if (softmmu_on) {
+	if (c->cfg->softmmu_on) {
 		softmmu_store(c, op);
 		return;
 	}
-	sync_globals(c);
-	int ra = load_temp(c, op->args[1], ALL_REGS);
-	lock(c, ra);
+	ra_sync_globals(c);
+	int ra = ra_load_temp(c, op->args[1], ALL_REGS);
+	ra_lock(c, ra);
 	store_to(c, op, op->args[0], ra, 0, op->cargs[0] & IR_MO_SIZE);
-	free_dead(c, op);
+	ra_free_dead(c, op);
 }
 
 static void gen_atomic(struct cg *c, struct ir_op *op)
@@ -1155,28 +583,28 @@ static void gen_atomic(struct cg *c, struct ir_op *op)
 	int rd;
 
 	/* Soft MMU: the host address comes from the TLB, in a scratch register. */
-	int haddr = softmmu_on ? softmmu_rmw_addr(c, op) : H_NONE;
-	sync_globals(c);
+	int haddr = c->cfg->softmmu_on ? softmmu_rmw_addr(c, op) : H_NONE;
+	ra_sync_globals(c);
 	if (op->opc == IR_cmpxchg) {
-		lock(c, H_RAX);
-		evict(c, H_RAX);
-		int raddr = haddr != H_NONE ? haddr : load_temp(c, op->args[1], ALL_REGS & ~(1u << H_RAX));
-		lock(c, raddr);
-		int rnew = load_temp(c, op->args[3], ALL_REGS & ~(1u << H_RAX));
-		lock(c, rnew);
-		copy_to_reg(c, op->args[2], H_RAX);
+		ra_lock(c, H_RAX);
+		ra_evict(c, H_RAX);
+		int raddr = haddr != H_NONE ? haddr : ra_load_temp(c, op->args[1], ALL_REGS & ~(1u << H_RAX));
+		ra_lock(c, raddr);
+		int rnew = ra_load_temp(c, op->args[3], ALL_REGS & ~(1u << H_RAX));
+		ra_lock(c, rnew);
+		ra_copy_to_reg(c, op->args[2], H_RAX);
 		emit_atomic(&c->e, OPC_CMPXCHG_EvGv, size, rnew, raddr);
 		rd = H_RAX;
 	} else {
-		int raddr = haddr != H_NONE ? haddr : load_temp(c, op->args[1], ALL_REGS);
-		lock(c, raddr);
-		rd = dest_from(c, op->args[2], dead_arg(op, 2), old, ALL_REGS);
+		int raddr = haddr != H_NONE ? haddr : ra_load_temp(c, op->args[1], ALL_REGS);
+		ra_lock(c, raddr);
+		rd = ra_dest_from(c, op->args[2], dead_arg(op, 2), old, ALL_REGS);
 		emit_atomic(&c->e, op->opc == IR_xchg ? OPC_XCHG_EvGv : OPC_XADD_EvGv, size, rd, raddr);
 	}
 	if (size < 3)
 		emit_ext(&c->e, size, false, rd, rd);
-	free_dead(c, op);
-	set_output(c, old, rd);
+	ra_free_dead(c, op);
+	ra_set_output(c, old, rd);
 }
 
 /* A call of fn: direct when in reach, else through a slot of loom's data
@@ -1186,7 +614,7 @@ static void gen_atomic(struct cg *c, struct ir_op *op)
 static const void *call_slots[1024];
 static unsigned ncall_slots;
 
-static void emit_call_far(struct cg *c, uintptr_t fn)
+void cg_call_far(struct cg *c, uintptr_t fn)
 {
 	int64_t d = (int64_t)(fn - (emit_rx(&c->e, c->e.p) + 5));
 	unsigned i = 0;
@@ -1196,7 +624,7 @@ static void emit_call_far(struct cg *c, uintptr_t fn)
 		if (i == ncall_slots && i < sizeof(call_slots) / sizeof(call_slots[0]))
 			call_slots[ncall_slots++] = (const void *)fn;
 		if (i < ncall_slots && rip_reach(c, (uintptr_t)&call_slots[i])) {
-			emit_rip_modrm(c, OPC_GRP5, EXT5_CALLN_Ev, (uintptr_t)&call_slots[i], 0);
+			emit_modrm_rip(&c->e, OPC_GRP5, EXT5_CALLN_Ev, (uintptr_t)&call_slots[i], 0);
 			return;
 		}
 	}
@@ -1204,11 +632,11 @@ static void emit_call_far(struct cg *c, uintptr_t fn)
 }
 
 /* Add the pinned counter's register to memory and clear it (host.h). */
-static void pin_flush(struct cg *c)
+void cg_pin_flush(struct cg *c)
 {
-	if (!pin_off)
+	if (!c->cfg->pin_off)
 		return;
-	emit_modrm_offset(&c->e, OPC_ARITH_EvGv | P_REXW, PIN_REG, ENV_REG, pin_off);
+	emit_modrm_offset(&c->e, OPC_ARITH_EvGv | P_REXW, PIN_REG, ENV_REG, c->cfg->pin_off);
 	emit_arith_rr(&c->e, ARITH_XOR, false, PIN_REG, PIN_REG);
 }
 
@@ -1216,22 +644,22 @@ static void pin_flush(struct cg *c)
  * [off, off + len): flush if that is the pinned counter. */
 static void pin_touch(struct cg *c, int32_t off, int len)
 {
-	if (pin_off && off < pin_off + 8 && off + len > pin_off)
-		pin_flush(c);
+	if (c->cfg->pin_off && off < c->cfg->pin_off + 8 && off + len > c->cfg->pin_off)
+		cg_pin_flush(c);
 }
 
 void host_set_pin_counter(int32_t env_off)
 {
-	pin_off = env_off;
-	if (pin_off)
-		all_regs &= ~(1u << PIN_REG);
+	cg_config.pin_off = env_off;
+	if (cg_config.pin_off)
+		cg_config.all_regs &= ~(1u << PIN_REG);
 }
 
 void host_unwind_pin(void *env, const void *ucv)
 {
 	const ucontext_t *uc = ucv;
-	if (pin_off)
-		*(uint64_t *)((char *)env + pin_off) += (uint64_t)uc->uc_mcontext.gregs[REG_R15];
+	if (cg_config.pin_off)
+		*(uint64_t *)((char *)env + cg_config.pin_off) += (uint64_t)uc->uc_mcontext.gregs[REG_R15];
 }
 
 static void gen_call(struct cg *c, struct ir_op *op)
@@ -1240,9 +668,9 @@ static void gen_call(struct cg *c, struct ir_op *op)
 	int flags = op->cargs[1];
 	int nargs = op->nin;
 
-	pin_flush(c);	/* the callee may read the counter, or unwind */
+	cg_pin_flush(c);	/* the callee may read the counter, or unwind */
 	if ((flags & IR_CALL_NO_GLOBALS) != IR_CALL_NO_GLOBALS || (flags & IR_CALL_MAY_FAULT))
-		sync_globals(c);
+		ra_sync_globals(c);
 	/* Empty the caller-saved registers, keeping live values in memory;
 	 * an argument that dies here and sits in its own register stays. */
 	uint32_t in_place = 0;
@@ -1255,22 +683,22 @@ static void gen_call(struct cg *c, struct ir_op *op)
 	for (int reg = 0; reg < 16; reg++) {
 		if (!(CALLER_SAVED & (1u << reg)) || !c->reg_temp[reg] || (in_place & (1u << reg)))
 			continue;
-		spill_reg(c, reg);
+		ra_spill_reg(c, reg);
 	}
 	for (int i = 0; i < nargs; i++) {
 		if (!(in_place & (1u << call_arg_regs[i])))
-			copy_to_reg(c, op->args[op->nout + i], call_arg_regs[i]);
+			ra_copy_to_reg(c, op->args[op->nout + i], call_arg_regs[i]);
 	}
 	/* (a call of tools' code is inside a tool region: tool_fp_before) */
-	emit_call_far(c, (uintptr_t)h->fn);
+	cg_call_far(c, (uintptr_t)h->fn);
 	if (!(flags & IR_CALL_NO_WRITE_GLOBALS)) {
-		drop_globals(c);
+		ra_drop_globals(c);
 		for (ir_ref r = 2; r < c->s->nglobals + 2; r++)
 			c->t[r].in_mem = 1;
 	}
-	free_dead(c, op);
+	ra_free_dead(c, op);
 	if (op->nout)
-		set_output(c, op->args[0], H_RAX);
+		ra_set_output(c, op->args[0], H_RAX);
 }
 
 static void add_fixup(struct cg *c, uint32_t label, uint8_t *field)
@@ -1287,11 +715,11 @@ static void gen_brcond(struct cg *c, struct ir_op *op)
 	ir_ref a = op->args[0], b = op->args[1];
 	/* Load operands, write back block state (plain stores keep flags
 	 * intact, but loading may spill, so load first), compare, branch. */
-	int ra = load_temp(c, a, ALL_REGS);
-	lock(c, ra);
+	int ra = ra_load_temp(c, a, ALL_REGS);
+	ra_lock(c, ra);
 	if (!is_const(c, b) || !fits_imm(c, b, op->type))
-		lock(c, load_temp(c, b, ALL_REGS));
-	sync_all(c, false);
+		ra_lock(c, ra_load_temp(c, b, ALL_REGS));
+	ra_sync_all(c, false);
 	int cc = gen_compare(c, op->cargs[0], a, b, w64(op));
 	add_fixup(c, op->cargs[1], emit_jcc32(&c->e, cc));
 	/* The fall-through path keeps clean register copies; block-local
@@ -1299,7 +727,7 @@ static void gen_brcond(struct cg *c, struct ir_op *op)
 	for (int reg = 0; reg < 16; reg++) {
 		ir_ref r = c->reg_temp[reg];
 		if (r && !is_global(c, r) && !T(c, r)->tb_wide)
-			free_reg(c, reg);
+			ra_free_reg(c, reg);
 	}
 }
 
@@ -1315,7 +743,7 @@ static bool fuse_ld_env_brcond(struct cg *c, struct ir_op *ld, struct ir_op *br)
 	    (cond != IR_EQ && cond != IR_NE) || T(c, ld->args[0])->tb_wide)
 		return false;
 	c->locked = 0;
-	sync_all(c, false);
+	ra_sync_all(c, false);
 	emit_modrm_offset(&c->e, OPC_ARITH_EvIz | (size == IR_MO_64 ? P_REXW : 0), ARITH_CMP,
 			  ENV_REG, ld->cargs[0]);
 	emit32(&c->e, (uint32_t)cval(c, br->args[1]));
@@ -1323,7 +751,7 @@ static bool fuse_ld_env_brcond(struct cg *c, struct ir_op *ld, struct ir_op *br)
 	for (int reg = 0; reg < 16; reg++) {
 		ir_ref r = c->reg_temp[reg];
 		if (r && !is_global(c, r) && !T(c, r)->tb_wide)
-			free_reg(c, reg);
+			ra_free_reg(c, reg);
 	}
 	return true;
 }
@@ -1345,30 +773,30 @@ static bool fuse_counter(struct cg *c, struct ir_op *ld, struct ir_op *add, stru
 	int64_t imm = (int64_t)cval(c, add->args[2]);
 	bool small = imm == (int8_t)imm;
 	int opc = (small ? OPC_ARITH_EvIb : OPC_ARITH_EvIz) | P_REXW;
-	if (env && pin_off && ld->cargs[0] == pin_off) {
+	if (env && c->cfg->pin_off && ld->cargs[0] == c->cfg->pin_off) {
 		emit_arith_ri(&c->e, ARITH_ADD, true, PIN_REG, (int32_t)imm);
 		return true;
 	}
 	if (env)
 		emit_modrm_offset(&c->e, opc, ARITH_ADD, ENV_REG, ld->cargs[0]);
 	else if (is_const(c, ld->args[1]) && rip_reach(c, cval(c, ld->args[1]) + ld->cargs[0]))
-		emit_rip_modrm(c, opc, ARITH_ADD, cval(c, ld->args[1]) + ld->cargs[0], small ? 1 : 4);
+		emit_modrm_rip(&c->e, opc, ARITH_ADD, cval(c, ld->args[1]) + ld->cargs[0], small ? 1 : 4);
 	else
-		emit_modrm_offset(&c->e, opc, ARITH_ADD, load_temp(c, ld->args[1], ALL_REGS),
+		emit_modrm_offset(&c->e, opc, ARITH_ADD, ra_load_temp(c, ld->args[1], ALL_REGS),
 				  ld->cargs[0]);
 	if (small)
 		emit8(&c->e, (uint8_t)imm);
 	else
 		emit32(&c->e, (uint32_t)imm);
 	if (!env)
-		free_dead(c, st);
+		ra_free_dead(c, st);
 	return true;
 }
 
 static void gen_goto_tb(struct cg *c, struct ir_op *op)
 {
 	int n = op->cargs[0];
-	sync_all(c, false);
+	ra_sync_all(c, false);
 	/* Align the rel32 so that patching it is one atomic 4-byte store. */
 	int mis = (emit_rx(&c->e, c->e.p) + 1) & 3;
 	if (mis)
@@ -1380,53 +808,53 @@ static void gen_goto_tb(struct cg *c, struct ir_op *op)
 
 static void gen_exit_tb(struct cg *c, struct ir_op *op)
 {
-	sync_all(c, true);
+	ra_sync_all(c, true);
 	uint64_t v = op->cargs[0];
 	if (v == 0) {
-		emit_jmp_to(&c->e, epilogue_exit0_rx);
+		emit_jmp_to(&c->e, c->cfg->epilogue_exit0_rx);
 	} else {
 		emit_movi(&c->e, H_RAX, v);
-		emit_jmp_to(&c->e, epilogue_ret_rx);
+		emit_jmp_to(&c->e, c->cfg->epilogue_ret_rx);
 	}
 }
 
 static void gen_goto_ptr(struct cg *c, struct ir_op *op)
 {
-	int ra = load_temp(c, op->args[0], ALL_REGS);
-	lock(c, ra);
-	sync_all(c, false);
+	int ra = ra_load_temp(c, op->args[0], ALL_REGS);
+	ra_lock(c, ra);
+	ra_sync_all(c, false);
 	emit_jmp_reg(&c->e, ra);
-	sync_all(c, true);
+	ra_sync_all(c, true);
 }
 
 /* Inline jump-cache probe: tb = cache[(pc ^ pc >> bits) & mask]; if it is
  * the TB for pc, jump into its code, else leave to the exec loop. */
 static void gen_goto_lookup(struct cg *c, struct ir_op *op)
 {
-	int rpc = load_temp(c, op->args[0], ALL_REGS);
-	lock(c, rpc);
-	sync_all(c, false);
-	int ri = alloc_reg(c, ALL_REGS);
-	lock(c, ri);
-	int rt = alloc_reg(c, ALL_REGS);
+	int rpc = ra_load_temp(c, op->args[0], ALL_REGS);
+	ra_lock(c, rpc);
+	ra_sync_all(c, false);
+	int ri = ra_alloc_reg(c, ALL_REGS);
+	ra_lock(c, ri);
+	int rt = ra_alloc_reg(c, ALL_REGS);
 	emit_mov_rr(&c->e, true, ri, rpc);
-	emit_shift_ri(&c->e, SHIFT_SHR, true, ri, jc.bits);
+	emit_shift_ri(&c->e, SHIFT_SHR, true, ri, c->cfg->jc.bits);
 	emit_arith_rr(&c->e, ARITH_XOR, true, ri, rpc);
-	emit_arith_ri(&c->e, ARITH_AND, false, ri, (1 << jc.bits) - 1);
-	emit_load(&c->e, 3, false, rt, ENV_REG, jc.jmp_cache_off);
+	emit_arith_ri(&c->e, ARITH_AND, false, ri, (1 << c->cfg->jc.bits) - 1);
+	emit_load(&c->e, 3, false, rt, ENV_REG, c->cfg->jc.jmp_cache_off);
 	emit_modrm_sib(&c->e, OPC_MOVL_GvEv | P_REXW, rt, rt, ri, 3, 0);
 	emit_test_rr(&c->e, true, rt, rt);
 	uint8_t *miss1 = emit_jcc32(&c->e, CC_E);
-	emit_modrm_offset(&c->e, (OPC_ARITH_GvEv + (ARITH_CMP << 3)) | P_REXW, rpc, rt, jc.tb_pc_off);
+	emit_modrm_offset(&c->e, (OPC_ARITH_GvEv + (ARITH_CMP << 3)) | P_REXW, rpc, rt, c->cfg->jc.tb_pc_off);
 	uint8_t *miss2 = emit_jcc32(&c->e, CC_NE);
-	emit_modrm_offset(&c->e, OPC_GRP5, EXT5_JMPN_Ev, rt, jc.tb_code_off);
+	emit_modrm_offset(&c->e, OPC_GRP5, EXT5_JMPN_Ev, rt, c->cfg->jc.tb_code_off);
 	/* A miss names this TB, whose last instruction is the branch (the
 	 * loop may have to fault at it: guest_fetch_fault). */
 	emit_patch_rel32(miss1, &c->e, emit_rx(&c->e, c->e.p));
 	emit_patch_rel32(miss2, &c->e, emit_rx(&c->e, c->e.p));
 	emit_movi(&c->e, H_RAX, (uintptr_t)c->tb | TB_EXIT_NOCHAIN);
-	emit_jmp_to(&c->e, epilogue_ret_rx);
-	sync_all(c, true);
+	emit_jmp_to(&c->e, c->cfg->epilogue_ret_rx);
+	ra_sync_all(c, true);
 }
 
 static void load_xmm(struct cg *c, int x, int32_t off, int size);
@@ -1520,11 +948,9 @@ static int fop_opcode(enum ir_fop f, bool w64)
 	if (f >= IR_F_roundps && f <= IR_F_roundsd)
 		return OPC_ROUNDPS + (f - IR_F_roundps);
 	if (f >= IR_F_fmadd132ps && f <= IR_F_fnmsub231sd) {
-		/* kind: +2 per fmadd, fmsub, fnmadd, fnmsub; order: +0x10 per
-		 * 132, 213, 231; scalar: +1; double: VEX.W */
+		/* IR order: kind, then 132/213/231, then ps pd ss sd */
 		int i = f - IR_F_fmadd132ps, t = i % 4;
-		return (OPC_VFMADD132PS + 2 * (i / 12) + 0x10 * (i / 4 % 3) + (t >= 2)) |
-		       (t & 1 ? P_REXW : 0);
+		return opc_fma(i / 12, i / 4 % 3, t >= 2, t & 1);
 	}
 	return other[f] | (w64 && ir_fopdefs[f].form == IR_FF_R && f >= IR_F_cvtss2si ? P_REXW : 0);
 }
@@ -1536,7 +962,7 @@ static int fop_opcode(enum ir_fop f, bool w64)
  * env slots other than through vfop, clobber those registers (calls, vop)
  * or join control flow forgets them (xcache_before).
  */
-static void xcache_clear(struct cg *c)
+void cg_xcache_clear(struct cg *c)
 {
 	c->xslot[0] = c->xslot[1] = c->xslot[2] = -1;
 }
@@ -1577,15 +1003,15 @@ static void tool_fp_before(struct cg *c, const struct ir_op *ops, uint32_t i, ui
 		bool end = !in_region_ok(c, op) ||
 			   (op->opc == IR_ld_env && i + 1 < n && !in_region_ok(c, &ops[i + 1]));
 		if (end) {
-			emit_modrm_offset(&c->e, OPC_GRP15, EXT15_LDMXCSR, ENV_REG, tfp.guest_csr_off);
-			emit_store_imm(&c->e, 0, TOOL_FP_RAN, ENV_REG, tfp.tool_fp_off);
+			emit_modrm_offset(&c->e, OPC_GRP15, EXT15_LDMXCSR, ENV_REG, c->cfg->tfp.guest_csr_off);
+			emit_store_imm(&c->e, 0, TOOL_FP_RAN, ENV_REG, c->cfg->tfp.tool_fp_off);
 			c->tool_region = false;
 		}
 	}
 	if (op->opc == IR_set_label)
 		c->fp_marked = false;
 	if (c->s->fp_track && !c->fp_marked && fp_op(c, op)) {
-		emit_store_imm(&c->e, 0, 1, ENV_REG, tfp.fp_dirty_off);
+		emit_store_imm(&c->e, 0, 1, ENV_REG, c->cfg->tfp.fp_dirty_off);
 		c->fp_marked = true;
 	}
 	if (op->opc != IR_call || !ir_helper_foreign(c->s, op->cargs[0]) || c->tool_region)
@@ -1594,17 +1020,17 @@ static void tool_fp_before(struct cg *c, const struct ir_op *ops, uint32_t i, ui
 	 * flags are not live between ops, the cmp may clobber them). */
 	uint8_t *skip = NULL;
 	if (c->s->fp_track) {
-		emit_modrm_offset(&c->e, OPC_ARITH_EbIb, ARITH_CMP, ENV_REG, tfp.fp_dirty_off);
+		emit_modrm_offset(&c->e, OPC_ARITH_EbIb, ARITH_CMP, ENV_REG, c->cfg->tfp.fp_dirty_off);
 		emit8(&c->e, 0);
 		skip = emit_jcc32(&c->e, CC_E);
 	}
-	emit_modrm_offset(&c->e, OPC_GRP15, EXT15_STMXCSR, ENV_REG, tfp.guest_csr_off);
+	emit_modrm_offset(&c->e, OPC_GRP15, EXT15_STMXCSR, ENV_REG, c->cfg->tfp.guest_csr_off);
 	if (skip) {
-		emit_store_imm(&c->e, 0, 0, ENV_REG, tfp.fp_dirty_off);
+		emit_store_imm(&c->e, 0, 0, ENV_REG, c->cfg->tfp.fp_dirty_off);
 		emit_patch_rel32(skip, &c->e, emit_rx(&c->e, c->e.p));
 	}
-	emit_store_imm(&c->e, 0, TOOL_FP_IN, ENV_REG, tfp.tool_fp_off);
-	emit_modrm_offset(&c->e, OPC_GRP15, EXT15_LDMXCSR, ENV_REG, tfp.tool_csr_off);
+	emit_store_imm(&c->e, 0, TOOL_FP_IN, ENV_REG, c->cfg->tfp.tool_fp_off);
+	emit_modrm_offset(&c->e, OPC_GRP15, EXT15_LDMXCSR, ENV_REG, c->cfg->tfp.tool_csr_off);
 	c->tool_region = true;
 	c->fp_marked = false;	/* fp_dirty is clear now */
 }
@@ -1621,7 +1047,7 @@ static void xcache_before(struct cg *c, const struct ir_op *op)
 	}
 	case IR_call: case IR_set_label: case IR_goto_tb: case IR_exit_tb:
 	case IR_goto_ptr: case IR_goto_lookup:
-		xcache_clear(c);
+		cg_xcache_clear(c);
 		return;
 	default:
 		return;	/* GPR-only ops, loads, guest stores, vfop/vfres (their own) */
@@ -1667,7 +1093,7 @@ static void gen_vfop(struct cg *c, struct ir_op *op)
 	int32_t d = o & 0xffff, a = o >> 16 & 0xffff, b = o >> 32 & 0xffff;
 	int opc = fop_opcode(f, false);
 
-	sync_globals(c);
+	ra_sync_globals(c);
 	/* sources into the registers that xmm15 does not need first (a
 	 * copy out of the cache must come before xmm15 is overwritten) */
 	switch (def->form) {
@@ -1708,30 +1134,30 @@ static void gen_vfres(struct cg *c, struct ir_op *op)
 	int32_t a = o & 0xffff, b = o >> 16 & 0xffff;
 	int opc = fop_opcode(f, w64(op));
 
-	sync_globals(c);
-	int rd = alloc_reg(c, ALL_REGS);
+	ra_sync_globals(c);
+	int rd = ra_alloc_reg(c, ALL_REGS);
 	if (f == IR_F_stmxcsr) {
 		for (int i = 0; i < 3; i++)	/* the scratch slot is written */
 			if (c->xslot[i] == a)
 				c->xslot[i] = -1;
 		emit_modrm_offset(&c->e, OPC_GRP15, EXT15_STMXCSR, ENV_REG, a);
 		emit_load(&c->e, 2, false, rd, ENV_REG, a);
-		emit_arith_ri(&c->e, ARITH_AND, false, rd, 0x3f);
+		emit_arith_ri(&c->e, ARITH_AND, false, rd, MXCSR_FLAGS);
 		emit_modrm_offset(&c->e, OPC_ARITH_GvEv + (ARITH_OR << 3), rd, ENV_REG, b);
-		set_output(c, op->args[0], rd);
+		ra_set_output(c, op->args[0], rd);
 		return;
 	}
 	load_xmm(c, 14, b, def->bsize);
 	if (f >= IR_F_comiss && f <= IR_F_ucomisd) {
 		load_xmm(c, 15, a, def->bsize);
 		emit_modrm(&c->e, opc, 15, 14);
-		emit8(&c->e, OPC_PUSHF);
+		emit_pushf(&c->e);
 		emit_pop(&c->e, rd);
-		emit_arith_ri(&c->e, ARITH_AND, false, rd, 0x45);	/* ZF PF CF */
+		emit_arith_ri(&c->e, ARITH_AND, false, rd, EFLAGS_ZF | EFLAGS_PF | EFLAGS_CF);
 	} else {
 		emit_modrm(&c->e, opc, rd, 14);
 	}
-	set_output(c, op->args[0], rd);
+	ra_set_output(c, op->args[0], rd);
 }
 
 static void gen_op_body(struct cg *c, struct ir_op *op);
@@ -1743,7 +1169,7 @@ static void gen_op(struct cg *c, struct ir_op *op)
 	for (int a = 0; a < op->nout; a++) {
 		ir_ref r = op->args[a];
 		if ((op->dead & (1 << a)) && c->t[r].reg != H_NONE)
-			free_reg(c, c->t[r].reg);
+			ra_free_reg(c, c->t[r].reg);
 	}
 }
 
@@ -1773,12 +1199,12 @@ static void gen_op_body(struct cg *c, struct ir_op *op)
 	case IR_setcond: gen_setcond(c, op); break;
 	case IR_movcond: gen_movcond(c, op); break;
 	case IR_set_label:
-		sync_all(c, true);
-		reset_after_label(c);
+		ra_sync_all(c, true);
+		ra_reset_after_label(c);
 		c->label_at[op->cargs[0]] = c->e.p;
 		break;
 	case IR_br:
-		sync_all(c, true);
+		ra_sync_all(c, true);
 		add_fixup(c, op->cargs[0], emit_jmp32(&c->e));
 		break;
 	case IR_brcond: gen_brcond(c, op); break;
@@ -1818,7 +1244,7 @@ size_t host_gen_code(struct ir_ctx *s, struct tb *tb, uint8_t *rw, uint8_t *rx, 
 	static uint8_t **labels;
 	static uint32_t label_cap;
 	static struct slow_path slow[MAX_SLOW_PATHS];
-	struct cg c = { .s = s, .tb = tb, .slow = slow };
+	struct cg c = { .cfg = &cg_config, .s = s, .tb = tb, .slow = slow };
 
 	if (s->ntemps > cap) {
 		cap = s->ntemps * 2;
@@ -1841,7 +1267,7 @@ size_t host_gen_code(struct ir_ctx *s, struct tb *tb, uint8_t *rw, uint8_t *rx, 
 	c.e = (struct emit){ .p = rw, .start = rw, .end = rw + avail, .rx_start = rx };
 
 	ir_liveness(s);
-	xcache_clear(&c);
+	cg_xcache_clear(&c);
 	for (uint32_t i = 0; i < s->nops; i++) {
 		if (!emit_room(&c.e, OP_MAX_BYTES))
 			return 0;
@@ -1860,7 +1286,7 @@ size_t host_gen_code(struct ir_ctx *s, struct tb *tb, uint8_t *rw, uint8_t *rx, 
 		if (op->opc == IR_ld_env || op->opc == IR_st_env)
 			pin_touch(&c, op->cargs[0], 1 << (op->cargs[1] & IR_MO_SIZE));
 		else if (op->opc == IR_ld_ptr || op->opc == IR_st_ptr)
-			pin_flush(&c);	/* may point at the counter */
+			cg_pin_flush(&c);	/* may point at the counter */
 		if (op->opc == IR_ld_env && i + 1 < s->nops && fuse_ld_env_brcond(&c, op, op + 1)) {
 			i++;
 			continue;
@@ -1874,7 +1300,7 @@ size_t host_gen_code(struct ir_ctx *s, struct tb *tb, uint8_t *rw, uint8_t *rx, 
 	if (c.nslow) {
 		if (!emit_room(&c.e, c.nslow * SLOW_PATH_MAX_BYTES))
 			return 0;
-		emit_slow_paths(&c);	/* (within TB_MAX_CODE: the loop counted them) */
+		softmmu_emit_slow_paths(&c);	/* (within TB_MAX_CODE: the loop counted them) */
 	}
 	for (uint32_t i = 0; i < c.nfixups; i++) {
 		uint8_t *at = c.label_at[c.fixups[i].label];
@@ -1897,11 +1323,11 @@ static void detect_host_features(void)
 {
 	unsigned a, b, cc, d;
 	__asm__("cpuid" : "=a"(a), "=b"(b), "=c"(cc), "=d"(d) : "a"(1), "c"(0));
-	host_has_popcnt = cc & (1u << 23);
+	cg_config.host_has_popcnt = cc & (1u << 23);
 	__asm__("cpuid" : "=a"(a), "=b"(b), "=c"(cc), "=d"(d) : "a"(7), "c"(0));
-	host_has_bmi1 = b & (1u << 3);
+	cg_config.host_has_bmi1 = b & (1u << 3);
 	__asm__("cpuid" : "=a"(a), "=b"(b), "=c"(cc), "=d"(d) : "a"(0x80000001), "c"(0));
-	host_has_lzcnt = cc & (1u << 5);
+	cg_config.host_has_lzcnt = cc & (1u << 5);
 }
 
 size_t host_gen_prologue(uint8_t *rw, uint8_t *rx, size_t avail, host_enter_fn *enter,
@@ -1916,18 +1342,18 @@ size_t host_gen_prologue(uint8_t *rw, uint8_t *rx, size_t avail, host_enter_fn *
 	*enter = (host_enter_fn)(uintptr_t)emit_rx(&e, e.p);
 	for (unsigned i = 0; i < sizeof(saved); i++)
 		emit_push(&e, saved[i]);
-	if (pin_off)
+	if (cg_config.pin_off)
 		emit_arith_rr(&e, ARITH_XOR, false, PIN_REG, PIN_REG);	/* no delta yet */
 	emit_mov_rr(&e, true, ENV_REG, H_RDI);
 	emit_arith_ri(&e, ARITH_SUB, true, H_RSP, FRAME_SIZE);
 	emit_jmp_reg(&e, H_RSI);
 
-	epilogue_exit0_rx = emit_rx(&e, e.p);
-	*epilogue_exit = (const void *)epilogue_exit0_rx;
+	cg_config.epilogue_exit0_rx = emit_rx(&e, e.p);
+	*epilogue_exit = (const void *)cg_config.epilogue_exit0_rx;
 	emit_arith_rr(&e, ARITH_XOR, false, H_RAX, H_RAX);
-	epilogue_ret_rx = emit_rx(&e, e.p);
-	if (pin_off)	/* the pinned counter's delta goes to memory */
-		emit_modrm_offset(&e, OPC_ARITH_EvGv | P_REXW, PIN_REG, ENV_REG, pin_off);
+	cg_config.epilogue_ret_rx = emit_rx(&e, e.p);
+	if (cg_config.pin_off)	/* the pinned counter's delta goes to memory */
+		emit_modrm_offset(&e, OPC_ARITH_EvGv | P_REXW, PIN_REG, ENV_REG, cg_config.pin_off);
 	emit_arith_ri(&e, ARITH_ADD, true, H_RSP, FRAME_SIZE);
 	for (int i = sizeof(saved) - 1; i >= 0; i--)
 		emit_pop(&e, saved[i]);

@@ -95,6 +95,15 @@ void emit_modrm_sib(struct emit *e, int opc, int r, int base, int index, int shi
 		emit32(e, disp);
 }
 
+void emit_modrm_rip(struct emit *e, int opc, int r, uintptr_t target_rx, int imm_bytes)
+{
+	emit_opc(e, opc, r, 0, 0);
+	/* mod 00, rm 101: [rip + disp32], rip being the next instruction's
+	 * address, which lies past the disp32 and the immediate */
+	emit8(e, ((r & 7) << 3) | 5);
+	emit32(e, (uint32_t)(target_rx - (emit_rx(e, e->p) + 4 + imm_bytes)));
+}
+
 void emit_mov_rr(struct emit *e, bool w, int dst, int src)
 {
 	if (dst != src || !w)
@@ -308,6 +317,11 @@ void emit_pop(struct emit *e, int reg)
 void emit_ret(struct emit *e)
 {
 	emit8(e, OPC_RET);
+}
+
+void emit_pushf(struct emit *e)
+{
+	emit8(e, OPC_PUSHF);
 }
 
 void emit_mfence(struct emit *e)

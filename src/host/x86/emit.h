@@ -170,8 +170,27 @@ enum { EXT15_LDMXCSR = 2, EXT15_STMXCSR = 3 };
 #define OPC_PADDB	(0xfc | P_EXT | P_DATA16)
 #define OPC_PADDW	(0xfd | P_EXT | P_DATA16)
 #define OPC_PADDD	(0xfe | P_EXT | P_DATA16)
-/* VEX-only: FMA3, VEX.128.66.0F38 (W1 for pd/sd) */
+/* VEX-only: FMA3, VEX.128.66.0F38 (W1 for pd/sd).  Each order's fmadd
+ * opens a row of 8: fmsub, fnmadd and fnmsub follow 2 apart, and each
+ * ss/sd form is its ps/pd form + 1 (opc_fma). */
 #define OPC_VFMADD132PS	(0x98 | P_EXT38 | P_DATA16)
+#define OPC_VFMADD213PS	(0xa8 | P_EXT38 | P_DATA16)
+#define OPC_VFMADD231PS	(0xb8 | P_EXT38 | P_DATA16)
+enum { FMA_MADD, FMA_MSUB, FMA_NMADD, FMA_NMSUB };
+
+/* The FMA3 opcode of kind (FMA_*), order (0: 132, 1: 213, 2: 231), scalar
+ * (ss/sd) or packed, single or double. */
+static inline int opc_fma(int kind, int order, bool scalar, bool dbl)
+{
+	static const int row[3] = { OPC_VFMADD132PS, OPC_VFMADD213PS, OPC_VFMADD231PS };
+	return (row[order] + 2 * kind + (scalar ? 1 : 0)) | (dbl ? P_REXW : 0);
+}
+
+/* Host flag bits the emitters pick out of what the CPU leaves. */
+#define EFLAGS_CF	0x01
+#define EFLAGS_PF	0x04
+#define EFLAGS_ZF	0x40
+#define MXCSR_FLAGS	0x3f		/* IE DE ZE OE UE PE: the sticky exception flags */
 
 /* Group 1 (ARITH) /r extensions */
 enum { ARITH_ADD, ARITH_OR, ARITH_ADC, ARITH_SBB, ARITH_AND, ARITH_SUB, ARITH_XOR, ARITH_CMP };
@@ -205,6 +224,9 @@ void emit_modrm_ext(struct emit *e, int opc, int ext, int rm);		/* /ext, reg */
 void emit_vex_rr(struct emit *e, int opc, int r, int v, int rm);
 /* [base + index*2^shift + disp]; base or index may be H_NONE */
 void emit_modrm_sib(struct emit *e, int opc, int r, int base, int index, int shift, int32_t disp);
+/* [rip + disp32] addressing target_rx; imm_bytes: the size of the
+ * immediate the caller emits after it (rip is the next instruction's) */
+void emit_modrm_rip(struct emit *e, int opc, int r, uintptr_t target_rx, int imm_bytes);
 static inline void emit_modrm_offset(struct emit *e, int opc, int r, int base, int32_t disp)
 {
 	emit_modrm_sib(e, opc, r, base, H_NONE, 0, disp);
@@ -241,6 +263,7 @@ void emit_jmp_reg(struct emit *e, int reg);
 void emit_push(struct emit *e, int reg);
 void emit_pop(struct emit *e, int reg);
 void emit_ret(struct emit *e);
+void emit_pushf(struct emit *e);
 void emit_mfence(struct emit *e);
 void emit_nops(struct emit *e, int n);
 /* lock cmpxchg/xchg/xadd [base], reg at operand size 1<<size */

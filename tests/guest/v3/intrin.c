@@ -3,7 +3,11 @@
  * an unmapped page, permutes, variable shifts, broadcasts, inserts and
  * extracts, blends, F16C conversions, FMA variants; then XGETBV, an
  * XSAVE/XRSTOR round trip of the YMM state, and a signal handler that sees
- * and changes ymm bits 255:128 in its frame.  Everything printed is
+ * and changes ymm bits 255:128 in its frame, and the mask and destination
+ * a gather leaves in the frame when an element faults (the mask's elements
+ * already set to all ones or zeros), and an exact tiny haddpd result with
+ * underflow unmasked (SIGFPE), and the flags of a 256-bit add that traps
+ * on one lane.  Everything printed is
  * computed, so the host CPU is the oracle. */
 #include "../guest.h"
 #include <immintrin.h>
@@ -46,6 +50,118 @@ static void on_usr1(int sig, siginfo_t *si, void *ctx)
 	memcpy(fp + 576 + 16 * 5, &nv, 4);
 	asm volatile("vpcmpeqd %%ymm5, %%ymm5, %%ymm5" ::: "xmm5");
 	handled = 1;
+}
+
+#include <setjmp.h>
+static sigjmp_buf gather_back;
+static void on_gather_fault(int sig, siginfo_t *si, void *ctx)
+{
+	ucontext_t *uc = ctx;
+	uint8_t *fp = (uint8_t *)uc->uc_mcontext.fpregs;
+	(void)si;
+	/* xmm0/xmm1 at 160 + 16 * n of the FXSAVE image, their upper halves
+	 * at 576 + 16 * n of the XSAVE area */
+	for (int r = 0; r < 2; r++) {
+		uint64_t q[4];
+		memcpy(q, fp + 160 + 16 * r, 16);
+		memcpy(q + 2, fp + 576 + 16 * r, 16);
+		printf("%s sig %d %016llx %016llx %016llx %016llx\n", r ? "mask" : "dest", sig,
+		       (unsigned long long)q[3], (unsigned long long)q[2], (unsigned long long)q[1],
+		       (unsigned long long)q[0]);
+	}
+	siglongjmp(gather_back, 1);
+}
+
+/* Underflow unmasked: a tiny result raises it even when exact (masked, a
+ * tiny result must also be inexact).  haddpd's low sum, 1.5 * 2^-1022 -
+ * 2^-1022, is the denormal 2^-1023, exactly. */
+static sigjmp_buf tiny_back;
+
+static void tiny_fpe(int sig, siginfo_t *si, void *ctx)
+{
+	ucontext_t *uc = ctx;
+	uint32_t csr;
+	memcpy(&csr, (uint8_t *)uc->uc_mcontext.fpregs + 24, 4);
+	printf("  SIGFPE %d code %d flags %x\n", sig, si->si_code, csr & 0x3f);
+	siglongjmp(tiny_back, 1);
+}
+
+static void exact_tiny(void)
+{
+	struct sigaction sa, old;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_sigaction = tiny_fpe;
+	sa.sa_flags = SA_SIGINFO;
+	sigaction(SIGFPE, &sa, &old);
+	static const double in[2] = { 0x1.8p-1022, -0x1p-1022 };
+	for (int um = 0; um < 2; um++) {
+		printf("exact tiny, UE %s:\n", um ? "unmasked" : "masked");
+		if (sigsetjmp(tiny_back, 1))
+			continue;
+		uint64_t r;
+		unsigned csr = um ? 0x1f80 & ~0x800 : 0x1f80, after;
+		__asm__ volatile("ldmxcsr %2\n\tmovupd %1, %%xmm0\n\thaddpd %%xmm0, %%xmm0\n\tmovq %%xmm0, %0\n\t"
+				 "stmxcsr %3"
+				 : "=r"(r) : "m"(in), "m"(csr), "m"(after) : "xmm0", "memory");
+		printf("  %016llx flags %x\n", (unsigned long long)r, after & 0x3f);
+	}
+	/* vaddps ymm with denormals unmasked: the lower half's sums are
+	 * inexact, an upper lane's operand is denormal; the CPU traps on the
+	 * whole instruction (DE) without flagging the lower half (PE). */
+	static const float x[8] = { 1, 1, 1, 1, 0x1p-130f, 1, 1, 1 };
+	static const float y[8] = { 0x1p-30f, 0x1p-30f, 0x1p-30f, 0x1p-30f, 1, 1, 1, 1 };
+	printf("vaddps ymm, DE unmasked:\n");
+	if (!sigsetjmp(tiny_back, 1)) {
+		unsigned csr = 0x1f80 & ~0x100;
+		__asm__ volatile("ldmxcsr %2\n\tvmovups %0, %%ymm0\n\tvmovups %1, %%ymm1\n\t"
+				 "vaddps %%ymm1, %%ymm0, %%ymm0\n\tvzeroupper"
+				 :: "m"(x), "m"(y), "m"(csr) : "xmm0", "xmm1", "memory");
+		printf("  no SIGFPE\n");
+	}
+	unsigned dflt = 0x1f80;
+	__asm__ volatile("ldmxcsr %0" :: "m"(dflt));
+	sigaction(SIGFPE, &old, NULL);
+}
+
+/* vpgatherdd (ymm and xmm) and vpgatherqd whose element 2 is in a
+ * PROT_NONE page. */
+static void gather_fault(void)
+{
+	uint8_t *pg = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (pg == MAP_FAILED)
+		return;
+	mprotect(pg + 4096, 4096, PROT_NONE);
+	memset(pg, 0x5a, 4096);
+	struct sigaction sa, old;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_sigaction = on_gather_fault;
+	sa.sa_flags = SA_SIGINFO;
+	sigaction(SIGSEGV, &sa, &old);
+	static const int32_t idx[8] = { 0, 8, 1024, 16, 24, 32, 40, 48 };
+	static const int64_t idxq[4] = { 0, 8, 1024, 16 };
+	static const uint32_t mask[8] = { 0x80000001, 0x7fffffff, 0x80000000, 0x12345678,
+					  0xdeadbeef, 0x00c0ffee, 0xf0000000, 0x00000001 };
+	if (!sigsetjmp(gather_back, 1)) {
+		asm volatile("vmovdqu %0, %%ymm2\n\tvmovdqu %1, %%ymm1\n\tvpcmpeqd %%ymm0, %%ymm0, %%ymm0\n\t"
+			     "vpgatherdd %%ymm1, (%2,%%ymm2,4), %%ymm0"
+			     :: "m"(idx), "m"(mask), "r"(pg) : "xmm0", "xmm1", "xmm2", "memory");
+		printf("vpgatherdd: no fault\n");
+	}
+	if (!sigsetjmp(gather_back, 1)) {
+		asm volatile("vmovdqu %0, %%ymm2\n\tvmovdqu %1, %%ymm1\n\tvpcmpeqd %%ymm0, %%ymm0, %%ymm0\n\t"
+			     "vpgatherqd %%xmm1, (%2,%%ymm2,4), %%xmm0"
+			     :: "m"(idxq), "m"(mask), "r"(pg) : "xmm0", "xmm1", "xmm2", "memory");
+		printf("vpgatherqd: no fault\n");
+	}
+	/* VEX.128: the mask's bits 255:128 (set here) are cleared */
+	if (!sigsetjmp(gather_back, 1)) {
+		asm volatile("vmovdqu %0, %%ymm2\n\tvmovdqu %1, %%ymm1\n\tvpcmpeqd %%ymm0, %%ymm0, %%ymm0\n\t"
+			     "vpgatherdd %%xmm1, (%2,%%xmm2,4), %%xmm0"
+			     :: "m"(idx), "m"(mask), "r"(pg) : "xmm0", "xmm1", "xmm2", "memory");
+		printf("vpgatherdd xmm: no fault\n");
+	}
+	sigaction(SIGSEGV, &old, NULL);
+	munmap(pg, 8192);
 }
 
 int main(void)
@@ -167,5 +283,7 @@ int main(void)
 		     : "=m"(out) : "m"(*(uint32_t[]){ 0xabcdef01 }), "r"(getpid())
 		     : "rax", "rdi", "rsi", "rcx", "r11", "xmm5", "memory");
 	printf("after signal %d %x %x\n", handled, out[0], out[4]);
+	gather_fault();
+	exact_tiny();
 	return 0;
 }
