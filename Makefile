@@ -178,12 +178,16 @@ deps:
 UNIT_BINS = $(patsubst tests/unit/%.c,build/$(TMODE)/unit/%,$(UNIT_SRCS))
 TMODE ?= debug
 
-# The whole suite; the last line is "N passed, N failed".
+# The whole suite; the last line is "N passed, N failed".  It fetches
+# Debian's kernel (scripts/guest-kernel.sh: cached in build/guest, once per
+# kernel package) so that the sysboot subsuite boots it under loom-system and
+# qemu-system-x86_64.
 test: deps
 	$(MAKE) --no-print-directory build/$(TMODE)/loom build/$(TMODE)/loom-system $(UNIT_BINS) \
 		$(BAREMETAL) guest-tests $(COV_BINS) \
 		build/$(TMODE)/loom-cov build/$(TMODE)/loom-ctl \
 		$(call plugins_of,$(TMODE)) plugin-tests system-guest
+	scripts/guest-kernel.sh
 	tests/run-all.sh build/$(TMODE)
 
 test-unit: build/$(TMODE)/loom $(UNIT_BINS) $(BAREMETAL)
@@ -201,8 +205,8 @@ test-programs: build/$(TMODE)/loom
 # qemu-system-x86_64 (tests/system/run.sh); Debian's kernel booted under
 # qemu-system-x86_64 and loom-system, the guest script's output compared with
 # its native run (tests/system/boot.sh; it fetches the kernel with
-# scripts/guest-kernel.sh).  `make test` runs the fast part, and the boots
-# only once the kernel has been fetched.
+# scripts/guest-kernel.sh).  `make test` runs the fast part (one boot each),
+# after fetching the kernel.
 test-system: build/$(TMODE)/loom-system $(BAREMETAL) system-guest
 	tests/run-all.sh build/$(TMODE) system
 	tests/run-all.sh build/$(TMODE) sysboot-self

@@ -31,8 +31,8 @@
 #            kernels and initrds, the bare-metal image under qemu-system
 #   sysboot  tests/system/boot.sh --fast: Debian's kernel booted under
 #            qemu-system-x86_64 and BUILDDIR/loom-system, the guest script's
-#            output compared with its native run (skipped, visibly, until the
-#            kernel is fetched or while loom-system cannot run guest code)
+#            output compared with its native run (skipped, visibly, when
+#            the kernel has not been fetched: `make test` fetches it)
 #   sysboot-self  tests/system/boot-selftest.sh: boot.sh against fake
 #            emulators, that it fails what it must (no kernel needed)
 #   sysboot-all  the same as sysboot without --fast (what `make test-system` runs):
