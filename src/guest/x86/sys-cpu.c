@@ -586,11 +586,37 @@ gp:
 	return -1;
 }
 
+/* The system-segment descriptor sel names in the GDT (16 bytes in long
+ * mode) for lldt and ltr: of the given type, present (else #NP(sel)), with
+ * a canonical base; any other failure is #GP(sel). */
+static int read_system_desc(struct cpu *cpu, uint16_t sel, uint16_t type, uint64_t d[2],
+			    uint64_t *base, uint16_t *attr, struct x86_event *f)
+{
+	if (x86_sys_read_desc(cpu, sel, d, long_mode(cpu), f))
+		return -1;
+	*attr = desc_attr(d[0]);
+	if ((*attr & (SEG_ATTR_S | SEG_ATTR_TYPE)) != type) {
+		gp_event(f, X86_EXC_GP, sel & 0xfffc);
+		return -1;
+	}
+	if (!(*attr & SEG_ATTR_P)) {
+		gp_event(f, X86_EXC_NP, sel & 0xfffc);
+		return -1;
+	}
+	*base = desc_base(d[0]) | (long_mode(cpu) ? (d[1] & 0xffffffff) << 32 : 0);
+	if (!x86_canonical(*base)) {
+		gp_event(f, X86_EXC_GP, sel & 0xfffc);
+		return -1;
+	}
+	return 0;
+}
+
 /* lldt: a null selector makes LDTR unusable; else an LDT descriptor
  * (16 bytes in long mode) from the GDT. */
 int x86_sys_lldt(struct cpu *cpu, uint16_t sel, struct x86_event *f)
 {
-	uint64_t d[2];
+	uint64_t d[2], base;
+	uint16_t attr;
 	if (!(sel & ~3u)) {
 		x86_sys_set_seg(cpu, SEG_LDTR, sel, 0, 0, 0);
 		return 0;
@@ -599,22 +625,8 @@ int x86_sys_lldt(struct cpu *cpu, uint16_t sel, struct x86_event *f)
 		gp_event(f, X86_EXC_GP, sel & 0xfffc);
 		return -1;
 	}
-	if (x86_sys_read_desc(cpu, sel, d, long_mode(cpu), f))
+	if (read_system_desc(cpu, sel, SYS_TYPE_LDT, d, &base, &attr, f))
 		return -1;
-	uint16_t attr = desc_attr(d[0]);
-	if ((attr & (SEG_ATTR_S | SEG_ATTR_TYPE)) != SYS_TYPE_LDT) {
-		gp_event(f, X86_EXC_GP, sel & 0xfffc);
-		return -1;
-	}
-	if (!(attr & SEG_ATTR_P)) {
-		gp_event(f, X86_EXC_NP, sel & 0xfffc);
-		return -1;
-	}
-	uint64_t base = desc_base(d[0]) | (long_mode(cpu) ? (d[1] & 0xffffffff) << 32 : 0);
-	if (!x86_canonical(base)) {
-		gp_event(f, X86_EXC_GP, sel & 0xfffc);
-		return -1;
-	}
 	x86_sys_set_seg(cpu, SEG_LDTR, sel, base, desc_limit(d[0]), attr);
 	return 0;
 }
@@ -628,22 +640,10 @@ int x86_sys_ltr(struct cpu *cpu, uint16_t sel, struct x86_event *f)
 		gp_event(f, X86_EXC_GP, sel & 0xfffc);
 		return -1;
 	}
-	if (x86_sys_read_desc(cpu, sel, d, long_mode(cpu), f))
+	uint64_t base;
+	uint16_t attr;
+	if (read_system_desc(cpu, sel, SYS_TYPE_TSS_AVAIL, d, &base, &attr, f))
 		return -1;
-	uint16_t attr = desc_attr(d[0]);
-	if ((attr & (SEG_ATTR_S | SEG_ATTR_TYPE)) != SYS_TYPE_TSS_AVAIL) {
-		gp_event(f, X86_EXC_GP, sel & 0xfffc);
-		return -1;
-	}
-	if (!(attr & SEG_ATTR_P)) {
-		gp_event(f, X86_EXC_NP, sel & 0xfffc);
-		return -1;
-	}
-	uint64_t base = desc_base(d[0]) | (long_mode(cpu) ? (d[1] & 0xffffffff) << 32 : 0);
-	if (!x86_canonical(base)) {
-		gp_event(f, X86_EXC_GP, sel & 0xfffc);
-		return -1;
-	}
 	uint8_t type = (d[0] >> 40 & 0xff) | 2;		/* busy */
 	if (x86_sys_vwrite(cpu, cpu->sys->gdtr.base + (sel & ~7u) + 5, &type, 1, 0, f))
 		return -1;
