@@ -1,0 +1,7 @@
+/* The instrument layer's environment in whole-system mode
+ * (instrument/instrument.h: struct instrument_env). */
+#ifndef LOOM_SYSTEM_INSTRUMENT_ENV_H
+#define LOOM_SYSTEM_INSTRUMENT_ENV_H
+struct instrument_env;
+extern const struct instrument_env system_instrument_env;
+#endif

@@ -1,0 +1,156 @@
+#!/usr/bin/env bash
+# loom-system's instrumentation (part of the `system` subsuite):
+#
+#   tests/system/instrument.sh BUILDDIR
+#
+# 1. -cov FILE -cov-bitmap phys:START-END[,gran=N] on the bare-metal image
+#    (build/tests/system/baremetal.bin, make baremetal), which lies at
+#    0x100000-0x10ffff (tests/system/baremetal/kernel.asm) and is entered at
+#    its 64-bit entry 0x100200 (the boot protocol's code32_start + 0x200,
+#    as loom-system boots): the bitmap is in coverage.md's format, the
+#    entry's granule is set, no granule outside the image is, the file is
+#    written the same on power-off in all three translation modes (a
+#    block-per-instruction run marks at least what the default one does),
+#    and on SIGTERM for a guest spinning in translated code (tests/system/
+#    craft.py spin: jmp . at the 64-bit entry 0x1000200).
+# 2. Bad -cov/-cov-bitmap input: one line, exit status 1.
+# Prints PASS/FAIL/SKIP lines and "N passed, N failed, N skipped".
+set -uo pipefail
+
+if [ $# -ne 1 ]; then
+	echo "usage: $0 BUILDDIR" >&2
+	exit 2
+fi
+root=$(cd "$(dirname "$0")/../.." && pwd)
+builddir=$(cd "$1" && pwd)
+bin=$builddir/loom-system
+image=$root/build/tests/system/baremetal.bin
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+passed=0 failed=0 skipped=0
+pass() { echo "PASS $1"; passed=$((passed + 1)); }
+fail() {
+	echo "FAIL $1"
+	shift
+	for l in "$@"; do echo "    $l"; done
+	failed=$((failed + 1))
+}
+skip() { echo "SKIP $1: $2"; skipped=$((skipped + 1)); }
+
+# bits FILE: the set bits' granule addresses, one hex address a line, from
+# the bitmap's header (Start, Granularity, Bits) and its packed bytes (bit
+# i is bit i%8 of byte i/8): an independent reader of coverage.md's format.
+bits() {
+	python3 - "$1" <<'PY'
+import sys
+data = open(sys.argv[1], "rb").read()
+head = {}
+pos = 0
+for _ in range(6):
+    end = data.index(b"\n", pos)
+    line = data[pos:end].decode()
+    pos = end + 1
+    k, _, v = line.partition(": ")
+    head[k] = v
+assert head["LOOM BITMAP"] == "version 1" and head["Addresses"] == "absolute"
+start, gran, nbits = int(head["Start"], 16), int(head["Granularity"]), int(head["Bits"])
+body = data[pos:]
+assert len(body) == (nbits + 7) // 8, "body length"
+for i in range(nbits):
+    if body[i // 8] >> (i % 8) & 1:
+        print("%x" % (start + i * gran))
+PY
+}
+
+# expect_usage NAME REGEX ARGS...: exit status 1, one line on stderr.
+expect_usage() {
+	local name=$1 re=$2 status lines
+	shift 2
+	"$bin" "$@" >"$tmp/out" 2>"$tmp/err" </dev/null
+	status=$?
+	lines=$(wc -l <"$tmp/err")
+	if [ "$status" -eq 1 ] && [ "$lines" -eq 1 ] && grep -qE "$re" "$tmp/err"; then
+		pass "$name"
+	else
+		fail "$name" "repro: $bin $*" "exit status $status, $lines lines: $(head -n 2 "$tmp/err")"
+	fi
+}
+
+# --- bad input -----------------------------------------------------------------
+k=$tmp/none.img
+expect_usage cov-without-bitmap 'add -cov-bitmap phys:' -kernel "$k" -cov "$tmp/x.bits"
+expect_usage bitmap-without-cov 'needs -cov FILE' -kernel "$k" -cov-bitmap phys:0-0x1000
+expect_usage bitmap-not-phys 'guest-physical' -kernel "$k" -cov x -cov-bitmap 0x1000-0x2000
+expect_usage bitmap-empty-range 'END must lie above START' -kernel "$k" -cov x \
+	-cov-bitmap phys:0x2000-0x1000
+expect_usage bitmap-gran-zero 'gran=' -kernel "$k" -cov x -cov-bitmap phys:0-0x1000,gran=0
+expect_usage cov-unwritable "$tmp/nodir/x.bits" -kernel "$image" -cov "$tmp/nodir/x.bits" \
+	-cov-bitmap phys:0-0x1000
+
+# --- the bare-metal image --------------------------------------------------------
+if [ ! -f "$image" ]; then
+	fail baremetal-image "no $image (make baremetal; needs nasm)"
+else
+	for mode in default -one-insn-per-tb -nochain; do
+		opt=$mode
+		[ "$mode" = default ] && opt=
+		f=$tmp/bm$mode.bits
+		timeout -k 5 60 "$bin" -kernel "$image" -m 64 -nographic -no-reboot $opt \
+			-cov "$f" -cov-bitmap phys:0-0x400000,gran=256 </dev/null \
+			>"$tmp/bm$mode.log" 2>&1
+		status=$?
+		if [ "$status" -ne 0 ] || ! bits "$f" >"$f.txt" 2>"$f.err"; then
+			fail "cov-bitmap-baremetal $mode" "exit status $status" \
+				"$(tail -n 2 "$tmp/bm$mode.log")" "$(tail -n 2 "$f.err" 2>/dev/null)"
+			continue
+		fi
+		outside=$(awk '{ a = strtonum("0x" $1); if (a < 0x100000 || a >= 0x110000) print }' \
+			"$f.txt" | head -n 3)
+		if ! grep -qx 100200 "$f.txt"; then
+			fail "cov-bitmap-baremetal $mode" "the entry's granule 0x100200 is not set"
+		elif [ -n "$outside" ]; then
+			fail "cov-bitmap-baremetal $mode" "granules outside the image set:" $outside
+		else
+			pass "cov-bitmap-baremetal $mode ($(wc -l <"$f.txt") granules)"
+		fi
+	done
+	d=$tmp/bmdefault.bits.txt s=$tmp/bm-one-insn-per-tb.bits.txt n=$tmp/bm-nochain.bits.txt
+	if [ -f "$d" ] && [ -f "$n" ] && [ -f "$s" ]; then
+		if ! cmp -s "$d" "$n"; then
+			fail cov-bitmap-modes "-nochain's granules differ from the default's" \
+				"$(diff "$d" "$n" | head -n 4)"
+		elif [ -n "$(comm -23 "$d" "$s")" ]; then
+			fail cov-bitmap-modes "granules of the default run missing with -one-insn-per-tb" \
+				"$(comm -23 "$d" "$s" | head -n 4)"
+		else
+			pass cov-bitmap-modes
+		fi
+	fi
+fi
+
+# --- SIGTERM: a guest spinning at 0x1000200 ------------------------------------
+python3 "$root/tests/system/craft.py" spin "$tmp/spin.img"
+"$bin" -kernel "$tmp/spin.img" -m 64 -serial none -cov "$tmp/spin.bits" \
+	-cov-bitmap phys:0x1000000-0x1010000,gran=16 </dev/null >"$tmp/spin.out" 2>&1 &
+pid=$!
+sleep 1
+kill -TERM $pid
+timeout 5 tail --pid=$pid -f /dev/null
+if kill -0 $pid 2>/dev/null; then
+	kill -KILL $pid
+	fail cov-bitmap-sigterm "still running 5 s after SIGTERM"
+else
+	wait $pid
+	status=$?
+	got=$(bits "$tmp/spin.bits" 2>&1 | tr '\n' ' ')
+	if [ $status -eq 0 ] && [ "$got" = "1000200 " ]; then
+		pass cov-bitmap-sigterm
+	else
+		fail cov-bitmap-sigterm "exit status $status; granules set: $got (want 1000200)" \
+			"$(head -n 2 "$tmp/spin.out")"
+	fi
+fi
+
+echo "$passed passed, $failed failed, $skipped skipped"
+[ "$failed" -eq 0 ]
