@@ -11,6 +11,7 @@
 #include "instrument/instrument.h"
 #include "system/cmdline.h"
 #include "system/instrument-env.h"
+#include "system/physmem.h"
 #include "util/log.h"
 
 static void sys_image(struct instrument_image *out)
@@ -34,9 +35,17 @@ static int sys_thread_count(void)
 	return 1;
 }
 
+/* Code in RAM is where physmem mapped it; code elsewhere (ROM, MMIO)
+ * has no host address of its own. */
+static void *sys_code_host(uint64_t phys)
+{
+	return physmem_ptr(phys, 1);
+}
+
 const struct instrument_env system_instrument_env = {
 	.image = sys_image,
 	.fork = sys_fork,
 	.exit_group = sys_exit_group,
 	.thread_count = sys_thread_count,
+	.code_host = sys_code_host,
 };

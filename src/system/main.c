@@ -69,6 +69,12 @@ static void opt_nochain(const char *arg) { exec_opts.nochain = true; }
 
 static void opt_cov(const char *arg) { cov_path = arg; }
 
+static void opt_plugin(const char *arg)
+{
+	if (!instrument_add_plugin(arg))
+		exit(LOOM_EXIT_USAGE);	/* instrument_add_plugin printed the line */
+}
+
 static void opt_cov_bitmap(const char *arg)
 {
 	if (physcov_parse(arg, err, sizeof(err)) < 0)
@@ -169,6 +175,8 @@ static const struct system_option {
 	  "record coverage from the start and write it to file at the end (-cov-bitmap)" },
 	{ "cov-bitmap", NULL, "phys:START-END[,gran=N]", opt_cov_bitmap,
 	  "coverage as a bitmap of guest-physical memory, N bytes per bit (default 16)" },
+	{ "plugin", NULL, "file=PATH[,arg=...]", opt_plugin,
+	  "load a QEMU TCG plugin (or a bundled one by name: bb, insn, ...)" },
 	{ "one-insn-per-tb", "singlestep", NULL, opt_one_insn,
 	  "translate one guest instruction per block (also -singlestep)" },
 	{ "nochain", NULL, NULL, opt_nochain, "do not chain translated blocks together" },
@@ -245,9 +253,11 @@ static void instrument_setup(void)
 	physcov_init(cov_path, true);
 }
 
-/* The machine stopped (power-off, quit, SIGTERM/SIGINT): the -cov file. */
+/* The machine stopped (power-off, quit, SIGTERM/SIGINT): the plugins'
+ * exit callbacks, the -cov file. */
 static int instrument_end(int status)
 {
+	instrument_finish();
 	if (cov_path && physcov_write(cov_path, err, sizeof(err)) < 0) {
 		fprintf(stderr, "loom-system: -cov %s\n", err);
 		return status ? status : 1;
@@ -286,6 +296,7 @@ int main(int argc, char **argv)
 	};
 	if (machine_init(&cfg, &status, err, sizeof(err)) < 0)
 		fatal(status, "%s", err);
+	instrument_load_plugins();
 	log_flush();
 	if (!machine_can_run() && system_opts.monitor.kind == CHARDEV_NONE) {
 		fprintf(stderr, "loom-system: %s loaded (boot protocol %u.%02u, entry 0x%llx); "

@@ -14,6 +14,12 @@
 #    and on SIGTERM for a guest spinning in translated code (tests/system/
 #    craft.py spin: jmp . at the 64-bit entry 0x1000200).
 # 2. Bad -cov/-cov-bitmap input: one line, exit status 1.
+# 3. -plugin on the bare-metal image, which runs the same instructions
+#    whatever the translation: the bundled libinsn.so counts the same
+#    instructions (> 0) in the three modes, libbb.so (callbacks) the same
+#    blocks by default and with -nochain, and with -one-insn-per-tb more
+#    blocks whose instructions (libbb's count) are exactly libinsn's; tests/plugins/syscode.c finds every instruction's
+#    qemu_plugin_insn_haddr holding the bytes read through the page tables.
 # Prints PASS/FAIL/SKIP lines and "N passed, N failed, N skipped".
 set -uo pipefail
 
@@ -125,6 +131,57 @@ else
 				"$(comm -23 "$d" "$s" | head -n 4)"
 		else
 			pass cov-bitmap-modes
+		fi
+	fi
+fi
+
+# --- plugins ---------------------------------------------------------------------
+pdir=$builddir/plugins
+tpdir=$root/build/tests/plugins
+if [ ! -f "$image" ]; then
+	:
+elif [ ! -f "$pdir/libbb.so" ] || [ ! -f "$pdir/libinsn.so" ] || [ ! -f "$tpdir/libsyscode.so" ]; then
+	fail plugins-built "no $pdir/libbb.so, libinsn.so or $tpdir/libsyscode.so (make plugins plugin-tests)"
+else
+	declare -A bbs insns bbinsns
+	for mode in default -one-insn-per-tb -nochain; do
+		opt=$mode
+		[ "$mode" = default ] && opt=
+		log=$tmp/plug$mode.log
+		timeout -k 5 60 "$bin" -kernel "$image" -m 64 -nographic -no-reboot $opt \
+			-plugin "$pdir/libbb.so,inline=off" -plugin "$pdir/libinsn.so" \
+			-plugin "$tpdir/libsyscode.so" -d plugin -D "$log" </dev/null \
+			>"$tmp/plug$mode.out" 2>&1
+		status=$?
+		bbs[$mode]=$(sed -n "s/^bb's: \([0-9]*\), insns: [0-9]*$/\1/p" "$log")
+		insns[$mode]=$(sed -n 's/^insns: \([0-9]*\)$/\1/p' "$log")
+		bbinsns[$mode]=$(sed -n "s/^bb's: [0-9]*, insns: \([0-9]*\)$/\1/p" "$log")
+		sc=$(grep '^syscode: ' "$log")
+		checked=$(echo "$sc" | sed -n 's/.*insns checked \([0-9]*\),.*/\1/p')
+		bad=$(echo "$sc" | sed -n 's/.*haddr mismatches \([0-9]*\),.*/\1/p')
+		if [ "$status" -ne 0 ] || [ -z "${bbs[$mode]}" ] || [ -z "${insns[$mode]}" ] ||
+			[ "${insns[$mode]}" -eq 0 ] || [ -z "$checked" ] || [ "$checked" -eq 0 ]; then
+			fail "plugin-counts $mode" "exit status $status" "$(head -n 3 "$log")" \
+				"$(tail -n 2 "$tmp/plug$mode.out")"
+			continue
+		fi
+		pass "plugin-counts $mode (${bbs[$mode]} blocks, ${insns[$mode]} insns)"
+		if [ "$bad" = 0 ]; then
+			pass "plugin-haddr $mode ($checked insns)"
+		else
+			fail "plugin-haddr $mode" "$sc"
+		fi
+	done
+	d=default s=-one-insn-per-tb n=-nochain
+	if [ -n "${insns[$d]:-}" ] && [ -n "${insns[$s]:-}" ] && [ -n "${insns[$n]:-}" ]; then
+		if [ "${insns[$d]}" = "${insns[$s]}" ] && [ "${insns[$d]}" = "${insns[$n]}" ] &&
+			[ "${bbs[$d]}" = "${bbs[$n]}" ] && [ "${bbs[$s]}" -gt "${bbs[$d]}" ] &&
+			[ "${bbinsns[$s]}" = "${insns[$s]}" ]; then
+			pass plugin-counts-modes
+		else
+			fail plugin-counts-modes "insns ${insns[$d]}/${insns[$s]}/${insns[$n]}," \
+				"blocks ${bbs[$d]}/${bbs[$s]}/${bbs[$n]} (default/-one-insn-per-tb/-nochain)," \
+				"libbb's insns with -one-insn-per-tb ${bbinsns[$s]}"
 		fi
 	fi
 fi
