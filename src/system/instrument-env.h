@@ -4,4 +4,7 @@
 #define LOOM_SYSTEM_INSTRUMENT_ENV_H
 struct instrument_env;
 extern const struct instrument_env system_instrument_env;
+/* The control channel's cov commands and pmemsave/memsave for loom-system
+ * (control-env.c); before control_start. */
+void system_control_setup(void);
 #endif

@@ -29,7 +29,9 @@
 #include "exec/exec.h"
 #include "instrument/covfile.h"
 #include "instrument/instrument.h"
+#include "instrument/control.h"
 #include "instrument/physcov.h"
+#include "system/instrument-env.h"
 #include "system/cmdline.h"
 #include "system/machine.h"
 #include "util/log.h"
@@ -42,6 +44,7 @@
 
 static const char *log_path;
 static const char *cov_path;
+static const char *control_path;
 static int nserial;
 static const char *serial_arg = "stdio";
 static bool start_stopped;
@@ -68,6 +71,8 @@ static void opt_one_insn(const char *arg) { exec_opts.single_insn = true; }
 static void opt_nochain(const char *arg) { exec_opts.nochain = true; }
 
 static void opt_cov(const char *arg) { cov_path = arg; }
+
+static void opt_control(const char *arg) { control_path = arg; }
 
 static void opt_plugin(const char *arg)
 {
@@ -175,6 +180,8 @@ static const struct system_option {
 	  "record coverage from the start and write it to file at the end (-cov-bitmap)" },
 	{ "cov-bitmap", NULL, "phys:START-END[,gran=N]", opt_cov_bitmap,
 	  "coverage as a bitmap of guest-physical memory, N bytes per bit (default 16)" },
+	{ "control", NULL, "path", opt_control,
+	  "listen for loom-ctl commands (cov, pmemsave, memsave...) on a Unix socket" },
 	{ "plugin", NULL, "file=PATH[,arg=...]", opt_plugin,
 	  "load a QEMU TCG plugin (or a bundled one by name: bb, insn, ...)" },
 	{ "one-insn-per-tb", "singlestep", NULL, opt_one_insn,
@@ -238,19 +245,21 @@ static void parse(int argc, char **argv)
 	if (cov_path && !physcov_configured())
 		fatal(LOOM_EXIT_USAGE, "-cov %s: loom-system records guest-physical coverage: "
 		      "add -cov-bitmap phys:START-END[,gran=N]", cov_path);
-	if (physcov_configured() && !cov_path)
-		fatal(LOOM_EXIT_USAGE, "-cov-bitmap: needs -cov FILE to write the bitmap to");
+	if (physcov_configured() && !cov_path && !control_path)
+		fatal(LOOM_EXIT_USAGE, "-cov-bitmap: needs -cov FILE to write the bitmap to, or "
+		      "-control PATH to record on command");
 }
 
 /* The coverage recorder, registered before machine_init attaches the
- * instrument layer; the -cov file is checked before the guest runs. */
+ * instrument layer; the -cov file is checked before the guest runs.
+ * -control alone: recording waits for `cov start`. */
 static void instrument_setup(void)
 {
-	if (!cov_path)
+	if (!physcov_configured())
 		return;
-	if (cov_probe_path(cov_path, err, sizeof(err)) < 0)
+	if (cov_path && cov_probe_path(cov_path, err, sizeof(err)) < 0)
 		fatal(LOOM_EXIT_USAGE, "-cov %s", err);
-	physcov_init(cov_path, true);
+	physcov_init(cov_path, cov_path != NULL);
 }
 
 /* The machine stopped (power-off, quit, SIGTERM/SIGINT): the plugins'
@@ -258,6 +267,7 @@ static void instrument_setup(void)
 static int instrument_end(int status)
 {
 	instrument_finish();
+	control_finish();
 	if (cov_path && physcov_write(cov_path, err, sizeof(err)) < 0) {
 		fprintf(stderr, "loom-system: -cov %s\n", err);
 		return status ? status : 1;
@@ -297,6 +307,10 @@ int main(int argc, char **argv)
 	if (machine_init(&cfg, &status, err, sizeof(err)) < 0)
 		fatal(status, "%s", err);
 	instrument_load_plugins();
+	if (control_path) {
+		system_control_setup();
+		control_start(control_path);
+	}
 	log_flush();
 	if (!machine_can_run() && system_opts.monitor.kind == CHARDEV_NONE) {
 		fprintf(stderr, "loom-system: %s loaded (boot protocol %u.%02u, entry 0x%llx); "

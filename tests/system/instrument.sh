@@ -20,6 +20,12 @@
 #    blocks by default and with -nochain, and with -one-insn-per-tb more
 #    blocks whose instructions (libbb's count) are exactly libinsn's; tests/plugins/syscode.c finds every instruction's
 #    qemu_plugin_insn_haddr holding the bytes read through the page tables.
+# 4. -control PATH with loom-ctl against the spinning guest (jmp . at
+#    0x1000200, bytes EB FE): coverage off until `cov start`, then the
+#    entry's granule; `cov clear` forgets it and the running block marks it
+#    again without being translated again; after `cov stop` and `cov clear`
+#    nothing is marked; pmemsave and memsave of the entry give EB FE; an
+#    unmapped address, a wrong format and a bad command get "error:".
 # Prints PASS/FAIL/SKIP lines and "N passed, N failed, N skipped".
 set -uo pipefail
 
@@ -207,6 +213,61 @@ else
 		fail cov-bitmap-sigterm "exit status $status; granules set: $got (want 1000200)" \
 			"$(head -n 2 "$tmp/spin.out")"
 	fi
+fi
+
+# --- the control channel ----------------------------------------------------------
+ctl=$builddir/loom-ctl
+sock=$tmp/ctl.sock
+# ctl_expect NAME REGEX COMMAND...: loom-ctl's answer matches REGEX.
+ctl_expect() {
+	local name=$1 re=$2 got
+	shift 2
+	got=$("$ctl" "$sock" "$@" 2>&1)
+	if echo "$got" | grep -qE "$re"; then
+		pass "$name"
+	else
+		fail "$name" "loom-ctl $*: '$got' (want /$re/)"
+	fi
+}
+# granules FILE: the bitmap's set granules, space-separated.
+granules() { bits "$1" 2>&1 | tr '\n' ' '; }
+if [ ! -x "$ctl" ]; then
+	fail control-built "no $ctl (make loom-ctl)"
+else
+	"$bin" -kernel "$tmp/spin.img" -m 64 -serial none -control "$sock" \
+		-cov-bitmap phys:0x1000000-0x1010000 </dev/null >"$tmp/ctl.out" 2>&1 &
+	pid=$!
+	for _ in $(seq 50); do [ -S "$sock" ] && break; sleep 0.1; done
+	sleep 0.3
+	ctl_expect control-status-off ' cov=off blocks=0$' status
+	ctl_expect control-write-empty '^ok 0 granules written' cov write "$tmp/c0.bits"
+	ctl_expect control-start '^ok coverage on$' cov start
+	sleep 0.3
+	ctl_expect control-write '^ok 1 granules written' cov write "$tmp/c1.bits" bitmap
+	g=$(granules "$tmp/c1.bits")
+	[ "$g" = "1000200 " ] && pass control-write-bits ||
+		fail control-write-bits "granules set: '$g' (want 1000200)"
+	tbs=$("$ctl" "$sock" status | sed -n 's/.* tbs=\([0-9]*\) .*/\1/p')
+	ctl_expect control-clear '^ok coverage cleared$' cov clear
+	sleep 0.3
+	ctl_expect control-clear-remarks " tbs=$tbs cov=on blocks=1\$" status
+	ctl_expect control-stop '^ok coverage off$' cov stop
+	ctl_expect control-clear-stopped '^ok coverage cleared$' cov clear
+	sleep 0.3
+	ctl_expect control-stopped-nothing ' cov=off blocks=0$' status
+	ctl_expect control-bad-format '^error: .*bitmap' cov write "$tmp/c2.bits" drcov
+	ctl_expect control-pmemsave '^ok 2 bytes' pmemsave 0x1000200 2 "$tmp/p.bin"
+	ctl_expect control-memsave '^ok 2 bytes' memsave 0x1000200 2 "$tmp/m.bin"
+	for f in p m; do
+		got=$(od -An -tx1 "$tmp/$f.bin" 2>/dev/null | tr -d ' ')
+		[ "$got" = ebfe ] && pass "control-${f}save-bytes" ||
+			fail "control-${f}save-bytes" "got '$got' (want ebfe)"
+	done
+	ctl_expect control-memsave-unmapped '^error: Invalid addr' memsave 0xffff800000000000 2 \
+		"$tmp/x.bin"
+	ctl_expect control-unknown "^error: unknown command 'frob'" frob
+	kill -TERM $pid
+	wait $pid
 fi
 
 echo "$passed passed, $failed failed, $skipped skipped"
