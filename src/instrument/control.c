@@ -199,15 +199,15 @@ static bool control_peer_allowed(int fd)
 	socklen_t len = sizeof(cred);
 	uid_t me = geteuid();
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 || len != sizeof(cred)) {
-		fprintf(stderr, "loom: -control %s: refused a connection whose credentials "
-			"cannot be read: %s\n", socket_path, strerror(errno));
+		fprintf(stderr, "%s: -control %s: refused a connection whose credentials "
+			"cannot be read: %s\n", log_prog, socket_path, strerror(errno));
 		return false;
 	}
 	if (cred.uid == me || cred.uid == 0)
 		return true;
-	fprintf(stderr, "loom: -control %s: refused a connection from uid %u (pid %d): "
-		"only loom's user (uid %u) or root may connect\n", socket_path, (unsigned)cred.uid,
-		(int)cred.pid, (unsigned)me);
+	fprintf(stderr, "%s: -control %s: refused a connection from uid %u (pid %d): "
+		"only %s's user (uid %u) or root may connect\n", log_prog, socket_path,
+		(unsigned)cred.uid, (int)cred.pid, log_prog, (unsigned)me);
 	/* The command is read (for at most a second) before the answer, so
 	 * the client's write does not meet a closed socket and it sees why. */
 	struct timeval tv = { .tv_sec = 1 };

@@ -18,7 +18,9 @@
 #    whatever the translation: the bundled libinsn.so counts the same
 #    instructions (> 0) in the three modes, libbb.so (callbacks) the same
 #    blocks by default and with -nochain, and with -one-insn-per-tb more
-#    blocks whose instructions (libbb's count) are exactly libinsn's; tests/plugins/syscode.c finds every instruction's
+#    blocks whose instructions (libbb's count) are exactly libinsn's;
+#    libmem.so counts the same accesses inline and by callback, in every
+#    mode; tests/plugins/syscode.c finds every instruction's
 #    qemu_plugin_insn_haddr holding the bytes read through the page tables.
 # 4. -control PATH with loom-ctl against the spinning guest (jmp . at
 #    0x1000200, bytes EB FE): coverage off until `cov start`, then the
@@ -102,6 +104,8 @@ expect_usage bitmap-not-phys 'guest-physical' -kernel "$k" -cov x -cov-bitmap 0x
 expect_usage bitmap-empty-range 'END must lie above START' -kernel "$k" -cov x \
 	-cov-bitmap phys:0x2000-0x1000
 expect_usage bitmap-gran-zero 'gran=' -kernel "$k" -cov x -cov-bitmap phys:0-0x1000,gran=0
+expect_usage plugin-missing '^loom-system: -plugin nosuch: no bundled plugin' -kernel "$k" \
+	-plugin nosuch
 expect_usage cov-unwritable "$tmp/nodir/x.bits" -kernel "$image" -cov "$tmp/nodir/x.bits" \
 	-cov-bitmap phys:0-0x1000
 
@@ -154,7 +158,7 @@ if [ ! -f "$image" ]; then
 elif [ ! -f "$pdir/libbb.so" ] || [ ! -f "$pdir/libinsn.so" ] || [ ! -f "$tpdir/libsyscode.so" ]; then
 	fail plugins-built "no $pdir/libbb.so, libinsn.so or $tpdir/libsyscode.so (make plugins plugin-tests)"
 else
-	declare -A bbs insns bbinsns
+	declare -A bbs insns bbinsns mems
 	for mode in default -one-insn-per-tb -nochain; do
 		opt=$mode
 		[ "$mode" = default ] && opt=
@@ -167,6 +171,12 @@ else
 		bbs[$mode]=$(sed -n "s/^bb's: \([0-9]*\), insns: [0-9]*$/\1/p" "$log")
 		insns[$mode]=$(sed -n 's/^insns: \([0-9]*\)$/\1/p' "$log")
 		bbinsns[$mode]=$(sed -n "s/^bb's: [0-9]*, insns: \([0-9]*\)$/\1/p" "$log")
+		# libmem.so on its own (loaded with libinsn.so it changes the
+		# instruction count: docs/system.md, "Not yet")
+		timeout -k 5 60 "$bin" -kernel "$image" -m 64 -nographic -no-reboot $opt \
+			-plugin "$pdir/libmem.so" -plugin "$pdir/libmem.so,inline=off" -d plugin \
+			-D "$tmp/mem$mode.log" </dev/null >/dev/null 2>&1
+		mems[$mode]=$(grep '^loads: ' "$tmp/mem$mode.log" | sort -u | tr '\n' ' ')
 		sc=$(grep '^syscode: ' "$log")
 		checked=$(echo "$sc" | sed -n 's/.*insns checked \([0-9]*\),.*/\1/p')
 		bad=$(echo "$sc" | sed -n 's/.*haddr mismatches \([0-9]*\),.*/\1/p')
@@ -184,6 +194,14 @@ else
 		fi
 	done
 	d=default s=-one-insn-per-tb n=-nochain
+	if [ -n "${mems[$d]:-}" ] && [ "${mems[$d]}" = "${mems[$s]:-}" ] &&
+		[ "${mems[$d]}" = "${mems[$n]:-}" ] && [ "$(echo "${mems[$d]}" | grep -o loads: | wc -l)" = 1 ] &&
+		! echo "${mems[$d]}" | grep -q 'accesses: 0 '; then
+		pass "plugin-mem-modes (${mems[$d]% })"
+	else
+		fail plugin-mem-modes "libmem.so inline and callback lines, by mode:" \
+			"default: ${mems[$d]:-}" "-one-insn-per-tb: ${mems[$s]:-}" "-nochain: ${mems[$n]:-}"
+	fi
 	if [ -n "${insns[$d]:-}" ] && [ -n "${insns[$s]:-}" ] && [ -n "${insns[$n]:-}" ]; then
 		if [ "${insns[$d]}" = "${insns[$s]}" ] && [ "${insns[$d]}" = "${insns[$n]}" ] &&
 			[ "${bbs[$d]}" = "${bbs[$n]}" ] && [ "${bbs[$s]}" -gt "${bbs[$d]}" ] &&
