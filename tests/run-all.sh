@@ -29,6 +29,7 @@
 #            persistent mode, CMPLOG, afl-showmap/-fuzz/-tmin/-cmin)
 #   system   tests/system/run.sh: BUILDDIR/loom-system's command line, bad
 #            kernels and initrds, the bare-metal image under qemu-system
+#            and loom-system's instrumentation (tests/system/instrument.sh)
 #   sysboot  tests/system/boot.sh --fast: Debian's kernel booted under
 #            qemu-system-x86_64 and BUILDDIR/loom-system, the guest script's
 #            output compared with its native run (skipped, visibly, when
@@ -219,6 +220,8 @@ want plugins && run_suite plugins "tests/plugins/run.sh $loom [PREFIX...]" \
 want afl && run_suite afl "tests/afl/run.sh $loom [NAME...]" "$root/tests/afl/run.sh" "$loom"
 want system && run_suite system "tests/system/run.sh $builddir" \
 	"$root/tests/system/run.sh" "$builddir"
+want system && run_suite system-instrument "tests/system/instrument.sh $builddir" \
+	"$root/tests/system/instrument.sh" "$builddir"
 want sysboot && run_suite sysboot "tests/system/boot.sh --fast qemu-system-x86_64 $builddir/loom-system" \
 	"$root/tests/system/boot.sh" --fast qemu-system-x86_64 "$builddir/loom-system"
 want sysboot-self && run_suite sysboot-self "tests/system/boot-selftest.sh" \

@@ -19,7 +19,7 @@ int main(int argc, char **argv)
 	if (argc < 3) {
 		fprintf(stderr, "usage: loom-ctl SOCKET COMMAND [ARGS...]\n"
 				"commands: status; cov start|stop|clear|write FILE; "
-				"plugin list|enable NAME|disable NAME; dump ADDR LEN FILE\n");
+				"plugin list|enable NAME|disable NAME; dump ADDR LEN FILE; loom-system: pmemsave|memsave ADDR SIZE FILE\n");
 		return 2;
 	}
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };

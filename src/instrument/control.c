@@ -5,10 +5,14 @@
  *
  *   status                   ok pid=N threads=N tbs=N cov=on|off blocks=N
  *   cov start|stop|clear     start/stop recording coverage, forget what was hit
- *   cov write FILE           write the coverage recorded so far
+ *   cov write FILE [FORMAT]  write the coverage recorded so far
  *   plugin list              ok NAME=on|off ...
  *   plugin enable|disable NAME
  *   dump ADDR LEN FILE       guest memory [ADDR, ADDR+LEN) to FILE
+ *
+ * The cov commands act on control_cov (user mode's recorder by default;
+ * loom-system installs its physical bitmap), and the environment may add
+ * commands (control_env_command: loom-system's pmemsave and memsave).
  *
  * The listener is a host thread of loom's with every signal blocked, so it
  * never takes the guest's signals.  Instrumentation changes flush the code
@@ -42,9 +46,35 @@
 #include <unistd.h>
 #include "instrument/control.h"
 #include "instrument/cov.h"
+#include "instrument/covfile.h"
 #include "exec/guest-mem.h"
 #include "util/log.h"
 #include "util/ownfd.h"
+
+/* User mode's block recorder, as the cov commands see it. */
+static int cov_write_in(const char *path, const char *format, char *err, size_t errsz,
+			size_t *n)
+{
+	if (format && cov_format_parse(format) != cov_opts.format) {
+		snprintf(err, errsz, "cov write %s %s: loom writes the -cov-format (%s) only",
+			 path, format, cov_format_name(cov_opts.format));
+		return -1;
+	}
+	return cov_write_file(path, err, errsz, n);
+}
+
+static bool cov_set_running_in(bool on)
+{
+	cov_set_running(on);
+	return true;
+}
+
+struct control_cov control_cov = {
+	.running = cov_running, .set_running = cov_set_running_in, .clear = cov_forget_hits,
+	.count = cov_blocks_hit, .unit = "blocks", .write = cov_write_in,
+};
+bool (*control_env_command)(int argc, char **argv, char *reply, size_t len);
+const char *control_env_help;
 
 static int listen_fd = -1;
 static char *socket_path;
@@ -96,22 +126,25 @@ static void do_command(char *line, FILE *out)
 	if (!strcmp(cmd, "status") && argc == 1) {
 		reply(out, "ok pid=%d threads=%d tbs=%" PRIu64 " cov=%s blocks=%zu", (int)getpid(),
 		      instrument_env.thread_count(), exec_stats.tbs_translated,
-		      cov_running() ? "on" : "off", cov_blocks_hit());
+		      control_cov.running() ? "on" : "off", control_cov.count());
 	} else if (!strcmp(cmd, "cov") && argc == 2 && !strcmp(sub, "start")) {
-		cov_set_running(true);
-		reply(out, "ok coverage on");
+		if (control_cov.set_running(true))
+			reply(out, "ok coverage on");
+		else
+			reply(out, "error: nothing to record coverage into (loom-system: "
+				   "-cov-bitmap phys:START-END)");
 	} else if (!strcmp(cmd, "cov") && argc == 2 && !strcmp(sub, "stop")) {
-		cov_set_running(false);
+		control_cov.set_running(false);
 		reply(out, "ok coverage off");
 	} else if (!strcmp(cmd, "cov") && argc == 2 && !strcmp(sub, "clear")) {
-		cov_forget_hits();
+		control_cov.clear();
 		reply(out, "ok coverage cleared");
-	} else if (!strcmp(cmd, "cov") && argc == 3 && !strcmp(sub, "write")) {
+	} else if (!strcmp(cmd, "cov") && (argc == 3 || argc == 4) && !strcmp(sub, "write")) {
 		size_t n = 0;
-		if (cov_write_file(argv[2], err, sizeof(err), &n) < 0)
+		if (control_cov.write(argv[2], argc == 4 ? argv[3] : NULL, err, sizeof(err), &n) < 0)
 			reply(out, "error: %s", err);
 		else
-			reply(out, "ok %zu blocks written to %s", n, argv[2]);
+			reply(out, "ok %zu %s written to %s", n, control_cov.unit, argv[2]);
 	} else if (!strcmp(cmd, "plugin") && argc == 2 && !strcmp(sub, "list")) {
 		char buf[4096];
 		size_t o = snprintf(buf, sizeof(buf), "ok");
@@ -150,9 +183,12 @@ static void do_command(char *line, FILE *out)
 			}
 		}
 		free(buf);
+	} else if (control_env_command && control_env_command(argc, argv, err, sizeof(err))) {
+		reply(out, "%s", err);
 	} else {
-		reply(out, "error: unknown command '%s' (status, cov start|stop|clear|write FILE, "
-			   "plugin list|enable NAME|disable NAME, dump ADDR LEN FILE)", cmd);
+		reply(out, "error: unknown command '%s' (status, cov start|stop|clear|write FILE "
+			   "[FORMAT], plugin list|enable NAME|disable NAME, dump ADDR LEN FILE%s%s)",
+		      cmd, control_env_help ? ", " : "", control_env_help ? control_env_help : "");
 	}
 }
 
@@ -163,15 +199,15 @@ static bool control_peer_allowed(int fd)
 	socklen_t len = sizeof(cred);
 	uid_t me = geteuid();
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 || len != sizeof(cred)) {
-		fprintf(stderr, "loom: -control %s: refused a connection whose credentials "
-			"cannot be read: %s\n", socket_path, strerror(errno));
+		fprintf(stderr, "%s: -control %s: refused a connection whose credentials "
+			"cannot be read: %s\n", log_prog, socket_path, strerror(errno));
 		return false;
 	}
 	if (cred.uid == me || cred.uid == 0)
 		return true;
-	fprintf(stderr, "loom: -control %s: refused a connection from uid %u (pid %d): "
-		"only loom's user (uid %u) or root may connect\n", socket_path, (unsigned)cred.uid,
-		(int)cred.pid, (unsigned)me);
+	fprintf(stderr, "%s: -control %s: refused a connection from uid %u (pid %d): "
+		"only %s's user (uid %u) or root may connect\n", log_prog, socket_path,
+		(unsigned)cred.uid, (int)cred.pid, log_prog, (unsigned)me);
 	/* The command is read (for at most a second) before the answer, so
 	 * the client's write does not meet a closed socket and it sees why. */
 	struct timeval tv = { .tv_sec = 1 };

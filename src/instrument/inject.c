@@ -227,6 +227,8 @@ static void describe_tb(struct ir_ctx *ir, struct tb *tb)
 			continue;
 		struct qemu_plugin_insn *in = &ptb.insns[ptb.n++];
 		in->vaddr = op->cargs[0];
+		/* A TB's instructions all start on its first page. */
+		in->phys = tb->phys_pc + (in->vaddr - tb->pc);
 		in->size = op->cargs[1] > 15 ? 15 : op->cargs[1];
 		in->tb = &ptb;
 		in->dyn = NULL;
@@ -960,7 +962,7 @@ uint64_t qemu_plugin_insn_vaddr(const struct qemu_plugin_insn *insn)
 }
 void *qemu_plugin_insn_haddr(const struct qemu_plugin_insn *insn)
 {
-	return insn ? (void *)(uintptr_t)insn->vaddr : NULL;
+	return insn ? instrument_env.code_host(insn->phys) : NULL;
 }
 
 char *qemu_plugin_insn_disas(const struct qemu_plugin_insn *insn)

@@ -58,6 +58,9 @@ struct instrument_env {
 	void (*exit_group)(int status);
 	/* the guest's threads (vCPUs) running now */
 	int (*thread_count)(void);
+	/* the host address of the guest code whose TB key address (tb.h:
+	 * phys_pc) is phys, or NULL (qemu_plugin_insn_haddr) */
+	void *(*code_host)(uint64_t phys);
 };
 extern struct instrument_env instrument_env;
 static inline _Noreturn void instrument_exit_group(int status)

@@ -91,6 +91,7 @@ struct dyn {
 
 struct qemu_plugin_insn {
 	uint64_t vaddr;
+	uint64_t phys;		/* guest-physical address (vaddr in user mode) */
 	uint8_t size;
 	bool have_data;		/* data holds the bytes (read lazily) */
 	uint8_t data[15];

@@ -94,7 +94,8 @@ char *instrument_add_plugin(const char *spec_text)
 		} else if (!strncmp(tok, "enabled=", 8)) {
 			bool on;
 			if (!qemu_plugin_bool_parse("enabled", tok + 8, &on)) {
-				fprintf(stderr, "loom: -plugin %s: enabled= takes on or off\n", spec_text);
+				fprintf(stderr, "%s: -plugin %s: enabled= takes on or off\n", log_prog,
+					spec_text);
 				return NULL;
 			}
 			sp.enabled = on;
@@ -109,8 +110,8 @@ char *instrument_add_plugin(const char *spec_text)
 		}
 	}
 	if (!file || !*file) {
-		fprintf(stderr, "loom: -plugin %s: no plugin file given (file=PATH or a bundled "
-				"plugin's name)\n", spec_text);
+		fprintf(stderr, "%s: -plugin %s: no plugin file given (file=PATH or a bundled "
+				"plugin's name)\n", log_prog, spec_text);
 		return NULL;
 	}
 	char *path;
@@ -119,7 +120,7 @@ char *instrument_add_plugin(const char *spec_text)
 	else
 		path = realpath(file, NULL);
 	if (!path || access(path, R_OK) < 0) {
-		fprintf(stderr, "loom: -plugin %s: %s%s\n", file,
+		fprintf(stderr, "%s: -plugin %s: %s%s\n", log_prog, file,
 			!strchr(file, '/') && !ends_with(file, ".so") ? "no bundled plugin of that name: "
 									: "",
 			strerror(errno ? errno : ENOENT));

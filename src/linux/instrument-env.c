@@ -30,9 +30,16 @@ static void lx_exit_group(int status)
 	linux_exit_group(status);
 }
 
+/* Guest addresses are host addresses in user mode. */
+static void *lx_code_host(uint64_t phys)
+{
+	return (void *)(uintptr_t)phys;
+}
+
 const struct instrument_env linux_instrument_env = {
 	.image = lx_image,
 	.fork = lx_fork,
 	.exit_group = lx_exit_group,
 	.thread_count = linux_thread_count,
+	.code_host = lx_code_host,
 };

@@ -27,6 +27,7 @@
 #include "guest/x86/cpu.h"
 #include "guest/x86/cpuid.h"
 #include "guest/x86/sys.h"
+#include "instrument/instrument.h"
 #include "system/acpi.h"
 #include "system/acpi_pm.h"
 #include "system/bus.h"
@@ -34,6 +35,7 @@
 #include "system/i8042.h"
 #include "system/i8254.h"
 #include "system/i8259.h"
+#include "system/instrument-env.h"
 #include "system/ioapic.h"
 #include "system/lapic.h"
 #include "system/mmu.h"
@@ -346,6 +348,10 @@ int machine_init(const struct machine_config *cfg, int *status, char *err, size_
 	machine.rsdp = acpi_build(1, cfg->mem_size);
 
 	exec_guest = guest_exec_ops;
+	/* The instrument layer's hooks and per-vCPU regions: once the guest
+	 * is known, before the vCPU is laid out and exec_init. */
+	instrument_env = system_instrument_env;
+	instrument_attach();
 	r = sysmmu_init();	/* before the vCPU: its TLB lies beside it */
 	if (r < 0) {
 		snprintf(err, errlen, "cannot set up the soft MMU: %s", strerror(-r));

@@ -27,6 +27,11 @@
 #include <unistd.h>
 
 #include "exec/exec.h"
+#include "instrument/covfile.h"
+#include "instrument/instrument.h"
+#include "instrument/control.h"
+#include "instrument/physcov.h"
+#include "system/instrument-env.h"
 #include "system/cmdline.h"
 #include "system/machine.h"
 #include "util/log.h"
@@ -38,6 +43,8 @@
 #define SYSTEM_EXIT_NO_CPU 3
 
 static const char *log_path;
+static const char *cov_path;
+static const char *control_path;
 static int nserial;
 static const char *serial_arg = "stdio";
 static bool start_stopped;
@@ -62,6 +69,22 @@ static void opt_no_reboot(const char *arg) { system_opts.no_reboot = true; }
 static void opt_D(const char *arg) { log_path = arg; }
 static void opt_one_insn(const char *arg) { exec_opts.single_insn = true; }
 static void opt_nochain(const char *arg) { exec_opts.nochain = true; }
+
+static void opt_cov(const char *arg) { cov_path = arg; }
+
+static void opt_control(const char *arg) { control_path = arg; }
+
+static void opt_plugin(const char *arg)
+{
+	if (!instrument_add_plugin(arg))
+		exit(LOOM_EXIT_USAGE);	/* instrument_add_plugin printed the line */
+}
+
+static void opt_cov_bitmap(const char *arg)
+{
+	if (physcov_parse(arg, err, sizeof(err)) < 0)
+		fatal(LOOM_EXIT_USAGE, "%s", err);
+}
 
 static void opt_m(const char *arg)
 {
@@ -153,6 +176,14 @@ static const struct system_option {
 	{ "S", NULL, NULL, opt_S, "do not start the CPU at startup (the monitor's cont starts it)" },
 	{ "d", NULL, "item[,...]", opt_d, "log the given items (-d help lists them)" },
 	{ "D", NULL, "logfile", opt_D, "write the log to logfile instead of stderr" },
+	{ "cov", NULL, "file", opt_cov,
+	  "record coverage from the start and write it to file at the end (-cov-bitmap)" },
+	{ "cov-bitmap", NULL, "phys:START-END[,gran=N]", opt_cov_bitmap,
+	  "coverage as a bitmap of guest-physical memory, N bytes per bit (default 16)" },
+	{ "control", NULL, "path", opt_control,
+	  "listen for loom-ctl commands (cov, pmemsave, memsave...) on a Unix socket" },
+	{ "plugin", NULL, "file=PATH[,arg=...]", opt_plugin,
+	  "load a QEMU TCG plugin (or a bundled one by name: bb, insn, ...)" },
 	{ "one-insn-per-tb", "singlestep", NULL, opt_one_insn,
 	  "translate one guest instruction per block (also -singlestep)" },
 	{ "nochain", NULL, NULL, opt_nochain, "do not chain translated blocks together" },
@@ -211,6 +242,37 @@ static void parse(int argc, char **argv)
 	if (system_opts.monitor.kind == CHARDEV_STDIO && system_opts.serial.kind == CHARDEV_STDIO)
 		fatal(LOOM_EXIT_USAGE, "-monitor stdio: stdio is the serial port's; move it "
 		      "(-serial file:PATH, unix:PATH or none) or the monitor (-monitor unix:PATH)");
+	if (cov_path && !physcov_configured())
+		fatal(LOOM_EXIT_USAGE, "-cov %s: loom-system records guest-physical coverage: "
+		      "add -cov-bitmap phys:START-END[,gran=N]", cov_path);
+	if (physcov_configured() && !cov_path && !control_path)
+		fatal(LOOM_EXIT_USAGE, "-cov-bitmap: needs -cov FILE to write the bitmap to, or "
+		      "-control PATH to record on command");
+}
+
+/* The coverage recorder, registered before machine_init attaches the
+ * instrument layer; the -cov file is checked before the guest runs.
+ * -control alone: recording waits for `cov start`. */
+static void instrument_setup(void)
+{
+	if (!physcov_configured())
+		return;
+	if (cov_path && cov_probe_path(cov_path, err, sizeof(err)) < 0)
+		fatal(LOOM_EXIT_USAGE, "-cov %s", err);
+	physcov_init(cov_path, cov_path != NULL);
+}
+
+/* The machine stopped (power-off, quit, SIGTERM/SIGINT): the plugins'
+ * exit callbacks, the -cov file. */
+static int instrument_end(int status)
+{
+	instrument_finish();
+	control_finish();
+	if (cov_path && physcov_write(cov_path, err, sizeof(err)) < 0) {
+		fprintf(stderr, "loom-system: -cov %s\n", err);
+		return status ? status : 1;
+	}
+	return status;
 }
 
 static void open_log(void)
@@ -232,6 +294,7 @@ int main(int argc, char **argv)
 	log_prog = "loom-system";
 	parse(argc, argv);
 	open_log();
+	instrument_setup();
 	struct machine_config cfg = {
 		.kernel = system_opts.kernel,
 		.initrd = system_opts.initrd,
@@ -243,6 +306,11 @@ int main(int argc, char **argv)
 	};
 	if (machine_init(&cfg, &status, err, sizeof(err)) < 0)
 		fatal(status, "%s", err);
+	instrument_load_plugins();
+	if (control_path) {
+		system_control_setup();
+		control_start(control_path);
+	}
 	log_flush();
 	if (!machine_can_run() && system_opts.monitor.kind == CHARDEV_NONE) {
 		fprintf(stderr, "loom-system: %s loaded (boot protocol %u.%02u, entry 0x%llx); "
@@ -254,5 +322,5 @@ int main(int argc, char **argv)
 	if (!machine_can_run())
 		fprintf(stderr, "loom-system: the CPU does not execute guest code yet: the machine "
 			"is stopped at the kernel's entry\n");
-	return machine_run(start_stopped);
+	return instrument_end(machine_run(start_stopped));
 }

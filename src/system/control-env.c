@@ -1,0 +1,128 @@
+/*
+ * The control channel (instrument/control.c, `-control PATH`, loom-ctl) in
+ * whole-system mode: its cov commands act on the guest-physical bitmap
+ * (instrument/physcov.c), and it gains HMP's pmemsave and memsave, run by
+ * the monitor's own command code (monitor.c) so that both answer alike.
+ *
+ * The control thread runs beside the vCPU, so its monitor reads only RAM
+ * (a device register read from this thread would race the vCPU's) and
+ * walks the page tables itself, without the side effects of the vCPU's
+ * walker; the registers it walks with are a snapshot of the control
+ * registers taken when the command starts.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "guest/x86/cpu.h"
+#include "guest/x86/sys.h"
+#include "instrument/control.h"
+#include "instrument/physcov.h"
+#include "system/instrument-env.h"
+#include "system/machine.h"
+#include "system/monitor.h"
+#include "system/physmem.h"
+
+static int ctl_cov_write(const char *path, const char *format, char *err, size_t errsz,
+			 size_t *n)
+{
+	if (format && strcmp(format, "bitmap")) {
+		snprintf(err, errsz, "cov write %s %s: loom-system writes the physical bitmap "
+			 "(format bitmap) only", path, format);
+		return -1;
+	}
+	if (!physcov_configured()) {
+		snprintf(err, errsz, "cov write %s: nothing recorded (loom-system: "
+			 "-cov-bitmap phys:START-END)", path);
+		return -1;
+	}
+	*n = physcov_bits_set();
+	return physcov_write(path, err, errsz);
+}
+
+/* Without -cov-bitmap there is nothing to record into. */
+static bool ctl_cov_running(void) { return physcov_configured() && physcov_running(); }
+
+static bool ctl_cov_set_running(bool on)
+{
+	if (!physcov_configured())
+		return !on;
+	physcov_set_running(on);
+	return true;
+}
+
+static bool ctl_get_regs(void *opaque, struct monitor_regs *r)
+{
+	struct cpu *cpu = machine.cpu;
+	if (!cpu || !cpu->sys)
+		return false;
+	memset(r, 0, sizeof(*r));
+	r->cr0 = __atomic_load_n(&cpu->sys->cr0, __ATOMIC_RELAXED);
+	r->cr3 = __atomic_load_n(&cpu->sys->cr3, __ATOMIC_RELAXED);
+	r->cr4 = __atomic_load_n(&cpu->sys->cr4, __ATOMIC_RELAXED);
+	r->efer = __atomic_load_n(&cpu->sys->efer, __ATOMIC_RELAXED);
+	r->rip = cpu->rip;
+	return true;
+}
+
+static bool ctl_read_ram(void *opaque, uint64_t pa, void *buf, size_t len)
+{
+	const void *p = physmem_ptr(pa, len);
+	if (!p)
+		return false;
+	memcpy(buf, p, len);
+	return true;
+}
+
+static const struct monitor_ops ctl_monitor_ops = {
+	.get_regs = ctl_get_regs,
+	.read_phys = ctl_read_ram,
+};
+
+/* pmemsave/memsave ADDR SIZE FILE through the monitor; its silence is
+ * success, its first line of complaint the error. */
+static bool ctl_command(int argc, char **argv, char *reply, size_t len)
+{
+	static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+	if (strcmp(argv[0], "pmemsave") && strcmp(argv[0], "memsave"))
+		return false;
+	if (argc != 4) {
+		snprintf(reply, len, "error: %s ADDR SIZE FILE", argv[0]);
+		return true;
+	}
+	char line[4608], *text = NULL;
+	size_t textlen = 0;
+	snprintf(line, sizeof(line), "%s %s %s %s", argv[0], argv[1], argv[2], argv[3]);
+	pthread_mutex_lock(&lock);
+	FILE *out = open_memstream(&text, &textlen);
+	if (!out) {
+		pthread_mutex_unlock(&lock);
+		snprintf(reply, len, "error: out of memory");
+		return true;
+	}
+	struct monitor mon;
+	monitor_init(&mon, &ctl_monitor_ops, NULL, out);
+	monitor_command(&mon, line);
+	fclose(out);
+	pthread_mutex_unlock(&lock);
+	if (textlen) {
+		text[strcspn(text, "\n")] = 0;
+		snprintf(reply, len, "error: %s",
+			 strncmp(text, "Error: ", 7) ? text : text + 7);
+	} else {
+		snprintf(reply, len, "ok %s bytes written to %s", argv[2], argv[3]);
+	}
+	free(text);
+	return true;
+}
+
+void system_control_setup(void)
+{
+	control_cov = (struct control_cov){
+		.running = ctl_cov_running, .set_running = ctl_cov_set_running,
+		.clear = physcov_clear, .count = physcov_bits_set, .unit = "granules",
+		.write = ctl_cov_write,
+	};
+	control_env_command = ctl_command;
+	control_env_help = "pmemsave ADDR SIZE FILE, memsave ADDR SIZE FILE";
+}
