@@ -158,11 +158,12 @@ bool vec_ld(struct dc *s, const struct vec_opnds *o, int i, int nq, bool aligned
 
 bool vec_stage(struct dc *s, const struct vec_opnds *o, int i, bool aligned, int32_t tmp, int32_t *off)
 {
-	int x = vec_op(s, i), bits = s->op[i].size;
+	int x = vec_op(s, i);
 	if (x >= 0) {
 		*off = vec_q(x, 0);
 		return true;
 	}
+	int bits = s->op[i].size;
 	*off = tmp;
 	if (vec_is_gpr(s, i)) {
 		ir_stenv(s, gen_ld_op(s, i), tmp, IR_MO_64);
