@@ -78,7 +78,22 @@ struct cpu_exec {
 	uint8_t fp_dirty;
 	uint32_t guest_csr;
 	uint32_t tool_csr;
+	/* Which guest pages the jump caches may hold TBs of: a bit per hash
+	 * of the page number (JC_PAGE_BITS), set whenever a TB enters a jump
+	 * cache, cleared only when every jump cache is emptied.  An invlpg
+	 * of a page whose bit is clear (mostly data pages) skips the scan of
+	 * exec_jc_flush_range. */
+	uint64_t *jc_pages;
 };
+
+#define JC_PAGE_BITS 4096
+
+/* Note that pc's page may now have a TB in x's jump caches. */
+static inline void exec_jc_note(struct cpu_exec *x, uint64_t pc)
+{
+	uint64_t h = (pc >> 12) & (JC_PAGE_BITS - 1);	/* 4 KB pages */
+	x->jc_pages[h / 64] |= 1ull << (h % 64);
+}
 
 /*
  * What exec asks of the guest.  exec lies below the guest (docs/design.md:

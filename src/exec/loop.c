@@ -49,8 +49,9 @@ static void register_cpu(void *cpu)
 		return;
 	tb_lock();
 	x->jc[0] = calloc(JMP_CACHE_SIZE, sizeof(struct tb *));
+	x->jc_pages = calloc(JC_PAGE_BITS / 64, sizeof(uint64_t));
 	struct cpu_exec **n = realloc(cpus, (ncpus + 1) * sizeof(*cpus));
-	if (!x->jc[0] || !n)
+	if (!x->jc[0] || !x->jc_pages || !n)
 		fatal(LOOM_EXIT_INTERNAL, "out of memory");
 	for (int i = 0; i < JMP_CACHE_MODES; i++)
 		x->jc_flags[i] = JC_NONE;
@@ -120,6 +121,8 @@ void exec_exit_cpu(void *cpu)
 		free(x->jc[i]);
 		x->jc[i] = NULL;
 	}
+	free(x->jc_pages);
+	x->jc_pages = NULL;
 	x->jmp_cache = NULL;
 	tb_unlock();
 	if (exec_current_cpu == cpu)
@@ -165,6 +168,7 @@ static void jc_clear_all(struct cpu_exec *x)
 	for (int m = 0; m < JMP_CACHE_MODES; m++)
 		if (x->jc[m] && x->jc_flags[m] != JC_NONE)
 			memset(x->jc[m], 0, JMP_CACHE_SIZE * sizeof(struct tb *));
+	memset(x->jc_pages, 0, JC_PAGE_BITS / 8);
 }
 
 void exec_clear_jmp_caches(void)
@@ -193,13 +197,19 @@ void exec_jc_flush(void *cpu)
 
 /* The entries of one page lie all over the cache (the index mixes the page
  * number into the offset's bits): a scan of 4096 words, still cheaper than
- * losing every other page's entries to an invlpg. */
+ * losing every other page's entries to an invlpg.  Most invlpgs are of data
+ * pages no TB came from, which jc_pages tells without the scan. */
 void exec_jc_flush_range(void *cpu, uint64_t va, uint64_t size)
 {
 	struct cpu_exec *x = exec_state(cpu);
 	uint64_t mask = ~(size - 1);
 	if (!x->jmp_cache)
 		return;
+	if (size <= 4096) {
+		uint64_t h = (va >> 12) & (JC_PAGE_BITS - 1);
+		if (!(x->jc_pages[h / 64] & (1ull << (h % 64))))
+			return;
+	}
 	for (int m = 0; m < JMP_CACHE_MODES; m++) {
 		struct tb **jc = x->jc[m];
 		if (!jc || x->jc_flags[m] == JC_NONE)
@@ -271,8 +281,10 @@ static bool find_and_chain(struct cpu_exec *x, uint64_t pc, uint64_t phys, uint3
 		*tb = tb_lookup(x, pc, phys, flags);	/* another thread may have made it */
 		if (!*tb) {
 			*tb = tb_gen_code(pc, phys, flags);
-			if (*tb)
+			if (*tb) {
+				exec_jc_note(x, pc);
 				x->jmp_cache[(pc ^ (pc >> JMP_CACHE_BITS)) & (JMP_CACHE_SIZE - 1)] = *tb;
+			}
 			if (exec_flush_gen() != gen)
 				last = NULL;	/* translating flushed the cache */
 		}

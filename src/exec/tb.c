@@ -469,6 +469,7 @@ struct tb *tb_lookup(struct cpu_exec *x, uint64_t pc, uint64_t phys, uint32_t fl
 	tb = __atomic_load_n(&tb_hash[tb_hash_of(pc, flags)], __ATOMIC_ACQUIRE);
 	for (; tb; tb = tb->hash_next) {
 		if (tb->pc == pc && tb->phys_pc == phys && tb->flags == flags && tb_pages_match(tb)) {
+			exec_jc_note(x, pc);
 			__atomic_store_n(&x->jmp_cache[j], tb, __ATOMIC_SEQ_CST);
 			/* tb_invalidate sets CF_INVALID before it clears the jump
 			 * caches: either it cleared this entry or we see the flag. */
@@ -878,8 +879,10 @@ struct tb *tb_smc_lookup(struct cpu_exec *x, uint64_t pc, uint64_t phys, uint32_
 		tb = tb_lookup(x, pc, phys, flags);
 		if (!tb) {
 			tb = tb_gen_code(pc, phys, flags);
-			if (tb)
+			if (tb) {
+				exec_jc_note(x, pc);
 				x->jmp_cache[jc_index(pc)] = tb;
+			}
 		}
 	}
 	tb_unlock();

@@ -667,6 +667,15 @@ void gen_jmp_to(struct dc *s, int n, uint64_t target)
 		ir_emit(s->ir, IR_exit_tb, IR_I64, NULL, (int64_t[]){ 0 });
 		return;
 	}
+	/* System mode chains only within the TB's virtual page (a mapping
+	 * may change under a chained jump): a jump to another page probes
+	 * the jump cache, which every TLB flush empties, as an indirect
+	 * branch does, rather than leaving to the exec loop each time. */
+	if (tlb_softmmu && ((target ^ s->tb->pc) & ~(uint64_t)4095)) {
+		gen_sync_pc(s, target);
+		ir_emit(s->ir, IR_goto_lookup, IR_I64, (ir_ref[]){ G.rip }, NULL);
+		return;
+	}
 	ir_emit(s->ir, IR_goto_tb, IR_I64, NULL, (int64_t[]){ n });
 	gen_sync_pc(s, target);
 	ir_emit(s->ir, IR_exit_tb, IR_I64, NULL, (int64_t[]){ (uintptr_t)s->tb | n });
