@@ -23,24 +23,11 @@
 #include <unistd.h>
 #include "instrument/covfile.h"
 #include "util/ownfd.h"
+#include "util/log.h"
 
 #define DRCOV_FLAVOR "drcov-64"		/* what drcov2lcov on x86-64 Linux wants */
 #define BITMAP_MAGIC "LOOM BITMAP: version 1"
 #define MAX_BITMAP_BITS (1ull << 34)	/* 2 GiB of bits: a typo, not a range */
-
-static int failf(char *err, size_t errsz, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int failf(char *err, size_t errsz, const char *fmt, ...)
-{
-	va_list ap;
-	if (err && errsz) {
-		va_start(ap, fmt);
-		vsnprintf(err, errsz, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
 
 /* ---- the model ---- */
 
@@ -367,7 +354,7 @@ static int out_open(struct out *o, const char *path, char *err, size_t errsz)
 	if (asprintf(&o->tmp, "%s.tmp.%ld.%u", path, (long)getpid(),
 		     __atomic_fetch_add(&seq, 1, __ATOMIC_RELAXED)) < 0) {
 		o->tmp = NULL;
-		return failf(err, errsz, "%s: out of memory", path);
+		return fail_msg(err, errsz, "%s: out of memory", path);
 	}
 	/* One of loom's descriptors (util/ownfd.h), kept out of the guest's
 	 * sight: loom may write these while its guest runs, and the guest's
@@ -382,7 +369,7 @@ static int out_open(struct out *o, const char *path, char *err, size_t errsz)
 		if (fd >= 0)
 			unlink(o->tmp);
 		free(o->tmp);
-		return failf(err, errsz, "%s: cannot create: %s", path, strerror(e));
+		return fail_msg(err, errsz, "%s: cannot create: %s", path, strerror(e));
 	}
 	return 0;
 }
@@ -392,13 +379,13 @@ static int out_close(struct out *o, bool ok, bool sync, char *err, size_t errsz)
 {
 	int ret = ok ? 0 : -1;
 	if (ok && (fflush(o->f) || ferror(o->f) || (sync && fsync(*o->fd)))) {
-		failf(err, errsz, "%s: write error: %s", o->path, strerror(errno));
+		fail_msg(err, errsz, "%s: write error: %s", o->path, strerror(errno));
 		ret = -1;
 	}
 	if (fclose(o->f) && ret == 0)
-		ret = failf(err, errsz, "%s: write error: %s", o->path, strerror(errno));
+		ret = fail_msg(err, errsz, "%s: write error: %s", o->path, strerror(errno));
 	if (ret == 0 && rename(o->tmp, o->path))
-		ret = failf(err, errsz, "%s: cannot rename %s into place: %s",
+		ret = fail_msg(err, errsz, "%s: cannot rename %s into place: %s",
 			    o->path, o->tmp, strerror(errno));
 	if (ret)
 		unlink(o->tmp);
@@ -419,21 +406,21 @@ static void put_le(uint8_t *p, uint64_t v, int n)
 static int write_drcov(struct cov_model *m, struct out *o, char *err, size_t errsz)
 {
 	if (m->nmods > 0xffff)
-		return failf(err, errsz, "%s: %zu modules; drcov holds at most 65535",
+		return fail_msg(err, errsz, "%s: %zu modules; drcov holds at most 65535",
 			     o->path, m->nmods);
 	for (size_t i = 0; i < m->nblocks; i++) {
 		const struct cov_block *b = &m->blocks[i];
 		const char *name = cov_module_name(m, b->mod);
 		if (b->off > UINT32_MAX || b->size > 0xffff)
-			return failf(err, errsz, "%s: block %s+0x%llx of %u bytes does not fit "
+			return fail_msg(err, errsz, "%s: block %s+0x%llx of %u bytes does not fit "
 				     "drcov's 32-bit offset and 16-bit size", o->path,
 				     name ? name : "?", (unsigned long long)b->off, b->size);
 	}
 	for (size_t i = 0; i < m->nmods; i++)
 		if (strchr(m->mods[i].path, '\n'))
-			return failf(err, errsz, "%s: module path with a newline", o->path);
+			return fail_msg(err, errsz, "%s: module path with a newline", o->path);
 	if (m->nblocks > UINT32_MAX)
-		return failf(err, errsz, "%s: too many blocks for drcov", o->path);
+		return fail_msg(err, errsz, "%s: too many blocks for drcov", o->path);
 	fprintf(o->f, "DRCOV VERSION: 2\nDRCOV FLAVOR: %s\n", DRCOV_FLAVOR);
 	fprintf(o->f, "Module Table: version 2, count %zu\n", m->nmods);
 	fprintf(o->f, "Columns: id, base, end, entry, path\n");
@@ -467,17 +454,17 @@ static int write_modoff(struct cov_model *m, struct out *o, char *err, size_t er
 	size_t n = 0;
 	int ret = -1;
 	if (!lines)
-		return failf(err, errsz, "%s: out of memory", o->path);
+		return fail_msg(err, errsz, "%s: out of memory", o->path);
 	for (size_t i = 0; i < m->nblocks; i++) {
 		const char *name = cov_module_name(m, m->blocks[i].mod);
 		if (!name || strchr(name, '\n')) {
-			failf(err, errsz, "%s: %s", o->path,
+			fail_msg(err, errsz, "%s: %s", o->path,
 			      name ? "module name with a newline" : "out of memory");
 			goto out;
 		}
 		if (asprintf(&lines[n], "%s+0x%08llx", name,
 			     (unsigned long long)m->blocks[i].off) < 0) {
-			failf(err, errsz, "%s: out of memory", o->path);
+			fail_msg(err, errsz, "%s: out of memory", o->path);
 			goto out;
 		}
 		n++;
@@ -519,12 +506,12 @@ static int check_bitmap(const struct cov_bitmap *bm, const char *path,
 			uint64_t *nbits, char *err, size_t errsz)
 {
 	if (!bm->granularity)
-		return failf(err, errsz, "%s: bitmap granularity 0", path);
+		return fail_msg(err, errsz, "%s: bitmap granularity 0", path);
 	if (bm->module && (strchr(bm->module, '\n') || !bm->module[0]))
-		return failf(err, errsz, "%s: bad bitmap module name", path);
+		return fail_msg(err, errsz, "%s: bad bitmap module name", path);
 	*nbits = bm->size / bm->granularity + (bm->size % bm->granularity != 0);
 	if (*nbits == 0 || *nbits > MAX_BITMAP_BITS)
-		return failf(err, errsz, "%s: bitmap of 0x%llx bytes at granularity %u: "
+		return fail_msg(err, errsz, "%s: bitmap of 0x%llx bytes at granularity %u: "
 			     "empty or too large", path, (unsigned long long)bm->size,
 			     bm->granularity);
 	return 0;
@@ -567,7 +554,7 @@ static int write_bitmap(struct cov_model *m, struct out *o,
 	uint64_t nbits = 0;	/* set by check_bitmap */
 	bool any = false;
 	if (!opts || (!opts->module && opts->end <= opts->start))
-		return failf(err, errsz, "%s: a bitmap needs a module or an address range",
+		return fail_msg(err, errsz, "%s: a bitmap needs a module or an address range",
 			     o->path);
 	bm.start = opts->start;
 	if (bm.module) {
@@ -582,7 +569,7 @@ static int write_bitmap(struct cov_model *m, struct out *o,
 				end = m->mods[i].end - m->mods[i].base;
 		}
 		if (!any)
-			return failf(err, errsz, "%s: no module '%s' in the coverage",
+			return fail_msg(err, errsz, "%s: no module '%s' in the coverage",
 				     o->path, opts->module);
 		if (!opts->end)	/* the module's size, or as far as its blocks go */
 			for (size_t i = 0; i < m->nblocks; i++)
@@ -590,7 +577,7 @@ static int write_bitmap(struct cov_model *m, struct out *o,
 				    m->blocks[i].off + (m->blocks[i].size ? m->blocks[i].size : 1) > end)
 					end = m->blocks[i].off + (m->blocks[i].size ? m->blocks[i].size : 1);
 		if (end <= bm.start)
-			return failf(err, errsz, "%s: empty range in module '%s'", o->path,
+			return fail_msg(err, errsz, "%s: empty range in module '%s'", o->path,
 				     opts->module);
 		bm.size = end - bm.start;
 	} else {
@@ -600,7 +587,7 @@ static int write_bitmap(struct cov_model *m, struct out *o,
 		return -1;
 	uint8_t *bits = calloc((nbits + 7) / 8, 1);
 	if (!bits)
-		return failf(err, errsz, "%s: out of memory for %llu bits", o->path,
+		return fail_msg(err, errsz, "%s: out of memory for %llu bits", o->path,
 			     (unsigned long long)nbits);
 	for (size_t i = 0; i < m->nblocks; i++) {
 		const struct cov_block *b = &m->blocks[i];
@@ -628,9 +615,9 @@ int cov_write(struct cov_model *m, enum cov_format fmt, const char *path,
 	struct out o;
 	int ret;
 	if (fmt >= COV_NFORMATS)
-		return failf(err, errsz, "%s: unknown format", path);
+		return fail_msg(err, errsz, "%s: unknown format", path);
 	if (cov_sort(m) < 0 || (!m->names_valid && compute_names(m) < 0))
-		return failf(err, errsz, "%s: out of memory", path);
+		return fail_msg(err, errsz, "%s: out of memory", path);
 	if (out_open(&o, path, err, errsz) < 0)
 		return -1;
 	switch (fmt) {
@@ -655,7 +642,7 @@ int cov_probe_path(const char *path, char *err, size_t errsz)
 	struct out o;
 	struct stat st;
 	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
-		return failf(err, errsz, "%s: is a directory", path);
+		return fail_msg(err, errsz, "%s: is a directory", path);
 	if (out_open(&o, path, err, errsz) < 0)
 		return -1;
 	fclose(o.f);
@@ -685,7 +672,7 @@ static int in_fail(struct in *in, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	return failf(in->err, in->errsz, "%s: line %u: %s", in->path, in->line, msg);
+	return fail_msg(in->err, in->errsz, "%s: line %u: %s", in->path, in->line, msg);
 }
 
 /* The next line without its "\n" (and "\r"), copied into line[]; false at
@@ -961,13 +948,13 @@ static int read_drcov(struct in *in, struct cov_model *m)
 	} else {
 		size_t have = in->len - in->pos, want = (size_t)nbbs * 8;
 		if (have < want) {
-			bad = failf(in->err, in->errsz, "%s: offset %zu: BB table truncated: "
+			bad = fail_msg(in->err, in->errsz, "%s: offset %zu: BB table truncated: "
 				    "%u entries announced, %zu bytes of %zu present",
 				    in->path, in->pos, nbbs, have, want);
 			goto fail_bad;
 		}
 		if (have > want) {
-			bad = failf(in->err, in->errsz, "%s: offset %zu: %zu bytes after the "
+			bad = fail_msg(in->err, in->errsz, "%s: offset %zu: %zu bytes after the "
 				    "%u-entry BB table", in->path, in->pos + want, have - want, nbbs);
 			goto fail_bad;
 		}
@@ -1074,7 +1061,7 @@ static int read_bitmap(struct in *in, struct cov_model *m)
 			       nbits, size, gran);
 	size_t have = in->len - in->pos, want = (nbits + 7) / 8;
 	if (have != want)
-		return failf(in->err, in->errsz, "%s: offset %zu: %zu bytes of bits where "
+		return fail_msg(in->err, in->errsz, "%s: offset %zu: %zu bytes of bits where "
 			     "%zu were expected", in->path, in->pos, have, want);
 	const uint8_t *bits = (const uint8_t *)in->buf + in->pos;
 	for (uint64_t g = 0; g < nbits; g++) {
@@ -1099,29 +1086,29 @@ struct cov_model *cov_read(const char *path, char *err, size_t errsz)
 	FILE *f = fopen(path, "rb");
 	int ret;
 	if (!f) {
-		failf(err, errsz, "%s: %s", path, strerror(errno));
+		fail_msg(err, errsz, "%s: %s", path, strerror(errno));
 		return NULL;
 	}
 	if (fstat(fileno(f), &st) || !S_ISREG(st.st_mode)) {
-		failf(err, errsz, "%s: %s", path, S_ISDIR(st.st_mode) ?
+		fail_msg(err, errsz, "%s: %s", path, S_ISDIR(st.st_mode) ?
 		      "is a directory" : "not a regular file");
 		goto out;
 	}
 	buf = malloc((size_t)st.st_size + 1);
 	if (!buf) {
-		failf(err, errsz, "%s: out of memory", path);
+		fail_msg(err, errsz, "%s: out of memory", path);
 		goto out;
 	}
 	in.len = fread(buf, 1, (size_t)st.st_size, f);
 	if (ferror(f) || in.len != (size_t)st.st_size) {
-		failf(err, errsz, "%s: read error: %s", path, strerror(errno));
+		fail_msg(err, errsz, "%s: read error: %s", path, strerror(errno));
 		goto out;
 	}
 	buf[in.len] = '\0';
 	in.buf = buf;
 	m = cov_new();
 	if (!m) {
-		failf(err, errsz, "%s: out of memory", path);
+		fail_msg(err, errsz, "%s: out of memory", path);
 		goto out;
 	}
 	if (!strncmp(buf, "DRCOV VERSION:", 14)) {
@@ -1129,9 +1116,9 @@ struct cov_model *cov_read(const char *path, char *err, size_t errsz)
 	} else if (!strncmp(buf, "LOOM BITMAP:", 12)) {
 		ret = read_bitmap(&in, m);
 	} else if (memchr(buf, '\0', in.len < 4096 ? in.len : 4096)) {
-		ret = failf(err, errsz, "%s: not a drcov, modoff or loom bitmap file", path);
+		ret = fail_msg(err, errsz, "%s: not a drcov, modoff or loom bitmap file", path);
 	} else if (!strncmp(buf, "TN:", 3) || !strncmp(buf, "SF:", 3)) {
-		ret = failf(err, errsz, "%s: an lcov tracefile; loom-cov writes these "
+		ret = fail_msg(err, errsz, "%s: an lcov tracefile; loom-cov writes these "
 			    "but does not read them", path);
 	} else {
 		ret = read_modoff(&in, m);

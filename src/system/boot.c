@@ -13,7 +13,6 @@
 #include "system/boot.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +21,7 @@
 
 #include "system/pc.h"
 #include "system/physmem.h"
+#include "util/log.h"
 
 /* Setup header fields: offsets in the file and in the zero page alike. */
 enum {
@@ -68,18 +68,6 @@ enum {
 #define PTE_W 0x2ull
 #define PTE_PS 0x80ull
 
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
 static uint8_t get8(const uint8_t *p, size_t off) { return p[off]; }
 static uint16_t get16(const uint8_t *p, size_t off) { return (uint16_t)(p[off] | p[off + 1] << 8); }
 static uint32_t get32(const uint8_t *p, size_t off)
@@ -103,22 +91,22 @@ static uint8_t *read_file(const char *path, size_t *size, char *err, size_t errl
 	uint8_t *buf;
 
 	if (!f) {
-		fail(err, errlen, "%s: %s", path, strerror(errno));
+		fail_msg(err, errlen, "%s: %s", path, strerror(errno));
 		return NULL;
 	}
 	if (fstat(fileno(f), &st) < 0 || !S_ISREG(st.st_mode)) {
-		fail(err, errlen, "%s: not a regular file", path);
+		fail_msg(err, errlen, "%s: not a regular file", path);
 		fclose(f);
 		return NULL;
 	}
 	buf = malloc(st.st_size ? (size_t)st.st_size : 1);
 	if (!buf) {
-		fail(err, errlen, "%s: out of memory reading %lld bytes", path, (long long)st.st_size);
+		fail_msg(err, errlen, "%s: out of memory reading %lld bytes", path, (long long)st.st_size);
 		fclose(f);
 		return NULL;
 	}
 	if (fread(buf, 1, (size_t)st.st_size, f) != (size_t)st.st_size) {
-		fail(err, errlen, "%s: read error", path);
+		fail_msg(err, errlen, "%s: read error", path);
 		free(buf);
 		fclose(f);
 		return NULL;
@@ -199,25 +187,25 @@ int boot_linux(const struct boot_linux_args *args, struct boot_cpu_state *cpu,
 	memset(layout, 0, sizeof(*layout));
 	memset(cpu, 0, sizeof(*cpu));
 	if (!physmem.host)
-		return fail(err, errlen, "%s: no RAM to load the kernel into", kpath);
+		return fail_msg(err, errlen, "%s: no RAM to load the kernel into", kpath);
 	k = read_file(kpath, &ksize, err, errlen);
 	if (!k)
 		return -1;
 
 	/* The header. */
 	if (ksize < HDR_MAGIC + 4) {
-		fail(err, errlen, "%s: truncated (%zu bytes): too short for a bzImage's setup header",
+		fail_msg(err, errlen, "%s: truncated (%zu bytes): too short for a bzImage's setup header",
 		     kpath, ksize);
 		goto out;
 	}
 	if (get32(k, HDR_MAGIC) != BOOT_HDR_MAGIC) {
-		fail(err, errlen, "%s: not a Linux bzImage (no \"HdrS\" setup header at 0x202)", kpath);
+		fail_msg(err, errlen, "%s: not a Linux bzImage (no \"HdrS\" setup header at 0x202)", kpath);
 		goto out;
 	}
 	uint16_t version = get16(k, HDR_VERSION);
 	layout->version = version;
 	if (version < BOOT_MIN_VERSION) {
-		fail(err, errlen, "%s: boot protocol %u.%02u is too old (2.12 or later is needed "
+		fail_msg(err, errlen, "%s: boot protocol %u.%02u is too old (2.12 or later is needed "
 		     "for the 64-bit entry)", kpath, version >> 8, version & 0xff);
 		goto out;
 	}
@@ -229,22 +217,22 @@ int boot_linux(const struct boot_linux_args *args, struct boot_cpu_state *cpu,
 	size_t setup_size = (size_t)(setup_sects + 1) * 512;
 	uint64_t sys_size = (uint64_t)get32(k, HDR_SYSSIZE) * 16;
 	if (ksize < hdr_end || ksize < setup_size) {
-		fail(err, errlen, "%s: truncated (%zu bytes): the setup code is %zu bytes", kpath,
+		fail_msg(err, errlen, "%s: truncated (%zu bytes): the setup code is %zu bytes", kpath,
 		     ksize, setup_size);
 		goto out;
 	}
 	if (!(get16(k, HDR_XLOADFLAGS) & BOOT_XLF_KERNEL_64)) {
-		fail(err, errlen, "%s: the kernel has no 64-bit entry point (xloadflags lacks "
+		fail_msg(err, errlen, "%s: the kernel has no 64-bit entry point (xloadflags lacks "
 		     "XLF_KERNEL_64)", kpath);
 		goto out;
 	}
 	if (!(get8(k, HDR_LOADFLAGS) & BOOT_LOADED_HIGH)) {
-		fail(err, errlen, "%s: a zImage (loads below 1 MiB): only bzImages are supported",
+		fail_msg(err, errlen, "%s: a zImage (loads below 1 MiB): only bzImages are supported",
 		     kpath);
 		goto out;
 	}
 	if (sys_size == 0 || ksize - setup_size < sys_size) {
-		fail(err, errlen, "%s: truncated (%zu bytes): the header promises %llu bytes of "
+		fail_msg(err, errlen, "%s: truncated (%zu bytes): the header promises %llu bytes of "
 		     "kernel after %zu bytes of setup", kpath, ksize, (unsigned long long)sys_size,
 		     setup_size);
 		goto out;
@@ -256,7 +244,7 @@ int boot_linux(const struct boot_linux_args *args, struct boot_cpu_state *cpu,
 		init_size = kfile;
 	uint64_t align = get32(k, HDR_KERNEL_ALIGNMENT);
 	if (align < 0x1000 || (align & (align - 1))) {
-		fail(err, errlen, "%s: kernel_alignment 0x%llx is not a power of two of at least "
+		fail_msg(err, errlen, "%s: kernel_alignment 0x%llx is not a power of two of at least "
 		     "4 KiB", kpath, (unsigned long long)align);
 		goto out;
 	}
@@ -264,7 +252,7 @@ int boot_linux(const struct boot_linux_args *args, struct boot_cpu_state *cpu,
 	if (load + init_size > physmem.low && get8(k, HDR_RELOCATABLE))
 		load = (0x100000 + align - 1) & ~(align - 1);
 	if (load < 0x100000 || load + init_size > physmem.low) {
-		fail(err, errlen, "%s: the kernel does not fit in RAM (it needs 0x%llx bytes at "
+		fail_msg(err, errlen, "%s: the kernel does not fit in RAM (it needs 0x%llx bytes at "
 		     "0x%llx; RAM below 4 GiB ends at 0x%llx)", kpath,
 		     (unsigned long long)init_size, (unsigned long long)load,
 		     (unsigned long long)physmem.low);
@@ -272,12 +260,12 @@ int boot_linux(const struct boot_linux_args *args, struct boot_cpu_state *cpu,
 	}
 	uint32_t cmdline_size = get32(k, HDR_CMDLINE_SIZE);
 	if (strlen(cmdline) > cmdline_size) {
-		fail(err, errlen, "%s: the command line is %zu bytes; this kernel takes %u at most",
+		fail_msg(err, errlen, "%s: the command line is %zu bytes; this kernel takes %u at most",
 		     kpath, strlen(cmdline), cmdline_size);
 		goto out;
 	}
 	if (BOOT_CMDLINE_ADDR + strlen(cmdline) + 1 > PC_LOW_RAM_END) {
-		fail(err, errlen, "%s: the command line is %zu bytes: too long for low memory",
+		fail_msg(err, errlen, "%s: the command line is %zu bytes: too long for low memory",
 		     kpath, strlen(cmdline));
 		goto out;
 	}
@@ -289,13 +277,13 @@ int boot_linux(const struct boot_linux_args *args, struct boot_cpu_state *cpu,
 		if (!initrd)
 			goto out;
 		if (isize > physmem.size) {
-			fail(err, errlen, "%s: the initrd (%zu bytes) is larger than RAM (%llu bytes)",
+			fail_msg(err, errlen, "%s: the initrd (%zu bytes) is larger than RAM (%llu bytes)",
 			     args->initrd, isize, (unsigned long long)physmem.size);
 			goto out;
 		}
 		initrd_addr = place_initrd(isize, get32(k, HDR_INITRD_ADDR_MAX), load + init_size);
 		if (!initrd_addr) {
-			fail(err, errlen, "%s: the initrd (%zu bytes) does not fit in RAM between the "
+			fail_msg(err, errlen, "%s: the initrd (%zu bytes) does not fit in RAM between the "
 			     "kernel's end (0x%llx) and 0x%llx", args->initrd, isize,
 			     (unsigned long long)(load + init_size),
 			     (unsigned long long)physmem.low);

@@ -4,9 +4,9 @@
  * them.
  */
 #include "system/cmdline.h"
+#include "util/log.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,18 +17,6 @@ struct system_options system_opts = {
 	.monitor = { .kind = CHARDEV_NONE },
 };
 
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
 int cmdline_parse_mem_size(const char *s, uint64_t *bytes, char *err, size_t errlen)
 {
 	const char *p = s;
@@ -38,11 +26,11 @@ int cmdline_parse_mem_size(const char *s, uint64_t *bytes, char *err, size_t err
 	if (!strncmp(p, "size=", 5))
 		p += 5;
 	if (*p < '0' || *p > '9')
-		return fail(err, errlen, "-m %s: not a size (e.g. 512, 512M, 1G)", s);
+		return fail_msg(err, errlen, "-m %s: not a size (e.g. 512, 512M, 1G)", s);
 	errno = 0;
 	double v = strtod(p, &end);
 	if (errno || end == p)
-		return fail(err, errlen, "-m %s: not a size (e.g. 512, 512M, 1G)", s);
+		return fail_msg(err, errlen, "-m %s: not a size (e.g. 512, 512M, 1G)", s);
 	switch (*end) {
 	case 0: break;
 	case 'b': case 'B': unit = 1; break;
@@ -51,18 +39,18 @@ int cmdline_parse_mem_size(const char *s, uint64_t *bytes, char *err, size_t err
 	case 'g': case 'G': unit = 1ull << 30; break;
 	case 't': case 'T': unit = 1ull << 40; break;
 	default:
-		return fail(err, errlen, "-m %s: unknown size suffix '%c' (B, K, M, G or T)", s,
+		return fail_msg(err, errlen, "-m %s: unknown size suffix '%c' (B, K, M, G or T)", s,
 			    *end);
 	}
 	if (*end && end[1])
-		return fail(err, errlen, "-m %s: not a size (e.g. 512, 512M, 1G)", s);
+		return fail_msg(err, errlen, "-m %s: not a size (e.g. 512, 512M, 1G)", s);
 	double b = v * (double)unit;
 	if (b > (double)CMDLINE_MEM_MAX)
-		return fail(err, errlen, "-m %s: more RAM than loom-system supports (1T at most)",
+		return fail_msg(err, errlen, "-m %s: more RAM than loom-system supports (1T at most)",
 			    s);
 	uint64_t n = ((uint64_t)b + 0xfff) & ~0xfffull;
 	if (n < CMDLINE_MEM_MIN)
-		return fail(err, errlen, "-m %s: too little RAM (2M at least)", s);
+		return fail_msg(err, errlen, "-m %s: too little RAM (2M at least)", s);
 	*bytes = n;
 	return 0;
 }
@@ -91,13 +79,13 @@ static int unix_option(const char *opt, size_t len, struct chardev_spec *cd, con
 			else if (vlen == 3 && !strncmp(eq + 1, "off", 3))
 				on = false;
 			else
-				return fail(err, errlen, "%s: '%.*s' must be on or off", s,
+				return fail_msg(err, errlen, "%s: '%.*s' must be on or off", s,
 					    (int)klen, opt);
 		}
 		*(bool *)((char *)cd + keys[i].off) = keys[i].negate ? !on : on;
 		return 0;
 	}
-	return fail(err, errlen, "%s: unknown option '%.*s' (server, wait, nowait)", s, (int)len,
+	return fail_msg(err, errlen, "%s: unknown option '%.*s' (server, wait, nowait)", s, (int)len,
 		    opt);
 }
 
@@ -119,9 +107,9 @@ int cmdline_parse_chardev(const char *s, struct chardev_spec *cd, char *err, siz
 	if (!strncmp(s, "file:", 5)) {
 		cd->kind = CHARDEV_FILE;
 		if (!s[5])
-			return fail(err, errlen, "%s: no file name", s);
+			return fail_msg(err, errlen, "%s: no file name", s);
 		if (strlen(s + 5) >= sizeof(cd->path))
-			return fail(err, errlen, "%s: file name too long", s);
+			return fail_msg(err, errlen, "%s: file name too long", s);
 		strcpy(cd->path, s + 5);
 		return 0;
 	}
@@ -131,9 +119,9 @@ int cmdline_parse_chardev(const char *s, struct chardev_spec *cd, char *err, siz
 		cd->kind = CHARDEV_UNIX;
 		cd->wait = true;
 		if (!plen)
-			return fail(err, errlen, "%s: no socket path", s);
+			return fail_msg(err, errlen, "%s: no socket path", s);
 		if (plen >= sizeof(cd->path))
-			return fail(err, errlen, "%s: socket path too long (%zu bytes at most)", s,
+			return fail_msg(err, errlen, "%s: socket path too long (%zu bytes at most)", s,
 				    sizeof(cd->path) - 1);
 		memcpy(cd->path, path, plen);
 		cd->path[plen] = 0;
@@ -148,6 +136,6 @@ int cmdline_parse_chardev(const char *s, struct chardev_spec *cd, char *err, siz
 			cd->wait = false;
 		return 0;
 	}
-	return fail(err, errlen, "%s: unknown character device (stdio, file:PATH, unix:PATH, "
+	return fail_msg(err, errlen, "%s: unknown character device (stdio, file:PATH, unix:PATH, "
 		    "null or none)", s);
 }

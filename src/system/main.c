@@ -114,15 +114,7 @@ static void opt_monitor(const char *arg)
 
 static void opt_d(const char *arg)
 {
-	unsigned mask;
-	int r = log_parse_items(arg, &mask);
-	if (r < 0)
-		exit(LOOM_EXIT_USAGE);	/* log_parse_items printed the line */
-	if (r > 0) {
-		log_print_items(stdout);
-		exit(0);
-	}
-	log_mask |= mask;
+	log_option_d(arg);
 }
 
 /* -M pc, -M type=pc, -M help; the machine's properties are not options. */

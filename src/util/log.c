@@ -97,3 +97,27 @@ void internal_error(const char *fmt, ...)
 	fputc('\n', stderr);
 	_exit(LOOM_EXIT_INTERNAL);
 }
+
+int fail_msg(char *err, size_t errsz, const char *fmt, ...)
+{
+	va_list ap;
+	if (err && errsz) {
+		va_start(ap, fmt);
+		vsnprintf(err, errsz, fmt, ap);
+		va_end(ap);
+	}
+	return -1;
+}
+
+void log_option_d(const char *list)
+{
+	unsigned mask;
+	int r = log_parse_items(list, &mask);
+	if (r < 0)
+		exit(LOOM_EXIT_USAGE);	/* log_parse_items printed the line */
+	if (r > 0) {
+		log_print_items(stdout);
+		exit(0);
+	}
+	log_mask |= mask;
+}

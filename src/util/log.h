@@ -6,6 +6,7 @@
 #ifndef LOOM_UTIL_LOG_H
 #define LOOM_UTIL_LOG_H
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdnoreturn.h>
 
@@ -40,6 +41,14 @@ int log_parse_items(const char *list, unsigned *mask);
 void log_print_items(FILE *f);
 void log_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_flush(void);
+
+/* A failure reported to the caller as text: print fmt into err (errsz
+ * bytes; err may be NULL) and return -1. */
+int fail_msg(char *err, size_t errsz, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* The -d option of both front doors: add the items of list to log_mask;
+ * "help" prints them and exits 0, an unknown item (after one line) exits
+ * with LOOM_EXIT_USAGE. */
+void log_option_d(const char *list);
 
 /* One line on stderr prefixed "loom: " (log_prog), then exit(status). */
 noreturn void fatal(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

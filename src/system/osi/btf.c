@@ -16,8 +16,8 @@
  */
 #include "system/osi/btf.h"
 #include "system/osi/util.h"
+#include "util/log.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,16 +82,16 @@ static int check_record(const struct osi_btf *b, uint32_t id, char *err, size_t 
 #define NAME_OK(o) ((o) < b->strs_len)
 #define TYPE_OK(t) ((t) < b->ntypes)
 	if (!NAME_OK(osi_rd32(p)))
-		return osi_fail(err, errsz, "BTF type %u: name offset %u outside the strings", id, osi_rd32(p));
+		return fail_msg(err, errsz, "BTF type %u: name offset %u outside the strings", id, osi_rd32(p));
 	if (refers(kind) && !TYPE_OK(st))
-		return osi_fail(err, errsz, "BTF type %u (%s): refers to type %u of %u", id,
+		return fail_msg(err, errsz, "BTF type %u (%s): refers to type %u of %u", id,
 			    osi_btf_kind_name(kind), st, b->ntypes);
 	unsigned stride = 0, name_at = 0, type_at = 0;
 	bool has_type = false;
 	switch (kind) {
 	case OSI_BTF_ARRAY:
 		if (!TYPE_OK(osi_rd32(x)) || !TYPE_OK(osi_rd32(x + 4)))
-			return osi_fail(err, errsz, "BTF type %u (ARRAY): bad element or index type", id);
+			return fail_msg(err, errsz, "BTF type %u (ARRAY): bad element or index type", id);
 		return 0;
 	case OSI_BTF_STRUCT: case OSI_BTF_UNION:
 		stride = 12, name_at = 0, type_at = 4, has_type = true;
@@ -109,7 +109,7 @@ static int check_record(const struct osi_btf *b, uint32_t id, char *err, size_t 
 		/* btf_var_secinfo: type, offset, size — no name */
 		for (unsigned i = 0; i < vlen; i++)
 			if (!TYPE_OK(osi_rd32(x + 12 * i)))
-				return osi_fail(err, errsz, "BTF type %u (DATASEC): bad variable type", id);
+				return fail_msg(err, errsz, "BTF type %u (DATASEC): bad variable type", id);
 		return 0;
 	default:
 		return 0;
@@ -117,9 +117,9 @@ static int check_record(const struct osi_btf *b, uint32_t id, char *err, size_t 
 	for (unsigned i = 0; i < vlen; i++) {
 		const uint8_t *m = x + stride * i;
 		if (!NAME_OK(osi_rd32(m + name_at)))
-			return osi_fail(err, errsz, "BTF type %u: member %u's name outside the strings", id, i);
+			return fail_msg(err, errsz, "BTF type %u: member %u's name outside the strings", id, i);
 		if (has_type && !TYPE_OK(osi_rd32(m + type_at)))
-			return osi_fail(err, errsz, "BTF type %u (%s): member %u refers to type %u of %u", id,
+			return fail_msg(err, errsz, "BTF type %u (%s): member %u refers to type %u of %u", id,
 				    osi_btf_kind_name(kind), i, osi_rd32(m + type_at), b->ntypes);
 	}
 	return 0;
@@ -131,25 +131,25 @@ int osi_btf_load(struct osi_btf *b, const uint8_t *data, size_t len, char *err, 
 {
 	memset(b, 0, sizeof *b);
 	if (len < BTF_HDR_MIN || (data[0] | data[1] << 8) != BTF_MAGIC)
-		return osi_fail(err, errsz, "not BTF (no 0xeb9f magic)");
+		return fail_msg(err, errsz, "not BTF (no 0xeb9f magic)");
 	if (data[2] != 1)
-		return osi_fail(err, errsz, "BTF version %u (this reader knows 1)", data[2]);
+		return fail_msg(err, errsz, "BTF version %u (this reader knows 1)", data[2]);
 	uint32_t hdr_len = osi_rd32(data + 4);
 	uint32_t type_off = osi_rd32(data + 8), type_len = osi_rd32(data + 12);
 	uint32_t str_off = osi_rd32(data + 16), str_len = osi_rd32(data + 20);
 	if (hdr_len < BTF_HDR_MIN || hdr_len > len)
-		return osi_fail(err, errsz, "BTF header length %u in a %zu-byte blob", hdr_len, len);
+		return fail_msg(err, errsz, "BTF header length %u in a %zu-byte blob", hdr_len, len);
 	size_t body = len - hdr_len;
 	if (type_off > body || type_len > body - type_off || str_off > body ||
 	    str_len > body - str_off)
-		return osi_fail(err, errsz, "BTF sections outside the blob");
+		return fail_msg(err, errsz, "BTF sections outside the blob");
 	const char *strs = (const char *)data + hdr_len + str_off;
 	/* The format requires the first string to be "" (name offset 0 means
 	 * anonymous) and every string to end with a NUL. */
 	if (!str_len || strs[0] || strs[str_len - 1])
-		return osi_fail(err, errsz, "BTF string section does not start and end with a NUL");
+		return fail_msg(err, errsz, "BTF string section does not start and end with a NUL");
 	if (type_off % 4)
-		return osi_fail(err, errsz, "BTF type section misaligned");
+		return fail_msg(err, errsz, "BTF type section misaligned");
 	b->types = data + hdr_len + type_off;
 	b->types_len = type_len;
 	b->strs = strs;
@@ -159,21 +159,21 @@ int osi_btf_load(struct osi_btf *b, const uint8_t *data, size_t len, char *err, 
 	uint32_t n = 1, pos = 0;
 	while (pos < type_len) {
 		if (type_len - pos < BTF_COMMON)
-			return osi_fail(err, errsz, "BTF type %u truncated", n);
+			return fail_msg(err, errsz, "BTF type %u truncated", n);
 		uint32_t info = osi_rd32(b->types + pos + 4);
 		unsigned kind = (info >> 24) & 0x1f;
 		long extra = extra_len(kind, info & 0xffff);
 		if (extra < 0)
-			return osi_fail(err, errsz, "BTF type %u has kind %u, unknown to this reader", n, kind);
+			return fail_msg(err, errsz, "BTF type %u has kind %u, unknown to this reader", n, kind);
 		if ((uint64_t)type_len - pos - BTF_COMMON < (uint64_t)extra)
-			return osi_fail(err, errsz, "BTF type %u (%s) truncated", n, osi_btf_kind_name(kind));
+			return fail_msg(err, errsz, "BTF type %u (%s) truncated", n, osi_btf_kind_name(kind));
 		pos += BTF_COMMON + (uint32_t)extra;
 		n++;
 	}
 	b->ntypes = n;
 	b->off = malloc(sizeof *b->off * n);
 	if (!b->off)
-		return osi_fail(err, errsz, "out of memory for %u BTF types", n);
+		return fail_msg(err, errsz, "out of memory for %u BTF types", n);
 	b->off[0] = 0;
 	pos = 0;
 	for (uint32_t id = 1; id < n; id++) {
@@ -400,7 +400,7 @@ int osi_btf_member(const struct osi_btf *b, uint32_t id, const char *path,
 	const char *step = path;
 	memset(m, 0, sizeof *m);
 	if (!osi_btf_type(b, id, &t))
-		return osi_fail(err, errsz, "no BTF type %u", id);
+		return fail_msg(err, errsz, "no BTF type %u", id);
 	const char *sname = *t.name ? t.name : "(anonymous)";
 	for (;;) {
 		const char *dot = strchr(step, '.');
@@ -409,21 +409,21 @@ int osi_btf_member(const struct osi_btf *b, uint32_t id, const char *path,
 		osi_btf_type(b, cur, &ct);
 		if (ct.kind != OSI_BTF_STRUCT && ct.kind != OSI_BTF_UNION) {
 			if (step == path)
-				return osi_fail(err, errsz, "BTF type %u is not a struct or union", id);
-			return osi_fail(err, errsz, "%s: '%.*s' is not a struct or union", sname,
+				return fail_msg(err, errsz, "BTF type %u is not a struct or union", id);
+			return fail_msg(err, errsz, "%s: '%.*s' is not a struct or union", sname,
 				    (int)(step - path - 1), path);
 		}
 		long budget = 1 << 20;
 		if (!len || !find_member(b, cur, step, len, base, 0, m, &budget)) {
 			if (step == path)
-				return osi_fail(err, errsz, "%s has no member '%.*s'", sname, (int)len, step);
-			return osi_fail(err, errsz, "%s.%.*s has no member '%.*s'", sname,
+				return fail_msg(err, errsz, "%s has no member '%.*s'", sname, (int)len, step);
+			return fail_msg(err, errsz, "%s.%.*s has no member '%.*s'", sname,
 				    (int)(step - path - 1), path, (int)len, step);
 		}
 		if (!dot)
 			return 0;
 		if (m->bitfield)
-			return osi_fail(err, errsz, "%s: '%.*s' is a bitfield", sname,
+			return fail_msg(err, errsz, "%s: '%.*s' is a bitfield", sname,
 				    (int)(dot - path), path);
 		base = m->bit_offset;
 		cur = osi_btf_resolve(b, m->type);
@@ -437,7 +437,7 @@ int osi_btf_offsetof(const struct osi_btf *b, const char *sname, const char *pat
 	uint32_t id = osi_btf_find_struct(b, sname);
 	if (!id) {
 		memset(m, 0, sizeof *m);
-		return osi_fail(err, errsz, "no struct %s in the BTF", sname);
+		return fail_msg(err, errsz, "no struct %s in the BTF", sname);
 	}
 	return osi_btf_member(b, id, path, m, err, errsz);
 }

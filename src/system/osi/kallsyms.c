@@ -33,9 +33,9 @@
  */
 #include "system/osi/kallsyms.h"
 #include "system/osi/util.h"
+#include "util/log.h"
 
 #include <elf.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -174,7 +174,7 @@ static int expand(struct osi_kallsyms *ks, const struct region *r, size_t t, siz
 	ks->pool = malloc(cap);
 	if (!ks->syms || !noff || !ks->pool) {
 		free(noff);
-		return osi_fail(err, errsz, "out of memory for %u symbols", n);
+		return fail_msg(err, errsz, "out of memory for %u symbols", n);
 	}
 	bool absolute_percpu = false;
 	if (relative)
@@ -192,7 +192,7 @@ static int expand(struct osi_kallsyms *ks, const struct region *r, size_t t, siz
 			size_t sl = strlen(s);
 			if (nl + sl >= sizeof name) {
 				free(noff);
-				return osi_fail(err, errsz, "kallsyms: symbol %u longer than %d bytes", i,
+				return fail_msg(err, errsz, "kallsyms: symbol %u longer than %d bytes", i,
 					    KSYM_MAX_NAME);
 			}
 			memcpy(name + nl, s, sl);
@@ -201,14 +201,14 @@ static int expand(struct osi_kallsyms *ks, const struct region *r, size_t t, siz
 		pos += len;
 		if (nl < 2) {
 			free(noff);
-			return osi_fail(err, errsz, "kallsyms: symbol %u has an empty name", i);
+			return fail_msg(err, errsz, "kallsyms: symbol %u has an empty name", i);
 		}
 		if (used + nl > cap) {
 			cap = cap * 2 + nl;
 			char *np = realloc(ks->pool, cap);
 			if (!np) {
 				free(noff);
-				return osi_fail(err, errsz, "out of memory for symbol names");
+				return fail_msg(err, errsz, "out of memory for symbol names");
 			}
 			ks->pool = np;
 		}
@@ -238,7 +238,7 @@ static int expand(struct osi_kallsyms *ks, const struct region *r, size_t t, siz
 	ks->count = n;
 	ks->by_name = malloc(n * sizeof *ks->by_name);
 	if (!ks->by_name)
-		return osi_fail(err, errsz, "out of memory");
+		return fail_msg(err, errsz, "out of memory");
 	for (uint32_t i = 0; i < n; i++)
 		ks->by_name[i] = i;
 	qsort_r(ks->by_name, n, sizeof *ks->by_name, by_name_cmp, ks->syms);
@@ -267,7 +267,7 @@ static int load_from(struct osi_kallsyms *ks, const struct region *r, char *err,
 		} else if (q >= 8ull * n) {
 			table = q - 8ull * n;
 		} else {
-			return osi_fail(err, errsz, "kallsyms: no address table before %u symbols", n);
+			return fail_msg(err, errsz, "kallsyms: no address table before %u symbols", n);
 		}
 		ks->offsets_at = r->addr + table;
 		ks->num_syms_at = r->addr + q;
@@ -302,7 +302,7 @@ int osi_kallsyms_load(struct osi_kallsyms *ks, const struct osi_vmlinux *vm, cha
 			}
 		}
 	}
-	return osi_fail(err, errsz, "no kallsyms tables in the image (CONFIG_KALLSYMS off?)");
+	return fail_msg(err, errsz, "no kallsyms tables in the image (CONFIG_KALLSYMS off?)");
 }
 
 void osi_kallsyms_free(struct osi_kallsyms *ks)
@@ -365,14 +365,14 @@ struct osi_export *osi_ksymtab_load(const struct osi_vmlinux *vm, size_t *n, cha
 	for (int k = 0; k < 2; k++) {
 		sec[k] = osi_vmlinux_section(vm, tabs[k]);
 		if (!sec[k] || !osi_section_data(vm, sec[k]) || sec[k]->size % 12) {
-			osi_fail(err, errsz, "no %s of 12-byte entries in the image", tabs[k]);
+			fail_msg(err, errsz, "no %s of 12-byte entries in the image", tabs[k]);
 			return NULL;
 		}
 		total += sec[k]->size / 12;
 	}
 	struct osi_export *e = calloc(total ? total : 1, sizeof *e);
 	if (!e) {
-		osi_fail(err, errsz, "out of memory");
+		fail_msg(err, errsz, "out of memory");
 		return NULL;
 	}
 	size_t j = 0;
@@ -388,7 +388,7 @@ struct osi_export *osi_ksymtab_load(const struct osi_vmlinux *vm, size_t *n, cha
 			e[j].ns = nsoff ? image_string(vm, at + 8 + (int64_t)nsoff) : "";
 			e[j].gpl = k == 1;
 			if (!e[j].name || !e[j].ns) {
-				osi_fail(err, errsz, "%s entry %zu: name outside the image", tabs[k], i);
+				fail_msg(err, errsz, "%s entry %zu: name outside the image", tabs[k], i);
 				free(e);
 				return NULL;
 			}

@@ -9,8 +9,8 @@
  */
 #include "system/osi/linux.h"
 #include "system/osi/util.h"
+#include "util/log.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -31,7 +31,7 @@ static int symbol(const struct osi_kallsyms *ks, const char *name, uint64_t *add
 {
 	const struct osi_ksym *s = osi_kallsyms_lookup(ks, name);
 	if (!s)
-		return osi_fail(err, errsz, "no symbol %s in kallsyms", name);
+		return fail_msg(err, errsz, "no symbol %s in kallsyms", name);
 	*addr = s->addr;
 	return 0;
 }
@@ -46,11 +46,11 @@ int osi_linux_layout_fill(struct osi_linux_layout *l, const struct osi_btf *btf,
 		struct osi_btf_member m;
 		if (osi_btf_offsetof(btf, rows[i].sname, rows[i].path, &m, why, sizeof why) < 0) {
 			if (rows[i].required)
-				return osi_fail(err, errsz, "guest kernel layout: %s", why);
+				return fail_msg(err, errsz, "guest kernel layout: %s", why);
 			continue;
 		}
 		if (m.bitfield)
-			return osi_fail(err, errsz, "guest kernel layout: %s.%s is a bitfield",
+			return fail_msg(err, errsz, "guest kernel layout: %s.%s is a bitfield",
 				    rows[i].sname, rows[i].path);
 		f->offset = (uint32_t)m.offset;
 		f->size = (uint32_t)m.size;
@@ -64,22 +64,22 @@ int osi_linux_layout_fill(struct osi_linux_layout *l, const struct osi_btf *btf,
 		if (!l->maple_root.present || !l->mr64_pivot.present || !l->mr64_slot.present ||
 		    !l->mr64_end.present || !l->ma64_pivot.present || !l->ma64_slot.present ||
 		    !l->ma64_end.present)
-			return osi_fail(err, errsz, "guest kernel layout: mm_struct has 'mm_mt' but the "
+			return fail_msg(err, errsz, "guest kernel layout: mm_struct has 'mm_mt' but the "
 				    "maple tree's nodes (maple_range_64, maple_arange_64) are not in "
 				    "the BTF");
 	}
 	else if (!l->mm_mmap.present || !l->vma_next.present)
-		return osi_fail(err, errsz, "guest kernel layout: mm_struct has neither 'mm_mt' nor "
+		return fail_msg(err, errsz, "guest kernel layout: mm_struct has neither 'mm_mt' nor "
 			    "'mmap' with vm_area_struct.vm_next");
 	if (!l->task_thread_group.present &&
 	    !(l->task_thread_node.present && l->signal_thread_head.present))
-		return osi_fail(err, errsz, "guest kernel layout: task_struct has neither "
+		return fail_msg(err, errsz, "guest kernel layout: task_struct has neither "
 			    "'thread_group' nor 'thread_node' with signal_struct.thread_head");
 	if (!(l->module_core_base.present && l->module_core_size.present)) {
 		/* 6.4+: struct module_memory mem[MOD_MEM_NUM_TYPES], text first */
 		if (!l->module_mem.present || !l->module_memory_base.present ||
 		    !l->module_memory_size.present)
-			return osi_fail(err, errsz, "guest kernel layout: module has neither "
+			return fail_msg(err, errsz, "guest kernel layout: module has neither "
 				    "'core_layout' nor 'mem' of struct module_memory");
 		l->module_core_base = (struct osi_field){
 			l->module_mem.offset + l->module_memory_base.offset,
@@ -103,9 +103,9 @@ int osi_linux_layout_fill(struct osi_linux_layout *l, const struct osi_btf *btf,
 	else if (cur)
 		l->current_task = cur->addr;
 	else
-		return osi_fail(err, errsz, "no symbol current_task or pcpu_hot in kallsyms");
+		return fail_msg(err, errsz, "no symbol current_task or pcpu_hot in kallsyms");
 	if ((hot && !hot->percpu) || (!hot && !cur->percpu))
-		return osi_fail(err, errsz, "%s is not a per-cpu symbol", hot ? "pcpu_hot" : "current_task");
+		return fail_msg(err, errsz, "%s is not a per-cpu symbol", hot ? "pcpu_hot" : "current_task");
 	return 0;
 }
 

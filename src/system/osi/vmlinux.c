@@ -16,11 +16,11 @@
  */
 #include "system/osi/vmlinux.h"
 #include "system/osi/util.h"
+#include "util/log.h"
 
 #include <elf.h>
 #include <errno.h>
 #include <lzma.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,7 +58,7 @@ static int unxz(const uint8_t *in, size_t len, uint8_t *out, size_t outlen, char
 {
 	lzma_stream s = LZMA_STREAM_INIT;
 	if (lzma_stream_decoder(&s, UINT64_MAX, 0) != LZMA_OK)
-		return osi_fail(err, errsz, "liblzma: cannot start a decoder");
+		return fail_msg(err, errsz, "liblzma: cannot start a decoder");
 	s.next_in = in;
 	s.avail_in = len;
 	s.next_out = out;
@@ -70,9 +70,9 @@ static int unxz(const uint8_t *in, size_t len, uint8_t *out, size_t outlen, char
 	size_t got = outlen - s.avail_out;
 	lzma_end(&s);
 	if (r != LZMA_STREAM_END)
-		return osi_fail(err, errsz, "xz payload: decoder error %d after %zu bytes", (int)r, got);
+		return fail_msg(err, errsz, "xz payload: decoder error %d after %zu bytes", (int)r, got);
 	if (got != outlen)
-		return osi_fail(err, errsz, "xz payload: %zu bytes, the image says %zu", got, outlen);
+		return fail_msg(err, errsz, "xz payload: %zu bytes, the image says %zu", got, outlen);
 	return 0;
 }
 
@@ -154,28 +154,28 @@ int osi_bzimage_payload(const uint8_t *bz, size_t len, uint8_t **out, size_t *ou
 			char *err, size_t errsz)
 {
 	if (len < BZ_PAYLOAD_LENGTH + 4 || osi_rd32(bz + BZ_HDRS) != 0x53726448u)
-		return osi_fail(err, errsz, "not a bzImage (no HdrS setup header)");
+		return fail_msg(err, errsz, "not a bzImage (no HdrS setup header)");
 	uint16_t version = osi_rd16(bz + BZ_VERSION);
 	if (version < BZ_MIN_VERSION)
-		return osi_fail(err, errsz, "boot protocol %u.%02u has no payload fields (need 2.08)",
+		return fail_msg(err, errsz, "boot protocol %u.%02u has no payload fields (need 2.08)",
 			    version >> 8, version & 0xff);
 	size_t setup_sects = bz[BZ_SETUP_SECTS] ? bz[BZ_SETUP_SECTS] : 4;
 	size_t start = (setup_sects + 1) * 512 + osi_rd32(bz + BZ_PAYLOAD_OFFSET);
 	size_t plen = osi_rd32(bz + BZ_PAYLOAD_LENGTH);
 	if (start > len || plen > len - start || plen < 8)
-		return osi_fail(err, errsz, "bzImage truncated: payload at %zu+%zu, file %zu bytes",
+		return fail_msg(err, errsz, "bzImage truncated: payload at %zu+%zu, file %zu bytes",
 			    start, plen, len);
 	const uint8_t *p = bz + start;
 	size_t size = osi_rd32(p + plen - 4);
 	const char *kind = compression_name(p, plen);
 	if (!kind)
-		return osi_fail(err, errsz, "bzImage payload: unknown compression (%02x %02x %02x %02x)",
+		return fail_msg(err, errsz, "bzImage payload: unknown compression (%02x %02x %02x %02x)",
 			    p[0], p[1], p[2], p[3]);
 	if (strcmp(kind, "xz") && strcmp(kind, "lz4"))
-		return osi_fail(err, errsz, "bzImage payload is %s; only xz and lz4 are read", kind);
+		return fail_msg(err, errsz, "bzImage payload is %s; only xz and lz4 are read", kind);
 	uint8_t *buf = malloc(size ? size : 1);
 	if (!buf)
-		return osi_fail(err, errsz, "out of memory for a %zu-byte vmlinux", size);
+		return fail_msg(err, errsz, "out of memory for a %zu-byte vmlinux", size);
 	if (!strcmp(kind, "xz")) {
 		if (unxz(p, plen - 4, buf, size, err, errsz) < 0) {
 			free(buf);
@@ -185,8 +185,8 @@ int osi_bzimage_payload(const uint8_t *bz, size_t len, uint8_t **out, size_t *ou
 		long n = osi_unlz4_legacy(p, plen - 4, buf, size);
 		if (n != (long)size) {
 			free(buf);
-			return n < 0 ? osi_fail(err, errsz, "lz4 payload: corrupt stream")
-				     : osi_fail(err, errsz, "lz4 payload: %ld bytes, the image says %zu",
+			return n < 0 ? fail_msg(err, errsz, "lz4 payload: corrupt stream")
+				     : fail_msg(err, errsz, "lz4 payload: %ld bytes, the image says %zu",
 					    n, size);
 		}
 	}
@@ -204,25 +204,25 @@ int osi_vmlinux_from_elf(struct osi_vmlinux *vm, uint8_t *elf, size_t size, char
 	    eh->e_ident[EI_CLASS] != ELFCLASS64 || eh->e_ident[EI_DATA] != ELFDATA2LSB ||
 	    eh->e_machine != EM_X86_64) {
 		free(elf);
-		return osi_fail(err, errsz, "vmlinux: not a little-endian x86-64 ELF64 file");
+		return fail_msg(err, errsz, "vmlinux: not a little-endian x86-64 ELF64 file");
 	}
 	uint64_t shoff = eh->e_shoff, shnum = eh->e_shnum;
 	if (eh->e_shentsize != sizeof(Elf64_Shdr) || shoff > size ||
 	    shnum > (size - shoff) / sizeof(Elf64_Shdr) || eh->e_shstrndx >= shnum) {
 		free(elf);
-		return osi_fail(err, errsz, "vmlinux: section header table outside the file");
+		return fail_msg(err, errsz, "vmlinux: section header table outside the file");
 	}
 	const Elf64_Shdr *sh = (const Elf64_Shdr *)(elf + shoff);
 	const Elf64_Shdr *strsh = &sh[eh->e_shstrndx];
 	if (strsh->sh_offset > size || strsh->sh_size > size - strsh->sh_offset ||
 	    !strsh->sh_size || elf[strsh->sh_offset + strsh->sh_size - 1]) {
 		free(elf);
-		return osi_fail(err, errsz, "vmlinux: bad section name table");
+		return fail_msg(err, errsz, "vmlinux: bad section name table");
 	}
 	vm->sections = calloc(shnum ? shnum : 1, sizeof *vm->sections);
 	if (!vm->sections) {
 		free(elf);
-		return osi_fail(err, errsz, "out of memory");
+		return fail_msg(err, errsz, "out of memory");
 	}
 	for (unsigned i = 0; i < shnum; i++) {
 		struct osi_section *s = &vm->sections[i];
@@ -237,7 +237,7 @@ int osi_vmlinux_from_elf(struct osi_vmlinux *vm, uint8_t *elf, size_t size, char
 			free(vm->sections);
 			free(elf);
 			memset(vm, 0, sizeof *vm);
-			return osi_fail(err, errsz, "vmlinux: section %s runs past the end of the file",
+			return fail_msg(err, errsz, "vmlinux: section %s runs past the end of the file",
 				    s->name);
 		}
 	}
@@ -253,7 +253,7 @@ int osi_vmlinux_open(struct osi_vmlinux *vm, const char *path, char *err, size_t
 	memset(vm, 0, sizeof *vm);
 	FILE *f = fopen(path, "rb");
 	if (!f)
-		return osi_fail(err, errsz, "%s: %s", path, strerror(errno));
+		return fail_msg(err, errsz, "%s: %s", path, strerror(errno));
 	uint8_t *buf = NULL;
 	size_t len = 0, cap = 0;
 	for (;;) {
@@ -263,7 +263,7 @@ int osi_vmlinux_open(struct osi_vmlinux *vm, const char *path, char *err, size_t
 			if (!nb) {
 				free(buf);
 				fclose(f);
-				return osi_fail(err, errsz, "%s: out of memory", path);
+				return fail_msg(err, errsz, "%s: out of memory", path);
 			}
 			buf = nb;
 		}
@@ -276,7 +276,7 @@ int osi_vmlinux_open(struct osi_vmlinux *vm, const char *path, char *err, size_t
 	fclose(f);
 	if (rerr) {
 		free(buf);
-		return osi_fail(err, errsz, "%s: read error", path);
+		return fail_msg(err, errsz, "%s: read error", path);
 	}
 	if (len >= SELFMAG && !memcmp(buf, ELFMAG, SELFMAG))
 		return osi_vmlinux_from_elf(vm, buf, len, err, errsz);
@@ -286,9 +286,9 @@ int osi_vmlinux_open(struct osi_vmlinux *vm, const char *path, char *err, size_t
 	int r = osi_bzimage_payload(buf, len, &elf, &elflen, why, sizeof why);
 	free(buf);
 	if (r < 0)
-		return osi_fail(err, errsz, "%s: %s", path, why);
+		return fail_msg(err, errsz, "%s: %s", path, why);
 	if (osi_vmlinux_from_elf(vm, elf, elflen, why, sizeof why) < 0)
-		return osi_fail(err, errsz, "%s: %s", path, why);
+		return fail_msg(err, errsz, "%s: %s", path, why);
 	return 0;
 }
 

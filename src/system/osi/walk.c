@@ -14,8 +14,8 @@
  */
 #include "system/osi/walk.h"
 #include "system/osi/util.h"
+#include "util/log.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -87,17 +87,17 @@ int osi_linux_procs(const struct osi_linux *os, int (*cb)(void *arg, const struc
 		uint64_t task = cur - l->task_tasks.offset;
 		struct osi_proc p;
 		if (osi_linux_proc(os, task, &p) < 0)
-			return osi_fail(err, errsz, "cannot read the task_struct at %#llx",
+			return fail_msg(err, errsz, "cannot read the task_struct at %#llx",
 				    (unsigned long long)task);
 		if (cb(arg, &p))
 			return 0;
 		if (rd_ptr(os, cur + l->list_next.offset, &cur) < 0)
-			return osi_fail(err, errsz, "cannot read the tasks list at %#llx",
+			return fail_msg(err, errsz, "cannot read the tasks list at %#llx",
 				    (unsigned long long)cur);
 		if (cur == head)
 			return 0;
 	}
-	return osi_fail(err, errsz, "the task list has more than %d entries (corrupt or changing)",
+	return fail_msg(err, errsz, "the task list has more than %d entries (corrupt or changing)",
 		    OSI_WALK_MAX);
 }
 
@@ -110,7 +110,7 @@ static int walk_tasks(const struct osi_linux *os, uint64_t head, uint32_t member
 	const struct osi_linux_layout *l = os->layout;
 	uint64_t cur;
 	if (rd_ptr(os, head + l->list_next.offset, &cur) < 0)
-		return osi_fail(err, errsz, "cannot read the list at %#llx", (unsigned long long)head);
+		return fail_msg(err, errsz, "cannot read the list at %#llx", (unsigned long long)head);
 	for (unsigned n = 0; n < OSI_WALK_MAX; n++) {
 		if (cur == head)
 			return 0;
@@ -118,16 +118,16 @@ static int walk_tasks(const struct osi_linux *os, uint64_t head, uint32_t member
 		struct osi_proc p;
 		if (task != skip_task) {
 			if (osi_linux_proc(os, task, &p) < 0)
-				return osi_fail(err, errsz, "cannot read the task_struct at %#llx",
+				return fail_msg(err, errsz, "cannot read the task_struct at %#llx",
 					    (unsigned long long)task);
 			if (cb(arg, &p))
 				return 1;
 		}
 		if (rd_ptr(os, cur + l->list_next.offset, &cur) < 0)
-			return osi_fail(err, errsz, "cannot read the list at %#llx",
+			return fail_msg(err, errsz, "cannot read the list at %#llx",
 				    (unsigned long long)cur);
 	}
-	return osi_fail(err, errsz, "a thread list has more than %d entries (corrupt or changing)",
+	return fail_msg(err, errsz, "a thread list has more than %d entries (corrupt or changing)",
 		    OSI_WALK_MAX);
 }
 
@@ -138,7 +138,7 @@ int osi_linux_threads(const struct osi_linux *os, uint64_t task,
 	const struct osi_linux_layout *l = os->layout;
 	struct osi_proc p;
 	if (osi_linux_proc(os, task, &p) < 0)
-		return osi_fail(err, errsz, "cannot read the task_struct at %#llx",
+		return fail_msg(err, errsz, "cannot read the task_struct at %#llx",
 			    (unsigned long long)task);
 	if (cb(arg, &p))
 		return 0;
@@ -147,7 +147,7 @@ int osi_linux_threads(const struct osi_linux *os, uint64_t task,
 		/* the list is headed in the signal_struct; the leader is on it */
 		uint64_t sig;
 		if (rd_field(os, task, l->task_signal, &sig) < 0)
-			return osi_fail(err, errsz, "cannot read the signal of %#llx",
+			return fail_msg(err, errsz, "cannot read the signal of %#llx",
 				    (unsigned long long)task);
 		r = walk_tasks(os, sig + l->signal_thread_head.offset, l->task_thread_node.offset,
 			       task, cb, arg, err, errsz);
@@ -244,7 +244,7 @@ int osi_linux_modules(const struct osi_linux *os,
 	const struct osi_linux_layout *l = os->layout;
 	uint64_t head = l->modules + os->slide, cur;
 	if (rd_ptr(os, head + l->list_next.offset, &cur) < 0)
-		return osi_fail(err, errsz, "cannot read the modules list head at %#llx",
+		return fail_msg(err, errsz, "cannot read the modules list head at %#llx",
 			    (unsigned long long)head);
 	for (unsigned n = 0; n < OSI_WALK_MAX; n++) {
 		if (cur == head)
@@ -255,16 +255,16 @@ int osi_linux_modules(const struct osi_linux *os,
 		if (rd(os, m.module + l->module_name.offset, m.name, nl) < 0 ||
 		    rd_field(os, m.module, l->module_core_base, &m.base) < 0 ||
 		    rd_field(os, m.module, l->module_core_size, &m.size) < 0)
-			return osi_fail(err, errsz, "cannot read the module at %#llx",
+			return fail_msg(err, errsz, "cannot read the module at %#llx",
 				    (unsigned long long)m.module);
 		m.name[nl < sizeof m.name ? nl : sizeof m.name - 1] = 0;
 		if (cb(arg, &m))
 			return 0;
 		if (rd_ptr(os, cur + l->list_next.offset, &cur) < 0)
-			return osi_fail(err, errsz, "cannot read the modules list at %#llx",
+			return fail_msg(err, errsz, "cannot read the modules list at %#llx",
 				    (unsigned long long)cur);
 	}
-	return osi_fail(err, errsz, "the module list has more than %d entries (corrupt or changing)",
+	return fail_msg(err, errsz, "the module list has more than %d entries (corrupt or changing)",
 		    OSI_WALK_MAX);
 }
 
@@ -323,9 +323,9 @@ static int mt_node(struct vma_walk *w, uint64_t enode, uint64_t min, uint64_t ma
 	uint64_t node = enode & ~MT_NODE_MASK;
 	unsigned type = (enode >> 3) & 0xf;
 	if (++w->nodes > MT_MAX_NODES)
-		return osi_fail(w->err, w->errsz, "more than %d maple nodes", MT_MAX_NODES);
+		return fail_msg(w->err, w->errsz, "more than %d maple nodes", MT_MAX_NODES);
 	if (depth > MT_MAX_HEIGHT || type == MT_DENSE || type > MT_ARANGE_64)
-		return osi_fail(w->err, w->errsz, "maple node %#llx: type %u at depth %u",
+		return fail_msg(w->err, w->errsz, "maple node %#llx: type %u at depth %u",
 			    (unsigned long long)enode, type, depth);
 	const struct osi_field *pv = type == MT_ARANGE_64 ? &l->ma64_pivot : &l->mr64_pivot;
 	const struct osi_field *sl = type == MT_ARANGE_64 ? &l->ma64_slot : &l->mr64_slot;
@@ -335,46 +335,46 @@ static int mt_node(struct vma_walk *w, uint64_t enode, uint64_t min, uint64_t ma
 	if (npivots > 32 || nslots > 32 || nslots != npivots + 1 ||
 	    rd(w->os, node + pv->offset, pivots, 8 * npivots) < 0 ||
 	    rd(w->os, node + sl->offset, slots, 8 * nslots) < 0)
-		return osi_fail(w->err, w->errsz, "cannot read the maple node at %#llx",
+		return fail_msg(w->err, w->errsz, "cannot read the maple node at %#llx",
 			    (unsigned long long)node);
 	if (type == MT_ARANGE_64 || pivots[npivots - 1] == 0) {
 		if (rd_field(w->os, node, *me, &end) < 0)
-			return osi_fail(w->err, w->errsz, "cannot read the maple node at %#llx",
+			return fail_msg(w->err, w->errsz, "cannot read the maple node at %#llx",
 				    (unsigned long long)node);
 	} else {
 		end = pivots[npivots - 1] == max ? npivots - 1 : npivots;
 	}
 	if (end >= nslots)
-		return osi_fail(w->err, w->errsz, "maple node %#llx: %llu slots in use of %u",
+		return fail_msg(w->err, w->errsz, "maple node %#llx: %llu slots in use of %u",
 			    (unsigned long long)node, (unsigned long long)end + 1, nslots);
 	uint64_t lo = min;
 	for (unsigned i = 0; i <= end && !w->stopped; i++) {
 		uint64_t hi = i < npivots && (pivots[i] || i == 0) ? pivots[i] : max;
 		if (hi < lo || hi > max)
-			return osi_fail(w->err, w->errsz, "maple node %#llx: slot %u ends at %#llx, "
+			return fail_msg(w->err, w->errsz, "maple node %#llx: slot %u ends at %#llx, "
 				    "outside %#llx-%#llx", (unsigned long long)node, i,
 				    (unsigned long long)hi, (unsigned long long)lo,
 				    (unsigned long long)max);
 		uint64_t e = slots[i];
 		if (type >= MT_RANGE_64) {
 			if (!mt_is_node(e))
-				return osi_fail(w->err, w->errsz, "maple node %#llx: slot %u is not a node",
+				return fail_msg(w->err, w->errsz, "maple node %#llx: slot %u is not a node",
 					    (unsigned long long)node, i);
 			if (mt_node(w, e, lo, hi, depth + 1) < 0)
 				return -1;
 		} else if (e) {
 			struct osi_vma v;
 			if (vma_read(w->os, e, &v) < 0)
-				return osi_fail(w->err, w->errsz, "cannot read the VMA at %#llx",
+				return fail_msg(w->err, w->errsz, "cannot read the VMA at %#llx",
 					    (unsigned long long)e);
 			/* the tree says where the VMA is; the VMA must agree */
 			if (v.start != lo || v.end - 1 != hi)
-				return osi_fail(w->err, w->errsz, "VMA %#llx: %#llx-%#llx, the tree says "
+				return fail_msg(w->err, w->errsz, "VMA %#llx: %#llx-%#llx, the tree says "
 					    "%#llx-%#llx", (unsigned long long)e,
 					    (unsigned long long)v.start, (unsigned long long)v.end,
 					    (unsigned long long)lo, (unsigned long long)hi + 1);
 			if (++w->count > OSI_WALK_MAX)
-				return osi_fail(w->err, w->errsz, "more than %d VMAs", OSI_WALK_MAX);
+				return fail_msg(w->err, w->errsz, "more than %d VMAs", OSI_WALK_MAX);
 			if (w->cb(w->arg, &v))
 				w->stopped = true;
 		}
@@ -394,24 +394,24 @@ int osi_linux_vmas(const struct osi_linux *os, uint64_t mm,
 	if (!l->vmas_in_maple_tree) {
 		uint64_t vma;
 		if (rd_field(os, mm, l->mm_mmap, &vma) < 0)
-			return osi_fail(err, errsz, "cannot read the mm at %#llx", (unsigned long long)mm);
+			return fail_msg(err, errsz, "cannot read the mm at %#llx", (unsigned long long)mm);
 		for (unsigned n = 0; vma && n < OSI_WALK_MAX; n++) {
 			struct osi_vma v;
 			if (vma_read(os, vma, &v) < 0 || rd_field(os, vma, l->vma_next, &vma) < 0)
-				return osi_fail(err, errsz, "cannot read the VMA at %#llx",
+				return fail_msg(err, errsz, "cannot read the VMA at %#llx",
 					    (unsigned long long)v.vma);
 			if (cb(arg, &v))
 				return 0;
 		}
-		return vma ? osi_fail(err, errsz, "more than %d VMAs", OSI_WALK_MAX) : 0;
+		return vma ? fail_msg(err, errsz, "more than %d VMAs", OSI_WALK_MAX) : 0;
 	}
 	uint64_t root;
 	if (rd_field(os, mm + l->mm_mt.offset, l->maple_root, &root) < 0)
-		return osi_fail(err, errsz, "cannot read the mm at %#llx", (unsigned long long)mm);
+		return fail_msg(err, errsz, "cannot read the mm at %#llx", (unsigned long long)mm);
 	if (!root)
 		return 0;
 	if (!mt_is_node(root))
-		return osi_fail(err, errsz, "mm %#llx: the maple tree's root %#llx is not a node",
+		return fail_msg(err, errsz, "mm %#llx: the maple tree's root %#llx is not a node",
 			    (unsigned long long)mm, (unsigned long long)root);
 	return mt_node(&w, root, 0, UINT64_MAX, 0);
 }
