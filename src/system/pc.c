@@ -5,6 +5,7 @@
  * acts on between blocks.
  */
 #include "system/pc.h"
+#include "system/machine.h"
 
 #include <stddef.h>
 
@@ -39,6 +40,10 @@ void pc_request(enum pc_request req)
 	/* A power-off outranks a reset requested in the same block. */
 	if (req > pending)
 		pending = req;
+	/* Acted on at the next block boundary, as an interrupt is: the vCPU
+	 * must not run on until a host tick happens to stop it (how far it
+	 * got would depend on host timing). */
+	machine_kick();
 }
 
 enum pc_request pc_take_request(void)

@@ -383,6 +383,15 @@ static bool gen_INT1(struct dc *s) { return gen_int(s, X86_EXC_DB, X86_EV_TRAP);
 
 /* ---- port I/O ---- */
 
+/* A write to a device may make the machine act (power off, reset, an
+ * interrupt the write unmasked): the vCPU sees it at the next block
+ * boundary, so the block ends after the write, and where the vCPU stops
+ * is the same in every translation mode. */
+static void end_tb_after_io(struct dc *s)
+{
+	end_tb_next(s);
+}
+
 /* in al/ax/eax, imm8 or dx; a 32-bit result zero-extends into rax. */
 static bool gen_IN(struct dc *s)
 {
@@ -403,6 +412,7 @@ static bool gen_OUT(struct dc *s)
 			      : ir_bin(s, IR_and, G.regs[R_RDX], cst(s, 0xffff));
 	ir_ref v = ir_bin(s, IR_shl, gen_ld_reg(s, R_RAX, size), cst(s, 32));
 	priv(s, SYSOP_OUT, port, ir_bin(s, IR_or, v, cst(s, 1 << size)));
+	end_tb_after_io(s);
 	return true;
 }
 
@@ -423,6 +433,8 @@ static bool gen_string_io(struct dc *s, int op, int size)
 	}
 	bool rep = s->insn.attributes & ZYDIS_ATTRIB_HAS_REP;
 	priv_c(s, op, (1u << size) | (unsigned)rep << 8 | seg << 9, 0);
+	if (op == SYSOP_OUTS)
+		end_tb_after_io(s);
 	return true;
 }
 
