@@ -35,9 +35,6 @@
  * (without it a revision-2+ FADT tells Linux there is no i8042). */
 #define FADT_BOOT_ARCH		0x0003
 #define RTC_CENTURY_INDEX	0x32
-/* ISA lines of the i8042's two ports. */
-#define ISA_IRQ_KBD		1
-#define ISA_IRQ_MOUSE		12
 
 /* Generic Address Structure address space ids. */
 enum { GAS_MEMORY = 0, GAS_IO = 1 };
@@ -149,8 +146,8 @@ static void dsdt_isa(struct aml *a)
 
 	aml_name(a, "_ADR");
 	aml_integer(a, 0x00010000);
-	dsdt_isa_device(a, "KBD", "PNP0303", -1, PC_PORT_I8042_DATA, 1, PC_PORT_I8042_CMD, 1, ISA_IRQ_KBD);
-	dsdt_isa_device(a, "MOU", "PNP0F13", -1, 0, 0, 0, 0, ISA_IRQ_MOUSE);
+	dsdt_isa_device(a, "KBD", "PNP0303", -1, PC_PORT_I8042_DATA, 1, PC_PORT_I8042_CMD, 1, PC_IRQ_KBD);
+	dsdt_isa_device(a, "MOU", "PNP0F13", -1, 0, 0, 0, 0, PC_IRQ_MOUSE);
 	dsdt_isa_device(a, "COM1", "PNP0501", 1, PC_PORT_COM1, 8, 0, 0, PC_IRQ_COM1);
 	dsdt_isa_device(a, "RTC", "PNP0B00", -1, PC_PORT_RTC, 2, 0, 0, PC_IRQ_RTC);
 	aml_end(a, dev);

@@ -316,7 +316,7 @@ static void build_devices(void)
 	m.rtc = rtc_new(irq_line(rtc_out, NULL, 0), machine.cfg.mem_size);
 	m.hpet = hpet_new(pins, m.isa0, m.isa8, irq_line(hpet_legacy_set, NULL, 0));
 	m.pm = acpi_pm_new(pc_isa_irq(PC_IRQ_SCI));
-	i8042_new();
+	i8042_new(pc_isa_irq(PC_IRQ_KBD), pc_isa_irq(PC_IRQ_MOUSE));
 	pci_new();
 }
 
@@ -411,6 +411,7 @@ bool machine_reset(void)
 	ioapic_reset(m.ioapic);
 	hpet_reset(m.hpet);
 	acpi_pm_reset(m.pm);
+	i8042_reset();
 	m.hpet_legacy = false;
 	m.pit_level = m.rtc_level = 0;
 	exec_flush_all();

@@ -58,9 +58,11 @@
 /* ISA interrupt lines (8259 inputs; I/O APIC pins are the same but IRQ 0
  * -> pin 2). */
 #define PC_IRQ_TIMER		0
+#define PC_IRQ_KBD		1
 #define PC_IRQ_COM1		4
 #define PC_IRQ_RTC		8
 #define PC_IRQ_SCI		9	/* ACPI SCI, level, active high */
+#define PC_IRQ_MOUSE		12
 #define PC_IOAPIC_PINS		24
 
 /* Guest-physical addresses the boot path uses. */

@@ -303,7 +303,15 @@ else
 		-plugin "$tpdir/libsyscode.so" -d plugin -D "$tmp/deb.log" </dev/null \
 		>"$tmp/deb.out" 2>&1 &
 	pid=$!
-	sleep 20
+	# Until the kernel proper prints (the decompressor before it runs in
+	# the lower half), then a little longer; a loaded machine only makes
+	# this slower, never different.
+	for i in $(seq 1 240); do
+		grep -q 'Linux version' "$tmp/deb.console" 2>/dev/null && break
+		kill -0 $pid 2>/dev/null || break
+		sleep 0.5
+	done
+	sleep 3
 	kill -TERM $pid
 	wait $pid
 	status=$?
