@@ -46,11 +46,16 @@ void host_set_jc_layout(const struct host_jc_layout *l);
  * run of such calls with only integer guest code between them is one
  * region: its start saves the guest's MXCSR in cpu_exec.guest_csr (only if
  * fp_dirty says it changed since the last save, when ir_ctx.fp_track) and
- * loads tool_csr; its end, before any label, branch, exit, FP op or
- * loom helper, loads guest_csr back.  tool_fp is TOOL_FP_IN inside, so a
+ * loads tool_csr (unless, fp_dirty clear, guest_csr already equals
+ * HOST_TOOL_MXCSR, as it does for most programs); its end, before any
+ * label, branch, exit, FP op or loom helper, loads guest_csr back, which
+ * also drops whatever flags the tool set.  tool_fp is TOOL_FP_IN inside, so a
  * fault or a register access in between finds the guest's MXCSR.  The
  * env offsets of those cpu_exec fields:
  */
+/* The MXCSR tools run under: the x86-64 ABI's initial value, loom's own.
+ * The guest layer keeps it in cpu_exec.tool_csr. */
+#define HOST_TOOL_MXCSR 0x1f80
 struct host_tool_fp_layout {
 	int32_t tool_fp_off, fp_dirty_off, guest_csr_off, tool_csr_off;
 };
@@ -69,7 +74,8 @@ enum tool_fp { TOOL_FP_NONE, TOOL_FP_IN, TOOL_FP_RAN };
  * whenever an inline add targets it: `add reg, imm` instead of a memory
  * add, whose store-to-load chain from block to block cost up to a quarter
  * of a tight loop.  The register holds a delta not yet in memory; it is
- * added to the counter (and cleared) before every call, before any other
+ * added to the counter (and cleared) before every call (if anything was added since the last
+ * flush), before any other
  * access to the counter, and in the epilogue, so whatever can read the
  * counter in this thread sees it exact.  A fault in translated code adds
  * the register of its ucontext (host_unwind_pin); other threads may see

@@ -62,7 +62,7 @@ void guest_enter(void *opaque)
 	load_csr(cpu->mxcsr);
 	cpu->mxcsr_live = 1;
 	cpu->x.fp_dirty = 1;
-	cpu->x.tool_csr = MXCSR_DEFAULT;
+	cpu->x.tool_csr = HOST_TOOL_MXCSR;
 }
 
 void guest_leave(void *opaque)

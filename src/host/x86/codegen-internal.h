@@ -84,6 +84,7 @@ struct cg {
 	struct slow_path *slow;	/* soft MMU: the TB's out-of-line paths */
 	uint32_t nslow;
 	bool fp_marked;		/* fp_dirty set since the last label or region */
+	bool pin_clean;		/* the pinned counter's register is known to be 0 */
 };
 
 /* Soft MMU (host.h): a probe's miss path, emitted after the TB's body. */
@@ -150,6 +151,7 @@ void softmmu_emit_slow_paths(struct cg *c);
 
 void cg_xcache_clear(struct cg *c);
 void cg_pin_flush(struct cg *c);
+void cg_pin_flush_always(struct cg *c);
 void cg_call_far(struct cg *c, uintptr_t fn);
 
 #endif

@@ -631,13 +631,26 @@ void cg_call_far(struct cg *c, uintptr_t fn)
 	emit_call_to(&c->e, fn);
 }
 
-/* Add the pinned counter's register to memory and clear it (host.h). */
-void cg_pin_flush(struct cg *c)
+/* Add the pinned counter's register to memory and clear it (host.h),
+ * wherever this point is reached from. */
+void cg_pin_flush_always(struct cg *c)
 {
 	if (!c->cfg->pin_off)
 		return;
 	emit_modrm_offset(&c->e, OPC_ARITH_EvGv | P_REXW, PIN_REG, ENV_REG, c->cfg->pin_off);
 	emit_arith_rr(&c->e, ARITH_XOR, false, PIN_REG, PIN_REG);
+}
+
+/* The same in straight-line code, skipped while the register is known to
+ * be 0: flushed since the last pinned add or label, and every call
+ * preserves it (callee-saved).  A block with a callback per instruction
+ * and no pinned add between them flushes once, not before each call. */
+void cg_pin_flush(struct cg *c)
+{
+	if (c->pin_clean)
+		return;
+	cg_pin_flush_always(c);
+	c->pin_clean = true;
 }
 
 /* Before an op other than a fused counter add that touches env bytes
@@ -775,6 +788,7 @@ static bool fuse_counter(struct cg *c, struct ir_op *ld, struct ir_op *add, stru
 	int opc = (small ? OPC_ARITH_EvIb : OPC_ARITH_EvIz) | P_REXW;
 	if (env && c->cfg->pin_off && ld->cargs[0] == c->cfg->pin_off) {
 		emit_arith_ri(&c->e, ARITH_ADD, true, PIN_REG, (int32_t)imm);
+		c->pin_clean = false;
 		return true;
 	}
 	if (env)
@@ -1009,28 +1023,39 @@ static void tool_fp_before(struct cg *c, const struct ir_op *ops, uint32_t i, ui
 		}
 	}
 	if (op->opc == IR_set_label)
-		c->fp_marked = false;
+		c->fp_marked = c->pin_clean = false;	/* joins paths */
 	if (c->s->fp_track && !c->fp_marked && fp_op(c, op)) {
 		emit_store_imm(&c->e, 0, 1, ENV_REG, c->cfg->tfp.fp_dirty_off);
 		c->fp_marked = true;
 	}
 	if (op->opc != IR_call || !ir_helper_foreign(c->s, op->cargs[0]) || c->tool_region)
 		return;
-	/* Start: save the guest's MXCSR unless it is saved already (host
-	 * flags are not live between ops, the cmp may clobber them). */
-	uint8_t *skip = NULL;
+	/* Start: save the guest's MXCSR unless it is saved already, and load
+	 * the tools' unless the host's already is (the guest's saved value
+	 * is HOST_TOOL_MXCSR: almost every program's, and then a TB with a
+	 * callback per instruction pays one ldmxcsr, at the region's end,
+	 * which also drops any flag the tool set).  Host flags are not live
+	 * between ops, the cmps may clobber them. */
+	uint8_t *save = NULL, *same = NULL;
 	if (c->s->fp_track) {
 		emit_modrm_offset(&c->e, OPC_ARITH_EbIb, ARITH_CMP, ENV_REG, c->cfg->tfp.fp_dirty_off);
 		emit8(&c->e, 0);
-		skip = emit_jcc32(&c->e, CC_E);
-	}
-	emit_modrm_offset(&c->e, OPC_GRP15, EXT15_STMXCSR, ENV_REG, c->cfg->tfp.guest_csr_off);
-	if (skip) {
+		save = emit_jcc32(&c->e, CC_NE);
+		emit_modrm_offset(&c->e, OPC_ARITH_EvIz, ARITH_CMP, ENV_REG, c->cfg->tfp.guest_csr_off);
+		emit32(&c->e, HOST_TOOL_MXCSR);
+		same = emit_jcc32(&c->e, CC_E);
+		uint8_t *load = emit_jmp32(&c->e);
+		emit_patch_rel32(save, &c->e, emit_rx(&c->e, c->e.p));
+		emit_modrm_offset(&c->e, OPC_GRP15, EXT15_STMXCSR, ENV_REG, c->cfg->tfp.guest_csr_off);
 		emit_store_imm(&c->e, 0, 0, ENV_REG, c->cfg->tfp.fp_dirty_off);
-		emit_patch_rel32(skip, &c->e, emit_rx(&c->e, c->e.p));
+		emit_patch_rel32(load, &c->e, emit_rx(&c->e, c->e.p));
+	} else {
+		emit_modrm_offset(&c->e, OPC_GRP15, EXT15_STMXCSR, ENV_REG, c->cfg->tfp.guest_csr_off);
 	}
-	emit_store_imm(&c->e, 0, TOOL_FP_IN, ENV_REG, c->cfg->tfp.tool_fp_off);
 	emit_modrm_offset(&c->e, OPC_GRP15, EXT15_LDMXCSR, ENV_REG, c->cfg->tfp.tool_csr_off);
+	if (same)
+		emit_patch_rel32(same, &c->e, emit_rx(&c->e, c->e.p));
+	emit_store_imm(&c->e, 0, TOOL_FP_IN, ENV_REG, c->cfg->tfp.tool_fp_off);
 	c->tool_region = true;
 	c->fp_marked = false;	/* fp_dirty is clear now */
 }

@@ -169,7 +169,7 @@ void softmmu_emit_slow_paths(struct cg *c)
 		if (nsaved & 1)
 			emit_arith_ri(&c->e, ARITH_SUB, true, H_RSP, 8);
 		if (c->cfg->pin_off)	/* the helper may unwind: the counter must be exact */
-			cg_pin_flush(c);
+			cg_pin_flush_always(c);	/* out of line: the body's state is not this point's */
 		/* Arguments through the stack: the sources may be argument
 		 * registers themselves. */
 		emit_push(&c->e, sp->addr_reg);
