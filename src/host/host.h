@@ -74,10 +74,10 @@ enum tool_fp { TOOL_FP_NONE, TOOL_FP_IN, TOOL_FP_RAN };
  * whenever an inline add targets it: `add reg, imm` instead of a memory
  * add, whose store-to-load chain from block to block cost up to a quarter
  * of a tight loop.  The register holds a delta not yet in memory; it is
- * added to the counter (and cleared) before every call (if anything was added since the last
- * flush), before any other
- * access to the counter, and in the epilogue, so whatever can read the
- * counter in this thread sees it exact.  A fault in translated code adds
+ * added to the counter (and cleared) before every call (if anything was
+ * added since the last flush), before any other access to the counter,
+ * and in the epilogue, so whatever can read the counter in this thread
+ * sees it exact.  A fault in translated code adds
  * the register of its ucontext (host_unwind_pin); other threads may see
  * the counter up to one stretch of chained blocks late.
  */
