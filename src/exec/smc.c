@@ -372,8 +372,8 @@ void exec_code_written(void *cpu, uint64_t pa, uint64_t len, uintptr_t hpc)
 	 * the pc) as a one-shot TB from the loop. */
 	if (cur) {
 		exec_guest.set_pc(cpu, tb_guest_pc_of(cur, hpc));
-		if (cur->instr_fix && exec_hooks.fault_fixup)
-			exec_hooks.fault_fixup(cpu, cur, tb_insn_index_of(cur, hpc), false);
+		if (cur->instr_fix && exec_hooks.fault_fixup)	/* the one-shot does not repeat them */
+			exec_hooks.fault_fixup(cpu, cur, tb_insn_index_of(cur, hpc), true);
 	}
 	exec_guest.tool_unwind(cpu);
 	exec_stats.smc_write_faults++;
