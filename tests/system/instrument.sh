@@ -25,7 +25,7 @@
 #    by callback beside the others, libmem both ways); each plugin alone
 #    equal to itself beside the others; counts known without loom (putc's
 #    load of the LSR port once per serial byte, the self-modifying check's
-#    add once per pass); the same counts in 12 more runs of the default
+#    add once per pass); the same counts in 25 more runs of the default
 #    and -nochain modes (timing must not change them); syscode finds every
 #    instruction's qemu_plugin_insn_haddr holding the bytes read through
 #    the page tables.
@@ -280,20 +280,21 @@ else
 		fi
 	done
 	# Timing must not matter: the same counts run after run (a host tick
-	# landing inside an SMC restart once added a block about one run in
-	# six; 12 runs of each mode miss such a flake with probability 1%).
+	# landing inside an SMC restart once added a block, failing the modes'
+	# comparison about one time in six: 25 more runs of each mode miss
+	# such a flake with probability (5/6)^25, 1%).
 	for mode in default -nochain; do
 		opt=$mode
 		[ "$mode" = default ] && opt=
 		want=$(counts "$tmp/plug$mode.log")
 		bad=
-		for i in $(seq 12); do
+		for i in $(seq 25); do
 			plug_run rep "$opt" "${together[@]}"
 			got=$(counts "$tmp/rep.log")
 			[ "$got" = "$want" ] || bad="run $i: $got"
 		done
 		if [ -n "$want" ] && [ -z "$bad" ]; then
-			pass "plugin-counts-repeat $mode (12 runs)"
+			pass "plugin-counts-repeat $mode (25 runs)"
 		else
 			fail "plugin-counts-repeat $mode" "first: $want" "$bad"
 		fi
