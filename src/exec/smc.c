@@ -34,8 +34,9 @@
  *    is write-protected on the host.  A page with TBs has its bit in the
  *    TLB's code map instead (physmap_set_code), which sends writes through
  *    it to the TLB's slow path, and that calls exec_code_written() before
- *    the write: the page's TBs go, and a store that invalidated its own TB
- *    restarts as a one-shot TB, as a cold page's store does.
+ *    the write: the page's TBs go, and a store that changes its own TB's
+ *    code from the storing instruction on restarts as a one-shot TB, as a
+ *    cold page's store does; any other lets its TB run on to its end.
  *
  * Invariant: a descriptor with prot_removed set is on a page that holds TBs
  * (or is queued), and its host protection is its guest protection minus
