@@ -351,7 +351,7 @@ void exec_code_written(void *cpu, uint64_t pa, uint64_t len, uintptr_t hpc)
 	 * instruction on) as it was: only data shares the page, and the
 	 * instruction is not run twice -- a restart would show plugins a
 	 * block entry and an instruction that the guest did not execute
-	 * (docs/plugins.md).  A helper's store (no hpc, called from
+	 * (docs/system.md, "Exact counts").  A helper's store (no hpc, called from
 	 * translated code) does not say which TB it is in; any TB on the page
 	 * covering its instruction may be, and restarting a helper before its
 	 * first write is harmless. */
