@@ -346,15 +346,15 @@ void exec_code_written(void *cpu, uint64_t pa, uint64_t len, uintptr_t hpc)
 	struct tb *cur = hpc ? tb_find_by_host_pc(hpc) : NULL;
 	struct smc_page *pd = page_find(pa_page, false);
 	/* A TB of one instruction completes its store: it was fetched whole
-	 * before the store, as the CPU fetches it.  A longer one runs on when
-	 * the store leaves the rest of its code (from the storing
-	 * instruction on) as it was: only data shares the page, and the
-	 * instruction is not run twice -- a restart would show plugins a
-	 * block entry and an instruction that the guest did not execute
-	 * (docs/system.md, "Exact counts").  A helper's store (no hpc, called from
-	 * translated code) does not say which TB it is in; any TB on the page
-	 * covering its instruction may be, and restarting a helper before its
-	 * first write is harmless. */
+	 * before the store, as the CPU fetches it.  A longer one runs on
+	 * when the store leaves the rest of its code (from the storing
+	 * instruction on) as it was, as when data shares the page: nothing
+	 * it would run is stale, and a restart is a one-shot translation and
+	 * one more block for plugins to account for (docs/system.md, "Exact
+	 * counts").  A helper's store (no hpc, called from translated code)
+	 * does not say which TB it is in; any TB on the page covering its
+	 * instruction may be, and restarting a helper before its first write
+	 * is harmless. */
 	bool was_live = cur && !(cur->flags & (CF_INVALID | CF_ONESHOT)) && cur->ninsns > 1 &&
 			cur->page_addr[0] == pa_page &&
 			tb_rest_overlaps(cur, tb_guest_pc_of(cur, hpc), pa, len);
