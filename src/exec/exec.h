@@ -232,14 +232,15 @@ void exec_finish(void);
  * elsewhere. */
 void exec_jc_flush(void *cpu);
 void exec_jc_flush_range(void *cpu, uint64_t va, uint64_t size);
-/* Whole-system mode: a write is about to change the guest-physical page
- * pa_page, which holds translated code: drop that page's TBs and clear its
- * code bit (exec/tlb.h's physmap).  hpc: the host pc of the store in
- * translated code, or 0 (a helper, a device, the monitor).  When the store
- * invalidates the TB it is in, that TB must not run on: the store's
- * instruction is restarted from the exec loop as a one-instruction TB
- * (does not return). */
-void exec_code_written(void *cpu, uint64_t pa_page, uintptr_t hpc);
+/* Whole-system mode: a write is about to change the guest-physical bytes
+ * [pa, pa + len), all on one page, which holds translated code: drop that
+ * page's TBs and clear its code bit (exec/tlb.h's physmap).  hpc: the host
+ * pc of the store in translated code, or 0 (a helper, a device, the
+ * monitor).  When the store changes the code of the TB it is in at or after
+ * the storing instruction, that TB must not run on: the instruction is
+ * restarted from the exec loop as a one-instruction TB (does not return).
+ * Otherwise the TB runs on to its end. */
+void exec_code_written(void *cpu, uint64_t pa, uint64_t len, uintptr_t hpc);
 
 /* Drop every translation (code cache full, SMC, instrumentation change).
  * Safe while other threads run translated code: it stops them first. */

@@ -451,8 +451,10 @@ static bool smc_host_fault(siginfo_t *si, ucontext_t *uc, void *cpu)
 	}
 	exec_guest.set_pc(cpu, tb_guest_pc_of(tb, hpc));
 	host_unwind_pin(cpu, uc);
-	if (tb->instr_fix && exec_hooks.fault_fixup)	/* the store's instruction runs again */
-		exec_hooks.fault_fixup(cpu, tb, tb_insn_index_of(tb, hpc), false);
+	/* The store's instruction is finished by a one-shot, which does
+	 * not repeat the adds made before its accesses. */
+	if (tb->instr_fix && exec_hooks.fault_fixup)
+		exec_hooks.fault_fixup(cpu, tb, tb_insn_index_of(tb, hpc), true);
 	exec_guest.host_signal_unwind(cpu, uc);
 	x->smc_work |= SMC_WORK_RESTART;
 	x->pending_exit = EXEC_REQUEST;

@@ -34,8 +34,9 @@
  *    is write-protected on the host.  A page with TBs has its bit in the
  *    TLB's code map instead (physmap_set_code), which sends writes through
  *    it to the TLB's slow path, and that calls exec_code_written() before
- *    the write: the page's TBs go, and a store that invalidated its own TB
- *    restarts as a one-shot TB, as a cold page's store does.
+ *    the write: the page's TBs go, and a store that changes its own TB's
+ *    code from the storing instruction on restarts as a one-shot TB, as a
+ *    cold page's store does; any other lets its TB run on to its end.
  *
  * Invariant: a descriptor with prot_removed set is on a page that holds TBs
  * (or is queued), and its host protection is its guest protection minus
@@ -312,36 +313,57 @@ void smc_flush(void)
 
 /* ---- whole-system mode's writes to code pages ---- */
 
+/* Whether tb's code from guest pc pc (one of its instructions) to its end
+ * overlaps the guest-physical bytes [pa, pa + len).  Only for a TB of more
+ * than one instruction: it lies on one page, so its bytes are physically
+ * contiguous from phys_pc. */
+static bool tb_rest_overlaps(const struct tb *tb, uint64_t pc, uint64_t pa, uint64_t len)
+{
+	uint64_t from = tb->phys_pc + (pc - tb->pc), end = tb->phys_pc + tb->guest_size;
+	return pa < end && from < pa + len;
+}
+
 /* Whether a TB of more than one instruction on the page covers guest pc
- * pc: the TB a helper's store runs in, if it is on the page, is one. */
-static bool page_covers(struct smc_page *pd, uint64_t pc)
+ * pc with code that the write of [pa, pa + len) changes at or after pc:
+ * the TB a helper's store runs in, if it is on the page, is one. */
+static bool page_covers(struct smc_page *pd, uint64_t pc, uint64_t pa, uint64_t len)
 {
 	for (uintptr_t e = pd->tbs; e;) {
 		struct tb *tb = (struct tb *)(e & ~(uintptr_t)1);
-		if (tb->ninsns > 1 && pc >= tb->pc && pc - tb->pc < tb->guest_size)
+		if (tb->ninsns > 1 && pc >= tb->pc && pc - tb->pc < tb->guest_size &&
+		    tb_rest_overlaps(tb, pc, pa, len))
 			return true;
 		e = tb->page_next[e & 1];
 	}
 	return false;
 }
 
-void exec_code_written(void *cpu, uint64_t pa_page, uintptr_t hpc)
+void exec_code_written(void *cpu, uint64_t pa, uint64_t len, uintptr_t hpc)
 {
 	struct cpu_exec *x = cpu ? exec_state(cpu) : NULL;
+	uint64_t pa_page = pa & ~(uint64_t)PAGE_MASK;
 	tb_lock();
 	struct tb *cur = hpc ? tb_find_by_host_pc(hpc) : NULL;
 	struct smc_page *pd = page_find(pa_page, false);
 	/* A TB of one instruction completes its store: it was fetched whole
-	 * before the store, as the CPU fetches it.  A helper's store (no
-	 * hpc, called from translated code) does not say which TB it is in;
-	 * any TB on the page covering its instruction may be, and restarting
-	 * a helper before its first write is harmless. */
-	bool was_live = cur && !(cur->flags & (CF_INVALID | CF_ONESHOT)) && cur->ninsns > 1;
-	bool helper_hit = !hpc && x && x->in_guest && pd && page_covers(pd, exec_guest.pc(cpu));
+	 * before the store, as the CPU fetches it.  A longer one runs on
+	 * when the store leaves the rest of its code (from the storing
+	 * instruction on) as it was, as when data shares the page: nothing
+	 * it would run is stale, and a restart is a one-shot translation and
+	 * one more block for plugins to account for (docs/system.md, "Exact
+	 * counts").  A helper's store (no hpc, called from translated code)
+	 * does not say which TB it is in; any TB on the page covering its
+	 * instruction may be, and restarting a helper before its first write
+	 * is harmless. */
+	bool was_live = cur && !(cur->flags & (CF_INVALID | CF_ONESHOT)) && cur->ninsns > 1 &&
+			cur->page_addr[0] == pa_page &&
+			tb_rest_overlaps(cur, tb_guest_pc_of(cur, hpc), pa, len);
+	bool helper_hit = !hpc && x && x->in_guest && pd &&
+			  page_covers(pd, exec_guest.pc(cpu), pa, len);
 	if (pd)
 		page_invalidate(pa_page, pd);
 	physmap_clear_code(pa_page);
-	bool restart = (was_live && (cur->flags & CF_INVALID)) || helper_hit;
+	bool restart = was_live || helper_hit;
 	tb_unlock();
 	if (!restart)
 		return;
@@ -351,8 +373,8 @@ void exec_code_written(void *cpu, uint64_t pa_page, uintptr_t hpc)
 	 * the pc) as a one-shot TB from the loop. */
 	if (cur) {
 		exec_guest.set_pc(cpu, tb_guest_pc_of(cur, hpc));
-		if (cur->instr_fix && exec_hooks.fault_fixup)
-			exec_hooks.fault_fixup(cpu, cur, tb_insn_index_of(cur, hpc), false);
+		if (cur->instr_fix && exec_hooks.fault_fixup)	/* the one-shot does not repeat them */
+			exec_hooks.fault_fixup(cpu, cur, tb_insn_index_of(cur, hpc), true);
 	}
 	exec_guest.tool_unwind(cpu);
 	exec_stats.smc_write_faults++;

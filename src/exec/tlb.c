@@ -234,12 +234,13 @@ static uint64_t tlb_pa(struct tlb *t, struct tlb_entry *e, int mmu, uint64_t va)
  * invalidate its blocks, then stop flagging the page if it is clean.
  * Before any byte of the access is written: code_write may restart the
  * storing instruction. */
-static void tlb_code_write(struct tlb *t, struct tlb_entry *e, int mmu, uintptr_t hpc)
+static void tlb_code_write(struct tlb *t, struct tlb_entry *e, int mmu, uint64_t va,
+			   uint64_t len, uintptr_t hpc)
 {
 	uint64_t pa_page = t->m[mmu][e - t->e[mmu]].pa_page;
 	if (physmap_has_code(pa_page)) {
 		if (t->ops->code_write)
-			t->ops->code_write(t->cpu, pa_page, hpc);
+			t->ops->code_write(t->cpu, tlb_pa(t, e, mmu, va), len, hpc);
 		physmap_clear_code(pa_page);
 	}
 	e->addr_write &= ~TLB_CODE;
@@ -281,10 +282,10 @@ void tlb_store(struct tlb *t, uint64_t va, uint64_t val, int size_log2, int mmu,
 		struct tlb_entry *e2 = tlb_lookup_fill(t, va2, TLB_WRITE, mmu, hpc);
 		/* code pages first: a restart must find memory unwritten */
 		if (e2->addr_write & TLB_CODE)
-			tlb_code_write(t, e2, mmu, hpc);
+			tlb_code_write(t, e2, mmu, va2, va + size - va2, hpc);
 		struct tlb_entry *e1 = tlb_lookup_fill(t, va, TLB_WRITE, mmu, hpc);
 		if (e1->addr_write & TLB_CODE)
-			tlb_code_write(t, e1, mmu, hpc);
+			tlb_code_write(t, e1, mmu, va, va2 - va, hpc);
 		for (unsigned i = 0; i < size; i++)
 			tlb_store(t, va + i, val >> (8 * i), 0, mmu, hpc);
 		return;
@@ -295,13 +296,14 @@ void tlb_store(struct tlb *t, uint64_t va, uint64_t val, int size_log2, int mmu,
 		return;
 	}
 	if (e->addr_write & TLB_CODE)
-		tlb_code_write(t, e, mmu, hpc);
+		tlb_code_write(t, e, mmu, va, size, hpc);
 	memcpy((uint8_t *)(uintptr_t)(va + e->addend), &val, size);
 }
 
 void *tlb_rmw_ptr(struct tlb *t, uint64_t va, int size_log2, int mmu, uintptr_t hpc)
 {
 	unsigned size = 1u << size_log2;
+	uint64_t first = size;	/* the bytes on va's page */
 	struct tlb_entry *e = tlb_lookup_fill(t, va, TLB_WRITE, mmu, hpc);
 	if ((va & ~TLB_PAGE_MASK) + size > TLB_PAGE_SIZE) {
 		uint64_t va2 = (va & TLB_PAGE_MASK) + TLB_PAGE_SIZE;
@@ -311,13 +313,14 @@ void *tlb_rmw_ptr(struct tlb *t, uint64_t va, int size_log2, int mmu, uintptr_t 
 			e = tlb_fill_entry(t, va, TLB_WRITE, mmu, hpc);
 		if ((e->addr_write | e2->addr_write) & TLB_MMIO || e2->addend != e->addend)
 			return NULL;
+		first = va2 - va;
 		if (e2->addr_write & TLB_CODE)
-			tlb_code_write(t, e2, mmu, hpc);
+			tlb_code_write(t, e2, mmu, va2, size - first, hpc);
 	} else if (e->addr_write & TLB_MMIO) {
 		return NULL;
 	}
 	if (e->addr_write & TLB_CODE)
-		tlb_code_write(t, e, mmu, hpc);
+		tlb_code_write(t, e, mmu, va, first, hpc);
 	return (void *)(uintptr_t)(va + e->addend);
 }
 
@@ -352,9 +355,11 @@ void tlb_write_buf(struct tlb *t, uint64_t va, const void *src, size_t n, uintpt
 	/* and code pages before any byte moves (a restart sees none moved) */
 	for (uint64_t p = va & TLB_PAGE_MASK; n && p <= ((va + n - 1) & TLB_PAGE_MASK);
 	     p += TLB_PAGE_SIZE) {
-		struct tlb_entry *e = tlb_lookup_fill(t, p < va ? va : p, TLB_WRITE, mmu, hpc);
+		uint64_t from = p < va ? va : p;
+		uint64_t to = p + TLB_PAGE_SIZE < va + n ? p + TLB_PAGE_SIZE : va + n;
+		struct tlb_entry *e = tlb_lookup_fill(t, from, TLB_WRITE, mmu, hpc);
 		if (e->addr_write & TLB_CODE)
-			tlb_code_write(t, e, mmu, hpc);
+			tlb_code_write(t, e, mmu, from, to - from, hpc);
 	}
 	while (n) {
 		size_t chunk = TLB_PAGE_SIZE - (va & ~TLB_PAGE_MASK);
@@ -366,7 +371,7 @@ void tlb_write_buf(struct tlb *t, uint64_t va, const void *src, size_t n, uintpt
 				t->ops->mmio_write(t->cpu, tlb_pa(t, e, mmu, va + i), 1, s[i]);
 		} else {
 			if (e->addr_write & TLB_CODE)
-				tlb_code_write(t, e, mmu, hpc);
+				tlb_code_write(t, e, mmu, va, chunk, hpc);
 			memcpy((void *)(uintptr_t)(va + e->addend), s, chunk);
 		}
 		s += chunk;

@@ -87,12 +87,13 @@ struct tlb_ops {
 	void *(*ram_page)(uint64_t pa_page);
 	uint64_t (*mmio_read)(void *cpu, uint64_t pa, unsigned size);
 	void (*mmio_write)(void *cpu, uint64_t pa, unsigned size, uint64_t val);
-	/* A guest write is about to change the physical page pa_page, which
-	 * holds translated code: invalidate its blocks and clear its bit
-	 * (physmap_clear_code; exec.h's exec_code_written).  hpc: the host
-	 * pc of the store (0: a helper's), which it may restart (then it does
-	 * not return).  NULL: only the bit is cleared. */
-	void (*code_write)(void *cpu, uint64_t pa_page, uintptr_t hpc);
+	/* A guest write is about to change the physical bytes [pa, pa + len)
+	 * (on one page), whose page holds translated code: invalidate its
+	 * blocks and clear its bit (physmap_clear_code; exec.h's
+	 * exec_code_written).  hpc: the host pc of the store (0: a helper's),
+	 * which it may restart (then it does not return).  NULL: only the bit
+	 * is cleared. */
+	void (*code_write)(void *cpu, uint64_t pa, uint64_t len, uintptr_t hpc);
 };
 
 struct tlb {

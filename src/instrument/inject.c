@@ -654,7 +654,7 @@ static void emit_all(struct ir_ctx *ir, struct tb *tb, bool hooks, bool with_too
 	ir->nops = 0;
 
 	int k = -1;
-	bool after_goto_tb = false;
+	bool after_goto_tb = false, oneshot = tb->flags & CF_ONESHOT;
 	nfixes = 0;
 	const struct qemu_plugin_insn *in = NULL;
 	bool mem = false;
@@ -690,9 +690,10 @@ static void emit_all(struct ir_ctx *ir, struct tb *tb, bool hooks, bool with_too
 			 * does not count, nor what follows it (the exit
 			 * request's path, reached from the TB's entry): the
 			 * adds go out just before it, and until then a fault
-			 * finds them in the fix-up table.  (Written at the
-			 * start instead, a store restarted after an SMC write
-			 * fault would count twice.) */
+			 * finds them in the fix-up table: a guest fault and
+			 * an SMC restart both keep the faulting instruction's
+			 * own adds (it began; the restart's one-shot does not
+			 * repeat them). */
 			bool left = false;
 			for (; end < n && old[end].opc != IR_insn_start; end++) {
 				left |= leaves_tb(&old[end]);
@@ -703,16 +704,23 @@ static void emit_all(struct ir_ctx *ir, struct tb *tb, bool hooks, bool with_too
 			struct pending before[MAX_PENDING];
 			int nbefore = npending;
 			memcpy(before, pending, sizeof(before));
-			if (k == 0) {
+			/* A one-shot TB finishes an instruction that an SMC
+			 * write restarted: the block it was in has run the
+			 * block's entry and the instruction's own
+			 * instrumentation (the restart completes their pending
+			 * adds), so only its accesses are instrumented here. */
+			if (k == 0 && !oneshot) {
 				emit_exec_dyns(ir, ptb.dyn, in->vaddr);
 				if (with_tools)
 					emit_tools(ir, tb);
 				if (hooks)
 					emit_tb_hooks(ir, false, tb->pc, in->vaddr);
 			}
-			emit_exec_dyns(ir, in->dyn, in->vaddr);
-			if (with_tools)
-				emit_tools_insn(ir, tb, in);
+			if (!oneshot) {
+				emit_exec_dyns(ir, in->dyn, in->vaddr);
+				if (with_tools)
+					emit_tools_insn(ir, tb, in);
+			}
 			/* An instruction with a call or a branch, or whose
 			 * accesses are instrumented, starts with nothing
 			 * pending; any other may fault with adds pending. */

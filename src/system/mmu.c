@@ -39,7 +39,7 @@ static bool mmu_cmpxchg8(void *opaque, uint64_t pa, uint64_t old, uint64_t new)
 	if (!p)
 		return true;	/* not RAM: dropped */
 	if (physmap_has_code(pa))
-		exec_code_written(NULL, pa & TLB_PAGE_MASK, 0);
+		exec_code_written(NULL, pa, 8, 0);
 	return __atomic_compare_exchange_n(p, &old, new, false, __ATOMIC_SEQ_CST,
 					   __ATOMIC_SEQ_CST);
 }

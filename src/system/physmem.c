@@ -121,7 +121,7 @@ bool physmem_write(uint64_t pa, const void *src, size_t len)
 			 * DMA, the loader, the monitor, the CPU's own accesses
 			 * through the soft MMU's slow paths). */
 			if (physmap_has_code(pa))
-				exec_code_written(NULL, pa & TLB_PAGE_MASK, 0);
+				exec_code_written(NULL, pa, n, 0);
 			memcpy(p, s, n);
 		} else {
 			unsigned sz = mmio_size(pa, n);

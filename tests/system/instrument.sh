@@ -15,13 +15,20 @@
 #    craft.py spin: jmp . at the 64-bit entry 0x1000200).
 # 2. Bad -cov/-cov-bitmap input: one line, exit status 1.
 # 3. -plugin on the bare-metal image, which runs the same instructions
-#    whatever the translation: the bundled libinsn.so counts the same
-#    instructions (> 0) in the three modes, libbb.so (callbacks) the same
-#    blocks by default and with -nochain, and with -one-insn-per-tb more
-#    blocks whose instructions (libbb's count) are exactly libinsn's;
-#    libmem.so counts the same accesses inline and by callback, in every
-#    mode; tests/plugins/syscode.c finds every instruction's
-#    qemu_plugin_insn_haddr holding the bytes read through the page tables.
+#    whatever the translation, in the three modes: libbb.so (by callback),
+#    libinsn.so, libmem.so, tests/plugins/syscode.c and tbcount.c loaded
+#    together.  Counts: instructions and memory accesses the same in all
+#    modes; blocks the same by default and with -nochain, and with
+#    -one-insn-per-tb one per instruction but the one that follows the
+#    image's only `mov ss` (its interrupt shadow); inline equal to callback
+#    counts (tbcount per block address, libbb inline alone against libbb
+#    by callback beside the others, libmem both ways); each plugin alone
+#    equal to itself beside the others; counts known without loom (putc's
+#    load of the LSR port once per serial byte, the self-modifying check's
+#    add once per pass); the same counts in 25 more runs of the default
+#    and -nochain modes (timing must not change them); syscode finds every
+#    instruction's qemu_plugin_insn_haddr holding the bytes read through
+#    the page tables.
 # 4. -control PATH with loom-ctl against the spinning guest (jmp . at
 #    0x1000200, bytes EB FE): coverage off until `cov start`, then the
 #    entry's granule; `cov clear` forgets it and the running block marks it
@@ -155,33 +162,43 @@ pdir=$builddir/plugins
 tpdir=$root/build/tests/plugins
 if [ ! -f "$image" ]; then
 	:
-elif [ ! -f "$pdir/libbb.so" ] || [ ! -f "$pdir/libinsn.so" ] || [ ! -f "$tpdir/libsyscode.so" ]; then
-	fail plugins-built "no $pdir/libbb.so, libinsn.so or $tpdir/libsyscode.so (make plugins plugin-tests)"
+elif [ ! -f "$pdir/libbb.so" ] || [ ! -f "$pdir/libinsn.so" ] || [ ! -f "$pdir/libmem.so" ] ||
+	[ ! -f "$tpdir/libsyscode.so" ] || [ ! -f "$tpdir/libtbcount.so" ]; then
+	fail plugins-built "no $pdir/lib{bb,insn,mem}.so or $tpdir/lib{syscode,tbcount}.so (make plugins plugin-tests)"
 else
+	# plug_run TAG MODEOPT PLUGIN...: run the image with the plugins;
+	# the -d plugin log is $tmp/TAG.log, the serial output $tmp/TAG.out.
+	plug_run() {
+		local tag=$1 opt=$2 a=()
+		shift 2
+		for p in "$@"; do a+=(-plugin "$p"); done
+		timeout -k 5 60 "$bin" -kernel "$image" -m 64 -nographic -no-reboot $opt "${a[@]}" \
+			-d plugin -D "$tmp/$tag.log" </dev/null >"$tmp/$tag.out" 2>&1
+	}
+	# The counts of a log: libbb's "bb's: N, insns: M", libinsn's
+	# "insns: N", libmem's "loads: ..." lines and tbcount's totals.
+	counts() {
+		grep -E "^(bb's: |insns: |loads: |tbcount: blocks )" "$1" | tr '\n' ';'
+	}
+	together=("$pdir/libbb.so,inline=off" "$pdir/libinsn.so" "$tpdir/libsyscode.so"
+		  "$pdir/libmem.so" "$tpdir/libtbcount.so")
 	declare -A bbs insns bbinsns mems
 	for mode in default -one-insn-per-tb -nochain; do
 		opt=$mode
 		[ "$mode" = default ] && opt=
-		log=$tmp/plug$mode.log
-		timeout -k 5 60 "$bin" -kernel "$image" -m 64 -nographic -no-reboot $opt \
-			-plugin "$pdir/libbb.so,inline=off" -plugin "$pdir/libinsn.so" \
-			-plugin "$tpdir/libsyscode.so" -d plugin -D "$log" </dev/null \
-			>"$tmp/plug$mode.out" 2>&1
+		tag=plug$mode log=$tmp/plug$mode.log
+		plug_run "$tag" "$opt" "${together[@]}"
 		status=$?
 		bbs[$mode]=$(sed -n "s/^bb's: \([0-9]*\), insns: [0-9]*$/\1/p" "$log")
 		insns[$mode]=$(sed -n 's/^insns: \([0-9]*\)$/\1/p' "$log")
 		bbinsns[$mode]=$(sed -n "s/^bb's: [0-9]*, insns: \([0-9]*\)$/\1/p" "$log")
-		# libmem.so on its own (loaded with libinsn.so it changes the
-		# instruction count: docs/system.md, "Not yet")
-		timeout -k 5 60 "$bin" -kernel "$image" -m 64 -nographic -no-reboot $opt \
-			-plugin "$pdir/libmem.so" -plugin "$pdir/libmem.so,inline=off" -d plugin \
-			-D "$tmp/mem$mode.log" </dev/null >/dev/null 2>&1
-		mems[$mode]=$(grep '^loads: ' "$tmp/mem$mode.log" | sort -u | tr '\n' ' ')
+		mems[$mode]=$(grep '^loads: ' "$log")
 		sc=$(grep '^syscode: ' "$log")
 		checked=$(echo "$sc" | sed -n 's/.*insns checked \([0-9]*\),.*/\1/p')
 		bad=$(echo "$sc" | sed -n 's/.*haddr mismatches \([0-9]*\),.*/\1/p')
 		if [ "$status" -ne 0 ] || [ -z "${bbs[$mode]}" ] || [ -z "${insns[$mode]}" ] ||
-			[ "${insns[$mode]}" -eq 0 ] || [ -z "$checked" ] || [ "$checked" -eq 0 ]; then
+			[ "${insns[$mode]}" -eq 0 ] || [ -z "$checked" ] || [ "$checked" -eq 0 ] ||
+			[ -z "${mems[$mode]}" ]; then
 			fail "plugin-counts $mode" "exit status $status" "$(head -n 3 "$log")" \
 				"$(tail -n 2 "$tmp/plug$mode.out")"
 			continue
@@ -192,19 +209,51 @@ else
 		else
 			fail "plugin-haddr $mode" "$sc"
 		fi
+		# Inline and callback counts of the same blocks are equal
+		# (tbcount counts every block both ways; libbb inline alone
+		# against libbb by callback beside the others).
+		plug_run "bbi$mode" "$opt" "$pdir/libbb.so"
+		tc=$(grep '^tbcount: blocks ' "$log")
+		bbi=$(grep "^bb's: " "$tmp/bbi$mode.log")
+		if echo "$tc" | grep -qE '^tbcount: blocks ([0-9]+) inline, \1 callback, 0 addresses differ' &&
+			[ "$bbi" = "bb's: ${bbs[$mode]}, insns: ${bbinsns[$mode]}" ]; then
+			pass "plugin-inline-callback $mode"
+		else
+			fail "plugin-inline-callback $mode" "$tc" "$(grep '^tbcount: 0x' "$log" | head -n 3)" \
+				"libbb inline alone: $bbi; by callback beside others: ${bbs[$mode]}, ${bbinsns[$mode]}"
+		fi
+		# One plugin alone counts what it counts beside the others.
+		plug_run "ins$mode" "$opt" "$pdir/libinsn.so,top=400"
+		# (libmem inline and by callback in two runs: one shared object
+		# loaded twice shares its counters)
+		plug_run "mem$mode" "$opt" "$pdir/libmem.so"
+		plug_run "memcb$mode" "$opt" "$pdir/libmem.so,inline=off"
+		ia=$(sed -n 's/^insns: \([0-9]*\)$/\1/p' "$tmp/ins$mode.log")
+		ma=$(grep '^loads: ' "$tmp/mem$mode.log")
+		mc=$(grep '^loads: ' "$tmp/memcb$mode.log")
+		if [ "$ia" = "${insns[$mode]}" ] && [ "$ma" = "${mems[$mode]}" ] && [ "$mc" = "$ma" ]; then
+			pass "plugin-alone-together $mode"
+		else
+			fail "plugin-alone-together $mode" "libinsn alone $ia, beside others ${insns[$mode]}" \
+				"libmem alone: inline $ma; by callback $mc" \
+				"libmem beside others: ${mems[$mode]}"
+		fi
 	done
 	d=default s=-one-insn-per-tb n=-nochain
 	if [ -n "${mems[$d]:-}" ] && [ "${mems[$d]}" = "${mems[$s]:-}" ] &&
-		[ "${mems[$d]}" = "${mems[$n]:-}" ] && [ "$(echo "${mems[$d]}" | grep -o loads: | wc -l)" = 1 ] &&
-		! echo "${mems[$d]}" | grep -q 'accesses: 0 '; then
-		pass "plugin-mem-modes (${mems[$d]% })"
+		[ "${mems[$d]}" = "${mems[$n]:-}" ] && ! echo "${mems[$d]}" | grep -q 'accesses: 0$'; then
+		pass "plugin-mem-modes (${mems[$d]})"
 	else
-		fail plugin-mem-modes "libmem.so inline and callback lines, by mode:" \
+		fail plugin-mem-modes "libmem.so by mode:" \
 			"default: ${mems[$d]:-}" "-one-insn-per-tb: ${mems[$s]:-}" "-nochain: ${mems[$n]:-}"
 	fi
+	# Block counts: the same by default and with -nochain; with
+	# -one-insn-per-tb one block per instruction but one: the image's
+	# single `mov ss` (start64) keeps the next instruction in its block,
+	# as its interrupt shadow asks (SDM vol. 3, 6.8.3).
 	if [ -n "${insns[$d]:-}" ] && [ -n "${insns[$s]:-}" ] && [ -n "${insns[$n]:-}" ]; then
 		if [ "${insns[$d]}" = "${insns[$s]}" ] && [ "${insns[$d]}" = "${insns[$n]}" ] &&
-			[ "${bbs[$d]}" = "${bbs[$n]}" ] && [ "${bbs[$s]}" -gt "${bbs[$d]}" ] &&
+			[ "${bbs[$d]}" = "${bbs[$n]}" ] && [ "${bbs[$s]}" = $((insns[$s] - 1)) ] &&
 			[ "${bbinsns[$s]}" = "${insns[$s]}" ]; then
 			pass plugin-counts-modes
 		else
@@ -213,6 +262,43 @@ else
 				"libbb's insns with -one-insn-per-tb ${bbinsns[$s]}"
 		fi
 	fi
+	# Counts known without loom: putc (kernel.asm) loads COM1's LSR port
+	# (0x3fd) once per byte it sends, so that instruction runs once per
+	# byte on the serial line; the self-modifying check's add runs once
+	# per pass (SMC_PASSES, 100), each pass restarted by its store.
+	for mode in default -one-insn-per-tb -nochain; do
+		f=$tmp/ins$mode.log
+		[ -f "$f" ] || continue
+		lsr=$(tr -s ' ' <"$f" | sed -n 's/^ *0x[0-9a-f]* \([0-9]*\) mov \$0x3FD, %dx$/\1/p')
+		smc=$(tr -s ' ' <"$f" | sed -n 's/^ *0x[0-9a-f]* \([0-9]*\) add %rax, %rbx$/\1/p')
+		bytes=$(wc -c <"$tmp/ins$mode.out")
+		if [ -n "$lsr" ] && [ "$lsr" = "$bytes" ] && [ "$smc" = 100 ]; then
+			pass "plugin-counts-expected $mode ($bytes serial bytes)"
+		else
+			fail "plugin-counts-expected $mode" "putc's LSR load ran '$lsr' times for $bytes" \
+				"serial bytes; the self-modifying pass's add '$smc' times (want 100)"
+		fi
+	done
+	# Timing must not matter: the same counts run after run (a host tick
+	# landing inside an SMC restart once added a block, failing the modes'
+	# comparison about one time in six: 25 more runs of each mode miss
+	# such a flake with probability (5/6)^25, 1%).
+	for mode in default -nochain; do
+		opt=$mode
+		[ "$mode" = default ] && opt=
+		want=$(counts "$tmp/plug$mode.log")
+		bad=
+		for i in $(seq 25); do
+			plug_run rep "$opt" "${together[@]}"
+			got=$(counts "$tmp/rep.log")
+			[ "$got" = "$want" ] || bad="run $i: $got"
+		done
+		if [ -n "$want" ] && [ -z "$bad" ]; then
+			pass "plugin-counts-repeat $mode (25 runs)"
+		else
+			fail "plugin-counts-repeat $mode" "first: $want" "$bad"
+		fi
+	done
 fi
 
 # --- SIGTERM: a guest spinning at 0x1000200 ------------------------------------

@@ -521,9 +521,14 @@ static void t_mmio_write(void *cpu, uint64_t pa, unsigned size, uint64_t val)
 	mmio.writes++;
 }
 
-static void t_code_write(void *cpu, uint64_t pa_page, uintptr_t hpc)
+/* The written bytes the slow path reports: where the (last) piece starts,
+ * and its length. */
+static uint64_t code_written_len;
+
+static void t_code_write(void *cpu, uint64_t pa, uint64_t len, uintptr_t hpc)
 {
-	code_written = pa_page;
+	code_written = pa;
+	code_written_len = len;
 }
 
 static const struct tlb_ops t_ops = {
@@ -698,7 +703,8 @@ static void test_tlb_code_mmio_split(void)
 	CHECK_EQ(tlb_entry(t, X86_MMU_SUP, 0x10000)->addr_read, 0x10000);
 	/* The slow path's write invalidates first, then writes. */
 	CHECK(!FAULTS(tlb_store(t, 0x10004, 0xfeedull, 3, X86_MMU_SUP, 0)));
-	CHECK_EQ(code_written, 0x300000);
+	CHECK_EQ(code_written, 0x300004);	/* the bytes written, not only the page */
+	CHECK_EQ(code_written_len, 8);
 	CHECK(!physmap_has_code(0x300000));
 	CHECK_EQ(tlb_entry(t, X86_MMU_SUP, 0x10000)->addr_write, 0x10000);
 	CHECK_EQ(*(uint64_t *)(ram + 0x300004), 0xfeed);
@@ -706,6 +712,7 @@ static void test_tlb_code_mmio_split(void)
 	physmap_set_code(0x305000);
 	CHECK(!FAULTS(tlb_store(t, 0x11000, 2, 0, X86_MMU_SUP, 0)));
 	CHECK_EQ(code_written, 0x305000);
+	CHECK_EQ(code_written_len, 1);
 
 	/* MMIO: the bus gets the physical address and size. */
 	CHECK_EQ(tlb_load(t, 0x20010, 2, X86_MMU_SUP, 0), 0x55667788);
@@ -901,7 +908,8 @@ static void test_codegen_access(void)
 	code_written = ~0ull;
 	set_regs(0x7000000100ull, 0x7000001040ull, 0x7000001010ull);
 	CHECK_EQ(run_tb(tbc, &ret), 0);
-	CHECK_EQ(code_written, 0x203000);
+	CHECK_EQ(code_written, 0x203040);
+	CHECK_EQ(code_written_len, 4);
 	CHECK_EQ(*(uint32_t *)(ram + 0x203040), 0xcafef00d);
 
 	/* #PF in instruction 2: the state is the instruction's start (g1 and

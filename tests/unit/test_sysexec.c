@@ -465,6 +465,60 @@ static void test_smc(void)
 	CHECK_EQ(cpu->regs[R_RAX], 7);
 }
 
+/* A store into its own block's page that leaves the rest of the block's
+ * code as it was runs on without a restart (a restart would show plugins
+ * the instruction twice: docs/system.md, "Exact counts"); one that changes
+ * the code after it restarts it, except in a block of one instruction. */
+static void test_smc_restarts(void)
+{
+	/* movb $5,CODE+0x40 (data on the block's page, past its code);
+	 * mov $1,%eax; hlt */
+	machine_reset();
+	static const uint8_t data[] = {
+		0xc6, 0x04, 0x25, 0x40, 0x00, 0x01, 0x00, 0x05,
+		0xb8, 0x01, 0x00, 0x00, 0x00,
+		0xf4,
+	};
+	put(CODE_PA, data, sizeof(data));
+	uint64_t r = exec_stats.smc_restarts;
+	CHECK(halted(run(CODE)));
+	CHECK_EQ(cpu->regs[R_RAX], 1);
+	CHECK_EQ(rd64(CODE_PA + 0x40) & 0xff, 5);
+	CHECK_EQ(exec_stats.smc_restarts, r);
+
+	/* mov $1,%eax (imm at CODE+1); movb $9,CODE+1 (the instruction
+	 * already run); nop; hlt: no restart, and the next run sees 9 */
+	machine_reset();
+	static const uint8_t before[] = {
+		0xb8, 0x01, 0x00, 0x00, 0x00,
+		0xc6, 0x04, 0x25, 0x01, 0x00, 0x01, 0x00, 0x09,
+		0x90,
+		0xf4,
+	};
+	put(CODE_PA, before, sizeof(before));
+	r = exec_stats.smc_restarts;
+	CHECK(halted(run(CODE)));
+	CHECK_EQ(cpu->regs[R_RAX], 1);
+	CHECK_EQ(exec_stats.smc_restarts, r);
+	CHECK(halted(run(CODE)));
+	CHECK_EQ(cpu->regs[R_RAX], 9);
+
+	/* movb $5,CODE+10 (the immediate of the mov after it); nop;
+	 * mov $1,%eax; hlt: restarted once, unless one instruction per TB */
+	machine_reset();
+	static const uint8_t after[] = {
+		0xc6, 0x04, 0x25, 0x0a, 0x00, 0x01, 0x00, 0x05,
+		0x90,
+		0xb8, 0x01, 0x00, 0x00, 0x00,
+		0xf4,
+	};
+	put(CODE_PA, after, sizeof(after));
+	r = exec_stats.smc_restarts;
+	CHECK(halted(run(CODE)));
+	CHECK_EQ(cpu->regs[R_RAX], 5);
+	CHECK_EQ(exec_stats.smc_restarts - r, exec_opts.single_insn ? 0 : 1);
+}
+
 /* ---- address spaces ---- */
 
 static void test_spaces(void)
@@ -616,6 +670,7 @@ void unit_main(void)
 	in_three_modes(test_page_faults);
 	in_three_modes(test_fetch_faults);
 	in_three_modes(test_smc);
+	in_three_modes(test_smc_restarts);
 	in_three_modes(test_spaces);
 	in_three_modes(test_cpl_changes);
 	test_guest_mem();

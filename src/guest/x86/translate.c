@@ -883,10 +883,17 @@ int guest_translate(struct ir_ctx *ir, struct tb *tb, unsigned max_insns,
 	unsigned n = 0;
 	bool timing = log_enabled(LOG_STATS);
 
-	/* Exit requests are seen at TB entry with one compare. */
+	/* Exit requests are seen at TB entry with one compare.  Not by a
+	 * one-shot TB: it finishes an instruction that an SMC restart
+	 * interrupted (exec/smc.c), whose block entry and instruction the
+	 * plugins have already seen; left at an exit request, the
+	 * instruction would run again in an ordinary TB, be restarted again,
+	 * and be seen twice -- depending on when a host timer tick came. */
 	uint32_t exit_label = ir_new_label(ir);
-	ir_ref req = ir_ldenv(s, CPU_OFF(x.exit_request), IR_MO_32);
-	ir_brc(s, IR_NE, req, cst(s, 0), exit_label);
+	if (!(tb->flags & CF_ONESHOT)) {
+		ir_ref req = ir_ldenv(s, CPU_OFF(x.exit_request), IR_MO_32);
+		ir_brc(s, IR_NE, req, cst(s, 0), exit_label);
+	}
 
 	/* 32-bit, 16-bit and real-mode code are not decoded yet: #UD */
 	if ((tb->flags & X86_CF_COMPAT) && gen_unsupported_mode(s)) {

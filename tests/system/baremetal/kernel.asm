@@ -172,6 +172,7 @@ start64:
 	call test_user_pf
 	call test_syscall
 	call test_swapgs
+	call test_smc
 	jmp finish
 
 ; ---------------------------------------------------------------------------
@@ -694,6 +695,26 @@ test_swapgs:
 	CHECK "swapgs: GS_BASE now the old KERNEL_GS_BASE", [swapgs_gs], gs_probe
 	CHECK "swapgs: KERNEL_GS_BASE now the old GS_BASE", [swapgs_kgs], 0
 	CHECK "swapgs: gs-relative load uses the new base", [swapgs_read], 0x600dcafe
+	ret
+
+; Self-modifying code: each pass stores the count into the immediate of
+; the next instruction of its own block, which must then load it (SDM
+; vol. 3, 11.6: a write to a code address takes effect before the next
+; instruction that may be executed from it).  A translator must restart
+; or re-fetch the rest of the block each pass (loom restarts the store;
+; plugins must see that pass's block and instructions once).
+SMC_PASSES	equ 100
+test_smc:
+	xor ecx, ecx
+	xor ebx, ebx
+.loop:
+	inc ecx
+	mov [.imm + 1], ecx
+.imm:	mov eax, 0			; B8 imm32: the store's target
+	add rbx, rax
+	cmp ecx, SMC_PASSES
+	jb .loop
+	CHECK "self-modifying store: the next instruction sees it", rbx, SMC_PASSES * (SMC_PASSES + 1) / 2
 	ret
 
 ; ---------------------------------------------------------------------------
