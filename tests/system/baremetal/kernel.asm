@@ -172,6 +172,9 @@ start64:
 	call test_user_pf
 	call test_syscall
 	call test_swapgs
+	call test_alias
+	call test_apic_mmio
+	call test_hlt_timer
 	jmp finish
 
 ; ---------------------------------------------------------------------------
@@ -695,6 +698,8 @@ test_swapgs:
 	CHECK "swapgs: KERNEL_GS_BASE now the old GS_BASE", [swapgs_kgs], 0
 	CHECK "swapgs: gs-relative load uses the new base", [swapgs_read], 0x600dcafe
 	ret
+
+%include "probes.asm"
 
 ; ---------------------------------------------------------------------------
 ; The end: the count, then power off.
