@@ -70,6 +70,11 @@ struct instrument_env {
 	 * phys_pc) is phys, or NULL (qemu_plugin_insn_haddr) */
 	void *(*code_host)(uint64_t phys);
 
+	/* Whole-system mode (qemu_info_t.system_emulation for plugins), with
+	 * this many vCPUs. */
+	bool system;
+	int system_vcpus;
+
 	/* Whole-system mode only: NULL in user mode, where plugins get QEMU's
 	 * user-mode answers (no physical addresses, no hwaddr operations). */
 	/* The physical side of the access to va that the memory callback

@@ -107,6 +107,8 @@ static bool sys_current_task(void *cpu, struct loom_task *out)
 }
 
 const struct instrument_env system_instrument_env = {
+	.system = true,
+	.system_vcpus = 1,
 	.image = sys_image,
 	.fork = sys_fork,
 	.exit_group = sys_exit_group,
