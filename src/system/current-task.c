@@ -30,6 +30,7 @@
 #include "system/osi/kallsyms.h"
 #include "system/osi/vmlinux.h"
 #include "system/osi/walk.h"
+#include "system/physmem.h"
 #include "util/log.h"
 
 #define PTI_USER_PGD (1ull << 12)
@@ -37,6 +38,10 @@
 static struct {
 	bool tried, ok;
 	struct osi_linux_layout layout;
+	/* the last answer, and the task and address space it was for */
+	bool cached;
+	uint64_t cache_task, cache_cr3;
+	struct loom_task cache;
 } ct;
 
 /* The layout from the kernel image; false (said once on stderr) when the
@@ -83,54 +88,87 @@ static bool ct_nop_cmpxchg8(void *opaque, uint64_t pa, uint64_t old, uint64_t ne
 	return true;	/* set no accessed or dirty bit */
 }
 
-/* Read through the page tables at cr3, as the kernel would (CPL 0). */
-static int ct_read_with(struct cpu *cpu, uint64_t cr3, uint64_t va, uint8_t *buf, size_t len)
+/* va through the page tables at cr3, as the kernel would reach it (CPL 0):
+ * 0, or -1 if it is not mapped. */
+static int ct_translate(struct cpu *cpu, uint64_t cr3, uint64_t va, uint64_t *pa)
 {
 	const struct x86_walk_mem *phys = cpu->sys->env ? cpu->sys->env->phys : NULL;
-	if (!phys)
+	if (!phys || !x86_canonical(va))
 		return -1;
 	struct x86_walk_mem quiet = { phys->opaque, phys->read8, ct_nop_cmpxchg8 };
 	struct x86_walk_ctl ctl = {
 		.cr0 = cpu->sys->cr0, .cr3 = cr3, .cr4 = cpu->sys->cr4, .efer = cpu->sys->efer,
 		.cpl = 0, .maxphyaddr = X86_PHYS_BITS,
 	};
-	while (len) {
-		struct x86_walk_result res;
-		if (!x86_canonical(va) || x86_walk(&ctl, &quiet, va, X86_ACC_READ, &res))
+	struct x86_walk_result res;
+	if (x86_walk(&ctl, &quiet, va, X86_ACC_READ, &res))
+		return -1;
+	*pa = res.pa;
+	return 0;
+}
+
+/* Translations of kernel pages already walked.  The pages read here (the
+ * per-CPU areas, task_structs and what they point to, all in the kernel's
+ * direct map or its per-CPU mappings) keep their mapping while the kernel
+ * runs, and the kernel half is the same in every address space, so a
+ * translation stays good; the cache only forgets (CT_TLB_SIZE entries, by
+ * virtual page) and is emptied at a reset (lstar changes). */
+#define CT_TLB_SIZE 64
+static struct ct_tlb { uint64_t va_page, pa_page; } ct_tlb[CT_TLB_SIZE];
+static uint64_t ct_tlb_lstar;
+
+static int ct_kread_page(struct cpu *cpu, uint64_t va, void *buf, size_t n)
+{
+	struct ct_tlb *e = &ct_tlb[(va >> 12) % CT_TLB_SIZE];
+	uint64_t page = va & ~4095ull;
+	if (e->va_page != page || !(va >> 63)) {
+		uint64_t cr3 = cpu->sys->cr3, pa;
+		if (ct_translate(cpu, cr3, va, &pa) < 0 &&
+		    (!(cr3 & PTI_USER_PGD) || ct_translate(cpu, cr3 & ~PTI_USER_PGD, va, &pa) < 0))
 			return -1;
-		size_t n = 4096 - (va & 4095);
-		if (n > len)
-			n = len;
-		/* a byte at a time through read8's 8-byte view keeps to RAM
-		 * the walker itself may read */
-		for (size_t i = 0; i < n; i++) {
-			uint64_t pa = res.pa + i, q;
-			if (!phys->read8(phys->opaque, pa & ~7ull, &q))
+		if (!(va >> 63)) {
+			const void *h = physmem_ptr(pa, n);
+			if (!h)
 				return -1;
-			buf[i] = (uint8_t)(q >> ((pa & 7) * 8));
+			memcpy(buf, h, n);
+			return 0;
 		}
-		buf += n;
-		va += n;
-		len -= n;
+		*e = (struct ct_tlb){ page, pa & ~4095ull };
 	}
+	const void *h = physmem_ptr(e->pa_page | (va & 4095), n);
+	if (!h)
+		return -1;
+	memcpy(buf, h, n);
 	return 0;
 }
 
 static int ct_kread(void *ctx, uint64_t va, void *buf, size_t len)
 {
 	struct cpu *cpu = ctx;
-	uint64_t cr3 = cpu->sys->cr3;
-	if (ct_read_with(cpu, cr3, va, buf, len) == 0)
-		return 0;
-	if (cr3 & PTI_USER_PGD)
-		return ct_read_with(cpu, cr3 & ~PTI_USER_PGD, va, buf, len);
-	return -1;
+	uint8_t *b = buf;
+	while (len) {
+		size_t n = 4096 - (va & 4095);
+		if (n > len)
+			n = len;
+		if (ct_kread_page(cpu, va, b, n) < 0)
+			return -1;
+		b += n;
+		va += n;
+		len -= n;
+	}
+	return 0;
 }
 
 bool current_task_get(struct cpu *cpu, struct loom_task *out)
 {
 	if (!ct_load() || !cpu->sys->lstar)
 		return false;	/* not introspectable, or too early in boot */
+	if (cpu->sys->lstar != ct_tlb_lstar) {
+		/* a kernel (re)started: nothing known of its mappings */
+		memset(ct_tlb, 0, sizeof(ct_tlb));
+		ct.cached = false;
+		ct_tlb_lstar = cpu->sys->lstar;
+	}
 	struct osi_linux os = {
 		.layout = &ct.layout,
 		.slide = osi_linux_kaslr_slide(&ct.layout, cpu->sys->lstar),
@@ -142,13 +180,30 @@ bool current_task_get(struct cpu *cpu, struct loom_task *out)
 	if (!(gs >> 63))
 		return false;	/* no per-CPU area yet */
 	uint64_t task;
+	int32_t pid;
+	if (osi_linux_current(&os, gs, &task) < 0 ||
+	    ct_kread(cpu, task + ct.layout.task_pid.offset, &pid, sizeof(pid)) < 0)
+		return false;
+	/* The same task in the same address space as last time: the same
+	 * answer, for two reads instead of a dozen.  exec changes the address
+	 * space, so a new name is seen; one set with prctl shows once the
+	 * task is switched out and back. */
+	uint64_t cr3 = cpu->sys->cr3 & ~PTI_USER_PGD;
+	if (ct.cached && ct.cache_task == task && ct.cache_cr3 == cr3 && ct.cache.pid == pid) {
+		*out = ct.cache;
+		return true;
+	}
 	struct osi_proc p;
-	if (osi_linux_current(&os, gs, &task) < 0 || osi_linux_proc(&os, task, &p) < 0)
+	if (osi_linux_proc(&os, task, &p) < 0)
 		return false;
 	out->pid = p.pid;
 	out->tgid = p.tgid;
 	out->kernel_thread = p.kthread;
 	memcpy(out->comm, p.comm, LOOM_TASK_COMM_LEN);
 	out->comm[LOOM_TASK_COMM_LEN] = 0;
+	ct.cached = true;
+	ct.cache_task = task;
+	ct.cache_cr3 = cr3;
+	ct.cache = *out;
 	return true;
 }
