@@ -181,15 +181,20 @@ bool current_task_get(struct cpu *cpu, struct loom_task *out)
 		return false;	/* no per-CPU area yet */
 	uint64_t task;
 	int32_t pid;
+	char comm[LOOM_TASK_COMM_LEN];
+	const struct osi_linux_layout *l = &ct.layout;
+	size_t commlen = l->task_comm.size < sizeof(comm) ? l->task_comm.size : sizeof(comm);
+	memset(comm, 0, sizeof(comm));
 	if (osi_linux_current(&os, gs, &task) < 0 ||
-	    ct_kread(cpu, task + ct.layout.task_pid.offset, &pid, sizeof(pid)) < 0)
+	    ct_kread(cpu, task + l->task_pid.offset, &pid, sizeof(pid)) < 0 ||
+	    ct_kread(cpu, task + l->task_comm.offset, comm, commlen) < 0)
 		return false;
-	/* The same task in the same address space as last time: the same
-	 * answer, for two reads instead of a dozen.  exec changes the address
-	 * space, so a new name is seen; one set with prctl shows once the
-	 * task is switched out and back. */
+	/* The same task, address space, pid and name as last time: the same
+	 * answer, for three reads instead of a dozen.  (The name is read each
+	 * time: busybox renames its forked children with prctl, no exec.) */
 	uint64_t cr3 = cpu->sys->cr3 & ~PTI_USER_PGD;
-	if (ct.cached && ct.cache_task == task && ct.cache_cr3 == cr3 && ct.cache.pid == pid) {
+	if (ct.cached && ct.cache_task == task && ct.cache_cr3 == cr3 && ct.cache.pid == pid &&
+	    !strncmp(ct.cache.comm, comm, LOOM_TASK_COMM_LEN)) {
 		*out = ct.cache;
 		return true;
 	}

@@ -25,6 +25,19 @@
 #    plugin is off (the flush that enabling causes reports the same number),
 #    and it grows again once enabled.  A plugin name that is not loaded is an
 #    error on both.
+# 3. Debian's kernel (build/guest/vmlinuz and initrd.img from
+#    scripts/guest-kernel.sh; skipped, visibly, without them) booted with
+#    loom.plugtest=1, under libsyscall (file=) and libexeclog
+#    (comm=sysprobe): the guest script runs tests/system/guest/sysprobe and
+#    prints the guest's own `ps -o pid,comm,vsz` while it waits.  The guest
+#    is the oracle: every user process ps lists (VSZ > 0) made system calls
+#    under its pid and name in the trace; no kernel thread ps lists (VSZ 0)
+#    appears in it; sysprobe's pid made exactly its 1000 getppid calls
+#    (sysprobe.c) and nothing else is called sysprobe.  The instruction
+#    trace holds exactly 1000 executions of sysprobe's syscall instruction,
+#    and every traced instruction is sysprobe's: its bytes equal those of
+#    sysprobe's ELF file at that address (or of its loop page, whose bytes
+#    sysprobe.c gives), none in the kernel's half.
 # Prints PASS/FAIL/SKIP lines and "N passed, N failed, N skipped".
 set -uo pipefail
 
@@ -205,6 +218,126 @@ PY
 	mon_want monitor-plugin-bad "plugin frob => plugin: list, enable NAME or disable NAME | Try \"help plugin\" for more information"
 	[ "$status" -eq 0 ] && pass monitor-plugin-quit || fail monitor-plugin-quit "exit status $status"
 	check_toggle monitor-plugin-toggle "$log"
+fi
+
+# --- 3. Debian's kernel: the syscall tracer and a one-process instruction trace ------
+kernel=$root/build/guest/vmlinuz
+initrd=$root/build/guest/initrd.img
+probe=$root/build/tests/system/guest/sysprobe
+pdir=$builddir/plugins
+if [ ! -f "$kernel" ] || [ ! -f "$initrd" ]; then
+	skip debian-plugins "no $kernel or $initrd (scripts/guest-kernel.sh)"
+elif [ ! -f "$probe" ] || [ ! -f "$pdir/libsyscall.so" ] || [ ! -f "$pdir/libexeclog.so" ]; then
+	fail debian-plugins-built "no $probe, $pdir/libsyscall.so or libexeclog.so" \
+		"(make system-guest plugins; then scripts/guest-kernel.sh)"
+elif [ "$(zcat "$initrd" | grep -ac sysprobe)" -eq 0 ]; then
+	fail debian-plugins-initrd "$initrd has no sysprobe (scripts/guest-kernel.sh rebuilds it)"
+else
+	timeout -k 10 600 "$bin" -M pc -m 512 -nographic -no-reboot -kernel "$kernel" \
+		-initrd "$initrd" -append "console=ttyS0 quiet panic=-1 loom.plugtest=1" \
+		-plugin "$pdir/libsyscall.so,file=$tmp/sys.trace" \
+		-plugin "$pdir/libexeclog.so,comm=sysprobe,mem=off,outfile=$tmp/exec.trace" \
+		</dev/null >"$tmp/deb.out" 2>&1
+	status=$?
+	tr -d '\r' <"$tmp/deb.out" >"$tmp/deb.txt"
+	if [ "$status" -ne 0 ] || ! grep -q '^== end' "$tmp/deb.txt"; then
+		fail debian-plugins-boot "exit status $status; the console's last lines:" \
+			"$(tail -n 5 "$tmp/deb.txt")"
+	else
+		pass debian-plugins-boot
+		python3 - "$tmp/deb.txt" "$tmp/sys.trace" "$tmp/exec.trace" "$probe" \
+			>"$tmp/checks.txt" 2>&1 <<'PY'
+import re, struct, sys
+console, systrace, exectrace, probe = sys.argv[1:5]
+def check(name, ok, detail=""):
+    print(("PASS " if ok else "FAIL ") + name + ("" if ok else "\n    " + detail))
+
+text = open(console, errors="replace").read()
+m = re.search(r"^sysprobe pid (\d+) comm (\S+) code (0x[0-9a-f]+) syscall (0x[0-9a-f]+) "
+              r"calls (\d+)$", text, re.M)
+ps_part = text.split("== ps\n", 1)[-1].split("== ps end", 1)[0]
+ps = []
+for line in ps_part.splitlines()[1:]:
+    f = line.split()
+    if len(f) >= 3 and f[0].isdigit():
+        # the name may hold spaces: it is what lies between pid and vsz
+        ps.append((int(f[0]), line.split(None, 1)[1].rsplit(None, 1)[0].strip(), f[-1]))
+check("guest-printed-probe-and-ps", m is not None and len(ps) > 10,
+      "sysprobe line %s, %d ps rows" % (bool(m), len(ps)))
+if not m:
+    sys.exit(0)
+ppid_, pcomm, pcode, psys, pcalls = int(m[1]), m[2], int(m[3], 16), int(m[4], 16), int(m[5])
+
+calls = {}		# (pid, comm) -> count
+getppid = 0
+other_probe = 0
+for line in open(systrace, errors="replace"):
+    f = line.rstrip("\n").split(" ", 3)
+    if len(f) < 3 or not f[0].isdigit():
+        continue
+    pid, comm, what = int(f[0]), f[1], f[2]
+    calls[(pid, comm)] = calls.get((pid, comm), 0) + 1
+    if pid == ppid_ and comm == pcomm and what == "110(getppid)":
+        getppid += 1
+    if comm == pcomm and pid != ppid_:
+        other_probe += 1
+users = [(p, c) for p, c, v in ps if v != "0"]
+kthreads = {p for p, c, v in ps if v == "0"}
+missing = [u for u in users if u not in calls]
+check("systrace-ps-user-processes (%d: %s)" % (len(users), " ".join("%d:%s" % u for u in users)),
+      len(users) >= 3 and not missing, "not in the trace: %s" % missing)
+named_kthreads = sorted({p for p, c in calls if p in kthreads})
+check("systrace-no-kernel-threads", not named_kthreads,
+      "kernel threads (ps VSZ 0) in the trace: %s" % named_kthreads)
+check("systrace-probe-getppid-%d" % pcalls, getppid == pcalls and other_probe == 0,
+      "%d getppid calls by %d %s; %d calls by other processes named %s"
+      % (getppid, ppid_, pcomm, other_probe, pcomm))
+
+# sysprobe's loop page, as sysprobe.c writes it
+loop = bytes([0x53, 0xbb, pcalls & 0xff, pcalls >> 8, 0, 0, 0xb8, 110, 0, 0, 0, 0x0f, 0x05,
+              0xff, 0xcb, 0x75, 0xf5, 0x5b, 0xc3])
+elf = open(probe, "rb").read()
+phoff, phentsize, phnum = struct.unpack_from("<Q", elf, 32)[0], *struct.unpack_from("<HH", elf, 54)
+loads = []
+for i in range(phnum):
+    ptype, flags, off, vaddr, _, filesz = struct.unpack_from("<IIQQQQ", elf, phoff + i * phentsize)
+    if ptype == 1:
+        loads.append((vaddr, off, filesz))
+def probe_bytes(pc, n):
+    if pcode <= pc and pc + n <= pcode + len(loop):
+        return loop[pc - pcode:pc - pcode + n]
+    for vaddr, off, filesz in loads:
+        if vaddr <= pc and pc + n <= vaddr + filesz:
+            return elf[off + pc - vaddr:off + pc - vaddr + n]
+    return None
+execs = 0
+at_syscall = 0
+bad = []
+for line in open(exectrace, errors="replace"):
+    f = line.split(", ", 3)
+    if len(f) < 3:
+        continue
+    pc = int(f[1], 16)
+    got = bytes.fromhex(f[2].replace(" ", ""))
+    execs += 1
+    at_syscall += pc == psys
+    if pc >> 47 or probe_bytes(pc, len(got)) != got:
+        bad.append(line.strip())
+check("execlog-probe-syscall-%d" % pcalls, at_syscall == pcalls,
+      "%d executions of the syscall at %#x" % (at_syscall, psys))
+check("execlog-only-sysprobe (%d instructions)" % execs, execs > pcalls and not bad,
+      "%d of %d traced instructions are not sysprobe's, e.g. %s" % (len(bad), execs, bad[:3]))
+PY
+		pystatus=$?
+		while IFS= read -r l; do
+			case $l in
+			"PASS "*) pass "${l#PASS }" ;;
+			"FAIL "*) fail "${l#FAIL }" ;;
+			*) echo "$l" ;;
+			esac
+		done <"$tmp/checks.txt"
+		[ "$pystatus" -eq 0 ] || fail debian-plugins-checker "the checker exited with $pystatus"
+	fi
 fi
 
 echo "$passed passed, $failed failed, $skipped skipped"
