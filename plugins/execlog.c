@@ -220,17 +220,35 @@ static void mem_access(unsigned int vcpu, qemu_plugin_meminfo_t info, uint64_t v
 	append_value(v->line, bytes, len);
 }
 
-/* A block with traced instructions starts: is the process the one? */
+/* A block with traced instructions starts: is the process the one?  This
+ * runs for every such block, so the vCPU's entries are looked up once
+ * (loom's scoreboard entries never move). */
+#define FAST_VCPUS 64
+static struct vcpu_log *fast_log[FAST_VCPUS];
+static uint64_t *fast_active[FAST_VCPUS];
+
 static void tb_exec(unsigned int vcpu, void *udata)
 {
-	struct vcpu_log *v = vcpu_log(vcpu);
+	struct vcpu_log *v;
+	uint64_t *active;
+	if (vcpu < FAST_VCPUS && fast_log[vcpu]) {
+		v = fast_log[vcpu];
+		active = fast_active[vcpu];
+	} else {
+		v = vcpu_log(vcpu);
+		active = qemu_plugin_scoreboard_find(active_sb, vcpu);
+		if (vcpu < FAST_VCPUS) {
+			fast_active[vcpu] = active;
+			fast_log[vcpu] = v;
+		}
+	}
 	struct loom_task t;
 	bool on = loom_plugin_current_task(vcpu, &t) && (want_pid < 0 || t.tgid == want_pid) &&
 		  (!want_comm || !strcmp(t.comm, want_comm));
 	if (v->active && !on)
 		flush_line(v);	/* what it changed next is another process's */
 	v->active = on;
-	*(uint64_t *)qemu_plugin_scoreboard_find(active_sb, vcpu) = on;
+	*active = on;
 }
 
 static bool wanted(struct qemu_plugin_insn *insn)
