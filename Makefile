@@ -208,7 +208,8 @@ test-programs: build/$(TMODE)/loom
 # scripts/guest-kernel.sh).  `make test` runs the fast part (one boot each),
 # after fetching the kernel.
 test-system: build/$(TMODE)/loom-system $(BAREMETAL) system-guest $(call plugins_of,$(TMODE)) \
-		plugin-tests
+		plugin-tests build/$(TMODE)/loom-ctl
+	scripts/guest-kernel.sh
 	tests/run-all.sh build/$(TMODE) system
 	tests/run-all.sh build/$(TMODE) sysboot-self
 	tests/run-all.sh build/$(TMODE) sysboot-all
