@@ -65,9 +65,9 @@ static bool sys_hwaddr(void *cpu, uint64_t va, bool store, struct instrument_hwa
 				      &f) < 0)
 			return false;
 	}
-	const struct bus_region *r = physmem_is_ram(pa) ? NULL : bus_find(BUS_MMIO, pa);
-	*out = (struct instrument_hwaddr){ .pa = pa, .is_io = !physmem_is_ram(pa),
-					   .device = r ? r->name : NULL };
+	bool ram = physmem_is_ram(pa);
+	const struct bus_region *r = ram ? NULL : bus_find(BUS_MMIO, pa);
+	*out = (struct instrument_hwaddr){ .pa = pa, .is_io = !ram, .device = r ? r->name : NULL };
 	return true;
 }
 
