@@ -208,7 +208,8 @@ test-programs: build/$(TMODE)/loom
 # scripts/guest-kernel.sh).  `make test` runs the fast part (one boot each),
 # after fetching the kernel.
 test-system: build/$(TMODE)/loom-system $(BAREMETAL) system-guest $(call plugins_of,$(TMODE)) \
-		plugin-tests
+		plugin-tests build/$(TMODE)/loom-ctl
+	scripts/guest-kernel.sh
 	tests/run-all.sh build/$(TMODE) system
 	tests/run-all.sh build/$(TMODE) sysboot-self
 	tests/run-all.sh build/$(TMODE) sysboot-all
@@ -261,10 +262,10 @@ clean:
 # The bare-metal test image (tests/system/baremetal): a bzImage-format
 # image that checks exception delivery and privilege changes in long mode
 # and reports on COM1; mode-independent, built with nasm.
-$(BAREMETAL): tests/system/baremetal/setup.asm tests/system/baremetal/kernel.asm
+$(BAREMETAL): tests/system/baremetal/setup.asm tests/system/baremetal/kernel.asm tests/system/baremetal/probes.asm
 	@mkdir -p $(@D)
 	nasm -f bin -o $(@D)/baremetal-setup.bin tests/system/baremetal/setup.asm
-	nasm -f bin -o $(@D)/baremetal-kernel.bin tests/system/baremetal/kernel.asm
+	nasm -f bin -i tests/system/baremetal/ -o $(@D)/baremetal-kernel.bin tests/system/baremetal/kernel.asm
 	cat $(@D)/baremetal-setup.bin $(@D)/baremetal-kernel.bin >$@
 .PHONY: baremetal
 baremetal: $(BAREMETAL)

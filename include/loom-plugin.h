@@ -14,7 +14,8 @@
 extern "C" {
 #endif
 
-#define LOOM_PLUGIN_API_VERSION 1
+/* 2: loom_plugin_current_task */
+#define LOOM_PLUGIN_API_VERSION 2
 
 QEMU_PLUGIN_API
 int loom_plugin_api_version(void);
@@ -79,6 +80,25 @@ bool loom_plugin_is_enabled(qemu_plugin_id_t id);
 /* The plugin's name: its file's base name without "lib" and ".so". */
 QEMU_PLUGIN_API
 const char *loom_plugin_name(qemu_plugin_id_t id);
+
+/* ---- The guest's current task ----
+ * Which task (thread) a vCPU runs now, for tools that name the process
+ * behind what they see: in whole-system mode read from the guest Linux
+ * kernel's own structures (its `current` task on that CPU, with layouts
+ * from the kernel's BTF), in user mode the loom process itself (pid and
+ * tgid loom's, tid the calling thread's).  Valid in any callback that runs
+ * on the vCPU (not from an atexit callback).  Returns false when the task
+ * cannot be known (a kernel loom cannot introspect, or one still booting:
+ * before its per-CPU area is set up). */
+#define LOOM_TASK_COMM_LEN 16
+struct loom_task {
+	int32_t pid;		/* the thread's id (task_struct.pid) */
+	int32_t tgid;		/* the process's (what ps calls PID) */
+	bool kernel_thread;	/* a kernel thread: no user address space */
+	char comm[LOOM_TASK_COMM_LEN + 1];	/* its name, NUL-terminated */
+};
+QEMU_PLUGIN_API
+bool loom_plugin_current_task(unsigned int vcpu_index, struct loom_task *out);
 
 #ifdef __cplusplus
 }

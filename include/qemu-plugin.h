@@ -63,7 +63,7 @@ typedef struct qemu_info_t {
 		int min;		/* oldest API version accepted */
 		int cur;		/* newest API version implemented */
 	} version;
-	bool system_emulation;		/* false: loom is user mode */
+	bool system_emulation;		/* true in loom-system, false in loom */
 	union {
 		struct {
 			int smp_vcpus;

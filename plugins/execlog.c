@@ -3,10 +3,24 @@
  * the registers they change.
  *
  *   -plugin execlog[,ifilter=A[-B]]...[,afilter=A[-B]]...[,sym=NAME]...
+ *                  [,pid=N][,comm=NAME][,kernel=on|off]
  *                  [,reg=PATTERN]...[,mem=on|off][,outfile=PATH]
  *
  * ifilter=A or A-B (repeatable): trace only instructions at address A, or
- *   in [A, B); hex with 0x, or decimal.
+ *   in [A, B); hex with 0x, or decimal.  range=A-B is the same.  Decided
+ *   when a block is translated: instructions outside cost nothing.
+ * pid=N, comm=NAME: trace only while the vCPU runs the process N (its PID
+ *   as ps shows it: the thread group) or a task called NAME (both given:
+ *   both must hold), as loom_plugin_current_task names it -- in
+ *   loom-system the guest kernel's current task.  Whole-system mode only
+ *   traces user code for these (the lower half of the address space,
+ *   decided at translation) unless kernel=on, which adds the kernel's code
+ *   run on the process's behalf.  The process is looked up once per block
+ *   executed (a call per block: blocks of the kernel and outside ifilter
+ *   ranges pay nothing); the instructions' callbacks are conditional on the
+ *   answer, so another process's instructions cost an inline test each
+ *   (their memory accesses, with mem=on, a call each: use mem=off for a
+ *   cheap filter).
  * afilter=A or A-B (repeatable): print only instructions that access memory
  *   at A or in [A, B).
  * sym=NAME (repeatable): trace only instructions inside the ELF symbol
@@ -28,7 +42,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <qemu-plugin.h>
+#include <loom-plugin.h>
 
 QEMU_PLUGIN_EXPORT int qemu_plugin_version = QEMU_PLUGIN_VERSION;
 
@@ -53,6 +67,7 @@ struct vcpu_log {
 	bool pending;			/* line holds an instruction not yet written */
 	bool hit;			/* one of its accesses matched afilter */
 	bool regs_known;		/* last values read at least once */
+	bool active;			/* the process filter holds for this block */
 	GArray *regs;			/* struct reg_track */
 };
 
@@ -60,6 +75,14 @@ static struct qemu_plugin_scoreboard *logs;
 static GArray *ifilters, *afilters;	/* struct range */
 static GPtrArray *syms, *reg_patterns;
 static bool trace_mem = true;
+/* the process filter (pid=, comm=): off when neither was given */
+static bool by_task, with_kernel, system_mode;
+static long want_pid = -1;
+static const char *want_comm;
+/* per vCPU: 1 while the running block belongs to the process, so that the
+ * instructions' callbacks are conditional on it (an inline test, no call,
+ * for every other process) */
+static struct qemu_plugin_scoreboard *active_sb;
 static FILE *outfile;
 static GMutex out_lock, trans_lock;
 static GPtrArray *infos;		/* every struct insn_info, freed never */
@@ -147,6 +170,8 @@ static void insn_exec(unsigned int vcpu, void *udata)
 	struct insn_info *ii = udata;
 	struct vcpu_log *v = vcpu_log(vcpu);
 
+	if (by_task && !v->active)
+		return;
 	if (v->regs && v->regs->len)
 		diff_regs(v);
 	flush_line(v);
@@ -163,6 +188,8 @@ static void mem_access(unsigned int vcpu, qemu_plugin_meminfo_t info, uint64_t v
 	guint8 bytes[16];
 	guint len = 1u << qemu_plugin_mem_size_shift(info);
 
+	if (by_task && !v->active)
+		return;
 	if (afilters->len && in_ranges(afilters, vaddr))
 		v->hit = true;
 	if (!trace_mem)
@@ -193,11 +220,44 @@ static void mem_access(unsigned int vcpu, qemu_plugin_meminfo_t info, uint64_t v
 	append_value(v->line, bytes, len);
 }
 
+/* A block with traced instructions starts: is the process the one?  This
+ * runs for every such block, so the vCPU's entries are looked up once
+ * (loom's scoreboard entries never move). */
+#define FAST_VCPUS 64
+static struct vcpu_log *fast_log[FAST_VCPUS];
+static uint64_t *fast_active[FAST_VCPUS];
+
+static void tb_exec(unsigned int vcpu, void *udata)
+{
+	struct vcpu_log *v;
+	uint64_t *active;
+	if (vcpu < FAST_VCPUS && fast_log[vcpu]) {
+		v = fast_log[vcpu];
+		active = fast_active[vcpu];
+	} else {
+		v = vcpu_log(vcpu);
+		active = qemu_plugin_scoreboard_find(active_sb, vcpu);
+		if (vcpu < FAST_VCPUS) {
+			fast_active[vcpu] = active;
+			fast_log[vcpu] = v;
+		}
+	}
+	struct loom_task t;
+	bool on = loom_plugin_current_task(vcpu, &t) && (want_pid < 0 || t.tgid == want_pid) &&
+		  (!want_comm || !strcmp(t.comm, want_comm));
+	if (v->active && !on)
+		flush_line(v);	/* what it changed next is another process's */
+	v->active = on;
+	*active = on;
+}
+
 static bool wanted(struct qemu_plugin_insn *insn)
 {
 	uint64_t pc = qemu_plugin_insn_vaddr(insn);
 
 	if (ifilters->len && !in_ranges(ifilters, pc))
+		return false;
+	if (by_task && system_mode && !with_kernel && pc >> 47)
 		return false;
 	if (syms->len) {
 		const char *sym = qemu_plugin_insn_symbol(insn);
@@ -215,6 +275,7 @@ static void tb_trans(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
 	size_t n = qemu_plugin_tb_n_insns(tb);
 	enum qemu_plugin_cb_flags flags = reg_patterns->len ? QEMU_PLUGIN_CB_R_REGS
 							    : QEMU_PLUGIN_CB_NO_REGS;
+	bool checked = false;
 
 	for (size_t i = 0; i < n; i++) {
 		struct qemu_plugin_insn *insn = qemu_plugin_tb_get_insn(tb, i);
@@ -223,6 +284,11 @@ static void tb_trans(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
 
 		if (!wanted(insn))
 			continue;
+		if (by_task && !checked) {
+			/* before the first traced instruction's callbacks */
+			qemu_plugin_register_vcpu_tb_exec_cb(tb, tb_exec, QEMU_PLUGIN_CB_NO_REGS, NULL);
+			checked = true;
+		}
 		size = qemu_plugin_insn_data(insn, bytes, sizeof(bytes));
 		GString *t = g_string_new(NULL);
 		g_string_append_printf(t, "0x%" PRIx64 ", ", qemu_plugin_insn_vaddr(insn));
@@ -239,7 +305,12 @@ static void tb_trans(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
 		g_ptr_array_add(infos, ii);
 		g_mutex_unlock(&trans_lock);
 
-		qemu_plugin_register_vcpu_insn_exec_cb(insn, insn_exec, flags, ii);
+		if (by_task)
+			qemu_plugin_register_vcpu_insn_exec_cond_cb(
+				insn, insn_exec, flags, QEMU_PLUGIN_COND_NE,
+				qemu_plugin_scoreboard_u64(active_sb), 0, ii);
+		else
+			qemu_plugin_register_vcpu_insn_exec_cb(insn, insn_exec, flags, ii);
 		if (trace_mem || afilters->len)
 			qemu_plugin_register_vcpu_mem_cb(insn, mem_access, QEMU_PLUGIN_CB_NO_REGS,
 							 QEMU_PLUGIN_MEM_RW, NULL);
@@ -338,6 +409,18 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_
 
 		if (!strncmp(opt, "ifilter=", 8))
 			ok = parse_range(opt + 8, ifilters);
+		else if (!strncmp(opt, "range=", 6))
+			ok = parse_range(opt + 6, ifilters);
+		else if (!strncmp(opt, "pid=", 4)) {
+			char *end;
+			want_pid = strtol(opt + 4, &end, 10);
+			ok = end != opt + 4 && !*end && want_pid >= 0;
+			by_task = true;
+		} else if (!strncmp(opt, "comm=", 5) && opt[5]) {
+			want_comm = opt + 5;
+			by_task = true;
+		} else if (!strncmp(opt, "kernel=", 7))
+			ok = qemu_plugin_bool_parse("kernel", opt + 7, &with_kernel);
 		else if (!strncmp(opt, "afilter=", 8))
 			ok = parse_range(opt + 8, afilters);
 		else if (!strncmp(opt, "sym=", 4) && opt[4])
@@ -355,12 +438,14 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_
 		} else
 			ok = false;
 		if (!ok) {
-			fprintf(stderr, "execlog: bad option '%s' (ifilter=, afilter=, sym=, reg=, "
-				"mem=, outfile=)\n", opt);
+			fprintf(stderr, "execlog: bad option '%s' (ifilter=, range=, afilter=, sym=, "
+				"pid=, comm=, kernel=, reg=, mem=, outfile=)\n", opt);
 			return -1;
 		}
 	}
+	system_mode = info->system_emulation;
 	logs = qemu_plugin_scoreboard_new(sizeof(struct vcpu_log));
+	active_sb = qemu_plugin_scoreboard_new(sizeof(uint64_t));
 	if (reg_patterns->len)
 		qemu_plugin_register_vcpu_init_cb(id, vcpu_init);
 	qemu_plugin_register_vcpu_exit_cb(id, vcpu_exit);

@@ -9,12 +9,16 @@
  * a refused call returns false and says why under -d plugin, it never
  * touches state the backend may hold in host registers.
  */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #include "guest/guest.h"
 #include "instrument/plugin-internal.h"
 #include "instrument/symbols.h"
@@ -69,28 +73,117 @@ qemu_plugin_mem_value qemu_plugin_mem_get_value(qemu_plugin_meminfo_t info)
 	return v;
 }
 
-/* System emulation only. */
+/* The physical side of accesses: whole-system mode answers through its
+ * environment, at the time of the call; user mode keeps QEMU's user-mode
+ * answers (NULL, false, 0; INVALID_ADDRESS_SPACE for the hwaddr
+ * operations), since a user process has no physical addresses.  The
+ * description get_hwaddr returns is the calling thread's, valid until its
+ * next call, as QEMU's per-vCPU one is. */
+struct qemu_plugin_hwaddr {
+	struct instrument_hwaddr h;
+};
+static __thread struct qemu_plugin_hwaddr hwaddr_last;
+
 struct qemu_plugin_hwaddr *qemu_plugin_get_hwaddr(qemu_plugin_meminfo_t info, uint64_t vaddr)
 {
-	return NULL;
+	void *cpu = exec_current_cpu;
+	if (!instrument_env.hwaddr)
+		return NULL;
+	if (!cpu) {
+		refuse(__func__, "not on a vCPU (call it from a memory callback)");
+		return NULL;
+	}
+	if (!instrument_env.hwaddr(cpu, vaddr, info & MI_STORE, &hwaddr_last.h))
+		return NULL;
+	return &hwaddr_last;
 }
-bool qemu_plugin_hwaddr_is_io(const struct qemu_plugin_hwaddr *haddr) { return false; }
-uint64_t qemu_plugin_hwaddr_phys_addr(const struct qemu_plugin_hwaddr *haddr) { return 0; }
-const char *qemu_plugin_hwaddr_device_name(const struct qemu_plugin_hwaddr *h) { return NULL; }
+
+bool qemu_plugin_hwaddr_is_io(const struct qemu_plugin_hwaddr *h)
+{
+	return h && h->h.is_io;
+}
+
+uint64_t qemu_plugin_hwaddr_phys_addr(const struct qemu_plugin_hwaddr *h)
+{
+	return h ? h->h.pa : 0;
+}
+
+/* QEMU's answer for RAM is "RAM"; for a device, its memory region's name
+ * (here the bus region's: "lapic", "hpet", "ioapic"...). */
+const char *qemu_plugin_hwaddr_device_name(const struct qemu_plugin_hwaddr *h)
+{
+	if (!instrument_env.hwaddr)
+		return NULL;
+	if (h && h->h.is_io)
+		return h->h.device ? h->h.device : "unassigned";
+	return "RAM";
+}
+
+static enum qemu_plugin_hwaddr_operation_result phys_result(int r)
+{
+	switch (r) {
+	case 0: return QEMU_PLUGIN_HWADDR_OPERATION_OK;
+	case -EFAULT: return QEMU_PLUGIN_HWADDR_OPERATION_INVALID_ADDRESS;
+	case -EACCES: return QEMU_PLUGIN_HWADDR_OPERATION_ACCESS_DENIED;
+	default: return QEMU_PLUGIN_HWADDR_OPERATION_ERROR;
+	}
+}
 
 enum qemu_plugin_hwaddr_operation_result
 qemu_plugin_read_memory_hwaddr(uint64_t addr, GByteArray *data, size_t len)
 {
-	return QEMU_PLUGIN_HWADDR_OPERATION_INVALID_ADDRESS_SPACE;
+	if (!instrument_env.phys_rw)
+		return QEMU_PLUGIN_HWADDR_OPERATION_INVALID_ADDRESS_SPACE;
+	if (!data || len == 0)
+		return QEMU_PLUGIN_HWADDR_OPERATION_ERROR;
+	g_byte_array_set_size(data, (guint)len);
+	return phys_result(instrument_env.phys_rw(addr, data->data, len, false));
 }
 
 enum qemu_plugin_hwaddr_operation_result
 qemu_plugin_write_memory_hwaddr(uint64_t addr, GByteArray *data)
 {
-	return QEMU_PLUGIN_HWADDR_OPERATION_INVALID_ADDRESS_SPACE;
+	if (!instrument_env.phys_rw)
+		return QEMU_PLUGIN_HWADDR_OPERATION_INVALID_ADDRESS_SPACE;
+	if (!data || data->len == 0)
+		return QEMU_PLUGIN_HWADDR_OPERATION_ERROR;
+	return phys_result(instrument_env.phys_rw(addr, data->data, data->len, true));
 }
 
-bool qemu_plugin_translate_vaddr(uint64_t vaddr, uint64_t *hwaddr) { return false; }
+bool qemu_plugin_translate_vaddr(uint64_t vaddr, uint64_t *hwaddr)
+{
+	void *cpu = exec_current_cpu;
+	if (!instrument_env.translate_vaddr || !hwaddr)
+		return false;
+	if (!cpu) {
+		refuse(__func__, "not on a vCPU (call it from a callback)");
+		return false;
+	}
+	return instrument_env.translate_vaddr(cpu, vaddr, hwaddr);
+}
+
+/* ---- the current task (loom extension) ---- */
+
+bool loom_plugin_current_task(unsigned int vcpu_index, struct loom_task *out)
+{
+	if (!out)
+		return false;
+	memset(out, 0, sizeof(*out));
+	void *cpu = exec_current_cpu;
+	if (!cpu || guest_exec_state(cpu)->cpu_index != vcpu_index) {
+		refuse(__func__, "not on that vCPU (call it from one of its callbacks)");
+		return false;
+	}
+	if (instrument_env.current_task)
+		return instrument_env.current_task(cpu, out);
+	/* User mode: the guest process is loom's own. */
+	out->tgid = getpid();
+	out->pid = (int32_t)syscall(SYS_gettid);
+	char comm[LOOM_TASK_COMM_LEN + 1] = "";
+	prctl(PR_GET_NAME, comm);
+	memcpy(out->comm, comm, sizeof(out->comm) - 1);
+	return true;
+}
 
 static int time_owner;
 

@@ -13,6 +13,7 @@
 #define LOOM_INSTRUMENT_INSTRUMENT_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include "ir/ir.h"
 #include "exec/exec.h"
@@ -47,6 +48,13 @@ struct instrument_image {
 	uint64_t load_bias;		/* where a position-independent image lies, */
 	uint64_t image_lo, image_hi;	/* ... and its span (AFL++ offsets) */
 };
+/* The physical side of one memory access (qemu_plugin_get_hwaddr). */
+struct instrument_hwaddr {
+	uint64_t pa;
+	bool is_io;		/* a device's (MMIO), not RAM */
+	const char *device;	/* the device's name when is_io */
+};
+struct loom_task;
 struct instrument_env {
 	/* the main program as loaded */
 	void (*image)(struct instrument_image *out);
@@ -61,6 +69,31 @@ struct instrument_env {
 	/* the host address of the guest code whose TB key address (tb.h:
 	 * phys_pc) is phys, or NULL (qemu_plugin_insn_haddr) */
 	void *(*code_host)(uint64_t phys);
+
+	/* Whole-system mode (qemu_info_t.system_emulation for plugins), with
+	 * this many vCPUs. */
+	bool system;
+	int system_vcpus;
+
+	/* Whole-system mode only: NULL in user mode, where plugins get QEMU's
+	 * user-mode answers (no physical addresses, no hwaddr operations). */
+	/* The physical side of the access to va that the memory callback
+	 * running on cpu reports (a store when store): false if va has no
+	 * translation now. */
+	bool (*hwaddr)(void *cpu, uint64_t va, bool store, struct instrument_hwaddr *out);
+	/* va through cpu's current page tables, as the kernel would reach it,
+	 * setting no accessed or dirty bit: false if it is not mapped. */
+	bool (*translate_vaddr)(void *cpu, uint64_t va, uint64_t *pa);
+	/* Copy len bytes of guest-physical RAM at pa to or from buf: 0, or
+	 * -EFAULT (not all of it is RAM or memory at all) or -EACCES (some of
+	 * it is a device's: a plugin's access must not have a device's side
+	 * effects). */
+	int (*phys_rw)(uint64_t pa, void *buf, size_t len, bool write);
+
+	/* The task cpu runs (loom_plugin_current_task): true and *out filled,
+	 * or false when it cannot be known now.  NULL: the loom process's own
+	 * (user mode, where the guest process is loom's). */
+	bool (*current_task)(void *cpu, struct loom_task *out);
 };
 extern struct instrument_env instrument_env;
 static inline _Noreturn void instrument_exit_group(int status)

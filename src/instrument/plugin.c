@@ -211,7 +211,9 @@ void instrument_load_plugins(void)
 
 		qemu_info_t info = { .target_name = "x86_64",
 				     .version = { PLUGIN_API_MIN, PLUGIN_API_CUR },
-				     .system_emulation = false };
+				     .system_emulation = instrument_env.system };
+		if (instrument_env.system)
+			info.system.smp_vcpus = info.system.max_vcpus = instrument_env.system_vcpus;
 		plugin_caller = p;
 		int r = install(p->id, &info, p->argc, p->argv);
 		if (r != 0)

@@ -16,7 +16,10 @@
  * sets exit_request.
  *
  * A halted vCPU (hlt with nothing to take) sleeps in ppoll() on the input
- * fds until the next deadline: an idle guest costs no host CPU.
+ * fds until the next deadline: an idle guest costs no host CPU.  Plugins
+ * hear of it (their vCPU idle callback) once as it goes to sleep, and once
+ * more (resume) when it next runs guest code; a kick that finds the vCPU
+ * still halted is no resume.
  */
 
 #include <errno.h>
@@ -31,6 +34,7 @@
 #include "exec/exec.h"
 #include "guest/x86/cpu.h"
 #include "guest/x86/sys.h"
+#include "instrument/instrument.h"
 #include "system/chardev.h"
 #include "system/lapic.h"
 #include "system/machine.h"
@@ -119,6 +123,10 @@ static void setup_signals(void)
 	sigaction(SIGINT, &q, NULL);
 	sigaction(SIGTERM, &q, NULL);
 	sigaction(SIGHUP, &q, NULL);
+	/* A monitor client that hangs up (on a unix socket, before reading
+	 * the last prompt) must not end the machine: its write fails instead
+	 * and the monitor sees the client gone, as qemu-system does. */
+	signal(SIGPIPE, SIG_IGN);
 
 	struct sigevent sev = {
 		.sigev_notify = SIGEV_THREAD_ID,
@@ -253,6 +261,14 @@ static void mon_quit(void *opaque)
 	loop.exit_status = 0;
 }
 
+static int mon_plugin_count(void *opaque) { return instrument_plugin_count(); }
+static const char *mon_plugin_name(void *opaque, int i) { return instrument_plugin_name(i); }
+static bool mon_plugin_enabled(void *opaque, int i) { return instrument_plugin_enabled(i); }
+static bool mon_plugin_set_enabled(void *opaque, const char *name, bool on)
+{
+	return instrument_set_enabled_by_name(name, on);
+}
+
 static const struct monitor_ops mon_ops = {
 	.get_regs = mon_regs,
 	.read_phys = mon_read_phys,
@@ -261,6 +277,10 @@ static const struct monitor_ops mon_ops = {
 	.cont = mon_cont,
 	.reset = mon_reset,
 	.quit = mon_quit,
+	.plugin_count = mon_plugin_count,
+	.plugin_name = mon_plugin_name,
+	.plugin_enabled = mon_plugin_enabled,
+	.plugin_set_enabled = mon_plugin_set_enabled,
 };
 
 /* Before the soft MMU is wired the vCPU cannot run: the monitor serves the
@@ -340,7 +360,7 @@ int machine_run(bool start_stopped)
 	if (start_stopped || !can_run)
 		mon_stop(NULL);
 	rearm_deadline();
-	bool ticking = false;
+	bool ticking = false, idle = false;
 	int64_t last_poll = 0;
 
 	while (!loop.quit) {
@@ -382,6 +402,10 @@ int machine_run(bool start_stopped)
 			continue;
 		}
 		if (cpu->sys->stop == X86_STOP_HALT) {
+			if (!idle && instrument_active) {
+				idle = true;
+				instrument_vcpu_idle(cpu);
+			}
 			if (ticking) {
 				arm(loop.tick_timer, 0, 0);
 				ticking = false;
@@ -395,6 +419,10 @@ int machine_run(bool start_stopped)
 			int64_t next = vtimer_next_deadline(), now = vclock_ns();
 			poll_input(next == VCLOCK_NEVER ? -1 : next > now ? next - now : 0);
 			continue;
+		}
+		if (idle) {
+			idle = false;
+			instrument_vcpu_resume(cpu);
 		}
 		if (!ticking) {
 			arm(loop.tick_timer, LOOP_POLL_NS, LOOP_POLL_NS);

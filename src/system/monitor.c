@@ -739,7 +739,7 @@ static bool cmd_save(struct monitor *mon, struct parse *ps, const char *args, bo
 }
 
 enum cmd_id {
-	CMD_CONT, CMD_HELP, CMD_INFO, CMD_MEMSAVE, CMD_PMEMSAVE, CMD_QUIT, CMD_STOP,
+	CMD_CONT, CMD_HELP, CMD_INFO, CMD_MEMSAVE, CMD_PMEMSAVE, CMD_PLUGIN, CMD_QUIT, CMD_STOP,
 	CMD_SYSTEM_RESET, CMD_X, CMD_XP,
 };
 
@@ -757,6 +757,8 @@ static const struct mon_cmd {
 	  "save to disk virtual memory dump starting at 'addr' of size 'size'", CMD_MEMSAVE },
 	{ "pmemsave", "addr size file",
 	  "save to disk physical memory dump starting at 'addr' of size 'size'", CMD_PMEMSAVE },
+	{ "plugin", "list|enable name|disable name",
+	  "list the loaded plugins, or switch one's instrumentation on or off (loom)", CMD_PLUGIN },
 	{ "quit|q", "", "quit the emulator", CMD_QUIT },
 	{ "stop|s", "", "stop emulation", CMD_STOP },
 	{ "system_reset", "", "reset the system", CMD_SYSTEM_RESET },
@@ -890,6 +892,38 @@ static void cmd_info(struct monitor *mon, const char *args)
 	}
 }
 
+/* plugin list | plugin enable NAME | plugin disable NAME (loom's own: HMP
+ * has no such command).  list prints "NAME on|off" a line; enable and
+ * disable are silent when they succeed, as HMP's actions are. */
+static bool cmd_plugin(struct monitor *mon, struct parse *ps, const char *args)
+{
+	const struct monitor_ops *o = mon->ops;
+	size_t len, nlen;
+	const char *w = next_word(&args, &len);
+	if (!w)
+		return perr(ps, "plugin: list, enable NAME or disable NAME");
+	bool list = len == 4 && !strncmp(w, "list", 4);
+	bool enable = len == 6 && !strncmp(w, "enable", 6);
+	bool disable = len == 7 && !strncmp(w, "disable", 7);
+	const char *name = next_word(&args, &nlen);
+	if (!(list && !name) && !((enable || disable) && name && !next_word(&args, &len)))
+		return perr(ps, "plugin: list, enable NAME or disable NAME");
+	int n = o->plugin_count ? o->plugin_count(mon->opaque) : 0;
+	if (list) {
+		if (!n)
+			out(mon, "no plugins loaded\n");
+		for (int i = 0; i < n; i++)
+			out(mon, "%s %s\n", o->plugin_name(mon->opaque, i),
+			    o->plugin_enabled(mon->opaque, i) ? "on" : "off");
+		return true;
+	}
+	char buf[256];
+	snprintf(buf, sizeof(buf), "%.*s", (int)nlen, name);
+	if (!n || !o->plugin_set_enabled(mon->opaque, buf, enable))
+		out(mon, "Error: no plugin named '%s' (plugin list shows them)\n", buf);
+	return true;
+}
+
 /* A machine action the machine may not offer (yet). */
 static void action(struct monitor *mon, void (*fn)(void *), const char *name)
 {
@@ -926,6 +960,7 @@ void monitor_command(struct monitor *mon, const char *line)
 	case CMD_XP: ok = cmd_x(mon, &ps, args, true); break;
 	case CMD_MEMSAVE: ok = cmd_save(mon, &ps, args, false, "memsave"); break;
 	case CMD_PMEMSAVE: ok = cmd_save(mon, &ps, args, true, "pmemsave"); break;
+	case CMD_PLUGIN: ok = cmd_plugin(mon, &ps, args); break;
 	}
 	if (!ok)
 		bad_args(mon, &ps, cmd);

@@ -73,6 +73,13 @@ struct monitor_ops {
 	void (*cont)(void *opaque);
 	void (*reset)(void *opaque);
 	void (*quit)(void *opaque);
+	/* Plugins (the `plugin` command): how many, each one's name and
+	 * whether it is enabled; set_enabled returns false if no plugin has
+	 * that name.  NULL: the command says there are none. */
+	int (*plugin_count)(void *opaque);
+	const char *(*plugin_name)(void *opaque, int i);
+	bool (*plugin_enabled)(void *opaque, int i);
+	bool (*plugin_set_enabled)(void *opaque, const char *name, bool enabled);
 };
 
 struct monitor {

@@ -12,6 +12,7 @@
  * (tests/plugins/conform.expected).  Checks are mode-independent: the same
  * in default mode, with -one-insn-per-tb and with -nochain.
  */
+#define _GNU_SOURCE
 #include <elf.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -194,6 +195,20 @@ static void vcpu_init(qemu_plugin_id_t id, unsigned int vcpu)
 {
 	vcpu_inits++;
 	CHECK(vcpu == 0, "first vCPU has index %u", vcpu);
+	/* user mode: the current task is this process, as the host says */
+	struct loom_task task;
+	char comm[32] = "";
+	FILE *cf = fopen("/proc/thread-self/comm", "r");
+	if (cf) {
+		if (fgets(comm, sizeof(comm), cf))
+			comm[strcspn(comm, "\n")] = 0;
+		fclose(cf);
+	}
+	CHECK(loom_plugin_current_task(vcpu, &task) && task.tgid == getpid() &&
+	      task.pid == gettid() && !task.kernel_thread && !strcmp(task.comm, comm),
+	      "current_task: pid %d tgid %d comm '%s' (host: %d %d '%s')", task.pid, task.tgid,
+	      task.comm, gettid(), getpid(), comm);
+	CHECK(!loom_plugin_current_task(vcpu + 1, &task), "current_task of another vCPU");
 	GArray *regs = qemu_plugin_get_registers();
 	if (!CHECK(regs && regs->len >= 17, "get_registers gave %u registers",
 		   regs ? regs->len : 0)) {

@@ -355,6 +355,53 @@ static void test_save(void)
 	rmdir(dir);
 }
 
+/* loom's own `plugin` command (HMP has none): against a fake set of two
+ * plugins, and against a machine that offers none. */
+static struct { const char *name; bool on; } fake_plugins[2] = { { "bb", true }, { "mem", false } };
+static int fake_plugin_count(void *o) { return 2; }
+static const char *fake_plugin_name(void *o, int i) { return fake_plugins[i].name; }
+static bool fake_plugin_enabled(void *o, int i) { return fake_plugins[i].on; }
+static bool fake_plugin_set(void *o, const char *name, bool on)
+{
+	for (int i = 0; i < 2; i++)
+		if (!strcmp(fake_plugins[i].name, name)) {
+			fake_plugins[i].on = on;
+			return true;
+		}
+	return false;
+}
+
+static void test_plugin(void)
+{
+	expect("plugin list", "no plugins loaded\n");
+	expect("plugin enable bb", "Error: no plugin named 'bb' (plugin list shows them)\n");
+
+	static const struct monitor_ops with_plugins = {
+		.get_regs = fake_regs, .read_phys = fake_read, .plugin_count = fake_plugin_count,
+		.plugin_name = fake_plugin_name, .plugin_enabled = fake_plugin_enabled,
+		.plugin_set_enabled = fake_plugin_set,
+	};
+	struct monitor saved = mon;
+	monitor_init(&mon, &with_plugins, NULL, stdout);
+	expect("plugin list", "bb on\nmem off\n");
+	expect("plugin disable bb", "");
+	CHECK(!fake_plugins[0].on);
+	expect("plugin enable mem", "");
+	CHECK(fake_plugins[1].on);
+	expect("plugin list", "bb off\nmem on\n");
+	expect("plugin enable nosuch", "Error: no plugin named 'nosuch' (plugin list shows them)\n");
+	const char *usage = "plugin: list, enable NAME or disable NAME\n"
+			    "Try \"help plugin\" for more information\n";
+	expect("plugin", usage);
+	expect("plugin frob", usage);
+	expect("plugin enable", usage);
+	expect("plugin list bb", usage);
+	expect("plugin disable bb mem", usage);
+	expect("help plugin", "plugin list|enable name|disable name -- list the loaded plugins, "
+	       "or switch one's instrumentation on or off (loom)\n");
+	mon = saved;
+}
+
 void unit_main(void)
 {
 	fake.ram = calloc(1, RAM_SIZE);
@@ -373,5 +420,6 @@ void unit_main(void)
 	test_help();
 	test_actions();
 	test_save();
+	test_plugin();
 	free(fake.ram);
 }

@@ -173,6 +173,9 @@ start64:
 	call test_syscall
 	call test_swapgs
 	call test_smc
+	call test_alias
+	call test_apic_mmio
+	call test_hlt_timer
 	jmp finish
 
 ; ---------------------------------------------------------------------------
@@ -716,6 +719,7 @@ test_smc:
 	jb .loop
 	CHECK "self-modifying store: the next instruction sees it", rbx, SMC_PASSES * (SMC_PASSES + 1) / 2
 	ret
+%include "probes.asm"
 
 ; ---------------------------------------------------------------------------
 ; The end: the count, then power off.
