@@ -96,7 +96,7 @@ static int sys_phys_rw(uint64_t pa, void *buf, size_t len, bool write)
 	}
 	for (uint64_t a = pa & TLB_PAGE_MASK; a < pa + len; a += TLB_PAGE_SIZE)
 		if (physmap_has_code(a))
-			exec_code_written(NULL, a, 0);
+			exec_code_written(NULL, a, TLB_PAGE_SIZE, 0);
 	memcpy(host, buf, len);
 	return 0;
 }

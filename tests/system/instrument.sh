@@ -248,12 +248,13 @@ else
 			"default: ${mems[$d]:-}" "-one-insn-per-tb: ${mems[$s]:-}" "-nochain: ${mems[$n]:-}"
 	fi
 	# Block counts: the same by default and with -nochain; with
-	# -one-insn-per-tb one block per instruction but one: the image's
-	# single `mov ss` (start64) keeps the next instruction in its block,
-	# as its interrupt shadow asks (SDM vol. 3, 6.8.3).
+	# -one-insn-per-tb one block per instruction but two: the image's
+	# `mov ss` in start64 and its `sti` before `hlt` (probes.asm), each
+	# run once, keep the next instruction in their block, as their
+	# interrupt shadow asks (SDM vol. 3, 6.8.3).
 	if [ -n "${insns[$d]:-}" ] && [ -n "${insns[$s]:-}" ] && [ -n "${insns[$n]:-}" ]; then
 		if [ "${insns[$d]}" = "${insns[$s]}" ] && [ "${insns[$d]}" = "${insns[$n]}" ] &&
-			[ "${bbs[$d]}" = "${bbs[$n]}" ] && [ "${bbs[$s]}" = $((insns[$s] - 1)) ] &&
+			[ "${bbs[$d]}" = "${bbs[$n]}" ] && [ "${bbs[$s]}" = $((insns[$s] - 2)) ] &&
 			[ "${bbinsns[$s]}" = "${insns[$s]}" ]; then
 			pass plugin-counts-modes
 		else
