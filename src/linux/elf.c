@@ -55,6 +55,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -753,6 +754,12 @@ void linux_load(const char *path, char **argv, char **envp, struct cpu *cpu)
 		elf_kill(path, "the entry point %#llx is outside the user address space",
 			 (unsigned long long)entry);
 
+	/* The task name exec gives: the last component of the path run (a
+	 * script's, not its interpreter's), cut to 15 bytes by the kernel;
+	 * the host thread's is the guest's, so /proc/self/comm and
+	 * PR_GET_NAME read it, and threads inherit it. */
+	const char *slash = strrchr(execfn, '/');
+	prctl(PR_SET_NAME, slash ? slash + 1 : execfn);
 	linux_image.path = path;
 	linux_image.exe_path = realpath(path, NULL);
 	if (!linux_image.exe_path)
