@@ -12,9 +12,13 @@
  */
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include "guest/guest.h"
 #include "instrument/afl.h"
@@ -169,6 +173,53 @@ static void finish_at_exit(void)
 	instrument_finish();
 }
 
+/*
+ * dlopen gives a file it has loaded already the same handle, so two
+ * -plugin options naming one shared object would share its globals: one
+ * instance's counters summed with the other's, its exit callback freeing
+ * what the other freed.  A file loaded before is loaded again from a
+ * private copy (a memfd, by its /proc/self/fd path), which the dynamic
+ * loader takes for another object: every instance has its own globals.
+ */
+static void *plugin_dlopen(const char *path)
+{
+	static struct { dev_t dev; ino_t ino; } *seen;
+	static int nseen;
+	struct stat st;
+	if (stat(path, &st) < 0)
+		return dlopen(path, RTLD_NOW | RTLD_LOCAL);	/* its error says why */
+	bool again = false;
+	for (int i = 0; i < nseen; i++)
+		again |= seen[i].dev == st.st_dev && seen[i].ino == st.st_ino;
+	if (!again) {
+		seen = realloc(seen, (nseen + 1) * sizeof(*seen));
+		if (!seen)
+			fatal(LOOM_EXIT_USAGE, "out of memory");
+		seen[nseen].dev = st.st_dev;
+		seen[nseen++].ino = st.st_ino;
+		return dlopen(path, RTLD_NOW | RTLD_LOCAL);
+	}
+	int in = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = memfd_create("loom-plugin-copy", MFD_CLOEXEC);
+	if (in < 0 || fd < 0)
+		fatal(LOOM_EXIT_USAGE, "plugin %s: cannot copy it for a second instance: %s", path,
+		      strerror(errno));
+	char buf[65536];
+	ssize_t n;
+	while ((n = read(in, buf, sizeof(buf))) > 0)
+		if (write(fd, buf, n) != n)
+			n = -1;
+	if (n < 0)
+		fatal(LOOM_EXIT_USAGE, "plugin %s: cannot copy it for a second instance: %s", path,
+		      strerror(errno));
+	close(in);
+	char name[64];
+	snprintf(name, sizeof(name), "/proc/self/fd/%d", fd);
+	void *h = dlopen(name, RTLD_NOW | RTLD_LOCAL);
+	close(fd);	/* the loader has mapped it */
+	return h;
+}
+
 void instrument_load_plugins(void)
 {
 	if (!nspecs)
@@ -177,7 +228,7 @@ void instrument_load_plugins(void)
 	atexit(finish_at_exit);
 	for (int i = 0; i < nspecs; i++) {
 		struct spec *sp = &specs[i];
-		void *h = dlopen(sp->path, RTLD_NOW | RTLD_LOCAL);
+		void *h = plugin_dlopen(sp->path);
 		if (!h)
 			fatal(LOOM_EXIT_USAGE, "plugin %s: cannot load: %s", sp->path, dlerror());
 		int *version = dlsym(h, "qemu_plugin_version");

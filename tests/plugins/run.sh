@@ -489,6 +489,9 @@ case_load() {
 	file) p=(-plugin "file=$pdir/libbb.so,inline=off,percpu=on") ;;
 	env) harness_env+=("LOOM_PLUGIN=bb;mem,inline=off") ;;
 	idle) p=(-plugin "bb,idle=on") ;;
+	# One shared object twice: two instances, each with its own globals
+	# (the second is loaded from a private copy), each counting it all.
+	twice) p=(-plugin "bb,inline=on" -plugin "$pdir/libbb.so,inline=off") ;;
 	esac
 	errs=()
 	if [ "$what" = idle ]; then
@@ -506,6 +509,11 @@ case_load() {
 	check_bb "$out" "$TBS_BLOCK"
 	[ "$what" = file ] && expect_re "$out" "CPU0: bb's: $TBS_BLOCK, insns: $INSNS"
 	[ "$what" = env ] && check_mem "$out"
+	if [ "$what" = twice ]; then
+		local k
+		k=$(grep -cE "^bb's: $TBS_BLOCK, insns: $INSNS\$" "$out.log")
+		[ "$k" = 2 ] || errs+=("$k instances reported the whole count (want 2)")
+	fi
 	repro="$loom -d plugin ${p[*]} $count"
 	[ "$what" = env ] && repro="LOOM_PLUGIN='bb;mem,inline=off' $repro"
 	report "$name" "$out" "$repro"
@@ -645,7 +653,7 @@ harness_case signals/send-first signals send-first
 harness_case qemuhdr qemuhdr
 harness_case qemuregs qemuregs
 harness_case uninstall uninstall
-for what in short path file env idle; do harness_case "load/$what" load "$what"; done
+for what in short path file env idle twice; do harness_case "load/$what" load "$what"; done
 for what in missing notelf noversion v99 install badarg; do harness_case "errors/$what" error "$what"; done
 
 # The matrix needs the native runs first (JOBS at a time).
