@@ -35,6 +35,7 @@
 #include "system/lapic.h"
 #include "system/machine.h"
 #include "system/monitor.h"
+#include "system/net-user.h"
 #include "system/pc.h"
 #include "system/physmem.h"
 #include "system/vclock.h"
@@ -43,7 +44,7 @@
 /* How often input is looked at while the guest runs without leaving
  * translated code. */
 #define LOOP_POLL_NS 4000000ll
-#define LOOP_MAX_FDS 8
+#define LOOP_MAX_FDS 64	/* the chardevs, the monitor, the networks' sockets */
 
 static struct {
 	struct monitor_io mon;
@@ -153,8 +154,12 @@ static void poll_input(int64_t timeout_ns)
 	int mfd = loop.have_monitor ? monitor_io_fd(&loop.mon) : -1;
 	if (mfd >= 0)
 		fds[n++] = (struct pollfd){ .fd = mfd, .events = POLLIN };
+	int nn = n;
+	n += net_user_poll_fill(fds + nn, LOOP_MAX_FDS - nn, &timeout_ns);
 	struct timespec ts = { timeout_ns / 1000000000, timeout_ns % 1000000000 };
 	int r = ppoll(fds, n, timeout_ns < 0 ? NULL : &ts, NULL);
+	/* The networks' timers run whatever ppoll says. */
+	net_user_poll_ready(fds + nn, r < 0 ? -1 : n - nn);
 	if (r <= 0)
 		return;
 	chardev_poll_ready(fds, nc);
