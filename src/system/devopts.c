@@ -24,8 +24,25 @@ struct kv {
 };
 
 static struct {
-	struct virtio_blk_config drive[DEVOPTS_MAX];
+	struct drive {
+		struct virtio_blk_config cfg;
+		const char *id;
+		bool if_none;		/* a backend for -device virtio-blk-pci */
+		bool used;
+	} drive[DEVOPTS_MAX];
 	int ndrives;
+	/* -device virtio-blk-pci,drive=ID: built in command-line order */
+	struct blkdev {
+		const char *drive, *serial, *spec;
+	} blkdev[DEVOPTS_MAX];
+	int nblkdevs;
+	/* -device's NICs and disks in command-line order (QEMU's slots: the
+	 * -nic NICs, then every -device, then the if=virtio drives) */
+	struct devorder {
+		bool nic;
+		int index;
+	} order[2 * DEVOPTS_MAX];
+	int norder;
 	struct netdev {
 		char *id;
 		struct net_user_config cfg;
@@ -93,7 +110,7 @@ int devopts_add_drive(const char *spec, char *err, size_t errlen)
 {
 	struct kv kv[16];
 	int n = split(spec, kv, 16);
-	struct virtio_blk_config d = { 0 };
+	struct drive d = { 0 };
 
 	if (n < 0) {
 		snprintf(err, errlen, "-drive %s: too many options", spec);
@@ -110,7 +127,7 @@ int devopts_add_drive(const char *spec, char *err, size_t errlen)
 			return -1;
 		}
 		if (!strcmp(k, "file")) {
-			d.file = v;
+			d.cfg.file = v;
 		} else if (!strcmp(k, "format")) {
 			if (strcmp(v, "raw")) {
 				snprintf(err, errlen, "-drive %s: format '%s' not supported (only raw)",
@@ -118,26 +135,42 @@ int devopts_add_drive(const char *spec, char *err, size_t errlen)
 				return -1;
 			}
 		} else if (!strcmp(k, "if")) {
-			if (strcmp(v, "virtio")) {
+			if (!strcmp(v, "none")) {
+				d.if_none = true;
+			} else if (strcmp(v, "virtio")) {
 				snprintf(err, errlen, "-drive %s: interface '%s' not supported (only "
-					 "if=virtio)", spec, v);
+					 "if=virtio or if=none)", spec, v);
 				return -1;
 			}
 		} else if (!strcmp(k, "readonly") || !strcmp(k, "read-only")) {
-			if (!parse_bool(v, &d.readonly)) {
+			if (!parse_bool(v, &d.cfg.readonly)) {
 				snprintf(err, errlen, "-drive %s: readonly=%s: on or off", spec, v);
 				return -1;
 			}
 		} else if (!strcmp(k, "serial")) {
-			d.serial = v;
-		} else if (!strcmp(k, "id") || (!strcmp(k, "media") && v && !strcmp(v, "disk"))) {
-			/* nothing to do */
+			/* as QEMU 7.2, which dropped it from -drive */
+			snprintf(err, errlen, "-drive %s: no serial= here: -drive if=none,id=ID,... "
+				 "-device virtio-blk-pci,drive=ID,serial=%s", spec, v);
+			return -1;
+		} else if (!strcmp(k, "id")) {
+			for (int j = 0; j < dv.ndrives; j++)
+				if (dv.drive[j].id && !strcmp(dv.drive[j].id, v)) {
+					snprintf(err, errlen, "-drive %s: id '%s' used twice", spec, v);
+					return -1;
+				}
+			d.id = v;
+		} else if (!strcmp(k, "media") && !strcmp(v, "disk")) {
+			/* the only kind */
 		} else {
 			snprintf(err, errlen, "-drive %s: option '%s' not supported", spec, k);
 			return -1;
 		}
 	}
-	if (!d.file || !*d.file) {
+	if (d.if_none && !d.id) {
+		snprintf(err, errlen, "-drive %s: if=none needs id=", spec);
+		return -1;
+	}
+	if (!d.cfg.file || !*d.cfg.file) {
 		snprintf(err, errlen, "-drive %s: no file= given", spec);
 		return -1;
 	}
@@ -355,6 +388,32 @@ int devopts_add_device(const char *spec, char *err, size_t errlen)
 		snprintf(err, errlen, "-device %s: DRIVER[,prop=value...]", spec);
 		return -1;
 	}
+	if (!strcmp(kv[0].key, "virtio-blk-pci")) {
+		struct blkdev bd = { .spec = spec };
+		if (dv.nblkdevs == DEVOPTS_MAX) {
+			snprintf(err, errlen, "-device %s: at most %d disks", spec, DEVOPTS_MAX);
+			return -1;
+		}
+		for (int i = 1; i < n; i++) {
+			const char *k = kv[i].key, *v = kv[i].value;
+			if (!strcmp(k, "drive") && v)
+				bd.drive = v;
+			else if (!strcmp(k, "serial") && v)
+				bd.serial = v;
+			else if (strcmp(k, "id") || !v) {
+				snprintf(err, errlen, "-device %s: property '%s' not supported", spec,
+					 k);
+				return -1;
+			}
+		}
+		if (!bd.drive) {
+			snprintf(err, errlen, "-device %s: needs drive=ID", spec);
+			return -1;
+		}
+		dv.order[dv.norder++] = (struct devorder){ false, dv.nblkdevs };
+		dv.blkdev[dv.nblkdevs++] = bd;
+		return 0;
+	}
 	if (!model_ok(kv[0].key) || !strcmp(kv[0].key, "virtio")) {
 		snprintf(err, errlen, "-device %s: device '%s' not supported (only "
 			 "virtio-net-pci)", spec, kv[0].key);
@@ -380,7 +439,37 @@ int devopts_add_device(const char *spec, char *err, size_t errlen)
 	if (new_nic("-device", spec, -1, mac, err, errlen) < 0)
 		return -1;
 	dv.nic[dv.nnics - 1].netdev_name = netdev;
+	dv.order[dv.norder++] = (struct devorder){ true, dv.nnics - 1 };
 	return 0;
+}
+
+static int build_nic(int i, char *err, size_t errlen)
+{
+	struct nic *c = &dv.nic[i];
+	/* QEMU's default MAC, its last byte counting NICs. */
+	uint8_t mac[6] = { 0x52, 0x54, 0x00, 0x12, 0x34, (uint8_t)(0x56 + i) };
+	struct net_user *nu = net_user_new(&dv.netdev[c->netdev].cfg, err, errlen);
+	if (!nu)
+		return -1;
+	return virtio_net_new(c->mac_given ? c->mac : mac, nu, err, errlen);
+}
+
+static int build_blkdev(struct blkdev *bd, char *err, size_t errlen)
+{
+	struct drive *d = NULL;
+	for (int j = 0; j < dv.ndrives; j++)
+		if (dv.drive[j].id && !strcmp(dv.drive[j].id, bd->drive))
+			d = &dv.drive[j];
+	if (!d || !d->if_none || d->used) {
+		snprintf(err, errlen, "-device %s: %s", bd->spec,
+			 !d ? "no -drive with that id" : !d->if_none ?
+			 "the drive is if=virtio already (use if=none)" :
+			 "the drive has a disk already");
+		return -1;
+	}
+	d->used = true;
+	d->cfg.serial = bd->serial;
+	return virtio_blk_new(&d->cfg, err, errlen);
 }
 
 int devopts_build(char *err, size_t errlen)
@@ -410,18 +499,21 @@ int devopts_build(char *err, size_t errlen)
 				 "virtio-net-pci,netdev=%s)", dv.netdev[j].id, dv.netdev[j].id);
 			return -1;
 		}
-	for (int i = 0; i < dv.nnics; i++) {
-		struct nic *c = &dv.nic[i];
-		/* QEMU's default MAC, its last byte counting NICs. */
-		uint8_t mac[6] = { 0x52, 0x54, 0x00, 0x12, 0x34, (uint8_t)(0x56 + i) };
-		struct net_user *nu = net_user_new(&dv.netdev[c->netdev].cfg, err, errlen);
-		if (!nu)
+	for (int i = 0; i < dv.nnics; i++)
+		if (!dv.nic[i].netdev_name && build_nic(i, err, errlen) < 0)
 			return -1;
-		if (virtio_net_new(c->mac_given ? c->mac : mac, nu, err, errlen) < 0)
+	for (int i = 0; i < dv.norder; i++)
+		if ((dv.order[i].nic ? build_nic(dv.order[i].index, err, errlen)
+				     : build_blkdev(&dv.blkdev[dv.order[i].index], err, errlen)) < 0)
 			return -1;
-	}
 	for (int i = 0; i < dv.ndrives; i++)
-		if (virtio_blk_new(&dv.drive[i], err, errlen) < 0)
+		if (!dv.drive[i].if_none && virtio_blk_new(&dv.drive[i].cfg, err, errlen) < 0)
 			return -1;
+	for (int i = 0; i < dv.ndrives; i++)
+		if (dv.drive[i].if_none && !dv.drive[i].used) {
+			snprintf(err, errlen, "-drive id=%s,if=none: no -device virtio-blk-pci uses it",
+				 dv.drive[i].id);
+			return -1;
+		}
 	return 0;
 }

@@ -3,10 +3,12 @@
  * qemu-system-x86_64's spellings (comma-separated key=value lists, ",,"
  * for a comma inside a value):
  *
- *   -drive file=IMG[,format=raw][,if=virtio][,readonly=on][,serial=S][,id=ID]
+ *   -drive file=IMG[,format=raw][,if=virtio][,readonly=on][,id=ID]
+ *   -drive file=IMG,if=none,id=ID[,...] -device virtio-blk-pci,drive=ID[,serial=S]
  *   -nic user[,model=virtio-net-pci][,mac=MAC][,hostfwd=RULE]...
  *   -netdev user,id=ID[,hostfwd=RULE]...
  *   -device virtio-net-pci,netdev=ID[,mac=MAC]
+ *   -device virtio-blk-pci,drive=ID[,serial=S]   (with -drive if=none,id=ID)
  *
  * RULE is QEMU's [tcp|udp]:[HOSTADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT.
  * The only disk interface is virtio and the only NIC model virtio-net-pci

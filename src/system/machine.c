@@ -346,8 +346,8 @@ int machine_init(const struct machine_config *cfg, int *status, char *err, size_
 		return -1;
 	}
 	build_devices();
-	/* -drive, -nic, -netdev/-device: after the bus's own functions, so
-	 * they take the slots from 2 up as on QEMU's pc (without its VGA). */
+	/* -drive, -nic, -netdev/-device: after the bus's own functions, in
+	 * the slots QEMU's pc gives them (from 3 up). */
 	if (devopts_build(err, errlen) < 0)
 		return -1;
 	machine.rsdp = acpi_build(1, cfg->mem_size);

@@ -319,7 +319,9 @@ void pci_new(void)
 
 int pci_free_slot(void)
 {
-	for (int slot = 2; slot < 32; slot++)
+	/* From 3: slot 2 is the VGA's on QEMU's pc; loom-system has none, but
+	 * the devices keep the addresses (and so the PIRQs) they have there. */
+	for (int slot = 3; slot < 32; slot++)
 		if (!pci_find(0, slot, 0))
 			return slot;
 	return -1;

@@ -55,7 +55,8 @@ struct pci_device_info {
 
 struct pci_dev;
 
-/* The lowest slot (device number) of bus 0 with nothing in it, or -1. */
+/* The lowest slot (device number) of bus 0 from 3 up with nothing in it
+ * (slot 2 is the VGA's on QEMU's pc), or -1. */
 int pci_free_slot(void);
 /* Put a device in slot (function 0) and its BARs where firmware would.
  * NULL if the slot is taken or the machine has no room for its BARs. */
