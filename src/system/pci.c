@@ -311,6 +311,11 @@ static const struct bus_ops pci_ops = { pci_port_read, pci_port_write };
 
 void pci_new(void)
 {
+	/* A new machine: no added devices yet (their regions went with the
+	 * old bus map). */
+	pci.nadded = 0;
+	pci.fw_io_next = 0;
+	memset(pci.isa_level, 0, sizeof(pci.isa_level));
 	pci_reset();
 	bus_map(BUS_IO, PC_PORT_PCI_CONFIG, 8, &pci_ops, NULL, "pci-config");
 }
