@@ -90,6 +90,9 @@ static struct {
 	bool isa_level[16];		/* what the PIRQs drive on each ISA IRQ */
 } pci;
 
+/* PIRQA-D as SeaBIOS routes them. */
+static const uint8_t pci_fw_pirq[4] = { 10, 10, 11, 11 };
+
 static void pci_update_irqs(void);
 static void pci_dev_remap(struct pci_dev *d);
 
@@ -145,9 +148,8 @@ void pci_reset(void)
 		  0x0007, 0x0148, 0x0200);
 	/* PIRQA-D routing (bit 7 disables, bits 3-0 the IRQ) as firmware
 	 * leaves it. */
-	static const uint8_t pirq[4] = { 10, 10, 11, 11 };
 	for (int i = 0; i < 4; i++) {
-		f->cfg[0x60 + i] = pirq[i];
+		f->cfg[0x60 + i] = pci_fw_pirq[i];
 		f->wmask[0x60 + i] = 0x8f;
 	}
 
@@ -407,6 +409,14 @@ static void pci_update_irqs(void)
 	}
 }
 
+/* The PIIX's swizzle: slot S's pin P is PIRQ (S + P - 2) mod 4. */
+static int pci_pirq_of(int slot, int pin) { return (slot + pin - 2) & 3; }
+
+int pci_intx_irq(int slot, int pin)
+{
+	return pci_fw_pirq[pci_pirq_of(slot, pin)];
+}
+
 void pci_set_irq(struct pci_dev *d, int level)
 {
 	d->asserted = level != 0;
@@ -501,7 +511,7 @@ struct pci_dev *pci_add_device(int slot, const struct pci_device_info *info)
 		}
 	}
 	if (info->int_pin) {
-		d->pirq = (slot + info->int_pin - 2) & 3;
+		d->pirq = pci_pirq_of(slot, info->int_pin);
 		f->cfg[0x3c] = pci.fn[FN_ISA].cfg[PIIX3_PIRQRC + d->pirq] & 0x8f;
 		f->cfg[0x3d] = info->int_pin;
 		f->wmask[0x3c] = 0xff;

@@ -66,6 +66,9 @@ struct pci_dev *pci_add_device(int slot, const struct pci_device_info *info);
  * space.  Done while building the machine: the bytes are read-only to the
  * guest and survive resets. */
 int pci_add_capability(struct pci_dev *d, const void *data, unsigned len);
+/* The ISA IRQ (= I/O APIC pin) firmware routes slot's pin (1 = INTA) to:
+ * what the DSDT's _PRT tells the OS. */
+int pci_intx_irq(int slot, int pin);
 /* Drive the device's INTx pin (1: asserted). */
 void pci_set_irq(struct pci_dev *d, int level);
 /* Where a BAR is decoded now (0 while decoding is off): for tests. */
