@@ -416,7 +416,7 @@ int devopts_add_device(const char *spec, char *err, size_t errlen)
 	}
 	if (!model_ok(kv[0].key) || !strcmp(kv[0].key, "virtio")) {
 		snprintf(err, errlen, "-device %s: device '%s' not supported (only "
-			 "virtio-net-pci)", spec, kv[0].key);
+			 "virtio-net-pci and virtio-blk-pci)", spec, kv[0].key);
 		return -1;
 	}
 	for (int i = 1; i < n; i++) {
@@ -495,7 +495,7 @@ int devopts_build(char *err, size_t errlen)
 	}
 	for (int j = 0; j < dv.nnetdevs; j++)
 		if (!dv.netdev[j].used) {
-			snprintf(err, errlen, "-netdev %s: no NIC uses it (-device "
+			snprintf(err, errlen, "-netdev user,id=%s: no NIC uses it (-device "
 				 "virtio-net-pci,netdev=%s)", dv.netdev[j].id, dv.netdev[j].id);
 			return -1;
 		}

@@ -173,10 +173,11 @@ struct net_user *net_user_new(const struct net_user_config *cfg, char *err, size
 			guest = sc.vdhcp_start;
 		if (slirp_add_hostfwd(nu->slirp, f->udp, f->host_addr, f->host_port, guest,
 				      f->guest_port) < 0) {
-			char host[INET_ADDRSTRLEN];
+			char host[INET_ADDRSTRLEN], gst[INET_ADDRSTRLEN];
 			inet_ntop(AF_INET, &f->host_addr, host, sizeof(host));
-			snprintf(err, errlen, "hostfwd=%s:%s:%d-...:%d: cannot listen on the host "
-				 "port: %s", f->udp ? "udp" : "tcp", host, f->host_port,
+			inet_ntop(AF_INET, &guest, gst, sizeof(gst));
+			snprintf(err, errlen, "hostfwd=%s:%s:%d-%s:%d: cannot listen on the host "
+				 "port: %s", f->udp ? "udp" : "tcp", host, f->host_port, gst,
 				 f->guest_port, strerror(errno));
 			slirp_cleanup(nu->slirp);
 			free(nu);

@@ -175,8 +175,9 @@ ro_md5=$(md5 "$tmp/ro.img")
 page_want="hello from the guest"
 cgi_want="sum 42 from Linux"
 
-# cpu_ticks PID: user + system time of a process, in clock ticks.
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
+# cpu_ticks PID: user + system time of a process, in clock ticks (the
+# fields after the command name, which may contain spaces).
+cpu_ticks() { sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | awk '{ print $12 + $13 }'; }
 
 # run_one LABEL EMULATOR NIC [OPTION...]: NIC is "nic" (-nic user,...) or
 # "netdev" (-netdev user,id=n0,... -device virtio-net-pci,netdev=n0).
@@ -200,6 +201,7 @@ run_one() {
 	fi
 	args+=("$@")
 	local repro="$emu ${args[*]}"
+	local t0=$SECONDS
 	timeout -k 10 "$timeout" "$emu" "${args[@]}" </dev/null >"$log" 2>&1 &
 	pid=$!
 	pids+=($pid)
@@ -213,7 +215,7 @@ run_one() {
 			"$(tr -d '\r' <"$log" | grep -v '^ *$' | tail -n 12)"
 		return
 	fi
-	pass "$label: boots and serves HTTP"
+	pass "$label: boots and serves HTTP (after $((SECONDS - t0)) s)"
 	check "$label: page over hostfwd" "$page_want" "$(fetch "http://127.0.0.1:$port/index.html")" "$repro"
 	check "$label: CGI output over hostfwd" "$cgi_want" \
 		"$(fetch "http://127.0.0.1:$port/cgi-bin/sum?a=2&b=40")" "$repro"
@@ -221,11 +223,13 @@ run_one() {
 	# nearly all the time.
 	case $(basename "$emu") in
 	*loom-system*)
-		local c0 c1 hz
+		local c0 c1 hz epid
 		hz=$(getconf CLK_TCK)
-		c0=$(cpu_ticks $pid)
+		# timeout(1)'s child is the emulator.
+		epid=$(cat "/proc/$pid/task/$pid/children" 2>/dev/null | awk '{ print $1 }')
+		c0=$(cpu_ticks "${epid:-$pid}")
 		sleep 3
-		c1=$(cpu_ticks $pid)
+		c1=$(cpu_ticks "${epid:-$pid}")
 		# 3 s of an idle guest: under a third of a host CPU.
 		if [ $((c1 - c0)) -lt "$hz" ]; then
 			pass "$label: idle guest costs little host CPU ($((c1 - c0)) ticks of $((hz * 3)))"
