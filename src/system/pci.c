@@ -234,18 +234,32 @@ static void fn_write(struct pci_fn *f, int offset, unsigned size, uint32_t value
 		pci_dev_remap(d);
 		pci_update_irqs();	/* the interrupt-disable bit */
 	}
+	if (d && d->info.config_write)
+		d->info.config_write(d->info.opaque, offset, size, value);
 	if (f == &pci.fn[FN_HOST] && offset >= 0x59 && offset < 0x60 &&
 	    memcmp(before, &f->cfg[offset], size) && log_enabled(LOG_UNIMP))
 		log_printf("pci: i440FX PAM %#x written: BIOS shadowing not modelled\n", offset);
 }
 
+/* A read as the guest sees it: the stored bytes, or what the device's
+ * hook makes of them. */
+static uint32_t fn_read_hooked(struct pci_fn *f, int offset, unsigned size)
+{
+	struct pci_dev *d = pci_dev_of(f);
+	uint32_t v = fn_read(f, offset, size);
+
+	if (d && d->info.config_read)
+		v = d->info.config_read(d->info.opaque, offset, size, v);
+	return v;
+}
+
 uint32_t pci_config_read(int dev, int fn, int offset, unsigned size)
 {
-	const struct pci_fn *f = pci_find(0, dev, fn);
+	struct pci_fn *f = pci_find(0, dev, fn);
 
 	if (!f)
 		return size == 4 ? 0xffffffffu : (1u << (8 * size)) - 1;
-	return fn_read(f, offset, size);
+	return fn_read_hooked(f, offset, size);
 }
 
 void pci_config_write(int dev, int fn, int offset, unsigned size, uint32_t value)
@@ -283,7 +297,7 @@ static uint64_t pci_port_read(void *opaque, uint64_t offset, unsigned size)
 	f = pci_selected(&reg);
 	if (!f)
 		return ~0ull;
-	return fn_read(f, reg + (offset - 4), size);
+	return fn_read_hooked(f, reg + (offset - 4), size);
 }
 
 static void pci_port_write(void *opaque, uint64_t offset, unsigned size, uint64_t value)
@@ -424,6 +438,19 @@ void pci_set_irq(struct pci_dev *d, int level)
 	status = d->asserted ? status | PCI_STATUS_INTX : status & ~PCI_STATUS_INTX;
 	put16(&d->f.cfg[0x06], status);
 	pci_update_irqs();
+}
+
+uint32_t pci_config_stored(struct pci_dev *d, int offset, unsigned size)
+{
+	return fn_read(&d->f, offset, size);
+}
+
+void pci_config_writable(struct pci_dev *d, int offset, unsigned len)
+{
+	if (offset < 0x40 || offset + len > 256)
+		internal_error("pci: %s: config bytes %#x+%u are not a capability's", d->info.name,
+			       offset, len);
+	memset(&d->f.wmask[offset], 0xff, len);
 }
 
 uint64_t pci_bar_address(struct pci_dev *d, int bar)

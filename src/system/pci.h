@@ -50,6 +50,12 @@ struct pci_device_info {
 	struct pci_bar bar[6];		/* a MEM64 BAR takes the next slot too */
 	/* The device's own reset, from pci_reset (a machine reset). */
 	void (*reset)(void *opaque);
+	/* Configuration registers with side effects (a window into a BAR):
+	 * config_read gives the value of [offset, offset+size) given what
+	 * is stored there; config_write is told of a write once it is
+	 * stored.  Either may be NULL. */
+	uint32_t (*config_read)(void *opaque, int offset, unsigned size, uint32_t stored);
+	void (*config_write)(void *opaque, int offset, unsigned size, uint32_t value);
 	void *opaque;
 };
 
@@ -69,6 +75,11 @@ int pci_add_capability(struct pci_dev *d, const void *data, unsigned len);
 /* The ISA IRQ (= I/O APIC pin) firmware routes slot's pin (1 = INTA) to:
  * what the DSDT's _PRT tells the OS. */
 int pci_intx_irq(int slot, int pin);
+/* The stored bytes of the device's configuration space (no hook). */
+uint32_t pci_config_stored(struct pci_dev *d, int offset, unsigned size);
+/* Let the guest write [offset, offset+len) of the device's configuration
+ * space (a capability's registers). */
+void pci_config_writable(struct pci_dev *d, int offset, unsigned len);
 /* Drive the device's INTx pin (1: asserted). */
 void pci_set_irq(struct pci_dev *d, int level);
 /* Where a BAR is decoded now (0 while decoding is off): for tests. */

@@ -8,6 +8,11 @@
  *   0x2000 device-specific configuration (the model's config_read/write)
  *   0x3000 notifications: queue q's doorbell at q * 4 (queue_notify_off =
  *          q, notify_off_multiplier = 4); the value written is ignored
+ * A fifth capability (VIRTIO_PCI_CAP_PCI_CFG, 4.1.4.7) is a window into
+ * the BAR through configuration space, for drivers that cannot map it
+ * (SeaBIOS): the driver writes its bar, offset and length fields, then
+ * reads or writes pci_cfg_data, which reaches BAR 4 at that offset.
+ *
  * Linux reads and writes every common field at its natural width and the
  * 64-bit queue addresses as two dwords; both are accepted, as any access
  * within one field is.  Reads outside the fields give 0, writes to
@@ -35,7 +40,7 @@
 #define VPCI_NOTIFY_MULT	4
 
 /* virtio_pci_cap.cfg_type */
-enum { CAP_COMMON = 1, CAP_NOTIFY = 2, CAP_ISR = 3, CAP_DEVICE = 4 };
+enum { CAP_COMMON = 1, CAP_NOTIFY = 2, CAP_ISR = 3, CAP_DEVICE = 4, CAP_PCI_CFG = 5 };
 #define PCI_CAP_ID_VNDR		0x09
 
 /* Common configuration fields (offset, size). */
@@ -64,6 +69,7 @@ struct virtio_pci {
 	struct virtio_dev *vd;
 	struct pci_dev *pci;
 	uint8_t isr;
+	int cfg_cap;		/* the PCI configuration access capability's offset */
 };
 
 static void put16(uint8_t *p, uint16_t v) { p[0] = v; p[1] = v >> 8; }
@@ -237,6 +243,56 @@ static void vpci_write(void *opaque, uint64_t off, unsigned size, uint64_t value
 
 static const struct bus_ops vpci_ops = { vpci_read, vpci_write };
 
+/* The access the PCI configuration capability's fields describe, if it is
+ * one the window allows: BAR 4, length 1, 2 or 4, naturally aligned,
+ * inside the BAR. */
+static bool cfg_window(struct virtio_pci *vp, uint32_t *off, unsigned *len)
+{
+	int c = vp->cfg_cap;
+	uint8_t bar = (uint8_t)pci_config_stored(vp->pci, c + 4, 1);
+	*off = pci_config_stored(vp->pci, c + 8, 4);
+	*len = pci_config_stored(vp->pci, c + 12, 4);
+	if (bar == VPCI_BAR && (*len == 1 || *len == 2 || *len == 4) && !(*off & (*len - 1)) &&
+	    *off + *len <= VPCI_BAR_SIZE)
+		return true;
+	if (log_enabled(LOG_GUEST_ERRORS))
+		log_printf("%s: PCI configuration window on BAR %u offset %#x length %u: not "
+			   "an access\n", vp->vd->name, bar, *off, *len);
+	return false;
+}
+
+static bool in_data(struct virtio_pci *vp, int offset, unsigned size)
+{
+	int data = vp->cfg_cap + 16;
+	return offset < data + 4 && offset + (int)size > data;
+}
+
+static uint32_t vpci_config_read(void *opaque, int offset, unsigned size, uint32_t stored)
+{
+	struct virtio_pci *vp = opaque;
+	uint32_t off;
+	unsigned len;
+
+	if (!in_data(vp, offset, size))
+		return stored;
+	if (offset != vp->cfg_cap + 16 || !cfg_window(vp, &off, &len) || size != len)
+		return stored;
+	return (uint32_t)vpci_read(vp, off, len);
+}
+
+static void vpci_config_write(void *opaque, int offset, unsigned size, uint32_t value)
+{
+	struct virtio_pci *vp = opaque;
+	uint32_t off;
+	unsigned len;
+
+	if (!in_data(vp, offset, size))
+		return;
+	if (offset != vp->cfg_cap + 16 || !cfg_window(vp, &off, &len) || size != len)
+		return;
+	vpci_write(vp, off, len, value);
+}
+
 static void vpci_reset(void *opaque)
 {
 	struct virtio_pci *vp = opaque;
@@ -282,6 +338,8 @@ int virtio_pci_new(struct virtio_dev *vd, int slot)
 		.class = vd->device_id == 1 ? 0x020000 : vd->device_id == 2 ? 0x010000 : 0xff0000,
 		.int_pin = 1,
 		.reset = vpci_reset,
+		.config_read = vpci_config_read,
+		.config_write = vpci_config_write,
 		.opaque = vp,
 	};
 	info.bar[VPCI_BAR] = (struct pci_bar){
@@ -296,6 +354,12 @@ int virtio_pci_new(struct virtio_dev *vd, int slot)
 	add_cap(vp->pci, CAP_ISR, VPCI_ISR, 1, 0);
 	add_cap(vp->pci, CAP_DEVICE, VPCI_DEVICE, vd->config_size, 0);
 	add_cap(vp->pci, CAP_NOTIFY, VPCI_NOTIFY, VPCI_NOTIFY_MULT * vd->nqueues, VPCI_NOTIFY_MULT);
+	/* The configuration access window: bar, offset, length and data are
+	 * the driver's to write. */
+	uint8_t c[20] = { PCI_CAP_ID_VNDR, 0, 20, CAP_PCI_CFG };
+	vp->cfg_cap = pci_add_capability(vp->pci, c, sizeof(c));
+	pci_config_writable(vp->pci, vp->cfg_cap + 4, 1);
+	pci_config_writable(vp->pci, vp->cfg_cap + 8, 12);
 	vpci_reset(vp);
 	return slot;
 }

@@ -4,7 +4,8 @@
  * device ID, revision 1.  One 64-bit prefetchable memory BAR (BAR 4, 16
  * KiB, as QEMU's) holds the common configuration, the ISR, the
  * device-specific configuration and the notification area; vendor
- * capabilities in configuration space point at them.  Interrupts are INTx
+ * capabilities in configuration space point at them, and one more is a
+ * window into the BAR through configuration space.  Interrupts are INTx
  * (INTA): there is no MSI-X capability, and Linux's virtio_pci then uses
  * the shared line and the ISR.
  */

@@ -3,7 +3,8 @@
  * and virtio_blk drive them, checked against the virtio 1.0 specification
  * and the PCI specification (the expectations are theirs, and the disk's
  * bytes are the image file's): identity and capabilities in configuration
- * space, BAR sizing and moving, feature negotiation (VERSION_1 required),
+ * space, the configuration access window into BAR 4, BAR sizing and
+ * moving, feature negotiation (VERSION_1 required),
  * queue setup, reads, writes (through an indirect table), flush, GET_ID,
  * I/O errors and unsupported requests, a read-only disk, INTx through the
  * PIIX3's PIRQ routing and the ISR, a corrupt ring (DEVICE_NEEDS_RESET)
@@ -35,12 +36,26 @@ static void cfg_writel(int dev, int reg, uint32_t v)
 
 static uint8_t cfg_readb(int dev, int reg) { return cfg_readl(dev, reg & ~3) >> (8 * (reg & 3)); }
 
+/* A narrow access through the data window, as Linux's pci_read_config_word. */
+static uint32_t cfg_read(int dev, int reg, unsigned size)
+{
+	bus_write(BUS_IO, 0xcf8, 4, 0x80000000u | dev << 11 | (reg & ~3));
+	return (uint32_t)bus_read(BUS_IO, 0xcfc + (reg & 3), size);
+}
+
+static void cfg_write(int dev, int reg, unsigned size, uint32_t v)
+{
+	bus_write(BUS_IO, 0xcf8, 4, 0x80000000u | dev << 11 | (reg & ~3));
+	bus_write(BUS_IO, 0xcfc + (reg & 3), size, v);
+}
+
 /* ISA IRQ 11, as the PIIX3 drives it. */
 static int irq11;
 static void irq11_set(void *opaque, int n, int level) { irq11 = level; }
 
 /* The transport's areas, found through the capabilities. */
 static uint64_t common, isr, devcfg, notify;
+static int cfg_cap;
 static uint32_t notify_mult;
 
 static uint64_t rd(uint64_t a, unsigned size) { return bus_read(BUS_MMIO, a, size); }
@@ -127,6 +142,11 @@ static int find_caps(int slot)
 		if (cfg_readb(slot, p) != 0x09)
 			continue;
 		int type = cfg_readb(slot, p + 3);
+		if (type == 5) {	/* the configuration access window */
+			cfg_cap = p;
+			CHECK_EQ(cfg_readb(slot, p + 2), 20);
+			continue;
+		}
 		CHECK_EQ(cfg_readb(slot, p + 4), 4);	/* BAR 4 */
 		uint64_t a = bar + cfg_readl(slot, p + 8);
 		switch (type) {
@@ -260,6 +280,26 @@ static void test_blk(void)
 	CHECK_EQ(rd(devcfg + 0, 4), sizeof(image) / 512);
 	CHECK_EQ(rd(devcfg + 4, 4), 0);
 	CHECK_EQ(rd(devcfg + 20, 4), 512);
+
+	/* The PCI configuration access window (4.1.4.7): BAR 4 reached
+	 * through configuration space. */
+	CHECK(cfg_cap >= 0x40);
+	cfg_write(3, cfg_cap + 4, 1, 4);
+	cfg_write(3, cfg_cap + 8, 4, 0x12);		/* num_queues */
+	cfg_write(3, cfg_cap + 12, 4, 2);
+	CHECK_EQ(cfg_read(3, cfg_cap + 16, 2), 1);
+	cfg_write(3, cfg_cap + 8, 4, 0x2000);		/* capacity, low dword */
+	cfg_write(3, cfg_cap + 12, 4, 4);
+	CHECK_EQ(cfg_read(3, cfg_cap + 16, 4), sizeof(image) / 512);
+	cfg_write(3, cfg_cap + 8, 4, 0x16);		/* queue_select, written */
+	cfg_write(3, cfg_cap + 12, 4, 2);
+	cfg_write(3, cfg_cap + 16, 2, 5);
+	CHECK_EQ(rd(common + 0x16, 2), 5);
+	CHECK_EQ(rd(common + 0x18, 2), 0);		/* no queue 5 */
+	wr(common + 0x16, 2, 0);
+	cfg_write(3, cfg_cap + 12, 4, 3);		/* no such length: no access */
+	cfg_write(3, cfg_cap + 16, 2, 7);
+	CHECK_EQ(rd(common + 0x16, 2), 0);
 
 	/* A read: the file's bytes, used length data + status, INTx up
 	 * until the ISR is read. */
