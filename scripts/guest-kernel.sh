@@ -34,6 +34,19 @@ out=$(cd "$out" && pwd)
 
 die() { echo "guest-kernel: $*" >&2; exit 1; }
 
+# keep_modules DIR: from the package extracted in DIR, keep the virtio
+# modules (and net_failover's) in OUTDIR/modules, for the initramfs.
+keep_modules() {
+	rm -rf "$out/modules"
+	mkdir -p "$out/modules"
+	find "$1"/lib/modules -name '*.ko' | while read -r ko; do
+		case $(basename "$ko") in
+		virtio*.ko | net_failover.ko | failover.ko) cp "$ko" "$out/modules/" ;;
+		esac
+	done
+	[ -e "$out/modules/virtio.ko" ] || die "no virtio.ko in $deb"
+}
+
 # --- the kernel -------------------------------------------------------------
 pkg=$(apt-cache depends linux-image-amd64 2>/dev/null |
 	sed -n 's/^ *Depends: \(linux-image-[0-9][^ ]*-amd64\)$/\1/p' | head -n 1)
@@ -66,15 +79,7 @@ if [ ! -s "$out/vmlinuz" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$(basename "$d
 	[ -n "$vm" ] || die "no boot/vmlinuz-* in $deb"
 	cp "$vm" "$out/vmlinuz.new"
 	cp "$tmp"/boot/config-* "$out/config" 2>/dev/null || true
-	rm -rf "$out/modules"
-	mkdir -p "$out/modules"
-	kdir=$(ls -d "$tmp"/lib/modules/*/kernel 2>/dev/null | head -n 1)
-	[ -n "$kdir" ] || die "no lib/modules/*/kernel in $deb"
-	find "$kdir" -name '*.ko' | while read -r ko; do
-		case $(basename "$ko") in
-		virtio*.ko | net_failover.ko | failover.ko) cp "$ko" "$out/modules/" ;;
-		esac
-	done
+	keep_modules "$tmp"
 	mv "$out/vmlinuz.new" "$out/vmlinuz"
 	basename "$deb" >"$stamp"
 	rm -rf "$tmp"
@@ -98,16 +103,10 @@ fi
 # them now.
 if [ ! -e "$out/modules/virtio.ko" ]; then
 	tmp=$out/deb/x
-	rm -rf "$tmp" "$out/modules"
-	mkdir -p "$out/modules"
-	dpkg-deb -x "$deb" "$tmp" || die "dpkg-deb -x $deb failed"
-	find "$tmp"/lib/modules -name '*.ko' | while read -r ko; do
-		case $(basename "$ko") in
-		virtio*.ko | net_failover.ko | failover.ko) cp "$ko" "$out/modules/" ;;
-		esac
-	done
 	rm -rf "$tmp"
-	[ -e "$out/modules/virtio.ko" ] || die "no virtio.ko in $deb"
+	dpkg-deb -x "$deb" "$tmp" || die "dpkg-deb -x $deb failed"
+	keep_modules "$tmp"
+	rm -rf "$tmp"
 fi
 command -v objcopy >/dev/null || die "objcopy is missing (apt-get install binutils)"
 

@@ -16,7 +16,9 @@
  * sets exit_request.
  *
  * A halted vCPU (hlt with nothing to take) sleeps in ppoll() on the input
- * fds until the next deadline: an idle guest costs no host CPU.
+ * fds until the next deadline: an idle guest costs no host CPU.  The user
+ * networks' sockets join the same ppoll, and their timers shorten its
+ * timeout (net-user.h).
  */
 
 #include <errno.h>
