@@ -156,12 +156,17 @@ static void poll_input(int64_t timeout_ns)
 	int mfd = loop.have_monitor ? monitor_io_fd(&loop.mon) : -1;
 	if (mfd >= 0)
 		fds[n++] = (struct pollfd){ .fd = mfd, .events = POLLIN };
+	/* A stopped machine takes no frames: the networks wait, as a paused
+	 * guest's peers do (and the monitor sees memory as it was). */
 	int nn = n;
-	n += net_user_poll_fill(fds + nn, LOOP_MAX_FDS - nn, &timeout_ns);
+	bool net = !loop.stopped;
+	if (net)
+		n += net_user_poll_fill(fds + nn, LOOP_MAX_FDS - nn, &timeout_ns);
 	struct timespec ts = { timeout_ns / 1000000000, timeout_ns % 1000000000 };
 	int r = ppoll(fds, n, timeout_ns < 0 ? NULL : &ts, NULL);
 	/* The networks' timers run whatever ppoll says. */
-	net_user_poll_ready(fds + nn, r < 0 ? -1 : n - nn);
+	if (net)
+		net_user_poll_ready(fds + nn, r < 0 ? -1 : n - nn);
 	if (r <= 0)
 		return;
 	chardev_poll_ready(fds, nc);

@@ -17,6 +17,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <signal.h>
 #include <slirp/libslirp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -160,6 +161,10 @@ struct net_user *net_user_new(const struct net_user_config *cfg, char *err, size
 	inet_pton(AF_INET, "10.0.2.2", &sc.vhost);
 	inet_pton(AF_INET, "10.0.2.15", &sc.vdhcp_start);
 	inet_pton(AF_INET, "10.0.2.3", &sc.vnameserver);
+	/* slirp writes to host sockets whose peer may have gone (a client
+	 * that gave up): that must be EPIPE for slirp, not a SIGPIPE that
+	 * ends the machine (QEMU ignores it too). */
+	signal(SIGPIPE, SIG_IGN);
 	nu->slirp = slirp_new(&sc, &nu_callbacks, nu);
 	if (!nu->slirp) {
 		snprintf(err, errlen, "-nic/-netdev user: cannot start user networking");

@@ -23,7 +23,9 @@
 # emulators run, their "virtio:" lines must be equal too.  Nothing outside
 # the machine is contacted.
 #
-# Also, for loom-system only and without a kernel: bad -drive/-nic/-netdev
+# loom-system also has a monitor: stopped, it answers no HTTP client, and
+# after cont (the client that gave up left slirp a dead socket) it serves
+# again.  Also, for loom-system only and without a kernel: bad -drive/-nic/-netdev
 # options and a missing image file are one line on stderr and exit status
 # 1; a host port already taken is one line and status 1.  And while the
 # guest idles (halted, waiting for the host), loom-system uses little host
@@ -175,6 +177,18 @@ ro_md5=$(md5 "$tmp/ro.img")
 page_want="hello from the guest"
 cgi_want="sum 42 from Linux"
 
+# monitor SOCKET COMMAND: one HMP command over the monitor's unix socket.
+monitor() {
+	python3 -c 'import socket, sys, time
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+time.sleep(0.3)
+s.recv(4096)
+s.sendall((sys.argv[2] + "\n").encode())
+time.sleep(0.5)
+s.recv(4096)' "$1" "$2"
+}
+
 # cpu_ticks PID: user + system time of a process, in clock ticks (the
 # fields after the command name, which may contain spaces).
 cpu_ticks() { sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | awk '{ print $12 + $13 }'; }
@@ -200,6 +214,13 @@ run_one() {
 			-device virtio-net-pci,netdev=n0)
 	fi
 	args+=("$@")
+	local mon=
+	case $(basename "$emu") in
+	*loom-system*)
+		mon=$tmp/$label.mon
+		args+=(-monitor "unix:$mon,server,nowait")
+		;;
+	esac
 	local repro="$emu ${args[*]}"
 	local t0=$SECONDS
 	timeout -k 10 "$timeout" "$emu" "${args[@]}" </dev/null >"$log" 2>&1 &
@@ -239,6 +260,16 @@ run_one() {
 		fi
 		;;
 	esac
+	if [ -n "$mon" ]; then
+		# Stopped by the monitor, the machine answers no one; a client
+		# that gives up meanwhile leaves slirp a dead socket, which must
+		# not end the machine (SIGPIPE) once it runs again.
+		monitor "$mon" stop
+		check "$label: no answer while stopped" "" "$(curl -s -m 3 "http://127.0.0.1:$port/index.html")" "$repro"
+		monitor "$mon" cont
+		check "$label: page again after cont" "$page_want" \
+			"$(fetch "http://127.0.0.1:$port/index.html")" "$repro"
+	fi
 	check "$label: done page" "bye" "$(fetch "http://127.0.0.1:$port/cgi-bin/done")" "$repro"
 	wait $pid
 	st=$?
