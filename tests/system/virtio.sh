@@ -226,7 +226,6 @@ run_one() {
 	timeout -k 10 "$timeout" "$emu" "${args[@]}" </dev/null >"$log" 2>&1 &
 	pid=$!
 	pids+=($pid)
-	local t=0
 	while ! grep -q 'virtio: httpd up' "$log" 2>/dev/null && kill -0 $pid 2>/dev/null; do
 		sleep 0.5
 	done
