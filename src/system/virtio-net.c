@@ -57,23 +57,19 @@ static bool vnet_receive(void *opaque, const uint8_t *frame, size_t len)
 	uint8_t hdr[VNET_HDR_LEN] = { 0 };
 
 	hdr[10] = 1;	/* num_buffers */
-	for (;;) {
-		int r = virtq_pop(&n->vd, VNET_RX, e);
-		if (r <= 0)
-			return r < 0;	/* a broken ring takes nothing: drop */
-		if (e->in_len >= VNET_HDR_LEN + len)
-			break;
+	int r = virtq_pop(&n->vd, VNET_RX, e);
+	if (r <= 0)
+		return r < 0;	/* none: the frame waits; a broken ring: dropped */
+	if (e->in_len < VNET_HDR_LEN + len) {
 		/* Too small for this frame: dropped, the buffer returned unused. */
 		if (log_enabled(LOG_GUEST_ERRORS))
 			log_printf("virtio-net: a %zu-byte frame does not fit a %llu-byte receive "
 				   "buffer: dropped\n", len, (unsigned long long)e->in_len);
-		virtq_push(&n->vd, VNET_RX, e, 0);
-		virtq_notify(&n->vd, VNET_RX);
-		return true;
-	}
-	if (virtq_write_in(e, 0, hdr, VNET_HDR_LEN) != VNET_HDR_LEN ||
-	    virtq_write_in(e, VNET_HDR_LEN, frame, len) != (long)len)
 		len = 0;
+	} else if (virtq_write_in(e, 0, hdr, VNET_HDR_LEN) != VNET_HDR_LEN ||
+		   virtq_write_in(e, VNET_HDR_LEN, frame, len) != (long)len) {
+		len = 0;
+	}
 	virtq_push(&n->vd, VNET_RX, e, len ? (uint32_t)(VNET_HDR_LEN + len) : 0);
 	virtq_notify(&n->vd, VNET_RX);
 	return true;
