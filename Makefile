@@ -16,8 +16,9 @@ CFLAGS_asan := -O1 -g -DLOOM_DEBUG -fsanitize=address,undefined -fno-omit-frame-
 # -rdynamic exports the qemu_plugin_* functions to plugins.
 LDLIBS := -lZydis -lm -ldl -pthread -rdynamic $(shell pkg-config --libs glib-2.0 2>/dev/null || echo -lglib-2.0)
 # What only libsystem.a needs: liblzma, with which src/system/osi/ reads the
-# guest kernel's XZ-compressed vmlinux.
-SYSTEM_LDLIBS := -llzma
+# guest kernel's XZ-compressed vmlinux; libslirp, the user-mode network
+# behind virtio-net (src/system/net-user.c).
+SYSTEM_LDLIBS := -llzma -lslirp
 
 # Three libraries, one per environment and the translator they share:
 # libloom-core.a (ir, guest, host, exec, instrument, util), liblinux.a (user

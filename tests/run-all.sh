@@ -35,12 +35,14 @@
 #   sysboot  tests/system/boot.sh --fast: Debian's kernel booted under
 #            qemu-system-x86_64 and BUILDDIR/loom-system, the guest script's
 #            output compared with its native run (skipped, visibly, when
-#            the kernel has not been fetched: `make test` fetches it)
+#            the kernel has not been fetched: `make test` fetches it); and
+#            tests/system/virtio.sh --fast: virtio-blk and virtio-net
+#            (-drive, -nic user,hostfwd=...) under both
 #   sysboot-self  tests/system/boot-selftest.sh: boot.sh against fake
 #            emulators, that it fails what it must (no kernel needed)
 #   sysboot-all  the same as sysboot without --fast (what `make test-system` runs):
 #            fetches the kernel, and boots loom-system with -nochain and
-#            -one-insn-per-tb too
+#            -one-insn-per-tb too (virtio.sh: the same boots as --fast)
 # Each subsuite's full output goes to BUILDDIR/test-logs/<suite>.log; this
 # prints one line per failing test (with how to reproduce it), a summary per
 # subsuite, and last the totals as "N passed, N failed".  A subsuite that
@@ -228,10 +230,14 @@ want system && run_suite system-plugins "tests/system/plugins.sh $builddir" \
 	"$root/tests/system/plugins.sh" "$builddir"
 want sysboot && run_suite sysboot "tests/system/boot.sh --fast qemu-system-x86_64 $builddir/loom-system" \
 	"$root/tests/system/boot.sh" --fast qemu-system-x86_64 "$builddir/loom-system"
+want sysboot && run_suite sysboot-virtio "tests/system/virtio.sh --fast qemu-system-x86_64 $builddir/loom-system" \
+	"$root/tests/system/virtio.sh" --fast qemu-system-x86_64 "$builddir/loom-system"
 want sysboot-self && run_suite sysboot-self "tests/system/boot-selftest.sh" \
 	"$root/tests/system/boot-selftest.sh"
 want sysboot-all && run_suite sysboot-all "tests/system/boot.sh qemu-system-x86_64 $builddir/loom-system" \
 	"$root/tests/system/boot.sh" qemu-system-x86_64 "$builddir/loom-system"
+want sysboot-all && run_suite sysboot-all-virtio "tests/system/virtio.sh qemu-system-x86_64 $builddir/loom-system" \
+	"$root/tests/system/virtio.sh" qemu-system-x86_64 "$builddir/loom-system"
 
 echo "$total_passed passed, $total_failed failed"
 [ "$total_failed" -eq 0 ]

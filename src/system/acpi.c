@@ -17,6 +17,7 @@
 #include "system/aml.h"
 #include "system/hpet.h"
 #include "system/pc.h"
+#include "system/pci.h"
 #include "system/physmem.h"
 #include "util/log.h"
 
@@ -153,6 +154,31 @@ static void dsdt_isa(struct aml *a)
 	aml_end(a, dev);
 }
 
+/* PCI interrupt routing in APIC mode: each slot's INTA-D wired to the
+ * GSI (= I/O APIC pin = ISA IRQ) firmware routed its PIRQ to, as fixed
+ * entries (source 0, the GSI as source index): the OS then programs the
+ * pin level-triggered, active low, as PCI interrupts are.  QEMU's DSDT
+ * routes through link devices (LNKA-D) instead; fixed GSIs need no AML
+ * methods.  Slots 0 and 1 are the chipset's (the PIIX4 PM function's SCI
+ * is in the FADT). */
+static void dsdt_prt(struct aml *a)
+{
+	size_t prt;
+
+	aml_name(a, "_PRT");
+	prt = aml_package_begin(a, 30 * 4);
+	for (int slot = 2; slot < 32; slot++)
+		for (int pin = 0; pin < 4; pin++) {
+			size_t e = aml_package_begin(a, 4);
+			aml_integer(a, (uint64_t)slot << 16 | 0xffff);
+			aml_integer(a, pin);
+			aml_integer(a, 0);
+			aml_integer(a, pci_intx_irq(slot, pin + 1));
+			aml_end(a, e);
+		}
+	aml_end(a, prt);
+}
+
 static void dsdt_pci0(struct aml *a, uint64_t ram_size)
 {
 	uint64_t low = ram_size < PHYSMEM_LOW_MAX ? ram_size : PHYSMEM_LOW_MAX;
@@ -179,6 +205,7 @@ static void dsdt_pci0(struct aml *a, uint64_t ram_size)
 	aml_integer(a, 0);
 	aml_name(a, "_CRS");
 	aml_buffer(a, crs.b, crs.n);
+	dsdt_prt(a);
 	dsdt_isa(a);
 	aml_end(a, dev);
 	aml_fini(&crs);

@@ -16,10 +16,11 @@
  * sets exit_request.
  *
  * A halted vCPU (hlt with nothing to take) sleeps in ppoll() on the input
- * fds until the next deadline: an idle guest costs no host CPU.  Plugins
- * hear of it (their vCPU idle callback) once as it goes to sleep, and once
- * more (resume) when it next runs guest code; a kick that finds the vCPU
- * still halted is no resume.
+ * fds until the next deadline: an idle guest costs no host CPU.  The user
+ * networks' sockets join the same ppoll, and their timers shorten its
+ * timeout (net-user.h).  Plugins hear of it (their vCPU idle callback)
+ * once as it goes to sleep, and once more (resume) when it next runs guest
+ * code; a kick that finds the vCPU still halted is no resume.
  */
 
 #include <errno.h>
@@ -39,6 +40,7 @@
 #include "system/lapic.h"
 #include "system/machine.h"
 #include "system/monitor.h"
+#include "system/net-user.h"
 #include "system/pc.h"
 #include "system/physmem.h"
 #include "system/vclock.h"
@@ -47,7 +49,7 @@
 /* How often input is looked at while the guest runs without leaving
  * translated code. */
 #define LOOP_POLL_NS 4000000ll
-#define LOOP_MAX_FDS 8
+#define LOOP_MAX_FDS 64	/* the chardevs, the monitor, the networks' sockets */
 
 static struct {
 	struct monitor_io mon;
@@ -161,8 +163,17 @@ static void poll_input(int64_t timeout_ns)
 	int mfd = loop.have_monitor ? monitor_io_fd(&loop.mon) : -1;
 	if (mfd >= 0)
 		fds[n++] = (struct pollfd){ .fd = mfd, .events = POLLIN };
+	/* A stopped machine takes no frames: the networks wait, as a paused
+	 * guest's peers do (and the monitor sees memory as it was). */
+	int nn = n;
+	bool net = !loop.stopped;
+	if (net)
+		n += net_user_poll_fill(fds + nn, LOOP_MAX_FDS - nn, &timeout_ns);
 	struct timespec ts = { timeout_ns / 1000000000, timeout_ns % 1000000000 };
 	int r = ppoll(fds, n, timeout_ns < 0 ? NULL : &ts, NULL);
+	/* The networks' timers run whatever ppoll says. */
+	if (net)
+		net_user_poll_ready(fds + nn, r < 0 ? -1 : n - nn);
 	if (r <= 0)
 		return;
 	chardev_poll_ready(fds, nc);

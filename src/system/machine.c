@@ -31,6 +31,7 @@
 #include "system/acpi.h"
 #include "system/acpi_pm.h"
 #include "system/bus.h"
+#include "system/devopts.h"
 #include "system/hpet.h"
 #include "system/i8042.h"
 #include "system/i8254.h"
@@ -345,6 +346,10 @@ int machine_init(const struct machine_config *cfg, int *status, char *err, size_
 		return -1;
 	}
 	build_devices();
+	/* -drive, -nic, -netdev/-device: after the bus's own functions, in
+	 * the slots QEMU's pc gives them (from 3 up). */
+	if (devopts_build(err, errlen) < 0)
+		return -1;
 	machine.rsdp = acpi_build(1, cfg->mem_size);
 
 	exec_guest = guest_exec_ops;

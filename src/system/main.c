@@ -33,6 +33,7 @@
 #include "instrument/physcov.h"
 #include "system/instrument-env.h"
 #include "system/cmdline.h"
+#include "system/devopts.h"
 #include "system/machine.h"
 #include "util/log.h"
 
@@ -93,6 +94,32 @@ static void opt_m(const char *arg)
 }
 
 static void opt_S(const char *arg) { start_stopped = true; }
+
+/* The devices' own options (devopts.h); their values are checked now, the
+ * files and host ports opened when the machine is built. */
+static void opt_drive(const char *arg)
+{
+	if (devopts_add_drive(arg, err, sizeof(err)) < 0)
+		fatal(LOOM_EXIT_USAGE, "%s", err);
+}
+
+static void opt_nic(const char *arg)
+{
+	if (devopts_add_nic(arg, err, sizeof(err)) < 0)
+		fatal(LOOM_EXIT_USAGE, "%s", err);
+}
+
+static void opt_netdev(const char *arg)
+{
+	if (devopts_add_netdev(arg, err, sizeof(err)) < 0)
+		fatal(LOOM_EXIT_USAGE, "%s", err);
+}
+
+static void opt_device(const char *arg)
+{
+	if (devopts_add_device(arg, err, sizeof(err)) < 0)
+		fatal(LOOM_EXIT_USAGE, "%s", err);
+}
 
 static void opt_serial(const char *arg)
 {
@@ -164,6 +191,15 @@ static const struct system_option {
 	  "COM1's other end: stdio (default), file:PATH, unix:PATH[,server][,nowait], null, none" },
 	{ "monitor", NULL, "dev", opt_monitor,
 	  "the HMP monitor on stdio or unix:PATH[,server][,nowait] (also server=on,wait=off)" },
+	{ "drive", NULL, "file=IMG[,...]", opt_drive,
+	  "a virtio-blk disk on a raw image (format=raw, if=virtio|none, readonly=on, id=ID)" },
+	{ "nic", NULL, "user[,...]", opt_nic,
+	  "a virtio-net NIC on user networking, 10.0.2.0/24 (hostfwd=tcp:[HADDR]:HPORT-"
+	  "[GADDR]:GPORT, mac=MAC)" },
+	{ "netdev", NULL, "user,id=ID[,...]", opt_netdev,
+	  "a user network (hostfwd=...) for -device virtio-net-pci,netdev=ID" },
+	{ "device", NULL, "DRIVER,...", opt_device,
+	  "virtio-net-pci,netdev=ID[,mac=MAC] or virtio-blk-pci,drive=ID[,serial=S]" },
 	{ "no-reboot", NULL, NULL, opt_no_reboot, "exit instead of rebooting" },
 	{ "S", NULL, NULL, opt_S, "do not start the CPU at startup (the monitor's cont starts it)" },
 	{ "d", NULL, "item[,...]", opt_d, "log the given items (-d help lists them)" },

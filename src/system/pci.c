@@ -12,10 +12,20 @@
  * 0xcf8 answers only dword accesses (the address register); a byte at
  * 0xcf9 is the PIIX3 reset control register, any other narrow access to
  * 0xcf8-0xcfb passes through to nothing, as on the chipset.
+ *
+ * Added devices (pci_add_device) keep their configuration space the same
+ * way; a write to the command register or a BAR moves the BAR's region on
+ * bus.h's map (only while its decode bit is on and the range is free: a
+ * BAR being sized holds all ones and must not be mapped).  INTx: slot S's
+ * pin P is PIRQ (S + P - 2) mod 4 (the PIIX's swizzle, as on QEMU's -M
+ * pc), and PIRQ n drives the ISA IRQ in the PIIX3's register 0x60 + n;
+ * several pins can share a PIRQ and several PIRQs an IRQ, so each IRQ's
+ * level is the OR of its sources.
  */
 #include "system/pci.h"
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "system/bus.h"
@@ -31,6 +41,25 @@
 
 #define PIIX4_PMBA	0x40
 #define PIIX4_PMREGMISC	0x80
+#define PIIX3_PIRQRC	0x60	/* 4 routing registers, PIRQA-D */
+
+#define PCI_COMMAND_IO		0x0001
+#define PCI_COMMAND_MEMORY	0x0002
+#define PCI_COMMAND_MASTER	0x0004
+#define PCI_COMMAND_INTX_OFF	0x0400
+#define PCI_STATUS_INTX		0x0008
+#define PCI_STATUS_CAP_LIST	0x0010
+#define PCI_BAR0		0x10
+#define PCI_CAP_PTR		0x34
+
+/* Where firmware puts BARs (SeaBIOS under qemu-system -M pc: I/O from
+ * 0xc000, memory from the top of the 32-bit window below the I/O APIC). */
+#define PCI_FW_IO_BASE		0xc000u
+#define PCI_FW_IO_END		0x10000u
+#define PCI_FW_MEM_BASE		0xfe000000ull
+#define PCI_FW_MEM_END		PC_MMIO_IOAPIC
+
+#define PCI_MAX_ADDED		8
 
 struct pci_fn {
 	int dev, fn;
@@ -40,11 +69,32 @@ struct pci_fn {
 
 enum { FN_HOST, FN_ISA, FN_PM, FN_COUNT };
 
+struct pci_dev {
+	struct pci_fn f;
+	struct pci_device_info info;
+	uint8_t reset_cfg[256];		/* with firmware's BAR addresses */
+	uint64_t mapped[6];		/* each BAR's base on the bus map, 0: not */
+	bool asserted;			/* the device drives its pin */
+	int pirq;
+	int cap_last, cap_end;		/* the list's last capability, first free byte */
+};
+
 static struct {
 	uint32_t addr;
 	uint8_t rcr;
 	struct pci_fn fn[FN_COUNT];
+	struct pci_dev added[PCI_MAX_ADDED];
+	int nadded;
+	uint32_t fw_io_next;
+	uint64_t fw_mem_next;
+	bool isa_level[16];		/* what the PIRQs drive on each ISA IRQ */
 } pci;
+
+/* PIRQA-D as SeaBIOS routes them. */
+static const uint8_t pci_fw_pirq[4] = { 10, 10, 11, 11 };
+
+static void pci_update_irqs(void);
+static void pci_dev_remap(struct pci_dev *d);
 
 static void put16(uint8_t *p, uint16_t v) { p[0] = v; p[1] = v >> 8; }
 static void put32(uint8_t *p, uint32_t v) { put16(p, v); put16(p + 2, v >> 16); }
@@ -98,9 +148,8 @@ void pci_reset(void)
 		  0x0007, 0x0148, 0x0200);
 	/* PIRQA-D routing (bit 7 disables, bits 3-0 the IRQ) as firmware
 	 * leaves it. */
-	static const uint8_t pirq[4] = { 10, 10, 11, 11 };
 	for (int i = 0; i < 4; i++) {
-		f->cfg[0x60 + i] = pirq[i];
+		f->cfg[0x60 + i] = pci_fw_pirq[i];
 		f->wmask[0x60 + i] = 0x8f;
 	}
 
@@ -118,6 +167,16 @@ void pci_reset(void)
 	/* SMBus base (bit 0 reads 1) and host configuration: the controller
 	 * is not modelled, so it is left disabled. */
 	put32(&f->cfg[0x90], 1);
+
+	for (int i = 0; i < pci.nadded; i++) {
+		struct pci_dev *d = &pci.added[i];
+		memcpy(d->f.cfg, d->reset_cfg, sizeof(d->f.cfg));
+		d->asserted = false;
+		pci_dev_remap(d);
+		if (d->info.reset)
+			d->info.reset(d->info.opaque);
+	}
+	pci_update_irqs();
 }
 
 static struct pci_fn *pci_find(int bus, int dev, int fn)
@@ -127,7 +186,17 @@ static struct pci_fn *pci_find(int bus, int dev, int fn)
 	for (int i = 0; i < FN_COUNT; i++)
 		if (pci.fn[i].dev == dev && pci.fn[i].fn == fn)
 			return &pci.fn[i];
+	for (int i = 0; i < pci.nadded; i++)
+		if (pci.added[i].f.dev == dev && pci.added[i].f.fn == fn)
+			return &pci.added[i].f;
 	return NULL;
+}
+
+static struct pci_dev *pci_dev_of(struct pci_fn *f)
+{
+	if (f < &pci.added[0].f || f > &pci.added[PCI_MAX_ADDED - 1].f)
+		return NULL;
+	return (struct pci_dev *)((char *)f - offsetof(struct pci_dev, f));
 }
 
 static uint32_t fn_read(const struct pci_fn *f, int offset, unsigned size)
@@ -158,18 +227,39 @@ static void fn_write(struct pci_fn *f, int offset, unsigned size, uint32_t value
 				   f->cfg[PIIX4_PMREGMISC] & 1 ? "enabled" : "disabled",
 				   PC_PORT_ACPI_PM);
 	}
+	if (f == &pci.fn[FN_ISA] && offset < PIIX3_PIRQRC + 4 && offset + size > PIIX3_PIRQRC)
+		pci_update_irqs();
+	struct pci_dev *d = pci_dev_of(f);
+	if (d && offset < PCI_BAR0 + 24 && offset + size > 0x04) {
+		pci_dev_remap(d);
+		pci_update_irqs();	/* the interrupt-disable bit */
+	}
+	if (d && d->info.config_write)
+		d->info.config_write(d->info.opaque, offset, size, value);
 	if (f == &pci.fn[FN_HOST] && offset >= 0x59 && offset < 0x60 &&
 	    memcmp(before, &f->cfg[offset], size) && log_enabled(LOG_UNIMP))
 		log_printf("pci: i440FX PAM %#x written: BIOS shadowing not modelled\n", offset);
 }
 
+/* A read as the guest sees it: the stored bytes, or what the device's
+ * hook makes of them. */
+static uint32_t fn_read_hooked(struct pci_fn *f, int offset, unsigned size)
+{
+	struct pci_dev *d = pci_dev_of(f);
+	uint32_t v = fn_read(f, offset, size);
+
+	if (d && d->info.config_read)
+		v = d->info.config_read(d->info.opaque, offset, size, v);
+	return v;
+}
+
 uint32_t pci_config_read(int dev, int fn, int offset, unsigned size)
 {
-	const struct pci_fn *f = pci_find(0, dev, fn);
+	struct pci_fn *f = pci_find(0, dev, fn);
 
 	if (!f)
 		return size == 4 ? 0xffffffffu : (1u << (8 * size)) - 1;
-	return fn_read(f, offset, size);
+	return fn_read_hooked(f, offset, size);
 }
 
 void pci_config_write(int dev, int fn, int offset, unsigned size, uint32_t value)
@@ -207,7 +297,7 @@ static uint64_t pci_port_read(void *opaque, uint64_t offset, unsigned size)
 	f = pci_selected(&reg);
 	if (!f)
 		return ~0ull;
-	return fn_read(f, reg + (offset - 4), size);
+	return fn_read_hooked(f, reg + (offset - 4), size);
 }
 
 static void pci_port_write(void *opaque, uint64_t offset, unsigned size, uint64_t value)
@@ -237,6 +327,244 @@ static const struct bus_ops pci_ops = { pci_port_read, pci_port_write };
 
 void pci_new(void)
 {
+	/* A new machine: no added devices yet (their regions went with the
+	 * old bus map). */
+	pci.nadded = 0;
+	pci.fw_io_next = 0;
+	memset(pci.isa_level, 0, sizeof(pci.isa_level));
 	pci_reset();
 	bus_map(BUS_IO, PC_PORT_PCI_CONFIG, 8, &pci_ops, NULL, "pci-config");
+}
+
+/* ---- Added devices ------------------------------------------------------ */
+
+int pci_free_slot(void)
+{
+	/* From 3: slot 2 is the VGA's on QEMU's pc; loom-system has none, but
+	 * the devices keep the addresses (and so the PIRQs) they have there. */
+	for (int slot = 3; slot < 32; slot++)
+		if (!pci_find(0, slot, 0))
+			return slot;
+	return -1;
+}
+
+/* The BAR's address as the guest programmed it (all of it: a BAR being
+ * sized reads back as its mask). */
+static uint64_t bar_address(const struct pci_dev *d, int i)
+{
+	const struct pci_bar *b = &d->info.bar[i];
+	uint32_t lo = fn_read(&d->f, PCI_BAR0 + 4 * i, 4);
+
+	switch (b->kind) {
+	case PCI_BAR_IO:
+		return lo & ~3u;
+	case PCI_BAR_MEM32:
+		return lo & ~0xfu;
+	case PCI_BAR_MEM64:
+		return (lo & ~0xfull) | (uint64_t)fn_read(&d->f, PCI_BAR0 + 4 * i + 4, 4) << 32;
+	default:
+		return 0;
+	}
+}
+
+/* Put each BAR's region where its register and the decode bits say. */
+static void pci_dev_remap(struct pci_dev *d)
+{
+	uint16_t cmd = fn_read(&d->f, 0x04, 2);
+
+	for (int i = 0; i < 6; i++) {
+		const struct pci_bar *b = &d->info.bar[i];
+		if (b->kind == PCI_BAR_NONE)
+			continue;
+		bool io = b->kind == PCI_BAR_IO;
+		enum bus_space space = io ? BUS_IO : BUS_MMIO;
+		uint64_t want = bar_address(d, i);
+		uint64_t limit = io ? 0x10000 : b->kind == PCI_BAR_MEM32 ? 1ull << 32 : 1ull << 52;
+		if (!(cmd & (io ? PCI_COMMAND_IO : PCI_COMMAND_MEMORY)) || !want ||
+		    want + b->size > limit)
+			want = 0;
+		if (want == d->mapped[i])
+			continue;
+		if (d->mapped[i])
+			bus_unmap(space, d->mapped[i]);
+		d->mapped[i] = 0;
+		if (!want)
+			continue;
+		if (!bus_range_free(space, want, b->size)) {
+			if (log_enabled(LOG_GUEST_ERRORS))
+				log_printf("pci: %s BAR%d at %#llx overlaps another region: not "
+					   "decoded\n", d->info.name, i, (unsigned long long)want);
+			continue;
+		}
+		bus_map(space, want, b->size, b->ops, b->opaque, d->info.name);
+		d->mapped[i] = want;
+	}
+}
+
+/* Each ISA IRQ a PIRQ is routed to is the OR of the pins on that PIRQ. */
+static void pci_update_irqs(void)
+{
+	bool level[16] = { false };
+
+	for (int i = 0; i < pci.nadded; i++) {
+		struct pci_dev *d = &pci.added[i];
+		if (!d->asserted || (fn_read(&d->f, 0x04, 2) & PCI_COMMAND_INTX_OFF))
+			continue;
+		uint8_t route = pci.fn[FN_ISA].cfg[PIIX3_PIRQRC + d->pirq];
+		if (!(route & 0x80) && route < 16)
+			level[route] = true;
+	}
+	for (int n = 0; n < 16; n++) {
+		if (level[n] == pci.isa_level[n])
+			continue;
+		pci.isa_level[n] = level[n];
+		struct irq line = pc_isa_irq(n);
+		irq_set(&line, level[n]);
+	}
+}
+
+/* The PIIX's swizzle: slot S's pin P is PIRQ (S + P - 2) mod 4. */
+static int pci_pirq_of(int slot, int pin) { return (slot + pin - 2) & 3; }
+
+int pci_intx_irq(int slot, int pin)
+{
+	return pci_fw_pirq[pci_pirq_of(slot, pin)];
+}
+
+void pci_set_irq(struct pci_dev *d, int level)
+{
+	d->asserted = level != 0;
+	uint16_t status = fn_read(&d->f, 0x06, 2);
+	status = d->asserted ? status | PCI_STATUS_INTX : status & ~PCI_STATUS_INTX;
+	put16(&d->f.cfg[0x06], status);
+	pci_update_irqs();
+}
+
+uint32_t pci_config_stored(struct pci_dev *d, int offset, unsigned size)
+{
+	return fn_read(&d->f, offset, size);
+}
+
+void pci_config_writable(struct pci_dev *d, int offset, unsigned len)
+{
+	if (offset < 0x40 || offset + len > 256)
+		internal_error("pci: %s: config bytes %#x+%u are not a capability's", d->info.name,
+			       offset, len);
+	memset(&d->f.wmask[offset], 0xff, len);
+}
+
+uint64_t pci_bar_address(struct pci_dev *d, int bar)
+{
+	return d->mapped[bar];
+}
+
+/* Firmware's choice for one BAR: the next free, naturally aligned range. */
+static bool fw_assign(const struct pci_bar *b, uint64_t *addr)
+{
+	if (b->kind == PCI_BAR_IO) {
+		uint32_t a = (pci.fw_io_next + (uint32_t)b->size - 1) & ~((uint32_t)b->size - 1);
+		if (a + b->size > PCI_FW_IO_END)
+			return false;
+		pci.fw_io_next = a + (uint32_t)b->size;
+		*addr = a;
+		return true;
+	}
+	uint64_t a = (pci.fw_mem_next + b->size - 1) & ~(b->size - 1);
+	if (a + b->size > PCI_FW_MEM_END)
+		return false;
+	pci.fw_mem_next = a + b->size;
+	*addr = a;
+	return true;
+}
+
+struct pci_dev *pci_add_device(int slot, const struct pci_device_info *info)
+{
+	if (slot < 0 || slot > 31 || pci_find(0, slot, 0) || pci.nadded == PCI_MAX_ADDED)
+		return NULL;
+	if (!pci.fw_io_next) {
+		pci.fw_io_next = PCI_FW_IO_BASE;
+		pci.fw_mem_next = PCI_FW_MEM_BASE;
+	}
+	struct pci_dev *d = &pci.added[pci.nadded];
+	struct pci_fn *f = &d->f;
+
+	memset(d, 0, sizeof(*d));
+	d->info = *info;
+	f->dev = slot;
+	f->fn = 0;
+	f->name = info->name;
+	put16(&f->cfg[0x00], info->vendor);
+	put16(&f->cfg[0x02], info->device);
+	/* Firmware leaves I/O and memory decoding on; bus mastering and
+	 * interrupt disable are the driver's. */
+	put16(&f->cfg[0x04], PCI_COMMAND_IO | PCI_COMMAND_MEMORY);
+	put16(&f->wmask[0x04], PCI_COMMAND_IO | PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER |
+			       0x0040 /* parity */ | 0x0100 /* SERR */ | PCI_COMMAND_INTX_OFF);
+	put16(&f->w1c[0x06], 0xf900);
+	f->cfg[0x08] = info->revision;
+	f->cfg[0x09] = info->class;
+	f->cfg[0x0a] = info->class >> 8;
+	f->cfg[0x0b] = info->class >> 16;
+	f->wmask[0x0c] = 0xff;		/* cache line size */
+	f->wmask[0x0d] = 0xf8;		/* latency timer */
+	put16(&f->cfg[0x2c], info->subsystem_vendor);
+	put16(&f->cfg[0x2e], info->subsystem);
+	for (int i = 0; i < 6; i++) {
+		const struct pci_bar *b = &info->bar[i];
+		uint64_t addr;
+		int reg = PCI_BAR0 + 4 * i;
+		if (b->kind == PCI_BAR_NONE)
+			continue;
+		if ((b->kind == PCI_BAR_MEM64 && i == 5) || !fw_assign(b, &addr))
+			return NULL;	/* (the ranges taken so far stay unused) */
+		switch (b->kind) {
+		case PCI_BAR_IO:
+			put32(&f->cfg[reg], (uint32_t)addr | 1);
+			put32(&f->wmask[reg], ~(uint32_t)(b->size - 1) & 0xfffcu);
+			break;
+		case PCI_BAR_MEM32:
+			put32(&f->cfg[reg], (uint32_t)addr | (b->prefetchable ? 8 : 0));
+			put32(&f->wmask[reg], ~(uint32_t)(b->size - 1) & ~0xfu);
+			break;
+		case PCI_BAR_MEM64:
+			put32(&f->cfg[reg], (uint32_t)addr | 4 | (b->prefetchable ? 8 : 0));
+			put32(&f->wmask[reg], ~(uint32_t)(b->size - 1) & ~0xfu);
+			put32(&f->cfg[reg + 4], (uint32_t)(addr >> 32));
+			put32(&f->wmask[reg + 4], 0xffffffffu);
+			i++;
+			break;
+		case PCI_BAR_NONE:
+			break;
+		}
+	}
+	if (info->int_pin) {
+		d->pirq = pci_pirq_of(slot, info->int_pin);
+		f->cfg[0x3c] = pci.fn[FN_ISA].cfg[PIIX3_PIRQRC + d->pirq] & 0x8f;
+		f->cfg[0x3d] = info->int_pin;
+		f->wmask[0x3c] = 0xff;
+	}
+	memcpy(d->reset_cfg, f->cfg, sizeof(d->reset_cfg));
+	pci.nadded++;
+	pci_dev_remap(d);
+	return d;
+}
+
+int pci_add_capability(struct pci_dev *d, const void *data, unsigned len)
+{
+	struct pci_fn *f = &d->f;
+	/* Capabilities go from 0x40 up, dword aligned, in the order added. */
+	int off = d->cap_end ? d->cap_end : 0x40;
+	if (len < 2 || off + len > 256)
+		internal_error("pci: no room for a %u-byte capability in %s", len, d->info.name);
+	memcpy(&f->cfg[off], data, len);
+	f->cfg[off + 1] = 0;
+	if (d->cap_last)
+		f->cfg[d->cap_last + 1] = off;
+	else
+		f->cfg[PCI_CAP_PTR] = off;
+	d->cap_last = off;
+	d->cap_end = (off + len + 3) & ~3;
+	put16(&f->cfg[0x06], fn_read(f, 0x06, 2) | PCI_STATUS_CAP_LIST);
+	memcpy(d->reset_cfg, f->cfg, sizeof(d->reset_cfg));
+	return off;
 }

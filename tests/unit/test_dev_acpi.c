@@ -59,6 +59,9 @@ struct aml_obj {
 	size_t len;
 	int nelems;
 	uint64_t elems[8];
+	/* a package of packages of integers (_PRT): the first four of each */
+	int nsub;
+	uint64_t sub[128][4];
 };
 static struct aml_obj objs[32];
 static int nobjs;
@@ -152,8 +155,23 @@ static size_t dataobj(const uint8_t *p, const uint8_t *end, struct aml_obj *o)
 		pend = p + 1 + len;
 		o->kind = 'p';
 		o->nelems = p[n++];
-		for (int i = 0; i < o->nelems && i < 8; i++)
-			n += integer(p + n, &o->elems[i]);
+		o->nsub = 0;
+		for (int i = 0; i < o->nelems && aml_ok; i++) {
+			if (p[n] == 0x12) {	/* a nested package: its integers */
+				static struct aml_obj inner;
+				n += dataobj(p + n, pend, &inner);
+				if (o->nsub < 128) {
+					for (int j = 0; j < 4 && j < inner.nelems; j++)
+						o->sub[o->nsub][j] = inner.elems[j];
+					o->nsub++;
+				}
+			} else {
+				uint64_t v;
+				n += integer(p + n, &v);
+				if (i < 8)
+					o->elems[i] = v;
+			}
+		}
 		if (p + n != pend)
 			aml_ok = false;
 		return 1 + len;
@@ -249,6 +267,23 @@ static void check_dsdt(const uint8_t *d)
 	CHECK(o && o->kind == 'i' && o->i == 0x030ad041);	/* EisaId("PNP0A03") */
 	o = obj("\\_SB_.PCI0._ADR");
 	CHECK(o && o->kind == 'i' && o->i == 0);
+	/* _PRT: slots 2-31, INTA-D each a fixed GSI: the PIIX's swizzle
+	 * (slot S pin P on PIRQ (S + P - 1) mod 4, P from 0) onto SeaBIOS's
+	 * PIRQA-D = 10, 10, 11, 11. */
+	o = obj("\\_SB_.PCI0._PRT");
+	CHECK(o && o->kind == 'p' && o->nelems == 120 && o->nsub == 120);
+	if (o && o->kind == 'p' && o->nsub == 120) {
+		static const int pirq_irq[4] = { 10, 10, 11, 11 };
+		int bad = 0;
+		for (int e = 0; e < 120; e++) {
+			int slot = 2 + e / 4, pin = e % 4;
+			bad += o->sub[e][0] != ((uint64_t)slot << 16 | 0xffff) ||
+			       o->sub[e][1] != (uint64_t)pin || o->sub[e][2] != 0 ||
+			       o->sub[e][3] != (uint64_t)pirq_irq[(slot + pin - 1) & 3];
+		}
+		CHECK_EQ(bad, 0);
+		CHECK_EQ(o->sub[4][3], 11);		/* 00:03.0 INTA: PIRQC */
+	}
 	o = obj("\\_SB_.HPET._HID");
 	CHECK(o && o->kind == 'i' && o->i == 0x0301d041);	/* EisaId("PNP0103") */
 	o = obj("\\_S5_");
