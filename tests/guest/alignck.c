@@ -66,6 +66,9 @@ CASE(pop64, ON_STACK("popq %rax\n pushq %rax"))
 CASE(call_ret, ON_STACK("call 1f\n jmp 2f\n1: ret\n2:"))
 CASE(pushf, ON_STACK("pushfq\n popfq"))
 CASE(enter_leave, "mov %rbp,%r14\n" ON_STACK("enter $8,$0\n leave") "mov %r14,%rbp")
+/* enter probes its new top of stack with an operand-size access */
+CASE(enter_odd, "mov %rbp,%r14\n" ON_STACK("enter $4,$0\n leave") "mov %r14,%rbp")
+CASE(enter_nested, "mov %rbp,%r14\n mov %rdi,%rbp\n" ON_STACK("enter $12,$2\n leave") "mov %r14,%rbp")
 CASE(movsb, "mov %rdi,%rsi\n movsb")
 CASE(movsl, "mov %rdi,%rsi\n movsl")
 CASE(movsq_src, "lea 64(%rdi),%rsi\n xchg %rsi,%rdi\n movsq\n mov %rsi,%rdi")
@@ -116,7 +119,7 @@ static const struct ac_case cases[] = {
 	C(movzx16), C(movsxd), C(add_rmw32), C(inc64), C(lock_xadd32), C(xchg64),
 	C(cmpxchg16), C(cmpxchg8b), C(bt32_imm), C(bt64_reg), C(bts16_reg), C(push_mem64),
 	C(cmov_taken), C(cmov_not), C(lea), C(nop_mem), C(prefetch), C(push64), C(push16),
-	C(pop64), C(call_ret), C(pushf), C(enter_leave), C(movsb), C(movsl), C(movsq_src),
+	C(pop64), C(call_ret), C(pushf), C(enter_leave), C(enter_odd), C(enter_nested), C(movsb), C(movsl), C(movsq_src),
 	C(rep_stosq), C(lodsw), C(scasl), C(cmpsq), C(fld32), C(fld64), C(fld80), C(fild16),
 	C(fist32), C(fstp80), C(fnstcw), C(fldcw), C(fnstsw), C(fnstenv), C(fldenv),
 	C(fnsave), C(frstor), C(movss_ld), C(movsd_st), C(movd_ld),

@@ -878,6 +878,7 @@ static bool gen_ENTER(struct dc *s)
 	 * with rsp and rbp unchanged, if the frame does not fit (the pushes
 	 * above are done by then). */
 	ir_ref top = ir_bin(s, IR_sub, sp, cst(s, alloc));
+	gen_ac_check(s, top, 1u << size);	/* the probe is an operand-size access */
 	ir_st(s, ir_ld(s, top, IR_MO_8), top, IR_MO_8);
 	gen_st_reg(s, R_RBP, size, frame);
 	ir_mov(s, G.regs[R_RSP], top);
