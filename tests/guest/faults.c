@@ -107,6 +107,11 @@ SNIP(ss_pop_mem, "mov %rsp, %rbx\n movabs $" NC1 ", %rsp\n movabs $" NC2 ", %rcx
 /* enter copies outer frame pointers through rbp: accesses Zydis lists as
  * no operand, and #SS all the same. */
 SNIP(ss_enter, "movabs $" NC1 ", %rbp\n mov $3, %eax\n enter $16, $3\n ret")
+/* A misaligned FXSAVE area at a non-canonical address: the canonical
+ * check comes first (#SS through rbp, #GP otherwise), then alignment. */
+SNIP(ss_fxsave, "movabs $" NC1 ", %rbp\n mov $3, %eax\n fxsave 8(%rbp)\n ret")
+SNIP(ss_fxrstor, "movabs $" NC2 ", %rbp\n mov $3, %eax\n fxrstor 4(%rbp)\n ret")
+SNIP(ds_fxsave, "movabs $" NC1 ", %rcx\n mov $3, %eax\n fxsave 8(%rcx)\n ret")
 /* 66-prefixed near branches: Intel ignores the prefix; AMD makes the
  * branch 16-bit (the target is truncated to 16 bits). */
 SNIP(o16_jmp, "mov $7, %eax\n .byte 0x66, 0xe9, 0, 0, 0, 0\n mov $8, %eax\n ret")
@@ -439,6 +444,9 @@ int main(void)
 	RUN(ds_push_mem, 0);
 	RUN(ds_call_mem, 0);
 	RUN(ss_pop_mem, 0);
+	RUN(ss_fxsave, 0);
+	RUN(ss_fxrstor, 0);
+	RUN(ds_fxsave, 0);
 	RUN_O16(o16_jmp, 8);
 	RUN_O16(o16_jz, 8);
 	RUN_O16(o16_ret, 9);

@@ -32,8 +32,14 @@ void x86_raise(struct cpu *cpu, enum x86_vector v)
 
 void x86_raise_err(struct cpu *cpu, enum x86_vector v, uint32_t error_code)
 {
-	exec_raise(cpu, &(struct guest_exception){ .vector = v, .flags = EXC_HAS_ERROR,
-						    .error_code = error_code });
+	struct guest_exception e = { .vector = v, .flags = EXC_HAS_ERROR, .error_code = error_code };
+	/* A helper's #GP(0) for its operand (a misaligned XSAVE or FXSAVE
+	 * area, say) comes after the canonical check of the address, which
+	 * through rsp or rbp is #SS: the rule a host #GP gets below.  (In
+	 * whole-system mode the helpers walk the address first.) */
+	if (v == X86_EXC_GP && !error_code && !cpu->sys)
+		guest_fault_refine(cpu, &e);
+	exec_raise(cpu, &e);
 }
 
 void x86_raise_gp0(struct cpu *cpu)
