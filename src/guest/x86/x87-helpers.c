@@ -716,6 +716,26 @@ void x87_fxrstor(struct cpu *cpu, const void *area512)
 	fxrstor_from(cpu, &a, true);
 }
 
+/* What the CPU touches of a save area of size bytes before it moves any
+ * of them, as the host shows it: the first field (first bytes: 4 in the
+ * 32-bit x87 layouts, 2 in the 16-bit ones), then the area's last byte.
+ * An area that runs into a page it may not access faults there, at the
+ * first byte of that page the probe reaches, with nothing written. */
+static void area_probe(struct cpu *cpu, uint64_t addr, size_t size, size_t first, bool store)
+{
+	uint64_t at[3] = { addr, addr + first - 1, addr + size - 1 };
+	if ((at[1] ^ addr) >> 12)
+		at[1] &= ~0xfffull;
+	else
+		at[1] = addr;
+	for (int i = 0; i < 3; i++) {
+		if (store)
+			x86_st_probe(cpu, at[i]);
+		else
+			x86_ld_probe(cpu, at[i]);
+	}
+}
+
 /* FXSAVE/FXRSTOR as instructions: #GP(0) for a
  * misaligned area or reserved MXCSR bits; the guest memory is read whole
  * before anything changes and written before nothing else changes. */
@@ -724,6 +744,7 @@ static void do_fxsave(struct cpu *cpu, uint64_t addr, bool rex_w)
 	struct x86_fxsave a;
 	if (addr & 15)
 		x86_raise_gp0(cpu);
+	area_probe(cpu, addr, 512, 16, true);
 	fxsave_to(cpu, &a, rex_w);
 	x86_st_buf(cpu, addr, &a, X86_FXSAVE_WRITTEN);
 }
@@ -733,6 +754,7 @@ static void do_fxrstor(struct cpu *cpu, uint64_t addr, bool rex_w)
 	struct x86_fxsave a;
 	if (addr & 15)
 		x86_raise_gp0(cpu);
+	area_probe(cpu, addr, 512, 16, false);
 	x86_ld_buf(cpu, &a, addr, X86_FXSAVE_WRITTEN);
 	if (a.mxcsr & ~host_mxcsr_mask)
 		x86_raise_gp0(cpu);
@@ -751,6 +773,7 @@ static void do_env(struct cpu *cpu, unsigned op, uint64_t addr)
 	bool save = op == X87_FNSAVE || op == X87_FNSAVE16;
 	uint64_t efl = 0;
 
+	area_probe(cpu, addr, size, size == 14 || size == 94 ? 2 : 4, !load);
 	if (load)
 		x86_ld_buf(cpu, buf, addr, size);
 	run_general(&cpu->fpu, &n, op, 0, buf, efl, load || save);
