@@ -53,6 +53,24 @@ static const struct area_case cases[] = {
 	{ "fxsave", op_fxsave, 512, 16 }, { "fxrstor", op_fxrstor, 512, 16 },
 };
 
+/* An FXSAVE area whose first and last pages are both inaccessible: the
+ * CPU touches the last byte first. */
+static void fx_both(void)
+{
+	uint8_t *m = mmap(NULL, 2 * 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	good = m + 4096;	/* addresses relative to the second page */
+	for (int st = 0; st < 2; st++) {
+		strcpy(line, "ok");
+		if (!sigsetjmp(back, 1)) {
+			if (st)
+				__asm__ volatile("fxsave (%0)" : : "r"(m + 4096 - 256) : "memory");
+			else
+				__asm__ volatile("fxrstor (%0)" : : "r"(m + 4096 - 256) : "memory");
+		}
+		printf("%s both bad  %s\n", st ? "fxsave" : "fxrstor", line);
+	}
+}
+
 int main(void)
 {
 	uint8_t *m = mmap(NULL, 3 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -77,7 +95,7 @@ int main(void)
 			o = (o + c->align - 1) / c->align * c->align;
 			if (o >= c->size)
 				continue;
-			uint8_t *p = over[k] > 0 ? good + 4096 - c->size + o : good - o;
+			uint8_t *volatile p = over[k] > 0 ? good + 4096 - c->size + o : good - o;
 			/* a valid image to load: the state as it is now */
 			__asm__ volatile("fxsave %0" : "=m"(saved));
 			memset(good, 0x5a, 4096);
@@ -104,5 +122,6 @@ int main(void)
 			       first);
 		}
 	}
+	fx_both();
 	return 0;
 }

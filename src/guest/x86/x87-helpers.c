@@ -717,17 +717,23 @@ void x87_fxrstor(struct cpu *cpu, const void *area512)
 }
 
 /* What the CPU touches of a save area of size bytes before it moves any
- * of them, as the host shows it: the first field (first bytes: 4 in the
- * 32-bit x87 layouts, 2 in the 16-bit ones), then the area's last byte.
- * An area that runs into a page it may not access faults there, at the
- * first byte of that page the probe reaches, with nothing written. */
+ * of them, as the host shows it: the x87 environment and save areas
+ * their first field (first bytes: 4 in the 32-bit layouts, 2 in the
+ * 16-bit ones) and then their last byte, the FXSAVE area (first 0) its
+ * last byte and then its first.  An area that runs into a page it may
+ * not access faults there, at the first byte of that page the probe
+ * reaches, with nothing written. */
 static void area_probe(struct cpu *cpu, uint64_t addr, size_t size, size_t first, bool store)
 {
-	uint64_t at[3] = { addr, addr + first - 1, addr + size - 1 };
+	uint64_t at[3] = { addr, addr + (first ? first : 1) - 1, addr + size - 1 };
 	if ((at[1] ^ addr) >> 12)
 		at[1] &= ~0xfffull;
 	else
 		at[1] = addr;
+	if (!first) {
+		at[0] = at[2];
+		at[2] = addr;
+	}
 	for (int i = 0; i < 3; i++) {
 		if (store)
 			x86_st_probe(cpu, at[i]);
@@ -744,7 +750,7 @@ static void do_fxsave(struct cpu *cpu, uint64_t addr, bool rex_w)
 	struct x86_fxsave a;
 	if (addr & 15)
 		x86_raise_gp0(cpu);
-	area_probe(cpu, addr, 512, 16, true);
+	area_probe(cpu, addr, 512, 0, true);
 	fxsave_to(cpu, &a, rex_w);
 	x86_st_buf(cpu, addr, &a, X86_FXSAVE_WRITTEN);
 }
@@ -754,7 +760,7 @@ static void do_fxrstor(struct cpu *cpu, uint64_t addr, bool rex_w)
 	struct x86_fxsave a;
 	if (addr & 15)
 		x86_raise_gp0(cpu);
-	area_probe(cpu, addr, 512, 16, false);
+	area_probe(cpu, addr, 512, 0, false);
 	x86_ld_buf(cpu, &a, addr, X86_FXSAVE_WRITTEN);
 	if (a.mxcsr & ~host_mxcsr_mask)
 		x86_raise_gp0(cpu);
