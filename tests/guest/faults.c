@@ -111,6 +111,10 @@ SNIP(ss_enter, "movabs $" NC1 ", %rbp\n mov $3, %eax\n enter $16, $3\n ret")
  * check comes first (#SS through rbp, #GP otherwise), then alignment. */
 SNIP(ss_fxsave, "movabs $" NC1 ", %rbp\n mov $3, %eax\n fxsave 8(%rbp)\n ret")
 SNIP(ss_fxrstor, "movabs $" NC2 ", %rbp\n mov $3, %eax\n fxrstor 4(%rbp)\n ret")
+/* lgs and lss through rbp: the far pointer's offset and selector are
+ * stack accesses like any other. */
+SNIP(ss_lgs, "movabs $" NC1 ", %rbp\n mov $3, %eax\n lgs (%rbp), %ecx\n ret")
+SNIP(ss_lss, "movabs $" NC2 ", %rbp\n mov $3, %eax\n .byte 0x48, 0x0f, 0xb2, 0x4d, 0x08\n ret")
 SNIP(ds_fxsave, "movabs $" NC1 ", %rcx\n mov $3, %eax\n fxsave 8(%rcx)\n ret")
 /* 66-prefixed near branches: Intel ignores the prefix; AMD makes the
  * branch 16-bit (the target is truncated to 16 bits). */
@@ -447,6 +451,8 @@ int main(void)
 	RUN(ss_fxsave, 0);
 	RUN(ss_fxrstor, 0);
 	RUN(ds_fxsave, 0);
+	RUN(ss_lgs, 0);
+	RUN(ss_lss, 0);
 	RUN_O16(o16_jmp, 8);
 	RUN_O16(o16_jz, 8);
 	RUN_O16(o16_ret, 9);
