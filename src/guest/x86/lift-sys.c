@@ -19,9 +19,9 @@
  * (cpu->fs_base, cpu->gs_base: loom's own FS stays its own); the selectors
  * are left alone, as the CPU leaves them.
  */
-#include <cpuid.h>
 #include <string.h>
 #include "guest/x86/sys.h"
+#include "host/host.h"
 #include "guest/x86/translate.h"
 
 /* ZF from bit 0 of zf, the other arithmetic flags as they were. */
@@ -89,10 +89,8 @@ static bool gen_VERW(struct dc *s) { return gen_verx(s, SYS_VERW); }
 static bool host_umip(void)
 {
 	static int umip = -1;
-	if (umip < 0) {
-		unsigned a, b, c = 0, d;
-		umip = __get_cpuid_count(7, 0, &a, &b, &c, &d) && (c >> 2 & 1);
-	}
+	if (umip < 0)
+		umip = host_has_umip();
 	return umip;
 }
 

@@ -615,35 +615,17 @@ bool x87_host_fop_exc_only, x87_host_fdp_exc_only, x87_host_fcs_zero;
 
 __attribute__((constructor)) static void x87_probe_host(void)
 {
-	uint8_t area[512] __attribute__((aligned(16)));
-	uint64_t fip;
-	memset(area, 0, sizeof(area));
-	asm volatile("fxsave %0" : "=m"(area));
-	memcpy(&host_mxcsr_mask, area + 28, 4);
-	if (!host_mxcsr_mask)
-		host_mxcsr_mask = 0xffbf;	/* the architectural default */
-	asm volatile("fninit\n\tfld1\n\tfxsave64 %0\n\tfninit" : "=m"(area) : : "memory");
-	memcpy(&fip, area + 8, 8);
-	host_fxsave_ptrs_if_es = fip == 0;
-	/* fld m64 and no exception: FOP (dd /0), FDP (&one) and FCS as
-	 * this host keeps them, in the 32-bit FNSTENV image */
-	static const double one = 1.0;
-	uint8_t env[28];
-	uint16_t fcs, fop;
-	uint32_t fdp;
-	asm volatile("fninit\n\tfldl %1\n\tfnstenv %0\n\tfninit" : "=m"(env) : "m"(one) : "memory");
-	memcpy(&fcs, env + 16, 2);
-	memcpy(&fop, env + 18, 2);
-	memcpy(&fdp, env + 20, 4);
-	x87_host_fop_exc_only = (fop & 0x7ff) == 0;
-	x87_host_fdp_exc_only = fdp == 0;
-	x87_host_fcs_zero = fcs == 0;
+	struct host_x87 h = host_probe_x87();
+	host_mxcsr_mask = h.mxcsr_mask;
+	host_fxsave_ptrs_if_es = h.fxsave_ptrs_if_es;
+	x87_host_fop_exc_only = h.fop_exc_only;
+	x87_host_fdp_exc_only = h.fdp_exc_only;
+	x87_host_fcs_zero = h.fcs_zero;
 }
 
 bool x87_host_has_fisttp(void)
 {
-	__builtin_cpu_init();
-	return __builtin_cpu_supports("sse3");
+	return host_has_sse3();
 }
 
 
