@@ -36,8 +36,9 @@ void x86_raise_err(struct cpu *cpu, enum x86_vector v, uint32_t error_code)
 	/* A helper's #GP(0) for its operand (a misaligned XSAVE or FXSAVE
 	 * area, say) comes after the canonical check of the address, which
 	 * through rsp or rbp is #SS: the rule a host #GP gets below.  (In
-	 * whole-system mode the helpers walk the address first.) */
-	if (v == X86_EXC_GP && !error_code && !cpu->sys)
+	 * whole-system mode the helpers walk the address first; a helper
+	 * called outside the exec loop has no instruction to decode.) */
+	if (v == X86_EXC_GP && !error_code && !cpu->sys && (void *)exec_current_cpu == (void *)cpu)
 		guest_fault_refine(cpu, &e);
 	exec_raise(cpu, &e);
 }
