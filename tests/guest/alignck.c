@@ -69,6 +69,12 @@ CASE(enter_leave, "mov %rbp,%r14\n" ON_STACK("enter $8,$0\n leave") "mov %r14,%r
 /* enter probes its new top of stack with an operand-size access */
 CASE(enter_odd, "mov %rbp,%r14\n" ON_STACK("enter $4,$0\n leave") "mov %r14,%rbp")
 CASE(enter_nested, "mov %rbp,%r14\n mov %rdi,%rbp\n" ON_STACK("enter $12,$2\n leave") "mov %r14,%rbp")
+/* iretq pops its frame from a stack at rdi - 40 (built with AC clear;
+ * the frame's RFLAGS has AC set, its rsp is rdi) */
+CASE2(iretq, "lea 1f(%rip),%rax\n mov %rax,-40(%rdi)\n mov %cs,%eax\n mov %rax,-32(%rdi)\n"
+	     " pushfq\n pop %rax\n or $0x40000,%eax\n mov %rax,-24(%rdi)\n mov %rdi,-16(%rdi)\n"
+	     " mov %ss,%eax\n mov %rax,-8(%rdi)\n",
+      "mov %rsp,%r15\n lea -40(%rdi),%rsp\n iretq\n1: mov %r15,%rsp")
 CASE(movsb, "mov %rdi,%rsi\n movsb")
 CASE(movsl, "mov %rdi,%rsi\n movsl")
 CASE(movsq_src, "lea 64(%rdi),%rsi\n xchg %rsi,%rdi\n movsq\n mov %rsi,%rdi")
@@ -119,7 +125,7 @@ static const struct ac_case cases[] = {
 	C(movzx16), C(movsxd), C(add_rmw32), C(inc64), C(lock_xadd32), C(xchg64),
 	C(cmpxchg16), C(cmpxchg8b), C(bt32_imm), C(bt64_reg), C(bts16_reg), C(push_mem64),
 	C(cmov_taken), C(cmov_not), C(lea), C(nop_mem), C(prefetch), C(push64), C(push16),
-	C(pop64), C(call_ret), C(pushf), C(enter_leave), C(enter_odd), C(enter_nested), C(movsb), C(movsl), C(movsq_src),
+	C(pop64), C(call_ret), C(pushf), C(enter_leave), C(enter_odd), C(enter_nested), C(iretq), C(movsb), C(movsl), C(movsq_src),
 	C(rep_stosq), C(lodsw), C(scasl), C(cmpsq), C(fld32), C(fld64), C(fld80), C(fild16),
 	C(fist32), C(fstp80), C(fnstcw), C(fldcw), C(fnstsw), C(fnstenv), C(fldenv),
 	C(fnsave), C(frstor), C(movss_ld), C(movsd_st), C(movd_ld),

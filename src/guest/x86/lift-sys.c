@@ -305,6 +305,8 @@ static bool gen_LGS(struct dc *s) { return gen_load_far(s, SREG_GS); }
  * rip it loaded. */
 static bool gen_IRET(struct dc *s)
 {
+	/* its pops are data accesses of the operand size (#AC) */
+	gen_ac_check(s, G.regs[R_RSP], s->insn.operand_width / 8);
 	gen_sync_pc(s, s->pc);
 	gen_helper(s, HELPER_iret, 2, s->ir->env, cst(s, size_of_bits(s->insn.operand_width)));
 	gen_exit_nochain(s);
