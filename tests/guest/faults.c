@@ -111,6 +111,13 @@ SNIP(ss_enter, "movabs $" NC1 ", %rbp\n mov $3, %eax\n enter $16, $3\n ret")
  * check comes first (#SS through rbp, #GP otherwise), then alignment. */
 SNIP(ss_fxsave, "movabs $" NC1 ", %rbp\n mov $3, %eax\n fxsave 8(%rbp)\n ret")
 SNIP(ss_fxrstor, "movabs $" NC2 ", %rbp\n mov $3, %eax\n fxrstor 4(%rbp)\n ret")
+/* bts with a register bit offset through rbp: the offset's bytes are
+ * part of the address, non-canonical here though rbp is not (#SS); the
+ * same through rbx is #GP. */
+SNIP(ss_bts, "mov $0x3f, %ebp\n movabs $0x651f020d2ab92910, %rcx\n mov $3, %eax\n"
+	     " bts %rcx, -0x4d(%rbp)\n ret")
+SNIP(ds_bts, "mov $0x3f, %ebx\n movabs $0x651f020d2ab92910, %rcx\n mov $3, %eax\n"
+	     " bts %rcx, -0x4d(%rbx)\n ret")
 /* lgs and lss through rbp: the far pointer's offset and selector are
  * stack accesses like any other. */
 SNIP(ss_lgs, "movabs $" NC1 ", %rbp\n mov $3, %eax\n lgs (%rbp), %ecx\n ret")
@@ -452,6 +459,8 @@ int main(void)
 	RUN(ss_fxrstor, 0);
 	RUN(ds_fxsave, 0);
 	RUN(ss_lgs, 0);
+	RUN(ss_bts, 0);
+	RUN(ds_bts, 0);
 	RUN(ss_lss, 0);
 	RUN_O16(o16_jmp, 8);
 	RUN_O16(o16_jz, 8);
