@@ -45,6 +45,8 @@ CASE(store32, "movl %eax,(%rdi)")
 CASE(store64, "movq %rax,(%rdi)")
 CASE(movzx16, "movzwl (%rdi),%eax")
 CASE(movsxd, "movslq (%rdi),%rax")
+/* movsxd with a 16-bit operand size (66 63 /r): a word access */
+CASE(movsxd16, ".byte 0x66, 0x63, 0x07")
 CASE(add_rmw32, "addl %eax,(%rdi)")
 CASE(inc64, "incq (%rdi)")
 CASE(lock_xadd32, "lock xaddl %eax,(%rdi)")
@@ -122,7 +124,7 @@ struct ac_case {
 #define C(n) { #n, ac_##n }
 static const struct ac_case cases[] = {
 	C(load8), C(load16), C(load32), C(load64), C(store16), C(store32), C(store64),
-	C(movzx16), C(movsxd), C(add_rmw32), C(inc64), C(lock_xadd32), C(xchg64),
+	C(movzx16), C(movsxd), C(movsxd16), C(add_rmw32), C(inc64), C(lock_xadd32), C(xchg64),
 	C(cmpxchg16), C(cmpxchg8b), C(bt32_imm), C(bt64_reg), C(bts16_reg), C(push_mem64),
 	C(cmov_taken), C(cmov_not), C(lea), C(nop_mem), C(prefetch), C(push64), C(push16),
 	C(pop64), C(call_ret), C(pushf), C(enter_leave), C(enter_odd), C(enter_nested), C(iretq), C(movsb), C(movsl), C(movsq_src),
