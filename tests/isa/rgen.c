@@ -725,12 +725,20 @@ static void walk_stream(const struct rnd_stream *s, const struct insn *ins, int 
 static const char *culprit(const struct insn *ins, int n, uint64_t end_off, uint32_t reached, const char *part,
 			   int reg)
 {
-	const char *who = NULL;
+	const char *who = NULL, *xsave = NULL;
 	for (int i = 0; i < n && (uint64_t)ins[i].off <= end_off; i++) {
 		const struct insn *in = &ins[i];
 		int hit = 0;
 		if (!(reached >> i & 1))
 			continue;
+		/* An XSAVE-family store writes an area whose size follows
+		 * XCR0, the host's larger than loom's model's: a memory
+		 * difference after one is named after it. */
+		if (!strcmp(part, "mem") && (uint64_t)in->off != end_off &&
+		    (in->z.meta.isa_ext == ZYDIS_ISA_EXT_XSAVE || in->z.meta.isa_ext == ZYDIS_ISA_EXT_XSAVEOPT ||
+		     in->z.meta.isa_ext == ZYDIS_ISA_EXT_XSAVEC) &&
+		    strncmp(ZydisMnemonicGetString(in->z.mnemonic), "xrstor", 6))
+			xsave = ZydisMnemonicGetString(in->z.mnemonic);
 		if (!strcmp(part, "gpr"))
 			hit = writes_gpr(in) >> reg & 1;
 		else if (!strcmp(part, "rflags"))
@@ -762,6 +770,8 @@ static const char *culprit(const struct insn *ins, int n, uint64_t end_off, uint
 		if ((uint64_t)in->off == end_off)
 			break;
 	}
+	if (xsave)
+		return xsave;
 	return who ? who : "?";
 }
 
