@@ -119,7 +119,8 @@ static int64_t bit_string_disp(struct cpu *cpu, const ZydisDecodedInstruction *i
 }
 
 /* Whether a memory operand's address (or its base) is non-canonical;
- * extra: bytes the instruction adds to it (bit_string_disp). */
+ * extra: bytes the instruction adds to it (bit_string_disp).  Stack
+ * accesses are 64-bit whatever the address size says. */
 static bool noncanonical_operand(struct cpu *cpu, const ZydisDecodedInstruction *insn,
 				 const ZydisDecodedOperand *o, int64_t extra)
 {
@@ -127,9 +128,10 @@ static bool noncanonical_operand(struct cpu *cpu, const ZydisDecodedInstruction 
 	uint64_t ea = base + reg_value(cpu, o->mem.index) * (o->mem.scale ? o->mem.scale : 1);
 	if (o->mem.disp.has_displacement)
 		ea += o->mem.disp.value;
-	ea += extra;
-	if (insn->address_width == 32)	/* the address wraps at 4 GB */
-		return false;
+	/* (with a 32-bit address size the bit offset wraps with the address
+	 * at 4 GB: it cannot leave the canonical range) */
+	if (insn->address_width == 64)
+		ea += extra;
 	return !x86_canonical(ea) || !x86_canonical(base);
 }
 
