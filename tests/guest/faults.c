@@ -95,6 +95,8 @@ SNIP(ss_rbp_disp, "movabs $" NC2 ", %rbp\n mov $3, %eax\n mov %rax, 8(%rbp,%rax,
 SNIP(ds_rbp_index, "movabs $" NC1 ", %rbp\n xor %eax, %eax\n mov (%rax,%rbp), %rax\n ret")
 SNIP(ds_rax, "movabs $" NC1 ", %rax\n mov (%rax), %rax\n ret")
 SNIP(ss_push, "mov %rsp, %rbx\n movabs $" NC1 ", %rsp\n mov $3, %eax\n push %rax\n ret")
+/* A 67 prefix does not make the stack 32-bit: still #SS */
+SNIP(ss_push_a32, "mov %rsp, %rbx\n movabs $" NC1 ", %rsp\n mov $3, %eax\n .byte 0x67\n push %rax\n ret")
 SNIP(ss_pop, "mov %rsp, %rbx\n movabs $" NC2 ", %rsp\n mov $3, %eax\n pop %rax\n ret")
 /* Both a non-canonical operand and a non-canonical rsp: push m and call m
  * read the operand first (#GP), pop m reads the stack first (#SS). */
@@ -452,6 +454,7 @@ int main(void)
 	RUN(ds_rax, 0);
 	RUN(ss_push, 0);
 	RUN(ss_pop, 0);
+	RUN(ss_push_a32, 0);
 	RUN(ds_push_mem, 0);
 	RUN(ds_call_mem, 0);
 	RUN(ss_pop_mem, 0);
