@@ -725,9 +725,12 @@ void gen_ac_check(struct dc *s, ir_ref ea, unsigned align)
 {
 	if (!(s->tb->flags & X86_CF_ALIGN) || align <= 1)
 		return;
+	/* the cold path raises #AC and leaves the TB; the lifter goes on
+	 * after the label in the state it was in */
 	enum dc_state state = s->state;
 	uint32_t ok = ir_new_label(s->ir);
 	ir_brc(s, IR_TSTEQ, ea, cst(s, align - 1), ok);
+	/* misaligned and non-canonical: the access's own #GP/#SS first */
 	ir_ref canon = ir_bin(s, IR_sar, ir_bin(s, IR_shl, ea, cst(s, 16)), cst(s, 16));
 	ir_brc(s, IR_NE, canon, ea, ok);
 	gen_exception_err(s, X86_EXC_AC, 0);
@@ -809,7 +812,8 @@ void gen_st_probe(struct dc *s, ir_ref ea, int len)
  * parts carry no #AC check of their own (SDM vol. 3, "Alignment Check
  * Exception": 16-byte operands are checked for #GP when they must be
  * aligned, and unaligned vector loads and stores are not checked, on
- * this kind of CPU; FXSAVE and XSAVE check in their lifters). */
+ * this kind of CPU; the lifters of FXSAVE and maskmovdqu check
+ * themselves). */
 static bool wide_mem_operand(const struct dc *s)
 {
 	for (int i = 0; i < s->insn.operand_count; i++)
