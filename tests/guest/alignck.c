@@ -154,9 +154,15 @@ static void rel(char *out, size_t n, const char *what, uint64_t v)
 		snprintf(out, n, " %s=%s", what, v ? "other" : "0");
 }
 
+/* RFLAGS as the caller has them. */
+__asm__(".pushsection .text\nac_rflags:\n pushfq\n pop %rax\n ret\n.popsection\n");
+uint64_t ac_rflags(void);
+
 static void handler(int sig, siginfo_t *si, void *ctx)
 {
-	/* The kernel leaves AC as it was in the handler's flags. */
+	/* The kernel leaves AC as it was in the handler's flags (it clears
+	 * DF, TF and RF only). */
+	int handler_ac = !!(ac_rflags() & 0x40000);
 	ac_clear(NULL);
 	greg_t *g = ((ucontext_t *)ctx)->uc_mcontext.gregs;
 	char a[40], sp[40], si_[40], di[40];
@@ -165,9 +171,9 @@ static void handler(int sig, siginfo_t *si, void *ctx)
 	rel(si_, sizeof si_, "rsi", g[REG_RSI]);
 	rel(di, sizeof di, "rdi", g[REG_RDI]);
 	uint64_t rcx = g[REG_RCX];
-	snprintf(line, sizeof line, "sig %d code %d%s pc=+%lld%s%s%s rcx=%lld ac=%d", sig,
+	snprintf(line, sizeof line, "sig %d code %d%s pc=+%lld%s%s%s rcx=%lld ac=%d handler-ac=%d", sig,
 		 si->si_code, a, (long long)(g[REG_RIP] - case_pc), sp, si_, di,
-		 rcx < 4096 ? (long long)rcx : -1LL, !!(g[REG_EFL] & 0x40000));
+		 rcx < 4096 ? (long long)rcx : -1LL, !!(g[REG_EFL] & 0x40000), handler_ac);
 	siglongjmp(back, 1);
 }
 
