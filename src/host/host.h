@@ -140,6 +140,22 @@ struct host_insn {
 	uint8_t bytes[15];
 };
 uint32_t host_probe_ud(const struct host_insn *insns, int n);
+/* The host's x87 unit as FXSAVE and FNSTENV show it (host_probe_x87,
+ * which runs x87 instructions and leaves the unit initialized). */
+struct host_x87 {
+	uint32_t mxcsr_mask;	/* FXSAVE's MXCSR_MASK (0xffbf where it stores 0) */
+	bool fxsave_ptrs_if_es;	/* FXSAVE stores FIP, FDP and FOP only while an
+				 * exception is pending (AMD), zeros otherwise */
+	bool fop_exc_only;	/* FOP and FDP are kept only for an instruction */
+	bool fdp_exc_only;	/* that raised an unmasked exception */
+	bool fcs_zero;		/* FCS (and FDS) are stored as 0 (deprecated) */
+};
+struct host_x87 host_probe_x87(void);
+/* CPU features the guest model follows the host in (CPUID): UMIP (the
+ * host kernel then emulates sgdt, sidt, sldt, smsw and str for user
+ * mode) and SSE3's fisttp. */
+bool host_has_umip(void);
+bool host_has_sse3(void);
 /* Point the goto_tb n jump of tb at host address dest (rw is the writable
  * view of tb's code). */
 void host_patch_jump(uint8_t *jmp_rw, const uint8_t *jmp_rx, const void *dest);

@@ -95,6 +95,8 @@ SNIP(ss_rbp_disp, "movabs $" NC2 ", %rbp\n mov $3, %eax\n mov %rax, 8(%rbp,%rax,
 SNIP(ds_rbp_index, "movabs $" NC1 ", %rbp\n xor %eax, %eax\n mov (%rax,%rbp), %rax\n ret")
 SNIP(ds_rax, "movabs $" NC1 ", %rax\n mov (%rax), %rax\n ret")
 SNIP(ss_push, "mov %rsp, %rbx\n movabs $" NC1 ", %rsp\n mov $3, %eax\n push %rax\n ret")
+/* A 67 prefix does not make the stack 32-bit: still #SS */
+SNIP(ss_push_a32, "mov %rsp, %rbx\n movabs $" NC1 ", %rsp\n mov $3, %eax\n .byte 0x67\n push %rax\n ret")
 SNIP(ss_pop, "mov %rsp, %rbx\n movabs $" NC2 ", %rsp\n mov $3, %eax\n pop %rax\n ret")
 /* Both a non-canonical operand and a non-canonical rsp: push m and call m
  * read the operand first (#GP), pop m reads the stack first (#SS). */
@@ -107,6 +109,22 @@ SNIP(ss_pop_mem, "mov %rsp, %rbx\n movabs $" NC1 ", %rsp\n movabs $" NC2 ", %rcx
 /* enter copies outer frame pointers through rbp: accesses Zydis lists as
  * no operand, and #SS all the same. */
 SNIP(ss_enter, "movabs $" NC1 ", %rbp\n mov $3, %eax\n enter $16, $3\n ret")
+/* A misaligned FXSAVE area at a non-canonical address: the canonical
+ * check comes first (#SS through rbp, #GP otherwise), then alignment. */
+SNIP(ss_fxsave, "movabs $" NC1 ", %rbp\n mov $3, %eax\n fxsave 8(%rbp)\n ret")
+SNIP(ss_fxrstor, "movabs $" NC2 ", %rbp\n mov $3, %eax\n fxrstor 4(%rbp)\n ret")
+/* bts with a register bit offset through rbp: the offset's bytes are
+ * part of the address, non-canonical here though rbp is not (#SS); the
+ * same through rbx is #GP. */
+SNIP(ss_bts, "mov $0x3f, %ebp\n movabs $0x651f020d2ab92910, %rcx\n mov $3, %eax\n"
+	     " bts %rcx, -0x4d(%rbp)\n ret")
+SNIP(ds_bts, "mov $0x3f, %ebx\n movabs $0x651f020d2ab92910, %rcx\n mov $3, %eax\n"
+	     " bts %rcx, -0x4d(%rbx)\n ret")
+/* lgs and lss through rbp: the far pointer's offset and selector are
+ * stack accesses like any other. */
+SNIP(ss_lgs, "movabs $" NC1 ", %rbp\n mov $3, %eax\n lgs (%rbp), %ecx\n ret")
+SNIP(ss_lss, "movabs $" NC2 ", %rbp\n mov $3, %eax\n .byte 0x48, 0x0f, 0xb2, 0x4d, 0x08\n ret")
+SNIP(ds_fxsave, "movabs $" NC1 ", %rcx\n mov $3, %eax\n fxsave 8(%rcx)\n ret")
 /* 66-prefixed near branches: Intel ignores the prefix; AMD makes the
  * branch 16-bit (the target is truncated to 16 bits). */
 SNIP(o16_jmp, "mov $7, %eax\n .byte 0x66, 0xe9, 0, 0, 0, 0\n mov $8, %eax\n ret")
@@ -436,9 +454,17 @@ int main(void)
 	RUN(ds_rax, 0);
 	RUN(ss_push, 0);
 	RUN(ss_pop, 0);
+	RUN(ss_push_a32, 0);
 	RUN(ds_push_mem, 0);
 	RUN(ds_call_mem, 0);
 	RUN(ss_pop_mem, 0);
+	RUN(ss_fxsave, 0);
+	RUN(ss_fxrstor, 0);
+	RUN(ds_fxsave, 0);
+	RUN(ss_lgs, 0);
+	RUN(ss_bts, 0);
+	RUN(ds_bts, 0);
+	RUN(ss_lss, 0);
 	RUN_O16(o16_jmp, 8);
 	RUN_O16(o16_jz, 8);
 	RUN_O16(o16_ret, 9);

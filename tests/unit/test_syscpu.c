@@ -621,6 +621,35 @@ static void test_iret(void)
 	CHECK_EQ(x86_sys_get_rflags(cpu), X86_IF | X86_SF | 2);
 }
 
+/* Alignment checking (X86_CF_ALIGN) needs CPL 3, CR0.AM and RFLAGS.AC
+ * (SDM vol. 3, "Alignment Check Exception"); at CPL 0 AC is SMAP's
+ * override and changes the MMU index only. */
+static void test_tb_mode_align(void)
+{
+	struct x86_event f;
+	machine_reset();
+	sysst.cr0 |= CR0_AM;
+	sysst.cr4 |= CR4_SMAP;
+	x86_sys_set_rflags(cpu, X86_AC | 2);
+	CHECK_EQ(x86_sys_tb_mode(cpu) & X86_CF_ALIGN, 0);
+	CHECK_EQ(x86_sys_mmu_index(x86_sys_tb_mode(cpu)), X86_MMU_SUP_AC);
+	cpu->regs[R_RCX] = 0x401000;
+	cpu->regs[R_R11] = X86_AC | 2;
+	CHECK_EQ(x86_sys_sysret(cpu, 3, &f), 0);
+	CHECK_EQ(sysst.cpl, 3);
+	CHECK_EQ(x86_sys_tb_mode(cpu), USER_MODE | X86_CF_ALIGN);
+	sysst.cr0 &= ~CR0_AM;
+	CHECK_EQ(x86_sys_tb_mode(cpu), USER_MODE);
+	sysst.cr0 |= CR0_AM;
+	x86_sys_set_rflags(cpu, 2);
+	CHECK_EQ(x86_sys_tb_mode(cpu), USER_MODE);
+	/* user mode (no system state): RFLAGS.AC alone, Linux keeps CR0.AM set */
+	cpu->sys = NULL;
+	x86_set_rflags(cpu, X86_AC | 2);
+	CHECK_EQ(x86_sys_tb_mode(cpu), X86_CF_ALIGN);
+	cpu->sys = &sysst;
+}
+
 static void test_syscall_sysret(void)
 {
 	struct x86_event f;
@@ -1466,6 +1495,7 @@ void unit_main(void)
 	test_double_triple();
 	test_iret();
 	test_syscall_sysret();
+	test_tb_mode_align();
 	test_cr();
 	test_msr();
 	test_segments();

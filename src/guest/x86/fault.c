@@ -32,8 +32,15 @@ void x86_raise(struct cpu *cpu, enum x86_vector v)
 
 void x86_raise_err(struct cpu *cpu, enum x86_vector v, uint32_t error_code)
 {
-	exec_raise(cpu, &(struct guest_exception){ .vector = v, .flags = EXC_HAS_ERROR,
-						    .error_code = error_code });
+	struct guest_exception e = { .vector = v, .flags = EXC_HAS_ERROR, .error_code = error_code };
+	/* A helper's #GP(0) for its operand (a misaligned XSAVE or FXSAVE
+	 * area, say) comes after the canonical check of the address, which
+	 * through rsp or rbp is #SS: the rule a host #GP gets below.  (In
+	 * whole-system mode the helpers walk the address first; a helper
+	 * called outside the exec loop has no instruction to decode.) */
+	if (v == X86_EXC_GP && !error_code && !cpu->sys && (void *)exec_current_cpu == (void *)cpu)
+		guest_fault_refine(cpu, &e);
+	exec_raise(cpu, &e);
 }
 
 void x86_raise_gp0(struct cpu *cpu)
@@ -91,13 +98,40 @@ static void to_ss(struct guest_exception *e)
 	*e = (struct guest_exception){ .vector = X86_EXC_SS, .flags = EXC_HAS_ERROR };
 }
 
-/* Whether a memory operand's address (or its base) is non-canonical. */
-static bool noncanonical_operand(struct cpu *cpu, const ZydisDecodedOperand *o)
+/* The bytes bt, bts, btr and btc with a register bit offset add to their
+ * memory operand's address: the signed offset in whole operands. */
+static int64_t bit_string_disp(struct cpu *cpu, const ZydisDecodedInstruction *insn,
+			       const ZydisDecodedOperand *op)
+{
+	switch (insn->mnemonic) {
+	case ZYDIS_MNEMONIC_BT: case ZYDIS_MNEMONIC_BTS:
+	case ZYDIS_MNEMONIC_BTR: case ZYDIS_MNEMONIC_BTC:
+		break;
+	default:
+		return 0;
+	}
+	if (op[1].type != ZYDIS_OPERAND_TYPE_REGISTER)
+		return 0;
+	int bits = insn->operand_width;
+	uint64_t v = reg_value(cpu, op[1].reg.value);
+	int64_t off = bits == 64 ? (int64_t)v : bits == 32 ? (int32_t)v : (int16_t)v;
+	return (off >> __builtin_ctz(bits)) * (bits / 8);
+}
+
+/* Whether a memory operand's address (or its base) is non-canonical;
+ * extra: bytes the instruction adds to it (bit_string_disp).  Stack
+ * accesses are 64-bit whatever the address size says. */
+static bool noncanonical_operand(struct cpu *cpu, const ZydisDecodedInstruction *insn,
+				 const ZydisDecodedOperand *o, int64_t extra)
 {
 	uint64_t base = reg_value(cpu, o->mem.base);
 	uint64_t ea = base + reg_value(cpu, o->mem.index) * (o->mem.scale ? o->mem.scale : 1);
 	if (o->mem.disp.has_displacement)
 		ea += o->mem.disp.value;
+	/* (with a 32-bit address size the bit offset wraps with the address
+	 * at 4 GB: it cannot leave the canonical range) */
+	if (insn->address_width == 64)
+		ea += extra;
 	return !x86_canonical(ea) || !x86_canonical(base);
 }
 
@@ -121,7 +155,7 @@ void guest_fault_refine(void *cpuv, struct guest_exception *e)
 	bool reads_first = insn.mnemonic == ZYDIS_MNEMONIC_PUSH || insn.mnemonic == ZYDIS_MNEMONIC_CALL;
 	for (int i = 0; reads_first && i < insn.operand_count; i++)
 		if (op[i].type == ZYDIS_OPERAND_TYPE_MEMORY && op[i].mem.segment != ZYDIS_REGISTER_SS &&
-		    noncanonical_operand(cpu, &op[i]))
+		    noncanonical_operand(cpu, &insn, &op[i], 0))
 			return;
 	/* Misalignment and the like are #GP through SS too: only a
 	 * non-canonical stack address is #SS. */
@@ -129,7 +163,7 @@ void guest_fault_refine(void *cpuv, struct guest_exception *e)
 		const ZydisDecodedOperand *o = &op[i];
 		if (o->type != ZYDIS_OPERAND_TYPE_MEMORY || o->mem.segment != ZYDIS_REGISTER_SS)
 			continue;
-		if (noncanonical_operand(cpu, o)) {
+		if (noncanonical_operand(cpu, &insn, o, bit_string_disp(cpu, &insn, op))) {
 			to_ss(e);
 			return;
 		}

@@ -146,6 +146,10 @@ static bool gen_avx(struct dc *s, enum avx_op op)
 		return false;
 	if (shape == AVX_CSI || shape == AVX_C2SI)
 		imm = gpr_size == 3;
+	/* VINSERTPS from m32 takes the loaded dword whatever imm[7:6] says;
+	 * the host's register form, run on the staged dword, would not */
+	if (op == AVX_VINSERTPS && s->op[2].type == ZYDIS_OPERAND_TYPE_MEMORY)
+		imm &= 0x3f;
 	if ((shape == AVX_SH || shape == AVX_PI) && immf) {
 		/* the immediate forms: dst, src, imm */
 		r[2] = 0;

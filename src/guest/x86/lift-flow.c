@@ -31,6 +31,9 @@ static bool gen_far(struct dc *s, int kind)
 			return false;
 		ea = gen_ea(s, &s->op[0]);
 	}
+	/* the offset's size is the alignment a far pointer needs (SDM: 4
+	 * for m16:32), and the stack's for far ret */
+	gen_ac_check(s, ea, s->insn.operand_width / 8);
 	gen_sync_pc(s, s->pc);
 	gen_helper(s, HELPER_far, 3, s->ir->env, ea, cst(s, op));
 	gen_exit_nochain(s);

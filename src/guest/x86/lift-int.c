@@ -8,6 +8,7 @@
  * forms become atomic IR ops (xadd/xchg/cmpxchg, or a cmpxchg loop).
  */
 #include "guest/x86/cpuid.h"
+#include "guest/x86/sys.h"
 #include "guest/x86/translate.h"
 
 #define SZ(s) op_size(s, 0)
@@ -57,6 +58,12 @@ static bool gen_MOVZX(struct dc *s)
 
 static bool gen_MOVSX(struct dc *s)
 {
+	/* movsxd with a 16-bit operand size reads a word, which Zydis
+	 * calls a dword: the host shows it (no #AC at a 2-byte boundary) */
+	if (s->insn.mnemonic == ZYDIS_MNEMONIC_MOVSXD && s->insn.operand_width == 16 && op_is_mem(s, 1)) {
+		gen_st_op(s, 0, ir_ld(s, gen_ea(s, &s->op[1]), IR_MO_16));
+		return true;
+	}
 	gen_st_op(s, 0, gen_ld_op_sext(s, 1));
 	return true;
 }
@@ -657,9 +664,9 @@ static bool gen_XCHG(struct dc *s)
 	if (op_is_mem(s, 0) || op_is_mem(s, 1)) {
 		int m = op_is_mem(s, 0) ? 0 : 1;
 		ir_ref v = gen_ld_op(s, 1 - m);
-		ir_ref old = tmp64(s);
-		ir_emit(s->ir, IR_xchg, IR_I64, (ir_ref[]){ old, gen_ea(s, &s->op[m]), v },
-			(int64_t[]){ size });
+		ir_ref old = tmp64(s), ea = gen_ea(s, &s->op[m]);
+		gen_ac_check(s, ea, 1u << size);
+		ir_emit(s->ir, IR_xchg, IR_I64, (ir_ref[]){ old, ea, v }, (int64_t[]){ size });
 		gen_st_op(s, 1 - m, old);
 		return true;
 	}
@@ -675,8 +682,9 @@ static bool gen_XADD(struct dc *s)
 	ir_ref b = gen_ld_op(s, 1), a, r;
 	if (op_is_mem(s, 0)) {
 		a = tmp64(s);
-		ir_emit(s->ir, IR_xadd, IR_I64, (ir_ref[]){ a, gen_ea(s, &s->op[0]), b },
-			(int64_t[]){ size });
+		ir_ref ea = gen_ea(s, &s->op[0]);
+		gen_ac_check(s, ea, 1u << size);
+		ir_emit(s->ir, IR_xadd, IR_I64, (ir_ref[]){ a, ea, b }, (int64_t[]){ size });
 		r = ir_bin(s, IR_add, a, b);
 		gen_st_op(s, 1, a);
 	} else {
@@ -698,8 +706,9 @@ static bool gen_CMPXCHG(struct dc *s)
 
 	if (op_is_mem(s, 0)) {
 		old = tmp64(s);
-		ir_emit(s->ir, IR_cmpxchg, IR_I64, (ir_ref[]){ old, gen_ea(s, &s->op[0]), cmp, nv },
-			(int64_t[]){ size });
+		ir_ref ea = gen_ea(s, &s->op[0]);
+		gen_ac_check(s, ea, 1u << size);
+		ir_emit(s->ir, IR_cmpxchg, IR_I64, (ir_ref[]){ old, ea, cmp, nv }, (int64_t[]){ size });
 	} else if (size == 2) {
 		/* A failed compare leaves the 32-bit destination register
 		 * unwritten: all 64 bits stay (no zero-extension). */
@@ -731,6 +740,7 @@ static bool gen_CMPXCHG(struct dc *s)
 static bool gen_CMPXCHG8B(struct dc *s)
 {
 	ir_ref addr = gen_ea(s, &s->op[0]);
+	gen_ac_check(s, addr, 8);
 	ir_ref cmp = ir_bin(s, IR_or, ir_bin(s, IR_shl, G.regs[R_RDX], cst(s, 32)),
 			    gen_ld_reg(s, R_RAX, 2));
 	ir_ref nv = ir_bin(s, IR_or, ir_bin(s, IR_shl, G.regs[R_RCX], cst(s, 32)),
@@ -874,6 +884,7 @@ static bool gen_ENTER(struct dc *s)
 	 * with rsp and rbp unchanged, if the frame does not fit (the pushes
 	 * above are done by then). */
 	ir_ref top = ir_bin(s, IR_sub, sp, cst(s, alloc));
+	gen_ac_check(s, top, 1u << size);	/* the probe is an operand-size access */
 	ir_st(s, ir_ld(s, top, IR_MO_8), top, IR_MO_8);
 	gen_st_reg(s, R_RBP, size, frame);
 	ir_mov(s, G.regs[R_RSP], top);
@@ -933,12 +944,13 @@ static bool gen_POPFQ(struct dc *s)
 	gen_helper(s, HELPER_write_rflags, 3, s->ir->env, v, cst(s, size == 1 ? 0xffff : ~0ull));
 	s->cc_op = CC_OP_EFLAGS;
 	s->cc_srcT = 0;
-	/* Setting TF single-steps from the next instruction on: that one
-	 * must run in a TB translated for it. */
+	/* Setting TF single-steps from the next instruction on, and a
+	 * change of AC turns alignment checking on or off (X86_CF_ALIGN):
+	 * the next instruction must run in a TB translated for it. */
 	if (!(s->tb->flags & CF_TRACE)) {
 		uint32_t cont = ir_new_label(s->ir);
-		ir_ref tf = ir_bin(s, IR_and, ir_ldenv(s, CPU_OFF(eflags), IR_MO_32), cst(s, X86_TF));
-		ir_brc(s, IR_EQ, tf, cst(s, 0), cont);
+		ir_ref f = ir_bin(s, IR_and, ir_ldenv(s, CPU_OFF(eflags), IR_MO_32), cst(s, X86_TF | X86_AC));
+		ir_brc(s, IR_EQ, f, cst(s, s->tb->flags & X86_CF_ALIGN ? X86_AC : 0), cont);
 		gen_sync_pc(s, s->next_pc);
 		gen_exit_nochain(s);
 		set_label(s, cont);

@@ -243,8 +243,10 @@ static bool gen_MMX_MASKMOVQ(struct dc *s)
 	/* The CPU is in MMX state even if a store faults (an Intel host
 	 * shows TOP 0 and every tag valid in the signal frame). */
 	gen_mmx_enter(s);
+	ir_ref ea = gen_ea(s, &s->op[mem]);
+	gen_ac_check(s, ea, 8);
 	gen_sync_pc(s, s->pc);
-	gen_helper(s, HELPER_mmx_maskmov, 4, s->ir->env, data, mask, gen_ea(s, &s->op[mem]));
+	gen_helper(s, HELPER_mmx_maskmov, 4, s->ir->env, data, mask, ea);
 	return true;
 }
 

@@ -365,6 +365,8 @@ static bool gen_SYSRET(struct dc *s)
 
 static bool gen_IRET(struct dc *s)
 {
+	/* its pops are data accesses of the operand size (CPL 3: #AC) */
+	gen_ac_check(s, G.regs[R_RSP], s->insn.operand_width / 8);
 	priv_c(s, SYSOP_IRET, size_of_bits(s->insn.operand_width), 0);
 	end_tb_rip(s);
 	return true;

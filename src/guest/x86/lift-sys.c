@@ -19,9 +19,9 @@
  * (cpu->fs_base, cpu->gs_base: loom's own FS stays its own); the selectors
  * are left alone, as the CPU leaves them.
  */
-#include <cpuid.h>
 #include <string.h>
 #include "guest/x86/sys.h"
+#include "host/host.h"
 #include "guest/x86/translate.h"
 
 /* ZF from bit 0 of zf, the other arithmetic flags as they were. */
@@ -89,10 +89,8 @@ static bool gen_VERW(struct dc *s) { return gen_verx(s, SYS_VERW); }
 static bool host_umip(void)
 {
 	static int umip = -1;
-	if (umip < 0) {
-		unsigned a, b, c = 0, d;
-		umip = __get_cpuid_count(7, 0, &a, &b, &c, &d) && (c >> 2 & 1);
-	}
+	if (umip < 0)
+		umip = host_has_umip();
 	return umip;
 }
 
@@ -307,6 +305,8 @@ static bool gen_LGS(struct dc *s) { return gen_load_far(s, SREG_GS); }
  * rip it loaded. */
 static bool gen_IRET(struct dc *s)
 {
+	/* its pops are data accesses of the operand size (#AC) */
+	gen_ac_check(s, G.regs[R_RSP], s->insn.operand_width / 8);
 	gen_sync_pc(s, s->pc);
 	gen_helper(s, HELPER_iret, 2, s->ir->env, cst(s, size_of_bits(s->insn.operand_width)));
 	gen_exit_nochain(s);

@@ -483,8 +483,11 @@ bool vec_gen_maskmovdqu(struct dc *s)
 	int x = vec_op(s, 0), m = vec_op(s, 1);
 	if (x < 0 || m < 0 || s->insn.operand_count < 3 || !op_is_mem(s, 2))
 		return false;
+	ir_ref ea = gen_ea(s, &s->op[2]);
+	/* under alignment checking the host wants 8-byte alignment, though
+	 * unaligned 16-byte moves are not checked */
+	gen_ac_check(s, ea, 8);
 	gen_sync_pc(s, s->pc);	/* the pc of a fault in the helper */
-	gen_helper(s, HELPER_sse_maskmov, 4, s->ir->env, cst(s, vec_q(x, 0)), cst(s, vec_q(m, 0)),
-		   gen_ea(s, &s->op[2]));
+	gen_helper(s, HELPER_sse_maskmov, 4, s->ir->env, cst(s, vec_q(x, 0)), cst(s, vec_q(m, 0)), ea);
 	return true;
 }

@@ -399,20 +399,34 @@ static bool gen_FNSTCW(struct dc *s)
 	return true;
 }
 
-/* The 16-bit operand size selects the 14/94-byte layouts. */
+/* The 16-bit operand size selects the 14/94-byte layouts, which need
+ * 2-byte alignment under alignment checking (4 for the others). */
 static bool gen_env(struct dc *s, enum x87_op op32, enum x87_op op16)
 {
+	if (op_is_mem(s, 0))
+		gen_ac_check(s, gen_ea(s, &s->op[0]), s->insn.operand_width == 16 ? 2 : 4);
 	return gen_x87(s, s->insn.operand_width == 16 ? op16 : op32);
+}
+
+/* FXSAVE and FXRSTOR: an area not on a 16-byte boundary is #GP, or #AC
+ * under alignment checking (the SDM leaves which to the processor); the
+ * CPUs met so far raise #AC when the area is not on a 4-byte boundary
+ * either, #GP otherwise. */
+static bool gen_fx(struct dc *s, enum x87_op op)
+{
+	if (op_is_mem(s, 0))
+		gen_ac_check(s, gen_ea(s, &s->op[0]), 4);
+	return gen_x87(s, op);
 }
 
 static bool gen_FNSTENV(struct dc *s) { return gen_env(s, X87_FNSTENV, X87_FNSTENV16); }
 static bool gen_FLDENV(struct dc *s) { return gen_env(s, X87_FLDENV, X87_FLDENV16); }
 static bool gen_FNSAVE(struct dc *s) { return gen_env(s, X87_FNSAVE, X87_FNSAVE16); }
 static bool gen_FRSTOR(struct dc *s) { return gen_env(s, X87_FRSTOR, X87_FRSTOR16); }
-static bool gen_FXSAVE(struct dc *s) { return gen_x87(s, X87_FXSAVE); }
-static bool gen_FXSAVE64(struct dc *s) { return gen_x87(s, X87_FXSAVE64); }
-static bool gen_FXRSTOR(struct dc *s) { return gen_x87(s, X87_FXRSTOR); }
-static bool gen_FXRSTOR64(struct dc *s) { return gen_x87(s, X87_FXRSTOR64); }
+static bool gen_FXSAVE(struct dc *s) { return gen_fx(s, X87_FXSAVE); }
+static bool gen_FXSAVE64(struct dc *s) { return gen_fx(s, X87_FXSAVE64); }
+static bool gen_FXRSTOR(struct dc *s) { return gen_fx(s, X87_FXRSTOR); }
+static bool gen_FXRSTOR64(struct dc *s) { return gen_fx(s, X87_FXRSTOR64); }
 
 /* ---- the table ---- */
 

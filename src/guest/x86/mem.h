@@ -36,6 +36,29 @@ static inline void x86_st_buf(struct cpu *cpu, uint64_t va, const void *src, siz
 		memcpy((void *)(uintptr_t)va, src, n);
 }
 
+/* Probes that fault as a load or a store of the byte at va would, and
+ * change nothing: the first accesses of a multi-part operand where the
+ * CPU checks one byte of it before it moves any (x87 save areas, XSAVE
+ * areas).  The write probe is an atomic or of 0 in user mode, invisible
+ * to other threads; a whole-system vCPU is alone with its memory. */
+static inline void x86_ld_probe(struct cpu *cpu, uint64_t va)
+{
+	uint8_t b;
+	x86_ld_buf(cpu, &b, va, 1);
+	__asm__ volatile("" : : "r"(b));
+}
+
+static inline void x86_st_probe(struct cpu *cpu, uint64_t va)
+{
+	if (__builtin_expect(tlb_softmmu, 0)) {
+		uint8_t b;
+		tlb_read_buf(tlb_of_env(cpu), &b, va, 1, 0);
+		tlb_write_buf(tlb_of_env(cpu), va, &b, 1, 0);
+		return;
+	}
+	__asm__ volatile("lock orb $0, (%0)" : : "r"((uintptr_t)va) : "memory", "cc");
+}
+
 /* One element access each: volatile in user mode so that the compiler
  * keeps them in program order (a fault must follow the earlier ones). */
 typedef uint32_t __attribute__((aligned(1), may_alias)) x86_u32_un;

@@ -27,7 +27,7 @@ static void set_fault(struct x86_event *f, int vector, uint32_t err)
 				 .kind = X86_EV_EXCEPTION };
 }
 
-_Static_assert(((X86_CF_SYSTEM | X86_CF_MMU_MASK << X86_CF_MMU_SHIFT | X86_CF_COMPAT) &
+_Static_assert(((X86_CF_SYSTEM | X86_CF_MMU_MASK << X86_CF_MMU_SHIFT | X86_CF_COMPAT | X86_CF_ALIGN) &
 		~(uint32_t)CF_GUEST_MASK) == 0,
 	       "x86's mode bits lie in the guest's part of the TB flags");
 _Static_assert(X86_MMU_NB - 1 <= X86_CF_MMU_MASK, "the MMU index fits its field");
@@ -36,7 +36,7 @@ uint32_t x86_sys_tb_mode(struct cpu *cpu)
 {
 	struct x86_sys *sys = cpu->sys;
 	if (!sys)
-		return 0;
+		return cpu->eflags & X86_AC ? X86_CF_ALIGN : 0;
 	/* CPL 1 and 2 translate as 3 for privileged instructions (they need
 	 * CPL 0), and their accesses are supervisor ones (x86_mmu_index) */
 	uint32_t m = X86_CF_SYSTEM;
@@ -45,6 +45,10 @@ uint32_t x86_sys_tb_mode(struct cpu *cpu)
 		m |= X86_CF_CPL3;
 	if (!(sys->seg[SREG_CS].attr & SEG_ATTR_L))
 		m |= X86_CF_COMPAT;
+	/* at CPL 0 RFLAGS.AC is SMAP's override (the MMU index above), not
+	 * alignment checking, which only CPL 3 has */
+	if (sys->cpl == 3 && (sys->cr0 & CR0_AM) && (cpu->eflags & X86_AC))
+		m |= X86_CF_ALIGN;
 	return m;
 }
 

@@ -248,6 +248,11 @@ struct x86_sys {
 #define X86_CF_MMU_MASK 3u
 #define X86_CF_CPL3 (1u << 11)		/* CPL 3 (1 and 2 too: not CPL 0) */
 #define X86_CF_COMPAT (1u << 12)	/* a 32-bit code segment in long mode */
+/* Alignment checking is on: CPL 3 with CR0.AM and RFLAGS.AC (user mode:
+ * RFLAGS.AC alone, as Linux runs user code with CR0.AM set).  The TB's
+ * data accesses carry the #AC check (translate.c's gen_ac_check), so
+ * code running with AC clear pays nothing for it. */
+#define X86_CF_ALIGN (1u << 13)
 uint32_t x86_sys_tb_mode(struct cpu *cpu);
 /* The MMU index the vCPU's accesses use now (the TLB's cur_mmu). */
 static inline unsigned x86_sys_mmu_index(uint32_t tb_mode)

@@ -194,6 +194,8 @@ ir_ref ir_movc(struct dc *s, enum ir_cond c, ir_ref a, ir_ref b, ir_ref t, ir_re
 
 ir_ref ir_ld(struct dc *s, ir_ref addr, int memop)
 {
+	if (!s->ac_off)
+		gen_ac_check(s, addr, 1u << (memop & IR_MO_SIZE));
 	ir_ref d = tmp64(s);
 	ir_emit(s->ir, IR_load, IR_I64, (ir_ref[]){ d, addr }, (int64_t[]){ memop });
 	return d;
@@ -201,6 +203,8 @@ ir_ref ir_ld(struct dc *s, ir_ref addr, int memop)
 
 void ir_st(struct dc *s, ir_ref val, ir_ref addr, int memop)
 {
+	if (!s->ac_off)
+		gen_ac_check(s, addr, 1u << (memop & IR_MO_SIZE));
 	ir_emit(s->ir, IR_store, IR_I64, (ir_ref[]){ val, addr }, (int64_t[]){ memop });
 }
 
@@ -717,6 +721,23 @@ void gen_exception_err(struct dc *s, enum x86_vector v, uint32_t error_code)
 						.error_code = error_code });
 }
 
+void gen_ac_check(struct dc *s, ir_ref ea, unsigned align)
+{
+	if (!(s->tb->flags & X86_CF_ALIGN) || align <= 1)
+		return;
+	/* the cold path raises #AC and leaves the TB; the lifter goes on
+	 * after the label in the state it was in */
+	enum dc_state state = s->state;
+	uint32_t ok = ir_new_label(s->ir);
+	ir_brc(s, IR_TSTEQ, ea, cst(s, align - 1), ok);
+	/* misaligned and non-canonical: the access's own #GP/#SS first */
+	ir_ref canon = ir_bin(s, IR_sar, ir_bin(s, IR_shl, ea, cst(s, 16)), cst(s, 16));
+	ir_brc(s, IR_NE, canon, ea, ok);
+	gen_exception_err(s, X86_EXC_AC, 0);
+	set_label(s, ok);
+	s->state = state;
+}
+
 bool gen_illegal(struct dc *s)
 {
 	if (log_enabled(LOG_UNIMP)) {
@@ -785,6 +806,22 @@ void gen_st_probe(struct dc *s, ir_ref ea, int len)
 }
 
 /* ---- the translation loop ---- */
+
+/* Whether the instruction has a memory operand of 16 bytes or more (a
+ * vector, a save area, a far pointer is not one): its lifter's 8-byte
+ * parts carry no #AC check of their own (SDM vol. 3, "Alignment Check
+ * Exception": 16-byte operands are checked for #GP when they must be
+ * aligned, and unaligned vector loads and stores are not checked, on
+ * this kind of CPU; the lifters of FXSAVE and maskmovdqu check
+ * themselves). */
+static bool wide_mem_operand(const struct dc *s)
+{
+	for (int i = 0; i < s->insn.operand_count; i++)
+		if (s->op[i].type == ZYDIS_OPERAND_TYPE_MEMORY && s->op[i].mem.type == ZYDIS_MEMOP_TYPE_MEM &&
+		    s->op[i].size >= 128)
+			return true;
+	return false;
+}
 
 /* Instructions above the selected -cpu level are undefined opcodes there. */
 static bool isa_allowed(const ZydisDecodedInstruction *insn)
@@ -976,6 +1013,7 @@ int guest_translate(struct ir_ctx *ir, struct tb *tb, unsigned max_insns,
 		}
 		ir_emit(ir, IR_insn_start, IR_I64, NULL, (int64_t[]){ s->pc, s->insn.length });
 		n++;
+		s->ac_off = !(tb->flags & X86_CF_ALIGN) || wide_mem_operand(s);
 		lift_fn *fn = lifters[s->insn.mnemonic];
 		if ((tb->flags & X86_CF_SYSTEM) && sys_lifters[s->insn.mnemonic])
 			fn = sys_lifters[s->insn.mnemonic];

@@ -38,6 +38,12 @@ struct dc {
 	/* the interrupt shadow of sti and mov ss: the next instruction runs
 	 * in this TB, whatever max_insns says, and ends it (lift-priv.c) */
 	bool irq_shadow;
+	/* Alignment checking (a TB of X86_CF_ALIGN): ir_ld and ir_st check
+	 * each access for its own size unless ac_off, which the translation
+	 * loop sets for an instruction with a 16-byte or wider memory
+	 * operand (the CPU checks those for #GP or not at all, and its
+	 * lifter checks whatever it must itself, with gen_ac_check). */
+	bool ac_off;
 };
 
 /* IR globals for the guest state (guest_ir_init fills them). */
@@ -154,6 +160,11 @@ void gen_jmp_indirect(struct dc *s, ir_ref target);
 void gen_raise(struct dc *s, const struct guest_exception *e);
 void gen_exception(struct dc *s, enum x86_vector v);
 void gen_exception_err(struct dc *s, enum x86_vector v, uint32_t error_code);
+/* #AC at this instruction when the TB checks alignment (X86_CF_ALIGN)
+ * and ea is not a multiple of align, a power of two; nothing otherwise.
+ * A non-canonical ea is left to the access, whose #GP or #SS comes
+ * first on the CPU. */
+void gen_ac_check(struct dc *s, ir_ref ea, unsigned align);
 /* Leave the TB for the exec loop with the pc global set, unchained (in a
  * single-stepped TB: with the trace trap). */
 void gen_exit_nochain(struct dc *s);

@@ -615,35 +615,17 @@ bool x87_host_fop_exc_only, x87_host_fdp_exc_only, x87_host_fcs_zero;
 
 __attribute__((constructor)) static void x87_probe_host(void)
 {
-	uint8_t area[512] __attribute__((aligned(16)));
-	uint64_t fip;
-	memset(area, 0, sizeof(area));
-	asm volatile("fxsave %0" : "=m"(area));
-	memcpy(&host_mxcsr_mask, area + 28, 4);
-	if (!host_mxcsr_mask)
-		host_mxcsr_mask = 0xffbf;	/* the architectural default */
-	asm volatile("fninit\n\tfld1\n\tfxsave64 %0\n\tfninit" : "=m"(area) : : "memory");
-	memcpy(&fip, area + 8, 8);
-	host_fxsave_ptrs_if_es = fip == 0;
-	/* fld m64 and no exception: FOP (dd /0), FDP (&one) and FCS as
-	 * this host keeps them, in the 32-bit FNSTENV image */
-	static const double one = 1.0;
-	uint8_t env[28];
-	uint16_t fcs, fop;
-	uint32_t fdp;
-	asm volatile("fninit\n\tfldl %1\n\tfnstenv %0\n\tfninit" : "=m"(env) : "m"(one) : "memory");
-	memcpy(&fcs, env + 16, 2);
-	memcpy(&fop, env + 18, 2);
-	memcpy(&fdp, env + 20, 4);
-	x87_host_fop_exc_only = (fop & 0x7ff) == 0;
-	x87_host_fdp_exc_only = fdp == 0;
-	x87_host_fcs_zero = fcs == 0;
+	struct host_x87 h = host_probe_x87();
+	host_mxcsr_mask = h.mxcsr_mask;
+	host_fxsave_ptrs_if_es = h.fxsave_ptrs_if_es;
+	x87_host_fop_exc_only = h.fop_exc_only;
+	x87_host_fdp_exc_only = h.fdp_exc_only;
+	x87_host_fcs_zero = h.fcs_zero;
 }
 
 bool x87_host_has_fisttp(void)
 {
-	__builtin_cpu_init();
-	return __builtin_cpu_supports("sse3");
+	return host_has_sse3();
 }
 
 
@@ -716,6 +698,32 @@ void x87_fxrstor(struct cpu *cpu, const void *area512)
 	fxrstor_from(cpu, &a, true);
 }
 
+/* What the CPU touches of a save area of size bytes before it moves any
+ * of them, as the host shows it: the x87 environment and save areas
+ * their first field (first bytes: 4 in the 32-bit layouts, 2 in the
+ * 16-bit ones) and then their last byte, the FXSAVE area (first 0) its
+ * last byte and then its first.  An area that runs into a page it may
+ * not access faults there, at the first byte of that page the probe
+ * reaches, with nothing written. */
+static void area_probe(struct cpu *cpu, uint64_t addr, size_t size, size_t first, bool store)
+{
+	uint64_t at[3] = { addr, addr + (first ? first : 1) - 1, addr + size - 1 };
+	if ((at[1] ^ addr) >> 12)
+		at[1] &= ~0xfffull;
+	else
+		at[1] = addr;
+	if (!first) {
+		at[0] = at[2];
+		at[2] = addr;
+	}
+	for (int i = 0; i < 3; i++) {
+		if (store)
+			x86_st_probe(cpu, at[i]);
+		else
+			x86_ld_probe(cpu, at[i]);
+	}
+}
+
 /* FXSAVE/FXRSTOR as instructions: #GP(0) for a
  * misaligned area or reserved MXCSR bits; the guest memory is read whole
  * before anything changes and written before nothing else changes. */
@@ -724,6 +732,7 @@ static void do_fxsave(struct cpu *cpu, uint64_t addr, bool rex_w)
 	struct x86_fxsave a;
 	if (addr & 15)
 		x86_raise_gp0(cpu);
+	area_probe(cpu, addr, 512, 0, true);
 	fxsave_to(cpu, &a, rex_w);
 	x86_st_buf(cpu, addr, &a, X86_FXSAVE_WRITTEN);
 }
@@ -733,6 +742,7 @@ static void do_fxrstor(struct cpu *cpu, uint64_t addr, bool rex_w)
 	struct x86_fxsave a;
 	if (addr & 15)
 		x86_raise_gp0(cpu);
+	area_probe(cpu, addr, 512, 0, false);
 	x86_ld_buf(cpu, &a, addr, X86_FXSAVE_WRITTEN);
 	if (a.mxcsr & ~host_mxcsr_mask)
 		x86_raise_gp0(cpu);
@@ -751,6 +761,7 @@ static void do_env(struct cpu *cpu, unsigned op, uint64_t addr)
 	bool save = op == X87_FNSAVE || op == X87_FNSAVE16;
 	uint64_t efl = 0;
 
+	area_probe(cpu, addr, size, size == 14 || size == 94 ? 2 : 4, !load);
 	if (load)
 		x86_ld_buf(cpu, buf, addr, size);
 	run_general(&cpu->fpu, &n, op, 0, buf, efl, load || save);

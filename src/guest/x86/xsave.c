@@ -146,6 +146,9 @@ void helper_xsave(uint64_t envp, uint64_t addr, uint64_t rfbm, uint64_t kind)
 	uint8_t tmp[XSAVE_SIZE];
 	if (addr & 63)
 		x86_raise_gp0(env);
+	/* The CPU's first access is to the header's last byte: an area
+	 * whose legacy part or header is not writable faults there. */
+	x86_st_probe(env, addr + XSAVE_HDR_OFF + 63);
 	rfbm &= X86_XCR0;
 	if (!(kind & 1)) {
 		/* XSTATE_BV keeps its bits outside RFBM: read it first. */
@@ -177,6 +180,9 @@ void helper_xrstor(uint64_t envp, uint64_t addr, uint64_t rfbm, uint64_t rex_w)
 	if (addr & 63)
 		x86_raise_gp0(env);
 	rfbm &= X86_XCR0;
+	/* XCOMP_BV first, which says the area's format, as the CPU reads
+	 * it: an unreadable header faults there */
+	x86_ld_probe(env, addr + XSAVE_HDR_OFF + 8);
 	x86_ld_buf(env, hdr, addr + XSAVE_HDR_OFF, 64);
 	bool compact = hdr[1] >> 63;
 	uint64_t comp = hdr[1] & ~(1ull << 63);

@@ -164,9 +164,23 @@ static void gather_fault(void)
 	munmap(pg, 8192);
 }
 
+/* vinsertps from m32 takes the loaded dword whatever imm[7:6] says (here
+ * 3: from a register it would pick dword 3), in both encodings. */
+static void insertps_mem(void)
+{
+	static const float in[4] = { 1.5f, 2.5f, 3.5f, 4.5f };
+	__m128 a = _mm_set_ps(8, 7, 6, 5), r, l;
+	__asm__ volatile("vinsertps $0xf4, %2, %1, %0" : "=x"(r) : "x"(a), "m"(in[1]));
+	l = a;
+	__asm__ volatile("insertps $0xe2, %1, %0" : "+x"(l) : "m"(in[2]));
+	SHOWPS("vinsertps m", _mm256_zextps128_ps256(r));
+	SHOWPS("insertps m", _mm256_zextps128_ps256(l));
+}
+
 int main(void)
 {
 	rng_seed(7);
+	insertps_mem();
 	static int32_t tbl[256];
 	static double dtbl[256];
 	for (int i = 0; i < 256; i++) {
