@@ -126,3 +126,10 @@ void system_control_setup(void)
 	control_env_command = ctl_command;
 	control_env_help = "pmemsave ADDR SIZE FILE, memsave ADDR SIZE FILE";
 }
+
+void system_monitor_cov(void *opaque, const char *args, FILE *out)
+{
+	char line[4096];
+	snprintf(line, sizeof(line), "cov %s", args);
+	control_run(line, out);
+}

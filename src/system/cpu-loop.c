@@ -34,6 +34,8 @@
 #include "system/chardev.h"
 #include "system/lapic.h"
 #include "system/machine.h"
+#include "system/instrument-env.h"
+#include "system/introspect.h"
 #include "system/monitor.h"
 #include "system/pc.h"
 #include "system/physmem.h"
@@ -261,6 +263,9 @@ static const struct monitor_ops mon_ops = {
 	.cont = mon_cont,
 	.reset = mon_reset,
 	.quit = mon_quit,
+	.info_procs = introspect_info_procs,
+	.info_modules = introspect_info_modules,
+	.cov = system_monitor_cov,
 };
 
 /* Before the soft MMU is wired the vCPU cannot run: the monitor serves the
@@ -271,6 +276,9 @@ static const struct monitor_ops mon_ops_loaded = {
 	.running = mon_running,
 	.stop = mon_stop,
 	.quit = mon_quit,
+	.info_procs = introspect_info_procs,
+	.info_modules = introspect_info_modules,
+	.cov = system_monitor_cov,
 };
 
 /* ---- The loop -------------------------------------------------------------- */

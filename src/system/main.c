@@ -299,10 +299,9 @@ int main(int argc, char **argv)
 	if (machine_init(&cfg, &status, err, sizeof(err)) < 0)
 		fatal(status, "%s", err);
 	instrument_load_plugins();
-	if (control_path) {
-		system_control_setup();
+	system_control_setup();	/* the monitor's cov commands too */
+	if (control_path)
 		control_start(control_path);
-	}
 	log_flush();
 	if (!machine_can_run() && system_opts.monitor.kind == CHARDEV_NONE) {
 		fprintf(stderr, "loom-system: %s loaded (boot protocol %u.%02u, entry 0x%llx); "

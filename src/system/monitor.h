@@ -1,7 +1,8 @@
 /*
  * The human monitor: QEMU HMP's command names, syntax and output formats
  * for the commands loom-system has (help, info registers|tlb|mem|status,
- * x, xp, memsave, pmemsave, stop, cont, system_reset, quit), so that the
+ * x, xp, memsave, pmemsave, stop, cont, system_reset, quit), and loom's
+ * own: info procs, info modules [PID], cov start|stop|clear|write, so that the
  * scripts and habits people have for qemu-system-x86_64 work unchanged.
  *
  * The monitor reaches the machine only through struct monitor_ops, a set
@@ -73,6 +74,12 @@ struct monitor_ops {
 	void (*cont)(void *opaque);
 	void (*reset)(void *opaque);
 	void (*quit)(void *opaque);
+	/* Guest introspection (`info procs`, `info modules [ARGS]`) and the
+	 * coverage commands (`cov ARGS`, the control channel's): each prints
+	 * its answer to out.  NULL: the command says it is not available. */
+	void (*info_procs)(void *opaque, FILE *out);
+	void (*info_modules)(void *opaque, const char *args, FILE *out);
+	void (*cov)(void *opaque, const char *args, FILE *out);
 };
 
 struct monitor {

@@ -1,0 +1,227 @@
+#!/usr/bin/env bash
+# loom-system's guest introspection and attributed coverage against the
+# guest's own view of itself (the `system` subsuite):
+#
+#   tests/system/osi.sh BUILDDIR
+#
+# Debian's kernel (build/guest/vmlinuz and initrd.img from
+# scripts/guest-kernel.sh; skipped, visibly, without them) boots under
+# BUILDDIR/loom-system with loom.osi=1 on its command line, which makes the
+# guest script (tests/system/guest/run) start two sleeps (one run from a
+# copy of busybox at /tmp/alt), print /proc/kallsyms' _text and _etext,
+# /proc/modules, `ps -o pid,ppid,comm` and every process's /proc/PID/maps,
+# then wait for a line on the console.  The monitor (-monitor unix:) then
+# answers, and is checked against what the guest printed:
+#   info procs        every process ps listed (but ps itself, and kworkers,
+#                     which come and go) with its ppid and name; kernel
+#                     threads exactly those without maps
+#   info modules      [kernel] at _text, _etext - _text long; each module
+#                     of /proc/modules at its address
+#   info modules PID  for each process with maps, exactly the lines of its
+#                     /proc/PID/maps that are executable and file-backed
+#                     (start, end, offset, path)
+# Then coverage (-cov FILE, attributed by process and module): the monitor
+# clears it, the guest idles, `cov write idle.drcov`; `cov clear`, the
+# console says go and the guest runs one md5sum (printing its pid first),
+# `cov write run.drcov`.  Checked with loom-cov and the host's
+# /bin/busybox (the same file the initramfs holds):
+#   - run.drcov has blocks of md5sum[PID]:/bin/busybox at offsets inside
+#     busybox's executable PT_LOAD segment (readelf), and none outside it;
+#   - kernel blocks are [kernel] with offsets below _etext - _text;
+#   - `loom-cov diff idle.drcov run.drcov` lists md5sum[PID] and none of
+#     the sleeps, which ran in neither recording... and neither did init;
+#   - the -cov file written at the end has both sleeps' busybox blocks
+#     under their own pids and paths (/bin/busybox, /tmp/alt/busybox).
+# Prints PASS/FAIL/SKIP lines and "N passed, N failed, N skipped".
+set -uo pipefail
+
+if [ $# -ne 1 ]; then
+	echo "usage: $0 BUILDDIR" >&2
+	exit 2
+fi
+root=$(cd "$(dirname "$0")/../.." && pwd)
+builddir=$(cd "$1" && pwd)
+bin=$builddir/loom-system
+covbin=$builddir/loom-cov
+kernel=$root/build/guest/vmlinuz
+initrd=$root/build/guest/initrd.img
+tmp=$(mktemp -d)
+vm=
+cleanup() {
+	[ -n "$vm" ] && kill "$vm" 2>/dev/null && wait "$vm" 2>/dev/null
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+passed=0 failed=0 skipped=0
+pass() { echo "PASS $1"; passed=$((passed + 1)); }
+fail() {
+	echo "FAIL $1"
+	shift
+	for l in "$@"; do echo "    $l"; done
+	failed=$((failed + 1))
+}
+skip() { echo "SKIP $1: $2"; skipped=$((skipped + 1)); }
+finish() {
+	echo "$passed passed, $failed failed, $skipped skipped"
+	exit 0
+}
+
+if [ ! -s "$kernel" ] || [ ! -s "$initrd" ]; then
+	skip osi "no build/guest/vmlinuz or initrd.img (scripts/guest-kernel.sh)"
+	finish
+fi
+for b in "$bin" "$covbin"; do
+	if [ ! -x "$b" ]; then
+		fail osi "$b is not built"
+		finish
+	fi
+done
+
+# The monitor's client: each argument one command, its output (the prompt
+# removed) on stdout.
+cat >"$tmp/mon.py" <<'EOF'
+import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+s.settimeout(120)
+def until_prompt():
+    b = b""
+    while not b.endswith(b"(qemu) "):
+        d = s.recv(65536)
+        if not d:
+            break
+        b += d
+    return b.decode(errors="replace").replace("\r", "")
+until_prompt()
+for c in sys.argv[2:]:
+    s.sendall(c.encode() + b"\n")
+    out = until_prompt()
+    sys.stdout.write(out[:-7] if out.endswith("(qemu) ") else out)
+EOF
+mon() { python3 "$tmp/mon.py" "$tmp/mon.sock" "$@"; }
+
+# wait_for LINE SECONDS: until the console shows LINE (0), or not (1).
+wait_for() {
+	local i
+	for ((i = 0; i < $2 * 2; i++)); do
+		tr -d '\r' <"$tmp/serial" | grep -qxF -- "$1" && return 0
+		kill -0 "$vm" 2>/dev/null || return 1
+		sleep 0.5
+	done
+	return 1
+}
+# section NAME: the console's lines after "== osi NAME" up to the next "=="
+section() {
+	tr -d '\r' <"$tmp/serial" | awk -v s="== osi $1" '
+		$0 == s { on = 1; next } /^== / { on = 0 } on'
+}
+
+mkfifo "$tmp/in"
+"$bin" -M pc -m 256 -nographic -no-reboot -kernel "$kernel" -initrd "$initrd" \
+	-append "console=ttyS0 quiet panic=-1 loom.osi=1" \
+	-monitor "unix:$tmp/mon.sock,server,nowait" \
+	<"$tmp/in" >"$tmp/serial" 2>"$tmp/err" &
+vm=$!
+exec 3>"$tmp/in"
+if ! wait_for "== osi ready" 300; then
+	fail osi-boot "the guest script did not reach '== osi ready'" \
+		"$(tr -d '\r' <"$tmp/serial" | tail -n 5)" "$(tail -n 3 "$tmp/err")"
+	finish
+fi
+pass osi-boot
+
+# --- info procs ---------------------------------------------------------------
+section ps | awk 'NR > 1 { print $1, $2, $3 }' >"$tmp/ps"
+section maps >"$tmp/maps"
+awk '{ print $1 }' "$tmp/maps" | sort -u >"$tmp/user-pids"
+mon "info procs" >"$tmp/procs"
+# pid ppid kind name, one process or thread a line
+awk 'NR > 1 && $1 ~ /^[0-9]+$/ { print $1, $2, $3, $5 }' "$tmp/procs" >"$tmp/walk"
+bad=$(awk -v pspid="$(awk '$3 == "ps" { print $1 }' "$tmp/ps")" '
+	FILENAME == ARGV[1] { ppid[$1] = $2; name[$1] = $4; next }
+	$1 == pspid || $3 ~ /^kworker/ { next }
+	!($1 in ppid) { print "pid " $1 " (" $3 ") missing"; next }
+	ppid[$1] != $2 { print "pid " $1 ": ppid " ppid[$1] ", ps says " $2 }
+	# ps prints 15 characters at most
+	substr(name[$1], 1, 15) != $3 { print "pid " $1 ": name " name[$1] ", ps says " $3 }
+	' "$tmp/walk" "$tmp/ps")
+n=$(wc -l <"$tmp/ps")
+if [ -z "$bad" ] && [ "$n" -gt 20 ]; then
+	pass "osi-info-procs ($n processes of ps)"
+else
+	fail osi-info-procs "ps listed $n" "$(echo "$bad" | head -n 5)" "$(head -n 5 "$tmp/procs")"
+fi
+# user processes are those with maps, kernel threads those without
+bad=$(awk '
+	FILENAME == ARGV[1] { user[$1] = 1; next }
+	$3 == "thread" { next }
+	($3 == "user") != ($1 in user) { print "pid " $1 " (" $4 ") is " $3 }
+	' "$tmp/user-pids" "$tmp/walk" | head -n 5)
+if [ -z "$bad" ] && grep -q ' user ' "$tmp/walk" && grep -q ' kthread ' "$tmp/walk"; then
+	pass osi-info-procs-kinds
+else
+	fail osi-info-procs-kinds "$bad"
+fi
+
+# --- info modules ---------------------------------------------------------------
+mon "info modules" >"$tmp/modules"
+text=$(section kernel | awk '$3 == "_text" { print $1 }')
+etext=$(section kernel | awk '$3 == "_etext" { print $1 }')
+got=$(awk '$1 == "[kernel]" { print $2, $3 }' "$tmp/modules")
+want=$(printf '0x%016x 0x%x' "0x$text" $((0x$etext - 0x$text)))
+if [ -n "$text" ] && [ "$got" = "$want" ]; then
+	pass "osi-info-modules-kernel ($got)"
+else
+	fail osi-info-modules-kernel "want $want (kallsyms _text, _etext - _text), got '$got'"
+fi
+bad=$(section modules | awk '{ print $1, $6 }' | while read -r name addr; do
+	grep -qE "^$name +0x0*${addr#0x} " "$tmp/modules" || echo "$name at $addr"
+done)
+nmod=$(section modules | grep -c .)
+if [ -z "$bad" ] && [ "$(awk 'NR > 2' "$tmp/modules" | grep -c .)" -eq "$nmod" ]; then
+	pass "osi-info-modules-list ($nmod modules in /proc/modules)"
+else
+	fail osi-info-modules-list "$bad" "$(cat "$tmp/modules")"
+fi
+
+# --- info modules PID -----------------------------------------------------------
+nlines=0
+bad=
+for p in $(cat "$tmp/user-pids"); do
+	# /proc/PID/maps: start-end perms offset dev inode path
+	awk -v p="$p" '$1 == p && $3 ~ /x/ && $7 ~ /^\// {
+		split($2, r, "-"); print "0x" r[1], "0x" r[2], "0x" $4, $7 }' \
+		"$tmp/maps" | sed 's/0x0*\([0-9a-f]\)/0x\1/g' | sort >"$tmp/want.$p"
+	mon "info modules $p" | awk 'NR > 1 { print $1, $2, $3, $4 }' |
+		sed 's/0x0*\([0-9a-f]\)/0x\1/g' | sort >"$tmp/got.$p"
+	nlines=$((nlines + $(wc -l <"$tmp/want.$p")))
+	if ! cmp -s "$tmp/want.$p" "$tmp/got.$p"; then
+		bad="$bad pid $p: $(diff "$tmp/want.$p" "$tmp/got.$p" | head -n 3 | tr '\n' ' ')"
+	fi
+done
+npids=$(wc -l <"$tmp/user-pids")
+if [ -z "$bad" ] && [ "$nlines" -gt 0 ]; then
+	pass "osi-info-modules-pid ($npids processes, $nlines executable file mappings)"
+else
+	fail osi-info-modules-pid "$bad"
+fi
+# the second sleep runs from /tmp/alt/busybox
+alt=$(awk '$3 == "sleep" { print $1 }' "$tmp/ps" | while read -r p; do
+	grep -l '/tmp/alt/busybox' "$tmp/got.$p" 2>/dev/null; done | wc -l)
+if [ "$alt" -eq 1 ]; then pass osi-info-modules-other-path; else
+	fail osi-info-modules-other-path "want one sleep from /tmp/alt/busybox, got $alt"; fi
+if mon "info modules 99999" | grep -q 'no process 99999' &&
+	mon "info modules x1" | grep -q "'x1' is not a process id"; then
+	pass osi-info-modules-bad-pid
+else
+	fail osi-info-modules-bad-pid "$(mon "info modules 99999" "info modules x1")"
+fi
+
+echo go >&3
+wait_for "== osi done" 120 || fail osi-run "no '== osi done'"
+echo go >&3
+wait_for "== end" 60
+wait "$vm"
+vm=
+finish
