@@ -42,7 +42,7 @@ static struct {
 	bool tried, ok;
 	char err[256];
 	struct osi_linux_layout layout;
-	uint64_t init_top_pgt, etext;	/* link-time */
+	uint64_t init_top_pgt, end;	/* link-time */
 	/* the reader's root, valid while LSTAR is lstar */
 	uint64_t lstar, root;
 } is;
@@ -86,8 +86,8 @@ int introspect_load(char *err, size_t errsz)
 		if (osi_linux_layout_fill(&is.layout, &btf, &ks, why, sizeof why) < 0)
 			snprintf(is.err, sizeof is.err, "%s: %s", k, why);
 		else if (!(is.init_top_pgt = osi_kallsyms_addr(&ks, "init_top_pgt")) ||
-			 !(is.etext = osi_kallsyms_addr(&ks, "_etext")))
-			snprintf(is.err, sizeof is.err, "%s: no init_top_pgt or _etext in kallsyms",
+			 !(is.end = osi_kallsyms_addr(&ks, "_end")))
+			snprintf(is.err, sizeof is.err, "%s: no init_top_pgt or _end in kallsyms",
 				 k);
 		else
 			is.ok = true;
@@ -175,7 +175,18 @@ int introspect_os(struct osi_linux *os, char *err, size_t errsz)
 void introspect_kernel_text(const struct osi_linux *os, uint64_t *base, uint64_t *size)
 {
 	*base = is.layout.text + os->slide;
-	*size = is.etext - is.layout.text;
+	*size = is.end - is.layout.text;
+}
+
+int introspect_kernel_range(uint64_t *base, uint64_t *size)
+{
+	struct cpu *cpu = machine.cpu;
+	uint64_t lstar = cpu && cpu->sys ? __atomic_load_n(&cpu->sys->lstar, __ATOMIC_RELAXED) : 0;
+	if (!is.ok || lstar < INTROSPECT_KERNEL_VA)
+		return -1;
+	*base = is.layout.text + osi_linux_kaslr_slide(&is.layout, lstar);
+	*size = is.end - is.layout.text;
+	return 0;
 }
 
 uint64_t introspect_pgd_root(uint64_t pgd)

@@ -34,8 +34,13 @@ int introspect_load(char *err, size_t errsz);
  */
 int introspect_os(struct osi_linux *os, char *err, size_t errsz);
 
-/* The kernel image's text at run time: [*base, *base + *size). */
+/* The kernel image at run time, [_text, _end): [*base, *base + *size).
+ * (Its init code, run at boot and freed, lies past _etext.) */
 void introspect_kernel_text(const struct osi_linux *os, uint64_t *base, uint64_t *size);
+
+/* The same from LSTAR alone, reading no guest memory (any thread may ask).
+ * 0, or -1 before the layout is loaded or LSTAR set. */
+int introspect_kernel_range(uint64_t *base, uint64_t *size);
 
 /* The guest-physical address of a kernel virtual address, or -1. */
 uint64_t introspect_kva_to_pa(uint64_t va);

@@ -877,6 +877,7 @@ static void cmd_info(struct monitor *mon, const char *args)
 			out(mon, "info procs: not available on this machine\n");
 		break;
 	case INFO_MODULES:
+		args += strspn(args, " \t");
 		if (mon->ops->info_modules)
 			mon->ops->info_modules(mon->opaque, args, mon->out);
 		else
@@ -941,6 +942,7 @@ void monitor_command(struct monitor *mon, const char *line)
 	case CMD_QUIT: action(mon, mon->ops->quit, "quit"); break;
 	case CMD_HELP: cmd_help(mon, args); break;
 	case CMD_COV:
+		args += strspn(args, " \t");
 		if (mon->ops->cov)
 			mon->ops->cov(mon->opaque, args, mon->out);
 		else

@@ -13,7 +13,7 @@
 #    block-per-instruction run marks at least what the default one does),
 #    and on SIGTERM for a guest spinning in translated code (tests/system/
 #    craft.py spin: jmp . at the 64-bit entry 0x1000200).
-# 2. Bad -cov/-cov-bitmap input: one line, exit status 1.
+# 2. Bad -cov/-cov-format/-cov-bitmap input: one line, exit status 1.
 # 3. -plugin on the bare-metal image, which runs the same instructions
 #    whatever the translation: the bundled libinsn.so counts the same
 #    instructions (> 0) in the three modes, libbb.so (callbacks) the same
@@ -98,7 +98,12 @@ expect_usage() {
 
 # --- bad input -----------------------------------------------------------------
 k=$tmp/none.img
-expect_usage cov-without-bitmap 'add -cov-bitmap phys:' -kernel "$k" -cov "$tmp/x.bits"
+expect_usage cov-format-bitmap-without-bitmap 'needs -cov-bitmap phys:' -kernel "$k" \
+	-cov "$tmp/x.bits" -cov-format bitmap
+expect_usage cov-format-lcov '^loom-system: -cov-format lcov: loom-system writes drcov, modoff' \
+	-kernel "$k" -cov "$tmp/x.cov" -cov-format lcov
+expect_usage cov-format-with-bitmap 'records a bitmap' -kernel "$k" -cov x -cov-format drcov \
+	-cov-bitmap phys:0-0x1000
 expect_usage bitmap-without-cov 'needs -cov FILE' -kernel "$k" -cov-bitmap phys:0-0x1000
 expect_usage bitmap-not-phys 'guest-physical' -kernel "$k" -cov x -cov-bitmap 0x1000-0x2000
 expect_usage bitmap-empty-range 'END must lie above START' -kernel "$k" -cov x \

@@ -8,14 +8,14 @@
 # scripts/guest-kernel.sh; skipped, visibly, without them) boots under
 # BUILDDIR/loom-system with loom.osi=1 on its command line, which makes the
 # guest script (tests/system/guest/run) start two sleeps (one run from a
-# copy of busybox at /tmp/alt), print /proc/kallsyms' _text and _etext,
+# copy of busybox at /tmp/alt), print /proc/kallsyms' _text and _end,
 # /proc/modules, `ps -o pid,ppid,comm` and every process's /proc/PID/maps,
 # then wait for a line on the console.  The monitor (-monitor unix:) then
 # answers, and is checked against what the guest printed:
 #   info procs        every process ps listed (but ps itself, and kworkers,
 #                     which come and go) with its ppid and name; kernel
 #                     threads exactly those without maps
-#   info modules      [kernel] at _text, _etext - _text long; each module
+#   info modules      [kernel] at _text, _end - _text long; each module
 #                     of /proc/modules at its address
 #   info modules PID  for each process with maps, exactly the lines of its
 #                     /proc/PID/maps that are executable and file-backed
@@ -27,7 +27,7 @@
 # /bin/busybox (the same file the initramfs holds):
 #   - run.drcov has blocks of md5sum[PID]:/bin/busybox at offsets inside
 #     busybox's executable PT_LOAD segment (readelf), and none outside it;
-#   - kernel blocks are [kernel] with offsets below _etext - _text;
+#   - kernel blocks are [kernel] with offsets below _end - _text;
 #   - `loom-cov diff idle.drcov run.drcov` lists md5sum[PID] and none of
 #     the sleeps, which ran in neither recording... and neither did init;
 #   - the -cov file written at the end has both sleeps' busybox blocks
@@ -52,6 +52,7 @@ cleanup() {
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
+[ -n "${OSI_KEEP:-}" ] && trap 'echo "kept $tmp"' EXIT
 
 passed=0 failed=0 skipped=0
 pass() { echo "PASS $1"; passed=$((passed + 1)); }
@@ -120,7 +121,7 @@ section() {
 mkfifo "$tmp/in"
 "$bin" -M pc -m 256 -nographic -no-reboot -kernel "$kernel" -initrd "$initrd" \
 	-append "console=ttyS0 quiet panic=-1 loom.osi=1" \
-	-monitor "unix:$tmp/mon.sock,server,nowait" \
+	-monitor "unix:$tmp/mon.sock,server,nowait" -cov "$tmp/all.drcov" \
 	<"$tmp/in" >"$tmp/serial" 2>"$tmp/err" &
 vm=$!
 exec 3>"$tmp/in"
@@ -167,13 +168,13 @@ fi
 # --- info modules ---------------------------------------------------------------
 mon "info modules" >"$tmp/modules"
 text=$(section kernel | awk '$3 == "_text" { print $1 }')
-etext=$(section kernel | awk '$3 == "_etext" { print $1 }')
+kend=$(section kernel | awk '$3 == "_end" { print $1 }')
 got=$(awk '$1 == "[kernel]" { print $2, $3 }' "$tmp/modules")
-want=$(printf '0x%016x 0x%x' "0x$text" $((0x$etext - 0x$text)))
+want=$(printf '0x%016x 0x%x' "0x$text" $((0x$kend - 0x$text)))
 if [ -n "$text" ] && [ "$got" = "$want" ]; then
 	pass "osi-info-modules-kernel ($got)"
 else
-	fail osi-info-modules-kernel "want $want (kallsyms _text, _etext - _text), got '$got'"
+	fail osi-info-modules-kernel "want $want (kallsyms _text, _end - _text), got '$got'"
 fi
 bad=$(section modules | awk '{ print $1, $6 }' | while read -r name addr; do
 	grep -qE "^$name +0x0*${addr#0x} " "$tmp/modules" || echo "$name at $addr"
@@ -218,10 +219,107 @@ else
 	fail osi-info-modules-bad-pid "$(mon "info modules 99999" "info modules x1")"
 fi
 
+# --- attributed coverage -----------------------------------------------------------
+mon "cov write $tmp/boot.drcov" "cov clear" >"$tmp/cov.out"
+sleep 3
+mon "cov write $tmp/idle.drcov" "cov clear" >>"$tmp/cov.out"
 echo go >&3
-wait_for "== osi done" 120 || fail osi-run "no '== osi done'"
+if ! wait_for "== osi done" 120; then
+	fail osi-run "no '== osi done'" "$(tr -d '\r' <"$tmp/serial" | tail -n 3)"
+	finish
+fi
+mon "cov write $tmp/run.drcov" "cov write $tmp/run.txt modoff" >>"$tmp/cov.out"
+if [ "$(grep -c '^ok' "$tmp/cov.out")" -eq 6 ] &&
+	grep -q '^ok [0-9]* blocks written to .*run.txt' "$tmp/cov.out"; then
+	pass osi-cov-commands
+else
+	fail osi-cov-commands "$(cat "$tmp/cov.out")"
+fi
+mpid=$(tr -d '\r' <"$tmp/serial" | sed -n 's/^osi md5sum pid //p')
+# busybox's executable segment, [offset, offset + filesz), from its ELF
+# program headers (the initramfs holds this very file)
+cat >"$tmp/seg.py" <<'EOF'
+import struct, sys
+d = open(sys.argv[1], "rb").read()
+phoff, = struct.unpack_from("<Q", d, 32)
+phentsize, phnum = struct.unpack_from("<HH", d, 54)
+for i in range(phnum):
+    t, flags, off, va, pa, filesz = struct.unpack_from("<IIQQQQ", d, phoff + i * phentsize)
+    if t == 1 and flags & 1:
+        print(off, off + filesz)
+EOF
+seg=$(python3 "$tmp/seg.py" /bin/busybox)
+read -r seg_lo seg_hi <<<"$seg"
+# modoff lines NAME+0xOFF: the md5sum's busybox blocks, in and out of it
+inout=$(awk -F+ -v m="md5sum[$mpid]:busybox" -v lo="${seg_lo:-1}" -v hi="${seg_hi:-0}" '
+	function hex(s,  i, n) {
+		n = 0; s = tolower(s); sub(/^0x/, "", s)
+		for (i = 1; i <= length(s); i++) n = n * 16 + index("0123456789abcdef", substr(s, i, 1)) - 1
+		return n
+	}
+	$1 == m { o = hex($2); if (o >= lo && o < hi) i++; else out++ }
+	END { print i + 0, out + 0 }' "$tmp/run.txt")
+read -r nin nout <<<"$inout"
+if [ -n "$mpid" ] && [ -n "$seg_lo" ] && [ "$nin" -gt 100 ] && [ "$nout" -eq 0 ] &&
+	"$covbin" summary "$tmp/run.drcov" | grep -qF " md5sum[$mpid]:/bin/busybox"; then
+	pass "osi-cov-process-blocks ($nin blocks of md5sum[$mpid]:/bin/busybox in [$seg_lo, $seg_hi))"
+else
+	fail osi-cov-process-blocks "pid '$mpid', segment '$seg', $nin in, $nout out" \
+		"$("$covbin" summary "$tmp/run.drcov" | head -n 8)"
+fi
+ksize=$((0x${kend:-0} - 0x${text:-0}))
+inout=$(awk -F+ -v hi="$ksize" '
+	function hex(s,  i, n) {
+		n = 0; s = tolower(s); sub(/^0x/, "", s)
+		for (i = 1; i <= length(s); i++) n = n * 16 + index("0123456789abcdef", substr(s, i, 1)) - 1
+		return n
+	}
+	$1 == "[kernel]" { o = hex($2); if (o < hi) i++; else out++ }
+	END { print i + 0, out + 0 }' "$tmp/run.txt")
+read -r nin nout <<<"$inout"
+if [ "$ksize" -gt 0 ] && [ "$nin" -gt 1000 ] && [ "$nout" -eq 0 ]; then
+	pass "osi-cov-kernel-blocks ($nin blocks of [kernel] below _end - _text)"
+else
+	fail osi-cov-kernel-blocks "$nin in, $nout out of [0, $ksize)"
+fi
+"$covbin" diff "$tmp/idle.drcov" "$tmp/run.drcov" >"$tmp/diff" 2>"$tmp/diff.err"
+procs=$(cut -d+ -f1 "$tmp/diff" | sort | uniq -c | awk '{ printf "%s%s %s", (NR > 1 ? ", " : ""), $2, $1 }')
+if grep -q "^md5sum\[$mpid\]:busybox+0x" "$tmp/diff" && grep -q '^\[kernel\]+0x' "$tmp/diff" &&
+	! grep -qE '^(sleep|init)\[' "$tmp/diff"; then
+	pass "osi-cov-diff ($procs)"
+else
+	fail osi-cov-diff "diff lines by module: $procs" "$(head -n 2 "$tmp/diff.err")"
+fi
+# the idle machine ran no process: its recording is the kernel's alone
+if "$covbin" export --format modoff "$tmp/idle.drcov" -o "$tmp/idle.txt" &&
+	grep -q '^\[kernel\]+0x' "$tmp/idle.txt" && ! grep -qv '^\[kernel\]' "$tmp/idle.txt"; then
+	pass osi-cov-idle
+else
+	fail osi-cov-idle "$(grep -v '^\[kernel\]' "$tmp/idle.txt" | cut -d+ -f1 | sort -u | head -n 3)"
+fi
+
 echo go >&3
 wait_for "== end" 60
 wait "$vm"
 vm=
+# what ran since boot, written before the first clear: both sleeps, each
+# under its own pid and path
+sleeps=$(awk '$3 == "sleep" { print $1 }' "$tmp/ps" | sort -n | tr '\n' ' ')
+read -r s1 s2 <<<"$sleeps"
+if "$covbin" summary "$tmp/boot.drcov" >"$tmp/boot.sum" 2>&1 &&
+	grep -qE "^sleep\[$s1\]:busybox +[1-9][0-9]* .* sleep\[$s1\]:/bin/busybox\$" "$tmp/boot.sum" &&
+	grep -qE "^sleep\[$s2\]:busybox +[1-9][0-9]* .* sleep\[$s2\]:/tmp/alt/busybox\$" "$tmp/boot.sum"; then
+	pass "osi-cov-sleeps (sleep[$s1] from /bin/busybox, sleep[$s2] from /tmp/alt/busybox)"
+else
+	fail osi-cov-sleeps "sleeps $sleeps" "$(grep -E 'sleep|total' "$tmp/boot.sum" | head -n 4)"
+fi
+# -cov's file, written at power-off: what ran since the last clear, the
+# script's end and poweroff among it
+if "$covbin" summary "$tmp/all.drcov" >"$tmp/all.sum" 2>&1 &&
+	grep -qE '^poweroff\[[0-9]+\]:busybox +[1-9]' "$tmp/all.sum" &&
+	grep -qE '^\[kernel\] +[1-9]' "$tmp/all.sum"; then
+	pass osi-cov-file-at-exit
+else
+	fail osi-cov-file-at-exit "$(head -n 8 "$tmp/all.sum")" "$(tail -n 3 "$tmp/err")"
+fi
 finish
