@@ -21,17 +21,23 @@
 #                     /proc/PID/maps that are executable and file-backed
 #                     (start, end, offset, path)
 # Then coverage (-cov FILE, attributed by process and module): the monitor
-# clears it, the guest idles, `cov write idle.drcov`; `cov clear`, the
-# console says go and the guest runs one md5sum (printing its pid first),
-# `cov write run.drcov`.  Checked with loom-cov and the host's
+# writes what ran since boot and clears it, the guest idles, `cov write
+# idle.drcov`; `cov clear`, the console says go and the guest runs one
+# md5sum (printing its pid first), `cov write run.drcov`.  Checked with loom-cov and the host's
 # /bin/busybox (the same file the initramfs holds):
 #   - run.drcov has blocks of md5sum[PID]:/bin/busybox at offsets inside
-#     busybox's executable PT_LOAD segment (readelf), and none outside it;
+#     busybox's executable PT_LOAD segment (its ELF program headers), and
+#     none outside it;
 #   - kernel blocks are [kernel] with offsets below _end - _text;
-#   - `loom-cov diff idle.drcov run.drcov` lists md5sum[PID] and none of
-#     the sleeps, which ran in neither recording... and neither did init;
-#   - the -cov file written at the end has both sleeps' busybox blocks
-#     under their own pids and paths (/bin/busybox, /tmp/alt/busybox).
+#   - `loom-cov diff idle.drcov run.drcov` lists md5sum[PID] and the
+#     kernel, and neither the sleeps nor init, which stayed asleep;
+#   - the idle recording has kernel blocks only;
+#   - `loom-cov export --module md5sum[PID]:busybox` holds that module
+#     alone with all its blocks (a per-process view for Lighthouse);
+#   - a recording written before the first clear has both sleeps' busybox
+#     blocks under their own pids and paths (/bin/busybox,
+#     /tmp/alt/busybox), and -cov's file, written at power-off, the
+#     poweroff process and the kernel.
 # Prints PASS/FAIL/SKIP lines and "N passed, N failed, N skipped".
 set -uo pipefail
 
@@ -289,6 +295,19 @@ if grep -q "^md5sum\[$mpid\]:busybox+0x" "$tmp/diff" && grep -q '^\[kernel\]+0x'
 	pass "osi-cov-diff ($procs)"
 else
 	fail osi-cov-diff "diff lines by module: $procs" "$(head -n 2 "$tmp/diff.err")"
+fi
+# one process's view of one file, as Lighthouse loads it: the export
+# holds that module alone, with every block the recording has for it
+n_all=$(grep -c "^md5sum\[$mpid\]:busybox+" "$tmp/run.txt")
+if "$covbin" export --format drcov --module "md5sum[$mpid]:busybox" "$tmp/run.drcov" \
+	-o "$tmp/one.drcov" && "$covbin" summary "$tmp/one.drcov" >"$tmp/one.sum" &&
+	grep -qx 'modules: 1' "$tmp/one.sum" &&
+	grep -qE "^md5sum\[$mpid\]:busybox +$n_all " "$tmp/one.sum" &&
+	! "$covbin" export --format drcov --module "nosuch[1]:x" "$tmp/run.drcov" \
+		-o "$tmp/none.drcov" 2>/dev/null; then
+	pass "osi-cov-export-module ($n_all blocks)"
+else
+	fail osi-cov-export-module "$(cat "$tmp/one.sum" 2>/dev/null | head -n 6)"
 fi
 # the idle machine ran no process: its recording is the kernel's alone
 if "$covbin" export --format modoff "$tmp/idle.drcov" -o "$tmp/idle.txt" &&
