@@ -102,6 +102,8 @@ static struct {
 	struct context *ctxs;		/* context n is ctxs[n - 1] */
 	size_t nctx, ctx_cap;
 	uint64_t roots[2];		/* the current context's CR3 roots */
+	int32_t *modhash;		/* open addressing over (path, base): module + 1 */
+	size_t modhash_size;
 	struct osi_module *mods;	/* the guest's modules as last read */
 	size_t nmods;
 	int32_t kernel_mod;
@@ -109,20 +111,51 @@ static struct {
 	uint32_t helper;
 } sc = { .lock = PTHREAD_MUTEX_INITIALIZER, .kernel_mod = -1 };
 
-/* The model's module called path at base, made if new. */
+static size_t module_hash(const char *path, uint64_t base)
+{
+	uint64_t h = 0xcbf29ce484222325ull ^ base;	/* FNV-1a over the path */
+	for (const char *p = path; *p; p++)
+		h = (h ^ (uint8_t)*p) * 0x100000001b3ull;
+	return (size_t)(h ^ h >> 29);
+}
+
+static void modhash_insert(int32_t i)
+{
+	const struct cov_module *m = &sc.model->mods[i];
+	size_t k = module_hash(m->path, m->base) & (sc.modhash_size - 1);
+	while (sc.modhash[k])
+		k = (k + 1) & (sc.modhash_size - 1);
+	sc.modhash[k] = i + 1;
+}
+
+/* The model's module called path at base, made if new (a process makes
+ * one per file it maps, so there may be thousands: hashed). */
 static int32_t module(const char *path, uint64_t base, uint64_t end)
 {
-	for (size_t i = 0; i < sc.model->nmods; i++) {
-		struct cov_module *m = &sc.model->mods[i];
+	size_t mask = sc.modhash_size - 1;
+	for (size_t k = sc.modhash_size ? module_hash(path, base) & mask : 0;
+	     sc.modhash_size && sc.modhash[k]; k = (k + 1) & mask) {
+		struct cov_module *m = &sc.model->mods[sc.modhash[k] - 1];
 		if (m->base == base && !strcmp(m->path, path)) {
 			if (end > m->end)
 				m->end = end;
-			return (int32_t)i;
+			return sc.modhash[k] - 1;
 		}
 	}
 	int i = cov_add_module(sc.model, path, base, end, 0);
 	if (i < 0)
 		fatal(LOOM_EXIT_USAGE, "-cov: out of memory");
+	if (2 * sc.model->nmods > sc.modhash_size) {
+		free(sc.modhash);
+		sc.modhash_size = sc.modhash_size ? sc.modhash_size * 2 : 256;
+		sc.modhash = calloc(sc.modhash_size, sizeof(*sc.modhash));
+		if (!sc.modhash)
+			fatal(LOOM_EXIT_USAGE, "-cov: out of memory");
+		for (size_t j = 0; j < sc.model->nmods; j++)
+			modhash_insert((int32_t)j);
+	} else {
+		modhash_insert(i);
+	}
 	return i;
 }
 
