@@ -21,9 +21,8 @@
  * The current context is a number for a (tgid, mm) pair, or unknown.  An
  * address-space switch (a CR3 write loading neither the current process's
  * kernel root nor its user root, the two of page-table isolation) makes
- * it unknown, so the next user block's helper reads the
- * running task from the guest (its GS base) and finds or makes the
- * context.  A process that exits and a new one that gets its page-table
+ * it unknown, so the next user block's helper reads the running task from
+ * the guest (its GS base) and finds or makes the context.  A process that exits and a new one that gets its page-table
  * root again are two contexts: the switch between them goes through CR3
  * (the old root cannot be freed while it is loaded), and the new one has
  * another tgid.
@@ -39,7 +38,8 @@
  * Threads: everything that changes state runs on the vCPU's thread
  * (translation, the helper, the CR3 hook) except cov write/clear/count
  * from the control channel's thread; one lock covers the model, sites
- * and contexts.
+ * and contexts.  Invariant: a site is never freed or moved (translated
+ * code holds its address), and is shared by retranslations of its block.
  */
 #include "system/syscov.h"
 
