@@ -53,6 +53,7 @@
 #include "guest/x86/sys.h"
 #include "instrument/covfile.h"
 #include "instrument/instrument.h"
+#include "instrument/vcpu-state.h"
 #include "ir/ir.h"
 #include "ir/tb.h"
 #include "system/introspect.h"
@@ -87,10 +88,17 @@ struct context {
 	size_t nmaps;
 };
 
-/* The current context, compared by every user block's code: an id from
- * 1, or CTX_UNKNOWN, which no site holds (a site's own 0 means none). */
-#define CTX_UNKNOWN UINT64_MAX
-static uint64_t sc_ctx = CTX_UNKNOWN;
+/* The current context is the vCPU's instrument_vcpu.cov_context, which
+ * generated code reads from env: an id from 1, or CTX_UNKNOWN (0, a new
+ * vCPU's).  A site holds CTX_NONE until a context runs it, which no
+ * current context equals. */
+#define CTX_UNKNOWN 0
+#define CTX_NONE UINT64_MAX
+
+static uint64_t *cur_ctx(void)
+{
+	return &instrument_vcpu(machine.cpu)->cov_context;
+}
 
 static struct {
 	bool configured, have_os;
@@ -351,9 +359,10 @@ static void syscov_helper(uint64_t arg)
 	pthread_mutex_lock(&sc.lock);
 	struct osi_linux os;
 	bool have = false;
-	if (sc_ctx == CTX_UNKNOWN)
-		__atomic_store_n(&sc_ctx, current_context(&os, &have), __ATOMIC_RELAXED);
-	uint64_t id = sc_ctx;
+	uint64_t *cur = cur_ctx();
+	if (*cur == CTX_UNKNOWN)
+		*cur = current_context(&os, &have);
+	uint64_t id = *cur;
 	if (s->ctx != id) {
 		struct context *c = &sc.ctxs[id - 1];
 		refresh_comm(c);
@@ -385,7 +394,7 @@ void syscov_cr3_written(struct cpu *cpu, uint64_t cr3)
 	if (!sc.tool.enabled || r == sc.roots[0] || r == sc.roots[1])
 		return;
 	sc.roots[0] = sc.roots[1] = ~0ull;
-	__atomic_store_n(&sc_ctx, CTX_UNKNOWN, __ATOMIC_RELAXED);
+	instrument_vcpu(cpu)->cov_context = CTX_UNKNOWN;
 }
 
 /* ---- translation -------------------------------------------------------------- */
@@ -405,6 +414,7 @@ static struct site *site_for(const struct tb *tb)
 	s->size = tb->guest_size;
 	s->kernel = !(tb->flags & X86_CF_CPL3);
 	s->mod = -1;
+	s->ctx = CTX_NONE;
 	s->hash_next = *b;
 	*b = s;
 	s->all_next = sc.all;
@@ -449,8 +459,9 @@ static void syscov_tb_start(struct ir_ctx *ir, const struct tb *tb, void *opaque
 		sc.helper_ir = ir;
 	}
 	ir_ref cur = ir_new_temp(ir, IR_I64), last = ir_new_temp(ir, IR_I64);
-	ir_emit(ir, IR_ld_ptr, IR_I64, (ir_ref[]){ cur, ir_const(ir, IR_I64, (uintptr_t)&sc_ctx) },
-		(int64_t[]){ 0, IR_MO_64 });
+	ir_emit(ir, IR_ld_env, IR_I64, (ir_ref[]){ cur },
+		(int64_t[]){ instrument_vcpu_off +
+			     (int32_t)offsetof(struct instrument_vcpu, cov_context), IR_MO_64 });
 	ir_emit(ir, IR_ld_ptr, IR_I64, (ir_ref[]){ last, ir_const(ir, IR_I64, (uintptr_t)&s->ctx) },
 		(int64_t[]){ 0, IR_MO_64 });
 	uint32_t same = ir_new_label(ir);
@@ -482,7 +493,8 @@ void syscov_set_running(bool on)
 	if (sc.tool.enabled == on)
 		return;
 	sc.tool.enabled = on;
-	__atomic_store_n(&sc_ctx, CTX_UNKNOWN, __ATOMIC_RELAXED);
+	if (machine.cpu)
+		__atomic_store_n(cur_ctx(), CTX_UNKNOWN, __ATOMIC_RELAXED);
 	sc.roots[0] = sc.roots[1] = ~0ull;
 	instrument_tools_changed();
 }
@@ -493,7 +505,7 @@ void syscov_clear(void)
 	cov_clear(sc.model);
 	for (struct site *s = sc.all; s; s = s->all_next) {
 		__atomic_store_n(&s->mark, 0, __ATOMIC_RELAXED);
-		__atomic_store_n(&s->ctx, 0, __ATOMIC_RELAXED);
+		__atomic_store_n(&s->ctx, CTX_NONE, __ATOMIC_RELAXED);
 	}
 	pthread_mutex_unlock(&sc.lock);
 }
