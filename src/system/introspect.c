@@ -64,10 +64,8 @@ int introspect_load(char *err, size_t errsz)
 		snprintf(is.err, sizeof is.err, "no -kernel to read the guest's layout from");
 		goto out;
 	}
-	if (osi_vmlinux_open(&vm, k, why, sizeof why) < 0) {
-		snprintf(is.err, sizeof is.err, "%s: %s", k, why);
-		goto out;
-	}
+	if (osi_vmlinux_open(&vm, k, is.err, sizeof is.err) < 0)
+		goto out;	/* the message names the file */
 	const struct osi_section *s = osi_vmlinux_section(&vm, ".BTF");
 	if (!s || !osi_section_data(&vm, s)) {
 		snprintf(is.err, sizeof is.err, "%s: the kernel has no BTF (CONFIG_DEBUG_INFO_BTF)",

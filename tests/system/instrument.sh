@@ -13,6 +13,8 @@
 #    block-per-instruction run marks at least what the default one does),
 #    and on SIGTERM for a guest spinning in translated code (tests/system/
 #    craft.py spin: jmp . at the 64-bit entry 0x1000200).
+#    -cov alone (attributed coverage) on the same image, which is not
+#    Linux: one note on stderr, and its blocks by address.
 # 2. Bad -cov/-cov-format/-cov-bitmap input: one line, exit status 1.
 # 3. -plugin on the bare-metal image, which runs the same instructions
 #    whatever the translation: the bundled libinsn.so counts the same
@@ -152,6 +154,22 @@ else
 		else
 			pass cov-bitmap-modes
 		fi
+	fi
+	# -cov without -cov-bitmap on a kernel that is not Linux: one note, and
+	# blocks by address (the entry at 0x100200 among the kernel's, the
+	# image's CPL-3 test code as an unknown process's)
+	covbin=$builddir/loom-cov
+	timeout -k 5 60 "$bin" -kernel "$image" -m 64 -serial none -no-reboot \
+		-cov "$tmp/bm.drcov" </dev/null >"$tmp/bmcov.out" 2>"$tmp/bmcov.err"
+	status=$?
+	"$covbin" export --format modoff "$tmp/bm.drcov" -o "$tmp/bm.txt" 2>>"$tmp/bmcov.err"
+	if [ "$status" -eq 0 ] && [ "$(grep -c 'no process attribution' "$tmp/bmcov.err")" -eq 1 ] &&
+		grep -qx '\[kernel\]:\[unknown\]+0x0*100200' "$tmp/bm.txt" &&
+		grep -q '^\[unknown\]\[0\]:\[anon\]+0x' "$tmp/bm.txt"; then
+		pass cov-attributed-not-linux
+	else
+		fail cov-attributed-not-linux "exit status $status" "$(head -n 2 "$tmp/bmcov.err")" \
+			"$(cut -d+ -f1 "$tmp/bm.txt" 2>/dev/null | sort | uniq -c)"
 	fi
 fi
 
