@@ -33,6 +33,8 @@
 #   - `loom-cov diff idle.drcov run.drcov` lists md5sum[PID] and the
 #     kernel, and neither the sleeps nor init, which stayed asleep;
 #   - the idle recording has kernel blocks only;
+#   - loom-ctl's `status` and `cov write` on the -control socket give
+#     the same md5sum blocks as the monitor's;
 #   - `loom-cov export --module md5sum[PID]:busybox` holds that module
 #     alone with all its blocks (a per-process view for Lighthouse);
 #   - a recording written before the first clear has both sleeps' busybox
@@ -146,6 +148,7 @@ mkfifo "$tmp/in"
 "$bin" -M pc -m 256 -nographic -no-reboot -kernel "$kernel" -initrd "$initrd" \
 	-append "console=ttyS0 quiet panic=-1 loom.osi=1" \
 	-monitor "unix:$tmp/mon.sock,server,nowait" -cov "$tmp/all.drcov" \
+	-control "$tmp/ctl.sock" \
 	<"$tmp/in" >"$tmp/serial" 2>"$tmp/err" &
 vm=$!
 exec 3>"$tmp/in"
@@ -316,6 +319,19 @@ if grep -q "^md5sum\[$mpid\]:busybox+0x" "$tmp/diff" && grep -q '^\[kernel\]+0x'
 	pass "osi-cov-diff ($procs)"
 else
 	fail osi-cov-diff "diff lines by module: $procs" "$(head -n 2 "$tmp/diff.err")"
+fi
+# the control channel's cov commands are the monitor's (loom-ctl)
+ctl=$builddir/loom-ctl
+if [ ! -x "$ctl" ]; then
+	fail osi-cov-control "$ctl is not built (make loom-ctl)"
+elif "$ctl" "$tmp/ctl.sock" status >"$tmp/ctl.out" 2>&1 &&
+	"$ctl" "$tmp/ctl.sock" cov write "$tmp/ctl.txt" modoff >>"$tmp/ctl.out" 2>&1 &&
+	grep -q ' cov=on blocks=[1-9]' "$tmp/ctl.out" &&
+	grep -q '^ok [0-9]* blocks written' "$tmp/ctl.out" &&
+	cmp -s <(grep "^md5sum\[$mpid\]" "$tmp/run.txt") <(grep "^md5sum\[$mpid\]" "$tmp/ctl.txt"); then
+	pass osi-cov-control
+else
+	fail osi-cov-control "$(cat "$tmp/ctl.out")"
 fi
 # one process's view of one file, as Lighthouse loads it: the export
 # holds that module alone, with every block the recording has for it
