@@ -208,8 +208,8 @@ test-programs: build/$(TMODE)/loom
 # its native run (tests/system/boot.sh; it fetches the kernel with
 # scripts/guest-kernel.sh).  `make test` runs the fast part (one boot each),
 # after fetching the kernel.
-test-system: build/$(TMODE)/loom-system $(BAREMETAL) system-guest $(call plugins_of,$(TMODE)) \
-		plugin-tests build/$(TMODE)/loom-ctl
+test-system: build/$(TMODE)/loom-system build/$(TMODE)/loom-cov $(BAREMETAL) system-guest \
+		$(call plugins_of,$(TMODE)) plugin-tests build/$(TMODE)/loom-ctl
 	scripts/guest-kernel.sh
 	tests/run-all.sh build/$(TMODE) system
 	tests/run-all.sh build/$(TMODE) sysboot-self

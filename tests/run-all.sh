@@ -29,9 +29,10 @@
 #            persistent mode, CMPLOG, afl-showmap/-fuzz/-tmin/-cmin)
 #   system   tests/system/run.sh: BUILDDIR/loom-system's command line, bad
 #            kernels and initrds, the bare-metal image under qemu-system
-#            and loom-system's instrumentation (tests/system/instrument.sh)
-#            and plugins (tests/system/plugins.sh: hwaddr, vCPU callbacks,
-#            plugin enable/disable)
+#            and loom-system's instrumentation (tests/system/instrument.sh),
+#            plugins (tests/system/plugins.sh: hwaddr, vCPU callbacks,
+#            plugin enable/disable), introspection and attributed coverage
+#            (tests/system/osi.sh)
 #   sysboot  tests/system/boot.sh --fast: Debian's kernel booted under
 #            qemu-system-x86_64 and BUILDDIR/loom-system, the guest script's
 #            output compared with its native run (skipped, visibly, when
@@ -228,6 +229,8 @@ want system && run_suite system-instrument "tests/system/instrument.sh $builddir
 	"$root/tests/system/instrument.sh" "$builddir"
 want system && run_suite system-plugins "tests/system/plugins.sh $builddir" \
 	"$root/tests/system/plugins.sh" "$builddir"
+want system && run_suite system-osi "tests/system/osi.sh $builddir" \
+	"$root/tests/system/osi.sh" "$builddir"
 want sysboot && run_suite sysboot "tests/system/boot.sh --fast qemu-system-x86_64 $builddir/loom-system" \
 	"$root/tests/system/boot.sh" --fast qemu-system-x86_64 "$builddir/loom-system"
 want sysboot && run_suite sysboot-virtio "tests/system/virtio.sh --fast qemu-system-x86_64 $builddir/loom-system" \

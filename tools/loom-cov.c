@@ -15,7 +15,8 @@ static const char usage_text[] =
 	"usage: loom-cov summary FILE\n"
 	"       loom-cov diff BASE NEW\n"
 	"       loom-cov merge FILE... -o OUT [--format FMT] [bitmap options]\n"
-	"       loom-cov export --format FMT FILE -o OUT [bitmap options] [--test-name NAME]\n"
+	"       loom-cov export --format FMT FILE -o OUT [--module NAME] [bitmap options]\n"
+	"                       [--test-name NAME]\n"
 	"       loom-cov --help\n";
 
 static const char help_text[] =
@@ -34,7 +35,8 @@ static const char help_text[] =
 	"\n"
 	"  -o OUT               the output file (written atomically)\n"
 	"  --format FMT         drcov, modoff, lcov or bitmap\n"
-	"  --module NAME        bitmap over a module (its path or modoff name)\n"
+	"  --module NAME        bitmap over a module (its path or modoff name);\n"
+	"                       other formats: export that module alone\n"
 	"  --range START-END    bitmap over [START, END): offsets within --module,\n"
 	"                       or absolute addresses without it\n"
 	"  --granularity N      bytes per bitmap bit (default 16)\n"
@@ -301,6 +303,50 @@ out:
 	return ret;
 }
 
+/* The modules of m whose path or name is which, with their blocks (a
+ * drcov, modoff or lcov export of one module: one process's view of one
+ * file in a loom-system recording, for Lighthouse).  NULL with a message
+ * when none is. */
+static struct cov_model *only_module(struct cov_model *m, const char *which, const char *file)
+{
+	struct cov_model *o = cov_new();
+	int32_t *map = calloc(m->nmods + 1, sizeof(*map));
+	bool any = false;
+	for (size_t i = 0; o && map && i < m->nmods; i++) {
+		const char *n = cov_module_name(m, (uint32_t)i);
+		if (strcmp(m->mods[i].path, which) && (!n || strcmp(n, which)))
+			continue;
+		const struct cov_module *mod = &m->mods[i];
+		int k = cov_add_module(o, mod->path, mod->base, mod->end, mod->entry);
+		if (k < 0)
+			goto oom;
+		map[i] = k + 1;
+		any = true;
+	}
+	for (size_t i = 0; o && map && i < m->nblocks; i++) {
+		const struct cov_block *b = &m->blocks[i];
+		if (map[b->mod] && cov_add_block(o, (uint32_t)(map[b->mod] - 1), b->off, b->size,
+						 b->hits) < 0)
+			goto oom;
+	}
+	if (!o || !map)
+		goto oom;
+	free(map);
+	if (!any) {
+		fprintf(stderr, "loom-cov: %s: no module '%s' (loom-cov summary lists them)\n", file,
+			which);
+		cov_free(o);
+		return NULL;
+	}
+	return o;
+oom:
+	free(map);
+	if (o)
+		cov_free(o);
+	fprintf(stderr, "loom-cov: out of memory\n");
+	return NULL;
+}
+
 static int cmd_export(struct args *a)
 {
 	if (a->nfiles != 1 || !a->out || a->format < 0)
@@ -308,6 +354,14 @@ static int cmd_export(struct args *a)
 	struct cov_model *m = load(a->files[0]);
 	if (!m)
 		return 1;
+	if (a->format != COV_BITMAP && a->wopts.module) {
+		struct cov_model *o = only_module(m, a->wopts.module, a->files[0]);
+		cov_free(m);
+		if (!o)
+			return 1;
+		m = o;
+		a->wopts.module = NULL;
+	}
 	int ret = write_out(m, a, a->format);
 	cov_free(m);
 	return ret;

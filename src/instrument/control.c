@@ -192,6 +192,13 @@ static void do_command(char *line, FILE *out)
 	}
 }
 
+void control_run(const char *line, FILE *out)
+{
+	char buf[4096];
+	snprintf(buf, sizeof(buf), "%s", line);
+	do_command(buf, out);
+}
+
 /* Whether the peer on fd may send commands; logs the refusal if not. */
 static bool control_peer_allowed(int fd)
 {

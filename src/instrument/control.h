@@ -3,9 +3,13 @@
 #define LOOM_INSTRUMENT_CONTROL_H
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 /* Listen on the Unix socket at path (replacing a stale socket there); on
  * failure, one line and exit status 1. */
 void control_start(const char *path);
+/* Run one command line as the socket would (loom-system's monitor runs its
+ * `cov` commands through here) and write the reply line to out. */
+void control_run(const char *line, FILE *out);
 /* The process ends: remove the socket (in the process that made it). */
 void control_finish(void);
 

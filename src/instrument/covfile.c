@@ -206,14 +206,36 @@ static const char *base_name(const char *path)
 	return s && s[1] ? s + 1 : path;
 }
 
+/* A module's name before "#N": its file's basename, or for loom-system's
+ * "comm[pid]:/path" (system/syscov.c) "comm[pid]:basename", so that one
+ * file run by two processes has two names.  Malloc'd, NULL when out of
+ * memory. */
+static char *plain_name(const struct cov_module *mod)
+{
+	if (mod->no_path)
+		return strdup(mod->path);
+	const char *bn = base_name(mod->path), *sep = strstr(mod->path, "]:/");
+	char *name = NULL;
+	if (!sep)
+		return strdup(bn);
+	if (asprintf(&name, "%.*s:%s", (int)(sep + 1 - mod->path), mod->path, bn) < 0)
+		return NULL;
+	return name;
+}
+
 /* Names depend on every module before, so they are computed all at once. */
 static int compute_names(struct cov_model *m)
 {
-	for (size_t i = 0; i < m->nmods; i++) {
+	char **plain = calloc(m->nmods + 1, sizeof(*plain));
+	int r = plain ? 0 : -1;
+	for (size_t i = 0; !r && i < m->nmods; i++)
+		if (!(plain[i] = plain_name(&m->mods[i])))
+			r = -1;
+	for (size_t i = 0; !r && i < m->nmods; i++) {
 		struct cov_module *mod = &m->mods[i];
-		const char *bn = mod->no_path ? mod->path : base_name(mod->path);
+		const char *bn = plain[i];
 		char *name = NULL;
-		unsigned k = 0;	/* earlier distinct paths with this basename */
+		unsigned k = 0;	/* earlier distinct paths with this name */
 		for (size_t j = 0; j < i && !name; j++) {
 			struct cov_module *o = &m->mods[j];
 			if (!strcmp(o->path, mod->path) && o->no_path == mod->no_path) {
@@ -223,8 +245,7 @@ static int compute_names(struct cov_model *m)
 		}
 		for (size_t j = 0; j < i && !name; j++) {
 			struct cov_module *o = &m->mods[j];
-			const char *obn = o->no_path ? o->path : base_name(o->path);
-			if (strcmp(obn, bn))
+			if (strcmp(plain[j], bn))
 				continue;
 			bool first = true;	/* o's path not seen before j */
 			for (size_t l = 0; l < j; l++)
@@ -238,11 +259,18 @@ static int compute_names(struct cov_model *m)
 			else if (asprintf(&name, "%s#%u", bn, k + 1) < 0)
 				name = NULL;
 		}
-		if (!name)
-			return -1;
+		if (!name) {
+			r = -1;
+			break;
+		}
 		free(mod->name);
 		mod->name = name;
 	}
+	for (size_t i = 0; plain && i < m->nmods; i++)
+		free(plain[i]);
+	free(plain);
+	if (r < 0)
+		return -1;
 	m->names_valid = true;
 	return 0;
 }

@@ -18,6 +18,10 @@ struct instrument_vcpu {
 	/* AFL++ edge map (afl.c): the previous block's location shifted
 	 * right by one, read and written by generated code */
 	uint64_t afl_prev_loc;
+	/* loom-system's attributed coverage (system/syscov.c): the running
+	 * process's context, 0 while unknown; every user block's code
+	 * compares it with the last context that ran the block */
+	uint64_t cov_context;
 };
 extern int32_t instrument_vcpu_off;
 

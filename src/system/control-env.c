@@ -1,7 +1,8 @@
 /*
  * The control channel (instrument/control.c, `-control PATH`, loom-ctl) in
  * whole-system mode: its cov commands act on the guest-physical bitmap
- * (instrument/physcov.c), and it gains HMP's pmemsave and memsave, run by
+ * (instrument/physcov.c) or on attributed coverage (system/syscov.c), the
+ * monitor's cov commands go through it too, and it gains HMP's pmemsave and memsave, run by
  * the monitor's own command code (monitor.c) so that both answer alike.
  *
  * The control thread runs beside the vCPU, so its monitor reads only RAM
@@ -17,38 +18,67 @@
 #include "guest/x86/cpu.h"
 #include "guest/x86/sys.h"
 #include "instrument/control.h"
+#include "instrument/covfile.h"
 #include "instrument/physcov.h"
 #include "system/instrument-env.h"
 #include "system/machine.h"
 #include "system/monitor.h"
 #include "system/physmem.h"
+#include "system/syscov.h"
 
+/* The cov commands act on the physical bitmap with -cov-bitmap, else on
+ * attributed coverage (system/syscov.c), which exists whenever -cov,
+ * -control or -monitor was given. */
 static int ctl_cov_write(const char *path, const char *format, char *err, size_t errsz,
 			 size_t *n)
 {
-	if (format && strcmp(format, "bitmap")) {
-		snprintf(err, errsz, "cov write %s %s: loom-system writes the physical bitmap "
-			 "(format bitmap) only", path, format);
+	if (physcov_configured()) {
+		if (format && strcmp(format, "bitmap")) {
+			snprintf(err, errsz, "cov write %s %s: -cov-bitmap records the physical "
+				 "bitmap (format bitmap) only", path, format);
+			return -1;
+		}
+		*n = physcov_bits_set();
+		return physcov_write(path, err, errsz);
+	}
+	int f = format ? cov_format_parse(format) : -1;
+	if (format && f != COV_DRCOV && f != COV_MODOFF) {
+		snprintf(err, errsz, "cov write %s %s: attributed coverage is written as drcov or "
+			 "modoff (a bitmap needs -cov-bitmap phys:START-END)", path, format);
 		return -1;
 	}
-	if (!physcov_configured()) {
-		snprintf(err, errsz, "cov write %s: nothing recorded (loom-system: "
-			 "-cov-bitmap phys:START-END)", path);
-		return -1;
-	}
-	*n = physcov_bits_set();
-	return physcov_write(path, err, errsz);
+	return syscov_write(path, f, err, errsz, n);
 }
 
-/* Without -cov-bitmap there is nothing to record into. */
-static bool ctl_cov_running(void) { return physcov_configured() && physcov_running(); }
+static bool ctl_cov_running(void)
+{
+	return physcov_configured() ? physcov_running() : syscov_configured() && syscov_running();
+}
 
 static bool ctl_cov_set_running(bool on)
 {
-	if (!physcov_configured())
+	if (physcov_configured())
+		physcov_set_running(on);
+	else if (syscov_configured())
+		syscov_set_running(on);
+	else
 		return !on;
-	physcov_set_running(on);
 	return true;
+}
+
+static void ctl_cov_clear(void)
+{
+	if (physcov_configured())
+		physcov_clear();
+	else if (syscov_configured())
+		syscov_clear();
+}
+
+static size_t ctl_cov_count(void)
+{
+	if (physcov_configured())
+		return physcov_bits_set();
+	return syscov_configured() ? syscov_blocks() : 0;
 }
 
 static bool ctl_get_regs(void *opaque, struct monitor_regs *r)
@@ -120,9 +150,16 @@ void system_control_setup(void)
 {
 	control_cov = (struct control_cov){
 		.running = ctl_cov_running, .set_running = ctl_cov_set_running,
-		.clear = physcov_clear, .count = physcov_bits_set, .unit = "granules",
-		.write = ctl_cov_write,
+		.clear = ctl_cov_clear, .count = ctl_cov_count,
+		.unit = physcov_configured() ? "granules" : "blocks", .write = ctl_cov_write,
 	};
 	control_env_command = ctl_command;
 	control_env_help = "pmemsave ADDR SIZE FILE, memsave ADDR SIZE FILE";
+}
+
+void system_monitor_cov(void *opaque, const char *args, FILE *out)
+{
+	char line[4096];
+	snprintf(line, sizeof(line), "cov %s", args);
+	control_run(line, out);
 }

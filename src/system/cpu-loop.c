@@ -39,6 +39,8 @@
 #include "system/chardev.h"
 #include "system/lapic.h"
 #include "system/machine.h"
+#include "system/instrument-env.h"
+#include "system/introspect.h"
 #include "system/monitor.h"
 #include "system/net-user.h"
 #include "system/pc.h"
@@ -292,6 +294,9 @@ static const struct monitor_ops mon_ops = {
 	.plugin_name = mon_plugin_name,
 	.plugin_enabled = mon_plugin_enabled,
 	.plugin_set_enabled = mon_plugin_set_enabled,
+	.info_procs = introspect_info_procs,
+	.info_modules = introspect_info_modules,
+	.cov = system_monitor_cov,
 };
 
 /* Before the soft MMU is wired the vCPU cannot run: the monitor serves the
@@ -302,6 +307,9 @@ static const struct monitor_ops mon_ops_loaded = {
 	.running = mon_running,
 	.stop = mon_stop,
 	.quit = mon_quit,
+	.info_procs = introspect_info_procs,
+	.info_modules = introspect_info_modules,
+	.cov = system_monitor_cov,
 };
 
 /* ---- The loop -------------------------------------------------------------- */

@@ -43,6 +43,7 @@
 #include "system/pc.h"
 #include "system/pci.h"
 #include "system/physmem.h"
+#include "system/syscov.h"
 #include "system/rtc.h"
 #include "system/uart.h"
 #include "system/vclock.h"
@@ -378,6 +379,7 @@ int machine_init(const struct machine_config *cfg, int *status, char *err, size_
 		.msr_write = env_msr_write,
 		.tpr_read = env_tpr_read,
 		.tpr_write = env_tpr_write,
+		.cr3_write = syscov_cr3_written,
 		.tsc_read = env_tsc_read,
 		.tsc_write = env_tsc_write,
 		.tsc_hz = PC_TSC_HZ,

@@ -31,6 +31,7 @@
 #include "instrument/instrument.h"
 #include "instrument/control.h"
 #include "instrument/physcov.h"
+#include "system/syscov.h"
 #include "system/instrument-env.h"
 #include "system/cmdline.h"
 #include "system/devopts.h"
@@ -45,6 +46,7 @@
 
 static const char *log_path;
 static const char *cov_path;
+static int cov_format = -1;	/* -cov-format, -1 not given */
 static const char *control_path;
 static int nserial;
 static const char *serial_arg = "stdio";
@@ -72,6 +74,14 @@ static void opt_one_insn(const char *arg) { exec_opts.single_insn = true; }
 static void opt_nochain(const char *arg) { exec_opts.nochain = true; }
 
 static void opt_cov(const char *arg) { cov_path = arg; }
+
+static void opt_cov_format(const char *arg)
+{
+	cov_format = cov_format_parse(arg);
+	if (cov_format != COV_DRCOV && cov_format != COV_MODOFF && cov_format != COV_BITMAP)
+		fatal(LOOM_EXIT_USAGE, "-cov-format %s: loom-system writes drcov, modoff or bitmap "
+		      "(with -cov-bitmap)", arg);
+}
 
 static void opt_control(const char *arg) { control_path = arg; }
 
@@ -205,7 +215,10 @@ static const struct system_option {
 	{ "d", NULL, "item[,...]", opt_d, "log the given items (-d help lists them)" },
 	{ "D", NULL, "logfile", opt_D, "write the log to logfile instead of stderr" },
 	{ "cov", NULL, "file", opt_cov,
-	  "record coverage from the start and write it to file at the end (-cov-bitmap)" },
+	  "record coverage from the start, each block attributed to its process and file or to "
+	  "the kernel, and write it to file at the end" },
+	{ "cov-format", NULL, "format", opt_cov_format,
+	  "the -cov file's format: drcov (default) or modoff; bitmap with -cov-bitmap" },
 	{ "cov-bitmap", NULL, "phys:START-END[,gran=N]", opt_cov_bitmap,
 	  "coverage as a bitmap of guest-physical memory, N bytes per bit (default 16)" },
 	{ "control", NULL, "path", opt_control,
@@ -270,9 +283,12 @@ static void parse(int argc, char **argv)
 	if (system_opts.monitor.kind == CHARDEV_STDIO && system_opts.serial.kind == CHARDEV_STDIO)
 		fatal(LOOM_EXIT_USAGE, "-monitor stdio: stdio is the serial port's; move it "
 		      "(-serial file:PATH, unix:PATH or none) or the monitor (-monitor unix:PATH)");
-	if (cov_path && !physcov_configured())
-		fatal(LOOM_EXIT_USAGE, "-cov %s: loom-system records guest-physical coverage: "
-		      "add -cov-bitmap phys:START-END[,gran=N]", cov_path);
+	if (cov_format == COV_BITMAP && !physcov_configured())
+		fatal(LOOM_EXIT_USAGE, "-cov-format bitmap: a bitmap of guest-physical memory "
+		      "needs -cov-bitmap phys:START-END[,gran=N]");
+	if (cov_format >= 0 && cov_format != COV_BITMAP && physcov_configured())
+		fatal(LOOM_EXIT_USAGE, "-cov-format %s: -cov-bitmap records a bitmap (-cov-format "
+		      "bitmap)", cov_format_name(cov_format));
 	if (physcov_configured() && !cov_path && !control_path)
 		fatal(LOOM_EXIT_USAGE, "-cov-bitmap: needs -cov FILE to write the bitmap to, or "
 		      "-control PATH to record on command");
@@ -283,11 +299,12 @@ static void parse(int argc, char **argv)
  * -control alone: recording waits for `cov start`. */
 static void instrument_setup(void)
 {
-	if (!physcov_configured())
-		return;
 	if (cov_path && cov_probe_path(cov_path, err, sizeof(err)) < 0)
 		fatal(LOOM_EXIT_USAGE, "-cov %s", err);
-	physcov_init(cov_path, cov_path != NULL);
+	if (physcov_configured())
+		physcov_init(cov_path, cov_path != NULL);
+	else if (cov_path || control_path || system_opts.monitor.kind != CHARDEV_NONE)
+		syscov_init(cov_format >= 0 ? cov_format : COV_DRCOV, cov_path != NULL);
 }
 
 /* The machine stopped (power-off, quit, SIGTERM/SIGINT): the plugins'
@@ -296,7 +313,12 @@ static int instrument_end(int status)
 {
 	instrument_finish();
 	control_finish();
-	if (cov_path && physcov_write(cov_path, err, sizeof(err)) < 0) {
+	int r = 0;
+	if (cov_path && physcov_configured())
+		r = physcov_write(cov_path, err, sizeof(err));
+	else if (cov_path)
+		r = syscov_write(cov_path, -1, err, sizeof(err), NULL);
+	if (r < 0) {
 		fprintf(stderr, "loom-system: -cov %s\n", err);
 		return status ? status : 1;
 	}
@@ -335,10 +357,9 @@ int main(int argc, char **argv)
 	if (machine_init(&cfg, &status, err, sizeof(err)) < 0)
 		fatal(status, "%s", err);
 	instrument_load_plugins();
-	if (control_path) {
-		system_control_setup();
+	system_control_setup();	/* the monitor's cov commands too */
+	if (control_path)
 		control_start(control_path);
-	}
 	log_flush();
 	if (!machine_can_run() && system_opts.monitor.kind == CHARDEV_NONE) {
 		fprintf(stderr, "loom-system: %s loaded (boot protocol %u.%02u, entry 0x%llx); "

@@ -739,7 +739,7 @@ static bool cmd_save(struct monitor *mon, struct parse *ps, const char *args, bo
 }
 
 enum cmd_id {
-	CMD_CONT, CMD_HELP, CMD_INFO, CMD_MEMSAVE, CMD_PMEMSAVE, CMD_PLUGIN, CMD_QUIT, CMD_STOP,
+	CMD_CONT, CMD_COV, CMD_HELP, CMD_INFO, CMD_MEMSAVE, CMD_PMEMSAVE, CMD_PLUGIN, CMD_QUIT, CMD_STOP,
 	CMD_SYSTEM_RESET, CMD_X, CMD_XP,
 };
 
@@ -751,6 +751,9 @@ static const struct mon_cmd {
 	int id;			/* enum cmd_id or enum info_id */
 } commands[] = {
 	{ "cont|c", "", "resume emulation", CMD_CONT },
+	{ "cov", "start|stop|clear|write file [format]",
+	  "record coverage, stop, forget it, or write it (loom; the control channel's commands)",
+	  CMD_COV },
 	{ "help|?", "[cmd]", "show the help", CMD_HELP },
 	{ "info", "[subcommand]", "show various information about the system state", CMD_INFO },
 	{ "memsave", "addr size file",
@@ -766,10 +769,14 @@ static const struct mon_cmd {
 	{ "xp", "/fmt addr", "physical memory dump starting at 'addr'", CMD_XP },
 };
 
-enum info_id { INFO_MEM, INFO_REGISTERS, INFO_STATUS, INFO_TLB };
+enum info_id { INFO_MEM, INFO_MODULES, INFO_PROCS, INFO_REGISTERS, INFO_STATUS, INFO_TLB };
 
 static const struct mon_cmd infos[] = {
 	{ "mem", "", "show the active virtual memory mappings", INFO_MEM },
+	{ "modules", "[pid]",
+	  "show the guest kernel and its modules, or a process's executable file mappings (loom)",
+	  INFO_MODULES },
+	{ "procs", "", "show the guest's processes and threads (loom)", INFO_PROCS },
 	{ "registers", "[-a|vcpu]",
 	  "show the cpu registers (-a: show register info for all cpus; vcpu: specific vCPU to "
 	  "query; show the current CPU's registers if no argument is specified)", INFO_REGISTERS },
@@ -865,6 +872,19 @@ static void cmd_info(struct monitor *mon, const char *args)
 	case INFO_TLB:
 		cmd_info_paging(mon, true);
 		break;
+	case INFO_PROCS:
+		if (mon->ops->info_procs)
+			mon->ops->info_procs(mon->opaque, mon->out);
+		else
+			out(mon, "info procs: not available on this machine\n");
+		break;
+	case INFO_MODULES:
+		args += strspn(args, " \t");
+		if (mon->ops->info_modules)
+			mon->ops->info_modules(mon->opaque, args, mon->out);
+		else
+			out(mon, "info modules: not available on this machine\n");
+		break;
 	case INFO_STATUS:
 		out(mon, "VM status: %s\n",
 		    mon->ops->running && mon->ops->running(mon->opaque) ? "running" : "paused");
@@ -955,6 +975,13 @@ void monitor_command(struct monitor *mon, const char *line)
 	case CMD_SYSTEM_RESET: action(mon, mon->ops->reset, "system_reset"); break;
 	case CMD_QUIT: action(mon, mon->ops->quit, "quit"); break;
 	case CMD_HELP: cmd_help(mon, args); break;
+	case CMD_COV:
+		args += strspn(args, " \t");
+		if (mon->ops->cov)
+			mon->ops->cov(mon->opaque, args, mon->out);
+		else
+			out(mon, "cov: not available on this machine\n");
+		break;
 	case CMD_INFO: cmd_info(mon, args); break;
 	case CMD_X: ok = cmd_x(mon, &ps, args, false); break;
 	case CMD_XP: ok = cmd_x(mon, &ps, args, true); break;

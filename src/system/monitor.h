@@ -1,7 +1,8 @@
 /*
  * The human monitor: QEMU HMP's command names, syntax and output formats
  * for the commands loom-system has (help, info registers|tlb|mem|status,
- * x, xp, memsave, pmemsave, stop, cont, system_reset, quit), so that the
+ * x, xp, memsave, pmemsave, stop, cont, system_reset, quit), and loom's
+ * own: info procs, info modules [PID], cov start|stop|clear|write, so that the
  * scripts and habits people have for qemu-system-x86_64 work unchanged.
  *
  * The monitor reaches the machine only through struct monitor_ops, a set
@@ -80,6 +81,12 @@ struct monitor_ops {
 	const char *(*plugin_name)(void *opaque, int i);
 	bool (*plugin_enabled)(void *opaque, int i);
 	bool (*plugin_set_enabled)(void *opaque, const char *name, bool enabled);
+	/* Guest introspection (`info procs`, `info modules [ARGS]`) and the
+	 * coverage commands (`cov ARGS`, the control channel's): each prints
+	 * its answer to out.  NULL: the command says it is not available. */
+	void (*info_procs)(void *opaque, FILE *out);
+	void (*info_modules)(void *opaque, const char *args, FILE *out);
+	void (*cov)(void *opaque, const char *args, FILE *out);
 };
 
 struct monitor {

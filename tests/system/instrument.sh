@@ -13,7 +13,9 @@
 #    block-per-instruction run marks at least what the default one does),
 #    and on SIGTERM for a guest spinning in translated code (tests/system/
 #    craft.py spin: jmp . at the 64-bit entry 0x1000200).
-# 2. Bad -cov/-cov-bitmap input: one line, exit status 1.
+#    -cov alone (attributed coverage) on the same image, which is not
+#    Linux: one note on stderr, and its blocks by address.
+# 2. Bad -cov/-cov-format/-cov-bitmap input: one line, exit status 1.
 # 3. -plugin on the bare-metal image, which runs the same instructions
 #    whatever the translation, in the three modes: libbb.so (by callback),
 #    libinsn.so, libmem.so, tests/plugins/syscode.c and tbcount.c loaded
@@ -105,7 +107,12 @@ expect_usage() {
 
 # --- bad input -----------------------------------------------------------------
 k=$tmp/none.img
-expect_usage cov-without-bitmap 'add -cov-bitmap phys:' -kernel "$k" -cov "$tmp/x.bits"
+expect_usage cov-format-bitmap-without-bitmap 'needs -cov-bitmap phys:' -kernel "$k" \
+	-cov "$tmp/x.bits" -cov-format bitmap
+expect_usage cov-format-lcov '^loom-system: -cov-format lcov: loom-system writes drcov, modoff' \
+	-kernel "$k" -cov "$tmp/x.cov" -cov-format lcov
+expect_usage cov-format-with-bitmap 'records a bitmap' -kernel "$k" -cov x -cov-format drcov \
+	-cov-bitmap phys:0-0x1000
 expect_usage bitmap-without-cov 'needs -cov FILE' -kernel "$k" -cov-bitmap phys:0-0x1000
 expect_usage bitmap-not-phys 'guest-physical' -kernel "$k" -cov x -cov-bitmap 0x1000-0x2000
 expect_usage bitmap-empty-range 'END must lie above START' -kernel "$k" -cov x \
@@ -154,6 +161,22 @@ else
 		else
 			pass cov-bitmap-modes
 		fi
+	fi
+	# -cov without -cov-bitmap on a kernel that is not Linux: one note, and
+	# blocks by address (the entry at 0x100200 among the kernel's, the
+	# image's CPL-3 test code as an unknown process's)
+	covbin=$builddir/loom-cov
+	timeout -k 5 60 "$bin" -kernel "$image" -m 64 -serial none -no-reboot \
+		-cov "$tmp/bm.drcov" </dev/null >"$tmp/bmcov.out" 2>"$tmp/bmcov.err"
+	status=$?
+	"$covbin" export --format modoff "$tmp/bm.drcov" -o "$tmp/bm.txt" 2>>"$tmp/bmcov.err"
+	if [ "$status" -eq 0 ] && [ "$(grep -c 'no process attribution' "$tmp/bmcov.err")" -eq 1 ] &&
+		grep -qx '\[kernel\]:\[unknown\]+0x0*100200' "$tmp/bm.txt" &&
+		grep -q '^\[unknown\]\[0\]:\[anon\]+0x' "$tmp/bm.txt"; then
+		pass cov-attributed-not-linux
+	else
+		fail cov-attributed-not-linux "exit status $status" "$(head -n 2 "$tmp/bmcov.err")" \
+			"$(cut -d+ -f1 "$tmp/bm.txt" 2>/dev/null | sort | uniq -c)"
 	fi
 fi
 

@@ -402,6 +402,30 @@ static void test_plugin(void)
 	mon = saved;
 }
 
+/* loom's own commands reach the machine's callbacks with their arguments,
+ * or say they are not there. */
+static void fake_procs(void *o, FILE *out) { fputs("procs\n", out); }
+static void fake_modules(void *o, const char *args, FILE *out) { fprintf(out, "modules <%s>\n", args); }
+static void fake_cov(void *o, const char *args, FILE *out) { fprintf(out, "cov <%s>\n", args); }
+
+static void test_loom_commands(void)
+{
+	expect("info procs", "info procs: not available on this machine\n");
+	expect("info modules 1", "info modules: not available on this machine\n");
+	expect("cov start", "cov: not available on this machine\n");
+	struct monitor_ops with = ops;
+	with.info_procs = fake_procs;
+	with.info_modules = fake_modules;
+	with.cov = fake_cov;
+	mon.ops = &with;
+	expect("info procs", "procs\n");
+	expect("info modules", "modules <>\n");
+	expect("info modules 42", "modules <42>\n");
+	expect("cov write /tmp/f drcov", "cov <write /tmp/f drcov>\n");
+	expect("help info procs", "info procs  -- show the guest's processes and threads (loom)\n");
+	mon.ops = &ops;
+}
+
 void unit_main(void)
 {
 	fake.ram = calloc(1, RAM_SIZE);
@@ -421,5 +445,6 @@ void unit_main(void)
 	test_actions();
 	test_save();
 	test_plugin();
+	test_loom_commands();
 	free(fake.ram);
 }

@@ -229,6 +229,8 @@ bool x86_sys_write_cr(struct cpu *cpu, int n, uint64_t v)
 			return false;
 		sys->cr3 = v;
 		tlb_flush(cpu, SYS_TLB_FLUSH_NONGLOBAL, 0);
+		if (env && env->cr3_write)
+			env->cr3_write(cpu, v);
 		return true;
 	case 4:
 		return write_cr4(cpu, v);

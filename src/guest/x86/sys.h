@@ -188,6 +188,9 @@ struct x86_sys_env {
 	/* CR8 is the APIC's TPR[7:4] (NULL: kept in x86_sys.cr8). */
 	uint64_t (*tpr_read)(struct cpu *cpu);
 	void (*tpr_write)(struct cpu *cpu, uint64_t cr8);
+	/* CR3 was written (after the TLB flush); NULL: nobody asks.  Guest
+	 * introspection learns of address-space switches here. */
+	void (*cr3_write)(struct cpu *cpu, uint64_t cr3);
 	/* The TSC.  With tsc_write the environment owns it whole (the local
 	 * APIC's, whose deadline timer compares with it: lapic_tsc and
 	 * lapic_set_tsc_offset): tsc_read is what rdtsc returns, tsc_write
