@@ -41,6 +41,9 @@ static const char help_text[] =
 	"                       or absolute addresses without it\n"
 	"  --granularity N      bytes per bitmap bit (default 16)\n"
 	"  --test-name NAME     lcov's TN: field\n"
+	"  --file PATH          with --module: where that module's file is on this\n"
+	"                       machine (a loom-system recording names the guest's\n"
+	"                       path); the output names PATH, lcov reads its lines\n"
 	"\n"
 	"lcov output needs each module's file with its DWARF line table on this\n"
 	"machine; modules without one are skipped with a note on stderr.\n"
@@ -61,6 +64,7 @@ struct args {
 	int format;			/* -1: not given */
 	struct cov_write_opts wopts;
 	bool range;
+	const char *host_file;		/* --file: the exported module's file here */
 };
 
 static bool parse_num(const char *s, uint64_t *v)
@@ -101,7 +105,8 @@ static int parse_args(int argc, char **argv, struct args *a)
 		}
 		bool known = !strcmp(opt, "-o") || !strcmp(opt, "--format") ||
 			     !strcmp(opt, "--module") || !strcmp(opt, "--range") ||
-			     !strcmp(opt, "--granularity") || !strcmp(opt, "--test-name");
+			     !strcmp(opt, "--granularity") || !strcmp(opt, "--test-name") ||
+			     !strcmp(opt, "--file");
 		if (!known) {
 			fprintf(stderr, "loom-cov: unknown option '%s'\n", arg);
 			return usage(NULL);
@@ -124,6 +129,8 @@ static int parse_args(int argc, char **argv, struct args *a)
 			}
 		} else if (!strcmp(opt, "--module")) {
 			a->wopts.module = val;
+		} else if (!strcmp(opt, "--file")) {
+			a->host_file = val;
 		} else if (!strcmp(opt, "--range")) {
 			char buf[128], *dash;
 			snprintf(buf, sizeof(buf), "%s", val);
@@ -307,7 +314,8 @@ out:
  * drcov, modoff or lcov export of one module: one process's view of one
  * file in a loom-system recording, for Lighthouse).  NULL with a message
  * when none is. */
-static struct cov_model *only_module(struct cov_model *m, const char *which, const char *file)
+static struct cov_model *only_module(struct cov_model *m, const char *which, const char *file,
+				     const char *host_file)
 {
 	struct cov_model *o = cov_new();
 	int32_t *map = calloc(m->nmods + 1, sizeof(*map));
@@ -317,7 +325,8 @@ static struct cov_model *only_module(struct cov_model *m, const char *which, con
 		if (strcmp(m->mods[i].path, which) && (!n || strcmp(n, which)))
 			continue;
 		const struct cov_module *mod = &m->mods[i];
-		int k = cov_add_module(o, mod->path, mod->base, mod->end, mod->entry);
+		int k = cov_add_module(o, host_file ? host_file : mod->path, mod->base, mod->end,
+				       mod->entry);
 		if (k < 0)
 			goto oom;
 		map[i] = k + 1;
@@ -354,8 +363,12 @@ static int cmd_export(struct args *a)
 	struct cov_model *m = load(a->files[0]);
 	if (!m)
 		return 1;
+	if (a->host_file && (!a->wopts.module || a->format == COV_BITMAP)) {
+		cov_free(m);
+		return usage("--file names the file of the one module --module exports");
+	}
 	if (a->format != COV_BITMAP && a->wopts.module) {
-		struct cov_model *o = only_module(m, a->wopts.module, a->files[0]);
+		struct cov_model *o = only_module(m, a->wopts.module, a->files[0], a->host_file);
 		cov_free(m);
 		if (!o)
 			return 1;
