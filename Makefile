@@ -131,7 +131,7 @@ SYSGUEST_C := $(sort $(wildcard tests/system/guest/*.c))
 SYSGUEST_BINS := $(patsubst tests/system/guest/%.c,build/tests/system/guest/%,$(SYSGUEST_C))
 build/tests/system/guest/%: tests/system/guest/%.c
 	@mkdir -p $(@D)
-	musl-gcc -static -O2 -Wall -Wextra -o $@ $<
+	musl-gcc -static -O2 -g -Wall -Wextra -o $@ $<
 system-guest: $(SYSGUEST_BINS)
 
 # Plugin tests (tests/plugins): each tests/plugins/*.c becomes a test plugin

@@ -38,7 +38,9 @@
 #            output compared with its native run (skipped, visibly, when
 #            the kernel has not been fetched: `make test` fetches it); and
 #            tests/system/virtio.sh --fast: virtio-blk and virtio-net
-#            (-drive, -nic user,hostfwd=...) under both
+#            (-drive, -nic user,hostfwd=...) under both; and
+#            tests/system/workflow.sh: differential coverage of an HTTP
+#            server in the guest, idle against serving requests
 #   sysboot-self  tests/system/boot-selftest.sh: boot.sh against fake
 #            emulators, that it fails what it must (no kernel needed)
 #   sysboot-all  the same as sysboot without --fast (what `make test-system` runs):
@@ -235,12 +237,16 @@ want sysboot && run_suite sysboot "tests/system/boot.sh --fast qemu-system-x86_6
 	"$root/tests/system/boot.sh" --fast qemu-system-x86_64 "$builddir/loom-system"
 want sysboot && run_suite sysboot-virtio "tests/system/virtio.sh --fast qemu-system-x86_64 $builddir/loom-system" \
 	"$root/tests/system/virtio.sh" --fast qemu-system-x86_64 "$builddir/loom-system"
+want sysboot && run_suite sysboot-workflow "tests/system/workflow.sh $builddir" \
+	"$root/tests/system/workflow.sh" "$builddir"
 want sysboot-self && run_suite sysboot-self "tests/system/boot-selftest.sh" \
 	"$root/tests/system/boot-selftest.sh"
 want sysboot-all && run_suite sysboot-all "tests/system/boot.sh qemu-system-x86_64 $builddir/loom-system" \
 	"$root/tests/system/boot.sh" qemu-system-x86_64 "$builddir/loom-system"
 want sysboot-all && run_suite sysboot-all-virtio "tests/system/virtio.sh qemu-system-x86_64 $builddir/loom-system" \
 	"$root/tests/system/virtio.sh" qemu-system-x86_64 "$builddir/loom-system"
+want sysboot-all && run_suite sysboot-all-workflow "tests/system/workflow.sh $builddir" \
+	"$root/tests/system/workflow.sh" "$builddir"
 
 echo "$total_passed passed, $total_failed failed"
 [ "$total_failed" -eq 0 ]
