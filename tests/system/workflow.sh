@@ -33,6 +33,7 @@
 #     reads), and a drcov export of the module holds it alone (what
 #     Lighthouse loads).
 # The diff's blocks per process and module go to the log.
+# WORKFLOW_KEEP=DIR keeps the recordings and the lcov file there.
 # Prints PASS/FAIL/SKIP lines and "N passed, N failed, N skipped".
 set -uo pipefail
 
@@ -79,6 +80,7 @@ cleanup() {
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
+[ -n "${WORKFLOW_KEEP:-}" ] && trap "cp $tmp/*.drcov $tmp/*.info $WORKFLOW_KEEP/ 2>/dev/null; cleanup" EXIT
 
 cat >"$tmp/mon.py" <<'EOF'
 import socket, sys
