@@ -29,9 +29,10 @@
 #   - every csum block lies inside the executable segment of the file the
 #     initramfs holds (build/tests/system/guest/cgisum, read on the host);
 #   - `loom-cov export --format lcov --module csum[PID]:... --file` that
-#     file gives line records of cgisum.c, main and field hit (what genhtml
-#     reads), and a drcov export of the module holds it alone (what
-#     Lighthouse loads).
+#     file gives line records of cgisum.c (what genhtml reads): main and
+#     field hit, the line printing the sum hit, the no-query and
+#     negative-number lines not; a drcov export of the module holds it
+#     alone (what Lighthouse loads).
 # The diff's blocks per process and module go to the log.
 # WORKFLOW_KEEP=DIR keeps the recordings and the lcov file there.
 # Prints PASS/FAIL/SKIP lines and "N passed, N failed, N skipped".
@@ -230,13 +231,21 @@ else
 fi
 
 # lcov (genhtml's input) and drcov (Lighthouse's) of the one module.
+# cgisum.c's lines: 30 prints the sum, which every request reaches; 22
+# (no query) and 28 (a negative number) no request does.
+lines_of_cgi() {
+	awk '/^SF:.*cgisum\.c$/ { on = 1; next } /^SF:/ { on = 0 }
+		on && /^DA:/ { split(substr($0, 4), f, ","); print "DA:" f[1] (f[2] > 0 ? " hit" : " not") }' "$1"
+}
 full=$("$cov" summary "$tmp/new.drcov" 2>/dev/null | grep -o 'csum\[[0-9]*\]:/[^ ]*' | head -n 1)
 "$cov" export --format lcov --module "${full:-$csum_mod}" --file "$cgi" "$tmp/new.drcov" \
 	-o "$tmp/csum.info" 2>"$tmp/lcov.err"
 if grep -q '^SF:.*cgisum\.c$' "$tmp/csum.info" 2>/dev/null &&
 	grep -qE '^FNDA:[1-9][0-9]*,main$' "$tmp/csum.info" &&
 	grep -qE '^FNDA:[1-9][0-9]*,field$' "$tmp/csum.info" &&
-	grep -qE '^DA:[0-9]+,[1-9]' "$tmp/csum.info"; then
+	lines_of_cgi "$tmp/csum.info" | grep -qx 'DA:30 hit' &&
+	lines_of_cgi "$tmp/csum.info" | grep -qx 'DA:22 not' &&
+	lines_of_cgi "$tmp/csum.info" | grep -qx 'DA:28 not'; then
 	pass "workflow-lcov ($(grep -c '^DA:' "$tmp/csum.info") lines)"
 else
 	fail workflow-lcov "module '${full:-$csum_mod}'" "$(head -n 3 "$tmp/lcov.err")" \
