@@ -115,7 +115,7 @@ port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0));
 vm=$!
 up=0
 for ((i = 0; i < 600; i++)); do
-	tr -d '\r' <"$tmp/serial" | grep -qx 'virtio: httpd up' && { up=1; break; }
+	tr -d '\r' <"$tmp/serial" 2>/dev/null | grep -qx 'virtio: httpd up' && { up=1; break; }
 	kill -0 "$vm" 2>/dev/null || break
 	sleep 0.5
 done
