@@ -72,21 +72,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 append="console=ttyS0 quiet panic=-1"
 
-passed=0 failed=0 skipped=0
-pass() { echo "PASS $1"; passed=$((passed + 1)); }
-fail() {
-	echo "FAIL $1"
-	shift
-	local l
-	for l in "$@"; do printf '%s\n' "$l" | sed 's/^/    /'; done
-	failed=$((failed + 1))
-}
-skip() { echo "SKIP $1: $2"; skipped=$((skipped + 1)); }
-finish() {
-	echo "$passed passed, $failed failed, $skipped skipped"
-	[ "$failed" -eq 0 ]
-	exit
-}
+. "$root/tests/system/lib.sh"
 
 # extract LOG: the script's lines between "== begin" and "== end" of a
 # console log, with carriage returns, escape sequences and kernel lines

@@ -56,15 +56,7 @@ image=$root/build/tests/system/baremetal.bin
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-passed=0 failed=0 skipped=0
-pass() { echo "PASS $1"; passed=$((passed + 1)); }
-fail() {
-	echo "FAIL $1"
-	shift
-	for l in "$@"; do echo "    $l"; done
-	failed=$((failed + 1))
-}
-skip() { echo "SKIP $1: $2"; skipped=$((skipped + 1)); }
+. "$root/tests/system/lib.sh"
 
 # bits FILE: the set bits' granule addresses, one hex address a line, from
 # the bitmap's header (Start, Granularity, Bits) and its packed bytes (bit

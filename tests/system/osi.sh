@@ -63,19 +63,7 @@ cleanup() {
 trap cleanup EXIT
 [ -n "${OSI_KEEP:-}" ] && trap 'echo "kept $tmp"' EXIT
 
-passed=0 failed=0 skipped=0
-pass() { echo "PASS $1"; passed=$((passed + 1)); }
-fail() {
-	echo "FAIL $1"
-	shift
-	for l in "$@"; do echo "    $l"; done
-	failed=$((failed + 1))
-}
-skip() { echo "SKIP $1: $2"; skipped=$((skipped + 1)); }
-finish() {
-	echo "$passed passed, $failed failed, $skipped skipped"
-	exit 0
-}
+. "$root/tests/system/lib.sh"
 
 if [ ! -s "$kernel" ] || [ ! -s "$initrd" ]; then
 	skip osi "no build/guest/vmlinuz or initrd.img (scripts/guest-kernel.sh)"
@@ -88,28 +76,7 @@ for b in "$bin" "$covbin"; do
 	fi
 done
 
-# The monitor's client: each argument one command, its output (the prompt
-# removed) on stdout.
-cat >"$tmp/mon.py" <<'EOF'
-import socket, sys
-s = socket.socket(socket.AF_UNIX)
-s.connect(sys.argv[1])
-s.settimeout(120)
-def until_prompt():
-    b = b""
-    while not b.endswith(b"(qemu) "):
-        d = s.recv(65536)
-        if not d:
-            break
-        b += d
-    return b.decode(errors="replace").replace("\r", "")
-until_prompt()
-for c in sys.argv[2:]:
-    s.sendall(c.encode() + b"\n")
-    out = until_prompt()
-    sys.stdout.write(out[:-7] if out.endswith("(qemu) ") else out)
-EOF
-mon() { python3 "$tmp/mon.py" "$tmp/mon.sock" "$@"; }
+mon() { hmp "$tmp/mon.sock" "$@"; }
 
 # wait_for LINE SECONDS: until the console shows LINE (0), or not (1).
 wait_for() {

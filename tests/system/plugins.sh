@@ -54,15 +54,7 @@ tpdir=$root/build/tests/plugins
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-passed=0 failed=0 skipped=0
-pass() { echo "PASS $1"; passed=$((passed + 1)); }
-fail() {
-	echo "FAIL $1"
-	shift
-	for l in "$@"; do echo "    $l"; done
-	failed=$((failed + 1))
-}
-skip() { echo "SKIP $1: $2"; skipped=$((skipped + 1)); }
+. "$root/tests/system/lib.sh"
 
 # want NAME FILE REGEX: a line of FILE matches REGEX.
 want() {

@@ -31,15 +31,7 @@ image=$root/build/tests/system/baremetal.bin
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-passed=0 failed=0 skipped=0
-pass() { echo "PASS $1"; passed=$((passed + 1)); }
-fail() {
-	echo "FAIL $1"
-	shift
-	for l in "$@"; do echo "    $l"; done
-	failed=$((failed + 1))
-}
-skip() { echo "SKIP $1: $2"; skipped=$((skipped + 1)); }
+. "$root/tests/system/lib.sh"
 
 # expect NAME STATUS REGEX ARGS...: loom-system ARGS exits with STATUS and
 # prints one line on stderr matching REGEX (nothing on stdout).

@@ -64,21 +64,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-passed=0 failed=0 skipped=0
-pass() { echo "PASS $1"; passed=$((passed + 1)); }
-fail() {
-	echo "FAIL $1"
-	shift
-	local l
-	for l in "$@"; do printf '%s\n' "$l" | sed 's/^/    /'; done
-	failed=$((failed + 1))
-}
-skip() { echo "SKIP $1: $2"; skipped=$((skipped + 1)); }
-finish() {
-	echo "$passed passed, $failed failed, $skipped skipped"
-	[ "$failed" -eq 0 ]
-	exit
-}
+. "$root/tests/system/lib.sh"
 
 # check NAME WANT GOT [REPRO]
 check() {
@@ -178,16 +164,7 @@ page_want="hello from the guest"
 cgi_want="sum 42 from Linux"
 
 # monitor SOCKET COMMAND: one HMP command over the monitor's unix socket.
-monitor() {
-	python3 -c 'import socket, sys, time
-s = socket.socket(socket.AF_UNIX)
-s.connect(sys.argv[1])
-time.sleep(0.3)
-s.recv(4096)
-s.sendall((sys.argv[2] + "\n").encode())
-time.sleep(0.5)
-s.recv(4096)' "$1" "$2"
-}
+monitor() { hmp "$1" "$2" >/dev/null; }
 
 # cpu_ticks PID: user + system time of a process, in clock ticks (the
 # fields after the command name, which may contain spaces).

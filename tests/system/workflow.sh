@@ -47,20 +47,7 @@ kernel=$root/build/guest/vmlinuz
 initrd=$root/build/guest/initrd.img
 cgi=$root/build/tests/system/guest/cgisum
 
-passed=0 failed=0 skipped=0
-pass() { echo "PASS $1"; passed=$((passed + 1)); }
-fail() {
-	echo "FAIL $1"
-	shift
-	for l in "$@"; do echo "    $l"; done
-	failed=$((failed + 1))
-}
-skip() { echo "SKIP $1: $2"; skipped=$((skipped + 1)); }
-finish() {
-	echo "$passed passed, $failed failed, $skipped skipped"
-	[ "$failed" -eq 0 ]
-	exit
-}
+. "$root/tests/system/lib.sh"
 
 if [ ! -f "$kernel" ] || [ ! -f "$initrd" ]; then
 	skip workflow "no $kernel or $initrd (scripts/guest-kernel.sh)"
@@ -83,26 +70,7 @@ cleanup() {
 trap cleanup EXIT
 [ -n "${WORKFLOW_KEEP:-}" ] && trap "cp $tmp/*.drcov $tmp/*.info $WORKFLOW_KEEP/ 2>/dev/null; cleanup" EXIT
 
-cat >"$tmp/mon.py" <<'EOF'
-import socket, sys
-s = socket.socket(socket.AF_UNIX)
-s.connect(sys.argv[1])
-s.settimeout(120)
-def until_prompt():
-    b = b""
-    while not b.endswith(b"(qemu) "):
-        d = s.recv(65536)
-        if not d:
-            break
-        b += d
-    return b.decode(errors="replace").replace("\r", "")
-until_prompt()
-for c in sys.argv[2:]:
-    s.sendall(c.encode() + b"\n")
-    out = until_prompt()
-    sys.stdout.write(out[:-7] if out.endswith("(qemu) ") else out)
-EOF
-mon() { python3 "$tmp/mon.py" "$tmp/mon.sock" "$@"; }
+mon() { hmp "$tmp/mon.sock" "$@"; }
 
 # A free port: bind 0, read it back (a race with another process taking it
 # in between makes the boot fail with one line, not a wrong result).
