@@ -254,6 +254,7 @@ demo: deps
 bench: deps
 	$(MAKE) --no-print-directory build/release/loom
 	bench/run.sh build/release/loom
+	bench/hipg.sh build/release/loom
 
 clean:
 	rm -rf build

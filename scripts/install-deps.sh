@@ -7,7 +7,7 @@ set -eu
 PACKAGES="build-essential libzydis-dev musl-tools busybox-static qemu-user nasm
 python3 hyperfine libglib2.0-dev file perl mawk xz-utils bzip2 openssl sqlite3
 binutils lcov git jq bc tcl zstd nodejs libpython3.11-testsuite strace afl++ gdb gawk
-acpica-tools qemu-system-x86 liblzma-dev lz4 dwarves"
+acpica-tools qemu-system-x86 liblzma-dev lz4 dwarves valgrind"
 # rustc: Debian's, unless one is already on PATH (rustup's, say).
 command -v rustc >/dev/null 2>&1 || PACKAGES="$PACKAGES rustc"
 # binutils and lcov: tests/cov; the rest is what tests/programs/{debian,
@@ -18,7 +18,8 @@ command -v rustc >/dev/null 2>&1 || PACKAGES="$PACKAGES rustc"
 # iasl, which tests/unit/test_dev_acpi disassembles the ACPI tables with;
 # liblzma-dev: src/system/osi/ decompresses the guest kernel's vmlinux with
 # it; lz4 and dwarves (pahole): the osi unit tests compress a test payload
-# with lz4 and check BTF offsets against pahole.
+# with lz4 and check BTF offsets against pahole.  valgrind: bench/hipg.sh
+# counts host instructions per guest instruction with callgrind.
 
 missing=""
 for p in $PACKAGES; do

@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# Host instructions per guest instruction, counted with callgrind (this
+# kind of VM has no hardware performance counters, and loom's -d stats
+# counts what it translates, not what runs).  Each workload runs once
+# natively under `valgrind --tool=callgrind`, whose instruction count is
+# the guest's, and once under each LOOM given, whose count is the host's:
+# everything loom executes for it (translated code, translation, the exec
+# loop, helpers, the system calls' emulation), so the figure includes
+# start-up.  Each run's stdout must equal the native run's.
+#
+#   bench/hipg.sh LOOM [LOOM...]
+#
+# Workloads (small, since callgrind runs code some 50 times slower):
+# Debian's gzip -9 on 1 MB of generated text, and a python3 loop of
+# function calls, arithmetic and a dict.  Both are position-independent:
+# under valgrind loom itself sits where a static non-PIE guest (busybox)
+# would have to go.  Needs valgrind (scripts/install-deps.sh installs it).
+# Part of `make bench`, never of `make test`.
+set -uo pipefail
+
+if [ $# -lt 1 ]; then
+	echo "usage: $0 LOOM [LOOM...]" >&2
+	exit 2
+fi
+root=$(cd "$(dirname "$0")/.." && pwd)
+if ! command -v valgrind >/dev/null; then
+	echo "hipg: valgrind is not installed (scripts/install-deps.sh installs it): skipped"
+	exit 0
+fi
+looms=()
+for l in "$@"; do
+	case $l in /*) ;; *) l=$(cd "$(dirname "$l")" && pwd)/$(basename "$l") ;; esac
+	[ -x "$l" ] || { echo "hipg: $l is not executable" >&2; exit 2; }
+	looms+=("$l")
+done
+out=$root/build/bench/hipg
+mkdir -p "$out" "$root/build/bench/bin"
+gen=$root/build/bench/bin/gen
+if [ ! -x "$gen" ] || [ "$root/bench/src/gen.c" -nt "$gen" ]; then
+	gcc -static -O2 -o "$gen" "$root/bench/src/gen.c" || exit 1
+fi
+[ -s "$out/text1m.txt" ] || "$gen" text 1000000 >"$out/text1m.txt"
+cat >"$out/loop.py" <<'EOF'
+def f(x):
+    return x * x % 7
+d = {}
+s = 0
+for i in range(150000):
+    s += f(i)
+    d[i & 1023] = s
+print(s, len(d))
+EOF
+
+names=(gzip-9 python3-loop)
+cmds=("/usr/bin/gzip -9 -c $out/text1m.txt" "/usr/bin/python3 $out/loop.py")
+
+# count PREFIX CMD TAG: callgrind's instruction count of one run, or FAIL.
+count() {
+	local prefix=$1 cmd=$2 tag=$3
+	# shellcheck disable=SC2086  # plain words
+	valgrind --tool=callgrind --callgrind-out-file=/dev/null --log-file="$out/$tag.log" \
+		$prefix $cmd >"$out/$tag.out" 2>/dev/null </dev/null
+	if [ "$tag" != "${tag%.native}" ] || cmp -s "$out/${tag%.*}.native.out" "$out/$tag.out"; then
+		sed -n 's/.*Collected : \([0-9]*\).*/\1/p' "$out/$tag.log" | tail -1
+	else
+		echo FAIL
+	fi
+}
+
+printf '%-14s %14s' workload "guest insns"
+for i in "${!looms[@]}"; do printf ' %14s %9s' "host [$((i + 1))]" "per guest"; done
+echo
+for k in "${!names[@]}"; do
+	name=${names[$k]} cmd=${cmds[$k]}
+	exe=${cmd%% *}
+	if [ ! -x "$exe" ]; then
+		echo "hipg: $exe not installed: $name skipped"
+		continue
+	fi
+	g=$(count "" "$cmd" "$name.native")
+	printf '%-14s %14s' "$name" "${g:-FAIL}"
+	for i in "${!looms[@]}"; do
+		h=$(count "${looms[$i]}" "$cmd" "$name.loom$i")
+		r=$(awk -v h="$h" -v g="$g" 'BEGIN { if (h ~ /^[0-9]+$/ && g > 0) printf "%.2f", h / g; else print "n/a" }')
+		printf ' %14s %9s' "${h:-FAIL}" "$r"
+	done
+	echo
+done
+for i in "${!looms[@]}"; do echo "[$((i + 1))] ${looms[$i]}"; done
