@@ -179,6 +179,7 @@ static void set_host_layout(void)
 		.bits = JMP_CACHE_BITS,
 		.tb_pc_off = offsetof(struct tb, pc),
 		.tb_code_off = offsetof(struct tb, code),
+		.exit_request_off = x + (int32_t)offsetof(struct cpu_exec, exit_request),
 	};
 	host_set_jc_layout(&l);
 	struct host_tool_fp_layout t = {
@@ -955,6 +956,28 @@ void tb_invalidate(struct tb *tb)
 	exec_stats.tbs_invalidated++;
 }
 
+/*
+ * Where a chained jump from `from` enters `to`: past to's exit-request
+ * check when the jump cannot close a loop, else at the check.  The one
+ * rule for which block entries check (docs/design.md, "Exit requests"):
+ * a loop of blocks must contain an edge that checks.  Indirect jumps and
+ * returns (goto_lookup) and the exec loop always enter at tb->code; a
+ * chained jump to a block at a higher guest pc skips the check, so every
+ * cycle of chained jumps, which must go back to a pc it has passed,
+ * passes a check at the jump that does, and the latency of an exit
+ * request is bounded by the longest run of forward jumps.  Whole-system
+ * mode checks at every block: interrupts are delivered at the first
+ * block boundary after they are raised, and where the guest stops (and
+ * the plugin counts its tests compare) must not depend on the shape of
+ * the code around it.
+ */
+static const uint8_t *tb_chain_entry(const struct tb *from, const struct tb *to)
+{
+	if (tlb_softmmu || !to->entry_nocheck || to->pc <= from->pc)
+		return to->code;
+	return to->code + to->entry_nocheck;
+}
+
 /* The caller holds tb_lock; the patch is one atomic 4-byte store, so a
  * thread running from's code sees the old or the new jump. */
 void tb_add_jump(struct tb *from, int n, struct tb *to)
@@ -966,7 +989,7 @@ void tb_add_jump(struct tb *from, int n, struct tb *to)
 	from->jmp_next[n] = to->jmp_list;
 	to->jmp_list = (uintptr_t)from | n;
 	uint8_t *jmp_rx = from->code + from->jmp_insn[n];
-	cache_patch(jmp_rx, to->code);
+	cache_patch(jmp_rx, tb_chain_entry(from, to));
 	if (exec_chain_hook)
 		exec_chain_hook(from->pc, from->flags, n, to->pc);
 }

@@ -1288,6 +1288,10 @@ size_t host_gen_code(struct ir_ctx *s, struct tb *tb, uint8_t *rw, uint8_t *rx, 
 		else if (op->opc == IR_ld_ptr || op->opc == IR_st_ptr)
 			cg_pin_flush(&c);	/* may point at the counter */
 		if (op->opc == IR_ld_env && i + 1 < s->nops && fuse_ld_env_brcond(&c, op, op + 1)) {
+			/* the exit-request check opening the TB: a second entry
+			 * point past it (host.h: exit_request_off) */
+			if (i == 0 && op->cargs[0] == c.cfg->jc.exit_request_off)
+				tb->entry_nocheck = c.e.p - c.e.start;
 			i++;
 			continue;
 		}
