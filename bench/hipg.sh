@@ -6,18 +6,22 @@
 # the guest's, and once under each LOOM given, whose count is the host's:
 # everything loom executes for it (translated code, translation, the exec
 # loop, helpers, the system calls' emulation), so the figure includes
-# start-up.  Each run's stdout must equal the native run's.
+# start-up.  Each run's stdout must equal the native run's.  Runs are made
+# repeatable: address randomization off (setarch -R), PYTHONHASHSEED=0 and
+# PERL_HASH_SEED=0 (python3's counts otherwise vary by 1% from run to run).
 #
 #   bench/hipg.sh LOOM [LOOM...]
 #
 # Workloads (small, since callgrind runs code some 50 times slower):
-# Debian's gzip -9 on 1 MB of generated text, and a perl loop of
-# function calls, arithmetic and a hash.  Both are position-independent:
-# valgrind loads loom (a PIE, 10 MB with its bss) at 0x108000, over where a
-# non-PIE guest must go (busybox, and Debian's python3, linked at 0x400000,
-# which is why the interpreter here is perl).  Needs valgrind
-# (scripts/install-deps.sh installs it).
-# Part of `make bench`, never of `make test`.
+# Debian's gzip -9 on 1 MB of generated text, and python3 and perl loops of
+# function calls and arithmetic.  valgrind loads a PIE at 0x108000, and
+# loom's 10 MB (most of it bss) would then cover 0x400000, where a non-PIE
+# guest such as Debian's python3 must go: give this script
+# build/release/loom-hipg, the same objects linked without PIE at
+# 0x50000000 (`make build/release/loom-hipg`; `make bench` does), or the
+# python3 row fails.  Needs valgrind (scripts/install-deps.sh installs it).
+# HIPG_ONLY="NAME..." runs only those workloads.  Part of `make bench`,
+# never of `make test`.
 set -uo pipefail
 
 if [ $# -lt 1 ]; then
@@ -42,6 +46,14 @@ if [ ! -x "$gen" ] || [ "$root/bench/src/gen.c" -nt "$gen" ]; then
 	gcc -static -O2 -o "$gen" "$root/bench/src/gen.c" || exit 1
 fi
 [ -s "$out/text1m.txt" ] || "$gen" text 1000000 >"$out/text1m.txt"
+cat >"$out/loop.py" <<'EOF'
+def f(x):
+    return x * x % 7 + x // 3
+s = 0
+for i in range(150000):
+    s += f(i)
+print(s)
+EOF
 cat >"$out/loop.pl" <<'EOF'
 sub f { my $x = shift; return $x * $x % 7; }
 my %h; my $s = 0;
@@ -49,15 +61,15 @@ for my $i (1 .. 150000) { $s += f($i); $h{$i & 1023} = $s; }
 print "$s ", scalar(keys %h), "\n";
 EOF
 
-names=(gzip-9 perl-loop)
-cmds=("/usr/bin/gzip -9 -c $out/text1m.txt" "/usr/bin/perl $out/loop.pl")
+names=(gzip-9 python3-loop perl-loop)
+cmds=("/usr/bin/gzip -9 -c $out/text1m.txt" "/usr/bin/python3 $out/loop.py" "/usr/bin/perl $out/loop.pl")
 
 # count PREFIX CMD TAG: callgrind's instruction count of one run, or FAIL.
 count() {
 	local prefix=$1 cmd=$2 tag=$3
 	# shellcheck disable=SC2086  # plain words
-	valgrind --tool=callgrind --callgrind-out-file=/dev/null --log-file="$out/$tag.log" \
-		$prefix $cmd >"$out/$tag.out" 2>/dev/null </dev/null
+	PYTHONHASHSEED=0 PERL_HASH_SEED=0 setarch -R valgrind --tool=callgrind --callgrind-out-file=/dev/null \
+		--log-file="$out/$tag.log" $prefix $cmd >"$out/$tag.out" 2>/dev/null </dev/null
 	if [ "$tag" != "${tag%.native}" ] || cmp -s "$out/${tag%.*}.native.out" "$out/$tag.out"; then
 		sed -n 's/.*Collected : \([0-9]*\).*/\1/p' "$out/$tag.log" | tail -1
 	else
@@ -70,6 +82,7 @@ for i in "${!looms[@]}"; do printf ' %14s %9s' "host [$((i + 1))]" "per guest"; 
 echo
 for k in "${!names[@]}"; do
 	name=${names[$k]} cmd=${cmds[$k]}
+	[ -n "${HIPG_ONLY:-}" ] && [[ " $HIPG_ONLY " != *" $name "* ]] && continue
 	exe=${cmd%% *}
 	if [ ! -x "$exe" ]; then
 		echo "hipg: $exe not installed: $name skipped"
