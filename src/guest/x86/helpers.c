@@ -35,9 +35,10 @@ static _Noreturn void divide_error(struct cpu *cpu)
 	x86_raise(cpu, X86_EXC_DE);
 }
 
-/* Unsigned and signed division of ax by a byte and of dx:ax by a word;
- * quotient overflow raises #DE like division by zero.  (32- and 64-bit
- * division is the host's own instruction: lift-int.c, gen_div.) */
+/* Unsigned and signed division of rdx:rax (at each width) by the divisor;
+ * quotient overflow raises #DE like division by zero.  User mode divides
+ * 32- and 64-bit operands with the host's own instruction (lift-int.c,
+ * gen_div); whole-system mode uses every one of these. */
 static void helper_divb(uint64_t env, uint64_t d)
 {
 	struct cpu *cpu = (void *)(uintptr_t)env;
@@ -84,6 +85,55 @@ static void helper_idivw(uint64_t env, uint64_t d)
 		divide_error(cpu);
 	cpu->regs[R_RAX] = (cpu->regs[R_RAX] & ~0xffffull) | (uint16_t)q;
 	cpu->regs[R_RDX] = (cpu->regs[R_RDX] & ~0xffffull) | (uint16_t)r;
+}
+
+static void helper_divl(uint64_t env, uint64_t d)
+{
+	struct cpu *cpu = (void *)(uintptr_t)env;
+	uint64_t n = (uint32_t)cpu->regs[R_RAX] | ((uint64_t)(uint32_t)cpu->regs[R_RDX] << 32);
+	uint32_t dv = d;
+	if (!dv || n / dv > 0xffffffffu)
+		divide_error(cpu);
+	cpu->regs[R_RAX] = (uint32_t)(n / dv);
+	cpu->regs[R_RDX] = (uint32_t)(n % dv);
+}
+
+static void helper_idivl(uint64_t env, uint64_t d)
+{
+	struct cpu *cpu = (void *)(uintptr_t)env;
+	int64_t n = (int64_t)((uint32_t)cpu->regs[R_RAX] | ((uint64_t)(uint32_t)cpu->regs[R_RDX] << 32));
+	int32_t dv = d;
+	if (!dv || (n == INT64_MIN && dv == -1))
+		divide_error(cpu);
+	int64_t q = n / dv, r = n % dv;
+	if (q != (int32_t)q)
+		divide_error(cpu);
+	cpu->regs[R_RAX] = (uint32_t)q;
+	cpu->regs[R_RDX] = (uint32_t)r;
+}
+
+static void helper_divq(uint64_t env, uint64_t d)
+{
+	struct cpu *cpu = (void *)(uintptr_t)env;
+	unsigned __int128 n = cpu->regs[R_RAX] | ((unsigned __int128)cpu->regs[R_RDX] << 64);
+	if (!d || n / d > UINT64_MAX)
+		divide_error(cpu);
+	cpu->regs[R_RAX] = n / d;
+	cpu->regs[R_RDX] = n % d;
+}
+
+static void helper_idivq(uint64_t env, uint64_t d)
+{
+	struct cpu *cpu = (void *)(uintptr_t)env;
+	__int128 n = (__int128)(cpu->regs[R_RAX] | ((unsigned __int128)cpu->regs[R_RDX] << 64));
+	int64_t dv = d;
+	if (!dv || (dv == -1 && n == (__int128)((unsigned __int128)1 << 127)))
+		divide_error(cpu);
+	__int128 q = n / dv, r = n % dv;
+	if (q != (int64_t)q)
+		divide_error(cpu);
+	cpu->regs[R_RAX] = (uint64_t)q;
+	cpu->regs[R_RDX] = (uint64_t)r;
 }
 
 static void helper_cpuid(uint64_t env)

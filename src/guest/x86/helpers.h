@@ -22,6 +22,10 @@
 	H(idivb,               MF,            2, 0) \
 	H(divw,                MF,            2, 0) \
 	H(idivw,               MF,            2, 0) \
+	H(divl,                MF,            2, 0) \
+	H(idivl,               MF,            2, 0) \
+	H(divq,                MF,            2, 0) \
+	H(idivq,               MF,            2, 0) \
 	H(cpuid,               0,             1, 0) \
 	H(rdtsc,               0,             1, 0) \
 	H(rdtscp,              0,             1, 0) \

@@ -8,6 +8,7 @@
  * forms become atomic IR ops (xadd/xchg/cmpxchg, or a cmpxchg loop).
  */
 #include "guest/x86/cpuid.h"
+#include "guest/x86/sys.h"
 #include "guest/x86/translate.h"
 
 #define SZ(s) op_size(s, 0)
@@ -304,23 +305,25 @@ static bool gen_IMUL(struct dc *s)
 }
 
 /*
- * div and idiv of 32- and 64-bit operands are the host's own instruction
- * (divu2/divs2), which faults exactly where the guest's does: a zero
- * divisor or a quotient wider than the operand raise the host's #DE before
- * anything is written, and exec_host_fault makes it the guest's at this
- * instruction, as for a load that faults.  The 8- and 16-bit forms, whose
- * operands do not sit in rdx:rax, call helpers.
+ * In user mode div and idiv of 32- and 64-bit operands are the host's own
+ * instruction (divu2/divs2), which faults exactly where the guest's does: a
+ * zero divisor or a quotient wider than the operand raise the host's #DE
+ * before anything is written, and exec_host_fault makes it the guest's at
+ * this instruction, as for a load that faults.  The 8- and 16-bit forms,
+ * whose operands do not sit in rdx:rax, call helpers, and so does
+ * whole-system mode, which has no handler for host faults in translated
+ * code (its guest memory faults are the soft MMU's).
  */
 static bool gen_div(struct dc *s, bool sign)
 {
-	static const enum x86_helper h[2][2] = {
-		{ HELPER_divb, HELPER_divw },
-		{ HELPER_idivb, HELPER_idivw },
+	static const enum x86_helper h[2][4] = {
+		{ HELPER_divb, HELPER_divw, HELPER_divl, HELPER_divq },
+		{ HELPER_idivb, HELPER_idivw, HELPER_idivl, HELPER_idivq },
 	};
 	int size = SZ(s);
 	ir_ref b = gen_ld_op(s, 0);
 
-	if (size < 2) {
+	if (size < 2 || (s->tb->flags & X86_CF_SYSTEM)) {
 		gen_sync_pc(s, s->pc);
 		gen_helper(s, h[sign][size], 2, s->ir->env, b);
 		return true;
