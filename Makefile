@@ -60,6 +60,12 @@ build/$(1)/loom: build/$(1)/obj/src/main.o build/$(1)/liblinux.a build/$(1)/libl
 	$$(CC) $$(CFLAGS_$(1)) -o $$@ $$< -Wl,--whole-archive build/$(1)/liblinux.a \
 		build/$(1)/libloom-core.a -Wl,--no-whole-archive $$(LDLIBS)
 	ln -sf $(1)/loom build/loom
+# loom linked without PIE at 0x50000000, for bench/hipg.sh: under valgrind a
+# PIE loom lies over 0x400000, where non-PIE guests must go.
+build/$(1)/loom-hipg: build/$(1)/obj/src/main.o build/$(1)/liblinux.a build/$(1)/libloom-core.a
+	$$(CC) $$(CFLAGS_$(1)) -no-pie -Wl,-Ttext-segment=0x50000000 -o $$@ $$< \
+		-Wl,--whole-archive build/$(1)/liblinux.a build/$(1)/libloom-core.a \
+		-Wl,--no-whole-archive $$(LDLIBS)
 build/$(1)/loom-system: build/$(1)/obj/src/system/main.o build/$(1)/libsystem.a \
 		build/$(1)/libloom-core.a
 	$$(CC) $$(CFLAGS_$(1)) -o $$@ $$< -Wl,--whole-archive build/$(1)/libsystem.a \
@@ -254,8 +260,9 @@ demo: deps
 	build/release/loom /bin/busybox sh -c 'for i in $$(seq 1 1000); do echo $$i; done | md5sum'
 
 bench: deps
-	$(MAKE) --no-print-directory build/release/loom
+	$(MAKE) --no-print-directory build/release/loom build/release/loom-hipg
 	bench/run.sh build/release/loom
+	bench/hipg.sh build/release/loom-hipg
 
 clean:
 	rm -rf build

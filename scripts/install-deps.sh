@@ -7,7 +7,7 @@ set -eu
 PACKAGES="build-essential libzydis-dev musl-tools busybox-static qemu-user nasm
 python3 hyperfine libglib2.0-dev file perl mawk xz-utils bzip2 openssl sqlite3
 binutils lcov git jq bc tcl zstd nodejs libpython3.11-testsuite strace afl++ gdb gawk
-acpica-tools qemu-system-x86 liblzma-dev lz4 dwarves libslirp-dev curl"
+acpica-tools qemu-system-x86 liblzma-dev lz4 dwarves libslirp-dev curl valgrind"
 # rustc: Debian's, unless one is already on PATH (rustup's, say).
 command -v rustc >/dev/null 2>&1 || PACKAGES="$PACKAGES rustc"
 # binutils and lcov: tests/cov; the rest is what tests/programs/{debian,
@@ -20,7 +20,8 @@ command -v rustc >/dev/null 2>&1 || PACKAGES="$PACKAGES rustc"
 # it; lz4 and dwarves (pahole): the osi unit tests compress a test payload
 # with lz4 and check BTF offsets against pahole; libslirp-dev: loom-system's
 # user-mode network (-nic user); curl: tests/system/virtio.sh fetches pages
-# from the guest's web server with it.
+# from the guest's web server with it; valgrind: bench/hipg.sh counts host
+# instructions per guest instruction with callgrind.
 
 missing=""
 for p in $PACKAGES; do

@@ -34,6 +34,17 @@
 #include "util/log.h"
 #include "util/ownfd.h"
 
+/* Under valgrind (bench/hipg.sh counts host instructions with callgrind)
+ * code changed through the writable view of the cache must be announced:
+ * valgrind sees stores to the addresses it runs, not to an alias of them,
+ * and would go on running a chained jump's old target. */
+#if __has_include(<valgrind/valgrind.h>)
+#include <valgrind/valgrind.h>
+#define cache_changed(rx, len) VALGRIND_DISCARD_TRANSLATIONS(rx, len)
+#else
+#define cache_changed(rx, len) ((void)0)
+#endif
+
 #define CODE_CACHE_MAX (256u << 20)
 #define CODE_CACHE_MIN (16u << 20)
 #define TB_HASH_BITS 16
@@ -168,6 +179,7 @@ static void set_host_layout(void)
 		.bits = JMP_CACHE_BITS,
 		.tb_pc_off = offsetof(struct tb, pc),
 		.tb_code_off = offsetof(struct tb, code),
+		.exit_request_off = x + (int32_t)offsetof(struct cpu_exec, exit_request),
 	};
 	host_set_jc_layout(&l);
 	struct host_tool_fp_layout t = {
@@ -359,7 +371,7 @@ static void cow_own(size_t keep)
  * fork server's children are single-threaded when they chain). */
 static int self_mem = -1;
 
-static void cache_patch(uint8_t *jmp_rx, const void *dest)
+static void cache_patch_at(uint8_t *jmp_rx, const void *dest)
 {
 	if ((size_t)(jmp_rx - cache_rx) >= cow_limit) {
 		host_patch_jump(cache_rw + (jmp_rx - cache_rx), jmp_rx, dest);
@@ -378,6 +390,12 @@ static void cache_patch(uint8_t *jmp_rx, const void *dest)
 		internal_error("cannot patch the code cache: %m");
 	host_patch_jump(jmp_rx, jmp_rx, dest);
 	mprotect(page, len, PROT_READ | PROT_EXEC);
+}
+
+static void cache_patch(uint8_t *jmp_rx, const void *dest)
+{
+	cache_patch_at(jmp_rx, dest);
+	cache_changed(jmp_rx, 5);
 }
 
 static void tb_free(struct tb *tb)
@@ -435,6 +453,7 @@ void exec_flush_all(void)
 	exec_clear_jmp_caches();
 	smc_flush();
 	code_used = prologue_size;
+	cache_changed(cache_rx + prologue_size, cache_size - prologue_size);
 	if (cow_limit)		/* a cow child: the parent's code goes too */
 		cow_own(prologue_size);
 	exec_stats.flushes++;
@@ -937,6 +956,28 @@ void tb_invalidate(struct tb *tb)
 	exec_stats.tbs_invalidated++;
 }
 
+/*
+ * Where a chained jump from `from` enters `to`: past to's exit-request
+ * check when the jump cannot close a loop, else at the check.  The one
+ * rule for which block entries check (docs/design.md, "Exit requests"):
+ * a loop of blocks must contain an edge that checks.  Indirect jumps and
+ * returns (goto_lookup) and the exec loop always enter at tb->code; a
+ * chained jump to a block at a higher guest pc skips the check, so every
+ * cycle of chained jumps, which must go back to a pc it has passed,
+ * passes a check at the jump that does, and the latency of an exit
+ * request is bounded by the longest run of forward jumps.  Whole-system
+ * mode checks at every block: interrupts are delivered at the first
+ * block boundary after they are raised, and where the guest stops (and
+ * the plugin counts its tests compare) must not depend on the shape of
+ * the code around it.
+ */
+static const uint8_t *tb_chain_entry(const struct tb *from, const struct tb *to)
+{
+	if (tlb_softmmu || !to->entry_nocheck || to->pc <= from->pc)
+		return to->code;
+	return to->code + to->entry_nocheck;
+}
+
 /* The caller holds tb_lock; the patch is one atomic 4-byte store, so a
  * thread running from's code sees the old or the new jump. */
 void tb_add_jump(struct tb *from, int n, struct tb *to)
@@ -948,7 +989,7 @@ void tb_add_jump(struct tb *from, int n, struct tb *to)
 	from->jmp_next[n] = to->jmp_list;
 	to->jmp_list = (uintptr_t)from | n;
 	uint8_t *jmp_rx = from->code + from->jmp_insn[n];
-	cache_patch(jmp_rx, to->code);
+	cache_patch(jmp_rx, tb_chain_entry(from, to));
 	if (exec_chain_hook)
 		exec_chain_hook(from->pc, from->flags, n, to->pc);
 }

@@ -32,11 +32,14 @@ size_t host_gen_prologue(uint8_t *rw, uint8_t *rx, size_t avail,
 size_t host_gen_code(struct ir_ctx *ir, struct tb *tb, uint8_t *rw, uint8_t *rx,
 		     size_t avail);
 /* Where the exec layer keeps what goto_lookup probes inline: the env
- * offset of the jump-cache pointer, its size, and the struct tb fields. */
+ * offset of the jump-cache pointer, its size, and the struct tb fields.
+ * exit_request_off: the env offset of the exit-request flag; a TB whose IR
+ * opens with its check (ld_env of it, brcond ne) gets tb->entry_nocheck. */
 struct host_jc_layout {
 	int32_t jmp_cache_off;
 	int bits;
 	int32_t tb_pc_off, tb_code_off;
+	int32_t exit_request_off;
 };
 void host_set_jc_layout(const struct host_jc_layout *l);
 /*

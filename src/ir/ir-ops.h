@@ -29,6 +29,8 @@ DEF(rotl,      1, 2, 0, 0)
 DEF(rotr,      1, 2, 0, 0)
 DEF(mulu2,     2, 2, 0, 0)
 DEF(muls2,     2, 2, 0, 0)
+DEF(divu2,     2, 3, 0, IR_OPF_SIDE_EFFECTS | IR_OPF_MAY_FAULT)
+DEF(divs2,     2, 3, 0, IR_OPF_SIDE_EFFECTS | IR_OPF_MAY_FAULT)
 
 /* Extensions; the result has the instruction's type */
 DEF(ext8s,     1, 1, 0, 0)

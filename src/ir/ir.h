@@ -33,6 +33,9 @@
  *                       the printer shows the result; b >= width is undefined
  *   rotl/rotr d,a,b     rotate by b mod width
  *   mulu2 lo,hi,a,b     full-width product, unsigned; muls2: signed
+ *   divu2 q,r,hi,lo,d   (hi:lo) / d and (hi:lo) % d, unsigned; divs2: signed;
+ *                       may fault: when d is 0 or the quotient does not fit
+ *                       in one word, the host's divide error (x86 #DE)
  *   ext8s..ext32u d,a   sign/zero extend the low 8/16/32 bits of a
  *   deposit d,a,b [pos,len]   d = a with bits [pos,pos+len) taken from b's low bits
  *   extract d,a [pos,len]     d = (a >> pos) & ((1<<len)-1); sextract sign-extends

@@ -26,6 +26,10 @@ struct tb {
 	uint32_t ninsns;
 	uint16_t jmp_reset[2];	/* offset of the unchained path of goto_tb n */
 	uint16_t jmp_insn[2];	/* offset of the patchable jmp rel32 of goto_tb n */
+	/* Offset just past the exit-request check that opens the code, or 0
+	 * when it does not open with one: where a chained jump that cannot
+	 * close a loop enters (exec/tb.c: tb_chain_entry). */
+	uint16_t entry_nocheck;
 	uintptr_t jmp_dest[2];	/* tb chained to, or 0 */
 	uintptr_t jmp_list;	/* incoming jumps (tb|n), linked through jmp_next */
 	uintptr_t jmp_next[2];

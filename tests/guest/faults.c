@@ -89,6 +89,17 @@ SNIP(int1, "mov $5, %eax\n .byte 0xf1\n mov $6, %eax\n ret")
 SNIP(int3, "mov $5, %eax\n int3\n mov $6, %eax\n ret")
 SNIP(ud2, "mov $5, %eax\n ud2\n ret")
 SNIP(divzero, "xor %ecx, %ecx\n mov $5, %eax\n cqo\n div %rcx\n ret")
+/* #DE on a quotient too wide, and the neighbouring cases that complete
+ * (loom divides inline after a check and leaves the rest to a helper). */
+SNIP(div_wide, "mov $5, %ecx\n mov $7, %edx\n mov $9, %eax\n div %rcx\n ret")
+SNIP(divl_wide, "mov $5, %ecx\n mov $5, %edx\n mov $9, %eax\n div %ecx\n ret")
+SNIP(div_hi_ok, "mov $5, %ecx\n mov $4, %edx\n mov $9, %eax\n div %rcx\n ret")
+SNIP(idiv_min, "movabs $0x8000000000000000, %rax\n cqo\n mov $-1, %rcx\n idiv %rcx\n ret")
+SNIP(idivl_min, "mov $0x80000000, %eax\n cdq\n mov $-1, %ecx\n idiv %ecx\n ret")
+SNIP(idiv_m1, "mov $-9, %rax\n cqo\n mov $-1, %rcx\n idiv %rcx\n ret")
+SNIP(idiv_hi_ok, "mov $1, %edx\n xor %eax, %eax\n mov $-4, %rcx\n idiv %rcx\n ret")
+SNIP(idiv_hi_wide, "mov $1, %edx\n xor %eax, %eax\n mov $1, %ecx\n idiv %rcx\n ret")
+SNIP(idivl_zero, "mov $-7, %eax\n cdq\n xor %ecx, %ecx\n idiv %ecx\n ret")
 /* Non-canonical accesses: through rsp or rbp (#SS: SIGBUS) or else (#GP). */
 SNIP(ss_rbp, "movabs $" NC1 ", %rbp\n mov $3, %eax\n mov (%rbp), %rax\n ret")
 SNIP(ss_rbp_disp, "movabs $" NC2 ", %rbp\n mov $3, %eax\n mov %rax, 8(%rbp,%rax,4)\n ret")
@@ -447,6 +458,15 @@ int main(void)
 	RUN(int3, 0);
 	RUN(ud2, 0);
 	RUN(divzero, 0);
+	RUN(div_wide, 0);
+	RUN(divl_wide, 0);
+	RUN(div_hi_ok, 0);
+	RUN(idiv_min, 0);
+	RUN(idivl_min, 0);
+	RUN(idiv_m1, 0);
+	RUN(idiv_hi_ok, 0);
+	RUN(idiv_hi_wide, 0);
+	RUN(idivl_zero, 0);
 	RUN(ss_rbp, 0);
 	RUN(ss_enter, 0);
 	RUN(ss_rbp_disp, 0);

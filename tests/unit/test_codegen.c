@@ -470,6 +470,28 @@ static int interp(const struct ir_op *ops, uint32_t nops, struct tcpu *env, stru
 				hi = (unsigned __int128)p >> 64;
 			}
 			break;
+		case IR_divu2:
+		case IR_divs2:
+			/* (hi:lo) / d; the programs keep to the defined cases */
+			if (w == 32) {
+				uint64_t n = x[0] << 32 | x[1];
+				if (op->opc == IR_divu2) {
+					y = n / x[2];
+					hi = n % x[2];
+				} else {
+					y = (uint64_t)((int64_t)n / (int64_t)sext(x[2], 32));
+					hi = (uint64_t)((int64_t)n % (int64_t)sext(x[2], 32));
+				}
+			} else if (op->opc == IR_divu2) {
+				unsigned __int128 n = (unsigned __int128)x[0] << 64 | x[1];
+				y = n / x[2];
+				hi = n % x[2];
+			} else {
+				__int128 n = (__int128)((unsigned __int128)x[0] << 64 | x[1]);
+				y = (uint64_t)(n / (int64_t)x[2]);
+				hi = (uint64_t)(n % (int64_t)x[2]);
+			}
+			break;
 		case IR_ext8s: y = sext(x[0], 8); break;
 		case IR_ext8u: y = x[0] & 0xff; break;
 		case IR_ext16s: y = sext(x[0], 16); break;
@@ -1724,6 +1746,40 @@ static void case_mul2_evict_order(struct tcpu *init)
 	exit_tb(0);
 }
 
+/* divu2/divs2 with their operands in every place: the dividend's halves
+ * in the globals that live in rax and rdx (dirty), swapped, the divisor
+ * in rax or rdx or a constant, and eleven values live around them.  The
+ * operands are made defined (high half below the divisor, or the sign
+ * extension of the low half) as the frontend's check makes them. */
+static void case_div2_operands(struct tcpu *init)
+{
+	ir_ref t[11], q = T64(), r = T64(), d = T64(), h = T64();
+	insn_start(TB_PC);
+	many_live(t, 11);
+	op2(IR_or, IR_I64, d, G[RBX], K(1u << 20));		/* nonzero */
+	op2(IR_and, IR_I64, h, G[RDX], K(0xfffff));		/* below d */
+	op2(IR_add, IR_I64, G[RAX], G[RAX], K(1));		/* dirty globals */
+	emitc(IR_divu2, IR_I64, (ir_ref[]){ q, r, h, G[RAX], d }, 0, 0);
+	mov64(G[RSI], q);
+	mov64(G[RDI], r);
+	/* signed, the dividend in rdx:rax the sign extension of rax, the
+	 * divisor rax's own copy plus 2 (never 0 or -1 when rax is small) */
+	op2(IR_and, IR_I64, G[RAX], G[RAX], K(0x7fff));
+	op2(IR_sub, IR_I64, G[RAX], K(3), G[RAX]);
+	op2(IR_sar, IR_I64, G[RDX], G[RAX], K(63));
+	emitc(IR_divs2, IR_I64, (ir_ref[]){ G[RAX], G[RDX], G[RDX], G[RAX], K(-7) }, 0, 0);
+	/* 32-bit (whose results are locals: globals are written whole) */
+	op2(IR_and, IR_I64, h, G[R8], K(0xffff));
+	op2(IR_or, IR_I64, d, G[R9], K(0x10000));
+	emitc(IR_divu2, IR_I32, (ir_ref[]){ q, r, h, G[RAX], d }, 0, 0);
+	op1(IR_ext32u, IR_I64, G[R8], q);
+	op1(IR_ext32u, IR_I64, G[R9], r);
+	op2(IR_and, IR_I64, h, t[10], K(0x7fffffff));
+	emitc(IR_divs2, IR_I32, (ir_ref[]){ t[0], t[1], K(0), h, K(5) }, 0, 0);
+	fold_into(t, 11, G[RCX]);
+	exit_tb(0);
+}
+
 /* env as an ordinary operand (frontends pass env+offset to helpers). */
 static void case_env_operand(struct tcpu *init)
 {
@@ -1997,6 +2053,7 @@ static const struct hand_case hand_cases[] = {
 	{ "shift_rcx_pressure", case_shift_rcx_pressure, NULL },
 	{ "mul2_rax_rdx_live", case_mul2_rax_rdx_live, NULL },
 	{ "mul2_evict_order", case_mul2_evict_order, NULL },
+	{ "div2_operands", case_div2_operands, NULL },
 	{ "env_operand", case_env_operand, NULL },
 	{ "i32_local_handover", case_i32_local_handover, NULL },
 	{ "cmpxchg_rax", case_cmpxchg_rax, NULL },

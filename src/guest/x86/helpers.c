@@ -36,7 +36,9 @@ static _Noreturn void divide_error(struct cpu *cpu)
 }
 
 /* Unsigned and signed division of rdx:rax (at each width) by the divisor;
- * quotient overflow raises #DE like division by zero. */
+ * quotient overflow raises #DE like division by zero.  User mode divides
+ * 32- and 64-bit operands with the host's own instruction (lift-int.c,
+ * gen_div); whole-system mode uses every one of these. */
 static void helper_divb(uint64_t env, uint64_t d)
 {
 	struct cpu *cpu = (void *)(uintptr_t)env;

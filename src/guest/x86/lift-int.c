@@ -310,15 +310,35 @@ static bool gen_IMUL(struct dc *s)
 	return true;
 }
 
+/*
+ * In user mode div and idiv of 32- and 64-bit operands are the host's own
+ * instruction (divu2/divs2), which faults exactly where the guest's does: a
+ * zero divisor or a quotient wider than the operand raise the host's #DE
+ * before anything is written, and exec_host_fault makes it the guest's at
+ * this instruction, as for a load that faults.  The 8- and 16-bit forms,
+ * whose operands do not sit in rdx:rax, call helpers, and so does
+ * whole-system mode, which has no handler for host faults in translated
+ * code (its guest memory faults are the soft MMU's).
+ */
 static bool gen_div(struct dc *s, bool sign)
 {
 	static const enum x86_helper h[2][4] = {
 		{ HELPER_divb, HELPER_divw, HELPER_divl, HELPER_divq },
 		{ HELPER_idivb, HELPER_idivw, HELPER_idivl, HELPER_idivq },
 	};
+	int size = SZ(s);
 	ir_ref b = gen_ld_op(s, 0);
-	gen_sync_pc(s, s->pc);
-	gen_helper(s, h[sign][SZ(s)], 2, s->ir->env, b);
+
+	if (size < 2 || (s->tb->flags & X86_CF_SYSTEM)) {
+		gen_sync_pc(s, s->pc);
+		gen_helper(s, h[sign][size], 2, s->ir->env, b);
+		return true;
+	}
+	ir_ref q = tmp64(s), r = tmp64(s);
+	ir_emit(s->ir, sign ? IR_divs2 : IR_divu2, size == 3 ? IR_I64 : IR_I32,
+		(ir_ref[]){ q, r, gen_ld_reg(s, R_RDX, size), gen_ld_reg(s, R_RAX, size), b }, NULL);
+	gen_st_reg(s, R_RAX, size, q);
+	gen_st_reg(s, R_RDX, size, r);
 	return true;
 }
 

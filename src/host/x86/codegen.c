@@ -267,6 +267,30 @@ static void gen_mul2(struct cg *c, struct ir_op *op)
 	ra_set_output(c, hi, H_RDX);
 }
 
+/* The host's div/idiv: hi:lo in rdx:rax, the quotient to rax and the
+ * remainder to rdx.  Its divide error (a zero divisor, a quotient too
+ * wide) comes before it writes anything; globals are synced first, as for
+ * a load, and exec_host_fault maps the SIGFPE to the guest pc. */
+static void gen_div2(struct cg *c, struct ir_op *op)
+{
+	ir_ref q = op->args[0], r = op->args[1], hi = op->args[2], lo = op->args[3], d = op->args[4];
+	bool w = w64(op);
+
+	ra_sync_globals(c);
+	ra_lock(c, H_RAX);
+	ra_lock(c, H_RDX);
+	ra_evict(c, H_RAX);
+	ra_evict(c, H_RDX);
+	int rd = ra_load_temp(c, d, ALL_REGS & ~((1u << H_RAX) | (1u << H_RDX)));
+	ra_lock(c, rd);
+	ra_copy_to_reg(c, lo, H_RAX);
+	ra_copy_to_reg(c, hi, H_RDX);
+	emit_unary(&c->e, op->opc == IR_divu2 ? EXT3_DIV : EXT3_IDIV, w, rd);
+	ra_free_dead(c, op);
+	ra_set_output(c, q, H_RAX);
+	ra_set_output(c, r, H_RDX);
+}
+
 /* Emit a compare of a and b setting host flags for cond; returns the host cc. */
 static int gen_compare(struct cg *c, enum ir_cond cond, ir_ref a, ir_ref b, bool w)
 {
@@ -1215,6 +1239,7 @@ static void gen_op_body(struct cg *c, struct ir_op *op)
 		gen_shift(c, op);
 		break;
 	case IR_mulu2: case IR_muls2: gen_mul2(c, op); break;
+	case IR_divu2: case IR_divs2: gen_div2(c, op); break;
 	case IR_ext8s: case IR_ext8u: case IR_ext16s: case IR_ext16u:
 	case IR_ext32s: case IR_ext32u:
 		gen_ext(c, op);
@@ -1313,6 +1338,10 @@ size_t host_gen_code(struct ir_ctx *s, struct tb *tb, uint8_t *rw, uint8_t *rx, 
 		else if (op->opc == IR_ld_ptr || op->opc == IR_st_ptr)
 			cg_pin_flush(&c);	/* may point at the counter */
 		if (op->opc == IR_ld_env && i + 1 < s->nops && fuse_ld_env_brcond(&c, op, op + 1)) {
+			/* the exit-request check opening the TB: a second entry
+			 * point past it (host.h: exit_request_off) */
+			if (i == 0 && op->cargs[0] == c.cfg->jc.exit_request_off)
+				tb->entry_nocheck = c.e.p - c.e.start;
 			i++;
 			continue;
 		}
