@@ -151,6 +151,19 @@ static inline struct tlb_entry *tlb_entry(struct tlb *t, int mmu, uint64_t va)
 	return &t->e[mmu][(va >> TLB_PAGE_BITS) & (TLB_SIZE - 1)];
 }
 
+/* The host address of va if an access of kind acc in MMU index mmu hits
+ * the TLB with no flag (RAM the context may touch without the slow path:
+ * for a write, a dirty page holding no translated code), else NULL.  Never
+ * walks or faults: bulk helpers use it and leave the rest to the slow path. */
+static inline void *tlb_probe_host(struct tlb *t, uint64_t va, enum tlb_access acc, int mmu)
+{
+	const struct tlb_entry *e = tlb_entry(t, mmu, va);
+	uint64_t tag = acc == TLB_READ ? e->addr_read : acc == TLB_WRITE ? e->addr_write : e->addr_code;
+	if (tag != (va & TLB_PAGE_MASK))
+		return NULL;
+	return (void *)(uintptr_t)(va + e->addend);
+}
+
 /* Walk and cache the translation of va (raising the guest's fault, with
  * the guest state first restored from the host pc hpc of the access in
  * translated code; 0: the state is exact already).  Returns the entry. */
