@@ -37,6 +37,7 @@
 #define TLB_BITS 10
 #define TLB_SIZE (1u << TLB_BITS)
 #define TLB_NB_MMU 3
+#define TLB_USED_MAX 512
 
 /* Flags in the low bits of a tag; any of them makes the inline compare
  * fail (the compared address has zeros there). */
@@ -111,6 +112,12 @@ struct tlb {
 	struct tlb *next;	/* every TLB, for tlb_protect_code */
 	uintptr_t fault_hpc;	/* host pc of the last access that faulted */
 	uint64_t fills, flushes;
+	/* The entries filled since the last flush of non-global entries
+	 * (mmu << TLB_BITS | index), which that flush then clears alone (it
+	 * comes with every CR3 write: twice per system call under page-table
+	 * isolation); nused > TLB_USED_MAX: too many, scan every entry. */
+	uint32_t nused;
+	uint16_t used[TLB_USED_MAX];
 };
 
 /* Where translated code and the slow-path helpers find the TLB: env plus
