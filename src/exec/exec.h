@@ -90,12 +90,6 @@ struct cpu_exec {
 	 * many, clear everything. */
 	uint16_t *jc_used;
 	uint32_t jc_nused;
-	/* System mode's address-space tag (x86: the PCID) the jump caches
-	 * hold TBs of, and what they held under other tags lately
-	 * (exec_jc_switch; loop.c's struct jc_saved, or NULL). */
-	uint16_t jc_tag;
-	uint32_t jc_clock;
-	struct jc_saved *jc_saved;
 };
 
 #define JC_PAGE_BITS 4096
@@ -255,11 +249,6 @@ void exec_finish(void);
  * elsewhere. */
 void exec_jc_flush(void *cpu);
 void exec_jc_flush_range(void *cpu, uint64_t va, uint64_t size);
-/* Whole-system mode: the vCPU switches to the address space tagged tag
- * (tlb_switch's tag): the jump caches' TBs are put aside under the current
- * tag and, with keep, those put aside under tag come back (if no TB was
- * invalidated since, and no flush reached them). */
-void exec_jc_switch(void *cpu, uint16_t tag, bool keep);
 /* Whole-system mode: a write is about to change the guest-physical page
  * pa_page, which holds translated code: drop that page's TBs and clear its
  * code bit (exec/tlb.h's physmap).  hpc: the host pc of the store in

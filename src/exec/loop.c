@@ -127,8 +127,6 @@ void exec_exit_cpu(void *cpu)
 	x->jc_pages = NULL;
 	free(x->jc_used);
 	x->jc_used = NULL;
-	free(x->jc_saved);
-	x->jc_saved = NULL;
 	x->jmp_cache = NULL;
 	tb_unlock();
 	if (exec_current_cpu == cpu)
@@ -168,34 +166,9 @@ void exec_resume_cpus(void)
 		__atomic_store_n(&stopping, 0, __ATOMIC_SEQ_CST);
 }
 
-/* What a switch away from an address-space tag kept of the jump caches:
- * each filled slot's mode (translation flags), index and TB, and the
- * invalidation count then (a TB invalidated since may be gone). */
-struct jc_saved {
-	bool valid;
-	uint16_t tag;
-	uint32_t last_use;
-	uint64_t gen;
-	uint32_t n;
-	uint32_t flags[JC_USED_MAX];
-	uint16_t index[JC_USED_MAX];
-	struct tb *tb[JC_USED_MAX];
-};
-#define JC_NB_SAVED 16
-/* Counts the TB invalidations and cache flushes (tb_lock held). */
-static uint64_t jc_gen;
-
-static void jc_saved_drop(struct cpu_exec *x)
-{
-	if (x->jc_saved)
-		for (int i = 0; i < JC_NB_SAVED; i++)
-			x->jc_saved[i].valid = false;
-}
-
 /* Every jump cache of x that some mode owns. */
 static void jc_clear_all(struct cpu_exec *x)
 {
-	jc_saved_drop(x);
 	if (x->jc_nused <= JC_USED_MAX) {
 		/* only the slots filled since the last time: a CR3 write in
 		 * system mode comes on every kernel entry and exit */
@@ -215,14 +188,12 @@ static void jc_clear_all(struct cpu_exec *x)
 
 void exec_clear_jmp_caches(void)
 {
-	jc_gen++;
 	for (uint32_t i = 0; i < ncpus; i++)
 		jc_clear_all(cpus[i]);
 }
 
 void exec_jc_forget(struct tb *tb)
 {
-	jc_gen++;
 	uint32_t j = (tb->pc ^ (tb->pc >> JMP_CACHE_BITS)) & (JMP_CACHE_SIZE - 1);
 	for (uint32_t i = 0; i < ncpus; i++)
 		for (int m = 0; m < JMP_CACHE_MODES; m++)
@@ -254,7 +225,6 @@ void exec_jc_flush_range(void *cpu, uint64_t va, uint64_t size)
 		if (!(x->jc_pages[h / 64] & (1ull << (h % 64))))
 			return;
 	}
-	jc_saved_drop(x);	/* (they may hold TBs of the range too) */
 	for (int m = 0; m < JMP_CACHE_MODES; m++) {
 		struct tb **jc = x->jc[m];
 		if (!jc || x->jc_flags[m] == JC_NONE)
@@ -262,103 +232,6 @@ void exec_jc_flush_range(void *cpu, uint64_t va, uint64_t size)
 		for (uint32_t j = 0; j < JMP_CACHE_SIZE; j++)
 			if (jc[j] && (jc[j]->pc & mask) == (va & mask))
 				jc[j] = NULL;
-	}
-}
-
-/* Put the filled slots aside under x->jc_tag. */
-static void jc_save(struct cpu_exec *x)
-{
-	if (x->jc_nused > JC_USED_MAX)
-		return;
-	if (!x->jc_saved) {
-		x->jc_saved = calloc(JC_NB_SAVED, sizeof(*x->jc_saved));
-		if (!x->jc_saved)
-			return;
-	}
-	struct jc_saved *sv = &x->jc_saved[0];
-	for (int i = 0; i < JC_NB_SAVED; i++) {	/* a free one, else the oldest */
-		struct jc_saved *c = &x->jc_saved[i];
-		if (!c->valid) {
-			sv = c;
-			break;
-		}
-		if (c->last_use < sv->last_use)
-			sv = c;
-	}
-	sv->valid = true;
-	sv->tag = x->jc_tag;
-	sv->last_use = ++x->jc_clock;
-	sv->gen = jc_gen;
-	sv->n = 0;
-	for (uint32_t i = 0; i < x->jc_nused; i++) {
-		uint32_t m = x->jc_used[i] >> JMP_CACHE_BITS, j = x->jc_used[i] & (JMP_CACHE_SIZE - 1);
-		struct tb *tb = x->jc[m] ? x->jc[m][j] : NULL;
-		if (!tb || x->jc_flags[m] == JC_NONE)
-			continue;
-		sv->flags[sv->n] = x->jc_flags[m];
-		sv->index[sv->n] = j;
-		sv->tb[sv->n] = tb;
-		sv->n++;
-	}
-}
-
-/* Put the slots of sv back, into the caches of the same modes. */
-static void jc_restore(struct cpu_exec *x, struct jc_saved *sv)
-{
-	sv->valid = false;
-	if (sv->gen != jc_gen)
-		return;
-	for (uint32_t i = 0; i < sv->n; i++) {
-		for (uint32_t m = 0; m < JMP_CACHE_MODES; m++) {
-			if (!x->jc[m] || x->jc_flags[m] != sv->flags[i])
-				continue;
-			uint32_t j = sv->index[i];
-			if (!x->jc[m][j]) {
-				struct tb *tb = sv->tb[i];
-				uint64_t h = (tb->pc >> 12) & (JC_PAGE_BITS - 1);
-				x->jc_pages[h / 64] |= 1ull << (h % 64);
-				if (x->jc_nused < JC_USED_MAX)
-					x->jc_used[x->jc_nused] = m << JMP_CACHE_BITS | j;
-				if (x->jc_nused <= JC_USED_MAX)
-					x->jc_nused++;
-				x->jc[m][j] = tb;
-			}
-			break;
-		}
-	}
-}
-
-void exec_jc_switch(void *cpu, uint16_t tag, bool keep)
-{
-	struct cpu_exec *x = exec_state(cpu);
-	if (!x->jmp_cache || (tag == x->jc_tag && keep))
-		return;
-	if (tag != x->jc_tag)
-		jc_save(x);
-	/* empty the caches but keep what was put aside (and jc_pages: a
-	 * superset of the pages with TBs in them or put aside) */
-	if (x->jc_nused <= JC_USED_MAX) {
-		for (uint32_t i = 0; i < x->jc_nused; i++) {
-			uint32_t m = x->jc_used[i] >> JMP_CACHE_BITS;
-			if (x->jc[m])
-				x->jc[m][x->jc_used[i] & (JMP_CACHE_SIZE - 1)] = NULL;
-		}
-	} else {
-		for (int m = 0; m < JMP_CACHE_MODES; m++)
-			if (x->jc[m] && x->jc_flags[m] != JC_NONE)
-				memset(x->jc[m], 0, JMP_CACHE_SIZE * sizeof(struct tb *));
-	}
-	x->jc_nused = 0;
-	if (tag == x->jc_tag)
-		return;		/* the current tag flushed */
-	x->jc_tag = tag;
-	for (int i = 0; x->jc_saved && i < JC_NB_SAVED; i++) {
-		struct jc_saved *sv = &x->jc_saved[i];
-		if (!sv->valid || sv->tag != tag)
-			continue;
-		if (keep)
-			jc_restore(x, sv);
-		sv->valid = false;
 	}
 }
 

@@ -83,8 +83,6 @@ void tlb_init(struct tlb *t, void *cpu, const struct tlb_ops *ops)
 
 void tlb_fini(struct tlb *t)
 {
-	free(t->saved);
-	t->saved = NULL;
 	pthread_mutex_lock(&tlb_list_lock);
 	for (struct tlb **p = &tlb_list; *p; p = &(*p)->next) {
 		if (*p == t) {
@@ -95,166 +93,8 @@ void tlb_fini(struct tlb *t)
 	pthread_mutex_unlock(&tlb_list_lock);
 }
 
-/* ---- entries put aside per address-space tag (tlb_switch) ---- */
-
-static void tlb_add_large(struct tlb *t, int mmu, uint64_t va, uint64_t size);
-
-/* What a switch away from a tag kept of it: the non-global entries that
- * were live, where they were, and the large-page regions covering them. */
-struct tlb_saved {
-	bool valid;
-	uint16_t tag;
-	uint32_t last_use;
-	uint32_t n;
-	uint64_t large_addr[TLB_NB_MMU], large_mask[TLB_NB_MMU];
-	uint16_t slot[TLB_USED_MAX];	/* mmu << TLB_BITS | index */
-	struct tlb_entry e[TLB_USED_MAX];
-	struct tlb_meta m[TLB_USED_MAX];
-};
-/* Tags kept: Linux uses 6 address-space ids per CPU, two PCIDs each under
- * page-table isolation (kernel and user), and PCID 0 for the rest. */
-#define TLB_NB_SAVED 16
-
-static void tlb_saved_drop_all(struct tlb *t)
-{
-	if (t->saved)
-		for (int i = 0; i < TLB_NB_SAVED; i++)
-			t->saved[i].valid = false;
-}
-
-static struct tlb_saved *tlb_saved_find(struct tlb *t, uint16_t tag)
-{
-	for (int i = 0; t->saved && i < TLB_NB_SAVED; i++)
-		if (t->saved[i].valid && t->saved[i].tag == tag)
-			return &t->saved[i];
-	return NULL;
-}
-
-/* invlpg va: out of every tag's entries (a whole tag's if va lies in a
- * large-page region of it). */
-static void tlb_saved_drop_page(struct tlb *t, uint64_t va)
-{
-	uint64_t page = va & TLB_PAGE_MASK;
-	for (int i = 0; t->saved && i < TLB_NB_SAVED; i++) {
-		struct tlb_saved *sv = &t->saved[i];
-		if (!sv->valid)
-			continue;
-		for (int mmu = 0; mmu < TLB_NB_MMU; mmu++)
-			if ((va & sv->large_mask[mmu]) == sv->large_addr[mmu])
-				sv->valid = false;
-		for (uint32_t k = 0; sv->valid && k < sv->n; k++) {
-			struct tlb_entry *e = &sv->e[k];
-			if (((e->addr_read & TLB_PAGE_MASK) == page && e->addr_read != TLB_TAG_NONE) ||
-			    ((e->addr_write & TLB_PAGE_MASK) == page && e->addr_write != TLB_TAG_NONE) ||
-			    ((e->addr_code & TLB_PAGE_MASK) == page && e->addr_code != TLB_TAG_NONE))
-				memset(e, 0xff, sizeof(*e));
-		}
-	}
-}
-
-static bool tlb_entry_empty(const struct tlb_entry *e)
-{
-	return e->addr_read == TLB_TAG_NONE && e->addr_write == TLB_TAG_NONE &&
-	       e->addr_code == TLB_TAG_NONE;
-}
-
-/* Put the live non-global entries aside under t->tag; false if there were
- * too many to know them. */
-static bool tlb_save(struct tlb *t)
-{
-	if (t->nused > TLB_USED_MAX)
-		return false;
-	if (!t->saved) {
-		t->saved = calloc(TLB_NB_SAVED, sizeof(*t->saved));
-		if (!t->saved)
-			return false;
-	}
-	struct tlb_saved *sv = tlb_saved_find(t, t->tag);
-	if (!sv) {	/* a free slot, else the least recently used */
-		sv = &t->saved[0];
-		for (int i = 0; i < TLB_NB_SAVED; i++) {
-			struct tlb_saved *c = &t->saved[i];
-			if (!c->valid) {
-				sv = c;
-				break;
-			}
-			if (c->last_use < sv->last_use)
-				sv = c;
-		}
-	}
-	sv->valid = true;
-	sv->tag = t->tag;
-	sv->last_use = ++t->saved_clock;
-	sv->n = 0;
-	for (uint32_t k = 0; k < t->nused; k++) {
-		unsigned mmu = t->used[k] >> TLB_BITS, i = t->used[k] & (TLB_SIZE - 1);
-		if (t->m[mmu][i].global || tlb_entry_empty(&t->e[mmu][i]))
-			continue;
-		sv->slot[sv->n] = t->used[k];
-		sv->e[sv->n] = t->e[mmu][i];
-		sv->m[sv->n] = t->m[mmu][i];
-		sv->n++;
-	}
-	memcpy(sv->large_addr, t->large_addr, sizeof(sv->large_addr));
-	memcpy(sv->large_mask, t->large_mask, sizeof(sv->large_mask));
-	return true;
-}
-
-/* Make tag's entries put aside live again (the live non-global ones are
- * gone).  A page that came to hold code meanwhile gets its write tag
- * flagged now, as physmap_set_code did for the live ones. */
-static void tlb_restore(struct tlb *t, struct tlb_saved *sv)
-{
-	for (uint32_t k = 0; k < sv->n; k++) {
-		unsigned mmu = sv->slot[k] >> TLB_BITS, i = sv->slot[k] & (TLB_SIZE - 1);
-		struct tlb_entry *e = &t->e[mmu][i];
-		if (sv->e[k].addr_read == TLB_TAG_NONE && sv->e[k].addr_write == TLB_TAG_NONE &&
-		    sv->e[k].addr_code == TLB_TAG_NONE)
-			continue;	/* dropped by an invlpg */
-		if (!tlb_entry_empty(e))
-			continue;	/* a global entry took the slot: keep it */
-		*e = sv->e[k];
-		t->m[mmu][i] = sv->m[k];
-		if (e->addr_write != TLB_TAG_NONE && !(e->addr_write & TLB_MMIO) &&
-		    physmap_has_code(sv->m[k].pa_page))
-			e->addr_write |= TLB_CODE;
-		if (t->nused < TLB_USED_MAX)
-			t->used[t->nused] = sv->slot[k];
-		if (t->nused <= TLB_USED_MAX)
-			t->nused++;
-	}
-	for (int mmu = 0; mmu < TLB_NB_MMU; mmu++)
-		if (sv->large_mask[mmu])
-			tlb_add_large(t, mmu, sv->large_addr[mmu], ~sv->large_mask[mmu] + 1);
-	sv->valid = false;	/* live now: the next switch away saves it again */
-}
-
-bool tlb_switch(struct tlb *t, uint16_t tag, bool keep)
-{
-	if (tag == t->tag && keep)
-		return true;
-	if (tag == t->tag) {
-		tlb_flush_nonglobal(t);
-		return false;
-	}
-	if (!tlb_save(t)) {
-		struct tlb_saved *old = tlb_saved_find(t, t->tag);
-		if (old)
-			old->valid = false;
-	}
-	tlb_flush_nonglobal(t);
-	t->tag = tag;
-	struct tlb_saved *sv = tlb_saved_find(t, tag);
-	if (sv && keep)
-		tlb_restore(t, sv);
-	else if (sv)
-		sv->valid = false;
-	return false;
-}
-
 void tlb_flush_all(struct tlb *t)
 {
-	tlb_saved_drop_all(t);
 	for (int mmu = 0; mmu < TLB_NB_MMU; mmu++)
 		tlb_clear_mmu(t, mmu);
 	t->flushes++;
@@ -298,7 +138,6 @@ static uint64_t tlb_entry_page(const struct tlb_entry *e)
 void tlb_flush_page(struct tlb *t, uint64_t va)
 {
 	uint64_t page = va & TLB_PAGE_MASK;
-	tlb_saved_drop_page(t, va);
 	for (int mmu = 0; mmu < TLB_NB_MMU; mmu++) {
 		if ((va & t->large_mask[mmu]) == t->large_addr[mmu]) {
 			tlb_clear_mmu(t, mmu);

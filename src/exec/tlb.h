@@ -118,12 +118,6 @@ struct tlb {
 	 * isolation); nused > TLB_USED_MAX: too many, scan every entry. */
 	uint32_t nused;
 	uint16_t used[TLB_USED_MAX];
-	/* Address-space tags (x86: PCID): the tag the live entries belong
-	 * to, and the entries of tags switched away from lately, which a
-	 * switch back without a flush puts back (tlb_switch). */
-	uint16_t tag;
-	struct tlb_saved *saved;	/* TLB_NB_SAVED of them, or NULL */
-	uint32_t saved_clock;
 };
 
 /* Where translated code and the slow-path helpers find the TLB: env plus
@@ -158,15 +152,6 @@ void tlb_fini(struct tlb *t);
 void tlb_flush_all(struct tlb *t);
 void tlb_flush_nonglobal(struct tlb *t);
 void tlb_flush_page(struct tlb *t, uint64_t va);
-/* A switch to the address space tagged tag (x86: a CR3 write with
- * CR4.PCIDE, tag the PCID): the live non-global entries are put aside
- * under the current tag, and with keep (no flush asked: CR3 bit 63) those
- * put aside under tag come back; without keep they are dropped.  Flushes
- * and invlpg reach the entries put aside as well (invlpg: in every tag,
- * which the SDM allows: it need only reach the current one).  True only
- * when nothing changed (the same tag, kept); otherwise what the caller
- * caches by virtual address (the jump caches) must go. */
-bool tlb_switch(struct tlb *t, uint16_t tag, bool keep);
 
 static inline struct tlb_entry *tlb_entry(struct tlb *t, int mmu, uint64_t va)
 {

@@ -141,12 +141,6 @@ static void mmu_tlb_flush(struct cpu *cpu, enum sys_tlb_flush kind, uint64_t add
 		tlb_flush_nonglobal(t);
 		exec_jc_flush(cpu);
 		break;
-	case SYS_TLB_SWITCH_PCID:
-		/* each PCID's translations and jump-cache entries wait for
-		 * the switch back */
-		tlb_switch(t, addr & 0xfff, addr & SYS_TLB_PCID_KEEP);
-		exec_jc_switch(cpu, addr & 0xfff, addr & SYS_TLB_PCID_KEEP);
-		break;
 	case SYS_TLB_FLUSH_PAGE:
 		/* inside a large page the TLB drops its whole region */
 		for (int mmu = 0; mmu < TLB_NB_MMU; mmu++)

@@ -680,63 +680,6 @@ static void test_tlb_large(void)
 	CHECK_EQ(tlb_entry(t, X86_MMU_USER, 0x40001000)->addr_read, 0x40001000);
 }
 
-/* Address-space tags (x86 PCIDs, SDM vol. 3 §4.10.1 and §4.10.4): a switch
- * with keep brings back what the tag cached, stale or not; a switch without
- * keep, invlpg (in any tag: loom flushes every one) and a full flush drop
- * it; global entries are every tag's. */
-static void test_tlb_tags(void)
-{
-	struct tlb *t = &tm->tlb;
-	machine_reset();
-	map(0x400000, 0x200000, PAGE, X86_PTE_RW | X86_PTE_US | X86_PTE_D);
-	map(0xffff800000001000ull, 0x202000, PAGE, X86_PTE_RW | X86_PTE_G);
-	*(uint64_t *)(ram + 0x200000) = 0xa;
-	*(uint64_t *)(ram + 0x201000) = 0xb;
-	CHECK_EQ(tlb_load(t, 0x400000, 3, X86_MMU_USER, 0), 0xa);
-	CHECK(!FAULTS(tlb_load(t, 0xffff800000001000ull, 3, X86_MMU_SUP, 0)));
-	CHECK(tlb_switch(t, 0, true));		/* the same tag, kept: nothing */
-	CHECK(!tlb_switch(t, 1, true));
-	CHECK_EQ(tlb_entry(t, X86_MMU_USER, 0x400000)->addr_read, TLB_TAG_NONE);
-	CHECK_EQ(tlb_entry(t, X86_MMU_SUP, 0xffff800000001000ull)->addr_read,
-		 0xffff800000001000ull);
-	/* tag 1's space maps the page elsewhere */
-	map(0x400000, 0x201000, PAGE, X86_PTE_RW | X86_PTE_US | X86_PTE_D);
-	CHECK_EQ(tlb_load(t, 0x400000, 3, X86_MMU_USER, 0), 0xb);
-	uint64_t fills = t->fills;
-	/* back to tag 0, kept: its translation, without a walk */
-	tlb_switch(t, 0, true);
-	CHECK_EQ(tlb_load(t, 0x400000, 3, X86_MMU_USER, 0), 0xa);
-	CHECK_EQ(t->fills, fills);
-	/* and tag 1's again */
-	tlb_switch(t, 1, true);
-	CHECK_EQ(tlb_load(t, 0x400000, 3, X86_MMU_USER, 0), 0xb);
-	CHECK_EQ(t->fills, fills);
-	/* a switch to 0 without keep drops tag 0's: the walk gives 0xb */
-	tlb_switch(t, 0, false);
-	CHECK_EQ(tlb_load(t, 0x400000, 3, X86_MMU_USER, 0), 0xb);
-	CHECK_EQ(t->fills, fills + 1);
-	/* invlpg while in tag 0 reaches tag 1's entries too */
-	map(0x400000, 0x200000, PAGE, X86_PTE_RW | X86_PTE_US | X86_PTE_D);
-	tlb_flush_page(t, 0x400000);
-	tlb_switch(t, 1, true);
-	CHECK_EQ(tlb_load(t, 0x400000, 3, X86_MMU_USER, 0), 0xa);
-	/* a full flush reaches them as well */
-	map(0x400000, 0x201000, PAGE, X86_PTE_RW | X86_PTE_US | X86_PTE_D);
-	tlb_switch(t, 0, true);
-	tlb_flush_all(t);
-	tlb_switch(t, 1, true);
-	CHECK_EQ(tlb_load(t, 0x400000, 3, X86_MMU_USER, 0), 0xb);
-	/* a page that comes to hold code while its tag is away has its write
-	 * tag flagged when the tag comes back */
-	tlb_store(t, 0x400008, 1, 3, X86_MMU_USER, 0);
-	CHECK_EQ(tlb_entry(t, X86_MMU_USER, 0x400000)->addr_write, 0x400000);
-	tlb_switch(t, 2, true);
-	physmap_set_code(0x201000);
-	tlb_switch(t, 1, true);
-	CHECK_EQ(tlb_entry(t, X86_MMU_USER, 0x400000)->addr_write, 0x400000 | TLB_CODE);
-	physmap_clear_code(0x201000);
-}
-
 static void test_tlb_code_mmio_split(void)
 {
 	struct tlb *t = &tm->tlb;
@@ -1139,7 +1082,6 @@ void unit_main(void)
 	tlb_set_env_offset((int32_t)(offsetof(struct tmachine, tlb) - offsetof(struct tmachine, cpu)));
 	test_tlb_basic();
 	test_tlb_large();
-	test_tlb_tags();
 	test_tlb_code_mmio_split();
 
 	codegen_setup();

@@ -488,19 +488,6 @@ static void test_spaces(void)
 	CHECK_EQ(cpu->regs[R_RAX], 0xa);
 	CHECK_EQ(exec_stats.tbs_translated, n);
 
-	/* The same with PCIDs (A: 1, B: 2), the writes asking to keep each
-	 * PCID's translations (bit 63): each space runs its own code at CODE
-	 * however often they alternate, and a write without bit 63 too. */
-	CHECK(x86_sys_write_cr(cpu, 4, sysst.cr4 | CR4_PCIDE));
-	for (int i = 0; i < 6; i++) {
-		bool b = i & 1;
-		cpu->regs[R_RBX] = (b ? PML4_B | 2 : PML4_A | 1) | (i == 4 ? 0 : 1ull << 63);
-		CHECK(halted(run(SHARED)));
-		CHECK_EQ(cpu->regs[R_RAX], b ? 0xb : 0xa);
-		CHECK_EQ(sysst.cr3, b ? PML4_B | 2 : PML4_A | 1);
-	}
-	CHECK(x86_sys_write_cr(cpu, 4, sysst.cr4 & ~CR4_PCIDE));
-
 	/* invlpg after a PTE change, for data and for code:
 	 * mov REMAP,%eax; hlt */
 	machine_reset();

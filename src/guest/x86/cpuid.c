@@ -314,8 +314,7 @@ uint64_t x86_hwcap2(void)
  * model of the selected level and changes what a kernel reads that a
  * process does not: the hypervisor bit, an APIC (with TSC-deadline) but no
  * x2APIC, MTRR, PAT, PGE, PSE, PAE, MSR, DE; no MCE/MCA (the kernel would
- * read MCG_CAP and the banks), no PMU (leaf 0xa zero), PCID (CR3 writes
- * under page-table isolation keep each PCID's translations) but no INVPCID,
+ * read MCG_CAP and the banks), no PMU (leaf 0xa zero), no PCID, INVPCID,
  * LA57, UMIP, SMEP, SMAP, PKU, FSGSBASE, no SPEC_CTRL or
  * ARCH_CAPABILITIES (sys-cpu.c's MSR table agrees); an invariant TSC and,
  * when the machine says its rate, leaves 0x15/0x16 with it, so the kernel
@@ -329,8 +328,8 @@ uint64_t x86_hwcap2(void)
 
 #define SYS_L1_EDX ((1u << 2) | (1u << 3) | (1u << 5) | (1u << 6) | (1u << 9) | (1u << 12) | \
 		    (1u << 13) | (1u << 16))	/* de pse msr pae apic mtrr pge pat */
-#define SYS_L1_ECX_OFF ((1u << 21) | (1u << 27))	/* x2apic osxsave */
-#define SYS_L1_ECX_ON ((1u << 17) | (1u << 24) | (1u << 31))	/* pcid tsc-deadline hypervisor */
+#define SYS_L1_ECX_OFF ((1u << 17) | (1u << 21) | (1u << 27))	/* pcid x2apic osxsave */
+#define SYS_L1_ECX_ON ((1u << 24) | (1u << 31))	/* tsc-deadline, hypervisor */
 #define SYS_MAX_LEAF 0x16
 #define SYS_HV_SIGNATURE "LoomLoomLoom"
 

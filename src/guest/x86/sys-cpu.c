@@ -138,11 +138,11 @@ static bool code64(struct cpu *cpu)
 }
 
 /* The CR4 bits the model has: what CPUID reports (sys_cpuid in cpuid.c
- * leaves out VME's relatives' users, UMIP, LA57, SMEP, SMAP, PKE). */
+ * leaves out VME's relatives' users, UMIP, LA57, PCID, SMEP, SMAP, PKE). */
 static uint64_t cr4_valid(void)
 {
 	uint64_t v = CR4_VME | CR4_PVI | CR4_TSD | CR4_DE | CR4_PSE | CR4_PAE | CR4_MCE |
-		     CR4_PGE | CR4_PCE | CR4_OSFXSR | CR4_OSXMMEXCPT | CR4_PCIDE;
+		     CR4_PGE | CR4_PCE | CR4_OSFXSR | CR4_OSXMMEXCPT;
 	if (x86_level >= X86_V3)
 		v |= CR4_OSXSAVE;
 	return v;
@@ -206,9 +206,6 @@ static bool write_cr4(struct cpu *cpu, uint64_t v)
 	if (long_mode(cpu) && !(v & CR4_PAE))
 		return false;	/* PAE cannot be cleared in long mode */
 	uint64_t old = sys->cr4;
-	/* PCIDE may be set only in long mode with PCID 0 in CR3 */
-	if ((v & CR4_PCIDE) && !(old & CR4_PCIDE) && (!long_mode(cpu) || (sys->cr3 & 0xfff)))
-		return false;
 	sys->cr4 = v;
 	if ((old ^ v) & CR4_PAGING)
 		tlb_flush(cpu, SYS_TLB_FLUSH_ALL, 0);
@@ -226,18 +223,6 @@ bool x86_sys_write_cr(struct cpu *cpu, int n, uint64_t v)
 		sys->cr2 = v;
 		return true;
 	case 3:
-		if (sys->cr4 & CR4_PCIDE) {
-			/* bits 11:0 are the PCID; bit 63 set asks to keep the
-			 * PCID's cached translations and is not stored (SDM
-			 * vol. 3 §4.10.4.1) */
-			uint64_t keep = v & SYS_TLB_PCID_KEEP;
-			v &= ~SYS_TLB_PCID_KEEP;
-			if (v >> X86_PHYS_BITS)
-				return false;
-			sys->cr3 = v;
-			tlb_flush(cpu, SYS_TLB_SWITCH_PCID, (v & 0xfff) | keep);
-			return true;
-		}
 		/* without PCIDE, bits 11:0 are PWT/PCD and ignored ones; bits
 		 * from MAXPHYADDR up are reserved (bit 63 too) */
 		if (v >> X86_PHYS_BITS)

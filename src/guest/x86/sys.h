@@ -154,11 +154,7 @@ enum sys_tlb_flush {
 	SYS_TLB_FLUSH_ALL,		/* CR0.PG/WP, CR4 paging bits: global pages too */
 	SYS_TLB_FLUSH_NONGLOBAL,	/* a CR3 write: global pages stay */
 	SYS_TLB_FLUSH_PAGE,		/* invlpg addr */
-	/* a CR3 write with CR4.PCIDE: addr is the new PCID, with bit 63
-	 * set when the write asked not to flush (its bit 63) */
-	SYS_TLB_SWITCH_PCID,
 };
-#define SYS_TLB_PCID_KEEP (1ull << 63)
 
 /*
  * The services the CPU asks of the machine.  The environment fills one
