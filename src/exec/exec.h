@@ -84,15 +84,28 @@ struct cpu_exec {
 	 * of a page whose bit is clear (mostly data pages) skips the scan of
 	 * exec_jc_flush_range. */
 	uint64_t *jc_pages;
+	/* The slots filled since the caches were last emptied (jc_cur <<
+	 * JMP_CACHE_BITS | index), so that emptying them (system mode: on
+	 * every CR3 write) clears those alone; jc_nused > JC_USED_MAX: too
+	 * many, clear everything. */
+	uint16_t *jc_used;
+	uint32_t jc_nused;
 };
 
 #define JC_PAGE_BITS 4096
+#define JC_USED_MAX 512
 
-/* Note that pc's page may now have a TB in x's jump caches. */
+/* Note that pc's page may now have a TB in x's jump caches: its slot in
+ * the current one is about to be filled. */
 static inline void exec_jc_note(struct cpu_exec *x, uint64_t pc)
 {
 	uint64_t h = (pc >> 12) & (JC_PAGE_BITS - 1);	/* 4 KB pages */
 	x->jc_pages[h / 64] |= 1ull << (h % 64);
+	if (x->jc_nused < JC_USED_MAX)
+		x->jc_used[x->jc_nused] = x->jc_cur << JMP_CACHE_BITS |
+					  ((pc ^ (pc >> JMP_CACHE_BITS)) & (JMP_CACHE_SIZE - 1));
+	if (x->jc_nused <= JC_USED_MAX)
+		x->jc_nused++;
 }
 
 /*
@@ -209,6 +222,10 @@ struct exec_hooks {
 	void (*vcpu_stop)(void *cpu);
 };
 extern struct exec_hooks exec_hooks;
+/* Some tool may watch each guest memory access (a plugin is loaded): a
+ * lifter must then make every access an IR memory op, never a helper's
+ * bulk copy.  Set before the first translation. */
+extern bool exec_mem_watched;
 
 /* Warming a fork server's cache (instrument/afl.c): a child reports what it
  * translates and chains through these hooks (called under the translation

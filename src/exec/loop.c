@@ -50,8 +50,10 @@ static void register_cpu(void *cpu)
 	tb_lock();
 	x->jc[0] = calloc(JMP_CACHE_SIZE, sizeof(struct tb *));
 	x->jc_pages = calloc(JC_PAGE_BITS / 64, sizeof(uint64_t));
+	x->jc_used = calloc(JC_USED_MAX, sizeof(uint16_t));
+	x->jc_nused = 0;
 	struct cpu_exec **n = realloc(cpus, (ncpus + 1) * sizeof(*cpus));
-	if (!x->jc[0] || !x->jc_pages || !n)
+	if (!x->jc[0] || !x->jc_pages || !x->jc_used || !n)
 		fatal(LOOM_EXIT_INTERNAL, "out of memory");
 	for (int i = 0; i < JMP_CACHE_MODES; i++)
 		x->jc_flags[i] = JC_NONE;
@@ -123,6 +125,8 @@ void exec_exit_cpu(void *cpu)
 	}
 	free(x->jc_pages);
 	x->jc_pages = NULL;
+	free(x->jc_used);
+	x->jc_used = NULL;
 	x->jmp_cache = NULL;
 	tb_unlock();
 	if (exec_current_cpu == cpu)
@@ -165,9 +169,20 @@ void exec_resume_cpus(void)
 /* Every jump cache of x that some mode owns. */
 static void jc_clear_all(struct cpu_exec *x)
 {
-	for (int m = 0; m < JMP_CACHE_MODES; m++)
-		if (x->jc[m] && x->jc_flags[m] != JC_NONE)
-			memset(x->jc[m], 0, JMP_CACHE_SIZE * sizeof(struct tb *));
+	if (x->jc_nused <= JC_USED_MAX) {
+		/* only the slots filled since the last time: a CR3 write in
+		 * system mode comes on every kernel entry and exit */
+		for (uint32_t i = 0; i < x->jc_nused; i++) {
+			uint32_t m = x->jc_used[i] >> JMP_CACHE_BITS;
+			if (x->jc[m])
+				x->jc[m][x->jc_used[i] & (JMP_CACHE_SIZE - 1)] = NULL;
+		}
+	} else {
+		for (int m = 0; m < JMP_CACHE_MODES; m++)
+			if (x->jc[m] && x->jc_flags[m] != JC_NONE)
+				memset(x->jc[m], 0, JMP_CACHE_SIZE * sizeof(struct tb *));
+	}
+	x->jc_nused = 0;
 	memset(x->jc_pages, 0, JC_PAGE_BITS / 8);
 }
 

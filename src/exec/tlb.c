@@ -102,12 +102,23 @@ void tlb_flush_all(struct tlb *t)
 
 void tlb_flush_nonglobal(struct tlb *t)
 {
-	for (int mmu = 0; mmu < TLB_NB_MMU; mmu++) {
-		for (unsigned i = 0; i < TLB_SIZE; i++) {
+	if (t->nused <= TLB_USED_MAX) {
+		/* every entry not filled since the last time is empty or
+		 * global already */
+		for (uint32_t k = 0; k < t->nused; k++) {
+			unsigned mmu = t->used[k] >> TLB_BITS, i = t->used[k] & (TLB_SIZE - 1);
 			if (!t->m[mmu][i].global)
 				memset(&t->e[mmu][i], 0xff, sizeof(t->e[mmu][i]));
 		}
+	} else {
+		for (int mmu = 0; mmu < TLB_NB_MMU; mmu++) {
+			for (unsigned i = 0; i < TLB_SIZE; i++) {
+				if (!t->m[mmu][i].global)
+					memset(&t->e[mmu][i], 0xff, sizeof(t->e[mmu][i]));
+			}
+		}
 	}
+	t->nused = 0;
 	/* (the large-page region stays: it may still cover global pages) */
 	t->flushes++;
 }
@@ -188,6 +199,10 @@ static struct tlb_entry *tlb_fill_try(struct tlb *t, uint64_t va, enum tlb_acces
 	e->addr_code = f.prot & TLB_PROT_EXEC ? page | flags : TLB_TAG_NONE;
 	e->addend = host ? (uintptr_t)host - page : 0;
 	t->m[mmu][e - t->e[mmu]] = (struct tlb_meta){ .pa_page = pa_page, .global = f.global };
+	if (t->nused < TLB_USED_MAX)
+		t->used[t->nused] = mmu << TLB_BITS | (e - t->e[mmu]);
+	if (t->nused <= TLB_USED_MAX)
+		t->nused++;
 	if (f.page_size > TLB_PAGE_SIZE)
 		tlb_add_large(t, mmu, va, f.page_size);
 	t->fills++;

@@ -37,6 +37,7 @@
 #define TLB_BITS 10
 #define TLB_SIZE (1u << TLB_BITS)
 #define TLB_NB_MMU 3
+#define TLB_USED_MAX 512
 
 /* Flags in the low bits of a tag; any of them makes the inline compare
  * fail (the compared address has zeros there). */
@@ -112,6 +113,12 @@ struct tlb {
 	struct tlb *next;	/* every TLB, for tlb_protect_code */
 	uintptr_t fault_hpc;	/* host pc of the last access that faulted */
 	uint64_t fills, flushes;
+	/* The entries filled since the last flush of non-global entries
+	 * (mmu << TLB_BITS | index), which that flush then clears alone (it
+	 * comes with every CR3 write: twice per system call under page-table
+	 * isolation); nused > TLB_USED_MAX: too many, scan every entry. */
+	uint32_t nused;
+	uint16_t used[TLB_USED_MAX];
 };
 
 /* Where translated code and the slow-path helpers find the TLB: env plus
@@ -150,6 +157,19 @@ void tlb_flush_page(struct tlb *t, uint64_t va);
 static inline struct tlb_entry *tlb_entry(struct tlb *t, int mmu, uint64_t va)
 {
 	return &t->e[mmu][(va >> TLB_PAGE_BITS) & (TLB_SIZE - 1)];
+}
+
+/* The host address of va if an access of kind acc in MMU index mmu hits
+ * the TLB with no flag (RAM the context may touch without the slow path:
+ * for a write, a dirty page holding no translated code), else NULL.  Never
+ * walks or faults: bulk helpers use it and leave the rest to the slow path. */
+static inline void *tlb_probe_host(struct tlb *t, uint64_t va, enum tlb_access acc, int mmu)
+{
+	const struct tlb_entry *e = tlb_entry(t, mmu, va);
+	uint64_t tag = acc == TLB_READ ? e->addr_read : acc == TLB_WRITE ? e->addr_write : e->addr_code;
+	if (tag != (va & TLB_PAGE_MASK))
+		return NULL;
+	return (void *)(uintptr_t)(va + e->addend);
 }
 
 /* Walk and cache the translation of va (raising the guest's fault, with

@@ -225,6 +225,7 @@ void instrument_load_plugins(void)
 	if (!nspecs)
 		return;
 	instrument_active = true;
+	exec_mem_watched = true;	/* a plugin may ask for memory callbacks */
 	atexit(finish_at_exit);
 	for (int i = 0; i < nspecs; i++) {
 		struct spec *sp = &specs[i];

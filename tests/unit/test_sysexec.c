@@ -618,6 +618,130 @@ static void test_cpl_changes(void)
 	CHECK_EQ(exec_stats.tbs_translated, n);
 }
 
+/* ---- rep movs and rep stos ---- */
+
+/* Buffers of their own for the string tests: BUF_S and BUF_D two pages
+ * each, BUF_S + 0x4000 absent; CODE_ALIAS is SHARED's code page, writable. */
+#define BUF_S 0x40000ull
+#define BUF_D 0x42000ull
+#define BUF_PA 0x300000ull
+#define CODE_ALIAS 0x45000ull
+
+static void string_reset(void)
+{
+	machine_reset();
+	for (uint64_t i = 0; i < 4; i++)
+		map(PML4_A, BUF_S + i * 0x1000, BUF_PA + i * 0x1000, P | RW);
+	map(PML4_A, CODE_ALIAS, CODE_PA + 0x10000, P | RW);
+	for (uint64_t i = 0; i < 0x4000; i++) {
+		uint8_t b = (uint8_t)(i * 7 + 3);
+		put(BUF_PA + i, &b, 1);
+	}
+}
+
+/* Run one string instruction (bytes, then hlt) with rsi, rdi, rcx, rax. */
+static enum exec_exit run_string(const uint8_t *insn, size_t len, uint64_t rsi, uint64_t rdi,
+				 uint64_t rcx, uint64_t rax)
+{
+	uint8_t code[16];
+	memcpy(code, insn, len);
+	code[len] = 0xf4;
+	put(CODE_PA, code, len + 1);
+	cpu->regs[R_RSI] = rsi;
+	cpu->regs[R_RDI] = rdi;
+	cpu->regs[R_RCX] = rcx;
+	cpu->regs[R_RAX] = rax;
+	return run(CODE);
+}
+
+static const uint8_t rep_movsb[] = { 0xf3, 0xa4 };
+static const uint8_t rep_stosq[] = { 0xf3, 0x48, 0xab };
+static const uint8_t rep_stosl[] = { 0xf3, 0xab };
+
+static void test_rep_strings(void)
+{
+	uint8_t want[0x4000], got[0x4000];
+
+	/* A copy across pages on both sides, twice (the second time every
+	 * page is in the TLB): the SDM's rep movs, byte by byte forward. */
+	for (int pass = 0; pass < 2; pass++) {
+		string_reset();
+		physmem_read(BUF_PA, want, sizeof(want));
+		for (int i = 0; i < 0x1234; i++)
+			want[0x2080 + i] = want[0x100 + i];
+		if (pass)
+			CHECK(halted(run_string(rep_movsb, 2, BUF_S + 0x100, BUF_D + 0x80, 0x1234, 0)));
+		CHECK(halted(run_string(rep_movsb, 2, BUF_S + 0x100, BUF_D + 0x80, 0x1234, 0)));
+		physmem_read(BUF_PA, got, sizeof(got));
+		CHECK(memcmp(got, want, sizeof(got)) == 0);
+		CHECK_EQ(cpu->regs[R_RCX], 0);
+		CHECK_EQ(cpu->regs[R_RSI], BUF_S + 0x100 + 0x1234);
+		CHECK_EQ(cpu->regs[R_RDI], BUF_D + 0x80 + 0x1234);
+	}
+
+	/* A destination 3 bytes into the source repeats its first 3 bytes. */
+	string_reset();
+	physmem_read(BUF_PA, want, sizeof(want));
+	for (int i = 0; i < 200; i++)
+		want[0x13 + i] = want[0x10 + i];
+	CHECK(halted(run_string(rep_movsb, 2, BUF_S + 0x10, BUF_S + 0x13, 200, 0)));
+	physmem_read(BUF_PA, got, sizeof(got));
+	CHECK(memcmp(got, want, sizeof(got)) == 0);
+
+	/* rep stosq across a page boundary: rax's 8 bytes each time */
+	string_reset();
+	physmem_read(BUF_PA, want, sizeof(want));
+	uint64_t pat = 0x0123456789abcdefull;
+	for (int i = 0; i < 0x300; i++)
+		memcpy(want + 0x2008 + i * 8, &pat, 8);
+	CHECK(halted(run_string(rep_stosq, 3, 0, BUF_D + 8, 0x300, pat)));
+	physmem_read(BUF_PA, got, sizeof(got));
+	CHECK(memcmp(got, want, sizeof(got)) == 0);
+	CHECK_EQ(cpu->regs[R_RDI], BUF_D + 8 + 0x300 * 8);
+
+	/* Running into an absent page: #PF (write, not present) with CR2 at
+	 * the page and the registers after the iterations done, whose bytes
+	 * are written. */
+	for (int pass = 0; pass < 2; pass++) {
+		string_reset();
+		physmem_read(BUF_PA, want, sizeof(want));
+		memcpy(want + 0x3f00, want, 0x100);
+		if (pass)	/* warm the TLB first */
+			CHECK(halted(run_string(rep_movsb, 2, BUF_S, BUF_S + 0x3f00, 0x10, 0)));
+		enum exec_exit e = run_string(rep_movsb, 2, BUF_S, BUF_S + 0x3f00, 0x200, 0);
+		CHECK_EQ(e, EXEC_FAULT);
+		CHECK_EQ(cpu->x.exc.vector, X86_EXC_PF);
+		CHECK_EQ(cpu->x.exc.error_code, 2);
+		CHECK_EQ(cpu->x.exc.addr, BUF_S + 0x4000);
+		CHECK_EQ(cpu->rip, CODE);
+		CHECK_EQ(cpu->regs[R_RCX], 0x100);
+		CHECK_EQ(cpu->regs[R_RSI], BUF_S + 0x100);
+		CHECK_EQ(cpu->regs[R_RDI], BUF_S + 0x4000);
+		physmem_read(BUF_PA, got, sizeof(got));
+		CHECK(memcmp(got, want, sizeof(got)) == 0);
+	}
+
+	/* A copy onto a page holding translated code: the code runs as
+	 * written after (mov $1,%eax; hlt, then mov $2,%eax; hlt). */
+	string_reset();
+	put(CODE_PA + 0x10000, (const uint8_t[]){ 0xb8, 1, 0, 0, 0, 0xf4 }, 6);
+	CHECK(halted(run(SHARED)));
+	CHECK_EQ(cpu->regs[R_RAX], 1);
+	put(BUF_PA, (const uint8_t[]){ 0xb8, 2, 0, 0, 0, 0xf4 }, 6);
+	CHECK(halted(run_string(rep_movsb, 2, BUF_S, CODE_ALIAS, 6, 0)));
+	CHECK(halted(run(SHARED)));
+	CHECK_EQ(cpu->regs[R_RAX], 2);
+
+	/* rep stos to a device: one write of each element */
+	string_reset();
+	dev_writes = 0;
+	CHECK(halted(run_string(rep_stosl, 2, 0, MMIO + 0x40, 4, 0xabcd)));
+	CHECK_EQ(dev_writes, 4);
+	CHECK_EQ(dev_last_off, 0x4c);
+	CHECK_EQ(dev_last_size, 4);
+	CHECK_EQ(dev_last_val, 0xabcd);
+}
+
 /* ---- guest_mem ---- */
 
 static void test_guest_mem(void)
@@ -673,5 +797,6 @@ void unit_main(void)
 	in_three_modes(test_smc_restarts);
 	in_three_modes(test_spaces);
 	in_three_modes(test_cpl_changes);
+	in_three_modes(test_rep_strings);
 	test_guest_mem();
 }

@@ -480,6 +480,68 @@ static void helper_far(uint64_t env, uint64_t ea, uint64_t op)
 	cpu->rip = off;
 }
 
+/*
+ * The bulk of a rep movs or rep stos in whole-system mode: page by page,
+ * while both pages hit the soft TLB for the access with no flag (RAM, a
+ * dirty destination without translated code), copy or fill everything the
+ * pages hold of the operation at once, and advance rcx, rsi and rdi as
+ * that many iterations would.  It stops, leaving the registers as after
+ * the iterations done, at anything else -- a miss, MMIO, a code page, an
+ * element across a page boundary, DF set -- and the lifter's loop does the
+ * next iteration through the ordinary memory ops (which fill the TLB,
+ * fault exactly or take the slow path), then calls this again.  A forward
+ * movs whose destination starts inside its source repeats the source's
+ * first bytes, as the byte-by-byte CPU does: memmove would not, so that
+ * case copies element by element.
+ */
+static void helper_rep_bulk(uint64_t env, uint64_t op)
+{
+	struct cpu *cpu = (void *)(uintptr_t)env;
+	struct tlb *t = tlb_of_env(cpu);
+	unsigned kind = op & 15, shift = op >> 4 & 15, mmu = op >> 8 & 0xff;
+	uint64_t left = cpu->regs[R_RCX];
+
+	if (cpu->df != 1)
+		return;
+	while (left) {
+		uint64_t d = cpu->regs[R_RDI], s = cpu->regs[R_RSI];
+		uint8_t *hd = tlb_probe_host(t, d, TLB_WRITE, mmu), *hs = NULL;
+		uint64_t room = TLB_PAGE_SIZE - (d & ~TLB_PAGE_MASK);
+		if (!hd)
+			break;
+		if (kind == REP_BULK_MOVS) {
+			hs = tlb_probe_host(t, s, TLB_READ, mmu);
+			if (!hs)
+				break;
+			uint64_t sroom = TLB_PAGE_SIZE - (s & ~TLB_PAGE_MASK);
+			room = sroom < room ? sroom : room;
+		}
+		uint64_t n = room >> shift;
+		if (n > left)
+			n = left;
+		if (!n)
+			break;	/* an element crosses a page: the slow path splits it */
+		size_t bytes = n << shift;
+		if (kind == REP_BULK_MOVS) {
+			if (hd > hs && hd < hs + bytes) {
+				for (size_t i = 0; i < bytes; i += 1u << shift)
+					memmove(hd + i, hs + i, 1u << shift);
+			} else {
+				memmove(hd, hs, bytes);
+			}
+			cpu->regs[R_RSI] = s + bytes;
+		} else if (shift == 0) {
+			memset(hd, (uint8_t)cpu->regs[R_RAX], bytes);
+		} else {
+			for (size_t i = 0; i < bytes; i += 1u << shift)
+				memcpy(hd + i, &cpu->regs[R_RAX], 1u << shift);
+		}
+		cpu->regs[R_RDI] = d + bytes;
+		left -= n;
+	}
+	cpu->regs[R_RCX] = left;
+}
+
 /* x87 lands with the full-ISA work; until then its lifter never calls it. */
 const struct ir_helper x86_helpers[HELPER_NB] = {
 #define H(name, fl, n, r) [HELPER_##name] = { #name, (void *)helper_##name, fl, n, r },

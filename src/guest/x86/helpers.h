@@ -57,7 +57,8 @@
 	H(seg_load,            MF,            3, 0) \
 	H(iret,                MF,            2, 0) \
 	H(far,                 MF,            3, 0) \
-	H(sys_priv,            MF,            4, 1)
+	H(sys_priv,            MF,            4, 1) \
+	H(rep_bulk,            0,             2, 0)
 
 /* helper_far's kinds (lift-flow.c). */
 enum { FAR_JMP, FAR_CALL, FAR_RET };
@@ -73,6 +74,12 @@ enum sys_op {
 	SYSOP_INS, SYSOP_OUTS, SYSOP_SEG_LOAD, SYSOP_FAR, SYSOP_DESC, SYSOP_RDPID, SYSOP_XGETBV,
 };
 uint64_t helper_sys_priv(uint64_t env, uint64_t op, uint64_t a, uint64_t b);
+
+/* helper_rep_bulk(env, op): as many iterations of a rep movs or rep stos
+ * (forward, 64-bit addressing) as lie on pages the soft TLB has cached for
+ * the access, done at once (lift-string.c); op: REP_BULK_MOVS or
+ * REP_BULK_STOS, log2 of the element size << 4, the MMU index << 8. */
+enum { REP_BULK_MOVS, REP_BULK_STOS };
 
 /* helper_sys(env, op, selector): the descriptor-table rows (lift-sys.c). */
 enum { SYS_LAR, SYS_LSL, SYS_VERR, SYS_VERW, SYS_SLDT, SYS_STR, SYS_SMSW, SYS_SGDT, SYS_SIDT };

@@ -8,7 +8,18 @@
  * zero-extended values, and they are updated as 32-bit registers (wrapping
  * at 4 GiB, upper halves cleared by the write).  Single-stepped (CF_TRACE),
  * the loop traps after each iteration instead of going round.
+ *
+ * Whole-system mode's rep movs and rep stos first hand the loop to
+ * helper_rep_bulk, which does at once every iteration that lies on pages
+ * the soft TLB maps plainly (a page's worth per probe instead of two
+ * probes and a register write-back per element); the IR iteration after it
+ * does what the helper cannot (a miss, a fault, MMIO, a code page), then
+ * the helper goes on.  Not when a plugin may watch each access, nor when
+ * single-stepping.
  */
+#include "exec/exec.h"
+#include "exec/tlb.h"
+#include "guest/x86/sys.h"
 #include "guest/x86/translate.h"
 
 enum str_kind { STR_MOVS, STR_STOS, STR_LODS, STR_CMPS, STR_SCAS };
@@ -98,6 +109,24 @@ static void cmp_flags(struct dc *s, int size, ir_ref a, ir_ref b)
 	ir_mov(s, G.cc_op, cst(s, CC_OP_SUBB + size));
 }
 
+/* Whether a rep form of kind k may use helper_rep_bulk. */
+static bool str_bulk(struct dc *s, enum str_kind k)
+{
+	if (!tlb_softmmu || exec_mem_watched || (s->tb->flags & CF_TRACE))
+		return false;
+	if (k != STR_MOVS && k != STR_STOS)
+		return false;
+	if (s->insn.address_width != 64)
+		return false;
+	for (int i = 0; i < s->insn.operand_count; i++) {
+		const ZydisDecodedOperand *op = &s->op[i];
+		if (op->type == ZYDIS_OPERAND_TYPE_MEMORY &&
+		    (op->mem.segment == ZYDIS_REGISTER_FS || op->mem.segment == ZYDIS_REGISTER_GS))
+			return false;	/* the helper knows no segment base */
+	}
+	return true;
+}
+
 static bool gen_string(struct dc *s, enum str_kind k)
 {
 	int size = str_size(s);
@@ -141,6 +170,12 @@ static bool gen_string(struct dc *s, enum str_kind k)
 	uint32_t loop = ir_new_label(s->ir), done = ir_new_label(s->ir);
 	set_label(s, loop);
 	ir_brc(s, IR_EQ, str_reg(s, R_RCX), cst(s, 0), done);
+	if (str_bulk(s, k)) {
+		unsigned mmu = x86_sys_mmu_index(s->tb->flags);
+		uint64_t op = (k == STR_MOVS ? REP_BULK_MOVS : REP_BULK_STOS) | size << 4 | mmu << 8;
+		gen_helper(s, HELPER_rep_bulk, 2, s->ir->env, cst(s, op));
+		ir_brc(s, IR_EQ, G.regs[R_RCX], cst(s, 0), done);
+	}
 	str_step(s, k, size, &a, &b);
 	str_add(s, R_RCX, cst(s, -1));
 	if (cmp) {

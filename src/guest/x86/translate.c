@@ -473,12 +473,21 @@ ir_ref gen_compute_eflags(struct dc *s)
 	bool logic = op >= CC_OP_LOGICB && op <= CC_OP_LOGICQ;
 	bool shl = op >= CC_OP_SHLB && op <= CC_OP_SHLQ;
 	bool sar = op >= CC_OP_SARB && op <= CC_OP_SARQ;
-	if (logic || shl || sar) {
-		/* Inline for the families whose flags come from the result and
-		 * one bit of cc_src (semantics as in flags.c): ZF, SF, PF from
-		 * dst; logic: CF = OF = 0; shl: CF = top bit of src, OF = CF^SF;
-		 * sar/shr: CF = bit 0 of src, OF = top bit of src^dst.  AF = 0.
-		 * Rotates after xor or a shift are common in hash loops. */
+	bool add = op >= CC_OP_ADDB && op <= CC_OP_ADDQ;
+	bool sub = op >= CC_OP_SUBB && op <= CC_OP_SUBQ;
+	bool inc = op >= CC_OP_INCB && op <= CC_OP_INCQ;
+	bool dec = op >= CC_OP_DECB && op <= CC_OP_DECQ;
+	if (logic || shl || sar || add || sub || inc || dec) {
+		/* Inline for the families whose flags are a few operations on
+		 * the thunk (semantics as in flags.c): ZF, SF, PF from dst;
+		 * logic: CF = OF = 0; shl: CF = top bit of src, OF = CF^SF;
+		 * sar/shr: CF = bit 0 of src, OF = top bit of src^dst; add and
+		 * sub: CF, OF and AF from the first operand, recovered from
+		 * dst and src; inc/dec: CF kept in src.  AF = 0 for logic and
+		 * shifts.  Rotates after an add or a shift are common in hash
+		 * loops, and every memory access after one makes the flags
+		 * live (the state must be exact if it faults), so a helper
+		 * call there cost a call and the spills around it. */
 		int size = (op - CC_OP_ADDB) & 3;
 		int top = (8 << size) - 1;
 		ir_ref d = gen_ext(s, G.cc_dst, size, false);
@@ -491,15 +500,42 @@ ir_ref gen_compute_eflags(struct dc *s)
 		ir_ref f = ir_bin(s, IR_or, ir_bin(s, IR_or, zf, sf), pf);
 		if (logic)
 			return f;
-		ir_ref cf, of;
+		ir_ref cf, of, af = 0;
 		if (shl) {
 			cf = ir_extr(s, G.cc_src, top, 1, false);
 			of = ir_bin(s, IR_xor, cf, sbit);
-		} else {
+		} else if (sar) {
 			cf = ir_bin(s, IR_and, G.cc_src, cst(s, 1));
 			of = ir_extr(s, ir_bin(s, IR_xor, G.cc_src, G.cc_dst), top, 1, false);
+		} else if (add || sub) {
+			/* add: dst = first + src; sub: dst = first - src */
+			ir_ref first = ir_bin(s, add ? IR_sub : IR_add, G.cc_dst, G.cc_src);
+			ir_ref fe = gen_ext(s, first, size, false);
+			ir_ref ovf;
+			if (add) {
+				cf = ir_setc(s, IR_LTU, d, fe);
+				ovf = ir_bin(s, IR_and, ir_bin(s, IR_xor, first, G.cc_dst),
+					     ir_bin(s, IR_xor, G.cc_src, G.cc_dst));
+			} else {
+				cf = ir_setc(s, IR_LTU, fe, gen_ext(s, G.cc_src, size, false));
+				ovf = ir_bin(s, IR_and, ir_bin(s, IR_xor, first, G.cc_src),
+					     ir_bin(s, IR_xor, first, G.cc_dst));
+			}
+			of = ir_extr(s, ovf, top, 1, false);
+			af = ir_bin(s, IR_and, ir_bin(s, IR_xor, ir_bin(s, IR_xor, first, G.cc_src), G.cc_dst),
+				    cst(s, X86_AF));
+		} else {
+			/* inc: OF at the most negative result, AF at a low nibble
+			 * of 0; dec: the most positive, a nibble of 0xf */
+			uint64_t lim = inc ? 1ull << top : (1ull << top) - 1;
+			cf = ir_bin(s, IR_and, G.cc_src, cst(s, 1));
+			of = ir_setc(s, IR_EQ, d, cst(s, lim));
+			ir_ref nib = ir_bin(s, IR_and, G.cc_dst, cst(s, 0xf));
+			af = ir_bin(s, IR_shl, ir_setc(s, IR_EQ, nib, cst(s, inc ? 0 : 0xf)), cst(s, 4));
 		}
 		f = ir_bin(s, IR_or, f, cf);
+		if (af)
+			f = ir_bin(s, IR_or, f, af);
 		return ir_bin(s, IR_or, f, ir_bin(s, IR_shl, of, cst(s, 11)));
 	}
 	return gen_helper(s, HELPER_cc_compute_all, 4, G.cc_dst, G.cc_src, G.cc_src2, G.cc_op);
@@ -507,10 +543,12 @@ ir_ref gen_compute_eflags(struct dc *s)
 
 ir_ref gen_compute_cf(struct dc *s)
 {
+	/* inline for every family but ADC and SBB (flags.c's compute_c) */
 	int op = s->cc_op;
-	if (op >= CC_OP_SUBB && op <= CC_OP_SUBQ && s->cc_srcT) {
+	if (op >= CC_OP_SUBB && op <= CC_OP_SUBQ) {
 		int size = op - CC_OP_SUBB;
-		return ir_setc(s, IR_LTU, gen_ext(s, s->cc_srcT, size, false),
+		ir_ref first = s->cc_srcT ? s->cc_srcT : ir_bin(s, IR_add, G.cc_dst, G.cc_src);
+		return ir_setc(s, IR_LTU, gen_ext(s, first, size, false),
 			       gen_ext(s, G.cc_src, size, false));
 	}
 	if (op >= CC_OP_ADDB && op <= CC_OP_ADDQ) {
@@ -518,10 +556,15 @@ ir_ref gen_compute_cf(struct dc *s)
 		return ir_setc(s, IR_LTU, gen_ext(s, G.cc_dst, size, false),
 			       gen_ext(s, G.cc_src, size, false));
 	}
-	if (op >= CC_OP_LOGICB && op <= CC_OP_LOGICQ)
+	if ((op >= CC_OP_LOGICB && op <= CC_OP_LOGICQ) || op == CC_OP_POPCNT)
 		return cst(s, 0);
-	if ((op >= CC_OP_INCB && op <= CC_OP_DECQ) || op == CC_OP_EFLAGS)
+	if ((op >= CC_OP_INCB && op <= CC_OP_DECQ) || op == CC_OP_EFLAGS ||
+	    (op >= CC_OP_SARB && op <= CC_OP_SARQ) || (op >= CC_OP_BMIB && op <= CC_OP_BMIQ))
 		return ir_bin(s, IR_and, G.cc_src, cst(s, 1));
+	if (op >= CC_OP_SHLB && op <= CC_OP_SHLQ)
+		return ir_extr(s, G.cc_src, (8 << (op - CC_OP_SHLB)) - 1, 1, false);
+	if (op >= CC_OP_MULB && op <= CC_OP_MULQ)
+		return ir_setc(s, IR_NE, G.cc_src, cst(s, 0));
 	return gen_helper(s, HELPER_cc_compute_c, 4, G.cc_dst, G.cc_src, G.cc_src2, G.cc_op);
 }
 

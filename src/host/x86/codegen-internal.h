@@ -83,6 +83,7 @@ struct cg {
 	bool tool_region;	/* host FP state is the tools' (host.h) */
 	struct slow_path *slow;	/* soft MMU: the TB's out-of-line paths */
 	uint32_t nslow;
+	uint32_t slow_bytes;	/* the most the slow paths may take */
 	bool fp_marked;		/* fp_dirty set since the last label or region */
 	bool pin_clean;		/* the pinned counter's register is known to be 0 */
 };
@@ -98,12 +99,17 @@ struct slow_path {
 	uint32_t oi;
 	uint64_t val;		/* store of a constant */
 	uint32_t saved;		/* caller-saved registers live across the call */
+	/* Registers holding guest globals not yet written back, and each
+	 * one's env offset: the path writes them before its call. */
+	uint16_t gdirty;
+	int32_t goff[16];
 	uint8_t *jne_field;	/* the probe's branch here */
 	uintptr_t probe_rx;	/* the hpc the helper is given */
 	uintptr_t resume_rx;	/* where the path returns */
 };
 #define MAX_SLOW_PATHS 512
-#define SLOW_PATH_MAX_BYTES 160
+#define SLOW_PATH_MAX_BYTES 160	/* without the global write-backs */
+#define SLOW_PATH_GLOBAL_BYTES 7	/* mov reg, disp32(env) */
 
 static inline struct ir_temp *T(struct cg *c, ir_ref r) { return &c->s->temps[r]; }
 static inline bool is_const(struct cg *c, ir_ref r) { return T(c, r)->kind == IR_TEMP_CONST; }

@@ -1321,7 +1321,7 @@ size_t host_gen_code(struct ir_ctx *s, struct tb *tb, uint8_t *rw, uint8_t *rx, 
 	for (uint32_t i = 0; i < s->nops; i++) {
 		if (!emit_room(&c.e, OP_MAX_BYTES))
 			return 0;
-		if (c.overflow || c.e.p - c.e.start + c.nslow * SLOW_PATH_MAX_BYTES > TB_MAX_CODE) {
+		if (c.overflow || c.e.p - c.e.start + c.slow_bytes > TB_MAX_CODE) {
 			tb->ninsns = c.ninsn;
 			return HOST_GEN_TOO_BIG;
 		}
@@ -1352,7 +1352,7 @@ size_t host_gen_code(struct ir_ctx *s, struct tb *tb, uint8_t *rw, uint8_t *rx, 
 		return HOST_GEN_TOO_BIG;
 	}
 	if (c.nslow) {
-		if (!emit_room(&c.e, c.nslow * SLOW_PATH_MAX_BYTES))
+		if (!emit_room(&c.e, c.slow_bytes))
 			return 0;
 		softmmu_emit_slow_paths(&c);	/* (within TB_MAX_CODE: the loop counted them) */
 	}

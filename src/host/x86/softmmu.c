@@ -10,6 +10,12 @@
  * allocator's state as the probe found it (values are in their registers
  * before the probe), so the slow path, which returns to the resume point,
  * joins code that agrees with it about every register.
+ *
+ * A hit cannot fault (the TLB promises RAM the context may touch), so the
+ * guest globals a fault must see in env are written back on the slow path
+ * alone, just before its call, from the registers that hold them at the
+ * probe: the hit path stores none (user mode's accesses, which may fault
+ * anywhere, write them back before each access).
  */
 #include "host/x86/codegen-internal.h"
 
@@ -24,6 +30,7 @@ static struct slow_path *slow_new(struct cg *c)
 		c->overflow = true;	/* the code is discarded (host_gen_code) */
 		return &c->slow[0];
 	}
+	c->slow_bytes += SLOW_PATH_MAX_BYTES;
 	return &c->slow[c->nslow++];
 }
 
@@ -54,6 +61,22 @@ static void emit_tlb_probe(struct cg *c, struct slow_path *sp, int addr_reg, int
 		       base + l->addend_off);
 }
 
+/* Note the registers that hold guest globals not written back yet, for
+ * sp's path to store (after every register the op needs is allocated:
+ * what allocation spilled is in env already). */
+static void slow_note_globals(struct cg *c, struct slow_path *sp)
+{
+	sp->gdirty = 0;
+	for (int reg = 0; reg < 16; reg++) {
+		ir_ref r = c->reg_temp[reg];
+		if (r && is_global(c, r) && !c->t[r].in_mem) {
+			sp->gdirty |= 1u << reg;
+			sp->goff[reg] = T(c, r)->env_off;
+			c->slow_bytes += SLOW_PATH_GLOBAL_BYTES;
+		}
+	}
+}
+
 /* Caller-saved registers holding live values at the probe, but `except`. */
 static uint32_t slow_saved(struct cg *c, int except)
 {
@@ -64,12 +87,10 @@ static uint32_t slow_saved(struct cg *c, int except)
 	return m;
 }
 
-/* A guest memory op's common start: sync state a fault must see, forget
- * XMM caches (the helper may clobber them), put the address in a register
+/* A guest memory op's common start: forget XMM caches (the helper may clobber them), put the address in a register
  * and take two scratch registers. */
 static int softmmu_begin(struct cg *c, struct ir_op *op, int *t0, int *t1)
 {
-	ra_sync_globals(c);
 	cg_xcache_clear(c);
 	int ra = ra_load_temp(c, op->args[op->nout + (op->opc == IR_store ? 1 : 0)], ALL_REGS);
 	ra_lock(c, ra);
@@ -93,6 +114,7 @@ void softmmu_load(struct cg *c, struct ir_op *op)
 	*sp = (struct slow_path){ .kind = SLOW_LD, .addr_reg = ra, .out_reg = rd, .memop = memop,
 				  .i32 = op->type == IR_I32, .oi = memop | softmmu_mmu(c) << 8,
 				  .saved = slow_saved(c, rd) };
+	slow_note_globals(c, sp);
 	emit_tlb_probe(c, sp, ra, size, c->cfg->softmmu.read_off, t0, t1);
 	if (sign && op->type == IR_I32 && size < 2)
 		emit_modrm_offset(&c->e, size ? OPC_MOVSWL : OPC_MOVSBL, rd, t1, 0);
@@ -122,6 +144,7 @@ void softmmu_store(struct cg *c, struct ir_op *op)
 		ra_lock(c, sp->val_reg);
 	}
 	sp->saved = slow_saved(c, H_NONE);
+	slow_note_globals(c, sp);
 	emit_tlb_probe(c, sp, ra, size, c->cfg->softmmu.write_off, t0, t1);
 	if (imm)
 		emit_store_imm(&c->e, size, sp->val, t1, 0);
@@ -146,6 +169,7 @@ int softmmu_rmw_addr(struct cg *c, struct ir_op *op)
 	*sp = (struct slow_path){ .kind = SLOW_RMW, .addr_reg = ra, .out_reg = t1,
 				  .oi = (op->cargs[0] & IR_MO_SIZE) | softmmu_mmu(c) << 8,
 				  .saved = slow_saved(c, t1) };
+	slow_note_globals(c, sp);
 	emit_tlb_probe(c, sp, ra, size, c->cfg->softmmu.write_off, t0, t1);
 	sp->resume_rx = emit_rx(&c->e, c->e.p);
 	c->locked &= ~(1u << t0);
@@ -159,6 +183,9 @@ void softmmu_emit_slow_paths(struct cg *c)
 	for (uint32_t i = 0; i < c->nslow; i++) {
 		struct slow_path *sp = &c->slow[i];
 		emit_patch_rel32(sp->jne_field, &c->e, emit_rx(&c->e, c->e.p));
+		for (int reg = 0; reg < 16; reg++)
+			if (sp->gdirty & (1u << reg))
+				emit_store(&c->e, 3, reg, ENV_REG, sp->goff[reg]);
 		int nsaved = 0;
 		for (int reg = 0; reg < 16; reg++) {
 			if (sp->saved & (1u << reg)) {
