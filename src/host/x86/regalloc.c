@@ -250,17 +250,42 @@ void ra_free_dead(struct cg *c, struct ir_op *op)
 	}
 }
 
+/* The globals held in registers, as a set of bits (r - 2), found from the
+ * 16 registers rather than by a walk over every global.  Written in ref
+ * order, so the code is what a walk over the globals would emit. */
+static bool globals_in_regs(struct cg *c, uint64_t *set)
+{
+	uint32_t end = c->s->nglobals + 2;
+	if (end - 2 > 64)
+		return false;
+	*set = 0;
+	for (int reg = 0; reg < 16; reg++) {
+		ir_ref r = c->reg_temp[reg];
+		if (r >= 2 && r < end)
+			*set |= 1ull << (r - 2);
+	}
+	return true;
+}
+
 void ra_sync_globals(struct cg *c)
 {
-	for (ir_ref r = 2; r < c->s->nglobals + 2; r++)
-		sync_temp(c, r);
+	uint64_t set;
+	if (!globals_in_regs(c, &set)) {
+		for (ir_ref r = 2; r < c->s->nglobals + 2; r++)
+			sync_temp(c, r);
+		return;
+	}
+	for (; set; set &= set - 1)
+		sync_temp(c, 2 + __builtin_ctzll(set));
 }
 
 void ra_drop_globals(struct cg *c)
 {
-	for (ir_ref r = 2; r < c->s->nglobals + 2; r++)
-		if (c->t[r].reg != H_NONE)
-			ra_free_reg(c, c->t[r].reg);
+	for (int reg = 0; reg < 16; reg++) {
+		ir_ref r = c->reg_temp[reg];
+		if (r >= 2 && r < c->s->nglobals + 2)
+			ra_free_reg(c, reg);
+	}
 }
 
 /* Block end: globals and TB-wide locals to memory; optionally forget all. */
@@ -280,9 +305,9 @@ void ra_sync_all(struct cg *c, bool forget)
 /* After a label every global and TB-wide local is in memory. */
 void ra_reset_after_label(struct cg *c)
 {
-	for (ir_ref r = 2; r < c->s->ntemps; r++) {
-		if (is_global(c, r) || T(c, r)->tb_wide)
-			c->t[r].in_mem = 1;
-	}
+	for (ir_ref r = 2; r < c->s->nglobals + 2; r++)
+		c->t[r].in_mem = 1;
+	for (uint32_t i = 0; i < c->nwide; i++)
+		c->t[c->wide[i]].in_mem = 1;
 }
 
