@@ -1033,13 +1033,9 @@ static bool in_region_ok(const struct cg *c, const struct ir_op *op)
 	}
 }
 
-static void tool_fp_before(struct cg *c, const struct ir_op *ops, uint32_t i, uint32_t n)
+static void tool_fp_act(struct cg *c, const struct ir_op *ops, uint32_t i, uint32_t n)
 {
 	const struct ir_op *op = &ops[i];
-	/* Most ops neither end a region nor start one nor touch FP state. */
-	if (!c->tool_region && op->opc != IR_call && op->opc != IR_set_label &&
-	    (!c->s->fp_track || (op->opc != IR_vfop && op->opc != IR_vfres)))
-		return;
 	if (c->tool_region) {
 		/* an ld_env may fuse with the branch after it */
 		bool end = !in_region_ok(c, op) ||
@@ -1086,6 +1082,16 @@ static void tool_fp_before(struct cg *c, const struct ir_op *ops, uint32_t i, ui
 	emit_store_imm(&c->e, 0, TOOL_FP_IN, ENV_REG, c->cfg->tfp.tool_fp_off);
 	c->tool_region = true;
 	c->fp_marked = false;	/* fp_dirty is clear now */
+}
+
+/* Most ops neither end a region nor start one nor touch FP state: the
+ * test inline, the work out of line. */
+static inline void tool_fp_before(struct cg *c, const struct ir_op *ops, uint32_t i, uint32_t n)
+{
+	unsigned opc = ops[i].opc;
+	if (c->tool_region || opc == IR_call || opc == IR_set_label ||
+	    (c->s->fp_track && (opc == IR_vfop || opc == IR_vfres)))
+		tool_fp_act(c, ops, i, n);
 }
 
 static void xcache_before(struct cg *c, const struct ir_op *op)
