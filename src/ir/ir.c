@@ -97,6 +97,7 @@ void ir_reset(struct ir_ctx *s)
 	s->ntemps = s->nglobals + 2;	/* invalid, env, globals */
 	s->nops = 0;
 	s->nlabels = 0;
+	s->live_valid = false;
 	memset(s->const_cache, 0, sizeof(s->const_cache));
 }
 
@@ -164,6 +165,7 @@ uint32_t ir_new_label(struct ir_ctx *s)
  * left) inline, growing out of line. */
 static inline struct ir_op *append(struct ir_ctx *s)
 {
+	s->live_valid = false;
 	if (__builtin_expect(s->nops + 1 > s->cap_ops, 0))
 		s->ops = grow(s->ops, &s->cap_ops, sizeof(struct ir_op), s->nops + 1);
 	struct ir_op *op = &s->ops[s->nops++];
