@@ -322,12 +322,23 @@ ir_ref gen_ext(struct dc *s, ir_ref v, int size, bool sign)
 	return ir_un(s, ext[sign][size], v);
 }
 
+/* Every operand read or written asks: a table made once from Zydis'
+ * answers (at start-up, for every user of reg_index: the lifters, cmp.c),
+ * not a call into Zydis each time. */
+static int8_t gpr_of[ZYDIS_REGISTER_MAX_VALUE + 1];
+
+__attribute__((constructor)) static void init_gpr_of(void)
+{
+	for (int r = 0; r <= ZYDIS_REGISTER_MAX_VALUE; r++) {
+		ZydisRegister big = ZydisRegisterGetLargestEnclosing(ZYDIS_MACHINE_MODE_LONG_64, r);
+		gpr_of[r] = big >= ZYDIS_REGISTER_RAX && big <= ZYDIS_REGISTER_R15
+			    ? big - ZYDIS_REGISTER_RAX : -1;
+	}
+}
+
 int reg_index(ZydisRegister r)
 {
-	ZydisRegister big = ZydisRegisterGetLargestEnclosing(ZYDIS_MACHINE_MODE_LONG_64, r);
-	if (big >= ZYDIS_REGISTER_RAX && big <= ZYDIS_REGISTER_R15)
-		return big - ZYDIS_REGISTER_RAX;
-	return -1;
+	return (unsigned)r <= ZYDIS_REGISTER_MAX_VALUE ? gpr_of[r] : -1;
 }
 
 static bool is_high8(ZydisRegister r)
@@ -1103,7 +1114,9 @@ int guest_translate(struct ir_ctx *ir, struct tb *tb, unsigned max_insns,
 			fn = sys_lifters[s->insn.mnemonic];
 		int shadow = s->irq_shadow;
 		bool hint = x86_in_hint_space(&s->insn);
-		bool mmx = !hint && (s->insn.mnemonic == ZYDIS_MNEMONIC_EMMS || has_mm_operand(s));
+		/* (no mnemonic of visible_only_list takes an MMX register) */
+		bool mmx = !hint && !visible_only[s->insn.mnemonic] &&
+			   (s->insn.mnemonic == ZYDIS_MNEMONIC_EMMS || has_mm_operand(s));
 		if (mmx && mmx_lifters[s->insn.mnemonic])
 			fn = mmx_lifters[s->insn.mnemonic];
 		if (hint)
