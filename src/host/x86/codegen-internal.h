@@ -70,6 +70,7 @@ struct cg {
 	struct tb *tb;
 	struct ra_temp *t;
 	ir_ref reg_temp[16];
+	uint32_t used_regs;	/* bit per register whose reg_temp is set */
 	uint32_t locked;	/* registers the current op must not lose */
 	uint32_t nslots;
 	uint16_t *free_slots;	/* [FRAME_SLOTS]: slots of dead block-locals */
