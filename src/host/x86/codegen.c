@@ -1328,10 +1328,20 @@ size_t host_gen_code(struct ir_ctx *s, struct tb *tb, uint8_t *rw, uint8_t *rx, 
 	c.wide = wide;
 	ir_liveness(s);
 	/* Temps 2..nglobals+1 are the globals, whose home is env and holds
-	 * their value at entry; everything else starts nowhere. */
+	 * their value at entry; everything else starts nowhere.  The globals'
+	 * part is the same for every TB: copied from a template. */
+	static struct ra_temp *gtemplate;
+	static uint32_t gtemplate_n;
 	uint32_t gend = s->nglobals + 2;
-	for (uint32_t r = 0; r < gend; r++)
-		c.t[r] = (struct ra_temp){ .reg = H_NONE, .in_mem = r >= 2, .slot = -1 };
+	if (gtemplate_n != gend) {
+		gtemplate = realloc(gtemplate, gend * sizeof(*gtemplate));
+		if (!gtemplate)
+			internal_error("out of memory in the backend");
+		for (uint32_t r = 0; r < gend; r++)
+			gtemplate[r] = (struct ra_temp){ .reg = H_NONE, .in_mem = r >= 2, .slot = -1 };
+		gtemplate_n = gend;
+	}
+	memcpy(c.t, gtemplate, gend * sizeof(*gtemplate));
 	for (uint32_t r = gend; r < s->ntemps; r++) {
 		c.t[r] = (struct ra_temp){ .reg = H_NONE, .in_mem = 0, .slot = -1 };
 		if (s->temps[r].tb_wide)
