@@ -158,84 +158,6 @@ static bool decode_for_lift(const ZydisDecoder *d, const uint8_t *code, size_t l
 	return true;
 }
 
-/*
- * Decoding costs about 1,300 host instructions per guest instruction, and
- * code is made of encodings that recur (prologues and epilogues, moves
- * between registers and stack slots): an instruction decoded for the
- * lifters is kept, keyed by its bytes, and one whose bytes match a kept
- * one is copied from it.  The result depends on the bytes alone (one
- * decoder, 64-bit mode; Zydis keeps no address in it, relative operands
- * are offsets), so the copy is what decoding would give.  A set is chosen
- * by the first three bytes (prefix, opcode and ModRM of most instructions);
- * its ways are replaced in turn.  Translation runs under tb_lock, which
- * guards the cache too.
- */
-#define DCACHE_SET_BITS 11
-#define DCACHE_SETS (1u << DCACHE_SET_BITS)
-#define DCACHE_WAYS 4
-#define DCACHE_OPS 5	/* operands kept; an instruction with more is not */
-struct dcache_entry {
-	uint8_t len;			/* 0: empty */
-	uint8_t bytes[15];
-	ZydisDecodedInstruction insn;
-	ZydisDecodedOperand op[DCACHE_OPS];	/* as decode_for_lift left them */
-};
-static struct dcache_entry dcache[DCACHE_SETS][DCACHE_WAYS];
-static uint8_t dcache_victim[DCACHE_SETS];
-
-static uint32_t dcache_index(const uint8_t *code)
-{
-	uint32_t k = code[0] | (uint32_t)code[1] << 8 | (uint32_t)code[2] << 16;
-	return (k * 0x9e3779b1u) >> (32 - DCACHE_SET_BITS);
-}
-
-#ifdef LOOM_DEBUG
-/* Debug builds decode a hit again and compare. */
-static void dcache_check(const uint8_t *code, size_t len, const ZydisDecodedInstruction *in,
-			 const ZydisDecodedOperand *op)
-{
-	ZydisDecodedInstruction in2;
-	ZydisDecodedOperand op2[ZYDIS_MAX_OPERAND_COUNT];
-	if (!decode_for_lift(&decoder, code, len, &in2, op2) || memcmp(&in2, in, sizeof(in2)) ||
-	    memcmp(op2, op, sizeof(op2)))
-		internal_error("decode cache: the copy of %02x %02x %02x... (%u bytes) differs",
-			       code[0], code[1], code[2], in->length);
-}
-#endif
-
-static bool decode_cached(const uint8_t *code, size_t len, ZydisDecodedInstruction *in,
-			  ZydisDecodedOperand *op)
-{
-	if (len < 3)	/* (the last bytes before a page it cannot fetch) */
-		return decode_for_lift(&decoder, code, len, in, op);
-	uint32_t idx = dcache_index(code);
-	struct dcache_entry *set = dcache[idx];
-	for (int w = 0; w < DCACHE_WAYS; w++) {
-		struct dcache_entry *e = &set[w];
-		if (e->len && e->len <= len && !memcmp(e->bytes, code, e->len)) {
-			*in = e->insn;
-			memcpy(op, e->op, sizeof(e->op));
-			memset(&op[DCACHE_OPS], 0,
-			       (ZYDIS_MAX_OPERAND_COUNT - DCACHE_OPS) * sizeof(*op));
-#ifdef LOOM_DEBUG
-			dcache_check(code, len, in, op);
-#endif
-			return true;
-		}
-	}
-	if (!decode_for_lift(&decoder, code, len, in, op))
-		return false;
-	if ((visible_only[in->mnemonic] ? in->operand_count_visible : in->operand_count) > DCACHE_OPS)
-		return true;	/* (decode_for_lift zeroed the operands it left out) */
-	struct dcache_entry *e = &set[dcache_victim[idx]];
-	dcache_victim[idx] = (dcache_victim[idx] + 1) % DCACHE_WAYS;
-	e->len = in->length;
-	memcpy(e->bytes, code, in->length);
-	e->insn = *in;
-	memcpy(e->op, op, sizeof(e->op));
-	return true;
-}
-
 bool gen_user(struct dc *s)
 {
 	lift_fn *fn = lifters[s->insn.mnemonic];
@@ -1139,7 +1061,7 @@ int guest_translate(struct ir_ctx *ir, struct tb *tb, unsigned max_insns,
 				checked_page = s->pc >> 12;
 			code = buf;
 		}
-		bool decoded = decode_cached(code, avail, &s->insn, s->op);
+		bool decoded = decode_for_lift(&decoder, code, avail, &s->insn, s->op);
 		if (!decoded)
 			decoded = x86_decode(&hint_decoder, code, avail, &s->insn, s->op) &&
 				  x86_in_hint_space(&s->insn);
