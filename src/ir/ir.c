@@ -97,6 +97,7 @@ void ir_reset(struct ir_ctx *s)
 	s->ntemps = s->nglobals + 2;	/* invalid, env, globals */
 	s->nops = 0;
 	s->nlabels = 0;
+	s->live_valid = false;
 	memset(s->const_cache, 0, sizeof(s->const_cache));
 }
 
@@ -160,11 +161,15 @@ uint32_t ir_new_label(struct ir_ctx *s)
 	return s->nlabels++;
 }
 
-static struct ir_op *append(struct ir_ctx *s)
+/* The lifters append ~7 ops per guest instruction: the common case (room
+ * left) inline, growing out of line. */
+static inline struct ir_op *append(struct ir_ctx *s)
 {
-	s->ops = grow(s->ops, &s->cap_ops, sizeof(struct ir_op), s->nops + 1);
+	s->live_valid = false;
+	if (__builtin_expect(s->nops + 1 > s->cap_ops, 0))
+		s->ops = grow(s->ops, &s->cap_ops, sizeof(struct ir_op), s->nops + 1);
 	struct ir_op *op = &s->ops[s->nops++];
-	memset(op, 0, sizeof(*op));
+	*op = (struct ir_op){ 0 };
 	return op;
 }
 
@@ -180,14 +185,17 @@ struct ir_op *ir_emit(struct ir_ctx *s, enum ir_opc opc, enum ir_type t,
 {
 	const struct ir_opdef *def = &ir_opdefs[opc];
 	struct ir_op *op = append(s);
+	int nargs = def->nout + def->nin;
 	op->opc = opc;
 	op->type = t;
 	op->nout = def->nout;
 	op->nin = def->nin;
-	for (int i = 0; i < def->nout + def->nin; i++)
+	for (int i = 0; i < nargs; i++)
 		op->args[i] = args[i];
-	for (int i = 0; i < def->nconst; i++)
-		op->cargs[i] = cargs[i];
+	if (def->nconst > 0)
+		op->cargs[0] = cargs[0];
+	if (def->nconst > 1)
+		op->cargs[1] = cargs[1];
 	return op;
 }
 

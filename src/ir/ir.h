@@ -249,6 +249,11 @@ struct ir_ctx {
 	/* Constants are immutable: ir_const hands out one temp per value and
 	 * type in a TB (direct-mapped; a miss just makes another temp). */
 	ir_ref const_cache[64];
+	/* op->dead and temp->tb_wide are ir_liveness' for the ops as they
+	 * are: ir_optimize's dce computed them on the way.  Appending or
+	 * inserting an op clears it; so must anything that changes ops in
+	 * place after ir_optimize (exec's tb_end hook only counts them). */
+	bool live_valid;
 	/* The passes' per-temp work arrays (ir_scratch), kept from TB to TB
 	 * so that no pass allocates per TB. */
 	struct { void *p; size_t size; } scratch[IR_SCRATCH_SLOTS];
@@ -329,7 +334,8 @@ static inline void ir_bit_clear(uint64_t *set, ir_ref r)
 /* Passes (ir/opt.c, ir/liveness.c). */
 void opt_fold(struct ir_ctx *s);	/* constant folding + copy propagation */
 void opt_dce(struct ir_ctx *s);		/* dead code and dead global stores */
-void ir_liveness(struct ir_ctx *s);	/* fills op->dead for the backend */
+void ir_liveness(struct ir_ctx *s);	/* fills op->dead for the backend
+					 * (nothing to do if s->live_valid) */
 void ir_optimize(struct ir_ctx *s, bool verify, FILE *log_opt);
 
 #endif

@@ -23,7 +23,9 @@
  * before a call that reads globals or may fault; between those points a
  * global store is dead if the same global is written again before any read.
  * Liveness is exact inside a basic block only: a local read outside the block
- * that wrote it is treated as live at every block end.
+ * that wrote it is treated as live at every block end.  Run by ir_optimize,
+ * it also leaves the backend's liveness (ir_liveness' op->dead and
+ * temp->tb_wide) where it can, which saves that pass a walk over the ops.
  *
  * Neither pass reorders ops or follows branches; both leave nops in place
  * for the backend to skip.  Their per-temp arrays are the context's
@@ -720,6 +722,13 @@ struct dce {
 	uint32_t gwords;	/* words of globals */
 	ir_ref *cross;		/* locals that may be read in another block */
 	uint32_t ncross;
+	/* For ir_liveness' results computed on the way (see dce_liveness):
+	 * the locals used in more than one block before any op is removed
+	 * (temp->tb_wide), how many, and whether a cross local is not one. */
+	uint32_t *bbs;		/* per temp; find_cross_locals' first blocks */
+	uint32_t nblocks;
+	uint32_t nwide, nwide_after;
+	bool cross_narrow;
 };
 
 static bool is_local(const struct ir_ctx *s, ir_ref r)
@@ -757,9 +766,18 @@ static void find_cross_locals(struct dce *d)
 			bb++;
 	}
 	d->cross = ir_scratch(s, 3, s->ntemps * sizeof(ir_ref));
-	for (ir_ref r = s->nglobals + 2; r < s->ntemps; r++)	/* the locals */
-		if (rbb[r] && (ir_bit_test(multi, r) || rbb[r] != wbb[r]))
+	for (ir_ref r = s->nglobals + 2; r < s->ntemps; r++) {	/* the locals */
+		/* used in more than one block: ir_liveness' TB-wide */
+		bool wide = ir_bit_test(multi, r) || (rbb[r] && wbb[r] && rbb[r] != wbb[r]);
+		s->temps[r].tb_wide = wide;
+		d->nwide += wide;
+		if (rbb[r] && (ir_bit_test(multi, r) || rbb[r] != wbb[r])) {
 			d->cross[d->ncross++] = r;
+			d->cross_narrow |= !wide;
+		}
+	}
+	d->bbs = bbs;
+	d->nblocks = bb;
 }
 
 /* The globals are temps 2..nglobals+1 (ir_new_global), so making them all
@@ -804,25 +822,86 @@ static bool outputs_dead(const struct dce *d, const struct ir_op *op)
 	return true;
 }
 
-void opt_dce(struct ir_ctx *s)
+/*
+ * ir_liveness' results, on the way (ir_optimize asks for them): a block-local
+ * (a local used in one basic block only) is exactly live here as there, so
+ * the dead bits of its arguments follow from d->live.  Which locals are
+ * block-local is known only once every dead op is gone, so the bits are
+ * computed with the TB-wide set from before (find_cross_locals) and the set
+ * from after is counted as the ops that stay are visited, block by block
+ * from the end (numbered above nblocks, so that find_cross_locals' numbers
+ * in d->bbs read as unseen).  Removing ops can only shrink the set; if it
+ * did, or if some cross local is block-local (read in a block that never
+ * writes it), the results are not ir_liveness' and are not kept.
+ */
+static void dce_note_block_use(struct dce *d, ir_ref r, uint32_t bb)
+{
+	uint32_t *seen = &d->bbs[r];
+	if (*seen == UINT32_MAX)
+		return;			/* counted */
+	if (*seen <= d->nblocks) {
+		*seen = bb;
+	} else if (*seen != bb) {
+		*seen = UINT32_MAX;
+		d->nwide_after++;
+	}
+}
+
+static void dce_liveness(struct dce *d, struct ir_op *op, uint32_t bb)
+{
+	struct ir_ctx *s = d->s;
+	op->dead = 0;
+	for (int k = 0; k < op->nout + op->nin; k++) {
+		ir_ref r = op->args[k];
+		if (is_local(s, r)) {
+			if (s->temps[r].tb_wide)
+				dce_note_block_use(d, r, bb);
+			else if (!ir_bit_test(d->live, r))
+				op->dead |= 1 << k;
+		}
+		/* an output is not live before the op, an input is */
+		if (k < op->nout)
+			ir_bit_clear(d->live, r);
+		else
+			ir_bit_set(d->live, r);
+	}
+}
+
+static void dce(struct ir_ctx *s, bool with_liveness)
 {
 	uint32_t nglobal_refs = s->nglobals + 2 < s->ntemps ? s->nglobals + 2 : s->ntemps;
 	struct dce d = { .s = s, .live = ir_scratch(s, 0, ir_bits_size(s->ntemps)),
 			 .gwords = ir_bits_size(nglobal_refs) / sizeof(uint64_t) };
+	uint32_t bb = 0;
 
+	s->live_valid = false;
 	d.globals = ir_scratch(s, 4, ir_bits_size(nglobal_refs));
 	for (ir_ref r = 2; r < nglobal_refs; r++)
 		ir_bit_set(d.globals, r);
 	find_cross_locals(&d);
+	bb = d.nblocks + 1;
 	globals_live(&d);	/* the TB's end */
 	for (uint32_t i = s->nops; i-- > 0;) {
 		struct ir_op *op = &s->ops[i];
-		if (op->opc == IR_nop)
+		if (op->opc == IR_nop) {
+			op->dead = 0;
 			continue;
-		if (opflags(op) & IR_OPF_BB_END)
+		}
+		if (opflags(op) & IR_OPF_BB_END) {
 			block_end_live(&d);
+			bb++;	/* the op is its block's last: a block seen from the end */
+		}
 		if (removable(op) && outputs_dead(&d, op)) {
 			to_nop(op);
+			continue;
+		}
+		if (with_liveness) {
+			/* the updates of d.live below, argument by argument, with
+			 * the dead bits; the globals' bits are only ever set, so
+			 * setting them last changes nothing */
+			dce_liveness(&d, op, bb);
+			if (needs_globals(op))
+				globals_live(&d);
 			continue;
 		}
 		for (int k = 0; k < op->nout; k++)
@@ -832,6 +911,12 @@ void opt_dce(struct ir_ctx *s)
 		for (int j = 0; j < op->nin; j++)
 			ir_bit_set(d.live, in(op, j));
 	}
+	s->live_valid = with_liveness && d.nwide_after == d.nwide && !d.cross_narrow;
+}
+
+void opt_dce(struct ir_ctx *s)
+{
+	dce(s, false);
 }
 
 /* ---- The pipeline -------------------------------------------------------- */
@@ -842,7 +927,7 @@ void ir_optimize(struct ir_ctx *s, bool verify, FILE *log_opt)
 	opt_fold(s);
 	if (verify && ir_verify(s, "fold", stderr))
 		internal_error("IR verify failed after fold");
-	opt_dce(s);
+	dce(s, true);	/* and ir_liveness' results, when it can */
 	if (verify && ir_verify(s, "dce", stderr))
 		internal_error("IR verify failed after dce");
 }

@@ -1099,6 +1099,65 @@ static void test_random_tbs(void)
 	CHECK(removed > programs);	/* the passes did real work */
 }
 
+/*
+ * ir_optimize's dce leaves ir_liveness' results (op->dead, temp->tb_wide)
+ * when it can (ir_ctx.live_valid): on the same random TBs they must be what
+ * opt_fold, opt_dce and ir_liveness run one after the other give.
+ */
+static void test_liveness_from_dce(void)
+{
+	struct gen g = { .seed = 4242 };
+	int programs = 3000, valid = 0, fallback = 0, wrong = 0, dead_bits = 0;
+
+	for (int p = 0; p < programs; p++) {
+		rnd_tb(&g);
+		uint32_t n0 = S.nops;
+		struct ir_op *orig = malloc(n0 * sizeof(struct ir_op));
+		memcpy(orig, S.ops, n0 * sizeof(struct ir_op));
+
+		opt_fold(&S);
+		opt_dce(&S);
+		CHECK(!S.live_valid);	/* opt_dce alone leaves it to ir_liveness */
+		ir_liveness(&S);
+		uint32_t n = S.nops;
+		uint8_t *dead = malloc(n), *wide = malloc(S.ntemps);
+		for (uint32_t i = 0; i < n; i++)
+			dead_bits += __builtin_popcount(dead[i] = S.ops[i].dead);
+		for (uint32_t r = 0; r < S.ntemps; r++)
+			wide[r] = S.temps[r].tb_wide;
+
+		S.nops = n0;
+		memcpy(S.ops, orig, n0 * sizeof(struct ir_op));
+		for (uint32_t i = 0; i < n0; i++)
+			S.ops[i].dead = 0x55;	/* stale bits must not survive */
+		ir_optimize(&S, false, NULL);
+		if (!S.live_valid) {
+			fallback++;
+		} else {
+			valid++;
+			bool same = S.nops == n;
+			for (uint32_t i = 0; same && i < n; i++)
+				same = S.ops[i].dead == dead[i];
+			for (uint32_t r = S.nglobals + 2; same && r < S.ntemps; r++)
+				same = S.temps[r].kind != IR_TEMP_LOCAL || S.temps[r].tb_wide == wide[r];
+			if (!same && wrong++ < 3) {
+				fprintf(stderr, "random TB %d: liveness from dce differs:\n", p);
+				ir_print(&S, stderr);
+			}
+		}
+		/* a change after ir_optimize makes ir_liveness do its work */
+		ir_emit(&S, IR_nop, IR_I64, NULL, NULL);
+		CHECK(!S.live_valid);
+		free(orig);
+		free(dead);
+		free(wide);
+	}
+	CHECK_EQ(wrong, 0);
+	CHECK(valid > programs / 2);	/* the shortcut is the common case */
+	CHECK(dead_bits > programs);	/* and there were dead bits to get right */
+	printf("  (liveness from dce: %d TBs, %d fell back to ir_liveness)\n", valid, fallback);
+}
+
 /* ---- The verifier ------------------------------------------------------ */
 
 /* A small valid TB: tmp0 = rax + rbx; rcx = tmp0; exit. */
@@ -1296,6 +1355,7 @@ void unit_main(void)
 	test_dead_globals_barriers();
 	test_dce_cross_block_locals();
 	test_random_tbs();
+	test_liveness_from_dce();
 	test_verify_accepts();
 	test_verify_rejects();
 }

@@ -33,6 +33,27 @@ static lift_fn *lifters[ZYDIS_MNEMONIC_MAX_VALUE + 1];
 static lift_fn *mmx_lifters[ZYDIS_MNEMONIC_MAX_VALUE + 1];
 /* System mode's (X86_CF_SYSTEM) lifters where they differ (lift-priv.c). */
 static lift_fn *sys_lifters[ZYDIS_MNEMONIC_MAX_VALUE + 1];
+/*
+ * The most frequent mnemonics, whose lifters (user, system and MMX) and
+ * the translation loop read only the visible operands: Zydis' hidden ones
+ * (rflags, rip, rsp and the stack slot of push, pop, call and ret) cost
+ * about a third of operand decoding and are left undecoded for these.
+ * A mnemonic whose lifter loops over insn.operand_count or reads a hidden
+ * operand (string and I/O instructions, jrcxz, loop, pushf...) must not
+ * be listed.
+ */
+static const ZydisMnemonic visible_only_list[] = {
+	ZYDIS_MNEMONIC_MOV, ZYDIS_MNEMONIC_LEA, ZYDIS_MNEMONIC_MOVZX, ZYDIS_MNEMONIC_MOVSX,
+	ZYDIS_MNEMONIC_MOVSXD, ZYDIS_MNEMONIC_ADD, ZYDIS_MNEMONIC_SUB, ZYDIS_MNEMONIC_CMP,
+	ZYDIS_MNEMONIC_TEST, ZYDIS_MNEMONIC_AND, ZYDIS_MNEMONIC_OR, ZYDIS_MNEMONIC_XOR,
+	ZYDIS_MNEMONIC_ADC, ZYDIS_MNEMONIC_SBB, ZYDIS_MNEMONIC_PUSH, ZYDIS_MNEMONIC_POP,
+	ZYDIS_MNEMONIC_CALL, ZYDIS_MNEMONIC_RET, ZYDIS_MNEMONIC_JMP, ZYDIS_MNEMONIC_NOP,
+	ZYDIS_MNEMONIC_JO, ZYDIS_MNEMONIC_JNO, ZYDIS_MNEMONIC_JB, ZYDIS_MNEMONIC_JNB,
+	ZYDIS_MNEMONIC_JZ, ZYDIS_MNEMONIC_JNZ, ZYDIS_MNEMONIC_JBE, ZYDIS_MNEMONIC_JNBE,
+	ZYDIS_MNEMONIC_JS, ZYDIS_MNEMONIC_JNS, ZYDIS_MNEMONIC_JP, ZYDIS_MNEMONIC_JNP,
+	ZYDIS_MNEMONIC_JL, ZYDIS_MNEMONIC_JNL, ZYDIS_MNEMONIC_JLE, ZYDIS_MNEMONIC_JNLE,
+};
+static bool visible_only[ZYDIS_MNEMONIC_MAX_VALUE + 1];
 
 
 static const char *const reg_names[16] = {
@@ -75,6 +96,8 @@ void guest_ir_init(struct ir_ctx *ir)
 	add_table(lift_avx_table);
 	for (const struct lift_entry *t = lift_priv_table; t->fn; t++)
 		sys_lifters[t->mnemonic] = t->fn;
+	for (size_t i = 0; i < sizeof(visible_only_list) / sizeof(visible_only_list[0]); i++)
+		visible_only[visible_only_list[i]] = true;
 	for (const struct lift_entry *t = lift_mmx_table; t->fn; t++) {
 		mmx_lifters[t->mnemonic] = t->fn;
 		if (!lifters[t->mnemonic])	/* EMMS, MASKMOVQ, ... */
@@ -113,6 +136,24 @@ bool x86_decode(const ZydisDecoder *d, const uint8_t *code, size_t len, ZydisDec
 {
 	if (!ZYAN_SUCCESS(ZydisDecoderDecodeFull(d, code, len, in, op)))
 		return false;
+	fix_sib_disp32(in, op);
+	return true;
+}
+
+/* As x86_decode, for the lifters: the hidden operands of the mnemonics in
+ * visible_only_list are not decoded but zeroed (ZYDIS_OPERAND_TYPE_UNUSED,
+ * as Zydis leaves the slots past operand_count); insn.operand_count is
+ * still the instruction's. */
+static bool decode_for_lift(const ZydisDecoder *d, const uint8_t *code, size_t len,
+			    ZydisDecodedInstruction *in, ZydisDecodedOperand *op)
+{
+	ZydisDecoderContext ctx;
+	if (!ZYAN_SUCCESS(ZydisDecoderDecodeInstruction(d, &ctx, code, len, in)))
+		return false;
+	uint8_t n = visible_only[in->mnemonic] ? in->operand_count_visible : in->operand_count;
+	if (!ZYAN_SUCCESS(ZydisDecoderDecodeOperands(d, &ctx, in, op, n)))
+		return false;
+	memset(&op[n], 0, (ZYDIS_MAX_OPERAND_COUNT - n) * sizeof(*op));
 	fix_sib_disp32(in, op);
 	return true;
 }
@@ -281,12 +322,23 @@ ir_ref gen_ext(struct dc *s, ir_ref v, int size, bool sign)
 	return ir_un(s, ext[sign][size], v);
 }
 
+/* Every operand read or written asks: a table made once from Zydis'
+ * answers (at start-up, for every user of reg_index: the lifters, cmp.c),
+ * not a call into Zydis each time. */
+static int8_t gpr_of[ZYDIS_REGISTER_MAX_VALUE + 1];
+
+__attribute__((constructor)) static void init_gpr_of(void)
+{
+	for (int r = 0; r <= ZYDIS_REGISTER_MAX_VALUE; r++) {
+		ZydisRegister big = ZydisRegisterGetLargestEnclosing(ZYDIS_MACHINE_MODE_LONG_64, r);
+		gpr_of[r] = big >= ZYDIS_REGISTER_RAX && big <= ZYDIS_REGISTER_R15
+			    ? big - ZYDIS_REGISTER_RAX : -1;
+	}
+}
+
 int reg_index(ZydisRegister r)
 {
-	ZydisRegister big = ZydisRegisterGetLargestEnclosing(ZYDIS_MACHINE_MODE_LONG_64, r);
-	if (big >= ZYDIS_REGISTER_RAX && big <= ZYDIS_REGISTER_R15)
-		return big - ZYDIS_REGISTER_RAX;
-	return -1;
+	return (unsigned)r <= ZYDIS_REGISTER_MAX_VALUE ? gpr_of[r] : -1;
 }
 
 static bool is_high8(ZydisRegister r)
@@ -1009,7 +1061,7 @@ int guest_translate(struct ir_ctx *ir, struct tb *tb, unsigned max_insns,
 				checked_page = s->pc >> 12;
 			code = buf;
 		}
-		bool decoded = x86_decode(&decoder, code, avail, &s->insn, s->op);
+		bool decoded = decode_for_lift(&decoder, code, avail, &s->insn, s->op);
 		if (!decoded)
 			decoded = x86_decode(&hint_decoder, code, avail, &s->insn, s->op) &&
 				  x86_in_hint_space(&s->insn);
@@ -1062,7 +1114,9 @@ int guest_translate(struct ir_ctx *ir, struct tb *tb, unsigned max_insns,
 			fn = sys_lifters[s->insn.mnemonic];
 		int shadow = s->irq_shadow;
 		bool hint = x86_in_hint_space(&s->insn);
-		bool mmx = !hint && (s->insn.mnemonic == ZYDIS_MNEMONIC_EMMS || has_mm_operand(s));
+		/* (no mnemonic of visible_only_list takes an MMX register) */
+		bool mmx = !hint && !visible_only[s->insn.mnemonic] &&
+			   (s->insn.mnemonic == ZYDIS_MNEMONIC_EMMS || has_mm_operand(s));
 		if (mmx && mmx_lifters[s->insn.mnemonic])
 			fn = mmx_lifters[s->insn.mnemonic];
 		if (hint)

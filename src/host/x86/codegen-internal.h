@@ -70,13 +70,14 @@ struct cg {
 	struct tb *tb;
 	struct ra_temp *t;
 	ir_ref reg_temp[16];
+	uint32_t used_regs;	/* bit per register whose reg_temp is set */
 	uint32_t locked;	/* registers the current op must not lose */
 	uint32_t nslots;
-	uint16_t free_slots[FRAME_SLOTS];	/* slots of dead block-locals */
+	uint16_t *free_slots;	/* [FRAME_SLOTS]: slots of dead block-locals */
 	uint32_t nfree_slots;
 	uint32_t ninsn;
 	uint8_t **label_at;
-	struct fixup fixups[MAX_FIXUPS];
+	struct fixup *fixups;	/* [MAX_FIXUPS] */
 	uint32_t nfixups;
 	bool overflow;
 	int32_t xslot[3];	/* env slot xmm13..15 hold whole, or -1 (gen_vfop) */
@@ -86,6 +87,10 @@ struct cg {
 	uint32_t slow_bytes;	/* the most the slow paths may take */
 	bool fp_marked;		/* fp_dirty set since the last label or region */
 	bool pin_clean;		/* the pinned counter's register is known to be 0 */
+	/* The TB-wide locals (ir_liveness), which every label puts back in
+	 * memory: ra_reset_after_label visits these and the globals only. */
+	const ir_ref *wide;
+	uint32_t nwide;
 };
 
 /* Soft MMU (host.h): a probe's miss path, emitted after the TB's body. */

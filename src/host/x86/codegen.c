@@ -1033,7 +1033,7 @@ static bool in_region_ok(const struct cg *c, const struct ir_op *op)
 	}
 }
 
-static void tool_fp_before(struct cg *c, const struct ir_op *ops, uint32_t i, uint32_t n)
+static void tool_fp_act(struct cg *c, const struct ir_op *ops, uint32_t i, uint32_t n)
 {
 	const struct ir_op *op = &ops[i];
 	if (c->tool_region) {
@@ -1082,6 +1082,16 @@ static void tool_fp_before(struct cg *c, const struct ir_op *ops, uint32_t i, ui
 	emit_store_imm(&c->e, 0, TOOL_FP_IN, ENV_REG, c->cfg->tfp.tool_fp_off);
 	c->tool_region = true;
 	c->fp_marked = false;	/* fp_dirty is clear now */
+}
+
+/* Most ops neither end a region nor start one nor touch FP state: the
+ * test inline, the work out of line. */
+static inline void tool_fp_before(struct cg *c, const struct ir_op *ops, uint32_t i, uint32_t n)
+{
+	unsigned opc = ops[i].opc;
+	if (c->tool_region || opc == IR_call || opc == IR_set_label ||
+	    (c->s->fp_track && (opc == IR_vfop || opc == IR_vfres)))
+		tool_fp_act(c, ops, i, n);
 }
 
 static void xcache_before(struct cg *c, const struct ir_op *op)
@@ -1293,30 +1303,53 @@ size_t host_gen_code(struct ir_ctx *s, struct tb *tb, uint8_t *rw, uint8_t *rx, 
 	static uint32_t cap;
 	static uint8_t **labels;
 	static uint32_t label_cap;
+	static ir_ref *wide;
+	/* The large arrays live outside struct cg, so that setting it up
+	 * per TB does not clear them: they are filled before being read. */
 	static struct slow_path slow[MAX_SLOW_PATHS];
-	struct cg c = { .cfg = &cg_config, .s = s, .tb = tb, .slow = slow };
+	static struct fixup fixups[MAX_FIXUPS];
+	static uint16_t free_slots[FRAME_SLOTS];
+	struct cg c = { .cfg = &cg_config, .s = s, .tb = tb, .slow = slow,
+			.fixups = fixups, .free_slots = free_slots };
 
 	if (s->ntemps > cap) {
 		cap = s->ntemps * 2;
 		temps = realloc(temps, cap * sizeof(*temps));
+		wide = realloc(wide, cap * sizeof(*wide));
 	}
 	if (s->nlabels + 1 > label_cap) {
 		label_cap = s->nlabels * 2 + 16;
 		labels = realloc(labels, label_cap * sizeof(*labels));
 	}
-	if (!temps || !labels)
+	if (!temps || !labels || !wide)
 		internal_error("out of memory in the backend");
 	c.t = temps;
 	c.label_at = labels;
-	for (uint32_t r = 0; r < s->ntemps; r++) {
-		c.t[r].reg = H_NONE;
-		c.t[r].in_mem = s->temps[r].kind == IR_TEMP_GLOBAL;
-		c.t[r].slot = -1;
+	c.wide = wide;
+	ir_liveness(s);
+	/* Temps 2..nglobals+1 are the globals, whose home is env and holds
+	 * their value at entry; everything else starts nowhere.  The globals'
+	 * part is the same for every TB: copied from a template. */
+	static struct ra_temp *gtemplate;
+	static uint32_t gtemplate_n;
+	uint32_t gend = s->nglobals + 2;
+	if (gtemplate_n != gend) {
+		gtemplate = realloc(gtemplate, gend * sizeof(*gtemplate));
+		if (!gtemplate)
+			internal_error("out of memory in the backend");
+		for (uint32_t r = 0; r < gend; r++)
+			gtemplate[r] = (struct ra_temp){ .reg = H_NONE, .in_mem = r >= 2, .slot = -1 };
+		gtemplate_n = gend;
 	}
-	memset(labels, 0, label_cap * sizeof(*labels));
+	memcpy(c.t, gtemplate, gend * sizeof(*gtemplate));
+	for (uint32_t r = gend; r < s->ntemps; r++) {
+		c.t[r] = (struct ra_temp){ .reg = H_NONE, .in_mem = 0, .slot = -1 };
+		if (s->temps[r].tb_wide)
+			wide[c.nwide++] = r;
+	}
+	memset(labels, 0, (s->nlabels + 1) * sizeof(*labels));
 	c.e = (struct emit){ .p = rw, .start = rw, .end = rw + avail, .rx_start = rx };
 
-	ir_liveness(s);
 	cg_xcache_clear(&c);
 	for (uint32_t i = 0; i < s->nops; i++) {
 		if (!emit_room(&c.e, OP_MAX_BYTES))

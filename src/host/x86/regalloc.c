@@ -68,6 +68,7 @@ void ra_set_reg(struct cg *c, ir_ref r, int reg)
 {
 	c->t[r].reg = reg;
 	c->reg_temp[reg] = r;
+	c->used_regs |= 1u << reg;
 }
 
 /* A block-local that died gives its spill slot back (TB-wide locals keep
@@ -88,6 +89,7 @@ void ra_free_reg(struct cg *c, int reg)
 	if (r) {
 		c->t[r].reg = H_NONE;
 		c->reg_temp[reg] = 0;
+		c->used_regs &= ~(1u << reg);
 	}
 }
 
@@ -150,6 +152,7 @@ int ra_load_temp(struct cg *c, ir_ref r, uint32_t allowed)
 		reg = ra_alloc_reg(c, allowed);
 		emit_mov_rr(&c->e, true, reg, rt->reg);
 		c->reg_temp[rt->reg] = 0;
+		c->used_regs &= ~(1u << rt->reg);
 		ra_set_reg(c, r, reg);
 		return reg;
 	}
@@ -192,6 +195,7 @@ void ra_evict(struct cg *c, int reg)
 		if ((allowed & (1u << n)) && !c->reg_temp[n]) {
 			emit_mov_rr(&c->e, true, n, reg);
 			c->reg_temp[reg] = 0;
+			c->used_regs &= ~(1u << reg);
 			ra_set_reg(c, r, n);
 			return;
 		}
@@ -250,26 +254,56 @@ void ra_free_dead(struct cg *c, struct ir_op *op)
 	}
 }
 
+/* The globals held in registers, as a set of bits (r - 2), found from the
+ * 16 registers rather than by a walk over every global.  Written in ref
+ * order, so the code is what a walk over the globals would emit. */
+static bool globals_in_regs(struct cg *c, uint64_t *set)
+{
+	uint32_t end = c->s->nglobals + 2;
+	if (end - 2 > 64)
+		return false;
+	*set = 0;
+	for (uint32_t m = c->used_regs; m; m &= m - 1) {
+		ir_ref r = c->reg_temp[__builtin_ctz(m)];
+		if (r >= 2 && r < end)
+			*set |= 1ull << (r - 2);
+	}
+	return true;
+}
+
 void ra_sync_globals(struct cg *c)
 {
-	for (ir_ref r = 2; r < c->s->nglobals + 2; r++)
-		sync_temp(c, r);
+	uint64_t set;
+	if (!globals_in_regs(c, &set)) {
+		for (ir_ref r = 2; r < c->s->nglobals + 2; r++)
+			sync_temp(c, r);
+		return;
+	}
+	for (; set; set &= set - 1)
+		sync_temp(c, 2 + __builtin_ctzll(set));
 }
 
 void ra_drop_globals(struct cg *c)
 {
-	for (ir_ref r = 2; r < c->s->nglobals + 2; r++)
-		if (c->t[r].reg != H_NONE)
-			ra_free_reg(c, c->t[r].reg);
+	for (uint32_t m = c->used_regs; m; m &= m - 1) {
+		int reg = __builtin_ctz(m);
+		ir_ref r = c->reg_temp[reg];
+		if (r >= 2 && r < c->s->nglobals + 2)
+			ra_free_reg(c, reg);
+	}
 }
 
 /* Block end: globals and TB-wide locals to memory; optionally forget all. */
 void ra_sync_all(struct cg *c, bool forget)
 {
-	for (int reg = 0; reg < 16; reg++) {
+#ifdef LOOM_DEBUG
+	for (int reg = 0; reg < 16; reg++)
+		if (!c->reg_temp[reg] != !(c->used_regs & (1u << reg)))
+			internal_error("register allocator: used_regs out of step at r%d", reg);
+#endif
+	for (uint32_t m = c->used_regs; m; m &= m - 1) {	/* in register order */
+		int reg = __builtin_ctz(m);
 		ir_ref r = c->reg_temp[reg];
-		if (!r)
-			continue;
 		if (is_global(c, r) || T(c, r)->tb_wide)
 			sync_temp(c, r);
 		if (forget)
@@ -280,9 +314,9 @@ void ra_sync_all(struct cg *c, bool forget)
 /* After a label every global and TB-wide local is in memory. */
 void ra_reset_after_label(struct cg *c)
 {
-	for (ir_ref r = 2; r < c->s->ntemps; r++) {
-		if (is_global(c, r) || T(c, r)->tb_wide)
-			c->t[r].in_mem = 1;
-	}
+	for (ir_ref r = 2; r < c->s->nglobals + 2; r++)
+		c->t[r].in_mem = 1;
+	for (uint32_t i = 0; i < c->nwide; i++)
+		c->t[c->wide[i]].in_mem = 1;
 }
 
