@@ -565,7 +565,30 @@ ir_ref gen_compute_cf(struct dc *s)
 		return ir_extr(s, G.cc_src, (8 << (op - CC_OP_SHLB)) - 1, 1, false);
 	if (op >= CC_OP_MULB && op <= CC_OP_MULQ)
 		return ir_setc(s, IR_NE, G.cc_src, cst(s, 0));
-	return gen_helper(s, HELPER_cc_compute_c, 4, G.cc_dst, G.cc_src, G.cc_src2, G.cc_op);
+	if (op != CC_OP_DYNAMIC)
+		return gen_helper(s, HELPER_cc_compute_c, 4, G.cc_dst, G.cc_src, G.cc_src2, G.cc_op);
+	/*
+	 * cc_op unknown here (the block starts with inc, dec, adc, sbb or a
+	 * jb/jae): a cmp or sub is by far the most common operation left in
+	 * the thunk (gzip's longest-match loop ends in a block "dec r9d; jne"
+	 * entered after a cmp, a helper call per iteration), so test for the
+	 * SUB family at run time and compute its CF inline, any size: the
+	 * first operand and the subtrahend shifted left so that the operand's
+	 * top bit is bit 63, compared unsigned.  Anything else calls the
+	 * helper.
+	 */
+	ir_ref cf = tmp64(s);
+	uint32_t other = ir_new_label(s->ir), done = ir_new_label(s->ir);
+	ir_ref k = ir_bin(s, IR_sub, G.cc_op, cst(s, CC_OP_SUBB));
+	ir_brc(s, IR_GTU, k, cst(s, 3), other);
+	ir_ref sh = ir_bin(s, IR_sub, cst(s, 64), ir_bin(s, IR_shl, cst(s, 8), k));
+	ir_ref first = ir_bin(s, IR_shl, ir_bin(s, IR_add, G.cc_dst, G.cc_src), sh);
+	ir_mov(s, cf, ir_setc(s, IR_LTU, first, ir_bin(s, IR_shl, G.cc_src, sh)));
+	ir_emit(s->ir, IR_br, IR_I64, NULL, (int64_t[]){ done });
+	set_label(s, other);
+	ir_mov(s, cf, gen_helper(s, HELPER_cc_compute_c, 4, G.cc_dst, G.cc_src, G.cc_src2, G.cc_op));
+	set_label(s, done);
+	return cf;
 }
 
 int jcc_of_mnemonic(ZydisMnemonic m)
