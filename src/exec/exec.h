@@ -226,6 +226,11 @@ extern struct exec_hooks exec_hooks;
  * lifter must then make every access an IR memory op, never a helper's
  * bulk copy.  Set before the first translation. */
 extern bool exec_mem_watched;
+/* Some tool sees guest blocks (a plugin, coverage, AFL): a lifter must end
+ * every TB at a branch, so that a TB is one basic block.  Without one a TB
+ * may run on past a conditional branch.  Set before the translations it
+ * concerns (a tool attached later flushes the code cache). */
+extern bool exec_blocks_watched;
 
 /* Warming a fork server's cache (instrument/afl.c): a child reports what it
  * translates and chains through these hooks (called under the translation

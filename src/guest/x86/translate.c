@@ -746,9 +746,27 @@ void gen_jmp_to(struct dc *s, int n, uint64_t target)
 		ir_emit(s->ir, IR_goto_lookup, IR_I64, (ir_ref[]){ G.rip }, NULL);
 		return;
 	}
+	if (n == 1)
+		s->slot1_used = true;
 	ir_emit(s->ir, IR_goto_tb, IR_I64, NULL, (int64_t[]){ n });
 	gen_sync_pc(s, target);
 	ir_emit(s->ir, IR_exit_tb, IR_I64, NULL, (int64_t[]){ (uintptr_t)s->tb | n });
+}
+
+/* The taken sides of the branches the TB went on past (lift-flow.c
+ * gen_branch), out of the body's line: the first chains through goto_tb 1
+ * if the TB's own end left it free, the others probe the jump cache. */
+static void gen_side_exits(struct dc *s)
+{
+	for (unsigned i = 0; i < s->nside; i++) {
+		set_label(s, s->side[i].label);
+		if (!s->slot1_used) {
+			gen_jmp_to(s, 1, s->side[i].target);
+			continue;
+		}
+		gen_sync_pc(s, s->side[i].target);
+		ir_emit(s->ir, IR_goto_lookup, IR_I64, (ir_ref[]){ G.rip }, NULL);
+	}
 }
 
 void gen_jmp_indirect(struct dc *s, ir_ref target)
@@ -1112,6 +1130,7 @@ int guest_translate(struct ir_ctx *ir, struct tb *tb, unsigned max_insns,
 	}
 	if (s->state == DISAS_TOO_MANY)
 		gen_jmp_to(s, 0, s->next_pc);
+	gen_side_exits(s);
 	set_label(s, exit_label);
 	ir_emit(ir, IR_exit_tb, IR_I64, NULL, (int64_t[]){ (uintptr_t)tb | TB_EXIT_REQUESTED });
 
