@@ -7,6 +7,7 @@
  */
 #include <cpuid.h>
 #include "exec/exec.h"
+#include "exec/tlb.h"
 #include "guest/x86/translate.h"
 
 static uint64_t branch_target(struct dc *s)
@@ -74,12 +75,17 @@ static bool gen_JMP(struct dc *s)
  * of unknown kind, and the hop to the next block (its exit-request check
  * and a chained jump) is gone.  The target must be canonical: a branch to
  * a non-canonical address faults at the branch, which the exec loop finds
- * as the TB's last instruction (guest_fetch_fault).
+ * as the TB's last instruction (guest_fetch_fault).  Whole-system mode
+ * only: in user mode (bench/hipg.sh) it saved 6% of the host instructions
+ * of gzip -9 but cost perl's interpreter loop 6%, whose forward branches
+ * are often taken (a side exit then probes the jump cache where a chained
+ * jump was).
  */
 static bool may_continue(struct dc *s, uint64_t target)
 {
-	return target > s->pc && x86_canonical(target) && !s->nochain && !exec_blocks_watched &&
-	       !(s->tb->flags & (CF_TRACE | CF_ONESHOT)) && s->nside < sizeof(s->side) / sizeof(s->side[0]);
+	return tlb_softmmu && target > s->pc && x86_canonical(target) && !s->nochain &&
+	       !exec_blocks_watched && !(s->tb->flags & (CF_TRACE | CF_ONESHOT)) &&
+	       s->nside < sizeof(s->side) / sizeof(s->side[0]);
 }
 
 /* Two-way exit: taken to `target`, else to next_pc. */
