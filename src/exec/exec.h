@@ -84,6 +84,9 @@ struct cpu_exec {
 	 * of a page whose bit is clear (mostly data pages) skips the scan of
 	 * exec_jc_flush_range. */
 	uint64_t *jc_pages;
+	/* The same for the TBs of global pages (the second JC_PAGE_BITS of
+	 * jc_pages), which a CR3 write keeps: jc_kept says some are in. */
+	bool jc_kept;
 	/* The slots filled since the caches were last emptied (jc_cur <<
 	 * JMP_CACHE_BITS | index), so that emptying them (system mode: on
 	 * every CR3 write) clears those alone; jc_nused > JC_USED_MAX: too
@@ -97,9 +100,16 @@ struct cpu_exec {
 
 /* Note that pc's page may now have a TB in x's jump caches: its slot in
  * the current one is about to be filled. */
+bool exec_jc_global(uint64_t pc);
 static inline void exec_jc_note(struct cpu_exec *x, uint64_t pc)
 {
 	uint64_t h = (pc >> 12) & (JC_PAGE_BITS - 1);	/* 4 KB pages */
+	if (exec_jc_global(pc)) {
+		/* not listed in jc_used: a non-global flush leaves it */
+		x->jc_pages[(JC_PAGE_BITS + h) / 64] |= 1ull << (h % 64);
+		x->jc_kept = true;
+		return;
+	}
 	x->jc_pages[h / 64] |= 1ull << (h % 64);
 	if (x->jc_nused < JC_USED_MAX)
 		x->jc_used[x->jc_nused] = x->jc_cur << JMP_CACHE_BITS |
@@ -226,6 +236,11 @@ extern struct exec_hooks exec_hooks;
  * lifter must then make every access an IR memory op, never a helper's
  * bulk copy.  Set before the first translation. */
 extern bool exec_mem_watched;
+/* Some tool sees guest blocks (a plugin, coverage, AFL): a lifter must end
+ * every TB at a branch, so that a TB is one basic block.  Without one a TB
+ * may run on past a conditional branch.  Set before the translations it
+ * concerns (a tool attached later flushes the code cache). */
+extern bool exec_blocks_watched;
 
 /* Warming a fork server's cache (instrument/afl.c): a child reports what it
  * translates and chains through these hooks (called under the translation
@@ -248,6 +263,9 @@ void exec_finish(void);
  * thread, as the vCPU's own helpers do; the vCPU must not be running
  * elsewhere. */
 void exec_jc_flush(void *cpu);
+/* A CR3 write: every TB but those of global pages (exec_jc_global: the
+ * TLB keeps their translation, so their jump-cache entries stay true). */
+void exec_jc_flush_nonglobal(void *cpu);
 void exec_jc_flush_range(void *cpu, uint64_t va, uint64_t size);
 /* Whole-system mode: a write is about to change the guest-physical bytes
  * [pa, pa + len), all on one page, which holds translated code: drop that

@@ -49,7 +49,7 @@ static void register_cpu(void *cpu)
 		return;
 	tb_lock();
 	x->jc[0] = calloc(JMP_CACHE_SIZE, sizeof(struct tb *));
-	x->jc_pages = calloc(JC_PAGE_BITS / 64, sizeof(uint64_t));
+	x->jc_pages = calloc(2 * JC_PAGE_BITS / 64, sizeof(uint64_t));
 	x->jc_used = calloc(JC_USED_MAX, sizeof(uint16_t));
 	x->jc_nused = 0;
 	struct cpu_exec **n = realloc(cpus, (ncpus + 1) * sizeof(*cpus));
@@ -166,10 +166,11 @@ void exec_resume_cpus(void)
 		__atomic_store_n(&stopping, 0, __ATOMIC_SEQ_CST);
 }
 
-/* Every jump cache of x that some mode owns. */
-static void jc_clear_all(struct cpu_exec *x)
+/* Every jump cache of x that some mode owns; with keep_global, all but
+ * the entries of global pages (which jc_used does not list). */
+static void jc_clear(struct cpu_exec *x, bool keep_global)
 {
-	if (x->jc_nused <= JC_USED_MAX) {
+	if (x->jc_nused <= JC_USED_MAX && (keep_global || !x->jc_kept)) {
 		/* only the slots filled since the last time: a CR3 write in
 		 * system mode comes on every kernel entry and exit */
 		for (uint32_t i = 0; i < x->jc_nused; i++) {
@@ -182,8 +183,17 @@ static void jc_clear_all(struct cpu_exec *x)
 			if (x->jc[m] && x->jc_flags[m] != JC_NONE)
 				memset(x->jc[m], 0, JMP_CACHE_SIZE * sizeof(struct tb *));
 	}
+	if (!keep_global || x->jc_nused > JC_USED_MAX) {
+		x->jc_kept = false;
+		memset(x->jc_pages + JC_PAGE_BITS / 64, 0, JC_PAGE_BITS / 8);
+	}
 	x->jc_nused = 0;
 	memset(x->jc_pages, 0, JC_PAGE_BITS / 8);
+}
+
+static void jc_clear_all(struct cpu_exec *x)
+{
+	jc_clear(x, false);
 }
 
 void exec_clear_jmp_caches(void)
@@ -210,6 +220,13 @@ void exec_jc_flush(void *cpu)
 		jc_clear_all(x);
 }
 
+void exec_jc_flush_nonglobal(void *cpu)
+{
+	struct cpu_exec *x = exec_state(cpu);
+	if (x->jmp_cache)
+		jc_clear(x, true);
+}
+
 /* The entries of one page lie all over the cache (the index mixes the page
  * number into the offset's bits): a scan of 4096 words, still cheaper than
  * losing every other page's entries to an invlpg.  Most invlpgs are of data
@@ -222,7 +239,8 @@ void exec_jc_flush_range(void *cpu, uint64_t va, uint64_t size)
 		return;
 	if (size <= 4096) {
 		uint64_t h = (va >> 12) & (JC_PAGE_BITS - 1);
-		if (!(x->jc_pages[h / 64] & (1ull << (h % 64))))
+		if (!((x->jc_pages[h / 64] | x->jc_pages[(JC_PAGE_BITS + h) / 64]) &
+		      (1ull << (h % 64))))
 			return;
 	}
 	for (int m = 0; m < JMP_CACHE_MODES; m++) {

@@ -55,6 +55,7 @@
 struct exec_options exec_opts;
 struct exec_hooks exec_hooks;
 bool exec_mem_watched;
+bool exec_blocks_watched;
 struct exec_guest exec_guest;
 struct guest_mem_ops guest_mem;
 struct exec_stats exec_stats;

@@ -401,6 +401,20 @@ uint64_t tlb_code_pa(struct tlb *t, uint64_t va, int mmu, uintptr_t hpc)
 	return tlb_pa(t, e, mmu, va);
 }
 
+/* Whether a jump-cache entry for a TB at pc may outlive a CR3 write: its
+ * code page is in the TLB as a global page in the current context, and
+ * its first instruction cannot run into the next page (the last 15 bytes
+ * of a page are left out rather than checked). */
+bool exec_jc_global(uint64_t pc)
+{
+	if (!tlb_softmmu || (pc & (TLB_PAGE_SIZE - 1)) > TLB_PAGE_SIZE - 16)
+		return false;
+	struct tlb *t = tlb_of_env(exec_current_cpu);
+	int mmu = t->cur_mmu;
+	uint32_t i = (pc >> TLB_PAGE_BITS) & (TLB_SIZE - 1);
+	return t->e[mmu][i].addr_code == (pc & TLB_PAGE_MASK) && t->m[mmu][i].global;
+}
+
 bool tlb_code_phys(struct tlb *t, uint64_t va, uint64_t *pa)
 {
 	int mmu = t->cur_mmu;

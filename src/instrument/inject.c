@@ -610,6 +610,7 @@ void instrument_add_tool(struct instrument_tool *t)
 	t->next = tools;
 	tools = t;
 	instrument_active = true;
+	exec_blocks_watched = true;
 }
 
 void instrument_tools_changed(void)

@@ -226,6 +226,7 @@ void instrument_load_plugins(void)
 		return;
 	instrument_active = true;
 	exec_mem_watched = true;	/* a plugin may ask for memory callbacks */
+	exec_blocks_watched = true;
 	atexit(finish_at_exit);
 	for (int i = 0; i < nspecs; i++) {
 		struct spec *sp = &specs[i];

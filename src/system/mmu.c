@@ -139,7 +139,7 @@ static void mmu_tlb_flush(struct cpu *cpu, enum sys_tlb_flush kind, uint64_t add
 		break;
 	case SYS_TLB_FLUSH_NONGLOBAL:
 		tlb_flush_nonglobal(t);
-		exec_jc_flush(cpu);
+		exec_jc_flush_nonglobal(cpu);
 		break;
 	case SYS_TLB_FLUSH_PAGE:
 		/* inside a large page the TLB drops its whole region */

@@ -576,6 +576,45 @@ static void test_spaces(void)
 	CHECK_EQ(cpu->regs[R_RAX], 2);
 }
 
+/* Blocks of global pages: the TLB keeps a global translation across a CR3
+ * write (Intel SDM vol. 3 §4.10.4.1), and so does the jump cache the
+ * inline probe of a cross-page jump reads; a full flush (CR4.PGE toggled)
+ * and an invlpg of the page drop both. */
+static void test_global_pages(void)
+{
+	const uint64_t G = 1ull << 8;
+	/* SHARED: mov %rbx,%cr3; jmp CODE;  SHARED+0x100: invlpg CODE; jmp CODE */
+	static const uint8_t sw[] = { 0x0f, 0x22, 0xdb, 0xe9, 0xf8, 0xef, 0xff, 0xff };
+	static const uint8_t inv[] = { 0x0f, 0x01, 0x3c, 0x25, 0x00, 0x00, 0x01, 0x00,
+				       0xe9, 0xf3, 0xee, 0xff, 0xff };
+	for (int pass = 0; pass < 2; pass++) {
+		machine_reset();
+		map(PML4_A, CODE, CODE_PA, P | RW | G);
+		env.tlb_flush(cpu, SYS_TLB_FLUSH_ALL, 0);
+		put(CODE_PA, (const uint8_t[]){ 0xb8, 0xa, 0, 0, 0, 0xf4 }, 6);
+		put(CODE_B_PA, (const uint8_t[]){ 0xb8, 0xb, 0, 0, 0, 0xf4 }, 6);
+		put(CODE_PA + 0x10000, sw, sizeof(sw));
+		put(CODE_PA + 0x10100, inv, sizeof(inv));
+		CHECK(halted(run(CODE)));
+		CHECK_EQ(cpu->regs[R_RAX], 0xa);
+		if (pass == 0) {
+			/* into B: CODE's global translation is A's still */
+			cpu->regs[R_RBX] = PML4_B;
+			CHECK(halted(run(SHARED)));
+			CHECK_EQ(cpu->regs[R_RAX], 0xa);
+			/* flushed with the globals: B's own CODE */
+			env.tlb_flush(cpu, SYS_TLB_FLUSH_ALL, 0);
+			CHECK(halted(run(SHARED)));
+			CHECK_EQ(cpu->regs[R_RAX], 0xb);
+		} else {
+			/* A's global CODE remapped to B's page, then invlpg */
+			map(PML4_A, CODE, CODE_B_PA, P | RW | G);
+			CHECK(halted(run(SHARED + 0x100)));
+			CHECK_EQ(cpu->regs[R_RAX], 0xb);
+		}
+	}
+}
+
 /* ---- privilege changes ---- */
 
 static void test_cpl_changes(void)
@@ -796,6 +835,7 @@ void unit_main(void)
 	in_three_modes(test_smc);
 	in_three_modes(test_smc_restarts);
 	in_three_modes(test_spaces);
+	in_three_modes(test_global_pages);
 	in_three_modes(test_cpl_changes);
 	in_three_modes(test_rep_strings);
 	test_guest_mem();

@@ -617,7 +617,30 @@ ir_ref gen_compute_cf(struct dc *s)
 		return ir_extr(s, G.cc_src, (8 << (op - CC_OP_SHLB)) - 1, 1, false);
 	if (op >= CC_OP_MULB && op <= CC_OP_MULQ)
 		return ir_setc(s, IR_NE, G.cc_src, cst(s, 0));
-	return gen_helper(s, HELPER_cc_compute_c, 4, G.cc_dst, G.cc_src, G.cc_src2, G.cc_op);
+	if (op != CC_OP_DYNAMIC)
+		return gen_helper(s, HELPER_cc_compute_c, 4, G.cc_dst, G.cc_src, G.cc_src2, G.cc_op);
+	/*
+	 * cc_op unknown here (the block starts with inc, dec, adc, sbb or a
+	 * jb/jae): a cmp or sub is by far the most common operation left in
+	 * the thunk (gzip's longest-match loop ends in a block "dec r9d; jne"
+	 * entered after a cmp, a helper call per iteration), so test for the
+	 * SUB family at run time and compute its CF inline, any size: the
+	 * first operand and the subtrahend shifted left so that the operand's
+	 * top bit is bit 63, compared unsigned.  Anything else calls the
+	 * helper.
+	 */
+	ir_ref cf = tmp64(s);
+	uint32_t other = ir_new_label(s->ir), done = ir_new_label(s->ir);
+	ir_ref k = ir_bin(s, IR_sub, G.cc_op, cst(s, CC_OP_SUBB));
+	ir_brc(s, IR_GTU, k, cst(s, 3), other);
+	ir_ref sh = ir_bin(s, IR_sub, cst(s, 64), ir_bin(s, IR_shl, cst(s, 8), k));
+	ir_ref first = ir_bin(s, IR_shl, ir_bin(s, IR_add, G.cc_dst, G.cc_src), sh);
+	ir_mov(s, cf, ir_setc(s, IR_LTU, first, ir_bin(s, IR_shl, G.cc_src, sh)));
+	ir_emit(s->ir, IR_br, IR_I64, NULL, (int64_t[]){ done });
+	set_label(s, other);
+	ir_mov(s, cf, gen_helper(s, HELPER_cc_compute_c, 4, G.cc_dst, G.cc_src, G.cc_src2, G.cc_op));
+	set_label(s, done);
+	return cf;
 }
 
 int jcc_of_mnemonic(ZydisMnemonic m)
@@ -775,9 +798,27 @@ void gen_jmp_to(struct dc *s, int n, uint64_t target)
 		ir_emit(s->ir, IR_goto_lookup, IR_I64, (ir_ref[]){ G.rip }, NULL);
 		return;
 	}
+	if (n == 1)
+		s->slot1_used = true;
 	ir_emit(s->ir, IR_goto_tb, IR_I64, NULL, (int64_t[]){ n });
 	gen_sync_pc(s, target);
 	ir_emit(s->ir, IR_exit_tb, IR_I64, NULL, (int64_t[]){ (uintptr_t)s->tb | n });
+}
+
+/* The taken sides of the branches the TB went on past (lift-flow.c
+ * gen_branch), out of the body's line: the first chains through goto_tb 1
+ * if the TB's own end left it free, the others probe the jump cache. */
+static void gen_side_exits(struct dc *s)
+{
+	for (unsigned i = 0; i < s->nside; i++) {
+		set_label(s, s->side[i].label);
+		if (!s->slot1_used) {
+			gen_jmp_to(s, 1, s->side[i].target);
+			continue;
+		}
+		gen_sync_pc(s, s->side[i].target);
+		ir_emit(s->ir, IR_goto_lookup, IR_I64, (ir_ref[]){ G.rip }, NULL);
+	}
 }
 
 void gen_jmp_indirect(struct dc *s, ir_ref target)
@@ -1143,6 +1184,7 @@ int guest_translate(struct ir_ctx *ir, struct tb *tb, unsigned max_insns,
 	}
 	if (s->state == DISAS_TOO_MANY)
 		gen_jmp_to(s, 0, s->next_pc);
+	gen_side_exits(s);
 	set_label(s, exit_label);
 	ir_emit(ir, IR_exit_tb, IR_I64, NULL, (int64_t[]){ (uintptr_t)tb | TB_EXIT_REQUESTED });
 

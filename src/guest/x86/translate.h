@@ -44,6 +44,11 @@ struct dc {
 	 * operand (the CPU checks those for #GP or not at all, and its
 	 * lifter checks whatever it must itself, with gen_ac_check). */
 	bool ac_off;
+	/* Forward conditional branches the TB continues past (lift-flow.c
+	 * gen_branch): their taken exits, emitted after the TB's body. */
+	unsigned nside;
+	struct { uint32_t label; uint64_t target; } side[4];
+	bool slot1_used;	/* goto_tb 1 is taken by the TB's own end */
 };
 
 /* IR globals for the guest state (guest_ir_init fills them). */

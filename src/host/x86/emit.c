@@ -197,30 +197,57 @@ void emit_lea(struct emit *e, bool w, int dst, int base, int index, int shift, i
 	emit_modrm_sib(e, OPC_LEA | (w ? P_REXW : 0), dst, base, index, shift, disp);
 }
 
+static const int load_opc[2][4] = {
+	{ OPC_MOVZBL, OPC_MOVZWL, OPC_MOVL_GvEv, OPC_MOVL_GvEv | P_REXW },
+	{ OPC_MOVSBL | P_REXW, OPC_MOVSWL | P_REXW, OPC_MOVSLQ, OPC_MOVL_GvEv | P_REXW },
+};
+static const int store_opc[4] = {
+	OPC_MOVB_EvGv | P_REXB_R, OPC_MOVL_EvGv | P_DATA16, OPC_MOVL_EvGv, OPC_MOVL_EvGv | P_REXW,
+};
+static const int store_imm_opc[4] = {
+	OPC_MOVB_EvIb, OPC_MOVL_EvIz | P_DATA16, OPC_MOVL_EvIz, OPC_MOVL_EvIz | P_REXW,
+};
+
 void emit_load(struct emit *e, int size, bool sign, int dst, int base, int32_t disp)
 {
-	static const int opc[2][4] = {
-		{ OPC_MOVZBL, OPC_MOVZWL, OPC_MOVL_GvEv, OPC_MOVL_GvEv | P_REXW },
-		{ OPC_MOVSBL | P_REXW, OPC_MOVSWL | P_REXW, OPC_MOVSLQ, OPC_MOVL_GvEv | P_REXW },
-	};
-	emit_modrm_offset(e, opc[sign][size], dst, base, disp);
+	emit_modrm_offset(e, load_opc[sign][size], dst, base, disp);
 }
 
 void emit_store(struct emit *e, int size, int src, int base, int32_t disp)
 {
-	static const int opc[4] = {
-		OPC_MOVB_EvGv | P_REXB_R, OPC_MOVL_EvGv | P_DATA16, OPC_MOVL_EvGv,
-		OPC_MOVL_EvGv | P_REXW,
-	};
-	emit_modrm_offset(e, opc[size], src, base, disp);
+	emit_modrm_offset(e, store_opc[size], src, base, disp);
+}
+
+/* The same at [base + index] (the soft MMU's TLB addend plus the address). */
+void emit_load_idx(struct emit *e, int size, bool sign, int dst, int base, int index)
+{
+	emit_modrm_sib(e, load_opc[sign][size], dst, base, index, 0, 0);
+}
+
+void emit_store_idx(struct emit *e, int size, int src, int base, int index)
+{
+	emit_modrm_sib(e, store_opc[size], src, base, index, 0, 0);
+}
+
+static void emit_imm_of_size(struct emit *e, int size, int32_t imm)
+{
+	if (size == 0)
+		emit8(e, imm);
+	else if (size == 1)
+		emit16(e, imm);
+	else
+		emit32(e, imm);
+}
+
+void emit_store_imm_idx(struct emit *e, int size, int32_t imm, int base, int index)
+{
+	emit_modrm_sib(e, store_imm_opc[size], 0, base, index, 0, 0);
+	emit_imm_of_size(e, size, imm);
 }
 
 void emit_store_imm(struct emit *e, int size, int32_t imm, int base, int32_t disp)
 {
-	static const int opc[4] = {
-		OPC_MOVB_EvIb, OPC_MOVL_EvIz | P_DATA16, OPC_MOVL_EvIz, OPC_MOVL_EvIz | P_REXW,
-	};
-	emit_modrm_offset(e, opc[size], 0, base, disp);
+	emit_modrm_offset(e, store_imm_opc[size], 0, base, disp);
 	if (size == 0)
 		emit8(e, imm);
 	else if (size == 1)

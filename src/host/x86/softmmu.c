@@ -34,10 +34,11 @@ static struct slow_path *slow_new(struct cg *c)
 	return &c->slow[c->nslow++];
 }
 
-/* The probe: on a hit leaves the host address of the access in t1 and
- * falls through; on a miss branches to sp's path.  addr_reg, t0 and t1 are
- * locked.  The page compare uses the access's last byte, so one crossing
- * into the next page misses too. */
+/* The probe: on a hit leaves the entry's addend in t1 and falls through
+ * (the access is then one instruction, at [t1 + addr_reg]); on a miss
+ * branches to sp's path.  addr_reg, t0 and t1 are locked.  The page
+ * compare uses the access's last byte, so one crossing into the next page
+ * misses too. */
 static void emit_tlb_probe(struct cg *c, struct slow_path *sp, int addr_reg, int size,
 			   int32_t tag_off, int t0, int t1)
 {
@@ -56,9 +57,7 @@ static void emit_tlb_probe(struct cg *c, struct slow_path *sp, int addr_reg, int
 	emit_modrm_sib(&c->e, OPC_ARITH_GvEv | (ARITH_CMP << 3) | P_REXW, t1, ENV_REG, t0, 0,
 		       base + tag_off);
 	sp->jne_field = emit_jcc32(&c->e, CC_NE);
-	emit_mov_rr(&c->e, true, t1, addr_reg);
-	emit_modrm_sib(&c->e, OPC_ARITH_GvEv | (ARITH_ADD << 3) | P_REXW, t1, ENV_REG, t0, 0,
-		       base + l->addend_off);
+	emit_modrm_sib(&c->e, OPC_MOVL_GvEv | P_REXW, t1, ENV_REG, t0, 0, base + l->addend_off);
 }
 
 /* Note the registers that hold guest globals not written back yet, for
@@ -117,9 +116,9 @@ void softmmu_load(struct cg *c, struct ir_op *op)
 	slow_note_globals(c, sp);
 	emit_tlb_probe(c, sp, ra, size, c->cfg->softmmu.read_off, t0, t1);
 	if (sign && op->type == IR_I32 && size < 2)
-		emit_modrm_offset(&c->e, size ? OPC_MOVSWL : OPC_MOVSBL, rd, t1, 0);
+		emit_modrm_sib(&c->e, size ? OPC_MOVSWL : OPC_MOVSBL, rd, t1, ra, 0, 0);
 	else
-		emit_load(&c->e, size, sign && !(op->type == IR_I32 && size == 2), rd, t1, 0);
+		emit_load_idx(&c->e, size, sign && !(op->type == IR_I32 && size == 2), rd, t1, ra);
 	sp->resume_rx = emit_rx(&c->e, c->e.p);
 	ra_free_dead(c, op);
 	ra_set_output(c, op->args[0], rd);
@@ -147,9 +146,9 @@ void softmmu_store(struct cg *c, struct ir_op *op)
 	slow_note_globals(c, sp);
 	emit_tlb_probe(c, sp, ra, size, c->cfg->softmmu.write_off, t0, t1);
 	if (imm)
-		emit_store_imm(&c->e, size, sp->val, t1, 0);
+		emit_store_imm_idx(&c->e, size, sp->val, t1, ra);
 	else
-		emit_store(&c->e, size, sp->val_reg, t1, 0);
+		emit_store_idx(&c->e, size, sp->val_reg, t1, ra);
 	sp->resume_rx = emit_rx(&c->e, c->e.p);
 	ra_free_dead(c, op);
 }
@@ -171,6 +170,7 @@ int softmmu_rmw_addr(struct cg *c, struct ir_op *op)
 				  .saved = slow_saved(c, t1) };
 	slow_note_globals(c, sp);
 	emit_tlb_probe(c, sp, ra, size, c->cfg->softmmu.write_off, t0, t1);
+	emit_arith_rr(&c->e, ARITH_ADD, true, t1, ra);
 	sp->resume_rx = emit_rx(&c->e, c->e.p);
 	c->locked &= ~(1u << t0);
 	return t1;
