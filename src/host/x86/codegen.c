@@ -521,15 +521,6 @@ static void gen_st_env(struct cg *c, struct ir_op *op)
 	ra_free_dead(c, op);
 }
 
-static void gen_ld_ptr(struct cg *c, struct ir_op *op)
-{
-	int rb = ra_load_temp(c, op->args[1], ALL_REGS);
-	ra_lock(c, rb);
-	int rd = emit_ld_at(c, op, rb);
-	ra_free_dead(c, op);
-	ra_set_output(c, op->args[0], rd);
-}
-
 /* An absolute address the instruction about to be emitted can reach
  * RIP-relative (loom's own static data lies within 2 GiB of the code
  * cache): `op [rip+disp32]` needs no register for the address. */
@@ -537,6 +528,27 @@ static bool rip_reach(struct cg *c, uint64_t target)
 {
 	int64_t d = (int64_t)(target - emit_rx(&c->e, c->e.p));
 	return d > INT32_MIN + 64 && d < INT32_MAX - 64;
+}
+
+static void gen_ld_ptr(struct cg *c, struct ir_op *op)
+{
+	int size = op->cargs[1] & IR_MO_SIZE;
+	bool sign = op->cargs[1] & IR_MO_SIGN;
+	if (is_const(c, op->args[1]) && rip_reach(c, cval(c, op->args[1]) + op->cargs[0]) &&
+	    !(sign && op->type == IR_I32 && size < 3)) {
+		/* a fixed address in loom's static data (a tool's table):
+		 * one load, no movabs */
+		int rd = ra_alloc_reg(c, call_arg_hint(c, op));
+		emit_load_rip(&c->e, size, sign, rd, cval(c, op->args[1]) + op->cargs[0]);
+		ra_free_dead(c, op);
+		ra_set_output(c, op->args[0], rd);
+		return;
+	}
+	int rb = ra_load_temp(c, op->args[1], ALL_REGS);
+	ra_lock(c, rb);
+	int rd = emit_ld_at(c, op, rb);
+	ra_free_dead(c, op);
+	ra_set_output(c, op->args[0], rd);
 }
 
 static void gen_st_ptr(struct cg *c, struct ir_op *op)

@@ -197,13 +197,19 @@ void emit_lea(struct emit *e, bool w, int dst, int base, int index, int shift, i
 	emit_modrm_sib(e, OPC_LEA | (w ? P_REXW : 0), dst, base, index, shift, disp);
 }
 
+static const int load_opc[2][4] = {
+	{ OPC_MOVZBL, OPC_MOVZWL, OPC_MOVL_GvEv, OPC_MOVL_GvEv | P_REXW },
+	{ OPC_MOVSBL | P_REXW, OPC_MOVSWL | P_REXW, OPC_MOVSLQ, OPC_MOVL_GvEv | P_REXW },
+};
+
 void emit_load(struct emit *e, int size, bool sign, int dst, int base, int32_t disp)
 {
-	static const int opc[2][4] = {
-		{ OPC_MOVZBL, OPC_MOVZWL, OPC_MOVL_GvEv, OPC_MOVL_GvEv | P_REXW },
-		{ OPC_MOVSBL | P_REXW, OPC_MOVSWL | P_REXW, OPC_MOVSLQ, OPC_MOVL_GvEv | P_REXW },
-	};
-	emit_modrm_offset(e, opc[sign][size], dst, base, disp);
+	emit_modrm_offset(e, load_opc[sign][size], dst, base, disp);
+}
+
+void emit_load_rip(struct emit *e, int size, bool sign, int dst, uintptr_t target_rx)
+{
+	emit_modrm_rip(e, load_opc[sign][size], dst, target_rx, 0);
 }
 
 void emit_store(struct emit *e, int size, int src, int base, int32_t disp)
