@@ -222,9 +222,10 @@ struct exec_hooks {
 	void (*vcpu_stop)(void *cpu);
 };
 extern struct exec_hooks exec_hooks;
-/* Some tool may watch each guest memory access (a plugin is loaded): a
- * lifter must then make every access an IR memory op, never a helper's
- * bulk copy.  Set before the first translation. */
+/* Some tool may watch each guest memory access (a loaded plugin imports
+ * a function registering memory callbacks): a lifter must then make every
+ * access an IR memory op, never a helper's bulk copy.  Set before the
+ * first translation. */
 extern bool exec_mem_watched;
 
 /* Warming a fork server's cache (instrument/afl.c): a child reports what it
