@@ -805,6 +805,38 @@ static bool fuse_ld_env_brcond(struct cg *c, struct ir_op *ld, struct ir_op *br)
 	return true;
 }
 
+/* `ld_ptr t,$addr; brcond a, t` (EQ or NE) with t dying there, addr in
+ * loom's static data within reach (a tool's per-block tag, syscov.c)
+ * becomes `cmp a, [rip+disp32]`: no register and no load of its own. */
+static bool fuse_ld_ptr_brcond(struct cg *c, struct ir_op *ld, struct ir_op *br)
+{
+	int size = ld->cargs[1] & IR_MO_SIZE;
+	enum ir_cond cond = br->cargs[0];
+	if (br->opc != IR_brcond || br->args[1] != ld->args[0] || br->args[0] == ld->args[0] ||
+	    !(br->dead & 2) || (ld->cargs[1] & IR_MO_SIGN) || size < IR_MO_32 ||
+	    (size == IR_MO_32) != (br->type == IR_I32) || !is_const(c, ld->args[1]) ||
+	    (cond != IR_EQ && cond != IR_NE) || T(c, ld->args[0])->tb_wide)
+		return false;
+	uint64_t at = cval(c, ld->args[1]) + ld->cargs[0];
+	/* (reach checked with room for the loads and write-backs before it) */
+	int64_t d = (int64_t)(at - emit_rx(&c->e, c->e.p));
+	if (d <= INT32_MIN + (1 << 20) || d >= INT32_MAX - (1 << 20))
+		return false;
+	c->locked = 0;
+	int ra = ra_load_temp(c, br->args[0], ALL_REGS);
+	ra_lock(c, ra);
+	ra_sync_all(c, false);
+	emit_modrm_rip(&c->e, (OPC_ARITH_GvEv + (ARITH_CMP << 3)) | (size == IR_MO_64 ? P_REXW : 0),
+		       ra, at, 0);
+	add_fixup(c, br->cargs[1], emit_jcc32(&c->e, host_cc_of[cond]));
+	for (int reg = 0; reg < 16; reg++) {
+		ir_ref r = c->reg_temp[reg];
+		if (r && !is_global(c, r) && !T(c, r)->tb_wide)
+			ra_free_reg(c, reg);
+	}
+	return true;
+}
+
 /* `ld_ptr t,p [off]; add u,t,$imm; st_ptr u,p [off]` with t and u dying
  * (a plugin's inline counter) becomes `add qword [p+off], imm`. */
 static bool fuse_counter(struct cg *c, struct ir_op *ld, struct ir_op *add, struct ir_op *st)
@@ -1349,6 +1381,10 @@ size_t host_gen_code(struct ir_ctx *s, struct tb *tb, uint8_t *rw, uint8_t *rx, 
 			pin_touch(&c, op->cargs[0], 1 << (op->cargs[1] & IR_MO_SIZE));
 		else if (op->opc == IR_ld_ptr || op->opc == IR_st_ptr)
 			cg_pin_flush(&c);	/* may point at the counter */
+		if (op->opc == IR_ld_ptr && i + 1 < s->nops && fuse_ld_ptr_brcond(&c, op, op + 1)) {
+			i++;
+			continue;
+		}
 		if (op->opc == IR_ld_env && i + 1 < s->nops && fuse_ld_env_brcond(&c, op, op + 1)) {
 			/* the exit-request check opening the TB: a second entry
 			 * point past it (host.h: exit_request_off) */
