@@ -633,10 +633,13 @@ static void emit_tools(struct ir_ctx *ir, struct tb *tb)
 			t->tb_start(ir, tb, t->opaque);
 }
 
+/* Whether a tool is enabled may change on the control thread between its
+ * tb_start and here: tb_end is called regardless, and emits what its
+ * tb_start left pending, if anything. */
 static void emit_tools_end(struct ir_ctx *ir, struct tb *tb)
 {
 	for (struct instrument_tool *t = tools; t; t = t->next)
-		if (t->enabled && t->tb_end)
+		if (t->tb_end)
 			t->tb_end(ir, tb, t->opaque);
 }
 
