@@ -15,9 +15,9 @@
  *   [kernel]:[unknown] (BPF programs, trampolines, a module's init code;
  *   a module per 4 GiB, its offsets those of the address);
  * - a user block compares its site's tag, the last context that ran it,
- *   with the current context (a load from env, a RIP-relative load, a
- *   compare and a branch) and calls the helper only when they differ: a
- *   block run again by the same process costs one compare.
+ *   with the current context (a load from env, a compare with the tag in
+ *   memory, a branch) and calls the helper, out of line, only when they
+ *   differ: a block run again by the same process costs one compare.
  *
  * The current context is a number for a (tgid, mm) pair, or unknown.  An
  * address-space switch (a CR3 write loading neither the current process's
@@ -100,13 +100,13 @@ struct context {
 #define CTX_NONE UINT32_MAX
 
 /*
- * The sites' tags, packed in translation order in loom's static data:
- * the blocks a loop runs were mostly translated together, so their tags
- * share a few cache lines (a tag in each site's own allocation cost a
- * cache line per block run, and the shell loop's working set no longer
- * fitted the L1 cache), and the code reaches them RIP-relative, without
- * loading a 64-bit address.  16 MiB of address space, touched only as
- * far as it is used; sites past it keep their tag in themselves.
+ * The sites' tags, packed in translation order in loom's static data,
+ * which lies within 2 GiB of the code cache: the code compares a tag in
+ * place, RIP-relative (`cmp reg, [rip+disp32]`), without loading its
+ * 64-bit address first, and the tags of blocks translated together share
+ * cache lines.  16 MiB of address space, touched only as far as it is
+ * used; sites past it keep their tag in themselves (and their code loads
+ * its address).
  */
 #define TAGS (1u << 22)
 static uint32_t tags[TAGS];
