@@ -21,9 +21,25 @@
 # execute guest code yet (exit status 3) reads "n/a", with the reason below
 # the table.  Ratios: emulator ÷ native, and qemu ÷ loom-system (loom-system's
 # speed-up; above 1 is faster than qemu).
-# Environment: QEMU (default qemu-system-x86_64), RUNS (boots per emulator,
-# the best figure of each row is kept; default 1), TIMEOUT (per boot,
-# default 600 s).  Logs go to build/bench/system/.  Never part of `make test`.
+# Environment: QEMU (default qemu-system-x86_64; empty: no qemu column), RUNS
+# (boots per emulator, the best figure of each row is kept; default 1),
+# TIMEOUT (per boot, default 600 s).  Logs go to build/bench/system/.  Never
+# part of `make test`.
+#
+# What instrumentation costs, with the same binary:
+#   BENCH_COV=1     adds loom-system boots with -cov FILE (attributed
+#                   coverage, drcov);
+#   BENCH_PLUGIN=1  adds loom-system boots with the inline per-block counter
+#                   bench/plugins/bcount.c (mode=tb: one inline add per
+#                   block; built here as bench/plugins.sh builds it).
+# The boots alternate (plain, -cov, plugin, plain, ...) so that the load of
+# a shared machine falls on all of them alike, and a second table gives
+# each its overhead against plain loom-system: by the guest's clock, and by
+# the host CPU time (user + system) of the loom-system process, read from
+# /proc at each console line, for the whole boot and for each workload
+# alone (between the script's "bench-start NAME" and "bench NAME" lines).
+# On a loaded machine the guest's clock, which follows the host's, counts
+# the time loom-system waited for a CPU; its CPU time does not.
 set -uo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -32,7 +48,7 @@ loomsys=${1:-$root/build/release/loom-system}
 	echo "usage: $0 [LOOM_SYSTEM]" >&2
 	exit 2
 }
-qemu=${QEMU:-qemu-system-x86_64}
+qemu=${QEMU-qemu-system-x86_64}
 runs=${RUNS:-1}
 tmo=${TIMEOUT:-600}
 out=$root/build/bench/system
@@ -57,6 +73,12 @@ declare -A label=(
 	[gzip-6-20M]="gzip -6 of 20 MB (in guest)"
 )
 declare -A val # val[runner:row] = seconds (the best of the runs)
+cpu_rows=(cpu-boot-to-script cpu-total cpu-shell-loop-20000 cpu-md5sum-20M cpu-gzip-6-20M)
+label[cpu-boot-to-script]="host CPU, start to the script's first line"
+label[cpu-total]="host CPU, whole boot to exit"
+label[cpu-shell-loop-20000]="host CPU, busybox sh loop"
+label[cpu-md5sum-20M]="host CPU, md5sum of 20 MB"
+label[cpu-gzip-6-20M]="host CPU, gzip -6 of 20 MB"
 notes=()
 
 # keep RUNNER ROW SECONDS: remembers the smaller figure.
@@ -88,19 +110,53 @@ done
 unset 'val[native:uptime-at-script]' # the host's uptime means nothing here
 
 # --- the emulators ------------------------------------------------------------
+# cpu_of PID: the process's user + system CPU time so far, in clock ticks
+# (empty when it is gone).
+cpu_of() {
+	local stat f
+	read -r stat 2>/dev/null <"/proc/$1/stat" || return 0
+	f=(${stat##*) })
+	echo $((f[11] + f[12]))
+}
+
 # boot RUNNER LOG CMD...: one boot, the console copied to LOG line by line,
-# the host time of the "== begin" line noted as it arrives.
+# the host time of the "== begin" line noted as it arrives, and the
+# emulator's CPU time at each line (LOG.times: host time, CPU ticks, line).
 boot() {
-	local runner=$1 log=$2 t0 tb="" t1 line status
+	local runner=$1 log=$2 t0 tb="" t1 line status tpid="" pid="" cpu="" cb="" cs="" hz
+	local -A start=()
+	hz=$(getconf CLK_TCK)
 	shift 2
 	t0=$EPOCHREALTIME
 	while IFS= read -r line; do
 		line=${line%$'\r'}
-		[ -z "$tb" ] && [[ $line == *"== begin"* ]] && tb=$EPOCHREALTIME
+		if [[ $line == "bench-pid "* ]]; then
+			tpid=${line#bench-pid }
+			continue
+		fi
+		if [ -z "$pid" ] && [ -n "$tpid" ]; then
+			# timeout's child is the emulator (forked by the time it
+			# prints its first line)
+			pid=$(cat "/proc/$tpid/task/$tpid/children" 2>/dev/null)
+			pid=${pid%% *}
+		fi
+		[ -n "$pid" ] && cs=$(cpu_of "$pid") && [ -n "$cs" ] && cpu=$cs
+		if [ -z "$tb" ] && [[ $line == *"== begin"* ]]; then
+			tb=$EPOCHREALTIME
+			cb=$cpu
+		fi
+		if [[ $line =~ ^bench-start\ ([A-Za-z0-9-]+)$ ]]; then
+			start[${BASH_REMATCH[1]}]=$cpu
+		elif [[ $line =~ ^bench\ ([A-Za-z0-9-]+)\ [0-9.]+$ ]] && [ -n "${start[${BASH_REMATCH[1]}]:-}" ] && [ -n "$cpu" ]; then
+			keep "$runner" "cpu-${BASH_REMATCH[1]}" \
+				"$(awk -v a="${start[${BASH_REMATCH[1]}]}" -v b="$cpu" -v hz="$hz" 'BEGIN { printf "%.2f", (b - a) / hz }')"
+		fi
 		printf '%s\n' "$line" >>"$log"
-		printf '%s %s\n' "$EPOCHREALTIME" "$line" >>"$log.times"
+		printf '%s %s %s\n' "$EPOCHREALTIME" "${cpu:--}" "$line" >>"$log.times"
 	done < <(timeout -k 10 "$tmo" "$@" -M pc -m 512 -nographic -no-reboot \
-		-kernel "$kernel" -initrd "$initrd" -append "$append" </dev/null 2>&1
+		-kernel "$kernel" -initrd "$initrd" -append "$append" </dev/null 2>&1 &
+		echo "bench-pid $!"
+		wait $!
 		echo "bench-exit-status $?")
 	t1=$EPOCHREALTIME
 	status=$(sed -n 's/^bench-exit-status //p' "$log")
@@ -110,10 +166,16 @@ boot() {
 	fi
 	keep "$runner" boot-to-script "$(awk -v a="$t0" -v b="$tb" 'BEGIN { printf "%.2f", b - a }')"
 	keep "$runner" total-wall "$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }')"
+	if [ -n "$cb" ] && [ -n "$cpu" ]; then
+		keep "$runner" cpu-boot-to-script "$(awk -v a="$cb" -v hz="$hz" 'BEGIN { printf "%.2f", a / hz }')"
+		keep "$runner" cpu-total "$(awk -v a="$cpu" -v hz="$hz" 'BEGIN { printf "%.2f", a / hz }')"
+	fi
 	parse "$runner" "$log"
 }
 
-if command -v "$qemu" >/dev/null 2>&1; then
+if [ -z "$qemu" ]; then
+	notes+=("qemu-system-x86_64: not run (QEMU is empty)")
+elif command -v "$qemu" >/dev/null 2>&1; then
 	for ((r = 1; r <= runs; r++)); do
 		boot qemu "$out/qemu.$r.log" "$qemu" ||
 			notes+=("qemu-system-x86_64: run $r failed (exit status $boot_status; $out/qemu.$r.log)")
@@ -121,15 +183,39 @@ if command -v "$qemu" >/dev/null 2>&1; then
 else
 	notes+=("qemu-system-x86_64: not installed ($qemu)")
 fi
+
+# The loom-system variants: plain, and with the instrumentation asked for.
+variants=(loom)
+declare -A vargs=([loom]="")
+declare -A vname=([loom]="loom-system")
+if [ "${BENCH_COV:-0}" = 1 ]; then
+	variants+=(cov)
+	vargs[cov]="-cov $out/cov.drcov"
+	vname[cov]="-cov"
+fi
+if [ "${BENCH_PLUGIN:-0}" = 1 ]; then
+	# the benchmark plugin, built as bench/plugins.sh builds it
+	if gcc -O2 -fPIC -shared -fvisibility=hidden -I"$root/include" $(pkg-config --cflags glib-2.0) \
+		-o "$out/bcount.so" "$root/bench/plugins/bcount.c"; then
+		variants+=(plugin)
+		vargs[plugin]="-plugin $out/bcount.so,mode=tb"
+		vname[plugin]="bcount mode=tb"
+	else
+		notes+=("bcount: the plugin did not build")
+	fi
+fi
 if [ -x "$loomsys" ]; then
 	for ((r = 1; r <= runs; r++)); do
-		if ! boot loom "$out/loom.$r.log" "$loomsys"; then
-			if [ "$boot_status" = 3 ]; then
-				notes+=("loom-system: cannot execute guest code yet (exit status 3: $(grep -v '^bench-exit' "$out/loom.$r.log" | tail -n 1))")
-				break
+		for v in "${variants[@]}"; do
+			# shellcheck disable=SC2086 # vargs are words
+			if ! boot "$v" "$out/$v.$r.log" "$loomsys" ${vargs[$v]}; then
+				if [ "$boot_status" = 3 ]; then
+					notes+=("loom-system: cannot execute guest code yet (exit status 3: $(grep -v '^bench-exit' "$out/$v.$r.log" | tail -n 1))")
+					break 2
+				fi
+				notes+=("loom-system ${vargs[$v]}: run $r failed (exit status $boot_status; $out/$v.$r.log)")
 			fi
-			notes+=("loom-system: run $r failed (exit status $boot_status; $out/loom.$r.log)")
-		fi
+		done
 	done
 else
 	notes+=("loom-system: $loomsys does not exist (make MODE=release build/release/loom-system)")
@@ -153,6 +239,31 @@ for row in "${rows[@]}"; do
 	n=${val[native:$row]:-} q=${val[qemu:$row]:-} l=${val[loom:$row]:-}
 	echo "| ${label[$row]} | $(fmt "$n") | $(fmt "$q") | $(fmt "$l") | $(ratio "$q" "$n") | $(ratio "$l" "$n") | $(ratio "$q" "$l") |"
 done
+if [ ${#variants[@]} -gt 1 ]; then
+	# overhead: +N% of the variant against plain loom-system
+	pct() {
+		if [ -n "${1:-}" ] && [ -n "${2:-}" ]; then
+			awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%+.0f%%", (a / b - 1) * 100; else printf "n/a" }'
+		else
+			printf 'n/a'
+		fi
+	}
+	echo
+	head="| workload | loom-system |" sep="| --- | ---: |"
+	for v in "${variants[@]:1}"; do
+		head+=" ${vname[$v]} | overhead |"
+		sep+=" ---: | ---: |"
+	done
+	echo "$head"
+	echo "$sep"
+	for row in uptime-at-script shell-loop-20000 md5sum-20M gzip-6-20M "${cpu_rows[@]}"; do
+		line="| ${label[$row]} | $(fmt "${val[loom:$row]:-}") |"
+		for v in "${variants[@]:1}"; do
+			line+=" $(fmt "${val[$v:$row]:-}") | $(pct "${val[$v:$row]:-}" "${val[loom:$row]:-}") |"
+		done
+		echo "$line"
+	done
+fi
 [ ${#notes[@]} -gt 0 ] && echo
 for n in "${notes[@]}"; do
 	echo "- $n"

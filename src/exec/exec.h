@@ -232,9 +232,10 @@ struct exec_hooks {
 	void (*vcpu_stop)(void *cpu);
 };
 extern struct exec_hooks exec_hooks;
-/* Some tool may watch each guest memory access (a plugin is loaded): a
- * lifter must then make every access an IR memory op, never a helper's
- * bulk copy.  Set before the first translation. */
+/* Some tool may watch each guest memory access (a loaded plugin imports
+ * a function registering memory callbacks): a lifter must then make every
+ * access an IR memory op, never a helper's bulk copy.  Set before the
+ * first translation. */
 extern bool exec_mem_watched;
 /* Some tool sees guest blocks (a plugin, coverage, AFL): a lifter must end
  * every TB at a branch, so that a TB is one basic block.  Without one a TB

@@ -634,6 +634,16 @@ static void emit_tools(struct ir_ctx *ir, struct tb *tb)
 			t->tb_start(ir, tb, t->opaque);
 }
 
+/* Whether a tool is enabled may change on the control thread between its
+ * tb_start and here: tb_end is called regardless, and emits what its
+ * tb_start left pending, if anything. */
+static void emit_tools_end(struct ir_ctx *ir, struct tb *tb)
+{
+	for (struct instrument_tool *t = tools; t; t = t->next)
+		if (t->tb_end)
+			t->tb_end(ir, tb, t->opaque);
+}
+
 static void emit_tools_insn(struct ir_ctx *ir, struct tb *tb, const struct qemu_plugin_insn *in)
 {
 	for (struct instrument_tool *t = tools; t; t = t->next) {
@@ -759,6 +769,8 @@ static void emit_all(struct ir_ctx *ir, struct tb *tb, bool hooks, bool with_too
 	if (npending)
 		internal_error("TB 0x%lx: plugin counters not written at its end",
 			       (unsigned long)tb->pc);
+	if (with_tools && !oneshot && k >= 0)
+		emit_tools_end(ir, tb);
 	free(old);
 	if (nfixes) {
 		struct fix_table *t = malloc(sizeof(*t) + nfixes * sizeof(struct fix));

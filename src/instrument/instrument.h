@@ -144,6 +144,13 @@ struct instrument_tool {
 	 * back first). */
 	void (*insn)(struct ir_ctx *ir, const struct tb *tb, uint64_t pc, const uint8_t *code,
 		     unsigned len, void *opaque);
+	/* Optional: IR after the TB's last op, for out-of-line paths that
+	 * tb_start's code branches to (each begins with a label and ends
+	 * with a branch back; nothing but globals lives across them), so
+	 * that the path a block runs every time stays short.  Called at the
+	 * end of every instrumented TB, enabled or not (enabling may change
+	 * between the two calls): it emits what its tb_start left pending. */
+	void (*tb_end)(struct ir_ctx *ir, const struct tb *tb, void *opaque);
 	void *opaque;
 	struct instrument_tool *next;
 };

@@ -56,6 +56,10 @@ struct plugin *plugin_of(qemu_plugin_id_t id, const char *fn);
 extern pthread_mutex_t plugin_lock;
 /* Some plugin's instrumentation changed: flush before the next TB. */
 void plugin_instrumentation_changed(void);
+/* Whether the dlopen'ed plugin h imports a qemu_plugin_register_vcpu_mem_*
+ * function (it may watch each guest access); true when its symbols
+ * cannot be read. */
+bool plugin_imports_mem(void *h);
 
 /* The plugin whose code runs on this thread (set before its callbacks are
  * called), for the calls whose answer depends on the API version the

@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <link.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -220,12 +221,50 @@ static void *plugin_dlopen(const char *path)
 	return h;
 }
 
+/*
+ * Whether a loaded plugin imports a function that registers memory
+ * callbacks or inline memory operations (qemu_plugin_register_vcpu_mem_*):
+ * only such a plugin can watch each guest access, and only then must
+ * lifters give up bulk helpers (exec_mem_watched: whole-system mode's rep
+ * movs/stos, a page at a time).  Its undefined dynamic symbols are read
+ * from the loaded object: with DT_GNU_HASH they are the unhashed ones
+ * before symoffset, with DT_HASH all nchain symbols are looked at; an
+ * object with neither counts as watching.
+ */
+bool plugin_imports_mem(void *h)
+{
+	static const char prefix[] = "qemu_plugin_register_vcpu_mem";
+	struct link_map *lm;
+	if (dlinfo(h, RTLD_DI_LINKMAP, &lm) != 0 || !lm || !lm->l_ld)
+		return true;
+	const ElfW(Sym) *sym = NULL;
+	const char *str = NULL;
+	const uint32_t *gnu = NULL, *hash = NULL;
+	for (const ElfW(Dyn) *d = lm->l_ld; d->d_tag != DT_NULL; d++) {
+		/* (the loader relocates these in place; a raw one is an offset) */
+		uintptr_t a = d->d_un.d_ptr < lm->l_addr ? lm->l_addr + d->d_un.d_ptr : d->d_un.d_ptr;
+		switch (d->d_tag) {
+		case DT_SYMTAB: sym = (const ElfW(Sym) *)a; break;
+		case DT_STRTAB: str = (const char *)a; break;
+		case DT_GNU_HASH: gnu = (const uint32_t *)a; break;
+		case DT_HASH: hash = (const uint32_t *)a; break;
+		}
+	}
+	if (!sym || !str || (!gnu && !hash))
+		return true;
+	uint32_t n = gnu ? gnu[1] : hash[1];
+	for (uint32_t i = 1; i < n; i++)
+		if (sym[i].st_shndx == SHN_UNDEF &&
+		    !strncmp(str + sym[i].st_name, prefix, sizeof(prefix) - 1))
+			return true;
+	return false;
+}
+
 void instrument_load_plugins(void)
 {
 	if (!nspecs)
 		return;
 	instrument_active = true;
-	exec_mem_watched = true;	/* a plugin may ask for memory callbacks */
 	exec_blocks_watched = true;
 	atexit(finish_at_exit);
 	for (int i = 0; i < nspecs; i++) {
@@ -247,6 +286,8 @@ void instrument_load_plugins(void)
 		if (!install)
 			fatal(LOOM_EXIT_USAGE, "plugin %s: does not export qemu_plugin_install",
 			      sp->path);
+		if (plugin_imports_mem(h))
+			exec_mem_watched = true;	/* it may ask for memory callbacks */
 		struct plugin *p = calloc(1, sizeof(*p));
 		plugins = realloc(plugins, (nplugins + 1) * sizeof(*plugins));
 		if (!p || !plugins)

@@ -10,7 +10,8 @@
  * only by an i64 op; a local is read only after an earlier op (in list order)
  * wrote it; each label used by a branch is set exactly once; conditions,
  * memops, bit-field positions and constant shift counts are in range; and the
- * last op that is not a nop leaves the TB.  nops are invisible.
+ * last op that is not a nop leaves the TB or branches (unconditionally)
+ * back into it.  nops are invisible.
  *
  * The invariant a reader must not break: the verifier must not crash on any
  * op list, however broken, so it validates an op before printing it.
@@ -284,8 +285,11 @@ static int check_tb(struct verify *v)
 			return fail(v, v->label_use[l] - 1, "branch to a label that is never set");
 	if (last == s->nops)
 		return fail(v, last, "empty TB");
-	if (s->ops[last].opc != IR_exit_tb && s->ops[last].opc != IR_goto_ptr)
-		return fail(v, last, "TB does not end with exit_tb or goto_ptr");
+	/* (br: an out-of-line path placed after the TB's exit, branching
+	 * back into it; it cannot fall off the end either) */
+	if (s->ops[last].opc != IR_exit_tb && s->ops[last].opc != IR_goto_ptr &&
+	    s->ops[last].opc != IR_br)
+		return fail(v, last, "TB does not end with exit_tb, goto_ptr or br");
 	return 0;
 }
 

@@ -8,14 +8,15 @@
  * physical pc and size, kept for the life of loom-system because
  * generated code points into it):
  *
- * - a kernel block (CPL 0) stores 1 into its site's mark byte.  It is
+ * - a kernel block (CPL 0) stores 1 into its site's tag.  It is
  *   named when translated: [kernel] with its offset from _text, a
  *   module's name with its offset from the module's core text, found on
  *   the guest's module list (cached, walked again on a miss), or
  *   [kernel]:[unknown] (BPF programs, trampolines, a module's init code;
  *   a module per 4 GiB, its offsets those of the address);
- * - a user block compares its site's last context with the current
- *   context (two loads and a branch) and calls the helper only when they
+ * - a user block compares its site's tag, the last context that ran it,
+ *   with the current context (a load from env, a compare with the tag in
+ *   memory, a branch) and calls the helper, out of line, only when they
  *   differ: a block run again by the same process costs one compare.
  *
  * The current context is a number for a (tgid, mm) pair, or unknown.  An
@@ -65,8 +66,11 @@
 #define SITE_HASH (1u << 16)
 
 struct site {
-	uint64_t ctx;			/* the last context that ran it (generated code reads) */
-	uint8_t mark;			/* kernel: ran since the last clear (generated code writes) */
+	/* user: the last context that ran it (generated code reads);
+	 * kernel: nonzero when it ran since the last clear (generated code
+	 * writes).  In tags[] while there is room. */
+	uint32_t *tag;
+	uint32_t own_tag;		/* the tag when tags[] is full */
 	bool kernel;
 	int32_t mod;			/* kernel: the model's module, -1 not yet named */
 	uint64_t pc, phys, off;
@@ -89,11 +93,24 @@ struct context {
 };
 
 /* The current context is the vCPU's instrument_vcpu.cov_context, which
- * generated code reads from env: an id from 1, or CTX_UNKNOWN (0, a new
- * vCPU's).  A site holds CTX_NONE until a context runs it, which no
- * current context equals. */
+ * generated code reads from env (its low 32 bits): an id from 1, or
+ * CTX_UNKNOWN (0, a new vCPU's).  A user site's tag holds CTX_NONE until a
+ * context runs it, which no current context equals. */
 #define CTX_UNKNOWN 0
-#define CTX_NONE UINT64_MAX
+#define CTX_NONE UINT32_MAX
+
+/*
+ * The sites' tags, packed in translation order in loom's static data,
+ * which lies within 2 GiB of the code cache: the code compares a tag in
+ * place, RIP-relative (`cmp reg, [rip+disp32]`), without loading its
+ * 64-bit address first, and the tags of blocks translated together share
+ * cache lines.  16 MiB of address space, touched only as far as it is
+ * used; sites past it keep their tag in themselves (and their code loads
+ * its address).
+ */
+#define TAGS (1u << 22)
+static uint32_t tags[TAGS];
+static uint32_t ntags;
 
 static uint64_t *cur_ctx(void)
 {
@@ -363,7 +380,7 @@ static void syscov_helper(uint64_t arg)
 	if (*cur == CTX_UNKNOWN)
 		*cur = current_context(&os, &have);
 	uint64_t id = *cur;
-	if (s->ctx != id) {
+	if (*s->tag != id) {
 		struct context *c = &sc.ctxs[id - 1];
 		refresh_comm(c);
 		const struct map *m = find_map(c, s->pc);
@@ -383,7 +400,7 @@ static void syscov_helper(uint64_t arg)
 			int32_t mod = module(name, base, base + 0x100000000ull);
 			cov_add_block(sc.model, (uint32_t)mod, s->pc - base, s->size, 0);
 		}
-		__atomic_store_n(&s->ctx, id, __ATOMIC_RELAXED);
+		__atomic_store_n(s->tag, (uint32_t)id, __ATOMIC_RELAXED);
 	}
 	pthread_mutex_unlock(&sc.lock);
 }
@@ -414,7 +431,8 @@ static struct site *site_for(const struct tb *tb)
 	s->size = tb->guest_size;
 	s->kernel = !(tb->flags & X86_CF_CPL3);
 	s->mod = -1;
-	s->ctx = CTX_NONE;
+	s->tag = ntags < TAGS ? &tags[ntags++] : &s->own_tag;
+	*s->tag = s->kernel ? 0 : CTX_NONE;
 	s->hash_next = *b;
 	*b = s;
 	s->all_next = sc.all;
@@ -438,8 +456,16 @@ static void load_os(void)
 			"are [unknown][0]:[anon], kernel ones [kernel]:[unknown], by address\n", err);
 }
 
+/* The out-of-line path of the block being translated (translation is
+ * serial): its site and labels, from tb_start to tb_end. */
+static struct {
+	struct site *site;
+	uint32_t call, back;
+} cold;
+
 static void syscov_tb_start(struct ir_ctx *ir, const struct tb *tb, void *opaque)
 {
+	cold.site = NULL;
 	pthread_mutex_lock(&sc.lock);
 	load_os();
 	struct site *s = site_for(tb);
@@ -447,8 +473,9 @@ static void syscov_tb_start(struct ir_ctx *ir, const struct tb *tb, void *opaque
 		name_kernel_site(s, true);
 	pthread_mutex_unlock(&sc.lock);
 	if (s->kernel) {
+		/* (the tag's low byte: a shorter instruction than a 32-bit store) */
 		ir_emit(ir, IR_st_ptr, IR_I64,
-			(ir_ref[]){ ir_const(ir, IR_I64, 1), ir_const(ir, IR_I64, (uintptr_t)&s->mark) },
+			(ir_ref[]){ ir_const(ir, IR_I64, 1), ir_const(ir, IR_I64, (uintptr_t)s->tag) },
 			(int64_t[]){ 0, IR_MO_8 });
 		return;
 	}
@@ -458,16 +485,32 @@ static void syscov_tb_start(struct ir_ctx *ir, const struct tb *tb, void *opaque
 		sc.helper = ir_add_helpers(ir, &h, 1);
 		sc.helper_ir = ir;
 	}
-	ir_ref cur = ir_new_temp(ir, IR_I64), last = ir_new_temp(ir, IR_I64);
-	ir_emit(ir, IR_ld_env, IR_I64, (ir_ref[]){ cur },
+	/* (the low half of the 64-bit context: ids stay below 2^32) */
+	ir_ref cur = ir_new_temp(ir, IR_I32), last = ir_new_temp(ir, IR_I32);
+	ir_emit(ir, IR_ld_env, IR_I32, (ir_ref[]){ cur },
 		(int64_t[]){ instrument_vcpu_off +
-			     (int32_t)offsetof(struct instrument_vcpu, cov_context), IR_MO_64 });
-	ir_emit(ir, IR_ld_ptr, IR_I64, (ir_ref[]){ last, ir_const(ir, IR_I64, (uintptr_t)&s->ctx) },
-		(int64_t[]){ 0, IR_MO_64 });
-	uint32_t same = ir_new_label(ir);
-	ir_emit(ir, IR_brcond, IR_I64, (ir_ref[]){ cur, last }, (int64_t[]){ IR_EQ, same });
-	ir_call(ir, sc.helper, 0, (ir_ref[]){ ir_const(ir, IR_I64, (uintptr_t)s) }, 1);
-	ir_emit(ir, IR_set_label, IR_I64, NULL, (int64_t[]){ same });
+			     (int32_t)offsetof(struct instrument_vcpu, cov_context), IR_MO_32 });
+	ir_emit(ir, IR_ld_ptr, IR_I32, (ir_ref[]){ last, ir_const(ir, IR_I64, (uintptr_t)s->tag) },
+		(int64_t[]){ 0, IR_MO_32 });
+	/* The helper's call is out of line, after the TB's end (tb_end): a
+	 * block a process runs again runs the load, compare and branch
+	 * only, and the call's dozen instructions do not sit in the
+	 * instruction cache between them and the block's own code. */
+	cold.site = s;
+	cold.call = ir_new_label(ir);
+	cold.back = ir_new_label(ir);
+	ir_emit(ir, IR_brcond, IR_I32, (ir_ref[]){ cur, last }, (int64_t[]){ IR_NE, cold.call });
+	ir_emit(ir, IR_set_label, IR_I64, NULL, (int64_t[]){ cold.back });
+}
+
+static void syscov_tb_end(struct ir_ctx *ir, const struct tb *tb, void *opaque)
+{
+	if (!cold.site)
+		return;
+	ir_emit(ir, IR_set_label, IR_I64, NULL, (int64_t[]){ cold.call });
+	ir_call(ir, sc.helper, 0, (ir_ref[]){ ir_const(ir, IR_I64, (uintptr_t)cold.site) }, 1);
+	ir_emit(ir, IR_br, IR_I64, NULL, (int64_t[]){ cold.back });
+	cold.site = NULL;
 }
 
 /* ---- the recorder's commands --------------------------------------------------- */
@@ -481,7 +524,7 @@ void syscov_init(int format, bool running)
 		fatal(LOOM_EXIT_USAGE, "-cov: out of memory");
 	sc.roots[0] = sc.roots[1] = ~0ull;
 	sc.tool = (struct instrument_tool){ .name = "cov", .enabled = running,
-					    .tb_start = syscov_tb_start };
+					    .tb_start = syscov_tb_start, .tb_end = syscov_tb_end };
 	instrument_add_tool(&sc.tool);
 }
 
@@ -503,10 +546,8 @@ void syscov_clear(void)
 {
 	pthread_mutex_lock(&sc.lock);
 	cov_clear(sc.model);
-	for (struct site *s = sc.all; s; s = s->all_next) {
-		__atomic_store_n(&s->mark, 0, __ATOMIC_RELAXED);
-		__atomic_store_n(&s->ctx, CTX_NONE, __ATOMIC_RELAXED);
-	}
+	for (struct site *s = sc.all; s; s = s->all_next)
+		__atomic_store_n(s->tag, s->kernel ? 0 : CTX_NONE, __ATOMIC_RELAXED);
 	pthread_mutex_unlock(&sc.lock);
 }
 
@@ -516,7 +557,7 @@ void syscov_clear(void)
 static void fold_kernel(void)
 {
 	for (struct site *s = sc.all; s; s = s->all_next) {
-		if (!s->kernel || !__atomic_load_n(&s->mark, __ATOMIC_RELAXED))
+		if (!s->kernel || !__atomic_load_n(s->tag, __ATOMIC_RELAXED))
 			continue;
 		if (s->mod < 0)
 			name_kernel_site(s, false);

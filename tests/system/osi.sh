@@ -336,6 +336,35 @@ if "$covbin" summary "$tmp/boot.drcov" >"$tmp/boot.sum" 2>&1 &&
 else
 	fail osi-cov-sleeps "sleeps $sleeps" "$(grep -E 'sleep|total' "$tmp/boot.sum" | head -n 4)"
 fi
+# the same code run by two processes is attributed to both: busybox's
+# entry point (a file offset, from its ELF header and program headers)
+# starts a block that every process exec'ing /bin/busybox runs at the
+# same virtual and physical address, one translated block; sleep[$s1]
+# must have it, and so must another /bin/busybox process
+cat >"$tmp/entry.py" <<'EOF2'
+import struct, sys
+d = open(sys.argv[1], "rb").read()
+entry, phoff = struct.unpack_from("<QQ", d, 24)
+phentsize, phnum = struct.unpack_from("<HH", d, 54)
+for i in range(phnum):
+    t, flags, off, va, pa, filesz = struct.unpack_from("<IIQQQQ", d, phoff + i * phentsize)
+    if t == 1 and va <= entry < va + filesz:
+        print("0x%08x" % (entry - va + off))  # as loom-cov writes offsets
+EOF2
+eoff=$(python3 "$tmp/entry.py" /bin/busybox)
+"$covbin" export --format modoff "$tmp/boot.drcov" -o "$tmp/boot.txt" 2>/dev/null
+# the modules of /bin/busybox (a process's module is named comm[pid]:busybox
+# in modoff lines, its path in the summary's last column)
+with=$(awk '$NF ~ /:\/bin\/busybox$/ { print $1 }' "$tmp/boot.sum" | while read -r m; do
+	grep -qixF "$m+$eoff" "$tmp/boot.txt" && echo "$m"
+done)
+nwith=$(echo "$with" | grep -c .)
+if [ -n "$eoff" ] && [ -n "$s1" ] && echo "$with" | grep -qxF "sleep[$s1]:busybox" &&
+	[ "$nwith" -ge 2 ]; then
+	pass "osi-cov-shared-code (busybox+$eoff in $nwith processes, sleep[$s1] among them)"
+else
+	fail osi-cov-shared-code "entry offset '$eoff'; processes with it: $(echo $with)"
+fi
 # -cov's file, written at power-off: what ran since the last clear, the
 # script's end and poweroff among it
 if "$covbin" summary "$tmp/all.drcov" >"$tmp/all.sum" 2>&1 &&

@@ -530,6 +530,13 @@ static int interp(const struct ir_op *ops, uint32_t nops, struct tcpu *env, stru
 		case IR_st_env:
 			mem_write((uintptr_t)env + op->cargs[0], op->cargs[1] & IR_MO_SIZE, x[0]);
 			continue;
+		case IR_ld_ptr:
+			size = op->cargs[1] & IR_MO_SIZE;
+			/* (the pointer is 64-bit whatever the op's type) */
+			y = mem_read(get(&in, op->args[1]) + op->cargs[0], size);
+			if (op->cargs[1] & IR_MO_SIGN)
+				y = sext(y, 8 << size);
+			break;
 		case IR_vop: case IR_vfop:
 			vec_op(env, op);
 			continue;
@@ -1918,6 +1925,34 @@ static void case_counts_and_conds(struct tcpu *init)
 	exit_tb(0);
 }
 
+/* A tool's per-block tags in loom's static data (syscov.c): compared
+ * with a register straight from memory (ld_ptr fused into the brcond),
+ * the unequal case branching to an out-of-line path after the TB's exit
+ * that branches back (a tool's tb_end). */
+static uint32_t tags_for_test[3] = { 7, 9, 7 };
+
+static void case_tag_compare_out_of_line(struct tcpu *init)
+{
+	init->g[RAX] = 7;
+	insn_start(TB_PC);
+	uint32_t cold[3], back[3];
+	for (int k = 0; k < 3; k++) {
+		ir_ref t = T32();
+		cold[k] = ir_new_label(&S);
+		back[k] = ir_new_label(&S);
+		emitc(IR_ld_ptr, IR_I32, (ir_ref[]){ t, K((uintptr_t)&tags_for_test[k]) }, 0, IR_MO_32);
+		emitc(IR_brcond, IR_I32, (ir_ref[]){ G[RAX], t }, IR_NE, cold[k]);
+		set_label(back[k]);
+		op2(IR_add, IR_I64, G[RBX], G[RBX], K(1 << k));
+	}
+	exit_tb(0);
+	for (int k = 0; k < 3; k++) {
+		set_label(cold[k]);
+		op2(IR_add, IR_I64, G[RCX], G[RCX], K(16 << k));
+		emitc(IR_br, IR_I64, NULL, back[k], 0);
+	}
+}
+
 /* TB 1 of the chaining test: rax += 1; goto_tb 0; exit 0x5550. */
 static void build_chain_tb1(void)
 {
@@ -2061,6 +2096,7 @@ static const struct hand_case hand_cases[] = {
 	{ "fault_and_loop", case_fault_and_loop, expect_fault_pc },
 	{ "fault_first_insn", case_fault_first_insn, expect_fault_pc },
 	{ "counts_and_conds", case_counts_and_conds, NULL },
+	{ "tag_compare_out_of_line", case_tag_compare_out_of_line, NULL },
 };
 #define NHAND (int)(sizeof(hand_cases) / sizeof(hand_cases[0]))
 

@@ -1188,6 +1188,19 @@ static void test_verify_accepts(void)
 	emit(IR_goto_ptr, IR_I64, (ir_ref[]){ t }, 0, 0);
 	CHECK_VERIFIES();
 
+	/* an out-of-line path after the TB's exit, branching back into it
+	 * (a tool's rarely taken call) */
+	begin();
+	uint32_t cold = ir_new_label(&S), back = ir_new_label(&S);
+	brcond(IR_NE, rax, rbx, cold);
+	set_label(back);
+	mov(rcx, rax);
+	end_tb();
+	set_label(cold);
+	mov(rdx, rax);
+	emit(IR_br, IR_I64, NULL, back, 0);
+	CHECK_VERIFIES();
+
 	/* exact text of a failure */
 	begin();
 	ir_ref t0 = T(), t1 = T();
@@ -1280,11 +1293,11 @@ static void test_verify_rejects(void)
 	/* TB ends */
 	good_tb();
 	S.nops--;
-	CHECK_REJECTS("TB does not end with exit_tb or goto_ptr");
+	CHECK_REJECTS("TB does not end with exit_tb, goto_ptr or br");
 
 	good_tb();
 	S.ops[2].opc = IR_nop;
-	CHECK_REJECTS("TB does not end with exit_tb or goto_ptr");
+	CHECK_REJECTS("TB does not end with exit_tb, goto_ptr or br");
 
 	begin();
 	CHECK_REJECTS("empty TB");

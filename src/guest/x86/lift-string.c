@@ -14,7 +14,8 @@
  * the soft TLB maps plainly (a page's worth per probe instead of two
  * probes and a register write-back per element); the IR iteration after it
  * does what the helper cannot (a miss, a fault, MMIO, a code page), then
- * the helper goes on.  Not when a plugin may watch each access, nor when
+ * the helper goes on.  Not when a plugin may watch each access (one that
+ * imports a memory-callback registration: exec_mem_watched), nor when
  * single-stepping.
  */
 #include "exec/exec.h"

@@ -521,15 +521,6 @@ static void gen_st_env(struct cg *c, struct ir_op *op)
 	ra_free_dead(c, op);
 }
 
-static void gen_ld_ptr(struct cg *c, struct ir_op *op)
-{
-	int rb = ra_load_temp(c, op->args[1], ALL_REGS);
-	ra_lock(c, rb);
-	int rd = emit_ld_at(c, op, rb);
-	ra_free_dead(c, op);
-	ra_set_output(c, op->args[0], rd);
-}
-
 /* An absolute address the instruction about to be emitted can reach
  * RIP-relative (loom's own static data lies within 2 GiB of the code
  * cache): `op [rip+disp32]` needs no register for the address. */
@@ -537,6 +528,27 @@ static bool rip_reach(struct cg *c, uint64_t target)
 {
 	int64_t d = (int64_t)(target - emit_rx(&c->e, c->e.p));
 	return d > INT32_MIN + 64 && d < INT32_MAX - 64;
+}
+
+static void gen_ld_ptr(struct cg *c, struct ir_op *op)
+{
+	int size = op->cargs[1] & IR_MO_SIZE;
+	bool sign = op->cargs[1] & IR_MO_SIGN;
+	if (is_const(c, op->args[1]) && rip_reach(c, cval(c, op->args[1]) + op->cargs[0]) &&
+	    !(sign && op->type == IR_I32 && size < 3)) {
+		/* a fixed address in loom's static data (a tool's table):
+		 * one load, no movabs */
+		int rd = ra_alloc_reg(c, call_arg_hint(c, op));
+		emit_load_rip(&c->e, size, sign, rd, cval(c, op->args[1]) + op->cargs[0]);
+		ra_free_dead(c, op);
+		ra_set_output(c, op->args[0], rd);
+		return;
+	}
+	int rb = ra_load_temp(c, op->args[1], ALL_REGS);
+	ra_lock(c, rb);
+	int rd = emit_ld_at(c, op, rb);
+	ra_free_dead(c, op);
+	ra_set_output(c, op->args[0], rd);
 }
 
 static void gen_st_ptr(struct cg *c, struct ir_op *op)
@@ -784,6 +796,38 @@ static bool fuse_ld_env_brcond(struct cg *c, struct ir_op *ld, struct ir_op *br)
 	emit_modrm_offset(&c->e, OPC_ARITH_EvIz | (size == IR_MO_64 ? P_REXW : 0), ARITH_CMP,
 			  ENV_REG, ld->cargs[0]);
 	emit32(&c->e, (uint32_t)cval(c, br->args[1]));
+	add_fixup(c, br->cargs[1], emit_jcc32(&c->e, host_cc_of[cond]));
+	for (int reg = 0; reg < 16; reg++) {
+		ir_ref r = c->reg_temp[reg];
+		if (r && !is_global(c, r) && !T(c, r)->tb_wide)
+			ra_free_reg(c, reg);
+	}
+	return true;
+}
+
+/* `ld_ptr t,$addr; brcond a, t` (EQ or NE) with t dying there, addr in
+ * loom's static data within reach (a tool's per-block tag, syscov.c)
+ * becomes `cmp a, [rip+disp32]`: no register and no load of its own. */
+static bool fuse_ld_ptr_brcond(struct cg *c, struct ir_op *ld, struct ir_op *br)
+{
+	int size = ld->cargs[1] & IR_MO_SIZE;
+	enum ir_cond cond = br->cargs[0];
+	if (br->opc != IR_brcond || br->args[1] != ld->args[0] || br->args[0] == ld->args[0] ||
+	    !(br->dead & 2) || (ld->cargs[1] & IR_MO_SIGN) || size < IR_MO_32 ||
+	    (size == IR_MO_32) != (br->type == IR_I32) || !is_const(c, ld->args[1]) ||
+	    (cond != IR_EQ && cond != IR_NE) || T(c, ld->args[0])->tb_wide)
+		return false;
+	uint64_t at = cval(c, ld->args[1]) + ld->cargs[0];
+	/* (reach checked with room for the loads and write-backs before it) */
+	int64_t d = (int64_t)(at - emit_rx(&c->e, c->e.p));
+	if (d <= INT32_MIN + (1 << 20) || d >= INT32_MAX - (1 << 20))
+		return false;
+	c->locked = 0;
+	int ra = ra_load_temp(c, br->args[0], ALL_REGS);
+	ra_lock(c, ra);
+	ra_sync_all(c, false);
+	emit_modrm_rip(&c->e, (OPC_ARITH_GvEv + (ARITH_CMP << 3)) | (size == IR_MO_64 ? P_REXW : 0),
+		       ra, at, 0);
 	add_fixup(c, br->cargs[1], emit_jcc32(&c->e, host_cc_of[cond]));
 	for (int reg = 0; reg < 16; reg++) {
 		ir_ref r = c->reg_temp[reg];
@@ -1370,6 +1414,10 @@ size_t host_gen_code(struct ir_ctx *s, struct tb *tb, uint8_t *rw, uint8_t *rx, 
 			pin_touch(&c, op->cargs[0], 1 << (op->cargs[1] & IR_MO_SIZE));
 		else if (op->opc == IR_ld_ptr || op->opc == IR_st_ptr)
 			cg_pin_flush(&c);	/* may point at the counter */
+		if (op->opc == IR_ld_ptr && i + 1 < s->nops && fuse_ld_ptr_brcond(&c, op, op + 1)) {
+			i++;
+			continue;
+		}
 		if (op->opc == IR_ld_env && i + 1 < s->nops && fuse_ld_env_brcond(&c, op, op + 1)) {
 			/* the exit-request check opening the TB: a second entry
 			 * point past it (host.h: exit_request_off) */

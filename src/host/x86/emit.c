@@ -213,6 +213,11 @@ void emit_load(struct emit *e, int size, bool sign, int dst, int base, int32_t d
 	emit_modrm_offset(e, load_opc[sign][size], dst, base, disp);
 }
 
+void emit_load_rip(struct emit *e, int size, bool sign, int dst, uintptr_t target_rx)
+{
+	emit_modrm_rip(e, load_opc[sign][size], dst, target_rx, 0);
+}
+
 void emit_store(struct emit *e, int size, int src, int base, int32_t disp)
 {
 	emit_modrm_offset(e, store_opc[size], src, base, disp);

@@ -247,6 +247,8 @@ void emit_test_ri(struct emit *e, bool w, int a, int32_t imm);
 void emit_lea(struct emit *e, bool w, int dst, int base, int index, int shift, int32_t disp);
 /* Loads: size is log2 bytes (0..3); sign-extends into 64 bits when sign. */
 void emit_load(struct emit *e, int size, bool sign, int dst, int base, int32_t disp);
+/* The same from an absolute address within 2 GiB of the instruction. */
+void emit_load_rip(struct emit *e, int size, bool sign, int dst, uintptr_t target_rx);
 void emit_store(struct emit *e, int size, int src, int base, int32_t disp);
 void emit_load_idx(struct emit *e, int size, bool sign, int dst, int base, int index);
 void emit_store_idx(struct emit *e, int size, int src, int base, int index);
