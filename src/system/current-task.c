@@ -3,8 +3,9 @@
  * instrument-env.c): the guest Linux kernel's own `current` on that CPU,
  * read with the introspection layer (osi/walk.h) over the kernel's virtual
  * memory.  The layouts and symbol addresses come from the -kernel image's
- * BTF and kallsyms, read once, on the first question; the KASLR slide from
- * LSTAR each time (the kernel sets it once, early in boot).
+ * BTF and kallsyms through introspect.h (read once, and cached per image);
+ * the KASLR slide from LSTAR each time (the kernel sets it once, early in
+ * boot).
  *
  * Which page tables: the kernel's.  A question asked at CPL 3 (a plugin
  * hooking `syscall`) finds CR3 holding the process's user page tables,
@@ -26,9 +27,7 @@
 #include "loom-plugin.h"
 #include "system/cmdline.h"
 #include "system/current-task.h"
-#include "system/osi/btf.h"
-#include "system/osi/kallsyms.h"
-#include "system/osi/vmlinux.h"
+#include "system/introspect.h"
 #include "system/osi/walk.h"
 #include "system/physmem.h"
 #include "util/log.h"
@@ -44,43 +43,23 @@ static struct {
 	struct loom_task cache;
 } ct;
 
-/* The layout from the kernel image; false (said once on stderr) when the
- * kernel cannot be introspected. */
+/* The layout, introspection's (loaded once, from the layout cache or the
+ * kernel image); false (said once on stderr) when the kernel cannot be
+ * introspected. */
 static bool ct_load(void)
 {
 	if (ct.tried)
 		return ct.ok;
 	ct.tried = true;
-	char err[300] = "";
-	struct osi_vmlinux vm;
-	struct osi_kallsyms ks;
-	struct osi_btf btf;
-	const char *path = system_opts.kernel;
-	if (!path || osi_vmlinux_open(&vm, path, err, sizeof(err)) < 0) {
-		fprintf(stderr, "loom-system: no current task for plugins: %s\n",
-			path ? err : "no -kernel");
+	char err[300];
+	const struct osi_linux_layout *l = introspect_layout(err, sizeof err);
+	if (!l) {
+		fprintf(stderr, "loom-system: no current task for plugins: %s\n", err);
 		return false;
 	}
-	const struct osi_section *s = osi_vmlinux_section(&vm, ".BTF");
-	const uint8_t *data = s ? osi_section_data(&vm, s) : NULL;
-	if (!data) {
-		fprintf(stderr, "loom-system: no current task for plugins: %s has no .BTF\n", path);
-	} else if (osi_kallsyms_load(&ks, &vm, err, sizeof(err)) < 0) {
-		fprintf(stderr, "loom-system: no current task for plugins: %s\n", err);
-	} else {
-		if (osi_btf_load(&btf, data, s->size, err, sizeof(err)) < 0) {
-			fprintf(stderr, "loom-system: no current task for plugins: %s\n", err);
-		} else {
-			ct.ok = osi_linux_layout_fill(&ct.layout, &btf, &ks, err, sizeof(err)) == 0;
-			if (!ct.ok)
-				fprintf(stderr, "loom-system: no current task for plugins: %s\n",
-					err);
-			osi_btf_free(&btf);
-		}
-		osi_kallsyms_free(&ks);
-	}
-	osi_vmlinux_close(&vm);
-	return ct.ok;
+	ct.layout = *l;
+	ct.ok = true;
+	return true;
 }
 
 static bool ct_nop_cmpxchg8(void *opaque, uint64_t pa, uint64_t old, uint64_t new)

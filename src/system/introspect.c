@@ -19,6 +19,7 @@
 #include "system/introspect.h"
 
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,6 +28,7 @@
 #include "system/cmdline.h"
 #include "system/machine.h"
 #include "system/osi/btf.h"
+#include "system/osi/cache.h"
 #include "system/osi/kallsyms.h"
 #include "system/osi/linux.h"
 #include "system/osi/vmlinux.h"
@@ -59,10 +61,27 @@ int introspect_load(char *err, size_t errsz)
 	struct osi_kallsyms ks;
 	struct osi_btf btf;
 	const char *k = system_opts.kernel;
-	char why[200];
+	char why[200], cwhy[4400];
 	if (!k) {
 		snprintf(is.err, sizeof is.err, "no -kernel to read the guest's layout from");
 		goto out;
+	}
+	/* the layout cache (osi/cache.h): a record for these very bytes */
+	const char *cdir = osi_cache_dir();
+	uint64_t khash, ksize;
+	bool keyed = cdir && osi_cache_key(k, &khash, &ksize, cwhy, sizeof cwhy) == 0;
+	if (keyed) {
+		struct osi_cache_entry ce;
+		int got = osi_cache_load(cdir, khash, ksize, &ce, cwhy, sizeof cwhy);
+		if (got > 0) {
+			is.layout = ce.layout;
+			is.init_top_pgt = ce.init_top_pgt;
+			is.end = ce.end;
+			is.ok = true;
+			goto out;
+		}
+		if (got < 0)
+			fprintf(stderr, "loom-system: warning: introspection cache ignored: %s\n", cwhy);
 	}
 	if (osi_vmlinux_open(&vm, k, is.err, sizeof is.err) < 0)
 		goto out;	/* the message names the file */
@@ -90,6 +109,9 @@ int introspect_load(char *err, size_t errsz)
 		else
 			is.ok = true;
 		osi_btf_free(&btf);
+		struct osi_cache_entry ce = { is.layout, is.init_top_pgt, is.end };
+		if (is.ok && keyed && osi_cache_store(cdir, khash, ksize, &ce, cwhy, sizeof cwhy) < 0)
+			log_printf("introspection cache not written: %s\n", cwhy);
 	}
 	osi_kallsyms_free(&ks);
 	osi_vmlinux_close(&vm);
@@ -97,6 +119,11 @@ out:
 	if (!is.ok)
 		snprintf(err, errsz, "%s", is.err);
 	return is.ok ? 0 : -1;
+}
+
+const struct osi_linux_layout *introspect_layout(char *err, size_t errsz)
+{
+	return introspect_load(err, errsz) == 0 ? &is.layout : NULL;
 }
 
 /* 4-level walk (the kernel's and loom's: no LA57) from a PML4 at root. */

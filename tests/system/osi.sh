@@ -11,7 +11,8 @@
 # copy of busybox at /tmp/alt), print /proc/kallsyms' _text and _end,
 # /proc/modules (after loading crc7 and crc-itu-t from the kernel's package,
 # when build/guest/deb has it), `ps -o pid,ppid,comm` and every process's
-# /proc/PID/maps, then wait for a line on the console.  The monitor (-monitor unix:) then
+# /proc/PID/maps, then wait for a line on the console (with an empty layout
+# cache, LOOM_CACHE_DIR, which the boot must fill).  The monitor (-monitor unix:) then
 # answers, and is checked against what the guest printed:
 #   info procs        every process ps listed (but ps itself, and kworkers,
 #                     which come and go) with its ppid and name; kernel
@@ -112,7 +113,9 @@ if [ -n "$deb" ]; then
 fi
 
 mkfifo "$tmp/in"
-"$bin" -M pc -m 256 -nographic -no-reboot -kernel "$kernel" -initrd "$initrd" \
+# An empty layout cache: this boot reads the layout from the kernel image
+# and leaves a record (src/system/osi/cache.h) for the next.
+LOOM_CACHE_DIR=$tmp/cache "$bin" -M pc -m 256 -nographic -no-reboot -kernel "$kernel" -initrd "$initrd" \
 	-append "console=ttyS0 quiet panic=-1 loom.osi=1" \
 	-monitor "unix:$tmp/mon.sock,server,nowait" -cov "$tmp/all.drcov" \
 	-control "$tmp/ctl.sock" \
@@ -125,6 +128,11 @@ if ! wait_for "== osi ready" 300; then
 	finish
 fi
 pass osi-boot
+if [ -n "$(find "$tmp/cache" -name 'osi-*' -size +0 2>/dev/null)" ]; then
+	pass osi-cache-written
+else
+	fail osi-cache-written "no layout record in $tmp/cache" "$(ls -la "$tmp/cache" 2>&1)"
+fi
 
 # --- info procs ---------------------------------------------------------------
 section ps | awk 'NR > 1 { print $1, $2, $3 }' >"$tmp/ps"
