@@ -759,6 +759,19 @@ static void add_fixup(struct cg *c, uint32_t label, uint8_t *field)
 	c->fixups[c->nfixups++] = (struct fixup){ label, field };
 }
 
+/* A conditional branch's jump on host cc to `label`, after the block-end
+ * write-back its caller made.  The fall-through path keeps clean register
+ * copies; block-local temps are dead at block ends by construction. */
+static void branch_to(struct cg *c, uint32_t label, int cc)
+{
+	add_fixup(c, label, emit_jcc32(&c->e, cc));
+	for (int reg = 0; reg < 16; reg++) {
+		ir_ref r = c->reg_temp[reg];
+		if (r && !is_global(c, r) && !T(c, r)->tb_wide)
+			ra_free_reg(c, reg);
+	}
+}
+
 static void gen_brcond(struct cg *c, struct ir_op *op)
 {
 	ir_ref a = op->args[0], b = op->args[1];
@@ -769,15 +782,7 @@ static void gen_brcond(struct cg *c, struct ir_op *op)
 	if (!is_const(c, b) || !fits_imm(c, b, op->type))
 		ra_lock(c, ra_load_temp(c, b, ALL_REGS));
 	ra_sync_all(c, false);
-	int cc = gen_compare(c, op->cargs[0], a, b, w64(op));
-	add_fixup(c, op->cargs[1], emit_jcc32(&c->e, cc));
-	/* The fall-through path keeps clean register copies; block-local
-	 * temps are dead at block ends by construction. */
-	for (int reg = 0; reg < 16; reg++) {
-		ir_ref r = c->reg_temp[reg];
-		if (r && !is_global(c, r) && !T(c, r)->tb_wide)
-			ra_free_reg(c, reg);
-	}
+	branch_to(c, op->cargs[1], gen_compare(c, op->cargs[0], a, b, w64(op)));
 }
 
 /* `ld_env t [off]; brcond t, $imm` with t dying there (the TB-entry exit
@@ -796,12 +801,7 @@ static bool fuse_ld_env_brcond(struct cg *c, struct ir_op *ld, struct ir_op *br)
 	emit_modrm_offset(&c->e, OPC_ARITH_EvIz | (size == IR_MO_64 ? P_REXW : 0), ARITH_CMP,
 			  ENV_REG, ld->cargs[0]);
 	emit32(&c->e, (uint32_t)cval(c, br->args[1]));
-	add_fixup(c, br->cargs[1], emit_jcc32(&c->e, host_cc_of[cond]));
-	for (int reg = 0; reg < 16; reg++) {
-		ir_ref r = c->reg_temp[reg];
-		if (r && !is_global(c, r) && !T(c, r)->tb_wide)
-			ra_free_reg(c, reg);
-	}
+	branch_to(c, br->cargs[1], host_cc_of[cond]);
 	return true;
 }
 
@@ -828,12 +828,7 @@ static bool fuse_ld_ptr_brcond(struct cg *c, struct ir_op *ld, struct ir_op *br)
 	ra_sync_all(c, false);
 	emit_modrm_rip(&c->e, (OPC_ARITH_GvEv + (ARITH_CMP << 3)) | (size == IR_MO_64 ? P_REXW : 0),
 		       ra, at, 0);
-	add_fixup(c, br->cargs[1], emit_jcc32(&c->e, host_cc_of[cond]));
-	for (int reg = 0; reg < 16; reg++) {
-		ir_ref r = c->reg_temp[reg];
-		if (r && !is_global(c, r) && !T(c, r)->tb_wide)
-			ra_free_reg(c, reg);
-	}
+	branch_to(c, br->cargs[1], host_cc_of[cond]);
 	return true;
 }
 

@@ -253,12 +253,7 @@ void emit_store_imm_idx(struct emit *e, int size, int32_t imm, int base, int ind
 void emit_store_imm(struct emit *e, int size, int32_t imm, int base, int32_t disp)
 {
 	emit_modrm_offset(e, store_imm_opc[size], 0, base, disp);
-	if (size == 0)
-		emit8(e, imm);
-	else if (size == 1)
-		emit16(e, imm);
-	else
-		emit32(e, imm);
+	emit_imm_of_size(e, size, imm);
 }
 
 void emit_ext(struct emit *e, int size, bool sign, int dst, int src)
