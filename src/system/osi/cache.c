@@ -120,11 +120,15 @@ int osi_cache_load(const char *dir, uint64_t hash, uint64_t size, struct osi_cac
 	fclose(f);
 	memset(&want, 0, sizeof want);
 	record_fill(&want, hash, size);
-	if (got != sizeof r || extra != EOF)
-		return fail_msg(why, whysz, "%s: not a record of this version (%zu bytes)", path, got);
-	if (memcmp(r.magic, want.magic, 8) || r.version != want.version ||
-	    r.entry_size != want.entry_size || r.fields != want.fields)
-		return fail_msg(why, whysz, "%s: written by another version", path);
+	/* another version's record is expected after an upgrade: a miss, said
+	 * nothing of (it is overwritten); a damaged one is worth a warning */
+	size_t head = offsetof(struct record, image_hash);
+	if (got >= head && !memcmp(r.magic, want.magic, 8) &&
+	    (r.version != want.version || r.entry_size != want.entry_size ||
+	     r.fields != want.fields))
+		return 0;
+	if (got != sizeof r || extra != EOF || memcmp(r.magic, want.magic, 8))
+		return fail_msg(why, whysz, "%s: not a layout record (%zu bytes)", path, got);
 	if (r.check != hash_bytes(HASH_SEED, &r, offsetof(struct record, check)))
 		return fail_msg(why, whysz, "%s: checksum mismatch", path);
 	if (r.image_hash != hash || r.image_size != size)

@@ -11,7 +11,8 @@
  * field table's names, and a checksum of the whole record.  A record that
  * does not match in every one of these is not used (the caller reads the
  * image as if there were no cache, and overwrites it), so a corrupt, stale
- * or foreign file costs a second, never a wrong answer.
+ * or foreign file costs a second, never a wrong answer.  Another version's
+ * record is a plain miss; a damaged one is reported.
  */
 #ifndef LOOM_SYSTEM_OSI_CACHE_H
 #define LOOM_SYSTEM_OSI_CACHE_H
@@ -35,7 +36,8 @@ const char *osi_cache_dir(void);
 int osi_cache_key(const char *path, uint64_t *hash, uint64_t *size, char *err, size_t errsz);
 
 /* 1 and *e filled when dir holds a valid record for (hash, size); 0 when it
- * holds none; -1 with why set when it holds one that is not valid. */
+ * holds none, or another version's; -1 with why set when it holds one that
+ * is damaged or for another image. */
 int osi_cache_load(const char *dir, uint64_t hash, uint64_t size, struct osi_cache_entry *e,
 		   char *why, size_t whysz);
 
