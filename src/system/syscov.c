@@ -33,8 +33,9 @@
  * context keeps a copy of its executable file mappings, taken when it is
  * made and again when a block lies outside all of them (a library mapped
  * since); offsets are file offsets (pc - vm_start + vm_pgoff * 4096).
- * Code in an executable mapping of no file (the vDSO, JIT code) is
- * comm[pid]:[anon], its offset from the mapping's start.
+ * Code in an executable mapping of no file is comm[pid]:[vdso] for the
+ * vDSO (where mm->context.vdso says it is) and comm[pid]:[anon] for the
+ * rest (JIT code), its offset from the mapping's start.
  *
  * Threads: everything that changes state runs on the vCPU's thread
  * (translation, the helper, the CR3 hook) except cov write/clear/count
@@ -254,6 +255,7 @@ static void name_kernel_site(struct site *s, bool may_read)
 struct snap {
 	const struct osi_linux *os;
 	struct context *c;
+	uint64_t vdso;		/* where mm->context.vdso says, or 0 */
 };
 
 static int snap_vma(void *arg, const struct osi_vma *v)
@@ -263,8 +265,8 @@ static int snap_vma(void *arg, const struct osi_vma *v)
 	if (!(v->flags & VM_EXEC))
 		return 0;
 	char path[4096], name[4096 + 40];
-	if (!v->file)
-		snprintf(path, sizeof path, "[anon]");	/* the vDSO, JIT code */
+	if (!v->file)	/* named as /proc/PID/maps names them */
+		snprintf(path, sizeof path, v->start == sn->vdso ? "[vdso]" : "[anon]");
 	else if (osi_linux_file_path(sn->os, v->file, path, sizeof path) < 0)
 		snprintf(path, sizeof path, "[unreadable]");
 	snprintf(name, sizeof name, "#%zu:%s", (size_t)(c - sc.ctxs) + 1, path);
@@ -282,7 +284,9 @@ static void snapshot(const struct osi_linux *os, struct context *c)
 {
 	char err[200];
 	c->nmaps = 0;
-	struct snap sn = { os, c };
+	struct snap sn = { os, c, 0 };
+	if (c->mm && osi_linux_mm_vdso(os, c->mm, &sn.vdso) < 0)
+		sn.vdso = 0;
 	if (c->mm)
 		osi_linux_vmas(os, c->mm, snap_vma, &sn, err, sizeof err);
 }

@@ -162,6 +162,15 @@ else
 	fail workflow-diff-reached "the diff lacks: ${missing[*]}" "processes in it: $procs" \
 		"$(head -n 3 "$tmp/diff.err")"
 fi
+# The vDSO that httpd's children call for the time (the code of no file
+# the kernel maps in every process, which /proc/PID/maps names [vdso]) has
+# that name, and no other code of no file ran.
+if grep -q '^httpd\[[0-9]*\]:\[vdso\]+0x' "$tmp/diff" && ! grep -q ':\[anon\]+0x' "$tmp/diff"; then
+	pass workflow-diff-vdso
+else
+	fail workflow-diff-vdso "expected httpd[PID]:[vdso] lines and no [anon] ones" \
+		"$(grep -E ':\[(vdso|anon)\]' "$tmp/per-module")"
+fi
 # Only the server and its CGI children ran new code: `uname` is what the
 # sum script's $(uname -s) runs, and init (pid 1) reaps the CGI processes:
 # httpd's connection child relays a CGI program's output and exits without

@@ -99,6 +99,8 @@ static void test_kernel(void)
 	CHECK(l.task_comm.size == 16);	/* TASK_COMM_LEN */
 	CHECK(l.task_pid.size == 4 && l.task_tgid.size == 4);
 	CHECK(l.module_core_base.present && l.module_core_size.present);
+	/* mm_context_t's `void __user *vdso` (arch/x86/include/asm/mmu.h) */
+	CHECK(l.mm_context_vdso.present && l.mm_context_vdso.size == 8);
 	CHECK_EQ(l.list_next.offset, 0);
 	CHECK_EQ(l.list_prev.offset, 8);
 

@@ -56,6 +56,7 @@ struct osi_field {
 	X(mm_exe_file,		"mm_struct",	  "exe_file",		true) \
 	X(mm_start_code,	"mm_struct",	  "start_code",		true) \
 	X(mm_end_code,		"mm_struct",	  "end_code",		true) \
+	X(mm_context_vdso,	"mm_struct",	  "context.vdso",	false) \
 	X(maple_root,		"maple_tree",	  "ma_root",		false) \
 	X(mr64_pivot,		"maple_range_64", "pivot",		false) \
 	X(mr64_slot,		"maple_range_64", "slot",		false) \

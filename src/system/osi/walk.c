@@ -51,6 +51,11 @@ static int rd_ptr(const struct osi_linux *os, uint64_t va, uint64_t *v)
 	return 0;
 }
 
+int osi_linux_mm_vdso(const struct osi_linux *os, uint64_t mm, uint64_t *vdso)
+{
+	return rd_field(os, mm, os->layout->mm_context_vdso, vdso);
+}
+
 int osi_linux_proc(const struct osi_linux *os, uint64_t task, struct osi_proc *p)
 {
 	const struct osi_linux_layout *l = os->layout;

@@ -95,6 +95,9 @@ struct osi_vma {
 int osi_linux_vmas(const struct osi_linux *os, uint64_t mm,
 		   int (*cb)(void *arg, const struct osi_vma *v), void *arg, char *err,
 		   size_t errsz);
+/* Where the vDSO is mapped in mm (mm->context.vdso): 0, or -1 when the
+ * kernel has no such field or it cannot be read. */
+int osi_linux_mm_vdso(const struct osi_linux *os, uint64_t mm, uint64_t *vdso);
 /* The path of a struct file. */
 int osi_linux_file_path(const struct osi_linux *os, uint64_t file, char *buf, size_t n);
 /* Call cb for each module on the modules list. */
