@@ -605,16 +605,30 @@ static const uint8_t *insn_bytes(const struct qemu_plugin_insn *insn);
 
 static struct instrument_tool *tools;
 
+/* A lifter may run a TB on past a branch while no tool looks at blocks
+ * (exec.h: exec_blocks_watched).  A tool registered disabled (coverage
+ * that waits for `cov start` on a monitor or control channel) does not
+ * count until it is enabled; enabling it flushes the code cache
+ * (instrument_tools_changed), so every TB after that ends at its branch,
+ * and the flag stays set. */
+static void blocks_watched_update(void)
+{
+	for (struct instrument_tool *t = tools; t; t = t->next)
+		if (t->enabled)
+			exec_blocks_watched = true;
+}
+
 void instrument_add_tool(struct instrument_tool *t)
 {
 	t->next = tools;
 	tools = t;
 	instrument_active = true;
-	exec_blocks_watched = true;
+	blocks_watched_update();
 }
 
 void instrument_tools_changed(void)
 {
+	blocks_watched_update();
 	plugin_instrumentation_changed();
 }
 

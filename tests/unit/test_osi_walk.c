@@ -367,7 +367,10 @@ static int collect_vma(void *arg, const struct osi_vma *v)
 	return 0;
 }
 
-static uint64_t enode(uint64_t node, unsigned type) { return node | type << 3 | 2; }
+/* A node as an internal node's slot holds it (type in bits 3-6, bit 2 set),
+ * and as the tree's root holds it (marked with 10 in the low bits). */
+static uint64_t enode(uint64_t node, unsigned type) { return node | type << 3 | 4; }
+static uint64_t root_enode(uint64_t node, unsigned type) { return node | type << 3 | 2; }
 
 /*
  * Three VMAs in a two-level tree as the kernel builds one for an mm: an
@@ -406,7 +409,7 @@ static void check_maple(const struct osi_linux_layout *l)
 	put_bytes(root + l->ma64_pivot.offset, (uint64_t[]){ 0x404fff }, 8);
 	put_bytes(root + l->ma64_slot.offset, (uint64_t[]){ enode(a, 1), enode(b, 1) }, 16);
 	put(root, l->ma64_end, 1);
-	put(mm + l->mm_mt.offset, l->maple_root, enode(root, 3));
+	put(mm + l->mm_mt.offset, l->maple_root, root_enode(root, 3));
 
 	struct vmas got = { .n = 0 };
 	char err[200] = "";
@@ -440,11 +443,15 @@ static void check_maple(const struct osi_linux_layout *l)
 	CHECK(strstr(err, "maple node") != NULL || strstr(err, "outside") != NULL);
 	put_bytes(root + l->ma64_slot.offset + 8, (uint64_t[]){ enode(b, 1) }, 8);
 	/* a dense node, a slot that is no node, a node in unmapped memory */
-	put(mm + l->mm_mt.offset, l->maple_root, enode(root, 0));
+	put(mm + l->mm_mt.offset, l->maple_root, root_enode(root, 0));
 	CHECK_EQ(osi_linux_vmas(&os, mm, collect_vma, &got, err, sizeof err), -1);
 	CHECK(strstr(err, "type 0") != NULL);
-	put(mm + l->mm_mt.offset, l->maple_root, enode(root, 3));
+	put(mm + l->mm_mt.offset, l->maple_root, root_enode(root, 3));
 	put_bytes(root + l->ma64_slot.offset, (uint64_t[]){ v1 }, 8);
+	CHECK_EQ(osi_linux_vmas(&os, mm, collect_vma, &got, err, sizeof err), -1);
+	CHECK(strstr(err, "is not a node") != NULL);
+	/* a child marked as the root is marked: not how the kernel stores one */
+	put_bytes(root + l->ma64_slot.offset, (uint64_t[]){ root_enode(a, 1) }, 8);
 	CHECK_EQ(osi_linux_vmas(&os, mm, collect_vma, &got, err, sizeof err), -1);
 	CHECK(strstr(err, "is not a node") != NULL);
 	put_bytes(root + l->ma64_slot.offset, (uint64_t[]){ enode(0xffff8880dead0000ull, 1) }, 8);

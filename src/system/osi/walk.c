@@ -278,8 +278,10 @@ int osi_linux_modules(const struct osi_linux *os,
 /*
  * The maple tree (lib/maple_tree.c, Documentation/core-api/maple_tree.rst).
  * A tree's root and an internal node's slots hold encoded node pointers:
- * low two bits 10 (an "internal" entry, as in the XArray), the node type in
- * bits 3-6, the 256-byte-aligned node address above bit 7.  Types: 0 dense,
+ * the node type in bits 3-6 and the 256-byte-aligned node address above
+ * bit 7.  The root alone is marked as the XArray marks a node, low two
+ * bits 10 (MAPLE_ROOT_NODE); a child's low two bits are 00 and bit 2 is
+ * set (MAPLE_ENODE_NULL, which mt_mk_node always sets).  Types: 0 dense,
  * 1 leaf_64, 2 range_64, 3 arange_64; below range_64 are leaves.  A 64-bit
  * range node's slot i covers up to pivot[i] inclusive, the last slot up to
  * the node's own maximum; how many slots are in use is in the node's
@@ -308,6 +310,12 @@ struct vma_walk {
 static bool mt_is_node(uint64_t entry)
 {
 	return (entry & 3) == 2 && entry > 4096;
+}
+
+/* A slot of an internal node: a node, encoded without the root's mark. */
+static bool mt_is_child(uint64_t entry)
+{
+	return (entry & 7) == 4 && entry > 4096;
 }
 
 static int vma_read(const struct osi_linux *os, uint64_t vma, struct osi_vma *v)
@@ -362,7 +370,7 @@ static int mt_node(struct vma_walk *w, uint64_t enode, uint64_t min, uint64_t ma
 				    (unsigned long long)max);
 		uint64_t e = slots[i];
 		if (type >= MT_RANGE_64) {
-			if (!mt_is_node(e))
+			if (!mt_is_child(e))
 				return fail_msg(w->err, w->errsz, "maple node %#llx: slot %u is not a node",
 					    (unsigned long long)node, i);
 			if (mt_node(w, e, lo, hi, depth + 1) < 0)
