@@ -21,6 +21,8 @@
 #                     of /proc/modules at its address
 #   info modules PID  for each process with maps, exactly the lines of its
 #                     /proc/PID/maps that are executable and file-backed
+#                     (manymaps among them: 128 VMAs, a maple tree of
+#                     more than one level)
 #                     (start, end, offset, path)
 # Then coverage (-cov FILE, attributed by process and module): the monitor
 # writes what ran since boot and clears it, the guest idles, `cov write
@@ -211,6 +213,16 @@ if [ -z "$bad" ] && [ "$nlines" -gt 0 ]; then
 	pass "osi-info-modules-pid ($npids processes, $nlines executable file mappings)"
 else
 	fail osi-info-modules-pid "$bad"
+fi
+# manymaps (tests/system/guest/manymaps.c) has a VMA per page of 128: the
+# walk above went through a maple tree of more than one level for it
+mm=$(awk '$3 == "manymaps" { print $1 }' "$tmp/ps")
+nvma=$(awk -v p="$mm" '$1 == p' "$tmp/maps" | wc -l)
+if [ -n "$mm" ] && [ "$nvma" -ge 100 ] && grep -q '/test/manymaps' "$tmp/got.$mm" 2>/dev/null; then
+	pass "osi-info-modules-deep-tree (pid $mm, $nvma mappings)"
+else
+	fail osi-info-modules-deep-tree "manymaps pid '$mm', $nvma mappings, info modules:" \
+		"$(cat "$tmp/got.$mm" 2>/dev/null)"
 fi
 # the second sleep runs from /tmp/alt/busybox
 alt=$(awk '$3 == "sleep" { print $1 }' "$tmp/ps" | while read -r p; do
