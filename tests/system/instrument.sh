@@ -45,18 +45,13 @@
 # Prints PASS/FAIL/SKIP lines and "N passed, N failed, N skipped".
 set -uo pipefail
 
-if [ $# -ne 1 ]; then
-	echo "usage: $0 BUILDDIR" >&2
-	exit 2
-fi
 root=$(cd "$(dirname "$0")/../.." && pwd)
-builddir=$(cd "$1" && pwd)
-bin=$builddir/loom-system
+. "$root/tests/system/lib.sh"
+system_test_args "$@"
 image=$root/build/tests/system/baremetal.bin
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-. "$root/tests/system/lib.sh"
 
 # bits FILE: the set bits' granule addresses, one hex address a line, from
 # the bitmap's header (Start, Granularity, Bits) and its packed bytes (bit

@@ -10,6 +10,9 @@
 #                           status 1 if anything failed
 #   hmp SOCKET COMMAND...   each COMMAND sent to the monitor at SOCKET; its
 #                           answers (prompts removed) on stdout
+#   system_test_args "$@"   a script's one argument, BUILDDIR: sets builddir
+#                           and bin (BUILDDIR/loom-system), or prints the
+#                           usage line and exits with status 2
 
 passed=0 failed=0 skipped=0
 pass() { echo "PASS $1"; passed=$((passed + 1)); }
@@ -27,3 +30,11 @@ finish() {
 	exit
 }
 hmp() { python3 "$root/tests/system/hmp.py" "$@"; }
+system_test_args() {
+	if [ $# -ne 1 ]; then
+		echo "usage: $0 BUILDDIR" >&2
+		exit 2
+	fi
+	builddir=$(cd "$1" && pwd)
+	bin=$builddir/loom-system
+}

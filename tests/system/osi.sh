@@ -47,13 +47,9 @@
 # Prints PASS/FAIL/SKIP lines and "N passed, N failed, N skipped".
 set -uo pipefail
 
-if [ $# -ne 1 ]; then
-	echo "usage: $0 BUILDDIR" >&2
-	exit 2
-fi
 root=$(cd "$(dirname "$0")/../.." && pwd)
-builddir=$(cd "$1" && pwd)
-bin=$builddir/loom-system
+. "$root/tests/system/lib.sh"
+system_test_args "$@"
 covbin=$builddir/loom-cov
 kernel=$root/build/guest/vmlinuz
 initrd=$root/build/guest/initrd.img
@@ -66,7 +62,6 @@ cleanup() {
 trap cleanup EXIT
 [ -n "${OSI_KEEP:-}" ] && trap 'echo "kept $tmp"' EXIT
 
-. "$root/tests/system/lib.sh"
 
 if [ ! -s "$kernel" ] || [ ! -s "$initrd" ]; then
 	skip osi "no build/guest/vmlinuz or initrd.img (scripts/guest-kernel.sh)"

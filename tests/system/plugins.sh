@@ -41,20 +41,15 @@
 # Prints PASS/FAIL/SKIP lines and "N passed, N failed, N skipped".
 set -uo pipefail
 
-if [ $# -ne 1 ]; then
-	echo "usage: $0 BUILDDIR" >&2
-	exit 2
-fi
 root=$(cd "$(dirname "$0")/../.." && pwd)
-builddir=$(cd "$1" && pwd)
-bin=$builddir/loom-system
+. "$root/tests/system/lib.sh"
+system_test_args "$@"
 ctl=$builddir/loom-ctl
 image=$root/build/tests/system/baremetal.bin
 tpdir=$root/build/tests/plugins
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-. "$root/tests/system/lib.sh"
 
 # want NAME FILE REGEX: a line of FILE matches REGEX.
 want() {

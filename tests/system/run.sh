@@ -20,18 +20,13 @@
 # Prints PASS/FAIL/SKIP lines and "N passed, N failed, N skipped".
 set -uo pipefail
 
-if [ $# -ne 1 ]; then
-	echo "usage: $0 BUILDDIR" >&2
-	exit 2
-fi
 root=$(cd "$(dirname "$0")/../.." && pwd)
-builddir=$(cd "$1" && pwd)
-bin=$builddir/loom-system
+. "$root/tests/system/lib.sh"
+system_test_args "$@"
 image=$root/build/tests/system/baremetal.bin
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-. "$root/tests/system/lib.sh"
 
 # expect NAME STATUS REGEX ARGS...: loom-system ARGS exits with STATUS and
 # prints one line on stderr matching REGEX (nothing on stdout).
