@@ -163,33 +163,18 @@ if [ -f "$tpdir/libtcount.so" ]; then
 		-plugin "$tpdir/libtcount.so" -d plugin -D "$log" </dev/null >"$tmp/mon.out" 2>&1 &
 	pid=$!
 	for _ in $(seq 50); do [ -S "$msock" ] && break; sleep 0.1; done
-	python3 - "$msock" >"$tmp/mon.txt" 2>&1 <<'PY'
-import socket, sys, time
-s = socket.socket(socket.AF_UNIX)
-s.connect(sys.argv[1])
-s.settimeout(10)
-buf = b""
-def until_prompt():
-    global buf
-    while b"(qemu) " not in buf:
-        d = s.recv(4096)
-        if not d:
-            raise SystemExit("monitor closed")
-        buf += d
-    out, _, buf = buf.partition(b"(qemu) ")
-    return out.decode(errors="replace")
-until_prompt()
-time.sleep(0.3)
-for cmd, wait in (("plugin list", 0), ("plugin disable tcount", 0.4), ("plugin list", 0),
-                  ("plugin enable tcount", 0.4), ("plugin disable nosuch", 0),
-                  ("plugin frob", 0)):
-    s.sendall(cmd.encode() + b"\n")
-    text = until_prompt().replace("\r", "")
-    lines = [l for l in text.split("\n") if l and l != cmd]
-    print("%s => %s" % (cmd, " | ".join(lines)))
-    time.sleep(wait)
-s.sendall(b"quit\n")
-PY
+	# each command's answer on one line, "COMMAND => LINE | LINE", the
+	# command's echo left out; a toggle is given time to take effect
+	sleep 0.3
+	for cw in "plugin list:0" "plugin disable tcount:0.4" "plugin list:0" \
+		"plugin enable tcount:0.4" "plugin disable nosuch:0" "plugin frob:0"; do
+		cmd=${cw%:*}
+		ans=$(hmp "$msock" "$cmd" 2>&1 | tr -d '\r' | grep -vxF -e "$cmd" -e '' |
+			awk 'NR > 1 { printf " | " } { printf "%s", $0 }')
+		echo "$cmd => $ans" >>"$tmp/mon.txt"
+		sleep "${cw##*:}"
+	done
+	hmp "$msock" quit >/dev/null 2>&1
 	wait $pid
 	status=$?
 	mon_want() {	# NAME LINE
