@@ -142,6 +142,13 @@ start64:
 	lea rsi, [msg_hello]
 	call puts
 
+	; Both 8259s masked: a BIOS leaves the PIT's IRQ 0 at vector 8 (its
+	; real-mode base), which the `sti` of test_hlt_timer would take, when
+	; the PIT happens to tick just before it, as a #DF without an error code.
+	mov al, 0xff
+	out 0xa1, al
+	out 0x21, al
+
 	; EFER: NXE and SCE; CR0.WP on.
 	mov ecx, MSR_EFER
 	rdmsr
