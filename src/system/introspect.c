@@ -220,13 +220,19 @@ uint64_t introspect_pgd_root(uint64_t pgd)
 	return pa == (uint64_t)-1 ? 0 : pa;
 }
 
-int introspect_current_task(const struct osi_linux *os, uint64_t *task)
+/* The kernel's GS base: KERNEL_GS_BASE while user code runs (swapgs
+ * exchanges the two on kernel entry and exit), GS.base in the kernel.
+ * Around swapgs, at CPL 0 with the user's GS still loaded, the two are told
+ * apart by which one holds a kernel address; at CPL 3 GS.base is the user's
+ * even when it holds one (wrgsbase takes any canonical address). */
+int introspect_current_task(const struct osi_linux *os, const struct cpu *cpu, uint64_t *task)
 {
-	struct cpu *cpu = machine.cpu;
-	uint64_t gs = cpu->gs_base >= INTROSPECT_KERNEL_VA ? cpu->gs_base
-							   : cpu->sys->kernel_gs_base;
+	bool user = cpu->sys->cpl == 3;
+	uint64_t gs = user ? cpu->sys->kernel_gs_base : cpu->gs_base;
 	if (gs < INTROSPECT_KERNEL_VA)
-		return -1;
+		gs = user ? cpu->gs_base : cpu->sys->kernel_gs_base;
+	if (gs < INTROSPECT_KERNEL_VA)
+		return -1;	/* no per-CPU area yet */
 	return osi_linux_current(os, gs, task);
 }
 

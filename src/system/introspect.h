@@ -52,9 +52,11 @@ uint64_t introspect_kva_to_pa(uint64_t va);
  * its mm->pgd (a kernel virtual address), or 0. */
 uint64_t introspect_pgd_root(uint64_t pgd);
 
-/* The task the vCPU runs, its kernel GS base being whichever of GS and
- * KERNEL_GS_BASE holds a kernel address.  0, or -1. */
-int introspect_current_task(const struct osi_linux *os, uint64_t *task);
+/* The task cpu runs: current on its kernel GS base (KERNEL_GS_BASE at
+ * CPL 3, GS.base at CPL 0, the other when that one holds no kernel
+ * address).  0, or -1. */
+struct cpu;
+int introspect_current_task(const struct osi_linux *os, const struct cpu *cpu, uint64_t *task);
 
 /* The monitor's commands (monitor_ops.info_procs, info_modules). */
 void introspect_info_procs(void *opaque, FILE *out);

@@ -325,7 +325,7 @@ static uint64_t current_context(struct osi_linux *os, bool *have)
 	uint64_t task;
 	struct osi_proc p;
 	*have = sc.have_os && introspect_os(os, err, sizeof err) == 0 &&
-		introspect_current_task(os, &task) == 0 && osi_linux_proc(os, task, &p) == 0 &&
+		introspect_current_task(os, machine.cpu, &task) == 0 && osi_linux_proc(os, task, &p) == 0 &&
 		p.mm;
 	if (!*have) {
 		/* Not a Linux loom can read: one context per root. */
