@@ -319,6 +319,10 @@ bool exec_smc_protecting(void);
  * handler returns to retry the access.  Returns false if the fault is
  * loom's own. */
 bool exec_host_fault(siginfo_t *si, void *uc);
+/* Between these, new mappings (a plugin's dlopen) land within rel32 reach
+ * of the code cache (tb.c). */
+void *exec_near_begin(void);
+void exec_near_end(void *hold);
 
 /* Leave generated code or a helper with the guest exception e (copied):
  * records it and unwinds to the exec loop, which returns EXEC_FAULT. */

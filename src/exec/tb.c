@@ -20,6 +20,7 @@
  * it, and a fault in it must still map to a guest pc.
  */
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
@@ -994,4 +995,78 @@ void tb_add_jump(struct tb *from, int n, struct tb *to)
 	cache_patch(jmp_rx, tb_chain_entry(from, to));
 	if (exec_chain_hook)
 		exec_chain_hook(from->pc, from->flags, n, to->pc);
+}
+
+/*
+ * Mappings within reach of the code cache.  A call from translated code to
+ * a function more than 2 GiB away is indirect, and on some hosts (AMD Zen)
+ * a call and return between addresses terabytes apart cost about a
+ * nanosecond more than between neighbours: a plugin's per-instruction
+ * callback paid that at every instruction.  The kernel maps a shared
+ * object top-down from below the stack, next to the C library, while the
+ * code cache sits a gigabyte below loom's own text (exec_init).  Between
+ * exec_near_begin and exec_near_end every free gap of the address space
+ * above the code cache, up to the stack, is held by an inaccessible
+ * reservation, except the first (between the cache and loom's text), so
+ * the kernel's search for room ends there, or failing that below the
+ * cache: calls into what is mapped meanwhile are direct (emit_call_to).
+ * The heap cannot grow with brk meanwhile (malloc goes on with mmap, into
+ * the same gap).  A reservation that fails (RLIMIT_AS) is left out: the
+ * mapping may then land where it would have, and calls into it stay
+ * indirect.
+ */
+#define NEAR_MAX_HOLDS 512
+
+struct near_hold {
+	int n;
+	struct { void *at; size_t len; } h[NEAR_MAX_HOLDS];
+};
+
+void *exec_near_begin(void)
+{
+	struct near_hold *nh = calloc(1, sizeof(*nh));
+	FILE *f = fopen("/proc/self/maps", "re");
+	if (!nh || !f || !cache_rx) {
+		if (f)
+			fclose(f);
+		return nh;
+	}
+	uintptr_t prev_end = (uintptr_t)cache_rx + cache_size;
+	bool first = true;
+	char *line = NULL;
+	size_t cap = 0;
+	while (getline(&line, &cap, f) > 0 && nh->n < NEAR_MAX_HOLDS) {
+		unsigned long start, end;
+		if (sscanf(line, "%lx-%lx", &start, &end) != 2 || end <= prev_end)
+			continue;
+		if (strstr(line, "[stack]"))
+			break;	/* it grows down into the gap below it */
+		uintptr_t gap = prev_end;
+		prev_end = end;
+		if (start <= gap)
+			continue;
+		if (first) {
+			first = false;	/* the gap left for the new mappings */
+			continue;
+		}
+		void *p = mmap((void *)gap, start - gap, PROT_NONE,
+			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
+		if (p == MAP_FAILED)
+			continue;
+		nh->h[nh->n].at = p;
+		nh->h[nh->n++].len = start - gap;
+	}
+	free(line);
+	fclose(f);
+	return nh;
+}
+
+void exec_near_end(void *hold)
+{
+	struct near_hold *nh = hold;
+	if (!nh)
+		return;
+	for (int i = 0; i < nh->n; i++)
+		munmap(nh->h[i].at, nh->h[i].len);
+	free(nh);
 }

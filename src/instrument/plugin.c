@@ -269,7 +269,9 @@ void instrument_load_plugins(void)
 	atexit(finish_at_exit);
 	for (int i = 0; i < nspecs; i++) {
 		struct spec *sp = &specs[i];
+		void *near = exec_near_begin();
 		void *h = plugin_dlopen(sp->path);
+		exec_near_end(near);
 		if (!h)
 			fatal(LOOM_EXIT_USAGE, "plugin %s: cannot load: %s", sp->path, dlerror());
 		int *version = dlsym(h, "qemu_plugin_version");

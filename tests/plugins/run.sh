@@ -469,6 +469,23 @@ case_faults() {
 	report "$name" "$out" "$loom -d plugin $flags -plugin $tdir/libicount.so $tdir/faults.asm"
 }
 
+# near: a plugin's callbacks are direct calls from translated code, the
+# plugin mapped within rel32 reach of the code cache (exec_near_begin):
+# far away, each call is `call *slot` and costs more on some hosts.
+case_near() {
+	local name=$1 out=$work/run/$1
+	errs=()
+	harness_run "$out" "$loom" -d plugin,out_asm -D "$out.log" -plugin "insn,inline=off" "$count"
+	expect_status "$out" "exit 0"
+	expect_stdout "$out" "$work/count.expected"
+	expect_re "$out" "insns: $INSNS" "the count through callbacks"
+	grep -qE '^0x[0-9a-f]+: +call 0x' "$out.log" || errs+=("no direct call in -d out_asm")
+	if grep -qE '^0x[0-9a-f]+: +call \*' "$out.log"; then
+		errs+=("an indirect call in -d out_asm: $(grep -m1 -E '^0x[0-9a-f]+: +call \*' "$out.log")")
+	fi
+	report "$name" "$out" "$loom -d plugin,out_asm -plugin insn,inline=off $count"
+}
+
 case_uninstall() {
 	local name=$1 out=$work/run/$1
 	errs=()
@@ -653,6 +670,7 @@ harness_case signals/send-first signals send-first
 harness_case qemuhdr qemuhdr
 harness_case qemuregs qemuregs
 harness_case uninstall uninstall
+harness_case near near
 for what in short path file env idle twice; do harness_case "load/$what" load "$what"; done
 for what in missing notelf noversion v99 install badarg; do harness_case "errors/$what" error "$what"; done
 
