@@ -675,6 +675,7 @@ for what in short path file env idle twice; do harness_case "load/$what" load "$
 for what in missing notelf noversion v99 install badarg; do harness_case "errors/$what" error "$what"; done
 
 # The matrix needs the native runs first (JOBS at a time).
+case_matrix_missing() { echo "FAIL matrix: no guest programs in $gdir (run: make guest-tests)"; }
 bins=()
 # The x86-64-v3 programs need a host that runs them natively (the oracle).
 v3=()
@@ -690,7 +691,6 @@ done
 if selected matrix && [ ${#bins[@]} -eq 0 ] && { [ ${#filters[@]} -eq 0 ] || [[ " ${filters[*]}" == *" matrix"* ]]; }; then
 	harness_case "matrix" matrix_missing
 fi
-case_matrix_missing() { echo "FAIL matrix: no guest programs in $gdir (run: make guest-tests)"; }
 n=0
 for b in "${bins[@]}"; do
 	harness_run "$work/native/$(basename "$b")" "$b" "${args[@]}" &
