@@ -460,6 +460,7 @@ int main(int argc, char **argv)
 		fatal(LOOM_EXIT_USAGE, "out of memory");
 	if (x86_select_level(cpu_model) < 0)
 		exit(LOOM_EXIT_USAGE);
+	x86_follow_host_vendor();	/* the host is the oracle: its vendor's quirks */
 	x86_cpu_reset(cpu);
 	exec_init();
 	linux_signal_init();

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <immintrin.h>
 #include "exec/exec.h"
+#include "guest/x86/cpuid.h"
 #include "guest/x86/cpu.h"
 #include "guest/x86/avx-ops.h"
 #include "guest/x86/helpers.h"
@@ -447,8 +448,10 @@ void helper_avx_gather(uint64_t envp, uint64_t regs, uint64_t base, uint64_t imm
 	 * across the whole register the instruction's vector length covers,
 	 * elements past n included, and clears bits 255:128 of a VEX.128
 	 * form's mask and destination (the SDM allows updating those "even
-	 * if the instruction triggers an exception"). */
-	for (unsigned k = 0; k < 32 / dsz; k++) {
+	 * if the instruction triggers an exception").
+	 * An AMD host (x86_amd) does neither: at a fault only the masks of
+	 * the elements done are clear. */
+	for (unsigned k = 0; k < 32 / dsz && !x86_amd; k++) {
 		bool upper = !L && k >= 16 / dsz;
 		if (dsz == 4)
 			mv.x[k / 4].l[k % 4] = upper ? 0 : -(mv.x[k / 4].l[k % 4] >> 31);
@@ -457,7 +460,7 @@ void helper_avx_gather(uint64_t envp, uint64_t regs, uint64_t base, uint64_t imm
 	}
 	memcpy(&env->xmm[rb], &mv.x[0], 16);
 	memcpy(&env->xmm_hi[rb], &mv.x[1], 16);
-	if (!L)         /* the destination's too, a fault shows */
+	if (!L && !x86_amd)	/* the destination's too, a fault shows */
 		memset(&dv.x[1], 0, 16);
 	for (unsigned i = 0; i < n; i++) {
 		bool sel = dsz == 4 ? mv.x[i / 4].l[i % 4] >> 31 : mv.q[i] >> 63;

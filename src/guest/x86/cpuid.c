@@ -31,6 +31,19 @@
 
 int x86_level = X86_V1;
 unsigned x86_ext;
+bool x86_amd;
+
+void x86_follow_host_vendor(void)
+{
+	uint32_t a, b, c, d;
+	__asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(0), "c"(0));
+	char v[13];
+	memcpy(v, &b, 4);
+	memcpy(v + 4, &d, 4);
+	memcpy(v + 8, &c, 4);
+	v[12] = 0;
+	x86_amd = !strcmp(v, "AuthenticAMD") || !strcmp(v, "HygonGenuine");
+}
 
 static const struct {
 	const char *name;

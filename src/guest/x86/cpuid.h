@@ -31,6 +31,30 @@ void x86_list_levels(FILE *f);
 bool x86_host_hint_reg_ud(int opcode, int reg);
 /* AT_HWCAP2 of the modelled CPU: HWCAP2_FSGSBASE where it has FSGSBASE. */
 uint64_t x86_hwcap2(void);
+/*
+ * Where Intel's and AMD's CPUs visibly differ in what the SDM and APM
+ * leave to the implementation, the model is Intel's unless x86_amd is set.
+ * User mode sets it on an AMD (or Hygon) host (x86_follow_host_vendor), so
+ * that a program sees what it would see run natively; whole-system mode
+ * leaves it clear, as its CPUID is Intel's.  The differences modelled:
+ *  - movsxd with a 16-bit operand size reads a word on Intel, a dword on
+ *    AMD (#AC and page faults show it);
+ *  - a store from an MMX register that faults: Intel has set TOP to 0
+ *    already, AMD has not;
+ *  - single-stepped rep string instructions trap between iterations with
+ *    RF set in the saved flags on Intel, clear on AMD;
+ *  - a fault in an iteration of repe/repne cmps or scas: Intel saves the
+ *    flags from before the instruction, AMD those of the last iteration;
+ *  - pop fs/gs with a 32- or 64-bit operand size reads the selector's
+ *    word on Intel, the whole operand on AMD;
+ *  - a gather that faults: Intel has made each mask element all ones or
+ *    all zeros from its top bit and cleared bits 255:128 of a VEX.128
+ *    form's mask and destination; AMD has only cleared the masks of the
+ *    elements done.
+ * The CPUID vendor stays GenuineIntel either way.
+ */
+extern bool x86_amd;
+void x86_follow_host_vendor(void);
 /* Fill eax, ebx, ecx, edx for leaf/subleaf as the modelled CPU reports them. */
 void x86_cpuid(uint32_t leaf, uint32_t subleaf, uint32_t out[4]);
 #endif

@@ -58,9 +58,11 @@ static bool gen_MOVZX(struct dc *s)
 
 static bool gen_MOVSX(struct dc *s)
 {
-	/* movsxd with a 16-bit operand size reads a word, which Zydis
-	 * calls a dword: the host shows it (no #AC at a 2-byte boundary) */
-	if (s->insn.mnemonic == ZYDIS_MNEMONIC_MOVSXD && s->insn.operand_width == 16 && op_is_mem(s, 1)) {
+	/* movsxd with a 16-bit operand size reads a word on Intel (no #AC
+	 * at a 2-byte boundary), which Zydis calls a dword; AMD reads the
+	 * dword and keeps its low word (cpuid.h) */
+	if (s->insn.mnemonic == ZYDIS_MNEMONIC_MOVSXD && s->insn.operand_width == 16 && op_is_mem(s, 1) &&
+	    !x86_amd) {
 		gen_st_op(s, 0, ir_ld(s, gen_ea(s, &s->op[1]), IR_MO_16));
 		return true;
 	}

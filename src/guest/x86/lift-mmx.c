@@ -10,13 +10,15 @@
  * the FPU in MMX state and writes its result, so a faulting load leaves
  * the x87 state untouched.  Stores from an MMX register are the exception
  * an Intel host shows: TOP is 0 in the signal frame of a faulting store
- * while the tags are as before (gen_mmx_store).
+ * while the tags are as before (gen_mmx_store); on AMD (x86_amd) a
+ * faulting store leaves both as they were.
  *
  * translate.c dispatches an instruction with an MMX register operand to
  * lift_mmx_table before the SSE table, since both name the same mnemonics;
  * rows here whose mnemonic has no other lifter also take the forms without
  * an MMX register (none do so far).
  */
+#include "guest/x86/cpuid.h"
 #include "guest/x86/mmx.h"
 #include "guest/x86/translate.h"
 #include "guest/x86/x87.h"
@@ -60,12 +62,13 @@ void gen_mmx_enter(struct dc *s)
 	ir_stenv(s, cst(s, 0xff), CPU_OFF(fpu.ftw), IR_MO_16);
 }
 
-/* A store of MMX register data to memory: the CPU has already set TOP to
- * 0 when the store faults, but not yet the tags. */
+/* A store of MMX register data to memory: an Intel CPU has already set
+ * TOP to 0 when the store faults, but not yet the tags. */
 static void gen_mmx_store(struct dc *s, ir_ref v, int op, int mo)
 {
 	ir_ref addr = gen_ea(s, &s->op[op]);
-	ir_stenv(s, cst(s, 0), CPU_OFF(fpu.top), IR_MO_8);
+	if (!x86_amd)
+		ir_stenv(s, cst(s, 0), CPU_OFF(fpu.top), IR_MO_8);
 	ir_st(s, v, addr, mo);
 	gen_mmx_enter(s);
 }

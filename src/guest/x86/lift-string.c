@@ -20,6 +20,7 @@
  */
 #include "exec/exec.h"
 #include "exec/tlb.h"
+#include "guest/x86/cpuid.h"
 #include "guest/x86/sys.h"
 #include "guest/x86/translate.h"
 
@@ -160,7 +161,7 @@ static bool gen_string(struct dc *s, enum str_kind k)
 	/* cmps/scas: each iteration's operands wait in temps and become the
 	 * flags when the loop ends, so a fault in an iteration leaves the
 	 * flags from before the instruction (the SDM's REP prefix page says
-	 * so; an Intel host shows it). */
+	 * so; an Intel host shows it; not an AMD one, below). */
 	ir_ref ta = 0, tb = 0, ran = 0;
 	if (cmp) {
 		ta = tmp64(s);
@@ -185,17 +186,24 @@ static bool gen_string(struct dc *s, enum str_kind k)
 		ir_mov(s, ran, cst(s, 1));
 		bool repne = s->insn.attributes & ZYDIS_ATTRIB_HAS_REPNE;
 		ir_brc(s, repne ? IR_EQ : IR_NE, gen_ext(s, a, size, false), gen_ext(s, b, size, false), done);
+		/* An AMD CPU's flags follow each iteration: a fault in the
+		 * next leaves this one's (cpuid.h) */
+		if (x86_amd)
+			cmp_flags(s, size, ta, tb);
 	}
 	if (s->tb->flags & CF_TRACE) {
 		/* Single-stepped, a rep instruction traps after every
 		 * iteration but the last at itself, with RF in the saved
-		 * flags (it resumes); after the last at the next one. */
+		 * flags on Intel (it resumes; not on AMD, cpuid.h); after
+		 * the last at the next one. */
 		ir_brc(s, IR_EQ, str_reg(s, R_RCX), cst(s, 0), done);
 		if (cmp)	/* the iteration is complete at the trap */
 			cmp_flags(s, size, ta, tb);
 		gen_sync_pc(s, s->pc);
-		ir_ref fl = ir_ldenv(s, CPU_OFF(eflags), IR_MO_64);
-		ir_stenv(s, ir_bin(s, IR_or, fl, cst(s, X86_RF)), CPU_OFF(eflags), IR_MO_64);
+		if (!x86_amd) {
+			ir_ref fl = ir_ldenv(s, CPU_OFF(eflags), IR_MO_64);
+			ir_stenv(s, ir_bin(s, IR_or, fl, cst(s, X86_RF)), CPU_OFF(eflags), IR_MO_64);
+		}
 		gen_raise(s, &(struct guest_exception){ .vector = X86_EXC_DB, .info = X86_DR6_BS });
 	} else {
 		ir_emit(s->ir, IR_br, IR_I64, NULL, (int64_t[]){ loop });

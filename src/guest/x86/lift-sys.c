@@ -20,6 +20,7 @@
  * are left alone, as the CPU leaves them.
  */
 #include <string.h>
+#include "guest/x86/cpuid.h"
 #include "guest/x86/sys.h"
 #include "host/host.h"
 #include "guest/x86/translate.h"
@@ -241,10 +242,17 @@ bool gen_POP_sreg(struct dc *s)
 	ir_ref nsp;
 	if (sreg != SREG_FS && sreg != SREG_GS)
 		return gen_illegal(s);
-	/* The CPU reads only the 16-bit selector, whatever the operand size
-	 * by which rsp moves (a pop from the last 2 bytes of a page does not
-	 * touch the next one). */
-	ir_ref v = ir_ld(s, G.regs[R_RSP], IR_MO_16);
+	/* An Intel CPU reads only the 16-bit selector, whatever the operand
+	 * size by which rsp moves (a pop from the last 2 bytes of a page does
+	 * not touch the next one); an AMD one reads the whole operand and
+	 * keeps its low word (cpuid.h). */
+	ir_ref v;
+	if (x86_amd && s->insn.operand_width > 16)
+		v = ir_bin(s, IR_and, ir_ld(s, G.regs[R_RSP], s->insn.operand_width == 64 ? IR_MO_64
+									     : IR_MO_32),
+			   cst(s, 0xffff));
+	else
+		v = ir_ld(s, G.regs[R_RSP], IR_MO_16);
 	nsp = ir_bin(s, IR_add, G.regs[R_RSP], cst(s, s->insn.operand_width / 8));
 	gen_load_sreg(s, sreg, v);
 	ir_mov(s, G.regs[R_RSP], nsp);
