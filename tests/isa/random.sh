@@ -72,7 +72,15 @@ declare -A mode_flags=([default]="" [one-insn-per-tb]="-one-insn-per-tb" [nochai
 known=()
 [ "${ISA_STRICT:-0}" = 1 ] || known=(--known "$here/random-known.txt")
 export LOOM_CPU_PARTIAL=1
-passed=0 failed=0 skipped=0
+passed=0 failed=0 skipped=0 differ=0
+# The oracle is the host CPU, and loom's model is Intel's where the vendors
+# differ in what the SDM and APM leave to the implementation (but for the
+# differences src/guest/x86/cpuid.h lists, which user mode follows on an
+# AMD host).  On another vendor's host a stream that differs is reported
+# (DIFF lines, the classes below) and counted as skipped, not failed; a
+# native run or a loom run that fails still fails.
+host_intel=0
+grep -q '^vendor_id[[:space:]]*: GenuineIntel' /proc/cpuinfo && host_intel=1
 : >"$out/classes" >"$out/filtered" >"$out/dropped"
 
 run_mode() {
@@ -108,7 +116,8 @@ for ((a = first; a < end; a += batch)); do
 	wait
 	for m in "${modes[@]}"; do
 		c=$out/$b.$m.cmp
-		grep -vE '^(class|filtered) ' "$c" | grep -vE '^random .*: [0-9]+ passed' | grep -v '^exit status'
+		grep -vE '^(class|filtered) ' "$c" | grep -vE '^random .*: [0-9]+ passed' | grep -v '^exit status' |
+			if [ "$host_intel" = 1 ]; then cat; else sed 's/^FAIL /DIFF /'; fi
 		grep '^class ' "$c" | sed -E 's/^class [^:]*: (.*): ([0-9]+) \(first: (.*)\)( known)?$/\2\t\1\t\3\4/' >>"$out/classes"
 		grep '^filtered ' "$c" | sed -E 's/^filtered [^:]*: ([0-9]+) [^,]*, ([0-9]+) [^,]*, ([0-9]+) .*/\1 \2 \3/' >>"$out/filtered"
 		read -r p f s < <(sed -nE 's/^random [^:]*: ([0-9]+) passed, ([0-9]+) failed, ([0-9]+) skipped$/\1 \2 \3/p' "$c")
@@ -117,7 +126,11 @@ for ((a = first; a < end; a += batch)); do
 			failed=$((failed + 1))
 			continue
 		fi
-		grep -q '^exit status' "$c" && [ "$f" -eq 0 ] && f=1
+		if grep -q '^exit status' "$c"; then
+			[ "$f" -eq 0 ] && f=1
+		elif [ "$host_intel" = 0 ]; then
+			differ=$((differ + f)) skipped=$((skipped + f)) f=0
+		fi
 		passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
 	done
 	rm -f "$out/$b".*
@@ -131,5 +144,7 @@ awk '{ m += $1; u += $2; h += $3 } END { printf "  not compared: %d stream runs 
 	"$out/filtered"
 awk -F'\t' '{ n[$2] += $1; if (!($2 in ex)) ex[$2] = $3 } END { for (k in n) printf "  mismatch class %s: %d stream runs (first: %s)\n", k, n[k], ex[k] }' \
 	"$out/classes" | sort -t: -k2 -rn
+[ "$host_intel" = 0 ] &&
+	echo "  this host is not Intel ($(sed -n 's/^vendor_id[[:space:]]*: //p' /proc/cpuinfo | head -n 1)): $differ stream runs that differ from its native run counted as skipped"
 echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]
