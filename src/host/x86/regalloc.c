@@ -11,9 +11,13 @@
  * Invariants the rest of loom relies on:
  *  - at TB entry every global is in env; every exit writes dirty globals
  *    back (ra_sync_all);
- *  - before an op that may fault (guest loads/stores, helpers that may
- *    raise) every dirty global is written back (ra_sync_globals), so a fault
- *    sees the exact guest state of the faulting instruction;
+ *  - a fault sees the exact guest state of the faulting instruction: before
+ *    a helper that may raise, and in whole-system mode before every guest
+ *    access's slow path, every dirty global is written back
+ *    (ra_sync_globals); in user mode an inline access, a divide or an SSE
+ *    op instead records where each dirty global is (ra_fault_point,
+ *    faultmap.c), and a global's value is always in env or in the one
+ *    register that holds it;
  *  - at a basic-block end (label, branch) globals and TB-wide locals are in
  *    memory; after a label no register holds anything;
  *  - rbp (env) and rsp (the spill frame) are never handed out, nor the
@@ -94,7 +98,7 @@ void ra_free_reg(struct cg *c, int reg)
 }
 
 /* Write r's register copy to its home if the home is stale. */
-static void sync_temp(struct cg *c, ir_ref r)
+void ra_sync_temp(struct cg *c, ir_ref r)
 {
 	struct ra_temp *rt = &c->t[r];
 	if (rt->reg != H_NONE && !rt->in_mem && !is_const(c, r)) {
@@ -109,7 +113,7 @@ void ra_spill_reg(struct cg *c, int reg)
 	ir_ref r = c->reg_temp[reg];
 	if (!r)
 		return;
-	sync_temp(c, r);
+	ra_sync_temp(c, r);
 	ra_free_reg(c, reg);
 }
 
@@ -276,11 +280,40 @@ void ra_sync_globals(struct cg *c)
 	uint64_t set;
 	if (!globals_in_regs(c, &set)) {
 		for (ir_ref r = 2; r < c->s->nglobals + 2; r++)
-			sync_temp(c, r);
+			ra_sync_temp(c, r);
 		return;
 	}
 	for (; set; set &= set - 1)
-		sync_temp(c, 2 + __builtin_ctzll(set));
+		ra_sync_temp(c, 2 + __builtin_ctzll(set));
+}
+
+/*
+ * Right before the one instruction of an op that may fault (user mode),
+ * after everything the op needs is allocated: note the fault point, where
+ * each dirty global is (faultmap.c), instead of writing them back.  What
+ * the table cannot take is written back as before.  Nothing may be emitted
+ * between this and the instruction.
+ */
+void ra_fault_point(struct cg *c)
+{
+	uint32_t first = c->nfent;
+#ifdef LOOM_DEBUG
+	for (ir_ref r = 2; r < c->s->nglobals + 2; r++)
+		if (!c->t[r].in_mem && (c->t[r].reg == H_NONE || c->reg_temp[c->t[r].reg] != r))
+			internal_error("TB 0x%lx: global %s neither in env nor in a register "
+				       "at a fault point", (unsigned long)c->tb->pc, T(c, r)->name);
+#endif
+	uint64_t set;
+	if (!globals_in_regs(c, &set)) {
+		ra_sync_globals(c);
+		return;
+	}
+	for (; set; set &= set - 1) {
+		ir_ref r = 2 + __builtin_ctzll(set);
+		if (!c->t[r].in_mem && !fmap_add(c, c->t[r].reg, T(c, r)->env_off))
+			ra_sync_temp(c, r);
+	}
+	fmap_point(c, first);
 }
 
 void ra_drop_globals(struct cg *c)
@@ -305,7 +338,7 @@ void ra_sync_all(struct cg *c, bool forget)
 		int reg = __builtin_ctz(m);
 		ir_ref r = c->reg_temp[reg];
 		if (is_global(c, r) || T(c, r)->tb_wide)
-			sync_temp(c, r);
+			ra_sync_temp(c, r);
 		if (forget)
 			ra_free_reg(c, reg);
 	}
