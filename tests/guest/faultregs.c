@@ -38,10 +38,11 @@ __asm__(".pushsection .text\n"
 	".globl kern_store\n kern_store:\n" INIT
 	"1:\n" MIX
 	"mov %rcx, (%rdi)\n lea 8(%rdi), %rdi\n jmp 1b\n"
-	/* a load (with an add) from there */
+	/* a load (with an add) from there, two registers just given
+	 * constants (which a translator may keep from env until a fault) */
 	".globl kern_load\n kern_load:\n" INIT
 	"1:\n" MIX
-	"add (%rdi), %rdx\n lea 8(%rdi), %rdi\n jmp 1b\n"
+	"mov $-7, %r9\n mov $300, %r10\n add (%rdi), %rdx\n lea 8(%rdi), %rdi\n jmp 1b\n"
 	/* div by rdi, counting down: #DE at 0 (dec's flags, add's CF) */
 	".globl kern_div\n kern_div:\n" INIT
 	"1:\n" MIX

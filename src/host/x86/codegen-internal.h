@@ -95,6 +95,10 @@ struct cg {
 	 * and the end of its entries, and the entries. */
 	uint16_t *fpt_off, *fpt_end, *fent;
 	uint32_t nfpt, nfent;
+	/* User mode: globals whose value is a constant not yet stored
+	 * (gen_mov), bit r - 2, the value in kval[r - 2] (regalloc.c). */
+	uint64_t kpend;
+	uint64_t *kval;
 };
 #define MAX_FAULT_POINTS 2048
 #define MAX_FAULT_ENTRIES 16384
@@ -158,10 +162,13 @@ void ra_sync_all(struct cg *c, bool forget);
 void ra_reset_after_label(struct cg *c);
 void ra_sync_temp(struct cg *c, ir_ref r);
 void ra_fault_point(struct cg *c);
+void ra_set_kconst(struct cg *c, ir_ref d, uint64_t v);
+void ra_kdrop(struct cg *c, ir_ref r);
 
 /* ---- fault points (faultmap.c) ---- */
 
 bool fmap_add(struct cg *c, int reg, int32_t env_off);
+bool fmap_add_const(struct cg *c, int32_t env_off, uint64_t v);
 void fmap_point(struct cg *c, uint32_t first);
 void fmap_finish(struct cg *c);
 

@@ -62,6 +62,10 @@ static void gen_mov(struct cg *c, struct ir_op *op)
 
 	if (is_const(c, a) && is_global(c, d) && fits_imm(c, a, IR_I64) &&
 	    (w64(op) || (uint32_t)cval(c, a) == cval(c, a))) {
+		if (!c->cfg->softmmu_on && d - 2 < 64) {
+			ra_set_kconst(c, d, cval(c, a));	/* stored later, if at all */
+			return;
+		}
 		if (rd->reg != H_NONE)
 			ra_free_reg(c, rd->reg);
 		emit_store_imm(&c->e, 3, cval(c, a), ENV_REG, T(c, d)->env_off);
@@ -86,6 +90,7 @@ static void gen_mov(struct cg *c, struct ir_op *op)
 			ra_free_reg(c, rd->reg);
 		emit_store(&c->e, 3, c->t[a].reg, ENV_REG, T(c, d)->env_off);
 		rd->in_mem = 1;
+		ra_kdrop(c, d);
 		return;
 	}
 	int reg;
@@ -1388,9 +1393,10 @@ size_t host_gen_code(struct ir_ctx *s, struct tb *tb, uint8_t *rw, uint8_t *rx, 
 	static uint16_t free_slots[FRAME_SLOTS];
 	static uint16_t fpt_off[MAX_FAULT_POINTS], fpt_end[MAX_FAULT_POINTS];
 	static uint16_t fent[MAX_FAULT_ENTRIES];
+	static uint64_t kval[64];
 	struct cg c = { .cfg = &cg_config, .s = s, .tb = tb, .slow = slow,
 			.fixups = fixups, .free_slots = free_slots,
-			.fpt_off = fpt_off, .fpt_end = fpt_end, .fent = fent };
+			.fpt_off = fpt_off, .fpt_end = fpt_end, .fent = fent, .kval = kval };
 
 	free(tb->fault_map);	/* an earlier attempt's */
 	tb->fault_map = NULL;

@@ -16,9 +16,13 @@
  *
  * off[i] is the code offset of fault point i's instruction (ascending),
  * its entries are entry[end[i-1] .. end[i]) (end[-1] = 0), and an entry is
- * the host register << 12 | the global's env offset / 8.  A point where no
- * global is dirty is not recorded.  Cost: 4 bytes per point and 2 per
- * dirty global, against the 4-7 byte store it replaces.
+ * the host register << 12 | the global's env offset / 8.  With rsp's or
+ * rbp's number (never allocated) in place of the register, the global's
+ * value is a constant not yet stored (regalloc.c's kpend): the entry after
+ * it (rsp: a constant below 65536, cc_op's as a rule), or the four after
+ * it, low half first (rbp).  A point where no global is dirty is not
+ * recorded.  Cost: 4 bytes per point and 2 per dirty global in a register
+ * (4 or 10 per constant), against the 4-11 byte store each replaces.
  *
  * Invariant: at off[i], each register named by point i's entries holds
  * the global's current value (the allocator takes the snapshot after every
@@ -39,6 +43,17 @@ bool fmap_add(struct cg *c, int reg, int32_t env_off)
 	    env_off < 0 || (env_off & 7) || env_off >= 8 << 12)
 		return false;
 	c->fent[c->nfent++] = (uint16_t)(reg << 12 | env_off >> 3);
+	return true;
+}
+
+/* The same for a global whose value is the constant v. */
+bool fmap_add_const(struct cg *c, int32_t env_off, uint64_t v)
+{
+	int n = v < 0x10000 ? 1 : 4;
+	if (c->nfent + n >= MAX_FAULT_ENTRIES || !fmap_add(c, n == 1 ? H_RSP : H_RBP, env_off))
+		return false;
+	for (int i = 0; i < n; i++)
+		c->fent[c->nfent++] = (uint16_t)(v >> 16 * i);
 	return true;
 }
 
@@ -92,12 +107,22 @@ int host_fault_restore(const struct tb *tb, uintptr_t hpc, void *env, const void
 	}
 	if (lo == n || offs[lo] != off)
 		return 0;
-	uint32_t k = lo ? ends[lo - 1] : 0;
-	for (; k < ends[lo]; k++) {
-		uint64_t v = (uint64_t)uc->uc_mcontext.gregs[greg_of[ent[k] >> 12]];
-		memcpy((char *)env + (ent[k] & 0xfff) * 8, &v, 8);
+	int nglobals = 0;
+	for (uint32_t k = lo ? ends[lo - 1] : 0; k < ends[lo]; k++, nglobals++) {
+		unsigned reg = ent[k] >> 12, off8 = ent[k] & 0xfff;
+		uint64_t v;
+		if (reg == H_RSP) {
+			v = ent[++k];
+		} else if (reg == H_RBP) {
+			v = ent[k + 1] | (uint64_t)ent[k + 2] << 16 | (uint64_t)ent[k + 3] << 32 |
+			    (uint64_t)ent[k + 4] << 48;
+			k += 4;
+		} else {
+			v = (uint64_t)uc->uc_mcontext.gregs[greg_of[reg]];
+		}
+		memcpy((char *)env + off8 * 8, &v, 8);
 	}
-	return ends[lo] - (lo ? ends[lo - 1] : 0);
+	return nglobals;
 }
 
 size_t host_fault_map_bytes(const struct tb *tb)
