@@ -336,6 +336,7 @@ struct exec_stats {
 	uint64_t tbs_translated;
 	uint64_t guest_insns_translated;
 	uint64_t host_bytes;
+	uint64_t fault_map_bytes;	/* the TBs' fault-point tables (host.h) */
 	uint64_t translate_ns;
 	/* translate_ns by stage (-d stats only: timing is not free) */
 	uint64_t decode_ns;		/* code fetch and Zydis decode */

@@ -482,6 +482,7 @@ static bool smc_host_fault(siginfo_t *si, ucontext_t *uc, void *cpu)
 	case SMC_RESTART:
 		break;
 	}
+	host_fault_restore(tb, hpc, cpu, uc);
 	exec_guest.set_pc(cpu, tb_guest_pc_of(tb, hpc));
 	host_unwind_pin(cpu, uc);
 	/* The store's instruction is finished by a one-shot, which does
@@ -511,9 +512,12 @@ bool exec_host_fault(siginfo_t *si, void *ucv)
 		return false;
 	uintptr_t hpc = host_fault_pc(uc);
 	struct tb *tb = tb_find_by_host_pc(hpc);
-	/* In translated code the insn_start table gives the guest pc; in a
-	 * helper that may fault, the lifter stored the pc before the call. */
+	/* In translated code the backend's fault points give the guest
+	 * globals it had not written back, and the insn_start table the guest
+	 * pc; in a helper that may fault, the lifter stored the pc before the
+	 * call and the globals are in env. */
 	if (tb) {
+		host_fault_restore(tb, hpc, cpu, uc);	/* first: the rest reads env */
 		exec_guest.set_pc(cpu, tb_guest_pc_of(tb, hpc));
 		host_unwind_pin(cpu, uc);	/* (in a helper it was flushed) */
 		if (tb->instr_fix && exec_hooks.fault_fixup)

@@ -407,6 +407,7 @@ static void tb_free(struct tb *tb)
 	free(tb->insn_pc);
 	free(tb->code_copy);
 	free(tb->instr_fix);
+	free(tb->fault_map);
 	free(tb);
 }
 
@@ -417,11 +418,12 @@ void exec_finish(void)
 		return;
 	double us = st->translate_ns / 1e3;
 	log_printf("loom: stats: %lu TBs translated (%lu guest insns, %lu host bytes, "
-		   "%.1f host bytes/guest insn), %.0f us translating, %.2f us/TB, "
-		   "%.0f TBs/s of translation time, %lu flushes, %lu TBs split\n",
+		   "%.1f host bytes/guest insn, %lu bytes of fault points), %.0f us translating, "
+		   "%.2f us/TB, %.0f TBs/s of translation time, %lu flushes, %lu TBs split\n",
 		   (unsigned long)st->tbs_translated, (unsigned long)st->guest_insns_translated,
 		   (unsigned long)st->host_bytes,
 		   st->guest_insns_translated ? (double)st->host_bytes / st->guest_insns_translated : 0.0,
+		   (unsigned long)st->fault_map_bytes,
 		   us, st->tbs_translated ? us / st->tbs_translated : 0.0,
 		   us ? st->tbs_translated / (us / 1e6) : 0.0, (unsigned long)st->flushes,
 		   (unsigned long)st->tbs_split);
@@ -597,6 +599,7 @@ static void tb_clear(struct tb *tb)
 	free(tb->insn_pc);
 	free(tb->code_copy);
 	free(tb->instr_fix);
+	free(tb->fault_map);
 	*tb = (struct tb){ .pc = tb->pc, .phys_pc = tb->phys_pc, .flags = tb->flags };
 }
 
@@ -793,6 +796,7 @@ static struct tb *tb_translate(uint64_t pc, uint64_t phys, uint32_t flags, bool 
 	exec_stats.tbs_translated++;
 	exec_stats.guest_insns_translated += tb->ninsns;
 	exec_stats.host_bytes += size;
+	exec_stats.fault_map_bytes += host_fault_map_bytes(tb);
 	exec_stats.translate_ns += exec_now_ns() - t0;
 	log_tb(tb);
 	return tb;

@@ -133,6 +133,13 @@ uintptr_t host_fault_pc(const void *uc);
 bool host_fault_is_write(const void *uc);
 void host_fault_exception(const siginfo_t *si, const void *uc, struct guest_exception *e);
 void host_unwind_pin(void *env, const void *uc);
+/* A fault in tb's code at host pc hpc: the guest globals that were not
+ * yet in env there are written into env from the ucontext's registers
+ * (user mode's fault points, host/x86/faultmap.c); returns how many.  The
+ * exec layer calls it before it reads any guest state.
+ * host_fault_map_bytes: the memory tb's table takes. */
+int host_fault_restore(const struct tb *tb, uintptr_t hpc, void *env, const void *uc);
+size_t host_fault_map_bytes(const struct tb *tb);
 /* Host CPU probes (host/x86/probe.c).  host_probe_ud runs each of n <= 32
  * instructions once (register-only, leaving the registers the C calling
  * convention lets a callee clobber) and returns a mask with bit i set where

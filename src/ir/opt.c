@@ -795,7 +795,9 @@ static void block_end_live(struct dce *d)
 		ir_bit_set(d->live, d->cross[k]);
 }
 
-/* Ops before which every global must hold its value in env. */
+/* Ops before which every global must hold its value: in env, or (at a
+ * user-mode fault point, host/x86/faultmap.c) in a host register a fault
+ * can read it from. */
 static bool needs_globals(const struct ir_op *op)
 {
 	if (opflags(op) & (IR_OPF_MAY_FAULT | IR_OPF_BB_END | IR_OPF_TB_END))

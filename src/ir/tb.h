@@ -48,6 +48,10 @@ struct tb {
 	/* Plugin counter adds not yet stored at each instruction, applied
 	 * when one faults (instrument/inject.c), or NULL. */
 	void *instr_fix;
+	/* The backend's fault points: where the guest globals not yet in
+	 * env are at each host instruction that may fault (host.h:
+	 * host_fault_restore), or NULL. */
+	void *fault_map;
 };
 #define TB_NO_PAGE (~0ull)
 

@@ -10,9 +10,11 @@
  * log), never as globals.  Both runs use the same env address, so values
  * derived from env agree.  Guest memory is one page at `mem` followed by a
  * PROT_NONE guard page: an access there is a guest fault, and the test checks
- * the backend's fault contract: the globals and memory seen at the fault are
- * the interpreter's state before the faulting op, and the host pc maps through
- * the insn_start table to the guest pc of that op's instruction.
+ * the backend's fault contract: the globals (env once host_fault_restore has
+ * put the fault point's registers there from the signal's ucontext, as
+ * exec_host_fault does) and memory seen at the fault are the interpreter's
+ * state before the faulting op, and the host pc maps through the insn_start
+ * table to the guest pc of that op's instruction.
  *
  * Helpers come in every arity 0-6 and with every kind of flags; those allowed
  * to read globals record a hash of the globals they see (so a missing sync
@@ -621,6 +623,7 @@ static sigjmp_buf native_jb;
 static volatile sig_atomic_t in_native;
 static volatile int sig_no;
 static volatile uintptr_t sig_pc, sig_addr;
+static ucontext_t sig_uc;		/* the registers at the fault */
 static const char *volatile case_name;	/* for reports from a dying child */
 static const struct ir_op *volatile case_ops;
 static volatile uint32_t case_nops;
@@ -642,6 +645,7 @@ static void on_signal(int sig, siginfo_t *si, void *ucv)
 	sig_no = sig;
 	sig_addr = (uintptr_t)si->si_addr;
 	sig_pc = uc->uc_mcontext.gregs[REG_RIP];
+	memcpy(&sig_uc.uc_mcontext.gregs, &uc->uc_mcontext.gregs, sizeof(sig_uc.uc_mcontext.gregs));
 	if (in_native) {
 		in_native = 0;
 		siglongjmp(native_jb, 1);
@@ -766,6 +770,7 @@ static int check_tb(const struct tcpu *init, const uint8_t *mem0, expect_fn expe
 	struct outcome oi, on;
 	uint8_t *mem_want = NULL;
 	struct tcpu want, got;
+	struct tb tb = { .pc = TB_PC, .insn_host_off = insn_off, .insn_pc = insn_pc };
 
 	if (ir_verify(&S, "test generator", stderr)) {
 		fail_head("test program does not verify (bug in the test)");
@@ -815,7 +820,6 @@ static int check_tb(const struct tcpu *init, const uint8_t *mem0, expect_fn expe
 		goto out;
 	}
 
-	struct tb tb = { .pc = TB_PC, .insn_host_off = insn_off, .insn_pc = insn_pc };
 	uint8_t *tbc = code + TB_OFF;
 	sh->stage = STAGE_CODEGEN;
 	size_t size = host_gen_code(&S, &tb, tbc, tbc, TB2_OFF - TB_OFF);
@@ -852,6 +856,10 @@ static int check_tb(const struct tcpu *init, const uint8_t *mem0, expect_fn expe
 	misaligned = 0;
 	*env_area = *init;
 	int nr = run_native(env_area, tbc, &on);
+	if (!nr && on.fault) {
+		tb.code = tbc;
+		host_fault_restore(&tb, sig_pc, env_area, &sig_uc);
+	}
 	got = *env_area;
 	if (nr) {
 		char buf[160];
@@ -916,6 +924,7 @@ static int check_tb(const struct tcpu *init, const uint8_t *mem0, expect_fn expe
 	}
 out:
 	case_ops = NULL;
+	free(tb.fault_map);
 	free(orig);
 	free(mem_want);
 	sh->stage = STAGE_NONE;

@@ -1,8 +1,8 @@
 /*
- * What the x86-64 backend's three files share: the per-TB context (struct
- * cg), the backend's configuration (struct cg_config), the register
- * allocator's interface (regalloc.c), the soft-MMU lowering's (softmmu.c)
- * and the few emitter helpers they call back into (codegen.c).  Nothing
+ * What the x86-64 backend's files share: the per-TB context (struct cg),
+ * the backend's configuration (struct cg_config), the register
+ * allocator's interface (regalloc.c), the fault points' (faultmap.c), the
+ * soft-MMU lowering's (softmmu.c) and the few emitter helpers they call back into (codegen.c).  Nothing
  * outside src/host/x86/ includes it: exec sees only host/host.h.
  *
  * Invariant: everything a TB's code depends on besides its IR (and where
@@ -91,7 +91,17 @@ struct cg {
 	 * memory: ra_reset_after_label visits these and the globals only. */
 	const ir_ref *wide;
 	uint32_t nwide;
+	/* User mode's fault points (faultmap.c): each point's code offset
+	 * and the end of its entries, and the entries. */
+	uint16_t *fpt_off, *fpt_end, *fent;
+	uint32_t nfpt, nfent;
+	/* User mode: globals whose value is a constant not yet stored
+	 * (gen_mov), bit r - 2, the value in kval[r - 2] (regalloc.c). */
+	uint64_t kpend;
+	uint64_t *kval;
 };
+#define MAX_FAULT_POINTS 2048
+#define MAX_FAULT_ENTRIES 16384
 
 /* Soft MMU (host.h): a probe's miss path, emitted after the TB's body. */
 enum slow_kind { SLOW_LD, SLOW_ST, SLOW_RMW };
@@ -150,6 +160,17 @@ void ra_sync_globals(struct cg *c);
 void ra_drop_globals(struct cg *c);
 void ra_sync_all(struct cg *c, bool forget);
 void ra_reset_after_label(struct cg *c);
+void ra_sync_temp(struct cg *c, ir_ref r);
+void ra_fault_point(struct cg *c);
+void ra_set_kconst(struct cg *c, ir_ref d, uint64_t v);
+void ra_kdrop(struct cg *c, ir_ref r);
+
+/* ---- fault points (faultmap.c) ---- */
+
+bool fmap_add(struct cg *c, int reg, int32_t env_off);
+bool fmap_add_const(struct cg *c, int32_t env_off, uint64_t v);
+void fmap_point(struct cg *c, uint32_t first);
+void fmap_finish(struct cg *c);
 
 /* ---- the soft-MMU lowering (softmmu.c) ---- */
 

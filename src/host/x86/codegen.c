@@ -62,6 +62,10 @@ static void gen_mov(struct cg *c, struct ir_op *op)
 
 	if (is_const(c, a) && is_global(c, d) && fits_imm(c, a, IR_I64) &&
 	    (w64(op) || (uint32_t)cval(c, a) == cval(c, a))) {
+		if (!c->cfg->softmmu_on && d - 2 < 64) {
+			ra_set_kconst(c, d, cval(c, a));	/* stored later, if at all */
+			return;
+		}
 		if (rd->reg != H_NONE)
 			ra_free_reg(c, rd->reg);
 		emit_store_imm(&c->e, 3, cval(c, a), ENV_REG, T(c, d)->env_off);
@@ -86,6 +90,7 @@ static void gen_mov(struct cg *c, struct ir_op *op)
 			ra_free_reg(c, rd->reg);
 		emit_store(&c->e, 3, c->t[a].reg, ENV_REG, T(c, d)->env_off);
 		rd->in_mem = 1;
+		ra_kdrop(c, d);
 		return;
 	}
 	int reg;
@@ -267,16 +272,36 @@ static void gen_mul2(struct cg *c, struct ir_op *op)
 	ra_set_output(c, hi, H_RDX);
 }
 
+/*
+ * An op whose host instruction may fault (a guest access, a divide, an SSE
+ * op under the guest's MXCSR).  Whole-system mode writes the dirty globals
+ * back before the op, as it always has (fault_sync); user mode notes where
+ * they are right before the instruction, once the op's registers are
+ * allocated (fault_here: regalloc.c's ra_fault_point), and a fault there
+ * puts them in env from the signal's registers (faultmap.c).
+ */
+static void fault_sync(struct cg *c)
+{
+	if (c->cfg->softmmu_on)
+		ra_sync_globals(c);
+}
+
+static void fault_here(struct cg *c)
+{
+	if (!c->cfg->softmmu_on)
+		ra_fault_point(c);
+}
+
 /* The host's div/idiv: hi:lo in rdx:rax, the quotient to rax and the
  * remainder to rdx.  Its divide error (a zero divisor, a quotient too
- * wide) comes before it writes anything; globals are synced first, as for
- * a load, and exec_host_fault maps the SIGFPE to the guest pc. */
+ * wide) comes before it writes anything, and exec_host_fault maps the
+ * SIGFPE to the guest pc. */
 static void gen_div2(struct cg *c, struct ir_op *op)
 {
 	ir_ref q = op->args[0], r = op->args[1], hi = op->args[2], lo = op->args[3], d = op->args[4];
 	bool w = w64(op);
 
-	ra_sync_globals(c);
+	fault_sync(c);
 	ra_lock(c, H_RAX);
 	ra_lock(c, H_RDX);
 	ra_evict(c, H_RAX);
@@ -285,6 +310,7 @@ static void gen_div2(struct cg *c, struct ir_op *op)
 	ra_lock(c, rd);
 	ra_copy_to_reg(c, lo, H_RAX);
 	ra_copy_to_reg(c, hi, H_RDX);
+	fault_here(c);
 	emit_unary(&c->e, op->opc == IR_divu2 ? EXT3_DIV : EXT3_IDIV, w, rd);
 	ra_free_dead(c, op);
 	ra_set_output(c, q, H_RAX);
@@ -505,19 +531,24 @@ static void gen_ld_env(struct cg *c, struct ir_op *op)
 	ra_set_output(c, op->args[0], emit_ld_at(c, op, ENV_REG));
 }
 
-static void store_to(struct cg *c, struct ir_op *op, ir_ref v, int base, int32_t disp, int size)
+/* A store of v; a guest store (`guest`) is a fault point (fault_here). */
+static void store_to(struct cg *c, ir_ref v, int base, int32_t disp, int size, bool guest)
 {
 	if (is_const(c, v) && (size < 3 || fits_imm(c, v, IR_I64))) {
+		if (guest)
+			fault_here(c);
 		emit_store_imm(&c->e, size, cval(c, v), base, disp);
 	} else {
 		int rv = ra_load_temp(c, v, ALL_REGS);
+		if (guest)
+			fault_here(c);
 		emit_store(&c->e, size, rv, base, disp);
 	}
 }
 
 static void gen_st_env(struct cg *c, struct ir_op *op)
 {
-	store_to(c, op, op->args[0], ENV_REG, op->cargs[0], op->cargs[1] & IR_MO_SIZE);
+	store_to(c, op->args[0], ENV_REG, op->cargs[0], op->cargs[1] & IR_MO_SIZE, false);
 	ra_free_dead(c, op);
 }
 
@@ -572,7 +603,7 @@ static void gen_st_ptr(struct cg *c, struct ir_op *op)
 
 	int rb = ra_load_temp(c, op->args[1], ALL_REGS);
 	ra_lock(c, rb);
-	store_to(c, op, op->args[0], rb, op->cargs[0], op->cargs[1] & IR_MO_SIZE);
+	store_to(c, op->args[0], rb, op->cargs[0], op->cargs[1] & IR_MO_SIZE, false);
 	ra_free_dead(c, op);
 }
 
@@ -586,11 +617,11 @@ static void gen_load(struct cg *c, struct ir_op *op)
 		softmmu_load(c, op);
 		return;
 	}
-	ra_sync_globals(c);
 	int ra = ra_load_temp(c, op->args[1], ALL_REGS);
 	ra_lock(c, ra);
 	int rd = dead_arg(op, 1) && T(c, op->args[1])->kind == IR_TEMP_LOCAL ? ra
 		 : ra_alloc_reg(c, ALL_REGS);
+	ra_fault_point(c);
 	if (sign && op->type == IR_I32 && size < 2)
 		emit_modrm_offset(&c->e, size ? OPC_MOVSWL : OPC_MOVSBL, rd, ra, 0);
 	else
@@ -605,10 +636,9 @@ static void gen_store(struct cg *c, struct ir_op *op)
 		softmmu_store(c, op);
 		return;
 	}
-	ra_sync_globals(c);
 	int ra = ra_load_temp(c, op->args[1], ALL_REGS);
 	ra_lock(c, ra);
-	store_to(c, op, op->args[0], ra, 0, op->cargs[0] & IR_MO_SIZE);
+	store_to(c, op->args[0], ra, 0, op->cargs[0] & IR_MO_SIZE, true);
 	ra_free_dead(c, op);
 }
 
@@ -620,7 +650,7 @@ static void gen_atomic(struct cg *c, struct ir_op *op)
 
 	/* Soft MMU: the host address comes from the TLB, in a scratch register. */
 	int haddr = c->cfg->softmmu_on ? softmmu_rmw_addr(c, op) : H_NONE;
-	ra_sync_globals(c);
+	fault_sync(c);
 	if (op->opc == IR_cmpxchg) {
 		ra_lock(c, H_RAX);
 		ra_evict(c, H_RAX);
@@ -629,12 +659,18 @@ static void gen_atomic(struct cg *c, struct ir_op *op)
 		int rnew = ra_load_temp(c, op->args[3], ALL_REGS & ~(1u << H_RAX));
 		ra_lock(c, rnew);
 		ra_copy_to_reg(c, op->args[2], H_RAX);
+		fault_here(c);
 		emit_atomic(&c->e, OPC_CMPXCHG_EvGv, size, rnew, raddr);
 		rd = H_RAX;
 	} else {
 		int raddr = haddr != H_NONE ? haddr : ra_load_temp(c, op->args[1], ALL_REGS);
 		ra_lock(c, raddr);
+		/* dest_from takes over a global's register when it is also the
+		 * output: its value must stay reachable at the fault point */
+		if (op->args[2] == old && is_global(c, old))
+			ra_sync_temp(c, old);
 		rd = ra_dest_from(c, op->args[2], dead_arg(op, 2), old, ALL_REGS);
+		fault_here(c);
 		emit_atomic(&c->e, op->opc == IR_xchg ? OPC_XCHG_EvGv : OPC_XADD_EvGv, size, rd, raddr);
 	}
 	if (size < 3)
@@ -991,7 +1027,8 @@ static void gen_vop(struct cg *c, struct ir_op *op)
  * xmm13 loaded from the env slots, under the guest's MXCSR, which the host
  * MXCSR holds while translated code runs.  An unmasked exception traps
  * before the result is stored, so env is untouched, and exec_host_fault
- * maps the SIGFPE to the guest pc; globals are synced first as for a load.
+ * maps the SIGFPE to the guest pc; the instruction is a fault point as a
+ * load is (fault_here).
  * b is loaded with exactly its size (movd, movq, or two qwords as in
  * gen_vop), so a staged 4- or 8-byte operand is store-forwarded.
  */
@@ -1191,13 +1228,14 @@ static void gen_vfop(struct cg *c, struct ir_op *op)
 	int32_t d = o & 0xffff, a = o >> 16 & 0xffff, b = o >> 32 & 0xffff;
 	int opc = fop_opcode(f, false);
 
-	ra_sync_globals(c);
+	fault_sync(c);
 	/* sources into the registers that xmm15 does not need first (a
 	 * copy out of the cache must come before xmm15 is overwritten) */
 	switch (def->form) {
 	case IR_FF_V:
 		load_xmm(c, 14, b, def->bsize);
 		load_xmm(c, 15, a, 16);
+		fault_here(c);
 		emit_modrm(&c->e, opc, 15, 14);
 		if (f >= IR_F_cmpps && f <= IR_F_cmpsd)
 			emit8(&c->e, o >> 48 & 7);	/* the predicate */
@@ -1206,15 +1244,18 @@ static void gen_vfop(struct cg *c, struct ir_op *op)
 		break;
 	case IR_FF_I:
 		load_xmm(c, 15, a, 16);
+		fault_here(c);
 		emit_modrm_offset(&c->e, opc, 15, ENV_REG, b);
 		break;
 	case IR_FF_F:
 		load_xmm(c, 13, b, def->bsize);
 		load_xmm(c, 14, a, 16);
 		load_xmm(c, 15, d, 16);
+		fault_here(c);
 		emit_vex_rr(&c->e, opc, 15, 14, 13);
 		break;
 	case IR_FF_C:
+		fault_here(c);
 		emit_modrm_offset(&c->e, OPC_GRP15, EXT15_LDMXCSR, ENV_REG, b);
 		return;
 	default:
@@ -1232,7 +1273,7 @@ static void gen_vfres(struct cg *c, struct ir_op *op)
 	int32_t a = o & 0xffff, b = o >> 16 & 0xffff;
 	int opc = fop_opcode(f, w64(op));
 
-	ra_sync_globals(c);
+	fault_sync(c);
 	int rd = ra_alloc_reg(c, ALL_REGS);
 	if (f == IR_F_stmxcsr) {
 		for (int i = 0; i < 3; i++)	/* the scratch slot is written */
@@ -1248,11 +1289,13 @@ static void gen_vfres(struct cg *c, struct ir_op *op)
 	load_xmm(c, 14, b, def->bsize);
 	if (f >= IR_F_comiss && f <= IR_F_ucomisd) {
 		load_xmm(c, 15, a, def->bsize);
+		fault_here(c);
 		emit_modrm(&c->e, opc, 15, 14);
 		emit_pushf(&c->e);
 		emit_pop(&c->e, rd);
 		emit_arith_ri(&c->e, ARITH_AND, false, rd, EFLAGS_ZF | EFLAGS_PF | EFLAGS_CF);
 	} else {
+		fault_here(c);
 		emit_modrm(&c->e, opc, rd, 14);
 	}
 	ra_set_output(c, op->args[0], rd);
@@ -1348,8 +1391,15 @@ size_t host_gen_code(struct ir_ctx *s, struct tb *tb, uint8_t *rw, uint8_t *rx, 
 	static struct slow_path slow[MAX_SLOW_PATHS];
 	static struct fixup fixups[MAX_FIXUPS];
 	static uint16_t free_slots[FRAME_SLOTS];
+	static uint16_t fpt_off[MAX_FAULT_POINTS], fpt_end[MAX_FAULT_POINTS];
+	static uint16_t fent[MAX_FAULT_ENTRIES];
+	static uint64_t kval[64];
 	struct cg c = { .cfg = &cg_config, .s = s, .tb = tb, .slow = slow,
-			.fixups = fixups, .free_slots = free_slots };
+			.fixups = fixups, .free_slots = free_slots,
+			.fpt_off = fpt_off, .fpt_end = fpt_end, .fent = fent, .kval = kval };
+
+	free(tb->fault_map);	/* an earlier attempt's */
+	tb->fault_map = NULL;
 
 	if (s->ntemps > cap) {
 		cap = s->ntemps * 2;
@@ -1439,6 +1489,7 @@ size_t host_gen_code(struct ir_ctx *s, struct tb *tb, uint8_t *rw, uint8_t *rx, 
 				       (unsigned long)tb->pc, c.fixups[i].label);
 		emit_patch_rel32(c.fixups[i].field, &c.e, emit_rx(&c.e, at));
 	}
+	fmap_finish(&c);
 	tb->ninsns = c.ninsn;
 	return c.e.p - c.e.start;
 }

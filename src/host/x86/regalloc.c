@@ -11,9 +11,13 @@
  * Invariants the rest of loom relies on:
  *  - at TB entry every global is in env; every exit writes dirty globals
  *    back (ra_sync_all);
- *  - before an op that may fault (guest loads/stores, helpers that may
- *    raise) every dirty global is written back (ra_sync_globals), so a fault
- *    sees the exact guest state of the faulting instruction;
+ *  - a fault sees the exact guest state of the faulting instruction: before
+ *    a helper that may raise, and in whole-system mode before every guest
+ *    access's slow path, every dirty global is written back
+ *    (ra_sync_globals); in user mode an inline access, a divide or an SSE
+ *    op instead records where each dirty global is (ra_fault_point,
+ *    faultmap.c), and a global's value is always in env or in the one
+ *    register that holds it;
  *  - at a basic-block end (label, branch) globals and TB-wide locals are in
  *    memory; after a label no register holds anything;
  *  - rbp (env) and rsp (the spill frame) are never handed out, nor the
@@ -62,6 +66,53 @@ static void load_home(struct cg *c, ir_ref r, int reg)
 		emit_load(&c->e, 3, false, reg, H_RSP, slot_off(c, r));
 }
 
+/* ---- pending constants ----
+ * In user mode a global given a constant (gen_mov: cc_op at nearly every
+ * flag-setting instruction) is not stored at once: the value waits in
+ * c->kval while the bit r - 2 of c->kpend is set (the global is then in no
+ * register, in_mem clear), a fault point records it as a constant, and it
+ * is stored where a register would be written back (ra_sync_globals,
+ * ra_sync_all) unless the global is written again first.  A read of the
+ * global puts the constant in a register (ra_load_temp and the others). */
+
+static inline uint64_t kbit(ir_ref r)
+{
+	return r >= 2 && r - 2 < 64 ? 1ull << (r - 2) : 0;
+}
+
+static inline bool kpending(struct cg *c, ir_ref r)
+{
+	return c->kpend & kbit(r);
+}
+
+void ra_set_kconst(struct cg *c, ir_ref d, uint64_t v)
+{
+	if (c->t[d].reg != H_NONE)
+		ra_free_reg(c, c->t[d].reg);
+	c->kpend |= kbit(d);
+	c->kval[d - 2] = v;
+	c->t[d].in_mem = 0;
+}
+
+/* r is written: a pending constant of it is dropped unstored. */
+void ra_kdrop(struct cg *c, ir_ref r)
+{
+	c->kpend &= ~kbit(r);
+}
+
+static void kflush(struct cg *c, ir_ref r)
+{
+	emit_store_imm(&c->e, 3, c->kval[r - 2], ENV_REG, T(c, r)->env_off);
+	c->t[r].in_mem = 1;
+	c->kpend &= ~kbit(r);
+}
+
+static void kflush_all(struct cg *c)
+{
+	while (c->kpend)
+		kflush(c, 2 + __builtin_ctzll(c->kpend));
+}
+
 /* ---- register bookkeeping ---- */
 
 void ra_set_reg(struct cg *c, ir_ref r, int reg)
@@ -94,7 +145,7 @@ void ra_free_reg(struct cg *c, int reg)
 }
 
 /* Write r's register copy to its home if the home is stale. */
-static void sync_temp(struct cg *c, ir_ref r)
+void ra_sync_temp(struct cg *c, ir_ref r)
 {
 	struct ra_temp *rt = &c->t[r];
 	if (rt->reg != H_NONE && !rt->in_mem && !is_const(c, r)) {
@@ -109,7 +160,7 @@ void ra_spill_reg(struct cg *c, int reg)
 	ir_ref r = c->reg_temp[reg];
 	if (!r)
 		return;
-	sync_temp(c, r);
+	ra_sync_temp(c, r);
 	ra_free_reg(c, reg);
 }
 
@@ -146,6 +197,13 @@ int ra_load_temp(struct cg *c, ir_ref r, uint32_t allowed)
 		emit_mov_rr(&c->e, true, reg, ENV_REG);
 		return reg;
 	}
+	if (kpending(c, r)) {	/* the constant to a register, still dirty */
+		reg = ra_alloc_reg(c, allowed);
+		emit_movi(&c->e, reg, c->kval[r - 2]);
+		ra_kdrop(c, r);
+		ra_set_reg(c, r, reg);
+		return reg;
+	}
 	if (rt->reg != H_NONE) {
 		if (allowed & (1u << rt->reg))
 			return rt->reg;
@@ -176,6 +234,8 @@ void ra_copy_to_reg(struct cg *c, ir_ref r, int reg)
 		emit_mov_rr(&c->e, true, reg, ENV_REG);
 	else if (is_const(c, r))
 		emit_movi(&c->e, reg, cval(c, r));
+	else if (kpending(c, r))
+		emit_movi(&c->e, reg, c->kval[r - 2]);
 	else if (c->t[r].reg != H_NONE)
 		emit_mov_rr(&c->e, true, reg, c->t[r].reg);
 	else
@@ -219,6 +279,8 @@ int ra_dest_from(struct cg *c, ir_ref a, bool adead, ir_ref d, uint32_t allowed)
 	reg = ra_alloc_reg(c, allowed);
 	if (is_const(c, a))
 		emit_movi(&c->e, reg, cval(c, a));
+	else if (kpending(c, a))
+		emit_movi(&c->e, reg, c->kval[a - 2]);
 	else if (T(c, a)->kind == IR_TEMP_ENV)
 		emit_mov_rr(&c->e, true, reg, ENV_REG);
 	else if (ra->reg != H_NONE)
@@ -238,6 +300,7 @@ void ra_set_output(struct cg *c, ir_ref d, int reg)
 		ra_free_reg(c, reg);
 	ra_set_reg(c, d, reg);
 	rd->in_mem = 0;
+	ra_kdrop(c, d);
 }
 
 /* After the op's code: free registers of inputs that died here.  Outputs
@@ -274,17 +337,54 @@ static bool globals_in_regs(struct cg *c, uint64_t *set)
 void ra_sync_globals(struct cg *c)
 {
 	uint64_t set;
+	kflush_all(c);
 	if (!globals_in_regs(c, &set)) {
 		for (ir_ref r = 2; r < c->s->nglobals + 2; r++)
-			sync_temp(c, r);
+			ra_sync_temp(c, r);
 		return;
 	}
 	for (; set; set &= set - 1)
-		sync_temp(c, 2 + __builtin_ctzll(set));
+		ra_sync_temp(c, 2 + __builtin_ctzll(set));
+}
+
+/*
+ * Right before the one instruction of an op that may fault (user mode),
+ * after everything the op needs is allocated: note the fault point, where
+ * each dirty global is (faultmap.c), instead of writing them back.  What
+ * the table cannot take is written back as before.  Nothing may be emitted
+ * between this and the instruction.
+ */
+void ra_fault_point(struct cg *c)
+{
+	uint32_t first = c->nfent;
+#ifdef LOOM_DEBUG
+	for (ir_ref r = 2; r < c->s->nglobals + 2; r++)
+		if (!c->t[r].in_mem && !kpending(c, r) &&
+		    (c->t[r].reg == H_NONE || c->reg_temp[c->t[r].reg] != r))
+			internal_error("TB 0x%lx: global %s neither in env nor in a register "
+				       "at a fault point", (unsigned long)c->tb->pc, T(c, r)->name);
+#endif
+	uint64_t set;
+	if (!globals_in_regs(c, &set)) {
+		ra_sync_globals(c);
+		return;
+	}
+	for (; set; set &= set - 1) {
+		ir_ref r = 2 + __builtin_ctzll(set);
+		if (!c->t[r].in_mem && !fmap_add(c, c->t[r].reg, T(c, r)->env_off))
+			ra_sync_temp(c, r);
+	}
+	for (uint64_t k = c->kpend; k; k &= k - 1) {
+		ir_ref r = 2 + __builtin_ctzll(k);
+		if (!fmap_add_const(c, T(c, r)->env_off, c->kval[r - 2]))
+			kflush(c, r);
+	}
+	fmap_point(c, first);
 }
 
 void ra_drop_globals(struct cg *c)
 {
+	c->kpend = 0;	/* (written back before any call that writes globals) */
 	for (uint32_t m = c->used_regs; m; m &= m - 1) {
 		int reg = __builtin_ctz(m);
 		ir_ref r = c->reg_temp[reg];
@@ -301,11 +401,12 @@ void ra_sync_all(struct cg *c, bool forget)
 		if (!c->reg_temp[reg] != !(c->used_regs & (1u << reg)))
 			internal_error("register allocator: used_regs out of step at r%d", reg);
 #endif
+	kflush_all(c);
 	for (uint32_t m = c->used_regs; m; m &= m - 1) {	/* in register order */
 		int reg = __builtin_ctz(m);
 		ir_ref r = c->reg_temp[reg];
 		if (is_global(c, r) || T(c, r)->tb_wide)
-			sync_temp(c, r);
+			ra_sync_temp(c, r);
 		if (forget)
 			ra_free_reg(c, reg);
 	}
