@@ -529,7 +529,8 @@ ir_ref gen_compute_eflags(struct dc *s)
 	bool sub = op >= CC_OP_SUBB && op <= CC_OP_SUBQ;
 	bool inc = op >= CC_OP_INCB && op <= CC_OP_INCQ;
 	bool dec = op >= CC_OP_DECB && op <= CC_OP_DECQ;
-	if (logic || shl || sar || add || sub || inc || dec) {
+	bool rot = op >= CC_OP_ROTB && op <= CC_OP_ROTQ;
+	if (logic || shl || sar || add || sub || inc || dec || rot) {
 		/* Inline for the families whose flags are a few operations on
 		 * the thunk (semantics as in flags.c): ZF, SF, PF from dst;
 		 * logic: CF = OF = 0; shl: CF = top bit of src, OF = CF^SF;
@@ -552,6 +553,9 @@ ir_ref gen_compute_eflags(struct dc *s)
 		ir_ref f = ir_bin(s, IR_or, ir_bin(s, IR_or, zf, sf), pf);
 		if (logic)
 			return f;
+		if (rot)	/* CF AF OF kept in src */
+			return ir_bin(s, IR_or, f, ir_bin(s, IR_and, G.cc_src,
+							   cst(s, X86_CF | X86_AF | X86_OF)));
 		ir_ref cf, of, af = 0;
 		if (shl) {
 			cf = ir_extr(s, G.cc_src, top, 1, false);
@@ -611,7 +615,7 @@ ir_ref gen_compute_cf(struct dc *s)
 	if ((op >= CC_OP_LOGICB && op <= CC_OP_LOGICQ) || op == CC_OP_POPCNT)
 		return cst(s, 0);
 	if ((op >= CC_OP_INCB && op <= CC_OP_DECQ) || op == CC_OP_EFLAGS ||
-	    (op >= CC_OP_SARB && op <= CC_OP_SARQ) || (op >= CC_OP_BMIB && op <= CC_OP_BMIQ))
+	    (op >= CC_OP_SARB && op <= CC_OP_SARQ) || (op >= CC_OP_BMIB && op <= CC_OP_ROTQ))
 		return ir_bin(s, IR_and, G.cc_src, cst(s, 1));
 	if (op >= CC_OP_SHLB && op <= CC_OP_SHLQ)
 		return ir_extr(s, G.cc_src, (8 << (op - CC_OP_SHLB)) - 1, 1, false);
