@@ -810,14 +810,20 @@ void gen_jmp_to(struct dc *s, int n, uint64_t target)
 }
 
 /* The taken sides of the branches the TB went on past (lift-flow.c
- * gen_branch), out of the body's line: the first chains through goto_tb 1
- * if the TB's own end left it free, the others probe the jump cache. */
+ * gen_branch), out of the body's line: each chains through a goto_tb
+ * slot the TB's own end left free (1 if it did, then 2 and 3), any beyond
+ * those probe the jump cache.  A chained side exit is a direct jump where
+ * a probe was two dependent loads and an indirect jump: gzip's
+ * longest-match loop leaves its first block through one on most of its
+ * iterations. */
 static void gen_side_exits(struct dc *s)
 {
+	int n = s->slot1_used ? 2 : 1;
+
 	for (unsigned i = 0; i < s->nside; i++) {
 		set_label(s, s->side[i].label);
-		if (!s->slot1_used) {
-			gen_jmp_to(s, 1, s->side[i].target);
+		if (n < TB_NJMP) {
+			gen_jmp_to(s, n++, s->side[i].target);
 			continue;
 		}
 		gen_sync_pc(s, s->side[i].target);
