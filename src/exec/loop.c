@@ -435,17 +435,11 @@ enum exec_exit exec_run(void *cpu)
 		struct tb *from = (struct tb *)(ret & ~(uintptr_t)TB_EXIT_MASK);
 		if ((ret & TB_EXIT_MASK) != TB_EXIT_REQUESTED)
 			branch_pc = from->insn_pc[from->ninsns - 1];
-		switch (ret & TB_EXIT_MASK) {
-		case TB_EXIT_IDX0:
-		case TB_EXIT_IDX1:
+		if ((ret & TB_EXIT_MASK) < TB_NJMP) {
 			last = from;
 			last_n = ret & TB_EXIT_MASK;
-			break;
-		case TB_EXIT_REQUESTED:
+		} else if ((ret & TB_EXIT_MASK) == TB_EXIT_REQUESTED) {
 			exec_guest.set_pc(cpu, from->pc);
-			break;
-		default:
-			break;
 		}
 	}
 }

@@ -12,6 +12,12 @@
 
 #include <stdint.h>
 
+/* Chainable exits of a TB (goto_tb 0..TB_NJMP-1): a two-way branch at
+ * its end takes two; whole-system blocks that run on past forward branches
+ * chain the taken sides of those through the others (guest/x86
+ * translate.c: gen_side_exits). */
+#define TB_NJMP 4
+
 /* A translation block. */
 struct tb {
 	uint64_t pc;		/* guest pc of the first instruction */
@@ -24,15 +30,15 @@ struct tb {
 	uint8_t *code;		/* host code (executable view) */
 	uint32_t code_size;
 	uint32_t ninsns;
-	uint16_t jmp_reset[2];	/* offset of the unchained path of goto_tb n */
-	uint16_t jmp_insn[2];	/* offset of the patchable jmp rel32 of goto_tb n */
+	uint16_t jmp_reset[TB_NJMP];	/* offset of the unchained path of goto_tb n */
+	uint16_t jmp_insn[TB_NJMP];	/* offset of the patchable jmp rel32 of goto_tb n */
 	/* Offset just past the exit-request check that opens the code, or 0
 	 * when it does not open with one: where a chained jump that cannot
 	 * close a loop enters (exec/tb.c: tb_chain_entry). */
 	uint16_t entry_nocheck;
-	uintptr_t jmp_dest[2];	/* tb chained to, or 0 */
+	uintptr_t jmp_dest[TB_NJMP];	/* tb chained to, or 0 */
 	uintptr_t jmp_list;	/* incoming jumps (tb|n), linked through jmp_next */
-	uintptr_t jmp_next[2];
+	uintptr_t jmp_next[TB_NJMP];
 	struct tb *hash_next;
 	/* host code offset -> guest pc: insn_start table, ninsns entries */
 	uint16_t *insn_host_off;
@@ -71,11 +77,13 @@ enum {
 };
 
 /* Exit values returned by translated code (exit_tb's constant):
- * (uintptr_t)tb | n for "goto_tb n was not chained", or a small code. */
-#define TB_EXIT_MASK 3
+ * (uintptr_t)tb | n for "goto_tb n was not chained" (n < TB_NJMP), or a
+ * small code.  A struct tb is malloc'ed, so its low three bits are free. */
+#define TB_EXIT_MASK 7
 #define TB_EXIT_IDX0 0
 #define TB_EXIT_IDX1 1
-#define TB_EXIT_NOCHAIN 2	/* pc set, no chaining wanted */
-#define TB_EXIT_REQUESTED 3	/* exit_request seen at TB entry; pc = tb->pc */
+#define TB_EXIT_NOCHAIN 4	/* pc set, no chaining wanted */
+#define TB_EXIT_REQUESTED 5	/* exit_request seen at TB entry; pc = tb->pc */
+_Static_assert(TB_NJMP <= TB_EXIT_NOCHAIN, "goto_tb slots overlap the exit codes");
 
 #endif

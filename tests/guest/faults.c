@@ -105,6 +105,13 @@ SNIP(ss_rbp, "movabs $" NC1 ", %rbp\n mov $3, %eax\n mov (%rbp), %rax\n ret")
 SNIP(ss_rbp_disp, "movabs $" NC2 ", %rbp\n mov $3, %eax\n mov %rax, 8(%rbp,%rax,4)\n ret")
 SNIP(ds_rbp_index, "movabs $" NC1 ", %rbp\n xor %eax, %eax\n mov (%rax,%rbp), %rax\n ret")
 SNIP(ds_rax, "movabs $" NC1 ", %rax\n mov (%rax), %rax\n ret")
+/* A rotate keeps the flags of the add or sub before it but for CF and OF,
+ * and loom keeps them lazily (flags.c: ROT): the frame's RFLAGS at
+ * a fault right after it. */
+SNIP(rol_fault, "mov $0x7ffffff0, %eax\n add $0x7fffffff, %eax\n rol $1, %eax\n"
+		" movabs $" NC1 ", %rdx\n mov (%rdx), %rcx\n ret")
+SNIP(ror_fault, "mov $0x44, %eax\n sub $0x45, %al\n ror $1, %al\n ror $1, %al\n"
+		" movabs $" NC1 ", %rdx\n mov (%rdx), %rcx\n ret")
 SNIP(ss_push, "mov %rsp, %rbx\n movabs $" NC1 ", %rsp\n mov $3, %eax\n push %rax\n ret")
 /* A 67 prefix does not make the stack 32-bit: still #SS */
 SNIP(ss_push_a32, "mov %rsp, %rbx\n movabs $" NC1 ", %rsp\n mov $3, %eax\n .byte 0x67\n push %rax\n ret")
@@ -472,6 +479,8 @@ int main(void)
 	RUN(ss_rbp_disp, 0);
 	RUN(ds_rbp_index, 0);
 	RUN(ds_rax, 0);
+	RUN(rol_fault, 0);
+	RUN(ror_fault, 0);
 	RUN(ss_push, 0);
 	RUN(ss_pop, 0);
 	RUN(ss_push_a32, 0);

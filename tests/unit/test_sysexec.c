@@ -803,6 +803,51 @@ static void test_guest_mem(void)
 	CHECK_EQ(rd64(PML4_A + 0x3000 + (RODATA >> 12) * 8), pte);
 }
 
+/* ---- blocks past forward branches ---- */
+
+/* A block that runs on past four forward branches to three targets (two
+ * of them to the same one) and ends in a two-way branch back: its side
+ * exits chain through goto_tb 2 and 3 and the third probes the jump
+ * cache.  Each way round adds 1 to the register of the path it took. */
+static void test_side_exits(void)
+{
+	static const uint8_t code[] = {
+		0xf6, 0xc1, 0x01,		/* 0: test $1,%cl */
+		0x75, 0x18,			/* 3: jnz A (29) */
+		0xf6, 0xc1, 0x02,		/* 5: test $2,%cl */
+		0x75, 0x1c,			/* 8: jnz B (38) */
+		0xf6, 0xc1, 0x04,		/* 10: test $4,%cl */
+		0x75, 0x0e,			/* 13: jnz A */
+		0xf6, 0xc1, 0x08,		/* 15: test $8,%cl */
+		0x75, 0x1b,			/* 18: jnz C (47) */
+		0x48, 0x83, 0xc0, 0x01,		/* 20: add $1,%rax */
+		0xff, 0xc9,			/* 24: dec %ecx */
+		0x75, 0xe4,			/* 26: jnz 0 */
+		0xf4,				/* 28: hlt */
+		0x48, 0x83, 0xc3, 0x01,		/* 29 A: add $1,%rbx */
+		0xff, 0xc9, 0x75, 0xdb, 0xf4,	/* dec %ecx; jnz 0; hlt */
+		0x48, 0x83, 0xc2, 0x01,		/* 38 B: add $1,%rdx */
+		0xff, 0xc9, 0x75, 0xd2, 0xf4,
+		0x48, 0x83, 0xc6, 0x01,		/* 47 C: add $1,%rsi */
+		0xff, 0xc9, 0x75, 0xc9, 0xf4,
+	};
+	uint64_t want[4] = { 0 };	/* rax, rbx, rdx, rsi */
+	for (unsigned n = 1000; n; n--) {
+		unsigned cl = n & 0xff;
+		want[cl & 1 ? 1 : cl & 2 ? 2 : cl & 4 ? 1 : cl & 8 ? 3 : 0]++;
+	}
+	machine_reset();
+	put(CODE_PA, code, sizeof(code));
+	cpu->regs[R_RCX] = 1000;
+	cpu->regs[R_RAX] = cpu->regs[R_RBX] = cpu->regs[R_RDX] = cpu->regs[R_RSI] = 0;
+	CHECK(halted(run(CODE)));
+	CHECK_EQ(cpu->regs[R_RCX], 0);
+	CHECK_EQ(cpu->regs[R_RAX], want[0]);
+	CHECK_EQ(cpu->regs[R_RBX], want[1]);
+	CHECK_EQ(cpu->regs[R_RDX], want[2]);
+	CHECK_EQ(cpu->regs[R_RSI], want[3]);
+}
+
 static void in_three_modes(void (*fn)(void))
 {
 	for (int mode = 0; mode < 3; mode++) {
@@ -838,5 +883,6 @@ void unit_main(void)
 	in_three_modes(test_global_pages);
 	in_three_modes(test_cpl_changes);
 	in_three_modes(test_rep_strings);
+	in_three_modes(test_side_exits);
 	test_guest_mem();
 }

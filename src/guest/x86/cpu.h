@@ -39,6 +39,7 @@ enum cc_op {
 	CC_FAMILY(SAR),		/* dst; src = value shifted by count-1 (SHR too) */
 	CC_FAMILY(MUL),		/* dst = low half; src != 0 means CF = OF = 1 */
 	CC_FAMILY(BMI),		/* dst; CF = bit 0 of src */
+	CC_FAMILY(ROT),		/* dst: ZF SF PF; src: CF AF OF bits (a rotate) */
 #undef CC_FAMILY
 	CC_OP_POPCNT,		/* ZF = (src == 0), others 0 */
 	CC_OP_NB,

@@ -328,8 +328,15 @@ uint64_t x86_hwcap2(void)
  * process does not: the hypervisor bit, an APIC (with TSC-deadline) but no
  * x2APIC, MTRR, PAT, PGE, PSE, PAE, MSR, DE; no MCE/MCA (the kernel would
  * read MCG_CAP and the banks), no PMU (leaf 0xa zero), no PCID, INVPCID,
- * LA57, UMIP, SMEP, SMAP, PKU, FSGSBASE, no SPEC_CTRL or
- * ARCH_CAPABILITIES (sys-cpu.c's MSR table agrees); an invariant TSC and,
+ * LA57, UMIP, SMEP, SMAP, PKU, FSGSBASE, no SPEC_CTRL (sys-cpu.c's MSR
+ * table agrees); ARCH_CAPABILITIES, whose MSR says the CPU is immune to the
+ * speculative-execution attacks it names (an emulated CPU does not
+ * speculate: its loads see only what the page tables allow, and it keeps
+ * no buffers or predictors a guest could read), so that Linux does not
+ * pay for mitigations there is nothing to mitigate (page-table isolation:
+ * two CR3 writes, each emptying the TLB and jump caches of user entries,
+ * per system call and interrupt; VERW at each return to user mode; return
+ * thunks); an invariant TSC and,
  * when the machine says its rate, leaves 0x15/0x16 with it, so the kernel
  * need not calibrate.  RDTSCP and RDPID are reported as the user model
  * reports them (-cpu host), since the decoder admits them only then.  CPUID.1:ECX.OSXSAVE follows CR4, leaf 0xd's size
@@ -374,7 +381,8 @@ void x86_sys_cpuid(struct cpu *cpu, uint32_t leaf, uint32_t sub, uint32_t out[4]
 		if (sub == 0) {
 			out[1] &= ~((1u << 0) | (1u << 7) | (1u << 10) | (1u << 20));
 			out[2] &= ~((1u << 2) | (1u << 3) | (1u << 16));
-			out[3] &= ~((1u << 26) | (1u << 27) | (1u << 29) | (1u << 31));
+			out[3] &= ~((1u << 26) | (1u << 27) | (1u << 31));
+			out[3] |= 1u << 29;	/* ARCH_CAPABILITIES */
 		}
 		break;
 	case 0xd:

@@ -171,6 +171,16 @@ static uint64_t cc_all_bmi(uint64_t dst, uint64_t src, uint64_t src2, unsigned s
 	return (src & X86_CF) | cc_szp(dst, size);
 }
 
+/* ROT, a rotate by an immediate count after a family whose ZF, SF and PF
+ * follow from its dst (any but EFLAGS and POPCNT): dst is that family's
+ * (of its size), src holds the rotate's CF and OF and the family's AF.  A
+ * rotate keeps SF ZF AF PF; computing all of them at each rotate cost a
+ * hash loop (md5) some 40 host instructions per rotate. */
+static uint64_t cc_all_rot(uint64_t dst, uint64_t src, uint64_t src2, unsigned size)
+{
+	return (src & (X86_CF | X86_AF | X86_OF)) | cc_szp(dst, size);
+}
+
 /* POPCNT has no size: src is the zero-extended operand. */
 static uint64_t cc_all_popcnt(uint64_t src)
 {
@@ -206,6 +216,8 @@ uint64_t helper_cc_compute_all(uint64_t dst, uint64_t src, uint64_t src2, uint64
 		return cc_all_mul(dst, src, src2, size);
 	case CC_OP_BMIB ... CC_OP_BMIQ:
 		return cc_all_bmi(dst, src, src2, size);
+	case CC_OP_ROTB ... CC_OP_ROTQ:
+		return cc_all_rot(dst, src, src2, size);
 	case CC_OP_POPCNT:
 		return cc_all_popcnt(src);
 	}
@@ -229,6 +241,7 @@ uint64_t helper_cc_compute_c(uint64_t dst, uint64_t src, uint64_t src2, uint64_t
 	case CC_OP_DECB ... CC_OP_DECQ:
 	case CC_OP_SARB ... CC_OP_SARQ:
 	case CC_OP_BMIB ... CC_OP_BMIQ:
+	case CC_OP_ROTB ... CC_OP_ROTQ:
 		return src & X86_CF;
 	case CC_OP_ADDB ... CC_OP_ADDQ:
 		return d < s;

@@ -84,18 +84,33 @@ static bool gen_JMP(struct dc *s)
 static bool may_continue(struct dc *s, uint64_t target)
 {
 	return tlb_softmmu && target > s->pc && x86_canonical(target) && !s->nochain &&
-	       !exec_blocks_watched && !(s->tb->flags & (CF_TRACE | CF_ONESHOT)) &&
-	       s->nside < sizeof(s->side) / sizeof(s->side[0]);
+	       !exec_blocks_watched && !(s->tb->flags & (CF_TRACE | CF_ONESHOT));
+}
+
+/* The label of the side exit to target: the TB's own if it has one, else
+ * a new one; false when there is no room left for another. */
+static bool side_exit_to(struct dc *s, uint64_t target, uint32_t *label)
+{
+	for (unsigned i = 0; i < s->nside; i++) {
+		if (s->side[i].target == target) {
+			*label = s->side[i].label;
+			return true;
+		}
+	}
+	if (s->nside == sizeof(s->side) / sizeof(s->side[0]))
+		return false;
+	*label = ir_new_label(s->ir);
+	s->side[s->nside].label = *label;
+	s->side[s->nside++].target = target;
+	return true;
 }
 
 /* Two-way exit: taken to `target`, else to next_pc. */
 static void gen_branch(struct dc *s, enum ir_cond c, ir_ref a, ir_ref b, uint64_t target)
 {
-	if (may_continue(s, target)) {
-		uint32_t side = ir_new_label(s->ir);
+	uint32_t side;
+	if (may_continue(s, target) && side_exit_to(s, target, &side)) {
 		ir_brc(s, c, a, b, side);
-		s->side[s->nside].label = side;
-		s->side[s->nside++].target = target;
 		return;
 	}
 	uint32_t taken = ir_new_label(s->ir);

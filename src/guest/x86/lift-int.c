@@ -423,11 +423,39 @@ static ir_ref rotl_n(struct dc *s, ir_ref a, ir_ref n, int size)
 	return ir_bin(s, IR_and, ir_bin(s, IR_or, hi, lo), mask_of(s, size));
 }
 
+/* AF of the thunk's family, known in this TB, in place (bit 4); 0 (no
+ * temp) when the family's ZF SF PF do not follow from its dst (EFLAGS,
+ * POPCNT) or the family is not known here.  Semantics as in flags.c. */
+static ir_ref thunk_af(struct dc *s)
+{
+	int op = s->cc_op;
+	if (op == CC_OP_DYNAMIC || op == CC_OP_EFLAGS || op == CC_OP_POPCNT)
+		return 0;
+	if (op >= CC_OP_ROTB && op <= CC_OP_ROTQ)
+		return ir_bin(s, IR_and, G.cc_src, cst(s, X86_AF));
+	bool add = op >= CC_OP_ADDB && op <= CC_OP_ADCQ;	/* ADD and ADC */
+	bool sub = op >= CC_OP_SUBB && op <= CC_OP_SBBQ;	/* SUB and SBB */
+	if (add || sub) {
+		/* the first operand, back from dst and src (and src2's carry) */
+		bool carry = (op >= CC_OP_ADCB && op <= CC_OP_ADCQ) || (op >= CC_OP_SBBB && op <= CC_OP_SBBQ);
+		ir_ref first = ir_bin(s, add ? IR_sub : IR_add, G.cc_dst, G.cc_src);
+		if (carry)
+			first = ir_bin(s, add ? IR_sub : IR_add, first, G.cc_src2);
+		return ir_bin(s, IR_and, ir_bin(s, IR_xor, ir_bin(s, IR_xor, first, G.cc_src), G.cc_dst),
+			      cst(s, X86_AF));
+	}
+	if ((op >= CC_OP_INCB && op <= CC_OP_INCQ) || (op >= CC_OP_DECB && op <= CC_OP_DECQ)) {
+		bool inc = op <= CC_OP_INCQ;
+		ir_ref nib = ir_bin(s, IR_and, G.cc_dst, cst(s, 0xf));
+		return ir_bin(s, IR_shl, ir_setc(s, IR_EQ, nib, cst(s, inc ? 0 : 0xf)), cst(s, 4));
+	}
+	return cst(s, 0);	/* LOGIC, SHL, SAR, MUL, BMI */
+}
+
 /* Flags after a rotate: CF and OF replaced, the rest kept. */
 static void rotate_flags(struct dc *s, ir_ref r, int size, bool left, ir_ref nonzero)
 {
 	int top = (8 << size) - 1;
-	ir_ref f = gen_compute_eflags(s);
 	ir_ref cf, of;
 	if (left) {
 		cf = ir_bin(s, IR_and, r, cst(s, 1));
@@ -436,8 +464,20 @@ static void rotate_flags(struct dc *s, ir_ref r, int size, bool left, ir_ref non
 		cf = ir_extr(s, r, top, 1, false);
 		of = ir_bin(s, IR_xor, cf, ir_extr(s, r, top - 1, 1, false));
 	}
-	ir_ref nf = ir_bin(s, IR_andc, f, cst(s, X86_CF | X86_OF));
-	nf = ir_bin(s, IR_or, nf, ir_bin(s, IR_or, cf, ir_bin(s, IR_shl, of, cst(s, 11))));
+	ir_ref cfof = ir_bin(s, IR_or, cf, ir_bin(s, IR_shl, of, cst(s, 11)));
+	ir_ref af = nonzero ? 0 : thunk_af(s);
+	if (af) {
+		/* The family's dst stays, for ZF SF PF of its size (flags.c:
+		 * ROT); src takes CF, AF and OF.  Rotates after adds are
+		 * common in hash loops, and every memory access after one
+		 * makes the flags live (the state must be exact if it
+		 * faults): all of them cost some 40 host instructions. */
+		int fsize = (s->cc_op - CC_OP_ADDB) & 3;
+		gen_set_cc(s, CC_OP_ROTB + fsize, 0, ir_bin(s, IR_or, cfof, af), 0);
+		return;
+	}
+	ir_ref f = gen_compute_eflags(s);
+	ir_ref nf = ir_bin(s, IR_or, ir_bin(s, IR_andc, f, cst(s, X86_CF | X86_OF)), cfof);
 	if (nonzero) {
 		/* count 0: flags unchanged */
 		nf = ir_movc(s, IR_EQ, nonzero, cst(s, 0), f, nf);

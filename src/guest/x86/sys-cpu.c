@@ -327,8 +327,9 @@ static void log_msr(const char *what, uint32_t msr, uint64_t v, struct cpu *cpu)
 
 /*
  * The MSR model.  What exists follows from CPUID (sys_cpuid): no MCA, no
- * PMU, no x2APIC, no SPEC_CTRL/ARCH_CAPABILITIES, no TSC_ADJUST, so their
- * MSRs are #GP like any MSR not listed here, as on a CPU without them.
+ * PMU, no x2APIC, no SPEC_CTRL, no TSC_ADJUST, so their MSRs are #GP like
+ * any MSR not listed here, as on a CPU without them.  ARCH_CAPABILITIES is
+ * read-only (cpuid.c says why the CPU reports these immunities).
  */
 bool x86_sys_rdmsr(struct cpu *cpu, uint32_t msr, uint64_t *v)
 {
@@ -338,6 +339,7 @@ bool x86_sys_rdmsr(struct cpu *cpu, uint32_t msr, uint64_t *v)
 	switch (msr) {
 	case MSR_TSC: *v = x86_sys_tsc(cpu); return true;
 	case MSR_PLATFORM_ID: *v = 0; return true;
+	case MSR_ARCH_CAPABILITIES: *v = X86_ARCH_CAP_MODEL; return true;
 	case MSR_FEATURE_CONTROL: *v = 1; return true;	/* locked, VMX and SMX off */
 	case MSR_BIOS_SIGN_ID: *v = 0; return true;	/* no microcode update */
 	case MSR_MTRRCAP: *v = 0x500 | X86_MTRR_VAR; return true;	/* fixed, WC, 8 variable */

@@ -126,6 +126,16 @@ enum { SEG_LDTR = 6, SEG_TR = 7, SEG_NB = 8 };
 #define MSR_BIOS_SIGN_ID 0x8b
 #define MSR_MTRRCAP 0xfe
 #define MSR_ARCH_CAPABILITIES 0x10a
+/* ARCH_CAPABILITIES of the model: not affected by Meltdown (RDCL_NO, bit
+ * 0), speculative store bypass (4), MDS (5), the page-size-change machine
+ * check (6), TSX async abort (8), MMIO stale data (13-15), branch history
+ * injection (20), post-barrier RSB prediction (24), gather data sampling
+ * (26), register file data sampling (27), indirect target selection (62,
+ * the bit a hypervisor reports).  No eIBRS (1) and no TSX_CTRL (7): their
+ * MSRs are not in the model. */
+#define X86_ARCH_CAP_MODEL ((1ull << 0) | (1ull << 4) | (1ull << 5) | (1ull << 6) | (1ull << 8) | \
+			    (1ull << 13) | (1ull << 14) | (1ull << 15) | (1ull << 20) | (1ull << 24) | \
+			    (1ull << 26) | (1ull << 27) | (1ull << 62))
 #define MSR_SYSENTER_CS 0x174
 #define MSR_SYSENTER_ESP 0x175
 #define MSR_SYSENTER_EIP 0x176

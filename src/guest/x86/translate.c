@@ -529,7 +529,8 @@ ir_ref gen_compute_eflags(struct dc *s)
 	bool sub = op >= CC_OP_SUBB && op <= CC_OP_SUBQ;
 	bool inc = op >= CC_OP_INCB && op <= CC_OP_INCQ;
 	bool dec = op >= CC_OP_DECB && op <= CC_OP_DECQ;
-	if (logic || shl || sar || add || sub || inc || dec) {
+	bool rot = op >= CC_OP_ROTB && op <= CC_OP_ROTQ;
+	if (logic || shl || sar || add || sub || inc || dec || rot) {
 		/* Inline for the families whose flags are a few operations on
 		 * the thunk (semantics as in flags.c): ZF, SF, PF from dst;
 		 * logic: CF = OF = 0; shl: CF = top bit of src, OF = CF^SF;
@@ -552,6 +553,9 @@ ir_ref gen_compute_eflags(struct dc *s)
 		ir_ref f = ir_bin(s, IR_or, ir_bin(s, IR_or, zf, sf), pf);
 		if (logic)
 			return f;
+		if (rot)	/* CF AF OF kept in src */
+			return ir_bin(s, IR_or, f, ir_bin(s, IR_and, G.cc_src,
+							   cst(s, X86_CF | X86_AF | X86_OF)));
 		ir_ref cf, of, af = 0;
 		if (shl) {
 			cf = ir_extr(s, G.cc_src, top, 1, false);
@@ -611,7 +615,7 @@ ir_ref gen_compute_cf(struct dc *s)
 	if ((op >= CC_OP_LOGICB && op <= CC_OP_LOGICQ) || op == CC_OP_POPCNT)
 		return cst(s, 0);
 	if ((op >= CC_OP_INCB && op <= CC_OP_DECQ) || op == CC_OP_EFLAGS ||
-	    (op >= CC_OP_SARB && op <= CC_OP_SARQ) || (op >= CC_OP_BMIB && op <= CC_OP_BMIQ))
+	    (op >= CC_OP_SARB && op <= CC_OP_SARQ) || (op >= CC_OP_BMIB && op <= CC_OP_ROTQ))
 		return ir_bin(s, IR_and, G.cc_src, cst(s, 1));
 	if (op >= CC_OP_SHLB && op <= CC_OP_SHLQ)
 		return ir_extr(s, G.cc_src, (8 << (op - CC_OP_SHLB)) - 1, 1, false);
@@ -806,14 +810,20 @@ void gen_jmp_to(struct dc *s, int n, uint64_t target)
 }
 
 /* The taken sides of the branches the TB went on past (lift-flow.c
- * gen_branch), out of the body's line: the first chains through goto_tb 1
- * if the TB's own end left it free, the others probe the jump cache. */
+ * gen_branch), out of the body's line: each chains through a goto_tb
+ * slot the TB's own end left free (1 if it did, then 2 and 3), any beyond
+ * those probe the jump cache.  A chained side exit is a direct jump where
+ * a probe was two dependent loads and an indirect jump: gzip's
+ * longest-match loop leaves its first block through one on most of its
+ * iterations. */
 static void gen_side_exits(struct dc *s)
 {
+	int n = s->slot1_used ? 2 : 1;
+
 	for (unsigned i = 0; i < s->nside; i++) {
 		set_label(s, s->side[i].label);
-		if (!s->slot1_used) {
-			gen_jmp_to(s, 1, s->side[i].target);
+		if (n < TB_NJMP) {
+			gen_jmp_to(s, n++, s->side[i].target);
 			continue;
 		}
 		gen_sync_pc(s, s->side[i].target);

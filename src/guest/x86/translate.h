@@ -45,7 +45,8 @@ struct dc {
 	 * lifter checks whatever it must itself, with gen_ac_check). */
 	bool ac_off;
 	/* Forward conditional branches the TB continues past (lift-flow.c
-	 * gen_branch): their taken exits, emitted after the TB's body. */
+	 * gen_branch): their taken exits, emitted after the TB's body, one
+	 * per target (branches to the same target share it). */
 	unsigned nside;
 	struct { uint32_t label; uint64_t target; } side[4];
 	bool slot1_used;	/* goto_tb 1 is taken by the TB's own end */

@@ -79,6 +79,69 @@ test_main:
 	rolb $1, %al
 	PUTF shl-load-rol8, $FL_LOGIC               /* AF undefined after shifts */
 
+	/* Two rotates in a row after an add: the add's SF ZF AF PF, the
+	 * second rotate's CF (OF undefined for counts above 1) */
+	movq %rbx, %rax
+	addl $0x1234, %eax
+	roll $7, %eax
+	rorl $3, %eax
+	PUTF add-rol-ror32, $(FL_CF | FL_PF | FL_AF | FL_ZF | FL_SF)
+
+	/* The conditions read straight after a rotate, in the same block:
+	 * CF, ZF, SF, PF, and those that combine them (be, l, le) */
+	movq %rbx, %rax
+	subq $0x80, %rax
+	rolq $1, %rax
+	setc %cl
+	setz %dl
+	shlb $1, %dl
+	orb %dl, %cl
+	sets %dl
+	shlb $2, %dl
+	orb %dl, %cl
+	setp %dl
+	shlb $3, %dl
+	orb %dl, %cl
+	movq %rbx, %rax
+	subq $0x80, %rax
+	rolq $1, %rax
+	setbe %dl
+	shlb $4, %dl
+	orb %dl, %cl
+	movq %rbx, %rax
+	subq $0x80, %rax
+	rolq $1, %rax
+	setl %dl
+	shlb $5, %dl
+	orb %dl, %cl
+	movq %rbx, %rax
+	subq $0x80, %rax
+	rolq $1, %rax
+	setle %dl
+	shlb $6, %dl
+	orb %dl, %cl
+	movq %rbx, %rax
+	andl $0x3, %eax
+	rorb $1, %al
+	seto %dl
+	shlb $7, %dl
+	orb %dl, %cl
+	movzbq %cl, %rcx
+	PUT sub-rol-setcc, %rcx
+
+	/* adc and a conditional branch after a rotate */
+	movq %rbx, %rax
+	incb %al
+	rolb $1, %al
+	movq $0, %rcx
+	adcq $0, %rcx
+	movq %rbx, %rax
+	incb %al
+	rolb $4, %al
+	jz 2f
+	orq $2, %rcx
+2:	PUT inc-rol-adc-jz, %rcx
+
 	movq %rbx, %rax
 	shlq $7, %rax
 	btq $3, %rax                    /* bt keeps ZF and sets CF from the bit */
