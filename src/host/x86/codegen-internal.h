@@ -105,6 +105,7 @@ struct cg {
 
 /* Soft MMU (host.h): a probe's miss path, emitted after the TB's body. */
 enum slow_kind { SLOW_LD, SLOW_ST, SLOW_RMW };
+#define SLOW_PATH_MAX_K 4	/* pending constants a slow path stores */
 struct slow_path {
 	uint8_t kind;		/* enum slow_kind */
 	int8_t addr_reg, val_reg;	/* val_reg: H_NONE with a constant value */
@@ -118,6 +119,11 @@ struct slow_path {
 	 * one's env offset: the path writes them before its call. */
 	uint16_t gdirty;
 	int32_t goff[16];
+	/* Globals whose value is a constant not yet stored (regalloc.c's
+	 * pending constants), which the path stores too. */
+	uint8_t nk;
+	int32_t koff[SLOW_PATH_MAX_K];
+	uint64_t kval[SLOW_PATH_MAX_K];
 	uint8_t *jne_field;	/* the probe's branch here */
 	uintptr_t probe_rx;	/* the hpc the helper is given */
 	uintptr_t resume_rx;	/* where the path returns */
@@ -125,6 +131,7 @@ struct slow_path {
 #define MAX_SLOW_PATHS 512
 #define SLOW_PATH_MAX_BYTES 160	/* without the global write-backs */
 #define SLOW_PATH_GLOBAL_BYTES 7	/* mov reg, disp32(env) */
+#define SLOW_PATH_CONST_BYTES 12	/* movq $imm32, disp32(env) */
 
 static inline struct ir_temp *T(struct cg *c, ir_ref r) { return &c->s->temps[r]; }
 static inline bool is_const(struct cg *c, ir_ref r) { return T(c, r)->kind == IR_TEMP_CONST; }
@@ -159,6 +166,7 @@ void ra_free_dead(struct cg *c, struct ir_op *op);
 void ra_sync_globals(struct cg *c);
 void ra_drop_globals(struct cg *c);
 void ra_sync_all(struct cg *c, bool forget);
+void ra_kflush_all(struct cg *c);	/* store the pending constants */
 void ra_reset_after_label(struct cg *c);
 void ra_sync_temp(struct cg *c, ir_ref r);
 void ra_fault_point(struct cg *c);

@@ -62,7 +62,7 @@ static void gen_mov(struct cg *c, struct ir_op *op)
 
 	if (is_const(c, a) && is_global(c, d) && fits_imm(c, a, IR_I64) &&
 	    (w64(op) || (uint32_t)cval(c, a) == cval(c, a))) {
-		if (!c->cfg->softmmu_on && d - 2 < 64) {
+		if (d - 2 < 64) {
 			ra_set_kconst(c, d, cval(c, a));	/* stored later, if at all */
 			return;
 		}

@@ -67,12 +67,13 @@ static void load_home(struct cg *c, ir_ref r, int reg)
 }
 
 /* ---- pending constants ----
- * In user mode a global given a constant (gen_mov: cc_op at nearly every
- * flag-setting instruction) is not stored at once: the value waits in
+ * A global given a constant (gen_mov: cc_op at nearly every flag-setting
+ * instruction) is not stored at once: the value waits in
  * c->kval while the bit r - 2 of c->kpend is set (the global is then in no
  * register, in_mem clear), a fault point records it as a constant, and it
  * is stored where a register would be written back (ra_sync_globals,
- * ra_sync_all) unless the global is written again first.  A read of the
+ * ra_sync_all; in whole-system mode also on a TLB probe's slow path,
+ * softmmu.c) unless the global is written again first.  A read of the
  * global puts the constant in a register (ra_load_temp and the others). */
 
 static inline uint64_t kbit(ir_ref r)
@@ -107,7 +108,7 @@ static void kflush(struct cg *c, ir_ref r)
 	c->kpend &= ~kbit(r);
 }
 
-static void kflush_all(struct cg *c)
+void ra_kflush_all(struct cg *c)
 {
 	while (c->kpend)
 		kflush(c, 2 + __builtin_ctzll(c->kpend));
@@ -337,7 +338,7 @@ static bool globals_in_regs(struct cg *c, uint64_t *set)
 void ra_sync_globals(struct cg *c)
 {
 	uint64_t set;
-	kflush_all(c);
+	ra_kflush_all(c);
 	if (!globals_in_regs(c, &set)) {
 		for (ir_ref r = 2; r < c->s->nglobals + 2; r++)
 			ra_sync_temp(c, r);
@@ -401,7 +402,7 @@ void ra_sync_all(struct cg *c, bool forget)
 		if (!c->reg_temp[reg] != !(c->used_regs & (1u << reg)))
 			internal_error("register allocator: used_regs out of step at r%d", reg);
 #endif
-	kflush_all(c);
+	ra_kflush_all(c);
 	for (uint32_t m = c->used_regs; m; m &= m - 1) {	/* in register order */
 		int reg = __builtin_ctz(m);
 		ir_ref r = c->reg_temp[reg];

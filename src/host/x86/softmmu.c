@@ -14,7 +14,7 @@
  * A hit cannot fault (the TLB promises RAM the context may touch), so the
  * guest globals a fault must see in env are written back on the slow path
  * alone, just before its call, from the registers that hold them at the
- * probe: the hit path stores none (user mode's accesses, which may fault
+ * probe, and the constants pending at the probe (regalloc.c): the hit path stores none (user mode's accesses, which may fault
  * anywhere, write them back before each access).
  */
 #include "host/x86/codegen-internal.h"
@@ -65,6 +65,17 @@ static void emit_tlb_probe(struct cg *c, struct slow_path *sp, int addr_reg, int
  * what allocation spilled is in env already). */
 static void slow_note_globals(struct cg *c, struct slow_path *sp)
 {
+	/* Pending constants too; more than the path has room for are
+	 * stored here, on the hit path. */
+	if (__builtin_popcountll(c->kpend) > SLOW_PATH_MAX_K)
+		ra_kflush_all(c);
+	sp->nk = 0;
+	for (uint64_t k = c->kpend; k; k &= k - 1) {
+		ir_ref r = 2 + __builtin_ctzll(k);
+		sp->koff[sp->nk] = T(c, r)->env_off;
+		sp->kval[sp->nk++] = c->kval[r - 2];
+		c->slow_bytes += SLOW_PATH_CONST_BYTES;
+	}
 	sp->gdirty = 0;
 	for (int reg = 0; reg < 16; reg++) {
 		ir_ref r = c->reg_temp[reg];
@@ -186,6 +197,8 @@ void softmmu_emit_slow_paths(struct cg *c)
 		for (int reg = 0; reg < 16; reg++)
 			if (sp->gdirty & (1u << reg))
 				emit_store(&c->e, 3, reg, ENV_REG, sp->goff[reg]);
+		for (int k = 0; k < sp->nk; k++)
+			emit_store_imm(&c->e, 3, sp->kval[k], ENV_REG, sp->koff[k]);
 		int nsaved = 0;
 		for (int reg = 0; reg < 16; reg++) {
 			if (sp->saved & (1u << reg)) {
