@@ -47,14 +47,14 @@ uint64_t x86_hwcap2(void);
  *    flags from before the instruction, AMD those of the last iteration;
  *  - pop fs/gs with a 32- or 64-bit operand size reads the selector's
  *    word on Intel, the whole operand on AMD;
- *  - near branches with a 66h prefix: Intel ignores it, AMD takes a 16-bit
- *    operand size (a rel16 displacement, the target truncated to 16 bits,
- *    a 2-byte return address; translate.c's decoder mode);
  *  - a gather that faults: Intel has made each mask element all ones or
  *    all zeros from its top bit and cleared bits 255:128 of a VEX.128
  *    form's mask and destination; AMD has only cleared the masks of the
  *    elements done.
- * The CPUID vendor stays GenuineIntel either way.
+ * The CPUID vendor stays GenuineIntel either way, and where a program can
+ * ask which rule applies, loom follows the vendor it reports: near
+ * branches with a 66h prefix keep Intel's 64-bit operand size (AMD's take
+ * 16 bits), as tests/guest/faults.c checks ("the reported vendor's rule").
  */
 extern bool x86_amd;
 void x86_follow_host_vendor(void);

@@ -8,25 +8,14 @@
 #include <cpuid.h>
 #include "exec/exec.h"
 #include "exec/tlb.h"
-#include "guest/x86/cpuid.h"
 #include "guest/x86/translate.h"
 
 static uint64_t branch_target(struct dc *s)
 {
 	uint64_t t = s->next_pc + s->op[0].imm.value.s;
-	/* (Zydis' AMD mode gives the rel16/32 forms a 16-bit operand size,
-	 * not the rel8 ones, which AMD's CPUs truncate too: cpuid.h) */
-	if (s->insn.operand_width == 16 ||
-	    (x86_amd && (s->insn.attributes & ZYDIS_ATTRIB_HAS_OPERANDSIZE) && !s->insn.raw.rex.W))
+	if (s->insn.operand_width == 16)
 		t &= 0xffff;
 	return t;
-}
-
-/* The stack slot of a near call or return: 8 bytes, or 2 where the
- * decoder takes a 66h prefix as a 16-bit operand size (AMD, cpuid.h). */
-static int near_size(struct dc *s)
-{
-	return s->insn.operand_width == 16 ? 1 : 3;
 }
 
 /* Far jmp, call (through memory; the direct forms do not exist in 64-bit
@@ -175,14 +164,14 @@ static bool gen_CALL(struct dc *s)
 	if (is_far(s))
 		return gen_far(s, FAR_CALL);
 	if (s->op[0].type == ZYDIS_OPERAND_TYPE_IMMEDIATE) {
-		gen_push(s, cst(s, s->next_pc), near_size(s));
+		gen_push(s, cst(s, s->next_pc), 3);
 		gen_jmp_to(s, 0, branch_target(s));
 	} else {
 		if (s->op[0].type == ZYDIS_OPERAND_TYPE_POINTER)
 			return false;
 		ir_ref target = tmp64(s);
 		ir_mov(s, target, gen_ld_op(s, 0));	/* read before rsp moves */
-		gen_push(s, cst(s, s->next_pc), near_size(s));
+		gen_push(s, cst(s, s->next_pc), 3);
 		gen_jmp_indirect(s, target);
 	}
 	s->state = DISAS_EXITED;
@@ -194,7 +183,7 @@ static bool gen_RET(struct dc *s)
 	if (is_far(s))
 		return gen_far(s, FAR_RET);
 	ir_ref nsp;
-	ir_ref target = gen_pop_value(s, near_size(s), &nsp);
+	ir_ref target = gen_pop_value(s, 3, &nsp);
 	if (s->insn.operand_count_visible && s->op[0].type == ZYDIS_OPERAND_TYPE_IMMEDIATE)
 		nsp = ir_bin(s, IR_add, nsp, cst(s, s->op[0].imm.value.u & 0xffff));
 	ir_mov(s, G.regs[R_RSP], nsp);

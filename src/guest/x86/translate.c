@@ -108,11 +108,6 @@ void guest_ir_init(struct ir_ctx *ir)
 void x86_decoder_init(ZydisDecoder *d)
 {
 	ZydisDecoderInit(d, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64);
-	/* AMD's near branches take a 66h prefix as a 16-bit operand size
-	 * (a rel16 displacement, the target truncated to 16 bits, a 2-byte
-	 * return address); Intel's ignore it (cpuid.h). */
-	if (x86_amd)
-		ZydisDecoderEnableMode(d, ZYDIS_DECODER_MODE_AMD_BRANCHES, ZYAN_TRUE);
 }
 
 /*
