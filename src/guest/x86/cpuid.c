@@ -33,18 +33,6 @@ int x86_level = X86_V1;
 unsigned x86_ext;
 bool x86_amd;
 
-void x86_follow_host_vendor(void)
-{
-	uint32_t a, b, c, d;
-	__asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(0), "c"(0));
-	char v[13];
-	memcpy(v, &b, 4);
-	memcpy(v + 4, &d, 4);
-	memcpy(v + 8, &c, 4);
-	v[12] = 0;
-	x86_amd = !strcmp(v, "AuthenticAMD") || !strcmp(v, "HygonGenuine");
-}
-
 static const struct {
 	const char *name;
 	int level;
@@ -58,6 +46,18 @@ static const struct {
 static void host_cpuid(uint32_t leaf, uint32_t sub, uint32_t r[4])
 {
 	__asm__("cpuid" : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3]) : "a"(leaf), "c"(sub));
+}
+
+void x86_follow_host_vendor(void)
+{
+	uint32_t r[4];
+	char v[13];
+	host_cpuid(0, 0, r);
+	memcpy(v, &r[1], 4);	/* ebx, edx, ecx */
+	memcpy(v + 4, &r[3], 4);
+	memcpy(v + 8, &r[2], 4);
+	v[12] = 0;
+	x86_amd = !strcmp(v, "AuthenticAMD") || !strcmp(v, "HygonGenuine");
 }
 
 /* leaf 1 ecx: sse3 ssse3 cx16 sse4.1 sse4.2 popcnt */

@@ -13,9 +13,10 @@
  *
  * A hit cannot fault (the TLB promises RAM the context may touch), so the
  * guest globals a fault must see in env are written back on the slow path
- * alone, just before its call, from the registers that hold them at the
- * probe, and the constants pending at the probe (regalloc.c): the hit path stores none (user mode's accesses, which may fault
- * anywhere, write them back before each access).
+ * alone, just before its call: the registers that hold them at the probe
+ * and the constants pending there (regalloc.c).  The hit path stores none
+ * (in user mode, where any access may fault, each access is a fault point
+ * instead: faultmap.c).
  */
 #include "host/x86/codegen-internal.h"
 
