@@ -97,6 +97,12 @@ static void opt_nochain(const char *arg)
 	pass_on("-nochain", NULL);
 }
 
+static void opt_perfmap(const char *arg)
+{
+	exec_opts.perfmap = true;
+	pass_on("-perfmap", NULL);
+}
+
 static void env_unset(const char *name, size_t len)
 {
 	size_t j = 0;
@@ -258,6 +264,8 @@ static const struct loom_option {
 	{ "one-insn-per-tb", "singlestep", NULL, opt_one_insn,
 	  "translate one guest instruction per block (also -singlestep)" },
 	{ "nochain", NULL, NULL, opt_nochain, "do not chain translated blocks together" },
+	{ "perfmap", NULL, NULL, opt_perfmap,
+	  "list each translated block in /tmp/perf-PID.map, for perf" },
 	{ "no-follow-exec", NULL, NULL, opt_no_follow_exec,
 	  "run programs the guest execs natively instead of under loom" },
 	{ "cpu", NULL, "model", opt_cpu,

@@ -163,6 +163,8 @@ struct cpu_exec *exec_state(void *cpu);
 struct exec_options {
 	bool single_insn;
 	bool nochain;
+	/* -perfmap: /tmp/perf-PID.map lists every TB (perf's JIT map) */
+	bool perfmap;
 };
 extern struct exec_options exec_opts;
 

@@ -204,7 +204,10 @@ void exec_init(void)
 	}
 	/* Near loom's own text so helper calls fit in rel32. */
 	uintptr_t hint = ((uintptr_t)&exec_init & ~0xffffful) - 0x40000000ul;
-	int fd = cache_memfd();
+	/* perf names samples from the JIT map in anonymous memory only (a
+	 * shared anonymous mapping reads as /dev/zero); in a memfd it would
+	 * look for symbols in the file. */
+	int fd = exec_opts.perfmap ? -1 : cache_memfd();
 	if (fd >= 0) {
 		cache_rx = mmap((void *)hint, cache_size, PROT_READ | PROT_EXEC, MAP_SHARED,
 				fd, 0);
@@ -541,8 +544,47 @@ uint64_t tb_guest_pc_of(struct tb *tb, uintptr_t hpc)
 	return pc;
 }
 
+/* -perfmap: one line per TB, "HOSTADDR SIZE NAME" in hex, the format perf
+ * reads from /tmp/perf-PID.map to name samples in code it has no file
+ * for.  Opened at the first TB and again in a forked child (its pid's
+ * file, listing the TBs it inherited); written through stdio and flushed
+ * at each block, so a profile taken while the guest runs sees them. */
+static FILE *perfmap_file;
+static pid_t perfmap_pid;
+
+static void perfmap_line(const struct tb *tb)
+{
+	fprintf(perfmap_file, "%lx %x guest-0x%lx\n", (unsigned long)(uintptr_t)tb->code,
+		tb->code_size, (unsigned long)tb->pc);
+}
+
+static void perfmap_add(const struct tb *tb)
+{
+	pid_t pid = getpid();
+	if (perfmap_pid != pid) {
+		char path[64];
+		if (perfmap_file)
+			fclose(perfmap_file);
+		perfmap_pid = pid;
+		snprintf(path, sizeof(path), "/tmp/perf-%d.map", (int)pid);
+		perfmap_file = fopen(path, "we");
+		if (!perfmap_file) {
+			fprintf(stderr, "%s: -perfmap: cannot write %s: %m\n", log_prog, path);
+			exec_opts.perfmap = false;
+			return;
+		}
+		for (size_t i = 0; i < ntbs; i++)
+			if (tbs[i] != tb)
+				perfmap_line(tbs[i]);
+	}
+	perfmap_line(tb);
+	fflush(perfmap_file);
+}
+
 static void log_tb(struct tb *tb)
 {
+	if (exec_opts.perfmap)
+		perfmap_add(tb);
 	FILE *f = log_file ? log_file : stderr;
 	if (log_enabled(LOG_OUT_ASM)) {
 		fprintf(f, "OUT: [size=%u]\n", tb->code_size);

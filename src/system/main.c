@@ -72,6 +72,7 @@ static void opt_no_reboot(const char *arg) { system_opts.no_reboot = true; }
 static void opt_D(const char *arg) { log_path = arg; }
 static void opt_one_insn(const char *arg) { exec_opts.single_insn = true; }
 static void opt_nochain(const char *arg) { exec_opts.nochain = true; }
+static void opt_perfmap(const char *arg) { exec_opts.perfmap = true; }
 
 static void opt_cov(const char *arg) { cov_path = arg; }
 
@@ -228,6 +229,8 @@ static const struct system_option {
 	{ "one-insn-per-tb", "singlestep", NULL, opt_one_insn,
 	  "translate one guest instruction per block (also -singlestep)" },
 	{ "nochain", NULL, NULL, opt_nochain, "do not chain translated blocks together" },
+	{ "perfmap", NULL, NULL, opt_perfmap,
+	  "list each translated block in /tmp/perf-PID.map, for perf" },
 };
 #define NOPTIONS (sizeof(options) / sizeof(options[0]))
 

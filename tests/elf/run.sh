@@ -297,6 +297,33 @@ log_stages() {
 log_stages log-stages-tiny "$T/tiny"
 [ -x /bin/busybox ] && log_stages log-stages-busybox-true /bin/busybox true
 
+# --- -perfmap: /tmp/perf-PID.map names every translated block, in perf's
+# "START SIZE NAME" hex format, for the process and for a child it runs
+# (fork, then exec under loom: its own file). ---
+perfmap_check() {
+	local name=$1 map=/tmp/perf-$2.map
+	if [ ! -s "$map" ]; then
+		fail "$name" "$map is missing or empty"
+	elif grep -qvE '^[0-9a-f]+ [0-9a-f]+ guest-0x[0-9a-f]+$' "$map"; then
+		fail "$name" "a line of $map is not START SIZE guest-0xPC: $(grep -vE '^[0-9a-f]+ [0-9a-f]+ guest-0x' "$map" | head -n 1)"
+	elif ! awk '{ if (strtonum("0x" $2) == 0) bad = 1 } END { exit bad }' "$map"; then
+		fail "$name" "a block of size 0 in $map"
+	else
+		pass "$name"
+	fi
+	rm -f "$map"
+}
+if [ -x /bin/busybox ]; then
+	pids=$("$LOOM" -perfmap /bin/busybox sh -c 'echo $$; /bin/busybox sh -c "echo \$\$"; exit 0' 2>"$T/perfmap.err")
+	set -- $pids
+	if [ $# -eq 2 ] && [ "$1" != "$2" ]; then
+		perfmap_check perfmap "$1"
+		perfmap_check perfmap-child "$2"
+	else
+		fail perfmap "expected two pids, got '$pids' ($(head -c 200 "$T/perfmap.err"))"
+	fi
+fi
+
 # --- loom's own resources are not the guest's: its descriptors (code
 # cache, log, control socket) neither listed, nor closable, nor in the way
 # of dup2 or close_range; its code cache not subject to RLIMIT_FSIZE.
