@@ -3,13 +3,15 @@
  *
  * opt_fold (forward) folds pure ops whose inputs are constants, applies
  * algebraic identities (x + 0, x ^ x, ...), turns branches and selects on
- * known conditions into their outcome, and propagates copies within a basic
- * block.  It may assume the IR verifies.  It preserves the value of every
- * output of every op that remains, and never changes an op's outputs: a
- * folded op becomes `mov d,x` or `mov d,$c` on the same d, a resolved brcond
- * becomes `br` or `nop`.  A copy made by `mov d,a` is forgotten when d or a
- * is written, at every basic block end, and (if d or a is a global) at every
- * call that may write globals; a copy made by an i32 mov stands for d only
+ * known conditions into their outcome (a brcond's own condition included,
+ * on its fall-through), and propagates copies within an extended basic
+ * block (a brcond's fall-through continues its block).  It may assume the
+ * IR verifies.  It preserves the value of every output of every op that
+ * remains, and never changes an op's outputs: a folded op becomes `mov d,x`
+ * or `mov d,$c` on the same d, a resolved brcond becomes `br` or `nop`.  A
+ * copy made by `mov d,a` is forgotten when d or a is written, at every
+ * label, br and TB end, and (if d or a is a global) at every call that may
+ * write globals; a copy made by an i32 mov stands for d only
  * where an op reads the low 32 bits.  Because propagation can turn a variable
  * shift count into a constant, a constant count >= width (undefined) is
  * reduced modulo the width, as the host does, so the result still verifies.
@@ -96,6 +98,15 @@ struct fold {
 	struct zx *zx;		/* per temp: known to have bits 32-63 clear */
 	ir_ref second_out;	/* mulu2/muls2 folded: `mov second_out,second_val` */
 	ir_ref second_val;	/* goes after the op */
+	/* The last brcond's fall-through: `a cond b` holds there (cond the
+	 * branch's inverted), in block bb while a and b are unwritten (and no
+	 * call may have written globals). */
+	struct {
+		ir_ref a, b;
+		uint32_t av, bv, bb, calls;
+		int64_t cond;
+		uint8_t type;
+	} fall;
 };
 
 static bool is_const(const struct fold *f, ir_ref r)
@@ -259,10 +270,32 @@ static bool fold_consts(struct fold *f, struct ir_op *op)
 	return true;
 }
 
+static uint32_t temp_ver(const struct fold *f, ir_ref r);
+
+/* Whether `a c b` (type t) is what the last brcond's fall-through knows,
+ * or its opposite; if so *res is its value there. */
+static bool cond_after_brcond(const struct fold *f, int64_t c, unsigned t, ir_ref a, ir_ref b,
+			      bool *res)
+{
+	if (f->fall.bb != f->bb || f->fall.calls != f->calls || !f->fall.a || t != f->fall.type ||
+	    temp_ver(f, f->fall.a) != f->fall.av || temp_ver(f, f->fall.b) != f->fall.bv)
+		return false;
+	if (a == f->fall.b && b == f->fall.a) {
+		a = f->fall.a;
+		b = f->fall.b;
+		c = ir_cond_swap(c);
+	}
+	if (a != f->fall.a || b != f->fall.b || (c & ~1) != (f->fall.cond & ~1))
+		return false;
+	*res = c == f->fall.cond;
+	return true;
+}
+
 /*
  * Whether `a cond b` is known at translation time; if so *res is its value.
  * Known when the condition is trivial, both sides are constants, both sides
- * are the same temp, or an unsigned compare is against zero.
+ * are the same temp, an unsigned compare is against zero, or a brcond on
+ * the same compare of the same temps has just fallen through.
  */
 static bool cond_known(const struct fold *f, const struct ir_op *op, bool *res)
 {
@@ -289,7 +322,7 @@ static bool cond_known(const struct fold *f, const struct ir_op *op, bool *res)
 		*res = c == IR_GEU;
 		return true;
 	}
-	return false;
+	return cond_after_brcond(f, c, op->type, a, b, res);
 }
 
 static void fold_mov(struct fold *f, struct ir_op *op)
@@ -678,8 +711,23 @@ static void note_outputs(struct fold *f, const struct ir_op *op)
 		note_copy(f, op);
 	if (op->opc == IR_call && !(op->cargs[1] & IR_CALL_NO_WRITE_GLOBALS))
 		f->calls++;
-	if (opflags(op) & IR_OPF_BB_END)
+	/* A brcond's fall-through is reached from it alone: what was known
+	 * before it still holds there, and so does its condition's opposite.
+	 * Facts end at labels (and after br and the TB's ends, where a label
+	 * must come next). */
+	if (op->opc == IR_brcond) {
+		ir_ref a = in(op, 0), b = in(op, 1);
+		f->fall.a = a;
+		f->fall.b = b;
+		f->fall.av = temp_ver(f, a);
+		f->fall.bv = temp_ver(f, b);
+		f->fall.bb = f->bb;
+		f->fall.calls = f->calls;
+		f->fall.cond = ir_cond_invert(op->cargs[0]);
+		f->fall.type = op->type;
+	} else if (opflags(op) & IR_OPF_BB_END) {
 		f->bb++;
+	}
 }
 
 void opt_fold(struct ir_ctx *s)

@@ -510,7 +510,7 @@ static void test_copy_prop_stops_at_labels(void)
 	ir_ref t0 = T(), t1 = T(), t2 = T();
 	mov(t0, rax);
 	brcond(IR_EQ, t0, K(0), l0);		/* same block: reads rax */
-	ir_op2(&S, IR_add, IR_I64, t1, t0, rbx);	/* after the branch: tmp0 */
+	ir_op2(&S, IR_add, IR_I64, t1, t0, rbx);	/* its fall-through: rax too */
 	mov(t2, rcx);
 	set_label(l0);
 	ir_op2(&S, IR_add, IR_I64, t1, t2, rbx);	/* after the label: tmp2 */
@@ -519,11 +519,79 @@ static void test_copy_prop_stops_at_labels(void)
 	opt_fold(&S);
 	CHECK_IR(" mov_i64 tmp0,rax\n"
 		 " brcond_i64 rax,$0x0,eq,$L0\n"
-		 " add_i64 tmp1,tmp0,rbx\n"
+		 " add_i64 tmp1,rax,rbx\n"
 		 " mov_i64 tmp2,rcx\n"
 		 " set_label_i64 $L0\n"
 		 " add_i64 tmp1,tmp2,rbx\n"
 		 " mov_i64 rdx,tmp1\n"
+		 " exit_tb_i64 $0x0\n");
+	CHECK_VERIFIES();
+}
+
+/* On a brcond's fall-through its condition is known false: a setcond or a
+ * brcond on the same compare of the same temps folds, unless a label, a
+ * write of either temp or a call that may write globals came between. */
+static void test_fold_after_brcond(void)
+{
+	begin();
+	uint32_t l0 = ir_new_label(&S), l1 = ir_new_label(&S);
+	ir_ref d = T(), x = T();
+	mov(x, rax);
+	brcond(IR_GEU, x, rbx, l0);
+	emit(IR_setcond, IR_I64, (ir_ref[]){ d, x, rbx }, IR_LTU, 0);	/* 1 */
+	mov(rcx, d);
+	emit(IR_setcond, IR_I64, (ir_ref[]){ d, rbx, x }, IR_LEU, 0);	/* swapped: 0 */
+	mov(rdx, d);
+	emit(IR_setcond, IR_I64, (ir_ref[]){ d, x, rbx }, IR_LT, 0);	/* signed: unknown */
+	mov(cc_dst, d);
+	emit(IR_setcond, IR_I32, (ir_ref[]){ d, x, rbx }, IR_LTU, 0);	/* i32: unknown */
+	mov(cc_src, d);
+	brcond(IR_GEU, x, rbx, l1);					/* never taken */
+	ir_call(&S, H_RW, d, (ir_ref[]){ K(0) }, 1);
+	emit(IR_setcond, IR_I64, (ir_ref[]){ d, x, rbx }, IR_LTU, 0);	/* rbx may differ */
+	mov(rcx, d);
+	set_label(l0);
+	emit(IR_setcond, IR_I64, (ir_ref[]){ d, rax, rbx }, IR_LTU, 0);	/* a join: unknown */
+	mov(rdx, d);
+	set_label(l1);
+	end_tb();
+	opt_fold(&S);
+	CHECK_IR(" mov_i64 tmp1,rax\n"
+		 " brcond_i64 rax,rbx,geu,$L0\n"
+		 " mov_i64 tmp0,$0x1\n"
+		 " mov_i64 rcx,$0x1\n"
+		 " mov_i64 tmp0,$0x0\n"
+		 " mov_i64 rdx,$0x0\n"
+		 " setcond_i64 tmp0,rax,rbx,lt\n"
+		 " mov_i64 cc_dst,tmp0\n"
+		 " setcond_i32 tmp0,rax,rbx,ltu\n"
+		 " mov_i64 cc_src,tmp0\n"
+		 " call h_rw,$0x0,tmp0,$0x0\n"
+		 " setcond_i64 tmp0,tmp1,rbx,ltu\n"
+		 " mov_i64 rcx,tmp0\n"
+		 " set_label_i64 $L0\n"
+		 " setcond_i64 tmp0,rax,rbx,ltu\n"
+		 " mov_i64 rdx,tmp0\n"
+		 " set_label_i64 $L1\n"
+		 " exit_tb_i64 $0x0\n");
+	CHECK_VERIFIES();
+
+	/* the loop of a rep string: a helper may have brought rcx to 0 */
+	begin();
+	l0 = ir_new_label(&S);
+	d = T();
+	brcond(IR_EQ, rcx, K(0), l0);
+	ir_call(&S, H_RW, d, (ir_ref[]){ K(0) }, 1);
+	brcond(IR_EQ, rcx, K(0), l0);
+	mov(rdx, K(1));
+	set_label(l0);
+	end_tb();
+	opt_fold(&S);
+	CHECK_IR(" brcond_i64 rcx,$0x0,eq,$L0\n"
+		 " call h_rw,$0x0,tmp0,$0x0\n"
+		 " brcond_i64 rcx,$0x0,eq,$L0\n"
+		 " mov_i64 rdx,$0x1\n"
+		 " set_label_i64 $L0\n"
 		 " exit_tb_i64 $0x0\n");
 	CHECK_VERIFIES();
 }
@@ -1361,6 +1429,7 @@ void unit_main(void)
 	test_copy_prop();
 	test_copy_prop_stops_at_labels();
 	test_copy_prop_calls();
+	test_fold_after_brcond();
 	test_copy_prop_i32();
 	test_dce_locals();
 	test_dead_flags();
