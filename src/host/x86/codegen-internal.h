@@ -76,6 +76,7 @@ struct cg {
 	uint16_t *free_slots;	/* [FRAME_SLOTS]: slots of dead block-locals */
 	uint32_t nfree_slots;
 	uint32_t ninsn;
+	uint32_t op_i;		/* the op being generated: its index in s->ops */
 	uint8_t **label_at;
 	struct fixup *fixups;	/* [MAX_FIXUPS] */
 	uint32_t nfixups;
@@ -99,13 +100,37 @@ struct cg {
 	 * (gen_mov), bit r - 2, the value in kval[r - 2] (regalloc.c). */
 	uint64_t kpend;
 	uint64_t *kval;
+	/* Globals whose value is the one a register holds for another temp
+	 * (gen_mov of a temp that lives on), bit r - 2, per register; apend
+	 * is their union (regalloc.c). */
+	uint64_t alias[16];
+	uint64_t apend;
+	/* A brcond's write-backs, moved to its taken side (out of line, after
+	 * the body: gen_brcond, emit_side_syncs). */
+	struct side_sync *side;	/* [MAX_FIXUPS] */
+	uint32_t nside;
+	struct side_store *sstore;	/* [MAX_SIDE_STORES] */
+	uint32_t nsstore;
 };
+struct side_store {
+	int8_t reg;		/* the value's register; H_NONE: imm */
+	int8_t base;		/* ENV_REG or H_RSP (a TB-wide local's slot) */
+	int32_t off, imm;
+};
+struct side_sync {
+	uint8_t *jcc_field;	/* the brcond's jump, to the stores */
+	uint32_t label;		/* where they go on to */
+	uint32_t first, n;	/* its stores in sstore[] */
+};
+#define MAX_SIDE_STORES 4096
+#define SIDE_STORE_BYTES 12	/* movq $imm32, disp32(env) at most */
 #define MAX_FAULT_POINTS 2048
 #define MAX_FAULT_ENTRIES 16384
 
 /* Soft MMU (host.h): a probe's miss path, emitted after the TB's body. */
 enum slow_kind { SLOW_LD, SLOW_ST, SLOW_RMW };
 #define SLOW_PATH_MAX_K 4	/* pending constants a slow path stores */
+#define SLOW_PATH_MAX_A 4	/* aliased globals a slow path stores */
 struct slow_path {
 	uint8_t kind;		/* enum slow_kind */
 	int8_t addr_reg, val_reg;	/* val_reg: H_NONE with a constant value */
@@ -124,6 +149,10 @@ struct slow_path {
 	uint8_t nk;
 	int32_t koff[SLOW_PATH_MAX_K];
 	uint64_t kval[SLOW_PATH_MAX_K];
+	/* Globals aliased to a register (regalloc.c), which it stores too. */
+	uint8_t na;
+	int8_t areg[SLOW_PATH_MAX_A];
+	int32_t aoff[SLOW_PATH_MAX_A];
 	uint8_t *jne_field;	/* the probe's branch here */
 	uintptr_t probe_rx;	/* the hpc the helper is given */
 	uintptr_t resume_rx;	/* where the path returns */
@@ -172,6 +201,15 @@ void ra_sync_temp(struct cg *c, ir_ref r);
 void ra_fault_point(struct cg *c);
 void ra_set_kconst(struct cg *c, ir_ref d, uint64_t v);
 void ra_kdrop(struct cg *c, ir_ref r);
+void ra_alias(struct cg *c, ir_ref d, int reg);
+void ra_hand_over(struct cg *c, ir_ref a, ir_ref d);
+void ra_store_global(struct cg *c, ir_ref d, int reg);
+bool ra_sync_record(struct cg *c, struct side_sync *ss);
+bool cg_rewritten_soon(struct cg *c, ir_ref g, bool past_faults);
+void ra_aflush_reg(struct cg *c, int reg);
+void ra_aflush_all(struct cg *c);
+bool ra_may_clobber(struct cg *c, int reg);
+int ra_global_reg(struct cg *c, ir_ref r);
 
 /* ---- fault points (faultmap.c) ---- */
 

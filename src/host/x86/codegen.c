@@ -55,6 +55,42 @@ static const uint8_t host_cc_of[IR_COND_NB] = {
 
 /* ---- per-op emitters ---- */
 
+/* Whether the ops after the current one write global g before any of them
+ * reads it or may read env (a block end, a call that reads or writes
+ * globals), looking a few dozen ops ahead; a brcond is looked past (its
+ * taken side stores what it needs: gen_brcond), and with past_faults, so
+ * is an op that may fault (its fault point or slow path records where g
+ * is). */
+bool cg_rewritten_soon(struct cg *c, ir_ref g, bool past_faults)
+{
+	const struct ir_ctx *s = c->s;
+	uint32_t end = c->op_i + 48 < s->nops ? c->op_i + 48 : s->nops;
+	/* (the op being generated may fault itself, after its registers are
+	 * chosen) */
+	if (!past_faults && (ir_opdefs[s->ops[c->op_i].opc].flags & IR_OPF_MAY_FAULT ||
+			     s->ops[c->op_i].opc == IR_call))
+		return false;
+	for (uint32_t i = c->op_i + 1; i < end; i++) {
+		const struct ir_op *op = &s->ops[i];
+		unsigned fl = ir_opdefs[op->opc].flags;
+		if (op->opc == IR_brcond && past_faults)
+			;
+		else if (fl & (IR_OPF_BB_END | IR_OPF_TB_END) || op->opc == IR_goto_tb)
+			return false;
+		if ((fl & IR_OPF_MAY_FAULT) && !past_faults)
+			return false;
+		if (op->opc == IR_call && (op->cargs[1] & IR_CALL_NO_GLOBALS) != IR_CALL_NO_GLOBALS)
+			return false;
+		for (int j = op->nout; j < op->nout + op->nin; j++)
+			if (op->args[j] == g)
+				return false;
+		for (int k = 0; k < op->nout; k++)
+			if (op->args[k] == g)
+				return true;
+	}
+	return false;
+}
+
 static void gen_mov(struct cg *c, struct ir_op *op)
 {
 	ir_ref d = op->args[0], a = op->args[1];
@@ -75,24 +111,28 @@ static void gen_mov(struct cg *c, struct ir_op *op)
 	/* Hand the register over when the source dies here. */
 	if (T(c, a)->kind == IR_TEMP_LOCAL && dead_arg(op, 1) && c->t[a].reg != H_NONE &&
 	    (w64(op) || T(c, a)->type == IR_I32)) {
-		int reg = c->t[a].reg;
-		ra_free_reg(c, reg);
-		ra_set_output(c, d, reg);
+		ra_hand_over(c, a, d);
 		return;
 	}
 	if (d == a && w64(op))
 		return;		/* mov_i32 d,d still zero-extends */
-	/* A global taking the value of a temp that lives on: write it home
-	 * now rather than keep a second register copy (later reads of the
-	 * global were redirected to the temp by copy propagation). */
-	if (is_global(c, d) && w64(op) && T(c, a)->kind == IR_TEMP_LOCAL && c->t[a].reg != H_NONE) {
-		if (rd->reg != H_NONE)
-			ra_free_reg(c, rd->reg);
-		emit_store(&c->e, 3, c->t[a].reg, ENV_REG, T(c, d)->env_off);
-		rd->in_mem = 1;
-		ra_kdrop(c, d);
+	/* A global taking the value of a temp that lives on: written home
+	 * now (later reads of the global were redirected to the temp by copy
+	 * propagation), or, if the guest writes it again before anything may
+	 * read env, an alias of the temp's register, which then needs no
+	 * store at all (the flags' cc_dst of one instruction after another). */
+	if (is_global(c, d) && w64(op) && (T(c, a)->kind == IR_TEMP_LOCAL || is_global(c, a)) &&
+	    c->t[a].reg != H_NONE && c->reg_temp[c->t[a].reg] == a) {
+		if (d - 2 < 64 && cg_rewritten_soon(c, d, true)) {
+			ra_alias(c, d, c->t[a].reg);
+			return;
+		}
+		ra_store_global(c, d, c->t[a].reg);
 		return;
 	}
+	/* d's register is rewritten below: globals aliased to it keep it */
+	if (rd->reg != H_NONE && c->alias[rd->reg])
+		ra_free_reg(c, rd->reg);
 	int reg;
 	if (is_const(c, a)) {
 		reg = rd->reg != H_NONE ? rd->reg : ra_alloc_reg(c, ALL_REGS);
@@ -207,8 +247,8 @@ static void gen_ext(struct cg *c, struct ir_op *op)
 		ra = ra_load_temp(c, a, ALL_REGS);
 	}
 	ra_lock(c, ra);
-	int rd = (dead_arg(op, 1) && T(c, a)->kind == IR_TEMP_LOCAL) || is_const(c, a) ? ra
-		 : ra_alloc_reg(c, ALL_REGS);
+	int rd = (dead_arg(op, 1) && T(c, a)->kind == IR_TEMP_LOCAL && ra_may_clobber(c, ra)) ||
+		 is_const(c, a) ? ra : ra_alloc_reg(c, ALL_REGS);
 	if (sign && op->type == IR_I32) {
 		/* sign-extend within 32 bits; the 32-bit write zero-extends */
 		if (size == 2)
@@ -619,8 +659,8 @@ static void gen_load(struct cg *c, struct ir_op *op)
 	}
 	int ra = ra_load_temp(c, op->args[1], ALL_REGS);
 	ra_lock(c, ra);
-	int rd = dead_arg(op, 1) && T(c, op->args[1])->kind == IR_TEMP_LOCAL ? ra
-		 : ra_alloc_reg(c, ALL_REGS);
+	int rd = dead_arg(op, 1) && T(c, op->args[1])->kind == IR_TEMP_LOCAL && ra_may_clobber(c, ra)
+		 ? ra : ra_alloc_reg(c, ALL_REGS);
 	ra_fault_point(c);
 	if (sign && op->type == IR_I32 && size < 2)
 		emit_modrm_offset(&c->e, size ? OPC_MOVSWL : OPC_MOVSBL, rd, ra, 0);
@@ -762,7 +802,7 @@ static void gen_call(struct cg *c, struct ir_op *op)
 	for (int i = 0; i < nargs; i++) {
 		ir_ref r = op->args[op->nout + i];
 		if (c->t[r].reg == call_arg_regs[i] && dead_arg(op, op->nout + i) &&
-		    T(c, r)->kind == IR_TEMP_LOCAL)
+		    T(c, r)->kind == IR_TEMP_LOCAL && !c->alias[call_arg_regs[i]])
 			in_place |= 1u << call_arg_regs[i];
 	}
 	for (int reg = 0; reg < 16; reg++) {
@@ -808,17 +848,73 @@ static void branch_to(struct cg *c, uint32_t label, int cc)
 	}
 }
 
+/* Whether the ops after the current one go on with guest work before the
+ * block ends (not a TB's last branch, after which both sides write back
+ * anyway). */
+static bool block_goes_on(struct cg *c)
+{
+	for (uint32_t i = c->op_i + 1; i < c->s->nops; i++) {
+		const struct ir_op *op = &c->s->ops[i];
+		if (op->opc == IR_nop || op->opc == IR_insn_start)
+			continue;
+		return !(ir_opdefs[op->opc].flags & (IR_OPF_BB_END | IR_OPF_TB_END)) &&
+		       op->opc != IR_goto_tb;
+	}
+	return false;
+}
+
+/*
+ * Load operands, compare, branch.  The block state the label expects in
+ * memory is written on the taken side alone: the jump goes to stores
+ * emitted after the body (emit_side_syncs), which go on to the label, and
+ * the fall-through keeps its registers dirty, so a branch seldom taken
+ * (a side exit past which the block runs on) costs no write-back.  When
+ * the table is full the stores come first, inline (plain stores keep
+ * flags intact, but loading may spill, so operands are loaded before).
+ */
 static void gen_brcond(struct cg *c, struct ir_op *op)
 {
 	ir_ref a = op->args[0], b = op->args[1];
-	/* Load operands, write back block state (plain stores keep flags
-	 * intact, but loading may spill, so load first), compare, branch. */
 	int ra = ra_load_temp(c, a, ALL_REGS);
 	ra_lock(c, ra);
 	if (!is_const(c, b) || !fits_imm(c, b, op->type))
 		ra_lock(c, ra_load_temp(c, b, ALL_REGS));
-	ra_sync_all(c, false);
-	branch_to(c, op->cargs[1], gen_compare(c, op->cargs[0], a, b, w64(op)));
+	struct side_sync *ss = c->nside < MAX_FIXUPS && block_goes_on(c) ? &c->side[c->nside] : NULL;
+	if (!ss || !ra_sync_record(c, ss)) {
+		ra_sync_all(c, false);
+		branch_to(c, op->cargs[1], gen_compare(c, op->cargs[0], a, b, w64(op)));
+		return;
+	}
+	if (!ss->n) {		/* nothing to store: straight to the label */
+		c->slow_bytes -= 5;
+		branch_to(c, op->cargs[1], gen_compare(c, op->cargs[0], a, b, w64(op)));
+		return;
+	}
+	c->nside++;
+	ss->label = op->cargs[1];
+	ss->jcc_field = emit_jcc32(&c->e, gen_compare(c, op->cargs[0], a, b, w64(op)));
+	for (int reg = 0; reg < 16; reg++) {	/* as branch_to */
+		ir_ref r = c->reg_temp[reg];
+		if (r && !is_global(c, r) && !T(c, r)->tb_wide)
+			ra_free_reg(c, reg);
+	}
+}
+
+/* The brconds' stores on their taken sides, each going on to its label. */
+static void emit_side_syncs(struct cg *c)
+{
+	for (uint32_t i = 0; i < c->nside; i++) {
+		const struct side_sync *ss = &c->side[i];
+		emit_patch_rel32(ss->jcc_field, &c->e, emit_rx(&c->e, c->e.p));
+		for (uint32_t k = ss->first; k < ss->first + ss->n; k++) {
+			const struct side_store *st = &c->sstore[k];
+			if (st->reg == H_NONE)
+				emit_store_imm(&c->e, 3, st->imm, st->base, st->off);
+			else
+				emit_store(&c->e, 3, st->reg, st->base, st->off);
+		}
+		add_fixup(c, ss->label, emit_jmp32(&c->e));
+	}
 }
 
 /* `ld_env t [off]; brcond t, $imm` with t dying there (the TB-entry exit
@@ -1394,9 +1490,12 @@ size_t host_gen_code(struct ir_ctx *s, struct tb *tb, uint8_t *rw, uint8_t *rx, 
 	static uint16_t fpt_off[MAX_FAULT_POINTS], fpt_end[MAX_FAULT_POINTS];
 	static uint16_t fent[MAX_FAULT_ENTRIES];
 	static uint64_t kval[64];
+	static struct side_sync side[MAX_FIXUPS];
+	static struct side_store sstore[MAX_SIDE_STORES];
 	struct cg c = { .cfg = &cg_config, .s = s, .tb = tb, .slow = slow,
 			.fixups = fixups, .free_slots = free_slots,
-			.fpt_off = fpt_off, .fpt_end = fpt_end, .fent = fent, .kval = kval };
+			.fpt_off = fpt_off, .fpt_end = fpt_end, .fent = fent, .kval = kval,
+			.side = side, .sstore = sstore };
 
 	free(tb->fault_map);	/* an earlier attempt's */
 	tb->fault_map = NULL;
@@ -1447,6 +1546,7 @@ size_t host_gen_code(struct ir_ctx *s, struct tb *tb, uint8_t *rw, uint8_t *rx, 
 			tb->ninsns = c.ninsn;
 			return HOST_GEN_TOO_BIG;
 		}
+		c.op_i = i;
 		xcache_before(&c, &s->ops[i]);
 		tool_fp_before(&c, s->ops, i, s->nops);
 		struct ir_op *op = &s->ops[i];
@@ -1477,10 +1577,15 @@ size_t host_gen_code(struct ir_ctx *s, struct tb *tb, uint8_t *rw, uint8_t *rx, 
 		tb->ninsns = c.ninsn;
 		return HOST_GEN_TOO_BIG;
 	}
-	if (c.nslow) {
+	if (c.nslow || c.nside) {
 		if (!emit_room(&c.e, c.slow_bytes))
 			return 0;
 		softmmu_emit_slow_paths(&c);	/* (within TB_MAX_CODE: the loop counted them) */
+		emit_side_syncs(&c);
+		if (c.overflow) {	/* a side store's jump found no fixup */
+			tb->ninsns = c.ninsn;
+			return HOST_GEN_TOO_BIG;
+		}
 	}
 	for (uint32_t i = 0; i < c.nfixups; i++) {
 		uint8_t *at = c.label_at[c.fixups[i].label];

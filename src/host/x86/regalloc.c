@@ -86,10 +86,13 @@ static inline bool kpending(struct cg *c, ir_ref r)
 	return c->kpend & kbit(r);
 }
 
+static void unalias(struct cg *c, ir_ref r);
+
 void ra_set_kconst(struct cg *c, ir_ref d, uint64_t v)
 {
 	if (c->t[d].reg != H_NONE)
 		ra_free_reg(c, c->t[d].reg);
+	unalias(c, d);
 	c->kpend |= kbit(d);
 	c->kval[d - 2] = v;
 	c->t[d].in_mem = 0;
@@ -114,6 +117,127 @@ void ra_kflush_all(struct cg *c)
 		kflush(c, 2 + __builtin_ctzll(c->kpend));
 }
 
+/* ---- aliased globals ----
+ * A global given the value of a temp that lives on (gen_mov: rdx := t
+ * where t is also the next access's address, cc_dst := t beside the
+ * register the guest's result went to) is not stored at once either: its
+ * bit r - 2 is set in c->alias[reg] of the register holding t (and in
+ * c->apend), the global itself in no register and in_mem clear.  Aliases
+ * sit only on a register some temp owns (reg_temp), and the register's
+ * value is the global's until one of these:
+ *  - the global is written again: the alias goes, unstored (ra_set_output,
+ *    ra_set_kconst, ra_alias);
+ *  - the owner lets the register go with its value intact (ra_free_reg: it
+ *    died, was written elsewhere, moved): an aliased global owns it, dirty;
+ *  - the register is to be overwritten: the aliased globals are stored
+ *    first (ra_spill_reg; an emitter reusing a dying input's register asks
+ *    ra_may_clobber, which may send the result elsewhere instead);
+ *  - a write-back point (ra_sync_globals, ra_sync_all): stored;
+ *  - a fault point or a TLB probe's slow path: recorded where the
+ *    register's own global would be (ra_fault_point, softmmu.c).
+ * A read of the global copies the register (ra_load_temp).  So the stores
+ * a global's value needs move from where it was computed to where
+ * something may read env, and vanish when the guest overwrites it first
+ * (the flags' cc_dst between two flag-setting instructions, a register
+ * that is an address and then a load's destination). */
+
+static int alias_reg(struct cg *c, ir_ref r)
+{
+	if (!(c->apend & kbit(r)))
+		return H_NONE;
+	for (int reg = 0; reg < 16; reg++)
+		if (c->alias[reg] & kbit(r))
+			return reg;
+	internal_error("register allocator: alias of %s lost", T(c, r)->name);
+}
+
+/* Where global r's value is in a register: its own, or the one it is an
+ * alias of; H_NONE if neither. */
+int ra_global_reg(struct cg *c, ir_ref r)
+{
+	return c->t[r].reg != H_NONE ? c->t[r].reg : alias_reg(c, r);
+}
+
+static void unalias(struct cg *c, ir_ref r)
+{
+	uint64_t b = kbit(r);
+	if (!(c->apend & b))
+		return;
+	c->apend &= ~b;
+	for (int reg = 0; reg < 16; reg++)
+		c->alias[reg] &= ~b;
+}
+
+/* Global d (below 64) takes the value reg holds for its owner. */
+void ra_alias(struct cg *c, ir_ref d, int reg)
+{
+	if (c->t[d].reg != H_NONE)
+		ra_free_reg(c, c->t[d].reg);
+	ra_kdrop(c, d);
+	unalias(c, d);
+	c->alias[reg] |= kbit(d);
+	c->apend |= kbit(d);
+	c->t[d].in_mem = 0;
+}
+
+/* Global d takes the value reg holds for its owner, written home now. */
+void ra_store_global(struct cg *c, ir_ref d, int reg)
+{
+	if (c->t[d].reg != H_NONE)
+		ra_free_reg(c, c->t[d].reg);
+	ra_kdrop(c, d);
+	unalias(c, d);
+	emit_store(&c->e, 3, reg, ENV_REG, T(c, d)->env_off);
+	c->t[d].in_mem = 1;
+}
+
+/* Store the globals aliased to reg. */
+void ra_aflush_reg(struct cg *c, int reg)
+{
+	for (uint64_t m = c->alias[reg]; m; m &= m - 1) {
+		ir_ref r = 2 + __builtin_ctzll(m);
+		emit_store(&c->e, 3, reg, ENV_REG, T(c, r)->env_off);
+		c->t[r].in_mem = 1;
+	}
+	c->apend &= ~c->alias[reg];
+	c->alias[reg] = 0;
+}
+
+void ra_aflush_all(struct cg *c)
+{
+	for (int reg = 0; c->apend && reg < 16; reg++)
+		if (c->alias[reg])
+			ra_aflush_reg(c, reg);
+}
+
+/* Whether an emitter may overwrite reg, a dying input's register, with
+ * its result: yes when no global is aliased to it, or when no other
+ * register is free (the aliased globals are then stored here); no when a
+ * free register can take the result and the aliases keep theirs. */
+bool ra_may_clobber(struct cg *c, int reg)
+{
+	/* an alias the guest overwrites before anything can read it goes
+	 * now, unstored */
+	for (uint64_t m = c->alias[reg]; m; m &= m - 1)
+		if (cg_rewritten_soon(c, 2 + __builtin_ctzll(m), false))
+			unalias(c, 2 + __builtin_ctzll(m));
+	if (!c->alias[reg])
+		return true;
+	uint32_t free = ALL_REGS & ~c->locked & ~c->used_regs & ~(1u << reg);
+	for (unsigned i = 0; i < sizeof(alloc_order); i++)
+		if (free & (1u << alloc_order[i]))
+			return false;
+	ra_aflush_reg(c, reg);
+	return true;
+}
+
+/* reg's owner moved to reg n (the value with it): so do its aliases. */
+static void alias_move(struct cg *c, int reg, int n)
+{
+	c->alias[n] = c->alias[reg];
+	c->alias[reg] = 0;
+}
+
 /* ---- register bookkeeping ---- */
 
 void ra_set_reg(struct cg *c, ir_ref r, int reg)
@@ -135,6 +259,8 @@ static void release_slot(struct cg *c, ir_ref r)
 	}
 }
 
+/* reg's owner lets it go; the value stays in it for the globals aliased
+ * to it, the first of which owns it from here on. */
 void ra_free_reg(struct cg *c, int reg)
 {
 	ir_ref r = c->reg_temp[reg];
@@ -142,6 +268,12 @@ void ra_free_reg(struct cg *c, int reg)
 		c->t[r].reg = H_NONE;
 		c->reg_temp[reg] = 0;
 		c->used_regs &= ~(1u << reg);
+	}
+	if (c->alias[reg]) {
+		ir_ref g = 2 + __builtin_ctzll(c->alias[reg]);
+		c->alias[reg] &= ~kbit(g);
+		c->apend &= ~kbit(g);
+		ra_set_reg(c, g, reg);	/* in_mem stays clear: dirty */
 	}
 }
 
@@ -152,6 +284,10 @@ void ra_sync_temp(struct cg *c, ir_ref r)
 	if (rt->reg != H_NONE && !rt->in_mem && !is_const(c, r)) {
 		store_home(c, r, rt->reg);
 		rt->in_mem = 1;
+	} else if (rt->reg == H_NONE && alias_reg(c, r) != H_NONE) {
+		store_home(c, r, alias_reg(c, r));
+		rt->in_mem = 1;
+		unalias(c, r);
 	}
 }
 
@@ -161,6 +297,7 @@ void ra_spill_reg(struct cg *c, int reg)
 	ir_ref r = c->reg_temp[reg];
 	if (!r)
 		return;
+	ra_aflush_reg(c, reg);
 	ra_sync_temp(c, r);
 	ra_free_reg(c, reg);
 }
@@ -212,12 +349,17 @@ int ra_load_temp(struct cg *c, ir_ref r, uint32_t allowed)
 		emit_mov_rr(&c->e, true, reg, rt->reg);
 		c->reg_temp[rt->reg] = 0;
 		c->used_regs &= ~(1u << rt->reg);
+		alias_move(c, rt->reg, reg);
 		ra_set_reg(c, r, reg);
 		return reg;
 	}
 	reg = ra_alloc_reg(c, allowed);
+	int ar = alias_reg(c, r);	/* (after the allocation, which may store it) */
 	if (is_const(c, r)) {
 		emit_movi(&c->e, reg, cval(c, r));
+	} else if (ar != H_NONE) {	/* a copy of its own, still dirty */
+		emit_mov_rr(&c->e, true, reg, ar);
+		unalias(c, r);
 	} else if (rt->in_mem) {
 		load_home(c, r, reg);
 	} else {
@@ -237,8 +379,8 @@ void ra_copy_to_reg(struct cg *c, ir_ref r, int reg)
 		emit_movi(&c->e, reg, cval(c, r));
 	else if (kpending(c, r))
 		emit_movi(&c->e, reg, c->kval[r - 2]);
-	else if (c->t[r].reg != H_NONE)
-		emit_mov_rr(&c->e, true, reg, c->t[r].reg);
+	else if (ra_global_reg(c, r) != H_NONE)
+		emit_mov_rr(&c->e, true, reg, ra_global_reg(c, r));
 	else
 		load_home(c, r, reg);
 }
@@ -257,6 +399,7 @@ void ra_evict(struct cg *c, int reg)
 			emit_mov_rr(&c->e, true, n, reg);
 			c->reg_temp[reg] = 0;
 			c->used_regs &= ~(1u << reg);
+			alias_move(c, reg, n);
 			ra_set_reg(c, r, n);
 			return;
 		}
@@ -272,7 +415,7 @@ int ra_dest_from(struct cg *c, ir_ref a, bool adead, ir_ref d, uint32_t allowed)
 	int reg;
 
 	if (ra->reg != H_NONE && (allowed & (1u << ra->reg)) && !(c->locked & (1u << ra->reg)) &&
-	    ((adead && T(c, a)->kind == IR_TEMP_LOCAL) || a == d)) {
+	    ((adead && T(c, a)->kind == IR_TEMP_LOCAL) || a == d) && ra_may_clobber(c, ra->reg)) {
 		reg = ra->reg;
 		ra_free_reg(c, reg);
 		return reg;
@@ -284,11 +427,28 @@ int ra_dest_from(struct cg *c, ir_ref a, bool adead, ir_ref d, uint32_t allowed)
 		emit_movi(&c->e, reg, c->kval[a - 2]);
 	else if (T(c, a)->kind == IR_TEMP_ENV)
 		emit_mov_rr(&c->e, true, reg, ENV_REG);
-	else if (ra->reg != H_NONE)
-		emit_mov_rr(&c->e, true, reg, ra->reg);
+	else if (ra_global_reg(c, a) != H_NONE)
+		emit_mov_rr(&c->e, true, reg, ra_global_reg(c, a));
 	else
 		load_home(c, a, reg);
 	return reg;
+}
+
+/* gen_mov d, a where local a dies in its register: d owns the register
+ * from here on, with the globals aliased to it (their value is d's). */
+void ra_hand_over(struct cg *c, ir_ref a, ir_ref d)
+{
+	struct ra_temp *rd = &c->t[d];
+	int reg = c->t[a].reg;
+	c->t[a].reg = H_NONE;
+	c->reg_temp[reg] = 0;
+	c->used_regs &= ~(1u << reg);
+	unalias(c, d);
+	if (rd->reg != H_NONE)
+		ra_free_reg(c, rd->reg);
+	ra_set_reg(c, d, reg);
+	rd->in_mem = 0;
+	ra_kdrop(c, d);
 }
 
 /* Bind output d to reg after the op. */
@@ -297,11 +457,17 @@ void ra_set_output(struct cg *c, ir_ref d, int reg)
 	struct ra_temp *rd = &c->t[d];
 	if (rd->reg != H_NONE && rd->reg != reg)
 		ra_free_reg(c, rd->reg);
+#ifdef LOOM_DEBUG
+	if (c->alias[reg])
+		internal_error("TB 0x%lx: r%d overwritten with globals aliased to it",
+			       (unsigned long)c->tb->pc, reg);
+#endif
 	if (c->reg_temp[reg] && c->reg_temp[reg] != d)
 		ra_free_reg(c, reg);
 	ra_set_reg(c, d, reg);
 	rd->in_mem = 0;
 	ra_kdrop(c, d);
+	unalias(c, d);
 }
 
 /* After the op's code: free registers of inputs that died here.  Outputs
@@ -339,6 +505,7 @@ void ra_sync_globals(struct cg *c)
 {
 	uint64_t set;
 	ra_kflush_all(c);
+	ra_aflush_all(c);
 	if (!globals_in_regs(c, &set)) {
 		for (ir_ref r = 2; r < c->s->nglobals + 2; r++)
 			ra_sync_temp(c, r);
@@ -360,7 +527,7 @@ void ra_fault_point(struct cg *c)
 	uint32_t first = c->nfent;
 #ifdef LOOM_DEBUG
 	for (ir_ref r = 2; r < c->s->nglobals + 2; r++)
-		if (!c->t[r].in_mem && !kpending(c, r) &&
+		if (!c->t[r].in_mem && !kpending(c, r) && alias_reg(c, r) == H_NONE &&
 		    (c->t[r].reg == H_NONE || c->reg_temp[c->t[r].reg] != r))
 			internal_error("TB 0x%lx: global %s neither in env nor in a register "
 				       "at a fault point", (unsigned long)c->tb->pc, T(c, r)->name);
@@ -380,12 +547,24 @@ void ra_fault_point(struct cg *c)
 		if (!fmap_add_const(c, T(c, r)->env_off, c->kval[r - 2]))
 			kflush(c, r);
 	}
+	for (int reg = 0; c->apend && reg < 16; reg++) {
+		for (uint64_t m = c->alias[reg]; m; m &= m - 1) {
+			ir_ref r = 2 + __builtin_ctzll(m);
+			if (!fmap_add(c, reg, T(c, r)->env_off)) {
+				emit_store(&c->e, 3, reg, ENV_REG, T(c, r)->env_off);
+				c->t[r].in_mem = 1;
+				unalias(c, r);
+			}
+		}
+	}
 	fmap_point(c, first);
 }
 
 void ra_drop_globals(struct cg *c)
 {
 	c->kpend = 0;	/* (written back before any call that writes globals) */
+	c->apend = 0;
+	memset(c->alias, 0, sizeof(c->alias));
 	for (uint32_t m = c->used_regs; m; m &= m - 1) {
 		int reg = __builtin_ctz(m);
 		ir_ref r = c->reg_temp[reg];
@@ -403,6 +582,7 @@ void ra_sync_all(struct cg *c, bool forget)
 			internal_error("register allocator: used_regs out of step at r%d", reg);
 #endif
 	ra_kflush_all(c);
+	ra_aflush_all(c);
 	for (uint32_t m = c->used_regs; m; m &= m - 1) {	/* in register order */
 		int reg = __builtin_ctz(m);
 		ir_ref r = c->reg_temp[reg];
@@ -413,9 +593,50 @@ void ra_sync_all(struct cg *c, bool forget)
 	}
 }
 
+/*
+ * What ra_sync_all(c, false) would store, recorded in ss for a brcond's
+ * taken side (codegen.c: gen_brcond), the state left as it is: the
+ * fall-through goes on with its registers dirty and stores them where
+ * its own block ends.  False (nothing recorded) when the table is full.
+ */
+bool ra_sync_record(struct cg *c, struct side_sync *ss)
+{
+	uint32_t n = __builtin_popcountll(c->kpend) + __builtin_popcountll(c->apend) +
+		     __builtin_popcount(c->used_regs);
+	if (c->nsstore + n > MAX_SIDE_STORES)
+		return false;
+	ss->first = c->nsstore;
+	for (uint64_t k = c->kpend; k; k &= k - 1) {
+		ir_ref r = 2 + __builtin_ctzll(k);
+		c->sstore[c->nsstore++] = (struct side_store){ H_NONE, ENV_REG, T(c, r)->env_off,
+							      (int32_t)c->kval[r - 2] };
+	}
+	for (int reg = 0; c->apend && reg < 16; reg++)
+		for (uint64_t m = c->alias[reg]; m; m &= m - 1)
+			c->sstore[c->nsstore++] = (struct side_store){
+				reg, ENV_REG, T(c, 2 + __builtin_ctzll(m))->env_off, 0 };
+	for (uint32_t m = c->used_regs; m; m &= m - 1) {
+		int reg = __builtin_ctz(m);
+		ir_ref r = c->reg_temp[reg];
+		if ((!is_global(c, r) && !T(c, r)->tb_wide) || c->t[r].in_mem || is_const(c, r))
+			continue;
+		c->sstore[c->nsstore++] = is_global(c, r)
+			? (struct side_store){ reg, ENV_REG, T(c, r)->env_off, 0 }
+			: (struct side_store){ reg, H_RSP, slot_off(c, r), 0 };
+	}
+	ss->n = c->nsstore - ss->first;
+	c->slow_bytes += ss->n * SIDE_STORE_BYTES + 5;
+	return true;
+}
+
 /* After a label every global and TB-wide local is in memory. */
 void ra_reset_after_label(struct cg *c)
 {
+#ifdef LOOM_DEBUG
+	if (c->apend)
+		internal_error("TB 0x%lx: globals aliased to registers at a label",
+			       (unsigned long)c->tb->pc);
+#endif
 	for (ir_ref r = 2; r < c->s->nglobals + 2; r++)
 		c->t[r].in_mem = 1;
 	for (uint32_t i = 0; i < c->nwide; i++)

@@ -86,6 +86,18 @@ static void slow_note_globals(struct cg *c, struct slow_path *sp)
 			c->slow_bytes += SLOW_PATH_GLOBAL_BYTES;
 		}
 	}
+	/* And the globals aliased to registers: on this path too, unless
+	 * there are more than it has room for. */
+	if (__builtin_popcountll(c->apend) > SLOW_PATH_MAX_A)
+		ra_aflush_all(c);
+	sp->na = 0;
+	for (int reg = 0; c->apend && reg < 16; reg++) {
+		for (uint64_t m = c->alias[reg]; m; m &= m - 1) {
+			sp->areg[sp->na] = reg;
+			sp->aoff[sp->na++] = T(c, 2 + __builtin_ctzll(m))->env_off;
+			c->slow_bytes += SLOW_PATH_GLOBAL_BYTES;
+		}
+	}
 }
 
 /* Caller-saved registers holding live values at the probe, but `except`. */
@@ -118,8 +130,8 @@ void softmmu_load(struct cg *c, struct ir_op *op)
 	bool sign = memop & IR_MO_SIGN;
 	int t0, t1;
 	int ra = softmmu_begin(c, op, &t0, &t1);
-	int rd = dead_arg(op, 1) && T(c, op->args[1])->kind == IR_TEMP_LOCAL ? ra
-		 : ra_alloc_reg(c, ALL_REGS);
+	int rd = dead_arg(op, 1) && T(c, op->args[1])->kind == IR_TEMP_LOCAL && ra_may_clobber(c, ra)
+		 ? ra : ra_alloc_reg(c, ALL_REGS);
 	ra_lock(c, rd);
 	struct slow_path *sp = slow_new(c);
 	*sp = (struct slow_path){ .kind = SLOW_LD, .addr_reg = ra, .out_reg = rd, .memop = memop,
@@ -200,6 +212,8 @@ void softmmu_emit_slow_paths(struct cg *c)
 				emit_store(&c->e, 3, reg, ENV_REG, sp->goff[reg]);
 		for (int k = 0; k < sp->nk; k++)
 			emit_store_imm(&c->e, 3, sp->kval[k], ENV_REG, sp->koff[k]);
+		for (int k = 0; k < sp->na; k++)
+			emit_store(&c->e, 3, sp->areg[k], ENV_REG, sp->aoff[k]);
 		int nsaved = 0;
 		for (int reg = 0; reg < 16; reg++) {
 			if (sp->saved & (1u << reg)) {
