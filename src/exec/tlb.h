@@ -113,6 +113,7 @@ struct tlb {
 	struct tlb *next;	/* every TLB, for tlb_protect_code */
 	uintptr_t fault_hpc;	/* host pc of the last access that faulted */
 	uint64_t fills, flushes;
+	uint64_t slow;		/* calls of the inline probe's miss helpers */
 	/* The entries filled since the last flush of non-global entries
 	 * (mmu << TLB_BITS | index), which that flush then clears alone (it
 	 * comes with every CR3 write: twice per system call under page-table

@@ -121,6 +121,9 @@ struct host_softmmu_layout {
 };
 /* NULL: identity (user mode). */
 void host_set_softmmu(const struct host_softmmu_layout *l);
+/* Whether the backend may use BMI2 where the host has it (the TLB probe's
+ * rorx); false makes it emit what a host without BMI2 gets (tests). */
+void host_use_bmi2(bool on);
 
 /* A host fault's ucontext, read for the exec layer: the host pc of the
  * faulting instruction, and whether the access was a write.

@@ -876,11 +876,14 @@ static void test_codegen_access(void)
 	CHECK(fills >= 3);
 	CHECK_EQ(tlb_entry(t, X86_MMU_USER, 0x7000001000ull)->addr_write, 0x7000001000ull);
 
-	/* Again: every access hits (no fill), same results. */
+	/* Again: every access hits (no fill, and the inline probe finds
+	 * each entry: no miss helper runs), same results. */
 	set_regs(0x7000000100ull, 0x7000001020ull, 0x7000001010ull);
 	*(uint32_t *)(ram + 0x203020) = 0;
+	uint64_t slow = t->slow;
 	CHECK_EQ(run_tb(tbc, &ret), 0);
 	CHECK_EQ(t->fills, fills);
+	CHECK_EQ(t->slow, slow);
 	CHECK_EQ(tm->cpu.g[1], 0x1111222233334444ull);
 	CHECK_EQ(*(uint32_t *)(ram + 0x203020), 0xcafef00d);
 	CHECK_EQ(tm->cpu.g[4], 0xffffffffffff8001ull);
@@ -1096,6 +1099,12 @@ void unit_main(void)
 	test_codegen_access();
 	test_codegen_load_forms();
 	test_codegen_cmpxchg();
+	/* the probe as a host without BMI2 gets it (no rorx) */
+	host_use_bmi2(false);
+	test_codegen_access();
+	test_codegen_load_forms();
+	test_codegen_cmpxchg();
+	host_use_bmi2(true);
 	test_helper_mem();
 	host_set_softmmu(NULL);
 }

@@ -48,7 +48,7 @@ struct cg_config {
 	struct host_softmmu_layout softmmu;
 	/* prologue and epilogue: where exits jump (host_gen_prologue) */
 	uintptr_t epilogue_exit0_rx, epilogue_ret_rx;
-	bool host_has_lzcnt, host_has_bmi1, host_has_popcnt;
+	bool host_has_lzcnt, host_has_bmi1, host_has_bmi2, host_has_popcnt;
 };
 
 struct ra_temp {

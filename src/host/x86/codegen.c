@@ -33,6 +33,13 @@ void host_set_softmmu(const struct host_softmmu_layout *l)
 		cg_config.softmmu = *l;
 }
 
+static bool host_bmi2;	/* what the host has (detect_host_features) */
+
+void host_use_bmi2(bool on)
+{
+	cg_config.host_has_bmi2 = on && host_bmi2;
+}
+
 void host_set_jc_layout(const struct host_jc_layout *l)
 {
 	cg_config.jc = *l;
@@ -1612,6 +1619,8 @@ static void detect_host_features(void)
 	cg_config.host_has_popcnt = cc & (1u << 23);
 	__asm__("cpuid" : "=a"(a), "=b"(b), "=c"(cc), "=d"(d) : "a"(7), "c"(0));
 	cg_config.host_has_bmi1 = b & (1u << 3);
+	host_bmi2 = b & (1u << 8);
+	cg_config.host_has_bmi2 = host_bmi2;
 	__asm__("cpuid" : "=a"(a), "=b"(b), "=c"(cc), "=d"(d) : "a"(0x80000001), "c"(0));
 	cg_config.host_has_lzcnt = cc & (1u << 5);
 }

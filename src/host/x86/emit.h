@@ -47,6 +47,7 @@ static inline bool emit_room(const struct emit *e, unsigned n)
 #define P_SIMDF2	0x10000		/* 0xf2 */
 #define P_LOCK		0x20000		/* 0xf0 */
 
+#define OPC_RORX	(0xf0 | P_EXT3A | P_SIMDF2 | P_REXW)	/* BMI2, VEX */
 #define OPC_ARITH_EbIb	0x80
 #define OPC_ARITH_EvIz	0x81
 #define OPC_ARITH_EvIb	0x83

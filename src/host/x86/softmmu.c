@@ -46,8 +46,15 @@ static void emit_tlb_probe(struct cg *c, struct slow_path *sp, int addr_reg, int
 	const struct host_softmmu_layout *l = &c->cfg->softmmu;
 	int32_t base = l->tlb_off + softmmu_mmu(c) * l->mmu_stride;
 	sp->probe_rx = emit_rx(&c->e, c->e.p);
-	emit_mov_rr(&c->e, true, t0, addr_reg);
-	emit_shift_ri(&c->e, SHIFT_SHR, true, t0, l->page_bits - l->entry_shift);
+	if (c->cfg->host_has_bmi2) {
+		/* rorx: the copy and the shift in one instruction (the bits
+		 * rotated in at the top are masked off below) */
+		emit_vex_rr(&c->e, OPC_RORX, t0, 0, addr_reg);
+		emit8(&c->e, l->page_bits - l->entry_shift);
+	} else {
+		emit_mov_rr(&c->e, true, t0, addr_reg);
+		emit_shift_ri(&c->e, SHIFT_SHR, true, t0, l->page_bits - l->entry_shift);
+	}
 	emit_arith_ri(&c->e, ARITH_AND, false, t0,
 		      ((1 << l->index_bits) - 1) << l->entry_shift);
 	if (size)
