@@ -20,7 +20,12 @@
 # column.  An emulator that is missing, fails, or (loom-system) cannot
 # execute guest code yet (exit status 3) reads "n/a", with the reason below
 # the table.  Ratios: emulator ÷ native, and qemu ÷ loom-system (loom-system's
-# speed-up; above 1 is faster than qemu).
+# speed-up; above 1 is faster than qemu), of the best figures, and the
+# median and the lowest of the rounds' own ratios: round r boots
+# qemu-system, then loom-system (and its variants), so that the two boots
+# of a round are minutes apart at most; on a shared machine, whose speed
+# moves by a factor of two from one minute to the next, the best figures
+# of two series can come from different spells.
 # Environment: QEMU (default qemu-system-x86_64; empty: no qemu column), RUNS
 # (boots per emulator, the best figure of each row is kept; default 1),
 # TIMEOUT (per boot, default 600 s).  Logs go to build/bench/system/.  Never
@@ -73,6 +78,8 @@ declare -A label=(
 	[gzip-6-20M]="gzip -6 of 20 MB (in guest)"
 )
 declare -A val # val[runner:row] = seconds (the best of the runs)
+declare -A rv  # rv[runner:row:round] = seconds in that round
+round=0
 cpu_rows=(cpu-boot-to-script cpu-total cpu-shell-loop-20000 cpu-md5sum-20M cpu-gzip-6-20M)
 label[cpu-boot-to-script]="host CPU, start to the script's first line"
 label[cpu-total]="host CPU, whole boot to exit"
@@ -84,6 +91,7 @@ notes=()
 # keep RUNNER ROW SECONDS: remembers the smaller figure.
 keep() {
 	local k=$1:$2
+	rv[$k:$round]=$3
 	if [ -z "${val[$k]:-}" ] || awk -v a="$3" -v b="${val[$k]}" 'BEGIN { exit !(a < b) }'; then
 		val[$k]=$3
 	fi
@@ -103,6 +111,7 @@ bb=/bin/busybox
 mkdir -p "$out/bb" "$out/ntmp"
 "$bb" --install -s "$out/bb"
 for ((r = 1; r <= runs; r++)); do
+	round=$r
 	env -i PATH="$out/bb" GUEST_BIN="$root/build/tests/system/guest" GUEST_TMP="$out/ntmp" \
 		GUEST_MODE=bench "$bb" sh "$root/tests/system/guest/run" >"$out/native.$r.log" 2>&1
 	parse native "$out/native.$r.log"
@@ -173,13 +182,11 @@ boot() {
 	parse "$runner" "$log"
 }
 
+run_qemu=0
 if [ -z "$qemu" ]; then
 	notes+=("qemu-system-x86_64: not run (QEMU is empty)")
 elif command -v "$qemu" >/dev/null 2>&1; then
-	for ((r = 1; r <= runs; r++)); do
-		boot qemu "$out/qemu.$r.log" "$qemu" ||
-			notes+=("qemu-system-x86_64: run $r failed (exit status $boot_status; $out/qemu.$r.log)")
-	done
+	run_qemu=1
 else
 	notes+=("qemu-system-x86_64: not installed ($qemu)")
 fi
@@ -204,22 +211,29 @@ if [ "${BENCH_PLUGIN:-0}" = 1 ]; then
 		notes+=("bcount: the plugin did not build")
 	fi
 fi
-if [ -x "$loomsys" ]; then
-	for ((r = 1; r <= runs; r++)); do
+# Round r boots qemu-system once, then each loom-system variant once, so
+# that a slow spell of a shared machine falls on both emulators alike.
+[ -x "$loomsys" ] || notes+=("loom-system: $loomsys does not exist (make MODE=release build/release/loom-system)")
+loom_ok=1
+for ((r = 1; r <= runs; r++)); do
+	round=$r
+	if [ $run_qemu = 1 ] && ! boot qemu "$out/qemu.$r.log" "$qemu"; then
+		notes+=("qemu-system-x86_64: run $r failed (exit status $boot_status; $out/qemu.$r.log)")
+	fi
+	if [ -x "$loomsys" ] && [ $loom_ok = 1 ]; then
 		for v in "${variants[@]}"; do
 			# shellcheck disable=SC2086 # vargs are words
 			if ! boot "$v" "$out/$v.$r.log" "$loomsys" ${vargs[$v]}; then
 				if [ "$boot_status" = 3 ]; then
 					notes+=("loom-system: cannot execute guest code yet (exit status 3: $(grep -v '^bench-exit' "$out/$v.$r.log" | tail -n 1))")
-					break 2
+					loom_ok=0
+					break
 				fi
 				notes+=("loom-system ${vargs[$v]}: run $r failed (exit status $boot_status; $out/$v.$r.log)")
 			fi
 		done
-	done
-else
-	notes+=("loom-system: $loomsys does not exist (make MODE=release build/release/loom-system)")
-fi
+	fi
+done
 
 # --- the table --------------------------------------------------------------
 fmt() { [ -n "${1:-}" ] && printf '%s' "$1" || printf 'n/a'; }
@@ -233,11 +247,30 @@ ratio() {
 echo "Whole-system benchmark, $(date -u +%Y-%m-%d) on $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')), load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "Kernel $(cat "$root/build/guest/vmlinuz.from" 2>/dev/null | sed 's/_amd64.deb//'), -M pc -m 512; seconds, best of $runs; qemu-system-x86_64 $("$qemu" --version 2>/dev/null | sed -n '1s/.*version \([^ ]*\).*/\1/p') with TCG"
 echo
-echo "| workload | native | qemu-system | loom-system | qemu ÷ native | loom-system ÷ native | qemu ÷ loom-system |"
-echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"
+# round_ratios ROW: qemu ÷ loom-system of each round both finished, the
+# median of them and the lowest (a round's two boots ran minutes apart at
+# most, so a slow spell of the machine weighs less than in the best-of
+# figures' ratio).
+round_ratios() {
+	local r q l list=
+	for ((r = 1; r <= runs; r++)); do
+		q=${rv[qemu:$1:$r]:-} l=${rv[loom:$1:$r]:-}
+		[ -n "$q" ] && [ -n "$l" ] && list+="$q $l "
+	done
+	[ -n "$list" ] || {
+		printf 'n/a | n/a'
+		return
+	}
+	echo "$list" | awk '{ n = 0; for (i = 1; i < NF; i += 2) if ($(i + 1) > 0) x[n++] = $i / $(i + 1)
+		for (i = 0; i < n; i++) for (j = i + 1; j < n; j++) if (x[j] < x[i]) { t = x[i]; x[i] = x[j]; x[j] = t }
+		m = n % 2 ? x[(n - 1) / 2] : (x[n / 2 - 1] + x[n / 2]) / 2
+		printf "%.1f | %.1f", m, x[0] }'
+}
+echo "| workload | native | qemu-system | loom-system | qemu ÷ native | loom-system ÷ native | qemu ÷ loom-system | same round: median | same round: lowest |"
+echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
 for row in "${rows[@]}"; do
 	n=${val[native:$row]:-} q=${val[qemu:$row]:-} l=${val[loom:$row]:-}
-	echo "| ${label[$row]} | $(fmt "$n") | $(fmt "$q") | $(fmt "$l") | $(ratio "$q" "$n") | $(ratio "$l" "$n") | $(ratio "$q" "$l") |"
+	echo "| ${label[$row]} | $(fmt "$n") | $(fmt "$q") | $(fmt "$l") | $(ratio "$q" "$n") | $(ratio "$l" "$n") | $(ratio "$q" "$l") | $(round_ratios "$row") |"
 done
 if [ ${#variants[@]} -gt 1 ]; then
 	# overhead: +N% of the variant against plain loom-system
