@@ -204,7 +204,7 @@ void ra_kdrop(struct cg *c, ir_ref r);
 void ra_alias(struct cg *c, ir_ref d, int reg);
 void ra_hand_over(struct cg *c, ir_ref a, ir_ref d);
 void ra_store_global(struct cg *c, ir_ref d, int reg);
-bool ra_sync_record(struct cg *c, struct side_sync *ss);
+bool ra_sync_record(struct cg *c, struct side_sync *ss, bool locals);
 bool cg_rewritten_soon(struct cg *c, ir_ref g, bool past_faults);
 void ra_aflush_reg(struct cg *c, int reg);
 void ra_aflush_all(struct cg *c);

@@ -870,6 +870,28 @@ static bool block_goes_on(struct cg *c)
 	return false;
 }
 
+/* Whether the code at label may read a TB-wide local: false when it runs
+ * to the TB's end reading none (a side exit: goto_tb, rip, exit_tb). */
+static bool label_reads_locals(struct cg *c, uint32_t label)
+{
+	const struct ir_ctx *s = c->s;
+	uint32_t i = 0;
+	while (i < s->nops && !(s->ops[i].opc == IR_set_label && s->ops[i].cargs[0] == label))
+		i++;
+	for (i++; i < s->nops; i++) {
+		const struct ir_op *op = &s->ops[i];
+		for (int j = op->nout; j < op->nout + op->nin; j++)
+			if (T(c, op->args[j])->kind == IR_TEMP_LOCAL)
+				return true;
+		unsigned fl = ir_opdefs[op->opc].flags;
+		if (fl & IR_OPF_TB_END)
+			return false;
+		if (fl & IR_OPF_BB_END)
+			return true;
+	}
+	return true;
+}
+
 /*
  * Load operands, compare, branch.  The block state the label expects in
  * memory is written on the taken side alone: the jump goes to stores
@@ -887,7 +909,7 @@ static void gen_brcond(struct cg *c, struct ir_op *op)
 	if (!is_const(c, b) || !fits_imm(c, b, op->type))
 		ra_lock(c, ra_load_temp(c, b, ALL_REGS));
 	struct side_sync *ss = c->nside < MAX_FIXUPS && block_goes_on(c) ? &c->side[c->nside] : NULL;
-	if (!ss || !ra_sync_record(c, ss)) {
+	if (!ss || !ra_sync_record(c, ss, label_reads_locals(c, op->cargs[1]))) {
 		ra_sync_all(c, false);
 		branch_to(c, op->cargs[1], gen_compare(c, op->cargs[0], a, b, w64(op)));
 		return;

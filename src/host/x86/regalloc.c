@@ -19,7 +19,9 @@
  *    faultmap.c), and a global's value is always in env or in the one
  *    register that holds it;
  *  - at a basic-block end (label, branch) globals and TB-wide locals are in
- *    memory; after a label no register holds anything;
+ *    memory, at a brcond inside a TB on its taken side only (stores after
+ *    the body, ra_sync_record; TB-wide locals left out where the label's
+ *    code reads none); after a label no register holds anything;
  *  - rbp (env) and rsp (the spill frame) are never handed out, nor the
  *    pinned counter's register once reserved (cg_config.all_regs).
  */
@@ -597,9 +599,11 @@ void ra_sync_all(struct cg *c, bool forget)
  * What ra_sync_all(c, false) would store, recorded in ss for a brcond's
  * taken side (codegen.c: gen_brcond), the state left as it is: the
  * fall-through goes on with its registers dirty and stores them where
- * its own block ends.  False (nothing recorded) when the table is full.
+ * its own block ends.  Without locals, the TB-wide locals are left out
+ * (the label's code reads none).  False (nothing recorded) when the table
+ * is full.
  */
-bool ra_sync_record(struct cg *c, struct side_sync *ss)
+bool ra_sync_record(struct cg *c, struct side_sync *ss, bool locals)
 {
 	uint32_t n = __builtin_popcountll(c->kpend) + __builtin_popcountll(c->apend) +
 		     __builtin_popcount(c->used_regs);
@@ -618,7 +622,8 @@ bool ra_sync_record(struct cg *c, struct side_sync *ss)
 	for (uint32_t m = c->used_regs; m; m &= m - 1) {
 		int reg = __builtin_ctz(m);
 		ir_ref r = c->reg_temp[reg];
-		if ((!is_global(c, r) && !T(c, r)->tb_wide) || c->t[r].in_mem || is_const(c, r))
+		if ((!is_global(c, r) && (!T(c, r)->tb_wide || !locals)) || c->t[r].in_mem ||
+		    is_const(c, r))
 			continue;
 		c->sstore[c->nsstore++] = is_global(c, r)
 			? (struct side_store){ reg, ENV_REG, T(c, r)->env_off, 0 }
