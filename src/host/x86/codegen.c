@@ -898,8 +898,8 @@ static bool label_reads_locals(struct cg *c, uint32_t label)
  * emitted after the body (emit_side_syncs), which go on to the label, and
  * the fall-through keeps its registers dirty, so a branch seldom taken
  * (a side exit past which the block runs on) costs no write-back.  When
- * the table is full the stores come first, inline (plain stores keep
- * flags intact, but loading may spill, so operands are loaded before).
+ * the table is full the stores come inline, between the compare and the
+ * jump.
  */
 static void gen_brcond(struct cg *c, struct ir_op *op)
 {
@@ -908,20 +908,24 @@ static void gen_brcond(struct cg *c, struct ir_op *op)
 	ra_lock(c, ra);
 	if (!is_const(c, b) || !fits_imm(c, b, op->type))
 		ra_lock(c, ra_load_temp(c, b, ALL_REGS));
+	/* The compare first: loading an operand for it may move what the
+	 * write-backs must read (env's copy takes a register, spilling one),
+	 * and the stores after it are plain, flags intact. */
+	int cc = gen_compare(c, op->cargs[0], a, b, w64(op));
 	struct side_sync *ss = c->nside < MAX_FIXUPS && block_goes_on(c) ? &c->side[c->nside] : NULL;
 	if (!ss || !ra_sync_record(c, ss, label_reads_locals(c, op->cargs[1]))) {
 		ra_sync_all(c, false);
-		branch_to(c, op->cargs[1], gen_compare(c, op->cargs[0], a, b, w64(op)));
+		branch_to(c, op->cargs[1], cc);
 		return;
 	}
 	if (!ss->n) {		/* nothing to store: straight to the label */
 		c->slow_bytes -= 5;
-		branch_to(c, op->cargs[1], gen_compare(c, op->cargs[0], a, b, w64(op)));
+		branch_to(c, op->cargs[1], cc);
 		return;
 	}
 	c->nside++;
 	ss->label = op->cargs[1];
-	ss->jcc_field = emit_jcc32(&c->e, gen_compare(c, op->cargs[0], a, b, w64(op)));
+	ss->jcc_field = emit_jcc32(&c->e, cc);
 	for (int reg = 0; reg < 16; reg++) {	/* as branch_to */
 		ir_ref r = c->reg_temp[reg];
 		if (r && !is_global(c, r) && !T(c, r)->tb_wide)
