@@ -431,14 +431,16 @@ bool tlb_code_phys(struct tlb *t, uint64_t va, uint64_t *pa)
 
 uint64_t tlb_helper_ld(void *env, uint64_t va, uint64_t oi, uintptr_t hpc)
 {
-	tlb_of_env(env)->slow++;
-	return tlb_load(tlb_of_env(env), va, oi & 3, oi >> 8, hpc);
+	struct tlb *t = tlb_of_env(env);
+	t->slow++;
+	return tlb_load(t, va, oi & 3, oi >> 8, hpc);
 }
 
 void tlb_helper_st(void *env, uint64_t va, uint64_t val, uint64_t oi, uintptr_t hpc)
 {
-	tlb_of_env(env)->slow++;
-	tlb_store(tlb_of_env(env), va, val, oi & 3, oi >> 8, hpc);
+	struct tlb *t = tlb_of_env(env);
+	t->slow++;
+	tlb_store(t, va, val, oi & 3, oi >> 8, hpc);
 }
 
 void *tlb_rmw(struct tlb *t, uint64_t va, int size_log2, int mmu, uintptr_t hpc)
@@ -460,8 +462,9 @@ void *tlb_rmw(struct tlb *t, uint64_t va, int size_log2, int mmu, uintptr_t hpc)
 
 void *tlb_helper_rmw(void *env, uint64_t va, uint64_t oi, uintptr_t hpc)
 {
-	tlb_of_env(env)->slow++;
-	return tlb_rmw(tlb_of_env(env), va, oi & 3, oi >> 8, hpc);
+	struct tlb *t = tlb_of_env(env);
+	t->slow++;
+	return tlb_rmw(t, va, oi & 3, oi >> 8, hpc);
 }
 
 /* ---- the physical-page code map ---- */

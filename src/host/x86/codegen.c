@@ -845,14 +845,19 @@ static void add_fixup(struct cg *c, uint32_t label, uint8_t *field)
 /* A conditional branch's jump on host cc to `label`, after the block-end
  * write-back its caller made.  The fall-through path keeps clean register
  * copies; block-local temps are dead at block ends by construction. */
-static void branch_to(struct cg *c, uint32_t label, int cc)
+static void free_block_locals(struct cg *c)
 {
-	add_fixup(c, label, emit_jcc32(&c->e, cc));
 	for (int reg = 0; reg < 16; reg++) {
 		ir_ref r = c->reg_temp[reg];
 		if (r && !is_global(c, r) && !T(c, r)->tb_wide)
 			ra_free_reg(c, reg);
 	}
+}
+
+static void branch_to(struct cg *c, uint32_t label, int cc)
+{
+	add_fixup(c, label, emit_jcc32(&c->e, cc));
+	free_block_locals(c);
 }
 
 /* Whether the ops after the current one go on with guest work before the
@@ -919,18 +924,13 @@ static void gen_brcond(struct cg *c, struct ir_op *op)
 		return;
 	}
 	if (!ss->n) {		/* nothing to store: straight to the label */
-		c->slow_bytes -= 5;
 		branch_to(c, op->cargs[1], cc);
 		return;
 	}
 	c->nside++;
 	ss->label = op->cargs[1];
 	ss->jcc_field = emit_jcc32(&c->e, cc);
-	for (int reg = 0; reg < 16; reg++) {	/* as branch_to */
-		ir_ref r = c->reg_temp[reg];
-		if (r && !is_global(c, r) && !T(c, r)->tb_wide)
-			ra_free_reg(c, reg);
-	}
+	free_block_locals(c);
 }
 
 /* The brconds' stores on their taken sides, each going on to its label. */

@@ -170,13 +170,20 @@ static void unalias(struct cg *c, ir_ref r)
 		c->alias[reg] &= ~b;
 }
 
-/* Global d (below 64) takes the value reg holds for its owner. */
-void ra_alias(struct cg *c, ir_ref d, int reg)
+/* Global d is given a new value: where its old one was (a register, a
+ * pending constant, an alias) is forgotten. */
+static void forget_value(struct cg *c, ir_ref d)
 {
 	if (c->t[d].reg != H_NONE)
 		ra_free_reg(c, c->t[d].reg);
 	ra_kdrop(c, d);
 	unalias(c, d);
+}
+
+/* Global d (below 64) takes the value reg holds for its owner. */
+void ra_alias(struct cg *c, ir_ref d, int reg)
+{
+	forget_value(c, d);
 	c->alias[reg] |= kbit(d);
 	c->apend |= kbit(d);
 	c->t[d].in_mem = 0;
@@ -185,10 +192,7 @@ void ra_alias(struct cg *c, ir_ref d, int reg)
 /* Global d takes the value reg holds for its owner, written home now. */
 void ra_store_global(struct cg *c, ir_ref d, int reg)
 {
-	if (c->t[d].reg != H_NONE)
-		ra_free_reg(c, c->t[d].reg);
-	ra_kdrop(c, d);
-	unalias(c, d);
+	forget_value(c, d);
 	emit_store(&c->e, 3, reg, ENV_REG, T(c, d)->env_off);
 	c->t[d].in_mem = 1;
 }
@@ -445,12 +449,9 @@ void ra_hand_over(struct cg *c, ir_ref a, ir_ref d)
 	c->t[a].reg = H_NONE;
 	c->reg_temp[reg] = 0;
 	c->used_regs &= ~(1u << reg);
-	unalias(c, d);
-	if (rd->reg != H_NONE)
-		ra_free_reg(c, rd->reg);
+	forget_value(c, d);
 	ra_set_reg(c, d, reg);
 	rd->in_mem = 0;
-	ra_kdrop(c, d);
 }
 
 /* Bind output d to reg after the op. */
@@ -552,11 +553,8 @@ void ra_fault_point(struct cg *c)
 	for (int reg = 0; c->apend && reg < 16; reg++) {
 		for (uint64_t m = c->alias[reg]; m; m &= m - 1) {
 			ir_ref r = 2 + __builtin_ctzll(m);
-			if (!fmap_add(c, reg, T(c, r)->env_off)) {
-				emit_store(&c->e, 3, reg, ENV_REG, T(c, r)->env_off);
-				c->t[r].in_mem = 1;
-				unalias(c, r);
-			}
+			if (!fmap_add(c, reg, T(c, r)->env_off))
+				ra_sync_temp(c, r);
 		}
 	}
 	fmap_point(c, first);
@@ -630,7 +628,8 @@ bool ra_sync_record(struct cg *c, struct side_sync *ss, bool locals)
 			: (struct side_store){ reg, H_RSP, slot_off(c, r), 0 };
 	}
 	ss->n = c->nsstore - ss->first;
-	c->slow_bytes += ss->n * SIDE_STORE_BYTES + 5;
+	if (ss->n)	/* the stores and their jump on */
+		c->slow_bytes += ss->n * SIDE_STORE_BYTES + 5;
 	return true;
 }
 
