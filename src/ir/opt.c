@@ -75,16 +75,19 @@ struct copy {
 	uint32_t src_ver;	/* ver[src] when the copy was made */
 	uint32_t bb;		/* fold.bb when the copy was made */
 	uint32_t calls;		/* fold.calls when the copy was made */
-	bool narrow;		/* equal in the low 32 bits only (mov_i32) */
+	uint8_t bits;		/* equal in the low 64, 32 (mov_i32), 16 or 8
+				 * bits (deposit d,x,y,0,8: d's low byte is y's) */
 	bool global;		/* d or src is a global */
 };
 
 #define CONST_CACHE 64
 
-/* "Bits 32-63 of this temp are zero", valid in block bb and, for globals,
- * until the next call that may write globals.  bb 0 means unknown. */
+/* "Bits `bits` and up of this temp are zero" (bits 32, 16, 8 or less),
+ * valid in block bb and, for globals, until the next call that may write
+ * globals.  bb 0 means unknown. */
 struct zx {
 	uint32_t bb, calls;
+	uint8_t bits;
 };
 
 struct fold {
@@ -511,26 +514,72 @@ static void fold_movcond(struct fold *f, struct ir_op *op)
 		to_mov(op, in(op, 2));
 }
 
+/* brcond t,0,eq|ne right after ext8u|ext16u|ext32u t,x (x not t) ==>
+ * brcond x,mask,tsteq|tstne: the guest's byte compare branches on the low
+ * byte of its difference, and the host tests that byte in place. */
+static void fold_brcond_ext(struct fold *f, struct ir_op *op)
+{
+	static const uint64_t mask[IR_NB_OPS] = {
+		[IR_ext8u] = 0xff, [IR_ext16u] = 0xffff, [IR_ext32u] = 0xffffffff,
+	};
+	const struct ir_ctx *s = f->s;
+	int64_t cond = op->cargs[0];
+	if ((cond != IR_EQ && cond != IR_NE) || !const_is(f, op, in(op, 1), 0) ||
+	    ir_is_const(s, in(op, 0)))
+		return;
+	const struct ir_op *p = op;
+	while (p > s->ops && (p - 1)->opc == IR_nop)
+		p--;
+	if (p == s->ops)
+		return;
+	p--;
+	if (!mask[p->opc] || p->args[0] != in(op, 0) || p->args[1] == p->args[0] ||
+	    p->type != op->type || (p->opc == IR_ext32u && op->type != IR_I64))
+		return;
+	op->args[0] = p->args[1];
+	op->args[1] = make_const(f, op->type, mask[p->opc]);
+	op->cargs[0] = cond == IR_EQ ? IR_TSTEQ : IR_TSTNE;
+}
+
 static void fold_brcond(struct fold *f, struct ir_op *op)
 {
 	bool res;
 	/* brcond known-true ==> br;  brcond known-false ==> nop */
-	if (!cond_known(f, op, &res))
+	if (!cond_known(f, op, &res)) {
+		fold_brcond_ext(f, op);
 		return;
+	}
 	if (res)
 		to_br(op, op->cargs[1]);
 	else
 		to_nop(op);
 }
 
-static bool known_zext(const struct fold *f, ir_ref r)
+/* How many low bits of r may be non-zero, as far as is known. */
+static unsigned known_bits(const struct fold *f, ir_ref r)
 {
 	const struct ir_ctx *s = f->s;
 	if (ir_is_const(s, r))
-		return s->temps[r].val <= UINT32_MAX;
+		return s->temps[r].val ? 64 - __builtin_clzll(s->temps[r].val) : 0;
 	if (r >= f->n || f->zx[r].bb != f->bb)
-		return false;
-	return !ir_is_global(s, r) || f->zx[r].calls == f->calls;
+		return 64;
+	if (ir_is_global(s, r) && f->zx[r].calls != f->calls)
+		return 64;
+	return f->zx[r].bits;
+}
+
+static bool known_zext(const struct fold *f, ir_ref r)
+{
+	return known_bits(f, r) <= 32;
+}
+
+/* ext8u|ext16u d,a where a has no bits above the width ==> mov d,a */
+static void fold_extu(struct fold *f, struct ir_op *op)
+{
+	if (fold_consts(f, op))
+		return;
+	if (known_bits(f, in(op, 0)) <= (op->opc == IR_ext8u ? 8u : 16u))
+		to_mov(op, in(op, 0));
 }
 
 /* ext32u d,a where a's high half is known zero ==> mov d,a */
@@ -563,10 +612,10 @@ static void fold_op(struct fold *f, struct ir_op *op)
 	case IR_mulu2:
 	case IR_muls2: fold_mul2(f, op); break;
 	case IR_ext8s:
-	case IR_ext8u:
 	case IR_ext16s:
-	case IR_ext16u:
 	case IR_ext32s: fold_unary(f, op); break;
+	case IR_ext8u:
+	case IR_ext16u: fold_extu(f, op); break;
 	case IR_ext32u: fold_ext32u(f, op); break;
 	case IR_deposit:
 	case IR_extract:
@@ -612,24 +661,47 @@ static bool reads_low32(const struct ir_op *op, int j)
 	}
 }
 
+/* Whether input j of op reads only the low `bits` (32, 16 or 8) of its
+ * temp. */
+static bool reads_low(const struct ir_op *op, int j, unsigned bits)
+{
+	if (bits >= 32)
+		return reads_low32(op, j);
+	switch (op->opc) {
+	case IR_ext8s:
+	case IR_ext8u:
+		return true;
+	case IR_ext16s:
+	case IR_ext16u:
+		return bits >= 16;
+	case IR_store:
+		return j == 0 && (8u << (op->cargs[0] & IR_MO_SIZE)) <= bits;
+	default:
+		return false;
+	}
+}
+
 static uint32_t temp_ver(const struct fold *f, ir_ref r)
 {
 	return r < f->n ? f->ver[r] : 0;	/* new constants are never written */
 }
 
-/* What op may read instead of r, its input j. */
+/* What op may read instead of r, its input j: r's copy's source, or
+ * that one's (tmp := r14 after r14's low byte was deposited from a load:
+ * ext8u tmp reads the load). */
 static ir_ref copy_source(const struct fold *f, const struct ir_op *op, int j, ir_ref r)
 {
-	if (r >= f->n)
-		return r;
-	const struct copy *c = &f->copy[r];
-	if (!c->src || c->bb != f->bb || c->src_ver != temp_ver(f, c->src))
-		return r;
-	if (c->global && c->calls != f->calls)
-		return r;
-	if (c->narrow && !reads_low32(op, j))
-		return r;
-	return c->src;
+	for (int step = 0; step < 4 && r < f->n; step++) {
+		const struct copy *c = &f->copy[r];
+		if (!c->src || c->bb != f->bb || c->src_ver != temp_ver(f, c->src))
+			break;
+		if (c->global && c->calls != f->calls)
+			break;
+		if (c->bits < 64 && !reads_low(op, j, c->bits))
+			break;
+		r = c->src;
+	}
+	return r;
 }
 
 static void propagate_copies(const struct fold *f, struct ir_op *op)
@@ -658,57 +730,95 @@ static void note_copy(struct fold *f, const struct ir_op *op)
 		.bb = f->bb,
 		.calls = f->calls,
 		/* an i32 mov of a constant that fits is an exact copy */
-		.narrow = op->type == IR_I32 && !(ir_is_const(s, a) && s->temps[a].val <= UINT32_MAX),
+		.bits = op->type == IR_I32 && !(ir_is_const(s, a) && s->temps[a].val <= UINT32_MAX) ? 32 : 64,
 		.global = ir_is_global(s, d) || ir_is_global(s, a),
 	};
 }
 
-/* Whether the op's (first) result is known to have bits 32-63 clear. */
-static bool result_zext(const struct fold *f, const struct ir_op *op)
+/* deposit d,x,y,0,len: d's low len bits are y's (ext8u d reads y's). */
+static void note_low_copy(struct fold *f, const struct ir_op *op)
+{
+	ir_ref d = op->args[0], y = op->args[2];
+	if (d == y || d >= f->n || op->args[1] == y)
+		return;
+	f->copy[d] = (struct copy){
+		.src = y,
+		.src_ver = temp_ver(f, y),
+		.bb = f->bb,
+		.calls = f->calls,
+		.bits = op->cargs[1],
+		.global = ir_is_global(f->s, d) || ir_is_global(f->s, y),
+	};
+}
+
+/* How many low bits of the op's (first) result may be non-zero, as far as
+ * is known (64: nothing known). */
+static unsigned result_bits(const struct fold *f, const struct ir_op *op)
 {
 	const struct ir_ctx *s = f->s;
-	if (op->nout == 0)
-		return false;
-	if (op->type == IR_I32 && op->opc != IR_call)
-		return true;	/* i32 results are zero-extended by definition */
+	unsigned a, b, w = op->type == IR_I32 ? 32 : 64;
+	if (op->nout == 0 || op->opc == IR_call)
+		return 64;
 	switch (op->opc) {
-	case IR_ext8u: case IR_ext16u: case IR_ext32u:
-	case IR_setcond: case IR_ctpop:
-		return true;
+	case IR_ext8u: return 8;
+	case IR_ext16u: return 16;
+	case IR_ext32u: return 32;
+	case IR_setcond: return 1;
+	case IR_ctpop: return 7;
 	case IR_clz: case IR_ctz:	/* a count, or the fallback b */
-		return known_zext(f, in(op, 1));
+		b = known_bits(f, in(op, 1));
+		return b > 7 ? b : 7;
 	case IR_load: case IR_ld_env: case IR_ld_ptr: {
 		int memop = op->opc == IR_load ? op->cargs[0] : op->cargs[1];
-		return (memop & IR_MO_SIZE) <= IR_MO_32 && !(memop & IR_MO_SIGN);
+		if (memop & IR_MO_SIGN)
+			return w;
+		a = 8u << (memop & IR_MO_SIZE);
+		return a < w ? a : w;
 	}
 	case IR_extract:
-		return op->cargs[0] + op->cargs[1] <= 32;
+		a = op->cargs[0] + op->cargs[1] <= 64 ? op->cargs[1] : 64;
+		return a < w ? a : w;
 	case IR_mov:
-		return known_zext(f, in(op, 0));
+		a = known_bits(f, in(op, 0));
+		return a < w ? a : w;
 	case IR_and:
-		return known_zext(f, in(op, 0)) || known_zext(f, in(op, 1));
+		a = known_bits(f, in(op, 0));
+		b = known_bits(f, in(op, 1));
+		a = a < b ? a : b;
+		return a < w ? a : w;
 	case IR_or: case IR_xor:
-		return known_zext(f, in(op, 0)) && known_zext(f, in(op, 1));
+		a = known_bits(f, in(op, 0));
+		b = known_bits(f, in(op, 1));
+		a = a > b ? a : b;
+		return a < w ? a : w;
 	case IR_shr:
-		return known_zext(f, in(op, 0)) ||
-		       (ir_is_const(s, in(op, 1)) && (s->temps[in(op, 1)].val & 63) >= 32);
+		a = known_bits(f, in(op, 0));
+		if (ir_is_const(s, in(op, 1))) {
+			unsigned k = s->temps[in(op, 1)].val & (w - 1);
+			a = (a < w ? a : w) > k ? (a < w ? a : w) - k : 0;
+		}
+		return a < w ? a : w;
 	default:
-		return false;
+		return w;
 	}
 }
 
 static void note_outputs(struct fold *f, const struct ir_op *op)
 {
-	bool zext = result_zext(f, op);
+	unsigned bits = result_bits(f, op);
 	for (int k = 0; k < op->nout; k++)
 		note_write(f, op->args[k]);
 	if (op->nout && op->args[0] < f->n)
-		f->zx[op->args[0]] = zext ? (struct zx){ f->bb, f->calls } : (struct zx){ 0, 0 };
+		f->zx[op->args[0]] = bits <= 32 ? (struct zx){ f->bb, f->calls, bits } :
+						  (struct zx){ 0, 0, 64 };
 	for (int k = 1; k < op->nout; k++)
 		if (op->args[k] < f->n)
-			f->zx[op->args[k]] = (struct zx){ 0, 0 };
+			f->zx[op->args[k]] = (struct zx){ 0, 0, 64 };
 	if (op->opc == IR_mov)
 		note_copy(f, op);
+	else if (op->opc == IR_deposit && op->cargs[0] == 0 &&
+		 (op->cargs[1] == 8 || op->cargs[1] == 16 || op->cargs[1] == 32))
+		note_low_copy(f, op);
 	if (op->opc == IR_call && !(op->cargs[1] & IR_CALL_NO_WRITE_GLOBALS))
 		f->calls++;
 	/* A brcond's fall-through is reached from it alone: what was known

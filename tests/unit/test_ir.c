@@ -648,6 +648,53 @@ static void test_copy_prop_calls(void)
 	CHECK_VERIFIES();
 }
 
+static void test_fold_low_bytes(void)
+{
+	/* cmp %r14b,(%rcx) after mov (%rbx),%r14b: the byte deposited into a
+	 * register from a load, read back (through a copy) by an ext8u, is
+	 * the load itself, whose high bits are zero; the branch on the low
+	 * byte of the difference tests that byte in place */
+	begin();
+	uint32_t l0 = ir_new_label(&S);
+	ir_ref b = T(), t = T(), u = T(), m = T(), d = T(), z = T();
+	emit(IR_load, IR_I64, (ir_ref[]){ b, rbx }, IR_MO_8, 0);
+	emit(IR_deposit, IR_I64, (ir_ref[]){ rax, rax, b }, 0, 8);
+	mov(t, rax);
+	ir_op1(&S, IR_ext8u, IR_I64, u, t);
+	emit(IR_load, IR_I64, (ir_ref[]){ m, rcx }, IR_MO_8, 0);
+	ir_op2(&S, IR_sub, IR_I64, d, m, u);
+	mov(cc_dst, d);
+	ir_op1(&S, IR_ext8u, IR_I64, z, d);
+	brcond(IR_NE, z, K(0), l0);
+	/* a 16-bit reader of rax: the deposit gave its low byte only */
+	ir_op1(&S, IR_ext16u, IR_I64, z, rax);
+	mov(rdx, z);
+	/* a 16-bit load is not known to fit a byte */
+	emit(IR_load, IR_I64, (ir_ref[]){ m, rcx }, IR_MO_16, 0);
+	ir_op1(&S, IR_ext8u, IR_I64, z, m);
+	mov(rdx, z);
+	set_label(l0);
+	end_tb();
+	opt_fold(&S);
+	CHECK_IR(" load_i64 tmp0,rbx,$0x0\n"
+		 " deposit_i64 rax,rax,tmp0,$0x0,$0x8\n"
+		 " mov_i64 tmp1,rax\n"
+		 " mov_i64 tmp2,tmp0\n"
+		 " load_i64 tmp3,rcx,$0x0\n"
+		 " sub_i64 tmp4,tmp3,tmp0\n"
+		 " mov_i64 cc_dst,tmp4\n"
+		 " ext8u_i64 tmp5,tmp4\n"
+		 " brcond_i64 tmp4,$0xff,tstne,$L0\n"
+		 " ext16u_i64 tmp5,rax\n"
+		 " mov_i64 rdx,tmp5\n"
+		 " load_i64 tmp3,rcx,$0x1\n"
+		 " ext8u_i64 tmp5,tmp3\n"
+		 " mov_i64 rdx,tmp5\n"
+		 " set_label_i64 $L0\n"
+		 " exit_tb_i64 $0x0\n");
+	CHECK_VERIFIES();
+}
+
 static void test_copy_prop_i32(void)
 {
 	/* mov_i32 tmp0,rax is rax's low half: only 32-bit readers may use rax */
@@ -1430,6 +1477,7 @@ void unit_main(void)
 	test_copy_prop_stops_at_labels();
 	test_copy_prop_calls();
 	test_fold_after_brcond();
+	test_fold_low_bytes();
 	test_copy_prop_i32();
 	test_dce_locals();
 	test_dead_flags();

@@ -206,6 +206,7 @@ void ra_hand_over(struct cg *c, ir_ref a, ir_ref d);
 void ra_store_global(struct cg *c, ir_ref d, int reg);
 bool ra_sync_record(struct cg *c, struct side_sync *ss, bool locals);
 bool cg_rewritten_soon(struct cg *c, ir_ref g, bool past_faults);
+bool cg_read_soon(struct cg *c, ir_ref g);
 void ra_aflush_reg(struct cg *c, int reg);
 void ra_aflush_all(struct cg *c);
 bool ra_may_clobber(struct cg *c, int reg);

@@ -98,6 +98,28 @@ bool cg_rewritten_soon(struct cg *c, ir_ref g, bool past_faults)
 	return false;
 }
 
+/* Whether an op after the current one reads global g before anything
+ * writes it, within the same basic block and a few dozen ops: then a load
+ * of g is better kept in a register of g's own. */
+bool cg_read_soon(struct cg *c, ir_ref g)
+{
+	const struct ir_ctx *s = c->s;
+	uint32_t end = c->op_i + 32 < s->nops ? c->op_i + 32 : s->nops;
+	for (uint32_t i = c->op_i + 1; i < end; i++) {
+		const struct ir_op *op = &s->ops[i];
+		for (int j = op->nout; j < op->nout + op->nin; j++)
+			if (op->args[j] == g)
+				return true;
+		for (int k = 0; k < op->nout; k++)
+			if (op->args[k] == g)
+				return false;
+		if (ir_opdefs[op->opc].flags & (IR_OPF_BB_END | IR_OPF_TB_END) ||
+		    op->opc == IR_goto_tb || op->opc == IR_brcond)
+			return false;
+	}
+	return false;
+}
+
 static void gen_mov(struct cg *c, struct ir_op *op)
 {
 	ir_ref d = op->args[0], a = op->args[1];
@@ -159,6 +181,27 @@ static bool commutative(int opc)
 	return opc == IR_add || opc == IR_mul || opc == IR_and || opc == IR_or || opc == IR_xor;
 }
 
+/* d = a + b or a - imm into a register of d's own, a left where it is. */
+static void gen_lea_add(struct cg *c, struct ir_op *op, ir_ref a, ir_ref b)
+{
+	int ra = ra_load_temp(c, a, ALL_REGS);
+	ra_lock(c, ra);
+	int rb = H_NONE;
+	int32_t disp = 0;
+	if (fits_imm(c, b, op->type)) {
+		disp = (int32_t)cval(c, b);
+		if (op->opc == IR_sub)
+			disp = -disp;
+	} else {
+		rb = ra_load_temp(c, b, ALL_REGS);
+		ra_lock(c, rb);
+	}
+	int rd = ra_alloc_reg(c, ALL_REGS);
+	emit_lea(&c->e, w64(op), rd, ra, rb, 0, disp);
+	ra_free_dead(c, op);
+	ra_set_output(c, op->args[0], rd);
+}
+
 static void gen_binop(struct cg *c, struct ir_op *op)
 {
 	static const int8_t arith[IR_NB_OPS] = {
@@ -174,6 +217,16 @@ static void gen_binop(struct cg *c, struct ir_op *op)
 	    (!adead && bdead && a != d && T(c, b)->kind == IR_TEMP_LOCAL) || b == d)) {
 		ir_ref t = a; a = b; b = t;
 		bool tb = adead; adead = bdead; bdead = tb;
+	}
+	/* d = a + b (or a - imm) where a lives on: one lea into a register of
+	 * d's own, instead of a copy of a and the add (IR adds set no flags
+	 * anyone reads: compares are emitted by the ops that need them). */
+	if ((op->opc == IR_add || (op->opc == IR_sub && fits_imm(c, b, op->type) &&
+				   (int32_t)cval(c, b) != INT32_MIN)) &&
+	    !is_const(c, a) && a != d && b != d &&
+	    !(adead && T(c, a)->kind == IR_TEMP_LOCAL && c->t[a].reg != H_NONE)) {
+		gen_lea_add(c, op, a, b);
+		return;
 	}
 	int rb = -1;
 	if (!fits_imm(c, b, op->type) || op->opc == IR_andc) {
@@ -246,6 +299,15 @@ static void gen_ext(struct cg *c, struct ir_op *op)
 	bool sign = ext[op->opc].sign;
 	int ra;
 
+	/* a global only in env, not read again soon: loaded extended */
+	if (is_global(c, a) && c->t[a].in_mem && c->t[a].reg == H_NONE &&
+	    (!sign || op->type == IR_I64) && !cg_read_soon(c, a)) {
+		int rd = ra_alloc_reg(c, ALL_REGS);
+		emit_load(&c->e, size, sign, rd, ENV_REG, T(c, a)->env_off);
+		ra_free_dead(c, op);
+		ra_set_output(c, d, rd);
+		return;
+	}
 	if (is_const(c, a)) {
 		ra = ra_alloc_reg(c, ALL_REGS);
 		emit_movi(&c->e, ra, cval(c, a));
@@ -378,6 +440,15 @@ static int gen_compare(struct cg *c, enum ir_cond cond, ir_ref a, ir_ref b, bool
 		return cond == IR_ALWAYS ? CC_E : CC_NE;
 	}
 	bool tst = cond == IR_TSTEQ || cond == IR_TSTNE;
+	if (tst && is_const(c, b) && (cval(c, b) == 0xff || cval(c, b) == 0xffff ||
+				      cval(c, b) == 0xffffffff)) {
+		/* the low byte, word or dword against itself */
+		if (cval(c, b) == 0xff)
+			emit_modrm(&c->e, 0x84 | P_REXB_R | P_REXB_RM, ra, ra);
+		else
+			emit_modrm(&c->e, OPC_TESTL | (cval(c, b) == 0xffff ? P_DATA16 : 0), ra, ra);
+		return host_cc_of[cond];
+	}
 	if (is_const(c, b) && fits_imm(c, b, w ? IR_I64 : IR_I32)) {
 		if (tst)
 			emit_test_ri(&c->e, w, ra, cval(c, b));

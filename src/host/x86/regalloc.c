@@ -316,8 +316,18 @@ int ra_alloc_reg(struct cg *c, uint32_t allowed)
 		if ((allowed & (1u << reg)) && !c->reg_temp[reg])
 			return reg;
 	}
-	/* No free register: spill the last one in allocation order (the
-	 * caller-saved ones, which a call would lose anyway). */
+	/* No free register: drop a clean global's copy (no store), else
+	 * spill the last one in allocation order (the caller-saved ones,
+	 * which a call would lose anyway). */
+	for (int i = sizeof(alloc_order) - 1; i >= 0; i--) {
+		int reg = alloc_order[i];
+		ir_ref r = c->reg_temp[reg];
+		if ((allowed & (1u << reg)) && T(c, r)->kind == IR_TEMP_GLOBAL &&
+		    c->t[r].in_mem && !c->alias[reg]) {
+			ra_free_reg(c, reg);
+			return reg;
+		}
+	}
 	for (int i = sizeof(alloc_order) - 1; i >= 0; i--) {
 		int reg = alloc_order[i];
 		if (allowed & (1u << reg)) {
@@ -424,6 +434,15 @@ int ra_dest_from(struct cg *c, ir_ref a, bool adead, ir_ref d, uint32_t allowed)
 	    ((adead && T(c, a)->kind == IR_TEMP_LOCAL) || a == d) && ra_may_clobber(c, ra->reg)) {
 		reg = ra->reg;
 		ra_free_reg(c, reg);
+		return reg;
+	}
+	/* a global read again soon: loaded into a register of its own first */
+	if (T(c, a)->kind == IR_TEMP_GLOBAL && a != d && ra->reg == H_NONE && ra->in_mem &&
+	    !kpending(c, a) && alias_reg(c, a) == H_NONE && cg_read_soon(c, a)) {
+		int r = ra_load_temp(c, a, ALL_REGS);
+		ra_lock(c, r);
+		reg = ra_alloc_reg(c, allowed);
+		emit_mov_rr(&c->e, true, reg, r);
 		return reg;
 	}
 	reg = ra_alloc_reg(c, allowed);
