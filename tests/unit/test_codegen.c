@@ -2086,8 +2086,76 @@ struct hand_case {
 	expect_fn expect;
 };
 
+/* The guest's addresses as the frontend builds them, each one lea:
+ * a scaled index and a displacement, base + index + disp32, an index that
+ * is also the base; and adds into registers of their own (i32 too). */
+static void case_address_lea(struct tcpu *init)
+{
+	(void)init;
+	ir_ref t = T64(), d = T64(), e = T64(), u = T64(), v = T64(), w = T64(), x = T64();
+	ir_ref y = T32();
+	insn_start(TB_PC);
+	op2(IR_shl, IR_I64, t, G[RBX], K(2));
+	op2(IR_add, IR_I64, d, G[RAX], t);
+	op2(IR_add, IR_I64, e, d, K(-8));
+	mov64(G[RSI], e);
+	op2(IR_add, IR_I64, u, G[RCX], G[RDX]);
+	op2(IR_add, IR_I64, v, u, K(0x7fffffff));
+	mov64(G[RDI], v);
+	op2(IR_shl, IR_I64, w, G[RCX], K(3));
+	op2(IR_add, IR_I64, x, w, G[RCX]);
+	mov64(G[RAX], x);
+	op2(IR_add, IR_I64, G[RBX], G[RBX], K(1));
+	op2(IR_add, IR_I32, y, G[RDX], K32(0xfffffff0));
+	mov64(G[RCX], y);
+	exit_tb(0);
+}
+
+static void expect_address_lea(const struct tcpu *c, const struct outcome *o)
+{
+	(void)o;
+	static struct tcpu init;
+	static uint8_t m[PAGE];
+	default_state(&init, m, 1);
+	const uint64_t *g = init.g;
+	CHECK_EQ(c->g[RSI], g[RAX] + (g[RBX] << 2) - 8);
+	CHECK_EQ(c->g[RDI], g[RCX] + g[RDX] + 0x7fffffff);
+	CHECK_EQ(c->g[RAX], (g[RCX] << 3) + g[RCX]);
+	CHECK_EQ(c->g[RBX], g[RBX] + 1);
+	CHECK_EQ(c->g[RCX], (uint32_t)(g[RDX] + 0xfffffff0));
+	CHECK_EQ(c->g[RDX], g[RDX]);
+}
+
+/* Branches on the low byte, word and dword (a byte compare's jcc), with
+ * the bits above them set. */
+static void case_low_bits_branch(struct tcpu *init)
+{
+	init->g[RAX] = 0x1234567800ull;
+	init->g[RBX] = 0x100000000ull;
+	init->g[RSI] = 0x7fff0001ull;
+	uint32_t l = ir_new_label(&S);
+	insn_start(TB_PC);
+	brcond(IR_I64, IR_TSTNE, G[RAX], K(0xff), l);
+	brcond(IR_I64, IR_TSTNE, G[RBX], K(0xffffffff), l);
+	brcond(IR_I64, IR_TSTEQ, G[RSI], K(0xffff), l);
+	brcond(IR_I32, IR_TSTNE, G[RAX], K32(0xff), l);
+	mov64(G[PCG], K(1));
+	exit_tb(0);
+	set_label(l);
+	mov64(G[PCG], K(2));
+	exit_tb(0);
+}
+
+static void expect_low_bits_branch(const struct tcpu *c, const struct outcome *o)
+{
+	(void)o;
+	CHECK_EQ(c->g[PCG], 1);
+}
+
 static const struct hand_case hand_cases[] = {
 	{ "flags_add", case_flags_add, expect_flags_add },
+	{ "address_lea", case_address_lea, expect_address_lea },
+	{ "low_bits_branch", case_low_bits_branch, expect_low_bits_branch },
 	{ "movcond_reads_dest", case_movcond_reads_dest, NULL },
 	{ "movcond_reads_dest_local", case_movcond_reads_dest_local, NULL },
 	{ "mov_i32_self", case_mov_i32_self, expect_mov_i32_self },

@@ -202,6 +202,67 @@ static void gen_lea_add(struct cg *c, struct ir_op *op, ir_ref a, ir_ref b)
 	ra_set_output(c, op->args[0], rd);
 }
 
+/* The guest's addresses, as the frontend builds them: shl t,x,$k (k 1..3)
+ * then add d,t,y (a scaled index), or add t,a,b then add d,t,$imm (base,
+ * index and displacement), t dying in the add: one lea.  Returns how many
+ * ops after op it took (0: none, op is left to gen_op). */
+static uint32_t fuse_lea(struct cg *c, struct ir_op *op, uint32_t avail)
+{
+	struct ir_op *n1 = op + 1;
+	ir_ref t = op->args[0];
+	if (!avail || c->tool_region || op->type != IR_I64 || n1->opc != IR_add ||
+	    n1->type != IR_I64 || T(c, t)->kind != IR_TEMP_LOCAL)
+		return 0;
+	int tj = n1->args[1] == t ? 1 : n1->args[2] == t ? 2 : 0;
+	if (!tj || n1->args[3 - tj] == t || !dead_arg(n1, tj))
+		return 0;
+	ir_ref other = n1->args[3 - tj], base, index;
+	int shift = 0;
+	int32_t disp = 0;
+	if (op->opc == IR_shl) {
+		if (!is_const(c, op->args[2]) || (cval(c, op->args[2]) & 63) < 1 ||
+		    (cval(c, op->args[2]) & 63) > 3 || is_const(c, op->args[1]) || is_const(c, other))
+			return 0;
+		index = op->args[1];
+		base = other;
+		shift = cval(c, op->args[2]) & 63;
+	} else if (op->opc == IR_add) {
+		if (is_const(c, op->args[1]) || is_const(c, op->args[2]) ||
+		    !fits_imm(c, other, IR_I64))
+			return 0;
+		base = op->args[1];
+		index = op->args[2];
+		disp = cval(c, other);
+	} else {
+		return 0;
+	}
+	/* and a displacement after a scaled index: add d2,d,$imm, d dying */
+	uint32_t took = 1;
+	struct ir_op *last = n1;
+	struct ir_op *n2 = n1 + 1;
+	if (shift && avail >= 2 && n2->opc == IR_add && n2->type == IR_I64 &&
+	    n2->args[1] == n1->args[0] && dead_arg(n2, 1) && fits_imm(c, n2->args[2], IR_I64) &&
+	    T(c, n1->args[0])->kind == IR_TEMP_LOCAL) {
+		disp = cval(c, n2->args[2]);
+		took = 2;
+		last = n2;
+	}
+	int rb = ra_load_temp(c, base, ALL_REGS);
+	ra_lock(c, rb);
+	int ri = ra_load_temp(c, index, ALL_REGS & ~(1u << H_RSP));
+	ra_lock(c, ri);
+	int rd = ra_alloc_reg(c, ALL_REGS);
+	emit_lea(&c->e, true, rd, rb, ri, shift, disp);
+	ra_free_dead(c, op);
+	ra_free_dead(c, n1);
+	if (took == 2)
+		ra_free_dead(c, n2);
+	ra_set_output(c, last->args[0], rd);
+	if (dead_arg(last, 0))
+		ra_free_reg(c, rd);
+	return took;
+}
+
 static void gen_binop(struct cg *c, struct ir_op *op)
 {
 	static const int8_t arith[IR_NB_OPS] = {
@@ -229,7 +290,10 @@ static void gen_binop(struct cg *c, struct ir_op *op)
 		return;
 	}
 	int rb = -1;
-	if (!fits_imm(c, b, op->type) || op->opc == IR_andc) {
+	/* a global only in env, not read again soon: the operand in memory */
+	bool bmem = op->opc != IR_mul && op->opc != IR_andc && is_global(c, b) && b != a &&
+		    b != d && c->t[b].in_mem && c->t[b].reg == H_NONE && !cg_read_soon(c, b);
+	if (!bmem && (!fits_imm(c, b, op->type) || op->opc == IR_andc)) {
 		rb = ra_load_temp(c, b, ALL_REGS);
 		ra_lock(c, rb);
 	}
@@ -257,6 +321,9 @@ static void gen_binop(struct cg *c, struct ir_op *op)
 			emit_imul_rri(&c->e, w, rd, rd, cval(c, b));
 		else
 			emit_imul_rr(&c->e, w, rd, rb);
+	} else if (bmem) {
+		emit_modrm_offset(&c->e, (OPC_ARITH_GvEv + (arith[op->opc] << 3)) | (w ? P_REXW : 0),
+				  rd, ENV_REG, T(c, b)->env_off);
 	} else if (rb < 0) {
 		emit_arith_ri(&c->e, arith[op->opc], w, rd, cval(c, b));
 	} else {
@@ -1004,20 +1071,54 @@ static void gen_brcond(struct cg *c, struct ir_op *op)
 	free_block_locals(c);
 }
 
+/* Worst-case bytes one op can emit, with its syncs (16 globals * 7). */
+#define OP_MAX_BYTES 512
+
+static void emit_side_stores(struct cg *c, struct side_sync *ss)
+{
+	emit_patch_rel32(ss->jcc_field, &c->e, emit_rx(&c->e, c->e.p));
+	ss->jcc_field = NULL;
+	for (uint32_t k = ss->first; k < ss->first + ss->n; k++) {
+		const struct side_store *st = &c->sstore[k];
+		if (st->reg == H_NONE)
+			emit_store_imm(&c->e, 3, st->imm, st->base, st->off);
+		else
+			emit_store(&c->e, 3, st->reg, st->base, st->off);
+	}
+}
+
 /* The brconds' stores on their taken sides, each going on to its label. */
 static void emit_side_syncs(struct cg *c)
 {
 	for (uint32_t i = 0; i < c->nside; i++) {
-		const struct side_sync *ss = &c->side[i];
-		emit_patch_rel32(ss->jcc_field, &c->e, emit_rx(&c->e, c->e.p));
-		for (uint32_t k = ss->first; k < ss->first + ss->n; k++) {
-			const struct side_store *st = &c->sstore[k];
-			if (st->reg == H_NONE)
-				emit_store_imm(&c->e, 3, st->imm, st->base, st->off);
-			else
-				emit_store(&c->e, 3, st->reg, st->base, st->off);
-		}
+		struct side_sync *ss = &c->side[i];
+		if (!ss->jcc_field)
+			continue;	/* placed before its label (side_sync_at_label) */
+		emit_side_stores(c, ss);
 		add_fixup(c, ss->label, emit_jmp32(&c->e));
+	}
+}
+
+/* Label l's code comes after code that never falls through (a TB exit
+ * above it): the first brcond's stores for it go right there, running
+ * into the label without a jump (a side exit usually taken: its
+ * goto_tb's chained jump follows). */
+static void side_sync_at_label(struct cg *c, uint32_t l)
+{
+	const struct ir_op *ops = c->s->ops;
+	uint32_t i = c->op_i;
+	while (i > 0 && ops[i - 1].opc == IR_nop)
+		i--;
+	if (!i || (ops[i - 1].opc != IR_exit_tb && ops[i - 1].opc != IR_br &&
+		   ops[i - 1].opc != IR_goto_ptr && ops[i - 1].opc != IR_goto_lookup))
+		return;
+	for (uint32_t k = 0; k < c->nside; k++) {
+		struct side_sync *ss = &c->side[k];
+		if (ss->label != l || !ss->jcc_field)
+			continue;
+		if (emit_room(&c->e, ss->n * SIDE_STORE_BYTES + OP_MAX_BYTES))
+			emit_side_stores(c, ss);
+		return;
 	}
 }
 
@@ -1543,6 +1644,7 @@ static void gen_op_body(struct cg *c, struct ir_op *op)
 	case IR_set_label:
 		ra_sync_all(c, true);
 		ra_reset_after_label(c);
+		side_sync_at_label(c, op->cargs[0]);
 		c->label_at[op->cargs[0]] = c->e.p;
 		break;
 	case IR_br:
@@ -1575,9 +1677,6 @@ static void gen_op_body(struct cg *c, struct ir_op *op)
 		internal_error("backend: no emitter for op %s", ir_opdefs[op->opc].name);
 	}
 }
-
-/* Worst-case bytes one op can emit, with its syncs (16 globals * 7). */
-#define OP_MAX_BYTES 512
 
 size_t host_gen_code(struct ir_ctx *s, struct tb *tb, uint8_t *rw, uint8_t *rx, size_t avail)
 {
@@ -1663,6 +1762,14 @@ size_t host_gen_code(struct ir_ctx *s, struct tb *tb, uint8_t *rw, uint8_t *rx, 
 			pin_touch(&c, op->cargs[0], 1 << (op->cargs[1] & IR_MO_SIZE));
 		else if (op->opc == IR_ld_ptr || op->opc == IR_st_ptr)
 			cg_pin_flush(&c);	/* may point at the counter */
+		if ((op->opc == IR_shl || op->opc == IR_add) && i + 1 < s->nops) {
+			c.locked = 0;
+			uint32_t took = fuse_lea(&c, op, s->nops - i - 1);
+			if (took) {
+				i += took;
+				continue;
+			}
+		}
 		if (op->opc == IR_ld_ptr && i + 1 < s->nops && fuse_ld_ptr_brcond(&c, op, op + 1)) {
 			i++;
 			continue;
