@@ -99,8 +99,9 @@ bool cg_rewritten_soon(struct cg *c, ir_ref g, bool past_faults)
 }
 
 /* Whether an op after the current one reads global g before anything
- * writes it, within the same basic block and a few dozen ops: then a load
- * of g is better kept in a register of g's own. */
+ * writes it, within a few dozen ops and up to the next label or block end
+ * (past brconds): then a load of g is better kept in a register of g's
+ * own. */
 bool cg_read_soon(struct cg *c, ir_ref g)
 {
 	const struct ir_ctx *s = c->s;
@@ -113,8 +114,9 @@ bool cg_read_soon(struct cg *c, ir_ref g)
 		for (int k = 0; k < op->nout; k++)
 			if (op->args[k] == g)
 				return false;
-		if (ir_opdefs[op->opc].flags & (IR_OPF_BB_END | IR_OPF_TB_END) ||
-		    op->opc == IR_goto_tb || op->opc == IR_brcond)
+		/* (a brcond's fall-through keeps the registers) */
+		if ((ir_opdefs[op->opc].flags & (IR_OPF_BB_END | IR_OPF_TB_END) &&
+		     op->opc != IR_brcond) || op->opc == IR_goto_tb)
 			return false;
 	}
 	return false;
@@ -279,13 +281,15 @@ static void gen_binop(struct cg *c, struct ir_op *op)
 		ir_ref t = a; a = b; b = t;
 		bool tb = adead; adead = bdead; bdead = tb;
 	}
-	/* d = a + b (or a - imm) where a lives on: one lea into a register of
-	 * d's own, instead of a copy of a and the add (IR adds set no flags
-	 * anyone reads: compares are emitted by the ops that need them). */
+	/* d = a + b (or a - imm) where a lives on (or dies in a register
+	 * globals are aliased to): one lea into a register of d's own, instead
+	 * of a copy of a and the add (IR adds set no flags anyone reads:
+	 * compares are emitted by the ops that need them). */
 	if ((op->opc == IR_add || (op->opc == IR_sub && fits_imm(c, b, op->type) &&
 				   (int32_t)cval(c, b) != INT32_MIN)) &&
 	    !is_const(c, a) && a != d && b != d &&
-	    !(adead && T(c, a)->kind == IR_TEMP_LOCAL && c->t[a].reg != H_NONE)) {
+	    !(adead && T(c, a)->kind == IR_TEMP_LOCAL && c->t[a].reg != H_NONE &&
+	      !c->alias[c->t[a].reg])) {
 		gen_lea_add(c, op, a, b);
 		return;
 	}
@@ -415,6 +419,22 @@ static void gen_shift(struct cg *c, struct ir_op *op)
 		int n = cval(c, b) & (width - 1);
 		if (n)
 			emit_shift_ri(&c->e, kind[op->opc], w, rd, n);
+		ra_free_dead(c, op);
+		ra_set_output(c, d, rd);
+		return;
+	}
+	if (c->cfg->host_has_bmi2 && (op->opc == IR_shl || op->opc == IR_shr || op->opc == IR_sar)) {
+		/* shlx/shrx/sarx: the count in any register, the source kept */
+		static const int opx[IR_NB_OPS] = {
+			[IR_shl] = OPC_SHLX, [IR_shr] = OPC_SHRX, [IR_sar] = OPC_SARX,
+		};
+		int rb = ra_load_temp(c, b, ALL_REGS);
+		ra_lock(c, rb);
+		int ra = ra_load_temp(c, a, ALL_REGS);
+		ra_lock(c, ra);
+		int rd = dead_arg(op, 1) && T(c, a)->kind == IR_TEMP_LOCAL && ra_may_clobber(c, ra) ?
+			 ra : ra_alloc_reg(c, ALL_REGS);
+		emit_vex_rr(&c->e, opx[op->opc] | (w ? P_REXW : 0), rd, rb, ra);
 		ra_free_dead(c, op);
 		ra_set_output(c, d, rd);
 		return;

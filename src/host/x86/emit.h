@@ -48,6 +48,9 @@ static inline bool emit_room(const struct emit *e, unsigned n)
 #define P_LOCK		0x20000		/* 0xf0 */
 
 #define OPC_RORX	(0xf0 | P_EXT3A | P_SIMDF2 | P_REXW)	/* BMI2, VEX */
+#define OPC_SHLX	(0xf7 | P_EXT38 | P_DATA16)	/* BMI2, VEX; + P_REXW */
+#define OPC_SARX	(0xf7 | P_EXT38 | P_SIMDF3)
+#define OPC_SHRX	(0xf7 | P_EXT38 | P_SIMDF2)
 #define OPC_ARITH_EbIb	0x80
 #define OPC_ARITH_EvIz	0x81
 #define OPC_ARITH_EvIb	0x83
