@@ -718,37 +718,28 @@ static void note_write(struct fold *f, ir_ref d)
 	}
 }
 
-static void note_copy(struct fold *f, const struct ir_op *op)
+/* d is src from here on, or equal to it in its low `bits`. */
+static void set_copy(struct fold *f, ir_ref d, ir_ref src, unsigned bits)
 {
-	ir_ref d = op->args[0], a = op->args[1];
-	const struct ir_ctx *s = f->s;
-	if (d == a || d >= f->n)
+	if (d == src || d >= f->n)
 		return;
 	f->copy[d] = (struct copy){
-		.src = a,
-		.src_ver = temp_ver(f, a),
+		.src = src,
+		.src_ver = temp_ver(f, src),
 		.bb = f->bb,
 		.calls = f->calls,
-		/* an i32 mov of a constant that fits is an exact copy */
-		.bits = op->type == IR_I32 && !(ir_is_const(s, a) && s->temps[a].val <= UINT32_MAX) ? 32 : 64,
-		.global = ir_is_global(s, d) || ir_is_global(s, a),
+		.bits = bits,
+		.global = ir_is_global(f->s, d) || ir_is_global(f->s, src),
 	};
 }
 
-/* deposit d,x,y,0,len: d's low len bits are y's (ext8u d reads y's). */
-static void note_low_copy(struct fold *f, const struct ir_op *op)
+static void note_copy(struct fold *f, const struct ir_op *op)
 {
-	ir_ref d = op->args[0], y = op->args[2];
-	if (d == y || d >= f->n || op->args[1] == y)
-		return;
-	f->copy[d] = (struct copy){
-		.src = y,
-		.src_ver = temp_ver(f, y),
-		.bb = f->bb,
-		.calls = f->calls,
-		.bits = op->cargs[1],
-		.global = ir_is_global(f->s, d) || ir_is_global(f->s, y),
-	};
+	ir_ref a = op->args[1];
+	const struct ir_ctx *s = f->s;
+	/* an i32 mov of a constant that fits is an exact copy */
+	bool narrow = op->type == IR_I32 && !(ir_is_const(s, a) && s->temps[a].val <= UINT32_MAX);
+	set_copy(f, op->args[0], a, narrow ? 32 : 64);
 }
 
 /* How many low bits of the op's (first) result may be non-zero, as far as
@@ -818,7 +809,7 @@ static void note_outputs(struct fold *f, const struct ir_op *op)
 		note_copy(f, op);
 	else if (op->opc == IR_deposit && op->cargs[0] == 0 &&
 		 (op->cargs[1] == 8 || op->cargs[1] == 16 || op->cargs[1] == 32))
-		note_low_copy(f, op);
+		set_copy(f, op->args[0], op->args[2], op->cargs[1]);	/* the low len bits */
 	if (op->opc == IR_call && !(op->cargs[1] & IR_CALL_NO_WRITE_GLOBALS))
 		f->calls++;
 	/* A brcond's fall-through is reached from it alone: what was known

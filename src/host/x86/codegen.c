@@ -68,6 +68,22 @@ static const uint8_t host_cc_of[IR_COND_NB] = {
  * taken side stores what it needs: gen_brcond), and with past_faults, so
  * is an op that may fault (its fault point or slow path records where g
  * is). */
+static bool op_reads(const struct ir_op *op, ir_ref g)
+{
+	for (int j = op->nout; j < op->nout + op->nin; j++)
+		if (op->args[j] == g)
+			return true;
+	return false;
+}
+
+static bool op_writes(const struct ir_op *op, ir_ref g)
+{
+	for (int k = 0; k < op->nout; k++)
+		if (op->args[k] == g)
+			return true;
+	return false;
+}
+
 bool cg_rewritten_soon(struct cg *c, ir_ref g, bool past_faults)
 {
 	const struct ir_ctx *s = c->s;
@@ -88,12 +104,10 @@ bool cg_rewritten_soon(struct cg *c, ir_ref g, bool past_faults)
 			return false;
 		if (op->opc == IR_call && (op->cargs[1] & IR_CALL_NO_GLOBALS) != IR_CALL_NO_GLOBALS)
 			return false;
-		for (int j = op->nout; j < op->nout + op->nin; j++)
-			if (op->args[j] == g)
-				return false;
-		for (int k = 0; k < op->nout; k++)
-			if (op->args[k] == g)
-				return true;
+		if (op_reads(op, g))
+			return false;
+		if (op_writes(op, g))
+			return true;
 	}
 	return false;
 }
@@ -108,12 +122,10 @@ bool cg_read_soon(struct cg *c, ir_ref g)
 	uint32_t end = c->op_i + 32 < s->nops ? c->op_i + 32 : s->nops;
 	for (uint32_t i = c->op_i + 1; i < end; i++) {
 		const struct ir_op *op = &s->ops[i];
-		for (int j = op->nout; j < op->nout + op->nin; j++)
-			if (op->args[j] == g)
-				return true;
-		for (int k = 0; k < op->nout; k++)
-			if (op->args[k] == g)
-				return false;
+		if (op_reads(op, g))
+			return true;
+		if (op_writes(op, g))
+			return false;
 		/* (a brcond's fall-through keeps the registers) */
 		if ((ir_opdefs[op->opc].flags & (IR_OPF_BB_END | IR_OPF_TB_END) &&
 		     op->opc != IR_brcond) || op->opc == IR_goto_tb)
