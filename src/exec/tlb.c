@@ -64,6 +64,7 @@ void tlb_set_mode(struct tlb *t, uint32_t flags)
 static void tlb_clear_mmu(struct tlb *t, int mmu)
 {
 	memset(t->e[mmu], 0xff, sizeof(t->e[mmu]));
+	memset(t->victim[mmu], 0xff, sizeof(t->victim[mmu]));
 	t->large_addr[mmu] = ~0ull;
 	t->large_mask[mmu] = 0;
 }
@@ -118,6 +119,10 @@ void tlb_flush_nonglobal(struct tlb *t)
 			}
 		}
 	}
+	for (int mmu = 0; mmu < TLB_NB_MMU; mmu++)
+		for (int k = 0; k < TLB_VICTIMS; k++)
+			if (!t->victim_m[mmu][k].global)
+				memset(&t->victim[mmu][k], 0xff, sizeof(t->victim[mmu][k]));
 	t->nused = 0;
 	/* (the large-page region stays: it may still cover global pages) */
 	t->flushes++;
@@ -146,6 +151,9 @@ void tlb_flush_page(struct tlb *t, uint64_t va)
 		struct tlb_entry *e = tlb_entry(t, mmu, va);
 		if (tlb_entry_page(e) == page)
 			memset(e, 0xff, sizeof(*e));
+		for (int k = 0; k < TLB_VICTIMS; k++)
+			if (tlb_entry_page(&t->victim[mmu][k]) == page)
+				memset(&t->victim[mmu][k], 0xff, sizeof(t->victim[mmu][k]));
 	}
 	t->flushes++;
 }
@@ -181,28 +189,78 @@ static void tlb_restore_state(void *cpu, uintptr_t hpc)
 	exec_guest.tool_unwind(cpu);
 }
 
-/* Walk and cache va's translation; NULL with *fault set if it faults. */
+static uint64_t tlb_tag(const struct tlb_entry *e, enum tlb_access acc)
+{
+	return acc == TLB_READ ? e->addr_read : acc == TLB_WRITE ? e->addr_write : e->addr_code;
+}
+
+/* Entry i of mmu changed: the next non-global flush must look at it. */
+static void tlb_note_used(struct tlb *t, int mmu, size_t i)
+{
+	if (t->nused < TLB_USED_MAX)
+		t->used[t->nused] = mmu << TLB_BITS | i;
+	if (t->nused <= TLB_USED_MAX)
+		t->nused++;
+}
+
+/* A victim allowing acc to page: swapped with entry e (its index's), its
+ * write tag flagged as the code map says now.  Whether there was one. */
+static bool tlb_victim_swap(struct tlb *t, struct tlb_entry *e, int mmu, uint64_t page,
+			    enum tlb_access acc)
+{
+	for (int k = 0; k < TLB_VICTIMS; k++) {
+		struct tlb_entry *v = &t->victim[mmu][k];
+		uint64_t tag = tlb_tag(v, acc);
+		if (tag == TLB_TAG_NONE || (tag & TLB_PAGE_MASK) != page)
+			continue;
+		size_t i = e - t->e[mmu];
+		struct tlb_entry te = *e;
+		struct tlb_meta tm = t->m[mmu][i];
+		*e = *v;
+		t->m[mmu][i] = t->victim_m[mmu][k];
+		*v = te;
+		t->victim_m[mmu][k] = tm;
+		if (e->addr_write != TLB_TAG_NONE && !(e->addr_write & TLB_MMIO))
+			e->addr_write = (e->addr_write & ~TLB_CODE) |
+					(physmap_has_code(t->m[mmu][i].pa_page) ? TLB_CODE : 0);
+		tlb_note_used(t, mmu, i);
+		t->victim_hits++;
+		return true;
+	}
+	return false;
+}
+
+/* Cache va's translation: from the victims, or walked; NULL with *fault
+ * set if it faults. */
 static struct tlb_entry *tlb_fill_try(struct tlb *t, uint64_t va, enum tlb_access acc, int mmu,
 				      uint32_t *fault)
 {
 	struct tlb_fill f;
+	uint64_t page = va & TLB_PAGE_MASK;
+	struct tlb_entry *e = tlb_entry(t, mmu, va);
+	*fault = 0;
+	if (tlb_victim_swap(t, e, mmu, page, acc))
+		return e;
 	*fault = t->ops->translate(t->cpu, va, acc, mmu, &f);
 	if (*fault)
 		return NULL;
-	uint64_t page = va & TLB_PAGE_MASK, pa_page = f.pa & TLB_PAGE_MASK;
+	uint64_t pa_page = f.pa & TLB_PAGE_MASK;
 	uint8_t *host = t->ops->ram_page(pa_page);
 	uint64_t flags = host ? 0 : TLB_MMIO;
-	struct tlb_entry *e = tlb_entry(t, mmu, va);
+	uint64_t old = tlb_entry_page(e);
+	if (old != TLB_TAG_NONE && old != page) {
+		/* pushed out: kept among the victims */
+		int k = t->victim_next[mmu]++ % TLB_VICTIMS;
+		t->victim[mmu][k] = *e;
+		t->victim_m[mmu][k] = t->m[mmu][e - t->e[mmu]];
+	}
 	e->addr_read = f.prot & TLB_PROT_READ ? page | flags : TLB_TAG_NONE;
 	e->addr_write = f.prot & TLB_PROT_WRITE
 			? page | flags | (physmap_has_code(pa_page) ? TLB_CODE : 0) : TLB_TAG_NONE;
 	e->addr_code = f.prot & TLB_PROT_EXEC ? page | flags : TLB_TAG_NONE;
 	e->addend = host ? (uintptr_t)host - page : 0;
 	t->m[mmu][e - t->e[mmu]] = (struct tlb_meta){ .pa_page = pa_page, .global = f.global };
-	if (t->nused < TLB_USED_MAX)
-		t->used[t->nused] = mmu << TLB_BITS | (e - t->e[mmu]);
-	if (t->nused <= TLB_USED_MAX)
-		t->nused++;
+	tlb_note_used(t, mmu, e - t->e[mmu]);
 	if (f.page_size > TLB_PAGE_SIZE)
 		tlb_add_large(t, mmu, va, f.page_size);
 	t->fills++;
@@ -221,11 +279,6 @@ struct tlb_entry *tlb_fill_entry(struct tlb *t, uint64_t va, enum tlb_access acc
 		abort();	/* raise unwinds */
 	}
 	return e;
-}
-
-static uint64_t tlb_tag(const struct tlb_entry *e, enum tlb_access acc)
-{
-	return acc == TLB_READ ? e->addr_read : acc == TLB_WRITE ? e->addr_write : e->addr_code;
 }
 
 /* The entry for an access of kind acc to va, filled if it does not allow

@@ -38,6 +38,7 @@
 #define TLB_SIZE (1u << TLB_BITS)
 #define TLB_NB_MMU 3
 #define TLB_USED_MAX 512
+#define TLB_VICTIMS 8
 
 /* Flags in the low bits of a tag; any of them makes the inline compare
  * fail (the compared address has zeros there). */
@@ -120,6 +121,15 @@ struct tlb {
 	 * isolation); nused > TLB_USED_MAX: too many, scan every entry. */
 	uint32_t nused;
 	uint16_t used[TLB_USED_MAX];
+	/* The entries fills pushed out, per MMU index (round robin): a miss
+	 * looks here before it walks, so two hot pages of one index (4 MiB
+	 * apart: a stack and a heap page, as address-space randomization
+	 * happens to place them) do not walk on every other access.  Flushes
+	 * clear them as they clear the entries. */
+	struct tlb_entry victim[TLB_NB_MMU][TLB_VICTIMS];
+	struct tlb_meta victim_m[TLB_NB_MMU][TLB_VICTIMS];
+	uint8_t victim_next[TLB_NB_MMU];
+	uint64_t victim_hits;
 };
 
 /* Where translated code and the slow-path helpers find the TLB: env plus

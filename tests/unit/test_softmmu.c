@@ -685,6 +685,47 @@ static void test_tlb_large(void)
 	CHECK_EQ(tlb_entry(t, X86_MMU_USER, 0x40001000)->addr_read, 0x40001000);
 }
 
+/* Two pages of one index (4 MiB apart) used in turn: each walks once,
+ * then the victims serve them; flushes reach the victims too, and a page
+ * that gains code while among them comes back with its writes flagged. */
+static void test_tlb_victims(void)
+{
+	struct tlb *t = &tm->tlb;
+	machine_reset();
+	map(0x400000, 0x200000, PAGE, X86_PTE_RW | X86_PTE_US | X86_PTE_D);
+	map(0x800000, 0x201000, PAGE, X86_PTE_RW | X86_PTE_US | X86_PTE_D);
+	ram[0x200000] = 1;
+	ram[0x201000] = 2;
+	for (int i = 0; i < 10; i++) {
+		CHECK_EQ(tlb_load(t, 0x400000, 0, X86_MMU_USER, 0), 1);
+		CHECK_EQ(tlb_load(t, 0x800000, 0, X86_MMU_USER, 0), 2);
+	}
+	CHECK_EQ(t->fills, 2);
+	CHECK_EQ(t->victim_hits, 18);
+	/* invlpg of the page among the victims, then unmapped: it faults */
+	tlb_flush_page(t, 0x400000);
+	uint64_t pte = *pte_of(0x400000);
+	*pte_of(0x400000) = 0;
+	CHECK(FAULTS(tlb_load(t, 0x400000, 0, X86_MMU_USER, 0)));
+	/* a CR3 write's flush: the same for a non-global victim */
+	*pte_of(0x400000) = pte;
+	CHECK_EQ(tlb_load(t, 0x400000, 0, X86_MMU_USER, 0), 1);	/* 0x800000 to the victims */
+	tlb_flush_nonglobal(t);
+	pte = *pte_of(0x800000);
+	*pte_of(0x800000) = 0;
+	CHECK(FAULTS(tlb_load(t, 0x800000, 0, X86_MMU_USER, 0)));
+	*pte_of(0x800000) = pte;
+	/* the code map, while the page waits among the victims */
+	tlb_store(t, 0x800000, 3, 0, X86_MMU_USER, 0);
+	CHECK_EQ(tlb_load(t, 0x400000, 0, X86_MMU_USER, 0), 1);
+	physmap_set_code(0x201000);
+	uint64_t hits = t->victim_hits;
+	tlb_store(t, 0x800001, 4, 0, X86_MMU_USER, 0);
+	CHECK_EQ(t->victim_hits, hits + 1);
+	CHECK_EQ(code_written, 0x201001);
+	CHECK_EQ(ram[0x201001], 4);
+}
+
 static void test_tlb_code_mmio_split(void)
 {
 	struct tlb *t = &tm->tlb;
@@ -1093,6 +1134,7 @@ void unit_main(void)
 	tlb_set_env_offset((int32_t)(offsetof(struct tmachine, tlb) - offsetof(struct tmachine, cpu)));
 	test_tlb_basic();
 	test_tlb_large();
+	test_tlb_victims();
 	test_tlb_code_mmio_split();
 
 	codegen_setup();
