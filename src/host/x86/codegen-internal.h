@@ -165,6 +165,12 @@ struct slow_path {
 static inline struct ir_temp *T(struct cg *c, ir_ref r) { return &c->s->temps[r]; }
 static inline bool is_const(struct cg *c, ir_ref r) { return T(c, r)->kind == IR_TEMP_CONST; }
 static inline bool is_global(struct cg *c, ir_ref r) { return T(c, r)->kind == IR_TEMP_GLOBAL; }
+/* A global whose value is in env alone: in no register, no alias, no
+ * pending constant (the last two clear in_mem). */
+static inline bool only_in_env(struct cg *c, ir_ref r)
+{
+	return is_global(c, r) && c->t[r].in_mem && c->t[r].reg == H_NONE;
+}
 static inline uint64_t cval(struct cg *c, ir_ref r) { return T(c, r)->val; }
 
 /* A constant usable as a sign-extended imm32 in an op of type ty. */

@@ -195,23 +195,32 @@ static bool commutative(int opc)
 	return opc == IR_add || opc == IR_mul || opc == IR_and || opc == IR_or || opc == IR_xor;
 }
 
+/* lea disp(base, index << shift) (index 0: none) into a new register,
+ * returned; base and index stay where they are. */
+static int lea_into_new(struct cg *c, bool w, ir_ref base, ir_ref index, int shift, int32_t disp)
+{
+	int rb = ra_load_temp(c, base, ALL_REGS);
+	ra_lock(c, rb);
+	int ri = H_NONE;
+	if (index) {
+		ri = ra_load_temp(c, index, ALL_REGS & ~(1u << H_RSP));
+		ra_lock(c, ri);
+	}
+	int rd = ra_alloc_reg(c, ALL_REGS);
+	emit_lea(&c->e, w, rd, rb, ri, shift, disp);
+	return rd;
+}
+
 /* d = a + b or a - imm into a register of d's own, a left where it is. */
 static void gen_lea_add(struct cg *c, struct ir_op *op, ir_ref a, ir_ref b)
 {
-	int ra = ra_load_temp(c, a, ALL_REGS);
-	ra_lock(c, ra);
-	int rb = H_NONE;
-	int32_t disp = 0;
+	int rd;
 	if (fits_imm(c, b, op->type)) {
-		disp = (int32_t)cval(c, b);
-		if (op->opc == IR_sub)
-			disp = -disp;
+		int32_t disp = (int32_t)cval(c, b);
+		rd = lea_into_new(c, w64(op), a, 0, 0, op->opc == IR_sub ? -disp : disp);
 	} else {
-		rb = ra_load_temp(c, b, ALL_REGS);
-		ra_lock(c, rb);
+		rd = lea_into_new(c, w64(op), a, b, 0, 0);
 	}
-	int rd = ra_alloc_reg(c, ALL_REGS);
-	emit_lea(&c->e, w64(op), rd, ra, rb, 0, disp);
 	ra_free_dead(c, op);
 	ra_set_output(c, op->args[0], rd);
 }
@@ -261,12 +270,7 @@ static uint32_t fuse_lea(struct cg *c, struct ir_op *op, uint32_t avail)
 		took = 2;
 		last = n2;
 	}
-	int rb = ra_load_temp(c, base, ALL_REGS);
-	ra_lock(c, rb);
-	int ri = ra_load_temp(c, index, ALL_REGS & ~(1u << H_RSP));
-	ra_lock(c, ri);
-	int rd = ra_alloc_reg(c, ALL_REGS);
-	emit_lea(&c->e, true, rd, rb, ri, shift, disp);
+	int rd = lea_into_new(c, true, base, index, shift, disp);
 	ra_free_dead(c, op);
 	ra_free_dead(c, n1);
 	if (took == 2)
@@ -307,8 +311,8 @@ static void gen_binop(struct cg *c, struct ir_op *op)
 	}
 	int rb = -1;
 	/* a global only in env, not read again soon: the operand in memory */
-	bool bmem = op->opc != IR_mul && op->opc != IR_andc && is_global(c, b) && b != a &&
-		    b != d && c->t[b].in_mem && c->t[b].reg == H_NONE && !cg_read_soon(c, b);
+	bool bmem = op->opc != IR_mul && op->opc != IR_andc && b != a && b != d &&
+		    only_in_env(c, b) && !cg_read_soon(c, b);
 	if (!bmem && (!fits_imm(c, b, op->type) || op->opc == IR_andc)) {
 		rb = ra_load_temp(c, b, ALL_REGS);
 		ra_lock(c, rb);
@@ -383,8 +387,7 @@ static void gen_ext(struct cg *c, struct ir_op *op)
 	int ra;
 
 	/* a global only in env, not read again soon: loaded extended */
-	if (is_global(c, a) && c->t[a].in_mem && c->t[a].reg == H_NONE &&
-	    (!sign || op->type == IR_I64) && !cg_read_soon(c, a)) {
+	if (only_in_env(c, a) && (!sign || op->type == IR_I64) && !cg_read_soon(c, a)) {
 		int rd = ra_alloc_reg(c, ALL_REGS);
 		emit_load(&c->e, size, sign, rd, ENV_REG, T(c, a)->env_off);
 		ra_free_dead(c, op);
@@ -1050,9 +1053,14 @@ static bool block_goes_on(struct cg *c)
 static bool label_reads_locals(struct cg *c, uint32_t label)
 {
 	const struct ir_ctx *s = c->s;
-	uint32_t i = 0;
+	/* labels mostly lie ahead of their brconds */
+	uint32_t i = c->op_i + 1;
 	while (i < s->nops && !(s->ops[i].opc == IR_set_label && s->ops[i].cargs[0] == label))
 		i++;
+	if (i == s->nops)
+		for (i = 0; i < c->op_i; i++)
+			if (s->ops[i].opc == IR_set_label && s->ops[i].cargs[0] == label)
+				break;
 	for (i++; i < s->nops; i++) {
 		const struct ir_op *op = &s->ops[i];
 		for (int j = op->nout; j < op->nout + op->nin; j++)

@@ -437,8 +437,7 @@ int ra_dest_from(struct cg *c, ir_ref a, bool adead, ir_ref d, uint32_t allowed)
 		return reg;
 	}
 	/* a global read again soon: loaded into a register of its own first */
-	if (T(c, a)->kind == IR_TEMP_GLOBAL && a != d && ra->reg == H_NONE && ra->in_mem &&
-	    !kpending(c, a) && alias_reg(c, a) == H_NONE && cg_read_soon(c, a)) {
+	if (a != d && only_in_env(c, a) && cg_read_soon(c, a)) {
 		int r = ra_load_temp(c, a, ALL_REGS);
 		ra_lock(c, r);
 		reg = ra_alloc_reg(c, allowed);
