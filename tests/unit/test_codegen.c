@@ -2126,6 +2126,68 @@ static void expect_address_lea(const struct tcpu *c, const struct outcome *o)
 	CHECK_EQ(c->g[RDX], g[RDX]);
 }
 
+/* User-mode accesses whose address chain folds into the access: base +
+ * disp, base + index, base + scaled index + disp, base - disp, a stored
+ * constant, a sign-extending i32 load, a loaded pointer (its register
+ * takes the value) and one chain the access must not take (its temp read
+ * again).  The interpreter is the oracle. */
+static void case_address_mode(struct tcpu *init)
+{
+	init->g[RSI] = (uintptr_t)mem;
+	init->g[RDI] = (uintptr_t)mem + 256;
+	init->g[RCX] = 5;
+	init->g[RDX] = 100;
+	ir_ref t[16];
+	for (int k = 0; k < 16; k++)
+		t[k] = T64();
+	ir_ref h = T32();
+	insn_start(TB_PC);
+	op2(IR_add, IR_I64, t[0], G[RSI], K(8));
+	emitc(IR_load, IR_I64, (ir_ref[]){ G[RAX], t[0] }, IR_MO_64, 0);
+	op2(IR_add, IR_I64, t[1], G[RSI], G[RDX]);
+	emitc(IR_store, IR_I64, (ir_ref[]){ K(0x12345678), t[1] }, IR_MO_32, 0);
+	op2(IR_shl, IR_I64, t[2], G[RCX], K(3));
+	op2(IR_add, IR_I64, t[3], G[RSI], t[2]);
+	op2(IR_add, IR_I64, t[4], t[3], K(16));
+	emitc(IR_load, IR_I64, (ir_ref[]){ G[RBX], t[4] }, IR_MO_64, 0);
+	op2(IR_sub, IR_I64, t[5], G[RDI], K(24));
+	emitc(IR_store, IR_I64, (ir_ref[]){ G[RAX], t[5] }, IR_MO_16, 0);
+	op2(IR_shl, IR_I64, t[6], G[RCX], K(1));
+	op2(IR_add, IR_I64, t[7], t[6], G[RDI]);
+	emitc(IR_load, IR_I32, (ir_ref[]){ h, t[7] }, IR_MO_16 | IR_MO_SIGN, 0);
+	mov64(G[R8], h);
+	/* a pointer stored, loaded back and followed */
+	op2(IR_add, IR_I64, t[8], G[RSI], K(200));
+	emitc(IR_store, IR_I64, (ir_ref[]){ G[RDI], t[8] }, IR_MO_64, 0);
+	op2(IR_add, IR_I64, t[9], G[RSI], K(200));
+	emitc(IR_load, IR_I64, (ir_ref[]){ t[10], t[9] }, IR_MO_64, 0);
+	op2(IR_add, IR_I64, t[11], t[10], K(-40));
+	emitc(IR_load, IR_I64, (ir_ref[]){ G[R9], t[11] }, IR_MO_64, 0);
+	/* the address read after the access: computed, not folded */
+	op2(IR_add, IR_I64, t[12], G[RDI], K(32));
+	emitc(IR_load, IR_I64, (ir_ref[]){ G[RDX], t[12] }, IR_MO_8, 0);
+	mov64(G[RCX], t[12]);
+	exit_tb(0);
+}
+
+/* A faulting access through a folded address chain: the guest pc of its
+ * instruction, and nothing after it done. */
+static void case_fault_amode(struct tcpu *init)
+{
+	init->g[RDI] = (uintptr_t)guard;
+	init->g[RCX] = 2;
+	ir_ref a = T64(), b = T64(), d = T64();
+	insn_start(TB_PC);
+	op2(IR_add, IR_I64, G[RAX], G[RAX], K(1));
+	insn_start(TB_PC + 12);
+	op2(IR_shl, IR_I64, a, G[RCX], K(2));
+	op2(IR_add, IR_I64, b, G[RDI], a);
+	op2(IR_add, IR_I64, d, b, K(8));
+	emitc(IR_load, IR_I64, (ir_ref[]){ G[RBX], d }, IR_MO_32, 0);
+	mov64(G[RDX], K(99));
+	exit_tb(0);
+}
+
 /* Branches on the low byte, word and dword (a byte compare's jcc), with
  * the bits above them set. */
 static void case_low_bits_branch(struct tcpu *init)
@@ -2156,6 +2218,8 @@ static const struct hand_case hand_cases[] = {
 	{ "flags_add", case_flags_add, expect_flags_add },
 	{ "address_lea", case_address_lea, expect_address_lea },
 	{ "low_bits_branch", case_low_bits_branch, expect_low_bits_branch },
+	{ "address_mode", case_address_mode, NULL },
+	{ "fault_amode", case_fault_amode, expect_fault_pc },
 	{ "movcond_reads_dest", case_movcond_reads_dest, NULL },
 	{ "movcond_reads_dest_local", case_movcond_reads_dest_local, NULL },
 	{ "mov_i32_self", case_mov_i32_self, expect_mov_i32_self },

@@ -827,39 +827,164 @@ static void gen_st_ptr(struct cg *c, struct ir_op *op)
 	ra_free_dead(c, op);
 }
 
-static void gen_load(struct cg *c, struct ir_op *op)
-{
-	int memop = op->cargs[0];
-	int size = memop & IR_MO_SIZE;
-	bool sign = memop & IR_MO_SIGN;
+/*
+ * User mode's guest accesses.  The frontend builds an address as add and
+ * shl ops (base, index << 1..3, displacement), which the access can take
+ * whole as its x86 addressing mode: match_amode finds such a chain right
+ * before a load or store, each step's temp dying in the next and the last
+ * one in the access, and the chain costs no instruction of its own.  (The
+ * soft MMU needs the address in a register for its probe.)
+ */
+struct amode {
+	ir_ref base, index;	/* 0: none */
+	int shift;
+	int64_t disp;
+};
 
-	if (c->cfg->softmmu_on) {
-		softmmu_load(c, op);
+static bool amode_step(struct cg *c, const struct ir_op *op, ir_ref t, struct amode *am)
+{
+	ir_ref a = op->args[1], b = op->args[2];
+	if (op->type != IR_I64 || T(c, op->args[0])->kind != IR_TEMP_LOCAL)
+		return false;
+	if (t) {	/* op must take t, t dying there, and one other input */
+		int tj = a == t ? 1 : b == t ? 2 : 0;
+		if (!tj || a == b || !dead_arg((struct ir_op *)op, tj))
+			return false;
+		ir_ref o = tj == 1 ? b : a;
+		if (op->opc == IR_sub && tj == 1 && is_const(c, o))
+			am->disp -= (int64_t)cval(c, o);
+		else if (op->opc != IR_add)
+			return false;
+		else if (is_const(c, o))
+			am->disp += (int64_t)cval(c, o);
+		else if (!am->base)
+			am->base = o;
+		else if (!am->index)
+			am->index = o;
+		else
+			return false;
+		return am->disp == (int32_t)am->disp;
+	}
+	switch (op->opc) {
+	case IR_add:
+		if (is_const(c, a) && !is_const(c, b))
+			a = op->args[2], b = op->args[1];
+		if (is_const(c, a))
+			return false;
+		am->base = a;
+		if (is_const(c, b))
+			am->disp = (int64_t)cval(c, b);
+		else
+			am->index = b;
+		break;
+	case IR_sub:
+		if (is_const(c, a) || !is_const(c, b))
+			return false;
+		am->base = a;
+		am->disp = -(int64_t)cval(c, b);
+		break;
+	case IR_shl:
+		if (is_const(c, a) || !is_const(c, b) || (cval(c, b) & 63) < 1 || (cval(c, b) & 63) > 3)
+			return false;
+		am->index = a;
+		am->shift = cval(c, b) & 63;
+		break;
+	default:
+		return false;
+	}
+	return am->disp == (int32_t)am->disp;
+}
+
+/* Is ops[i..j-1] the address of the load or store ops[j]?  Returns j - i
+ * (0: no chain there), *am filled. */
+static uint32_t match_amode(struct cg *c, uint32_t i, struct amode *am)
+{
+	const struct ir_ctx *s = c->s;
+	ir_ref t = 0;
+	*am = (struct amode){ 0 };
+	for (uint32_t j = i; j < s->nops && j < i + 4; j++) {
+		struct ir_op *op = &s->ops[j];
+		if (t && (op->opc == IR_load || op->opc == IR_store))
+			return op->args[1] == t && dead_arg(op, 1) && op->args[0] != t &&
+			       am->index != am->base ? j - i : 0;
+		if (!amode_step(c, op, t, am))
+			return 0;
+		t = op->args[0];
+	}
+	return 0;
+}
+
+/* Does r, a local, die in one of ops[0..n-1]? */
+static bool dies_in(struct cg *c, const struct ir_op *ops, uint32_t n, ir_ref r)
+{
+	if (!r || T(c, r)->kind != IR_TEMP_LOCAL)
+		return false;
+	for (uint32_t k = 0; k < n; k++)
+		for (int a = ops[k].nout; a < ops[k].nout + ops[k].nin; a++)
+			if (ops[k].args[a] == r && dead_arg((struct ir_op *)&ops[k], a))
+				return true;
+	return false;
+}
+
+/* ops[n] accesses guest memory at *am, which ops[0..n-1] computed. */
+static void gen_access(struct cg *c, struct ir_op *ops, uint32_t n, const struct amode *am)
+{
+	struct ir_op *op = &ops[n];
+	int size = op->cargs[0] & IR_MO_SIZE;
+	bool sign = op->cargs[0] & IR_MO_SIGN;
+	int rb = H_NONE, ri = H_NONE;
+	if (am->base) {
+		rb = ra_load_temp(c, am->base, ALL_REGS);
+		ra_lock(c, rb);
+	}
+	if (am->index) {
+		ri = ra_load_temp(c, am->index, ALL_REGS & ~(1u << H_RSP));
+		ra_lock(c, ri);
+	}
+	if (op->opc == IR_load) {
+		/* the value into the address's register if that dies here */
+		int rd = rb != H_NONE && dies_in(c, ops, n + 1, am->base) && ra_may_clobber(c, rb) ? rb
+			 : ri != H_NONE && dies_in(c, ops, n + 1, am->index) && ra_may_clobber(c, ri) ? ri
+			 : ra_alloc_reg(c, ALL_REGS);
+		ra_fault_point(c);
+		if (sign && op->type == IR_I32 && size < 2)
+			emit_modrm_sib(&c->e, size ? OPC_MOVSWL : OPC_MOVSBL, rd, rb, ri, am->shift,
+				       am->disp);
+		else
+			emit_load_idx(&c->e, size, sign && !(op->type == IR_I32 && size == 2), rd, rb,
+				      ri, am->shift, am->disp);
+		for (uint32_t k = 0; k <= n; k++)
+			ra_free_dead(c, &ops[k]);
+		ra_set_output(c, op->args[0], rd);
 		return;
 	}
-	int ra = ra_load_temp(c, op->args[1], ALL_REGS);
-	ra_lock(c, ra);
-	int rd = dead_arg(op, 1) && T(c, op->args[1])->kind == IR_TEMP_LOCAL && ra_may_clobber(c, ra)
-		 ? ra : ra_alloc_reg(c, ALL_REGS);
-	ra_fault_point(c);
-	if (sign && op->type == IR_I32 && size < 2)
-		emit_modrm_offset(&c->e, size ? OPC_MOVSWL : OPC_MOVSBL, rd, ra, 0);
+	ir_ref v = op->args[0];
+	if (is_const(c, v) && (size < 3 || fits_imm(c, v, IR_I64))) {
+		fault_here(c);
+		emit_store_imm_idx(&c->e, size, cval(c, v), rb, ri, am->shift, am->disp);
+	} else {
+		int rv = ra_load_temp(c, v, ALL_REGS);
+		fault_here(c);
+		emit_store_idx(&c->e, size, rv, rb, ri, am->shift, am->disp);
+	}
+	for (uint32_t k = 0; k <= n; k++)
+		ra_free_dead(c, &ops[k]);
+}
+
+static void gen_load(struct cg *c, struct ir_op *op)
+{
+	if (c->cfg->softmmu_on)
+		softmmu_load(c, op);
 	else
-		emit_load(&c->e, size, sign && !(op->type == IR_I32 && size == 2), rd, ra, 0);
-	ra_free_dead(c, op);
-	ra_set_output(c, op->args[0], rd);
+		gen_access(c, op, 0, &(struct amode){ .base = op->args[1] });
 }
 
 static void gen_store(struct cg *c, struct ir_op *op)
 {
-	if (c->cfg->softmmu_on) {
+	if (c->cfg->softmmu_on)
 		softmmu_store(c, op);
-		return;
-	}
-	int ra = ra_load_temp(c, op->args[1], ALL_REGS);
-	ra_lock(c, ra);
-	store_to(c, op->args[0], ra, 0, op->cargs[0] & IR_MO_SIZE, true);
-	ra_free_dead(c, op);
+	else
+		gen_access(c, op, 0, &(struct amode){ .base = op->args[1] });
 }
 
 static void gen_atomic(struct cg *c, struct ir_op *op)
@@ -1802,6 +1927,17 @@ size_t host_gen_code(struct ir_ctx *s, struct tb *tb, uint8_t *rw, uint8_t *rx, 
 			pin_touch(&c, op->cargs[0], 1 << (op->cargs[1] & IR_MO_SIZE));
 		else if (op->opc == IR_ld_ptr || op->opc == IR_st_ptr)
 			cg_pin_flush(&c);	/* may point at the counter */
+		if ((op->opc == IR_shl || op->opc == IR_add || op->opc == IR_sub) && !c.cfg->softmmu_on) {
+			struct amode am;
+			uint32_t n = match_amode(&c, i, &am);
+			if (n) {
+				c.locked = 0;
+				c.op_i = i + n;
+				gen_access(&c, op, n, &am);
+				i += n;
+				continue;
+			}
+		}
 		if ((op->opc == IR_shl || op->opc == IR_add) && i + 1 < s->nops) {
 			c.locked = 0;
 			uint32_t took = fuse_lea(&c, op, s->nops - i - 1);

@@ -223,15 +223,18 @@ void emit_store(struct emit *e, int size, int src, int base, int32_t disp)
 	emit_modrm_offset(e, store_opc[size], src, base, disp);
 }
 
-/* The same at [base + index] (the soft MMU's TLB addend plus the address). */
-void emit_load_idx(struct emit *e, int size, bool sign, int dst, int base, int index)
+/* The same at [base + index << shift + disp] (base H_NONE: none): the soft
+ * MMU's TLB addend plus the address, a user-mode guest address as the
+ * guest's instruction formed it. */
+void emit_load_idx(struct emit *e, int size, bool sign, int dst, int base, int index, int shift,
+		   int32_t disp)
 {
-	emit_modrm_sib(e, load_opc[sign][size], dst, base, index, 0, 0);
+	emit_modrm_sib(e, load_opc[sign][size], dst, base, index, shift, disp);
 }
 
-void emit_store_idx(struct emit *e, int size, int src, int base, int index)
+void emit_store_idx(struct emit *e, int size, int src, int base, int index, int shift, int32_t disp)
 {
-	emit_modrm_sib(e, store_opc[size], src, base, index, 0, 0);
+	emit_modrm_sib(e, store_opc[size], src, base, index, shift, disp);
 }
 
 static void emit_imm_of_size(struct emit *e, int size, int32_t imm)
@@ -244,9 +247,10 @@ static void emit_imm_of_size(struct emit *e, int size, int32_t imm)
 		emit32(e, imm);
 }
 
-void emit_store_imm_idx(struct emit *e, int size, int32_t imm, int base, int index)
+void emit_store_imm_idx(struct emit *e, int size, int32_t imm, int base, int index, int shift,
+			int32_t disp)
 {
-	emit_modrm_sib(e, store_imm_opc[size], 0, base, index, 0, 0);
+	emit_modrm_sib(e, store_imm_opc[size], 0, base, index, shift, disp);
 	emit_imm_of_size(e, size, imm);
 }
 

@@ -254,9 +254,11 @@ void emit_load(struct emit *e, int size, bool sign, int dst, int base, int32_t d
 /* The same from an absolute address within 2 GiB of the instruction. */
 void emit_load_rip(struct emit *e, int size, bool sign, int dst, uintptr_t target_rx);
 void emit_store(struct emit *e, int size, int src, int base, int32_t disp);
-void emit_load_idx(struct emit *e, int size, bool sign, int dst, int base, int index);
-void emit_store_idx(struct emit *e, int size, int src, int base, int index);
-void emit_store_imm_idx(struct emit *e, int size, int32_t imm, int base, int index);
+void emit_load_idx(struct emit *e, int size, bool sign, int dst, int base, int index, int shift,
+		   int32_t disp);
+void emit_store_idx(struct emit *e, int size, int src, int base, int index, int shift, int32_t disp);
+void emit_store_imm_idx(struct emit *e, int size, int32_t imm, int base, int index, int shift,
+			int32_t disp);
 void emit_store_imm(struct emit *e, int size, int32_t imm, int base, int32_t disp);
 void emit_ext(struct emit *e, int size, bool sign, int dst, int src);	/* ext to 64 */
 void emit_bswap(struct emit *e, bool w, int reg);

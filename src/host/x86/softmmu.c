@@ -149,7 +149,8 @@ void softmmu_load(struct cg *c, struct ir_op *op)
 	if (sign && op->type == IR_I32 && size < 2)
 		emit_modrm_sib(&c->e, size ? OPC_MOVSWL : OPC_MOVSBL, rd, t1, ra, 0, 0);
 	else
-		emit_load_idx(&c->e, size, sign && !(op->type == IR_I32 && size == 2), rd, t1, ra);
+		emit_load_idx(&c->e, size, sign && !(op->type == IR_I32 && size == 2), rd, t1, ra,
+			      0, 0);
 	sp->resume_rx = emit_rx(&c->e, c->e.p);
 	ra_free_dead(c, op);
 	ra_set_output(c, op->args[0], rd);
@@ -177,9 +178,9 @@ void softmmu_store(struct cg *c, struct ir_op *op)
 	slow_note_globals(c, sp);
 	emit_tlb_probe(c, sp, ra, size, c->cfg->softmmu.write_off, t0, t1);
 	if (imm)
-		emit_store_imm_idx(&c->e, size, sp->val, t1, ra);
+		emit_store_imm_idx(&c->e, size, sp->val, t1, ra, 0, 0);
 	else
-		emit_store_idx(&c->e, size, sp->val_reg, t1, ra);
+		emit_store_idx(&c->e, size, sp->val_reg, t1, ra, 0, 0);
 	sp->resume_rx = emit_rx(&c->e, c->e.p);
 	ra_free_dead(c, op);
 }
