@@ -88,6 +88,7 @@ DEF(call,      0, 0, 2, IR_OPF_CALL | IR_OPF_SIDE_EFFECTS)
 /* Guest instruction boundaries and TB exits */
 DEF(insn_start, 0, 0, 2, IR_OPF_SIDE_EFFECTS)
 DEF(goto_tb,   0, 0, 1, IR_OPF_SIDE_EFFECTS)
+DEF(discard,   1, 0, 0, IR_OPF_SIDE_EFFECTS)
 DEF(exit_tb,   0, 0, 1, IR_OPF_BB_END | IR_OPF_TB_END | IR_OPF_SIDE_EFFECTS)
 DEF(goto_ptr,  0, 1, 0, IR_OPF_BB_END | IR_OPF_TB_END | IR_OPF_SIDE_EFFECTS)
 DEF(goto_lookup, 0, 1, 0, IR_OPF_BB_END | IR_OPF_TB_END | IR_OPF_SIDE_EFFECTS)

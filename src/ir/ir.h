@@ -69,6 +69,9 @@
  *   insn_start [pc,len] start of a guest instruction
  *   goto_tb [n]         jump slot n of this TB (patched by chaining); falls
  *                       through to the unchained path when not patched
+ *   discard g           global g's value is dead: nothing stores it, env
+ *                       keeps whatever it held (a TB exit whose successor
+ *                       overwrites g before anything can read it)
  *   exit_tb [v]         return v to the exec loop
  *   goto_ptr a          jump to host code at a (from a lookup helper)
  *   goto_lookup a       jump to the translation of guest pc a if the jump
@@ -225,7 +228,7 @@ struct ir_op {
 };
 
 /* Work arrays one pass may hold at once (see ir_scratch). */
-#define IR_SCRATCH_SLOTS 5
+#define IR_SCRATCH_SLOTS 6
 
 struct ir_ctx {
 	struct ir_temp *temps;

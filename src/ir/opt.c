@@ -878,6 +878,10 @@ struct dce {
 	uint32_t nblocks;
 	uint32_t nwide, nwide_after;
 	bool cross_narrow;
+	/* The globals live at each label already passed (gwords words a
+	 * label, bit 0 of the first word set once it is): what a branch to
+	 * it needs.  A label not yet passed, a branch back, needs them all. */
+	uint64_t *label_live;
 };
 
 static bool is_local(const struct ir_ctx *s, ir_ref r)
@@ -937,19 +941,42 @@ static void globals_live(struct dce *d)
 		d->live[w] |= d->globals[w];
 }
 
-static void block_end_live(struct dce *d)
+static uint64_t *label_live(struct dce *d, uint32_t l)
 {
-	globals_live(d);
+	return &d->label_live[(size_t)l * d->gwords];
+}
+
+/* Live before a block's last op, op: the locals that cross blocks, and the
+ * globals live where op may go.  Ref 0 and 1 (bits 0 and 1 of the first
+ * word) are no temps, which frees bit 0 of a label's set to say the label
+ * was passed. */
+static void block_end_live(struct dce *d, const struct ir_op *op)
+{
+	int l = op->opc == IR_set_label ? (int)op->cargs[0] :
+		op->opc == IR_br ? (int)op->cargs[0] : op->opc == IR_brcond ? (int)op->cargs[1] : -1;
+	uint64_t *ll = l >= 0 ? label_live(d, l) : NULL;
+	if (op->opc == IR_set_label) {
+		/* what runs into the label needs what the label's block does */
+		for (uint32_t w = 0; w < d->gwords; w++)
+			ll[w] = d->live[w] & d->globals[w];
+		ll[0] |= 1;
+	} else if (ll && (ll[0] & 1)) {
+		for (uint32_t w = 0; w < d->gwords; w++)
+			d->live[w] |= ll[w] & d->globals[w];
+	} else {
+		globals_live(d);
+	}
 	for (uint32_t k = 0; k < d->ncross; k++)
 		ir_bit_set(d->live, d->cross[k]);
 }
 
 /* Ops before which every global must hold its value: in env, or (at a
  * user-mode fault point, host/x86/faultmap.c) in a host register a fault
- * can read it from. */
+ * can read it from.  (Labels and branches within the TB need the globals
+ * live where they lead: block_end_live.) */
 static bool needs_globals(const struct ir_op *op)
 {
-	if (opflags(op) & (IR_OPF_MAY_FAULT | IR_OPF_BB_END | IR_OPF_TB_END))
+	if (opflags(op) & (IR_OPF_MAY_FAULT | IR_OPF_TB_END))
 		return true;
 	if (op->opc == IR_goto_tb)
 		return true;
@@ -1027,6 +1054,7 @@ static void dce(struct ir_ctx *s, bool with_liveness)
 
 	s->live_valid = false;
 	d.globals = ir_scratch(s, 4, ir_bits_size(nglobal_refs));
+	d.label_live = ir_scratch(s, 5, (size_t)s->nlabels * d.gwords * sizeof(uint64_t));
 	for (ir_ref r = 2; r < nglobal_refs; r++)
 		ir_bit_set(d.globals, r);
 	find_cross_locals(&d);
@@ -1039,7 +1067,7 @@ static void dce(struct ir_ctx *s, bool with_liveness)
 			continue;
 		}
 		if (opflags(op) & IR_OPF_BB_END) {
-			block_end_live(&d);
+			block_end_live(&d, op);
 			bb++;	/* the op is its block's last: a block seen from the end */
 		}
 		if (removable(op) && outputs_dead(&d, op)) {

@@ -830,7 +830,8 @@ static void test_dead_globals_barriers(void)
 		 " exit_tb_i64 $0x0\n");
 	CHECK_VERIFIES();
 
-	/* block ends and goto_tb keep stores; a read keeps them too */
+	/* goto_tb keeps stores, a read keeps them too; a store before a
+	 * label whose code overwrites the global first goes */
 	begin();
 	uint32_t l0 = ir_new_label(&S);
 	ir_ref t = T();
@@ -845,8 +846,7 @@ static void test_dead_globals_barriers(void)
 	mov(pc, K(0x20));
 	end_tb();
 	opt_dce(&S);
-	CHECK_IR(" mov_i64 cc_op,$0x1\n"
-		 " set_label_i64 $L0\n"
+	CHECK_IR(" set_label_i64 $L0\n"
 		 " mov_i64 cc_op,$0x2\n"
 		 " mov_i64 tmp0,cc_op\n"
 		 " mov_i64 cc_op,$0x3\n"
@@ -854,6 +854,72 @@ static void test_dead_globals_barriers(void)
 		 " mov_i64 pc,$0x10\n"
 		 " goto_tb_i64 $0x0\n"
 		 " mov_i64 pc,$0x20\n"
+		 " exit_tb_i64 $0x0\n");
+	CHECK_VERIFIES();
+}
+
+/* mov cc_op,$1; a branch to L0; both exits, each discarding cc_op unless
+ * told not to on the taken side. */
+static void two_exits(bool taken_discards)
+{
+	uint32_t l0 = ir_new_label(&S);
+	mov(cc_op, K(1));
+	brcond(IR_EQ, rax, K(0), l0);
+	emit(IR_discard, IR_I64, (ir_ref[]){ cc_op }, 0, 0);
+	emit(IR_goto_tb, IR_I64, NULL, 0, 0);
+	end_tb();
+	set_label(l0);
+	if (taken_discards)
+		emit(IR_discard, IR_I64, (ir_ref[]){ cc_op }, 0, 0);
+	emit(IR_goto_tb, IR_I64, NULL, 1, 0);
+	end_tb();
+	opt_dce(&S);
+}
+
+/* A global is live at a branch where the code it may go to reads it:
+ * exits that discard it (ir.h: discard) on both sides of a branch make
+ * its store before the branch dead, on one side only they do not, and a
+ * label behind the branch (a loop) counts as reading every global. */
+static void test_dce_globals_at_labels(void)
+{
+	uint32_t l0;
+	begin();
+	two_exits(true);
+	CHECK_IR(" brcond_i64 rax,$0x0,eq,$L0\n"
+		 " discard_i64 cc_op\n"
+		 " goto_tb_i64 $0x0\n"
+		 " exit_tb_i64 $0x0\n"
+		 " set_label_i64 $L0\n"
+		 " discard_i64 cc_op\n"
+		 " goto_tb_i64 $0x1\n"
+		 " exit_tb_i64 $0x0\n");
+	CHECK_VERIFIES();
+
+	begin();
+	two_exits(false);
+	CHECK_IR(" mov_i64 cc_op,$0x1\n"
+		 " brcond_i64 rax,$0x0,eq,$L0\n"
+		 " discard_i64 cc_op\n"
+		 " goto_tb_i64 $0x0\n"
+		 " exit_tb_i64 $0x0\n"
+		 " set_label_i64 $L0\n"
+		 " goto_tb_i64 $0x1\n"
+		 " exit_tb_i64 $0x0\n");
+	CHECK_VERIFIES();
+
+	begin();
+	l0 = ir_new_label(&S);
+	set_label(l0);
+	mov(cc_op, K(5));
+	mov(rax, K(1));
+	mov(cc_op, K(7));
+	brcond(IR_NE, rax, K(0), l0);
+	end_tb();
+	opt_dce(&S);
+	CHECK_IR(" set_label_i64 $L0\n"
+		 " mov_i64 rax,$0x1\n"
+		 " mov_i64 cc_op,$0x7\n"
+		 " brcond_i64 rax,$0x0,ne,$L0\n"
 		 " exit_tb_i64 $0x0\n");
 	CHECK_VERIFIES();
 }
@@ -1483,6 +1549,7 @@ void unit_main(void)
 	test_dead_flags();
 	test_dead_flags_kept_by_fault();
 	test_dead_globals_barriers();
+	test_dce_globals_at_labels();
 	test_dce_cross_block_locals();
 	test_random_tbs();
 	test_liveness_from_dce();

@@ -1173,9 +1173,8 @@ static bool block_goes_on(struct cg *c)
 	return false;
 }
 
-/* Whether the code at label may read a TB-wide local: false when it runs
- * to the TB's end reading none (a side exit: goto_tb, rip, exit_tb). */
-static bool label_reads_locals(struct cg *c, uint32_t label)
+/* The index of label's set_label op. */
+static uint32_t label_op(struct cg *c, uint32_t label)
 {
 	const struct ir_ctx *s = c->s;
 	/* labels mostly lie ahead of their brconds */
@@ -1186,6 +1185,30 @@ static bool label_reads_locals(struct cg *c, uint32_t label)
 		for (i = 0; i < c->op_i; i++)
 			if (s->ops[i].opc == IR_set_label && s->ops[i].cargs[0] == label)
 				break;
+	return i;
+}
+
+/* The globals the discards from ops[i] on drop (ir.h: discard; a TB exit
+ * whose successor overwrites the flags), as a mask of bit r - 2. */
+static uint64_t discards_at(struct cg *c, uint32_t i)
+{
+	uint64_t m = 0;
+	for (; i < c->s->nops; i++) {
+		const struct ir_op *op = &c->s->ops[i];
+		if (op->opc == IR_discard && op->args[0] >= 2 && op->args[0] - 2 < 64)
+			m |= 1ull << (op->args[0] - 2);
+		else if (op->opc != IR_nop)
+			break;
+	}
+	return m;
+}
+
+/* Whether the code at label may read a TB-wide local: false when it runs
+ * to the TB's end reading none (a side exit: goto_tb, rip, exit_tb). */
+static bool label_reads_locals(struct cg *c, uint32_t label)
+{
+	const struct ir_ctx *s = c->s;
+	uint32_t i = label_op(c, label);
 	for (i++; i < s->nops; i++) {
 		const struct ir_op *op = &s->ops[i];
 		for (int j = op->nout; j < op->nout + op->nin; j++)
@@ -1220,8 +1243,13 @@ static void gen_brcond(struct cg *c, struct ir_op *op)
 	 * write-backs must read (env's copy takes a register, spilling one),
 	 * and the stores after it are plain, flags intact. */
 	int cc = gen_compare(c, op->cargs[0], a, b, w64(op));
+	/* globals both sides discard are stored by neither */
+	uint32_t at = label_op(c, op->cargs[1]);
+	uint64_t dead = at < c->s->nops ? discards_at(c, at + 1) : 0;
+	for (uint64_t m = dead & discards_at(c, c->op_i + 1); m; m &= m - 1)
+		ra_discard(c, 2 + __builtin_ctzll(m));
 	struct side_sync *ss = c->nside < MAX_FIXUPS && block_goes_on(c) ? &c->side[c->nside] : NULL;
-	if (!ss || !ra_sync_record(c, ss, label_reads_locals(c, op->cargs[1]))) {
+	if (!ss || !ra_sync_record(c, ss, label_reads_locals(c, op->cargs[1]), dead)) {
 		ra_sync_all(c, false);
 		branch_to(c, op->cargs[1], cc);
 		return;
@@ -1835,6 +1863,7 @@ static void gen_op_body(struct cg *c, struct ir_op *op)
 		c->ninsn++;
 		break;
 	case IR_goto_tb: gen_goto_tb(c, op); break;
+	case IR_discard: ra_discard(c, op->args[0]); break;
 	case IR_exit_tb: gen_exit_tb(c, op); break;
 	case IR_goto_ptr: gen_goto_ptr(c, op); break;
 	case IR_goto_lookup: gen_goto_lookup(c, op); break;

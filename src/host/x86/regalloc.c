@@ -189,6 +189,14 @@ void ra_alias(struct cg *c, ir_ref d, int reg)
 	c->t[d].in_mem = 0;
 }
 
+/* Global d's value is dead (ir.h: discard): forgotten unstored, env's
+ * copy taken as its value from here on. */
+void ra_discard(struct cg *c, ir_ref d)
+{
+	forget_value(c, d);
+	c->t[d].in_mem = 1;
+}
+
 /* Global d takes the value reg holds for its owner, written home now. */
 void ra_store_global(struct cg *c, ir_ref d, int reg)
 {
@@ -616,30 +624,31 @@ void ra_sync_all(struct cg *c, bool forget)
  * taken side (codegen.c: gen_brcond), the state left as it is: the
  * fall-through goes on with its registers dirty and stores them where
  * its own block ends.  Without locals, the TB-wide locals are left out
- * (the label's code reads none).  False (nothing recorded) when the table
- * is full.
+ * (the label's code reads none), and so are the globals in dead (kbit
+ * masks: the label's code discards them).  False (nothing recorded) when
+ * the table is full.
  */
-bool ra_sync_record(struct cg *c, struct side_sync *ss, bool locals)
+bool ra_sync_record(struct cg *c, struct side_sync *ss, bool locals, uint64_t dead)
 {
 	uint32_t n = __builtin_popcountll(c->kpend) + __builtin_popcountll(c->apend) +
 		     __builtin_popcount(c->used_regs);
 	if (c->nsstore + n > MAX_SIDE_STORES)
 		return false;
 	ss->first = c->nsstore;
-	for (uint64_t k = c->kpend; k; k &= k - 1) {
+	for (uint64_t k = c->kpend & ~dead; k; k &= k - 1) {
 		ir_ref r = 2 + __builtin_ctzll(k);
 		c->sstore[c->nsstore++] = (struct side_store){ H_NONE, ENV_REG, T(c, r)->env_off,
 							      (int32_t)c->kval[r - 2] };
 	}
 	for (int reg = 0; c->apend && reg < 16; reg++)
-		for (uint64_t m = c->alias[reg]; m; m &= m - 1)
+		for (uint64_t m = c->alias[reg] & ~dead; m; m &= m - 1)
 			c->sstore[c->nsstore++] = (struct side_store){
 				reg, ENV_REG, T(c, 2 + __builtin_ctzll(m))->env_off, 0 };
 	for (uint32_t m = c->used_regs; m; m &= m - 1) {
 		int reg = __builtin_ctz(m);
 		ir_ref r = c->reg_temp[reg];
 		if ((!is_global(c, r) && (!T(c, r)->tb_wide || !locals)) || c->t[r].in_mem ||
-		    is_const(c, r))
+		    is_const(c, r) || (kbit(r) & dead))
 			continue;
 		c->sstore[c->nsstore++] = is_global(c, r)
 			? (struct side_store){ reg, ENV_REG, T(c, r)->env_off, 0 }
