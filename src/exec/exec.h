@@ -239,6 +239,14 @@ extern struct exec_hooks exec_hooks;
  * access an IR memory op, never a helper's bulk copy.  Set before the
  * first translation. */
 extern bool exec_mem_watched;
+/* Some tool may read guest registers between any two instructions (a
+ * loaded plugin): every TB exit must leave the arithmetic flags in env
+ * (guest/x86 translate.c: flags_killed_at).  Set before the first
+ * translation. */
+extern bool exec_regs_watched;
+/* The opening (ir/tb.h) of the TB for (pc, flags) if one is translated,
+ * else -1; under tb_lock, as a translation is. */
+int exec_tb_opening(uint64_t pc, uint32_t flags);
 /* Some tool sees guest blocks (a plugin, coverage, AFL): a lifter must end
  * every TB at a branch, so that a TB is one basic block.  Without one a TB
  * may run on past a conditional branch.  Set before the translations it

@@ -335,6 +335,14 @@ enum exec_exit exec_run(void *cpu)
 	struct tb *last = NULL;
 	int last_n = 0;
 	uint64_t branch_pc = 0;	/* the last instruction of the TB just left */
+	/* The TB just left did not write the flags back: the next one
+	 * overwrites them before it reads one (tb.h: cc_dead_exits), and must
+	 * run before anything looks at them. */
+	bool hold = false;
+	/* A TB left at its exit-request check, whose opening overwrites the
+	 * flags (tb.h: opening): those instructions run first, as a one-shot
+	 * TB, so that whatever the request is for sees the guest's flags. */
+	unsigned opening = 0;
 
 	exec_current_cpu = cpu;
 	register_cpu(cpu);
@@ -352,7 +360,7 @@ enum exec_exit exec_run(void *cpu)
 	set_busy(x);
 	exec_guest.enter(cpu);
 	for (;;) {
-		if (x->exit_request) {
+		if (x->exit_request && !hold && !opening) {
 			x->exit_request = 0;
 			return leave(cpu, x, EXEC_REQUEST);
 		}
@@ -392,6 +400,11 @@ enum exec_exit exec_run(void *cpu)
 			tb = tb_smc_lookup(x, pc, phys, flags);
 			exec_guest.enter(cpu);
 			last = NULL;
+		} else if (opening) {
+			exec_guest.leave(cpu);
+			tb = tb_opening_oneshot(pc, phys, flags, opening);
+			exec_guest.enter(cpu);
+			last = NULL;
 		} else {
 			tb = tb_lookup(x, pc, phys, flags);
 		}
@@ -425,6 +438,10 @@ enum exec_exit exec_run(void *cpu)
 
 		last = NULL;
 		branch_pc = 0;
+		/* (an SMC restart's one-shot TB ran one instruction of the
+		 * opening; the opening's own one-shot ran all of it) */
+		hold = hold && (tb->flags & CF_ONESHOT) && !opening;
+		opening = 0;
 		if (x->pending_exit) {
 			enum exec_exit e = x->pending_exit;
 			x->pending_exit = 0;
@@ -438,8 +455,10 @@ enum exec_exit exec_run(void *cpu)
 		if ((ret & TB_EXIT_MASK) < TB_NJMP) {
 			last = from;
 			last_n = ret & TB_EXIT_MASK;
+			hold |= from->cc_dead_exits >> last_n & 1;
 		} else if ((ret & TB_EXIT_MASK) == TB_EXIT_REQUESTED) {
 			exec_guest.set_pc(cpu, from->pc);
+			opening = from->opening;
 		}
 	}
 }

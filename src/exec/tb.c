@@ -56,6 +56,7 @@
 struct exec_options exec_opts;
 struct exec_hooks exec_hooks;
 bool exec_mem_watched;
+bool exec_regs_watched;
 bool exec_blocks_watched;
 struct exec_guest exec_guest;
 struct guest_mem_ops guest_mem;
@@ -772,11 +773,11 @@ static size_t tb_attempt(struct tb *tb, unsigned *max_insns, bool guard, bool on
 static uint64_t split_next_pc;
 static unsigned split_next_insns;
 
-static struct tb *tb_translate(uint64_t pc, uint64_t phys, uint32_t flags, bool oneshot)
+static struct tb *tb_translate(uint64_t pc, uint64_t phys, uint32_t flags, unsigned oneshot)
 {
 	uint64_t t0 = exec_now_ns();
 	bool guard = !oneshot && smc_page_hot(pc), flushed = false, split = false;
-	unsigned max_insns = (flags & (CF_SINGLE_INSN | CF_TRACE)) || oneshot || guard ? 1 : 512;
+	unsigned max_insns = oneshot ? oneshot : (flags & (CF_SINGLE_INSN | CF_TRACE)) || guard ? 1 : 512;
 	size_t size;
 
 	if (pc == split_next_pc && split_next_insns < max_insns) {
@@ -852,7 +853,7 @@ void (*exec_chain_hook)(uint64_t from_pc, uint32_t flags, int n, uint64_t to_pc)
 struct tb *tb_gen_code(uint64_t pc, uint64_t phys, uint32_t flags)
 {
 	smc_drain();
-	struct tb *tb = tb_translate(pc, phys, flags, false);
+	struct tb *tb = tb_translate(pc, phys, flags, 0);
 	if (!tb)
 		return NULL;
 	smc_tb_link(tb);
@@ -870,6 +871,12 @@ static struct tb *tb_hash_find(uint64_t pc, uint32_t flags)
 		if (tb->pc == pc && tb->flags == flags)
 			return tb;
 	return NULL;
+}
+
+int exec_tb_opening(uint64_t pc, uint32_t flags)
+{
+	struct tb *tb = tb_hash_find(pc, flags);
+	return tb ? tb->opening : -1;
 }
 
 /* Warming stops well before the cache is full: a flush would free the TB
@@ -906,13 +913,19 @@ void exec_prechain(uint64_t from_pc, uint32_t flags, int n, uint64_t to_pc)
 /* The instruction at pc, to run once after an SMC fault restarted it: its
  * store lands on a page the drain just unprotected, and no hash, jump cache,
  * chain or page list will ever lead to it again (it is born invalid). */
-static struct tb *tb_gen_oneshot(uint64_t pc, uint64_t phys, uint32_t flags)
+static struct tb *tb_gen_oneshot(uint64_t pc, uint64_t phys, uint32_t flags, unsigned n)
 {
-	struct tb *tb = tb_translate(pc, phys, flags | CF_NOCHAIN | CF_ONESHOT | CF_INVALID, true);
-	if (tb) {
+	struct tb *tb = tb_translate(pc, phys, flags | CF_NOCHAIN | CF_ONESHOT | CF_INVALID, n);
+	if (tb)
 		tb->page_addr[0] = tb->page_addr[1] = TB_NO_PAGE;
-		exec_stats.smc_restarts++;
-	}
+	return tb;
+}
+
+struct tb *tb_opening_oneshot(uint64_t pc, uint64_t phys, uint32_t flags, unsigned n)
+{
+	tb_lock();
+	struct tb *tb = tb_gen_oneshot(pc, phys, flags, n);
+	tb_unlock();
 	return tb;
 }
 
@@ -940,7 +953,9 @@ struct tb *tb_smc_lookup(struct cpu_exec *x, uint64_t pc, uint64_t phys, uint32_
 	uint32_t work = __atomic_exchange_n(&x->smc_work, 0, __ATOMIC_SEQ_CST);
 	smc_drain();
 	if (work & SMC_WORK_RESTART) {
-		tb = tb_gen_oneshot(pc, phys, flags);
+		tb = tb_gen_oneshot(pc, phys, flags, 1);
+		if (tb)
+			exec_stats.smc_restarts++;
 	} else {
 		if (work & SMC_WORK_STALE)
 			tb_drop_stale(pc, flags);

@@ -266,6 +266,7 @@ void instrument_load_plugins(void)
 		return;
 	instrument_active = true;
 	exec_blocks_watched = true;
+	exec_regs_watched = true;
 	atexit(finish_at_exit);
 	for (int i = 0; i < nspecs; i++) {
 		struct spec *sp = &specs[i];

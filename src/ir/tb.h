@@ -36,6 +36,16 @@ struct tb {
 	 * when it does not open with one: where a chained jump that cannot
 	 * close a loop enters (exec/tb.c: tb_chain_entry). */
 	uint16_t entry_nocheck;
+	/* Bit n: goto_tb n leaves the arithmetic flags dead (the code it goes
+	 * to overwrites them first), so env may hold stale ones; the exec
+	 * loop runs that code before anything can look (guest/x86
+	 * translate.c: flags_killed_at). */
+	uint8_t cc_dead_exits;
+	/* Its first `opening` instructions overwrite the arithmetic flags
+	 * (the last of them all six) before anything reads one, 0 if they do
+	 * not: when it leaves at its exit-request check, the flags in env
+	 * may be stale, and the loop runs those instructions first. */
+	uint8_t opening;
 	uintptr_t jmp_dest[TB_NJMP];	/* tb chained to, or 0 */
 	uintptr_t jmp_list;	/* incoming jumps (tb|n), linked through jmp_next */
 	uintptr_t jmp_next[TB_NJMP];

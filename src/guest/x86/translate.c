@@ -781,6 +781,127 @@ void gen_exit_nochain(struct dc *s)
 			(int64_t[]){ (uintptr_t)s->tb | TB_EXIT_NOCHAIN });
 }
 
+/*
+ * Flags across TB ends.  Most blocks open by overwriting every arithmetic
+ * flag before anything reads one: `and $0x7fff,%edx`, or a few register
+ * movs and then a cmp.  The flags a predecessor computed for such a block
+ * are then dead at the jump to it, and the predecessor need not compute
+ * or store them (a discard of the cc globals before its goto_tb).  What
+ * could still see the stale ones in env, and how it cannot:
+ *  - a fault before the overwrite: the opening has no memory operand (a
+ *    register or immediate operand only, lea and nop aside), so none;
+ *  - a signal or exit request: when such a block leaves at its entry's
+ *    exit-request check, the exec loop runs its opening first, as a
+ *    one-shot TB (tb.h: opening), and left through a discarding exit that
+ *    was not chained, it runs the next TB before it looks at requests
+ *    (tb.h: cc_dead_exits);
+ *  - code changed under the predecessor: the opening must lie in the
+ *    predecessor's first page, whose writes drop both, and a predecessor
+ *    on a page that is written often (one-instruction TBs) never discards;
+ *  - a plugin reading registers, the soft MMU's interrupts, single-step
+ *    traps: none of this while any of them may happen.
+ */
+enum { OPEN_STOP, OPEN_ON, OPEN_KILL };
+
+/* What an instruction is to such an opening, from its encoding alone:
+ * OPEN_ON for a move, lea or nop of registers and immediates (no memory
+ * operand: modrm.mod 3, lea's address generation aside), OPEN_KILL for an
+ * add, sub, cmp, and, or, xor, test or neg of the same, which writes all
+ * six flags and reads none, OPEN_STOP for anything else. */
+static int opening_class(const ZydisDecodedInstruction *in)
+{
+	bool regs = !(in->attributes & ZYDIS_ATTRIB_HAS_MODRM) || in->raw.modrm.mod == 3;
+	if (in->attributes & ZYDIS_ATTRIB_HAS_LOCK)
+		return OPEN_STOP;
+	switch (in->mnemonic) {
+	case ZYDIS_MNEMONIC_NOP: case ZYDIS_MNEMONIC_ENDBR64: case ZYDIS_MNEMONIC_LEA:
+		return OPEN_ON;
+	case ZYDIS_MNEMONIC_MOV:
+		/* not the segment, control or moffs forms */
+		if (in->opcode_map != ZYDIS_OPCODE_MAP_DEFAULT ||
+		    !((in->opcode >= 0x88 && in->opcode <= 0x8b) || (in->opcode >= 0xb0 && in->opcode <= 0xbf) ||
+		      in->opcode == 0xc6 || in->opcode == 0xc7))
+			return OPEN_STOP;
+		return regs ? OPEN_ON : OPEN_STOP;
+	case ZYDIS_MNEMONIC_MOVZX: case ZYDIS_MNEMONIC_MOVSX: case ZYDIS_MNEMONIC_MOVSXD:
+		return regs ? OPEN_ON : OPEN_STOP;
+	case ZYDIS_MNEMONIC_ADD: case ZYDIS_MNEMONIC_SUB: case ZYDIS_MNEMONIC_CMP:
+	case ZYDIS_MNEMONIC_AND: case ZYDIS_MNEMONIC_OR: case ZYDIS_MNEMONIC_XOR:
+	case ZYDIS_MNEMONIC_TEST: case ZYDIS_MNEMONIC_NEG:
+		return regs ? OPEN_KILL : OPEN_STOP;
+	default:
+		return OPEN_STOP;
+	}
+}
+
+#define OPENING_MAX 8
+
+/* Whether the opcode past legacy and REX prefixes may begin an instruction
+ * opening_class accepts, and its modrm, when it has one, names a register:
+ * most blocks open with a push, a load, a call or a jump, which this turns
+ * away before the decoder runs.  (It turns away only what opening_class
+ * would: a TB's opening found by the translation loop is never shorter
+ * than what this allows.) */
+static bool opening_bytes(const uint8_t *b, size_t n)
+{
+	/* with a modrm: 00-03 add, 08-0b or, 20-23 and, 28-2b sub, 30-33 xor,
+	 * 38-3b cmp, 63 movsxd, 80-8b group 1, test and mov, c6 c7 mov, f6 f7
+	 * test and neg; without: 04 05, 0c 0d, 24 25, 2c 2d, 34 35, 3c 3d,
+	 * a8 a9 (al/eax and an immediate), b0-bf mov, 90 nop; 8d lea (any
+	 * modrm) and 0f (two bytes) below */
+	static const uint64_t modrm[4] = { 0x0f0f0f0f00000f0full, 0x0000000800000000ull,
+					   0x0000000000000fffull, 0x00c00000000000c0ull };
+	static const uint64_t plain[4] = { 0x3030303000003030ull, 0,
+					   0xffff030000010000ull, 0 };
+	size_t i = 0;
+	while (i < n && (b[i] == 0x66 || b[i] == 0xf2 || b[i] == 0xf3 || b[i] == 0x2e ||
+			 b[i] == 0x3e || b[i] == 0x26 || b[i] == 0x64 || b[i] == 0x65 || b[i] == 0x36 ||
+			 b[i] == 0x67 || (b[i] & 0xf0) == 0x40))
+		i++;
+	if (i + 1 >= n)
+		return false;
+	uint8_t op = b[i], m = b[i + 1];
+	if (op == 0x8d)
+		return true;
+	if (op == 0x0f)	/* movzx, movsx (register forms), nop, endbr64 */
+		return m == 0x1f || m == 0x1e ||
+		       ((m == 0xb6 || m == 0xb7 || m == 0xbe || m == 0xbf) && i + 2 < n && b[i + 2] >> 6 == 3);
+	if (plain[op >> 6] >> (op & 63) & 1)
+		return true;
+	return (modrm[op >> 6] >> (op & 63) & 1) && m >> 6 == 3;
+}
+
+/* The number of the instruction that overwrites the flags in the opening
+ * at pc (1 to OPENING_MAX), 0 when the code at pc, within its page, does
+ * not open that way. */
+static unsigned flags_killed_at(uint64_t pc)
+{
+	uint64_t page = pc >> 12;
+	for (unsigned k = 1; k <= OPENING_MAX; k++) {
+		uint8_t buf[15];
+		ZydisDecoderContext ctx;
+		ZydisDecodedInstruction in;
+		size_t avail = x86_fetch_code(pc, buf);
+		if (!avail || !opening_bytes(buf, avail) ||
+		    !ZYAN_SUCCESS(ZydisDecoderDecodeInstruction(&decoder, &ctx, buf, avail, &in)) ||
+		    (pc + in.length - 1) >> 12 != page)
+			return 0;
+		int cls = opening_class(&in);
+		if (cls != OPEN_ON)
+			return cls == OPEN_KILL ? k : 0;
+		pc += in.length;
+	}
+	return 0;
+}
+
+/* Whether TBs of these flags may take part (flags_killed_at): not when a
+ * tool may read registers, nor in whole-system mode, nor single-stepping. */
+static bool flags_across_ok(const struct tb *tb)
+{
+	return !tlb_softmmu && !exec_regs_watched &&
+	       !(tb->flags & (CF_TRACE | CF_ONESHOT | X86_CF_COMPAT | X86_CF_SYSTEM));
+}
+
 void gen_jmp_to(struct dc *s, int n, uint64_t target)
 {
 	if (s->tb->flags & CF_TRACE) {
@@ -804,6 +925,19 @@ void gen_jmp_to(struct dc *s, int n, uint64_t target)
 	}
 	if (n == 1)
 		s->slot1_used = true;
+	/* (a TB that wrote no flags has none to leave unstored; the target's
+	 * TB, when there is one, knows its opening) */
+	int opening = -1;
+	if (s->cc_discard && s->cc_op != CC_OP_DYNAMIC && target >> 12 == s->tb->pc >> 12 &&
+	    (opening = exec_tb_opening(target, s->tb->flags)) < 0)
+		opening = flags_killed_at(target);
+	if (opening > 0) {
+		ir_emit(s->ir, IR_discard, IR_I64, (ir_ref[]){ G.cc_op }, NULL);
+		ir_emit(s->ir, IR_discard, IR_I64, (ir_ref[]){ G.cc_dst }, NULL);
+		ir_emit(s->ir, IR_discard, IR_I64, (ir_ref[]){ G.cc_src }, NULL);
+		ir_emit(s->ir, IR_discard, IR_I64, (ir_ref[]){ G.cc_src2 }, NULL);
+		s->tb->cc_dead_exits |= 1u << n;
+	}
 	ir_emit(s->ir, IR_goto_tb, IR_I64, NULL, (int64_t[]){ n });
 	gen_sync_pc(s, target);
 	ir_emit(s->ir, IR_exit_tb, IR_I64, NULL, (int64_t[]){ (uintptr_t)s->tb | n });
@@ -1055,6 +1189,21 @@ size_t x86_fetch_code(uint64_t pc, uint8_t *buf)
 
 ir_ref guest_ir_pc(void) { return G.rip; }
 
+/* The translation loop decoded instruction n (from 1) of the TB, by the
+ * main decoder or not (main): does the TB's opening (flags_killed_at) go
+ * on, or end here?  *state is OPEN_ON while it goes on.  As
+ * flags_killed_at would find it, without decoding again. */
+static void opening_note(struct dc *s, int *state, unsigned n, bool main)
+{
+	if (*state != OPEN_ON)
+		return;
+	int cls = main && (s->pc + s->insn.length - 1) >> 12 == s->tb->pc >> 12 ?
+		  opening_class(&s->insn) : OPEN_STOP;
+	if (cls == OPEN_KILL)
+		s->kill_insn = n;
+	*state = cls == OPEN_ON && n < OPENING_MAX ? OPEN_ON : OPEN_STOP;
+}
+
 int guest_translate(struct ir_ctx *ir, struct tb *tb, unsigned max_insns,
 		    const uint64_t *sync_insns)
 {
@@ -1073,6 +1222,12 @@ int guest_translate(struct ir_ctx *ir, struct tb *tb, unsigned max_insns,
 	 * instruction would run again in an ordinary TB, be restarted again,
 	 * and be seen twice -- depending on when a host timer tick came. */
 	uint32_t exit_label = ir_new_label(ir);
+	tb->cc_dead_exits = 0;
+	int opening = OPEN_STOP;
+	if (flags_across_ok(tb)) {
+		opening = OPEN_ON;
+		s->cc_discard = max_insns > 1 && !s->nochain;	/* (one: maybe a hot page) */
+	}
 	if (!(tb->flags & CF_ONESHOT)) {
 		ir_ref req = ir_ldenv(s, CPU_OFF(x.exit_request), IR_MO_32);
 		ir_brc(s, IR_NE, req, cst(s, 0), exit_label);
@@ -1113,6 +1268,7 @@ int guest_translate(struct ir_ctx *ir, struct tb *tb, unsigned max_insns,
 			code = buf;
 		}
 		bool decoded = decode_for_lift(&decoder, code, avail, &s->insn, s->op);
+		bool main_decoded = decoded;
 		if (!decoded)
 			decoded = x86_decode(&hint_decoder, code, avail, &s->insn, s->op) &&
 				  x86_in_hint_space(&s->insn);
@@ -1159,6 +1315,7 @@ int guest_translate(struct ir_ctx *ir, struct tb *tb, unsigned max_insns,
 		}
 		ir_emit(ir, IR_insn_start, IR_I64, NULL, (int64_t[]){ s->pc, s->insn.length });
 		n++;
+		opening_note(s, &opening, n, main_decoded);
 		s->ac_off = !(tb->flags & X86_CF_ALIGN) || wide_mem_operand(s);
 		lift_fn *fn = lifters[s->insn.mnemonic];
 		if ((tb->flags & X86_CF_SYSTEM) && sys_lifters[s->insn.mnemonic])
@@ -1197,6 +1354,9 @@ int guest_translate(struct ir_ctx *ir, struct tb *tb, unsigned max_insns,
 	gen_side_exits(s);
 	set_label(s, exit_label);
 	ir_emit(ir, IR_exit_tb, IR_I64, NULL, (int64_t[]){ (uintptr_t)tb | TB_EXIT_REQUESTED });
+	if (opening == OPEN_ON)	/* the TB ended first */
+		s->kill_insn = flags_killed_at(tb->pc);
+	tb->opening = s->kill_insn;
 
 	uint64_t end = s->state == DISAS_EXITED ? s->next_pc : s->pc;
 	if (s->state == DISAS_TOO_MANY)
