@@ -37,8 +37,9 @@ void tb_add_jump(struct tb *from, int n, struct tb *to);
  * after a restart, or NULL if pc cannot be translated). */
 void tb_invalidate(struct tb *tb);
 struct tb *tb_smc_lookup(struct cpu_exec *x, uint64_t pc, uint64_t phys, uint32_t flags);
-/* The first n instructions at pc as a one-shot TB (no exit-request check,
- * no chaining, never found again): a TB's opening (ir/tb.h: opening). */
+/* The n instructions at pc as a one-shot TB (no exit-request check, no
+ * chaining, never found again): a block whose opening overwrites the flags
+ * (ir/tb.h: opening), left at its exit-request check, run once more. */
 struct tb *tb_opening_oneshot(uint64_t pc, uint64_t phys, uint32_t flags, unsigned n);
 /* loop.c: clear tb from every cpu's jump cache (tb_lock held). */
 void exec_jc_forget(struct tb *tb);

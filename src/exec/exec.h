@@ -240,9 +240,9 @@ extern struct exec_hooks exec_hooks;
  * first translation. */
 extern bool exec_mem_watched;
 /* Some tool may read guest registers between any two instructions (a
- * loaded plugin): every TB exit must leave the arithmetic flags in env
- * (guest/x86 translate.c: flags_killed_at).  Set before the first
- * translation. */
+ * loaded plugin imports qemu_plugin_read_register): every TB exit must
+ * leave the arithmetic flags in env (guest/x86 translate.c:
+ * flags_killed_at).  Set before the first translation. */
 extern bool exec_regs_watched;
 /* The opening (ir/tb.h) of the TB for (pc, flags) if one is translated,
  * else -1; under tb_lock, as a translation is. */

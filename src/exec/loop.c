@@ -340,8 +340,9 @@ enum exec_exit exec_run(void *cpu)
 	 * run before anything looks at them. */
 	bool hold = false;
 	/* A TB left at its exit-request check, whose opening overwrites the
-	 * flags (tb.h: opening): those instructions run first, as a one-shot
-	 * TB, so that whatever the request is for sees the guest's flags. */
+	 * flags (tb.h: opening), runs once more first, as a one-shot TB of
+	 * its `opening` instructions' block, so that whatever the request is
+	 * for sees the guest's flags (and tools see the same block). */
 	unsigned opening = 0;
 
 	exec_current_cpu = cpu;
@@ -439,7 +440,7 @@ enum exec_exit exec_run(void *cpu)
 		last = NULL;
 		branch_pc = 0;
 		/* (an SMC restart's one-shot TB ran one instruction of the
-		 * opening; the opening's own one-shot ran all of it) */
+		 * opening; the block's own one-shot ran all of it) */
 		hold = hold && (tb->flags & CF_ONESHOT) && !opening;
 		opening = 0;
 		if (x->pending_exit) {
@@ -458,7 +459,7 @@ enum exec_exit exec_run(void *cpu)
 			hold |= from->cc_dead_exits >> last_n & 1;
 		} else if ((ret & TB_EXIT_MASK) == TB_EXIT_REQUESTED) {
 			exec_guest.set_pc(cpu, from->pc);
-			opening = from->opening;
+			opening = from->opening ? from->ninsns : 0;
 		}
 	}
 }

@@ -59,7 +59,7 @@ void plugin_instrumentation_changed(void);
 /* Whether the dlopen'ed plugin h imports a qemu_plugin_register_vcpu_mem_*
  * function (it may watch each guest access); true when its symbols
  * cannot be read. */
-bool plugin_imports_mem(void *h);
+bool plugin_imports(void *h, const char *prefix);
 
 /* The plugin whose code runs on this thread (set before its callbacks are
  * called), for the calls whose answer depends on the API version the

@@ -222,18 +222,20 @@ static void *plugin_dlopen(const char *path)
 }
 
 /*
- * Whether a loaded plugin imports a function that registers memory
- * callbacks or inline memory operations (qemu_plugin_register_vcpu_mem_*):
- * only such a plugin can watch each guest access, and only then must
- * lifters give up bulk helpers (exec_mem_watched: whole-system mode's rep
- * movs/stos, a page at a time).  Its undefined dynamic symbols are read
+ * Whether a loaded plugin imports a function whose name begins with
+ * prefix.  One that registers memory callbacks or inline memory operations
+ * (qemu_plugin_register_vcpu_mem_*) can watch each guest access, and only
+ * then must lifters give up bulk helpers (exec_mem_watched: whole-system
+ * mode's rep movs/stos, a page at a time); one that reads registers
+ * (qemu_plugin_read_register) may read the flags between any two
+ * instructions, and only then must every TB exit leave them in env
+ * (exec_regs_watched).  Its undefined dynamic symbols are read
  * from the loaded object: with DT_GNU_HASH they are the unhashed ones
  * before symoffset, with DT_HASH all nchain symbols are looked at; an
  * object with neither counts as watching.
  */
-bool plugin_imports_mem(void *h)
+bool plugin_imports(void *h, const char *prefix)
 {
-	static const char prefix[] = "qemu_plugin_register_vcpu_mem";
 	struct link_map *lm;
 	if (dlinfo(h, RTLD_DI_LINKMAP, &lm) != 0 || !lm || !lm->l_ld)
 		return true;
@@ -255,7 +257,7 @@ bool plugin_imports_mem(void *h)
 	uint32_t n = gnu ? gnu[1] : hash[1];
 	for (uint32_t i = 1; i < n; i++)
 		if (sym[i].st_shndx == SHN_UNDEF &&
-		    !strncmp(str + sym[i].st_name, prefix, sizeof(prefix) - 1))
+		    !strncmp(str + sym[i].st_name, prefix, strlen(prefix)))
 			return true;
 	return false;
 }
@@ -266,7 +268,6 @@ void instrument_load_plugins(void)
 		return;
 	instrument_active = true;
 	exec_blocks_watched = true;
-	exec_regs_watched = true;
 	atexit(finish_at_exit);
 	for (int i = 0; i < nspecs; i++) {
 		struct spec *sp = &specs[i];
@@ -289,8 +290,10 @@ void instrument_load_plugins(void)
 		if (!install)
 			fatal(LOOM_EXIT_USAGE, "plugin %s: does not export qemu_plugin_install",
 			      sp->path);
-		if (plugin_imports_mem(h))
+		if (plugin_imports(h, "qemu_plugin_register_vcpu_mem"))
 			exec_mem_watched = true;	/* it may ask for memory callbacks */
+		if (plugin_imports(h, "qemu_plugin_read_register"))
+			exec_regs_watched = true;	/* it may read the flags anywhere */
 		struct plugin *p = calloc(1, sizeof(*p));
 		plugins = realloc(plugins, (nplugins + 1) * sizeof(*plugins));
 		if (!p || !plugins)

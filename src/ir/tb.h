@@ -44,7 +44,8 @@ struct tb {
 	/* Its first `opening` instructions overwrite the arithmetic flags
 	 * (the last of them all six) before anything reads one, 0 if they do
 	 * not: when it leaves at its exit-request check, the flags in env
-	 * may be stale, and the loop runs those instructions first. */
+	 * may be stale, and the loop runs its block once more first, as a
+	 * one-shot TB without the check. */
 	uint8_t opening;
 	uintptr_t jmp_dest[TB_NJMP];	/* tb chained to, or 0 */
 	uintptr_t jmp_list;	/* incoming jumps (tb|n), linked through jmp_next */

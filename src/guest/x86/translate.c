@@ -791,8 +791,9 @@ void gen_exit_nochain(struct dc *s)
  *  - a fault before the overwrite: the opening has no memory operand (a
  *    register or immediate operand only, lea and nop aside), so none;
  *  - a signal or exit request: when such a block leaves at its entry's
- *    exit-request check, the exec loop runs its opening first, as a
- *    one-shot TB (tb.h: opening), and left through a discarding exit that
+ *    exit-request check, the exec loop runs the block once more first, as
+ *    a one-shot TB without the check (tb.h: opening; coverage and the
+ *    other tools see the same block), and left through a discarding exit that
  *    was not chained, it runs the next TB before it looks at requests
  *    (tb.h: cc_dead_exits);
  *  - code changed under the predecessor: the opening must lie in the
