@@ -1192,8 +1192,9 @@ ir_ref guest_ir_pc(void) { return G.rip; }
 
 /* The translation loop decoded instruction n (from 1) of the TB, by the
  * main decoder or not (main): does the TB's opening (flags_killed_at) go
- * on, or end here?  *state is OPEN_ON while it goes on.  As
- * flags_killed_at would find it, without decoding again. */
+ * on, or end here (tb->opening: n if it is the overwrite)?  *state is
+ * OPEN_ON while it goes on.  As flags_killed_at would find it, without
+ * decoding again. */
 static void opening_note(struct dc *s, int *state, unsigned n, bool main)
 {
 	if (*state != OPEN_ON)
@@ -1201,7 +1202,7 @@ static void opening_note(struct dc *s, int *state, unsigned n, bool main)
 	int cls = main && (s->pc + s->insn.length - 1) >> 12 == s->tb->pc >> 12 ?
 		  opening_class(&s->insn) : OPEN_STOP;
 	if (cls == OPEN_KILL)
-		s->kill_insn = n;
+		s->tb->opening = n;
 	*state = cls == OPEN_ON && n < OPENING_MAX ? OPEN_ON : OPEN_STOP;
 }
 
@@ -1223,7 +1224,7 @@ int guest_translate(struct ir_ctx *ir, struct tb *tb, unsigned max_insns,
 	 * instruction would run again in an ordinary TB, be restarted again,
 	 * and be seen twice -- depending on when a host timer tick came. */
 	uint32_t exit_label = ir_new_label(ir);
-	tb->cc_dead_exits = 0;
+	tb->cc_dead_exits = tb->opening = 0;
 	int opening = OPEN_STOP;
 	if (flags_across_ok(tb)) {
 		opening = OPEN_ON;
@@ -1356,8 +1357,7 @@ int guest_translate(struct ir_ctx *ir, struct tb *tb, unsigned max_insns,
 	set_label(s, exit_label);
 	ir_emit(ir, IR_exit_tb, IR_I64, NULL, (int64_t[]){ (uintptr_t)tb | TB_EXIT_REQUESTED });
 	if (opening == OPEN_ON)	/* the TB ended first */
-		s->kill_insn = flags_killed_at(tb->pc);
-	tb->opening = s->kill_insn;
+		tb->opening = flags_killed_at(tb->pc);
 
 	uint64_t end = s->state == DISAS_EXITED ? s->next_pc : s->pc;
 	if (s->state == DISAS_TOO_MANY)

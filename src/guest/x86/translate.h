@@ -51,11 +51,8 @@ struct dc {
 	struct { uint32_t label; uint64_t target; } side[4];
 	bool slot1_used;	/* goto_tb 1 is taken by the TB's own end */
 	/* Flags across TB ends (translate.c: flags_killed_at): whether this
-	 * TB's chained exits may leave the flags dead, and the number of the
-	 * instruction that overwrites them in this TB's own opening (0: no
-	 * such opening; tb->opening). */
+	 * TB's chained exits may leave the flags dead. */
 	bool cc_discard;
-	unsigned kill_insn;
 };
 
 /* IR globals for the guest state (guest_ir_init fills them). */

@@ -751,24 +751,26 @@ static void gen_ld_env(struct cg *c, struct ir_op *op)
 	ra_set_output(c, op->args[0], emit_ld_at(c, op, ENV_REG));
 }
 
-/* A store of v; a guest store (`guest`) is a fault point (fault_here). */
-static void store_to(struct cg *c, ir_ref v, int base, int32_t disp, int size, bool guest)
+/* A store of v at [base + index << shift + disp] (index H_NONE: none); a
+ * guest store (`guest`) is a fault point (fault_here). */
+static void store_to(struct cg *c, ir_ref v, int base, int index, int shift, int32_t disp, int size,
+		     bool guest)
 {
 	if (is_const(c, v) && (size < 3 || fits_imm(c, v, IR_I64))) {
 		if (guest)
 			fault_here(c);
-		emit_store_imm(&c->e, size, cval(c, v), base, disp);
+		emit_store_imm_idx(&c->e, size, cval(c, v), base, index, shift, disp);
 	} else {
 		int rv = ra_load_temp(c, v, ALL_REGS);
 		if (guest)
 			fault_here(c);
-		emit_store(&c->e, size, rv, base, disp);
+		emit_store_idx(&c->e, size, rv, base, index, shift, disp);
 	}
 }
 
 static void gen_st_env(struct cg *c, struct ir_op *op)
 {
-	store_to(c, op->args[0], ENV_REG, op->cargs[0], op->cargs[1] & IR_MO_SIZE, false);
+	store_to(c, op->args[0], ENV_REG, H_NONE, 0, op->cargs[0], op->cargs[1] & IR_MO_SIZE, false);
 	ra_free_dead(c, op);
 }
 
@@ -823,7 +825,7 @@ static void gen_st_ptr(struct cg *c, struct ir_op *op)
 
 	int rb = ra_load_temp(c, op->args[1], ALL_REGS);
 	ra_lock(c, rb);
-	store_to(c, op->args[0], rb, op->cargs[0], op->cargs[1] & IR_MO_SIZE, false);
+	store_to(c, op->args[0], rb, H_NONE, 0, op->cargs[0], op->cargs[1] & IR_MO_SIZE, false);
 	ra_free_dead(c, op);
 }
 
@@ -958,15 +960,7 @@ static void gen_access(struct cg *c, struct ir_op *ops, uint32_t n, const struct
 		ra_set_output(c, op->args[0], rd);
 		return;
 	}
-	ir_ref v = op->args[0];
-	if (is_const(c, v) && (size < 3 || fits_imm(c, v, IR_I64))) {
-		fault_here(c);
-		emit_store_imm_idx(&c->e, size, cval(c, v), rb, ri, am->shift, am->disp);
-	} else {
-		int rv = ra_load_temp(c, v, ALL_REGS);
-		fault_here(c);
-		emit_store_idx(&c->e, size, rv, rb, ri, am->shift, am->disp);
-	}
+	store_to(c, op->args[0], rb, ri, am->shift, am->disp, size, true);
 	for (uint32_t k = 0; k <= n; k++)
 		ra_free_dead(c, &ops[k]);
 }
